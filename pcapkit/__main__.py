@@ -1,0 +1,3 @@
+from pcapkit.cli.main import main
+
+main()

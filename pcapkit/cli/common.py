@@ -1,0 +1,65 @@
+"""What every subcommand shares: error printing, output formats, -o FILE.
+
+Errors that pcapkit raises on purpose (:class:`pcapkit.errors.PcapkitError`) become
+one line on stderr and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from pcapkit.errors import PcapkitError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def run_cli(group: click.Group, argv: list[str]) -> Any:
+    try:
+        return group.main(args=argv, prog_name="pcapkit", standalone_mode=True)
+    except PcapkitError as exc:  # pragma: no cover - standalone_mode handles ClickException
+        click.echo(f"pcapkit: error: {exc}", err=True)
+        sys.exit(1)
+
+
+def fail(message: str) -> None:
+    """Print one error line and exit 1."""
+    raise click.ClickException(message)
+
+
+class PcapkitCommand(click.Command):
+    """A click command that turns PcapkitError into one error line (exit 1) and
+    BrokenPipe (e.g. ``| head``) into a quiet exit."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PcapkitError as exc:
+            click.echo(f"pcapkit: error: {exc}", err=True)
+            ctx.exit(1)
+        except BrokenPipeError:
+            # the reader went away (pcapkit read ... | head): stop quietly
+            try:
+                sys.stdout = open("/dev/null", "w")  # noqa: SIM115 - avoid a second EPIPE at exit
+            except OSError:
+                pass
+            ctx.exit(0)
+        except KeyboardInterrupt:
+            ctx.exit(130)
+
+
+def output_options(formats: tuple[str, ...] = ("table", "csv", "json", "parquet"),
+                   default: str = "table") -> Callable[[F], F]:
+    """``--format`` and ``-o FILE`` for report commands."""
+
+    def decorate(fn: F) -> F:
+        fn = click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
+                          default=None, help="Write to FILE instead of standard output.")(fn)
+        fn = click.option("--format", "fmt", type=click.Choice(list(formats)), default=default,
+                          show_default=True, help="Output format (json = JSON Lines).")(fn)
+        return fn
+
+    return decorate

@@ -1,0 +1,99 @@
+"""Dispatch tables, registered as data in one place.
+
+Each entry maps (table, key) to "module:function". Modules are imported on first
+use, so ``import pcapkit`` stays cheap. Registering a key twice is an error.
+
+Tables:
+    link        LINKTYPE_* number -> link-layer dissector
+    ethertype   EtherType (also used by SLL, SLL2, null after mapping)
+    llc.sap     802.2 DSAP (for 802.3/LLC frames)
+    ip.proto    IPv4 protocol / IPv6 next header (the transport)
+    udp.port    UDP port (lower port first, as Wireshark's "try low port first")
+    tcp.port    TCP port (only for stream-level dissectors such as BGP; see driver)
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from pcapkit.dissect.base import Dissector
+
+# (table, key, "module:function")
+ENTRIES: list[tuple[str, int | str, str]] = [
+    # link layers (LINKTYPE_* numbers)
+    ("link", 1, "pcapkit.dissect.ethernet:dissect_ethernet"),
+    ("link", 113, "pcapkit.dissect.sll:dissect_sll"),
+    ("link", 276, "pcapkit.dissect.sll:dissect_sll2"),
+    ("link", 101, "pcapkit.dissect.rawip:dissect_raw_ip"),
+    ("link", 12, "pcapkit.dissect.rawip:dissect_raw_ip"),
+    ("link", 14, "pcapkit.dissect.rawip:dissect_raw_ip"),
+    ("link", 228, "pcapkit.dissect.rawip:dissect_raw_ipv4"),
+    ("link", 229, "pcapkit.dissect.rawip:dissect_raw_ipv6"),
+    ("link", 0, "pcapkit.dissect.null:dissect_null"),
+    ("link", 108, "pcapkit.dissect.null:dissect_loop"),
+    # ethertypes
+    ("ethertype", 0x0800, "pcapkit.dissect.ipv4:dissect_ipv4"),
+    ("ethertype", 0x86DD, "pcapkit.dissect.ipv6:dissect_ipv6"),
+    ("ethertype", 0x0806, "pcapkit.dissect.arp:dissect_arp"),
+    ("ethertype", 0x8035, "pcapkit.dissect.arp:dissect_arp"),
+    ("ethertype", 0x8100, "pcapkit.dissect.vlan:dissect_vlan"),
+    ("ethertype", 0x88A8, "pcapkit.dissect.vlan:dissect_vlan"),
+    ("ethertype", 0x9100, "pcapkit.dissect.vlan:dissect_vlan"),
+    # IP protocols
+    ("ip.proto", 1, "pcapkit.dissect.icmp:dissect_icmp"),
+    ("ip.proto", 58, "pcapkit.dissect.icmpv6:dissect_icmpv6"),
+    ("ip.proto", 6, "pcapkit.dissect.tcp:dissect_tcp"),
+    ("ip.proto", 17, "pcapkit.dissect.udp:dissect_udp"),
+    # UDP ports
+    ("udp.port", 67, "pcapkit.dissect.dhcp:dissect_dhcp"),
+    ("udp.port", 68, "pcapkit.dissect.dhcp:dissect_dhcp"),
+    ("udp.port", 546, "pcapkit.dissect.dhcpv6:dissect_dhcpv6"),
+    ("udp.port", 547, "pcapkit.dissect.dhcpv6:dissect_dhcpv6"),
+]
+
+_tables: dict[str, dict[int | str, str]] | None = None
+_resolved: dict[str, Dissector] = {}
+
+
+def _build() -> dict[str, dict[int | str, str]]:
+    tables: dict[str, dict[int | str, str]] = {}
+    for table, key, target in ENTRIES:
+        slot = tables.setdefault(table, {})
+        if key in slot:
+            raise ValueError(f"dispatch key registered twice: {table}[{key!r}]")
+        slot[key] = target
+    return tables
+
+
+def tables() -> dict[str, dict[int | str, str]]:
+    global _tables
+    if _tables is None:
+        _tables = _build()
+    return _tables
+
+
+def lookup(table: str, key: int | str) -> Dissector | None:
+    """The dissector registered for (table, key), or None."""
+    target = tables().get(table, {}).get(key)
+    if target is None:
+        return None
+    fn = _resolved.get(target)
+    if fn is None:
+        module, _, name = target.partition(":")
+        fn = getattr(import_module(module), name)
+        _resolved[target] = fn
+    return fn
+
+
+def field_specs() -> dict[str, Any]:
+    """All FieldSpecs declared by the dissector modules (``FIELDS`` tuples), by name."""
+    from pcapkit.dissect import FIELD_MODULES
+
+    specs: dict[str, Any] = {}
+    for module in FIELD_MODULES:
+        for spec in getattr(import_module(module), "FIELDS", ()):
+            if spec.name in specs and specs[spec.name] != spec:
+                raise ValueError(f"field declared twice with different specs: {spec.name}")
+            specs[spec.name] = spec
+    return specs

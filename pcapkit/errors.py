@@ -1,0 +1,89 @@
+"""Every error pcapkit raises on purpose, in one tree.
+
+::
+
+    PcapkitError                      base: catch this to catch anything pcapkit raises on purpose
+    ├── CaptureFileError              a capture file cannot be read (from the start or further on)
+    │   ├── UnknownFormatError        the magic number is not pcap, pcapng or gzip
+    │   ├── UnsupportedVersionError   a pcap/pcapng version this reader does not know
+    │   ├── TruncatedFileError        the file ends inside a header or a record
+    │   ├── MalformedRecordError      a record contradicts itself (lengths disagree, absurd caplen)
+    │   └── UnknownLinkTypeError      a link type we do not decode (reported by number and name)
+    ├── CaptureWriteError             a capture file cannot be written (disk full, bad arguments)
+    ├── FilterError                   a tcpdump filter expression does not compile
+    ├── LiveCaptureError              live capture failed (no interface, interface down, permission)
+    │   └── CapturePermissionError    not root / no CAP_NET_RAW
+    └── LimitExceeded                 a configured limit (flows, buffered bytes) cut the analysis
+
+Errors about a file carry ``path`` and ``offset`` (the byte offset in the decompressed
+stream where the problem is), so the CLI can print one line: ``FILE: offset N: reason``.
+
+Bad *packets* are not errors: dissectors attach findings (truncated, malformed,
+checksum bad) to the layer records instead. Bugs in pcapkit itself still raise
+ordinary Python exceptions.
+"""
+
+from __future__ import annotations
+
+
+class PcapkitError(Exception):
+    """Base of every error pcapkit raises on purpose."""
+
+
+class CaptureFileError(PcapkitError):
+    """A capture file cannot be read, from the start or from some offset on."""
+
+    def __init__(self, reason: str, *, path: str | None = None, offset: int | None = None) -> None:
+        self.reason = reason
+        self.path = path
+        self.offset = offset
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        parts = []
+        if self.path is not None:
+            parts.append(self.path)
+        if self.offset is not None:
+            parts.append(f"offset {self.offset}")
+        parts.append(self.reason)
+        return ": ".join(parts)
+
+
+class UnknownFormatError(CaptureFileError):
+    """The file's magic number is not one of pcap, pcapng or gzip."""
+
+
+class UnsupportedVersionError(CaptureFileError):
+    """A pcap or pcapng version this reader does not know how to read."""
+
+
+class TruncatedFileError(CaptureFileError):
+    """The file ends in the middle of a header or a record."""
+
+
+class MalformedRecordError(CaptureFileError):
+    """A record contradicts itself: length fields disagree, caplen is absurd, ..."""
+
+
+class UnknownLinkTypeError(CaptureFileError):
+    """A link type pcapkit does not decode; the message names its number and name."""
+
+
+class CaptureWriteError(PcapkitError):
+    """A capture file cannot be written."""
+
+
+class FilterError(PcapkitError):
+    """A tcpdump filter expression does not compile (libpcap's message)."""
+
+
+class LiveCaptureError(PcapkitError):
+    """Live capture failed: no such interface, interface down, ..."""
+
+
+class CapturePermissionError(LiveCaptureError):
+    """Capturing needs root or CAP_NET_RAW."""
+
+
+class LimitExceeded(PcapkitError):
+    """A configured limit (tracked flows, buffered segments) was reached."""

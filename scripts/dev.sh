@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# pcapkit's whole set-up and its two jobs, for a fresh Debian machine.
+#   scripts/dev.sh setup        system packages (apt-get) + .venv with pcapkit and test tools
+#   scripts/dev.sh demo         setup, then the main job on a capture from captures/
+#   scripts/dev.sh test         setup, then ruff, mypy and the whole test suite
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SYSTEM_PACKAGES=(tshark wireshark-common tcpdump tcptrace libpcap0.8-dev iproute2 python3-venv)
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        echo "pcapkit setup: need root (or sudo) to install: ${SYSTEM_PACKAGES[*]}" >&2; return 1; fi
+}
+
+setup_system() {
+    local missing=()
+    for pkg in "${SYSTEM_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        echo "pcapkit setup: installing ${missing[*]}" >&2
+        # tshark asks whether non-root users may capture; answer "no" without a prompt
+        echo "wireshark-common wireshark-common/install-setuid boolean false" | as_root debconf-set-selections
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+}
+
+setup_python() {
+    local py="${PYTHON:-python3}"
+    if [ ! -x .venv/bin/python ]; then
+        "$py" -m venv .venv
+    fi
+    # reinstall only when pyproject.toml changed since the last install
+    local stamp=.venv/.pcapkit-installed
+    if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+        .venv/bin/python -m pip install -q --upgrade pip
+        .venv/bin/python -m pip install -q -e ".[test]"
+        touch "$stamp"
+    fi
+}
+
+cmd="${1:-test}"
+shift || true
+case "$cmd" in
+    setup)
+        setup_system; setup_python ;;
+    demo)
+        setup_system; setup_python
+        .venv/bin/pcapkit stats captures/http-download.pcapng
+        .venv/bin/pcapkit flows captures/http-download.pcapng "$@" ;;
+    test)
+        setup_system; setup_python
+        .venv/bin/ruff check pcapkit tests benchmarks scripts
+        .venv/bin/mypy
+        .venv/bin/python -m pytest -n 2 -q "$@" ;;
+    *)
+        echo "usage: scripts/dev.sh setup|demo|test [pytest args]" >&2; exit 2 ;;
+esac

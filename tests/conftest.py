@@ -1,0 +1,45 @@
+"""Shared fixtures: where the corpus and captures are, and whether tshark is here."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CAPTURES = REPO / "captures"
+# the shared corpus sits beside the repository (../shared/corpus); PCAPKIT_CORPUS overrides
+CORPUS = Path(os.environ.get("PCAPKIT_CORPUS", REPO.parent / "shared" / "corpus"))
+
+
+def corpus_files(*subdirs: str) -> list[Path]:
+    """Every capture file of the corpus (or of the given sub-folders), sorted."""
+    roots = [CORPUS / s for s in subdirs] if subdirs else [CORPUS]
+    files: list[Path] = []
+    for root in roots:
+        if root.is_dir():
+            files.extend(p for p in root.rglob("*") if p.is_file() and p.suffix not in (".md", ".tsv"))
+    return sorted(files)
+
+
+def capture_files() -> list[Path]:
+    return sorted(p for p in CAPTURES.glob("*") if p.suffix in (".pcap", ".pcapng", ".gz"))
+
+
+def corpus_id(path: Path) -> str:
+    try:
+        return str(path.relative_to(CORPUS))
+    except ValueError:
+        return path.name
+
+
+requires_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip(f"corpus not found at {CORPUS}")
+    return CORPUS
