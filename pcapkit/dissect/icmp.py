@@ -1,0 +1,213 @@
+"""ICMP for IPv4 (RFC 792, 1191, 1256, 4884).
+
+Error messages (destination unreachable, source quench, redirect, time exceeded,
+parameter problem) quote the offending datagram: we hand it on as
+``Next("ethertype", 0x0800, ...)`` so the IPv4 dissector and the transport after it
+decode it with their own field names, exactly as Wireshark does (ip.src then occurs
+twice in the frame). While the quoted datagram is dissected ``ctx.extra["in_error_pkt"]``
+is True: the layers below must then not complain that it is cut short, and do not
+verify checksums (Wireshark's ``pinfo->flags.in_error_pkt``).
+
+Wireshark always verifies the ICMP checksum (it needs no pseudo-header) when the whole
+message was captured, is not an IP fragment, and is not itself quoted in an error.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from pcapkit.dissect.base import Context, FindingKind, Layer, Next, Result
+from pcapkit.dissect.udp import CHECKSUM_BAD, CHECKSUM_GOOD, CHECKSUM_UNVERIFIED, ones_complement_sum
+from pcapkit.fields import FieldSpec
+
+FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("icmp.type", "uint", 8, doc="Type"),
+    FieldSpec("icmp.code", "uint", 8, doc="Code"),
+    FieldSpec("icmp.checksum", "uint", 16, "hex", doc="Checksum"),
+    FieldSpec("icmp.checksum.status", "uint", 8, doc="0 bad, 1 good, 2 unverified"),
+    FieldSpec("icmp.ident", "uint", 16, doc="Identifier (big endian)"),
+    FieldSpec("icmp.ident_le", "uint", 16, doc="Identifier (little endian)"),
+    FieldSpec("icmp.seq", "uint", 16, doc="Sequence number (big endian)"),
+    FieldSpec("icmp.seq_le", "uint", 16, doc="Sequence number (little endian)"),
+    FieldSpec("icmp.unused", "bytes", doc="Unused bytes of the header"),
+    FieldSpec("icmp.mtu", "uint", 16, doc="MTU of next hop (RFC 1191)"),
+    FieldSpec("icmp.length", "uint", 8, doc="Length of the original datagram in 32-bit words (RFC 4884)"),
+    FieldSpec("icmp.length.original_datagram", "uint", 8, doc="Length of the original datagram in bytes"),
+    FieldSpec("icmp.pointer", "uint", 32, doc="Pointer (parameter problem)"),
+    FieldSpec("icmp.redir_gw", "ipv4", doc="Gateway address (redirect)"),
+    FieldSpec("icmp.num_addrs", "uint", 8, doc="Number of addresses (router advertisement)"),
+    FieldSpec("icmp.addr_entry_size", "uint", 8, doc="Address entry size"),
+    FieldSpec("icmp.lifetime", "uint", 16, doc="Lifetime"),
+    FieldSpec("icmp.router_address", "ipv4", doc="Router address"),
+    FieldSpec("icmp.pref_level", "int", 32, doc="Preference level"),
+    FieldSpec("icmp.originate_timestamp", "uint", 32, doc="Originate timestamp (ms after midnight UTC)"),
+    FieldSpec("icmp.receive_timestamp", "uint", 32, doc="Receive timestamp"),
+    FieldSpec("icmp.transmit_timestamp", "uint", 32, doc="Transmit timestamp"),
+    FieldSpec("icmp.address_mask", "ipv4", doc="Address mask"),
+)
+
+ECHO_REPLY, UNREACH, SOURCE_QUENCH, REDIRECT, ECHO, RTR_ADVERT, RTR_SOLICIT = 0, 3, 4, 5, 8, 9, 10
+TIME_EXCEEDED, PARAM_PROB, TSTAMP, TSTAMP_REPLY, IREQ, IREQ_REPLY, MASK_REQ, MASK_REPLY = (
+    11, 12, 13, 14, 15, 16, 17, 18)
+ERROR_TYPES = frozenset((UNREACH, SOURCE_QUENCH, REDIRECT, TIME_EXCEEDED, PARAM_PROB))
+_ID_SEQ_TYPES = frozenset((ECHO_REPLY, ECHO, TSTAMP, TSTAMP_REPLY, IREQ, IREQ_REPLY, MASK_REQ, MASK_REPLY))
+
+_TYPE_NAMES = {
+    ECHO_REPLY: "echo reply", ECHO: "echo request", TSTAMP: "time stamp query",
+    TSTAMP_REPLY: "time stamp reply", IREQ: "information request", IREQ_REPLY: "information reply",
+    MASK_REQ: "address mask request", MASK_REPLY: "address mask reply",
+    RTR_ADVERT: "router advertisement", RTR_SOLICIT: "router solicitation",
+    SOURCE_QUENCH: "source quench",
+}
+_UNREACH_CODES = {0: "net", 1: "host", 2: "protocol", 3: "port", 4: "need to frag", 5: "source route failed",
+                  6: "net unknown", 7: "host unknown", 9: "net prohibited", 10: "host prohibited",
+                  13: "administratively prohibited"}
+
+
+def _u16(data: bytes, at: int) -> int:
+    return int.from_bytes(data[at:at + 2], "big")
+
+
+def _ipv4(data: bytes, at: int) -> str:
+    return str(ipaddress.IPv4Address(data[at:at + 4]))
+
+
+def _summary(itype: int, code: int, data: bytes, offset: int, end: int, length: int) -> str:
+    if itype in (ECHO, ECHO_REPLY) and end - offset >= 8:
+        return (f"ICMP {_TYPE_NAMES[itype]}, id {_u16(data, offset + 4)}, "
+                f"seq {_u16(data, offset + 6)}, length {length}")
+    if itype == UNREACH:
+        inner = offset + 8
+        what = _UNREACH_CODES.get(code, f"#{code}")
+        if end - inner >= 20:
+            dst = _ipv4(data, inner + 16)
+            proto = data[inner + 9]
+            ihl = (data[inner] & 0x0F) * 4
+            if code == 3 and proto in (6, 17) and end - inner >= ihl + 4:
+                name = "tcp" if proto == 6 else "udp"
+                return f"ICMP {dst} {name} port {_u16(data, inner + ihl + 2)} unreachable, length {length}"
+            if code == 4 and end - offset >= 8:
+                return f"ICMP {dst} unreachable - need to frag (mtu {_u16(data, offset + 6)}), length {length}"
+            return f"ICMP {dst} {what} unreachable, length {length}"
+        return f"ICMP {what} unreachable, length {length}"
+    if itype == TIME_EXCEEDED:
+        return f"ICMP time exceeded {'in-transit' if code == 0 else 'fragment reassembly'}, length {length}"
+    if itype == REDIRECT and end - offset >= 8:
+        return f"ICMP redirect to {_ipv4(data, offset + 4)}, length {length}"
+    if itype == PARAM_PROB:
+        return f"ICMP parameter problem - octet {data[offset + 4] if end - offset > 4 else '?'}, length {length}"
+    name = _TYPE_NAMES.get(itype, f"type-#{itype}")
+    return f"ICMP {name}, length {length}"
+
+
+def dissect_icmp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
+    layer = Layer("icmp", offset)
+    reported_end = max(ctx.reported_end, end)
+    in_error = bool(ctx.extra.get("in_error_pkt"))
+    avail = end - offset
+    if avail < 4:
+        layer.length = max(0, avail)
+        if avail >= 1:
+            layer.add("icmp.type", data[offset])
+        if avail >= 2:
+            layer.add("icmp.code", data[offset + 1])
+        if reported_end - offset < 4 and not in_error:
+            layer.malformed(offset, f"ICMP header needs 4 bytes, {reported_end - offset} present")
+        else:
+            layer.truncated(offset, f"ICMP header cut short at {avail} of 4 bytes")
+        layer.summary = "ICMP [|icmp]"
+        return layer, None
+    itype, code, csum = data[offset], data[offset + 1], _u16(data, offset + 2)
+    layer.add("icmp.type", itype)
+    layer.add("icmp.code", code)
+    layer.add("icmp.checksum", csum)
+    status = CHECKSUM_UNVERIFIED
+    if not in_error and not ctx.extra.get("ip.fragmented") and end >= reported_end:
+        if ones_complement_sum(data[offset:reported_end]) == 0xFFFF:
+            status = CHECKSUM_GOOD
+        else:
+            status = CHECKSUM_BAD
+            layer.finding(FindingKind.CHECKSUM_BAD, offset + 2, f"bad ICMP checksum 0x{csum:04x}")
+    layer.add("icmp.checksum.status", status)
+    layer.length = min(avail, 8)
+    layer.summary = _summary(itype, code, data, offset, end, reported_end - offset)
+    if avail < 8:
+        if itype in _ID_SEQ_TYPES or itype in ERROR_TYPES or itype == REDIRECT:
+            layer.truncated(end, f"ICMP header cut short at {avail} of 8 bytes")
+        return layer, None
+
+    w = offset + 4
+    orig_len = 0
+    if itype in _ID_SEQ_TYPES:
+        layer.add("icmp.ident", _u16(data, w))
+        layer.add("icmp.ident_le", int.from_bytes(data[w:w + 2], "little"))
+        layer.add("icmp.seq", _u16(data, w + 2))
+        layer.add("icmp.seq_le", int.from_bytes(data[w + 2:w + 4], "little"))
+    elif itype in (UNREACH, TIME_EXCEEDED):
+        orig_len = data[w + 1] * 4
+        if orig_len > 0:
+            layer.add("icmp.unused", data[w:w + 1])
+            layer.add("icmp.length", data[w + 1])
+            layer.add("icmp.length.original_datagram", orig_len & 0xFF)
+            if itype == UNREACH and code == 4:
+                layer.add("icmp.mtu", _u16(data, w + 2))
+            else:
+                layer.add("icmp.unused", data[w + 2:w + 4])
+        elif itype == UNREACH and code == 4:
+            layer.add("icmp.unused", data[w:w + 2])
+            layer.add("icmp.mtu", _u16(data, w + 2))
+        else:
+            layer.add("icmp.unused", data[w:w + 4])
+    elif itype == PARAM_PROB:
+        layer.add("icmp.pointer", data[w])
+        orig_len = data[w + 1] * 4
+        if orig_len > 0:
+            layer.add("icmp.length", data[w + 1])
+            layer.add("icmp.length.original_datagram", orig_len & 0xFF)
+            layer.add("icmp.unused", data[w + 2:w + 4])
+        else:
+            layer.add("icmp.unused", data[w + 1:w + 4])
+    elif itype == REDIRECT:
+        layer.add("icmp.redir_gw", _ipv4(data, w))
+    elif itype == SOURCE_QUENCH or itype == RTR_SOLICIT:
+        layer.add("icmp.unused" if itype == SOURCE_QUENCH else "icmp.reserved", data[w:w + 4])
+    elif itype == RTR_ADVERT:
+        num, size = data[w], data[w + 1]
+        layer.add("icmp.num_addrs", num)
+        layer.add("icmp.addr_entry_size", size)
+        layer.add("icmp.lifetime", _u16(data, w + 2))
+        if size == 2:
+            pos = offset + 8
+            for _ in range(num):
+                if pos + 8 > end:
+                    layer.truncated(pos, "router advertisement entries cut short")
+                    break
+                layer.add("icmp.router_address", _ipv4(data, pos))
+                layer.add("icmp.pref_level", int.from_bytes(data[pos + 4:pos + 8], "big", signed=True))
+                pos += 8
+
+    body = offset + 8
+    if itype in (TSTAMP, TSTAMP_REPLY):
+        if end - body >= 12:
+            layer.add("icmp.originate_timestamp", int.from_bytes(data[body:body + 4], "big"))
+            layer.add("icmp.receive_timestamp", int.from_bytes(data[body + 4:body + 8], "big"))
+            layer.add("icmp.transmit_timestamp", int.from_bytes(data[body + 8:body + 12], "big"))
+        else:
+            layer.truncated(end, "ICMP timestamps cut short")
+        return layer, None
+    if itype in (MASK_REQ, MASK_REPLY):
+        if end - body >= 4:
+            layer.add("icmp.address_mask", _ipv4(data, body))
+        return layer, None
+    if itype in ERROR_TYPES and not in_error:
+        inner_end = end
+        inner_reported = reported_end
+        if orig_len > 0 and body + orig_len < reported_end:
+            inner_reported = body + orig_len
+            inner_end = min(end, inner_reported)
+        if inner_end > body:
+            ctx.extra["in_error_pkt"] = True
+            version = data[body] >> 4
+            ethertype = 0x86DD if version == 6 else 0x0800
+            return layer, Next("ethertype", ethertype, body, inner_end, inner_reported)
+    return layer, None

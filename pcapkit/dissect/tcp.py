@@ -1,0 +1,277 @@
+"""TCP header (RFC 9293) and its options, per segment and without state.
+
+Emits raw sequence/ack numbers (``tcp.seq_raw``/``tcp.ack_raw``); relative numbers,
+``tcp.stream`` and every ``tcp.analysis.*`` field belong to the flow engine
+(:mod:`pcapkit.tcpflow`), which fills ``tcp.seq = (seq_raw - isn) mod 2^32`` per
+direction. SACK edges are emitted raw for the same reason (tshark shows them relative
+to the peer's ISN unless ``tcp.relative_sequence_numbers`` is off).
+
+Options: EOL(0), NOP(1), MSS(2), window scale(3), SACK-permitted(4), SACK(5),
+timestamps(8), MD5(19), MPTCP(30, kind and subtype recognised), TFO(34), experimental
+(253/254, with the TFO ExID 0xf989); any other kind is kept as its kind/length and raw
+bytes (``tcp.options``). The payload dispatches through ``tcp.port``.
+"""
+
+from __future__ import annotations
+
+from pcapkit.dissect.base import Context, FindingKind, Layer, Next, Result
+from pcapkit.dissect.udp import (
+    CHECKSUM_BAD,
+    CHECKSUM_GOOD,
+    CHECKSUM_UNVERIFIED,
+    pick_port,
+    verify_checksum,
+)
+from pcapkit.fields import FieldSpec
+
+FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("tcp.srcport", "uint", 16, doc="Source Port"),
+    FieldSpec("tcp.dstport", "uint", 16, doc="Destination Port"),
+    FieldSpec("tcp.port", "uint", 16, doc="Source or Destination Port"),
+    FieldSpec("tcp.seq_raw", "uint", 32, doc="Sequence Number (raw)"),
+    FieldSpec("tcp.ack_raw", "uint", 32, doc="Acknowledgment Number (raw)"),
+    FieldSpec("tcp.hdr_len", "uint", 8, doc="Header Length in bytes"),
+    FieldSpec("tcp.flags", "uint", 16, "hex", doc="Flags (12 bits)"),
+    FieldSpec("tcp.flags.res", "bool", doc="Reserved"),
+    FieldSpec("tcp.flags.ae", "bool", doc="Accurate ECN"),
+    FieldSpec("tcp.flags.cwr", "bool", doc="Congestion Window Reduced"),
+    FieldSpec("tcp.flags.ece", "bool", doc="ECN-Echo"),
+    FieldSpec("tcp.flags.urg", "bool", doc="Urgent"),
+    FieldSpec("tcp.flags.ack", "bool", doc="Acknowledgment"),
+    FieldSpec("tcp.flags.push", "bool", doc="Push"),
+    FieldSpec("tcp.flags.reset", "bool", doc="Reset"),
+    FieldSpec("tcp.flags.syn", "bool", doc="Syn"),
+    FieldSpec("tcp.flags.fin", "bool", doc="Fin"),
+    FieldSpec("tcp.flags.str", "string", doc="TCP Flags as letters"),
+    FieldSpec("tcp.window_size_value", "uint", 16, doc="Window (unscaled header value)"),
+    FieldSpec("tcp.checksum", "uint", 16, "hex", doc="Checksum"),
+    FieldSpec("tcp.checksum.status", "uint", 8, doc="0 bad, 1 good, 2 unverified"),
+    FieldSpec("tcp.urgent_pointer", "uint", 16, doc="Urgent Pointer"),
+    FieldSpec("tcp.len", "uint", 32, doc="TCP Segment Len (reported)"),
+    FieldSpec("tcp.options", "bytes", doc="TCP Options (all option bytes)"),
+    FieldSpec("tcp.option_kind", "uint", 8, doc="Kind of each option"),
+    FieldSpec("tcp.option_len", "uint", 8, doc="Length of each option with a length byte"),
+    FieldSpec("tcp.options.mss_val", "uint", 16, doc="MSS Value"),
+    FieldSpec("tcp.options.wscale.shift", "uint", 8, doc="Window scale shift count"),
+    FieldSpec("tcp.options.wscale.multiplier", "uint", 16, doc="Multiplier (2^shift)"),
+    FieldSpec("tcp.options.sack_le", "uint", 32, doc="SACK left edge (raw here)"),
+    FieldSpec("tcp.options.sack_re", "uint", 32, doc="SACK right edge (raw here)"),
+    FieldSpec("tcp.options.sack.count", "uint", 8, doc="Number of SACK blocks"),
+    FieldSpec("tcp.options.timestamp.tsval", "uint", 32, doc="Timestamp value"),
+    FieldSpec("tcp.options.timestamp.tsecr", "uint", 32, doc="Timestamp echo reply"),
+    FieldSpec("tcp.options.tfo.cookie", "bytes", doc="TCP Fast Open cookie"),
+    FieldSpec("tcp.options.md5.digest", "bytes", doc="MD5 digest (RFC 2385)"),
+    FieldSpec("tcp.options.mptcp.subtype", "uint", 8, doc="Multipath TCP subtype"),
+    FieldSpec("tcp.options.experimental.exid", "uint", 16, "hex", doc="Experiment Identifier"),
+    FieldSpec("tcp.payload", "bytes", doc="TCP payload (captured bytes)"),
+)
+
+_FLAG_LETTERS = "RRRNCEUAPRSF"
+_MIDDLE_DOT = "\u00b7"
+# tcpdump's flag characters, in its order
+_TCPDUMP_FLAGS = ((0x01, "F"), (0x02, "S"), (0x04, "R"), (0x08, "P"), (0x20, "U"), (0x40, "E"),
+                  (0x80, "W"), (0x100, "e"), (0x10, "."))
+
+
+def flags_str(flags: int) -> str:
+    """Wireshark's ``tcp.flags.str``: 12 letters, a middle dot for each clear bit."""
+    return "".join(_FLAG_LETTERS[i] if (flags >> (11 - i)) & 1 else _MIDDLE_DOT for i in range(12))
+
+
+def tcpdump_flags(flags: int) -> str:
+    text = "".join(ch for bit, ch in _TCPDUMP_FLAGS if flags & bit)
+    return text or "none"
+
+
+def _u16(data: bytes, at: int) -> int:
+    return int.from_bytes(data[at:at + 2], "big")
+
+
+def _u32(data: bytes, at: int) -> int:
+    return int.from_bytes(data[at:at + 4], "big")
+
+
+def _options(data: bytes, start: int, end: int, layer: Layer) -> list[str]:
+    """Decode the option bytes [start, end) into ``layer``; return tcpdump's option words."""
+    words: list[str] = []
+    pos = start
+    while pos < end:
+        kind = data[pos]
+        if kind == 0:  # end of option list
+            layer.add("tcp.option_kind", 0)
+            words.append("eol")
+            break
+        if kind == 1:
+            layer.add("tcp.option_kind", 1)
+            words.append("nop")
+            pos += 1
+            continue
+        if pos + 1 >= end:
+            layer.malformed(pos, f"option kind {kind} has no length byte")
+            words.append(f"opt-{kind}")
+            layer.add("tcp.option_kind", kind)
+            break
+        olen = data[pos + 1]
+        layer.add("tcp.option_kind", kind)
+        layer.add("tcp.option_len", olen)
+        if olen < 2 or pos + olen > end:
+            layer.malformed(pos, f"option kind {kind} has bad length {olen}")
+            words.append(f"opt-{kind} [bad length {olen}]")
+            break
+        body = pos + 2
+        bl = olen - 2
+        if kind == 2 and olen == 4:
+            mss = _u16(data, body)
+            layer.add("tcp.options.mss_val", mss)
+            words.append(f"mss {mss}")
+        elif kind == 3 and olen == 3:
+            shift = data[body]
+            layer.add("tcp.options.wscale.shift", shift)
+            layer.add("tcp.options.wscale.multiplier", 1 << min(shift, 14))
+            words.append(f"wscale {shift}")
+        elif kind == 4 and olen == 2:
+            words.append("sackOK")
+        elif kind == 5 and bl % 8 == 0:
+            count = bl // 8
+            edges = []
+            for i in range(count):
+                le = _u32(data, body + 8 * i)
+                re = _u32(data, body + 8 * i + 4)
+                layer.add("tcp.options.sack_le", le)
+                layer.add("tcp.options.sack_re", re)
+                edges.append(f"{{{le}:{re}}}")
+            layer.add("tcp.options.sack.count", count)
+            words.append(f"sack {count} " + "".join(edges))
+        elif kind == 8 and olen == 10:
+            tsval = _u32(data, body)
+            tsecr = _u32(data, body + 4)
+            layer.add("tcp.options.timestamp.tsval", tsval)
+            layer.add("tcp.options.timestamp.tsecr", tsecr)
+            words.append(f"TS val {tsval} ecr {tsecr}")
+        elif kind == 19 and olen == 18:
+            layer.add("tcp.options.md5.digest", data[body:body + 16])
+            words.append("md5")
+        elif kind == 30 and olen >= 3:
+            layer.add("tcp.options.mptcp.subtype", data[body] >> 4)
+            words.append("mptcp")
+        elif kind == 34:
+            if bl > 0:
+                layer.add("tcp.options.tfo.cookie", data[body:pos + olen])
+                words.append(f"tfo cookie {data[body:pos + olen].hex()}")
+            else:
+                words.append("tfo cookiereq")
+        elif kind in (253, 254) and olen >= 4:
+            exid = _u16(data, body)
+            layer.add("tcp.options.experimental.exid", exid)
+            if exid == 0xF989 and olen > 4:
+                layer.add("tcp.options.tfo.cookie", data[body + 2:pos + olen])
+            words.append(f"exp-{exid:x}")
+        elif kind in (2, 3, 4, 5, 8, 19, 30):
+            layer.malformed(pos, f"option kind {kind} has wrong length {olen}")
+            words.append(f"opt-{kind} [bad length {olen}]")
+        else:
+            layer.finding(FindingKind.UNSUPPORTED, pos, f"unknown option kind {kind}, length {olen} kept raw")
+            words.append(f"unknown-{kind} 0x{data[body:pos + olen].hex()}")
+        pos += olen
+    return words
+
+
+def dissect_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
+    layer = Layer("tcp", offset)
+    reported_end = max(ctx.reported_end, end)
+    avail = end - offset
+    if avail >= 4:
+        sport = _u16(data, offset)
+        dport = _u16(data, offset + 2)
+        layer.add("tcp.srcport", sport)
+        layer.add("tcp.dstport", dport)
+        layer.add("tcp.port", sport)
+        layer.add("tcp.port", dport)
+    if avail >= 8:
+        layer.add("tcp.seq_raw", _u32(data, offset + 4))
+    if avail < 20:
+        layer.length = max(0, avail)
+        if reported_end - offset < 20:
+            layer.malformed(offset, f"TCP header needs 20 bytes, {reported_end - offset} present")
+        else:
+            layer.truncated(offset, f"TCP header cut short at {avail} of 20 bytes")
+        layer.summary = "[|tcp]"
+        return layer, None
+    seq = _u32(data, offset + 4)
+    ack = _u32(data, offset + 8)
+    hl = (data[offset + 12] >> 4) * 4
+    flags = ((data[offset + 12] & 0x0F) << 8) | data[offset + 13]
+    win = _u16(data, offset + 14)
+    csum = _u16(data, offset + 16)
+    urp = _u16(data, offset + 18)
+    layer.add("tcp.ack_raw", ack)
+    layer.add("tcp.hdr_len", hl)
+    tcp_len = reported_end - offset - hl
+    if hl < 20:
+        layer.length = 20
+        layer.malformed(offset + 12, f"bogus TCP header length {hl} < 20")
+        layer.summary = f"[bad hdr length {hl} - too short, < 20]"
+        return layer, None
+    if hl > reported_end - offset:
+        layer.length = min(hl, avail)
+        layer.malformed(offset + 12, f"TCP header length {hl} > segment length {reported_end - offset}")
+        layer.summary = f"[bad hdr length {hl} - too long, > {reported_end - offset}]"
+        return layer, None
+    layer.add("tcp.flags", flags)
+    layer.add("tcp.flags.res", bool(flags & 0xE00))
+    layer.add("tcp.flags.ae", bool(flags & 0x100))
+    layer.add("tcp.flags.cwr", bool(flags & 0x80))
+    layer.add("tcp.flags.ece", bool(flags & 0x40))
+    layer.add("tcp.flags.urg", bool(flags & 0x20))
+    layer.add("tcp.flags.ack", bool(flags & 0x10))
+    layer.add("tcp.flags.push", bool(flags & 0x08))
+    layer.add("tcp.flags.reset", bool(flags & 0x04))
+    layer.add("tcp.flags.syn", bool(flags & 0x02))
+    layer.add("tcp.flags.fin", bool(flags & 0x01))
+    layer.add("tcp.flags.str", flags_str(flags))
+    layer.add("tcp.window_size_value", win)
+    layer.add("tcp.checksum", csum)
+    status = CHECKSUM_UNVERIFIED
+    if ctx.check_checksums:
+        ok = verify_checksum(data, offset, reported_end - offset, ctx, 6)
+        if ok is True:
+            status = CHECKSUM_GOOD
+        elif ok is False:
+            status = CHECKSUM_BAD
+            layer.finding(FindingKind.CHECKSUM_BAD, offset + 16, f"bad TCP checksum 0x{csum:04x}")
+    layer.add("tcp.checksum.status", status)
+    layer.add("tcp.urgent_pointer", urp)
+    layer.add("tcp.len", tcp_len)
+    words: list[str] = []
+    if hl > 20:
+        opt_end = min(offset + hl, end)
+        layer.add("tcp.options", data[offset + 20:opt_end])
+        words = _options(data, offset + 20, opt_end, layer)
+        if opt_end < offset + hl:
+            layer.truncated(opt_end, f"TCP options cut short at {opt_end - offset - 20} of {hl - 20} bytes")
+    layer.length = min(hl, avail)
+    payload_start = offset + hl
+    payload_end = max(payload_start, end)
+    if payload_end > payload_start:
+        layer.add("tcp.payload", data[payload_start:payload_end])
+    if end < reported_end and tcp_len > 0:
+        layer.truncated(end, f"TCP payload cut short: {max(0, end - payload_start)} of {tcp_len} bytes captured")
+
+    parts = [f"Flags [{tcpdump_flags(flags)}]"]
+    if tcp_len > 0 or flags & 0x07:
+        parts.append(f"seq {seq}:{(seq + tcp_len) & 0xFFFFFFFF}" if tcp_len > 0 else f"seq {seq}")
+    if flags & 0x10:
+        parts.append(f"ack {ack}")
+    parts.append(f"win {win}")
+    if flags & 0x20:
+        parts.append(f"urg {urp}")
+    if words:
+        parts.append(f"options [{','.join(words)}]")
+    parts.append(f"length {tcp_len}")
+    layer.summary = ", ".join(parts)
+    if tcp_len <= 0:
+        return layer, None
+    # the driver hands "tcp.payload" to the stream-level dispatcher (reassembly, then
+    # the "tcp.port" table); the key is the port to try first
+    key = pick_port("tcp.port", _u16(data, offset), _u16(data, offset + 2))
+    return layer, Next("tcp.payload", key, payload_start, max(payload_start, end), reported_end)
