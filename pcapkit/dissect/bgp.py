@@ -147,6 +147,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("bgp.update.path_attribute.community_value", _U, 16),
     FieldSpec("bgp.update.path_attribute.originator_id", "ipv4"),
     FieldSpec("bgp.path_attribute.cluster_id", "ipv4"),
+    FieldSpec("bgp.update.path_attribute.attr_set.origin_as", _U, 32),
     FieldSpec("bgp.large_communities.ga", _U, 32),
     FieldSpec("bgp.large_communities.ldp1", _U, 32),
     FieldSpec("bgp.large_communities.ldp2", _U, 32),
@@ -185,6 +186,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("bgp.notify.minor_error_cease", _U, 8),
     FieldSpec("bgp.notify.minor_error_capability", _U, 8),
     FieldSpec("bgp.notify.minor_error_unknown", _U, 8),
+    FieldSpec("bgp.notify.minor_data", "bytes"),
     FieldSpec("bgp.notify.communication_length", _U, 8),
     FieldSpec("bgp.notify.communication", "string"),
     FieldSpec("bgp.route_refresh.afi", _U, 16),
@@ -400,7 +402,7 @@ class _Decoder:
             p = v + 1 + hl
             if p < vend:
                 lay.add("bgp.cap.orf.fqdn.domain_name.len", m[p])
-        elif clen:
+        elif clen and ctype != 7:            # 7 (BGPsec) has its own fields, not decoded here
             lay.add("bgp.cap.unknown", m[v:vend])
 
     # -- UPDATE ------------------------------------------------------------------------
@@ -526,6 +528,12 @@ class _Decoder:
                 return
             for p in range(v, vend, 8):
                 self.ext_community(p)
+        elif code == 128:                    # ATTR_SET (RFC 6368): origin AS + nested attributes
+            if alen < 4:
+                self.bad(v, f"ATTR_SET length {alen} < 4")
+                return
+            lay.add("bgp.update.path_attribute.attr_set.origin_as", _u32(m, v))
+            self.attributes(v + 4, vend)
         elif code == 32:
             if alen % 12:
                 self.bad(v, f"LARGE_COMMUNITY length {alen} not a multiple of 12")
@@ -602,16 +610,15 @@ class _Decoder:
             self.bad(v + 3, f"next hop length {nhlen} runs past the attribute")
             return
         lay.add("bgp.update.path_attribute.mp_reach_nlri.next_hop", m[nh - 1:nh + nhlen])
-        if safi in (1, 2):
-            if afi == 1 and nhlen == 4:
-                lay.add("bgp.update.path_attribute.mp_reach_nlri.next_hop.ipv4", ipv4_text(m[nh:nh + 4]))
-            elif afi == 2 and nhlen in (16, 32):
-                lay.add("bgp.update.path_attribute.mp_reach_nlri.next_hop.ipv6", ipv6_text(m[nh:nh + 16]))
-                if nhlen == 32:
-                    lay.add("bgp.update.path_attribute.mp_reach_nlri.next_hop.ipv6.link_local",
-                            ipv6_text(m[nh + 16:nh + 32]))
-            elif afi == 1 and nhlen == 16:   # RFC 8950 IPv4 NLRI with IPv6 next hop
-                lay.add("bgp.update.path_attribute.mp_reach_nlri.next_hop.ipv6", ipv6_text(m[nh:nh + 16]))
+        if afi in (1, 25) and nhlen == 4:
+            lay.add("bgp.update.path_attribute.mp_reach_nlri.next_hop.ipv4", ipv4_text(m[nh:nh + 4]))
+        elif afi == 1 and nhlen == 12 and safi in (128, 129):      # RD + IPv4
+            lay.add("bgp.update.path_attribute.mp_reach_nlri.next_hop.ipv4", ipv4_text(m[nh + 8:nh + 12]))
+        elif nhlen in (16, 32) and afi in (1, 2) and safi in (1, 2, 4):
+            lay.add("bgp.update.path_attribute.mp_reach_nlri.next_hop.ipv6", ipv6_text(m[nh:nh + 16]))
+            if nhlen == 32:
+                lay.add("bgp.update.path_attribute.mp_reach_nlri.next_hop.ipv6.link_local",
+                        ipv6_text(m[nh + 16:nh + 32]))
         o = nh + nhlen
         nsnpa = m[o]
         lay.add("bgp.update.path_attribute.mp_reach_nlri.nbr_snpa", nsnpa)
@@ -641,13 +648,51 @@ class _Decoder:
     def mp_nlri(self, afi: int, safi: int, o: int, end: int, f4: str, f6: str) -> None:
         if o >= end:
             return
-        if safi not in (1, 2) or afi not in (1, 2):
+        if afi not in (1, 2) or safi not in (1, 2, 4, 128, 129, 132):
             self.layer.finding(FindingKind.UNSUPPORTED, self.base + o, f"NLRI of AFI {afi} SAFI {safi} not decoded")
             return
-        if afi == 1:
-            self.prefixes4(o, end, f4)
+        bits, field = (32, f4) if afi == 1 else (128, f6)
+        if safi in (1, 2):
+            self.prefixes(o, end, field, bits)
+        elif safi == 132:   # RFC 4684 route target membership: not decoded
+            self.layer.finding(FindingKind.UNSUPPORTED, self.base + o, "route target constraint NLRI not decoded")
         else:
-            self.prefixes(o, end, f6, 128)
+            self.labeled_prefixes(o, end, field, bits, rd=safi in (128, 129))
+
+    def labeled_prefixes(self, o: int, end: int, field: str, bits: int, *, rd: bool) -> None:
+        """RFC 8277 labeled / RFC 4364 VPN prefixes: length (bits of labels, RD and
+        prefix), label stack up to the bottom-of-stack bit, [RD,] prefix."""
+        m, lay = self.m, self.layer
+        while o < end:
+            plen = m[o]
+            lay.add("bgp.prefix_length", plen)
+            p = o + 1
+            labels = 0
+            while True:
+                if p + 3 > end:
+                    self.bad(p, "label stack runs past the NLRI")
+                    return
+                label = int.from_bytes(m[p:p + 3], "big")
+                p += 3
+                labels += 1
+                if label & 1 or label in (0x800000, 0x000000):
+                    break
+            rest = plen - 24 * labels - (64 if rd else 0)
+            if rd:
+                p += 8
+            if rest < 0 or rest > bits:
+                self.bad(o, f"labeled prefix length {plen} invalid")
+                return
+            n = (rest + 7) // 8
+            if p + n > end:
+                self.bad(o, f"labeled prefix of {plen} bits runs past the NLRI")
+                return
+            raw = bytearray(m[p:p + n])
+            if rest % 8 and raw:
+                raw[-1] &= (0xFF << (8 - rest % 8)) & 0xFF
+            full = _prefix_bytes(bytes(raw), bits // 8)
+            lay.add(field, ipv4_text(full) if bits == 32 else ipv6_text(full))
+            o = p + n
 
     def prefixes4(self, o: int, end: int, field: str) -> None:
         self.prefixes(o, end, field, 32)
@@ -696,16 +741,17 @@ class _Decoder:
         sub = SUBCODE_NAMES.get(major, {}).get(minor, f"Unknown ({minor})")
         self.summary_extra = f", {ERROR_NAMES.get(major, 'Unknown')} ({major}), subcode {sub} ({minor})"
         o = 21
-        if major == 6 and minor in (2, 4) and o < end:
+        if o >= end:
+            return
+        if major == 6 and minor in (2, 4) and 1 + m[o] == end - o:
             clen = m[o]
             lay.add("bgp.notify.communication_length", clen)
-            if o + 1 + clen > end:
-                self.bad(o, f"shutdown communication length {clen} runs past the message")
-                return
             text = m[o + 1:o + 1 + clen].decode("utf-8", "replace")
             if clen:
                 lay.add("bgp.notify.communication", text)
                 self.summary_extra += f', Shutdown Communication (length: {clen}): "{text}"'
+            return
+        lay.add("bgp.notify.minor_data", m[o:end])
 
     def route_refresh(self) -> None:
         m, lay, end = self.m, self.layer, self.end
