@@ -30,3 +30,124 @@ def compile_cmd(expression: tuple[str, ...], linktype: str, snaplen: int, fmt: s
 
     program = compile_filter(" ".join(expression), linktype, snaplen, optimize=not no_optimize)
     click.echo(format_program(program, fmt), nl=False)
+
+
+def _summary(frame: object) -> str:
+    from pcapkit.frame import Frame, format_epoch_ns
+
+    assert isinstance(frame, Frame)
+    try:
+        from pcapkit.dissect.driver import summary_line
+
+        return summary_line(frame)
+    except Exception:
+        return f"{format_epoch_ns(frame.ts_ns, 6)} length {frame.wirelen} caplen {frame.caplen}"
+
+
+@click.command("capture", cls=PcapkitCommand)
+@click.argument("expression", nargs=-1)
+@click.option("-i", "--interface", default="any", show_default=True,
+              help="Interface to capture on ('any' = all, Linux cooked headers).")
+@click.option("-D", "--list-interfaces", "list_ifaces", is_flag=True,
+              help="List the interfaces one can capture on, and exit.")
+@click.option("-s", "--snaplen", type=int, default=262144, show_default=True,
+              help="Bytes kept per packet.")
+@click.option("-c", "--count", type=int, default=None, help="Stop after COUNT packets.")
+@click.option("--duration", type=float, default=None, help="Stop after SECONDS.")
+@click.option("-w", "--write", "write_to", default=None,
+              help="Write packets to FILE (pcapng if it ends in .pcapng, else pcap; '-' = stdout).")
+@click.option("-C", "--file-size", "file_size", type=float, default=None,
+              help="With -w: start a new file (FILE1, FILE2, ...) when one passes MB megabytes.")
+@click.option("-G", "--rotate-seconds", "rotate_seconds", type=float, default=None,
+              help="With -w: start a new file every SECONDS (FILE may hold strftime %-codes).")
+@click.option("--no-promisc", "-p", "no_promisc", is_flag=True,
+              help="Do not put the interface into promiscuous mode.")
+@click.option("-y", "--linktype", "linktype", default=None,
+              help="For -i any: LINUX_SLL (default) or LINUX_SLL2.")
+@click.option("--block-size", type=int, default=1 << 20, show_default=True,
+              help="TPACKET_V3 ring block size in bytes (power of two).")
+@click.option("--block-count", type=int, default=4, show_default=True,
+              help="Number of ring blocks.")
+@click.option("--block-timeout", type=int, default=100, show_default=True,
+              help="Milliseconds after which the kernel hands over a block that is not full.")
+@click.option("--time-stamp-precision", "precision", type=click.Choice(["micro", "nano"]),
+              default="nano", show_default=True, help="Resolution of pcap files written with -w.")
+@click.option("-q", "--quiet", is_flag=True, help="No 'listening on' line and no statistics.")
+def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snaplen: int,
+            count: int | None, duration: float | None, write_to: str | None,
+            file_size: float | None, rotate_seconds: float | None, no_promisc: bool,
+            linktype: str | None, block_size: int, block_count: int, block_timeout: int,
+            precision: str, quiet: bool) -> None:
+    """Capture packets live (Linux AF_PACKET with a TPACKET_V3 ring), filtered in the
+    kernel by a tcpdump EXPRESSION.
+
+    Without -w, one summary line per packet. On exit (count, duration, Ctrl-C, SIGTERM)
+    the file is complete and the tcpdump statistics are printed on stderr.
+    Needs root or CAP_NET_RAW (setcap cap_net_raw,cap_net_admin=eip on the interpreter).
+
+    \b
+    Examples:
+      pcapkit capture -D
+      pcapkit capture -i eth0 -c 10 'tcp port 443'
+      pcapkit capture -i any -w out.pcapng --duration 30 'udp port 53'
+      pcapkit capture -i eth0 -w 'ring-%H%M%S.pcap' -G 60 -C 100
+    """
+    import signal
+
+    from pcapkit.capture.bpf import linktype_name, linktype_value
+    from pcapkit.capture.interfaces import tcpdump_list_lines
+    from pcapkit.capture.live import CaptureOutput, LiveCapture
+    from pcapkit.errors import CaptureWriteError, PcapkitError
+
+    if list_ifaces:
+        for line in tcpdump_list_lines():
+            click.echo(line)
+        return
+    if (file_size or rotate_seconds) and not write_to:
+        raise click.UsageError("-C and -G need -w FILE")
+    lt = linktype_value(linktype) if linktype else None
+    cap = LiveCapture(interface, " ".join(expression), snaplen=snaplen, promisc=not no_promisc,
+                      count=count, duration=duration, block_size=block_size,
+                      block_count=block_count, block_timeout_ms=block_timeout, linktype=lt)
+    cap.open()
+    output: CaptureOutput | None = None
+    error: PcapkitError | None = None
+
+    def on_signal(signum: int, _frame: object) -> None:
+        cap.stop()
+
+    old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if write_to:
+            output = CaptureOutput(write_to, linktype=cap.linktype, snaplen=cap.snaplen,
+                                   rotate_bytes=int(file_size * 1_000_000) if file_size else None,
+                                   rotate_seconds=rotate_seconds, interface_name=interface,
+                                   nanosecond=precision == "nano")
+        if not quiet:
+            click.echo(f"listening on {interface}, link-type {linktype_name(cap.linktype)}, "
+                       f"snapshot length {cap.snaplen} bytes", err=True)
+        try:
+            for frame in cap:
+                if output is not None:
+                    output.write(frame)
+                else:
+                    click.echo(_summary(frame))
+        except CaptureWriteError as exc:
+            where = output.files[-1] if output is not None and output.files else write_to
+            error = CaptureWriteError(
+                f"{where}: {exc}; capture stopped, the file keeps every complete packet written before")
+        stats = cap.stats()
+        if output is not None:
+            try:
+                output.close(stats)
+            except (CaptureWriteError, OSError) as exc:
+                error = error or CaptureWriteError(f"{write_to}: {exc}")
+    finally:
+        cap.close()
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    if not quiet:
+        for line in stats.lines():
+            click.echo(line, err=True)
+    if error is not None:
+        raise error
