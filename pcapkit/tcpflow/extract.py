@@ -227,8 +227,9 @@ def segment_from_frame(frame: Frame, keep_payload: bool = False) -> Segment | No
         if ((data[off + 6] & 0x1F) << 8) | data[off + 7]:
             return None  # a non-first fragment
         total = (data[off + 2] << 8) | data[off + 3]
-        if total == 0:
-            total = n - off  # TSO: length 0 means "as captured"
+        avail = (frame.wirelen if frame.wirelen > n else n) - off
+        if total == 0 or total > avail:
+            total = avail  # TSO (length 0), or longer than the packet: what the frame holds
         src = _ipv4_text(data[off + 12:off + 16])
         dst = _ipv4_text(data[off + 16:off + 20])
         tcp = off + ihl
@@ -243,6 +244,9 @@ def segment_from_frame(frame: Frame, keep_payload: bool = False) -> Segment | No
         dst = _ipv6_text(data[off + 24:off + 40])
         tcp = off + 40
         ip_payload = plen
+        avail = (frame.wirelen if frame.wirelen > n else n) - off - 40
+        if ip_payload > avail:
+            ip_payload = avail
         while nxt != 6:
             if nxt in (0, 43, 60, 135, 139, 140):  # hop-by-hop, routing, dst opts, mobility, HIP, shim6
                 if n < tcp + 2:
@@ -275,7 +279,7 @@ def segment_from_frame(frame: Frame, keep_payload: bool = False) -> Segment | No
     flags = ((offb & 0x0F) << 8) | flagb
     seglen = ip_payload - hlen
     if seglen < 0:
-        seglen = 0
+        seglen = -1  # the header does not fit in the IP payload (tshark: "Short segment")
     mss = ws = tsval = tsecr = None
     sackp = False
     blocks: tuple[tuple[int, int], ...] = ()
@@ -369,11 +373,10 @@ def frames_of(path: str | PathLike[str]) -> Iterator[Frame]:
     """Frames of a capture file, through pcapkit.capture.files when it exists."""
     try:
         files = importlib.import_module("pcapkit.capture.files")
-        open_capture = files.open_capture
+        reader = files.open_capture(path)
     except (ImportError, AttributeError):
         yield from _fallback_frames(Path(path))
         return
-    reader = open_capture(path)
     if hasattr(reader, "__enter__"):
         with reader as frames:
             yield from frames
