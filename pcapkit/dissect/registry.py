@@ -40,11 +40,24 @@ ENTRIES: list[tuple[str, int | str, str]] = [
     ("ethertype", 0x8100, "pcapkit.dissect.vlan:dissect_vlan"),
     ("ethertype", 0x88A8, "pcapkit.dissect.vlan:dissect_vlan"),
     ("ethertype", 0x9100, "pcapkit.dissect.vlan:dissect_vlan"),
+    # 802.2 LLC after an 802.3 length (key unused), LLC/SNAP; loopback families; raw IP
+    ("llc", 0, "pcapkit.dissect.ethernet:dissect_llc"),
+    ("null.family", 4, "pcapkit.dissect.ipv4:dissect_ipv4"),
+    ("null.family", 6, "pcapkit.dissect.ipv6:dissect_ipv6"),
+    ("raw.version", 4, "pcapkit.dissect.ipv4:dissect_ipv4"),
+    ("raw.version", 6, "pcapkit.dissect.ipv6:dissect_ipv6"),
+    # IPv6 extension headers (each a protocol of its own, as in tshark)
+    ("ipv6.ext", 0, "pcapkit.dissect.ipv6:dissect_hopopts"),
+    ("ipv6.ext", 43, "pcapkit.dissect.ipv6:dissect_routing"),
+    ("ipv6.ext", 44, "pcapkit.dissect.ipv6:dissect_fraghdr"),
+    ("ipv6.ext", 60, "pcapkit.dissect.ipv6:dissect_dstopts"),
     # IP protocols
     ("ip.proto", 1, "pcapkit.dissect.icmp:dissect_icmp"),
     ("ip.proto", 58, "pcapkit.dissect.icmpv6:dissect_icmpv6"),
     ("ip.proto", 6, "pcapkit.dissect.tcp:dissect_tcp"),
     ("ip.proto", 17, "pcapkit.dissect.udp:dissect_udp"),
+    ("ip.proto", 4, "pcapkit.dissect.ipv4:dissect_ipv4"),     # IP in IP
+    ("ip.proto", 41, "pcapkit.dissect.ipv6:dissect_ipv6"),    # IPv6 in IP (6in4)
     # UDP ports
     ("udp.port", 67, "pcapkit.dissect.dhcp:dissect_dhcp"),
     ("udp.port", 68, "pcapkit.dissect.dhcp:dissect_dhcp"),

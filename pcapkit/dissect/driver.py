@@ -1,0 +1,314 @@
+"""The dissection loop: link type -> ... -> transport, collecting layers and findings.
+
+:func:`dissect` turns one :class:`~pcapkit.frame.Frame` into a :class:`Packet`. It
+looks each next layer up in the dispatch tables of :mod:`pcapkit.dissect.registry`
+(a missing module simply ends the chain, as tshark's "data"). A
+:class:`DissectSession` carries state across frames in file order: IPv4/IPv6
+fragment reassembly and the TCP stream hook used by stream-level dissectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+from pcapkit.dissect import registry
+from pcapkit.dissect.base import Context, Dissector, Finding, Layer, Next
+from pcapkit.frame import Frame, format_epoch_ns
+
+# tshark writes the pseudo-protocol "ethertype" between a layer that dispatches on an
+# EtherType (eth, vlan, sll) and the next one; LLC/SNAP does not.
+_NO_ETHERTYPE_PSEUDO = frozenset({"llc"})
+MAX_LAYERS = 32
+
+
+@dataclass(slots=True)
+class Packet:
+    """One dissected frame: its layers (outer first) and all their findings."""
+
+    frame: Frame
+    layers: list[Layer]
+    findings: list[Finding]
+    protocols: str
+
+    def fields(self) -> dict[str, Any]:
+        """Every field of every layer by Wireshark name; a repeated field is a list in order."""
+        from pcapkit.dissect.frame_fields import frame_fields
+
+        out: dict[str, Any] = frame_fields(self.frame, self.protocols)
+        multi: set[str] = set()
+        for layer in self.layers:
+            for name, value in layer.fields.items():
+                is_multi = getattr(value, "_multi", False)
+                if name in out:
+                    if name not in multi:
+                        out[name] = [out[name]]
+                        multi.add(name)
+                    if is_multi:
+                        out[name].extend(value)
+                    else:
+                        out[name].append(value)
+                elif is_multi:
+                    out[name] = list(value)
+                    multi.add(name)
+                else:
+                    out[name] = value
+        return out
+
+    def layer(self, protocol: str) -> Layer | None:
+        """The first layer of ``protocol``, if any."""
+        for layer in self.layers:
+            if layer.protocol == protocol:
+                return layer
+        return None
+
+
+class DissectSession:
+    """State carried across frames in file order.
+
+    ``reassemble_ip``: reassemble IPv4/IPv6 fragments (tshark's default: on).
+    ``check_checksums``: validate IP header checksums (tshark's default: off).
+    """
+
+    def __init__(self, *, reassemble_ip: bool = True, check_checksums: bool = False,
+                 max_reassembly_bytes: int = 16 * 1024 * 1024, reassembly_timeout_ns: int = 60_000_000_000) -> None:
+        self.reassemble_ip = reassemble_ip
+        self.check_checksums = check_checksums
+        self._max_reassembly_bytes = max_reassembly_bytes
+        self._timeout_ns = reassembly_timeout_ns
+        self._reassembler: Any = None
+        self._tcp_dispatcher: Any = None
+        self._tcp_dispatcher_tried = False
+
+    @property
+    def reassembler(self) -> Any:
+        if self._reassembler is None:
+            from pcapkit.dissect.ipreassembly import IPReassembler
+
+            self._reassembler = IPReassembler(max_bytes=self._max_reassembly_bytes,
+                                              timeout_ns=self._timeout_ns)
+        return self._reassembler
+
+    @property
+    def tcp_dispatcher(self) -> Any:
+        if not self._tcp_dispatcher_tried:
+            self._tcp_dispatcher_tried = True
+            try:
+                module = import_module("pcapkit.dissect.tcp_streams")
+                self._tcp_dispatcher = module.TcpStreamDispatcher()
+            except (ImportError, AttributeError):
+                self._tcp_dispatcher = None
+        return self._tcp_dispatcher
+
+
+def _lookup(table: str, key: int | str) -> Dissector | None:
+    try:
+        return registry.lookup(table, key)
+    except (ImportError, AttributeError):
+        return None
+
+
+def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
+    """Dissect one frame. Never raises for bad input; findings say what was wrong."""
+    data = frame.data
+    end = len(data)
+    reported_end = max(frame.wirelen, end)
+    ctx = Context(frame_number=frame.number, ts_ns=frame.ts_ns, caplen=frame.caplen,
+                  wirelen=frame.wirelen, linktype=frame.linktype, reported_end=reported_end,
+                  check_checksums=session.check_checksums if session is not None else False)
+    if session is not None:
+        ctx.extra["session"] = session
+    layers: list[Layer] = []
+    protocols: list[str] = []
+    ctx.layers = layers
+    fn = _lookup("link", frame.linktype)
+    offset = 0
+    nxt: Next | None = None
+    while fn is not None and len(layers) < MAX_LAYERS:
+        ctx.reported_end = reported_end
+        layer, nxt = fn(data, offset, end, ctx)
+        if layer.protocol:
+            layers.append(layer)
+            protocols.append(layer.protocol)
+        if nxt is None:
+            break
+        if nxt.table == "ip.fragment":
+            nxt, data = _reassemble(layer, nxt, data, ctx, session)
+            if nxt is None:
+                break
+        if nxt.table == "tcp.payload":
+            _tcp_stream(layers, layer, data, nxt, ctx, session)
+            nxt = None
+            break
+        fn = _lookup(nxt.table, nxt.key)
+        if nxt.table == "ethertype" and layer.protocol not in _NO_ETHERTYPE_PSEUDO and layer.protocol:
+            protocols.append("ethertype")
+        parent_end, parent_reported = end, reported_end
+        offset, end = nxt.offset, min(nxt.end, len(data))
+        if nxt.reported_end is not None:
+            reported_end = nxt.reported_end
+        elif nxt.end >= parent_end:
+            reported_end = max(parent_reported, end)
+        else:
+            reported_end = nxt.end
+        if fn is None:
+            if end > offset or reported_end > offset:
+                protocols.append("data")
+            nxt = None
+            break
+    pdu_end = ctx.extra.get("pdu_end")
+    if pdu_end is not None and pdu_end < frame.caplen:
+        _trailer(layers, frame, pdu_end)
+    findings = [f for layer in layers for f in layer.findings]
+    return Packet(frame=frame, layers=layers, findings=findings, protocols=":".join(protocols))
+
+
+_L3 = frozenset({"ip", "ipv6", "arp", "llc"})
+_TRAILER_OWNERS = {"eth": "eth.trailer", "vlan": "vlan.trailer", "sll": "sll.trailer"}
+
+
+def _trailer(layers: list[Layer], frame: Frame, pdu_end: int) -> None:
+    """Bytes after the network-layer datagram belong to the innermost link layer (tshark)."""
+    owner: Layer | None = None
+    for layer in layers:
+        if layer.protocol in _L3:
+            break
+        if layer.protocol in _TRAILER_OWNERS:
+            owner = layer
+    if owner is None:
+        return
+    from pcapkit.dissect.ethernet import add_trailer
+
+    add_trailer(owner, frame.data, pdu_end, frame.caplen, frame.wirelen, _TRAILER_OWNERS[owner.protocol])
+
+
+def _reassemble(layer: Layer, nxt: Next, data: bytes, ctx: Context,
+                session: DissectSession | None) -> tuple[Next | None, bytes]:
+    """A fragment: feed the session's reassembler; on completion continue on the whole datagram."""
+    payload = data[nxt.offset:min(nxt.end, len(data))]
+    if session is None or not session.reassemble_ip or "frag" not in ctx.extra:
+        return Next("ip.data", nxt.key, nxt.offset, nxt.end, nxt.reported_end), data
+    info = ctx.extra.pop("frag")
+    done = session.reassembler.add(info, payload, ctx.frame_number, ctx.ts_ns, layer)
+    if done is None:
+        return Next("ip.data", nxt.key, nxt.offset, nxt.end, nxt.reported_end), data
+    whole: bytes = done
+    table = "ipv6.ext" if info[0] == 6 and nxt.key in (0, 43, 44, 60) else "ip.proto"
+    return Next(table, nxt.key, 0, len(whole), len(whole)), whole
+
+
+def _tcp_stream(layers: list[Layer], tcp_layer: Layer, data: bytes, nxt: Next, ctx: Context,
+                session: DissectSession | None) -> None:
+    if session is None:
+        return
+    dispatcher = session.tcp_dispatcher
+    if dispatcher is None:
+        return
+    payload = data[nxt.offset:min(nxt.end, len(data))]
+    extra: list[Layer] = dispatcher.feed(layers, tcp_layer, payload, ctx)
+    layers.extend(extra)
+
+
+def summary_line(frame: Frame, packet: Packet | None = None) -> str:
+    """A tcpdump ``-n -tt`` style one-line summary of the frame.
+
+    Link layers contribute nothing (as tcpdump without ``-e``); a network layer gives
+    "IP a > b: " (or "IP6", "ARP, ..."); a transport layer with ports turns the
+    addresses into "a.port > b.port" and appends its own summary.
+    """
+    if packet is None:
+        packet = dissect(frame)
+    ts = format_epoch_ns(frame.ts_ns, 6)
+    net: Layer | None = None
+    rest: list[str] = []
+    for layer in packet.layers:
+        if layer.protocol in ("ip", "ipv6"):
+            if net is None:
+                net = layer
+            else:
+                rest.append(layer.summary)
+                break
+        elif net is None:
+            if layer.protocol == "arp" and layer.summary:
+                return f"{ts} {layer.summary}"
+            continue
+        else:
+            rest.append(_transport_text(net, layer))
+    if net is None:
+        return f"{ts} [|linktype {frame.linktype}] length {frame.wirelen}"
+    label = "IP" if net.protocol == "ip" else "IP6"
+    src = net.fields.get("ip.src", net.fields.get("ipv6.src", "?"))
+    dst = net.fields.get("ip.dst", net.fields.get("ipv6.dst", "?"))
+    head = f"{label} {src} > {dst}: "
+    if rest and rest[0].startswith("\0"):
+        head = f"{label} {rest[0][1:]}"
+        rest = rest[1:]
+        return f"{ts} {head}{' '.join(r for r in rest if r)}".rstrip()
+    tail = " ".join(r for r in rest if r) or (net.summary or f"ip-proto-{net.fields.get('ip.proto', '?')}")
+    return f"{ts} {head}{tail}".rstrip()
+
+
+def _transport_text(net: Layer, layer: Layer) -> str:
+    f = layer.fields
+    for proto in ("tcp", "udp"):
+        if f"{proto}.srcport" in f and f"{proto}.dstport" in f:
+            src = net.fields.get("ip.src", net.fields.get("ipv6.src", "?"))
+            dst = net.fields.get("ip.dst", net.fields.get("ipv6.dst", "?"))
+            return f"\0{src}.{f[proto + '.srcport']} > {dst}.{f[proto + '.dstport']}: {layer.summary}"
+    return layer.summary
+
+
+def dissect_file(path: str | Path, session: bool | DissectSession = True) -> Iterator[Packet]:
+    """Dissect every frame of a capture file in order (with a session unless session=False)."""
+    sess: DissectSession | None
+    if isinstance(session, DissectSession):
+        sess = session
+    else:
+        sess = DissectSession() if session else None
+    for frame in read_frames(path):
+        yield dissect(frame, sess)
+
+
+def read_frames(path: str | Path) -> Iterator[Frame]:
+    """Frames of a capture file: pcapkit's own reader when present, else dpkt (pcap/pcapng, gzip)."""
+    try:
+        files = import_module("pcapkit.capture.files")
+        open_capture = files.open_capture
+    except (ImportError, AttributeError):
+        open_capture = None
+    if open_capture is not None:
+        reader = open_capture(path)
+        if hasattr(reader, "__enter__"):
+            with reader as frames:
+                yield from frames
+        else:
+            yield from reader
+        return
+    yield from _dpkt_frames(Path(path))
+
+
+def _dpkt_frames(path: Path) -> Iterator[Frame]:
+    import gzip
+    import io
+
+    import dpkt
+
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    fh = io.BytesIO(raw)
+    reader: Any
+    if raw[:4] == b"\x0a\x0d\x0d\x0a":
+        reader = dpkt.pcapng.Reader(fh)
+    else:
+        reader = dpkt.pcap.Reader(fh)
+    linktype = reader.datalink()
+    nano = getattr(reader, "_divisor", 1e6) == 1e9 if hasattr(reader, "_divisor") else False
+    for number, (ts, buf) in enumerate(reader, 1):
+        ts_ns = round(ts * 1e9) if not nano else round(ts * 1e9)
+        wirelen = len(buf)
+        yield Frame(number=number, ts_ns=ts_ns, caplen=len(buf), wirelen=wirelen,
+                    linktype=linktype, interface_id=0, data=bytes(buf))

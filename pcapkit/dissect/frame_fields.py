@@ -1,0 +1,44 @@
+"""The frame.* fields tshark prints for every packet (no dissection needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pcapkit.fields import FieldSpec
+from pcapkit.frame import Frame
+
+FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("frame.number", "uint", 32, doc="1-based frame number in the file"),
+    FieldSpec("frame.time_epoch", "time_ns", doc="capture time, seconds since the epoch"),
+    FieldSpec("frame.len", "uint", 32, doc="bytes on the wire"),
+    FieldSpec("frame.cap_len", "uint", 32, doc="bytes captured"),
+    FieldSpec("frame.interface_id", "uint", 32, doc="pcapng interface index"),
+    FieldSpec("frame.encap_type", "int", 16, doc="Wiretap encapsulation number (not LINKTYPE_*)"),
+    FieldSpec("frame.protocols", "string", doc="protocols in frame, colon separated"),
+    FieldSpec("frame.comment", "string", doc="pcapng packet comment"),
+)
+
+# LINKTYPE_* -> Wiretap WTAP_ENCAP_* (what tshark prints as frame.encap_type)
+WTAP_ENCAP: dict[int, int] = {
+    0: 15, 1: 1, 6: 2, 9: 4, 10: 6, 12: 7, 14: 7, 101: 7, 104: 28, 105: 20, 108: 15,
+    113: 25, 127: 23, 160: 58, 178: 83, 228: 129, 229: 130, 231: 146, 239: 141,
+    242: 180, 258: 171, 276: 210,
+}
+
+
+def frame_fields(frame: Frame, protocols: str) -> dict[str, Any]:
+    """frame.* values for one frame (frame.interface_id only comes from pcapng files,
+    which the Frame does not record, so it is left to callers that know the format)."""
+    out: dict[str, Any] = {
+        "frame.number": frame.number,
+        "frame.time_epoch": frame.ts_ns,
+        "frame.len": frame.wirelen,
+        "frame.cap_len": frame.caplen,
+        "frame.protocols": protocols,
+    }
+    encap = WTAP_ENCAP.get(frame.linktype)
+    if encap is not None:
+        out["frame.encap_type"] = encap
+    if frame.comment is not None:
+        out["frame.comment"] = frame.comment
+    return out

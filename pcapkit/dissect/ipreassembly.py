@@ -1,0 +1,156 @@
+"""IPv4 / IPv6 fragment reassembly across frames (sans-I/O, time from packets only).
+
+Fragments are keyed like Wireshark: (version, src, dst, id, protocol) for IPv4 and
+(version, src, dst, id) for IPv6. A datagram completes when its last fragment (MF=0)
+has been seen and the fragments cover every byte from 0 to its end; the frame that
+completes it gets the reassembly fields (ip.fragment, ip.fragment.count,
+ip.reassembled.length, ...) and the whole datagram is dissected further.
+
+Overlaps are allowed (flagged ``*.fragment.overlap``; ``.conflict`` when the bytes
+differ, later data never overwrites earlier data); a second last fragment with a
+different end is flagged ``multipletails``. Limits: entries older than ``timeout_ns``
+(by capture time) are dropped, and so are the oldest ones when buffered bytes would
+exceed ``max_bytes``; each drop leaves a NOTE finding on the frame that caused it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pcapkit.dissect.base import FindingKind, Layer
+
+MAX_DATAGRAM = 65535 + 8  # IPv4 limit; IPv6 without jumbograms is the same order
+
+
+@dataclass(slots=True)
+class _Fragment:
+    frame: int
+    offset: int
+    data: bytes
+    more: bool
+
+
+@dataclass(slots=True)
+class _Datagram:
+    first_ts: int
+    fragments: list[_Fragment] = field(default_factory=list)
+    total: int | None = None
+    overlap: bool = False
+    conflict: bool = False
+    multipletails: bool = False
+    toolong: bool = False
+    size: int = 0
+
+
+class IPReassembler:
+    """Reassemble IP datagrams from fragments in file order."""
+
+    def __init__(self, *, max_bytes: int = 16 * 1024 * 1024, timeout_ns: int = 60_000_000_000) -> None:
+        self.max_bytes = max_bytes
+        self.timeout_ns = timeout_ns
+        self._pending: dict[tuple[Any, ...], _Datagram] = {}
+        self._bytes = 0
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def add(self, info: tuple[Any, ...], payload: bytes, frame_number: int, ts_ns: int,
+            layer: Layer) -> bytes | None:
+        """Add one fragment; return the whole datagram if this fragment completes it.
+
+        ``info`` = (version, src, dst, id, proto, byte_offset, more_fragments, length).
+        """
+        version, src, dst, ident, proto, offset, more, length = info
+        prefix = "ip" if version == 4 else "ipv6"
+        key: tuple[Any, ...] = (version, src, dst, ident, proto) if version == 4 else (version, src, dst, ident)
+        self._expire(ts_ns, layer)
+        data = bytes(payload[:length])
+        dgram = self._pending.get(key)
+        if dgram is None:
+            dgram = _Datagram(first_ts=ts_ns)
+            self._pending[key] = dgram
+        end = offset + len(data)
+        if end > MAX_DATAGRAM:
+            dgram.toolong = True
+            layer.malformed(layer.offset, f"fragment ends at {end}, past the largest datagram")
+            return None
+        for frag in dgram.fragments:
+            lo, hi = max(frag.offset, offset), min(frag.offset + len(frag.data), end)
+            if lo < hi:
+                dgram.overlap = True
+                if frag.data[lo - frag.offset:hi - frag.offset] != data[lo - offset:hi - offset]:
+                    dgram.conflict = True
+        if not more:
+            if dgram.total is not None and dgram.total != end:
+                dgram.multipletails = True
+            dgram.total = end if dgram.total is None else max(dgram.total, end)
+        dgram.fragments.append(_Fragment(frame_number, offset, data, more))
+        dgram.size += len(data)
+        self._bytes += len(data)
+        self._limit(key, layer)
+        if dgram.total is None or key not in self._pending:
+            return None
+        whole = self._assemble(dgram)
+        if whole is None:
+            return None
+        del self._pending[key]
+        self._bytes -= dgram.size
+        ordered = sorted(dgram.fragments, key=lambda f: (f.offset, f.frame))
+        for frag in ordered:
+            layer.add(f"{prefix}.fragment", frag.frame)
+        layer.add(f"{prefix}.fragment.count", len(ordered))
+        if dgram.overlap:
+            layer.add(f"{prefix}.fragment.overlap", True)
+        if dgram.conflict:
+            layer.add(f"{prefix}.fragment.overlap.conflict", True)
+        if dgram.multipletails:
+            layer.add(f"{prefix}.fragment.multipletails", True)
+        layer.add(f"{prefix}.reassembled.length", len(whole))
+        layer.add(f"{prefix}.fragments", whole)
+        layer.add(f"{prefix}.reassembled.data", whole)
+        return whole
+
+    @staticmethod
+    def _assemble(dgram: _Datagram) -> bytes | None:
+        total = dgram.total
+        assert total is not None
+        buf = bytearray(total)
+        covered = 0
+        # earliest-arriving data wins on overlap: fill in arrival order, never overwrite
+        have = bytearray(total)
+        for frag in dgram.fragments:
+            lo = frag.offset
+            hi = min(frag.offset + len(frag.data), total)
+            for i in range(lo, hi):
+                if not have[i]:
+                    have[i] = 1
+                    buf[i] = frag.data[i - lo]
+                    covered += 1
+        if covered < total:
+            return None
+        return bytes(buf)
+
+    def _expire(self, ts_ns: int, layer: Layer) -> None:
+        if not self._pending:
+            return
+        stale = [k for k, d in self._pending.items() if ts_ns - d.first_ts > self.timeout_ns]
+        for k in stale:
+            self._drop(k)
+            layer.finding(FindingKind.NOTE, layer.offset,
+                          f"fragments of datagram id {k[3]} timed out unassembled")
+
+    def _limit(self, current: tuple[Any, ...], layer: Layer) -> None:
+        while self._bytes > self.max_bytes and self._pending:
+            oldest = next(iter(self._pending))
+            self._drop(oldest)
+            layer.finding(FindingKind.NOTE, layer.offset,
+                          f"reassembly limit of {self.max_bytes} bytes reached: dropped datagram id {oldest[3]}")
+            if oldest == current:
+                break
+
+    def _drop(self, key: tuple[Any, ...]) -> None:
+        dgram = self._pending.pop(key)
+        self._bytes -= dgram.size
+        self.dropped += 1

@@ -1,0 +1,289 @@
+"""IPv4 (RFC 791): header, options, checksum status; fragments go to reassembly.
+
+Fields and their printing follow tshark 4.0 (``ip.flags`` is the 3 flag bits shifted
+down, printed "0x02"; ``ip.frag_offset`` is in 8-byte units; ``ip.checksum.status`` is 2
+"unverified" unless checksum validation is on). A fragment (MF set or offset > 0)
+returns ``Next("ip.fragment", proto, ...)`` and leaves the reassembly key in
+``ctx.extra["frag"]`` for the driver's :class:`~pcapkit.dissect.driver.DissectSession`.
+"""
+
+from __future__ import annotations
+
+from pcapkit.dissect.base import Context, Layer, Next, Result
+from pcapkit.fields import FieldSpec
+
+FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("ip.version", "uint", 8, doc="version (4)"),
+    FieldSpec("ip.hdr_len", "uint", 8, doc="header length in bytes"),
+    FieldSpec("ip.dsfield", "uint", 8, "hex", doc="differentiated services field"),
+    FieldSpec("ip.dsfield.dscp", "uint", 8, doc="DSCP"),
+    FieldSpec("ip.dsfield.ecn", "uint", 8, doc="ECN"),
+    FieldSpec("ip.len", "uint", 16, doc="total length"),
+    FieldSpec("ip.id", "uint", 16, "hex", doc="identification"),
+    FieldSpec("ip.flags", "uint", 8, "hex", doc="flags (3 bits)"),
+    FieldSpec("ip.flags.rb", "bool", doc="reserved (evil) bit"),
+    FieldSpec("ip.flags.df", "bool", doc="don't fragment"),
+    FieldSpec("ip.flags.mf", "bool", doc="more fragments"),
+    FieldSpec("ip.frag_offset", "uint", 16, doc="fragment offset (8-byte units)"),
+    FieldSpec("ip.ttl", "uint", 8, doc="time to live"),
+    FieldSpec("ip.proto", "uint", 8, doc="protocol"),
+    FieldSpec("ip.checksum", "uint", 16, "hex", doc="header checksum"),
+    FieldSpec("ip.checksum_calculated", "uint", 16, "hex", doc="computed checksum"),
+    FieldSpec("ip.checksum.status", "uint", 8, doc="0 bad, 1 good, 2 unverified"),
+    FieldSpec("ip.src", "ipv4", doc="source address"),
+    FieldSpec("ip.dst", "ipv4", doc="destination address"),
+    FieldSpec("ip.addr", "ipv4", doc="source or destination"),
+    FieldSpec("ip.src_host", "string", doc="source host (address with -n)"),
+    FieldSpec("ip.dst_host", "string", doc="destination host (address with -n)"),
+    FieldSpec("ip.host", "string", doc="source or destination host"),
+    FieldSpec("ip.opt.type", "uint", 8, doc="option type"),
+    FieldSpec("ip.opt.type.copy", "bool", doc="copy on fragmentation"),
+    FieldSpec("ip.opt.type.class", "uint", 8, doc="option class"),
+    FieldSpec("ip.opt.type.number", "uint", 8, doc="option number"),
+    FieldSpec("ip.opt.len", "uint", 8, doc="option length"),
+    FieldSpec("ip.opt.ptr", "uint", 8, doc="option pointer"),
+    FieldSpec("ip.opt.ra", "uint", 16, doc="router alert value"),
+    FieldSpec("ip.opt.overflow", "uint", 8, doc="timestamp overflow"),
+    FieldSpec("ip.opt.flag", "uint", 8, "hex", doc="timestamp flag"),
+    FieldSpec("ip.opt.time_stamp", "uint", 32, doc="timestamp"),
+    FieldSpec("ip.opt.time_stamp_addr", "ipv4", doc="timestamp address"),
+    FieldSpec("ip.opt.padding", "bytes", doc="bytes after EOL"),
+    FieldSpec("ip.rec_rt", "ipv4", doc="recorded route"),
+    FieldSpec("ip.rec_rt_host", "string", doc="recorded route host"),
+    FieldSpec("ip.empty_rt", "ipv4", doc="empty route slot"),
+    FieldSpec("ip.empty_rt_host", "string", doc="empty route slot host"),
+    FieldSpec("ip.src_rt", "ipv4", doc="source route"),
+    FieldSpec("ip.src_rt_host", "string", doc="source route host"),
+    FieldSpec("ip.cur_rt", "ipv4", doc="current route"),
+    FieldSpec("ip.cur_rt_host", "string", doc="current route host"),
+    FieldSpec("ip.fragment", "framenum", doc="frames holding the fragments"),
+    FieldSpec("ip.fragment.count", "uint", 32, doc="number of fragments"),
+    FieldSpec("ip.fragment.overlap", "bool", doc="fragment overlaps"),
+    FieldSpec("ip.fragment.overlap.conflict", "bool", doc="overlap with different data"),
+    FieldSpec("ip.fragment.multipletails", "bool", doc="several last fragments"),
+    FieldSpec("ip.fragment.toolongfragment", "bool", doc="fragment past the end"),
+    FieldSpec("ip.fragments", "bytes", doc="the reassembled bytes"),
+    FieldSpec("ip.reassembled.length", "uint", 32, doc="reassembled length"),
+    FieldSpec("ip.reassembled.data", "bytes", doc="reassembled data"),
+)
+
+PROTO_NAMES = {1: "ICMP", 2: "IGMP", 6: "TCP", 17: "UDP", 41: "IPv6", 47: "GRE", 50: "ESP",
+               51: "AH", 58: "ICMPv6", 89: "OSPF", 103: "PIM", 112: "VRRP", 132: "SCTP"}
+
+
+def ipv4_text(raw: bytes) -> str:
+    return f"{raw[0]}.{raw[1]}.{raw[2]}.{raw[3]}"
+
+
+def checksum16(data: bytes) -> int:
+    """The Internet checksum (RFC 1071) of ``data``: ones' complement of the ones' complement sum."""
+    if len(data) % 2:
+        data = data + b"\0"
+    total = sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def dissect_ipv4(data: bytes, offset: int, end: int, ctx: Context) -> Result:
+    layer = Layer("ip", offset)
+    avail = end - offset
+    if avail < 1:
+        layer.truncated(offset, "no bytes for the IPv4 header")
+        return layer, None
+    b0 = data[offset]
+    version, ihl = b0 >> 4, b0 & 0x0F
+    hdr_len = ihl * 4
+    layer.add("ip.version", version)
+    if version != 4:
+        layer.malformed(offset, f"version {version} is not 4")
+        layer.length = 1
+        return layer, None
+    layer.add("ip.hdr_len", hdr_len)
+    if hdr_len < 20:
+        layer.malformed(offset, f"header length {hdr_len} < 20")
+        layer.length = 1
+        return layer, None
+    if avail < 20:
+        layer.truncated(end, f"captured bytes end inside the IPv4 header ({avail} < 20)")
+        layer.length = avail
+        _partial(layer, data, offset, end)
+        return layer, None
+    h = data[offset:offset + 20]
+    tos = h[1]
+    total_len = int.from_bytes(h[2:4], "big")
+    ident = int.from_bytes(h[4:6], "big")
+    ff = int.from_bytes(h[6:8], "big")
+    flags = ff >> 13
+    frag = ff & 0x1FFF
+    ttl, proto = h[8], h[9]
+    csum = int.from_bytes(h[10:12], "big")
+    src, dst = ipv4_text(h[12:16]), ipv4_text(h[16:20])
+    layer.add("ip.dsfield", tos)
+    layer.add("ip.dsfield.dscp", tos >> 2)
+    layer.add("ip.dsfield.ecn", tos & 3)
+    layer.add("ip.len", total_len)
+    layer.add("ip.id", ident)
+    layer.add("ip.flags", flags)
+    layer.add("ip.flags.rb", bool(flags & 4))
+    layer.add("ip.flags.df", bool(flags & 2))
+    layer.add("ip.flags.mf", bool(flags & 1))
+    layer.add("ip.frag_offset", frag)
+    layer.add("ip.ttl", ttl)
+    layer.add("ip.proto", proto)
+    layer.add("ip.checksum", csum)
+    # reported (on-the-wire) bytes available to this datagram
+    reported_avail = ctx.reported_end - offset
+    if total_len == 0:
+        # TSO: the length field is 0, use the reported length (tshark does the same)
+        total_len = reported_avail
+    bad_len = total_len < hdr_len
+    if bad_len:
+        layer.malformed(offset + 2, f"total length {total_len} < header length {hdr_len}")
+    if avail < hdr_len:
+        layer.truncated(end, f"captured bytes end inside the IPv4 options ({avail} < {hdr_len})")
+        layer.add("ip.checksum.status", 2)
+        _addresses(layer, src, dst)
+        layer.length = avail
+        return layer, None
+    if ctx.check_checksums:
+        calc = checksum16(data[offset:offset + 10] + b"\0\0" + data[offset + 12:offset + hdr_len])
+        layer.add("ip.checksum_calculated", calc)
+        layer.add("ip.checksum.status", 1 if calc == csum else 0)
+        if calc != csum:
+            from pcapkit.dissect.base import FindingKind
+
+            layer.finding(FindingKind.CHECKSUM_BAD, offset + 10, f"header checksum 0x{csum:04x}, should be 0x{calc:04x}")
+    else:
+        layer.add("ip.checksum.status", 2)
+    _addresses(layer, src, dst)
+    if hdr_len > 20:
+        _options(layer, data, offset + 20, offset + hdr_len)
+    layer.length = hdr_len
+    ctx.extra["ip.src"] = src
+    ctx.extra["ip.dst"] = dst
+    ctx.extra["ip.src_raw"] = bytes(h[12:16])
+    ctx.extra["ip.dst_raw"] = bytes(h[16:20])
+    ctx.extra["ip.version"] = 4
+    name = PROTO_NAMES.get(proto, f"ip-proto-{proto}")
+    if bad_len:
+        return layer, None
+    if total_len > reported_avail:
+        layer.malformed(offset + 2, f"total length {total_len} > {reported_avail} bytes in the frame")
+        pdu_reported_end = ctx.reported_end
+    else:
+        pdu_reported_end = offset + total_len
+    ctx.extra.setdefault("pdu_end", pdu_reported_end)
+    pay_off = offset + hdr_len
+    pay_end = min(end, pdu_reported_end)
+    if flags & 1 or frag:
+        layer.summary = f"{name.lower()} (frag {ident}:{total_len - hdr_len}@{frag * 8}{'+' if flags & 1 else ''})"
+        ctx.extra["frag"] = (4, src, dst, ident, proto, frag * 8, bool(flags & 1), total_len - hdr_len)
+        return layer, Next("ip.fragment", proto, pay_off, pay_end, pdu_reported_end)
+    layer.summary = f"ip-proto-{proto} {total_len - hdr_len}"
+    return layer, Next("ip.proto", proto, pay_off, pay_end, pdu_reported_end)
+
+
+def _addresses(layer: Layer, src: str, dst: str) -> None:
+    layer.add("ip.src", src)
+    layer.add("ip.addr", src)
+    layer.add("ip.src_host", src)
+    layer.add("ip.host", src)
+    layer.add("ip.dst", dst)
+    layer.add("ip.addr", dst)
+    layer.add("ip.dst_host", dst)
+    layer.add("ip.host", dst)
+
+
+def _partial(layer: Layer, data: bytes, offset: int, end: int) -> None:
+    """Fields of a header cut short by the capture: whatever whole fields fit."""
+    avail = end - offset
+    if avail >= 2:
+        tos = data[offset + 1]
+        layer.add("ip.dsfield", tos)
+        layer.add("ip.dsfield.dscp", tos >> 2)
+        layer.add("ip.dsfield.ecn", tos & 3)
+    if avail >= 4:
+        layer.add("ip.len", int.from_bytes(data[offset + 2:offset + 4], "big"))
+
+
+def _option_type(layer: Layer, t: int) -> None:
+    layer.add("ip.opt.type", t)
+    layer.add("ip.opt.type.copy", bool(t & 0x80))
+    layer.add("ip.opt.type.class", (t >> 5) & 3)
+    layer.add("ip.opt.type.number", t & 0x1F)
+
+
+def _options(layer: Layer, data: bytes, start: int, stop: int) -> None:
+    """Decode the options area [start, stop) of the header."""
+    pos = start
+    while pos < stop:
+        t = data[pos]
+        _option_type(layer, t)
+        if t == 0:  # EOL
+            pos += 1
+            if pos < stop:
+                layer.add("ip.opt.padding", bytes(data[pos:stop]))
+            return
+        if t == 1:  # NOP
+            pos += 1
+            continue
+        if pos + 1 >= stop:
+            layer.malformed(pos, "option length missing")
+            return
+        olen = data[pos + 1]
+        layer.add("ip.opt.len", olen)
+        if olen < 2 or pos + olen > stop:
+            layer.malformed(pos + 1, f"option length {olen} invalid")
+            return
+        body = data[pos + 2:pos + olen]
+        if t in (7, 131, 137) and olen >= 3:  # record route, loose/strict source route
+            ptr = body[0]
+            layer.add("ip.opt.ptr", ptr)
+            _routes(layer, t, ptr, body[1:])
+        elif t == 68 and olen >= 4:  # timestamp
+            ptr, of = body[0], body[1]
+            layer.add("ip.opt.ptr", ptr)
+            layer.add("ip.opt.overflow", of >> 4)
+            layer.add("ip.opt.flag", of & 0x0F)
+            _timestamps(layer, of & 0x0F, ptr, body[2:])
+        elif t == 148 and olen == 4:  # router alert
+            layer.add("ip.opt.ra", int.from_bytes(body[:2], "big"))
+        pos += olen
+
+
+def _routes(layer: Layer, t: int, ptr: int, area: bytes) -> None:
+    # entries start at option byte 3 (pointer value 4); the pointer names the next free slot
+    for i in range(0, len(area) - len(area) % 4, 4):
+        addr = ipv4_text(area[i:i + 4])
+        at = i + 4  # pointer value of this slot
+        if t == 7:
+            if at < ptr:
+                layer.add("ip.rec_rt", addr)
+                layer.add("ip.rec_rt_host", addr)
+            else:
+                layer.add("ip.empty_rt", addr)
+                layer.add("ip.empty_rt_host", addr)
+        else:
+            if at == ptr:
+                layer.add("ip.cur_rt", addr)
+                layer.add("ip.cur_rt_host", addr)
+            elif at < ptr:
+                layer.add("ip.rec_rt", addr)
+                layer.add("ip.rec_rt_host", addr)
+            else:
+                layer.add("ip.src_rt", addr)
+                layer.add("ip.src_rt_host", addr)
+
+
+def _timestamps(layer: Layer, flag: int, ptr: int, area: bytes) -> None:
+    step = 4 if flag == 0 else 8
+    for i in range(0, len(area) - len(area) % step, step):
+        if i + 5 > ptr:  # only filled-in entries
+            break
+        if flag == 0:
+            layer.add("ip.opt.time_stamp", int.from_bytes(area[i:i + 4], "big"))
+        else:
+            layer.add("ip.opt.time_stamp_addr", ipv4_text(area[i:i + 4]))
+            layer.add("ip.opt.time_stamp", int.from_bytes(area[i + 4:i + 8], "big"))
+
