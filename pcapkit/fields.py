@@ -58,7 +58,8 @@ def render_value(spec: FieldSpec, value: object) -> str:
         return str(value)
     if t == "bytes":
         assert isinstance(value, bytes | bytearray | memoryview)
-        return bytes(value).hex()  # tshark -T fields prints FT_BYTES as plain hex
+        # tshark -T fields prints FT_BYTES as plain hex, and an empty value as "<none>"
+        return bytes(value).hex() or "<none>"
     if t == "time_ns" or t == "reltime_ns":
         from pcapkit.frame import format_epoch_ns
 
