@@ -17,7 +17,12 @@ from __future__ import annotations
 import ipaddress
 
 from pcapkit.dissect.base import Context, FindingKind, Layer, Next, Result
-from pcapkit.dissect.udp import CHECKSUM_BAD, CHECKSUM_GOOD, CHECKSUM_UNVERIFIED, ones_complement_sum
+from pcapkit.dissect.udp import (
+    CHECKSUM_BAD,
+    CHECKSUM_GOOD,
+    CHECKSUM_UNVERIFIED,
+    ones_complement_sum,
+)
 from pcapkit.fields import FieldSpec
 
 FIELDS: tuple[FieldSpec, ...] = (
@@ -148,7 +153,7 @@ def dissect_icmp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         if orig_len > 0:
             layer.add("icmp.unused", data[w:w + 1])
             layer.add("icmp.length", data[w + 1])
-            layer.add("icmp.length.original_datagram", orig_len & 0xFF)
+            layer.add("icmp.length.original_datagram", orig_len)
             if itype == UNREACH and code == 4:
                 layer.add("icmp.mtu", _u16(data, w + 2))
             else:
@@ -163,13 +168,13 @@ def dissect_icmp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         orig_len = data[w + 1] * 4
         if orig_len > 0:
             layer.add("icmp.length", data[w + 1])
-            layer.add("icmp.length.original_datagram", orig_len & 0xFF)
+            layer.add("icmp.length.original_datagram", orig_len)
             layer.add("icmp.unused", data[w + 2:w + 4])
         else:
             layer.add("icmp.unused", data[w + 1:w + 4])
     elif itype == REDIRECT:
         layer.add("icmp.redir_gw", _ipv4(data, w))
-    elif itype == SOURCE_QUENCH or itype == RTR_SOLICIT:
+    elif itype in (SOURCE_QUENCH, RTR_SOLICIT):
         layer.add("icmp.unused" if itype == SOURCE_QUENCH else "icmp.reserved", data[w:w + 4])
     elif itype == RTR_ADVERT:
         num, size = data[w], data[w + 1]

@@ -66,7 +66,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("tcp.payload", "bytes", doc="TCP payload (captured bytes)"),
 )
 
-_FLAG_LETTERS = "RRRNCEUAPRSF"
+_FLAG_LETTERS = "RRRACEUAPRSF"  # tshark 4.0: bit 8 is AE (was NS)
 _MIDDLE_DOT = "\u00b7"
 # tcpdump's flag characters, in its order
 _TCPDUMP_FLAGS = ((0x01, "F"), (0x02, "S"), (0x04, "R"), (0x08, "P"), (0x20, "U"), (0x40, "E"),
@@ -91,14 +91,19 @@ def _u32(data: bytes, at: int) -> int:
     return int.from_bytes(data[at:at + 4], "big")
 
 
-def _options(data: bytes, start: int, end: int, layer: Layer) -> list[str]:
-    """Decode the option bytes [start, end) into ``layer``; return tcpdump's option words."""
+def _options(data: bytes, start: int, end: int, cap_end: int, layer: Layer) -> list[str]:
+    """Decode the option bytes [start, end) into ``layer``; return tcpdump's option words.
+
+    ``end`` is where the header says the options end, ``cap_end`` where the captured
+    bytes end (an option cut short by the snapshot length is shown, then truncated)."""
     words: list[str] = []
     pos = start
-    while pos < end:
+    while pos < min(end, cap_end):
         kind = data[pos]
-        if kind == 0:  # end of option list
-            layer.add("tcp.option_kind", 0)
+        if kind == 0:  # end of option list; tshark lists each zero byte after it as EOL too
+            while pos < min(end, cap_end) and data[pos] == 0:
+                layer.add("tcp.option_kind", 0)
+                pos += 1
             words.append("eol")
             break
         if kind == 1:
@@ -106,17 +111,23 @@ def _options(data: bytes, start: int, end: int, layer: Layer) -> list[str]:
             words.append("nop")
             pos += 1
             continue
+        if pos + 1 >= cap_end and pos + 1 < end:
+            layer.truncated(pos, f"option kind {kind} cut short")
+            break
         if pos + 1 >= end:
             layer.malformed(pos, f"option kind {kind} has no length byte")
             words.append(f"opt-{kind}")
-            layer.add("tcp.option_kind", kind)
             break
         olen = data[pos + 1]
-        layer.add("tcp.option_kind", kind)
-        layer.add("tcp.option_len", olen)
         if olen < 2 or pos + olen > end:
+            # tshark shows neither kind nor length of an option that does not fit
             layer.malformed(pos, f"option kind {kind} has bad length {olen}")
             words.append(f"opt-{kind} [bad length {olen}]")
+            break
+        layer.add("tcp.option_kind", kind)
+        layer.add("tcp.option_len", olen)
+        if pos + olen > cap_end:
+            layer.truncated(pos, f"option kind {kind} cut short by the capture")
             break
         body = pos + 2
         bl = olen - 2
@@ -187,8 +198,6 @@ def dissect_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         layer.add("tcp.dstport", dport)
         layer.add("tcp.port", sport)
         layer.add("tcp.port", dport)
-    if avail >= 8:
-        layer.add("tcp.seq_raw", _u32(data, offset + 4))
     if avail < 20:
         layer.length = max(0, avail)
         if reported_end - offset < 20:
@@ -204,14 +213,19 @@ def dissect_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     win = _u16(data, offset + 14)
     csum = _u16(data, offset + 16)
     urp = _u16(data, offset + 18)
-    layer.add("tcp.ack_raw", ack)
-    layer.add("tcp.hdr_len", hl)
     tcp_len = reported_end - offset - hl
+    if tcp_len >= 0:
+        layer.add("tcp.len", tcp_len)
+    layer.add("tcp.seq_raw", seq)
     if hl < 20:
+        # tshark stops after the bogus header length (no ack, flags, ...)
+        layer.add("tcp.hdr_len", hl)
         layer.length = 20
         layer.malformed(offset + 12, f"bogus TCP header length {hl} < 20")
         layer.summary = f"[bad hdr length {hl} - too short, < 20]"
         return layer, None
+    layer.add("tcp.ack_raw", ack)
+    layer.add("tcp.hdr_len", hl)
     if hl > reported_end - offset:
         layer.length = min(hl, avail)
         layer.malformed(offset + 12, f"TCP header length {hl} > segment length {reported_end - offset}")
@@ -241,18 +255,18 @@ def dissect_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
             layer.finding(FindingKind.CHECKSUM_BAD, offset + 16, f"bad TCP checksum 0x{csum:04x}")
     layer.add("tcp.checksum.status", status)
     layer.add("tcp.urgent_pointer", urp)
-    layer.add("tcp.len", tcp_len)
     words: list[str] = []
     if hl > 20:
         opt_end = min(offset + hl, end)
         layer.add("tcp.options", data[offset + 20:opt_end])
-        words = _options(data, offset + 20, opt_end, layer)
+        words = _options(data, offset + 20, offset + hl, end, layer)
         if opt_end < offset + hl:
             layer.truncated(opt_end, f"TCP options cut short at {opt_end - offset - 20} of {hl - 20} bytes")
     layer.length = min(hl, avail)
     payload_start = offset + hl
     payload_end = max(payload_start, end)
-    if payload_end > payload_start:
+    if payload_end > payload_start and not flags & 0x04:
+        # with RST, tshark shows the payload as tcp.reset_cause (RFC 9293 3.5.3), not tcp.payload
         layer.add("tcp.payload", data[payload_start:payload_end])
     if end < reported_end and tcp_len > 0:
         layer.truncated(end, f"TCP payload cut short: {max(0, end - payload_start)} of {tcp_len} bytes captured")

@@ -70,8 +70,9 @@ def pick_port(table: str, sport: int, dport: int) -> int:
     from pcapkit.dissect import registry
 
     low, high = (sport, dport) if sport <= dport else (dport, sport)
+    registered = registry.tables().get(table, {})
     for port in (low, high):
-        if registry.lookup(table, port) is not None:
+        if port in registered:
             return port
     return low
 
@@ -141,8 +142,10 @@ def dissect_udp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
 
     payload_end = min(end, payload_reported_end)
     payload_start = offset + 8
-    if payload_end > payload_start:
-        layer.add("udp.payload", data[payload_start:payload_end])
+    # tshark's udp.payload runs to the end of the IP payload even when udp.length is
+    # shorter; the next layer only gets udp.length bytes
+    if end > payload_start:
+        layer.add("udp.payload", data[payload_start:end])
     if payload_end < payload_reported_end and payload_end == end and not in_error:
         layer.truncated(end, f"UDP payload cut short: {payload_end - payload_start} of "
                         f"{payload_reported_end - payload_start} bytes captured")
