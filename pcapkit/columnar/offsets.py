@@ -41,6 +41,7 @@ PCAP_KUZNETZOV = 0xA1B2CD34
 PCAPNG_SHB = 0x0A0D0D0A
 BYTE_ORDER_MAGIC = 0x1A2B3C4D
 
+NO_TIME = np.iinfo(np.int64).min  # becomes NaT: the record has no timestamp
 MAX_CAPLEN = 0x4000000  # 64 MiB: larger record lengths are taken as corruption
 DEFAULT_CHUNK_BYTES = 32 << 20
 
@@ -60,6 +61,7 @@ class RecordBatch:
     interface_id: np.ndarray   # int32 (pcapng interface index; 0 for pcap)
     first_number: int          # frame.number of the first record (1-based)
     end_offset: int = 0        # bytes of the (decompressed) file consumed after this batch
+    pcapng: bool = False       # records come from a pcapng file (frame.interface_id exists)
 
     def __len__(self) -> int:
         return int(self.data_off.shape[0])
@@ -492,8 +494,18 @@ def _pcapng_batches(st: _Stream, max_packets: int, use_numba: bool | None) -> It
                                    np.array([c], np.int64), np.array([wire], np.int64), number,
                                    st.base + blen)
                 if raw_ts is None:
-                    batch.ts_ns[:] = 0
+                    batch.ts_ns[:] = NO_TIME  # simple packet blocks carry no timestamp
                 yield batch
+                number += 1
+            elif btype in (0xBAD, 0x40000BAD):
+                # custom blocks: tshark 4.0 shows each as a frame of its data (no time, no
+                # interface); we keep them as rows so frame numbers agree
+                size = blen - 16
+                arr = np.frombuffer(block, dtype=np.uint8)
+                one = np.ones(1, np.int64)
+                yield RecordBatch(arr, one * 12, one * size, one * size, one * NO_TIME,
+                                  np.full(1, -1, np.int32), np.full(1, -1, np.int32), number,
+                                  st.base + blen, pcapng=True)
                 number += 1
             # other blocks (NRB, ISB, custom, DSB, ...) carry no packets
         except (struct.error, ValueError) as exc:
@@ -520,7 +532,8 @@ def _epb_batch(st: _Stream, section: _Section, arr: np.ndarray, off: np.ndarray,
             sel = ifc == k
             if sel.any():
                 ts[sel] = _ts_to_ns(tsraw[sel], iface)
-    return RecordBatch(arr, off, cap, wlen, ts, lt_table[ifc], ifc.astype(np.int32), number, end_offset)
+    return RecordBatch(arr, off, cap, wlen, ts, lt_table[ifc], ifc.astype(np.int32), number, end_offset,
+                       pcapng=True)
 
 
 # --------------------------------------------------------------------------------------

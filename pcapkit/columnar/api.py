@@ -1,0 +1,242 @@
+"""Public columnar API: a capture file as pandas DataFrames of header fields.
+
+>>> df = read_packets("capture.pcap")                       # doctest: +SKIP
+>>> df[df["tcp.flags"] == 0x002][["ip.src", "tcp.dstport"]]  # doctest: +SKIP
+
+Columns are Wireshark field names (see :mod:`pcapkit.columnar.dtypes`); the extra
+boolean column ``pcapkit.fallback`` marks rows the vectorised fast path did not
+decode completely. Those rows are handed to the per-packet dissectors
+(:mod:`pcapkit.dissect.driver`) when they are installed, so values never depend on
+which path decoded a row; without them the undecoded fields stay missing.
+
+:func:`iter_batches` streams: memory is bounded by ``chunk_packets`` / ``chunk_bytes``
+whatever the size of the file. :func:`read_packets` concatenates the batches.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pcapkit.columnar import dtypes as _dt
+from pcapkit.columnar.decode import Columns, decode_batch
+from pcapkit.columnar.offsets import DEFAULT_CHUNK_BYTES, RecordBatch, iter_records
+from pcapkit.errors import PcapkitError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Progress = Callable[[int, int], None]   # (packets done, bytes done) -> None
+
+DEFAULT_CHUNK_PACKETS = 1 << 18
+
+
+def _NO_CATEGORIES() -> Any:
+    import pandas as pd
+
+    return pd.Index([], dtype=pd.StringDtype(na_value=np.nan))
+
+
+# --------------------------------------------------------------------------------------
+# text of addresses, computed once per distinct value
+
+def _ether_text(v: int) -> str:
+    return v.to_bytes(6, "big").hex(":")
+
+
+def _ipv4_text(v: int) -> str:
+    return socket.inet_ntop(socket.AF_INET, v.to_bytes(4, "big"))
+
+
+def _ipv6_text(hi: int, lo: int) -> str:
+    # glibc's inet_ntop, as tshark prints (::ffff:a.b.c.d and ::a.b.c.d embedded IPv4)
+    return socket.inet_ntop(socket.AF_INET6, hi.to_bytes(8, "big") + lo.to_bytes(8, "big"))
+
+
+def _categorical(keys: np.ndarray, valid: np.ndarray, text: Callable[[int], str]) -> Any:
+    import pandas as pd
+
+    n = keys.shape[0]
+    codes = np.full(n, -1, dtype=np.int32)
+    sel = np.nonzero(valid)[0]
+    if sel.size == 0:
+        return pd.Categorical.from_codes(codes, categories=_NO_CATEGORIES())
+    c, uniques = pd.factorize(keys[sel])
+    codes[sel] = c
+    cats = [text(int(u)) for u in np.asarray(uniques).tolist()]
+    return pd.Categorical.from_codes(codes, categories=pd.Index(cats, dtype=_NO_CATEGORIES().dtype))
+
+
+def _categorical_ipv6(hi: np.ndarray, lo: np.ndarray, valid: np.ndarray) -> Any:
+    import pandas as pd
+
+    n = hi.shape[0]
+    codes = np.full(n, -1, dtype=np.int32)
+    sel = np.nonzero(valid)[0]
+    if sel.size == 0:
+        return pd.Categorical.from_codes(codes, categories=_NO_CATEGORIES())
+    ch, uh = pd.factorize(hi[sel])
+    cl, ul = pd.factorize(lo[sel])
+    pair = ch.astype(np.int64) * max(1, len(ul)) + cl
+    c, up = pd.factorize(pair)
+    codes[sel] = c
+    uh_l = np.asarray(uh).tolist()
+    ul_l = np.asarray(ul).tolist()
+    cats = [_ipv6_text(int(uh_l[int(p) // max(1, len(ul))]), int(ul_l[int(p) % max(1, len(ul))]))
+            for p in np.asarray(up).tolist()]
+    return pd.Categorical.from_codes(codes, categories=pd.Index(cats, dtype=_NO_CATEGORIES().dtype))
+
+
+# --------------------------------------------------------------------------------------
+
+def batch_frame(rb: RecordBatch, cols: Columns, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The DataFrame of one decoded batch, with the declared dtypes."""
+    import pandas as pd
+
+    n = len(rb)
+    wanted = _dt.COLUMNS if columns is None else tuple(columns)
+    specs = _dt.specs()
+    data: dict[str, Any] = {}
+    for name in wanted:
+        if name == _dt.FALLBACK:
+            continue
+        spec = specs.get(name)
+        if spec is None:
+            raise PcapkitError(f"unknown column {name!r}; known: {', '.join(_dt.COLUMNS)}")
+        if name == "frame.number":
+            data[name] = np.arange(rb.first_number, rb.first_number + n, dtype=np.uint32)
+            continue
+        if name == "frame.time_epoch":
+            data[name] = rb.ts_ns.astype("datetime64[ns]")
+            continue
+        dtype = _dt.dtype_for(spec)
+        t = spec.ftype
+        if t == "ipv6":
+            hi = cols.values.get(name + ".hi")
+            if hi is None:
+                data[name] = pd.Categorical.from_codes(np.full(n, -1, np.int32),
+                                                       categories=_NO_CATEGORIES())
+            else:
+                data[name] = _categorical_ipv6(hi, cols.values[name + ".lo"], cols.valid[name + ".hi"])
+            continue
+        values = cols.values.get(name)
+        if values is None:
+            values = np.zeros(n, dtype=np.uint64)
+            valid = np.zeros(n, dtype=bool)
+        else:
+            valid = cols.valid[name]
+        if t == "ether":
+            data[name] = _categorical(values, valid, _ether_text)
+        elif t == "ipv4":
+            data[name] = _categorical(values, valid, _ipv4_text)
+        elif t == "bool":
+            data[name] = pd.arrays.BooleanArray(values.astype(bool), ~valid)
+        else:
+            np_dtype = dtype.numpy_dtype
+            data[name] = pd.arrays.IntegerArray(values.astype(np_dtype), ~valid)
+    if columns is None or _dt.FALLBACK in wanted:
+        data[_dt.FALLBACK] = pd.arrays.BooleanArray(cols.fallback.copy(), np.zeros(n, dtype=bool))
+    return pd.DataFrame(data, copy=False)
+
+
+def _empty_frame(columns: Sequence[str] | None) -> pd.DataFrame:
+    import pandas as pd
+
+    dts = _dt.dtypes(columns)
+    return pd.DataFrame({name: pd.Series([], dtype=dt) for name, dt in dts.items()})
+
+
+def _merge_fallback(df: pd.DataFrame, rb: RecordBatch, cols: Columns) -> None:
+    """Fill the marked rows from the per-packet dissectors, when they are installed."""
+    from pcapkit.columnar import perpacket
+
+    perpacket.fill(df, rb, cols)
+
+
+def iter_batches(path: str | Path, chunk_packets: int = DEFAULT_CHUNK_PACKETS, *,
+                 columns: Sequence[str] | None = None, filter: str | None = None,
+                 chunk_bytes: int = DEFAULT_CHUNK_BYTES, progress: Progress | None = None,
+                 fallback: bool = True, use_numba: bool | None = None) -> Iterator[pd.DataFrame]:
+    """DataFrames of at most ``chunk_packets`` rows each, in file order.
+
+    Categorical columns carry the categories of their own batch. ``filter`` is a
+    pandas query expression over the columns (backquote dotted names:
+    ``"`tcp.dstport` == 80"``). ``progress(packets, bytes)`` is called after each batch.
+    Raises :class:`pcapkit.errors.CaptureFileError` after the last good batch when the
+    file is damaged.
+    """
+    done = 0
+    need = None if columns is None else _needed(columns, filter)
+    for rb in iter_records(str(path), chunk_bytes=chunk_bytes, max_packets=chunk_packets,
+                           use_numba=use_numba):
+        cols = decode_batch(rb)
+        df = batch_frame(rb, cols, need)
+        if fallback and bool(cols.fallback.any()):
+            _merge_fallback(df, rb, cols)
+        if filter:
+            df = df.query(filter, engine="python" if "`" in filter else None).reset_index(drop=True)
+        if columns is not None:
+            df = df[list(columns)]
+        done += len(rb)
+        if progress is not None:
+            progress(done, rb.end_offset)
+        yield df
+
+
+def _needed(columns: Sequence[str], filter: str | None) -> list[str]:
+    cols = list(columns)
+    if filter:
+        for name in (*_dt.COLUMNS, _dt.FALLBACK):
+            if name in filter and name not in cols:
+                cols.append(name)
+    return cols
+
+
+def read_packets(path: str | Path, filter: str | None = None, columns: Sequence[str] | None = None,
+                 *, chunk_packets: int = DEFAULT_CHUNK_PACKETS, strict: bool = True,
+                 progress: Progress | None = None, fallback: bool = True,
+                 use_numba: bool | None = None) -> pd.DataFrame:
+    """The packets table of ``path``: one row per frame, one column per header field.
+
+    ``strict=False`` returns the frames read before a file error and records the error
+    text in ``df.attrs["pcapkit.error"]`` instead of raising it.
+    """
+
+    parts: list[pd.DataFrame] = []
+    error: PcapkitError | None = None
+    try:
+        for df in iter_batches(path, chunk_packets, columns=columns, filter=filter,
+                               progress=progress, fallback=fallback, use_numba=use_numba):
+            parts.append(df)
+    except PcapkitError as exc:
+        if strict:
+            raise
+        error = exc
+    if not parts:
+        out = _empty_frame(columns)
+    elif len(parts) == 1:
+        out = parts[0]
+    else:
+        out = concat_frames(parts)
+    if error is not None:
+        out.attrs["pcapkit.error"] = str(error)
+    return out
+
+
+def concat_frames(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate batch frames, unifying the categories of categorical columns."""
+    import pandas as pd
+    from pandas.api.types import union_categoricals
+
+    data: dict[str, Any] = {}
+    for name in parts[0].columns:
+        first = parts[0][name]
+        if isinstance(first.dtype, pd.CategoricalDtype):
+            data[name] = union_categoricals([p[name] for p in parts])
+        else:
+            data[name] = pd.concat([p[name] for p in parts], ignore_index=True)
+    return pd.DataFrame(data, copy=False)
