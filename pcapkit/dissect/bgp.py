@@ -74,8 +74,8 @@ SUBCODE_NAMES: dict[int, dict[int, str]] = {
     5: {1: "Receive Unexpected Message in OpenSent State",
         2: "Receive Unexpected Message in OpenConfirm State",
         3: "Receive Unexpected Message in Established State"},
-    6: {1: "Maximum Number of Prefixes Reached", 2: "Administratively Shutdown",
-        3: "Peer De-configured", 4: "Administratively Reset", 5: "Connection Rejected",
+    6: {1: "Maximum Number of Prefixes Reached", 2: "Administrative Shutdown",
+        3: "Peer Unconfigured", 4: "Administrative Reset", 5: "Connection Rejected",
         6: "Other Configuration Change", 7: "Connection Collision Resolution",
         8: "Out of Resources", 9: "Hard Reset", 10: "BFD Down"},
     7: {1: "Invalid Message Length"},
@@ -436,7 +436,7 @@ class _Decoder:
         if o < end:
             self.prefixes4(o, end, "bgp.nlri_prefix")
         elif wlen == 0 and alen == 0:
-            self.summary_extra = ", End-of-Rib Marker (IPv4 Unicast)"
+            self.summary_extra = ", End-of-Rib Marker (empty NLRI)"
 
     def attributes(self, o: int, end: int) -> None:
         m, lay = self.m, self.layer
@@ -654,8 +654,8 @@ class _Decoder:
         bits, field = (32, f4) if afi == 1 else (128, f6)
         if safi in (1, 2):
             self.prefixes(o, end, field, bits)
-        elif safi == 132:   # RFC 4684 route target membership: not decoded
-            self.layer.finding(FindingKind.UNSUPPORTED, self.base + o, "route target constraint NLRI not decoded")
+        elif safi == 132:
+            self.rt_constraint(o, end)
         else:
             self.labeled_prefixes(o, end, field, bits, rd=safi in (128, 129))
 
@@ -693,6 +693,19 @@ class _Decoder:
             full = _prefix_bytes(bytes(raw), bits // 8)
             lay.add(field, ipv4_text(full) if bits == 32 else ipv6_text(full))
             o = p + n
+
+    def rt_constraint(self, o: int, end: int) -> None:
+        """RFC 4684 route target membership NLRI: only full (96-bit) entries' lengths are
+        decoded (tshark 4.0 reports shorter entries as malformed)."""
+        m, lay = self.m, self.layer
+        while o < end:
+            plen = m[o]
+            if plen != 96:
+                self.layer.finding(FindingKind.UNSUPPORTED, self.base + o,
+                                   f"route target constraint prefix of {plen} bits not decoded")
+                return
+            lay.add("bgp.prefix_length", plen)
+            o += 13
 
     def prefixes4(self, o: int, end: int, field: str) -> None:
         self.prefixes(o, end, field, 32)
@@ -738,7 +751,7 @@ class _Decoder:
         major, minor = m[19], m[20]
         lay.add("bgp.notify.major_error", major)
         lay.add(MINOR_FIELD.get(major, "bgp.notify.minor_error_unknown"), minor)
-        sub = SUBCODE_NAMES.get(major, {}).get(minor, f"Unknown ({minor})")
+        sub = SUBCODE_NAMES.get(major, {}).get(minor, "Unknown")
         self.summary_extra = f", {ERROR_NAMES.get(major, 'Unknown')} ({major}), subcode {sub} ({minor})"
         o = 21
         if o >= end:
