@@ -333,15 +333,20 @@ class TcpEngine:
                     a |= A_DUPLICATE_ACK
                     dupack_num = fwd.dupacknum
                     dupack_frame = fwd.lastnondupack
-        # 8. finished_fwd
-        if not a & A_DUPLICATE_ACK:
+        # 8. finished_fwd: a new ack number resets the dup-ack counters
+        if ack != fwd.lastack:
             fwd.lastnondupack = num
             fwd.dupacknum = 0
 
         # 9. ack lost segment
         if rev.maxseqtobeacked and flags & ACK and _gt(ack, rev.maxseqtobeacked):
-            a |= A_ACK_LOST_SEGMENT
-            rev.maxseqtobeacked = rev.nextseq
+            ta = True
+            if _lt(rev.maxseqtobeacked, rev.nextseq):
+                a |= A_ACK_LOST_SEGMENT
+                rev.maxseqtobeacked = rev.nextseq
+            elif rev.dupacknum == 0:
+                a |= A_ACK_LOST_SEGMENT
+                rev.dupacknum = -1
 
         # 10. retransmission family
         if (seglen > 0 or flags & SYNFIN) and not a & A_KEEP_ALIVE:
@@ -350,11 +355,12 @@ class TcpEngine:
                 not_adv = False
             if seglen > 0 and rev.lastack and _le((seq + seglen) & MASK, rev.lastack):
                 a |= A_SPURIOUS_RETRANSMISSION | A_RETRANSMISSION
-            elif not_adv and rev.dupacknum >= 2 and rev.lastack == seq and now - rev.lastacktime < 20_000_000:
+            elif not_adv and (rev.dupacknum >= 2 or rev.dupacknum < 0) and rev.lastack == seq and \
+                    0 <= now - rev.lastacktime < 20_000_000:  # (guint32 -1 counts as >= 2; guint64 time)
                 a |= A_FAST_RETRANSMISSION | A_RETRANSMISSION
             else:
                 thres = conv.ts_first_rtt or 3_000_000
-                if not_adv and now - fwd.nextseqtime < thres and \
+                if not_adv and 0 <= now - fwd.nextseqtime < thres and \
                         fnext != ((seq + seglen + (1 if flags & SYNFIN else 0)) & MASK):
                     a |= A_OUT_OF_ORDER
                 elif not_adv:
@@ -363,6 +369,9 @@ class TcpEngine:
                         oldest = fwd.segments[0]
                         rto = now - oldest[3]
                         rto_frame = oldest[0]
+                    else:
+                        rto = now - fwd.nextseqtime
+                        rto_frame = fwd.nextseqframe
 
         # 11. state update
         nextseq = (seq + seglen) & MASK
@@ -378,13 +387,12 @@ class TcpEngine:
                     self._warned_unacked = True
                     self.warnings.append(f"max_unacked={self.max_unacked} unacknowledged segments reached in "
                                          f"tcp.stream {conv.stream} at frame {num}: later segments are not tracked")
-        if _gt(nextseq, fwd.nextseq) or not fwd.nextseq:
-            if not a & A_ZERO_WINDOW_PROBE:
+        if not a & A_ZERO_WINDOW_PROBE:  # zero window probes do not advance nextseq
+            if _gt(nextseq, fwd.nextseq) or not fwd.nextseq:
                 fwd.nextseq = nextseq
                 fwd.nextseqframe = num
                 fwd.nextseqtime = now
-        if seq == fwd.maxseqtobeacked or not fwd.maxseqtobeacked:
-            if not a & A_ZERO_WINDOW_PROBE:
+            if seq == fwd.maxseqtobeacked or not fwd.maxseqtobeacked:
                 fwd.maxseqtobeacked = fwd.nextseq
         fwd.window = window
         fwd.lastack = ack
@@ -451,8 +459,10 @@ class TcpEngine:
                 fwd.push_bytes_sent += seglen
             push = fwd.push_bytes_sent
 
-        if ack_rtt == 0:
+        if ack_rtt == 0:  # tshark shows an RTT only when it is not zero
             ack_rtt = None
+        if rto == 0:
+            rto = rto_frame = None
         irtt = conv.ts_first_rtt if (ta or a) and conv.ts_first_rtt else None
         rel_ack = (ack - rev.base_seq) & MASK if flags & ACK else ack
         delta = now - conv.last_ts
@@ -511,6 +521,7 @@ def tshark_text(rec: FrameAnalysis) -> dict[str, str]:
         "tcp.window_size": str(rec.window_size),
     }
     if rec.short:
+        del out["tcp.nxtseq"]
         return out
     out["tcp.len"] = str(seg.seglen)
     a = rec.flags
