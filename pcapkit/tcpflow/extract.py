@@ -119,6 +119,15 @@ def _network_start(linktype: int, data: bytes) -> tuple[int, int]:
         return _mpls(data, etype, off) if etype in (0x8847, 0x8848) else (etype, off)
     if linktype == 127:
         return _radiotap_80211(data)
+    if linktype == 178:  # Juniper Ethernet: "MGC", flags, [extension length + TLVs], Ethernet
+        if len(data) < 4 or data[:3] != b"MGC":
+            return -1, 0
+        off = 4
+        if data[3] & 0x80:
+            if len(data) < 6:
+                return -1, 0
+            off = 6 + ((data[4] << 8) | data[5])
+        return _ether_payload(data, off)
     if linktype in (101, 12, 14):  # raw IP (version from the first nibble)
         if not data:
             return -1, 0
