@@ -4,6 +4,7 @@ and a Hypothesis property (any arrival order of a stream's segments rebuilds the
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 
 import pytest
@@ -105,7 +106,7 @@ def test_counters() -> None:
 def test_any_order_with_duplicates_rebuilds_stream(stream: bytes, isn: int, data: st.DataObject) -> None:
     cuts = sorted(set(data.draw(st.lists(st.integers(1, len(stream) - 1), max_size=10)) if len(stream) > 1 else []))
     bounds = [0, *cuts, len(stream)]
-    segs = [((isn + 1 + a) & 0xFFFFFFFF, stream[a:b], ACK, i + 2) for i, (a, b) in enumerate(zip(bounds, bounds[1:]))]
+    segs = [((isn + 1 + a) & 0xFFFFFFFF, stream[a:b], ACK, i + 2) for i, (a, b) in enumerate(itertools.pairwise(bounds))]
     segs += data.draw(st.lists(st.sampled_from(segs), max_size=4))        # retransmissions
     order = data.draw(st.permutations(segs))
     events = reassemble([((isn) & 0xFFFFFFFF, b"", SYN, 1), *order])
