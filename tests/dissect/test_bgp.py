@@ -383,3 +383,27 @@ def test_dispatcher_random_segments(segments: list[tuple[int, bytes, int]]) -> N
     for i, (seq, payload, flags) in enumerate(segments, 1):
         for lay in feed(d, i, seq, b"\xff" * 16 + payload if i % 2 else payload, flags):
             assert lay.protocol == "bgp"
+
+
+# -- the same comparison through the packet driver (pcapkit.dissect.driver) ----------------
+
+DRIVER_FILES = [*ACCEPTANCE, "broken/bgp.pcap", "broken/bgp-infinite-loop.pcap",
+                "broken/bgp-malformed-hard-reset.pcap", "broken/bgpsec_invalid_signature_block_length.pcap",
+                "bgp/bgp-bgpsec.pcap", "bgp/bgp-lu-multiple-labels.pcap", "bgp/bgp-rt-prefix.pcap"]
+
+
+@requires_tshark
+@pytest.mark.tshark
+@pytest.mark.parametrize("rel", DRIVER_FILES)
+def test_driver_bgp_fields_match_tshark(rel: str) -> None:
+    """The driver hands TCP payloads to TcpStreamDispatcher: same fields as tshark."""
+    pytest.importorskip("pcapkit.dissect.driver")
+    from fieldcompare import compare_file
+
+    path = CORPUS / rel
+    if not path.exists():
+        pytest.skip(f"{rel} not in the corpus")
+    result = compare_file(path, fields=NAMES)
+    assert not result.diffs, result.report()
+    if rel in ACCEPTANCE:
+        assert result.compared > 0
