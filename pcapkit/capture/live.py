@@ -174,7 +174,7 @@ def _round_pow2(n: int) -> int:
 class LiveCapture:
     """Capture packets from a live interface (Linux, needs CAP_NET_RAW).
 
-    ``interface``: a name, or ``"any"`` (cooked, LINUX_SLL; ``linktype=276`` for SLL2).
+    ``interface``: a name, or ``"any"`` (cooked, LINUX_SLL2 as tcpdump; ``linktype=113`` for SLL).
     ``bpf_filter``: a tcpdump expression, attached in the kernel. ``snaplen``: bytes
     kept per packet. ``promisc``: promiscuous mode (default on). ``count`` /
     ``duration``: stop after that many packets / seconds. ``block_size``,
@@ -217,6 +217,7 @@ class LiveCapture:
         self._dropped = 0
         self._lo_ifindex = -1
         self._deadline: float | None = None
+        self._drain_until: float | None = None
         self.started_ns = 0
 
     # -- set-up --------------------------------------------------------------------------
@@ -228,7 +229,7 @@ class LiveCapture:
         ifindex = 0
         if self.interface == "any":
             self.cooked = True
-            self.linktype = self._requested_linktype or LINKTYPE_LINUX_SLL
+            self.linktype = self._requested_linktype or LINKTYPE_LINUX_SLL2  # as tcpdump 4.99
         else:
             info = interface_info(self.interface)
             if info is None:
@@ -355,7 +356,9 @@ class LiveCapture:
             raw = self._sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, _STATS_V3.size)
         except OSError:
             return
-        packets, drops, _ = _STATS_V3.unpack(raw[:_STATS_V3.size])
+        if len(raw) < 8:
+            return
+        packets, drops = struct.unpack_from("=II", raw)  # tpacket_stats(_v3) start alike
         self._received += packets  # the kernel already adds drops into tp_packets
         self._dropped += drops
 
@@ -387,11 +390,16 @@ class LiveCapture:
             return self.stats()
 
     def _done(self) -> bool:
-        if self._stop:
-            return True
         if self.count is not None and self._captured >= self.count:
             return True
-        return self._deadline is not None and time.monotonic() >= self._deadline
+        now = time.monotonic()
+        if self._stop or (self._deadline is not None and now >= self._deadline):
+            # drain: the kernel hands over a partly filled block only when its timeout
+            # expires, so wait that long once more and deliver what was received
+            if self._drain_until is None:
+                self._drain_until = now + self.block_timeout_ms / 1000 + 0.05
+            return now >= self._drain_until
+        return False
 
     def _frames(self) -> Iterator[Frame]:
         from pcapkit.capture.bpf_vm import run_program
@@ -414,8 +422,9 @@ class LiveCapture:
             status = struct.unpack_from("=I", ring, base + 8)[0]
             if not status & TP_STATUS_USER:
                 timeout = self.poll_interval
-                if self._deadline is not None:
-                    timeout = max(0.0, min(timeout, self._deadline - time.monotonic()))
+                limit = self._drain_until if self._drain_until is not None else self._deadline
+                if limit is not None:
+                    timeout = max(0.001, min(timeout, limit - time.monotonic()))
                 try:
                     events = poller.poll(int(timeout * 1000))
                 except InterruptedError:  # pragma: no cover - PEP 475 retries

@@ -63,7 +63,7 @@ def _summary(frame: object) -> str:
 @click.option("--no-promisc", "-p", "no_promisc", is_flag=True,
               help="Do not put the interface into promiscuous mode.")
 @click.option("-y", "--linktype", "linktype", default=None,
-              help="For -i any: LINUX_SLL (default) or LINUX_SLL2.")
+              help="For -i any: LINUX_SLL2 (default, as tcpdump) or LINUX_SLL.")
 @click.option("--block-size", type=int, default=1 << 20, show_default=True,
               help="TPACKET_V3 ring block size in bytes (power of two).")
 @click.option("--block-count", type=int, default=4, show_default=True,
