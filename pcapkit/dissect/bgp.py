@@ -262,9 +262,12 @@ class _Decoder:
         mtype = m[18]
         lay.add("bgp.length", length)
         lay.add("bgp.type", mtype)
-        if length < HEADER_LEN or length > len(m):
-            self.bad(16, f"length {length} invalid (message has {len(m)} bytes)")
-            length = max(HEADER_LEN, min(length, len(m)))
+        if length < HEADER_LEN:
+            self.bad(16, f"length {length} < {HEADER_LEN}")
+            length = HEADER_LEN
+        elif length > len(m):
+            self.short(len(m), f"length {length} but only {len(m)} bytes captured")
+            length = len(m)
         self.end = length
         name = MESSAGE_NAMES.get(mtype, "Unknown")
         if mtype == OPEN:

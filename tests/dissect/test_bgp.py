@@ -407,3 +407,31 @@ def test_driver_bgp_fields_match_tshark(rel: str) -> None:
     assert not result.diffs, result.report()
     if rel in ACCEPTANCE:
         assert result.compared > 0
+
+
+def test_open_rfc9072_extended_parameters_length() -> None:
+    # bgp/bgp-extended-optional-parameters-length.pcapng frame 1. Neither oracle decodes RFC 9072:
+    # tcpdump 4.99 -vvv prints "Optional parameters, length: 255 / Option Unknown (255), length: 0 /
+    # ... [|bgp]" and tshark 4.0 marks it [Malformed Packet]. RFC 9072 section 2: opt.len 255 and
+    # non-ext type 255 announce a 2-octet parameters length (0x006c = 108) and 2-octet parameter
+    # lengths. Checked here against the RFC's structure: the parameters fill exactly 108 octets,
+    # the 4-octet AS capability repeats My AS (174), and no finding is raised.
+    lay = bgp("ffffffffffffffffffffffffffffffff008c010400ae00b406060606ffff006c0200060104000100010200060104"
+              "000200010200028000020002020002000246000200064104000000ae020002060002000a4508000101010002"
+              "010102001349110f65786974312d64656269616e2d31310002000440020078020010470e0001018000016800"
+              "020180000168")
+    lens = values(lay, "bgp.open.opt.param.len")
+    assert sum(3 + n for n in lens) == 108
+    assert set(values(lay, "bgp.open.opt.param.type")) == {2}
+    assert lay.fields["bgp.cap.4as"] == lay.fields["bgp.open.myas"] == 174
+    assert values(lay, "bgp.cap.mp.afi") == [1, 2]
+    assert lay.fields["bgp.cap.orf.fqdn.hostname"] == "exit1-debian-11"
+    assert not lay.findings
+
+
+def test_truncated_message_is_truncated_not_malformed() -> None:
+    # a KEEPALIVE header that claims 23 bytes, of which 19 were captured
+    lay = bgp("ffffffffffffffffffffffffffffffff001704")
+    assert [f.kind for f in lay.findings] == [FindingKind.TRUNCATED]
+    lay = bgp("ffffffffffffffffffffffffffffffff000304")           # length 3 < 19
+    assert [f.kind for f in lay.findings] == [FindingKind.MALFORMED]
