@@ -20,7 +20,8 @@ from pcapkit.capture.linktypes import wtap_encap
 from pcapkit.errors import CaptureFileError
 from pcapkit.frame import format_epoch_ns
 
-FIELDS = ("frame.time_epoch", "frame.len", "frame.cap_len", "frame.encap_type", "frame.interface_id")
+FIELDS = ("frame.time_epoch", "frame.len", "frame.cap_len", "frame.encap_type", "frame.interface_id",
+          "frame.comment")
 
 # Files tshark reads that pcapkit deliberately does not (other capture formats).
 NOT_PCAP = {
@@ -58,6 +59,9 @@ def our_rows(reader: CaptureReader) -> list[dict[str, str]]:
             row["frame.encap_type"] = str(wtap_encap(f.linktype))
             if reader.format == "pcapng":
                 row["frame.interface_id"] = str(f.interface_id)
+        if f.comment is not None:
+            # several comments on one packet: tshark joins the occurrences with ','
+            row["frame.comment"] = f.comment.replace("\n", ",")
         rows.append(row)
     return rows
 
