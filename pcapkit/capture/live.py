@@ -81,6 +81,7 @@ SKF_AD_IFINDEX = 8
 
 _BLOCK_HDR = struct.Struct("=IIIIII")   # version, offset_to_priv, block_status, num_pkts, offset_to_first_pkt, blk_len
 _PKT_HDR = struct.Struct("=IIIIIIHHIIH")  # next, sec, nsec, snaplen, len, status, mac, net, rxhash, vlan_tci, vlan_tpid
+_PKT_FAST = struct.Struct("=IIIIIIH")     # the same, up to tp_mac
 _SLL = struct.Struct("=HHiHBB8s")        # family, protocol(BE bytes as native u16), ifindex, hatype, pkttype, halen, addr
 _SLL_OFFSET = 48                          # TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
 _STATS_V3 = struct.Struct("=III")        # tp_packets, tp_drops, tp_freeze_q_cnt
@@ -402,8 +403,20 @@ class LiveCapture:
         return False
 
     def _frames(self) -> Iterator[Frame]:
+        lt = self.linktype
+        for batch in self.batches():
+            n = self._captured - len(batch)
+            for ts, caplen, wirelen, data in batch:
+                n += 1
+                yield Frame(n, ts, caplen, wirelen, lt, 0, data)
+
+    def batches(self) -> Iterator[list[tuple[int, int, int, bytes]]]:
+        """The packets block by block, as lists of ``(ts_ns, caplen, wirelen, data)``:
+        the fast path (no Frame objects) that ``pcapkit capture -w`` uses."""
         from pcapkit.capture.bpf_vm import run_program
 
+        if self._sock is None:
+            self.open()
         assert self._sock is not None and self._ring is not None
         ring = self._ring
         poller = select.poll()
@@ -415,8 +428,11 @@ class LiveCapture:
         snaplen = self.snaplen
         ufilter = self.userland_filter
         lo_ifindex = self._lo_ifindex
+        simple = not cooked and ufilter is None and lo_ifindex < 0
         unpack_pkt = _PKT_HDR.unpack_from
+        unpack_fast = _PKT_FAST.unpack_from
         unpack_sll = _SLL.unpack_from
+        vlan_flag = TP_STATUS_VLAN_VALID
         while not self._done():
             base = self._block * bsize
             status = struct.unpack_from("=I", ring, base + 8)[0]
@@ -437,8 +453,22 @@ class LiveCapture:
                 continue
             _, _, _, num_pkts, first, _ = _BLOCK_HDR.unpack_from(ring, base)
             off = base + first
+            batch: list[tuple[int, int, int, bytes]] = []
+            append = batch.append
+            room = num_pkts if self.count is None else min(num_pkts, self.count - self._captured)
             try:
                 for _ in range(num_pkts):
+                    if len(batch) >= room:
+                        break
+                    if simple:
+                        nxt, sec, nsec, caplen, wirelen, pstatus, mac = unpack_fast(ring, off)
+                        if not pstatus & vlan_flag:
+                            if caplen > snaplen:
+                                caplen = snaplen
+                            append((sec * 1_000_000_000 + nsec, caplen, wirelen,
+                                    ring[off + mac:off + mac + caplen]))
+                            off += nxt
+                            continue
                     (nxt, sec, nsec, caplen, wirelen, pstatus, mac, net, _rx, vlan_tci,
                      vlan_tpid) = unpack_pkt(ring, off)
                     _fam, proto, ifindex, hatype, pkttype, halen, addr = unpack_sll(ring, off + _SLL_OFFSET)
@@ -459,7 +489,7 @@ class LiveCapture:
                         data = head + data
                         caplen += hl
                         wirelen += hl
-                    if pstatus & TP_STATUS_VLAN_VALID:
+                    if pstatus & vlan_flag:
                         tpid = vlan_tpid if pstatus & TP_STATUS_VLAN_TPID_VALID else 0x8100
                         voff = 12 if eth else (14 if cooked and not sll2 else -1)
                         if voff >= 0 and caplen >= voff:
@@ -472,16 +502,14 @@ class LiveCapture:
                     if caplen > snaplen:
                         data = data[:snaplen]
                         caplen = snaplen
-                    self._captured += 1
-                    frame = Frame(self._captured, sec * 1_000_000_000 + nsec, caplen, wirelen,
-                                  self.linktype, 0, bytes(data))
-                    yield frame
+                    append((sec * 1_000_000_000 + nsec, caplen, wirelen, data))
                     off += nxt
-                    if self.count is not None and self._captured >= self.count:
-                        break
             finally:
                 struct.pack_into("=I", ring, base + 8, TP_STATUS_KERNEL)
                 self._block = (self._block + 1) % self.block_count
+            if batch:
+                self._captured += len(batch)
+                yield batch
 
 
 class RecordSink:
@@ -503,6 +531,7 @@ class RecordSink:
         self.seekable = path != "-" and os.path.isfile(path)
         self.committed = 0          # bytes on disk that end at a record boundary
         self._buf: list[bytes] = []
+        self._ends: list[int] = []
         self._buffered = 0
         self._limit = buffer_bytes
         self.failed: OSError | None = None
@@ -513,33 +542,38 @@ class RecordSink:
         return self.committed + self._buffered
 
     def write(self, record: bytes) -> int:
+        """Append one whole record."""
+        return self.write_records(bytes(record), (len(record),))
+
+    def write_records(self, blob: bytes, ends: tuple[int, ...] | list[int]) -> int:
+        """Append several records at once; ``ends`` are the offsets in ``blob`` where each
+        record ends (so a failed write can be cut back to a record boundary)."""
         if self.failed is not None:
             raise self.failed
-        self._buf.append(bytes(record))
-        self._buffered += len(record)
+        base = self._buffered
+        self._buf.append(blob)
+        self._ends.extend(base + e for e in ends)
+        self._buffered += len(blob)
         if self._buffered >= self._limit:
             self.flush()
-        return len(record)
+        return len(blob)
 
     def flush(self) -> None:
-        if not self._buf or self.failed is not None:
-            if self.failed is not None:
-                raise self.failed
+        if self.failed is not None:
+            raise self.failed
+        if not self._buf:
             return
-        bounds = []
-        total = 0
-        for rec in self._buf:
-            total += len(rec)
-            bounds.append(total)
         blob = memoryview(b"".join(self._buf))
-        self._buf.clear()
+        ends = self._ends
+        self._buf = []
+        self._ends = []
         self._buffered = 0
         done = 0
         try:
             while done < len(blob):
                 done += os.write(self.fd, blob[done:])
         except OSError as exc:
-            complete = max((b for b in bounds if b <= done), default=0)
+            complete = max((e for e in ends if e <= done), default=0)
             if self.seekable:
                 with contextlib.suppress(OSError):
                     os.ftruncate(self.fd, self.committed + complete)
@@ -640,6 +674,52 @@ class CaptureOutput:
         assert self._writer is not None
         self._writer.write(frame)  # type: ignore[attr-defined]
         self.written += 1
+
+    def write_batch(self, batch: list[tuple[int, int, int, bytes]]) -> None:
+        """Write a block of ``(ts_ns, caplen, wirelen, data)`` records in one go (no
+        Frame objects); with size rotation, record by record."""
+        if self._sink is None:
+            self._open()
+        elif self.rotate_seconds and time.monotonic() - self._opened_at >= self.rotate_seconds:
+            self._close_file(None)
+            self._open()
+        if self.rotate_bytes:
+            for ts, caplen, wirelen, data in batch:
+                self.write(Frame(self.written + 1, ts, caplen, wirelen, self.linktype, 0, data))
+            return
+        assert self._sink is not None
+        if self.fmt == "pcapng":
+            pack = struct.Struct("<IIIIIII").pack
+            parts = []
+            ends = []
+            end = 0
+            for ts, caplen, wirelen, data in batch:
+                pad = -caplen % 4
+                blen = 32 + caplen + pad
+                parts.append(pack(6, blen, 0, ts >> 32, ts & 0xFFFFFFFF, caplen, wirelen))
+                parts.append(data)
+                parts.append(b"\0" * pad + blen.to_bytes(4, "little"))
+                end += blen
+                ends.append(end)
+        else:
+            pack = struct.Struct("<IIII").pack
+            div = 1 if self.nanosecond else 1000
+            parts = []
+            ends = []
+            end = 0
+            for ts, caplen, wirelen, data in batch:
+                sec, frac = divmod(ts, 1_000_000_000)
+                parts.append(pack(sec, frac // div, caplen, wirelen))
+                parts.append(data)
+                end += 16 + caplen
+                ends.append(end)
+        try:
+            self._sink.write_records(b"".join(parts), ends)
+        except OSError as exc:
+            from pcapkit.errors import CaptureWriteError
+
+            raise CaptureWriteError(f"write failed: {exc.strerror or exc}") from None
+        self.written += len(batch)
 
     @property
     def failed(self) -> OSError | None:

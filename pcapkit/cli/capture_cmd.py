@@ -127,10 +127,11 @@ def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snap
             click.echo(f"listening on {interface}, link-type {linktype_name(cap.linktype)}, "
                        f"snapshot length {cap.snaplen} bytes", err=True)
         try:
-            for frame in cap:
-                if output is not None:
-                    output.write(frame)
-                else:
+            if output is not None:
+                for batch in cap.batches():
+                    output.write_batch(batch)
+            else:
+                for frame in cap:
                     click.echo(_summary(frame))
         except CaptureWriteError as exc:
             where = output.files[-1] if output is not None and output.files else write_to
