@@ -182,7 +182,9 @@ def _link(b: _Batch, out: Columns, linktype: int, sel: np.ndarray, l3off: np.nda
             out.mark(llc[~ok])
             llc = llc[ok]
             w2 = b.win(llc, np.full(llc.size, 14, I64), 2)
-            snap = (w2[:, 0] == 0xAA) | (w2[:, 1] == 0xAA) | (etype[~is_type][ok] > 1500)
+            et3 = etype[~is_type][ok]
+            # a zero / impossible length makes tshark guess otherwise: per-packet path
+            snap = (w2[:, 0] == 0xAA) | (w2[:, 1] == 0xAA) | (et3 > 1500) | (et3 == 0)
             out.mark(llc[snap])
         idx = idx[is_type]
         etype = etype[is_type]
@@ -304,15 +306,16 @@ def _ipv4(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, t_idx: list
     out.set("ip.proto", idx, proto)
     out.set("ip.src", idx, _be32(w, 12).astype(np.uint64), np.uint64)
     out.set("ip.dst", idx, _be32(w, 16).astype(np.uint64), np.uint64)
-    # the header must be captured whole, the lengths consistent, the datagram unfragmented
+    # the header must be captured whole, the lengths consistent, the datagram unfragmented;
+    # a total length beyond the frame is cut to the frame, as tshark does
     reported = b.wire[idx] - off
-    stop = ((b.cap[idx] < off + hl) | (total < hl) | (total > reported)
+    stop = ((b.cap[idx] < off + hl) | (total < hl) | (reported < hl)
             | ((fl & 0x3FFF) != 0) | ~np.isin(proto, list(LEAF_IP_PROTOCOLS)))
     out.mark(idx[stop])
     go = ~stop
     t_idx.append(idx[go])
     t_off.append(off[go] + hl[go])
-    t_len.append(total[go] - hl[go])
+    t_len.append(np.minimum(total[go], reported[go]) - hl[go])
     t_proto.append(proto[go])
 
 

@@ -19,6 +19,7 @@ time_ns         ``datetime64[ns]``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pcapkit.fields import FieldSpec
@@ -122,7 +123,7 @@ def dtype_for(spec: FieldSpec) -> Any:
     return pd.StringDtype()
 
 
-def dtypes(columns: tuple[str, ...] | list[str] | None = None) -> dict[str, Any]:
+def dtypes(columns: Sequence[str] | None = None) -> dict[str, Any]:
     """Column name -> pandas dtype for the packets table (plus the fallback marker)."""
     all_specs = specs()
     names = COLUMNS if columns is None else tuple(columns)

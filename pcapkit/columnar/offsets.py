@@ -70,7 +70,7 @@ class RecordBatch:
 # --------------------------------------------------------------------------------------
 # the walk kernels: numba when available, else struct loops (same results)
 
-def _walk_pcap_np(buf: np.ndarray, pos: int, big: bool, hdrlen: int, swap: int,
+def _walk_pcap_np(buf: np.ndarray, pos: Any, big: bool, hdrlen: int, swap: int,
                   max_n: int, off: np.ndarray, sec: np.ndarray, frac: np.ndarray,
                   cap: np.ndarray, wlen: np.ndarray) -> tuple[int, int, int]:
     """Walk pcap records from ``pos``; returns (count, next pos, status).

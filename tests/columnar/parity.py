@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from oracle import tshark_fields
 
 from pcapkit.columnar import dtypes as dt
 from pcapkit.columnar.api import read_packets
 from pcapkit.errors import PcapkitError
-from tests.oracle import tshark_fields
 
 # absolute SACK edges, as the columnar table holds them
 TSHARK_OPTIONS = ("tcp.relative_sequence_numbers:FALSE",)
