@@ -1,0 +1,211 @@
+"""Per-frame TCP analysis as a DataFrame: one row per TCP frame, tshark's field names.
+
+``tcp_frames(path)`` runs the flow engine (:mod:`pcapkit.tcpflow.engine`) over every TCP
+segment of the file and returns, per frame, what ``tshark -o
+tcp.analyze_sequence_numbers:TRUE`` shows: addresses and ports, relative and raw
+sequence numbers, flags, the scaled window and every ``tcp.analysis.*`` field.
+
+Dtypes: nullable ``Int64`` for numbers, ``boolean`` for the analysis flags (False when
+tshark does not show the flag), ``datetime64[ns]`` for ``frame.time_epoch``, float
+seconds for ``ack_rtt``/``initial_rtt``/``rto``/``time_relative``/``time_delta`` (as
+tshark prints them), ``string`` for addresses. ``ip.src``/``ip.dst`` hold IPv6
+addresses too. ``df.attrs["warnings"]`` lists the limits that cut the analysis
+(unacked-segment cap, conversation cap); the ``analysis_limited`` column marks the
+frames concerned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from os import PathLike
+from typing import TYPE_CHECKING, Any
+
+from pcapkit.tcpflow.engine import FLAG_FIELDS, TCP_MAX_UNACKED_SEGMENTS, FrameAnalysis, TcpEngine
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from pcapkit.frame import Frame
+
+PathOrFrames = str | PathLike[str] | Iterable["Frame"]
+
+COLUMNS: dict[str, str] = {
+    "frame.number": "Int64",
+    "frame.time_epoch": "datetime64[ns]",
+    "tcp.stream": "Int64",
+    "ip.src": "string",
+    "tcp.srcport": "Int64",
+    "ip.dst": "string",
+    "tcp.dstport": "Int64",
+    "tcp.seq": "Int64",
+    "tcp.ack": "Int64",
+    "tcp.nxtseq": "Int64",
+    "tcp.seq_raw": "Int64",
+    "tcp.ack_raw": "Int64",
+    "tcp.len": "Int64",
+    "tcp.flags": "string",
+    "tcp.flags.str": "string",
+    "tcp.window_size_value": "Int64",
+    "tcp.window_size": "Int64",
+    "tcp.window_size_scalefactor": "Int64",
+    **{name: "boolean" for _, name in FLAG_FIELDS},
+    "tcp.analysis.duplicate_ack_num": "Int64",
+    "tcp.analysis.duplicate_ack_frame": "Int64",
+    "tcp.analysis.acks_frame": "Int64",
+    "tcp.analysis.ack_rtt": "float64",
+    "tcp.analysis.initial_rtt": "float64",
+    "tcp.analysis.bytes_in_flight": "Int64",
+    "tcp.analysis.push_bytes_sent": "Int64",
+    "tcp.analysis.rto": "float64",
+    "tcp.analysis.rto_frame": "Int64",
+    "tcp.time_relative": "float64",
+    "tcp.time_delta": "float64",
+    "analysis_limited": "boolean",
+}
+
+_FLAG_CHARS = "NCEUAPRSF"  # tshark's tcp.flags.str, bit 8 (AE/NS) .. bit 0 (FIN), after 3 reserved
+
+
+def flags_str(flags: int) -> str:
+    """tshark's ``tcp.flags.str`` (12 characters: 3 reserved bits, then AE..FIN)."""
+    out = []
+    for bit in range(11, -1, -1):
+        if flags >> bit & 1:
+            out.append("R" if bit > 8 else _FLAG_CHARS[8 - bit])
+        else:
+            out.append("\u00b7")
+    return "".join(out)
+
+
+def run_engine(source: PathOrFrames, *, max_unacked: int = TCP_MAX_UNACKED_SEGMENTS,
+               max_conversations: int | None = None) -> tuple[TcpEngine, Iterator[FrameAnalysis]]:
+    """A fresh engine and the generator of its records over ``source``."""
+    from pcapkit.tcpflow.extract import segments
+
+    engine = TcpEngine(max_unacked=max_unacked, max_conversations=max_conversations)
+
+    def records() -> Iterator[FrameAnalysis]:
+        feed = engine.feed
+        for seg in segments(source):
+            rec = feed(seg)
+            if rec is not None:
+                yield rec
+
+    return engine, records()
+
+
+def _bpf_numbers(path: str | PathLike[str], expr: str) -> set[int]:
+    from pcapkit.capture.bpf import filter_frames
+    from pcapkit.tcpflow.extract import frames_of
+
+    return {f.number for f in filter_frames(frames_of(path), expr)}
+
+
+def _column(values: list[Any], dtype: str) -> Any:
+    """A typed pandas array from a list where None means missing (fast paths for numbers)."""
+    import numpy as np
+    import pandas as pd
+
+    if dtype in ("Int64", "float64", "datetime64[ns]", "boolean"):
+        has_none = None in values
+        if has_none:
+            mask = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+            filled = [0 if v is None else v for v in values]
+        else:
+            mask = np.zeros(len(values), dtype=bool)
+            filled = values
+        if dtype == "Int64":
+            return pd.arrays.IntegerArray(np.array(filled, dtype=np.int64), mask)
+        if dtype == "boolean":
+            return pd.arrays.BooleanArray(np.array(filled, dtype=bool), mask)
+        if dtype == "float64":
+            arr = np.array(filled, dtype=np.float64)
+            arr[mask] = np.nan
+            return arr
+        ns = np.array(filled, dtype=np.int64).view("datetime64[ns]")
+        ns[mask] = np.datetime64("NaT")
+        return ns
+    return pd.array(values, dtype=dtype)
+
+
+def frames_table(records: Iterable[FrameAnalysis], warnings: list[str] | None = None) -> pd.DataFrame:
+    """The DataFrame of already computed records."""
+    import pandas as pd
+
+    cols: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+    flag_cols = [(bit, cols[name]) for bit, name in FLAG_FIELDS]
+    c_num, c_time, c_stream = cols["frame.number"], cols["frame.time_epoch"], cols["tcp.stream"]
+    c_src, c_sport, c_dst, c_dport = cols["ip.src"], cols["tcp.srcport"], cols["ip.dst"], cols["tcp.dstport"]
+    c_seq, c_ack, c_nxt = cols["tcp.seq"], cols["tcp.ack"], cols["tcp.nxtseq"]
+    c_sraw, c_araw, c_len = cols["tcp.seq_raw"], cols["tcp.ack_raw"], cols["tcp.len"]
+    c_flags, c_fstr = cols["tcp.flags"], cols["tcp.flags.str"]
+    c_wv, c_ws, c_wsf = cols["tcp.window_size_value"], cols["tcp.window_size"], cols["tcp.window_size_scalefactor"]
+    rest = [cols[n] for n in ("tcp.analysis.duplicate_ack_num", "tcp.analysis.duplicate_ack_frame",
+                              "tcp.analysis.acks_frame", "tcp.analysis.ack_rtt", "tcp.analysis.initial_rtt",
+                              "tcp.analysis.bytes_in_flight", "tcp.analysis.push_bytes_sent",
+                              "tcp.analysis.rto", "tcp.analysis.rto_frame", "tcp.time_relative",
+                              "tcp.time_delta", "analysis_limited")]
+    fstr_cache: dict[int, str] = {}
+    for r in records:
+        s = r.segment
+        c_num.append(s.frame_number)
+        c_time.append(s.ts_ns)
+        c_stream.append(r.stream)
+        c_src.append(s.src)
+        c_sport.append(s.sport)
+        c_dst.append(s.dst)
+        c_dport.append(s.dport)
+        c_seq.append(r.seq)
+        c_ack.append(r.ack)
+        c_sraw.append(s.seq)
+        c_araw.append(s.ack)
+        short = r.short
+        c_nxt.append(None if short else r.nxtseq)
+        c_len.append(None if short else s.seglen)
+        fs = fstr_cache.get(s.flags)
+        if fs is None:
+            fs = fstr_cache[s.flags] = flags_str(s.flags)
+        c_flags.append(f"0x{s.flags:04x}")
+        c_fstr.append(fs)
+        c_wv.append(s.window)
+        c_ws.append(r.window_size)
+        c_wsf.append(None if s.flags & 0x002 or short else r.scalefactor)
+        a = r.flags
+        for bit, col in flag_cols:
+            col.append(bool(a & bit))
+        for col, value in zip(rest, (
+                r.dupack_num, r.dupack_frame, r.acks_frame,
+                None if r.ack_rtt is None else r.ack_rtt / 1e9,
+                None if r.initial_rtt is None else r.initial_rtt / 1e9,
+                r.bytes_in_flight, r.push_bytes_sent,
+                None if r.rto is None else r.rto / 1e9, r.rto_frame,
+                r.time_relative / 1e9, r.time_delta / 1e9, r.limited), strict=True):
+            col.append(value)
+    data: dict[str, Any] = {name: _column(cols[name], dtype) for name, dtype in COLUMNS.items()}
+    df = pd.DataFrame(data)
+    df.attrs["warnings"] = list(warnings or [])
+    return df
+
+
+def tcp_frames(path: PathOrFrames, stream: int | None = None, *, bpf: str | None = None,
+               max_unacked: int = TCP_MAX_UNACKED_SEGMENTS,
+               max_conversations: int | None = None) -> pd.DataFrame:
+    """One row per TCP frame of ``path`` with tshark's TCP analysis (see module doc).
+
+    ``stream`` keeps one tcp.stream; ``bpf`` (a tcpdump filter) keeps the frames it
+    matches -- the analysis itself always runs over every frame, as tshark's -Y.
+    """
+    engine, records = run_engine(path, max_unacked=max_unacked, max_conversations=max_conversations)
+    keep: set[int] | None = None
+    if bpf:
+        if not isinstance(path, (str, PathLike)):
+            raise TypeError("bpf filtering needs a file path")
+        keep = _bpf_numbers(path, bpf)
+    selected: Iterable[FrameAnalysis] = records
+    if stream is not None or keep is not None:
+        selected = (r for r in records
+                    if (stream is None or r.stream == stream)
+                    and (keep is None or r.segment.frame_number in keep))
+    df = frames_table(selected)
+    df.attrs["warnings"] = list(engine.warnings)
+    return df
