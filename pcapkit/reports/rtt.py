@@ -119,9 +119,10 @@ def _karn_samples(records: Iterable[FrameAnalysis]) -> list[tuple[Any, ...]]:
                 continue
             entry = rev.segs.get(ack)
             covered = [(e_end, e) for e_end, e in rev.segs.items() if e_end <= ack]
-            if entry is not None and not entry[4]:
-                # post-loss ack: an earlier covered segment was sent after this one
-                if not any(e[3] > entry[3] for e_end, e in covered if e_end != ack):
+            # no sample for a retransmitted segment (ambiguous), nor for a post-loss ack
+            # (an earlier covered segment was sent after this one)
+            if entry is not None and not entry[4] and \
+                    not any(e[3] > entry[3] for e_end, e in covered if e_end != ack):
                     out.append((r.stream, _ep(s.dst, s.dport), _ep(s.src, s.sport), s.frame_number,
                                 entry[1], s.ts_ns, ack, s.ts_ns - entry[2]))
             for e_end, _ in covered:
@@ -156,7 +157,7 @@ def rtt_samples(path: PathOrFrames, stream: int | None = None, method: str = "wi
             srtt = 0.875 * srtt0 + 0.125 * rtt
         est[(st, dsrc)] = (srtt, rttvar)
         rows.append((st, dsrc, ddst, frame, acked, ts, ack, rtt, srtt, rttvar))
-    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in SAMPLE_COLUMNS]
+    cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in SAMPLE_COLUMNS]
     df = pd.DataFrame({name: _column(list(values), dtype)
                        for (name, dtype), values in zip(SAMPLE_COLUMNS.items(), cols, strict=True)})
     df.attrs["warnings"] = list(engine.warnings)
@@ -178,11 +179,11 @@ def summarize(samples: pd.DataFrame) -> pd.DataFrame:
             ordered = sorted(v)
             # p95: nearest-rank percentile
             rank = max(1, -(-95 * len(ordered) // 100))
-            rows.append((int(st), dsrc, ddst, len(v), ordered[0], statistics.fmean(v),
+            rows.append((int(str(st)), dsrc, ddst, len(v), ordered[0], statistics.fmean(v),
                          statistics.median(v), ordered[rank - 1], ordered[-1],
                          statistics.stdev(v) if len(v) > 1 else None,
                          float(g["srtt"].iloc[-1]), float(g["rttvar"].iloc[-1])))
-    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in SUMMARY_COLUMNS]
+    cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in SUMMARY_COLUMNS]
     df = pd.DataFrame({name: _column(list(values), dtype)
                        for (name, dtype), values in zip(SUMMARY_COLUMNS.items(), cols, strict=True)})
     df.attrs.update(samples.attrs)

@@ -125,7 +125,7 @@ def _column(values: list[Any], dtype: str) -> Any:
         ns = np.array(filled, dtype=np.int64).view("datetime64[ns]")
         ns[mask] = np.datetime64("NaT")
         return ns
-    return pd.array(values, dtype=dtype)
+    return pd.array(values, dtype=dtype)  # type: ignore[call-overload]
 
 
 def frames_table(records: Iterable[FrameAnalysis], warnings: list[str] | None = None) -> pd.DataFrame:
