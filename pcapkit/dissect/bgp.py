@@ -121,6 +121,12 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("bgp.cap.orf.fqdn.hostname.len", _U, 8),
     FieldSpec("bgp.cap.orf.fqdn.hostname", "string"),
     FieldSpec("bgp.cap.orf.fqdn.domain_name.len", _U, 8),
+    FieldSpec("bgp.cap.orf.fqdn.domain_name", "string"),
+    FieldSpec("bgp.cap.bgpsec.flags", _U, 8, "hex"),
+    FieldSpec("bgp.cap.bgpsec.version", _U, 8),
+    FieldSpec("bgp.cap.bgpsec.sendreceive", _U, 8),
+    FieldSpec("bgp.cap.bgpsec.reserved", _U, 8, "hex"),
+    FieldSpec("bgp.cap.bgpsec.afi", _U, 16),
     FieldSpec("bgp.cap.unknown", "bytes"),
     FieldSpec("bgp.update.withdrawn_routes.length", _U, 16),
     FieldSpec("bgp.update.path_attributes.length", _U, 16),
@@ -154,6 +160,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("bgp.update.path_attribute.mp_reach_nlri.afi", _U, 16),
     FieldSpec("bgp.update.path_attribute.mp_reach_nlri.safi", _U, 8),
     FieldSpec("bgp.update.path_attribute.mp_reach_nlri.next_hop", "bytes"),
+    FieldSpec("bgp.update.path_attribute.mp_reach_nlri.next_hop.rd", "string"),
     FieldSpec("bgp.update.path_attribute.mp_reach_nlri.next_hop.ipv4", "ipv4"),
     FieldSpec("bgp.update.path_attribute.mp_reach_nlri.next_hop.ipv6", "ipv6"),
     FieldSpec("bgp.update.path_attribute.mp_reach_nlri.next_hop.ipv6.link_local", "ipv6"),
@@ -166,6 +173,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("bgp.mp_unreach_nlri_ipv6_prefix", "ipv6"),
     FieldSpec("bgp.prefix_length", _U, 8),
     FieldSpec("bgp.nlri_path_id", _U, 32),
+    FieldSpec("bgp.rd", "string", doc="route distinguisher of a VPN prefix (as2:an4, ip:an2, as4:an2)"),
     FieldSpec("bgp.nlri_prefix", "ipv4"),
     FieldSpec("bgp.withdrawn_prefix", "ipv4"),
     FieldSpec("bgp.ext_com.type", _U, 8, "hex"),
@@ -175,8 +183,20 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("bgp.ext_com.stype_ntr_as2", _U, 8, "hex"),
     FieldSpec("bgp.ext_com.stype_tr_IP4", _U, 8, "hex"),
     FieldSpec("bgp.ext_com.stype_tr_as4", _U, 8, "hex"),
+    FieldSpec("bgp.ext_com.stype_tr_opaque", _U, 8, "hex"),
+    FieldSpec("bgp.ext_com.stype_ntr_opaque", _U, 8, "hex"),
+    FieldSpec("bgp.ext_com.stype_tr_exp", _U, 8, "hex"),
+    FieldSpec("bgp.ext_com.tunnel_type", _U, 16),
+    FieldSpec("bgp.ext_com.value_raw", _U, 64, "hex", doc="48-bit value (tshark prints 16 hex digits)"),
     FieldSpec("bgp.ext_com.value_as2", _U, 16),
     FieldSpec("bgp.ext_com.value_an4", _U, 32),
+    FieldSpec("bgp.update.path_attribute.bgpsec.sp.length", _U, 16),
+    FieldSpec("bgp.update.path_attribute.bgpsec.sps.pcount", _U, 8),
+    FieldSpec("bgp.update.path_attribute.bgpsec.sps.flags", _U, 8),
+    FieldSpec("bgp.update.path_attribute.bgpsec.sps.as", _U, 32),
+    FieldSpec("bgp.update.path_attribute.bgpsec.sb.length", _U, 16),
+    FieldSpec("bgp.update.path_attribute.bgpsec.sb.algo_id", _U, 8),
+    FieldSpec("bgp.update.path_attribute.bgpsec.ss.length", _U, 16),
     FieldSpec("bgp.notify.major_error", _U, 8),
     FieldSpec("bgp.notify.minor_error", _U, 8),
     FieldSpec("bgp.notify.minor_error_open", _U, 8),
@@ -404,8 +424,23 @@ class _Decoder:
             lay.add("bgp.cap.orf.fqdn.hostname", m[v + 1:v + 1 + hl].decode("utf-8", "replace"))
             p = v + 1 + hl
             if p < vend:
-                lay.add("bgp.cap.orf.fqdn.domain_name.len", m[p])
-        elif clen and ctype != 7:            # 7 (BGPsec) has its own fields, not decoded here
+                dl = m[p]
+                lay.add("bgp.cap.orf.fqdn.domain_name.len", dl)
+                if p + 1 + dl > vend:
+                    self.bad(p, "FQDN domain name runs past the capability")
+                elif dl:
+                    lay.add("bgp.cap.orf.fqdn.domain_name", m[p + 1:p + 1 + dl].decode("utf-8", "replace"))
+        elif ctype == 7:                     # BGPsec (RFC 8205 section 2.1)
+            if clen != 3:
+                self.bad(v, f"BGPsec capability length {clen} != 3")
+                return
+            flags = m[v]
+            lay.add("bgp.cap.bgpsec.flags", flags)
+            lay.add("bgp.cap.bgpsec.version", flags >> 4)
+            lay.add("bgp.cap.bgpsec.sendreceive", (flags >> 3) & 1)
+            lay.add("bgp.cap.bgpsec.reserved", flags & 0x07)
+            lay.add("bgp.cap.bgpsec.afi", _u16(m, v + 1))
+        elif clen:
             lay.add("bgp.cap.unknown", m[v:vend])
 
     # -- UPDATE ------------------------------------------------------------------------
@@ -531,6 +566,8 @@ class _Decoder:
                 return
             for p in range(v, vend, 8):
                 self.ext_community(p)
+        elif code == 33:
+            self.bgpsec_path(v, vend)
         elif code == 128:                    # ATTR_SET (RFC 6368): origin AS + nested attributes
             if alen < 4:
                 self.bad(v, f"ATTR_SET length {alen} < 4")
@@ -545,6 +582,48 @@ class _Decoder:
                 lay.add("bgp.large_communities.ga", _u32(m, p))
                 lay.add("bgp.large_communities.ldp1", _u32(m, p + 4))
                 lay.add("bgp.large_communities.ldp2", _u32(m, p + 8))
+
+    def bgpsec_path(self, v: int, vend: int) -> None:
+        """BGPsec_PATH (RFC 8205 section 3): Secure_Path, then Signature_Blocks."""
+        m, lay = self.m, self.layer
+        if v + 2 > vend:
+            self.bad(v, "BGPsec_PATH too short")
+            return
+        splen = _u16(m, v)
+        lay.add("bgp.update.path_attribute.bgpsec.sp.length", splen)
+        spend = v + splen
+        if splen < 2 or spend > vend or (splen - 2) % 6:
+            self.bad(v, f"Secure_Path length {splen} invalid")
+            return
+        for p in range(v + 2, spend, 6):
+            lay.add("bgp.update.path_attribute.bgpsec.sps.pcount", m[p])
+            lay.add("bgp.update.path_attribute.bgpsec.sps.flags", m[p + 1])
+            lay.add("bgp.update.path_attribute.bgpsec.sps.as", _u32(m, p + 2))
+        o = spend
+        while o < vend:
+            if o + 3 > vend:
+                self.bad(o, "Signature_Block header truncated")
+                return
+            sblen = _u16(m, o)
+            lay.add("bgp.update.path_attribute.bgpsec.sb.length", sblen)
+            lay.add("bgp.update.path_attribute.bgpsec.sb.algo_id", m[o + 2])
+            sbend = o + sblen
+            if sblen < 3 or sbend > vend:
+                # as tshark: report it, then read Signature_Segments to the attribute's end
+                self.bad(o, f"Signature_Block length {sblen} invalid")
+                sbend = vend
+            q = o + 3
+            while q < sbend:
+                if q + 22 > sbend:
+                    self.bad(q, "Signature_Segment truncated")
+                    return
+                slen = _u16(m, q + 20)
+                lay.add("bgp.update.path_attribute.bgpsec.ss.length", slen)
+                q += 22 + slen
+                if q > sbend:
+                    self.bad(q, f"signature length {slen} runs past the Signature_Block")
+                    return
+            o = sbend
 
     def asn_len(self, code: int, v: int, vend: int) -> int | None:
         if code == 17:
@@ -599,6 +678,16 @@ class _Decoder:
             lay.add("bgp.ext_com.stype_tr_IP4", stype)
         elif ctype == 0x02:
             lay.add("bgp.ext_com.stype_tr_as4", stype)
+        elif ctype == 0x03:
+            lay.add("bgp.ext_com.stype_tr_opaque", stype)
+            if stype == 0x0C:                # RFC 9012 encapsulation
+                lay.add("bgp.ext_com.tunnel_type", _u16(m, p + 6))
+        elif ctype == 0x43:
+            lay.add("bgp.ext_com.stype_ntr_opaque", stype)
+            if stype == 0x00:                # RFC 8097 origin validation state
+                lay.add("bgp.ext_com.value_raw", int.from_bytes(m[p + 2:p + 8], "big"))
+        elif ctype == 0x80:
+            lay.add("bgp.ext_com.stype_tr_exp", stype)
 
     def mp_reach(self, v: int, vend: int) -> None:
         m, lay = self.m, self.layer
@@ -616,6 +705,7 @@ class _Decoder:
         if afi in (1, 25) and nhlen == 4:
             lay.add("bgp.update.path_attribute.mp_reach_nlri.next_hop.ipv4", ipv4_text(m[nh:nh + 4]))
         elif afi == 1 and nhlen == 12 and safi in (128, 129):      # RD + IPv4
+            lay.add("bgp.update.path_attribute.mp_reach_nlri.next_hop.rd", rd_text(m[nh:nh + 8]))
             lay.add("bgp.update.path_attribute.mp_reach_nlri.next_hop.ipv4", ipv4_text(m[nh + 8:nh + 12]))
         elif nhlen in (16, 32) and afi in (1, 2) and safi in (1, 2, 4):
             lay.add("bgp.update.path_attribute.mp_reach_nlri.next_hop.ipv6", ipv6_text(m[nh:nh + 16]))
@@ -682,6 +772,10 @@ class _Decoder:
                     break
             rest = plen - 24 * labels - (64 if rd else 0)
             if rd:
+                if p + 8 > end:
+                    self.bad(p, "route distinguisher runs past the NLRI")
+                    return
+                lay.add("bgp.rd", rd_text(m[p:p + 8]))
                 p += 8
             if rest < 0 or rest > bits:
                 self.bad(o, f"labeled prefix length {plen} invalid")
@@ -779,6 +873,18 @@ class _Decoder:
         lay.add("bgp.route_refresh.subtype", subtype)
         lay.add("bgp.route_refresh.safi", safi)
         self.summary_extra = f", AFI {afi}, SAFI {safi}"
+
+
+def rd_text(raw: bytes) -> str:
+    """A route distinguisher as Wireshark prints it (RFC 4364 types 0, 1, 2)."""
+    kind = _u16(raw, 0)
+    if kind == 0:
+        return f"{_u16(raw, 2)}:{_u32(raw, 4)}"
+    if kind == 1:
+        return f"{ipv4_text(raw[2:6])}:{_u16(raw, 6)}"
+    if kind == 2:
+        return f"{_u32(raw, 2)}:{_u16(raw, 6)}"
+    return f"Unknown (0x{kind:04x}) RD type"
 
 
 def as_path_heuristic(m: bytes, start: int, end: int) -> int | None:

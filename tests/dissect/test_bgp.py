@@ -334,12 +334,22 @@ def test_broken_captures_bounded(name: str) -> None:
     assert time.monotonic() - start < 20
 
 
-def test_infinite_loop_capture_gives_findings() -> None:
-    path = CORPUS / "broken" / "bgp-infinite-loop.pcap"
+@pytest.mark.parametrize("name", ["bgp-infinite-loop.pcap", "bgp-as-path-oobr.pcap", "bgp_mp_reach_nlri-oobr.pcap",
+                                  "bgpsec_invalid_signature_block_length.pcap"])
+def test_broken_captures_give_malformed_findings(name: str) -> None:
+    """tshark flags each of these (expert error or [Malformed Packet]); so do we."""
+    path = CORPUS / "broken" / name
     if not path.exists():
         pytest.skip("corpus missing")
-    findings = [f for _, lays in dissect_bgp_file(path) for lay in lays for f in lay.findings]
-    assert findings
+    kinds = {f.kind for _, lays in dissect_bgp_file(path) for lay in lays for f in lay.findings}
+    assert FindingKind.MALFORMED in kinds
+
+
+def test_clean_capture_has_no_findings() -> None:
+    path = CORPUS / "bgp" / "bgp-4byte-asn.pcap"
+    if not path.exists():
+        pytest.skip("corpus missing")
+    assert not [f for _, lays in dissect_bgp_file(path) for lay in lays for f in lay.findings]
 
 
 MESSAGES = [
