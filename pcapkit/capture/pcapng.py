@@ -124,16 +124,22 @@ class PcapngReader(CaptureReader):
         self.name_resolution_blocks = 0
         self.skipped_blocks: dict[int, int] = {}
         self._pending: tuple[int, bytes, int] | None = None
-        # the SHB is read by _read_block; the interfaces that follow the first SHB are part of opening the file
-        while True:
-            block = self._read_block(at_open=True)
-            if block is None:
+        # Opening reads the first SHB and the IDBs right after it (damage there is an
+        # error at open, as in Wireshark); the first other block, even a damaged one, is
+        # left to the iteration.
+        if not self._read_shb(0, at_open=True):  # pragma: no cover - raises
+            raise UnknownFormatError("not a pcapng file", path=path, offset=0)
+        while src.fill(8):
+            data, pos = src.data, src.pos
+            if data[pos:pos + 4] == SHB_TYPE_BYTES:
                 break
-            if block[0] == IDB:
-                self._handle_idb(block[1], block[2], at_open=True)
-                continue
-            self._pending = block
-            break
+            (btype,) = struct.unpack_from(self._order + "I", data, pos)
+            if btype != IDB:
+                break
+            block = self._read_block(at_open=True)
+            if block is None:  # pragma: no cover - raises at open
+                break
+            self._handle_idb(block[1], block[2], at_open=True)
 
     # -- blocks -----------------------------------------------------------------------
     def _fail(self, exc: CaptureFileError, at_open: bool) -> None:
