@@ -135,44 +135,58 @@ class TcpStreamDispatcher:
 
         out: list[Layer] = []
         buf = d.buf
-        while len(buf) >= HEADER_LEN or (buf and not MARKER.startswith(bytes(buf[:16]))):
-            if buf[:16] != MARKER:
-                i = buf.find(MARKER)
+        pos = 0                              # consumed bytes; the buffer is compacted once
+        while True:
+            avail = len(buf) - pos
+            if avail <= 0:
+                break
+            head = bytes(buf[pos:pos + 16])
+            if head != MARKER:
+                if avail < 16 and MARKER.startswith(head):
+                    break                    # the start of a marker: wait for more
+                i = buf.find(MARKER, pos)
                 if i >= 0:
-                    skipped = i
+                    skipped = i - pos
                 else:   # keep trailing 0xff bytes: they may begin the next marker
-                    ff = len(buf) - len(bytes(buf).rstrip(b"\xff"))
-                    skipped = len(buf) - min(ff, 15)
-                if skipped == 0:
+                    tail = bytes(buf[max(pos, len(buf) - 15):])
+                    skipped = avail - (len(tail) - len(tail.rstrip(b"\xff")))
+                if skipped <= 0:
                     break
                 lay = Layer("bgp", 0, skipped)
                 lay.finding(FindingKind.MALFORMED, 0, f"{skipped} bytes without a BGP marker (continuation)")
                 lay.summary = f"BGP, continuation, length: {skipped}"
                 out.append(lay)
-                del buf[:skipped]
+                pos += skipped
                 continue
-            length = int.from_bytes(buf[16:18], "big")
+            if avail < HEADER_LEN:
+                break
+            length = int.from_bytes(buf[pos + 16:pos + 18], "big")
             if length < HEADER_LEN:
                 # a length that cannot be: decode the header alone, then resynchronise
                 length = HEADER_LEN
-            if len(buf) < length:
+            if avail < length:
                 break
-            msg = bytes(buf[:length])
-            del buf[:length]
-            session = self._session(key)
-            sub = Context(frame_number=ctx.frame_number, ts_ns=ctx.ts_ns, caplen=ctx.caplen,
-                          wirelen=ctx.wirelen, linktype=ctx.linktype, layers=ctx.layers,
-                          extra=dict(ctx.extra))
-            asn_len = session.asn_len()
-            if asn_len is not None:
-                sub.extra["bgp.asn_len"] = asn_len
-            layer, _ = dissect_bgp(msg, 0, len(msg), sub)
-            if msg[18] == 1:
-                caps = layer.fields.get("bgp.cap.type")
-                types = caps if isinstance(caps, list) else ([caps] if caps is not None else [])
-                session.four_octet[key] = 65 in types
-            out.append(layer)
+            msg = bytes(buf[pos:pos + length])
+            pos += length
+            out.append(self._decode(key, msg, ctx, dissect_bgp))
+        if pos:
+            del buf[:pos]
         return out
+
+    def _decode(self, key: DirKey, msg: bytes, ctx: Context, dissect: Any) -> Layer:
+        session = self._session(key)
+        sub = Context(frame_number=ctx.frame_number, ts_ns=ctx.ts_ns, caplen=ctx.caplen,
+                      wirelen=ctx.wirelen, linktype=ctx.linktype, layers=ctx.layers,
+                      extra=dict(ctx.extra))
+        asn_len = session.asn_len()
+        if asn_len is not None:
+            sub.extra["bgp.asn_len"] = asn_len
+        layer: Layer = dissect(msg, 0, len(msg), sub)[0]
+        if msg[18] == 1:
+            caps = layer.fields.get("bgp.cap.type")
+            types = caps if isinstance(caps, list) else ([caps] if caps is not None else [])
+            session.four_octet[key] = 65 in types
+        return layer
 
 
 # -- a self-contained reader for users and tests ------------------------------------------

@@ -212,6 +212,21 @@ def test_dispatcher_gap_resynchronises_on_marker() -> None:
     assert any(f.kind is FindingKind.NOTE for f in got[0].findings)
 
 
+def test_dispatcher_garbage_before_marker_is_continuation() -> None:
+    d = TcpStreamDispatcher()
+    got = feed(d, 1, 1, b"\x01\x02\x03" + KEEPALIVE + b"\xff\xff")
+    assert [lay.fields.get("bgp.type") for lay in got] == [None, 4]
+    assert got[0].findings[0].kind is FindingKind.MALFORMED and got[0].length == 3
+    # the two trailing 0xff bytes may start a marker: kept, and completed by the next segment
+    assert [lay.fields.get("bgp.type") for lay in feed(d, 2, 25, KEEPALIVE[2:])] == [4]
+
+
+def test_dispatcher_many_messages_in_one_segment() -> None:
+    d = TcpStreamDispatcher()
+    got = feed(d, 1, 1, KEEPALIVE * 3000)
+    assert len(got) == 3000 and all(lay.fields["bgp.type"] == 4 for lay in got)
+
+
 def test_dispatcher_non_bgp_port_ignored() -> None:
     d = TcpStreamDispatcher()
     ctx = Context(frame_number=1)
