@@ -1,0 +1,91 @@
+"""``pcapkit flows`` (one row per conversation) and ``pcapkit tcptrace`` (tcptrace -l -r)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import click
+
+from pcapkit.cli.common import PcapkitCommand, output_options
+
+if TYPE_CHECKING:
+    from pcapkit.frame import Frame
+
+
+def _frames(file: str, filter_expr: tuple[str, ...]) -> Iterator[Frame]:
+    from pcapkit.tcpflow.tcptrace import capture_frames
+
+    frames = capture_frames(file)
+    expr = " ".join(filter_expr).strip()
+    if not expr:
+        return frames
+    from pcapkit.capture.bpf import filter_frames
+
+    return filter_frames(frames, expr)
+
+
+@click.command(cls=PcapkitCommand)
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("filter_expr", metavar="[FILTER]", nargs=-1)
+@click.option("--proto", type=click.Choice(["tcp", "udp", "icmp", "all"]), default="all",
+              show_default=True, help="Only conversations of this protocol.")
+@output_options()
+def flows(file: str, filter_expr: tuple[str, ...], proto: str, fmt: str, output: str | None) -> None:
+    """One row per conversation of FILE (TCP, UDP, ICMP, other IP): endpoints,
+    first/last time, duration, packets and bytes each way; for TCP also tcp.stream,
+    Zeek's conn_state and history, missed bytes, retransmissions, RTT and throughput.
+    FILTER is a tcpdump expression choosing the frames counted.
+
+    \b
+    Examples:
+      pcapkit flows capture.pcap
+      pcapkit flows capture.pcap 'host 10.0.0.1' --proto tcp --format csv -o flows.csv
+    """
+    from pcapkit.reports.flows import flows as flows_report
+    from pcapkit.reports.output import write_report
+
+    df = flows_report(list(_frames(file, filter_expr)))
+    if proto != "all":
+        df = df[df["proto"].str.startswith(proto)].reset_index(drop=True)
+    if fmt == "table":
+        df = df.dropna(axis=1, how="all")
+    write_report(df, fmt, output)
+
+
+@click.command(cls=PcapkitCommand)
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("filter_expr", metavar="[FILTER]", nargs=-1)
+@click.option("--conn", "conn", type=int, default=None, help="Only tcptrace connection N (1-based).")
+@output_options()
+def tcptrace(file: str, filter_expr: tuple[str, ...], conn: int | None, fmt: str, output: str | None) -> None:
+    """tcptrace-style statistics of every TCP connection of FILE, one row per
+    connection and direction, computed as `tcptrace -l -r -n` computes them: packets,
+    pure ACKs, SACKs, unique/retransmitted bytes, out-of-order, window and segment
+    sizes, initial window, stream length, missed data, idle time, throughput, and
+    Karn-rule RTT samples, duplicate ACKs and retransmission times.
+
+    \b
+    Examples:
+      pcapkit tcptrace capture.pcap
+      pcapkit tcptrace capture.pcap --conn 1 --format json
+    """
+    from pcapkit.reports.output import write_report
+    from pcapkit.tcpflow.tcptrace import tcptrace_stats
+
+    source = file if not "".join(filter_expr).strip() else list(_frames(file, filter_expr))
+    df = tcptrace_stats(source)
+    if conn is not None and not df.empty:
+        df = df[df["conn"] == conn].reset_index(drop=True)
+    if fmt == "table" and not df.empty:
+        # one statistic per line, a column per connection direction (as tcptrace prints)
+        import pandas as pd
+
+        from pcapkit.reports.output import text_frame
+
+        df = text_frame(df)
+        t = df.set_index(df["conn"].astype(str) + " " + df["direction"]).T
+        t.insert(0, "statistic", t.index)
+        write_report(pd.DataFrame(t).reset_index(drop=True).astype("string"), fmt, output)
+        return
+    write_report(df, fmt, output)
