@@ -229,7 +229,18 @@ def _link_to_ip(linktype: int, data: bytes) -> tuple[int, int] | None:
     """(offset of the IP header, ip version) inside a frame, or None."""
     o = 0
     etype: int | None = None
-    if linktype == 1:
+    if linktype == 178:     # Juniper Ethernet: "MGC", flags, [extension length + TLVs], Ethernet
+        if len(data) < 4 or data[:3] != b"MGC":
+            return None
+        o = 4
+        if data[3] & 0x80:
+            if len(data) < 6:
+                return None
+            o = 6 + int.from_bytes(data[4:6], "big")
+        if len(data) < o + 14:
+            return None
+        etype, o = int.from_bytes(data[o + 12:o + 14], "big"), o + 14
+    elif linktype == 1:
         if len(data) < 14:
             return None
         etype, o = int.from_bytes(data[12:14], "big"), 14
@@ -308,7 +319,7 @@ def dissect_bgp_file(path: str | Path, *, dispatcher: TcpStreamDispatcher | None
     """Every frame of a capture that completes BGP messages: (frame_number, [Layer, ...]).
 
     Reads the file with pcapkit's reader (dpkt until it is available), parses
-    Ethernet/VLAN/SLL/raw/PPP/Cisco HDLC/MPLS, IPv4/IPv6 and TCP minimally, and feeds
+    Ethernet/VLAN/SLL/raw/PPP/Cisco HDLC/Juniper Ethernet/MPLS, IPv4/IPv6 and TCP minimally, and feeds
     the TCP payloads to a :class:`TcpStreamDispatcher`.
     """
     disp = dispatcher or TcpStreamDispatcher()

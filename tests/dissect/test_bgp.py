@@ -242,10 +242,7 @@ ACCEPTANCE = [
 ]
 
 # Deliberate differences, each justified:
-SKIP_FILES = {
-    # LINKTYPE_JUNIPER_ETHER (178) is not parsed by dissect_bgp_file's minimal link layer
-    "bgp/bgp-aigp.pcap",
-}
+SKIP_FILES: set[str] = set()
 SKIP_FIELDS = {
     # RFC 9072 extended optional parameters length: tshark 4.0 predates it and decodes the
     # 0xff/0xff header as an unknown parameter followed by garbage (its own [Malformed]);
