@@ -387,8 +387,6 @@ def dissect_dhcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     msgtype: int | None = None
     pos = o + 236
     layer.length = 236
-    if end - pos >= 4 and d[pos:pos + 4] == MAGIC:
-        pass
     sname = d[o + 44:o + 108]
     bfile = d[o + 108:o + 236]
     overload = 0
@@ -455,11 +453,9 @@ def dissect_dhcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     if mac and op == 1:
         summary += f" from {mac}"
     summary += f", length {reported_end - offset}"
-    if msgtype is not None:
-        summary += f", DHCP-Message {MESSAGE_TYPES.get(msgtype, str(msgtype))}"
     layer.summary = summary
-    if any(f.kind is FindingKind.MALFORMED for f in layer.findings):
-        pass
+    if msgtype is not None:
+        state["message_type"] = MESSAGE_TYPES.get(msgtype, str(msgtype))
     return layer, None
 
 

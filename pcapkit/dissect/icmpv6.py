@@ -324,8 +324,8 @@ def dissect_icmpv6(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         target = _ip6(d, o + 8)
         layer.add("icmpv6.nd.ns.target_address", target)
         note = _options(layer, d, o + 24, end)
-        layer.summary = f"ICMP6, neighbor solicitation, who has {target}" + (f", {note}" if note else "") + \
-            f", length {length}"
+        layer.summary = f"ICMP6, neighbor solicitation, length {length}, who has {target}"
+        del note
     elif itype == 136:
         flags = _u32(d, b)
         layer.add("icmpv6.nd.na.flag", flags)
@@ -336,7 +336,7 @@ def dissect_icmpv6(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         target = _ip6(d, o + 8)
         layer.add("icmpv6.nd.na.target_address", target)
         _options(layer, d, o + 24, end)
-        layer.summary = f"ICMP6, neighbor advertisement, tgt is {target}, length {length}"
+        layer.summary = f"ICMP6, neighbor advertisement, length {length}, tgt is {target}"
     elif itype == 137:
         layer.add("icmpv6.reserved", d[b:b + 4])
         layer.add("icmpv6.nd.rd.target_address", _ip6(d, o + 8))

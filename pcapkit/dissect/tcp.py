@@ -283,7 +283,7 @@ def dissect_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         parts.append(f"options [{','.join(words)}]")
     parts.append(f"length {tcp_len}")
     layer.summary = ", ".join(parts)
-    if tcp_len <= 0:
+    if tcp_len <= 0 or payload_start > end:
         return layer, None
     # the driver hands "tcp.payload" to the stream-level dispatcher (reassembly, then
     # the "tcp.port" table); the key is the port to try first
