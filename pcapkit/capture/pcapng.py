@@ -123,7 +123,6 @@ class PcapngReader(CaptureReader):
         self._units: list[int] = []
         self.name_resolution_blocks = 0
         self.skipped_blocks: dict[int, int] = {}
-        self._pending: tuple[int, bytes, int] | None = None
         # Opening reads the first SHB and the IDBs right after it (damage there is an
         # error at open, as in Wireshark); the first other block, even a damaged one, is
         # left to the iteration.
@@ -358,14 +357,44 @@ class PcapngReader(CaptureReader):
 
         number = 0
         epb_head = struct.Struct(self._order + "IIIII")
-        pending = self._pending
-        self._pending = None
+        src = self._src
+        fast_key: tuple[int, int, str] = (-1, -1, "")
+        ifaces: list[tuple[int, int, int, int]] = []
+        head = struct.Struct(self._order + "II")
+        u32 = struct.Struct(self._order + "I").unpack_from
         while True:
-            if pending is not None:
-                block: tuple[int, bytes, int] | None = pending
-                pending = None
-            else:
-                block = self._read_block()
+            # fast path: a whole EPB without options already in the buffer
+            data, pos = src.data, src.pos
+            if len(data) - pos >= 8 and data[pos:pos + 4] != SHB_TYPE_BYTES:
+                if fast_key != (len(self.interfaces), self._first, self._order):
+                    fast_key = (len(self.interfaces), self._first, self._order)
+                    ifaces = [(i.linktype, i.tsresol, i.tsoffset, max_snaplen(i.linktype))
+                              for i in self.interfaces[self._first:]]
+                    head = struct.Struct(self._order + "II")
+                    epb_head = struct.Struct(self._order + "IIIII")
+                    u32 = struct.Struct(self._order + "I").unpack_from
+                btype, tlen = head.unpack_from(data, pos)
+                if (btype == EPB and 32 <= tlen <= len(data) - pos and not tlen & 3
+                        and u32(data, pos + tlen - 4)[0] == tlen):
+                    iid, hi, lo, caplen, wirelen = epb_head.unpack_from(data, pos + 8)
+                    if (iid < len(ifaces) and caplen <= ifaces[iid][3]
+                            and 32 + ((caplen + 3) & ~3) == tlen):
+                        linktype, units, tsoffset, _ = ifaces[iid]
+                        src.pos = pos + tlen
+                        ts = (hi << 32) | lo
+                        number += 1
+                        self.frames_read = number
+                        if units == 1_000_000:
+                            yield Frame(number, (ts + tsoffset * 1_000_000) * 1000, caplen, wirelen,
+                                        linktype, iid, data[pos + 28:pos + 28 + caplen], None, None,
+                                        len(self.sections) - 1)
+                        else:
+                            yield Frame(number, ts_to_ns(ts, units, tsoffset), caplen, wirelen, linktype,
+                                        iid, data[pos + 28:pos + 28 + caplen], None,
+                                        Fraction(ts, units) + tsoffset if units > 1_000_000_000 else None,
+                                        len(self.sections) - 1)
+                        continue
+            block = self._read_block()
             if block is None:
                 return
             btype, body, offset = block
