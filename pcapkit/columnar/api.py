@@ -134,10 +134,10 @@ def batch_frame(rb: RecordBatch, cols: Columns, columns: Sequence[str] | None = 
         elif t == "ipv4":
             data[name] = _categorical(values, valid, _ipv4_text)
         elif t == "bool":
-            data[name] = pd.arrays.BooleanArray(values.astype(bool), ~valid)
+            data[name] = pd.arrays.BooleanArray(values.astype(bool, copy=False), ~valid)
         else:
             np_dtype = dtype.numpy_dtype
-            data[name] = pd.arrays.IntegerArray(values.astype(np_dtype), ~valid)
+            data[name] = pd.arrays.IntegerArray(values.astype(np_dtype, copy=False), ~valid)
     if columns is None or _dt.FALLBACK in wanted:
         data[_dt.FALLBACK] = pd.arrays.BooleanArray(cols.fallback.copy(), np.zeros(n, dtype=bool))
     return pd.DataFrame(data, copy=False)

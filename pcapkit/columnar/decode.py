@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from pcapkit.columnar.dtypes import LOCAL_SPECS, numpy_dtype
 from pcapkit.columnar.offsets import RecordBatch
 
 I64 = np.int64
@@ -60,6 +61,9 @@ ICMPV6_ERRORS = (1, 2, 3, 4)
 IPV6_AF = (10, 24, 28, 30)
 
 
+_DTYPES: dict[str, Any] = {s.name: numpy_dtype(s) for s in LOCAL_SPECS}
+
+
 class Columns:
     """Accumulates columns for ``n`` rows: values plus a validity mask each."""
 
@@ -69,10 +73,10 @@ class Columns:
         self.valid: dict[str, np.ndarray] = {}
         self.fallback = np.zeros(n, dtype=bool)
 
-    def set(self, name: str, idx: np.ndarray, values: Any, dtype: Any = np.int64) -> None:
+    def set(self, name: str, idx: np.ndarray, values: Any, dtype: Any = None) -> None:
         arr = self.values.get(name)
         if arr is None:
-            arr = np.zeros(self.n, dtype=dtype)
+            arr = np.zeros(self.n, dtype=_DTYPES.get(name, np.uint64) if dtype is None else dtype)
             self.values[name] = arr
             self.valid[name] = np.zeros(self.n, dtype=bool)
         arr[idx] = values
@@ -88,12 +92,18 @@ class _Batch:
         self.base = rb.data_off
         self.cap = rb.caplen
         self.wire = rb.wirelen
+        self._windows: dict[int, np.ndarray] = {}
 
     def win(self, idx: np.ndarray, rel: np.ndarray, width: int) -> np.ndarray:
         """(len(idx), width) uint8 matrix of bytes [rel, rel+width) of each packet.
         Callers guarantee rel + width <= caplen."""
         start = self.base[idx] + rel
-        return self.buf[start[:, None] + np.arange(width, dtype=I64)]
+        # rows of a sliding-window view: one contiguous copy of ``width`` bytes per packet
+        rows = self._windows.get(width)
+        if rows is None:
+            rows = np.lib.stride_tricks.sliding_window_view(self.buf, width)
+            self._windows[width] = rows
+        return rows[start]
 
 
 def _be16(w: np.ndarray, k: int) -> np.ndarray:
@@ -304,8 +314,8 @@ def _ipv4(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, t_idx: list
     out.set("ip.ttl", idx, w[:, 8])
     proto = w[:, 9].astype(I64)
     out.set("ip.proto", idx, proto)
-    out.set("ip.src", idx, _be32(w, 12).astype(np.uint64), np.uint64)
-    out.set("ip.dst", idx, _be32(w, 16).astype(np.uint64), np.uint64)
+    out.set("ip.src", idx, _be32(w, 12))
+    out.set("ip.dst", idx, _be32(w, 16))
     # the header must be captured whole, the lengths consistent, the datagram unfragmented;
     # a total length beyond the frame is cut to the frame, as tshark does
     reported = b.wire[idx] - off
@@ -376,8 +386,8 @@ def _arp(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray) -> None:
         o = off[v4]
         src = b.win(i4, o + 8 + h, 4)
         dst = b.win(i4, o + 8 + 2 * h + 4, 4)
-        out.set("arp.src.proto_ipv4", i4, _be32(src, 0).astype(np.uint64), np.uint64)
-        out.set("arp.dst.proto_ipv4", i4, _be32(dst, 0).astype(np.uint64), np.uint64)
+        out.set("arp.src.proto_ipv4", i4, _be32(src, 0))
+        out.set("arp.dst.proto_ipv4", i4, _be32(dst, 0))
 
 
 # --------------------------------------------------------------------------------------
@@ -409,7 +419,20 @@ def _tcp(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.nda
     out.set("tcp.options.sack_perm", idx, False, bool)  # True below when the option is there
     has_opt = doff > 20
     if has_opt.any():
-        _tcp_options(b, out, idx[has_opt], off[has_opt], doff[has_opt])
+        idx, off, doff = idx[has_opt], off[has_opt], doff[has_opt]
+        # the common layout first: NOP NOP Timestamps (12 option bytes), no per-option walk
+        ts12 = np.nonzero(doff == 32)[0]
+        if ts12.size:
+            w = b.win(idx[ts12], off[ts12] + 20, 12)
+            hit = (w[:, 0] == 1) & (w[:, 1] == 1) & (w[:, 2] == 8) & (w[:, 3] == 10)
+            hi = idx[ts12[hit]]
+            out.set("tcp.options.timestamp.tsval", hi, _be32(w[hit], 4))
+            out.set("tcp.options.timestamp.tsecr", hi, _be32(w[hit], 8))
+            rest = np.ones(idx.size, dtype=bool)
+            rest[ts12[hit]] = False
+            idx, off, doff = idx[rest], off[rest], doff[rest]
+        if idx.size:
+            _tcp_options(b, out, idx, off, doff)
 
 
 def _tcp_options(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, doff: np.ndarray) -> None:

@@ -19,6 +19,7 @@ time_ns         ``datetime64[ns]``
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -86,6 +87,7 @@ LOCAL_SPECS: tuple[FieldSpec, ...] = (
 COLUMNS: tuple[str, ...] = tuple(s.name for s in LOCAL_SPECS)
 
 
+@functools.lru_cache(maxsize=1)
 def specs() -> dict[str, FieldSpec]:
     """The spec of every column: the registry's where it declares the field, else ours."""
     out = {s.name: s for s in LOCAL_SPECS}
@@ -100,6 +102,20 @@ def specs() -> dict[str, FieldSpec]:
         if isinstance(spec, FieldSpec) and spec.ftype == out[name].ftype:
             out[name] = spec
     return out
+
+
+def numpy_dtype(spec: FieldSpec) -> Any:
+    """The numpy dtype the columnar decoder stores values of ``spec`` in."""
+    import numpy as np
+
+    if spec.ftype in ("uint", "int"):
+        bits = 8 if spec.bits <= 8 else 16 if spec.bits <= 16 else 32 if spec.bits <= 32 else 64
+        return np.dtype(("uint" if spec.ftype == "uint" else "int") + str(bits))
+    if spec.ftype == "bool":
+        return np.dtype(bool)
+    if spec.ftype == "ipv4":
+        return np.dtype(np.uint32)
+    return np.dtype(np.uint64)
 
 
 def dtype_for(spec: FieldSpec) -> Any:

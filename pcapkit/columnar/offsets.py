@@ -19,6 +19,8 @@ first; the error is raised when the walk reaches it.
 from __future__ import annotations
 
 import gzip
+import mmap
+import os
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -228,29 +230,51 @@ def have_numba() -> bool:
 # --------------------------------------------------------------------------------------
 # the byte stream
 
-def _open_stream(path: str) -> IO[bytes]:
-    f = open(path, "rb")  # noqa: SIM115 - closed by the caller
-    head = f.read(2)
-    f.seek(0)
-    if head == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
-    return f
-
-
 class _Stream:
-    """A byte stream read in chunks, with the bytes not yet consumed kept in front."""
+    """A byte stream read in chunks, with the bytes not yet consumed kept in front.
+
+    ``buf`` holds the unconsumed bytes read so far. Plain files are memory-mapped and
+    ``buf`` is a zero-copy window on the mapping (pages already consumed are given
+    back with ``madvise(MADV_DONTNEED)``, so resident memory stays bounded); gzip
+    files are decompressed chunk by chunk into ``bytes``.
+    """
 
     def __init__(self, path: str, chunk_bytes: int) -> None:
         self.path = path
-        self.f = _open_stream(path)
         self.chunk_bytes = chunk_bytes
-        self.buf = b""
         self.base = 0        # stream offset of buf[0]
         self.eof = False
+        self.mm: mmap.mmap | None = None
+        self.size = 0
+        self.end = 0         # mmap mode: stream offset of the end of buf
+        self.released = 0    # mmap mode: bytes before this offset were given back
+        raw = open(path, "rb")  # noqa: SIM115 - closed in close()
+        head = raw.read(2)
+        raw.seek(0)
+        self.f: IO[bytes] = raw
+        self.buf: bytes | memoryview = b""
+        if head == b"\x1f\x8b":
+            self.f = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+            self.raw: IO[bytes] | None = raw
+            return
+        self.raw = None
+        self.size = os.fstat(raw.fileno()).st_size
+        if self.size > 0:
+            try:
+                self.mm = mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):
+                self.mm = None
 
     def fill(self, need: int = 0) -> None:
         """Read one more chunk (at least ``need`` bytes more if possible)."""
         want = max(self.chunk_bytes, need)
+        if self.mm is not None:
+            if self.end >= self.size:
+                self.eof = True
+                return
+            self.end = min(self.size, self.end + want)
+            self.buf = memoryview(self.mm)[self.base:self.end]
+            return
         try:
             data = self.f.read(want)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
@@ -258,7 +282,7 @@ class _Stream:
                                      offset=self.base + len(self.buf)) from None
         if not data:
             self.eof = True
-        self.buf = self.buf + data if self.buf else data
+        self.buf = bytes(self.buf) + data if len(self.buf) else data
 
     def ensure(self, n: int) -> bool:
         while len(self.buf) < n and not self.eof:
@@ -266,11 +290,27 @@ class _Stream:
         return len(self.buf) >= n
 
     def consume(self, n: int) -> None:
-        self.buf = self.buf[n:]
         self.base += n
+        if self.mm is not None:
+            self.buf = memoryview(self.mm)[self.base:self.end]
+            # give back what is consumed (whole pages, in large steps)
+            done = (self.base // mmap.PAGESIZE) * mmap.PAGESIZE
+            if done - self.released >= (64 << 20) and hasattr(self.mm, "madvise"):
+                self.mm.madvise(mmap.MADV_DONTNEED, self.released, done - self.released)
+                self.released = done
+        else:
+            self.buf = self.buf[n:]
 
     def close(self) -> None:
+        self.buf = b""
+        if self.mm is not None:
+            try:
+                self.mm.close()
+            except BufferError:
+                pass  # numpy views of the last batch are still alive; the GC unmaps it
         self.f.close()
+        if self.raw is not None:
+            self.raw.close()
 
 
 # --------------------------------------------------------------------------------------

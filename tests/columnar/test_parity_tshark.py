@@ -38,7 +38,7 @@ def test_columnar_equals_tshark(path: Path) -> None:
         with pytest.raises(UnknownFormatError):
             read_packets(path)
         return
-    compared, _fallback, problems = compare(path)
+    _compared, _fallback, problems = compare(path)
     problems = [p for p in problems
                 if not any(p.split()[2:3] == [col + ":"] for (f, col) in KNOWN if f == name)]
     assert not problems, f"{len(problems)} differences, first: {problems[:5]}"
