@@ -106,10 +106,13 @@ class ByteSource:
     (a gzip stream cut short or corrupt) end the input and are kept in ``error``.
     """
 
-    __slots__ = ("base", "data", "eof", "error", "pos", "stream")
+    __slots__ = ("base", "data", "eof", "error", "pos", "reader", "stream")
 
-    def __init__(self, stream: BinaryIO, initial: bytes = b"") -> None:
+    def __init__(self, stream: BinaryIO, initial: bytes = b"", *, one_read: bool = False) -> None:
         self.stream = stream
+        # one_read: use read1 (one underlying read per call), so that an error of the
+        # underlying stream (gzip cut short) does not swallow the data read before it
+        self.reader = stream.read1 if one_read and hasattr(stream, "read1") else stream.read
         self.data = initial
         self.pos = 0
         self.base = 0
@@ -126,7 +129,7 @@ class ByteSource:
 
     def _read(self, n: int) -> bytes:
         try:
-            return self.stream.read(n)
+            return self.reader(n)
         except EOFError:
             self.error = "compressed stream ends before its end marker"
         except (zlib.error, gzip.BadGzipFile) as exc:
@@ -314,7 +317,7 @@ def _open(raw: BinaryIO, path: str, closer: BinaryIO | None, strict: bool) -> Ca
         gzipped = True
         rest = io.BufferedReader(_Prefixed(src.data, raw), buffer_size=CHUNK)
         stream: BinaryIO = gzip.GzipFile(fileobj=rest, mode="rb")  # type: ignore[assignment]
-        src = ByteSource(stream)
+        src = ByteSource(stream, one_read=True)
         src.fill(4)
         if src.error is not None and src.available < 4:
             raise UnknownFormatError(f"gzip: {src.error}", path=path, offset=0)
