@@ -22,7 +22,7 @@ from pcapkit.errors import (
     UnknownFormatError,
     UnsupportedVersionError,
 )
-from pcapkit.frame import Frame
+from pcapkit.frame import Frame, format_epoch_ns
 
 # link types whose packets must start with a valid pseudo-header for Wireshark to read
 # them: the SLL-style protocol field at offset 14 (ETH_P_IRDA 0x0017, ETH_P_LAPD 0x0030)
@@ -138,3 +138,19 @@ def test_reader_metadata_on_corpus_pcapng() -> None:
             if f.linktype >= 0:
                 assert r.frame_interface(f) is not None
                 assert r.frame_interface(f).linktype == f.linktype  # type: ignore[union-attr]
+
+
+@requires_tshark
+@pytest.mark.tshark
+@pytest.mark.parametrize("fraction", [0.3, 0.77])
+def test_gzip_cut_short_matches_tshark(fraction: float, tmp_path: Path) -> None:
+    from oracle import tshark_fields
+
+    packed = (CORPUS / "tcp" / "zwnd.dmp.gz").read_bytes()
+    path = tmp_path / "cut.pcap.gz"
+    path.write_bytes(packed[: int(len(packed) * fraction)])
+    theirs = tshark_fields(path, ("frame.time_epoch", "frame.cap_len"))
+    with open_capture(path) as r:
+        ours = [{"frame.time_epoch": format_epoch_ns(f.ts_ns), "frame.cap_len": str(f.caplen)} for f in r]
+        assert r.warnings
+    assert ours == theirs
