@@ -520,10 +520,15 @@ def tshark_text(rec: FrameAnalysis) -> dict[str, str]:
         "tcp.window_size_value": str(seg.window),
         "tcp.window_size": str(rec.window_size),
     }
+    out["tcp.time_relative"] = _secs(rec.time_relative)  # (0 on short segments, as tshark)
+    out["tcp.time_delta"] = _secs(rec.time_delta)
     if rec.short:
         del out["tcp.nxtseq"]
         return out
     out["tcp.len"] = str(seg.seglen)
+    if not seg.flags & SYN:
+        out["tcp.window_size_scalefactor"] = str(rec.scalefactor)
+
     a = rec.flags
     if a:
         for bit, name in FLAG_FIELDS:

@@ -1,0 +1,138 @@
+"""``pcapkit tcp``, ``pcapkit handshakes``, ``pcapkit rtt``: the TCP flow engine's reports."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from pcapkit.cli.common import PcapkitCommand, output_options
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# the columns the table format shows by default (every column with --columns all)
+TABLE_COLUMNS = ("frame.number", "frame.time_epoch", "tcp.stream", "ip.src", "tcp.srcport", "ip.dst",
+                 "tcp.dstport", "tcp.flags.str", "tcp.seq", "tcp.ack", "tcp.len", "tcp.window_size",
+                 "tcp.analysis.acks_frame", "tcp.analysis.ack_rtt", "tcp.analysis.bytes_in_flight",
+                 "analysis")
+
+
+def _warn(df: pd.DataFrame) -> None:
+    for line in df.attrs.get("warnings", []):
+        click.echo(f"pcapkit: warning: {line}", err=True)
+
+
+def _with_analysis_column(df: pd.DataFrame) -> pd.DataFrame:
+    """Add ``analysis``: the names of the tcp.analysis flags set on each frame."""
+    import pandas as pd
+
+    from pcapkit.tcpflow.engine import FLAG_FIELDS
+
+    names = [name for _, name in FLAG_FIELDS]
+    present = [n for n in names if n in df.columns]
+    if not len(df):
+        return df.assign(analysis=pd.array([], dtype="string"))
+    flags = df[present].fillna(False).to_numpy(dtype=bool)
+    short = [n.removeprefix("tcp.analysis.") for n in present]
+    text = [",".join(s for s, on in zip(short, row, strict=True) if on) for row in flags]
+    return df.assign(analysis=pd.array(text, dtype="string"))
+
+
+@click.command(cls=PcapkitCommand)
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("filter_expr", metavar="[FILTER]", nargs=-1)
+@click.option("--stream", type=int, default=None, help="Only this tcp.stream.")
+@click.option("--columns", default=None,
+              help="Comma-separated columns to show, or 'all' (default: all for csv/json/parquet, "
+                   "a compact set for table).")
+@click.option("--max-unacked", type=int, default=10_000, show_default=True,
+              help="Unacknowledged segments tracked per direction (tshark: 10000).")
+@click.option("--max-conversations", type=int, default=None, help="Stop tracking new conversations after N.")
+@output_options()
+def tcp(file: str, filter_expr: tuple[str, ...], stream: int | None, columns: str | None,
+        max_unacked: int, max_conversations: int | None, fmt: str, output: str | None) -> None:
+    """Per-frame TCP analysis of FILE, field for field as tshark's
+    (-o tcp.analyze_sequence_numbers:TRUE): tcp.stream, relative/raw seq and ack,
+    scaled window, retransmissions, dup-acks, zero windows, ack_rtt, bytes in flight...
+    FILTER is a tcpdump expression choosing the frames shown (the analysis always
+    covers every frame, as tshark -Y).
+
+    \b
+    Examples:
+      pcapkit tcp capture.pcap
+      pcapkit tcp capture.pcap 'port 80' --stream 0
+      pcapkit tcp capture.pcap --format csv -o tcp.csv
+    """
+    from pcapkit.reports.output import write_report
+    from pcapkit.reports.tcp import tcp_frames
+
+    expr = " ".join(filter_expr).strip() or None
+    df = tcp_frames(file, stream=stream, bpf=expr, max_unacked=max_unacked,
+                    max_conversations=max_conversations)
+    _warn(df)
+    if columns == "all":
+        pass
+    elif columns:
+        wanted = [c.strip() for c in columns.split(",") if c.strip()]
+        if "analysis" in wanted:
+            df = _with_analysis_column(df)
+        unknown = [c for c in wanted if c not in df.columns]
+        if unknown:
+            raise click.BadParameter(f"unknown column(s): {', '.join(unknown)}", param_hint="--columns")
+        df = df[wanted]
+    elif fmt == "table":
+        df = _with_analysis_column(df)[list(TABLE_COLUMNS)]
+    write_report(df, fmt, output)
+
+
+@click.command(cls=PcapkitCommand)
+@click.argument("file", type=click.Path(dir_okay=False))
+@output_options()
+def handshakes(file: str, fmt: str, output: str | None) -> None:
+    """One row per TCP stream of FILE: client and server, SYN / SYN-ACK / ACK frames and
+    times, SYN retransmissions, ISNs, MSS, window scale, SACK-permitted and timestamps
+    of each side, the initial RTT and the outcome (established, incomplete, refused,
+    unanswered, mid-stream).
+
+    \b
+    Examples:
+      pcapkit handshakes capture.pcap
+      pcapkit handshakes capture.pcap --format json
+    """
+    from pcapkit.reports.handshakes import handshakes as handshakes_report
+    from pcapkit.reports.output import write_report
+
+    df = handshakes_report(file)
+    _warn(df)
+    write_report(df, fmt, output)
+
+
+@click.command(cls=PcapkitCommand)
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--stream", type=int, default=None, help="Only this tcp.stream.")
+@click.option("--method", type=click.Choice(["wireshark", "karn"]), default="wireshark", show_default=True,
+              help="wireshark: tcp.analysis.ack_rtt (timed from the first transmission); "
+                   "karn: tcptrace's rule (no samples from retransmitted segments).")
+@click.option("--summary", is_flag=True,
+              help="Per stream and direction: count, min, mean, median, p95, max, stdev, SRTT, RTTVAR.")
+@output_options()
+def rtt(file: str, stream: int | None, method: str, summary: bool, fmt: str, output: str | None) -> None:
+    """RTT samples of FILE (one row per ACK that gives a sample) with the RFC 6298
+    estimator after each sample (srtt = the lab's EstimatedRTT, rttvar), or with
+    --summary their statistics per stream and direction.
+
+    \b
+    Examples:
+      pcapkit rtt capture.pcap --stream 0
+      pcapkit rtt capture.pcap --method karn --summary
+      pcapkit rtt capture.pcap --format csv -o rtt.csv
+    """
+    from pcapkit.reports.output import write_report
+    from pcapkit.reports.rtt import rtt_samples, summarize
+
+    df = rtt_samples(file, stream=stream, method=method)
+    if summary:
+        df = summarize(df)
+    _warn(df)
+    write_report(df, fmt, output)
