@@ -1,0 +1,283 @@
+"""Congestion-control view of one direction of a TCP connection, from the trace alone.
+
+What is measured (all times integer ns, sequence numbers relative to the first one):
+
+* **bytes in flight** after each data segment = highest sequence sent - highest ACK
+  received (the sender's outstanding data; tshark's ``tcp.analysis.bytes_in_flight``
+  without the SACK correction). Its envelope is the usual estimate of ``cwnd``.
+* **RTT**: Karn's-rule samples (an ACK exactly ending a segment sent once, as tcptrace
+  takes them); ``min_rtt`` is their minimum.
+* **flights** ("fleets"): runs of data segments sent back-to-back. A new flight starts
+  when the gap since the previous data segment exceeds ``max(min_rtt / 4, 1 ms)``.
+  Each flight has its bytes, segments, the bytes in flight at its end and the
+  ``period`` to the next flight (about one RTT while the sender is ACK-clocked).
+* **loss episodes**: a data segment that re-sends sequence space already sent. It is a
+  **fast retransmission** when at least 3 duplicate ACKs (same ACK, no data) for its
+  sequence number arrived since the first ACK with that value, else a **timeout**;
+  ``rto`` is the time since the oldest unacknowledged segment was first sent (as
+  tshark's ``tcp.analysis.rto``). Note: tshark calls a retransmission "fast" after 2
+  duplicate ACKs within 20 ms; this module follows RFC 5681's 3.
+  Recovery ends when the ACK passes the highest sequence sent at the loss.
+
+Labelling of flights (first rule that applies):
+
+1. ``recovery`` - the flight holds a retransmission or starts before recovery ended.
+2. ``zero-window`` - the receiver's last advertised window is 0.
+3. ``receiver-limited`` - bytes in flight reached the advertised window minus one MSS.
+4. ``idle-restart`` - the flight starts after the sender was idle (nothing in flight)
+   for longer than ``max(4 * min_rtt, 1 s)`` (RFC 5681's restart after an idle RTO).
+5. ``slow-start`` - the flight is at least 1.5 times the previous flight, or it is
+   the first flight.
+6. ``application-limited`` - nothing was in flight when the flight started (all
+   earlier data was acknowledged and the sender still waited), or the flight shrank:
+   the sender had less to send than its window allowed.
+7. ``congestion-avoidance`` - otherwise: the flight grew by less than half (about
+   one MSS per RTT) or held steady while data was still outstanding (ACK-clocked).
+
+Consecutive flights with the same label form the returned intervals.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from pcapkit.tcpflow.segment import ACK, FIN, RST, SYN, Segment
+from pcapkit.tcpflow.seq import seq_diff
+
+
+@dataclass(frozen=True, slots=True)
+class SentSegment:
+    frame: int
+    ts_ns: int
+    seq: int            # relative to the sender's first sequence number (SYN = 0)
+    length: int
+    bytes_in_flight: int
+    retransmission: bool
+    window: int         # receiver's last advertised window (scaled) when sent, -1 unknown
+
+
+@dataclass(frozen=True, slots=True)
+class AckEvent:
+    frame: int
+    ts_ns: int
+    ack: int            # relative
+    window: int         # scaled
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LossEpisode:
+    frame: int
+    ts_ns: int
+    seq: int
+    kind: str           # "fast-retransmit" | "timeout"
+    dupacks: int
+    rto_ns: int
+    recovered_ns: int | None
+
+
+@dataclass(slots=True)
+class Flight:
+    start_ns: int
+    end_ns: int
+    first_frame: int
+    segments: int = 0
+    bytes: int = 0
+    bytes_in_flight: int = 0      # after the flight's last segment
+    idle_before: bool = False     # nothing was in flight when it started
+    retransmissions: int = 0
+    window: int = -1
+    period_ns: int | None = None
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    label: str
+    start_ns: int
+    end_ns: int
+    flights: int
+
+
+@dataclass(slots=True)
+class CongestionReport:
+    sender: tuple[str, int]
+    receiver: tuple[str, int]
+    mss: int
+    min_rtt_ns: int | None
+    rtt_samples: list[tuple[int, int, int]] = field(default_factory=list)  # (ack frame, ts, rtt)
+    sent: list[SentSegment] = field(default_factory=list)
+    acks: list[AckEvent] = field(default_factory=list)
+    losses: list[LossEpisode] = field(default_factory=list)
+    flights: list[Flight] = field(default_factory=list)
+    intervals: list[Interval] = field(default_factory=list)
+
+
+def analyze_direction(segs: Iterable[Segment], sender: tuple[str, int],
+                      receiver: tuple[str, int]) -> CongestionReport:
+    """Congestion view of the data ``sender`` sends to ``receiver`` (segments of one
+    connection, in capture order)."""
+    isn: int | None = None
+    r_scale = s_scale = 0
+    scale_on = False
+    mss = 0
+    snd_max = 0         # highest relative seq sent (one past)
+    snd_una = 0         # highest relative ack received
+    last_window = -1
+    rep = CongestionReport(sender, receiver, 0, None)
+    # outstanding segments for Karn RTT: rel end -> (send ts, retransmitted?)
+    out: dict[int, tuple[int, bool]] = {}
+    first_tx: dict[int, int] = {}       # last rel seq of a segment -> its first send time
+    dup_count = 0
+    last_ack_val = -1
+    recovery_until: int | None = None
+    pending_loss: list[int] = []        # indexes in rep.losses awaiting recovery
+    s_wscale = r_wscale = None
+    for seg in segs:
+        from_sender = (seg.src, seg.sport) == sender and (seg.dst, seg.dport) == receiver
+        from_receiver = (seg.src, seg.sport) == receiver and (seg.dst, seg.dport) == sender
+        if not (from_sender or from_receiver):
+            continue
+        flags = seg.flags
+        if from_sender:
+            if flags & SYN:
+                isn = seg.seq
+                s_wscale = seg.wscale
+                if seg.mss:
+                    mss = seg.mss
+            if isn is None:
+                isn = (seg.seq - 1) & 0xFFFFFFFF
+        else:
+            if flags & SYN:
+                r_wscale = seg.wscale
+                if seg.mss and not mss:
+                    mss = seg.mss
+                scale_on = s_wscale is not None and r_wscale is not None
+                if scale_on:
+                    r_scale, s_scale = r_wscale or 0, s_wscale or 0
+        if isn is None:
+            continue
+        length = max(seg.seglen, 0)
+        if from_sender and length > 0 and not flags & RST:
+            rel = seq_diff(seg.seq, isn)
+            end = rel + length
+            retrans = rel < snd_max
+            if end > snd_max:
+                snd_max = end
+            bif = snd_max - snd_una
+            rep.sent.append(SentSegment(seg.frame_number, seg.ts_ns, rel, length, bif, retrans,
+                                        last_window))
+            mss = mss if mss else max(mss, length)
+            if retrans:
+                pending = [t for k, t in first_tx.items() if k + 1 > snd_una]
+                prev = min(pending) if pending else None
+                kind = "fast-retransmit" if dup_count >= 3 and last_ack_val == rel else "timeout"
+                rep.losses.append(LossEpisode(seg.frame_number, seg.ts_ns, rel, kind,
+                                              dup_count if last_ack_val == rel else 0,
+                                              seg.ts_ns - prev if prev is not None else 0, None))
+                pending_loss.append(len(rep.losses) - 1)
+                recovery_until = snd_max
+                out[end] = (seg.ts_ns, True)
+                for k in list(out):
+                    if rel < k <= end:
+                        out[k] = (out[k][0], True)
+            else:
+                out[end] = (seg.ts_ns, False)
+            first_tx.setdefault(end - 1, seg.ts_ns)
+        elif from_receiver and flags & ACK:
+            rel_ack = seq_diff(seg.ack, isn)
+            if flags & FIN and rel_ack > snd_max:
+                rel_ack = snd_max
+            window = seg.window << (r_scale if scale_on and not flags & SYN else 0)
+            dup = length == 0 and not flags & (FIN | RST) and rel_ack == last_ack_val and window == last_window
+            if rel_ack > last_ack_val:
+                dup_count = 0
+                hit = out.get(rel_ack)
+                # Karn: the ACK ends a segment sent once, and no earlier one was re-sent
+                if hit is not None and not hit[1] and not any(v[1] for k, v in out.items() if k < rel_ack):
+                    rep.rtt_samples.append((seg.frame_number, seg.ts_ns, seg.ts_ns - hit[0]))
+                for k in [k for k in out if k <= rel_ack]:
+                    del out[k]
+                last_ack_val = rel_ack
+            elif dup:
+                dup_count += 1
+            snd_una = max(snd_una, rel_ack)
+            last_window = window
+            rep.acks.append(AckEvent(seg.frame_number, seg.ts_ns, rel_ack, window, dup))
+            if recovery_until is not None and rel_ack >= recovery_until:
+                for i in pending_loss:
+                    loss = rep.losses[i]
+                    rep.losses[i] = LossEpisode(loss.frame, loss.ts_ns, loss.seq, loss.kind,
+                                                loss.dupacks, loss.rto_ns, seg.ts_ns)
+                pending_loss.clear()
+                recovery_until = None
+    del s_scale
+    rep.mss = mss or 1460
+    rep.min_rtt_ns = min((r for _, _, r in rep.rtt_samples), default=None)
+    _flights(rep)
+    return rep
+
+
+def _flights(rep: CongestionReport) -> None:
+    min_rtt = rep.min_rtt_ns or 0
+    gap = max(min_rtt // 4, 1_000_000)
+    idle_gap = max(4 * min_rtt, 1_000_000_000)
+    flights: list[Flight] = []
+    prev_ts: int | None = None
+    for s in rep.sent:
+        if prev_ts is None or s.ts_ns - prev_ts > gap:
+            flights.append(Flight(s.ts_ns, s.ts_ns, s.frame, idle_before=s.bytes_in_flight <= s.length))
+        f = flights[-1]
+        f.end_ns = s.ts_ns
+        f.segments += 1
+        f.bytes += s.length
+        f.bytes_in_flight = s.bytes_in_flight
+        f.window = s.window
+        f.retransmissions += s.retransmission
+        prev_ts = s.ts_ns
+    for a, b in itertools.pairwise(flights):
+        a.period_ns = b.start_ns - a.start_ns
+    # labels
+    loss_windows = [(lo.ts_ns, lo.recovered_ns) for lo in rep.losses]
+    prev: Flight | None = None
+    for f in flights:
+        in_recovery = f.retransmissions > 0 or any(
+            start <= f.start_ns and (end is None or f.start_ns < end) for start, end in loss_windows)
+        if in_recovery:
+            f.label = "recovery"
+        elif f.window == 0:
+            f.label = "zero-window"
+        elif f.window > 0 and f.bytes_in_flight >= f.window - rep.mss:
+            f.label = "receiver-limited"
+        elif prev is not None and f.idle_before and f.start_ns - prev.end_ns > idle_gap:
+            f.label = "idle-restart"
+        elif prev is None or f.bytes >= 1.5 * prev.bytes:
+            f.label = "slow-start"
+        elif f.idle_before or f.bytes < prev.bytes:
+            f.label = "application-limited"
+        else:
+            f.label = "congestion-avoidance"
+        prev = f
+    rep.flights = flights
+    intervals: list[Interval] = []
+    for f in flights:
+        if intervals and intervals[-1].label == f.label:
+            last = intervals[-1]
+            intervals[-1] = Interval(last.label, last.start_ns, f.end_ns, last.flights + 1)
+        else:
+            intervals.append(Interval(f.label, f.start_ns, f.end_ns, 1))
+    rep.intervals = intervals
+
+
+def largest_transfer(segs: list[Segment]) -> tuple[tuple[str, int], tuple[str, int]] | None:
+    """(sender, receiver) of the direction that carried the most payload bytes."""
+    totals: dict[tuple[tuple[str, int], tuple[str, int]], int] = {}
+    for s in segs:
+        if s.seglen > 0:
+            key = ((s.src, s.sport), (s.dst, s.dport))
+            totals[key] = totals.get(key, 0) + s.seglen
+    if not totals:
+        return None
+    return max(totals.items(), key=lambda kv: kv[1])[0]
