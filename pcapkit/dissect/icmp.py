@@ -214,5 +214,18 @@ def dissect_icmp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
             ctx.extra["in_error_pkt"] = True
             version = data[body] >> 4
             ethertype = 0x86DD if version == 6 else 0x0800
+            # the quoted datagram is cut short on purpose: report its own length as the
+            # reported end, so the IP layer sees "truncated", never "malformed"
+            if orig_len == 0:
+                inner_reported = max(inner_reported, body + quoted_length(data, body, inner_end))
             return layer, Next("ethertype", ethertype, body, inner_end, inner_reported)
     return layer, None
+
+
+def quoted_length(data: bytes, at: int, end: int) -> int:
+    """The total length a quoted IPv4/IPv6 header claims (0 if it cannot be read)."""
+    if end - at >= 4 and data[at] >> 4 == 4:
+        return int.from_bytes(data[at + 2:at + 4], "big")
+    if end - at >= 6 and data[at] >> 4 == 6:
+        return 40 + int.from_bytes(data[at + 4:at + 6], "big")
+    return 0

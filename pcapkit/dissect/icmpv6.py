@@ -249,7 +249,10 @@ def dissect_icmpv6(data: bytes, offset: int, end: int, ctx: Context) -> Result:
             layer.add("icmpv6.reserved", d[b:b + 4])
         if not in_error and end > o + 8:
             ctx.extra["in_error_pkt"] = True
-            return layer, Next("ethertype", 0x86DD, o + 8, end, reported_end)
+            from pcapkit.dissect.icmp import quoted_length
+
+            inner_reported = max(reported_end, o + 8 + quoted_length(d, o + 8, end))
+            return layer, Next("ethertype", 0x86DD, o + 8, end, inner_reported)
         return layer, None
     if itype in (128, 129):
         ident, seq = _u16(d, b), _u16(d, b + 2)
