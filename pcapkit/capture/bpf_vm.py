@@ -96,6 +96,12 @@ def validate(insns: Sequence[BpfInsn]) -> None:
         if (ins.code in (BPF_ST, BPF_STX, BPF_LD | BPF_MEM, BPF_LDX | BPF_MEM)
                 and ins.k >= BPF_MEMWORDS):
             raise BpfProgramError(f"({pc:03d}) scratch index {ins.k} >= 16")
+        if cls == BPF_ALU and not ins.code & BPF_X:
+            op = ins.code & 0xF0
+            if op in (BPF_DIV, BPF_MOD) and ins.k == 0:
+                raise BpfProgramError(f"({pc:03d}) division by constant 0")
+            if op in (BPF_LSH, BPF_RSH) and ins.k >= 32:
+                raise BpfProgramError(f"({pc:03d}) shift by {ins.k} >= 32")
     if (insns[-1].code & 0x07) != BPF_RET:
         raise BpfProgramError("program does not end with a return")
 

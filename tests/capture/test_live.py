@@ -459,7 +459,7 @@ def test_load_drops_no_worse_than_tcpdump(pair: VethPair, tmp_path: Path) -> Non
         stats[tool] = tuple(int(x.group(1)) for x in m if x)
     print("load:", sent, "sent;", stats)
     cap_p, recv_p, drop_p = stats["pcapkit"]
-    cap_t, recv_t, drop_t = stats["tcpdump"]
+    _cap_t, recv_t, drop_t = stats["tcpdump"]
     assert recv_p >= sent * 0.9 and recv_t >= sent * 0.9
     assert drop_p <= drop_t
     assert cap_p == recv_p - drop_p
