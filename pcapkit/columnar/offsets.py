@@ -18,6 +18,7 @@ first; the error is raised when the walk reaches it.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import mmap
 import os
@@ -304,10 +305,9 @@ class _Stream:
     def close(self) -> None:
         self.buf = b""
         if self.mm is not None:
-            try:
+            # numpy views of the last batch may still be alive; then the GC unmaps it
+            with contextlib.suppress(BufferError):
                 self.mm.close()
-            except BufferError:
-                pass  # numpy views of the last batch are still alive; the GC unmaps it
         self.f.close()
         if self.raw is not None:
             self.raw.close()
@@ -394,7 +394,7 @@ class _Section:
     ifaces: list[_Iface] = field(default_factory=list)
 
 
-def _options(body: bytes, big: bool) -> Iterator[tuple[int, bytes]]:
+def _options(body: bytes | memoryview, big: bool) -> Iterator[tuple[int, bytes | memoryview]]:
     e = ">" if big else "<"
     p = 0
     while p + 4 <= len(body):

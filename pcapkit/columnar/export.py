@@ -1,0 +1,196 @@
+"""Writing the packets / tcp / flows / rtt tables to Parquet, streaming where possible.
+
+The packets table is written batch by batch (memory bounded by the batch size): one
+file with one row group per batch, or, with ``partition_rows`` or several inputs, a
+directory of part files ``part-FFFFF-KKKKK.parquet`` (F: input index, K: part index)
+that pandas / pyarrow / DuckDB read as one dataset. Categorical columns are written as
+``dictionary<int32, string>`` so every part has the same schema.
+
+The tcp, flows and rtt tables come from :mod:`pcapkit.reports` (whole-file
+analyses) and are written one part per input.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TABLES = ("packets", "tcp", "flows", "rtt")
+FILE_COLUMN = "pcapkit.file"
+Progress = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class ExportResult:
+    rows: int = 0
+    files: list[str] = field(default_factory=list)   # parquet files written
+    errors: list[str] = field(default_factory=list)  # one line per input that failed
+
+
+def arrow_table(df: pd.DataFrame) -> Any:
+    """``df`` as a pyarrow Table with a stable schema (categoricals as dictionary<int32,string>)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    for i, name in enumerate(df.columns):
+        col = df[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            cat = col.array
+            codes = pa.array(cat.codes.astype("int32"), mask=cat.codes < 0)
+            dictionary = pa.array([str(c) for c in cat.categories], type=pa.string())
+            arr = pa.DictionaryArray.from_arrays(codes, dictionary)
+            table = table.set_column(i, pa.field(str(name), arr.type), arr)
+    return table
+
+
+def _with_file(df: pd.DataFrame, name: str | None) -> pd.DataFrame:
+    if name is None:
+        return df
+    import pandas as pd
+
+    df = df.copy(deep=False)
+    df.insert(0, FILE_COLUMN, pd.Series(pd.Categorical([name] * len(df), categories=[name]), index=df.index))
+    return df
+
+
+def part_name(file_index: int, part: int) -> str:
+    return f"part-{file_index:05d}-{part:05d}.parquet"
+
+
+def write_parts(frames: Iterable[pd.DataFrame], out_dir: str, file_index: int,
+                partition_rows: int | None, file_label: str | None,
+                single_path: str | None = None) -> ExportResult:
+    """Write ``frames`` as part files of at most ``partition_rows`` rows (None: one part,
+    written to ``single_path`` when given)."""
+    import pyarrow.parquet as pq
+
+    res = ExportResult()
+    part = 0
+    writer: Any = None
+    in_part = 0
+    path = ""
+    try:
+        for df in frames:
+            df = _with_file(df, file_label)
+            start = 0
+            while start < len(df) or (writer is None and len(df) == 0):
+                if writer is None:
+                    path = single_path or os.path.join(out_dir, part_name(file_index, part))
+                    table0 = arrow_table(df.iloc[0:0])
+                    writer = pq.ParquetWriter(path, table0.schema)
+                    res.files.append(path)
+                    in_part = 0
+                room = len(df) - start if partition_rows is None else partition_rows - in_part
+                chunk = df.iloc[start:start + room]
+                if len(chunk):
+                    writer.write_table(arrow_table(chunk))
+                start += len(chunk)
+                in_part += len(chunk)
+                res.rows += len(chunk)
+                if partition_rows is not None and in_part >= partition_rows:
+                    writer.close()
+                    writer = None
+                    part += 1
+                if len(df) == 0:
+                    break
+    finally:
+        if writer is not None:
+            writer.close()
+    return res
+
+
+def packets_frames(path: str, chunk_packets: int, progress: Progress | None = None) -> Iterator[pd.DataFrame]:
+    from pcapkit.columnar.api import iter_batches
+
+    yield from iter_batches(path, chunk_packets, progress=progress)
+
+
+def report_frame(path: str, table: str) -> pd.DataFrame:
+    """The tcp / flows / rtt table of one capture (from pcapkit.reports)."""
+    if table == "tcp":
+        from pcapkit.reports.tcp import tcp_frames
+
+        return tcp_frames(path)
+    if table == "flows":
+        from pcapkit.reports.flows import flows
+
+        return flows(path)
+    if table == "rtt":
+        from pcapkit.reports.rtt import rtt_samples
+
+        return rtt_samples(path)
+    raise ValueError(f"unknown table {table!r}; one of {', '.join(TABLES)}")
+
+
+def export_one(path: str, out_dir: str, file_index: int, table: str, partition_rows: int | None,
+               chunk_packets: int, label: bool, progress: Progress | None = None,
+               single_path: str | None = None) -> ExportResult:
+    """Export one input into part files of ``out_dir`` (the unit of work of both engines)."""
+    from pcapkit.errors import PcapkitError
+
+    name = Path(path).name if label else None
+    try:
+        if table == "packets":
+            frames: Iterable[pd.DataFrame] = packets_frames(path, chunk_packets, progress)
+        else:
+            frames = [report_frame(path, table)]
+        return write_parts(frames, out_dir, file_index, partition_rows, name, single_path)
+    except PcapkitError as exc:
+        return ExportResult(errors=[str(exc)])
+
+
+_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
+           b"\x34\xcd\xb2\xa1", b"\xa1\xb2\xcd\x34", b"\x0a\x0d\x0d\x0a")
+
+
+def _looks_like_capture(path: Path) -> bool:
+    """pcap, pcapng or gzip magic (a directory may hold other files too)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return False
+    return head in _MAGICS or head[:2] == b"\x1f\x8b"
+
+
+def expand_inputs(inputs: Sequence[str]) -> list[str]:
+    """Files as given; directories expanded to the capture files inside (sorted)."""
+    out: list[str] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            out.extend(str(f) for f in sorted(p.rglob("*")) if f.is_file() and _looks_like_capture(f))
+        else:
+            out.append(str(p))
+    return out
+
+
+def export_local(inputs: Sequence[str], output: str, table: str = "packets",
+                 partition_rows: int | None = None, chunk_packets: int = 1 << 18,
+                 progress: Progress | None = None) -> ExportResult:
+    """Single-process export. One input and no ``partition_rows``: ``output`` is one
+    Parquet file; otherwise ``output`` is a directory of part files."""
+    files = expand_inputs(inputs)
+    total = ExportResult()
+    if len(files) == 1 and partition_rows is None and not Path(output).is_dir():
+        return export_one(files[0], "", 0, table, None, chunk_packets, False, progress, output)
+    os.makedirs(output, exist_ok=True)
+    done_packets = done_bytes = 0
+    for i, path in enumerate(files):
+        def prog(p: int, b: int, _np: int = done_packets, _nb: int = done_bytes) -> None:
+            if progress is not None:
+                progress(_np + p, _nb + b)
+        res = export_one(path, output, i, table, partition_rows, chunk_packets, True, prog)
+        done_packets += res.rows
+        done_bytes += os.path.getsize(path)
+        total.rows += res.rows
+        total.files += res.files
+        total.errors += res.errors
+    return total
