@@ -1,0 +1,52 @@
+"""``pcapkit lab``: answers to the Kurose & Ross Wireshark lab questions."""
+
+from __future__ import annotations
+
+import click
+
+from pcapkit.cli.common import PcapkitCommand, output_options
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def lab() -> None:
+    """Answers to the Kurose & Ross Wireshark labs.
+
+    \b
+    Examples:
+      pcapkit lab tcp tcp-ethereal-trace-1
+      pcapkit lab tcp trace.pcap --stream 0 --format json
+    """
+
+
+@lab.command("tcp", cls=PcapkitCommand)
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--stream", type=int, default=None,
+              help="TCP stream (0-based, order of first appearance); default: the largest transfer.")
+@click.option("--segments", "nsegments", type=int, default=6, show_default=True,
+              help="How many data segments to list with their RTTs.")
+@click.option("--part", type=click.Choice(["answers", "segments"]), default="answers", show_default=True,
+              help="For csv/json/parquet: the question/answer rows or the segment table.")
+@output_options()
+def tcp(file: str, stream: int | None, nsegments: int, part: str, fmt: str, output: str | None) -> None:
+    """The TCP lab for one connection of FILE: addresses and ports, SYN and SYN-ACK
+    (raw and relative numbers, options), the segment with the HTTP request, the first
+    data segments with SampleRTT and EstimatedRTT, the minimum receive window,
+    retransmissions, data per ACK, throughput, slow-start and congestion-avoidance
+    intervals.
+
+    \b
+    Examples:
+      pcapkit lab tcp tcp-ethereal-trace-1
+      pcapkit lab tcp tcp-ethereal-trace-1 --part segments --format csv -o rtt.csv
+    """
+    from pcapkit.reports.lab import lab_tcp
+    from pcapkit.reports.output import write_report
+
+    result = lab_tcp(file, stream=stream, nsegments=nsegments)
+    if fmt == "table" and output is None:
+        write_report(result.answers(), fmt, None, title=f"TCP lab, stream {result.stream}")
+        click.echo("")
+        write_report(result.segments_frame(), fmt, None, title="first data segments")
+        return
+    df = result.answers() if part == "answers" else result.segments_frame()
+    write_report(df, fmt, output)

@@ -1,0 +1,257 @@
+"""Answers to the Kurose & Ross "Wireshark lab: TCP" questions for one connection.
+
+``lab_tcp(path, stream=None)`` picks the TCP connection (``stream`` = index in order
+of first appearance, as tshark's tcp.stream; default: the one that carried the most
+payload) and answers, as a student would with Wireshark:
+
+* client and server addresses and ports (the client sent the SYN);
+* SYN and SYN-ACK: raw and relative sequence numbers, the SYN-ACK's ACK number, what
+  identifies them as SYN / SYN-ACK, and their options (MSS, SACK permitted, window
+  scale);
+* the segment that carries the HTTP request (the first client segment whose payload
+  starts with an HTTP method), its frame and relative sequence number;
+* the first six data segments from the uploading side: relative sequence number,
+  length, time sent, the ACK that acknowledges exactly that segment and its time,
+  SampleRTT and EstimatedRTT = 0.875 * EstimatedRTT + 0.125 * SampleRTT (starting at
+  the first SampleRTT);
+* the minimum window the receiver advertised (scaled) and whether it ever throttled
+  the sender (bytes in flight reaching it);
+* retransmissions (segments re-sending sequence space);
+* how much data a typical ACK acknowledges (and how many ACKs cover two segments);
+* throughput = bytes transferred / (time of the last ACK - time of the first data
+  segment);
+* slow-start and congestion-avoidance intervals, flights and their period (from
+  :mod:`pcapkit.tcpflow.congestion`).
+
+Times are relative to the first frame of the capture, as Wireshark's
+``frame.time_relative``; they are integer nanoseconds inside and exact decimals in text.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from os import PathLike
+from typing import TYPE_CHECKING, Any
+
+from pcapkit.errors import PcapkitError
+from pcapkit.tcpflow.segment import ACK, SYN, Segment
+from pcapkit.tcpflow.seq import seq_diff
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+HTTP_METHODS = (b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ")
+
+
+class LabError(PcapkitError):
+    """The capture has no TCP connection the lab questions can be answered on."""
+
+
+def _secs(ns: int | None) -> str:
+    if ns is None:
+        return ""
+    sign = "-" if ns < 0 else ""
+    s, r = divmod(abs(ns), 1_000_000_000)
+    return f"{sign}{s}.{r:09d}"
+
+
+@dataclass(slots=True)
+class SegmentRow:
+    n: int
+    frame: int
+    seq: int
+    length: int
+    sent_ns: int
+    ack_frame: int | None
+    ack_ns: int | None
+    sample_rtt_ns: int | None
+    estimated_rtt: float | None     # seconds
+
+
+@dataclass(slots=True)
+class LabTcp:
+    stream: int
+    client: tuple[str, int]
+    server: tuple[str, int]
+    syn: dict[str, Any]
+    synack: dict[str, Any]
+    request: dict[str, Any] | None
+    segments: list[SegmentRow] = field(default_factory=list)
+    min_window: int = 0
+    window_throttled: bool = False
+    retransmissions: list[int] = field(default_factory=list)
+    typical_acked: int = 0
+    acks_covering_two: int = 0
+    acks_total: int = 0
+    bytes_transferred: int = 0
+    throughput_Bps: float = 0.0
+    intervals: list[tuple[str, int, int, int]] = field(default_factory=list)
+    flight_period_ns: int | None = None
+    min_rtt_ns: int | None = None
+
+    def answers(self) -> pd.DataFrame:
+        """Question / answer rows (text)."""
+        import pandas as pd
+
+        rows: list[tuple[str, str]] = [
+            ("client (IP:port)", f"{self.client[0]}:{self.client[1]}"),
+            ("server (IP:port)", f"{self.server[0]}:{self.server[1]}"),
+            ("SYN frame", str(self.syn["frame"])),
+            ("SYN sequence number (raw / relative)", f"{self.syn['seq_raw']} / 0"),
+            ("SYN identified by", "SYN flag set, ACK flag clear"),
+            ("SYN options", self.syn["options"]),
+            ("SYN-ACK frame", str(self.synack.get("frame", ""))),
+            ("SYN-ACK sequence number (raw / relative)", f"{self.synack.get('seq_raw', '')} / 0"),
+            ("SYN-ACK acknowledgement number (raw / relative)",
+             f"{self.synack.get('ack_raw', '')} / {self.synack.get('ack_rel', '')}"),
+            ("SYN-ACK identified by", "SYN and ACK flags set; ACK = client ISN + 1"),
+            ("SYN-ACK options", self.synack.get("options", "")),
+        ]
+        if self.request:
+            rows.append(("HTTP request segment (frame, method, relative seq)",
+                         f"frame {self.request['frame']}, {self.request['method']}, seq {self.request['seq']}"))
+        for s in self.segments:
+            rows.append((f"segment {s.n}: seq, length, sent, ACK frame, ACK time, SampleRTT, EstimatedRTT",
+                         f"seq {s.seq}, len {s.length}, sent {_secs(s.sent_ns)}, ack frame {s.ack_frame}, "
+                         f"ack {_secs(s.ack_ns)}, SampleRTT {_secs(s.sample_rtt_ns)}, "
+                         f"EstimatedRTT {'' if s.estimated_rtt is None else f'{s.estimated_rtt:.6f}'}"))
+        rows += [
+            ("minimum advertised receive window (bytes)", str(self.min_window)),
+            ("did the receive window throttle the sender", "yes" if self.window_throttled else "no"),
+            ("retransmitted segments (frames)", ", ".join(map(str, self.retransmissions)) or "none"),
+            ("typical data acknowledged per ACK (bytes)", str(self.typical_acked)),
+            ("ACKs acknowledging two or more segments", f"{self.acks_covering_two} of {self.acks_total}"),
+            ("bytes transferred", str(self.bytes_transferred)),
+            ("throughput (bytes/s)", f"{self.throughput_Bps:.1f}"),
+            ("minimum RTT (s)", _secs(self.min_rtt_ns)),
+            ("flight period (median, s)", _secs(self.flight_period_ns)),
+        ]
+        for label, start, end, n in self.intervals:
+            rows.append((f"{label} interval (s, flights)", f"{_secs(start)} - {_secs(end)} ({n})"))
+        return pd.DataFrame(rows, columns=["question", "answer"]).astype("string")
+
+    def segments_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        df = pd.DataFrame([{
+            "segment": s.n, "frame": s.frame, "seq": s.seq, "length": s.length,
+            "sent": s.sent_ns, "ack_frame": s.ack_frame, "ack_time": s.ack_ns,
+            "sample_rtt": s.sample_rtt_ns, "estimated_rtt_s": s.estimated_rtt,
+        } for s in self.segments], columns=["segment", "frame", "seq", "length", "sent", "ack_frame",
+                                            "ack_time", "sample_rtt", "estimated_rtt_s"])
+        for col in ("sent", "ack_time", "sample_rtt"):
+            df[col] = pd.to_timedelta(df[col].astype("Int64"), unit="ns")
+        df["ack_frame"] = df["ack_frame"].astype("Int64")
+        return df
+
+
+def _options(seg: Segment) -> str:
+    parts = []
+    if seg.mss is not None:
+        parts.append(f"MSS={seg.mss}")
+    if seg.sack_permitted:
+        parts.append("SACK permitted")
+    if seg.wscale is not None:
+        parts.append(f"window scale={seg.wscale} (x{1 << seg.wscale})")
+    return ", ".join(parts) or "none"
+
+
+def lab_tcp(path: str | PathLike[str], stream: int | None = None, nsegments: int = 6) -> LabTcp:
+    """Answer the TCP lab questions for one connection of the capture at ``path``."""
+    from pcapkit.tcpflow.congestion import analyze_direction
+    from pcapkit.tcpflow.extract import segment_from_frame
+    from pcapkit.tcpflow.tcptrace import capture_frames
+    from pcapkit.tcpflow.zeek import zeek_connections
+
+    frames = list(capture_frames(path))
+    if not frames:
+        raise LabError(f"{path}: no packets")
+    t0 = frames[0].ts_ns
+    segs = [s for s in (segment_from_frame(f, keep_payload=True) for f in frames) if s is not None]
+    conns = zeek_connections(segs)
+    if not conns:
+        raise LabError(f"{path}: no TCP connection")
+    by_frame = {s.frame_number: s for s in segs}
+
+    def payload(c: Any) -> int:
+        return sum(max(by_frame[n].seglen, 0) for n in c.frames)
+
+    if stream is None:
+        stream = max(range(len(conns)), key=lambda i: payload(conns[i]))
+    if not 0 <= stream < len(conns):
+        raise LabError(f"{path}: no TCP stream {stream} (0..{len(conns) - 1})")
+    conn = conns[stream]
+    csegs = [by_frame[n] for n in conn.frames]
+    syn = next((s for s in csegs if s.flags & SYN and not s.flags & ACK), None)
+    if syn is None:
+        raise LabError(f"{path}: TCP stream {stream} has no SYN (the lab needs the handshake)")
+    client, server = (syn.src, syn.sport), (syn.dst, syn.dport)
+    synack = next((s for s in csegs if s.flags & SYN and s.flags & ACK and (s.src, s.sport) == server), None)
+    cisn = syn.seq
+    syn_info = {"frame": syn.frame_number, "seq_raw": syn.seq, "options": _options(syn)}
+    sa_info: dict[str, Any] = {}
+    sisn = None
+    if synack is not None:
+        sisn = synack.seq
+        sa_info = {"frame": synack.frame_number, "seq_raw": synack.seq, "ack_raw": synack.ack,
+                   "ack_rel": seq_diff(synack.ack, cisn), "options": _options(synack)}
+
+    # the uploading side: the direction with the most payload (the POST body in the lab)
+    up_c = sum(max(s.seglen, 0) for s in csegs if (s.src, s.sport) == client)
+    up_s = sum(max(s.seglen, 0) for s in csegs if (s.src, s.sport) == server)
+    sender, receiver = (client, server) if up_c >= up_s else (server, client)
+    s_isn = cisn if sender == client else (sisn if sisn is not None else 0)
+
+    request = None
+    for s in csegs:
+        if (s.src, s.sport) == client and s.seglen > 0 and s.payload.startswith(HTTP_METHODS):
+            request = {"frame": s.frame_number, "method": s.payload.split(b" ", 1)[0].decode(),
+                       "seq": seq_diff(s.seq, cisn)}
+            break
+
+    rep = analyze_direction(csegs, sender, receiver)
+    # first N data segments and the ACK that acknowledges each exactly (Wireshark's ack_rtt)
+    rows: list[SegmentRow] = []
+    est: float | None = None
+    firsts = [s for s in rep.sent if not s.retransmission][:nsegments]
+    for i, sent in enumerate(firsts, 1):
+        end = sent.seq + sent.length
+        ack = next((a for a in rep.acks if a.ack >= end and a.ts_ns >= sent.ts_ns), None)
+        exact = ack if ack is not None and ack.ack == end else None
+        sample = exact.ts_ns - sent.ts_ns if exact is not None else None
+        if sample is not None:
+            est = sample / 1e9 if est is None else 0.875 * est + 0.125 * (sample / 1e9)
+        rows.append(SegmentRow(i, sent.frame, sent.seq, sent.length, sent.ts_ns - t0,
+                               exact.frame if exact else None,
+                               exact.ts_ns - t0 if exact else None, sample, est))
+
+    windows = [a.window for a in rep.acks]
+    min_window = min(windows) if windows else 0
+    throttled = any(s.window > 0 and s.bytes_in_flight >= s.window for s in rep.sent)
+    # data acknowledged per ACK
+    acked: list[int] = []
+    prev = None
+    for a in rep.acks:
+        if prev is not None and a.ack > prev:
+            acked.append(a.ack - prev)
+        prev = a.ack if prev is None else max(prev, a.ack)
+    mss = rep.mss
+    typical = Counter(acked).most_common(1)[0][0] if acked else 0
+    two = sum(1 for x in acked if x >= 2 * mss)
+    data = [s for s in rep.sent]
+    last_ack = max(rep.acks, key=lambda a: a.ack) if rep.acks else None
+    nbytes = (last_ack.ack - 1) if last_ack else 0
+    if data and last_ack and last_ack.ts_ns > data[0].ts_ns:
+        tput = nbytes / ((last_ack.ts_ns - data[0].ts_ns) / 1e9)
+    else:
+        tput = 0.0
+    periods = sorted(f.period_ns for f in rep.flights if f.period_ns)
+    del s_isn
+    return LabTcp(
+        stream=stream, client=client, server=server, syn=syn_info, synack=sa_info, request=request,
+        segments=rows, min_window=min_window, window_throttled=throttled,
+        retransmissions=[lo.frame for lo in rep.losses], typical_acked=typical,
+        acks_covering_two=two, acks_total=len(acked), bytes_transferred=nbytes, throughput_Bps=tput,
+        intervals=[(iv.label, iv.start_ns - t0, iv.end_ns - t0, iv.flights) for iv in rep.intervals],
+        flight_period_ns=periods[len(periods) // 2] if periods else None, min_rtt_ns=rep.min_rtt_ns)

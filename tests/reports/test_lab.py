@@ -1,0 +1,100 @@
+"""The Kurose & Ross TCP lab on its own trace, checked against what Wireshark (tshark) shows."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import CORPUS, requires_tshark
+from oracle import tshark_fields
+
+from pcapkit.cli.lab_cmd import lab
+from pcapkit.reports.lab import LabError, lab_tcp
+
+TRACE = CORPUS / "labs" / "tcp-ethereal-trace-1"
+FIELDS = ["frame.number", "frame.time_relative", "ip.src", "tcp.srcport", "ip.dst", "tcp.dstport",
+          "tcp.seq", "tcp.seq_raw", "tcp.ack", "tcp.ack_raw", "tcp.len", "tcp.flags.syn", "tcp.flags.ack",
+          "tcp.analysis.acks_frame", "tcp.analysis.ack_rtt", "tcp.options.mss_val", "tcp.window_size"]
+
+
+def _ns(text: str) -> int:
+    return int(Decimal(text) * 1_000_000_000)
+
+
+@pytest.fixture(scope="module")
+def ws() -> list[dict[str, str]]:
+    # relative sequence numbers, as a student sees them in Wireshark
+    return tshark_fields(TRACE, FIELDS, display_filter="tcp")
+
+
+@requires_tshark
+def test_addresses_and_handshake(corpus: Path, ws: list[dict[str, str]]) -> None:
+    r = lab_tcp(TRACE)
+    # published answers: client 192.168.1.102:1161, server 128.119.245.12:80
+    assert r.client == ("192.168.1.102", 1161) and r.server == ("128.119.245.12", 80)
+    syn = next(x for x in ws if x["tcp.flags.syn"] in ("1", "True") and x["tcp.flags.ack"] in ("0", "False"))
+    synack = next(x for x in ws if x["tcp.flags.syn"] in ("1", "True") and x["tcp.flags.ack"] in ("1", "True"))
+    assert r.syn["frame"] == int(syn["frame.number"]) and r.syn["seq_raw"] == int(syn["tcp.seq_raw"])
+    assert syn["tcp.seq"] == "0" and synack["tcp.seq"] == "0" and synack["tcp.ack"] == "1"
+    assert r.synack["frame"] == int(synack["frame.number"])
+    assert (r.synack["seq_raw"], r.synack["ack_raw"], r.synack["ack_rel"]) == (
+        int(synack["tcp.seq_raw"]), int(synack["tcp.ack_raw"]), 1)
+    assert f"MSS={syn['tcp.options.mss_val']}" in r.syn["options"]
+
+
+@requires_tshark
+def test_post_segment_and_first_six(corpus: Path, ws: list[dict[str, str]]) -> None:
+    r = lab_tcp(TRACE)
+    assert r.request == {"frame": 4, "method": "POST", "seq": 1}  # published: the POST is in frame 4
+    by_frame = {int(x["frame.number"]): x for x in ws}
+    acks = {int(x["tcp.analysis.acks_frame"]): x for x in ws if "tcp.analysis.acks_frame" in x}
+    assert [s.length for s in r.segments] == [565] + [1460] * 5  # published lengths
+    est = None
+    for s in r.segments:
+        w = by_frame[s.frame]
+        assert s.seq == int(w["tcp.seq"]) and s.length == int(w["tcp.len"])
+        assert s.sent_ns == _ns(w["frame.time_relative"])
+        a = acks[s.frame]  # the ACK Wireshark pairs with this segment
+        assert s.ack_frame == int(a["frame.number"])
+        assert s.ack_ns == _ns(a["frame.time_relative"])
+        assert s.sample_rtt_ns == _ns(a["tcp.analysis.ack_rtt"])
+        sample = float(Decimal(a["tcp.analysis.ack_rtt"]))
+        est = sample if est is None else 0.875 * est + 0.125 * sample
+        assert s.estimated_rtt == pytest.approx(est, abs=1e-12)
+    # the published table gives EstimatedRTT 0.0438 s after the 4th segment
+    assert round(r.segments[3].estimated_rtt or 0, 4) == 0.0438
+
+
+@requires_tshark
+def test_window_retransmissions_throughput(corpus: Path, ws: list[dict[str, str]]) -> None:
+    r = lab_tcp(TRACE)
+    server_windows = [int(x["tcp.window_size"]) for x in ws if x["ip.src"] == "128.119.245.12"]
+    assert r.min_window == min(server_windows) == 5840
+    assert not r.window_throttled
+    retrans = tshark_fields(TRACE, ["frame.number"], display_filter="tcp.analysis.retransmission")
+    assert r.retransmissions == [int(x["frame.number"]) for x in retrans] == []
+    client = [x for x in ws if x["ip.src"] == "192.168.1.102" and int(x["tcp.len"]) > 0]
+    last_ack = max((x for x in ws if x["ip.src"] == "128.119.245.12"), key=lambda x: int(x["tcp.ack"]))
+    nbytes = int(last_ack["tcp.ack"]) - 1
+    secs = Decimal(last_ack["frame.time_relative"]) - Decimal(client[0]["frame.time_relative"])
+    assert r.bytes_transferred == nbytes
+    assert r.throughput_Bps == pytest.approx(float(nbytes / secs), rel=1e-9)
+    assert r.intervals[0][0] == "slow-start"
+    assert r.typical_acked in (1460, 2920)
+
+
+def test_cli_table_json_and_errors(corpus: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(lab, ["tcp", str(TRACE)])
+    assert res.exit_code == 0, res.output
+    assert "192.168.1.102:1161" in res.output and "POST" in res.output
+    res = CliRunner().invoke(lab, ["tcp", str(TRACE), "--part", "segments", "--format", "json"])
+    rows = [json.loads(x) for x in res.output.splitlines()]
+    assert [r["length"] for r in rows] == [565, 1460, 1460, 1460, 1460, 1460]
+    assert rows[0]["sample_rtt"] == "0.027460000"
+    res = CliRunner().invoke(lab, ["tcp", str(TRACE), "--stream", "99"])
+    assert res.exit_code == 1 and "no TCP stream 99" in res.output
+    with pytest.raises(LabError):
+        lab_tcp(CORPUS / "labs" / "dhcp-ethereal-trace-1")  # no TCP at all
