@@ -137,6 +137,9 @@ def dissect_icmp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     layer.length = min(avail, 8)
     layer.summary = _summary(itype, code, data, offset, end, reported_end - offset)
     if avail < 8:
+        if itype in _ID_SEQ_TYPES and avail >= 6:  # tshark shows what was captured
+            layer.add("icmp.ident", _u16(data, offset + 4))
+            layer.add("icmp.ident_le", int.from_bytes(data[offset + 4:offset + 6], "little"))
         if itype in _ID_SEQ_TYPES or itype in ERROR_TYPES or itype == REDIRECT:
             layer.truncated(end, f"ICMP header cut short at {avail} of 8 bytes")
         return layer, None

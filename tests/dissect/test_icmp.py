@@ -1,0 +1,140 @@
+"""ICMP (IPv4) dissector: hex vectors under their tcpdump lines (echo, port unreachable
+with the quoted datagram decoded by the IP and UDP dissectors), tshark parity on every
+ICMP capture of the corpus, Hypothesis on random and mutated messages."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, corpus_id, requires_tshark
+from fieldcompare import compare_file
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_tcp import corpus_with, skip_unsupported_link
+
+from pcapkit.dissect.base import Context, FindingKind
+from pcapkit.dissect.icmp import FIELDS, dissect_icmp
+
+NAMES = tuple(s.name for s in FIELDS)
+
+# ip/icmp-ping.pcap frame 1, tcpdump -n -v:
+#   10.0.0.1 > 74.125.225.99: ICMP echo request, id 34844, seq 0, length 64
+ECHO = bytes.fromhex(
+    "4500005414e700004001 2fe10a0000014a7de163 08006909881c00004f85e043000eebff"
+    "08090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f"
+    "3031323334353637".replace(" ", ""))
+
+# ip/icmp-destunreach-udp.pcap frame 1 (first 48 bytes of the IP packet shown), tcpdump -n -v:
+#   192.168.1.102 > 192.168.1.1: ICMP 192.168.1.102 udp port 59207 unreachable, length 156
+#   IP (tos 0x0, ttl 64, id 14097, offset 0, flags [none], proto UDP (17), length 163)
+#   192.168.1.1.53 > 192.168.1.102.59207: 39076 1/4/0 secure.ed4.net. A 208.94.20.14 (135)
+UNREACH_HEAD = bytes.fromhex(
+    "450000b0281e000080018e77c0a80166c0a80101030303bb00000000450000a3"
+    "37110000 4011bf81c0a80101c0a801660035e747008f76d298a481800001 0001".replace(" ", ""))
+
+
+def test_echo_request() -> None:
+    data = ECHO
+    layer, nxt = dissect_icmp(data, 20, len(data), Context(reported_end=len(data)))
+    f = layer.fields
+    assert layer.summary == "ICMP echo request, id 34844, seq 0, length 64"
+    assert f["icmp.type"] == 8 and f["icmp.code"] == 0 and f["icmp.checksum"] == 0x6909
+    assert f["icmp.checksum.status"] == 1  # Wireshark always verifies ICMP checksums
+    assert f["icmp.ident"] == 34844 and f["icmp.ident_le"] == 7304
+    assert f["icmp.seq"] == 0 and f["icmp.seq_le"] == 0
+    assert nxt is None and not layer.findings
+    bad = bytearray(data)
+    bad[30] ^= 1
+    layer, _ = dissect_icmp(bytes(bad), 20, len(bad), Context(reported_end=len(bad)))
+    assert layer.fields["icmp.checksum.status"] == 0
+    assert [x.kind for x in layer.findings] == [FindingKind.CHECKSUM_BAD]
+
+
+def test_port_unreachable_quotes_ip_and_udp() -> None:
+    data = UNREACH_HEAD  # cut after 48 bytes: a snapped capture of a 176-byte packet
+    ctx = Context(reported_end=176)
+    layer, nxt = dissect_icmp(data, 20, len(data), ctx)
+    f = layer.fields
+    assert layer.summary == "ICMP 192.168.1.102 udp port 59207 unreachable, length 156"
+    assert f["icmp.type"] == 3 and f["icmp.code"] == 3 and f["icmp.unused"] == b"\0\0\0\0"
+    assert f["icmp.checksum.status"] == 2  # not whole: cannot verify
+    assert nxt is not None and (nxt.table, nxt.key, nxt.offset) == ("ethertype", 0x0800, 28)
+    assert ctx.extra["in_error_pkt"] is True
+    # the quoted datagram goes through the real IPv4 and UDP dissectors
+    from pcapkit.dissect import registry
+
+    ipv4 = registry.lookup("ethertype", 0x0800)
+    if ipv4 is None:
+        pytest.skip("no IPv4 dissector")
+    ctx.reported_end = nxt.reported_end or nxt.end
+    ip_layer, ip_next = ipv4(data, nxt.offset, nxt.end, ctx)
+    assert ip_layer.fields["ip.src"] == "192.168.1.1" and ip_layer.fields["ip.dst"] == "192.168.1.102"
+    assert not [x for x in ip_layer.findings if x.kind is FindingKind.MALFORMED]
+    assert ip_next is not None and ip_next.key == 17
+    udp = registry.lookup(ip_next.table, ip_next.key)
+    assert udp is not None
+    ctx.reported_end = ip_next.reported_end or ip_next.end
+    udp_layer, _ = udp(data, ip_next.offset, ip_next.end, ctx)
+    assert udp_layer.fields["udp.srcport"] == 53 and udp_layer.fields["udp.dstport"] == 59207
+    assert udp_layer.fields["udp.length"] == 143 and not udp_layer.findings
+
+
+def test_frag_needed_and_rfc4884_length() -> None:
+    # type 3 code 4 with next-hop MTU 1400 (RFC 1191), then RFC 4884 length 32 words
+    msg = bytes.fromhex("0304 0000 0000 0578") + bytes(28)
+    layer, _ = dissect_icmp(msg, 0, len(msg), Context(reported_end=len(msg)))
+    assert layer.fields["icmp.mtu"] == 1400 and layer.fields["icmp.unused"] == b"\0\0"
+    msg = bytes.fromhex("0b00 0000 0020 0000") + bytes(128)
+    layer, _ = dissect_icmp(msg, 0, len(msg), Context(reported_end=len(msg)))
+    assert layer.fields["icmp.length"] == 32 and layer.fields["icmp.length.original_datagram"] == 128
+
+
+FILES = corpus_with("icmp")
+EXTERNAL = {
+    "labs/ip-ethereal-trace-1": "ICMP time-exceeded quoting IPv4 first fragments: ipv4.py must dissect "
+                                "a fragment inside an ICMP error (in_error_pkt) instead of reassembling",
+    "labs/ip-wireshark-trace1-1.pcapng": "same: ICMP-quoted IPv4 fragments (ipv4.py, in_error_pkt)",
+}
+
+
+@requires_tshark
+@pytest.mark.tshark
+@pytest.mark.parametrize("path", FILES, ids=corpus_id)
+def test_icmp_fields_match_tshark(path: Path) -> None:
+    rel = corpus_id(path)
+    skip_unsupported_link(rel)
+    result = compare_file(path, fields=NAMES)
+    if result.diffs and rel in EXTERNAL:
+        pytest.xfail(EXTERNAL[rel])
+    assert not result.diffs, result.report()
+
+
+def test_corpus_is_there() -> None:
+    if not CORPUS.is_dir():
+        pytest.skip("no corpus")
+    assert len(FILES) >= 20
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=96), st.integers(0, 64))
+def test_random_bytes_never_raise(data: bytes, extra: int) -> None:
+    start = time.perf_counter()
+    layer, nxt = dissect_icmp(data, 0, len(data), Context(reported_end=len(data) + extra))
+    assert time.perf_counter() - start < 0.5
+    if len(data) < 4:
+        assert layer.findings and nxt is None
+    if nxt is not None:
+        assert nxt.offset == 8 and nxt.end <= len(data)
+    for name in layer.fields:
+        assert name in NAMES
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([0, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]),
+       st.integers(0, 255), st.binary(max_size=60))
+def test_every_type_with_random_body(itype: int, code: int, body: bytes) -> None:
+    data = bytes((itype, code, 0, 0)) + body
+    layer, _ = dissect_icmp(data, 0, len(data), Context(reported_end=len(data)))
+    assert layer.fields["icmp.type"] == itype
