@@ -35,6 +35,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("icmp.seq", "uint", 16, doc="Sequence number (big endian)"),
     FieldSpec("icmp.seq_le", "uint", 16, doc="Sequence number (little endian)"),
     FieldSpec("icmp.unused", "bytes", doc="Unused bytes of the header"),
+    FieldSpec("icmp.reserved", "bytes", doc="Reserved (router solicitation)"),
     FieldSpec("icmp.mtu", "uint", 16, doc="MTU of next hop (RFC 1191)"),
     FieldSpec("icmp.length", "uint", 8, doc="Length of the original datagram in 32-bit words (RFC 4884)"),
     FieldSpec("icmp.length.original_datagram", "uint", 8, doc="Length of the original datagram in bytes"),
