@@ -343,25 +343,28 @@ def format_program(program: BpfProgram | Iterable[BpfInsn], style: str = "d") ->
 # --- offline filtering ------------------------------------------------------------------
 
 def filter_frames(frames: Iterable[Frame], expr: str, linktype: int | None = None,
-                  snaplen: int = 262144) -> Iterator[Frame]:
-    """The frames a tcpdump filter accepts, like ``tcpdump -r FILE EXPR``.
+                  snaplen: int = 262144, chunk: int = 2048) -> Iterator[Frame]:
+    """The frames a tcpdump filter accepts, like ``tcpdump -r FILE EXPR``, in order.
 
     The expression is compiled once per link type seen (``linktype`` overrides each
-    frame's own), and pcapkit's interpreter (:mod:`pcapkit.capture.bpf_vm`) runs it over
-    each frame's captured bytes with the wire length as ``len``. An empty expression
-    accepts everything. Raises :class:`FilterError` if the expression does not compile
-    for a link type it meets.
+    frame's own), as libpcap compiles it for a file of that link type, and pcapkit's
+    interpreter (:mod:`pcapkit.capture.bpf_vm`) runs it over each frame's captured bytes
+    with the wire length as ``len``. Frames are taken ``chunk`` at a time and run through
+    the numpy batch interpreter (a few times faster than one by one); the answer is the
+    same. An empty expression accepts everything. Raises :class:`FilterError` if the
+    expression does not compile for a link type it meets.
     """
     import sys
 
-    from pcapkit.capture.bpf_vm import run_program
+    from pcapkit.capture.bpf_vm import run_batch, run_program
 
     if not expr.strip():
         yield from frames
         return
     programs: dict[tuple[int, bool], tuple[BpfInsn, ...]] = {}
     little = sys.byteorder == "little"
-    for frame in frames:
+
+    def program_for(frame: Frame) -> tuple[BpfInsn, ...]:
         lt = frame.linktype if linktype is None else linktype
         swapped = False
         if lt in (0, 109):  # DLT_NULL / DLT_ENC: address family in the writer's byte order
@@ -372,5 +375,31 @@ def filter_frames(frames: Iterable[Frame], expr: str, linktype: int | None = Non
         if insns is None:
             insns = compile_filter(expr, lt, snaplen, savefile=True, swapped=swapped).insns
             programs[(lt, swapped)] = insns
-        if run_program(insns, frame.data, frame.wirelen):
-            yield frame
+        return insns
+
+    pending: list[Frame] = []
+
+    def flush() -> list[Frame]:
+        if len(pending) < 32:
+            return [f for f in pending if run_program(program_for(f), f.data, f.wirelen)]
+        groups: dict[int, list[int]] = {}
+        progs: dict[int, tuple[BpfInsn, ...]] = {}
+        for i, f in enumerate(pending):
+            insns = program_for(f)
+            groups.setdefault(id(insns), []).append(i)
+            progs[id(insns)] = insns
+        keep = [False] * len(pending)
+        for key, idx in groups.items():
+            res = run_batch(progs[key], [pending[i].data for i in idx],
+                            [pending[i].wirelen for i in idx])
+            for i, r in zip(idx, res.tolist(), strict=True):
+                keep[i] = r != 0
+        return [f for f, k in zip(pending, keep, strict=True) if k]
+
+    for frame in frames:
+        pending.append(frame)
+        if len(pending) >= chunk:
+            yield from flush()
+            pending.clear()
+    if pending:
+        yield from flush()

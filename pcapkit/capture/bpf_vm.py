@@ -69,6 +69,11 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 MASK32 = 0xFFFFFFFF
+MAX_STEPS = 1 << 16  # a program that loops longer (backward jumps) rejects
+
+
+def _s32(k: int) -> int:
+    return k - 0x100000000 if k & 0x80000000 else k
 BPF_MEMWORDS = 16
 
 _U32 = struct.Struct("!I").unpack_from
@@ -89,7 +94,8 @@ def validate(insns: Sequence[BpfInsn]) -> None:
         cls = ins.code & 0x07
         if cls == BPF_JMP:
             if (ins.code & 0xF0) == BPF_JA:
-                if pc + 1 + ins.k >= n:
+                # libpcap sign-extends k: "ip6 protochain" loops with backward jumps
+                if not 0 <= pc + 1 + _s32(ins.k) < n:
                     raise BpfProgramError(f"({pc:03d}) ja out of range")
             elif pc + 1 + max(ins.jt, ins.jf) >= n:
                 raise BpfProgramError(f"({pc:03d}) jump out of range")
@@ -129,7 +135,11 @@ def run_program(program: BpfProgram | Sequence[BpfInsn], data: bytes, wirelen: i
     mem = [0] * BPF_MEMWORDS
     pc = 0
     n = len(insns)
+    steps = 0
     while pc < n:
+        steps += 1
+        if steps > MAX_STEPS:
+            return 0
         ins = insns[pc]
         code = ins.code
         k = ins.k
@@ -176,7 +186,7 @@ def run_program(program: BpfProgram | Sequence[BpfInsn], data: bytes, wirelen: i
         elif cls == BPF_JMP:
             op = code & 0xF0
             if op == BPF_JA:
-                pc += k
+                pc += k - 0x100000000 if k & 0x80000000 else k
                 continue
             src = x if code & BPF_X else k
             if op == BPF_JEQ:
@@ -232,179 +242,185 @@ def run_program(program: BpfProgram | Sequence[BpfInsn], data: bytes, wirelen: i
     raise BpfProgramError("fell off the end of the program")
 
 
-def pack_batch(buffers: Sequence[bytes]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
-    """Packets as a zero-padded 2-D uint8 array and their captured lengths."""
+def pack_batch(buffers: Sequence[bytes]) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]:
+    """Packets as one flat uint8 array plus each one's start offset and captured length."""
     import numpy as np
 
     caplens = np.fromiter((len(b) for b in buffers), dtype=np.int64, count=len(buffers))
-    width = int(caplens.max()) if len(buffers) else 0
-    flat = np.zeros((len(buffers), width + 4), dtype=np.uint8)
-    joined = np.frombuffer(b"".join(buffers), dtype=np.uint8)
-    if len(buffers):
-        rows = np.repeat(np.arange(len(buffers)), caplens)
-        starts = np.repeat(np.cumsum(caplens) - caplens, caplens)
-        cols = np.arange(len(joined)) - starts
-        flat[rows, cols] = joined
-    return flat, caplens
+    starts = np.zeros(len(buffers), dtype=np.int64)
+    if len(buffers) > 1:
+        np.cumsum(caplens[:-1], out=starts[1:])
+    flat = np.frombuffer(b"".join(buffers) + bytes(4), dtype=np.uint8)
+    return flat, starts, caplens
 
 
-def run_batch(program: BpfProgram | Sequence[BpfInsn], buffers: Sequence[bytes] | npt.NDArray[Any],
-              wirelens: Sequence[int] | npt.NDArray[Any] | None = None,
+def run_batch(program: BpfProgram | Sequence[BpfInsn], buffers: Sequence[bytes] | None = None,
+              wirelens: Sequence[int] | npt.NDArray[Any] | None = None, *,
+              flat: npt.NDArray[Any] | bytes | None = None,
+              starts: Sequence[int] | npt.NDArray[Any] | None = None,
               caplens: Sequence[int] | npt.NDArray[Any] | None = None) -> npt.NDArray[np.uint32]:
     """Run ``program`` over many packets with numpy; return each packet's result (uint32,
     0 = reject), identical to :func:`run_program` packet by packet.
 
-    ``buffers`` is a list of bytes, or a 2-D uint8 array (rows zero-padded) with
-    ``caplens`` giving each row's captured length. ``wirelens`` defaults to caplens.
+    Give the packets as a list of bytes, or (the columnar path: no copy per packet) as
+    one ``flat`` buffer holding them all with each one's ``starts`` offset and
+    ``caplens``. ``wirelens`` (what ``len`` loads) defaults to the captured lengths.
     """
     import numpy as np
 
     insns = program.insns if isinstance(program, BpfProgram) else tuple(program)
-    if isinstance(buffers, np.ndarray):
-        if caplens is None:
-            raise ValueError("caplens is needed with a 2-D array")
-        data = np.ascontiguousarray(buffers, dtype=np.uint8)
-        cap = np.asarray(caplens, dtype=np.int64)
-        if data.shape[1] < 4:
-            data = np.pad(data, ((0, 0), (0, 4)))
+    if flat is None:
+        if buffers is None:
+            raise ValueError("give buffers, or flat + starts + caplens")
+        data, base, cap = pack_batch(list(buffers))
     else:
-        data, cap = pack_batch(list(buffers))
+        if starts is None or caplens is None:
+            raise ValueError("flat needs starts and caplens")
+        data = np.frombuffer(flat, dtype=np.uint8) if isinstance(flat, (bytes, bytearray, memoryview)) \
+            else np.asarray(flat, dtype=np.uint8)
+        base = np.asarray(starts, dtype=np.int64)
+        cap = np.asarray(caplens, dtype=np.int64)
+    if len(data) < 4:
+        data = np.concatenate([data, np.zeros(4, dtype=np.uint8)])
     n = len(cap)
     plen = cap.astype(np.uint64) if wirelens is None else np.asarray(wirelens, dtype=np.uint64)
-    plen = (plen & MASK32).astype(np.uint64)
-    width = data.shape[1]
+    plen = (plen & np.uint64(MASK32)).astype(np.uint64)
+    last = max(len(data) - 1, 0)
     a = np.zeros(n, dtype=np.uint64)
     x = np.zeros(n, dtype=np.uint64)
     mem = np.zeros((BPF_MEMWORDS, n), dtype=np.uint64)
     pc = np.zeros(n, dtype=np.int64)
     result = np.zeros(n, dtype=np.uint64)
     done = np.zeros(n, dtype=bool)
-    rows_all = np.arange(n)
 
     def load(sel: npt.NDArray[np.intp], off: npt.NDArray[np.uint64], size: int) -> tuple[
             npt.NDArray[np.uint64], npt.NDArray[np.bool_]]:
         ok = off + np.uint64(size) <= cap[sel].astype(np.uint64)
-        o = np.where(ok, off, 0).astype(np.int64)
-        o = np.minimum(o, width - size)
-        r = rows_all[sel]
-        v = data[r, o].astype(np.uint64)
+        pos = base[sel] + np.where(ok, off, 0).astype(np.int64)
+        pos = np.minimum(pos, last - (size - 1))
+        v = data[pos].astype(np.uint64)
         for j in range(1, size):
-            v = (v << np.uint64(8)) | data[r, o + j].astype(np.uint64)
+            v = (v << np.uint64(8)) | data[pos + j].astype(np.uint64)
         return v, ok
 
-    for i, ins in enumerate(insns):
-        sel = np.nonzero((pc == i) & ~done)[0]
-        if sel.size == 0:
-            continue
-        code, k = ins.code, ins.k
-        cls = code & 0x07
-        uk = np.uint64(k)
-        if cls == BPF_RET:
-            result[sel] = a[sel] if (code & 0x18) == BPF_A else uk
-            done[sel] = True
-            continue
-        nxt = i + 1
-        if cls == BPF_LD or (cls == BPF_LDX and (code & 0xE0) == BPF_MSH):
-            mode = code & 0xE0
-            if mode in (BPF_ABS, BPF_IND, BPF_MSH):
-                size = 1 if mode == BPF_MSH else {BPF_W: 4, BPF_H: 2, BPF_B: 1}[code & 0x18]
-                off = np.full(sel.size, k, dtype=np.uint64)
-                if mode == BPF_IND:
-                    off = off + x[sel]
-                v, ok = load(sel, off, size)
-                bad = sel[~ok]
-                result[bad] = 0
-                done[bad] = True
-                good = sel[ok]
-                if mode == BPF_MSH:
-                    x[good] = (v[ok] & np.uint64(0x0F)) << np.uint64(2)
+    backward = any((i.code == (BPF_JMP | BPF_JA)) and i.k & 0x80000000 for i in insns)
+    for _pass in range(MAX_STEPS if backward else 1):
+        for i, ins in enumerate(insns):
+            sel = np.nonzero((pc == i) & ~done)[0]
+            if sel.size == 0:
+                continue
+            code, k = ins.code, ins.k
+            cls = code & 0x07
+            uk = np.uint64(k)
+            if cls == BPF_RET:
+                result[sel] = a[sel] if (code & 0x18) == BPF_A else uk
+                done[sel] = True
+                continue
+            nxt = i + 1
+            if cls == BPF_LD or (cls == BPF_LDX and (code & 0xE0) == BPF_MSH):
+                mode = code & 0xE0
+                if mode in (BPF_ABS, BPF_IND, BPF_MSH):
+                    size = 1 if mode == BPF_MSH else {BPF_W: 4, BPF_H: 2, BPF_B: 1}[code & 0x18]
+                    off = np.full(sel.size, k, dtype=np.uint64)
+                    if mode == BPF_IND:
+                        off = off + x[sel]
+                    v, ok = load(sel, off, size)
+                    bad = sel[~ok]
+                    result[bad] = 0
+                    done[bad] = True
+                    good = sel[ok]
+                    if mode == BPF_MSH:
+                        x[good] = (v[ok] & np.uint64(0x0F)) << np.uint64(2)
+                    else:
+                        a[good] = v[ok]
+                    pc[good] = nxt
+                    continue
+                if mode == BPF_IMM:
+                    a[sel] = uk
+                elif mode == BPF_LEN:
+                    a[sel] = plen[sel]
+                elif mode == BPF_MEM:
+                    a[sel] = mem[k, sel]
                 else:
-                    a[good] = v[ok]
-                pc[good] = nxt
+                    raise BpfProgramError(f"unknown opcode 0x{code:x}")
+            elif cls == BPF_LDX:
+                mode = code & 0xE0
+                if mode == BPF_IMM:
+                    x[sel] = uk
+                elif mode == BPF_LEN:
+                    x[sel] = plen[sel]
+                elif mode == BPF_MEM:
+                    x[sel] = mem[k, sel]
+                else:
+                    raise BpfProgramError(f"unknown opcode 0x{code:x}")
+            elif cls == BPF_ST:
+                mem[k, sel] = a[sel]
+            elif cls == BPF_STX:
+                mem[k, sel] = x[sel]
+            elif cls == BPF_JMP:
+                op = code & 0xF0
+                if op == BPF_JA:
+                    pc[sel] = nxt + (k - 0x100000000 if k & 0x80000000 else k)
+                    continue
+                av = a[sel]
+                src = x[sel] if code & BPF_X else uk
+                if op == BPF_JEQ:
+                    cond = av == src
+                elif op == BPF_JGT:
+                    cond = av > src
+                elif op == BPF_JGE:
+                    cond = av >= src
+                elif op == BPF_JSET:
+                    cond = (av & src) != 0
+                else:
+                    raise BpfProgramError(f"unknown opcode 0x{code:x}")
+                pc[sel] = np.where(cond, nxt + ins.jt, nxt + ins.jf)
                 continue
-            if mode == BPF_IMM:
-                a[sel] = uk
-            elif mode == BPF_LEN:
-                a[sel] = plen[sel]
-            elif mode == BPF_MEM:
-                a[sel] = mem[k, sel]
-            else:
-                raise BpfProgramError(f"unknown opcode 0x{code:x}")
-        elif cls == BPF_LDX:
-            mode = code & 0xE0
-            if mode == BPF_IMM:
-                x[sel] = uk
-            elif mode == BPF_LEN:
-                x[sel] = plen[sel]
-            elif mode == BPF_MEM:
-                x[sel] = mem[k, sel]
-            else:
-                raise BpfProgramError(f"unknown opcode 0x{code:x}")
-        elif cls == BPF_ST:
-            mem[k, sel] = a[sel]
-        elif cls == BPF_STX:
-            mem[k, sel] = x[sel]
-        elif cls == BPF_JMP:
-            op = code & 0xF0
-            if op == BPF_JA:
-                pc[sel] = nxt + k
-                continue
-            av = a[sel]
-            src = x[sel] if code & BPF_X else uk
-            if op == BPF_JEQ:
-                cond = av == src
-            elif op == BPF_JGT:
-                cond = av > src
-            elif op == BPF_JGE:
-                cond = av >= src
-            elif op == BPF_JSET:
-                cond = (av & src) != 0
-            else:
-                raise BpfProgramError(f"unknown opcode 0x{code:x}")
-            pc[sel] = np.where(cond, nxt + ins.jt, nxt + ins.jf)
-            continue
-        elif cls == BPF_ALU:
-            op = code & 0xF0
-            av = a[sel]
-            m32 = np.uint64(MASK32)
-            if op == BPF_NEG:
-                a[sel] = (np.uint64(1 << 32) - av) & m32
-                pc[sel] = nxt
-                continue
-            srcv = x[sel] if code & BPF_X else np.full(sel.size, k, dtype=np.uint64)
-            if op in (BPF_DIV, BPF_MOD):
-                zero = srcv == 0
-                if zero.any():
-                    result[sel[zero]] = 0
-                    done[sel[zero]] = True
-                safe = np.where(zero, np.uint64(1), srcv)
-                r = av // safe if op == BPF_DIV else av % safe
-            elif op == BPF_ADD:
-                r = (av + srcv) & m32
-            elif op == BPF_SUB:
-                r = (av + (np.uint64(1 << 32) - srcv)) & m32
-            elif op == BPF_MUL:
-                r = (av * srcv) & m32
-            elif op == BPF_AND:
-                r = av & srcv
-            elif op == BPF_OR:
-                r = av | srcv
-            elif op == BPF_XOR:
-                r = av ^ srcv
-            elif op in (BPF_LSH, BPF_RSH):
-                big = srcv >= 32
-                sh = np.where(big, np.uint64(0), srcv)
-                r = ((av << sh) & m32) if op == BPF_LSH else (av >> sh)
-                r = np.where(big, np.uint64(0), r)
-            else:
-                raise BpfProgramError(f"unknown opcode 0x{code:x}")
-            a[sel] = r
-        elif cls == BPF_MISC:
-            if (code & 0xF8) == BPF_TAX:
-                x[sel] = a[sel]
-            else:
-                a[sel] = x[sel]
-        pc[sel] = nxt
+            elif cls == BPF_ALU:
+                op = code & 0xF0
+                av = a[sel]
+                m32 = np.uint64(MASK32)
+                if op == BPF_NEG:
+                    a[sel] = (np.uint64(1 << 32) - av) & m32
+                    pc[sel] = nxt
+                    continue
+                srcv = x[sel] if code & BPF_X else np.full(sel.size, k, dtype=np.uint64)
+                if op in (BPF_DIV, BPF_MOD):
+                    zero = srcv == 0
+                    if zero.any():
+                        result[sel[zero]] = 0
+                        done[sel[zero]] = True
+                    safe = np.where(zero, np.uint64(1), srcv)
+                    r = av // safe if op == BPF_DIV else av % safe
+                elif op == BPF_ADD:
+                    r = (av + srcv) & m32
+                elif op == BPF_SUB:
+                    r = (av + (np.uint64(1 << 32) - srcv)) & m32
+                elif op == BPF_MUL:
+                    r = (av * srcv) & m32
+                elif op == BPF_AND:
+                    r = av & srcv
+                elif op == BPF_OR:
+                    r = av | srcv
+                elif op == BPF_XOR:
+                    r = av ^ srcv
+                elif op in (BPF_LSH, BPF_RSH):
+                    big = srcv >= 32
+                    sh = np.where(big, np.uint64(0), srcv)
+                    r = ((av << sh) & m32) if op == BPF_LSH else (av >> sh)
+                    r = np.where(big, np.uint64(0), r)
+                else:
+                    raise BpfProgramError(f"unknown opcode 0x{code:x}")
+                a[sel] = r
+            elif cls == BPF_MISC:
+                if (code & 0xF8) == BPF_TAX:
+                    x[sel] = a[sel]
+                else:
+                    a[sel] = x[sel]
+            pc[sel] = nxt
+        if not backward or done.all():
+            break
+    result[~done] = 0  # a program still looping after MAX_STEPS passes rejects
     return result.astype(np.uint32)
 
 

@@ -340,3 +340,36 @@ def test_filter_frames_compiles_per_linktype() -> None:
     frames = [Frame(1, 0, len(ip), len(ip), 101, 0, ip), Frame(2, 0, len(eth), len(eth), 1, 0, eth)]
     assert [f.number for f in filter_frames(_iter_frames(frames), "udp port 53")] == [1, 2]
     assert [f.number for f in filter_frames(_iter_frames(frames), "tcp")] == []
+
+
+PCAPNG_FILES = [
+    "labs/http-wireshark-trace1-1.pcapng",
+    "labs/ip-wireshark-trace1-1.pcapng",
+    "ip/icmp_traceroute.pcapng",
+    "ip/ipv6_fragments.pcapng",
+    "l2/vlan-pcp-dei.pcapng",
+]
+
+
+@requires_tcpdump
+@pytest.mark.parametrize("rel", PCAPNG_FILES)
+def test_filter_frames_pcapng_via_open_capture(rel: str) -> None:
+    """pcapng files read by pcapkit's reader, filtered in batches and one by one,
+    against ``tcpdump -r``."""
+    from pcapkit.capture.files import open_capture
+
+    path = CORPUS / rel
+    if not path.is_file():
+        pytest.skip(f"{rel} not in corpus")
+    with open_capture(path) as reader:
+        frames = list(reader)
+    compared = 0
+    for expr in EXPRESSIONS[::2]:
+        _, expected = _tcpdump_selects(str(path), expr)
+        if expected is None:
+            continue
+        batched = [(f.ts_ns, f.data) for f in filter_frames(frames, expr)]
+        single = [(f.ts_ns, f.data) for f in filter_frames(frames, expr, chunk=1)]
+        assert batched == single == list(expected), (rel, expr)
+        compared += 1
+    assert compared >= 10

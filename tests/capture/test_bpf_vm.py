@@ -88,8 +88,16 @@ def test_interpreter_equals_libpcap_bpf_filter(insns: tuple[BpfInsn, ...], data:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs(), st.lists(packets, min_size=1, max_size=20))
 def test_batch_equals_libpcap(insns: tuple[BpfInsn, ...], bufs: list[bytes]) -> None:
-    got = run_batch(insns, bufs).tolist()
-    assert got == [_libpcap_filter(insns, b, len(b)) for b in bufs]
+    expected = [_libpcap_filter(insns, b, len(b)) for b in bufs]
+    assert run_batch(insns, bufs).tolist() == expected
+    # the columnar form: one flat buffer (with a gap between packets) plus offsets
+    flat = b"".join(b + b"\xaa" * 3 for b in bufs)
+    starts, pos = [], 0
+    for b in bufs:
+        starts.append(pos)
+        pos += len(b) + 3
+    got = run_batch(insns, flat=flat, starts=starts, caplens=[len(b) for b in bufs])
+    assert got.tolist() == expected
 
 
 @pytest.mark.parametrize("expr", ["tcp port 80", "ip[2:2] > 576", "vlan and udp",
@@ -101,3 +109,17 @@ def test_compiled_filters_equal_libpcap(expr: str, data: bytes) -> None:
     # make the random bytes look like IPv4/TCP often enough to reach deep branches
     pkt = bytes(12) + b"\x08\x00\x45" + data
     assert run_program(prog, pkt, len(pkt)) == _libpcap_filter(prog.insns, pkt, len(pkt))
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.binary(min_size=0, max_size=160))
+def test_protochain_backward_jumps_equal_libpcap(data: bytes) -> None:
+    """``ip6 protochain`` compiles to a loop (a backward ``ja``): scalar and batch
+    interpreters must follow it like libpcap's bpf_filter does."""
+    prog = compile_filter("ip6 protochain 6")
+    assert any(i.code == 0x05 and i.k & 0x80000000 for i in prog.insns)
+    # IPv6 header whose next header is hop-by-hop (0), so the chain walk starts
+    pkt = bytes(12) + b"\x86\xdd" + b"\x60\x00\x00\x00\x00\x40" + bytes([data[0] % 61 if data else 0]) + b"\x40" + bytes(32) + data
+    expected = _libpcap_filter(prog.insns, pkt, len(pkt))
+    assert run_program(prog, pkt, len(pkt)) == expected
+    assert run_batch(prog, [pkt, pkt[:60]]).tolist() == [expected, _libpcap_filter(prog.insns, pkt[:60], 60)]
