@@ -165,8 +165,8 @@ def _precision(units: int) -> int:
 
 
 def _file_type(reader: CaptureReader) -> str:
-    if reader.format == "pcapng":
-        return "pcapng"
+    if reader.format in ("pcapng", "snoop"):
+        return reader.format
     if getattr(reader, "modified", False):
         return "modpcap"
     return "nsecpcap" if reader.format == "pcap-ns" else "pcap"

@@ -25,8 +25,7 @@ FIELDS = ("frame.time_epoch", "frame.len", "frame.cap_len", "frame.encap_type", 
 
 # Files tshark reads that pcapkit deliberately does not (other capture formats).
 NOT_PCAP = {
-    "formats/eth.erf.gz": "Endace ERF, not pcap/pcapng: out of scope of the file layer",
-    "formats/finger.snoop.gz": "Sun snoop, not pcap/pcapng: out of scope of the file layer",
+    "formats/eth.erf.gz": "Endace ERF, not pcap/pcapng/snoop: out of scope of the file layer",
 }
 
 

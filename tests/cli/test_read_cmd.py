@@ -21,7 +21,8 @@ JSON_FIELDS = ("frame.number", "frame.time_epoch", "frame.len", "frame.cap_len",
 FILES = [CORPUS / n for n in ("labs/NAT_home_side.pcap", "formats/le_test202.pcapng",
                               "formats/be_test101.pcapng", "formats/le_test009.pcapng",
                               "formats/pcapng-multi-interface.pcapng", "tcp/tcp.dmp.gz",
-                              "labs/Wireshark_802_11.pcap", "broken/unsupported-link-type-dbus.pcap")]
+                              "labs/Wireshark_802_11.pcap", "broken/unsupported-link-type-dbus.pcap",
+                              "formats/finger.snoop.gz")]
 
 
 def run(args: list[str]) -> tuple[int, str, str]:
@@ -85,7 +86,7 @@ def test_filter_selects_what_tcpdump_selects(expr: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["broken/pcap-invalid-version-1.pcap", "broken/pcapng-invalid-vers-2.pcapng",
-                                  "broken/shb-option-too-long.pcapng", "formats/finger.snoop.gz"])
+                                  "broken/shb-option-too-long.pcapng", "formats/eth.erf.gz"])
 def test_bad_file_is_one_error_line(name: str) -> None:
     # a real process: stderr must hold exactly one line and no traceback
     proc = subprocess.run([sys.executable, "-m", "pcapkit", "read", str(CORPUS / name)],
