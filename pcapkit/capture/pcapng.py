@@ -82,6 +82,8 @@ def units_per_second(tsresol: int) -> int:
 def ts_to_ns(ts: int, units: int, tsoffset: int) -> int:
     """Wireshark's conversion of a pcapng time stamp to ns (unsigned 64-bit arithmetic)."""
     secs = ts // units
+    if secs >= 1 << 63:  # Wireshark keeps seconds in a signed 64-bit time_t
+        secs -= 1 << 64
     nsecs = (((ts % units) * 1_000_000_000) & U64) // units
     return (secs + tsoffset) * 1_000_000_000 + nsecs
 
