@@ -8,7 +8,9 @@ What is measured (all times integer ns, sequence numbers relative to the first o
 * **RTT**: Karn's-rule samples (an ACK exactly ending a segment sent once, as tcptrace
   takes them); ``min_rtt`` is their minimum.
 * **flights** ("fleets"): runs of data segments sent back-to-back. A new flight starts
-  when the gap since the previous data segment exceeds ``max(min_rtt / 4, 1 ms)``.
+  when the gap since the previous data segment exceeds ``max(min_rtt / 4, 1 ms)``, or
+  when the flight has lasted one ``min_rtt`` (a continuously sending, ACK-clocked
+  sender is cut into one flight per round trip).
   Each flight has its bytes, segments, the bytes in flight at its end and the
   ``period`` to the next flight (about one RTT while the sender is ACK-clocked).
 * **loss episodes**: a data segment that re-sends sequence space already sent. It is a
@@ -26,13 +28,16 @@ Labelling of flights (first rule that applies):
 3. ``receiver-limited`` - bytes in flight reached the advertised window minus one MSS.
 4. ``idle-restart`` - the flight starts after the sender was idle (nothing in flight)
    for longer than ``max(4 * min_rtt, 1 s)`` (RFC 5681's restart after an idle RTO).
-5. ``slow-start`` - the flight is at least 1.5 times the previous flight, or it is
-   the first flight.
+5. ``slow-start`` - the first flight, or bytes in flight at the flight's end grew by
+   at least a quarter and by at least 2 MSS over one round trip (median RTT sample)
+   -- slow start grows by half (delayed ACKs) to double per RTT, congestion avoidance
+   by one MSS; for an idle-restarting sender, the flight is 1.5 times the previous.
 6. ``application-limited`` - nothing was in flight when the flight started (all
-   earlier data was acknowledged and the sender still waited), or the flight shrank:
-   the sender had less to send than its window allowed.
-7. ``congestion-avoidance`` - otherwise: the flight grew by less than half (about
-   one MSS per RTT) or held steady while data was still outstanding (ACK-clocked).
+   earlier data was acknowledged and the sender still waited), or bytes in flight
+   fell below 0.8 of the value one round trip earlier without a loss: the sender had
+   less to send than its window allowed.
+7. ``congestion-avoidance`` - otherwise: bytes in flight grew by less than half per
+   round trip (about one MSS per RTT) or held steady while ACK-clocked.
 
 Consecutive flights with the same label form the returned intervals.
 """
@@ -178,7 +183,8 @@ def analyze_direction(segs: Iterable[Segment], sender: tuple[str, int],
                                               dup_count if last_ack_val == rel else 0,
                                               seg.ts_ns - prev if prev is not None else 0, None))
                 pending_loss.append(len(rep.losses) - 1)
-                recovery_until = snd_max
+                if recovery_until is None:
+                    recovery_until = snd_max
                 out[end] = (seg.ts_ns, True)
                 for k in list(out):
                     if rel < k <= end:
@@ -227,7 +233,7 @@ def _flights(rep: CongestionReport) -> None:
     flights: list[Flight] = []
     prev_ts: int | None = None
     for s in rep.sent:
-        if prev_ts is None or s.ts_ns - prev_ts > gap:
+        if prev_ts is None or s.ts_ns - prev_ts > gap or (min_rtt and s.ts_ns - flights[-1].start_ns >= min_rtt):
             flights.append(Flight(s.ts_ns, s.ts_ns, s.frame, idle_before=s.bytes_in_flight <= s.length))
         f = flights[-1]
         f.end_ns = s.ts_ns
@@ -241,10 +247,21 @@ def _flights(rep: CongestionReport) -> None:
         a.period_ns = b.start_ns - a.start_ns
     # labels
     loss_windows = [(lo.ts_ns, lo.recovered_ns) for lo in rep.losses]
+    rtts = sorted(r for _, _, r in rep.rtt_samples)
+    round_ns = rtts[len(rtts) // 2] if rtts else 0
     prev: Flight | None = None
-    for f in flights:
+    for i, f in enumerate(flights):
         in_recovery = f.retransmissions > 0 or any(
             start <= f.start_ns and (end is None or f.start_ns < end) for start, end in loss_windows)
+        # the flight one round trip earlier (the previous flight if none is that old)
+        base: Flight | None = prev
+        for g in reversed(flights[:i]):
+            if g.end_ns <= f.end_ns - round_ns:
+                base = g
+                break
+        if f.idle_before:
+            base = prev
+        ratio = f.bytes_in_flight / base.bytes_in_flight if base and base.bytes_in_flight else 0.0
         if in_recovery:
             f.label = "recovery"
         elif f.window == 0:
@@ -253,9 +270,10 @@ def _flights(rep: CongestionReport) -> None:
             f.label = "receiver-limited"
         elif prev is not None and f.idle_before and f.start_ns - prev.end_ns > idle_gap:
             f.label = "idle-restart"
-        elif prev is None or f.bytes >= 1.5 * prev.bytes:
+        elif base is None or (ratio >= 1.25 and f.bytes_in_flight - base.bytes_in_flight >= 2 * rep.mss) \
+                or (f.idle_before and prev is not None and f.bytes >= 1.5 * prev.bytes):
             f.label = "slow-start"
-        elif f.idle_before or f.bytes < prev.bytes:
+        elif f.idle_before or ratio < 0.8:
             f.label = "application-limited"
         else:
             f.label = "congestion-avoidance"

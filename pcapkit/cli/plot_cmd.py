@@ -1,0 +1,34 @@
+"""``pcapkit plot``: time-sequence, RTT, throughput, window and cwnd plots to PNG/SVG."""
+
+from __future__ import annotations
+
+import click
+
+from pcapkit.cli.common import PcapkitCommand
+
+
+@click.command(cls=PcapkitCommand)
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--stream", type=int, default=0, show_default=True,
+              help="TCP stream (0-based, order of first appearance).")
+@click.option("--kind", type=click.Choice(["tseq", "rtt", "throughput", "window", "cwnd"]),
+              default="tseq", show_default=True, help="What to plot.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="Image file to write (.png or .svg; .pdf also works).")
+def plot(file: str, stream: int, kind: str, output: str) -> None:
+    """Plot one TCP stream of FILE (the direction that carried more data):
+    tseq = Stevens time-sequence graph with ACK and receive-window lines and
+    retransmissions in red; rtt = RTT samples; throughput = moving-window throughput;
+    window = advertised window and bytes in flight; cwnd = bytes in flight with the
+    slow-start / congestion-avoidance / recovery phases shaded.
+
+    \b
+    Examples:
+      pcapkit plot trace.pcap --stream 0 --kind tseq -o tseq.png
+      pcapkit plot trace.pcap --kind cwnd -o cwnd.svg
+    """
+    from pcapkit.reports.plots import plot as make_plot
+
+    fig = make_plot(file, kind, stream)
+    fig.savefig(output)
+    click.echo(output)
