@@ -10,7 +10,7 @@ fragment reassembly and the TCP stream hook used by stream-level dissectors.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -19,10 +19,10 @@ from pcapkit.dissect import registry
 from pcapkit.dissect.base import Context, Dissector, Finding, Layer, Next
 from pcapkit.frame import Frame, format_epoch_ns
 
-# tshark writes the pseudo-protocol "ethertype" between a layer that dispatches on an
-# EtherType (eth, vlan, sll) and the next one; LLC/SNAP does not.
-_NO_ETHERTYPE_PSEUDO = frozenset({"llc"})
-MAX_LAYERS = 32
+# tshark writes the pseudo-protocol "ethertype" between a link layer that dispatches on
+# an EtherType (eth, vlan, sll) and the next one; LLC/SNAP, null and ICMP errors do not.
+_ETHERTYPE_PSEUDO = frozenset({"eth", "vlan", "ieee8021ad", "sll"})
+MAX_LAYERS = 256
 
 
 @dataclass(slots=True)
@@ -144,7 +144,7 @@ def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
             nxt = None
             break
         fn = _lookup(nxt.table, nxt.key)
-        if nxt.table == "ethertype" and layer.protocol not in _NO_ETHERTYPE_PSEUDO and layer.protocol:
+        if nxt.table == "ethertype" and layer.protocol in _ETHERTYPE_PSEUDO:
             protocols.append("ethertype")
         parent_end, parent_reported = end, reported_end
         offset, end = nxt.offset, min(nxt.end, len(data))
@@ -167,7 +167,8 @@ def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
 
 
 _L3 = frozenset({"ip", "ipv6", "arp", "llc"})
-_TRAILER_OWNERS = {"eth": "eth.trailer", "vlan": "vlan.trailer", "sll": "sll.trailer"}
+_TRAILER_OWNERS = {"eth": "eth.trailer", "vlan": "vlan.trailer", "sll": "sll.trailer",
+                   "ieee8021ad": ""}
 
 
 def _trailer(layers: list[Layer], frame: Frame, pdu_end: int) -> None:
@@ -178,7 +179,7 @@ def _trailer(layers: list[Layer], frame: Frame, pdu_end: int) -> None:
             break
         if layer.protocol in _TRAILER_OWNERS:
             owner = layer
-    if owner is None:
+    if owner is None or not _TRAILER_OWNERS[owner.protocol]:
         return
     from pcapkit.dissect.ethernet import add_trailer
 
@@ -273,42 +274,7 @@ def dissect_file(path: str | Path, session: bool | DissectSession = True) -> Ite
 
 
 def read_frames(path: str | Path) -> Iterator[Frame]:
-    """Frames of a capture file: pcapkit's own reader when present, else dpkt (pcap/pcapng, gzip)."""
-    try:
-        files = import_module("pcapkit.capture.files")
-        open_capture = files.open_capture
-    except (ImportError, AttributeError):
-        open_capture = None
-    if open_capture is not None:
-        reader = open_capture(path)
-        if hasattr(reader, "__enter__"):
-            with reader as frames:
-                yield from frames
-        else:
-            yield from reader
-        return
-    yield from _dpkt_frames(Path(path))
+    """Frames of a capture file, through :func:`pcapkit.capture.files.read_frames`."""
+    from pcapkit.capture.files import read_frames as _read
 
-
-def _dpkt_frames(path: Path) -> Iterator[Frame]:
-    import gzip
-    import io
-
-    import dpkt
-
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    fh = io.BytesIO(raw)
-    reader: Any
-    if raw[:4] == b"\x0a\x0d\x0d\x0a":
-        reader = dpkt.pcapng.Reader(fh)
-    else:
-        reader = dpkt.pcap.Reader(fh)
-    linktype = reader.datalink()
-    nano = getattr(reader, "_divisor", 1e6) == 1e9 if hasattr(reader, "_divisor") else False
-    for number, (ts, buf) in enumerate(reader, 1):
-        ts_ns = round(ts * 1e9) if not nano else round(ts * 1e9)
-        wirelen = len(buf)
-        yield Frame(number=number, ts_ns=ts_ns, caplen=len(buf), wirelen=wirelen,
-                    linktype=linktype, interface_id=0, data=bytes(buf))
+    yield from _read(path)

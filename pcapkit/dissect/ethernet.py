@@ -35,16 +35,16 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("eth.fcs", "uint", 32, "hex", doc="frame check sequence"),
     FieldSpec("eth.fcs.status", "uint", 8, doc="FCS status (2 = unverified)"),
     FieldSpec("llc.dsap", "uint", 8, "hex", doc="destination SAP"),
-    FieldSpec("llc.dsap.sap", "uint", 8, "hex", doc="DSAP address"),
+    FieldSpec("llc.dsap.sap", "uint", 8, doc="DSAP address"),
     FieldSpec("llc.dsap.ig", "bool", doc="DSAP individual/group"),
     FieldSpec("llc.ssap", "uint", 8, "hex", doc="source SAP"),
-    FieldSpec("llc.ssap.sap", "uint", 8, "hex", doc="SSAP address"),
+    FieldSpec("llc.ssap.sap", "uint", 8, doc="SSAP address"),
     FieldSpec("llc.ssap.cr", "bool", doc="SSAP command/response"),
-    FieldSpec("llc.control", "uint", 8, "hex", doc="control field"),
+    FieldSpec("llc.control", "uint", 16, "hex", doc="control field"),
     FieldSpec("llc.control.ftype", "uint", 8, "hex", doc="frame type"),
     FieldSpec("llc.control.u_modifier_cmd", "uint", 8, "hex", doc="U modifier (command)"),
     FieldSpec("llc.control.u_modifier_resp", "uint", 8, "hex", doc="U modifier (response)"),
-    FieldSpec("llc.oui", "uint", 24, "hex", doc="SNAP OUI"),
+    FieldSpec("llc.oui", "uint", 24, doc="SNAP OUI"),
     FieldSpec("llc.pid", "uint", 16, "hex", doc="SNAP protocol id"),
     FieldSpec("llc.type", "uint", 16, "hex", doc="SNAP type (OUI 0: an EtherType)"),
 )
@@ -77,10 +77,7 @@ def _address(layer: Layer, which: str, raw: bytes) -> None:
 def dissect_ethernet(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     layer = Layer("eth", offset)
     if end - offset < 14:
-        if end - offset >= 6:
-            _address(layer, "dst", data[offset:offset + 6])
-        if end - offset >= 12:
-            _address(layer, "src", data[offset + 6:offset + 12])
+        # tshark shows nothing of a header it cannot read whole
         layer.length = end - offset
         if ctx.reported_end - offset < 14:
             layer.malformed(offset, f"frame of {ctx.reported_end - offset} bytes < 14-byte header")
@@ -93,7 +90,7 @@ def dissect_ethernet(data: bytes, offset: int, end: int, ctx: Context) -> Result
     layer.length = 14
     dst = layer.fields["eth.dst"]
     src = layer.fields["eth.src"]
-    if etype >= 0x0600:
+    if etype >= 0x0600 or etype == 0:  # 0x0000 is "unknown type", not a length (tshark)
         layer.add("eth.type", etype)
         layer.summary = f"{src} > {dst}, ethertype {ETHERTYPE_NAMES.get(etype, f'Unknown (0x{etype:04x})')} (0x{etype:04x})"
         return layer, Next("ethertype", etype, offset + 14, end)
@@ -144,8 +141,7 @@ def dissect_llc(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         layer.add("llc.oui", oui)
         if oui == 0:
             layer.add("llc.type", pid)
-        else:
-            layer.add("llc.pid", pid)
+        # other OUIs have their own pid fields in tshark (llc.cisco_pid, ...): not emitted
         layer.length = 8
         layer.summary = f"SNAP oui 0x{oui:06x} pid 0x{pid:04x}"
         if oui == 0:
@@ -157,12 +153,18 @@ def dissect_llc(data: bytes, offset: int, end: int, ctx: Context) -> Result:
 
 def add_trailer(layer: Layer, data: bytes, pdu_end: int, caplen: int, wirelen: int,
                 trailer_field: str = "eth.trailer") -> None:
-    """Bytes after the payload ``pdu_end``: padding up to a 60-byte frame, then trailer/FCS."""
+    """Bytes after the payload ``pdu_end``, as tshark 4.0 splits them (FCS autodetect):
+
+    zero bytes that pad the frame to 60 are ``eth.padding``; of the rest, the last 4 are
+    an FCS when the tvb of the layer that owns the trailer (the frame from ``layer``'s
+    start) is reported as at least 64 bytes and they were captured; the others are the
+    trailer (``eth.trailer`` / ``vlan.trailer``).
+    """
     if pdu_end >= caplen:
         return
     rest = data[pdu_end:caplen]
-    reported_rest = max(wirelen, caplen) - pdu_end
     pkt_len = max(wirelen, caplen)
+    reported_rest = pkt_len - pdu_end
     padding = 0
     if pkt_len >= 60 and pdu_end < 60:
         padding = min(60 - pdu_end, len(rest))
@@ -174,7 +176,8 @@ def add_trailer(layer: Layer, data: bytes, pdu_end: int, caplen: int, wirelen: i
     reported_rest -= padding
     if not rest:
         return
-    if pkt_len >= 64 and reported_rest >= 4 and len(rest) >= 4:
+    has_fcs = pkt_len - layer.offset >= 64 and reported_rest >= 4
+    if has_fcs and len(rest) >= reported_rest:
         if len(rest) > 4:
             layer.add(trailer_field, rest[:-4])
         layer.add("eth.fcs", int.from_bytes(rest[-4:], "big"))

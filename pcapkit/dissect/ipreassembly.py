@@ -108,7 +108,8 @@ class IPReassembler:
         if dgram.multipletails:
             layer.add(f"{prefix}.fragment.multipletails", True)
         layer.add(f"{prefix}.reassembled.length", len(whole))
-        layer.add(f"{prefix}.fragments", whole)
+        if version == 4:  # ipv6.fragments is a label (FT_NONE) in tshark, not the bytes
+            layer.add(f"{prefix}.fragments", whole)
         layer.add(f"{prefix}.reassembled.data", whole)
         return whole
 

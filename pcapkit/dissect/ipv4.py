@@ -104,42 +104,62 @@ def dissect_ipv4(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         layer.malformed(offset, f"header length {hdr_len} < 20")
         layer.length = 1
         return layer, None
+    h = data[offset:min(end, offset + 20)]
+    if avail >= 4:
+        total_len = int.from_bytes(h[2:4], "big")
+    else:
+        total_len = 0
+    if avail >= 2:
+        tos = h[1]
+        layer.add("ip.dsfield", tos)
+        layer.add("ip.dsfield.dscp", tos >> 2)
+        layer.add("ip.dsfield.ecn", tos & 3)
+    if avail >= 4:
+        layer.add("ip.len", total_len)
+        if 0 < total_len < hdr_len:
+            # tshark stops here: "bogus, less than header length"
+            layer.malformed(offset + 2, f"total length {total_len} < header length {hdr_len}")
+            layer.length = min(avail, hdr_len)
+            return layer, None
+    if avail >= 6:
+        ident = int.from_bytes(h[4:6], "big")
+        layer.add("ip.id", ident)
+    if avail >= 8:
+        ff = int.from_bytes(h[6:8], "big")
+        flags = ff >> 13
+        frag = ff & 0x1FFF
+        layer.add("ip.flags", flags)
+        layer.add("ip.flags.rb", bool(flags & 4))
+        layer.add("ip.flags.df", bool(flags & 2))
+        layer.add("ip.flags.mf", bool(flags & 1))
+        layer.add("ip.frag_offset", frag)
+    if avail >= 9:
+        layer.add("ip.ttl", h[8])
+    if avail >= 10:
+        layer.add("ip.proto", h[9])
+    if avail >= 12:
+        layer.add("ip.checksum", int.from_bytes(h[10:12], "big"))
     if avail < 20:
+        if avail >= 12:
+            layer.add("ip.checksum.status", 2)
+        if avail >= 16:
+            src = ipv4_text(h[12:16])
+            layer.add("ip.src", src)
+            layer.add("ip.addr", src)
+            layer.add("ip.src_host", src)
+            layer.add("ip.host", src)
         layer.truncated(end, f"captured bytes end inside the IPv4 header ({avail} < 20)")
         layer.length = avail
-        _partial(layer, data, offset, end)
         return layer, None
-    h = data[offset:offset + 20]
-    tos = h[1]
-    total_len = int.from_bytes(h[2:4], "big")
-    ident = int.from_bytes(h[4:6], "big")
-    ff = int.from_bytes(h[6:8], "big")
-    flags = ff >> 13
-    frag = ff & 0x1FFF
-    ttl, proto = h[8], h[9]
+    proto = h[9]
     csum = int.from_bytes(h[10:12], "big")
     src, dst = ipv4_text(h[12:16]), ipv4_text(h[16:20])
-    layer.add("ip.dsfield", tos)
-    layer.add("ip.dsfield.dscp", tos >> 2)
-    layer.add("ip.dsfield.ecn", tos & 3)
-    layer.add("ip.len", total_len)
-    layer.add("ip.id", ident)
-    layer.add("ip.flags", flags)
-    layer.add("ip.flags.rb", bool(flags & 4))
-    layer.add("ip.flags.df", bool(flags & 2))
-    layer.add("ip.flags.mf", bool(flags & 1))
-    layer.add("ip.frag_offset", frag)
-    layer.add("ip.ttl", ttl)
-    layer.add("ip.proto", proto)
-    layer.add("ip.checksum", csum)
     # reported (on-the-wire) bytes available to this datagram
     reported_avail = ctx.reported_end - offset
     if total_len == 0:
         # TSO: the length field is 0, use the reported length (tshark does the same)
         total_len = reported_avail
     bad_len = total_len < hdr_len
-    if bad_len:
-        layer.malformed(offset + 2, f"total length {total_len} < header length {hdr_len}")
     if avail < hdr_len:
         layer.truncated(end, f"captured bytes end inside the IPv4 options ({avail} < {hdr_len})")
         layer.add("ip.checksum.status", 2)
@@ -193,18 +213,6 @@ def _addresses(layer: Layer, src: str, dst: str) -> None:
     layer.add("ip.addr", dst)
     layer.add("ip.dst_host", dst)
     layer.add("ip.host", dst)
-
-
-def _partial(layer: Layer, data: bytes, offset: int, end: int) -> None:
-    """Fields of a header cut short by the capture: whatever whole fields fit."""
-    avail = end - offset
-    if avail >= 2:
-        tos = data[offset + 1]
-        layer.add("ip.dsfield", tos)
-        layer.add("ip.dsfield.dscp", tos >> 2)
-        layer.add("ip.dsfield.ecn", tos & 3)
-    if avail >= 4:
-        layer.add("ip.len", int.from_bytes(data[offset + 2:offset + 4], "big"))
 
 
 def _option_type(layer: Layer, t: int) -> None:

@@ -90,7 +90,6 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("ipv6.fragment.multipletails", "bool", doc="several last fragments"),
     FieldSpec("ipv6.reassembled.length", "uint", 32, doc="reassembled length"),
     FieldSpec("ipv6.reassembled.data", "bytes", doc="reassembled data"),
-    FieldSpec("ipv6.fragments", "bytes", doc="the reassembled bytes"),
 )
 
 EXT_HEADERS = {0: "ipv6.hopopts", 43: "ipv6.routing", 44: "ipv6.fraghdr", 60: "ipv6.dstopts"}
@@ -127,7 +126,7 @@ def _address(layer: Layer, which: str, raw: bytes) -> None:
         layer.add("ipv6.tc_port", port)
         layer.add(f"ipv6.{which}_tc_ipv4", client)
         layer.add("ipv6.tc_ipv4", client)
-    if raw[11] == 0xFF and raw[12] == 0xFE:  # modified EUI-64 interface id
+    if raw[11] == 0xFF and raw[12] == 0xFE and raw[8] & 0x02:  # modified EUI-64, universal bit
         mac = bytes([raw[8] ^ 0x02]) + raw[9:11] + raw[13:16]
         layer.add(f"ipv6.{which}_slaac_mac", mac.hex(":"))
         layer.add("ipv6.slaac_mac", mac.hex(":"))
@@ -144,6 +143,7 @@ def dissect_ipv6(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         layer.truncated(offset, "no bytes for the IPv6 header")
         return layer, None
     version = data[offset] >> 4
+    layer.add("ip.version", version)  # tshark's IPv6 dissector adds ip.version too
     layer.add("ipv6.version", version)
     if version != 6:
         layer.malformed(offset, f"version {version} is not 6")
@@ -280,6 +280,8 @@ def dissect_ipv6_ext(data: bytes, offset: int, end: int, ctx: Context, kind: int
             layer.malformed(offset + 1, f"header length {hlen} runs past the packet")
         else:
             layer.truncated(end, f"captured bytes end inside the {name} header")
+        if kind in (0, 60):  # tshark still shows the options the captured bytes hold
+            _options(layer, data, offset + 2, min(stop, len(data)))
         return layer, None
     layer.length = hlen
     if kind in (0, 60):

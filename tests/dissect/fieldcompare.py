@@ -21,8 +21,9 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from pcapkit.fields import FieldSpec
 from oracle import tshark_fields
+
+from pcapkit.fields import FieldSpec
 
 
 @dataclass(frozen=True, slots=True)
