@@ -4,7 +4,8 @@
 exactly on the end of an unacknowledged segment, timed from that segment's FIRST
 transmission (no Karn's rule; zero RTTs are not shown by tshark and not kept here).
 
-``method="karn"``: tcptrace's rule -- an ACK equal to the end of a not yet acked
+``method="karn"``: tcptrace's rule (from pcapkit's model of tcptrace 6.6.7,
+:mod:`pcapkit.tcpflow.tcptrace`; ``tcp.analysis.acks_frame`` is then empty) -- an ACK equal to the end of a not yet acked
 segment gives a sample unless that segment was retransmitted (ambiguous) or an earlier
 segment covered by the same ACK was sent later than it (post-loss ACK).
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable
+from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 from pcapkit.tcpflow.segment import FIN, SYN
@@ -131,6 +133,29 @@ def _karn_samples(records: Iterable[FrameAnalysis]) -> list[tuple[Any, ...]]:
     return out
 
 
+def _tcptrace_samples(path: PathOrFrames, records: list[FrameAnalysis]) -> list[tuple[Any, ...]]:
+    """Karn samples from pcapkit's tcptrace model (checked against tcptrace 6.6.7) when it
+    is available; otherwise from :func:`_karn_samples`."""
+    try:
+        from pcapkit.tcpflow.tcptrace import analyze
+    except ImportError:  # pragma: no cover - the tcptrace model is part of the package
+        return _karn_samples(records)
+    if not isinstance(path, (str, PathLike)):
+        return _karn_samples(records)
+    by_frame = {r.segment.frame_number: r for r in records}
+    out = []
+    for conn in analyze(path):
+        for d, other in ((conn.a2b, conn.b2a), (conn.b2a, conn.a2b)):
+            for frame, _ts_us, rtt_us in d.rtt_samples:
+                rec = by_frame.get(frame)
+                if rec is None:
+                    continue
+                out.append((rec.stream, _ep(d.host, d.port), _ep(other.host, other.port), frame, None,
+                            rec.segment.ts_ns, rec.ack, round(rtt_us * 1000)))
+    out.sort(key=lambda row: (row[3], row[1]))
+    return out
+
+
 def rtt_samples(path: PathOrFrames, stream: int | None = None, method: str = "wireshark") -> pd.DataFrame:
     """One row per RTT sample (see module doc); ``tcp.analysis.ack_rtt`` in float seconds."""
     import pandas as pd
@@ -143,7 +168,10 @@ def rtt_samples(path: PathOrFrames, stream: int | None = None, method: str = "wi
     recs: Iterable[FrameAnalysis] = records
     if stream is not None:
         recs = (r for r in records if r.stream == stream)
-    raw = _wireshark_samples(recs) if method == "wireshark" else _karn_samples(recs)
+    if method == "wireshark":
+        raw = _wireshark_samples(recs)
+    else:
+        raw = _tcptrace_samples(path, list(recs))
     est: dict[tuple[int, str], tuple[float, float]] = {}
     rows = []
     for st, dsrc, ddst, frame, acked, ts, ack, rtt_ns in raw:
