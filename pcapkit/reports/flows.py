@@ -4,13 +4,13 @@
 (``src``/``sport`` is the side that sent the first packet, or Zeek's originator for
 TCP), ``first``/``last`` (datetime64[ns]), ``duration`` (timedelta64[ns]), packets
 and bytes each way (bytes are frame lengths, as tshark's ``-z conv`` counts them) and
-in total. TCP rows add ``tcp.stream`` (0-based, in order of first appearance),
+in total. TCP rows add ``tcp.stream`` (tshark's numbering, from :mod:`pcapkit.tcpflow.engine`),
 Zeek's ``conn_state``/``history``/``missed_bytes``, and from the tcptrace model the
 retransmitted data packets, Karn-rule RTT summary (ms) and throughput (unique bytes
 per second of the connection's duration) each way.
 
-Conversations are keyed as tshark keys them: TCP and UDP by address and port pair
-(a TCP pair reused after a close starts a new conversation), ICMP and other IP
+Conversations are keyed as tshark keys them: TCP by tcp.stream, UDP by address and
+port pair, ICMP and other IP
 protocols by address pair and protocol. Frames that are not IP are not counted.
 """
 
@@ -129,12 +129,17 @@ def flows(source: str | PathLike[str] | Iterable[Frame], *,
 
     # TCP: Zeek's connections (which split reused port pairs) drive the grouping
     segs = [s for s in (segment_from_frame(f) for f in frames) if s is not None]
-    zconns = zeek_connections(segs)
     tconns = analyze(frames)
+    # tshark's tcp.stream numbering from the TCP engine; Zeek's view of each stream
     tcp_of_frame: dict[int, int] = {}
-    for i, zc in enumerate(zconns):
-        for num in zc.frames:
-            tcp_of_frame[num] = i
+    from pcapkit.tcpflow.engine import analyse as engine_analyse
+
+    by_stream: dict[int, list[Any]] = {}
+    for rec in engine_analyse(segs):
+        by_stream.setdefault(rec.stream, []).append(rec.segment)
+        tcp_of_frame[rec.segment.frame_number] = rec.stream
+    # Zeek's view of each stream: the connection starting with the stream's first packet
+    zconns = {st: zeek_connections(by_stream[st])[0] for st in by_stream}
     tt_of_frame: dict[int, Any] = {}
     for tc in tconns:
         for num in tc.frames:
@@ -171,19 +176,17 @@ def flows(source: str | PathLike[str] | Iterable[Frame], *,
         conv.frames.append(fr.number)
 
     rows: list[dict[str, Any]] = []
-    stream = 0
     for key in order:
         c = convs[key]
         row: dict[str, Any] = {
-            "proto": c.proto, "src": c.src, "sport": c.sport, "dst": c.dst, "dport": c.dport,
+            "first_frame": c.frames[0], "proto": c.proto, "src": c.src, "sport": c.sport, "dst": c.dst, "dport": c.dport,
             "first": c.first, "last": c.last, "duration": c.last - c.first,
             "packets_ab": c.pk[0], "bytes_ab": c.by[0], "packets_ba": c.pk[1], "bytes_ba": c.by[1],
             "packets": c.pk[0] + c.pk[1], "bytes": c.by[0] + c.by[1],
         }
         if key[0] == "tcp" and isinstance(key[1], int):
             zc = zconns[key[1]]
-            row["tcp.stream"] = stream
-            stream += 1
+            row["tcp.stream"] = key[1]
             row["conn_state"] = zc.conn_state
             row["history"] = zc.history_str
             row["missed_bytes"] = zc.missed_bytes
@@ -203,7 +206,7 @@ def flows(source: str | PathLike[str] | Iterable[Frame], *,
                 row["throughput_ba_Bps"] = sba["throughput"]
         rows.append(row)
 
-    columns = ["proto", "src", "sport", "dst", "dport", "first", "last", "duration",
+    columns = ["first_frame", "proto", "src", "sport", "dst", "dport", "first", "last", "duration",
                "packets_ab", "bytes_ab", "packets_ba", "bytes_ba", "packets", "bytes",
                "tcp.stream", "conn_state", "history", "missed_bytes", "retrans_ab", "retrans_ba",
                "rtt_min_ms", "rtt_avg_ms", "rtt_max_ms", "throughput_ab_Bps", "throughput_ba_Bps"]
@@ -211,7 +214,7 @@ def flows(source: str | PathLike[str] | Iterable[Frame], *,
     df["first"] = pd.to_datetime(df["first"].astype("int64"), unit="ns")
     df["last"] = pd.to_datetime(df["last"].astype("int64"), unit="ns")
     df["duration"] = pd.to_timedelta(df["duration"].astype("int64"), unit="ns")
-    for col in ("sport", "dport", "tcp.stream", "missed_bytes", "retrans_ab", "retrans_ba"):
+    for col in ("first_frame", "sport", "dport", "tcp.stream", "missed_bytes", "retrans_ab", "retrans_ba"):
         df[col] = df[col].astype("Int64")
     for col in ("rtt_min_ms", "rtt_avg_ms", "rtt_max_ms", "throughput_ab_Bps", "throughput_ba_Bps"):
         df[col] = df[col].astype("float64")

@@ -108,3 +108,21 @@ def test_tcp_rows_carry_zeek_and_tcptrace_columns(corpus: Path) -> None:
     assert big["conn_state"] == "S1" and big["history"] == "ShADad"
     assert str(df["first"].dtype) == "datetime64[ns]" and str(df["duration"].dtype) == "timedelta64[ns]"
     assert big["rtt_min_ms"] > 0 and big["throughput_ab_Bps"] > 0
+
+
+@requires_tshark
+@pytest.mark.parametrize("rel", ["tcp/fast_reuse.dmp.gz", "tcp/6syns.dmp.gz", "labs/http-ethereal-trace-5",
+                                 "tcp/bro.org.pcap"])
+def test_tcp_stream_numbers_are_tsharks(corpus: Path, rel: str) -> None:
+    df = flows(CORPUS / rel)
+    tcp = df[df["proto"] == "tcp"]
+    rows = tshark_fields(CORPUS / rel, ["frame.number", "tcp.stream"], display_filter="tcp")
+    stream_of = {int(r["frame.number"]): int(r["tcp.stream"]) for r in rows}
+    assert sorted(tcp["tcp.stream"]) == sorted(set(stream_of.values()))
+    for first, stream in zip(tcp["first_frame"], tcp["tcp.stream"], strict=True):
+        assert stream_of[int(first)] == stream
+    # each stream's packets are tshark's count for that stream
+    counts: dict[int, int] = defaultdict(int)
+    for s in stream_of.values():
+        counts[s] += 1
+    assert {int(s): int(p) for s, p in zip(tcp["tcp.stream"], tcp["packets"], strict=True)} == dict(counts)
