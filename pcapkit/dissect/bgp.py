@@ -107,6 +107,9 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("bgp.cap.reserved", "bytes"),
     FieldSpec("bgp.cap.mp.safi", _U, 8),
     FieldSpec("bgp.cap.4as", _U, 32),
+    FieldSpec("bgp.cap.enh.afi", _U, 16),
+    FieldSpec("bgp.cap.enh.safi", _U, 16),
+    FieldSpec("bgp.cap.enh.nhafi", _U, 16),
     FieldSpec("bgp.cap.ap.afi", _U, 16),
     FieldSpec("bgp.cap.ap.safi", _U, 8),
     FieldSpec("bgp.cap.ap.sendreceive", _U, 8),
@@ -207,6 +210,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("bgp.notify.minor_error_capability", _U, 8),
     FieldSpec("bgp.notify.minor_error_unknown", _U, 8),
     FieldSpec("bgp.notify.minor_data", "bytes"),
+    FieldSpec("bgp.notify.error_open.bad_peer_as", _U, 32),
     FieldSpec("bgp.notify.communication_length", _U, 8),
     FieldSpec("bgp.notify.communication", "string"),
     FieldSpec("bgp.route_refresh.afi", _U, 16),
@@ -428,8 +432,17 @@ class _Decoder:
                 lay.add("bgp.cap.orf.fqdn.domain_name.len", dl)
                 if p + 1 + dl > vend:
                     self.bad(p, "FQDN domain name runs past the capability")
-                elif dl:
+                else:
                     lay.add("bgp.cap.orf.fqdn.domain_name", m[p + 1:p + 1 + dl].decode("utf-8", "replace"))
+        elif ctype == 5:                     # extended next hop encoding (RFC 8950)
+            if clen % 6:
+                self.bad(v, f"extended next hop capability length {clen} not a multiple of 6")
+                lay.add("bgp.cap.unknown", m[v:vend])
+                return
+            for p in range(v, vend, 6):
+                lay.add("bgp.cap.enh.afi", _u16(m, p))
+                lay.add("bgp.cap.enh.safi", _u16(m, p + 2))
+                lay.add("bgp.cap.enh.nhafi", _u16(m, p + 4))
         elif ctype == 7:                     # BGPsec (RFC 8205 section 2.1)
             if clen != 3:
                 self.bad(v, f"BGPsec capability length {clen} != 3")
@@ -471,7 +484,10 @@ class _Decoder:
             return
         self.attributes(o, o + alen)
         o += alen
-        if o < end:
+        if o < end and alen == 0:
+            # RFC 4271 6.3: NLRI needs ORIGIN, AS_PATH and NEXT_HOP; like tshark we do not decode it
+            self.bad(o, "NLRI without path attributes")
+        elif o < end:
             self.prefixes4(o, end, "bgp.nlri_prefix")
         elif wlen == 0 and alen == 0:
             self.summary_extra = ", End-of-Rib Marker (empty NLRI)"
@@ -860,6 +876,12 @@ class _Decoder:
             if clen:
                 lay.add("bgp.notify.communication", text)
                 self.summary_extra += f', Shutdown Communication (length: {clen}): "{text}"'
+            return
+        if major == 2 and minor == 7:        # Unsupported Capability: the capabilities (RFC 5492)
+            self.capabilities(o, end)
+            return
+        if major == 2 and minor == 2 and (end - o == 2 or end - o >= 4):   # Bad Peer AS
+            lay.add("bgp.notify.error_open.bad_peer_as", _u16(m, o) if end - o == 2 else _u32(m, o))
             return
         lay.add("bgp.notify.minor_data", m[o:end])
 

@@ -277,7 +277,7 @@ def ours_per_frame(path: Path) -> tuple[dict[int, dict[str, str]], dict[int, lis
             for name, value in lay.fields.items():
                 vals = value if isinstance(value, list) and getattr(value, "_multi", False) else [value]
                 row.setdefault(name, []).extend(SPECS[name].render(v) for v in vals)
-        rendered[number] = {k: ",".join(v) for k, v in row.items()}
+        rendered[number] = {k: ",".join(v) for k, v in row.items() if ",".join(v)}   # "" is absent for tshark
     return rendered, layers
 
 
@@ -456,4 +456,62 @@ def test_truncated_message_is_truncated_not_malformed() -> None:
     lay = bgp("ffffffffffffffffffffffffffffffff001704")
     assert [f.kind for f in lay.findings] == [FindingKind.TRUNCATED]
     lay = bgp("ffffffffffffffffffffffffffffffff000304")           # length 3 < 19
+    assert [f.kind for f in lay.findings] == [FindingKind.MALFORMED]
+
+
+# -- deliberate differences from tshark 4.0, each shown against tshark itself ---------------
+
+def _one_message_pcap(tmp: Path, payloads: list[bytes]) -> Path:
+    from test_bgp_generated import write_pcap
+
+    path = tmp / "vectors.pcap"
+    write_pcap(path, payloads)
+    return path
+
+
+UPD_HDR = "ffffffffffffffffffffffffffffffff"
+
+
+def _update(attrs: bytes, nlri: bytes = b"", withdrawn: bytes = b"") -> bytes:
+    body = len(withdrawn).to_bytes(2, "big") + withdrawn + len(attrs).to_bytes(2, "big") + attrs + nlri
+    return bytes.fromhex(UPD_HDR) + (19 + len(body)).to_bytes(2, "big") + b"\x02" + body
+
+
+@requires_tshark
+@pytest.mark.tshark
+def test_deliberate_differences_from_tshark(tmp_path: Path) -> None:
+    origin = bytes([0x40, 1, 1, 0])
+    cluster_ext = bytes([0x90, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8])
+    as_path_last = bytes([0x40, 2, 4, 2, 1, 0xFD, 0xE9])
+    payloads = [
+        # 1. CLUSTER_LIST with Extended-Length: RFC 4456 IDs 1.2.3.4, 5.6.7.8; tshark 4.0 reads
+        #    one byte late (its IDs straddle the following bytes)
+        _update(origin + cluster_ext, bytes([24, 10, 0, 0])),
+        # 2. AS_PATH ending the message: tshark's heuristic reads past the end and throws
+        _update(origin + as_path_last),
+        # 3. a /0 in a withdrawn block of several prefixes: both detect add-path (Wireshark's
+        #    heuristic); tshark then reads a path id past the block, we stop there
+        _update(origin, withdrawn=bytes([24, 10, 1, 2, 16, 10, 1, 0])),
+    ]
+    path = _one_message_pcap(tmp_path, payloads)
+    theirs = tshark_fields(path, NAMES)
+    ours = {n: lays for n, lays in dissect_bgp_file(path)}
+
+    assert values(ours[1][0], "bgp.path_attribute.cluster_id") == ["1.2.3.4", "5.6.7.8"]
+    assert theirs[0]["bgp.path_attribute.cluster_id"].split(",")[0] == "2.3.4.5"
+
+    assert values(ours[2][0], "bgp.update.path_attribute.as_path_segment.as2") == [65001]
+    assert "bgp.update.path_attribute.as_path_segment.type" not in theirs[1]
+
+    lay = ours[3][0]
+    assert values(lay, "bgp.nlri_path_id") == [0x180A0102]
+    assert any(f.kind is FindingKind.MALFORMED for f in lay.findings)
+    assert theirs[2]["bgp.nlri_path_id"].count(",") == 1          # tshark: a second, out-of-block id
+
+
+def test_nlri_without_path_attributes_not_decoded() -> None:
+    # like tshark: NLRI after an empty path attribute list is not decoded (RFC 4271 6.3 says
+    # such an UPDATE lacks the mandatory attributes); we also say so in a finding
+    lay = bgp(_update(b"", bytes([24, 10, 0, 0])).hex())
+    assert "bgp.nlri_prefix" not in lay.fields
     assert [f.kind for f in lay.findings] == [FindingKind.MALFORMED]
