@@ -346,6 +346,7 @@ def dissect_dhcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     avail = end - offset
     if avail < 236:
         layer.length = max(0, avail)
+        _partial_header(layer, data, offset, end)  # tshark shows what was captured
         if reported_end - offset < 236:
             layer.malformed(offset, f"BOOTP header needs 236 bytes, {reported_end - offset} present")
         else:
@@ -392,7 +393,15 @@ def dissect_dhcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     overload = 0
     options_at = pos + 4 if end - pos >= 4 and d[pos:pos + 4] == MAGIC else -1
     if options_at > 0:
-        overload = _find_overload(d, options_at, end)
+        overload, vendor_class, ran_off = _prescan(d, options_at, end, reported_end)
+        state["vendor_class"] = vendor_class
+        if ran_off:
+            # Wireshark reads the option codes and lengths in a first pass before it adds
+            # any field; running off the captured bytes there leaves only the protocol
+            layer.fields.clear()
+            layer.truncated(end, "DHCP options cut short by the capture")
+            layer.summary = f"BOOTP/DHCP, {'Request' if op == 1 else 'Reply'}, length {reported_end - offset} [|bootp]"
+            return layer, None
     if not overload & 2:
         layer.add("dhcp.server", _text(sname))
     if not overload & 1:
@@ -459,16 +468,53 @@ def dissect_dhcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     return layer, None
 
 
-def _find_overload(d: bytes, pos: int, end: int) -> int:
-    while pos < end:
+def _prescan(d: bytes, pos: int, end: int, reported_end: int) -> tuple[int, str, bool]:
+    """Options Wireshark reads before decoding the others: overload (52), vendor class (60);
+    and whether that first pass ran off the captured bytes."""
+    overload, vendor = 0, ""
+    while pos < reported_end:
+        if pos >= end:
+            return overload, vendor, True
         code = d[pos]
         if code == 0:
             pos += 1
             continue
-        if code == 255 or pos + 2 > end:
-            return 0
+        if code == 255:
+            break
+        if pos + 2 > end:
+            return overload, vendor, pos + 2 <= reported_end
         olen = d[pos + 1]
         if code == 52 and olen == 1 and pos + 3 <= end:
-            return d[pos + 2]
+            overload = d[pos + 2]
+        elif code == 60 and pos + 2 + olen <= end:
+            vendor = _text(d[pos + 2:pos + 2 + olen])
         pos += 2 + olen
-    return 0
+    return overload, vendor, False
+
+
+def _partial_header(layer: Layer, d: bytes, o: int, end: int) -> None:
+    """The fixed-header fields whose bytes were captured, in order, when the header is cut."""
+    avail = end - o
+    simple: tuple[tuple[str, int, int], ...] = (
+        ("dhcp.type", 0, 1), ("dhcp.hw.type", 1, 1), ("dhcp.hw.len", 2, 1), ("dhcp.hops", 3, 1),
+        ("dhcp.id", 4, 4), ("dhcp.secs", 8, 2))
+    for name, at, size in simple:
+        if at + size > avail:
+            return
+        layer.add(name, int.from_bytes(d[o + at:o + at + size], "big"))
+    if avail < 12:
+        return
+    flags = int.from_bytes(d[o + 10:o + 12], "big")
+    layer.add("dhcp.flags", flags)
+    layer.add("dhcp.flags.bc", bool(flags & 0x8000))
+    layer.add("dhcp.flags.reserved", flags & 0x7FFF)
+    for name, at in (("dhcp.ip.client", 12), ("dhcp.ip.your", 16), ("dhcp.ip.server", 20),
+                     ("dhcp.ip.relay", 24)):
+        if at + 4 > avail:
+            return
+        layer.add(name, _ipv4(d[o + at:o + at + 4]))
+    htype, hlen = d[o + 1], d[o + 2]
+    if htype == 1 and hlen == 6 and avail >= 34:
+        layer.add("dhcp.hw.mac_addr", d[o + 28:o + 34].hex(":"))
+        if avail >= 44:
+            layer.add("dhcp.hw.addr_padding", d[o + 34:o + 44])
