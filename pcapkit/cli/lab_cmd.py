@@ -21,7 +21,7 @@ def lab() -> None:
 @lab.command("tcp", cls=PcapkitCommand)
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--stream", type=int, default=None,
-              help="TCP stream (0-based, order of first appearance); default: the largest transfer.")
+              help="tcp.stream (as tshark numbers it); default: the largest transfer.")
 @click.option("--segments", "nsegments", type=int, default=6, show_default=True,
               help="How many data segments to list with their RTTs.")
 @click.option("--part", type=click.Choice(["answers", "segments"]), default="answers", show_default=True,

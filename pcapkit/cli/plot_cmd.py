@@ -10,7 +10,7 @@ from pcapkit.cli.common import PcapkitCommand
 @click.command(cls=PcapkitCommand)
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--stream", type=int, default=0, show_default=True,
-              help="TCP stream (0-based, order of first appearance).")
+              help="tcp.stream (as tshark numbers it).")
 @click.option("--kind", type=click.Choice(["tseq", "rtt", "throughput", "window", "cwnd"]),
               default="tseq", show_default=True, help="What to plot.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,

@@ -1,8 +1,7 @@
 """Answers to the Kurose & Ross "Wireshark lab: TCP" questions for one connection.
 
-``lab_tcp(path, stream=None)`` picks the TCP connection (``stream`` = index in order
-of first appearance, as tshark's tcp.stream; default: the one that carried the most
-payload) and answers, as a student would with Wireshark:
+``lab_tcp(path, stream=None)`` picks the TCP connection (``stream`` = tshark's
+``tcp.stream``; default: the one that carried the most payload) and answers, as a student would with Wireshark:
 
 * client and server addresses and ports (the client sent the SYN);
 * SYN and SYN-ACK: raw and relative sequence numbers, the SYN-ACK's ACK number, what
@@ -159,30 +158,24 @@ def _options(seg: Segment) -> str:
 
 def lab_tcp(path: str | PathLike[str], stream: int | None = None, nsegments: int = 6) -> LabTcp:
     """Answer the TCP lab questions for one connection of the capture at ``path``."""
-    from pcapkit.tcpflow.congestion import analyze_direction
+    from pcapkit.tcpflow.congestion import analyze_direction, tcp_streams
     from pcapkit.tcpflow.extract import segment_from_frame
     from pcapkit.tcpflow.tcptrace import capture_frames
-    from pcapkit.tcpflow.zeek import zeek_connections
 
     frames = list(capture_frames(path))
     if not frames:
         raise LabError(f"{path}: no packets")
     t0 = frames[0].ts_ns
     segs = [s for s in (segment_from_frame(f, keep_payload=True) for f in frames) if s is not None]
-    conns = zeek_connections(segs)
-    if not conns:
+    streams = tcp_streams(segs)
+    if not streams:
         raise LabError(f"{path}: no TCP connection")
-    by_frame = {s.frame_number: s for s in segs}
-
-    def payload(c: Any) -> int:
-        return sum(max(by_frame[n].seglen, 0) for n in c.frames)
 
     if stream is None:
-        stream = max(range(len(conns)), key=lambda i: payload(conns[i]))
-    if not 0 <= stream < len(conns):
-        raise LabError(f"{path}: no TCP stream {stream} (0..{len(conns) - 1})")
-    conn = conns[stream]
-    csegs = [by_frame[n] for n in conn.frames]
+        stream = max(streams, key=lambda k: sum(max(s.seglen, 0) for s in streams[k]))
+    if stream not in streams:
+        raise LabError(f"{path}: no TCP stream {stream} (0..{len(streams) - 1})")
+    csegs = streams[stream]
     syn = next((s for s in csegs if s.flags & SYN and not s.flags & ACK), None)
     if syn is None:
         raise LabError(f"{path}: TCP stream {stream} has no SYN (the lab needs the handshake)")

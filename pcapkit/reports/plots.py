@@ -6,8 +6,8 @@ since the connection's first packet; sequence numbers are relative to the sender
 Artists carry labels ("data", "retransmission", "ack", "receive window", "rtt",
 "throughput", "bytes in flight", "advertised window") so callers and tests can find them.
 
-``connection(path, stream)`` picks the data: ``stream`` is the TCP stream index (order
-of first appearance); the plotted direction is the one that carried more payload.
+``connection(path, stream)`` picks the data: ``stream`` is tshark's ``tcp.stream``; the
+plotted direction is the one that carried more payload.
 """
 
 from __future__ import annotations
@@ -43,22 +43,19 @@ class PlotData:
 
 
 def connection(path: str | PathLike[str], stream: int = 0) -> PlotData:
-    from pcapkit.tcpflow.congestion import analyze_direction
+    from pcapkit.tcpflow.congestion import analyze_direction, tcp_streams
     from pcapkit.tcpflow.extract import segments
-    from pcapkit.tcpflow.zeek import zeek_connections
 
-    segs = list(segments(path))
-    conns = zeek_connections(segs)
-    if not 0 <= stream < len(conns):
-        raise PlotError(f"{path}: no TCP stream {stream} ({len(conns)} streams)")
-    frames = set(conns[stream].frames)
-    csegs = [s for s in segs if s.frame_number in frames]
+    streams = tcp_streams(segments(path))
+    if stream not in streams:
+        raise PlotError(f"{path}: no TCP stream {stream} ({len(streams)} streams)")
+    csegs = streams[stream]
     totals: dict[tuple[str, int], int] = {}
     for s in csegs:
         totals[(s.src, s.sport)] = totals.get((s.src, s.sport), 0) + max(s.seglen, 0)
     sender = max(totals, key=lambda k: totals[k])
-    z = conns[stream]
-    a, b = (z.orig.host, z.orig.port), (z.resp.host, z.resp.port)
+    first = csegs[0]
+    a, b = (first.src, first.sport), (first.dst, first.dport)
     receiver = b if sender == a else a
     rep = analyze_direction(csegs, sender, receiver)
     if not rep.sent:
