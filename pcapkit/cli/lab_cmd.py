@@ -15,6 +15,7 @@ def lab() -> None:
     Examples:
       pcapkit lab tcp tcp-ethereal-trace-1
       pcapkit lab tcp trace.pcap --stream 0 --format json
+      pcapkit lab dhcp dhcp-ethereal-trace-1
     """
 
 
@@ -50,3 +51,23 @@ def tcp(file: str, stream: int | None, nsegments: int, part: str, fmt: str, outp
         return
     df = result.answers() if part == "answers" else result.segments_frame()
     write_report(df, fmt, output)
+
+
+@lab.command("dhcp", cls=PcapkitCommand)
+@click.argument("file", type=click.Path(dir_okay=False))
+@output_options()
+def dhcp(file: str, fmt: str, output: str | None) -> None:
+    """The DHCP lab for FILE: one row per DHCP message (Discover, Offer, Request, ACK,
+    Release...) with transaction ID, source/destination addresses and ports, client
+    MAC, offered address (yiaddr), server identifier, lease time, router, subnet mask,
+    requested parameter list and relay agent address.
+
+    \b
+    Examples:
+      pcapkit lab dhcp dhcp-ethereal-trace-1
+      pcapkit lab dhcp dhcp.pcapng --format csv -o dhcp.csv
+    """
+    from pcapkit.reports.lab import lab_dhcp
+    from pcapkit.reports.output import write_report
+
+    write_report(lab_dhcp(file), fmt, output)

@@ -248,3 +248,139 @@ def lab_tcp(path: str | PathLike[str], stream: int | None = None, nsegments: int
         acks_covering_two=two, acks_total=len(acked), bytes_transferred=nbytes, throughput_Bps=tput,
         intervals=[(iv.label, iv.start_ns - t0, iv.end_ns - t0, iv.flights) for iv in rep.intervals],
         flight_period_ns=periods[len(periods) // 2] if periods else None, min_rtt_ns=rep.min_rtt_ns)
+
+
+# ---------------------------------------------------------------------------
+# DHCP lab
+
+DHCP_TYPES = {1: "Discover", 2: "Offer", 3: "Request", 4: "Decline", 5: "ACK", 6: "NAK",
+              7: "Release", 8: "Inform"}
+
+
+@dataclass(frozen=True, slots=True)
+class DhcpMessage:
+    frame: int
+    time_ns: int                 # since the first frame (frame.time_relative)
+    msg_type: str
+    xid: int
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    client_mac: str
+    ciaddr: str
+    yiaddr: str
+    giaddr: str
+    requested_ip: str | None
+    server_id: str | None
+    lease_time: int | None
+    router: tuple[str, ...]
+    subnet_mask: str | None
+    param_request_list: tuple[int, ...]
+
+
+def _ip4(b: bytes) -> str:
+    return ".".join(str(x) for x in b)
+
+
+def _dhcp_of_frame(frame: Any) -> tuple[str, int, str, int, bytes] | None:
+    from pcapkit.reports.flows import _network_start
+
+    data = frame.data
+    proto, off = _network_start(frame.linktype, data)
+    if proto != 0x0800 or len(data) < off + 28 or data[off] >> 4 != 4 or data[off + 9] != 17:
+        return None
+    if ((data[off + 6] & 0x1F) << 8 | data[off + 7]) != 0:
+        return None
+    ihl = (data[off] & 0x0F) * 4
+    u = off + ihl
+    if len(data) < u + 8:
+        return None
+    sport, dport = (data[u] << 8) | data[u + 1], (data[u + 2] << 8) | data[u + 3]
+    if not ({sport, dport} & {67, 68}):
+        return None
+    ulen = (data[u + 4] << 8) | data[u + 5]
+    payload = data[u + 8:u + max(ulen, 8)]
+    return _ip4(data[off + 12:off + 16]), sport, _ip4(data[off + 16:off + 20]), dport, payload
+
+
+def parse_dhcp(payload: bytes) -> dict[str, Any] | None:
+    """The BOOTP fields and DHCP options the lab asks about, or None if not DHCP."""
+    if len(payload) < 240 or payload[236:240] != b"\x63\x82\x53\x63":
+        return None
+    hlen = min(payload[2], 16)
+    out: dict[str, Any] = {
+        "xid": int.from_bytes(payload[4:8], "big"), "ciaddr": _ip4(payload[12:16]),
+        "yiaddr": _ip4(payload[16:20]), "giaddr": _ip4(payload[24:28]),
+        "chaddr": ":".join(f"{b:02x}" for b in payload[28:28 + hlen]),
+        "type": None, "requested_ip": None, "server_id": None, "lease": None, "router": (),
+        "mask": None, "params": (),
+    }
+    i = 240
+    while i < len(payload):
+        code = payload[i]
+        if code == 255:
+            break
+        if code == 0:
+            i += 1
+            continue
+        if i + 1 >= len(payload):
+            break
+        n = payload[i + 1]
+        v = payload[i + 2:i + 2 + n]
+        if code == 53 and n >= 1:
+            out["type"] = v[0]
+        elif code == 50 and n == 4:
+            out["requested_ip"] = _ip4(v)
+        elif code == 54 and n == 4:
+            out["server_id"] = _ip4(v)
+        elif code == 51 and n == 4:
+            out["lease"] = int.from_bytes(v, "big")
+        elif code == 3 and n >= 4:
+            out["router"] = tuple(_ip4(v[k:k + 4]) for k in range(0, n - n % 4, 4))
+        elif code == 1 and n == 4:
+            out["mask"] = _ip4(v)
+        elif code == 55:
+            out["params"] = tuple(v)
+        i += 2 + n
+    return out
+
+
+def lab_dhcp(path: str | PathLike[str]) -> pd.DataFrame:
+    """One row per DHCP message: the fields the Kurose & Ross DHCP lab asks about
+    (message type, transaction ID, addresses and ports, client MAC, offered address,
+    server identifier, lease time, router, subnet mask, requested parameters, relay)."""
+    import pandas as pd
+
+    from pcapkit.tcpflow.tcptrace import capture_frames
+
+    rows: list[dict[str, Any]] = []
+    t0: int | None = None
+    for fr in capture_frames(path):
+        if t0 is None:
+            t0 = fr.ts_ns
+        hit = _dhcp_of_frame(fr)
+        if hit is None:
+            continue
+        src, sport, dst, dport, payload = hit
+        d = parse_dhcp(payload)
+        if d is None:
+            continue
+        rows.append({
+            "frame": fr.number, "time": fr.ts_ns - t0,
+            "message": DHCP_TYPES.get(d["type"], "BOOTP" if d["type"] is None else str(d["type"])),
+            "transaction_id": f"0x{d['xid']:08x}", "src": src, "sport": sport, "dst": dst, "dport": dport,
+            "client_mac": d["chaddr"], "ciaddr": d["ciaddr"], "yiaddr": d["yiaddr"],
+            "relay_giaddr": d["giaddr"], "requested_ip": d["requested_ip"], "server_id": d["server_id"],
+            "lease_time_s": d["lease"], "router": ",".join(d["router"]) or None,
+            "subnet_mask": d["mask"], "param_request_list": ",".join(map(str, d["params"])) or None,
+        })
+    if not rows:
+        raise LabError(f"{path}: no DHCP messages")
+    df = pd.DataFrame(rows)
+    df["time"] = pd.to_timedelta(df["time"], unit="ns")
+    df["lease_time_s"] = df["lease_time_s"].astype("Int64")
+    for col in ("message", "transaction_id", "src", "dst", "client_mac", "ciaddr", "yiaddr", "relay_giaddr",
+                "requested_ip", "server_id", "router", "subnet_mask", "param_request_list"):
+        df[col] = df[col].astype("string")
+    return df

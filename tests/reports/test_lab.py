@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from conftest import CORPUS, requires_tshark
@@ -98,3 +99,54 @@ def test_cli_table_json_and_errors(corpus: Path, tmp_path: Path) -> None:
     assert res.exit_code == 1 and "no TCP stream 99" in res.output
     with pytest.raises(LabError):
         lab_tcp(CORPUS / "labs" / "dhcp-ethereal-trace-1")  # no TCP at all
+
+
+def _v(x: object) -> object:
+    return None if pd.isna(x) else x  # type: ignore[call-overload]
+
+
+DHCP_FILES = ["labs/dhcp-ethereal-trace-1", "labs/dhcp-wireshark-trace1-1.pcapng", "dhcp/zeek_dhcp.pcap"]
+DHCP_FIELDS = ["frame.number", "dhcp.option.dhcp", "dhcp.id", "ip.src", "ip.dst", "udp.srcport", "udp.dstport",
+               "dhcp.hw.mac_addr", "dhcp.ip.client", "dhcp.ip.your", "dhcp.ip.relay",
+               "dhcp.option.requested_ip_address", "dhcp.option.dhcp_server_id",
+               "dhcp.option.ip_address_lease_time", "dhcp.option.router", "dhcp.option.subnet_mask",
+               "dhcp.option.request_list_item"]
+
+
+@requires_tshark
+@pytest.mark.parametrize("rel", DHCP_FILES)
+def test_dhcp_lab_matches_tshark(corpus: Path, rel: str) -> None:
+    from pcapkit.reports.lab import DHCP_TYPES, lab_dhcp
+
+    df = lab_dhcp(CORPUS / rel)
+    ws = tshark_fields(CORPUS / rel, DHCP_FIELDS, display_filter="dhcp")
+    assert list(df["frame"]) == [int(r["frame.number"]) for r in ws]
+    for row, r in zip(df.itertuples(index=False), ws, strict=True):
+        assert row.message == DHCP_TYPES[int(r["dhcp.option.dhcp"])]
+        assert row.transaction_id == r["dhcp.id"]
+        assert (row.src, row.dst, str(row.sport), str(row.dport)) == (
+            r["ip.src"], r["ip.dst"], r["udp.srcport"], r["udp.dstport"])
+        assert row.client_mac == r["dhcp.hw.mac_addr"].split(",")[0]
+        assert (row.ciaddr, row.yiaddr, row.relay_giaddr) == (r["dhcp.ip.client"], r["dhcp.ip.your"], r["dhcp.ip.relay"])
+        assert _v(row.requested_ip) == r.get("dhcp.option.requested_ip_address")
+        assert _v(row.server_id) == r.get("dhcp.option.dhcp_server_id")
+        lease = None if pd.isna(row.lease_time_s) else str(row.lease_time_s)
+        assert lease == r.get("dhcp.option.ip_address_lease_time")
+        assert _v(row.router) == r.get("dhcp.option.router")
+        assert _v(row.subnet_mask) == r.get("dhcp.option.subnet_mask")
+        assert _v(row.param_request_list) == r.get("dhcp.option.request_list_item")
+
+
+def test_dhcp_lab_kurose_answers(corpus: Path) -> None:
+    from pcapkit.reports.lab import lab_dhcp
+
+    df = lab_dhcp(CORPUS / "labs" / "dhcp-ethereal-trace-1")
+    dora = df.head(4)
+    assert list(dora["message"]) == ["Discover", "Offer", "Request", "ACK"]
+    assert dora["transaction_id"].nunique() == 1  # one transaction ID for the exchange
+    discover = dora.iloc[0]
+    assert (discover["src"], discover["sport"], discover["dst"], discover["dport"]) == (
+        "0.0.0.0", 68, "255.255.255.255", 67)
+    offer = dora.iloc[1]
+    assert offer["yiaddr"] == "192.168.1.101" and offer["server_id"] == "192.168.1.1"
+    assert "Release" in set(df["message"])
