@@ -185,7 +185,12 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("bgp.ext_com.stype_tr_as2", _U, 8, "hex"),
     FieldSpec("bgp.ext_com.stype_ntr_as2", _U, 8, "hex"),
     FieldSpec("bgp.ext_com.stype_tr_IP4", _U, 8, "hex"),
+    FieldSpec("bgp.ext_com.stype_ntr_IP4", _U, 8, "hex"),
     FieldSpec("bgp.ext_com.stype_tr_as4", _U, 8, "hex"),
+    FieldSpec("bgp.ext_com.stype_ntr_as4", _U, 8, "hex"),
+    FieldSpec("bgp.ext_com.value_IP4", "ipv4"),
+    FieldSpec("bgp.ext_com.value_as4", _U, 32),
+    FieldSpec("bgp.ext_com.value_an2", _U, 16),
     FieldSpec("bgp.ext_com.stype_tr_opaque", _U, 8, "hex"),
     FieldSpec("bgp.ext_com.stype_ntr_opaque", _U, 8, "hex"),
     FieldSpec("bgp.ext_com.stype_tr_exp", _U, 8, "hex"),
@@ -690,10 +695,14 @@ class _Decoder:
             lay.add("bgp.ext_com.value_as2", _u16(m, p + 2))
             if stype != 0x04:            # link bandwidth carries a float, not an AN
                 lay.add("bgp.ext_com.value_an4", _u32(m, p + 4))
-        elif ctype == 0x01:
-            lay.add("bgp.ext_com.stype_tr_IP4", stype)
-        elif ctype == 0x02:
-            lay.add("bgp.ext_com.stype_tr_as4", stype)
+        elif ctype in (0x01, 0x41):          # IPv4-address-specific
+            lay.add("bgp.ext_com.stype_tr_IP4" if ctype == 0x01 else "bgp.ext_com.stype_ntr_IP4", stype)
+            lay.add("bgp.ext_com.value_IP4", ipv4_text(m[p + 2:p + 6]))
+            lay.add("bgp.ext_com.value_an2", _u16(m, p + 6))
+        elif ctype in (0x02, 0x42):          # four-octet-AS-specific
+            lay.add("bgp.ext_com.stype_tr_as4" if ctype == 0x02 else "bgp.ext_com.stype_ntr_as4", stype)
+            lay.add("bgp.ext_com.value_as4", _u32(m, p + 2))
+            lay.add("bgp.ext_com.value_an2", _u16(m, p + 6))
         elif ctype == 0x03:
             lay.add("bgp.ext_com.stype_tr_opaque", stype)
             if stype == 0x0C:                # RFC 9012 encapsulation
