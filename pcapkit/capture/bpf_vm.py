@@ -123,10 +123,17 @@ def _load(data: bytes, caplen: int, off: int, size: int) -> int | None:
 
 
 _SIZES = {BPF_W: 4, BPF_H: 2, BPF_B: 1}
+_AUX_VLAN = (0xFFFFF000 + 48, 0xFFFFF000 + 44)  # SKF_AD_VLAN_TAG_PRESENT, SKF_AD_VLAN_TAG
 
 
-def run_program(program: BpfProgram | Sequence[BpfInsn], data: bytes, wirelen: int | None = None) -> int:
-    """Run ``program`` over one packet; return its result (0 = reject)."""
+def run_program(program: BpfProgram | Sequence[BpfInsn], data: bytes, wirelen: int | None = None,
+                aux: tuple[int, int] | None = None) -> int:
+    """Run ``program`` over one packet; return its result (0 = reject).
+
+    ``aux`` = (vlan_tag_present, vlan_tci) gives the Linux ancillary byte loads
+    ``ldb [vlanp]`` / ``ldb [vlan_tci]`` their values, as libpcap's
+    ``bpf_filter_with_aux_data`` does for live captures filtered in user space; without
+    it they reject."""
     insns = program.insns if isinstance(program, BpfProgram) else program
     caplen = len(data)
     plen = caplen if wirelen is None else wirelen
@@ -153,7 +160,11 @@ def run_program(program: BpfProgram | Sequence[BpfInsn], data: bytes, wirelen: i
                 off = k if mode == BPF_ABS else x + k
                 if mode == BPF_IND and off > MASK32:
                     return 0
-                v = _load(data, caplen, off, _SIZES.get(code & 0x18, 0))
+                size = _SIZES.get(code & 0x18, 0)
+                if aux is not None and size == 1 and mode == BPF_ABS and k in _AUX_VLAN:
+                    a = aux[0] if k == _AUX_VLAN[0] else aux[1] & 0x0FFF
+                    continue
+                v = _load(data, caplen, off, size)
                 if v is None:
                     return 0
                 a = v

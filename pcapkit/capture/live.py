@@ -310,9 +310,19 @@ class LiveCapture:
         fprog, keep = _sock_fprog(kernel)
         try:
             sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise FilterError(f"the kernel refused the filter: {exc.strerror}") from None
+            # the kernel refuses what it cannot check (e.g. protochain's backward jumps):
+            # keep everything in the kernel and filter in user space, as libpcap does
+            self.userland_filter = program.insns
+            kernel = (BpfInsn(0x06, 0, 0, 0x40000),)
+            fprog, keep = _sock_fprog(kernel)
+            sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+        try:
             sock.setsockopt(socket.SOL_SOCKET, SO_LOCK_FILTER, 1)
         except OSError as exc:
-            raise FilterError(f"the kernel refused the filter: {exc.strerror}") from None
+            raise FilterError(f"cannot lock the filter: {exc.strerror}") from None
         del keep
         if self.promisc and ifindex:
             mreq = _MEMBERSHIP.pack(ifindex, PACKET_MR_PROMISC, 0, b"")
@@ -489,6 +499,13 @@ class LiveCapture:
                         data = head + data
                         caplen += hl
                         wirelen += hl
+                    # as libpcap: a user-space filter sees the packet before the VLAN tag
+                    # goes back in, with the tag as ancillary data
+                    if ufilter is not None and not run_program(
+                            ufilter, data, wirelen,
+                            aux=(1 if pstatus & vlan_flag else 0, vlan_tci & 0x0FFF)):
+                        off += nxt
+                        continue
                     if pstatus & vlan_flag:
                         tpid = vlan_tpid if pstatus & TP_STATUS_VLAN_TPID_VALID else 0x8100
                         voff = 12 if eth else (14 if cooked and not sll2 else -1)
@@ -496,9 +513,6 @@ class LiveCapture:
                             data = data[:voff] + struct.pack("!HH", tpid, vlan_tci & 0xFFFF) + data[voff:]
                             caplen += 4
                             wirelen += 4
-                    if ufilter is not None and not run_program(ufilter, data, wirelen):
-                        off += nxt
-                        continue
                     if caplen > snaplen:
                         data = data[:snaplen]
                         caplen = snaplen

@@ -155,6 +155,7 @@ CONFIGS = [
     ("vlan", "if", [], ["vlan", str(100), "and", "icmp"]),
     ("tcp-push", "if", [], ["tcp", "port", "7000", "and", "tcp[tcpflags]", "&", "tcp-push", "!=", "0"]),
     ("udp-len", "if", ["-s", "60"], ["udp", "and", "greater", "40"]),
+    ("protochain", "if", [], ["ip", "protochain", "1"]),  # the kernel refuses its loop: user space
     ("any-sll", "any", ["-y", "LINUX_SLL"], ["not", "udp"]),
     ("any-sll2", "any", [], ["icmp", "or", "arp", "or", "tcp"]),
 ]
@@ -464,3 +465,68 @@ def test_load_drops_no_worse_than_tcpdump(pair: VethPair, tmp_path: Path) -> Non
     assert drop_p <= drop_t
     assert cap_p == recv_p - drop_p
     assert len(read_pcap(tmp_path / "load.pcapkit.pcap")[1]) == cap_p
+
+
+API_SCRIPT = r"""
+import json, sys, time
+from pcapkit.capture.live import LiveCapture
+iface = sys.argv[1]
+out = {"iter": [], "callback": []}
+with LiveCapture(iface, "icmp", count=4) as cap:
+    print("listening on", iface, file=sys.stderr, flush=True)
+    for f in cap:
+        out["iter"].append([f.number, f.linktype, f.caplen, f.wirelen, f.ts_ns, f.data.hex()])
+    out["iter_stats"] = list(cap.stats().__getstate__() if hasattr(cap.stats(), "__getstate__") else ())
+got = []
+stats = LiveCapture(iface, "icmp", count=2).run(lambda f: got.append([f.number, f.data.hex()]))
+out["callback"] = got
+out["callback_stats"] = [stats.captured, stats.received, stats.dropped]
+out["now"] = time.time_ns()
+print(json.dumps(out))
+"""
+
+
+def test_python_api_iterator_and_callback(pair: VethPair) -> None:
+    proc = subprocess.Popen(pair.exec_a(sys.executable, "-c", API_SCRIPT, pair.if_a),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), cwd=REPO)
+    ping = None
+    try:
+        wait_for_line(proc, b"listening on", timeout=30)
+        ping = subprocess.Popen(pair.exec_b("ping", "-i", "0.1", "-c", "30", pair.addr_a),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if ping is not None:
+            ping.kill()
+            ping.wait()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    import json
+
+    res = json.loads(out)
+    assert [r[0] for r in res["iter"]] == [1, 2, 3, 4]
+    for number, linktype, caplen, wirelen, ts, hexdata in res["iter"]:
+        data = bytes.fromhex(hexdata)
+        assert linktype == 1 and caplen == len(data) == wirelen == 98
+        assert data[12:14] == b"\x08\x00" and data[23] == 1  # IPv4 ICMP
+        assert 0 < res["now"] - ts < 30 * 10**9  # nanoseconds since the epoch, just now
+    srcs = {bytes.fromhex(r[5])[26:30] for r in res["iter"]}
+    assert srcs == {bytes([10, 99, 1, 2]), bytes([10, 99, 1, 1])}  # requests and replies
+    assert [r[0] for r in res["callback"]] == [1, 2]
+    captured, received, dropped = res["callback_stats"]
+    assert captured == 2 and received >= 2 and dropped == 0
+
+
+def test_list_interfaces_like_tcpdump(pair: VethPair) -> None:
+    r = subprocess.run(pair.exec_a(*_pcapkit("-D")), capture_output=True, text=True, env=_env(),
+                       cwd=REPO, timeout=30, check=False)
+    t = subprocess.run(pair.exec_a(str(TCPDUMP), "-D"), capture_output=True, text=True, timeout=30,
+                       check=False)
+    assert r.returncode == 0 and t.returncode == 0
+    mine = r.stdout.splitlines()
+    # tcpdump also lists libpcap's non-network sources (nflog, dbus, ...): compare the
+    # network interfaces and the 'any' device, line for line
+    names = {ln.split(" ", 1)[0].split(".", 1)[1] for ln in mine}
+    theirs = [ln for ln in t.stdout.splitlines() if ln.split(" ", 1)[0].split(".", 1)[1] in names]
+    assert mine == theirs
