@@ -22,6 +22,20 @@ including its quirks:
   exactly as in tcptrace's output.
 * Averages divide by ``count + 0.0001`` and standard deviations are 0 for n <= 2,
   as tcptrace prints them.
+* Data lengths come from the IP length field; "truncated data" counts payload bytes
+  beyond what libpcap delivers, which is cut to the pcap file's snapshot length.
+* A window-scale option above 14 is ignored (the side then did not "request" scaling).
+
+Behaviour of the installed 6.6.7 binary that differs from the published sources and
+was established by comparing with its output on the corpus:
+
+* a *duplicate ACK* needs no data, the same ACK number and the same window as the
+  sender's previous ACK, and an acknowledged range longer than one sequence number
+  (a repeated ACK of a lone SYN or FIN is not counted); a *triple dupack* is the 3rd
+  duplicate of one ACK value. (Off by one in 7 of ~500 corpus directions.)
+* "avg win adv" divides the windows summed since scaling took effect by the packets
+  sent since then when both directions have sent a scaled window, else by all
+  packets sent.
 
 Use :func:`tcptrace_stats` for a DataFrame (one row per connection direction) or
 :func:`analyze` for the raw per-connection records.
