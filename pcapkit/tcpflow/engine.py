@@ -109,6 +109,7 @@ class _Dir:
         "base_set",
         "dupacknum",
         "is_first_ack",
+        "ordered",
         "last_ts",
         "lastack",
         "lastacktime",
@@ -141,6 +142,9 @@ class _Dir:
         self.lastnondupack = 0
         # unacked segments, oldest first: [frame, seq, nextseq, ts]
         self.segments: list[list[int]] = []
+        # True while every entry's seq and nextseq are >= the previous entry's (mod 2^32):
+        # then the acked entries are a prefix and the list's ends give bytes in flight
+        self.ordered = True
         self.win_scale = -1
         self.lastsegmentflags = 0
         self.valid_bif = True
@@ -379,8 +383,13 @@ class TcpEngine:
         if seglen or flags & SYNFIN:
             if flags & SYNFIN:
                 nextseq = (nextseq + 1) & MASK
-            if len(fwd.segments) < self.max_unacked:
-                fwd.segments.append([num, seq, nextseq, now])
+            fsegs = fwd.segments
+            if len(fsegs) < self.max_unacked:
+                if fsegs and fwd.ordered:
+                    prev = fsegs[-1]
+                    if ((seq - prev[1]) & MASK) >= HALF or ((nextseq - prev[2]) & MASK) >= HALF:
+                        fwd.ordered = False
+                fsegs.append([num, seq, nextseq, now])
             else:
                 limited = True
                 if not self._warned_unacked:
@@ -405,26 +414,60 @@ class TcpEngine:
         if seg.sack_blocks or flags & ACK:
             fwd.sack = seg.sack_blocks
 
-        # 12. ack rtt / acks_frame: walk rev's unacked list newest -> oldest
+        # 12. ack rtt / acks_frame: tshark walks rev's unacked list newest -> oldest and
+        # the oldest exact match wins; segments ending at or before ack go, a segment
+        # holding ack is trimmed to start there.
         acks_frame = ack_rtt = None
         segs = rev.segments
         if segs:
-            i = len(segs) - 1
-            while i >= 0:
-                u = segs[i]
-                if ack == u[2]:
-                    ta = True
-                    acks_frame = u[0]
-                    ack_rtt = now - u[3]
-                elif _gt(ack, u[1]) and _le(ack, u[2]):
-                    u[1] = ack
+            if rev.ordered:
+                # fast path: seq and nextseq non-decreasing -> acked entries are a prefix
+                k = 0
+                n = len(segs)
+                while k < n:
+                    u = segs[k]
+                    d = (u[2] - ack) & MASK
+                    if d == 0:
+                        if acks_frame is None:
+                            ta = True
+                            acks_frame = u[0]
+                            ack_rtt = now - u[3]
+                    elif d < HALF:
+                        break  # ends after ack
+                    k += 1
+                if k:
+                    del segs[:k]
+                for u in segs:
+                    if 0 < ((ack - u[1]) & MASK) < HALF:
+                        u[1] = ack  # ack inside the segment
+                    else:
+                        break
+                if not segs:
+                    rev.ordered = True
+            else:
+                i = len(segs) - 1
+                while i >= 0:
+                    u = segs[i]
+                    d = (u[2] - ack) & MASK  # nextseq - ack
+                    if d == 0:
+                        ta = True
+                        acks_frame = u[0]
+                        ack_rtt = now - u[3]
+                    elif d < HALF:  # nextseq > ack: keep, trimmed if ack is inside
+                        if 0 < ((ack - u[1]) & MASK) < HALF:
+                            u[1] = ack
+                        i -= 1
+                        continue
+                    del segs[i]
                     i -= 1
-                    continue
-                elif _gt(u[2], ack):
-                    i -= 1
-                    continue
-                del segs[i]
-                i -= 1
+                # the list may be in order again once the out-of-order entries are gone
+                ordered = True
+                for j in range(1, len(segs)):
+                    a0, a1 = segs[j - 1], segs[j]
+                    if ((a1[1] - a0[1]) & MASK) >= HALF or ((a1[2] - a0[2]) & MASK) >= HALF:
+                        ordered = False
+                        break
+                rev.ordered = ordered
 
         # 13./14. bytes in flight, push bytes
         bif = push = None
@@ -432,15 +475,19 @@ class TcpEngine:
         if seglen and fsegs and fwd.valid_bif:
             ta = True
             base = fwd.base_seq
-            first = (fsegs[-1][1] - base) & MASK
-            last = (fsegs[-1][2] - base) & MASK
-            for u in fsegs:
-                s = (u[1] - base) & MASK
-                e = (u[2] - base) & MASK
-                if e > last:
-                    last = e
-                if s < first:
-                    first = s
+            if fwd.ordered:
+                first = (fsegs[0][1] - base) & MASK
+                last = (fsegs[-1][2] - base) & MASK
+            else:
+                first = (fsegs[-1][1] - base) & MASK
+                last = (fsegs[-1][2] - base) & MASK
+                for u in fsegs:
+                    s = (u[1] - base) & MASK
+                    e = (u[2] - base) & MASK
+                    if e > last:
+                        last = e
+                    if s < first:
+                        first = s
             in_flight = last - first
             for left, right in rev.sack[:3]:
                 in_flight -= (right - left) & MASK
