@@ -139,6 +139,9 @@ class Direction:
     owin_min: int = 0
     owin_tot: int = 0
     owin_count: int = 0
+    owin_wavg: int = 0
+    prev_owin_time: int = 0
+    prev_owin: int = 0
     initialwin_bytes: int = 0
     initialwin_segs: int = 0
     data_acked: bool = False
@@ -720,6 +723,15 @@ class TcptraceAnalyzer:
                 this.owin_min = owin
             this.owin_tot += owin
             this.owin_count += 1
+            # time-weighted average (tcptrace weights each sample by how long it held)
+            if this.prev_owin_time // 1000000 == 0:
+                this.prev_owin_time = this.last_time
+                this.prev_owin = owin
+            else:
+                secs = _elapsed(this.prev_owin_time, conn.last_time) / 1000000
+                this.owin_wavg += int(this.prev_owin * secs)
+                this.prev_owin_time = this.last_time
+                this.prev_owin = owin
 
     def finish(self, end_time: int) -> None:
         """Complete idle times of connections still open at the end of the trace."""
@@ -851,6 +863,7 @@ def direction_stats(conn: Connection, d: Direction) -> dict[str, Any]:
         "max owin": d.owin_max,
         "min non-zero owin": d.owin_min,
         "avg owin": 0 if d.owin_count == 0 else d.owin_tot // d.owin_count,
+        "wavg owin": None if etime == 0.0 else int(d.owin_wavg / (etime / 1000000)),
         "initial window bytes": d.initialwin_bytes,
         "initial window pkts": d.initialwin_segs,
         "ttl stream length": stream,

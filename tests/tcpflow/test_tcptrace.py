@@ -1,4 +1,4 @@
-"""pcapkit.tcpflow.tcptrace against ``tcptrace -l -r -n`` (6.6.7) on real captures.
+"""pcapkit.tcpflow.tcptrace against ``tcptrace -l -r -W -n`` (6.6.7) on real captures.
 
 Every field tcptrace prints in its long output (with -r) is compared, to the
 precision tcptrace prints it, for every connection and direction.
@@ -55,8 +55,8 @@ KNOWN = {
 
 @functools.lru_cache(maxsize=64)
 def tcptrace_long(path: Path) -> list[dict[str, dict[str, str]]]:
-    """Parse ``tcptrace -l -r -n``: per connection, side "a"/"b" -> label -> printed value."""
-    out = subprocess.run(["tcptrace", "-l", "-r", "-n", str(path)], capture_output=True,
+    """Parse ``tcptrace -l -r -W -n`` (-W adds the outstanding-window lines): per connection, side "a"/"b" -> label -> printed value."""
+    out = subprocess.run(["tcptrace", "-l", "-r", "-W", "-n", str(path)], capture_output=True,
                          text=True, errors="replace", check=False).stdout
     conns: list[dict[str, dict[str, str]]] = []
     cur: dict[str, dict[str, str]] | None = None
