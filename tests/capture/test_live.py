@@ -529,3 +529,35 @@ def test_list_interfaces_like_tcpdump(pair: VethPair) -> None:
     names = {ln.split(" ", 1)[0].split(".", 1)[1] for ln in mine}
     theirs = [ln for ln in t.stdout.splitlines() if ln.split(" ", 1)[0].split(".", 1)[1] in names]
     assert mine == theirs
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_rotation_by_time_and_stdout(pair: VethPair, tmp_path: Path) -> None:
+    ping = subprocess.Popen(pair.exec_b("ping", "-i", "0.05", "-c", "200", pair.addr_a),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        pattern = str(tmp_path / "t-%H%M%S.pcapng")
+        r = subprocess.run(pair.exec_a(*_pcapkit("-i", pair.if_a, "-G", "1", "--duration", "3.2",
+                                                 "-w", pattern, "icmp")),
+                           capture_output=True, env=_env(), cwd=REPO, timeout=30, check=False)
+        assert r.returncode == 0, r.stderr
+        captured = int(re.search(rb"(\d+) packets captured", r.stderr).group(1))  # type: ignore[union-attr]
+        files = sorted(tmp_path.glob("t-*.pcapng"))
+        assert len(files) >= 3
+        total = 0
+        for f in files:
+            t = subprocess.run([str(TSHARK), "-n", "-r", str(f), "-T", "fields", "-e", "icmp.type"],
+                               capture_output=True, text=True, check=False)
+            assert t.returncode == 0, t.stderr
+            total += len(t.stdout.split())
+        assert total == captured
+        # -w - : a pcap stream on stdout that tshark reads from a pipe
+        r = subprocess.run(pair.exec_a(*_pcapkit("-i", pair.if_a, "-c", "6", "-w", "-", "icmp")),
+                           capture_output=True, env=_env(), cwd=REPO, timeout=30, check=False)
+        assert r.returncode == 0, r.stderr
+        t = subprocess.run([str(TSHARK), "-n", "-r", "-", "-T", "fields", "-e", "icmp.type"],
+                           input=r.stdout, capture_output=True, check=False)
+        assert t.returncode == 0 and len(t.stdout.split()) == 6
+    finally:
+        ping.kill()
+        ping.wait()
