@@ -7,12 +7,16 @@ The TCP byte stream is cut into messages by :mod:`pcapkit.dissect.tcp_streams`
 
 Decoded: OPEN (optional parameters, RFC 9072 extended parameters length,
 capabilities: multiprotocol, route refresh, 4-octet AS, add-path, graceful restart,
-extended message, enhanced route refresh, role, FQDN), UPDATE (withdrawn routes, path
+extended message, enhanced route refresh, extended next hop, BGPsec, FQDN; role and
+others kept as ``bgp.cap.unknown`` bytes, as tshark 4.0), UPDATE (withdrawn routes, path
 attributes ORIGIN, AS_PATH/AS4_PATH, NEXT_HOP, MED, LOCAL_PREF, ATOMIC_AGGREGATE,
 AGGREGATOR/AS4_AGGREGATOR, COMMUNITIES, ORIGINATOR_ID, CLUSTER_LIST, MP_REACH_NLRI /
-MP_UNREACH_NLRI for IPv4/IPv6 unicast and multicast, extended communities,
-LARGE_COMMUNITY; NLRI; End-of-RIB), NOTIFICATION (code/subcode names, RFC 8203/9003
-shutdown communication), KEEPALIVE, ROUTE-REFRESH.
+MP_UNREACH_NLRI for IPv4/IPv6 unicast, multicast, labeled unicast and VPN (route
+distinguishers), extended communities, LARGE_COMMUNITY, BGPsec_PATH lengths, ATTR_SET;
+NLRI; End-of-RIB), NOTIFICATION (code/subcode names, RFC 8203/9003 shutdown
+communication, unsupported capabilities, bad peer AS), KEEPALIVE, ROUTE-REFRESH.
+Not decoded (UNSUPPORTED finding): EVPN, flowspec, link-state, MVPN and other NLRI
+families, ORF entries, the CAPABILITY message.
 
 Field names and values are Wireshark's (``bgp.type``, ``bgp.nlri_prefix``, ...).
 
@@ -264,6 +268,7 @@ class _Decoder:
         self.layer = layer
         self.base = base
         self.ctx = ctx
+        self.end = len(msg)          # end of the message (from its length field)
         self.summary_extra = ""
 
     def bad(self, at: int, reason: str) -> None:

@@ -101,7 +101,8 @@ class TcpStreamDispatcher:
                     lay.finding(FindingKind.NOTE, 0, f"stream limit {self.max_streams} reached; new TCP directions ignored")
                     return [lay]
                 return []
-            d = _Direction(StreamReassembler(max_buffered=self.max_buffered, reorder=self.reorder))
+            d = _Direction(StreamReassembler(max_buffered=self.max_buffered, reorder=self.reorder,
+                                             conflict_window=0))
             self._dirs[key] = d
         out: list[Layer] = []
         notes: list[str] = []

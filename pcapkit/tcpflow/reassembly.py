@@ -117,10 +117,14 @@ class StreamReassembler:
                   them is filled; False declares the hole a :class:`Gap` at once and
                   delivers the segment (tshark's default, ``tcp.reassemble_out_of_order``
                   off); bytes arriving later for the hole count as retransmitted.
+    conflict_window: how many recently delivered bytes (up to twice this) are kept to
+                  tell whether a retransmission carries different bytes (``conflict``);
+                  0 keeps none (``conflict`` is then only set against buffered data).
     """
 
     max_buffered: int = DEFAULT_MAX_BUFFERED
     reorder: bool = True               # False: never wait for a hole (Wireshark's default)
+    conflict_window: int = 65536       # delivered bytes kept to compare retransmissions with
     base: int | None = None            # sequence number of stream offset 0
     next_offset: int = 0               # next stream offset expected
     fin_offset: int | None = None
@@ -133,8 +137,6 @@ class StreamReassembler:
     _pending_bytes: int = 0
     _recent: bytearray = field(default_factory=bytearray)   # tail of delivered data, to detect conflicts
     _recent_start: int = 0
-
-    _RECENT_KEEP = 65536
 
     @property
     def buffered_bytes(self) -> int:
@@ -238,9 +240,12 @@ class StreamReassembler:
         events.append(Data(offset, data, frame_number, ts_ns))
         self.next_offset = offset + len(data)
         self.delivered_bytes += len(data)
+        if self.conflict_window <= 0:
+            self._recent_start = self.next_offset
+            return
         self._recent += data
-        if len(self._recent) > 2 * self._RECENT_KEEP:
-            drop = len(self._recent) - self._RECENT_KEEP
+        if len(self._recent) > 2 * self.conflict_window:
+            drop = len(self._recent) - self.conflict_window
             del self._recent[:drop]
             self._recent_start += drop
 

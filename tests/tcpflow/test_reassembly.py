@@ -166,3 +166,11 @@ def test_stream_matches_tshark_follow(rel: str) -> None:
     want1 = b"".join(c for d, c in chunks if d == 1)
     ours = {bytes(v) for v in got.values() if v}
     assert ours == {w for w in (want0, want1) if w}
+
+
+def test_conflict_window_zero_keeps_no_history() -> None:
+    r = StreamReassembler(conflict_window=0)
+    r.feed(0, b"", SYN, 1)
+    r.feed(1, b"abcd", ACK, 2)
+    assert r.feed(1, b"XXcd", ACK, 3) == [Retransmission(0, 4, 3, False)]   # not compared
+    assert r.feed(5, b"e", ACK, 4) == [Data(4, b"e", 4, 0)]
