@@ -116,10 +116,11 @@ class ByteSource:
 
     __slots__ = ("base", "data", "eof", "error", "pos", "reader", "stream")
 
-    def __init__(self, stream: BinaryIO, initial: bytes = b"", *, one_read: bool = False) -> None:
+    def __init__(self, stream: BinaryIO, initial: bytes = b"", *, one_read: bool = True) -> None:
         self.stream = stream
-        # one_read: use read1 (one underlying read per call), so that an error of the
-        # underlying stream (gzip cut short) does not swallow the data read before it
+        # one_read: use read1 (one underlying read per call), so that a pipe delivers
+        # what it has without waiting for a whole chunk, and an error of the underlying
+        # stream (gzip cut short) does not swallow the data read before it
         self.reader = stream.read1 if one_read and hasattr(stream, "read1") else stream.read
         self.data = initial
         self.pos = 0
@@ -325,7 +326,7 @@ def _open(raw: BinaryIO, path: str, closer: BinaryIO | None, strict: bool) -> Ca
         gzipped = True
         rest = io.BufferedReader(_Prefixed(src.data, raw), buffer_size=CHUNK)
         stream: BinaryIO = gzip.GzipFile(fileobj=rest, mode="rb")  # type: ignore[assignment]
-        src = ByteSource(stream, one_read=True)
+        src = ByteSource(stream)
         src.fill(4)
         if src.error is not None and src.available < 4:
             raise UnknownFormatError(f"gzip: {src.error}", path=path, offset=0)
@@ -440,7 +441,8 @@ class _Prefixed(io.RawIOBase):
             b[:n] = self._prefix[:n]
             self._prefix = self._prefix[n:]
             return n
-        data = self._rest.read(len(b))
+        read = getattr(self._rest, "read1", self._rest.read)
+        data = read(len(b))
         n = len(data)
         b[:n] = data
         return n
