@@ -126,3 +126,21 @@ def test_tcp_stream_numbers_are_tsharks(corpus: Path, rel: str) -> None:
     for s in stream_of.values():
         counts[s] += 1
     assert {int(s): int(p) for s, p in zip(tcp["tcp.stream"], tcp["packets"], strict=True)} == dict(counts)
+
+
+def test_broken_captures_give_no_traceback(corpus: Path) -> None:
+    """Damaged files: every report either works or raises a PcapkitError (one line)."""
+    from conftest import corpus_files
+
+    from pcapkit.errors import PcapkitError
+    from pcapkit.reports.lab import lab_dhcp, lab_tcp
+    from pcapkit.tcpflow.tcptrace import tcptrace_stats
+
+    files = corpus_files("broken")
+    assert files
+    for p in files:
+        for fn in (flows, tcptrace_stats, lab_tcp, lab_dhcp):
+            try:
+                fn(p)
+            except PcapkitError as exc:
+                assert "\n" not in str(exc)
