@@ -152,3 +152,21 @@ def test_our_pcapng_read_by_tshark_and_capinfos(name: str, tmp_path: Path) -> No
     # and we read back what we wrote
     with open_capture(out) as again:
         assert [(f.ts_ns, f.data, f.comment) for f in again] == [(f.ts_ns, f.data, f.comment) for f in kept]
+
+
+@requires_tshark
+@pytest.mark.tshark
+def test_statistics_block_written_and_read(tmp_path: Path) -> None:
+    out = tmp_path / "isb.pcapng"
+    frames = [Frame(i, 1_600_000_000_000_000_000 + i, 60, 60, 1, 0, bytes(60), f"c{i}") for i in (1, 2)]
+    with PcapngWriter(out) as w:
+        w.add_interface(1, name="eth9")
+        w.write_all(frames)
+        w.write_statistics(0, 1_600_000_001_000_000_000, ifrecv=10, ifdrop=3)
+    with open_capture(out) as r:
+        assert list(r) == frames
+        (stats,) = r.interface_stats
+        assert (stats.interface_id, stats.ts_ns, stats.ifrecv, stats.ifdrop) == (0, 1_600_000_001_000_000_000, 10, 3)
+    proc = subprocess.run(["capinfos", "-M", "-I", str(out)], capture_output=True, text=True, check=False)
+    assert "Name = eth9" in proc.stdout and "Number of stat entries = 1" in proc.stdout
+    assert [r["frame.comment"] for r in tshark_fields(out, ("frame.comment",))] == ["c1", "c2"]
