@@ -113,6 +113,12 @@ OFFLINE_FILES = [
     "l2/q-in-q.pcap",                    # QinQ
     "l2/vlan-qinqinq.pcap",              # three tags
     "l2/http-vlan-0.pcap",               # VLAN id 0
+    "formats/nflog.pcap",                # NFLOG (239)
+    "formats/LINKTYPE_IPV4.pcap",        # IPV4 (228)
+    "formats/LINKTYPE_IPV6.pcap",        # IPV6 (229)
+    "ip/icmp-rfc5837.pcap",              # PPP (9)
+    "bgp/BGP_Cisco_hdlc_slarp.pcap",     # PPP/HDLC
+    "tcp/single_byte_rexmit.dmp.gz",     # FDDI (10)
 ]
 
 
@@ -304,8 +310,9 @@ def test_filter_frames_match_tcpdump(rel: str, raw_dir: Path) -> None:
         assert got == list(expected), (rel, expr)
         compared += 1
         matched += bool(got)
-    assert compared >= 10
-    assert matched >= 2
+    # libpcap compiles only ip/ip6/proto tests for NFLOG; everything else takes most
+    least = (3, 1) if rel == "formats/nflog.pcap" else (10, 2)
+    assert compared >= least[0] and matched >= least[1]
 
 
 @requires_tcpdump
