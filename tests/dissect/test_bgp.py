@@ -9,6 +9,9 @@ and compares, frame by frame, every field name ``pcapkit.dissect.bgp`` declares 
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -518,3 +521,58 @@ def test_nlri_without_path_attributes_not_decoded() -> None:
     lay = bgp(_update(b"", bytes([24, 10, 0, 0])).hex())
     assert "bgp.nlri_prefix" not in lay.fields
     assert [f.kind for f in lay.findings] == [FindingKind.MALFORMED]
+
+
+# -- summaries against tcpdump -v's message lines ---------------------------------------------
+
+_TD_MSG = re.compile(r"^\t(\S.*? Message \(\d+\), length: \d+)")
+_OUR_MSG = re.compile(r"^(.*? Message \(\d+\), length: \d+)")
+_TD_FRAME = re.compile(r"^\d\d:\d\d:\d\d\.\d{6} ")
+_TCP_AGAIN = ("tcp.analysis.retransmission", "tcp.analysis.fast_retransmission",
+              "tcp.analysis.spurious_retransmission", "tcp.analysis.out_of_order")
+
+
+def _tcpdump_message_lines(path: Path) -> list[list[str]]:
+    out = subprocess.run(["tcpdump", "-nn", "-v", "-r", str(path)], capture_output=True, text=True,
+                         check=False).stdout
+    frames: list[list[str]] = []
+    for line in out.splitlines():
+        if _TD_FRAME.match(line):
+            frames.append([])
+        else:
+            m = _TD_MSG.match(line)
+            if m and frames:
+                frames[-1].append(m.group(1))
+    return frames
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump not installed")
+@requires_tshark
+@pytest.mark.parametrize("rel", [f for f in bgp_captures() if f.startswith("bgp/")
+                                 # tcpdump does not decode this file's PPP-in-HDLC framing
+                                 and f != "bgp/BGP_Cisco_hdlc_slarp.pcap"])
+def test_summaries_match_tcpdump(rel: str) -> None:
+    """'Update Message (2), length: 75' per message, frame by frame, as tcpdump -v prints.
+    tcpdump decodes every segment on its own: frames tshark calls TCP retransmissions are
+    skipped (we, like tshark, decode retransmitted bytes once), and so is the rest of a
+    capture after a message tshark calls malformed (MISFRAMED), and messages that span
+    segments (which tcpdump cannot decode) do not occur in these files except
+    bgp_fragmented, where tcpdump prints no message line at all."""
+    path = CORPUS / rel
+    if not path.exists():
+        pytest.skip("corpus missing")
+    theirs = _tcpdump_message_lines(path)
+    retrans = [any(f in row for f in _TCP_AGAIN) for row in tshark_fields(path, ("frame.number", *_TCP_AGAIN))]
+    ours = {n: [m.group(1) for lay in lays if (m := _OUR_MSG.match(lay.summary))]
+            for n, lays in dissect_bgp_file(path)}
+    if rel == "bgp/bgp_fragmented.pcap.gz":
+        assert ours and not any(theirs)
+        return
+    assert len(theirs) == len(retrans)
+    for number, lines in enumerate(theirs, 1):
+        if retrans[number - 1]:
+            assert ours.get(number, []) == []
+            continue
+        if rel in MISFRAMED and ours.get(number, []) != lines:
+            break
+        assert ours.get(number, []) == lines, number
