@@ -76,3 +76,44 @@ def test_times_equal_tshark(tsresol: int | None, tsoffset: int, tmp_path: Path) 
             assert f.ts_exact == Fraction(ts, units) + tsoffset
         else:
             assert f.ts_exact is None
+
+
+@requires_tshark
+@pytest.mark.tshark
+def test_block_mix_matches_tshark(tmp_path: Path) -> None:
+    """Obsolete Packet Blocks, Simple Packet Blocks, a Name Resolution Block, an unknown
+    block type, a custom block and an ISB between packets: same frames as tshark."""
+    shb = _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    idb0 = _block(1, struct.pack("<HHI", 1, 0, 100) + _opt(9, bytes([3])) + b"\0\0\0\0")
+    idb1 = _block(1, struct.pack("<HHI", 101, 0, 0))
+    eth = bytes(range(150))
+    ipv4 = bytes.fromhex("4500001c00010000401100007f0000017f000001") + bytes(8)
+    pb = _block(2, struct.pack("<HHIIII", 0, 0, 0, 123_456, 60, 70) + eth[:60] + _opt(1, b"old block")
+                + b"\0\0\0\0")
+    pb1 = _block(2, struct.pack("<HHIIII", 1, 5, 1, 5, len(ipv4), len(ipv4)) + ipv4)
+    spb = _block(3, struct.pack("<I", 150) + eth[:100])  # snaplen 100 on interface 0
+    nrb = _block(4, struct.pack("<HH", 1, 8) + bytes([127, 0, 0, 1]) + b"lo\0\0" + b"\0\0\0\0")
+    unknown = _block(0x123, b"abcd")
+    custom = _block(0xBAD, struct.pack("<I", 32473) + b"custom data!")
+    isb = _block(5, struct.pack("<III", 0, 0, 999) + _opt(4, struct.pack("<Q", 7)) + b"\0\0\0\0")
+    path = tmp_path / "mix.pcapng"
+    path.write_bytes(shb + idb0 + idb1 + pb + nrb + spb + unknown + pb1 + custom + isb + pb)
+    fields = ("frame.time_epoch", "frame.len", "frame.cap_len", "frame.encap_type", "frame.interface_id",
+              "frame.comment")
+    theirs = tshark_fields(path, fields)
+    with open_capture(path) as r:
+        ours = []
+        for f in r:
+            row = {"frame.len": str(f.wirelen), "frame.cap_len": str(f.caplen)}
+            if f.number not in r.untimed_frames:
+                row["frame.time_epoch"] = format_epoch_ns(f.ts_ns)
+            if f.linktype >= 0:
+                row["frame.encap_type"] = str({1: 1, 101: 7}[f.linktype])
+                row["frame.interface_id"] = str(f.interface_id)
+            if f.comment:
+                row["frame.comment"] = f.comment
+            ours.append(row)
+        assert r.name_resolution_blocks == 1 and r.skipped_blocks == {0x123: 1}
+        assert r.interface_stats[0].ifrecv == 7 and r.warnings == []
+    assert ours == theirs
+    assert len(ours) == 5
