@@ -111,8 +111,21 @@ def tseq(d: PlotData) -> Figure:
         ax.step(at, [a.ack for a in r.acks], where="post", color="tab:green", linewidth=1, label="ack")  # type: ignore[attr-defined]
         ax.step(at, [a.ack + a.window for a in r.acks], where="post", color="tab:orange",  # type: ignore[attr-defined]
                 linewidth=1, label="receive window")
+    _focus(d, ax)
     ax.legend(loc="upper left")  # type: ignore[attr-defined]
     return fig
+
+
+def _focus(d: PlotData, ax: object) -> None:
+    """Limit the x axis to the data transfer: first data segment to the ACK of the
+    highest sequence number (late keep-alives or closing packets would squash it)."""
+    r = d.report
+    start = _t(d, r.sent[0].ts_ns)
+    top = max(s.seq + s.length for s in r.sent)
+    end_ns = next((a.ts_ns for a in r.acks if a.ack >= top), r.sent[-1].ts_ns)
+    end = max(_t(d, end_ns), _t(d, r.sent[-1].ts_ns))
+    span = max(end - start, 1e-3)
+    ax.set_xlim(start - 0.03 * span, end + 0.05 * span)  # type: ignore[attr-defined]
 
 
 def rtt(d: PlotData) -> Figure:
@@ -169,6 +182,7 @@ def window(d: PlotData) -> Figure:
                 color="tab:orange", linewidth=1.2, label="advertised window")
     xs, ys = inflight_series(d)
     ax.step(xs, ys, where="post", color="tab:blue", linewidth=1, label="bytes in flight")  # type: ignore[attr-defined]
+    _focus(d, ax)
     ax.legend(loc="upper left")  # type: ignore[attr-defined]
     return fig
 
@@ -211,6 +225,7 @@ def cwnd(d: PlotData) -> Figure:
     for lo in r.losses:
         ax.axvline(_t(d, lo.ts_ns), color="red" if lo.kind == "timeout" else "darkorange",  # type: ignore[attr-defined]
                    linestyle=":", linewidth=1, zorder=1)
+    _focus(d, ax)
     ax.legend(loc="upper left", fontsize="small")  # type: ignore[attr-defined]
     return fig
 

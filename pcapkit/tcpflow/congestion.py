@@ -192,7 +192,7 @@ def analyze_direction(segs: Iterable[Segment], sender: tuple[str, int],
             else:
                 out[end] = (seg.ts_ns, False)
             first_tx.setdefault(end - 1, seg.ts_ns)
-        elif from_receiver and flags & ACK:
+        elif from_receiver and flags & ACK and not flags & RST:
             rel_ack = seq_diff(seg.ack, isn)
             if flags & FIN and rel_ack > snd_max:
                 rel_ack = snd_max
