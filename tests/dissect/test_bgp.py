@@ -9,6 +9,7 @@ and compares, frame by frame, every field name ``pcapkit.dissect.bgp`` declares 
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import subprocess
@@ -576,3 +577,30 @@ def test_summaries_match_tcpdump(rel: str) -> None:
         if rel in MISFRAMED and ours.get(number, []) != lines:
             break
         assert ours.get(number, []) == lines, number
+
+
+@settings(max_examples=150, deadline=3000, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from([*MESSAGES, KEEPALIVE, EOR]), min_size=1, max_size=6), st.data())
+def test_any_segmentation_gives_same_messages_in_completing_frames(msgs: list[bytes], data: st.DataObject) -> None:
+    """However a valid stream is cut into segments (and whatever is retransmitted), each
+    message is decoded once, identically, in the frame that carries its last byte."""
+    stream = b"".join(msgs)
+    cuts = sorted(set(data.draw(st.lists(st.integers(1, len(stream) - 1), max_size=12))))
+    bounds = [0, *cuts, len(stream)]
+    isn = data.draw(st.integers(0, 2**32 - 1))
+    d = TcpStreamDispatcher()
+    got: list[tuple[int, Layer]] = []
+    segment_frame: list[tuple[int, int, int]] = []      # (start, end, frame) of each original
+    frame = 0
+    for a, b in itertools.pairwise(bounds):
+        frame += 1
+        segment_frame.append((a, b, frame))
+        got += [(frame, lay) for lay in feed(d, frame, (isn + a) & 0xFFFFFFFF, stream[a:b])]
+        if data.draw(st.booleans()):          # a retransmission of this segment: nothing new
+            frame += 1
+            assert feed(d, frame, (isn + a) & 0xFFFFFFFF, stream[a:b]) == []
+    whole = [dissect_bgp(m, 0, len(m), Context())[0] for m in msgs]
+    assert [lay.fields for _, lay in got] == [lay.fields for lay in whole]
+    ends = list(itertools.accumulate(len(m) for m in msgs))
+    expected = [next(f for a, b, f in segment_frame if a < end <= b) for end in ends]
+    assert [number for number, _ in got] == expected
