@@ -146,3 +146,36 @@ def test_stats_cli_json_and_errors() -> None:
     lines = [ln for ln in result.output.splitlines() if ln]
     assert len(lines) == 1 and lines[0].startswith("pcapkit: error: ") and "major version 1" in lines[0]
     assert "Traceback" not in result.output
+
+
+def test_hierarchy_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--hierarchy calls pcapkit.dissect.hierarchy.protocol_hierarchy(path) when it exists,
+    and says in one line that it is not available otherwise."""
+    import importlib.util
+    import sys
+    import types
+
+    import pandas as pd
+
+    from pcapkit.cli.stats_cmd import stats
+
+    path = CORPUS / "tcp" / "tcp.dmp.gz"
+    if importlib.util.find_spec("pcapkit.dissect.hierarchy") is None:
+        result = CliRunner().invoke(stats, [str(path), "--hierarchy"])
+        assert result.exit_code == 1 and "not available" in result.stderr
+    calls: list[str] = []
+
+    def protocol_hierarchy(p: str) -> pd.DataFrame:
+        calls.append(p)
+        return pd.DataFrame({"protocol": ["eth", "ip"], "frames": [20, 20]})
+
+    fake = types.ModuleType("pcapkit.dissect.hierarchy")
+    fake.protocol_hierarchy = protocol_hierarchy  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pcapkit.dissect.hierarchy", fake)
+    result = CliRunner().invoke(stats, [str(path), "--hierarchy", "--format", "json", "--no-hash"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)
+    assert row["hierarchy"] == [{"protocol": "eth", "frames": 20}, {"protocol": "ip", "frames": 20}]
+    result = CliRunner().invoke(stats, [str(path), "--hierarchy", "--no-hash"])
+    assert result.exit_code == 0 and "Protocol hierarchy:" in result.stdout and " eth " in result.stdout
+    assert calls == [str(path), str(path)]
