@@ -23,6 +23,7 @@ import struct
 from collections.abc import Iterable, Iterator
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 from pcapkit.frame import Frame
 from pcapkit.tcpflow.segment import Segment
@@ -393,15 +394,89 @@ def frames_of(path: str | PathLike[str]) -> Iterator[Frame]:
         yield from reader
 
 
+class _Defragmenter:
+    """IPv4 reassembly of fragmented TCP datagrams, as tshark (ip.defragment): the
+    segment appears in the frame that completes the datagram."""
+
+    __slots__ = ("pending",)
+
+    def __init__(self) -> None:
+        # (src, dst, id) -> (first header or None, {offset: payload}, total length or None)
+        self.pending: dict[tuple[bytes, bytes, int], list[Any]] = {}
+
+    def feed(self, frame: Frame) -> Frame | None:
+        """None: not a TCP fragment (parse the frame as usual). A frame whose ``data`` is
+        the reassembled datagram (link type 228): the datagram is complete.
+        ``_INCOMPLETE``: a fragment was stored."""
+        data = frame.data
+        proto, off = _network_start(frame.linktype, data)
+        if proto != _ETHER_IPV4 or len(data) < off + 20 or data[off + 9] != 6 or (data[off] >> 4) != 4:
+            return None
+        frag = ((data[off + 6] & 0x3F) << 8) | data[off + 7]
+        if not frag & 0x3FFF:  # neither MF nor an offset
+            return None
+        ihl = (data[off] & 0x0F) * 4
+        total = (data[off + 2] << 8) | data[off + 3]
+        avail = (frame.wirelen if frame.wirelen > len(data) else len(data)) - off
+        if total > avail:
+            total = avail
+        key = (data[off + 12:off + 16], data[off + 16:off + 20], (data[off + 4] << 8) | data[off + 5])
+        entry = self.pending.get(key)
+        if entry is None:
+            if len(self.pending) > 4096:
+                self.pending.clear()
+            entry = self.pending[key] = [None, {}, None]
+        start = (frag & 0x1FFF) * 8
+        piece = data[off + ihl:off + total]
+        if start == 0:
+            entry[0] = data[off:off + ihl]
+        entry[1][start] = piece
+        if not frag & 0x2000:
+            entry[2] = start + max(0, total - ihl)
+        if entry[0] is None or entry[2] is None:
+            return _INCOMPLETE
+        payload = bytearray()
+        for pos in sorted(entry[1]):
+            chunk = entry[1][pos]
+            if pos > len(payload):
+                return _INCOMPLETE  # a hole
+            payload[pos:pos + len(chunk)] = chunk
+        if len(payload) < entry[2]:
+            return _INCOMPLETE
+        del self.pending[key]
+        header = bytearray(entry[0])
+        length = len(header) + entry[2]
+        header[2:4] = length.to_bytes(2, "big")
+        header[6:8] = b"\x00\x00"
+        datagram = bytes(header) + bytes(payload[:entry[2]])
+        return Frame(frame.number, frame.ts_ns, len(datagram), len(datagram), 228, frame.interface_id,
+                     datagram, section=frame.section)
+
+
+_INCOMPLETE = Frame(0, 0, 0, 0, 0, 0, b"")
+
+
 def segments(path_or_frames: str | PathLike[str] | Iterable[Frame],
-             keep_payload: bool = False) -> Iterator[Segment]:
-    """Every TCP segment of a capture file (or of an iterable of frames), in order."""
+             keep_payload: bool = False, defragment: bool = True) -> Iterator[Segment]:
+    """Every TCP segment of a capture file (or of an iterable of frames), in order.
+
+    With ``defragment`` (tshark's default), fragmented IPv4 datagrams are reassembled
+    and their segment is reported in the frame that completes them; without it, the
+    first fragment carries the TCP header (and ``seglen`` from its IP length).
+    """
     frames: Iterable[Frame]
     if isinstance(path_or_frames, (str, PathLike)):
         frames = frames_of(path_or_frames)
     else:
         frames = path_or_frames
+    defrag = _Defragmenter() if defragment else None
     for frame in frames:
+        if defrag is not None:
+            whole = defrag.feed(frame)
+            if whole is _INCOMPLETE:
+                continue
+            if whole is not None:
+                frame = whole
         seg = segment_from_frame(frame, keep_payload)
         if seg is not None:
             yield seg

@@ -250,3 +250,36 @@ def test_dupack_counts_and_flags() -> None:
     assert [r.dupack_num for r in recs if r] == [None, 1, 2]
     assert [bool(r.flags & A_DUPLICATE_ACK) for r in recs if r] == [False, True, True]
     assert not any(r.flags & A_RETRANSMISSION for r in recs if r)
+
+
+@requires_tshark
+@pytest.mark.tshark
+def test_ipv4_fragmented_segment_is_reassembled_like_tshark(tmp_path: Path) -> None:
+    """A 1000-byte segment sent as two IPv4 fragments: tshark (ip.defragment) shows it in
+    the frame that completes the datagram, with tcp.len 1000; so must we."""
+    rows = [Row(0, C, 1000, 0, SYN), Row(1, S, 5000, 1001, SYN | ACK), Row(2, C, 1001, 5001, ACK),
+            Row(3, C, 1001, 5001, ACK | PSH, 1000), Row(4, S, 5001, 2001, ACK)]
+    pkts = [_packet(r) for r in rows]
+    data = pkts[3]
+    body = data[20:]
+
+    def fragment(flags_offset: int, payload: bytes) -> bytes:
+        header = bytearray(data[:20])
+        struct.pack_into("!HHH", header, 2, 20 + len(payload), 77, flags_offset)
+        return bytes(header) + payload
+
+    frames = [*pkts[:3], fragment(0x2000, body[:520]), fragment(520 // 8, body[520:]), pkts[4]]
+    path = tmp_path / "frag.pcap"
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101))
+        for i, pkt in enumerate(frames):
+            f.write(struct.pack("<IIII", 1_700_000_000, i * 1000, len(pkt), len(pkt)))
+            f.write(pkt)
+    ours = [tshark_text(r) for r in analyse(segments(path))]
+    reference = tshark_fields(path, FIELDS, options=OPTIONS, display_filter="tcp")
+    assert [r["frame.number"] for r in reference] == ["1", "2", "3", "5", "6"]
+    assert [r["frame.number"] for r in ours] == ["1", "2", "3", "5", "6"]
+    assert ours[3]["tcp.len"] == "1000" and ours[4]["tcp.analysis.acks_frame"] == "5"
+    for ref, mine in zip(reference, ours, strict=True):
+        for name in FIELDS:
+            assert ref.get(name) == mine.get(name), (ref["frame.number"], name)
