@@ -5,7 +5,8 @@ was seen, its receiver), the SYN / SYN-ACK / ACK frames and times, SYN
 retransmissions, each side's raw ISN and SYN options (MSS, window scale shift, SACK
 permitted, timestamps), tshark's ``tcp.analysis.initial_rtt`` and the outcome:
 
-- ``established``: SYN, SYN-ACK and the client's ACK were seen;
+- ``established``: SYN-ACK and then the client's ACK were seen (``syn_frame`` is empty
+  when the SYN itself is missing from the capture);
 - ``incomplete``: SYN-ACK seen, but no ACK from the client afterwards;
 - ``refused``: the server answered the SYN with a RST;
 - ``unanswered``: SYN(s) only;

@@ -15,6 +15,7 @@ and ``max_conversations``. When a limit cuts the analysis the record says so
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pcapkit.tcpflow.segment import ACK, FIN, PSH, RST, SYN, Segment
@@ -532,15 +533,14 @@ def _le(a: int, b: int) -> bool:
     return ((b - a) & MASK) < HALF
 
 
-def analyse(segments: object, **limits: int | None) -> list[FrameAnalysis]:
+def analyse(segments: Iterable[Segment], max_unacked: int = TCP_MAX_UNACKED_SEGMENTS,
+            max_conversations: int | None = None) -> list[FrameAnalysis]:
     """Run the engine over an iterable of segments and collect every record."""
-    from collections.abc import Iterable
-
-    assert isinstance(segments, Iterable)
-    eng = TcpEngine(**limits)  # type: ignore[arg-type]
+    eng = TcpEngine(max_unacked=max_unacked, max_conversations=max_conversations)
+    feed = eng.feed
     out: list[FrameAnalysis] = []
     for seg in segments:
-        rec = eng.feed(seg)
+        rec = feed(seg)
         if rec is not None:
             out.append(rec)
     return out
