@@ -150,13 +150,6 @@ def _empty_frame(columns: Sequence[str] | None) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series([], dtype=dt) for name, dt in dts.items()})
 
 
-def _merge_fallback(df: pd.DataFrame, rb: RecordBatch, cols: Columns) -> None:
-    """Fill the marked rows from the per-packet dissectors, when they are installed."""
-    from pcapkit.columnar import perpacket
-
-    perpacket.fill(df, rb, cols)
-
-
 def iter_batches(path: str | Path, chunk_packets: int = DEFAULT_CHUNK_PACKETS, *,
                  columns: Sequence[str] | None = None, filter: str | None = None,
                  chunk_bytes: int = DEFAULT_CHUNK_BYTES, progress: Progress | None = None,
@@ -171,12 +164,17 @@ def iter_batches(path: str | Path, chunk_packets: int = DEFAULT_CHUNK_PACKETS, *
     """
     done = 0
     need = None if columns is None else _needed(columns, filter)
+    session: Any = None
     for rb in iter_records(str(path), chunk_bytes=chunk_bytes, max_packets=chunk_packets,
                            use_numba=use_numba):
         cols = decode_batch(rb)
-        df = batch_frame(rb, cols, need)
         if fallback and bool(cols.fallback.any()):
-            _merge_fallback(df, rb, cols)
+            from pcapkit.columnar import perpacket
+
+            if session is None:
+                session = perpacket.new_session()
+            perpacket.fill(rb, cols, session)
+        df = batch_frame(rb, cols, need)
         if filter:
             df = df.query(filter, engine="python" if "`" in filter else None).reset_index(drop=True)
         if columns is not None:
