@@ -10,7 +10,9 @@ and any unknown block type (skipped).
 As in Wireshark 4.0, custom blocks are records of their own: each is delivered as
 a :class:`~pcapkit.frame.Frame` with ``linktype`` :data:`LINKTYPE_CUSTOM_BLOCK` (-1),
 ``interface_id`` -1 and the bytes after the Private Enterprise Number as data, so
-frame numbers stay the same as tshark's. Simple Packet Blocks carry no time stamp:
+frame numbers stay the same as tshark's. systemd Journal Export blocks (9) likewise,
+with ``linktype`` :data:`LINKTYPE_SYSTEMD_JOURNAL` (-2), the entry as data and the
+time of its ``__REALTIME_TIMESTAMP`` field. A negative linktype means "not a packet". Simple Packet Blocks carry no time stamp:
 their frames have ``ts_ns`` 0 and their numbers are in ``reader.untimed_frames``.
 
 Time stamps: units per second from ``if_tsresol`` (10**k, or 2**k when the top bit
@@ -52,6 +54,9 @@ IDB, PB, SPB, NRB, ISB, EPB, DSB = 1, 2, 3, 4, 5, 6, 0x0A
 CB_COPY, CB_NOCOPY = 0x00000BAD, 0x40000BAD
 
 LINKTYPE_CUSTOM_BLOCK = -1
+LINKTYPE_SYSTEMD_JOURNAL = -2
+SJE = 9
+MIN_SJE_ENTRY = 23  # len("__REALTIME_TIMESTAMP=") + a digit + "\n"
 
 MIN_BLOCK_SIZE = 12
 MIN_SHB_SIZE = 28
@@ -483,6 +488,34 @@ class PcapngReader(CaptureReader):
                 self.frames_read = number
                 self.untimed_frames.add(number)
                 yield Frame(number, 0, len(data), len(data), LINKTYPE_CUSTOM_BLOCK, -1, data,
+                            None, None, len(self.sections) - 1)
+            elif btype == SJE:
+                entry = body
+                end = len(entry)
+                while end > 0 and entry[end - 1] == 0:
+                    end -= 1
+                entry = entry[:end]
+                if len(entry) < MIN_SJE_ENTRY:
+                    self._damage(MalformedRecordError(
+                        f"pcapng: entry length {len(entry)} is too small (< {MIN_SJE_ENTRY})",
+                        path=self.path, offset=offset))
+                    return
+                number += 1
+                self.frames_read = number
+                at = entry.find(b"__REALTIME_TIMESTAMP=")
+                digits = b""
+                if at >= 0:
+                    tail = entry[at + 21:at + 21 + 24]
+                    n = 0
+                    while n < len(tail) and 48 <= tail[n] <= 57:
+                        n += 1
+                    digits = tail[:n]
+                if digits and int(digits) < 1 << 64:
+                    ts_ns = int(digits) * 1000
+                else:
+                    ts_ns = 0
+                    self.untimed_frames.add(number)
+                yield Frame(number, ts_ns, len(entry), len(entry), LINKTYPE_SYSTEMD_JOURNAL, -1, entry,
                             None, None, len(self.sections) - 1)
             elif btype == NRB:
                 self.name_resolution_blocks += 1

@@ -117,3 +117,34 @@ def test_block_mix_matches_tshark(tmp_path: Path) -> None:
         assert r.interface_stats[0].ifrecv == 7 and r.warnings == []
     assert ours == theirs
     assert len(ours) == 5
+
+
+@requires_tshark
+@pytest.mark.tshark
+def test_journal_export_and_secrets_blocks_match_tshark(tmp_path: Path) -> None:
+    """systemd Journal Export blocks are records (time from __REALTIME_TIMESTAMP, trailing
+    NUL padding dropped); Decryption Secrets blocks are not."""
+    shb = _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    idb = _block(1, struct.pack("<HHI", 1, 0, 0))
+    epb = _block(6, struct.pack("<IIIII", 0, 0, 5, 14, 14) + bytes(16))
+
+    def sje(entry: bytes) -> bytes:
+        return _block(9, entry + b"\0" * (-len(entry) % 4))
+
+    timed = sje(b"__CURSOR=s=1\n__REALTIME_TIMESTAMP=1600000000123456\nMESSAGE=hello\n")
+    untimed = sje(b"__CURSOR=s=2\nMESSAGE=no time stamp here\n")
+    dsb = _block(0x0A, struct.pack("<II", 0x544C534B, 4) + b"abcd")
+    path = tmp_path / "sje.pcapng"
+    path.write_bytes(shb + idb + epb + timed + dsb + untimed + epb)
+    fields = ("frame.time_epoch", "frame.len", "frame.cap_len", "frame.encap_type")
+    theirs = tshark_fields(path, fields)
+    with open_capture(path) as r:
+        ours = []
+        for f in r:
+            row = {"frame.len": str(f.wirelen), "frame.cap_len": str(f.caplen)}
+            if f.number not in r.untimed_frames:
+                row["frame.time_epoch"] = format_epoch_ns(f.ts_ns)
+            if f.linktype >= 0:
+                row["frame.encap_type"] = "1"
+            ours.append(row)
+    assert ours == theirs and len(ours) == 4
