@@ -104,6 +104,13 @@ class TcpStreamDispatcher:
             d = _Direction(StreamReassembler(max_buffered=self.max_buffered, reorder=self.reorder,
                                              conflict_window=0))
             self._dirs[key] = d
+        r = d.reassembler
+        if flags & 0x002 and r.base is not None and (seq + 1) & 0xFFFFFFFF != r.base:
+            # a SYN with a new initial sequence number: a new connection on the same ports
+            d = _Direction(StreamReassembler(max_buffered=self.max_buffered, reorder=self.reorder,
+                                             conflict_window=0))
+            self._dirs[key] = d
+            self._session(key).four_octet.clear()
         out: list[Layer] = []
         notes: list[str] = []
         for ev in d.reassembler.feed(seq, payload, flags, ctx.frame_number, ctx.ts_ns):

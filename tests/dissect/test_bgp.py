@@ -231,6 +231,16 @@ def test_dispatcher_many_messages_in_one_segment() -> None:
     assert len(got) == 3000 and all(lay.fields["bgp.type"] == 4 for lay in got)
 
 
+def test_dispatcher_new_connection_on_same_ports() -> None:
+    d = TcpStreamDispatcher()
+    assert feed(d, 1, 1000, b"", 0x002) == []
+    assert feed(d, 2, 1001, EOR[:10]) == []                  # connection reset mid-message
+    assert feed(d, 3, 5000, b"", 0x002) == []                # new SYN, new ISN
+    got = feed(d, 4, 5001, KEEPALIVE)
+    assert [lay.fields["bgp.type"] for lay in got] == [4]
+    assert got[0].findings == []                             # a fresh stream, not a gap
+
+
 def test_dispatcher_non_bgp_port_ignored() -> None:
     d = TcpStreamDispatcher()
     ctx = Context(frame_number=1)
