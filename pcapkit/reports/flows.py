@@ -4,7 +4,8 @@
 (``src``/``sport`` is the side that sent the first packet, or Zeek's originator for
 TCP), ``first``/``last`` (datetime64[ns]), ``duration`` (timedelta64[ns]), packets
 and bytes each way (bytes are frame lengths, as tshark's ``-z conv`` counts them) and
-in total. TCP rows add ``tcp.stream`` (tshark's numbering, from :mod:`pcapkit.tcpflow.engine`),
+in total, and Zeek's ``conn_state`` (UDP: SF or S0, with history D/d for payload each
+way; ICMP and other IP: OTH). TCP rows add ``tcp.stream`` (tshark's numbering, from :mod:`pcapkit.tcpflow.engine`),
 Zeek's ``conn_state``/``history``/``missed_bytes``, and from the tcptrace model the
 retransmitted data packets, Karn-rule RTT summary (ms) and throughput (unique bytes
 per second of the connection's duration) each way.
@@ -38,6 +39,7 @@ class IPInfo:
     proto: int
     sport: int | None
     dport: int | None
+    udp_payload: int = 0     # UDP length field - 8 (0 for other protocols)
 
 
 def _network_start(linktype: int, data: bytes) -> tuple[int, int]:
@@ -87,10 +89,13 @@ def ip_info(frame: Frame) -> IPInfo | None:
     else:
         return None
     sport = dport = None
+    udp_payload = 0
     if p in (6, 17) and first_frag and n >= l4 + 4:
         sport = (data[l4] << 8) | data[l4 + 1]
         dport = (data[l4 + 2] << 8) | data[l4 + 3]
-    return IPInfo(version, src, dst, p, sport, dport)
+        if p == 17 and n >= l4 + 6:
+            udp_payload = max(((data[l4 + 4] << 8) | data[l4 + 5]) - 8, 0)
+    return IPInfo(version, src, dst, p, sport, dport, udp_payload)
 
 
 @dataclass(slots=True)
@@ -106,6 +111,7 @@ class _Conv:
     by: list[int] = field(default_factory=lambda: [0, 0])
     tcp_first_frame: int | None = None
     frames: list[int] = field(default_factory=list)
+    history: str = ""
 
 
 def _frames(source: str | PathLike[str] | Iterable[Frame]) -> list[Frame]:
@@ -174,6 +180,10 @@ def flows(source: str | PathLike[str] | Iterable[Frame], *,
         conv.first = min(conv.first, fr.ts_ns)
         conv.last = max(conv.last, fr.ts_ns)
         conv.frames.append(fr.number)
+        if info.proto == 17 and info.udp_payload > 0:
+            letter = "D" if d == 0 else "d"
+            if letter not in conv.history:
+                conv.history += letter
 
     rows: list[dict[str, Any]] = []
     for key in order:
@@ -184,6 +194,13 @@ def flows(source: str | PathLike[str] | Iterable[Frame], *,
             "packets_ab": c.pk[0], "bytes_ab": c.by[0], "packets_ba": c.pk[1], "bytes_ba": c.by[1],
             "packets": c.pk[0] + c.pk[1], "bytes": c.by[0] + c.by[1],
         }
+        if c.proto in ("udp", "icmp", "icmpv6") or c.proto.startswith("ip-"):
+            # Zeek's conn_state for UDP (SF both ways, S0 originator only) and others (OTH)
+            if c.proto == "udp":
+                row["conn_state"] = "SF" if c.pk[1] else "S0"
+                row["history"] = c.history
+            else:
+                row["conn_state"] = "OTH"
         if key[0] == "tcp" and isinstance(key[1], int):
             zc = zconns[key[1]]
             row["tcp.stream"] = key[1]

@@ -144,3 +144,15 @@ def test_broken_captures_give_no_traceback(corpus: Path) -> None:
                 fn(p)
             except PcapkitError as exc:
                 assert "\n" not in str(exc)
+
+
+def test_udp_conn_state_follows_zeek(corpus: Path) -> None:
+    # Zeek's base/protocols/conn: UDP is SF when both sides sent, S0 when only the
+    # originator did; history D/d once per direction for packets with payload
+    df = flows(CORPUS / "labs" / "dns-ethereal-trace-1")
+    udp = df[df["proto"] == "udp"]
+    assert len(udp)
+    for r in udp.itertuples(index=False):
+        assert r.conn_state == ("SF" if r.packets_ba else "S0")
+        assert r.history == ("Dd" if r.packets_ba else "D")
+    assert set(df.loc[df["proto"] == "icmp", "conn_state"]) <= {"OTH"}
