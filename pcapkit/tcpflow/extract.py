@@ -223,8 +223,26 @@ def _options(data: bytes, start: int, end: int) -> tuple[int | None, int | None,
     return mss, ws, sackp, tuple(blocks), tsval, tsecr
 
 
-def segment_from_frame(frame: Frame, keep_payload: bool = False) -> Segment | None:
-    """The TCP segment carried by ``frame`` (outermost IP layer), or None."""
+_pair_cache: dict[bytes, tuple[str, str]] = {}
+
+
+def _ipv4_pair(b: bytes) -> tuple[str, str]:
+    """(src, dst) text of the 8 address bytes of an IPv4 header."""
+    pair = _pair_cache.get(b)
+    if pair is None:
+        pair = (_ipv4_text(b[:4]), _ipv4_text(b[4:]))
+        if len(_pair_cache) < 65536:
+            _pair_cache[b] = pair
+    return pair
+
+
+def segment_from_frame(frame: Frame, keep_payload: bool = False,
+                       defrag: _Defragmenter | None = None) -> Segment | None:
+    """The TCP segment carried by ``frame`` (outermost IP layer), or None.
+
+    Without ``defrag`` a first IPv4 fragment carries the TCP header and later fragments
+    none; with it, fragments are kept until the datagram is complete (see :func:`segments`).
+    """
     data = frame.data
     proto, off = _network_start(frame.linktype, data)
     n = len(data)
@@ -234,14 +252,19 @@ def segment_from_frame(frame: Frame, keep_payload: bool = False) -> Segment | No
         ihl = (data[off] & 0x0F) * 4
         if ihl < 20 or data[off + 9] != 6:
             return None
-        if ((data[off + 6] & 0x1F) << 8) | data[off + 7]:
-            return None  # a non-first fragment
+        if (data[off + 6] & 0x3F) | data[off + 7]:  # MF or a fragment offset
+            if defrag is not None:
+                whole = defrag.add(frame, data, off)
+                if whole is None:
+                    return None
+                data, off, n = whole, 0, len(whole)
+            elif ((data[off + 6] & 0x1F) << 8) | data[off + 7]:
+                return None  # a non-first fragment
         total = (data[off + 2] << 8) | data[off + 3]
         avail = (frame.wirelen if frame.wirelen > n else n) - off
         if total == 0 or total > avail:
             total = avail  # TSO (length 0), or longer than the packet: what the frame holds
-        src = _ipv4_text(data[off + 12:off + 16])
-        dst = _ipv4_text(data[off + 16:off + 20])
+        src, dst = _ipv4_pair(data[off + 12:off + 20])
         tcp = off + ihl
         ip_payload = total - ihl
         version = 4
@@ -396,7 +419,8 @@ def frames_of(path: str | PathLike[str]) -> Iterator[Frame]:
 
 class _Defragmenter:
     """IPv4 reassembly of fragmented TCP datagrams, as tshark (ip.defragment): the
-    segment appears in the frame that completes the datagram."""
+    segment appears in the frame that completes the datagram. Fragments are keyed by
+    (source, destination, IP id); at most 4096 incomplete datagrams are kept."""
 
     __slots__ = ("pending",)
 
@@ -404,17 +428,10 @@ class _Defragmenter:
         # (src, dst, id) -> (first header or None, {offset: payload}, total length or None)
         self.pending: dict[tuple[bytes, bytes, int], list[Any]] = {}
 
-    def feed(self, frame: Frame) -> Frame | None:
-        """None: not a TCP fragment (parse the frame as usual). A frame whose ``data`` is
-        the reassembled datagram (link type 228): the datagram is complete.
-        ``_INCOMPLETE``: a fragment was stored."""
-        data = frame.data
-        proto, off = _network_start(frame.linktype, data)
-        if proto != _ETHER_IPV4 or len(data) < off + 20 or data[off + 9] != 6 or (data[off] >> 4) != 4:
-            return None
+    def add(self, frame: Frame, data: bytes, off: int) -> bytes | None:
+        """Store one fragment (IPv4 header at ``off``); the reassembled datagram (header
+        with length updated and fragment fields cleared, then payload) once complete."""
         frag = ((data[off + 6] & 0x3F) << 8) | data[off + 7]
-        if not frag & 0x3FFF:  # neither MF nor an offset
-            return None
         ihl = (data[off] & 0x0F) * 4
         total = (data[off + 2] << 8) | data[off + 3]
         avail = (frame.wirelen if frame.wirelen > len(data) else len(data)) - off
@@ -427,33 +444,28 @@ class _Defragmenter:
                 self.pending.clear()
             entry = self.pending[key] = [None, {}, None]
         start = (frag & 0x1FFF) * 8
-        piece = data[off + ihl:off + total]
         if start == 0:
             entry[0] = data[off:off + ihl]
-        entry[1][start] = piece
+        entry[1][start] = data[off + ihl:off + total]
         if not frag & 0x2000:
             entry[2] = start + max(0, total - ihl)
         if entry[0] is None or entry[2] is None:
-            return _INCOMPLETE
+            return None
         payload = bytearray()
         for pos in sorted(entry[1]):
             chunk = entry[1][pos]
             if pos > len(payload):
-                return _INCOMPLETE  # a hole
+                return None  # a hole
             payload[pos:pos + len(chunk)] = chunk
         if len(payload) < entry[2]:
-            return _INCOMPLETE
+            return None
         del self.pending[key]
         header = bytearray(entry[0])
-        length = len(header) + entry[2]
-        header[2:4] = length.to_bytes(2, "big")
+        header[2:4] = (len(header) + entry[2]).to_bytes(2, "big")
         header[6:8] = b"\x00\x00"
-        datagram = bytes(header) + bytes(payload[:entry[2]])
-        return Frame(frame.number, frame.ts_ns, len(datagram), len(datagram), 228, frame.interface_id,
-                     datagram, section=frame.section)
+        return bytes(header) + bytes(payload[:entry[2]])
 
 
-_INCOMPLETE = Frame(0, 0, 0, 0, 0, 0, b"")
 
 
 def segments(path_or_frames: str | PathLike[str] | Iterable[Frame],
@@ -471,12 +483,6 @@ def segments(path_or_frames: str | PathLike[str] | Iterable[Frame],
         frames = path_or_frames
     defrag = _Defragmenter() if defragment else None
     for frame in frames:
-        if defrag is not None:
-            whole = defrag.feed(frame)
-            if whole is _INCOMPLETE:
-                continue
-            if whole is not None:
-                frame = whole
-        seg = segment_from_frame(frame, keep_payload)
+        seg = segment_from_frame(frame, keep_payload, defrag)
         if seg is not None:
             yield seg
