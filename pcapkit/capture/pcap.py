@@ -9,6 +9,9 @@ pkt_type u8 and a pad byte (24-byte record headers).
 
 Wireshark's rules are mirrored: major version < 2 is refused; files of version
 2.0-2.2 have incl_len and orig_len swapped (2.3: swapped when incl_len > orig_len);
+AIX files (version 2.2 with link type 6, 9, 15 or 24, RFC 1573 ifTypes) have
+nanosecond times and their link types mapped to Ethernet, Token Ring, FDDI (3 bytes
+of padding dropped) and NULL;
 a record longer than the maximum snapshot length of its link type ends the file
 (``pcap: File has N-byte packet, bigger than maximum of M``).
 """
@@ -39,6 +42,9 @@ MAGICS: dict[bytes, tuple[str, bool, bool]] = {
     bytes.fromhex("34cdb2a1"): ("<", False, True),
     bytes.fromhex("a1b2cd34"): (">", False, True),
 }
+
+# AIX ifType -> LINKTYPE: Ethernet, Token Ring, FDDI, loopback
+AIX_LINKTYPES = {6: 1, 9: 6, 15: 10, 24: 0}
 
 MAGIC_US = 0xA1B2C3D4
 MAGIC_NS = 0xA1B23C4D
@@ -73,6 +79,12 @@ class PcapReader(CaptureReader):
                 f"pcap: network type reserved field not zero (0x{self.network & LT_RESERVED1:08x})",
                 path=path, offset=20)
         linktype = self.network & 0xFFFF
+        # AIX's tcpdump wrote version 2.2 files with RFC 1573 ifType values as the link
+        # type and nanosecond times (and 3 bytes of padding before FDDI frames)
+        self.aix = (self.version_major, self.version_minor) == (2, 2) and linktype in AIX_LINKTYPES
+        if self.aix:
+            linktype = AIX_LINKTYPES[linktype]
+            nano = True
         self.fcslen: int | None = (self.network >> 28) if self.network & 0x04000000 else None
         # versions before 2.3 wrote incl_len and orig_len the other way round
         if self.version_major == 2 and self.version_minor < 3:
@@ -85,6 +97,7 @@ class PcapReader(CaptureReader):
         self.interfaces.append(Interface(linktype=linktype, snaplen=snaplen,
                                          tsresol=1_000_000_000 if nano else 1_000_000,
                                          fcslen=self.fcslen))
+        self.nanosecond = nano
 
     def _frames(self) -> Iterator[Frame]:
         from pcapkit.capture.linktypes import max_snaplen
@@ -98,6 +111,7 @@ class PcapReader(CaptureReader):
         linktype = self.interfaces[0].linktype
         limit = max_snaplen(linktype)
         swapped = self.lengths_swapped
+        skip = 3 if self.aix and linktype == 10 else 0
         number = 0
         data = src.data
         pos = src.pos
@@ -139,7 +153,12 @@ class PcapReader(CaptureReader):
             else:  # an invalid fraction: Wireshark keeps it in a signed 32-bit int
                 nsecs = (frac * mult) & 0xFFFFFFFF
                 ts_ns = sec * 1_000_000_000 + (nsecs - (1 << 32) if nsecs >= 1 << 31 else nsecs)
-            yield Frame(number, ts_ns, incl, orig, linktype, 0, data[pos + hlen:end])
+            if skip:  # AIX FDDI: padding before the frame
+                cut = min(skip, incl)
+                yield Frame(number, ts_ns, incl - cut, max(orig - skip, 0), linktype, 0,
+                            data[pos + hlen + cut:end])
+            else:
+                yield Frame(number, ts_ns, incl, orig, linktype, 0, data[pos + hlen:end])
             pos = end
 
 
@@ -156,7 +175,7 @@ class PcapWriter:
     def __init__(self, target: str | os.PathLike[str] | BinaryIO, *, linktype: int = 1,
                  snaplen: int = 262144, nanosecond: bool = False, byte_order: str = "<",
                  version: tuple[int, int] = (2, 4), thiszone: int = 0, sigfigs: int = 0,
-                 network: int | None = None, modified: bool = False) -> None:
+                 network: int | None = None, modified: bool = False, aix: bool = False) -> None:
         if byte_order not in ("<", ">"):
             raise CaptureWriteError(f"byte order must be '<' or '>', not {byte_order!r}")
         if not 0 <= linktype <= 0xFFFF:
@@ -173,6 +192,7 @@ class PcapWriter:
             self._f = target
             self._owns = False
         self.nanosecond = nanosecond
+        self.aix = aix  # AIX 2.2 files: ns fractions under the µs magic, FDDI padded by 3 bytes
         self.byte_order = byte_order
         self.modified = modified
         self.linktype = linktype
@@ -196,6 +216,10 @@ class PcapWriter:
             iface = reader.interfaces[0] if reader.interfaces else Interface(linktype=1, snaplen=262144)
             return cls(target, linktype=iface.linktype, snaplen=iface.snaplen, nanosecond=True)
         order = reader.sections[0].byte_order
+        if reader.aix:  # the file header says µs (magic) but AIX meant ns; keep the header
+            return cls(target, linktype=reader.interfaces[0].linktype, snaplen=reader.interfaces[0].snaplen,
+                       nanosecond=False, byte_order=order, version=(2, 2), thiszone=reader.thiszone,
+                       sigfigs=reader.sigfigs, network=reader.network, aix=True)
         return cls(target, linktype=reader.interfaces[0].linktype, snaplen=reader.interfaces[0].snaplen,
                    nanosecond=reader.nanosecond, byte_order=order,
                    version=(reader.version_major, reader.version_minor), thiszone=reader.thiszone,
@@ -210,12 +234,15 @@ class PcapWriter:
     def write(self, frame: Frame) -> None:
         """Append one frame (its time is written at the file's resolution, truncated)."""
         sec, ns = divmod(frame.ts_ns, 1_000_000_000)
-        frac = ns if self.nanosecond else ns // 1000
+        frac = ns if self.nanosecond or self.aix else ns // 1000
         if not 0 <= sec <= 0xFFFFFFFF:
             raise CaptureWriteError(f"frame {frame.number}: time {frame.ts_ns} ns does not fit in pcap")
         data = frame.data
-        incl = len(data)
         orig = max(frame.wirelen, 0)
+        if self.aix and self.linktype == 10:
+            data = b"\x00\x00\x00" + data
+            orig += 3
+        incl = len(data)
         if orig > 0xFFFFFFFF:
             raise CaptureWriteError(f"frame {frame.number}: length {orig} does not fit in pcap")
         if self._swap_lengths:

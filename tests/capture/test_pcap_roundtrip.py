@@ -152,3 +152,51 @@ def test_written_pcap_read_by_tshark(tmp_path: Path) -> None:
     assert [int(r["frame.len"]) for r in rows] == [f.wirelen for f in frames]
     proc = subprocess.run(["capinfos", "-M", "-c", str(out)], capture_output=True, text=True, check=False)
     assert "Number of packets:   5" in proc.stdout
+
+
+def _crafted(major: int, minor: int, network: int, records: list[tuple[int, int, int]]) -> bytes:
+    out = struct.pack("<IHHiIII", 0xA1B2C3D4, major, minor, 0, 0, 65535, network)
+    for incl, orig, size in records:
+        out += struct.pack("<IIII", 1000, 5, incl, orig) + bytes(range(size))
+    return out
+
+
+VARIANTS = {
+    # version 2.3: incl/orig swapped only when incl > orig
+    "v2.3": (2, 3, 1, [(60, 50, 50), (50, 60, 50)]),
+    "v3.0": (3, 0, 1, [(60, 60, 60)]),
+    # FCS length bits in the network field
+    "fcs-bits": (2, 4, 0x04000000 | (4 << 28) | 1, [(60, 60, 60)]),
+    # AIX: version 2.2 with RFC 1573 ifTypes, ns times, lengths swapped, FDDI padded by 3
+    "aix-ethernet": (2, 2, 6, [(60, 70, 70), (70, 60, 60)]),
+    "aix-token-ring": (2, 2, 9, [(60, 70, 70)]),
+    "aix-fddi": (2, 2, 15, [(60, 70, 70), (50, 50, 50)]),
+    "aix-loopback": (2, 2, 24, [(60, 70, 70)]),
+}
+
+
+@requires_tshark
+@pytest.mark.tshark
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_header_variants_match_tshark(name: str, tmp_path: Path) -> None:
+    from pcapkit.capture.linktypes import wtap_encap
+
+    major, minor, network, records = VARIANTS[name]
+    path = tmp_path / f"{name}.pcap"
+    path.write_bytes(_crafted(major, minor, network, records))
+    fields = ("frame.time_epoch", "frame.len", "frame.cap_len", "frame.encap_type")
+    theirs = tshark_fields(path, fields)
+    with open_capture(path) as r:
+        ours = [{"frame.time_epoch": format_epoch_ns(f.ts_ns), "frame.len": str(f.wirelen),
+                 "frame.cap_len": str(f.caplen), "frame.encap_type": str(wtap_encap(f.linktype))} for f in r]
+        assert r.warnings == []
+    assert ours == theirs
+    buf = io.BytesIO()
+    copy_pcap(path, buf)
+    if name in ("v2.3", "aix-fddi"):
+        # a 2.3 record stored swapped is written back unswapped; AIX FDDI padding bytes
+        # are not kept: the copy holds the same frames, not the same bytes
+        with open_capture(path) as a, open_capture(io.BytesIO(buf.getvalue())) as b:
+            assert list(a) == list(b)
+    else:
+        assert buf.getvalue() == path.read_bytes()
