@@ -60,7 +60,7 @@ def frame_row(reader: CaptureReader, frame: Frame, protocols: str | None) -> dic
 
 @click.command(cls=PcapkitCommand)
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
-@click.argument("filter_words", nargs=-1)
+@click.argument("filter_words", nargs=-1, metavar="[FILTER]...")
 @click.option("-c", "count", type=click.IntRange(min=0), default=None,
               help="Stop after N packets (after filtering).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
@@ -70,7 +70,7 @@ def frame_row(reader: CaptureReader, frame: Frame, protocols: str | None) -> dic
 @click.option("--strict", is_flag=True, help="Treat damage after the file header as an error.")
 def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, output: str | None,
          strict: bool) -> None:
-    """Read a capture FILE (pcap, pcapng, gzip; - for standard input) and print one line
+    """Read a capture FILE (pcap, pcapng, snoop, gzipped or not; - for standard input) and print one line
     per packet, optionally only those matching a tcpdump FILTER.
 
     Damage after the file header (a record cut short) ends the listing with one
