@@ -97,7 +97,7 @@ def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snap
     from pcapkit.capture.bpf import linktype_name, linktype_value
     from pcapkit.capture.interfaces import tcpdump_list_lines
     from pcapkit.capture.live import CaptureOutput, LiveCapture
-    from pcapkit.errors import CaptureWriteError, PcapkitError
+    from pcapkit.errors import CaptureWriteError, LiveCaptureError, PcapkitError
 
     if list_ifaces:
         for line in tcpdump_list_lines():
@@ -137,6 +137,8 @@ def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snap
             where = output.files[-1] if output is not None and output.files else write_to
             error = CaptureWriteError(
                 f"{where}: {exc}; capture stopped, the file keeps every complete packet written before")
+        except LiveCaptureError as exc:  # e.g. the interface went down: keep the file whole
+            error = exc
         stats = cap.stats()
         if output is not None:
             try:

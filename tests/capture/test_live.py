@@ -561,3 +561,30 @@ def test_rotation_by_time_and_stdout(pair: VethPair, tmp_path: Path) -> None:
     finally:
         ping.kill()
         ping.wait()
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_interface_going_down_ends_capture_with_whole_file(pair: VethPair, tmp_path: Path) -> None:
+    out = tmp_path / "down.pcapng"
+    proc = subprocess.Popen(pair.exec_a(*_pcapkit("-i", pair.if_a, "-w", str(out), "icmp")),
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=_env(), cwd=REPO)
+    ping = subprocess.Popen(pair.exec_b("ping", "-i", "0.05", "-c", "40", pair.addr_a),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_line(proc, b"listening on", timeout=30)
+        time.sleep(1.0)
+        subprocess.run(pair.exec_a("ip", "link", "set", pair.if_a, "down"), check=True)
+        _, err = proc.communicate(timeout=15)
+    finally:
+        ping.kill()
+        ping.wait()
+        if proc.poll() is None:
+            proc.kill()
+        subprocess.run(pair.exec_a("ip", "link", "set", pair.if_a, "up"), check=True)
+    text = err.decode()
+    assert proc.returncode == 1 and "went down" in text and "Traceback" not in text
+    captured = int(re.search(r"(\d+) packets captured", text).group(1))  # type: ignore[union-attr]
+    t = subprocess.run([str(TSHARK), "-n", "-r", str(out), "-T", "fields", "-e", "frame.number"],
+                       capture_output=True, text=True, check=False)
+    assert t.returncode == 0 and len(t.stdout.split()) == captured > 5
+    time.sleep(0.5)  # let the link come back before the next test
