@@ -46,7 +46,7 @@ def export(files: tuple[str, ...], output: str, table: str, partition_rows: int 
     if engine == "dask":
         from pcapkit.columnar.dask_engine import export_dask
 
-        if os.path.isfile(output):
+        if table == "packets" and os.path.isfile(output):
             fail(f"{output}: --engine dask writes a directory of part files; give a directory")
         res = export_dask(inputs, output, table, partition_rows, chunk_packets, scheduler)
     else:

@@ -1,10 +1,15 @@
-"""Scale-out export with Dask: one task per input file, the same part files as local.
+"""Scale-out export with Dask: the same files as the local engine writes.
+
+The packets table: one task per input file.
+The tcp / flows / rtt tables: the inputs are one capture, re-partitioned by
+conversation (see :mod:`pcapkit.columnar.conversations`): one task per bucket of
+conversations, combined into exactly the single-process table.
+
 
 ``export_dask(inputs, output, ...)`` connects to ``scheduler`` (an address such as
-``tcp://10.0.0.5:8786``) or starts a local cluster (nothing to set up), submits
-:func:`pcapkit.columnar.export.export_one` for every input file and waits. Every task
-writes its own part files (``part-FFFFF-KKKKK.parquet``), named exactly as the local
-engine names them, so the dataset is identical whichever engine made it.
+``tcp://10.0.0.5:8786``) or starts a local cluster (nothing to set up). For the
+packets table every task writes its own part files (``part-FFFFF-KKKKK.parquet``),
+named exactly as the local engine names them.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ def local_client(n_workers: int = 2, processes: bool = False) -> Any:
     from dask.distributed import Client, LocalCluster
 
     cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
-                           dashboard_address=None)
+                           dashboard_address=":0")
     return Client(cluster)
 
 
@@ -30,7 +35,8 @@ def export_dask(inputs: Sequence[str], output: str, table: str = "packets",
                 scheduler: str | None = None, client: Any = None) -> ExportResult:
     """Export every input with Dask into the directory ``output`` (part files)."""
     files = expand_inputs(inputs)
-    os.makedirs(output, exist_ok=True)
+    if table == "packets" or partition_rows is not None:
+        os.makedirs(output, exist_ok=True)
     own = None
     if client is None:
         if scheduler:
@@ -40,6 +46,8 @@ def export_dask(inputs: Sequence[str], output: str, table: str = "packets",
         else:
             own = client = local_client()
     try:
+        if table != "packets":
+            return _export_conversations(client, files, output, table, partition_rows)
         futures = [client.submit(export_one, path, os.path.abspath(output), i, table, partition_rows,
                                  chunk_packets, True, pure=False)
                    for i, path in enumerate(files)]
@@ -56,3 +64,27 @@ def export_dask(inputs: Sequence[str], output: str, table: str = "packets",
         total.files += res.files
         total.errors += res.errors
     return total
+
+
+def _workers(client: Any) -> int:
+    try:
+        return max(1, len(client.scheduler_info().get("workers", {})))
+    except Exception:
+        return 1
+
+
+def conversations_dask(client: Any, files: Sequence[str], table: str, buckets: int | None = None) -> Any:
+    """The tcp / flows / rtt table of ``files`` as one capture, one task per conversation
+    bucket (equal to :func:`pcapkit.columnar.conversations.merged_report`)."""
+    from pcapkit.columnar.conversations import bucket_report, combine
+
+    nb = buckets or 2 * _workers(client)
+    futures = [client.submit(bucket_report, list(files), table, b, nb, pure=False) for b in range(nb)]
+    return combine(client.gather(futures), table)
+
+
+def _export_conversations(client: Any, files: Sequence[str], output: str, table: str,
+                          partition_rows: int | None) -> ExportResult:
+    from pcapkit.columnar.export import write_table
+
+    return write_table(lambda: conversations_dask(client, files, table), output, partition_rows)

@@ -6,8 +6,8 @@ directory of part files ``part-FFFFF-KKKKK.parquet`` (F: input index, K: part in
 that pandas / pyarrow / DuckDB read as one dataset. Categorical columns are written as
 ``dictionary<int32, string>`` so every part has the same schema.
 
-The tcp, flows and rtt tables come from :mod:`pcapkit.reports` (whole-file
-analyses) and are written one part per input.
+The tcp, flows and rtt tables come from :mod:`pcapkit.reports`; several inputs are
+analysed as one capture (see :mod:`pcapkit.columnar.conversations`).
 """
 
 from __future__ import annotations
@@ -160,6 +160,22 @@ def _looks_like_capture(path: Path) -> bool:
     return head in _MAGICS or head[:2] == b"\x1f\x8b"
 
 
+def write_table(make: Callable[[], pd.DataFrame], output: str, partition_rows: int | None) -> ExportResult:
+    """Write one whole table: a single file, or part files when ``partition_rows`` is set
+    or ``output`` is an existing directory."""
+    from pcapkit.errors import PcapkitError
+
+    try:
+        df = make()
+    except PcapkitError as exc:
+        return ExportResult(errors=[str(exc)])
+    df.attrs = {}
+    if partition_rows is None and not Path(output).is_dir():
+        return write_parts([df], "", 0, None, None, output)
+    os.makedirs(output, exist_ok=True)
+    return write_parts([df], output, 0, partition_rows, None)
+
+
 def expand_inputs(inputs: Sequence[str]) -> list[str]:
     """Files as given; directories expanded to the capture files inside (sorted)."""
     out: list[str] = []
@@ -179,6 +195,10 @@ def export_local(inputs: Sequence[str], output: str, table: str = "packets",
     Parquet file; otherwise ``output`` is a directory of part files."""
     files = expand_inputs(inputs)
     total = ExportResult()
+    if table != "packets":
+        from pcapkit.columnar.conversations import merged_report
+
+        return write_table(lambda: merged_report(files, table), output, partition_rows)
     if len(files) == 1 and partition_rows is None and not Path(output).is_dir():
         return export_one(files[0], "", 0, table, None, chunk_packets, False, progress, output)
     os.makedirs(output, exist_ok=True)
