@@ -180,6 +180,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("bgp.mp_unreach_nlri_ipv6_prefix", "ipv6"),
     FieldSpec("bgp.prefix_length", _U, 8),
     FieldSpec("bgp.nlri_path_id", _U, 32),
+    FieldSpec("bgp.label_stack", "string", doc="MPLS labels of a labeled prefix, e.g. '100,101 (bottom)'"),
     FieldSpec("bgp.rd", "string", doc="route distinguisher of a VPN prefix (as2:an4, ip:an2, as4:an2)"),
     FieldSpec("bgp.nlri_prefix", "ipv4"),
     FieldSpec("bgp.withdrawn_prefix", "ipv4"),
@@ -784,36 +785,40 @@ class _Decoder:
 
     def labeled_prefixes(self, o: int, end: int, field: str, bits: int, *, rd: bool) -> None:
         """RFC 8277 labeled / RFC 4364 VPN prefixes: length (bits of labels, RD and
-        prefix), label stack up to the bottom-of-stack bit, [RD,] prefix."""
+        prefix), label stack up to the bottom-of-stack bit (or a first label 0x800000 /
+        0x000000: withdrawn), [RD,] prefix. An entry that does not parse adds no field."""
         m, lay = self.m, self.layer
         while o < end:
             plen = m[o]
-            lay.add("bgp.prefix_length", plen)
             p = o + 1
-            labels = 0
-            while True:
+            labels: list[int] = []
+            text = ""
+            while not text:
                 if p + 3 > end:
                     self.bad(p, "label stack runs past the NLRI")
                     return
                 label = int.from_bytes(m[p:p + 3], "big")
                 p += 3
-                labels += 1
-                if label & 1 or label in (0x800000, 0x000000):
+                if not labels and label in (0x800000, 0x000000):
+                    text = "0 (withdrawn)"
+                    labels.append(label)
                     break
-            rest = plen - 24 * labels - (64 if rd else 0)
-            if rd:
-                if p + 8 > end:
-                    self.bad(p, "route distinguisher runs past the NLRI")
-                    return
-                lay.add("bgp.rd", rd_text(m[p:p + 8]))
-                p += 8
+                labels.append(label)
+                if label & 1:
+                    text = ",".join(str(v >> 4) for v in labels) + " (bottom)"
+            rest = plen - 24 * len(labels) - (64 if rd else 0)
             if rest < 0 or rest > bits:
                 self.bad(o, f"labeled prefix length {plen} invalid")
                 return
             n = (rest + 7) // 8
-            if p + n > end:
+            if p + (8 if rd else 0) + n > end:
                 self.bad(o, f"labeled prefix of {plen} bits runs past the NLRI")
                 return
+            lay.add("bgp.prefix_length", plen)
+            lay.add("bgp.label_stack", text)
+            if rd:
+                lay.add("bgp.rd", rd_text(m[p:p + 8]))
+                p += 8
             raw = bytearray(m[p:p + n])
             if rest % 8 and raw:
                 raw[-1] &= (0xFF << (8 - rest % 8)) & 0xFF

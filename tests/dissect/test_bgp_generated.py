@@ -117,7 +117,8 @@ def gen_update(r: random.Random) -> bytes:
     attrs = b""
     size = r.choice([2, 4])
     kinds = r.sample(["origin", "aspath", "nexthop", "med", "lp", "atomic", "aggr", "comm", "orig", "cluster",
-                      "mpreach", "mpunreach", "ext", "as4path", "as4aggr", "large"], r.randint(0, 9))
+                      "mpreach", "mpunreach", "ext", "as4path", "as4aggr", "large", "labeled"],
+                     r.randint(0, 9))
     # AS_PATH never ends the message: tshark 4.0's heuristic reads the byte after the path
     # (the next segment type) before checking for the end, and throws when there is none
     # (test_bgp.py::test_as_path_ending_the_message)
@@ -152,6 +153,31 @@ def gen_update(r: random.Random) -> bytes:
                 (b"\xfe\x80" + bytes(6) + bytes(r.getrandbits(8) for _ in range(8)) if r.random() < 0.5 else b"")
             nlri = b"".join(prefix(r, 32 if afi == 1 else 128) for _ in range(r.randint(0, 3)))
             attrs += attr(r, 0x80, 14, struct.pack(">HBB", afi, 1, len(nh)) + nh + b"\x00" + nlri)
+        elif k == "labeled":
+            safi = r.choice([4, 128])
+            entries = b""
+            for _ in range(r.randint(1, 3)):
+                plen = r.randint(1, 32)
+                pfx = bytearray(r.getrandbits(8) for _ in range((plen + 7) // 8))
+                if plen % 8:
+                    pfx[-1] &= (0xFF << (8 - plen % 8)) & 0xFF
+                if r.random() < 0.2:
+                    labels = [r.choice([0x800000, 0x000000])]
+                else:
+                    labels = [r.getrandbits(20) << 4 for _ in range(r.randint(1, 3))]
+                    labels[-1] |= 1
+                rd = b""
+                if safi == 128:
+                    rtype = r.randint(0, 2)
+                    rd = rtype.to_bytes(2, "big") + bytes(r.getrandbits(8) for _ in range(6))
+                entries += bytes([plen + 24 * len(labels) + 8 * len(rd)]) + \
+                    b"".join(v.to_bytes(3, "big") for v in labels) + rd + bytes(pfx)
+            if r.random() < 0.5:
+                nh = bytes(r.getrandbits(8) for _ in range(4)) if safi == 4 else \
+                    bytes(8) + bytes(r.getrandbits(8) for _ in range(4))
+                attrs += attr(r, 0x80, 14, struct.pack(">HBB", 1, safi, len(nh)) + nh + b"\x00" + entries)
+            else:
+                attrs += attr(r, 0x80, 15, struct.pack(">HB", 1, safi) + entries)
         elif k == "mpunreach":
             afi = r.choice([1, 2])
             nlri = b"".join(prefix(r, 32 if afi == 1 else 128) for _ in range(r.randint(0, 3)))
