@@ -50,6 +50,10 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("icmp.receive_timestamp", "uint", 32, doc="Receive timestamp"),
     FieldSpec("icmp.transmit_timestamp", "uint", 32, doc="Transmit timestamp"),
     FieldSpec("icmp.address_mask", "ipv4", doc="Address mask"),
+    FieldSpec("icmp.data_time", "string", doc="Timestamp in the first 8 bytes of echo data (tshark's text, UTC)"),
+    FieldSpec("icmp.data_time_relative", "reltime_ns", doc="Frame time minus icmp.data_time"),
+    FieldSpec("icmp.resp_to", "framenum", doc="The request this reply answers (needs a session)"),
+    FieldSpec("icmp.resptime", "float", doc="Time from the request, in ms (needs a session)"),
 )
 
 ECHO_REPLY, UNREACH, SOURCE_QUENCH, REDIRECT, ECHO, RTR_ADVERT, RTR_SOLICIT = 0, 3, 4, 5, 8, 9, 10
@@ -196,6 +200,10 @@ def dissect_icmp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
                 pos += 8
 
     body = offset + 8
+    if itype in (ECHO, ECHO_REPLY):
+        _echo_data_time(layer, data, body, end, reported_end, ctx.ts_ns, "icmp")
+        if not in_error:
+            match_echo(ctx, layer, "icmp", itype == ECHO, csum, 0xF7FF, _u16(data, w), _u16(data, w + 2))
     if itype in (TSTAMP, TSTAMP_REPLY):
         if end - body >= 12:
             layer.add("icmp.originate_timestamp", int.from_bytes(data[body:body + 4], "big"))
@@ -233,3 +241,75 @@ def quoted_length(data: bytes, at: int, end: int) -> int:
     if end - at >= 6 and data[at] >> 4 == 6:
         return 40 + int.from_bytes(data[at + 4:at + 6], "big")
     return 0
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def abs_time_ns_text(ts_ns: int) -> str:
+    """tshark's text for an absolute time (``Apr 11, 2012 19:49:23.977919000 UTC``), in UTC."""
+    import datetime as dt
+
+    secs, nanos = divmod(ts_ns, 1_000_000_000)
+    t = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=secs)
+    return (f"{_MONTHS[t.month - 1]} {t.day:2d}, {t.year} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+            f".{nanos:09d} UTC")
+
+
+def _echo_data_time(layer: Layer, data: bytes, body: int, end: int, reported_end: int,
+                    frame_ns: int, proto: str) -> None:
+    """Wireshark's heuristic: the first 8 data bytes as a timeval (big, else little endian)
+    within a day after the frame's second."""
+    if reported_end - body < 8 or end - body < 8:
+        return
+    frame_secs = frame_ns // 1_000_000_000
+    secs = int.from_bytes(data[body:body + 4], "big")
+    usecs = int.from_bytes(data[body + 4:body + 8], "big")
+    if abs(secs - frame_secs) >= 86400 or usecs >= 1_000_000:
+        secs = int.from_bytes(data[body:body + 4], "little")
+        usecs = int.from_bytes(data[body + 4:body + 8], "little")
+    if abs(secs - frame_secs) < 86400 and usecs < 1_000_000:
+        ts = secs * 1_000_000_000 + usecs * 1000
+        layer.add(f"{proto}.data_time", abs_time_ns_text(ts))
+        layer.add(f"{proto}.data_time_relative", frame_ns - ts)
+
+
+def match_echo(ctx: Context, layer: Layer, proto: str, request: bool, csum: int, type_delta: int,
+               ident: int, seq: int) -> None:
+    # type_delta: what to add (one's complement) to a reply's checksum to get the
+    # request's: ~0x0800 for ICMP (type 8 -> 0), 0x0100 for ICMPv6 (128 -> 129)
+    """Echo request/reply matching as tshark's one pass does it (``icmp.resp_to``, ``icmp.resptime``).
+
+    State lives on the driver's session (``ctx.extra["session"]``); without one nothing is
+    matched. The key is the address pair, the request's checksum (a reply's checksum is
+    turned back into it) and identifier/sequence number."""
+    session = ctx.extra.get("session")
+    if session is None:
+        return
+    table: dict[tuple[object, ...], tuple[int, int]] | None = getattr(session, "_echo_requests", None)
+    if table is None:
+        table = {}
+        try:
+            session._echo_requests = table
+        except AttributeError:
+            return
+    src, dst = ctx.extra.get("ip.src_raw"), ctx.extra.get("ip.dst_raw")
+    pair = tuple(sorted((bytes(src or b""), bytes(dst or b""))))
+    if request:
+        key_sum = 0 if csum == 0xFFFF else csum
+        table[(proto, pair, key_sum, ident, seq)] = (ctx.frame_number, ctx.ts_ns)
+        return
+    # the reply's checksum differs from the request's only by its type word: undo that
+    key_sum = ones_complement_sum(csum.to_bytes(2, "big") + type_delta.to_bytes(2, "big"))
+    if key_sum == 0xFFFF:
+        key_sum = 0
+    found = table.pop((proto, pair, key_sum, ident, seq), None)
+    if found is None or found[0] >= ctx.frame_number:
+        return
+    frame, ts = found
+    delta = ctx.ts_ns - ts
+    secs, nanos = divmod(abs(delta), 1_000_000_000)
+    ms = secs * 1000.0 + nanos / 1000000.0
+    layer.add(f"{proto}.resp_to", frame)
+    # tshark prints doubles with 15 significant digits (DBL_DIG); keep the value that prints so
+    layer.add(f"{proto}.resptime", float(f"{-ms if delta < 0 else ms:.15g}"))

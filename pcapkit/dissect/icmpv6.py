@@ -35,6 +35,8 @@ FIELDS: tuple[FieldSpec, ...] = (
     _f("icmpv6.pointer", "uint", 32, doc="Pointer (parameter problem)"),
     _f("icmpv6.echo.identifier", "uint", 16, "hex", doc="Echo identifier"),
     _f("icmpv6.echo.sequence_number", "uint", 16, doc="Echo sequence number"),
+    _f("icmpv6.resp_to", "framenum", doc="The request this reply answers (needs a session)"),
+    _f("icmpv6.resptime", "float", doc="Time from the request, in ms (needs a session)"),
     _f("icmpv6.mld.maximum_response_delay", "uint", 16, doc="MLD maximum response delay (ms)"),
     _f("icmpv6.mld.maximum_response_code", "uint", 16, doc="MLDv2 maximum response code"),
     _f("icmpv6.mld.multicast_address", "ipv6", doc="MLD multicast address"),
@@ -259,6 +261,10 @@ def dissect_icmpv6(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         layer.add("icmpv6.echo.identifier", ident)
         layer.add("icmpv6.echo.sequence_number", seq)
         layer.summary = f"ICMP6, {name}, id {ident}, seq {seq}, length {length}"
+        if not in_error:
+            from pcapkit.dissect.icmp import match_echo
+
+            match_echo(ctx, layer, "icmpv6", itype == 128, csum, 0x0100, ident, seq)
     elif itype in (130, 131, 132):
         if itype == 130 and reported_end - o >= 28:
             layer.add("icmpv6.mld.maximum_response_code", _u16(d, b))
