@@ -588,3 +588,25 @@ def test_interface_going_down_ends_capture_with_whole_file(pair: VethPair, tmp_p
                        capture_output=True, text=True, check=False)
     assert t.returncode == 0 and len(t.stdout.split()) == captured > 5
     time.sleep(0.5)  # let the link come back before the next test
+
+
+@pytest.mark.parametrize("promisc", [True, False])
+def test_promiscuous_mode_while_capturing(pair: VethPair, promisc: bool) -> None:
+    """PACKET_MR_PROMISC shows as IFF_PROMISC on the interface while the capture runs,
+    and goes with the socket; --no-promisc leaves the interface alone."""
+    def flags() -> int:
+        r = pair.run_a("cat", f"/sys/class/net/{pair.if_a}/flags")
+        return int(r.stdout.strip(), 16)
+
+    assert not flags() & 0x100
+    extra = [] if promisc else ["--no-promisc"]
+    proc = subprocess.Popen(pair.exec_a(*_pcapkit("-i", pair.if_a, *extra, "icmp")),
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=_env(), cwd=REPO)
+    try:
+        wait_for_line(proc, b"listening on", timeout=30)
+        during = flags()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=15)
+    assert bool(during & 0x100) == promisc
+    assert not flags() & 0x100
