@@ -52,14 +52,18 @@ def w_read_bytes(path: str) -> int:
     return -n  # bytes, not packets
 
 
-def w_columnar(path: str, use_numba: bool = True) -> int:
+def w_columnar(path: str, use_numba: bool = True, backend: str = "numpy_nullable") -> tuple[int, int]:
     from pcapkit.columnar.api import read_packets
 
-    df = read_packets(path, use_numba=use_numba)
-    return len(df)
+    df = read_packets(path, use_numba=use_numba, dtype_backend=backend)
+    return len(df), int(df.memory_usage(deep=True, index=False).sum())
 
 
-def w_columnar_struct(path: str) -> int:
+def w_columnar_arrow(path: str) -> tuple[int, int]:
+    return w_columnar(path, backend="pyarrow")
+
+
+def w_columnar_struct(path: str) -> tuple[int, int]:
     return w_columnar(path, use_numba=False)
 
 
@@ -175,7 +179,10 @@ def worker_main(name: str, path: str) -> None:
     t0 = time.perf_counter()
     n = fn(path)
     dt = time.perf_counter() - t0
-    print(json.dumps({"n": n, "seconds": dt}))
+    table_bytes = None
+    if isinstance(n, tuple):
+        n, table_bytes = n
+    print(json.dumps({"n": n, "seconds": dt, "table_bytes": table_bytes}))
 
 
 # --------------------------------------------------------------------------------------
@@ -238,6 +245,26 @@ def count_packets(path: str) -> int:
     raise RuntimeError("capinfos gave no packet count")
 
 
+def startup_times(repeat: int = 7) -> dict[str, float]:
+    """Median wall time of `import pcapkit` and `pcapkit --help` (fresh interpreters)."""
+    import statistics
+
+    out = {}
+    cases = {
+        "python -c 'import pcapkit'": [sys.executable, "-c", "import pcapkit"],
+        "pcapkit --help": [sys.executable, "-m", "pcapkit", "--help"],
+        "python -c 'pass' (interpreter alone)": [sys.executable, "-c", "pass"],
+    }
+    for label, argv in cases.items():
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            subprocess.run(argv, capture_output=True, check=True, cwd=REPO)
+            times.append(time.perf_counter() - t0)
+        out[label] = statistics.median(times)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("capture", nargs="?")
@@ -282,6 +309,8 @@ def main() -> int:
 
         py_row("read the file's bytes", "read_bytes", path, total, "baseline: 32 MiB reads")
         py_row("**pcapkit columnar** (numba)", "columnar", path, total, "header fields -> DataFrame")
+        py_row("pcapkit columnar, pyarrow dtypes", "columnar_arrow", path, total,
+               "same, dtype_backend='pyarrow'")
         py_row("pcapkit columnar, no numba", "columnar_struct", path, total, "same, struct offset walk")
         py_row("pcapkit columnar, streaming", "columnar_stream", path, total,
                "iter_batches(64k), nothing kept")
@@ -312,7 +341,8 @@ def main() -> int:
         cli_row("tshark TCP analysis", tshark_an, total, "tcp.analysis.* fields to text")
         cli_row("tcptrace -l -r", ["tcptrace", "-l", "-r", path], total, "per-connection stats + RTT")
 
-    write_results(args.output, path, total, size, rows, env_note)
+    startup = startup_times()
+    write_results(args.output, path, total, size, rows, env_note, startup)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
@@ -326,7 +356,7 @@ def _rate(row: dict[str, Any]) -> float | None:
 
 
 def write_results(output: str, path: str, total: int, size: int, rows: list[dict[str, Any]],
-                  notes: list[str]) -> None:
+                  notes: list[str], startup: dict[str, float]) -> None:
     by = {r["label"]: r for r in rows}
     dpkt_rate = _rate(by["dpkt"]) if "dpkt" in by else None
     tshark_rate = _rate(by["tshark -T fields -> pandas"]) if "tshark -T fields -> pandas" in by else None
@@ -344,8 +374,8 @@ def write_results(output: str, path: str, total: int, size: int, rows: list[dict
         "peak RSS is that process's. Python rows time the work after imports; tshark/tcptrace rows "
         "time the whole command.",
         "",
-        "| tool | what | packets | seconds | packets/s | × dpkt | × tshark fields | peak RSS MB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| tool | what | packets | seconds | packets/s | × dpkt | × tshark fields | peak RSS MB | table B/pkt |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         res = r["res"]
@@ -353,20 +383,25 @@ def write_results(output: str, path: str, total: int, size: int, rows: list[dict
         if r["label"] == "read the file's bytes" and rate is not None:
             rate_s = f"{size / res['seconds'] / 1e6:,.0f} MB/s"
             lines.append(f"| {r['label']} | {r['what']} | — | {res['seconds']:.2f} | {rate_s} | | | "
-                         f"{res.get('maxrss_kb', 0) / 1024:.0f} |")
+                         f"{res.get('maxrss_kb', 0) / 1024:.0f} | |")
             continue
         if rate is None:
             lines.append(f"| {r['label']} | {r['what']} | | | skipped/failed: "
-                         f"{res.get('stderr', '').strip().splitlines()[-1:] } | | | |")
+                         f"{res.get('stderr', '').strip().splitlines()[-1:] } | | | | |")
             continue
         xd = f"{rate / dpkt_rate:.1f}" if dpkt_rate else ""
         xt = f"{rate / tshark_rate:.1f}" if tshark_rate else ""
+        tb = res.get("table_bytes")
+        tb_s = f"{tb / r['n']:.0f}" if tb else ""
         lines.append(f"| {r['label']} | {r['what']} | {r['n']:,} | {res['seconds']:.2f} | {rate:,.0f} | "
-                     f"{xd} | {xt} | {res.get('maxrss_kb', 0) / 1024:.0f} |")
+                     f"{xd} | {xt} | {res.get('maxrss_kb', 0) / 1024:.0f} | {tb_s} |")
     col = by.get("**pcapkit columnar** (numba)")
     if col and bytes_rate and _rate(col):
         lines += ["", f"Columnar decoding takes {col['res']['seconds'] / by['read the file' + chr(39) + 's bytes']['res']['seconds']:.1f}× "
                   "the time of reading the file's bytes."]
+    lines += ["", "Start-up (median of 7 fresh processes, wall time):", ""]
+    for label, secs in startup.items():
+        lines.append(f"- `{label}`: {secs:.3f} s")
     lines += ["", "Exact commands (workers are functions in benchmarks/run.py):", ""]
     for r in rows:
         lines.append(f"- {r['label']}: `{r['cmd']}`")

@@ -93,8 +93,16 @@ def _categorical_ipv6(hi: np.ndarray, lo: np.ndarray, valid: np.ndarray) -> Any:
 
 # --------------------------------------------------------------------------------------
 
-def batch_frame(rb: RecordBatch, cols: Columns, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """The DataFrame of one decoded batch, with the declared dtypes."""
+def batch_frame(rb: RecordBatch, cols: Columns, columns: Sequence[str] | None = None,
+                dtype_backend: str = "numpy_nullable") -> pd.DataFrame:
+    """The DataFrame of one decoded batch, with the declared dtypes.
+
+    ``dtype_backend="pyarrow"`` stores the integer and boolean columns as Arrow arrays
+    (``uint16[pyarrow]``, validity as a bitmap: about 40% less memory than pandas'
+    nullable arrays, which keep one mask byte per value)."""
+    arrow = dtype_backend == "pyarrow"
+    if arrow:
+        import pyarrow as pa
     import pandas as pd
 
     n = len(rb)
@@ -134,10 +142,19 @@ def batch_frame(rb: RecordBatch, cols: Columns, columns: Sequence[str] | None = 
         elif t == "ipv4":
             data[name] = _categorical(values, valid, _ipv4_text)
         elif t == "bool":
-            data[name] = pd.arrays.BooleanArray(values.astype(bool, copy=False), ~valid)
+            if arrow:
+                data[name] = pd.arrays.ArrowExtensionArray(
+                    pa.array(values.astype(bool, copy=False), mask=~valid, type=pa.bool_()))
+            else:
+                data[name] = pd.arrays.BooleanArray(values.astype(bool, copy=False), ~valid)
         else:
             np_dtype = dtype.numpy_dtype
-            data[name] = pd.arrays.IntegerArray(values.astype(np_dtype, copy=False), ~valid)
+            if arrow:
+                data[name] = pd.arrays.ArrowExtensionArray(
+                    pa.array(values.astype(np_dtype, copy=False), mask=~valid,
+                             type=pa.from_numpy_dtype(np_dtype)))
+            else:
+                data[name] = pd.arrays.IntegerArray(values.astype(np_dtype, copy=False), ~valid)
     if columns is None or _dt.FALLBACK in wanted:
         data[_dt.FALLBACK] = pd.arrays.BooleanArray(cols.fallback.copy(), np.zeros(n, dtype=bool))
     return pd.DataFrame(data, copy=False)
@@ -153,7 +170,8 @@ def _empty_frame(columns: Sequence[str] | None) -> pd.DataFrame:
 def iter_batches(path: str | Path, chunk_packets: int = DEFAULT_CHUNK_PACKETS, *,
                  columns: Sequence[str] | None = None, filter: str | None = None,
                  chunk_bytes: int = DEFAULT_CHUNK_BYTES, progress: Progress | None = None,
-                 fallback: bool = True, use_numba: bool | None = None) -> Iterator[pd.DataFrame]:
+                 fallback: bool = True, use_numba: bool | None = None,
+                 dtype_backend: str = "numpy_nullable") -> Iterator[pd.DataFrame]:
     """DataFrames of at most ``chunk_packets`` rows each, in file order.
 
     Categorical columns carry the categories of their own batch. ``filter`` is a
@@ -174,7 +192,7 @@ def iter_batches(path: str | Path, chunk_packets: int = DEFAULT_CHUNK_PACKETS, *
             if session is None:
                 session = perpacket.new_session()
             perpacket.fill(rb, cols, session)
-        df = batch_frame(rb, cols, need)
+        df = batch_frame(rb, cols, need, dtype_backend)
         if filter:
             df = df.query(filter, engine="python" if "`" in filter else None).reset_index(drop=True)
         if columns is not None:
@@ -197,7 +215,7 @@ def _needed(columns: Sequence[str], filter: str | None) -> list[str]:
 def read_packets(path: str | Path, filter: str | None = None, columns: Sequence[str] | None = None,
                  *, chunk_packets: int = DEFAULT_CHUNK_PACKETS, strict: bool = True,
                  progress: Progress | None = None, fallback: bool = True,
-                 use_numba: bool | None = None) -> pd.DataFrame:
+                 use_numba: bool | None = None, dtype_backend: str = "numpy_nullable") -> pd.DataFrame:
     """The packets table of ``path``: one row per frame, one column per header field.
 
     ``strict=False`` returns the frames read before a file error and records the error
@@ -208,7 +226,8 @@ def read_packets(path: str | Path, filter: str | None = None, columns: Sequence[
     error: PcapkitError | None = None
     try:
         for df in iter_batches(path, chunk_packets, columns=columns, filter=filter,
-                               progress=progress, fallback=fallback, use_numba=use_numba):
+                               progress=progress, fallback=fallback, use_numba=use_numba,
+                               dtype_backend=dtype_backend):
             parts.append(df)
     except PcapkitError as exc:
         if strict:
