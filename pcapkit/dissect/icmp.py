@@ -50,6 +50,30 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("icmp.receive_timestamp", "uint", 32, doc="Receive timestamp"),
     FieldSpec("icmp.transmit_timestamp", "uint", 32, doc="Transmit timestamp"),
     FieldSpec("icmp.address_mask", "ipv4", doc="Address mask"),
+    FieldSpec("icmp.ext.version", "uint", 8, doc="Extension structure version (RFC 4884)"),
+    FieldSpec("icmp.ext.res", "uint", 16, "hex", doc="Extension reserved bits"),
+    FieldSpec("icmp.ext.checksum", "uint", 16, "hex", doc="Extension checksum"),
+    FieldSpec("icmp.ext.checksum.status", "uint", 8, doc="0 bad, 1 good"),
+    FieldSpec("icmp.ext.length", "uint", 16, doc="Extension object length"),
+    FieldSpec("icmp.ext.class", "uint", 8, doc="Extension object class"),
+    FieldSpec("icmp.ext.ctype", "uint", 8, doc="Extension object C-type"),
+    FieldSpec("icmp.mpls.label", "uint", 24, doc="MPLS label (RFC 4950)"),
+    FieldSpec("icmp.mpls.exp", "uint", 24, doc="MPLS experimental bits"),
+    FieldSpec("icmp.mpls.s", "bool", doc="MPLS bottom of stack"),
+    FieldSpec("icmp.mpls.ttl", "uint", 8, doc="MPLS TTL"),
+    FieldSpec("icmp.int_info.role", "uint", 8, doc="Interface role (RFC 5837)"),
+    FieldSpec("icmp.int_info.reserved", "uint", 8, doc="Reserved"),
+    FieldSpec("icmp.int_info.ifindex", "bool", doc="ifIndex included"),
+    FieldSpec("icmp.int_info.ipaddr", "bool", doc="IP address included"),
+    FieldSpec("icmp.int_info.name_present", "bool", doc="Name included"),
+    FieldSpec("icmp.int_info.mtu_present", "bool", doc="MTU included"),
+    FieldSpec("icmp.int_info.index", "uint", 32, doc="ifIndex"),
+    FieldSpec("icmp.int_info.afi", "uint", 16, doc="Address family"),
+    FieldSpec("icmp.int_info.ipv4", "ipv4", doc="Interface IPv4 address"),
+    FieldSpec("icmp.int_info.ipv6", "ipv6", doc="Interface IPv6 address"),
+    FieldSpec("icmp.int_info.name_length", "uint", 8, doc="Interface name length"),
+    FieldSpec("icmp.int_info.name", "string", doc="Interface name"),
+    FieldSpec("icmp.int_info.mtu", "uint", 32, doc="Interface MTU"),
     FieldSpec("icmp.data_time", "string", doc="Timestamp in the first 8 bytes of echo data (tshark's text, UTC)"),
     FieldSpec("icmp.data_time_relative", "reltime_ns", doc="Frame time minus icmp.data_time"),
     FieldSpec("icmp.resp_to", "framenum", doc="The request this reply answers (needs a session)"),
@@ -217,6 +241,14 @@ def dissect_icmp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
             layer.add("icmp.address_mask", _ipv4(data, body))
         return layer, None
     if itype in ERROR_TYPES and not in_error:
+        ext_at = 0
+        if orig_len > 0 and body + orig_len < reported_end:
+            ext_at = body + orig_len
+        elif (orig_len == 0 and reported_end - body > 128 and end - body >= 4
+              and _u16(data, body + 2) <= 128):
+            ext_at = body + 128  # RFC 4884 compatibility: 128 bytes of original datagram
+        if ext_at and ext_at < end and data[ext_at] >> 4 == 2:
+            _extensions(layer, data, ext_at, end, reported_end)
         inner_end = end
         inner_reported = reported_end
         if orig_len > 0 and body + orig_len < reported_end:
@@ -313,3 +345,70 @@ def match_echo(ctx: Context, layer: Layer, proto: str, request: bool, csum: int,
     layer.add(f"{proto}.resp_to", frame)
     # tshark prints doubles with 15 significant digits (DBL_DIG); keep the value that prints so
     layer.add(f"{proto}.resptime", float(f"{-ms if delta < 0 else ms:.15g}"))
+
+
+def _extensions(layer: Layer, data: bytes, at: int, end: int, reported_end: int) -> None:
+    """ICMP extension structure (RFC 4884) and its objects: MPLS label stack (RFC 4950),
+    interface information (RFC 5837)."""
+    if end - at < 4:
+        layer.truncated(at, "ICMP extension header cut short")
+        return
+    layer.add("icmp.ext.version", data[at] >> 4)
+    layer.add("icmp.ext.res", _u16(data, at) & 0x0FFF)
+    layer.add("icmp.ext.checksum", _u16(data, at + 2))
+    if end >= reported_end:
+        good = ones_complement_sum(data[at:reported_end]) == 0xFFFF
+        layer.add("icmp.ext.checksum.status", CHECKSUM_GOOD if good else CHECKSUM_BAD)
+    else:
+        layer.add("icmp.ext.checksum.status", CHECKSUM_UNVERIFIED)
+    pos = at + 4
+    while pos + 4 <= end:
+        olen, cls, ctype = _u16(data, pos), data[pos + 2], data[pos + 3]
+        layer.add("icmp.ext.length", olen)
+        layer.add("icmp.ext.class", cls)
+        layer.add("icmp.ext.ctype", ctype)
+        if olen < 4:
+            layer.malformed(pos, f"ICMP extension object length {olen} < 4")
+            return
+        obj_end = min(pos + olen, end)
+        b = pos + 4
+        if cls == 1 and ctype == 1:
+            while b + 4 <= obj_end:
+                word = int.from_bytes(data[b:b + 3], "big")
+                layer.add("icmp.mpls.label", word >> 4)
+                layer.add("icmp.mpls.exp", (word & 0x0E) >> 1)
+                layer.add("icmp.mpls.s", bool(word & 0x01))
+                layer.add("icmp.mpls.ttl", data[b + 3])
+                b += 4
+        elif cls == 2:
+            layer.add("icmp.int_info.role", ctype >> 6)
+            layer.add("icmp.int_info.reserved", (ctype >> 4) & 0x3)
+            layer.add("icmp.int_info.ifindex", bool(ctype & 0x08))
+            layer.add("icmp.int_info.ipaddr", bool(ctype & 0x04))
+            layer.add("icmp.int_info.name_present", bool(ctype & 0x02))
+            layer.add("icmp.int_info.mtu_present", bool(ctype & 0x01))
+            if ctype & 0x08 and b + 4 <= obj_end:
+                layer.add("icmp.int_info.index", int.from_bytes(data[b:b + 4], "big"))
+                b += 4
+            if ctype & 0x04 and b + 4 <= obj_end:
+                afi = _u16(data, b)
+                layer.add("icmp.int_info.afi", afi)
+                layer.add("icmp.reserved", data[b + 2:b + 4])
+                b += 4
+                if afi == 1 and b + 4 <= obj_end:
+                    layer.add("icmp.int_info.ipv4", _ipv4(data, b))
+                    b += 4
+                elif afi == 2 and b + 16 <= obj_end:
+                    layer.add("icmp.int_info.ipv6", str(ipaddress.IPv6Address(data[b:b + 16])))
+                    b += 16
+            if ctype & 0x02 and b < obj_end:
+                nlen = data[b]
+                layer.add("icmp.int_info.name_length", nlen)
+                # tshark 4.0 shows no name when the length octet says 64 (the RFC 5837 maximum)
+                if 1 < nlen < 64 and b + nlen <= obj_end:
+                    name = data[b + 1:b + nlen].split(b"\0", 1)[0]
+                    layer.add("icmp.int_info.name", name.decode("ascii", "backslashreplace"))
+                b += max(nlen, 1)
+            if ctype & 0x01 and b + 4 <= obj_end:
+                layer.add("icmp.int_info.mtu", int.from_bytes(data[b:b + 4], "big"))
+        pos += olen

@@ -91,6 +91,38 @@ def test_frag_needed_and_rfc4884_length() -> None:
     assert layer.fields["icmp.length"] == 32 and layer.fields["icmp.length.original_datagram"] == 128
 
 
+# ip/icmp-rfc5837.pcap (PPP link; the IP packet), tcpdump -n -v:
+#   10.4.0.2 > 12.4.4.4: ICMP time exceeded in-transit, length 220
+#   IP (tos 0x0, ttl 1, id 42321, offset 0, flags [none], proto UDP (17), length 40)
+#   12.4.4.4.42315 > 12.1.1.1.33440: UDP, length 12
+#   ICMP Multi-Part extension v2, checksum 0x246c (correct), length 84
+#     Interface Identification Object (2), Class-Type: 14, length 80
+RFC5837 = bytes.fromhex(
+    "450000f0e7204000fe017ade0a0400020c0404040b00ccff0000000045000028"
+    "a55100000111f76a0c0404040c010101a54b82a0001400000000000000000000" + "00" * 108 +
+    "2000246c0050020e0000000f000100000a0a0a0a40546869732d69732d746865"
+    "2d6e616d652d6f662d7468652d496e746572666163652d746861742d77652d61"
+    "72652d6c6f6f6b696e672d666f722d5b3a2d295d")
+
+
+def test_rfc5837_interface_information_extension() -> None:
+    data = RFC5837
+    assert len(data) == 240
+    layer, nxt = dissect_icmp(data, 20, len(data), Context(reported_end=len(data)))
+    f = layer.fields
+    # values as tshark shows them for this frame
+    assert f["icmp.type"] == 11 and f["icmp.checksum.status"] == 1
+    assert f["icmp.ext.version"] == 2 and f["icmp.ext.checksum"] == 0x246C
+    assert f["icmp.ext.checksum.status"] == 1  # tcpdump: "(correct)"
+    assert f["icmp.ext.length"] == 80 and f["icmp.ext.class"] == 2 and f["icmp.ext.ctype"] == 14
+    assert f["icmp.int_info.role"] == 0 and f["icmp.int_info.ifindex"] is True
+    assert f["icmp.int_info.ipaddr"] is True and f["icmp.int_info.name_present"] is True
+    assert f["icmp.int_info.mtu_present"] is False
+    assert f["icmp.int_info.index"] == 15 and f["icmp.int_info.afi"] == 1
+    assert f["icmp.int_info.ipv4"] == "10.10.10.10" and f["icmp.int_info.name_length"] == 64
+    assert nxt is not None and nxt.offset == 28
+
+
 FILES = corpus_with("icmp")
 EXTERNAL = {
     "labs/ip-ethereal-trace-1": "ICMP time-exceeded quoting IPv4 first fragments: ipv4.py must dissect "
