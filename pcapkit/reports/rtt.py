@@ -21,8 +21,6 @@ from collections.abc import Iterable
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
-from pcapkit.tcpflow.segment import FIN, SYN
-
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -74,77 +72,14 @@ def _wireshark_samples(records: Iterable[FrameAnalysis]) -> list[tuple[Any, ...]
     return out
 
 
-class _KarnDir:
-    __slots__ = ("acked", "seen_hi", "segs")
+def _tcptrace_samples(source: PathOrFrames, records: list[FrameAnalysis]) -> list[tuple[Any, ...]]:
+    """Karn samples from pcapkit's model of tcptrace 6.6.7 (:mod:`pcapkit.tcpflow.tcptrace`,
+    checked against ``tcptrace -l -r``), labelled with tshark's tcp.stream of the ACK."""
+    from pcapkit.tcpflow.tcptrace import analyze
 
-    def __init__(self) -> None:
-        # unacked segments by end sequence (relative): end -> [seq, frame, first ts, last ts, retransmitted]
-        self.segs: dict[int, list[Any]] = {}
-        self.acked = 0
-        self.seen_hi: int | None = None
-
-
-def _karn_samples(records: Iterable[FrameAnalysis]) -> list[tuple[Any, ...]]:
-    """tcptrace's RTT sampling, on relative (unwrapped per direction) sequence numbers."""
-    state: dict[tuple[int, str, int], _KarnDir] = {}
-    out = []
-    for r in records:
-        s = r.segment
-        if r.short:
-            continue
-        key = (r.stream, s.src, s.sport)
-        fwd = state.get(key)
-        if fwd is None:
-            fwd = state[key] = _KarnDir()
-        length = s.seglen + (1 if s.flags & (SYN | FIN) else 0)
-        if length:
-            start, end = r.seq, r.seq + length
-            entry = fwd.segs.get(end)
-            overlaps = fwd.seen_hi is not None and start < fwd.seen_hi
-            if entry is not None:
-                entry[3] = s.ts_ns
-                entry[4] = True
-            else:
-                if overlaps:  # bytes seen before: mark every stored segment it overlaps
-                    for e_end, e in fwd.segs.items():
-                        if e[0] < end and start < e_end:
-                            e[4] = True
-                fwd.segs[end] = [start, s.frame_number, s.ts_ns, s.ts_ns, overlaps]
-            if fwd.seen_hi is None or end > fwd.seen_hi:
-                fwd.seen_hi = end
-        if s.flags & 0x010:
-            rev = state.get((r.stream, s.dst, s.dport))
-            if rev is None or not rev.segs:
-                continue
-            ack = r.ack
-            if ack <= rev.acked:
-                continue
-            entry = rev.segs.get(ack)
-            covered = [(e_end, e) for e_end, e in rev.segs.items() if e_end <= ack]
-            # no sample for a retransmitted segment (ambiguous), nor for a post-loss ack
-            # (an earlier covered segment was sent after this one)
-            if entry is not None and not entry[4] and \
-                    not any(e[3] > entry[3] for e_end, e in covered if e_end != ack):
-                    out.append((r.stream, _ep(s.dst, s.dport), _ep(s.src, s.sport), s.frame_number,
-                                entry[1], s.ts_ns, ack, s.ts_ns - entry[2]))
-            for e_end, _ in covered:
-                del rev.segs[e_end]
-            rev.acked = ack
-    return out
-
-
-def _tcptrace_samples(path: PathOrFrames, records: list[FrameAnalysis]) -> list[tuple[Any, ...]]:
-    """Karn samples from pcapkit's tcptrace model (checked against tcptrace 6.6.7) when it
-    is available; otherwise from :func:`_karn_samples`."""
-    try:
-        from pcapkit.tcpflow.tcptrace import analyze
-    except ImportError:  # pragma: no cover - the tcptrace model is part of the package
-        return _karn_samples(records)
-    if not isinstance(path, (str, PathLike)):
-        return _karn_samples(records)
     by_frame = {r.segment.frame_number: r for r in records}
     out = []
-    for conn in analyze(path):
+    for conn in analyze(source):
         for d, other in ((conn.a2b, conn.b2a), (conn.b2a, conn.a2b)):
             for frame, _ts_us, rtt_us in d.rtt_samples:
                 rec = by_frame.get(frame)
@@ -164,6 +99,8 @@ def rtt_samples(path: PathOrFrames, stream: int | None = None, method: str = "wi
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+    if not isinstance(path, (str, PathLike)) and method == "karn":
+        path = list(path)  # read twice: by the engine and by the tcptrace model
     engine, records = run_engine(path)
     recs: Iterable[FrameAnalysis] = records
     if stream is not None:
