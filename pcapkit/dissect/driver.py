@@ -33,12 +33,21 @@ class Packet:
     layers: list[Layer]
     findings: list[Finding]
     protocols: str
+    # frame.* facts only the file reader knows: frame.interface_id (pcapng), and
+    # frame.time_epoch = None for records without a timestamp (pcapng simple packets)
+    frame_info: dict[str, Any] | None = None
 
     def fields(self) -> dict[str, Any]:
         """Every field of every layer by Wireshark name; a repeated field is a list in order."""
         from pcapkit.dissect.frame_fields import frame_fields
 
         out: dict[str, Any] = frame_fields(self.frame, self.protocols)
+        if self.frame_info:
+            for name, value in self.frame_info.items():
+                if value is None:
+                    out.pop(name, None)
+                else:
+                    out[name] = value
         multi: set[str] = set()
         for layer in self.layers:
             for name, value in layer.fields.items():
@@ -140,7 +149,11 @@ def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
             if nxt is None:
                 break
         if nxt.table == "tcp.payload":
+            before = len(layers)
             _tcp_stream(layers, layer, data, nxt, ctx, session)
+            protocols.extend(extra.protocol for extra in layers[before:] if extra.protocol)
+            if len(layers) == before and min(nxt.end, len(data)) > nxt.offset:
+                protocols.append("data")  # undissected payload, as tshark's "data"
             nxt = None
             break
         fn = _lookup(nxt.table, nxt.key)
@@ -264,13 +277,26 @@ def _transport_text(net: Layer, layer: Layer) -> str:
 
 def dissect_file(path: str | Path, session: bool | DissectSession = True) -> Iterator[Packet]:
     """Dissect every frame of a capture file in order (with a session unless session=False)."""
+    from pcapkit.capture.files import open_capture
+
     sess: DissectSession | None
     if isinstance(session, DissectSession):
         sess = session
     else:
         sess = DissectSession() if session else None
-    for frame in read_frames(path):
-        yield dissect(frame, sess)
+    with open_capture(path) as reader:
+        pcapng = reader.format == "pcapng"
+        untimed = getattr(reader, "untimed_frames", ())
+        for frame in reader:
+            packet = dissect(frame, sess)
+            info: dict[str, Any] = {}
+            if pcapng and frame.linktype >= 0:
+                info["frame.interface_id"] = frame.interface_id
+            if untimed and frame.number in untimed:
+                info["frame.time_epoch"] = None
+            if info:
+                packet.frame_info = info
+            yield packet
 
 
 def read_frames(path: str | Path) -> Iterator[Frame]:

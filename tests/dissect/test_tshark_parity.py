@@ -79,17 +79,33 @@ def _icmp_error_nesting(result: Comparison, diff_field: str, ours: str | None, t
 FILES = corpus_files()
 
 
+def _compare(path: Path) -> Comparison | str:
+    if tshark_returncode(path) != 0:
+        return "tshark cannot read this file"
+    try:
+        return compare_file(path, prefixes=PREFIXES, exclude=EXCLUDE)
+    except PcapkitError as exc:
+        return f"pcapkit's reader rejects it: {exc}"
+
+
+@pytest.fixture(scope="module")
+def comparisons() -> dict[Path, Comparison | str]:
+    """All files compared up front, two at a time: most of the cost is waiting for
+    tshark processes, which overlap; the dissection itself holds the GIL."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(FILES, pool.map(_compare, FILES), strict=True))
+
+
 @requires_tshark
 @pytest.mark.tshark
 @pytest.mark.parametrize("path", FILES, ids=[corpus_id(p) for p in FILES])
-def test_link_network_fields_match_tshark(path: Path) -> None:
-    if tshark_returncode(path) != 0:
-        pytest.skip("tshark cannot read this file")
+def test_link_network_fields_match_tshark(path: Path, comparisons: dict[Path, Comparison | str]) -> None:
     rel = corpus_id(path)
-    try:
-        result = compare_file(path, prefixes=PREFIXES, exclude=EXCLUDE)
-    except PcapkitError as exc:
-        pytest.skip(f"pcapkit's reader rejects it: {exc}")
+    result = comparisons[path]
+    if isinstance(result, str):
+        pytest.skip(result)
     unexpected = [d for d in result.diffs
                   if not _known(rel, d.field) and not _icmp_error_nesting(result, d.field, d.ours, d.theirs)
                   and not _no_timestamp(d.field, d.ours, d.theirs)]

@@ -1,0 +1,68 @@
+"""Protocol hierarchy, like ``tshark -q -z io,phs``: frames and bytes per protocol path.
+
+Each frame counts once (with its wire length) for every prefix of its protocol path,
+taken from ``frame.protocols`` without tshark's pseudo-protocol "ethertype" (which
+``io,phs`` does not show either); the packet quoted inside an ICMP error counts as
+"data", as in tshark's table. Paths come out in tshark's order: depth first,
+children in order of first appearance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+PSEUDO = frozenset({"ethertype"})
+
+
+def hierarchy_from_protocols(frames: Iterable[tuple[str, int]]) -> list[tuple[str, int, int]]:
+    """(protocols string, frame length) pairs -> [(path "eth:ip:tcp", frames, bytes), ...]."""
+    counts: dict[tuple[str, ...], list[int]] = {}
+    children: dict[tuple[str, ...], list[tuple[str, ...]]] = {(): []}
+    for protocols, length in frames:
+        path: tuple[str, ...] = ()
+        names = [p for p in protocols.split(":") if p and p not in PSEUDO]
+        for i, proto in enumerate(names[:-1]):
+            # io,phs shows the packet quoted in an ICMP error as "data", not as ip:udp
+            if proto in ("icmp", "icmpv6") and names[i + 1] in ("ip", "ipv6"):
+                names = [*names[:i + 1], "data"]
+                break
+        for proto in names:
+            parent = path
+            path = (*path, proto)
+            entry = counts.get(path)
+            if entry is None:
+                counts[path] = [1, length]
+                children.setdefault(parent, []).append(path)
+                children[path] = []
+            else:
+                entry[0] += 1
+                entry[1] += length
+    out: list[tuple[str, int, int]] = []
+
+    def walk(node: tuple[str, ...]) -> None:
+        for child in children.get(node, []):
+            frames_n, nbytes = counts[child]
+            out.append((":".join(child), frames_n, nbytes))
+            walk(child)
+
+    walk(())
+    return out
+
+
+def protocol_hierarchy(path: str | Path) -> list[tuple[str, int, int]]:
+    """The protocol hierarchy of a capture file: [(protocol path, frames, bytes), ...]."""
+    from pcapkit.dissect.driver import dissect_file
+
+    return hierarchy_from_protocols((p.protocols, p.frame.wirelen) for p in dissect_file(path))
+
+
+def format_hierarchy(rows: list[tuple[str, int, int]], filter_text: str = "") -> str:
+    """The text ``tshark -q -z io,phs`` prints for these rows."""
+    lines = ["", "=" * 67, "Protocol Hierarchy Statistics", f"Filter: {filter_text}", ""]
+    for path, frames_n, nbytes in rows:
+        depth = path.count(":")
+        name = "  " * depth + path.rsplit(":", 1)[-1]
+        lines.append(f"{name:<41}frames:{frames_n} bytes:{nbytes}")
+    lines.append("=" * 67)
+    return "\n".join(lines)
