@@ -1,0 +1,157 @@
+"""``pcapkit show FILE [FILTER]``: the full dissection, as a tree (like ``tshark -V``) or JSON Lines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from pcapkit.cli.common import PcapkitCommand
+
+if TYPE_CHECKING:
+    from pcapkit.dissect.driver import Packet
+    from pcapkit.fields import FieldSpec
+
+TITLES = {
+    "eth": "Ethernet II", "llc": "Logical-Link Control", "vlan": "802.1Q Virtual LAN",
+    "ieee8021ad": "IEEE 802.1ad", "sll": "Linux cooked capture", "null": "Null/Loopback",
+    "raw": "Raw packet data", "arp": "Address Resolution Protocol", "ip": "Internet Protocol Version 4",
+    "ipv6": "Internet Protocol Version 6", "ipv6.hopopts": "IPv6 Hop-by-Hop Option",
+    "ipv6.routing": "Routing Header for IPv6", "ipv6.fraghdr": "Fragment Header for IPv6",
+    "ipv6.dstopts": "Destination Options for IPv6", "tcp": "Transmission Control Protocol",
+    "udp": "User Datagram Protocol", "icmp": "Internet Control Message Protocol",
+    "icmpv6": "Internet Control Message Protocol v6", "dhcp": "Dynamic Host Configuration Protocol",
+    "dhcpv6": "DHCPv6", "bgp": "Border Gateway Protocol",
+}
+
+
+def _packets(path: str, expr: str, count: int | None, frame_no: int | None) -> Iterator[Packet]:
+    from importlib import import_module
+
+    from pcapkit.capture.files import open_capture
+    from pcapkit.dissect.driver import DissectSession, dissect
+
+    session = DissectSession()
+    shown = 0
+    with open_capture(path) as reader:
+        frames: Any = reader
+        if expr:
+            try:
+                filter_frames = import_module("pcapkit.capture.bpf").filter_frames
+            except (ImportError, AttributeError) as exc:
+                raise click.ClickException("filters need pcapkit.capture.bpf, which is not available") from exc
+            frames = filter_frames(reader, expr)
+        for frame in frames:
+            # dissect every frame in order so that reassembly sees all fragments
+            packet = dissect(frame, session)
+            if frame_no is not None and frame.number != frame_no:
+                if frame.number > frame_no:
+                    return
+                continue
+            if reader.format == "pcapng" and frame.linktype >= 0:
+                packet.frame_info = {"frame.interface_id": frame.interface_id}
+            yield packet
+            shown += 1
+            if count is not None and shown >= count:
+                return
+
+
+def _render(spec: FieldSpec | None, value: Any) -> str:
+    if spec is not None:
+        return spec.render(value)
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).hex()
+    return str(value)
+
+
+def packet_json(packet: Packet, specs: dict[str, FieldSpec]) -> dict[str, Any]:
+    """One frame as a JSON object: field name -> tshark's text (repeated field -> list)."""
+    obj: dict[str, Any] = {}
+    for name, value in packet.fields().items():
+        if isinstance(value, list):
+            obj[name] = [_render(specs.get(name), v) for v in value]
+        else:
+            obj[name] = _render(specs.get(name), value)
+    if packet.findings:
+        obj["_findings"] = [str(f) for f in packet.findings]
+    return obj
+
+
+def packet_tree(packet: Packet, specs: dict[str, FieldSpec]) -> list[str]:
+    """The indented text tree: a title line per layer, then its fields."""
+    from pcapkit.frame import format_epoch_ns
+
+    f = packet.frame
+    lines = [f"Frame {f.number}: {f.wirelen} bytes on wire ({f.wirelen * 8} bits), "
+             f"{f.caplen} bytes captured ({f.caplen * 8} bits)",
+             f"    Epoch Time: {format_epoch_ns(f.ts_ns)} seconds",
+             f"    Frame Length: {f.wirelen} bytes", f"    Capture Length: {f.caplen} bytes",
+             f"    [Protocols in frame: {packet.protocols}]"]
+    for layer in packet.layers:
+        title = TITLES.get(layer.protocol, layer.protocol)
+        lines.append(f"{title}{', ' + layer.summary if layer.summary else ''}")
+        for name, value in layer.fields.items():
+            values = value if isinstance(value, list) and getattr(value, "_multi", False) else [value]
+            for v in values:
+                lines.append(f"    {name}: {_render(specs.get(name), v)}")
+        for finding in layer.findings:
+            lines.append(f"    [{finding.kind.value}: {finding.reason} (offset {finding.offset})]")
+    return lines
+
+
+def field_specs() -> dict[str, FieldSpec]:
+    """FieldSpecs of every dissector module that is present."""
+    from importlib import import_module
+
+    from pcapkit.dissect import FIELD_MODULES
+
+    specs: dict[str, FieldSpec] = {}
+    for name in FIELD_MODULES:
+        try:
+            module = import_module(name)
+        except ImportError:
+            continue
+        for spec in getattr(module, "FIELDS", ()):
+            specs[spec.name] = spec
+    return specs
+
+
+@click.command(cls=PcapkitCommand)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("filter_expr", nargs=-1)
+@click.option("-c", "--count", type=click.IntRange(min=1), default=None, help="Show at most N frames.")
+@click.option("--frame", "frame_no", type=click.IntRange(min=1), default=None, help="Show only frame N.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: a tree like tshark -V; json: JSON Lines, one object per frame.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write to FILE instead of standard output.")
+def show(file: str, filter_expr: tuple[str, ...], count: int | None, frame_no: int | None,
+         fmt: str, output: str | None) -> None:
+    """Full dissection of FILE: every layer and field, with Wireshark's field names.
+
+    FILTER is a tcpdump expression. Values are printed as tshark -T fields prints
+    them; findings (truncated, malformed) follow the layer they belong to.
+
+    \b
+    Examples:
+      pcapkit show capture.pcap -c 2
+      pcapkit show capture.pcap --frame 17
+      pcapkit show capture.pcap 'tcp port 80' --format json -o frames.jsonl
+    """
+    specs = field_specs()
+    out = click.open_file(output, "w") if output else click.get_text_stream("stdout")
+    try:
+        first = True
+        for packet in _packets(file, " ".join(filter_expr), count, frame_no):
+            if fmt == "json":
+                out.write(json.dumps(packet_json(packet, specs)) + "\n")
+            else:
+                if not first:
+                    out.write("\n")
+                out.write("\n".join(packet_tree(packet, specs)) + "\n")
+            first = False
+    finally:
+        if output:
+            out.close()
