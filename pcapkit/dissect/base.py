@@ -83,7 +83,7 @@ class Layer:
         self.finding(FindingKind.MALFORMED, offset, reason)
 
 
-class _Multi(list):  # type: ignore[type-arg]
+class _Multi(list[Any]):
     """A list made by repeated occurrences of one field (as opposed to a list value)."""
 
     _multi = True
