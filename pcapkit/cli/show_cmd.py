@@ -141,7 +141,7 @@ def show(file: str, filter_expr: tuple[str, ...], count: int | None, frame_no: i
       pcapkit show capture.pcap 'tcp port 80' --format json -o frames.jsonl
     """
     specs = field_specs()
-    out = click.open_file(output, "w") if output else click.get_text_stream("stdout")
+    out: Any = open(output, "w", encoding="utf-8") if output else click.get_text_stream("stdout")  # noqa: SIM115
     try:
         first = True
         for packet in _packets(file, " ".join(filter_expr), count, frame_no):
