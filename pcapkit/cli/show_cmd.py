@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -141,7 +143,7 @@ def show(file: str, filter_expr: tuple[str, ...], count: int | None, frame_no: i
       pcapkit show capture.pcap 'tcp port 80' --format json -o frames.jsonl
     """
     specs = field_specs()
-    out: Any = open(output, "w", encoding="utf-8") if output else click.get_text_stream("stdout")  # noqa: SIM115
+    out: Any = Path(output).open("w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
     try:
         first = True
         for packet in _packets(file, " ".join(filter_expr), count, frame_no):
