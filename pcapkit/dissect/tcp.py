@@ -63,6 +63,9 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("tcp.options.md5.digest", "bytes", doc="MD5 digest (RFC 2385)"),
     FieldSpec("tcp.options.mptcp.subtype", "uint", 8, doc="Multipath TCP subtype"),
     FieldSpec("tcp.options.experimental.exid", "uint", 16, "hex", doc="Experiment Identifier"),
+    FieldSpec("tcp.options.acc_ecn.ee0b", "uint", 24, doc="AccECN ECT(0) bytes counter"),
+    FieldSpec("tcp.options.acc_ecn.eceb", "uint", 24, doc="AccECN CE bytes counter"),
+    FieldSpec("tcp.options.acc_ecn.ee1b", "uint", 24, doc="AccECN ECT(1) bytes counter"),
     FieldSpec("tcp.payload", "bytes", doc="TCP payload (captured bytes)"),
 )
 
@@ -176,7 +179,12 @@ def _options(data: bytes, start: int, end: int, cap_end: int, layer: Layer) -> l
             layer.add("tcp.options.experimental.exid", exid)
             if exid == 0xF989 and olen > 4:
                 layer.add("tcp.options.tfo.cookie", data[body + 2:pos + olen])
+            elif exid in (0xACC0, 0xACC1):
+                _acc_ecn(layer, data, body + 2, pos + olen, exid == 0xACC1)
             words.append(f"exp-{exid:x}")
+        elif kind in (172, 174):
+            _acc_ecn(layer, data, body, pos + olen, kind == 174)
+            words.append("accecn")
         elif kind in (2, 3, 4, 5, 8, 19, 30):
             layer.malformed(pos, f"option kind {kind} has wrong length {olen}")
             words.append(f"opt-{kind} [bad length {olen}]")
@@ -185,6 +193,16 @@ def _options(data: bytes, start: int, end: int, cap_end: int, layer: Layer) -> l
             words.append(f"unknown-{kind} 0x{data[body:pos + olen].hex()}")
         pos += olen
     return words
+
+
+def _acc_ecn(layer: Layer, data: bytes, start: int, end: int, order1: bool) -> None:
+    """AccECN byte counters: order 0 is EE0B, ECEB, EE1B; order 1 is EE1B, ECEB, EE0B."""
+    names = ("ee1b", "eceb", "ee0b") if order1 else ("ee0b", "eceb", "ee1b")
+    for i, name in enumerate(names):
+        at = start + 3 * i
+        if at + 3 > end:
+            break
+        layer.add(f"tcp.options.acc_ecn.{name}", int.from_bytes(data[at:at + 3], "big"))
 
 
 def dissect_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
