@@ -68,8 +68,7 @@ def stats(files: tuple[str, ...], hierarchy: bool, no_hash: bool, fmt: str, outp
                 for label, value in info_lines(info):
                     out.write(f"{label + ':':<{width}}{value}\n")
                 if info.file in hier:
-                    out.write("\nProtocol hierarchy:\n")
-                    out.write(_hier_text(hier[info.file]))
+                    out.write("\n" + _hier_text(hier[info.file]))
         finally:
             if output:
                 out.close()
@@ -96,12 +95,20 @@ def stats(files: tuple[str, ...], hierarchy: bool, no_hash: bool, fmt: str, outp
 
 
 def _hier_text(h: Any) -> str:
+    """tshark's io,phs text for [(path, frames, bytes), ...] rows (a table otherwise)."""
     if hasattr(h, "to_string"):
         return str(h.to_string(index=False)) + "\n"
-    return str(h) + "\n"
+    try:
+        fmt = import_module("pcapkit.dissect.hierarchy").format_hierarchy
+    except (ImportError, AttributeError):
+        fmt = None
+    if fmt is not None:
+        return str(fmt(h)).lstrip("\n") + "\n"
+    return "".join(f"{path} frames:{frames} bytes:{nbytes}\n" for path, frames, nbytes in h)
 
 
 def _hier_json(h: Any) -> Any:
+    """JSON objects: {"protocol": path, "frames": n, "bytes": n} per row."""
     if hasattr(h, "to_dict"):
         return h.to_dict(orient="records")
-    return h
+    return [{"protocol": path, "frames": frames, "bytes": nbytes} for path, frames, nbytes in h]

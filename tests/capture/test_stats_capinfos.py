@@ -165,9 +165,9 @@ def test_hierarchy_hook(monkeypatch: pytest.MonkeyPatch) -> None:
         assert result.exit_code == 1 and "not available" in result.stderr
     calls: list[str] = []
 
-    def protocol_hierarchy(p: str) -> pd.DataFrame:
+    def protocol_hierarchy(p: str) -> list[tuple[str, int, int]]:
         calls.append(p)
-        return pd.DataFrame({"protocol": ["eth", "ip"], "frames": [20, 20]})
+        return [("eth", 20, 1188), ("eth:ip", 20, 1188)]
 
     fake = types.ModuleType("pcapkit.dissect.hierarchy")
     fake.protocol_hierarchy = protocol_hierarchy  # type: ignore[attr-defined]
@@ -175,7 +175,30 @@ def test_hierarchy_hook(monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(stats, [str(path), "--hierarchy", "--format", "json", "--no-hash"])
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)
-    assert row["hierarchy"] == [{"protocol": "eth", "frames": 20}, {"protocol": "ip", "frames": 20}]
+    assert row["hierarchy"] == [{"protocol": "eth", "frames": 20, "bytes": 1188},
+                                {"protocol": "eth:ip", "frames": 20, "bytes": 1188}]
     result = CliRunner().invoke(stats, [str(path), "--hierarchy", "--no-hash"])
-    assert result.exit_code == 0 and "Protocol hierarchy:" in result.stdout and " eth " in result.stdout
+    assert result.exit_code == 0 and "eth:ip frames:20 bytes:1188" in result.stdout
     assert calls == [str(path), str(path)]
+    # a DataFrame (another shape the hook accepts) is printed as a table
+    fake.protocol_hierarchy = lambda p: pd.DataFrame({"protocol": ["eth"], "frames": [20]})  # type: ignore[attr-defined]
+    result = CliRunner().invoke(stats, [str(path), "--hierarchy", "--format", "json", "--no-hash"])
+    assert json.loads(result.stdout)["hierarchy"] == [{"protocol": "eth", "frames": 20}]
+
+
+def test_hierarchy_text_uses_the_real_module_when_available() -> None:
+    """With pcapkit.dissect.hierarchy present, --hierarchy prints its io,phs-style table
+    (whether that table equals tshark's is tested with the hierarchy itself)."""
+    import importlib
+
+    from pcapkit.cli.stats_cmd import stats
+
+    try:
+        module = importlib.import_module("pcapkit.dissect.hierarchy")
+    except ImportError:
+        pytest.skip("pcapkit.dissect.hierarchy not available")
+    path = CORPUS / "tcp" / "tcp.dmp.gz"
+    result = CliRunner().invoke(stats, [str(path), "--hierarchy", "--no-hash"])
+    assert result.exit_code == 0
+    expected = module.format_hierarchy(module.protocol_hierarchy(path)).strip()
+    assert expected.startswith("=" * 67) and expected in result.stdout
