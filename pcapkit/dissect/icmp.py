@@ -127,7 +127,14 @@ def _summary(itype: int, code: int, data: bytes, offset: int, end: int, length: 
     if itype == TIME_EXCEEDED:
         return f"ICMP time exceeded {'in-transit' if code == 0 else 'fragment reassembly'}, length {length}"
     if itype == REDIRECT and end - offset >= 8:
-        return f"ICMP redirect to {_ipv4(data, offset + 4)}, length {length}"
+        kind = ("redirect", "redirect", "redirect-tos", "redirect-tos")[code] if code < 4 else "redirect"
+        to = "host" if code in (1, 3) else "net"
+        dst = _ipv4(data, offset + 24) if end - offset >= 28 else "?"
+        return f"ICMP {kind} {dst} to {to} {_ipv4(data, offset + 4)}, length {length}"
+    if itype == TSTAMP and end - offset >= 8:
+        return f"ICMP time stamp query id {_u16(data, offset + 4)} seq {_u16(data, offset + 6)}, length {length}"
+    if itype == MASK_REPLY and end - offset >= 12:
+        return f"ICMP address mask is 0x{int.from_bytes(data[offset + 8:offset + 12], 'big'):08x}, length {length}"
     if itype == PARAM_PROB:
         return f"ICMP parameter problem - octet {data[offset + 4] if end - offset > 4 else '?'}, length {length}"
     name = _TYPE_NAMES.get(itype, f"type-#{itype}")

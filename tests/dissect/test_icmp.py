@@ -123,6 +123,38 @@ def test_rfc5837_interface_information_extension() -> None:
     assert nxt is not None and nxt.offset == 28
 
 
+# Three messages the corpus lacks, written with dpkt to a raw-IP pcap and read back by
+# tcpdump -n -v and tshark (the expected values below are tshark's):
+#   10.0.0.1 > 10.0.0.2: ICMP time stamp query id 4660 seq 7, length 20
+TSTAMP = "45000028123400004001549f0a0000010a0000020d00f20d123400070036ee800000000000000000"
+#   10.0.0.1 > 10.0.0.2: ICMP redirect 10.0.0.2 to host 10.0.0.254, length 36
+#   IP (tos 0x0, ttl 64, id 4660, offset 0, flags [none], proto UDP (17), length 40)
+#   10.0.0.1.40000 > 10.0.0.2.53:  [|domain]
+REDIRECT = ("450000381234000040015 48f0a0000010a00000205015377 0a0000fe45000028"
+            "12340000401154 8f0a0000010a0000029c40003500140000").replace(" ", "")
+#   10.0.0.1 > 10.0.0.2: ICMP address mask is 0xffffff00, length 12
+MASK = "4500002012340000400154a70a0000010a0000021200eefb00010002ffffff00"
+
+
+def test_timestamp_redirect_mask() -> None:
+    def icmp4(hexstr: str) -> tuple[dict[str, object], str]:
+        data = bytes.fromhex(hexstr)
+        layer, _ = dissect_icmp(data, 20, len(data), Context(reported_end=len(data)))
+        assert layer.fields["icmp.checksum.status"] == 1 and not layer.findings
+        return layer.fields, layer.summary
+
+    f, summary = icmp4(TSTAMP)
+    assert summary == "ICMP time stamp query id 4660 seq 7, length 20"
+    assert f["icmp.ident"] == 4660 and f["icmp.seq"] == 7
+    assert f["icmp.originate_timestamp"] == 3600000 and f["icmp.receive_timestamp"] == 0
+    f, summary = icmp4(REDIRECT)
+    assert summary == "ICMP redirect 10.0.0.2 to host 10.0.0.254, length 36"
+    assert f["icmp.redir_gw"] == "10.0.0.254" and f["icmp.code"] == 1
+    f, summary = icmp4(MASK)
+    assert summary == "ICMP address mask is 0xffffff00, length 12"
+    assert f["icmp.address_mask"] == "255.255.255.0" and f["icmp.ident"] == 1 and f["icmp.seq"] == 2
+
+
 FILES = corpus_with("icmp")
 EXTERNAL = {
     "labs/ip-ethereal-trace-1": "ICMP time-exceeded quoting IPv4 first fragments: ipv4.py must dissect "
