@@ -1,8 +1,10 @@
 """Frames -> TCP segments: a fast, minimal parser for the TCP flow engine.
 
-Link layers: Ethernet (with 802.1Q/802.1ad/QinQ tags, and 802.3 + LLC/SNAP), Linux
-SLL and SLL2, raw IP (101, 228, 229, 12/14), BSD null/loopback (0, 108), PPP (9, 50),
-Cisco HDLC (104), FDDI (10). Then IPv4 (options skipped; only unfragmented packets and
+Link layers: Ethernet (with 802.1Q/802.1ad/QinQ tags, MPLS, and 802.3 + LLC/SNAP),
+Linux SLL and SLL2, raw IP (101, 228, 229, 12/14), BSD null/loopback (0, 108), PPP (9,
+50), Cisco HDLC (104), FDDI (10), Token Ring (6), IP over InfiniBand (242), radiotap +
+802.11 data (127), Juniper Ethernet (178). IP-in-IP tunnels are followed to the
+innermost IP header. Then IPv4 (options skipped; only unfragmented packets and
 first fragments carry a TCP header) or IPv6 (extension headers skipped), then the TCP
 header and its options (MSS, window scale, SACK permitted, SACK blocks, timestamps).
 
@@ -176,6 +178,17 @@ def _network_start(linktype: int, data: bytes) -> tuple[int, int]:
         if proto == 0x0057:
             return _ETHER_IPV6, off + 2
         return -1, 0
+    if linktype == 6:  # Token Ring: AC, FC, DA, SA (+ routing information) + LLC/SNAP
+        if len(data) < 15:
+            return -1, 0
+        off = 14 + ((data[14] & 0x1F) if data[8] & 0x80 else 0)
+        if len(data) >= off + 8 and data[off] == 0xAA and data[off + 1] == 0xAA:
+            return (data[off + 6] << 8) | data[off + 7], off + 8
+        return -1, 0
+    if linktype == 242:  # IP over InfiniBand: 40-byte destination address, type, reserved
+        if len(data) < 44:
+            return -1, 0
+        return (data[40] << 8) | data[41], 44
     if linktype == 10:  # FDDI: 13-byte header (fc, da, sa) + LLC/SNAP
         off = 13
         if len(data) >= off + 8 and data[off] == 0xAA and data[off + 1] == 0xAA:
@@ -246,6 +259,16 @@ def segment_from_frame(frame: Frame, keep_payload: bool = False,
     data = frame.data
     proto, off = _network_start(frame.linktype, data)
     n = len(data)
+    for _ in range(3):  # IP-in-IP tunnels (4in4, 6in4, 4in6, 6in6): TCP is in the innermost
+        if proto == _ETHER_IPV4 and n >= off + 20 and data[off + 9] in (4, 41) \
+                and not ((data[off + 6] & 0x3F) | data[off + 7]):
+            proto = _ETHER_IPV4 if data[off + 9] == 4 else _ETHER_IPV6
+            off += (data[off] & 0x0F) * 4
+        elif proto == _ETHER_IPV6 and n >= off + 40 and data[off + 6] in (4, 41):
+            proto = _ETHER_IPV4 if data[off + 6] == 4 else _ETHER_IPV6
+            off += 40
+        else:
+            break
     if proto == _ETHER_IPV4:
         if n < off + 20 or (data[off] >> 4) != 4:
             return None
