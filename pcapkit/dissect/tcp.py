@@ -9,7 +9,8 @@ to the peer's ISN unless ``tcp.relative_sequence_numbers`` is off).
 Options: EOL(0), NOP(1), MSS(2), window scale(3), SACK-permitted(4), SACK(5),
 timestamps(8), MD5(19), MPTCP(30, kind and subtype recognised), TFO(34), experimental
 (253/254, with the TFO ExID 0xf989); any other kind is kept as its kind/length and raw
-bytes (``tcp.options``). The payload dispatches through ``tcp.port``.
+bytes (``tcp.options``). The payload goes to the driver as ``Next("tcp.payload", port)``
+(stream reassembly, then the ``tcp.port`` table).
 """
 
 from __future__ import annotations
@@ -71,9 +72,9 @@ FIELDS: tuple[FieldSpec, ...] = (
 
 _FLAG_LETTERS = "RRRACEUAPRSF"  # tshark 4.0: bit 8 is AE (was NS)
 _MIDDLE_DOT = "\u00b7"
-# tcpdump's flag characters, in its order
-_TCPDUMP_FLAGS = ((0x01, "F"), (0x02, "S"), (0x04, "R"), (0x08, "P"), (0x20, "U"), (0x40, "E"),
-                  (0x80, "W"), (0x100, "e"), (0x10, "."))
+# tcpdump's flag characters, in its order (tcpdump 4.99 prints nothing for AE)
+_TCPDUMP_FLAGS = ((0x01, "F"), (0x02, "S"), (0x04, "R"), (0x08, "P"), (0x10, "."), (0x20, "U"),
+                  (0x40, "E"), (0x80, "W"))
 
 
 def flags_str(flags: int) -> str:
@@ -177,11 +178,16 @@ def _options(data: bytes, start: int, end: int, cap_end: int, layer: Layer) -> l
         elif kind in (253, 254) and olen >= 4:
             exid = _u16(data, body)
             layer.add("tcp.options.experimental.exid", exid)
-            if exid == 0xF989 and olen > 4:
-                layer.add("tcp.options.tfo.cookie", data[body + 2:pos + olen])
-            elif exid in (0xACC0, 0xACC1):
-                _acc_ecn(layer, data, body + 2, pos + olen, exid == 0xACC1)
-            words.append(f"exp-{exid:x}")
+            if exid == 0xF989:
+                if olen > 4:
+                    layer.add("tcp.options.tfo.cookie", data[body + 2:pos + olen])
+                    words.append(f"exp-tfo cookie {data[body + 2:pos + olen].hex()}")
+                else:
+                    words.append("exp-tfo cookiereq")
+            else:
+                if exid in (0xACC0, 0xACC1):
+                    _acc_ecn(layer, data, body + 2, pos + olen, exid == 0xACC1)
+                words.append(f"exp-{exid:x}")
         elif kind in (172, 174):
             _acc_ecn(layer, data, body, pos + olen, kind == 174)
             words.append("accecn")
