@@ -93,9 +93,15 @@ _TYPE_NAMES = {
     RTR_ADVERT: "router advertisement", RTR_SOLICIT: "router solicitation",
     SOURCE_QUENCH: "source quench",
 }
-_UNREACH_CODES = {0: "net", 1: "host", 2: "protocol", 3: "port", 4: "need to frag", 5: "source route failed",
-                  6: "net unknown", 7: "host unknown", 9: "net prohibited", 10: "host prohibited",
-                  13: "administratively prohibited"}
+# tcpdump's texts for destination unreachable codes ("{}" is the quoted destination)
+_UNREACH_TEXT = {0: "net {} unreachable", 1: "host {} unreachable", 5: "{} unreachable - source route failed",
+                 6: "net {} unreachable - unknown", 7: "host {} unreachable - unknown",
+                 8: "{} unreachable - source host isolated", 9: "net {} unreachable - admin prohibited",
+                 10: "host {} unreachable - admin prohibited", 11: "net {} unreachable - tos prohibited",
+                 12: "host {} unreachable - tos prohibited",
+                 13: "host {} unreachable - admin prohibited filter",
+                 14: "host {} unreachable - host precedence violation",
+                 15: "host {} unreachable - precedence cutoff"}
 
 
 def _u16(data: bytes, at: int) -> int:
@@ -112,18 +118,26 @@ def _summary(itype: int, code: int, data: bytes, offset: int, end: int, length: 
                 f"seq {_u16(data, offset + 6)}, length {length}")
     if itype == UNREACH:
         inner = offset + 8
-        what = _UNREACH_CODES.get(code, f"#{code}")
         if end - inner >= 20:
             dst = _ipv4(data, inner + 16)
             proto = data[inner + 9]
             ihl = (data[inner] & 0x0F) * 4
-            if code == 3 and proto in (6, 17) and end - inner >= ihl + 4:
-                name = "tcp" if proto == 6 else "udp"
-                return f"ICMP {dst} {name} port {_u16(data, inner + ihl + 2)} unreachable, length {length}"
-            if code == 4 and end - offset >= 8:
-                return f"ICMP {dst} unreachable - need to frag (mtu {_u16(data, offset + 6)}), length {length}"
-            return f"ICMP {dst} {what} unreachable, length {length}"
-        return f"ICMP {what} unreachable, length {length}"
+            if code == 2:
+                return f"ICMP {dst} protocol {proto} unreachable, length {length}"
+            if code == 3 and end - inner >= ihl + 4:
+                if proto in (6, 17):
+                    name = "tcp" if proto == 6 else "udp"
+                    return f"ICMP {dst} {name} port {_u16(data, inner + ihl + 2)} unreachable, length {length}"
+                return (f"ICMP {dst} protocol {proto} port {_u16(data, inner + ihl + 2)} unreachable, "
+                        f"length {length}")
+            if code == 4:
+                mtu = _u16(data, offset + 6)
+                frag = f"need to frag (mtu {mtu})" if mtu else "need to frag"
+                return f"ICMP {dst} unreachable - {frag}, length {length}"
+            text = _UNREACH_TEXT.get(code)
+            if text is not None:
+                return f"ICMP {text.format(dst)}, length {length}"
+        return f"ICMP unreachable code {code}, length {length}"
     if itype == TIME_EXCEEDED:
         return f"ICMP time exceeded {'in-transit' if code == 0 else 'fragment reassembly'}, length {length}"
     if itype == REDIRECT and end - offset >= 8:

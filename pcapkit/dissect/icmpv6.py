@@ -204,6 +204,27 @@ def _options(layer: Layer, d: bytes, pos: int, end: int) -> str:
     return note
 
 
+def _error_summary(itype: int, code: int, d: bytes, inner: int, end: int, length: int) -> str:
+    """tcpdump's text for destination unreachable / time exceeded (from the quoted packet)."""
+    have = end - inner >= 40 and d[inner] >> 4 == 6
+    src = _ip6(d, inner + 8) if have else "?"
+    dst = _ip6(d, inner + 24) if have else "?"
+    if itype == 3:
+        text = f"time exceeded in-transit for {dst}" if code == 0 else "ip6 reassembly time exceeded"
+        return f"ICMP6, {text}, length {length}"
+    texts = {0: f"no route to {dst}", 1: f"{dst} unreachable prohibited",
+             2: f"beyond scope of source address {src}", 3: f"unreachable address {dst}"}
+    if code == 4 and have and end - inner >= 44:
+        nh = d[inner + 6]
+        port = _u16(d, inner + 42)
+        upper = {6: "tcp", 17: "udp"}.get(nh)
+        text = (f"unreachable port, {dst} {upper} port {port}" if upper
+                else f"unreachable port, {dst}")
+    else:
+        text = texts.get(code, f"unreachable code #{code}")
+    return f"ICMP6, destination unreachable, {text}, length {length}"
+
+
 def dissect_icmpv6(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     layer = Layer("icmpv6", offset)
     reported_end = max(ctx.reported_end, end)
@@ -247,8 +268,12 @@ def dissect_icmpv6(data: bytes, offset: int, end: int, ctx: Context) -> Result:
             layer.summary = f"ICMP6, packet too big, mtu {_u32(d, b)}, length {length}"
         elif itype == 4:
             layer.add("icmpv6.pointer", _u32(d, b))
+            what = {0: "erroneous", 1: "next header", 2: "option"}.get(code)
+            text = f"{what} - octet {_u32(d, b)}" if what else f"code-#{code}"
+            layer.summary = f"ICMP6, parameter problem, {text}, length {length}"
         else:
             layer.add("icmpv6.reserved", d[b:b + 4])
+            layer.summary = _error_summary(itype, code, d, o + 8, end, length)
         if not in_error and end > o + 8:
             ctx.extra["in_error_pkt"] = True
             from pcapkit.dissect.icmp import quoted_length
@@ -266,6 +291,13 @@ def dissect_icmpv6(data: bytes, offset: int, end: int, ctx: Context) -> Result:
 
             match_echo(ctx, layer, "icmpv6", itype == 128, csum, 0x0100, ident, seq)
     elif itype in (130, 131, 132):
+        group = _ip6(d, b + 4)
+        if itype == 130 and reported_end - o >= 28:
+            layer.summary = f"ICMP6, multicast listener query v2 [gaddr {group}], length {length}"
+        else:
+            layer.summary = (f"ICMP6, {name}max resp delay: {_u16(d, b)} addr: {group}, length {length}"
+                             if itype != 130 else
+                             f"ICMP6, {name} max resp delay: {_u16(d, b)} addr: {group}, length {length}")
         if itype == 130 and reported_end - o >= 28:
             layer.add("icmpv6.mld.maximum_response_code", _u16(d, b))
         else:
@@ -333,7 +365,7 @@ def dissect_icmpv6(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         target = _ip6(d, o + 8)
         layer.add("icmpv6.nd.ns.target_address", target)
         note = _options(layer, d, o + 24, end)
-        layer.summary = f"ICMP6, neighbor solicitation, length {length}, who has {target}"
+        layer.summary = f"ICMP6, neighbor solicitation, who has {target}, length {length}"
         del note
     elif itype == 136:
         flags = _u32(d, b)
@@ -345,10 +377,11 @@ def dissect_icmpv6(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         target = _ip6(d, o + 8)
         layer.add("icmpv6.nd.na.target_address", target)
         _options(layer, d, o + 24, end)
-        layer.summary = f"ICMP6, neighbor advertisement, length {length}, tgt is {target}"
+        layer.summary = f"ICMP6, neighbor advertisement, tgt is {target}, length {length}"
     elif itype == 137:
         layer.add("icmpv6.reserved", d[b:b + 4])
         layer.add("icmpv6.nd.rd.target_address", _ip6(d, o + 8))
         layer.add("icmpv6.rd.na.destination_address", _ip6(d, o + 24))
+        layer.summary = f"ICMP6, redirect, {_ip6(d, o + 24)} to {_ip6(d, o + 8)}, length {length}"
         _options(layer, d, o + 40, end)
     return layer, None

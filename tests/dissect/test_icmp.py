@@ -4,6 +4,9 @@ ICMP capture of the corpus, Hypothesis on random and mutated messages."""
 
 from __future__ import annotations
 
+import gzip
+import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -202,3 +205,46 @@ def test_every_type_with_random_body(itype: int, code: int, body: bytes) -> None
     data = bytes((itype, code, 0, 0)) + body
     layer, _ = dissect_icmp(data, 0, len(data), Context(reported_end=len(data)))
     assert layer.fields["icmp.type"] == itype
+
+
+# -- the per-layer summary against tcpdump -n -----------------------------------------------
+
+def tcpdump_lines(path: Path, tmp_path: Path) -> list[str]:
+    """tcpdump -n's one line per frame (gzip files are decompressed first)."""
+    source = path
+    if path.suffix == ".gz":
+        source = tmp_path / path.stem
+        source.write_bytes(gzip.decompress(path.read_bytes()))
+    return subprocess.run(["tcpdump", "-n", "-r", str(source)], capture_output=True, text=True,
+                          errors="replace", check=False).stdout.splitlines()
+
+
+def check_summaries(path: Path, tmp_path: Path, protocol: str, marker: str) -> int:
+    from pcapkit.dissect.driver import dissect_file
+
+    skip_unsupported_link(corpus_id(path))
+    lines = tcpdump_lines(path, tmp_path)
+    packets = list(dissect_file(path))
+    if len(lines) != len(packets):
+        pytest.skip("tcpdump printed continuation lines")
+    compared = 0
+    for line, packet in zip(lines, packets, strict=True):
+        layer = packet.layer(protocol)
+        at = line.find(marker)
+        if layer is None or at < 0:
+            continue
+        compared += 1
+        assert layer.summary == line[at:], f"frame {packet.frame.number}: {line}"
+    return compared
+
+
+# tcpdump takes the "length" of this fuzzed message from a field pcapkit does not trust
+SUMMARY_KNOWN = {"broken/icmp-cksum-oobr-1.pcap": "tcpdump prints a length from a corrupt header"}
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump not installed")
+@pytest.mark.parametrize("path", FILES, ids=corpus_id)
+def test_icmp_summary_matches_tcpdump(path: Path, tmp_path: Path) -> None:
+    if corpus_id(path) in SUMMARY_KNOWN:
+        pytest.skip(SUMMARY_KNOWN[corpus_id(path)])
+    check_summaries(path, tmp_path, "icmp", "ICMP ")

@@ -4,6 +4,7 @@ Hypothesis on random and mutated messages."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -33,10 +34,12 @@ def test_neighbor_solicitation() -> None:
     # ip/icmp6-neighbor-solicit.pcap, tcpdump -n -v:
     #   IP6 (hlim 255, next-header ICMPv6 (58) payload length: 24) fe80::dead > fe80::beef:
     #   [icmp6 sum ok] ICMP6, neighbor solicitation, length 24, who has fe80::babe
+    # and tcpdump -n (the summary form pcapkit follows):
+    #   IP6 fe80::dead > fe80::beef: ICMP6, neighbor solicitation, who has fe80::babe, length 24
     f, summary, _ = icmp6(
         "6000 0000 0018 3aff fe80 0000 0000 0000 0000 0000 0000 dead fe80 0000 0000 0000"
         "0000 0000 0000 beef 8700 24ce 0000 0000 fe80 0000 0000 0000 0000 0000 0000 babe")
-    assert summary == "ICMP6, neighbor solicitation, length 24, who has fe80::babe"
+    assert summary == "ICMP6, neighbor solicitation, who has fe80::babe, length 24"
     assert f["icmpv6.type"] == 135 and f["icmpv6.code"] == 0 and f["icmpv6.checksum"] == 0x24CE
     assert f["icmpv6.checksum.status"] == 1  # "[icmp6 sum ok]"
     assert f["icmpv6.reserved"] == b"\0\0\0\0"
@@ -114,3 +117,11 @@ def test_short_bytes_give_findings(data: bytes) -> None:
     layer, nxt = dissect_icmpv6(data, 0, len(data), Context(reported_end=len(data)))
     if len(data) < 4:
         assert layer.findings and nxt is None
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump not installed")
+@pytest.mark.parametrize("path", FILES, ids=corpus_id)
+def test_icmpv6_summary_matches_tcpdump(path: Path, tmp_path: Path) -> None:
+    from test_icmp import check_summaries
+
+    check_summaries(path, tmp_path, "icmpv6", "ICMP6, ")
