@@ -87,6 +87,7 @@ def dissect_arp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     layer.add("arp.dst.hw_mac" if is_mac else "arp.dst.hw", tha.hex(":") if is_mac else bytes(tha))
     layer.add("arp.dst.proto_ipv4" if is_ipv4 else "arp.dst.proto", _ip(tpa) if is_ipv4 else bytes(tpa))
     layer.length = total
+    total = ctx.reported_end - offset  # tcpdump prints the length left in the frame (padding included)
     name = "RARP" if ctx.layers and ctx.layers[-1].fields.get("eth.type") == 0x8035 else "ARP"
     if is_ipv4:
         s, t = _ip(spa), _ip(tpa)
