@@ -128,7 +128,7 @@ def _tshark_phs(path: Path) -> list[tuple[str, int, int]]:
         if not m:
             continue
         depth = len(m.group(1)) // 2
-        stack = stack[:depth] + [m.group(2)]
+        stack = [*stack[:depth], m.group(2)]
         rows.append((":".join(stack), int(m.group(3)), int(m.group(4))))
     return rows
 
