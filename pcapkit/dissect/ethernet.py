@@ -123,6 +123,10 @@ def dissect_llc(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     layer.add("llc.ssap.cr", bool(ssap & 1))
     if control & 0x03 != 0x03:
         # I or S frame: 16-bit control (not decoded further)
+        if end - offset < 4:
+            layer.length = 3
+            layer.truncated(end, "captured bytes end inside the 16-bit LLC control field")
+            return layer, None
         layer.length = 4
         return layer, Next("llc.sap", dsap, offset + 4, end)
     layer.add("llc.control", control)
