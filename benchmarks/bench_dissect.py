@@ -37,7 +37,7 @@ def run_pcapkit_link_network(frames: list[Any]) -> int:
     n = 0
     for f in frames:
         ctx = Context(reported_end=f.wirelen)
-        eth, nxt = dissect_ethernet(f.data, 0, f.caplen, ctx)
+        _eth, nxt = dissect_ethernet(f.data, 0, f.caplen, ctx)
         if nxt is not None and nxt.key == 0x0800:
             ip, _ = dissect_ipv4(f.data, nxt.offset, nxt.end, ctx)
             n += ip.fields["ip.ttl"] > 0
