@@ -242,11 +242,8 @@ class TcpEngine:
         conv = self._conversation(seg)
         if conv is None:
             return None
-        if conv.a_addr == seg.src and conv.a_port == seg.sport and (
-                conv.a_addr != conv.b_addr or conv.a_port != conv.b_port):
-            fwd, rev = conv.a, conv.b
-        elif conv.a_addr == seg.src and conv.a_port == seg.sport:
-            # same address and port on both ends: tshark treats it as one direction
+        # (a connection from an address:port to itself is one direction, as in tshark)
+        if conv.a_addr == seg.src and conv.a_port == seg.sport:
             fwd, rev = conv.a, conv.b
         else:
             fwd, rev = conv.b, conv.a
