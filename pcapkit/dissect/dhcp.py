@@ -351,7 +351,7 @@ def dissect_dhcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
             layer.malformed(offset, f"BOOTP header needs 236 bytes, {reported_end - offset} present")
         else:
             layer.truncated(offset, f"BOOTP header cut short at {avail} of 236 bytes")
-        layer.summary = "BOOTP/DHCP [|bootp]"
+        layer.summary = _summary(data, offset, end, reported_end)
         return layer, None
     d = data
     o = offset
@@ -400,7 +400,7 @@ def dissect_dhcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
             # any field; running off the captured bytes there leaves only the protocol
             layer.fields.clear()
             layer.truncated(end, "DHCP options cut short by the capture")
-            layer.summary = f"BOOTP/DHCP, {'Request' if op == 1 else 'Reply'}, length {reported_end - offset} [|bootp]"
+            layer.summary = _summary(data, offset, end, reported_end)
             return layer, None
     if not overload & 2:
         layer.add("dhcp.server", _text(sname))
@@ -410,8 +410,7 @@ def dissect_dhcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         if end - pos >= 4:
             # tshark shows no dhcp.cookie then (plain BOOTP, or a bad cookie)
             layer.finding(FindingKind.UNSUPPORTED, pos, "no DHCP magic cookie: vendor area kept raw")
-        layer.summary = f"BOOTP/DHCP, {'Request' if op == 1 else 'Reply'}" + (f" from {mac}" if mac else "") + \
-            f", length {reported_end - offset}"
+        layer.summary = _summary(data, offset, end, reported_end)
         return layer, None
     layer.add("dhcp.cookie", _ipv4(d[pos:pos + 4]))
     pos = options_at
@@ -457,15 +456,22 @@ def dissect_dhcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
             msgtype = v[0]
         pos += 2 + olen
     layer.length = pos - offset
-    kind = "Request" if op == 1 else "Reply" if op == 2 else f"op-{op}"
-    summary = f"BOOTP/DHCP, {kind}"
-    if mac and op == 1:
-        summary += f" from {mac}"
-    summary += f", length {reported_end - offset}"
-    layer.summary = summary
+    layer.summary = _summary(data, offset, end, reported_end)
     if msgtype is not None:
         state["message_type"] = MESSAGE_TYPES.get(msgtype, str(msgtype))
     return layer, None
+
+
+def _summary(d: bytes, o: int, end: int, reported_end: int) -> str:
+    """tcpdump -n's text: "BOOTP/DHCP, Request from <chaddr>, length N" / "..., Reply, length N"."""
+    if end - o < 1:
+        return "BOOTP/DHCP"
+    op = d[o]
+    kind = {1: "Request", 2: "Reply"}.get(op, f"op #{op}")
+    text = f"BOOTP/DHCP, {kind}"
+    if op == 1 and end - o >= 34 and d[o + 1] == 1 and d[o + 2] == 6:
+        text += f" from {d[o + 28:o + 34].hex(':')}"
+    return text + f", length {reported_end - o}"
 
 
 def _prescan(d: bytes, pos: int, end: int, reported_end: int) -> tuple[int, str, bool]:

@@ -5,6 +5,7 @@ every DHCP capture of the corpus, Hypothesis on random and mutated messages."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -150,3 +151,11 @@ def test_random_options_never_raise(options: bytes) -> None:
     assert layer.fields["dhcp.cookie"] == "99.130.83.99"
     for name in layer.fields:
         assert name in NAMES
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump not installed")
+@pytest.mark.parametrize("path", FILES, ids=corpus_id)
+def test_dhcp_summary_matches_tcpdump(path: Path, tmp_path: Path) -> None:
+    from test_icmp import check_summaries
+
+    check_summaries(path, tmp_path, "dhcp", "BOOTP/DHCP")

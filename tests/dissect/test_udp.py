@@ -3,6 +3,7 @@ parity on every UDP capture of the corpus, Hypothesis on random and mutated byte
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -104,3 +105,12 @@ def test_random_bytes_never_raise(data: bytes, extra: int, check: bool) -> None:
         assert layer.findings and nxt is None
     for name in layer.fields:
         assert name in NAMES
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump not installed")
+@pytest.mark.parametrize("path", FILES, ids=corpus_id)
+def test_udp_summary_matches_tcpdump(path: Path, tmp_path: Path) -> None:
+    """Where tcpdump decodes no application ("UDP, length N"), the texts are equal."""
+    from test_icmp import check_summaries
+
+    check_summaries(path, tmp_path, "udp", "UDP, length")
