@@ -265,14 +265,10 @@ def dissect_dhcpv6(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         layer.findings = [f for f in layer.findings
                           if not ("overruns" in f.reason or "cut short" in f.reason or "stray" in f.reason)]
         layer.truncated(end, f"DHCPv6 message cut short at {end - offset} of {reported_end - offset} bytes")
+    # tcpdump -n prints the message name only ("dhcp6 solicit"); -v adds the options
     if end - offset >= 1:
         mtype = data[offset]
-        name = MESSAGE_TYPES.get(mtype, f"unknown-{mtype}")
-        if mtype in (12, 13) or end - offset < 4:
-            layer.summary = f"dhcp6 {name.lower()}"
-        else:
-            xid = int.from_bytes(data[offset + 1:offset + 4], "big")
-            layer.summary = f"dhcp6 {name.lower()} (xid={xid:x})"
+        layer.summary = f"dhcp6 {MESSAGE_TYPES.get(mtype, f'msgtype-#{mtype}').lower()}"
     else:
         layer.summary = "dhcp6 [|dhcp6]"
     return layer, None
