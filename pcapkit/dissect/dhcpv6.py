@@ -65,6 +65,9 @@ FIELDS: tuple[FieldSpec, ...] = (
 MESSAGE_TYPES = {1: "Solicit", 2: "Advertise", 3: "Request", 4: "Confirm", 5: "Renew", 6: "Rebind",
                  7: "Reply", 8: "Release", 9: "Decline", 10: "Reconfigure", 11: "Information-request",
                  12: "Relay-forward", 13: "Relay-reply", 14: "Leasequery", 15: "Leasequery-reply"}
+_TCPDUMP_NAMES = {1: "solicit", 2: "advertise", 3: "request", 4: "confirm", 5: "renew", 6: "rebind",
+                  7: "reply", 8: "release", 9: "decline", 10: "reconfigure", 11: "inf-req",
+                  12: "relay-fwd", 13: "relay-reply", 14: "leasequery", 15: "leasequery-reply"}
 OPTION_NAMES = {
     1: "Client Identifier", 2: "Server Identifier",
     3: "Identity Association for Non-temporary Address",
@@ -268,7 +271,7 @@ def dissect_dhcpv6(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     # tcpdump -n prints the message name only ("dhcp6 solicit"); -v adds the options
     if end - offset >= 1:
         mtype = data[offset]
-        layer.summary = f"dhcp6 {MESSAGE_TYPES.get(mtype, f'msgtype-#{mtype}').lower()}"
+        layer.summary = f"dhcp6 {_TCPDUMP_NAMES.get(mtype, f'msgtype-#{mtype}')}"
     else:
         layer.summary = "dhcp6 [|dhcp6]"
     return layer, None
