@@ -182,6 +182,21 @@ def iter_batches(path: str | Path, chunk_packets: int = DEFAULT_CHUNK_PACKETS, *
     """
     done = 0
     need = None if columns is None else _needed(columns, filter)
+    for rb, cols in _decoded(path, chunk_packets, chunk_bytes, fallback, use_numba):
+        df = batch_frame(rb, cols, need, dtype_backend)
+        if filter:
+            df = df.query(filter, engine="python" if "`" in filter else None).reset_index(drop=True)
+        if columns is not None:
+            df = df[list(columns)]
+        done += len(rb)
+        if progress is not None:
+            progress(done, rb.end_offset)
+        yield df
+
+
+def _decoded(path: str | Path, chunk_packets: int, chunk_bytes: int, fallback: bool,
+             use_numba: bool | None) -> Iterator[tuple[RecordBatch, Columns]]:
+    """Record batches with their decoded columns (marked rows filled per packet)."""
     session: Any = None
     for rb in iter_records(str(path), chunk_bytes=chunk_bytes, max_packets=chunk_packets,
                            use_numba=use_numba):
@@ -192,15 +207,41 @@ def iter_batches(path: str | Path, chunk_packets: int = DEFAULT_CHUNK_PACKETS, *
             if session is None:
                 session = perpacket.new_session()
             perpacket.fill(rb, cols, session)
-        df = batch_frame(rb, cols, need, dtype_backend)
-        if filter:
-            df = df.query(filter, engine="python" if "`" in filter else None).reset_index(drop=True)
-        if columns is not None:
-            df = df[list(columns)]
-        done += len(rb)
-        if progress is not None:
-            progress(done, rb.end_offset)
-        yield df
+        yield rb, cols
+
+
+def _merge(parts: list[tuple[RecordBatch, Columns]]) -> tuple[RecordBatch, Columns]:
+    """One batch out of many (concatenated numeric columns: one DataFrame build)."""
+    if len(parts) == 1:
+        return parts[0]
+    rbs = [p[0] for p in parts]
+    n = sum(len(r) for r in rbs)
+    def cat(attr: str) -> np.ndarray:
+        return np.concatenate([getattr(r, attr) for r in rbs])
+
+    rb = RecordBatch(np.zeros(0, np.uint8), cat("data_off"), cat("caplen"), cat("wirelen"), cat("ts_ns"),
+                     cat("linktype"), cat("interface_id"), first_number=rbs[0].first_number,
+                     end_offset=rbs[-1].end_offset, pcapng=any(r.pcapng for r in rbs))
+    cols = Columns(n)
+    cols.fallback = np.concatenate([p[1].fallback for p in parts])
+    names: dict[str, Any] = {}
+    for _, c in parts:
+        for name, arr in c.values.items():
+            names.setdefault(name, arr.dtype)
+    for name, dtype in names.items():
+        vals = []
+        valid = []
+        for r, c in parts:
+            v = c.values.get(name)
+            if v is None:
+                vals.append(np.zeros(len(r), dtype=dtype))
+                valid.append(np.zeros(len(r), dtype=bool))
+            else:
+                vals.append(v)
+                valid.append(c.valid[name])
+        cols.values[name] = np.concatenate(vals)
+        cols.valid[name] = np.concatenate(valid)
+    return rb, cols
 
 
 def _needed(columns: Sequence[str], filter: str | None) -> list[str]:
@@ -223,17 +264,33 @@ def read_packets(path: str | Path, filter: str | None = None, columns: Sequence[
     """
 
     parts: list[pd.DataFrame] = []
+    decoded: list[tuple[RecordBatch, Columns]] = []
     error: PcapkitError | None = None
     try:
-        for df in iter_batches(path, chunk_packets, columns=columns, filter=filter,
-                               progress=progress, fallback=fallback, use_numba=use_numba,
-                               dtype_backend=dtype_backend):
-            parts.append(df)
+        if filter:
+            for df in iter_batches(path, chunk_packets, columns=columns, filter=filter,
+                                   progress=progress, fallback=fallback, use_numba=use_numba,
+                                   dtype_backend=dtype_backend):
+                parts.append(df)
+        else:
+            done = 0
+            for rb, cols in _decoded(path, chunk_packets, DEFAULT_CHUNK_BYTES, fallback, use_numba):
+                decoded.append((rb, cols))
+                done += len(rb)
+                if progress is not None:
+                    progress(done, rb.end_offset)
     except PcapkitError as exc:
         if strict:
             raise
         error = exc
-    if not parts:
+    if decoded:
+        rb, cols = _merge(decoded)
+        decoded.clear()
+        need = None if columns is None else list(columns)
+        out = batch_frame(rb, cols, need, dtype_backend)
+        if columns is not None:
+            out = out[list(columns)]
+    elif not parts:
         out = _empty_frame(columns)
     elif len(parts) == 1:
         out = parts[0]

@@ -79,11 +79,20 @@ class Columns:
             arr = np.zeros(self.n, dtype=_DTYPES.get(name, np.uint64) if dtype is None else dtype)
             self.values[name] = arr
             self.valid[name] = np.zeros(self.n, dtype=bool)
-        arr[idx] = values
-        self.valid[name][idx] = True
+        if idx.shape[0] == self.n:  # every row (row indices are always sorted and unique)
+            arr[:] = values
+            self.valid[name][:] = True
+        else:
+            arr[idx] = values
+            self.valid[name][idx] = True
 
     def mark(self, idx: np.ndarray) -> None:
         self.fallback[idx] = True
+
+    def mark_not(self, idx: np.ndarray, ok: np.ndarray) -> None:
+        """Mark the rows ``idx`` where ``ok`` is False."""
+        if not ok.all():
+            self.fallback[idx[~ok]] = True
 
 
 class _Batch:
@@ -104,6 +113,13 @@ class _Batch:
             rows = np.lib.stride_tricks.sliding_window_view(self.buf, width)
             self._windows[width] = rows
         return rows[start]
+
+
+def _sel(mask: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``arrays`` restricted to ``mask`` (no copy when every row passes)."""
+    if mask.all():
+        return arrays
+    return tuple(a[mask] for a in arrays)
 
 
 def _be16(w: np.ndarray, k: int) -> np.ndarray:
@@ -160,6 +176,9 @@ def decode_batch(rb: RecordBatch, fields: frozenset[str] | None = None) -> Colum
         off = np.concatenate(t_off)
         plen = np.concatenate(t_len)
         proto = np.concatenate(t_proto)
+        if len(t_idx) > 1:  # IPv4 and IPv6 rows: back to row order (Columns.set relies on it)
+            order = np.argsort(idx, kind="stable")
+            idx, off, plen, proto = idx[order], off[order], plen[order], proto[order]
         for p, fn in ((6, _tcp), (17, _udp), (1, _icmp), (58, _icmpv6)):
             s = proto == p
             if s.any():
@@ -212,7 +231,7 @@ def _link(b: _Batch, out: Columns, linktype: int, sel: np.ndarray, l3off: np.nda
         hatype = _be16(w, 2) if linktype == 113 else _be16(w, 8)
         # netlink (824) and other non-Ethernet-typed headers: per-packet path
         good = (proto >= 0x600) & (hatype != 824)
-        out.mark(idx[~good])
+        out.mark_not(idx, good)
         idx = idx[good]
         _ethertype(b, out, idx, np.full(idx.size, hlen, I64), proto[good], l3off, l3type)
     elif linktype in (101, 12, 14, 228, 229):
@@ -258,7 +277,7 @@ def _ethertype(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, etype:
         voff = off[vlan]
         ok = b.cap[v] >= voff + 4
         out.mark(v[~ok])
-        v, voff = v[ok], voff[ok]
+        v, voff = _sel(ok, v, voff)
         w = b.win(v, voff, 4)
         out.set("vlan.id", v, _be16(w, 0) & 0xFFF)
         inner = _be16(w, 2)
@@ -288,22 +307,22 @@ def _ethertype(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, etype:
 def _ipv4(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, t_idx: list[np.ndarray],
           t_off: list[np.ndarray], t_len: list[np.ndarray], t_proto: list[np.ndarray]) -> None:
     ok = b.cap[idx] >= off + 20
-    out.mark(idx[~ok])
-    idx, off = idx[ok], off[ok]
+    out.mark_not(idx, ok)
+    idx, off = _sel(ok, idx, off)
     if idx.size == 0:
         return
     w = b.win(idx, off, 20)
     ver = w[:, 0].astype(I64) >> 4
     out.set("ip.version", idx, ver)
     good = ver == 4
-    out.mark(idx[~good])
-    idx, off, w = idx[good], off[good], w[good]
+    out.mark_not(idx, good)
+    idx, off, w = _sel(good, idx, off, w)
     hl = (w[:, 0].astype(I64) & 0x0F) * 4
     out.set("ip.hdr_len", idx, hl)
     total = _be16(w, 2)
     bad = hl < 20
     out.mark(idx[bad])
-    idx, off, w, hl, total = idx[~bad], off[~bad], w[~bad], hl[~bad], total[~bad]
+    idx, off, w, hl, total = _sel(~bad, idx, off, w, hl, total)
     out.set("ip.dsfield", idx, w[:, 1])
     out.set("ip.len", idx, total)
     out.set("ip.id", idx, _be16(w, 4))
@@ -332,16 +351,16 @@ def _ipv4(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, t_idx: list
 def _ipv6(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, t_idx: list[np.ndarray],
           t_off: list[np.ndarray], t_len: list[np.ndarray], t_proto: list[np.ndarray]) -> None:
     ok = b.cap[idx] >= off + 40
-    out.mark(idx[~ok])
-    idx, off = idx[ok], off[ok]
+    out.mark_not(idx, ok)
+    idx, off = _sel(ok, idx, off)
     if idx.size == 0:
         return
     w = b.win(idx, off, 40)
     ver = w[:, 0].astype(I64) >> 4
     out.set("ip.version", idx, ver)  # tshark shows ip.version in IPv6 headers too
     good = ver == 6
-    out.mark(idx[~good])
-    idx, off, w = idx[good], off[good], w[good]
+    out.mark_not(idx, good)
+    idx, off, w = _sel(good, idx, off, w)
     plen = _be16(w, 4)
     nxt = w[:, 6].astype(I64)
     out.set("ipv6.plen", idx, plen)
@@ -367,8 +386,8 @@ def _ipv6(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, t_idx: list
 
 def _arp(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray) -> None:
     ok = b.cap[idx] >= off + 8
-    out.mark(idx[~ok])
-    idx, off = idx[ok], off[ok]
+    out.mark_not(idx, ok)
+    idx, off = _sel(ok, idx, off)
     if idx.size == 0:
         return
     w = b.win(idx, off, 8)
@@ -395,10 +414,10 @@ def _arp(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray) -> None:
 
 def _tcp(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.ndarray) -> None:
     ok = (b.cap[idx] >= off + 20) & (plen >= 20)
-    out.mark(idx[~ok])
+    out.mark_not(idx, ok)
     # tshark still shows ports etc. when the header is cut short; we leave them to the
     # per-packet path
-    idx, off, plen = idx[ok], off[ok], plen[ok]
+    idx, off, plen = _sel(ok, idx, off, plen)
     if idx.size == 0:
         return
     w = b.win(idx, off, 20)
@@ -414,12 +433,12 @@ def _tcp(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.nda
     bad = (doff < 20) | (doff > plen) | (b.cap[idx] < off + doff)
     out.mark(idx[bad])
     good = ~bad
-    idx, off, plen, doff = idx[good], off[good], plen[good], doff[good]
+    idx, off, plen, doff = _sel(good, idx, off, plen, doff)
     out.set("tcp.len", idx, plen - doff)
     out.set("tcp.options.sack_perm", idx, False, bool)  # True below when the option is there
     has_opt = doff > 20
     if has_opt.any():
-        idx, off, doff = idx[has_opt], off[has_opt], doff[has_opt]
+        idx, off, doff = _sel(has_opt, idx, off, doff)
         # the common layout first: NOP NOP Timestamps (12 option bytes), no per-option walk
         ts12 = np.nonzero(doff == 32)[0]
         if ts12.size:
@@ -430,7 +449,7 @@ def _tcp(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.nda
             out.set("tcp.options.timestamp.tsecr", hi, _be32(w[hit], 8))
             rest = np.ones(idx.size, dtype=bool)
             rest[ts12[hit]] = False
-            idx, off, doff = idx[rest], off[rest], doff[rest]
+            idx, off, doff = _sel(rest, idx, off, doff)
         if idx.size:
             _tcp_options(b, out, idx, off, doff)
 
@@ -506,8 +525,8 @@ def _u32at(buf: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 def _udp(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.ndarray) -> None:
     ok = (b.cap[idx] >= off + 8) & (plen >= 8)
-    out.mark(idx[~ok])
-    idx, off = idx[ok], off[ok]
+    out.mark_not(idx, ok)
+    idx, off = _sel(ok, idx, off)
     if idx.size == 0:
         return
     w = b.win(idx, off, 8)
@@ -523,8 +542,8 @@ def _udp(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.nda
 
 def _icmp(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.ndarray) -> None:
     ok = (b.cap[idx] >= off + 4) & (plen >= 4)
-    out.mark(idx[~ok])
-    idx, off = idx[ok], off[ok]
+    out.mark_not(idx, ok)
+    idx, off = _sel(ok, idx, off)
     if idx.size == 0:
         return
     w = b.win(idx, off, 2)
@@ -536,8 +555,8 @@ def _icmp(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.nd
 
 def _icmpv6(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.ndarray) -> None:
     ok = (b.cap[idx] >= off + 4) & (plen >= 4)
-    out.mark(idx[~ok])
-    idx, off = idx[ok], off[ok]
+    out.mark_not(idx, ok)
+    idx, off = _sel(ok, idx, off)
     if idx.size == 0:
         return
     w = b.win(idx, off, 2)

@@ -1,0 +1,122 @@
+"""read_packets / iter_batches behaviour: dtypes, backends, columns, filters, errors,
+bounded memory while streaming."""
+
+from __future__ import annotations
+
+import struct
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import CORPUS
+from pcapkit.columnar import dtypes as dt
+from pcapkit.columnar.api import iter_batches, read_packets
+from pcapkit.errors import PcapkitError, TruncatedFileError
+
+NAT = CORPUS / "labs" / "NAT_ISP_side.pcap"
+pytestmark = pytest.mark.skipif(not NAT.exists(), reason="corpus missing")
+
+
+def test_declared_dtypes() -> None:
+    df = read_packets(NAT)
+    want = dt.dtypes()
+    assert list(df.columns) == list(want)
+    for name, dtype in want.items():
+        assert str(df[name].dtype) == str(dtype), name
+    assert str(df["frame.time_epoch"].dtype) == "datetime64[ns]"
+    assert isinstance(df["ip.src"].dtype, pd.CategoricalDtype)
+
+
+def test_pyarrow_backend_same_values() -> None:
+    a = read_packets(NAT)
+    b = read_packets(NAT, dtype_backend="pyarrow")
+    assert str(b["tcp.srcport"].dtype) == "uint16[pyarrow]"
+    for c in a.columns:
+        assert a[c].astype(object).where(a[c].notna(), None).tolist() == \
+            b[c].astype(object).where(b[c].notna(), None).tolist(), c
+    per_row_np = a.memory_usage(deep=True, index=False).sum() / len(a)
+    per_row_pa = b.memory_usage(deep=True, index=False).sum() / len(b)
+    assert per_row_pa < per_row_np
+
+
+def test_columns_and_filter() -> None:
+    full = read_packets(NAT)
+    syn = read_packets(NAT, filter="`tcp.flags` == 0x002", columns=["frame.number", "ip.src", "tcp.dstport"])
+    assert list(syn.columns) == ["frame.number", "ip.src", "tcp.dstport"]
+    expect = full[full["tcp.flags"] == 0x002]
+    assert syn["frame.number"].tolist() == expect["frame.number"].tolist()
+    assert len(syn) > 0
+
+
+def test_unknown_column_is_one_line_error() -> None:
+    with pytest.raises(PcapkitError, match="unknown column"):
+        read_packets(NAT, columns=["ip.bogus"])
+
+
+def test_truncated_file_strict_and_lenient() -> None:
+    path = CORPUS / "broken" / "truncated_dns_2.pcap"
+    with pytest.raises(TruncatedFileError):
+        read_packets(path)
+    df = read_packets(path, strict=False)
+    assert len(df) == 1 and "middle of a packet record" in df.attrs["pcapkit.error"]
+
+
+def test_batches_concatenate_to_the_whole() -> None:
+    whole = read_packets(NAT)
+    parts = list(iter_batches(NAT, 37))
+    assert [len(p) for p in parts][:-1] == [37] * (len(parts) - 1)
+    from pcapkit.columnar.api import concat_frames
+
+    again = concat_frames(parts)
+    for c in whole.columns:
+        assert whole[c].astype(object).where(whole[c].notna(), None).tolist() == \
+            again[c].astype(object).where(again[c].notna(), None).tolist(), c
+
+
+def _big_pcap(tmp: Path, source: Path, copies: int) -> tuple[Path, int]:
+    """A pcap made of the records of a real capture repeated ``copies`` times."""
+    data = source.read_bytes()
+    head, body = data[:24], data[24:]
+    out = tmp / "big.pcap"
+    with open(out, "wb") as f:
+        f.write(head)
+        for _ in range(copies):
+            f.write(body)
+    n = 0
+    pos = 0
+    while pos + 16 <= len(body):
+        cap = struct.unpack_from("<I", body, pos + 8)[0]
+        pos += 16 + cap
+        n += 1
+    return out, n * copies
+
+
+def test_streaming_memory_is_bounded(tmp_path: Path) -> None:
+    """Peak memory of a streaming pass depends on the batch, not on the file."""
+    src = CORPUS / "tcp" / "206_example_b.pcap"
+    if not src.exists():
+        pytest.skip("corpus missing")
+    big, n = _big_pcap(tmp_path, src, 40)
+    size = big.stat().st_size
+    tracemalloc.start()
+    try:
+        seen = 0
+        for df in iter_batches(big, 2048, chunk_bytes=1 << 20):
+            seen += len(df)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert seen == n
+    assert size > 40 << 20 or n > 50_000
+    assert peak < 24 << 20, f"peak {peak} bytes for a {size}-byte file"
+    assert peak < size / 2
+
+
+def test_time_is_exact_nanoseconds() -> None:
+    path = CORPUS / "formats" / "netflowv9.pcap"  # nanosecond pcap
+    df = read_packets(path)
+    ns = df["frame.time_epoch"].to_numpy().astype("datetime64[ns]").astype(np.int64)
+    assert (ns % 1000 != 0).any()
