@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import CORPUS
+
 from pcapkit.columnar import dtypes as dt
 from pcapkit.columnar.api import iter_batches, read_packets
 from pcapkit.errors import PcapkitError, TruncatedFileError
