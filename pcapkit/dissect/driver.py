@@ -231,48 +231,106 @@ def summary_line(frame: Frame, packet: Packet | None = None) -> str:
 
     Link layers contribute nothing (as tcpdump without ``-e``); a network layer gives
     "IP a > b: " (or "IP6", "ARP, ..."); a transport layer with ports turns the
-    addresses into "a.port > b.port" and appends its own summary.
+    addresses into "a.port > b.port" and appends its own summary. IPv6 extension
+    headers print as tcpdump does ("HBH", "DSTOPT", "RT6 (...)", "frag (off|len)"), the
+    ports then follow without addresses. Like tcpdump, fragments are shown as they are
+    on the wire (never reassembled): the first one with its transport header, the
+    others as "ip-proto-N".
     """
     if packet is None:
         packet = dissect(frame)
     ts = format_epoch_ns(frame.ts_ns, 6)
-    net: Layer | None = None
-    rest: list[str] = []
-    for layer in packet.layers:
-        if layer.protocol in ("ip", "ipv6"):
-            if net is None:
-                net = layer
-            else:
-                rest.append(layer.summary)
-                break
-        elif net is None:
-            if layer.protocol == "arp" and layer.summary:
-                return f"{ts} {layer.summary}"
-            continue
-        else:
-            rest.append(_transport_text(net, layer))
-    if net is None:
+    layers = packet.layers
+    idx = next((i for i, layer in enumerate(layers) if layer.protocol in ("ip", "ipv6", "arp")), None)
+    if idx is None:
         return f"{ts} [|linktype {frame.linktype}] length {frame.wirelen}"
-    label = "IP" if net.protocol == "ip" else "IP6"
-    src = net.fields.get("ip.src", net.fields.get("ipv6.src", "?"))
-    dst = net.fields.get("ip.dst", net.fields.get("ipv6.dst", "?"))
-    head = f"{label} {src} > {dst}: "
-    if rest and rest[0].startswith("\0"):
-        head = f"{label} {rest[0][1:]}"
+    net = layers[idx]
+    if net.protocol == "arp":
+        return f"{ts} {net.summary}"
+    v4 = net.protocol == "ip"
+    src = net.fields.get("ip.src" if v4 else "ipv6.src", "?")
+    dst = net.fields.get("ip.dst" if v4 else "ipv6.dst", "?")
+    head = f"{'IP' if v4 else 'IP6'} {src} > {dst}: "
+    rest = layers[idx + 1:]
+    ext: list[str] = []
+    while rest and rest[0].protocol.startswith("ipv6."):
+        ext.append(_ext_text(rest[0], net))
         rest = rest[1:]
-        return f"{ts} {head}{' '.join(r for r in rest if r)}".rstrip()
-    tail = " ".join(r for r in rest if r) or (net.summary or f"ip-proto-{net.fields.get('ip.proto', '?')}")
-    return f"{ts} {head}{tail}".rstrip()
+    frag = _fragment_info(net, layers[idx + 1:idx + 1 + len(ext)])
+    transport: Layer | None = rest[0] if rest else None
+    if frag is not None:
+        offset, payload_at, proto = frag
+        if offset > 0:
+            tail = f"ip-proto-{proto}" if v4 else ""
+            return f"{ts} {head}{' '.join([*ext, tail]).strip()}".rstrip()
+        transport = _first_fragment_transport(frame, payload_at, proto)
+    if transport is None:
+        tail = net.summary if v4 else f"ip-proto-{net.fields.get('ipv6.nxt', '?')}"
+        return f"{ts} {head}{' '.join([*ext, tail]).strip()}".rstrip()
+    ports = _ports(transport)
+    if ports is None:
+        return f"{ts} {head}{' '.join([*ext, transport.summary]).strip()}".rstrip()
+    sport, dport = ports
+    if ext:
+        return f"{ts} {head}{' '.join(ext)} {sport} > {dport}: {transport.summary}".rstrip()
+    return f"{ts} {'IP' if v4 else 'IP6'} {src}.{sport} > {dst}.{dport}: {transport.summary}".rstrip()
 
 
-def _transport_text(net: Layer, layer: Layer) -> str:
-    f = layer.fields
+def _ports(layer: Layer) -> tuple[int, int] | None:
     for proto in ("tcp", "udp"):
-        if f"{proto}.srcport" in f and f"{proto}.dstport" in f:
-            src = net.fields.get("ip.src", net.fields.get("ipv6.src", "?"))
-            dst = net.fields.get("ip.dst", net.fields.get("ipv6.dst", "?"))
-            return f"\0{src}.{f[proto + '.srcport']} > {dst}.{f[proto + '.dstport']}: {layer.summary}"
-    return layer.summary
+        sport = layer.fields.get(f"{proto}.srcport")
+        dport = layer.fields.get(f"{proto}.dstport")
+        if isinstance(sport, int) and isinstance(dport, int):
+            return sport, dport
+    return None
+
+
+def _ext_text(layer: Layer, net: Layer) -> str:
+    f = layer.fields
+    if layer.protocol == "ipv6.hopopts":
+        return "HBH"
+    if layer.protocol == "ipv6.dstopts":
+        return "DSTOPT"
+    if layer.protocol == "ipv6.routing":
+        rtype = f.get("ipv6.routing.type", "?")
+        text = (f"RT6 (len={f.get('ipv6.routing.len', '?')}, type={rtype}"
+                f"{' [Deprecated]' if rtype == 0 else ''}, segleft={f.get('ipv6.routing.segleft', '?')}")
+        addrs = f.get("ipv6.routing.src.addr")
+        if addrs is not None:
+            for i, addr in enumerate(addrs if isinstance(addrs, list) else [addrs]):
+                text += f", [{i}]{addr}"
+        return text + ")"
+    if layer.protocol == "ipv6.fraghdr":
+        offset = f.get("ipv6.fraghdr.offset", 0) * 8
+        end = net.offset + 40 + int(net.fields.get("ipv6.plen", 0))
+        return f"frag ({offset}|{max(end - (layer.offset + 8), 0)})"
+    return layer.protocol
+
+
+def _fragment_info(net: Layer, ext: list[Layer]) -> tuple[int, int, int] | None:
+    """(byte offset, where the fragment's payload starts in the frame, protocol) of a fragment."""
+    f = net.fields
+    if net.protocol == "ip":
+        mf, off = f.get("ip.flags.mf"), f.get("ip.frag_offset", 0)
+        if mf or off:
+            return off * 8, net.offset + int(f.get("ip.hdr_len", 20)), int(f.get("ip.proto", 0))
+        return None
+    for layer in ext:
+        if layer.protocol == "ipv6.fraghdr":
+            lf = layer.fields
+            if lf.get("ipv6.fraghdr.more") or lf.get("ipv6.fraghdr.offset"):
+                return lf.get("ipv6.fraghdr.offset", 0) * 8, layer.offset + 8, int(lf.get("ipv6.fraghdr.nxt", 0))
+    return None
+
+
+def _first_fragment_transport(frame: Frame, offset: int, proto: int) -> Layer | None:
+    fn = _lookup("ip.proto", proto)
+    if fn is None or offset >= frame.caplen:
+        return None
+    ctx = Context(frame_number=frame.number, ts_ns=frame.ts_ns, caplen=frame.caplen, wirelen=frame.wirelen,
+                  linktype=frame.linktype, reported_end=max(frame.wirelen, frame.caplen))
+    layer, _ = fn(frame.data, offset, frame.caplen, ctx)
+    return layer
 
 
 def dissect_file(path: str | Path, session: bool | DissectSession = True) -> Iterator[Packet]:

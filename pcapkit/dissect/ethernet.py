@@ -9,7 +9,7 @@ frame), then ``eth.trailer`` / ``eth.fcs`` (see :func:`add_trailer`), as tshark 
 
 from __future__ import annotations
 
-from pcapkit.dissect.base import Context, Layer, Next, Result
+from pcapkit.dissect.base import Context, Layer, Next, Result, _Multi
 from pcapkit.fields import FieldSpec
 
 FIELDS: tuple[FieldSpec, ...] = (
@@ -57,21 +57,19 @@ def mac_text(raw: bytes) -> str:
     return raw.hex(":")
 
 
-def _address(layer: Layer, which: str, raw: bytes) -> None:
-    text = mac_text(raw)
-    oui = int.from_bytes(raw[:3], "big")
-    lg = bool(raw[0] & 0x02)
-    ig = bool(raw[0] & 0x01)
-    layer.add(f"eth.{which}", text)
-    layer.add(f"eth.{which}_resolved", text)
-    layer.add(f"eth.{which}.oui", oui)
-    layer.add("eth.addr", text)
-    layer.add("eth.addr_resolved", text)
-    layer.add("eth.addr.oui", oui)
-    layer.add(f"eth.{which}.lg", lg)
-    layer.add("eth.lg", lg)
-    layer.add(f"eth.{which}.ig", ig)
-    layer.add("eth.ig", ig)
+def _both_addresses(layer: Layer, dst_raw: bytes, src_raw: bytes) -> None:
+    """The 20 address fields in tshark's order, built at once (the hot path)."""
+    dst, src = dst_raw.hex(":"), src_raw.hex(":")
+    d0, s0 = dst_raw[0], src_raw[0]
+    doui, soui = int.from_bytes(dst_raw[:3], "big"), int.from_bytes(src_raw[:3], "big")
+    dlg, dig, slg, sig = bool(d0 & 2), bool(d0 & 1), bool(s0 & 2), bool(s0 & 1)
+    layer.fields.update({
+        "eth.dst": dst, "eth.dst_resolved": dst, "eth.dst.oui": doui,
+        "eth.addr": _Multi([dst, src]), "eth.addr_resolved": _Multi([dst, src]),
+        "eth.addr.oui": _Multi([doui, soui]),
+        "eth.dst.lg": dlg, "eth.lg": _Multi([dlg, slg]), "eth.dst.ig": dig, "eth.ig": _Multi([dig, sig]),
+        "eth.src": src, "eth.src_resolved": src, "eth.src.oui": soui, "eth.src.lg": slg, "eth.src.ig": sig,
+    })
 
 
 def dissect_ethernet(data: bytes, offset: int, end: int, ctx: Context) -> Result:
@@ -84,8 +82,7 @@ def dissect_ethernet(data: bytes, offset: int, end: int, ctx: Context) -> Result
         else:
             layer.truncated(end, "captured bytes end inside the Ethernet header")
         return layer, None
-    _address(layer, "dst", data[offset:offset + 6])
-    _address(layer, "src", data[offset + 6:offset + 12])
+    _both_addresses(layer, data[offset:offset + 6], data[offset + 6:offset + 12])
     etype = int.from_bytes(data[offset + 12:offset + 14], "big")
     layer.length = 14
     dst = layer.fields["eth.dst"]

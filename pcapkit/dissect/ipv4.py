@@ -9,7 +9,7 @@ returns ``Next("ip.fragment", proto, ...)`` and leaves the reassembly key in
 
 from __future__ import annotations
 
-from pcapkit.dissect.base import Context, Layer, Next, Result
+from pcapkit.dissect.base import Context, Layer, Next, Result, _Multi
 from pcapkit.fields import FieldSpec
 
 FIELDS: tuple[FieldSpec, ...] = (
@@ -205,14 +205,8 @@ def dissect_ipv4(data: bytes, offset: int, end: int, ctx: Context) -> Result:
 
 
 def _addresses(layer: Layer, src: str, dst: str) -> None:
-    layer.add("ip.src", src)
-    layer.add("ip.addr", src)
-    layer.add("ip.src_host", src)
-    layer.add("ip.host", src)
-    layer.add("ip.dst", dst)
-    layer.add("ip.addr", dst)
-    layer.add("ip.dst_host", dst)
-    layer.add("ip.host", dst)
+    layer.fields.update({"ip.src": src, "ip.addr": _Multi([src, dst]), "ip.src_host": src,
+                         "ip.host": _Multi([src, dst]), "ip.dst": dst, "ip.dst_host": dst})
 
 
 def _option_type(layer: Layer, t: int) -> None:

@@ -221,3 +221,35 @@ def test_verify_reports_and_sets_exit_status() -> None:
     assert re.search(r"210 frames, \d+ field values compared, 0 differences", res.output)
     res = CliRunner().invoke(cli, ["verify", str(CORPUS / "ip/fragmented-4.pcap"), "--prefix", "ip."])
     assert res.exit_code == 1 and "differences" in res.output
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump not installed")
+@pytest.mark.parametrize("rel", ["ip/ip_frag_source.pcapng", "ip/ipv6-fragmented-dns.pcap",
+                                 "ip/ipv6-hbh-routing0.pcap", "ip/ipv6_ext_headers.pcap",
+                                 "ip/ipv6-routing-header.pcap", "labs/NAT_home_side.pcap"])
+def test_network_part_of_summary_matches_tcpdump(rel: str) -> None:
+    """Everything up to the transport's own text (addresses, ports, IPv6 extension headers,
+    fragments shown unreassembled) is what tcpdump -n -tt prints."""
+    path = CORPUS / rel
+    if not path.exists():
+        pytest.skip("corpus missing")
+    theirs = _tcpdump(path)
+    packets = list(dissect_file(path))
+    assert len(theirs) == len(packets)
+    checked = 0
+    for pk, line in zip(packets, theirs, strict=True):
+        ours = summary_line(pk.frame, pk)
+        ip_like = [x for x in pk.layers if x.protocol not in ("eth", "vlan", "sll", "null", "raw")]
+        if not ip_like or ip_like[0].protocol not in ("ip", "ipv6"):
+            continue
+        transport = next((x for x in ip_like[1:] if not x.protocol.startswith("ipv6.")), None)
+        fragment = any(x.fields.get("ip.flags.mf") or x.fields.get("ip.frag_offset") or
+                       x.fields.get("ipv6.fraghdr.more") or x.fields.get("ipv6.fraghdr.offset") for x in ip_like)
+        if transport is not None and transport.summary and not fragment and ours.endswith(transport.summary):
+            prefix = ours[: len(ours) - len(transport.summary)]
+            assert line.startswith(prefix), (ours, line)
+            checked += 1
+        elif fragment and (" ip-proto-" in line or line.rstrip().endswith(")")):
+            assert ours == line.rstrip(), (ours, line)
+            checked += 1
+    assert checked > 0
