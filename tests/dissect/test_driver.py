@@ -253,3 +253,22 @@ def test_network_part_of_summary_matches_tcpdump(rel: str) -> None:
             assert ours == line.rstrip(), (ours, line)
             checked += 1
     assert checked > 0
+
+
+@requires_tshark
+def test_show_with_tcpdump_filter() -> None:
+    """FILTER selects the frames tcpdump would: compare with tshark's count of the same filter."""
+    from oracle import tshark_fields
+
+    from pcapkit.cli.main import cli
+
+    path = CORPUS / "labs/NAT_ISP_side.pcap"
+    if not path.exists():
+        pytest.skip("corpus missing")
+    res = CliRunner().invoke(cli, ["show", str(path), "arp", "--format", "json"])
+    if res.exit_code != 0 and "filter" in res.output.lower():
+        pytest.skip(res.output)
+    assert res.exit_code == 0, res.output
+    numbers = [json.loads(line)["frame.number"] for line in res.output.splitlines()]
+    theirs = [r["frame.number"] for r in tshark_fields(path, ["frame.number"], display_filter="arp")]
+    assert numbers == theirs and len(numbers) == 70
