@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from pcapkit.columnar.dtypes import LOCAL_SPECS, numpy_dtype
-from pcapkit.columnar.offsets import RecordBatch
+from pcapkit.columnar.offsets import RecordBatch, gather_rows
 
 I64 = np.int64
 
@@ -96,23 +96,26 @@ class Columns:
 
 
 class _Batch:
-    def __init__(self, rb: RecordBatch) -> None:
+    def __init__(self, rb: RecordBatch, use_kernel: bool = True) -> None:
         self.buf = rb.buf
         self.base = rb.data_off
         self.cap = rb.caplen
         self.wire = rb.wirelen
         self._windows: dict[int, np.ndarray] = {}
+        self.use_kernel = use_kernel
 
     def win(self, idx: np.ndarray, rel: np.ndarray, width: int) -> np.ndarray:
         """(len(idx), width) uint8 matrix of bytes [rel, rel+width) of each packet.
         Callers guarantee rel + width <= caplen."""
         start = self.base[idx] + rel
-        # rows of a sliding-window view: one contiguous copy of ``width`` bytes per packet
-        rows = self._windows.get(width)
-        if rows is None:
-            rows = np.lib.stride_tricks.sliding_window_view(self.buf, width)
-            self._windows[width] = rows
-        return rows[start]
+        if not self.use_kernel:
+            # rows of a sliding-window view: one contiguous copy of ``width`` bytes per packet
+            rows = self._windows.get(width)
+            if rows is None:
+                rows = np.lib.stride_tricks.sliding_window_view(self.buf, width)
+                self._windows[width] = rows
+            return rows[start]
+        return gather_rows(self.buf, start, width)
 
 
 def _sel(mask: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -137,11 +140,14 @@ def _mac(w: np.ndarray, k: int) -> np.ndarray:
     return v
 
 
-def decode_batch(rb: RecordBatch, fields: frozenset[str] | None = None) -> Columns:
-    """Decode every header field of the packets table for the records of ``rb``."""
+def decode_batch(rb: RecordBatch, use_kernel: bool = True) -> Columns:
+    """Decode every header field of the packets table for the records of ``rb``.
+
+    ``use_kernel``: gather header bytes with numba's compiled loop when numba is
+    installed (else, or when False, with numpy's sliding-window rows)."""
     n = len(rb)
     out = Columns(n)
-    b = _Batch(rb)
+    b = _Batch(rb, use_kernel)
     all_idx = np.arange(n, dtype=I64)
     out.set("frame.len", all_idx, rb.wirelen)
     out.set("frame.cap_len", all_idx, rb.caplen)

@@ -88,3 +88,17 @@ def test_cli_export_and_bad_file(tmp_path: Path) -> None:
     assert r.exit_code == 1
     assert "Traceback" not in r.output
     assert "pcap version 1.4" in r.output
+
+
+def test_progress_bar_reports_and_stays_quiet_off_tty(capsys: pytest.CaptureFixture[str]) -> None:
+    from pcapkit.columnar.progress import ProgressBar
+
+    seen: list[tuple[int, int]] = []
+    with ProgressBar(FILES[0].stat().st_size, enabled=False) as bar:
+        read_packets(FILES[0], progress=lambda p, b: (seen.append((p, b)), bar.update(p, b)))
+    assert seen[-1][0] == 210 and seen[-1][1] == FILES[0].stat().st_size
+    assert bar.packets == 210
+    assert capsys.readouterr().err == ""  # not a terminal: nothing drawn
+    with ProgressBar(1000, enabled=True) as bar:  # drawing path works (rich, on stderr)
+        bar.update(10, 500)
+        bar.update(20, 1000)

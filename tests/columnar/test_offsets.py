@@ -76,3 +76,22 @@ def test_truncated_file_delivers_records_then_raises() -> None:
 
 def test_numba_reported() -> None:
     assert isinstance(have_numba(), bool)
+
+
+@pytest.mark.parametrize("path", SAMPLE[::4], ids=[corpus_id(p) for p in SAMPLE[::4]])
+def test_gather_kernel_equals_numpy(path: Path) -> None:
+    from pcapkit.columnar.decode import decode_batch
+
+    batches = []
+    try:
+        for rb in iter_records(str(path)):
+            batches.append(rb)
+    except PcapkitError:
+        pass
+    for rb in batches:
+        a, b = decode_batch(rb, use_kernel=True), decode_batch(rb, use_kernel=False)
+        assert np.array_equal(a.fallback, b.fallback)
+        assert a.values.keys() == b.values.keys()
+        for k in a.values:
+            assert np.array_equal(a.valid[k], b.valid[k])
+            assert np.array_equal(a.values[k][a.valid[k]], b.values[k][b.valid[k]])
