@@ -626,7 +626,39 @@ def iter_records(path: str, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES, max_packe
             st.ensure(24)
             yield from _pcap_batches(st, max_packets, use_numba)
         else:
-            raise UnknownFormatError(f"unknown capture format (magic 0x{magic_be:08x}); "
-                                     "pcapkit columnar reads pcap and pcapng", path=path, offset=0)
+            st.close()
+            yield from _reader_batches(path, max_packets, magic_be)
     finally:
         st.close()
+
+
+def _reader_batches(path: str, max_packets: int, magic: int) -> Iterator[RecordBatch]:
+    """Other formats (e.g. Sun snoop) through :mod:`pcapkit.capture.files`, in batches."""
+    try:
+        from pcapkit.capture.files import read_frames
+    except ImportError:
+        raise UnknownFormatError(f"unknown capture format (magic 0x{magic:08x}); "
+                                 "pcapkit columnar reads pcap and pcapng", path=path, offset=0) from None
+    chunk: list[Any] = []
+    number = 1
+    for frame in read_frames(path):
+        chunk.append(frame)
+        if len(chunk) >= max_packets:
+            yield _frames_batch(chunk, number)
+            number += len(chunk)
+            chunk = []
+    if chunk:
+        yield _frames_batch(chunk, number)
+
+
+def _frames_batch(frames: list[Any], number: int) -> RecordBatch:
+    data = [f.data for f in frames]
+    cap = np.array([len(d) for d in data], dtype=np.int64)
+    off = np.zeros(len(data), dtype=np.int64)
+    if len(data) > 1:
+        off[1:] = np.cumsum(cap)[:-1]
+    buf = np.frombuffer(b"".join(data), dtype=np.uint8)
+    return RecordBatch(buf, off, cap, np.array([f.wirelen for f in frames], np.int64),
+                       np.array([f.ts_ns for f in frames], np.int64),
+                       np.array([f.linktype for f in frames], np.int32),
+                       np.array([f.interface_id for f in frames], np.int32), number, 0)
