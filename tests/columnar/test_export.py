@@ -102,3 +102,19 @@ def test_progress_bar_reports_and_stays_quiet_off_tty(capsys: pytest.CaptureFixt
     with ProgressBar(1000, enabled=True) as bar:  # drawing path works (rich, on stderr)
         bar.update(10, 500)
         bar.update(20, 1000)
+
+
+def test_dask_scheduler_address(tmp_path: Path) -> None:
+    """--scheduler ADDRESS: connect to a running scheduler instead of starting one."""
+    from dask.distributed import LocalCluster
+
+    from pcapkit.columnar.dask_engine import export_dask
+
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0")
+    try:
+        res = export_dask([str(FILES[0])], str(tmp_path / "out"), scheduler=cluster.scheduler_address)
+    finally:
+        cluster.close()
+    assert res.rows == 210 and not res.errors
+    back = pd.read_parquet(tmp_path / "out").drop(columns=[FILE_COLUMN])
+    pd.testing.assert_frame_equal(_norm(back), _norm(read_packets(FILES[0])))
