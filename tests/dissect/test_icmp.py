@@ -248,3 +248,21 @@ def test_icmp_summary_matches_tcpdump(path: Path, tmp_path: Path) -> None:
     if corpus_id(path) in SUMMARY_KNOWN:
         pytest.skip(SUMMARY_KNOWN[corpus_id(path)])
     check_summaries(path, tmp_path, "icmp", "ICMP ")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([3, 4, 5, 11, 12]), st.integers(0, 15), st.binary(max_size=120))
+def test_quoted_garbage_through_the_driver(itype: int, code: int, quoted: bytes) -> None:
+    """An error message quoting random bytes, dissected by the whole chain (raw IPv4 link):
+    findings at worst, never an exception."""
+    from pcapkit.dissect.driver import dissect
+    from pcapkit.frame import Frame
+
+    msg = bytes((itype, code, 0, 0, 0, 0, 0, 0)) + quoted
+    total = 20 + len(msg)
+    ip = bytes.fromhex("4500") + total.to_bytes(2, "big") + bytes.fromhex("00000000400100000a0000010a000002")
+    data = ip + msg
+    packet = dissect(Frame(number=1, ts_ns=0, caplen=len(data), wirelen=len(data), linktype=101,
+                           interface_id=0, data=data))
+    names = [layer.protocol for layer in packet.layers]
+    assert "ip" in names and "icmp" in names  # the raw-IP link layer may come first

@@ -125,3 +125,19 @@ def test_icmpv6_summary_matches_tcpdump(path: Path, tmp_path: Path) -> None:
     from test_icmp import check_summaries
 
     check_summaries(path, tmp_path, "icmpv6", "ICMP6, ")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([1, 2, 3, 4]), st.integers(0, 7), st.binary(max_size=120))
+def test_quoted_garbage_through_the_driver(itype: int, code: int, quoted: bytes) -> None:
+    """An ICMPv6 error quoting random bytes through the whole chain: never an exception."""
+    from pcapkit.dissect.driver import dissect
+    from pcapkit.frame import Frame
+
+    msg = bytes((itype, code, 0, 0, 0, 0, 0, 0)) + quoted
+    ip6 = (bytes.fromhex("60000000") + len(msg).to_bytes(2, "big") + bytes((58, 64))
+           + bytes.fromhex("fe80" + "00" * 13 + "01") + bytes.fromhex("fe80" + "00" * 13 + "02"))
+    data = ip6 + msg
+    packet = dissect(Frame(number=1, ts_ns=0, caplen=len(data), wirelen=len(data), linktype=101,
+                           interface_id=0, data=data))
+    assert "icmpv6" in [layer.protocol for layer in packet.layers]
