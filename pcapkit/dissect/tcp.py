@@ -63,6 +63,25 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("tcp.options.tfo.cookie", "bytes", doc="TCP Fast Open cookie"),
     FieldSpec("tcp.options.md5.digest", "bytes", doc="MD5 digest (RFC 2385)"),
     FieldSpec("tcp.options.mptcp.subtype", "uint", 8, doc="Multipath TCP subtype"),
+    FieldSpec("tcp.options.mptcp.version", "uint", 8, doc="MP_CAPABLE version"),
+    FieldSpec("tcp.options.mptcp.flags", "uint", 8, "hex", doc="MPTCP option flags"),
+    FieldSpec("tcp.options.mptcp.checksumreq.flags", "uint", 8, doc="MP_CAPABLE A: checksum required"),
+    FieldSpec("tcp.options.mptcp.extensibility.flag", "uint", 8, doc="MP_CAPABLE B: extensibility"),
+    FieldSpec("tcp.options.mptcp.nomoresubflows.flag", "uint", 8, doc="MP_CAPABLE C: no more subflows"),
+    FieldSpec("tcp.options.mptcp.reserved.flag", "uint", 8, "hex", doc="MP_CAPABLE reserved flags"),
+    FieldSpec("tcp.options.mptcp.sha256.flag", "uint", 8, doc="MP_CAPABLE H: HMAC-SHA256"),
+    FieldSpec("tcp.options.mptcp.sendkey", "uint", 64, doc="Sender's key"),
+    FieldSpec("tcp.options.mptcp.recvkey", "uint", 64, doc="Receiver's key"),
+    FieldSpec("tcp.options.mptcp.datafin.flag", "uint", 8, doc="DSS F: DATA_FIN"),
+    FieldSpec("tcp.options.mptcp.dseqn8.flag", "uint", 8, doc="DSS m: data sequence number is 8 bytes"),
+    FieldSpec("tcp.options.mptcp.dseqnpresent.flag", "uint", 8, doc="DSS M: data sequence number present"),
+    FieldSpec("tcp.options.mptcp.dataack8.flag", "uint", 8, doc="DSS a: data ACK is 8 bytes"),
+    FieldSpec("tcp.options.mptcp.dataackpresent.flag", "uint", 8, doc="DSS A: data ACK present"),
+    FieldSpec("tcp.options.mptcp.rawdataack", "uint", 64, doc="Data ACK (raw)"),
+    FieldSpec("tcp.options.mptcp.rawdataseqno", "uint", 64, doc="Data sequence number (raw)"),
+    FieldSpec("tcp.options.mptcp.subflowseqno", "uint", 32, doc="Subflow sequence number"),
+    FieldSpec("tcp.options.mptcp.datalvllen", "uint", 16, doc="Data-level length"),
+    FieldSpec("tcp.options.mptcp.checksum", "uint", 16, "hex", doc="DSS checksum"),
     FieldSpec("tcp.options.experimental.exid", "uint", 16, "hex", doc="Experiment Identifier"),
     FieldSpec("tcp.options.acc_ecn.ee0b", "uint", 24, doc="AccECN ECT(0) bytes counter"),
     FieldSpec("tcp.options.acc_ecn.eceb", "uint", 24, doc="AccECN CE bytes counter"),
@@ -167,7 +186,7 @@ def _options(data: bytes, start: int, end: int, cap_end: int, layer: Layer) -> l
             layer.add("tcp.options.md5.digest", data[body:body + 16])
             words.append("md5")
         elif kind == 30 and olen >= 3:
-            layer.add("tcp.options.mptcp.subtype", data[body] >> 4)
+            _mptcp(layer, data, pos, pos + olen)
             words.append("mptcp")
         elif kind == 34:
             if bl > 0:
@@ -199,6 +218,57 @@ def _options(data: bytes, start: int, end: int, cap_end: int, layer: Layer) -> l
             words.append(f"unknown-{kind} 0x{data[body:pos + olen].hex()}")
         pos += olen
     return words
+
+
+def _mptcp(layer: Layer, data: bytes, pos: int, end: int) -> None:
+    """MPTCP (RFC 8684): the subtype always; MP_CAPABLE and DSS in detail."""
+    subtype = data[pos + 2] >> 4
+    layer.add("tcp.options.mptcp.subtype", subtype)
+    olen = end - pos
+    if olen < 4:
+        return
+    flags = data[pos + 3]
+    if subtype == 0:
+        layer.add("tcp.options.mptcp.version", data[pos + 2] & 0x0F)
+        layer.add("tcp.options.mptcp.flags", flags)
+        layer.add("tcp.options.mptcp.checksumreq.flags", flags >> 7)
+        layer.add("tcp.options.mptcp.extensibility.flag", (flags >> 6) & 1)
+        layer.add("tcp.options.mptcp.nomoresubflows.flag", (flags >> 5) & 1)
+        layer.add("tcp.options.mptcp.reserved.flag", (flags & 0x3E) >> 1)
+        layer.add("tcp.options.mptcp.sha256.flag", flags & 1)
+        if olen >= 12:
+            layer.add("tcp.options.mptcp.sendkey", int.from_bytes(data[pos + 4:pos + 12], "big"))
+        if olen >= 20:
+            layer.add("tcp.options.mptcp.recvkey", int.from_bytes(data[pos + 12:pos + 20], "big"))
+        if olen >= 22:
+            layer.add("tcp.options.mptcp.datalvllen", _u16(data, pos + 20))
+        if olen >= 24:
+            layer.add("tcp.options.mptcp.checksum", _u16(data, pos + 22))
+    elif subtype == 2:
+        layer.add("tcp.options.mptcp.flags", flags)
+        layer.add("tcp.options.mptcp.datafin.flag", (flags >> 4) & 1)
+        layer.add("tcp.options.mptcp.dseqn8.flag", (flags >> 3) & 1)
+        layer.add("tcp.options.mptcp.dseqnpresent.flag", (flags >> 2) & 1)
+        layer.add("tcp.options.mptcp.dataack8.flag", (flags >> 1) & 1)
+        layer.add("tcp.options.mptcp.dataackpresent.flag", flags & 1)
+        at = pos + 4
+        if flags & 0x01:
+            size = 8 if flags & 0x02 else 4
+            if at + size > end:
+                return
+            layer.add("tcp.options.mptcp.rawdataack", int.from_bytes(data[at:at + size], "big"))
+            at += size
+        if flags & 0x04:
+            size = 8 if flags & 0x08 else 4
+            if at + size + 6 > end:
+                return
+            layer.add("tcp.options.mptcp.rawdataseqno", int.from_bytes(data[at:at + size], "big"))
+            at += size
+            layer.add("tcp.options.mptcp.subflowseqno", _u32(data, at))
+            layer.add("tcp.options.mptcp.datalvllen", _u16(data, at + 4))
+            at += 6
+            if at + 2 <= end:
+                layer.add("tcp.options.mptcp.checksum", _u16(data, at))
 
 
 def _acc_ecn(layer: Layer, data: bytes, start: int, end: int, order1: bool) -> None:
