@@ -87,6 +87,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("tcp.options.acc_ecn.eceb", "uint", 24, doc="AccECN CE bytes counter"),
     FieldSpec("tcp.options.acc_ecn.ee1b", "uint", 24, doc="AccECN ECT(1) bytes counter"),
     FieldSpec("tcp.payload", "bytes", doc="TCP payload (captured bytes)"),
+    FieldSpec("tcp.reset_cause", "string", doc="Text carried by a RST segment (RFC 9293 3.5.3)"),
 )
 
 _FLAG_LETTERS = "RRRACEUAPRSF"  # tshark 4.0: bit 8 is AE (was NS)
@@ -271,6 +272,12 @@ def _mptcp(layer: Layer, data: bytes, pos: int, end: int) -> None:
                 layer.add("tcp.options.mptcp.checksum", _u16(data, at))
 
 
+def _text(b: bytes) -> str:
+    """Bytes as tshark shows an ASCII string field (up to a NUL, other bytes escaped)."""
+    b = b.split(b"\0", 1)[0]
+    return "".join(chr(c) if 0x20 <= c < 0x7F and c != 0x5C else f"\\x{c:02x}" for c in b)
+
+
 def _acc_ecn(layer: Layer, data: bytes, start: int, end: int, order1: bool) -> None:
     """AccECN byte counters: order 0 is EE0B, ECEB, EE1B; order 1 is EE1B, ECEB, EE0B."""
     names = ("ee1b", "eceb", "ee0b") if order1 else ("ee0b", "eceb", "ee1b")
@@ -359,9 +366,12 @@ def dissect_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     layer.length = min(hl, avail)
     payload_start = offset + hl
     payload_end = max(payload_start, end)
-    if payload_end > payload_start and not flags & 0x04:
-        # with RST, tshark shows the payload as tcp.reset_cause (RFC 9293 3.5.3), not tcp.payload
-        layer.add("tcp.payload", data[payload_start:payload_end])
+    if payload_end > payload_start:
+        if flags & 0x04:
+            # with RST, tshark shows the payload as text (tcp.reset_cause), not tcp.payload
+            layer.add("tcp.reset_cause", _text(data[payload_start:payload_end]))
+        else:
+            layer.add("tcp.payload", data[payload_start:payload_end])
     if end < reported_end and tcp_len > 0:
         layer.truncated(end, f"TCP payload cut short: {max(0, end - payload_start)} of {tcp_len} bytes captured")
 
