@@ -15,6 +15,7 @@ whatever the size of the file. :func:`read_packets` concatenates the batches.
 
 from __future__ import annotations
 
+import gc
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -232,15 +233,17 @@ def _merge(parts: list[tuple[RecordBatch, Columns]]) -> tuple[RecordBatch, Colum
         vals = []
         valid = []
         for r, c in parts:
-            v = c.values.get(name)
+            # take the column out of the part: peak memory stays one copy plus one column
+            v = c.values.pop(name, None)
             if v is None:
                 vals.append(np.zeros(len(r), dtype=dtype))
                 valid.append(np.zeros(len(r), dtype=bool))
             else:
                 vals.append(v)
-                valid.append(c.valid[name])
+                valid.append(c.valid.pop(name))
         cols.values[name] = np.concatenate(vals)
         cols.valid[name] = np.concatenate(valid)
+        del vals, valid
     return rb, cols
 
 
@@ -286,6 +289,7 @@ def read_packets(path: str | Path, filter: str | None = None, columns: Sequence[
     if decoded:
         rb, cols = _merge(decoded)
         decoded.clear()
+        gc.collect()
         need = None if columns is None else list(columns)
         out = batch_frame(rb, cols, need, dtype_backend)
         if columns is not None:

@@ -46,9 +46,7 @@ LEAF_ETHERTYPES = frozenset({
     0x6002, 0x6003, 0x6004,  # DEC MOP / DECnet / LAT
     0x88D9,  # LLTD
     0x893A,  # IEEE 1905
-    0x22F3,  # TRILL... (no IP before the inner Ethernet in tshark's tree) -> not leaf
 })
-LEAF_ETHERTYPES = LEAF_ETHERTYPES - {0x22F3}
 
 # IP protocols after which nothing of the table follows (besides TCP/UDP/ICMP we decode)
 LEAF_IP_PROTOCOLS = frozenset({2, 6, 17, 1, 58, 88, 89, 103, 112, 132, 59})
