@@ -151,11 +151,16 @@ def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
         if nxt.table == "tcp.payload":
             before = len(layers)
             _tcp_stream(layers, layer, data, nxt, ctx, session)
-            protocols.extend(extra.protocol for extra in layers[before:] if extra.protocol)
+            for extra in layers[before:]:
+                # several PDUs of one protocol in a segment: tshark names the protocol once
+                if extra.protocol and (not protocols or protocols[-1] != extra.protocol):
+                    protocols.append(extra.protocol)
             if len(layers) == before and min(nxt.end, len(data)) > nxt.offset:
                 protocols.append("data")  # undissected payload, as tshark's "data"
             nxt = None
             break
+        if nxt.offset >= min(nxt.end, len(data)) and (nxt.reported_end or nxt.end) <= nxt.offset:
+            break  # nothing after this layer: tshark calls no further dissector
         fn = _lookup(nxt.table, nxt.key)
         if nxt.table == "ethertype" and layer.protocol in _ETHERTYPE_PSEUDO:
             protocols.append("ethertype")
