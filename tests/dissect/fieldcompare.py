@@ -6,6 +6,9 @@ Usage from a per-protocol test::
     result = compare_file(path, prefixes=("udp.",))
     assert not result.diffs, result.report()
 
+Tests under tests/dissect/ import it as ``fieldcompare`` (pytest puts that folder on
+sys.path; it has no ``__init__.py``); elsewhere, add it with ``sys.path``.
+
 ``compare_file`` dissects the file with :func:`pcapkit.dissect.driver.dissect_file`
 (with a session, so IP reassembly is on as in tshark), renders every emitted field
 with its :class:`~pcapkit.fields.FieldSpec` and compares it with ``tshark -T fields``
@@ -142,3 +145,19 @@ def summarize(results: Iterable[Comparison]) -> dict[str, int]:
         for d in r.diffs:
             counts[d.field] = counts.get(d.field, 0) + 1
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def assert_matches_tshark(path: Path | str, *, prefixes: Iterable[str] | None = None,
+                          fields: Iterable[str] | None = None,
+                          allowed: Callable[[Diff], bool] | None = None,
+                          options: tuple[str, ...] = ()) -> Comparison:
+    """compare_file, then fail with a readable report on any difference ``allowed`` does not
+    excuse; also fail if nothing at all was compared (a test that cannot fail is no test)."""
+    result = compare_file(path, prefixes=prefixes, fields=fields, options=options)
+    bad = [d for d in result.diffs if allowed is None or not allowed(d)]
+    if bad:
+        result.diffs = bad
+        raise AssertionError(result.report())
+    if result.frames and not result.compared:
+        raise AssertionError(f"{path}: no field compared (prefixes {prefixes}, fields {fields})")
+    return result
