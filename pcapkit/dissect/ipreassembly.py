@@ -6,9 +6,12 @@ has been seen and the fragments cover every byte from 0 to its end; the frame th
 completes it gets the reassembly fields (ip.fragment, ip.fragment.count,
 ip.reassembled.length, ...) and the whole datagram is dissected further.
 
-Overlaps are allowed (flagged ``*.fragment.overlap``; ``.conflict`` when the bytes
-differ, later data never overwrites earlier data); a second last fragment with a
-different end is flagged ``multipletails``. Limits: entries older than ``timeout_ns``
+Overlaps are allowed and laid out as Wireshark does: fragments in offset order, only
+bytes past what is already placed are copied (the lower offset wins); a fragment that
+starts inside placed data is flagged ``*.fragment.overlap`` (``.conflict`` when its bytes
+differ) and listed as ``*.fragment.error`` instead of ``*.fragment``; one running past
+the datagram's end is ``toolongfragment``; a second last fragment with a different end
+is flagged ``multipletails``. Limits: entries older than ``timeout_ns``
 (by capture time) are dropped, and so are the oldest ones when buffered bytes would
 exceed ``max_bytes``; each drop leaves a NOTE finding on the frame that caused it.
 """
@@ -92,21 +95,32 @@ class IPReassembler:
         self._limit(key, layer)
         if dgram.total is None or key not in self._pending:
             return None
-        whole = self._assemble(dgram)
-        if whole is None:
+        done = self._assemble(dgram)
+        if done is None:
             return None
+        whole, flags = done
         del self._pending[key]
         self._bytes -= dgram.size
-        ordered = sorted(dgram.fragments, key=lambda f: (f.offset, f.frame))
+        ordered = sorted(dgram.fragments, key=lambda f: f.offset)  # stable: arrival order on ties
+        # tshark lists clean fragments as *.fragment and flagged ones as *.fragment.error, each
+        # in offset order, with the flags of each flagged fragment after it
         for frag in ordered:
-            layer.add(f"{prefix}.fragment", frag.frame)
-        layer.add(f"{prefix}.fragment.count", len(ordered))
-        if dgram.overlap:
-            layer.add(f"{prefix}.fragment.overlap", True)
-        if dgram.conflict:
-            layer.add(f"{prefix}.fragment.overlap.conflict", True)
+            if id(frag) not in flags:
+                layer.add(f"{prefix}.fragment", frag.frame)
+        for frag in ordered:
+            overlap, conflict, toolong = flags.get(id(frag), (False, False, False))
+            if overlap:
+                layer.add(f"{prefix}.fragment.overlap", True)
+            if conflict:
+                layer.add(f"{prefix}.fragment.overlap.conflict", True)
+            if toolong:
+                layer.add(f"{prefix}.fragment.toolongfragment", True)
         if dgram.multipletails:
             layer.add(f"{prefix}.fragment.multipletails", True)
+        for frag in ordered:
+            if id(frag) in flags:
+                layer.add(f"{prefix}.fragment.error", frag.frame)
+        layer.add(f"{prefix}.fragment.count", len(ordered))
         layer.add(f"{prefix}.reassembled.length", len(whole))
         if version == 4:  # ipv6.fragments is a label (FT_NONE) in tshark, not the bytes
             layer.add(f"{prefix}.fragments", whole)
@@ -114,24 +128,42 @@ class IPReassembler:
         return whole
 
     @staticmethod
-    def _assemble(dgram: _Datagram) -> bytes | None:
+    def _assemble(dgram: _Datagram) -> tuple[bytes, dict[int, tuple[bool, bool, bool]]] | None:
+        """The datagram if the fragments cover it, and per-fragment (overlap, conflict, too long)
+        flags. As Wireshark: fragments are laid in offset order (arrival order on ties) and
+        only bytes past what is already placed are copied, so on overlap the fragment with
+        the lower offset wins."""
         total = dgram.total
         assert total is not None
-        buf = bytearray(total)
-        covered = 0
-        # earliest-arriving data wins on overlap: fill in arrival order, never overwrite
-        have = bytearray(total)
-        for frag in dgram.fragments:
-            lo = frag.offset
-            hi = min(frag.offset + len(frag.data), total)
-            for i in range(lo, hi):
-                if not have[i]:
-                    have[i] = 1
-                    buf[i] = frag.data[i - lo]
-                    covered += 1
-        if covered < total:
+        ordered = sorted(dgram.fragments, key=lambda f: f.offset)
+        pos = 0
+        for frag in ordered:  # coverage first: a gap means not yet complete
+            if frag.offset > pos:
+                return None
+            pos = max(pos, frag.offset + len(frag.data))
+        if pos < total:
             return None
-        return bytes(buf)
+        buf = bytearray(total)
+        flags: dict[int, tuple[bool, bool, bool]] = {}
+        placed = 0
+        for frag in ordered:
+            end = frag.offset + len(frag.data)
+            toolong = end > total
+            overlap = conflict = False
+            if frag.offset < placed:
+                overlap = True
+                hi = min(placed, end, total)
+                if hi > frag.offset and buf[frag.offset:hi] != frag.data[:hi - frag.offset]:
+                    conflict = True
+            if end > placed:
+                start = max(placed, frag.offset)
+                stop = min(end, total)
+                if stop > start:
+                    buf[start:stop] = frag.data[start - frag.offset:stop - frag.offset]
+                placed = max(placed, min(end, total))
+            if overlap or toolong:
+                flags[id(frag)] = (overlap, conflict, toolong)
+        return bytes(buf), flags
 
     def _expire(self, ts_ns: int, layer: Layer) -> None:
         if not self._pending:

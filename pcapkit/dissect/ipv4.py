@@ -58,6 +58,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("ip.cur_rt_host", "string", doc="current route host"),
     FieldSpec("ip.fragment", "framenum", doc="frames holding the fragments"),
     FieldSpec("ip.fragment.count", "uint", 32, doc="number of fragments"),
+    FieldSpec("ip.fragment.error", "framenum", doc="frames of fragments with errors (overlap)"),
     FieldSpec("ip.fragment.overlap", "bool", doc="fragment overlaps"),
     FieldSpec("ip.fragment.overlap.conflict", "bool", doc="overlap with different data"),
     FieldSpec("ip.fragment.multipletails", "bool", doc="several last fragments"),

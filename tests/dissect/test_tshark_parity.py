@@ -41,8 +41,6 @@ KNOWN: list[tuple[str, str, str]] = [
     ("broken/icmp-icmp_print-oobr-1.pcap", "*", "ICMP error inner IPv4 header (icmp owns the nesting)"),
     ("l2/mpls-in-vlan.pcap", "*", "MPLS (EtherType 0x8847) is not dissected, so the IPv4 inside is not"),
     ("l2/q-in-q.pcap", "vlan.trailer", "trailer split between the two VLAN tags differs"),
-    ("ip/fragmented-1.pcap", "*", "overlapping IPv4 fragments with conflicting data: tshark's "
-     "reassembly keeps the first fragment list; pcapkit merges all three"),
     ("broken/timestamp_invalid_micro.pcap", "frame.time_epoch",
      "sub-second field >= 10^6 (10^9): tshark prints the raw digits, pcapkit carries into the seconds"),
     ("broken/timestamp_invalid_nano.pcap", "frame.time_epoch",
@@ -58,7 +56,6 @@ KNOWN: list[tuple[str, str, str]] = [
      "decodes a second one from the captured bytes"),
     ("broken/bgp-as-path-oobr.pcap", "frame.protocols",
      "the BGP stream dissector (another part) shows a layer for a message tshark rejects"),
-    ("ip/fragmented-4.pcap", "*", "overlapping IPv4 fragments (teardrop-style): fragment list and count differ"),
 ]
 
 
