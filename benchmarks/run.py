@@ -278,6 +278,7 @@ def main() -> int:
         worker_main(*args.worker)
         return 0
     path = os.path.abspath(args.capture)
+    load_before = os.getloadavg()
     total = count_packets(path)
     size = os.path.getsize(path)
     py = sys.executable
@@ -342,6 +343,9 @@ def main() -> int:
         cli_row("tcptrace -l -r", ["tcptrace", "-l", "-r", path], total, "per-connection stats + RTT")
 
     startup = startup_times()
+    env_note.append("load average (1/5/15 min) before: {:.1f}/{:.1f}/{:.1f}, after: {:.1f}/{:.1f}/{:.1f} "
+                    "(other jobs share the machine: compare ratios within this run)".format(
+                        *load_before, *os.getloadavg()))
     write_results(args.output, path, total, size, rows, env_note, startup)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
