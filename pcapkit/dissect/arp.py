@@ -73,7 +73,7 @@ def dissect_arp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     tha = data[pos + hlen + plen:pos + 2 * hlen + plen]
     tpa = data[pos + 2 * hlen + plen:pos + total - 8]
     is_ipv4 = ptype == 0x0800 and plen == 4
-    is_mac = hlen == 6
+    is_mac = hlen == 6 and htype in (1, 6)  # Ethernet or IEEE 802 (Wireshark ARP_HW_IS_ETHER)
     # tshark adds the gratuitous/probe/announcement flags right after the opcode
     if is_ipv4 and op in (1, 2):
         if spa == tpa:

@@ -208,9 +208,14 @@ def _reassemble(layer: Layer, nxt: Next, data: bytes, ctx: Context,
                 session: DissectSession | None) -> tuple[Next | None, bytes]:
     """A fragment: feed the session's reassembler; on completion continue on the whole datagram."""
     payload = data[nxt.offset:min(nxt.end, len(data))]
-    if session is None or not session.reassemble_ip or "frag" not in ctx.extra:
+    info = ctx.extra.pop("frag", None)
+    if session is None or not session.reassemble_ip or info is None:
+        # no reassembly (tshark with it off): a first fragment is dissected as it is
+        first = info is not None and info[5] == 0
+        if first:
+            table = "ipv6.ext" if info[0] == 6 and nxt.key in (0, 43, 44, 60) else "ip.proto"
+            return Next(table, nxt.key, nxt.offset, nxt.end, nxt.reported_end), data
         return Next("ip.data", nxt.key, nxt.offset, nxt.end, nxt.reported_end), data
-    info = ctx.extra.pop("frag")
     done = session.reassembler.add(info, payload, ctx.frame_number, ctx.ts_ns, layer)
     if done is None:
         return Next("ip.data", nxt.key, nxt.offset, nxt.end, nxt.reported_end), data

@@ -72,6 +72,10 @@ def _both_addresses(layer: Layer, dst_raw: bytes, src_raw: bytes) -> None:
     })
 
 
+def src_dst_text(layer: Layer) -> str:
+    return f"{layer.fields.get('eth.src')} > {layer.fields.get('eth.dst')}"
+
+
 def dissect_ethernet(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     layer = Layer("eth", offset)
     if end - offset < 14:
@@ -89,6 +93,11 @@ def dissect_ethernet(data: bytes, offset: int, end: int, ctx: Context) -> Result
     src = layer.fields["eth.src"]
     if etype >= 0x0600 or etype == 0:  # 0x0000 is "unknown type", not a length (tshark)
         layer.add("eth.type", etype)
+        if etype == 0xAAAA:
+            # tshark 4.0 hands no dissector this type ("eth" alone; checked on a synthetic
+            # frame and on broken/fuzz-2006-06-26-2594.pcap)
+            layer.summary = f"{src_dst_text(layer)}, ethertype Unknown (0xaaaa)"
+            return layer, None
         layer.summary = f"{src} > {dst}, ethertype {ETHERTYPE_NAMES.get(etype, f'Unknown (0x{etype:04x})')} (0x{etype:04x})"
         return layer, Next("ethertype", etype, offset + 14, end)
     layer.add("eth.len", etype)

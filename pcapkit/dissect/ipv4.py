@@ -47,7 +47,6 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("ip.opt.flag", "uint", 8, "hex", doc="timestamp flag"),
     FieldSpec("ip.opt.time_stamp", "uint", 32, doc="timestamp"),
     FieldSpec("ip.opt.time_stamp_addr", "ipv4", doc="timestamp address"),
-    FieldSpec("ip.opt.padding", "bytes", doc="bytes after EOL"),
     FieldSpec("ip.rec_rt", "ipv4", doc="recorded route"),
     FieldSpec("ip.rec_rt_host", "string", doc="recorded route host"),
     FieldSpec("ip.empty_rt", "ipv4", doc="empty route slot"),
@@ -164,7 +163,9 @@ def dissect_ipv4(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     if avail < hdr_len:
         layer.truncated(end, f"captured bytes end inside the IPv4 options ({avail} < {hdr_len})")
         layer.add("ip.checksum.status", 2)
-        _addresses(layer, src, dst)
+        # tshark stops after the source address when the options are cut short (seen in
+        # broken/ipv4-internally-truncated-header.pcap: dst is captured but not shown)
+        layer.fields.update({"ip.src": src, "ip.addr": src, "ip.src_host": src, "ip.host": src})
         layer.length = avail
         return layer, None
     if ctx.check_checksums:
@@ -199,6 +200,12 @@ def dissect_ipv4(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     pay_end = min(end, pdu_reported_end)
     if flags & 1 or frag:
         layer.summary = f"{name.lower()} (frag {ident}:{total_len - hdr_len}@{frag * 8}{'+' if flags & 1 else ''})"
+        if pay_end < pdu_reported_end:
+            # not all of the fragment was captured: tshark does not reassemble it; a first
+            # fragment is dissected as it is, a later one is data
+            if frag == 0:
+                return layer, Next("ip.proto", proto, pay_off, pay_end, pdu_reported_end)
+            return layer, Next("ip.data", proto, pay_off, pay_end, pdu_reported_end)
         ctx.extra["frag"] = (4, src, dst, ident, proto, frag * 8, bool(flags & 1), total_len - hdr_len)
         return layer, Next("ip.fragment", proto, pay_off, pay_end, pdu_reported_end)
     layer.summary = f"ip-proto-{proto} {total_len - hdr_len}"
@@ -222,23 +229,22 @@ def _options(layer: Layer, data: bytes, start: int, stop: int) -> None:
     pos = start
     while pos < stop:
         t = data[pos]
-        _option_type(layer, t)
-        if t == 0:  # EOL
-            pos += 1
-            if pos < stop:
-                layer.add("ip.opt.padding", bytes(data[pos:stop]))
-            return
-        if t == 1:  # NOP
-            pos += 1
+        if t in (0, 1):
+            _option_type(layer, t)
+            if t == 0:  # EOL: tshark 4.0 shows nothing for the bytes after it
+                return
+            pos += 1  # NOP
             continue
         if pos + 1 >= stop:
             layer.malformed(pos, "option length missing")
             return
         olen = data[pos + 1]
-        layer.add("ip.opt.len", olen)
         if olen < 2 or pos + olen > stop:
+            # tshark shows no item for an option whose length runs off the options area
             layer.malformed(pos + 1, f"option length {olen} invalid")
             return
+        _option_type(layer, t)
+        layer.add("ip.opt.len", olen)
         body = data[pos + 2:pos + olen]
         if t in (7, 131, 137) and olen >= 3:  # record route, loose/strict source route
             ptr = body[0]

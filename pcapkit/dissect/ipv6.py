@@ -253,8 +253,15 @@ def _options(layer: Layer, data: bytes, pos: int, stop: int) -> None:
             layer.add("ipv6.opt.jumbo", int.from_bytes(body, "big"))
         elif t == 4 and olen == 1:
             layer.add("ipv6.opt.tel", body[0])
-        elif t == 0xC9 and olen == 16:
-            layer.add("ipv6.opt.mipv6.home_address", ipv6_text(body))
+        elif t == 0xC9:
+            if olen == 16:
+                layer.add("ipv6.opt.mipv6.home_address", ipv6_text(body))
+            else:
+                # tshark reads the 16-byte address anyway, then gives up on the header
+                layer.malformed(pos + 1, f"home address option of length {olen} != 16")
+                if pos + 18 <= len(data):
+                    layer.add("ipv6.opt.mipv6.home_address", ipv6_text(data[pos + 2:pos + 18]))
+                return
         else:
             layer.add("ipv6.opt.unknown", bytes(body))
         pos += 2 + olen
@@ -282,8 +289,8 @@ def dissect_ipv6_ext(data: bytes, offset: int, end: int, ctx: Context, kind: int
             layer.malformed(offset + 1, f"header length {hlen} runs past the packet")
         else:
             layer.truncated(end, f"captured bytes end inside the {name} header")
-        if kind in (0, 60):  # tshark still shows the options the captured bytes hold
-            _options(layer, data, offset + 2, min(stop, len(data)))
+        if kind in (0, 60):  # tshark still shows the options the bytes hold
+            _options(layer, data, offset + 2, end)
         return layer, None
     layer.length = hlen
     if kind in (0, 60):
@@ -325,6 +332,11 @@ def _fragment(layer: Layer, data: bytes, offset: int, end: int, ctx: Context) ->
     if frag == 0 and not more:  # atomic fragment (RFC 6946): not reassembled
         return layer, _next(nxt, pay, end, ctx.reported_end)
     length = ctx.reported_end - pay
+    if end < ctx.reported_end:
+        # fragment not wholly captured: not reassembled (tshark); first fragment dissected as is
+        if frag == 0:
+            return layer, _next(nxt, pay, end, ctx.reported_end)
+        return layer, Next("ip.data", nxt, pay, end, ctx.reported_end)
     ctx.extra["frag"] = (6, ctx.extra.get("ip.src"), ctx.extra.get("ip.dst"), ident, nxt,
                          frag * 8, more, length)
     return layer, Next("ip.fragment", nxt, pay, end, ctx.reported_end)
