@@ -83,3 +83,12 @@ def test_short_frames_are_truncated_or_malformed() -> None:
     # a 10-byte frame on the wire cannot hold the header: malformed
     p = packet(ARP_42[:20])
     assert [x.kind for x in p.findings] == [FindingKind.MALFORMED]
+
+
+def test_unknown_ethertypes_as_tshark() -> None:
+    # checked with tshark 4.0 on a synthetic capture: 0x88b5 -> "eth:ethertype:data",
+    # 0xaaaa -> "eth" (no dissector called), 0x0801 -> "eth:ethertype:data"
+    base = ARP_42[:24]
+    assert packet(base + "88b5" + "00" * 46).protocols == "eth:ethertype:data"
+    assert packet(base + "aaaa" + "00" * 46).protocols == "eth"
+    assert packet(base + "0801" + "00" * 46).protocols == "eth:ethertype:data"

@@ -130,3 +130,16 @@ def test_bad_headers() -> None:
     f = p.fields()
     assert p.findings[0].kind is FindingKind.TRUNCATED
     assert f["ip.src"] == "71.192.34.104" and "ip.dst" not in f
+
+
+def test_fragments_without_reassembly_or_not_wholly_captured() -> None:
+    """tshark dissects a first fragment as it is when it does not reassemble (session off,
+    or the fragment is not wholly captured); later fragments are data."""
+    udp = bytes.fromhex("0035003500200000") + bytes(range(24))
+    assert packet(_frag(3, 0, True, udp[:16]), 228).protocols.startswith("ip:udp")
+    assert packet(_frag(3, 2, False, udp[16:]), 228).protocols == "ip:data"
+    session = DissectSession()
+    cut = _frag(4, 0, True, udp[:16])[:-8]  # 4 bytes short of the fragment
+    p = packet(cut, 228, wirelen=36, session=session)
+    assert p.protocols.startswith("ip:udp")
+    assert len(session.reassembler) == 0
