@@ -118,3 +118,20 @@ def test_dask_scheduler_address(tmp_path: Path) -> None:
     assert res.rows == 210 and not res.errors
     back = pd.read_parquet(tmp_path / "out").drop(columns=[FILE_COLUMN])
     pd.testing.assert_frame_equal(_norm(back), _norm(read_packets(FILES[0])))
+
+
+def test_cli_entry_point(tmp_path: Path) -> None:
+    """`pcapkit export` through the real entry point (lazy command table)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "e.parquet"
+    proc = subprocess.run([sys.executable, "-m", "pcapkit", "export", str(FILES[0]), "-o", str(out),
+                           "--table", "flows"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    back = pd.read_parquet(out)
+    from pcapkit.reports.flows import flows
+
+    ref = flows(str(FILES[0]))
+    assert len(back) == len(ref) > 0
+    assert back["first_frame"].tolist() == ref["first_frame"].tolist()
