@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from pcapkit.dissect import registry
-from pcapkit.dissect.base import Context, Dissector, Finding, Layer, Next
+from pcapkit.dissect.base import Context, Dissector, Finding, Layer, Next, _Multi
+from pcapkit.dissect.frame_fields import frame_fields
 from pcapkit.frame import Frame, format_epoch_ns
 
 # tshark writes the pseudo-protocol "ethertype" between a link layer that dispatches on
@@ -39,8 +40,6 @@ class Packet:
 
     def fields(self) -> dict[str, Any]:
         """Every field of every layer by Wireshark name; a repeated field is a list in order."""
-        from pcapkit.dissect.frame_fields import frame_fields
-
         out: dict[str, Any] = frame_fields(self.frame, self.protocols)
         if self.frame_info:
             for name, value in self.frame_info.items():
@@ -51,20 +50,20 @@ class Packet:
         multi: set[str] = set()
         for layer in self.layers:
             for name, value in layer.fields.items():
-                is_multi = getattr(value, "_multi", False)
-                if name in out:
-                    if name not in multi:
-                        out[name] = [out[name]]
+                if name not in out:
+                    if value.__class__ is _Multi:
+                        out[name] = list(value)
                         multi.add(name)
-                    if is_multi:
-                        out[name].extend(value)
                     else:
-                        out[name].append(value)
-                elif is_multi:
-                    out[name] = list(value)
+                        out[name] = value
+                    continue
+                if name not in multi:
+                    out[name] = [out[name]]
                     multi.add(name)
+                if value.__class__ is _Multi:
+                    out[name].extend(value)
                 else:
-                    out[name] = value
+                    out[name].append(value)
         return out
 
     def layer(self, protocol: str) -> Layer | None:

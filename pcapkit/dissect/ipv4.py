@@ -105,6 +105,8 @@ def dissect_ipv4(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         layer.length = 1
         return layer, None
     h = data[offset:min(end, offset + 20)]
+    if avail >= 20:
+        return _full_header(layer, data, offset, end, ctx, h, hdr_len)
     if avail >= 4:
         total_len = int.from_bytes(h[2:4], "big")
     else:
@@ -139,18 +141,38 @@ def dissect_ipv4(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         layer.add("ip.proto", h[9])
     if avail >= 12:
         layer.add("ip.checksum", int.from_bytes(h[10:12], "big"))
-    if avail < 20:
-        if avail >= 12:
-            layer.add("ip.checksum.status", 2)
-        if avail >= 16:
-            src = ipv4_text(h[12:16])
-            layer.add("ip.src", src)
-            layer.add("ip.addr", src)
-            layer.add("ip.src_host", src)
-            layer.add("ip.host", src)
-        layer.truncated(end, f"captured bytes end inside the IPv4 header ({avail} < 20)")
-        layer.length = avail
+    # fewer than 20 bytes captured: whole fields only, as tshark shows them
+    if avail >= 12:
+        layer.add("ip.checksum.status", 2)
+    if avail >= 16:
+        src = ipv4_text(h[12:16])
+        layer.fields.update({"ip.src": src, "ip.addr": src, "ip.src_host": src, "ip.host": src})
+    layer.truncated(end, f"captured bytes end inside the IPv4 header ({avail} < 20)")
+    layer.length = avail
+    return layer, None
+
+
+def _full_header(layer: Layer, data: bytes, offset: int, end: int, ctx: Context, h: bytes,
+                 hdr_len: int) -> Result:
+    """The common case: at least the 20 fixed header bytes were captured."""
+    avail = end - offset
+    tos = h[1]
+    total_len = int.from_bytes(h[2:4], "big")
+    f = layer.fields
+    if 0 < total_len < hdr_len:
+        f.update({"ip.dsfield": tos, "ip.dsfield.dscp": tos >> 2, "ip.dsfield.ecn": tos & 3,
+                  "ip.len": total_len})
+        layer.malformed(offset + 2, f"total length {total_len} < header length {hdr_len}")
+        layer.length = min(avail, hdr_len)
         return layer, None
+    ident = int.from_bytes(h[4:6], "big")
+    ff = int.from_bytes(h[6:8], "big")
+    flags = ff >> 13
+    frag = ff & 0x1FFF
+    f.update({"ip.dsfield": tos, "ip.dsfield.dscp": tos >> 2, "ip.dsfield.ecn": tos & 3,
+              "ip.len": total_len, "ip.id": ident, "ip.flags": flags, "ip.flags.rb": bool(flags & 4),
+              "ip.flags.df": bool(flags & 2), "ip.flags.mf": bool(flags & 1), "ip.frag_offset": frag,
+              "ip.ttl": h[8], "ip.proto": h[9], "ip.checksum": int.from_bytes(h[10:12], "big")})
     proto = h[9]
     csum = int.from_bytes(h[10:12], "big")
     src, dst = ipv4_text(h[12:16]), ipv4_text(h[16:20])
@@ -210,6 +232,7 @@ def dissect_ipv4(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         return layer, Next("ip.fragment", proto, pay_off, pay_end, pdu_reported_end)
     layer.summary = f"ip-proto-{proto} {total_len - hdr_len}"
     return layer, Next("ip.proto", proto, pay_off, pay_end, pdu_reported_end)
+
 
 
 def _addresses(layer: Layer, src: str, dst: str) -> None:
