@@ -112,11 +112,22 @@ class DissectSession:
         return self._tcp_dispatcher
 
 
+_LOOKUPS: dict[tuple[str, int | str], Dissector | None] = {}
+
+
 def _lookup(table: str, key: int | str) -> Dissector | None:
+    """registry.lookup, remembered; a module that cannot be imported ends the chain."""
+    k = (table, key)
     try:
-        return registry.lookup(table, key)
+        return _LOOKUPS[k]
+    except KeyError:
+        pass
+    try:
+        fn = registry.lookup(table, key)
     except (ImportError, AttributeError):
-        return None
+        fn = None
+    _LOOKUPS[k] = fn
+    return fn
 
 
 def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
