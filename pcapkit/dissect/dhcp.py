@@ -344,6 +344,13 @@ def dissect_dhcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     layer = Layer("dhcp", offset)
     reported_end = max(ctx.reported_end, end)
     avail = end - offset
+    if avail >= 1 and data[offset] not in (1, 2):
+        # neither BOOTREQUEST nor BOOTREPLY: tshark shows the protocol without any field
+        # (broken/bootp_asan.pcap); tcpdump says "unknown (0x..)"
+        layer.length = max(0, avail)
+        layer.malformed(offset, f"unknown BOOTP message type {data[offset]}")
+        layer.summary = _summary(data, offset, end, reported_end)
+        return layer, None
     if avail < 236:
         layer.length = max(0, avail)
         _partial_header(layer, data, offset, end)  # tshark shows what was captured
@@ -467,7 +474,7 @@ def _summary(d: bytes, o: int, end: int, reported_end: int) -> str:
     if end - o < 1:
         return "BOOTP/DHCP"
     op = d[o]
-    kind = {1: "Request", 2: "Reply"}.get(op, f"op #{op}")
+    kind = {1: "Request", 2: "Reply"}.get(op, f"unknown (0x{op:02x})")
     text = f"BOOTP/DHCP, {kind}"
     if op == 1 and end - o >= 34 and d[o + 1] == 1 and d[o + 2] == 6:
         text += f" from {d[o + 28:o + 34].hex(':')}"
