@@ -57,6 +57,7 @@ TUNNEL_UDP_PORTS = frozenset({4789, 6081, 2152, 3544, 1701, 4500, 4341, 5246, 52
 ICMP_ERRORS = (3, 4, 5, 11, 12, 31)
 ICMPV6_ERRORS = (1, 2, 3, 4)
 IPV6_AF = (10, 24, 28, 30)
+IPV6_EXT = (0,)  # hop-by-hop options: walked by the fast path (others: per-packet path)
 
 
 _DTYPES: dict[str, Any] = {s.name: numpy_dtype(s) for s in LOCAL_SPECS}
@@ -379,13 +380,34 @@ def _ipv6(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, t_idx: list
         out.set(name + ".hi", idx, hi, np.uint64)
         out.set(name + ".lo", idx, lo, np.uint64)
     reported = b.wire[idx] - off - 40
-    stop = (plen == 0) | (plen > reported) | ~np.isin(nxt, (6, 17, 58, 59, 132, 88, 89, 103, 112, 2))
+    # hop-by-hop options headers: walk them (all rows at once)
+    proto = nxt.copy()
+    ext = np.zeros(idx.size, dtype=I64)       # bytes of extension headers
+    bad = np.zeros(idx.size, dtype=bool)
+    for _ in range(4):
+        walk = np.nonzero(np.isin(proto, IPV6_EXT) & ~bad)[0]
+        if walk.size == 0:
+            break
+        pos = off[walk] + 40 + ext[walk]
+        short = (b.cap[idx[walk]] < pos + 2) | (ext[walk] + 2 > plen[walk])
+        bad[walk[short]] = True
+        walk, pos = walk[~short], pos[~short]
+        w = b.win(idx[walk], pos, 2)
+        hl = (w[:, 1].astype(I64) + 1) * 8
+        cut = (b.cap[idx[walk]] < pos + hl) | (ext[walk] + hl > plen[walk])
+        bad[walk[cut]] = True
+        keep = ~cut
+        walk = walk[keep]
+        proto[walk] = w[keep, 0]
+        ext[walk] += hl[keep]
+    stop = (bad | (plen == 0) | (plen > reported)
+            | ~np.isin(proto, (6, 17, 58, 59, 132, 88, 89, 103, 112, 2)))
     out.mark(idx[stop])
     go = ~stop
     t_idx.append(idx[go])
-    t_off.append(off[go] + 40)
-    t_len.append(plen[go])
-    t_proto.append(nxt[go])
+    t_off.append(off[go] + 40 + ext[go])
+    t_len.append(plen[go] - ext[go])
+    t_proto.append(proto[go])
 
 
 def _arp(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray) -> None:
