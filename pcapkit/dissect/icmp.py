@@ -281,8 +281,7 @@ def dissect_icmp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
             ethertype = 0x86DD if version == 6 else 0x0800
             # the quoted datagram is cut short on purpose: report its own length as the
             # reported end, so the IP layer sees "truncated", never "malformed"
-            if orig_len == 0:
-                inner_reported = max(inner_reported, body + quoted_length(data, body, inner_end))
+            inner_reported = max(inner_reported, body + quoted_length(data, body, inner_end))
             return layer, Next("ethertype", ethertype, body, inner_end, inner_reported)
     return layer, None
 

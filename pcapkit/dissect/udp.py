@@ -109,7 +109,8 @@ def dissect_udp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
 
     ip_payload = reported_end - offset
     payload_reported_end = reported_end
-    bad_length = False
+    bad_length = False  # < 8: nothing to hand on
+    too_long = False    # > IP payload: the IP payload is handed on
     in_error = bool(ctx.extra.get("in_error_pkt"))
     if in_error:
         # quoted in an ICMP error: the datagram is cut short on purpose
@@ -121,15 +122,16 @@ def dissect_udp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
             layer.malformed(offset + 4, f"bad length value {ulen} < 8")
             bad_length = True
     elif ulen > ip_payload:
+        # tshark flags it and still hands the IP payload to the next dissector
         layer.malformed(offset + 4, f"bad length value {ulen} > IP payload length {ip_payload}")
-        bad_length = True
+        too_long = True
     else:
         payload_reported_end = offset + ulen
 
     status = CHECKSUM_UNVERIFIED
     if csum == 0 and ctx.extra.get("ip.version", 4) == 4:
         status = CHECKSUM_NOT_PRESENT
-    elif ctx.check_checksums and not bad_length and not in_error:
+    elif ctx.check_checksums and not bad_length and not too_long and not in_error:
         ok = verify_checksum(data, offset, payload_reported_end - offset, ctx, 17)
         if ok is True:
             status = CHECKSUM_GOOD
@@ -149,7 +151,7 @@ def dissect_udp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     if payload_end < payload_reported_end and payload_end == end and not in_error:
         layer.truncated(end, f"UDP payload cut short: {payload_end - payload_start} of "
                         f"{payload_reported_end - payload_start} bytes captured")
-    layer.summary = f"UDP, length {max(0, (ulen if not bad_length else ip_payload) - 8)}"
+    layer.summary = f"UDP, length {max(0, (ip_payload if bad_length or too_long else ulen) - 8)}"
     if bad_length:
         return layer, None
     key = pick_port("udp.port", sport, dport)
