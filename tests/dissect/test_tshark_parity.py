@@ -22,20 +22,13 @@ PREFIXES = ("frame.", "eth.", "llc.", "vlan.", "ieee8021ad.", "sll.", "null.", "
 # (see _protocols_prefix)
 EXCLUDE: tuple[str, ...] = ()
 
-_IPV6_ALL = "ipv6.* / ip.version"
 # (corpus path, field names or "*" / a family marker, reason)
 KNOWN: list[tuple[str, str, str]] = [
     ("broken/fuzz-2021-10-13.pcap", "frame.time_epoch",
      "the record's microseconds field is >= 10^6; tshark prints the raw fraction digits "
      "('...802.1882137472'), pcapkit carries the excess into the seconds"),
     ("broken/fuzz-2021-10-13.pcap", "null.type", "fuzzed loopback header, tshark reads another byte order"),
-    ("broken/fuzz-2006-06-26-2594.pcap", "ip.version", "fuzzed file: an IPv6 header quoted in an ICMPv6 "
-     "error (the icmpv6 dissector, another part, does not hand it back yet)"),
-    ("broken/ipv6_zero_len_ah.pcap", _IPV6_ALL,
-     "IPv6 inside an ICMPv6 error behind an AH header: AH (proto 51) is not dissected by pcapkit"),
-    ("broken/icmp-icmp_print-oobr-1.pcap", "*", "ICMP error inner IPv4 header (icmp owns the nesting)"),
     ("l2/mpls-in-vlan.pcap", "*", "MPLS (EtherType 0x8847) is not dissected, so the IPv4 inside is not"),
-    ("l2/q-in-q.pcap", "vlan.trailer", "trailer split between the two VLAN tags differs"),
     ("broken/timestamp_invalid_micro.pcap", "frame.time_epoch",
      "sub-second field >= 10^6 (10^9): tshark prints the raw digits, pcapkit carries into the seconds"),
     ("broken/timestamp_invalid_nano.pcap", "frame.time_epoch",
@@ -59,8 +52,6 @@ def _known(rel: str, field: str) -> bool:
         if path != rel:
             continue
         if fields == "*" or field in fields.split(",") or field == fields:
-            return True
-        if fields == _IPV6_ALL and (field.startswith("ipv6.") or field == "ip.version"):
             return True
     return False
 
