@@ -1,0 +1,188 @@
+"""The TCP engine's input as numpy columns, built by the columnar reader.
+
+:func:`tcp_columns` decodes a capture with :mod:`pcapkit.columnar` (vectorised header
+fields) and returns one entry per TCP segment, in file order: the arrays
+:func:`pcapkit.tcpflow.kernel.analyse_columns` takes, plus the addresses as text.
+
+It returns None -- the caller then uses the per-frame extractor and the Python engine
+-- whenever the columnar fast path did not decode some packet completely (IP
+fragments, tunnels, link types it does not know, cut or contradictory headers,
+malformed TCP options...): for those, :func:`pcapkit.tcpflow.extract.segments` is the
+reference and the two must never disagree. Segments with two or more SACK blocks (the
+columnar table keeps only the first) have their options parsed again by
+:func:`pcapkit.tcpflow.extract.segment_from_frame`.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from os import PathLike
+from typing import Any
+
+import numpy as np
+
+I64 = np.int64
+
+
+@dataclass
+class TcpColumns:
+    frame: np.ndarray      # frame numbers
+    ts_ns: np.ndarray
+    key: np.ndarray        # conversation key id (unordered endpoint pair)
+    dirb: np.ndarray       # 0/1: which endpoint of the pair sent the segment
+    src_code: np.ndarray   # index into ``addresses``
+    dst_code: np.ndarray
+    addresses: list[str]
+    sport: np.ndarray
+    dport: np.ndarray
+    seq: np.ndarray
+    ack: np.ndarray
+    flags: np.ndarray
+    window: np.ndarray
+    seglen: np.ndarray     # -1: short segment
+    wscale: np.ndarray     # -1: no window scale option
+    sack_n: np.ndarray
+    sack_l: np.ndarray     # (n, 3)
+    sack_r: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.frame.shape[0])
+
+
+_PARTS = ("frame", "ts", "ver", "a4s", "a4d", "s_hi", "s_lo", "d_hi", "d_lo", "sport", "dport", "seq", "ack",
+          "flags", "window", "seglen", "wscale", "sack_n", "sack_l", "sack_r")
+
+
+def _col(cols: Any, name: str, rows: np.ndarray, default: int = 0) -> np.ndarray:
+    v = cols.values.get(name)
+    if v is None:
+        return np.full(rows.size, default, dtype=I64)
+    out = v[rows].astype(I64)
+    if default != 0:
+        ok = cols.valid[name][rows]
+        out[~ok] = default
+    return out
+
+
+def _batch(rb: Any, cols: Any) -> dict[str, np.ndarray] | None:
+    from pcapkit.frame import Frame
+    from pcapkit.tcpflow.extract import segment_from_frame
+
+    if bool(cols.fallback.any()):
+        return None
+    tl = cols.valid.get("tcp.len")
+    if tl is None:
+        return {}
+    rows = np.nonzero(tl)[0]
+    if rows.size == 0:
+        return {}
+    if bool((rb.wirelen[rows] < rb.caplen[rows]).any()):
+        return None  # the per-frame extractor measures such frames differently
+    part: dict[str, np.ndarray] = {}
+    part["frame"] = rows.astype(I64) + rb.first_number
+    part["ts"] = rb.ts_ns[rows].astype(I64)
+    v4 = cols.valid["ip.src"][rows] if "ip.src" in cols.valid else np.zeros(rows.size, bool)
+    part["ver"] = np.where(v4, 4, 6).astype(I64)
+    part["a4s"] = _col(cols, "ip.src", rows)
+    part["a4d"] = _col(cols, "ip.dst", rows)
+    for side, name in (("s", "ipv6.src"), ("d", "ipv6.dst")):
+        for half in ("hi", "lo"):
+            v = cols.values.get(f"{name}.{half}")
+            arr = np.zeros(rows.size, dtype=np.uint64) if v is None else v[rows].astype(np.uint64)
+            arr[v4] = 0
+            part[f"{side}_{half}"] = arr
+    if not bool((v4 | (cols.valid["ipv6.src.hi"][rows] if "ipv6.src.hi" in cols.valid else v4)).all()):
+        return None
+    part["sport"] = _col(cols, "tcp.srcport", rows)
+    part["dport"] = _col(cols, "tcp.dstport", rows)
+    part["seq"] = _col(cols, "tcp.seq_raw", rows)
+    part["ack"] = _col(cols, "tcp.ack_raw", rows)
+    part["flags"] = _col(cols, "tcp.flags", rows)
+    part["window"] = _col(cols, "tcp.window_size_value", rows)
+    part["seglen"] = _col(cols, "tcp.len", rows)
+    part["wscale"] = _col(cols, "tcp.options.wscale.shift", rows, default=-1)
+    sack_n = _col(cols, "tcp.options.sack.count", rows)
+    sl = np.zeros((rows.size, 3), dtype=I64)
+    sr = np.zeros((rows.size, 3), dtype=I64)
+    sl[:, 0] = _col(cols, "tcp.options.sack_le", rows)
+    sr[:, 0] = _col(cols, "tcp.options.sack_re", rows)
+    for j in np.nonzero(sack_n >= 2)[0].tolist():
+        r = int(rows[j])
+        start = int(rb.data_off[r])
+        data = rb.buf[start:start + int(rb.caplen[r])].tobytes()
+        seg = segment_from_frame(Frame(int(part["frame"][j]), int(part["ts"][j]), len(data),
+                                       int(rb.wirelen[r]), int(rb.linktype[r]), 0, data), defrag=None)
+        if seg is None:
+            return None
+        blocks = seg.sack_blocks
+        sack_n[j] = len(blocks)
+        for b, (left, right) in enumerate(blocks[:3]):
+            sl[j, b] = left
+            sr[j, b] = right
+    part["sack_n"] = sack_n
+    part["sack_l"] = sl
+    part["sack_r"] = sr
+    return part
+
+
+def _addr_text(ver: int, a4: int, hi: int, lo: int) -> str:
+    if ver == 4:
+        return socket.inet_ntop(socket.AF_INET, a4.to_bytes(4, "big"))
+    return socket.inet_ntop(socket.AF_INET6, hi.to_bytes(8, "big") + lo.to_bytes(8, "big"))
+
+
+def tcp_columns(path: str | PathLike[str], *, chunk_packets: int = 1 << 18) -> TcpColumns | None:
+    """The TCP segments of ``path`` as columns, or None when the per-frame path must be
+    used (see the module doc). Raises what the columnar reader raises on bad files."""
+    import pandas as pd
+
+    from pcapkit.columnar.decode import decode_batch
+    from pcapkit.columnar.offsets import DEFAULT_CHUNK_BYTES, iter_records
+
+    parts: list[dict[str, np.ndarray]] = []
+    for rb in iter_records(str(path), chunk_bytes=DEFAULT_CHUNK_BYTES, max_packets=chunk_packets):
+        part = _batch(rb, decode_batch(rb))
+        if part is None:
+            return None
+        if part:
+            parts.append(part)
+    if not parts:
+        return None
+    cat = {name: np.concatenate([p[name] for p in parts]) for name in _PARTS}
+    parts.clear()
+    n = cat["frame"].shape[0]
+    ver = cat["ver"]
+    # address ids: one per distinct (version, address)
+    addr_keys = np.empty((2 * n, 3), dtype=np.uint64)
+    addr_keys[:n, 0] = np.where(ver == 4, cat["a4s"].astype(np.uint64), cat["s_hi"])
+    addr_keys[:n, 1] = cat["s_lo"]
+    addr_keys[n:, 0] = np.where(ver == 4, cat["a4d"].astype(np.uint64), cat["d_hi"])
+    addr_keys[n:, 1] = cat["d_lo"]
+    addr_keys[:n, 2] = ver.astype(np.uint64)
+    addr_keys[n:, 2] = ver.astype(np.uint64)
+    c0, _ = pd.factorize(addr_keys[:, 0])
+    c1, u1 = pd.factorize(addr_keys[:, 1])
+    combo = (c0.astype(I64) * (len(u1) + 1) + c1) * 7 + addr_keys[:, 2].astype(I64)
+    addr_id, uniq = pd.factorize(combo)
+    first = np.full(len(uniq), -1, dtype=I64)
+    # the first row holding each address gives its text
+    order = np.arange(2 * n - 1, -1, -1)
+    first[addr_id[order]] = order
+    texts = []
+    for r in first.tolist():
+        v = int(addr_keys[r, 2])
+        texts.append(_addr_text(v, int(addr_keys[r, 0]), int(addr_keys[r, 0]), int(addr_keys[r, 1])))
+    src_code = addr_id[:n].astype(I64)
+    dst_code = addr_id[n:].astype(I64)
+    sport, dport = cat["sport"], cat["dport"]
+    ep, ep_uniq = pd.factorize(np.concatenate([src_code * 65536 + sport, dst_code * 65536 + dport]))
+    src_ep = ep[:n].astype(I64)
+    dst_ep = ep[n:].astype(I64)
+    lo = np.minimum(src_ep, dst_ep)
+    hi = np.maximum(src_ep, dst_ep)
+    dirb = (src_ep > dst_ep).astype(I64)
+    key, _ = pd.factorize(lo * len(ep_uniq) + hi)
+    return TcpColumns(cat["frame"], cat["ts"], key.astype(I64), dirb, src_code, dst_code, texts,
+                      sport, dport, cat["seq"], cat["ack"], cat["flags"], cat["window"], cat["seglen"],
+                      cat["wscale"], cat["sack_n"], cat["sack_l"], cat["sack_r"])
