@@ -187,14 +187,126 @@ def frames_table(records: Iterable[FrameAnalysis], warnings: list[str] | None = 
     return df
 
 
+def kernel_table(path: str | PathLike[str], *, max_unacked: int = TCP_MAX_UNACKED_SEGMENTS,
+                 max_conversations: int | None = None) -> pd.DataFrame | None:
+    """The table of :func:`frames_table` computed by the compiled engine
+    (:mod:`pcapkit.tcpflow.kernel`) over columns (:mod:`pcapkit.tcpflow.columns`), or
+    None when that path does not apply (no numba, PCAPKIT_NO_NUMBA set, or packets only
+    the per-frame extractor handles)."""
+    from pcapkit.tcpflow import kernel
+
+    if not kernel.available():
+        return None
+    from pcapkit.tcpflow.columns import tcp_columns
+
+    tc = tcp_columns(path)
+    if tc is None:
+        return None
+    import numpy as np
+    import pandas as pd
+
+    res = kernel.analyse_columns(tc.frame, tc.ts_ns, tc.key, tc.dirb, tc.seq, tc.ack, tc.flags, tc.window,
+                                 tc.seglen, tc.wscale, tc.sack_n, tc.sack_l, tc.sack_r,
+                                 max_unacked=max_unacked, max_conversations=max_conversations)
+    keep = np.nonzero(res.stream >= 0)[0]
+    have = res.have[keep]
+    short = (have & kernel.H_SHORT) != 0
+    flags = tc.flags[keep]
+    is_syn = (flags & 0x002) != 0
+
+    def ints(values: np.ndarray, missing: np.ndarray | None = None) -> Any:
+        m = np.zeros(values.shape[0], dtype=bool) if missing is None else missing
+        return pd.arrays.IntegerArray(np.ascontiguousarray(values, dtype=np.int64), m.copy())
+
+    def secs(values: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
+        out = values.astype(np.float64) / 1e9
+        if present is not None:
+            out[~present] = np.nan
+        return out
+
+    def opt(bit: int) -> np.ndarray:
+        return (have & bit) == 0
+
+    texts = np.array(tc.addresses, dtype=object)
+    uflags, finv = np.unique(flags, return_inverse=True)
+    fhex = np.array([f"0x{int(f):04x}" for f in uflags], dtype=object)[finv]
+    fstr = np.array([flags_str(int(f)) for f in uflags], dtype=object)[finv]
+    a = res.aflags[keep]
+    g = {name: res.__dict__[name][keep] for name in (
+        "stream", "seq", "ack", "nxtseq", "window_size", "scalefactor", "acks_frame", "ack_rtt", "irtt", "bif",
+        "push", "dupack_num", "dupack_frame", "rto", "rto_frame", "time_relative", "time_delta")}
+    data: dict[str, Any] = {
+        "frame.number": ints(tc.frame[keep]),
+        "frame.time_epoch": tc.ts_ns[keep].astype(np.int64).view("datetime64[ns]"),
+        "tcp.stream": ints(g["stream"]),
+        "ip.src": pd.array(texts[tc.src_code[keep]], dtype="string"),
+        "tcp.srcport": ints(tc.sport[keep]),
+        "ip.dst": pd.array(texts[tc.dst_code[keep]], dtype="string"),
+        "tcp.dstport": ints(tc.dport[keep]),
+        "tcp.seq": ints(g["seq"]),
+        "tcp.ack": ints(g["ack"]),
+        "tcp.nxtseq": ints(g["nxtseq"], short),
+        "tcp.seq_raw": ints(tc.seq[keep]),
+        "tcp.ack_raw": ints(tc.ack[keep]),
+        "tcp.len": ints(tc.seglen[keep], short),
+        "tcp.flags": pd.array(fhex, dtype="string"),
+        "tcp.flags.str": pd.array(fstr, dtype="string"),
+        "tcp.window_size_value": ints(tc.window[keep]),
+        "tcp.window_size": ints(g["window_size"]),
+        "tcp.window_size_scalefactor": ints(g["scalefactor"], is_syn | short),
+    }
+    nomask = np.zeros(keep.shape[0], dtype=bool)
+    for bit, name in FLAG_FIELDS:
+        data[name] = pd.arrays.BooleanArray((a & bit) != 0, nomask.copy())
+    data["tcp.analysis.duplicate_ack_num"] = ints(g["dupack_num"], opt(kernel.H_DUPACK))
+    data["tcp.analysis.duplicate_ack_frame"] = ints(g["dupack_frame"], opt(kernel.H_DUPACK))
+    data["tcp.analysis.acks_frame"] = ints(g["acks_frame"], opt(kernel.H_ACKS_FRAME))
+    data["tcp.analysis.ack_rtt"] = secs(g["ack_rtt"], ~opt(kernel.H_ACK_RTT))
+    data["tcp.analysis.initial_rtt"] = secs(g["irtt"], ~opt(kernel.H_IRTT))
+    data["tcp.analysis.bytes_in_flight"] = ints(g["bif"], opt(kernel.H_BIF))
+    data["tcp.analysis.push_bytes_sent"] = ints(g["push"], opt(kernel.H_PUSH))
+    data["tcp.analysis.rto"] = secs(g["rto"], ~opt(kernel.H_RTO))
+    data["tcp.analysis.rto_frame"] = ints(g["rto_frame"], opt(kernel.H_RTO))
+    data["tcp.time_relative"] = secs(g["time_relative"])
+    data["tcp.time_delta"] = secs(g["time_delta"])
+    data["analysis_limited"] = pd.arrays.BooleanArray((have & kernel.H_LIMITED) != 0, nomask.copy())
+    df = pd.DataFrame(data, copy=False)
+    df.attrs["warnings"] = list(res.warnings)
+    return df
+
+
 def tcp_frames(path: PathOrFrames, stream: int | None = None, *, bpf: str | None = None,
                max_unacked: int = TCP_MAX_UNACKED_SEGMENTS,
-               max_conversations: int | None = None) -> pd.DataFrame:
+               max_conversations: int | None = None, fast: bool = True) -> pd.DataFrame:
     """One row per TCP frame of ``path`` with tshark's TCP analysis (see module doc).
 
     ``stream`` keeps one tcp.stream; ``bpf`` (a tcpdump filter) keeps the frames it
     matches -- the analysis itself always runs over every frame, as tshark's -Y.
+    A file path goes through the compiled engine when it applies (see
+    :func:`kernel_table`; identical results), else -- or with ``fast=False`` --
+    through the per-frame extractor and the Python engine.
     """
+    if fast and isinstance(path, (str, PathLike)):
+        from pcapkit.errors import PcapkitError
+
+        try:
+            df = kernel_table(path, max_unacked=max_unacked, max_conversations=max_conversations)
+        except PcapkitError:
+            df = None  # the per-frame path reads what it can and reports the error its way
+        if df is not None:
+            if stream is not None or bpf:
+                import numpy as np
+
+                sel = np.ones(len(df), dtype=bool)
+                if stream is not None:
+                    sel &= (df["tcp.stream"] == stream).to_numpy(dtype=bool, na_value=False)
+                if bpf:
+                    numbers = _bpf_numbers(path, bpf)
+                    sel &= df["frame.number"].isin(numbers).to_numpy(dtype=bool, na_value=False)
+                warnings = df.attrs["warnings"]
+                df = df[sel].reset_index(drop=True)
+                df.attrs["warnings"] = warnings
+            return df
     engine, records = run_engine(path, max_unacked=max_unacked, max_conversations=max_conversations)
     keep: set[int] | None = None
     if bpf:
