@@ -7,9 +7,9 @@ direction. SACK edges are emitted raw for the same reason (tshark shows them rel
 to the peer's ISN unless ``tcp.relative_sequence_numbers`` is off).
 
 Options: EOL(0), NOP(1), MSS(2), window scale(3), SACK-permitted(4), SACK(5),
-timestamps(8), MD5(19), MPTCP(30, kind and subtype recognised), TFO(34), experimental
-(253/254, with the TFO ExID 0xf989); any other kind is kept as its kind/length and raw
-bytes (``tcp.options``). The payload goes to the driver as ``Next("tcp.payload", port)``
+timestamps(8), MD5(19), MPTCP(30: every subtype named, MP_CAPABLE and DSS decoded),
+TFO(34), AccECN (172/174), experimental (253/254 with the TFO and AccECN ExIDs); any other
+kind is kept as its kind/length and raw bytes (``tcp.options``) with an UNSUPPORTED finding. The payload goes to the driver as ``Next("tcp.payload", port)``
 (stream reassembly, then the ``tcp.port`` table).
 """
 
