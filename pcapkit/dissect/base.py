@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class FindingKind(str, Enum):
+class FindingKind(StrEnum):
     TRUNCATED = "truncated"        # ran off the captured bytes (snaplen, cut file)
     MALFORMED = "malformed"        # the header contradicts itself
     CHECKSUM_BAD = "checksum_bad"  # only when checksum validation is on

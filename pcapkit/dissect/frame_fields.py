@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pcapkit.capture.linktypes import is_known, wtap_encap
 from pcapkit.fields import FieldSpec
 from pcapkit.frame import Frame
 
@@ -18,14 +19,6 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("frame.comment", "string", doc="pcapng packet comment"),
 )
 
-# LINKTYPE_* -> Wiretap WTAP_ENCAP_* (what tshark prints as frame.encap_type)
-WTAP_ENCAP: dict[int, int] = {
-    0: 15, 1: 1, 6: 2, 9: 4, 10: 6, 12: 7, 14: 7, 101: 7, 104: 28, 105: 20, 108: 15,
-    113: 25, 127: 23, 160: 58, 178: 83, 228: 129, 229: 130, 231: 146, 239: 141,
-    242: 180, 258: 171, 276: 210,
-}
-
-
 def frame_fields(frame: Frame, protocols: str) -> dict[str, Any]:
     """frame.* values for one frame (frame.interface_id only comes from pcapng files,
     which the Frame does not record, so it is left to callers that know the format)."""
@@ -36,9 +29,9 @@ def frame_fields(frame: Frame, protocols: str) -> dict[str, Any]:
         "frame.cap_len": frame.caplen,
         "frame.protocols": protocols,
     }
-    encap = WTAP_ENCAP.get(frame.linktype)
-    if encap is not None:
-        out["frame.encap_type"] = encap
+    # one LINKTYPE -> Wiretap table for the whole project: pcapkit.capture.linktypes
+    if is_known(frame.linktype):
+        out["frame.encap_type"] = wtap_encap(frame.linktype)
     if frame.comment is not None:
         out["frame.comment"] = frame.comment
     return out
