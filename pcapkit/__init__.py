@@ -13,14 +13,39 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
+    # files
     "Frame": "pcapkit.frame",
     "open_capture": "pcapkit.capture.files",
     "CaptureReader": "pcapkit.capture.files",
     "PcapWriter": "pcapkit.capture.pcap",
     "PcapngWriter": "pcapkit.capture.pcapng",
+    # filters and live capture
+    "compile_filter": "pcapkit.capture.bpf",
+    "filter_frames": "pcapkit.capture.bpf",
+    "LiveCapture": "pcapkit.capture.live",
+    # dissection
     "dissect": "pcapkit.dissect.driver",
+    "dissect_file": "pcapkit.dissect.driver",
+    "summary_line": "pcapkit.dissect.driver",
+    "Packet": "pcapkit.dissect.driver",
+    "DissectSession": "pcapkit.dissect.driver",
+    "protocol_hierarchy": "pcapkit.dissect.hierarchy",
+    # columnar
     "read_packets": "pcapkit.columnar.api",
     "iter_batches": "pcapkit.columnar.api",
+    # TCP flows and reports
+    "TcpEngine": "pcapkit.tcpflow.engine",
+    "StreamReassembler": "pcapkit.tcpflow.reassembly",
+    "tcp_frames": "pcapkit.reports.tcp",
+    "handshakes": "pcapkit.reports.handshakes",
+    "rtt_samples": "pcapkit.reports.rtt",
+    "rtt_summary": "pcapkit.reports.rtt",
+    "flows": "pcapkit.reports.flows",
+    "tcptrace_stats": "pcapkit.tcpflow.tcptrace",
+    "lab_tcp": "pcapkit.reports.lab",
+    "lab_dhcp": "pcapkit.reports.lab",
+    "plot": "pcapkit.reports.plots",
+    # errors
     "PcapkitError": "pcapkit.errors",
 }
 
