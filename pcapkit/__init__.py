@@ -11,7 +11,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it
+# public name -> module that defines it ("module:attr" where the names differ)
 _LAZY: dict[str, str] = {
     # files
     "Frame": "pcapkit.frame",
@@ -24,7 +24,8 @@ _LAZY: dict[str, str] = {
     "filter_frames": "pcapkit.capture.bpf",
     "LiveCapture": "pcapkit.capture.live",
     # dissection
-    "dissect": "pcapkit.dissect.driver",
+    # (pcapkit.dissect is the subpackage, so the function is exported as dissect_frame)
+    "dissect_frame": "pcapkit.dissect.driver:dissect",
     "dissect_file": "pcapkit.dissect.driver",
     "summary_line": "pcapkit.dissect.driver",
     "Packet": "pcapkit.dissect.driver",
@@ -53,10 +54,11 @@ __all__ = [*sorted(_LAZY), "__version__"]
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    target = _LAZY.get(name)
+    if target is None:
         raise AttributeError(f"module 'pcapkit' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
+    module, _, attr = target.partition(":")
+    value = getattr(import_module(module), attr or name)
     globals()[name] = value
     return value
 

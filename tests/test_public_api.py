@@ -12,8 +12,8 @@ import pcapkit
 @pytest.mark.parametrize("name", sorted(n for n in pcapkit.__all__ if n != "__version__"))
 def test_public_name_resolves(name: str) -> None:
     value = getattr(pcapkit, name)
-    module = importlib.import_module(pcapkit._LAZY[name])
-    assert value is getattr(module, name)
+    module, _, attr = pcapkit._LAZY[name].partition(":")
+    assert value is getattr(importlib.import_module(module), attr or name)
 
 
 def test_unknown_name_is_an_attribute_error() -> None:
