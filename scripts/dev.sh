@@ -48,8 +48,8 @@ case "$cmd" in
         setup_system; setup_python ;;
     demo)
         setup_system; setup_python
-        .venv/bin/pcapkit stats captures/http-download.pcapng
-        .venv/bin/pcapkit flows captures/http-download.pcapng "$@" ;;
+        # the main job: every conversation of a real download, with tshark's TCP analysis folded in
+        .venv/bin/pcapkit flows captures/tcp-download.pcapng "$@" ;;
     test)
         setup_system; setup_python
         .venv/bin/ruff check pcapkit tests benchmarks scripts
