@@ -187,6 +187,20 @@ def frames_table(records: Iterable[FrameAnalysis], warnings: list[str] | None = 
     return df
 
 
+def _strings(codes: Any, texts: list[str]) -> Any:
+    """The pandas "string" array of ``texts[codes]`` (what ``pd.array(list, dtype="string")``
+    gives, built without a Python object per row when the storage is pyarrow)."""
+    import numpy as np
+    import pandas as pd
+
+    if pd.StringDtype().storage == "pyarrow" and pd.StringDtype() == pd.array([], dtype="string").dtype:
+        import pyarrow as pa
+
+        dictionary = pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes, dtype=np.int32)), pa.array(texts))
+        return pd.arrays.ArrowStringArray(dictionary.cast(pa.string()))
+    return pd.array(np.array(texts, dtype=object)[codes], dtype="string")
+
+
 def kernel_table(path: str | PathLike[str], *, max_unacked: int = TCP_MAX_UNACKED_SEGMENTS,
                  max_conversations: int | None = None) -> pd.DataFrame | None:
     """The table of :func:`frames_table` computed by the compiled engine
@@ -208,7 +222,9 @@ def kernel_table(path: str | PathLike[str], *, max_unacked: int = TCP_MAX_UNACKE
     res = kernel.analyse_columns(tc.frame, tc.ts_ns, tc.key, tc.dirb, tc.seq, tc.ack, tc.flags, tc.window,
                                  tc.seglen, tc.wscale, tc.sack_n, tc.sack_l, tc.sack_r,
                                  max_unacked=max_unacked, max_conversations=max_conversations)
-    keep = np.nonzero(res.stream >= 0)[0]
+    kept = np.nonzero(res.stream >= 0)[0]
+    # (every row kept, the usual case: views instead of copies)
+    keep: Any = slice(None) if kept.shape[0] == len(tc) else kept
     have = res.have[keep]
     short = (have & kernel.H_SHORT) != 0
     flags = tc.flags[keep]
@@ -227,10 +243,13 @@ def kernel_table(path: str | PathLike[str], *, max_unacked: int = TCP_MAX_UNACKE
     def opt(bit: int) -> np.ndarray:
         return (have & bit) == 0
 
-    texts = np.array(tc.addresses, dtype=object)
-    uflags, finv = np.unique(flags, return_inverse=True)
-    fhex = np.array([f"0x{int(f):04x}" for f in uflags], dtype=object)[finv]
-    fstr = np.array([flags_str(int(f)) for f in uflags], dtype=object)[finv]
+    # (tcp.flags holds 12 bits: a table of the 4096 texts, indexed by the flags)
+    used = np.unique(flags)
+    fhex_all = ["" for _ in range(4096)]
+    fstr_all = ["" for _ in range(4096)]
+    for f in used.tolist():
+        fhex_all[f] = f"0x{f:04x}"
+        fstr_all[f] = flags_str(f)
     a = res.aflags[keep]
     g = {name: res.__dict__[name][keep] for name in (
         "stream", "seq", "ack", "nxtseq", "window_size", "scalefactor", "acks_frame", "ack_rtt", "irtt", "bif",
@@ -239,9 +258,9 @@ def kernel_table(path: str | PathLike[str], *, max_unacked: int = TCP_MAX_UNACKE
         "frame.number": ints(tc.frame[keep]),
         "frame.time_epoch": tc.ts_ns[keep].astype(np.int64).view("datetime64[ns]"),
         "tcp.stream": ints(g["stream"]),
-        "ip.src": pd.array(texts[tc.src_code[keep]], dtype="string"),
+        "ip.src": _strings(tc.src_code[keep], tc.addresses),
         "tcp.srcport": ints(tc.sport[keep]),
-        "ip.dst": pd.array(texts[tc.dst_code[keep]], dtype="string"),
+        "ip.dst": _strings(tc.dst_code[keep], tc.addresses),
         "tcp.dstport": ints(tc.dport[keep]),
         "tcp.seq": ints(g["seq"]),
         "tcp.ack": ints(g["ack"]),
@@ -249,13 +268,13 @@ def kernel_table(path: str | PathLike[str], *, max_unacked: int = TCP_MAX_UNACKE
         "tcp.seq_raw": ints(tc.seq[keep]),
         "tcp.ack_raw": ints(tc.ack[keep]),
         "tcp.len": ints(tc.seglen[keep], short),
-        "tcp.flags": pd.array(fhex, dtype="string"),
-        "tcp.flags.str": pd.array(fstr, dtype="string"),
+        "tcp.flags": _strings(flags, fhex_all),
+        "tcp.flags.str": _strings(flags, fstr_all),
         "tcp.window_size_value": ints(tc.window[keep]),
         "tcp.window_size": ints(g["window_size"]),
         "tcp.window_size_scalefactor": ints(g["scalefactor"], is_syn | short),
     }
-    nomask = np.zeros(keep.shape[0], dtype=bool)
+    nomask = np.zeros(kept.shape[0], dtype=bool)
     for bit, name in FLAG_FIELDS:
         data[name] = pd.arrays.BooleanArray((a & bit) != 0, nomask.copy())
     data["tcp.analysis.duplicate_ack_num"] = ints(g["dupack_num"], opt(kernel.H_DUPACK))

@@ -65,24 +65,74 @@ def _col(cols: Any, name: str, rows: np.ndarray, default: int = 0) -> np.ndarray
     return out
 
 
-def _batch(rb: Any, cols: Any) -> dict[str, np.ndarray] | None:
+def _frame(rb: Any, r: int) -> Any:
     from pcapkit.frame import Frame
+
+    start = int(rb.data_off[r])
+    data = rb.buf[start:start + int(rb.caplen[r])].tobytes()
+    return Frame(rb.first_number + r, int(rb.ts_ns[r]), len(data), int(rb.wirelen[r]), int(rb.linktype[r]),
+                 max(0, int(rb.interface_id[r])), data)
+
+
+def _slow_rows(rb: Any, rows: np.ndarray, defrag: Any) -> dict[str, np.ndarray]:
+    """Segments of the rows the columnar path did not decode, by the per-frame extractor."""
     from pcapkit.tcpflow.extract import segment_from_frame
 
-    if bool(cols.fallback.any()):
-        return None
+    segs = []
+    for r in rows.tolist():
+        if rb.linktype[r] < 0:
+            continue
+        seg = segment_from_frame(_frame(rb, r), defrag=defrag)
+        if seg is not None:
+            segs.append(seg)
+    m = len(segs)
+    part = {name: np.zeros(m, dtype=I64) for name in _PARTS}
+    for name in ("s_hi", "s_lo", "d_hi", "d_lo"):
+        part[name] = np.zeros(m, dtype=np.uint64)
+    part["sack_l"] = np.zeros((m, 3), dtype=I64)
+    part["sack_r"] = np.zeros((m, 3), dtype=I64)
+    for j, seg in enumerate(segs):
+        part["frame"][j] = seg.frame_number
+        part["ts"][j] = seg.ts_ns
+        part["ver"][j] = seg.ip_version
+        if seg.ip_version == 4:
+            part["a4s"][j] = int.from_bytes(socket.inet_pton(socket.AF_INET, seg.src), "big")
+            part["a4d"][j] = int.from_bytes(socket.inet_pton(socket.AF_INET, seg.dst), "big")
+        else:
+            for side, text in (("s", seg.src), ("d", seg.dst)):
+                raw = socket.inet_pton(socket.AF_INET6, text)
+                part[side + "_hi"][j] = int.from_bytes(raw[:8], "big")
+                part[side + "_lo"][j] = int.from_bytes(raw[8:], "big")
+        part["sport"][j] = seg.sport
+        part["dport"][j] = seg.dport
+        part["seq"][j] = seg.seq
+        part["ack"][j] = seg.ack
+        part["flags"][j] = seg.flags
+        part["window"][j] = seg.window
+        part["seglen"][j] = seg.seglen
+        part["wscale"][j] = -1 if seg.wscale is None else seg.wscale
+        part["sack_n"][j] = len(seg.sack_blocks)
+        for b, (left, right) in enumerate(seg.sack_blocks[:3]):
+            part["sack_l"][j, b] = left
+            part["sack_r"][j, b] = right
+    return part
+
+
+def _batch(rb: Any, cols: Any, defrag: Any) -> dict[str, np.ndarray] | None:
+    from pcapkit.tcpflow.extract import segment_from_frame
+
+    fallback = cols.fallback
     tl = cols.valid.get("tcp.len")
-    if tl is None:
-        return {}
-    rows = np.nonzero(tl)[0]
-    if rows.size == 0:
-        return {}
+    rows = np.nonzero(tl & ~fallback)[0] if tl is not None else np.zeros(0, dtype=I64)
     if bool((rb.wirelen[rows] < rb.caplen[rows]).any()):
         return None  # the per-frame extractor measures such frames differently
     part: dict[str, np.ndarray] = {}
     part["frame"] = rows.astype(I64) + rb.first_number
     part["ts"] = rb.ts_ns[rows].astype(I64)
     v4 = cols.valid["ip.src"][rows] if "ip.src" in cols.valid else np.zeros(rows.size, bool)
+    v6 = cols.valid["ipv6.src.hi"][rows] if "ipv6.src.hi" in cols.valid else np.zeros(rows.size, bool)
+    if not bool((v4 | v6).all()):
+        return None
     part["ver"] = np.where(v4, 4, 6).astype(I64)
     part["a4s"] = _col(cols, "ip.src", rows)
     part["a4d"] = _col(cols, "ip.dst", rows)
@@ -92,8 +142,6 @@ def _batch(rb: Any, cols: Any) -> dict[str, np.ndarray] | None:
             arr = np.zeros(rows.size, dtype=np.uint64) if v is None else v[rows].astype(np.uint64)
             arr[v4] = 0
             part[f"{side}_{half}"] = arr
-    if not bool((v4 | (cols.valid["ipv6.src.hi"][rows] if "ipv6.src.hi" in cols.valid else v4)).all()):
-        return None
     part["sport"] = _col(cols, "tcp.srcport", rows)
     part["dport"] = _col(cols, "tcp.dstport", rows)
     part["seq"] = _col(cols, "tcp.seq_raw", rows)
@@ -108,11 +156,7 @@ def _batch(rb: Any, cols: Any) -> dict[str, np.ndarray] | None:
     sl[:, 0] = _col(cols, "tcp.options.sack_le", rows)
     sr[:, 0] = _col(cols, "tcp.options.sack_re", rows)
     for j in np.nonzero(sack_n >= 2)[0].tolist():
-        r = int(rows[j])
-        start = int(rb.data_off[r])
-        data = rb.buf[start:start + int(rb.caplen[r])].tobytes()
-        seg = segment_from_frame(Frame(int(part["frame"][j]), int(part["ts"][j]), len(data),
-                                       int(rb.wirelen[r]), int(rb.linktype[r]), 0, data), defrag=None)
+        seg = segment_from_frame(_frame(rb, int(rows[j])), defrag=None)
         if seg is None:
             return None
         blocks = seg.sack_blocks
@@ -123,6 +167,12 @@ def _batch(rb: Any, cols: Any) -> dict[str, np.ndarray] | None:
     part["sack_n"] = sack_n
     part["sack_l"] = sl
     part["sack_r"] = sr
+    slow_rows = np.nonzero(fallback)[0]
+    if slow_rows.size:
+        slow = _slow_rows(rb, slow_rows, defrag)
+        if slow["frame"].size:
+            order = np.argsort(np.concatenate([part["frame"], slow["frame"]]), kind="stable")
+            part = {name: np.concatenate([part[name], slow[name]])[order] for name in _PARTS}
     return part
 
 
@@ -139,16 +189,20 @@ def tcp_columns(path: str | PathLike[str], *, chunk_packets: int = 1 << 18) -> T
 
     from pcapkit.columnar.decode import decode_batch
     from pcapkit.columnar.offsets import DEFAULT_CHUNK_BYTES, iter_records
+    from pcapkit.tcpflow.extract import _Defragmenter
 
     parts: list[dict[str, np.ndarray]] = []
+    defrag = _Defragmenter()
     for rb in iter_records(str(path), chunk_bytes=DEFAULT_CHUNK_BYTES, max_packets=chunk_packets):
-        part = _batch(rb, decode_batch(rb))
+        part = _batch(rb, decode_batch(rb), defrag)
         if part is None:
             return None
-        if part:
+        if part["frame"].size:
             parts.append(part)
-    if not parts:
-        return None
+    if not parts:  # no TCP at all
+        e = np.zeros(0, dtype=I64)
+        e3 = np.zeros((0, 3), dtype=I64)
+        return TcpColumns(e, e, e, e, e, e, [], e, e, e, e, e, e, e, e, e, e3, e3)
     cat = {name: np.concatenate([p[name] for p in parts]) for name in _PARTS}
     parts.clear()
     n = cat["frame"].shape[0]
