@@ -104,7 +104,9 @@ def write_report(df: pd.DataFrame, fmt: str, output: str | None, *, title: str |
             if tdf.empty:
                 stream.write("(no rows)\n")
             else:
-                stream.write(tdf.to_string(index=False, na_rep="") + "\n")
+                # a missing value is an empty cell in a table, as in tshark's columns
+                shown = tdf.astype(object).where(tdf.notna(), "")
+                stream.write(shown.to_string(index=False) + "\n")
     finally:
         if close:
             stream.close()
