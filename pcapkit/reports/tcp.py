@@ -235,7 +235,7 @@ def kernel_table(path: str | PathLike[str], *, max_unacked: int = TCP_MAX_UNACKE
         return pd.arrays.IntegerArray(np.ascontiguousarray(values, dtype=np.int64), m.copy())
 
     def secs(values: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
-        out = values.astype(np.float64) / 1e9
+        out = np.true_divide(values, 1e9)  # (int64 -> float64, then / 1e9: as int / 1e9)
         if present is not None:
             out[~present] = np.nan
         return out
@@ -256,7 +256,7 @@ def kernel_table(path: str | PathLike[str], *, max_unacked: int = TCP_MAX_UNACKE
         "push", "dupack_num", "dupack_frame", "rto", "rto_frame", "time_relative", "time_delta")}
     data: dict[str, Any] = {
         "frame.number": ints(tc.frame[keep]),
-        "frame.time_epoch": tc.ts_ns[keep].astype(np.int64).view("datetime64[ns]"),
+        "frame.time_epoch": np.asarray(tc.ts_ns[keep], dtype=np.int64).view("datetime64[ns]"),
         "tcp.stream": ints(g["stream"]),
         "ip.src": _strings(tc.src_code[keep], tc.addresses),
         "tcp.srcport": ints(tc.sport[keep]),

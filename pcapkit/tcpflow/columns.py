@@ -58,7 +58,7 @@ def _col(cols: Any, name: str, rows: np.ndarray, default: int = 0) -> np.ndarray
     v = cols.values.get(name)
     if v is None:
         return np.full(rows.size, default, dtype=I64)
-    out = v[rows].astype(I64)
+    out = v[rows].astype(I64, copy=False)
     if default != 0:
         ok = cols.valid[name][rows]
         out[~ok] = default
@@ -128,7 +128,7 @@ def _batch(rb: Any, cols: Any, defrag: Any) -> dict[str, np.ndarray] | None:
         return None  # the per-frame extractor measures such frames differently
     part: dict[str, np.ndarray] = {}
     part["frame"] = rows.astype(I64) + rb.first_number
-    part["ts"] = rb.ts_ns[rows].astype(I64)
+    part["ts"] = rb.ts_ns[rows].astype(I64, copy=False)
     v4 = cols.valid["ip.src"][rows] if "ip.src" in cols.valid else np.zeros(rows.size, bool)
     v6 = cols.valid["ipv6.src.hi"][rows] if "ipv6.src.hi" in cols.valid else np.zeros(rows.size, bool)
     if not bool((v4 | v6).all()):
@@ -139,7 +139,7 @@ def _batch(rb: Any, cols: Any, defrag: Any) -> dict[str, np.ndarray] | None:
     for side, name in (("s", "ipv6.src"), ("d", "ipv6.dst")):
         for half in ("hi", "lo"):
             v = cols.values.get(f"{name}.{half}")
-            arr = np.zeros(rows.size, dtype=np.uint64) if v is None else v[rows].astype(np.uint64)
+            arr = np.zeros(rows.size, dtype=np.uint64) if v is None else v[rows].astype(np.uint64, copy=False)
             arr[v4] = 0
             part[f"{side}_{half}"] = arr
     part["sport"] = _col(cols, "tcp.srcport", rows)
@@ -227,16 +227,16 @@ def tcp_columns(path: str | PathLike[str], *, chunk_packets: int = 1 << 18) -> T
     for r in first.tolist():
         v = int(addr_keys[r, 2])
         texts.append(_addr_text(v, int(addr_keys[r, 0]), int(addr_keys[r, 0]), int(addr_keys[r, 1])))
-    src_code = addr_id[:n].astype(I64)
-    dst_code = addr_id[n:].astype(I64)
+    src_code = addr_id[:n].astype(I64, copy=False)
+    dst_code = addr_id[n:].astype(I64, copy=False)
     sport, dport = cat["sport"], cat["dport"]
     ep, ep_uniq = pd.factorize(np.concatenate([src_code * 65536 + sport, dst_code * 65536 + dport]))
-    src_ep = ep[:n].astype(I64)
-    dst_ep = ep[n:].astype(I64)
+    src_ep = ep[:n].astype(I64, copy=False)
+    dst_ep = ep[n:].astype(I64, copy=False)
     lo = np.minimum(src_ep, dst_ep)
     hi = np.maximum(src_ep, dst_ep)
     dirb = (src_ep > dst_ep).astype(I64)
     key, _ = pd.factorize(lo * len(ep_uniq) + hi)
-    return TcpColumns(cat["frame"], cat["ts"], key.astype(I64), dirb, src_code, dst_code, texts,
+    return TcpColumns(cat["frame"], cat["ts"], key.astype(I64, copy=False), dirb, src_code, dst_code, texts,
                       sport, dport, cat["seq"], cat["ack"], cat["flags"], cat["window"], cat["seglen"],
                       cat["wscale"], cat["sack_n"], cat["sack_l"], cat["sack_r"])
