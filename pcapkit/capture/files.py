@@ -1,4 +1,4 @@
-"""Open a capture file of any supported format: pcap, pcap-ns, pcapng (and Sun snoop),
+"""Open a capture file of any supported format: pcap, pcap-ns, pcapng (and Sun snoop, Endace ERF),
 gzip-compressed or not.
 
 :func:`open_capture` sniffs the format from the first bytes (never from the file
@@ -345,7 +345,17 @@ def _open(raw: BinaryIO, path: str, closer: BinaryIO | None, strict: bool) -> Ca
         src.fill(8)
         if src.data[src.pos:src.pos + 8] == SNOOP_MAGIC:
             return SnoopReader(src, path=path, gzipped=gzipped, strict=strict, closer=closer)
-    raise UnknownFormatError(f"not a pcap, pcapng or snoop file (magic {magic.hex()})", path=path, offset=0)
+    # ERF has no magic: wiretap's erf_open heuristic over the first records, tried last
+    from pcapkit.capture import erf
+
+    src.fill(ERF_SNIFF)
+    if erf.looks_like_erf(src.data[src.pos:], at_eof=src.eof):
+        return erf.ErfReader(src, path=path, gzipped=gzipped, strict=strict, closer=closer)
+    raise UnknownFormatError(f"not a pcap, pcapng, snoop or ERF file (magic {magic.hex()})", path=path, offset=0)
+
+
+# bytes looked at to recognise an ERF file (20 records of at most 64 KiB each)
+ERF_SNIFF = 20 * 65536
 
 
 SNOOP_MAGIC = b"snoop\x00\x00\x00"
