@@ -74,11 +74,21 @@ class Columns:
 
     def set(self, name: str, idx: np.ndarray, values: Any, dtype: Any = None) -> None:
         arr = self.values.get(name)
+        dense = idx.shape[0] == self.n  # every row (row indices are always sorted and unique)
+        if arr is None and dense and isinstance(values, np.ndarray) and values.shape == (self.n,):
+            # first write covers every row: keep the values themselves (no fill, no copy)
+            dt = _DTYPES.get(name, np.uint64) if dtype is None else dtype
+            v = values.astype(dt, copy=False)
+            if v.base is not None or not v.flags.c_contiguous:
+                v = v.copy()  # never keep a view of a (larger) gather matrix alive
+            self.values[name] = v
+            self.valid[name] = np.ones(self.n, dtype=bool)
+            return
         if arr is None:
             arr = np.zeros(self.n, dtype=_DTYPES.get(name, np.uint64) if dtype is None else dtype)
             self.values[name] = arr
             self.valid[name] = np.zeros(self.n, dtype=bool)
-        if idx.shape[0] == self.n:  # every row (row indices are always sorted and unique)
+        if dense:
             arr[:] = values
             self.valid[name][:] = True
         else:
