@@ -45,14 +45,14 @@ EXT_HEADER_LEN = 8
 TYPE_PAD = 48
 TYPE_META = 27
 # record types with a 2-byte offset/pad subheader before the Ethernet frame
-ETH_TYPES = frozenset({2, 10, 16, 20})          # ETH, COLOR_ETH, DSM_COLOR_ETH, COLOR_HASH_ETH
-# record types with a 4-byte multi-channel (or AAL2) subheader
-MC_TYPES = frozenset({5, 6, 7, 8, 9, 12, 13, 11})  # MC_HDLC, MC_RAW, MC_ATM, MC_RAW_CHANNEL,
-#                                                   MC_AAL5, COLOR_MC_HDLC_POS, MC_AAL2, AAL2
+ETH_TYPES = frozenset({2, 11, 16, 20})          # ETH, COLOR_ETH, DSM_COLOR_ETH, COLOR_HASH_ETH
+# record types with a 4-byte multi-channel (or AAL2) subheader: MC_HDLC, MC_RAW, MC_ATM,
+# MC_RAW_CHANNEL, MC_AAL5, MC_AAL2, COLOR_MC_HDLC_POS, AAL2
+MC_TYPES = frozenset({5, 6, 7, 8, 9, 12, 17, 18})
 
 # extension header types (bits 0-6 of the first byte) that carry a source id / host id
-EXT_HOST_ID = 6
-EXT_FLOW_ID = 8
+EXT_FLOW_ID = 16
+EXT_HOST_ID = 17
 
 RECORDS_FOR_CHECK = 20
 MIN_RECORDS_FOR_CHECK = 3

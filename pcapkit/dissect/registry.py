@@ -32,6 +32,7 @@ ENTRIES: list[tuple[str, int | str, str]] = [
     ("link", 229, "pcapkit.dissect.rawip:dissect_raw_ipv6"),
     ("link", 0, "pcapkit.dissect.null:dissect_null"),
     ("link", 108, "pcapkit.dissect.null:dissect_loop"),
+    ("link", 197, "pcapkit.dissect.erf:dissect_erf"),        # Endace ERF (header stripped by the reader)
     # ethertypes
     ("ethertype", 0x0800, "pcapkit.dissect.ipv4:dissect_ipv4"),
     ("ethertype", 0x86DD, "pcapkit.dissect.ipv6:dissect_ipv6"),

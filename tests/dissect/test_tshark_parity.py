@@ -127,7 +127,7 @@ def test_link_network_fields_match_tshark(path: Path, comparisons: dict[Path, Co
 @pytest.mark.tshark
 @pytest.mark.parametrize("rel", ["labs/NAT_ISP_side.pcap", "l2/vlan-qinqinq.pcap", "l2/snap-arp.pcapng",
                                  "tcp/mptcp-v1.pcap", "formats/dlt_null.dmp.gz", "formats/rawip.dmp.gz",
-                                 "ip/ipv6_ext_headers.pcap", "ip/ip_frag_source.pcapng",
+                                 "ip/ipv6_ext_headers.pcap", "ip/ip_frag_source.pcapng", "formats/eth.erf.gz",
                                  "l2/linux_dlt_sll2.pcap", "formats/LINKTYPE_IPV6.pcap"])
 def test_protocols_prefix_matches_tshark(rel: str) -> None:
     """frame.protocols up to the last layer pcapkit decodes is tshark's, pseudo-protocols included."""
