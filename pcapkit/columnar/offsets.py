@@ -633,25 +633,28 @@ def iter_records(path: str, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES, max_packe
 
 
 def _reader_batches(path: str, max_packets: int, magic: int) -> Iterator[RecordBatch]:
-    """Other formats (e.g. Sun snoop) through :mod:`pcapkit.capture.files`, in batches."""
+    """Other formats (Sun snoop, ERF) through :mod:`pcapkit.capture.files`, in batches."""
     try:
-        from pcapkit.capture.files import read_frames
+        from pcapkit.capture.files import open_capture
     except ImportError:
         raise UnknownFormatError(f"unknown capture format (magic 0x{magic:08x}); "
                                  "pcapkit columnar reads pcap and pcapng", path=path, offset=0) from None
     chunk: list[Any] = []
     number = 1
-    for frame in read_frames(path):
-        chunk.append(frame)
-        if len(chunk) >= max_packets:
-            yield _frames_batch(chunk, number)
-            number += len(chunk)
-            chunk = []
+    # ERF records carry an interface (frame.interface_id), as pcapng's do
+    with open_capture(path) as reader:
+        has_if = reader.format == "erf"
+        for frame in reader:
+            chunk.append(frame)
+            if len(chunk) >= max_packets:
+                yield _frames_batch(chunk, number, has_if)
+                number += len(chunk)
+                chunk = []
     if chunk:
-        yield _frames_batch(chunk, number)
+        yield _frames_batch(chunk, number, has_if)
 
 
-def _frames_batch(frames: list[Any], number: int) -> RecordBatch:
+def _frames_batch(frames: list[Any], number: int, has_interface: bool = False) -> RecordBatch:
     data = [f.data for f in frames]
     cap = np.array([len(d) for d in data], dtype=np.int64)
     off = np.zeros(len(data), dtype=np.int64)
@@ -661,4 +664,4 @@ def _frames_batch(frames: list[Any], number: int) -> RecordBatch:
     return RecordBatch(buf, off, cap, np.array([f.wirelen for f in frames], np.int64),
                        np.array([f.ts_ns for f in frames], np.int64),
                        np.array([f.linktype for f in frames], np.int32),
-                       np.array([f.interface_id for f in frames], np.int32), number, 0)
+                       np.array([f.interface_id for f in frames], np.int32), number, 0, pcapng=has_interface)
