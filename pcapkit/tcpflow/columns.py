@@ -4,13 +4,15 @@
 fields) and returns one entry per TCP segment, in file order: the arrays
 :func:`pcapkit.tcpflow.kernel.analyse_columns` takes, plus the addresses as text.
 
-It returns None -- the caller then uses the per-frame extractor and the Python engine
--- whenever the columnar fast path did not decode some packet completely (IP
-fragments, tunnels, link types it does not know, cut or contradictory headers,
-malformed TCP options...): for those, :func:`pcapkit.tcpflow.extract.segments` is the
-reference and the two must never disagree. Segments with two or more SACK blocks (the
-columnar table keeps only the first) have their options parsed again by
-:func:`pcapkit.tcpflow.extract.segment_from_frame`.
+Packets the columnar fast path did not decode completely (IP fragments, tunnels, cut
+or contradictory headers, malformed TCP options...) and packets of link types outside
+:data:`SHARED_LINKTYPES` go, in file order, through the per-frame extractor
+(:func:`pcapkit.tcpflow.extract.segment_from_frame`, with one IPv4 defragmenter for
+the file), which is the reference: the two paths must never disagree. Segments with
+two or more SACK blocks (the columnar table keeps only the first) have their options
+parsed again by the same extractor. It returns None -- the caller then runs the whole
+file through the per-frame path -- only for frames whose wire length is below their
+captured length or TCP rows without an IP address.
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ class TcpColumns:
     def __len__(self) -> int:
         return int(self.frame.shape[0])
 
+
+# link types decoded alike by the columnar path and pcapkit.tcpflow.extract
+SHARED_LINKTYPES = (1, 113, 276, 101, 12, 14, 228, 229, 0, 108)
 
 _PARTS = ("frame", "ts", "ver", "a4s", "a4d", "s_hi", "s_lo", "d_hi", "d_lo", "sport", "dport", "seq", "ack",
           "flags", "window", "seglen", "wscale", "sack_n", "sack_l", "sack_r")
@@ -121,7 +126,8 @@ def _slow_rows(rb: Any, rows: np.ndarray, defrag: Any) -> dict[str, np.ndarray]:
 def _batch(rb: Any, cols: Any, defrag: Any) -> dict[str, np.ndarray] | None:
     from pcapkit.tcpflow.extract import segment_from_frame
 
-    fallback = cols.fallback
+    # rows of link types the two paths do not both read go through the per-frame extractor
+    fallback = cols.fallback | ~np.isin(rb.linktype, SHARED_LINKTYPES)
     tl = cols.valid.get("tcp.len")
     rows = np.nonzero(tl & ~fallback)[0] if tl is not None else np.zeros(0, dtype=I64)
     if bool((rb.wirelen[rows] < rb.caplen[rows]).any()):

@@ -98,6 +98,11 @@ def segment_lists(draw: st.DrawFn) -> list[Segment]:
     n = draw(st.integers(1, 120))
     base = draw(st.lists(st.integers(0, 0xFFFFFFFF), min_size=4, max_size=4))
     segs = []
+    nxt = list(base)                  # per endpoint: the next sequence number it sends
+    sent = [False] * 4
+    ack_seen = [0] * 4                # per endpoint: the last ack it sent
+    win_seen = [0] * 4                # per endpoint: the last window it sent
+    last: dict[tuple[int, int], tuple[int, int, int]] = {}
     ts = draw(st.integers(0, 10**12))
     for i in range(n):
         pair = draw(st.sampled_from([(0, 1), (1, 0), (2, 1), (1, 2), (3, 3), (0, 0)]))
@@ -108,14 +113,38 @@ def segment_lists(draw: st.DrawFn) -> list[Segment]:
                                       0x001, 0x000]))
         if draw(st.integers(0, 3)) == 0:
             flags |= draw(st.integers(0, 0xFFF))
-        # sequence numbers near each endpoint's base (so they interact), sometimes anywhere
-        near = st.integers(-3000, 3000)
-        seq = (base[pair[0]] + draw(near)) & 0xFFFFFFFF
-        ack = (base[pair[1]] + draw(near)) & 0xFFFFFFFF
-        if draw(st.integers(0, 20)) == 0:
-            seq = draw(st.integers(0, 0xFFFFFFFF))
         seglen = draw(st.sampled_from([0, 0, 0, 1, 100, 500, 1448, -1, 2, 0]))
         window = draw(st.sampled_from([0, 1, 100, 65535, 512, 512]))
+        mode = draw(st.integers(0, 9))
+        if mode < 7:
+            # a coherent flow: the sender's next byte, acking what the other side sent
+            # (hits the equalities: keep-alives, window full/update, dup acks, acks_frame)
+            seq = (nxt[pair[0]] + draw(st.sampled_from([0, 0, 0, 0, -1, -100, 100]))) & 0xFFFFFFFF
+            ack = (nxt[pair[1]] + draw(st.sampled_from([0, 0, 0, 0, -100, -500, 1]))) & 0xFFFFFFFF
+            if sent[pair[0]] and draw(st.integers(0, 2)) == 0:
+                window = win_seen[pair[0]]  # same window again (duplicate acks, keep-alive acks)
+            if draw(st.booleans()) and sent[pair[1]]:
+                # up to the edge of the receiver's advertised window (window full)
+                edge = (ack_seen[pair[1]] + win_seen[pair[1]] - seq) & 0xFFFFFFFF
+                if 0 < edge <= 2000:
+                    seglen = edge
+        else:
+            # sequence numbers near each endpoint's base, sometimes anywhere
+            near = st.integers(-3000, 3000)
+            seq = (base[pair[0]] + draw(near)) & 0xFFFFFFFF
+            ack = (base[pair[1]] + draw(near)) & 0xFFFFFFFF
+            if draw(st.integers(0, 20)) == 0:
+                seq = draw(st.integers(0, 0xFFFFFFFF))
+        if mode == 9 and pair in last:
+            # the same pure ACK again (duplicate acks, zero-window probe/keep-alive acks)
+            seq, ack, window = last[pair]
+            flags, seglen = 0x010, 0
+        last[pair] = (seq, ack, window)
+        if seglen > 0:
+            nxt[pair[0]] = max(nxt[pair[0]], (seq + seglen) & 0xFFFFFFFF)
+        sent[pair[0]] = True
+        ack_seen[pair[0]] = ack
+        win_seen[pair[0]] = window
         wscale = draw(st.sampled_from([None, None, 0, 7, 14, 15]))
         nblocks = draw(st.sampled_from([0, 0, 0, 1, 2, 3, 4]))
         blocks = tuple(((ack + 100 * k) & 0xFFFFFFFF, (ack + 100 * k + draw(st.integers(-5, 400))) & 0xFFFFFFFF)
