@@ -45,7 +45,7 @@ class TcpColumns:
     seglen: np.ndarray     # -1: short segment
     wscale: np.ndarray     # -1: no window scale option
     sack_n: np.ndarray
-    sack_l: np.ndarray     # (n, 3)
+    sack_l: np.ndarray     # (m, 3): the first 3 blocks of each segment with sack_n > 0, in order
     sack_r: np.ndarray
 
     def __len__(self) -> int:
@@ -57,14 +57,16 @@ SHARED_LINKTYPES = (1, 113, 276, 101, 12, 14, 228, 229, 0, 108)
 
 _PARTS = ("frame", "ts", "ver", "a4s", "a4d", "s_hi", "s_lo", "d_hi", "d_lo", "sport", "dport", "seq", "ack",
           "flags", "window", "seglen", "wscale", "sack_n", "sack_l", "sack_r")
+_U64_PARTS = ("s_hi", "s_lo", "d_hi", "d_lo")
 
 
 def _col(cols: Any, name: str, rows: np.ndarray, default: int = 0) -> np.ndarray:
     v = cols.values.get(name)
     if v is None:
         return np.full(rows.size, default, dtype=I64)
-    out = v[rows].astype(I64, copy=False)
+    out = v[rows]  # (the native dtype: widened once, when the batches are concatenated)
     if default != 0:
+        out = out.astype(I64)
         ok = cols.valid[name][rows]
         out[~ok] = default
     return out
@@ -179,6 +181,10 @@ def _batch(rb: Any, cols: Any, defrag: Any) -> dict[str, np.ndarray] | None:
         if slow["frame"].size:
             order = np.argsort(np.concatenate([part["frame"], slow["frame"]]), kind="stable")
             part = {name: np.concatenate([part[name], slow[name]])[order] for name in _PARTS}
+    # SACK blocks: one row per segment that has some (the kernel walks them in order)
+    has_sack = part["sack_n"] > 0
+    part["sack_l"] = part["sack_l"][has_sack]
+    part["sack_r"] = part["sack_r"][has_sack]
     return part
 
 
@@ -209,7 +215,8 @@ def tcp_columns(path: str | PathLike[str], *, chunk_packets: int = 1 << 18) -> T
         e = np.zeros(0, dtype=I64)
         e3 = np.zeros((0, 3), dtype=I64)
         return TcpColumns(e, e, e, e, e, e, [], e, e, e, e, e, e, e, e, e, e3, e3)
-    cat = {name: np.concatenate([p[name] for p in parts]) for name in _PARTS}
+    cat = {name: np.concatenate([p[name] for p in parts],
+                                dtype=np.uint64 if name in _U64_PARTS else I64) for name in _PARTS}
     parts.clear()
     n = cat["frame"].shape[0]
     ver = cat["ver"]

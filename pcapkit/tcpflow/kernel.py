@@ -159,7 +159,12 @@ def _impl(frame: Any, ts: Any, key: Any, dirb: Any, seqa: Any, acka: Any, flagsa
     limited_frame = 0
     limited_stream = 0
 
+    scur = 0  # row of sackl/sackr of the next segment with SACK blocks
     for i in range(n):
+        srow = -1
+        if sackn[i] > 0:
+            srow = scur
+            scur += 1
         num = frame[i]
         now = ts[i]
         k = key[i]
@@ -407,8 +412,8 @@ def _impl(frame: Any, ts: Any, key: Any, dirb: Any, seqa: Any, acka: Any, flagsa
             m = min(sackn[i], 3)
             d_sackn[fwd] = m
             for j in range(m):
-                d_sackl[fwd, j] = sackl[i, j]
-                d_sackr[fwd, j] = sackr[i, j]
+                d_sackl[fwd, j] = sackl[srow, j]
+                d_sackr[fwd, j] = sackr[srow, j]
 
         # ack rtt / acks_frame
         acks_frame = 0
@@ -567,10 +572,13 @@ def analyse_columns(frame: np.ndarray, ts_ns: np.ndarray, key: np.ndarray, dirb:
     ``dirb``: which of the pair's two endpoints sent the segment (0 or 1; 0 when both
     are the same endpoint). ``seglen`` is -1 for a short segment. ``wscale`` is -1 when
     the segment has no window scale option. ``sack_n`` counts the SACK blocks of the
-    segment, ``sack_l``/``sack_r`` (shape (n, 3)) hold the first three.
+    segment; ``sack_l``/``sack_r`` (shape (m, 3), one row per segment with ``sack_n > 0``,
+    in order) hold its first three blocks.
     ``compiled=False`` runs the same code as plain Python (slow; for tests)."""
     n = int(frame.shape[0])
     i64 = np.int64
+    if sack_l.shape[0] != int(np.count_nonzero(sack_n > 0)) or sack_r.shape != sack_l.shape:
+        raise ValueError("sack_l/sack_r need one row per segment with sack_n > 0")
 
     def c(a: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(a, dtype=i64)
@@ -581,8 +589,8 @@ def analyse_columns(frame: np.ndarray, ts_ns: np.ndarray, key: np.ndarray, dirb:
     fn = _compiled() if compiled else _impl
     nconv, dropped, limited_frame, limited_stream = fn(
         c(frame), c(ts_ns), c(key), c(dirb), c(seq), c(ack), c(flags), c(window), c(seglen), c(wscale),
-        c(sack_n), np.ascontiguousarray(sack_l.reshape(n, 3), dtype=i64),
-        np.ascontiguousarray(sack_r.reshape(n, 3), dtype=i64), nkeys,
+        c(sack_n), np.ascontiguousarray(sack_l.reshape(-1, 3), dtype=i64),
+        np.ascontiguousarray(sack_r.reshape(-1, 3), dtype=i64), nkeys,
         -1 if max_conversations is None else int(max_conversations), int(max_unacked), out, have)
     warnings: list[str] = []
     events: list[tuple[int, str]] = []

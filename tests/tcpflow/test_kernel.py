@@ -188,6 +188,7 @@ def _compiled(segs: list[Segment], max_unacked: int, max_conv: int | None) -> tu
     for i, s in enumerate(segs):
         for j, (left, right) in enumerate(s.sack_blocks[:3]):
             sl[i, j], sr[i, j] = left, right
+    has_sack = np.array([bool(s.sack_blocks) for s in segs], dtype=bool)
 
     def col(f: object) -> np.ndarray:
         return np.array([f(s) for s in segs], dtype=np.int64)  # type: ignore[operator]
@@ -196,7 +197,8 @@ def _compiled(segs: list[Segment], max_unacked: int, max_conv: int | None) -> tu
         col(lambda s: s.frame_number), col(lambda s: s.ts_ns), np.array(key), np.array(dirb),
         col(lambda s: s.seq), col(lambda s: s.ack), col(lambda s: s.flags), col(lambda s: s.window),
         col(lambda s: s.seglen), col(lambda s: -1 if s.wscale is None else s.wscale),
-        col(lambda s: len(s.sack_blocks)), sl, sr, max_unacked=max_unacked, max_conversations=max_conv)
+        col(lambda s: len(s.sack_blocks)), sl[has_sack], sr[has_sack], max_unacked=max_unacked,
+        max_conversations=max_conv)
     out: list[tuple[object, ...]] = []
     h = res.have
     for i, s in enumerate(segs):
