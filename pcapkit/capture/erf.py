@@ -160,6 +160,12 @@ class ErfReader(CaptureReader):
         # order of first appearance
         self._if_ids: dict[tuple[int, int, int], int] = {}
 
+    @property
+    def snaplen(self) -> int | None:
+        """None: an ERF file has no header, so no snapshot length (wiretap sets 0; the
+        interfaces it makes say 65535)."""
+        return None
+
     def _interface_id(self, host_id: int, source_id: int, if_num: int) -> int:
         key = (host_id, source_id, if_num)
         iid = self._if_ids.get(key)

@@ -207,7 +207,7 @@ def decode_batch(rb: RecordBatch, use_kernel: bool = True) -> Columns:
 def _link(b: _Batch, out: Columns, linktype: int, sel: np.ndarray, l3off: np.ndarray,
           l3type: np.ndarray) -> None:
     cap = b.cap[sel]
-    if linktype == 1:
+    if linktype in (1, 197):  # 197: ERF records, the reader strips the ERF header (Ethernet types)
         short = cap < 14
         out.mark(sel[short])
         idx = sel[~short]
