@@ -194,6 +194,31 @@ def _addr_text(ver: int, a4: int, hi: int, lo: int) -> str:
     return socket.inet_ntop(socket.AF_INET6, hi.to_bytes(8, "big") + lo.to_bytes(8, "big"))
 
 
+def _mixed_addresses(cat: dict[str, np.ndarray], ver: np.ndarray, n: int) -> tuple[np.ndarray, list[str]]:
+    """Address ids of the 2n source then destination addresses (IPv4 and IPv6) and their text."""
+    import pandas as pd
+
+    addr_keys = np.empty((2 * n, 3), dtype=np.uint64)
+    addr_keys[:n, 0] = np.where(ver == 4, cat["a4s"].astype(np.uint64), cat["s_hi"])
+    addr_keys[:n, 1] = cat["s_lo"]
+    addr_keys[n:, 0] = np.where(ver == 4, cat["a4d"].astype(np.uint64), cat["d_hi"])
+    addr_keys[n:, 1] = cat["d_lo"]
+    addr_keys[:n, 2] = ver.astype(np.uint64)
+    addr_keys[n:, 2] = ver.astype(np.uint64)
+    c0, _ = pd.factorize(addr_keys[:, 0])
+    c1, u1 = pd.factorize(addr_keys[:, 1])
+    combo = (c0.astype(I64) * (len(u1) + 1) + c1) * 7 + addr_keys[:, 2].astype(I64)
+    addr_id, uniq = pd.factorize(combo)
+    # a row holding each address gives its text
+    first = np.full(len(uniq), -1, dtype=I64)
+    first[addr_id] = np.arange(2 * n, dtype=I64)
+    texts = []
+    for r in first.tolist():
+        v = int(addr_keys[r, 2])
+        texts.append(_addr_text(v, int(addr_keys[r, 0]), int(addr_keys[r, 0]), int(addr_keys[r, 1])))
+    return addr_id, texts
+
+
 def tcp_columns(path: str | PathLike[str], *, chunk_packets: int = 1 << 18) -> TcpColumns | None:
     """The TCP segments of ``path`` as columns, or None when the per-frame path must be
     used (see the module doc). Raises what the columnar reader raises on bad files."""
@@ -220,26 +245,12 @@ def tcp_columns(path: str | PathLike[str], *, chunk_packets: int = 1 << 18) -> T
     parts.clear()
     n = cat["frame"].shape[0]
     ver = cat["ver"]
-    # address ids: one per distinct (version, address)
-    addr_keys = np.empty((2 * n, 3), dtype=np.uint64)
-    addr_keys[:n, 0] = np.where(ver == 4, cat["a4s"].astype(np.uint64), cat["s_hi"])
-    addr_keys[:n, 1] = cat["s_lo"]
-    addr_keys[n:, 0] = np.where(ver == 4, cat["a4d"].astype(np.uint64), cat["d_hi"])
-    addr_keys[n:, 1] = cat["d_lo"]
-    addr_keys[:n, 2] = ver.astype(np.uint64)
-    addr_keys[n:, 2] = ver.astype(np.uint64)
-    c0, _ = pd.factorize(addr_keys[:, 0])
-    c1, u1 = pd.factorize(addr_keys[:, 1])
-    combo = (c0.astype(I64) * (len(u1) + 1) + c1) * 7 + addr_keys[:, 2].astype(I64)
-    addr_id, uniq = pd.factorize(combo)
-    first = np.full(len(uniq), -1, dtype=I64)
-    # the first row holding each address gives its text
-    order = np.arange(2 * n - 1, -1, -1)
-    first[addr_id[order]] = order
-    texts = []
-    for r in first.tolist():
-        v = int(addr_keys[r, 2])
-        texts.append(_addr_text(v, int(addr_keys[r, 0]), int(addr_keys[r, 0]), int(addr_keys[r, 1])))
+    # address ids: one per distinct (version, address); the text of each
+    if bool((ver == 4).all()):
+        addr_id, uniq4 = pd.factorize(np.concatenate([cat["a4s"], cat["a4d"]]))
+        texts = [socket.inet_ntop(socket.AF_INET, int(a).to_bytes(4, "big")) for a in np.asarray(uniq4).tolist()]
+    else:
+        addr_id, texts = _mixed_addresses(cat, ver, n)
     src_code = addr_id[:n].astype(I64, copy=False)
     dst_code = addr_id[n:].astype(I64, copy=False)
     sport, dport = cat["sport"], cat["dport"]
