@@ -189,6 +189,39 @@ def test_corpus_erf_dissected_as_tshark() -> None:
         assert str(got["ip.len"]) == t["ip.len"]
 
 
+# 00:e0:1e:8e:31:71 <- 00:00:0c:46:5c:d1, IPv4 192.168.0.1.40000 > 192.168.0.2.40001 UDP, 52 bytes
+UDP = bytes.fromhex("00e01e8e317100000c465cd10800" "450000500000400040110000c0a80001c0a80002"
+                    "9c409c41003c0000") + b"a" * 52
+
+
+@requires_tshark
+def test_ethernet_padding_and_fcs_as_tshark(tmp_path: Path) -> None:
+    """Whole Ethernet frames in ERF records: padding, FCS (4 bytes beyond the IP datagram)."""
+    from pcapkit.dissect.driver import dissect
+
+    path = tmp_path / "fcs.erf"
+    path.write_bytes(b"".join([
+        rec((1000 << 32) | 0x12345678, 2, 0, ETH + b"\0" * 26 + bytes.fromhex("deadbeef"), sub=b"\0\0"),
+        rec((1000 << 32) | 0x12345679, 2, 0, UDP + bytes.fromhex("11223344"), sub=b"\0\0"),
+        rec((1000 << 32) | 0x1234567A, 2, 0, UDP, sub=b"\0\0"),
+        rec((1000 << 32) | 0x1234567B, 2, 0, ETH + b"\0" * 26, sub=b"\0\0"),
+    ]))
+    fields = ["frame.protocols", "eth.fcs", "eth.padding", "eth.trailer", "udp.length"]
+    theirs = tshark_fields(path, fields)
+    with open_capture(path) as reader:
+        packets = [dissect(f) for f in reader]
+    assert len(packets) == len(theirs) == 4
+    for p, t in zip(packets, theirs, strict=True):
+        got = p.fields()
+        assert p.protocols == t["frame.protocols"]
+        assert ("eth.fcs" in got) == ("eth.fcs" in t)
+        if "eth.fcs" in t:
+            assert got["eth.fcs"] == int(t["eth.fcs"], 16)
+        assert ("eth.padding" in got) == ("eth.padding" in t) and "eth.trailer" not in got
+        if "eth.padding" in t:
+            assert got["eth.padding"].hex() == t["eth.padding"]
+
+
 def test_time_stamp_rounding_vectors() -> None:
     # values from tshark on FILES["rounding_and_flags"] (see test above) and the corpus file
     assert erf_ts_ns((1000 << 32) | 0x80000000) == 1000_500000000
