@@ -286,3 +286,14 @@ def test_kernel_equals_tshark(path: Path) -> None:
             if ref.get(field) != mine.get(field) and (name, number, field) not in KNOWN_DIFFERENCES:
                 differences.append(f"frame {number} {field}: tshark {ref.get(field)!r} kernel {mine.get(field)!r}")
     assert not differences, f"{len(differences)} differences:\n" + "\n".join(differences[:30])
+
+
+def test_no_numba_env_uses_python_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = next((p for p in FILES if corpus_id(p).endswith("tcp/dsack.dmp.gz")), None)
+    if path is None:
+        pytest.skip("corpus not found")
+    fast = tcp_frames(path)
+    monkeypatch.setenv("PCAPKIT_NO_NUMBA", "1")
+    assert not kernel.available()
+    assert kernel_table(path) is None
+    pd.testing.assert_frame_equal(tcp_frames(path), fast, check_exact=True)
