@@ -31,7 +31,7 @@ extension headers and subheader.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from pcapkit.capture.files import ByteSource, CaptureReader, Interface, Section
@@ -94,26 +94,35 @@ def subheader_len(rtype: int) -> int:
     return 0
 
 
-def looks_like_erf(data: bytes, at_eof: bool) -> bool:
-    """wiretap's erf_open heuristic over the first bytes of a file (``data``; ``at_eof``
-    when ``data`` is the whole file)."""
+def looks_like_erf(data: bytes) -> bool:
+    """wiretap's erf_open heuristic over a whole file's (or the first 1.3 MB's) bytes."""
+    return sniff(lambda start, n: data[start:start + n])
+
+
+def sniff(peek: Callable[[int, int], bytes]) -> bool:
+    """wiretap's erf_open heuristic. ``peek(start, n)`` returns the file's bytes
+    [start, start + n), fewer at the end of the file; it is asked only for the first
+    20 records (at most 20 * 64 KiB)."""
+
+    def present(end: int) -> bool:   # the file holds at least ``end`` bytes
+        return end <= 0 or len(peek(end - 1, 1)) == 1
+
     pos = 0
     prev_ts = 0
     valid_prev = False
     for i in range(RECORDS_FOR_CHECK):
-        if pos >= len(data):
-            if at_eof:
-                break  # every record checked: accept
-            return i >= MIN_RECORDS_FOR_CHECK
-        if pos + HEADER_LEN > len(data):
+        header = peek(pos, HEADER_LEN)
+        if not header:
+            break  # end of file: every record checked, accept
+        if len(header) < HEADER_LEN:
             # a header cut short: accept only when enough records were checked
             return i >= MIN_RECORDS_FOR_CHECK
-        ts, rtype, _flags, rlen, _lctr, _wlen = _unpack(data, pos)
+        ts, rtype, _flags, rlen, _lctr, _wlen = _unpack(header, 0)
         if rlen < HEADER_LEN:
             return False
         packet_size = rlen - HEADER_LEN
         if rtype & 0x7F == TYPE_PAD:
-            if pos + rlen > len(data) and i < MIN_RECORDS_FOR_CHECK:
+            if not present(pos + rlen) and i < MIN_RECORDS_FOR_CHECK:
                 return False
             pos += rlen
             continue
@@ -127,20 +136,19 @@ def looks_like_erf(data: bytes, at_eof: bool) -> bool:
         p = pos + HEADER_LEN
         t = rtype
         while t & 0x80:
-            if p + EXT_HEADER_LEN > len(data):
-                return False
-            if packet_size < EXT_HEADER_LEN:
+            ext = peek(p, EXT_HEADER_LEN)
+            if len(ext) < EXT_HEADER_LEN or packet_size < EXT_HEADER_LEN:
                 return False
             packet_size -= EXT_HEADER_LEN
-            t = data[p]
+            t = ext[0]
             p += EXT_HEADER_LEN
         sub = subheader_len(rtype)
         if sub:
-            if p + sub > len(data) or packet_size < sub:
+            if not present(p + sub) or packet_size < sub:
                 return False
             packet_size -= sub
             p += sub
-        if p + packet_size > len(data) and i < MIN_RECORDS_FOR_CHECK:
+        if not present(p + packet_size) and i < MIN_RECORDS_FOR_CHECK:
             return False  # record cut short before enough records were checked
         pos = p + packet_size
         valid_prev = True

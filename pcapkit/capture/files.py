@@ -348,14 +348,13 @@ def _open(raw: BinaryIO, path: str, closer: BinaryIO | None, strict: bool) -> Ca
     # ERF has no magic: wiretap's erf_open heuristic over the first records, tried last
     from pcapkit.capture import erf
 
-    src.fill(ERF_SNIFF)
-    if erf.looks_like_erf(src.data[src.pos:], at_eof=src.eof):
+    def peek(start: int, n: int) -> bytes:
+        src.fill(start + n)
+        return src.data[src.pos + start:src.pos + start + n]
+
+    if erf.sniff(peek):
         return erf.ErfReader(src, path=path, gzipped=gzipped, strict=strict, closer=closer)
     raise UnknownFormatError(f"not a pcap, pcapng, snoop or ERF file (magic {magic.hex()})", path=path, offset=0)
-
-
-# bytes looked at to recognise an ERF file (20 records of at most 64 KiB each)
-ERF_SNIFF = 20 * 65536
 
 
 SNOOP_MAGIC = b"snoop\x00\x00\x00"

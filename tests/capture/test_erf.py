@@ -230,13 +230,28 @@ def test_time_stamp_rounding_vectors() -> None:
     assert erf_ts_ns(0x3B2658A218531100) == 992368802_095017493
 
 
-def test_heuristic_needs_three_records_before_a_cut() -> None:
-    one = rec((1000 << 32) | 0x12345678, 2, 0, ETH, sub=b"\0\0")
-    # the whole file: accepted even with one record
-    assert looks_like_erf(one, at_eof=True)
-    # a second record cut inside its header, before three records were checked: not ERF
-    assert not looks_like_erf(one + one[:10], at_eof=True)
-    assert looks_like_erf(one * 3 + one[:10], at_eof=True)
+ONE = rec((1000 << 32) | 0x12345678, 2, 0, ETH, sub=b"\0\0")
+# wiretap accepts a file cut short only after three whole records
+CUTS = {"one_record": ONE, "cut_header_after_one": ONE + ONE[:10], "cut_body_after_one": ONE + ONE[:30],
+        "cut_header_after_three": ONE * 3 + ONE[:10], "cut_body_after_three": ONE * 3 + ONE[:30]}
+
+
+@requires_tshark
+@pytest.mark.parametrize("name", sorted(CUTS))
+def test_heuristic_and_cut_records_as_tshark(name: str, tmp_path: Path) -> None:
+    path = tmp_path / f"{name}.erf"
+    path.write_bytes(CUTS[name])
+    out, rc = _run(str(path), ("frame.number",), (), "")
+    tshark_frames = len(out.splitlines())
+    assert looks_like_erf(CUTS[name]) == (tshark_frames > 0)
+    if tshark_frames == 0:
+        assert rc != 0
+        with pytest.raises(UnknownFormatError):
+            open_capture(path)
+        return
+    with open_capture(path) as reader:
+        assert len(list(reader)) == tshark_frames
+        assert bool(reader.warnings) == (rc != 0)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
