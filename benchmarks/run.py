@@ -312,7 +312,8 @@ def main() -> int:
         def py_row(label: str, name: str, file: str, n_expected: int, what: str) -> None:
             argv = [py, me, "--worker", name, file]
             res = run_isolated(argv, python_worker=True)
-            shown = file if file == path else f"first {n_expected:,} packets"
+            # the capture as given on the command line (relative), never this machine's path
+            shown = args.capture if file == path else f"first {n_expected:,} packets"
             cmd = f"{os.path.relpath(py, REPO)} benchmarks/run.py --worker {name} <{shown}>"
             rows.append({"label": label, "what": what, "res": res, "n": n_expected, "cmd": cmd})
             print(label, json.dumps({k: v for k, v in res.items() if k != 'stderr'}), file=sys.stderr)
