@@ -11,7 +11,9 @@ Every expectation is tshark's answer on the same bytes.
 from __future__ import annotations
 
 import gzip
+import shutil
 import struct
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -130,8 +132,6 @@ def test_built_erf_files_read_as_tshark(name: str, tmp_path: Path) -> None:
 
 @requires_tshark
 def test_interface_names_as_capinfos(tmp_path: Path) -> None:
-    import subprocess
-
     path = tmp_path / "ifaces.erf"
     path.write_bytes(FILES["interfaces_and_lengths"])
     out = subprocess.run(["capinfos", str(path)], capture_output=True, text=True, check=True).stdout
@@ -220,6 +220,50 @@ def test_ethernet_padding_and_fcs_as_tshark(tmp_path: Path) -> None:
         assert ("eth.padding" in got) == ("eth.padding" in t) and "eth.trailer" not in got
         if "eth.padding" in t:
             assert got["eth.padding"].hex() == t["eth.padding"]
+
+
+ERF_FIELDS = ("erf.ts", "erf.types", "erf.types.type", "erf.types.ext_header", "erf.flags", "erf.flags.cap",
+              "erf.flags.vlen", "erf.flags.trunc", "erf.flags.rxe", "erf.flags.dse", "erf.flags.res",
+              "erf.rlen", "erf.lctr", "erf.wlen", "erf.eth.off", "erf.eth.pad")
+HEADER_BITS = b"".join([
+    rec((1000 << 32) | 0x12345678, 2, 0xFE, ETH, sub=b"\x03\x09"),          # every flag bit, odd subheader
+    rec((1000 << 32) | 0x12345679, 0x82, 0x41, ETH, sub=b"\0\0",
+        ext=(ext_header(3, True, 1), ext_header(4, False, 2))),
+    rec((1000 << 32) | 0x1234567A, 22, 2, ETH[14:], wlen=60),                 # IPv4 record
+    rec((1000 << 32) | 0x1234567B, 0x82, 0, UDP, sub=b"\0\0", ext=(ext_header(5, False, 3),)),
+])
+
+
+@requires_tshark
+@pytest.mark.skipif(shutil.which("editcap") is None, reason="editcap not installed")
+@pytest.mark.parametrize("source", ["corpus", "header_bits", "rounding_and_flags"])
+def test_pcap_linktype_erf_records_dissected_as_tshark(source: str, tmp_path: Path) -> None:
+    """pcap files of LINKTYPE_ERF (written by editcap from ERF files) carry the whole
+    record: the ERF header is decoded as tshark shows it, the packet dissected after it."""
+    from pcapkit.dissect.driver import dissect
+    from pcapkit.dissect.erf import FIELDS as SPECS
+
+    erf = tmp_path / "in.erf"
+    if source == "corpus":
+        erf.write_bytes(gzip.decompress(ERF_GZ.read_bytes()))
+    else:
+        erf.write_bytes(HEADER_BITS if source == "header_bits" else FILES[source])
+    pcap = tmp_path / "out.pcap"
+    subprocess.run(["editcap", "-F", "pcap", str(erf), str(pcap)], check=True, capture_output=True)
+    fields = ["frame.protocols", *ERF_FIELDS, "ip.src", "ip.len", "udp.length", "eth.src"]
+    theirs = tshark_fields(pcap, fields)
+    specs = {s.name: s for s in SPECS}
+    with open_capture(pcap) as reader:
+        assert reader.linktype == 197
+        packets = [dissect(f) for f in reader]
+    assert len(packets) == len(theirs) >= 3
+    for p, t in zip(packets, theirs, strict=True):
+        got = p.fields()
+        assert p.protocols == t["frame.protocols"]
+        for name in ERF_FIELDS:
+            assert (specs[name].render(got[name]) if name in got else None) == t.get(name), name
+        for name in ("ip.src", "ip.len", "udp.length", "eth.src"):
+            assert (str(got[name]) if name in got else None) == t.get(name), name
 
 
 def test_time_stamp_rounding_vectors() -> None:
