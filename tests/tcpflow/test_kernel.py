@@ -297,3 +297,21 @@ def test_no_numba_env_uses_python_engine(monkeypatch: pytest.MonkeyPatch) -> Non
     assert not kernel.available()
     assert kernel_table(path) is None
     pd.testing.assert_frame_equal(tcp_frames(path), fast, check_exact=True)
+
+
+def test_uncompiled_kernel_same_as_compiled() -> None:
+    """The kernel's code run as plain Python (for debugging) gives the compiled answers."""
+    path = next((p for p in FILES if corpus_id(p).endswith("tcp/206_example_b.pcap")), None)
+    if path is None:
+        pytest.skip("corpus not found")
+    from pcapkit.tcpflow.columns import tcp_columns
+
+    tc = tcp_columns(path)
+    assert tc is not None
+    args = (tc.frame, tc.ts_ns, tc.key, tc.dirb, tc.seq, tc.ack, tc.flags, tc.window, tc.seglen, tc.wscale,
+            tc.sack_n, tc.sack_l, tc.sack_r)
+    a = kernel.analyse_columns(*args, max_unacked=50)
+    b = kernel.analyse_columns(*args, max_unacked=50, compiled=False)
+    for name in ("stream", "seq", "ack", "nxtseq", "aflags", "acks_frame", "ack_rtt", "bif", "have"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert a.warnings == b.warnings
