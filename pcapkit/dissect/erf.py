@@ -17,10 +17,13 @@ A frame of link type 197 comes in one of two shapes:
   to Ethernet, IPv4 (22) / IPv6 (23) to IP.
 
 The two are told apart by the header's own lengths: a whole record has
-``frame.len == wlen + header length`` (header, extension headers, subheader) and
-``rlen >= header length``; an Ethernet frame would need its IP header's first bytes
-to equal its own length minus 18 or more, which no IPv4/IPv6 frame shorter than
-17 KB can do.
+``frame.len == wlen + header length`` (header, extension headers, subheader),
+``frame.cap_len == min(frame.len, rlen)`` and a loss counter below 0x0600. An
+Ethernet frame has its EtherType (>= 0x0600) where the loss counter would be, and
+for an 802.3 length frame the bytes after it (the LLC SAPs) would have to equal its
+length minus the header length. (A record of a color type whose color field is
+>= 0x0600 is taken for a frame: such pcap files are rare; pcap readers that strip
+the header as wiretap does would remove the ambiguity.)
 """
 
 from __future__ import annotations
@@ -80,8 +83,12 @@ def has_header(data: bytes, offset: int, end: int, ctx: Context) -> bool:
     if hlen is None or data[offset + 8] & 0x7F == 0:
         return False
     rlen = int.from_bytes(data[offset + 10:offset + 12], "big")
+    lctr = int.from_bytes(data[offset + 12:offset + 14], "big")
     wlen = int.from_bytes(data[offset + 14:offset + 16], "big")
-    return rlen >= hlen and ctx.wirelen - offset == wlen + hlen
+    if lctr >= 0x0600:
+        # where an Ethernet frame has its EtherType: a frame, not a loss counter
+        return False
+    return rlen >= hlen and ctx.wirelen - offset == wlen + hlen and end - offset == min(ctx.wirelen - offset, rlen)
 
 
 def dissect_erf(data: bytes, offset: int, end: int, ctx: Context) -> Result:

@@ -266,6 +266,27 @@ def test_pcap_linktype_erf_records_dissected_as_tshark(source: str, tmp_path: Pa
             assert (str(got[name]) if name in got else None) == t.get(name), name
 
 
+@requires_tshark
+def test_vlan_frame_in_erf_file_is_not_taken_for_a_whole_record(tmp_path: Path) -> None:
+    """A stripped frame whose bytes could pass for an ERF header by its lengths alone
+    (src MAC byte 2 = 0x0c, an MC type; TCI 100 = frame length 120 - 20) is Ethernet."""
+    from pcapkit.dissect.driver import dissect
+
+    vlan = (bytes.fromhex("00e01e8e317100000c465cd1" "8100" "0064" "0800")
+            + bytes.fromhex("450000660000400040110000c0a80001c0a80002" "9c409c4100520000") + b"v" * 74)
+    assert len(vlan) == 120
+    path = tmp_path / "vlan.erf"
+    path.write_bytes(b"".join(rec((1000 << 32) | 0x12345678 + i, 2, 0, vlan, sub=b"\0\0") for i in range(3)))
+    theirs = tshark_fields(path, ["frame.protocols", "vlan.id", "udp.length"])
+    with open_capture(path) as reader:
+        packets = [dissect(f) for f in reader]
+    assert len(packets) == len(theirs) == 3
+    for p, t in zip(packets, theirs, strict=True):
+        got = p.fields()
+        assert p.protocols == t["frame.protocols"]
+        assert str(got["vlan.id"]) == t["vlan.id"] and str(got["udp.length"]) == t["udp.length"]
+
+
 def test_time_stamp_rounding_vectors() -> None:
     # values from tshark on FILES["rounding_and_flags"] (see test above) and the corpus file
     assert erf_ts_ns((1000 << 32) | 0x80000000) == 1000_500000000
