@@ -330,3 +330,22 @@ def test_garbage_after_a_good_record_never_raises_anything_else(tail: bytes, tmp
                 assert f.caplen == len(f.data) <= f.wirelen
     except CaptureFileError as exc:
         assert "\n" not in str(exc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=120), extra=st.integers(min_value=0, max_value=200), header=st.booleans())
+def test_random_linktype_erf_frames_give_findings_never_exceptions(data: bytes, extra: int, header: bool) -> None:
+    """Random LINKTYPE_ERF frames, some made to pass for whole records (frame.len =
+    wlen + 18, type ETH, rlen = length): dissection never raises."""
+    from pcapkit.dissect.driver import dissect
+    from pcapkit.frame import Frame
+
+    if header and len(data) >= 18:
+        wlen = len(data) - 18 + extra
+        data = (data[:8] + b"\x02" + data[9:10] + len(data).to_bytes(2, "big") + b"\0\0"
+                + wlen.to_bytes(2, "big") + data[16:])
+        frame = Frame(1, 0, len(data), wlen + 18, 197, 0, data)
+    else:
+        frame = Frame(1, 0, len(data), len(data) + extra, 197, 0, data)
+    packet = dissect(frame)
+    assert packet.protocols.startswith("erf")
