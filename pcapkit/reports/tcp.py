@@ -12,6 +12,12 @@ tshark prints them), ``string`` for addresses. ``ip.src``/``ip.dst`` hold IPv6
 addresses too. ``df.attrs["warnings"]`` lists the limits that cut the analysis
 (unacked-segment cap, conversation cap); the ``analysis_limited`` column marks the
 frames concerned.
+
+Speed: a file path is analysed by the numba-compiled engine
+(:mod:`pcapkit.tcpflow.kernel`) over columns built by the columnar reader
+(:mod:`pcapkit.tcpflow.columns`); the result is identical to the per-frame extractor +
+Python engine, which is used when numba is missing, ``PCAPKIT_NO_NUMBA=1`` is set,
+``fast=False`` is given or the input is an iterable of frames.
 """
 
 from __future__ import annotations
