@@ -6,6 +6,8 @@ one line on stderr and exit status 1, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -42,10 +44,8 @@ class PcapkitCommand(click.Command):
             ctx.exit(1)
         except BrokenPipeError:
             # the reader went away (pcapkit read ... | head): stop quietly
-            try:
-                sys.stdout = open("/dev/null", "w")  # noqa: SIM115 - avoid a second EPIPE at exit
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - avoid a second EPIPE at exit
             ctx.exit(0)
         except KeyboardInterrupt:
             ctx.exit(130)

@@ -60,7 +60,7 @@ def _json_value(value: Any) -> Any:
 def _is_missing(value: Any) -> bool:
     import pandas as pd
 
-    if isinstance(value, list | tuple) or hasattr(value, "__array__") and not isinstance(value, str):
+    if isinstance(value, list | tuple) or (hasattr(value, "__array__") and not isinstance(value, str)):
         return False
     try:
         return bool(pd.isna(value))
