@@ -52,7 +52,7 @@ case "$cmd" in
         .venv/bin/pcapkit flows captures/tcp-download.pcapng "$@" ;;
     test)
         setup_system; setup_python
-        .venv/bin/ruff check pcapkit tests benchmarks scripts
+        .venv/bin/ruff check pcapkit tests benchmarks captures
         .venv/bin/mypy
         .venv/bin/python -m pytest -n 2 -q "$@" ;;
     *)

@@ -14,6 +14,7 @@ Usage: delay_bridge.py IF_A IF_B --delay-ms 20 [--drop-from b --drop 40,41,120]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import heapq
 import os
 import select
@@ -84,10 +85,8 @@ def main() -> None:
         now = time.monotonic()
         while queue and queue[0][0] <= now:
             _, _, out, frame = heapq.heappop(queue)
-            try:
+            with contextlib.suppress(OSError):
                 out.send(frame)
-            except OSError:
-                pass
     os._exit(0)
 
 
