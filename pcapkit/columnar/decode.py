@@ -204,10 +204,27 @@ def decode_batch(rb: RecordBatch, use_kernel: bool = True) -> Columns:
 # --------------------------------------------------------------------------------------
 # link layers
 
+def _erf_stripped(b: _Batch, out: Columns, sel: np.ndarray) -> np.ndarray:
+    """LINKTYPE_ERF rows: those from ERF files hold the Ethernet frame alone (the reader
+    strips the ERF header, as wiretap) and go on as Ethernet; whole records (pcap /
+    pcapng LINKTYPE_ERF: frame.len = wlen + header length, see pcapkit.dissect.erf) are
+    left to the per-packet path."""
+    long = sel[b.cap[sel] >= 16]
+    if long.size:
+        w = b.win(long, np.zeros(long.size, I64), 16)
+        extra = b.wire[long] - _be16(w, 14)   # header length, for a whole record
+        whole = long[(extra >= 16) & (extra <= 16 + 8 * 16 + 4) & (_be16(w, 12) < 0x0600)]
+        out.mark(whole)
+        sel = np.setdiff1d(sel, whole, assume_unique=True)
+    return sel
+
+
 def _link(b: _Batch, out: Columns, linktype: int, sel: np.ndarray, l3off: np.ndarray,
           l3type: np.ndarray) -> None:
+    if linktype == 197:
+        sel = _erf_stripped(b, out, sel)
     cap = b.cap[sel]
-    if linktype in (1, 197):  # 197: ERF records, the reader strips the ERF header (Ethernet types)
+    if linktype in (1, 197):
         short = cap < 14
         out.mark(sel[short])
         idx = sel[~short]
