@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class FindingKind(StrEnum):
@@ -40,7 +40,6 @@ class Finding:
         return f"{self.layer}: {self.kind.value} at offset {self.offset}: {self.reason}"
 
 
-@dataclass(slots=True)
 class Layer:
     """One decoded protocol layer.
 
@@ -51,27 +50,118 @@ class Layer:
                 times holds a list in order of occurrence (see :meth:`add`).
     findings:   truncated / malformed / ... findings for this layer.
     summary:    tcpdump-style summary text of this layer ("Flags [S], seq 1, ...").
-    tree:       optional nested display items for ``pcapkit show`` (label, children).
+
+    A dissector may defer the decoding of ``fields``, ``findings`` and ``summary``
+    with :meth:`defer`: it records a decoder and its arguments (offsets into the
+    frame's bytes), and the first access to any of the three runs it once. The
+    values are the same as if they had been decoded at once; only the time differs.
     """
 
-    protocol: str
-    offset: int
-    length: int = 0
-    fields: dict[str, Any] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
-    summary: str = ""
+    __slots__ = (
+        "_args",
+        "_decoder",
+        "_fields",
+        "_findings",
+        "_summary",
+        "length",
+        "offset",
+        "protocol",
+    )
+
+    def __init__(self, protocol: str, offset: int, length: int = 0,
+                 fields: dict[str, Any] | None = None, findings: list[Finding] | None = None,
+                 summary: str = "") -> None:
+        self.protocol = protocol
+        self.offset = offset
+        self.length = length
+        self._fields: dict[str, Any] = {} if fields is None else fields
+        self._findings: list[Finding] | None = findings
+        self._summary = summary
+        self._decoder: Callable[..., None] | None = None
+        self._args: tuple[Any, ...] = ()
+
+    def __repr__(self) -> str:
+        return (f"Layer(protocol={self.protocol!r}, offset={self.offset}, length={self.length}, "
+                f"fields={self.fields!r}, findings={self.findings!r}, summary={self.summary!r})")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Layer):
+            return NotImplemented
+        return (self.protocol, self.offset, self.length, self.fields, self.findings, self.summary) == (
+            other.protocol, other.offset, other.length, other.fields, other.findings, other.summary)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaces
+
+    def defer(self, decoder: Callable[..., None], *args: Any) -> None:
+        """Decode later: ``decoder(self, *args)`` fills fields/findings/summary on first access."""
+        self._decoder = decoder
+        self._args = args
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """``fields.get(name, default)``; on a deferred layer, a field with a registered
+        getter (see :func:`quick_fields`) is read alone, without decoding the rest."""
+        decoder = self._decoder
+        if decoder is not None:
+            getter = _QUICK.get(decoder, _NO_GETTERS).get(name)
+            if getter is not None:
+                return getter(self._args[0], self.offset)
+            self._decode()
+        return self._fields.get(name, default)
+
+    def _decode(self) -> None:
+        decoder = self._decoder
+        if decoder is not None:
+            self._decoder = None
+            args, self._args = self._args, ()
+            decoder(self, *args)
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        if self._decoder is not None:
+            self._decode()
+        return self._fields
+
+    @fields.setter
+    def fields(self, value: dict[str, Any]) -> None:
+        self._decode()
+        self._fields = value
+
+    @property
+    def findings(self) -> list[Finding]:
+        if self._decoder is not None:
+            self._decode()
+        found = self._findings
+        if found is None:
+            found = self._findings = []
+        return found
+
+    @findings.setter
+    def findings(self, value: list[Finding]) -> None:
+        self._decode()
+        self._findings = value
+
+    @property
+    def summary(self) -> str:
+        if self._decoder is not None:
+            self._decode()
+        return self._summary
+
+    @summary.setter
+    def summary(self, value: str) -> None:
+        self._decode()
+        self._summary = value
 
     def add(self, name: str, value: Any) -> None:
         """Set a field; a second occurrence turns the value into a list."""
-        if name in self.fields:
-            old = self.fields[name]
-            if isinstance(old, list) and getattr(old, "_multi", False):
+        fields = self.fields
+        if name in fields:
+            old = fields[name]
+            if old.__class__ is _Multi:
                 old.append(value)
             else:
-                multi = _Multi([old, value])
-                self.fields[name] = multi
+                fields[name] = _Multi([old, value])
         else:
-            self.fields[name] = value
+            fields[name] = value
 
     def finding(self, kind: FindingKind, offset: int, reason: str) -> None:
         self.findings.append(Finding(kind, self.protocol, offset, reason))
@@ -83,15 +173,30 @@ class Layer:
         self.finding(FindingKind.MALFORMED, offset, reason)
 
 
+FieldGetter = Callable[[Any, int], Any]
+_QUICK: dict[Callable[..., None], dict[str, FieldGetter]] = {}
+_NO_GETTERS: dict[str, FieldGetter] = {}
+
+
+def quick_fields(decoder: Callable[..., None], getters: dict[str, FieldGetter]) -> None:
+    """Register ``getters`` (field name -> ``getter(data, layer_offset)``) for the layers
+    deferred with ``decoder``, whose first deferred argument must be the frame's bytes.
+
+    A getter must return exactly what the decoder puts in ``fields[name]`` for every layer
+    it is deferred on (tests/dissect/test_lazy_layers.py checks this on the corpus)."""
+    _QUICK[decoder] = getters
+
+
 class _Multi(list[Any]):
     """A list made by repeated occurrences of one field (as opposed to a list value)."""
 
     _multi = True
 
 
-@dataclass(frozen=True, slots=True)
-class Next:
-    """Where the payload goes: dispatch ``table`` with ``key``; payload at [offset, end)."""
+class Next(NamedTuple):
+    """Where the payload goes: dispatch ``table`` with ``key``; payload at [offset, end).
+
+    An immutable record (a named tuple: cheaper to build than a frozen dataclass)."""
 
     table: str
     key: int | str

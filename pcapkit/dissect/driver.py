@@ -10,7 +10,6 @@ fragment reassembly and the TCP stream hook used by stream-level dissectors.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -26,17 +25,40 @@ _ETHERTYPE_PSEUDO = frozenset({"eth", "vlan", "ieee8021ad", "sll"})
 MAX_LAYERS = 256
 
 
-@dataclass(slots=True)
 class Packet:
-    """One dissected frame: its layers (outer first) and all their findings."""
+    """One dissected frame: its layers (outer first) and all their findings.
 
-    frame: Frame
-    layers: list[Layer]
-    findings: list[Finding]
-    protocols: str
-    # frame.* facts only the file reader knows: frame.interface_id (pcapng), and
-    # frame.time_epoch = None for records without a timestamp (pcapng simple packets)
-    frame_info: dict[str, Any] | None = None
+    ``findings`` is gathered from the layers on first access (a layer may decode its
+    fields and findings lazily, see :meth:`~pcapkit.dissect.base.Layer.defer`).
+    ``frame_info`` holds frame.* facts only the file reader knows: frame.interface_id
+    (pcapng), and frame.time_epoch = None for records without a timestamp (pcapng
+    simple packets).
+    """
+
+    __slots__ = ("_findings", "frame", "frame_info", "layers", "protocols")
+
+    def __init__(self, frame: Frame, layers: list[Layer], findings: list[Finding] | None = None,
+                 protocols: str = "", frame_info: dict[str, Any] | None = None) -> None:
+        self.frame = frame
+        self.layers = layers
+        self._findings = findings
+        self.protocols = protocols
+        self.frame_info = frame_info
+
+    def __repr__(self) -> str:
+        return (f"Packet(frame={self.frame!r}, layers={self.layers!r}, findings={self.findings!r}, "
+                f"protocols={self.protocols!r}, frame_info={self.frame_info!r})")
+
+    @property
+    def findings(self) -> list[Finding]:
+        found = self._findings
+        if found is None:
+            found = self._findings = [f for layer in self.layers for f in layer.findings]
+        return found
+
+    @findings.setter
+    def findings(self, value: list[Finding]) -> None:
+        self._findings = value
 
     def fields(self) -> dict[str, Any]:
         """Every field of every layer by Wireshark name; a repeated field is a list in order."""
@@ -49,7 +71,15 @@ class Packet:
                     out[name] = value
         multi: set[str] = set()
         for layer in self.layers:
-            for name, value in layer.fields.items():
+            lf = layer.fields
+            if out.keys().isdisjoint(lf):
+                # the usual case: no name in common with the layers before
+                out.update(lf)
+                for name in [name for name, value in lf.items() if value.__class__ is _Multi]:
+                    out[name] = list(lf[name])
+                    multi.add(name)
+                continue
+            for name, value in lf.items():
                 if name not in out:
                     if value.__class__ is _Multi:
                         out[name] = list(value)
@@ -113,6 +143,7 @@ class DissectSession:
 
 
 _LOOKUPS: dict[tuple[str, int | str], Dissector | None] = {}
+_MISSING: Any = object()
 
 
 def _lookup(table: str, key: int | str) -> Dissector | None:
@@ -134,64 +165,71 @@ def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
     """Dissect one frame. Never raises for bad input; findings say what was wrong."""
     data = frame.data
     end = len(data)
-    reported_end = max(frame.wirelen, end)
-    ctx = Context(frame_number=frame.number, ts_ns=frame.ts_ns, caplen=frame.caplen,
-                  wirelen=frame.wirelen, linktype=frame.linktype, reported_end=reported_end,
-                  check_checksums=session.check_checksums if session is not None else False)
+    wirelen = frame.wirelen
+    reported_end = wirelen if wirelen > end else end
+    ctx = Context(frame.number, frame.ts_ns, frame.caplen, wirelen, frame.linktype, reported_end,
+                  session.check_checksums if session is not None else False)
     if session is not None:
         ctx.extra["session"] = session
     layers: list[Layer] = []
     protocols: list[str] = []
     ctx.layers = layers
-    fn = _lookup("link", frame.linktype)
+    lookups = _LOOKUPS
+    fn = lookups.get(("link", frame.linktype), _MISSING)
+    if fn is _MISSING:
+        fn = _lookup("link", frame.linktype)
     offset = 0
-    nxt: Next | None = None
     while fn is not None and len(layers) < MAX_LAYERS:
         ctx.reported_end = reported_end
         layer, nxt = fn(data, offset, end, ctx)
-        if layer.protocol:
+        proto = layer.protocol
+        if proto:
             layers.append(layer)
-            protocols.append(layer.protocol)
+            protocols.append(proto)
         if nxt is None:
             break
-        if nxt.table == "ip.fragment":
+        table = nxt[0]
+        if table == "ip.fragment":
             nxt, data = _reassemble(layer, nxt, data, ctx, session)
             if nxt is None:
                 break
-        if nxt.table == "tcp.payload":
+            table = nxt[0]
+        _, key, n_offset, n_end, n_reported = nxt
+        dlen = len(data)
+        if table == "tcp.payload":
             before = len(layers)
-            _tcp_stream(layers, layer, data, nxt, ctx, session)
-            for extra in layers[before:]:
-                # several PDUs of one protocol in a segment: tshark names the protocol once
-                if extra.protocol and (not protocols or protocols[-1] != extra.protocol):
-                    protocols.append(extra.protocol)
-            if len(layers) == before and min(nxt.end, len(data)) > nxt.offset:
+            if session is not None:
+                _tcp_stream(layers, layer, data, nxt, ctx, session)
+                for extra in layers[before:]:
+                    # several PDUs of one protocol in a segment: tshark names the protocol once
+                    if extra.protocol and (not protocols or protocols[-1] != extra.protocol):
+                        protocols.append(extra.protocol)
+            if len(layers) == before and (n_end if n_end < dlen else dlen) > n_offset:
                 protocols.append("data")  # undissected payload, as tshark's "data"
-            nxt = None
             break
-        if nxt.offset >= min(nxt.end, len(data)) and (nxt.reported_end or nxt.end) <= nxt.offset:
+        if n_offset >= (n_end if n_end < dlen else dlen) and (n_reported or n_end) <= n_offset:
             break  # nothing after this layer: tshark calls no further dissector
-        fn = _lookup(nxt.table, nxt.key)
-        if nxt.table == "ethertype" and layer.protocol in _ETHERTYPE_PSEUDO:
+        fn = lookups.get((table, key), _MISSING)
+        if fn is _MISSING:
+            fn = _lookup(table, key)
+        if table == "ethertype" and proto in _ETHERTYPE_PSEUDO:
             protocols.append("ethertype")
         parent_end, parent_reported = end, reported_end
-        offset, end = nxt.offset, min(nxt.end, len(data))
-        if nxt.reported_end is not None:
-            reported_end = nxt.reported_end
-        elif nxt.end >= parent_end:
-            reported_end = max(parent_reported, end)
+        offset, end = n_offset, (n_end if n_end < dlen else dlen)
+        if n_reported is not None:
+            reported_end = n_reported
+        elif n_end >= parent_end:
+            reported_end = parent_reported if parent_reported > end else end
         else:
-            reported_end = nxt.end
+            reported_end = n_end
         if fn is None:
             if end > offset or reported_end > offset:
                 protocols.append("data")
-            nxt = None
             break
     pdu_end = ctx.extra.get("pdu_end")
     if pdu_end is not None and pdu_end < frame.caplen:
         _trailer(layers, frame, pdu_end)
-    findings = [f for layer in layers for f in layer.findings]
-    return Packet(frame=frame, layers=layers, findings=findings, protocols=":".join(protocols))
+    return Packet(frame, layers, None, ":".join(protocols))
 
 
 _L3 = frozenset({"ip", "ipv6", "arp", "llc"})

@@ -9,7 +9,7 @@ frame), then ``eth.trailer`` / ``eth.fcs`` (see :func:`add_trailer`), as tshark 
 
 from __future__ import annotations
 
-from pcapkit.dissect.base import Context, Layer, Next, Result, _Multi
+from pcapkit.dissect.base import Context, Layer, Next, Result, _Multi, quick_fields
 from pcapkit.fields import FieldSpec
 
 FIELDS: tuple[FieldSpec, ...] = (
@@ -76,9 +76,22 @@ def src_dst_text(layer: Layer) -> str:
     return f"{layer.fields.get('eth.src')} > {layer.fields.get('eth.dst')}"
 
 
+def _eth2_decode(layer: Layer, data: bytes, etype: int) -> None:
+    """Deferred part of an Ethernet II header (see :meth:`Layer.defer`): fields and summary."""
+    offset = layer.offset
+    _both_addresses(layer, data[offset:offset + 6], data[offset + 6:offset + 12])
+    layer._fields["eth.type"] = etype
+    f = layer._fields
+    if etype == 0xAAAA:
+        layer._summary = f"{f['eth.src']} > {f['eth.dst']}, ethertype Unknown (0xaaaa)"
+    else:
+        layer._summary = (f"{f['eth.src']} > {f['eth.dst']}, ethertype "
+                          f"{ETHERTYPE_NAMES.get(etype, f'Unknown (0x{etype:04x})')} (0x{etype:04x})")
+
+
 def dissect_ethernet(data: bytes, offset: int, end: int, ctx: Context) -> Result:
-    layer = Layer("eth", offset)
     if end - offset < 14:
+        layer = Layer("eth", offset)
         # tshark shows nothing of a header it cannot read whole
         layer.length = end - offset
         if ctx.reported_end - offset < 14:
@@ -86,20 +99,19 @@ def dissect_ethernet(data: bytes, offset: int, end: int, ctx: Context) -> Result
         else:
             layer.truncated(end, "captured bytes end inside the Ethernet header")
         return layer, None
-    _both_addresses(layer, data[offset:offset + 6], data[offset + 6:offset + 12])
-    etype = int.from_bytes(data[offset + 12:offset + 14], "big")
-    layer.length = 14
-    dst = layer.fields["eth.dst"]
-    src = layer.fields["eth.src"]
+    etype = (data[offset + 12] << 8) | data[offset + 13]
+    layer = Layer("eth", offset, 14)
     if etype >= 0x0600 or etype == 0:  # 0x0000 is "unknown type", not a length (tshark)
-        layer.add("eth.type", etype)
+        # addresses, fields and summary are decoded on first access
+        layer.defer(_eth2_decode, data, etype)
         if etype == 0xAAAA:
             # tshark 4.0 hands no dissector this type ("eth" alone; checked on a synthetic
             # frame and on broken/fuzz-2006-06-26-2594.pcap)
-            layer.summary = f"{src_dst_text(layer)}, ethertype Unknown (0xaaaa)"
             return layer, None
-        layer.summary = f"{src} > {dst}, ethertype {ETHERTYPE_NAMES.get(etype, f'Unknown (0x{etype:04x})')} (0x{etype:04x})"
         return layer, Next("ethertype", etype, offset + 14, end)
+    _both_addresses(layer, data[offset:offset + 6], data[offset + 6:offset + 12])
+    dst = layer.fields["eth.dst"]
+    src = layer.fields["eth.src"]
     layer.add("eth.len", etype)
     layer.summary = f"{src} > {dst}, 802.3, length {etype}"
     if etype > 1500:
@@ -194,3 +206,10 @@ def add_trailer(layer: Layer, data: bytes, pdu_end: int, caplen: int, wirelen: i
         layer.add("eth.fcs.status", 2)
     else:
         layer.add(trailer_field, rest)
+
+
+quick_fields(_eth2_decode, {
+    "eth.dst": lambda d, o: d[o:o + 6].hex(":"),
+    "eth.src": lambda d, o: d[o + 6:o + 12].hex(":"),
+    "eth.type": lambda d, o: (d[o + 12] << 8) | d[o + 13],
+})

@@ -5,11 +5,19 @@ down, printed "0x02"; ``ip.frag_offset`` is in 8-byte units; ``ip.checksum.statu
 "unverified" unless checksum validation is on). A fragment (MF set or offset > 0)
 returns ``Next("ip.fragment", proto, ...)`` and leaves the reassembly key in
 ``ctx.extra["frag"]`` for the driver's :class:`~pcapkit.dissect.driver.DissectSession`.
+It also leaves ``ctx.extra`` "ip.src_raw", "ip.dst_raw" (the pseudo-header for transport
+checksums), "ip.version" and "pdu_end" (where a link-layer trailer starts).
+
+A header that is whole and consistent (the common case) is dissected by one unpack; its
+fields, options, findings and summary are decoded on first access (``Layer.defer``).
 """
 
 from __future__ import annotations
 
-from pcapkit.dissect.base import Context, Layer, Next, Result, _Multi
+import struct
+from typing import Any
+
+from pcapkit.dissect.base import Context, Layer, Next, Result, _Multi, quick_fields
 from pcapkit.fields import FieldSpec
 
 FIELDS: tuple[FieldSpec, ...] = (
@@ -85,7 +93,17 @@ def checksum16(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
+_HEADER = struct.Struct("!BBHHHBBH4s4s")
+
+
 def dissect_ipv4(data: bytes, offset: int, end: int, ctx: Context) -> Result:
+    if end - offset >= 20 and not ctx.check_checksums:
+        # the common case, decided from one unpack: fields, options, findings and summary
+        # are decoded on first access (Layer.defer); only what the next layer needs now
+        b0, _tos, total_len, ident, ff, _ttl, proto, _csum, src_raw, dst_raw = _HEADER.unpack_from(data, offset)
+        hdr_len = (b0 & 0x0F) * 4
+        if b0 >> 4 == 4 and 20 <= hdr_len <= end - offset and not 0 < total_len < hdr_len:
+            return _fast(data, offset, end, ctx, hdr_len, total_len, ident, ff, proto, src_raw, dst_raw)
     layer = Layer("ip", offset)
     avail = end - offset
     if avail < 1:
@@ -152,9 +170,54 @@ def dissect_ipv4(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     return layer, None
 
 
+def _fast(data: bytes, offset: int, end: int, ctx: Context, hdr_len: int, total_len: int, ident: int,
+          ff: int, proto: int, src_raw: bytes, dst_raw: bytes) -> Result:
+    """A whole fixed header and options captured, lengths consistent, checksums not checked.
+
+    Takes the same decisions as :func:`_full_header` (tested on the corpus against it)."""
+    layer = Layer("ip", offset, hdr_len)
+    reported_end = ctx.reported_end
+    layer.defer(_deferred, data, reported_end)
+    extra = ctx.extra
+    extra["ip.src_raw"] = src_raw
+    extra["ip.dst_raw"] = dst_raw
+    extra["ip.version"] = 4
+    reported_avail = reported_end - offset
+    if total_len == 0:
+        total_len = reported_avail  # TSO (as tshark)
+    if total_len < hdr_len:
+        return layer, None
+    pdu_reported_end = reported_end if total_len > reported_avail else offset + total_len
+    if "pdu_end" not in extra:
+        extra["pdu_end"] = pdu_reported_end
+    pay_off = offset + hdr_len
+    pay_end = end if end < pdu_reported_end else pdu_reported_end
+    if ff & 0x3FFF:  # MF or a fragment offset
+        frag = ff & 0x1FFF
+        if pay_end < pdu_reported_end:
+            if frag == 0:
+                return layer, Next("ip.proto", proto, pay_off, pay_end, pdu_reported_end)
+            return layer, Next("ip.data", proto, pay_off, pay_end, pdu_reported_end)
+        extra["frag"] = (4, ipv4_text(src_raw), ipv4_text(dst_raw), ident, proto, frag * 8, bool(ff & 0x2000),
+                         total_len - hdr_len)
+        return layer, Next("ip.fragment", proto, pay_off, pay_end, pdu_reported_end)
+    return layer, Next("ip.proto", proto, pay_off, pay_end, pdu_reported_end)
+
+
+def _deferred(layer: Layer, data: bytes, reported_end: int) -> None:
+    """Fields, options, findings and summary of a header :func:`_fast` accepted."""
+    offset = layer.offset
+    b0 = data[offset]
+    hdr_len = (b0 & 0x0F) * 4
+    f = layer._fields
+    f["ip.version"] = 4
+    f["ip.hdr_len"] = hdr_len
+    _header_fields(layer, data, offset, hdr_len, reported_end, False)
+
+
 def _full_header(layer: Layer, data: bytes, offset: int, end: int, ctx: Context, h: bytes,
                  hdr_len: int) -> Result:
-    """The common case: at least the 20 fixed header bytes were captured."""
+    """At least the 20 fixed header bytes were captured (the paths :func:`_fast` does not take)."""
     avail = end - offset
     tos = h[1]
     total_len = int.from_bytes(h[2:4], "big")
@@ -165,24 +228,9 @@ def _full_header(layer: Layer, data: bytes, offset: int, end: int, ctx: Context,
         layer.malformed(offset + 2, f"total length {total_len} < header length {hdr_len}")
         layer.length = min(avail, hdr_len)
         return layer, None
-    ident = int.from_bytes(h[4:6], "big")
-    ff = int.from_bytes(h[6:8], "big")
-    flags = ff >> 13
-    frag = ff & 0x1FFF
-    f.update({"ip.dsfield": tos, "ip.dsfield.dscp": tos >> 2, "ip.dsfield.ecn": tos & 3,
-              "ip.len": total_len, "ip.id": ident, "ip.flags": flags, "ip.flags.rb": bool(flags & 4),
-              "ip.flags.df": bool(flags & 2), "ip.flags.mf": bool(flags & 1), "ip.frag_offset": frag,
-              "ip.ttl": h[8], "ip.proto": h[9], "ip.checksum": int.from_bytes(h[10:12], "big")})
-    proto = h[9]
-    csum = int.from_bytes(h[10:12], "big")
-    src, dst = ipv4_text(h[12:16]), ipv4_text(h[16:20])
-    # reported (on-the-wire) bytes available to this datagram
-    reported_avail = ctx.reported_end - offset
-    if total_len == 0:
-        # TSO: the length field is 0, use the reported length (tshark does the same)
-        total_len = reported_avail
-    bad_len = total_len < hdr_len
     if avail < hdr_len:
+        _fixed_fields(f, h)
+        src = ipv4_text(h[12:16])
         layer.truncated(end, f"captured bytes end inside the IPv4 options ({avail} < {hdr_len})")
         layer.add("ip.checksum.status", 2)
         # tshark stops after the source address when the options are cut short (seen in
@@ -190,49 +238,65 @@ def _full_header(layer: Layer, data: bytes, offset: int, end: int, ctx: Context,
         layer.fields.update({"ip.src": src, "ip.addr": src, "ip.src_host": src, "ip.host": src})
         layer.length = avail
         return layer, None
-    if ctx.check_checksums:
+    # checksums checked: the fields now, the next layer and ctx.extra as the fast path does
+    _header_fields(layer, data, offset, hdr_len, ctx.reported_end, ctx.check_checksums)
+    layer.length = hdr_len
+    _, nxt = _fast(data, offset, end, ctx, hdr_len, total_len, (h[4] << 8) | h[5], (h[6] << 8) | h[7], h[9],
+                   bytes(h[12:16]), bytes(h[16:20]))
+    return layer, nxt
+
+
+def _fixed_fields(f: dict[str, Any], h: bytes) -> int:
+    """The fixed-header fields up to the checksum; returns the flags word."""
+    tos = h[1]
+    ff = (h[6] << 8) | h[7]
+    flags = ff >> 13
+    f.update({"ip.dsfield": tos, "ip.dsfield.dscp": tos >> 2, "ip.dsfield.ecn": tos & 3,
+              "ip.len": (h[2] << 8) | h[3], "ip.id": (h[4] << 8) | h[5], "ip.flags": flags,
+              "ip.flags.rb": bool(flags & 4), "ip.flags.df": bool(flags & 2), "ip.flags.mf": bool(flags & 1),
+              "ip.frag_offset": ff & 0x1FFF, "ip.ttl": h[8], "ip.proto": h[9],
+              "ip.checksum": (h[10] << 8) | h[11]})
+    return ff
+
+
+def _header_fields(layer: Layer, data: bytes, offset: int, hdr_len: int, reported_end: int,
+                   check_checksums: bool) -> None:
+    """Fields, options, findings and summary of a header whose hdr_len bytes were captured."""
+    h = data[offset:offset + 20]
+    f = layer._fields
+    ff = _fixed_fields(f, h)
+    flags, frag = ff >> 13, ff & 0x1FFF
+    total_len = (h[2] << 8) | h[3]
+    proto = h[9]
+    if check_checksums:
+        csum = (h[10] << 8) | h[11]
         calc = checksum16(data[offset:offset + 10] + b"\0\0" + data[offset + 12:offset + hdr_len])
-        layer.add("ip.checksum_calculated", calc)
-        layer.add("ip.checksum.status", 1 if calc == csum else 0)
+        f["ip.checksum_calculated"] = calc
+        f["ip.checksum.status"] = 1 if calc == csum else 0
         if calc != csum:
             from pcapkit.dissect.base import FindingKind
 
             layer.finding(FindingKind.CHECKSUM_BAD, offset + 10, f"header checksum 0x{csum:04x}, should be 0x{calc:04x}")
     else:
-        layer.add("ip.checksum.status", 2)
-    _addresses(layer, src, dst)
+        f["ip.checksum.status"] = 2
+    src, dst = ipv4_text(h[12:16]), ipv4_text(h[16:20])
+    f.update({"ip.src": src, "ip.addr": _Multi([src, dst]), "ip.src_host": src,
+              "ip.host": _Multi([src, dst]), "ip.dst": dst, "ip.dst_host": dst})
     if hdr_len > 20:
         _options(layer, data, offset + 20, offset + hdr_len)
-    layer.length = hdr_len
-    ctx.extra["ip.src"] = src
-    ctx.extra["ip.dst"] = dst
-    ctx.extra["ip.src_raw"] = bytes(h[12:16])
-    ctx.extra["ip.dst_raw"] = bytes(h[16:20])
-    ctx.extra["ip.version"] = 4
-    name = PROTO_NAMES.get(proto, f"ip-proto-{proto}")
-    if bad_len:
-        return layer, None
+    reported_avail = reported_end - offset
+    if total_len == 0:
+        # TSO: the length field is 0, use the reported length (tshark does the same)
+        total_len = reported_avail
+    if total_len < hdr_len:
+        return
     if total_len > reported_avail:
         layer.malformed(offset + 2, f"total length {total_len} > {reported_avail} bytes in the frame")
-        pdu_reported_end = ctx.reported_end
-    else:
-        pdu_reported_end = offset + total_len
-    ctx.extra.setdefault("pdu_end", pdu_reported_end)
-    pay_off = offset + hdr_len
-    pay_end = min(end, pdu_reported_end)
     if flags & 1 or frag:
-        layer.summary = f"{name.lower()} (frag {ident}:{total_len - hdr_len}@{frag * 8}{'+' if flags & 1 else ''})"
-        if pay_end < pdu_reported_end:
-            # not all of the fragment was captured: tshark does not reassemble it; a first
-            # fragment is dissected as it is, a later one is data
-            if frag == 0:
-                return layer, Next("ip.proto", proto, pay_off, pay_end, pdu_reported_end)
-            return layer, Next("ip.data", proto, pay_off, pay_end, pdu_reported_end)
-        ctx.extra["frag"] = (4, src, dst, ident, proto, frag * 8, bool(flags & 1), total_len - hdr_len)
-        return layer, Next("ip.fragment", proto, pay_off, pay_end, pdu_reported_end)
-    layer.summary = f"ip-proto-{proto} {total_len - hdr_len}"
-    return layer, Next("ip.proto", proto, pay_off, pay_end, pdu_reported_end)
-
+        name = PROTO_NAMES.get(proto, f"ip-proto-{proto}")
+        layer._summary = f"{name.lower()} (frag {(h[4] << 8) | h[5]}:{total_len - hdr_len}@{frag * 8}{'+' if flags & 1 else ''})"
+    else:
+        layer._summary = f"ip-proto-{proto} {total_len - hdr_len}"
 
 
 def _addresses(layer: Layer, src: str, dst: str) -> None:
@@ -319,3 +383,18 @@ def _timestamps(layer: Layer, flag: int, ptr: int, area: bytes) -> None:
             layer.add("ip.opt.time_stamp_addr", ipv4_text(area[i:i + 4]))
             layer.add("ip.opt.time_stamp", int.from_bytes(area[i + 4:i + 8], "big"))
 
+
+
+quick_fields(_deferred, {
+    "ip.version": lambda d, o: 4,
+    "ip.hdr_len": lambda d, o: (d[o] & 0x0F) * 4,
+    "ip.dsfield": lambda d, o: d[o + 1],
+    "ip.len": lambda d, o: (d[o + 2] << 8) | d[o + 3],
+    "ip.id": lambda d, o: (d[o + 4] << 8) | d[o + 5],
+    "ip.frag_offset": lambda d, o: ((d[o + 6] & 0x1F) << 8) | d[o + 7],
+    "ip.ttl": lambda d, o: d[o + 8],
+    "ip.proto": lambda d, o: d[o + 9],
+    "ip.checksum": lambda d, o: (d[o + 10] << 8) | d[o + 11],
+    "ip.src": lambda d, o: f"{d[o + 12]}.{d[o + 13]}.{d[o + 14]}.{d[o + 15]}",
+    "ip.dst": lambda d, o: f"{d[o + 16]}.{d[o + 17]}.{d[o + 18]}.{d[o + 19]}",
+})

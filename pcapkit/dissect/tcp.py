@@ -15,7 +15,10 @@ kind is kept as its kind/length and raw bytes (``tcp.options``) with an UNSUPPOR
 
 from __future__ import annotations
 
-from pcapkit.dissect.base import Context, FindingKind, Layer, Next, Result
+import struct
+from typing import Any
+
+from pcapkit.dissect.base import Context, FindingKind, Layer, Next, Result, _Multi, quick_fields
 from pcapkit.dissect.udp import (
     CHECKSUM_BAD,
     CHECKSUM_GOOD,
@@ -288,9 +291,73 @@ def _acc_ecn(layer: Layer, data: bytes, start: int, end: int, order1: bool) -> N
         layer.add(f"tcp.options.acc_ecn.{name}", int.from_bytes(data[at:at + 3], "big"))
 
 
+_HEADER = struct.Struct("!HHIIBBHHH")
+_FLAG_FIELDS: dict[int, dict[str, Any]] = {}
+_PORT_TABLE: dict[int | str, str] | None = None
+
+
+def _flag_fields(flags: int) -> dict[str, Any]:
+    """The 12 tcp.flags* fields of a flags value (remembered: at most 4096 of them)."""
+    out = _FLAG_FIELDS.get(flags)
+    if out is None:
+        out = _FLAG_FIELDS[flags] = {
+            "tcp.flags": flags, "tcp.flags.res": bool(flags & 0xE00), "tcp.flags.ae": bool(flags & 0x100),
+            "tcp.flags.cwr": bool(flags & 0x80), "tcp.flags.ece": bool(flags & 0x40),
+            "tcp.flags.urg": bool(flags & 0x20), "tcp.flags.ack": bool(flags & 0x10),
+            "tcp.flags.push": bool(flags & 0x08), "tcp.flags.reset": bool(flags & 0x04),
+            "tcp.flags.syn": bool(flags & 0x02), "tcp.flags.fin": bool(flags & 0x01),
+            "tcp.flags.str": flags_str(flags)}
+    return out
+
+
+def _payload_key(sport: int, dport: int) -> int:
+    """:func:`pick_port` on the tcp.port table (looked up once: the tables are static)."""
+    global _PORT_TABLE
+    table = _PORT_TABLE
+    if table is None:
+        from pcapkit.dissect import registry
+
+        table = _PORT_TABLE = registry.tables().get("tcp.port", {})
+    low, high = (sport, dport) if sport <= dport else (dport, sport)
+    if low in table:
+        return low
+    if high in table:
+        return high
+    return low
+
+
 def dissect_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
+    reported_end = ctx.reported_end if ctx.reported_end > end else end
+    if end - offset >= 20 and not ctx.check_checksums:
+        hl = (data[offset + 12] >> 4) * 4
+        if 20 <= hl <= reported_end - offset:
+            # the common case: fields, options, findings and summary are decoded on first
+            # access (Layer.defer); only what the payload's dispatch needs is read now
+            layer = Layer("tcp", offset, hl if hl < end - offset else end - offset)
+            layer.defer(_deferred, data, end, reported_end)
+            payload_start = offset + hl
+            if reported_end <= payload_start or payload_start > end:
+                return layer, None
+            key = _payload_key((data[offset] << 8) | data[offset + 1], (data[offset + 2] << 8) | data[offset + 3])
+            return layer, Next("tcp.payload", key, payload_start, end if end > payload_start else payload_start,
+                               reported_end)
+    return _dissect_eager(data, offset, end, ctx, reported_end)
+
+
+def _deferred(layer: Layer, data: bytes, end: int, reported_end: int) -> None:
+    """Fields, findings and summary of a header :func:`dissect_tcp` accepted for deferral."""
+    offset = layer.offset
+    sport, dport, seq, ack, off, _, _, _, _ = _HEADER.unpack_from(data, offset)
+    hl = (off >> 4) * 4
+    layer._fields.update({"tcp.srcport": sport, "tcp.dstport": dport, "tcp.port": _Multi([sport, dport]),
+                          "tcp.len": reported_end - offset - hl, "tcp.seq_raw": seq, "tcp.ack_raw": ack,
+                          "tcp.hdr_len": hl})
+    _rest(layer, data, end, reported_end, CHECKSUM_UNVERIFIED)
+
+
+def _dissect_eager(data: bytes, offset: int, end: int, ctx: Context, reported_end: int) -> Result:
+    """Every case: short or bogus headers, checksum validation."""
     layer = Layer("tcp", offset)
-    reported_end = max(ctx.reported_end, end)
     avail = end - offset
     if avail >= 4:
         sport = _u16(data, offset)
@@ -310,10 +377,7 @@ def dissect_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     seq = _u32(data, offset + 4)
     ack = _u32(data, offset + 8)
     hl = (data[offset + 12] >> 4) * 4
-    flags = ((data[offset + 12] & 0x0F) << 8) | data[offset + 13]
-    win = _u16(data, offset + 14)
     csum = _u16(data, offset + 16)
-    urp = _u16(data, offset + 18)
     tcp_len = reported_end - offset - hl
     if tcp_len >= 0:
         layer.add("tcp.len", tcp_len)
@@ -332,20 +396,6 @@ def dissect_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         layer.malformed(offset + 12, f"TCP header length {hl} > segment length {reported_end - offset}")
         layer.summary = f"[bad hdr length {hl} - too long, > {reported_end - offset}]"
         return layer, None
-    layer.add("tcp.flags", flags)
-    layer.add("tcp.flags.res", bool(flags & 0xE00))
-    layer.add("tcp.flags.ae", bool(flags & 0x100))
-    layer.add("tcp.flags.cwr", bool(flags & 0x80))
-    layer.add("tcp.flags.ece", bool(flags & 0x40))
-    layer.add("tcp.flags.urg", bool(flags & 0x20))
-    layer.add("tcp.flags.ack", bool(flags & 0x10))
-    layer.add("tcp.flags.push", bool(flags & 0x08))
-    layer.add("tcp.flags.reset", bool(flags & 0x04))
-    layer.add("tcp.flags.syn", bool(flags & 0x02))
-    layer.add("tcp.flags.fin", bool(flags & 0x01))
-    layer.add("tcp.flags.str", flags_str(flags))
-    layer.add("tcp.window_size_value", win)
-    layer.add("tcp.checksum", csum)
     status = CHECKSUM_UNVERIFIED
     if ctx.check_checksums:
         ok = verify_checksum(data, offset, reported_end - offset, ctx, 6)
@@ -354,16 +404,37 @@ def dissect_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         elif ok is False:
             status = CHECKSUM_BAD
             layer.finding(FindingKind.CHECKSUM_BAD, offset + 16, f"bad TCP checksum 0x{csum:04x}")
-    layer.add("tcp.checksum.status", status)
-    layer.add("tcp.urgent_pointer", urp)
+    _rest(layer, data, end, reported_end, status)
+    layer.length = min(hl, avail)
+    payload_start = offset + hl
+    if tcp_len <= 0 or payload_start > end:
+        return layer, None
+    # the driver hands "tcp.payload" to the stream-level dispatcher (reassembly, then
+    # the "tcp.port" table); the key is the port to try first
+    key = pick_port("tcp.port", _u16(data, offset), _u16(data, offset + 2))
+    return layer, Next("tcp.payload", key, payload_start, max(payload_start, end), reported_end)
+
+
+def _rest(layer: Layer, data: bytes, end: int, reported_end: int, status: int) -> None:
+    """From the flags on, for a header with a sane length: fields, option findings, summary."""
+    offset = layer.offset
+    _, _, seq, ack, off, fl, win, csum, urp = _HEADER.unpack_from(data, offset)
+    hl = (off >> 4) * 4
+    flags = ((off & 0x0F) << 8) | fl
+    tcp_len = reported_end - offset - hl
+    f = layer._fields
+    f.update(_flag_fields(flags))
+    f["tcp.window_size_value"] = win
+    f["tcp.checksum"] = csum
+    f["tcp.checksum.status"] = status
+    f["tcp.urgent_pointer"] = urp
     words: list[str] = []
     if hl > 20:
         opt_end = min(offset + hl, end)
-        layer.add("tcp.options", data[offset + 20:opt_end])
+        f["tcp.options"] = data[offset + 20:opt_end]
         words = _options(data, offset + 20, offset + hl, end, layer)
         if opt_end < offset + hl:
             layer.truncated(opt_end, f"TCP options cut short at {opt_end - offset - 20} of {hl - 20} bytes")
-    layer.length = min(hl, avail)
     payload_start = offset + hl
     payload_end = max(payload_start, end)
     if payload_end > payload_start:
@@ -386,10 +457,17 @@ def dissect_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     if words:
         parts.append(f"options [{','.join(words)}]")
     parts.append(f"length {tcp_len}")
-    layer.summary = ", ".join(parts)
-    if tcp_len <= 0 or payload_start > end:
-        return layer, None
-    # the driver hands "tcp.payload" to the stream-level dispatcher (reassembly, then
-    # the "tcp.port" table); the key is the port to try first
-    key = pick_port("tcp.port", _u16(data, offset), _u16(data, offset + 2))
-    return layer, Next("tcp.payload", key, payload_start, max(payload_start, end), reported_end)
+    layer._summary = ", ".join(parts)
+
+
+quick_fields(_deferred, {
+    "tcp.srcport": lambda d, o: (d[o] << 8) | d[o + 1],
+    "tcp.dstport": lambda d, o: (d[o + 2] << 8) | d[o + 3],
+    "tcp.seq_raw": lambda d, o: int.from_bytes(d[o + 4:o + 8], "big"),
+    "tcp.ack_raw": lambda d, o: int.from_bytes(d[o + 8:o + 12], "big"),
+    "tcp.hdr_len": lambda d, o: (d[o + 12] >> 4) * 4,
+    "tcp.flags": lambda d, o: ((d[o + 12] & 0x0F) << 8) | d[o + 13],
+    "tcp.window_size_value": lambda d, o: (d[o + 14] << 8) | d[o + 15],
+    "tcp.checksum": lambda d, o: (d[o + 16] << 8) | d[o + 17],
+    "tcp.urgent_pointer": lambda d, o: (d[o + 18] << 8) | d[o + 19],
+})
