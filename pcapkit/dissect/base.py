@@ -62,6 +62,7 @@ class Layer:
         "_decoder",
         "_fields",
         "_findings",
+        "_summarize",
         "_summary",
         "length",
         "offset",
@@ -78,6 +79,7 @@ class Layer:
         self._findings: list[Finding] | None = findings
         self._summary = summary
         self._decoder: Callable[..., None] | None = None
+        self._summarize: Callable[..., str] | None = None
         self._args: tuple[Any, ...] = ()
 
     def __repr__(self) -> str:
@@ -92,9 +94,13 @@ class Layer:
 
     __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaces
 
-    def defer(self, decoder: Callable[..., None], *args: Any) -> None:
-        """Decode later: ``decoder(self, *args)`` fills fields/findings/summary on first access."""
+    def defer(self, decoder: Callable[..., None], *args: Any,
+              summarize: Callable[..., str] | None = None) -> None:
+        """Decode later: ``decoder(self, *args)`` fills fields/findings/summary on first access
+        to any of them; with ``summarize``, ``summary`` is ``summarize(self, *args)`` on its
+        own first access instead (a summary is only needed for summary lines)."""
         self._decoder = decoder
+        self._summarize = summarize
         self._args = args
 
     def get(self, name: str, default: Any = None) -> Any:
@@ -112,8 +118,7 @@ class Layer:
         decoder = self._decoder
         if decoder is not None:
             self._decoder = None
-            args, self._args = self._args, ()
-            decoder(self, *args)
+            decoder(self, *self._args)
 
     @property
     def fields(self) -> dict[str, Any]:
@@ -144,16 +149,23 @@ class Layer:
     def summary(self) -> str:
         if self._decoder is not None:
             self._decode()
+        summarize = self._summarize
+        if summarize is not None:
+            self._summarize = None
+            self._summary = summarize(self, *self._args)
         return self._summary
 
     @summary.setter
     def summary(self, value: str) -> None:
         self._decode()
+        self._summarize = None
         self._summary = value
 
     def add(self, name: str, value: Any) -> None:
         """Set a field; a second occurrence turns the value into a list."""
-        fields = self.fields
+        if self._decoder is not None:
+            self._decode()
+        fields = self._fields
         if name in fields:
             old = fields[name]
             if old.__class__ is _Multi:

@@ -77,16 +77,18 @@ def src_dst_text(layer: Layer) -> str:
 
 
 def _eth2_decode(layer: Layer, data: bytes, etype: int) -> None:
-    """Deferred part of an Ethernet II header (see :meth:`Layer.defer`): fields and summary."""
+    """Deferred fields of an Ethernet II header (see :meth:`Layer.defer`)."""
     offset = layer.offset
     _both_addresses(layer, data[offset:offset + 6], data[offset + 6:offset + 12])
     layer._fields["eth.type"] = etype
-    f = layer._fields
+
+
+def _eth2_summary(layer: Layer, data: bytes, etype: int) -> str:
+    offset = layer.offset
+    src, dst = data[offset + 6:offset + 12].hex(":"), data[offset:offset + 6].hex(":")
     if etype == 0xAAAA:
-        layer._summary = f"{f['eth.src']} > {f['eth.dst']}, ethertype Unknown (0xaaaa)"
-    else:
-        layer._summary = (f"{f['eth.src']} > {f['eth.dst']}, ethertype "
-                          f"{ETHERTYPE_NAMES.get(etype, f'Unknown (0x{etype:04x})')} (0x{etype:04x})")
+        return f"{src} > {dst}, ethertype Unknown (0xaaaa)"
+    return f"{src} > {dst}, ethertype {ETHERTYPE_NAMES.get(etype, f'Unknown (0x{etype:04x})')} (0x{etype:04x})"
 
 
 def dissect_ethernet(data: bytes, offset: int, end: int, ctx: Context) -> Result:
@@ -103,7 +105,7 @@ def dissect_ethernet(data: bytes, offset: int, end: int, ctx: Context) -> Result
     layer = Layer("eth", offset, 14)
     if etype >= 0x0600 or etype == 0:  # 0x0000 is "unknown type", not a length (tshark)
         # addresses, fields and summary are decoded on first access
-        layer.defer(_eth2_decode, data, etype)
+        layer.defer(_eth2_decode, data, etype, summarize=_eth2_summary)
         if etype == 0xAAAA:
             # tshark 4.0 hands no dissector this type ("eth" alone; checked on a synthetic
             # frame and on broken/fuzz-2006-06-26-2594.pcap)

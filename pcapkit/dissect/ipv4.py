@@ -177,7 +177,7 @@ def _fast(data: bytes, offset: int, end: int, ctx: Context, hdr_len: int, total_
     Takes the same decisions as :func:`_full_header` (tested on the corpus against it)."""
     layer = Layer("ip", offset, hdr_len)
     reported_end = ctx.reported_end
-    layer.defer(_deferred, data, reported_end)
+    layer.defer(_deferred, data, reported_end, summarize=_summary)
     extra = ctx.extra
     extra["ip.src_raw"] = src_raw
     extra["ip.dst_raw"] = dst_raw
@@ -212,7 +212,28 @@ def _deferred(layer: Layer, data: bytes, reported_end: int) -> None:
     f = layer._fields
     f["ip.version"] = 4
     f["ip.hdr_len"] = hdr_len
-    _header_fields(layer, data, offset, hdr_len, reported_end, False)
+    _header_fields(layer, data, offset, hdr_len, reported_end, False, summary=False)
+
+
+def _summary(layer: Layer, data: bytes, reported_end: int) -> str:
+    """Summary of a header :func:`_fast` accepted (see :func:`_summary_text`)."""
+    offset = layer.offset
+    return _summary_text(data[offset:offset + 20], (data[offset] & 0x0F) * 4, reported_end - offset)
+
+
+def _summary_text(h: bytes, hdr_len: int, reported_avail: int) -> str:
+    """"ip-proto-6 40" or "tcp (frag 5:1480@0+)", as tcpdump; "" for a bogus length."""
+    total_len = (h[2] << 8) | h[3]
+    if total_len == 0:
+        total_len = reported_avail  # TSO
+    if total_len < hdr_len:
+        return ""
+    proto = h[9]
+    flags, frag = h[6] >> 5, ((h[6] & 0x1F) << 8) | h[7]
+    if flags & 1 or frag:
+        name = PROTO_NAMES.get(proto, f"ip-proto-{proto}")
+        return f"{name.lower()} (frag {(h[4] << 8) | h[5]}:{total_len - hdr_len}@{frag * 8}{'+' if flags & 1 else ''})"
+    return f"ip-proto-{proto} {total_len - hdr_len}"
 
 
 def _full_header(layer: Layer, data: bytes, offset: int, end: int, ctx: Context, h: bytes,
@@ -260,14 +281,12 @@ def _fixed_fields(f: dict[str, Any], h: bytes) -> int:
 
 
 def _header_fields(layer: Layer, data: bytes, offset: int, hdr_len: int, reported_end: int,
-                   check_checksums: bool) -> None:
+                   check_checksums: bool, summary: bool = True) -> None:
     """Fields, options, findings and summary of a header whose hdr_len bytes were captured."""
     h = data[offset:offset + 20]
     f = layer._fields
-    ff = _fixed_fields(f, h)
-    flags, frag = ff >> 13, ff & 0x1FFF
+    _fixed_fields(f, h)
     total_len = (h[2] << 8) | h[3]
-    proto = h[9]
     if check_checksums:
         csum = (h[10] << 8) | h[11]
         calc = checksum16(data[offset:offset + 10] + b"\0\0" + data[offset + 12:offset + hdr_len])
@@ -292,11 +311,8 @@ def _header_fields(layer: Layer, data: bytes, offset: int, hdr_len: int, reporte
         return
     if total_len > reported_avail:
         layer.malformed(offset + 2, f"total length {total_len} > {reported_avail} bytes in the frame")
-    if flags & 1 or frag:
-        name = PROTO_NAMES.get(proto, f"ip-proto-{proto}")
-        layer._summary = f"{name.lower()} (frag {(h[4] << 8) | h[5]}:{total_len - hdr_len}@{frag * 8}{'+' if flags & 1 else ''})"
-    else:
-        layer._summary = f"ip-proto-{proto} {total_len - hdr_len}"
+    if summary:
+        layer._summary = _summary_text(h, hdr_len, reported_avail)
 
 
 def _addresses(layer: Layer, src: str, dst: str) -> None:

@@ -334,7 +334,7 @@ def dissect_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
             # the common case: fields, options, findings and summary are decoded on first
             # access (Layer.defer); only what the payload's dispatch needs is read now
             layer = Layer("tcp", offset, hl if hl < end - offset else end - offset)
-            layer.defer(_deferred, data, end, reported_end)
+            layer.defer(_deferred, data, end, reported_end, summarize=_summary)
             payload_start = offset + hl
             if reported_end <= payload_start or payload_start > end:
                 return layer, None
@@ -352,7 +352,31 @@ def _deferred(layer: Layer, data: bytes, end: int, reported_end: int) -> None:
     layer._fields.update({"tcp.srcport": sport, "tcp.dstport": dport, "tcp.port": _Multi([sport, dport]),
                           "tcp.len": reported_end - offset - hl, "tcp.seq_raw": seq, "tcp.ack_raw": ack,
                           "tcp.hdr_len": hl})
-    _rest(layer, data, end, reported_end, CHECKSUM_UNVERIFIED)
+    _rest(layer, data, end, reported_end, CHECKSUM_UNVERIFIED, summary=False)
+
+
+def _summary(layer: Layer, data: bytes, end: int, reported_end: int) -> str:
+    """tcpdump's text for a header :func:`dissect_tcp` accepted for deferral."""
+    offset = layer.offset
+    _, _, seq, ack, off, fl, win, _, urp = _HEADER.unpack_from(data, offset)
+    hl = (off >> 4) * 4
+    words = _options(data, offset + 20, offset + hl, end, Layer("tcp", offset)) if hl > 20 else []
+    return _summary_text(((off & 0x0F) << 8) | fl, seq, ack, win, urp, reported_end - offset - hl, words)
+
+
+def _summary_text(flags: int, seq: int, ack: int, win: int, urp: int, tcp_len: int, words: list[str]) -> str:
+    parts = [f"Flags [{tcpdump_flags(flags)}]"]
+    if tcp_len > 0 or flags & 0x07:
+        parts.append(f"seq {seq}:{(seq + tcp_len) & 0xFFFFFFFF}" if tcp_len > 0 else f"seq {seq}")
+    if flags & 0x10:
+        parts.append(f"ack {ack}")
+    parts.append(f"win {win}")
+    if flags & 0x20:
+        parts.append(f"urg {urp}")
+    if words:
+        parts.append(f"options [{','.join(words)}]")
+    parts.append(f"length {tcp_len}")
+    return ", ".join(parts)
 
 
 def _dissect_eager(data: bytes, offset: int, end: int, ctx: Context, reported_end: int) -> Result:
@@ -415,7 +439,7 @@ def _dissect_eager(data: bytes, offset: int, end: int, ctx: Context, reported_en
     return layer, Next("tcp.payload", key, payload_start, max(payload_start, end), reported_end)
 
 
-def _rest(layer: Layer, data: bytes, end: int, reported_end: int, status: int) -> None:
+def _rest(layer: Layer, data: bytes, end: int, reported_end: int, status: int, summary: bool = True) -> None:
     """From the flags on, for a header with a sane length: fields, option findings, summary."""
     offset = layer.offset
     _, _, seq, ack, off, fl, win, csum, urp = _HEADER.unpack_from(data, offset)
@@ -445,19 +469,8 @@ def _rest(layer: Layer, data: bytes, end: int, reported_end: int, status: int) -
             layer.add("tcp.payload", data[payload_start:payload_end])
     if end < reported_end and tcp_len > 0:
         layer.truncated(end, f"TCP payload cut short: {max(0, end - payload_start)} of {tcp_len} bytes captured")
-
-    parts = [f"Flags [{tcpdump_flags(flags)}]"]
-    if tcp_len > 0 or flags & 0x07:
-        parts.append(f"seq {seq}:{(seq + tcp_len) & 0xFFFFFFFF}" if tcp_len > 0 else f"seq {seq}")
-    if flags & 0x10:
-        parts.append(f"ack {ack}")
-    parts.append(f"win {win}")
-    if flags & 0x20:
-        parts.append(f"urg {urp}")
-    if words:
-        parts.append(f"options [{','.join(words)}]")
-    parts.append(f"length {tcp_len}")
-    layer._summary = ", ".join(parts)
+    if summary:
+        layer._summary = _summary_text(flags, seq, ack, win, urp, tcp_len, words)
 
 
 quick_fields(_deferred, {
