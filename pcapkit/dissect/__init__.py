@@ -13,6 +13,7 @@ FIELD_MODULES: tuple[str, ...] = (
     "pcapkit.dissect.vlan",
     "pcapkit.dissect.sll",
     "pcapkit.dissect.null",
+    "pcapkit.dissect.erf",
     "pcapkit.dissect.arp",
     "pcapkit.dissect.ipv4",
     "pcapkit.dissect.ipv6",

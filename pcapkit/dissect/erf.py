@@ -91,6 +91,24 @@ def has_header(data: bytes, offset: int, end: int, ctx: Context) -> bool:
     return rlen >= hlen and ctx.wirelen - offset == wlen + hlen and end - offset == min(ctx.wirelen - offset, rlen)
 
 
+def packet_start(data: bytes, wirelen: int) -> tuple[str, int]:
+    """Where the packet of a LINKTYPE_ERF frame starts and what it is, without dissecting
+    the header: ("eth" | "ipv4" | "ipv6" | "other", offset). For the TCP extractor."""
+    end = len(data)
+    if not has_header(data, 0, end, Context(caplen=end, wirelen=wirelen, reported_end=wirelen)):
+        return "eth", 0
+    hlen = _header_len(data, 0, end)
+    assert hlen is not None
+    kind = data[8] & 0x7F
+    if kind in ETH_TYPES:
+        return "eth", hlen
+    if kind == TYPE_IPV4:
+        return "ipv4", hlen
+    if kind == TYPE_IPV6:
+        return "ipv6", hlen
+    return "other", hlen
+
+
 def dissect_erf(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     """The ERF layer (see the module docstring), then the packet by record type."""
     if not has_header(data, offset, end, ctx):

@@ -165,7 +165,7 @@ def _precision(units: int) -> int:
 
 
 def _file_type(reader: CaptureReader) -> str:
-    if reader.format in ("pcapng", "snoop"):
+    if reader.format in ("pcapng", "snoop", "erf"):
         return reader.format
     if getattr(reader, "modified", False):
         return "modpcap"

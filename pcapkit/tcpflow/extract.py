@@ -115,11 +115,19 @@ def _radiotap_80211(data: bytes) -> tuple[int, int]:
     return -1, 0
 
 
-def _network_start(linktype: int, data: bytes) -> tuple[int, int]:
+def _network_start(linktype: int, data: bytes, wirelen: int | None = None) -> tuple[int, int]:
     """(ethertype-like network protocol, offset) for a frame; (-1, 0) when not IP."""
     if linktype == 1:
         etype, off = _ether_payload(data, 0)
         return _mpls(data, etype, off) if etype in (0x8847, 0x8848) else (etype, off)
+    if linktype == 197:  # ERF: the packet alone (ERF files) or the whole record (pcap/pcapng)
+        from pcapkit.dissect.erf import packet_start
+
+        kind, start = packet_start(data, len(data) if wirelen is None else wirelen)
+        if kind == "eth":
+            etype, off = _ether_payload(data, start)
+            return _mpls(data, etype, off) if etype in (0x8847, 0x8848) else (etype, off)
+        return {"ipv4": (_ETHER_IPV4, start), "ipv6": (_ETHER_IPV6, start)}.get(kind, (-1, 0))
     if linktype == 127:
         return _radiotap_80211(data)
     if linktype == 178:  # Juniper Ethernet: "MGC", flags, [extension length + TLVs], Ethernet
@@ -257,7 +265,7 @@ def segment_from_frame(frame: Frame, keep_payload: bool = False,
     none; with it, fragments are kept until the datagram is complete (see :func:`segments`).
     """
     data = frame.data
-    proto, off = _network_start(frame.linktype, data)
+    proto, off = _network_start(frame.linktype, data, frame.wirelen)
     n = len(data)
     for _ in range(3):  # IP-in-IP tunnels (4in4, 6in4, 4in6, 6in6): TCP is in the innermost
         if proto == _ETHER_IPV4 and n >= off + 20 and data[off + 9] in (4, 41) \

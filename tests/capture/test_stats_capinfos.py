@@ -24,8 +24,7 @@ COLUMNS = ("-t", "-E", "-c", "-d", "-l", "-u", "-a", "-e", "-o")
 # times nor the order can be compared (see test_files_corpus.tshark_ns for the rest).
 UNCOMPARABLE_TIMES = {"broken/timestamp_invalid_nano.pcap"}
 
-# every corpus file but the ERF one (a format we do not read)
-FILES = [p for p in corpus_files() if corpus_id(p) != "formats/eth.erf.gz"]
+FILES = corpus_files()
 
 
 @functools.cache

@@ -5,8 +5,10 @@ field below is compared with ``tshark -o tcp.analyze_sequence_numbers:TRUE -o
 tcp.relative_sequence_numbers:TRUE`` as text, exactly as tshark prints it (absent
 fields must be absent on both sides).
 
-Justified differences: none at the moment (62,495 frames, 36 fields each, zero
-differences; plus 734 TCP frames of ip/, l2/, formats/, dhcp/, also zero). Should one appear, list it in KNOWN_DIFFERENCES with its reason.
+Justified differences: none in the acceptance set (62,495 frames of labs/, tcp/, bgp/, 36
+fields each, zero differences). Beyond it (734 TCP frames of ip/, l2/, formats/, dhcp/) one
+file differs: formats/eth.erf.gz, whose handshake options were cut by the snaplen (see
+KNOWN_DIFFERENCES for the reason). Should another appear, list it there with its reason.
 """
 
 from __future__ import annotations
@@ -37,8 +39,20 @@ FIELDS = (
 )
 OPTIONS = ("tcp.analyze_sequence_numbers:TRUE", "tcp.relative_sequence_numbers:TRUE")
 
-# (file relative to the corpus, frame number, field) -> reason. Empty: no known difference.
-KNOWN_DIFFERENCES: dict[tuple[str, int, str], str] = {}
+# (file relative to the corpus, frame number, field) -> reason.
+_ERF_OPTIONS_CUT = (
+    "formats/eth.erf.gz was captured with a 54-byte snaplen: the SYN and SYN-ACK say their TCP "
+    "header is 24 bytes but only 20 were captured. tshark 4.0 analyses those segments but its "
+    "option dissector throws on the cut MSS option, so (a) the SYN-ACK's acks_frame/ack_rtt are "
+    "never printed and (b) the window scale stays 'unknown' (-1) where pcapkit, which never saw a "
+    "window-scale option either, says 'not used' (-2). Same on the packets rewritten as pcap "
+    "(editcap -F pcap), so it is the cut options, not ERF. Not yet modelled in either engine."
+)
+KNOWN_DIFFERENCES: dict[tuple[str, int, str], str] = {
+    ("formats/eth.erf.gz", 2, "tcp.analysis.acks_frame"): _ERF_OPTIONS_CUT,
+    ("formats/eth.erf.gz", 2, "tcp.analysis.ack_rtt"): _ERF_OPTIONS_CUT,
+    **{("formats/eth.erf.gz", n, "tcp.window_size_scalefactor"): _ERF_OPTIONS_CUT for n in range(3, 23)},
+}
 
 
 def _tcp_files(*folders: str) -> list[Path]:
