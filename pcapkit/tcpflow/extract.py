@@ -258,16 +258,17 @@ def _ipv4_pair(b: bytes) -> tuple[str, str]:
 
 
 def segment_from_frame(frame: Frame, keep_payload: bool = False,
-                       defrag: _Defragmenter | None = None) -> Segment | None:
+                       defrag: _Defragmenter | None = None, *, tunnels: bool = True) -> Segment | None:
     """The TCP segment carried by ``frame`` (outermost IP layer), or None.
 
     Without ``defrag`` a first IPv4 fragment carries the TCP header and later fragments
     none; with it, fragments are kept until the datagram is complete (see :func:`segments`).
+    With ``tunnels=False`` TCP inside IP-in-IP is not looked for (tcptrace does not).
     """
     data = frame.data
     proto, off = _network_start(frame.linktype, data, frame.wirelen)
     n = len(data)
-    for _ in range(3):  # IP-in-IP tunnels (4in4, 6in4, 4in6, 6in6): TCP is in the innermost
+    for _ in range(3 if tunnels else 0):  # IP-in-IP tunnels (4in4, 6in4, 4in6, 6in6): TCP is in the innermost
         if proto == _ETHER_IPV4 and n >= off + 20 and data[off + 9] in (4, 41) \
                 and not ((data[off + 6] & 0x3F) | data[off + 7]):
             proto = _ETHER_IPV4 if data[off + 9] == 4 else _ETHER_IPV6

@@ -774,7 +774,7 @@ def analyze(source: str | PathLike[str] | Iterable[Frame]) -> list[Connection]:
     last = 0
     for frame in frames:
         last = frame.ts_ns // 1000  # tcptrace's clock: the last packet read, of any kind
-        seg = segment_from_frame(frame)
+        seg = segment_from_frame(frame, tunnels=False)  # tcptrace does not look inside IP-in-IP
         if seg is None:
             continue
         ip_id, urp, dlen, captured = _extras(frame, seg, snaplen)
