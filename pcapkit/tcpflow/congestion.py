@@ -154,14 +154,16 @@ def analyze_direction(segs: Iterable[Segment], sender: tuple[str, int],
                     mss = seg.mss
             if isn is None:
                 isn = (seg.seq - 1) & 0xFFFFFFFF
-        else:
-            if flags & SYN:
-                r_wscale = seg.wscale
-                if seg.mss and not mss:
-                    mss = seg.mss
-                scale_on = s_wscale is not None and r_wscale is not None
-                if scale_on:
-                    r_scale, s_scale = r_wscale or 0, s_wscale or 0
+        elif flags & SYN:
+            r_wscale = seg.wscale
+            if seg.mss and not mss:
+                mss = seg.mss
+        if flags & SYN:
+            # scaling is on once both SYNs carried the option, whichever side sent first
+            # (the receiver's SYN comes first in a download)
+            scale_on = s_wscale is not None and r_wscale is not None
+            if scale_on:
+                r_scale, s_scale = r_wscale or 0, s_wscale or 0
         if isn is None:
             continue
         length = max(seg.seglen, 0)
