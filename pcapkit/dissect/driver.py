@@ -167,13 +167,12 @@ def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
     end = len(data)
     wirelen = frame.wirelen
     reported_end = wirelen if wirelen > end else end
+    layers: list[Layer] = []
     ctx = Context(frame.number, frame.ts_ns, frame.caplen, wirelen, frame.linktype, reported_end,
-                  session.check_checksums if session is not None else False)
+                  session.check_checksums if session is not None else False, layers)
     if session is not None:
         ctx.extra["session"] = session
-    layers: list[Layer] = []
     protocols: list[str] = []
-    ctx.layers = layers
     lookups = _LOOKUPS
     fn = lookups.get(("link", frame.linktype), _MISSING)
     if fn is _MISSING:

@@ -338,7 +338,13 @@ def dissect_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
             payload_start = offset + hl
             if reported_end <= payload_start or payload_start > end:
                 return layer, None
-            key = _payload_key((data[offset] << 8) | data[offset + 1], (data[offset + 2] << 8) | data[offset + 3])
+            sport, dport = (data[offset] << 8) | data[offset + 1], (data[offset + 2] << 8) | data[offset + 3]
+            table = _PORT_TABLE
+            if table is None:
+                key = _payload_key(sport, dport)
+            else:  # _payload_key inline
+                low, high = (sport, dport) if sport <= dport else (dport, sport)
+                key = high if low not in table and high in table else low
             return layer, Next("tcp.payload", key, payload_start, end if end > payload_start else payload_start,
                                reported_end)
     return _dissect_eager(data, offset, end, ctx, reported_end)
