@@ -593,27 +593,24 @@ def _udp(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.nda
     out.mark(idx[tun])
 
 
-def _icmp(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.ndarray) -> None:
-    ok = (b.cap[idx] >= off + 4) & (plen >= 4)
-    out.mark_not(idx, ok)
-    idx, off = _sel(ok, idx, off)
-    if idx.size == 0:
-        return
-    w = b.win(idx, off, 2)
-    t = w[:, 0].astype(I64)
-    out.set("icmp.type", idx, t)
-    out.set("icmp.code", idx, w[:, 1])
-    out.mark(idx[np.isin(t, ICMP_ERRORS)])
+def _icmp_family(prefix: str, errors: Any) -> Any:
+    """The decoder of ICMP or ICMPv6 (same header start: type, code); error messages, which
+    quote a packet, go to the per-packet path."""
+
+    def decode(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.ndarray) -> None:
+        ok = (b.cap[idx] >= off + 4) & (plen >= 4)
+        out.mark_not(idx, ok)
+        idx, off = _sel(ok, idx, off)
+        if idx.size == 0:
+            return
+        w = b.win(idx, off, 2)
+        t = w[:, 0].astype(I64)
+        out.set(f"{prefix}.type", idx, t)
+        out.set(f"{prefix}.code", idx, w[:, 1])
+        out.mark(idx[np.isin(t, errors)])
+
+    return decode
 
 
-def _icmpv6(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.ndarray) -> None:
-    ok = (b.cap[idx] >= off + 4) & (plen >= 4)
-    out.mark_not(idx, ok)
-    idx, off = _sel(ok, idx, off)
-    if idx.size == 0:
-        return
-    w = b.win(idx, off, 2)
-    t = w[:, 0].astype(I64)
-    out.set("icmpv6.type", idx, t)
-    out.set("icmpv6.code", idx, w[:, 1])
-    out.mark(idx[np.isin(t, ICMPV6_ERRORS)])
+_icmp = _icmp_family("icmp", ICMP_ERRORS)
+_icmpv6 = _icmp_family("icmpv6", ICMPV6_ERRORS)

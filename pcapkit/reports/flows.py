@@ -23,6 +23,7 @@ from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 from pcapkit.frame import Frame
+from pcapkit.tcpflow.extract import network_start
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,22 +43,12 @@ class IPInfo:
     udp_payload: int = 0     # UDP length field - 8 (0 for other protocols)
 
 
-def _network_start(linktype: int, data: bytes) -> tuple[int, int]:
-    try:
-        from pcapkit.tcpflow.extract import _network_start as ns
-    except ImportError:  # pragma: no cover - extract.py always ships with pcapkit
-        if linktype == 1 and len(data) >= 14:
-            return (data[12] << 8) | data[13], 14
-        return -1, 0
-    return ns(linktype, data)
-
-
 def ip_info(frame: Frame) -> IPInfo | None:
     """Addresses, protocol and ports of the outermost IP packet in ``frame``."""
     import socket
 
     data = frame.data
-    proto, off = _network_start(frame.linktype, data)
+    proto, off = network_start(frame.linktype, data, frame.wirelen)
     n = len(data)
     if proto == _IPV4:
         if n < off + 20 or data[off] >> 4 != 4:

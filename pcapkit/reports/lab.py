@@ -284,10 +284,10 @@ def _ip4(b: bytes) -> str:
 
 
 def _dhcp_of_frame(frame: Any) -> tuple[str, int, str, int, bytes] | None:
-    from pcapkit.reports.flows import _network_start
+    from pcapkit.tcpflow.extract import network_start
 
     data = frame.data
-    proto, off = _network_start(frame.linktype, data)
+    proto, off = network_start(frame.linktype, data, frame.wirelen)
     if proto != 0x0800 or len(data) < off + 28 or data[off] >> 4 != 4 or data[off + 9] != 17:
         return None
     if ((data[off + 6] & 0x1F) << 8 | data[off + 7]) != 0:

@@ -115,7 +115,7 @@ def _radiotap_80211(data: bytes) -> tuple[int, int]:
     return -1, 0
 
 
-def _network_start(linktype: int, data: bytes, wirelen: int | None = None) -> tuple[int, int]:
+def network_start(linktype: int, data: bytes, wirelen: int | None = None) -> tuple[int, int]:
     """(ethertype-like network protocol, offset) for a frame; (-1, 0) when not IP."""
     if linktype == 1:
         etype, off = _ether_payload(data, 0)
@@ -266,7 +266,7 @@ def segment_from_frame(frame: Frame, keep_payload: bool = False,
     With ``tunnels=False`` TCP inside IP-in-IP is not looked for (tcptrace does not).
     """
     data = frame.data
-    proto, off = _network_start(frame.linktype, data, frame.wirelen)
+    proto, off = network_start(frame.linktype, data, frame.wirelen)
     n = len(data)
     for _ in range(3 if tunnels else 0):  # IP-in-IP tunnels (4in4, 6in4, 4in6, 6in6): TCP is in the innermost
         if proto == _ETHER_IPV4 and n >= off + 20 and data[off + 9] in (4, 41) \
