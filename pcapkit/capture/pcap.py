@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Iterable, Iterator
-from types import TracebackType
+from collections.abc import Iterator
 from typing import BinaryIO
 
 from pcapkit.capture.files import ByteSource, CaptureReader, Interface, Section
+from pcapkit.capture.writer import CaptureWriter
 from pcapkit.errors import (
     CaptureWriteError,
     MalformedRecordError,
@@ -162,7 +162,7 @@ class PcapReader(CaptureReader):
             pos = end
 
 
-class PcapWriter:
+class PcapWriter(CaptureWriter):
     """Write a classic pcap file.
 
     ``PcapWriter(path_or_file, linktype=1, snaplen=262144, nanosecond=False,
@@ -182,15 +182,7 @@ class PcapWriter:
             raise CaptureWriteError(f"link type {linktype} does not fit in 16 bits")
         if not 0 <= snaplen <= 0xFFFFFFFF:
             raise CaptureWriteError(f"snaplen {snaplen} does not fit in 32 bits")
-        if isinstance(target, (str, os.PathLike)):
-            try:
-                self._f: BinaryIO = open(target, "wb")  # noqa: SIM115 - closed in close()
-            except OSError as exc:
-                raise CaptureWriteError(f"{os.fspath(target)}: {exc.strerror}") from None
-            self._owns = True
-        else:
-            self._f = target
-            self._owns = False
+        self._open(target)
         self.nanosecond = nanosecond
         self.aix = aix  # AIX 2.2 files: ns fractions under the µs magic, FDDI padded by 3 bytes
         self.byte_order = byte_order
@@ -255,25 +247,6 @@ class PcapWriter:
         self._write(hdr + data)
         self.count += 1
 
-    def write_all(self, frames: Iterable[Frame]) -> int:
-        n = 0
-        for frame in frames:
-            self.write(frame)
-            n += 1
-        return n
-
-    def close(self) -> None:
-        if self._owns:
-            self._f.close()
-        else:
-            self._f.flush()
-
-    def __enter__(self) -> PcapWriter:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
 
 
 def copy_pcap(src_path: str | os.PathLike[str], dst: str | os.PathLike[str] | BinaryIO) -> int:

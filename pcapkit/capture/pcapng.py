@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from fractions import Fraction
-from types import TracebackType
 from typing import BinaryIO
 
 from pcapkit.capture.files import (
@@ -37,6 +36,7 @@ from pcapkit.capture.files import (
     InterfaceStatistics,
     Section,
 )
+from pcapkit.capture.writer import CaptureWriter
 from pcapkit.errors import (
     CaptureFileError,
     CaptureWriteError,
@@ -534,7 +534,7 @@ def _options_blob(opts: list[bytes], order: str) -> bytes:
     return b"".join(opts) + struct.pack(order + "HH", 0, 0)
 
 
-class PcapngWriter:
+class PcapngWriter(CaptureWriter):
     """Write a pcapng file: one SHB, an IDB per interface (``if_tsresol`` 9: ns), EPBs
     with their comments, optional ISBs.
 
@@ -547,15 +547,7 @@ class PcapngWriter:
                  snaplen: int = 262144) -> None:
         if byte_order not in ("<", ">"):
             raise CaptureWriteError(f"byte order must be '<' or '>', not {byte_order!r}")
-        if isinstance(target, (str, os.PathLike)):
-            try:
-                self._f: BinaryIO = open(target, "wb")  # noqa: SIM115 - closed in close()
-            except OSError as exc:
-                raise CaptureWriteError(f"{os.fspath(target)}: {exc.strerror}") from None
-            self._owns = True
-        else:
-            self._f = target
-            self._owns = False
+        self._open(target)
         self.order = byte_order
         self.snaplen = snaplen
         self.interfaces: list[int] = []
@@ -607,13 +599,6 @@ class PcapngWriter:
         self._block(EPB, body)
         self.count += 1
 
-    def write_all(self, frames: Iterable[Frame]) -> int:
-        n = 0
-        for frame in frames:
-            self.write(frame)
-            n += 1
-        return n
-
     def write_statistics(self, interface_id: int, ts_ns: int, *, ifrecv: int | None = None,
                          ifdrop: int | None = None) -> None:
         """An Interface Statistics Block."""
@@ -626,15 +611,3 @@ class PcapngWriter:
         body = struct.pack(o + "III", interface_id, ts_ns >> 32, ts_ns & 0xFFFFFFFF)
         self._block(ISB, body + _options_blob(opts, o))
 
-    def close(self) -> None:
-        if self._owns:
-            self._f.close()
-        else:
-            self._f.flush()
-
-    def __enter__(self) -> PcapngWriter:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
