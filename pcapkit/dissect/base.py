@@ -16,7 +16,7 @@ finding; a header that contradicts itself gives *malformed*. Bugs still raise.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NamedTuple
 
@@ -51,9 +51,9 @@ class Layer:
     findings:   truncated / malformed / ... findings for this layer.
     summary:    tcpdump-style summary text of this layer ("Flags [S], seq 1, ...").
 
-    A dissector may defer the decoding of ``fields``, ``findings`` and ``summary``
-    with :meth:`defer`: it records a decoder and its arguments (offsets into the
-    frame's bytes), and the first access to any of the three runs it once. The
+    A dissector may defer the decoding of ``fields``, ``findings`` and ``summary`` by
+    returning a :class:`LazyLayer`: it records a decoder and its arguments (offsets into
+    the frame's bytes), and the first access to any of the three runs it once. The
     values are the same as if they had been decoded at once; only the time differs.
     """
 
@@ -94,15 +94,6 @@ class Layer:
 
     __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaces
 
-    def defer(self, decoder: Callable[..., None], *args: Any,
-              summarize: Callable[..., str] | None = None) -> None:
-        """Decode later: ``decoder(self, *args)`` fills fields/findings/summary on first access
-        to any of them; with ``summarize``, ``summary`` is ``summarize(self, *args)`` on its
-        own first access instead (a summary is only needed for summary lines)."""
-        self._decoder = decoder
-        self._summarize = summarize
-        self._args = args
-
     def get(self, name: str, default: Any = None) -> Any:
         """``fields.get(name, default)``; on a deferred layer, a field with a registered
         getter (see :func:`quick_fields`) is read alone, without decoding the rest."""
@@ -118,6 +109,9 @@ class Layer:
         decoder = self._decoder
         if decoder is not None:
             self._decoder = None
+            self._fields = {}
+            self._findings = None
+            self._summary = ""
             decoder(self, *self._args)
 
     @property
@@ -185,14 +179,36 @@ class Layer:
         self.finding(FindingKind.MALFORMED, offset, reason)
 
 
+class LazyLayer(Layer):
+    """A layer decoded on first access: ``decoder(self, *args)`` fills fields and findings
+    the first time any of ``fields``, ``findings``, ``summary`` is read; with ``summarize``,
+    ``summary`` is ``summarize(self, *args)`` on its own first access instead (a summary is
+    only needed for summary lines). ``args`` start with the frame's bytes.
+
+    What the next layer's dispatch needs is read at once by the dissector; everything else
+    waits. Built in one call because it is on every packet's path."""
+
+    __slots__ = ()
+
+    def __init__(self, protocol: str, offset: int, length: int, decoder: Callable[..., None],
+                 args: tuple[Any, ...], summarize: Callable[..., str] | None = None) -> None:
+        # _fields, _findings and _summary are first set by Layer._decode
+        self.protocol = protocol
+        self.offset = offset
+        self.length = length
+        self._decoder = decoder
+        self._summarize = summarize
+        self._args = args
+
+
 FieldGetter = Callable[[Any, int], Any]
 _QUICK: dict[Callable[..., None], dict[str, FieldGetter]] = {}
 _NO_GETTERS: dict[str, FieldGetter] = {}
 
 
 def quick_fields(decoder: Callable[..., None], getters: dict[str, FieldGetter]) -> None:
-    """Register ``getters`` (field name -> ``getter(data, layer_offset)``) for the layers
-    deferred with ``decoder``, whose first deferred argument must be the frame's bytes.
+    """Register ``getters`` (field name -> ``getter(data, layer_offset)``) for the
+    :class:`LazyLayer` built with ``decoder``.
 
     A getter must return exactly what the decoder puts in ``fields[name]`` for every layer
     it is deferred on (tests/dissect/test_lazy_layers.py checks this on the corpus)."""
@@ -217,19 +233,44 @@ class Next(NamedTuple):
     reported_end: int | None = None  # payload end had nothing been snapped
 
 
-@dataclass(slots=True)
-class Context:
-    """Per-frame facts a dissector may read (never write, except ``extra``)."""
+# The per-packet hot paths build a Next with ``_next(Next, (table, key, offset, end, reported_end))``:
+# the same named tuple at half the cost of calling ``Next(...)`` (no Python-level __new__ frame).
+_next = tuple.__new__
 
-    frame_number: int = 0
-    ts_ns: int = 0
-    caplen: int = 0
-    wirelen: int = 0
-    linktype: int = 1
-    reported_end: int = 0          # end of this layer's bytes had the frame not been snapped
-    check_checksums: bool = False  # Wireshark's default: off (offloaded captures)
-    layers: list[Layer] = field(default_factory=list)   # layers decoded so far (outer first)
-    extra: dict[str, Any] = field(default_factory=dict)  # e.g. ("ip.src", "ip.dst") for the TCP pseudo-header
+
+class Context:
+    """Per-frame facts a dissector may read (never write, except ``extra``).
+
+    frame_number, ts_ns, caplen, wirelen, linktype: the frame's.
+    reported_end:    end of this layer's bytes had the frame not been snapped.
+    check_checksums: Wireshark's default is off (offloaded captures).
+    layers:          layers decoded so far (outer first).
+    extra:           e.g. "ip.src_raw"/"ip.dst_raw" for the transport pseudo-header.
+
+    A plain slotted class, not a dataclass: one is built per frame, and a written-out
+    ``__init__`` with literal defaults costs less than the generated one with factories.
+    """
+
+    __slots__ = ("caplen", "check_checksums", "extra", "frame_number", "layers", "linktype", "reported_end",
+                 "ts_ns", "wirelen")
+
+    def __init__(self, frame_number: int = 0, ts_ns: int = 0, caplen: int = 0, wirelen: int = 0,
+                 linktype: int = 1, reported_end: int = 0, check_checksums: bool = False,
+                 layers: list[Layer] | None = None, extra: dict[str, Any] | None = None) -> None:
+        self.frame_number = frame_number
+        self.ts_ns = ts_ns
+        self.caplen = caplen
+        self.wirelen = wirelen
+        self.linktype = linktype
+        self.reported_end = reported_end
+        self.check_checksums = check_checksums
+        self.layers: list[Layer] = [] if layers is None else layers
+        self.extra: dict[str, Any] = {} if extra is None else extra
+
+    def __repr__(self) -> str:
+        return (f"Context(frame_number={self.frame_number}, ts_ns={self.ts_ns}, caplen={self.caplen}, "
+                f"wirelen={self.wirelen}, linktype={self.linktype}, reported_end={self.reported_end}, "
+                f"check_checksums={self.check_checksums}, layers={self.layers!r}, extra={self.extra!r})")
 
 
 Result = tuple[Layer, Next | None]

@@ -29,21 +29,34 @@ class Packet:
     """One dissected frame: its layers (outer first) and all their findings.
 
     ``findings`` is gathered from the layers on first access (a layer may decode its
-    fields and findings lazily, see :meth:`~pcapkit.dissect.base.Layer.defer`).
+    fields and findings lazily, see :class:`~pcapkit.dissect.base.LazyLayer`).
     ``frame_info`` holds frame.* facts only the file reader knows: frame.interface_id
     (pcapng), and frame.time_epoch = None for records without a timestamp (pcapng
     simple packets).
     """
 
-    __slots__ = ("_findings", "frame", "frame_info", "layers", "protocols")
+    __slots__ = ("_findings", "_protocols", "frame", "frame_info", "layers")
 
     def __init__(self, frame: Frame, layers: list[Layer], findings: list[Finding] | None = None,
-                 protocols: str = "", frame_info: dict[str, Any] | None = None) -> None:
+                 protocols: str | list[str] = "", frame_info: dict[str, Any] | None = None) -> None:
         self.frame = frame
         self.layers = layers
         self._findings = findings
-        self.protocols = protocols
+        self._protocols = protocols
         self.frame_info = frame_info
+
+    @property
+    def protocols(self) -> str:
+        """``frame.protocols`` as tshark writes it ("eth:ethertype:ip:tcp"), joined on first access."""
+        protocols = self._protocols
+        if protocols.__class__ is str:
+            return protocols
+        joined = self._protocols = ":".join(protocols)
+        return joined
+
+    @protocols.setter
+    def protocols(self, value: str) -> None:
+        self._protocols = value
 
     def __repr__(self) -> str:
         return (f"Packet(frame={self.frame!r}, layers={self.layers!r}, findings={self.findings!r}, "
@@ -187,40 +200,31 @@ def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
             protocols.append(proto)
         if nxt is None:
             break
-        table = nxt[0]
+        table, key, n_offset, n_end, n_reported = nxt
         if table == "ip.fragment":
-            nxt, data = _reassemble(layer, nxt, data, ctx, session)
-            if nxt is None:
+            reassembled, data = _reassemble(layer, nxt, data, ctx, session)
+            if reassembled is None:
                 break
-            table = nxt[0]
-        _, key, n_offset, n_end, n_reported = nxt
-        dlen = len(data)
+            table, key, n_offset, n_end, n_reported = reassembled
         if table == "tcp.payload":
-            before = len(layers)
-            if session is not None:
-                _tcp_stream(layers, layer, data, nxt, ctx, session)
-                for extra in layers[before:]:
-                    # several PDUs of one protocol in a segment: tshark names the protocol once
-                    if extra.protocol and (not protocols or protocols[-1] != extra.protocol):
-                        protocols.append(extra.protocol)
-            if len(layers) == before and (n_end if n_end < dlen else dlen) > n_offset:
-                protocols.append("data")  # undissected payload, as tshark's "data"
+            _tcp_payload(layers, protocols, layer, data, n_offset, n_end, ctx, session)
             break
-        if n_offset >= (n_end if n_end < dlen else dlen) and (n_reported or n_end) <= n_offset:
+        dlen = len(data)
+        cap_end = n_end if n_end < dlen else dlen
+        if n_offset >= cap_end and (n_reported or n_end) <= n_offset:
             break  # nothing after this layer: tshark calls no further dissector
         fn = lookups.get((table, key), _MISSING)
         if fn is _MISSING:
             fn = _lookup(table, key)
         if table == "ethertype" and proto in _ETHERTYPE_PSEUDO:
             protocols.append("ethertype")
-        parent_end, parent_reported = end, reported_end
-        offset, end = n_offset, (n_end if n_end < dlen else dlen)
         if n_reported is not None:
             reported_end = n_reported
-        elif n_end >= parent_end:
-            reported_end = parent_reported if parent_reported > end else end
-        else:
+        elif n_end < end:
             reported_end = n_end
+        elif reported_end <= cap_end:
+            reported_end = cap_end
+        offset, end = n_offset, cap_end
         if fn is None:
             if end > offset or reported_end > offset:
                 protocols.append("data")
@@ -228,7 +232,23 @@ def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
     pdu_end = ctx.extra.get("pdu_end")
     if pdu_end is not None and pdu_end < frame.caplen:
         _trailer(layers, frame, pdu_end)
-    return Packet(frame, layers, None, ":".join(protocols))
+    return Packet(frame, layers, None, protocols)
+
+
+def _tcp_payload(layers: list[Layer], protocols: list[str], tcp_layer: Layer, data: bytes, offset: int,
+                 end: int, ctx: Context, session: DissectSession | None) -> None:
+    """A TCP payload: stream-level dissectors (BGP) through the session, else tshark's "data"."""
+    before = len(layers)
+    if session is not None:
+        dispatcher = session.tcp_dispatcher
+        if dispatcher is not None:
+            layers.extend(dispatcher.feed(layers, tcp_layer, data[offset:min(end, len(data))], ctx))
+        for extra in layers[before:]:
+            # several PDUs of one protocol in a segment: tshark names the protocol once
+            if extra.protocol and (not protocols or protocols[-1] != extra.protocol):
+                protocols.append(extra.protocol)
+    if len(layers) == before and min(end, len(data)) > offset:
+        protocols.append("data")  # undissected payload, as tshark's "data"
 
 
 _L3 = frozenset({"ip", "ipv6", "arp", "llc"})
@@ -269,18 +289,6 @@ def _reassemble(layer: Layer, nxt: Next, data: bytes, ctx: Context,
     whole: bytes = done
     table = "ipv6.ext" if info[0] == 6 and nxt.key in (0, 43, 44, 60) else "ip.proto"
     return Next(table, nxt.key, 0, len(whole), len(whole)), whole
-
-
-def _tcp_stream(layers: list[Layer], tcp_layer: Layer, data: bytes, nxt: Next, ctx: Context,
-                session: DissectSession | None) -> None:
-    if session is None:
-        return
-    dispatcher = session.tcp_dispatcher
-    if dispatcher is None:
-        return
-    payload = data[nxt.offset:min(nxt.end, len(data))]
-    extra: list[Layer] = dispatcher.feed(layers, tcp_layer, payload, ctx)
-    layers.extend(extra)
 
 
 def summary_line(frame: Frame, packet: Packet | None = None) -> str:

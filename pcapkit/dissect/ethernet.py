@@ -9,7 +9,16 @@ frame), then ``eth.trailer`` / ``eth.fcs`` (see :func:`add_trailer`), as tshark 
 
 from __future__ import annotations
 
-from pcapkit.dissect.base import Context, Layer, Next, Result, _Multi, quick_fields
+from pcapkit.dissect.base import (
+    Context,
+    Layer,
+    LazyLayer,
+    Next,
+    Result,
+    _Multi,
+    _next,
+    quick_fields,
+)
 from pcapkit.fields import FieldSpec
 
 FIELDS: tuple[FieldSpec, ...] = (
@@ -77,7 +86,7 @@ def src_dst_text(layer: Layer) -> str:
 
 
 def _eth2_decode(layer: Layer, data: bytes, etype: int) -> None:
-    """Deferred fields of an Ethernet II header (see :meth:`Layer.defer`)."""
+    """Deferred fields of an Ethernet II header (see :class:`~pcapkit.dissect.base.LazyLayer`)."""
     offset = layer.offset
     _both_addresses(layer, data[offset:offset + 6], data[offset + 6:offset + 12])
     layer._fields["eth.type"] = etype
@@ -102,15 +111,15 @@ def dissect_ethernet(data: bytes, offset: int, end: int, ctx: Context) -> Result
             layer.truncated(end, "captured bytes end inside the Ethernet header")
         return layer, None
     etype = (data[offset + 12] << 8) | data[offset + 13]
-    layer = Layer("eth", offset, 14)
     if etype >= 0x0600 or etype == 0:  # 0x0000 is "unknown type", not a length (tshark)
         # addresses, fields and summary are decoded on first access
-        layer.defer(_eth2_decode, data, etype, summarize=_eth2_summary)
+        layer = LazyLayer("eth", offset, 14, _eth2_decode, (data, etype), _eth2_summary)
         if etype == 0xAAAA:
             # tshark 4.0 hands no dissector this type ("eth" alone; checked on a synthetic
             # frame and on broken/fuzz-2006-06-26-2594.pcap)
             return layer, None
-        return layer, Next("ethertype", etype, offset + 14, end)
+        return layer, _next(Next, ("ethertype", etype, offset + 14, end, None))
+    layer = Layer("eth", offset, 14)
     _both_addresses(layer, data[offset:offset + 6], data[offset + 6:offset + 12])
     dst = layer.fields["eth.dst"]
     src = layer.fields["eth.src"]

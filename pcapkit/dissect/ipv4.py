@@ -9,7 +9,7 @@ It also leaves ``ctx.extra`` "ip.src_raw", "ip.dst_raw" (the pseudo-header for t
 checksums), "ip.version" and "pdu_end" (where a link-layer trailer starts).
 
 A header that is whole and consistent (the common case) is dissected by one unpack; its
-fields, options, findings and summary are decoded on first access (``Layer.defer``).
+fields, options, findings and summary are decoded on first access (:class:`~pcapkit.dissect.base.LazyLayer`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,16 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from pcapkit.dissect.base import Context, Layer, Next, Result, _Multi, quick_fields
+from pcapkit.dissect.base import (
+    Context,
+    Layer,
+    LazyLayer,
+    Next,
+    Result,
+    _Multi,
+    _next,
+    quick_fields,
+)
 from pcapkit.fields import FieldSpec
 
 FIELDS: tuple[FieldSpec, ...] = (
@@ -93,17 +102,44 @@ def checksum16(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
-_HEADER = struct.Struct("!BBHHHBBH4s4s")
+# what the dispatch needs now: version/IHL, total length, id, flags/fragment offset,
+# protocol, addresses (the rest is decoded on first access)
+_DISPATCH = struct.Struct("!BxHHHxB2x4s4s")
 
 
 def dissect_ipv4(data: bytes, offset: int, end: int, ctx: Context) -> Result:
-    if end - offset >= 20 and not ctx.check_checksums:
-        # the common case, decided from one unpack: fields, options, findings and summary
-        # are decoded on first access (Layer.defer); only what the next layer needs now
-        b0, _tos, total_len, ident, ff, _ttl, proto, _csum, src_raw, dst_raw = _HEADER.unpack_from(data, offset)
+    if end - offset >= 20:
+        # the common case, decided from one unpack: a whole fixed header and options
+        # captured, lengths consistent. Fields, options, findings and summary are decoded
+        # on first access (LazyLayer), unless checksums are checked (a finding is due now)
+        b0, total_len, ident, ff, proto, src_raw, dst_raw = _DISPATCH.unpack_from(data, offset)
         hdr_len = (b0 & 0x0F) * 4
         if b0 >> 4 == 4 and 20 <= hdr_len <= end - offset and not 0 < total_len < hdr_len:
-            return _fast(data, offset, end, ctx, hdr_len, total_len, ident, ff, proto, src_raw, dst_raw)
+            reported_end = ctx.reported_end
+            layer: Layer
+            if ctx.check_checksums:
+                layer = Layer("ip", offset, hdr_len, {"ip.version": 4, "ip.hdr_len": hdr_len})
+                _header_fields(layer, data, offset, hdr_len, reported_end, True)
+            else:
+                layer = LazyLayer("ip", offset, hdr_len, _deferred, (data, reported_end), _summary)
+            extra = ctx.extra
+            extra["ip.src_raw"] = src_raw
+            extra["ip.dst_raw"] = dst_raw
+            extra["ip.version"] = 4
+            reported_avail = reported_end - offset
+            if total_len == 0:
+                total_len = reported_avail  # TSO (as tshark)
+                if total_len < hdr_len:
+                    return layer, None
+            pdu_reported_end = reported_end if total_len > reported_avail else offset + total_len
+            if "pdu_end" not in extra:
+                extra["pdu_end"] = pdu_reported_end
+            pay_off = offset + hdr_len
+            pay_end = end if end < pdu_reported_end else pdu_reported_end
+            if ff & 0x3FFF:  # MF or a fragment offset
+                return _fragment(layer, ctx, pay_off, pay_end, pdu_reported_end, total_len - hdr_len, ident, ff,
+                                 proto, src_raw, dst_raw)
+            return layer, _next(Next, ("ip.proto", proto, pay_off, pay_end, pdu_reported_end))
     layer = Layer("ip", offset)
     avail = end - offset
     if avail < 1:
@@ -170,42 +206,22 @@ def dissect_ipv4(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     return layer, None
 
 
-def _fast(data: bytes, offset: int, end: int, ctx: Context, hdr_len: int, total_len: int, ident: int,
-          ff: int, proto: int, src_raw: bytes, dst_raw: bytes) -> Result:
-    """A whole fixed header and options captured, lengths consistent, checksums not checked.
-
-    Takes the same decisions as :func:`_full_header` (tested on the corpus against it)."""
-    layer = Layer("ip", offset, hdr_len)
-    reported_end = ctx.reported_end
-    layer.defer(_deferred, data, reported_end, summarize=_summary)
-    extra = ctx.extra
-    extra["ip.src_raw"] = src_raw
-    extra["ip.dst_raw"] = dst_raw
-    extra["ip.version"] = 4
-    reported_avail = reported_end - offset
-    if total_len == 0:
-        total_len = reported_avail  # TSO (as tshark)
-    if total_len < hdr_len:
-        return layer, None
-    pdu_reported_end = reported_end if total_len > reported_avail else offset + total_len
-    if "pdu_end" not in extra:
-        extra["pdu_end"] = pdu_reported_end
-    pay_off = offset + hdr_len
-    pay_end = end if end < pdu_reported_end else pdu_reported_end
-    if ff & 0x3FFF:  # MF or a fragment offset
-        frag = ff & 0x1FFF
-        if pay_end < pdu_reported_end:
-            if frag == 0:
-                return layer, Next("ip.proto", proto, pay_off, pay_end, pdu_reported_end)
-            return layer, Next("ip.data", proto, pay_off, pay_end, pdu_reported_end)
-        extra["frag"] = (4, ipv4_text(src_raw), ipv4_text(dst_raw), ident, proto, frag * 8, bool(ff & 0x2000),
-                         total_len - hdr_len)
-        return layer, Next("ip.fragment", proto, pay_off, pay_end, pdu_reported_end)
-    return layer, Next("ip.proto", proto, pay_off, pay_end, pdu_reported_end)
+def _fragment(layer: Layer, ctx: Context, pay_off: int, pay_end: int, pdu_reported_end: int, payload_len: int,
+              ident: int, ff: int, proto: int, src_raw: bytes, dst_raw: bytes) -> Result:
+    """Where a fragment of a header the fast path accepted goes: the reassembler, or (cut
+    short by the snaplen) the first fragment's payload as it is, or undissected data."""
+    frag = ff & 0x1FFF
+    if pay_end < pdu_reported_end:
+        if frag == 0:
+            return layer, Next("ip.proto", proto, pay_off, pay_end, pdu_reported_end)
+        return layer, Next("ip.data", proto, pay_off, pay_end, pdu_reported_end)
+    ctx.extra["frag"] = (4, ipv4_text(src_raw), ipv4_text(dst_raw), ident, proto, frag * 8, bool(ff & 0x2000),
+                         payload_len)
+    return layer, Next("ip.fragment", proto, pay_off, pay_end, pdu_reported_end)
 
 
 def _deferred(layer: Layer, data: bytes, reported_end: int) -> None:
-    """Fields, options, findings and summary of a header :func:`_fast` accepted."""
+    """Fields, options, findings and summary of a header the fast path accepted."""
     offset = layer.offset
     b0 = data[offset]
     hdr_len = (b0 & 0x0F) * 4
@@ -216,7 +232,7 @@ def _deferred(layer: Layer, data: bytes, reported_end: int) -> None:
 
 
 def _summary(layer: Layer, data: bytes, reported_end: int) -> str:
-    """Summary of a header :func:`_fast` accepted (see :func:`_summary_text`)."""
+    """Summary of a header the fast path accepted (see :func:`_summary_text`)."""
     offset = layer.offset
     return _summary_text(data[offset:offset + 20], (data[offset] & 0x0F) * 4, reported_end - offset)
 
@@ -238,7 +254,8 @@ def _summary_text(h: bytes, hdr_len: int, reported_avail: int) -> str:
 
 def _full_header(layer: Layer, data: bytes, offset: int, end: int, ctx: Context, h: bytes,
                  hdr_len: int) -> Result:
-    """At least the 20 fixed header bytes were captured (the paths :func:`_fast` does not take)."""
+    """At least the 20 fixed header bytes were captured, but :func:`dissect_ipv4`'s fast path
+    refused them: a bogus total length, or options cut short by the snaplen."""
     avail = end - offset
     tos = h[1]
     total_len = int.from_bytes(h[2:4], "big")
@@ -249,22 +266,16 @@ def _full_header(layer: Layer, data: bytes, offset: int, end: int, ctx: Context,
         layer.malformed(offset + 2, f"total length {total_len} < header length {hdr_len}")
         layer.length = min(avail, hdr_len)
         return layer, None
-    if avail < hdr_len:
-        _fixed_fields(f, h)
-        src = ipv4_text(h[12:16])
-        layer.truncated(end, f"captured bytes end inside the IPv4 options ({avail} < {hdr_len})")
-        layer.add("ip.checksum.status", 2)
-        # tshark stops after the source address when the options are cut short (seen in
-        # broken/ipv4-internally-truncated-header.pcap: dst is captured but not shown)
-        layer.fields.update({"ip.src": src, "ip.addr": src, "ip.src_host": src, "ip.host": src})
-        layer.length = avail
-        return layer, None
-    # checksums checked: the fields now, the next layer and ctx.extra as the fast path does
-    _header_fields(layer, data, offset, hdr_len, ctx.reported_end, ctx.check_checksums)
-    layer.length = hdr_len
-    _, nxt = _fast(data, offset, end, ctx, hdr_len, total_len, (h[4] << 8) | h[5], (h[6] << 8) | h[7], h[9],
-                   bytes(h[12:16]), bytes(h[16:20]))
-    return layer, nxt
+    # the options were cut short (the fast path takes every header captured whole)
+    _fixed_fields(f, h)
+    src = ipv4_text(h[12:16])
+    layer.truncated(end, f"captured bytes end inside the IPv4 options ({avail} < {hdr_len})")
+    layer.add("ip.checksum.status", 2)
+    # tshark stops after the source address when the options are cut short (seen in
+    # broken/ipv4-internally-truncated-header.pcap: dst is captured but not shown)
+    layer.fields.update({"ip.src": src, "ip.addr": src, "ip.src_host": src, "ip.host": src})
+    layer.length = avail
+    return layer, None
 
 
 def _fixed_fields(f: dict[str, Any], h: bytes) -> int:

@@ -18,7 +18,17 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from pcapkit.dissect.base import Context, FindingKind, Layer, Next, Result, _Multi, quick_fields
+from pcapkit.dissect.base import (
+    Context,
+    FindingKind,
+    Layer,
+    LazyLayer,
+    Next,
+    Result,
+    _Multi,
+    _next,
+    quick_fields,
+)
 from pcapkit.dissect.udp import (
     CHECKSUM_BAD,
     CHECKSUM_GOOD,
@@ -292,6 +302,7 @@ def _acc_ecn(layer: Layer, data: bytes, start: int, end: int, order1: bool) -> N
 
 
 _HEADER = struct.Struct("!HHIIBBHHH")
+_U32_AT = struct.Struct("!I").unpack_from
 _FLAG_FIELDS: dict[int, dict[str, Any]] = {}
 _PORT_TABLE: dict[int | str, str] | None = None
 
@@ -332,9 +343,9 @@ def dissect_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         hl = (data[offset + 12] >> 4) * 4
         if 20 <= hl <= reported_end - offset:
             # the common case: fields, options, findings and summary are decoded on first
-            # access (Layer.defer); only what the payload's dispatch needs is read now
-            layer = Layer("tcp", offset, hl if hl < end - offset else end - offset)
-            layer.defer(_deferred, data, end, reported_end, summarize=_summary)
+            # access (LazyLayer); only what the payload's dispatch needs is read now
+            layer = LazyLayer("tcp", offset, hl if hl < end - offset else end - offset, _deferred,
+                              (data, end, reported_end), _summary)
             payload_start = offset + hl
             if reported_end <= payload_start or payload_start > end:
                 return layer, None
@@ -345,8 +356,8 @@ def dissect_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
             else:  # _payload_key inline
                 low, high = (sport, dport) if sport <= dport else (dport, sport)
                 key = high if low not in table and high in table else low
-            return layer, Next("tcp.payload", key, payload_start, end if end > payload_start else payload_start,
-                               reported_end)
+            return layer, _next(Next, ("tcp.payload", key, payload_start,
+                                          end if end > payload_start else payload_start, reported_end))
     return _dissect_eager(data, offset, end, ctx, reported_end)
 
 
@@ -482,8 +493,8 @@ def _rest(layer: Layer, data: bytes, end: int, reported_end: int, status: int, s
 quick_fields(_deferred, {
     "tcp.srcport": lambda d, o: (d[o] << 8) | d[o + 1],
     "tcp.dstport": lambda d, o: (d[o + 2] << 8) | d[o + 3],
-    "tcp.seq_raw": lambda d, o: int.from_bytes(d[o + 4:o + 8], "big"),
-    "tcp.ack_raw": lambda d, o: int.from_bytes(d[o + 8:o + 12], "big"),
+    "tcp.seq_raw": lambda d, o: _U32_AT(d, o + 4)[0],
+    "tcp.ack_raw": lambda d, o: _U32_AT(d, o + 8)[0],
     "tcp.hdr_len": lambda d, o: (d[o + 12] >> 4) * 4,
     "tcp.flags": lambda d, o: ((d[o + 12] & 0x0F) << 8) | d[o + 13],
     "tcp.window_size_value": lambda d, o: (d[o + 14] << 8) | d[o + 15],

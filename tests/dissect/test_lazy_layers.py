@@ -1,4 +1,4 @@
-"""Deferred decoding (Layer.defer / Layer.get) never changes an answer.
+"""Deferred decoding (LazyLayer, Layer.get) never changes an answer.
 
 Three checks on real captures (broken and truncated ones included):
 - a packet whose layers decode lazily gives the same fields, findings, summaries and
@@ -22,7 +22,7 @@ import pytest
 from conftest import CORPUS, corpus_files, corpus_id
 
 from pcapkit.dissect import driver, tcp
-from pcapkit.dissect.base import _QUICK, Context, Layer, Next
+from pcapkit.dissect.base import _QUICK, Context, Layer, LazyLayer, Next
 from pcapkit.errors import PcapkitError
 from pcapkit.frame import Frame
 
@@ -57,10 +57,16 @@ def _each(path: Path) -> Iterator[Frame]:
     yield from frames
 
 
-def _eager_defer(self: Layer, decoder: Callable[..., None], *args: Any,
-                 summarize: Callable[..., str] | None = None) -> None:
-    decoder(self, *args)
+_lazy_init = LazyLayer.__init__
+
+
+def _eager_init(self: LazyLayer, protocol: str, offset: int, length: int, decoder: Callable[..., None],
+                args: tuple[Any, ...], summarize: Callable[..., str] | None = None) -> None:
+    """A LazyLayer that decodes everything as it is built."""
+    _lazy_init(self, protocol, offset, length, decoder, args, summarize)
+    self._decode()
     if summarize is not None:
+        self._summarize = None
         self._summary = summarize(self, *args)
 
 
@@ -68,7 +74,7 @@ def _eager_defer(self: Layer, decoder: Callable[..., None], *args: Any,
 def test_deferred_equals_immediate(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     frames = list(_each(path))
     lazy = [_snapshot(driver.dissect(f, driver.DissectSession())) for f in frames]
-    monkeypatch.setattr(Layer, "defer", _eager_defer)
+    monkeypatch.setattr(LazyLayer, "__init__", _eager_init)
     eager = [_snapshot(driver.dissect(f, driver.DissectSession())) for f in frames]
     for frame, a, b in zip(frames, lazy, eager, strict=True):
         assert a == b, f"frame {frame.number}"
