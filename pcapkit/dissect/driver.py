@@ -207,7 +207,10 @@ def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
                 break
             table, key, n_offset, n_end, n_reported = reassembled
         if table == "tcp.payload":
-            _tcp_payload(layers, protocols, layer, data, n_offset, n_end, ctx, session)
+            if session is not None:
+                _tcp_payload(layers, protocols, layer, data, n_offset, n_end, ctx, session)
+            elif (n_end if n_end < len(data) else len(data)) > n_offset:
+                protocols.append("data")  # undissected payload, as tshark's "data"
             break
         dlen = len(data)
         cap_end = n_end if n_end < dlen else dlen
@@ -236,17 +239,16 @@ def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
 
 
 def _tcp_payload(layers: list[Layer], protocols: list[str], tcp_layer: Layer, data: bytes, offset: int,
-                 end: int, ctx: Context, session: DissectSession | None) -> None:
+                 end: int, ctx: Context, session: DissectSession) -> None:
     """A TCP payload: stream-level dissectors (BGP) through the session, else tshark's "data"."""
     before = len(layers)
-    if session is not None:
-        dispatcher = session.tcp_dispatcher
-        if dispatcher is not None:
-            layers.extend(dispatcher.feed(layers, tcp_layer, data[offset:min(end, len(data))], ctx))
-        for extra in layers[before:]:
-            # several PDUs of one protocol in a segment: tshark names the protocol once
-            if extra.protocol and (not protocols or protocols[-1] != extra.protocol):
-                protocols.append(extra.protocol)
+    dispatcher = session.tcp_dispatcher
+    if dispatcher is not None:
+        layers.extend(dispatcher.feed(layers, tcp_layer, data, offset, min(end, len(data)), ctx))
+    for extra in layers[before:]:
+        # several PDUs of one protocol in a segment: tshark names the protocol once
+        if extra.protocol and (not protocols or protocols[-1] != extra.protocol):
+            protocols.append(extra.protocol)
     if len(layers) == before and min(end, len(data)) > offset:
         protocols.append("data")  # undissected payload, as tshark's "data"
 

@@ -68,24 +68,28 @@ class TcpStreamDispatcher:
     _sessions: dict[tuple[DirKey, DirKey], _Session] = field(default_factory=dict)
     _limit_noted: bool = False
 
-    def feed(self, packet_layers: list[Layer], tcp_layer: Layer, payload: bytes, ctx: Context) -> list[Layer]:
-        """One TCP segment (its payload) with the layers decoded so far; returns the BGP
-        layers of the messages this frame completes."""
+    def feed(self, packet_layers: list[Layer], tcp_layer: Layer, data: bytes, offset: int, end: int,
+             ctx: Context) -> list[Layer]:
+        """One TCP segment, its payload at ``data[offset:end]``, with the layers decoded so far;
+        returns the BGP layers of the messages this frame completes.
+
+        Segments of other ports are refused before anything is decoded or copied (the
+        layers may decode lazily, see :class:`~pcapkit.dissect.base.LazyLayer`)."""
+        sport, dport = tcp_layer.get("tcp.srcport"), tcp_layer.get("tcp.dstport")
+        if BGP_PORT not in (sport, dport):
+            return []
+        seq, flags = tcp_layer.get("tcp.seq_raw"), tcp_layer.get("tcp.flags", 0)
+        if not isinstance(sport, int) or not isinstance(dport, int) or not isinstance(seq, int):
+            return []
         src = dst = None
         for lay in packet_layers:
             if lay.protocol == "ip":
-                src, dst = lay.fields.get("ip.src"), lay.fields.get("ip.dst")
+                src, dst = lay.get("ip.src"), lay.get("ip.dst")
             elif lay.protocol == "ipv6":
-                src, dst = lay.fields.get("ipv6.src"), lay.fields.get("ipv6.dst")
-        f = tcp_layer.fields
-        try:
-            sport, dport = int(f["tcp.srcport"]), int(f["tcp.dstport"])
-            seq, flags = int(f["tcp.seq_raw"]), int(f.get("tcp.flags", 0))
-        except (KeyError, TypeError, ValueError):
-            return []
+                src, dst = lay.get("ipv6.src"), lay.get("ipv6.dst")
         if src is None or dst is None:
             return []
-        return self.feed_segment(str(src), sport, str(dst), dport, seq, flags, payload, ctx)
+        return self.feed_segment(str(src), sport, str(dst), dport, seq, int(flags), data[offset:end], ctx)
 
     def feed_segment(self, src: str, sport: int, dst: str, dport: int, seq: int, flags: int,
                      payload: bytes, ctx: Context) -> list[Layer]:
