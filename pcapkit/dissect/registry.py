@@ -9,6 +9,7 @@ Tables:
     llc.sap     802.2 DSAP (for 802.3/LLC frames)
     ip.proto    IPv4 protocol / IPv6 next header (the transport)
     udp.port    UDP port (lower port first, as Wireshark's "try low port first")
+    mpls.payload  first nibble after the MPLS bottom of stack (4 IPv4, 6 IPv6)
     tcp.port    TCP port (only for stream-level dissectors such as BGP; see driver)
 """
 
@@ -41,6 +42,11 @@ ENTRIES: list[tuple[str, int | str, str]] = [
     ("ethertype", 0x8100, "pcapkit.dissect.vlan:dissect_vlan"),
     ("ethertype", 0x88A8, "pcapkit.dissect.vlan:dissect_vlan"),
     ("ethertype", 0x9100, "pcapkit.dissect.vlan:dissect_vlan"),
+    ("ethertype", 0x8847, "pcapkit.dissect.mpls:dissect_mpls"),   # MPLS unicast
+    ("ethertype", 0x8848, "pcapkit.dissect.mpls:dissect_mpls"),   # MPLS multicast
+    # after the MPLS bottom of stack: the payload's first nibble (tshark 4.0; others -> data)
+    ("mpls.payload", 4, "pcapkit.dissect.ipv4:dissect_ipv4"),
+    ("mpls.payload", 6, "pcapkit.dissect.ipv6:dissect_ipv6"),
     # 802.2 LLC after an 802.3 length (key unused), LLC/SNAP; loopback families; raw IP
     ("llc", 0, "pcapkit.dissect.ethernet:dissect_llc"),
     ("null.family", 4, "pcapkit.dissect.ipv4:dissect_ipv4"),
