@@ -299,8 +299,9 @@ def summary_line(frame: Frame, packet: Packet | None = None) -> str:
     Link layers contribute nothing (as tcpdump without ``-e``); a network layer gives
     "IP a > b: " (or "IP6", "ARP, ..."); a transport layer with ports turns the
     addresses into "a.port > b.port" and appends its own summary. IPv6 extension
-    headers print as tcpdump does ("HBH", "DSTOPT", "RT6 (...)", "frag (off|len)"), the
-    ports then follow without addresses. Like tcpdump, fragments are shown as they are
+    headers print as tcpdump does ("HBH", "DSTOPT", "RT6 (...)", "frag (off|len)"; an
+    authentication header in IPv4 or IPv6 as "AH(spi=..,seq=..,icv=..):"), the ports then
+    follow without addresses, a tunnelled IP packet with its own line. Like tcpdump, fragments are shown as they are
     on the wire (never reassembled): the first one with its transport header, the
     others as "ip-proto-N".
     """
@@ -320,9 +321,11 @@ def summary_line(frame: Frame, packet: Packet | None = None) -> str:
     head = f"{'IP' if v4 else 'IP6'} {src} > {dst}: "
     rest = layers[idx + 1:]
     ext: list[str] = []
-    while rest and rest[0].protocol.startswith("ipv6."):
+    while rest and (rest[0].protocol.startswith("ipv6.") or rest[0].protocol == "ah"):
         ext.append(_ext_text(rest[0], net))
         rest = rest[1:]
+    if ext and ext[-1].endswith("[|ah]"):  # tcpdump stops at a cut authentication header
+        return f"{ts} {head}{' '.join(ext)}"
     frag = _fragment_info(net, layers[idx + 1:idx + 1 + len(ext)])
     transport: Layer | None = rest[0] if rest else None
     if frag is not None:
@@ -333,8 +336,14 @@ def summary_line(frame: Frame, packet: Packet | None = None) -> str:
         transport = _first_fragment_transport(frame, payload_at, proto)
     if transport is None:
         tail = net.summary if v4 else f"ip-proto-{net.fields.get('ipv6.nxt', '?')}"
+        if ext and layers[idx + len(ext)].protocol == "ah":
+            tail = _after_ah(layers[idx + len(ext)], net)
         return f"{ts} {head}{' '.join([*ext, tail]).strip()}".rstrip()
     ports = _ports(transport)
+    if ports is None and ext and transport.protocol in ("ip", "ipv6"):
+        # a tunnel after extension headers / AH: tcpdump prints the inner line after them
+        inner = summary_line(frame, Packet(frame, rest)).split(" ", 1)[1]
+        return f"{ts} {head}{' '.join([*ext, inner])}"
     if ports is None:
         return f"{ts} {head}{' '.join([*ext, transport.summary]).strip()}".rstrip()
     sport, dport = ports
@@ -353,6 +362,8 @@ def _ports(layer: Layer) -> tuple[int, int] | None:
 
 
 def _ext_text(layer: Layer, net: Layer) -> str:
+    if layer.protocol == "ah":
+        return layer.summary  # "AH(spi=0x..,seq=0x..,icv=0x..):"
     f = layer.fields
     if layer.protocol == "ipv6.hopopts":
         return "HBH"
@@ -372,6 +383,16 @@ def _ext_text(layer: Layer, net: Layer) -> str:
         end = net.offset + 40 + int(net.fields.get("ipv6.plen", 0))
         return f"frag ({offset}|{max(end - (layer.offset + 8), 0)})"
     return layer.protocol
+
+
+def _after_ah(ah: Layer, net: Layer) -> str:
+    """tcpdump's text for what follows an AH header it does not decode further."""
+    nxt = ah.fields.get("ah.next_header", "?")
+    if nxt == 59:
+        return "no next header"
+    f = net.fields
+    end = net.offset + (int(f.get("ip.len", 0)) if net.protocol == "ip" else 40 + int(f.get("ipv6.plen", 0)))
+    return f" ip-proto-{nxt} {max(end - ah.offset - ah.length, 0)}"
 
 
 def _fragment_info(net: Layer, ext: list[Layer]) -> tuple[int, int, int] | None:
