@@ -17,7 +17,7 @@ from oracle import tshark_returncode
 from pcapkit.errors import PcapkitError
 
 # the field families this harness owns (link and network layers, frame.*)
-PREFIXES = ("frame.", "eth.", "llc.", "vlan.", "ieee8021ad.", "sll.", "null.", "arp.", "ip.", "ipv6.")
+PREFIXES = ("frame.", "eth.", "llc.", "vlan.", "ieee8021ad.", "sll.", "null.", "arp.", "mpls.", "ip.", "ipv6.")
 # frame.protocols includes application protocols we do not dissect: compared as a prefix
 # (see _protocols_prefix)
 EXCLUDE: tuple[str, ...] = ()
@@ -28,7 +28,6 @@ KNOWN: list[tuple[str, str, str]] = [
      "the record's microseconds field is >= 10^6; tshark prints the raw fraction digits "
      "('...802.1882137472'), pcapkit carries the excess into the seconds"),
     ("broken/fuzz-2021-10-13.pcap", "null.type", "fuzzed loopback header, tshark reads another byte order"),
-    ("l2/mpls-in-vlan.pcap", "*", "MPLS (EtherType 0x8847) is not dissected, so the IPv4 inside is not"),
     ("broken/timestamp_invalid_micro.pcap", "frame.time_epoch",
      "sub-second field >= 10^6 (10^9): tshark prints the raw digits, pcapkit carries into the seconds"),
     ("broken/timestamp_invalid_nano.pcap", "frame.time_epoch",
