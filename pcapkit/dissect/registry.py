@@ -65,12 +65,14 @@ ENTRIES: list[tuple[str, int | str, str]] = [
     ("ip.proto", 17, "pcapkit.dissect.udp:dissect_udp"),
     ("ip.proto", 4, "pcapkit.dissect.ipv4:dissect_ipv4"),     # IP in IP
     ("ip.proto", 41, "pcapkit.dissect.ipv6:dissect_ipv6"),    # IPv6 in IP (6in4)
+    ("ip.proto", 137, "pcapkit.dissect.mpls:dissect_mpls"),   # MPLS in IP (RFC 4023)
     ("ip.proto", 51, "pcapkit.dissect.ah:dissect_ah"),        # Authentication Header (IPv4 and IPv6)
     # UDP ports
     ("udp.port", 67, "pcapkit.dissect.dhcp:dissect_dhcp"),
     ("udp.port", 68, "pcapkit.dissect.dhcp:dissect_dhcp"),
     ("udp.port", 546, "pcapkit.dissect.dhcpv6:dissect_dhcpv6"),
     ("udp.port", 547, "pcapkit.dissect.dhcpv6:dissect_dhcpv6"),
+    ("udp.port", 6635, "pcapkit.dissect.mpls:dissect_mpls"),  # MPLS in UDP (RFC 7510; tshark default)
 ]
 
 _tables: dict[str, dict[int | str, str]] | None = None

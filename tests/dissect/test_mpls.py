@@ -1,5 +1,6 @@
 """MPLS dissector: hex vectors under their tcpdump lines, tshark parity on the corpus's MPLS
-captures and on edge cases written to a pcap here (bad stacks, payload kinds, snapping),
+captures and on edge cases written to a pcap here (bad stacks, payload kinds, snapping,
+MPLS in IP and in UDP),
 summaries against tcpdump, Hypothesis on random and mutated bytes."""
 
 from __future__ import annotations
@@ -258,6 +259,74 @@ def _check_line(name: str, pkt: Packet, line: str) -> None:
     if ip is not None and not pkt.findings:
         rest = summary_line(pkt.frame, pkt)[len(ts) + 1:]
         assert line[len(head) + 1:].startswith(rest), f"{name}: {line!r} vs {rest!r}"
+
+
+# MPLS inside IP (protocol 137) and UDP (port 6635): tshark 4.0 decodes both by default
+def _ipv4_carrying(proto: int, payload: bytes) -> bytes:
+    return (bytes.fromhex("4500") + struct.pack("!H", 20 + len(payload)) + bytes.fromhex("0001000040")
+            + bytes((proto,)) + bytes.fromhex("0000 0a000001 0a000002".replace(" ", "")) + payload)
+
+
+def _udp(sport: int, dport: int, payload: bytes) -> bytes:
+    return struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+
+
+ETH_IP = ETH[:-2] + b"\x08\x00"
+INNER = _label(16) + _ip4(UDP)
+TUNNELS: dict[str, bytes] = {
+    "mpls_in_ip": ETH_IP + _ipv4_carrying(137, INNER),
+    "mpls_in_udp_dst": ETH_IP + _ipv4_carrying(17, _udp(40000, 6635, INNER)),
+    "mpls_in_udp_src": ETH_IP + _ipv4_carrying(17, _udp(6635, 40000, INNER)),
+    "mpls_in_udp_short": ETH_IP + _ipv4_carrying(17, _udp(53000, 6635, b"\x99\x99\x99")),
+}
+
+
+@pytest.fixture(scope="module")
+def tunnel_pcap(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("mpls") / "tunnels.pcap"
+    with path.open("wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for i, data in enumerate(TUNNELS.values()):
+            f.write(struct.pack("<IIII", i, 0, len(data), len(data)) + data)
+    return path
+
+
+def _tunnel_packets() -> list[Packet]:
+    return [dissect(Frame(number=i + 1, ts_ns=i * 10**9, caplen=len(data), wirelen=len(data), linktype=1,
+                          interface_id=0, data=data))
+            for i, data in enumerate(TUNNELS.values())]
+
+
+@requires_tshark
+@pytest.mark.tshark
+def test_tunnels_match_tshark(tunnel_pcap: Path) -> None:
+    rows = tshark_fields(tunnel_pcap, [*NAMES, "frame.protocols", "ip.src", "_ws.malformed"])
+    assert len(rows) == len(TUNNELS)
+    for name, pkt, row in zip(TUNNELS, _tunnel_packets(), rows, strict=True):
+        fields = pkt.fields()
+        specs = {**field_specs(), **SPECS}
+        ours = {n: specs[n].render(fields[n]) for n in [*NAMES, "ip.src"] if n in fields}
+        assert ours == {n: row[n] for n in [*NAMES, "ip.src"] if n in row}, name
+        assert pkt.protocols == row["frame.protocols"], name
+        mpls = pkt.layer("mpls")
+        assert mpls is not None
+        malformed = any(x.kind == FindingKind.MALFORMED for x in mpls.findings)
+        assert malformed == ("Malformed Packet: MPLS" in row.get("_ws.malformed", "")), name
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump not installed")
+def test_udp_tunnel_summaries_match_tcpdump(tunnel_pcap: Path) -> None:
+    """tcpdump decodes MPLS over UDP port 6635 (not IP protocol 137): after the UDP ports
+    it prints the label stack where pcapkit's summary_line says "UDP, length N"."""
+    lines = _tcpdump(tunnel_pcap)
+    checked = 0
+    for name, pkt, line in zip(TUNNELS, _tunnel_packets(), lines, strict=True):
+        mpls = pkt.layer("mpls")
+        assert mpls is not None
+        if "udp" in name:
+            assert f": {mpls.summary}" in line, f"{name}: {line!r} vs {mpls.summary!r}"
+            checked += 1
+    assert checked == 3
 
 
 # ---------------------------------------------------------------------------------------
