@@ -309,7 +309,35 @@ def dissect_ipv6_ext(data: bytes, offset: int, end: int, ctx: Context, kind: int
         elif rtype == 2 and hlen >= 24:
             layer.add("ipv6.routing.mipv6.reserved", bytes(data[offset + 4:offset + 8]))
             layer.add("ipv6.routing.mipv6.home_address", ipv6_text(data[offset + 8:offset + 24]))
+        if segleft:
+            final = _final_destination(data, offset, stop, rtype, ctx.extra.get("ip.dst_raw"))
+            if final is not None:
+                ctx.extra["ip.dst_raw"] = final
     return layer, _next(nxt, stop, end, ctx.reported_end)
+
+
+def _final_destination(data: bytes, offset: int, stop: int, rtype: int, dst: object) -> bytes | None:
+    """The packet's final destination named by a routing header with segments left
+    (RFC 8200 section 8.1: the upper-layer checksum's pseudo-header uses it), as tshark:
+    type 0 its last address, type 2 the home address, type 3 (RPL, RFC 6554) the last
+    address completed with the first CmprE bytes of the IPv6 destination, type 4 (SRH,
+    RFC 8754) segment list[0]; None for other types or too short a header."""
+    if rtype == 0:
+        count = (stop - offset - 8) // 16
+        if count < 1:
+            return None
+        last = offset + 8 + 16 * (count - 1)
+        return bytes(data[last:last + 16])
+    if rtype in (2, 4):
+        return bytes(data[offset + 8:offset + 24]) if stop - offset >= 24 else None
+    if rtype == 3 and isinstance(dst, bytes | bytearray) and len(dst) == 16 and stop - offset >= 8:
+        cmpr_e, pad = data[offset + 4] & 0x0F, data[offset + 5] >> 4
+        last_end = stop - pad
+        last_start = last_end - (16 - cmpr_e)
+        if last_start < offset + 8:
+            return None
+        return bytes(dst[:cmpr_e]) + bytes(data[last_start:last_end])
+    return None
 
 
 def _fragment(layer: Layer, data: bytes, offset: int, end: int, ctx: Context) -> Result:

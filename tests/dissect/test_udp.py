@@ -73,7 +73,6 @@ FILES = corpus_with("udp")
 # files where a difference comes from a layer below UDP (owner in the reason)
 EXTERNAL = {
     "ip/ipv6-mobility-dst-opts.pcap": "tshark stops at a Mobile IPv6 destination option (ipv6.py)",
-    "ip/ipv6_ah_modes.pcap": "IPv6 authentication header not walked to UDP (ipv6.py)",
 }
 
 
