@@ -149,6 +149,11 @@ def dissect_ipv4(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     version, ihl = b0 >> 4, b0 & 0x0F
     hdr_len = ihl * 4
     layer.add("ip.version", version)
+    if version == 6:
+        # tshark's IPv4 dissector hands a version-6 header to IPv6 ("Bogus IPv4 version",
+        # then the IPv6 tree; seen in broken/fuzz-2006-06-26-2594.pcap frame 669)
+        layer.malformed(offset, "version 6 in an IPv4 header: dissected as IPv6")
+        return layer, Next("ethertype", 0x86DD, offset, end)
     if version != 4:
         layer.malformed(offset, f"version {version} is not 4")
         layer.length = 1
