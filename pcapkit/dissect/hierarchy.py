@@ -2,8 +2,8 @@
 
 Each frame counts once (with its wire length) for every prefix of its protocol path,
 taken from ``frame.protocols`` without tshark's pseudo-protocol "ethertype" (which
-``io,phs`` does not show either) nor IPv6 extension headers (sub-trees of ipv6 there); the packet quoted inside an ICMP error counts as
-"data", as in tshark's table. Paths come out in tshark's order: depth first,
+``io,phs`` does not show either) nor IPv6 extension headers, AH included (sub-trees of
+ipv6 there); the packet quoted inside an ICMP error counts as "data", as in tshark's table. Paths come out in tshark's order: depth first,
 children in order of first appearance.
 """
 
@@ -21,7 +21,13 @@ def hierarchy_from_protocols(frames: Iterable[tuple[str, int]]) -> list[tuple[st
     children: dict[tuple[str, ...], list[tuple[str, ...]]] = {(): []}
     for protocols, length in frames:
         path: tuple[str, ...] = ()
-        names = [p for p in protocols.split(":") if p and p not in PSEUDO and not p.startswith("ipv6.")]
+        names: list[str] = []
+        for p in protocols.split(":"):
+            if not p or p in PSEUDO or p.startswith("ipv6."):
+                continue
+            if p == "ah" and names and names[-1] == "ipv6":
+                continue  # AH in IPv6 is an extension header too: io,phs puts its payload under ipv6
+            names.append(p)
         for i, proto in enumerate(names[:-1]):
             # io,phs shows the packet quoted in an ICMP error as "data", not as ip:udp
             if proto in ("icmp", "icmpv6") and names[i + 1] in ("ip", "ipv6"):

@@ -226,7 +226,9 @@ def _jumbo(data: bytes, offset: int, end: int) -> int | None:
     return None
 
 
-def _options(layer: Layer, data: bytes, pos: int, stop: int) -> None:
+def _options(layer: Layer, data: bytes, pos: int, stop: int) -> int:
+    """Decode the options in [pos, stop); returns where an option running past ``stop``
+    would end (0 when none does)."""
     while pos < stop:
         t = data[pos]
         layer.add("ipv6.opt.type", t)
@@ -238,13 +240,13 @@ def _options(layer: Layer, data: bytes, pos: int, stop: int) -> None:
             continue
         if pos + 2 > stop:
             layer.malformed(pos, "option length missing")
-            return
+            return 0
         olen = data[pos + 1]
         layer.add("ipv6.opt.length", olen)
         body = data[pos + 2:pos + 2 + olen]
         if pos + 2 + olen > stop:
             layer.malformed(pos + 1, f"option length {olen} runs past the header")
-            return
+            return pos + 2 + olen
         if t == 1:
             layer.add("ipv6.opt.padn", bytes(body))
         elif t == 5 and olen == 2:
@@ -261,10 +263,11 @@ def _options(layer: Layer, data: bytes, pos: int, stop: int) -> None:
                 layer.malformed(pos + 1, f"home address option of length {olen} != 16")
                 if pos + 18 <= len(data):
                     layer.add("ipv6.opt.mipv6.home_address", ipv6_text(data[pos + 2:pos + 18]))
-                return
+                return 0
         else:
             layer.add("ipv6.opt.unknown", bytes(body))
         pos += 2 + olen
+    return 0
 
 
 def dissect_ipv6_ext(data: bytes, offset: int, end: int, ctx: Context, kind: int) -> Result:
@@ -294,7 +297,8 @@ def dissect_ipv6_ext(data: bytes, offset: int, end: int, ctx: Context, kind: int
         return layer, None
     layer.length = hlen
     if kind in (0, 60):
-        _options(layer, data, offset + 2, stop)
+        if _options(layer, data, offset + 2, stop) > end:
+            return layer, None  # an option running past the bytes: tshark's exception ends the packet
     else:
         if hlen < 4:
             layer.malformed(offset, "routing header too short")

@@ -265,6 +265,24 @@ def test_routing_final_destination_checksums_match_tshark(tmp_path: Path) -> Non
     assert good == len(ROUTED)  # half of them: the other half checksummed with the wrong address
 
 
+@requires_tshark
+@pytest.mark.tshark
+def test_option_past_the_packet_ends_it_as_in_tshark(tmp_path: Path) -> None:
+    """An option running past its header but not past the packet: tshark goes on to the next
+    header; past the packet: its exception ends the dissection (ipv6.py does the same)."""
+    frames = [
+        _ip6(60, bytes((17, 0, 1, 10)) + b"\0" * 4 + _udp(SRC6, DST6)),     # PadN past the header
+        _ip6(60, bytes((17, 0, 1, 100)) + b"\0" * 4 + _udp(SRC6, DST6)),    # ... and past the packet
+        _ip6(0, bytes((17, 0, 0x1E, 10)) + b"\0" * 4 + _udp(SRC6, DST6)),   # unknown option, hop-by-hop
+        _ip6(0, bytes((17, 0, 0x1E, 90)) + b"\0" * 4 + _udp(SRC6, DST6)),
+    ]
+    path = _write_pcap(tmp_path / "options.pcap", frames)
+    result = compare_file(path, prefixes=("ipv6.", "udp.", "frame.protocols"))
+    assert result.compared > 50
+    assert not result.diffs, result.report()
+    assert [p.protocols.endswith(":udp:data") for p in dissect_file(path)] == [True, False, True, False]
+
+
 # --- never raise -------------------------------------------------------------------------
 
 @settings(max_examples=400, deadline=None)
