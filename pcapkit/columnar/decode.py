@@ -52,7 +52,7 @@ LEAF_ETHERTYPES = frozenset({
 LEAF_IP_PROTOCOLS = frozenset({2, 6, 17, 1, 58, 88, 89, 103, 112, 132, 59})
 # UDP ports whose payload tshark dissects into IP / Ethernet again (tunnels)
 TUNNEL_UDP_PORTS = frozenset({4789, 6081, 2152, 3544, 1701, 4500, 4341, 5246, 5247, 8472, 1293,
-                              6633, 6653, 4754, 5555, 2123, 3386})
+                              6633, 6653, 4754, 5555, 2123, 3386, 6635})  # 6635: MPLS in UDP
 # ICMP types whose body quotes the offending datagram (tshark decodes it: ip.src twice)
 ICMP_ERRORS = (3, 4, 5, 11, 12, 31)
 ICMPV6_ERRORS = (1, 2, 3, 4)

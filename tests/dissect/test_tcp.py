@@ -68,8 +68,6 @@ for _frame in (3, 4, 5, 6):
 KNOWN[("tcp/http.dmp.gz", 1002, "tcp.payload")] = "payload consumed by reassembly"
 # Overlapping IPv4 fragments with conflicting data: which copy wins is IP reassembly's.
 KNOWN[("ip/fragmented-4.pcap", 5, "tcp.payload")] = "overlapping fragments (IP reassembly)"
-# Not reached without an MPLS dissector (link layer, not this module).
-MPLS = {"l2/mpls-in-vlan.pcap"}
 
 
 def tcp_at(hexstr: str, ihl: int = 20) -> tuple[dict[str, object], str, list[FindingKind]]:
@@ -145,8 +143,6 @@ FILES = corpus_with("tcp")
 def test_tcp_fields_match_tshark(path: Path) -> None:
     rel = corpus_id(path)
     skip_unsupported_link(rel)
-    if rel in MPLS:
-        pytest.skip("needs an MPLS dissector to reach TCP")
     result = compare_file(path, fields=NAMES, options=("tcp.relative_sequence_numbers:FALSE",))
     diffs = [d for d in result.diffs if (rel, d.frame, d.field) not in KNOWN]
     assert not diffs, result.report()
