@@ -310,12 +310,24 @@ def summary_line(frame: Frame, packet: Packet | None = None) -> str:
     ts = format_epoch_ns(frame.ts_ns, 6)
     layers = packet.layers
     idx = next((i for i, layer in enumerate(layers) if layer.protocol in ("ip", "ipv6", "arp")), None)
+    # an MPLS label stack before the network layer: tcpdump prints it first
+    mpls = " ".join(layer.summary for layer in layers[:idx] if layer.protocol == "mpls")
+    if mpls:
+        ts = f"{ts} {mpls}"
     if idx is None:
+        if mpls:
+            return ts
         return f"{ts} [|linktype {frame.linktype}] length {frame.wirelen}"
     net = layers[idx]
     if net.protocol == "arp":
         return f"{ts} {net.summary}"
     v4 = net.protocol == "ip"
+    version = net.get("ip.version")
+    if v4 and version != 4 and version is not None:
+        # a bogus version under the IPv4 EtherType (tshark goes on as IPv6 for 6; tcpdump does not)
+        return f"{ts} IP6, wrong link-layer encapsulation (invalid)" if version == 6 else f"{ts} IP{version} (invalid)"
+    if not v4 and version != 6 and version is not None:
+        return f"{ts} IP6 version error: {version} != 6"
     src = net.fields.get("ip.src" if v4 else "ipv6.src", "?")
     dst = net.fields.get("ip.dst" if v4 else "ipv6.dst", "?")
     head = f"{'IP' if v4 else 'IP6'} {src} > {dst}: "

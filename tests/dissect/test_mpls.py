@@ -248,17 +248,19 @@ def _tcpdump(path: Path) -> list[str]:
 
 def _check_line(name: str, pkt: Packet, line: str) -> None:
     """tcpdump prints the label stack, then the network layer's text: the stack is the MPLS
-    layer's summary; where pcapkit decodes an IPv4 datagram, driver.summary_line's text
-    follows (tcpdump may add an application tail such as ': HTTP')."""
+    layer's summary, and driver.summary_line starts with it; where pcapkit decodes an IPv4
+    datagram, the whole summary line is tcpdump's (which may add an application tail such as
+    ': HTTP')."""
     mpls = pkt.layer("mpls")
     assert mpls is not None
     ts = format_epoch_ns(pkt.frame.ts_ns, 6)
     head = f"{ts} {mpls.summary}"
     assert line == head or line.startswith(head + " "), f"{name}: {line!r} vs {head!r}"
+    ours = summary_line(pkt.frame, pkt)
+    assert ours == head or ours.startswith(head + " "), f"{name}: {ours!r} vs {head!r}"
     ip = pkt.layer("ip")
     if ip is not None and not pkt.findings:
-        rest = summary_line(pkt.frame, pkt)[len(ts) + 1:]
-        assert line[len(head) + 1:].startswith(rest), f"{name}: {line!r} vs {rest!r}"
+        assert line.startswith(ours), f"{name}: {line!r} vs {ours!r}"
 
 
 # MPLS inside IP (protocol 137) and UDP (port 6635): tshark 4.0 decodes both by default
