@@ -207,7 +207,8 @@ def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
                 break
             table, key, n_offset, n_end, n_reported = reassembled
         if table == "tcp.payload":
-            if session is not None:
+            # the key is a port of the tcp.port table when either port is one (tcp.py)
+            if session is not None and key in _stream_ports():
                 _tcp_payload(layers, protocols, layer, data, n_offset, n_end, ctx, session)
             elif (n_end if n_end < len(data) else len(data)) > n_offset:
                 protocols.append("data")  # undissected payload, as tshark's "data"
@@ -236,6 +237,17 @@ def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
     if pdu_end is not None and pdu_end < frame.caplen:
         _trailer(layers, frame, pdu_end)
     return Packet(frame, layers, None, protocols)
+
+
+_STREAM_PORTS: frozenset[int | str] | None = None
+
+
+def _stream_ports() -> frozenset[int | str]:
+    """TCP ports with a stream-level dissector (registry's tcp.port table)."""
+    global _STREAM_PORTS
+    if _STREAM_PORTS is None:
+        _STREAM_PORTS = frozenset(registry.tables().get("tcp.port", {}))
+    return _STREAM_PORTS
 
 
 def _tcp_payload(layers: list[Layer], protocols: list[str], tcp_layer: Layer, data: bytes, offset: int,

@@ -73,6 +73,9 @@ ENTRIES: list[tuple[str, int | str, str]] = [
     ("udp.port", 546, "pcapkit.dissect.dhcpv6:dissect_dhcpv6"),
     ("udp.port", 547, "pcapkit.dissect.dhcpv6:dissect_dhcpv6"),
     ("udp.port", 6635, "pcapkit.dissect.mpls:dissect_mpls"),  # MPLS in UDP (RFC 7510; tshark default)
+    # TCP ports of stream-level dissectors: the driver hands these segments to the session's
+    # TcpStreamDispatcher (reassembly, then one message per call), and no others
+    ("tcp.port", 179, "pcapkit.dissect.bgp:dissect_bgp"),
 ]
 
 _tables: dict[str, dict[int | str, str]] | None = None
