@@ -9,10 +9,9 @@ the DS-Lite AFTR name (RFC 6334).
 from __future__ import annotations
 
 import datetime as _dt
-import ipaddress
 
 from pcapkit.dissect.base import Context, Layer, Result
-from pcapkit.fields import FieldSpec
+from pcapkit.fields import FieldSpec, ipv6_text
 
 
 def _f(name: str, ftype: str, bits: int = 0, base: str = "dec", doc: str = "") -> FieldSpec:
@@ -94,7 +93,7 @@ def _u32(d: bytes, at: int) -> int:
 
 
 def _ip6(b: bytes) -> str:
-    return str(ipaddress.IPv6Address(bytes(b)))
+    return ipv6_text(b)
 
 
 def abs_time_text(seconds_since_2000: int) -> str:

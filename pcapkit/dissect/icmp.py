@@ -23,7 +23,7 @@ from pcapkit.dissect.udp import (
     CHECKSUM_UNVERIFIED,
     ones_complement_sum,
 )
-from pcapkit.fields import FieldSpec
+from pcapkit.fields import FieldSpec, ipv6_text
 
 FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("icmp.type", "uint", 8, doc="Type"),
@@ -419,7 +419,7 @@ def _extensions(layer: Layer, data: bytes, at: int, end: int, reported_end: int)
                     layer.add("icmp.int_info.ipv4", _ipv4(data, b))
                     b += 4
                 elif afi == 2 and b + 16 <= obj_end:
-                    layer.add("icmp.int_info.ipv6", str(ipaddress.IPv6Address(data[b:b + 16])))
+                    layer.add("icmp.int_info.ipv6", ipv6_text(data[b:b + 16]))
                     b += 16
             if ctype & 0x02 and b < obj_end:
                 nlen = data[b]

@@ -9,8 +9,6 @@ the ICMPv6 checksum (pseudo-header from ``ctx.extra``) when the message is whole
 
 from __future__ import annotations
 
-import ipaddress
-
 from pcapkit.dissect.base import Context, FindingKind, Layer, Next, Result
 from pcapkit.dissect.udp import (
     CHECKSUM_BAD,
@@ -18,7 +16,7 @@ from pcapkit.dissect.udp import (
     CHECKSUM_UNVERIFIED,
     verify_checksum,
 )
-from pcapkit.fields import FieldSpec
+from pcapkit.fields import FieldSpec, ipv6_text
 
 
 def _f(name: str, ftype: str, bits: int = 0, base: str = "dec", doc: str = "") -> FieldSpec:
@@ -120,7 +118,7 @@ def _u32(d: bytes, at: int) -> int:
 
 
 def _ip6(d: bytes, at: int) -> str:
-    return str(ipaddress.IPv6Address(bytes(d[at:at + 16])))
+    return ipv6_text(d[at:at + 16])
 
 
 def _dns_names(v: bytes) -> list[str]:

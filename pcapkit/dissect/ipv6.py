@@ -10,10 +10,8 @@ through the ``ipv6.ext`` dispatch table.
 
 from __future__ import annotations
 
-import ipaddress
-
 from pcapkit.dissect.base import Context, Layer, Next, Result
-from pcapkit.fields import FieldSpec
+from pcapkit.fields import FieldSpec, ipv6_text
 
 FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("ipv6.version", "uint", 8, doc="version (6)"),
@@ -95,10 +93,6 @@ FIELDS: tuple[FieldSpec, ...] = (
 )
 
 EXT_HEADERS = {0: "ipv6.hopopts", 43: "ipv6.routing", 44: "ipv6.fraghdr", 60: "ipv6.dstopts"}
-
-
-def ipv6_text(raw: bytes) -> str:
-    return str(ipaddress.IPv6Address(bytes(raw)))
 
 
 def _v4(raw: bytes) -> str:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from conftest import requires_tshark
+from fieldcompare import compare_file
 from vectors import packet
 
 from pcapkit.dissect.base import FindingKind
@@ -72,3 +76,35 @@ def test_truncated_vs_malformed() -> None:
     assert [x.kind for x in p.findings] == [FindingKind.TRUNCATED]
     p = packet(HBH_RT0[:60])
     assert [x.kind for x in p.findings] == [FindingKind.MALFORMED]
+
+
+# --- address text: tshark's, IPv4-mapped and IPv4-compatible forms included ---------------
+
+ADDRESSES = ["::ffff:1.2.3.4", "::1.2.3.4", "::1", "::", "1:0:0:1:0:0:0:1", "1:0:1:0:1:0:1:0",
+             "2001:db8::ffff:1.2.3.4", "::ffff:0:1.2.3.4", "64:ff9b::1.2.3.4", "fe80::1:0:0:0",
+             "2002:c000:204::1", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "fe80::200:5efe:c000:204"]
+
+
+@requires_tshark
+def test_address_text_matches_tshark(tmp_path: Path) -> None:
+    """Every address field (ipv6.src/dst/addr/host and the 6to4, Teredo, ISATAP ones) as tshark
+    prints it, on UDP datagrams from and to each address."""
+    import socket
+
+    import dpkt
+
+    from pcapkit.fields import ipv6_text
+
+    eth = bytes.fromhex("00305c003447" "00e0ed016ebd" "86dd")
+    udp = bytes.fromhex("04d210e1000c0000") + b"abcd"
+    path = tmp_path / "addresses.pcap"
+    with path.open("wb") as f:
+        writer = dpkt.pcap.Writer(f)
+        for i, text in enumerate(ADDRESSES):
+            raw = socket.inet_pton(socket.AF_INET6, text)
+            header = bytes.fromhex("60000000") + len(udp).to_bytes(2, "big") + bytes((17, 64))
+            writer.writepkt(eth + header + raw + raw[::-1] + udp, ts=1.0 + i)
+    result = compare_file(path, prefixes=("ipv6.",))
+    assert result.compared >= 8 * len(ADDRESSES)
+    assert not result.diffs, result.report()
+    assert ipv6_text(socket.inet_pton(socket.AF_INET6, "::ffff:1.2.3.4")) == "::ffff:1.2.3.4"
