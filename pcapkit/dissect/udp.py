@@ -12,7 +12,17 @@ from __future__ import annotations
 
 import struct
 
-from pcapkit.dissect.base import Context, Layer, Next, Result
+from pcapkit.dissect.base import (
+    Context,
+    FindingKind,
+    Layer,
+    LazyLayer,
+    Next,
+    Result,
+    _Multi,
+    _next,
+    quick_fields,
+)
 from pcapkit.fields import FieldSpec
 
 FIELDS: tuple[FieldSpec, ...] = (
@@ -78,9 +88,9 @@ def pick_port(table: str, sport: int, dport: int) -> int:
 
 
 def dissect_udp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
-    layer = Layer("udp", offset)
     reported_end = max(ctx.reported_end, end)
     if end - offset < 8:
+        layer = Layer("udp", offset)
         layer.length = max(0, end - offset)
         if end - offset >= 4:
             sport = int.from_bytes(data[offset:offset + 2], "big")
@@ -95,64 +105,102 @@ def dissect_udp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
             layer.truncated(offset, f"UDP header cut short at {end - offset} of 8 bytes")
         layer.summary = "UDP, [|udp]"
         return layer, None
-    sport = int.from_bytes(data[offset:offset + 2], "big")
-    dport = int.from_bytes(data[offset + 2:offset + 4], "big")
-    ulen = int.from_bytes(data[offset + 4:offset + 6], "big")
-    csum = int.from_bytes(data[offset + 6:offset + 8], "big")
-    layer.length = 8
-    layer.add("udp.srcport", sport)
-    layer.add("udp.dstport", dport)
-    layer.add("udp.port", sport)
-    layer.add("udp.port", dport)
-    layer.add("udp.length", ulen)
-    layer.add("udp.checksum", csum)
+    sport, dport, ulen, csum = _HEADER.unpack_from(data, offset)
+    extra = ctx.extra
+    in_error = bool(extra.get("in_error_pkt"))
+    ip_version = extra.get("ip.version")
+    payload_reported_end, bad_length, too_long = _extent(ulen, offset, reported_end, in_error, ip_version)
+    if ctx.check_checksums:
+        # verified now: the pseudo-header in ctx.extra is this datagram's only until the next IP layer
+        verified = None
+        if not (csum == 0 and (4 if ip_version is None else ip_version) == 4) and not (
+                bad_length or too_long or in_error):
+            verified = verify_checksum(data, offset, payload_reported_end - offset, ctx, 17)
+        layer = Layer("udp", offset, 8)
+        _decode(layer, data, end, reported_end, in_error, ip_version, verified)
+    else:
+        # fields (and the payload's copy), findings and summary on first access
+        layer = LazyLayer("udp", offset, 8, _decode, (data, end, reported_end, in_error, ip_version, None))
+    if bad_length:
+        return layer, None
+    low, high = (sport, dport) if sport <= dport else (dport, sport)
+    table = _port_table()
+    key = high if low not in table and high in table else low  # pick_port: the lower port first
+    return layer, _next(Next, ("udp.port", key, offset + 8, end if end < payload_reported_end else payload_reported_end,
+                               payload_reported_end))
 
-    ip_payload = reported_end - offset
-    payload_reported_end = reported_end
-    bad_length = False  # < 8: nothing to hand on
-    too_long = False    # > IP payload: the IP payload is handed on
-    in_error = bool(ctx.extra.get("in_error_pkt"))
+
+_HEADER = struct.Struct("!HHHH")
+_PORTS: dict[int | str, str] | None = None
+
+
+def _port_table() -> dict[int | str, str]:
+    global _PORTS
+    if _PORTS is None:
+        from pcapkit.dissect import registry
+
+        _PORTS = registry.tables().get("udp.port", {})
+    return _PORTS
+
+
+def _extent(ulen: int, offset: int, reported_end: int, in_error: bool,
+            ip_version: int | None) -> tuple[int, bool, bool]:
+    """(where the payload would end had nothing been snapped, length < 8 so nothing follows,
+    length > the IP payload) for a UDP length field, as tshark decides them."""
     if in_error:
         # quoted in an ICMP error: the datagram is cut short on purpose
-        if 8 <= ulen <= ip_payload:
-            payload_reported_end = offset + ulen
-    elif ulen < 8:
+        ip_payload = reported_end - offset
+        return (offset + ulen if 8 <= ulen <= ip_payload else reported_end), False, False
+    if ulen < 8:
         # IPv6 jumbograms use 0; otherwise a length under 8 contradicts the header
-        if not (ulen == 0 and ctx.extra.get("ip.version") == 6):
-            layer.malformed(offset + 4, f"bad length value {ulen} < 8")
-            bad_length = True
-    elif ulen > ip_payload:
-        # tshark flags it and still hands the IP payload to the next dissector
+        return reported_end, not (ulen == 0 and ip_version == 6), False
+    if ulen > reported_end - offset:
+        return reported_end, False, True  # tshark flags it and still hands the IP payload on
+    return offset + ulen, False, False
+
+
+def _decode(layer: Layer, data: bytes, end: int, reported_end: int, in_error: bool, ip_version: int | None,
+            verified: bool | None) -> None:
+    """Fields, findings and summary of a whole UDP header (``verified``: the checksum's
+    verification, None when not verified)."""
+    offset = layer.offset
+    sport, dport, ulen, csum = _HEADER.unpack_from(data, offset)
+    f = layer._fields
+    f["udp.srcport"] = sport
+    f["udp.dstport"] = dport
+    f["udp.port"] = _Multi([sport, dport])
+    f["udp.length"] = ulen
+    f["udp.checksum"] = csum
+    ip_payload = reported_end - offset
+    payload_reported_end, bad_length, too_long = _extent(ulen, offset, reported_end, in_error, ip_version)
+    if bad_length:
+        layer.malformed(offset + 4, f"bad length value {ulen} < 8")
+    elif too_long:
         layer.malformed(offset + 4, f"bad length value {ulen} > IP payload length {ip_payload}")
-        too_long = True
-    else:
-        payload_reported_end = offset + ulen
-
     status = CHECKSUM_UNVERIFIED
-    if csum == 0 and ctx.extra.get("ip.version", 4) == 4:
+    if csum == 0 and (4 if ip_version is None else ip_version) == 4:
         status = CHECKSUM_NOT_PRESENT
-    elif ctx.check_checksums and not bad_length and not too_long and not in_error:
-        ok = verify_checksum(data, offset, payload_reported_end - offset, ctx, 17)
-        if ok is True:
-            status = CHECKSUM_GOOD
-        elif ok is False:
-            status = CHECKSUM_BAD
-            from pcapkit.dissect.base import FindingKind
-
-            layer.finding(FindingKind.CHECKSUM_BAD, offset + 6, f"bad UDP checksum 0x{csum:04x}")
-    layer.add("udp.checksum.status", status)
-
+    elif verified is True:
+        status = CHECKSUM_GOOD
+    elif verified is False:
+        status = CHECKSUM_BAD
+        layer.finding(FindingKind.CHECKSUM_BAD, offset + 6, f"bad UDP checksum 0x{csum:04x}")
+    f["udp.checksum.status"] = status
     payload_end = min(end, payload_reported_end)
     payload_start = offset + 8
     # tshark's udp.payload runs to the end of the IP payload even when udp.length is
     # shorter; the next layer only gets udp.length bytes
     if end > payload_start:
-        layer.add("udp.payload", data[payload_start:end])
+        f["udp.payload"] = data[payload_start:end]
     if payload_end < payload_reported_end and payload_end == end and not in_error:
         layer.truncated(end, f"UDP payload cut short: {payload_end - payload_start} of "
                         f"{payload_reported_end - payload_start} bytes captured")
-    layer.summary = f"UDP, length {max(0, (ip_payload if bad_length or too_long else ulen) - 8)}"
-    if bad_length:
-        return layer, None
-    key = pick_port("udp.port", sport, dport)
-    return layer, Next("udp.port", key, payload_start, payload_end, payload_reported_end)
+    layer._summary = f"UDP, length {max(0, (ip_payload if bad_length or too_long else ulen) - 8)}"
+
+
+quick_fields(_decode, {
+    "udp.srcport": lambda d, o: (d[o] << 8) | d[o + 1],
+    "udp.dstport": lambda d, o: (d[o + 2] << 8) | d[o + 3],
+    "udp.length": lambda d, o: (d[o + 4] << 8) | d[o + 5],
+    "udp.checksum": lambda d, o: (d[o + 6] << 8) | d[o + 7],
+})

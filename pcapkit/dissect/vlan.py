@@ -8,7 +8,7 @@ dispatch again on the EtherType table, giving tshark's "vlan:ethertype:vlan".
 
 from __future__ import annotations
 
-from pcapkit.dissect.base import Context, Layer, Next, Result
+from pcapkit.dissect.base import Context, Layer, LazyLayer, Next, Result, _next, quick_fields
 from pcapkit.fields import FieldSpec
 
 FIELDS: tuple[FieldSpec, ...] = (
@@ -38,17 +38,13 @@ def dissect_vlan(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         else:
             layer.truncated(end, "captured bytes end inside the 802.1Q tag")
         return layer, None
-    tci = int.from_bytes(data[offset:offset + 2], "big")
-    etype = int.from_bytes(data[offset + 2:offset + 4], "big")
-    pcp, dei, vid = tci >> 13, bool(tci & 0x1000), tci & 0x0FFF
-    layer.add("vlan.priority", pcp)
-    layer.add("vlan.dei", dei)
-    layer.add("vlan.id", vid)
-    layer.length = 4
-    layer.summary = f"vlan {vid}, p {pcp}{', DEI' if dei else ''}"
+    etype = (data[offset + 2] << 8) | data[offset + 3]
     if etype >= 0x0600:
-        layer.add("vlan.etype", etype)
-        return layer, Next("ethertype", etype, offset + 4, end)
+        # fields and summary on first access
+        return (LazyLayer("vlan", offset, 4, _decode_tag, (data,)),
+                _next(Next, ("ethertype", etype, offset + 4, end, None)))
+    _decode_tag(layer, data)
+    layer.length = 4
     layer.add("vlan.len", etype)
     payload_end = offset + 4 + etype
     if payload_end > ctx.reported_end:
@@ -57,14 +53,39 @@ def dissect_vlan(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     return layer, Next("llc", 0, offset + 4, min(end, payload_end), min(payload_end, ctx.reported_end))
 
 
+def _decode_tag(layer: Layer, data: bytes) -> None:
+    """PCP, DEI, VID (and the inner EtherType) of an 802.1Q tag, with its summary."""
+    offset = layer.offset
+    tci = (data[offset] << 8) | data[offset + 1]
+    etype = (data[offset + 2] << 8) | data[offset + 3]
+    pcp, dei, vid = tci >> 13, bool(tci & 0x1000), tci & 0x0FFF
+    f = layer._fields
+    f["vlan.priority"] = pcp
+    f["vlan.dei"] = dei
+    f["vlan.id"] = vid
+    if etype >= 0x0600:
+        f["vlan.etype"] = etype
+    layer._summary = f"vlan {vid}, p {pcp}{', DEI' if dei else ''}"
+
+
+quick_fields(_decode_tag, {
+    "vlan.priority": lambda d, o: d[o] >> 5,
+    "vlan.id": lambda d, o: ((d[o] & 0x0F) << 8) | d[o + 1],
+    "vlan.etype": lambda d, o: (d[o + 2] << 8) | d[o + 3],
+})
+
+# the field holding the TPID a tag was dispatched on, by the protocol of the layer before it
+_TYPE_FIELD = {"vlan": "vlan.etype", "eth": "eth.type", "sll": "sll.etype"}
+
+
 def _tpid(parent: Layer | None) -> int | None:
     if parent is None:
         return None
-    for name in ("vlan.etype", "eth.type", "sll.etype"):
-        value = parent.fields.get(name)
-        if isinstance(value, int):
-            return value
-    return None
+    name = _TYPE_FIELD.get(parent.protocol)
+    if name is None:
+        return None
+    value = parent.get(name)  # a quick getter: the parent layer stays undecoded
+    return value if isinstance(value, int) else None
 
 
 def _dissect_8021ad(data: bytes, offset: int, end: int, ctx: Context) -> Result:
