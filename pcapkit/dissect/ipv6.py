@@ -10,7 +10,9 @@ through the ``ipv6.ext`` dispatch table.
 
 from __future__ import annotations
 
-from pcapkit.dissect.base import Context, Layer, Next, Result
+import struct
+
+from pcapkit.dissect.base import Context, Layer, LazyLayer, Next, Result, quick_fields
 from pcapkit.fields import FieldSpec, ipv6_text
 
 FIELDS: tuple[FieldSpec, ...] = (
@@ -132,8 +134,27 @@ def _address(layer: Layer, which: str, raw: bytes) -> None:
         layer.add("ipv6.isatap_ipv4", v4)
 
 
+_FIXED = struct.Struct("!IHBB16s16s")
+
+
 def dissect_ipv6(data: bytes, offset: int, end: int, ctx: Context) -> Result:
-    layer = Layer("ipv6", offset)
+    if end - offset >= 40:
+        word, plen, nxt, _hlim, src_raw, dst_raw = _FIXED.unpack_from(data, offset)
+        if word >> 28 == 6:
+            # the whole fixed header: what the next layer needs now, the fields (addresses
+            # in text, 6to4/Teredo/SLAAC/ISATAP), findings and summary on first access
+            reported_end = ctx.reported_end
+            extra = ctx.extra
+            extra["ip.src_raw"] = src_raw
+            extra["ip.dst_raw"] = dst_raw
+            extra["ip.version"] = 6
+            _plen, pdu_reported_end = _payload_extent(data, offset, end, reported_end, plen, nxt)
+            if "pdu_end" not in extra:
+                extra["pdu_end"] = pdu_reported_end
+            lazy = LazyLayer("ipv6", offset, 40, _decode_header, (data, end, reported_end))
+            pay_end = end if end < pdu_reported_end else pdu_reported_end
+            return lazy, _next(nxt, offset + 40, pay_end, pdu_reported_end)
+    layer = Layer("ipv6", offset)  # short, or not version 6
     avail = end - offset
     if avail < 1:
         layer.truncated(offset, "no bytes for the IPv6 header")
@@ -145,36 +166,19 @@ def dissect_ipv6(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         layer.malformed(offset, f"version {version} is not 6")
         layer.length = 1
         return layer, None
-    if avail < 40:
-        layer.length = avail
-        if ctx.reported_end - offset < 40:
-            layer.malformed(offset, f"IPv6 header of {ctx.reported_end - offset} bytes < 40")
-        else:
-            layer.truncated(end, f"captured bytes end inside the IPv6 header ({avail} < 40)")
-        return layer, None
-    h = data[offset:offset + 40]
-    word = int.from_bytes(h[0:4], "big")
-    tclass = (word >> 20) & 0xFF
-    flow = word & 0xFFFFF
-    plen = int.from_bytes(h[4:6], "big")
-    nxt, hlim = h[6], h[7]
-    layer.add("ipv6.tclass", tclass)
-    layer.add("ipv6.tclass.dscp", tclass >> 2)
-    layer.add("ipv6.tclass.ecn", tclass & 3)
-    layer.add("ipv6.flow", flow)
-    layer.add("ipv6.plen", plen)
-    layer.add("ipv6.nxt", nxt)
-    layer.add("ipv6.hlim", hlim)
-    _address(layer, "src", h[8:24])
-    _address(layer, "dst", h[24:40])
-    layer.length = 40
-    src, dst = layer.fields["ipv6.src"], layer.fields["ipv6.dst"]
-    ctx.extra["ip.src"] = src
-    ctx.extra["ip.dst"] = dst
-    ctx.extra["ip.src_raw"] = bytes(h[8:24])
-    ctx.extra["ip.dst_raw"] = bytes(h[24:40])
-    ctx.extra["ip.version"] = 6
-    reported_avail = ctx.reported_end - offset - 40
+    layer.length = avail
+    if ctx.reported_end - offset < 40:
+        layer.malformed(offset, f"IPv6 header of {ctx.reported_end - offset} bytes < 40")
+    else:
+        layer.truncated(end, f"captured bytes end inside the IPv6 header ({avail} < 40)")
+    return layer, None
+
+
+def _payload_extent(data: bytes, offset: int, end: int, reported_end: int, plen: int,
+                    nxt: int) -> tuple[int, int]:
+    """(payload length, where the datagram ends had nothing been snapped): a jumbogram's
+    length from its hop-by-hop option, a zero length (TSO) as what the frame holds."""
+    reported_avail = reported_end - offset - 40
     if plen == 0 and nxt == 0:
         jumbo = _jumbo(data, offset + 40, end)
         if jumbo is not None:
@@ -182,14 +186,43 @@ def dissect_ipv6(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     if plen == 0 and reported_avail > 0 and nxt != 59:
         plen = reported_avail  # TSO-style zero length: use what the frame holds
     if plen > reported_avail:
-        layer.malformed(offset + 4, f"payload length {plen} > {reported_avail} bytes in the frame")
-        pdu_reported_end = ctx.reported_end
-    else:
-        pdu_reported_end = offset + 40 + plen
-    ctx.extra.setdefault("pdu_end", pdu_reported_end)
-    ctx.extra["ipv6.end"] = pdu_reported_end
-    layer.summary = f"ip-proto-{nxt} {plen}"
-    return layer, _next(nxt, offset + 40, min(end, pdu_reported_end), pdu_reported_end)
+        return plen, reported_end
+    return plen, offset + 40 + plen
+
+
+def _decode_header(layer: Layer, data: bytes, end: int, reported_end: int) -> None:
+    """Fields, findings and summary of a fixed header :func:`dissect_ipv6` took whole."""
+    offset = layer.offset
+    word, plen, nxt, hlim, src_raw, dst_raw = _FIXED.unpack_from(data, offset)
+    tclass = (word >> 20) & 0xFF
+    f = layer._fields
+    f["ip.version"] = 6  # tshark's IPv6 dissector adds ip.version too
+    f["ipv6.version"] = 6
+    f["ipv6.tclass"] = tclass
+    f["ipv6.tclass.dscp"] = tclass >> 2
+    f["ipv6.tclass.ecn"] = tclass & 3
+    f["ipv6.flow"] = word & 0xFFFFF
+    f["ipv6.plen"] = plen
+    f["ipv6.nxt"] = nxt
+    f["ipv6.hlim"] = hlim
+    _address(layer, "src", src_raw)
+    _address(layer, "dst", dst_raw)
+    payload_len, _ = _payload_extent(data, offset, end, reported_end, plen, nxt)
+    reported_avail = reported_end - offset - 40
+    if payload_len > reported_avail:
+        layer.malformed(offset + 4, f"payload length {payload_len} > {reported_avail} bytes in the frame")
+    layer._summary = f"ip-proto-{nxt} {payload_len}"
+
+
+quick_fields(_decode_header, {
+    "ip.version": lambda d, o: 6,
+    "ipv6.version": lambda d, o: 6,
+    "ipv6.plen": lambda d, o: (d[o + 4] << 8) | d[o + 5],
+    "ipv6.nxt": lambda d, o: d[o + 6],
+    "ipv6.hlim": lambda d, o: d[o + 7],
+    "ipv6.src": lambda d, o: ipv6_text(d[o + 8:o + 24]),
+    "ipv6.dst": lambda d, o: ipv6_text(d[o + 24:o + 40]),
+})
 
 
 def _next(nxt: int, offset: int, end: int, reported: int) -> Next:
@@ -363,8 +396,10 @@ def _fragment(layer: Layer, data: bytes, offset: int, end: int, ctx: Context) ->
         if frag == 0:
             return layer, _next(nxt, pay, end, ctx.reported_end)
         return layer, Next("ip.data", nxt, pay, end, ctx.reported_end)
-    ctx.extra["frag"] = (6, ctx.extra.get("ip.src"), ctx.extra.get("ip.dst"), ident, nxt,
-                         frag * 8, more, length)
+    # the reassembly key holds the addresses of the IPv6 header carrying this fragment header
+    net = next((lay for lay in reversed(ctx.layers) if lay.protocol == "ipv6"), None)
+    src, dst = (net.get("ipv6.src"), net.get("ipv6.dst")) if net is not None else (None, None)
+    ctx.extra["frag"] = (6, src, dst, ident, nxt, frag * 8, more, length)
     return layer, Next("ip.fragment", nxt, pay, end, ctx.reported_end)
 
 
