@@ -9,7 +9,7 @@ findings and summaries are decoded on first access (``Layer.defer``), a single f
 can be read alone (``Layer.get``). The "all layers + fields()" row materialises every field
 of every layer (about 80 per frame), which dpkt never does.
 
-    .venv/bin/python benchmarks/bench_dissect.py [FILE ...] [--repeat 7]
+    .venv/bin/python benchmarks/bench_dissect.py [FILE ...] [--repeat 7] [--built]
 
 Default FILEs: the corpus's tcp/zwnd.dmp.gz (26 690 Ethernet/IPv4/TCP frames, 68-byte
 snaplen), tcp/dsack.dmp.gz (15 712), tcp/urgent.dmp.gz (9 476) and captures/tcp-download.pcapng
@@ -125,21 +125,92 @@ ROWS: tuple[tuple[str, Callable[[list[Any]], int]], ...] = (
 )
 
 
-def bench(frames: list[Any], repeat: int) -> list[float]:
+def bench(frames: list[Any], repeat: int,
+          rows: tuple[tuple[str, Callable[[list[Any]], int]], ...] = ROWS) -> list[float]:
     """Best time of each row over ``repeat`` interleaved rounds."""
-    best = [float("inf")] * len(ROWS)
+    best = [float("inf")] * len(rows)
     for _ in range(repeat):
-        for i, (_name, fn) in enumerate(ROWS):
+        for i, (_name, fn) in enumerate(rows):
             start = time.perf_counter()
             fn(frames)
             best[i] = min(best[i], time.perf_counter() - start)
     return best
 
 
+def run_dpkt_other(frames: list[Any]) -> int:
+    """dpkt on the other stacks: Ethernet (802.1Q tags are dpkt's part of Ethernet), IPv4 or
+    IPv6, TCP or UDP; the source address and port, and TCP's seq or UDP's length."""
+    import dpkt
+
+    n = 0
+    for f in frames:
+        net = dpkt.ethernet.Ethernet(f.data).data
+        if isinstance(net, dpkt.ip.IP | dpkt.ip6.IP6):
+            tr = net.data
+            if isinstance(tr, dpkt.tcp.TCP):
+                n += bool(net.src) and tr.sport >= 0 and tr.seq >= 0
+            elif isinstance(tr, dpkt.udp.UDP):
+                n += bool(net.src) and tr.sport >= 0 and tr.ulen >= 0
+    return n
+
+
+def run_pcapkit_other(frames: list[Any]) -> int:
+    """pcapkit on the other stacks, the same values, with a DissectSession."""
+    from pcapkit.dissect.driver import DissectSession, dissect
+
+    session = DissectSession()
+    n = 0
+    for f in frames:
+        p = dissect(f, session)
+        net = p.layer("ip") or p.layer("ipv6")
+        tcp = p.layer("tcp")
+        if net is not None and tcp is not None:
+            n += (bool(net.get("ip.src" if net.protocol == "ip" else "ipv6.src")) and tcp.get("tcp.srcport") >= 0
+                  and tcp.get("tcp.seq_raw") >= 0)
+            continue
+        udp = p.layer("udp")
+        if net is not None and udp is not None:
+            n += (bool(net.get("ip.src" if net.protocol == "ip" else "ipv6.src")) and udp.get("udp.srcport") >= 0
+                  and udp.get("udp.length") >= 0)
+    return n
+
+
+OTHER_ROWS: tuple[tuple[str, Callable[[list[Any]], int]], ...] = (
+    ("dpkt (eth/vlan/ip|ip6/tcp|udp objects)", run_dpkt_other),
+    ("pcapkit driver + session, via Layer.get", run_pcapkit_other),
+)
+
+
+def built_frames(kind: str, count: int = 20_000) -> list[Any]:
+    """Frames of a stack the corpus has few of, built in memory: "vlan-udp" (802.1Q, IPv4,
+    UDP, 100-byte payloads) or "ipv6-tcp" (IPv6, TCP ACKs with 100 bytes)."""
+    import struct
+
+    from pcapkit.frame import Frame
+
+    macs = bytes.fromhex("00305c003447" "00e0ed016ebd")
+    frames = []
+    for i in range(count):
+        if kind == "vlan-udp":
+            udp = struct.pack("!HHHH", 40000 + i % 100, 5000, 108, 0) + bytes(100)
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i & 0xFFFF, 0x4000, 64, 17, 0,
+                             bytes((10, 0, 0, 1)), bytes((10, 0, 0, 2)))
+            data = macs + struct.pack("!HHH", 0x8100, 0x2064, 0x0800) + ip + udp
+        else:
+            tcp = struct.pack("!HHIIBBHHH", 40000, 443, i * 100 & 0xFFFFFFFF, 5, 0x50, 0x10, 1000, 0, 0) + bytes(100)
+            ip6 = struct.pack("!IHBB", 6 << 28, len(tcp), 6, 64) + bytes.fromhex("20010db8" + "00" * 11 + "01")
+            data = macs + b"\x86\xdd" + ip6 + bytes.fromhex("20010db8" + "00" * 11 + "02") + tcp
+        frames.append(Frame(number=i + 1, ts_ns=1_000_000_000 + i * 100_000, caplen=len(data), wirelen=len(data),
+                            linktype=1, interface_id=0, data=data))
+    return frames
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="*", type=Path, default=list(DEFAULTS))
     ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--built", action="store_true",
+                    help="also VLAN+IPv4+UDP and IPv6+TCP frames built in memory (20,000 each)")
     args = ap.parse_args(argv)
     for path in args.files:
         if not path.is_file():
@@ -154,6 +225,15 @@ def main(argv: list[str] | None = None) -> int:
         for (name, _fn), t in zip(ROWS, times, strict=True):
             print(f"  {name:<42} {len(frames) / t:>10,.0f} packets/s  ({t * 1e6 / len(frames):5.2f} us/packet)"
                   f"  {times[0] / t:5.2f}x dpkt")
+    if args.built:
+        for kind in ("vlan-udp", "ipv6-tcp"):
+            frames = built_frames(kind)
+            read = [fn(frames) for _name, fn in OTHER_ROWS]
+            print(f"built {kind}: {len(frames)} frames, read by dpkt / pcapkit: {read[0]} / {read[1]}")
+            times = bench(frames, args.repeat, OTHER_ROWS)
+            for (name, _fn), t in zip(OTHER_ROWS, times, strict=True):
+                print(f"  {name:<42} {len(frames) / t:>10,.0f} packets/s  ({t * 1e6 / len(frames):5.2f} us/packet)"
+                      f"  {times[0] / t:5.2f}x dpkt")
     return 0
 
 
