@@ -68,28 +68,11 @@ def run_pcapkit_full(frames: list[Any]) -> int:
     return n
 
 
-def run_pcapkit_driver(frames: list[Any]) -> int:
-    """pcapkit: the whole driver (link type -> ... -> TCP, options included), then the same
-    values the dpkt row touches, read through the Packet API (Packet.layer + Layer.get)."""
+def _read_tcp_values(frames: list[Any], session: Any) -> int:
+    """The whole driver (link type -> ... -> TCP, options included), then the values the dpkt
+    row touches, read through the Packet API (Packet.layer + Layer.get)."""
     from pcapkit.dissect.driver import dissect
 
-    n = 0
-    for f in frames:
-        p = dissect(f)
-        ip = p.layer("ip")
-        tcp = p.layer("tcp")
-        if ip is not None and tcp is not None:
-            n += (bool(ip.get("ip.src")) and tcp.get("tcp.srcport") >= 0 and tcp.get("tcp.seq_raw") >= 0
-                  and tcp.get("tcp.flags") >= 0)
-    return n
-
-
-def run_pcapkit_session(frames: list[Any]) -> int:
-    """pcapkit: as the row above, with the DissectSession that dissect_file and the CLI use
-    (IP reassembly, TCP streams handed to stream-level dissectors such as BGP)."""
-    from pcapkit.dissect.driver import DissectSession, dissect
-
-    session = DissectSession()
     n = 0
     for f in frames:
         p = dissect(f, session)
@@ -99,6 +82,19 @@ def run_pcapkit_session(frames: list[Any]) -> int:
             n += (bool(ip.get("ip.src")) and tcp.get("tcp.srcport") >= 0 and tcp.get("tcp.seq_raw") >= 0
                   and tcp.get("tcp.flags") >= 0)
     return n
+
+
+def run_pcapkit_driver(frames: list[Any]) -> int:
+    """pcapkit: the driver without a session (no IP reassembly, no TCP stream dissectors)."""
+    return _read_tcp_values(frames, None)
+
+
+def run_pcapkit_session(frames: list[Any]) -> int:
+    """pcapkit: with the DissectSession that dissect_file and the CLI use (IP reassembly, TCP
+    streams handed to stream-level dissectors such as BGP)."""
+    from pcapkit.dissect.driver import DissectSession
+
+    return _read_tcp_values(frames, DissectSession())
 
 
 def run_dpkt(frames: list[Any]) -> int:
