@@ -208,7 +208,7 @@ def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
             table, key, n_offset, n_end, n_reported = reassembled
         if table == "tcp.payload":
             # the key is a port of the tcp.port table when either port is one (tcp.py)
-            if session is not None and key in _stream_ports():
+            if session is not None and key in _STREAM_PORTS:
                 _tcp_payload(layers, protocols, layer, data, n_offset, n_end, ctx, session)
             elif (n_end if n_end < len(data) else len(data)) > n_offset:
                 protocols.append("data")  # undissected payload, as tshark's "data"
@@ -239,15 +239,8 @@ def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
     return Packet(frame, layers, None, protocols)
 
 
-_STREAM_PORTS: frozenset[int | str] | None = None
-
-
-def _stream_ports() -> frozenset[int | str]:
-    """TCP ports with a stream-level dissector (registry's tcp.port table)."""
-    global _STREAM_PORTS
-    if _STREAM_PORTS is None:
-        _STREAM_PORTS = frozenset(registry.tables().get("tcp.port", {}))
-    return _STREAM_PORTS
+# TCP ports with a stream-level dissector: their segments go to the session's dispatcher
+_STREAM_PORTS = registry.table("tcp.port")
 
 
 def _tcp_payload(layers: list[Layer], protocols: list[str], tcp_layer: Layer, data: bytes, offset: int,

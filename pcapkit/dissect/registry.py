@@ -15,6 +15,7 @@ Tables:
 
 from __future__ import annotations
 
+from collections.abc import Container
 from importlib import import_module
 from typing import Any
 
@@ -97,6 +98,19 @@ def tables() -> dict[str, dict[int | str, str]]:
     if _tables is None:
         _tables = _build()
     return _tables
+
+
+def table(name: str) -> dict[int | str, str]:
+    """One dispatch table (empty when nothing is registered in it). The tables are static:
+    a dissector may keep the dict it gets at import time."""
+    return tables().setdefault(name, {})
+
+
+def pick_port(ports: Container[int | str], sport: int, dport: int) -> int:
+    """The port to dispatch a payload on: the lower one if it is in ``ports``, else the
+    higher if it is, else the lower (Wireshark's "try the low port first")."""
+    low, high = (sport, dport) if sport <= dport else (dport, sport)
+    return high if low not in ports and high in ports else low
 
 
 def lookup(table: str, key: int | str) -> Dissector | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+from pcapkit.dissect import registry
 from pcapkit.dissect.base import (
     Context,
     FindingKind,
@@ -29,11 +30,11 @@ from pcapkit.dissect.base import (
     _next,
     quick_fields,
 )
+from pcapkit.dissect.registry import pick_port
 from pcapkit.dissect.udp import (
     CHECKSUM_BAD,
     CHECKSUM_GOOD,
     CHECKSUM_UNVERIFIED,
-    pick_port,
     verify_checksum,
 )
 from pcapkit.fields import FieldSpec
@@ -304,7 +305,7 @@ def _acc_ecn(layer: Layer, data: bytes, start: int, end: int, order1: bool) -> N
 _HEADER = struct.Struct("!HHIIBBHHH")
 _U32_AT = struct.Struct("!I").unpack_from
 _FLAG_FIELDS: dict[int, dict[str, Any]] = {}
-_PORT_TABLE: dict[int | str, str] | None = None
+_TCP_PORTS = registry.table("tcp.port")  # ports of stream-level dissectors (BGP)
 
 
 def _flag_fields(flags: int) -> dict[str, Any]:
@@ -321,22 +322,6 @@ def _flag_fields(flags: int) -> dict[str, Any]:
     return out
 
 
-def _payload_key(sport: int, dport: int) -> int:
-    """:func:`pick_port` on the tcp.port table (looked up once: the tables are static)."""
-    global _PORT_TABLE
-    table = _PORT_TABLE
-    if table is None:
-        from pcapkit.dissect import registry
-
-        table = _PORT_TABLE = registry.tables().get("tcp.port", {})
-    low, high = (sport, dport) if sport <= dport else (dport, sport)
-    if low in table:
-        return low
-    if high in table:
-        return high
-    return low
-
-
 def dissect_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     reported_end = ctx.reported_end if ctx.reported_end > end else end
     if end - offset >= 20 and not ctx.check_checksums:
@@ -350,12 +335,7 @@ def dissect_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
             if reported_end <= payload_start or payload_start > end:
                 return layer, None
             sport, dport = (data[offset] << 8) | data[offset + 1], (data[offset + 2] << 8) | data[offset + 3]
-            table = _PORT_TABLE
-            if table is None:
-                key = _payload_key(sport, dport)
-            else:  # _payload_key inline
-                low, high = (sport, dport) if sport <= dport else (dport, sport)
-                key = high if low not in table and high in table else low
+            key = pick_port(_TCP_PORTS, sport, dport)
             return layer, _next(Next, ("tcp.payload", key, payload_start,
                                           end if end > payload_start else payload_start, reported_end))
     return _dissect_eager(data, offset, end, ctx, reported_end)
@@ -452,7 +432,7 @@ def _dissect_eager(data: bytes, offset: int, end: int, ctx: Context, reported_en
         return layer, None
     # the driver hands "tcp.payload" to the stream-level dispatcher (reassembly, then
     # the "tcp.port" table); the key is the port to try first
-    key = pick_port("tcp.port", _u16(data, offset), _u16(data, offset + 2))
+    key = pick_port(_TCP_PORTS, _u16(data, offset), _u16(data, offset + 2))
     return layer, Next("tcp.payload", key, payload_start, max(payload_start, end), reported_end)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import struct
 
+from pcapkit.dissect import registry
 from pcapkit.dissect.base import (
     Context,
     FindingKind,
@@ -23,6 +24,7 @@ from pcapkit.dissect.base import (
     _next,
     quick_fields,
 )
+from pcapkit.dissect.registry import pick_port
 from pcapkit.fields import FieldSpec
 
 FIELDS: tuple[FieldSpec, ...] = (
@@ -75,18 +77,6 @@ def verify_checksum(data: bytes, offset: int, length: int, ctx: Context, proto: 
     return ones_complement_sum(data[offset:offset + length], ph) == 0xFFFF
 
 
-def pick_port(table: str, sport: int, dport: int) -> int:
-    """The port to dispatch on: the lower one first, then the higher (Wireshark's order)."""
-    from pcapkit.dissect import registry
-
-    low, high = (sport, dport) if sport <= dport else (dport, sport)
-    registered = registry.tables().get(table, {})
-    for port in (low, high):
-        if port in registered:
-            return port
-    return low
-
-
 def dissect_udp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     reported_end = max(ctx.reported_end, end)
     if end - offset < 8:
@@ -123,24 +113,13 @@ def dissect_udp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         layer = LazyLayer("udp", offset, 8, _decode, (data, end, reported_end, in_error, ip_version, None))
     if bad_length:
         return layer, None
-    low, high = (sport, dport) if sport <= dport else (dport, sport)
-    table = _port_table()
-    key = high if low not in table and high in table else low  # pick_port: the lower port first
+    key = pick_port(_UDP_PORTS, sport, dport)
     return layer, _next(Next, ("udp.port", key, offset + 8, end if end < payload_reported_end else payload_reported_end,
                                payload_reported_end))
 
 
 _HEADER = struct.Struct("!HHHH")
-_PORTS: dict[int | str, str] | None = None
-
-
-def _port_table() -> dict[int | str, str]:
-    global _PORTS
-    if _PORTS is None:
-        from pcapkit.dissect import registry
-
-        _PORTS = registry.tables().get("udp.port", {})
-    return _PORTS
+_UDP_PORTS = registry.table("udp.port")
 
 
 def _extent(ulen: int, offset: int, reported_end: int, in_error: bool,
