@@ -62,15 +62,21 @@ def _tcpdump(path: Path) -> list[str]:
     return proc.stdout.splitlines()
 
 
-@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump not installed")
-@pytest.mark.parametrize("rel", ["labs/NAT_ISP_side.pcap", "labs/dhcp-ethereal-trace-1", "l2/linux_dlt_sll2.pcap"])
-def test_arp_summaries_match_tcpdump(rel: str) -> None:
+def _tcpdump_and_packets(rel: str) -> tuple[list[str], list[Packet]]:
+    """tcpdump's lines and pcapkit's packets for a corpus file, one for one."""
     path = CORPUS / rel
     if not path.exists():
         pytest.skip("corpus missing")
     theirs = _tcpdump(path)
     packets = list(dissect_file(path))
     assert len(theirs) == len(packets)
+    return theirs, packets
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump not installed")
+@pytest.mark.parametrize("rel", ["labs/NAT_ISP_side.pcap", "labs/dhcp-ethereal-trace-1", "l2/linux_dlt_sll2.pcap"])
+def test_arp_summaries_match_tcpdump(rel: str) -> None:
+    theirs, packets = _tcpdump_and_packets(rel)
     checked = 0
     for pk, line in zip(packets, theirs, strict=True):
         if len(pk.layers) == 2 and pk.layers[1].protocol == "arp":
@@ -116,12 +122,7 @@ def test_ip_address_port_prefix_matches_tcpdump(rel: str) -> None:
 def test_mpls_stack_summaries_match_tcpdump() -> None:
     """tcpdump prints the label stack before the IP line; it may append an application summary
     (": HTTP: GET ...") that pcapkit does not make, so ours is a prefix of its line."""
-    path = CORPUS / "l2/mpls-in-vlan.pcap"
-    if not path.exists():
-        pytest.skip("corpus missing")
-    theirs = _tcpdump(path)
-    packets = list(dissect_file(path))
-    assert len(theirs) == len(packets)
+    theirs, packets = _tcpdump_and_packets("l2/mpls-in-vlan.pcap")
     with_mpls = 0
     for pk, line in zip(packets, theirs, strict=True):
         ours = summary_line(pk.frame, pk)
@@ -270,12 +271,7 @@ def test_verify_reports_and_sets_exit_status() -> None:
 def test_network_part_of_summary_matches_tcpdump(rel: str) -> None:
     """Everything up to the transport's own text (addresses, ports, IPv6 extension headers,
     fragments shown unreassembled) is what tcpdump -n -tt prints."""
-    path = CORPUS / rel
-    if not path.exists():
-        pytest.skip("corpus missing")
-    theirs = _tcpdump(path)
-    packets = list(dissect_file(path))
-    assert len(theirs) == len(packets)
+    theirs, packets = _tcpdump_and_packets(rel)
     checked = 0
     for pk, line in zip(packets, theirs, strict=True):
         ours = summary_line(pk.frame, pk)
