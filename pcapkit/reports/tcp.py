@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
+from pcapkit.dissect.tcp import flags_str
 from pcapkit.tcpflow.engine import FLAG_FIELDS, TCP_MAX_UNACKED_SEGMENTS, FrameAnalysis, TcpEngine
 
 if TYPE_CHECKING:
@@ -68,20 +69,6 @@ COLUMNS: dict[str, str] = {
     "tcp.time_delta": "float64",
     "analysis_limited": "boolean",
 }
-
-_FLAG_CHARS = "NCEUAPRSF"  # tshark's tcp.flags.str, bit 8 (AE/NS) .. bit 0 (FIN), after 3 reserved
-
-
-def flags_str(flags: int) -> str:
-    """tshark's ``tcp.flags.str`` (12 characters: 3 reserved bits, then AE..FIN)."""
-    out = []
-    for bit in range(11, -1, -1):
-        if flags >> bit & 1:
-            out.append("R" if bit > 8 else _FLAG_CHARS[8 - bit])
-        else:
-            out.append("\u00b7")
-    return "".join(out)
-
 
 def run_engine(source: PathOrFrames, *, max_unacked: int = TCP_MAX_UNACKED_SEGMENTS,
                max_conversations: int | None = None) -> tuple[TcpEngine, Iterator[FrameAnalysis]]:
