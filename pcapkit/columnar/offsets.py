@@ -345,6 +345,17 @@ class _Stream:
 # --------------------------------------------------------------------------------------
 # pcap
 
+def _fraction_ns(frac: np.ndarray, ns_scale: int) -> np.ndarray:
+    """Nanoseconds of the records' sub-second fields. An invalid fraction (>= 1 s) is kept
+    in a signed 32-bit integer, as Wireshark (and :mod:`pcapkit.capture.pcap`) keep it."""
+    nsecs = frac * ns_scale
+    bad = frac >= (1_000_000_000 // ns_scale)
+    if bad.any():
+        wrapped = nsecs[bad] & 0xFFFFFFFF
+        nsecs[bad] = np.where(wrapped >= 1 << 31, wrapped - (1 << 32), wrapped)
+    return nsecs
+
+
 def _pcap_batches(st: _Stream, max_packets: int, use_numba: bool | None) -> Iterator[RecordBatch]:
     head = st.buf[:24]
     if len(head) < 24:
@@ -380,7 +391,7 @@ def _pcap_batches(st: _Stream, max_packets: int, use_numba: bool | None) -> Iter
         wlen = np.empty(cap_n, np.int64)
         n, pos, status = walk(arr, 0, big, hdrlen, swap, cap_n, off, sec, frac, cap, wlen)
         if n:
-            ts = sec[:n] * 1_000_000_000 + frac[:n] * ns_scale
+            ts = sec[:n] * 1_000_000_000 + _fraction_ns(frac[:n], ns_scale)
             yield RecordBatch(arr, off[:n], cap[:n], wlen[:n], ts,
                               np.full(n, linktype, np.int32), np.zeros(n, np.int32), number,
                               st.base + pos)

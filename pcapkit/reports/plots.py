@@ -43,10 +43,10 @@ class PlotData:
 
 
 def connection(path: str | PathLike[str], stream: int = 0) -> PlotData:
-    from pcapkit.tcpflow.congestion import analyze_direction, tcp_streams
-    from pcapkit.tcpflow.extract import segments
+    from pcapkit.tcpflow.analysed import analyse
+    from pcapkit.tcpflow.congestion import analyze_direction
 
-    streams = tcp_streams(segments(path))
+    streams = analyse(path).by_stream()
     if stream not in streams:
         raise PlotError(f"{path}: no TCP stream {stream} ({len(streams)} streams)")
     csegs = streams[stream]

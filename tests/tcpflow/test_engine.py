@@ -25,7 +25,7 @@ from pcapkit.tcpflow.engine import (
     analyse,
     tshark_text,
 )
-from pcapkit.tcpflow.extract import segments
+from pcapkit.tcpflow.segments import segments
 from pcapkit.tcpflow.segment import ACK, FIN, PSH, SYN, Segment
 
 FIELDS = (

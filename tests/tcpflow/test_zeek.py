@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS
 
-from pcapkit.tcpflow.extract import segments
+from pcapkit.tcpflow.segments import segments
 from pcapkit.tcpflow.segment import ACK, FIN, PSH, RST, SYN, Segment
 from pcapkit.tcpflow.zeek import State, zeek_connections
 
