@@ -93,8 +93,7 @@ def flows(source: Source, *, frame_filter: Any = None) -> pd.DataFrame:
     inside = pos < len(pk)
     pos, seg_stream = pos[inside], an.stream[inside]
     hit = pk.frame[pos] == an.segments.frame[inside]
-    stream[pos[hit]] = seg_stream[hit]
-    stream[pk.proto != 6] = -1
+    stream[pos[hit]] = seg_stream[hit]  # (TCP inside IP-in-IP belongs to its TCP conversation)
     conv = _conversation_keys(pk, stream)
     zconns, tt_of_frame = _tcp_details(table, an) if (stream >= 0).any() else ({}, {})
     texts = table.addresses
@@ -125,7 +124,7 @@ def flows(source: Source, *, frame_filter: Any = None) -> pd.DataFrame:
         for cid in range(nconv):
             r0 = int(first_of[cid])
             st = int(stream[r0])
-            name = _PROTO_NAMES.get(int(pk.proto[r0]), f"ip-{int(pk.proto[r0])}")
+            name = "tcp" if st >= 0 else _PROTO_NAMES.get(int(pk.proto[r0]), f"ip-{int(pk.proto[r0])}")
             src, dst = texts[int(pk.src[r0])], texts[int(pk.dst[r0])]
             sport = int(pk.sport[r0]) if pk.sport[r0] >= 0 else None
             dport = int(pk.dport[r0]) if pk.dport[r0] >= 0 else None
