@@ -158,22 +158,23 @@ def _options(seg: Segment) -> str:
 
 def lab_tcp(path: str | PathLike[str], stream: int | None = None, nsegments: int = 6) -> LabTcp:
     """Answer the TCP lab questions for one connection of the capture at ``path``."""
+    import numpy as np
+
     from pcapkit.tcpflow.analysed import analyse
     from pcapkit.tcpflow.congestion import analyze_direction
 
-    an = analyse(path, keep_payload=True)
+    an = analyse(path, keep_payload=max(len(m) for m in HTTP_METHODS))  # enough to spot a request
     if not an.segments.frames:
         raise LabError(f"{path}: no packets")
     t0 = an.segments.first_ts_ns
-    streams = an.by_stream()
-    if not streams:
+    if not len(an):
         raise LabError(f"{path}: no TCP connection")
-
+    payload = np.bincount(an.stream, weights=np.maximum(an.segments.seglen, 0))
     if stream is None:
-        stream = max(streams, key=lambda k: sum(max(s.seglen, 0) for s in streams[k]))
-    if stream not in streams:
-        raise LabError(f"{path}: no TCP stream {stream} (0..{len(streams) - 1})")
-    csegs = streams[stream]
+        stream = int(np.argmax(payload))  # the stream that carried the most payload (the first of equals)
+    if not 0 <= stream < payload.shape[0]:
+        raise LabError(f"{path}: no TCP stream {stream} (0..{payload.shape[0] - 1})")
+    csegs = an.stream_segments(stream)
     syn = next((s for s in csegs if s.flags & SYN and not s.flags & ACK), None)
     if syn is None:
         raise LabError(f"{path}: TCP stream {stream} has no SYN (the lab needs the handshake)")

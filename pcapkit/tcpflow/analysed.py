@@ -56,6 +56,10 @@ class AnalysedSegments:
             out.setdefault(st, []).append(seg)
         return out
 
+    def stream_segments(self, stream: int) -> list[Segment]:
+        """The segments of one tcp.stream, in order."""
+        return list(self.segments.select(self.stream == stream).segments())
+
     def select(self, rows: np.ndarray) -> AnalysedSegments:
         """The rows ``rows`` (a boolean mask or sorted indices) of the table and result."""
         idx = np.nonzero(rows)[0] if rows.dtype == bool else rows
@@ -90,7 +94,7 @@ def analyse_table(table: SegmentTable, *, max_unacked: int = TCP_MAX_UNACKED_SEG
 
 
 def analyse(source: Source, *, max_unacked: int = TCP_MAX_UNACKED_SEGMENTS, max_conversations: int | None = None,
-            compiled: bool | None = None, keep_payload: bool = False) -> AnalysedSegments:
+            compiled: bool | None = None, keep_payload: bool | int = False) -> AnalysedSegments:
     """The analysed segments of a capture file or an iterable of frames."""
     return analyse_table(segment_table(source, keep_payload=keep_payload), max_unacked=max_unacked,
                          max_conversations=max_conversations, compiled=compiled)

@@ -68,7 +68,8 @@ class SegmentTable:
     them). ``mss``, ``wscale``, ``tsval``, ``tsecr`` are -1 when the option is absent.
     ``sack_l``/``sack_r`` have one row per segment with ``sack_n > 0``, in order, holding
     its first four SACK blocks (raw edges). ``payloads`` holds each segment's captured
-    payload when the table was built with ``keep_payload=True``.
+    payload when the table was built with ``keep_payload`` (True: whole; a number: at
+    most that many bytes of each).
 
     File facts: ``frames`` read (of any kind), the time of the first and last of them,
     the pcap header's snapshot length (tcptrace cuts records to it) and the error that
@@ -219,7 +220,7 @@ _PACKET_COLUMNS = ("frame", "ts_ns", "wirelen", "ip_version", "proto", "sport", 
 class _Parts:
     """Columns of the rows found so far (a list of arrays per column)."""
 
-    def __init__(self, keep_payload: bool) -> None:
+    def __init__(self, keep_payload: bool | int) -> None:
         self.cols: dict[str, list[np.ndarray]] = {name: [] for name in _INT_COLUMNS}
         self.src_text: list[np.ndarray] = []   # addresses as integers until the end: see _addresses
         self.dst_text: list[np.ndarray] = []
@@ -249,7 +250,7 @@ class _Parts:
             self.payloads.extend(payloads)
 
 
-def segment_table(source: Source, *, keep_payload: bool = False, packets: bool = False, strict: bool = False,
+def segment_table(source: Source, *, keep_payload: bool | int = False, packets: bool = False, strict: bool = False,
                   chunk_packets: int = 1 << 18) -> SegmentTable:
     """Every TCP segment of ``source`` (a capture file or an iterable of frames); with
     ``packets=True`` also the :class:`PacketTable` of its IP packets, from the same pass.
@@ -330,7 +331,7 @@ def _col(cols: Columns, name: str, rows: np.ndarray, default: int = 0) -> np.nda
 
 
 def _add_batch(parts: _Parts, rb: RecordBatch, numbers: np.ndarray, cols: Columns, session: DissectSession,
-               keep_payload: bool, packets: bool) -> None:
+               keep_payload: bool | int, packets: bool) -> None:
     """The segments of one record batch: fast-path rows from the columns, the others
     (and rows with several SACK blocks, whose columns hold the first only) dissected."""
     tl = cols.valid.get("tcp.len")
@@ -342,7 +343,7 @@ def _add_batch(parts: _Parts, rb: RecordBatch, numbers: np.ndarray, cols: Column
     pieces: list[_Rows] = []
     if fast.size:
         part, src, dst, sl, sr = _fast_rows(rb, numbers, cols, fast)
-        pieces.append((part, src, dst, sl, sr, _payloads(rb, fast, part) if keep_payload else None))
+        pieces.append((part, src, dst, sl, sr, _payloads(rb, fast, part, keep_payload) if keep_payload else None))
     slow_packets: _PacketRows | None = None
     if slow.size:
         rows, slow_packets = _slow_rows(rb, numbers, slow, session, keep_payload, packets)
@@ -480,10 +481,19 @@ def _fast_rows(rb: RecordBatch, numbers: np.ndarray, cols: Columns,
     return part, src, dst, sl, sr
 
 
-def _payloads(rb: RecordBatch, rows: np.ndarray, part: dict[str, np.ndarray]) -> list[bytes]:
+def _limit(keep_payload: bool | int) -> int | None:
+    """How many payload bytes to keep per segment (None: all)."""
+    return None if keep_payload is True else int(keep_payload)
+
+
+def _payloads(rb: RecordBatch, rows: np.ndarray, part: dict[str, np.ndarray], keep_payload: bool | int) -> list[bytes]:
     start = rb.data_off[rows] + part["tcp_offset"] + part["hdr_len"]
+    length = part["captured"]
+    limit = _limit(keep_payload)
+    if limit is not None:
+        length = np.minimum(length, limit)
     buf = rb.buf
-    return [buf[s:s + ln].tobytes() for s, ln in zip(start.tolist(), part["captured"].tolist(), strict=True)]
+    return [buf[s:s + ln].tobytes() for s, ln in zip(start.tolist(), length.tolist(), strict=True)]
 
 
 # -- rows through the dissectors ---------------------------------------------------
@@ -569,7 +579,7 @@ def _row_of(frame: Frame, net: Layer, tcp: Layer, kind: int) -> tuple[dict[str, 
 
 
 def _slow_rows(rb: RecordBatch, numbers: np.ndarray, rows: np.ndarray, session: DissectSession,
-               keep_payload: bool, packets: bool) -> tuple[_Rows, _PacketRows | None]:
+               keep_payload: bool | int, packets: bool) -> tuple[_Rows, _PacketRows | None]:
     """Segments (and, with ``packets``, conversation facts) of the rows the columnar fast
     path left to the per-packet dissectors."""
     from pcapkit.dissect.driver import dissect
@@ -604,7 +614,7 @@ def _slow_rows(rb: RecordBatch, numbers: np.ndarray, rows: np.ndarray, session: 
             continue
         found.append(row)
         if keep_payload:
-            payloads.append(_payload_of(tcp, frame, row[0]))
+            payloads.append(_payload_of(tcp, frame, row[0])[:_limit(keep_payload)])
     packed = _pack(found, payloads if keep_payload else None)
     return packed, (_pack_packets(packet_rows) if packets else None)
 
