@@ -16,7 +16,7 @@ _LAZY: dict[str, str] = {
     # files
     "Frame": "pcapkit.frame",
     "open_capture": "pcapkit.capture.files",
-    "CaptureReader": "pcapkit.capture.files",
+    "CaptureReader": "pcapkit.capture.reader",
     "PcapWriter": "pcapkit.capture.pcap",
     "PcapngWriter": "pcapkit.capture.pcapng",
     # filters and live capture

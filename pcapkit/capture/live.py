@@ -41,12 +41,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from pcapkit.capture.bpf import (
-    SKF_AD_OFF,
-    BpfInsn,
-    BpfProgram,
-    compile_filter,
-)
+from pcapkit.capture.bpf import compile_filter
+from pcapkit.capture.bpf_program import SKF_AD_OFF, BpfInsn, BpfProgram
 from pcapkit.capture.interfaces import InterfaceInfo, interface_info, linktype_for
 from pcapkit.errors import CapturePermissionError, FilterError, LiveCaptureError
 from pcapkit.frame import Frame

@@ -23,7 +23,8 @@ import struct
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from pcapkit.capture.files import ByteSource, CaptureReader, Interface, Section
+from pcapkit.capture.linktypes import max_snaplen
+from pcapkit.capture.reader import ByteSource, CaptureReader, Interface, Section
 from pcapkit.capture.writer import CaptureWriter
 from pcapkit.errors import (
     CaptureWriteError,
@@ -100,8 +101,6 @@ class PcapReader(CaptureReader):
         self.nanosecond = nano
 
     def _frames(self) -> Iterator[Frame]:
-        from pcapkit.capture.linktypes import max_snaplen
-
         src = self._src
         order = self.sections[0].byte_order
         hlen = 24 if self.modified else 16
@@ -246,12 +245,3 @@ class PcapWriter(CaptureWriter):
             hdr += b"\x00" * 8
         self._write(hdr + data)
         self.count += 1
-
-
-
-def copy_pcap(src_path: str | os.PathLike[str], dst: str | os.PathLike[str] | BinaryIO) -> int:
-    """Read a pcap file and write it back with the same header; returns the frame count."""
-    from pcapkit.capture.files import open_capture
-
-    with open_capture(src_path) as reader, PcapWriter.from_reader(reader, dst) as writer:
-        return writer.write_all(reader)

@@ -29,7 +29,8 @@ from collections.abc import Iterator
 from fractions import Fraction
 from typing import BinaryIO
 
-from pcapkit.capture.files import (
+from pcapkit.capture.linktypes import max_snaplen
+from pcapkit.capture.reader import (
     ByteSource,
     CaptureReader,
     Interface,
@@ -360,8 +361,6 @@ class PcapngReader(CaptureReader):
         return self.interfaces[gid]
 
     def _frames(self) -> Iterator[Frame]:
-        from pcapkit.capture.linktypes import max_snaplen
-
         number = 0
         epb_head = struct.Struct(self._order + "IIIII")
         src = self._src

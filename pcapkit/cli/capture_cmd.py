@@ -26,7 +26,8 @@ def compile_cmd(expression: tuple[str, ...], linktype: str, snaplen: int, fmt: s
       pcapkit compile 'tcp port 80'
       pcapkit compile --linktype LINUX_SLL --format ddd 'ip6 and udp'
     """
-    from pcapkit.capture.bpf import compile_filter, format_program
+    from pcapkit.capture.bpf import compile_filter
+    from pcapkit.capture.bpf_program import format_program
 
     program = compile_filter(" ".join(expression), linktype, snaplen, optimize=not no_optimize)
     click.echo(format_program(program, fmt), nl=False)
