@@ -17,8 +17,8 @@ _LAZY: dict[str, str] = {
     "Frame": "pcapkit.frame",
     "open_capture": "pcapkit.capture.files",
     "CaptureReader": "pcapkit.capture.reader",
-    "PcapWriter": "pcapkit.capture.pcap",
-    "PcapngWriter": "pcapkit.capture.pcapng",
+    "PcapWriter": "pcapkit.capture.writer",
+    "PcapngWriter": "pcapkit.capture.writer",
     # filters and live capture
     "compile_filter": "pcapkit.capture.bpf",
     "filter_frames": "pcapkit.capture.bpf",

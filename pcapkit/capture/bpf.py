@@ -106,7 +106,9 @@ def linktype_value(name: str | int) -> int:
     return int(value)
 
 
-def linktype_name(value: int) -> str:
+def dlt_name(value: int) -> str:
+    """libpcap's DLT name of a link type, as tcpdump prints it ("EN10MB", "LINUX_SLL2");
+    :func:`pcapkit.capture.linktypes.linktype_name` gives the LINKTYPE_ name ("ETHERNET")."""
     raw = _libpcap().pcap_datalink_val_to_name(value)
     return raw.decode() if raw else str(value)
 

@@ -20,7 +20,9 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from pcapkit.capture import erf, pcap, pcapng, snoop
+from pcapkit.capture.pcapng_blocks import SHB_TYPE_BYTES
 from pcapkit.capture.reader import CHUNK, ByteSource, CaptureReader
+from pcapkit.capture.writer import PcapWriter
 from pcapkit.errors import CaptureFileError, TruncatedFileError, UnknownFormatError
 from pcapkit.frame import Frame
 
@@ -75,7 +77,7 @@ def _open(raw: BinaryIO, path: str, closer: BinaryIO | None, strict: bool) -> Ca
         raise TruncatedFileError("file ends inside the capture file header", path=path, offset=0)
     if magic in pcap.MAGICS:
         return pcap.PcapReader(src, path=path, gzipped=gzipped, strict=strict, closer=closer)
-    if magic == pcapng.SHB_TYPE_BYTES:
+    if magic == SHB_TYPE_BYTES:
         return pcapng.PcapngReader(src, path=path, gzipped=gzipped, strict=strict, closer=closer)
     if magic == snoop.SNOOP_MAGIC[:4]:
         src.fill(8)
@@ -122,5 +124,5 @@ def read_frames(source: str | os.PathLike[str] | BinaryIO, *, strict: bool = Fal
 
 def copy_pcap(src_path: str | os.PathLike[str], dst: str | os.PathLike[str] | BinaryIO) -> int:
     """Read a pcap file and write it back with the same header; returns the frame count."""
-    with open_capture(src_path) as reader, pcap.PcapWriter.from_reader(reader, dst) as writer:
+    with open_capture(src_path) as reader, PcapWriter.from_reader(reader, dst) as writer:
         return writer.write_all(reader)

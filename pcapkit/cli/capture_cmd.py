@@ -95,9 +95,10 @@ def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snap
     """
     import signal
 
-    from pcapkit.capture.bpf import linktype_name, linktype_value
+    from pcapkit.capture.bpf import dlt_name, linktype_value
     from pcapkit.capture.interfaces import tcpdump_list_lines
-    from pcapkit.capture.live import CaptureOutput, LiveCapture
+    from pcapkit.capture.live import LiveCapture
+    from pcapkit.capture.live_output import CaptureOutput
     from pcapkit.errors import CaptureWriteError, LiveCaptureError, PcapkitError
 
     if list_ifaces:
@@ -125,7 +126,7 @@ def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snap
                                    rotate_seconds=rotate_seconds, interface_name=interface,
                                    nanosecond=precision == "nano")
         if not quiet:
-            click.echo(f"listening on {interface}, link-type {linktype_name(cap.linktype)}, "
+            click.echo(f"listening on {interface}, link-type {dlt_name(cap.linktype)}, "
                        f"snapshot length {cap.snaplen} bytes", err=True)
         try:
             if output is not None:

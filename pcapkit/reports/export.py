@@ -150,7 +150,7 @@ def _looks_like_capture(path: Path) -> bool:
     """pcap, pcapng or gzip magic (a directory may hold other files too)."""
     from pcapkit.capture.files import GZIP_MAGIC
     from pcapkit.capture.pcap import MAGICS
-    from pcapkit.capture.pcapng import SHB_TYPE_BYTES
+    from pcapkit.capture.pcapng_blocks import SHB_TYPE_BYTES
 
     try:
         with open(path, "rb") as f:

@@ -17,7 +17,8 @@ from oracle import tshark_fields
 from strategies import pcap_frames
 
 from pcapkit.capture.files import copy_pcap, open_capture
-from pcapkit.capture.pcap import PcapReader, PcapWriter
+from pcapkit.capture.pcap import PcapReader
+from pcapkit.capture.writer import PcapWriter
 from pcapkit.errors import CaptureFileError, PcapkitError, TruncatedFileError
 from pcapkit.frame import Frame, format_epoch_ns
 
