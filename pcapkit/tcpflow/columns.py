@@ -224,8 +224,8 @@ def tcp_columns(path: str | PathLike[str], *, chunk_packets: int = 1 << 18) -> T
     used (see the module doc). Raises what the columnar reader raises on bad files."""
     import pandas as pd
 
+    from pcapkit.capture.batch import DEFAULT_CHUNK_BYTES, iter_records
     from pcapkit.columnar.decode import decode_batch
-    from pcapkit.columnar.offsets import DEFAULT_CHUNK_BYTES, iter_records
     from pcapkit.tcpflow.extract import _Defragmenter
 
     parts: list[dict[str, np.ndarray]] = []
