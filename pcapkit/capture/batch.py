@@ -365,6 +365,16 @@ def _pcapng_batches(st: _Stream, max_packets: int, use_numba: bool | None) -> It
                                   one * NO_TIME, np.full(1, ng.LINKTYPE_CUSTOM_BLOCK, np.int32),
                                   np.full(1, -1, np.int32), number, st.base + blen, pcapng=True)
                 number += 1
+            elif btype == ng.SJE:
+                # systemd journal entries: frames of their own in tshark 4.0, as in the reader
+                entry, realtime = ng.journal_entry(bytes(block[8:blen - 4]))
+                one = np.ones(1, np.int64)
+                arr = np.frombuffer(entry, dtype=np.uint8)
+                yield RecordBatch(arr, one * 0, one * len(entry), one * len(entry),
+                                  one * (NO_TIME if realtime is None else realtime),
+                                  np.full(1, ng.LINKTYPE_SYSTEMD_JOURNAL, np.int32),
+                                  np.full(1, -1, np.int32), number, st.base + blen, pcapng=True)
+                number += 1
             # other blocks (NRB, ISB, DSB, ...) carry no packets
         except (struct.error, ValueError) as exc:
             raise MalformedRecordError(f"pcapng block type 0x{btype:x} is damaged ({exc})",

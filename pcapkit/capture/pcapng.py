@@ -45,7 +45,6 @@ from pcapkit.capture.pcapng_blocks import (
     MIN_ISB_SIZE,
     MIN_PB_SIZE,
     MIN_SHB_SIZE,
-    MIN_SJE_ENTRY,
     NRB,
     OPT_COMMENT,
     PB,
@@ -54,6 +53,7 @@ from pcapkit.capture.pcapng_blocks import (
     SPB,
     SUPPORTED_VERSIONS,
     byte_order,
+    journal_entry,
     option_text,
     pad4,
     parse_interface,
@@ -403,33 +403,17 @@ class PcapngReader(CaptureReader):
                 yield Frame(number, 0, len(data), len(data), LINKTYPE_CUSTOM_BLOCK, -1, data,
                             None, None, len(self.sections) - 1)
             elif btype == SJE:
-                entry = body
-                end = len(entry)
-                while end > 0 and entry[end - 1] == 0:
-                    end -= 1
-                entry = entry[:end]
-                if len(entry) < MIN_SJE_ENTRY:
-                    self._damage(MalformedRecordError(
-                        f"pcapng: entry length {len(entry)} is too small (< {MIN_SJE_ENTRY})",
-                        path=self.path, offset=offset))
+                try:
+                    entry, realtime = journal_entry(body)
+                except ValueError as exc:
+                    self._damage(MalformedRecordError(str(exc), path=self.path, offset=offset))
                     return
                 number += 1
                 self.frames_read = number
-                at = entry.find(b"__REALTIME_TIMESTAMP=")
-                digits = b""
-                if at >= 0:
-                    tail = entry[at + 21:at + 21 + 24]
-                    n = 0
-                    while n < len(tail) and 48 <= tail[n] <= 57:
-                        n += 1
-                    digits = tail[:n]
-                if digits and int(digits) < 1 << 64:
-                    ts_ns = int(digits) * 1000
-                else:
-                    ts_ns = 0
+                if realtime is None:
                     self.untimed_frames.add(number)
-                yield Frame(number, ts_ns, len(entry), len(entry), LINKTYPE_SYSTEMD_JOURNAL, -1, entry,
-                            None, None, len(self.sections) - 1)
+                yield Frame(number, realtime or 0, len(entry), len(entry), LINKTYPE_SYSTEMD_JOURNAL, -1,
+                            entry, None, None, len(self.sections) - 1)
             elif btype == NRB:
                 self.name_resolution_blocks += 1
             else:

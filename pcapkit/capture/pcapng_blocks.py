@@ -150,6 +150,29 @@ def parse_interface(body: bytes, order: str, section: int) -> Interface:
     return iface
 
 
+def journal_entry(body: bytes) -> tuple[bytes, int | None]:
+    """A systemd Journal Export block: the entry (trailing NULs dropped) and the time of
+    its ``__REALTIME_TIMESTAMP`` field in ns (None without a usable one); raises
+    ValueError(reason) when the entry is too small, as Wireshark does."""
+    end = len(body)
+    while end > 0 and body[end - 1] == 0:
+        end -= 1
+    entry = body[:end]
+    if len(entry) < MIN_SJE_ENTRY:
+        raise ValueError(f"pcapng: entry length {len(entry)} is too small (< {MIN_SJE_ENTRY})")
+    at = entry.find(b"__REALTIME_TIMESTAMP=")
+    digits = b""
+    if at >= 0:
+        tail = entry[at + 21:at + 21 + 24]
+        n = 0
+        while n < len(tail) and 48 <= tail[n] <= 57:
+            n += 1
+        digits = tail[:n]
+    if digits and int(digits) < 1 << 64:
+        return entry, int(digits) * 1000
+    return entry, None
+
+
 # -- building blocks (the writer) -------------------------------------------------------
 
 def option(code: int, value: bytes, order: str) -> bytes:

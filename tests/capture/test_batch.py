@@ -182,3 +182,25 @@ def test_pcapng_time_resolutions_convert_as_the_reader_does(tmp_path: Path, tsre
     assert err is None
     # a batch holds int64 ns; the reader's Python ints can be wider: equal modulo 2**64
     assert [r[3] % (1 << 64) for r in rows] == [f[3] % (1 << 64) for f in frames]
+
+
+def test_journal_export_blocks_are_frames_as_in_the_reader(tmp_path: Path) -> None:
+    """systemd Journal Export blocks are frames (tshark 4.0 numbers them), so the frames
+    after one keep tshark's numbers in the batches too."""
+    def block(btype: int, body: bytes) -> bytes:
+        body += b"\0" * (-len(body) % 4)
+        return struct.pack("<II", btype, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
+
+    def epb(ts: int) -> bytes:
+        return block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, 42, 42) + bytes(42))
+
+    entries = [b"__REALTIME_TIMESTAMP=1700000000123456\nMESSAGE=hello\n", b"MESSAGE=no time here, at all\n"]
+    path = tmp_path / "journal.pcapng"
+    path.write_bytes(block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+                     + block(1, struct.pack("<HHI", 1, 0, 65535)) + epb(1_700_000_000_000_000)
+                     + block(9, entries[0]) + block(9, entries[1]) + epb(1_700_000_001_000_000))
+    frames, warnings = _reader_rows(path)
+    assert not warnings and [f[0] for f in frames[1:3]] == entries
+    for kw in ({}, {"use_numba": False, "chunk_bytes": 1000, "max_packets": 1}):
+        rows, err = _batch_rows(path, **kw)
+        assert err is None and rows == frames
