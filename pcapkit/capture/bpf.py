@@ -21,6 +21,7 @@ import threading
 from collections.abc import Iterable, Iterator
 
 from pcapkit.capture.bpf_program import BpfInsn, BpfProgram
+from pcapkit.capture.pcap import FILE_HEADER, MAGIC_US
 from pcapkit.errors import FilterError, LiveCaptureError
 from pcapkit.frame import Frame
 
@@ -171,7 +172,7 @@ def _open_savefile(lib: ctypes.CDLL, linktype: int, snaplen: int, swapped: bool)
 
     native = "<" if sys.byteorder == "little" else ">"
     order = (">" if native == "<" else "<") if swapped else native
-    header = struct.pack(order + "IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, snaplen, linktype)
+    header = struct.pack(order + FILE_HEADER, MAGIC_US, 2, 4, 0, 0, snaplen, linktype)
     fd, name = tempfile.mkstemp(suffix=".pcap", prefix="pcapkit-bpf-")
     try:
         os.write(fd, header)

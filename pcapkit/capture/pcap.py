@@ -143,6 +143,11 @@ class PcapReader(CaptureReader):
                                          tsresol=1_000_000_000 if h.nanosecond else 1_000_000,
                                          fcslen=h.fcslen))
 
+    @property
+    def modified(self) -> bool:
+        """Kuznetzov's modified pcap (capinfos' "modpcap")."""
+        return self.file_header.modified
+
     def _frames(self) -> Iterator[Frame]:
         h = self.file_header
         src = self._src
