@@ -39,8 +39,8 @@ def flows(file: str, filter_expr: tuple[str, ...], proto: str, fmt: str, output:
       pcapkit flows capture.pcap
       pcapkit flows capture.pcap 'host 10.0.0.1' --proto tcp --format csv -o flows.csv
     """
+    from pcapkit.cli.output import write_report
     from pcapkit.reports.flows import flows as flows_report
-    from pcapkit.reports.output import write_report
 
     df = flows_report(_frames(file, filter_expr) if "".join(filter_expr).strip() else file)
     if proto != "all":
@@ -67,7 +67,7 @@ def tcptrace(file: str, filter_expr: tuple[str, ...], conn: int | None, fmt: str
       pcapkit tcptrace capture.pcap
       pcapkit tcptrace capture.pcap --conn 1 --format json
     """
-    from pcapkit.reports.output import write_report
+    from pcapkit.cli.output import write_report
     from pcapkit.tcpflow.tcptrace import tcptrace_stats
 
     source = file if not "".join(filter_expr).strip() else _frames(file, filter_expr)

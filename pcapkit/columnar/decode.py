@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from pcapkit.capture.batch import RecordBatch
 from pcapkit.columnar.dtypes import LOCAL_SPECS, numpy_dtype
-from pcapkit.columnar.offsets import RecordBatch, gather_rows
+from pcapkit.columnar.rows import gather_rows
 
 I64 = np.int64
 

@@ -41,8 +41,8 @@ from pcapkit.frame import Frame
 from pcapkit.tcpflow.segment import Segment
 
 if TYPE_CHECKING:
+    from pcapkit.capture.batch import RecordBatch
     from pcapkit.columnar.decode import Columns
-    from pcapkit.columnar.offsets import RecordBatch
     from pcapkit.dissect.base import Layer
     from pcapkit.dissect.driver import DissectSession
 
@@ -258,8 +258,8 @@ def segment_table(source: Source, *, keep_payload: bool | int = False, packets: 
     A damaged or cut file gives the segments read before the damage and the error in
     :attr:`SegmentTable.error` (``strict=True`` raises it instead); a file with no
     readable frame raises its error."""
+    from pcapkit.capture.batch import DEFAULT_CHUNK_BYTES, iter_records
     from pcapkit.columnar.decode import decode_batch
-    from pcapkit.columnar.offsets import DEFAULT_CHUNK_BYTES, iter_records
     from pcapkit.dissect.driver import DissectSession
 
     parts = _Parts(keep_payload)
@@ -293,16 +293,16 @@ def segment_table(source: Source, *, keep_payload: bool | int = False, packets: 
 
 
 def _frame_batches(frames: Iterable[Frame], chunk_packets: int) -> Iterator[tuple[RecordBatch, np.ndarray]]:
-    from pcapkit.columnar.offsets import _frames_batch
+    from pcapkit.capture.batch import frames_batch
 
     chunk: list[Frame] = []
     for frame in frames:
         chunk.append(frame)
         if len(chunk) >= chunk_packets:
-            yield _frames_batch(chunk, chunk[0].number), np.array([f.number for f in chunk], dtype=I64)
+            yield frames_batch(chunk, chunk[0].number), np.array([f.number for f in chunk], dtype=I64)
             chunk = []
     if chunk:
-        yield _frames_batch(chunk, chunk[0].number), np.array([f.number for f in chunk], dtype=I64)
+        yield frames_batch(chunk, chunk[0].number), np.array([f.number for f in chunk], dtype=I64)
 
 
 def _pcap_snaplen(path: str) -> int | None:
