@@ -22,7 +22,6 @@ OVERSIZED_FOR_NOW = {
     "tcpflow/tcptrace.py",   # tcptrace model / stats split
     "tcpflow/kernel.py",     # one TCP analysis: step + run
     "tcpflow/engine.py",     # feed() over step
-    "tcpflow/extract.py",    # replaced by tcpflow/segments.py
     "columnar/decode.py",    # gathers from the proto specs
     "dissect/dhcp.py",
 }

@@ -11,7 +11,7 @@ import pytest
 from conftest import CORPUS, requires_tshark
 from oracle import tshark_fields
 
-from pcapkit.capture.pcap import PcapWriter
+from pcapkit.capture.writer import PcapWriter
 from pcapkit.dissect.driver import dissect_file
 from pcapkit.frame import Frame
 from pcapkit.reports.tcp import tcp_frames
