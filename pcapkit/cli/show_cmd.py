@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -127,7 +125,7 @@ def field_specs() -> dict[str, FieldSpec]:
 @click.option("--frame", "frame_no", type=click.IntRange(min=1), default=None, help="Show only frame N.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text: a tree like tshark -V; json: JSON Lines, one object per frame.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+@click.option("-o", "--output", type=click.Path(), default=None,
               help="Write to FILE instead of standard output.")
 def show(file: str, filter_expr: tuple[str, ...], count: int | None, frame_no: int | None,
          fmt: str, output: str | None) -> None:
@@ -143,8 +141,9 @@ def show(file: str, filter_expr: tuple[str, ...], count: int | None, frame_no: i
       pcapkit show capture.pcap 'tcp port 80' --format json -o frames.jsonl
     """
     specs = field_specs()
-    out: Any = Path(output).open("w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
-    try:
+    from pcapkit.cli.output import open_output
+
+    with open_output(output) as out:
         first = True
         for packet in _packets(file, " ".join(filter_expr), count, frame_no):
             if fmt == "json":
@@ -154,6 +153,3 @@ def show(file: str, filter_expr: tuple[str, ...], count: int | None, frame_no: i
                     out.write("\n")
                 out.write("\n".join(packet_tree(packet, specs)) + "\n")
             first = False
-    finally:
-        if output:
-            out.close()

@@ -88,6 +88,7 @@ class LabTcp:
     intervals: list[tuple[str, int, int, int]] = field(default_factory=list)
     flight_period_ns: int | None = None
     min_rtt_ns: int | None = None
+    error: str | None = None  # what stopped reading a damaged file (the answers use what came before)
 
     def answers(self) -> pd.DataFrame:
         """Question / answer rows (text)."""
@@ -246,7 +247,8 @@ def lab_tcp(path: str | PathLike[str], stream: int | None = None, nsegments: int
         retransmissions=[lo.frame for lo in rep.losses], typical_acked=typical,
         acks_covering_two=two, acks_total=len(acked), bytes_transferred=nbytes, throughput_Bps=tput,
         intervals=[(iv.label, iv.start_ns - t0, iv.end_ns - t0, iv.flights) for iv in rep.intervals],
-        flight_period_ns=periods[len(periods) // 2] if periods else None, min_rtt_ns=rep.min_rtt_ns)
+        flight_period_ns=periods[len(periods) // 2] if periods else None, min_rtt_ns=rep.min_rtt_ns,
+        error=None if an.segments.error is None else str(an.segments.error))
 
 
 # ---------------------------------------------------------------------------
