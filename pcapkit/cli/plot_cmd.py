@@ -32,8 +32,8 @@ def plot(file: str, stream: int, kind: str, output: str) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     from pcapkit.cli.output import atomic_path, check_target
-    from pcapkit.errors import OutputError
-    from pcapkit.reports.plots import plot as make_plot
+    from pcapkit.errors import OutputError, PcapkitError
+    from pcapkit.reports.plots import connection, draw
 
     image = os.path.splitext(output)[1].lower().lstrip(".")
     supported = FigureCanvasAgg.get_supported_filetypes()
@@ -41,10 +41,13 @@ def plot(file: str, stream: int, kind: str, output: str) -> None:
         raise OutputError(f"{output}: not an image type matplotlib writes (use .png, .svg or .pdf; "
                           f"one of {', '.join(sorted(supported))})")
     check_target(output)
-    fig = make_plot(file, kind, stream)
+    data = connection(file, stream)
+    fig = draw(data, kind)
     try:
         with atomic_path(output) as tmp:
             fig.savefig(tmp, format=image)
     except OSError as exc:
         raise OutputError(f"{output}: cannot write: {exc.strerror or exc}") from None
     click.echo(output)
+    if data.error:
+        raise PcapkitError(data.error)

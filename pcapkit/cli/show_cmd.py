@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pcapkit.cli.common import PcapkitCommand
+from pcapkit.errors import PcapkitError
+from pcapkit.fields import FieldSpec
 
 if TYPE_CHECKING:
     from pcapkit.dissect.driver import Packet
-    from pcapkit.fields import FieldSpec
 
 TITLES = {
     "eth": "Ethernet II", "llc": "Logical-Link Control", "vlan": "802.1Q Virtual LAN",
@@ -27,7 +28,8 @@ TITLES = {
 }
 
 
-def _packets(path: str, expr: str, count: int | None, frame_no: int | None) -> Iterator[Packet]:
+def _packets(path: str, expr: str, count: int | None, frame_no: int | None,
+             warnings: list[str]) -> Iterator[Packet]:
     from importlib import import_module
 
     from pcapkit.capture.files import open_capture
@@ -56,6 +58,7 @@ def _packets(path: str, expr: str, count: int | None, frame_no: int | None) -> I
             shown += 1
             if count is not None and shown >= count:
                 return
+        warnings.extend(reader.warnings)  # read to the end: what stopped a damaged file
 
 
 def _render(spec: FieldSpec | None, value: Any) -> str:
@@ -145,7 +148,8 @@ def show(file: str, filter_expr: tuple[str, ...], count: int | None, frame_no: i
 
     with open_output(output) as out:
         first = True
-        for packet in _packets(file, " ".join(filter_expr), count, frame_no):
+        warnings: list[str] = []
+        for packet in _packets(file, " ".join(filter_expr), count, frame_no, warnings):
             if fmt == "json":
                 out.write(json.dumps(packet_json(packet, specs)) + "\n")
             else:
@@ -153,3 +157,5 @@ def show(file: str, filter_expr: tuple[str, ...], count: int | None, frame_no: i
                     out.write("\n")
                 out.write("\n".join(packet_tree(packet, specs)) + "\n")
             first = False
+    if warnings:
+        raise PcapkitError(warnings[0])

@@ -81,10 +81,10 @@ def stats(files: tuple[str, ...], hierarchy: bool, no_hash: bool, fmt: str, outp
         from pcapkit.cli.output import write_report
 
         write_report(info_frame(infos), fmt, output)
-    for info in infos:
+    for info in infos:  # a damaged file: every readable packet was counted, then it fails, as capinfos
         for w in info.warnings:
-            click.echo(f"pcapkit: warning: {w}", err=True)
-    if failed:
+            click.echo(f"pcapkit: error: {w}", err=True)
+    if failed or any(info.warnings for info in infos):
         raise SystemExit(1)
 
 

@@ -277,7 +277,8 @@ def lab_dhcp(path: str | PathLike[str]) -> pd.DataFrame:
 
     rows: list[dict[str, Any]] = []
     t0: int | None = None
-    for packet in dissect_file(str(path)):
+    warnings: list[str] = []
+    for packet in dissect_file(str(path), warnings=warnings):
         fr = packet.frame
         if t0 is None:
             t0 = fr.ts_ns
@@ -307,8 +308,10 @@ def lab_dhcp(path: str | PathLike[str]) -> pd.DataFrame:
             "param_request_list": ",".join(map(str, _all(d.get("dhcp.option.request_list_item")))) or None,
         })
     if not rows:
-        raise LabError(f"{path}: no DHCP messages")
+        raise LabError(warnings[0] if warnings else f"{path}: no DHCP messages")
     df = pd.DataFrame(rows)
+    if warnings:
+        df.attrs["pcapkit.error"] = warnings[0]
     df["time"] = pd.to_timedelta(df["time"], unit="ns")
     df["lease_time_s"] = df["lease_time_s"].astype("Int64")
     for col in ("message", "transaction_id", "src", "dst", "client_mac", "ciaddr", "yiaddr", "relay_giaddr",
