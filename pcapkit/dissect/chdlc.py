@@ -77,27 +77,27 @@ def dissect_slarp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     ptype = int.from_bytes(data[offset:offset + 4], "big")
     if ptype in (SLARP_REQUEST, SLARP_REPLY, SLARP_KEEPALIVE):
         keepalive = ptype == SLARP_KEEPALIVE
-        # tshark reads the first value(s) before it adds a field, then adds them in order
-        first = offset + (12 if keepalive else 8)
+        # tshark reads the sequence numbers (keepalive) or the address and mask (request,
+        # reply) before it adds a field; the keepalive's reliability comes after
+        first = offset + 12
         if end < first:
             cut_short(layer, offset, first, end, ctx, "SLARP packet")
             return layer, None
         layer.add("slarp.ptype", ptype)
+        last = first
         if keepalive:
             layer.add("slarp.mysequence", int.from_bytes(data[offset + 4:offset + 8], "big"))
             layer.add("slarp.yoursequence", int.from_bytes(data[offset + 8:offset + 12], "big"))
-        else:
-            layer.add("slarp.address", ipv4_text(data[offset + 4:offset + 8]))
-        last = offset + (14 if keepalive else 12)
-        if end < last:
-            cut_short(layer, first, last, end, ctx, "SLARP packet")
-            return layer, None
-        if keepalive:
+            last = offset + 14
+            if end < last:
+                cut_short(layer, first, last, end, ctx, "SLARP packet")
+                return layer, None
             reliability = (data[offset + 12] << 8) | data[offset + 13]
             layer.add("slarp.reliability", reliability)
             if reliability != 0xFFFF:
                 layer.malformed(offset + 12, f"reliability 0x{reliability:04x} is not 0xffff")
         else:
+            layer.add("slarp.address", ipv4_text(data[offset + 4:offset + 8]))
             layer.add("slarp.netmask", ipv4_text(data[offset + 8:offset + 12]))
         layer.length = last - offset
         return layer, None

@@ -1,25 +1,31 @@
 """IEEE 802.11 MAC frames ("wlan") behind radiotap, as tshark 4.0 shows them.
 
-Header: frame control (version, type, subtype, flags), duration (or the AID of a PS-Poll),
-up to four addresses named by frame type and DS bits (``wlan.ra/ta/da/sa/bssid/staa``,
-each with its ``_resolved`` twin, and ``wlan.addr`` for every address field), sequence
-control, the QoS control of QoS data frames (its upper byte read as tshark reads it by
-direction) and an HT control field (+HTC/order bit on QoS data; stepped over). When the
-radiotap flags say so, the last 4 bytes are the FCS (``wlan.fcs``, unverified) and
-padding aligns the body to 4 bytes.
+Header: frame control (version, type, subtype, flags), duration (or, for a PS-Poll whose
+field holds a valid one, the AID), up to four addresses named by frame type and DS bits
+(``wlan.ra/ta/da/sa/bssid/staa``, each with its ``_resolved`` twin, and ``wlan.addr`` for
+every address field), sequence control, the QoS control of QoS data frames (its bit 4
+and upper byte read as tshark reads them by direction and subtype) and an HT control
+field (+HTC/order bit; stepped over). When the radiotap flags say so, the last 4 bytes
+are the FCS (``wlan.fcs``, unverified) and padding aligns the body to 4 bytes. Like
+tshark, the fields come one by one and stop where the bytes do, except that a QoS frame
+needs its QoS control, and a management or data frame its whole fixed header after the
+first address, before tshark shows anything more.
 
-Body: data frames go to 802.2 LLC, or to "data" when protected, a non-final fragment
-(tshark reassembles fragments; pcapkit shows a last fragment whose first ones it has not
-seen as tshark does when it has not seen them either: dissected as a whole frame), an
-A-MSDU (the first subframe's DA/SA/length are shown and its MSDU goes to LLC) or a
-null-function frame (no body). Management frames stop at "wlan" (tshark's "wlan.mgt"
-fixed fields and tags are not decoded) unless protected or fragmented ("data"); control
-frames have no body. Protocol version 1 (S1G) and the reserved versions are shown as
-the frame-control word only.
+Body: data frames go to 802.2 LLC (or, as tshark guesses, to Ethernet when the body
+starts with the frame's addresses, raw IPX after 0xffff, LLC after two zero bytes), or
+to "data" when protected or when more fragments follow; an A-MSDU shows its first
+subframe's DA, SA and length and hands that MSDU to LLC (tshark goes on with the
+others); null-function frames have no body. tshark reassembles fragments: pcapkit keeps
+no fragment state, and dissects a last fragment whole, as tshark does when it has not
+seen the first ones (labs/Wireshark_802_11.pcap frame 695). Management frames stop at
+"wlan" (tshark's "wlan.mgt" fixed fields and tags are not decoded) unless protected or
+fragmented ("data"); control frames have no body. Not decoded (no field): protocol
+version 1 (802.11ah S1G), trigger, control-frame-extension, control-wrapper and
+extension frames. Versions 2 and 3 show their version and FCS, then "data".
 
 ``summary`` is tcpdump's ``-e`` header text: "CF +QoS BSSID:... SA:... DA:..." for data
 frames, "BSSID:... DA:... SA:..." for management frames, "RA:... Acknowledgment" and the
-like for control frames.
+like for control frames, " [|802.11]" for a cut header.
 """
 
 from __future__ import annotations
@@ -74,13 +80,13 @@ MGMT, CTRL, DATA = 0, 1, 2
 _CTRL: dict[int, tuple[int, tuple[tuple[str, ...], ...], str]] = {
     0x0: (10, (("ra",),), ""), 0x1: (10, (("ra",),), ""),
     0x3: (16, (("ra",), ("ta",)), ""), 0x4: (16, (("ra",), ("ta",)), ""), 0x5: (16, (("ra",), ("ta",)), ""),
-    0x8: (16, (("ra",), ("ta",)), "BAR"), 0x9: (16, (("ra",), ("ta",)), "BA"),
+    0x8: (20, (("ra",), ("ta",)), "BAR"), 0x9: (16, (("ra",), ("ta",)), "BA"),
     0xA: (16, (("ra", "bssid"), ("ta",)), "Power Save-Poll"), 0xB: (16, (("ra",), ("ta",)), "Request-To-Send"),
     0xC: (10, (("ra",),), "Clear-To-Send"), 0xD: (10, (("ra",),), "Acknowledgment"),
     0xE: (16, (("ra",), ("bssid",)), "CF-End"), 0xF: (16, (("ra",), ("ta",)), "CF-End+CF-Ack"),
 }
 _CTRL_SUMMARY = {0xA: ("BSSID", "TA"), 0xB: ("RA", "TA"), 0xC: ("RA",), 0xD: ("RA",), 0xE: ("RA", "BSSID"),
-                 0xF: ("RA", "BSSID"), 0x8: ("RA", "TA"), 0x9: ("RA", "TA")}
+                 0xF: ("RA", "BSSID"), 0x8: ("RA", "TA"), 0x9: ("RA",)}
 
 
 def dissect_wlan(data: bytes, offset: int, end: int, ctx: Context) -> Result:
@@ -108,6 +114,9 @@ def dissect_wlan(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         return layer, None  # trigger, control frame extension, control wrapper, extension frames: not decoded
     ds = fc1 & 3
     hdr_len = _header_length(ftype, subtype, fc1)
+    # tcpdump takes the FCS off the captured bytes before it looks for the header
+    complete = end - offset - (4 if rflags & 0x10 else 0) >= hdr_len
+    layer.summary = " [|802.11]"  # tcpdump's truncation mark (after a second space)
     qos = None
     if ftype == DATA and subtype & 0x8:
         qos_at = offset + (30 if ds == 3 else 24)
@@ -131,13 +140,14 @@ def dissect_wlan(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     if not _emit_plan(layer, data, offset, end, ctx, _plan(ftype, subtype, ds, amsdu), base):
         return layer, None
     fcs_at = _fcs(layer, data, end, fcs_at, hdr_len)
-    if ftype == CTRL:
+    if ftype == CTRL and complete:
         layer.summary = _control_summary(data, offset, subtype, _CTRL[subtype][2])
-    elif ftype == MGMT:
+    elif ftype == MGMT and complete:
         layer.summary = (f"BSSID:{mac(data[offset + 16:offset + 22])} DA:{mac(data[offset + 4:offset + 10])} "
                          f"SA:{mac(data[offset + 10:offset + 16])}")
-    else:
-        layer.summary = _data_summary(data, offset, ds, subtype)
+    elif ftype == DATA:
+        if complete:
+            layer.summary = _data_summary(data, offset, ds, subtype)
         if qos is not None:
             _qos(layer, qos, ds, subtype)
     if end - offset < hdr_len:
@@ -261,8 +271,13 @@ def _body(data: bytes, body: int, end: int, ctx: Context, fcs_at: int | None, ke
 
 
 def _control_summary(data: bytes, offset: int, subtype: int, name: str) -> str:
+    """tcpdump's ctrl_header_print and frame name (with -e)."""
     labels = _CTRL_SUMMARY.get(subtype, ())
     words = [f"{label}:{mac(data[offset + 4 + 6 * i:offset + 10 + 6 * i])}" for i, label in enumerate(labels)]
+    if subtype == 0x8:  # tcpdump prints the BAR control and starting sequence, after a space
+        control = data[offset + 16] | (data[offset + 17] << 8)
+        seq = data[offset + 18] | (data[offset + 19] << 8)
+        return " " + " ".join([*words, f"CTL({control:x})", f"SEQ({seq})", name])
     return " ".join([*words, name]) if name else " ".join(words)
 
 
@@ -278,7 +293,8 @@ def _data(layer: Layer, data: bytes, offset: int, end: int, ctx: Context, fc1: i
         return layer, _body(data, body, end, ctx, fcs_at, "data")
     # a last fragment (fragment number > 0) is dissected as a whole frame, as tshark does
     # when it has not seen the first fragments (see the module docstring)
-    if amsdu:
+    body_end = fcs_at if fcs_at is not None else ctx.reported_end
+    if amsdu and body_end - body > 4:  # shorter, tshark takes it for a plain MSDU
         return _amsdu(layer, data, body, end, ctx, fcs_at)
     return layer, _msdu(data, offset, body, end, ctx, fcs_at, fc1 & 3)
 
@@ -336,8 +352,6 @@ def _amsdu(layer: Layer, data: bytes, body: int, end: int, ctx: Context, fcs_at:
     with the others; pcapkit's single chain stops after the first)."""
     body_end = fcs_at if fcs_at is not None else ctx.reported_end
     cap_end = min(end, body_end)
-    if body_end - body <= 4:
-        return layer, None  # tshark: too short to be an A-MSDU, nothing shown
     if cap_end - body < 14:
         cut_short(layer, body, body + 14, cap_end, ctx, "A-MSDU subframe header")
         return layer, None

@@ -10,8 +10,8 @@ tshark 4.0 dissects them (checked on built frames, next header 6 behind each):
 All three are registered in ``ip.proto`` (so IPv4 protocol 135/139/140 reach them too, as
 in tshark). Fields: the fixed header of each; the type-specific bodies, options and
 parameters, and the checksum statuses, are not decoded. Summaries are tcpdump's:
-"mobility: BU seq#=0 lifetime=0" (without -v) for the mobility header, "ip-proto-140 28"
-for the two tcpdump does not decode.
+"mobility: BU seq#=0 lifetime=0" (without -v) for a mobility header after IPv6,
+"ip-proto-140 28" for what tcpdump does not decode.
 """
 
 from __future__ import annotations
@@ -54,7 +54,10 @@ _MH_MIN_LEN = (16, 16, 16, 24, 24, 12, 12, 24)  # tcpdump's ip6m_hdrlen per type
 
 def dissect_mobility(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     layer = Layer("mipv6", offset)
-    layer.summary = _mobility_summary(data, offset, end, ctx)
+    if ctx.extra.get("ip.version") == 4:  # tcpdump decodes the mobility header after IPv6 only
+        layer.summary = f"ip-proto-135 {max(ctx.reported_end - offset, 0)}"
+    else:
+        layer.summary = _mobility_summary(data, offset, end, ctx)
     if end - offset < 6:
         # tshark reads the length byte first, then adds the fields as they come
         _partial(layer, data, offset, end, ctx,

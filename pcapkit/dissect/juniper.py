@@ -49,6 +49,7 @@ def dissect_juniper_ether(data: bytes, offset: int, end: int, ctx: Context) -> R
     layer = Layer("juniper", offset)
     if end - offset < 4:
         cut_short(layer, offset, offset + 4, end, ctx, "Juniper header")
+        layer.summary = "[|juniper_ether]"
         return layer, None
     flags = data[offset + 3]
     layer.add("juniper.magic-number", int.from_bytes(data[offset:offset + 3], "big"))
@@ -60,7 +61,8 @@ def dissect_juniper_ether(data: bytes, offset: int, end: int, ctx: Context) -> R
         return layer, Next("juniper.proto", PROTO_ETHER, offset, end)
     layer.add("juniper.direction", flags & FLAG_IN)
     layer.add("juniper.l2hdr", (flags & FLAG_NO_L2) >> 1)
-    direction = "In" if flags & FLAG_IN else "Out"
+    direction = f"{'In' if flags & FLAG_IN else 'Out':>3}"
+    layer.summary = f"{direction}  [|juniper_ether]"  # until the header is complete
     hdr_len = 4
     if flags & FLAG_EXT:
         if end - offset < 6:
@@ -73,7 +75,7 @@ def dissect_juniper_ether(data: bytes, offset: int, end: int, ctx: Context) -> R
             return layer, None
     layer.length = hdr_len
     if flags & FLAG_NO_L2:
-        layer.summary = f"{direction:>3} no-L2-hdr"
+        layer.summary = f"{direction} no-L2-hdr"
         start = offset + hdr_len
         if end - start < 4:
             cut_short(layer, start, start + 4, end, ctx, "Juniper payload type")
@@ -82,7 +84,7 @@ def dissect_juniper_ether(data: bytes, offset: int, end: int, ctx: Context) -> R
         layer.add("juniper.payload_type", proto)
         layer.length = hdr_len + 4
         return layer, Next("juniper.proto", proto, start + 4, end)
-    layer.summary = f"{direction:>3} hlen {hdr_len}, proto 0x0000"
+    layer.summary = f"{direction} hlen {hdr_len}, proto 0x0000"
     layer.add("juniper.payload_type", PROTO_ETHER)
     return layer, Next("juniper.proto", PROTO_ETHER, offset + hdr_len, end)
 

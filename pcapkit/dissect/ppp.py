@@ -91,6 +91,8 @@ def _tcpdump_summary(data: bytes, offset: int, end: int, ctx: Context) -> str:
     wirelen = ctx.reported_end - offset
     if ctx.linktype == 50:
         return _hdlc_if_summary(data, offset, end, wirelen)
+    if end - offset < 4:  # tcpdump's ppp_if_print wants 4 bytes first
+        return "[|ppp]"
     # ppp_print: skip "ff 03" (or pppd's direction "00 03" / "01 03"), then PFC
     pos, prefix = offset, ""
     if end - offset >= 2 and data[offset + 1] == 0x03 and data[offset] in (0x00, 0x01, 0xFF):
@@ -104,6 +106,8 @@ def _tcpdump_summary(data: bytes, offset: int, end: int, ctx: Context) -> str:
 
 def _hdlc_if_summary(data: bytes, offset: int, end: int, wirelen: int) -> str:
     """tcpdump's ``ppp_hdlc_if_print`` (LINKTYPE_PPP_HDLC): no protocol field compression."""
+    if end - offset < 2:
+        return "[|ppp_hdlc]"
     first = data[offset]
     if first in (CHDLC_UNICAST, CHDLC_BROADCAST):
         return ""  # tcpdump prints the Cisco HDLC header instead

@@ -117,13 +117,17 @@ _CHANNEL_RANGES = ((2412, 2472, 1), (2484, 2484, 14), (5000, 5925, 0), (5950, 71
 
 def dissect_radiotap(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     layer = Layer("radiotap", offset)
-    if end - offset < 8:
+    layer.summary = "[|802.11_radio]"  # until the header is read
+    if end - offset < 4:
         cut_short(layer, offset, offset + 8, end, ctx, "radiotap header")
         return layer, None
     length = data[offset + 2] | (data[offset + 3] << 8)
     layer.add("radiotap.version", data[offset])
     layer.add("radiotap.pad", data[offset + 1])
     layer.add("radiotap.length", length)
+    if end - offset < 8:
+        cut_short(layer, offset + 4, offset + 8, end, ctx, "radiotap header")
+        return layer, None
     if length < 8:
         layer.length = 4
         layer.malformed(offset + 2, f"radiotap length {length} < 8")
@@ -231,9 +235,8 @@ def dissect_wlan_radio(data: bytes, offset: int, end: int, ctx: Context) -> Resu
     """tshark's "wlan_radio" pseudo-protocol: no bytes, fields from the radiotap header."""
     layer = Layer("wlan_radio", offset, 0)
     info: dict[str, Any] = ctx.extra.get("radiotap", {})
-    if not info.get("partial") and not info.get("other_phy") and end > offset:
-        # tshark 4.0 times the bytes the frame has (with its FCS if it was captured with
-        # one); it shows no PHY view when no byte of the 802.11 frame was captured
+    if not info.get("partial") and not info.get("other_phy"):
+        # tshark 4.0 times the bytes the frame has (with its FCS if it was captured with one)
         _radio_fields(layer, info, max(ctx.reported_end - offset, 0))
     return layer, Next("wlan_radio", 0, offset, end)
 
