@@ -184,8 +184,8 @@ def _plan(ftype: int, subtype: int, ds: int, amsdu: bool) -> list[tuple[int, tup
             plan.append((3 - ds, ("staa",)))
         return [*plan, (2, ("addr",)), (3, ("addr",)), _SEQ]
     plan = _DATA_PLANS[ds]
-    if amsdu:  # the end addresses are per subframe: tshark leaves addr3's (and addr4's) out
-        plan = [step for step in plan if step[0] < 3 or (ds != 3 and step[1] == ("staa",))]
+    if amsdu:  # the end addresses are per subframe: tshark leaves addr3's (and addr4's) roles out
+        plan = [step for step in plan if step[0] < 3]
     return plan
 
 
