@@ -2,7 +2,10 @@
 ``tshark -T fields`` on every capture of the corpus that tshark reads.
 
 A field pcapkit emits and tshark does not, or a different value, is a failure, except
-for the deliberate differences listed in ``KNOWN`` (file, field names, reason).
+for the deliberate differences listed in ``KNOWN`` (file, field names, reason) and
+``KNOWN_FRAMES`` (file, frames, reason: corrupt frames pcapkit deliberately reads
+otherwise). ``frame.protocols`` may end earlier than tshark's at a ':' boundary, and may
+be empty only for a frame whose link type pcapkit has no dissector for.
 """
 
 from __future__ import annotations
