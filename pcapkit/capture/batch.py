@@ -26,11 +26,13 @@ import contextlib
 import gzip
 import mmap
 import os
+import stat
 import struct
+import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 
@@ -73,6 +75,7 @@ class RecordBatch:
     first_number: int          # frame.number of the first record (1-based)
     end_offset: int = 0        # bytes of the (decompressed) file consumed after this batch
     pcapng: bool = False       # records come from a pcapng file (frame.interface_id exists)
+    snaplen: int = 0           # the pcap file header's snapshot length (0: none, or pcapng)
 
     def __len__(self) -> int:
         return int(self.data_off.shape[0])
@@ -155,9 +158,10 @@ class _Stream:
         self.end = 0         # mmap mode: stream offset of the end of buf
         self.released = 0    # mmap mode: bytes before this offset were given back
         self.error: str | None = None  # what ended a compressed stream early
-        raw = open(path, "rb")  # noqa: SIM115 - closed in close()
-        head = raw.read(2)
-        raw.seek(0)
+        # "-" is standard input; pipes and FIFOs cannot seek: the format is peeked at
+        raw: Any = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115 - closed in close()
+        head = raw.peek(2)[:2]
+        self.own = path != "-"
         self.f: IO[bytes] = raw
         self.buf: bytes | memoryview = b""
         if head == b"\x1f\x8b":
@@ -165,7 +169,8 @@ class _Stream:
             self.raw: IO[bytes] | None = raw
             return
         self.raw = None
-        self.size = os.fstat(raw.fileno()).st_size
+        st = os.fstat(raw.fileno())
+        self.size = st.st_size if stat.S_ISREG(st.st_mode) else 0
         if self.size > 0:
             try:
                 self.mm = mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
@@ -229,9 +234,12 @@ class _Stream:
             # numpy views of the last batch may still be alive; then the GC unmaps it
             with contextlib.suppress(BufferError):
                 self.mm.close()
-        self.f.close()
-        if self.raw is not None:
-            self.raw.close()
+        if self.raw is not None:  # gzip: the decompressor over the file
+            self.f.close()
+            if self.own:
+                self.raw.close()
+        elif self.own:
+            self.f.close()
 
 
 # --------------------------------------------------------------------------------------
@@ -269,7 +277,7 @@ def _pcap_batches(st: _Stream, max_packets: int, use_numba: bool | None) -> Iter
                 off, cap, wlen = off + cut, cap - cut, np.maximum(wlen - h.padding, 0)
             yield RecordBatch(arr, off, cap, wlen, _pcap_times(sec[:n], frac[:n], h.nanosecond),
                               np.full(n, h.linktype, np.int32), np.zeros(n, np.int32), number,
-                              st.base + pos)
+                              st.base + pos, snaplen=h.snaplen)
             number += n
         if status == 1:
             incl, orig = struct.unpack_from(e + "II", st.buf, pos + 8)

@@ -19,6 +19,7 @@ import ctypes.util
 import struct
 import threading
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from pcapkit.capture.bpf_program import BpfInsn, BpfProgram
 from pcapkit.capture.pcap import FILE_HEADER, MAGIC_US
@@ -203,6 +204,63 @@ def _open_device(lib: ctypes.CDLL, device: str, snaplen: int) -> int:
 
 # --- offline filtering ------------------------------------------------------------------
 
+class FilterPrograms:
+    """A tcpdump expression compiled once per link type it meets, as libpcap compiles it
+    for a file of that link type (``linktype`` overrides each frame's own)."""
+
+    def __init__(self, expr: str, linktype: int | None = None, snaplen: int = 262144) -> None:
+        import sys
+
+        self.expr = expr
+        self.linktype = linktype
+        self.snaplen = snaplen
+        self._programs: dict[tuple[int, bool], tuple[BpfInsn, ...]] = {}
+        self._little = sys.byteorder == "little"
+
+    def for_frame(self, linktype: int, head: bytes) -> tuple[BpfInsn, ...]:
+        """The program for a frame of ``linktype`` whose captured bytes start with ``head``."""
+        lt = linktype if self.linktype is None else self.linktype
+        swapped = False
+        if lt in (0, 109):  # DLT_NULL / DLT_ENC: address family in the writer's byte order
+            writer_big = len(head) >= 4 and head[:2] == b"\0\0" and head[2:4] != b"\0\0"
+            swapped = writer_big == self._little
+        insns = self._programs.get((lt, swapped))
+        if insns is None:
+            insns = compile_filter(self.expr, lt, self.snaplen, savefile=True, swapped=swapped).insns
+            self._programs[(lt, swapped)] = insns
+        return insns
+
+
+def match_records(programs: FilterPrograms, buf: Any, starts: Any, caplens: Any, wirelens: Any,
+                  linktypes: Any) -> Any:
+    """Which records of a batch (one buffer, each record's start, captured and wire
+    length, link type) the filter accepts: a boolean array, as :func:`filter_frames`
+    decides frame by frame."""
+    import numpy as np
+
+    from pcapkit.capture.bpf_vm import run_batch
+
+    n = len(starts)
+    keep = np.zeros(n, dtype=bool)
+    if n == 0:
+        return keep
+    groups: dict[int, list[int]] = {}
+    progs: dict[int, tuple[BpfInsn, ...]] = {}
+    data = np.asarray(buf)
+    for i, (lt, start) in enumerate(zip(np.asarray(linktypes).tolist(), np.asarray(starts).tolist(), strict=True)):
+        if lt < 0:
+            continue  # a pcapng record that is not a packet: no filter accepts it
+        insns = programs.for_frame(lt, data[start:start + 4].tobytes() if lt in (0, 109) else b"")
+        groups.setdefault(id(insns), []).append(i)
+        progs[id(insns)] = insns
+    for key, idx in groups.items():
+        sel = np.asarray(idx, dtype=np.int64)
+        res = run_batch(progs[key], flat=data, starts=np.asarray(starts)[sel], caplens=np.asarray(caplens)[sel],
+                        wirelens=np.asarray(wirelens)[sel])
+        keep[sel] = res != 0
+    return keep
+
+
 def filter_frames(frames: Iterable[Frame], expr: str, linktype: int | None = None,
                   snaplen: int = 262144, chunk: int = 2048) -> Iterator[Frame]:
     """The frames a tcpdump filter accepts, like ``tcpdump -r FILE EXPR``, in order.
@@ -215,28 +273,15 @@ def filter_frames(frames: Iterable[Frame], expr: str, linktype: int | None = Non
     same. An empty expression accepts everything. Raises :class:`FilterError` if the
     expression does not compile for a link type it meets.
     """
-    import sys
-
     from pcapkit.capture.bpf_vm import run_batch, run_program
 
     if not expr.strip():
         yield from frames
         return
-    programs: dict[tuple[int, bool], tuple[BpfInsn, ...]] = {}
-    little = sys.byteorder == "little"
+    programs = FilterPrograms(expr, linktype, snaplen)
 
     def program_for(frame: Frame) -> tuple[BpfInsn, ...]:
-        lt = frame.linktype if linktype is None else linktype
-        swapped = False
-        if lt in (0, 109):  # DLT_NULL / DLT_ENC: address family in the writer's byte order
-            head = frame.data[:4]
-            writer_big = len(head) == 4 and head[:2] == b"\0\0" and head[2:] != b"\0\0"
-            swapped = writer_big == little
-        insns = programs.get((lt, swapped))
-        if insns is None:
-            insns = compile_filter(expr, lt, snaplen, savefile=True, swapped=swapped).insns
-            programs[(lt, swapped)] = insns
-        return insns
+        return programs.for_frame(frame.linktype, frame.data[:4])
 
     pending: list[Frame] = []
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import click
@@ -10,20 +9,11 @@ import click
 from pcapkit.cli.common import PcapkitCommand, output_options
 
 if TYPE_CHECKING:
-    from pcapkit.frame import Frame
-
-
-def _frames(file: str, filter_expr: tuple[str, ...]) -> Iterator[Frame]:
-    """The frames of FILE that a tcpdump filter accepts (read as they are needed)."""
-    from pcapkit.capture.bpf import filter_frames
-    from pcapkit.capture.files import open_capture
-
-    with open_capture(file) as reader:
-        yield from filter_frames(reader, " ".join(filter_expr).strip())
+    pass
 
 
 @click.command(cls=PcapkitCommand)
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.argument("filter_expr", metavar="[FILTER]", nargs=-1)
 @click.option("--proto", type=click.Choice(["tcp", "udp", "icmp", "all"]), default="all",
               show_default=True, help="Only conversations of this protocol.")
@@ -42,7 +32,7 @@ def flows(file: str, filter_expr: tuple[str, ...], proto: str, fmt: str, output:
     from pcapkit.cli.output import write_report
     from pcapkit.reports.flows import flows as flows_report
 
-    df = flows_report(_frames(file, filter_expr) if "".join(filter_expr).strip() else file)
+    df = flows_report(file, filter=" ".join(filter_expr))
     if proto != "all":
         df = df[df["proto"].str.startswith(proto)].reset_index(drop=True)
     if fmt == "table":
@@ -51,7 +41,7 @@ def flows(file: str, filter_expr: tuple[str, ...], proto: str, fmt: str, output:
 
 
 @click.command(cls=PcapkitCommand)
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.argument("filter_expr", metavar="[FILTER]", nargs=-1)
 @click.option("--conn", "conn", type=int, default=None, help="Only tcptrace connection N (1-based).")
 @output_options()
@@ -68,10 +58,10 @@ def tcptrace(file: str, filter_expr: tuple[str, ...], conn: int | None, fmt: str
       pcapkit tcptrace capture.pcap --conn 1 --format json
     """
     from pcapkit.cli.output import write_report
+    from pcapkit.tcpflow.segments import segment_table
     from pcapkit.tcpflow.tcptrace import tcptrace_stats
 
-    source = file if not "".join(filter_expr).strip() else _frames(file, filter_expr)
-    df = tcptrace_stats(source)
+    df = tcptrace_stats(segment_table(file, filter=" ".join(filter_expr)))
     if conn is not None and not df.empty:
         df = df[df["conn"] == conn].reset_index(drop=True)
     if fmt == "table" and not df.empty:

@@ -20,7 +20,7 @@ def lab() -> None:
 
 
 @lab.command("tcp", cls=PcapkitCommand)
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--stream", type=int, default=None,
               help="tcp.stream (as tshark numbers it); default: the largest transfer.")
 @click.option("--segments", "nsegments", type=int, default=6, show_default=True,
@@ -54,7 +54,7 @@ def tcp(file: str, stream: int | None, nsegments: int, part: str, fmt: str, outp
 
 
 @lab.command("dhcp", cls=PcapkitCommand)
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @output_options()
 def dhcp(file: str, fmt: str, output: str | None) -> None:
     """The DHCP lab for FILE: one row per DHCP message (Discover, Offer, Request, ACK,

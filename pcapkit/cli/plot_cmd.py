@@ -8,7 +8,7 @@ from pcapkit.cli.common import PcapkitCommand
 
 
 @click.command(cls=PcapkitCommand)
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--stream", type=int, default=0, show_default=True,
               help="tcp.stream (as tshark numbers it).")
 @click.option("--kind", type=click.Choice(["tseq", "rtt", "throughput", "window", "cwnd"]),

@@ -122,7 +122,7 @@ def field_specs() -> dict[str, FieldSpec]:
 
 
 @click.command(cls=PcapkitCommand)
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.argument("filter_expr", nargs=-1)
 @click.option("-c", "--count", type=click.IntRange(min=1), default=None, help="Show at most N frames.")
 @click.option("--frame", "frame_no", type=click.IntRange(min=1), default=None, help="Show only frame N.")

@@ -11,14 +11,17 @@ import click
 from pcapkit.cli.common import PcapkitCommand, output_options
 
 
-def _hierarchy(path: str) -> Any | None:
-    """The protocol hierarchy of ``path`` if pcapkit.dissect.hierarchy is available."""
-    try:
-        module = import_module("pcapkit.dissect.hierarchy")
-        func = module.protocol_hierarchy
-    except (ImportError, AttributeError):
-        return None
-    return func(path)
+def _protocols_of(pairs: list[tuple[str, int]]) -> Any:
+    """A frame callback that dissects each frame (one session, in file order) and keeps
+    its frame.protocols and wire length, for the protocol hierarchy."""
+    from pcapkit.dissect.driver import DissectSession, dissect
+
+    session = DissectSession()
+
+    def add(frame: Any) -> None:
+        pairs.append((dissect(frame, session).protocols if frame.linktype >= 0 else "", frame.wirelen))
+
+    return add
 
 
 @click.command(cls=PcapkitCommand)
@@ -42,22 +45,22 @@ def stats(files: tuple[str, ...], hierarchy: bool, no_hash: bool, fmt: str, outp
 
     infos = []
     failed = False
+    hier: dict[str, Any] = {}
     for path in files:
+        pairs: list[tuple[str, int]] = []
+        on_frame = _protocols_of(pairs) if hierarchy else None
         try:
-            infos.append(capture_info(path, hashes=not no_hash))
+            infos.append(capture_info(path, hashes=not no_hash, on_frame=on_frame))
         except PcapkitError as exc:
             if len(files) == 1:
                 raise
             click.echo(f"pcapkit: error: {exc}", err=True)
             failed = True
-    hier: dict[str, Any] = {}
-    if hierarchy:
-        for info in infos:
-            h = _hierarchy(info.file)
-            if h is None:
-                raise click.ClickException("--hierarchy: the protocol hierarchy is not available "
-                                           "(pcapkit.dissect.hierarchy missing)")
-            hier[info.file] = h
+            continue
+        if hierarchy:
+            from pcapkit.dissect.hierarchy import hierarchy_from_protocols
+
+            hier[infos[-1].file] = hierarchy_from_protocols(pairs)
     from pcapkit.cli.output import open_output
 
     if fmt == "table":

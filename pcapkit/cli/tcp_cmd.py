@@ -40,7 +40,7 @@ def _with_analysis_column(df: pd.DataFrame) -> pd.DataFrame:
 
 
 @click.command(cls=PcapkitCommand)
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.argument("filter_expr", metavar="[FILTER]", nargs=-1)
 @click.option("--stream", type=int, default=None, help="Only this tcp.stream.")
 @click.option("--columns", default=None,
@@ -87,7 +87,7 @@ def tcp(file: str, filter_expr: tuple[str, ...], stream: int | None, columns: st
 
 
 @click.command(cls=PcapkitCommand)
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @output_options()
 def handshakes(file: str, fmt: str, output: str | None) -> None:
     """One row per TCP stream of FILE: client and server, SYN / SYN-ACK / ACK frames and
@@ -109,7 +109,7 @@ def handshakes(file: str, fmt: str, output: str | None) -> None:
 
 
 @click.command(cls=PcapkitCommand)
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--stream", type=int, default=None, help="Only this tcp.stream.")
 @click.option("--method", type=click.Choice(["wireshark", "karn"]), default="wireshark", show_default=True,
               help="wireshark: tcp.analysis.ack_rtt (timed from the first transmission); "

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from pcapkit.capture.reader import CaptureReader
+    from pcapkit.frame import Frame
 
 
 @dataclass(slots=True)
@@ -182,8 +184,10 @@ def _sha256(path: str) -> str | None:
     return h.hexdigest()
 
 
-def capture_info(path: str | os.PathLike[str], *, hashes: bool = True) -> CaptureInfo:
-    """Read a capture once and return what capinfos reports about it.
+def capture_info(path: str | os.PathLike[str], *, hashes: bool = True,
+                 on_frame: Callable[[Frame], object] | None = None) -> CaptureInfo:
+    """Read a capture once and return what capinfos reports about it; ``on_frame`` sees
+    every frame on the way (so another report needs no second read: a pipe is read once).
 
     Raises :class:`pcapkit.errors.CaptureFileError` when the file cannot be opened;
     damage later in the file ends the count there and is listed in ``warnings``.
@@ -206,6 +210,8 @@ def capture_info(path: str | os.PathLike[str], *, hashes: bool = True) -> Captur
         smax: int | None = None
         for f in reader:
             records += 1
+            if on_frame is not None:
+                on_frame(f)
             if f.number in untimed:
                 # no time stamp: times unknown; order unknown unless already known to be broken
                 all_timed = False

@@ -66,24 +66,12 @@ def _tcp_details(table: SegmentTable, an: AnalysedSegments) -> tuple[dict[int, A
     return zconns, tt_of_frame
 
 
-def flows(source: Source, *, frame_filter: Any = None) -> pd.DataFrame:
-    """One row per conversation of a capture (file path or frames); see the module doc.
-    ``frame_filter(frame) -> bool`` keeps only the frames it accepts (frames in: file or
-    iterable of frames)."""
+def flows(source: Source, *, filter: str | None = None) -> pd.DataFrame:
+    """One row per conversation of a capture (file path, "-" or frames); see the module
+    doc. ``filter``: a tcpdump expression choosing the frames counted."""
     import pandas as pd
 
-    if frame_filter is not None:
-        from os import PathLike
-
-        if isinstance(source, (str, PathLike)):
-            from pcapkit.capture.files import open_capture
-
-            with open_capture(source) as reader:
-                table = segment_table((f for f in reader if frame_filter(f)), packets=True)
-        else:
-            table = segment_table((f for f in source if frame_filter(f)), packets=True)
-    else:
-        table = segment_table(source, packets=True)
+    table = segment_table(source, packets=True, filter=filter)
     an = analyse_table(table)
     pk = table.packets
     assert pk is not None

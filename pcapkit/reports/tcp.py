@@ -201,30 +201,16 @@ def tcp_frames(path: PathOrFrames, stream: int | None = None, *, bpf: str | None
     """
     import numpy as np
 
-    if bpf and not isinstance(path, (str, PathLike)):
-        path = list(path)  # read twice: by the filter and by the analysis
     an = analyse(path, max_unacked=max_unacked, max_conversations=max_conversations,
-                 compiled=None if fast else False)
+                 compiled=None if fast else False, mark=bpf)
     if stream is not None or bpf:
         sel = np.ones(len(an), dtype=bool)
         if stream is not None:
             sel &= an.stream == stream
         if bpf:
-            sel &= np.isin(an.segments.frame, np.fromiter(_bpf_numbers(path, bpf), dtype=np.int64))
+            sel &= an.segments.matched == 1
         an = an.select(sel)
     return analysis_table(an)
-
-
-def _bpf_numbers(source: PathOrFrames, expr: str) -> set[int]:
-    """Frame numbers of ``source`` that the tcpdump filter ``expr`` accepts."""
-    from pcapkit.capture.bpf import filter_frames
-
-    if isinstance(source, (str, PathLike)):
-        from pcapkit.capture.files import open_capture
-
-        with open_capture(source) as reader:
-            return {f.number for f in filter_frames(reader, expr)}
-    return {f.number for f in filter_frames(source, expr)}
 
 
 def column(values: list[Any], dtype: str) -> Any:

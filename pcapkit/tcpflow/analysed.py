@@ -94,7 +94,9 @@ def analyse_table(table: SegmentTable, *, max_unacked: int = TCP_MAX_UNACKED_SEG
 
 
 def analyse(source: Source, *, max_unacked: int = TCP_MAX_UNACKED_SEGMENTS, max_conversations: int | None = None,
-            compiled: bool | None = None, keep_payload: bool | int = False) -> AnalysedSegments:
-    """The analysed segments of a capture file or an iterable of frames."""
-    return analyse_table(segment_table(source, keep_payload=keep_payload), max_unacked=max_unacked,
-                         max_conversations=max_conversations, compiled=compiled)
+            compiled: bool | None = None, keep_payload: bool | int = False, filter: str | None = None,
+            mark: str | None = None) -> AnalysedSegments:
+    """The analysed segments of a capture file or an iterable of frames (``filter`` and
+    ``mark``: see :func:`pcapkit.tcpflow.segments.segment_table`)."""
+    table = segment_table(source, keep_payload=keep_payload, filter=filter, mark=mark)
+    return analyse_table(table, max_unacked=max_unacked, max_conversations=max_conversations, compiled=compiled)

@@ -147,42 +147,20 @@ def test_stats_cli_json_and_errors() -> None:
     assert "Traceback" not in result.output
 
 
-def test_hierarchy_hook(monkeypatch: pytest.MonkeyPatch) -> None:
-    """--hierarchy calls pcapkit.dissect.hierarchy.protocol_hierarchy(path) when it exists,
-    and says in one line that it is not available otherwise."""
-    import importlib.util
-    import sys
-    import types
-
-    import pandas as pd
-
+@pytest.mark.parametrize("rel", ["tcp/tcp.dmp.gz", "labs/ip-wireshark-trace1-1.pcapng", "bgp/BGP_redist.pcap"])
+def test_hierarchy_is_read_in_the_same_pass(rel: str) -> None:
+    """--hierarchy dissects the frames as capinfo counts them (the input is read once) and
+    gives what protocol_hierarchy gives (compared with tshark's io,phs in test_driver)."""
     from pcapkit.cli.stats_cmd import stats
+    from pcapkit.dissect.hierarchy import protocol_hierarchy
 
-    path = CORPUS / "tcp" / "tcp.dmp.gz"
-    if importlib.util.find_spec("pcapkit.dissect.hierarchy") is None:
-        result = CliRunner().invoke(stats, [str(path), "--hierarchy"])
-        assert result.exit_code == 1 and "not available" in result.stderr
-    calls: list[str] = []
-
-    def protocol_hierarchy(p: str) -> list[tuple[str, int, int]]:
-        calls.append(p)
-        return [("eth", 20, 1188), ("eth:ip", 20, 1188)]
-
-    fake = types.ModuleType("pcapkit.dissect.hierarchy")
-    fake.protocol_hierarchy = protocol_hierarchy  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "pcapkit.dissect.hierarchy", fake)
+    path = CORPUS / rel
+    if not path.exists():
+        pytest.skip("corpus missing")
     result = CliRunner().invoke(stats, [str(path), "--hierarchy", "--format", "json", "--no-hash"])
     assert result.exit_code == 0, result.output
-    row = json.loads(result.stdout)
-    assert row["hierarchy"] == [{"protocol": "eth", "frames": 20, "bytes": 1188},
-                                {"protocol": "eth:ip", "frames": 20, "bytes": 1188}]
-    result = CliRunner().invoke(stats, [str(path), "--hierarchy", "--no-hash"])
-    assert result.exit_code == 0 and "eth:ip frames:20 bytes:1188" in result.stdout
-    assert calls == [str(path), str(path)]
-    # a DataFrame (another shape the hook accepts) is printed as a table
-    fake.protocol_hierarchy = lambda p: pd.DataFrame({"protocol": ["eth"], "frames": [20]})  # type: ignore[attr-defined]
-    result = CliRunner().invoke(stats, [str(path), "--hierarchy", "--format", "json", "--no-hash"])
-    assert json.loads(result.stdout)["hierarchy"] == [{"protocol": "eth", "frames": 20}]
+    rows = json.loads(result.stdout)["hierarchy"]
+    assert [(r["protocol"], r["frames"], r["bytes"]) for r in rows] == protocol_hierarchy(path)
 
 
 def test_hierarchy_text_uses_the_real_module_when_available() -> None:

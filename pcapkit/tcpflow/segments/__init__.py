@@ -97,10 +97,17 @@ class _Parts:
             self.payloads.extend(payloads)
 
 
-def segment_table(source: Source, *, keep_payload: bool | int = False, packets: bool = False, strict: bool = False,
+def segment_table(source: Source, *, keep_payload: bool | int = False, packets: bool = False,
+                  filter: str | None = None, mark: str | None = None, strict: bool = False,
                   chunk_packets: int = 1 << 18) -> SegmentTable:
-    """Every TCP segment of ``source`` (a capture file or an iterable of frames); with
-    ``packets=True`` also the :class:`PacketTable` of its IP packets, from the same pass.
+    """Every TCP segment of ``source`` (a capture file, ``"-"`` for standard input, or an
+    iterable of frames), read once; with ``packets=True`` also the :class:`PacketTable`
+    of its IP packets, from the same pass.
+
+    ``filter``: a tcpdump expression; frames it rejects are left out of everything, as
+    ``tcpdump -r FILE EXPR | ...`` would. ``mark``: a tcpdump expression whose answer
+    for each segment's frame goes in the ``matched`` column (the frames are all read,
+    as ``tshark -Y`` selects after the analysis).
 
     A damaged or cut file gives the segments read before the damage and the error in
     :attr:`SegmentTable.error` (``strict=True`` raises it instead); a file with no
@@ -115,28 +122,58 @@ def segment_table(source: Source, *, keep_payload: bool | int = False, packets: 
     first_ts = last_ts = 0
     snaplen: int | None = None
     error: PcapkitError | None = None
+    keep = _Matcher(filter) if filter and filter.strip() else None
+    marker = _Matcher(mark) if mark and mark.strip() else None
     batches: Iterable[tuple[RecordBatch, np.ndarray]]
     if isinstance(source, (str, PathLike)):
-        path = str(source)
-        snaplen = _pcap_snaplen(path)
         batches = ((rb, np.arange(rb.first_number, rb.first_number + len(rb), dtype=I64))
-                   for rb in iter_records(path, chunk_bytes=DEFAULT_CHUNK_BYTES, max_packets=chunk_packets))
+                   for rb in iter_records(str(source), chunk_bytes=DEFAULT_CHUNK_BYTES, max_packets=chunk_packets))
     else:
         batches = _frame_batches(source, chunk_packets)
     try:
         for rb, numbers in batches:
+            if rb.snaplen and snaplen is None:
+                snaplen = rb.snaplen
+            if keep is not None:
+                rb, numbers = _subset(rb, numbers, keep(rb))
             if len(rb) == 0:
                 continue
             if frames == 0:
                 first_ts = int(rb.ts_ns[0])
             frames += len(rb)
             last_ts = int(rb.ts_ns[-1])
-            _add_batch(parts, rb, numbers, decode_batch(rb), session, keep_payload, packets)
+            matched = marker(rb) if marker is not None else None
+            _add_batch(parts, rb, numbers, decode_batch(rb), session, keep_payload, packets, matched)
     except PcapkitError as exc:
         if strict or frames == 0:
             raise  # nothing readable (or asked to): the error is the answer
         error = exc
     return _finish(parts, frames, first_ts, last_ts, snaplen, error, packets)
+
+
+class _Matcher:
+    """A tcpdump expression run over record batches (compiled once per link type)."""
+
+    def __init__(self, expr: str) -> None:
+        from pcapkit.capture.bpf import FilterPrograms
+
+        self.programs = FilterPrograms(expr)
+
+    def __call__(self, rb: RecordBatch) -> np.ndarray:
+        from pcapkit.capture.bpf import match_records
+
+        return np.asarray(match_records(self.programs, rb.buf, rb.data_off, rb.caplen, rb.wirelen, rb.linktype))
+
+
+def _subset(rb: RecordBatch, numbers: np.ndarray, keep: np.ndarray) -> tuple[RecordBatch, np.ndarray]:
+    """The records of ``rb`` that ``keep`` marks (their frame numbers stay)."""
+    import dataclasses
+
+    if bool(keep.all()):
+        return rb, numbers
+    return dataclasses.replace(rb, data_off=rb.data_off[keep], caplen=rb.caplen[keep], wirelen=rb.wirelen[keep],
+                               ts_ns=rb.ts_ns[keep], linktype=rb.linktype[keep],
+                               interface_id=rb.interface_id[keep]), numbers[keep]
 
 
 def segments(source: Source) -> Iterator[Segment]:
@@ -157,24 +194,11 @@ def _frame_batches(frames: Iterable[Frame], chunk_packets: int) -> Iterator[tupl
         yield frames_batch(chunk, chunk[0].number), np.array([f.number for f in chunk], dtype=I64)
 
 
-def _pcap_snaplen(path: str) -> int | None:
-    """The snapshot length in a pcap file header (tcptrace cuts longer records to it)."""
-    from pcapkit.capture.files import open_capture
-
-    try:
-        with open_capture(path) as reader:
-            if reader.format not in ("pcap", "pcap-ns") or not reader.interfaces:
-                return None
-            snap = int(reader.interfaces[0].snaplen or 0)
-    except (PcapkitError, OSError):
-        return None
-    return snap if snap > 0 else None
-
-
 def _add_batch(parts: _Parts, rb: RecordBatch, numbers: np.ndarray, cols: Columns, session: DissectSession,
-               keep_payload: bool | int, packets: bool) -> None:
+               keep_payload: bool | int, packets: bool, matched: np.ndarray | None = None) -> None:
     """The segments of one record batch: fast-path rows from the columns, the others
-    (and rows with several SACK blocks, whose columns hold the first only) dissected."""
+    (and rows with several SACK blocks, whose columns hold the first only) dissected.
+    ``matched``: per record, whether the ``mark`` expression accepts it."""
     tl = cols.valid.get("tcp.len")
     fast_ok = ~cols.fallback & (rb.wirelen >= rb.caplen)
     if "tcp.options.sack.count" in cols.values:
@@ -189,6 +213,10 @@ def _add_batch(parts: _Parts, rb: RecordBatch, numbers: np.ndarray, cols: Column
     if slow.size:
         rows, slow_packets = dissected_rows(rb, numbers, slow, session, keep_payload, packets)
         pieces.append(rows)
+    for piece in pieces:
+        frame = piece[0]["frame"]
+        piece[0]["matched"] = (np.ones(frame.shape[0], dtype=I64) if matched is None
+                               else matched[np.searchsorted(numbers, frame)].astype(I64))
     _merge_into(parts, pieces)
     if packets:
         facts = fast_packets(rb, numbers, cols, np.nonzero(fast_ok)[0])

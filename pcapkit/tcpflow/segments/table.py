@@ -27,7 +27,8 @@ Source = str | PathLike[str] | Iterable[Frame]
 # per-row integer columns, in the order the builders fill them
 INT_COLUMNS = ("frame", "ts_ns", "wirelen", "caplen", "kind", "ip_version", "src", "dst", "sport", "dport",
                "seq", "ack", "flags", "window", "seglen", "hdr_len", "urgent", "ip_id", "ip_len",
-               "ip_hdr_len", "tcp_offset", "captured", "mss", "wscale", "sack_perm", "tsval", "tsecr", "sack_n")
+               "ip_hdr_len", "tcp_offset", "captured", "mss", "wscale", "sack_perm", "tsval", "tsecr", "sack_n",
+               "matched")
 PACKET_COLUMNS = ("frame", "ts_ns", "wirelen", "ip_version", "proto", "sport", "dport", "udp_payload")
 
 # what the row builders hand over: per-row columns (without src/dst), the (version, high,
@@ -80,6 +81,7 @@ class SegmentTable:
     tsval: np.ndarray
     tsecr: np.ndarray
     sack_n: np.ndarray
+    matched: np.ndarray      # 1 where the frame matches the table's ``mark`` expression (all 1 without)
     sack_l: np.ndarray
     sack_r: np.ndarray
     addresses: list[str]
