@@ -56,3 +56,34 @@ assert len(tcp_frames({str(path)!r})) == 0
 print("ok")
 """], timeout=600)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+def _ip(payload: bytes, proto: int) -> bytes:
+    return struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, 0x4000, 64, proto, 0,
+                       bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])) + payload
+
+
+def test_tcp_inside_400_nested_ip_in_ip_is_analysed(tmp_path: Path) -> None:
+    """tshark analyses TCP at the bottom of 400 IP-in-IP headers; so do tcp and flows
+    (the dissection once stopped at 256 layers, without saying so)."""
+    from pcapkit.reports.flows import flows
+    from pcapkit.reports.tcp import tcp_frames
+
+    pkt = _ip(struct.pack("!HHIIBBHHH", 1234, 80, 1, 0, 0x50, 0x02, 8192, 0, 0), 6)
+    for _ in range(399):
+        pkt = _ip(pkt, 4)
+    path = _pcap(tmp_path / "deep.pcap", [pkt])
+    tcp = tcp_frames(path)
+    assert tcp["tcp.srcport"].tolist() == [1234] and tcp["tcp.stream"].tolist() == [0]
+    conv = flows(path)
+    assert conv["proto"].tolist() == ["tcp"] and conv["packets"].tolist() == [1]
+
+
+def test_the_layer_limit_is_a_finding(tmp_path: Path) -> None:
+    """5,000 nested VLAN tags end the dissection at the layer limit, with a finding."""
+    from pcapkit.dissect.driver import MAX_LAYERS, dissect
+
+    data = ETH[:12] + bytes.fromhex("81000001") * 5000 + b"\x08\x00" + _ip(b"", 59)
+    packet = dissect(Frame(1, 0, len(data), len(data), 1, 0, data))
+    assert len(packet.layers) == MAX_LAYERS
+    assert any("limit" in f.reason for f in packet.findings)

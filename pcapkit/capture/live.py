@@ -37,9 +37,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import mmap
+import os
 import select
 import socket
 import struct
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -179,8 +181,7 @@ class LiveCapture:
         except PermissionError:
             raise CapturePermissionError(
                 f"{self.interface}: You don't have permission to capture on that device "
-                "(socket: Operation not permitted); run as root, or grant the capabilities: "
-                "sudo setcap cap_net_raw,cap_net_admin=eip \"$(readlink -f $(which python3))\""
+                f"(socket: Operation not permitted); {_permission_hint()}"
             ) from None
         except OSError as exc:
             raise LiveCaptureError(f"{self.interface}: socket: {exc.strerror}") from None
@@ -382,6 +383,19 @@ class LiveCapture:
             if batch:
                 self._captured += len(batch)
                 yield batch
+
+
+def _permission_hint() -> str:
+    """How to capture without root, naming this environment's own interpreter: a
+    capability set on the system's python3 would let every Python script capture."""
+    exe = sys.executable
+    if sys.prefix != sys.base_prefix and not os.path.islink(exe):
+        # a virtual environment with its own copy of the interpreter: the capability stays there
+        return f"run as root, or grant the capabilities to this environment's interpreter: " \
+               f"sudo setcap cap_net_raw,cap_net_admin=eip {exe}"
+    return ("run as root, or grant the capabilities to an interpreter copy used only for capturing "
+            "(not the shared python3 that every script runs): python3 -m venv --copies DIR, install "
+            "pcapkit in DIR, then sudo setcap cap_net_raw,cap_net_admin=eip DIR/bin/python3")
 
 
 def capture(interface: str = "any", bpf_filter: str = "", **options: object) -> LiveCapture:

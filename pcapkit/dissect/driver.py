@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from pcapkit.dissect import registry
-from pcapkit.dissect.base import Context, Dissector, Finding, Layer, Next, _Multi
+from pcapkit.dissect.base import Context, Dissector, Finding, FindingKind, Layer, Next, _Multi
 from pcapkit.dissect.frame_fields import frame_fields
 from pcapkit.frame import Frame, format_epoch_ns
 
 # tshark writes the pseudo-protocol "ethertype" between a link layer that dispatches on
 # an EtherType (eth, vlan, sll) and the next one; LLC/SNAP, null and ICMP errors do not.
 _ETHERTYPE_PSEUDO = frozenset({"eth", "vlan", "ieee8021ad", "sll"})
-MAX_LAYERS = 256
+MAX_LAYERS = 4096  # bounds the work on hostile nesting (a 64 KiB frame holds at most 3,276 IPv4 headers)
 
 
 class Packet:
@@ -233,6 +233,10 @@ def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
             if end > offset or reported_end > offset:
                 protocols.append("data")
             break
+    if fn is not None and len(layers) >= MAX_LAYERS:
+        # a hostile nesting (thousands of VLAN tags, IP in IP in IP ...): stop, and say so
+        layers[-1].finding(FindingKind.NOTE, offset,
+                           f"dissection stopped after {MAX_LAYERS} layers (the limit); the rest is not decoded")
     pdu_end = ctx.extra.get("pdu_end")
     if pdu_end is not None and pdu_end < frame.caplen:
         _trailer(layers, frame, pdu_end)
