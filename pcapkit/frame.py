@@ -10,6 +10,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+# The times a frame can hold: int64 nanoseconds, without int64's minimum (NaT in pandas,
+# "no time stamp" in the record batches). A capture time outside them (a pcapng time stamp
+# in the year 2262 or later, or before 1677) is kept exactly in ``Frame.ts_exact`` and
+# saturates to the nearest bound in ``ts_ns``, so that every table holds it without an
+# overflow; :func:`time_invalid` tells such frames (frame.time_invalid).
+TS_NS_MAX = (1 << 63) - 1
+TS_NS_MIN = -(1 << 63) + 1
+
+
+def saturate_ns(ns: int) -> int:
+    """``ns`` clipped to the times a frame can hold."""
+    return TS_NS_MAX if ns > TS_NS_MAX else TS_NS_MIN if ns < TS_NS_MIN else ns
+
+
+def time_invalid(ts_ns: int) -> bool:
+    """Whether a frame's time saturated (its true time is out of the int64 ns range)."""
+    return ts_ns in (TS_NS_MAX, TS_NS_MIN)
+
 
 @dataclass(frozen=True, slots=True)
 class Frame:
@@ -74,3 +92,15 @@ def format_epoch_exact(value: Fraction) -> str:
     if len(frac) < 9:
         frac = frac.ljust(9, "0")
     return f"{sign}{whole}.{frac}"
+
+
+def frame_epoch_text(frame: Frame, digits: int = 9) -> str:
+    """A frame's capture time as exact decimal epoch seconds: its exact time when it has
+    one (finer than 1 ns, or out of the int64 ns range: tshark prints the raw time there
+    too), else ``ts_ns``; ``digits`` fractional digits, truncated."""
+    if frame.ts_exact is None:
+        return format_epoch_ns(frame.ts_ns, digits)
+    text = format_epoch_exact(frame.ts_exact)
+    whole, _, frac = text.partition(".")
+    frac = (frac + "0" * digits)[:digits]
+    return f"{whole}.{frac}" if digits > 0 else whole

@@ -55,7 +55,7 @@ from pcapkit.errors import (
     UnknownFormatError,
     UnsupportedVersionError,
 )
-from pcapkit.frame import Frame
+from pcapkit.frame import TS_NS_MAX, Frame
 
 NO_TIME = np.iinfo(np.int64).min  # becomes NaT: the record has no timestamp
 DEFAULT_CHUNK_BYTES = 32 << 20
@@ -486,15 +486,21 @@ def _pcapng_times(raw: np.ndarray, iface: Interface) -> np.ndarray:
     :func:`pcapkit.capture.pcapng_blocks.ts_to_ns` computes each (unsigned 64-bit
     arithmetic, seconds as a signed 64-bit time_t)."""
     units = iface.tsresol
+    u = raw.astype(np.uint64)
     if 1_000_000_000 % units == 0:  # µs, ns, 2^-k for k <= 9: exact multiples
-        ns = raw.astype(np.int64) * (1_000_000_000 // units)
+        per = 1_000_000_000 // units
+        ns = u.astype(np.int64) * per
+        safe = u <= np.uint64((TS_NS_MAX - abs(iface.tsoffset) * 1_000_000_000) // per)
     else:
-        u = raw.astype(np.uint64)
-        per = np.uint64(units)
-        secs = (u // per).astype(np.int64)
-        nsecs = ((u % per) * np.uint64(1_000_000_000)) // per
+        perr = np.uint64(units)
+        secs = (u // perr).astype(np.int64)
+        nsecs = ((u % perr) * np.uint64(1_000_000_000)) // perr
         ns = secs * 1_000_000_000 + nsecs.astype(np.int64)
+        safe = (u // perr) <= np.uint64((TS_NS_MAX - abs(iface.tsoffset) * 1_000_000_000) // 1_000_000_000 - 1)
     if iface.tsoffset:
         ns = ns + iface.tsoffset * 1_000_000_000
+    if not bool(safe.all()):  # times that overflow int64 ns: exactly, then saturated, as the reader does
+        for i in np.nonzero(~safe)[0].tolist():
+            ns[i] = ng.frame_time(int(u[i]), units, iface.tsoffset)[0]
     return ns
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from fractions import Fraction
 from typing import BinaryIO
 
 from pcapkit.capture.linktypes import max_snaplen
@@ -55,6 +54,7 @@ from pcapkit.capture.pcapng_blocks import (
     block_header_cut,
     block_length_error,
     byte_order,
+    frame_time,
     journal_entry,
     option_text,
     pad4,
@@ -292,15 +292,9 @@ class PcapngReader(CaptureReader):
                         ts = (hi << 32) | lo
                         number += 1
                         self.frames_read = number
-                        if units == 1_000_000:
-                            yield Frame(number, (ts + tsoffset * 1_000_000) * 1000, caplen, wirelen,
-                                        linktype, iid, data[pos + 28:pos + 28 + caplen], None, None,
-                                        len(self.sections) - 1)
-                        else:
-                            yield Frame(number, ts_to_ns(ts, units, tsoffset), caplen, wirelen, linktype,
-                                        iid, data[pos + 28:pos + 28 + caplen], None,
-                                        Fraction(ts, units) + tsoffset if units > 1_000_000_000 else None,
-                                        len(self.sections) - 1)
+                        ts_ns, exact = frame_time(ts, units, tsoffset)
+                        yield Frame(number, ts_ns, caplen, wirelen, linktype, iid,
+                                    data[pos + 28:pos + 28 + caplen], None, exact, len(self.sections) - 1)
                         continue
             block = self._read_block()
             if block is None:
@@ -343,12 +337,7 @@ class PcapngReader(CaptureReader):
                         comment = "\n".join(comments)
                 units = iface.tsresol
                 ts = (hi << 32) | lo
-                if units == 1_000_000:
-                    ts_ns = (ts + iface.tsoffset * 1_000_000) * 1000
-                    exact = None
-                else:
-                    ts_ns = ts_to_ns(ts, units, iface.tsoffset)
-                    exact = Fraction(ts, units) + iface.tsoffset if units > 1_000_000_000 else None
+                ts_ns, exact = frame_time(ts, units, iface.tsoffset)
                 number += 1
                 self.frames_read = number
                 yield Frame(number, ts_ns, caplen, wirelen, iface.linktype, iid,

@@ -14,9 +14,11 @@ Wireshark's (floor of the fraction, computed in unsigned 64-bit arithmetic).
 from __future__ import annotations
 
 import struct
+from fractions import Fraction
 
 from pcapkit.capture.reader import Interface, Section
 from pcapkit.errors import MalformedRecordError, TruncatedFileError
+from pcapkit.frame import TS_NS_MAX, TS_NS_MIN, saturate_ns
 
 SHB_TYPE = 0x0A0D0D0A
 SHB_TYPE_BYTES = b"\x0a\x0d\x0d\x0a"
@@ -80,6 +82,16 @@ def ts_to_ns(ts: int, units: int, tsoffset: int) -> int:
         secs -= 1 << 64
     nsecs = (((ts % units) * 1_000_000_000) & U64) // units
     return (secs + tsoffset) * 1_000_000_000 + nsecs
+
+
+def frame_time(ts: int, units: int, tsoffset: int) -> tuple[int, Fraction | None]:
+    """(ns for ``Frame.ts_ns``, exact seconds for ``Frame.ts_exact`` or None) of a raw time
+    stamp: the exact value is kept when the resolution is finer than 1 ns or the time is
+    out of the int64 ns range (then ``ts_ns`` saturates; see :func:`pcapkit.frame.saturate_ns`)."""
+    ns = (ts + tsoffset * 1_000_000) * 1000 if units == 1_000_000 else ts_to_ns(ts, units, tsoffset)
+    if TS_NS_MIN <= ns <= TS_NS_MAX:
+        return ns, (Fraction(ts, units) + tsoffset if units > 1_000_000_000 else None)
+    return saturate_ns(ns), Fraction(ns, 1_000_000_000)
 
 
 def parse_options(body: bytes, start: int, end: int, order: str) -> list[tuple[int, bytes]]:

@@ -34,7 +34,7 @@ def compile_cmd(expression: tuple[str, ...], linktype: str, snaplen: int, fmt: s
 
 
 def _summary(frame: object) -> str:
-    from pcapkit.frame import Frame, format_epoch_ns
+    from pcapkit.frame import Frame, frame_epoch_text
 
     assert isinstance(frame, Frame)
     try:
@@ -42,7 +42,7 @@ def _summary(frame: object) -> str:
 
         return summary_line(frame)
     except Exception:
-        return f"{format_epoch_ns(frame.ts_ns, 6)} length {frame.wirelen} caplen {frame.caplen}"
+        return f"{frame_epoch_text(frame, 6)} length {frame.wirelen} caplen {frame.caplen}"
 
 
 @click.command("capture", cls=PcapkitCommand)

@@ -30,21 +30,21 @@ def _optional(module: str, attr: str) -> Any | None:
 def fallback_summary(frame: Frame) -> str:
     """The line printed when the dissectors are not available."""
     from pcapkit.capture.linktypes import linktype_name
-    from pcapkit.frame import format_epoch_ns
+    from pcapkit.frame import frame_epoch_text
 
     if frame.linktype < 0:
-        return f"{format_epoch_ns(frame.ts_ns, 6)} pcapng custom block, length {frame.wirelen}"
-    return f"{format_epoch_ns(frame.ts_ns, 6)} linktype {linktype_name(frame.linktype)}, length {frame.wirelen}"
+        return f"{frame_epoch_text(frame, 6)} pcapng custom block, length {frame.wirelen}"
+    return f"{frame_epoch_text(frame, 6)} linktype {linktype_name(frame.linktype)}, length {frame.wirelen}"
 
 
 def frame_row(reader: CaptureReader, frame: Frame, protocols: str | None) -> dict[str, Any]:
     """The frame.* columns tshark prints for ``frame`` (absent ones left out, as tshark does)."""
     from pcapkit.capture.linktypes import wtap_encap
-    from pcapkit.frame import format_epoch_ns
+    from pcapkit.frame import frame_epoch_text
 
     row: dict[str, Any] = {"frame.number": frame.number}
     if frame.number not in getattr(reader, "untimed_frames", ()):
-        row["frame.time_epoch"] = format_epoch_ns(frame.ts_ns)
+        row["frame.time_epoch"] = frame_epoch_text(frame)
     row["frame.len"] = frame.wirelen
     row["frame.cap_len"] = frame.caplen
     if frame.linktype >= 0:

@@ -84,12 +84,12 @@ def packet_json(packet: Packet, specs: dict[str, FieldSpec]) -> dict[str, Any]:
 
 def packet_tree(packet: Packet, specs: dict[str, FieldSpec]) -> list[str]:
     """The indented text tree: a title line per layer, then its fields."""
-    from pcapkit.frame import format_epoch_ns
+    from pcapkit.frame import frame_epoch_text
 
     f = packet.frame
     lines = [f"Frame {f.number}: {f.wirelen} bytes on wire ({f.wirelen * 8} bits), "
              f"{f.caplen} bytes captured ({f.caplen * 8} bits)",
-             f"    Epoch Time: {format_epoch_ns(f.ts_ns)} seconds",
+             f"    Epoch Time: {frame_epoch_text(f)} seconds",
              f"    Frame Length: {f.wirelen} bytes", f"    Capture Length: {f.caplen} bytes",
              f"    [Protocols in frame: {packet.protocols}]"]
     for layer in packet.layers:

@@ -17,7 +17,7 @@ from typing import Any
 from pcapkit.dissect import registry
 from pcapkit.dissect.base import Context, Dissector, Finding, FindingKind, Layer, Next, _Multi
 from pcapkit.dissect.frame_fields import frame_fields
-from pcapkit.frame import Frame, format_epoch_ns
+from pcapkit.frame import Frame, frame_epoch_text
 
 # tshark writes the pseudo-protocol "ethertype" between a link layer that dispatches on
 # an EtherType (eth, vlan, sll) and the next one; LLC/SNAP, null and ICMP errors do not.
@@ -316,7 +316,7 @@ def summary_line(frame: Frame, packet: Packet | None = None) -> str:
     """
     if packet is None:
         packet = dissect(frame)
-    ts = format_epoch_ns(frame.ts_ns, 6)
+    ts = frame_epoch_text(frame, 6)
     layers = packet.layers
     idx = next((i for i, layer in enumerate(layers) if layer.protocol in ("ip", "ipv6", "arp")), None)
     # an MPLS label stack before the network layer: tcpdump prints it first
