@@ -150,7 +150,7 @@ def handshakes(path: PathOrFrames) -> pd.DataFrame:
 
     engine, records = run_engine(path)
     recs = list(records)
-    irtt = {c.stream: c.ts_first_rtt for c in engine.conversations if c.ts_first_rtt}
+    irtt = {s: rtt for s in range(engine.stream_count) if (rtt := engine.initial_rtt(s)) is not None}
     rows = handshake_rows(recs, irtt)
     df = pd.DataFrame({name: _column([r[name] for r in rows], dtype) for name, dtype in COLUMNS.items()})
     df.attrs["warnings"] = list(engine.warnings)

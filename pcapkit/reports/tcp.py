@@ -13,11 +13,11 @@ addresses too. ``df.attrs["warnings"]`` lists the limits that cut the analysis
 (unacked-segment cap, conversation cap); the ``analysis_limited`` column marks the
 frames concerned.
 
-Speed: a file path is analysed by the numba-compiled engine
-(:mod:`pcapkit.tcpflow.kernel`) over columns built by the columnar reader
-(:mod:`pcapkit.tcpflow.columns`); the result is identical to the per-frame extractor +
-Python engine, which is used when numba is missing, ``PCAPKIT_NO_NUMBA=1`` is set,
-``fast=False`` is given or the input is an iterable of frames.
+Speed: a file path is analysed by :func:`pcapkit.tcpflow.analysis.run` (compiled by
+numba; interpreted when numba is missing or ``PCAPKIT_NO_NUMBA=1`` is set) over columns
+built by the columnar reader (:mod:`pcapkit.tcpflow.columns`); the result is identical
+to the per-frame extractor + engine, which is used when ``fast=False`` is given or the
+input is an iterable of frames.
 """
 
 from __future__ import annotations
@@ -196,14 +196,11 @@ def _strings(codes: Any, texts: list[str]) -> Any:
 
 def kernel_table(path: str | PathLike[str], *, max_unacked: int = TCP_MAX_UNACKED_SEGMENTS,
                  max_conversations: int | None = None) -> pd.DataFrame | None:
-    """The table of :func:`frames_table` computed by the compiled engine
-    (:mod:`pcapkit.tcpflow.kernel`) over columns (:mod:`pcapkit.tcpflow.columns`), or
-    None when that path does not apply (no numba, PCAPKIT_NO_NUMBA set, or packets only
-    the per-frame extractor handles)."""
-    from pcapkit.tcpflow import kernel
-
-    if not kernel.available():
-        return None
+    """The table of :func:`frames_table` computed by :func:`pcapkit.tcpflow.analysis.run`
+    over columns (:mod:`pcapkit.tcpflow.columns`), or None when that path does not apply
+    (packets only the per-frame extractor handles)."""
+    from pcapkit.tcpflow import analysis
+    from pcapkit.tcpflow import flags as fl
     from pcapkit.tcpflow.columns import tcp_columns
 
     tc = tcp_columns(path)
@@ -212,14 +209,14 @@ def kernel_table(path: str | PathLike[str], *, max_unacked: int = TCP_MAX_UNACKE
     import numpy as np
     import pandas as pd
 
-    res = kernel.analyse_columns(tc.frame, tc.ts_ns, tc.key, tc.dirb, tc.seq, tc.ack, tc.flags, tc.window,
-                                 tc.seglen, tc.wscale, tc.sack_n, tc.sack_l, tc.sack_r,
-                                 max_unacked=max_unacked, max_conversations=max_conversations)
+    res = analysis.run(tc.frame, tc.ts_ns, tc.key, tc.dirb, tc.seq, tc.ack, tc.flags, tc.window,
+                       tc.seglen, tc.wscale, tc.sack_n, tc.sack_l, tc.sack_r,
+                       max_unacked=max_unacked, max_conversations=max_conversations)
     kept = np.nonzero(res.stream >= 0)[0]
     # (every row kept, the usual case: views instead of copies)
     keep: Any = slice(None) if kept.shape[0] == len(tc) else kept
     have = res.have[keep]
-    short = (have & kernel.H_SHORT) != 0
+    short = (have & fl.H_SHORT) != 0
     flags = tc.flags[keep]
     is_syn = (flags & 0x002) != 0
 
@@ -270,18 +267,18 @@ def kernel_table(path: str | PathLike[str], *, max_unacked: int = TCP_MAX_UNACKE
     nomask = np.zeros(kept.shape[0], dtype=bool)
     for bit, name in FLAG_FIELDS:
         data[name] = pd.arrays.BooleanArray((a & bit) != 0, nomask.copy())
-    data["tcp.analysis.duplicate_ack_num"] = ints(g["dupack_num"], opt(kernel.H_DUPACK))
-    data["tcp.analysis.duplicate_ack_frame"] = ints(g["dupack_frame"], opt(kernel.H_DUPACK))
-    data["tcp.analysis.acks_frame"] = ints(g["acks_frame"], opt(kernel.H_ACKS_FRAME))
-    data["tcp.analysis.ack_rtt"] = secs(g["ack_rtt"], ~opt(kernel.H_ACK_RTT))
-    data["tcp.analysis.initial_rtt"] = secs(g["irtt"], ~opt(kernel.H_IRTT))
-    data["tcp.analysis.bytes_in_flight"] = ints(g["bif"], opt(kernel.H_BIF))
-    data["tcp.analysis.push_bytes_sent"] = ints(g["push"], opt(kernel.H_PUSH))
-    data["tcp.analysis.rto"] = secs(g["rto"], ~opt(kernel.H_RTO))
-    data["tcp.analysis.rto_frame"] = ints(g["rto_frame"], opt(kernel.H_RTO))
+    data["tcp.analysis.duplicate_ack_num"] = ints(g["dupack_num"], opt(fl.H_DUPACK))
+    data["tcp.analysis.duplicate_ack_frame"] = ints(g["dupack_frame"], opt(fl.H_DUPACK))
+    data["tcp.analysis.acks_frame"] = ints(g["acks_frame"], opt(fl.H_ACKS_FRAME))
+    data["tcp.analysis.ack_rtt"] = secs(g["ack_rtt"], ~opt(fl.H_ACK_RTT))
+    data["tcp.analysis.initial_rtt"] = secs(g["irtt"], ~opt(fl.H_IRTT))
+    data["tcp.analysis.bytes_in_flight"] = ints(g["bif"], opt(fl.H_BIF))
+    data["tcp.analysis.push_bytes_sent"] = ints(g["push"], opt(fl.H_PUSH))
+    data["tcp.analysis.rto"] = secs(g["rto"], ~opt(fl.H_RTO))
+    data["tcp.analysis.rto_frame"] = ints(g["rto_frame"], opt(fl.H_RTO))
     data["tcp.time_relative"] = secs(g["time_relative"])
     data["tcp.time_delta"] = secs(g["time_delta"])
-    data["analysis_limited"] = pd.arrays.BooleanArray((have & kernel.H_LIMITED) != 0, nomask.copy())
+    data["analysis_limited"] = pd.arrays.BooleanArray((have & fl.H_LIMITED) != 0, nomask.copy())
     df = pd.DataFrame(data, copy=False)
     df.attrs["warnings"] = list(res.warnings)
     return df
@@ -296,7 +293,7 @@ def tcp_frames(path: PathOrFrames, stream: int | None = None, *, bpf: str | None
     matches -- the analysis itself always runs over every frame, as tshark's -Y.
     A file path goes through the compiled engine when it applies (see
     :func:`kernel_table`; identical results), else -- or with ``fast=False`` --
-    through the per-frame extractor and the Python engine.
+    through the per-frame extractor and the engine.
     """
     if fast and isinstance(path, (str, PathLike)):
         from pcapkit.errors import PcapkitError

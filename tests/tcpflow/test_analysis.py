@@ -1,16 +1,20 @@
-"""The compiled TCP engine (pcapkit.tcpflow.kernel over pcapkit.tcpflow.columns) gives
-exactly the Python engine's answers.
+"""THE TCP analysis (pcapkit.tcpflow.analysis) gives the same answers in every form it runs:
+compiled by numba or interpreted, over whole columns (``run``) or one segment at a time
+(``TcpEngine.feed``).
 
-The Python engine is itself proven equal to tshark 4.0 (tests/tcpflow/test_tshark_tcp.py),
-so equality here carries that proof over to the fast path: every TCP-bearing corpus
-file and every project capture is analysed both ways and the DataFrames of
-``tcp_frames`` must be identical (every column, every row, dtypes too). A Hypothesis
-test feeds random segment sequences (few endpoints, random flags/seq/ack/len/window,
-SACK blocks, window scale, small unacked/conversation limits) to both engines.
+The answers themselves are proven equal to tshark 4.0 here (``test_run_equals_tshark``,
+both backends) and in tests/tcpflow/test_tshark_tcp.py and test_engine.py. Equality of the
+forms: every TCP-bearing corpus file and every project capture gives identical
+``tcp_frames`` DataFrames (every column, every row, dtypes and warnings) compiled and
+interpreted, and through the columns + ``run`` path and the per-frame extractor + ``feed``
+path. A Hypothesis test feeds random segment sequences (few endpoints, random
+flags/seq/ack/len/window, SACK blocks, window scale, small unacked/conversation limits) to
+``run`` and ``feed``, compiled and interpreted.
 """
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +26,23 @@ from hypothesis import strategies as st
 
 from pcapkit.errors import PcapkitError
 from pcapkit.reports.tcp import kernel_table, tcp_frames
-from pcapkit.tcpflow import kernel
+from pcapkit.tcpflow import analysis, backends
 from pcapkit.tcpflow.engine import FrameAnalysis, TcpEngine
+from pcapkit.tcpflow.flags import (
+    H_ACK_RTT,
+    H_ACKS_FRAME,
+    H_BIF,
+    H_DUPACK,
+    H_IRTT,
+    H_LIMITED,
+    H_PUSH,
+    H_RTO,
+    H_SHORT,
+)
 from pcapkit.tcpflow.segment import Segment
 
-pytestmark = pytest.mark.skipif(not kernel.available(), reason="numba not installed or PCAPKIT_NO_NUMBA set")
+requires_numba = pytest.mark.skipif(not backends.compiled_available(),
+                                    reason="numba not installed or PCAPKIT_NO_NUMBA set")
 
 
 def _tcp_files() -> list[Path]:
@@ -37,11 +53,41 @@ def _tcp_files() -> list[Path]:
 
 FILES = _tcp_files() + capture_files()
 TSHARK_FILES = _tcp_files()
-_used_kernel: list[str] = []
+
+
+def _interpreted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PCAPKIT_NO_NUMBA", "1")
+    assert not analysis.backend().compiled
+
+
+def _frames_or_error(path: Path, **kw: object) -> pd.DataFrame | str:
+    try:
+        return tcp_frames(path, **kw)
+    except Exception as exc:  # (the same error both ways is the same answer)
+        return f"{type(exc).__name__}: {exc}"
+
+
+def _assert_same(a: pd.DataFrame | str, b: pd.DataFrame | str) -> None:
+    if isinstance(a, str) or isinstance(b, str):
+        assert a == b
+        return
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert a.attrs["warnings"] == b.attrs["warnings"]
+
+
+@requires_numba
+@pytest.mark.parametrize("path", FILES, ids=[corpus_id(p) for p in FILES])
+def test_compiled_equals_interpreted(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tcp_frames compiled and interpreted: the columns + run path and the per-frame + feed path."""
+    fast, slow = _frames_or_error(path), _frames_or_error(path, fast=False)
+    _interpreted(monkeypatch)
+    _assert_same(_frames_or_error(path), fast)
+    _assert_same(_frames_or_error(path, fast=False), slow)
 
 
 @pytest.mark.parametrize("path", FILES, ids=[corpus_id(p) for p in FILES])
-def test_kernel_table_equals_python_engine(path: Path) -> None:
+def test_run_equals_feed(path: Path) -> None:
+    """run() over the file's columns equals feed() over its segments from the per-frame extractor."""
     try:
         reference = tcp_frames(path, fast=False)
     except Exception as exc:
@@ -51,16 +97,15 @@ def test_kernel_table_equals_python_engine(path: Path) -> None:
     except PcapkitError:
         fast = None  # tcp_frames then uses the per-frame path
     if fast is None:
-        # the fast path declined: tcp_frames must still answer exactly
+        # the columns path declined: tcp_frames must still answer exactly
         pd.testing.assert_frame_equal(tcp_frames(path), reference)
         return
-    _used_kernel.append(corpus_id(path))
     pd.testing.assert_frame_equal(fast, reference, check_exact=True)
     assert fast.attrs["warnings"] == reference.attrs["warnings"]
 
 
-def test_kernel_covers_most_files() -> None:
-    """The equality above must be about the kernel: it ran on (almost) every TCP file."""
+def test_run_covers_most_files() -> None:
+    """The equalities above must be about run(): it ran on (almost) every TCP file."""
     if not FILES:
         pytest.skip("corpus not found")
     used = declined = 0
@@ -75,10 +120,13 @@ def test_kernel_covers_most_files() -> None:
     assert used >= 100 and declined <= 0.05 * (used + declined), (used, declined)
 
 
-def test_limits_and_filters_equal() -> None:
+@pytest.mark.parametrize("compiled", [pytest.param(True, marks=requires_numba), False], ids=["compiled", "interpreted"])
+def test_limits_and_filters_equal(compiled: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     path = next((p for p in FILES if corpus_id(p).endswith("tcp/dsack.dmp.gz")), None)
     if path is None:
         pytest.skip("corpus not found")
+    if not compiled:
+        _interpreted(monkeypatch)
     for kw in ({"max_unacked": 5}, {"max_conversations": 1}, {"stream": 0}, {"bpf": "tcp[13] & 2 != 0"}):
         a = tcp_frames(path, **kw)
         b = tcp_frames(path, fast=False, **kw)
@@ -155,25 +203,43 @@ def segment_lists(draw: st.DrawFn) -> list[Segment]:
     return segs
 
 
-def _python(segs: list[Segment], max_unacked: int, max_conv: int | None) -> tuple[list[tuple[object, ...]], list[str]]:
-    eng = TcpEngine(max_unacked=max_unacked, max_conversations=max_conv)
-    out = []
-    for s in segs:
-        r = eng.feed(s)
-        if r is None:
-            continue
-        out.append(_record(r))
-    return out, eng.warnings
+Records = tuple[list[tuple[object, ...]], list[str]]
 
 
 def _record(r: FrameAnalysis) -> tuple[object, ...]:
     return (r.segment.frame_number, r.stream, r.seq, r.ack, r.nxtseq, r.window_size, r.scalefactor, r.flags,
             r.acks_frame, r.ack_rtt, r.initial_rtt, r.bytes_in_flight, r.push_bytes_sent, r.dupack_num,
-            r.dupack_frame, r.rto, r.rto_frame, r.time_relative if not r.short else 0,
-            r.time_delta if not r.short else 0, r.limited, r.short)
+            r.dupack_frame, r.rto, r.rto_frame, r.time_relative, r.time_delta, r.limited, r.short)
 
 
-def _compiled(segs: list[Segment], max_unacked: int, max_conv: int | None) -> tuple[list[tuple[object, ...]], list[str]]:
+def _feed(segs: list[Segment], max_unacked: int, max_conv: int | None, compiled: bool) -> Records:
+    eng = TcpEngine(max_unacked=max_unacked, max_conversations=max_conv, compiled=compiled)
+    out = [_record(r) for r in map(eng.feed, segs) if r is not None]
+    assert eng.dropped_conversations == len(segs) - len(out)
+    return out, eng.warnings
+
+
+def _records(res: analysis.AnalysisResult, segs: list[Segment]) -> list[tuple[object, ...]]:
+    """run()'s columns as the records feed() makes (what kernel_table shows, field by field)."""
+    out: list[tuple[object, ...]] = []
+    h = res.have
+    for i, s in enumerate(segs):
+        if res.stream[i] < 0:
+            continue
+
+        def o(bit: int, v: np.ndarray, i: int = i) -> int | None:
+            return int(v[i]) if h[i] & bit else None
+        out.append((s.frame_number, int(res.stream[i]), int(res.seq[i]), int(res.ack[i]), int(res.nxtseq[i]),
+                    int(res.window_size[i]), int(res.scalefactor[i]), int(res.aflags[i]),
+                    o(H_ACKS_FRAME, res.acks_frame), o(H_ACK_RTT, res.ack_rtt),
+                    o(H_IRTT, res.irtt), o(H_BIF, res.bif), o(H_PUSH, res.push),
+                    o(H_DUPACK, res.dupack_num), o(H_DUPACK, res.dupack_frame),
+                    o(H_RTO, res.rto), o(H_RTO, res.rto_frame), int(res.time_relative[i]), int(res.time_delta[i]),
+                    bool(h[i] & H_LIMITED), bool(h[i] & H_SHORT)))
+    return out
+
+
+def _run(segs: list[Segment], max_unacked: int, max_conv: int | None, compiled: bool) -> Records:
     eps: dict[tuple[str, int], int] = {}
     keys: dict[tuple[int, int], int] = {}
     key, dirb = [], []
@@ -193,86 +259,114 @@ def _compiled(segs: list[Segment], max_unacked: int, max_conv: int | None) -> tu
     def col(f: object) -> np.ndarray:
         return np.array([f(s) for s in segs], dtype=np.int64)  # type: ignore[operator]
 
-    res = kernel.analyse_columns(
+    res = analysis.run(
         col(lambda s: s.frame_number), col(lambda s: s.ts_ns), np.array(key), np.array(dirb),
         col(lambda s: s.seq), col(lambda s: s.ack), col(lambda s: s.flags), col(lambda s: s.window),
         col(lambda s: s.seglen), col(lambda s: -1 if s.wscale is None else s.wscale),
         col(lambda s: len(s.sack_blocks)), sl[has_sack], sr[has_sack], max_unacked=max_unacked,
-        max_conversations=max_conv)
-    out: list[tuple[object, ...]] = []
-    h = res.have
-    for i, s in enumerate(segs):
-        if res.stream[i] < 0:
-            continue
-        short = bool(h[i] & kernel.H_SHORT)
+        max_conversations=max_conv, compiled=compiled)
+    return _records(res, segs), res.warnings
 
-        def o(bit: int, v: np.ndarray, i: int = i) -> int | None:
-            return int(v[i]) if h[i] & bit else None
-        out.append((s.frame_number, int(res.stream[i]), int(res.seq[i]), int(res.ack[i]), int(res.nxtseq[i]),
-                    int(res.window_size[i]), int(res.scalefactor[i]), int(res.aflags[i]),
-                    o(kernel.H_ACKS_FRAME, res.acks_frame), o(kernel.H_ACK_RTT, res.ack_rtt),
-                    o(kernel.H_IRTT, res.irtt), o(kernel.H_BIF, res.bif), o(kernel.H_PUSH, res.push),
-                    o(kernel.H_DUPACK, res.dupack_num), o(kernel.H_DUPACK, res.dupack_frame),
-                    o(kernel.H_RTO, res.rto), o(kernel.H_RTO, res.rto_frame),
-                    0 if short else int(res.time_relative[i]), 0 if short else int(res.time_delta[i]),
-                    bool(h[i] & kernel.H_LIMITED), short))
-    return out, res.warnings
+
+BACKENDS = [True, False] if backends.compiled_available() else [False]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(segment_lists(), st.sampled_from([10_000, 1, 3, 8]), st.sampled_from([None, None, 1, 2]))
-def test_random_segments_same_as_python_engine(segs: list[Segment], max_unacked: int, max_conv: int | None) -> None:
-    assert _compiled(segs, max_unacked, max_conv) == _python(segs, max_unacked, max_conv)
+def test_random_segments_feed_equals_run(segs: list[Segment], max_unacked: int, max_conv: int | None) -> None:
+    reference = _run(segs, max_unacked, max_conv, BACKENDS[0])
+    for compiled in BACKENDS:
+        assert _run(segs, max_unacked, max_conv, compiled) == reference
+        assert _feed(segs, max_unacked, max_conv, compiled) == reference
+
+
+def test_state_grows_from_small_buffers() -> None:
+    """Many conversations and long unacked lists through feed (which starts with room for
+    16 keys, 16 conversations and 64 unacked segments) equal run (sized up front)."""
+    segs = []
+    for i in range(400):
+        c = i % 40  # 40 conversations, each with 10 unacked data segments
+        segs.append(Segment(i + 1, i * 1000, "10.0.0.1", "10.0.0.2", 1000 + c, 80, 1000 + 100 * (i // 40), 0,
+                            0x018, 100, 100))
+    for compiled in BACKENDS:
+        assert _feed(segs, 10_000, None, compiled) == _run(segs, 10_000, None, compiled)
 
 
 # ---------------------------------------------------------------------------------
-# the kernel against tshark directly (same fields and files as test_tshark_tcp.py)
+# the backends
 
-def _kernel_records(path: Path) -> list[FrameAnalysis] | None:
+def test_generated_code_has_no_hot_calls() -> None:
+    """run_columns is one loop with step, its helpers and the seq helpers written in: a
+    compiled call passes each array as seven values (10-20 ns a segment), an interpreted
+    one costs about 0.1 us."""
+    from pcapkit.tcpflow.analysis import step
+
+    generated = backends.generate([step.run_columns, step.step], expressions=analysis._EXPRESSIONS,
+                                  inline=analysis._INLINE)
+    called = {fn.__name__: {n.func.id for n in ast.walk(module) if isinstance(n, ast.Call)
+                            and isinstance(n.func, ast.Name)} for fn, module in generated}
+    hot = {fn.__name__ for fn in (*analysis._EXPRESSIONS, *analysis._INLINE)}
+    assert {"step", "_acknowledge", "seq_gt"} <= hot
+    assert not called["run_columns"] & hot, called["run_columns"]
+    assert not called["step"] & hot, called["step"]
+
+
+@requires_numba
+def test_backends() -> None:
+    import numba
+
+    compiled, interpreted = analysis.backend(True), analysis.backend(False)
+    assert compiled.compiled and isinstance(compiled.step, numba.core.dispatcher.Dispatcher)
+    assert not interpreted.compiled and not isinstance(interpreted.step, numba.core.dispatcher.Dispatcher)
+    assert analysis.backend() is compiled
+
+
+def test_no_numba_env_selects_the_interpreted_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    _interpreted(monkeypatch)
+    assert not backends.compiled_available()
+    assert analysis.backend() is analysis.backend(False)
+
+
+# ---------------------------------------------------------------------------------
+# run() against tshark directly (same fields and files as test_tshark_tcp.py)
+
+def _run_records(path: Path, compiled: bool) -> list[FrameAnalysis] | None:
     from pcapkit.tcpflow.columns import tcp_columns
 
     tc = tcp_columns(path)
     if tc is None:
         return None
-    res = kernel.analyse_columns(tc.frame, tc.ts_ns, tc.key, tc.dirb, tc.seq, tc.ack, tc.flags, tc.window,
-                                 tc.seglen, tc.wscale, tc.sack_n, tc.sack_l, tc.sack_r)
-    out = []
-    for i in range(len(tc)):
-        h = int(res.have[i])
+    res = analysis.run(tc.frame, tc.ts_ns, tc.key, tc.dirb, tc.seq, tc.ack, tc.flags, tc.window, tc.seglen,
+                       tc.wscale, tc.sack_n, tc.sack_l, tc.sack_r, compiled=compiled)
+    segs = [Segment(int(tc.frame[i]), int(tc.ts_ns[i]), tc.addresses[tc.src_code[i]], tc.addresses[tc.dst_code[i]],
+                    int(tc.sport[i]), int(tc.dport[i]), int(tc.seq[i]), int(tc.ack[i]), int(tc.flags[i]),
+                    int(tc.window[i]), int(tc.seglen[i])) for i in range(len(tc))]
+    # (no limit: no row is dropped)
+    return [FrameAnalysis(seg, *rec[1:]) for seg, rec in zip(segs, _records(res, segs), strict=True)]
 
-        def o(bit: int, v: np.ndarray, i: int = i, h: int = h) -> int | None:
-            return int(v[i]) if h & bit else None
-        seg = Segment(int(tc.frame[i]), int(tc.ts_ns[i]), tc.addresses[tc.src_code[i]], tc.addresses[tc.dst_code[i]],
-                      int(tc.sport[i]), int(tc.dport[i]), int(tc.seq[i]), int(tc.ack[i]), int(tc.flags[i]),
-                      int(tc.window[i]), int(tc.seglen[i]))
-        out.append(FrameAnalysis(
-            seg, int(res.stream[i]), int(res.seq[i]), int(res.ack[i]), int(res.nxtseq[i]), int(res.window_size[i]),
-            int(res.scalefactor[i]), int(res.aflags[i]), o(kernel.H_ACKS_FRAME, res.acks_frame),
-            o(kernel.H_ACK_RTT, res.ack_rtt), o(kernel.H_IRTT, res.irtt), o(kernel.H_BIF, res.bif),
-            o(kernel.H_PUSH, res.push), o(kernel.H_DUPACK, res.dupack_num), o(kernel.H_DUPACK, res.dupack_frame),
-            o(kernel.H_RTO, res.rto), o(kernel.H_RTO, res.rto_frame), int(res.time_relative[i]),
-            int(res.time_delta[i]), bool(h & kernel.H_LIMITED), bool(h & kernel.H_SHORT)))
-    return out
+
+TSHARK_CASES = [(p, c) for p in TSHARK_FILES for c in BACKENDS]
 
 
 @requires_tshark
 @pytest.mark.tshark
-@pytest.mark.parametrize("path", TSHARK_FILES, ids=[corpus_id(p) for p in TSHARK_FILES])
-def test_kernel_equals_tshark(path: Path) -> None:
+@pytest.mark.parametrize(("path", "compiled"), TSHARK_CASES,
+                         ids=[f"{corpus_id(p)}-{'compiled' if c else 'interpreted'}" for p, c in TSHARK_CASES])
+def test_run_equals_tshark(path: Path, compiled: bool) -> None:
     from oracle import tshark_fields
     from test_tshark_tcp import FIELDS, KNOWN_DIFFERENCES, OPTIONS
 
     from pcapkit.tcpflow.engine import tshark_text
 
     try:
-        records = _kernel_records(path)
+        records = _run_records(path, compiled)
     except PcapkitError:
         pytest.skip("not read by the columnar reader")
     if records is None:
-        pytest.skip("the kernel path declines this file")
+        pytest.skip("the columns path declines this file")
     reference = tshark_fields(path, FIELDS, options=OPTIONS, display_filter="tcp")
     if reference and not records:
-        # (both engines share the per-frame extractor for link layers the columnar path
+        # (both paths share the per-frame extractor for link layers the columnar path
         # does not know; e.g. ERF records (linktype 197): test_tshark_tcp.py fails there too)
         pytest.skip("no TCP segment extracted from this link type by either path")
     ours = [tshark_text(r) for r in records]
@@ -284,34 +378,5 @@ def test_kernel_equals_tshark(path: Path) -> None:
         number = int(ref["frame.number"])
         for field in FIELDS:
             if ref.get(field) != mine.get(field) and (name, number, field) not in KNOWN_DIFFERENCES:
-                differences.append(f"frame {number} {field}: tshark {ref.get(field)!r} kernel {mine.get(field)!r}")
+                differences.append(f"frame {number} {field}: tshark {ref.get(field)!r} run {mine.get(field)!r}")
     assert not differences, f"{len(differences)} differences:\n" + "\n".join(differences[:30])
-
-
-def test_no_numba_env_uses_python_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    path = next((p for p in FILES if corpus_id(p).endswith("tcp/dsack.dmp.gz")), None)
-    if path is None:
-        pytest.skip("corpus not found")
-    fast = tcp_frames(path)
-    monkeypatch.setenv("PCAPKIT_NO_NUMBA", "1")
-    assert not kernel.available()
-    assert kernel_table(path) is None
-    pd.testing.assert_frame_equal(tcp_frames(path), fast, check_exact=True)
-
-
-def test_uncompiled_kernel_same_as_compiled() -> None:
-    """The kernel's code run as plain Python (for debugging) gives the compiled answers."""
-    path = next((p for p in FILES if corpus_id(p).endswith("tcp/206_example_b.pcap")), None)
-    if path is None:
-        pytest.skip("corpus not found")
-    from pcapkit.tcpflow.columns import tcp_columns
-
-    tc = tcp_columns(path)
-    assert tc is not None
-    args = (tc.frame, tc.ts_ns, tc.key, tc.dirb, tc.seq, tc.ack, tc.flags, tc.window, tc.seglen, tc.wscale,
-            tc.sack_n, tc.sack_l, tc.sack_r)
-    a = kernel.analyse_columns(*args, max_unacked=50)
-    b = kernel.analyse_columns(*args, max_unacked=50, compiled=False)
-    for name in ("stream", "seq", "ack", "nxtseq", "aflags", "acks_frame", "ack_rtt", "bif", "have"):
-        assert np.array_equal(getattr(a, name), getattr(b, name)), name
-    assert a.warnings == b.warnings
