@@ -16,9 +16,9 @@ _LAZY: dict[str, str] = {
     # files
     "Frame": "pcapkit.frame",
     "open_capture": "pcapkit.capture.files",
-    "CaptureReader": "pcapkit.capture.files",
-    "PcapWriter": "pcapkit.capture.pcap",
-    "PcapngWriter": "pcapkit.capture.pcapng",
+    "CaptureReader": "pcapkit.capture.reader",
+    "PcapWriter": "pcapkit.capture.writer",
+    "PcapngWriter": "pcapkit.capture.writer",
     # filters and live capture
     "compile_filter": "pcapkit.capture.bpf",
     "filter_frames": "pcapkit.capture.bpf",

@@ -2,7 +2,7 @@
 # pcapkit's whole set-up and its two jobs, for a fresh Debian machine.
 #   scripts/dev.sh setup        system packages (apt-get) + .venv with pcapkit and test tools
 #   scripts/dev.sh demo         setup, then the main job on a capture from captures/
-#   scripts/dev.sh test         setup, then ruff, mypy and the whole test suite
+#   scripts/dev.sh test         setup, then ruff, mypy, lint-imports (the layers) and the whole test suite
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,6 +55,7 @@ case "$cmd" in
         setup_system; setup_python
         .venv/bin/ruff check pcapkit tests benchmarks captures
         .venv/bin/mypy
+        .venv/bin/lint-imports
         .venv/bin/python -m pytest -n 2 -q "$@" ;;
     *)
         echo "usage: scripts/dev.sh setup|demo|test [pytest args]" >&2; exit 2 ;;

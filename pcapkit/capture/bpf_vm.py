@@ -23,7 +23,7 @@ import struct
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from pcapkit.capture.bpf import (
+from pcapkit.capture.bpf_program import (
     BPF_A,
     BPF_ABS,
     BPF_ADD,
@@ -60,8 +60,10 @@ from pcapkit.capture.bpf import (
     BPF_W,
     BPF_X,
     BPF_XOR,
+    SKF_AD_OFF,
     BpfInsn,
     BpfProgram,
+    s32,
 )
 
 if TYPE_CHECKING:
@@ -70,10 +72,6 @@ if TYPE_CHECKING:
 
 MASK32 = 0xFFFFFFFF
 MAX_STEPS = 1 << 16  # a program that loops longer (backward jumps) rejects
-
-
-def _s32(k: int) -> int:
-    return k - 0x100000000 if k & 0x80000000 else k
 BPF_MEMWORDS = 16
 
 _U32 = struct.Struct("!I").unpack_from
@@ -95,7 +93,7 @@ def validate(insns: Sequence[BpfInsn]) -> None:
         if cls == BPF_JMP:
             if (ins.code & 0xF0) == BPF_JA:
                 # libpcap sign-extends k: "ip6 protochain" loops with backward jumps
-                if not 0 <= pc + 1 + _s32(ins.k) < n:
+                if not 0 <= pc + 1 + s32(ins.k) < n:
                     raise BpfProgramError(f"({pc:03d}) ja out of range")
             elif pc + 1 + max(ins.jt, ins.jf) >= n:
                 raise BpfProgramError(f"({pc:03d}) jump out of range")
@@ -123,7 +121,7 @@ def _load(data: bytes, caplen: int, off: int, size: int) -> int | None:
 
 
 _SIZES = {BPF_W: 4, BPF_H: 2, BPF_B: 1}
-_AUX_VLAN = (0xFFFFF000 + 48, 0xFFFFF000 + 44)  # SKF_AD_VLAN_TAG_PRESENT, SKF_AD_VLAN_TAG
+_AUX_VLAN = (SKF_AD_OFF + 48, SKF_AD_OFF + 44)  # SKF_AD_VLAN_TAG_PRESENT, SKF_AD_VLAN_TAG
 
 
 def run_program(program: BpfProgram | Sequence[BpfInsn], data: bytes, wirelen: int | None = None,

@@ -34,7 +34,7 @@ import struct
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
-from pcapkit.capture.files import ByteSource, CaptureReader, Interface, Section
+from pcapkit.capture.reader import ByteSource, CaptureReader, Interface, Section
 from pcapkit.errors import MalformedRecordError
 from pcapkit.frame import Frame
 

@@ -26,7 +26,8 @@ def compile_cmd(expression: tuple[str, ...], linktype: str, snaplen: int, fmt: s
       pcapkit compile 'tcp port 80'
       pcapkit compile --linktype LINUX_SLL --format ddd 'ip6 and udp'
     """
-    from pcapkit.capture.bpf import compile_filter, format_program
+    from pcapkit.capture.bpf import compile_filter
+    from pcapkit.capture.bpf_program import format_program
 
     program = compile_filter(" ".join(expression), linktype, snaplen, optimize=not no_optimize)
     click.echo(format_program(program, fmt), nl=False)
@@ -94,9 +95,10 @@ def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snap
     """
     import signal
 
-    from pcapkit.capture.bpf import linktype_name, linktype_value
+    from pcapkit.capture.bpf import dlt_name, linktype_value
     from pcapkit.capture.interfaces import tcpdump_list_lines
-    from pcapkit.capture.live import CaptureOutput, LiveCapture
+    from pcapkit.capture.live import LiveCapture
+    from pcapkit.capture.live_output import CaptureOutput
     from pcapkit.errors import CaptureWriteError, LiveCaptureError, PcapkitError
 
     if list_ifaces:
@@ -124,7 +126,7 @@ def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snap
                                    rotate_seconds=rotate_seconds, interface_name=interface,
                                    nanosecond=precision == "nano")
         if not quiet:
-            click.echo(f"listening on {interface}, link-type {linktype_name(cap.linktype)}, "
+            click.echo(f"listening on {interface}, link-type {dlt_name(cap.linktype)}, "
                        f"snapshot length {cap.snaplen} bytes", err=True)
         try:
             if output is not None:

@@ -38,19 +38,19 @@ def export(files: tuple[str, ...], output: str, table: str, partition_rows: int 
       pcapkit export traces/ -o tcp/ --table tcp --engine dask
       python -c "import pandas as pd; print(pd.read_parquet('packets/'))"
     """
-    from pcapkit.columnar.export import expand_inputs, export_local
+    from pcapkit.reports.export import expand_inputs, export_local
 
     inputs = expand_inputs(list(files))
     if not inputs:
         fail("no capture files found in the inputs")
     if engine == "dask":
-        from pcapkit.columnar.dask_engine import export_dask
+        from pcapkit.reports.dask_engine import export_dask
 
         if table == "packets" and os.path.isfile(output):
             fail(f"{output}: --engine dask writes a directory of part files; give a directory")
         res = export_dask(inputs, output, table, partition_rows, chunk_packets, scheduler)
     else:
-        from pcapkit.columnar.progress import ProgressBar
+        from pcapkit.cli.progress import ProgressBar
 
         total = sum(os.path.getsize(f) for f in inputs)
         gz = any(f.endswith(".gz") for f in inputs)

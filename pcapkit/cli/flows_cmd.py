@@ -14,15 +14,12 @@ if TYPE_CHECKING:
 
 
 def _frames(file: str, filter_expr: tuple[str, ...]) -> Iterator[Frame]:
-    from pcapkit.tcpflow.tcptrace import capture_frames
-
-    frames = capture_frames(file)
-    expr = " ".join(filter_expr).strip()
-    if not expr:
-        return frames
+    """The frames of FILE that a tcpdump filter accepts (read as they are needed)."""
     from pcapkit.capture.bpf import filter_frames
+    from pcapkit.capture.files import open_capture
 
-    return filter_frames(frames, expr)
+    with open_capture(file) as reader:
+        yield from filter_frames(reader, " ".join(filter_expr).strip())
 
 
 @click.command(cls=PcapkitCommand)
@@ -42,10 +39,10 @@ def flows(file: str, filter_expr: tuple[str, ...], proto: str, fmt: str, output:
       pcapkit flows capture.pcap
       pcapkit flows capture.pcap 'host 10.0.0.1' --proto tcp --format csv -o flows.csv
     """
+    from pcapkit.cli.output import write_report
     from pcapkit.reports.flows import flows as flows_report
-    from pcapkit.reports.output import write_report
 
-    df = flows_report(list(_frames(file, filter_expr)))
+    df = flows_report(_frames(file, filter_expr) if "".join(filter_expr).strip() else file)
     if proto != "all":
         df = df[df["proto"].str.startswith(proto)].reset_index(drop=True)
     if fmt == "table":
@@ -70,10 +67,10 @@ def tcptrace(file: str, filter_expr: tuple[str, ...], conn: int | None, fmt: str
       pcapkit tcptrace capture.pcap
       pcapkit tcptrace capture.pcap --conn 1 --format json
     """
-    from pcapkit.reports.output import write_report
+    from pcapkit.cli.output import write_report
     from pcapkit.tcpflow.tcptrace import tcptrace_stats
 
-    source = file if not "".join(filter_expr).strip() else list(_frames(file, filter_expr))
+    source = file if not "".join(filter_expr).strip() else _frames(file, filter_expr)
     df = tcptrace_stats(source)
     if conn is not None and not df.empty:
         df = df[df["conn"] == conn].reset_index(drop=True)

@@ -40,8 +40,8 @@ def tcp(file: str, stream: int | None, nsegments: int, part: str, fmt: str, outp
       pcapkit lab tcp tcp-ethereal-trace-1
       pcapkit lab tcp tcp-ethereal-trace-1 --part segments --format csv -o rtt.csv
     """
+    from pcapkit.cli.output import write_report
     from pcapkit.reports.lab import lab_tcp
-    from pcapkit.reports.output import write_report
 
     result = lab_tcp(file, stream=stream, nsegments=nsegments)
     if fmt == "table" and output is None:
@@ -67,7 +67,7 @@ def dhcp(file: str, fmt: str, output: str | None) -> None:
       pcapkit lab dhcp dhcp-ethereal-trace-1
       pcapkit lab dhcp dhcp.pcapng --format csv -o dhcp.csv
     """
+    from pcapkit.cli.output import write_report
     from pcapkit.reports.lab import lab_dhcp
-    from pcapkit.reports.output import write_report
 
     write_report(lab_dhcp(file), fmt, output)

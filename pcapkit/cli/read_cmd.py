@@ -13,7 +13,7 @@ import click
 from pcapkit.cli.common import PcapkitCommand
 
 if TYPE_CHECKING:
-    from pcapkit.capture.files import CaptureReader
+    from pcapkit.capture.reader import CaptureReader
     from pcapkit.frame import Frame
 
 COLUMNS = ("frame.number", "frame.time_epoch", "frame.len", "frame.cap_len", "frame.interface_id",

@@ -84,7 +84,7 @@ def stats(files: tuple[str, ...], hierarchy: bool, no_hash: bool, fmt: str, outp
             if output:
                 out.close()
     else:
-        from pcapkit.reports.output import write_report
+        from pcapkit.cli.output import write_report
 
         write_report(info_frame(infos), fmt, output)
     for info in infos:

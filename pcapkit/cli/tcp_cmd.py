@@ -64,7 +64,7 @@ def tcp(file: str, filter_expr: tuple[str, ...], stream: int | None, columns: st
       pcapkit tcp capture.pcap 'port 80' --stream 0
       pcapkit tcp capture.pcap --format csv -o tcp.csv
     """
-    from pcapkit.reports.output import write_report
+    from pcapkit.cli.output import write_report
     from pcapkit.reports.tcp import tcp_frames
 
     expr = " ".join(filter_expr).strip() or None
@@ -100,8 +100,8 @@ def handshakes(file: str, fmt: str, output: str | None) -> None:
       pcapkit handshakes capture.pcap
       pcapkit handshakes capture.pcap --format json
     """
+    from pcapkit.cli.output import write_report
     from pcapkit.reports.handshakes import handshakes as handshakes_report
-    from pcapkit.reports.output import write_report
 
     df = handshakes_report(file)
     _warn(df)
@@ -128,7 +128,7 @@ def rtt(file: str, stream: int | None, method: str, summary: bool, fmt: str, out
       pcapkit rtt capture.pcap --method karn --summary
       pcapkit rtt capture.pcap --format csv -o rtt.csv
     """
-    from pcapkit.reports.output import write_report
+    from pcapkit.cli.output import write_report
     from pcapkit.reports.rtt import rtt_samples, summarize
 
     df = rtt_samples(file, stream=stream, method=method)

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pcapkit.capture.batch import DEFAULT_CHUNK_BYTES, RecordBatch, iter_records
 from pcapkit.columnar import dtypes as _dt
 from pcapkit.columnar.decode import Columns, decode_batch
-from pcapkit.columnar.offsets import DEFAULT_CHUNK_BYTES, RecordBatch, iter_records
 from pcapkit.errors import PcapkitError
 
 if TYPE_CHECKING:

@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from pcapkit.capture.batch import RecordBatch
 from pcapkit.columnar.dtypes import LOCAL_SPECS, numpy_dtype
-from pcapkit.columnar.offsets import RecordBatch, gather_rows
+from pcapkit.columnar.rows import gather_rows
 
 I64 = np.int64
 
@@ -58,6 +59,10 @@ ICMP_ERRORS = (3, 4, 5, 11, 12, 31)
 ICMPV6_ERRORS = (1, 2, 3, 4)
 IPV6_AF = (10, 24, 28, 30)
 IPV6_EXT = (0,)  # hop-by-hop options: walked by the fast path (others: per-packet path)
+# internal columns for the segment source (not part of the packets table): where the TCP
+# header starts in the frame, and the transport protocol after IPv6 extension headers
+TCP_OFFSET = "pcapkit.tcp_offset"
+TRANSPORT_PROTO = "pcapkit.transport_proto"
 
 
 _DTYPES: dict[str, Any] = {s.name: numpy_dtype(s) for s in LOCAL_SPECS}
@@ -194,6 +199,7 @@ def decode_batch(rb: RecordBatch, use_kernel: bool = True) -> Columns:
         if len(t_idx) > 1:  # IPv4 and IPv6 rows: back to row order (Columns.set relies on it)
             order = np.argsort(idx, kind="stable")
             idx, off, plen, proto = idx[order], off[order], plen[order], proto[order]
+        out.set(TRANSPORT_PROTO, idx, proto)
         for p, fn in ((6, _tcp), (17, _udp), (1, _icmp), (58, _icmpv6)):
             s = proto == p
             if s.any():
@@ -474,6 +480,7 @@ def _tcp(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.nda
     if idx.size == 0:
         return
     w = b.win(idx, off, 20)
+    out.set(TCP_OFFSET, idx, off)
     out.set("tcp.srcport", idx, _be16(w, 0))
     out.set("tcp.dstport", idx, _be16(w, 2))
     out.set("tcp.seq_raw", idx, _be32(w, 4))

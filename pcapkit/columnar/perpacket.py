@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from pcapkit.capture.batch import RecordBatch
 from pcapkit.columnar.decode import Columns
 from pcapkit.columnar.dtypes import LOCAL_SPECS
-from pcapkit.columnar.offsets import RecordBatch
 
 # the columns the file layer gives (never taken from the dissector)
 FRAME_COLUMNS = frozenset({"frame.number", "frame.time_epoch", "frame.len", "frame.cap_len",

@@ -13,13 +13,11 @@ capability and passes ``ctx.extra["bgp.asn_len"]`` (2 or 4) to the BGP dissector
 both OPENs were seen; without them the dissector falls back to Wireshark's heuristic.
 
 The driver calls :meth:`TcpStreamDispatcher.feed` for TCP payloads;
-:func:`dissect_bgp_file` does the whole job for a capture file on its own (it parses
-the link, IP and TCP headers minimally) for users and tests.
+:func:`dissect_bgp_file` gives the BGP layers of a whole capture file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,151 +199,18 @@ class TcpStreamDispatcher:
         return layer
 
 
-# -- a self-contained reader for users and tests ------------------------------------------
+# -- a whole file ---------------------------------------------------------------------------
 
 
-def _frames(path: Path) -> Iterator[tuple[int, int, int, bytes]]:
-    """(frame_number, ts_ns, linktype, data) for every frame of a capture file."""
-    try:
-        from pcapkit.capture import files
-    except ImportError:     # the reader is not there yet: fall back to dpkt
-        yield from _frames_dpkt(path)
-        return
-    with files.open_capture(path) as cap:
-        for fr in cap:
-            yield fr.number, fr.ts_ns, fr.linktype, fr.data
+def dissect_bgp_file(path: str | Path) -> list[tuple[int, list[Layer]]]:
+    """Every frame of a capture that completes BGP messages: (frame_number, [Layer, ...]),
+    from the per-packet dissection of the file (one session: IP reassembly, then TCP
+    stream reassembly and BGP framing through :class:`TcpStreamDispatcher`)."""
+    from pcapkit.dissect.driver import dissect_file
 
-
-def _frames_dpkt(path: Path) -> Iterator[tuple[int, int, int, bytes]]:
-    import gzip
-
-    import dpkt
-
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    import io
-
-    fh = io.BytesIO(raw)
-    reader: Any
-    if raw[:4] == b"\x0a\x0d\x0d\x0a":
-        reader = dpkt.pcapng.Reader(fh)
-    else:
-        reader = dpkt.pcap.Reader(fh)
-    linktype = reader.datalink()
-    for n, (ts, buf) in enumerate(reader, 1):
-        yield n, round(float(ts) * 1e9), linktype, bytes(buf)
-
-
-def _link_to_ip(linktype: int, data: bytes) -> tuple[int, int] | None:
-    """(offset of the IP header, ip version) inside a frame, or None."""
-    o = 0
-    etype: int | None = None
-    if linktype == 178:     # Juniper Ethernet: "MGC", flags, [extension length + TLVs], Ethernet
-        if len(data) < 4 or data[:3] != b"MGC":
-            return None
-        o = 4
-        if data[3] & 0x80:
-            if len(data) < 6:
-                return None
-            o = 6 + int.from_bytes(data[4:6], "big")
-        if len(data) < o + 14:
-            return None
-        etype, o = int.from_bytes(data[o + 12:o + 14], "big"), o + 14
-    elif linktype == 1:
-        if len(data) < 14:
-            return None
-        etype, o = int.from_bytes(data[12:14], "big"), 14
-    elif linktype == 113:
-        if len(data) < 16:
-            return None
-        etype, o = int.from_bytes(data[14:16], "big"), 16
-    elif linktype == 276:
-        if len(data) < 20:
-            return None
-        etype, o = int.from_bytes(data[0:2], "big"), 20
-    elif linktype in (101, 12, 14, 228, 229):
-        o = 0
-    elif linktype in (9, 104, 50):
-        if data[:2] in (b"\xff\x03", b"\x0f\x00", b"\x8f\x00"):
-            o = 2
-        if len(data) < o + 2:
-            return None
-        proto = int.from_bytes(data[o:o + 2], "big")
-        o += 2
-        etype = {0x0021: 0x0800, 0x0057: 0x86DD, 0x0281: 0x8847}.get(proto, proto)
-    else:
-        return None
-    while etype in (0x8100, 0x88A8, 0x9100):
-        if len(data) < o + 4:
-            return None
-        etype, o = int.from_bytes(data[o + 2:o + 4], "big"), o + 4
-    if etype in (0x8847, 0x8848):
-        while o + 4 <= len(data):
-            bottom = data[o + 2] & 1
-            o += 4
-            if bottom:
-                break
-        etype = None
-    if etype is not None and etype not in (0x0800, 0x86DD):
-        return None
-    if o >= len(data):
-        return None
-    version = data[o] >> 4
-    return (o, version) if version in (4, 6) else None
-
-
-def _ip_tcp(data: bytes, o: int, version: int) -> tuple[str, str, int, int, int, int, bytes] | None:
-    """(src, dst, sport, dport, seq, flags, payload) of a TCP segment in IP at ``o``."""
-    from pcapkit.fields import ipv4_text, ipv6_text
-
-    if version == 4:
-        if len(data) < o + 20:
-            return None
-        ihl = (data[o] & 0x0F) * 4
-        total = int.from_bytes(data[o + 2:o + 4], "big")
-        if data[o + 9] != 6 or ihl < 20 or int.from_bytes(data[o + 6:o + 8], "big") & 0x1FFF:
-            return None
-        src, dst = ipv4_text(data[o + 12:o + 16]), ipv4_text(data[o + 16:o + 20])
-        end = min(len(data), o + total) if total >= ihl else len(data)
-        t = o + ihl
-    else:
-        if len(data) < o + 40 or data[o + 6] != 6:
-            return None
-        plen = int.from_bytes(data[o + 4:o + 6], "big")
-        src, dst = ipv6_text(data[o + 8:o + 24]), ipv6_text(data[o + 24:o + 40])
-        t = o + 40
-        end = min(len(data), t + plen)
-    if end < t + 20:
-        return None
-    sport, dport = int.from_bytes(data[t:t + 2], "big"), int.from_bytes(data[t + 2:t + 4], "big")
-    seq = int.from_bytes(data[t + 4:t + 8], "big")
-    thl = (data[t + 12] >> 4) * 4
-    flags = int.from_bytes(data[t + 12:t + 14], "big") & 0x0FFF
-    if thl < 20:
-        return None
-    return src, dst, sport, dport, seq, flags, data[t + thl:end]
-
-
-def dissect_bgp_file(path: str | Path, *, dispatcher: TcpStreamDispatcher | None = None) -> list[tuple[int, list[Layer]]]:
-    """Every frame of a capture that completes BGP messages: (frame_number, [Layer, ...]).
-
-    Reads the file with pcapkit's reader (dpkt until it is available), parses
-    Ethernet/VLAN/SLL/raw/PPP/Cisco HDLC/Juniper Ethernet/MPLS, IPv4/IPv6 and TCP minimally, and feeds
-    the TCP payloads to a :class:`TcpStreamDispatcher`.
-    """
-    disp = dispatcher or TcpStreamDispatcher()
     result: list[tuple[int, list[Layer]]] = []
-    for number, ts_ns, linktype, data in _frames(Path(path)):
-        at = _link_to_ip(linktype, data)
-        if at is None:
-            continue
-        seg = _ip_tcp(data, *at)
-        if seg is None:
-            continue
-        src, dst, sport, dport, seq, flags, payload = seg
-        ctx = Context(frame_number=number, ts_ns=ts_ns, caplen=len(data), wirelen=len(data), linktype=linktype)
-        layers = disp.feed_segment(src, sport, dst, dport, seq, flags, payload, ctx)
+    for packet in dissect_file(path):
+        layers = [layer for layer in packet.layers if layer.protocol == "bgp"]
         if layers:
-            result.append((number, layers))
+            result.append((packet.frame.number, layers))
     return result

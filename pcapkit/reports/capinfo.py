@@ -31,7 +31,7 @@ from pcapkit.frame import format_epoch_ns
 if TYPE_CHECKING:
     import pandas as pd
 
-    from pcapkit.capture.files import CaptureReader
+    from pcapkit.capture.reader import CaptureReader
 
 
 @dataclass(slots=True)

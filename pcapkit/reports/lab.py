@@ -158,24 +158,23 @@ def _options(seg: Segment) -> str:
 
 def lab_tcp(path: str | PathLike[str], stream: int | None = None, nsegments: int = 6) -> LabTcp:
     """Answer the TCP lab questions for one connection of the capture at ``path``."""
-    from pcapkit.tcpflow.congestion import analyze_direction, tcp_streams
-    from pcapkit.tcpflow.extract import segment_from_frame
-    from pcapkit.tcpflow.tcptrace import capture_frames
+    import numpy as np
 
-    frames = list(capture_frames(path))
-    if not frames:
+    from pcapkit.tcpflow.analysed import analyse
+    from pcapkit.tcpflow.congestion import analyze_direction
+
+    an = analyse(path, keep_payload=max(len(m) for m in HTTP_METHODS))  # enough to spot a request
+    if not an.segments.frames:
         raise LabError(f"{path}: no packets")
-    t0 = frames[0].ts_ns
-    segs = [s for s in (segment_from_frame(f, keep_payload=True) for f in frames) if s is not None]
-    streams = tcp_streams(segs)
-    if not streams:
+    t0 = an.segments.first_ts_ns
+    if not len(an):
         raise LabError(f"{path}: no TCP connection")
-
+    payload = np.bincount(an.stream, weights=np.maximum(an.segments.seglen, 0))
     if stream is None:
-        stream = max(streams, key=lambda k: sum(max(s.seglen, 0) for s in streams[k]))
-    if stream not in streams:
-        raise LabError(f"{path}: no TCP stream {stream} (0..{len(streams) - 1})")
-    csegs = streams[stream]
+        stream = int(np.argmax(payload))  # the stream that carried the most payload (the first of equals)
+    if not 0 <= stream < payload.shape[0]:
+        raise LabError(f"{path}: no TCP stream {stream} (0..{payload.shape[0] - 1})")
+    csegs = an.stream_segments(stream)
     syn = next((s for s in csegs if s.flags & SYN and not s.flags & ACK), None)
     if syn is None:
         raise LabError(f"{path}: TCP stream {stream} has no SYN (the lab needs the handshake)")
@@ -257,123 +256,53 @@ DHCP_TYPES = {1: "Discover", 2: "Offer", 3: "Request", 4: "Decline", 5: "ACK", 6
               7: "Release", 8: "Inform"}
 
 
-@dataclass(frozen=True, slots=True)
-class DhcpMessage:
-    frame: int
-    time_ns: int                 # since the first frame (frame.time_relative)
-    msg_type: str
-    xid: int
-    src: str
-    sport: int
-    dst: str
-    dport: int
-    client_mac: str
-    ciaddr: str
-    yiaddr: str
-    giaddr: str
-    requested_ip: str | None
-    server_id: str | None
-    lease_time: int | None
-    router: tuple[str, ...]
-    subnet_mask: str | None
-    param_request_list: tuple[int, ...]
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) else value
 
 
-def _ip4(b: bytes) -> str:
-    return ".".join(str(x) for x in b)
-
-
-def _dhcp_of_frame(frame: Any) -> tuple[str, int, str, int, bytes] | None:
-    from pcapkit.tcpflow.extract import network_start
-
-    data = frame.data
-    proto, off = network_start(frame.linktype, data, frame.wirelen)
-    if proto != 0x0800 or len(data) < off + 28 or data[off] >> 4 != 4 or data[off + 9] != 17:
-        return None
-    if ((data[off + 6] & 0x1F) << 8 | data[off + 7]) != 0:
-        return None
-    ihl = (data[off] & 0x0F) * 4
-    u = off + ihl
-    if len(data) < u + 8:
-        return None
-    sport, dport = (data[u] << 8) | data[u + 1], (data[u + 2] << 8) | data[u + 3]
-    if not ({sport, dport} & {67, 68}):
-        return None
-    ulen = (data[u + 4] << 8) | data[u + 5]
-    payload = data[u + 8:u + max(ulen, 8)]
-    return _ip4(data[off + 12:off + 16]), sport, _ip4(data[off + 16:off + 20]), dport, payload
-
-
-def parse_dhcp(payload: bytes) -> dict[str, Any] | None:
-    """The BOOTP fields and DHCP options the lab asks about, or None if not DHCP."""
-    if len(payload) < 240 or payload[236:240] != b"\x63\x82\x53\x63":
-        return None
-    hlen = min(payload[2], 16)
-    out: dict[str, Any] = {
-        "xid": int.from_bytes(payload[4:8], "big"), "ciaddr": _ip4(payload[12:16]),
-        "yiaddr": _ip4(payload[16:20]), "giaddr": _ip4(payload[24:28]),
-        "chaddr": ":".join(f"{b:02x}" for b in payload[28:28 + hlen]),
-        "type": None, "requested_ip": None, "server_id": None, "lease": None, "router": (),
-        "mask": None, "params": (),
-    }
-    i = 240
-    while i < len(payload):
-        code = payload[i]
-        if code == 255:
-            break
-        if code == 0:
-            i += 1
-            continue
-        if i + 1 >= len(payload):
-            break
-        n = payload[i + 1]
-        v = payload[i + 2:i + 2 + n]
-        if code == 53 and n >= 1:
-            out["type"] = v[0]
-        elif code == 50 and n == 4:
-            out["requested_ip"] = _ip4(v)
-        elif code == 54 and n == 4:
-            out["server_id"] = _ip4(v)
-        elif code == 51 and n == 4:
-            out["lease"] = int.from_bytes(v, "big")
-        elif code == 3 and n >= 4:
-            out["router"] = tuple(_ip4(v[k:k + 4]) for k in range(0, n - n % 4, 4))
-        elif code == 1 and n == 4:
-            out["mask"] = _ip4(v)
-        elif code == 55:
-            out["params"] = tuple(v)
-        i += 2 + n
-    return out
+def _all(value: Any) -> list[Any]:
+    return [] if value is None else value if isinstance(value, list) else [value]
 
 
 def lab_dhcp(path: str | PathLike[str]) -> pd.DataFrame:
     """One row per DHCP message: the fields the Kurose & Ross DHCP lab asks about
     (message type, transaction ID, addresses and ports, client MAC, offered address,
-    server identifier, lease time, router, subnet mask, requested parameters, relay)."""
+    server identifier, lease time, router, subnet mask, requested parameters, relay),
+    read from pcapkit's DHCP dissector."""
     import pandas as pd
 
-    from pcapkit.tcpflow.tcptrace import capture_frames
+    from pcapkit.dissect.driver import dissect_file
 
     rows: list[dict[str, Any]] = []
     t0: int | None = None
-    for fr in capture_frames(path):
+    for packet in dissect_file(str(path)):
+        fr = packet.frame
         if t0 is None:
             t0 = fr.ts_ns
-        hit = _dhcp_of_frame(fr)
-        if hit is None:
+        layers = packet.layers
+        at = next((i for i, layer in enumerate(layers) if layer.protocol == "dhcp"), None)
+        if at is None or at < 2 or layers[at - 1].protocol != "udp" or layers[at - 2].protocol != "ip":
             continue
-        src, sport, dst, dport, payload = hit
-        d = parse_dhcp(payload)
-        if d is None:
-            continue
+        d, udp, ip = layers[at].fields, layers[at - 1].fields, layers[at - 2].fields
+        if "dhcp.cookie" not in d or "dhcp.id" not in d:
+            continue  # BOOTP without the DHCP magic cookie
+        mtype = _first(d.get("dhcp.option.dhcp"))
+        mac = _first(d.get("dhcp.hw.mac_addr"))  # (option 61 may repeat it)
+        if mac is None and d.get("dhcp.hw.addr") is not None:
+            mac = bytes(d["dhcp.hw.addr"]).hex(":")
+        lease = _first(d.get("dhcp.option.ip_address_lease_time"))
         rows.append({
             "frame": fr.number, "time": fr.ts_ns - t0,
-            "message": DHCP_TYPES.get(d["type"], "BOOTP" if d["type"] is None else str(d["type"])),
-            "transaction_id": f"0x{d['xid']:08x}", "src": src, "sport": sport, "dst": dst, "dport": dport,
-            "client_mac": d["chaddr"], "ciaddr": d["ciaddr"], "yiaddr": d["yiaddr"],
-            "relay_giaddr": d["giaddr"], "requested_ip": d["requested_ip"], "server_id": d["server_id"],
-            "lease_time_s": d["lease"], "router": ",".join(d["router"]) or None,
-            "subnet_mask": d["mask"], "param_request_list": ",".join(map(str, d["params"])) or None,
+            "message": DHCP_TYPES.get(mtype, "BOOTP" if mtype is None else str(mtype)),
+            "transaction_id": f"0x{d['dhcp.id']:08x}", "src": ip.get("ip.src"), "sport": udp.get("udp.srcport"),
+            "dst": ip.get("ip.dst"), "dport": udp.get("udp.dstport"),
+            "client_mac": mac, "ciaddr": d.get("dhcp.ip.client"), "yiaddr": d.get("dhcp.ip.your"),
+            "relay_giaddr": d.get("dhcp.ip.relay"),
+            "requested_ip": _first(d.get("dhcp.option.requested_ip_address")),
+            "server_id": _first(d.get("dhcp.option.dhcp_server_id")),
+            "lease_time_s": lease, "router": ",".join(map(str, _all(d.get("dhcp.option.router")))) or None,
+            "subnet_mask": _first(d.get("dhcp.option.subnet_mask")),
+            "param_request_list": ",".join(map(str, _all(d.get("dhcp.option.request_list_item")))) or None,
         })
     if not rows:
         raise LabError(f"{path}: no DHCP messages")

@@ -1,15 +1,17 @@
-"""Writing a report DataFrame as table, CSV, JSON Lines or Parquet.
+"""A report DataFrame as text: aligned table, CSV or JSON Lines (Parquet is pandas' own).
 
 Times are exact everywhere: datetime64[ns] columns stay datetime64[ns] in Parquet and
 are written as decimal epoch seconds with nine digits in text formats (as tshark
 prints ``frame.time_epoch``); timedelta64[ns] columns as decimal seconds. Missing
 values are empty in CSV and omitted in JSON (tshark omits absent fields).
+
+These functions format, or write to a stream they are given; choosing standard output
+is the CLI's job (:mod:`pcapkit.cli.output`).
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -76,37 +78,12 @@ def write_jsonl(df: pd.DataFrame, stream: IO[str]) -> None:
         stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
-def write_report(df: pd.DataFrame, fmt: str, output: str | None, *, title: str | None = None) -> None:
-    """Write ``df`` in ``fmt`` (table|csv|json|parquet) to ``output`` (None: stdout)."""
-    if fmt == "parquet":
-        if output is None:
-            data = df.to_parquet(index=False)
-            sys.stdout.buffer.write(data)
-        else:
-            df.to_parquet(output, index=False)
-        return
-    stream: IO[str]
-    close = False
-    if output is None or output == "-":
-        stream = sys.stdout
-    else:
-        stream = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115
-        close = True
-    try:
-        if fmt == "csv":
-            text_frame(df).to_csv(stream, index=False)
-        elif fmt == "json":
-            write_jsonl(df, stream)
-        else:
-            tdf = text_frame(df)
-            if title:
-                stream.write(title + "\n")
-            if tdf.empty:
-                stream.write("(no rows)\n")
-            else:
-                # a missing value is an empty cell in a table, as in tshark's columns
-                shown = tdf.astype(object).where(tdf.notna(), "")
-                stream.write(shown.to_string(index=False) + "\n")
-    finally:
-        if close:
-            stream.close()
+def table_text(df: pd.DataFrame, title: str | None = None) -> str:
+    """``df`` as an aligned text table (a missing value is an empty cell, as in tshark's
+    columns), after ``title`` on its own line; ``(no rows)`` for an empty table."""
+    tdf = text_frame(df)
+    head = title + "\n" if title else ""
+    if tdf.empty:
+        return head + "(no rows)\n"
+    shown = tdf.astype(object).where(tdf.notna(), "")
+    return head + shown.to_string(index=False) + "\n"

@@ -43,13 +43,14 @@ class PlotData:
 
 
 def connection(path: str | PathLike[str], stream: int = 0) -> PlotData:
-    from pcapkit.tcpflow.congestion import analyze_direction, tcp_streams
-    from pcapkit.tcpflow.extract import segments
+    from pcapkit.tcpflow.analysed import analyse
+    from pcapkit.tcpflow.congestion import analyze_direction
 
-    streams = tcp_streams(segments(path))
-    if stream not in streams:
-        raise PlotError(f"{path}: no TCP stream {stream} ({len(streams)} streams)")
-    csegs = streams[stream]
+    an = analyse(path)
+    count = int(an.stream.max()) + 1 if len(an) else 0
+    if not 0 <= stream < count:
+        raise PlotError(f"{path}: no TCP stream {stream} ({count} streams)")
+    csegs = an.stream_segments(stream)
     totals: dict[tuple[str, int], int] = {}
     for s in csegs:
         totals[(s.src, s.sport)] = totals.get((s.src, s.sport), 0) + max(s.seglen, 0)

@@ -17,15 +17,17 @@ direction (alpha 1/8, beta 1/4; the first sample R sets SRTT = R, RTTVAR = R/2):
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
-from os import PathLike
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pcapkit.tcpflow.analysed import AnalysedSegments, analyse_table
+from pcapkit.tcpflow.segments import SegmentTable, segment_table
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from pcapkit.reports.tcp import PathOrFrames
-    from pcapkit.tcpflow.engine import FrameAnalysis
 
 METHODS = ("wireshark", "karn")
 
@@ -62,31 +64,43 @@ def _ep(addr: str, port: int) -> str:
     return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
 
 
-def _wireshark_samples(records: Iterable[FrameAnalysis]) -> list[tuple[Any, ...]]:
-    out = []
-    for r in records:
-        if r.ack_rtt is not None and r.acks_frame is not None:
-            s = r.segment
-            out.append((r.stream, _ep(s.dst, s.dport), _ep(s.src, s.sport), s.frame_number,
-                        r.acks_frame, s.ts_ns, r.ack, r.ack_rtt))
-    return out
+def _wireshark_samples(an: AnalysedSegments) -> list[tuple[Any, ...]]:
+    """(stream, data src, data dst, frame, acked frame, time, ack, rtt ns) of every
+    frame that shows tcp.analysis.ack_rtt."""
+    from pcapkit.tcpflow.flags import H_ACK_RTT, H_ACKS_FRAME
+
+    res = an.result
+    have = np.asarray(res.have)
+    both = H_ACK_RTT | H_ACKS_FRAME
+    rows = np.nonzero((have & both) == both)[0]
+    segs = an.segments
+    texts = segs.addresses
+    return [(st, _ep(texts[d], dp), _ep(texts[s], sp), fr, acked, ts, ack, rtt)
+            for st, d, dp, s, sp, fr, acked, ts, ack, rtt in zip(
+                an.stream[rows].tolist(), segs.dst[rows].tolist(), segs.dport[rows].tolist(),
+                segs.src[rows].tolist(), segs.sport[rows].tolist(), segs.frame[rows].tolist(),
+                np.asarray(res.acks_frame)[rows].tolist(), segs.ts_ns[rows].tolist(),
+                np.asarray(res.ack)[rows].tolist(), np.asarray(res.ack_rtt)[rows].tolist(), strict=True)]
 
 
-def _tcptrace_samples(source: PathOrFrames, records: list[FrameAnalysis]) -> list[tuple[Any, ...]]:
+def _tcptrace_samples(table: SegmentTable, an: AnalysedSegments, stream: int | None) -> list[tuple[Any, ...]]:
     """Karn samples from pcapkit's model of tcptrace 6.6.7 (:mod:`pcapkit.tcpflow.tcptrace`,
     checked against ``tcptrace -l -r``), labelled with tshark's tcp.stream of the ACK."""
     from pcapkit.tcpflow.tcptrace import analyze
 
-    by_frame = {r.segment.frame_number: r for r in records}
+    frames = an.segments.frame.tolist()
+    by_frame = dict(zip(frames, range(len(frames)), strict=True))
+    streams = an.stream
+    acks = np.asarray(an.result.ack)
     out = []
-    for conn in analyze(source):
+    for conn in analyze(table):
         for d, other in ((conn.a2b, conn.b2a), (conn.b2a, conn.a2b)):
             for frame, _ts_us, rtt_us in d.rtt_samples:
-                rec = by_frame.get(frame)
-                if rec is None:
+                row = by_frame.get(frame)
+                if row is None or (stream is not None and streams[row] != stream):
                     continue
-                out.append((rec.stream, _ep(d.host, d.port), _ep(other.host, other.port), frame, None,
-                            rec.segment.ts_ns, rec.ack, round(rtt_us * 1000)))
+                out.append((int(streams[row]), _ep(d.host, d.port), _ep(other.host, other.port), frame, None,
+                            int(an.segments.ts_ns[row]), int(acks[row]), round(rtt_us * 1000)))
     out.sort(key=lambda row: (row[3], row[1]))
     return out
 
@@ -95,20 +109,17 @@ def rtt_samples(path: PathOrFrames, stream: int | None = None, method: str = "wi
     """One row per RTT sample (see module doc); ``tcp.analysis.ack_rtt`` in float seconds."""
     import pandas as pd
 
-    from pcapkit.reports.tcp import _column, run_engine
+    from pcapkit.reports.tcp import column
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
-    if not isinstance(path, (str, PathLike)) and method == "karn":
-        path = list(path)  # read twice: by the engine and by the tcptrace model
-    engine, records = run_engine(path)
-    recs: Iterable[FrameAnalysis] = records
-    if stream is not None:
-        recs = (r for r in records if r.stream == stream)
+    table = segment_table(path)
+    an = analyse_table(table)
     if method == "wireshark":
-        raw = _wireshark_samples(recs)
+        picked = an if stream is None else an.select(an.stream == stream)
+        raw = _wireshark_samples(picked)
     else:
-        raw = _tcptrace_samples(path, list(recs))
+        raw = _tcptrace_samples(table, an, stream)
     est: dict[tuple[int, str], tuple[float, float]] = {}
     rows = []
     for st, dsrc, ddst, frame, acked, ts, ack, rtt_ns in raw:
@@ -123,10 +134,12 @@ def rtt_samples(path: PathOrFrames, stream: int | None = None, method: str = "wi
         est[(st, dsrc)] = (srtt, rttvar)
         rows.append((st, dsrc, ddst, frame, acked, ts, ack, rtt, srtt, rttvar))
     cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in SAMPLE_COLUMNS]
-    df = pd.DataFrame({name: _column(list(values), dtype)
+    df = pd.DataFrame({name: column(list(values), dtype)
                        for (name, dtype), values in zip(SAMPLE_COLUMNS.items(), cols, strict=True)})
-    df.attrs["warnings"] = list(engine.warnings)
+    df.attrs["warnings"] = list(an.warnings)
     df.attrs["method"] = method
+    if table.error is not None:
+        df.attrs["pcapkit.error"] = str(table.error)
     return df
 
 
@@ -135,7 +148,7 @@ def summarize(samples: pd.DataFrame) -> pd.DataFrame:
     final SRTT/RTTVAR of a samples table."""
     import pandas as pd
 
-    from pcapkit.reports.tcp import _column
+    from pcapkit.reports.tcp import column
 
     rows = []
     if len(samples):
@@ -149,7 +162,7 @@ def summarize(samples: pd.DataFrame) -> pd.DataFrame:
                          statistics.stdev(v) if len(v) > 1 else None,
                          float(g["srtt"].iloc[-1]), float(g["rttvar"].iloc[-1])))
     cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in SUMMARY_COLUMNS]
-    df = pd.DataFrame({name: _column(list(values), dtype)
+    df = pd.DataFrame({name: column(list(values), dtype)
                        for (name, dtype), values in zip(SUMMARY_COLUMNS.items(), cols, strict=True)})
     df.attrs.update(samples.attrs)
     return df

@@ -291,16 +291,6 @@ def _flights(rep: CongestionReport) -> None:
     rep.intervals = intervals
 
 
-def tcp_streams(segs: Iterable[Segment]) -> dict[int, list[Segment]]:
-    """Segments grouped by tshark's ``tcp.stream`` (as :mod:`pcapkit.tcpflow.engine` numbers them)."""
-    from pcapkit.tcpflow.engine import analyse
-
-    out: dict[int, list[Segment]] = {}
-    for rec in analyse(segs):
-        out.setdefault(rec.stream, []).append(rec.segment)
-    return out
-
-
 def largest_transfer(segs: list[Segment]) -> tuple[tuple[str, int], tuple[str, int]] | None:
     """(sender, receiver) of the direction that carried the most payload bytes."""
     totals: dict[tuple[tuple[str, int], tuple[str, int]], int] = {}

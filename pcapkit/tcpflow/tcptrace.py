@@ -44,15 +44,13 @@ Use :func:`tcptrace_stats` for a DataFrame (one row per connection direction) or
 from __future__ import annotations
 
 import math
-import struct
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
-from os import PathLike
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pcapkit.frame import Frame
+import numpy as np
+
 from pcapkit.tcpflow.segment import ACK, FIN, PSH, RST, SYN, URG, Segment
+from pcapkit.tcpflow.segments import SegmentTable, Source, segment_table
 from pcapkit.tcpflow.seq import MASK, seq_add, seq_gt, seq_lt, seq_sub
 
 if TYPE_CHECKING:
@@ -415,62 +413,25 @@ class Connection:
 
 
 # ---------------------------------------------------------------------------
-# packet extras tcptrace reads that Segment does not carry: IP ID, urgent pointer
+# what tcptrace reads of a packet that tshark does not: lengths from the IP header alone
 
 
-def _pcap_snaplen(path: str | PathLike[str]) -> int | None:
-    """The snapshot length in a pcap file header (libpcap cuts longer records to it)."""
-    import gzip
+def tcptrace_lengths(table: SegmentTable) -> tuple[np.ndarray, np.ndarray]:
+    """(data length, captured data bytes) of each segment as tcptrace measures them.
 
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(2)
-        opener: Any = gzip.open if head == b"\x1f\x8b" else open
-        with opener(path, "rb") as fh:
-            hdr = fh.read(24)
-    except OSError:
-        return None
-    if len(hdr) < 24:
-        return None
-    if hdr[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
-        snap = int(struct.unpack_from("<I", hdr, 16)[0])
-    elif hdr[:4] in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
-        snap = int(struct.unpack_from(">I", hdr, 16)[0])
-    else:
-        return None
-    return snap if snap > 0 else None
-
-
-def _extras(frame: Frame, seg: Segment, snaplen: int | None = None) -> tuple[int, int, int, int]:
-    """(IPv4 ID or 0, TCP urgent pointer, tcptrace's data length, captured data bytes)
-    of ``seg`` in ``frame``.
-
-    tcptrace takes the data length from the IP length field alone (IP total length
-    minus the IP and TCP header lengths), even when the frame is shorter than that.
-    """
-    data = frame.data
-    key = struct.pack("!HHII", seg.sport, seg.dport, seg.seq, seg.ack)
-    off = data.find(key)
-    dlen = max(seg.seglen, 0)
-    if off < 0:
-        return 0, 0, dlen, seg.captured_payload
-    urp = (data[off + 18] << 8) | data[off + 19] if off + 20 <= len(data) else 0
-    ip_id = 0
-    if seg.ip_version == 4:
-        for ihl in range(20, 64, 4):
-            p = off - ihl
-            if p >= 0 and data[p] >> 4 == 4 and (data[p] & 0x0F) * 4 == ihl and data[p + 9] == 6:
-                ip_id = (data[p + 4] << 8) | data[p + 5]
-                total = (data[p + 2] << 8) | data[p + 3]
-                if total:
-                    dlen = max(total - ihl - seg.header_len, 0)
-                break
-    else:
-        p = off - 40
-        if p >= 0 and data[p] >> 4 == 6 and data[p + 6] == 6:
-            dlen = max(((data[p + 4] << 8) | data[p + 5]) - seg.header_len, 0)
-    caplen = len(data) if snaplen is None else min(len(data), snaplen)
-    return ip_id, urp, dlen, max(0, min(dlen, caplen - off - seg.header_len))
+    tcptrace takes the data length from the IP length field alone (IPv4 total length
+    minus the IP and TCP header lengths; for IPv6 the payload length minus the TCP
+    header when TCP follows the fixed header), even when the frame is shorter; a zero
+    IPv4 length (TSO) leaves tshark's length. Captured bytes are cut to the pcap
+    header's snapshot length, as libpcap hands them to tcptrace."""
+    seglen = np.maximum(table.seglen, 0)
+    v4 = table.ip_version == 4
+    from_ip = np.where(v4, table.ip_len - table.ip_hdr_len - table.hdr_len, table.ip_len - table.hdr_len)
+    use_ip = np.where(v4, table.ip_len != 0, table.ip_hdr_len == 40)
+    dlen = np.where(use_ip, np.maximum(from_ip, 0), seglen)
+    caplen = table.caplen if table.snaplen is None else np.minimum(table.caplen, table.snaplen)
+    captured = np.clip(np.minimum(dlen, caplen - table.tcp_offset - table.hdr_len), 0, None)
+    return dlen, captured
 
 
 # ---------------------------------------------------------------------------
@@ -745,43 +706,20 @@ class TcptraceAnalyzer:
                         d.idle_max = itime
 
 
-def capture_frames(source: str | PathLike[str] | Iterable[Frame]) -> Iterator[Frame]:
-    """Frames of a capture file (via pcapkit's reader; its minimal built-in reader while
-    the full one cannot be imported), or the given frames."""
-    if not isinstance(source, str | PathLike):
-        yield from source
-        return
-    from pcapkit.tcpflow import extract
-
-    try:
-        it = iter(extract.frames_of(source))
-        first = next(it, None)
-    except ImportError:
-        yield from extract._fallback_frames(Path(source))
-        return
-    if first is not None:
-        yield first
-        yield from it
-
-
-def analyze(source: str | PathLike[str] | Iterable[Frame]) -> list[Connection]:
-    """Run the tcptrace model over every TCP segment of a capture (file or frames)."""
-    from pcapkit.tcpflow.extract import segment_from_frame
-
-    frames = capture_frames(source)
-    snaplen = _pcap_snaplen(source) if isinstance(source, str | PathLike) else None
+def analyze(source: Source | SegmentTable) -> list[Connection]:
+    """Run the tcptrace model over every TCP segment tcptrace sees in a capture (a file,
+    frames, or a segment table already read): no IP reassembly, nothing inside IP-in-IP."""
+    table = source if isinstance(source, SegmentTable) else segment_table(source)
+    view = table.tcptrace_view()
+    dlen, captured = tcptrace_lengths(view)
     an = TcptraceAnalyzer()
-    last = 0
-    for frame in frames:
-        last = frame.ts_ns // 1000  # tcptrace's clock: the last packet read, of any kind
-        seg = segment_from_frame(frame, tunnels=False)  # tcptrace does not look inside IP-in-IP
-        if seg is None:
-            continue
-        ip_id, urp, dlen, captured = _extras(frame, seg, snaplen)
-        if dlen != seg.seglen or captured != seg.captured_payload:
-            seg = replace(seg, seglen=dlen, captured_payload=captured)
-        an.feed(seg, ip_id, urp)
-    an.finish(last)
+    feed = an.feed
+    for seg, d, c, ip_id, urp in zip(view.segments(), dlen.tolist(), captured.tolist(), view.ip_id.tolist(),
+                                     view.urgent.tolist(), strict=True):
+        if d != seg.seglen or c != seg.captured_payload:
+            seg = seg._replace(seglen=d, captured_payload=c)
+        feed(seg, ip_id, urp)
+    an.finish(table.last_ts_ns // 1000)  # tcptrace's clock: the last packet read, of any kind
     return an.connections
 
 
@@ -921,7 +859,7 @@ def _column(label: str) -> str:
     return name
 
 
-def tcptrace_stats(source: str | PathLike[str] | Iterable[Frame]) -> pd.DataFrame:
+def tcptrace_stats(source: Source | SegmentTable) -> pd.DataFrame:
     """One row per connection and direction with tcptrace's long (-l -r) statistics.
 
     Columns: conn (tcptrace's 1-based number), direction ("a2b"/"b2a"), src, sport,

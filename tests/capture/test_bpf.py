@@ -15,14 +15,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import CORPUS
 
-from pcapkit.capture.bpf import (
-    BpfInsn,
-    BpfProgram,
-    compile_filter,
-    filter_frames,
-    format_program,
-    insn_image,
-)
+from pcapkit.capture.bpf import compile_filter, filter_frames
+from pcapkit.capture.bpf_program import BpfInsn, BpfProgram, format_program, insn_image
 from pcapkit.capture.bpf_vm import run_batch, run_program
 from pcapkit.errors import FilterError
 from pcapkit.frame import Frame

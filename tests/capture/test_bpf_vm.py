@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pcapkit.capture.bpf import BpfInsn, BpfProgram, _CInsn, _libpcap, compile_filter
+from pcapkit.capture.bpf import _CInsn, _libpcap, compile_filter
+from pcapkit.capture.bpf_program import BpfInsn, BpfProgram
 from pcapkit.capture.bpf_vm import run_batch, run_program, validate
 
 

@@ -15,8 +15,9 @@ import pytest
 from conftest import corpus_files, corpus_id, requires_tshark
 from oracle import _run
 
-from pcapkit.capture.files import CaptureReader, open_capture
+from pcapkit.capture.files import open_capture
 from pcapkit.capture.linktypes import wtap_encap
+from pcapkit.capture.reader import CaptureReader
 from pcapkit.errors import CaptureFileError
 from pcapkit.frame import format_epoch_ns
 

@@ -13,8 +13,7 @@ from conftest import CORPUS, requires_tshark
 
 from pcapkit.capture.files import open_capture
 from pcapkit.capture.linktypes import LINKTYPE_NAMES, describe, is_known, linktype_name, wtap_encap
-from pcapkit.capture.pcap import PcapWriter
-from pcapkit.capture.pcapng import PcapngWriter
+from pcapkit.capture.writer import PcapngWriter, PcapWriter
 from pcapkit.errors import (
     CaptureFileError,
     MalformedRecordError,

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from oracle import tshark_fields
 from strategies import pcap_frames
 
-from pcapkit.capture.files import open_capture
-from pcapkit.capture.pcap import PcapReader, PcapWriter, copy_pcap
+from pcapkit.capture.files import copy_pcap, open_capture
+from pcapkit.capture.pcap import PcapReader
+from pcapkit.capture.writer import PcapWriter
 from pcapkit.errors import CaptureFileError, PcapkitError, TruncatedFileError
 from pcapkit.frame import Frame, format_epoch_ns
 

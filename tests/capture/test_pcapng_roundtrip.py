@@ -16,7 +16,8 @@ from oracle import tshark_fields
 from strategies import pcapng_frames
 
 from pcapkit.capture.files import open_capture
-from pcapkit.capture.pcapng import PcapngWriter, ts_to_ns, units_per_second
+from pcapkit.capture.pcapng_blocks import ts_to_ns, units_per_second
+from pcapkit.capture.writer import PcapngWriter
 from pcapkit.errors import CaptureFileError, PcapkitError, TruncatedFileError
 from pcapkit.frame import Frame
 

@@ -88,7 +88,7 @@ def compare_driver(path: Path) -> tuple[int, int, list[str]]:
     columns = [c for c in dt.COLUMNS if c not in ("frame.number", "frame.interface_id")]
     fb = df[dt.FALLBACK].to_numpy(dtype=bool)
     values = {c: df[c].astype(object).to_numpy() for c in columns}
-    from pcapkit.columnar.offsets import iter_records
+    from pcapkit.capture.batch import iter_records
 
     session = DissectSession()
     problems: list[str] = []

@@ -12,9 +12,9 @@ import pytest
 from conftest import CORPUS, capture_files, corpus_files, corpus_id
 
 from columnar.parity import compare_driver
+from pcapkit.capture.batch import iter_records
 from pcapkit.columnar.api import read_packets
 from pcapkit.columnar.decode import decode_batch
-from pcapkit.columnar.offsets import iter_records
 
 pytest.importorskip("pcapkit.dissect.driver")
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pcapkit.capture.batch import iter_records
 from pcapkit.columnar.api import read_packets
 from pcapkit.columnar.decode import decode_batch
-from pcapkit.columnar.offsets import iter_records
 
 # frames that start like real headers, then anything: Ethernet/IPv4/TCP, IPv6, VLAN, ARP
 PREFIXES = [

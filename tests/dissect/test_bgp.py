@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 from oracle import tshark_fields
 
 from pcapkit.dissect.base import Context, FindingKind, Layer
-from pcapkit.dissect.bgp import FIELDS, as_path_heuristic, dissect_bgp
+from pcapkit.dissect.bgp import FIELDS, dissect_bgp
+from pcapkit.dissect.bgp.update import as_path_heuristic
 from pcapkit.dissect.tcp_streams import TcpStreamDispatcher, dissect_bgp_file
 
 SPECS = {s.name: s for s in FIELDS}

@@ -45,7 +45,7 @@ BOOL_FIELDS = ["tcp.analysis.retransmission", "tcp.analysis.fast_retransmission"
                "tcp.analysis.ack_lost_segment", "tcp.analysis.zero_window", "tcp.analysis.zero_window_probe",
                "tcp.analysis.zero_window_probe_ack", "tcp.analysis.keep_alive", "tcp.analysis.keep_alive_ack",
                "tcp.analysis.window_full", "tcp.analysis.window_update"]
-TEXT_FIELDS = ["ip.src", "ip.dst", "tcp.flags", "tcp.flags.str"]
+TEXT_FIELDS = ["ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.flags", "tcp.flags.str"]
 
 
 @requires_tshark
@@ -57,7 +57,7 @@ def test_tcp_frames_dataframe_equals_tshark(rel: str) -> None:
     assert {c: str(df[c].dtype) for c in df.columns} == {c: ("datetime64[ns]" if t == "datetime64[ns]" else t)
                                                          for c, t in COLUMNS.items()}
     fields = ["frame.time_epoch", *INT_FIELDS, *FLOAT_FIELDS, *BOOL_FIELDS, *TEXT_FIELDS]
-    ref = tshark_fields(path, [*fields, "ipv6.src", "ipv6.dst"], options=OPTIONS, display_filter="tcp")
+    ref = tshark_fields(path, fields, options=OPTIONS, display_filter="tcp")
     assert len(ref) == len(df)
     epoch = df["frame.time_epoch"].to_numpy().astype("int64")
     for i, row in enumerate(ref):
@@ -75,9 +75,10 @@ def test_tcp_frames_dataframe_equals_tshark(rel: str) -> None:
             assert bool(df[f].iloc[i]) == (f in row), (i, f)
         assert df["tcp.analysis.duplicate_ack"].iloc[i] == ("tcp.analysis.duplicate_ack" in row or
                                                             "tcp.analysis.duplicate_ack_num" in row)
-        assert df["ip.src"].iloc[i] == row.get("ip.src", row.get("ipv6.src"))
-        assert df["ip.dst"].iloc[i] == row.get("ip.dst", row.get("ipv6.dst"))
-        assert df["tcp.flags"].iloc[i] == row["tcp.flags"]
+        for name in ("ip.src", "ip.dst", "ipv6.src", "ipv6.dst"):
+            value = df[name].iloc[i]
+            assert (None if pd.isna(value) else value) == row.get(name), (i, name)
+        assert f"0x{df['tcp.flags'].iloc[i]:04x}" == row["tcp.flags"]
         assert df["tcp.flags.str"].iloc[i] == row["tcp.flags.str"]
 
 

@@ -1,13 +1,13 @@
 """THE TCP analysis (pcapkit.tcpflow.analysis) gives the same answers in every form it runs:
-compiled by numba or interpreted, over whole columns (``run``) or one segment at a time
-(``TcpEngine.feed``).
+compiled by numba or interpreted, over a whole segment table (``run``) or one segment at a
+time (``TcpEngine.feed``).
 
 The answers themselves are proven equal to tshark 4.0 here (``test_run_equals_tshark``,
 both backends) and in tests/tcpflow/test_tshark_tcp.py and test_engine.py. Equality of the
-forms: every TCP-bearing corpus file and every project capture gives identical
-``tcp_frames`` DataFrames (every column, every row, dtypes and warnings) compiled and
-interpreted, and through the columns + ``run`` path and the per-frame extractor + ``feed``
-path. A Hypothesis test feeds random segment sequences (few endpoints, random
+forms: on every TCP-bearing corpus file and every project capture, ``tcp_frames`` gives
+identical DataFrames (every column, every row, dtypes and warnings) compiled and
+interpreted, and ``feed`` over the file's segments gives ``run``'s records, compiled and
+interpreted. A Hypothesis test feeds random segment sequences (few endpoints, random
 flags/seq/ack/len/window, SACK blocks, window scale, small unacked/conversation limits) to
 ``run`` and ``feed``, compiled and interpreted.
 """
@@ -15,6 +15,7 @@ flags/seq/ack/len/window, SACK blocks, window scale, small unacked/conversation 
 from __future__ import annotations
 
 import ast
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pcapkit.errors import PcapkitError
-from pcapkit.reports.tcp import kernel_table, tcp_frames
+from pcapkit.reports.tcp import tcp_frames
 from pcapkit.tcpflow import analysis, backends
+from pcapkit.tcpflow.analysed import analyse, analyse_table
 from pcapkit.tcpflow.engine import FrameAnalysis, TcpEngine
 from pcapkit.tcpflow.flags import (
     H_ACK_RTT,
@@ -40,9 +42,11 @@ from pcapkit.tcpflow.flags import (
     H_SHORT,
 )
 from pcapkit.tcpflow.segment import Segment
+from pcapkit.tcpflow.segments import segment_table
 
 requires_numba = pytest.mark.skipif(not backends.compiled_available(),
                                     reason="numba not installed or PCAPKIT_NO_NUMBA set")
+BACKENDS = [True, False] if backends.compiled_available() else [False]
 
 
 def _tcp_files() -> list[Path]:
@@ -72,67 +76,62 @@ def _assert_same(a: pd.DataFrame | str, b: pd.DataFrame | str) -> None:
         assert a == b
         return
     pd.testing.assert_frame_equal(a, b, check_exact=True)
-    assert a.attrs["warnings"] == b.attrs["warnings"]
+    assert a.attrs == b.attrs  # (warnings, the error that stopped reading)
 
 
 @requires_numba
 @pytest.mark.parametrize("path", FILES, ids=[corpus_id(p) for p in FILES])
 def test_compiled_equals_interpreted(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """tcp_frames compiled and interpreted: the columns + run path and the per-frame + feed path."""
-    fast, slow = _frames_or_error(path), _frames_or_error(path, fast=False)
+    """tcp_frames compiled, interpreted (fast=False) and interpreted by PCAPKIT_NO_NUMBA=1."""
+    compiled = _frames_or_error(path)
+    _assert_same(_frames_or_error(path, fast=False), compiled)
     _interpreted(monkeypatch)
-    _assert_same(_frames_or_error(path), fast)
-    _assert_same(_frames_or_error(path, fast=False), slow)
+    _assert_same(_frames_or_error(path), compiled)
 
 
 @pytest.mark.parametrize("path", FILES, ids=[corpus_id(p) for p in FILES])
 def test_run_equals_feed(path: Path) -> None:
-    """run() over the file's columns equals feed() over its segments from the per-frame extractor."""
+    """run() over the file's segment table equals feed() one segment at a time, in both backends."""
     try:
-        reference = tcp_frames(path, fast=False)
-    except Exception as exc:
-        pytest.skip(f"per-frame path raises {type(exc).__name__}")
-    try:
-        fast = kernel_table(path)
-    except PcapkitError:
-        fast = None  # tcp_frames then uses the per-frame path
-    if fast is None:
-        # the columns path declined: tcp_frames must still answer exactly
-        pd.testing.assert_frame_equal(tcp_frames(path), reference)
-        return
-    pd.testing.assert_frame_equal(fast, reference, check_exact=True)
-    assert fast.attrs["warnings"] == reference.attrs["warnings"]
+        table = segment_table(path)
+    except PcapkitError as exc:
+        pytest.skip(f"unreadable: {type(exc).__name__}")
+    an = analyse_table(table)
+    segs = list(an.segments.segments())
+    expected = (_records(an.result, segs), an.warnings)
+    for compiled in BACKENDS:
+        assert _feed(segs, analysis.TCP_MAX_UNACKED_SEGMENTS, None, compiled) == expected
 
 
-def test_run_covers_most_files() -> None:
-    """The equalities above must be about run(): it ran on (almost) every TCP file."""
+def test_corpus_has_segments() -> None:
+    """The equalities above must be about real traffic: (almost) every file has segments."""
     if not FILES:
         pytest.skip("corpus not found")
-    used = declined = 0
+    with_segments = 0
     for p in FILES:
-        try:
-            if kernel_table(p) is None:
-                declined += 1
-            else:
-                used += 1
-        except PcapkitError:
-            pass  # unreadable by the columnar reader (e.g. ERF): per-frame path
-    assert used >= 100 and declined <= 0.05 * (used + declined), (used, declined)
+        with contextlib.suppress(PcapkitError):
+            with_segments += len(segment_table(p).tshark_view()) > 0
+    assert with_segments >= 100 and with_segments >= 0.9 * len(FILES), (with_segments, len(FILES))
 
 
-@pytest.mark.parametrize("compiled", [pytest.param(True, marks=requires_numba), False], ids=["compiled", "interpreted"])
-def test_limits_and_filters_equal(compiled: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+@requires_numba
+def test_limits_and_filters_equal() -> None:
     path = next((p for p in FILES if corpus_id(p).endswith("tcp/dsack.dmp.gz")), None)
     if path is None:
         pytest.skip("corpus not found")
-    if not compiled:
-        _interpreted(monkeypatch)
     for kw in ({"max_unacked": 5}, {"max_conversations": 1}, {"stream": 0}, {"bpf": "tcp[13] & 2 != 0"}):
         a = tcp_frames(path, **kw)
         b = tcp_frames(path, fast=False, **kw)
         pd.testing.assert_frame_equal(a, b, check_exact=True)
         assert a.attrs["warnings"] == b.attrs["warnings"]
     assert tcp_frames(path, max_unacked=5)["analysis_limited"].any()
+    segs = list(segment_table(path).tshark_view().segments())
+    for max_unacked, max_conv in ((5, None), (10_000, 1)):
+        an = analyse(path, max_unacked=max_unacked, max_conversations=max_conv)
+        assert bool(an.warnings) == (max_unacked == 5)
+        expected = (_records(an.result, list(an.segments.segments())), an.warnings)
+        for compiled in BACKENDS:
+            assert _feed(segs, max_unacked, max_conv, compiled) == expected
 
 
 # ---------------------------------------------------------------------------------
@@ -268,9 +267,6 @@ def _run(segs: list[Segment], max_unacked: int, max_conv: int | None, compiled: 
     return _records(res, segs), res.warnings
 
 
-BACKENDS = [True, False] if backends.compiled_available() else [False]
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(segment_lists(), st.sampled_from([10_000, 1, 3, 8]), st.sampled_from([None, None, 1, 2]))
 def test_random_segments_feed_equals_run(segs: list[Segment], max_unacked: int, max_conv: int | None) -> None:
@@ -306,7 +302,7 @@ def test_generated_code_has_no_hot_calls() -> None:
     called = {fn.__name__: {n.func.id for n in ast.walk(module) if isinstance(n, ast.Call)
                             and isinstance(n.func, ast.Name)} for fn, module in generated}
     hot = {fn.__name__ for fn in (*analysis._EXPRESSIONS, *analysis._INLINE)}
-    assert {"step", "_acknowledge", "seq_gt"} <= hot
+    assert {"step", "acknowledge", "seq_gt"} <= hot
     assert not called["run_columns"] & hot, called["run_columns"]
     assert not called["step"] & hot, called["step"]
 
@@ -330,19 +326,11 @@ def test_no_numba_env_selects_the_interpreted_backend(monkeypatch: pytest.Monkey
 # ---------------------------------------------------------------------------------
 # run() against tshark directly (same fields and files as test_tshark_tcp.py)
 
-def _run_records(path: Path, compiled: bool) -> list[FrameAnalysis] | None:
-    from pcapkit.tcpflow.columns import tcp_columns
-
-    tc = tcp_columns(path)
-    if tc is None:
-        return None
-    res = analysis.run(tc.frame, tc.ts_ns, tc.key, tc.dirb, tc.seq, tc.ack, tc.flags, tc.window, tc.seglen,
-                       tc.wscale, tc.sack_n, tc.sack_l, tc.sack_r, compiled=compiled)
-    segs = [Segment(int(tc.frame[i]), int(tc.ts_ns[i]), tc.addresses[tc.src_code[i]], tc.addresses[tc.dst_code[i]],
-                    int(tc.sport[i]), int(tc.dport[i]), int(tc.seq[i]), int(tc.ack[i]), int(tc.flags[i]),
-                    int(tc.window[i]), int(tc.seglen[i])) for i in range(len(tc))]
+def _run_records(path: Path, compiled: bool) -> list[FrameAnalysis]:
+    an = analyse(path, compiled=compiled)
+    segs = list(an.segments.segments())
     # (no limit: no row is dropped)
-    return [FrameAnalysis(seg, *rec[1:]) for seg, rec in zip(segs, _records(res, segs), strict=True)]
+    return [FrameAnalysis(seg, *rec[1:]) for seg, rec in zip(segs, _records(an.result, segs), strict=True)]
 
 
 TSHARK_CASES = [(p, c) for p in TSHARK_FILES for c in BACKENDS]
@@ -361,14 +349,8 @@ def test_run_equals_tshark(path: Path, compiled: bool) -> None:
     try:
         records = _run_records(path, compiled)
     except PcapkitError:
-        pytest.skip("not read by the columnar reader")
-    if records is None:
-        pytest.skip("the columns path declines this file")
+        pytest.skip("not read by pcapkit.capture")
     reference = tshark_fields(path, FIELDS, options=OPTIONS, display_filter="tcp")
-    if reference and not records:
-        # (both paths share the per-frame extractor for link layers the columnar path
-        # does not know; e.g. ERF records (linktype 197): test_tshark_tcp.py fails there too)
-        pytest.skip("no TCP segment extracted from this link type by either path")
     ours = [tshark_text(r) for r in records]
     assert reference, "tshark found no TCP frame"
     assert [r["frame.number"] for r in ours] == [r["frame.number"] for r in reference]

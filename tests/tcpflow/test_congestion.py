@@ -11,7 +11,7 @@ from conftest import CORPUS, requires_tshark
 from oracle import tshark_fields
 
 from pcapkit.tcpflow.congestion import analyze_direction, largest_transfer
-from pcapkit.tcpflow.extract import segments
+from pcapkit.tcpflow.segments import segments
 
 
 def _report(rel: str):  # type: ignore[no-untyped-def]

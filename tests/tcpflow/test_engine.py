@@ -28,8 +28,8 @@ from pcapkit.tcpflow.engine import (
     analyse,
     tshark_text,
 )
-from pcapkit.tcpflow.extract import segments
 from pcapkit.tcpflow.segment import ACK, FIN, PSH, SYN, Segment
+from pcapkit.tcpflow.segments import segments
 
 FIELDS = (
     "frame.number", "tcp.stream", "tcp.seq", "tcp.ack", "tcp.nxtseq", "tcp.len", "tcp.window_size",

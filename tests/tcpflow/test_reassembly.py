@@ -136,7 +136,7 @@ def _tshark_follow(path: str, stream: int) -> list[tuple[int, bytes]]:
 @pytest.mark.tshark
 @pytest.mark.parametrize("rel", ["bgp/bgp-4byte-asn.pcap", "bgp/bgp_fragmented.pcap.gz"])
 def test_stream_matches_tshark_follow(rel: str) -> None:
-    from pcapkit.dissect.tcp_streams import _frames, _ip_tcp, _link_to_ip
+    from pcapkit.tcpflow.segments import segment_table
 
     path = CORPUS / rel
     if not path.exists():
@@ -145,19 +145,14 @@ def test_stream_matches_tshark_follow(rel: str) -> None:
     first: tuple[str, int, str, int] | None = None
     rs: dict[tuple[str, int, str, int], StreamReassembler] = {}
     got: dict[tuple[str, int, str, int], bytearray] = {}
-    for number, _ts, linktype, frame in _frames(path):
-        at = _link_to_ip(linktype, frame)
-        seg = _ip_tcp(frame, *at) if at else None
-        if seg is None:
-            continue
-        src, dst, sport, dport, seq, flags, payload = seg
-        key = (src, sport, dst, dport)
+    for seg in segment_table(path, keep_payload=True).tshark_view().segments():
+        key = (seg.src, seg.sport, seg.dst, seg.dport)
         if first is None:
             first = key
-        if {key, (dst, dport, src, sport)} != {first, (first[2], first[3], first[0], first[1])}:
+        if {key, (seg.dst, seg.dport, seg.src, seg.sport)} != {first, (first[2], first[3], first[0], first[1])}:
             continue
         r = rs.setdefault(key, StreamReassembler())
-        for ev in r.feed(seq, payload, flags, number):
+        for ev in r.feed(seg.seq, seg.payload, seg.flags, seg.frame_number):
             if isinstance(ev, Data):
                 got.setdefault(key, bytearray()).extend(ev.data)
     assert first is not None

@@ -21,7 +21,7 @@ from oracle import tshark_fields
 
 from pcapkit.errors import UnknownFormatError
 from pcapkit.tcpflow.engine import analyse, tshark_text
-from pcapkit.tcpflow.extract import segments
+from pcapkit.tcpflow.segments import segments
 
 FIELDS = (
     "frame.number", "tcp.stream", "tcp.seq", "tcp.seq_raw", "tcp.ack", "tcp.ack_raw", "tcp.nxtseq",

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS
 
-from pcapkit.tcpflow.extract import segments
 from pcapkit.tcpflow.segment import ACK, FIN, PSH, RST, SYN, Segment
+from pcapkit.tcpflow.segments import segments
 from pcapkit.tcpflow.zeek import State, zeek_connections
 
 # (trace, orig_h, orig_p, resp_h, resp_p, conn_state, missed_bytes, history,

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from pcapkit.tcpflow import backends
-from pcapkit.tcpflow.analysis import state, step
+from pcapkit.tcpflow.analysis import state, step, unacked
 from pcapkit.tcpflow.analysis.state import (
     G_KCAP,
     G_NCONV,
@@ -45,20 +45,20 @@ __all__ = [
 
 # what backends.generate writes into the functions it makes
 _EXPRESSIONS = (*HELPERS, state._arena_need)
-_INLINE = (state._needs_room, step._acknowledge, step._flight_span, step.step)
+_INLINE = (state._needs_room, unacked.acknowledge, unacked.flight_span, step.step)
 
 
 class Backend:
     """The analysis functions of one backend: the code
     :func:`~pcapkit.tcpflow.backends.generate` makes of this package's functions (the
-    seq helpers written into their callers, ``_needs_room``, ``_acknowledge`` and
-    ``_flight_span`` into ``step``, and ``step`` into ``run_columns``'s loop), compiled
+    seq helpers written into their callers, ``_needs_room``, ``acknowledge`` and
+    ``flight_span`` into ``step``, and ``step`` into ``run_columns``'s loop), compiled
     by numba (cached on disk) or interpreted. ``step`` and ``run_columns`` are made on
     first use: a process that only feeds segments never makes ``run_columns``."""
 
     def __init__(self, compiled: bool) -> None:
         self.compiled = compiled
-        self._namespace: dict[str, Any] = {**vars(state), **vars(step)}
+        self._namespace: dict[str, Any] = {**vars(state), **vars(unacked), **vars(step)}
         self._jit: Any = None
         if compiled:
             import numba
@@ -67,7 +67,7 @@ class Backend:
             for helper in HELPERS:  # (any call left, e.g. with a call as argument)
                 self._namespace[helper.__name__] = numba.njit(helper)
             self._jit = numba.njit(cache=True, nogil=True)
-        self._make(state.new_state, state.grow, state._open_conversation, state._make_room, state._clear_row,
+        self._make(state.new_state, state.grow, state._open_conversation, unacked.make_room, state._clear_row,
                    state._short_row)
         self.alloc = self._namespace["alloc"]
         self.new_state = self._namespace["new_state"]

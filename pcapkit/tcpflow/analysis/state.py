@@ -191,29 +191,6 @@ def _open_conversation(st: Any, cv: int, adir: int, now: int) -> None:
         st[d + D_IS_FIRST_ACK] = 1
 
 
-def _make_room(st: Any, arena: Any, fwd: int) -> None:
-    """Room for one more entry at the end of direction ``fwd``'s region: its entries
-    slide to the region's start, or move to a region twice as big at the arena's end."""
-    start = st[fwd + D_R_START]
-    head = st[fwd + D_R_HEAD]
-    ln = st[fwd + D_R_LEN]
-    cap = st[fwd + D_R_CAP]
-    if head > 0 and ln < cap:
-        to = start
-    else:
-        cap = 8 if cap == 0 else 2 * cap
-        to = st[G_AUSED]
-        st[G_AUSED] = to + cap
-        st[G_MAX_RCAP] = max(st[G_MAX_RCAP], cap)
-        st[fwd + D_R_START] = to
-        st[fwd + D_R_CAP] = cap
-    src = ENTRY * (start + head)
-    dst = ENTRY * to
-    for j in range(ENTRY * ln):
-        arena[dst + j] = arena[src + j]
-    st[fwd + D_R_HEAD] = 0
-
-
 def _short_row(out: Any, orow: int, ostride: int, stream: int, seq: int, ack: int, window: int) -> None:
     """A "short segment" (cut before its TCP payload length is known): tshark prints
     the raw header fields only."""

@@ -80,12 +80,12 @@ from pcapkit.tcpflow.analysis.state import (
     O_TIME_RELATIVE,
     O_WINDOW_SIZE,
     _clear_row,
-    _make_room,
     _needs_room,
     _open_conversation,
     _short_row,
     grow,
 )
+from pcapkit.tcpflow.analysis.unacked import acknowledge, flight_span, make_room
 from pcapkit.tcpflow.flags import (
     A_ACK_LOST_SEGMENT,
     A_DUPLICATE_ACK,
@@ -311,7 +311,7 @@ def step(st: Any, arena: Any, out: Any, orow: int, ostride: int, num: int, now: 
                 if seq_lt(seq, arena[p + E_SEQ]) or seq_lt(nextseq, arena[p + E_NEXTSEQ]):
                     st[fwd + D_ORDERED] = 0
             if st[fwd + D_R_HEAD] + ln >= st[fwd + D_R_CAP]:
-                _make_room(st, arena, fwd)
+                make_room(st, arena, fwd)
                 allocated = True
             p = ENTRY * (st[fwd + D_R_START] + st[fwd + D_R_HEAD] + ln)
             arena[p + E_FRAME] = num
@@ -349,7 +349,7 @@ def step(st: Any, arena: Any, out: Any, orow: int, ostride: int, num: int, now: 
     acks_frame = 0
     ack_rtt = 0
     if st[rev + D_R_LEN] > 0:
-        found, frame, sent = _acknowledge(st, arena, rev, ack)
+        found, frame, sent = acknowledge(st, arena, rev, ack)
         if found:
             ta = True
             acks_frame = frame
@@ -361,7 +361,7 @@ def step(st: Any, arena: Any, out: Any, orow: int, ostride: int, num: int, now: 
     push = 0
     if seglen != 0 and st[fwd + D_R_LEN] > 0 and st[fwd + D_VALID_BIF] != 0:
         ta = True
-        in_flight = _flight_span(st, arena, fwd)
+        in_flight = flight_span(st, arena, fwd)
         rs = rev + D_SACK
         for j in range(st[rev + D_SACK_N]):
             in_flight -= seq_sub(st[rs + 2 * j + 1], st[rs + 2 * j])
@@ -412,91 +412,6 @@ def step(st: Any, arena: Any, out: Any, orow: int, ostride: int, num: int, now: 
     if allocated:
         return _needs_room(st, arena)
     return 0
-
-
-def _acknowledge(st: Any, arena: Any, rev: int, ack: int) -> tuple[bool, int, int]:
-    """``ack`` acknowledges direction ``rev``'s unacked segments: those ending at or
-    before it go, one holding it is trimmed to start there. Returns (found, frame, time)
-    of the oldest segment ending exactly at ``ack`` (tshark walks the list newest to
-    oldest and the last match wins: an ACK of resent data is timed from the ORIGINAL
-    transmission)."""
-    found = False
-    frame = 0
-    sent = 0
-    ln = st[rev + D_R_LEN]
-    first = st[rev + D_R_START] + st[rev + D_R_HEAD]
-    if st[rev + D_ORDERED] != 0:
-        # seq and nextseq never decrease: the acknowledged entries are a prefix
-        k = 0
-        while k < ln:
-            p = ENTRY * (first + k)
-            if seq_sub(arena[p + E_NEXTSEQ], ack) == 0:
-                if not found:
-                    found = True
-                    frame = arena[p + E_FRAME]
-                    sent = arena[p + E_TS]
-            elif seq_gt(arena[p + E_NEXTSEQ], ack):
-                break  # ends after ack
-            k += 1
-        ln -= k
-        first += k
-        st[rev + D_R_HEAD] += k
-        st[rev + D_R_LEN] = ln
-        for j in range(ln):
-            p = ENTRY * (first + j)
-            if not seq_gt(ack, arena[p + E_SEQ]):
-                break
-            arena[p + E_SEQ] = ack  # ack inside the segment
-        if ln == 0:
-            st[rev + D_R_HEAD] = 0
-        return found, frame, sent
-    for j in range(ln - 1, -1, -1):
-        p = ENTRY * (first + j)
-        if seq_sub(arena[p + E_NEXTSEQ], ack) == 0:
-            found = True
-            frame = arena[p + E_FRAME]
-            sent = arena[p + E_TS]
-    kept = 0
-    for j in range(ln):
-        p = ENTRY * (first + j)
-        if seq_gt(arena[p + E_NEXTSEQ], ack):
-            if seq_gt(ack, arena[p + E_SEQ]):
-                arena[p + E_SEQ] = ack
-            q = ENTRY * (first + kept)
-            for f in range(ENTRY):
-                arena[q + f] = arena[p + f]
-            kept += 1
-    st[rev + D_R_LEN] = kept
-    if kept == 0:
-        st[rev + D_R_HEAD] = 0
-    # the list may be in order again once the out-of-order entries are gone
-    ordered = 1
-    for j in range(1, kept):
-        p = ENTRY * (first + j)
-        if seq_lt(arena[p + E_SEQ], arena[p - ENTRY + E_SEQ]) or \
-                seq_lt(arena[p + E_NEXTSEQ], arena[p - ENTRY + E_NEXTSEQ]):
-            ordered = 0
-            break
-    st[rev + D_ORDERED] = ordered
-    return found, frame, sent
-
-
-def _flight_span(st: Any, arena: Any, fwd: int) -> int:
-    """max(nextseq) - min(seq) over direction ``fwd``'s unacked segments, relative to
-    its base (the list is not empty)."""
-    base = st[fwd + D_BASE_SEQ]
-    ln = st[fwd + D_R_LEN]
-    first = ENTRY * (st[fwd + D_R_START] + st[fwd + D_R_HEAD])
-    last = ENTRY * (ln - 1) + first
-    if st[fwd + D_ORDERED] != 0:
-        return seq_sub(arena[last + E_NEXTSEQ], base) - seq_sub(arena[first + E_SEQ], base)
-    lo = seq_sub(arena[last + E_SEQ], base)
-    hi = seq_sub(arena[last + E_NEXTSEQ], base)
-    for j in range(ln):
-        p = first + ENTRY * j
-        lo = min(lo, seq_sub(arena[p + E_SEQ], base))
-        hi = max(hi, seq_sub(arena[p + E_NEXTSEQ], base))
-    return hi - lo
 
 
 # --------------------------------------------------------------------------------------

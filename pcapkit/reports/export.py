@@ -7,7 +7,7 @@ that pandas / pyarrow / DuckDB read as one dataset. Categorical columns are writ
 ``dictionary<int32, string>`` so every part has the same schema.
 
 The tcp, flows and rtt tables come from :mod:`pcapkit.reports`; several inputs are
-analysed as one capture (see :mod:`pcapkit.columnar.conversations`).
+analysed as one capture (see :mod:`pcapkit.reports.conversations`).
 """
 
 from __future__ import annotations
@@ -146,18 +146,18 @@ def export_one(path: str, out_dir: str, file_index: int, table: str, partition_r
         return ExportResult(errors=[str(exc)])
 
 
-_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
-           b"\x34\xcd\xb2\xa1", b"\xa1\xb2\xcd\x34", b"\x0a\x0d\x0d\x0a")
-
-
 def _looks_like_capture(path: Path) -> bool:
     """pcap, pcapng or gzip magic (a directory may hold other files too)."""
+    from pcapkit.capture.files import GZIP_MAGIC
+    from pcapkit.capture.pcap import MAGICS
+    from pcapkit.capture.pcapng_blocks import SHB_TYPE_BYTES
+
     try:
         with open(path, "rb") as f:
             head = f.read(4)
     except OSError:
         return False
-    return head in _MAGICS or head[:2] == b"\x1f\x8b"
+    return head in MAGICS or head == SHB_TYPE_BYTES or head[:2] == GZIP_MAGIC
 
 
 def write_table(make: Callable[[], pd.DataFrame], output: str, partition_rows: int | None) -> ExportResult:
@@ -196,7 +196,7 @@ def export_local(inputs: Sequence[str], output: str, table: str = "packets",
     files = expand_inputs(inputs)
     total = ExportResult()
     if table != "packets":
-        from pcapkit.columnar.conversations import merged_report
+        from pcapkit.reports.conversations import merged_report
 
         return write_table(lambda: merged_report(files, table), output, partition_rows)
     if len(files) == 1 and partition_rows is None and not Path(output).is_dir():

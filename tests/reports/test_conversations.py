@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from conftest import CORPUS
 
-from pcapkit.columnar.conversations import bucket_report, combine, merged_report
+from pcapkit.reports.conversations import bucket_report, combine, merged_report
 from pcapkit.reports.flows import flows
 from pcapkit.reports.rtt import rtt_samples
 from pcapkit.reports.tcp import tcp_frames
@@ -59,7 +59,7 @@ def test_split_files_analysed_as_one(tmp_path: Path, table: str, whole: Path) ->
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
-    from pcapkit.columnar.dask_engine import local_client
+    from pcapkit.reports.dask_engine import local_client
 
     c = local_client(n_workers=2, processes=False)
     yield c
@@ -70,7 +70,7 @@ def client() -> Iterator[Any]:
 
 @pytest.mark.parametrize("table", ["tcp", "flows", "rtt"])
 def test_dask_equals_single_process(tmp_path: Path, client: Any, table: str) -> None:
-    from pcapkit.columnar.dask_engine import conversations_dask
+    from pcapkit.reports.dask_engine import conversations_dask
 
     pieces = _split(WHOLE, tmp_path, 70)
     got = conversations_dask(client, pieces, table, buckets=4)

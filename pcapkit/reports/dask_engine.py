@@ -2,7 +2,7 @@
 
 The packets table: one task per input file.
 The tcp / flows / rtt tables: the inputs are one capture, re-partitioned by
-conversation (see :mod:`pcapkit.columnar.conversations`): one task per bucket of
+conversation (see :mod:`pcapkit.reports.conversations`): one task per bucket of
 conversations, combined into exactly the single-process table.
 
 
@@ -18,7 +18,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from pcapkit.columnar.export import ExportResult, expand_inputs, export_one
+from pcapkit.reports.export import ExportResult, expand_inputs, export_one
 
 
 def local_client(n_workers: int = 2, processes: bool = False) -> Any:
@@ -75,8 +75,8 @@ def _workers(client: Any) -> int:
 
 def conversations_dask(client: Any, files: Sequence[str], table: str, buckets: int | None = None) -> Any:
     """The tcp / flows / rtt table of ``files`` as one capture, one task per conversation
-    bucket (equal to :func:`pcapkit.columnar.conversations.merged_report`)."""
-    from pcapkit.columnar.conversations import bucket_report, combine
+    bucket (equal to :func:`pcapkit.reports.conversations.merged_report`)."""
+    from pcapkit.reports.conversations import bucket_report, combine
 
     nb = buckets or 2 * _workers(client)
     futures = [client.submit(bucket_report, list(files), table, b, nb, pure=False) for b in range(nb)]
@@ -85,6 +85,6 @@ def conversations_dask(client: Any, files: Sequence[str], table: str, buckets: i
 
 def _export_conversations(client: Any, files: Sequence[str], output: str, table: str,
                           partition_rows: int | None) -> ExportResult:
-    from pcapkit.columnar.export import write_table
+    from pcapkit.reports.export import write_table
 
     return write_table(lambda: conversations_dask(client, files, table), output, partition_rows)

@@ -42,13 +42,17 @@ def frames_of(files: Sequence[str]) -> Iterator[Frame]:
 
 def bucket_of(frame: Frame, buckets: int) -> int:
     """The bucket of a frame: a stable hash of its unordered IP pair (0 for non-IP)."""
-    from pcapkit.reports.flows import ip_info
+    from pcapkit.dissect.driver import dissect
 
-    info = ip_info(frame)
-    if info is None:
-        return 0
-    a, b = sorted((info.src, info.dst))
-    return zlib.crc32(f"{a} {b}".encode()) % buckets
+    for layer in dissect(frame).layers:  # the outermost IP header, as the conversation tables key
+        if layer.protocol in ("ip", "ipv6"):
+            prefix = layer.protocol
+            src, dst = layer.get(f"{prefix}.src"), layer.get(f"{prefix}.dst")
+            if src is None or dst is None:
+                return 0
+            a, b = sorted((str(src), str(dst)))
+            return zlib.crc32(f"{a} {b}".encode()) % buckets
+    return 0
 
 
 def _report(frames: list[Frame], table: str) -> pd.DataFrame:
@@ -114,7 +118,9 @@ def combine(parts: list[tuple[Any, dict[int, int]]], table: str) -> pd.DataFrame
         frames.append(df)
     if not frames:
         return parts[0][0].iloc[0:0] if parts else pd.DataFrame()
-    out = pd.concat(frames, ignore_index=True)
+    from pcapkit.columnar.api import concat_frames
+
+    out = concat_frames(frames)
     if table == "tcp":
         out = out.sort_values("frame.number", kind="stable")
     elif table == "flows":
@@ -122,5 +128,9 @@ def combine(parts: list[tuple[Any, dict[int, int]]], table: str) -> pd.DataFrame
     else:
         out = out.sort_values(["frame.number", "data_src"], kind="stable")
     out = out.reset_index(drop=True)
+    for name in out.columns:  # categories in order of first appearance, as one process gives them
+        col = out[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            out[name] = pd.Categorical(col, categories=pd.Index(col.dropna().unique().astype(object), dtype=object))
     out.attrs = {}
     return out

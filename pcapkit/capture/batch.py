@@ -1,0 +1,462 @@
+"""Record batches: the records of a capture file located in large chunks, as columns.
+
+The file is read in chunks of ``chunk_bytes`` (plain files are memory-mapped, gzip
+files are decompressed chunk by chunk); the records inside a chunk are located by a
+compiled walk (:mod:`pcapkit.capture.record_walk`) that fills numpy arrays. No
+per-packet Python object is built: a :class:`RecordBatch` holds the chunk plus columns
+(data offset, caplen, wirelen, timestamp in ns, link type, interface id).
+
+Headers are read by the same code as the record readers: the pcap file header by
+:func:`pcapkit.capture.pcap.parse_file_header`, pcapng sections and interfaces by
+:mod:`pcapkit.capture.pcapng_blocks` (time stamps converted as Wireshark does). Other
+formats (snoop, ERF) go through :func:`pcapkit.capture.files.open_capture` and are
+packed into batches (:func:`frames_batch`).
+
+Memory is bounded by the chunk size: a record that crosses the chunk end is carried
+into the next chunk (the chunk grows only when one record is bigger than it).
+
+Errors are :class:`pcapkit.errors.CaptureFileError` subclasses carrying the path and
+the byte offset (in the decompressed stream). Records before the error are delivered
+first; the error is raised when the walk reaches it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import mmap
+import os
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO
+
+import numpy as np
+
+from pcapkit.capture import pcapng_blocks as ng
+from pcapkit.capture.files import open_capture
+from pcapkit.capture.linktypes import max_snaplen
+from pcapkit.capture.pcap import FILE_HEADER_LEN, MAGICS, parse_file_header
+from pcapkit.capture.reader import Interface
+from pcapkit.capture.record_walk import kernels
+from pcapkit.errors import (
+    CaptureFileError,
+    MalformedRecordError,
+    TruncatedFileError,
+    UnknownFormatError,
+    UnsupportedVersionError,
+)
+from pcapkit.frame import Frame
+
+NO_TIME = np.iinfo(np.int64).min  # becomes NaT: the record has no timestamp
+DEFAULT_CHUNK_BYTES = 32 << 20
+
+
+@dataclass(slots=True)
+class RecordBatch:
+    """Records located in one chunk. ``data_off`` indexes ``buf``."""
+
+    buf: np.ndarray            # uint8, the chunk
+    data_off: np.ndarray       # int64, start of each record's captured bytes in buf
+    caplen: np.ndarray         # int64
+    wirelen: np.ndarray        # int64
+    ts_ns: np.ndarray          # int64 ns since the epoch
+    linktype: np.ndarray       # int32 LINKTYPE_* per record
+    interface_id: np.ndarray   # int32 (pcapng interface index; 0 for pcap)
+    first_number: int          # frame.number of the first record (1-based)
+    end_offset: int = 0        # bytes of the (decompressed) file consumed after this batch
+    pcapng: bool = False       # records come from a pcapng file (frame.interface_id exists)
+
+    def __len__(self) -> int:
+        return int(self.data_off.shape[0])
+
+
+def iter_records(path: str, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES, max_packets: int = 1 << 20,
+                 use_numba: bool | None = None) -> Iterator[RecordBatch]:
+    """Batches of records of a capture file (pcap / pcapng, optionally gzip-compressed, in
+    chunks; snoop and ERF through the record reader), in order."""
+    try:
+        st = _Stream(path, chunk_bytes)
+    except OSError as exc:
+        raise CaptureFileError(exc.strerror or str(exc), path=path) from None
+    try:
+        st.ensure(4)
+        if len(st.buf) < 4:
+            raise TruncatedFileError("file is too short to be a capture file", path=path, offset=0)
+        magic = bytes(st.buf[:4])
+        if magic == ng.SHB_TYPE_BYTES:
+            yield from _pcapng_batches(st, max_packets, use_numba)
+        elif magic in MAGICS:
+            yield from _pcap_batches(st, max_packets, use_numba)
+        else:
+            st.close()
+            yield from _reader_batches(path, max_packets)
+    finally:
+        st.close()
+
+
+def frames_batch(frames: list[Frame], first_number: int, has_interface: bool = False) -> RecordBatch:
+    """Frames packed into one batch (their data laid end to end in one buffer)."""
+    data = [f.data for f in frames]
+    cap = np.array([len(d) for d in data], dtype=np.int64)
+    off = np.zeros(len(data), dtype=np.int64)
+    if len(data) > 1:
+        off[1:] = np.cumsum(cap)[:-1]
+    buf = np.frombuffer(b"".join(data), dtype=np.uint8)
+    return RecordBatch(buf, off, cap, np.array([f.wirelen for f in frames], np.int64),
+                       np.array([f.ts_ns for f in frames], np.int64),
+                       np.array([f.linktype for f in frames], np.int32),
+                       np.array([f.interface_id for f in frames], np.int32), first_number, 0,
+                       pcapng=has_interface)
+
+
+def _reader_batches(path: str, max_packets: int) -> Iterator[RecordBatch]:
+    """Other formats (Sun snoop, ERF) through the record reader, in batches."""
+    chunk: list[Frame] = []
+    number = 1
+    with open_capture(path) as reader:
+        has_if = reader.format == "erf"  # ERF records carry an interface, as pcapng's do
+        for frame in reader:
+            chunk.append(frame)
+            if len(chunk) >= max_packets:
+                yield frames_batch(chunk, number, has_if)
+                number += len(chunk)
+                chunk = []
+    if chunk:
+        yield frames_batch(chunk, number, has_if)
+
+
+# --------------------------------------------------------------------------------------
+# the byte stream
+
+class _Stream:
+    """A byte stream read in chunks, with the bytes not yet consumed kept in front.
+
+    ``buf`` holds the unconsumed bytes read so far. Plain files are memory-mapped and
+    ``buf`` is a zero-copy window on the mapping (pages already consumed are given
+    back with ``madvise(MADV_DONTNEED)``, so resident memory stays bounded); gzip
+    files are decompressed chunk by chunk into ``bytes``.
+    """
+
+    def __init__(self, path: str, chunk_bytes: int) -> None:
+        self.path = path
+        self.chunk_bytes = chunk_bytes
+        self.base = 0        # stream offset of buf[0]
+        self.eof = False
+        self.mm: mmap.mmap | None = None
+        self.size = 0
+        self.end = 0         # mmap mode: stream offset of the end of buf
+        self.released = 0    # mmap mode: bytes before this offset were given back
+        raw = open(path, "rb")  # noqa: SIM115 - closed in close()
+        head = raw.read(2)
+        raw.seek(0)
+        self.f: IO[bytes] = raw
+        self.buf: bytes | memoryview = b""
+        if head == b"\x1f\x8b":
+            self.f = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+            self.raw: IO[bytes] | None = raw
+            return
+        self.raw = None
+        self.size = os.fstat(raw.fileno()).st_size
+        if self.size > 0:
+            try:
+                self.mm = mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):
+                self.mm = None
+
+    def fill(self, need: int = 0) -> None:
+        """Read one more chunk (at least ``need`` bytes more if possible)."""
+        want = max(self.chunk_bytes, need)
+        if self.mm is not None:
+            if self.end >= self.size:
+                self.eof = True
+                return
+            self.end = min(self.size, self.end + want)
+            self.buf = memoryview(self.mm)[self.base:self.end]
+            return
+        try:
+            data = self.f.read(want)
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise TruncatedFileError(f"compressed data is damaged ({exc})", path=self.path,
+                                     offset=self.base + len(self.buf)) from None
+        if not data:
+            self.eof = True
+        self.buf = bytes(self.buf) + data if len(self.buf) else data
+
+    def ensure(self, n: int) -> bool:
+        while len(self.buf) < n and not self.eof:
+            self.fill(n - len(self.buf))
+        return len(self.buf) >= n
+
+    def consume(self, n: int) -> None:
+        self.base += n
+        if self.mm is not None:
+            self.buf = memoryview(self.mm)[self.base:self.end]
+            # give back what is consumed (whole pages, in large steps)
+            done = (self.base // mmap.PAGESIZE) * mmap.PAGESIZE
+            if done - self.released >= (64 << 20) and hasattr(self.mm, "madvise"):
+                self.mm.madvise(mmap.MADV_DONTNEED, self.released, done - self.released)
+                self.released = done
+        else:
+            self.buf = self.buf[n:]
+
+    def close(self) -> None:
+        self.buf = b""
+        if self.mm is not None:
+            # numpy views of the last batch may still be alive; then the GC unmaps it
+            with contextlib.suppress(BufferError):
+                self.mm.close()
+        self.f.close()
+        if self.raw is not None:
+            self.raw.close()
+
+
+# --------------------------------------------------------------------------------------
+# pcap
+
+_SWAP_CODES = {"no": 0, "yes": 1, "maybe": 2}  # the walks' ``swap`` argument
+
+
+def _pcap_batches(st: _Stream, max_packets: int, use_numba: bool | None) -> Iterator[RecordBatch]:
+    if not st.ensure(FILE_HEADER_LEN):
+        raise TruncatedFileError("file ends inside the pcap file header", path=st.path,
+                                 offset=len(st.buf))
+    h = parse_file_header(bytes(st.buf[:FILE_HEADER_LEN]), st.path)
+    big = h.byte_order == ">"
+    e = h.byte_order
+    hdrlen = h.record_header_len
+    swap = _SWAP_CODES[h.lengths_swapped]
+    limit = max_snaplen(h.linktype)
+    st.consume(FILE_HEADER_LEN)
+    walk, _ = kernels(use_numba)
+    number = 1
+    while True:
+        arr = np.frombuffer(st.buf, dtype=np.uint8)
+        cap_n = max(1, min(max_packets, arr.shape[0] // 16 + 1))
+        off = np.empty(cap_n, np.int64)
+        sec = np.empty(cap_n, np.int64)
+        frac = np.empty(cap_n, np.int64)
+        cap = np.empty(cap_n, np.int64)
+        wlen = np.empty(cap_n, np.int64)
+        n, pos, status = walk(arr, 0, big, hdrlen, swap, limit, cap_n, off, sec, frac, cap, wlen)
+        if n:
+            off, cap, wlen = off[:n], cap[:n], wlen[:n]
+            if h.padding:  # AIX FDDI: bytes before the frame
+                cut = np.minimum(cap, h.padding)
+                off, cap, wlen = off + cut, cap - cut, np.maximum(wlen - h.padding, 0)
+            yield RecordBatch(arr, off, cap, wlen, _pcap_times(sec[:n], frac[:n], h.nanosecond),
+                              np.full(n, h.linktype, np.int32), np.zeros(n, np.int32), number,
+                              st.base + pos)
+            number += n
+        if status == 1:
+            incl, orig = struct.unpack_from(e + "II", st.buf, pos + 8)
+            if swap == 1 or (swap == 2 and incl > orig):
+                incl = orig
+            raise MalformedRecordError(f"pcap: File has {incl}-byte packet, bigger than maximum of {limit}",
+                                       path=st.path, offset=st.base + pos)
+        st.consume(pos)
+        if n == cap_n and len(st.buf) >= hdrlen:
+            continue  # stopped at max_packets with records left in the chunk
+        if st.eof:
+            if st.buf:
+                raise TruncatedFileError(
+                    "file ends in the middle of a packet record", path=st.path, offset=st.base)
+            return
+        need = hdrlen
+        if len(st.buf) >= 16:
+            c, d = struct.unpack_from(e + "II", st.buf, 8)
+            if swap == 1 or (swap == 2 and c > d):
+                c = d
+            need = hdrlen + c
+        st.fill(need - len(st.buf))
+
+
+def _pcap_times(sec: np.ndarray, frac: np.ndarray, nanosecond: bool) -> np.ndarray:
+    """Record times in ns, as Wireshark computes them: a fraction past one second is
+    kept, as ns, in a signed 32-bit int."""
+    scale = 1 if nanosecond else 1000
+    ts = sec * 1_000_000_000 + frac * scale
+    bad = frac >= (1_000_000_000 if nanosecond else 1_000_000)
+    if bad.any():
+        nsecs = (frac[bad] * scale) & 0xFFFFFFFF
+        ts[bad] = sec[bad] * 1_000_000_000 + np.where(nsecs >= 1 << 31, nsecs - (1 << 32), nsecs)
+    return ts
+
+
+# --------------------------------------------------------------------------------------
+# pcapng
+
+@dataclass(slots=True)
+class _Section:
+    order: str
+    ifaces: list[Interface] = field(default_factory=list)
+
+
+def _pcapng_batches(st: _Stream, max_packets: int, use_numba: bool | None) -> Iterator[RecordBatch]:
+    _, walk_epb = kernels(use_numba)
+    section: _Section | None = None
+    number = 1
+    while True:
+        if not st.ensure(8):
+            if st.buf:
+                raise TruncatedFileError("file ends inside a block header", path=st.path, offset=st.base)
+            return
+        if bytes(st.buf[:4]) == ng.SHB_TYPE_BYTES:
+            if not st.ensure(12):
+                raise TruncatedFileError("file ends inside a section header", path=st.path, offset=st.base)
+            e = ng.byte_order(bytes(st.buf[8:12]))
+            if e is None:
+                raise UnknownFormatError("pcapng section header has a bad byte-order magic",
+                                         path=st.path, offset=st.base + 8)
+        elif section is None:
+            raise UnknownFormatError("pcapng file does not start with a section header",
+                                     path=st.path, offset=st.base)
+        else:
+            e = section.order
+        btype, blen = struct.unpack_from(e + "II", st.buf, 0)
+        if blen < ng.MIN_BLOCK_SIZE or blen % 4 != 0:
+            raise MalformedRecordError(f"pcapng block length {blen} is invalid", path=st.path,
+                                       offset=st.base + 4)
+        if blen > ng.MAX_BLOCK_SIZE:
+            raise MalformedRecordError(f"pcapng block length {blen} is too large", path=st.path,
+                                       offset=st.base + 4)
+        if btype == ng.EPB and section is not None:
+            # a run of EPBs: the kernel walks as many as the chunk holds
+            if not st.ensure(blen):
+                raise TruncatedFileError("file ends in the middle of a packet block", path=st.path,
+                                         offset=st.base)
+            arr = np.frombuffer(st.buf, dtype=np.uint8)
+            cap_n = max(1, min(max_packets, arr.shape[0] // 32 + 1))
+            off = np.empty(cap_n, np.int64)
+            ifc = np.empty(cap_n, np.int64)
+            tsraw = np.empty(cap_n, np.int64)
+            cap = np.empty(cap_n, np.int64)
+            wlen = np.empty(cap_n, np.int64)
+            n, pos, status = walk_epb(arr, 0, e == ">", cap_n, off, ifc, tsraw, cap, wlen)
+            if n:
+                yield _packet_batch(st, section, arr, off[:n], ifc[:n], tsraw[:n], cap[:n], wlen[:n],
+                                    number, st.base + pos)
+                number += n
+            if status == 1:
+                raise MalformedRecordError("enhanced packet block is inconsistent (captured length "
+                                           "exceeds block)", path=st.path, offset=st.base + pos)
+            st.consume(pos)
+            continue
+        if not st.ensure(blen):
+            raise TruncatedFileError("file ends in the middle of a block", path=st.path, offset=st.base)
+        block = st.buf[:blen]
+        try:
+            if btype == ng.SHB_TYPE:
+                section = _read_section(block, e, st)
+            elif section is None:
+                raise UnknownFormatError("pcapng block before the section header", path=st.path,
+                                         offset=st.base)
+            elif btype == ng.IDB:
+                section.ifaces.append(ng.parse_interface(bytes(block[8:blen - 4]), e, 0))
+            elif btype in (ng.SPB, ng.PB):
+                yield _one_packet(st, section, btype, block, number)
+                number += 1
+            elif btype in (ng.CB_COPY, ng.CB_NOCOPY):
+                # custom blocks: tshark 4.0 shows each as a frame of its data (no time, no
+                # interface); we keep them as rows so frame numbers agree
+                size = blen - 16
+                one = np.ones(1, np.int64)
+                yield RecordBatch(np.frombuffer(block, dtype=np.uint8), one * 12, one * size, one * size,
+                                  one * NO_TIME, np.full(1, ng.LINKTYPE_CUSTOM_BLOCK, np.int32),
+                                  np.full(1, -1, np.int32), number, st.base + blen, pcapng=True)
+                number += 1
+            elif btype == ng.SJE:
+                # systemd journal entries: frames of their own in tshark 4.0, as in the reader
+                entry, realtime = ng.journal_entry(bytes(block[8:blen - 4]))
+                one = np.ones(1, np.int64)
+                arr = np.frombuffer(entry, dtype=np.uint8)
+                yield RecordBatch(arr, one * 0, one * len(entry), one * len(entry),
+                                  one * (NO_TIME if realtime is None else realtime),
+                                  np.full(1, ng.LINKTYPE_SYSTEMD_JOURNAL, np.int32),
+                                  np.full(1, -1, np.int32), number, st.base + blen, pcapng=True)
+                number += 1
+            # other blocks (NRB, ISB, DSB, ...) carry no packets
+        except (struct.error, ValueError) as exc:
+            raise MalformedRecordError(f"pcapng block type 0x{btype:x} is damaged ({exc})",
+                                       path=st.path, offset=st.base) from None
+        st.consume(blen)
+
+
+def _read_section(block: bytes | memoryview, e: str, st: _Stream) -> _Section:
+    """A new section: its version checked and its options parsed as the reader does."""
+    body = bytes(block[8:len(block) - 4])
+    version = struct.unpack_from(e + "HH", body, 4)
+    if version not in ng.SUPPORTED_VERSIONS:
+        raise UnsupportedVersionError(f"pcapng section version {version[0]}.{version[1]} is not supported",
+                                      path=st.path, offset=st.base + 12)
+    ng.parse_section(body, e, version, st.base)
+    return _Section(e)
+
+
+def _one_packet(st: _Stream, section: _Section, btype: int, block: bytes | memoryview,
+                number: int) -> RecordBatch:
+    """A Simple Packet Block (no time stamp) or an obsolete Packet Block, as one batch."""
+    e = section.order
+    body = block[8:len(block) - 4]
+    if btype == ng.SPB:
+        wire = struct.unpack_from(e + "I", body, 0)[0]
+        if not section.ifaces:
+            raise MalformedRecordError("simple packet block without an interface",
+                                       path=st.path, offset=st.base)
+        snap = section.ifaces[0].snaplen or 0xFFFFFFFF
+        c = min(wire, snap, len(body) - 4)
+        doff, ifc0, raw_ts = 12, 0, 0
+    else:
+        ifc0, _drops, hi, lo, c, wire = struct.unpack_from(e + "HHIIII", body, 0)
+        doff, raw_ts = 28, (hi << 32) | lo
+        if c > len(body) - 20:
+            raise MalformedRecordError("packet block captured length exceeds block",
+                                       path=st.path, offset=st.base)
+    batch = _packet_batch(st, section, np.frombuffer(block, dtype=np.uint8), np.array([doff], np.int64),
+                          np.array([ifc0], np.int64), np.array([raw_ts], np.uint64).view(np.int64),
+                          np.array([c], np.int64), np.array([wire], np.int64), number,
+                          st.base + len(block))
+    if btype == ng.SPB:
+        batch.ts_ns[:] = NO_TIME  # simple packet blocks carry no timestamp
+    return batch
+
+
+def _packet_batch(st: _Stream, section: _Section, arr: np.ndarray, off: np.ndarray, ifc: np.ndarray,
+                  tsraw: np.ndarray, cap: np.ndarray, wlen: np.ndarray, number: int,
+                  end_offset: int) -> RecordBatch:
+    n = off.shape[0]
+    nif = len(section.ifaces)
+    if nif == 0 or int(ifc.max()) >= nif:
+        bad = int(ifc.max())
+        raise MalformedRecordError(f"packet refers to interface {bad}, but only {nif} are defined",
+                                   path=st.path, offset=end_offset)
+    lt_table = np.array([i.linktype for i in section.ifaces], np.int32)
+    ts = np.empty(n, np.int64)
+    if nif == 1:
+        ts[:] = _pcapng_times(tsraw, section.ifaces[0])
+    else:
+        for k, iface in enumerate(section.ifaces):
+            sel = ifc == k
+            if sel.any():
+                ts[sel] = _pcapng_times(tsraw[sel], iface)
+    return RecordBatch(arr, off, cap, wlen, ts, lt_table[ifc], ifc.astype(np.int32), number, end_offset,
+                       pcapng=True)
+
+
+def _pcapng_times(raw: np.ndarray, iface: Interface) -> np.ndarray:
+    """Raw 64-bit time stamps (int64 bit patterns) -> ns, as
+    :func:`pcapkit.capture.pcapng_blocks.ts_to_ns` computes each (unsigned 64-bit
+    arithmetic, seconds as a signed 64-bit time_t)."""
+    units = iface.tsresol
+    if 1_000_000_000 % units == 0:  # µs, ns, 2^-k for k <= 9: exact multiples
+        ns = raw.astype(np.int64) * (1_000_000_000 // units)
+    else:
+        u = raw.astype(np.uint64)
+        per = np.uint64(units)
+        secs = (u // per).astype(np.int64)
+        nsecs = ((u % per) * np.uint64(1_000_000_000)) // per
+        ns = secs * 1_000_000_000 + nsecs.astype(np.int64)
+    if iface.tsoffset:
+        ns = ns + iface.tsoffset * 1_000_000_000
+    return ns
+

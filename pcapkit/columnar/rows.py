@@ -1,0 +1,37 @@
+"""Fixed-width byte rows at record offsets: the primitive the columnar decoders read
+header fields from (a batch's records are located by :mod:`pcapkit.capture.batch`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def _gather_rows_np(buf: np.ndarray, start: np.ndarray, width: int, out: np.ndarray) -> None:
+    """out[i, :] = buf[start[i]:start[i] + width] (a compiled loop of small copies)."""
+    for i in range(start.shape[0]):
+        s = start[i]
+        for k in range(width):
+            out[i, k] = buf[s + k]
+
+
+_GATHER: Any = None
+
+
+def gather_rows(buf: np.ndarray, start: np.ndarray, width: int) -> np.ndarray:
+    """The (len(start), width) matrix of ``width`` bytes at each start: numba's loop when
+    numba is installed, else rows of a sliding-window view (same result)."""
+    global _GATHER
+    if _GATHER is None:
+        try:
+            import numba
+
+            _GATHER = numba.njit(cache=True, nogil=True)(_gather_rows_np)
+        except ImportError:
+            _GATHER = False
+    if _GATHER is False or start.shape[0] < 64:
+        return np.lib.stride_tricks.sliding_window_view(buf, width)[start]
+    out = np.empty((start.shape[0], width), dtype=np.uint8)
+    _GATHER(buf, start, width, out)
+    return out

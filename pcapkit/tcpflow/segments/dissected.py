@@ -1,0 +1,263 @@
+"""Segment rows through the per-packet dissectors: what the fast path left (IP
+fragments, reassembled in file order by one session; tunnels; link types it does not
+walk; cut or self-contradicting headers; several SACK blocks)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pcapkit.frame import Frame
+from pcapkit.tcpflow.segments.columns import payload_limit
+from pcapkit.tcpflow.segments.table import (
+    I64,
+    INT_COLUMNS,
+    KIND_FIRST_FRAGMENT,
+    KIND_REASSEMBLED,
+    KIND_TUNNELLED,
+    MAX_SACK_BLOCKS,
+    PACKET_COLUMNS,
+    PacketRows,
+    Rows,
+)
+
+if TYPE_CHECKING:
+    from pcapkit.capture.batch import RecordBatch
+    from pcapkit.dissect.base import Layer
+    from pcapkit.dissect.driver import DissectSession
+
+
+_NET = ("ip", "ipv6")
+
+
+def _address_key(version: int, text: str) -> tuple[int, int, int]:
+    if version == 4:
+        return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big"), 0
+    raw = socket.inet_pton(socket.AF_INET6, text)
+    return 6, int.from_bytes(raw[:8], "big"), int.from_bytes(raw[8:], "big")
+
+
+def _one(value: Any) -> Any:
+    """The last occurrence of a field that occurs several times (an option given twice:
+    the last one counts, as the analysis reads options in order)."""
+    return value[-1] if isinstance(value, list) else value
+
+
+def _transport(layers: Sequence[Layer]) -> tuple[Layer, Layer, int] | None:
+    """(the IP layer carrying TCP, the TCP layer, how many IP layers enclose it) of the
+    TCP segment tshark analyses in ``layers``: the first TCP layer not quoted by an ICMP
+    error; None when there is none."""
+    net: Layer | None = None
+    depth = 0
+    for layer in layers:
+        proto = layer.protocol
+        if proto in _NET:
+            net = layer
+            depth += 1
+        elif proto in ("icmp", "icmpv6"):
+            return None
+        elif proto == "tcp":
+            return (net, layer, depth) if net is not None else None
+    return None
+
+
+def _row_of(frame: Frame, net: Layer, tcp: Layer, kind: int) -> tuple[dict[str, int], tuple[int, int, int],
+                                                                    tuple[int, int, int], list[tuple[int, int]]] | None:
+    """One segment's values from its dissected IP and TCP layers, or None when the TCP
+    header is not complete enough to analyse (as tshark: cut before 20 bytes, or a
+    header length below 20)."""
+    get = tcp.get
+    hl = get("tcp.hdr_len")
+    if hl is None or hl < 20 or get("tcp.ack_raw") is None or get("tcp.flags") is None:
+        return None
+    f = tcp.fields
+    v6 = net.protocol == "ipv6"
+    nf = net.fields
+    seglen = f.get("tcp.len")
+    kinds = f.get("tcp.option_kind", ())
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    sack_l = f.get("tcp.options.sack_le", [])
+    sack_r = f.get("tcp.options.sack_re", [])
+    sack_l = sack_l if isinstance(sack_l, list) else [sack_l]
+    sack_r = sack_r if isinstance(sack_r, list) else [sack_r]
+    mss = _one(f.get("tcp.options.mss_val", -1))
+    ws = _one(f.get("tcp.options.wscale.shift", -1))
+    tsval = _one(f.get("tcp.options.timestamp.tsval", -1))
+    tsecr = _one(f.get("tcp.options.timestamp.tsecr", -1))
+    version = 6 if v6 else 4
+    row = {
+        "frame": frame.number, "ts_ns": frame.ts_ns, "wirelen": frame.wirelen, "caplen": frame.caplen,
+        "kind": kind, "ip_version": version,
+        "sport": get("tcp.srcport"), "dport": get("tcp.dstport"), "seq": get("tcp.seq_raw"),
+        "ack": get("tcp.ack_raw"), "flags": get("tcp.flags"), "window": get("tcp.window_size_value"),
+        "seglen": -1 if seglen is None else seglen, "hdr_len": hl, "urgent": get("tcp.urgent_pointer"),
+        "ip_id": 0 if v6 else int(nf.get("ip.id", 0)),
+        "ip_len": int(nf.get("ipv6.plen", 0)) if v6 else int(nf.get("ip.len", 0)),
+        # IPv6: the fixed header and the extension headers up to TCP
+        "ip_hdr_len": tcp.offset - net.offset if v6 else int(nf.get("ip.hdr_len", 20)),
+        "tcp_offset": tcp.offset,
+        # a reassembled datagram holds every byte; else what the frame captured of the payload
+        "captured": max(0, seglen or 0) if kind & KIND_REASSEMBLED
+        else max(0, min(frame.caplen - tcp.offset - hl, -1 if seglen is None else seglen)),
+        "mss": mss, "wscale": ws, "sack_perm": int(4 in kinds), "tsval": tsval, "tsecr": tsecr,
+        "sack_n": min(len(sack_l), len(sack_r)),
+    }
+    src = _address_key(version, str(nf["ipv6.src" if v6 else "ip.src"]))
+    dst = _address_key(version, str(nf["ipv6.dst" if v6 else "ip.dst"]))
+    return row, src, dst, list(zip(sack_l, sack_r, strict=False))
+
+
+def dissected_rows(rb: RecordBatch, numbers: np.ndarray, rows: np.ndarray, session: DissectSession,
+               keep_payload: bool | int, packets: bool) -> tuple[Rows, PacketRows | None]:
+    """Segments (and, with ``packets``, conversation facts) of the rows the columnar fast
+    path left to the per-packet dissectors."""
+    from pcapkit.dissect.driver import dissect
+
+    found: list[tuple[dict[str, int], tuple[int, int, int], tuple[int, int, int], list[tuple[int, int]]]] = []
+    payloads: list[bytes] = []
+    packet_rows: list[tuple[dict[str, int], tuple[int, int, int], tuple[int, int, int]]] = []
+    buf = rb.buf
+    for r in rows.tolist():
+        start = int(rb.data_off[r])
+        cap = int(rb.caplen[r])
+        frame = Frame(int(numbers[r]), int(rb.ts_ns[r]), cap, int(rb.wirelen[r]), int(rb.linktype[r]),
+                      max(0, int(rb.interface_id[r])), buf[start:start + cap].tobytes())
+        packet = dissect(frame, session)
+        layers = packet.layers
+        if packets:
+            info = _packet_row(frame, layers)
+            if info is not None:
+                packet_rows.append(info)
+        first_fragment = _first_fragment(frame, layers)
+        if first_fragment is not None:
+            found.append(first_fragment)
+            if keep_payload:
+                payloads.append(b"")
+        hit = _transport(layers)
+        if hit is None:
+            continue
+        net, tcp, depth = hit
+        kind = (KIND_TUNNELLED if depth > 1 else 0) | (KIND_REASSEMBLED if _reassembled(layers, net) else 0)
+        row = _row_of(frame, net, tcp, kind)
+        if row is None:
+            continue
+        found.append(row)
+        if keep_payload:
+            payloads.append(_payload_of(tcp, frame, row[0])[:payload_limit(keep_payload)])
+    packed = _pack(found, payloads if keep_payload else None)
+    return packed, (_pack_packets(packet_rows) if packets else None)
+
+
+def _packet_row(frame: Frame, layers: Sequence[Layer]) -> tuple[dict[str, int], tuple[int, int, int],
+                                                                 tuple[int, int, int]] | None:
+    """Conversation facts of one dissected frame: its outermost IP header and the TCP or
+    UDP header right after it (and its extension headers), if any."""
+    for i, layer in enumerate(layers):
+        if layer.protocol not in _NET:
+            continue
+        v6 = layer.protocol == "ipv6"
+        f = layer.fields
+        src, dst = f.get("ipv6.src" if v6 else "ip.src"), f.get("ipv6.dst" if v6 else "ip.dst")
+        if src is None or dst is None:
+            return None
+        proto = f.get("ipv6.nxt" if v6 else "ip.proto", 0)
+        nxt = i + 1
+        while v6 and nxt < len(layers) and layers[nxt].protocol.startswith("ipv6."):  # extension headers
+            proto = _one(layers[nxt].fields.get(f"{layers[nxt].protocol}.nxt", proto))
+            nxt += 1
+        sport = dport = -1
+        udp_payload = 0
+        if nxt < len(layers) and layers[nxt].protocol in ("tcp", "udp"):
+            t = layers[nxt]
+            name = t.protocol
+            sport = int(t.get(f"{name}.srcport", -1) if t.get(f"{name}.srcport") is not None else -1)
+            dport = int(t.get(f"{name}.dstport", -1) if t.get(f"{name}.dstport") is not None else -1)
+            if name == "udp" and t.get("udp.length") is not None:
+                udp_payload = max(int(t.get("udp.length")) - 8, 0)
+        version = 6 if v6 else 4
+        row = {"frame": frame.number, "ts_ns": frame.ts_ns, "wirelen": frame.wirelen, "ip_version": version,
+               "proto": int(_one(proto) or 0), "sport": sport, "dport": dport, "udp_payload": udp_payload}
+        return row, _address_key(version, str(src)), _address_key(version, str(dst))
+    return None
+
+
+def _pack_packets(found: list[tuple[dict[str, int], tuple[int, int, int], tuple[int, int, int]]]) -> PacketRows:
+    m = len(found)
+    cols = {name: np.zeros(m, dtype=I64) for name in PACKET_COLUMNS}
+    src = np.zeros((m, 3), dtype=np.uint64)
+    dst = np.zeros((m, 3), dtype=np.uint64)
+    for j, (row, s, d) in enumerate(found):
+        for name, value in row.items():
+            cols[name][j] = value
+        src[j] = s
+        dst[j] = d
+    return cols, src, dst
+
+
+def _reassembled(layers: Sequence[Layer], net: Layer) -> bool:
+    """Whether the TCP header of ``net`` comes from a reassembled datagram: an enclosing
+    or the carrying IP layer is a fragment."""
+    for layer in layers:
+        if layer.protocol == "ip" and (layer.get("ip.flags.mf") or layer.get("ip.frag_offset")):
+            return True
+        if layer.protocol == "ipv6.fraghdr":
+            return True
+        if layer is net:
+            break
+    return False
+
+
+def _first_fragment(frame: Frame, layers: Sequence[Layer]) -> tuple[dict[str, int], tuple[int, int, int],
+                                                                    tuple[int, int, int],
+                                                                    list[tuple[int, int]]] | None:
+    """The TCP header of a first IPv4 fragment, as a tool that does not reassemble reads
+    it (tcptrace), or None."""
+    for layer in layers:
+        if layer.protocol in ("icmp", "icmpv6"):
+            return None
+        if layer.protocol != "ip" or layer.get("ip.proto") != 6:
+            continue
+        if not layer.get("ip.flags.mf") or layer.get("ip.frag_offset"):
+            continue
+        from pcapkit.dissect.driver import dissect
+
+        plain = dissect(frame, None)  # without reassembly the first fragment's TCP is dissected
+        hit = _transport(plain.layers)
+        if hit is None or hit[2] > 1:
+            return None
+        return _row_of(frame, hit[0], hit[1], KIND_FIRST_FRAGMENT)
+    return None
+
+
+def _payload_of(tcp: Layer, frame: Frame, row: dict[str, int]) -> bytes:
+    payload = tcp.fields.get("tcp.payload")
+    if isinstance(payload, bytes | bytearray | memoryview):
+        return bytes(payload)[:max(0, row["seglen"])]
+    return b""
+
+
+def _pack(found: list[tuple[dict[str, int], tuple[int, int, int], tuple[int, int, int], list[tuple[int, int]]]],
+          payloads: list[bytes] | None) -> Rows:
+    m = len(found)
+    part = {name: np.zeros(m, dtype=I64) for name in INT_COLUMNS if name not in ("src", "dst")}
+    src = np.zeros((m, 3), dtype=np.uint64)
+    dst = np.zeros((m, 3), dtype=np.uint64)
+    sack_rows = [blocks for _, _, _, blocks in found if blocks]
+    sl = np.zeros((len(sack_rows), MAX_SACK_BLOCKS), dtype=I64)
+    sr = np.zeros_like(sl)
+    k = 0
+    for j, (row, s, d, blocks) in enumerate(found):
+        for name, value in row.items():
+            part[name][j] = value
+        src[j] = s
+        dst[j] = d
+        if blocks:
+            for b, (left, right) in enumerate(blocks[:MAX_SACK_BLOCKS]):
+                sl[k, b] = left
+                sr[k, b] = right
+            k += 1
+    # sack_n counts every block; the table keeps the first four
+    return part, src, dst, sl, sr, payloads

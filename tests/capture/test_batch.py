@@ -1,0 +1,206 @@
+"""Record batches: numba and struct walks agree; chunk boundaries change nothing;
+record counts equal capinfos'; damaged files raise one-line errors after the good records."""
+
+from __future__ import annotations
+
+import re
+import struct
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import CORPUS, corpus_files, corpus_id, requires_tshark
+
+from pcapkit.capture.batch import NO_TIME, iter_records
+from pcapkit.capture.files import open_capture
+from pcapkit.capture.record_walk import have_numba
+from pcapkit.errors import CaptureFileError, PcapkitError, TruncatedFileError
+
+SAMPLE = [p for p in corpus_files("formats", "broken", "tcp") if p.stat().st_size < 3_000_000]
+
+
+def _walk(path: Path, **kw: object) -> tuple[list[np.ndarray], str | None]:
+    cols: list[list[np.ndarray]] = [[], [], [], [], []]
+    err = None
+    try:
+        for b in iter_records(str(path), **kw):  # type: ignore[arg-type]
+            data = [b.buf[o:o + c].tobytes() for o, c in zip(b.data_off.tolist(), b.caplen.tolist(), strict=True)]
+            cols[0].append(np.array([hash(d) for d in data], dtype=np.int64))
+            cols[1].append(b.caplen)
+            cols[2].append(b.wirelen)
+            cols[3].append(b.ts_ns)
+            cols[4].append(b.linktype.astype(np.int64))
+    except PcapkitError as exc:
+        err = str(exc)
+    return [np.concatenate(c) if c else np.zeros(0, np.int64) for c in cols], err
+
+
+@pytest.mark.parametrize("path", SAMPLE, ids=[corpus_id(p) for p in SAMPLE])
+def test_kernels_and_chunking_agree(path: Path) -> None:
+    ref, err = _walk(path, use_numba=False)
+    small, err2 = _walk(path, chunk_bytes=1000, max_packets=3, use_numba=None)
+    assert err == err2
+    for a, b in zip(ref, small, strict=True):
+        assert np.array_equal(a, b)
+
+
+@requires_tshark
+@pytest.mark.parametrize("path", SAMPLE, ids=[corpus_id(p) for p in SAMPLE])
+def test_packet_count_equals_capinfos(path: Path) -> None:
+    out = subprocess.run(["capinfos", "-c", "-M", str(path)], capture_output=True, text=True, check=False)
+    m = re.search(r"Number of packets:\s+(\d+)", out.stdout)
+    n = 0
+    err = None
+    try:
+        for b in iter_records(str(path)):
+            n += int((b.linktype >= 0).sum())
+    except PcapkitError as exc:
+        err = exc
+    if m is None:  # capinfos refuses the file: so do we, with one line naming it
+        assert isinstance(err, CaptureFileError) and str(path) in str(err) and "\n" not in str(err)
+    else:
+        assert n == int(m.group(1))
+        if "cut short" in out.stderr:
+            assert isinstance(err, TruncatedFileError)
+
+
+def test_truncated_file_delivers_records_then_raises() -> None:
+    path = CORPUS / "broken" / "truncated_dns_2.pcap"
+    got = 0
+    with pytest.raises(TruncatedFileError) as info:
+        for b in iter_records(str(path)):
+            got += len(b)
+    assert got == 1
+    assert info.value.offset is not None and info.value.offset > 24
+
+
+def test_numba_reported() -> None:
+    assert isinstance(have_numba(), bool)
+
+
+def _batch_rows(path: Path, **kw: object) -> tuple[list[tuple[bytes, int, int, int, int]], str | None]:
+    rows = []
+    err = None
+    try:
+        for b in iter_records(str(path), **kw):  # type: ignore[arg-type]
+            for o, c, w, t, lt in zip(b.data_off.tolist(), b.caplen.tolist(), b.wirelen.tolist(),
+                                      b.ts_ns.tolist(), b.linktype.tolist(), strict=True):
+                rows.append((b.buf[o:o + c].tobytes(), c, w, t, lt))
+    except PcapkitError as exc:
+        err = str(exc)
+    return rows, err
+
+
+def _reader_rows(path: Path) -> tuple[list[tuple[bytes, int, int, int, int]], list[str]]:
+    """The record reader's frames, untimed ones with the batches' NO_TIME."""
+    with open_capture(path) as reader:
+        frames = list(reader)
+        untimed = getattr(reader, "untimed_frames", set())
+        return [(f.data, f.caplen, f.wirelen, NO_TIME if f.number in untimed else f.ts_ns, f.linktype)
+                for f in frames], reader.warnings
+
+
+ALL = [p for p in corpus_files() if p.stat().st_size < 3_000_000]
+
+
+@pytest.mark.parametrize("path", ALL, ids=[corpus_id(p) for p in ALL])
+def test_batches_equal_the_record_reader(path: Path) -> None:
+    """Headers are parsed by the same code, so batches hold exactly the reader's frames;
+    where the reader stops at damage (a warning), the batches stop there with an error."""
+    try:
+        frames, warnings = _reader_rows(path)
+    except CaptureFileError:
+        rows, err = _batch_rows(path)
+        assert rows == [] and err is not None
+        return
+    for kw in ({}, {"use_numba": False, "chunk_bytes": 1000, "max_packets": 3}):
+        rows, err = _batch_rows(path, **kw)
+        assert rows == frames
+        assert (err is not None) == bool(warnings)
+
+
+def _pcap_file(tmp: Path, header: tuple[int, ...], records: list[tuple[int, int, bytes, int]],
+               order: str = "<") -> Path:
+    """A pcap file from its header fields and (sec, frac, data, wirelen) records."""
+    out = tmp / "crafted.pcap"
+    with open(out, "wb") as f:
+        f.write(struct.pack(order + "IHHiIII", *header))
+        for sec, frac, data, wirelen in records:
+            f.write(struct.pack(order + "IIII", sec, frac, len(data), wirelen) + data)
+    return out
+
+
+CRAFTED_PCAP = {
+    # AIX 2.2 file: ifType 15 is FDDI (3 bytes of padding before each frame), ns fractions
+    "aix-fddi": ((0xA1B2C3D4, 2, 2, 0, 0, 65535, 15), [(1_000, 123_456_789, b"\0\0\0" + bytes(range(40)), 43)]),
+    # a fraction of more than one second: Wireshark keeps it as ns in a signed 32-bit int
+    "bad-fraction": ((0xA1B2C3D4, 2, 4, 0, 0, 65535, 1), [(7, 3_000_000, bytes(60), 60),
+                                                          (8, 999_999, bytes(60), 60)]),
+    # major version 3: Wireshark reads it (it refuses only majors below 2)
+    "version-3": ((0xA1B2C3D4, 3, 0, 0, 0, 65535, 1), [(1, 2, bytes(60), 60)]),
+    # a record over the link type's maximum snapshot length ends the file
+    "too-big": ((0xA1B2C3D4, 2, 4, 0, 0, 0x7FFFFFFF, 1), [(1, 2, bytes(60), 60),
+                                                          (1, 3, bytes(300_000), 300_000)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CRAFTED_PCAP))
+def test_crafted_pcap_headers_read_as_the_reader_does(tmp_path: Path, name: str) -> None:
+    header, records = CRAFTED_PCAP[name]
+    path = _pcap_file(tmp_path, header, records)
+    frames, warnings = _reader_rows(path)
+    assert frames  # the reader delivers the good records
+    rows, err = _batch_rows(path)
+    assert rows == frames
+    assert (err is not None) == bool(warnings)
+    if warnings:  # the same error, at the same offset
+        assert err == warnings[0]
+
+
+def _pcapng_file(tmp: Path, tsresol: int, stamps: list[int]) -> Path:
+    """A pcapng file: SHB, an IDB with ``if_tsresol`` = tsresol, one EPB per stamp."""
+    def block(btype: int, body: bytes) -> bytes:
+        return struct.pack("<II", btype, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
+    out = tmp / "crafted.pcapng"
+    idb = struct.pack("<HHI", 1, 0, 65535) + struct.pack("<HH", 9, 1) + bytes([tsresol, 0, 0, 0]) + bytes(4)
+    parts = [block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)), block(1, idb)]
+    for ts in stamps:
+        parts.append(block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, 60, 60) + bytes(60)))
+    out.write_bytes(b"".join(parts))
+    return out
+
+
+@pytest.mark.parametrize("tsresol", [6, 9, 12, 18, 0x80 | 20, 0x80 | 40])
+def test_pcapng_time_resolutions_convert_as_the_reader_does(tmp_path: Path, tsresol: int) -> None:
+    """Resolutions finer than 1 ns and binary ones: Wireshark's unsigned 64-bit arithmetic."""
+    stamps = [0, 1, 1_700_000_000_123_456_789, (1 << 63) + 12345, (1 << 64) - 1]
+    path = _pcapng_file(tmp_path, tsresol, stamps)
+    frames, warnings = _reader_rows(path)
+    assert not warnings and len(frames) == len(stamps)
+    rows, err = _batch_rows(path)
+    assert err is None
+    # a batch holds int64 ns; the reader's Python ints can be wider: equal modulo 2**64
+    assert [r[3] % (1 << 64) for r in rows] == [f[3] % (1 << 64) for f in frames]
+
+
+def test_journal_export_blocks_are_frames_as_in_the_reader(tmp_path: Path) -> None:
+    """systemd Journal Export blocks are frames (tshark 4.0 numbers them), so the frames
+    after one keep tshark's numbers in the batches too."""
+    def block(btype: int, body: bytes) -> bytes:
+        body += b"\0" * (-len(body) % 4)
+        return struct.pack("<II", btype, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
+
+    def epb(ts: int) -> bytes:
+        return block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, 42, 42) + bytes(42))
+
+    entries = [b"__REALTIME_TIMESTAMP=1700000000123456\nMESSAGE=hello\n", b"MESSAGE=no time here, at all\n"]
+    path = tmp_path / "journal.pcapng"
+    path.write_bytes(block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+                     + block(1, struct.pack("<HHI", 1, 0, 65535)) + epb(1_700_000_000_000_000)
+                     + block(9, entries[0]) + block(9, entries[1]) + epb(1_700_000_001_000_000))
+    frames, warnings = _reader_rows(path)
+    assert not warnings and [f[0] for f in frames[1:3]] == entries
+    for kw in ({}, {"use_numba": False, "chunk_bytes": 1000, "max_packets": 1}):
+        rows, err = _batch_rows(path, **kw)
+        assert err is None and rows == frames

@@ -1,0 +1,139 @@
+"""The one segment source (pcapkit.tcpflow.segments) against tshark, on built captures
+that pin the disagreements the old parsers had."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import CORPUS, requires_tshark
+from oracle import tshark_fields
+
+from pcapkit.capture.writer import PcapWriter
+from pcapkit.dissect.driver import dissect_file
+from pcapkit.frame import Frame
+from pcapkit.reports.tcp import tcp_frames
+from pcapkit.tcpflow.segments import KIND_FIRST_FRAGMENT, KIND_REASSEMBLED, segment_table
+
+ETH = bytes.fromhex("020000000002" "020000000001" "0800")
+
+
+def _ipv4(src: int, dst: int, payload: bytes, ident: int = 1, frag: int = 0x4000, proto: int = 6,
+          total: int | None = None) -> bytes:
+    total = 20 + len(payload) if total is None else total
+    return struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, ident, frag, 64, proto, 0,
+                       bytes([10, 0, 0, src]), bytes([10, 0, 0, dst])) + payload
+
+
+def _tcp(sport: int, dport: int, seq: int, ack: int, flags: int, payload: bytes = b"") -> bytes:
+    return struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4 | (flags >> 8), flags & 0xFF,
+                       8192, 0, 0) + payload
+
+
+def _write(path: Path, packets: list[bytes]) -> Path:
+    with PcapWriter(path, linktype=1) as w:
+        for i, pkt in enumerate(packets, 1):
+            data = ETH + pkt
+            w.write(Frame(i, 1_700_000_000_000_000_000 + i * 1000, len(data), len(data), 1, 0, data))
+    return path
+
+
+@requires_tshark
+@pytest.mark.tshark
+def test_every_flag_value_reads_as_tshark(tmp_path: Path) -> None:
+    """tcp.flags.str of all 4096 flag values, in show's dissection and the tcp table, is
+    tshark's (the tcp table once printed N for bit 8 where tshark 4.0 prints A)."""
+    path = _write(tmp_path / "flags.pcap",
+                  [_ipv4(1, 2, _tcp(1000 + f, 80, f, 0, f)) for f in range(4096)])
+    ref = tshark_fields(path, ["tcp.flags", "tcp.flags.str"])
+    tcp = tcp_frames(path)
+    shown = [packet.layer("tcp").fields["tcp.flags.str"] for packet in dissect_file(path)]  # type: ignore[union-attr]
+    want = [row["tcp.flags.str"] for row in ref]
+    assert len(want) == 4096
+    assert tcp["tcp.flags.str"].tolist() == want
+    assert shown == want
+    assert [f"0x{v:04x}" for v in tcp["tcp.flags"]] == [row["tcp.flags"] for row in ref]
+
+
+@requires_tshark
+@pytest.mark.tshark
+def test_many_pending_fragmented_datagrams_are_all_reassembled(tmp_path: Path) -> None:
+    """5,000 TCP datagrams whose first fragments all arrive before any last fragment:
+    every one is reassembled, as tshark does (the old extractor silently dropped every
+    pending datagram past 4,096)."""
+    n = 5000
+    firsts, lasts = [], []
+    for i in range(n):
+        segment = _tcp(2000 + i % 50000, 80, 1000 + i, 0, 0x018, b"x" * 32)  # 52 bytes
+        firsts.append(_ipv4(1, 2, segment[:24], ident=i, frag=0x2000))          # MF, offset 0
+        lasts.append(_ipv4(1, 2, segment[24:], ident=i, frag=3))                 # offset 24 bytes
+    path = _write(tmp_path / "frags.pcap", firsts + lasts)
+    ref = tshark_fields(path, ["frame.number", "tcp.srcport", "tcp.seq_raw"], display_filter="tcp")
+    tcp = tcp_frames(path)
+    assert len(ref) == n
+    assert tcp["frame.number"].tolist() == [int(r["frame.number"]) for r in ref]
+    assert tcp["tcp.seq_raw"].tolist() == [int(r["tcp.seq_raw"]) for r in ref]
+
+
+def test_views_of_a_fragmented_segment(tmp_path: Path) -> None:
+    """tshark sees the reassembled segment on the completing fragment; a tool that does
+    not reassemble (tcptrace) reads the TCP header in the first fragment."""
+    segment = _tcp(1234, 80, 77, 0, 0x002, b"y" * 40)
+    path = _write(tmp_path / "one.pcap", [_ipv4(1, 2, segment[:32], ident=9, frag=0x2000),
+                                           _ipv4(1, 2, segment[32:], ident=9, frag=4)])
+    table = segment_table(path)
+    assert table.frame.tolist() == [1, 2]
+    assert table.kind.tolist() == [KIND_FIRST_FRAGMENT, KIND_REASSEMBLED]
+    assert table.tshark_view().frame.tolist() == [2]
+    assert table.tshark_view().seglen.tolist() == [40]
+    assert table.tcptrace_view().frame.tolist() == [1]
+    assert table.tcptrace_view().seq.tolist() == [77]
+
+
+@pytest.mark.parametrize("rel", ["labs/tcp-ethereal-trace-1", "tcp/dsack.dmp.gz", "bgp/bgp_fragmented.pcap.gz"])
+def test_frames_and_path_give_the_same_table(rel: str) -> None:
+    from pcapkit.capture.files import open_capture
+
+    path = CORPUS / rel
+    if not path.exists():
+        pytest.skip("corpus missing")
+    a = segment_table(path, keep_payload=True, packets=True)
+    with open_capture(path) as reader:
+        b = segment_table(reader, keep_payload=True, packets=True)
+    for name in ("frame", "ts_ns", "src", "dst", "sport", "dport", "seq", "ack", "flags", "seglen", "sack_n",
+                 "sack_l", "sack_r", "captured", "kind"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert a.addresses == b.addresses
+    assert a.payloads == b.payloads
+    assert a.packets is not None and b.packets is not None
+    assert np.array_equal(a.packets.frame, b.packets.frame)
+
+
+@requires_tshark
+@pytest.mark.tshark
+@pytest.mark.parametrize("rel", ["tcp/dsack.dmp.gz", "tcp/option-sack.pcap", "labs/tcp-ethereal-trace-1"])
+def test_sack_blocks_and_options_equal_tsharks(rel: str) -> None:
+    path = CORPUS / rel
+    if not path.exists():
+        pytest.skip("corpus missing")
+    ref = tshark_fields(path, ["frame.number", "tcp.options.sack_le", "tcp.options.sack_re",
+                               "tcp.options.mss_val", "tcp.options.wscale.shift"],
+                        options=("tcp.relative_sequence_numbers:FALSE",), display_filter="tcp")
+    table = segment_table(path).tshark_view()
+    assert table.frame.tolist() == [int(r["frame.number"]) for r in ref]
+    sack_row = np.cumsum(table.sack_n > 0) - 1
+    for i, row in enumerate(ref):
+        n = int(table.sack_n[i])
+        left = [int(x) for x in row["tcp.options.sack_le"].split(",")] if "tcp.options.sack_le" in row else []
+        right = [int(x) for x in row["tcp.options.sack_re"].split(",")] if "tcp.options.sack_re" in row else []
+        assert n == len(left), row["frame.number"]
+        if n:
+            j = sack_row[i]
+            assert table.sack_l[j, :n].tolist() == left
+            assert table.sack_r[j, :n].tolist() == right
+        assert (table.mss[i] if table.mss[i] >= 0 else None) == (
+            int(row["tcp.options.mss_val"]) if "tcp.options.mss_val" in row else None)
+        assert (table.wscale[i] if table.wscale[i] >= 0 else None) == (
+            int(row["tcp.options.wscale.shift"]) if "tcp.options.wscale.shift" in row else None)
