@@ -114,6 +114,23 @@ def _instance(node: Any, renamed: dict[str, str], target: ast.expr | None, where
     return node
 
 
+def _constants(node: ast.FunctionDef, namespace: dict[str, Any]) -> ast.FunctionDef:
+    """Module-level int constants read by ``node`` (a function of ``namespace``) as
+    literals: numba freezes them anyway; the interpreter then loads a constant instead of
+    looking up a global, and an inlined body needs no import of its module's names."""
+    local = set(_params(node)) | {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+                                  and not isinstance(n.ctx, ast.Load)}
+    values: dict[str, ast.expr] = {}
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name) and n.id not in local and n.id not in values:
+            value = namespace.get(n.id)
+            if isinstance(value, int) and not isinstance(value, bool):
+                values[n.id] = ast.Constant(value)
+    out = _Substitute(values).visit(node)
+    assert isinstance(out, ast.FunctionDef)
+    return out
+
+
 def _params(node: ast.FunctionDef) -> list[str]:
     return [a.arg for a in node.args.args]
 
@@ -130,7 +147,8 @@ class _Substitute(ast.NodeTransformer):
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
         if isinstance(node.ctx, ast.Load) and node.id in self.mapping:
-            return _copy(self.mapping[node.id])
+            new = _copy(self.mapping[node.id])
+            return new if hasattr(new, "lineno") else ast.copy_location(new, node)
         return node
 
 
@@ -258,7 +276,7 @@ def generate(functions: Iterable[Callable[..., Any]], *, expressions: Iterable[C
     def body(name: str) -> tuple[ast.FunctionDef, str]:  # (prepared on first call)
         if name not in bodies:
             fn = inlined[name]
-            node = _InlineExpressions(helpers).visit(_function_def(fn))
+            node = _constants(_InlineExpressions(helpers).visit(_function_def(fn)), fn.__globals__)
             if _returns_in_loops(node):
                 raise TypeError(f"{fn.__qualname__}: an inlined function may not return from inside a loop")
             filename = inspect.getfile(fn)
@@ -267,7 +285,7 @@ def generate(functions: Iterable[Callable[..., Any]], *, expressions: Iterable[C
 
     out = []
     for fn in functions:
-        node = _InlineExpressions(helpers).visit(_function_def(fn))
+        node = _constants(_InlineExpressions(helpers).visit(_function_def(fn)), fn.__globals__)
         node = _InlineCalls(set(inlined) - {fn.__name__}, body, inspect.getfile(fn)).visit(node)
         out.append((fn, ast.Module(body=[node], type_ignores=[])))
     return out

@@ -8,9 +8,8 @@ at a time. Both run the same code, in the subset of Python numba compiles (ints,
 int64 buffers, no objects), through one of two backends (:func:`backend`):
 
 - compiled (the default): ``numba.njit``, cached on disk;
-- interpreted, over Python lists (several times faster than over numpy arrays, whose
-  scalar boxing dominates): with ``PCAPKIT_NO_NUMBA=1``, ``compiled=False`` or without
-  numba.
+- interpreted, over Python lists (about 3x faster than over numpy arrays, whose scalar
+  boxing dominates): with ``PCAPKIT_NO_NUMBA=1``, ``compiled=False`` or without numba.
 """
 
 from __future__ import annotations
@@ -45,16 +44,18 @@ __all__ = [
 
 # what backends.generate writes into the functions it makes
 _EXPRESSIONS = (*HELPERS, state._arena_need)
-_INLINE = (state._needs_room, unacked.acknowledge, unacked.flight_span, step.step)
+_INLINE = (state._needs_room, state._clear_row, state._short_row, state._open_conversation, unacked.make_room,
+           unacked.acknowledge, unacked.flight_span, step.step)
 
 
 class Backend:
     """The analysis functions of one backend: the code
     :func:`~pcapkit.tcpflow.backends.generate` makes of this package's functions (the
-    seq helpers written into their callers, ``_needs_room``, ``acknowledge`` and
-    ``flight_span`` into ``step``, and ``step`` into ``run_columns``'s loop), compiled
-    by numba (cached on disk) or interpreted. ``step`` and ``run_columns`` are made on
-    first use: a process that only feeds segments never makes ``run_columns``."""
+    seq helpers written into their callers, the state and unacked-list helpers into
+    ``step``, and ``step`` into ``run_columns``'s loop: fewer functions for numba to
+    compile, no call per segment), compiled by numba (cached on disk) or interpreted.
+    ``step`` and ``run_columns`` are made on first use: a process that only feeds
+    segments never makes ``run_columns``."""
 
     def __init__(self, compiled: bool) -> None:
         self.compiled = compiled
@@ -67,8 +68,7 @@ class Backend:
             for helper in HELPERS:  # (any call left, e.g. with a call as argument)
                 self._namespace[helper.__name__] = numba.njit(helper)
             self._jit = numba.njit(cache=True, nogil=True)
-        self._make(state.new_state, state.grow, state._open_conversation, unacked.make_room, state._clear_row,
-                   state._short_row)
+        self._make(state.new_state, state.grow)
         self.alloc = self._namespace["alloc"]
         self.new_state = self._namespace["new_state"]
         self.grow = self._namespace["grow"]
@@ -144,13 +144,17 @@ def run(frame: np.ndarray, ts_ns: np.ndarray, key: np.ndarray, dirb: np.ndarray,
     the segment has no window scale option. ``sack_n`` counts the SACK blocks of the
     segment; ``sack_l``/``sack_r`` (shape (m, 3), one row per segment with ``sack_n > 0``,
     in order) hold its first three blocks. ``compiled``: the backend (None: compiled
-    when :func:`compiled_available`)."""
+    when :func:`~pcapkit.tcpflow.backends.compiled_available`)."""
     be = backend(compiled)
     n = int(frame.shape[0])
+    sack_l, sack_r = sack_l.reshape(-1, 3), sack_r.reshape(-1, 3)
     if sack_l.shape[0] != int(np.count_nonzero(sack_n > 0)) or sack_r.shape != sack_l.shape:
         raise ValueError("sack_l/sack_r need one row per segment with sack_n > 0")
     columns = [np.ascontiguousarray(a, dtype=np.int64).reshape(-1)
                for a in (frame, ts_ns, key, dirb, seq, ack, flags, window, seglen, wscale, sack_n, sack_l, sack_r)]
+    # (the compiled code does not check indices: keys and directions index the state)
+    if n and (int(columns[2].min()) < 0 or not np.isin(columns[3], (0, 1)).all()):
+        raise ValueError("key must be >= 0 and dirb 0 or 1")
     nkeys = int(columns[2].max()) + 1 if n else 0
     # conversations: at most one per key plus one per SYN without ACK (port reuse)
     nconv = nkeys + 1 + int(np.count_nonzero(columns[6] & (SYN | ACK) == SYN))

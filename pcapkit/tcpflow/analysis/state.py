@@ -113,7 +113,6 @@ OUTPUTS = ("stream", "seq", "ack", "nxtseq", "window_size", "scalefactor", "afla
            "time_delta", "have")
 
 
-
 # --------------------------------------------------------------------------------------
 # the state
 
