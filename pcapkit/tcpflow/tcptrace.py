@@ -868,8 +868,9 @@ def tcptrace_stats(source: Source | SegmentTable) -> pd.DataFrame:
     """
     import pandas as pd
 
+    table = source if isinstance(source, SegmentTable) else segment_table(source)
     rows: list[dict[str, Any]] = []
-    for conn in analyze(source):
+    for conn in analyze(table):
         for name, d, o in (("a2b", conn.a2b, conn.b2a), ("b2a", conn.b2a, conn.a2b)):
             row: dict[str, Any] = {
                 "conn": conn.number, "direction": name, "src": d.host, "sport": d.port,
@@ -882,6 +883,8 @@ def tcptrace_stats(source: Source | SegmentTable) -> pd.DataFrame:
                 row[_column(label)] = value
             rows.append(row)
     df = pd.DataFrame(rows)
+    if table.error is not None:
+        df.attrs["pcapkit.error"] = str(table.error)
     if not df.empty:
         df["first"] = df["first"].astype("datetime64[ns]")
         df["last"] = df["last"].astype("datetime64[ns]")
