@@ -67,11 +67,11 @@ def _ep(addr: str, port: int) -> str:
 def _wireshark_samples(an: AnalysedSegments) -> list[tuple[Any, ...]]:
     """(stream, data src, data dst, frame, acked frame, time, ack, rtt ns) of every
     frame that shows tcp.analysis.ack_rtt."""
-    from pcapkit.tcpflow import kernel
+    from pcapkit.tcpflow.flags import H_ACK_RTT, H_ACKS_FRAME
 
     res = an.result
     have = np.asarray(res.have)
-    both = kernel.H_ACK_RTT | kernel.H_ACKS_FRAME
+    both = H_ACK_RTT | H_ACKS_FRAME
     rows = np.nonzero((have & both) == both)[0]
     segs = an.segments
     texts = segs.addresses

@@ -97,11 +97,11 @@ def analysis_table(an: AnalysedSegments) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
-    from pcapkit.tcpflow import kernel
+    from pcapkit.tcpflow import flags as fl
 
     segs, res = an.segments, an.result
     have = np.asarray(res.have)
-    short = (have & kernel.H_SHORT) != 0
+    short = (have & fl.H_SHORT) != 0
     flags = segs.flags
     is_syn = (flags & 0x002) != 0
     n = len(segs)
@@ -156,18 +156,18 @@ def analysis_table(an: AnalysedSegments) -> pd.DataFrame:
     nomask = np.zeros(n, dtype=bool)
     for bit, name in FLAG_FIELDS:
         data[name] = pd.arrays.BooleanArray((a & bit) != 0, nomask.copy())
-    data["tcp.analysis.duplicate_ack_num"] = ints(res.dupack_num, opt(kernel.H_DUPACK))
-    data["tcp.analysis.duplicate_ack_frame"] = ints(res.dupack_frame, opt(kernel.H_DUPACK))
-    data["tcp.analysis.acks_frame"] = ints(res.acks_frame, opt(kernel.H_ACKS_FRAME))
-    data["tcp.analysis.ack_rtt"] = secs(res.ack_rtt, ~opt(kernel.H_ACK_RTT))
-    data["tcp.analysis.initial_rtt"] = secs(res.irtt, ~opt(kernel.H_IRTT))
-    data["tcp.analysis.bytes_in_flight"] = ints(res.bif, opt(kernel.H_BIF))
-    data["tcp.analysis.push_bytes_sent"] = ints(res.push, opt(kernel.H_PUSH))
-    data["tcp.analysis.rto"] = secs(res.rto, ~opt(kernel.H_RTO))
-    data["tcp.analysis.rto_frame"] = ints(res.rto_frame, opt(kernel.H_RTO))
+    data["tcp.analysis.duplicate_ack_num"] = ints(res.dupack_num, opt(fl.H_DUPACK))
+    data["tcp.analysis.duplicate_ack_frame"] = ints(res.dupack_frame, opt(fl.H_DUPACK))
+    data["tcp.analysis.acks_frame"] = ints(res.acks_frame, opt(fl.H_ACKS_FRAME))
+    data["tcp.analysis.ack_rtt"] = secs(res.ack_rtt, ~opt(fl.H_ACK_RTT))
+    data["tcp.analysis.initial_rtt"] = secs(res.irtt, ~opt(fl.H_IRTT))
+    data["tcp.analysis.bytes_in_flight"] = ints(res.bif, opt(fl.H_BIF))
+    data["tcp.analysis.push_bytes_sent"] = ints(res.push, opt(fl.H_PUSH))
+    data["tcp.analysis.rto"] = secs(res.rto, ~opt(fl.H_RTO))
+    data["tcp.analysis.rto_frame"] = ints(res.rto_frame, opt(fl.H_RTO))
     data["tcp.time_relative"] = secs(res.time_relative)
     data["tcp.time_delta"] = secs(res.time_delta)
-    data["analysis_limited"] = pd.arrays.BooleanArray((have & kernel.H_LIMITED) != 0, nomask.copy())
+    data["analysis_limited"] = pd.arrays.BooleanArray((have & fl.H_LIMITED) != 0, nomask.copy())
     df = pd.DataFrame(data, copy=False)
     df.attrs["warnings"] = list(an.warnings)
     if segs.error is not None:

@@ -14,17 +14,18 @@ from typing import Any
 
 import numpy as np
 
+from pcapkit.tcpflow.analysis import TCP_MAX_UNACKED_SEGMENTS
 from pcapkit.tcpflow.segment import Segment
 from pcapkit.tcpflow.segments import SegmentTable, Source, segment_table
 
-TCP_MAX_UNACKED_SEGMENTS = 10_000  # tshark's per-direction limit
+__all__ = ["TCP_MAX_UNACKED_SEGMENTS", "AnalysedSegments", "analyse", "analyse_table"]
 
 
 @dataclass(eq=False)
 class AnalysedSegments:
     """The segments tshark analyses (``segments``, rows cut by a conversation limit
     removed) and the analysis of each row (``result``: arrays indexed like the rows,
-    see :class:`pcapkit.tcpflow.kernel.KernelResult`), with the limits' warnings."""
+    see :class:`pcapkit.tcpflow.analysis.AnalysisResult`), with the limits' warnings."""
 
     segments: SegmentTable
     result: Any
@@ -39,9 +40,9 @@ class AnalysedSegments:
 
     def initial_rtt_by_stream(self) -> dict[int, int]:
         """tshark's ``tcp.analysis.initial_rtt`` (ns) of each stream that has one."""
-        from pcapkit.tcpflow import kernel
+        from pcapkit.tcpflow.flags import H_IRTT
 
-        have = (np.asarray(self.result.have) & kernel.H_IRTT) != 0
+        have = (np.asarray(self.result.have) & H_IRTT) != 0
         streams = self.stream[have]
         values = np.asarray(self.result.irtt)[have]
         out: dict[int, int] = {}
@@ -75,17 +76,14 @@ def analyse_table(table: SegmentTable, *, max_unacked: int = TCP_MAX_UNACKED_SEG
                   max_conversations: int | None = None, compiled: bool | None = None) -> AnalysedSegments:
     """Run the analysis over the tshark view of ``table``. ``compiled=None``: compiled
     unless PCAPKIT_NO_NUMBA is set or numba is missing; False: interpreted."""
-    from pcapkit.tcpflow import kernel
+    from pcapkit.tcpflow import analysis
 
     segs = table.tshark_view()
     key, dirb = segs.conversation_keys()
-    if compiled is None:
-        compiled = kernel.available()
     sack_l, sack_r = segs.sack_blocks(3)
-    res = kernel.analyse_columns(segs.frame, segs.ts_ns, key, dirb, segs.seq, segs.ack, segs.flags, segs.window,
-                                 segs.seglen, segs.wscale, segs.sack_n, sack_l, sack_r,
-                                 max_unacked=max_unacked, max_conversations=max_conversations,
-                                 compiled=compiled)
+    res = analysis.run(segs.frame, segs.ts_ns, key, dirb, segs.seq, segs.ack, segs.flags, segs.window,
+                       segs.seglen, segs.wscale, segs.sack_n, sack_l, sack_r,
+                       max_unacked=max_unacked, max_conversations=max_conversations, compiled=compiled)
     out = AnalysedSegments(segs, res, list(res.warnings))
     kept = np.asarray(res.stream) >= 0
     if not bool(kept.all()):

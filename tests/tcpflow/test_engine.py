@@ -4,7 +4,8 @@ Each scenario is a table of segments with the analysis we expect by hand (from t
 rules in tcp-analysis.md). The same table is also written as a pcap (raw IPv4) and
 given to tshark 4.0: the test checks that tshark agrees with the hand-written
 expectation AND that the engine agrees with tshark on every compared field, so a
-wrong expectation cannot slip through.
+wrong expectation cannot slip through. Every test runs with the compiled analysis and
+with the interpreted one (PCAPKIT_NO_NUMBA=1).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import pytest
 from conftest import requires_tshark
 from oracle import tshark_fields
 
+from pcapkit.tcpflow import analysis, backends
 from pcapkit.tcpflow.engine import (
     A_DUPLICATE_ACK,
     A_RETRANSMISSION,
+    FrameAnalysis,
     TcpEngine,
     analyse,
     tshark_text,
@@ -44,6 +47,18 @@ FIELDS = (
 OPTIONS = ("tcp.analyze_sequence_numbers:TRUE", "tcp.relative_sequence_numbers:TRUE")
 
 C, S = ("10.0.0.1", 40000), ("10.0.0.2", 80)
+
+
+@pytest.fixture(autouse=True, params=[
+    pytest.param(True, id="compiled", marks=pytest.mark.skipif(not backends.compiled_available(),
+                                                              reason="numba not installed or PCAPKIT_NO_NUMBA set")),
+    pytest.param(False, id="interpreted")])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """The engine's default backend for the test: compiled, or interpreted by PCAPKIT_NO_NUMBA=1."""
+    if not request.param:
+        monkeypatch.setenv("PCAPKIT_NO_NUMBA", "1")
+    assert analysis.backend().compiled == request.param
+    return bool(request.param)
 MS = 1_000_000  # ns
 
 
@@ -283,3 +298,39 @@ def test_ipv4_fragmented_segment_is_reassembled_like_tshark(tmp_path: Path) -> N
     for ref, mine in zip(reference, ours, strict=True):
         for name in FIELDS:
             assert ref.get(name) == mine.get(name), (ref["frame.number"], name)
+
+
+def test_facade_answers_per_stream() -> None:
+    """stream_count and initial_rtt: the conversation's iRTT once its handshake is seen."""
+    eng = TcpEngine()
+    t0 = 1_700_000_000 * 10**9
+    assert eng.stream_count == 0
+    eng.feed(Segment(1, t0, C[0], S[0], C[1], S[1], 100, 0, SYN, 1000, 0))
+    eng.feed(Segment(2, t0 + 7 * MS, S[0], C[0], S[1], C[1], 500, 101, SYN | ACK, 1000, 0))
+    assert eng.stream_count == 1 and eng.initial_rtt(0) is None
+    rec = eng.feed(Segment(3, t0 + 10 * MS, C[0], S[0], C[1], S[1], 101, 501, ACK, 1000, 0))
+    assert rec is not None and rec.initial_rtt == 10 * MS
+    assert eng.initial_rtt(0) == 10 * MS
+    other = eng.feed(Segment(4, t0 + 11 * MS, "10.9.9.9", S[0], 1234, S[1], 5, 5, ACK, 1000, 0))
+    assert other is not None and other.stream == 1 and eng.stream_count == 2 and eng.initial_rtt(1) is None
+    with pytest.raises(IndexError):
+        eng.initial_rtt(2)
+
+
+def test_same_records_from_both_backends() -> None:
+    """The scenario tables through the compiled and the interpreted engine explicitly."""
+    rows = wraparound_rows() + midstream_rows() + one_direction_rows() + port_reuse_rows()
+    segs = []
+    for i, r in enumerate(rows):
+        dst = S if r.src == C else C
+        segs.append(Segment(i + 1, round(r.t_ms * MS), r.src[0], dst[0], r.src[1], dst[1], r.seq & 0xFFFFFFFF,
+                            r.ack & 0xFFFFFFFF, r.flags, r.window, r.length, wscale=r.wscale))
+
+    def records(compiled: bool) -> list[FrameAnalysis | None]:
+        eng = TcpEngine(compiled=compiled)
+        return [eng.feed(s) for s in segs]
+
+    interpreted = records(False)
+    assert [r.stream for r in interpreted if r] == [0] * 17 + [1] * 7 + [2] * 6 + [3] * 3
+    if backends.compiled_available():
+        assert records(True) == interpreted

@@ -1,0 +1,171 @@
+"""THE TCP analysis: tshark 4.0's per-frame ``tcp.analysis.*``, written once.
+
+:func:`pcapkit.tcpflow.analysis.step.step` analyses one segment (the rules of
+``reference/tcp-analysis.md``, in order) over the state laid out in
+:mod:`pcapkit.tcpflow.analysis.state`. :func:`run` analyses whole columns (one entry per
+TCP segment, in file order); :class:`pcapkit.tcpflow.engine.TcpEngine` feeds one segment
+at a time. Both run the same code, in the subset of Python numba compiles (ints, flat
+int64 buffers, no objects), through one of two backends (:func:`backend`):
+
+- compiled (the default): ``numba.njit``, cached on disk;
+- interpreted, over Python lists (about 3x faster than over numpy arrays, whose scalar
+  boxing dominates): with ``PCAPKIT_NO_NUMBA=1``, ``compiled=False`` or without numba.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pcapkit.tcpflow import backends
+from pcapkit.tcpflow.analysis import state, step, unacked
+from pcapkit.tcpflow.analysis.state import (
+    G_KCAP,
+    G_NCONV,
+    G_SACK,
+    NOUT,
+    OUTPUTS,
+    TCP_MAX_UNACKED_SEGMENTS,
+    alloc,
+    initial_rtt,
+    limit_warnings,
+)
+from pcapkit.tcpflow.flags import ACK, SYN
+from pcapkit.tcpflow.seq import HELPERS
+
+__all__ = [
+    "G_KCAP", "G_NCONV", "G_SACK", "NOUT", "OUTPUTS", "TCP_MAX_UNACKED_SEGMENTS", "AnalysisResult", "Backend",
+    "backend", "initial_rtt", "limit_warnings", "run",
+]
+
+
+# what backends.generate writes into the functions it makes
+_EXPRESSIONS = (*HELPERS, state._arena_need)
+_INLINE = (state._needs_room, state._clear_row, state._short_row, state._open_conversation, unacked.make_room,
+           unacked.acknowledge, unacked.flight_span, step.step)
+
+
+class Backend:
+    """The analysis functions of one backend: the code
+    :func:`~pcapkit.tcpflow.backends.generate` makes of this package's functions (the
+    seq helpers written into their callers, the state and unacked-list helpers into
+    ``step``, and ``step`` into ``run_columns``'s loop: fewer functions for numba to
+    compile, no call per segment), compiled by numba (cached on disk) or interpreted.
+    ``step`` and ``run_columns`` are made on first use: a process that only feeds
+    segments never makes ``run_columns``."""
+
+    def __init__(self, compiled: bool) -> None:
+        self.compiled = compiled
+        self._namespace: dict[str, Any] = {**vars(state), **vars(unacked), **vars(step)}
+        self._jit: Any = None
+        if compiled:
+            import numba
+
+            self._namespace["alloc"] = numba.njit(state._alloc_array)
+            for helper in HELPERS:  # (any call left, e.g. with a call as argument)
+                self._namespace[helper.__name__] = numba.njit(helper)
+            self._jit = numba.njit(cache=True, nogil=True)
+        self._make(state.new_state, state.grow)
+        self.alloc = self._namespace["alloc"]
+        self.new_state = self._namespace["new_state"]
+        self.grow = self._namespace["grow"]
+
+    def _make(self, *functions: Any) -> None:
+        backends.build(self._namespace, backends.generate(functions, expressions=_EXPRESSIONS, inline=_INLINE),
+                       self._jit)
+
+    @functools.cached_property
+    def step(self) -> Any:
+        """:func:`pcapkit.tcpflow.analysis.step.step`, its helpers written in."""
+        self._make(step.step)
+        return self._namespace["step"]
+
+    @functools.cached_property
+    def run_columns(self) -> Any:
+        """:func:`pcapkit.tcpflow.analysis.step.run_columns`, with step written in."""
+        self._make(step.run_columns)
+        return self._namespace["run_columns"]
+
+
+_backends: dict[bool, Backend] = {}
+
+
+def backend(compiled: bool | None = None) -> Backend:
+    """The compiled backend (``compiled`` True, or None when
+    :func:`~pcapkit.tcpflow.backends.compiled_available`), else the interpreted one."""
+    if compiled is None:
+        compiled = backends.compiled_available()
+    found = _backends.get(compiled)
+    if found is None:
+        found = _backends[compiled] = Backend(compiled)
+    return found
+
+
+@dataclass
+class AnalysisResult:
+    """Per-row outputs of :func:`run` (rows with ``stream == -1`` were cut by
+    ``max_conversations``); the optional values are valid where ``have`` has their H_* bit."""
+
+    warnings: list[str]
+    n_conversations: int
+    stream: np.ndarray
+    seq: np.ndarray
+    ack: np.ndarray
+    nxtseq: np.ndarray
+    window_size: np.ndarray
+    scalefactor: np.ndarray
+    aflags: np.ndarray
+    acks_frame: np.ndarray
+    ack_rtt: np.ndarray
+    irtt: np.ndarray
+    bif: np.ndarray
+    push: np.ndarray
+    dupack_num: np.ndarray
+    dupack_frame: np.ndarray
+    rto: np.ndarray
+    rto_frame: np.ndarray
+    time_relative: np.ndarray
+    time_delta: np.ndarray
+    have: np.ndarray
+
+
+def run(frame: np.ndarray, ts_ns: np.ndarray, key: np.ndarray, dirb: np.ndarray, seq: np.ndarray, ack: np.ndarray,
+        flags: np.ndarray, window: np.ndarray, seglen: np.ndarray, wscale: np.ndarray, sack_n: np.ndarray,
+        sack_l: np.ndarray, sack_r: np.ndarray, *, max_unacked: int = TCP_MAX_UNACKED_SEGMENTS,
+        max_conversations: int | None = None, compiled: bool | None = None) -> AnalysisResult:
+    """Analyse columns (one entry per TCP segment, in file order).
+
+    ``key``: conversation key id (0 .. nkeys-1) of the unordered address/port pair;
+    ``dirb``: which of the pair's two endpoints sent the segment (0 or 1; 0 when both
+    are the same endpoint). ``seglen`` is -1 for a short segment. ``wscale`` is -1 when
+    the segment has no window scale option. ``sack_n`` counts the SACK blocks of the
+    segment; ``sack_l``/``sack_r`` (shape (m, 3), one row per segment with ``sack_n > 0``,
+    in order) hold its first three blocks. ``compiled``: the backend (None: compiled
+    when :func:`~pcapkit.tcpflow.backends.compiled_available`)."""
+    be = backend(compiled)
+    n = int(frame.shape[0])
+    sack_l, sack_r = sack_l.reshape(-1, 3), sack_r.reshape(-1, 3)
+    if sack_l.shape[0] != int(np.count_nonzero(sack_n > 0)) or sack_r.shape != sack_l.shape:
+        raise ValueError("sack_l/sack_r need one row per segment with sack_n > 0")
+    columns = [np.ascontiguousarray(a, dtype=np.int64).reshape(-1)
+               for a in (frame, ts_ns, key, dirb, seq, ack, flags, window, seglen, wscale, sack_n, sack_l, sack_r)]
+    # (the compiled code does not check indices: keys and directions index the state)
+    if n and (int(columns[2].min()) < 0 or not np.isin(columns[3], (0, 1)).all()):
+        raise ValueError("key must be >= 0 and dirb 0 or 1")
+    nkeys = int(columns[2].max()) + 1 if n else 0
+    # conversations: at most one per key plus one per SYN without ACK (port reuse)
+    nconv = nkeys + 1 + int(np.count_nonzero(columns[6] & (SYN | ACK) == SYN))
+    st, arena = be.new_state(nkeys, nconv, 1024, max_unacked, -1 if max_conversations is None else max_conversations)
+    if be.compiled:
+        out = np.zeros(NOUT * n, dtype=np.int64)
+        st, arena = be.run_columns(st, arena, *columns, out)
+    else:
+        lists = [c.tolist() for c in columns]
+        out_list = alloc(NOUT * n)
+        st, arena = be.run_columns(st, arena, *lists, out_list)
+        out = np.array(out_list, dtype=np.int64)
+    rows = out.reshape(NOUT, n)
+    return AnalysisResult(limit_warnings(st, max_unacked, max_conversations), int(st[G_NCONV]), *rows)
