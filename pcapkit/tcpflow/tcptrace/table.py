@@ -167,23 +167,24 @@ def tcptrace_lengths(table: SegmentTable) -> tuple[np.ndarray, np.ndarray]:
 
 def model_rows(view: SegmentTable) -> np.ndarray:
     """The model's input rows of the segments tcptrace sees."""
-    rows = np.zeros(len(view), lay.ROW)
-    rows["ts"] = view.ts_ns // 1000  # tcptrace's clock: whole microseconds
-    rows["key"] = view.conversation_keys()[0]
-    rows["dlen"], rows["captured"] = tcptrace_lengths(view)
-    for name, col in (("frame", view.frame), ("src", view.src), ("sport", view.sport), ("dst", view.dst),
-                      ("dport", view.dport), ("flags", view.flags), ("seq", view.seq), ("ack", view.ack),
-                      ("window", view.window), ("mss", view.mss), ("wscale", view.wscale), ("tsval", view.tsval),
-                      ("sack_perm", view.sack_perm), ("ip_version", view.ip_version), ("ip_id", view.ip_id),
-                      ("urp", view.urgent)):
-        rows[name] = col
+    n = len(view)
+    dlen, captured = tcptrace_lengths(view)
     sl, sr = view.sack_blocks()
-    rows["sack_n"] = np.minimum(view.sack_n, sl.shape[1])
-    has = np.nonzero(view.sack_n > 0)[0]
-    for k in range(min(2, sl.shape[1])):
-        rows[f"sack{k}_l"][has] = sl[:, k]
-        rows[f"sack{k}_r"][has] = sr[:, k]
-    return rows
+    has = view.sack_n > 0
+    cols: dict[str, np.ndarray | int] = {
+        "frame": view.frame, "ts": view.ts_ns // 1000,  # tcptrace's clock: whole microseconds
+        "key": view.conversation_keys()[0], "src": view.src, "sport": view.sport, "dst": view.dst,
+        "dport": view.dport, "flags": view.flags, "seq": view.seq, "ack": view.ack, "window": view.window,
+        "dlen": dlen, "captured": captured, "mss": view.mss, "wscale": view.wscale, "tsval": view.tsval,
+        "sack_perm": view.sack_perm, "sack_n": np.minimum(view.sack_n, sl.shape[1]),
+        "ip_version": view.ip_version, "ip_id": view.ip_id, "urp": view.urgent}
+    for k in range(2):
+        for side, edges in (("l", sl), ("r", sr)):
+            col = np.zeros(n, np.int64)
+            if k < edges.shape[1]:
+                col[has] = edges[:, k]
+            cols[f"sack{k}_{side}"] = col
+    return jit.rows_from_columns(lay.ROW, n, cols)
 
 
 def _connection_bound(rows: np.ndarray, nkeys: int) -> int:

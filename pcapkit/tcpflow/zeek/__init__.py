@@ -247,14 +247,11 @@ def zeek_model(rows: np.ndarray, addresses: list[str], *, compiled: bool | None 
 
 def zeek_rows(table: SegmentTable, key: np.ndarray | None = None) -> np.ndarray:
     """The model's input rows of a segment table; ``key`` defaults to the address/port pair."""
-    rows = np.zeros(len(table), ROW)
-    rows["key"] = table.conversation_keys()[0] if key is None else key
-    for name, col in (("src", table.src), ("sport", table.sport), ("dst", table.dst), ("dport", table.dport),
-                      ("ts", table.ts_ns), ("flags", table.flags), ("seq", table.seq), ("ack", table.ack),
-                      ("window", table.window), ("seglen", table.seglen)):
-        rows[name] = col
-    rows["ip_len"] = table.seglen + table.hdr_len + np.where(table.ip_version == 4, 20, 40)
-    return rows
+    return jit.rows_from_columns(ROW, len(table), {
+        "key": table.conversation_keys()[0] if key is None else key, "src": table.src, "sport": table.sport,
+        "dst": table.dst, "dport": table.dport, "ts": table.ts_ns, "flags": table.flags, "seq": table.seq,
+        "ack": table.ack, "window": table.window, "seglen": table.seglen,
+        "ip_len": table.seglen + table.hdr_len + np.where(table.ip_version == 4, 20, 40)})
 
 
 def zeek_table(table: SegmentTable, key: np.ndarray | None = None, *,
