@@ -10,6 +10,7 @@
     │   ├── MalformedRecordError      a record contradicts itself (lengths disagree, absurd caplen)
     │   └── UnknownLinkTypeError      a link type we do not decode (reported by number and name)
     ├── CaptureWriteError             a capture file cannot be written (disk full, bad arguments)
+    ├── OutputError                   a report cannot be written where asked (no such directory, ...)
     ├── FilterError                   a tcpdump filter expression does not compile
     ├── LiveCaptureError              live capture failed (no interface, interface down, permission)
     │   └── CapturePermissionError    not root / no CAP_NET_RAW
@@ -71,6 +72,12 @@ class UnknownLinkTypeError(CaptureFileError):
 
 class CaptureWriteError(PcapkitError):
     """A capture file cannot be written."""
+
+
+class OutputError(PcapkitError):
+    """A report cannot be written where it was asked to go: a missing directory, a
+    directory given as a file, no permission, a format its extension contradicts, a write
+    error (disk full)."""
 
 
 class FilterError(PcapkitError):

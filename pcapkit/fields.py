@@ -23,6 +23,19 @@ FieldType = Literal[
 Base = Literal["dec", "hex", "oct", "none"]
 
 
+class _Missing:
+    """The value of an item whose bytes lie past the end of the packet: tshark adds it
+    before it gives up on the packet and prints it as "<MISSING>"."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = _Missing()
+
+
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
     """name: Wireshark display-filter name; ftype: value kind; bits: width for uint/int
@@ -58,6 +71,8 @@ def render_value(spec: FieldSpec, value: object) -> str:
     if t in ("ipv4", "ipv6", "ether", "string"):
         return str(value)
     if t == "bytes":
+        if value is MISSING:
+            return "<MISSING>"
         assert isinstance(value, bytes | bytearray | memoryview)
         # tshark -T fields prints FT_BYTES as plain hex, and an empty value as "<none>"
         return bytes(value).hex() or "<none>"

@@ -27,6 +27,7 @@ import gzip
 import mmap
 import os
 import struct
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
@@ -36,7 +37,13 @@ import numpy as np
 from pcapkit.capture import pcapng_blocks as ng
 from pcapkit.capture.files import open_capture
 from pcapkit.capture.linktypes import max_snaplen
-from pcapkit.capture.pcap import FILE_HEADER_LEN, MAGICS, parse_file_header
+from pcapkit.capture.pcap import (
+    FILE_HEADER_LEN,
+    MAGICS,
+    parse_file_header,
+    record_cut,
+    record_header_cut,
+)
 from pcapkit.capture.reader import Interface
 from pcapkit.capture.record_walk import kernels
 from pcapkit.errors import (
@@ -147,6 +154,7 @@ class _Stream:
         self.size = 0
         self.end = 0         # mmap mode: stream offset of the end of buf
         self.released = 0    # mmap mode: bytes before this offset were given back
+        self.error: str | None = None  # what ended a compressed stream early
         raw = open(path, "rb")  # noqa: SIM115 - closed in close()
         head = raw.read(2)
         raw.seek(0)
@@ -174,13 +182,28 @@ class _Stream:
             self.end = min(self.size, self.end + want)
             self.buf = memoryview(self.mm)[self.base:self.end]
             return
-        try:
-            data = self.f.read(want)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            raise TruncatedFileError(f"compressed data is damaged ({exc})", path=self.path,
-                                     offset=self.base + len(self.buf)) from None
-        if not data:
-            self.eof = True
+        # piece by piece: a cut or corrupt compressed stream keeps what came before the damage
+        pieces: list[bytes] = []
+        got = 0
+        read1 = getattr(self.f, "read1", self.f.read)
+        while got < want:
+            try:
+                data = read1(min(want - got, 1 << 20))
+            except EOFError:
+                self.error = "compressed stream ends before its end marker"
+                data = b""
+            except (zlib.error, gzip.BadGzipFile) as exc:
+                self.error = f"corrupt compressed stream ({exc})"
+                data = b""
+            except OSError as exc:
+                self.error = f"read error ({exc})"
+                data = b""
+            if not data:
+                self.eof = True
+                break
+            pieces.append(data)
+            got += len(data)
+        data = b"".join(pieces)
         self.buf = bytes(self.buf) + data if len(self.buf) else data
 
     def ensure(self, n: int) -> bool:
@@ -258,9 +281,13 @@ def _pcap_batches(st: _Stream, max_packets: int, use_numba: bool | None) -> Iter
         if n == cap_n and len(st.buf) >= hdrlen:
             continue  # stopped at max_packets with records left in the chunk
         if st.eof:
-            if st.buf:
-                raise TruncatedFileError(
-                    "file ends in the middle of a packet record", path=st.path, offset=st.base)
+            if len(st.buf) >= hdrlen:
+                incl, orig = struct.unpack_from(e + "II", st.buf, 8)
+                if swap == 1 or (swap == 2 and incl > orig):
+                    incl = orig
+                raise record_cut(st.path, st.base, incl, st.base + len(st.buf), st.error)
+            if st.buf or st.error is not None:
+                raise record_header_cut(st.path, st.base, st.error)
             return
         need = hdrlen
         if len(st.buf) >= 16:
@@ -298,8 +325,8 @@ def _pcapng_batches(st: _Stream, max_packets: int, use_numba: bool | None) -> It
     number = 1
     while True:
         if not st.ensure(8):
-            if st.buf:
-                raise TruncatedFileError("file ends inside a block header", path=st.path, offset=st.base)
+            if st.buf or st.error is not None:
+                raise _with_stream_error(ng.block_header_cut(st.path, st.base), st)
             return
         if bytes(st.buf[:4]) == ng.SHB_TYPE_BYTES:
             if not st.ensure(12):
@@ -314,17 +341,13 @@ def _pcapng_batches(st: _Stream, max_packets: int, use_numba: bool | None) -> It
         else:
             e = section.order
         btype, blen = struct.unpack_from(e + "II", st.buf, 0)
-        if blen < ng.MIN_BLOCK_SIZE or blen % 4 != 0:
-            raise MalformedRecordError(f"pcapng block length {blen} is invalid", path=st.path,
-                                       offset=st.base + 4)
-        if blen > ng.MAX_BLOCK_SIZE:
-            raise MalformedRecordError(f"pcapng block length {blen} is too large", path=st.path,
-                                       offset=st.base + 4)
+        bad = ng.block_length_error(st.path, st.base, blen) if btype != ng.SHB_TYPE else None
+        if bad is not None:
+            raise bad
         if btype == ng.EPB and section is not None:
             # a run of EPBs: the kernel walks as many as the chunk holds
             if not st.ensure(blen):
-                raise TruncatedFileError("file ends in the middle of a packet block", path=st.path,
-                                         offset=st.base)
+                raise _with_stream_error(ng.block_cut(st.path, st.base, blen, btype), st)
             arr = np.frombuffer(st.buf, dtype=np.uint8)
             cap_n = max(1, min(max_packets, arr.shape[0] // 32 + 1))
             off = np.empty(cap_n, np.int64)
@@ -343,7 +366,7 @@ def _pcapng_batches(st: _Stream, max_packets: int, use_numba: bool | None) -> It
             st.consume(pos)
             continue
         if not st.ensure(blen):
-            raise TruncatedFileError("file ends in the middle of a block", path=st.path, offset=st.base)
+            raise _with_stream_error(ng.block_cut(st.path, st.base, blen, btype), st)
         block = st.buf[:blen]
         try:
             if btype == ng.SHB_TYPE:
@@ -380,6 +403,13 @@ def _pcapng_batches(st: _Stream, max_packets: int, use_numba: bool | None) -> It
             raise MalformedRecordError(f"pcapng block type 0x{btype:x} is damaged ({exc})",
                                        path=st.path, offset=st.base) from None
         st.consume(blen)
+
+
+def _with_stream_error(exc: TruncatedFileError, st: _Stream) -> TruncatedFileError:
+    """``exc`` with what ended a compressed stream early, as the record reader words it."""
+    if st.error is None:
+        return exc
+    return TruncatedFileError(f"{exc.reason} ({st.error})", path=exc.path, offset=exc.offset)
 
 
 def _read_section(block: bytes | memoryview, e: str, st: _Stream) -> _Section:

@@ -357,7 +357,8 @@ class LiveCapture:
 
     def batches(self) -> Iterator[list[Record]]:
         """The packets block by block, as lists of ``(ts_ns, caplen, wirelen, data)``:
-        the fast path (no Frame objects) that ``pcapkit capture -w`` uses."""
+        the fast path (no Frame objects) that ``pcapkit capture -w`` uses. An empty list
+        comes after each wait that brought no block (at most every poll interval)."""
         if self._sock is None:
             self.open()
         assert self._sock is not None and self._ring is not None
@@ -370,6 +371,7 @@ class LiveCapture:
             base = self._block * self.block_size
             if not block_ready(ring, base):
                 self._wait(poller)
+                yield []  # time passed without packets: a writer may flush what it buffers
                 continue
             room = 1 << 62 if self.count is None else self.count - self._captured
             try:

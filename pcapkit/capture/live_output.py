@@ -25,7 +25,8 @@ class RecordSink:
     pcapng writers make them) and, if writing fails (disk full), cuts the file back to
     its last complete record so that what was written stays readable."""
 
-    def __init__(self, path: str, *, buffer_bytes: int = 1 << 20) -> None:
+    def __init__(self, path: str, *, buffer_bytes: int = 1 << 20, flush_seconds: float = 0.05,
+                 packet_buffered: bool = False) -> None:
         self.path = path
         if path == "-":
             self.fd = os.dup(1)
@@ -39,7 +40,12 @@ class RecordSink:
         self._buf: list[bytes] = []
         self._ends: list[int] = []
         self._buffered = 0
-        self._limit = buffer_bytes
+        # bytes are written out when the buffer is full, when flush_seconds passed since the
+        # last write-out (a killed capture loses at most that much), or at once with
+        # packet_buffered (tcpdump -U; the default for standard output)
+        self._limit = 0 if packet_buffered else buffer_bytes
+        self._flush_seconds = flush_seconds
+        self._flushed_at = time.monotonic()
         self.failed: OSError | None = None
 
     @property
@@ -60,13 +66,20 @@ class RecordSink:
         self._buf.append(blob)
         self._ends.extend(base + e for e in ends)
         self._buffered += len(blob)
-        if self._buffered >= self._limit:
+        if self._buffered >= self._limit or time.monotonic() - self._flushed_at >= self._flush_seconds:
             self.flush()
         return len(blob)
+
+    def tick(self) -> None:
+        """Write out what is buffered when ``flush_seconds`` have passed (call it while
+        no packets arrive)."""
+        if self._buffered and time.monotonic() - self._flushed_at >= self._flush_seconds:
+            self.flush()
 
     def flush(self) -> None:
         if self.failed is not None:
             raise self.failed
+        self._flushed_at = time.monotonic()
         if not self._buf:
             return
         blob = memoryview(b"".join(self._buf))
@@ -107,8 +120,11 @@ class CaptureOutput:
 
     def __init__(self, path: str, *, linktype: int, snaplen: int, fmt: str | None = None,
                  rotate_bytes: int | None = None, rotate_seconds: float | None = None,
-                 interface_name: str | None = None, nanosecond: bool = True) -> None:
+                 interface_name: str | None = None, nanosecond: bool = True,
+                 packet_buffered: bool | None = None) -> None:
         self.template = path
+        # tcpdump -U: every record written at once; the default when writing to a pipe
+        self.packet_buffered = path == "-" if packet_buffered is None else packet_buffered
         self.linktype = linktype
         self.snaplen = snaplen
         if fmt is None:
@@ -136,7 +152,7 @@ class CaptureOutput:
 
     def _open(self) -> None:
         name = self._name()
-        self._sink = RecordSink(name)
+        self._sink = RecordSink(name, packet_buffered=self.packet_buffered)
         self.files.append(name)
         self._opened_at = time.monotonic()
         target = self._sink
@@ -178,7 +194,15 @@ class CaptureOutput:
 
     def write_batch(self, batch: list[Record]) -> None:
         """Write a block of ``(ts_ns, caplen, wirelen, data)`` records in one go (no
-        Frame objects); with size rotation, record by record."""
+        Frame objects); with size rotation, record by record. An empty block lets the
+        file take what is buffered (see :meth:`RecordSink.tick`)."""
+        if not batch:
+            if self._sink is not None:
+                try:
+                    self._sink.tick()
+                except OSError as exc:
+                    raise CaptureWriteError(f"write failed: {exc.strerror or exc}") from None
+            return
         if self._sink is None:
             self._open()
         elif self.rotate_seconds and time.monotonic() - self._opened_at >= self.rotate_seconds:

@@ -103,6 +103,23 @@ class PcapHeader:
         return 3 if self.aix and self.linktype == 10 else 0
 
 
+
+def record_header_cut(path: str | None, offset: int, stream_error: str | None = None) -> TruncatedFileError:
+    """The error for a file that ends inside a record header (both readers give it)."""
+    return TruncatedFileError(_with_cause("file ends inside a record header", stream_error), path=path,
+                              offset=offset)
+
+
+def record_cut(path: str | None, record_offset: int, incl: int, end: int,
+               stream_error: str | None = None) -> TruncatedFileError:
+    """The error for a file that ends inside a record's packet data (at ``end``)."""
+    return TruncatedFileError(_with_cause(f"file ends inside a packet (record of {incl} bytes at offset "
+                                          f"{record_offset})", stream_error), path=path, offset=end)
+
+
+def _with_cause(reason: str, stream_error: str | None) -> str:
+    return reason if stream_error is None else f"{reason} ({stream_error})"
+
 def parse_file_header(header: bytes, path: str) -> PcapHeader:
     """The 24-byte file header (its magic one of :data:`MAGICS`); raises
     :class:`~pcapkit.errors.UnsupportedVersionError` where Wireshark refuses the file."""
@@ -168,7 +185,7 @@ class PcapReader(CaptureReader):
                 src.pos = pos
                 if not src.fill(hlen):
                     if src.available or src.error is not None:
-                        self._truncated("a record header")
+                        self._damage(record_header_cut(self.path, src.offset))
                     return
                 data = src.data
                 pos = src.pos
@@ -186,8 +203,7 @@ class PcapReader(CaptureReader):
             if end > end_data:
                 src.pos = pos
                 if not src.fill(hlen + incl):
-                    self._truncated("a packet (record of "
-                                    f"{incl} bytes at offset {src.offset})", src.offset + src.available)
+                    self._damage(record_cut(self.path, src.offset, incl, src.offset + src.available))
                     return
                 data = src.data
                 pos = src.pos

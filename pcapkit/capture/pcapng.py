@@ -40,7 +40,6 @@ from pcapkit.capture.pcapng_blocks import (
     LINKTYPE_CUSTOM_BLOCK,
     LINKTYPE_SYSTEMD_JOURNAL,
     MAX_BLOCK_SIZE,
-    MIN_BLOCK_SIZE,
     MIN_EPB_SIZE,
     MIN_ISB_SIZE,
     MIN_PB_SIZE,
@@ -52,6 +51,9 @@ from pcapkit.capture.pcapng_blocks import (
     SJE,
     SPB,
     SUPPORTED_VERSIONS,
+    block_cut,
+    block_header_cut,
+    block_length_error,
     byte_order,
     journal_entry,
     option_text,
@@ -117,8 +119,7 @@ class PcapngReader(CaptureReader):
             offset = src.offset
             if not src.fill(8):
                 if src.available or src.error is not None:
-                    self._fail(TruncatedFileError("pcapng: file ends inside a block header",
-                                                  path=self.path, offset=offset), at_open)
+                    self._fail(block_header_cut(self.path, offset), at_open)
                 return None
             data, pos = src.data, src.pos
             if data[pos:pos + 4] == SHB_TYPE_BYTES:
@@ -126,25 +127,12 @@ class PcapngReader(CaptureReader):
                     return None
                 continue
             btype, tlen = struct.unpack_from(self._order + "II", data, pos)
-            if tlen < MIN_BLOCK_SIZE:
-                self._fail(MalformedRecordError(
-                    f"pcapng: total block length {tlen} of block is too small (< {MIN_BLOCK_SIZE})",
-                    path=self.path, offset=offset), at_open)
-                return None
-            if tlen % 4:
-                self._fail(MalformedRecordError(
-                    f"pcapng: total block length {tlen} is not a multiple of 4",
-                    path=self.path, offset=offset), at_open)
-                return None
-            if tlen > MAX_BLOCK_SIZE:
-                self._fail(MalformedRecordError(
-                    f"pcapng: total block length {tlen} is too large (> {MAX_BLOCK_SIZE})",
-                    path=self.path, offset=offset), at_open)
+            bad = block_length_error(self.path, offset, tlen)
+            if bad is not None:
+                self._fail(bad, at_open)
                 return None
             if not src.fill(tlen):
-                self._fail(TruncatedFileError(
-                    f"pcapng: file ends inside a block of {tlen} bytes (type 0x{btype:x})",
-                    path=self.path, offset=offset), at_open)
+                self._fail(block_cut(self.path, offset, tlen, btype), at_open)
                 return None
             data, pos = src.data, src.pos
             (trailer,) = struct.unpack_from(self._order + "I", data, pos + tlen - 4)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import struct
 
 from pcapkit.capture.reader import Interface, Section
+from pcapkit.errors import MalformedRecordError, TruncatedFileError
 
 SHB_TYPE = 0x0A0D0D0A
 SHB_TYPE_BYTES = b"\x0a\x0d\x0d\x0a"
@@ -214,3 +215,27 @@ def packet_block(interface_id: int, ts: int, data: bytes, wirelen: int, comment:
     if comment:
         body += options_blob([option(OPT_COMMENT, comment.encode(), order)], order)
     return block(EPB, body, order)
+
+
+# -- the errors both pcapng readers give (the record reader and the record batches) ---------
+
+def block_header_cut(path: str | None, offset: int) -> TruncatedFileError:
+    return TruncatedFileError("pcapng: file ends inside a block header", path=path, offset=offset)
+
+
+def block_cut(path: str | None, offset: int, length: int, btype: int) -> TruncatedFileError:
+    return TruncatedFileError(f"pcapng: file ends inside a block of {length} bytes (type 0x{btype:x})",
+                              path=path, offset=offset)
+
+
+def block_length_error(path: str | None, offset: int, length: int) -> MalformedRecordError | None:
+    """The error for a block length a pcapng block cannot have, or None."""
+    if length < MIN_BLOCK_SIZE:
+        reason = f"pcapng: total block length {length} of block is too small (< {MIN_BLOCK_SIZE})"
+    elif length % 4:
+        reason = f"pcapng: total block length {length} is not a multiple of 4"
+    elif length > MAX_BLOCK_SIZE:
+        reason = f"pcapng: total block length {length} is too large (> {MAX_BLOCK_SIZE})"
+    else:
+        return None
+    return MalformedRecordError(reason, path=path, offset=offset)

@@ -69,16 +69,20 @@ def _summary(frame: object) -> str:
               help="TPACKET_V3 ring block size in bytes (power of two).")
 @click.option("--block-count", type=int, default=4, show_default=True,
               help="Number of ring blocks.")
-@click.option("--block-timeout", type=int, default=100, show_default=True,
+@click.option("--block-timeout", type=int, default=50, show_default=True,
               help="Milliseconds after which the kernel hands over a block that is not full.")
 @click.option("--time-stamp-precision", "precision", type=click.Choice(["micro", "nano"]),
               default="nano", show_default=True, help="Resolution of pcap files written with -w.")
 @click.option("-q", "--quiet", is_flag=True, help="No 'listening on' line and no statistics.")
+@click.option("-U", "--packet-buffered", "packet_buffered", is_flag=True, default=None,
+              help="With -w: write each packet out at once (default for -w -; else every 50 ms "
+                   "or 1 MiB, whichever comes first: with the 50 ms block timeout, a killed "
+                   "capture loses at most the last 100 ms).")
 def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snaplen: int,
             count: int | None, duration: float | None, write_to: str | None,
             file_size: float | None, rotate_seconds: float | None, no_promisc: bool,
             linktype: str | None, block_size: int, block_count: int, block_timeout: int,
-            precision: str, quiet: bool) -> None:
+            precision: str, quiet: bool, packet_buffered: bool | None) -> None:
     """Capture packets live (Linux AF_PACKET with a TPACKET_V3 ring), filtered in the
     kernel by a tcpdump EXPRESSION.
 
@@ -124,7 +128,7 @@ def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snap
             output = CaptureOutput(write_to, linktype=cap.linktype, snaplen=cap.snaplen,
                                    rotate_bytes=int(file_size * 1_000_000) if file_size else None,
                                    rotate_seconds=rotate_seconds, interface_name=interface,
-                                   nanosecond=precision == "nano")
+                                   nanosecond=precision == "nano", packet_buffered=packet_buffered)
         if not quiet:
             click.echo(f"listening on {interface}, link-type {dlt_name(cap.linktype)}, "
                        f"snapshot length {cap.snaplen} bytes", err=True)

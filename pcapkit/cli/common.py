@@ -7,6 +7,7 @@ one line on stderr and exit status 1, never a traceback.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from collections.abc import Callable
@@ -53,13 +54,28 @@ class PcapkitCommand(click.Command):
 
 def output_options(formats: tuple[str, ...] = ("table", "csv", "json", "parquet"),
                    default: str = "table") -> Callable[[F], F]:
-    """``--format`` and ``-o FILE`` for report commands."""
+    """``--format`` and ``-o FILE`` for report commands. Without ``--format`` the
+    extension of ``-o`` chooses the format (else ``default``); a target that cannot be
+    written fails before any work is done (see :mod:`pcapkit.cli.output`)."""
 
     def decorate(fn: F) -> F:
-        fn = click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
-                          default=None, help="Write to FILE instead of standard output.")(fn)
-        fn = click.option("--format", "fmt", type=click.Choice(list(formats)), default=default,
-                          show_default=True, help="Output format (json = JSON Lines).")(fn)
-        return fn
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            from pcapkit.cli.output import check_target, format_for
+
+            output = kwargs.get("output")
+            fmt = format_for(output, kwargs.get("fmt"), default)
+            if fmt not in formats:
+                raise click.BadParameter(f"{fmt} is not one of {', '.join(formats)}", param_hint="--format")
+            check_target(output, fmt)
+            kwargs["fmt"] = fmt
+            return fn(*args, **kwargs)
+
+        wrapped = click.option("-o", "--output", "output", type=click.Path(),
+                               default=None, help="Write to FILE instead of standard output.")(run)
+        wrapped = click.option("--format", "fmt", type=click.Choice(list(formats)), default=None,
+                               help=f"Output format (json = JSON Lines). Default: from -o's extension, "
+                                    f"else {default}.")(wrapped)
+        return wrapped  # type: ignore[return-value]
 
     return decorate

@@ -47,10 +47,10 @@ def tcp(file: str, stream: int | None, nsegments: int, part: str, fmt: str, outp
     if fmt == "table" and output is None:
         write_report(result.answers(), fmt, None, title=f"TCP lab, stream {result.stream}")
         click.echo("")
-        write_report(result.segments_frame(), fmt, None, title="first data segments")
+        write_report(result.segments_frame(), fmt, None, title="first data segments", error=result.error)
         return
     df = result.answers() if part == "answers" else result.segments_frame()
-    write_report(df, fmt, output)
+    write_report(df, fmt, output, error=result.error)
 
 
 @lab.command("dhcp", cls=PcapkitCommand)

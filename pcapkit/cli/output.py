@@ -1,40 +1,166 @@
-"""Where a report goes: ``write_report`` sends a DataFrame to a file or to standard
-output as table, CSV, JSON Lines or Parquet (the formatting is :mod:`pcapkit.reports.output`)."""
+"""Where a report goes: every ``-o`` target of every command is opened here.
+
+``write_report`` sends a DataFrame to a file or to standard output as table, CSV, JSON
+Lines or Parquet (the formatting is :mod:`pcapkit.reports.output`). Before anything is
+computed, :func:`check_target` turns a target that cannot work into one error line: a
+directory that does not exist, a directory where a file is expected, a path that cannot
+be written, an extension that contradicts ``--format`` (without ``--format`` the
+extension chooses it: ``-o flows.parquet``), binary Parquet to a terminal. A file is
+written under a temporary name beside it and renamed when complete, so a failed write
+(disk full) leaves no half-written file; a write error is one line too. A report whose
+input file was cut short is written whole, then its error is reported as ``read``
+reports it: one line, exit status 1.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+import tempfile
+from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING
 
+from pcapkit.errors import OutputError, PcapkitError
 from pcapkit.reports.output import table_text, text_frame, write_jsonl
 
 if TYPE_CHECKING:
     import pandas as pd
 
+# file extensions of each report format (the first is the one suggested)
+EXTENSIONS = {"csv": (".csv",), "json": (".json", ".jsonl", ".ndjson"), "parquet": (".parquet", ".pq"),
+              "table": (".txt", ".text", ".table")}
 
-def write_report(df: pd.DataFrame, fmt: str, output: str | None, *, title: str | None = None) -> None:
-    """Write ``df`` in ``fmt`` (table|csv|json|parquet) to ``output`` (None or "-": stdout)."""
-    if fmt == "parquet":
-        if output is None:
-            data = df.to_parquet(index=False)
-            sys.stdout.buffer.write(data)
-        else:
-            df.to_parquet(output, index=False)
-        return
-    stream: IO[str]
-    close = False
+
+def format_for(output: str | None, fmt: str | None, default: str = "table") -> str:
+    """The format to write: ``fmt`` when given, else the one ``output``'s extension names,
+    else ``default``. An extension of another format than ``fmt`` is an error."""
+    ext = os.path.splitext(output)[1].lower() if output and output != "-" else ""
+    named = next((f for f, exts in EXTENSIONS.items() if ext in exts), None)
+    if fmt is None:
+        return named or default
+    if named is not None and named != fmt:
+        raise OutputError(f"{output}: the extension {ext} names {named}, but --format is {fmt} "
+                          f"(use {EXTENSIONS[fmt][0]} or --format {named})")
+    return fmt
+
+
+def check_target(output: str | None, fmt: str | None = None) -> None:
+    """Fail early, in one line, when ``output`` cannot be written (see the module doc)."""
     if output is None or output == "-":
-        stream = sys.stdout
-    else:
-        stream = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115
-        close = True
+        if fmt == "parquet" and sys.stdout.isatty():
+            raise OutputError("Parquet is binary: give -o FILE.parquet (or redirect standard output)")
+        return
+    if os.path.isdir(output) or output.endswith(os.sep):
+        raise OutputError(f"{output}: is a directory; give a file name")
+    parent = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(parent):
+        raise OutputError(f"{output}: directory {os.path.dirname(output) or parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK) or (os.path.exists(output) and not os.access(output, os.W_OK)):
+        raise OutputError(f"{output}: permission denied")
+
+
+@contextlib.contextmanager
+def atomic_path(output: str) -> Iterator[str]:
+    """A temporary path beside ``output``, renamed to it when the block succeeds and
+    removed when it fails (a reader never sees a half-written file). An existing
+    ``output`` that is not a regular file (a device, a FIFO) is written in place."""
+    check_target(output)
+    if os.path.exists(output) and not os.path.isfile(output):
+        yield output  # a device, a FIFO, /dev/stdout: written in place, never replaced
+        return
+    parent = os.path.dirname(os.path.abspath(output))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(output)}.", suffix=".part", dir=parent)
+    os.close(fd)
     try:
-        if fmt == "csv":
-            text_frame(df).to_csv(stream, index=False)
-        elif fmt == "json":
-            write_jsonl(df, stream)
+        yield tmp
+    except PcapkitError as exc:
+        if isinstance(exc, OutputError):
+            _discard(tmp)
         else:
-            stream.write(table_text(df, title))
-    finally:
-        if close:
-            stream.close()
+            _commit(tmp, output)  # the input failed after some output: keep what was written
+        raise
+    except BaseException:
+        _discard(tmp)
+        raise
+    _commit(tmp, output)
+
+
+def _commit(tmp: str, output: str) -> None:
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, output)
+
+
+def _discard(tmp: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_to(output: str | None, write: Callable[[IO[str]], object]) -> None:
+    """Run ``write(stream)`` on standard output or, atomically, on the file ``output``;
+    an OSError while writing (disk full, ...) becomes one error line."""
+    try:
+        if output is None or output == "-":
+            write(sys.stdout)
+            sys.stdout.flush()
+            return
+        with atomic_path(output) as tmp, open(tmp, "w", encoding="utf-8", newline="") as stream:
+            write(stream)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"{output or 'standard output'}: cannot write: {exc.strerror or exc}") from None
+
+
+def write_report(df: pd.DataFrame, fmt: str | None, output: str | None, *, title: str | None = None,
+                 error: str | None = None) -> None:
+    """Write ``df`` in ``fmt`` (table|csv|json|parquet; None: from ``output``'s extension)
+    to ``output`` (None or "-": stdout). Then, when the input was cut short
+    (``error``, or ``df.attrs["pcapkit.error"]``), raise that error for the CLI's one line."""
+    fmt = format_for(output, fmt)
+    check_target(output, fmt)
+    failure = error if error is not None else df.attrs.get("pcapkit.error")
+    if fmt == "parquet":
+        try:
+            if output is None or output == "-":
+                sys.stdout.buffer.write(df.to_parquet(index=False))
+                sys.stdout.buffer.flush()
+            else:
+                with atomic_path(output) as tmp:
+                    df.to_parquet(tmp, index=False)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError(f"{output or 'standard output'}: cannot write: {exc.strerror or exc}") from None
+    elif fmt == "csv":
+        write_to(output, lambda s: text_frame(df).to_csv(s, index=False))
+    elif fmt == "json":
+        write_to(output, lambda s: write_jsonl(df, s))
+    else:
+        write_to(output, lambda s: s.write(table_text(df, title)))
+    if failure:
+        raise PcapkitError(str(failure))
+
+
+@contextlib.contextmanager
+def open_output(output: str | None) -> Iterator[IO[str]]:
+    """A text stream to standard output or, atomically, to the file ``output``, for
+    commands that write as they go (read, show, stats); write errors become one line."""
+    check_target(output)
+    try:
+        if output is None or output == "-":
+            yield sys.stdout
+            sys.stdout.flush()
+            return
+        with atomic_path(output) as tmp, open(tmp, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"{output or 'standard output'}: cannot write: {exc.strerror or exc}") from None

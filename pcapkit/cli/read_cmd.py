@@ -6,7 +6,7 @@ import csv
 import json
 from collections.abc import Callable, Iterator
 from importlib import import_module
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -65,7 +65,7 @@ def frame_row(reader: CaptureReader, frame: Frame, protocols: str | None) -> dic
               help="Stop after N packets (after filtering).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
               show_default=True, help="text: tcpdump-like lines; json: JSON Lines; csv.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+@click.option("-o", "--output", type=click.Path(), default=None,
               help="Write to FILE instead of standard output.")
 @click.option("--strict", is_flag=True, help="Treat damage after the file header as an error.")
 def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, output: str | None,
@@ -83,7 +83,6 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
       pcapkit read capture.pcap --format json -o frames.jsonl
     """
     from pcapkit.capture.files import open_capture
-    from pcapkit.errors import PcapkitError
 
     expr = " ".join(filter_words).strip()
     filter_frames: Callable[..., Iterator[Frame]] | None = None
@@ -96,48 +95,40 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
     session_cls = _optional("pcapkit.dissect.driver", "DissectSession")
     session = session_cls() if session_cls is not None else None
 
-    out: IO[str] = click.open_file(output or "-", "w")
-    try:
-        with open_capture(file, strict=strict) as reader:
-            frames: Iterator[Frame] = iter(reader)
-            if filter_frames is not None:
-                frames = filter_frames((f for f in frames if f.linktype >= 0), expr)
-            writer: Any = None
-            if fmt == "csv":
-                writer = csv.DictWriter(out, fieldnames=list(COLUMNS), extrasaction="ignore",
-                                        lineterminator="\n")
-                writer.writeheader()
-            shown = 0
-            for frame in frames if count != 0 else ():
-                shown += 1
-                packet = None
-                if dissect is not None and frame.linktype >= 0 and (fmt != "text" or summary_line):
-                    packet = dissect(frame, session)
-                if fmt == "text":
-                    if summary_line is not None and packet is not None:
-                        line = summary_line(frame, packet)
-                    else:
-                        line = fallback_summary(frame)
-                    out.write(line + "\n")
-                    if count is not None and shown >= count:
-                        break
-                    continue
-                row = frame_row(reader, frame, packet.protocols if packet is not None else None)
-                if fmt == "json":
-                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    from pcapkit.cli.output import open_output
+
+    with open_output(output) as out, open_capture(file, strict=strict) as reader:
+        frames: Iterator[Frame] = iter(reader)
+        if filter_frames is not None:
+            frames = filter_frames((f for f in frames if f.linktype >= 0), expr)
+        writer: Any = None
+        if fmt == "csv":
+            writer = csv.DictWriter(out, fieldnames=list(COLUMNS), extrasaction="ignore",
+                                    lineterminator="\n")
+            writer.writeheader()
+        shown = 0
+        for frame in frames if count != 0 else ():
+            shown += 1
+            packet = None
+            if dissect is not None and frame.linktype >= 0 and (fmt != "text" or summary_line):
+                packet = dissect(frame, session)
+            if fmt == "text":
+                if summary_line is not None and packet is not None:
+                    line = summary_line(frame, packet)
                 else:
-                    writer.writerow(row)
+                    line = fallback_summary(frame)
+                out.write(line + "\n")
                 if count is not None and shown >= count:
                     break
-            warnings = list(reader.warnings)
-    except PcapkitError:
-        out.flush()
-        raise
-    finally:
-        if output:
-            out.close()
-        else:
-            out.flush()
+                continue
+            row = frame_row(reader, frame, packet.protocols if packet is not None else None)
+            if fmt == "json":
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            else:
+                writer.writerow(row)
+            if count is not None and shown >= count:
+                break
+        warnings = list(reader.warnings)
     if warnings and (count is None or shown < count):
         click.echo(f"pcapkit: error: {warnings[0]}", err=True)
         raise SystemExit(1)

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from pcapkit.cli.common import PcapkitCommand
+from pcapkit.errors import PcapkitError
+from pcapkit.fields import FieldSpec
 
 if TYPE_CHECKING:
     from pcapkit.dissect.driver import Packet
-    from pcapkit.fields import FieldSpec
 
 TITLES = {
     "eth": "Ethernet II", "llc": "Logical-Link Control", "vlan": "802.1Q Virtual LAN",
@@ -29,7 +28,8 @@ TITLES = {
 }
 
 
-def _packets(path: str, expr: str, count: int | None, frame_no: int | None) -> Iterator[Packet]:
+def _packets(path: str, expr: str, count: int | None, frame_no: int | None,
+             warnings: list[str]) -> Iterator[Packet]:
     from importlib import import_module
 
     from pcapkit.capture.files import open_capture
@@ -58,6 +58,7 @@ def _packets(path: str, expr: str, count: int | None, frame_no: int | None) -> I
             shown += 1
             if count is not None and shown >= count:
                 return
+        warnings.extend(reader.warnings)  # read to the end: what stopped a damaged file
 
 
 def _render(spec: FieldSpec | None, value: Any) -> str:
@@ -127,7 +128,7 @@ def field_specs() -> dict[str, FieldSpec]:
 @click.option("--frame", "frame_no", type=click.IntRange(min=1), default=None, help="Show only frame N.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text: a tree like tshark -V; json: JSON Lines, one object per frame.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+@click.option("-o", "--output", type=click.Path(), default=None,
               help="Write to FILE instead of standard output.")
 def show(file: str, filter_expr: tuple[str, ...], count: int | None, frame_no: int | None,
          fmt: str, output: str | None) -> None:
@@ -143,10 +144,12 @@ def show(file: str, filter_expr: tuple[str, ...], count: int | None, frame_no: i
       pcapkit show capture.pcap 'tcp port 80' --format json -o frames.jsonl
     """
     specs = field_specs()
-    out: Any = Path(output).open("w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
-    try:
+    from pcapkit.cli.output import open_output
+
+    with open_output(output) as out:
         first = True
-        for packet in _packets(file, " ".join(filter_expr), count, frame_no):
+        warnings: list[str] = []
+        for packet in _packets(file, " ".join(filter_expr), count, frame_no, warnings):
             if fmt == "json":
                 out.write(json.dumps(packet_json(packet, specs)) + "\n")
             else:
@@ -154,6 +157,5 @@ def show(file: str, filter_expr: tuple[str, ...], count: int | None, frame_no: i
                     out.write("\n")
                 out.write("\n".join(packet_tree(packet, specs)) + "\n")
             first = False
-    finally:
-        if output:
-            out.close()
+    if warnings:
+        raise PcapkitError(warnings[0])

@@ -58,9 +58,10 @@ def stats(files: tuple[str, ...], hierarchy: bool, no_hash: bool, fmt: str, outp
                 raise click.ClickException("--hierarchy: the protocol hierarchy is not available "
                                            "(pcapkit.dissect.hierarchy missing)")
             hier[info.file] = h
+    from pcapkit.cli.output import open_output
+
     if fmt == "table":
-        out = click.open_file(output or "-", "w")
-        try:
+        with open_output(output) as out:
             for n, info in enumerate(infos):
                 if n:
                     out.write("\n")
@@ -69,28 +70,21 @@ def stats(files: tuple[str, ...], hierarchy: bool, no_hash: bool, fmt: str, outp
                     out.write(f"{label + ':':<{width}}{value}\n")
                 if info.file in hier:
                     out.write("\n" + _hier_text(hier[info.file]))
-        finally:
-            if output:
-                out.close()
     elif fmt == "json":
-        out = click.open_file(output or "-", "w")
-        try:
+        with open_output(output) as out:
             for info in infos:
                 d = {k: v for k, v in info.as_dict().items() if v is not None}
                 if info.file in hier:
                     d["hierarchy"] = _hier_json(hier[info.file])
                 out.write(json.dumps(d) + "\n")
-        finally:
-            if output:
-                out.close()
     else:
         from pcapkit.cli.output import write_report
 
         write_report(info_frame(infos), fmt, output)
-    for info in infos:
+    for info in infos:  # a damaged file: every readable packet was counted, then it fails, as capinfos
         for w in info.warnings:
-            click.echo(f"pcapkit: warning: {w}", err=True)
-    if failed:
+            click.echo(f"pcapkit: error: {w}", err=True)
+    if failed or any(info.warnings for info in infos):
         raise SystemExit(1)
 
 

@@ -27,13 +27,15 @@ def tshark_rows(path: str, names: list[str]) -> list[dict[str, str]]:
     return rows
 
 
-def compare(path: str, prefixes: tuple[str, ...] = ()) -> tuple[list[tuple[int, str, str | None, str | None]], int, int]:
-    """[(frame, field, pcapkit, tshark)], number of values compared, number of frames."""
+def compare(path: str, prefixes: tuple[str, ...] = (),
+            warnings: list[str] | None = None) -> tuple[list[tuple[int, str, str | None, str | None]], int, int]:
+    """[(frame, field, pcapkit, tshark)], number of values compared, number of frames;
+    ``warnings`` receives what stopped reading a damaged file."""
     from pcapkit.cli.show_cmd import field_specs
     from pcapkit.dissect.driver import dissect_file
 
     specs = field_specs()
-    per_frame = [p.fields() for p in dissect_file(path)]
+    per_frame = [p.fields() for p in dissect_file(path, warnings=warnings)]
     names = sorted({n for f in per_frame for n in f if n in specs and n != "frame.protocols"
                     and (not prefixes or n.startswith(prefixes))})
     diffs: list[tuple[int, str, str | None, str | None]] = []
@@ -77,12 +79,15 @@ def verify(file: str, prefixes: tuple[str, ...], limit: int) -> None:
     """
     if shutil.which("tshark") is None:
         raise click.ClickException("tshark is not installed (it is the reference pcapkit compares with)")
-    diffs, compared, frames = compare(file, prefixes)
+    warnings: list[str] = []
+    diffs, compared, frames = compare(file, prefixes, warnings)
     shown = diffs if limit == 0 else diffs[:limit]
     for number, name, ours, theirs in shown:
         click.echo(f"frame {number} {name}: pcapkit={ours!r} tshark={theirs!r}")
     if len(shown) < len(diffs):
         click.echo(f"... {len(diffs) - len(shown)} more")
     click.echo(f"{file}: {frames} frames, {compared} field values compared, {len(diffs)} differences")
-    if diffs:
+    if warnings:
+        click.echo(f"pcapkit: error: {warnings[0]}", err=True)
+    if diffs or warnings:
         raise SystemExit(1)

@@ -26,4 +26,13 @@ FIELD_MODULES: tuple[str, ...] = (
     "pcapkit.dissect.dhcp",
     "pcapkit.dissect.dhcpv6",
     "pcapkit.dissect.bgp",
+    "pcapkit.dissect.ppp",
+    "pcapkit.dissect.chdlc",
+    "pcapkit.dissect.fddi",
+    "pcapkit.dissect.token_ring",
+    "pcapkit.dissect.ipoib",
+    "pcapkit.dissect.juniper",
+    "pcapkit.dissect.ipv6_ext",
+    "pcapkit.dissect.radiotap",
+    "pcapkit.dissect.ieee80211",
 )

@@ -438,8 +438,12 @@ def _first_fragment_transport(frame: Frame, offset: int, proto: int) -> Layer | 
     return layer
 
 
-def dissect_file(path: str | Path, session: bool | DissectSession = True) -> Iterator[Packet]:
-    """Dissect every frame of a capture file in order (with a session unless session=False)."""
+def dissect_file(path: str | Path, session: bool | DissectSession = True,
+                 warnings: list[str] | None = None) -> Iterator[Packet]:
+    """Dissect every frame of a capture file in order (with a session unless session=False).
+
+    A damaged or cut file yields every frame before the damage; ``warnings`` (a list)
+    then receives what the reader reported (the file, the offset and the reason)."""
     from pcapkit.capture.files import open_capture
 
     sess: DissectSession | None
@@ -460,6 +464,8 @@ def dissect_file(path: str | Path, session: bool | DissectSession = True) -> Ite
             if info:
                 packet.frame_info = info
             yield packet
+        if warnings is not None:
+            warnings.extend(reader.warnings)
 
 
 def read_frames(path: str | Path) -> Iterator[Frame]:

@@ -159,10 +159,11 @@ def dissect_llc(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         layer.length = 4
         return layer, Next("llc.sap", dsap, offset + 4, end)
     layer.add("llc.control", control)
+    # the modifier bits (mask 0xec) shifted down, as tshark shows them: 0x47 -> 0x11
     if ssap & 1:
-        layer.add("llc.control.u_modifier_resp", control & 0xEC)
+        layer.add("llc.control.u_modifier_resp", (control & 0xEC) >> 2)
     else:
-        layer.add("llc.control.u_modifier_cmd", control & 0xEC)
+        layer.add("llc.control.u_modifier_cmd", (control & 0xEC) >> 2)
     layer.add("llc.control.ftype", control & 0x03)
     layer.length = 3
     if dsap == 0xAA and ssap == 0xAA:

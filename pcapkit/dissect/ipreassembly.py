@@ -18,6 +18,8 @@ exceed ``max_bytes``; each drop leaves a NOTE finding on the frame that caused i
 
 from __future__ import annotations
 
+import heapq
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,11 +41,28 @@ class _Datagram:
     first_ts: int
     fragments: list[_Fragment] = field(default_factory=list)
     total: int | None = None
-    overlap: bool = False
-    conflict: bool = False
     multipletails: bool = False
     toolong: bool = False
     size: int = 0
+    # the byte ranges the fragments cover, merged: starts and ends, sorted (a fragment
+    # costs O(log n) to add; the datagram is laid out only once they cover it)
+    starts: list[int] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)
+
+    def cover(self, lo: int, hi: int) -> None:
+        """Add [lo, hi) to the covered ranges, merging what it touches."""
+        if hi <= lo:
+            return
+        i = bisect_left(self.ends, lo)     # first range that ends at or after lo
+        j = bisect_right(self.starts, hi)  # ranges before j start at or before hi
+        if i < j:
+            lo = min(lo, self.starts[i])
+            hi = max(hi, self.ends[j - 1])
+        self.starts[i:j] = [lo]
+        self.ends[i:j] = [hi]
+
+    def covers(self, total: int) -> bool:
+        return len(self.starts) == 1 and self.starts[0] == 0 and self.ends[0] >= total
 
 
 class IPReassembler:
@@ -53,6 +72,10 @@ class IPReassembler:
         self.max_bytes = max_bytes
         self.timeout_ns = timeout_ns
         self._pending: dict[tuple[Any, ...], _Datagram] = {}
+        # (first time, serial, key, datagram) of every datagram added, oldest first; entries
+        # of datagrams already gone are skipped when they reach the top
+        self._by_age: list[tuple[int, int, tuple[Any, ...], _Datagram]] = []
+        self._serial = 0
         self._bytes = 0
         self.dropped = 0
 
@@ -74,17 +97,14 @@ class IPReassembler:
         if dgram is None:
             dgram = _Datagram(first_ts=ts_ns)
             self._pending[key] = dgram
+            heapq.heappush(self._by_age, (ts_ns, self._serial, key, dgram))
+            self._serial += 1
         end = offset + len(data)
         if end > MAX_DATAGRAM:
             dgram.toolong = True
             layer.malformed(layer.offset, f"fragment ends at {end}, past the largest datagram")
             return None
-        for frag in dgram.fragments:
-            lo, hi = max(frag.offset, offset), min(frag.offset + len(frag.data), end)
-            if lo < hi:
-                dgram.overlap = True
-                if frag.data[lo - frag.offset:hi - frag.offset] != data[lo - offset:hi - offset]:
-                    dgram.conflict = True
+        dgram.cover(offset, end)
         if not more:
             if dgram.total is not None and dgram.total != end:
                 dgram.multipletails = True
@@ -93,7 +113,7 @@ class IPReassembler:
         dgram.size += len(data)
         self._bytes += len(data)
         self._limit(key, layer)
-        if dgram.total is None or key not in self._pending:
+        if dgram.total is None or key not in self._pending or not dgram.covers(dgram.total):
             return None
         done = self._assemble(dgram)
         if done is None:
@@ -101,7 +121,8 @@ class IPReassembler:
         whole, flags = done
         del self._pending[key]
         self._bytes -= dgram.size
-        ordered = sorted(dgram.fragments, key=lambda f: f.offset)  # stable: arrival order on ties
+        fragments, dgram.fragments = dgram.fragments, []  # (its age-heap entry may outlive it)
+        ordered = sorted(fragments, key=lambda f: f.offset)  # stable: arrival order on ties
         # tshark lists clean fragments as *.fragment and flagged ones as *.fragment.error, each
         # in offset order, with the flags of each flagged fragment after it
         for frag in ordered:
@@ -166,13 +187,16 @@ class IPReassembler:
         return bytes(buf), flags
 
     def _expire(self, ts_ns: int, layer: Layer) -> None:
-        if not self._pending:
-            return
-        stale = [k for k, d in self._pending.items() if ts_ns - d.first_ts > self.timeout_ns]
-        for k in stale:
-            self._drop(k)
+        """Drop the datagrams whose first fragment is older than the timeout (O(log n)
+        per datagram dropped, nothing when none is due)."""
+        heap = self._by_age
+        while heap and ts_ns - heap[0][0] > self.timeout_ns:
+            _, _, key, dgram = heapq.heappop(heap)
+            if self._pending.get(key) is not dgram:
+                continue  # completed or dropped already
+            self._drop(key)
             layer.finding(FindingKind.NOTE, layer.offset,
-                          f"fragments of datagram id {k[3]} timed out unassembled")
+                          f"fragments of datagram id {key[3]} timed out unassembled")
 
     def _limit(self, current: tuple[Any, ...], layer: Layer) -> None:
         while self._bytes > self.max_bytes and self._pending:
@@ -186,4 +210,5 @@ class IPReassembler:
     def _drop(self, key: tuple[Any, ...]) -> None:
         dgram = self._pending.pop(key)
         self._bytes -= dgram.size
+        dgram.fragments = []
         self.dropped += 1

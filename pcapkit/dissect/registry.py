@@ -35,6 +35,18 @@ ENTRIES: list[tuple[str, int | str, str]] = [
     ("link", 0, "pcapkit.dissect.null:dissect_null"),
     ("link", 108, "pcapkit.dissect.null:dissect_loop"),
     ("link", 197, "pcapkit.dissect.erf:dissect_erf"),        # Endace ERF (header stripped by the reader)
+    ("link", 9, "pcapkit.dissect.ppp:dissect_ppp"),          # PPP (HDLC-like framing, or Cisco HDLC)
+    ("link", 50, "pcapkit.dissect.ppp:dissect_ppp"),         # PPP in HDLC-like framing
+    ("link", 104, "pcapkit.dissect.chdlc:dissect_chdlc"),    # Cisco HDLC
+    ("link", 10, "pcapkit.dissect.fddi:dissect_fddi"),       # FDDI (bit-swapped addresses)
+    ("link", 6, "pcapkit.dissect.token_ring:dissect_token_ring"),  # IEEE 802.5 Token Ring
+    ("link", 242, "pcapkit.dissect.ipoib:dissect_ipoib"),    # IP over InfiniBand
+    ("link", 178, "pcapkit.dissect.juniper:dissect_juniper_ether"),  # Juniper Ethernet
+    ("link", 127, "pcapkit.dissect.radiotap:dissect_radiotap"),      # radiotap + 802.11
+    # radiotap -> tshark's "wlan_radio" PHY view (no bytes) -> the 802.11 frame
+    ("radiotap.radio", 0, "pcapkit.dissect.radiotap:dissect_wlan_radio"),
+    ("wlan_radio", 0, "pcapkit.dissect.ieee80211:dissect_wlan"),
+    ("wlan.body", "eth", "pcapkit.dissect.ethernet:dissect_ethernet"),  # Ethernet inside 802.11 (tshark's guess)
     # ethertypes
     ("ethertype", 0x0800, "pcapkit.dissect.ipv4:dissect_ipv4"),
     ("ethertype", 0x86DD, "pcapkit.dissect.ipv6:dissect_ipv6"),
@@ -54,6 +66,37 @@ ENTRIES: list[tuple[str, int | str, str]] = [
     ("null.family", 6, "pcapkit.dissect.ipv6:dissect_ipv6"),
     ("raw.version", 4, "pcapkit.dissect.ipv4:dissect_ipv4"),
     ("raw.version", 6, "pcapkit.dissect.ipv6:dissect_ipv6"),
+    # PPP protocol numbers (tshark 4.0 also takes the EtherType 0x0800 as IPv4; others -> data)
+    ("ppp.protocol", 0x0021, "pcapkit.dissect.ipv4:dissect_ipv4"),
+    ("ppp.protocol", 0x0800, "pcapkit.dissect.ipv4:dissect_ipv4"),
+    ("ppp.protocol", 0x0057, "pcapkit.dissect.ipv6:dissect_ipv6"),
+    ("ppp.protocol", 0x0281, "pcapkit.dissect.mpls:dissect_mpls"),
+    ("ppp.protocol", 0x0283, "pcapkit.dissect.mpls:dissect_mpls"),
+    # Cisco HDLC protocols (EtherTypes, no "ethertype" pseudo-protocol; others -> data)
+    ("chdlc.protocol", 0x0800, "pcapkit.dissect.ipv4:dissect_ipv4"),
+    ("chdlc.protocol", 0x86DD, "pcapkit.dissect.ipv6:dissect_ipv6"),
+    ("chdlc.protocol", 0x8847, "pcapkit.dissect.mpls:dissect_mpls"),
+    ("chdlc.protocol", 0x8848, "pcapkit.dissect.mpls:dissect_mpls"),
+    ("chdlc.protocol", 0x8035, "pcapkit.dissect.chdlc:dissect_slarp"),
+    ("chdlc.protocol", 0x6558, "pcapkit.dissect.ethernet:dissect_ethernet"),  # transparent bridging
+    # IPoIB types (only these four; tshark calls nothing for the others)
+    ("ipoib.type", 0x0800, "pcapkit.dissect.ipv4:dissect_ipv4"),
+    ("ipoib.type", 0x86DD, "pcapkit.dissect.ipv6:dissect_ipv6"),
+    ("ipoib.type", 0x0806, "pcapkit.dissect.arp:dissect_arp"),
+    ("ipoib.type", 0x8035, "pcapkit.dissect.arp:dissect_arp"),
+    # Juniper payload types (the first byte of the 4-byte type; 204 Ethernet)
+    ("juniper.proto", 2, "pcapkit.dissect.ipv4:dissect_ipv4"),
+    ("juniper.proto", 3, "pcapkit.dissect.ipv4:dissect_ipv4"),     # MPLS->IPv4: the IPv4 packet
+    ("juniper.proto", 4, "pcapkit.dissect.mpls:dissect_mpls"),     # IPv4->MPLS
+    ("juniper.proto", 5, "pcapkit.dissect.mpls:dissect_mpls"),
+    ("juniper.proto", 6, "pcapkit.dissect.ipv6:dissect_ipv6"),
+    ("juniper.proto", 7, "pcapkit.dissect.ipv6:dissect_ipv6"),     # MPLS->IPv6: the IPv6 packet
+    ("juniper.proto", 8, "pcapkit.dissect.mpls:dissect_mpls"),     # IPv6->MPLS
+    ("juniper.proto", 200, "pcapkit.dissect.ppp:dissect_ppp_raw"),
+    ("juniper.proto", 202, "pcapkit.dissect.ethernet:dissect_llc"),
+    ("juniper.proto", 203, "pcapkit.dissect.ethernet:dissect_llc"),
+    ("juniper.proto", 204, "pcapkit.dissect.ethernet:dissect_ethernet"),
+    ("juniper.proto", 208, "pcapkit.dissect.chdlc:dissect_chdlc"),
     # IPv6 extension headers (each a protocol of its own, as in tshark)
     ("ipv6.ext", 0, "pcapkit.dissect.ipv6:dissect_hopopts"),
     ("ipv6.ext", 43, "pcapkit.dissect.ipv6:dissect_routing"),
@@ -68,6 +111,9 @@ ENTRIES: list[tuple[str, int | str, str]] = [
     ("ip.proto", 41, "pcapkit.dissect.ipv6:dissect_ipv6"),    # IPv6 in IP (6in4)
     ("ip.proto", 137, "pcapkit.dissect.mpls:dissect_mpls"),   # MPLS in IP (RFC 4023)
     ("ip.proto", 51, "pcapkit.dissect.ah:dissect_ah"),        # Authentication Header (IPv4 and IPv6)
+    ("ip.proto", 135, "pcapkit.dissect.ipv6_ext:dissect_mobility"),  # Mobility header: tshark stops there
+    ("ip.proto", 139, "pcapkit.dissect.ipv6_ext:dissect_hip"),       # HIP: tshark stops there
+    ("ip.proto", 140, "pcapkit.dissect.ipv6_ext:dissect_shim6"),     # Shim6: followed, as an extension header
     # UDP ports
     ("udp.port", 67, "pcapkit.dissect.dhcp:dissect_dhcp"),
     ("udp.port", 68, "pcapkit.dissect.dhcp:dissect_dhcp"),

@@ -37,7 +37,7 @@ from pcapkit.dissect.udp import (
     CHECKSUM_UNVERIFIED,
     verify_checksum,
 )
-from pcapkit.fields import FieldSpec
+from pcapkit.fields import MISSING, FieldSpec
 
 FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("tcp.srcport", "uint", 16, doc="Source Port"),
@@ -413,6 +413,15 @@ def _dissect_eager(data: bytes, offset: int, end: int, ctx: Context, reported_en
     layer.add("tcp.ack_raw", ack)
     layer.add("tcp.hdr_len", hl)
     if hl > reported_end - offset:
+        if reported_end - offset >= 20:
+            # a "short segment": tshark still shows the rest of the fixed header, and the
+            # options, which lie past the segment's end, as <MISSING>
+            layer._fields.update(_flag_fields(((data[offset + 12] & 0x0F) << 8) | data[offset + 13]))
+            layer.add("tcp.window_size_value", _u16(data, offset + 14))
+            layer.add("tcp.checksum", csum)
+            layer.add("tcp.checksum.status", CHECKSUM_UNVERIFIED)
+            layer.add("tcp.urgent_pointer", _u16(data, offset + 18))
+            layer.add("tcp.options", MISSING)
         layer.length = min(hl, avail)
         layer.malformed(offset + 12, f"TCP header length {hl} > segment length {reported_end - offset}")
         layer.summary = f"[bad hdr length {hl} - too long, > {reported_end - offset}]"

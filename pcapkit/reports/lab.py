@@ -88,6 +88,7 @@ class LabTcp:
     intervals: list[tuple[str, int, int, int]] = field(default_factory=list)
     flight_period_ns: int | None = None
     min_rtt_ns: int | None = None
+    error: str | None = None  # what stopped reading a damaged file (the answers use what came before)
 
     def answers(self) -> pd.DataFrame:
         """Question / answer rows (text)."""
@@ -246,7 +247,8 @@ def lab_tcp(path: str | PathLike[str], stream: int | None = None, nsegments: int
         retransmissions=[lo.frame for lo in rep.losses], typical_acked=typical,
         acks_covering_two=two, acks_total=len(acked), bytes_transferred=nbytes, throughput_Bps=tput,
         intervals=[(iv.label, iv.start_ns - t0, iv.end_ns - t0, iv.flights) for iv in rep.intervals],
-        flight_period_ns=periods[len(periods) // 2] if periods else None, min_rtt_ns=rep.min_rtt_ns)
+        flight_period_ns=periods[len(periods) // 2] if periods else None, min_rtt_ns=rep.min_rtt_ns,
+        error=None if an.segments.error is None else str(an.segments.error))
 
 
 # ---------------------------------------------------------------------------
@@ -275,7 +277,8 @@ def lab_dhcp(path: str | PathLike[str]) -> pd.DataFrame:
 
     rows: list[dict[str, Any]] = []
     t0: int | None = None
-    for packet in dissect_file(str(path)):
+    warnings: list[str] = []
+    for packet in dissect_file(str(path), warnings=warnings):
         fr = packet.frame
         if t0 is None:
             t0 = fr.ts_ns
@@ -305,8 +308,10 @@ def lab_dhcp(path: str | PathLike[str]) -> pd.DataFrame:
             "param_request_list": ",".join(map(str, _all(d.get("dhcp.option.request_list_item")))) or None,
         })
     if not rows:
-        raise LabError(f"{path}: no DHCP messages")
+        raise LabError(warnings[0] if warnings else f"{path}: no DHCP messages")
     df = pd.DataFrame(rows)
+    if warnings:
+        df.attrs["pcapkit.error"] = warnings[0]
     df["time"] = pd.to_timedelta(df["time"], unit="ns")
     df["lease_time_s"] = df["lease_time_s"].astype("Int64")
     for col in ("message", "transaction_id", "src", "dst", "client_mac", "ciaddr", "yiaddr", "relay_giaddr",

@@ -40,6 +40,7 @@ class PlotData:
     stream: int
     report: CongestionReport
     t0_ns: int
+    error: str | None = None  # what stopped reading a damaged file (the plot shows what came before)
 
 
 def connection(path: str | PathLike[str], stream: int = 0) -> PlotData:
@@ -61,7 +62,8 @@ def connection(path: str | PathLike[str], stream: int = 0) -> PlotData:
     rep = analyze_direction(csegs, sender, receiver)
     if not rep.sent:
         raise PlotError(f"{path}: TCP stream {stream} carries no data")
-    return PlotData(stream, rep, csegs[0].ts_ns)
+    error = an.segments.error
+    return PlotData(stream, rep, csegs[0].ts_ns, None if error is None else str(error))
 
 
 def _figure(title: str, ylabel: str) -> tuple[Figure, object]:
@@ -235,5 +237,9 @@ def plot(path: str | PathLike[str], kind: str, stream: int = 0) -> Figure:
     """The ``kind`` plot (one of :data:`KINDS`) of TCP stream ``stream`` of a capture."""
     if kind not in KINDS:
         raise PlotError(f"unknown plot kind {kind!r} (one of {', '.join(KINDS)})")
-    d = connection(path, stream)
+    return draw(connection(path, stream), kind)
+
+
+def draw(d: PlotData, kind: str) -> Figure:
+    """The ``kind`` plot of a connection's data."""
     return {"tseq": tseq, "rtt": rtt, "throughput": throughput, "window": window, "cwnd": cwnd}[kind](d)

@@ -163,8 +163,13 @@ def tcptrace_stats(source: Source | SegmentTable | ConnectionTable) -> pd.DataFr
     import pandas as pd
 
     table = source if isinstance(source, ConnectionTable) else connection_table(source)
-    if not len(table):
-        return pd.DataFrame([])
+    df = pd.DataFrame(_stats_frame(table)) if len(table) else pd.DataFrame([])
+    if table.error is not None:
+        df.attrs["pcapkit.error"] = str(table.error)
+    return df
+
+
+def _stats_frame(table: ConnectionTable) -> dict[str, Any]:
     index = np.arange(2 * len(table))
     d, conn = table.dirs, table.conns[index // 2]
     texts = np.asarray(table.addresses, dtype=object)
@@ -179,4 +184,4 @@ def tcptrace_stats(source: Source | SegmentTable | ConnectionTable) -> pd.DataFr
     }
     for label, (values, valid) in stat_columns(table, index).items():
         cols[_column(label)] = values if valid is None else _nullable(values, valid)
-    return pd.DataFrame(cols)
+    return cols

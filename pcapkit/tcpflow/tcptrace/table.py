@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from pcapkit.errors import PcapkitError
 from pcapkit.tcpflow import jit
 from pcapkit.tcpflow.segment import SYN
 from pcapkit.tcpflow.segments import SegmentTable, Source, segment_table
@@ -31,7 +32,8 @@ class ConnectionTable:
     (``host`` indexes ``addresses``); per segment tcptrace saw (``row_frame``): its
     connection, whether it went a2b, and its mark (retransmission, out of order, zero-window
     probe: :data:`~pcapkit.tcpflow.tcptrace.layout.MARK_LETTERS`); ``samples``: the
-    Karn-rule RTT samples, (direction, ACK frame, ACK time, RTT) in microseconds."""
+    Karn-rule RTT samples, (direction, ACK frame, ACK time, RTT) in microseconds;
+    ``error``: what stopped reading the capture (a cut or damaged file), if anything."""
 
     conns: np.ndarray
     dirs: np.ndarray
@@ -41,6 +43,7 @@ class ConnectionTable:
     row_mark: np.ndarray
     samples: np.ndarray
     addresses: list[str]
+    error: PcapkitError | None = None
 
     def __len__(self) -> int:
         return int(self.conns.shape[0])
@@ -223,4 +226,4 @@ def connection_table(source: Source | SegmentTable, *, compiled: bool | None = N
                   counts, hw, samples, row_conn, row_a2b, marks)
     return ConnectionTable(jit.to_array(conns, lay.CONN)[:nconn], jit.to_array(dirs, lay.DIRECTION)[:2 * nconn],
                            rows["frame"], row_conn, row_a2b.astype(bool), marks,
-                           samples[:int(counts[lay.C_SAMPLES])], table.addresses)
+                           samples[:int(counts[lay.C_SAMPLES])], table.addresses, table.error)
