@@ -20,11 +20,12 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
+BLOCK_ROWS = 1 << 16  # input rows handed to a model at a time
 _compiled: dict[str, Any] = {}
 _registered: set[int] = set()
 
@@ -124,19 +125,25 @@ def to_array(records: Any, dtype: np.dtype[Any]) -> np.ndarray:
     return np.array([tuple(getattr(r, name) for name in names) for r in records], dtype=dtype)
 
 
-def rows_from_columns(dtype: np.dtype[Any], n: int, columns: dict[str, np.ndarray | int]) -> np.ndarray:
-    """A structured array of ``n`` rows from its columns (every field given: an array or a
-    constant), filled a block of rows at a time so the writes stay in the cache (field by
-    field over the whole array, each write would touch another cache line)."""
+def row_blocks(dtype: np.dtype[Any], n: int, columns: dict[str, np.ndarray],
+               compiled: bool) -> Iterator[tuple[int, Any]]:
+    """The ``n`` rows of ``columns`` (every field of ``dtype``) as records, :data:`BLOCK_ROWS` at a
+    time: (first row, the records as the backend reads them). One buffer serves every
+    block, so the records of a million segments never sit in memory at once; it is filled
+    a few hundred rows at a time so the writes stay in the cache (field by field over a
+    whole block, each write would touch another cache line)."""
     if set(columns) != set(dtype.names or ()):
         raise ValueError(f"columns {sorted(columns)} are not the fields {dtype.names}")
-    out = np.empty(n, dtype)
-    block = max(1, (1 << 18) // dtype.itemsize)
-    for start in range(0, n, block):
-        part = out[start:start + block]
-        for name, col in columns.items():
-            part[name] = col if isinstance(col, int) else col[start:start + block]
-    return out
+    rows = BLOCK_ROWS
+    buffer = np.empty(min(n, rows), dtype)
+    step = max(1, (1 << 16) // dtype.itemsize)
+    for first in range(0, n, rows):
+        block = buffer[:min(rows, n - first)]
+        for start in range(0, block.shape[0], step):
+            part = block[start:start + step]
+            for name, col in columns.items():
+                part[name] = col[first + start:first + start + part.shape[0]]
+        yield first, as_records(block, compiled)
 
 
 def grown(arr: np.ndarray, rows: int) -> np.ndarray:

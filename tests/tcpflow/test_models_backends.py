@@ -19,6 +19,7 @@ import pytest
 from conftest import CORPUS, capture_files, corpus_files, corpus_id
 
 from pcapkit.errors import PcapkitError
+from pcapkit.tcpflow import jit
 from pcapkit.tcpflow.segments import SegmentTable, segment_table
 from pcapkit.tcpflow.segments.table import INT_COLUMNS
 from pcapkit.tcpflow.tcptrace import ConnectionTable, connection_table
@@ -176,3 +177,14 @@ def test_simulations_reach_the_interesting_paths() -> None:
                           ("flip", z.conns["flipped"])):
             seen[name] = seen.get(name, 0) + int(np.count_nonzero(hit))
     assert all(seen.values()), seen
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "interpreted"])
+def test_results_do_not_depend_on_the_block_size(monkeypatch: pytest.MonkeyPatch, compiled: bool) -> None:
+    """The models take their input rows a block at a time; state carries over blocks."""
+    tables = [simulated_table(seed) for seed in range(5)]
+    whole = [(zeek_table(t, compiled=compiled), connection_table(t, compiled=compiled)) for t in tables]
+    monkeypatch.setattr(jit, "BLOCK_ROWS", 7)
+    for table, (z, tt) in zip(tables, whole, strict=True):
+        _same_zeek(zeek_table(table, compiled=compiled), z)
+        _same_tcptrace(connection_table(table, compiled=compiled), tt)

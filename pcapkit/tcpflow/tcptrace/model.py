@@ -16,6 +16,7 @@ from pcapkit.tcpflow.seq import seq_add, seq_diff, seq_gt, seq_lt, seq_sub
 from pcapkit.tcpflow.tcptrace import rexmit as rx
 from pcapkit.tcpflow.tcptrace.layout import (
     C_LIVE,
+    C_SAMPLES,
     C_USED,
     MARK_OUT_OF_ORDER,
     MARK_PROBE,
@@ -295,21 +296,26 @@ def finish(nconn: int, end_time: int, dirs: Any) -> None:
                     d.idle_max = itime
 
 
-def run(rows: Any, end_time: int, conns: Any, dirs: Any, active: Any, quads: Any, pool: Any, counts: Any, hw: Any,
-        samples: Any, row_conn: Any, row_a2b: Any, marks: Any) -> tuple[int, Any]:
-    """The model over ``rows`` (file order): (connections, segment pool); the pool grows
-    here, before a segment can need more rows (at most one per live segment, plus two)."""
-    nconn = 0
+def run(rows: Any, first: int, nconn: int, last: bool, end_time: int, conns: Any, dirs: Any, active: Any,
+        quads: Any, pool: Any, counts: Any, hw: Any, samples: Any, row_conn: Any, row_a2b: Any,
+        marks: Any) -> tuple[int, Any, Any]:
+    """The model over ``rows`` (in file order, the first one row ``first`` of all, after
+    ``nconn`` connections so far; ``last``: the last rows, the trace ends at ``end_time``):
+    (connections now, segment pool, RTT samples). The arenas grow here, before a segment
+    can need more room: a pool row per live segment plus two, one RTT sample."""
     for i in range(len(rows)):
         if counts[C_USED] + counts[C_LIVE] + 2 > pool.shape[0]:
             pool = jit.grown(pool, counts[C_USED] + counts[C_LIVE] + 2)
+        if counts[C_SAMPLES] + 1 > samples.shape[0]:
+            samples = jit.grown(samples, counts[C_SAMPLES] + 1)
         r = rows[i]
         c, a2b, nconn = find(r, r.ts, nconn, conns, dirs, active)
-        row_conn[i] = c
-        row_a2b[i] = a2b
-        feed(i, r, c, a2b, conns, dirs, quads, pool, counts, hw, samples, marks)
-    finish(nconn, end_time, dirs)
-    return nconn, pool
+        row_conn[first + i] = c
+        row_a2b[first + i] = a2b
+        feed(first + i, r, c, a2b, conns, dirs, quads, pool, counts, hw, samples, marks)
+    if last:
+        finish(nconn, end_time, dirs)
+    return nconn, pool, samples
 
 
 FUNCTIONS = (seq_add, seq_diff, seq_gt, seq_lt, seq_sub, jit.grown, rx.quadnum, rx.elapsed, rx._new_seg, rx._free_seg,

@@ -168,13 +168,13 @@ def tcptrace_lengths(table: SegmentTable) -> tuple[np.ndarray, np.ndarray]:
     return dlen, captured
 
 
-def model_rows(view: SegmentTable) -> np.ndarray:
-    """The model's input rows of the segments tcptrace sees."""
+def model_columns(view: SegmentTable) -> dict[str, np.ndarray]:
+    """The model's input columns (the fields of its rows) of the segments tcptrace sees."""
     n = len(view)
     dlen, captured = tcptrace_lengths(view)
     sl, sr = view.sack_blocks()
     has = view.sack_n > 0
-    cols: dict[str, np.ndarray | int] = {
+    cols: dict[str, np.ndarray] = {
         "frame": view.frame, "ts": view.ts_ns // 1000,  # tcptrace's clock: whole microseconds
         "key": view.conversation_keys()[0], "src": view.src, "sport": view.sport, "dst": view.dst,
         "dport": view.dport, "flags": view.flags, "seq": view.seq, "ack": view.ack, "window": view.window,
@@ -187,16 +187,16 @@ def model_rows(view: SegmentTable) -> np.ndarray:
             if k < edges.shape[1]:
                 col[has] = edges[:, k]
             cols[f"sack{k}_{side}"] = col
-    return jit.rows_from_columns(lay.ROW, n, cols)
+    return cols
 
 
-def _connection_bound(rows: np.ndarray, nkeys: int) -> int:
+def _connection_bound(cols: dict[str, np.ndarray], nkeys: int) -> int:
     """At most how many connections the rows can open: one per key, plus one per SYN and
     per packet that follows its pair's previous packet after tcptrace's idle limit."""
-    order = np.argsort(rows["key"], kind="stable")
-    key, ts = rows["key"][order], rows["ts"][order]
+    order = np.argsort(cols["key"], kind="stable")
+    key, ts = cols["key"][order], cols["ts"][order]
     idle = (key[1:] == key[:-1]) & (ts[1:] - ts[:-1] >= (lay.NONREAL_LIVE_CONN_INTERVAL - 1) * 1000000)
-    return nkeys + int(np.count_nonzero(rows["flags"] & SYN)) + int(np.count_nonzero(idle))
+    return nkeys + int(np.count_nonzero(cols["flags"] & SYN)) + int(np.count_nonzero(idle))
 
 
 def connection_table(source: Source | SegmentTable, *, compiled: bool | None = None) -> ConnectionTable:
@@ -205,10 +205,10 @@ def connection_table(source: Source | SegmentTable, *, compiled: bool | None = N
     compiled = jit.use_compiled(compiled)
     table = source if isinstance(source, SegmentTable) else segment_table(source)
     view = table.tcptrace_view()
-    rows = model_rows(view)
-    n = len(rows)
-    nkeys = int(rows["key"].max()) + 1 if n else 0
-    bound = _connection_bound(rows, nkeys)
+    cols = model_columns(view)
+    n = len(view)
+    nkeys = int(cols["key"].max()) + 1 if n else 0
+    bound = _connection_bound(cols, nkeys)
     conns = jit.new_records(lay.CONN, bound, compiled)
     dirs = jit.new_records(lay.DIRECTION, 2 * bound, compiled, lay.DIRECTION_START)
     active = np.full(nkeys, -1, np.int64)
@@ -216,14 +216,16 @@ def connection_table(source: Source | SegmentTable, *, compiled: bool | None = N
     pool = np.zeros((64, 7), np.int64)
     counts = np.array([0, -1, 0, 0], np.int64)
     hw = np.zeros((2 * bound * lay.SEGS_TO_REMEMBER, 2), np.int64)
-    samples = np.zeros((n, 4), np.int64)  # (at most one a segment)
-    row_conn, row_a2b, marks = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
+    samples = np.zeros((64, 4), np.int64)
+    row_conn, row_a2b, marks = np.zeros(n, np.int64), np.zeros(n, np.int8), np.zeros(n, np.int8)
     fn = jit.compile_entry(model.make_entry, model.FUNCTIONS,
                            (model.__name__, rexmit.__name__, lay.__name__, jit.__name__, "pcapkit.tcpflow.seq")) \
         if compiled else model.run
-    # tcptrace's clock at the end: the last packet read, of any kind
-    nconn, _ = fn(jit.as_records(rows, compiled), table.last_ts_ns // 1000, conns, dirs, active, quads, pool,
-                  counts, hw, samples, row_conn, row_a2b, marks)
+    nconn = 0
+    end_time = table.last_ts_ns // 1000  # tcptrace's clock at the end: the last packet read, of any kind
+    for first, rows in jit.row_blocks(lay.ROW, n, cols, compiled):
+        nconn, pool, samples = fn(rows, first, nconn, first + len(rows) == n, end_time, conns, dirs, active, quads,
+                                  pool, counts, hw, samples, row_conn, row_a2b, marks)
     return ConnectionTable(jit.to_array(conns, lay.CONN)[:nconn], jit.to_array(dirs, lay.DIRECTION)[:2 * nconn],
-                           rows["frame"], row_conn, row_a2b.astype(bool), marks,
+                           view.frame, row_conn, row_a2b.astype(bool), marks,
                            samples[:int(counts[lay.C_SAMPLES])], table.addresses, table.error)

@@ -59,8 +59,8 @@ from pcapkit.tcpflow.zeek.model import (
     SYN_SENT,
 )
 
-__all__ = ["LIKELY_SERVER_PORTS", "Endpoint", "State", "ZeekConn", "ZeekConnections", "zeek_connections",
-           "zeek_model", "zeek_rows", "zeek_table"]
+__all__ = ["LIKELY_SERVER_PORTS", "Endpoint", "State", "ZeekConn", "ZeekConnections", "zeek_columns",
+           "zeek_connections", "zeek_model", "zeek_table"]
 
 
 class State(IntEnum):
@@ -215,26 +215,27 @@ def _conn_state(os: int, rs: int, o_size: int, r_size: int, history: str) -> str
     return "OTH"
 
 
-def zeek_model(rows: np.ndarray, addresses: list[str], *, compiled: bool | None = None) -> ZeekConnections:
-    """Run the model over ``rows`` (a :data:`ROW` array in file order; ``key`` groups the
-    segments that may form one connection: one id per address/port pair, or per
-    tcp.stream)."""
+def zeek_model(columns: dict[str, np.ndarray], addresses: list[str], *,
+               compiled: bool | None = None) -> ZeekConnections:
+    """Run the model over segments given as columns (the fields of :data:`ROW`, rows in
+    file order; ``key`` groups the segments that may form one connection: one id per
+    address/port pair, or per tcp.stream)."""
     compiled = jit.use_compiled(compiled)
-    n = int(rows.shape[0])
-    nkeys = int(rows["key"].max()) + 1 if n else 0
-    flags = rows["flags"]
-    bound = nkeys + int(np.count_nonzero((flags & (SYN | ACK)) == SYN))  # a new one needs a SYN (reuse)
+    n = int(columns["key"].shape[0])
+    nkeys = int(columns["key"].max()) + 1 if n else 0
+    bound = nkeys + int(np.count_nonzero((columns["flags"] & (SYN | ACK)) == SYN))  # a new one needs a SYN (reuse)
     conns = jit.new_records(CONN, bound, compiled)
     eps = jit.new_records(ENDPOINT, 2 * bound, compiled, ENDPOINT_START)
     active = np.full(nkeys, -1, np.int64)
     heap = np.zeros((64, 4), np.int64)
-    hist = np.zeros((max(64, 2 * n), 2), np.int64)
+    hist = np.zeros((max(64, n), 2), np.int64)
     counts = np.array([0, 0, -1], np.int64)
     row_conn = np.zeros(n, np.int64)
     fn = jit.compile_entry(model.make_entry, model.FUNCTIONS, (model.__name__, jit.__name__, seq_diff.__module__)) \
         if compiled else model.run
-    nconn, heap, hist = fn(jit.as_records(rows, compiled), conns, eps, active, model.LIKELY, heap, hist, counts,
-                           row_conn)
+    nconn = 0
+    for first, rows in jit.row_blocks(ROW, n, columns, compiled):
+        nconn, heap, hist = fn(rows, first, nconn, conns, eps, active, model.LIKELY, heap, hist, counts, row_conn)
     conn_arr = jit.to_array(conns, CONN)[:nconn]
     ep_arr = jit.to_array(eps, ENDPOINT)[:2 * nconn]
     log = hist[:int(counts[HIST_USED])]
@@ -245,36 +246,33 @@ def zeek_model(rows: np.ndarray, addresses: list[str], *, compiled: bool | None 
     return ZeekConnections(conn_arr, ep_arr, history, row_conn, addresses)
 
 
-def zeek_rows(table: SegmentTable, key: np.ndarray | None = None) -> np.ndarray:
-    """The model's input rows of a segment table; ``key`` defaults to the address/port pair."""
-    return jit.rows_from_columns(ROW, len(table), {
-        "key": table.conversation_keys()[0] if key is None else key, "src": table.src, "sport": table.sport,
-        "dst": table.dst, "dport": table.dport, "ts": table.ts_ns, "flags": table.flags, "seq": table.seq,
-        "ack": table.ack, "window": table.window, "seglen": table.seglen,
-        "ip_len": table.seglen + table.hdr_len + np.where(table.ip_version == 4, 20, 40)})
+def zeek_columns(table: SegmentTable, key: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The model's input columns of a segment table; ``key`` defaults to the address/port pair."""
+    return {"key": table.conversation_keys()[0] if key is None else key, "src": table.src, "sport": table.sport,
+            "dst": table.dst, "dport": table.dport, "ts": table.ts_ns, "flags": table.flags, "seq": table.seq,
+            "ack": table.ack, "window": table.window, "seglen": table.seglen,
+            "ip_len": table.seglen + table.hdr_len + np.where(table.ip_version == 4, 20, 40)}
 
 
 def zeek_table(table: SegmentTable, key: np.ndarray | None = None, *,
                compiled: bool | None = None) -> ZeekConnections:
     """Zeek's connections of the rows of ``table`` (in order), grouped by ``key`` (an id
     per row: the address/port pair by default; flows passes tcp.stream)."""
-    return zeek_model(zeek_rows(table, key), table.addresses, compiled=compiled)
+    return zeek_model(zeek_columns(table, key), table.addresses, compiled=compiled)
 
 
 def zeek_connections(segments: Iterable[Segment], *, compiled: bool | None = None) -> list[ZeekConn]:
     """Group segments into Zeek connections (in order of first packet) and run the model."""
-    segs = list(segments)
     codes: dict[str, int] = {}
     pairs: dict[tuple[int, int, int, int], int] = {}
-    rows = np.zeros(len(segs), ROW)
     values = []
-    for seg in segs:
+    for seg in segments:
         src = codes.setdefault(seg.src, len(codes))
         dst = codes.setdefault(seg.dst, len(codes))
         a, b = (src, seg.sport), (dst, seg.dport)
         key = pairs.setdefault((*a, *b) if a <= b else (*b, *a), len(pairs))
         values.append((key, src, seg.sport, dst, seg.dport, seg.ts_ns, seg.flags, seg.seq, seg.ack, seg.window,
                        seg.seglen, seg.seglen + seg.header_len + (20 if seg.ip_version == 4 else 40)))
-    if values:
-        rows[:] = values
-    return zeek_model(rows, list(codes), compiled=compiled).connections()
+    names = ROW.names or ()
+    matrix = np.array(values, np.int64).reshape(-1, len(names))
+    return zeek_model({name: matrix[:, k] for k, name in enumerate(names)}, list(codes), compiled=compiled).connections()

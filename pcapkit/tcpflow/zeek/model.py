@@ -373,11 +373,11 @@ def _open(c: int, r: Any, conns: Any, eps: Any, likely: Any, hist: Any, counts: 
             _flip(c, conns, hist, counts)
 
 
-def run(rows: Any, conns: Any, eps: Any, active: Any, likely: Any, heap: Any, hist: Any, counts: Any,
-        row_conn: Any) -> tuple[int, Any, Any]:
-    """The model over ``rows`` (file order): (connections, heap, history log); the arenas
-    grow here, before a segment can need more room."""
-    nconn = 0
+def run(rows: Any, first: int, nconn: int, conns: Any, eps: Any, active: Any, likely: Any, heap: Any, hist: Any,
+        counts: Any, row_conn: Any) -> tuple[int, Any, Any]:
+    """The model over ``rows`` (in file order, the first one row ``first`` of all, after
+    ``nconn`` connections so far): (connections now, heap, history log); the arenas grow
+    here, before a segment can need more room."""
     for i in range(len(rows)):
         if counts[HIST_USED] + 8 > hist.shape[0]:  # (a segment adds at most 6 letters)
             hist = jit.grown(hist, counts[HIST_USED] + 8)
@@ -392,7 +392,7 @@ def run(rows: Any, conns: Any, eps: Any, active: Any, likely: Any, heap: Any, hi
             nconn += 1
             _open(c, r, conns, eps, likely, hist, counts)
             active[r.key] = c
-        row_conn[i] = c
+        row_conn[first + i] = c
         _process(c, r, conns, eps, heap, hist, counts)
     return nconn, heap, hist
 
