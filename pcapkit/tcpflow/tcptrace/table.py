@@ -74,6 +74,8 @@ class Direction:
         self._index = index
 
     def __getattr__(self, name: str) -> Any:
+        if name not in lay.DIRECTION_FIELDS:
+            raise AttributeError(name)
         value = self._table.dirs[name][self._index].item()
         return bool(value) if name in lay.DIRECTION_BOOLS else value
 
@@ -120,6 +122,8 @@ class Connection:
         self.b2a = Direction(table, 2 * index + 1)
 
     def __getattr__(self, name: str) -> Any:
+        if name not in (lay.CONN.names or ()):
+            raise AttributeError(name)
         value = self._table.conns[name][self._index].item()
         return bool(value) if name == "inactive" else value
 
