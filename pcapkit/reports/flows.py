@@ -17,6 +17,7 @@ protocols by address pair and protocol. Frames that are not IP are not counted.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,6 +27,8 @@ from pcapkit.tcpflow.segments import PacketTable, SegmentTable, Source, segment_
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from pcapkit.tcpflow.tcptrace import ConnectionTable
 
 _PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
 COLUMNS = ["first_frame", "proto", "src", "sport", "dst", "dport", "first", "last", "duration",
@@ -52,18 +55,35 @@ def _conversation_keys(pk: PacketTable, stream: np.ndarray) -> np.ndarray:
     return frame.groupby(["k", "a", "b", "c"], sort=False).ngroup().to_numpy() if n else np.zeros(0, np.int64)
 
 
-def _tcp_details(table: SegmentTable, an: AnalysedSegments) -> tuple[dict[int, Any], dict[int, Any]]:
-    """Zeek's view of each tcp.stream (the connection starting with its first packet) and
-    the tcptrace connection of each frame."""
-    from pcapkit.tcpflow.tcptrace import analyze
-    from pcapkit.tcpflow.zeek import zeek_connections
+@dataclass(eq=False)
+class _TcpDetails:
+    """Zeek's view of each tcp.stream (its first Zeek connection: originator and
+    responder address codes and ports, conn_state, history, missed bytes) and the
+    tcptrace connection of each conversation's first frame with its per-connection
+    columns (see :func:`_tcptrace_columns`)."""
 
-    zconns = {st: zeek_connections(segs)[0] for st, segs in an.by_stream().items()}
-    tt_of_frame: dict[int, Any] = {}
-    for tc in analyze(table):
-        for num in tc.frames:
-            tt_of_frame[num] = tc
-    return zconns, tt_of_frame
+    orig: np.ndarray       # (stream, 2): address code, port
+    resp: np.ndarray
+    conn_state: list[str]
+    history: list[str]
+    missed: np.ndarray
+    tt_conn: np.ndarray    # tcptrace connection of each conversation (-1: none)
+    tt: dict[str, Any]
+
+
+def _tcp_details(table: SegmentTable, an: AnalysedSegments, conv_frames: np.ndarray) -> _TcpDetails:
+    from pcapkit.tcpflow.tcptrace import connection_table
+    from pcapkit.tcpflow.zeek import zeek_table
+
+    nstreams = int(an.stream.max()) + 1
+    z = zeek_table(an.segments, an.stream)
+    first = z.first_of_key(nstreams)
+    eps = z.endpoints
+    o, r = z.orig_index()[first], z.resp_index()[first]
+    tt = connection_table(table)
+    return _TcpDetails(np.stack([eps["host"][o], eps["port"][o]], axis=1),
+                       np.stack([eps["host"][r], eps["port"][r]], axis=1), z.conn_states(first), [z.history[i] for i in first.tolist()], z.missed_bytes()[first],
+                       tt.conn_of_frames(conv_frames), _tcptrace_arrays(tt))
 
 
 def flows(source: Source, *, filter: str | None = None) -> pd.DataFrame:
@@ -83,20 +103,21 @@ def flows(source: Source, *, filter: str | None = None) -> pd.DataFrame:
     hit = pk.frame[pos] == an.segments.frame[inside]
     stream[pos[hit]] = seg_stream[hit]  # (TCP inside IP-in-IP belongs to its TCP conversation)
     conv = _conversation_keys(pk, stream)
-    zconns, tt_of_frame = _tcp_details(table, an) if (stream >= 0).any() else ({}, {})
     texts = table.addresses
     rows: list[dict[str, Any]] = []
     if len(pk):
         first_of = np.unique(conv, return_index=True)[1]  # conversation id -> row of its first packet
         nconv = first_of.shape[0]
+        tcp = _tcp_details(table, an, pk.frame[first_of]) if (stream >= 0).any() else None
         # each conversation's originator: the first packet's source, or Zeek's for TCP
         code_of = {text: code for code, text in enumerate(texts)}
         conv_src = pk.src[first_of].copy()
         conv_port = pk.sport[first_of].copy()
         for cid in np.nonzero(stream[first_of] >= 0)[0].tolist():
-            zc = zconns[int(stream[first_of[cid]])]
-            conv_src[cid] = code_of.get(zc.orig.host, -2)
-            conv_port[cid] = zc.orig.port
+            assert tcp is not None
+            host, port = tcp.orig[int(stream[first_of[cid]])].tolist()
+            conv_src[cid] = code_of.get(texts[host], -2)
+            conv_port[cid] = port
         orig_src, orig_port = conv_src[conv], conv_port[conv]
         forward = (pk.src == orig_src) & ((orig_port < 0) | (pk.sport == orig_port))
         pk_ab = np.bincount(conv[forward], minlength=nconv)
@@ -116,9 +137,9 @@ def flows(source: Source, *, filter: str | None = None) -> pd.DataFrame:
             src, dst = texts[int(pk.src[r0])], texts[int(pk.dst[r0])]
             sport = int(pk.sport[r0]) if pk.sport[r0] >= 0 else None
             dport = int(pk.dport[r0]) if pk.dport[r0] >= 0 else None
-            if st >= 0:
-                zc = zconns[st]
-                src, sport, dst, dport = zc.orig.host, zc.orig.port, zc.resp.host, zc.resp.port
+            if tcp is not None and st >= 0:
+                (oh, sport), (rh, dport) = tcp.orig[st].tolist(), tcp.resp[st].tolist()
+                src, dst = texts[oh], texts[rh]
             ab, ba = int(pk_ab[cid]), int(pk_ba[cid])
             t0, t1 = int(first_ts[cid]), int(last_ts[cid])
             row: dict[str, Any] = {
@@ -134,15 +155,14 @@ def flows(source: Source, *, filter: str | None = None) -> pd.DataFrame:
                     row["history"] = histories.get(cid, "")
                 else:
                     row["conn_state"] = "OTH"
-            if st >= 0:
-                zc = zconns[st]
+            if tcp is not None and st >= 0:
                 row["tcp.stream"] = st
-                row["conn_state"] = zc.conn_state
-                row["history"] = zc.history_str
-                row["missed_bytes"] = zc.missed_bytes
-                tcx = tt_of_frame.get(int(pk.frame[r0]))
-                if tcx is not None:
-                    row.update(_tcptrace_columns(tcx, src, sport))
+                row["conn_state"] = tcp.conn_state[st]
+                row["history"] = tcp.history[st]
+                row["missed_bytes"] = int(tcp.missed[st])
+                tcx = int(tcp.tt_conn[cid])
+                if tcx >= 0:
+                    row.update(_tcptrace_columns(tcp.tt, tcx, src, sport))
             rows.append(row)
     df = pd.DataFrame(rows, columns=COLUMNS)
     df["first"] = pd.to_datetime(df["first"].astype("int64"), unit="ns")
@@ -173,17 +193,36 @@ def _udp_histories(conv: np.ndarray, forward: np.ndarray, payload: np.ndarray, n
     return out
 
 
-def _tcptrace_columns(tcx: Any, src: str, sport: int | None) -> dict[str, Any]:
-    """Retransmissions, Karn RTT (ms) and throughput each way from tcptrace's model."""
-    from pcapkit.tcpflow.tcptrace import direction_stats
+def _tcptrace_arrays(tt: ConnectionTable) -> dict[str, Any]:
+    """Per tcptrace direction: endpoint, retransmitted data packets, throughput (NaN where
+    tcptrace prints NA); per connection: count, min, sum and max of the Karn RTT samples
+    of both directions (us)."""
+    from pcapkit.tcpflow.tcptrace import stat_columns
+    from pcapkit.tcpflow.tcptrace.layout import S_DIR, S_RTT
 
-    ab, ba = (tcx.a2b, tcx.b2a) if tcx.a2b.host == src and tcx.a2b.port == sport else (tcx.b2a, tcx.a2b)
-    sab, sba = direction_stats(tcx, ab), direction_stats(tcx, ba)
-    out: dict[str, Any] = {"retrans_ab": sab["rexmt data pkts"], "retrans_ba": sba["rexmt data pkts"],
-                           "throughput_ab_Bps": sab["throughput"], "throughput_ba_Bps": sba["throughput"]}
-    samples = [s[2] for s in ab.rtt_samples + ba.rtt_samples]
-    if samples:
-        out["rtt_min_ms"] = min(samples) / 1000.0
-        out["rtt_avg_ms"] = sum(samples) / len(samples) / 1000.0
-        out["rtt_max_ms"] = max(samples) / 1000.0
+    throughput, valid = stat_columns(tt, np.arange(2 * len(tt)))["throughput"]
+    conn = tt.samples[:, S_DIR] // 2
+    rtt = tt.samples[:, S_RTT].astype(np.float64)
+    rtt_min = np.full(len(tt), np.inf)
+    rtt_max = np.full(len(tt), -np.inf)
+    np.minimum.at(rtt_min, conn, rtt)
+    np.maximum.at(rtt_max, conn, rtt)
+    return {"host": np.asarray(tt.addresses, dtype=object)[tt.dirs["host"]], "port": tt.dirs["port"],
+            "retrans": tt.dirs["rexmit_pkts"], "throughput": throughput, "throughput_valid": valid,
+            "rtt_n": np.bincount(conn, minlength=len(tt)), "rtt_sum": np.bincount(conn, rtt, minlength=len(tt)),
+            "rtt_min": rtt_min, "rtt_max": rtt_max}
+
+
+def _tcptrace_columns(tt: dict[str, Any], c: int, src: str, sport: int | None) -> dict[str, Any]:
+    """Retransmissions, Karn RTT (ms) and throughput each way of tcptrace connection ``c``."""
+    a2b = tt["host"][2 * c] == src and tt["port"][2 * c] == sport
+    ab, ba = (2 * c, 2 * c + 1) if a2b else (2 * c + 1, 2 * c)
+    out: dict[str, Any] = {"retrans_ab": int(tt["retrans"][ab]), "retrans_ba": int(tt["retrans"][ba])}
+    for name, d in (("throughput_ab_Bps", ab), ("throughput_ba_Bps", ba)):
+        out[name] = float(tt["throughput"][d]) if tt["throughput_valid"][d] else None
+    n = int(tt["rtt_n"][c])
+    if n:
+        out["rtt_min_ms"] = float(tt["rtt_min"][c]) / 1000.0
+        out["rtt_avg_ms"] = float(tt["rtt_sum"][c]) / n / 1000.0
+        out["rtt_max_ms"] = float(tt["rtt_max"][c]) / 1000.0
     return out

@@ -86,22 +86,27 @@ def _wireshark_samples(an: AnalysedSegments) -> list[tuple[Any, ...]]:
 def _tcptrace_samples(table: SegmentTable, an: AnalysedSegments, stream: int | None) -> list[tuple[Any, ...]]:
     """Karn samples from pcapkit's model of tcptrace 6.6.7 (:mod:`pcapkit.tcpflow.tcptrace`,
     checked against ``tcptrace -l -r``), labelled with tshark's tcp.stream of the ACK."""
-    from pcapkit.tcpflow.tcptrace import analyze
+    from pcapkit.tcpflow.tcptrace import connection_table
+    from pcapkit.tcpflow.tcptrace.layout import S_DIR, S_FRAME, S_RTT
 
-    frames = an.segments.frame.tolist()
-    by_frame = dict(zip(frames, range(len(frames)), strict=True))
-    streams = an.stream
-    acks = np.asarray(an.result.ack)
-    out = []
-    for conn in analyze(table):
-        for d, other in ((conn.a2b, conn.b2a), (conn.b2a, conn.a2b)):
-            for frame, _ts_us, rtt_us in d.rtt_samples:
-                row = by_frame.get(frame)
-                if row is None or (stream is not None and streams[row] != stream):
-                    continue
-                out.append((int(streams[row]), _ep(d.host, d.port), _ep(other.host, other.port), frame, None,
-                            int(an.segments.ts_ns[row]), int(acks[row]), round(rtt_us * 1000)))
-    out.sort(key=lambda row: (row[3], row[1]))
+    tt = connection_table(table)
+    s = tt.samples[np.argsort(tt.samples[:, S_DIR], kind="stable")]  # by connection and direction
+    frames = an.segments.frame
+    # the tshark row of each ACK (the last one of its frame), if tshark analysed it
+    row = np.searchsorted(frames, s[:, S_FRAME], side="right") - 1
+    keep = (row >= 0) & (frames[np.maximum(row, 0)] == s[:, S_FRAME])
+    if stream is not None:
+        keep &= an.stream[np.maximum(row, 0)] == stream
+    s, row = s[keep], row[keep]
+    texts = tt.addresses
+    host, port = tt.dirs["host"].tolist(), tt.dirs["port"].tolist()
+    acks = np.asarray(an.result.ack)[row].tolist()
+    out = [(st, _ep(texts[host[d]], port[d]), _ep(texts[host[d ^ 1]], port[d ^ 1]), frame, None, ts, ack,
+            round(rtt_us * 1000))
+           for st, d, frame, ts, ack, rtt_us in zip(an.stream[row].tolist(), s[:, S_DIR].tolist(),
+                                                     s[:, S_FRAME].tolist(), an.segments.ts_ns[row].tolist(), acks,
+                                                     s[:, S_RTT].astype(np.float64).tolist(), strict=True)]
+    out.sort(key=lambda r: (r[3], r[1]))
     return out
 
 

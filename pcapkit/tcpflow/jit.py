@@ -1,0 +1,154 @@
+"""Per-segment models written once, run compiled by numba or interpreted.
+
+The Zeek and tcptrace models (:mod:`pcapkit.tcpflow.zeek`, :mod:`pcapkit.tcpflow.tcptrace`)
+are module-level functions in the subset of Python numba compiles: state in structured
+arrays (one record per connection or direction, read and written as ``rec.field``) and
+flat int64 arenas. The same functions run in both backends:
+
+- compiled (the default): every helper is registered with ``numba.extending.register_jitable``
+  and a small entry point calling the model's ``run`` is compiled with ``cache=True``.
+  The entry point closes over a hash of the model's source files, which numba's cache
+  keys on, so editing any of those files (not only the entry point's) recompiles;
+- interpreted (``PCAPKIT_NO_NUMBA=1``, or numba missing, or ``compiled=False``): ``run`` is
+  called as plain Python; record arrays are handed over as lists of small objects with
+  the records' fields as attributes (a numpy record's attribute access costs ~10 us) and
+  turned back into structured arrays afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+BLOCK_ROWS = 1 << 16  # input rows handed to a model at a time
+_compiled: dict[str, Any] = {}
+_registered: set[int] = set()
+
+
+def available() -> bool:
+    """True when the compiled backend can run (numba importable, PCAPKIT_NO_NUMBA unset)."""
+    if os.environ.get("PCAPKIT_NO_NUMBA", "") not in ("", "0"):
+        return False
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def use_compiled(compiled: bool | None) -> bool:
+    """``compiled`` resolved: None means compiled when :func:`available`."""
+    return available() if compiled is None else compiled
+
+
+def compile_entry(make_entry: Callable[[str], Callable[..., Any]], functions: Iterable[Callable[..., Any]],
+                  modules: Iterable[str]) -> Callable[..., Any]:
+    """The compiled entry point ``make_entry(stamp)`` (cached per process and on disk),
+    after registering ``functions`` (everything it calls) as jittable; ``stamp`` hashes
+    the source files of ``modules``."""
+    key = f"{make_entry.__module__}.{make_entry.__qualname__}"
+    if key not in _compiled:
+        import numba
+        from numba.extending import register_jitable
+
+        for fn in functions:
+            if id(fn) not in _registered:
+                register_jitable(fn)
+                _registered.add(id(fn))
+        digest = hashlib.sha256()
+        for name in sorted(modules):
+            path = sys.modules[name].__file__
+            assert path is not None
+            with open(path, "rb") as f:
+                digest.update(f.read())
+        _compiled[key] = numba.njit(cache=True, nogil=True)(make_entry(digest.hexdigest()))
+    return _compiled[key]
+
+
+class _Record:
+    """A record of the interpreted backend (subclasses get ``__slots__`` = the fields)."""
+
+    __slots__ = ()
+
+
+def _record_class(dtype: np.dtype[Any]) -> type:
+    names = dtype.names or ()
+    return type("Record", (_Record,), {"__slots__": names})
+
+
+def new_records(dtype: np.dtype[Any], n: int, compiled: bool, defaults: dict[str, int] | None = None) -> Any:
+    """``n`` zeroed records (``defaults`` for the fields that do not start at 0): a
+    structured array when compiled, else a list of objects."""
+    if compiled:
+        arr = np.zeros(n, dtype)
+        for name, value in (defaults or {}).items():
+            arr[name] = value
+        return arr
+    cls = _record_class(dtype)
+    start = {name: dtype.fields[name][0].type(0).item() for name in dtype.names or ()}  # type: ignore[index]
+    start.update(defaults or {})
+    out = []
+    for _ in range(n):
+        rec = cls()
+        for name, value in start.items():
+            setattr(rec, name, value)
+        out.append(rec)
+    return out
+
+
+def as_records(arr: np.ndarray, compiled: bool) -> Any:
+    """The rows of a structured array as the backend reads them (the array itself when
+    compiled, else a list of objects)."""
+    if compiled:
+        return arr
+    cls = _record_class(arr.dtype)
+    names = arr.dtype.names or ()
+    out = []
+    for values in arr.tolist():
+        rec = cls()
+        for name, value in zip(names, values, strict=True):
+            setattr(rec, name, value)
+        out.append(rec)
+    return out
+
+
+def to_array(records: Any, dtype: np.dtype[Any]) -> np.ndarray:
+    """Records of either backend as a structured array."""
+    if isinstance(records, np.ndarray):
+        return records
+    names = dtype.names or ()
+    return np.array([tuple(getattr(r, name) for name in names) for r in records], dtype=dtype)
+
+
+def row_blocks(dtype: np.dtype[Any], n: int, columns: dict[str, np.ndarray],
+               compiled: bool) -> Iterator[tuple[int, Any]]:
+    """The ``n`` rows of ``columns`` (every field of ``dtype``) as records, :data:`BLOCK_ROWS` at a
+    time: (first row, the records as the backend reads them). One buffer serves every
+    block, so the records of a million segments never sit in memory at once; it is filled
+    a few hundred rows at a time so the writes stay in the cache (field by field over a
+    whole block, each write would touch another cache line)."""
+    if set(columns) != set(dtype.names or ()):
+        raise ValueError(f"columns {sorted(columns)} are not the fields {dtype.names}")
+    rows = BLOCK_ROWS
+    buffer = np.empty(min(n, rows), dtype)
+    step = max(1, (1 << 16) // dtype.itemsize)
+    for first in range(0, n, rows):
+        block = buffer[:min(rows, n - first)]
+        for start in range(0, block.shape[0], step):
+            part = block[start:start + step]
+            for name, col in columns.items():
+                part[name] = col[first + start:first + start + part.shape[0]]
+        yield first, as_records(block, compiled)
+
+
+def grown(arr: np.ndarray, rows: int) -> np.ndarray:
+    """``arr`` (2-D, int64) with at least ``rows`` rows: twice as many, the first ones copied."""
+    size = max(rows, 2 * arr.shape[0], 16)
+    out = np.zeros((size, arr.shape[1]), np.int64)
+    out[:arr.shape[0]] = arr
+    return out
