@@ -22,21 +22,14 @@ first; the error is raised when the walk reaches it.
 
 from __future__ import annotations
 
-import contextlib
-import gzip
-import mmap
-import os
-import stat
 import struct
-import sys
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
 
 import numpy as np
 
 from pcapkit.capture import pcapng_blocks as ng
+from pcapkit.capture.chunks import ChunkStream
 from pcapkit.capture.files import open_capture
 from pcapkit.capture.linktypes import max_snaplen
 from pcapkit.capture.pcap import (
@@ -86,7 +79,7 @@ def iter_records(path: str, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES, max_packe
     """Batches of records of a capture file (pcap / pcapng, optionally gzip-compressed, in
     chunks; snoop and ERF through the record reader), in order."""
     try:
-        st = _Stream(path, chunk_bytes)
+        st = ChunkStream(path, chunk_bytes)
     except OSError as exc:
         raise CaptureFileError(exc.strerror or str(exc), path=path) from None
     try:
@@ -137,118 +130,12 @@ def _reader_batches(path: str, max_packets: int) -> Iterator[RecordBatch]:
 
 
 # --------------------------------------------------------------------------------------
-# the byte stream
-
-class _Stream:
-    """A byte stream read in chunks, with the bytes not yet consumed kept in front.
-
-    ``buf`` holds the unconsumed bytes read so far. Plain files are memory-mapped and
-    ``buf`` is a zero-copy window on the mapping (pages already consumed are given
-    back with ``madvise(MADV_DONTNEED)``, so resident memory stays bounded); gzip
-    files are decompressed chunk by chunk into ``bytes``.
-    """
-
-    def __init__(self, path: str, chunk_bytes: int) -> None:
-        self.path = path
-        self.chunk_bytes = chunk_bytes
-        self.base = 0        # stream offset of buf[0]
-        self.eof = False
-        self.mm: mmap.mmap | None = None
-        self.size = 0
-        self.end = 0         # mmap mode: stream offset of the end of buf
-        self.released = 0    # mmap mode: bytes before this offset were given back
-        self.error: str | None = None  # what ended a compressed stream early
-        # "-" is standard input; pipes and FIFOs cannot seek: the format is peeked at
-        raw: Any = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115 - closed in close()
-        head = raw.peek(2)[:2]
-        self.own = path != "-"
-        self.f: IO[bytes] = raw
-        self.buf: bytes | memoryview = b""
-        if head == b"\x1f\x8b":
-            self.f = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
-            self.raw: IO[bytes] | None = raw
-            return
-        self.raw = None
-        st = os.fstat(raw.fileno())
-        self.size = st.st_size if stat.S_ISREG(st.st_mode) else 0
-        if self.size > 0:
-            try:
-                self.mm = mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
-            except (OSError, ValueError):
-                self.mm = None
-
-    def fill(self, need: int = 0) -> None:
-        """Read one more chunk (at least ``need`` bytes more if possible)."""
-        want = max(self.chunk_bytes, need)
-        if self.mm is not None:
-            if self.end >= self.size:
-                self.eof = True
-                return
-            self.end = min(self.size, self.end + want)
-            self.buf = memoryview(self.mm)[self.base:self.end]
-            return
-        # piece by piece: a cut or corrupt compressed stream keeps what came before the damage
-        pieces: list[bytes] = []
-        got = 0
-        read1 = getattr(self.f, "read1", self.f.read)
-        while got < want:
-            try:
-                data = read1(min(want - got, 1 << 20))
-            except EOFError:
-                self.error = "compressed stream ends before its end marker"
-                data = b""
-            except (zlib.error, gzip.BadGzipFile) as exc:
-                self.error = f"corrupt compressed stream ({exc})"
-                data = b""
-            except OSError as exc:
-                self.error = f"read error ({exc})"
-                data = b""
-            if not data:
-                self.eof = True
-                break
-            pieces.append(data)
-            got += len(data)
-        data = b"".join(pieces)
-        self.buf = bytes(self.buf) + data if len(self.buf) else data
-
-    def ensure(self, n: int) -> bool:
-        while len(self.buf) < n and not self.eof:
-            self.fill(n - len(self.buf))
-        return len(self.buf) >= n
-
-    def consume(self, n: int) -> None:
-        self.base += n
-        if self.mm is not None:
-            self.buf = memoryview(self.mm)[self.base:self.end]
-            # give back what is consumed (whole pages, in large steps)
-            done = (self.base // mmap.PAGESIZE) * mmap.PAGESIZE
-            if done - self.released >= (64 << 20) and hasattr(self.mm, "madvise"):
-                self.mm.madvise(mmap.MADV_DONTNEED, self.released, done - self.released)
-                self.released = done
-        else:
-            self.buf = self.buf[n:]
-
-    def close(self) -> None:
-        self.buf = b""
-        if self.mm is not None:
-            # numpy views of the last batch may still be alive; then the GC unmaps it
-            with contextlib.suppress(BufferError):
-                self.mm.close()
-        if self.raw is not None:  # gzip: the decompressor over the file
-            self.f.close()
-            if self.own:
-                self.raw.close()
-        elif self.own:
-            self.f.close()
-
-
-# --------------------------------------------------------------------------------------
 # pcap
 
 _SWAP_CODES = {"no": 0, "yes": 1, "maybe": 2}  # the walks' ``swap`` argument
 
 
-def _pcap_batches(st: _Stream, max_packets: int, use_numba: bool | None) -> Iterator[RecordBatch]:
+def _pcap_batches(st: ChunkStream, max_packets: int, use_numba: bool | None) -> Iterator[RecordBatch]:
     if not st.ensure(FILE_HEADER_LEN):
         raise TruncatedFileError("file ends inside the pcap file header", path=st.path,
                                  offset=len(st.buf))
@@ -327,7 +214,7 @@ class _Section:
     ifaces: list[Interface] = field(default_factory=list)
 
 
-def _pcapng_batches(st: _Stream, max_packets: int, use_numba: bool | None) -> Iterator[RecordBatch]:
+def _pcapng_batches(st: ChunkStream, max_packets: int, use_numba: bool | None) -> Iterator[RecordBatch]:
     _, walk_epb = kernels(use_numba)
     section: _Section | None = None
     number = 1
@@ -413,14 +300,14 @@ def _pcapng_batches(st: _Stream, max_packets: int, use_numba: bool | None) -> It
         st.consume(blen)
 
 
-def _with_stream_error(exc: TruncatedFileError, st: _Stream) -> TruncatedFileError:
+def _with_stream_error(exc: TruncatedFileError, st: ChunkStream) -> TruncatedFileError:
     """``exc`` with what ended a compressed stream early, as the record reader words it."""
     if st.error is None:
         return exc
     return TruncatedFileError(f"{exc.reason} ({st.error})", path=exc.path, offset=exc.offset)
 
 
-def _read_section(block: bytes | memoryview, e: str, st: _Stream) -> _Section:
+def _read_section(block: bytes | memoryview, e: str, st: ChunkStream) -> _Section:
     """A new section: its version checked and its options parsed as the reader does."""
     body = bytes(block[8:len(block) - 4])
     version = struct.unpack_from(e + "HH", body, 4)
@@ -431,7 +318,7 @@ def _read_section(block: bytes | memoryview, e: str, st: _Stream) -> _Section:
     return _Section(e)
 
 
-def _one_packet(st: _Stream, section: _Section, btype: int, block: bytes | memoryview,
+def _one_packet(st: ChunkStream, section: _Section, btype: int, block: bytes | memoryview,
                 number: int) -> RecordBatch:
     """A Simple Packet Block (no time stamp) or an obsolete Packet Block, as one batch."""
     e = section.order
@@ -459,7 +346,7 @@ def _one_packet(st: _Stream, section: _Section, btype: int, block: bytes | memor
     return batch
 
 
-def _packet_batch(st: _Stream, section: _Section, arr: np.ndarray, off: np.ndarray, ifc: np.ndarray,
+def _packet_batch(st: ChunkStream, section: _Section, arr: np.ndarray, off: np.ndarray, ifc: np.ndarray,
                   tsraw: np.ndarray, cap: np.ndarray, wlen: np.ndarray, number: int,
                   end_offset: int) -> RecordBatch:
     n = off.shape[0]
