@@ -103,75 +103,74 @@ def flows(source: Source, *, filter: str | None = None) -> pd.DataFrame:
     hit = pk.frame[pos] == an.segments.frame[inside]
     stream[pos[hit]] = seg_stream[hit]  # (TCP inside IP-in-IP belongs to its TCP conversation)
     conv = _conversation_keys(pk, stream)
-    texts = table.addresses
-    rows: list[dict[str, Any]] = []
-    if len(pk):
-        first_of = np.unique(conv, return_index=True)[1]  # conversation id -> row of its first packet
-        nconv = first_of.shape[0]
-        tcp = _tcp_details(table, an, pk.frame[first_of]) if (stream >= 0).any() else None
-        # each conversation's originator: the first packet's source, or Zeek's for TCP
-        code_of = {text: code for code, text in enumerate(texts)}
-        conv_src = pk.src[first_of].copy()
-        conv_port = pk.sport[first_of].copy()
-        for cid in np.nonzero(stream[first_of] >= 0)[0].tolist():
-            assert tcp is not None
-            host, port = tcp.orig[int(stream[first_of[cid]])].tolist()
-            conv_src[cid] = code_of.get(texts[host], -2)
-            conv_port[cid] = port
-        orig_src, orig_port = conv_src[conv], conv_port[conv]
-        forward = (pk.src == orig_src) & ((orig_port < 0) | (pk.sport == orig_port))
-        pk_ab = np.bincount(conv[forward], minlength=nconv)
-        pk_ba = np.bincount(conv[~forward], minlength=nconv)
-        by_ab = np.bincount(conv[forward], weights=pk.wirelen[forward], minlength=nconv).astype(np.int64)
-        by_ba = np.bincount(conv[~forward], weights=pk.wirelen[~forward], minlength=nconv).astype(np.int64)
-        first_ts = np.full(nconv, np.iinfo(np.int64).max, dtype=np.int64)
-        last_ts = np.full(nconv, np.iinfo(np.int64).min, dtype=np.int64)
-        np.minimum.at(first_ts, conv, pk.ts_ns)
-        np.maximum.at(last_ts, conv, pk.ts_ns)
-        udp_d = (pk.proto == 17) & (pk.udp_payload > 0)
-        histories = _udp_histories(conv, forward, udp_d, nconv)
-        for cid in range(nconv):
-            r0 = int(first_of[cid])
-            st = int(stream[r0])
-            name = "tcp" if st >= 0 else _PROTO_NAMES.get(int(pk.proto[r0]), f"ip-{int(pk.proto[r0])}")
-            src, dst = texts[int(pk.src[r0])], texts[int(pk.dst[r0])]
-            sport = int(pk.sport[r0]) if pk.sport[r0] >= 0 else None
-            dport = int(pk.dport[r0]) if pk.dport[r0] >= 0 else None
-            if tcp is not None and st >= 0:
-                (oh, sport), (rh, dport) = tcp.orig[st].tolist(), tcp.resp[st].tolist()
-                src, dst = texts[oh], texts[rh]
-            ab, ba = int(pk_ab[cid]), int(pk_ba[cid])
-            t0, t1 = int(first_ts[cid]), int(last_ts[cid])
-            row: dict[str, Any] = {
-                "first_frame": int(pk.frame[r0]), "proto": name, "src": src, "sport": sport, "dst": dst,
-                "dport": dport, "first": t0, "last": t1, "duration": t1 - t0,
-                "packets_ab": ab, "bytes_ab": int(by_ab[cid]), "packets_ba": ba, "bytes_ba": int(by_ba[cid]),
-                "packets": ab + ba, "bytes": int(by_ab[cid]) + int(by_ba[cid]),
-            }
-            if st < 0 and (name in ("udp", "icmp", "icmpv6") or name.startswith("ip-")):
-                # Zeek's conn_state for UDP (SF both ways, S0 originator only) and others (OTH)
-                if name == "udp":
-                    row["conn_state"] = "SF" if ba else "S0"
-                    row["history"] = histories.get(cid, "")
-                else:
-                    row["conn_state"] = "OTH"
-            if tcp is not None and st >= 0:
-                row["tcp.stream"] = st
-                row["conn_state"] = tcp.conn_state[st]
-                row["history"] = tcp.history[st]
-                row["missed_bytes"] = int(tcp.missed[st])
-                tcx = int(tcp.tt_conn[cid])
-                if tcx >= 0:
-                    row.update(_tcptrace_columns(tcp.tt, tcx, src, sport))
-            rows.append(row)
-    df = pd.DataFrame(rows, columns=COLUMNS)
-    df["first"] = pd.to_datetime(df["first"].astype("int64"), unit="ns")
-    df["last"] = pd.to_datetime(df["last"].astype("int64"), unit="ns")
-    df["duration"] = pd.to_timedelta(df["duration"].astype("int64"), unit="ns")
-    for col in ("first_frame", "sport", "dport", "tcp.stream", "missed_bytes", "retrans_ab", "retrans_ba"):
-        df[col] = df[col].astype("Int64")
-    for col in ("rtt_min_ms", "rtt_avg_ms", "rtt_max_ms", "throughput_ab_Bps", "throughput_ba_Bps"):
-        df[col] = df[col].astype("float64")
+    texts = np.asarray(table.addresses, dtype=object)
+    first_of = np.unique(conv, return_index=True)[1]  # conversation id -> row of its first packet
+    n = first_of.shape[0]
+    st = stream[first_of]
+    tcp_conv = st >= 0
+    proto = pk.proto[first_of]
+    # endpoints: the first packet's, or Zeek's originator and responder for TCP
+    src, sport = pk.src[first_of].copy(), pk.sport[first_of].copy()
+    dst, dport = pk.dst[first_of].copy(), pk.dport[first_of].copy()
+    tcp = _tcp_details(table, an, pk.frame[first_of]) if bool(tcp_conv.any()) else None
+    if tcp is not None:
+        streams = st[tcp_conv]
+        src[tcp_conv], sport[tcp_conv] = tcp.orig[streams, 0], tcp.orig[streams, 1]
+        dst[tcp_conv], dport[tcp_conv] = tcp.resp[streams, 0], tcp.resp[streams, 1]
+    # a packet goes a -> b when it comes from the originator (and its port, when ports count)
+    forward = (pk.src == src[conv]) & ((sport[conv] < 0) | (pk.sport == sport[conv]))
+    pk_ab = np.bincount(conv[forward], minlength=n)
+    pk_ba = np.bincount(conv[~forward], minlength=n)
+    by_ab = np.bincount(conv[forward], weights=pk.wirelen[forward], minlength=n).astype(np.int64)
+    by_ba = np.bincount(conv[~forward], weights=pk.wirelen[~forward], minlength=n).astype(np.int64)
+    first_ts = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    last_ts = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(first_ts, conv, pk.ts_ns)
+    np.maximum.at(last_ts, conv, pk.ts_ns)
+    names = np.asarray([_PROTO_NAMES.get(int(p), f"ip-{int(p)}") for p in range(256)], dtype=object)
+    name = np.where(tcp_conv, "tcp", names[np.clip(proto, 0, 255)])
+    # Zeek's conn_state for UDP (SF both ways, S0 originator only) and other IP (OTH)
+    udp = ~tcp_conv & (proto == 17)
+    other = ~tcp_conv & ~np.isin(proto, (6, 17))
+    conn_state = np.full(n, None, dtype=object)
+    conn_state[udp] = np.where(pk_ba[udp] > 0, "SF", "S0")
+    conn_state[other] = "OTH"
+    history = np.full(n, None, dtype=object)
+    udp_d = (pk.proto == 17) & (pk.udp_payload > 0)
+    for cid, letters in _udp_histories(conv, forward, udp_d, n).items():
+        if udp[cid]:
+            history[cid] = letters
+    history[udp & (history == None)] = ""  # noqa: E711 - elementwise
+    data: dict[str, Any] = {
+        "first_frame": _ints(pk.frame[first_of]), "proto": name, "src": texts[src], "sport": _ints(sport, sport < 0),
+        "dst": texts[dst], "dport": _ints(dport, dport < 0), "first": first_ts, "last": last_ts,
+        "duration": last_ts - first_ts, "packets_ab": pk_ab, "bytes_ab": by_ab, "packets_ba": pk_ba,
+        "bytes_ba": by_ba, "packets": pk_ab + pk_ba, "bytes": by_ab + by_ba,
+    }
+    missing = ~tcp_conv
+    missed = np.zeros(n, dtype=np.int64)
+    floats = {c: np.full(n, np.nan) for c in ("rtt_min_ms", "rtt_avg_ms", "rtt_max_ms", "throughput_ab_Bps",
+                                              "throughput_ba_Bps")}
+    retrans = {c: np.zeros(n, dtype=np.int64) for c in ("retrans_ab", "retrans_ba")}
+    no_tt = np.ones(n, dtype=bool)
+    if tcp is not None:
+        rows = np.nonzero(tcp_conv)[0]
+        streams = st[rows]
+        conn_state[rows] = [tcp.conn_state[s] for s in streams.tolist()]
+        history[rows] = [tcp.history[s] for s in streams.tolist()]
+        missed[rows] = tcp.missed[streams]
+        _tcptrace_into(tcp, rows, texts[src[rows]], sport[rows], retrans, floats, no_tt)
+    data["tcp.stream"] = _ints(st, missing)
+    data["conn_state"] = conn_state
+    data["history"] = history
+    data["missed_bytes"] = _ints(missed, missing)
+    data["retrans_ab"] = _ints(retrans["retrans_ab"], no_tt)
+    data["retrans_ba"] = _ints(retrans["retrans_ba"], no_tt)
+    data.update(floats)
+    df = pd.DataFrame(data, columns=COLUMNS)
+    df["first"] = df["first"].to_numpy().view("datetime64[ns]")
+    df["last"] = df["last"].to_numpy().view("datetime64[ns]")
+    df["duration"] = df["duration"].to_numpy().view("timedelta64[ns]")
     for col in ("proto", "src", "dst", "conn_state", "history"):
         df[col] = df[col].astype("string")
     df.attrs["warnings"] = list(an.warnings)
@@ -213,16 +212,33 @@ def _tcptrace_arrays(tt: ConnectionTable) -> dict[str, Any]:
             "rtt_min": rtt_min, "rtt_max": rtt_max}
 
 
-def _tcptrace_columns(tt: dict[str, Any], c: int, src: str, sport: int | None) -> dict[str, Any]:
-    """Retransmissions, Karn RTT (ms) and throughput each way of tcptrace connection ``c``."""
-    a2b = tt["host"][2 * c] == src and tt["port"][2 * c] == sport
-    ab, ba = (2 * c, 2 * c + 1) if a2b else (2 * c + 1, 2 * c)
-    out: dict[str, Any] = {"retrans_ab": int(tt["retrans"][ab]), "retrans_ba": int(tt["retrans"][ba])}
+def _ints(values: np.ndarray, missing: np.ndarray | None = None) -> Any:
+    """A nullable Int64 array of ``values``, missing where ``missing``."""
+    import pandas as pd
+
+    m = np.zeros(values.shape[0], dtype=bool) if missing is None else np.asarray(missing, dtype=bool)
+    return pd.arrays.IntegerArray(np.where(m, 0, values).astype(np.int64), m.copy())
+
+
+def _tcptrace_into(tcp: _TcpDetails, rows: np.ndarray, src: np.ndarray, sport: np.ndarray,
+                   retrans: dict[str, np.ndarray], floats: dict[str, np.ndarray], no_tt: np.ndarray) -> None:
+    """Retransmissions, Karn RTT (ms) and throughput each way of the tcptrace connection of
+    each TCP conversation ``rows`` (whose originator is ``src``/``sport``), in place."""
+    tt = tcp.tt
+    conn = tcp.tt_conn[rows]
+    has = conn >= 0
+    rows, conn, src, sport = rows[has], conn[has], src[has], sport[has]
+    no_tt[rows] = False
+    a2b = (tt["host"][2 * conn] == src) & (tt["port"][2 * conn] == sport)
+    ab = np.where(a2b, 2 * conn, 2 * conn + 1)
+    ba = np.where(a2b, 2 * conn + 1, 2 * conn)
+    retrans["retrans_ab"][rows] = tt["retrans"][ab]
+    retrans["retrans_ba"][rows] = tt["retrans"][ba]
     for name, d in (("throughput_ab_Bps", ab), ("throughput_ba_Bps", ba)):
-        out[name] = float(tt["throughput"][d]) if tt["throughput_valid"][d] else None
-    n = int(tt["rtt_n"][c])
-    if n:
-        out["rtt_min_ms"] = float(tt["rtt_min"][c]) / 1000.0
-        out["rtt_avg_ms"] = float(tt["rtt_sum"][c]) / n / 1000.0
-        out["rtt_max_ms"] = float(tt["rtt_max"][c]) / 1000.0
-    return out
+        floats[name][rows] = np.where(tt["throughput_valid"][d], tt["throughput"][d], np.nan)
+    count = tt["rtt_n"][conn]
+    some = count > 0
+    r = rows[some]
+    floats["rtt_min_ms"][r] = tt["rtt_min"][conn[some]] / 1000.0
+    floats["rtt_avg_ms"][r] = tt["rtt_sum"][conn[some]] / count[some] / 1000.0
+    floats["rtt_max_ms"][r] = tt["rtt_max"][conn[some]] / 1000.0

@@ -33,7 +33,6 @@ from pcapkit.tcpflow.analysis.state import (
     initial_rtt,
     limit_warnings,
 )
-from pcapkit.tcpflow.flags import ACK, SYN
 from pcapkit.tcpflow.seq import HELPERS
 
 __all__ = [
@@ -156,8 +155,8 @@ def run(frame: np.ndarray, ts_ns: np.ndarray, key: np.ndarray, dirb: np.ndarray,
     if n and (int(columns[2].min()) < 0 or not np.isin(columns[3], (0, 1)).all()):
         raise ValueError("key must be >= 0 and dirb 0 or 1")
     nkeys = int(columns[2].max()) + 1 if n else 0
-    # conversations: at most one per key plus one per SYN without ACK (port reuse)
-    nconv = nkeys + 1 + int(np.count_nonzero(columns[6] & (SYN | ACK) == SYN))
+    # conversations: one per key, plus one per port reuse (rare: the state grows for those)
+    nconv = nkeys + 1
     st, arena = be.new_state(nkeys, nconv, 1024, max_unacked, -1 if max_conversations is None else max_conversations)
     if be.compiled:
         out = np.zeros(NOUT * n, dtype=np.int64)
