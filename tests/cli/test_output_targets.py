@@ -110,3 +110,12 @@ def test_a_cut_file_is_reported_after_the_output(words: list[str], tmp_path: Pat
     line = one_error_line(proc)
     assert str(cut) in line and "offset" in line
     assert out.exists() and out.stat().st_size > 0
+
+
+@pytest.mark.parametrize(("words", "capture"), COMMANDS, ids=IDS)
+def test_standard_output_full_is_one_line(words: list[str], capture: str) -> None:
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "pcapkit", *words, capture], stdout=full,
+                              stderr=subprocess.PIPE, text=True, cwd=REPO, timeout=300, check=False)
+    line = one_error_line(proc)  # type: ignore[arg-type]
+    assert "No space left on device" in line
