@@ -27,9 +27,13 @@ def export(files: tuple[str, ...], output: str, table: str, partition_rows: int 
            chunk_packets: int, engine: str, scheduler: str | None) -> None:
     """Export the packets (header fields), tcp (per-frame TCP analysis), flows
     (conversations) or rtt (RTT samples) table of FILES to Parquet. FILES may
-    include directories (their capture files are exported). Several inputs, --engine
-    dask or --partition-rows write a directory of part files (one dataset; the
-    column pcapkit.file names the input).
+    include directories (their capture files are exported). The packets table of
+    several inputs, --engine dask or --partition-rows go to a directory of part files
+    (one dataset; the column pcapkit.file names the input). The tcp, flows and rtt
+    tables of several inputs are one table, the inputs analysed as one capture (frames
+    numbered on across the files, a conversation split between files analysed whole),
+    with the column pcapkit.file naming each row's input; -o DIR/ (or an existing
+    directory) writes it as part files.
 
     \b
     Examples:

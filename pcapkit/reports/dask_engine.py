@@ -87,4 +87,4 @@ def _export_conversations(client: Any, files: Sequence[str], output: str, table:
                           partition_rows: int | None) -> ExportResult:
     from pcapkit.reports.export import write_table
 
-    return write_table(lambda: conversations_dask(client, files, table), output, partition_rows)
+    return write_table(lambda: conversations_dask(client, files, table), output, partition_rows, files)

@@ -160,20 +160,48 @@ def _looks_like_capture(path: Path) -> bool:
     return head in MAGICS or head == SHB_TYPE_BYTES or head[:2] == GZIP_MAGIC
 
 
-def write_table(make: Callable[[], pd.DataFrame], output: str, partition_rows: int | None) -> ExportResult:
+def write_table(make: Callable[[], pd.DataFrame], output: str, partition_rows: int | None,
+                inputs: Sequence[str] = ()) -> ExportResult:
     """Write one whole table: a single file, or part files when ``partition_rows`` is set
-    or ``output`` is an existing directory."""
+    or ``output`` names a directory (it exists, or ends with a slash). With several
+    ``inputs`` (analysed as one capture), the column ``pcapkit.file`` names the input each
+    row's frame came from."""
     from pcapkit.errors import PcapkitError
 
     try:
         df = make()
+        if len(inputs) > 1:
+            df = label_inputs(df, inputs)
     except PcapkitError as exc:
         return ExportResult(errors=[str(exc)])
     df.attrs = {}
-    if partition_rows is None and not Path(output).is_dir():
+    if partition_rows is None and not _is_directory(output):
         return write_parts([df], "", 0, None, None, output)
     os.makedirs(output, exist_ok=True)
     return write_parts([df], output, 0, partition_rows, None)
+
+
+def _is_directory(output: str) -> bool:
+    return Path(output).is_dir() or output.endswith(os.sep)
+
+
+def label_inputs(df: pd.DataFrame, inputs: Sequence[str]) -> pd.DataFrame:
+    """``df`` (a tcp / flows / rtt table of ``inputs`` analysed as one capture, frames
+    numbered on across the files) with ``pcapkit.file`` first: the input of each row's frame."""
+    import numpy as np
+    import pandas as pd
+
+    from pcapkit.capture.batch import iter_records
+
+    counts = [sum(len(rb) for rb in iter_records(path)) for path in inputs]
+    ends = np.cumsum(counts)
+    number = df["first_frame"] if "first_frame" in df.columns else df["frame.number"]
+    which = np.searchsorted(ends, np.asarray(number, dtype=np.int64), side="left")
+    names = [Path(p).name for p in inputs]
+    out = df.copy(deep=False)
+    out.insert(0, FILE_COLUMN, pd.Series(pd.Categorical.from_codes(which, categories=pd.Index(names, dtype=object)),
+                                         index=out.index))
+    return out
 
 
 def expand_inputs(inputs: Sequence[str]) -> list[str]:
@@ -198,8 +226,8 @@ def export_local(inputs: Sequence[str], output: str, table: str = "packets",
     if table != "packets":
         from pcapkit.reports.conversations import merged_report
 
-        return write_table(lambda: merged_report(files, table), output, partition_rows)
-    if len(files) == 1 and partition_rows is None and not Path(output).is_dir():
+        return write_table(lambda: merged_report(files, table), output, partition_rows, files)
+    if len(files) == 1 and partition_rows is None and not _is_directory(output):
         return export_one(files[0], "", 0, table, None, chunk_packets, False, progress, output)
     os.makedirs(output, exist_ok=True)
     done_packets = done_bytes = 0

@@ -3,12 +3,14 @@ the Dask engine (a real local cluster) gives exactly the single-process result."
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import CORPUS
+from conftest import CAPTURES, CORPUS, REPO
 
 from pcapkit.cli.export_cmd import export
 from pcapkit.columnar.api import read_packets
@@ -135,3 +137,30 @@ def test_cli_entry_point(tmp_path: Path) -> None:
     ref = flows(str(FILES[0]))
     assert len(back) == len(ref) > 0
     assert back["first_frame"].tolist() == ref["first_frame"].tolist()
+
+
+@pytest.mark.parametrize("table", ["tcp", "flows", "rtt"])
+@pytest.mark.parametrize("target", ["dir/", "one.parquet"])
+def test_several_inputs_name_their_file(table: str, target: str, tmp_path: Path) -> None:
+    """tcp / flows / rtt of several inputs: one table (the inputs analysed as one capture)
+    with pcapkit.file naming each row's input, as a single file or part files in a
+    directory given with a trailing slash (GitHub issue 11, item 2)."""
+    import pandas as pd
+
+    from pcapkit.reports.tcp import tcp_frames
+
+    inputs = [str(CAPTURES / "tcp-download.pcapng"), str(CAPTURES / "tcp-upload.pcap")]
+    out = str(tmp_path / target)
+    proc = subprocess.run([sys.executable, "-m", "pcapkit", "export", *inputs, "-o", out, "--table", table],
+                          capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    df = pd.read_parquet(out)
+    assert list(df["pcapkit.file"].cat.categories) == ["tcp-download.pcapng", "tcp-upload.pcap"]
+    if table == "tcp":
+        # the rows of each input are that input's own tcp table, frames numbered on
+        first = tcp_frames(inputs[0])
+        mine = df[df["pcapkit.file"] == "tcp-download.pcapng"]
+        assert mine["tcp.seq_raw"].tolist() == first["tcp.seq_raw"].tolist()
+        assert mine["frame.number"].tolist() == first["frame.number"].tolist()
+        theirs = df[df["pcapkit.file"] == "tcp-upload.pcap"]
+        assert len(theirs) == len(tcp_frames(inputs[1])) and theirs["frame.number"].min() > 548
