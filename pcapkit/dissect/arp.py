@@ -10,22 +10,21 @@ from __future__ import annotations
 
 from pcapkit.dissect.base import Context, Layer, Result
 from pcapkit.fields import FieldSpec
-from pcapkit.proto.arp import ETHER_HW_TYPES, HEADER, address_offsets, total_length
+from pcapkit.proto.arp import DERIVED, ETHER_HW_TYPES, HEADER, address_offsets, total_length
 from pcapkit.proto.consts import ETHERTYPE_IPV4, ETHERTYPE_RARP
 from pcapkit.proto.text import ipv4_text, mac_text
 
 FIELDS: tuple[FieldSpec, ...] = (
     *HEADER.specs,
+    *DERIVED,
     FieldSpec("arp.isgratuitous", "bool", doc="sender and target protocol address equal"),
     FieldSpec("arp.isprobe", "bool", doc="ARP probe (sender address 0.0.0.0)"),
     FieldSpec("arp.isannouncement", "bool", doc="ARP announcement"),
     FieldSpec("arp.src.hw_mac", "ether", doc="sender MAC address"),
     FieldSpec("arp.src.hw", "bytes", doc="sender hardware address"),
-    FieldSpec("arp.src.proto_ipv4", "ipv4", doc="sender IPv4 address"),
     FieldSpec("arp.src.proto", "bytes", doc="sender protocol address"),
     FieldSpec("arp.dst.hw_mac", "ether", doc="target MAC address"),
     FieldSpec("arp.dst.hw", "bytes", doc="target hardware address"),
-    FieldSpec("arp.dst.proto_ipv4", "ipv4", doc="target IPv4 address"),
     FieldSpec("arp.dst.proto", "bytes", doc="target protocol address"),
 )
 

@@ -14,6 +14,7 @@ from pcapkit.dissect.base import Context, Layer, LazyLayer, Next, Result, quick_
 from pcapkit.fields import FieldSpec
 from pcapkit.proto.consts import IPPROTO_FRAGMENT, IPPROTO_NONE, IPPROTO_ROUTING
 from pcapkit.proto.ipv6 import (
+    ADDRESS_BYTES,
     DSTOPTS,
     EXT_LEN,
     EXTENSIONS,
@@ -21,6 +22,12 @@ from pcapkit.proto.ipv6 import (
     HEADER,
     HOPOPTS,
     ROUTING,
+    ROUTING_ADDRESSES_AT,
+    ROUTING_MIPV6,
+    ROUTING_RPL,
+    ROUTING_SOURCE_ROUTE,
+    ROUTING_SRH,
+    ROUTING_TYPES,
     VERSION_OF_BYTE0,
 )
 from pcapkit.proto.spec import Header
@@ -67,10 +74,9 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("ipv6.hopopts.len_oct", "uint", 16, doc="length in bytes"),
     FieldSpec("ipv6.dstopts.len_oct", "uint", 16, doc="length in bytes"),
     FieldSpec("ipv6.routing.len_oct", "uint", 16, doc="length in bytes"),
-    FieldSpec("ipv6.routing.src.reserved", "bytes", doc="type 0 reserved"),
+    *ROUTING_TYPES[ROUTING_SOURCE_ROUTE].specs[-1:],
     FieldSpec("ipv6.routing.src.addr", "ipv6", doc="type 0 address"),
-    FieldSpec("ipv6.routing.mipv6.reserved", "bytes", doc="type 2 reserved"),
-    FieldSpec("ipv6.routing.mipv6.home_address", "ipv6", doc="type 2 home address"),
+    *ROUTING_TYPES[ROUTING_MIPV6].specs[-2:],
     FieldSpec("ipv6.fragment", "framenum", doc="frames holding the fragments"),
     FieldSpec("ipv6.fragment.count", "uint", 32, doc="number of fragments"),
     FieldSpec("ipv6.fragment.error", "framenum", doc="frames of fragments with errors (overlap)"),
@@ -290,6 +296,12 @@ _HOPOPTS_LEN = HOPOPTS.getter("ipv6.hopopts.len")
 _NXT_LEN = {kind: header.unpacker(f"{header.proto}.nxt", f"{header.proto}.len")
             for kind, header in EXTENSIONS.items() if kind != IPPROTO_FRAGMENT}
 _ROUTING_TYPE = ROUTING.unpacker("ipv6.routing.type", "ipv6.routing.segleft")
+_SOURCE_ROUTE = ROUTING_TYPES[ROUTING_SOURCE_ROUTE].getter("ipv6.routing.src.reserved")
+_MIPV6 = ROUTING_TYPES[ROUTING_MIPV6].unpacker("ipv6.routing.mipv6.reserved", "ipv6.routing.mipv6.home_address")
+_RPL = ROUTING_TYPES[ROUTING_RPL].unpacker("ipv6.routing.rpl.cmprE", "ipv6.routing.rpl.pad")
+# the final destination of a type 2 (home address) or 4 (segment list[0]) header, raw
+_LAST_HOP = {rtype: ROUTING_TYPES[rtype].units(name) for rtype, name in (
+    (ROUTING_MIPV6, "ipv6.routing.mipv6.home_address"), (ROUTING_SRH, "ipv6.routing.srh.addr"))}
 
 
 def dissect_ipv6_ext(data: bytes, offset: int, end: int, ctx: Context, kind: int) -> Result:
@@ -327,14 +339,14 @@ def dissect_ipv6_ext(data: bytes, offset: int, end: int, ctx: Context, kind: int
         rtype, segleft = _ROUTING_TYPE(data, offset)
         layer.add("ipv6.routing.type", rtype)
         layer.add("ipv6.routing.segleft", segleft)
-        # the type-specific data after the first 8 bytes
-        if rtype == 0:
-            layer.add("ipv6.routing.src.reserved", bytes(data[offset + 4:offset + 8]))
-            for pos in range(offset + 8, stop - 15, 16):
-                layer.add("ipv6.routing.src.addr", ipv6_text(data[pos:pos + 16]))
-        elif rtype == 2 and hlen >= 24:
-            layer.add("ipv6.routing.mipv6.reserved", bytes(data[offset + 4:offset + 8]))
-            layer.add("ipv6.routing.mipv6.home_address", ipv6_text(data[offset + 8:offset + 24]))
+        if rtype == ROUTING_SOURCE_ROUTE:
+            layer.add("ipv6.routing.src.reserved", _SOURCE_ROUTE(data, offset))
+            for pos in range(offset + ROUTING_ADDRESSES_AT, stop - ADDRESS_BYTES + 1, ADDRESS_BYTES):
+                layer.add("ipv6.routing.src.addr", ipv6_text(data[pos:pos + ADDRESS_BYTES]))
+        elif rtype == ROUTING_MIPV6 and hlen >= ROUTING_TYPES[rtype].min_len:
+            reserved, home = _MIPV6(data, offset)
+            layer.add("ipv6.routing.mipv6.reserved", reserved)
+            layer.add("ipv6.routing.mipv6.home_address", home)
         if segleft:
             final = _final_destination(data, offset, stop, rtype, ctx.extra.get("ip.dst_raw"))
             if final is not None:
@@ -348,19 +360,20 @@ def _final_destination(data: bytes, offset: int, stop: int, rtype: int, dst: obj
     type 0 its last address, type 2 the home address, type 3 (RPL, RFC 6554) the last
     address completed with the first CmprE bytes of the IPv6 destination, type 4 (SRH,
     RFC 8754) segment list[0]; None for other types or too short a header."""
-    if rtype == 0:
-        count = (stop - offset - 8) // 16
+    if rtype == ROUTING_SOURCE_ROUTE:
+        count = (stop - offset - ROUTING_ADDRESSES_AT) // ADDRESS_BYTES
         if count < 1:
             return None
-        last = offset + 8 + 16 * (count - 1)
-        return bytes(data[last:last + 16])
-    if rtype in (2, 4):
-        return bytes(data[offset + 8:offset + 24]) if stop - offset >= 24 else None
-    if rtype == 3 and isinstance(dst, bytes | bytearray) and len(dst) == 16 and stop - offset >= 8:
-        cmpr_e, pad = data[offset + 4] & 0x0F, data[offset + 5] >> 4
+        last = offset + ROUTING_ADDRESSES_AT + ADDRESS_BYTES * (count - 1)
+        return bytes(data[last:last + ADDRESS_BYTES])
+    if rtype in _LAST_HOP:
+        return _LAST_HOP[rtype](data, offset)[0] if stop - offset >= ROUTING_TYPES[rtype].min_len else None
+    if rtype == ROUTING_RPL and isinstance(dst, bytes | bytearray) and len(dst) == ADDRESS_BYTES \
+            and stop - offset >= ROUTING_TYPES[rtype].min_len:
+        cmpr_e, pad = _RPL(data, offset)
         last_end = stop - pad
-        last_start = last_end - (16 - cmpr_e)
-        if last_start < offset + 8:
+        last_start = last_end - (ADDRESS_BYTES - cmpr_e)
+        if last_start < offset + ROUTING_ADDRESSES_AT:
             return None
         return bytes(dst[:cmpr_e]) + bytes(data[last_start:last_end])
     return None

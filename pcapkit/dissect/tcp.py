@@ -279,6 +279,7 @@ _AFTER_FLAGS = HEADER.unpacker("tcp.seq_raw", "tcp.ack_raw", "tcp.hdr_len", "tcp
                                "tcp.window_size_value", "tcp.checksum", "tcp.urgent_pointer")
 _FLAG_BITS = HEADER.unpacker("tcp.flags", *FLAG_NAMES)
 _FLAG_FIELDS: dict[int, dict[str, Any]] = {}
+_OPTIONS_AT = HEADER.min_len  # the options follow the fixed header
 
 
 def _flag_fields(flags: int, data: bytes, offset: int) -> dict[str, Any]:
@@ -324,7 +325,7 @@ def _summary(layer: Layer, data: bytes, end: int, reported_end: int) -> str:
     """tcpdump's text for a header :func:`dissect_tcp` accepted for deferral."""
     offset = layer.offset
     seq, ack, hl, flags, win, _, urp = _AFTER_FLAGS(data, offset)
-    words = _options(data, offset + 20, offset + hl, end, Layer("tcp", offset)) if hl > 20 else []
+    words = _options(data, offset + _OPTIONS_AT, offset + hl, end, Layer("tcp", offset)) if hl > _OPTIONS_AT else []
     return _summary_text(flags, seq, ack, win, urp, reported_end - offset - hl, words)
 
 
@@ -426,12 +427,12 @@ def _rest(layer: Layer, data: bytes, end: int, reported_end: int, status: int, s
     f["tcp.checksum.status"] = status
     f["tcp.urgent_pointer"] = urp
     words: list[str] = []
-    if hl > 20:
-        opt_end = min(offset + hl, end)
-        f["tcp.options"] = data[offset + 20:opt_end]
-        words = _options(data, offset + 20, offset + hl, end, layer)
+    if hl > _OPTIONS_AT:
+        opt_start, opt_end = offset + _OPTIONS_AT, min(offset + hl, end)
+        f["tcp.options"] = data[opt_start:opt_end]
+        words = _options(data, opt_start, offset + hl, end, layer)
         if opt_end < offset + hl:
-            layer.truncated(opt_end, f"TCP options cut short at {opt_end - offset - 20} of {hl - 20} bytes")
+            layer.truncated(opt_end, f"TCP options cut short at {opt_end - opt_start} of {hl - _OPTIONS_AT} bytes")
     payload_start = offset + hl
     payload_end = max(payload_start, end)
     if payload_end > payload_start:

@@ -22,29 +22,31 @@ U64 = np.uint64
 
 
 def _int(f: Field, w: np.ndarray, base: int) -> np.ndarray:
-    """``((raw >> shift) & mask) * scale`` for every row, reading only the masked bytes."""
+    """``((raw >> shift) & mask) * scale`` for every row, reading only the masked bytes
+    (int64; uint64 for a field that may not fit)."""
     effective = f.bitmask
+    kind = U64 if (effective >> f.shift) * f.scale >= 1 << 63 else I64
     out: np.ndarray | None = None
     for i in range(f.size):
         byte_mask = (effective >> (8 * (f.size - 1 - i))) & 0xFF
         if not byte_mask:
             continue
-        col = w[:, base + f.off + i].astype(I64)
+        col = w[:, base + f.off + i].astype(kind)
         if byte_mask != 0xFF:
-            col &= byte_mask
+            col &= kind(byte_mask)
         move = 8 * (f.size - 1 - i) - f.shift
         if move > 0:
-            col <<= move
+            col <<= kind(move)
         elif move < 0:
-            col >>= -move
+            col >>= kind(-move)
         out = col if out is None else out | col
     assert out is not None
     if f.scale != 1:
-        out *= f.scale
+        out *= kind(f.scale)
     return out
 
 
-def _key(w: np.ndarray, base: int, size: int) -> np.ndarray:
+def address_key(w: np.ndarray, base: int, size: int) -> np.ndarray:
     """``size`` (<= 8) bytes as one unsigned big-endian integer per row."""
     out = np.zeros(w.shape[0], dtype=U64)
     for j in range(size):
@@ -64,11 +66,11 @@ def field_values(f: Field, w: np.ndarray, base: int = 0) -> dict[str, np.ndarray
             values = (values ^ sign) - sign
         return {f.name: values}
     if t == "ipv4":
-        return {f.name: _key(w, base + f.off, 4).astype(np.uint32)}
+        return {f.name: address_key(w, base + f.off, 4).astype(np.uint32)}
     if t == "ether":
-        return {f.name: _key(w, base + f.off, 6)}
+        return {f.name: address_key(w, base + f.off, 6)}
     if t == "ipv6":
-        return {f.name + ".hi": _key(w, base + f.off, 8), f.name + ".lo": _key(w, base + f.off + 8, 8)}
+        return {f.name + ".hi": address_key(w, base + f.off, 8), f.name + ".lo": address_key(w, base + f.off + 8, 8)}
     raise ValueError(f"{f.name}: {t} fields are not gathered")
 
 

@@ -43,13 +43,38 @@ def _options_header(proto: str) -> Header:
 
 HOPOPTS = _options_header("ipv6.hopopts")
 DSTOPTS = _options_header("ipv6.dstopts")
-ROUTING = Header("ipv6.routing", 4, length=Length("ipv6.routing.len", bias=EXT_LEN.bias, scale=EXT_LEN.scale),
-                 next=Dispatch("ipv6.ext", "ipv6.routing.nxt"), fields=(
+_ROUTING_FIXED = (
     Field("ipv6.routing.nxt", "uint", 0, 1, doc="next header"),
     Field("ipv6.routing.len", "uint", 1, 1, doc="length (8-octet units - 1)"),
     Field("ipv6.routing.type", "uint", 2, 1, doc="routing type"),
     Field("ipv6.routing.segleft", "uint", 3, 1, doc="segments left"),
-))
+)
+
+
+def _routing(min_len: int, *fields: Field) -> Header:
+    """A routing header: the 4 bytes every type has, then the type's own fields."""
+    length = Length("ipv6.routing.len", bias=EXT_LEN.bias, scale=EXT_LEN.scale)
+    return Header("ipv6.routing", min_len, length=length, next=Dispatch("ipv6.ext", "ipv6.routing.nxt"),
+                  fields=(*_ROUTING_FIXED, *fields))
+
+
+ROUTING = _routing(4)
+ROUTING_SOURCE_ROUTE, ROUTING_MIPV6, ROUTING_RPL, ROUTING_SRH = 0, 2, 3, 4
+# the fields of each routing type that are at fixed offsets (tshark's names; those pcapkit
+# does not show have no FieldSpec)
+ROUTING_TYPES: dict[int, Header] = {
+    ROUTING_SOURCE_ROUTE: _routing(8, Field("ipv6.routing.src.reserved", "bytes", 4, 4, doc="type 0 reserved")),
+    ROUTING_MIPV6: _routing(24, Field("ipv6.routing.mipv6.reserved", "bytes", 4, 4, doc="type 2 reserved"),
+                            Field("ipv6.routing.mipv6.home_address", "ipv6", 8, 16, doc="type 2 home address")),
+    ROUTING_RPL: _routing(8, Field("ipv6.routing.rpl.cmprE", "uint", 4, 1, mask=0xF, export=False,
+                                   doc="prefix bytes elided from the last address"),
+                          Field("ipv6.routing.rpl.pad", "uint", 5, 1, shift=4, export=False,
+                                doc="padding bytes after the last address")),
+    ROUTING_SRH: _routing(24, Field("ipv6.routing.srh.addr", "bytes", 8, 16, export=False,
+                                    doc="segment list[0], the final destination")),
+}
+ROUTING_ADDRESSES_AT = 8   # type 0 addresses and the compressed RPL ones start here
+ADDRESS_BYTES = 16
 FRAGMENT = Header("ipv6.fraghdr", 8, length=8, next=Dispatch("ipv6.ext", "ipv6.fraghdr.nxt"), fields=(
     Field("ipv6.fraghdr.nxt", "uint", 0, 1, doc="next header"),
     Field("ipv6.fraghdr.reserved_octet", "uint", 1, 1, base="hex", doc="reserved octet"),
