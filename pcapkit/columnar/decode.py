@@ -1,9 +1,11 @@
 """Vectorised header-field extraction for a whole batch of records.
 
 Every layer is decoded for all packets that reach it at once: the packets' header
-bytes are gathered into an ``(m, width)`` uint8 matrix with one numpy fancy-index and
-the fields are column arithmetic on it. TCP options are walked with one cursor per
-packet, all packets advancing together.
+bytes are gathered into an ``(m, width)`` uint8 matrix and the fields are read from it
+by :func:`pcapkit.proto.gather.gather`, from the same header declarations the per-packet
+dissectors use (offsets, masks, validity checks, slow-path conditions, lengths, dispatch
+keys). TCP options go through the one option walk
+(:func:`pcapkit.proto.tcp_options.walk_options`), compiled by numba.
 
 A packet the fast path cannot decode completely is *marked* (``fallback``): tunnels
 and encapsulations whose inner headers tshark would also show (IP-in-IP, GRE, VXLAN,
@@ -178,8 +180,9 @@ def _sel(mask: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
 def decode_batch(rb: RecordBatch, use_kernel: bool = True) -> Columns:
     """Decode every header field of the packets table for the records of ``rb``.
 
-    ``use_kernel``: gather header bytes with numba's compiled loop when numba is
-    installed (else, or when False, with numpy's sliding-window rows)."""
+    ``use_kernel``: numba's compiled loops (header gather, TCP option walk) when numba is
+    installed; False (or without numba): numpy's sliding-window rows and the option walk
+    interpreted, the same source."""
     n = len(rb)
     out = Columns(n)
     b = _Batch(rb, use_kernel)
@@ -521,7 +524,7 @@ def _tcp_options(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, doff
     values = np.zeros((n, len(tcp_options.COLUMNS)), dtype=I64)
     have = np.zeros((n, len(tcp_options.COLUMNS)), dtype=bool)
     odd = np.zeros(n, dtype=bool)
-    _option_walk()(b.buf, b.base[idx] + off, doff, values, have, odd)
+    _option_walk(b.use_kernel)(b.buf, b.base[idx] + off, doff, values, have, odd)
     for col, name in enumerate(tcp_options.COLUMNS):
         rows = np.nonzero(have[:, col])[0]
         if rows.size:
@@ -533,12 +536,15 @@ def _tcp_options(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, doff
 _WALK: Callable[..., None] | None = None
 
 
-def _option_walk() -> Callable[..., None]:
+def _option_walk(compiled: bool = True) -> Callable[..., None]:
     """:func:`pcapkit.proto.tcp_options.walk_options` compiled by numba (with the helpers it
-    calls compiled too), or as it is when numba is not installed."""
+    calls compiled too: the function is rebuilt over them), or interpreted when ``compiled``
+    is False or numba is not installed."""
     global _WALK
+    walk = tcp_options.walk_options
+    if not compiled:
+        return walk
     if _WALK is None:
-        walk = tcp_options.walk_options
         try:
             import numba
         except ImportError:
