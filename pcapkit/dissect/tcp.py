@@ -37,9 +37,37 @@ from pcapkit.dissect.udp import (
     verify_checksum,
 )
 from pcapkit.fields import MISSING, FieldSpec
-from pcapkit.proto import tcp_options as opt
 from pcapkit.proto.consts import TCP_ACK, TCP_RST, TCP_URG, flags_str, tcpdump_flags
 from pcapkit.proto.tcp import DERIVED, FLAG_NAMES, HDR_LEN_AT, HDR_LEN_OF_BYTE, HEADER
+from pcapkit.proto.tcp_options import (
+    ACCECN0,
+    ACCECN1,
+    EOL,
+    EXP1,
+    EXP2,
+    EXP_ACCECN,
+    EXP_TFO,
+    FIXED_LENGTH,
+    MAX_WSCALE,
+    MD5,
+    MPTCP,
+    MSS,
+    NOP,
+    OPT_BAD_LENGTH,
+    OPT_CUT,
+    OPT_CUT_BODY,
+    OPT_EOL,
+    OPT_NO_LENGTH,
+    OPT_NOP,
+    OPT_OK,
+    SACK,
+    SACK_BLOCK,
+    SACK_PERM,
+    TFO,
+    TIMESTAMP,
+    WSCALE,
+    option_at,
+)
 
 __all__ = ["FIELDS", "dissect_tcp", "flags_str", "tcpdump_flags"]
 
@@ -100,37 +128,41 @@ def _options(data: bytes, start: int, end: int, cap_end: int, layer: Layer) -> l
     pos = start
     stop = min(end, cap_end)
     while pos < stop:
-        kind, olen, status = opt.option_at(data, pos, end, cap_end)
-        if status == opt.OPT_EOL:  # tshark lists each zero byte after it as EOL too
-            while pos < stop and data[pos] == opt.EOL:
-                layer.add("tcp.option_kind", opt.EOL)
-                pos += 1
-            words.append("eol")
-            break
-        if status == opt.OPT_NOP:
-            layer.add("tcp.option_kind", opt.NOP)
+        kind, olen, status = option_at(data, pos, end, cap_end)
+        if status == OPT_OK:
+            layer.add("tcp.option_kind", kind)
+            layer.add("tcp.option_len", olen)
+            words.append(_option(layer, data, pos, kind, olen))
+            pos += olen
+            continue
+        if status == OPT_NOP:
+            layer.add("tcp.option_kind", NOP)
             words.append("nop")
             pos += 1
             continue
-        if status == opt.OPT_CUT:
+        if status == OPT_EOL:  # tshark lists each zero byte after it as EOL too
+            while pos < stop and data[pos] == EOL:
+                layer.add("tcp.option_kind", EOL)
+                pos += 1
+            words.append("eol")
+            break
+        if status == OPT_CUT:
             layer.truncated(pos, f"option kind {kind} cut short")
             break
-        if status == opt.OPT_NO_LENGTH:
+        if status == OPT_NO_LENGTH:
             layer.malformed(pos, f"option kind {kind} has no length byte")
             words.append(f"opt-{kind}")
             break
-        if status == opt.OPT_BAD_LENGTH:
+        if status == OPT_BAD_LENGTH:
             # tshark shows neither kind nor length of an option that does not fit
             layer.malformed(pos, f"option kind {kind} has bad length {olen}")
             words.append(f"opt-{kind} [bad length {olen}]")
             break
+        assert status == OPT_CUT_BODY
         layer.add("tcp.option_kind", kind)
         layer.add("tcp.option_len", olen)
-        if status == opt.OPT_CUT_BODY:
-            layer.truncated(pos, f"option kind {kind} cut short by the capture")
-            break
-        words.append(_option(layer, data, pos, kind, olen))
-        pos += olen
+        layer.truncated(pos, f"option kind {kind} cut short by the capture")
+        break
     return words
 
 
@@ -138,68 +170,68 @@ def _option(layer: Layer, data: bytes, pos: int, kind: int, olen: int) -> str:
     """Decode one whole option into ``layer``; return tcpdump's word for it."""
     body = pos + 2
     bl = olen - 2
-    fixed = opt.FIXED_LENGTH.get(kind)
+    fixed = FIXED_LENGTH.get(kind)
     if fixed is not None and olen != fixed:
         layer.malformed(pos, f"option kind {kind} has wrong length {olen}")
         return f"opt-{kind} [bad length {olen}]"
-    if kind == opt.MSS:
+    if kind == MSS:
         mss = _u16(data, body)
         layer.add("tcp.options.mss_val", mss)
         return f"mss {mss}"
-    if kind == opt.WSCALE:
+    if kind == WSCALE:
         shift = data[body]
         layer.add("tcp.options.wscale.shift", shift)
-        layer.add("tcp.options.wscale.multiplier", 1 << min(shift, opt.MAX_WSCALE))
+        layer.add("tcp.options.wscale.multiplier", 1 << min(shift, MAX_WSCALE))
         return f"wscale {shift}"
-    if kind == opt.SACK_PERM:
+    if kind == SACK_PERM:
         return "sackOK"
-    if kind == opt.SACK:
-        if bl % opt.SACK_BLOCK:
+    if kind == SACK:
+        if bl % SACK_BLOCK:
             layer.malformed(pos, f"option kind {kind} has wrong length {olen}")
             return f"opt-{kind} [bad length {olen}]"
-        count = bl // opt.SACK_BLOCK
+        count = bl // SACK_BLOCK
         edges = []
         for i in range(count):
-            le = opt.u32(data, body + opt.SACK_BLOCK * i)
-            re = opt.u32(data, body + opt.SACK_BLOCK * i + 4)
+            le = _u32(data, body + SACK_BLOCK * i)
+            re = _u32(data, body + SACK_BLOCK * i + 4)
             layer.add("tcp.options.sack_le", le)
             layer.add("tcp.options.sack_re", re)
             edges.append(f"{{{le}:{re}}}")
         layer.add("tcp.options.sack.count", count)
         return f"sack {count} " + "".join(edges)
-    if kind == opt.TIMESTAMP:
-        tsval = opt.u32(data, body)
-        tsecr = opt.u32(data, body + 4)
+    if kind == TIMESTAMP:
+        tsval = _u32(data, body)
+        tsecr = _u32(data, body + 4)
         layer.add("tcp.options.timestamp.tsval", tsval)
         layer.add("tcp.options.timestamp.tsecr", tsecr)
         return f"TS val {tsval} ecr {tsecr}"
-    if kind == opt.MD5:
+    if kind == MD5:
         layer.add("tcp.options.md5.digest", data[body:body + 16])
         return "md5"
-    if kind == opt.MPTCP:
+    if kind == MPTCP:
         if olen < 3:
             layer.malformed(pos, f"option kind {kind} has wrong length {olen}")
             return f"opt-{kind} [bad length {olen}]"
         _mptcp(layer, data, pos, pos + olen)
         return "mptcp"
-    if kind == opt.TFO:
+    if kind == TFO:
         if bl > 0:
             layer.add("tcp.options.tfo.cookie", data[body:pos + olen])
             return f"tfo cookie {data[body:pos + olen].hex()}"
         return "tfo cookiereq"
-    if kind in (opt.EXP1, opt.EXP2) and olen >= 4:
+    if kind in (EXP1, EXP2) and olen >= 4:
         exid = _u16(data, body)
         layer.add("tcp.options.experimental.exid", exid)
-        if exid == opt.EXP_TFO:
+        if exid == EXP_TFO:
             if olen > 4:
                 layer.add("tcp.options.tfo.cookie", data[body + 2:pos + olen])
                 return f"exp-tfo cookie {data[body + 2:pos + olen].hex()}"
             return "exp-tfo cookiereq"
-        if exid in opt.EXP_ACCECN:
-            _acc_ecn(layer, data, body + 2, pos + olen, exid == opt.EXP_ACCECN[1])
+        if exid in EXP_ACCECN:
+            _acc_ecn(layer, data, body + 2, pos + olen, exid == EXP_ACCECN[1])
         return f"exp-{exid:x}"
-    if kind in (opt.ACCECN0, opt.ACCECN1):
-        _acc_ecn(layer, data, body, pos + olen, kind == opt.ACCECN1)
+    if kind in (ACCECN0, ACCECN1):
+        _acc_ecn(layer, data, body, pos + olen, kind == ACCECN1)
         return "accecn"
     layer.finding(FindingKind.UNSUPPORTED, pos, f"unknown option kind {kind}, length {olen} kept raw")
     return f"unknown-{kind} 0x{data[body:pos + olen].hex()}"

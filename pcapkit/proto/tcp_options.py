@@ -33,7 +33,7 @@ OPT_CUT_BODY = 6    # kind and length whole, the captured bytes end inside the b
 def option_at(buf: Any, pos: int, end: int, cap_end: int) -> tuple[int, int, int]:
     """(kind, length, status) of the option at ``buf[pos]``: ``end`` is where the header says
     the options end, ``cap_end`` where the captured bytes do (``pos < min(end, cap_end)``)."""
-    kind = int(buf[pos])
+    kind = buf[pos]
     if kind == EOL:
         return kind, 1, OPT_EOL
     if kind == NOP:
@@ -42,7 +42,7 @@ def option_at(buf: Any, pos: int, end: int, cap_end: int) -> tuple[int, int, int
         return kind, 0, OPT_CUT
     if pos + 1 >= end:
         return kind, 0, OPT_NO_LENGTH
-    olen = int(buf[pos + 1])
+    olen = buf[pos + 1]
     if olen < 2 or pos + olen > end:
         return kind, olen, OPT_BAD_LENGTH
     if pos + olen > cap_end:
