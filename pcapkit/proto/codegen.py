@@ -12,6 +12,7 @@ from __future__ import annotations
 import linecache
 import struct
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 from pcapkit.proto.text import ipv6_text
@@ -166,13 +167,19 @@ def _spans(header: Header, names: Sequence[str], merge: bool) -> list[tuple[int,
     return spans
 
 
-def _format(spans: list[tuple[int, int]], as_bytes: set[tuple[int, int]]) -> str:
+def _format(spans: list[tuple[int, int]], as_bytes: AbstractSet[tuple[int, int]],
+            signed: AbstractSet[tuple[int, int]] = frozenset()) -> str:
+    """The ``struct`` format reading ``spans`` (big-endian integers, or bytes)."""
     fmt, pos = "!", 0
     for off, size in spans:
         if off > pos:
             fmt += f"{off - pos}x"
         code = {1: "B", 2: "H", 4: "I", 8: "Q"}.get(size)
-        fmt += f"{size}s" if code is None or (off, size) in as_bytes else code
+        if code is None or (off, size) in as_bytes:
+            code = f"{size}s"
+        elif (off, size) in signed:
+            code = code.lower()
+        fmt += code
         pos = off + size
     return fmt
 
@@ -183,8 +190,10 @@ def units(header: Header, names: Sequence[str]) -> Unpacker:
     if list(names) != sorted(names, key=lambda n: header[n].off):
         raise ValueError(f"{header.proto}: list the fields in offset order: {names}")
     spans = _spans(header, names, merge=False)
-    as_bytes = {(header[n].off, header[n].size) for n in names if header[n].ftype not in ("uint", "int", "bool")}
-    return struct.Struct(_format(spans, as_bytes)).unpack_from
+    kinds = {(header[n].off, header[n].size): header[n].ftype for n in names}
+    as_bytes = {span for span, t in kinds.items() if t not in ("uint", "int", "bool")}
+    signed = {span for span, t in kinds.items() if t == "int"}
+    return struct.Struct(_format(spans, as_bytes, signed)).unpack_from
 
 
 def unpacker(header: Header, names: Sequence[str]) -> Unpacker:
@@ -197,14 +206,16 @@ def unpacker(header: Header, names: Sequence[str]) -> Unpacker:
                and all(header[n].ftype in ("uint", "int", "bool") for n in names
                        if s[0] <= header[n].off < s[0] + s[1])}
     as_bytes = {s for s in spans if s not in integer}
-    reader = struct.Struct(_format(spans, as_bytes))
+    # a span holding one signed field alone is read signed; shared, it is read unsigned
+    signed = {s for s in integer if {header[n].ftype for n in names if s[0] <= header[n].off < s[0] + s[1]} == {"int"}}
+    reader = struct.Struct(_format(spans, as_bytes, signed))
     unit_vars = [f"u{i}" for i in range(len(spans))]
     values = []
     for name in names:
         f = header[name]
         i = next(j for j, (off, size) in enumerate(spans) if off <= f.off < off + size)
-        off, size = spans[i]
-        values.append(_from_unit(f, unit_vars[i], off, size, (off, size) in integer))
+        span = spans[i]
+        values.append(_from_unit(f, unit_vars[i], span[0], span[1], span in integer, span in signed))
     if values == unit_vars and len(set(names)) == len(names):
         fn = reader.unpack_from  # nothing derived: the C-level reader itself
     else:
@@ -216,8 +227,9 @@ def unpacker(header: Header, names: Sequence[str]) -> Unpacker:
     return fn
 
 
-def _from_unit(f: Field, var: str, unit_off: int, unit_size: int, integer: bool) -> str:
-    """The value of ``f`` from the unpacked span ``var`` (an int, or bytes)."""
+def _from_unit(f: Field, var: str, unit_off: int, unit_size: int, integer: bool, signed: bool = False) -> str:
+    """The value of ``f`` from the unpacked span ``var`` (an int, or bytes; ``signed``: an
+    int read as signed)."""
     rel = f.off - unit_off
     whole = rel == 0 and f.size == unit_size
     if not integer:
@@ -229,9 +241,10 @@ def _from_unit(f: Field, var: str, unit_off: int, unit_size: int, integer: bool)
             return f"_ipv6_text({var})"
         return expression(f, var, None, rel)
     if f.ftype == "int":
-        if whole:
-            return var
-        raise ValueError(f"{f.name}: a signed field must be read alone")
+        if not whole:
+            raise ValueError(f"{f.name}: a signed field is a whole span")
+        sign = 1 << (8 * unit_size - 1)
+        return var if signed else f"({var} ^ {sign:#x}) - {sign:#x}"
     below = 8 * (unit_off + unit_size - f.end)  # bits of the span after the field's own
     if f.ftype == "bool":
         return f"bool({var} & {f.bitmask << below:#x})"
