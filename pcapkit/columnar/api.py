@@ -26,7 +26,7 @@ from pcapkit.capture.batch import DEFAULT_CHUNK_BYTES, RecordBatch, iter_records
 from pcapkit.columnar import dtypes as _dt
 from pcapkit.columnar.decode import Columns, decode_batch
 from pcapkit.errors import PcapkitError
-from pcapkit.proto.text import ipv4_text, ipv6_text, mac_text
+from pcapkit.fields import ether_text, ipv4_text, ipv6_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,7 +46,7 @@ def _NO_CATEGORIES() -> Any:
 # text of addresses, computed once per distinct value
 
 def _ether_text(v: int) -> str:
-    return mac_text(v.to_bytes(6, "big"))
+    return ether_text(v.to_bytes(6, "big"))
 
 
 def _ipv4_text(v: int) -> str:

@@ -19,15 +19,12 @@ missing until the per-packet dissectors fill them (see :mod:`pcapkit.columnar.ap
 
 from __future__ import annotations
 
-import types
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
 from pcapkit.capture.batch import RecordBatch
-from pcapkit.columnar import dtypes
-from pcapkit.columnar.rows import gather_rows
+from pcapkit.columnar.columns import Batch, Columns, option_walk, passes, select
 from pcapkit.proto import (
     arp,
     erf,
@@ -48,6 +45,7 @@ from pcapkit.proto.gather import address_key, gather
 from pcapkit.proto.spec import Header
 
 I64 = np.int64
+__all__ = ["TCP_OFFSET", "TRANSPORT_PROTO", "Columns", "decode_batch"]
 
 # EtherTypes after which no field of the packets table can follow: decoding stops
 # there and the row is complete. Any other unknown EtherType might carry IP (MPLS,
@@ -88,95 +86,6 @@ TCP_OFFSET = "pcapkit.tcp_offset"
 TRANSPORT_PROTO = "pcapkit.transport_proto"
 
 
-def _passes(header: Header, values: dict[str, np.ndarray], checks: str = "valid") -> np.ndarray:
-    """Rows for which every check of ``header.valid`` holds (``checks="slow"``: rows for
-    which any slow-path condition holds)."""
-    n = next(iter(values.values())).shape[0]
-    if checks == "valid":
-        ok = np.ones(n, dtype=bool)
-        for check in header.valid:
-            ok &= check(values)
-        return ok
-    hit = np.zeros(n, dtype=bool)
-    for check in header.slow:
-        hit |= check(values)
-    return hit
-
-
-_DTYPES: dict[str, Any] = {name: dtypes.numpy_dtype(spec) for name, spec in dtypes.specs().items()}
-
-
-class Columns:
-    """Accumulates columns for ``n`` rows: values plus a validity mask each."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.values: dict[str, np.ndarray] = {}
-        self.valid: dict[str, np.ndarray] = {}
-        self.fallback = np.zeros(n, dtype=bool)
-
-    def set(self, name: str, idx: np.ndarray, values: Any, dtype: Any = None) -> None:
-        arr = self.values.get(name)
-        dense = idx.shape[0] == self.n  # every row (row indices are always sorted and unique)
-        if arr is None and dense and isinstance(values, np.ndarray) and values.shape == (self.n,):
-            # first write covers every row: keep the values themselves (no fill, no copy)
-            dt = _DTYPES.get(name, np.uint64) if dtype is None else dtype
-            v = values.astype(dt, copy=False)
-            if v.base is not None or not v.flags.c_contiguous:
-                v = v.copy()  # never keep a view of a (larger) gather matrix alive
-            self.values[name] = v
-            self.valid[name] = np.ones(self.n, dtype=bool)
-            return
-        if arr is None:
-            arr = np.zeros(self.n, dtype=_DTYPES.get(name, np.uint64) if dtype is None else dtype)
-            self.values[name] = arr
-            self.valid[name] = np.zeros(self.n, dtype=bool)
-        if dense:
-            arr[:] = values
-            self.valid[name][:] = True
-        else:
-            arr[idx] = values
-            self.valid[name][idx] = True
-
-    def mark(self, idx: np.ndarray) -> None:
-        self.fallback[idx] = True
-
-    def mark_not(self, idx: np.ndarray, ok: np.ndarray) -> None:
-        """Mark the rows ``idx`` where ``ok`` is False."""
-        if not ok.all():
-            self.fallback[idx[~ok]] = True
-
-
-class _Batch:
-    def __init__(self, rb: RecordBatch, use_kernel: bool = True) -> None:
-        self.buf = rb.buf
-        self.base = rb.data_off
-        self.cap = rb.caplen
-        self.wire = rb.wirelen
-        self._windows: dict[int, np.ndarray] = {}
-        self.use_kernel = use_kernel
-
-    def win(self, idx: np.ndarray, rel: np.ndarray, width: int) -> np.ndarray:
-        """(len(idx), width) uint8 matrix of bytes [rel, rel+width) of each packet.
-        Callers guarantee rel + width <= caplen."""
-        start = self.base[idx] + rel
-        if not self.use_kernel:
-            # rows of a sliding-window view: one contiguous copy of ``width`` bytes per packet
-            rows = self._windows.get(width)
-            if rows is None:
-                rows = np.lib.stride_tricks.sliding_window_view(self.buf, width)
-                self._windows[width] = rows
-            return rows[start]
-        return gather_rows(self.buf, start, width)
-
-
-def _sel(mask: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
-    """``arrays`` restricted to ``mask`` (no copy when every row passes)."""
-    if mask.all():
-        return arrays
-    return tuple(a[mask] for a in arrays)
-
-
 def decode_batch(rb: RecordBatch, use_kernel: bool = True) -> Columns:
     """Decode every header field of the packets table for the records of ``rb``.
 
@@ -185,7 +94,7 @@ def decode_batch(rb: RecordBatch, use_kernel: bool = True) -> Columns:
     interpreted, the same source."""
     n = len(rb)
     out = Columns(n)
-    b = _Batch(rb, use_kernel)
+    b = Batch(rb, use_kernel)
     all_idx = np.arange(n, dtype=I64)
     out.set("frame.len", all_idx, rb.wirelen)
     out.set("frame.cap_len", all_idx, rb.caplen)
@@ -235,7 +144,7 @@ def decode_batch(rb: RecordBatch, use_kernel: bool = True) -> Columns:
 # --------------------------------------------------------------------------------------
 # link layers
 
-def _erf_stripped(b: _Batch, out: Columns, sel: np.ndarray) -> np.ndarray:
+def _erf_stripped(b: Batch, out: Columns, sel: np.ndarray) -> np.ndarray:
     """LINKTYPE_ERF rows: those from ERF files hold the Ethernet frame alone (the reader
     strips the ERF header, as wiretap) and go on as Ethernet; whole records (pcap /
     pcapng LINKTYPE_ERF: frame.len = wlen + header length, see pcapkit.dissect.erf) are
@@ -251,7 +160,7 @@ def _erf_stripped(b: _Batch, out: Columns, sel: np.ndarray) -> np.ndarray:
     return sel
 
 
-def _link(b: _Batch, out: Columns, linktype: int, sel: np.ndarray, l3off: np.ndarray,
+def _link(b: Batch, out: Columns, linktype: int, sel: np.ndarray, l3off: np.ndarray,
           l3type: np.ndarray) -> None:
     if linktype == 197:
         sel = _erf_stripped(b, out, sel)
@@ -334,7 +243,7 @@ def _link(b: _Batch, out: Columns, linktype: int, sel: np.ndarray, l3off: np.nda
         out.mark(sel)
 
 
-def _ethertype(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, etype: np.ndarray,
+def _ethertype(b: Batch, out: Columns, idx: np.ndarray, off: np.ndarray, etype: np.ndarray,
                l3off: np.ndarray, l3type: np.ndarray) -> None:
     """Dispatch on EtherType (after Ethernet / SLL); handles one 802.1Q tag."""
     tag = vlan.HEADER
@@ -344,7 +253,7 @@ def _ethertype(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, etype:
         voff = off[is_vlan]
         ok = b.cap[v] >= voff + tag.min_len
         out.mark(v[~ok])
-        v, voff = _sel(ok, v, voff)
+        v, voff = select(ok, v, voff)
         values = gather(tag, b.win(v, voff, tag.min_len), ("vlan.id", "vlan.etype"))
         out.set("vlan.id", v, values["vlan.id"])
         inner = values["vlan.etype"]
@@ -374,19 +283,19 @@ _IPV4_COLUMNS = ("ip.version", "ip.hdr_len", "ip.dsfield", "ip.len", "ip.id", "i
                  "ip.frag_offset", "ip.ttl", "ip.proto", "ip.src", "ip.dst")
 
 
-def _ipv4(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, t_idx: list[np.ndarray],
+def _ipv4(b: Batch, out: Columns, idx: np.ndarray, off: np.ndarray, t_idx: list[np.ndarray],
           t_off: list[np.ndarray], t_len: list[np.ndarray], t_proto: list[np.ndarray]) -> None:
     ip = ipv4.HEADER
     ok = b.cap[idx] >= off + ip.min_len
     out.mark_not(idx, ok)
-    idx, off = _sel(ok, idx, off)
+    idx, off = select(ok, idx, off)
     if idx.size == 0:
         return
     v = gather(ip, b.win(idx, off, ip.min_len), _IPV4_COLUMNS)
     out.set("ip.version", idx, v["ip.version"])
-    good = _passes(ip, v)   # version 4, header length >= 20, total length >= it (or 0)
+    good = passes(ip, v)   # version 4, header length >= 20, total length >= it (or 0)
     out.mark_not(idx, good)
-    idx, off = _sel(good, idx, off)
+    idx, off = select(good, idx, off)
     if not good.all():
         v = {name: values[good] for name, values in v.items()}
     for name in _IPV4_COLUMNS[1:]:
@@ -400,7 +309,7 @@ def _ipv4(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, t_idx: list
     # a total length beyond the frame is cut to the frame, as tshark does; a zero total
     # length (TSO) is left to the per-packet path
     reported = b.wire[idx] - off
-    stop = ((b.cap[idx] < off + hl) | (total == 0) | (reported < hl) | _passes(ip, v, "slow")
+    stop = ((b.cap[idx] < off + hl) | (total == 0) | (reported < hl) | passes(ip, v, "slow")
             | ~np.isin(proto, list(LEAF_IP_PROTOCOLS)))
     out.mark(idx[stop])
     go = ~stop
@@ -410,20 +319,20 @@ def _ipv4(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, t_idx: list
     t_proto.append(proto[go])
 
 
-def _ipv6(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, t_idx: list[np.ndarray],
+def _ipv6(b: Batch, out: Columns, idx: np.ndarray, off: np.ndarray, t_idx: list[np.ndarray],
           t_off: list[np.ndarray], t_len: list[np.ndarray], t_proto: list[np.ndarray]) -> None:
     ip = ipv6.HEADER
     ok = b.cap[idx] >= off + ip.min_len
     out.mark_not(idx, ok)
-    idx, off = _sel(ok, idx, off)
+    idx, off = select(ok, idx, off)
     if idx.size == 0:
         return
     v = gather(ip, b.win(idx, off, ip.min_len),
                ("ipv6.version", "ipv6.plen", "ipv6.nxt", "ipv6.hlim", "ipv6.src", "ipv6.dst"))
     out.set("ip.version", idx, v["ipv6.version"])  # tshark shows ip.version in IPv6 headers too
-    good = _passes(ip, v)
+    good = passes(ip, v)
     out.mark_not(idx, good)
-    idx, off = _sel(good, idx, off)
+    idx, off = select(good, idx, off)
     if not good.all():
         v = {name: values[good] for name, values in v.items()}
     for name in ("ipv6.plen", "ipv6.nxt", "ipv6.hlim", "ipv6.src.hi", "ipv6.src.lo", "ipv6.dst.hi", "ipv6.dst.lo"):
@@ -460,11 +369,11 @@ def _ipv6(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, t_idx: list
     t_proto.append(proto[go])
 
 
-def _arp(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray) -> None:
+def _arp(b: Batch, out: Columns, idx: np.ndarray, off: np.ndarray) -> None:
     head = arp.HEADER
     ok = b.cap[idx] >= off + head.min_len
     out.mark_not(idx, ok)
-    idx, off = _sel(ok, idx, off)
+    idx, off = select(ok, idx, off)
     if idx.size == 0:
         return
     v = gather(head, b.win(idx, off, head.min_len), ("arp.proto.type", "arp.hw.size", "arp.proto.size", "arp.opcode"))
@@ -491,13 +400,13 @@ _TCP_COLUMNS = ("tcp.srcport", "tcp.dstport", "tcp.seq_raw", "tcp.ack_raw", "tcp
                 "tcp.window_size_value", "tcp.urgent_pointer")
 
 
-def _tcp(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.ndarray) -> None:
+def _tcp(b: Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.ndarray) -> None:
     head = tcp.HEADER
     ok = (b.cap[idx] >= off + head.min_len) & (plen >= head.min_len)
     out.mark_not(idx, ok)
     # tshark still shows ports etc. when the header is cut short; we leave them to the
     # per-packet path
-    idx, off, plen = _sel(ok, idx, off, plen)
+    idx, off, plen = select(ok, idx, off, plen)
     if idx.size == 0:
         return
     v = gather(head, b.win(idx, off, head.min_len), _TCP_COLUMNS)
@@ -506,25 +415,25 @@ def _tcp(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.nda
         out.set(name, idx, v[name])
     assert not isinstance(head.length, int)
     doff = head.length.of(v[head.length.field])
-    bad = ~_passes(head, v) | (doff > plen) | (b.cap[idx] < off + doff)
+    bad = ~passes(head, v) | (doff > plen) | (b.cap[idx] < off + doff)
     out.mark(idx[bad])
     good = ~bad
-    idx, off, plen, doff = _sel(good, idx, off, plen, doff)
+    idx, off, plen, doff = select(good, idx, off, plen, doff)
     out.set("tcp.len", idx, plen - doff)
     out.set("tcp.options.sack_perm", idx, False, bool)  # True below when the option is there
     has_opt = doff > head.min_len
     if has_opt.any():
-        idx, off, doff = _sel(has_opt, idx, off, doff)
+        idx, off, doff = select(has_opt, idx, off, doff)
         _tcp_options(b, out, idx, off, doff)
 
 
-def _tcp_options(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, doff: np.ndarray) -> None:
+def _tcp_options(b: Batch, out: Columns, idx: np.ndarray, off: np.ndarray, doff: np.ndarray) -> None:
     """The options of every header, by the one option walk (compiled when numba is there)."""
     n = idx.size
     values = np.zeros((n, len(tcp_options.COLUMNS)), dtype=I64)
     have = np.zeros((n, len(tcp_options.COLUMNS)), dtype=bool)
     odd = np.zeros(n, dtype=bool)
-    _option_walk(b.use_kernel)(b.buf, b.base[idx] + off, doff, values, have, odd)
+    option_walk(b.use_kernel)(b.buf, b.base[idx] + off, doff, values, have, odd)
     for col, name in enumerate(tcp_options.COLUMNS):
         rows = np.nonzero(have[:, col])[0]
         if rows.size:
@@ -533,34 +442,11 @@ def _tcp_options(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, doff
     out.mark(idx[odd])
 
 
-_WALK: Callable[..., None] | None = None
-
-
-def _option_walk(compiled: bool = True) -> Callable[..., None]:
-    """:func:`pcapkit.proto.tcp_options.walk_options` compiled by numba (with the helpers it
-    calls compiled too: the function is rebuilt over them), or interpreted when ``compiled``
-    is False or numba is not installed."""
-    global _WALK
-    walk = tcp_options.walk_options
-    if not compiled:
-        return walk
-    if _WALK is None:
-        try:
-            import numba
-        except ImportError:
-            _WALK = walk
-        else:
-            jit = numba.njit(cache=True, nogil=True)
-            scope = dict(walk.__globals__, option_at=jit(tcp_options.option_at), u32=jit(tcp_options.u32))
-            _WALK = jit(types.FunctionType(walk.__code__, scope, walk.__name__))
-    return _WALK
-
-
-def _udp(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.ndarray) -> None:
+def _udp(b: Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.ndarray) -> None:
     head = udp.HEADER
     ok = (b.cap[idx] >= off + head.min_len) & (plen >= head.min_len)
     out.mark_not(idx, ok)
-    idx, off = _sel(ok, idx, off)
+    idx, off = select(ok, idx, off)
     if idx.size == 0:
         return
     v = gather(head, b.win(idx, off, head.min_len), ("udp.srcport", "udp.dstport", "udp.length"))
@@ -571,22 +457,22 @@ def _udp(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.nda
     out.mark(idx[tun])
 
 
-def _icmp_family(head: Header) -> Callable[[_Batch, Columns, np.ndarray, np.ndarray, np.ndarray], None]:
+def _icmp_family(head: Header) -> Callable[[Batch, Columns, np.ndarray, np.ndarray, np.ndarray], None]:
     """The decoder of ICMP or ICMPv6 (type and code); error messages, which quote a packet,
     go to the per-packet path."""
     names = (f"{head.proto}.type", f"{head.proto}.code")
     width = max(head[n].end for n in names)
 
-    def decode(b: _Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.ndarray) -> None:
+    def decode(b: Batch, out: Columns, idx: np.ndarray, off: np.ndarray, plen: np.ndarray) -> None:
         ok = (b.cap[idx] >= off + head.min_len) & (plen >= head.min_len)
         out.mark_not(idx, ok)
-        idx, off = _sel(ok, idx, off)
+        idx, off = select(ok, idx, off)
         if idx.size == 0:
             return
         v = gather(head, b.win(idx, off, width), names)
         for name in names:
             out.set(name, idx, v[name])
-        out.mark(idx[_passes(head, v, "slow")])
+        out.mark(idx[passes(head, v, "slow")])
 
     return decode
 

@@ -9,10 +9,9 @@ is kept as bytes (``arp.src.hw`` / ``arp.src.proto``).
 from __future__ import annotations
 
 from pcapkit.dissect.base import Context, Layer, Result
-from pcapkit.fields import FieldSpec
+from pcapkit.fields import FieldSpec, ether_text, ipv4_text
 from pcapkit.proto.arp import DERIVED, ETHER_HW_TYPES, HEADER, address_offsets, total_length
 from pcapkit.proto.consts import ETHERTYPE_IPV4, ETHERTYPE_RARP
-from pcapkit.proto.text import ipv4_text, mac_text
 
 FIELDS: tuple[FieldSpec, ...] = (
     *HEADER.specs,
@@ -73,9 +72,9 @@ def dissect_arp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
                 layer.add("arp.isannouncement", True)
         elif op == 1 and not any(spa) and not any(tha):
             layer.add("arp.isprobe", True)
-    layer.add("arp.src.hw_mac" if is_mac else "arp.src.hw", mac_text(sha) if is_mac else bytes(sha))
+    layer.add("arp.src.hw_mac" if is_mac else "arp.src.hw", ether_text(sha) if is_mac else bytes(sha))
     layer.add("arp.src.proto_ipv4" if is_ipv4 else "arp.src.proto", ipv4_text(spa) if is_ipv4 else bytes(spa))
-    layer.add("arp.dst.hw_mac" if is_mac else "arp.dst.hw", mac_text(tha) if is_mac else bytes(tha))
+    layer.add("arp.dst.hw_mac" if is_mac else "arp.dst.hw", ether_text(tha) if is_mac else bytes(tha))
     layer.add("arp.dst.proto_ipv4" if is_ipv4 else "arp.dst.proto", ipv4_text(tpa) if is_ipv4 else bytes(tpa))
     layer.length = total
     total = ctx.reported_end - offset  # tcpdump prints the length left in the frame (padding included)
@@ -85,11 +84,11 @@ def dissect_arp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         if op == 1:
             layer.summary = f"{name}, Request who-has {t} tell {s}, length {total}"
         elif op == 2:
-            layer.summary = f"{name}, Reply {s} is-at {mac_text(sha)}, length {total}"
+            layer.summary = f"{name}, Reply {s} is-at {ether_text(sha)}, length {total}"
         elif op == 3:
-            layer.summary = f"{name}, Reverse Request who-is {mac_text(tha)} tell {mac_text(sha)}, length {total}"
+            layer.summary = f"{name}, Reverse Request who-is {ether_text(tha)} tell {ether_text(sha)}, length {total}"
         elif op == 4:
-            layer.summary = f"{name}, Reverse Reply {mac_text(tha)} at {t}, length {total}"
+            layer.summary = f"{name}, Reverse Reply {ether_text(tha)} at {t}, length {total}"
         else:
             layer.summary = f"{name}, {OPCODES.get(op, f'op {op}')}, length {total}"
     else:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 
 from pcapkit.dissect.base import Context, Layer, Result
-from pcapkit.fields import FieldSpec
-from pcapkit.proto.text import ipv6_text
+from pcapkit.fields import FieldSpec, ipv6_text
 
 
 def _f(name: str, ftype: str, bits: int = 0, base: str = "dec", doc: str = "") -> FieldSpec:

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from pcapkit.dissect.base import Context, FindingKind, Layer, Next, Result
 from pcapkit.dissect.udp import CHECKSUM_BAD, CHECKSUM_GOOD, CHECKSUM_UNVERIFIED
-from pcapkit.fields import FieldSpec
+from pcapkit.fields import FieldSpec, ipv4_text, ipv6_text
 from pcapkit.proto import ipv4, ipv6, tcp, udp
 from pcapkit.proto.checksum import ones_complement_sum
 from pcapkit.proto.consts import ETHERTYPE_IPV4, ETHERTYPE_IPV6, IPPROTO_TCP, IPPROTO_UDP
 from pcapkit.proto.icmp import HEADER, ICMP_ERROR_TYPES, QUOTE_AT
-from pcapkit.proto.text import ipv4_text, ipv6_text
 
 FIELDS: tuple[FieldSpec, ...] = (
     *HEADER.specs,

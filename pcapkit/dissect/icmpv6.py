@@ -16,10 +16,9 @@ from pcapkit.dissect.udp import (
     CHECKSUM_UNVERIFIED,
     verify_checksum,
 )
-from pcapkit.fields import FieldSpec
+from pcapkit.fields import FieldSpec, ipv6_text
 from pcapkit.proto.consts import ETHERTYPE_IPV6
 from pcapkit.proto.icmp import ICMPV6, ICMPV6_ERROR_TYPES, QUOTE_AT
-from pcapkit.proto.text import ipv6_text
 
 
 def _f(name: str, ftype: str, bits: int = 0, base: str = "dec", doc: str = "") -> FieldSpec:

@@ -25,7 +25,7 @@ from pcapkit.dissect.base import (
     _next,
     quick_fields,
 )
-from pcapkit.fields import FieldSpec
+from pcapkit.fields import FieldSpec, ipv4_text
 from pcapkit.proto.checksum import internet_checksum
 from pcapkit.proto.consts import ETHERTYPE_IPV6, IP_PROTO_NAMES
 from pcapkit.proto.ipv4 import (
@@ -35,7 +35,6 @@ from pcapkit.proto.ipv4 import (
     HEADER,
     VERSION_OF_BYTE0,
 )
-from pcapkit.proto.text import ipv4_text
 
 FIELDS: tuple[FieldSpec, ...] = (
     *HEADER.specs,

@@ -11,7 +11,7 @@ through the ``ipv6.ext`` dispatch table.
 from __future__ import annotations
 
 from pcapkit.dissect.base import Context, Layer, LazyLayer, Next, Result, quick_fields
-from pcapkit.fields import FieldSpec
+from pcapkit.fields import FieldSpec, ipv4_text, ipv6_text
 from pcapkit.proto.consts import IPPROTO_FRAGMENT, IPPROTO_NONE, IPPROTO_ROUTING
 from pcapkit.proto.ipv6 import (
     ADDRESS_BYTES,
@@ -31,7 +31,6 @@ from pcapkit.proto.ipv6 import (
     VERSION_OF_BYTE0,
 )
 from pcapkit.proto.spec import Header
-from pcapkit.proto.text import ipv4_text, ipv6_text
 
 FIELDS: tuple[FieldSpec, ...] = (
     *HEADER.specs,

@@ -8,10 +8,9 @@ The protocol is an EtherType, except for ARPHRD values that carry other things
 from __future__ import annotations
 
 from pcapkit.dissect.base import Context, Layer, Next, Result
-from pcapkit.fields import FieldSpec
+from pcapkit.fields import FieldSpec, ether_text, ipv4_text
 from pcapkit.proto.consts import ETHERTYPE_MIN
 from pcapkit.proto.sll import ADDRESS_BYTES, ETHER_HATYPES, HEADER, IPV4_HATYPES, LTYPE_LLC, SLL2
-from pcapkit.proto.text import ipv4_text, mac_text
 
 FIELDS: tuple[FieldSpec, ...] = (
     *HEADER.specs,
@@ -31,7 +30,7 @@ _SLL2 = SLL2.unpacker("sll.pkttype", "sll.hatype", "sll.halen", "sll.address", "
 def _address(layer: Layer, hatype: int, halen: int, addr: bytes) -> None:
     n = min(halen, ADDRESS_BYTES)
     if hatype in ETHER_HATYPES and halen == 6:
-        layer.add("sll.src.eth", mac_text(addr[:6]))
+        layer.add("sll.src.eth", ether_text(addr[:6]))
     elif hatype in IPV4_HATYPES and halen == 4:
         layer.add("sll.src.ipv4", ipv4_text(addr))
     elif n:

@@ -1,5 +1,5 @@
-"""Accessors generated from a :class:`~pcapkit.proto.spec.Header`, as dataclasses generate
-``__init__``: Python source text built from the declaration and compiled once.
+"""Accessors generated from the fields of a :class:`~pcapkit.proto.spec.Header`, as dataclasses
+generate ``__init__``: Python source text built from the declaration and compiled once.
 
 The source is what one would write by hand (``lambda d, o: (d[o + 12] >> 4) * 4``; masks
 applied per byte, a byte outside the mask not read at all), so a generated getter costs
@@ -13,22 +13,43 @@ import linecache
 import struct
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from pcapkit.proto.text import ipv6_text
-
-if TYPE_CHECKING:
-    from pcapkit.proto.spec import Field, Header
+from pcapkit.fields import ipv6_text
 
 Getter = Callable[[Any, int], Any]
 Unpacker = Callable[[Any, int], tuple[Any, ...]]
+
+
+class Field(Protocol):
+    """What the generator reads of a :class:`pcapkit.proto.spec.Field` (which imports this
+    module, so the type is stated here by its shape)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def ftype(self) -> str: ...
+    @property
+    def off(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def shift(self) -> int: ...
+    @property
+    def mask(self) -> int: ...
+    @property
+    def scale(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def bitmask(self) -> int: ...
 
 _NAMESPACE: dict[str, Any] = {
     "_ipv6_text": ipv6_text,
     "_U32": struct.Struct("!I").unpack_from,
     "_U64": struct.Struct("!Q").unpack_from,
 }
-_CACHE: dict[tuple[int, str, tuple[str, ...]], Any] = {}
+_CACHE: dict[tuple[str, tuple[Field, ...]], Any] = {}
 _SOURCES: dict[int, str] = {}
 _counter = [0]
 
@@ -138,12 +159,12 @@ def expression(f: Field, var: str = "d", base: str | None = "o", rel: int | None
 _SIGNED = {f"_S{c}": struct.Struct("!" + c).unpack_from for c in "bhiq"}
 
 
-def getter(header: Header, name: str) -> Getter:
-    key = (id(header), "getter", (name,))
+def getter(f: Field, proto: str = "") -> Getter:
+    """``get(data, header_offset)``: the value of ``f``."""
+    key = ("getter", (f,))
     fn = _CACHE.get(key)
     if fn is None:
-        f = header[name]
-        src = f"def get(d, o):\n    # {header.proto}: {f.name}\n    return {expression(f)}\n"
+        src = f"def get(d, o):\n    # {proto}: {f.name}\n    return {expression(f)}\n"
         fn = _CACHE[key] = _compile(src, "get", _SIGNED)
     return fn
 
@@ -151,15 +172,15 @@ def getter(header: Header, name: str) -> Getter:
 # --------------------------------------------------------------------------------------
 # struct readers
 
-def _spans(header: Header, names: Sequence[str], merge: bool) -> list[tuple[int, int]]:
-    """The spans (off, size) read for ``names``: each field's own, in offset order; with
+def _spans(fields: Sequence[Field], merge: bool, proto: str) -> list[tuple[int, int]]:
+    """The spans (off, size) read for ``fields``: each field's own, in offset order; with
     ``merge``, overlapping spans become one, else they must coincide."""
     spans: list[tuple[int, int]] = []
-    for off, size in sorted({(header[n].off, header[n].size) for n in names}):
+    for off, size in sorted({(f.off, f.size) for f in fields}):
         if spans and off < spans[-1][0] + spans[-1][1]:
             last_off, last_size = spans[-1]
             if not merge:
-                raise ValueError(f"{header.proto}: spans ({last_off}, {last_size}) and ({off}, {size}) "
+                raise ValueError(f"{proto}: spans ({last_off}, {last_size}) and ({off}, {size}) "
                                  "overlap; read one of them")
             spans[-1] = (last_off, max(last_off + last_size, off + size) - last_off)
         else:
@@ -184,42 +205,46 @@ def _format(spans: list[tuple[int, int]], as_bytes: AbstractSet[tuple[int, int]]
     return fmt
 
 
-def units(header: Header, names: Sequence[str]) -> Unpacker:
-    """``Struct.unpack_from`` of the raw span of each of ``names`` (in offset order; names
+def units(fields: Sequence[Field], proto: str = "") -> Unpacker:
+    """``Struct.unpack_from`` of the raw span of each of ``fields`` (in offset order; fields
     sharing one span give one value). Address fields come as bytes."""
-    if list(names) != sorted(names, key=lambda n: header[n].off):
-        raise ValueError(f"{header.proto}: list the fields in offset order: {names}")
-    spans = _spans(header, names, merge=False)
-    kinds = {(header[n].off, header[n].size): header[n].ftype for n in names}
+    if [f.off for f in fields] != sorted(f.off for f in fields):
+        raise ValueError(f"{proto}: list the fields in offset order: {[f.name for f in fields]}")
+    spans = _spans(fields, False, proto)
+    kinds = {(f.off, f.size): f.ftype for f in fields}
     as_bytes = {span for span, t in kinds.items() if t not in ("uint", "int", "bool")}
     signed = {span for span, t in kinds.items() if t == "int"}
     return struct.Struct(_format(spans, as_bytes, signed)).unpack_from
 
 
-def unpacker(header: Header, names: Sequence[str]) -> Unpacker:
-    key = (id(header), "unpacker", tuple(names))
+def unpacker(fields: Sequence[Field], proto: str = "") -> Unpacker:
+    """``unpack(data, header_offset)``: the values of ``fields``, in that order, from one
+    ``struct`` read (the C-level ``Struct.unpack_from`` itself when nothing is derived)."""
+    key = ("unpacker", tuple(fields))
     fn = _CACHE.get(key)
     if fn is not None:
         return fn
-    spans = _spans(header, names, merge=True)
-    integer = {s for s in spans if s[1] in (1, 2, 4, 8)
-               and all(header[n].ftype in ("uint", "int", "bool") for n in names
-                       if s[0] <= header[n].off < s[0] + s[1])}
+    spans = _spans(fields, True, proto)
+
+    def within(span: tuple[int, int]) -> set[str]:
+        return {f.ftype for f in fields if span[0] <= f.off < span[0] + span[1]}
+
+    integer = {s for s in spans if s[1] in (1, 2, 4, 8) and within(s) <= {"uint", "int", "bool"}}
     as_bytes = {s for s in spans if s not in integer}
     # a span holding one signed field alone is read signed; shared, it is read unsigned
-    signed = {s for s in integer if {header[n].ftype for n in names if s[0] <= header[n].off < s[0] + s[1]} == {"int"}}
+    signed = {s for s in integer if within(s) == {"int"}}
     reader = struct.Struct(_format(spans, as_bytes, signed))
     unit_vars = [f"u{i}" for i in range(len(spans))]
     values = []
-    for name in names:
-        f = header[name]
+    for f in fields:
         i = next(j for j, (off, size) in enumerate(spans) if off <= f.off < off + size)
         span = spans[i]
         values.append(_from_unit(f, unit_vars[i], span[0], span[1], span in integer, span in signed))
-    if values == unit_vars and len(set(names)) == len(names):
+    if values == unit_vars and len(set(fields)) == len(fields):
         fn = reader.unpack_from  # nothing derived: the C-level reader itself
     else:
-        src = (f"def unpack(d, o):\n    # {header.proto}: {', '.join(names)}\n"
+        names = ", ".join(f.name for f in fields)
+        src = (f"def unpack(d, o):\n    # {proto}: {names}\n"
                f"    {', '.join(unit_vars)}{',' if len(unit_vars) == 1 else ''} = _S(d, o)\n"
                f"    return ({', '.join(values)}{',' if len(values) == 1 else ''})\n")
         fn = _compile(src, "unpack", {"_S": reader.unpack_from, **_SIGNED})
@@ -259,22 +284,19 @@ def _from_unit(f: Field, var: str, unit_off: int, unit_size: int, integer: bool,
     return value
 
 
-def byte_table(header: Header, name: str) -> tuple[Any, ...]:
-    """The value of one-byte field ``name`` for each value of its byte."""
-    f = header[name]
+def byte_table(f: Field) -> tuple[Any, ...]:
+    """The value of one-byte field ``f`` for each value of its byte."""
     if f.size != 1:
-        raise ValueError(f"{name}: a byte table needs a one-byte field")
-    get = getter(header, name)
+        raise ValueError(f"{f.name}: a byte table needs a one-byte field")
+    get = getter(f)
     return tuple(get(bytes([b]), -f.off) for b in range(256))
 
 
-def span_mask(header: Header, span_of: str, names: Sequence[str]) -> int:
-    """The bits of the raw span of ``span_of`` that ``names`` occupy."""
-    unit = header[span_of]
+def span_mask(unit: Field, fields: Sequence[Field]) -> int:
+    """The bits of the raw span of field ``unit`` that ``fields`` occupy."""
     out = 0
-    for name in names:
-        f = header[name]
+    for f in fields:
         if f.off < unit.off or f.end > unit.end:
-            raise ValueError(f"{name} is not inside the span of {span_of}")
+            raise ValueError(f"{f.name} is not inside the span of {unit.name}")
         out |= f.bitmask << (8 * (unit.end - f.end))
     return out

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pcapkit.fields import Base, FieldSpec, FieldType
+from pcapkit.proto import codegen
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -208,9 +209,7 @@ class Header:
 
     def getter(self, name: str) -> Callable[[Any, int], Any]:
         """``getter(data, header_offset)``: one field's value, read alone."""
-        from pcapkit.proto import codegen
-
-        return codegen.getter(self, name)
+        return codegen.getter(self[name], self.proto)
 
     def getters(self, *names: str) -> dict[str, Callable[[Any, int], Any]]:
         """Field name -> getter, for :func:`pcapkit.dissect.base.quick_fields`."""
@@ -219,28 +218,20 @@ class Header:
     def unpacker(self, *names: str) -> Callable[[Any, int], tuple[Any, ...]]:
         """``unpack(data, header_offset)``: the values of ``names``, in that order, from one
         ``struct`` read (the C-level ``Struct.unpack_from`` itself when nothing is derived)."""
-        from pcapkit.proto import codegen
-
-        return codegen.unpacker(self, names)
+        return codegen.unpacker([self[n] for n in names], self.proto)
 
     def units(self, *names: str) -> Callable[[Any, int], tuple[Any, ...]]:
         """``Struct.unpack_from`` of the raw spans of ``names`` (ints, bytes for addresses):
         for hot paths, together with :meth:`byte_table` and :meth:`span_mask`."""
-        from pcapkit.proto import codegen
-
-        return codegen.units(self, names)
+        return codegen.units([self[n] for n in names], self.proto)
 
     def byte_table(self, name: str) -> tuple[Any, ...]:
         """The value of a one-byte field for each of the 256 values of its byte."""
-        from pcapkit.proto import codegen
-
-        return codegen.byte_table(self, name)
+        return codegen.byte_table(self[name])
 
     def span_mask(self, span_of: str, *names: str) -> int:
         """The bits that the fields ``names`` occupy in the raw span of field ``span_of``."""
-        from pcapkit.proto import codegen
-
-        return codegen.span_mask(self, span_of, names)
+        return codegen.span_mask(self[span_of], [self[n] for n in names])
 
     def fields_within(self, avail: int) -> tuple[Field, ...]:
         """The fields wholly inside the first ``avail`` bytes (what a cut header still shows)."""

@@ -93,7 +93,7 @@ def test_address_text_matches_tshark(tmp_path: Path) -> None:
 
     import dpkt
 
-    from pcapkit.proto.text import ipv6_text
+    from pcapkit.fields import ipv6_text
 
     eth = bytes.fromhex("00305c003447" "00e0ed016ebd" "86dd")
     udp = bytes.fromhex("04d210e1000c0000") + b"abcd"

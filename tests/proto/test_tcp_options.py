@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pcapkit.columnar.decode import _option_walk
+from pcapkit.columnar.columns import option_walk
 from pcapkit.dissect.base import Context, FindingKind
 from pcapkit.dissect.tcp import dissect_tcp
 from pcapkit.proto import tcp_options as opt
@@ -52,7 +52,7 @@ def _walk(headers: list[bytes], compiled: bool) -> tuple[np.ndarray, np.ndarray,
     values = np.zeros((len(headers), len(opt.COLUMNS)), dtype=np.int64)
     have = np.zeros((len(headers), len(opt.COLUMNS)), dtype=bool)
     odd = np.zeros(len(headers), dtype=bool)
-    _option_walk(compiled)(buf, start, hdr_len, values, have, odd)
+    option_walk(compiled)(buf, start, hdr_len, values, have, odd)
     return values, have, odd
 
 
