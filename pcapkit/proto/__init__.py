@@ -1,6 +1,7 @@
 """Protocol knowledge, declared once: one :class:`~pcapkit.proto.spec.Header` per protocol
 (offsets, widths, masks, Wireshark names, length rule, checks, dispatch key), the constants,
-the address texts and the Internet checksum.
+the TCP option walk and the Internet checksum. (Addresses as tshark prints them are in the
+ground layer, :mod:`pcapkit.fields`, for every layer.)
 
 The per-packet dissectors (:mod:`pcapkit.dissect`) and the columnar decoder
 (:mod:`pcapkit.columnar`) read headers only through what these declarations generate
