@@ -84,6 +84,8 @@ _MF_BIT = HEADER.span_mask("ip.frag_offset", "ip.flags.mf")
 # the fields between the header length and the addresses, in tshark's order
 _MIDDLE = tuple(f.name for f in HEADER.fields if f.off > 0 and f.ftype != "ipv4")
 _MIDDLE_VALUES = HEADER.unpacker(*_MIDDLE)
+# the fixed fields up to the checksum, in tshark's order, into a layer's fields
+_FILL_FIXED = HEADER.filler("ip.version", "ip.hdr_len", *_MIDDLE)
 _LEN_END = HEADER["ip.len"].end
 _ADDRESSES = HEADER.unpacker("ip.src", "ip.dst")
 _SUMMARY = HEADER.unpacker("ip.len", "ip.id", "ip.flags.mf", "ip.frag_offset", "ip.proto")
@@ -101,7 +103,8 @@ def dissect_ipv4(data: bytes, offset: int, end: int, ctx: Context) -> Result:
             reported_end = ctx.reported_end
             layer: Layer
             if ctx.check_checksums:
-                layer = Layer("ip", offset, hdr_len, {"ip.version": 4, "ip.hdr_len": hdr_len})
+                layer = Layer("ip", offset, hdr_len)
+                _FILL_FIXED(layer._fields, data, offset)
                 _header_fields(layer, data, offset, hdr_len, reported_end, True)
             else:
                 layer = LazyLayer("ip", offset, hdr_len, _deferred, (data, reported_end), _summary)
@@ -185,11 +188,9 @@ def _fragment(layer: Layer, ctx: Context, pay_off: int, pay_end: int, pdu_report
 def _deferred(layer: Layer, data: bytes, reported_end: int) -> None:
     """Fields, options, findings and summary of a header the fast path accepted."""
     offset = layer.offset
-    hdr_len = _GET["ip.hdr_len"](data, offset)
     f = layer._fields
-    f["ip.version"] = 4
-    f["ip.hdr_len"] = hdr_len
-    _header_fields(layer, data, offset, hdr_len, reported_end, False, summary=False)
+    _FILL_FIXED(f, data, offset)
+    _header_fields(layer, data, offset, f["ip.hdr_len"], reported_end, False, summary=False)
 
 
 def _summary(layer: Layer, data: bytes, reported_end: int) -> str:
@@ -237,10 +238,9 @@ def _full_header(layer: Layer, data: bytes, offset: int, end: int, hdr_len: int)
 
 def _header_fields(layer: Layer, data: bytes, offset: int, hdr_len: int, reported_end: int,
                    check_checksums: bool, summary: bool = True) -> None:
-    """Fields, options, findings and summary of a header whose hdr_len bytes were captured."""
+    """Options, findings and summary of a header whose hdr_len bytes were captured, and the
+    fields after the fixed ones :data:`_FILL_FIXED` set."""
     f = layer._fields
-    values = _MIDDLE_VALUES(data, offset)
-    f.update(zip(_MIDDLE, values, strict=True))
     total_len = f["ip.len"]
     if check_checksums:
         csum = f["ip.checksum"]

@@ -217,13 +217,9 @@ def units(fields: Sequence[Field], proto: str = "") -> Unpacker:
     return struct.Struct(_format(spans, as_bytes, signed)).unpack_from
 
 
-def unpacker(fields: Sequence[Field], proto: str = "") -> Unpacker:
-    """``unpack(data, header_offset)``: the values of ``fields``, in that order, from one
-    ``struct`` read (the C-level ``Struct.unpack_from`` itself when nothing is derived)."""
-    key = ("unpacker", tuple(fields))
-    fn = _CACHE.get(key)
-    if fn is not None:
-        return fn
+def _reader(fields: Sequence[Field], proto: str) -> tuple[Any, list[str], list[str]]:
+    """One ``struct`` reader for ``fields`` (overlapping spans merged), the names of the spans
+    it unpacks into and, for each field, the source of its value from them."""
     spans = _spans(fields, True, proto)
 
     def within(span: tuple[int, int]) -> set[str]:
@@ -240,15 +236,41 @@ def unpacker(fields: Sequence[Field], proto: str = "") -> Unpacker:
         i = next(j for j, (off, size) in enumerate(spans) if off <= f.off < off + size)
         span = spans[i]
         values.append(_from_unit(f, unit_vars[i], span[0], span[1], span in integer, span in signed))
+    return reader.unpack_from, unit_vars, values
+
+
+def unpacker(fields: Sequence[Field], proto: str = "") -> Unpacker:
+    """``unpack(data, header_offset)``: the values of ``fields``, in that order, from one
+    ``struct`` read (the C-level ``Struct.unpack_from`` itself when nothing is derived)."""
+    key = ("unpacker", tuple(fields))
+    fn = _CACHE.get(key)
+    if fn is not None:
+        return fn
+    read, unit_vars, values = _reader(fields, proto)
     if values == unit_vars and len(set(fields)) == len(fields):
-        fn = reader.unpack_from  # nothing derived: the C-level reader itself
+        fn = read  # nothing derived: the C-level reader itself
     else:
         names = ", ".join(f.name for f in fields)
         src = (f"def unpack(d, o):\n    # {proto}: {names}\n"
                f"    {', '.join(unit_vars)}{',' if len(unit_vars) == 1 else ''} = _S(d, o)\n"
                f"    return ({', '.join(values)}{',' if len(values) == 1 else ''})\n")
-        fn = _compile(src, "unpack", {"_S": reader.unpack_from, **_SIGNED})
+        fn = _compile(src, "unpack", {"_S": read, **_SIGNED})
     _CACHE[key] = fn
+    return fn
+
+
+def filler(fields: Sequence[Field], proto: str = "") -> Callable[[dict[str, Any], Any, int], None]:
+    """``fill(fields_dict, data, header_offset)``: sets ``fields_dict[name]`` for every field, in
+    order, from one ``struct`` read (what a decoder's dict literal did by hand)."""
+    key = ("filler", tuple(fields))
+    fn = _CACHE.get(key)
+    if fn is None:
+        read, unit_vars, values = _reader(fields, proto)
+        items = ", ".join(f"{f.name!r}: {v}" for f, v in zip(fields, values, strict=True))
+        src = (f"def fill(f, d, o):\n    # {proto}\n"
+               f"    {', '.join(unit_vars)}{',' if len(unit_vars) == 1 else ''} = _S(d, o)\n"
+               f"    f.update({{{items}}})\n")
+        fn = _CACHE[key] = _compile(src, "fill", {"_S": read, **_SIGNED})
     return fn
 
 

@@ -220,6 +220,11 @@ class Header:
         ``struct`` read (the C-level ``Struct.unpack_from`` itself when nothing is derived)."""
         return codegen.unpacker([self[n] for n in names], self.proto)
 
+    def filler(self, *names: str) -> Callable[[dict[str, Any], Any, int], None]:
+        """``fill(fields, data, header_offset)``: ``fields.update`` with the values of ``names``
+        (in that order: the order tshark shows them), from one ``struct`` read."""
+        return codegen.filler([self[n] for n in names], self.proto)
+
     def units(self, *names: str) -> Callable[[Any, int], tuple[Any, ...]]:
         """``Struct.unpack_from`` of the raw spans of ``names`` (ints, bytes for addresses):
         for hot paths, together with :meth:`byte_table` and :meth:`span_mask`."""

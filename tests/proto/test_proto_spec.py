@@ -59,6 +59,9 @@ def test_getters_and_readers_follow_the_declaration(header: Header) -> None:
         assert got == want
         assert tuple(type(v) for v in got) == tuple(type(v) for v in want)
         assert read_all(data, o) == want
+        filled: dict[str, object] = {}
+        header.filler(*names)(filled, data, o)
+        assert list(filled) == list(dict.fromkeys(names)) and tuple(filled[n] for n in names) == want
         subset = tuple(n for n in names if data[1] & (1 << (names.index(n) % 8)))
         if subset:
             assert header.unpacker(*subset)(data, o) == tuple(reference(header[n], data, o) for n in subset)
