@@ -89,7 +89,7 @@ _FILL_FIXED = HEADER.filler("ip.version", "ip.hdr_len", *_MIDDLE)
 _LEN_END = HEADER["ip.len"].end
 _ADDRESSES = HEADER.unpacker("ip.src", "ip.dst")
 _SUMMARY = HEADER.unpacker("ip.len", "ip.id", "ip.flags.mf", "ip.frag_offset", "ip.proto")
-_GET = {f.name: HEADER.getter(f.name) for f in HEADER.fields}
+_VERSION, _HDR_LEN, _SRC = (HEADER.getter(name) for name in ("ip.version", "ip.hdr_len", "ip.src"))
 
 
 def dissect_ipv4(data: bytes, offset: int, end: int, ctx: Context) -> Result:
@@ -131,8 +131,8 @@ def dissect_ipv4(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     if avail < 1:
         layer.truncated(offset, "no bytes for the IPv4 header")
         return layer, None
-    version = _GET["ip.version"](data, offset)
-    hdr_len = _GET["ip.hdr_len"](data, offset)
+    version = _VERSION(data, offset)
+    hdr_len = _HDR_LEN(data, offset)
     layer.add("ip.version", version)
     if version == 6:
         # tshark's IPv4 dissector hands a version-6 header to IPv6 ("Bogus IPv4 version",
@@ -151,10 +151,10 @@ def dissect_ipv4(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     if avail >= 20:
         return _full_header(layer, data, offset, end, hdr_len)
     # fewer than 20 bytes captured: whole fields only, as tshark shows them
-    for name in _MIDDLE:
+    values = _MIDDLE_VALUES(data[offset:end] + bytes(HEADER.min_len), 0)  # past ``avail``: zeros, unused
+    for name, value in zip(_MIDDLE, values, strict=True):
         if HEADER[name].end > avail:
             break
-        value = _GET[name](data, offset)
         layer.add(name, value)
         if name == "ip.len" and 0 < value < hdr_len:
             # tshark stops here: "bogus, less than header length"
@@ -164,7 +164,7 @@ def dissect_ipv4(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         if name == "ip.checksum":
             layer.add("ip.checksum.status", 2)
     if HEADER["ip.src"].end <= avail:
-        src = _GET["ip.src"](data, offset)
+        src = _SRC(data, offset)
         layer.fields.update({"ip.src": src, "ip.addr": src, "ip.src_host": src, "ip.host": src})
     layer.truncated(end, f"captured bytes end inside the IPv4 header ({avail} < 20)")
     layer.length = avail
@@ -196,7 +196,7 @@ def _deferred(layer: Layer, data: bytes, reported_end: int) -> None:
 def _summary(layer: Layer, data: bytes, reported_end: int) -> str:
     """Summary of a header the fast path accepted (see :func:`_summary_text`)."""
     offset = layer.offset
-    return _summary_text(data, offset, _GET["ip.hdr_len"](data, offset), reported_end - offset)
+    return _summary_text(data, offset, _HDR_LEN(data, offset), reported_end - offset)
 
 
 def _summary_text(data: bytes, offset: int, hdr_len: int, reported_avail: int) -> str:
@@ -226,7 +226,7 @@ def _full_header(layer: Layer, data: bytes, offset: int, end: int, hdr_len: int)
         return layer, None
     # the options were cut short (the fast path takes every header captured whole)
     f.update(values)
-    src = _GET["ip.src"](data, offset)
+    src = _SRC(data, offset)
     layer.truncated(end, f"captured bytes end inside the IPv4 options ({avail} < {hdr_len})")
     layer.add("ip.checksum.status", 2)
     # tshark stops after the source address when the options are cut short (seen in

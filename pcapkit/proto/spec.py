@@ -20,10 +20,9 @@ No numpy here: ``import pcapkit`` must stay cheap (tests/test_import_cost.py).
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pcapkit.fields import Base, FieldSpec, FieldType
 from pcapkit.proto import codegen
@@ -87,11 +86,12 @@ class Field:
 
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+")
-_ALLOWED = (ast.Expression, ast.Compare, ast.BinOp, ast.BitAnd, ast.BitOr, ast.Name, ast.Load,
-            ast.Constant, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Add, ast.Sub)
+# what a check may be made of once its field names are replaced by _v0, _v1, ...: names,
+# integers, comparisons, & | + - and parentheses (no and/or/not: they mean something else
+# on arrays)
+_TOKENS = re.compile(r"(?:\s*(?:_v\d+|0[xX][0-9a-fA-F]+|\d+|==|!=|<=|>=|<|>|&|\||\+|-|\(|\)))*\s*")
 
 
-@dataclass(frozen=True, slots=True)
 class Check:
     """A condition over field values, e.g. ``Check("ip.version == 4", "version is not 4")``.
 
@@ -99,22 +99,22 @@ class Check:
     ``not``), so it means the same on ints and on numpy arrays. ``doc`` says what failing
     (for a validity check) or holding (for a slow-path condition) means."""
 
-    expr: str
-    doc: str = ""
-    names: tuple[str, ...] = field(init=False, default=())
-    _code: Any = field(init=False, default=None, repr=False, compare=False)
+    __slots__ = ("_code", "doc", "expr", "names")
 
-    def __post_init__(self) -> None:
-        names = tuple(dict.fromkeys(_NAME.findall(self.expr)))
-        source = self.expr
-        for i, name in enumerate(names):
+    def __init__(self, expr: str, doc: str = "") -> None:
+        self.expr = expr
+        self.doc = doc
+        self.names = tuple(dict.fromkeys(_NAME.findall(expr)))
+        source = expr
+        for i, name in enumerate(self.names):
             source = re.sub(rf"(?<![\w.]){re.escape(name)}(?![\w.])", f"_v{i}", source)
-        tree = ast.parse(source, mode="eval")
-        for node in ast.walk(tree):
-            if not isinstance(node, _ALLOWED):
-                raise ValueError(f"check {self.expr!r}: {type(node).__name__} is not allowed")
-        object.__setattr__(self, "names", names)
-        object.__setattr__(self, "_code", compile(tree, f"<check {self.expr}>", "eval"))
+        if not _TOKENS.fullmatch(source):
+            raise ValueError(f"check {expr!r}: only field names, integers, comparisons, & | + - and "
+                             "parentheses are allowed")
+        self._code = compile(source, f"<check {expr}>", "eval")
+
+    def __repr__(self) -> str:
+        return f"Check({self.expr!r}, {self.doc!r})"
 
     def __call__(self, values: dict[str, Any]) -> Any:
         """Evaluate over ``values`` (field name -> int or numpy array)."""
@@ -122,8 +122,7 @@ class Check:
                     {f"_v{i}": values[name] for i, name in enumerate(self.names)})
 
 
-@dataclass(frozen=True, slots=True)
-class Dispatch:
+class Dispatch(NamedTuple):
     """Where the payload goes: the dispatch ``table`` (as in :mod:`pcapkit.dissect.registry`)
     and the field(s) giving its key; two fields are a port pair (the lower port first)."""
 
@@ -131,8 +130,7 @@ class Dispatch:
     key: str | tuple[str, str]
 
 
-@dataclass(frozen=True, slots=True)
-class Length:
+class Length(NamedTuple):
     """A length in bytes stated by a field: ``(value + bias) * scale`` (IPv6 extension headers:
     ``Length("ipv6.hopopts.len", bias=1, scale=8)``). :meth:`of` works on ints and arrays."""
 
