@@ -1,12 +1,13 @@
 """Field specifications: one declaration per Wireshark field name.
 
 The same :class:`FieldSpec` serves the per-packet dissectors (what a value means and
-how tshark prints it), the columnar path (the pandas dtype of its column) and the
-tshark comparison tests. Each dissector module declares a ``FIELDS`` tuple; the
-registry in :mod:`pcapkit.dissect.registry` collects them into :data:`FIELD_SPECS`.
+how tshark prints it), every DataFrame (the dtype of its column: :func:`dtype_for`) and
+the tshark comparison tests. Header fields are declared in :mod:`pcapkit.proto`, whose
+headers generate their FieldSpecs; each dissector module lists its ``FIELDS`` and the
+registry (:func:`pcapkit.dissect.registry.field_specs`) collects them.
 
 Values inside pcapkit are native Python values (int, bool, str for addresses,
-bytes); :func:`render` turns one into the text ``tshark -T fields`` prints.
+bytes); :func:`render_value` turns one into the text ``tshark -T fields`` prints.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from socket import AF_INET6 as _AF_INET6
 from socket import inet_ntop as _inet_ntop
-from typing import Literal
+from typing import Any, Literal
 
 FieldType = Literal[
     "uint", "int", "bool", "ipv4", "ipv6", "ether", "bytes", "string", "float",
@@ -40,13 +41,15 @@ MISSING = _Missing()
 class FieldSpec:
     """name: Wireshark display-filter name; ftype: value kind; bits: width for uint/int
     (used for hex padding and column dtype); base: how tshark prints integers;
-    doc: one line meaning (RFC name)."""
+    doc: one line meaning (RFC name); nullable: False for a field every row of a table
+    has (``frame.number``), whose column then needs no missing-value mask."""
 
     name: str
     ftype: FieldType
     bits: int = 0
     base: Base = "dec"
     doc: str = ""
+    nullable: bool = True
 
     def render(self, value: object) -> str:
         """The text ``tshark -T fields`` prints for ``value``."""
@@ -86,16 +89,57 @@ def render_value(spec: FieldSpec, value: object) -> str:
     return str(value)
 
 
-def ipv4_text(raw: bytes) -> str:
-    return ".".join(str(b) for b in raw)
+def dtype_for(spec: FieldSpec) -> Any:
+    """The pandas dtype of a column holding ``spec``'s values, the same in every table.
+
+    ==============  ======================================================
+    ftype           pandas dtype
+    ==============  ======================================================
+    uint / int      ``UInt8/16/32/64`` / ``Int..`` by ``bits`` (nullable);
+                    ``uint32`` ... when the spec is not nullable
+    framenum        ``UInt32`` (``uint32`` when not nullable)
+    bool            ``boolean`` (nullable)
+    ipv4/ipv6/ether ``category`` of the text tshark prints
+    time_ns         ``datetime64[ns]``; reltime_ns: ``timedelta64[ns]``
+    float           ``float64`` (NaN when missing)
+    anything else   ``string``
+    ==============  ======================================================
+    """
+    import pandas as pd
+
+    t = spec.ftype
+    if t in ("uint", "int", "framenum"):
+        bits = spec.bits or 32
+        width = 8 if bits <= 8 else 16 if bits <= 16 else 32 if bits <= 32 else 64
+        name = ("Int" if t == "int" else "UInt") + str(width)
+        return pd.api.types.pandas_dtype(name if spec.nullable else name.lower())
+    if t == "bool":
+        return pd.BooleanDtype()
+    if t in ("ipv4", "ipv6", "ether"):
+        return "category"
+    if t == "time_ns":
+        return "datetime64[ns]"
+    if t == "reltime_ns":
+        return "timedelta64[ns]"
+    if t == "float":
+        return "float64"
+    return pd.StringDtype()
 
 
-def ipv6_text(raw: bytes) -> str:
+# addresses as tshark prints them: one helper per kind, for every layer
+
+def ipv4_text(raw: bytes | bytearray | memoryview) -> str:
+    """Dotted quad of (the first) 4 bytes."""
+    return f"{raw[0]}.{raw[1]}.{raw[2]}.{raw[3]}"
+
+
+def ipv6_text(raw: bytes | bytearray | memoryview) -> str:
     """RFC 5952 text as tshark prints it, IPv4-mapped and IPv4-compatible addresses with their
     dotted quad ("::ffff:1.2.3.4", "::1.2.3.4"), which is glibc's inet_ntop (the ipaddress
     module writes "::ffff:102:304"); also about 20 times faster than ipaddress."""
     return _inet_ntop(_AF_INET6, bytes(raw))
 
 
-def ether_text(raw: bytes) -> str:
+def ether_text(raw: bytes | bytearray | memoryview) -> str:
+    """Colon-separated lower-case hex ("00:1b:21:3c:4d:5e")."""
     return bytes(raw).hex(":")

@@ -16,7 +16,6 @@ whatever the size of the file. :func:`read_packets` concatenates the batches.
 from __future__ import annotations
 
 import gc
-import socket
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ from pcapkit.capture.batch import DEFAULT_CHUNK_BYTES, RecordBatch, iter_records
 from pcapkit.columnar import dtypes as _dt
 from pcapkit.columnar.decode import Columns, decode_batch
 from pcapkit.errors import PcapkitError
+from pcapkit.fields import ether_text, ipv4_text, ipv6_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,16 +46,15 @@ def _NO_CATEGORIES() -> Any:
 # text of addresses, computed once per distinct value
 
 def _ether_text(v: int) -> str:
-    return v.to_bytes(6, "big").hex(":")
+    return ether_text(v.to_bytes(6, "big"))
 
 
 def _ipv4_text(v: int) -> str:
-    return socket.inet_ntop(socket.AF_INET, v.to_bytes(4, "big"))
+    return ipv4_text(v.to_bytes(4, "big"))
 
 
 def _ipv6_text(hi: int, lo: int) -> str:
-    # glibc's inet_ntop, as tshark prints (::ffff:a.b.c.d and ::a.b.c.d embedded IPv4)
-    return socket.inet_ntop(socket.AF_INET6, hi.to_bytes(8, "big") + lo.to_bytes(8, "big"))
+    return ipv6_text(hi.to_bytes(8, "big") + lo.to_bytes(8, "big"))
 
 
 def _categorical(keys: np.ndarray, valid: np.ndarray, text: Callable[[int], str]) -> Any:

@@ -6,39 +6,28 @@ are reassembled as tshark does) and replaces the row's header fields with the
 dissector's, so a value never depends on which path decoded the row. A field that
 occurs several times (tunnels, ICMP errors quoting a datagram) keeps its first, outer
 occurrence. The ``pcapkit.fallback`` column stays True on these rows: it says which
-path decoded them. Without the driver installed, the rows keep what the fast path
-decoded.
+path decoded them.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 from typing import Any
 
 import numpy as np
 
 from pcapkit.capture.batch import RecordBatch
+from pcapkit.columnar import dtypes
 from pcapkit.columnar.decode import Columns
-from pcapkit.columnar.dtypes import LOCAL_SPECS
 
 # the columns the file layer gives (never taken from the dissector)
 FRAME_COLUMNS = frozenset({"frame.number", "frame.time_epoch", "frame.len", "frame.cap_len",
                            "frame.interface_id"})
-_HEADER_SPECS = [s for s in LOCAL_SPECS if s.name not in FRAME_COLUMNS]
-
-
-def driver_available() -> bool:
-    try:
-        import pcapkit.dissect.driver  # noqa: F401
-    except ImportError:
-        return False
-    return True
+_HEADER_SPECS = [spec for name, spec in dtypes.specs().items() if name not in FRAME_COLUMNS]
 
 
 def new_session() -> Any:
-    """A dissection session for one file (None when the driver is not installed)."""
-    if not driver_available():
-        return None
+    """A dissection session for one file."""
     from pcapkit.dissect.driver import DissectSession
 
     return DissectSession()
@@ -65,10 +54,11 @@ def header_values(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _key(ftype: str, value: Any) -> Any:
+    """The value as the decoder stores it (addresses as the integer of their bytes)."""
     if ftype == "ether":
         return int(str(value).replace(":", ""), 16)
     if ftype == "ipv4":
-        return int(ipaddress.IPv4Address(str(value)))
+        return int.from_bytes(socket.inet_aton(str(value)), "big")
     if ftype == "bool":
         return bool(value)
     return int(value)
@@ -106,7 +96,7 @@ def fill(rb: RecordBatch, cols: Columns, session: Any) -> int:
             if v is None:
                 continue
             if spec.ftype == "ipv6":
-                n = int(ipaddress.IPv6Address(str(v)))
+                n = int.from_bytes(socket.inet_pton(socket.AF_INET6, str(v)), "big")
                 cols.set(spec.name + ".hi", one, n >> 64, np.uint64)
                 cols.set(spec.name + ".lo", one, n & ((1 << 64) - 1), np.uint64)
                 continue

@@ -211,7 +211,9 @@ def quick_fields(decoder: Callable[..., None], getters: dict[str, FieldGetter]) 
     :class:`LazyLayer` built with ``decoder``.
 
     A getter must return exactly what the decoder puts in ``fields[name]`` for every layer
-    it is deferred on (tests/dissect/test_lazy_layers.py checks this on the corpus)."""
+    it is deferred on (tests/dissect/test_lazy_layers.py checks this on the corpus). The
+    getters of header fields are generated from their declaration
+    (:meth:`pcapkit.proto.spec.Header.getters`), as are the decoders' struct readers."""
     _QUICK[decoder] = getters
 
 

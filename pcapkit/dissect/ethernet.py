@@ -20,58 +20,38 @@ from pcapkit.dissect.base import (
     quick_fields,
 )
 from pcapkit.fields import FieldSpec
+from pcapkit.proto.consts import ETHERNET_MAX_LENGTH, ETHERTYPE_MIN, ETHERTYPE_NAMES
+from pcapkit.proto.ethernet import HEADER, LLC, LLC_IS_LONG, LLC_SAP_SNAP, LLC_U_FRAME, SNAP
 
 FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("eth.dst", "ether", doc="destination MAC"),
+    *HEADER.specs,
     FieldSpec("eth.dst_resolved", "string", doc="destination (resolved; raw with -n)"),
-    FieldSpec("eth.dst.oui", "uint", 24, doc="destination OUI"),
-    FieldSpec("eth.dst.lg", "bool", doc="destination locally administered"),
-    FieldSpec("eth.dst.ig", "bool", doc="destination group address"),
-    FieldSpec("eth.src", "ether", doc="source MAC"),
     FieldSpec("eth.src_resolved", "string", doc="source (resolved; raw with -n)"),
-    FieldSpec("eth.src.oui", "uint", 24, doc="source OUI"),
-    FieldSpec("eth.src.lg", "bool", doc="source locally administered"),
-    FieldSpec("eth.src.ig", "bool", doc="source group address"),
     FieldSpec("eth.addr", "ether", doc="source or destination"),
     FieldSpec("eth.addr_resolved", "string", doc="source or destination (resolved)"),
     FieldSpec("eth.addr.oui", "uint", 24, doc="address OUI"),
     FieldSpec("eth.lg", "bool", doc="locally administered (either address)"),
     FieldSpec("eth.ig", "bool", doc="group address (either address)"),
-    FieldSpec("eth.type", "uint", 16, "hex", doc="EtherType"),
-    FieldSpec("eth.len", "uint", 16, doc="802.3 length"),
     FieldSpec("eth.padding", "bytes", doc="padding to the 60-byte minimum"),
     FieldSpec("eth.trailer", "bytes", doc="trailer after the payload"),
     FieldSpec("eth.fcs", "uint", 32, "hex", doc="frame check sequence"),
     FieldSpec("eth.fcs.status", "uint", 8, doc="FCS status (2 = unverified)"),
-    FieldSpec("llc.dsap", "uint", 8, "hex", doc="destination SAP"),
-    FieldSpec("llc.dsap.sap", "uint", 8, doc="DSAP address"),
-    FieldSpec("llc.dsap.ig", "bool", doc="DSAP individual/group"),
-    FieldSpec("llc.ssap", "uint", 8, "hex", doc="source SAP"),
-    FieldSpec("llc.ssap.sap", "uint", 8, doc="SSAP address"),
-    FieldSpec("llc.ssap.cr", "bool", doc="SSAP command/response"),
-    FieldSpec("llc.control", "uint", 16, "hex", doc="control field"),
-    FieldSpec("llc.control.ftype", "uint", 8, "hex", doc="frame type"),
-    FieldSpec("llc.control.u_modifier_cmd", "uint", 8, "hex", doc="U modifier (command)"),
-    FieldSpec("llc.control.u_modifier_resp", "uint", 8, "hex", doc="U modifier (response)"),
-    FieldSpec("llc.oui", "uint", 24, doc="SNAP OUI"),
-    FieldSpec("llc.pid", "uint", 16, "hex", doc="SNAP protocol id"),
-    FieldSpec("llc.type", "uint", 16, "hex", doc="SNAP type (OUI 0: an EtherType)"),
+    *LLC.specs,
+    *SNAP.specs,
 )
 
-ETHERTYPE_NAMES = {0x0800: "IPv4", 0x86DD: "IPv6", 0x0806: "ARP", 0x8035: "RARP",
-                   0x8100: "802.1Q", 0x88A8: "802.1ad", 0x9100: "QinQ"}
+_ADDRESSES = HEADER.unpacker("eth.dst", "eth.dst.oui", "eth.dst.lg", "eth.dst.ig",
+                             "eth.src", "eth.src.oui", "eth.src.lg", "eth.src.ig")
+_TYPE = HEADER.units("eth.type")
+_TYPE_AT = HEADER["eth.type"].off
+_SRC = HEADER.getter("eth.src")
+_DST = HEADER.getter("eth.dst")
+ETHERTYPE_UNKNOWN_AAAA = 0xAAAA  # tshark 4.0 hands no dissector this type
 
 
-def mac_text(raw: bytes) -> str:
-    return raw.hex(":")
-
-
-def _both_addresses(layer: Layer, dst_raw: bytes, src_raw: bytes) -> None:
-    """The 20 address fields in tshark's order, built at once (the hot path)."""
-    dst, src = dst_raw.hex(":"), src_raw.hex(":")
-    d0, s0 = dst_raw[0], src_raw[0]
-    doui, soui = int.from_bytes(dst_raw[:3], "big"), int.from_bytes(src_raw[:3], "big")
-    dlg, dig, slg, sig = bool(d0 & 2), bool(d0 & 1), bool(s0 & 2), bool(s0 & 1)
+def _both_addresses(layer: Layer, data: bytes, offset: int) -> None:
+    """The 20 address fields in tshark's order, built at once."""
+    dst, doui, dlg, dig, src, soui, slg, sig = _ADDRESSES(data, offset)
     layer.fields.update({
         "eth.dst": dst, "eth.dst_resolved": dst, "eth.dst.oui": doui,
         "eth.addr": _Multi([dst, src]), "eth.addr_resolved": _Multi([dst, src]),
@@ -81,21 +61,16 @@ def _both_addresses(layer: Layer, dst_raw: bytes, src_raw: bytes) -> None:
     })
 
 
-def src_dst_text(layer: Layer) -> str:
-    return f"{layer.fields.get('eth.src')} > {layer.fields.get('eth.dst')}"
-
-
 def _eth2_decode(layer: Layer, data: bytes, etype: int) -> None:
     """Deferred fields of an Ethernet II header (see :class:`~pcapkit.dissect.base.LazyLayer`)."""
-    offset = layer.offset
-    _both_addresses(layer, data[offset:offset + 6], data[offset + 6:offset + 12])
+    _both_addresses(layer, data, layer.offset)
     layer._fields["eth.type"] = etype
 
 
 def _eth2_summary(layer: Layer, data: bytes, etype: int) -> str:
     offset = layer.offset
-    src, dst = data[offset + 6:offset + 12].hex(":"), data[offset:offset + 6].hex(":")
-    if etype == 0xAAAA:
+    src, dst = _SRC(data, offset), _DST(data, offset)
+    if etype == ETHERTYPE_UNKNOWN_AAAA:
         return f"{src} > {dst}, ethertype Unknown (0xaaaa)"
     return f"{src} > {dst}, ethertype {ETHERTYPE_NAMES.get(etype, f'Unknown (0x{etype:04x})')} (0x{etype:04x})"
 
@@ -110,79 +85,82 @@ def dissect_ethernet(data: bytes, offset: int, end: int, ctx: Context) -> Result
         else:
             layer.truncated(end, "captured bytes end inside the Ethernet header")
         return layer, None
-    etype = (data[offset + 12] << 8) | data[offset + 13]
-    if etype >= 0x0600 or etype == 0:  # 0x0000 is "unknown type", not a length (tshark)
+    etype, = _TYPE(data, offset)
+    if etype >= ETHERTYPE_MIN or etype == 0:  # 0x0000 is "unknown type", not a length (tshark)
         # addresses, fields and summary are decoded on first access
         layer = LazyLayer("eth", offset, 14, _eth2_decode, (data, etype), _eth2_summary)
-        if etype == 0xAAAA:
+        if etype == ETHERTYPE_UNKNOWN_AAAA:
             # tshark 4.0 hands no dissector this type ("eth" alone; checked on a synthetic
             # frame and on broken/fuzz-2006-06-26-2594.pcap)
             return layer, None
         return layer, _next(Next, ("ethertype", etype, offset + 14, end, None))
     layer = Layer("eth", offset, 14)
-    _both_addresses(layer, data[offset:offset + 6], data[offset + 6:offset + 12])
+    _both_addresses(layer, data, offset)
     dst = layer.fields["eth.dst"]
     src = layer.fields["eth.src"]
     layer.add("eth.len", etype)
     layer.summary = f"{src} > {dst}, 802.3, length {etype}"
-    if etype > 1500:
-        layer.malformed(offset + 12, f"invalid length/type 0x{etype:04x}")
+    if etype > ETHERNET_MAX_LENGTH:
+        layer.malformed(offset + _TYPE_AT, f"invalid length/type 0x{etype:04x}")
         return layer, None
     payload_end = offset + 14 + etype
     reported = min(payload_end, ctx.reported_end)
     if payload_end > ctx.reported_end:
-        layer.malformed(offset + 12, f"length {etype} runs past the end of the frame")
+        layer.malformed(offset + _TYPE_AT, f"length {etype} runs past the end of the frame")
     ctx.extra["pdu_end"] = min(payload_end, ctx.reported_end)
     return layer, Next("llc", 0, offset + 14, min(payload_end, end), reported)
+
+
+_LLC_FIELDS = LLC.unpacker("llc.dsap", "llc.dsap.sap", "llc.dsap.ig", "llc.ssap", "llc.ssap.sap", "llc.ssap.cr",
+                           "llc.control")
+_U_MODIFIER = LLC.getter("llc.control.u_modifier_cmd")
+_FTYPE = LLC.getter("llc.control.ftype")
+_SNAP_FIELDS = SNAP.unpacker("llc.oui", "llc.pid")
 
 
 def dissect_llc(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     """IEEE 802.2 LLC header and, for SAP 0xAA, the SNAP header."""
     layer = Layer("llc", offset)
-    if end - offset < 3:
+    if end - offset < LLC.min_len:
         layer.truncated(end, "captured bytes end inside the LLC header")
         layer.length = max(0, end - offset)
         return layer, None
-    dsap, ssap, control = data[offset], data[offset + 1], data[offset + 2]
+    dsap, dsap_sap, dsap_ig, ssap, ssap_sap, ssap_cr, control = _LLC_FIELDS(data, offset)
     layer.add("llc.dsap", dsap)
-    layer.add("llc.dsap.sap", dsap >> 1)
-    layer.add("llc.dsap.ig", bool(dsap & 1))
+    layer.add("llc.dsap.sap", dsap_sap)
+    layer.add("llc.dsap.ig", dsap_ig)
     layer.add("llc.ssap", ssap)
-    layer.add("llc.ssap.sap", ssap >> 1)
-    layer.add("llc.ssap.cr", bool(ssap & 1))
-    if control & 0x03 != 0x03:
+    layer.add("llc.ssap.sap", ssap_sap)
+    layer.add("llc.ssap.cr", ssap_cr)
+    if control & LLC_U_FRAME != LLC_U_FRAME:
         # I or S frame: 16-bit control (not decoded further)
-        if end - offset < 4:
-            layer.length = 3
+        if end - offset < LLC_IS_LONG:
+            layer.length = LLC.min_len
             layer.truncated(end, "captured bytes end inside the 16-bit LLC control field")
             return layer, None
-        layer.length = 4
-        return layer, Next("llc.sap", dsap, offset + 4, end)
+        layer.length = LLC_IS_LONG
+        return layer, Next("llc.sap", dsap, offset + LLC_IS_LONG, end)
     layer.add("llc.control", control)
-    # the modifier bits (mask 0xec) shifted down, as tshark shows them: 0x47 -> 0x11
-    if ssap & 1:
-        layer.add("llc.control.u_modifier_resp", (control & 0xEC) >> 2)
-    else:
-        layer.add("llc.control.u_modifier_cmd", (control & 0xEC) >> 2)
-    layer.add("llc.control.ftype", control & 0x03)
-    layer.length = 3
-    if dsap == 0xAA and ssap == 0xAA:
-        if end - offset < 8:
+    layer.add("llc.control.u_modifier_resp" if ssap_cr else "llc.control.u_modifier_cmd", _U_MODIFIER(data, offset))
+    layer.add("llc.control.ftype", _FTYPE(data, offset))
+    layer.length = LLC.min_len
+    if dsap == LLC_SAP_SNAP and ssap == LLC_SAP_SNAP:
+        snap = offset + LLC.min_len
+        if end - snap < SNAP.min_len:
             layer.truncated(end, "captured bytes end inside the SNAP header")
             return layer, None
-        oui = int.from_bytes(data[offset + 3:offset + 6], "big")
-        pid = int.from_bytes(data[offset + 6:offset + 8], "big")
+        oui, pid = _SNAP_FIELDS(data, snap)
         layer.add("llc.oui", oui)
         if oui == 0:
             layer.add("llc.type", pid)
         # other OUIs have their own pid fields in tshark (llc.cisco_pid, ...): not emitted
-        layer.length = 8
+        layer.length = LLC.min_len + SNAP.min_len
         layer.summary = f"SNAP oui 0x{oui:06x} pid 0x{pid:04x}"
         if oui == 0:
-            return layer, Next("ethertype", pid, offset + 8, end)
-        return layer, Next("llc.snap", pid, offset + 8, end)
+            return layer, Next("ethertype", pid, snap + SNAP.min_len, end)
+        return layer, Next("llc.snap", pid, snap + SNAP.min_len, end)
     layer.summary = f"LLC, dsap 0x{dsap:02x}, ssap 0x{ssap:02x}"
-    return layer, Next("llc.sap", dsap, offset + 3, end)
+    return layer, Next("llc.sap", dsap, offset + LLC.min_len, end)
 
 
 def add_trailer(layer: Layer, data: bytes, pdu_end: int, caplen: int, wirelen: int,
@@ -220,8 +198,4 @@ def add_trailer(layer: Layer, data: bytes, pdu_end: int, caplen: int, wirelen: i
         layer.add(trailer_field, rest)
 
 
-quick_fields(_eth2_decode, {
-    "eth.dst": lambda d, o: d[o:o + 6].hex(":"),
-    "eth.src": lambda d, o: d[o + 6:o + 12].hex(":"),
-    "eth.type": lambda d, o: (d[o + 12] << 8) | d[o + 13],
-})
+quick_fields(_eth2_decode, HEADER.getters("eth.dst", "eth.src", "eth.type"))

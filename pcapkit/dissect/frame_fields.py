@@ -9,7 +9,7 @@ from pcapkit.fields import FieldSpec
 from pcapkit.frame import Frame
 
 FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("frame.number", "uint", 32, doc="1-based frame number in the file"),
+    FieldSpec("frame.number", "uint", 32, doc="1-based frame number in the file", nullable=False),
     FieldSpec("frame.time_epoch", "time_ns", doc="capture time, seconds since the epoch"),
     FieldSpec("frame.len", "uint", 32, doc="bytes on the wire"),
     FieldSpec("frame.cap_len", "uint", 32, doc="bytes captured"),

@@ -14,21 +14,16 @@ message was captured, is not an IP fragment, and is not itself quoted in an erro
 
 from __future__ import annotations
 
-import ipaddress
-
 from pcapkit.dissect.base import Context, FindingKind, Layer, Next, Result
-from pcapkit.dissect.udp import (
-    CHECKSUM_BAD,
-    CHECKSUM_GOOD,
-    CHECKSUM_UNVERIFIED,
-    ones_complement_sum,
-)
-from pcapkit.fields import FieldSpec, ipv6_text
+from pcapkit.dissect.udp import CHECKSUM_BAD, CHECKSUM_GOOD, CHECKSUM_UNVERIFIED
+from pcapkit.fields import FieldSpec, ipv4_text, ipv6_text
+from pcapkit.proto import ipv4, ipv6, tcp, udp
+from pcapkit.proto.checksum import ones_complement_sum
+from pcapkit.proto.consts import ETHERTYPE_IPV4, ETHERTYPE_IPV6, IPPROTO_TCP, IPPROTO_UDP
+from pcapkit.proto.icmp import HEADER, ICMP_ERROR_TYPES, QUOTE_AT
 
 FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("icmp.type", "uint", 8, doc="Type"),
-    FieldSpec("icmp.code", "uint", 8, doc="Code"),
-    FieldSpec("icmp.checksum", "uint", 16, "hex", doc="Checksum"),
+    *HEADER.specs,
     FieldSpec("icmp.checksum.status", "uint", 8, doc="0 bad, 1 good, 2 unverified"),
     FieldSpec("icmp.ident", "uint", 16, doc="Identifier (big endian)"),
     FieldSpec("icmp.ident_le", "uint", 16, doc="Identifier (little endian)"),
@@ -83,7 +78,7 @@ FIELDS: tuple[FieldSpec, ...] = (
 ECHO_REPLY, UNREACH, SOURCE_QUENCH, REDIRECT, ECHO, RTR_ADVERT, RTR_SOLICIT = 0, 3, 4, 5, 8, 9, 10
 TIME_EXCEEDED, PARAM_PROB, TSTAMP, TSTAMP_REPLY, IREQ, IREQ_REPLY, MASK_REQ, MASK_REPLY = (
     11, 12, 13, 14, 15, 16, 17, 18)
-ERROR_TYPES = frozenset((UNREACH, SOURCE_QUENCH, REDIRECT, TIME_EXCEEDED, PARAM_PROB))
+ERROR_TYPES = frozenset(ICMP_ERROR_TYPES)
 _ID_SEQ_TYPES = frozenset((ECHO_REPLY, ECHO, TSTAMP, TSTAMP_REPLY, IREQ, IREQ_REPLY, MASK_REQ, MASK_REPLY))
 
 _TYPE_NAMES = {
@@ -109,7 +104,19 @@ def _u16(data: bytes, at: int) -> int:
 
 
 def _ipv4(data: bytes, at: int) -> str:
-    return str(ipaddress.IPv4Address(data[at:at + 4]))
+    return ipv4_text(data[at:at + 4])
+
+
+_FIXED = HEADER.unpacker("icmp.type", "icmp.code", "icmp.checksum")
+_TYPE = HEADER.getter("icmp.type")
+_CODE = HEADER.getter("icmp.code")
+_CHECKSUM_AT = HEADER["icmp.checksum"].off
+# the quoted datagram, for tcpdump's text
+_QUOTED_IPV4 = ipv4.HEADER.unpacker("ip.hdr_len", "ip.proto", "ip.dst")
+_QUOTED_PORT = {IPPROTO_TCP: tcp.HEADER.getter("tcp.dstport"), IPPROTO_UDP: udp.HEADER.getter("udp.dstport")}
+_QUOTED_VERSION = ipv4.HEADER.getter("ip.version")
+_QUOTED_LENGTH = {4: (ipv4.HEADER["ip.len"].end, ipv4.HEADER.getter("ip.len"), 0),
+                  6: (ipv6.HEADER["ipv6.plen"].end, ipv6.HEADER.getter("ipv6.plen"), ipv6.HEADER.min_len)}
 
 
 def _summary(itype: int, code: int, data: bytes, offset: int, end: int, length: int) -> str:
@@ -117,19 +124,18 @@ def _summary(itype: int, code: int, data: bytes, offset: int, end: int, length: 
         return (f"ICMP {_TYPE_NAMES[itype]}, id {_u16(data, offset + 4)}, "
                 f"seq {_u16(data, offset + 6)}, length {length}")
     if itype == UNREACH:
-        inner = offset + 8
-        if end - inner >= 20:
-            dst = _ipv4(data, inner + 16)
-            proto = data[inner + 9]
-            ihl = (data[inner] & 0x0F) * 4
+        inner = offset + QUOTE_AT
+        if end - inner >= ipv4.HEADER.min_len:
+            ihl, proto, dst = _QUOTED_IPV4(data, inner)
             if code == 2:
                 return f"ICMP {dst} protocol {proto} unreachable, length {length}"
             if code == 3 and end - inner >= ihl + 4:
-                if proto in (6, 17):
-                    name = "tcp" if proto == 6 else "udp"
-                    return f"ICMP {dst} {name} port {_u16(data, inner + ihl + 2)} unreachable, length {length}"
-                return (f"ICMP {dst} protocol {proto} port {_u16(data, inner + ihl + 2)} unreachable, "
-                        f"length {length}")
+                # tcpdump prints the destination port of any protocol (where TCP and UDP have it)
+                port = _QUOTED_PORT[IPPROTO_UDP](data, inner + ihl)
+                if proto in _QUOTED_PORT:
+                    name = "tcp" if proto == IPPROTO_TCP else "udp"
+                    return f"ICMP {dst} {name} port {port} unreachable, length {length}"
+                return f"ICMP {dst} protocol {proto} port {port} unreachable, length {length}"
             if code == 4:
                 mtu = _u16(data, offset + 6)
                 frag = f"need to frag (mtu {mtu})" if mtu else "need to frag"
@@ -160,19 +166,19 @@ def dissect_icmp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     reported_end = max(ctx.reported_end, end)
     in_error = bool(ctx.extra.get("in_error_pkt"))
     avail = end - offset
-    if avail < 4:
+    if avail < HEADER.min_len:
         layer.length = max(0, avail)
         if avail >= 1:
-            layer.add("icmp.type", data[offset])
+            layer.add("icmp.type", _TYPE(data, offset))
         if avail >= 2:
-            layer.add("icmp.code", data[offset + 1])
-        if reported_end - offset < 4 and not in_error:
+            layer.add("icmp.code", _CODE(data, offset))
+        if reported_end - offset < HEADER.min_len and not in_error:
             layer.malformed(offset, f"ICMP header needs 4 bytes, {reported_end - offset} present")
         else:
             layer.truncated(offset, f"ICMP header cut short at {avail} of 4 bytes")
         layer.summary = "ICMP [|icmp]"
         return layer, None
-    itype, code, csum = data[offset], data[offset + 1], _u16(data, offset + 2)
+    itype, code, csum = _FIXED(data, offset)
     layer.add("icmp.type", itype)
     layer.add("icmp.code", code)
     layer.add("icmp.checksum", csum)
@@ -182,7 +188,7 @@ def dissect_icmp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
             status = CHECKSUM_GOOD
         else:
             status = CHECKSUM_BAD
-            layer.finding(FindingKind.CHECKSUM_BAD, offset + 2, f"bad ICMP checksum 0x{csum:04x}")
+            layer.finding(FindingKind.CHECKSUM_BAD, offset + _CHECKSUM_AT, f"bad ICMP checksum 0x{csum:04x}")
     layer.add("icmp.checksum.status", status)
     layer.length = min(avail, 8)
     layer.summary = _summary(itype, code, data, offset, end, reported_end - offset)
@@ -277,8 +283,8 @@ def dissect_icmp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
             inner_end = min(end, inner_reported)
         if inner_end > body:
             ctx.extra["in_error_pkt"] = True
-            version = data[body] >> 4
-            ethertype = 0x86DD if version == 6 else 0x0800
+            version = _QUOTED_VERSION(data, body)
+            ethertype = ETHERTYPE_IPV6 if version == 6 else ETHERTYPE_IPV4
             # the quoted datagram is cut short on purpose: report its own length as the
             # reported end, so the IP layer sees "truncated", never "malformed"
             inner_reported = max(inner_reported, body + quoted_length(data, body, inner_end))
@@ -288,11 +294,13 @@ def dissect_icmp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
 
 def quoted_length(data: bytes, at: int, end: int) -> int:
     """The total length a quoted IPv4/IPv6 header claims (0 if it cannot be read)."""
-    if end - at >= 4 and data[at] >> 4 == 4:
-        return int.from_bytes(data[at + 2:at + 4], "big")
-    if end - at >= 6 and data[at] >> 4 == 6:
-        return 40 + int.from_bytes(data[at + 4:at + 6], "big")
-    return 0
+    if end <= at:
+        return 0
+    rule = _QUOTED_LENGTH.get(_QUOTED_VERSION(data, at))
+    if rule is None:
+        return 0
+    need, length, fixed = rule
+    return fixed + length(data, at) if end - at >= need else 0
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -17,6 +17,8 @@ from pcapkit.dissect.udp import (
     verify_checksum,
 )
 from pcapkit.fields import FieldSpec, ipv6_text
+from pcapkit.proto.consts import ETHERTYPE_IPV6
+from pcapkit.proto.icmp import ICMPV6, ICMPV6_ERROR_TYPES, QUOTE_AT
 
 
 def _f(name: str, ftype: str, bits: int = 0, base: str = "dec", doc: str = "") -> FieldSpec:
@@ -24,9 +26,7 @@ def _f(name: str, ftype: str, bits: int = 0, base: str = "dec", doc: str = "") -
 
 
 FIELDS: tuple[FieldSpec, ...] = (
-    _f("icmpv6.type", "uint", 8, doc="Type"),
-    _f("icmpv6.code", "uint", 8, doc="Code"),
-    _f("icmpv6.checksum", "uint", 16, "hex", doc="Checksum"),
+    *ICMPV6.specs,
     _f("icmpv6.checksum.status", "uint", 8, doc="0 bad, 1 good, 2 unverified"),
     _f("icmpv6.reserved", "bytes", doc="Reserved (must be zero)"),
     _f("icmpv6.mtu", "uint", 32, doc="MTU (packet too big)"),
@@ -100,7 +100,9 @@ FIELDS: tuple[FieldSpec, ...] = (
     _f("icmpv6.opt.pref64.prefix", "ipv6", doc="NAT64 prefix"),
 )
 
-_ERROR_TYPES = frozenset((1, 2, 3, 4))
+_ERROR_TYPES = frozenset(ICMPV6_ERROR_TYPES)
+_FIXED = ICMPV6.unpacker("icmpv6.type", "icmpv6.code", "icmpv6.checksum")
+_CHECKSUM_AT = ICMPV6["icmpv6.checksum"].off
 _NAMES = {1: "destination unreachable", 2: "packet too big", 3: "time exceeded in-transit",
           4: "parameter problem", 128: "echo request", 129: "echo reply",
           130: "multicast listener query", 131: "multicast listener report",
@@ -228,16 +230,16 @@ def dissect_icmpv6(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     reported_end = max(ctx.reported_end, end)
     in_error = bool(ctx.extra.get("in_error_pkt"))
     avail = end - offset
-    if avail < 4:
+    if avail < ICMPV6.min_len:
         layer.length = max(0, avail)
-        if reported_end - offset < 4 and not in_error:
+        if reported_end - offset < ICMPV6.min_len and not in_error:
             layer.malformed(offset, f"ICMPv6 header needs 4 bytes, {reported_end - offset} present")
         else:
             layer.truncated(offset, f"ICMPv6 header cut short at {avail} of 4 bytes")
         layer.summary = "ICMP6, [|icmp6]"
         return layer, None
     d, o = data, offset
-    itype, code, csum = d[o], d[o + 1], _u16(d, o + 2)
+    itype, code, csum = _FIXED(d, o)
     layer.add("icmpv6.type", itype)
     layer.add("icmpv6.code", code)
     layer.add("icmpv6.checksum", csum)
@@ -248,7 +250,7 @@ def dissect_icmpv6(data: bytes, offset: int, end: int, ctx: Context) -> Result:
             status = CHECKSUM_GOOD
         elif ok is False:
             status = CHECKSUM_BAD
-            layer.finding(FindingKind.CHECKSUM_BAD, o + 2, f"bad ICMPv6 checksum 0x{csum:04x}")
+            layer.finding(FindingKind.CHECKSUM_BAD, o + _CHECKSUM_AT, f"bad ICMPv6 checksum 0x{csum:04x}")
     layer.add("icmpv6.checksum.status", status)
     length = reported_end - o
     name = _NAMES.get(itype, f"type-#{itype}")
@@ -272,12 +274,12 @@ def dissect_icmpv6(data: bytes, offset: int, end: int, ctx: Context) -> Result:
         else:
             layer.add("icmpv6.reserved", d[b:b + 4])
             layer.summary = _error_summary(itype, code, d, o + 8, end, length)
-        if not in_error and end > o + 8:
+        if not in_error and end > o + QUOTE_AT:
             ctx.extra["in_error_pkt"] = True
             from pcapkit.dissect.icmp import quoted_length
 
-            inner_reported = max(reported_end, o + 8 + quoted_length(d, o + 8, end))
-            return layer, Next("ethertype", 0x86DD, o + 8, end, inner_reported)
+            inner_reported = max(reported_end, o + QUOTE_AT + quoted_length(d, o + QUOTE_AT, end))
+            return layer, Next("ethertype", ETHERTYPE_IPV6, o + QUOTE_AT, end, inner_reported)
         return layer, None
     if itype in (128, 129):
         ident, seq = _u16(d, b), _u16(d, b + 2)

@@ -10,22 +10,30 @@ through the ``ipv6.ext`` dispatch table.
 
 from __future__ import annotations
 
-import struct
-
 from pcapkit.dissect.base import Context, Layer, LazyLayer, Next, Result, quick_fields
-from pcapkit.fields import FieldSpec, ipv6_text
+from pcapkit.fields import FieldSpec, ipv4_text, ipv6_text
+from pcapkit.proto.consts import IPPROTO_FRAGMENT, IPPROTO_NONE, IPPROTO_ROUTING
+from pcapkit.proto.ipv6 import (
+    ADDRESS_BYTES,
+    DSTOPTS,
+    EXT_LEN,
+    EXTENSIONS,
+    FRAGMENT,
+    HEADER,
+    HOPOPTS,
+    ROUTING,
+    ROUTING_ADDRESSES_AT,
+    ROUTING_MIPV6,
+    ROUTING_RPL,
+    ROUTING_SOURCE_ROUTE,
+    ROUTING_SRH,
+    ROUTING_TYPES,
+    VERSION_OF_BYTE0,
+)
+from pcapkit.proto.spec import Header
 
 FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("ipv6.version", "uint", 8, doc="version (6)"),
-    FieldSpec("ipv6.tclass", "uint", 32, "hex", doc="traffic class"),
-    FieldSpec("ipv6.tclass.dscp", "uint", 32, doc="DSCP"),
-    FieldSpec("ipv6.tclass.ecn", "uint", 32, doc="ECN"),
-    FieldSpec("ipv6.flow", "uint", 24, "hex", doc="flow label"),
-    FieldSpec("ipv6.plen", "uint", 16, doc="payload length"),
-    FieldSpec("ipv6.nxt", "uint", 8, doc="next header"),
-    FieldSpec("ipv6.hlim", "uint", 8, doc="hop limit"),
-    FieldSpec("ipv6.src", "ipv6", doc="source address"),
-    FieldSpec("ipv6.dst", "ipv6", doc="destination address"),
+    *HEADER.specs,
     FieldSpec("ipv6.addr", "ipv6", doc="source or destination"),
     FieldSpec("ipv6.src_host", "string", doc="source host"),
     FieldSpec("ipv6.dst_host", "string", doc="destination host"),
@@ -62,27 +70,12 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("ipv6.opt.tel", "uint", 8, doc="tunnel encapsulation limit"),
     FieldSpec("ipv6.opt.mipv6.home_address", "ipv6", doc="home address"),
     FieldSpec("ipv6.opt.unknown", "bytes", doc="unknown option data"),
-    FieldSpec("ipv6.hopopts.nxt", "uint", 8, doc="next header"),
-    FieldSpec("ipv6.hopopts.len", "uint", 8, doc="length (8-octet units - 1)"),
     FieldSpec("ipv6.hopopts.len_oct", "uint", 16, doc="length in bytes"),
-    FieldSpec("ipv6.dstopts.nxt", "uint", 8, doc="next header"),
-    FieldSpec("ipv6.dstopts.len", "uint", 8, doc="length (8-octet units - 1)"),
     FieldSpec("ipv6.dstopts.len_oct", "uint", 16, doc="length in bytes"),
-    FieldSpec("ipv6.routing.nxt", "uint", 8, doc="next header"),
-    FieldSpec("ipv6.routing.len", "uint", 8, doc="length (8-octet units - 1)"),
     FieldSpec("ipv6.routing.len_oct", "uint", 16, doc="length in bytes"),
-    FieldSpec("ipv6.routing.type", "uint", 8, doc="routing type"),
-    FieldSpec("ipv6.routing.segleft", "uint", 8, doc="segments left"),
-    FieldSpec("ipv6.routing.src.reserved", "bytes", doc="type 0 reserved"),
+    *ROUTING_TYPES[ROUTING_SOURCE_ROUTE].specs[-1:],
     FieldSpec("ipv6.routing.src.addr", "ipv6", doc="type 0 address"),
-    FieldSpec("ipv6.routing.mipv6.reserved", "bytes", doc="type 2 reserved"),
-    FieldSpec("ipv6.routing.mipv6.home_address", "ipv6", doc="type 2 home address"),
-    FieldSpec("ipv6.fraghdr.nxt", "uint", 8, doc="next header"),
-    FieldSpec("ipv6.fraghdr.reserved_octet", "uint", 8, "hex", doc="reserved octet"),
-    FieldSpec("ipv6.fraghdr.offset", "uint", 16, doc="fragment offset (8-byte units)"),
-    FieldSpec("ipv6.fraghdr.reserved_bits", "uint", 16, doc="reserved bits"),
-    FieldSpec("ipv6.fraghdr.more", "bool", doc="more fragments"),
-    FieldSpec("ipv6.fraghdr.ident", "uint", 32, "hex", doc="identification"),
+    *ROUTING_TYPES[ROUTING_MIPV6].specs[-2:],
     FieldSpec("ipv6.fragment", "framenum", doc="frames holding the fragments"),
     FieldSpec("ipv6.fragment.count", "uint", 32, doc="number of fragments"),
     FieldSpec("ipv6.fragment.error", "framenum", doc="frames of fragments with errors (overlap)"),
@@ -92,13 +85,11 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("ipv6.fragment.multipletails", "bool", doc="several last fragments"),
     FieldSpec("ipv6.reassembled.length", "uint", 32, doc="reassembled length"),
     FieldSpec("ipv6.reassembled.data", "bytes", doc="reassembled data"),
+    *HOPOPTS.specs, *DSTOPTS.specs, *ROUTING.specs, *FRAGMENT.specs,
 )
 
-EXT_HEADERS = {0: "ipv6.hopopts", 43: "ipv6.routing", 44: "ipv6.fraghdr", 60: "ipv6.dstopts"}
-
-
-def _v4(raw: bytes) -> str:
-    return f"{raw[0]}.{raw[1]}.{raw[2]}.{raw[3]}"
+EXT_HEADERS = {kind: header.proto for kind, header in EXTENSIONS.items()}
+_v4 = ipv4_text
 
 
 def _address(layer: Layer, which: str, raw: bytes) -> None:
@@ -134,13 +125,18 @@ def _address(layer: Layer, which: str, raw: bytes) -> None:
         layer.add("ipv6.isatap_ipv4", v4)
 
 
-_FIXED = struct.Struct("!IHBB16s16s")
+# what the next layer needs now (the rest is decoded on first access)
+_DISPATCH = HEADER.units("ipv6.version", "ipv6.plen", "ipv6.nxt", "ipv6.src", "ipv6.dst")
+_FIXED = HEADER.unpacker("ipv6.tclass", "ipv6.tclass.dscp", "ipv6.tclass.ecn", "ipv6.flow", "ipv6.plen",
+                         "ipv6.nxt", "ipv6.hlim", "ipv6.src", "ipv6.dst")
+_RAW_ADDRESSES = HEADER.units("ipv6.src", "ipv6.dst")
+_PLEN_AT = HEADER["ipv6.plen"].off
 
 
 def dissect_ipv6(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     if end - offset >= 40:
-        word, plen, nxt, _hlim, src_raw, dst_raw = _FIXED.unpack_from(data, offset)
-        if word >> 28 == 6:
+        b0, plen, nxt, src_raw, dst_raw = _DISPATCH(data, offset)
+        if VERSION_OF_BYTE0[b0] == 6:
             # the whole fixed header: what the next layer needs now, the fields (addresses
             # in text, 6to4/Teredo/SLAAC/ISATAP), findings and summary on first access
             reported_end = ctx.reported_end
@@ -159,7 +155,7 @@ def dissect_ipv6(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     if avail < 1:
         layer.truncated(offset, "no bytes for the IPv6 header")
         return layer, None
-    version = data[offset] >> 4
+    version = _VERSION(data, offset)
     layer.add("ip.version", version)  # tshark's IPv6 dissector adds ip.version too
     layer.add("ipv6.version", version)
     if version != 6:
@@ -172,6 +168,9 @@ def dissect_ipv6(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     else:
         layer.truncated(end, f"captured bytes end inside the IPv6 header ({avail} < 40)")
     return layer, None
+
+
+_VERSION = HEADER.getter("ipv6.version")
 
 
 def _payload_extent(data: bytes, offset: int, end: int, reported_end: int, plen: int,
@@ -193,15 +192,15 @@ def _payload_extent(data: bytes, offset: int, end: int, reported_end: int, plen:
 def _decode_header(layer: Layer, data: bytes, end: int, reported_end: int) -> None:
     """Fields, findings and summary of a fixed header :func:`dissect_ipv6` took whole."""
     offset = layer.offset
-    word, plen, nxt, hlim, src_raw, dst_raw = _FIXED.unpack_from(data, offset)
-    tclass = (word >> 20) & 0xFF
+    tclass, dscp, ecn, flow, plen, nxt, hlim, _src, _dst = _FIXED(data, offset)
+    src_raw, dst_raw = _RAW_ADDRESSES(data, offset)
     f = layer._fields
     f["ip.version"] = 6  # tshark's IPv6 dissector adds ip.version too
     f["ipv6.version"] = 6
     f["ipv6.tclass"] = tclass
-    f["ipv6.tclass.dscp"] = tclass >> 2
-    f["ipv6.tclass.ecn"] = tclass & 3
-    f["ipv6.flow"] = word & 0xFFFFF
+    f["ipv6.tclass.dscp"] = dscp
+    f["ipv6.tclass.ecn"] = ecn
+    f["ipv6.flow"] = flow
     f["ipv6.plen"] = plen
     f["ipv6.nxt"] = nxt
     f["ipv6.hlim"] = hlim
@@ -210,35 +209,29 @@ def _decode_header(layer: Layer, data: bytes, end: int, reported_end: int) -> No
     payload_len, _ = _payload_extent(data, offset, end, reported_end, plen, nxt)
     reported_avail = reported_end - offset - 40
     if payload_len > reported_avail:
-        layer.malformed(offset + 4, f"payload length {payload_len} > {reported_avail} bytes in the frame")
+        layer.malformed(offset + _PLEN_AT, f"payload length {payload_len} > {reported_avail} bytes in the frame")
     layer._summary = f"ip-proto-{nxt} {payload_len}"
 
 
-quick_fields(_decode_header, {
-    "ip.version": lambda d, o: 6,
-    "ipv6.version": lambda d, o: 6,
-    "ipv6.plen": lambda d, o: (d[o + 4] << 8) | d[o + 5],
-    "ipv6.nxt": lambda d, o: d[o + 6],
-    "ipv6.hlim": lambda d, o: d[o + 7],
-    "ipv6.src": lambda d, o: ipv6_text(d[o + 8:o + 24]),
-    "ipv6.dst": lambda d, o: ipv6_text(d[o + 24:o + 40]),
-})
+_VERSION6 = lambda d, o: 6  # noqa: E731 - the fast path took version 6 only
+quick_fields(_decode_header, {"ip.version": _VERSION6, "ipv6.version": _VERSION6,
+                              **HEADER.getters("ipv6.plen", "ipv6.nxt", "ipv6.hlim", "ipv6.src", "ipv6.dst")})
 
 
 def _next(nxt: int, offset: int, end: int, reported: int) -> Next:
     if nxt in EXT_HEADERS:
         return Next("ipv6.ext", nxt, offset, end, reported)
-    if nxt == 59:  # no next header
+    if nxt == IPPROTO_NONE:
         return Next("ipv6.none", nxt, offset, end, reported)
     return Next("ip.proto", nxt, offset, end, reported)
 
 
 def _jumbo(data: bytes, offset: int, end: int) -> int | None:
     """The Jumbo Payload option value of a hop-by-hop header at ``offset``, if present."""
-    if end - offset < 2:
+    if end - offset < HOPOPTS.min_len:
         return None
-    hlen = (data[offset + 1] + 1) * 8
-    pos, stop = offset + 2, min(offset + hlen, end)
+    hlen = EXT_LEN.of(_HOPOPTS_LEN(data, offset))
+    pos, stop = offset + HOPOPTS.min_len, min(offset + hlen, end)
     while pos < stop:
         t = data[pos]
         if t == 0:
@@ -297,49 +290,62 @@ def _options(layer: Layer, data: bytes, pos: int, stop: int) -> int:
     return 0
 
 
+_HOPOPTS_LEN = HOPOPTS.getter("ipv6.hopopts.len")
+# next header and length of the headers that have a length byte
+_NXT_LEN = {kind: header.unpacker(f"{header.proto}.nxt", f"{header.proto}.len")
+            for kind, header in EXTENSIONS.items() if kind != IPPROTO_FRAGMENT}
+_ROUTING_TYPE = ROUTING.unpacker("ipv6.routing.type", "ipv6.routing.segleft")
+_SOURCE_ROUTE = ROUTING_TYPES[ROUTING_SOURCE_ROUTE].getter("ipv6.routing.src.reserved")
+_MIPV6 = ROUTING_TYPES[ROUTING_MIPV6].unpacker("ipv6.routing.mipv6.reserved", "ipv6.routing.mipv6.home_address")
+_RPL = ROUTING_TYPES[ROUTING_RPL].unpacker("ipv6.routing.rpl.cmprE", "ipv6.routing.rpl.pad")
+# the final destination of a type 2 (home address) or 4 (segment list[0]) header, raw
+_LAST_HOP = {rtype: ROUTING_TYPES[rtype].units(name) for rtype, name in (
+    (ROUTING_MIPV6, "ipv6.routing.mipv6.home_address"), (ROUTING_SRH, "ipv6.routing.srh.addr"))}
+
+
 def dissect_ipv6_ext(data: bytes, offset: int, end: int, ctx: Context, kind: int) -> Result:
-    name = EXT_HEADERS[kind]
+    header: Header = EXTENSIONS[kind]
+    name = header.proto
     layer = Layer(name, offset)
     avail = end - offset
-    if kind == 44:
+    if kind == IPPROTO_FRAGMENT:
         return _fragment(layer, data, offset, end, ctx)
     if avail < 2:
         layer.length = max(avail, 0)
         layer.truncated(end, f"captured bytes end inside the {name} header")
         return layer, None
-    nxt, hl = data[offset], data[offset + 1]
-    hlen = (hl + 1) * 8
+    nxt, hl = _NXT_LEN[kind](data, offset)
+    hlen = EXT_LEN.of(hl)
     layer.add(f"{name}.nxt", nxt)
     layer.add(f"{name}.len", hl)
     layer.add(f"{name}.len_oct", hlen)
     stop = offset + hlen
+    options = kind != IPPROTO_ROUTING  # hop-by-hop and destination options
     if stop > end:
         layer.length = avail
         if stop > ctx.reported_end:
-            layer.malformed(offset + 1, f"header length {hlen} runs past the packet")
+            layer.malformed(offset + header[f"{name}.len"].off, f"header length {hlen} runs past the packet")
         else:
             layer.truncated(end, f"captured bytes end inside the {name} header")
-        if kind in (0, 60):  # tshark still shows the options the bytes hold
-            _options(layer, data, offset + 2, end)
+        if options:  # tshark still shows the options the bytes hold
+            _options(layer, data, offset + header.min_len, end)
         return layer, None
     layer.length = hlen
-    if kind in (0, 60):
-        if _options(layer, data, offset + 2, stop) > end:
+    if options:
+        if _options(layer, data, offset + header.min_len, stop) > end:
             return layer, None  # an option running past the bytes: tshark's exception ends the packet
     else:
-        if hlen < 4:
-            layer.malformed(offset, "routing header too short")
-            return layer, None
-        rtype, segleft = data[offset + 2], data[offset + 3]
+        rtype, segleft = _ROUTING_TYPE(data, offset)
         layer.add("ipv6.routing.type", rtype)
         layer.add("ipv6.routing.segleft", segleft)
-        if rtype == 0:
-            layer.add("ipv6.routing.src.reserved", bytes(data[offset + 4:offset + 8]))
-            for pos in range(offset + 8, stop - 15, 16):
-                layer.add("ipv6.routing.src.addr", ipv6_text(data[pos:pos + 16]))
-        elif rtype == 2 and hlen >= 24:
-            layer.add("ipv6.routing.mipv6.reserved", bytes(data[offset + 4:offset + 8]))
-            layer.add("ipv6.routing.mipv6.home_address", ipv6_text(data[offset + 8:offset + 24]))
+        if rtype == ROUTING_SOURCE_ROUTE:
+            layer.add("ipv6.routing.src.reserved", _SOURCE_ROUTE(data, offset))
+            for pos in range(offset + ROUTING_ADDRESSES_AT, stop - ADDRESS_BYTES + 1, ADDRESS_BYTES):
+                layer.add("ipv6.routing.src.addr", ipv6_text(data[pos:pos + ADDRESS_BYTES]))
+        elif rtype == ROUTING_MIPV6 and hlen >= ROUTING_TYPES[rtype].min_len:
+            reserved, home = _MIPV6(data, offset)
+            layer.add("ipv6.routing.mipv6.reserved", reserved)
+            layer.add("ipv6.routing.mipv6.home_address", home)
         if segleft:
             final = _final_destination(data, offset, stop, rtype, ctx.extra.get("ip.dst_raw"))
             if final is not None:
@@ -353,41 +359,39 @@ def _final_destination(data: bytes, offset: int, stop: int, rtype: int, dst: obj
     type 0 its last address, type 2 the home address, type 3 (RPL, RFC 6554) the last
     address completed with the first CmprE bytes of the IPv6 destination, type 4 (SRH,
     RFC 8754) segment list[0]; None for other types or too short a header."""
-    if rtype == 0:
-        count = (stop - offset - 8) // 16
+    if rtype == ROUTING_SOURCE_ROUTE:
+        count = (stop - offset - ROUTING_ADDRESSES_AT) // ADDRESS_BYTES
         if count < 1:
             return None
-        last = offset + 8 + 16 * (count - 1)
-        return bytes(data[last:last + 16])
-    if rtype in (2, 4):
-        return bytes(data[offset + 8:offset + 24]) if stop - offset >= 24 else None
-    if rtype == 3 and isinstance(dst, bytes | bytearray) and len(dst) == 16 and stop - offset >= 8:
-        cmpr_e, pad = data[offset + 4] & 0x0F, data[offset + 5] >> 4
+        last = offset + ROUTING_ADDRESSES_AT + ADDRESS_BYTES * (count - 1)
+        return bytes(data[last:last + ADDRESS_BYTES])
+    if rtype in _LAST_HOP:
+        return _LAST_HOP[rtype](data, offset)[0] if stop - offset >= ROUTING_TYPES[rtype].min_len else None
+    if rtype == ROUTING_RPL and isinstance(dst, bytes | bytearray) and len(dst) == ADDRESS_BYTES \
+            and stop - offset >= ROUTING_TYPES[rtype].min_len:
+        cmpr_e, pad = _RPL(data, offset)
         last_end = stop - pad
-        last_start = last_end - (16 - cmpr_e)
-        if last_start < offset + 8:
+        last_start = last_end - (ADDRESS_BYTES - cmpr_e)
+        if last_start < offset + ROUTING_ADDRESSES_AT:
             return None
         return bytes(dst[:cmpr_e]) + bytes(data[last_start:last_end])
     return None
 
 
+_FRAGMENT_FIELDS = FRAGMENT.unpacker(*FRAGMENT.names)
+
+
 def _fragment(layer: Layer, data: bytes, offset: int, end: int, ctx: Context) -> Result:
-    if end - offset < 8:
+    if end - offset < FRAGMENT.min_len:
         layer.length = max(end - offset, 0)
         layer.truncated(end, "captured bytes end inside the fragment header")
         return layer, None
-    nxt, res = data[offset], data[offset + 1]
-    off_word = int.from_bytes(data[offset + 2:offset + 4], "big")
-    ident = int.from_bytes(data[offset + 4:offset + 8], "big")
-    frag, more = off_word >> 3, bool(off_word & 1)
-    layer.add("ipv6.fraghdr.nxt", nxt)
-    layer.add("ipv6.fraghdr.reserved_octet", res)
-    layer.add("ipv6.fraghdr.offset", frag)
-    layer.add("ipv6.fraghdr.reserved_bits", (off_word >> 1) & 3)
-    layer.add("ipv6.fraghdr.more", more)
-    layer.add("ipv6.fraghdr.ident", ident)
-    layer.length = 8
-    pay = offset + 8
+    values = _FRAGMENT_FIELDS(data, offset)
+    for name, value in zip(FRAGMENT.names, values, strict=True):
+        layer.add(name, value)
+    nxt, _, frag, _, more, ident = values
+    layer.length = FRAGMENT.min_len
+    pay = offset + FRAGMENT.min_len
     if frag == 0 and not more:  # atomic fragment (RFC 6946): not reassembled
         return layer, _next(nxt, pay, end, ctx.reported_end)
     length = ctx.reported_end - pay

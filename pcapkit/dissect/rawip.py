@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from pcapkit.dissect.base import Context, Layer, Next, Result
 from pcapkit.fields import FieldSpec
+from pcapkit.proto.raw import HEADER
 
 FIELDS: tuple[FieldSpec, ...] = ()
+
+_VERSION = HEADER.getter("raw.version")
 
 
 def dissect_raw_ip(data: bytes, offset: int, end: int, ctx: Context) -> Result:
@@ -17,7 +20,7 @@ def dissect_raw_ip(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     if end <= offset:
         layer.truncated(offset, "empty raw IP packet")
         return layer, None
-    version = data[offset] >> 4
+    version = _VERSION(data, offset)
     if version == 4:
         return layer, Next("raw.version", 4, offset, end)
     if version == 6:

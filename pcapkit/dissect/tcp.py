@@ -15,7 +15,6 @@ kind is kept as its kind/length and raw bytes (``tcp.options``) with an UNSUPPOR
 
 from __future__ import annotations
 
-import struct
 from typing import Any
 
 from pcapkit.dissect import registry
@@ -38,42 +37,49 @@ from pcapkit.dissect.udp import (
     verify_checksum,
 )
 from pcapkit.fields import MISSING, FieldSpec
+from pcapkit.proto.consts import TCP_ACK, TCP_RST, TCP_URG, flags_str, tcpdump_flags
+from pcapkit.proto.tcp import DERIVED, FLAG_NAMES, HDR_LEN_AT, HDR_LEN_OF_BYTE, HEADER
+from pcapkit.proto.tcp_options import (
+    ACCECN0,
+    ACCECN1,
+    EOL,
+    EXP1,
+    EXP2,
+    EXP_ACCECN,
+    EXP_TFO,
+    FIXED_LENGTH,
+    MAX_WSCALE,
+    MD5,
+    MPTCP,
+    MSS,
+    NOP,
+    OPT_BAD_LENGTH,
+    OPT_CUT,
+    OPT_CUT_BODY,
+    OPT_EOL,
+    OPT_NO_LENGTH,
+    OPT_NOP,
+    OPT_OK,
+    SACK,
+    SACK_BLOCK,
+    SACK_PERM,
+    TFO,
+    TIMESTAMP,
+    WSCALE,
+    option_at,
+)
+
+__all__ = ["FIELDS", "dissect_tcp", "flags_str", "tcpdump_flags"]
 
 FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("tcp.srcport", "uint", 16, doc="Source Port"),
-    FieldSpec("tcp.dstport", "uint", 16, doc="Destination Port"),
+    *HEADER.specs,
+    *DERIVED,
     FieldSpec("tcp.port", "uint", 16, doc="Source or Destination Port"),
-    FieldSpec("tcp.seq_raw", "uint", 32, doc="Sequence Number (raw)"),
-    FieldSpec("tcp.ack_raw", "uint", 32, doc="Acknowledgment Number (raw)"),
-    FieldSpec("tcp.hdr_len", "uint", 8, doc="Header Length in bytes"),
-    FieldSpec("tcp.flags", "uint", 16, "hex", doc="Flags (12 bits)"),
-    FieldSpec("tcp.flags.res", "bool", doc="Reserved"),
-    FieldSpec("tcp.flags.ae", "bool", doc="Accurate ECN"),
-    FieldSpec("tcp.flags.cwr", "bool", doc="Congestion Window Reduced"),
-    FieldSpec("tcp.flags.ece", "bool", doc="ECN-Echo"),
-    FieldSpec("tcp.flags.urg", "bool", doc="Urgent"),
-    FieldSpec("tcp.flags.ack", "bool", doc="Acknowledgment"),
-    FieldSpec("tcp.flags.push", "bool", doc="Push"),
-    FieldSpec("tcp.flags.reset", "bool", doc="Reset"),
-    FieldSpec("tcp.flags.syn", "bool", doc="Syn"),
-    FieldSpec("tcp.flags.fin", "bool", doc="Fin"),
     FieldSpec("tcp.flags.str", "string", doc="TCP Flags as letters"),
-    FieldSpec("tcp.window_size_value", "uint", 16, doc="Window (unscaled header value)"),
-    FieldSpec("tcp.checksum", "uint", 16, "hex", doc="Checksum"),
     FieldSpec("tcp.checksum.status", "uint", 8, doc="0 bad, 1 good, 2 unverified"),
-    FieldSpec("tcp.urgent_pointer", "uint", 16, doc="Urgent Pointer"),
-    FieldSpec("tcp.len", "uint", 32, doc="TCP Segment Len (reported)"),
     FieldSpec("tcp.options", "bytes", doc="TCP Options (all option bytes)"),
     FieldSpec("tcp.option_kind", "uint", 8, doc="Kind of each option"),
     FieldSpec("tcp.option_len", "uint", 8, doc="Length of each option with a length byte"),
-    FieldSpec("tcp.options.mss_val", "uint", 16, doc="MSS Value"),
-    FieldSpec("tcp.options.wscale.shift", "uint", 8, doc="Window scale shift count"),
-    FieldSpec("tcp.options.wscale.multiplier", "uint", 16, doc="Multiplier (2^shift)"),
-    FieldSpec("tcp.options.sack_le", "uint", 32, doc="SACK left edge (raw here)"),
-    FieldSpec("tcp.options.sack_re", "uint", 32, doc="SACK right edge (raw here)"),
-    FieldSpec("tcp.options.sack.count", "uint", 8, doc="Number of SACK blocks"),
-    FieldSpec("tcp.options.timestamp.tsval", "uint", 32, doc="Timestamp value"),
-    FieldSpec("tcp.options.timestamp.tsecr", "uint", 32, doc="Timestamp echo reply"),
     FieldSpec("tcp.options.tfo.cookie", "bytes", doc="TCP Fast Open cookie"),
     FieldSpec("tcp.options.md5.digest", "bytes", doc="MD5 digest (RFC 2385)"),
     FieldSpec("tcp.options.mptcp.subtype", "uint", 8, doc="Multipath TCP subtype"),
@@ -104,22 +110,6 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("tcp.reset_cause", "string", doc="Text carried by a RST segment (RFC 9293 3.5.3)"),
 )
 
-_FLAG_LETTERS = "RRRACEUAPRSF"  # tshark 4.0: bit 8 is AE (was NS)
-_MIDDLE_DOT = "\u00b7"
-# tcpdump's flag characters, in its order (tcpdump 4.99 prints nothing for AE)
-_TCPDUMP_FLAGS = ((0x01, "F"), (0x02, "S"), (0x04, "R"), (0x08, "P"), (0x10, "."), (0x20, "U"),
-                  (0x40, "E"), (0x80, "W"))
-
-
-def flags_str(flags: int) -> str:
-    """Wireshark's ``tcp.flags.str``: 12 letters, a middle dot for each clear bit."""
-    return "".join(_FLAG_LETTERS[i] if (flags >> (11 - i)) & 1 else _MIDDLE_DOT for i in range(12))
-
-
-def tcpdump_flags(flags: int) -> str:
-    text = "".join(ch for bit, ch in _TCPDUMP_FLAGS if flags & bit)
-    return text or "none"
-
 
 def _u16(data: bytes, at: int) -> int:
     return int.from_bytes(data[at:at + 2], "big")
@@ -136,103 +126,115 @@ def _options(data: bytes, start: int, end: int, cap_end: int, layer: Layer) -> l
     bytes end (an option cut short by the snapshot length is shown, then truncated)."""
     words: list[str] = []
     pos = start
-    while pos < min(end, cap_end):
-        kind = data[pos]
-        if kind == 0:  # end of option list; tshark lists each zero byte after it as EOL too
-            while pos < min(end, cap_end) and data[pos] == 0:
-                layer.add("tcp.option_kind", 0)
-                pos += 1
-            words.append("eol")
-            break
-        if kind == 1:
-            layer.add("tcp.option_kind", 1)
+    stop = min(end, cap_end)
+    while pos < stop:
+        kind, olen, status = option_at(data, pos, end, cap_end)
+        if status == OPT_OK:
+            layer.add("tcp.option_kind", kind)
+            layer.add("tcp.option_len", olen)
+            words.append(_option(layer, data, pos, kind, olen))
+            pos += olen
+            continue
+        if status == OPT_NOP:
+            layer.add("tcp.option_kind", NOP)
             words.append("nop")
             pos += 1
             continue
-        if pos + 1 >= cap_end and pos + 1 < end:
+        if status == OPT_EOL:  # tshark lists each zero byte after it as EOL too
+            while pos < stop and data[pos] == EOL:
+                layer.add("tcp.option_kind", EOL)
+                pos += 1
+            words.append("eol")
+            break
+        if status == OPT_CUT:
             layer.truncated(pos, f"option kind {kind} cut short")
             break
-        if pos + 1 >= end:
+        if status == OPT_NO_LENGTH:
             layer.malformed(pos, f"option kind {kind} has no length byte")
             words.append(f"opt-{kind}")
             break
-        olen = data[pos + 1]
-        if olen < 2 or pos + olen > end:
+        if status == OPT_BAD_LENGTH:
             # tshark shows neither kind nor length of an option that does not fit
             layer.malformed(pos, f"option kind {kind} has bad length {olen}")
             words.append(f"opt-{kind} [bad length {olen}]")
             break
+        assert status == OPT_CUT_BODY
         layer.add("tcp.option_kind", kind)
         layer.add("tcp.option_len", olen)
-        if pos + olen > cap_end:
-            layer.truncated(pos, f"option kind {kind} cut short by the capture")
-            break
-        body = pos + 2
-        bl = olen - 2
-        if kind == 2 and olen == 4:
-            mss = _u16(data, body)
-            layer.add("tcp.options.mss_val", mss)
-            words.append(f"mss {mss}")
-        elif kind == 3 and olen == 3:
-            shift = data[body]
-            layer.add("tcp.options.wscale.shift", shift)
-            layer.add("tcp.options.wscale.multiplier", 1 << min(shift, 14))
-            words.append(f"wscale {shift}")
-        elif kind == 4 and olen == 2:
-            words.append("sackOK")
-        elif kind == 5 and bl % 8 == 0:
-            count = bl // 8
-            edges = []
-            for i in range(count):
-                le = _u32(data, body + 8 * i)
-                re = _u32(data, body + 8 * i + 4)
-                layer.add("tcp.options.sack_le", le)
-                layer.add("tcp.options.sack_re", re)
-                edges.append(f"{{{le}:{re}}}")
-            layer.add("tcp.options.sack.count", count)
-            words.append(f"sack {count} " + "".join(edges))
-        elif kind == 8 and olen == 10:
-            tsval = _u32(data, body)
-            tsecr = _u32(data, body + 4)
-            layer.add("tcp.options.timestamp.tsval", tsval)
-            layer.add("tcp.options.timestamp.tsecr", tsecr)
-            words.append(f"TS val {tsval} ecr {tsecr}")
-        elif kind == 19 and olen == 18:
-            layer.add("tcp.options.md5.digest", data[body:body + 16])
-            words.append("md5")
-        elif kind == 30 and olen >= 3:
-            _mptcp(layer, data, pos, pos + olen)
-            words.append("mptcp")
-        elif kind == 34:
-            if bl > 0:
-                layer.add("tcp.options.tfo.cookie", data[body:pos + olen])
-                words.append(f"tfo cookie {data[body:pos + olen].hex()}")
-            else:
-                words.append("tfo cookiereq")
-        elif kind in (253, 254) and olen >= 4:
-            exid = _u16(data, body)
-            layer.add("tcp.options.experimental.exid", exid)
-            if exid == 0xF989:
-                if olen > 4:
-                    layer.add("tcp.options.tfo.cookie", data[body + 2:pos + olen])
-                    words.append(f"exp-tfo cookie {data[body + 2:pos + olen].hex()}")
-                else:
-                    words.append("exp-tfo cookiereq")
-            else:
-                if exid in (0xACC0, 0xACC1):
-                    _acc_ecn(layer, data, body + 2, pos + olen, exid == 0xACC1)
-                words.append(f"exp-{exid:x}")
-        elif kind in (172, 174):
-            _acc_ecn(layer, data, body, pos + olen, kind == 174)
-            words.append("accecn")
-        elif kind in (2, 3, 4, 5, 8, 19, 30):
-            layer.malformed(pos, f"option kind {kind} has wrong length {olen}")
-            words.append(f"opt-{kind} [bad length {olen}]")
-        else:
-            layer.finding(FindingKind.UNSUPPORTED, pos, f"unknown option kind {kind}, length {olen} kept raw")
-            words.append(f"unknown-{kind} 0x{data[body:pos + olen].hex()}")
-        pos += olen
+        layer.truncated(pos, f"option kind {kind} cut short by the capture")
+        break
     return words
+
+
+def _option(layer: Layer, data: bytes, pos: int, kind: int, olen: int) -> str:
+    """Decode one whole option into ``layer``; return tcpdump's word for it."""
+    body = pos + 2
+    bl = olen - 2
+    fixed = FIXED_LENGTH.get(kind)
+    if fixed is not None and olen != fixed:
+        layer.malformed(pos, f"option kind {kind} has wrong length {olen}")
+        return f"opt-{kind} [bad length {olen}]"
+    if kind == MSS:
+        mss = _u16(data, body)
+        layer.add("tcp.options.mss_val", mss)
+        return f"mss {mss}"
+    if kind == WSCALE:
+        shift = data[body]
+        layer.add("tcp.options.wscale.shift", shift)
+        layer.add("tcp.options.wscale.multiplier", 1 << min(shift, MAX_WSCALE))
+        return f"wscale {shift}"
+    if kind == SACK_PERM:
+        return "sackOK"
+    if kind == SACK:
+        if bl % SACK_BLOCK:
+            layer.malformed(pos, f"option kind {kind} has wrong length {olen}")
+            return f"opt-{kind} [bad length {olen}]"
+        count = bl // SACK_BLOCK
+        edges = []
+        for i in range(count):
+            le = _u32(data, body + SACK_BLOCK * i)
+            re = _u32(data, body + SACK_BLOCK * i + 4)
+            layer.add("tcp.options.sack_le", le)
+            layer.add("tcp.options.sack_re", re)
+            edges.append(f"{{{le}:{re}}}")
+        layer.add("tcp.options.sack.count", count)
+        return f"sack {count} " + "".join(edges)
+    if kind == TIMESTAMP:
+        tsval = _u32(data, body)
+        tsecr = _u32(data, body + 4)
+        layer.add("tcp.options.timestamp.tsval", tsval)
+        layer.add("tcp.options.timestamp.tsecr", tsecr)
+        return f"TS val {tsval} ecr {tsecr}"
+    if kind == MD5:
+        layer.add("tcp.options.md5.digest", data[body:body + 16])
+        return "md5"
+    if kind == MPTCP:
+        if olen < 3:
+            layer.malformed(pos, f"option kind {kind} has wrong length {olen}")
+            return f"opt-{kind} [bad length {olen}]"
+        _mptcp(layer, data, pos, pos + olen)
+        return "mptcp"
+    if kind == TFO:
+        if bl > 0:
+            layer.add("tcp.options.tfo.cookie", data[body:pos + olen])
+            return f"tfo cookie {data[body:pos + olen].hex()}"
+        return "tfo cookiereq"
+    if kind in (EXP1, EXP2) and olen >= 4:
+        exid = _u16(data, body)
+        layer.add("tcp.options.experimental.exid", exid)
+        if exid == EXP_TFO:
+            if olen > 4:
+                layer.add("tcp.options.tfo.cookie", data[body + 2:pos + olen])
+                return f"exp-tfo cookie {data[body + 2:pos + olen].hex()}"
+            return "exp-tfo cookiereq"
+        if exid in EXP_ACCECN:
+            _acc_ecn(layer, data, body + 2, pos + olen, exid == EXP_ACCECN[1])
+        return f"exp-{exid:x}"
+    if kind in (ACCECN0, ACCECN1):
+        _acc_ecn(layer, data, body, pos + olen, kind == ACCECN1)
+        return "accecn"
+    layer.finding(FindingKind.UNSUPPORTED, pos, f"unknown option kind {kind}, length {olen} kept raw")
+    return f"unknown-{kind} 0x{data[body:pos + olen].hex()}"
 
 
 def _mptcp(layer: Layer, data: bytes, pos: int, end: int) -> None:
@@ -302,30 +304,30 @@ def _acc_ecn(layer: Layer, data: bytes, start: int, end: int, order1: bool) -> N
         layer.add(f"tcp.options.acc_ecn.{name}", int.from_bytes(data[at:at + 3], "big"))
 
 
-_HEADER = struct.Struct("!HHIIBBHHH")
-_U32_AT = struct.Struct("!I").unpack_from
-_FLAG_FIELDS: dict[int, dict[str, Any]] = {}
 _TCP_PORTS = registry.table("tcp.port")  # ports of stream-level dissectors (BGP)
+_HOT = HEADER.units("tcp.srcport", "tcp.dstport")  # the payload's dispatch key
+_FIXED = HEADER.unpacker("tcp.srcport", "tcp.dstport", "tcp.seq_raw", "tcp.ack_raw", "tcp.hdr_len")
+_AFTER_FLAGS = HEADER.unpacker("tcp.seq_raw", "tcp.ack_raw", "tcp.hdr_len", "tcp.flags",
+                               "tcp.window_size_value", "tcp.checksum", "tcp.urgent_pointer")
+_FLAG_BITS = HEADER.unpacker("tcp.flags", *FLAG_NAMES)
+_FLAG_FIELDS: dict[int, dict[str, Any]] = {}
+_OPTIONS_AT = HEADER.min_len  # the options follow the fixed header
 
 
-def _flag_fields(flags: int) -> dict[str, Any]:
-    """The 12 tcp.flags* fields of a flags value (remembered: at most 4096 of them)."""
+def _flag_fields(flags: int, data: bytes, offset: int) -> dict[str, Any]:
+    """The 12 tcp.flags* fields of the header at ``offset``, whose flags are ``flags``
+    (remembered by value: at most 4096 of them)."""
     out = _FLAG_FIELDS.get(flags)
     if out is None:
-        out = _FLAG_FIELDS[flags] = {
-            "tcp.flags": flags, "tcp.flags.res": bool(flags & 0xE00), "tcp.flags.ae": bool(flags & 0x100),
-            "tcp.flags.cwr": bool(flags & 0x80), "tcp.flags.ece": bool(flags & 0x40),
-            "tcp.flags.urg": bool(flags & 0x20), "tcp.flags.ack": bool(flags & 0x10),
-            "tcp.flags.push": bool(flags & 0x08), "tcp.flags.reset": bool(flags & 0x04),
-            "tcp.flags.syn": bool(flags & 0x02), "tcp.flags.fin": bool(flags & 0x01),
-            "tcp.flags.str": flags_str(flags)}
+        out = _FLAG_FIELDS[flags] = dict(zip(("tcp.flags", *FLAG_NAMES), _FLAG_BITS(data, offset), strict=True))
+        out["tcp.flags.str"] = flags_str(flags)
     return out
 
 
 def dissect_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     reported_end = ctx.reported_end if ctx.reported_end > end else end
     if end - offset >= 20 and not ctx.check_checksums:
-        hl = (data[offset + 12] >> 4) * 4
+        hl = HDR_LEN_OF_BYTE[data[offset + HDR_LEN_AT]]
         if 20 <= hl <= reported_end - offset:
             # the common case: fields, options, findings and summary are decoded on first
             # access (LazyLayer); only what the payload's dispatch needs is read now
@@ -334,7 +336,7 @@ def dissect_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
             payload_start = offset + hl
             if reported_end <= payload_start or payload_start > end:
                 return layer, None
-            sport, dport = (data[offset] << 8) | data[offset + 1], (data[offset + 2] << 8) | data[offset + 3]
+            sport, dport = _HOT(data, offset)
             key = pick_port(_TCP_PORTS, sport, dport)
             return layer, _next(Next, ("tcp.payload", key, payload_start,
                                           end if end > payload_start else payload_start, reported_end))
@@ -344,8 +346,7 @@ def dissect_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
 def _deferred(layer: Layer, data: bytes, end: int, reported_end: int) -> None:
     """Fields, findings and summary of a header :func:`dissect_tcp` accepted for deferral."""
     offset = layer.offset
-    sport, dport, seq, ack, off, _, _, _, _ = _HEADER.unpack_from(data, offset)
-    hl = (off >> 4) * 4
+    sport, dport, seq, ack, hl = _FIXED(data, offset)
     layer._fields.update({"tcp.srcport": sport, "tcp.dstport": dport, "tcp.port": _Multi([sport, dport]),
                           "tcp.len": reported_end - offset - hl, "tcp.seq_raw": seq, "tcp.ack_raw": ack,
                           "tcp.hdr_len": hl})
@@ -355,20 +356,19 @@ def _deferred(layer: Layer, data: bytes, end: int, reported_end: int) -> None:
 def _summary(layer: Layer, data: bytes, end: int, reported_end: int) -> str:
     """tcpdump's text for a header :func:`dissect_tcp` accepted for deferral."""
     offset = layer.offset
-    _, _, seq, ack, off, fl, win, _, urp = _HEADER.unpack_from(data, offset)
-    hl = (off >> 4) * 4
-    words = _options(data, offset + 20, offset + hl, end, Layer("tcp", offset)) if hl > 20 else []
-    return _summary_text(((off & 0x0F) << 8) | fl, seq, ack, win, urp, reported_end - offset - hl, words)
+    seq, ack, hl, flags, win, _, urp = _AFTER_FLAGS(data, offset)
+    words = _options(data, offset + _OPTIONS_AT, offset + hl, end, Layer("tcp", offset)) if hl > _OPTIONS_AT else []
+    return _summary_text(flags, seq, ack, win, urp, reported_end - offset - hl, words)
 
 
 def _summary_text(flags: int, seq: int, ack: int, win: int, urp: int, tcp_len: int, words: list[str]) -> str:
     parts = [f"Flags [{tcpdump_flags(flags)}]"]
     if tcp_len > 0 or flags & 0x07:
         parts.append(f"seq {seq}:{(seq + tcp_len) & 0xFFFFFFFF}" if tcp_len > 0 else f"seq {seq}")
-    if flags & 0x10:
+    if flags & TCP_ACK:
         parts.append(f"ack {ack}")
     parts.append(f"win {win}")
-    if flags & 0x20:
+    if flags & TCP_URG:
         parts.append(f"urg {urp}")
     if words:
         parts.append(f"options [{','.join(words)}]")
@@ -376,29 +376,28 @@ def _summary_text(flags: int, seq: int, ack: int, win: int, urp: int, tcp_len: i
     return ", ".join(parts)
 
 
+_PORTS_END = HEADER["tcp.dstport"].end  # both ports captured: tshark shows them
+
+
 def _dissect_eager(data: bytes, offset: int, end: int, ctx: Context, reported_end: int) -> Result:
     """Every case: short or bogus headers, checksum validation."""
     layer = Layer("tcp", offset)
     avail = end - offset
-    if avail >= 4:
-        sport = _u16(data, offset)
-        dport = _u16(data, offset + 2)
+    if avail >= _PORTS_END:
+        sport, dport = _HOT(data, offset)
         layer.add("tcp.srcport", sport)
         layer.add("tcp.dstport", dport)
         layer.add("tcp.port", sport)
         layer.add("tcp.port", dport)
-    if avail < 20:
+    if avail < HEADER.min_len:
         layer.length = max(0, avail)
-        if reported_end - offset < 20:
+        if reported_end - offset < HEADER.min_len:
             layer.malformed(offset, f"TCP header needs 20 bytes, {reported_end - offset} present")
         else:
             layer.truncated(offset, f"TCP header cut short at {avail} of 20 bytes")
         layer.summary = "[|tcp]"
         return layer, None
-    seq = _u32(data, offset + 4)
-    ack = _u32(data, offset + 8)
-    hl = (data[offset + 12] >> 4) * 4
-    csum = _u16(data, offset + 16)
+    sport, dport, seq, ack, hl = _FIXED(data, offset)
     tcp_len = reported_end - offset - hl
     if tcp_len >= 0:
         layer.add("tcp.len", tcp_len)
@@ -407,23 +406,24 @@ def _dissect_eager(data: bytes, offset: int, end: int, ctx: Context, reported_en
         # tshark stops after the bogus header length (no ack, flags, ...)
         layer.add("tcp.hdr_len", hl)
         layer.length = 20
-        layer.malformed(offset + 12, f"bogus TCP header length {hl} < 20")
+        layer.malformed(offset + HDR_LEN_AT, f"bogus TCP header length {hl} < 20")
         layer.summary = f"[bad hdr length {hl} - too short, < 20]"
         return layer, None
     layer.add("tcp.ack_raw", ack)
     layer.add("tcp.hdr_len", hl)
     if hl > reported_end - offset:
-        if reported_end - offset >= 20:
+        if reported_end - offset >= HEADER.min_len:
             # a "short segment": tshark still shows the rest of the fixed header, and the
             # options, which lie past the segment's end, as <MISSING>
-            layer._fields.update(_flag_fields(((data[offset + 12] & 0x0F) << 8) | data[offset + 13]))
-            layer.add("tcp.window_size_value", _u16(data, offset + 14))
+            _, _, _, flags, win, csum, urp = _AFTER_FLAGS(data, offset)
+            layer._fields.update(_flag_fields(flags, data, offset))
+            layer.add("tcp.window_size_value", win)
             layer.add("tcp.checksum", csum)
             layer.add("tcp.checksum.status", CHECKSUM_UNVERIFIED)
-            layer.add("tcp.urgent_pointer", _u16(data, offset + 18))
+            layer.add("tcp.urgent_pointer", urp)
             layer.add("tcp.options", MISSING)
         layer.length = min(hl, avail)
-        layer.malformed(offset + 12, f"TCP header length {hl} > segment length {reported_end - offset}")
+        layer.malformed(offset + HDR_LEN_AT, f"TCP header length {hl} > segment length {reported_end - offset}")
         layer.summary = f"[bad hdr length {hl} - too long, > {reported_end - offset}]"
         return layer, None
     status = CHECKSUM_UNVERIFIED
@@ -433,7 +433,9 @@ def _dissect_eager(data: bytes, offset: int, end: int, ctx: Context, reported_en
             status = CHECKSUM_GOOD
         elif ok is False:
             status = CHECKSUM_BAD
-            layer.finding(FindingKind.CHECKSUM_BAD, offset + 16, f"bad TCP checksum 0x{csum:04x}")
+            csum_at = HEADER["tcp.checksum"].off
+            layer.finding(FindingKind.CHECKSUM_BAD, offset + csum_at,
+                          f"bad TCP checksum 0x{_CHECKSUM(data, offset):04x}")
     _rest(layer, data, end, reported_end, status)
     layer.length = min(hl, avail)
     payload_start = offset + hl
@@ -441,34 +443,32 @@ def _dissect_eager(data: bytes, offset: int, end: int, ctx: Context, reported_en
         return layer, None
     # the driver hands "tcp.payload" to the stream-level dispatcher (reassembly, then
     # the "tcp.port" table); the key is the port to try first
-    key = pick_port(_TCP_PORTS, _u16(data, offset), _u16(data, offset + 2))
+    key = pick_port(_TCP_PORTS, sport, dport)
     return layer, Next("tcp.payload", key, payload_start, max(payload_start, end), reported_end)
 
 
 def _rest(layer: Layer, data: bytes, end: int, reported_end: int, status: int, summary: bool = True) -> None:
     """From the flags on, for a header with a sane length: fields, option findings, summary."""
     offset = layer.offset
-    _, _, seq, ack, off, fl, win, csum, urp = _HEADER.unpack_from(data, offset)
-    hl = (off >> 4) * 4
-    flags = ((off & 0x0F) << 8) | fl
+    seq, ack, hl, flags, win, csum, urp = _AFTER_FLAGS(data, offset)
     tcp_len = reported_end - offset - hl
     f = layer._fields
-    f.update(_flag_fields(flags))
+    f.update(_flag_fields(flags, data, offset))
     f["tcp.window_size_value"] = win
     f["tcp.checksum"] = csum
     f["tcp.checksum.status"] = status
     f["tcp.urgent_pointer"] = urp
     words: list[str] = []
-    if hl > 20:
-        opt_end = min(offset + hl, end)
-        f["tcp.options"] = data[offset + 20:opt_end]
-        words = _options(data, offset + 20, offset + hl, end, layer)
+    if hl > _OPTIONS_AT:
+        opt_start, opt_end = offset + _OPTIONS_AT, min(offset + hl, end)
+        f["tcp.options"] = data[opt_start:opt_end]
+        words = _options(data, opt_start, offset + hl, end, layer)
         if opt_end < offset + hl:
-            layer.truncated(opt_end, f"TCP options cut short at {opt_end - offset - 20} of {hl - 20} bytes")
+            layer.truncated(opt_end, f"TCP options cut short at {opt_end - opt_start} of {hl - _OPTIONS_AT} bytes")
     payload_start = offset + hl
     payload_end = max(payload_start, end)
     if payload_end > payload_start:
-        if flags & 0x04:
+        if flags & TCP_RST:
             # with RST, tshark shows the payload as text (tcp.reset_cause), not tcp.payload
             layer.add("tcp.reset_cause", _text(data[payload_start:payload_end]))
         else:
@@ -479,14 +479,7 @@ def _rest(layer: Layer, data: bytes, end: int, reported_end: int, status: int, s
         layer._summary = _summary_text(flags, seq, ack, win, urp, tcp_len, words)
 
 
-quick_fields(_deferred, {
-    "tcp.srcport": lambda d, o: (d[o] << 8) | d[o + 1],
-    "tcp.dstport": lambda d, o: (d[o + 2] << 8) | d[o + 3],
-    "tcp.seq_raw": lambda d, o: _U32_AT(d, o + 4)[0],
-    "tcp.ack_raw": lambda d, o: _U32_AT(d, o + 8)[0],
-    "tcp.hdr_len": lambda d, o: (d[o + 12] >> 4) * 4,
-    "tcp.flags": lambda d, o: ((d[o + 12] & 0x0F) << 8) | d[o + 13],
-    "tcp.window_size_value": lambda d, o: (d[o + 14] << 8) | d[o + 15],
-    "tcp.checksum": lambda d, o: (d[o + 16] << 8) | d[o + 17],
-    "tcp.urgent_pointer": lambda d, o: (d[o + 18] << 8) | d[o + 19],
-})
+_CHECKSUM = HEADER.getter("tcp.checksum")
+
+quick_fields(_deferred, HEADER.getters("tcp.srcport", "tcp.dstport", "tcp.seq_raw", "tcp.ack_raw", "tcp.hdr_len",
+                                       "tcp.flags", "tcp.window_size_value", "tcp.checksum", "tcp.urgent_pointer"))

@@ -10,8 +10,6 @@ off, so ``udp.checksum.status`` is 2 "unverified"); the pseudo-header comes from
 
 from __future__ import annotations
 
-import struct
-
 from pcapkit.dissect import registry
 from pcapkit.dissect.base import (
     Context,
@@ -26,30 +24,18 @@ from pcapkit.dissect.base import (
 )
 from pcapkit.dissect.registry import pick_port
 from pcapkit.fields import FieldSpec
+from pcapkit.proto.checksum import ones_complement_sum
+from pcapkit.proto.udp import HEADER
 
 FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("udp.srcport", "uint", 16, doc="Source Port"),
-    FieldSpec("udp.dstport", "uint", 16, doc="Destination Port"),
+    *HEADER.specs,
     FieldSpec("udp.port", "uint", 16, doc="Source or Destination Port"),
-    FieldSpec("udp.length", "uint", 16, doc="Length in octets including this header and the data"),
-    FieldSpec("udp.checksum", "uint", 16, "hex", doc="Checksum"),
     FieldSpec("udp.checksum.status", "uint", 8, doc="0 bad, 1 good, 2 unverified, 3 not present"),
     FieldSpec("udp.payload", "bytes", doc="UDP payload (captured bytes)"),
 )
 
 # Wireshark's checksum status values (proto_checksum_enum_e)
 CHECKSUM_BAD, CHECKSUM_GOOD, CHECKSUM_UNVERIFIED, CHECKSUM_NOT_PRESENT = 0, 1, 2, 3
-
-
-def ones_complement_sum(data: bytes | memoryview, start: int = 0) -> int:
-    """The 16-bit one's complement sum of ``data`` (odd length padded with a zero byte)."""
-    b = bytes(data)
-    if len(b) % 2:
-        b += b"\x00"
-    total = start + sum(struct.unpack(f"!{len(b) // 2}H", b))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return total
 
 
 def pseudo_header_sum(ctx: Context, proto: int, length: int) -> int | None:
@@ -79,12 +65,11 @@ def verify_checksum(data: bytes, offset: int, length: int, ctx: Context, proto: 
 
 def dissect_udp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     reported_end = max(ctx.reported_end, end)
-    if end - offset < 8:
+    if end - offset < HEADER.min_len:
         layer = Layer("udp", offset)
         layer.length = max(0, end - offset)
-        if end - offset >= 4:
-            sport = int.from_bytes(data[offset:offset + 2], "big")
-            dport = int.from_bytes(data[offset + 2:offset + 4], "big")
+        if end - offset >= _PORTS_END:
+            sport, dport = _PORTS(data, offset)
             layer.add("udp.srcport", sport)
             layer.add("udp.dstport", dport)
             layer.add("udp.port", sport)
@@ -95,7 +80,7 @@ def dissect_udp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
             layer.truncated(offset, f"UDP header cut short at {end - offset} of 8 bytes")
         layer.summary = "UDP, [|udp]"
         return layer, None
-    sport, dport, ulen, csum = _HEADER.unpack_from(data, offset)
+    sport, dport, ulen, csum = _HEADER(data, offset)
     extra = ctx.extra
     in_error = bool(extra.get("in_error_pkt"))
     ip_version = extra.get("ip.version")
@@ -118,7 +103,11 @@ def dissect_udp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
                                payload_reported_end))
 
 
-_HEADER = struct.Struct("!HHHH")
+_HEADER = HEADER.unpacker("udp.srcport", "udp.dstport", "udp.length", "udp.checksum")
+_PORTS = HEADER.unpacker("udp.srcport", "udp.dstport")
+_PORTS_END = HEADER["udp.dstport"].end
+_LENGTH_AT = HEADER["udp.length"].off
+_CHECKSUM_AT = HEADER["udp.checksum"].off
 _UDP_PORTS = registry.table("udp.port")
 
 
@@ -143,7 +132,7 @@ def _decode(layer: Layer, data: bytes, end: int, reported_end: int, in_error: bo
     """Fields, findings and summary of a whole UDP header (``verified``: the checksum's
     verification, None when not verified)."""
     offset = layer.offset
-    sport, dport, ulen, csum = _HEADER.unpack_from(data, offset)
+    sport, dport, ulen, csum = _HEADER(data, offset)
     f = layer._fields
     f["udp.srcport"] = sport
     f["udp.dstport"] = dport
@@ -153,9 +142,9 @@ def _decode(layer: Layer, data: bytes, end: int, reported_end: int, in_error: bo
     ip_payload = reported_end - offset
     payload_reported_end, bad_length, too_long = _extent(ulen, offset, reported_end, in_error, ip_version)
     if bad_length:
-        layer.malformed(offset + 4, f"bad length value {ulen} < 8")
+        layer.malformed(offset + _LENGTH_AT, f"bad length value {ulen} < 8")
     elif too_long:
-        layer.malformed(offset + 4, f"bad length value {ulen} > IP payload length {ip_payload}")
+        layer.malformed(offset + _LENGTH_AT, f"bad length value {ulen} > IP payload length {ip_payload}")
     status = CHECKSUM_UNVERIFIED
     if csum == 0 and (4 if ip_version is None else ip_version) == 4:
         status = CHECKSUM_NOT_PRESENT
@@ -163,10 +152,10 @@ def _decode(layer: Layer, data: bytes, end: int, reported_end: int, in_error: bo
         status = CHECKSUM_GOOD
     elif verified is False:
         status = CHECKSUM_BAD
-        layer.finding(FindingKind.CHECKSUM_BAD, offset + 6, f"bad UDP checksum 0x{csum:04x}")
+        layer.finding(FindingKind.CHECKSUM_BAD, offset + _CHECKSUM_AT, f"bad UDP checksum 0x{csum:04x}")
     f["udp.checksum.status"] = status
     payload_end = min(end, payload_reported_end)
-    payload_start = offset + 8
+    payload_start = offset + HEADER.min_len
     # tshark's udp.payload runs to the end of the IP payload even when udp.length is
     # shorter; the next layer only gets udp.length bytes
     if end > payload_start:
@@ -177,9 +166,4 @@ def _decode(layer: Layer, data: bytes, end: int, reported_end: int, in_error: bo
     layer._summary = f"UDP, length {max(0, (ip_payload if bad_length or too_long else ulen) - 8)}"
 
 
-quick_fields(_decode, {
-    "udp.srcport": lambda d, o: (d[o] << 8) | d[o + 1],
-    "udp.dstport": lambda d, o: (d[o + 2] << 8) | d[o + 3],
-    "udp.length": lambda d, o: (d[o + 4] << 8) | d[o + 5],
-    "udp.checksum": lambda d, o: (d[o + 6] << 8) | d[o + 7],
-})
+quick_fields(_decode, HEADER.getters("udp.srcport", "udp.dstport", "udp.length", "udp.checksum"))

@@ -10,36 +10,37 @@ from __future__ import annotations
 
 from pcapkit.dissect.base import Context, Layer, LazyLayer, Next, Result, _next, quick_fields
 from pcapkit.fields import FieldSpec
+from pcapkit.proto.consts import ETHERTYPE_8021AD, ETHERTYPE_MIN
+from pcapkit.proto.vlan import HEADER, IEEE8021AD
 
 FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("vlan.priority", "uint", 16, doc="priority code point (PCP)"),
-    FieldSpec("vlan.dei", "bool", doc="drop eligible indicator"),
-    FieldSpec("vlan.id", "uint", 16, doc="VLAN identifier"),
-    FieldSpec("vlan.etype", "uint", 16, "hex", doc="inner EtherType"),
-    FieldSpec("vlan.len", "uint", 16, doc="inner 802.3 length"),
+    *HEADER.specs,
     FieldSpec("vlan.trailer", "bytes", doc="trailer after the payload"),
-    FieldSpec("ieee8021ad.priority", "uint", 16, doc="802.1ad priority"),
-    FieldSpec("ieee8021ad.dei", "uint", 16, doc="802.1ad drop eligible"),
-    FieldSpec("ieee8021ad.id", "uint", 16, doc="802.1ad VLAN id"),
+    *IEEE8021AD.specs,
 )
+
+_TYPE = HEADER.units("vlan.etype")
+_TYPE_AT = HEADER["vlan.etype"].off
+_TAG = HEADER.unpacker("vlan.priority", "vlan.dei", "vlan.id", "vlan.etype")
+_TAG_8021AD = IEEE8021AD.unpacker("ieee8021ad.priority", "ieee8021ad.dei", "ieee8021ad.id", "ieee8021ad.etype")
 
 
 def dissect_vlan(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     # tshark calls an 802.1ad (TPID 0x88A8) tag "ieee8021ad" with fields of its own
     parent = ctx.layers[-1] if ctx.layers else None
     tpid = _tpid(parent)
-    if tpid == 0x88A8:
+    if tpid == ETHERTYPE_8021AD:
         return _dissect_8021ad(data, offset, end, ctx)
     layer = Layer("vlan", offset)
-    if end - offset < 4:
+    if end - offset < HEADER.min_len:
         layer.length = max(0, end - offset)
-        if ctx.reported_end - offset < 4:
+        if ctx.reported_end - offset < HEADER.min_len:
             layer.malformed(offset, "802.1Q tag shorter than 4 bytes")
         else:
             layer.truncated(end, "captured bytes end inside the 802.1Q tag")
         return layer, None
-    etype = (data[offset + 2] << 8) | data[offset + 3]
-    if etype >= 0x0600:
+    etype, = _TYPE(data, offset)
+    if etype >= ETHERTYPE_MIN:
         # fields and summary on first access
         return (LazyLayer("vlan", offset, 4, _decode_tag, (data,)),
                 _next(Next, ("ethertype", etype, offset + 4, end, None)))
@@ -48,31 +49,24 @@ def dissect_vlan(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     layer.add("vlan.len", etype)
     payload_end = offset + 4 + etype
     if payload_end > ctx.reported_end:
-        layer.malformed(offset + 2, f"length {etype} runs past the end of the frame")
+        layer.malformed(offset + _TYPE_AT, f"length {etype} runs past the end of the frame")
     ctx.extra.setdefault("pdu_end", min(payload_end, ctx.reported_end))
     return layer, Next("llc", 0, offset + 4, min(end, payload_end), min(payload_end, ctx.reported_end))
 
 
 def _decode_tag(layer: Layer, data: bytes) -> None:
     """PCP, DEI, VID (and the inner EtherType) of an 802.1Q tag, with its summary."""
-    offset = layer.offset
-    tci = (data[offset] << 8) | data[offset + 1]
-    etype = (data[offset + 2] << 8) | data[offset + 3]
-    pcp, dei, vid = tci >> 13, bool(tci & 0x1000), tci & 0x0FFF
+    pcp, dei, vid, etype = _TAG(data, layer.offset)
     f = layer._fields
     f["vlan.priority"] = pcp
     f["vlan.dei"] = dei
     f["vlan.id"] = vid
-    if etype >= 0x0600:
+    if etype >= ETHERTYPE_MIN:
         f["vlan.etype"] = etype
     layer._summary = f"vlan {vid}, p {pcp}{', DEI' if dei else ''}"
 
 
-quick_fields(_decode_tag, {
-    "vlan.priority": lambda d, o: d[o] >> 5,
-    "vlan.id": lambda d, o: ((d[o] & 0x0F) << 8) | d[o + 1],
-    "vlan.etype": lambda d, o: (d[o + 2] << 8) | d[o + 3],
-})
+quick_fields(_decode_tag, HEADER.getters("vlan.priority", "vlan.id", "vlan.etype"))
 
 # the field holding the TPID a tag was dispatched on, by the protocol of the layer before it
 _TYPE_FIELD = {"vlan": "vlan.etype", "eth": "eth.type", "sll": "sll.etype"}
@@ -90,15 +84,14 @@ def _tpid(parent: Layer | None) -> int | None:
 
 def _dissect_8021ad(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     layer = Layer("ieee8021ad", offset)
-    if end - offset < 4:
+    if end - offset < IEEE8021AD.min_len:
         layer.length = max(0, end - offset)
         layer.truncated(end, "captured bytes end inside the 802.1ad tag")
         return layer, None
-    tci = int.from_bytes(data[offset:offset + 2], "big")
-    etype = int.from_bytes(data[offset + 2:offset + 4], "big")
-    layer.add("ieee8021ad.priority", tci >> 13)
-    layer.add("ieee8021ad.dei", (tci >> 12) & 1)
-    layer.add("ieee8021ad.id", tci & 0x0FFF)
-    layer.length = 4
-    layer.summary = f"vlan {tci & 0x0FFF}, p {tci >> 13}"
-    return layer, Next("ethertype", etype, offset + 4, end)
+    pcp, dei, vid, etype = _TAG_8021AD(data, offset)
+    layer.add("ieee8021ad.priority", pcp)
+    layer.add("ieee8021ad.dei", dei)
+    layer.add("ieee8021ad.id", vid)
+    layer.length = IEEE8021AD.min_len
+    layer.summary = f"vlan {vid}, p {pcp}"
+    return layer, Next("ethertype", etype, offset + IEEE8021AD.min_len, end)

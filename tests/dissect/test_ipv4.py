@@ -7,7 +7,7 @@ from vectors import packet
 
 from pcapkit.dissect.base import FindingKind
 from pcapkit.dissect.driver import DissectSession
-from pcapkit.dissect.ipv4 import checksum16
+from pcapkit.proto.checksum import internet_checksum
 
 # labs/NAT_ISP_side.pcap frame 2
 # (tos 0x0, ttl 127, id 41577, offset 0, flags [none], proto UDP (17), length 77)
@@ -44,7 +44,7 @@ def test_checksum_validation() -> None:
     p = packet(bad, session=session)
     assert p.fields()["ip.checksum.status"] == 0
     assert any(x.kind is FindingKind.CHECKSUM_BAD for x in p.findings)
-    assert checksum16(bytes.fromhex("4500004da26900007f110000" "47c02268445747e6")) == 0xA2D1
+    assert internet_checksum(bytes.fromhex("4500004da26900007f110000" "47c02268445747e6")) == 0xA2D1
 
 
 def test_record_route_option() -> None:

@@ -1,0 +1,130 @@
+"""The containers of the columnar decoder: :class:`Columns` (values plus a validity mask per
+column, and the rows left to the per-packet path) and :class:`Batch` (a record batch's
+bytes, with the gather of header bytes into ``(rows, width)`` matrices); the compiled TCP
+option walk (:func:`option_walk`)."""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from pcapkit.capture.batch import RecordBatch
+from pcapkit.columnar import dtypes
+from pcapkit.columnar.rows import gather_rows
+from pcapkit.proto import tcp_options
+from pcapkit.proto.spec import Header
+
+
+def passes(header: Header, values: dict[str, np.ndarray], checks: str = "valid") -> np.ndarray:
+    """Rows for which every check of ``header.valid`` holds (``checks="slow"``: rows for
+    which any slow-path condition holds)."""
+    n = next(iter(values.values())).shape[0]
+    if checks == "valid":
+        ok = np.ones(n, dtype=bool)
+        for check in header.valid:
+            ok &= check(values)
+        return ok
+    hit = np.zeros(n, dtype=bool)
+    for check in header.slow:
+        hit |= check(values)
+    return hit
+
+
+_DTYPES: dict[str, Any] = {name: dtypes.numpy_dtype(spec) for name, spec in dtypes.specs().items()}
+
+
+class Columns:
+    """Accumulates columns for ``n`` rows: values plus a validity mask each."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.values: dict[str, np.ndarray] = {}
+        self.valid: dict[str, np.ndarray] = {}
+        self.fallback = np.zeros(n, dtype=bool)
+
+    def set(self, name: str, idx: np.ndarray, values: Any, dtype: Any = None) -> None:
+        arr = self.values.get(name)
+        dense = idx.shape[0] == self.n  # every row (row indices are always sorted and unique)
+        if arr is None and dense and isinstance(values, np.ndarray) and values.shape == (self.n,):
+            # first write covers every row: keep the values themselves (no fill, no copy)
+            dt = _DTYPES.get(name, np.uint64) if dtype is None else dtype
+            v = values.astype(dt, copy=False)
+            if v.base is not None or not v.flags.c_contiguous:
+                v = v.copy()  # never keep a view of a (larger) gather matrix alive
+            self.values[name] = v
+            self.valid[name] = np.ones(self.n, dtype=bool)
+            return
+        if arr is None:
+            arr = np.zeros(self.n, dtype=_DTYPES.get(name, np.uint64) if dtype is None else dtype)
+            self.values[name] = arr
+            self.valid[name] = np.zeros(self.n, dtype=bool)
+        if dense:
+            arr[:] = values
+            self.valid[name][:] = True
+        else:
+            arr[idx] = values
+            self.valid[name][idx] = True
+
+    def mark(self, idx: np.ndarray) -> None:
+        self.fallback[idx] = True
+
+    def mark_not(self, idx: np.ndarray, ok: np.ndarray) -> None:
+        """Mark the rows ``idx`` where ``ok`` is False."""
+        if not ok.all():
+            self.fallback[idx[~ok]] = True
+
+
+class Batch:
+    def __init__(self, rb: RecordBatch, use_kernel: bool = True) -> None:
+        self.buf = rb.buf
+        self.base = rb.data_off
+        self.cap = rb.caplen
+        self.wire = rb.wirelen
+        self._windows: dict[int, np.ndarray] = {}
+        self.use_kernel = use_kernel
+
+    def win(self, idx: np.ndarray, rel: np.ndarray, width: int) -> np.ndarray:
+        """(len(idx), width) uint8 matrix of bytes [rel, rel+width) of each packet.
+        Callers guarantee rel + width <= caplen."""
+        start = self.base[idx] + rel
+        if not self.use_kernel:
+            # rows of a sliding-window view: one contiguous copy of ``width`` bytes per packet
+            rows = self._windows.get(width)
+            if rows is None:
+                rows = np.lib.stride_tricks.sliding_window_view(self.buf, width)
+                self._windows[width] = rows
+            return rows[start]
+        return gather_rows(self.buf, start, width)
+
+
+def select(mask: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``arrays`` restricted to ``mask`` (no copy when every row passes)."""
+    if mask.all():
+        return arrays
+    return tuple(a[mask] for a in arrays)
+
+
+_WALK: Callable[..., None] | None = None
+
+
+def option_walk(compiled: bool = True) -> Callable[..., None]:
+    """:func:`pcapkit.proto.tcp_options.walk_options` compiled by numba (with the helpers it
+    calls compiled too: the function is rebuilt over them), or interpreted when ``compiled``
+    is False or numba is not installed."""
+    global _WALK
+    walk = tcp_options.walk_options
+    if not compiled:
+        return walk
+    if _WALK is None:
+        try:
+            import numba
+        except ImportError:
+            _WALK = walk
+        else:
+            jit = numba.njit(cache=True, nogil=True)
+            scope = dict(walk.__globals__, option_at=jit(tcp_options.option_at), u32=jit(tcp_options.u32))
+            _WALK = jit(types.FunctionType(walk.__code__, scope, walk.__name__))
+    return _WALK
