@@ -10,7 +10,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pcapkit.fields import MISSING
 from pcapkit.frame import Frame
+from pcapkit.proto.tcp_options import (
+    MSS,
+    OPT_EOL,
+    OPT_NOP,
+    OPT_OK,
+    SACK_PERM,
+    TIMESTAMP,
+    WSCALE,
+    option_at,
+    u32,
+)
 from pcapkit.tcpflow.segments.columns import payload_limit
 from pcapkit.tcpflow.segments.table import (
     I64,
@@ -228,8 +240,36 @@ def _first_fragment(frame: Frame, layers: Sequence[Layer]) -> tuple[dict[str, in
         hit = _transport(plain.layers)
         if hit is None or hit[2] > 1:
             return None
-        return _row_of(frame, hit[0], hit[1], KIND_FIRST_FRAGMENT)
+        found = _row_of(frame, hit[0], hit[1], KIND_FIRST_FRAGMENT)
+        if found is not None and hit[1].get("tcp.options") is MISSING:
+            _options_before_cut(found[0], frame, hit[1].offset, int(layer.get("ip.len", 0)) + layer.offset)
+        return found
     return None
+
+
+def _options_before_cut(row: dict[str, int], frame: Frame, tcp_offset: int, ip_end: int) -> None:
+    """The options of a TCP header the fragment cuts (tshark stops at the bound with an
+    error and no option fields; tcptrace reads the options that are there): the whole ones
+    before the cut fill the row, as tcptrace's ``mss requested`` and window scale need."""
+    buf = frame.data
+    pos, end = tcp_offset + 20, tcp_offset + row["hdr_len"]
+    cap_end = min(end, ip_end, len(buf))
+    while pos < cap_end:
+        kind, olen, status = option_at(buf, pos, end, cap_end)
+        if status == OPT_EOL:
+            break
+        if status != OPT_NOP and status != OPT_OK:
+            break
+        if status == OPT_OK:
+            if kind == MSS and olen == 4:
+                row["mss"] = (buf[pos + 2] << 8) | buf[pos + 3]
+            elif kind == WSCALE and olen == 3:
+                row["wscale"] = buf[pos + 2]
+            elif kind == SACK_PERM and olen == 2:
+                row["sack_perm"] = 1
+            elif kind == TIMESTAMP and olen == 10:
+                row["tsval"], row["tsecr"] = u32(buf, pos + 2), u32(buf, pos + 6)
+        pos += olen
 
 
 def _payload_of(tcp: Layer, frame: Frame, row: dict[str, int]) -> bytes:
