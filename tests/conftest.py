@@ -36,6 +36,7 @@ def corpus_id(path: Path) -> str:
 
 
 requires_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+requires_tcpdump = pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump not installed")
 
 
 @pytest.fixture(scope="session")

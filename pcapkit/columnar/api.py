@@ -169,23 +169,31 @@ def _empty_frame(columns: Sequence[str] | None) -> pd.DataFrame:
 
 def iter_batches(path: str | Path, chunk_packets: int = DEFAULT_CHUNK_PACKETS, *,
                  columns: Sequence[str] | None = None, filter: str | None = None,
-                 chunk_bytes: int = DEFAULT_CHUNK_BYTES, progress: Progress | None = None,
-                 fallback: bool = True, use_numba: bool | None = None,
+                 query: str | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+                 progress: Progress | None = None, fallback: bool = True, use_numba: bool | None = None,
                  dtype_backend: str = "numpy_nullable") -> Iterator[pd.DataFrame]:
     """DataFrames of at most ``chunk_packets`` rows each, in file order.
 
-    Categorical columns carry the categories of their own batch. ``filter`` is a
-    pandas query expression over the columns (backquote dotted names:
-    ``"`tcp.dstport` == 80"``). ``progress(packets, bytes)`` is called after each batch.
+    Categorical columns carry the categories of their own batch. ``filter`` is a tcpdump
+    expression, as every command takes (``"tcp port 80"``: the packets it rejects are left
+    out, frame numbers stay the file's); ``query`` a pandas query expression over the
+    columns (backquote dotted names: ``"`tcp.dstport` == 80"``), applied after ``filter``.
+    ``progress(packets, bytes)`` is called after each batch (packets read, not kept).
     Raises :class:`pcapkit.errors.CaptureFileError` after the last good batch when the
     file is damaged.
     """
     done = 0
-    need = None if columns is None else _needed(columns, filter)
+    need = None if columns is None else _needed(columns, query)
+    programs = _filter_programs(filter)
     for rb, cols in _decoded(path, chunk_packets, chunk_bytes, fallback, use_numba):
         df = batch_frame(rb, cols, need, dtype_backend)
-        if filter:
-            df = df.query(filter, engine="python" if "`" in filter else None).reset_index(drop=True)
+        if programs is not None:
+            from pcapkit.capture.bpf import match_records
+
+            keep = np.asarray(match_records(programs, rb.buf, rb.data_off, rb.caplen, rb.wirelen, rb.linktype))
+            df = df[keep].reset_index(drop=True)
+        if query:
+            df = df.query(query, engine="python" if "`" in query else None).reset_index(drop=True)
         if columns is not None:
             df = df[list(columns)]
         done += len(rb)
@@ -246,17 +254,26 @@ def _merge(parts: list[tuple[RecordBatch, Columns]]) -> tuple[RecordBatch, Colum
     return rb, cols
 
 
-def _needed(columns: Sequence[str], filter: str | None) -> list[str]:
+def _filter_programs(expr: str | None) -> Any:
+    """The tcpdump expression, compiled per link type as batches meet them, or None."""
+    if not expr or not expr.strip():
+        return None
+    from pcapkit.capture.bpf import FilterPrograms
+
+    return FilterPrograms(expr)
+
+
+def _needed(columns: Sequence[str], query: str | None) -> list[str]:
     cols = list(columns)
-    if filter:
+    if query:
         for name in (*_dt.COLUMNS, _dt.FALLBACK):
-            if name in filter and name not in cols:
+            if name in query and name not in cols:
                 cols.append(name)
     return cols
 
 
 def read_packets(path: str | Path, filter: str | None = None, columns: Sequence[str] | None = None,
-                 *, chunk_packets: int = DEFAULT_CHUNK_PACKETS, strict: bool = True,
+                 *, query: str | None = None, chunk_packets: int = DEFAULT_CHUNK_PACKETS, strict: bool = True,
                  progress: Progress | None = None, fallback: bool = True,
                  use_numba: bool | None = None, dtype_backend: str = "numpy_nullable") -> pd.DataFrame:
     """The packets table of ``path``: one row per frame, one column per header field.
@@ -269,8 +286,8 @@ def read_packets(path: str | Path, filter: str | None = None, columns: Sequence[
     decoded: list[tuple[RecordBatch, Columns]] = []
     error: PcapkitError | None = None
     try:
-        if filter:
-            for df in iter_batches(path, chunk_packets, columns=columns, filter=filter,
+        if filter or query:
+            for df in iter_batches(path, chunk_packets, columns=columns, filter=filter, query=query,
                                    progress=progress, fallback=fallback, use_numba=use_numba,
                                    dtype_backend=dtype_backend):
                 parts.append(df)
@@ -282,7 +299,9 @@ def read_packets(path: str | Path, filter: str | None = None, columns: Sequence[
                 if progress is not None:
                     progress(done, rb.end_offset)
     except PcapkitError as exc:
-        if strict:
+        from pcapkit.capture.bpf import FilterError
+
+        if strict or isinstance(exc, FilterError):  # a bad expression is no damaged file
             raise
         error = exc
     if decoded:

@@ -4,18 +4,19 @@ bounded memory while streaming."""
 from __future__ import annotations
 
 import struct
+import subprocess
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import CORPUS
+from conftest import CORPUS, requires_tcpdump
 
 from pcapkit.capture.files import open_capture
 from pcapkit.columnar import dtypes as dt
 from pcapkit.columnar.api import iter_batches, read_packets
-from pcapkit.errors import PcapkitError, TruncatedFileError
+from pcapkit.errors import FilterError, PcapkitError, TruncatedFileError
 
 NAT = CORPUS / "labs" / "NAT_ISP_side.pcap"
 pytestmark = pytest.mark.skipif(not NAT.exists(), reason="corpus missing")
@@ -45,11 +46,37 @@ def test_pyarrow_backend_same_values() -> None:
 
 def test_columns_and_filter() -> None:
     full = read_packets(NAT)
-    syn = read_packets(NAT, filter="`tcp.flags` == 0x002", columns=["frame.number", "ip.src", "tcp.dstport"])
+    syn = read_packets(NAT, query="`tcp.flags` == 0x002", columns=["frame.number", "ip.src", "tcp.dstport"])
     assert list(syn.columns) == ["frame.number", "ip.src", "tcp.dstport"]
     expect = full[full["tcp.flags"] == 0x002]
     assert syn["frame.number"].tolist() == expect["frame.number"].tolist()
     assert len(syn) > 0
+
+
+@requires_tcpdump
+@pytest.mark.parametrize("expr", ["tcp port 80", "udp or icmp", "tcp[tcpflags] & tcp-syn != 0"])
+def test_filter_is_tcpdump_syntax(expr: str, tmp_path: Path) -> None:
+    """``filter=`` takes the tcpdump language every command takes: the frames tcpdump
+    keeps (``tcpdump -r -w``), with the file's frame numbers; ``query=`` then narrows
+    with pandas."""
+    kept = tmp_path / "kept.pcap"
+    subprocess.run(["tcpdump", "-nr", str(NAT), "-w", str(kept), expr], capture_output=True, check=True)
+    theirs = read_packets(kept)
+    key = ["frame.time_epoch", "frame.len", "frame.cap_len"]
+    full = read_packets(NAT)
+    for df in (read_packets(NAT, filter=expr), pd.concat(list(iter_batches(NAT, 500, filter=expr)))):
+        assert df[key].values.tolist() == theirs[key].values.tolist()
+        # the file's own frame numbers
+        assert df[key].values.tolist() == full.set_index("frame.number").loc[df["frame.number"], key].values.tolist()
+    assert 0 < len(theirs) < len(full)
+    narrowed = read_packets(NAT, filter=expr, query="`frame.len` > 100")
+    kept_all = read_packets(NAT, filter=expr)
+    assert narrowed["frame.number"].tolist() == kept_all[kept_all["frame.len"] > 100]["frame.number"].tolist()
+
+
+def test_filter_syntax_error_is_raised_even_when_lenient() -> None:
+    with pytest.raises(FilterError):
+        read_packets(NAT, filter="tcp port eighty", strict=False)
 
 
 def test_unknown_column_is_one_line_error() -> None:
