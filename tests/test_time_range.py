@@ -78,3 +78,19 @@ def test_no_report_raises(capture: Path, report: str) -> None:
     if report in ("tcp", "read_packets"):
         assert len(df) == len(TICKS)
         assert df["frame.time_epoch"].iloc[0].value == TS_NS_MAX
+
+
+@requires_tshark
+def test_saturated_frames_carry_a_finding(capture: Path) -> None:
+    """The per-packet dissection names the out-of-range time (frame.time_invalid) with the
+    raw time tshark prints; in-range frames have no such finding."""
+    from pcapkit.dissect.driver import dissect
+
+    with open_capture(capture) as reader:
+        frames = list(reader)
+    ref = [r["frame.time_epoch"] for r in tshark_fields(capture, ["frame.time_epoch"])]
+    for i, frame in enumerate(frames):
+        notes = [f.reason for f in dissect(frame).findings if "frame.time_invalid" in f.reason]
+        assert bool(notes) == time_invalid(frame.ts_ns)
+        if notes:
+            assert ref[i] in notes[0]

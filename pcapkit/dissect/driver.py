@@ -17,7 +17,7 @@ from typing import Any
 from pcapkit.dissect import registry
 from pcapkit.dissect.base import Context, Dissector, Finding, FindingKind, Layer, Next, _Multi
 from pcapkit.dissect.frame_fields import frame_fields
-from pcapkit.frame import Frame, frame_epoch_text
+from pcapkit.frame import Frame, frame_epoch_text, time_invalid
 
 # tshark writes the pseudo-protocol "ethertype" between a link layer that dispatches on
 # an EtherType (eth, vlan, sll) and the next one; LLC/SNAP, null and ICMP errors do not.
@@ -240,6 +240,10 @@ def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
     pdu_end = ctx.extra.get("pdu_end")
     if pdu_end is not None and pdu_end < frame.caplen:
         _trailer(layers, frame, pdu_end)
+    if layers and time_invalid(frame.ts_ns):
+        layers[0].finding(FindingKind.NOTE, 0, f"frame.time_invalid: capture time {frame_epoch_text(frame)} s is "
+                          "outside what int64 nanoseconds hold; tables carry it saturated "
+                          f"({'max' if frame.ts_ns > 0 else 'min'}imum datetime64[ns])")
     return Packet(frame, layers, None, protocols)
 
 
