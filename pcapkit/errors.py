@@ -14,10 +14,14 @@
     ├── FilterError                   a tcpdump filter expression does not compile
     ├── LiveCaptureError              live capture failed (no interface, interface down, permission)
     │   └── CapturePermissionError    not root / no CAP_NET_RAW
-    └── LimitExceeded                 a configured limit (flows, buffered bytes) cut the analysis
 
 Errors about a file carry ``path`` and ``offset`` (the byte offset in the decompressed
 stream where the problem is), so the CLI can print one line: ``FILE: offset N: reason``.
+
+A limit that cuts work (pending IP fragments' bytes, layers per frame, conversations,
+unacknowledged segments per direction) is not an error either: the work goes on within it,
+and the cut is a NOTE finding on the frame or a warning in the report's
+``attrs["warnings"]``, which the commands print.
 
 Bad *packets* are not errors: dissectors attach findings (truncated, malformed,
 checksum bad) to the layer records instead. Bugs in pcapkit itself still raise
@@ -90,7 +94,3 @@ class LiveCaptureError(PcapkitError):
 
 class CapturePermissionError(LiveCaptureError):
     """Capturing needs root or CAP_NET_RAW."""
-
-
-class LimitExceeded(PcapkitError):
-    """A configured limit (tracked flows, buffered segments) was reached."""

@@ -87,3 +87,24 @@ def test_the_layer_limit_is_a_finding(tmp_path: Path) -> None:
     packet = dissect(Frame(1, 0, len(data), len(data), 1, 0, data))
     assert len(packet.layers) == MAX_LAYERS
     assert any("limit" in f.reason for f in packet.findings)
+
+
+def _tcp(seq: int, ack: int, flags: int, payload: bytes = b"", sport: int = 1234, dport: int = 80) -> bytes:
+    return struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 0x50, flags, 65535, 0, 0) + payload
+
+
+@pytest.mark.parametrize("command", ["tcp", "handshakes", "rtt", "flows"])
+def test_every_report_command_says_when_a_limit_cut_the_analysis(tmp_path: Path, command: str) -> None:
+    """10,050 segments never acknowledged pass tshark's TCP_MAX_UNACKED_SEGMENTS (10,000):
+    the analysis stops tracking them, as tshark does, and every command that rests on it
+    says so on standard error, naming the stream and the frame."""
+    packets = [_ip(_tcp(999, 0, 0x02), 6), _ip(_tcp(4999, 1000, 0x12, sport=80, dport=1234), 6),
+               _ip(_tcp(1000, 5000, 0x10), 6)]
+    packets += [_ip(_tcp(1000 + 10 * i, 5000, 0x18, b"x" * 10), 6) for i in range(10_050)]
+    path = _pcap(tmp_path / "unacked.pcap", packets)
+    proc = _run(["-m", "pcapkit", command, str(path), "--format", "csv", "-o", str(tmp_path / "out.csv")],
+                timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "pcapkit: warning: max_unacked=10000 unacknowledged segments reached in tcp.stream 0 at frame" \
+        in proc.stderr, proc.stderr[-2000:]
+    assert (tmp_path / "out.csv").stat().st_size > 0

@@ -122,9 +122,12 @@ def write_report(df: pd.DataFrame, fmt: str | None, output: str | None, *, title
                  error: str | None = None) -> None:
     """Write ``df`` in ``fmt`` (table|csv|json|parquet; None: from ``output``'s extension)
     to ``output`` (None or "-": stdout). Then, when the input was cut short
-    (``error``, or ``df.attrs["pcapkit.error"]``), raise that error for the CLI's one line."""
+    (``error``, or ``df.attrs["pcapkit.error"]``), raise that error for the CLI's one line.
+    The limits that cut the work (``df.attrs["warnings"]``) go to standard error first."""
     fmt = format_for(output, fmt)
     check_target(output, fmt)
+    for line in df.attrs.get("warnings", []):
+        print(f"pcapkit: warning: {line}", file=sys.stderr)
     failure = error if error is not None else df.attrs.get("pcapkit.error")
     if fmt == "parquet":
         try:

@@ -18,11 +18,6 @@ TABLE_COLUMNS = ("frame.number", "frame.time_epoch", "tcp.stream", "ip.src", "tc
                  "analysis")
 
 
-def _warn(df: pd.DataFrame) -> None:
-    for line in df.attrs.get("warnings", []):
-        click.echo(f"pcapkit: warning: {line}", err=True)
-
-
 def _with_analysis_column(df: pd.DataFrame) -> pd.DataFrame:
     """Add ``analysis``: the names of the tcp.analysis flags set on each frame."""
     import pandas as pd
@@ -70,7 +65,6 @@ def tcp(file: str, filter_expr: tuple[str, ...], stream: int | None, columns: st
     expr = " ".join(filter_expr).strip() or None
     df = tcp_frames(file, stream=stream, bpf=expr, max_unacked=max_unacked,
                     max_conversations=max_conversations)
-    _warn(df)
     if columns == "all":
         pass
     elif columns:
@@ -104,7 +98,6 @@ def handshakes(file: str, fmt: str, output: str | None) -> None:
     from pcapkit.reports.handshakes import handshakes as handshakes_report
 
     df = handshakes_report(file)
-    _warn(df)
     write_report(df, fmt, output)
 
 
@@ -134,5 +127,4 @@ def rtt(file: str, stream: int | None, method: str, summary: bool, fmt: str, out
     df = rtt_samples(file, stream=stream, method=method)
     if summary:
         df = summarize(df)
-    _warn(df)
     write_report(df, fmt, output)
