@@ -11,6 +11,7 @@ path decoded them.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from typing import Any
 
@@ -64,6 +65,36 @@ def _key(ftype: str, value: Any) -> Any:
     return int(value)
 
 
+def layer_values(layers: Any) -> dict[str, Any]:
+    """:func:`header_values` of a dissected frame, read from its layers directly (no
+    merged dict of every field): the first occurrence of each column's field wins."""
+    out: dict[str, Any] = {}
+    seen: set[str] = set()
+    kinds: list[Any] = []
+    tcp = False
+    names = _HEADER_NAMES
+    for layer in layers:
+        lf = layer.fields
+        for name in names & lf.keys():  # (a set operation in C: the layer's column fields)
+            if name not in seen:
+                seen.add(name)
+                v = _first(lf[name])
+                if v is not None:
+                    out[name] = v
+        if "tcp.srcport" in lf:
+            tcp = True
+            value = lf.get("tcp.option_kind")
+            if value is not None:
+                kinds.extend(value if isinstance(value, list) else [value])
+    if tcp:
+        out["tcp.options.sack_perm"] = 4 in kinds
+    return out
+
+
+_HEADER_NAMES = frozenset(spec.name for spec in _HEADER_SPECS)
+_FTYPES = {spec.name: spec.ftype for spec in _HEADER_SPECS}
+
+
 def fill(rb: RecordBatch, cols: Columns, session: Any) -> int:
     """Decode the marked rows of ``cols`` with the per-packet path; returns how many."""
     if session is None:
@@ -78,30 +109,51 @@ def fill(rb: RecordBatch, cols: Columns, session: Any) -> int:
     for name, valid in cols.valid.items():
         if name not in FRAME_COLUMNS:
             valid[rows] = False
+    # per column: the rows and their values, set at the end (one numpy write per column)
+    found: dict[str, tuple[list[int], list[Any]]] = {}
     buf = rb.buf
+    linktype, data_off, caplen = rb.linktype.tolist(), rb.data_off.tolist(), rb.caplen.tolist()
+    wirelen, ts_ns, interface_id = rb.wirelen.tolist(), rb.ts_ns.tolist(), rb.interface_id.tolist()
+    first_number = rb.first_number
+    ftypes = _FTYPES
     for i in rows.tolist():
-        lt = int(rb.linktype[i])
+        lt = linktype[i]
         if lt < 0:
             continue  # a pcapng record that is not a packet
-        off = int(rb.data_off[i])
-        cap = int(rb.caplen[i])
-        frame = Frame(number=rb.first_number + i, ts_ns=int(rb.ts_ns[i]), caplen=cap,
-                      wirelen=int(rb.wirelen[i]), linktype=lt,
-                      interface_id=max(0, int(rb.interface_id[i])),
-                      data=buf[off:off + cap].tobytes())
-        values = header_values(dissect(frame, session).fields())
-        one = np.array([i], dtype=np.int64)
-        for spec in _HEADER_SPECS:
-            v = values.get(spec.name)
-            if v is None:
-                continue
-            if spec.ftype == "ipv6":
-                n = int.from_bytes(socket.inet_pton(socket.AF_INET6, str(v)), "big")
-                cols.set(spec.name + ".hi", one, n >> 64, np.uint64)
-                cols.set(spec.name + ".lo", one, n & ((1 << 64) - 1), np.uint64)
-                continue
+        off = data_off[i]
+        cap = caplen[i]
+        frame = Frame(first_number + i, ts_ns[i], cap, wirelen[i], lt, max(0, interface_id[i]),
+                      buf[off:off + cap].tobytes())
+        for name, v in layer_values(dissect(frame, session).layers).items():
+            ftype = ftypes[name]
             try:
-                cols.set(spec.name, one, _key(spec.ftype, v))
-            except (TypeError, ValueError, OverflowError):
+                if ftype == "ipv6":
+                    n = int.from_bytes(socket.inet_pton(socket.AF_INET6, str(v)), "big")
+                    _add(found, name + ".hi", i, n >> 64)
+                    _add(found, name + ".lo", i, n & ((1 << 64) - 1))
+                else:
+                    _add(found, name, i, _key(ftype, v))
+            except (TypeError, ValueError, OverflowError, OSError):
                 continue  # a value the column cannot hold (e.g. bytes); leave it missing
+    for name, (idx, values) in found.items():
+        dtype = np.uint64 if name.endswith((".hi", ".lo")) else None
+        try:
+            cols.set(name, np.array(idx, dtype=np.int64), np.array(values, dtype=dtype or _dtype_of(name)), dtype)
+        except (TypeError, ValueError, OverflowError):
+            for j, value in zip(idx, values, strict=True):  # one value out of range: the others stay
+                with contextlib.suppress(TypeError, ValueError, OverflowError):
+                    cols.set(name, np.array([j], dtype=np.int64), value, dtype)
     return int(rows.size)
+
+
+def _add(found: dict[str, tuple[list[int], list[Any]]], name: str, row: int, value: Any) -> None:
+    entry = found.get(name)
+    if entry is None:
+        found[name] = ([row], [value])
+    else:
+        entry[0].append(row)
+        entry[1].append(value)
+
+
+def _dtype_of(name: str) -> Any:
+    return dtypes.numpy_dtype(dtypes.specs()[name])
