@@ -36,7 +36,7 @@ _LAZY: dict[str, str] = {
     "iter_batches": "pcapkit.columnar.api",
     # TCP flows and reports
     "TcpEngine": "pcapkit.tcpflow.engine",
-    "StreamReassembler": "pcapkit.tcpflow.reassembly",
+    "StreamReassembler": "pcapkit.dissect.stream_reassembly",
     "tcp_frames": "pcapkit.reports.tcp",
     "handshakes": "pcapkit.reports.handshakes",
     "rtt_samples": "pcapkit.reports.rtt",

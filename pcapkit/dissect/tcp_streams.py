@@ -1,6 +1,6 @@
 """Stream-level dissection over TCP: reassemble each direction, cut it into PDUs.
 
-:class:`TcpStreamDispatcher` keeps one :class:`~pcapkit.tcpflow.reassembly.StreamReassembler`
+:class:`TcpStreamDispatcher` keeps one :class:`~pcapkit.dissect.stream_reassembly.StreamReassembler`
 per (conversation, direction) and, for BGP (TCP port 179), cuts the byte stream into
 messages (16-byte marker + 2-byte length). A message is decoded in the frame that
 delivers its last byte, and every message completed by a frame is returned for that
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pcapkit.dissect.base import Context, FindingKind, Layer
-from pcapkit.tcpflow.reassembly import Data, Gap, LimitReached, StreamReassembler
+from pcapkit.dissect.stream_reassembly import Data, Gap, LimitReached, StreamReassembler
 
 BGP_PORT = 179
 MARKER = b"\xff" * 16

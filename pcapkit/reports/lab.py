@@ -34,8 +34,8 @@ from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 from pcapkit.errors import PcapkitError
+from pcapkit.proto.seq import seq_diff
 from pcapkit.tcpflow.segment import ACK, SYN, Segment
-from pcapkit.tcpflow.seq import seq_diff
 
 if TYPE_CHECKING:
     import pandas as pd

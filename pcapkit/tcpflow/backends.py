@@ -4,7 +4,7 @@
 (ints, flat buffers, no objects):
 
 - calls of *expression helpers* (functions whose body is one ``return <expression>``,
-  such as :mod:`pcapkit.tcpflow.seq`) become that expression;
+  such as :mod:`pcapkit.proto.seq`) become that expression;
 - calls of *inlined functions* become their body (locals renamed ``_<function>_<name>``,
   ``return v`` -> assign the call's target and leave a ``while True`` block that wraps
   the body), so a hot function costs no call: a compiled call passes every array as

@@ -48,8 +48,8 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from pcapkit.proto.seq import seq_diff
 from pcapkit.tcpflow.segment import ACK, FIN, RST, SYN, Segment
-from pcapkit.tcpflow.seq import seq_diff
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from pcapkit.proto.seq import HELPERS
 from pcapkit.tcpflow import backends
 from pcapkit.tcpflow.analysis import state, step, unacked
 from pcapkit.tcpflow.analysis.state import (
@@ -33,7 +34,6 @@ from pcapkit.tcpflow.analysis.state import (
     initial_rtt,
     limit_warnings,
 )
-from pcapkit.tcpflow.seq import HELPERS
 
 __all__ = [
     "G_KCAP", "G_NCONV", "G_SACK", "NOUT", "OUTPUTS", "TCP_MAX_UNACKED_SEGMENTS", "AnalysisResult", "Backend",

@@ -1,7 +1,7 @@
 """THE TCP analysis of one segment: tshark 4.0's ``tcp_analyze_sequence_number()``.
 
 :func:`step` follows the rules of ``reference/tcp-analysis.md`` in order; every
-sequence comparison goes through :mod:`pcapkit.tcpflow.seq`, every bit comes from
+sequence comparison goes through :mod:`pcapkit.proto.seq`, every bit comes from
 :mod:`pcapkit.tcpflow.flags`, the state is laid out in
 :mod:`pcapkit.tcpflow.analysis.state`. :func:`run_columns` steps through whole columns.
 In the subset of Python numba compiles; :func:`pcapkit.tcpflow.analysis.backend` runs it
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pcapkit.proto.seq import MASK, seq_add, seq_ge, seq_gt, seq_lt, seq_sub
 from pcapkit.tcpflow.analysis.state import (
     C_ADIR,
     C_DIR_A,
@@ -117,7 +118,6 @@ from pcapkit.tcpflow.flags import (
     SYNFIN,
     SYNFINRST,
 )
-from pcapkit.tcpflow.seq import MASK, seq_add, seq_ge, seq_gt, seq_lt, seq_sub
 
 
 def step(st: Any, arena: Any, out: Any, orow: int, ostride: int, num: int, now: int, keydir: int, flags: int,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pcapkit.proto.seq import seq_gt, seq_lt, seq_sub
 from pcapkit.tcpflow.analysis.state import (
     D_BASE_SEQ,
     D_ORDERED,
@@ -26,7 +27,6 @@ from pcapkit.tcpflow.analysis.state import (
     G_AUSED,
     G_MAX_RCAP,
 )
-from pcapkit.tcpflow.seq import seq_gt, seq_lt, seq_sub
 
 
 def make_room(st: Any, arena: Any, fwd: int) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pcapkit.proto.seq import seq_add, seq_diff, seq_gt, seq_lt, seq_sub
 from pcapkit.tcpflow import jit
 from pcapkit.tcpflow.segment import ACK, FIN, PSH, RST, SYN, URG
-from pcapkit.tcpflow.seq import seq_add, seq_diff, seq_gt, seq_lt, seq_sub
 from pcapkit.tcpflow.tcptrace import rexmit as rx
 from pcapkit.tcpflow.tcptrace.layout import (
     C_LIVE,

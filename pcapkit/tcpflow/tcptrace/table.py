@@ -223,7 +223,7 @@ def connection_table(source: Source | SegmentTable, *, compiled: bool | None = N
     samples = np.zeros((64, 4), np.int64)
     row_conn, row_a2b, marks = np.zeros(n, np.int64), np.zeros(n, np.int8), np.zeros(n, np.int8)
     fn = jit.compile_entry(model.make_entry, model.FUNCTIONS,
-                           (model.__name__, rexmit.__name__, lay.__name__, jit.__name__, "pcapkit.tcpflow.seq")) \
+                           (model.__name__, rexmit.__name__, lay.__name__, jit.__name__, "pcapkit.proto.seq")) \
         if compiled else model.run
     nconn = 0
     end_time = table.last_ts_ns // 1000  # tcptrace's clock at the end: the last packet read, of any kind

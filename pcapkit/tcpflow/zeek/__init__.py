@@ -38,10 +38,10 @@ from typing import Any
 
 import numpy as np
 
+from pcapkit.proto.seq import seq_diff
 from pcapkit.tcpflow import jit
 from pcapkit.tcpflow.segment import ACK, SYN, Segment
 from pcapkit.tcpflow.segments.table import SegmentTable
-from pcapkit.tcpflow.seq import seq_diff
 from pcapkit.tcpflow.zeek import model
 from pcapkit.tcpflow.zeek.model import (
     CLOSED,

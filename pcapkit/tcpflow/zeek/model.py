@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from pcapkit.proto.seq import seq_diff
 from pcapkit.tcpflow import jit
 from pcapkit.tcpflow.segment import ACK, FIN, RST, SYN
-from pcapkit.tcpflow.seq import seq_diff
 
 MASK = 0xFFFFFFFF
 TOO_LARGE_SEQ_DELTA = 1048576

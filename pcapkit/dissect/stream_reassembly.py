@@ -13,7 +13,7 @@ The reassembler turns segments (raw 32-bit sequence numbers, payload bytes, TCP
 flags) into the in-order byte stream. Positions in the stream are *stream offsets*:
 0 is the first byte after the SYN (or the first byte seen when the capture started
 mid-connection); they grow without bound, so sequence wrap-around at 2^32 is
-invisible to the user. Sequence arithmetic goes through :mod:`pcapkit.tcpflow.seq`.
+invisible to the user. Sequence arithmetic goes through :mod:`pcapkit.proto.seq`.
 
 - in-order bytes are delivered at once as :class:`Data` (with the frame they came from);
 - bytes already delivered (retransmissions, overlaps) are reported as
@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pcapkit.tcpflow.seq import seq_add, seq_diff
+from pcapkit.proto.seq import seq_add, seq_diff
 
 FIN, SYN, RST = 0x001, 0x002, 0x004
 

@@ -14,8 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pcapkit.tcpflow import backends
-from pcapkit.tcpflow.seq import (
+from pcapkit.proto.seq import (
     HELPERS,
     seq_add,
     seq_diff,
@@ -27,6 +26,7 @@ from pcapkit.tcpflow.seq import (
     seq_min,
     seq_sub,
 )
+from pcapkit.tcpflow import backends
 
 u32 = st.integers(min_value=0, max_value=2**32 - 1)
 

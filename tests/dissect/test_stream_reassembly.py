@@ -12,7 +12,7 @@ from conftest import CORPUS, requires_tshark
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pcapkit.tcpflow.reassembly import (
+from pcapkit.dissect.stream_reassembly import (
     FIN,
     SYN,
     Data,
