@@ -50,13 +50,6 @@ class AnalysedSegments:
             out.setdefault(st, v)
         return out
 
-    def by_stream(self) -> dict[int, list[Segment]]:
-        """The segments of each tcp.stream, in order (per-segment models read these)."""
-        out: dict[int, list[Segment]] = {}
-        for st, seg in zip(self.stream.tolist(), self.segments.segments(), strict=True):
-            out.setdefault(st, []).append(seg)
-        return out
-
     def stream_segments(self, stream: int) -> list[Segment]:
         """The segments of one tcp.stream, in order."""
         return list(self.segments.select(self.stream == stream).segments())

@@ -18,7 +18,6 @@ flat int64 arenas. The same functions run in both backends:
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -31,14 +30,10 @@ _registered: set[int] = set()
 
 
 def available() -> bool:
-    """True when the compiled backend can run (numba importable, PCAPKIT_NO_NUMBA unset)."""
-    if os.environ.get("PCAPKIT_NO_NUMBA", "") not in ("", "0"):
-        return False
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """True when the compiled backend can run (the TCP analysis' rule, one place)."""
+    from pcapkit.tcpflow.backends import compiled_available
+
+    return compiled_available()
 
 
 def use_compiled(compiled: bool | None) -> bool:
