@@ -162,7 +162,7 @@ def lab_tcp(path: str | PathLike[str], stream: int | None = None, nsegments: int
     import numpy as np
 
     from pcapkit.tcpflow.analysed import analyse
-    from pcapkit.tcpflow.congestion import analyze_direction
+    from pcapkit.tcpflow.congestion import analyse_direction
 
     an = analyse(path, keep_payload=max(len(m) for m in HTTP_METHODS))  # enough to spot a request
     if not an.segments.frames:
@@ -203,7 +203,7 @@ def lab_tcp(path: str | PathLike[str], stream: int | None = None, nsegments: int
                        "seq": seq_diff(s.seq, cisn)}
             break
 
-    rep = analyze_direction(csegs, sender, receiver)
+    rep = analyse_direction(csegs, sender, receiver)
     # first N data segments and the ACK that acknowledges each exactly (Wireshark's ack_rtt)
     rows: list[SegmentRow] = []
     est: float | None = None

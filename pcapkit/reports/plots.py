@@ -45,7 +45,7 @@ class PlotData:
 
 def connection(path: str | PathLike[str], stream: int = 0) -> PlotData:
     from pcapkit.tcpflow.analysed import analyse
-    from pcapkit.tcpflow.congestion import analyze_direction
+    from pcapkit.tcpflow.congestion import analyse_direction
 
     an = analyse(path)
     count = int(an.stream.max()) + 1 if len(an) else 0
@@ -59,7 +59,7 @@ def connection(path: str | PathLike[str], stream: int = 0) -> PlotData:
     first = csegs[0]
     a, b = (first.src, first.sport), (first.dst, first.dport)
     receiver = b if sender == a else a
-    rep = analyze_direction(csegs, sender, receiver)
+    rep = analyse_direction(csegs, sender, receiver)
     if not rep.sent:
         raise PlotError(f"{path}: TCP stream {stream} carries no data")
     error = an.segments.error

@@ -120,7 +120,7 @@ class CongestionReport:
     intervals: list[Interval] = field(default_factory=list)
 
 
-def analyze_direction(segs: Iterable[Segment], sender: tuple[str, int],
+def analyse_direction(segs: Iterable[Segment], sender: tuple[str, int],
                       receiver: tuple[str, int]) -> CongestionReport:
     """Congestion view of the data ``sender`` sends to ``receiver`` (segments of one
     connection, in capture order)."""

@@ -10,7 +10,7 @@ import pytest
 from conftest import CORPUS, requires_tshark
 from oracle import tshark_fields
 
-from pcapkit.tcpflow.congestion import analyze_direction, largest_transfer
+from pcapkit.tcpflow.congestion import analyse_direction, largest_transfer
 from pcapkit.tcpflow.segments import segments
 
 
@@ -18,7 +18,7 @@ def _report(rel: str):  # type: ignore[no-untyped-def]
     segs = list(segments(CORPUS / rel))
     pair = largest_transfer(segs)
     assert pair is not None
-    return analyze_direction(segs, *pair)
+    return analyse_direction(segs, *pair)
 
 
 def _ns(text: str) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from conftest import CORPUS, corpus_files
 
-from pcapkit.tcpflow.tcptrace import analyze, direction_stats, tcptrace_stats
+from pcapkit.tcpflow.tcptrace import analyse, direction_stats, tcptrace_stats
 
 requires_tcptrace = pytest.mark.skipif(shutil.which("tcptrace") is None, reason="tcptrace not installed")
 
@@ -103,7 +103,7 @@ def _printed(label: str, value: Any) -> str:
 def _compare(rel: str) -> tuple[int, list[str]]:
     path = CORPUS / rel
     ref = tcptrace_long(path)
-    mine = analyze(path)
+    mine = analyse(path)
     assert len(mine) == len(ref), f"{rel}: {len(mine)} connections, tcptrace has {len(ref)}"
     checked = 0
     bad: list[str] = []
@@ -146,7 +146,7 @@ def test_known_differences_are_still_real(corpus: Path) -> None:
     """Each listed difference must still differ (else it should leave the list)."""
     for rel, number, side, label in sorted(KNOWN):
         ref = tcptrace_long(CORPUS / rel)[number - 1][side][label]
-        conn = analyze(CORPUS / rel)[number - 1]
+        conn = analyse(CORPUS / rel)[number - 1]
         ours = direction_stats(conn, conn.a2b if side == "a" else conn.b2a)[label]
         assert str(ours) != ref, (rel, number, side, label)
 

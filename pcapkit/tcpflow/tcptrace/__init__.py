@@ -38,7 +38,7 @@ was established by comparing with its output on the corpus:
   packets sent.
 
 Use :func:`tcptrace_stats` for a DataFrame (one row per connection direction),
-:func:`connection_table` for the results as arrays, or :func:`analyze` for one object per
+:func:`connection_table` for the results as arrays, or :func:`analyse` for one object per
 connection. The model (:mod:`.model`: trace.c; :mod:`.rexmit`: rexmit.c; records in
 :mod:`.layout`) runs compiled by numba or interpreted (:mod:`pcapkit.tcpflow.jit`);
 :mod:`.stats` derives the printed values.
@@ -56,11 +56,11 @@ from pcapkit.tcpflow.tcptrace.table import (
     tcptrace_lengths,
 )
 
-__all__ = ["Connection", "ConnectionTable", "Direction", "analyze", "connection_table", "direction_stats",
+__all__ = ["Connection", "ConnectionTable", "Direction", "analyse", "connection_table", "direction_stats",
            "stat_columns", "tcptrace_lengths", "tcptrace_stats"]
 
 
-def analyze(source: Source | SegmentTable | ConnectionTable, *, compiled: bool | None = None) -> list[Connection]:
+def analyse(source: Source | SegmentTable | ConnectionTable, *, compiled: bool | None = None) -> list[Connection]:
     """tcptrace's connections of a capture (a file, frames, a segment table, or a
     connection table already computed), one object each, in tcptrace's order."""
     table = source if isinstance(source, ConnectionTable) else connection_table(source, compiled=compiled)

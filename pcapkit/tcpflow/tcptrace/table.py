@@ -3,7 +3,7 @@
 :func:`connection_table` runs :mod:`pcapkit.tcpflow.tcptrace.model` over the segments
 tcptrace sees and returns a :class:`ConnectionTable`; :class:`Connection` and
 :class:`Direction` are views of one connection / direction of it, with the attribute
-names of tcptrace's ``tcb`` (what :func:`pcapkit.tcpflow.tcptrace.analyze` returns).
+names of tcptrace's ``tcb`` (what :func:`pcapkit.tcpflow.tcptrace.analyse` returns).
 """
 
 from __future__ import annotations
