@@ -48,9 +48,10 @@ for path_ in (warm,):
     except Exception:
         pass
     path = real
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 {body}
-print(json.dumps({{"seconds": time.perf_counter() - t0, "rows": len(result) if hasattr(result, "__len__") else 0}}))
+print(json.dumps({{"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0,
+                  "rows": len(result) if hasattr(result, "__len__") else 0}}))
 """
 
 
@@ -72,7 +73,8 @@ def run(checkout: Path, report: str, path: str, warm: str) -> dict[str, float]:
     if status != 0:
         return {"error": 1.0, "wall": wall, "maxrss_mb": usage.ru_maxrss / 1024, "stderr": err[-300:]}  # type: ignore[dict-item]
     info = json.loads(out.strip().splitlines()[-1])
-    return {"seconds": info["seconds"], "rows": info["rows"], "wall": wall, "maxrss_mb": usage.ru_maxrss / 1024}
+    return {"seconds": info["seconds"], "cpu": info["cpu"], "rows": info["rows"], "wall": wall,
+            "maxrss_mb": usage.ru_maxrss / 1024}
 
 
 def main() -> None:
@@ -92,23 +94,30 @@ def main() -> None:
             for name, checkout in checkouts:
                 r = run(checkout, report, capture, warm)
                 results.setdefault(report, {}).setdefault(name, []).append(r)
-                print(f"{report:11s} {name:5s} {r.get('seconds', float('nan')):8.2f} s  "
+                print(f"{report:11s} {name:5s} {r.get('seconds', float('nan')):8.2f} s "
+                      f"{r.get('cpu', float('nan')):8.2f} s CPU "
                       f"{r['maxrss_mb']:7.0f} MB{'  ERROR ' + str(r.get('stderr')) if 'error' in r else ''}",
                       flush=True)
     load = os.getloadavg()
-    print("\n| report | this: s | this: peak RSS MB |" + (" ref: s | ref: peak RSS MB | ref / this |" if args.ref else ""))
-    print("|---|---:|---:|" + ("---:|---:|---:|" if args.ref else ""))
+    # CPU seconds (user + system of the report's work) are the figure to compare on a shared
+    # machine: wall time there depends on what else runs
+    print("\n| report | this: s | this: CPU s | this: peak RSS MB |"
+          + (" ref: s | ref: CPU s | ref: peak RSS MB | ref / this (CPU) |" if args.ref else ""))
+    print("|---|---:|---:|---:|" + ("---:|---:|---:|---:|" if args.ref else ""))
     for report, by in results.items():
-        this = [r["seconds"] for r in by["this"] if "seconds" in r]
-        line = f"| {report} | {statistics.median(this):.2f} | {max(r['maxrss_mb'] for r in by['this']):.0f} |" \
-            if this else f"| {report} | error | |"
+        this = [r for r in by["this"] if "seconds" in r]
+        line = (f"| {report} | {statistics.median(r['seconds'] for r in this):.2f} |"
+                f" {statistics.median(r['cpu'] for r in this):.2f} |"
+                f" {max(r['maxrss_mb'] for r in by['this']):.0f} |") if this else f"| {report} | error | | |"
         if args.ref:
-            ref = [r["seconds"] for r in by["ref"] if "seconds" in r]
+            ref = [r for r in by["ref"] if "seconds" in r]
             if ref and this:
-                line += (f" {statistics.median(ref):.2f} | {max(r['maxrss_mb'] for r in by['ref']):.0f} |"
-                         f" {statistics.median(ref) / statistics.median(this):.1f} |")
+                ref_cpu = statistics.median(r["cpu"] for r in ref)
+                line += (f" {statistics.median(r['seconds'] for r in ref):.2f} | {ref_cpu:.2f} |"
+                         f" {max(r['maxrss_mb'] for r in by['ref']):.0f} |"
+                         f" {ref_cpu / statistics.median(r['cpu'] for r in this):.1f} |")
             else:
-                line += " error | | |"
+                line += " error | | | |"
         print(line)
     print(f"\nload average after: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; {os.cpu_count()} cores")
     if args.json:
