@@ -48,9 +48,12 @@ def tcp(file: str, stream: int | None, nsegments: int, part: str, fmt: str, outp
         write_report(result.answers(), fmt, None, title=f"TCP lab, stream {result.stream}")
         click.echo("")
         write_report(result.segments_frame(), fmt, None, title="first data segments", error=result.error)
-        return
-    df = result.answers() if part == "answers" else result.segments_frame()
-    write_report(df, fmt, output, error=result.error)
+    else:
+        df = result.answers() if part == "answers" else result.segments_frame()
+        write_report(df, fmt, output, error=result.error)
+    if result.unanswered:
+        # the rows say which questions have no answer; the status says the lab is incomplete
+        raise click.ClickException("; ".join(result.unanswered.values()))
 
 
 @lab.command("dhcp", cls=PcapkitCommand)
