@@ -2,8 +2,8 @@
 
 UDP ports 53 (``dns``), 5353 (``mdns``) and 5355 (``llmnr``) reach :func:`dissect_dns`,
 :func:`dissect_mdns` and :func:`dissect_llmnr` through the ``udp.port`` table; DNS over TCP
-(port 53, a 2-byte length before each message) comes from the TCP stream dispatcher
-(:func:`dissect_dns_tcp_message`). The 12-byte header is declared in
+(port 53, a 2-byte length before each message) comes reassembled from the TCP stream
+dispatcher (:func:`dissect_dns_tcp_message`, one layer per message). The 12-byte header is declared in
 :mod:`pcapkit.proto.dns`; questions and resource records follow, each section as tshark
 shows it:
 
@@ -197,9 +197,23 @@ def dissect_llmnr(data: bytes, offset: int, end: int, ctx: Context) -> Result:
 
 
 def dissect_dns_tcp_message(msg: bytes, ctx: Context) -> Layer:
-    """One DNS message from a TCP stream, its 2-byte length prefix included."""
+    """One DNS message cut from a TCP stream, its 2-byte length prefix included
+    (:mod:`pcapkit.dissect.tcp_streams` reassembles the stream and cuts it)."""
     layer, _ = _dissect(msg, 2, len(msg), ctx, "dns", prefix=_H2.unpack_from(msg, 0)[0])
     return layer
+
+
+def dissect_dns_tcp(data: bytes, offset: int, end: int, ctx: Context) -> Result:
+    """The first DNS message of one TCP payload (no reassembly: for a caller holding a
+    single segment; the driver goes through the stream dispatcher instead)."""
+    if end - offset < 2:
+        layer = Layer("dns", offset, max(0, end - offset))
+        layer.truncated(offset, "DNS length prefix cut short")
+        return layer, None
+    length = _H2.unpack_from(data, offset)[0]
+    stop = min(end, offset + 2 + length)
+    ctx.reported_end = offset + 2 + length
+    return _dissect(data, offset + 2, stop, ctx, "dns", prefix=length)
 
 
 def _dissect(data: bytes, offset: int, end: int, ctx: Context, proto: str, prefix: int | None = None) -> Result:
@@ -428,4 +442,4 @@ def _ascii(raw: bytes) -> str:
     return raw.decode("ascii") if raw.isascii() else "".join(chr(b) if b < 0x80 else "\ufffd" for b in raw)
 
 
-__all__ = ["FIELDS", "dissect_dns", "dissect_dns_tcp_message", "dissect_llmnr", "dissect_mdns"]
+__all__ = ["FIELDS", "dissect_dns", "dissect_dns_tcp", "dissect_dns_tcp_message", "dissect_llmnr", "dissect_mdns"]

@@ -126,6 +126,7 @@ ENTRIES: list[tuple[str, int | str, str]] = [
     # TCP ports of stream-level dissectors: the driver hands these segments to the session's
     # TcpStreamDispatcher (reassembly, then one message per call), and no others
     ("tcp.port", 179, "pcapkit.dissect.bgp:dissect_bgp"),
+    ("tcp.port", 53, "pcapkit.dissect.dns:dissect_dns_tcp"),   # one message after its 2-byte length
 ]
 
 _tables: dict[str, dict[int | str, str]] | None = None

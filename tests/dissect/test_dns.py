@@ -130,6 +130,41 @@ def test_crafted_messages_match_tshark(tmp_path: Path) -> None:
     assert result.compared > 400
 
 
+def _tcp_pcap(path: Path, segments: list[tuple[bool, int, int, int, bytes]]) -> None:
+    """(from the client, flags, seq, ack, payload) between 10.0.0.1:40000 and 10.0.0.2:53."""
+    with path.open("wb") as out:
+        out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for i, (client, flags, seq, ack, payload) in enumerate(segments):
+            sport, dport = (40000, 53) if client else (53, 40000)
+            tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0) + payload
+            src, dst = (bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))[:: 1 if client else -1]
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), i, 0, 64, 6, 0, src, dst) + tcp
+            frame = bytes(6) + bytes([2, 0, 0, 0, 0, 1]) + b"\x08\x00" + ip
+            out.write(struct.pack("<IIII", 2000, i * 1000, len(frame), len(frame)) + frame)
+
+
+@requires_tshark
+@pytest.mark.tshark
+def test_dns_over_tcp_matches_tshark(tmp_path: Path) -> None:
+    """Reassembled: a query split over two segments, then two responses in one segment."""
+    query = _hdr(0x0100, ident=0x77) + QUESTION
+    answer = _hdr(0x8180, an=1, ident=0x77) + QUESTION + _rr(b"\xc0\x0c", 1, 1, 60, bytes([192, 0, 2, 1]))
+    q = struct.pack("!H", len(query)) + query
+    a = struct.pack("!H", len(answer)) + answer
+    syn, ack, psh = 0x02, 0x10, 0x18
+    _tcp_pcap(tmp_path / "tcp.pcap", [
+        (True, syn, 1000, 0, b""), (False, syn | ack, 5000, 1001, b""), (True, ack, 1001, 5001, b""),
+        (True, psh, 1001, 5001, q[:9]), (True, psh, 1010, 5001, q[9:]),
+        (False, psh, 5001, 1001 + len(q), a + a)])
+    result = compare_file(tmp_path / "tcp.pcap", fields=NAMES)
+    assert not result.diffs, result.report()
+    assert result.compared > 40
+    from fieldcompare import dissect_all
+
+    packets = dissect_all(tmp_path / "tcp.pcap")
+    assert [len([x for x in p.layers if x.protocol == "dns"]) for p in packets] == [0, 0, 0, 0, 1, 2]
+
+
 def test_name_loop_is_a_finding_and_bounded() -> None:
     msg = _hdr(0x0100) + b"\x05cycle\xc0\x0c\x00\x01\x00\x01"
     layer, _ = dissect_dns(msg, 0, len(msg), Context(reported_end=len(msg)))
