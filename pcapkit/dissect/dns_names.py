@@ -62,6 +62,7 @@ class Name(NamedTuple):
     loop: bool       # the loop rule fired
 
 
+_PRINTABLE_ASCII = bytes(range(32, 127))
 _C_ESCAPES = {7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v"}
 
 
@@ -69,7 +70,7 @@ def format_text(raw: bytes) -> str:
     """Wireshark's ``format_text``: printable ASCII and valid UTF-8 as they are, ASCII
     control characters as C escapes (octal ``\\ooo`` where C has no letter), each invalid
     UTF-8 sequence as U+FFFD."""
-    if raw.isascii() and all(32 <= b < 127 for b in raw):
+    if not raw.translate(None, _PRINTABLE_ASCII):
         return raw.decode("ascii")
     out: list[str] = []
     for ch in raw.decode("utf-8", "replace"):
@@ -91,7 +92,60 @@ def read_name(data: bytes, offset: int, msg_start: int, end: int, budget: Budget
     the name is one tshark refuses (``get_dns_name``'s minimum length), and
     :class:`BudgetExhausted` when the message's step budget is spent.
 
-    A port of tshark 4.0's ``expand_dns_name``: the name buffer holds at most 254 characters
+    Names of plain labels and pointers (all but hostile ones) take this short path; an
+    extended or reserved label type hands over to :func:`_read_name_exact`."""
+    start = offset
+    parts: list[bytes] = []
+    used = -1
+    pointers = 0
+    steps = budget.left
+    while True:
+        steps -= 1
+        if steps < 0:
+            budget.left = 0
+            raise BudgetExhausted
+        if offset >= end:
+            raise NameUnreadable(start, offset + 1, "name runs past the end of the data")
+        length = data[offset]
+        offset += 1
+        if length == 0:
+            break
+        if length < 0x40:
+            after = offset + length
+            if after > end:
+                raise NameUnreadable(start, after, "label runs past the end of the data")
+            parts.append(data[offset:after])
+            offset = after
+        elif length >= 0xC0:
+            if offset >= end:
+                raise NameUnreadable(start, offset + 1, "compression pointer runs past the end of the data")
+            target = msg_start + (((length & 0x3F) << 8) | data[offset])
+            offset += 1
+            pointers += 1
+            if used < 0:
+                used = offset - start
+            if target == offset + 2 or pointers > MAX_POINTERS:
+                budget.left = steps
+                return Name(LOOP, len(LOOP), 1, used, True)
+            offset = target
+        else:
+            budget.left = steps
+            return _read_name_exact(data, start, msg_start, end, budget)
+    budget.left = steps
+    if used < 0:
+        used = offset - start
+    if not parts:
+        return Name(ROOT, len(ROOT), 1, used, False)  # (used is at most 2 here)
+    raw = b".".join(parts)
+    if len(raw) > MAX_NAME_TEXT:
+        return Name(TOO_LONG, len(TOO_LONG), 1, used, False)
+    return Name(format_text(raw), len(raw), _labels(raw), used, False)
+
+
+def _read_name_exact(data: bytes, offset: int, msg_start: int, end: int, budget: Budget) -> Name:
+    """:func:`read_name` for any name, a port of tshark 4.0's ``expand_dns_name``.
+
+    The name buffer holds at most 254 characters
     (``maxname``); a bitstring label is written to it without counting in the name's length,
     so tshark's text of such a name is cut (kept here, byte for byte)."""
     start = offset
