@@ -61,7 +61,7 @@ class _Session:
 
 @dataclass(slots=True)
 class TcpStreamDispatcher:
-    """Reassembles TCP directions and yields BGP message layers per frame.
+    """Reassembles TCP directions and yields the BGP and DNS message layers of each frame.
 
     max_buffered: out-of-order bytes kept per direction (see StreamReassembler).
     reorder:      wait for holes to be filled (False, the default, is tshark's default:
@@ -80,7 +80,7 @@ class TcpStreamDispatcher:
     def feed(self, packet_layers: list[Layer], tcp_layer: Layer, data: bytes, offset: int, end: int,
              ctx: Context) -> list[Layer]:
         """One TCP segment, its payload at ``data[offset:end]``, with the layers decoded so far;
-        returns the BGP layers of the messages this frame completes.
+        returns the BGP or DNS layers of the messages this frame completes.
 
         Segments of other ports are refused before anything is decoded or copied (the
         layers may decode lazily, see :class:`~pcapkit.dissect.base.LazyLayer`)."""
