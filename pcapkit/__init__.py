@@ -45,6 +45,8 @@ _LAZY: dict[str, str] = {
     "tcptrace_stats": "pcapkit.tcpflow.tcptrace",
     "lab_tcp": "pcapkit.reports.lab",
     "lab_dhcp": "pcapkit.reports.lab",
+    "lab_dns": "pcapkit.reports.lab_dns",
+    "lab_dns_messages": "pcapkit.reports.lab_dns",
     "plot": "pcapkit.reports.plots",
     # errors
     "PcapkitError": "pcapkit.errors",

@@ -16,6 +16,7 @@ def lab() -> None:
       pcapkit lab tcp tcp-ethereal-trace-1
       pcapkit lab tcp trace.pcap --stream 0 --format json
       pcapkit lab dhcp dhcp-ethereal-trace-1
+      pcapkit lab dns dns-ethereal-trace-2
     """
 
 
@@ -48,9 +49,12 @@ def tcp(file: str, stream: int | None, nsegments: int, part: str, fmt: str, outp
         write_report(result.answers(), fmt, None, title=f"TCP lab, stream {result.stream}")
         click.echo("")
         write_report(result.segments_frame(), fmt, None, title="first data segments", error=result.error)
-        return
-    df = result.answers() if part == "answers" else result.segments_frame()
-    write_report(df, fmt, output, error=result.error)
+    else:
+        df = result.answers() if part == "answers" else result.segments_frame()
+        write_report(df, fmt, output, error=result.error)
+    if result.unanswered:
+        # the rows say which questions have no answer; the status says the lab is incomplete
+        raise click.ClickException("; ".join(result.unanswered.values()))
 
 
 @lab.command("dhcp", cls=PcapkitCommand)
@@ -71,3 +75,27 @@ def dhcp(file: str, fmt: str, output: str | None) -> None:
     from pcapkit.reports.lab import lab_dhcp
 
     write_report(lab_dhcp(file), fmt, output)
+
+
+@lab.command("dns", cls=PcapkitCommand)
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--part", type=click.Choice(["answers", "messages"]), default="answers", show_default=True,
+              help="The lab's questions with their answers, or one row per DNS message.")
+@output_options()
+def dns(file: str, part: str, fmt: str, output: str | None) -> None:
+    """The DNS lab for FILE: for each query and its response, the transport, ports, server,
+    query type, answers and what they contain, authority and additional records, the
+    response time; whether the next TCP SYN goes to an answered address; repeated queries.
+
+    \b
+    Examples:
+      pcapkit lab dns dns-ethereal-trace-1
+      pcapkit lab dns dns-ethereal-trace-3 --part messages --format csv -o dns.csv
+    """
+    from pcapkit.cli.output import write_report
+    from pcapkit.reports.lab_dns import lab_dns, lab_dns_messages
+
+    messages = lab_dns_messages(file)
+    error = messages.attrs.get("pcapkit.error")
+    df = lab_dns(file, messages) if part == "answers" else messages
+    write_report(df, fmt, output, title="DNS lab" if part == "answers" else None, error=error)

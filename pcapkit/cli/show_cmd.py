@@ -24,7 +24,8 @@ TITLES = {
     "ipv6.dstopts": "Destination Options for IPv6", "tcp": "Transmission Control Protocol",
     "udp": "User Datagram Protocol", "icmp": "Internet Control Message Protocol",
     "icmpv6": "Internet Control Message Protocol v6", "dhcp": "Dynamic Host Configuration Protocol",
-    "dhcpv6": "DHCPv6", "bgp": "Border Gateway Protocol",
+    "dhcpv6": "DHCPv6", "bgp": "Border Gateway Protocol", "dns": "Domain Name System",
+    "mdns": "Multicast Domain Name System", "llmnr": "Link-local Multicast Name Resolution",
 }
 
 

@@ -25,6 +25,7 @@ FIELD_MODULES: tuple[str, ...] = (
     "pcapkit.dissect.tcp",
     "pcapkit.dissect.dhcp",
     "pcapkit.dissect.dhcpv6",
+    "pcapkit.dissect.dns",
     "pcapkit.dissect.bgp",
     "pcapkit.dissect.ppp",
     "pcapkit.dissect.chdlc",

@@ -133,6 +133,8 @@ class DissectSession:
         self._reassembler: Any = None
         self._tcp_dispatcher: Any = None
         self._tcp_dispatcher_tried = False
+        # per-protocol state carried across frames (DNS request/response matching), by protocol
+        self.protocol_state: dict[str, Any] = {}
 
     @property
     def reassembler(self) -> Any:

@@ -120,9 +120,13 @@ ENTRIES: list[tuple[str, int | str, str]] = [
     ("udp.port", 546, "pcapkit.dissect.dhcpv6:dissect_dhcpv6"),
     ("udp.port", 547, "pcapkit.dissect.dhcpv6:dissect_dhcpv6"),
     ("udp.port", 6635, "pcapkit.dissect.mpls:dissect_mpls"),  # MPLS in UDP (RFC 7510; tshark default)
+    ("udp.port", 53, "pcapkit.dissect.dns:dissect_dns"),
+    ("udp.port", 5353, "pcapkit.dissect.dns:dissect_mdns"),   # multicast DNS (RFC 6762)
+    ("udp.port", 5355, "pcapkit.dissect.dns:dissect_llmnr"),  # LLMNR (RFC 4795)
     # TCP ports of stream-level dissectors: the driver hands these segments to the session's
     # TcpStreamDispatcher (reassembly, then one message per call), and no others
     ("tcp.port", 179, "pcapkit.dissect.bgp:dissect_bgp"),
+    ("tcp.port", 53, "pcapkit.dissect.dns:dissect_dns_tcp"),   # one message after its 2-byte length
 ]
 
 _tables: dict[str, dict[int | str, str]] | None = None

@@ -1,8 +1,9 @@
 """Stream-level dissection over TCP: reassemble each direction, cut it into PDUs.
 
 :class:`TcpStreamDispatcher` keeps one :class:`~pcapkit.dissect.stream_reassembly.StreamReassembler`
-per (conversation, direction) and, for BGP (TCP port 179), cuts the byte stream into
-messages (16-byte marker + 2-byte length). A message is decoded in the frame that
+per (conversation, direction) and cuts the byte stream into messages: BGP (TCP port 179:
+16-byte marker + 2-byte length) and DNS (TCP port 53: a 2-byte length before each
+message, RFC 1035 4.2.2). A message is decoded in the frame that
 delivers its last byte, and every message completed by a frame is returned for that
 frame -- as Wireshark attributes PDUs that span segments to the frame with the last
 segment. Retransmitted bytes are delivered once, so a retransmission decodes nothing
@@ -26,6 +27,9 @@ from pcapkit.dissect.base import Context, FindingKind, Layer
 from pcapkit.dissect.stream_reassembly import Data, Gap, LimitReached, StreamReassembler
 
 BGP_PORT = 179
+DNS_PORT = 53
+# the stream-level protocols by port, the lower port first (as the tcp.port table is tried)
+STREAM_PROTOCOLS = {BGP_PORT: "bgp", DNS_PORT: "dns"}
 MARKER = b"\xff" * 16
 HEADER_LEN = 19
 
@@ -35,7 +39,14 @@ DirKey = tuple[str, int, str, int]          # (src, sport, dst, dport)
 @dataclass(slots=True)
 class _Direction:
     reassembler: StreamReassembler
+    protocol: str = "bgp"
     buf: bytearray = field(default_factory=bytearray)
+
+
+def stream_protocol(sport: int, dport: int) -> str | None:
+    """The stream-level protocol of a TCP segment's ports (the lower port first), or None."""
+    low, high = (sport, dport) if sport <= dport else (dport, sport)
+    return STREAM_PROTOCOLS.get(low) or STREAM_PROTOCOLS.get(high)
 
 
 @dataclass(slots=True)
@@ -50,7 +61,7 @@ class _Session:
 
 @dataclass(slots=True)
 class TcpStreamDispatcher:
-    """Reassembles TCP directions and yields BGP message layers per frame.
+    """Reassembles TCP directions and yields the BGP and DNS message layers of each frame.
 
     max_buffered: out-of-order bytes kept per direction (see StreamReassembler).
     reorder:      wait for holes to be filled (False, the default, is tshark's default:
@@ -69,12 +80,12 @@ class TcpStreamDispatcher:
     def feed(self, packet_layers: list[Layer], tcp_layer: Layer, data: bytes, offset: int, end: int,
              ctx: Context) -> list[Layer]:
         """One TCP segment, its payload at ``data[offset:end]``, with the layers decoded so far;
-        returns the BGP layers of the messages this frame completes.
+        returns the BGP or DNS layers of the messages this frame completes.
 
         Segments of other ports are refused before anything is decoded or copied (the
         layers may decode lazily, see :class:`~pcapkit.dissect.base.LazyLayer`)."""
         sport, dport = tcp_layer.get("tcp.srcport"), tcp_layer.get("tcp.dstport")
-        if BGP_PORT not in (sport, dport):
+        if sport not in STREAM_PROTOCOLS and dport not in STREAM_PROTOCOLS:
             return []
         seq, flags = tcp_layer.get("tcp.seq_raw"), tcp_layer.get("tcp.flags", 0)
         if not isinstance(sport, int) or not isinstance(dport, int) or not isinstance(seq, int):
@@ -91,7 +102,8 @@ class TcpStreamDispatcher:
 
     def feed_segment(self, src: str, sport: int, dst: str, dport: int, seq: int, flags: int,
                      payload: bytes, ctx: Context) -> list[Layer]:
-        if BGP_PORT not in (sport, dport):
+        protocol = stream_protocol(sport, dport)
+        if protocol is None:
             return []
         key: DirKey = (src, sport, dst, dport)
         d = self._dirs.get(key)
@@ -99,18 +111,18 @@ class TcpStreamDispatcher:
             if len(self._dirs) >= self.max_streams:
                 if not self._limit_noted:
                     self._limit_noted = True
-                    lay = Layer("bgp", 0)
+                    lay = Layer(protocol, 0)
                     lay.finding(FindingKind.NOTE, 0, f"stream limit {self.max_streams} reached; new TCP directions ignored")
                     return [lay]
                 return []
             d = _Direction(StreamReassembler(max_buffered=self.max_buffered, reorder=self.reorder,
-                                             conflict_window=0))
+                                             conflict_window=0), protocol)
             self._dirs[key] = d
         r = d.reassembler
         if flags & 0x002 and r.base is not None and (seq + 1) & 0xFFFFFFFF != r.base:
             # a SYN with a new initial sequence number: a new connection on the same ports
             d = _Direction(StreamReassembler(max_buffered=self.max_buffered, reorder=self.reorder,
-                                             conflict_window=0))
+                                             conflict_window=0), protocol)
             self._dirs[key] = d
             self._session(key).four_octet.clear()
         out: list[Layer] = []
@@ -119,13 +131,15 @@ class TcpStreamDispatcher:
             if isinstance(ev, Data):
                 d.buf += ev.data
             elif isinstance(ev, Gap):
-                notes.append(f"{ev.length} bytes missing from the TCP stream; BGP resynchronised on the next marker")
+                notes.append(f"{ev.length} bytes missing from the TCP stream; " + (
+                    "BGP resynchronised on the next marker" if protocol == "bgp" else
+                    "the DNS messages after them start afresh"))
                 d.buf.clear()
             elif isinstance(ev, LimitReached):
                 notes.append(f"out-of-order buffer limit {ev.limit} reached")
-        out += self._messages(key, d, ctx)
+        out += self._messages(key, d, ctx) if protocol == "bgp" else _dns_messages(d.buf, ctx)
         if notes:
-            target = out[0] if out else Layer("bgp", 0)
+            target = out[0] if out else Layer(protocol, 0)
             for n in notes:
                 target.finding(FindingKind.NOTE, 0, n)
             if not out:
@@ -197,6 +211,26 @@ class TcpStreamDispatcher:
             types = caps if isinstance(caps, list) else ([caps] if caps is not None else [])
             session.four_octet[key] = 65 in types
         return layer
+
+
+def _dns_messages(buf: bytearray, ctx: Context) -> list[Layer]:
+    """The DNS messages complete in ``buf`` (each after its 2-byte length), removed from it."""
+    from pcapkit.dissect.dns import dissect_dns_tcp_message
+
+    out: list[Layer] = []
+    pos = 0
+    while len(buf) - pos >= 2:
+        length = int.from_bytes(buf[pos:pos + 2], "big")
+        if len(buf) - pos < 2 + length:
+            break                            # wait for the rest of the message
+        msg = bytes(buf[pos:pos + 2 + length])
+        pos += 2 + length
+        sub = Context(frame_number=ctx.frame_number, ts_ns=ctx.ts_ns, caplen=ctx.caplen, wirelen=ctx.wirelen,
+                      linktype=ctx.linktype, reported_end=len(msg), layers=ctx.layers, extra=dict(ctx.extra))
+        out.append(dissect_dns_tcp_message(msg, sub))
+    if pos:
+        del buf[:pos]
+    return out
 
 
 # -- a whole file ---------------------------------------------------------------------------

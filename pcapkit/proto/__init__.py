@@ -22,7 +22,7 @@ MODULES: tuple[str, ...] = (
     "pcapkit.proto.ethernet", "pcapkit.proto.vlan", "pcapkit.proto.sll", "pcapkit.proto.null",
     "pcapkit.proto.raw", "pcapkit.proto.arp", "pcapkit.proto.ipv4", "pcapkit.proto.ipv6",
     "pcapkit.proto.tcp", "pcapkit.proto.udp", "pcapkit.proto.icmp", "pcapkit.proto.erf",
-    "pcapkit.proto.tcp_analysis",
+    "pcapkit.proto.tcp_analysis", "pcapkit.proto.dns",
 )
 
 

@@ -28,6 +28,7 @@ Times are relative to the first frame of the capture, as Wireshark's
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from os import PathLike
@@ -38,7 +39,11 @@ from pcapkit.proto.seq import seq_diff
 from pcapkit.tcpflow.segment import ACK, SYN, Segment
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
+
+    from pcapkit.tcpflow.congestion import CongestionReport
 
 HTTP_METHODS = (b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ")
 
@@ -77,23 +82,41 @@ class LabTcp:
     synack: dict[str, Any]
     request: dict[str, Any] | None
     segments: list[SegmentRow] = field(default_factory=list)
-    min_window: int = 0
+    min_window: int | None = None  # None: the receiver sent no ACK
     window_throttled: bool = False
     retransmissions: list[int] = field(default_factory=list)
     typical_acked: int = 0
     acks_covering_two: int = 0
     acks_total: int = 0
     bytes_transferred: int = 0
-    throughput_Bps: float = 0.0
+    throughput_Bps: float | None = None  # None: no data acknowledged after it was sent
     intervals: list[tuple[str, int, int, int]] = field(default_factory=list)
     flight_period_ns: int | None = None
     min_rtt_ns: int | None = None
     error: str | None = None  # what stopped reading a damaged file (the answers use what came before)
 
+    @property
+    def unanswered(self) -> dict[str, str]:
+        """Questions this stream cannot answer, with the reason (empty when all are answered)."""
+        missing: dict[str, str] = {}
+        if not self.synack:
+            missing["SYN-ACK"] = f"the server never answered the SYN in TCP stream {self.stream}"
+        if not self.segments:
+            missing["data"] = f"no data segments in TCP stream {self.stream}"
+        elif self.acks_total == 0:
+            missing["data"] = f"no data was acknowledged in TCP stream {self.stream}"
+        return missing
+
     def answers(self) -> pd.DataFrame:
-        """Question / answer rows (text)."""
+        """Question / answer rows (text); a question the stream cannot answer says why."""
         import pandas as pd
 
+        missing = self.unanswered
+
+        def answer(needs: str, text: Callable[[], str]) -> str:
+            return f"no answer: {missing[needs]}" if needs in missing else text()
+
+        sa = self.synack
         rows: list[tuple[str, str]] = [
             ("client (IP:port)", f"{self.client[0]}:{self.client[1]}"),
             ("server (IP:port)", f"{self.server[0]}:{self.server[1]}"),
@@ -101,12 +124,12 @@ class LabTcp:
             ("SYN sequence number (raw / relative)", f"{self.syn['seq_raw']} / 0"),
             ("SYN identified by", "SYN flag set, ACK flag clear"),
             ("SYN options", self.syn["options"]),
-            ("SYN-ACK frame", str(self.synack.get("frame", ""))),
-            ("SYN-ACK sequence number (raw / relative)", f"{self.synack.get('seq_raw', '')} / 0"),
+            ("SYN-ACK frame", answer("SYN-ACK", lambda: str(sa["frame"]))),
+            ("SYN-ACK sequence number (raw / relative)", answer("SYN-ACK", lambda: f"{sa['seq_raw']} / 0")),
             ("SYN-ACK acknowledgement number (raw / relative)",
-             f"{self.synack.get('ack_raw', '')} / {self.synack.get('ack_rel', '')}"),
-            ("SYN-ACK identified by", "SYN and ACK flags set; ACK = client ISN + 1"),
-            ("SYN-ACK options", self.synack.get("options", "")),
+             answer("SYN-ACK", lambda: f"{sa['ack_raw']} / {sa['ack_rel']}")),
+            ("SYN-ACK identified by", answer("SYN-ACK", lambda: "SYN and ACK flags set; ACK = client ISN + 1")),
+            ("SYN-ACK options", answer("SYN-ACK", lambda: str(sa["options"]))),
         ]
         if self.request:
             rows.append(("HTTP request segment (frame, method, relative seq)",
@@ -116,16 +139,27 @@ class LabTcp:
                          f"seq {s.seq}, len {s.length}, sent {_secs(s.sent_ns)}, ack frame {s.ack_frame}, "
                          f"ack {_secs(s.ack_ns)}, SampleRTT {_secs(s.sample_rtt_ns)}, "
                          f"EstimatedRTT {'' if s.estimated_rtt is None else f'{s.estimated_rtt:.6f}'}"))
+        if not self.segments:
+            rows.append(("first data segments with SampleRTT and EstimatedRTT", answer("data", str)))
         rows += [
-            ("minimum advertised receive window (bytes)", str(self.min_window)),
-            ("did the receive window throttle the sender", "yes" if self.window_throttled else "no"),
-            ("retransmitted segments (frames)", ", ".join(map(str, self.retransmissions)) or "none"),
-            ("typical data acknowledged per ACK (bytes)", str(self.typical_acked)),
-            ("ACKs acknowledging two or more segments", f"{self.acks_covering_two} of {self.acks_total}"),
-            ("bytes transferred", str(self.bytes_transferred)),
-            ("throughput (bytes/s)", f"{self.throughput_Bps:.1f}"),
-            ("minimum RTT (s)", _secs(self.min_rtt_ns)),
-            ("flight period (median, s)", _secs(self.flight_period_ns)),
+            ("minimum advertised receive window (bytes)",
+             str(self.min_window) if self.min_window is not None
+             else f"no answer: the receiver sent no ACK in TCP stream {self.stream}"),
+            ("did the receive window throttle the sender",
+             answer("data", lambda: "yes" if self.window_throttled else "no")),
+            ("retransmitted segments (frames)",
+             answer("data", lambda: ", ".join(map(str, self.retransmissions)) or "none")),
+            ("typical data acknowledged per ACK (bytes)", answer("data", lambda: str(self.typical_acked))),
+            ("ACKs acknowledging two or more segments",
+             answer("data", lambda: f"{self.acks_covering_two} of {self.acks_total}")),
+            ("bytes transferred", answer("data", lambda: str(self.bytes_transferred))),
+            ("throughput (bytes/s)", answer("data", lambda: "no answer: the last ACK is not later than the first "
+                                            "data segment" if self.throughput_Bps is None
+                                            else f"{self.throughput_Bps:.1f}")),
+            ("minimum RTT (s)", _secs(self.min_rtt_ns) if self.min_rtt_ns is not None
+             else "no answer: no segment was acknowledged exactly (no RTT sample)"),
+            ("flight period (median, s)", _secs(self.flight_period_ns) if self.flight_period_ns is not None
+             else answer("data", lambda: "no answer: fewer than two flights")),
         ]
         for label, start, end, n in self.intervals:
             rows.append((f"{label} interval (s, flights)", f"{_secs(start)} - {_secs(end)} ({n})"))
@@ -155,6 +189,24 @@ def _options(seg: Segment) -> str:
     if seg.wscale is not None:
         parts.append(f"window scale={seg.wscale} (x{1 << seg.wscale})")
     return ", ".join(parts) or "none"
+
+
+def _acked_per_ack(rep: CongestionReport) -> tuple[list[int], list[int]]:
+    """For every ACK that moves the acknowledged point forward: the bytes it newly
+    acknowledges and how many data segments it newly covers (segments whose last byte
+    lies between the previous acknowledged point and this ACK, as tcptrace counts
+    cumulatively acknowledged segments). Counting segments rather than multiples of
+    the MSS is what makes a 1460 + 892 byte ACK count as covering two segments."""
+    ends = sorted({s.seq + s.length for s in rep.sent})
+    acked: list[int] = []
+    segments: list[int] = []
+    prev: int | None = None
+    for a in rep.acks:
+        if prev is not None and a.ack > prev:
+            acked.append(a.ack - prev)
+            segments.append(bisect_right(ends, a.ack) - bisect_right(ends, prev))
+        prev = a.ack if prev is None else max(prev, a.ack)
+    return acked, segments
 
 
 def lab_tcp(path: str | PathLike[str], stream: int | None = None, nsegments: int = 6) -> LabTcp:
@@ -220,25 +272,16 @@ def lab_tcp(path: str | PathLike[str], stream: int | None = None, nsegments: int
                                exact.ts_ns - t0 if exact else None, sample, est))
 
     windows = [a.window for a in rep.acks]
-    min_window = min(windows) if windows else 0
+    min_window = min(windows) if windows else None
     throttled = any(s.window > 0 and s.bytes_in_flight >= s.window for s in rep.sent)
-    # data acknowledged per ACK
-    acked: list[int] = []
-    prev = None
-    for a in rep.acks:
-        if prev is not None and a.ack > prev:
-            acked.append(a.ack - prev)
-        prev = a.ack if prev is None else max(prev, a.ack)
-    mss = rep.mss
+    acked, segments_acked = _acked_per_ack(rep)
     typical = Counter(acked).most_common(1)[0][0] if acked else 0
-    two = sum(1 for x in acked if x >= 2 * mss)
-    data = [s for s in rep.sent]
+    two = sum(1 for n in segments_acked if n >= 2)
     last_ack = max(rep.acks, key=lambda a: a.ack) if rep.acks else None
     nbytes = (last_ack.ack - 1) if last_ack else 0
-    if data and last_ack and last_ack.ts_ns > data[0].ts_ns:
-        tput = nbytes / ((last_ack.ts_ns - data[0].ts_ns) / 1e9)
-    else:
-        tput = 0.0
+    tput = None
+    if rep.sent and last_ack and last_ack.ts_ns > rep.sent[0].ts_ns:
+        tput = nbytes / ((last_ack.ts_ns - rep.sent[0].ts_ns) / 1e9)
     periods = sorted(f.period_ns for f in rep.flights if f.period_ns)
     del s_isn
     return LabTcp(

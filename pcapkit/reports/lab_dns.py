@@ -1,0 +1,188 @@
+"""Answers to the Kurose & Ross "Wireshark lab: DNS" questions, from pcapkit's DNS dissector.
+
+:func:`lab_dns_messages` gives one row per DNS message: frame, time, transport, addresses and
+ports, transaction ID, query or response, the question (name, type), the section counts, the
+records of each section as "TYPE value" text, and the query a response answers with the time
+it took. :func:`lab_dns` turns them into the lab's questions, for every query and its
+response in the trace (the v8.0 traces hold one browsing session or one nslookup each):
+
+* are the messages sent over UDP or TCP; the query's destination port and the response's
+  source port; the server the query was sent to;
+* the query's type and whether it holds answers; how many answers the response holds and
+  what each contains; the name servers of the authority section and whether the additional
+  section gives their addresses;
+* the first TCP SYN after the last response: is its destination among the answers' addresses;
+* names queried more than once (does the host query again before each image?).
+
+A question the trace cannot answer says so. Times are relative to the first frame.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from os import PathLike
+from typing import TYPE_CHECKING, Any
+
+from pcapkit.reports.lab import LabError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# record type -> the field holding its value (a type without one shows the type alone)
+_VALUE_FIELDS = {1: "dns.a", 2: "dns.ns", 5: "dns.cname", 6: "dns.soa.mname", 12: "dns.ptr.domain_name",
+                 15: "dns.mx.mail_exchange", 28: "dns.aaaa", 33: "dns.srv.target"}
+_PROTOCOLS = ("dns", "mdns", "llmnr")
+
+
+def _list(value: Any) -> list[Any]:
+    return [] if value is None else list(value) if isinstance(value, list) else [value]
+
+
+def _type_name(rtype: int) -> str:
+    from pcapkit.dissect.dns import TYPE_NAMES
+
+    return TYPE_NAMES.get(rtype, f"TYPE{rtype}")
+
+
+def _records(f: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    """The answer, authority and additional records as "owner TYPE value" texts, in order.
+    Values are taken per type in the order the dissector found them (an SRV record's owner
+    is in ``dns.srv.*``, not ``dns.resp.name``; NSEC type bitmaps, which tshark lists as
+    more ``dns.resp.type`` values, are not expected in lab traces)."""
+    types = _list(f.get("dns.resp.type"))
+    owners = _list(f.get("dns.resp.name"))
+    queues = {t: _list(f.get(name)) for t, name in _VALUE_FIELDS.items()}
+    texts: list[str] = []
+    for rtype in types:
+        queue = queues.get(rtype)
+        value = queue.pop(0) if queue else None
+        owner = "" if rtype == 33 or not owners else f"{owners.pop(0)} "
+        texts.append(f"{owner}{_type_name(rtype)}" + ("" if value is None else f" {value}"))
+    counts = [f.get(n) or 0 for n in ("dns.count.answers", "dns.count.auth_rr", "dns.count.add_rr")]
+    a, b = counts[0], counts[0] + counts[1]
+    return texts[:a], texts[a:b], texts[b:]
+
+
+def lab_dns_messages(path: str | PathLike[str]) -> pd.DataFrame:
+    """One row per DNS message of the capture at ``path`` (see the module docstring)."""
+    import pandas as pd
+
+    from pcapkit.dissect.driver import dissect_file
+
+    rows: list[dict[str, Any]] = []
+    syns: list[tuple[int, int, str]] = []
+    t0: int | None = None
+    warnings: list[str] = []
+    for packet in dissect_file(str(path), warnings=warnings):
+        fr = packet.frame
+        if t0 is None:
+            t0 = fr.ts_ns
+        net = next((x for x in packet.layers if x.protocol in ("ip", "ipv6")), None)
+        src = dst = None
+        if net is not None:
+            v4 = net.protocol == "ip"
+            src, dst = net.get("ip.src" if v4 else "ipv6.src"), net.get("ip.dst" if v4 else "ipv6.dst")
+        tcp = next((x for x in packet.layers if x.protocol == "tcp"), None)
+        if tcp is not None and tcp.get("tcp.flags.syn") and not tcp.get("tcp.flags.ack") and dst is not None:
+            syns.append((fr.number, fr.ts_ns - t0, str(dst)))
+        for at, layer in enumerate(packet.layers):
+            if layer.protocol not in _PROTOCOLS or "dns.flags" not in layer.fields:
+                continue
+            f = layer.fields
+            transport = next((x.protocol for x in reversed(packet.layers[:at]) if x.protocol in ("udp", "tcp")), "")
+            ports = next((x for x in reversed(packet.layers[:at]) if x.protocol in ("udp", "tcp")), None)
+            answers, authority, additional = _records(f)
+            qnames, qtypes = _list(f.get("dns.qry.name")), _list(f.get("dns.qry.type"))
+            rows.append({
+                "frame": fr.number, "time": fr.ts_ns - t0, "protocol": layer.protocol,
+                "transport": transport.upper(), "src": src, "sport": ports.get(f"{transport}.srcport") if ports else None,
+                "dst": dst, "dport": ports.get(f"{transport}.dstport") if ports else None,
+                "id": f"0x{f['dns.id']:04x}", "kind": "response" if f.get("dns.flags.response") else "query",
+                "name": qnames[0] if qnames else None, "type": _type_name(qtypes[0]) if qtypes else None,
+                "answers": f.get("dns.count.answers"), "authority": f.get("dns.count.auth_rr"),
+                "additional": f.get("dns.count.add_rr"),
+                "answer_records": "; ".join(answers), "authority_records": "; ".join(authority),
+                "additional_records": "; ".join(additional),
+                "response_to": f.get("dns.response_to"), "response_time": f.get("dns.time"),
+            })
+    if not rows:
+        raise LabError(warnings[0] if warnings else f"{path}: no DNS messages")
+    df = pd.DataFrame(rows)
+    df.attrs["pcapkit.syns"] = syns  # (frame, time, destination) of each TCP SYN
+    if warnings:
+        df.attrs["pcapkit.error"] = warnings[0]
+    df["time"] = pd.to_timedelta(df["time"], unit="ns")
+    df["response_time"] = pd.to_timedelta(df["response_time"].astype("Int64"), unit="ns")
+    for col in ("sport", "dport", "answers", "authority", "additional", "response_to"):
+        df[col] = df[col].astype("Int64")
+    for col in ("protocol", "transport", "src", "dst", "id", "kind", "name", "type", "answer_records",
+                "authority_records", "additional_records"):
+        df[col] = df[col].astype("string")
+    return df
+
+
+def lab_dns(path: str | PathLike[str], messages: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The DNS lab's questions and their answers (question / answer / frames rows)."""
+    import pandas as pd
+
+    df = lab_dns_messages(path) if messages is None else messages
+    records: list[dict[str, Any]] = [{str(k): (None if v is pd.NA or v is pd.NaT else v) for k, v in r.items()}
+                                     for r in df.to_dict("records")]
+    rows: list[tuple[str, str, str]] = []
+    transports = sorted({str(r["transport"]) for r in records if r["transport"]})
+    rows.append(("are the DNS messages sent over UDP or TCP", " and ".join(transports) or "no answer: no transport",
+                 ", ".join(str(r["frame"]) for r in records)))
+    queries = [r for r in records if r["kind"] == "query"]
+    if not queries:
+        rows.append(("queries", "no answer: the trace holds no DNS query", ""))
+    for q in queries:
+        resp = next((r for r in records if r["kind"] == "response" and r["response_to"] == q["frame"]), None)
+        label = f"query {q['name']} ({q['type']})"
+        at = str(q["frame"])
+        rows.append((f"{label}: destination port of the query", str(q["dport"]), at))
+        rows.append((f"{label}: the query was sent to (the local DNS server unless nslookup names one)",
+                     str(q["dst"]), at))
+        rows.append((f"{label}: type of the query", str(q["type"]), at))
+        rows.append((f"{label}: answers in the query", str(q["answers"]), at))
+        if resp is None:
+            rows.append((f"{label}: response", "no answer: no response to this query in the trace", at))
+            continue
+        rat = str(resp["frame"])
+        rows.append((f"{label}: source port of the response", str(resp["sport"]), rat))
+        rows.append((f"{label}: answers in the response", str(resp["answers"]), rat))
+        rows.append((f"{label}: what the answers contain", str(resp["answer_records"] or "nothing"), rat))
+        if resp["authority"]:
+            rows.append((f"{label}: authority records (name servers)", str(resp["authority_records"]), rat))
+        if resp["additional"]:
+            rows.append((f"{label}: additional records (the name servers' addresses)",
+                         str(resp["additional_records"]), rat))
+        rows.append((f"{label}: response time (s)", _secs(resp["response_time"]), f"{at}, {rat}"))
+    rows += _syn_rows(records, df.attrs.get("pcapkit.syns", []))
+    repeated = {n: c for n, c in Counter(str(q["name"]) for q in queries if q["name"]).items() if c > 1}
+    rows.append(("names queried more than once (new queries before each object?)",
+                 ", ".join(f"{n} ({c} times)" for n, c in repeated.items()) or "none: each name is queried once",
+                 ""))
+    return pd.DataFrame(rows, columns=["question", "answer", "frames"]).astype("string")
+
+
+def _syn_rows(records: list[dict[str, Any]], syns: list[tuple[int, int, str]]) -> list[tuple[str, str, str]]:
+    responses = [r for r in records if r["kind"] == "response"]
+    question = "the first TCP SYN after the last response: is its destination an address of the answers"
+    if not responses:
+        return [(question, "no answer: no DNS response in the trace", "")]
+    last = max(int(r["frame"]) for r in responses)
+    syn = next(((n, dst) for n, _, dst in syns if n > last), None)
+    if syn is None:
+        return [(question, "no answer: no TCP SYN after the DNS responses", "")]
+    addresses = {x.rsplit(" ", 1)[1] for r in responses
+                 for x in str(r["answer_records"] or "").split("; ") if " A " in x or " AAAA " in x}
+    found = syn[1] in addresses
+    return [(question, f"{'yes' if found else 'no'}: SYN to {syn[1]}", str(syn[0]))]
+
+
+def _secs(value: Any) -> str:
+    if value is None:
+        return ""
+    ns = int(value.value)
+    s, r = divmod(ns, 1_000_000_000)
+    return f"{s}.{r:09d}"
