@@ -195,6 +195,50 @@ def test_srtt_rttvar_follow_rfc6298() -> None:
     assert big["min"] <= big["median"] <= big["p95"] <= big["max"]
 
 
+def _lab_estimated_rtt(path: Path) -> dict[int, float]:
+    """The Kurose & Ross lab's EstimatedRTT after each ACK frame that times a data
+    segment, from tshark: SampleRTT = tcp.analysis.ack_rtt of an ACK whose
+    tcp.analysis.acks_frame has tcp.len > 0 and no SYN; per stream and data sender, the
+    first sample sets it, then EstimatedRTT = 0.875 * EstimatedRTT + 0.125 * SampleRTT."""
+    fields = ["frame.number", "tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "tcp.len", "tcp.flags.syn",
+              "tcp.analysis.acks_frame", "tcp.analysis.ack_rtt"]
+    rows = tshark_fields(path, fields, options=OPTIONS, display_filter="tcp")
+    by_frame = {int(r["frame.number"]): r for r in rows}
+    estimated: dict[tuple[str, ...], float] = {}
+    out: dict[int, float] = {}
+    for r in rows:
+        if "tcp.analysis.ack_rtt" not in r:
+            continue
+        acked = by_frame[int(r["tcp.analysis.acks_frame"])]
+        if int(acked["tcp.len"]) == 0 or acked["tcp.flags.syn"] in ("1", "True"):
+            continue
+        sender = (r["tcp.stream"], acked.get("ip.src", acked.get("ipv6.src", "")), acked["tcp.srcport"])
+        sample = float(r["tcp.analysis.ack_rtt"])
+        before = estimated.get(sender)
+        estimated[sender] = sample if before is None else 0.875 * before + 0.125 * sample
+        out[int(r["frame.number"])] = estimated[sender]
+    return out
+
+
+@requires_tshark
+@pytest.mark.tshark
+@pytest.mark.parametrize("rel", SAMPLE_FILES)
+def test_estimated_rtt_is_the_labs_over_tsharks_data_samples(rel: str) -> None:
+    # issue 14: the summary's SRTT started from the SYN's sample; the lab's EstimatedRTT
+    # starts from the first data segment's
+    path = corpus_path(rel)
+    want = _lab_estimated_rtt(path)
+    df = rtt_samples(path)
+    timed = df[df["estimated_rtt"].notna()]
+    assert timed["frame.number"].tolist() == sorted(want)
+    for frame, got in zip(timed["frame.number"], timed["estimated_rtt"], strict=True):
+        assert abs(got - want[int(frame)]) < 1e-9, frame
+    # the summary's estimated_rtt is each direction's last one
+    summary = summarize(df).set_index(["tcp.stream", "data_src"])
+    last = timed.groupby(["tcp.stream", "data_src"])["estimated_rtt"].last()
+    assert summary["estimated_rtt"].dropna().sort_index().to_dict() == last.sort_index().to_dict()
+
+
 requires_tcptrace = pytest.mark.skipif(shutil.which("tcptrace") is None, reason="tcptrace not installed")
 
 # (file, data direction "src>dst") -> reason tcptrace's Karn samples differ from ours
