@@ -17,6 +17,10 @@ The rules are tshark's (Wireshark 4.0, ``ui/cli/tap-iostat.c``):
 - the table has ceil(duration / interval) rows, the duration being the largest
   relative time (so no row at all when every frame has the time of frame 1); the last
   row ends at the duration and a frame beyond the last row is not shown.
+
+A capture whose clock jumps (tcp/http.dmp.gz spans 129 million seconds) would need as
+many rows at 1 s: more than ``max_rows`` raises :class:`LimitExceeded` (one line,
+with the interval that would fit) before anything is allocated.
 """
 
 from __future__ import annotations
@@ -26,12 +30,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pcapkit.errors import FilterError, PcapkitError
+from pcapkit.errors import FilterError, LimitExceeded, PcapkitError
 
 if TYPE_CHECKING:
     import pandas as pd
 
 WHOLE_CAPTURE = -1  # the interval (us) that stands for tshark's "0": the whole capture
+MAX_ROWS = 1_000_000  # default limit on the number of intervals (rows) of one table
 
 
 def interval_us(seconds: float | str) -> int:
@@ -45,6 +50,11 @@ def interval_us(seconds: float | str) -> int:
     if us < 1:
         raise ValueError("the interval must be >= 0.000001 seconds, or 0 for the whole capture")
     return us
+
+
+def _seconds(us: int) -> str:
+    """Whole microseconds as exact decimal seconds (no trailing zeros)."""
+    return f"{us // 1_000_000}.{us % 1_000_000:06d}".rstrip("0").rstrip(".")
 
 
 def column_names(filters: Sequence[str]) -> list[tuple[str, str]]:
@@ -86,10 +96,12 @@ def _read(path: str, filters: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np
     return np.concatenate(times), np.concatenate(lengths), np.concatenate(accepted, axis=1), error
 
 
-def iostat(path: str, interval: float | str = 0, filters: Sequence[str] = ()) -> pd.DataFrame:
+def iostat(path: str, interval: float | str = 0, filters: Sequence[str] = (), *,
+           max_rows: int = MAX_ROWS) -> pd.DataFrame:
     """Frames and bytes per ``interval`` seconds of the capture at ``path``, one pair of
     columns per tcpdump ``filters`` entry (see the module doc): ``start_s``/``end_s``
-    (seconds from frame 1), then ``frames``/``bytes`` or ``frames[FILTER]``/``bytes[FILTER]``."""
+    (seconds from frame 1), then ``frames``/``bytes`` or ``frames[FILTER]``/``bytes[FILTER]``.
+    Raises :class:`LimitExceeded` when the table would have more than ``max_rows`` rows."""
     import pandas as pd
 
     filters = list(filters) or [""]
@@ -103,6 +115,10 @@ def iostat(path: str, interval: float | str = 0, filters: Sequence[str] = ()) ->
     if whole:
         step = max(duration, 1)
     rows = -(-duration // step)
+    if rows > max_rows:
+        raise LimitExceeded(f"{path}: {rows:,} intervals of {_seconds(step)} s over the capture's "
+                            f"{_seconds(duration)} s exceed the limit of {max_rows:,} rows; use an interval of "
+                            f"at least {_seconds(-(-duration // max_rows))} s")
     # a negative time is the last non-negative one of a frame that some column counted
     counted = accepted.any(axis=0)
     known = np.where(counted & (rel_us >= 0), np.arange(rel_us.shape[0]), -1)

@@ -109,3 +109,27 @@ def test_iostat_equals_tshark_on_written_times(tmp_path: Path, seconds: list[flo
         df = iostat(str(path), interval, ["", "udp", "tcp"])
         got = [[int(v) for pair in names for v in (row[pair[0]], row[pair[1]])] for _, row in df.iterrows()]
         assert got == want, (seconds, interval)
+
+
+def test_a_clock_jump_is_a_one_line_limit_not_a_billion_rows() -> None:
+    from pcapkit.errors import LimitExceeded
+    from pcapkit.reports.iostat import interval_us
+
+    path = CORPUS / "tcp/http.dmp.gz"  # its time stamps span 129 million seconds
+    if not path.is_file():
+        pytest.skip("tcp/http.dmp.gz not in corpus")
+    with pytest.raises(LimitExceeded) as info:
+        iostat(str(path), 1)
+    message = str(info.value)
+    assert "\n" not in message
+    fits = re.search(r"at least ([\d.e+]+) s", message)[1]  # type: ignore[index]
+    df = iostat(str(path), fits)
+    assert len(df) <= 1_000_000 and interval_us(fits) == df.attrs["interval_us"]
+    assert int(df["frames"].sum()) == len(tshark_frames(path))
+    res = CliRunner().invoke(__import__("pcapkit.cli.main", fromlist=["cli"]).cli, ["iostat", str(path), "-i", "1"])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+
+
+def tshark_frames(path: Path) -> list[str]:
+    return subprocess.run(["tshark", "-n", "-r", str(path), "-T", "fields", "-e", "frame.number"],
+                          capture_output=True, text=True, check=True).stdout.split()
