@@ -42,6 +42,7 @@ _LAZY: dict[str, str] = {
     "rtt_samples": "pcapkit.reports.rtt",
     "rtt_summary": "pcapkit.reports.rtt",
     "flows": "pcapkit.reports.flows",
+    "iostat": "pcapkit.reports.iostat",
     "tcptrace_stats": "pcapkit.tcpflow.tcptrace",
     "lab_tcp": "pcapkit.reports.lab",
     "lab_dhcp": "pcapkit.reports.lab",

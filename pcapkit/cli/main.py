@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "handshakes": ("pcapkit.cli.tcp_cmd:handshakes", "One row per TCP stream's handshake."),
     "rtt": ("pcapkit.cli.tcp_cmd:rtt", "RTT samples and per-stream summaries."),
     "flows": ("pcapkit.cli.flows_cmd:flows", "One row per conversation (TCP, UDP, ICMP, other IP)."),
+    "iostat": ("pcapkit.cli.iostat_cmd:iostat", "Frames and bytes per interval and filter (tshark -z io,stat)."),
     "tcptrace": ("pcapkit.cli.flows_cmd:tcptrace", "tcptrace-style per-connection statistics."),
     "lab": ("pcapkit.cli.lab_cmd:lab", "Answers to the Kurose & Ross Wireshark labs."),
     "plot": ("pcapkit.cli.plot_cmd:plot", "Time-sequence, RTT, throughput, window and cwnd plots."),

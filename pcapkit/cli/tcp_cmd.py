@@ -108,12 +108,16 @@ def handshakes(file: str, fmt: str, output: str | None) -> None:
               help="wireshark: tcp.analysis.ack_rtt (timed from the first transmission); "
                    "karn: tcptrace's rule (no samples from retransmitted segments).")
 @click.option("--summary", is_flag=True,
-              help="Per stream and direction: count, min, mean, median, p95, max, stdev, SRTT, RTTVAR.")
+              help="Per stream and direction: count, min, mean, median, p95, max, stdev, the final "
+                   "RFC 6298 SRTT and RTTVAR, and the final lab EstimatedRTT (estimated_rtt).")
 @output_options()
 def rtt(file: str, stream: int | None, method: str, summary: bool, fmt: str, output: str | None) -> None:
-    """RTT samples of FILE (one row per ACK that gives a sample) with the RFC 6298
-    estimator after each sample (srtt = the lab's EstimatedRTT, rttvar), or with
-    --summary their statistics per stream and direction.
+    """RTT samples of FILE (one row per ACK that gives a sample) with, after each
+    sample, the RFC 6298 estimator over every sample, the SYN's included (srtt,
+    rttvar), and the Kurose & Ross lab's EstimatedRTT over the samples of data
+    segments only, starting at the first one (estimated_rtt; acked_len is the
+    acknowledged segment's payload); or with --summary their statistics per stream
+    and direction.
 
     \b
     Examples:

@@ -3,7 +3,14 @@
 One row per stream: who opened it (client = sender of the SYN; when only the SYN-ACK
 was seen, its receiver), the SYN / SYN-ACK / ACK frames and times, SYN
 retransmissions, each side's raw ISN and SYN options (MSS, window scale shift, SACK
-permitted, timestamps), tshark's ``tcp.analysis.initial_rtt`` and the outcome:
+permitted, timestamps), tshark's ``tcp.analysis.initial_rtt`` and the outcome.
+
+``tcp.analysis.initial_rtt`` is exactly tshark's (4.0): the time from the most recent
+SYN to the first segment with ACK and without SYN -- so a connection refused by a
+RST|ACK has one (SYN to RST time, as tshark shows it on the RST), one refused by a
+bare RST has none.
+
+The outcomes:
 
 - ``established``: SYN-ACK and then the client's ACK were seen (``syn_frame`` is empty
   when the SYN itself is missing from the capture);

@@ -9,9 +9,18 @@ transmission (no Karn's rule; zero RTTs are not shown by tshark and not kept her
 segment gives a sample unless that segment was retransmitted (ambiguous) or an earlier
 segment covered by the same ACK was sent later than it (post-loss ACK).
 
-Each sample row carries the RFC 6298 estimator after that sample, per stream and data
-direction (alpha 1/8, beta 1/4; the first sample R sets SRTT = R, RTTVAR = R/2): the
-``srtt`` column is the Kurose & Ross lab's EstimatedRTT.
+Each sample row carries, per stream and data direction:
+
+- ``srtt`` / ``rttvar``: the RFC 6298 estimator after that sample (alpha 1/8, beta 1/4;
+  the first sample R sets SRTT = R, RTTVAR = R/2), fed with EVERY sample, the SYN's
+  (timed by the SYN-ACK) and a bare FIN's included;
+- ``acked_len``: the payload bytes of the segment the ACK acknowledges (the latest
+  earlier segment of the stream from the ACK's receiver that ends at the ACK number);
+- ``estimated_rtt``: the Kurose & Ross TCP lab's EstimatedRTT, fed only with the
+  samples of data segments (``acked_len`` > 0, no SYN): the first one sets it, then
+  EstimatedRTT = 0.875 * EstimatedRTT + 0.125 * SampleRTT; empty on the other rows.
+  The two estimators differ exactly where the lab's question does: the lab starts from
+  the first data segment, not from the handshake.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pcapkit.tcpflow.analysed import AnalysedSegments, analyse_table
+from pcapkit.tcpflow.segment import FIN, SYN
 from pcapkit.tcpflow.segments import SegmentTable, segment_table
 
 if TYPE_CHECKING:
@@ -40,8 +50,10 @@ SAMPLE_COLUMNS: dict[str, str] = {
     "frame.time_epoch": "datetime64[ns]",
     "tcp.ack": "Int64",
     "tcp.analysis.ack_rtt": "float64",
+    "acked_len": "Int64",
     "srtt": "float64",
     "rttvar": "float64",
+    "estimated_rtt": "float64",
 }
 
 SUMMARY_COLUMNS: dict[str, str] = {
@@ -57,7 +69,11 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "stdev": "float64",
     "srtt": "float64",
     "rttvar": "float64",
+    "estimated_rtt": "float64",
 }
+
+# the lab's EstimatedRTT = (1 - ALPHA) * EstimatedRTT + ALPHA * SampleRTT (RFC 6298's alpha)
+ALPHA = 0.125
 
 
 def _ep(addr: str, port: int) -> str:
@@ -110,6 +126,32 @@ def _tcptrace_samples(table: SegmentTable, an: AnalysedSegments, stream: int | N
     return out
 
 
+def _acked_lengths(an: AnalysedSegments, ack_frames: list[int]) -> list[int | None]:
+    """For each ACK frame (sorted): the payload length of the segment it acknowledges --
+    the latest earlier segment of its stream, sent by the ACK's receiver, whose end
+    (seq + len, +1 for SYN or FIN) equals the ACK number -- as -1 when that segment is a
+    SYN (the handshake, not data), None when there is no such segment."""
+    import pandas as pd
+
+    segs = an.segments
+    if not ack_frames:
+        return []
+    frames = np.asarray(ack_frames, dtype=np.int64)
+    row = np.searchsorted(segs.frame, frames, side="right") - 1  # the ACK's row (the last of its frame)
+    flags = segs.flags
+    end = (segs.seq + segs.seglen + ((flags & SYN) != 0) + ((flags & FIN) != 0)) % (1 << 32)
+    acks = pd.DataFrame({"frame": frames, "stream": an.stream[row], "src": segs.dst[row],
+                         "sport": segs.dport[row], "end": segs.ack[row], "order": np.arange(frames.shape[0])})
+    # only segments that take sequence space can be acknowledged (a pure ACK "ends" where it starts)
+    takes = np.nonzero((segs.seglen > 0) | ((flags & (SYN | FIN)) != 0))[0]
+    sent = pd.DataFrame({"frame": segs.frame[takes], "stream": an.stream[takes], "src": segs.src[takes],
+                         "sport": segs.sport[takes], "end": end[takes],
+                         "length": np.where((flags[takes] & SYN) != 0, -1, segs.seglen[takes])})
+    hit = pd.merge_asof(acks, sent, on="frame", by=["stream", "src", "sport", "end"], allow_exact_matches=False)
+    hit = hit.sort_values("order")
+    return [None if v != v else int(v) for v in hit["length"].tolist()]
+
+
 def rtt_samples(path: PathOrFrames, stream: int | None = None, method: str = "wireshark") -> pd.DataFrame:
     """One row per RTT sample (see module doc); ``tcp.analysis.ack_rtt`` in float seconds."""
     import pandas as pd
@@ -125,9 +167,11 @@ def rtt_samples(path: PathOrFrames, stream: int | None = None, method: str = "wi
         raw = _wireshark_samples(picked)
     else:
         raw = _tcptrace_samples(table, an, stream)
+    acked_len = _acked_lengths(an, [r[3] for r in raw])
     est: dict[tuple[int, str], tuple[float, float]] = {}
+    lab: dict[tuple[int, str], float] = {}
     rows = []
-    for st, dsrc, ddst, frame, acked, ts, ack, rtt_ns in raw:
+    for (st, dsrc, ddst, frame, acked, ts, ack, rtt_ns), length in zip(raw, acked_len, strict=True):
         rtt = rtt_ns / 1e9
         prev = est.get((st, dsrc))
         if prev is None:
@@ -135,9 +179,14 @@ def rtt_samples(path: PathOrFrames, stream: int | None = None, method: str = "wi
         else:
             srtt0, var0 = prev
             rttvar = 0.75 * var0 + 0.25 * abs(srtt0 - rtt)
-            srtt = 0.875 * srtt0 + 0.125 * rtt
+            srtt = (1 - ALPHA) * srtt0 + ALPHA * rtt
         est[(st, dsrc)] = (srtt, rttvar)
-        rows.append((st, dsrc, ddst, frame, acked, ts, ack, rtt, srtt, rttvar))
+        estimated: float | None = None
+        if length is not None and length > 0:
+            before = lab.get((st, dsrc))
+            estimated = lab[(st, dsrc)] = rtt if before is None else (1 - ALPHA) * before + ALPHA * rtt
+        rows.append((st, dsrc, ddst, frame, acked, ts, ack, rtt, None if length is None else max(length, 0), srtt,
+                     rttvar, estimated))
     cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in SAMPLE_COLUMNS]
     df = pd.DataFrame({name: column(list(values), dtype)
                        for (name, dtype), values in zip(SAMPLE_COLUMNS.items(), cols, strict=True)})
@@ -149,8 +198,9 @@ def rtt_samples(path: PathOrFrames, stream: int | None = None, method: str = "wi
 
 
 def summarize(samples: pd.DataFrame) -> pd.DataFrame:
-    """Per stream and data direction: count, min, mean, median, p95, max, stdev and the
-    final SRTT/RTTVAR of a samples table."""
+    """Per stream and data direction: count, min, mean, median, p95, max, stdev of the
+    samples, the final RFC 6298 SRTT/RTTVAR and the final lab EstimatedRTT
+    (``estimated_rtt``; see the module doc for how the two differ)."""
     import pandas as pd
 
     from pcapkit.reports.tcp import column
@@ -165,12 +215,18 @@ def summarize(samples: pd.DataFrame) -> pd.DataFrame:
             rows.append((int(str(st)), dsrc, ddst, len(v), ordered[0], statistics.fmean(v),
                          statistics.median(v), ordered[rank - 1], ordered[-1],
                          statistics.stdev(v) if len(v) > 1 else None,
-                         float(g["srtt"].iloc[-1]), float(g["rttvar"].iloc[-1])))
+                         float(g["srtt"].iloc[-1]), float(g["rttvar"].iloc[-1]), _last(g["estimated_rtt"])))
     cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in SUMMARY_COLUMNS]
     df = pd.DataFrame({name: column(list(values), dtype)
                        for (name, dtype), values in zip(SUMMARY_COLUMNS.items(), cols, strict=True)})
     df.attrs.update(samples.attrs)
     return df
+
+
+def _last(values: pd.Series) -> float | None:
+    """The last non-missing value of ``values``, or None."""
+    present = values.dropna()
+    return float(present.iloc[-1]) if len(present) else None
 
 
 def rtt_summary(path: PathOrFrames, stream: int | None = None, method: str = "wireshark") -> pd.DataFrame:

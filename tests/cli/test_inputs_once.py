@@ -17,7 +17,7 @@ CAPTURE = CAPTURES / "tcp-download.pcapng"
 COMMANDS = [["read"], ["show", "-c", "5"], ["stats", "--no-hash"], ["stats", "--hierarchy", "--no-hash"],
             ["tcp", "--format", "csv"], ["tcp", "--format", "csv", "tcp port 80"], ["handshakes", "--format", "csv"],
             ["rtt", "--format", "csv"], ["flows", "--format", "csv"], ["tcptrace", "--format", "csv"],
-            ["lab", "tcp", "--format", "csv"]]
+            ["lab", "tcp", "--format", "csv"], ["iostat", "--format", "csv", "-i", "0.1", "tcp", "udp"]]
 IDS = [" ".join(c) for c in COMMANDS]
 
 

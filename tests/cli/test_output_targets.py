@@ -19,6 +19,7 @@ DHCP = str(CAPTURES / "dhcp.pcap")
 COMMANDS = [
     (["read"], TCP), (["stats"], TCP), (["show", "-c", "3"], TCP), (["tcp"], TCP), (["handshakes"], TCP),
     (["rtt"], TCP), (["flows"], TCP), (["tcptrace"], TCP), (["lab", "tcp"], TCP), (["lab", "dhcp"], DHCP),
+    (["iostat"], TCP),
 ]
 IDS = [" ".join(words) for words, _ in COMMANDS]
 

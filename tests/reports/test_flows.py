@@ -107,7 +107,7 @@ def test_tcp_rows_carry_zeek_and_tcptrace_columns(corpus: Path) -> None:
                    for r in flags)
     assert big["conn_state"] == "S1" and big["history"] == "ShADad"
     assert str(df["first"].dtype) == "datetime64[ns]" and str(df["duration"].dtype) == "timedelta64[ns]"
-    assert big["rtt_min_ms"] > 0 and big["throughput_ab_Bps"] > 0
+    assert big["rtt_ab_min_ms"] > 0 and big["throughput_ab_Bps"] > 0
 
 
 @requires_tshark
@@ -156,3 +156,55 @@ def test_udp_conn_state_follows_zeek(corpus: Path) -> None:
         assert r.conn_state == ("SF" if r.packets_ba else "S0")
         assert r.history == ("Dd" if r.packets_ba else "D")
     assert set(df.loc[df["proto"] == "icmp", "conn_state"]) <= {"OTH"}
+
+
+def _tcptrace_rtt_by_direction(path: Path) -> list[dict[str, tuple[int, float, float, float]]]:
+    """Each connection of ``tcptrace -l -r -n``, in order: "A>B" -> (RTT samples, min,
+    max, avg in ms) of the direction A->B, for both directions."""
+    out = subprocess.run(["tcptrace", "-l", "-r", "-n", str(path)], capture_output=True, text=True,
+                         check=False).stdout
+    conns = []
+    for block in out.split("================================"):
+        hosts = re.findall(r"host \w+:\s+(\S+)", block)
+        values = {name: re.search(rf"RTT {name}:\s+([\d.]+)(?: ms)?\s+RTT {name}:\s+([\d.]+)", block)
+                  for name in ("samples", "min", "max", "avg")}
+        if len(hosts) < 2 or not all(values.values()):
+            continue
+        a, b = hosts[0], hosts[1]
+        conns.append({f"{src}>{dst}": (int(values["samples"][i]), float(values["min"][i]),  # type: ignore[index]
+                                       float(values["max"][i]), float(values["avg"][i]))  # type: ignore[index]
+                      for i, (src, dst) in ((1, (a, b)), (2, (b, a)))})
+    return conns
+
+
+@pytest.mark.skipif(subprocess.run(["which", "tcptrace"], capture_output=True).returncode != 0,
+                    reason="tcptrace not installed")
+@pytest.mark.parametrize("rel", ["labs/tcp-ethereal-trace-1", "labs/http-wireshark-trace1-1.pcapng",
+                                 "tcp/bigtransfer.pcap", "tcp/http.pcap", "tcp/retransmit-fast009.pcap"])
+def test_rtt_columns_are_tcptraces_per_direction(corpus: Path, rel: str) -> None:
+    # issue 14: rtt_min_ms mixed both directions, so tcp-ethereal-trace-1 showed the
+    # client's 0.093 ms ACK delay as the connection's minimum instead of the 23.2 ms path
+    conns = _tcptrace_rtt_by_direction(CORPUS / rel)
+    assert conns
+    tcp = flows(CORPUS / rel)
+    tcp = tcp[tcp["proto"] == "tcp"]
+    rows: dict[frozenset[str], list[dict[str, object]]] = defaultdict(list)
+    for r in tcp.to_dict("records"):
+        rows[frozenset((f"{r['src']}:{r['sport']}", f"{r['dst']}:{r['dport']}"))].append(r)
+    seen: dict[frozenset[str], int] = defaultdict(int)
+    for conn in conns:
+        key = frozenset(k.split(">")[0] for k in conn)
+        row = rows[key][seen[key]]  # the same endpoints again: the next connection, in order
+        seen[key] += 1
+        for way, (src, dst) in (("ab", (row["src"], row["dst"])), ("ba", (row["dst"], row["src"]))):
+            sport, dport = (row["sport"], row["dport"]) if way == "ab" else (row["dport"], row["sport"])
+            count, rtt_min, rtt_max, rtt_avg = conn[f"{src}:{sport}>{dst}:{dport}"]
+            got = [row[f"rtt_{way}_{stat}_ms"] for stat in ("min", "max", "avg")]
+            if count == 0:
+                assert all(v != v for v in got), (rel, way)  # NaN: no sample
+                continue
+            # tcptrace prints whole microseconds (truncated) in ms with one decimal, and its
+            # average is sum / (count + 0.0001)
+            assert abs(float(got[0]) - rtt_min) <= 0.11, (rel, way)  # type: ignore[arg-type]
+            assert abs(float(got[1]) - rtt_max) <= 0.11, (rel, way)  # type: ignore[arg-type]
+            assert abs(float(got[2]) * count / (count + 0.0001) - rtt_avg) <= 0.051, (rel, way)  # type: ignore[arg-type]

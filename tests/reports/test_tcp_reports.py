@@ -195,7 +195,121 @@ def test_srtt_rttvar_follow_rfc6298() -> None:
     assert big["min"] <= big["median"] <= big["p95"] <= big["max"]
 
 
+def _lab_estimated_rtt(path: Path) -> dict[int, float]:
+    """The Kurose & Ross lab's EstimatedRTT after each ACK frame that times a data
+    segment, from tshark: SampleRTT = tcp.analysis.ack_rtt of an ACK whose
+    tcp.analysis.acks_frame has tcp.len > 0 and no SYN; per stream and data sender, the
+    first sample sets it, then EstimatedRTT = 0.875 * EstimatedRTT + 0.125 * SampleRTT."""
+    fields = ["frame.number", "tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "tcp.len", "tcp.flags.syn",
+              "tcp.analysis.acks_frame", "tcp.analysis.ack_rtt"]
+    rows = tshark_fields(path, fields, options=OPTIONS, display_filter="tcp")
+    by_frame = {int(r["frame.number"]): r for r in rows}
+    estimated: dict[tuple[str, ...], float] = {}
+    out: dict[int, float] = {}
+    for r in rows:
+        if "tcp.analysis.ack_rtt" not in r:
+            continue
+        acked = by_frame[int(r["tcp.analysis.acks_frame"])]
+        if int(acked["tcp.len"]) == 0 or acked["tcp.flags.syn"] in ("1", "True"):
+            continue
+        sender = (r["tcp.stream"], acked.get("ip.src", acked.get("ipv6.src", "")), acked["tcp.srcport"])
+        sample = float(r["tcp.analysis.ack_rtt"])
+        before = estimated.get(sender)
+        estimated[sender] = sample if before is None else 0.875 * before + 0.125 * sample
+        out[int(r["frame.number"])] = estimated[sender]
+    return out
+
+
+@requires_tshark
+@pytest.mark.tshark
+@pytest.mark.parametrize("rel", SAMPLE_FILES)
+def test_estimated_rtt_is_the_labs_over_tsharks_data_samples(rel: str) -> None:
+    # issue 14: the summary's SRTT started from the SYN's sample; the lab's EstimatedRTT
+    # starts from the first data segment's
+    path = corpus_path(rel)
+    want = _lab_estimated_rtt(path)
+    df = rtt_samples(path)
+    timed = df[df["estimated_rtt"].notna()]
+    assert timed["frame.number"].tolist() == sorted(want)
+    for frame, got in zip(timed["frame.number"], timed["estimated_rtt"], strict=True):
+        assert abs(got - want[int(frame)]) < 1e-9, frame
+    # the summary's estimated_rtt is each direction's last one
+    summary = summarize(df).set_index(["tcp.stream", "data_src"])
+    last = timed.groupby(["tcp.stream", "data_src"])["estimated_rtt"].last()
+    assert summary["estimated_rtt"].dropna().sort_index().to_dict() == last.sort_index().to_dict()
+
+
 requires_tcptrace = pytest.mark.skipif(shutil.which("tcptrace") is None, reason="tcptrace not installed")
+
+def _tshark_refused(path: Path) -> dict[int, str | None]:
+    """tshark's tcp.analysis.initial_rtt (or None) of each stream whose SYN was answered
+    by a RST: a SYN, a RST, no SYN-ACK."""
+    rows = tshark_fields(path, ["tcp.stream", "tcp.flags.syn", "tcp.flags.ack", "tcp.flags.reset",
+                                "tcp.analysis.initial_rtt"], options=OPTIONS, display_filter="tcp")
+    seen: dict[int, set[str]] = defaultdict(set)
+    irtt: dict[int, str | None] = {}
+    for r in rows:
+        st = int(r["tcp.stream"])
+        syn, ack = r["tcp.flags.syn"] in ("1", "True"), r["tcp.flags.ack"] in ("1", "True")
+        seen[st] |= {"syn"} if syn and not ack else {"synack"} if syn else set()
+        seen[st] |= {"rst"} if r["tcp.flags.reset"] in ("1", "True") else set()
+        irtt.setdefault(st, None)
+        if irtt[st] is None:
+            irtt[st] = r.get("tcp.analysis.initial_rtt")
+    return {st: irtt[st] for st, kinds in seen.items() if kinds >= {"syn", "rst"} and "synack" not in kinds}
+
+
+def _refused_capture(path: Path, answers: list[tuple[int, int]]) -> Path:
+    """A pcap of TCP connections 10.0.0.1:(40000 + i) -> 10.0.0.2:80, each a SYN (one or
+    two: ``syns``) answered after 1.5 ms by a RST with ``flags`` (RST or RST|ACK)."""
+    import struct
+
+    from pcapkit.capture.writer import PcapWriter
+    from pcapkit.frame import Frame
+
+    def tcp(src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int, flags: int) -> bytes:
+        seg = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 0 if flags & 0x04 else 64240, 0, 0)
+        return (b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x08\0"
+                + struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(seg), 1, 0, 64, 6, 0, src, dst) + seg)
+
+    client, server = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
+    t = 1_700_000_000_000_000_000
+    frames = []
+    for i, (syns, flags) in enumerate(answers):
+        port, isn = 40000 + i, 1000 * (i + 1)
+        for _ in range(syns):
+            frames.append((t, tcp(client, server, port, 80, isn, 0, 0x02)))
+            t += 1_000_000
+        t += 500_000
+        frames.append((t, tcp(server, client, 80, port, 0, isn + 1 if flags & 0x10 else 0, flags)))
+        t += 10_000_000
+    with PcapWriter(path, linktype=1) as w:
+        for n, (ts, data) in enumerate(frames, 1):
+            w.write(Frame(n, ts, len(data), len(data), 1, 0, data))
+    return path
+
+
+@requires_tshark
+@pytest.mark.tshark
+@pytest.mark.parametrize("rel", ["tcp/tcp_refuseconnection.pcapng", "bgp/bgp-4byte-asn.pcap", "bgp/bgp-bgpsec.pcap",
+                                 None])
+def test_refused_handshakes_initial_rtt_is_tsharks(rel: str | None, tmp_path: Path) -> None:
+    # issue 14 says a refused connection gets an initial_rtt tshark does not give; tshark
+    # 4.0 sets it on the first ACK without SYN after a SYN, which a RST|ACK answer is (a
+    # bare RST is not): the report must show exactly tshark's value, or none
+    path = (corpus_path(rel) if rel is not None
+            else _refused_capture(tmp_path / "refused.pcap", [(1, 0x14), (1, 0x04), (2, 0x14), (2, 0x04)]))
+    want = _tshark_refused(path)
+    assert want
+    df = handshakes(path).set_index("tcp.stream")
+    for stream, irtt in want.items():
+        assert df.loc[stream, "outcome"] == "refused"
+        got = df.loc[stream, "tcp.analysis.initial_rtt"]
+        if irtt is None:
+            assert pd.isna(got), stream
+        else:
+            assert abs(float(got) - float(irtt)) < 5e-10, stream
+
 
 # (file, data direction "src>dst") -> reason tcptrace's Karn samples differ from ours
 KARN_DIFFERENCES = {
