@@ -14,6 +14,7 @@
     ├── FilterError                   a tcpdump filter expression does not compile
     ├── LiveCaptureError              live capture failed (no interface, interface down, permission)
     │   └── CapturePermissionError    not root / no CAP_NET_RAW
+    └── LimitExceeded                 a request that cannot be met within a limit, refused up front
 
 Errors about a file carry ``path`` and ``offset`` (the byte offset in the decompressed
 stream where the problem is), so the CLI can print one line: ``FILE: offset N: reason``.
@@ -21,7 +22,9 @@ stream where the problem is), so the CLI can print one line: ``FILE: offset N: r
 A limit that cuts work (pending IP fragments' bytes, layers per frame, conversations,
 unacknowledged segments per direction) is not an error either: the work goes on within it,
 and the cut is a NOTE finding on the frame or a warning in the report's
-``attrs["warnings"]``, which the commands print.
+``attrs["warnings"]``, which the commands print. :class:`LimitExceeded` is for a request
+whose answer cannot fit a limit at all (``iostat`` at an interval that makes more rows
+than ``max_rows``): it is raised before the work, naming what would fit.
 
 Bad *packets* are not errors: dissectors attach findings (truncated, malformed,
 checksum bad) to the layer records instead. Bugs in pcapkit itself still raise
@@ -94,3 +97,7 @@ class LiveCaptureError(PcapkitError):
 
 class CapturePermissionError(LiveCaptureError):
     """Capturing needs root or CAP_NET_RAW."""
+
+
+class LimitExceeded(PcapkitError):
+    """A request whose answer would pass a limit (rows of a table), refused before the work."""
