@@ -196,10 +196,10 @@ def _tcptrace_arrays(tt: ConnectionTable) -> dict[str, Any]:
     """Per tcptrace direction: endpoint, retransmitted data packets, throughput (NaN where
     tcptrace prints NA); per connection: count, min, sum and max of the Karn RTT samples
     of both directions (us)."""
-    from pcapkit.tcpflow.tcptrace import stat_columns
+    from pcapkit.tcpflow.tcptrace import throughput as throughput_of
     from pcapkit.tcpflow.tcptrace.layout import S_DIR, S_RTT
 
-    throughput, valid = stat_columns(tt, np.arange(2 * len(tt)))["throughput"]
+    throughput, valid = throughput_of(tt, np.arange(2 * len(tt)))
     conn = tt.samples[:, S_DIR] // 2
     rtt = tt.samples[:, S_RTT].astype(np.float64)
     rtt_min = np.full(len(tt), np.inf)
