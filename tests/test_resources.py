@@ -11,6 +11,8 @@ from __future__ import annotations
 import struct
 import subprocess
 import sys
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -87,3 +89,64 @@ def test_the_layer_limit_is_a_finding(tmp_path: Path) -> None:
     packet = dissect(Frame(1, 0, len(data), len(data), 1, 0, data))
     assert len(packet.layers) == MAX_LAYERS
     assert any("limit" in f.reason for f in packet.findings)
+
+
+def _syn_flood(n: int) -> list[Frame]:
+    """``n`` one-SYN connections, each from its own address and port (a SYN flood)."""
+    frames = []
+    for i in range(n):
+        tcp = struct.pack("!HHIIBBHHH", 1024 + i % 60000, 80, i, 0, 0x50, 0x02, 65535, 0, 0)
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 1, 0x4000, 64, 6, 0,
+                         bytes([10, (i >> 16) & 0xFF, (i >> 8) & 0xFF, i & 0xFF]), bytes([10, 255, 0, 2]))
+        data = ETH + ip + tcp
+        frames.append(Frame(i + 1, 1_700_000_000_000_000_000 + i * 1000, len(data), len(data), 1, 0, data))
+    return frames
+
+
+def _peak_traced(run: Callable[[], object]) -> int:
+    """The most memory numpy and Python held at once while ``run`` ran, beyond what they
+    held before (tracemalloc: allocations, not the pages the system maps)."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        result = run()
+        peak = tracemalloc.get_traced_memory()[1] - base
+        del result
+    finally:
+        tracemalloc.stop()
+    return peak
+
+
+@pytest.mark.parametrize("model", ["tcptrace", "zeek"])
+def test_connection_models_hold_the_connections_present(model: str) -> None:
+    """On a SYN flood the per-connection models allocate the records of the connections
+    the capture has (one per flow), not of every connection it could have opened (once
+    one per SYN on top of one per address pair: twice the records, 3.5 GB on a million
+    SYNs). The bound is the models' own record sizes per connection, plus their input
+    columns per segment, with a quarter to spare."""
+    from pcapkit.tcpflow.jit import BLOCK_ROWS
+    from pcapkit.tcpflow.segments import segment_table
+    from pcapkit.tcpflow.tcptrace import connection_table
+    from pcapkit.tcpflow.tcptrace import layout as tt
+    from pcapkit.tcpflow.zeek import model as zk
+    from pcapkit.tcpflow.zeek import zeek_table
+
+    n = 40_000
+    table = segment_table(_syn_flood(n))
+    assert len(table) == n
+    if model == "tcptrace":
+        connection_table(table)  # (compiled before measuring: numba's own memory is not the model's)
+        peak = _peak_traced(lambda: connection_table(table))
+        per_connection = (tt.CONN.itemsize + 2 * tt.DIRECTION.itemsize  # records, four quadrants and the
+                          + 8 * 5 * 8 + 2 * tt.SEGS_TO_REMEMBER * 2 * 8)  # hardware-dup ring per direction
+        per_segment = len(tt.ROW.names or ()) * 8 + 3 * 8  # input columns; connection, direction, mark
+        row_block = BLOCK_ROWS * tt.ROW.itemsize
+    else:
+        zeek_table(table)
+        peak = _peak_traced(lambda: zeek_table(table))
+        per_connection = zk.CONN.itemsize + 2 * zk.ENDPOINT.itemsize
+        per_segment = len(zk.ROW.names or ()) * 8 + 8 + 6 * 2 * 8  # input columns, connection, history
+        row_block = BLOCK_ROWS * zk.ROW.itemsize
+    bound = 1.25 * (n * (per_connection + per_segment) + row_block)
+    assert peak <= bound, f"{peak / n:.0f} bytes per one-SYN connection, bound {bound / n:.0f}"
