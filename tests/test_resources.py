@@ -150,3 +150,44 @@ def test_connection_models_hold_the_connections_present(model: str) -> None:
         row_block = BLOCK_ROWS * zk.ROW.itemsize
     bound = 1.25 * (n * (per_connection + per_segment) + row_block)
     assert peak <= bound, f"{peak / n:.0f} bytes per one-SYN connection, bound {bound / n:.0f}"
+
+
+def _reused_pairs(pairs: int, rounds: int) -> list[Frame]:
+    """SYNs of ``pairs`` address/port pairs, each pair sending ``rounds`` SYNs with new
+    initial sequence numbers (tcptrace opens a new connection on each), the pairs
+    interleaved, with an answer (SYN-ACK) to every other one."""
+    frames: list[Frame] = []
+    for r in range(rounds):
+        for p in range(pairs):
+            a, b = bytes([10, 0, 0, p + 1]), bytes([10, 1, 0, 1])
+            syn = struct.pack("!HHIIBBHHH", 2000 + p, 80, 1000 * r + p, 0, 0x50, 0x02, 65535, 0, 0)
+            packets = [(a, b, syn)]
+            if (r + p) % 2:
+                packets.append((b, a, struct.pack("!HHIIBBHHH", 80, 2000 + p, 7, 1000 * r + p + 1, 0x50, 0x12,
+                                                  65535, 0, 0)))
+            for src, dst, tcp in packets:
+                data = ETH + struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 1, 0x4000, 64, 6, 0, src, dst) + tcp
+                frames.append(Frame(len(frames) + 1, 1_700_000_000_000_000_000 + len(frames) * 1000, len(data),
+                                    len(data), 1, 0, data))
+    return frames
+
+
+@pytest.mark.parametrize("rel", ["tcp/http.dmp.gz", "tcp/bro.org.pcap", "broken/tcp.pcap",
+                                 "labs/http-wireshark-trace1-1.pcapng", "broken/fuzz-2006-06-26-2594.pcap",
+                                 "reused-pairs"])
+def test_flows_runs_tcptrace_over_groups_of_pairs_with_one_runs_answer(corpus: Path, rel: str,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """flows holds the tcptrace model's records of a bounded number of address/port pairs
+    at a time; grouping the pairs (here two or three at a time) changes no value."""
+    import pandas as pd
+
+    from pcapkit.reports import flows as flows_module
+
+    source: list[Frame] | Path = _reused_pairs(7, 4) if rel == "reused-pairs" else corpus / rel
+    if isinstance(source, Path) and not source.exists():
+        pytest.skip(f"{rel} not in the corpus")
+    whole = flows_module.flows(source)
+    assert whole["retrans_ab"].notna().sum() >= 4  # (tcptrace's columns are there to compare)
+    for pairs in (2, 3):
+        monkeypatch.setattr(flows_module, "_TCPTRACE_PAIRS", pairs)
+        pd.testing.assert_frame_equal(flows_module.flows(source), whole)

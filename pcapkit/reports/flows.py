@@ -72,18 +72,18 @@ class _TcpDetails:
 
 
 def _tcp_details(table: SegmentTable, an: AnalysedSegments, conv_frames: np.ndarray) -> _TcpDetails:
-    from pcapkit.tcpflow.tcptrace import connection_table
     from pcapkit.tcpflow.zeek import zeek_table
 
+    # one model at a time, each reduced to what the report shows before the next runs
+    tt_conn, tt_arrays = _tcptrace_details(table, conv_frames)
     nstreams = int(an.stream.max()) + 1
     z = zeek_table(an.segments, an.stream)
     first = z.first_of_key(nstreams)
     eps = z.endpoints
     o, r = z.orig_index()[first], z.resp_index()[first]
-    tt = connection_table(table)
     return _TcpDetails(np.stack([eps["host"][o], eps["port"][o]], axis=1),
-                       np.stack([eps["host"][r], eps["port"][r]], axis=1), z.conn_states(first), [z.history[i] for i in first.tolist()], z.missed_bytes()[first],
-                       tt.conn_of_frames(conv_frames), _tcptrace_arrays(tt))
+                       np.stack([eps["host"][r], eps["port"][r]], axis=1), z.conn_states(first),
+                       [z.history[i] for i in first.tolist()], z.missed_bytes()[first], tt_conn, tt_arrays)
 
 
 def flows(source: Source, *, filter: str | None = None) -> pd.DataFrame:
@@ -192,6 +192,55 @@ def _udp_histories(conv: np.ndarray, forward: np.ndarray, payload: np.ndarray, n
     return out
 
 
+_TCPTRACE_PAIRS = 100_000  # address/port pairs the tcptrace model holds at a time (~2 KB each)
+_PER_DIRECTION = ("host", "port", "retrans", "throughput", "throughput_valid")
+_PER_CONNECTION = ("rtt_n", "rtt_sum", "rtt_min", "rtt_max")
+
+
+def _tcptrace_details(table: SegmentTable, conv_frames: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    """The tcptrace connection of each conversation's first frame and the arrays of
+    :func:`_tcptrace_arrays`, with the model run over at most :data:`_TCPTRACE_PAIRS`
+    address/port pairs at a time, each run reduced to those arrays before the next: the
+    answer of one run (tcptrace's connections of different pairs never meet; they are
+    numbered as one run numbers them, by the segment that opened them), the memory of a
+    run's share (1M one-SYN flows: 2.2 GB of records in one run)."""
+    from pcapkit.tcpflow.tcptrace import connection_table
+    from pcapkit.tcpflow.tcptrace.table import connection_of_frames
+
+    view = table.tcptrace_view()
+    key = view.conversation_keys()[0]
+    groups = -(-(int(key.max()) + 1) // _TCPTRACE_PAIRS) if len(view) else 1
+    if groups <= 1:
+        tt = connection_table(table)
+        return tt.conn_of_frames(conv_frames), _tcptrace_arrays(tt)
+    pieces, opened = [], []
+    for group in range(groups):
+        rows = np.nonzero(key % groups == group)[0]  # (every segment of a pair, in file order)
+        if not rows.size:
+            continue
+        tt = connection_table(view.select(rows))
+        opened.append(rows[np.unique(tt.row_conn, return_index=True)[1]])  # the segment opening each connection
+        pieces.append((rows, tt.row_conn, _tcptrace_arrays(tt)))
+        del tt
+    number = np.empty(sum(len(o) for o in opened), np.int64)
+    number[np.argsort(np.concatenate(opened))] = np.arange(number.shape[0])
+    first = pieces[0][2]
+    out = {name: np.empty(2 * number.shape[0], first[name].dtype) for name in _PER_DIRECTION}
+    out.update({name: np.empty(number.shape[0], first[name].dtype) for name in _PER_CONNECTION})
+    row_conn = np.full(len(view), -1, np.int64)
+    start = 0
+    for rows, local_conn, arrays in pieces:
+        ids = number[start:start + arrays["rtt_n"].shape[0]]
+        start += ids.shape[0]
+        row_conn[rows] = ids[local_conn]
+        for name in _PER_DIRECTION:
+            out[name][2 * ids] = arrays[name][0::2]
+            out[name][2 * ids + 1] = arrays[name][1::2]
+        for name in _PER_CONNECTION:
+            out[name][ids] = arrays[name]
+    return connection_of_frames(view.frame, row_conn, conv_frames), out
+
+
 def _tcptrace_arrays(tt: ConnectionTable) -> dict[str, Any]:
     """Per tcptrace direction: endpoint, retransmitted data packets, throughput (NaN where
     tcptrace prints NA); per connection: count, min, sum and max of the Karn RTT samples
@@ -206,8 +255,9 @@ def _tcptrace_arrays(tt: ConnectionTable) -> dict[str, Any]:
     rtt_max = np.full(len(tt), -np.inf)
     np.minimum.at(rtt_min, conn, rtt)
     np.maximum.at(rtt_max, conn, rtt)
-    return {"host": np.asarray(tt.addresses, dtype=object)[tt.dirs["host"]], "port": tt.dirs["port"],
-            "retrans": tt.dirs["rexmit_pkts"], "throughput": throughput, "throughput_valid": valid,
+    # (copies of the record fields: a view would keep every direction record alive)
+    return {"host": np.asarray(tt.addresses, dtype=object)[tt.dirs["host"]], "port": tt.dirs["port"].copy(),
+            "retrans": tt.dirs["rexmit_pkts"].copy(), "throughput": throughput, "throughput_valid": valid,
             "rtt_n": np.bincount(conn, minlength=len(tt)), "rtt_sum": np.bincount(conn, rtt, minlength=len(tt)),
             "rtt_min": rtt_min, "rtt_max": rtt_max}
 

@@ -53,15 +53,21 @@ class ConnectionTable:
 
     def conn_of_frames(self, frames: np.ndarray) -> np.ndarray:
         """The connection of each frame (the last one holding a segment of it; -1: none)."""
-        out = np.full(frames.shape[0], -1, np.int64)
-        if not len(self.row_frame):
-            return out
-        order = np.lexsort((self.row_conn, self.row_frame))  # by frame, then connection: the last wins
-        f, c = self.row_frame[order], self.row_conn[order]
-        pos = np.searchsorted(f, frames, side="right") - 1
-        hit = (pos >= 0) & (f[np.maximum(pos, 0)] == frames)
-        out[hit] = c[pos[hit]]
+        return connection_of_frames(self.row_frame, self.row_conn, frames)
+
+
+def connection_of_frames(row_frame: np.ndarray, row_conn: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """The connection of each of ``frames`` given the frame and connection of each segment
+    (the highest-numbered connection with a segment in it; -1: none)."""
+    out = np.full(frames.shape[0], -1, np.int64)
+    if not len(row_frame):
         return out
+    order = np.lexsort((row_conn, row_frame))  # by frame, then connection: the last wins
+    f, c = row_frame[order], row_conn[order]
+    pos = np.searchsorted(f, frames, side="right") - 1
+    hit = (pos >= 0) & (f[np.maximum(pos, 0)] == frames)
+    out[hit] = c[pos[hit]]
+    return out
 
 
 class Direction:

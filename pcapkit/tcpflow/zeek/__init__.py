@@ -104,9 +104,11 @@ class ZeekConnections:
     def conn_states(self, index: np.ndarray | None = None) -> list[str]:
         """The ``conn_state`` of each connection (of the connections ``index``)."""
         index = np.arange(len(self)) if index is None else index
-        o, r = self.endpoints[self.orig_index()[index]], self.endpoints[self.resp_index()[index]]
-        o_size, r_size = (_sizes(e["start_seq"], e["last_seq"], e["ack_seq"], e["fin_cnt"]) for e in (o, r))
-        return _conn_states(o["state"], r["state"], o_size, r_size, lambda k: self.history[int(index[k])])
+        o, r = self.orig_index()[index], self.resp_index()[index]
+        eps = self.endpoints  # (the fields read, not copies of whole records)
+        o_size, r_size = (_sizes(eps["start_seq"][e], eps["last_seq"][e], eps["ack_seq"][e], eps["fin_cnt"][e])
+                          for e in (o, r))
+        return _conn_states(eps["state"][o], eps["state"][r], o_size, r_size, lambda k: self.history[int(index[k])])
 
     def first_of_key(self, nkeys: int) -> np.ndarray:
         """The first connection of each key 0 .. nkeys-1 (-1 for a key without one)."""
