@@ -175,10 +175,11 @@ def _reused_pairs(pairs: int, rounds: int) -> list[Frame]:
 @pytest.mark.parametrize("rel", ["tcp/http.dmp.gz", "tcp/bro.org.pcap", "broken/tcp.pcap",
                                  "labs/http-wireshark-trace1-1.pcapng", "broken/fuzz-2006-06-26-2594.pcap",
                                  "reused-pairs"])
-def test_flows_runs_tcptrace_over_groups_of_pairs_with_one_runs_answer(corpus: Path, rel: str,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """flows holds the tcptrace model's records of a bounded number of address/port pairs
-    at a time; grouping the pairs (here two or three at a time) changes no value."""
+def test_flows_runs_the_models_over_groups_of_connections_with_one_runs_answer(
+        corpus: Path, rel: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """flows holds the tcptrace and Zeek models' records of a bounded number of connections
+    at a time (address/port pairs, streams); grouping them (here two or three at a time)
+    changes no value."""
     import pandas as pd
 
     from pcapkit.reports import flows as flows_module
@@ -189,5 +190,5 @@ def test_flows_runs_tcptrace_over_groups_of_pairs_with_one_runs_answer(corpus: P
     whole = flows_module.flows(source)
     assert whole["retrans_ab"].notna().sum() >= 4  # (tcptrace's columns are there to compare)
     for pairs in (2, 3):
-        monkeypatch.setattr(flows_module, "_TCPTRACE_PAIRS", pairs)
+        monkeypatch.setattr(flows_module, "_MODEL_CONNECTIONS", pairs)
         pd.testing.assert_frame_equal(flows_module.flows(source), whole)

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from pcapkit.tcpflow.tcptrace import ConnectionTable
 
 _PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
+# the connections a model holds at a time: tcptrace's address/port pairs (~2 KB each),
+# Zeek's streams (~0.5 KB each)
+_MODEL_CONNECTIONS = 50_000
 COLUMNS = ["first_frame", "proto", "src", "sport", "dst", "dport", "first", "last", "duration",
            "packets_ab", "bytes_ab", "packets_ba", "bytes_ba", "packets", "bytes",
            "tcp.stream", "conn_state", "history", "missed_bytes", "retrans_ab", "retrans_ba",
@@ -74,16 +77,31 @@ class _TcpDetails:
 def _tcp_details(table: SegmentTable, an: AnalysedSegments, conv_frames: np.ndarray) -> _TcpDetails:
     from pcapkit.tcpflow.zeek import zeek_table
 
-    # one model at a time, each reduced to what the report shows before the next runs
+    # one model at a time, each run over groups of connections and reduced to what the
+    # report shows before the next group runs
     tt_conn, tt_arrays = _tcptrace_details(table, conv_frames)
     nstreams = int(an.stream.max()) + 1
-    z = zeek_table(an.segments, an.stream)
-    first = z.first_of_key(nstreams)
-    eps = z.endpoints
-    o, r = z.orig_index()[first], z.resp_index()[first]
-    return _TcpDetails(np.stack([eps["host"][o], eps["port"][o]], axis=1),
-                       np.stack([eps["host"][r], eps["port"][r]], axis=1), z.conn_states(first),
-                       [z.history[i] for i in first.tolist()], z.missed_bytes()[first], tt_conn, tt_arrays)
+    orig, resp = np.zeros((nstreams, 2), np.int64), np.zeros((nstreams, 2), np.int64)
+    conn_state, history = [""] * nstreams, [""] * nstreams
+    missed = np.zeros(nstreams, np.int64)
+    # Zeek's connections of different streams never meet in the model: a group of
+    # streams at a time gives one run's answer
+    groups = -(-nstreams // _MODEL_CONNECTIONS)
+    for group in range(groups):
+        rows = np.nonzero(an.stream % groups == group)[0] if groups > 1 else np.arange(len(an.stream))
+        if not rows.size:
+            continue
+        z = zeek_table(an.segments.select(rows), an.stream[rows])
+        streams = np.unique(an.stream[rows])
+        first = z.first_of_key(nstreams)[streams]  # (each stream's first Zeek connection)
+        eps = z.endpoints
+        for out, ends in ((orig, z.orig_index()[first]), (resp, z.resp_index()[first])):
+            out[streams, 0], out[streams, 1] = eps["host"][ends], eps["port"][ends]
+        for s, state, i in zip(streams.tolist(), z.conn_states(first), first.tolist(), strict=True):
+            conn_state[s], history[s] = state, z.history[i]
+        missed[streams] = z.missed_bytes()[first]
+        del z
+    return _TcpDetails(orig, resp, conn_state, history, missed, tt_conn, tt_arrays)
 
 
 def flows(source: Source, *, filter: str | None = None) -> pd.DataFrame:
@@ -192,14 +210,13 @@ def _udp_histories(conv: np.ndarray, forward: np.ndarray, payload: np.ndarray, n
     return out
 
 
-_TCPTRACE_PAIRS = 100_000  # address/port pairs the tcptrace model holds at a time (~2 KB each)
 _PER_DIRECTION = ("host", "port", "retrans", "throughput", "throughput_valid")
 _PER_CONNECTION = ("rtt_n", "rtt_sum", "rtt_min", "rtt_max")
 
 
 def _tcptrace_details(table: SegmentTable, conv_frames: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
     """The tcptrace connection of each conversation's first frame and the arrays of
-    :func:`_tcptrace_arrays`, with the model run over at most :data:`_TCPTRACE_PAIRS`
+    :func:`_tcptrace_arrays`, with the model run over at most :data:`_MODEL_CONNECTIONS`
     address/port pairs at a time, each run reduced to those arrays before the next: the
     answer of one run (tcptrace's connections of different pairs never meet; they are
     numbered as one run numbers them, by the segment that opened them), the memory of a
@@ -209,7 +226,7 @@ def _tcptrace_details(table: SegmentTable, conv_frames: np.ndarray) -> tuple[np.
 
     view = table.tcptrace_view()
     key = view.conversation_keys()[0]
-    groups = -(-(int(key.max()) + 1) // _TCPTRACE_PAIRS) if len(view) else 1
+    groups = -(-(int(key.max()) + 1) // _MODEL_CONNECTIONS) if len(view) else 1
     if groups <= 1:
         tt = connection_table(table)
         return tt.conn_of_frames(conv_frames), _tcptrace_arrays(tt)
