@@ -91,14 +91,13 @@ def measure(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None
     return out
 
 
-def pcapkit_argv(command: str, file: str, scratch: Path) -> list[str]:
+def pcapkit_argv(command: str, file: str, scratch: Path, fmt: str | None = None) -> list[str]:
     """The command line of ``command`` on ``file`` (``lab-tcp``: ``lab tcp``; ``export-tcp``:
-    ``export --table tcp`` to a Parquet file in ``scratch``)."""
-    if command == "lab-tcp":
-        return [sys.executable, "-m", "pcapkit", "lab", "tcp", file]
+    ``export --table tcp`` to a Parquet file in ``scratch``), in output format ``fmt``."""
     if command == "export-tcp":
         return [sys.executable, "-m", "pcapkit", "export", file, "--table", "tcp", "-o", str(scratch / "tcp.parquet")]
-    return [sys.executable, "-m", "pcapkit", command, file]
+    argv = [sys.executable, "-m", "pcapkit", *command.split("-"), file]
+    return [*argv, "--format", fmt] if fmt and command not in MORE_COMMANDS else argv
 
 
 def main() -> None:
@@ -108,6 +107,8 @@ def main() -> None:
     ap.add_argument("--commands", default=",".join(COMMANDS))
     ap.add_argument("--ref", type=Path, help="another pcapkit checkout, run interleaved with this one")
     ap.add_argument("--no-tools", action="store_true", help="skip the reference tools (tshark, tcptrace, capinfos)")
+    ap.add_argument("--format", dest="fmt", help="output format of the report commands (table, csv, json; "
+                    "default: each command's own)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds before a command is killed (shown failed)")
     args = ap.parse_args()
     checkouts = [("pcapkit", REPO)] + ([("ref", args.ref.resolve())] if args.ref else [])
@@ -120,7 +121,7 @@ def main() -> None:
                 row: dict[str, dict[str, float]] = {}
                 for label, checkout in checkouts:
                     env = dict(os.environ, PYTHONPATH=str(checkout))
-                    row[label] = measure(pcapkit_argv(command, file, Path(tmp)), env=env, cwd=checkout,
+                    row[label] = measure(pcapkit_argv(command, file, Path(tmp), args.fmt), env=env, cwd=checkout,
                                          timeout=args.timeout)
                 if not args.no_tools:
                     tool_argv = tuple(a.replace("{file}", file) for a in REFERENCE[command])
