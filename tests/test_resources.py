@@ -11,6 +11,8 @@ from __future__ import annotations
 import struct
 import subprocess
 import sys
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -108,3 +110,106 @@ def test_every_report_command_says_when_a_limit_cut_the_analysis(tmp_path: Path,
     assert "pcapkit: warning: max_unacked=10000 unacknowledged segments reached in tcp.stream 0 at frame" \
         in proc.stderr, proc.stderr[-2000:]
     assert (tmp_path / "out.csv").stat().st_size > 0
+
+
+def _syn_flood(n: int) -> list[Frame]:
+    """``n`` one-SYN connections, each from its own address and port (a SYN flood)."""
+    frames = []
+    for i in range(n):
+        tcp = struct.pack("!HHIIBBHHH", 1024 + i % 60000, 80, i, 0, 0x50, 0x02, 65535, 0, 0)
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 1, 0x4000, 64, 6, 0,
+                         bytes([10, (i >> 16) & 0xFF, (i >> 8) & 0xFF, i & 0xFF]), bytes([10, 255, 0, 2]))
+        data = ETH + ip + tcp
+        frames.append(Frame(i + 1, 1_700_000_000_000_000_000 + i * 1000, len(data), len(data), 1, 0, data))
+    return frames
+
+
+def _peak_traced(run: Callable[[], object]) -> int:
+    """The most memory numpy and Python held at once while ``run`` ran, beyond what they
+    held before (tracemalloc: allocations, not the pages the system maps)."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        result = run()
+        peak = tracemalloc.get_traced_memory()[1] - base
+        del result
+    finally:
+        tracemalloc.stop()
+    return peak
+
+
+@pytest.mark.parametrize("model", ["tcptrace", "zeek"])
+def test_connection_models_hold_the_connections_present(model: str) -> None:
+    """On a SYN flood the per-connection models allocate the records of the connections
+    the capture has (one per flow), not of every connection it could have opened (once
+    one per SYN on top of one per address pair: twice the records, 3.5 GB on a million
+    SYNs). The bound is the models' own record sizes per connection, plus their input
+    columns per segment, with a quarter to spare."""
+    from pcapkit.tcpflow.jit import BLOCK_ROWS
+    from pcapkit.tcpflow.segments import segment_table
+    from pcapkit.tcpflow.tcptrace import connection_table
+    from pcapkit.tcpflow.tcptrace import layout as tt
+    from pcapkit.tcpflow.zeek import model as zk
+    from pcapkit.tcpflow.zeek import zeek_table
+
+    n = 40_000
+    table = segment_table(_syn_flood(n))
+    assert len(table) == n
+    if model == "tcptrace":
+        connection_table(table)  # (compiled before measuring: numba's own memory is not the model's)
+        peak = _peak_traced(lambda: connection_table(table))
+        per_connection = (tt.CONN.itemsize + 2 * tt.DIRECTION.itemsize  # records, four quadrants and the
+                          + 8 * 5 * 8 + 2 * tt.SEGS_TO_REMEMBER * 2 * 8)  # hardware-dup ring per direction
+        per_segment = len(tt.ROW.names or ()) * 8 + 3 * 8  # input columns; connection, direction, mark
+        row_block = BLOCK_ROWS * tt.ROW.itemsize
+    else:
+        zeek_table(table)
+        peak = _peak_traced(lambda: zeek_table(table))
+        per_connection = zk.CONN.itemsize + 2 * zk.ENDPOINT.itemsize
+        per_segment = len(zk.ROW.names or ()) * 8 + 8 + 6 * 2 * 8  # input columns, connection, history
+        row_block = BLOCK_ROWS * zk.ROW.itemsize
+    bound = 1.25 * (n * (per_connection + per_segment) + row_block)
+    assert peak <= bound, f"{peak / n:.0f} bytes per one-SYN connection, bound {bound / n:.0f}"
+
+
+def _reused_pairs(pairs: int, rounds: int) -> list[Frame]:
+    """SYNs of ``pairs`` address/port pairs, each pair sending ``rounds`` SYNs with new
+    initial sequence numbers (tcptrace opens a new connection on each), the pairs
+    interleaved, with an answer (SYN-ACK) to every other one."""
+    frames: list[Frame] = []
+    for r in range(rounds):
+        for p in range(pairs):
+            a, b = bytes([10, 0, 0, p + 1]), bytes([10, 1, 0, 1])
+            syn = struct.pack("!HHIIBBHHH", 2000 + p, 80, 1000 * r + p, 0, 0x50, 0x02, 65535, 0, 0)
+            packets = [(a, b, syn)]
+            if (r + p) % 2:
+                packets.append((b, a, struct.pack("!HHIIBBHHH", 80, 2000 + p, 7, 1000 * r + p + 1, 0x50, 0x12,
+                                                  65535, 0, 0)))
+            for src, dst, tcp in packets:
+                data = ETH + struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 1, 0x4000, 64, 6, 0, src, dst) + tcp
+                frames.append(Frame(len(frames) + 1, 1_700_000_000_000_000_000 + len(frames) * 1000, len(data),
+                                    len(data), 1, 0, data))
+    return frames
+
+
+@pytest.mark.parametrize("rel", ["tcp/http.dmp.gz", "tcp/bro.org.pcap", "broken/tcp.pcap",
+                                 "labs/http-wireshark-trace1-1.pcapng", "broken/fuzz-2006-06-26-2594.pcap",
+                                 "reused-pairs"])
+def test_flows_runs_the_models_over_groups_of_connections_with_one_runs_answer(
+        corpus: Path, rel: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """flows holds the tcptrace and Zeek models' records of a bounded number of connections
+    at a time (address/port pairs, streams); grouping them (here two or three at a time)
+    changes no value."""
+    import pandas as pd
+
+    from pcapkit.reports import flows as flows_module
+
+    source: list[Frame] | Path = _reused_pairs(7, 4) if rel == "reused-pairs" else corpus / rel
+    if isinstance(source, Path) and not source.exists():
+        pytest.skip(f"{rel} not in the corpus")
+    whole = flows_module.flows(source)
+    assert whole["retrans_ab"].notna().sum() >= 4  # (tcptrace's columns are there to compare)
+    for pairs in (2, 3):
+        monkeypatch.setattr(flows_module, "_MODEL_CONNECTIONS", pairs)
+        pd.testing.assert_frame_equal(flows_module.flows(source), whole)

@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from pcapkit.tcpflow.tcptrace import ConnectionTable
 
 _PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
+# the connections a model holds at a time: tcptrace's address/port pairs (~2 KB each),
+# Zeek's streams (~0.5 KB each)
+_MODEL_CONNECTIONS = 50_000
 COLUMNS = ["first_frame", "proto", "src", "sport", "dst", "dport", "first", "last", "duration",
            "packets_ab", "bytes_ab", "packets_ba", "bytes_ba", "packets", "bytes",
            "tcp.stream", "conn_state", "history", "missed_bytes", "retrans_ab", "retrans_ba",
@@ -82,18 +85,33 @@ class _TcpDetails:
 
 
 def _tcp_details(table: SegmentTable, an: AnalysedSegments, conv_frames: np.ndarray) -> _TcpDetails:
-    from pcapkit.tcpflow.tcptrace import connection_table
     from pcapkit.tcpflow.zeek import zeek_table
 
+    # one model at a time, each run over groups of connections and reduced to what the
+    # report shows before the next group runs
+    tt_conn, tt_arrays = _tcptrace_details(table, conv_frames)
     nstreams = int(an.stream.max()) + 1
-    z = zeek_table(an.segments, an.stream)
-    first = z.first_of_key(nstreams)
-    eps = z.endpoints
-    o, r = z.orig_index()[first], z.resp_index()[first]
-    tt = connection_table(table)
-    return _TcpDetails(np.stack([eps["host"][o], eps["port"][o]], axis=1),
-                       np.stack([eps["host"][r], eps["port"][r]], axis=1), z.conn_states(first), [z.history[i] for i in first.tolist()], z.missed_bytes()[first],
-                       tt.conn_of_frames(conv_frames), _tcptrace_arrays(tt))
+    orig, resp = np.zeros((nstreams, 2), np.int64), np.zeros((nstreams, 2), np.int64)
+    conn_state, history = [""] * nstreams, [""] * nstreams
+    missed = np.zeros(nstreams, np.int64)
+    # Zeek's connections of different streams never meet in the model: a group of
+    # streams at a time gives one run's answer
+    groups = -(-nstreams // _MODEL_CONNECTIONS)
+    for group in range(groups):
+        rows = np.nonzero(an.stream % groups == group)[0] if groups > 1 else np.arange(len(an.stream))
+        if not rows.size:
+            continue
+        z = zeek_table(an.segments.select(rows), an.stream[rows])
+        streams = np.unique(an.stream[rows])
+        first = z.first_of_key(nstreams)[streams]  # (each stream's first Zeek connection)
+        eps = z.endpoints
+        for out, ends in ((orig, z.orig_index()[first]), (resp, z.resp_index()[first])):
+            out[streams, 0], out[streams, 1] = eps["host"][ends], eps["port"][ends]
+        for s, state, i in zip(streams.tolist(), z.conn_states(first), first.tolist(), strict=True):
+            conn_state[s], history[s] = state, z.history[i]
+        missed[streams] = z.missed_bytes()[first]
+        del z
+    return _TcpDetails(orig, resp, conn_state, history, missed, tt_conn, tt_arrays)
 
 
 def flows(source: Source, *, filter: str | None = None) -> pd.DataFrame:
@@ -201,13 +219,59 @@ def _udp_histories(conv: np.ndarray, forward: np.ndarray, payload: np.ndarray, n
     return out
 
 
+# every array of _tcptrace_arrays is per direction (connection c: rows 2c and 2c + 1)
+_PER_DIRECTION = ("host", "port", "retrans", "throughput", "throughput_valid", "rtt_n", "rtt_sum", "rtt_min",
+                  "rtt_max")
+
+
+def _tcptrace_details(table: SegmentTable, conv_frames: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    """The tcptrace connection of each conversation's first frame and the arrays of
+    :func:`_tcptrace_arrays`, with the model run over at most :data:`_MODEL_CONNECTIONS`
+    address/port pairs at a time, each run reduced to those arrays before the next: the
+    answer of one run (tcptrace's connections of different pairs never meet; they are
+    numbered as one run numbers them, by the segment that opened them), the memory of a
+    run's share (1M one-SYN flows: 2.2 GB of records in one run)."""
+    from pcapkit.tcpflow.tcptrace import connection_table
+    from pcapkit.tcpflow.tcptrace.table import connection_of_frames
+
+    view = table.tcptrace_view()
+    key = view.conversation_keys()[0]
+    groups = -(-(int(key.max()) + 1) // _MODEL_CONNECTIONS) if len(view) else 1
+    if groups <= 1:
+        tt = connection_table(table)
+        return tt.conn_of_frames(conv_frames), _tcptrace_arrays(tt)
+    pieces, opened = [], []
+    for group in range(groups):
+        rows = np.nonzero(key % groups == group)[0]  # (every segment of a pair, in file order)
+        if not rows.size:
+            continue
+        tt = connection_table(view.select(rows))
+        opened.append(rows[np.unique(tt.row_conn, return_index=True)[1]])  # the segment opening each connection
+        pieces.append((rows, tt.row_conn, _tcptrace_arrays(tt)))
+        del tt
+    number = np.empty(sum(len(o) for o in opened), np.int64)
+    number[np.argsort(np.concatenate(opened))] = np.arange(number.shape[0])
+    first = pieces[0][2]
+    out = {name: np.empty(2 * number.shape[0], first[name].dtype) for name in _PER_DIRECTION}
+    row_conn = np.full(len(view), -1, np.int64)
+    start = 0
+    for rows, local_conn, arrays in pieces:
+        ids = number[start:start + arrays["port"].shape[0] // 2]
+        start += ids.shape[0]
+        row_conn[rows] = ids[local_conn]
+        for name in _PER_DIRECTION:
+            out[name][2 * ids] = arrays[name][0::2]
+            out[name][2 * ids + 1] = arrays[name][1::2]
+    return connection_of_frames(view.frame, row_conn, conv_frames), out
+
+
 def _tcptrace_arrays(tt: ConnectionTable) -> dict[str, Any]:
     """Per tcptrace direction: endpoint, retransmitted data packets, throughput (NaN where
     tcptrace prints NA) and the count, min, sum and max of its Karn RTT samples (us)."""
-    from pcapkit.tcpflow.tcptrace import stat_columns
+    from pcapkit.tcpflow.tcptrace import throughput as throughput_of
     from pcapkit.tcpflow.tcptrace.layout import S_DIR, S_RTT
 
-    throughput, valid = stat_columns(tt, np.arange(2 * len(tt)))["throughput"]
+    throughput, valid = throughput_of(tt, np.arange(2 * len(tt)))
     ndirs = 2 * len(tt)
     direction = tt.samples[:, S_DIR]
     rtt = tt.samples[:, S_RTT].astype(np.float64)
@@ -215,8 +279,9 @@ def _tcptrace_arrays(tt: ConnectionTable) -> dict[str, Any]:
     rtt_max = np.full(ndirs, -np.inf)
     np.minimum.at(rtt_min, direction, rtt)
     np.maximum.at(rtt_max, direction, rtt)
-    return {"host": np.asarray(tt.addresses, dtype=object)[tt.dirs["host"]], "port": tt.dirs["port"],
-            "retrans": tt.dirs["rexmit_pkts"], "throughput": throughput, "throughput_valid": valid,
+    # (copies of the record fields: a view would keep every direction record alive)
+    return {"host": np.asarray(tt.addresses, dtype=object)[tt.dirs["host"]], "port": tt.dirs["port"].copy(),
+            "retrans": tt.dirs["rexmit_pkts"].copy(), "throughput": throughput, "throughput_valid": valid,
             "rtt_n": np.bincount(direction, minlength=ndirs), "rtt_sum": np.bincount(direction, rtt, minlength=ndirs),
             "rtt_min": rtt_min, "rtt_max": rtt_max}
 

@@ -239,31 +239,7 @@ def _records(res: analysis.AnalysisResult, segs: list[Segment]) -> list[tuple[ob
 
 
 def _run(segs: list[Segment], max_unacked: int, max_conv: int | None, compiled: bool) -> Records:
-    eps: dict[tuple[str, int], int] = {}
-    keys: dict[tuple[int, int], int] = {}
-    key, dirb = [], []
-    for s in segs:
-        a = eps.setdefault((s.src, s.sport), len(eps))
-        b = eps.setdefault((s.dst, s.dport), len(eps))
-        key.append(keys.setdefault((min(a, b), max(a, b)), len(keys)))
-        dirb.append(int(a > b))
-    n = len(segs)
-    sl = np.zeros((n, 3), np.int64)
-    sr = np.zeros((n, 3), np.int64)
-    for i, s in enumerate(segs):
-        for j, (left, right) in enumerate(s.sack_blocks[:3]):
-            sl[i, j], sr[i, j] = left, right
-    has_sack = np.array([bool(s.sack_blocks) for s in segs], dtype=bool)
-
-    def col(f: object) -> np.ndarray:
-        return np.array([f(s) for s in segs], dtype=np.int64)  # type: ignore[operator]
-
-    res = analysis.run(
-        col(lambda s: s.frame_number), col(lambda s: s.ts_ns), np.array(key), np.array(dirb),
-        col(lambda s: s.seq), col(lambda s: s.ack), col(lambda s: s.flags), col(lambda s: s.window),
-        col(lambda s: s.seglen), col(lambda s: -1 if s.wscale is None else s.wscale),
-        col(lambda s: len(s.sack_blocks)), sl[has_sack], sr[has_sack], max_unacked=max_unacked,
-        max_conversations=max_conv, compiled=compiled)
+    res = analysis.run(*_columns(segs), max_unacked=max_unacked, max_conversations=max_conv, compiled=compiled)
     return _records(res, segs), res.warnings
 
 
@@ -286,6 +262,74 @@ def test_state_grows_from_small_buffers() -> None:
                             0x018, 100, 100))
     for compiled in BACKENDS:
         assert _feed(segs, 10_000, None, compiled) == _run(segs, 10_000, None, compiled)
+
+
+def test_records_and_regions_are_recycled() -> None:
+    """run() frees a key's conversation after the key's last segment, and the old
+    conversation of reused ports: 3,000 conversations one after another (data, SYN floods,
+    ports reused with a new ISN) leave a state that holds a few records and a small arena,
+    and the answers equal feed() (which recycles nothing: record s is tcp.stream s)."""
+    segs: list[Segment] = []
+    t = 0
+
+    def seg(src: str, sport: int, dst: str, dport: int, seq: int, ack: int, flags: int, seglen: int = 0) -> None:
+        nonlocal t
+        t += 1000
+        segs.append(Segment(len(segs) + 1, t, src, dst, sport, dport, seq, ack, flags, 1000, seglen))
+
+    for c in range(1000):
+        port = 2000 + c
+        seg("10.0.0.1", port, "10.0.0.2", 80, 5, 0, 0x002)                      # SYN
+        for k in range(c % 20):                                                 # unacked data
+            seg("10.0.0.1", port, "10.0.0.2", 80, 6 + 100 * k, 1, 0x018, 100)
+        seg("10.0.0.1", port, "10.0.0.2", 80, 900_000, 0, 0x002)                # reused, new ISN
+        seg("10.0.0.2", 80, "10.0.0.1", port, 7, 900_001, 0x012)
+        seg("10.0.0.9", port, "10.0.0.2", 443, c, 0, 0x002)                     # a one-SYN flow
+    for compiled in BACKENDS:
+        be = analysis.backend(compiled)
+        ran = _run(segs, 10_000, None, compiled)
+        assert ran == _feed(segs, 10_000, None, compiled)
+        # the state run() leaves: a few records, one arena region of each size per open direction
+        n = len(segs)
+        cols = _columns(segs)
+        last, live = analysis._last_rows(cols[2], int(cols[2].max()) + 1)
+        assert live <= 3
+        st, arena = be.new_state(int(cols[2].max()) + 1, live + 1, 16, 10_000, -1)
+        st[analysis.G_RECYCLE] = 1
+        out = be.alloc(analysis.NOUT * n)
+        if compiled:
+            st, arena = be.run_columns(st, arena, *cols, last, np.zeros(analysis.NOUT * n, np.int64))
+        else:
+            st, arena = be.run_columns(st, arena, *[c.tolist() for c in cols], last.tolist(), out)
+        assert st[analysis.G_NCONV] == 3000 and st[analysis.state.G_CUSED] <= 4
+        assert st[analysis.state.G_AUSED] <= 8 + 16 + 32 + 64
+
+
+def _columns(segs: list[Segment]) -> list[np.ndarray]:
+    """run()'s input columns of segments (keys numbered in order of first appearance)."""
+    eps: dict[tuple[str, int], int] = {}
+    keys: dict[tuple[int, int], int] = {}
+    key, dirb = [], []
+    for s in segs:
+        a = eps.setdefault((s.src, s.sport), len(eps))
+        b = eps.setdefault((s.dst, s.dport), len(eps))
+        key.append(keys.setdefault((min(a, b), max(a, b)), len(keys)))
+        dirb.append(int(a > b))
+    n = len(segs)
+    sl = np.zeros((n, 3), np.int64)
+    sr = np.zeros((n, 3), np.int64)
+    for i, s in enumerate(segs):
+        for j, (left, right) in enumerate(s.sack_blocks[:3]):
+            sl[i, j], sr[i, j] = left, right
+    has_sack = np.array([bool(s.sack_blocks) for s in segs], dtype=bool).reshape(-1)
+
+    def col(f: object) -> np.ndarray:
+        return np.array([f(s) for s in segs], dtype=np.int64).reshape(-1)  # type: ignore[operator]
+
+    return [col(lambda s: s.frame_number), col(lambda s: s.ts_ns), np.array(key, np.int64), np.array(dirb, np.int64),
+            col(lambda s: s.seq), col(lambda s: s.ack), col(lambda s: s.flags), col(lambda s: s.window),
+            col(lambda s: s.seglen), col(lambda s: -1 if s.wscale is None else s.wscale),
+            col(lambda s: len(s.sack_blocks)), sl[has_sack].reshape(-1), sr[has_sack].reshape(-1)]
 
 
 # ---------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from pcapkit.tcpflow.analysis import state, step, unacked
 from pcapkit.tcpflow.analysis.state import (
     G_KCAP,
     G_NCONV,
+    G_RECYCLE,
     G_SACK,
     NOUT,
     OUTPUTS,
@@ -43,7 +44,8 @@ __all__ = [
 
 # what backends.generate writes into the functions it makes
 _EXPRESSIONS = (*HELPERS, state._arena_need)
-_INLINE = (state._needs_room, state._clear_row, state._short_row, state._open_conversation, unacked.make_room,
+_INLINE = (state._needs_room, state._clear_row, state._short_row, state._open_conversation, state._new_record,
+           state._region_class, state._new_region, state._free_region, state._free_conversation, unacked.make_room,
            unacked.acknowledge, unacked.flight_span, step.step)
 
 
@@ -155,16 +157,38 @@ def run(frame: np.ndarray, ts_ns: np.ndarray, key: np.ndarray, dirb: np.ndarray,
     if n and (int(columns[2].min()) < 0 or not np.isin(columns[3], (0, 1)).all()):
         raise ValueError("key must be >= 0 and dirb 0 or 1")
     nkeys = int(columns[2].max()) + 1 if n else 0
-    # conversations: one per key, plus one per port reuse (rare: the state grows for those)
-    nconv = nkeys + 1
-    st, arena = be.new_state(nkeys, nconv, 1024, max_unacked, -1 if max_conversations is None else max_conversations)
+    last, live = _last_rows(columns[2], nkeys)
+    # records for the conversations open at once (+1: a reuse opens one before the old
+    # one is freed); the state grows if port reuse needs more
+    st, arena = be.new_state(nkeys, live + 1, 1024, max_unacked, -1 if max_conversations is None else max_conversations)
+    st[G_RECYCLE] = 1
     if be.compiled:
         out = np.zeros(NOUT * n, dtype=np.int64)
-        st, arena = be.run_columns(st, arena, *columns, out)
+        st, arena = be.run_columns(st, arena, *columns, last, out)
     else:
         lists = [c.tolist() for c in columns]
         out_list = alloc(NOUT * n)
-        st, arena = be.run_columns(st, arena, *lists, out_list)
+        st, arena = be.run_columns(st, arena, *lists, last.tolist(), out_list)
         out = np.array(out_list, dtype=np.int64)
+        del out_list
     rows = out.reshape(NOUT, n)
     return AnalysisResult(limit_warnings(st, max_unacked, max_conversations), int(st[G_NCONV]), *rows)
+
+
+def _last_rows(key: np.ndarray, nkeys: int) -> tuple[np.ndarray, int]:
+    """(1 on the last row of each key, else 0; the most keys between their first and last
+    row at once)."""
+    n = key.shape[0]
+    last = np.zeros(n, np.uint8)
+    if n == 0:
+        return last, 0
+    rows = np.arange(n, dtype=np.int64)
+    last_row = np.empty(nkeys, np.int64)
+    last_row[key] = rows  # (the last write wins)
+    first_row = np.empty(nkeys, np.int64)
+    first_row[key[::-1]] = rows[::-1]
+    last[last_row] = 1
+    opened = np.bincount(first_row, minlength=n)
+    closed = np.bincount(last_row, minlength=n)
+    live = int((np.cumsum(opened) - np.cumsum(closed) + closed).max())
+    return last, live

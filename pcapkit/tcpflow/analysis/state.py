@@ -2,14 +2,24 @@
 
 All int64, in few buffers (each array argument of a compiled call costs its unboxing):
 
-- ``st``: the header (``G_*`` slots), then ``kcap`` key slots (the conversation of each
-  endpoint-pair key, plus one; 0 when none), then ``ccap`` conversation records of
-  ``CREC`` slots: the conversation's own fields (``C_*``) and its two direction records
-  (``D_*`` fields: tshark's tcp_flow_t plus the direction's region of the arena);
+- ``st``: the header (``G_*`` slots), then ``kcap`` key slots (the conversation record
+  of each endpoint-pair key, plus one; 0 when none), then ``ccap`` conversation records
+  of ``CREC`` slots: the conversation's own fields (``C_*``, its tcp.stream number among
+  them) and its two direction records (``D_*`` fields: tshark's tcp_flow_t plus the
+  direction's region of the arena);
 - ``arena``: the unacknowledged segments of every direction, ``ENTRY`` slots each
   (``E_*``); a direction owns a region ``[start, start + cap)`` of entries and uses
   ``head .. head + len`` of it, oldest first;
 - ``out``: per segment, the ``NOUT`` outputs (``O_*``), at ``out[o * ostride + orow]``.
+
+Records and regions are recycled: a whole-capture run (:func:`pcapkit.tcpflow.analysis.run`)
+knows the last segment of each key and frees the key's conversation after it (and a
+conversation whose ports are reused, when ``G_RECYCLE`` is set), so the state holds the
+conversations that are open at the same time, not every conversation of the capture (a
+SYN flood: one). Free records form a list linked through ``C_ADIR``; free regions one
+list per size (``8 << j`` entries) linked through their first slot. Without recycling
+(the engine, fed one segment at a time) records are handed out in order: record ``s``
+is tcp.stream ``s``.
 
 A step needs room for one more conversation and for its direction's region to move to
 one twice as big: :func:`grow` makes it when the step says so (``_needs_room``).
@@ -31,7 +41,7 @@ TCP_MAX_UNACKED_SEGMENTS = 10_000
 # -- header slots of ``st`` -----------------------------------------------------------
 G_NCONV = 0            # conversations opened (tcp.stream numbers 0 .. n-1)
 G_KCAP = 1             # key slots
-G_CCAP = 2             # conversation records
+G_CCAP = 2             # conversation records (room for)
 G_KEYS = 3             # offset of the key slots
 G_CONVS = 4            # offset of the conversation records
 G_MAX_CONV = 5         # max_conversations, -1: no limit
@@ -41,8 +51,13 @@ G_LIMITED_FRAME = 8    # first frame max_unacked cut off (0: none)
 G_LIMITED_STREAM = 9   # ... and its conversation
 G_AUSED = 10           # arena entries handed out to regions
 G_MAX_RCAP = 11        # the largest region (a region moves to one twice its size)
-G_SACK = 12            # the segment's first three SACK blocks: left, right, left, right, ...
-HEADER = 18
+G_CUSED = 12           # conversation records handed out (free ones are taken first)
+G_CFREE = 13           # the free records: the first one + 1 (0: none), linked through C_ADIR
+G_RECYCLE = 14         # 1: a conversation whose ports are reused frees its record
+G_SACK = 15            # the segment's first three SACK blocks: left, right, left, right, ...
+G_RFREE = 21           # the free regions of 8 << j entries: the first one's start + 1 (0: none)
+NCLASS = 40            # region sizes 8 .. 8 << 39
+HEADER = G_RFREE + NCLASS
 
 # -- a conversation record: its fields, then its two directions -------------------------
 C_ADIR = 0             # which endpoint of the key (0/1) sent first: direction A
@@ -51,7 +66,8 @@ C_FIRST_RTT = 2        # iRTT (0: not known yet)
 C_FIRST_TS = 3
 C_LAST_TS = 4
 C_REUSED = 5           # frame that reused the ports (tcp.analysis.reused_ports)
-C_DIR_A = 6
+C_STREAM = 6           # the tcp.stream number
+C_DIR_A = 7
 D_BASE_SEQ = 0         # the ISN relative numbers count from
 D_BASE_SET = 1
 D_NEXTSEQ = 2          # highest seq + len seen (+1 for SYN/FIN), 0: none yet
@@ -150,7 +166,7 @@ def grow(st: Any, arena: Any, nkeys: int) -> Any:
     while new_kcap < nkeys:
         new_kcap *= 2
     new_ccap = ccap
-    while st[G_NCONV] >= new_ccap:
+    while st[G_CUSED] >= new_ccap:
         new_ccap *= 2
     if new_kcap != kcap or new_ccap != ccap:
         keys = st[G_KEYS]
@@ -176,10 +192,58 @@ def grow(st: Any, arena: Any, nkeys: int) -> Any:
     return st, arena
 
 
-def _open_conversation(st: Any, cv: int, adir: int, now: int) -> None:
+def _new_record(st: Any) -> int:
+    """A free conversation record (the grow before this step made room)."""
+    r = st[G_CFREE] - 1
+    if r >= 0:
+        st[G_CFREE] = st[st[G_CONVS] + r * CREC + C_ADIR]
+    else:
+        r = st[G_CUSED]
+        st[G_CUSED] = r + 1
+    return r
+
+
+def _region_class(cap: int) -> int:
+    j = 0
+    while (8 << j) < cap:
+        j += 1
+    return j
+
+
+def _new_region(st: Any, arena: Any, cap: int) -> int:
+    """The start of a free region of ``cap`` entries (the grow before this step made room)."""
+    j = _region_class(cap)
+    start = st[G_RFREE + j] - 1
+    if start >= 0:
+        st[G_RFREE + j] = arena[ENTRY * start]
+    else:
+        start = st[G_AUSED]
+        st[G_AUSED] = start + cap
+        st[G_MAX_RCAP] = max(st[G_MAX_RCAP], cap)
+    return start
+
+
+def _free_region(st: Any, arena: Any, start: int, cap: int) -> None:
+    j = _region_class(cap)
+    arena[ENTRY * start] = st[G_RFREE + j]
+    st[G_RFREE + j] = start + 1
+
+
+def _free_conversation(st: Any, arena: Any, r: int) -> None:
+    """Give record ``r`` and its directions' regions back (no segment reads them again)."""
+    cv = st[G_CONVS] + r * CREC
+    for d in (cv + C_DIR_A, cv + C_DIR_B):
+        if st[d + D_R_CAP] > 0:
+            _free_region(st, arena, st[d + D_R_START], st[d + D_R_CAP])
+    st[cv + C_ADIR] = st[G_CFREE]
+    st[G_CFREE] = r + 1
+
+
+def _open_conversation(st: Any, cv: int, adir: int, now: int, stream: int) -> None:
     for j in range(CREC):
         st[cv + j] = 0
     st[cv + C_ADIR] = adir
+    st[cv + C_STREAM] = stream
     st[cv + C_FIRST_TS] = now
     st[cv + C_LAST_TS] = now
     for d in (cv + C_DIR_A, cv + C_DIR_B):
@@ -210,7 +274,7 @@ def _arena_need(st: Any) -> int:
 
 def _needs_room(st: Any, arena: Any) -> int:
     """1 when the next step might open a conversation or move a region without room."""
-    if st[G_NCONV] >= st[G_CCAP] or ENTRY * _arena_need(st) > len(arena):
+    if (st[G_CFREE] == 0 and st[G_CUSED] >= st[G_CCAP]) or ENTRY * _arena_need(st) > len(arena):
         return 1
     return 0
 
@@ -235,7 +299,8 @@ def limit_warnings(st: Any, max_unacked: int, max_conversations: int | None) -> 
 
 
 def initial_rtt(st: Any, stream: int) -> int:
-    """The iRTT of conversation ``stream`` (0: not known)."""
+    """The iRTT of conversation ``stream`` (0: not known), of a state that recycles no
+    record (record ``stream`` is conversation ``stream``)."""
     return int(st[st[G_CONVS] + stream * CREC + C_FIRST_RTT])
 
 

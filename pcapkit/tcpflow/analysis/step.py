@@ -22,6 +22,7 @@ from pcapkit.tcpflow.analysis.state import (
     C_LAST_TS,
     C_MRU_SYN,
     C_REUSED,
+    C_STREAM,
     CREC,
     D_BASE_SEQ,
     D_BASE_SET,
@@ -60,6 +61,7 @@ from pcapkit.tcpflow.analysis.state import (
     G_MAX_CONV,
     G_MAX_UNACKED,
     G_NCONV,
+    G_RECYCLE,
     G_SACK,
     O_ACK,
     O_ACK_RTT,
@@ -81,7 +83,9 @@ from pcapkit.tcpflow.analysis.state import (
     O_TIME_RELATIVE,
     O_WINDOW_SIZE,
     _clear_row,
+    _free_conversation,
     _needs_room,
+    _new_record,
     _open_conversation,
     _short_row,
     grow,
@@ -130,11 +134,11 @@ def step(st: Any, arena: Any, out: Any, orow: int, ostride: int, num: int, now: 
     k = st[G_KEYS] + (keydir >> 1)
     db = keydir & 1
     # -- the conversation (a SYN with a new ISN on known ports opens a new one, tshark 4.0)
-    c = st[k] - 1
-    make = c < 0
+    r = st[k] - 1  # its record
+    make = r < 0
     allocated = False  # (then the state may lack room for the next step)
     if not make and flags & SYN:
-        cv = st[G_CONVS] + c * CREC
+        cv = st[G_CONVS] + r * CREC
         fw = cv + (C_DIR_A if db == st[cv + C_ADIR] else C_DIR_B)
         if st[fw + D_BASE_SET] != 0 and seq != st[fw + D_BASE_SEQ]:
             if flags & ACK:  # a SYN-ACK with a new ISN: same stream, new base
@@ -149,15 +153,18 @@ def step(st: Any, arena: Any, out: Any, orow: int, ostride: int, num: int, now: 
             _clear_row(out, orow, ostride)
             out[O_STREAM * ostride + orow] = -1
             return 0
-        reused = c >= 0
-        c = st[G_NCONV]
-        st[G_NCONV] = c + 1
-        st[k] = c + 1
-        _open_conversation(st, st[G_CONVS] + c * CREC, db, now)
+        reused = r >= 0
+        if reused and st[G_RECYCLE] != 0:
+            _free_conversation(st, arena, r)  # (no segment reaches it again)
+        r = _new_record(st)
+        _open_conversation(st, st[G_CONVS] + r * CREC, db, now, st[G_NCONV])
+        st[G_NCONV] += 1
+        st[k] = r + 1
         allocated = True
         if reused:
-            st[st[G_CONVS] + c * CREC + C_REUSED] = num
-    cv = st[G_CONVS] + c * CREC
+            st[st[G_CONVS] + r * CREC + C_REUSED] = num
+    cv = st[G_CONVS] + r * CREC
+    c = st[cv + C_STREAM]
     if db == st[cv + C_ADIR]:  # (a connection from an address:port to itself is one direction)
         fwd = cv + C_DIR_A
         rev = cv + C_DIR_B
@@ -418,9 +425,11 @@ def step(st: Any, arena: Any, out: Any, orow: int, ostride: int, num: int, now: 
 # whole columns
 
 def run_columns(st: Any, arena: Any, frame: Any, ts: Any, key: Any, dirb: Any, seq: Any, ack: Any, flags: Any,
-                window: Any, seglen: Any, wscale: Any, sack_n: Any, sack_l: Any, sack_r: Any, out: Any) -> Any:
+                window: Any, seglen: Any, wscale: Any, sack_n: Any, sack_l: Any, sack_r: Any, last: Any,
+                out: Any) -> Any:
     """:func:`step` over every row (``sack_l``/``sack_r``: three blocks per row that has
-    SACK blocks, flattened); ``out`` holds ``NOUT`` columns of ``len(frame)``.
+    SACK blocks, flattened; ``last``: 1 on the last row of its key, after which the key's
+    conversation is freed); ``out`` holds ``NOUT`` columns of ``len(frame)``.
     Returns (st, arena)."""
     n = len(frame)
     srow = 0
@@ -434,4 +443,9 @@ def run_columns(st: Any, arena: Any, frame: Any, ts: Any, key: Any, dirb: Any, s
         if step(st, arena, out, i, n, frame[i], ts[i], 2 * key[i] + dirb[i], flags[i], seq[i], ack[i], seglen[i],
                 window[i], wscale[i], sn):
             st, arena = grow(st, arena, 0)
+        if last[i] != 0:
+            k = st[G_KEYS] + key[i]
+            if st[k] != 0:
+                _free_conversation(st, arena, st[k] - 1)
+                st[k] = 0
     return st, arena

@@ -24,14 +24,15 @@ from pcapkit.tcpflow.analysis.state import (
     E_SEQ,
     E_TS,
     ENTRY,
-    G_AUSED,
-    G_MAX_RCAP,
+    _free_region,
+    _new_region,
 )
 
 
 def make_room(st: Any, arena: Any, fwd: int) -> None:
     """Room for one more entry at the end of direction ``fwd``'s region: its entries
-    slide to the region's start, or move to a region twice as big at the arena's end."""
+    slide to the region's start, or move to a region twice as big (a free one, else at
+    the arena's end; the old one is then free)."""
     start = st[fwd + D_R_START]
     head = st[fwd + D_R_HEAD]
     ln = st[fwd + D_R_LEN]
@@ -39,16 +40,15 @@ def make_room(st: Any, arena: Any, fwd: int) -> None:
     if head > 0 and ln < cap:
         to = start
     else:
-        cap = 8 if cap == 0 else 2 * cap
-        to = st[G_AUSED]
-        st[G_AUSED] = to + cap
-        st[G_MAX_RCAP] = max(st[G_MAX_RCAP], cap)
+        to = _new_region(st, arena, 8 if cap == 0 else 2 * cap)
         st[fwd + D_R_START] = to
-        st[fwd + D_R_CAP] = cap
+        st[fwd + D_R_CAP] = 8 if cap == 0 else 2 * cap
     src = ENTRY * (start + head)
     dst = ENTRY * to
     for j in range(ENTRY * ln):
         arena[dst + j] = arena[src + j]
+    if to != start and cap > 0:
+        _free_region(st, arena, start, cap)  # (after the move: its first slot links it)
     st[fwd + D_R_HEAD] = 0
 
 

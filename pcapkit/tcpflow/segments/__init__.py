@@ -64,33 +64,70 @@ __all__ = ["KIND_FIRST_FRAGMENT", "KIND_REASSEMBLED", "KIND_TUNNELLED", "MAX_SAC
            "SegmentTable", "Source", "segment_table", "segments", "table_fields"]
 
 
+class _AddressBook:
+    """Addresses met so far, each with an id (in order of meeting): the batches keep ids,
+    not (version, high, low) keys, and the text of an address is made once."""
+
+    def __init__(self) -> None:
+        self.ids: dict[tuple[int, int, int], int] = {}
+
+    def __call__(self, keys: np.ndarray) -> np.ndarray:
+        """The ids of (version, high, low) address keys (rows of ``keys``)."""
+        import pandas as pd
+
+        if keys.shape[0] == 0:
+            return np.zeros(0, dtype=I64)
+        hi, hi_uniq = pd.factorize(keys[:, 1])
+        lo, lo_uniq = pd.factorize(keys[:, 2])
+        width = len(lo_uniq)
+        combo = (hi.astype(I64) * width + lo) * 8 + keys[:, 0].astype(I64)
+        local, uniq = pd.factorize(combo)
+        # each distinct key once, decoded back from its combination
+        uniq = np.asarray(uniq, dtype=I64)
+        version, pair = uniq % 8, uniq // 8
+        high, low = np.asarray(hi_uniq)[pair // width], np.asarray(lo_uniq)[pair % width]
+        ids = self.ids
+        known = np.array([ids.setdefault(key, len(ids)) for key in zip(version.tolist(), high.tolist(), low.tolist(),
+                                                                        strict=True)], dtype=I64)
+        return known[local]
+
+    def texts(self, order: np.ndarray) -> list[str]:
+        """The text of the addresses with ids ``order``."""
+        keys = list(self.ids)
+        out = []
+        for i in order.tolist():
+            version, high, low = keys[i]
+            if version == 4:
+                out.append(socket.inet_ntop(socket.AF_INET, high.to_bytes(4, "big")))
+            else:
+                out.append(socket.inet_ntop(socket.AF_INET6, high.to_bytes(8, "big") + low.to_bytes(8, "big")))
+        return out
+
+
 class _Parts:
     """Columns of the rows found so far (a list of arrays per column)."""
 
     def __init__(self, keep_payload: bool | int) -> None:
         self.cols: dict[str, list[np.ndarray]] = {name: [] for name in INT_COLUMNS}
-        self.src_text: list[np.ndarray] = []   # addresses as integers until the end: see _addresses
-        self.dst_text: list[np.ndarray] = []
+        self.book = _AddressBook()  # (src/dst hold address ids until the end: see _finish)
         self.sack_l: list[np.ndarray] = []
         self.sack_r: list[np.ndarray] = []
         self.payloads: list[bytes] | None = [] if keep_payload else None
-        self.packets: dict[str, list[np.ndarray]] = {name: [] for name in PACKET_COLUMNS}
-        self.packet_src: list[np.ndarray] = []
-        self.packet_dst: list[np.ndarray] = []
+        self.packets: dict[str, list[np.ndarray]] = {name: [] for name in (*PACKET_COLUMNS, "src", "dst")}
 
     def add_packets(self, cols: dict[str, np.ndarray], src: np.ndarray, dst: np.ndarray) -> None:
         for name in PACKET_COLUMNS:
             self.packets[name].append(cols[name])
-        self.packet_src.append(src)
-        self.packet_dst.append(dst)
+        self.packets["src"].append(self.book(src))
+        self.packets["dst"].append(self.book(dst))
 
     def add(self, part: dict[str, np.ndarray], src: np.ndarray, dst: np.ndarray, sack_l: np.ndarray,
             sack_r: np.ndarray, payloads: list[bytes] | None) -> None:
         for name in INT_COLUMNS:
             if name not in ("src", "dst"):
                 self.cols[name].append(part[name])
-        self.src_text.append(src)
-        self.dst_text.append(dst)
+        self.cols["src"].append(self.book(src))
+        self.cols["dst"].append(self.book(dst))
         self.sack_l.append(sack_l)
         self.sack_r.append(sack_r)
         if self.payloads is not None and payloads is not None:
@@ -264,20 +301,21 @@ def _merge_into(parts: _Parts, pieces: list[Rows]) -> None:
 
 def _finish(parts: _Parts, frames: int, first_ts: int, last_ts: int, snaplen: int | None,
             error: PcapkitError | None, packets: bool) -> SegmentTable:
-    cols: dict[str, Any] = {name: (np.concatenate(chunks) if chunks else np.zeros(0, dtype=I64))
-                            for name, chunks in parts.cols.items() if name not in ("src", "dst")}
-    n = int(cols["frame"].shape[0])
-    empty = np.zeros((0, 3), dtype=np.uint64)
-    keys = [*parts.src_text, *parts.dst_text, *parts.packet_src, *parts.packet_dst]
-    codes, texts = _addresses(np.concatenate(keys) if keys else empty)
-    cols["src"] = codes[:n]
-    cols["dst"] = codes[n:2 * n]
-    packet_table = None
-    if packets:
-        pcols = {name: (np.concatenate(chunks) if chunks else np.zeros(0, dtype=I64))
-                 for name, chunks in parts.packets.items()}
-        m = int(pcols["frame"].shape[0])
-        packet_table = PacketTable(**pcols, src=codes[2 * n:2 * n + m], dst=codes[2 * n + m:2 * n + 2 * m])
+    # one column at a time, each batch's pieces let go as it is joined (a table's worth
+    # of memory, not two)
+    cols: dict[str, Any] = {name: _joined(parts.cols, name) for name in INT_COLUMNS}
+    pcols: dict[str, Any] = {name: _joined(parts.packets, name) for name in parts.packets} if packets else {}
+    # address codes numbered in order of first appearance in the segments' sources, their
+    # destinations, then the packets' sources and destinations
+    ids = [cols["src"], cols["dst"], *([pcols["src"], pcols["dst"]] if packets else [])]
+    codes, order = _first_appearance(np.concatenate(ids))
+    texts = parts.book.texts(order)
+    start = 0
+    for arr in ids:
+        arr[:] = codes[start:start + arr.shape[0]]
+        start += arr.shape[0]
+    del codes
+    packet_table = PacketTable(**pcols) if packets else None
     sack_l = np.concatenate(parts.sack_l) if parts.sack_l else np.zeros((0, MAX_SACK_BLOCKS), dtype=I64)
     sack_r = np.concatenate(parts.sack_r) if parts.sack_r else np.zeros((0, MAX_SACK_BLOCKS), dtype=I64)
     return SegmentTable(**cols, sack_l=sack_l, sack_r=sack_r, addresses=texts, payloads=parts.payloads,
@@ -285,25 +323,18 @@ def _finish(parts: _Parts, frames: int, first_ts: int, last_ts: int, snaplen: in
                         packets=packet_table)
 
 
-def _addresses(keys: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Codes of (version, hi, lo) address keys, numbered in order of first appearance,
-    and the text of each address."""
-    if keys.shape[0] == 0:
-        return np.zeros(0, dtype=I64), []
+def _joined(columns: dict[str, list[np.ndarray]], name: str) -> np.ndarray:
+    chunks = columns[name]
+    out = np.concatenate(chunks) if chunks else np.zeros(0, dtype=I64)
+    chunks.clear()
+    return out
+
+
+def _first_appearance(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``ids`` numbered in order of first appearance, and the id of each code."""
     import pandas as pd
 
-    hi, hi_uniq = pd.factorize(keys[:, 1])
-    lo, lo_uniq = pd.factorize(keys[:, 2])
-    combo = (hi.astype(I64) * (len(lo_uniq) + 1) + lo) * 8 + keys[:, 0].astype(I64)
-    codes, uniq = pd.factorize(combo)
-    first = np.empty(len(uniq), dtype=I64)
-    first[codes[::-1]] = np.arange(keys.shape[0] - 1, -1, -1, dtype=I64)  # the last write wins
-    texts = []
-    for r in first.tolist():
-        version, high, low = (int(x) for x in keys[r])
-        if version == 4:
-            texts.append(socket.inet_ntop(socket.AF_INET, high.to_bytes(4, "big")))
-        else:
-            texts.append(socket.inet_ntop(socket.AF_INET6, high.to_bytes(8, "big") + low.to_bytes(8, "big")))
-    del hi_uniq
-    return codes.astype(I64, copy=False), texts
+    if ids.shape[0] == 0:
+        return np.zeros(0, dtype=I64), np.zeros(0, dtype=I64)
+    codes, uniq = pd.factorize(ids)
+    return codes.astype(I64, copy=False), np.asarray(uniq, dtype=I64)

@@ -47,7 +47,7 @@ connection. The model (:mod:`.model`: trace.c; :mod:`.rexmit`: rexmit.c; records
 from __future__ import annotations
 
 from pcapkit.tcpflow.segments import SegmentTable, Source
-from pcapkit.tcpflow.tcptrace.stats import direction_stats, stat_columns, tcptrace_stats
+from pcapkit.tcpflow.tcptrace.stats import direction_stats, stat_columns, tcptrace_stats, throughput
 from pcapkit.tcpflow.tcptrace.table import (
     Connection,
     ConnectionTable,
@@ -57,7 +57,7 @@ from pcapkit.tcpflow.tcptrace.table import (
 )
 
 __all__ = ["Connection", "ConnectionTable", "Direction", "analyse", "connection_table", "direction_stats",
-           "stat_columns", "tcptrace_lengths", "tcptrace_stats"]
+           "stat_columns", "tcptrace_lengths", "tcptrace_stats", "throughput"]
 
 
 def analyse(source: Source | SegmentTable | ConnectionTable, *, compiled: bool | None = None) -> list[Connection]:

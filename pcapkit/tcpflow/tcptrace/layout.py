@@ -49,7 +49,8 @@ DIRECTION_FIELDS = (
     "rtt_dupack", "rtt_triple_dupack", "retr_max", "retr_min_tm", "retr_max_tm", "retr_tm_sum", "retr_tm_sum2",
     "retr_tm_count")
 DIRECTION = np.dtype([(name, _F if name in DIRECTION_FLOATS else _I) for name in DIRECTION_FIELDS])
-DIRECTION_START = {"time": -1}  # (-1: no ACK sent yet); quads_seen is a bit per quadrant
+NO_ACK_YET = -1  # a direction's ``time`` until it sends an ACK (written as its connection opens); quads_seen
+# is a bit per quadrant
 
 # a quadrant: (exists, prev, next: the neighbouring quadrant 0-3 or -1, head, tail: pool rows or -1)
 Q_EXISTS, Q_PREV, Q_NEXT, Q_HEAD, Q_TAIL = range(5)

@@ -22,6 +22,7 @@ from pcapkit.tcpflow.tcptrace.layout import (
     MARK_PROBE,
     MARK_REXMIT,
     MASK,
+    NO_ACK_YET,
     NONREAL_LIVE_CONN_INTERVAL,
     SEGS_TO_REMEMBER,
 )
@@ -53,6 +54,8 @@ def find(r: Any, now: int, nconn: int, conns: Any, dirs: Any, active: Any) -> tu
         dirs[2 * c].port = r.sport
         dirs[2 * c + 1].host = r.dst
         dirs[2 * c + 1].port = r.dport
+        dirs[2 * c].time = NO_ACK_YET
+        dirs[2 * c + 1].time = NO_ACK_YET
         active[r.key] = c
         a2b = True
     return c, a2b, nconn

@@ -47,6 +47,14 @@ def _stream_length(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(wrap > 0, wrapped, plain), (d["syn_count"] > 0) & (d["fin_count"] > 0)
 
 
+def throughput(table: ConnectionTable, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The throughput of the directions ``index`` (unique bytes per second of their
+    connection's duration), and where it is defined (tcptrace prints NA elsewhere)."""
+    secs = _elapsed(table.conns["first_time"][index // 2], table.conns["last_time"][index // 2]) / 1000000.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(secs == 0.0, 0.0, table.dirs["unique_bytes"][index] / secs), secs != 0.0
+
+
 def stat_columns(table: ConnectionTable, index: np.ndarray) -> Stats:
     """The statistics of the directions ``index`` (records of ``table.dirs``), by label."""
     d = table.dirs[index]
@@ -54,12 +62,10 @@ def stat_columns(table: ConnectionTable, index: np.ndarray) -> Stats:
     both_scaled = ((table.dirs["window_stats_updated_for_scaling"][index & ~1] != 0)
                    & (table.dirs["window_stats_updated_for_scaling"][index | 1] != 0))
     etime = _elapsed(conn["first_time"], conn["last_time"])
-    secs = etime / 1000000.0
     stream, has_stream = _stream_length(d)
     ms = 1000.0
     with np.errstate(divide="ignore", invalid="ignore"):
         wavg = np.where(etime == 0.0, 0, d["owin_wavg"] / (etime / 1000000)).astype(np.int64)
-        throughput = np.where(secs == 0.0, 0.0, d["unique_bytes"] / secs)
     plain: dict[str, np.ndarray] = {
         "total packets": d["packets"], "resets sent": d["reset_count"], "ack pkts sent": d["ack_pkts"],
         "pure acks sent": d["pureack_pkts"], "sack pkts sent": d["num_sacks"], "dsack pkts sent": d["num_dsacks"],
@@ -93,7 +99,7 @@ def stat_columns(table: ConnectionTable, index: np.ndarray) -> Stats:
     out["data xmit time"] = (_elapsed(d["first_data_time"], d["last_data_time"]) / 1000000.0, None)
     out["idletime max"] = (d["idle_max"] / ms, d["last_time"] != 0)
     out["hardware dups"] = (d["num_hardware_dups"], None)
-    out["throughput"] = (throughput, secs != 0.0)
+    out["throughput"] = throughput(table, index)
     rtt: dict[str, np.ndarray] = {
         "RTT samples": d["rtt_count"], "RTT min": d["rtt_min"] / ms, "RTT max": d["rtt_max"] / ms,
         "RTT avg": _average(d["rtt_sum"], d["rtt_count"]) / ms,

@@ -53,15 +53,21 @@ class ConnectionTable:
 
     def conn_of_frames(self, frames: np.ndarray) -> np.ndarray:
         """The connection of each frame (the last one holding a segment of it; -1: none)."""
-        out = np.full(frames.shape[0], -1, np.int64)
-        if not len(self.row_frame):
-            return out
-        order = np.lexsort((self.row_conn, self.row_frame))  # by frame, then connection: the last wins
-        f, c = self.row_frame[order], self.row_conn[order]
-        pos = np.searchsorted(f, frames, side="right") - 1
-        hit = (pos >= 0) & (f[np.maximum(pos, 0)] == frames)
-        out[hit] = c[pos[hit]]
+        return connection_of_frames(self.row_frame, self.row_conn, frames)
+
+
+def connection_of_frames(row_frame: np.ndarray, row_conn: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """The connection of each of ``frames`` given the frame and connection of each segment
+    (the highest-numbered connection with a segment in it; -1: none)."""
+    out = np.full(frames.shape[0], -1, np.int64)
+    if not len(row_frame):
         return out
+    order = np.lexsort((row_conn, row_frame))  # by frame, then connection: the last wins
+    f, c = row_frame[order], row_conn[order]
+    pos = np.searchsorted(f, frames, side="right") - 1
+    hit = (pos >= 0) & (f[np.maximum(pos, 0)] == frames)
+    out[hit] = c[pos[hit]]
+    return out
 
 
 class Direction:
@@ -195,12 +201,15 @@ def model_columns(view: SegmentTable) -> dict[str, np.ndarray]:
 
 
 def _connection_bound(cols: dict[str, np.ndarray], nkeys: int) -> int:
-    """At most how many connections the rows can open: one per key, plus one per SYN and
-    per packet that follows its pair's previous packet after tcptrace's idle limit."""
+    """At most how many connections the rows can open: one per key, plus one per later
+    SYN of a pair and per packet that follows its pair's previous packet after tcptrace's
+    idle limit."""
     order = np.argsort(cols["key"], kind="stable")
-    key, ts = cols["key"][order], cols["ts"][order]
-    idle = (key[1:] == key[:-1]) & (ts[1:] - ts[:-1] >= (lay.NONREAL_LIVE_CONN_INTERVAL - 1) * 1000000)
-    return nkeys + int(np.count_nonzero(cols["flags"] & SYN)) + int(np.count_nonzero(idle))
+    key, ts, flags = cols["key"][order], cols["ts"][order], cols["flags"][order]
+    del order
+    same = key[1:] == key[:-1]  # (row i + 1 is not its pair's first)
+    idle = same & (ts[1:] - ts[:-1] >= (lay.NONREAL_LIVE_CONN_INTERVAL - 1) * 1000000)
+    return nkeys + int(np.count_nonzero(same & (flags[1:] & SYN != 0))) + int(np.count_nonzero(idle))
 
 
 def connection_table(source: Source | SegmentTable, *, compiled: bool | None = None) -> ConnectionTable:
@@ -213,8 +222,11 @@ def connection_table(source: Source | SegmentTable, *, compiled: bool | None = N
     n = len(view)
     nkeys = int(cols["key"].max()) + 1 if n else 0
     bound = _connection_bound(cols, nkeys)
+    # room for every connection the rows could open, in zeroed arrays whose pages the
+    # system maps only when written: the memory used is that of the connections opened
+    # (a record's starting values are written when its connection opens: model.find)
     conns = jit.new_records(lay.CONN, bound, compiled)
-    dirs = jit.new_records(lay.DIRECTION, 2 * bound, compiled, lay.DIRECTION_START)
+    dirs = jit.new_records(lay.DIRECTION, 2 * bound, compiled)
     active = np.full(nkeys, -1, np.int64)
     quads = np.zeros((8 * bound, 5), np.int64)
     pool = np.zeros((64, 7), np.int64)

@@ -31,7 +31,7 @@ numba or interpreted (:mod:`pcapkit.tcpflow.jit`), in O(log n) a segment.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -47,7 +47,6 @@ from pcapkit.tcpflow.zeek.model import (
     CLOSED,
     CONN,
     ENDPOINT,
-    ENDPOINT_START,
     ESTABLISHED,
     HIST_USED,
     INACTIVE,
@@ -105,9 +104,11 @@ class ZeekConnections:
     def conn_states(self, index: np.ndarray | None = None) -> list[str]:
         """The ``conn_state`` of each connection (of the connections ``index``)."""
         index = np.arange(len(self)) if index is None else index
-        o, r = self.endpoints[self.orig_index()[index]], self.endpoints[self.resp_index()[index]]
-        return [_conn_state(int(orec["state"]), int(rrec["state"]), _size(orec), _size(rrec), self.history[i])
-                for i, orec, rrec in zip(index.tolist(), o, r, strict=True)]
+        o, r = self.orig_index()[index], self.resp_index()[index]
+        eps = self.endpoints  # (the fields read, not copies of whole records)
+        o_size, r_size = (_sizes(eps["start_seq"][e], eps["last_seq"][e], eps["ack_seq"][e], eps["fin_cnt"][e])
+                          for e in (o, r))
+        return _conn_states(eps["state"][o], eps["state"][r], o_size, r_size, lambda k: self.history[int(index[k])])
 
     def first_of_key(self, nkeys: int) -> np.ndarray:
         """The first connection of each key 0 .. nkeys-1 (-1 for a key without one)."""
@@ -151,8 +152,8 @@ class Endpoint:
     missed: int
 
     def size(self) -> int:
-        return _size({"start_seq": self.start_seq, "last_seq": self.last_seq, "ack_seq": self.ack_seq,
-                      "fin_cnt": self.fin_cnt})
+        return int(_sizes(np.array([self.start_seq]), np.array([self.last_seq]), np.array([self.ack_seq]),
+                          np.array([self.fin_cnt]))[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,50 +170,46 @@ class ZeekConn:
 
     @property
     def conn_state(self) -> str:
-        return _conn_state(self.orig.state, self.resp.state, self.orig.size(), self.resp.size(), self.history_str)
+        return _conn_states(np.array([self.orig.state]), np.array([self.resp.state]), np.array([self.orig.size()]),
+                            np.array([self.resp.size()]), lambda _: self.history_str)[0]
 
     @property
     def missed_bytes(self) -> int:
         return self.orig.missed + self.resp.missed
 
 
-def _size(ep: Any) -> int:
-    """Zeek's endpoint Size(): the bytes between its first and last sequence number."""
-    start = int(ep["start_seq"])
-    top = max(seq_diff(int(ep["last_seq"]), start), seq_diff(int(ep["ack_seq"]), start), 0)
-    if top > 0:
-        top -= 1
-    if int(ep["fin_cnt"]) > 0 and top > 0:
-        top -= 1
-    return top
+def _sizes(start: np.ndarray, last: np.ndarray, ack: np.ndarray, fin_cnt: np.ndarray) -> np.ndarray:
+    """Zeek's endpoint Size() of each endpoint: the bytes between its first and last
+    sequence number."""
+    diff: Callable[[Any, Any], Any] = seq_diff  # (plain arithmetic: elementwise on arrays too)
+    top = np.maximum(np.maximum(diff(last, start), diff(ack, start)), 0)
+    top = top - (top > 0)
+    return top - ((fin_cnt > 0) & (top > 0))
 
 
-def _conn_state(os: int, rs: int, o_size: int, r_size: int, history: str) -> str:
-    """conn_state() of base/protocols/conn/main.zeek from the endpoint states."""
-    o_inactive = os in (INACTIVE, PARTIAL)
-    r_inactive = rs in (INACTIVE, PARTIAL)
-    if rs == RESET:
-        if os in (SYN_SENT, SYN_ACK_SENT) or (os == RESET and o_size == 0 and r_size == 0):
-            return "REJ"
-        return "RSTRH" if o_inactive else "RSTR"
-    if os == RESET:
-        if r_inactive:
-            h = history.lstrip("^")
-            if h.startswith("S") and "R" in h and not any(ch in "HAFGIQ" for ch in h[1:h.index("R")]):
-                return "RSTOS0"
-            return "OTH"
-        return "RSTO"
-    if rs == CLOSED and os == CLOSED:
-        return "SF"
-    if os == CLOSED:
-        return "SH" if r_inactive else "S2"
-    if rs == CLOSED:
-        return "SHR" if o_inactive else "S3"
-    if os == SYN_SENT and rs == INACTIVE:
-        return "S0"
-    if os == ESTABLISHED and rs == ESTABLISHED:
-        return "S1"
-    return "OTH"
+def _conn_states(os: np.ndarray, rs: np.ndarray, o_size: np.ndarray, r_size: np.ndarray,
+                 history: Callable[[int], str]) -> list[str]:
+    """conn_state() of base/protocols/conn/main.zeek from the endpoint states of each
+    connection (``history(k)``: the history string of the k-th, read only where the
+    state depends on it)."""
+    o_inactive = (os == INACTIVE) | (os == PARTIAL)
+    r_inactive = (rs == INACTIVE) | (rs == PARTIAL)
+    r_reset, o_reset, o_closed, r_closed = rs == RESET, os == RESET, os == CLOSED, rs == CLOSED
+    by_history = o_reset & r_inactive & ~r_reset
+    # (the first rule that holds gives the state, as in the script's if/else chain)
+    rules = [
+        (r_reset & ((os == SYN_SENT) | (os == SYN_ACK_SENT) | (o_reset & (o_size == 0) & (r_size == 0))), "REJ"),
+        (r_reset & o_inactive, "RSTRH"), (r_reset, "RSTR"), (by_history, "OTH"), (o_reset, "RSTO"),
+        (r_closed & o_closed, "SF"), (o_closed & r_inactive, "SH"), (o_closed, "S2"), (r_closed & o_inactive, "SHR"),
+        (r_closed, "S3"), ((os == SYN_SENT) & (rs == INACTIVE), "S0"), ((os == ESTABLISHED) & (rs == ESTABLISHED), "S1")]
+    names = ["OTH"] + [name for _, name in rules]
+    choice = np.select([cond for cond, _ in rules], np.arange(1, len(rules) + 1), 0)
+    out = np.asarray(names, dtype=object)[choice].tolist()
+    for k in np.nonzero(by_history)[0].tolist():
+        h = history(k).lstrip("^")
+        if h.startswith("S") and "R" in h and not any(ch in "HAFGIQ" for ch in h[1:h.index("R")]):
+            out[k] = "RSTOS0"
+    return out
 
 
 def zeek_model(columns: dict[str, np.ndarray], addresses: list[str], *,
@@ -223,9 +220,11 @@ def zeek_model(columns: dict[str, np.ndarray], addresses: list[str], *,
     compiled = jit.use_compiled(compiled)
     n = int(columns["key"].shape[0])
     nkeys = int(columns["key"].max()) + 1 if n else 0
-    bound = nkeys + int(np.count_nonzero((columns["flags"] & (SYN | ACK)) == SYN))  # a new one needs a SYN (reuse)
-    conns = jit.new_records(CONN, bound, compiled)
-    eps = jit.new_records(ENDPOINT, 2 * bound, compiled, ENDPOINT_START)
+    # room for every connection the rows could open, in zeroed arrays whose pages the
+    # system maps only when written: the memory used is that of the connections opened
+    # (an endpoint's starting values are written as its connection opens: model._open)
+    conns = jit.new_records(CONN, _connection_bound(columns, nkeys), compiled)
+    eps = jit.new_records(ENDPOINT, 2 * len(conns), compiled)
     active = np.full(nkeys, -1, np.int64)
     heap = np.zeros((64, 4), np.int64)
     hist = np.zeros((max(64, n), 2), np.int64)
@@ -244,6 +243,16 @@ def zeek_model(columns: dict[str, np.ndarray], addresses: list[str], *,
     ends = np.searchsorted(log[order, 0], np.arange(nconn + 1))
     history = [letters[a:b] for a, b in zip(ends[:-1].tolist(), ends[1:].tolist(), strict=True)]
     return ZeekConnections(conn_arr, ep_arr, history, row_conn, addresses)
+
+
+def _connection_bound(columns: dict[str, np.ndarray], nkeys: int) -> int:
+    """At most how many connections the rows can open: one per key, plus one per later
+    SYN without ACK of a key (a reused key needs one)."""
+    order = np.argsort(columns["key"], kind="stable")
+    key, flags = columns["key"][order], columns["flags"][order]
+    del order
+    later = key[1:] == key[:-1]
+    return nkeys + int(np.count_nonzero(later & ((flags[1:] & (SYN | ACK)) == SYN)))
 
 
 def zeek_columns(table: SegmentTable, key: np.ndarray | None = None) -> dict[str, np.ndarray]:

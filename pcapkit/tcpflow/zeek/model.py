@@ -45,8 +45,6 @@ ENDPOINT = np.dtype([(name, np.int64) for name in (
     "host", "port", "state", "prev_state", "start_seq", "last_seq", "ack_seq", "started", "fin_cnt", "fin_seq",
     "hist_seen", "last_s", "last_f", "last_r", "t_count", "t_next", "w_count", "w_next", "g_count", "g_next",
     "pkts", "ip_bytes", "missed", "cover", "heap")])
-ENDPOINT_START = {"fin_seq": -1, "last_s": NONE, "last_f": NONE, "last_r": NONE, "t_next": 1, "w_next": 1,
-                  "g_next": 1, "cover": 1, "heap": -1}
 
 
 # -- the model, in the numba subset ----------------------------------------------------
@@ -357,15 +355,29 @@ def _is_reuse(c: int, r: Any, conns: Any, eps: Any) -> bool:
     return False
 
 
+def _start_endpoint(ep: Any, host: int, port: int) -> None:
+    """An endpoint's starting values (the fields that do not start at 0: the records are
+    zeroed memory, written only as connections open)."""
+    ep.host = host
+    ep.port = port
+    ep.fin_seq = -1
+    ep.last_s = NONE
+    ep.last_f = NONE
+    ep.last_r = NONE
+    ep.t_next = 1
+    ep.w_next = 1
+    ep.g_next = 1
+    ep.cover = 1
+    ep.heap = -1
+
+
 def _open(c: int, r: Any, conns: Any, eps: Any, likely: Any, hist: Any, counts: Any) -> None:
     """A new connection from the segment ``r``: endpoint 2c sent it, 2c+1 receives it."""
     conn = conns[c]
     conn.key = r.key
     conn.first_ts = r.ts
-    eps[2 * c].host = r.src
-    eps[2 * c].port = r.sport
-    eps[2 * c + 1].host = r.dst
-    eps[2 * c + 1].port = r.dport
+    _start_endpoint(eps[2 * c], r.src, r.sport)
+    _start_endpoint(eps[2 * c + 1], r.dst, r.dport)
     # a partial connection: guess the responder from the ports (WantConnection)
     if (not (r.flags & SYN) or (r.flags & ACK)) and likely[r.sport]:
         flip = (not (r.flags & SYN) and r.sport < r.dport) if likely[r.dport] else True
@@ -399,7 +411,7 @@ def run(rows: Any, first: int, nconn: int, conns: Any, eps: Any, active: Any, li
 
 FUNCTIONS = (seq_diff, jit.grown, _letter, _check, _tick, _heap_merge, _heap_pop, _absorb, _add_block,
               _ack_received, _set_state, _init_endpoint, _flip, _update_state, _history, _process, _is_reuse,
-              _open, run)
+              _start_endpoint, _open, run)
 
 
 def make_entry(stamp: str) -> Callable[..., Any]:
