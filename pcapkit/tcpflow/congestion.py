@@ -44,6 +44,8 @@ Consecutive flights with the same label form the returned intervals.
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -132,9 +134,12 @@ def analyse_direction(segs: Iterable[Segment], sender: tuple[str, int],
     snd_una = 0         # highest relative ack received
     last_window = -1
     rep = CongestionReport(sender, receiver, 0, None)
-    # outstanding segments for Karn RTT: rel end -> (send ts, retransmitted?)
+    # outstanding segments for Karn RTT: rel end -> (send ts, retransmitted?), and their
+    # ends in order (bisect: out-of-order data with holes keeps thousands outstanding)
     out: dict[int, tuple[int, bool]] = {}
+    out_ends: list[int] = []
     first_tx: dict[int, int] = {}       # last rel seq of a segment -> its first send time
+    first_heap: list[tuple[int, int]] = []  # (first send time, last rel seq), unacked ones
     dup_count = 0
     last_ack_val = -1
     recovery_until: int | None = None
@@ -178,8 +183,11 @@ def analyse_direction(segs: Iterable[Segment], sender: tuple[str, int],
                                         last_window))
             mss = mss if mss else max(mss, length)
             if retrans:
-                pending = [t for k, t in first_tx.items() if k + 1 > snd_una]
-                prev = min(pending) if pending else None
+                # the earliest first send of a segment not yet acknowledged (snd_una only grows:
+                # an acknowledged one leaves the heap for good)
+                while first_heap and first_heap[0][1] + 1 <= snd_una:
+                    heapq.heappop(first_heap)
+                prev = first_heap[0][0] if first_heap else None
                 kind = "fast-retransmit" if dup_count >= 3 and last_ack_val == rel else "timeout"
                 rep.losses.append(LossEpisode(seg.frame_number, seg.ts_ns, rel, kind,
                                               dup_count if last_ack_val == rel else 0,
@@ -187,13 +195,14 @@ def analyse_direction(segs: Iterable[Segment], sender: tuple[str, int],
                 pending_loss.append(len(rep.losses) - 1)
                 if recovery_until is None:
                     recovery_until = snd_max
-                out[end] = (seg.ts_ns, True)
-                for k in list(out):
-                    if rel < k <= end:
-                        out[k] = (out[k][0], True)
+                _outstanding(out, out_ends, end, seg.ts_ns, True)
+                for k in out_ends[bisect.bisect_right(out_ends, rel):bisect.bisect_right(out_ends, end)]:
+                    out[k] = (out[k][0], True)
             else:
-                out[end] = (seg.ts_ns, False)
-            first_tx.setdefault(end - 1, seg.ts_ns)
+                _outstanding(out, out_ends, end, seg.ts_ns, False)
+            if end - 1 not in first_tx:
+                first_tx[end - 1] = seg.ts_ns
+                heapq.heappush(first_heap, (seg.ts_ns, end - 1))
         elif from_receiver and flags & ACK and not flags & RST:
             rel_ack = seq_diff(seg.ack, isn)
             if flags & FIN and rel_ack > snd_max:
@@ -203,11 +212,13 @@ def analyse_direction(segs: Iterable[Segment], sender: tuple[str, int],
             if rel_ack > last_ack_val:
                 dup_count = 0
                 hit = out.get(rel_ack)
+                covered = bisect.bisect_right(out_ends, rel_ack)  # out_ends[:covered] <= rel_ack
                 # Karn: the ACK ends a segment sent once, and no earlier one was re-sent
-                if hit is not None and not hit[1] and not any(v[1] for k, v in out.items() if k < rel_ack):
+                if hit is not None and not hit[1] and not any(out[k][1] for k in out_ends[:covered] if k < rel_ack):
                     rep.rtt_samples.append((seg.frame_number, seg.ts_ns, seg.ts_ns - hit[0]))
-                for k in [k for k in out if k <= rel_ack]:
+                for k in out_ends[:covered]:
                     del out[k]
+                del out_ends[:covered]
                 last_ack_val = rel_ack
             elif dup:
                 dup_count += 1
@@ -226,6 +237,13 @@ def analyse_direction(segs: Iterable[Segment], sender: tuple[str, int],
     rep.min_rtt_ns = min((r for _, _, r in rep.rtt_samples), default=None)
     _flights(rep)
     return rep
+
+
+def _outstanding(out: dict[int, tuple[int, bool]], ends: list[int], end: int, ts_ns: int, retrans: bool) -> None:
+    """Record a segment ending at ``end`` as outstanding (the last send of an end wins)."""
+    if end not in out:
+        bisect.insort(ends, end)
+    out[end] = (ts_ns, retrans)
 
 
 def _flights(rep: CongestionReport) -> None:
