@@ -47,6 +47,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import itertools
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -270,14 +271,25 @@ def _flights(rep: CongestionReport) -> None:
     rtts = sorted(r for _, _, r in rep.rtt_samples)
     round_ns = rtts[len(rtts) // 2] if rtts else 0
     prev: Flight | None = None
+    # a flight is in a loss window when a window that started by then has not ended: the
+    # latest end among the windows started so far (flights start in time order) tells
+    # (a capture whose clock steps back is scanned window by window)
+    in_order = all(a.start_ns <= b.start_ns for a, b in itertools.pairwise(flights))
+    by_start = sorted(loss_windows, key=lambda w: w[0])
+    started = 0
+    latest_end: float = -math.inf
     for i, f in enumerate(flights):
-        in_recovery = f.retransmissions > 0 or any(
-            start <= f.start_ns and (end is None or f.start_ns < end) for start, end in loss_windows)
+        while in_order and started < len(by_start) and by_start[started][0] <= f.start_ns:
+            end = by_start[started][1]
+            latest_end = math.inf if end is None else max(latest_end, end)
+            started += 1
+        in_recovery = f.retransmissions > 0 or (f.start_ns < latest_end if in_order else any(
+            start <= f.start_ns and (end is None or f.start_ns < end) for start, end in loss_windows))
         # the flight one round trip earlier (the previous flight if none is that old)
         base: Flight | None = prev
-        for g in reversed(flights[:i]):
-            if g.end_ns <= f.end_ns - round_ns:
-                base = g
+        for j in range(i - 1, -1, -1):
+            if flights[j].end_ns <= f.end_ns - round_ns:
+                base = flights[j]
                 break
         if f.idle_before:
             base = prev
