@@ -26,6 +26,7 @@ FIELD_MODULES: tuple[str, ...] = (
     "pcapkit.dissect.dhcp",
     "pcapkit.dissect.dhcpv6",
     "pcapkit.dissect.dns",
+    "pcapkit.dissect.http",
     "pcapkit.dissect.bgp",
     "pcapkit.dissect.ppp",
     "pcapkit.dissect.chdlc",

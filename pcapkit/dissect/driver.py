@@ -201,6 +201,8 @@ def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
             layers.append(layer)
             protocols.append(proto)
         if nxt is None:
+            if proto == "tcp" and session is not None:
+                _tcp_fin(layers, protocols, layer, data, ctx, session)
             break
         table, key, n_offset, n_end, n_reported = nxt
         if table == "ip.fragment":
@@ -266,6 +268,16 @@ def _tcp_payload(layers: list[Layer], protocols: list[str], tcp_layer: Layer, da
             protocols.append(extra.protocol)
     if len(layers) == before and min(end, len(data)) > offset:
         protocols.append("data")  # undissected payload, as tshark's "data"
+
+
+def _tcp_fin(layers: list[Layer], protocols: list[str], tcp_layer: Layer, data: bytes, ctx: Context,
+             session: DissectSession) -> None:
+    """A FIN without payload on a stream port still ends the stream: an HTTP body that runs
+    until the connection closes is complete in this frame (as in tshark)."""
+    if tcp_layer.get("tcp.srcport") not in _STREAM_PORTS and tcp_layer.get("tcp.dstport") not in _STREAM_PORTS:
+        return
+    if int(tcp_layer.get("tcp.flags", 0) or 0) & 0x001:
+        _tcp_payload(layers, protocols, tcp_layer, data, len(data), len(data), ctx, session)
 
 
 _L3 = frozenset({"ip", "ipv6", "arp", "llc"})

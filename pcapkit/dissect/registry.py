@@ -127,6 +127,8 @@ ENTRIES: list[tuple[str, int | str, str]] = [
     # TcpStreamDispatcher (reassembly, then one message per call), and no others
     ("tcp.port", 179, "pcapkit.dissect.bgp:dissect_bgp"),
     ("tcp.port", 53, "pcapkit.dissect.dns:dissect_dns_tcp"),   # one message after its 2-byte length
+    ("tcp.port", 80, "pcapkit.dissect.http:dissect_http"),     # HTTP/1.x (tshark's default ports)
+    ("tcp.port", 8080, "pcapkit.dissect.http:dissect_http"),
 ]
 
 _tables: dict[str, dict[int | str, str]] | None = None

@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from pcapkit.dissect.base import Context, FindingKind, Layer
-from pcapkit.dissect.stream_reassembly import Data, Gap, LimitReached, StreamReassembler
+from pcapkit.dissect.stream_reassembly import Data, Fin, Gap, LimitReached, StreamReassembler
 
 BGP_PORT = 179
 DNS_PORT = 53
-# the stream-level protocols by port, the lower port first (as the tcp.port table is tried)
-STREAM_PROTOCOLS = {BGP_PORT: "bgp", DNS_PORT: "dns"}
+# the stream-level protocols by port, the lower port first (as the tcp.port table is tried);
+# HTTP and TLS on tshark 4.0's default ports for them (see pcapkit.dissect.http / tls)
+STREAM_PROTOCOLS = {BGP_PORT: "bgp", DNS_PORT: "dns", 80: "http", 8080: "http"}
 MARKER = b"\xff" * 16
 HEADER_LEN = 19
 
@@ -41,6 +42,8 @@ class _Direction:
     reassembler: StreamReassembler
     protocol: str = "bgp"
     buf: bytearray = field(default_factory=bytearray)
+    at_fin: bool = False                 # every byte before the FIN delivered
+    state: Any = None                    # the protocol's per-direction state (TLS)
 
 
 def stream_protocol(sport: int, dport: int) -> str | None:
@@ -75,6 +78,7 @@ class TcpStreamDispatcher:
     max_streams: int = 100_000
     _dirs: dict[DirKey, _Direction] = field(default_factory=dict)
     _sessions: dict[tuple[DirKey, DirKey], _Session] = field(default_factory=dict)
+    _conversations: dict[tuple[DirKey, DirKey], Any] = field(default_factory=dict)  # HTTP per connection
     _limit_noted: bool = False
 
     def feed(self, packet_layers: list[Layer], tcp_layer: Layer, data: bytes, offset: int, end: int,
@@ -106,6 +110,8 @@ class TcpStreamDispatcher:
         if protocol is None:
             return []
         key: DirKey = (src, sport, dst, dport)
+        if protocol == "http" and ctx.wirelen > ctx.caplen and payload:
+            return self._http_cut_segment(key, payload, ctx)
         d = self._dirs.get(key)
         if d is None:
             if len(self._dirs) >= self.max_streams:
@@ -125,6 +131,7 @@ class TcpStreamDispatcher:
                                              conflict_window=0), protocol)
             self._dirs[key] = d
             self._session(key).four_octet.clear()
+            self._conversations.pop(_pair(key), None)
         out: list[Layer] = []
         notes: list[str] = []
         for ev in d.reassembler.feed(seq, payload, flags, ctx.frame_number, ctx.ts_ns):
@@ -133,11 +140,18 @@ class TcpStreamDispatcher:
             elif isinstance(ev, Gap):
                 notes.append(f"{ev.length} bytes missing from the TCP stream; " + (
                     "BGP resynchronised on the next marker" if protocol == "bgp" else
-                    "the DNS messages after them start afresh"))
+                    f"the {protocol.upper()} messages after them start afresh"))
                 d.buf.clear()
             elif isinstance(ev, LimitReached):
                 notes.append(f"out-of-order buffer limit {ev.limit} reached")
-        out += self._messages(key, d, ctx) if protocol == "bgp" else _dns_messages(d.buf, ctx)
+            elif isinstance(ev, Fin):
+                d.at_fin = True
+        if protocol == "bgp":
+            out += self._messages(key, d, ctx)
+        elif protocol == "dns":
+            out += _dns_messages(d.buf, ctx)
+        else:
+            out += self._http_messages(key, d, bool(flags & 0x001), ctx)
         if notes:
             target = out[0] if out else Layer(protocol, 0)
             for n in notes:
@@ -146,9 +160,31 @@ class TcpStreamDispatcher:
                 out.append(target)
         return out
 
+    def _http_messages(self, key: DirKey, d: _Direction, fin_segment: bool, ctx: Context) -> list[Layer]:
+        from pcapkit.dissect.http import HttpConversation, cut_messages, dissect_message
+
+        conv = self._conversations.get(_pair(key))
+        if conv is None:
+            conv = self._conversations[_pair(key)] = HttpConversation()
+        return [dissect_message(m, ctx, conv) for m in cut_messages(d.buf, conv, fin_segment, d.at_fin)]
+
+    def _http_cut_segment(self, key: DirKey, payload: bytes, ctx: Context) -> list[Layer]:
+        """A segment cut by the snaplen: tshark does not reassemble it but dissects what is
+        there; the stream's later bytes start afresh (the reassembler sees a gap)."""
+        from pcapkit.dissect.http import HttpConversation, cut_messages, dissect_message
+
+        conv = self._conversations.get(_pair(key))
+        if conv is None:
+            conv = self._conversations[_pair(key)] = HttpConversation()
+        out = []
+        for m in cut_messages(bytearray(payload), conv, True, True, partial=True):
+            layer = dissect_message(m, ctx, conv)
+            layer.finding(FindingKind.TRUNCATED, 0, "the segment was cut by the capture's snapshot length")
+            out.append(layer)
+        return out
+
     def _session(self, key: DirKey) -> _Session:
-        rev: DirKey = (key[2], key[3], key[0], key[1])
-        skey = (key, rev) if key <= rev else (rev, key)
+        skey = _pair(key)
         s = self._sessions.get(skey)
         if s is None:
             s = self._sessions[skey] = _Session()
@@ -211,6 +247,12 @@ class TcpStreamDispatcher:
             types = caps if isinstance(caps, list) else ([caps] if caps is not None else [])
             session.four_octet[key] = 65 in types
         return layer
+
+
+def _pair(key: DirKey) -> tuple[DirKey, DirKey]:
+    """Both directions of a connection, in a fixed order."""
+    rev: DirKey = (key[2], key[3], key[0], key[1])
+    return (key, rev) if key <= rev else (rev, key)
 
 
 def _dns_messages(buf: bytearray, ctx: Context) -> list[Layer]:
