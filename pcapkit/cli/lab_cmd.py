@@ -59,22 +59,25 @@ def tcp(file: str, stream: int | None, nsegments: int, part: str, fmt: str, outp
 
 @lab.command("dhcp", cls=PcapkitCommand)
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--part", type=click.Choice(["answers", "messages"]), default="answers", show_default=True,
+              help="The lab's questions with their answers, or one row per DHCP message.")
 @output_options()
-def dhcp(file: str, fmt: str, output: str | None) -> None:
-    """The DHCP lab for FILE: one row per DHCP message (Discover, Offer, Request, ACK,
-    Release...) with transaction ID, source/destination addresses and ports, client
-    MAC, offered address (yiaddr), server identifier, lease time, router, subnet mask,
-    requested parameter list and relay agent address.
+def dhcp(file: str, part: str, fmt: str, output: str | None) -> None:
+    """The DHCP lab for FILE (v8.0 and v8.1 questions): the Discover / Offer / Request /
+    ACK with addresses and ports, the host's MAC, transaction IDs, requested parameters,
+    server, offered address, relay agent, router and mask, lease time, Release, ARP.
+    ``--part messages``: one row per DHCP message with the fields the lab asks about.
 
     \b
     Examples:
       pcapkit lab dhcp dhcp-ethereal-trace-1
-      pcapkit lab dhcp dhcp.pcapng --format csv -o dhcp.csv
+      pcapkit lab dhcp dhcp.pcapng --part messages --format csv -o dhcp.csv
     """
     from pcapkit.cli.output import write_report
-    from pcapkit.reports.lab import lab_dhcp
+    from pcapkit.reports.lab_dhcp import lab_dhcp, lab_dhcp_answers
 
-    write_report(lab_dhcp(file), fmt, output)
+    df = lab_dhcp_answers(file) if part == "answers" else lab_dhcp(file)
+    write_report(df, fmt, output, title="DHCP lab" if part == "answers" else None)
 
 
 @lab.command("dns", cls=PcapkitCommand)
