@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
 import click
 
 from pcapkit.cli.common import PcapkitCommand, output_options
@@ -17,6 +19,7 @@ def lab() -> None:
       pcapkit lab tcp trace.pcap --stream 0 --format json
       pcapkit lab dhcp dhcp-ethereal-trace-1
       pcapkit lab dns dns-ethereal-trace-2
+      pcapkit lab udp udp-wireshark-trace.pcap --format json
     """
 
 
@@ -102,3 +105,26 @@ def dns(file: str, part: str, fmt: str, output: str | None) -> None:
     error = messages.attrs.get("pcapkit.error")
     df = lab_dns(file, messages) if part == "answers" else messages
     write_report(df, fmt, output, title="DNS lab" if part == "answers" else None, error=error)
+
+
+# the labs answered from one trace: name -> (module, function(path) -> question / answer /
+# frames rows, help text)
+_LABS: dict[str, tuple[str, str, str]] = {
+    "udp": ("pcapkit.reports.lab_udp", "lab_udp",
+            "The UDP lab for FILE: the first UDP segment, the header's fields and sizes, what Length "
+            "counts, the largest payload and port, UDP's protocol number, a request and its reply's ports."),
+}
+
+
+def _lab_command(name: str, module: str, function: str, help_text: str) -> None:
+    @lab.command(name, cls=PcapkitCommand, help=f"{help_text}\n\n\b\nExample:\n  pcapkit lab {name} FILE --format json")
+    @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+    @output_options()
+    def command(file: str, fmt: str, output: str | None) -> None:
+        from pcapkit.cli.output import write_report
+
+        write_report(getattr(import_module(module), function)(file), fmt, output, title=f"{name} lab")
+
+
+for _name, (_module, _function, _help) in _LABS.items():
+    _lab_command(_name, _module, _function, _help)
