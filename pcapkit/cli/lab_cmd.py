@@ -113,6 +113,10 @@ _LABS: dict[str, tuple[str, str, str]] = {
     "udp": ("pcapkit.reports.lab_udp", "lab_udp",
             "The UDP lab for FILE: the first UDP segment, the header's fields and sizes, what Length "
             "counts, the largest payload and port, UDP's protocol number, a request and its reply's ports."),
+    "ip": ("pcapkit.reports.lab_ip", "lab_ip",
+           "The IP lab for FILE (a traceroute at growing sizes): the first probe's header, which fields "
+           "change, the identification pattern, the routers' replies (nearest first), and each "
+           "fragmented datagram's fragments (flags, offsets, lengths, changing fields)."),
 }
 
 
