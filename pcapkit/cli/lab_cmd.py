@@ -117,6 +117,9 @@ _LABS: dict[str, tuple[str, str, str]] = {
            "The IP lab for FILE (a traceroute at growing sizes): the first probe's header, which fields "
            "change, the identification pattern, the routers' replies (nearest first), and each "
            "fragmented datagram's fragments (flags, offsets, lengths, changing fields)."),
+    "icmp": ("pcapkit.reports.lab_icmp", "lab_icmp",
+             "The ICMP lab for FILE: ping (Echo request/reply type, code, fields, every RTT) and "
+             "traceroute (ICMP error contents, each hop with the RTT of its three probes)."),
 }
 
 
