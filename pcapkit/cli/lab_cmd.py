@@ -120,6 +120,10 @@ _LABS: dict[str, tuple[str, str, str]] = {
     "icmp": ("pcapkit.reports.lab_icmp", "lab_icmp",
              "The ICMP lab for FILE: ping (Echo request/reply type, code, fields, every RTT) and "
              "traceroute (ICMP error contents, each hop with the RTT of its three probes)."),
+    "ethernet-arp": ("pcapkit.reports.lab_ethernet", "lab_ethernet_arp",
+                     "The Ethernet and ARP lab for FILE: the HTTP GET's and response's Ethernet addresses, "
+                     "type and byte offsets; the ARP request and reply (addresses, opcode, question, answer); "
+                     "requests without a reply and why."),
 }
 
 
