@@ -124,6 +124,9 @@ _LABS: dict[str, tuple[str, str, str]] = {
                      "The Ethernet and ARP lab for FILE: the HTTP GET's and response's Ethernet addresses, "
                      "type and byte offsets; the ARP request and reply (addresses, opcode, question, answer); "
                      "requests without a reply and why."),
+    "intro": ("pcapkit.reports.lab_intro", "lab_intro",
+              "The getting-started lab for FILE: protocols seen, time from the HTTP GET to the OK, the "
+              "server's and host's addresses, the two HTTP messages."),
 }
 
 

@@ -36,7 +36,7 @@ def _payload_offset(p: Packet) -> int:
     return tcp.offset + tcp.length
 
 
-def _http(trace: Trace) -> tuple[Packet | None, Packet | None]:
+def first_http_exchange(trace: Trace) -> tuple[Packet | None, Packet | None]:
     """The first HTTP GET and the first server segment of its connection starting a response."""
     get_frame = next((p for p in trace if tcp_payload(p).startswith(b"GET ")), None)
     if get_frame is None:
@@ -56,7 +56,7 @@ def lab_ethernet_arp(path: str | PathLike[str]) -> pd.DataFrame:
     if not any(layer(p, "eth") is not None for p in trace):
         raise LabError(trace.error or f"{path}: no Ethernet frames")
     out = Answers()
-    request, response = _http(trace)
+    request, response = first_http_exchange(trace)
     if request is None:
         out.missing("the HTTP GET frame's Ethernet addresses", "no TCP segment starts with an HTTP GET")
     else:
