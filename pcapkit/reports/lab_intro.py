@@ -71,8 +71,8 @@ def lab_intro(path: str | PathLike[str]) -> pd.DataFrame:
                     "segments; the frame Wireshark shows it on waits for the HTTP dissector", [request, response])
     out.add("Internet address of the web server (gaia.cs.umass.edu)", get(request, "ip", "ip.dst"), [request])
     out.add("Internet address of the host", get(request, "ip", "ip.src"), [request])
-    for what, p in (("GET", request), ("OK", response)):
-        if p is not None:
-            line = tcp_payload(p).split(b"\r\n", 1)[0].decode("latin-1")
-            out.add(f"the HTTP {what} message's first line", line, [p])
+    for what, message in (("GET", request), ("OK", response)):
+        if message is not None:
+            line = tcp_payload(message).split(b"\r\n", 1)[0].decode("latin-1")
+            out.add(f"the HTTP {what} message's first line", line, [message])
     return out.frame(trace.error)
