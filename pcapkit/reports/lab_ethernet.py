@@ -15,6 +15,7 @@ from os import PathLike
 from typing import TYPE_CHECKING
 
 from pcapkit.reports.lab_common import Answers, LabError, Trace, get, layer, read_trace, tcp_payload
+from pcapkit.reports.lab_http_start import requests, response_to
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,27 +37,15 @@ def _payload_offset(p: Packet) -> int:
     return tcp.offset + tcp.length
 
 
-def first_http_exchange(trace: Trace) -> tuple[Packet | None, Packet | None]:
-    """The first HTTP GET and the first server segment of its connection starting a response."""
-    get_frame = next((p for p in trace if tcp_payload(p).startswith(b"GET ")), None)
-    if get_frame is None:
-        return None, None
-    client = (get(get_frame, "ip", "ip.src"), get(get_frame, "tcp", "tcp.srcport"))
-    server = (get(get_frame, "ip", "ip.dst"), get(get_frame, "tcp", "tcp.dstport"))
-    response = next((p for p in trace if p.frame.number > get_frame.frame.number
-                     and (get(p, "ip", "ip.src"), get(p, "tcp", "tcp.srcport")) == server
-                     and (get(p, "ip", "ip.dst"), get(p, "tcp", "tcp.dstport")) == client
-                     and tcp_payload(p).startswith(b"HTTP/")), None)
-    return get_frame, response
-
-
 def lab_ethernet_arp(path: str | PathLike[str]) -> pd.DataFrame:
     """The Ethernet and ARP lab's questions and answers (question / answer / frames rows)."""
     trace = read_trace(path)
     if not any(layer(p, "eth") is not None for p in trace):
         raise LabError(trace.error or f"{path}: no Ethernet frames")
     out = Answers()
-    request, response = first_http_exchange(trace)
+    gets = requests(trace.packets, (b"GET ",))
+    request = gets[0] if gets else None
+    response = None if request is None else response_to(trace.packets, request)
     if request is None:
         out.missing("the HTTP GET frame's Ethernet addresses", "no TCP segment starts with an HTTP GET")
     else:
