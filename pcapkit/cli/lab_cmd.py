@@ -107,6 +107,25 @@ def dns(file: str, part: str, fmt: str, output: str | None) -> None:
     write_report(df, fmt, output, title="DNS lab" if part == "answers" else None, error=error)
 
 
+@lab.command("nat", cls=PcapkitCommand)
+@click.argument("home", type=click.Path(dir_okay=False))
+@click.argument("isp", type=click.Path(dir_okay=False))
+@output_options()
+def nat(home: str, isp: str, fmt: str, output: str | None) -> None:
+    """The NAT lab for the HOME-side and ISP-side traces: the page's GET, 200 OK, SYN and
+    SYN-ACK on each side, what NAT changed, and the translation table of every connection
+    seen on both sides.
+
+    \b
+    Example:
+      pcapkit lab nat NAT_home_side.pcap NAT_ISP_side.pcap
+    """
+    from pcapkit.cli.output import write_report
+    from pcapkit.reports.lab_nat import lab_nat
+
+    write_report(lab_nat(home, isp), fmt, output, title="NAT lab")
+
+
 # the labs answered from one trace: name -> (module, function(path) -> question / answer /
 # frames rows, help text)
 _LABS: dict[str, tuple[str, str, str]] = {
