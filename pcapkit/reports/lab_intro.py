@@ -41,7 +41,7 @@ def lab_intro(path: str | PathLike[str]) -> pd.DataFrame:
     response = None if request is None else response_to(trace.packets, request)
     protocols = sorted(name for name in seen if name not in _PSEUDO)
     out.add("protocols in the trace (pcapkit's names)",
-            ", ".join(protocols) + (", http (from the TCP payloads)" if request is not None else ""), "")
+            (", ".join(protocols) or "none decoded") + (", http (from the TCP payloads)" if request else ""), "")
     if request is None:
         out.missing("time from the HTTP GET to the HTTP OK", "no TCP segment starts with an HTTP GET")
         return out.frame(trace.error)
