@@ -80,6 +80,7 @@ def lab_ethernet_arp(path: str | PathLike[str]) -> pd.DataFrame:
 
 
 def _arp(out: Answers, trace: Trace, host_mac: str | None) -> None:
+    out.missing("the contents of the host's ARP cache", "the cache is the host's state (arp -a), not in a capture")
     arps = [p for p in trace if layer(p, "arp") is not None]
     requests = [p for p in arps if get(p, "arp", "arp.opcode") == 1]
     replies = [p for p in arps if get(p, "arp", "arp.opcode") == 2]

@@ -170,3 +170,5 @@ def _hops(out: Answers, probes: list[Packet], errors: list[Packet], pairs: list[
         out.add("the link with the largest increase in delay (mean RTT per hop)",
                 f"between hop {a[0]} ({a[1]}, {a[2]:.3f} ms) and hop {b[0]} ({b[1]}, {b[2]:.3f} ms): "
                 f"+{d:.3f} ms")
+        out.missing("the routers' names and where they are (the two ends of that link)",
+                    "the trace holds only the routers' addresses: tracert's reverse DNS look-ups are not in it")
