@@ -20,6 +20,7 @@ def lab() -> None:
       pcapkit lab dhcp dhcp-ethereal-trace-1
       pcapkit lab dns dns-ethereal-trace-2
       pcapkit lab udp udp-wireshark-trace.pcap --format json
+      pcapkit lab nat NAT_home_side.pcap NAT_ISP_side.pcap
     """
 
 
@@ -127,26 +128,26 @@ def nat(home: str, isp: str, fmt: str, output: str | None) -> None:
 
 
 # the labs answered from one trace: name -> (module, function(path) -> question / answer /
-# frames rows, help text)
-_LABS: dict[str, tuple[str, str, str]] = {
-    "udp": ("pcapkit.reports.lab_udp", "lab_udp",
+# frames rows, the lab's trace for the example, help text)
+_LABS: dict[str, tuple[str, str, str, str]] = {
+    "udp": ("pcapkit.reports.lab_udp", "lab_udp", "udp-wireshark-trace.pcap",
             "The UDP lab for FILE: the first UDP segment, the header's fields and sizes, what Length "
             "counts, the largest payload and port, UDP's protocol number, a request and its reply's ports."),
-    "ip": ("pcapkit.reports.lab_ip", "lab_ip",
+    "ip": ("pcapkit.reports.lab_ip", "lab_ip", "ip-ethereal-trace-1",
            "The IP lab for FILE (a traceroute at growing sizes): the first probe's header, which fields "
            "change, the identification pattern, the routers' replies (nearest first), and each "
            "fragmented datagram's fragments (flags, offsets, lengths, changing fields)."),
-    "icmp": ("pcapkit.reports.lab_icmp", "lab_icmp",
+    "icmp": ("pcapkit.reports.lab_icmp", "lab_icmp", "icmp-ethereal-trace-2",
              "The ICMP lab for FILE: ping (Echo request/reply type, code, fields, every RTT) and "
              "traceroute (ICMP error contents, each hop with the RTT of its three probes)."),
-    "ethernet-arp": ("pcapkit.reports.lab_ethernet", "lab_ethernet_arp",
+    "ethernet-arp": ("pcapkit.reports.lab_ethernet", "lab_ethernet_arp", "ethernet-ethereal-trace-1",
                      "The Ethernet and ARP lab for FILE: the HTTP GET's and response's Ethernet addresses, "
                      "type and byte offsets; the ARP request and reply (addresses, opcode, question, answer); "
                      "requests without a reply and why."),
-    "intro": ("pcapkit.reports.lab_intro", "lab_intro",
+    "intro": ("pcapkit.reports.lab_intro", "lab_intro", "http-ethereal-trace-1",
               "The getting-started lab for FILE: protocols seen, time from the HTTP GET to the OK, the "
               "server's and host's addresses, the two HTTP messages."),
-    "wifi": ("pcapkit.reports.lab_wifi", "lab_wifi",
+    "wifi": ("pcapkit.reports.lab_wifi", "lab_wifi", "Wireshark_802_11.pcap",
              "The 802.11 lab for FILE, from the MAC headers: the APs sending the most beacons and the time "
              "between their beacons, the addresses of the beacon, SYN and SYN-ACK frames, leaving an AP "
              "(DHCP Release, deauthentication), authentication, association, probes. Questions on the "
@@ -154,8 +155,10 @@ _LABS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _lab_command(name: str, module: str, function: str, help_text: str) -> None:
-    @lab.command(name, cls=PcapkitCommand, help=f"{help_text}\n\n\b\nExample:\n  pcapkit lab {name} FILE --format json")
+def _lab_command(name: str, module: str, function: str, example: str, help_text: str) -> None:
+    @lab.command(name, cls=PcapkitCommand,
+                 help=f"{help_text}\n\n\b\nExamples:\n  pcapkit lab {name} {example}\n"
+                      f"  pcapkit lab {name} {example} --format json -o answers.json")
     @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
     @output_options()
     def command(file: str, fmt: str, output: str | None) -> None:
@@ -164,5 +167,5 @@ def _lab_command(name: str, module: str, function: str, help_text: str) -> None:
         write_report(getattr(import_module(module), function)(file), fmt, output, title=f"{name} lab")
 
 
-for _name, (_module, _function, _help) in _LABS.items():
-    _lab_command(_name, _module, _function, _help)
+for _name, (_module, _function, _example, _help) in _LABS.items():
+    _lab_command(_name, _module, _function, _example, _help)
