@@ -65,6 +65,12 @@ def test_answers_match_tshark(corpus: Path, path: Path) -> None:
             f"{r['ip.src']}:{r['udp.srcport']} -> {r['ip.dst']}:{r['udp.dstport']}", r["frame.number"])
         assert answers[f"transaction ID of the {name}"] == (r["dhcp.id"], r["frame.number"])
     offer, request, ack = chain["Offer"], chain["Request"], chain["ACK"]
+    assert answers["what is special about the Discover's source and destination IP addresses"] == (
+        f"source {discover['ip.src']} (the host has no address yet), destination {discover['ip.dst']} "
+        f"({'limited broadcast' if discover['ip.dst'] == '255.255.255.255' else 'not the broadcast address'})",
+        discover["frame.number"])
+    assert answers["how is the Offer known to answer the Discover"] == (
+        f"same transaction ID {offer['dhcp.id']}", f"{discover['frame.number']}, {offer['frame.number']}")
     assert answers["link-layer (Ethernet) address of the host (client hardware address)"][0] \
         == discover["dhcp.hw.mac_addr"].split(",")[0]
     assert answers["address offered to the host (Offer's 'your' address)"] == (offer["dhcp.ip.your"],
@@ -108,6 +114,10 @@ def test_answers_match_tshark(corpus: Path, path: Path) -> None:
                          display_filter=f"arp && frame.time_relative >= {lo} && frame.time_relative <= {hi}")
     assert answers["ARP frames during the exchange (until 1 s after the ACK)"][1] == ", ".join(
         r["frame.number"] for r in arps)
+    purpose = answers.get("purpose of those ARP frames")
+    assert (purpose is not None) == bool(arps)
+    if purpose is not None:
+        assert f"the offered address {offer['dhcp.ip.your']}" in purpose[0]
 
 
 def test_published_answers_and_cli(corpus: Path) -> None:

@@ -57,6 +57,11 @@ def test_answers_match_tshark(corpus: Path) -> None:
         == f"{ETH_HEADER + 6}; opcode {req['arp.opcode']} (request)"
     assert answers["ARP request: where is the question"][0].startswith(
         f"target IP address {req['arp.dst.proto_ipv4']} with target MAC address {req['arp.dst.hw_mac']}")
+    assert answers["ARP request: does it hold the sender's IP address"][0] == (
+        f"yes: sender {req['arp.src.proto_ipv4']} at {req['arp.src.hw_mac']}")
+    assert answers["ARP reply: offset of the opcode from the start of the frame (bytes), and its value"] == (
+        f"{ETH_HEADER + 6}; opcode {rep['arp.opcode']} (reply)", rep["frame.number"])
+    assert answers["the contents of the host's ARP cache"][0].startswith("no answer: ")
     assert answers["ARP reply: where is the answer"] == (
         f"sender MAC address {rep['arp.src.hw_mac']} for sender IP address {rep['arp.src.proto_ipv4']}",
         rep["frame.number"])

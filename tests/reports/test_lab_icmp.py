@@ -46,6 +46,8 @@ def test_ping_answers_match_tshark(corpus: Path, path: Path) -> None:
     replies = [r for r in ws if "icmp.resp_to" in r and "," not in r["ip.src"]]
     request, reply = by_frame[replies[0]["icmp.resp_to"]], replies[0]
     at = request["frame.number"]
+    assert answers["ping: why has an ICMP packet no source and destination port numbers"][0].startswith(
+        f"ICMP is carried directly in IP (protocol {request['ip.proto']})")
     assert answers["ping: IP address of the host and of the destination"] == (
         f"host {request['ip.src']}, destination {request['ip.dst']}", at)
     for what, r in (("ping request", request), ("ping reply", reply)):
@@ -72,6 +74,12 @@ def test_traceroute_answers_match_tshark(corpus: Path) -> None:
     assert answers["traceroute: IP address of the host and of the target"][0] == f"host {host}, target {target}"
     assert answers["traceroute: would UDP probes still carry IP protocol number 1"][0] == (
         f"no: UDP probes carry 17; these probes carry {probes[0]['ip.proto']}")
+    probe_ttls = [int(r["ip.ttl"]) for r in probes]
+    data = sorted({int(r["ip.len"]) - int(r["ip.hdr_len"]) - 8 for r in probes})
+    assert answers["traceroute: how do its Echo requests differ from ping's"][0] == (
+        f"same ICMP fields (type {probes[0]['icmp.type']}, code {probes[0]['icmp.code']}, identifier, sequence "
+        f"number); the IP TTL grows from {min(probe_ttls)} to {max(probe_ttls)} and they carry "
+        f"{'/'.join(map(str, data))} data bytes")
     e = errors[0]
     assert answers["ICMP error: type and code"][0].startswith(f"type {_nth(e, 'icmp.type')}, code {_nth(e, 'icmp.code')}")
     assert answers["ICMP error: what its extra fields hold"] == (

@@ -67,6 +67,9 @@ def test_answers_match_tshark(corpus: Path, path: Path) -> None:
     at = first["frame.number"]
     assert answers["IP address of the host (the traceroute's source)"] == (host, at)
     assert answers["first probe: TTL"] == (first["ip.ttl"], at)
+    assert answers["first probe: destination (traceroute target)"] == (target, at)
+    whole = first["ip.flags.mf"] in ("0", "False") and first["ip.frag_offset"] == "0"
+    assert answers["first probe: has it been fragmented"][0].startswith("no: " if whole else "yes")
     assert answers["first probe: upper-layer protocol field"][0].split(" ")[0] == first["ip.proto"]
     assert answers["first probe: IP header bytes"] == (first["ip.hdr_len"], at)
     assert answers["first probe: payload bytes (total length - header length)"][0].startswith(
@@ -108,6 +111,9 @@ def test_answers_match_tshark(corpus: Path, path: Path) -> None:
     assert answers["nearest router's replies: Identification and TTL"][0] == (
         f"Identification {', '.join(_outer(r, 'ip.id') for r in replies)}; "
         f"TTL {', '.join(_outer(r, 'ip.ttl') for r in replies)}")
+    ids_, ttls_ = {_outer(r, "ip.id") for r in replies}, {_outer(r, "ip.ttl") for r in replies}
+    assert answers["do these values stay the same in all the nearest router's replies"][0].startswith(
+        "yes" if len(ids_) == 1 and len(ttls_) == 1 else "no")
     assert answers["upper-layer protocol in the routers' replies (ICMP time exceeded)"][0] == "1 (ICMP)"
     every = answers["every router's replies: Identification behaviour and TTL values"][0]
     for router, h in hop.items():
@@ -132,7 +138,12 @@ def test_answers_match_tshark(corpus: Path, path: Path) -> None:
         assert answers[f"{label}: fields that change between the fragments"][0] == ", ".join(
             x for x in HEADER.values() if x in a + s)
         checked += 1
-    assert checked == (2 if "ethereal" in path.name else 1)  # v8.0: 2000 and 3500 bytes; v8.1: 3000
+    assert checked == (2 if "ethereal" in path.name else 1)
+    whole_sizes = sorted({size(run[0]) for run in runs if all(len(d) == 1 for d in run)})
+    assert answers["probe sizes that were not fragmented (bytes)"][0] == ", ".join(map(str, whole_sizes))
+    aaaa = tshark_fields(path, ["frame.number"], display_filter="ipv6 && dns.qry.type == 28")
+    assert answers["IPv6 part (v8.1): the host's AAAA query over IPv6 and its response"][0].startswith(
+        "no answer: ") == (not aaaa)  # v8.0: 2000 and 3500 bytes; v8.1: 3000
 
 
 def test_cli_and_errors(corpus: Path) -> None:

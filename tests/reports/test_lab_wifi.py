@@ -77,6 +77,13 @@ def test_answers_match_tshark(corpus: Path) -> None:
     assert answers["frame with the SYN-ACK: its three address fields (RA / TA / SA)"] == (
         f"receiver {synack['wlan.ra']} (the wireless host's address as captured), transmitter {synack['wlan.ta']} "
         f"(the AP), source {synack['wlan.sa']} (the first-hop router)", synack["frame.number"])
+    assert answers["the SYN's IP source and destination: which device is the destination"] == (
+        f"host {syn['ip.src']}, destination {syn['ip.dst']}: neither the AP nor the first-hop router but the "
+        "server, reached through the router whose MAC address is the frame's destination", syn["frame.number"])
+    assert answers["does the SYN-ACK frame's source MAC address belong to the device that sent the TCP segment"][0] \
+        == (f"no: the segment comes from {synack['ip.src']}; the source MAC {synack['wlan.sa']} is the first-hop "
+            "router's, which forwarded it onto this network")
+    assert synack["wlan.sa"] == syn["wlan.da"]  # the router on both frames
     deauth = next(r for r in _mgmt(ws, 12) if r["wlan.ta"] == host and r["wlan.bssid"] == ap)
     release = next(r for r in ws if r.get("dhcp.option.dhcp") == "7")
     assert answers["what the host sends to end its association with its first AP"] == (
