@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
 import click
 
 from pcapkit.cli.common import PcapkitCommand, output_options
@@ -17,6 +19,8 @@ def lab() -> None:
       pcapkit lab tcp trace.pcap --stream 0 --format json
       pcapkit lab dhcp dhcp-ethereal-trace-1
       pcapkit lab dns dns-ethereal-trace-2
+      pcapkit lab udp udp-wireshark-trace.pcap --format json
+      pcapkit lab nat NAT_home_side.pcap NAT_ISP_side.pcap
     """
 
 
@@ -59,22 +63,25 @@ def tcp(file: str, stream: int | None, nsegments: int, part: str, fmt: str, outp
 
 @lab.command("dhcp", cls=PcapkitCommand)
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--part", type=click.Choice(["answers", "messages"]), default="answers", show_default=True,
+              help="The lab's questions with their answers, or one row per DHCP message.")
 @output_options()
-def dhcp(file: str, fmt: str, output: str | None) -> None:
-    """The DHCP lab for FILE: one row per DHCP message (Discover, Offer, Request, ACK,
-    Release...) with transaction ID, source/destination addresses and ports, client
-    MAC, offered address (yiaddr), server identifier, lease time, router, subnet mask,
-    requested parameter list and relay agent address.
+def dhcp(file: str, part: str, fmt: str, output: str | None) -> None:
+    """The DHCP lab for FILE (v8.0 and v8.1 questions): the Discover / Offer / Request /
+    ACK with addresses and ports, the host's MAC, transaction IDs, requested parameters,
+    server, offered address, relay agent, router and mask, lease time, Release, ARP.
+    ``--part messages``: one row per DHCP message with the fields the lab asks about.
 
     \b
     Examples:
       pcapkit lab dhcp dhcp-ethereal-trace-1
-      pcapkit lab dhcp dhcp.pcapng --format csv -o dhcp.csv
+      pcapkit lab dhcp dhcp.pcapng --part messages --format csv -o dhcp.csv
     """
     from pcapkit.cli.output import write_report
-    from pcapkit.reports.lab import lab_dhcp
+    from pcapkit.reports.lab_dhcp import lab_dhcp, lab_dhcp_answers
 
-    write_report(lab_dhcp(file), fmt, output)
+    df = lab_dhcp_answers(file) if part == "answers" else lab_dhcp(file)
+    write_report(df, fmt, output, title="DHCP lab" if part == "answers" else None)
 
 
 @lab.command("dns", cls=PcapkitCommand)
@@ -99,3 +106,66 @@ def dns(file: str, part: str, fmt: str, output: str | None) -> None:
     error = messages.attrs.get("pcapkit.error")
     df = lab_dns(file, messages) if part == "answers" else messages
     write_report(df, fmt, output, title="DNS lab" if part == "answers" else None, error=error)
+
+
+@lab.command("nat", cls=PcapkitCommand)
+@click.argument("home", type=click.Path(dir_okay=False))
+@click.argument("isp", type=click.Path(dir_okay=False))
+@output_options()
+def nat(home: str, isp: str, fmt: str, output: str | None) -> None:
+    """The NAT lab for the HOME-side and ISP-side traces: the page's GET, 200 OK, SYN and
+    SYN-ACK on each side, what NAT changed, and the translation table of every connection
+    seen on both sides.
+
+    \b
+    Example:
+      pcapkit lab nat NAT_home_side.pcap NAT_ISP_side.pcap
+    """
+    from pcapkit.cli.output import write_report
+    from pcapkit.reports.lab_nat import lab_nat
+
+    write_report(lab_nat(home, isp), fmt, output, title="NAT lab")
+
+
+# the labs answered from one trace: name -> (module, function(path) -> question / answer /
+# frames rows, the lab's trace for the example, help text)
+_LABS: dict[str, tuple[str, str, str, str]] = {
+    "udp": ("pcapkit.reports.lab_udp", "lab_udp", "udp-wireshark-trace.pcap",
+            "The UDP lab for FILE: the first UDP segment, the header's fields and sizes, what Length "
+            "counts, the largest payload and port, UDP's protocol number, a request and its reply's ports."),
+    "ip": ("pcapkit.reports.lab_ip", "lab_ip", "ip-ethereal-trace-1",
+           "The IP lab for FILE (a traceroute at growing sizes): the first probe's header, which fields "
+           "change, the identification pattern, the routers' replies (nearest first), and each "
+           "fragmented datagram's fragments (flags, offsets, lengths, changing fields)."),
+    "icmp": ("pcapkit.reports.lab_icmp", "lab_icmp", "icmp-ethereal-trace-2",
+             "The ICMP lab for FILE: ping (Echo request/reply type, code, fields, every RTT) and "
+             "traceroute (ICMP error contents, each hop with the RTT of its three probes)."),
+    "ethernet-arp": ("pcapkit.reports.lab_ethernet", "lab_ethernet_arp", "ethernet-ethereal-trace-1",
+                     "The Ethernet and ARP lab for FILE: the HTTP GET's and response's Ethernet addresses, "
+                     "type and byte offsets; the ARP request and reply (addresses, opcode, question, answer); "
+                     "requests without a reply and why."),
+    "intro": ("pcapkit.reports.lab_intro", "lab_intro", "http-ethereal-trace-1",
+              "The getting-started lab for FILE: protocols seen, time from the HTTP GET to the OK, the "
+              "server's and host's addresses, the two HTTP messages."),
+    "wifi": ("pcapkit.reports.lab_wifi", "lab_wifi", "Wireshark_802_11.pcap",
+             "The 802.11 lab for FILE, from the MAC headers: the APs sending the most beacons and the time "
+             "between their beacons, the addresses of the beacon, SYN and SYN-ACK frames, leaving an AP "
+             "(DHCP Release, deauthentication), authentication, association, probes. Questions on the "
+             "management frame body (SSID, rates, beacon interval field) say they are not decoded."),
+}
+
+
+def _lab_command(name: str, module: str, function: str, example: str, help_text: str) -> None:
+    @lab.command(name, cls=PcapkitCommand,
+                 help=f"{help_text}\n\n\b\nExamples:\n  pcapkit lab {name} {example}\n"
+                      f"  pcapkit lab {name} {example} --format json -o answers.json")
+    @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+    @output_options()
+    def command(file: str, fmt: str, output: str | None) -> None:
+        from pcapkit.cli.output import write_report
+
+        write_report(getattr(import_module(module), function)(file), fmt, output, title=f"{name} lab")
+
+
+for _name, (_module, _function, _example, _help) in _LABS.items():
+    _lab_command(_name, _module, _function, _example, _help)

@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
-from pcapkit.errors import PcapkitError
 from pcapkit.proto.seq import seq_diff
+from pcapkit.reports.lab_common import LabError, secs
+from pcapkit.reports.lab_dhcp import DHCP_TYPES, lab_dhcp  # still importable from here
 from pcapkit.tcpflow.segment import ACK, SYN, Segment
 
 if TYPE_CHECKING:
@@ -48,16 +49,7 @@ if TYPE_CHECKING:
 HTTP_METHODS = (b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ")
 
 
-class LabError(PcapkitError):
-    """The capture has no TCP connection the lab questions can be answered on."""
 
-
-def _secs(ns: int | None) -> str:
-    if ns is None:
-        return ""
-    sign = "-" if ns < 0 else ""
-    s, r = divmod(abs(ns), 1_000_000_000)
-    return f"{sign}{s}.{r:09d}"
 
 
 @dataclass(slots=True)
@@ -136,8 +128,8 @@ class LabTcp:
                          f"frame {self.request['frame']}, {self.request['method']}, seq {self.request['seq']}"))
         for s in self.segments:
             rows.append((f"segment {s.n}: seq, length, sent, ACK frame, ACK time, SampleRTT, EstimatedRTT",
-                         f"seq {s.seq}, len {s.length}, sent {_secs(s.sent_ns)}, ack frame {s.ack_frame}, "
-                         f"ack {_secs(s.ack_ns)}, SampleRTT {_secs(s.sample_rtt_ns)}, "
+                         f"seq {s.seq}, len {s.length}, sent {secs(s.sent_ns)}, ack frame {s.ack_frame}, "
+                         f"ack {secs(s.ack_ns)}, SampleRTT {secs(s.sample_rtt_ns)}, "
                          f"EstimatedRTT {'' if s.estimated_rtt is None else f'{s.estimated_rtt:.6f}'}"))
         if not self.segments:
             rows.append(("first data segments with SampleRTT and EstimatedRTT", answer("data", str)))
@@ -156,13 +148,13 @@ class LabTcp:
             ("throughput (bytes/s)", answer("data", lambda: "no answer: the last ACK is not later than the first "
                                             "data segment" if self.throughput_Bps is None
                                             else f"{self.throughput_Bps:.1f}")),
-            ("minimum RTT (s)", _secs(self.min_rtt_ns) if self.min_rtt_ns is not None
+            ("minimum RTT (s)", secs(self.min_rtt_ns) if self.min_rtt_ns is not None
              else "no answer: no segment was acknowledged exactly (no RTT sample)"),
-            ("flight period (median, s)", _secs(self.flight_period_ns) if self.flight_period_ns is not None
+            ("flight period (median, s)", secs(self.flight_period_ns) if self.flight_period_ns is not None
              else answer("data", lambda: "no answer: fewer than two flights")),
         ]
         for label, start, end, n in self.intervals:
-            rows.append((f"{label} interval (s, flights)", f"{_secs(start)} - {_secs(end)} ({n})"))
+            rows.append((f"{label} interval (s, flights)", f"{secs(start)} - {secs(end)} ({n})"))
         return pd.DataFrame(rows, columns=["question", "answer"]).astype("string")
 
     def segments_frame(self) -> pd.DataFrame:
@@ -294,70 +286,4 @@ def lab_tcp(path: str | PathLike[str], stream: int | None = None, nsegments: int
         error=None if an.segments.error is None else str(an.segments.error))
 
 
-# ---------------------------------------------------------------------------
-# DHCP lab
-
-DHCP_TYPES = {1: "Discover", 2: "Offer", 3: "Request", 4: "Decline", 5: "ACK", 6: "NAK",
-              7: "Release", 8: "Inform"}
-
-
-def _first(value: Any) -> Any:
-    return value[0] if isinstance(value, list) else value
-
-
-def _all(value: Any) -> list[Any]:
-    return [] if value is None else value if isinstance(value, list) else [value]
-
-
-def lab_dhcp(path: str | PathLike[str]) -> pd.DataFrame:
-    """One row per DHCP message: the fields the Kurose & Ross DHCP lab asks about
-    (message type, transaction ID, addresses and ports, client MAC, offered address,
-    server identifier, lease time, router, subnet mask, requested parameters, relay),
-    read from pcapkit's DHCP dissector."""
-    import pandas as pd
-
-    from pcapkit.dissect.driver import dissect_file
-
-    rows: list[dict[str, Any]] = []
-    t0: int | None = None
-    warnings: list[str] = []
-    for packet in dissect_file(str(path), warnings=warnings):
-        fr = packet.frame
-        if t0 is None:
-            t0 = fr.ts_ns
-        layers = packet.layers
-        at = next((i for i, layer in enumerate(layers) if layer.protocol == "dhcp"), None)
-        if at is None or at < 2 or layers[at - 1].protocol != "udp" or layers[at - 2].protocol != "ip":
-            continue
-        d, udp, ip = layers[at].fields, layers[at - 1].fields, layers[at - 2].fields
-        if "dhcp.cookie" not in d or "dhcp.id" not in d:
-            continue  # BOOTP without the DHCP magic cookie
-        mtype = _first(d.get("dhcp.option.dhcp"))
-        mac = _first(d.get("dhcp.hw.mac_addr"))  # (option 61 may repeat it)
-        if mac is None and d.get("dhcp.hw.addr") is not None:
-            mac = bytes(d["dhcp.hw.addr"]).hex(":")
-        lease = _first(d.get("dhcp.option.ip_address_lease_time"))
-        rows.append({
-            "frame": fr.number, "time": fr.ts_ns - t0,
-            "message": DHCP_TYPES.get(mtype, "BOOTP" if mtype is None else str(mtype)),
-            "transaction_id": f"0x{d['dhcp.id']:08x}", "src": ip.get("ip.src"), "sport": udp.get("udp.srcport"),
-            "dst": ip.get("ip.dst"), "dport": udp.get("udp.dstport"),
-            "client_mac": mac, "ciaddr": d.get("dhcp.ip.client"), "yiaddr": d.get("dhcp.ip.your"),
-            "relay_giaddr": d.get("dhcp.ip.relay"),
-            "requested_ip": _first(d.get("dhcp.option.requested_ip_address")),
-            "server_id": _first(d.get("dhcp.option.dhcp_server_id")),
-            "lease_time_s": lease, "router": ",".join(map(str, _all(d.get("dhcp.option.router")))) or None,
-            "subnet_mask": _first(d.get("dhcp.option.subnet_mask")),
-            "param_request_list": ",".join(map(str, _all(d.get("dhcp.option.request_list_item")))) or None,
-        })
-    if not rows:
-        raise LabError(warnings[0] if warnings else f"{path}: no DHCP messages")
-    df = pd.DataFrame(rows)
-    if warnings:
-        df.attrs["pcapkit.error"] = warnings[0]
-    df["time"] = pd.to_timedelta(df["time"], unit="ns")
-    df["lease_time_s"] = df["lease_time_s"].astype("Int64")
-    for col in ("message", "transaction_id", "src", "dst", "client_mac", "ciaddr", "yiaddr", "relay_giaddr",
-                "requested_ip", "server_id", "router", "subnet_mask", "param_request_list"):
-        df[col] = df[col].astype("string")
-    return df
+__all__ = ["DHCP_TYPES", "LabError", "LabTcp", "SegmentRow", "lab_dhcp", "lab_tcp"]

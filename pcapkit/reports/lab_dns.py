@@ -23,7 +23,7 @@ from collections import Counter
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
-from pcapkit.reports.lab import LabError
+from pcapkit.reports.lab_common import LabError, read_trace
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,16 +67,12 @@ def lab_dns_messages(path: str | PathLike[str]) -> pd.DataFrame:
     """One row per DNS message of the capture at ``path`` (see the module docstring)."""
     import pandas as pd
 
-    from pcapkit.dissect.driver import dissect_file
-
+    trace = read_trace(path)
+    t0 = trace.t0
     rows: list[dict[str, Any]] = []
     syns: list[tuple[int, int, str]] = []
-    t0: int | None = None
-    warnings: list[str] = []
-    for packet in dissect_file(str(path), warnings=warnings):
+    for packet in trace:
         fr = packet.frame
-        if t0 is None:
-            t0 = fr.ts_ns
         net = next((x for x in packet.layers if x.protocol in ("ip", "ipv6")), None)
         src = dst = None
         if net is not None:
@@ -106,11 +102,11 @@ def lab_dns_messages(path: str | PathLike[str]) -> pd.DataFrame:
                 "response_to": f.get("dns.response_to"), "response_time": f.get("dns.time"),
             })
     if not rows:
-        raise LabError(warnings[0] if warnings else f"{path}: no DNS messages")
+        raise LabError(trace.error or f"{path}: no DNS messages")
     df = pd.DataFrame(rows)
     df.attrs["pcapkit.syns"] = syns  # (frame, time, destination) of each TCP SYN
-    if warnings:
-        df.attrs["pcapkit.error"] = warnings[0]
+    if trace.error:
+        df.attrs["pcapkit.error"] = trace.error
     df["time"] = pd.to_timedelta(df["time"], unit="ns")
     df["response_time"] = pd.to_timedelta(df["response_time"].astype("Int64"), unit="ns")
     for col in ("sport", "dport", "answers", "authority", "additional", "response_to"):

@@ -1,0 +1,127 @@
+"""What every ``pcapkit lab`` module shares: the dissected trace and the question rows.
+
+A lab trace is small (tens to a few thousand frames), so :func:`read_trace` keeps every
+dissected packet in memory once and each lab walks the list as often as its questions
+need. :class:`Answers` collects (question, answer, frames) rows in the lab's order; a
+question the trace cannot answer gets an answer starting with ``"no answer: "`` and the
+reason, so a reader (and a test) can tell it from an answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from os import PathLike
+from typing import TYPE_CHECKING, Any
+
+from pcapkit.errors import PcapkitError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    import pandas as pd
+
+    from pcapkit.dissect.base import Layer
+    from pcapkit.dissect.driver import Packet
+
+NO_ANSWER = "no answer: "
+
+
+class LabError(PcapkitError):
+    """The capture holds nothing the lab's questions can be answered on."""
+
+
+def secs(ns: int | None) -> str:
+    """Integer nanoseconds as exact seconds text ("1.025000000"), as tshark writes times."""
+    if ns is None:
+        return ""
+    sign = "-" if ns < 0 else ""
+    s, r = divmod(abs(ns), 1_000_000_000)
+    return f"{sign}{s}.{r:09d}"
+
+
+@dataclass(slots=True)
+class Trace:
+    """Every dissected packet of one capture, the first frame's time and what stopped the
+    reader early (None when the file was read to its end)."""
+
+    path: str
+    packets: list[Packet]
+    t0: int
+    error: str | None
+
+    def __iter__(self) -> Iterator[Packet]:
+        return iter(self.packets)
+
+    def rel(self, packet: Packet) -> int:
+        """``frame.time_relative`` of ``packet`` in nanoseconds."""
+        return packet.frame.ts_ns - self.t0
+
+    def with_layer(self, protocol: str) -> list[Packet]:
+        return [p for p in self.packets if layer(p, protocol) is not None]
+
+
+def read_trace(path: str | PathLike[str]) -> Trace:
+    """Dissect the whole capture at ``path`` (with IP reassembly and stream state)."""
+    from pcapkit.dissect.driver import dissect_file
+
+    warnings: list[str] = []
+    packets = list(dissect_file(str(path), warnings=warnings))
+    if not packets:
+        raise LabError(warnings[0] if warnings else f"{path}: no packets")
+    return Trace(str(path), packets, packets[0].frame.ts_ns, warnings[0] if warnings else None)
+
+
+def layer(packet: Packet, protocol: str, nth: int = 0) -> Layer | None:
+    """The ``nth`` layer (outer first) of ``protocol`` in ``packet``, or None."""
+    for candidate in packet.layers:
+        if candidate.protocol == protocol:
+            if nth == 0:
+                return candidate
+            nth -= 1
+    return None
+
+
+def get(packet: Packet, protocol: str, name: str, nth: int = 0) -> Any:
+    """Field ``name`` of the ``nth`` ``protocol`` layer (None when absent); a repeated field
+    gives its first occurrence."""
+    found = layer(packet, protocol, nth)
+    value = None if found is None else found.fields.get(name)
+    return value[0] if isinstance(value, list) else value
+
+
+def tcp_payload(packet: Packet) -> bytes:
+    """The bytes after the (first) TCP header of this frame, as captured."""
+    tcp = layer(packet, "tcp")
+    if tcp is None:
+        return b""
+    ip = layer(packet, "ip")
+    end = len(packet.frame.data)
+    if ip is not None and isinstance(ip.fields.get("ip.len"), int):
+        end = min(end, ip.offset + ip.fields["ip.len"])  # Ethernet padding is not payload
+    return packet.frame.data[tcp.offset + tcp.length:end]
+
+
+def frames(packets: Iterable[Packet]) -> str:
+    return ", ".join(str(p.frame.number) for p in packets)
+
+
+@dataclass(slots=True)
+class Answers:
+    """The lab's rows in order: question, answer, the frames the answer came from."""
+
+    rows: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def add(self, question: str, answer: object, at: str | int | Iterable[Packet] = "") -> None:
+        where = at if isinstance(at, str) else str(at) if isinstance(at, int) else frames(at)
+        self.rows.append((question, str(answer), where))
+
+    def missing(self, question: str, reason: str, at: str | int | Iterable[Packet] = "") -> None:
+        self.add(question, NO_ANSWER + reason, at)
+
+    def frame(self, error: str | None = None) -> pd.DataFrame:
+        import pandas as pd
+
+        df = pd.DataFrame(self.rows, columns=["question", "answer", "frames"]).astype("string")
+        if error:
+            df.attrs["pcapkit.error"] = error
+        return df
