@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tcptrace": ("pcapkit.cli.flows_cmd:tcptrace", "tcptrace-style per-connection statistics."),
     "lab": ("pcapkit.cli.lab_cmd:lab", "Answers to the Kurose & Ross Wireshark labs."),
     "plot": ("pcapkit.cli.plot_cmd:plot", "Time-sequence, RTT, throughput, window and cwnd plots."),
+    "report": ("pcapkit.cli.report_cmd:report", "One self-contained HTML report of a capture."),
     "compile": ("pcapkit.cli.capture_cmd:compile_cmd", "Compile a tcpdump filter to classic BPF."),
     "capture": ("pcapkit.cli.capture_cmd:capture", "Live capture (AF_PACKET, TPACKET_V3)."),
     "export": ("pcapkit.cli.export_cmd:export", "Export packets/tcp/flows/rtt tables to Parquet."),

@@ -228,10 +228,13 @@ def _dsack_items(packets: pd.DataFrame) -> list[tuple[int, str, str, str, str]]:
             for i in np.nonzero((count > 0) & below)[0].tolist()]
 
 
-def expert_items(path: str | PathLike[str], filter: str | None = None) -> pd.DataFrame:
+def expert_items(path: str | PathLike[str], filter: str | None = None, *, tcp: pd.DataFrame | None = None
+                 ) -> pd.DataFrame:
     """One row per expert item of ``path``: frame.number, severity, group, protocol,
     summary (in frame order). ``filter`` (a tcpdump expression) keeps the items of the
-    frames it matches; the TCP analysis still runs over every frame, as tshark's."""
+    frames it matches; the TCP analysis still runs over every frame, as tshark's.
+    ``tcp``: the file's TCP analysis table when the caller has it already (without a
+    filter; :func:`pcapkit.reports.tcp.analysis_table`)."""
     import pandas as pd
 
     from pcapkit.columnar.api import read_packets
@@ -244,7 +247,8 @@ def expert_items(path: str | PathLike[str], filter: str | None = None) -> pd.Dat
         matched = read_packets(str(path), filter=filter, columns=["frame.number"])
         frames = set(matched["frame.number"].tolist())
         packets = packets[packets["frame.number"].isin(frames)]
-    tcp = tcp_frames(path, bpf=filter or None)
+    if tcp is None or filter:
+        tcp = tcp_frames(path, bpf=filter or None)
     items = _tcp_items(tcp) + _dsack_items(packets) + _ipv4_items(packets) + _finding_items(path, frames)
     df = pd.DataFrame(items, columns=list(ITEM_COLUMNS))
     df["severity"] = pd.Categorical(df["severity"], categories=list(SEVERITIES), ordered=True)

@@ -25,6 +25,7 @@ from pcapkit.errors import PcapkitError
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from pcapkit.tcpflow.analysed import AnalysedSegments
     from pcapkit.tcpflow.congestion import CongestionReport
 
 KINDS = ("tseq", "rtt", "throughput", "window", "cwnd")
@@ -57,15 +58,25 @@ class PlotData:
 
 
 def connection(path: str | PathLike[str], stream: int = 0, direction: str = "auto") -> PlotData:
+    """The data of TCP stream ``stream`` of a capture in ``direction`` (see the module doc)."""
     import os
 
-    from pcapkit.reports.rtt import analysed_samples
     from pcapkit.tcpflow.analysed import analyse
+
+    if direction not in DIRECTIONS:
+        raise PlotError(f"unknown direction {direction!r} (one of {', '.join(DIRECTIONS)})")
+    return analysed_connection(analyse(path), stream, direction, os.path.basename(os.fspath(path)), path)
+
+
+def analysed_connection(an: AnalysedSegments, stream: int = 0, direction: str = "auto", file: str = "",
+                        path: object = "") -> PlotData:
+    """:func:`connection` of segments already analysed (``file`` names them in titles)."""
+    from pcapkit.reports.rtt import analysed_samples
     from pcapkit.tcpflow.congestion import analyse_direction
 
     if direction not in DIRECTIONS:
         raise PlotError(f"unknown direction {direction!r} (one of {', '.join(DIRECTIONS)})")
-    an = analyse(path)
+    path = path or file
     count = int(an.stream.max()) + 1 if len(an) else 0
     if not 0 <= stream < count:
         raise PlotError(f"{path}: no TCP stream {stream} ({count} streams)")
@@ -90,8 +101,7 @@ def connection(path: str | PathLike[str], stream: int = 0, direction: str = "aut
     samples = list(zip(mine["frame.time_epoch"].astype("int64").tolist(), mine["tcp.analysis.ack_rtt"].tolist(),
                        mine["estimated_rtt"].tolist(), strict=True))
     error = an.segments.error
-    return PlotData(stream, rep, csegs[0].ts_ns, None if error is None else str(error),
-                    os.path.basename(os.fspath(path)), samples)
+    return PlotData(stream, rep, csegs[0].ts_ns, None if error is None else str(error), file, samples)
 
 
 def _figure(title: str, ylabel: str) -> tuple[Figure, object]:
