@@ -30,7 +30,7 @@ def report(file: str, output: str, streams: int, max_rows: int, no_hash: bool) -
     import os
 
     from pcapkit.cli.output import check_target, write_to
-    from pcapkit.errors import OutputError
+    from pcapkit.errors import OutputError, PcapkitError
     from pcapkit.reports.html_report import build_report
 
     if os.path.splitext(output)[1].lower() not in (".html", ".htm"):
@@ -38,6 +38,9 @@ def report(file: str, output: str, streams: int, max_rows: int, no_hash: bool) -
     if output == "-":
         raise OutputError("the report is written to a file (-o report.html), not to standard output")
     check_target(output)
-    text = build_report(file, max_rows=max_rows, streams=streams, hashes=not no_hash)
+    errors: list[str] = []
+    text = build_report(file, max_rows=max_rows, streams=streams, hashes=not no_hash, errors=errors)
     write_to(output, lambda s: s.write(text))
     click.echo(output)
+    if errors:  # a damaged file: the report of what came before it is written, then the error
+        raise PcapkitError("; ".join(errors))

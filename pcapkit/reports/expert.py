@@ -241,10 +241,10 @@ def expert_items(path: str | PathLike[str], filter: str | None = None, *, tcp: p
     from pcapkit.reports.tcp import tcp_frames
 
     packets = read_packets(str(path), columns=["frame.number", "ip.ttl", "ip.proto", "ip.dst", "tcp.ack_raw",
-                                                  "tcp.options.sack.count", "tcp.options.sack_le"])
+                                                  "tcp.options.sack.count", "tcp.options.sack_le"], strict=False)
     frames: set[int] | None = None
     if filter:
-        matched = read_packets(str(path), filter=filter, columns=["frame.number"])
+        matched = read_packets(str(path), filter=filter, columns=["frame.number"], strict=False)
         frames = set(matched["frame.number"].tolist())
         packets = packets[packets["frame.number"].isin(frames)]
     if tcp is None or filter:
@@ -254,8 +254,10 @@ def expert_items(path: str | PathLike[str], filter: str | None = None, *, tcp: p
     df["severity"] = pd.Categorical(df["severity"], categories=list(SEVERITIES), ordered=True)
     df = df.sort_values("frame.number", kind="stable").reset_index(drop=True)
     df["frame.number"] = df["frame.number"].astype("uint32")
-    if "pcapkit.error" in tcp.attrs:
-        df.attrs["pcapkit.error"] = tcp.attrs["pcapkit.error"]
+    # a damaged file: the items of every frame before the damage, and the error
+    error = tcp.attrs.get("pcapkit.error") or packets.attrs.get("pcapkit.error")
+    if error:
+        df.attrs["pcapkit.error"] = error
     return df
 
 

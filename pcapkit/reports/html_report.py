@@ -60,6 +60,7 @@ td.num { text-align: right; }
 tr.Error td:first-child { color: #b42318; font-weight: 600; }
 tr.Warn td:first-child { color: #b54708; font-weight: 600; }
 .note { color: #57606a; font-size: 0.85rem; }
+.error { color: #b42318; font-weight: 600; }
 figure { margin: 1rem 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eaeef2; }
 """
@@ -137,8 +138,10 @@ def busiest_streams(flows: pd.DataFrame, count: int = BUSIEST_STREAMS) -> list[i
 
 
 def build_report(path: str | PathLike[str], *, max_rows: int = MAX_ROWS, streams: int = BUSIEST_STREAMS,
-                 hashes: bool = True) -> str:
-    """The HTML text of the report on ``path`` (see the module doc)."""
+                 hashes: bool = True, errors: list[str] | None = None) -> str:
+    """The HTML text of the report on ``path`` (see the module doc). A damaged file gives
+    the report of every frame before the damage with the error shown at the top of the
+    page; ``errors`` (a list) then receives the error texts too."""
     import pandas as pd
 
     from pcapkit.dissect.hierarchy import protocol_hierarchy
@@ -166,6 +169,7 @@ def build_report(path: str | PathLike[str], *, max_rows: int = MAX_ROWS, streams
     sections.append(Section("hierarchy", "Protocol hierarchy", [table_html(hier, "hierarchy-table", max_rows)]))
 
     conv = flows(path)
+    found = [*info.warnings, *(str(t.attrs["pcapkit.error"]) for t in (conv,) if "pcapkit.error" in t.attrs)]
     sections.append(Section("flows", "Conversations", [table_html(conv, "flows-table", max_rows)]))
 
     an = analyse(path)
@@ -182,6 +186,7 @@ def build_report(path: str | PathLike[str], *, max_rows: int = MAX_ROWS, streams
                             [table_html(events, "retransmissions-table", max_rows)]))
 
     exp = summarize(expert_items(path, tcp=tcp))
+    found += [str(t.attrs["pcapkit.error"]) for t in (tcp, exp) if "pcapkit.error" in t.attrs]
     sections.append(Section("expert", "Expert information",
                             [table_html(exp, "expert-table", max_rows, row_class="severity")]))
 
@@ -199,6 +204,13 @@ def build_report(path: str | PathLike[str], *, max_rows: int = MAX_ROWS, streams
                            f'src="data:image/png;base64,{_png(fig)}"><figcaption>{title}</figcaption></figure>')
     sections.append(Section("plots", f"Plots of the {streams} busiest TCP streams",
                             figures or ['<p class="note">no TCP stream carries data</p>']))
+    found = list(dict.fromkeys(found))
+    if errors is not None:
+        errors.extend(found)
+    if found:
+        sections.insert(0, Section("errors", "The file is damaged", [
+            '<p class="error">' + html.escape(e) + "</p>" for e in found] + [
+            '<p class="note">Every table holds the frames read before the damage.</p>']))
     return page(f"pcapkit report: {name}", sections, info.as_dict())
 
 

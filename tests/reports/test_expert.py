@@ -124,3 +124,21 @@ def test_cli_prints_tshark_sections_and_csv(corpus: Path, tmp_path: Path) -> Non
     result = CliRunner().invoke(cli, ["expert", path, "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert out.read_text().splitlines()[0] == "severity,group,protocol,summary,count,first_frame"
+
+
+def test_damaged_file_gives_the_items_before_and_the_error(corpus: Path, tmp_path: Path) -> None:
+    from pcapkit.cli.main import cli
+
+    whole = corpus / "tcp/206_example_b.pcap"
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(whole.read_bytes()[:30_000])
+    items = expert_items(cut)
+    assert "file ends inside a packet" in items.attrs["pcapkit.error"]
+    every = expert_items(whole)
+    last = int(items["frame.number"].max())
+    before = every[every["frame.number"] <= last - 1]  # (the last frame's analysis may see later frames)
+    assert set(map(tuple, before[["frame.number", "summary"]].astype(str).values)) <= set(
+        map(tuple, items[["frame.number", "summary"]].astype(str).values))
+    result = CliRunner().invoke(cli, ["expert", str(cut)])
+    assert result.exit_code == 1 and "file ends inside a packet" in result.output
+    assert "Connection establish request (SYN)" in result.output

@@ -193,3 +193,22 @@ def test_retransmissions_and_plots_of_the_busiest_streams(rendered) -> None:  # 
     for img in parsed.images:
         png = base64.b64decode(img["src"].split(",", 1)[1])
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_damaged_file_report_is_written_with_the_error(tmp_path: Path) -> None:
+    whole = CORPUS / "tcp/206_example_b.pcap"
+    if not whole.is_file():
+        pytest.skip("corpus not found")
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(whole.read_bytes()[:30_000])
+    out = tmp_path / "cut.html"
+    result = CliRunner().invoke(cli, ["report", str(cut), "-o", str(out), "--no-hash"])
+    assert result.exit_code == 1 and "file ends inside a packet" in result.output
+    parsed = Tables()
+    parsed.feed(out.read_text())
+    assert parsed.tables["flows-table"][1], "the frames before the damage are in the report"
+    assert "file ends inside a packet" in out.read_text()
+    result = CliRunner().invoke(cli, ["report", str(cut), "-o", str(tmp_path / "x.txt")])
+    assert result.exit_code == 1 and "name the file .html" in result.output
+    result = CliRunner().invoke(cli, ["report", str(cut), "-o", str(tmp_path / "no" / "dir.html")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
