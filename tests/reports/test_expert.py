@@ -142,3 +142,14 @@ def test_damaged_file_gives_the_items_before_and_the_error(corpus: Path, tmp_pat
     result = CliRunner().invoke(cli, ["expert", str(cut)])
     assert result.exit_code == 1 and "file ends inside a packet" in result.output
     assert "Connection establish request (SYN)" in result.output
+
+
+@pytest.mark.parametrize("target", ["no/such/dir/x.csv", ".", "/dev/full"])
+def test_output_targets_are_one_error_line(corpus: Path, tmp_path: Path, target: str) -> None:
+    from pcapkit.cli.main import cli
+
+    out = target if target.startswith("/") else str(tmp_path / target)
+    result = CliRunner().invoke(cli, ["expert", str(corpus / "tcp/6syns.dmp.gz"), "-o", out])
+    assert result.exit_code == 1 and result.output.startswith("pcapkit: error:"), result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
