@@ -15,15 +15,18 @@ Where the items come from:
   number without the ACK flag.
 - IPv4: "Time To Live" below 5 to a unicast address (``packet-ip.c``'s
   ``ei_ip_ttl_too_small``; PIM and OSPF are exempt); TCP's "D-SACK Sequence" from the
-  first SACK block of the packets table.
+  first SACK block of the packets table; a SYN with options but no MSS option, a window
+  scale shift above 14.
 - Every finding of pcapkit's dissectors (:class:`pcapkit.dissect.base.Finding`):
   malformed -> Error/Malformed, bad checksum -> Error/Checksum, truncated (cut short by
   the capture) -> Warn/Malformed, unsupported -> Note/Undecoded, note -> Note/Protocol,
   with the reason as summary; the findings tshark reports with its own text are given
   that text (IPv4 total length beyond the frame, a TCP option longer than the options).
 
-Items of protocols pcapkit does not dissect (HTTP request lines, SSDP, SSH, reassembly
-of application PDUs, Ethernet trailer padding) are not produced; tshark reports
+Items of protocols pcapkit does not dissect (HTTP request lines, SSDP, SSH, TLS,
+reassembly of application PDUs, Ethernet trailer padding) are not produced, nor TCP
+Fast Open's (SYN with TFO cookie, SYN-ACK accepting TFO data) nor the other protocols'
+own checks (DNS retransmissions, UDP traceroute chats, DHCP/LLMNR notes); tshark reports
 truncation as "[Packet size limited during capture]" without an expert item, so the
 truncated findings are pcapkit's alone.
 """
@@ -228,6 +231,23 @@ def _dsack_items(packets: pd.DataFrame) -> list[tuple[int, str, str, str, str]]:
             for i in np.nonzero((count > 0) & below)[0].tolist()]
 
 
+def _tcp_option_items(packets: pd.DataFrame) -> list[tuple[int, str, str, str, str]]:
+    """packet-tcp.c's option notes: a SYN with options but no MSS option, a window scale
+    shift above 14."""
+    import numpy as np
+
+    flags = packets["tcp.flags"].to_numpy(dtype=np.int64, na_value=0)
+    hdr_len = packets["tcp.hdr_len"].to_numpy(dtype=np.int64, na_value=0)
+    no_mss = packets["tcp.options.mss_val"].isna().to_numpy()
+    shift = packets["tcp.options.wscale.shift"].to_numpy(dtype=np.int64, na_value=0)
+    numbers = packets["frame.number"].to_numpy()
+    out = [(int(numbers[i]), "Note", "Protocol", "TCP", "The SYN packet does not contain a MSS option")
+           for i in np.nonzero(((flags & 0x002) != 0) & (hdr_len > 20) & no_mss)[0].tolist()]
+    out += [(int(numbers[i]), "Warn", "Protocol", "TCP", "Window scale shift exceeds 14")
+            for i in np.nonzero(shift > 14)[0].tolist()]
+    return out
+
+
 def expert_items(path: str | PathLike[str], filter: str | None = None, *, tcp: pd.DataFrame | None = None
                  ) -> pd.DataFrame:
     """One row per expert item of ``path``: frame.number, severity, group, protocol,
@@ -241,7 +261,9 @@ def expert_items(path: str | PathLike[str], filter: str | None = None, *, tcp: p
     from pcapkit.reports.tcp import tcp_frames
 
     packets = read_packets(str(path), columns=["frame.number", "ip.ttl", "ip.proto", "ip.dst", "tcp.ack_raw",
-                                                  "tcp.options.sack.count", "tcp.options.sack_le"], strict=False)
+                                                  "tcp.options.sack.count", "tcp.options.sack_le", "tcp.flags",
+                                                  "tcp.hdr_len", "tcp.options.mss_val",
+                                                  "tcp.options.wscale.shift"], strict=False)
     frames: set[int] | None = None
     if filter:
         matched = read_packets(str(path), filter=filter, columns=["frame.number"], strict=False)
@@ -249,7 +271,8 @@ def expert_items(path: str | PathLike[str], filter: str | None = None, *, tcp: p
         packets = packets[packets["frame.number"].isin(frames)]
     if tcp is None or filter:
         tcp = tcp_frames(path, bpf=filter or None)
-    items = _tcp_items(tcp) + _dsack_items(packets) + _ipv4_items(packets) + _finding_items(path, frames)
+    items = (_tcp_items(tcp) + _dsack_items(packets) + _tcp_option_items(packets) + _ipv4_items(packets)
+             + _finding_items(path, frames))
     df = pd.DataFrame(items, columns=list(ITEM_COLUMNS))
     df["severity"] = pd.Categorical(df["severity"], categories=list(SEVERITIES), ordered=True)
     df = df.sort_values("frame.number", kind="stable").reset_index(drop=True)

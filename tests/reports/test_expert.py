@@ -19,7 +19,8 @@ from pcapkit.reports.expert import SEVERITIES, expert, expert_items
 
 FILES = ["tcp/206_example_b.pcap", "labs/tcp-ethereal-trace-1", "tcp/fast_reuse.dmp.gz", "tcp/dsack.dmp.gz",
          "tcp/http.dmp.gz", "tcp/reassembly.pcap", "tcp/6syns.dmp.gz", "tcp/ssh-dups.pcap",
-         "labs/http-ethereal-trace-4", "tcp/fin_retransmission.pcap"]
+         "labs/http-ethereal-trace-4", "tcp/fin_retransmission.pcap", "tcp/option-sack.pcap",
+         "tcp/window-scale-range.pcap"]
 
 # tshark rows pcapkit does not produce, and why
 TSHARK_ONLY_PROTOCOLS = {
