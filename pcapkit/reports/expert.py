@@ -16,7 +16,8 @@ Where the items come from:
 - IPv4: "Time To Live" below 5 to a unicast address (``packet-ip.c``'s
   ``ei_ip_ttl_too_small``; PIM and OSPF are exempt); TCP's "D-SACK Sequence" from the
   first SACK block of the packets table; a SYN with options but no MSS option, a window
-  scale shift above 14.
+  scale shift above 14; TCP Fast Open: a SYN with a TFO cookie, a SYN-ACK accepting (or
+  ignoring) the data of its SYN.
 - Every finding of pcapkit's dissectors (:class:`pcapkit.dissect.base.Finding`):
   malformed -> Error/Malformed, bad checksum -> Error/Checksum, truncated (cut short by
   the capture) -> Warn/Malformed, unsupported -> Note/Undecoded, note -> Note/Protocol,
@@ -24,11 +25,10 @@ Where the items come from:
   that text (IPv4 total length beyond the frame, a TCP option longer than the options).
 
 Items of protocols pcapkit does not dissect (HTTP request lines, SSDP, SSH, TLS,
-reassembly of application PDUs, Ethernet trailer padding) are not produced, nor TCP
-Fast Open's (SYN with TFO cookie, SYN-ACK accepting TFO data) nor the other protocols'
-own checks (DNS retransmissions, UDP traceroute chats, DHCP/LLMNR notes); tshark reports
-truncation as "[Packet size limited during capture]" without an expert item, so the
-truncated findings are pcapkit's alone.
+reassembly of application PDUs, Ethernet trailer padding) are not produced, nor the
+other protocols' own checks (DNS retransmissions, UDP traceroute chats, DHCP/LLMNR
+notes); tshark reports truncation as "[Packet size limited during capture]" without an
+expert item, so the truncated findings are pcapkit's alone.
 """
 
 from __future__ import annotations
@@ -106,7 +106,10 @@ def _finding_item(layer: str, kind: str, reason: str) -> tuple[str, str, str, st
     return severity, group, protocol, reason
 
 
-def _finding_items(path: str | PathLike[str], frames: set[int] | None) -> list[tuple[int, str, str, str, str]]:
+def _finding_items(path: str | PathLike[str], frames: set[int] | None,
+                   syns: set[int]) -> list[tuple[int, str, str, str, str]]:
+    """Every dissector finding, and "TCP SYN with TFO Cookie" for the frames of ``syns``
+    (SYNs without ACK) that carry a Fast Open cookie (only their fields are decoded)."""
     from pcapkit.dissect.driver import dissect_file
 
     out: list[tuple[int, str, str, str, str]] = []
@@ -116,6 +119,10 @@ def _finding_items(path: str | PathLike[str], frames: set[int] | None) -> list[t
             continue
         for f in packet.findings:
             out.append((number, *_finding_item(f.layer, f.kind.value, f.reason)))
+        if number in syns:
+            tcp = packet.layer("tcp")
+            if tcp is not None and "tcp.options.tfo.cookie" in tcp.fields:
+                out.append((number, "Note", "Sequence", "TCP", "TCP SYN with TFO Cookie"))
     return out
 
 
@@ -150,6 +157,9 @@ def _tcp_items(tcp: pd.DataFrame) -> list[tuple[int, str, str, str, str]]:
     add(fin & active, "Note", "Sequence", "This frame initiates the connection closing")
     add(fin & ~active, "Note", "Sequence", "This frame undergoes the connection closing")
     add(rst, "Warn", "Sequence", "Connection reset (RST)")
+    accepted, ignored = _tfo_answers(tcp, syn & ~ack, syn & ack)
+    add(accepted, "Note", "Sequence", "TCP SYN-ACK accepting TFO data")
+    add(ignored, "Note", "Sequence", "TCP SYN-ACK ignoring TFO data")
     for field, (severity, text) in TCP_ANALYSIS.items():
         mask = tcp[field].to_numpy(dtype=bool, na_value=False)
         if field == "tcp.analysis.duplicate_ack":
@@ -161,6 +171,30 @@ def _tcp_items(tcp: pd.DataFrame) -> list[tuple[int, str, str, str, str]]:
         for severity, group, text in per_frame[i]:
             out.append((int(number[i]), severity, group, "TCP", text))
     return out
+
+
+def _tfo_answers(tcp: pd.DataFrame, syn: Any, synack: Any) -> tuple[Any, Any]:
+    """Per row: a SYN-ACK that acknowledges the data of its stream's SYN (accepting TFO
+    data), or only the SYN itself while the SYN carried data (ignoring it)."""
+    import numpy as np
+
+    stream = tcp["tcp.stream"].to_numpy(dtype=np.int64, na_value=-1)
+    seq = tcp["tcp.seq_raw"].to_numpy(dtype=np.int64, na_value=0)
+    ack = tcp["tcp.ack_raw"].to_numpy(dtype=np.int64, na_value=0)
+    length = tcp["tcp.len"].to_numpy(dtype=np.int64, na_value=0)
+    data_syn: dict[int, tuple[int, int]] = {}
+    accepted = np.zeros(len(tcp), dtype=bool)
+    ignored = np.zeros(len(tcp), dtype=bool)
+    for i in np.nonzero(np.asarray(syn) | np.asarray(synack))[0].tolist():
+        st = int(stream[i])
+        if syn[i]:
+            if length[i] > 0:
+                data_syn.setdefault(st, (int(seq[i]), int(length[i])))
+        elif st in data_syn:
+            first, n = data_syn[st]
+            accepted[i] = int(ack[i]) == (first + 1 + n) % (1 << 32)
+            ignored[i] = int(ack[i]) == (first + 1) % (1 << 32)
+    return accepted, ignored
 
 
 def _fin_active(tcp: pd.DataFrame, fin: Any) -> Any:
@@ -248,6 +282,13 @@ def _tcp_option_items(packets: pd.DataFrame) -> list[tuple[int, str, str, str, s
     return out
 
 
+def _syn_frames(tcp: pd.DataFrame) -> set[int]:
+    import numpy as np
+
+    flags = tcp["tcp.flags"].to_numpy(dtype=np.int64, na_value=0)
+    return set(tcp["frame.number"].to_numpy()[(flags & 0x012) == 0x002].tolist())
+
+
 def expert_items(path: str | PathLike[str], filter: str | None = None, *, tcp: pd.DataFrame | None = None
                  ) -> pd.DataFrame:
     """One row per expert item of ``path``: frame.number, severity, group, protocol,
@@ -272,7 +313,7 @@ def expert_items(path: str | PathLike[str], filter: str | None = None, *, tcp: p
     if tcp is None or filter:
         tcp = tcp_frames(path, bpf=filter or None)
     items = (_tcp_items(tcp) + _dsack_items(packets) + _tcp_option_items(packets) + _ipv4_items(packets)
-             + _finding_items(path, frames))
+             + _finding_items(path, frames, _syn_frames(tcp)))
     df = pd.DataFrame(items, columns=list(ITEM_COLUMNS))
     df["severity"] = pd.Categorical(df["severity"], categories=list(SEVERITIES), ordered=True)
     df = df.sort_values("frame.number", kind="stable").reset_index(drop=True)

@@ -20,7 +20,7 @@ from pcapkit.reports.expert import SEVERITIES, expert, expert_items
 FILES = ["tcp/206_example_b.pcap", "labs/tcp-ethereal-trace-1", "tcp/fast_reuse.dmp.gz", "tcp/dsack.dmp.gz",
          "tcp/http.dmp.gz", "tcp/reassembly.pcap", "tcp/6syns.dmp.gz", "tcp/ssh-dups.pcap",
          "labs/http-ethereal-trace-4", "tcp/fin_retransmission.pcap", "tcp/option-sack.pcap",
-         "tcp/window-scale-range.pcap"]
+         "tcp/window-scale-range.pcap", "tcp/tfo-5c1fa7f9ae91.pcap", "tcp/payload-syn.pcap", "tcp/tcp-fast-open.pcap"]
 
 # tshark rows pcapkit does not produce, and why
 TSHARK_ONLY_PROTOCOLS = {
