@@ -21,10 +21,14 @@ from pcapkit.cli.common import PcapkitCommand
               help="Zoom: start of the x axis, seconds since the connection's first packet.")
 @click.option("--to", "end_s", type=float, default=None,
               help="Zoom: end of the x axis, seconds since the connection's first packet.")
+@click.option("--seq-from", type=int, default=None,
+              help="tseq zoom: lowest relative sequence number shown (the time axis follows).")
+@click.option("--seq-to", type=int, default=None,
+              help="tseq zoom: highest relative sequence number shown.")
 @click.option("-o", "--output", type=click.Path(), required=True,
               help="Image file to write; its extension chooses the format (.png, .svg; .pdf also works).")
 def plot(file: str, stream: int, kind: str, direction: str, start_s: float | None, end_s: float | None,
-         output: str) -> None:
+         seq_from: int | None, seq_to: int | None, output: str) -> None:
     """Plot one TCP stream of FILE in one direction:
     tseq = Stevens time-sequence graph with ACK and receive-window lines and
     retransmissions in red; rtt = RTT samples with the EstimatedRTT line;
@@ -36,6 +40,7 @@ def plot(file: str, stream: int, kind: str, direction: str, start_s: float | Non
     Examples:
       pcapkit plot trace.pcap --stream 0 --kind tseq -o tseq.png
       pcapkit plot trace.pcap --kind tseq --from 0 --to 0.5 -o start.svg
+      pcapkit plot trace.pcap --kind tseq --seq-from 50000 --seq-to 70000 -o mid.png
       pcapkit plot trace.pcap --kind rtt --direction server -o rtt.svg
     """
     import os
@@ -53,9 +58,11 @@ def plot(file: str, stream: int, kind: str, direction: str, start_s: float | Non
                           f"one of {', '.join(sorted(supported))})")
     if start_s is not None and end_s is not None and end_s <= start_s:
         raise click.BadParameter(f"--to {end_s} is not after --from {start_s}", param_hint="--to")
+    if seq_from is not None and seq_to is not None and seq_to <= seq_from:
+        raise click.BadParameter(f"--seq-to {seq_to} is not above --seq-from {seq_from}", param_hint="--seq-to")
     check_target(output)
     data = connection(file, stream, direction)
-    data.start_s, data.end_s = start_s, end_s
+    data.start_s, data.end_s, data.seq_from, data.seq_to = start_s, end_s, seq_from, seq_to
     fig = draw(data, kind)
     try:
         with atomic_path(output) as tmp:

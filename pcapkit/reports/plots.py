@@ -10,7 +10,8 @@ Artists carry labels ("data", "retransmission", "ack", "receive window", "rtt",
 ``tcp.stream``; ``direction`` is "auto" (the direction that carried more payload),
 "client" (from the side that opened the connection: the SYN's sender, else the first
 packet's) or "server". Titles name the file, the stream and the direction; ``start_s`` /
-``end_s`` (seconds since the connection's first packet) zoom the x axis of any plot.
+``end_s`` (seconds since the connection's first packet) zoom the x axis of any plot,
+``seq_from`` / ``seq_to`` (relative sequence numbers) the y axis of the tseq plot.
 Legends sit outside the axes, to the right, so they never hide data.
 """
 
@@ -55,6 +56,8 @@ class PlotData:
     samples: list[tuple[int, float, float]] = field(default_factory=list)
     start_s: float | None = None  # zoom: x axis from/to (seconds since t0)
     end_s: float | None = None
+    seq_from: int | None = None  # tseq zoom: relative sequence numbers from/to
+    seq_to: int | None = None
 
 
 def connection(path: str | PathLike[str], stream: int = 0, direction: str = "auto") -> PlotData:
@@ -154,7 +157,7 @@ def tseq(d: PlotData) -> Figure:
     fits the data in it."""
     fig, ax = _figure(f"Time-sequence graph\n{_name(d)}", "relative sequence number")
     r = d.report
-    shown = [s for s in r.sent if _in_zoom(d, _t(d, s.ts_ns))] or r.sent
+    shown = [s for s in r.sent if _in_zoom(d, _t(d, s.ts_ns)) and _in_seq(d, s.seq, s.seq + s.length)] or r.sent
     width, tick = segment_mark_sizes(len(shown))
     xs, lo, hi = [], [], []
     for s in r.sent:
@@ -176,13 +179,24 @@ def tseq(d: PlotData) -> Figure:
                 linewidth=1.2, label="receive window")
     _focus(d, ax)
     _zoom(d, ax)
-    if d.start_s is not None or d.end_s is not None:
-        low = min(s.seq for s in shown)
-        high = max(s.seq + s.length for s in shown)
-        pad = max(high - low, 1) * 0.05
+    by_seq = d.seq_from is not None or d.seq_to is not None
+    if by_seq and d.start_s is None and d.end_s is None:
+        # a sequence range alone: the x axis spans the segments in it
+        first, last = _t(d, shown[0].ts_ns), _t(d, shown[-1].ts_ns)
+        pad_t = max(last - first, 1e-3) * 0.05
+        ax.set_xlim(first - pad_t, last + pad_t)  # type: ignore[attr-defined]
+    if by_seq or d.start_s is not None or d.end_s is not None:
+        low = min(s.seq for s in shown) if d.seq_from is None else d.seq_from
+        high = max(s.seq + s.length for s in shown) if d.seq_to is None else d.seq_to
+        pad = 0 if by_seq else max(high - low, 1) * 0.05
         ax.set_ylim(low - pad, high + pad)  # type: ignore[attr-defined]
     _legend(ax)
     return fig
+
+
+def _in_seq(d: PlotData, lo: int, hi: int) -> bool:
+    """Whether the sequence range [lo, hi] meets the --seq-from/--seq-to zoom."""
+    return (d.seq_from is None or hi >= d.seq_from) and (d.seq_to is None or lo <= d.seq_to)
 
 
 def segment_mark_sizes(count: int) -> tuple[float, float]:
@@ -344,13 +358,15 @@ def cwnd(d: PlotData) -> Figure:
 
 
 def plot(path: str | PathLike[str], kind: str, stream: int = 0, direction: str = "auto",
-         start_s: float | None = None, end_s: float | None = None) -> Figure:
+         start_s: float | None = None, end_s: float | None = None,
+         seq_from: int | None = None, seq_to: int | None = None) -> Figure:
     """The ``kind`` plot (one of :data:`KINDS`) of TCP stream ``stream`` of a capture,
-    for ``direction`` (see :func:`connection`), zoomed to ``start_s``..``end_s`` seconds."""
+    for ``direction`` (see :func:`connection`), zoomed to ``start_s``..``end_s`` seconds
+    and (tseq) to the relative sequence numbers ``seq_from``..``seq_to``."""
     if kind not in KINDS:
         raise PlotError(f"unknown plot kind {kind!r} (one of {', '.join(KINDS)})")
     d = connection(path, stream, direction)
-    d.start_s, d.end_s = start_s, end_s
+    d.start_s, d.end_s, d.seq_from, d.seq_to = start_s, end_s, seq_from, seq_to
     return draw(d, kind)
 
 

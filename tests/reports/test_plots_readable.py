@@ -132,3 +132,14 @@ def test_cli_svg_and_png_from_the_extension(tmp_path: Path) -> None:
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     res = CliRunner().invoke(plot_cmd, [str(TRACE), "--from", "2", "--to", "1", "-o", str(png)])
     assert res.exit_code == 2 and "is not after" in res.output
+
+
+def test_tseq_sequence_range_zoom() -> None:
+    fig = plot(TRACE, "tseq", 0, seq_from=50_000, seq_to=70_000)
+    ax = fig.axes[0]
+    assert ax.get_ylim() == (50_000, 70_000)
+    d = connection(TRACE, 0)
+    inside = [(s.ts_ns - d.t0_ns) / 1e9 for s in d.report.sent if s.seq + s.length >= 50_000 and s.seq <= 70_000]
+    lo, hi = ax.get_xlim()
+    assert lo <= min(inside) and max(inside) <= hi
+    assert hi - lo < (max(inside) - min(inside)) * 1.2  # the time axis follows the range
