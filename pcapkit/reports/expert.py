@@ -106,15 +106,18 @@ def _finding_item(layer: str, kind: str, reason: str) -> tuple[str, str, str, st
     return severity, group, protocol, reason
 
 
-def _finding_items(path: str | PathLike[str], frames: set[int] | None,
-                   syns: set[int]) -> list[tuple[int, str, str, str, str]]:
+def _finding_items(path: str | PathLike[str], frames: set[int] | None, syns: set[int],
+                   protocols: list[tuple[str, int]] | None = None) -> list[tuple[int, str, str, str, str]]:
     """Every dissector finding, and "TCP SYN with TFO Cookie" for the frames of ``syns``
-    (SYNs without ACK) that carry a Fast Open cookie (only their fields are decoded)."""
+    (SYNs without ACK) that carry a Fast Open cookie (only their fields are decoded).
+    ``protocols`` (a list) receives each frame's (frame.protocols, wire length)."""
     from pcapkit.dissect.driver import dissect_file
 
     out: list[tuple[int, str, str, str, str]] = []
     for packet in dissect_file(str(path)):
         number = packet.frame.number
+        if protocols is not None:
+            protocols.append((packet.protocols, packet.frame.wirelen))
         if frames is not None and number not in frames:
             continue
         for f in packet.findings:
@@ -289,13 +292,15 @@ def _syn_frames(tcp: pd.DataFrame) -> set[int]:
     return set(tcp["frame.number"].to_numpy()[(flags & 0x012) == 0x002].tolist())
 
 
-def expert_items(path: str | PathLike[str], filter: str | None = None, *, tcp: pd.DataFrame | None = None
-                 ) -> pd.DataFrame:
+def expert_items(path: str | PathLike[str], filter: str | None = None, *, tcp: pd.DataFrame | None = None,
+                 protocols: list[tuple[str, int]] | None = None) -> pd.DataFrame:
     """One row per expert item of ``path``: frame.number, severity, group, protocol,
     summary (in frame order). ``filter`` (a tcpdump expression) keeps the items of the
     frames it matches; the TCP analysis still runs over every frame, as tshark's.
     ``tcp``: the file's TCP analysis table when the caller has it already (without a
-    filter; :func:`pcapkit.reports.tcp.analysis_table`)."""
+    filter; :func:`pcapkit.reports.tcp.analysis_table`). ``protocols`` (a list) receives
+    every frame's (frame.protocols, wire length) from the same dissection, for
+    :func:`pcapkit.dissect.hierarchy.hierarchy_from_protocols`."""
     import pandas as pd
 
     from pcapkit.columnar.api import read_packets
@@ -313,7 +318,7 @@ def expert_items(path: str | PathLike[str], filter: str | None = None, *, tcp: p
     if tcp is None or filter:
         tcp = tcp_frames(path, bpf=filter or None)
     items = (_tcp_items(tcp) + _dsack_items(packets) + _tcp_option_items(packets) + _ipv4_items(packets)
-             + _finding_items(path, frames, _syn_frames(tcp)))
+             + _finding_items(path, frames, _syn_frames(tcp), protocols))
     df = pd.DataFrame(items, columns=list(ITEM_COLUMNS))
     df["severity"] = pd.Categorical(df["severity"], categories=list(SEVERITIES), ordered=True)
     df = df.sort_values("frame.number", kind="stable").reset_index(drop=True)

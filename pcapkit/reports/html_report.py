@@ -13,7 +13,8 @@ command's CSV output):
 - time-sequence, RTT and throughput plots of the busiest TCP streams (by bytes).
 
 The TCP analysis runs once and feeds the handshakes, RTT, retransmission, expert and
-plot sections; flows, the summary and the hierarchy read the file on their own.
+plot sections; the dissection that finds the expert findings also gives the protocol
+hierarchy; flows and the summary read the file on their own.
 Each table holds at most ``max_rows`` rows (the note under it says how many there were).
 """
 
@@ -144,7 +145,7 @@ def build_report(path: str | PathLike[str], *, max_rows: int = MAX_ROWS, streams
     page; ``errors`` (a list) then receives the error texts too."""
     import pandas as pd
 
-    from pcapkit.dissect.hierarchy import protocol_hierarchy
+    from pcapkit.dissect.hierarchy import hierarchy_from_protocols
     from pcapkit.reports.capinfo import capture_info, info_lines
     from pcapkit.reports.expert import expert_items, summarize
     from pcapkit.reports.flows import flows
@@ -162,11 +163,7 @@ def build_report(path: str | PathLike[str], *, max_rows: int = MAX_ROWS, streams
     summary = pd.DataFrame(info_lines(info), columns=["field", "value"])
     sections.append(Section("summary", "Capture summary", [table_html(summary, "summary-table", max_rows)]))
 
-    hier = pd.DataFrame(protocol_hierarchy(os.fspath(path)), columns=["protocol", "frames", "bytes"])
-    if not hier.empty:
-        # the path's depth as indentation, the protocol's own name last
-        hier.insert(1, "depth", hier["protocol"].str.count(":"))
-    sections.append(Section("hierarchy", "Protocol hierarchy", [table_html(hier, "hierarchy-table", max_rows)]))
+    hierarchy_at = len(sections)  # (filled in from the expert section's dissection below)
 
     conv = flows(path)
     found = [*info.warnings, *(str(t.attrs["pcapkit.error"]) for t in (conv,) if "pcapkit.error" in t.attrs)]
@@ -185,7 +182,12 @@ def build_report(path: str | PathLike[str], *, max_rows: int = MAX_ROWS, streams
     sections.append(Section("retransmissions", "Retransmissions and other TCP events per stream",
                             [table_html(events, "retransmissions-table", max_rows)]))
 
-    exp = summarize(expert_items(path, tcp=tcp))
+    pairs: list[tuple[str, int]] = []
+    exp = summarize(expert_items(path, tcp=tcp, protocols=pairs))
+    hier = pd.DataFrame(hierarchy_from_protocols(pairs), columns=["protocol", "frames", "bytes"])
+    hier.insert(1, "depth", hier["protocol"].str.count(":"))
+    sections.insert(hierarchy_at, Section("hierarchy", "Protocol hierarchy",
+                                          [table_html(hier, "hierarchy-table", max_rows)]))
     found += [str(t.attrs["pcapkit.error"]) for t in (tcp, exp) if "pcapkit.error" in t.attrs]
     sections.append(Section("expert", "Expert information",
                             [table_html(exp, "expert-table", max_rows, row_class="severity")]))
