@@ -84,6 +84,8 @@ TCP_OPTION_NAMES = {2: "Maximum segment size", 3: "Window scale", 4: "SACK permi
                     8: "Timestamps", 19: "MD5 signature", 28: "User Timeout", 29: "TCP AO",
                     30: "Multipath TCP", 34: "TCP Fast Open"}
 
+TIME_INVALID = "frame.time_invalid: capture time outside what int64 nanoseconds hold (tables saturate it)"
+
 _IP_TOTAL_LENGTH = re.compile(r"total length \d+ > (\d+) bytes in the frame")
 _TCP_OPTION_LENGTH = re.compile(r"option kind (\d+) has bad length (\d+)")
 
@@ -102,6 +104,9 @@ def _finding_item(layer: str, kind: str, reason: str) -> tuple[str, str, str, st
             return ("Note", "Sequence", protocol,
                     f"{name} (option length = {olen} byte{'' if olen == 1 else 's'} says option goes past "
                     "end of options)")
+    if kind == "note" and reason.startswith("frame.time_invalid:"):
+        # one row for every such frame (the reason holds each frame's time)
+        return "Note", "Sequence", "Frame", TIME_INVALID
     severity, group = FINDING_KINDS.get(kind, ("Note", "Protocol"))
     return severity, group, protocol, reason
 

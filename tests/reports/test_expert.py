@@ -154,3 +154,25 @@ def test_output_targets_are_one_error_line(corpus: Path, tmp_path: Path, target:
     assert result.exit_code == 1 and result.output.startswith("pcapkit: error:"), result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+
+
+def test_time_invalid_frames_are_one_row(tmp_path: Path) -> None:
+    """Frames whose capture time int64 nanoseconds cannot hold: one Note row counting them
+    (the dissector's finding names each frame's own time)."""
+    from test_time_range import TICKS, _pcapng
+
+    from pcapkit.frame import time_invalid
+    from pcapkit.reports.expert import TIME_INVALID
+    from pcapkit.reports.html_report import build_report
+
+    capture = _pcapng(tmp_path / "times.pcapng", 0, TICKS)
+    from pcapkit.capture.files import open_capture
+
+    with open_capture(capture) as reader:
+        invalid = [f.number for f in reader if time_invalid(f.ts_ns)]
+    assert invalid
+    table = expert(capture)
+    row = table[table["summary"] == TIME_INVALID]
+    assert len(row) == 1 and int(row["count"].iloc[0]) == len(invalid)
+    assert int(row["first_frame"].iloc[0]) == invalid[0] and row["severity"].iloc[0] == "Note"
+    assert TIME_INVALID in build_report(capture, hashes=False)
