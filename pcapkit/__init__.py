@@ -43,6 +43,7 @@ _LAZY: dict[str, str] = {
     "rtt_summary": "pcapkit.reports.rtt",
     "flows": "pcapkit.reports.flows",
     "iostat": "pcapkit.reports.iostat",
+    "expert": "pcapkit.reports.expert",
     "tcptrace_stats": "pcapkit.tcpflow.tcptrace",
     "lab_tcp": "pcapkit.reports.lab",
     "lab_dhcp": "pcapkit.reports.lab",

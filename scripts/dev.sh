@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SYSTEM_PACKAGES=(tshark wireshark-common tcpdump tcptrace libpcap0.8-dev iproute2 python3-venv
-                 iputils-ping iperf3 ethtool procps dnsmasq-base isc-dhcp-client bird2)
+                 iputils-ping iperf3 ethtool procps dnsmasq-base isc-dhcp-client bird2 chromium)
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else

@@ -13,19 +13,35 @@ from pcapkit.cli.common import PcapkitCommand
               help="tcp.stream (as tshark numbers it).")
 @click.option("--kind", type=click.Choice(["tseq", "rtt", "throughput", "window", "cwnd"]),
               default="tseq", show_default=True, help="What to plot.")
+@click.option("--direction", type=click.Choice(["auto", "client", "server"]), default="auto",
+              show_default=True,
+              help="Data direction: auto = the one that carried more payload; client = from the side "
+                   "that sent the SYN (else the first packet); server = towards it.")
+@click.option("--from", "start_s", type=float, default=None,
+              help="Zoom: start of the x axis, seconds since the connection's first packet.")
+@click.option("--to", "end_s", type=float, default=None,
+              help="Zoom: end of the x axis, seconds since the connection's first packet.")
+@click.option("--seq-from", type=int, default=None,
+              help="tseq zoom: lowest relative sequence number shown (the time axis follows).")
+@click.option("--seq-to", type=int, default=None,
+              help="tseq zoom: highest relative sequence number shown.")
 @click.option("-o", "--output", type=click.Path(), required=True,
-              help="Image file to write (.png or .svg; .pdf also works).")
-def plot(file: str, stream: int, kind: str, output: str) -> None:
-    """Plot one TCP stream of FILE (the direction that carried more data):
+              help="Image file to write; its extension chooses the format (.png, .svg; .pdf also works).")
+def plot(file: str, stream: int, kind: str, direction: str, start_s: float | None, end_s: float | None,
+         seq_from: int | None, seq_to: int | None, output: str) -> None:
+    """Plot one TCP stream of FILE in one direction:
     tseq = Stevens time-sequence graph with ACK and receive-window lines and
-    retransmissions in red; rtt = RTT samples; throughput = moving-window throughput;
+    retransmissions in red; rtt = RTT samples with the EstimatedRTT line;
+    throughput = moving-window throughput with its moving average and the mean;
     window = advertised window and bytes in flight; cwnd = bytes in flight with the
     slow-start / congestion-avoidance / recovery phases shaded.
 
     \b
     Examples:
       pcapkit plot trace.pcap --stream 0 --kind tseq -o tseq.png
-      pcapkit plot trace.pcap --kind cwnd -o cwnd.svg
+      pcapkit plot trace.pcap --kind tseq --from 0 --to 0.5 -o start.svg
+      pcapkit plot trace.pcap --kind tseq --seq-from 50000 --seq-to 70000 -o mid.png
+      pcapkit plot trace.pcap --kind rtt --direction server -o rtt.svg
     """
     import os
 
@@ -40,8 +56,13 @@ def plot(file: str, stream: int, kind: str, output: str) -> None:
     if image not in supported:
         raise OutputError(f"{output}: not an image type matplotlib writes (use .png, .svg or .pdf; "
                           f"one of {', '.join(sorted(supported))})")
+    if start_s is not None and end_s is not None and end_s <= start_s:
+        raise click.BadParameter(f"--to {end_s} is not after --from {start_s}", param_hint="--to")
+    if seq_from is not None and seq_to is not None and seq_to <= seq_from:
+        raise click.BadParameter(f"--seq-to {seq_to} is not above --seq-from {seq_from}", param_hint="--seq-to")
     check_target(output)
-    data = connection(file, stream)
+    data = connection(file, stream, direction)
+    data.start_s, data.end_s, data.seq_from, data.seq_to = start_s, end_s, seq_from, seq_to
     fig = draw(data, kind)
     try:
         with atomic_path(output) as tmp:

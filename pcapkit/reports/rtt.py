@@ -154,18 +154,26 @@ def _acked_lengths(an: AnalysedSegments, ack_frames: list[int]) -> list[int | No
 
 def rtt_samples(path: PathOrFrames, stream: int | None = None, method: str = "wireshark") -> pd.DataFrame:
     """One row per RTT sample (see module doc); ``tcp.analysis.ack_rtt`` in float seconds."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+    table = segment_table(path)
+    return analysed_samples(analyse_table(table), stream, method, table)
+
+
+def analysed_samples(an: AnalysedSegments, stream: int | None = None, method: str = "wireshark",
+                     table: SegmentTable | None = None) -> pd.DataFrame:
+    """:func:`rtt_samples` of segments already analysed (``table``, the segment table
+    they were analysed from, is needed by ``method="karn"`` only)."""
     import pandas as pd
 
     from pcapkit.reports.tcp import column
 
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, not {method!r}")
-    table = segment_table(path)
-    an = analyse_table(table)
     if method == "wireshark":
         picked = an if stream is None else an.select(an.stream == stream)
         raw = _wireshark_samples(picked)
     else:
+        if table is None:
+            raise ValueError("method='karn' needs the segment table")
         raw = _tcptrace_samples(table, an, stream)
     acked_len = _acked_lengths(an, [r[3] for r in raw])
     est: dict[tuple[int, str], tuple[float, float]] = {}
@@ -192,8 +200,9 @@ def rtt_samples(path: PathOrFrames, stream: int | None = None, method: str = "wi
                        for (name, dtype), values in zip(SAMPLE_COLUMNS.items(), cols, strict=True)})
     df.attrs["warnings"] = list(an.warnings)
     df.attrs["method"] = method
-    if table.error is not None:
-        df.attrs["pcapkit.error"] = str(table.error)
+    error = an.segments.error if table is None else table.error
+    if error is not None:
+        df.attrs["pcapkit.error"] = str(error)
     return df
 
 

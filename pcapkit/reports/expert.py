@@ -1,0 +1,377 @@
+"""Expert information: the anomalies of a capture by severity, as ``tshark -q -z expert``.
+
+:func:`expert_items` gives one row per item (frame, severity, group, protocol, summary)
+and :func:`expert` the table tshark prints: one row per (severity, group, protocol,
+summary) with its count and, beyond tshark, the first frame it occurs in. Severities are
+Wireshark's, most severe first: Error, Warn, Note, Chat.
+
+Where the items come from:
+
+- TCP: the one TCP analysis (:func:`pcapkit.reports.tcp.tcp_frames`): every
+  ``tcp.analysis.*`` flag with Wireshark 4.0's message and severity (``packet-tcp.c``'s
+  ``ei_tcp_analysis_*``), and the connection items Wireshark adds from the flags: SYN,
+  SYN+ACK, FIN (the first FIN of a stream's side that closes first "initiates the
+  connection closing", a FIN after the other side's "undergoes" it), RST, and an ACK
+  number without the ACK flag.
+- IPv4: "Time To Live" below 5 to a unicast address (``packet-ip.c``'s
+  ``ei_ip_ttl_too_small``; PIM and OSPF are exempt); TCP's "D-SACK Sequence" from the
+  first SACK block of the packets table; a SYN with options but no MSS option, a window
+  scale shift above 14; TCP Fast Open: a SYN with a TFO cookie, a SYN-ACK accepting (or
+  ignoring) the data of its SYN.
+- Every finding of pcapkit's dissectors (:class:`pcapkit.dissect.base.Finding`):
+  malformed -> Error/Malformed, bad checksum -> Error/Checksum, truncated (cut short by
+  the capture) -> Warn/Malformed, unsupported -> Note/Undecoded, note -> Note/Protocol,
+  with the reason as summary; the findings tshark reports with its own text are given
+  that text (IPv4 total length beyond the frame, a TCP option longer than the options).
+
+Items of protocols pcapkit does not dissect (HTTP request lines, SSDP, SSH, TLS,
+reassembly of application PDUs, Ethernet trailer padding) are not produced, nor the
+other protocols' own checks (DNS retransmissions, UDP traceroute chats, DHCP/LLMNR
+notes); tshark reports truncation as "[Packet size limited during capture]" without an
+expert item, so the truncated findings are pcapkit's alone.
+"""
+
+from __future__ import annotations
+
+import re
+from os import PathLike
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SEVERITIES = ("Error", "Warn", "Note", "Chat")
+ITEM_COLUMNS = ("frame.number", "severity", "group", "protocol", "summary")
+COLUMNS = ("severity", "group", "protocol", "summary", "count", "first_frame")
+
+# tcp.analysis flag -> (severity, Wireshark's message); Duplicate ACK gets its number
+TCP_ANALYSIS: dict[str, tuple[str, str]] = {
+    "tcp.analysis.retransmission": ("Note", "This frame is a (suspected) retransmission"),
+    "tcp.analysis.fast_retransmission": ("Note", "This frame is a (suspected) fast retransmission"),
+    "tcp.analysis.spurious_retransmission": ("Note", "This frame is a (suspected) spurious retransmission"),
+    "tcp.analysis.out_of_order": ("Warn", "This frame is a (suspected) out-of-order segment"),
+    "tcp.analysis.lost_segment": ("Warn", "Previous segment(s) not captured (common at capture start)"),
+    "tcp.analysis.ack_lost_segment": ("Warn", "ACKed segment that wasn't captured (common at capture start)"),
+    "tcp.analysis.duplicate_ack": ("Note", "Duplicate ACK"),
+    "tcp.analysis.zero_window": ("Warn", "TCP Zero Window segment"),
+    "tcp.analysis.zero_window_probe": ("Note", "TCP Zero Window Probe"),
+    "tcp.analysis.zero_window_probe_ack": ("Note", "ACK to a TCP Zero Window Probe"),
+    "tcp.analysis.keep_alive": ("Note", "TCP keep-alive segment"),
+    "tcp.analysis.keep_alive_ack": ("Note", "ACK to a TCP keep-alive segment"),
+    "tcp.analysis.window_full": ("Warn", "TCP window specified by the receiver is now completely full"),
+    "tcp.analysis.window_update": ("Chat", "TCP window update"),
+    "tcp.analysis.reused_ports": ("Note", "A new tcp session is started with the same ports as an earlier "
+                                          "session in this trace"),
+}
+
+# pcapkit finding kind -> (severity, group)
+FINDING_KINDS: dict[str, tuple[str, str]] = {
+    "malformed": ("Error", "Malformed"),
+    "checksum_bad": ("Error", "Checksum"),
+    "truncated": ("Warn", "Malformed"),
+    "unsupported": ("Note", "Undecoded"),
+    "note": ("Note", "Protocol"),
+}
+
+# layer name -> the protocol name tshark's expert table shows
+PROTOCOL_NAMES = {"eth": "Ethernet", "ip": "IPv4", "ipv6": "IPv6", "tcp": "TCP", "udp": "UDP", "icmp": "ICMP",
+                  "icmpv6": "ICMPv6", "arp": "ARP", "dns": "DNS", "mdns": "MDNS", "dhcp": "DHCP",
+                  "dhcpv6": "DHCPv6", "vlan": "802.1Q", "sll": "SLL", "frame": "Frame", "bgp": "BGP",
+                  "mpls": "MPLS", "ppp": "PPP", "llc": "LLC"}
+
+# TCP option kinds as Wireshark names them in its option messages
+TCP_OPTION_NAMES = {2: "Maximum segment size", 3: "Window scale", 4: "SACK permitted", 5: "SACK",
+                    8: "Timestamps", 19: "MD5 signature", 28: "User Timeout", 29: "TCP AO",
+                    30: "Multipath TCP", 34: "TCP Fast Open"}
+
+TIME_INVALID = "frame.time_invalid: capture time outside what int64 nanoseconds hold (tables saturate it)"
+
+_IP_TOTAL_LENGTH = re.compile(r"total length \d+ > (\d+) bytes in the frame")
+_TCP_OPTION_LENGTH = re.compile(r"option kind (\d+) has bad length (\d+)")
+
+
+def _finding_item(layer: str, kind: str, reason: str) -> tuple[str, str, str, str]:
+    """(severity, group, protocol, summary) of one dissector finding."""
+    protocol = PROTOCOL_NAMES.get(layer, layer.upper())
+    if kind == "malformed":
+        m = _IP_TOTAL_LENGTH.fullmatch(reason)
+        if m and layer == "ip":
+            return "Error", "Protocol", protocol, f"IPv4 total length exceeds packet length ({m.group(1)} bytes)"
+        m = _TCP_OPTION_LENGTH.fullmatch(reason)
+        if m and layer == "tcp" and int(m.group(2)) >= 2:
+            name = TCP_OPTION_NAMES.get(int(m.group(1)), f"Unknown option {m.group(1)}")
+            olen = int(m.group(2))
+            return ("Note", "Sequence", protocol,
+                    f"{name} (option length = {olen} byte{'' if olen == 1 else 's'} says option goes past "
+                    "end of options)")
+    if kind == "note" and reason.startswith("frame.time_invalid:"):
+        # one row for every such frame (the reason holds each frame's time)
+        return "Note", "Sequence", "Frame", TIME_INVALID
+    severity, group = FINDING_KINDS.get(kind, ("Note", "Protocol"))
+    return severity, group, protocol, reason
+
+
+def _finding_items(path: str | PathLike[str], frames: set[int] | None, syns: set[int],
+                   protocols: list[tuple[str, int]] | None = None) -> list[tuple[int, str, str, str, str]]:
+    """Every dissector finding, and "TCP SYN with TFO Cookie" for the frames of ``syns``
+    (SYNs without ACK) that carry a Fast Open cookie (only their fields are decoded).
+    ``protocols`` (a list) receives each frame's (frame.protocols, wire length)."""
+    from pcapkit.dissect.driver import dissect_file
+
+    out: list[tuple[int, str, str, str, str]] = []
+    for packet in dissect_file(str(path)):
+        number = packet.frame.number
+        if protocols is not None:
+            protocols.append((packet.protocols, packet.frame.wirelen))
+        if frames is not None and number not in frames:
+            continue
+        for f in packet.findings:
+            out.append((number, *_finding_item(f.layer, f.kind.value, f.reason)))
+        if number in syns:
+            tcp = packet.layer("tcp")
+            if tcp is not None and "tcp.options.tfo.cookie" in tcp.fields:
+                out.append((number, "Note", "Sequence", "TCP", "TCP SYN with TFO Cookie"))
+    return out
+
+
+def _tcp_items(tcp: pd.DataFrame) -> list[tuple[int, str, str, str, str]]:
+    """Items of the TCP analysis table (one row per TCP frame)."""
+    import numpy as np
+
+    out: list[tuple[int, str, str, str, str]] = []
+    number = tcp["frame.number"].to_numpy()
+    flags = tcp["tcp.flags"].to_numpy(dtype=np.int64, na_value=0)
+    # every item of a frame in the order Wireshark adds them: flags first, then analysis
+    per_frame: dict[int, list[tuple[str, str, str]]] = {}
+
+    def add(mask: Any, severity: str, group: str, summary: Any) -> None:
+        idx = np.nonzero(np.asarray(mask, dtype=bool))[0]
+        texts = [summary] * len(idx) if isinstance(summary, str) else [summary[i] for i in idx]
+        for i, text in zip(idx.tolist(), texts, strict=True):
+            per_frame.setdefault(i, []).append((severity, group, text))
+
+    syn, fin, rst, ack = (flags & 0x002) != 0, (flags & 0x001) != 0, (flags & 0x004) != 0, (flags & 0x010) != 0
+    ack_raw = tcp["tcp.ack_raw"].to_numpy(dtype=np.int64, na_value=0)
+    add(~ack & (ack_raw != 0), "Note", "Protocol",
+        "The acknowledgment number field is nonzero while the ACK flag is not set")
+    sport = tcp["tcp.srcport"].to_numpy(dtype=np.int64, na_value=0)
+    dport = tcp["tcp.dstport"].to_numpy(dtype=np.int64, na_value=0)
+    add(syn & ~ack, "Chat", "Sequence",
+        {i: f"Connection establish request (SYN): server port {dport[i]}" for i in np.nonzero(syn & ~ack)[0]})
+    add(syn & ack, "Chat", "Sequence",
+        {i: f"Connection establish acknowledge (SYN+ACK): server port {sport[i]}" for i in np.nonzero(syn & ack)[0]})
+    add(fin, "Chat", "Sequence", "Connection finish (FIN)")
+    active = _fin_active(tcp, fin)
+    add(fin & active, "Note", "Sequence", "This frame initiates the connection closing")
+    add(fin & ~active, "Note", "Sequence", "This frame undergoes the connection closing")
+    add(rst, "Warn", "Sequence", "Connection reset (RST)")
+    accepted, ignored = _tfo_answers(tcp, syn & ~ack, syn & ack)
+    add(accepted, "Note", "Sequence", "TCP SYN-ACK accepting TFO data")
+    add(ignored, "Note", "Sequence", "TCP SYN-ACK ignoring TFO data")
+    for field, (severity, text) in TCP_ANALYSIS.items():
+        mask = tcp[field].to_numpy(dtype=bool, na_value=False)
+        if field == "tcp.analysis.duplicate_ack":
+            num = tcp["tcp.analysis.duplicate_ack_num"].to_numpy(dtype=np.int64, na_value=0)
+            add(mask, severity, "Sequence", {i: f"{text} (#{num[i]})" for i in np.nonzero(mask)[0]})
+        else:
+            add(mask, severity, "Sequence", text)
+    for i in sorted(per_frame):
+        for severity, group, text in per_frame[i]:
+            out.append((int(number[i]), severity, group, "TCP", text))
+    return out
+
+
+def _tfo_answers(tcp: pd.DataFrame, syn: Any, synack: Any) -> tuple[Any, Any]:
+    """Per row: a SYN-ACK that acknowledges the data of its stream's SYN (accepting TFO
+    data), or only the SYN itself while the SYN carried data (ignoring it)."""
+    import numpy as np
+
+    stream = tcp["tcp.stream"].to_numpy(dtype=np.int64, na_value=-1)
+    seq = tcp["tcp.seq_raw"].to_numpy(dtype=np.int64, na_value=0)
+    ack = tcp["tcp.ack_raw"].to_numpy(dtype=np.int64, na_value=0)
+    length = tcp["tcp.len"].to_numpy(dtype=np.int64, na_value=0)
+    data_syn: dict[int, tuple[int, int]] = {}
+    accepted = np.zeros(len(tcp), dtype=bool)
+    ignored = np.zeros(len(tcp), dtype=bool)
+    for i in np.nonzero(np.asarray(syn) | np.asarray(synack))[0].tolist():
+        st = int(stream[i])
+        if syn[i]:
+            if length[i] > 0:
+                data_syn.setdefault(st, (int(seq[i]), int(length[i])))
+        elif st in data_syn:
+            first, n = data_syn[st]
+            accepted[i] = int(ack[i]) == (first + 1 + n) % (1 << 32)
+            ignored[i] = int(ack[i]) == (first + 1) % (1 << 32)
+    return accepted, ignored
+
+
+def _fin_active(tcp: pd.DataFrame, fin: Any) -> Any:
+    """Per row: whether its sender is the side of its stream that sent the first FIN."""
+    import numpy as np
+
+    src = tcp["ip.src"].astype(object).where(tcp["ip.src"].notna(), tcp["ipv6.src"].astype(object))
+    side = src.astype(str) + ":" + tcp["tcp.srcport"].astype(str)
+    stream = tcp["tcp.stream"].to_numpy(dtype=np.int64, na_value=-1)
+    first: dict[int, str] = {}
+    active = np.zeros(len(tcp), dtype=bool)
+    sides = side.tolist()
+    for i in np.nonzero(fin)[0].tolist():
+        first.setdefault(int(stream[i]), sides[i])
+        active[i] = first[int(stream[i])] == sides[i]
+    return active
+
+
+# Local Network Control Block (224.0.0.0/24) addresses whose TTL is not 1 (packet-ip.c)
+_LNCB_TTL = {0xE0000012: 255, 0xE0000066: 255}  # VRRP, GLBP
+_LNCB_ANY_TTL = 0xE00000FB  # mDNS: any TTL
+
+
+def _ipv4_items(packets: pd.DataFrame) -> list[tuple[int, str, str, str, str]]:
+    """IPv4 TTL checks of packet-ip.c: to the Local Network Control Block a TTL other
+    than the block's (1, or 255 for VRRP/GLBP, any for mDNS); elsewhere, below 5 to a
+    unicast address except PIM and OSPF."""
+    import numpy as np
+
+    present = packets["ip.ttl"].notna().to_numpy()
+    ttl = packets["ip.ttl"].to_numpy(dtype=np.int64, na_value=255)
+    proto = packets["ip.proto"].to_numpy(dtype=np.int64, na_value=0)
+    dst = np.array([_ipv4_int(d) for d in packets["ip.dst"].astype(object).tolist()], dtype=np.int64)
+    numbers = packets["frame.number"].to_numpy()
+    out: list[tuple[int, str, str, str, str]] = []
+    for i in np.nonzero(present)[0].tolist():
+        d, t = int(dst[i]), int(ttl[i])
+        if d >> 8 == 0xE00000:
+            valid = _LNCB_TTL.get(d, 1)
+            if d != _LNCB_ANY_TTL and t != valid:
+                out.append((int(numbers[i]), "Note", "Sequence", "IPv4",
+                            f'"Time To Live" != {valid} for a packet sent to the Local Network Control Block '
+                            "(see RFC 3171)"))
+        elif not 0xE0000000 <= d <= 0xEFFFFFFF and t < 5 and proto[i] not in (103, 89):
+            out.append((int(numbers[i]), "Note", "Sequence", "IPv4", f'"Time To Live" only {t}'))
+    return out
+
+
+def _ipv4_int(text: object) -> int:
+    if not isinstance(text, str):
+        return 0
+    a, b, c, d = (int(x) for x in text.split("."))
+    return (a << 24) | (b << 16) | (c << 8) | d
+
+
+def _dsack_items(packets: pd.DataFrame) -> list[tuple[int, str, str, str, str]]:
+    """D-SACK Sequence (RFC 2883): a first SACK block that starts below the ACK number
+    (sequence numbers compared modulo 2^32). The other D-SACK form, a first block inside
+    the second, is not detected (pcapkit's table keeps the first block only)."""
+    import numpy as np
+
+    count = packets["tcp.options.sack.count"].to_numpy(dtype=np.int64, na_value=0)
+    left = packets["tcp.options.sack_le"].to_numpy(dtype=np.int64, na_value=0)
+    ack = packets["tcp.ack_raw"].to_numpy(dtype=np.int64, na_value=0)
+    below = ((ack - left) % (1 << 32) > 0) & ((ack - left) % (1 << 32) < (1 << 31))
+    numbers = packets["frame.number"].to_numpy()
+    return [(int(numbers[i]), "Warn", "Sequence", "TCP", "D-SACK Sequence")
+            for i in np.nonzero((count > 0) & below)[0].tolist()]
+
+
+def _tcp_option_items(packets: pd.DataFrame) -> list[tuple[int, str, str, str, str]]:
+    """packet-tcp.c's option notes: a SYN with options but no MSS option, a window scale
+    shift above 14."""
+    import numpy as np
+
+    flags = packets["tcp.flags"].to_numpy(dtype=np.int64, na_value=0)
+    hdr_len = packets["tcp.hdr_len"].to_numpy(dtype=np.int64, na_value=0)
+    no_mss = packets["tcp.options.mss_val"].isna().to_numpy()
+    shift = packets["tcp.options.wscale.shift"].to_numpy(dtype=np.int64, na_value=0)
+    numbers = packets["frame.number"].to_numpy()
+    out = [(int(numbers[i]), "Note", "Protocol", "TCP", "The SYN packet does not contain a MSS option")
+           for i in np.nonzero(((flags & 0x002) != 0) & (hdr_len > 20) & no_mss)[0].tolist()]
+    out += [(int(numbers[i]), "Warn", "Protocol", "TCP", "Window scale shift exceeds 14")
+            for i in np.nonzero(shift > 14)[0].tolist()]
+    return out
+
+
+def _syn_frames(tcp: pd.DataFrame) -> set[int]:
+    import numpy as np
+
+    flags = tcp["tcp.flags"].to_numpy(dtype=np.int64, na_value=0)
+    return set(tcp["frame.number"].to_numpy()[(flags & 0x012) == 0x002].tolist())
+
+
+def expert_items(path: str | PathLike[str], filter: str | None = None, *, tcp: pd.DataFrame | None = None,
+                 protocols: list[tuple[str, int]] | None = None) -> pd.DataFrame:
+    """One row per expert item of ``path``: frame.number, severity, group, protocol,
+    summary (in frame order). ``filter`` (a tcpdump expression) keeps the items of the
+    frames it matches; the TCP analysis still runs over every frame, as tshark's.
+    ``tcp``: the file's TCP analysis table when the caller has it already (without a
+    filter; :func:`pcapkit.reports.tcp.analysis_table`). ``protocols`` (a list) receives
+    every frame's (frame.protocols, wire length) from the same dissection, for
+    :func:`pcapkit.dissect.hierarchy.hierarchy_from_protocols`."""
+    import pandas as pd
+
+    from pcapkit.columnar.api import read_packets
+    from pcapkit.reports.tcp import tcp_frames
+
+    packets = read_packets(str(path), columns=["frame.number", "ip.ttl", "ip.proto", "ip.dst", "tcp.ack_raw",
+                                                  "tcp.options.sack.count", "tcp.options.sack_le", "tcp.flags",
+                                                  "tcp.hdr_len", "tcp.options.mss_val",
+                                                  "tcp.options.wscale.shift"], strict=False)
+    frames: set[int] | None = None
+    if filter:
+        matched = read_packets(str(path), filter=filter, columns=["frame.number"], strict=False)
+        frames = set(matched["frame.number"].tolist())
+        packets = packets[packets["frame.number"].isin(frames)]
+    if tcp is None or filter:
+        tcp = tcp_frames(path, bpf=filter or None)
+    items = (_tcp_items(tcp) + _dsack_items(packets) + _tcp_option_items(packets) + _ipv4_items(packets)
+             + _finding_items(path, frames, _syn_frames(tcp), protocols))
+    df = pd.DataFrame(items, columns=list(ITEM_COLUMNS))
+    df["severity"] = pd.Categorical(df["severity"], categories=list(SEVERITIES), ordered=True)
+    df = df.sort_values("frame.number", kind="stable").reset_index(drop=True)
+    df["frame.number"] = df["frame.number"].astype("uint32")
+    # a damaged file: the items of every frame before the damage, and the error
+    error = tcp.attrs.get("pcapkit.error") or packets.attrs.get("pcapkit.error")
+    if error:
+        df.attrs["pcapkit.error"] = error
+    return df
+
+
+def summarize(items: pd.DataFrame) -> pd.DataFrame:
+    """The ``-z expert`` table of :func:`expert_items`: one row per (severity, group,
+    protocol, summary), most severe first and, within a severity, in order of first
+    occurrence, with the count and the first frame."""
+    import pandas as pd
+
+    keys = ["severity", "group", "protocol", "summary"]
+    if items.empty:
+        return pd.DataFrame({c: pd.Series([], dtype="int64" if c in ("count", "first_frame") else object)
+                             for c in COLUMNS})
+    grouped = (items.groupby(keys, observed=True, sort=False)["frame.number"]
+               .agg(count="size", first_frame="min").reset_index())
+    grouped = grouped.sort_values(["severity", "first_frame"], kind="stable").reset_index(drop=True)
+    grouped["count"] = grouped["count"].astype("int64")
+    grouped["first_frame"] = grouped["first_frame"].astype("int64")
+    grouped.attrs.update(items.attrs)
+    return grouped[list(COLUMNS)]
+
+
+def expert(path: str | PathLike[str], filter: str | None = None) -> pd.DataFrame:
+    """The expert table of ``path`` (see the module doc): severity, group, protocol,
+    summary, count, first_frame."""
+    return summarize(expert_items(path, filter))
+
+
+def expert_text(table: pd.DataFrame) -> str:
+    """The table as ``tshark -q -z expert`` prints it (a section per severity, plural
+    names, the count of items in the heading), with each row's first frame after the
+    frequency."""
+    plural = {"Error": "Errors", "Warn": "Warns", "Note": "Notes", "Chat": "Chats"}
+    lines: list[str] = []
+    for severity in SEVERITIES:
+        rows = table[table["severity"] == severity]
+        if rows.empty:
+            continue
+        lines += ["", f"{plural[severity]} ({int(rows['count'].sum())})", "=============",
+                  "   Frequency  First frame      Group           Protocol  Summary"]
+        for r in rows.itertuples(index=False):
+            lines.append(f"{r.count:>12} {r.first_frame:>12} {r.group:>10} {r.protocol:>18}  {r.summary}")
+    return "\n".join(lines) + "\n"
