@@ -99,10 +99,34 @@ def ns_decimal(ns: np.ndarray, digits: int) -> np.ndarray:
     return text
 
 
+def fixed_decimals(values: np.ndarray, decimals: int) -> np.ndarray:
+    """Floats as text with ``decimals`` decimals (as ``%.Nf``, but rounded half to even on the
+    scaled value), by integer arithmetic over the whole array; ``%.Nf`` itself (one
+    Python call per value) only for magnitudes past 2**53 once scaled, and NaN/inf."""
+    import numpy as np
+
+    scale = 10 ** decimals
+    scaled = np.abs(values) * scale
+    exact = np.isfinite(scaled) & (scaled < 2.0**53)
+    units = np.round(np.where(exact, scaled, 0.0)).astype(np.int64)
+    whole, frac = np.divmod(units, scale)
+    text = whole.astype(str)
+    if decimals > 0:
+        text = np.char.add(np.char.add(text, "."), np.char.zfill(frac.astype(str), decimals))
+    text = np.char.add(np.where((values < 0) & (units != 0), "-", ""), text)
+    if not exact.all():
+        slow = np.flatnonzero(~exact)
+        text = text.astype(object)
+        text[slow] = [f"{v:.{decimals}f}" for v in values[slow]]
+        text = text.astype(str)
+    return text
+
+
 def format_cells(col: pd.Series, kind: str, decimals: int, max_text: int = MAX_TEXT) -> np.ndarray:
     """Every cell of ``col`` as text (a numpy string array), missing values empty; text
     longer than ``max_text`` is cut with an ellipsis."""
     import numpy as np
+    import pandas as pd
 
     mask = col.isna().to_numpy()
     if kind == "ns":
@@ -113,13 +137,16 @@ def format_cells(col: pd.Series, kind: str, decimals: int, max_text: int = MAX_T
         numpy_dtype: Any = getattr(col.dtype, "numpy_dtype", col.dtype)
         text = col.to_numpy(dtype=numpy_dtype, na_value=0).astype(str)
     elif kind == "float":
-        floats = col.to_numpy(dtype="float64", na_value=np.nan)
-        text = np.char.mod(f"%.{decimals}f", np.where(mask, 0.0, floats))
+        text = fixed_decimals(np.where(mask, 0.0, col.to_numpy(dtype="float64", na_value=np.nan)), decimals)
     elif kind == "bool":
         flags = col.fillna(False).to_numpy(dtype=bool)
         text = np.where(flags, "True", "False")
+    elif isinstance(col.dtype, pd.CategoricalDtype):  # addresses: format each category once
+        names = np.append(col.cat.categories.to_numpy(dtype=object).astype(str), "")
+        codes = col.cat.codes.to_numpy()
+        text = names[np.where(codes < 0, len(names) - 1, codes)]
     else:
-        text = np.array(col.astype(object).where(~mask, "").map(str).tolist(), dtype=str)
+        text = col.to_numpy(dtype=object, na_value="").astype(str)
         if text.size and text.dtype.itemsize // 4 > max_text:
             long = np.char.str_len(text) > max_text
             text = np.where(long, np.char.add(text.astype(f"<U{max_text - 1}"), "…"), text)
@@ -131,6 +158,7 @@ def format_cells(col: pd.Series, kind: str, decimals: int, max_text: int = MAX_T
 def _value_width(col: pd.Series, kind: str, decimals: int) -> int:
     """The widest cell of ``col`` without formatting every cell (numbers: the extremes)."""
     import numpy as np
+    import pandas as pd
 
     present = col.dropna()
     if present.empty:
@@ -140,8 +168,10 @@ def _value_width(col: pd.Series, kind: str, decimals: int) -> int:
     if kind in ("int", "float", "ns"):
         extremes = present.iloc[[int(np.argmin(present.to_numpy())), int(np.argmax(present.to_numpy()))]]
         return int(np.char.str_len(format_cells(extremes, kind, decimals)).max())
-    lengths = present.astype(object).map(lambda v: len(str(v)))
-    return int(lengths.max())
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        used = present.cat.remove_unused_categories().cat.categories
+        return int(np.char.str_len(used.to_numpy(dtype=object).astype(str)).max())
+    return int(np.char.str_len(present.to_numpy(dtype=object).astype(str)).max())
 
 
 def _header_lines(name: str, width: int) -> list[str]:
