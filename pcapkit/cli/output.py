@@ -125,9 +125,12 @@ def _write_table(df: pd.DataFrame, output: str | None, title: str | None, choice
                  view: str | None) -> None:
     """The table view: the view's columns that fit the terminal (120 characters to a file
     or a pipe), every row; paged when a terminal cannot hold it."""
-    from pcapkit.cli.views import ColumnChoice, select, table_width
+    from pcapkit.cli.views import ColumnChoice, select, table_width, view_note
     from pcapkit.reports.table import DEFAULT_WIDTH, table_text_chunks
 
+    note = view_note(choice or ColumnChoice(), view)
+    if note and not df.empty:
+        title = f"{title}\n{note}" if title else note
     df, orders = select(df, "table", choice or ColumnChoice(), view)
     display, priority = orders if orders is not None else (None, None)
     to_terminal = (output is None or output == "-") and sys.stdout.isatty()

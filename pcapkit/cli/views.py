@@ -31,11 +31,17 @@ TABLE_WIDTH = 120  # when standard output is not a terminal (a file, a pipe, a t
 class View:
     """columns: the default table columns in display order; priority: the order in which
     they are kept when not all fit (default: display order); decimals: per-column
-    overrides of :func:`pcapkit.reports.table.decimals_for`."""
+    overrides of :func:`pcapkit.reports.table.decimals_for`; unit: the one unit of every
+    time and duration of the default columns, said above the table (the CSV names
+    are the users' API and stay as they are)."""
 
     columns: tuple[str, ...]
     priority: tuple[str, ...] = ()
     decimals: dict[str, int] = field(default_factory=dict)
+    unit: str = ""
+
+    def note(self) -> str | None:
+        return f"(times and durations in {self.unit})" if self.unit else None
 
     def ordered(self, available: Sequence[str]) -> tuple[list[str], list[str]]:
         """(display order, priority order) of the view's columns present in ``available``."""
@@ -53,40 +59,48 @@ VIEWS: dict[str, View] = {
                 priority=("frame.number", "frame.time_relative", "tcp.stream", "ip.src", "ipv6.src",
                           "tcp.srcport", "ip.dst", "ipv6.dst", "tcp.dstport", "tcp.flags.str", "tcp.seq",
                           "tcp.ack", "tcp.len", "analysis", "tcp.analysis.ack_rtt", "tcp.window_size",
-                          "tcp.analysis.bytes_in_flight")),
+                          "tcp.analysis.bytes_in_flight"),
+                unit="seconds"),
     "handshakes": View(("tcp.stream", "client", "server", "syn_frame", "synack_frame", "ack_frame",
                         "syn_retransmissions", "client_mss", "server_mss", "client_wscale", "server_wscale",
                         "tcp.analysis.initial_rtt", "outcome"),
                        priority=("tcp.stream", "client", "server", "outcome", "tcp.analysis.initial_rtt",
-                                 "syn_frame", "synack_frame", "ack_frame", "syn_retransmissions")),
+                                 "syn_frame", "synack_frame", "ack_frame", "syn_retransmissions"),
+                unit="seconds"),
     "rtt": View(("tcp.stream", "data_src", "data_dst", "frame.number", "frame.time_relative",
                  "tcp.analysis.acks_frame", "tcp.ack", "tcp.analysis.ack_rtt", "acked_len", "srtt", "rttvar",
                  "estimated_rtt"),
                 priority=("tcp.stream", "data_src", "data_dst", "frame.number", "tcp.analysis.ack_rtt",
                           "srtt", "estimated_rtt", "frame.time_relative", "tcp.analysis.acks_frame", "acked_len",
-                          "rttvar", "tcp.ack")),
+                          "rttvar", "tcp.ack"),
+                unit="seconds"),
     "rtt --summary": View(("tcp.stream", "data_src", "data_dst", "count", "min", "mean", "median", "p95", "max",
                            "stdev", "srtt", "rttvar", "estimated_rtt"),
                           priority=("tcp.stream", "data_src", "data_dst", "count", "min", "mean", "max",
-                                    "estimated_rtt", "srtt", "median", "p95", "stdev", "rttvar")),
+                                    "estimated_rtt", "srtt", "median", "p95", "stdev", "rttvar"),
+                unit="seconds"),
     "flows": View(("first_frame", "proto", "src", "sport", "dst", "dport", "duration", "packets_ab", "bytes_ab",
                    "packets_ba", "bytes_ba", "tcp.stream", "conn_state", "retrans_ab", "retrans_ba",
-                   "rtt_ab_avg_ms", "throughput_ab_Bps"),
+                   "throughput_ab_Bps"),
                   priority=("first_frame", "proto", "src", "sport", "dst", "dport", "duration", "packets_ab",
-                            "bytes_ab", "packets_ba", "bytes_ba", "tcp.stream", "conn_state")),
+                            "bytes_ab", "packets_ba", "bytes_ba", "tcp.stream", "conn_state"),
+                unit="seconds"),
     "tcptrace": View(("conn", "direction", "src", "sport", "dst", "dport", "total_packets", "unique_bytes_sent",
                       "rexmt_data_pkts", "outoforder_pkts", "duplicate_acks", "throughput_Bps", "RTT_avg_ms",
                       "RTT_min_ms", "RTT_max_ms"),
                      priority=("conn", "direction", "src", "sport", "dst", "dport", "total_packets",
-                               "unique_bytes_sent", "rexmt_data_pkts", "throughput_Bps", "RTT_avg_ms")),
+                               "unique_bytes_sent", "rexmt_data_pkts", "throughput_Bps", "RTT_avg_ms"),
+                unit="milliseconds, as tcptrace"),
     "lab dhcp": View(("frame", "time", "message", "transaction_id", "src", "dst", "client_mac", "yiaddr",
                       "server_id", "lease_time_s", "router", "subnet_mask"),
                      priority=("frame", "time", "message", "transaction_id", "src", "dst", "yiaddr",
-                               "client_mac", "server_id", "lease_time_s")),
+                               "client_mac", "server_id", "lease_time_s"),
+                unit="seconds"),
     "lab dns messages": View(("frame", "time", "transport", "src", "dst", "id", "kind", "name", "type",
                               "answers", "response_to", "response_time"),
                              priority=("frame", "time", "kind", "name", "type", "src", "dst", "id", "answers",
-                                       "response_time", "response_to", "transport")),
+                                       "response_time", "response_to", "transport"),
+                unit="seconds"),
 }
 
 
@@ -114,6 +128,13 @@ class ColumnChoice:
         if self.columns and self.columns != "all":
             names = _split_names(self.columns) + names
         return list(dict.fromkeys(names)) or None
+
+
+def view_note(choice: ColumnChoice, view: str | None) -> str | None:
+    """The unit line above a default table (none when the user chose the columns)."""
+    if view is None or view not in VIEWS or choice.columns == "all" or choice.named() is not None:
+        return None
+    return VIEWS[view].note()
 
 
 def select(df: pd.DataFrame, fmt: str, choice: ColumnChoice, view: str | None) -> tuple[pd.DataFrame, Any]:

@@ -54,7 +54,7 @@ def parse_table(text: str, last: bool = False) -> tuple[list[str], list[list[str
     spans = [(m.start(), m.end()) for m in re.finditer(r"-+", lines[rule])]
     first_header = rule
     while first_header > 0 and lines[first_header - 1].strip() and not lines[first_header - 1].startswith(
-            ("TCP lab", "DNS lab", "first data")):
+            ("TCP lab", "DNS lab", "first data", "(")):
         first_header -= 1
     names = ["".join(lines[i][a:b].strip() for i in range(first_header, rule)) for a, b in spans]
     rows = []
@@ -89,6 +89,11 @@ def test_default_table_fits_120_and_holds_the_csv_values(words: list[str], path:
     assert len(rows) == len(frame)
     if words[0] == "tcp":
         assert {"frame.number", "tcp.stream", "ip.src", "tcp.seq"} <= set(names)
+    # one unit of time per table, said above it; a unit in a column name agrees with it
+    if "(times and durations in seconds)" in table:
+        assert not [n for n in names if n.endswith("_ms")]
+    if "(times and durations in milliseconds" in table:
+        assert not [n for n in names if n.endswith("_s")]
     for name in names:
         if name == "analysis" and words[0] == "tcp":
             continue  # the table's summary of the tcp.analysis.* flags (not a CSV column)
