@@ -32,7 +32,7 @@ IDS = [f"{' '.join(w)}:{corpus_id(p)}" for w, p in REPORTS]
 NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
-def run(*args: str) -> str:
+def pcapkit_cli(*args: str) -> str:
     """pcapkit ARGS (the file in place of "FILE", else after the command words)."""
     words = list(args)
     if "FILE" in words:
@@ -78,14 +78,14 @@ def same_cell(shown: str, exact: str) -> bool:
 
 @pytest.mark.parametrize(("words", "path"), REPORTS, ids=IDS)
 def test_default_table_fits_120_and_holds_the_csv_values(words: list[str], path: Path) -> None:
-    table = run(*words, str(path))
+    table = pcapkit_cli(*words, str(path))
     assert table.strip()
     too_long = [line for line in table.splitlines() if len(line) > 120]
     assert not too_long, too_long[:3]
     if words[0] == "stats" or (words[0] == "tcptrace" and "--conn" in words):
         return
     names, rows = parse_table(table, last=words[:2] == ["lab", "tcp"])
-    frame = pd.read_csv(io.StringIO(run(*words, "--format", "csv", str(path))), dtype=str, keep_default_na=False)
+    frame = pd.read_csv(io.StringIO(pcapkit_cli(*words, "--format", "csv", str(path))), dtype=str, keep_default_na=False)
     assert len(rows) == len(frame)
     if words[0] == "tcp":
         assert {"frame.number", "tcp.stream", "ip.src", "tcp.seq"} <= set(names)
@@ -98,7 +98,7 @@ def test_default_table_fits_120_and_holds_the_csv_values(words: list[str], path:
         if name == "analysis" and words[0] == "tcp":
             continue  # the table's summary of the tcp.analysis.* flags (not a CSV column)
         if name == "frame.time_relative":  # the table's: seconds since the capture's first frame
-            info = pd.read_csv(io.StringIO(run("stats", "--no-hash", "--format", "csv", str(path))), dtype=str)
+            info = pd.read_csv(io.StringIO(pcapkit_cli("stats", "--no-hash", "--format", "csv", str(path))), dtype=str)
             start = float(info["first_time"][0])
             for row, epoch in zip(rows, frame["frame.time_epoch"], strict=True):
                 assert abs(float(row[names.index(name)]) - (float(epoch) - start)) < 1e-6
@@ -111,11 +111,11 @@ def test_default_table_fits_120_and_holds_the_csv_values(words: list[str], path:
 
 def test_columns_all_and_e_choose_the_columns() -> None:
     path = str(LABS / "tcp-ethereal-trace-1")
-    names, _ = parse_table(run("tcp", path, "-e", "frame.number", "-e", "tcp.analysis.ack_rtt"))
+    names, _ = parse_table(pcapkit_cli("tcp", path, "-e", "frame.number", "-e", "tcp.analysis.ack_rtt"))
     assert names == ["frame.number", "tcp.analysis.ack_rtt"]
-    csv_text = run("tcp", path, "-e", "frame.number", "-e", "tcp.analysis.ack_rtt", "--format", "csv")
+    csv_text = pcapkit_cli("tcp", path, "-e", "frame.number", "-e", "tcp.analysis.ack_rtt", "--format", "csv")
     assert csv_text.splitlines()[0] == "frame.number,tcp.analysis.ack_rtt"
-    every = run("handshakes", path, "--columns", "all")
+    every = pcapkit_cli("handshakes", path, "--columns", "all")
     assert all(len(line) <= 120 for line in every.splitlines())
     assert "columns not shown" in every  # what did not fit is named, with how to see it
 
@@ -125,7 +125,7 @@ def test_columns_all_and_e_choose_the_columns() -> None:
 def test_csv_has_no_scientific_notation(words: list[str]) -> None:
     """9.3e-05 (an ACK of a SYN-ACK 93 µs later) is written 0.000093."""
     for path in (LABS / "tcp-ethereal-trace-1", LABS / "http-ethereal-trace-5"):
-        text = run(*words, str(path), "--format", "csv")
+        text = pcapkit_cli(*words, str(path), "--format", "csv")
         for row in csv.reader(io.StringIO(text)):
             for cell in row:
                 assert not re.fullmatch(r"-?[\d.]+[eE][-+]?\d+", cell), (words, cell)
