@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from pcapkit.cli.common import PcapkitCommand, output_options
-
-if TYPE_CHECKING:
-    pass
+from pcapkit.cli.views import ColumnChoice, column_options
 
 
 @click.command(cls=PcapkitCommand)
@@ -17,8 +13,10 @@ if TYPE_CHECKING:
 @click.argument("filter_expr", metavar="[FILTER]", nargs=-1)
 @click.option("--proto", type=click.Choice(["tcp", "udp", "icmp", "all"]), default="all",
               show_default=True, help="Only conversations of this protocol.")
+@column_options
 @output_options()
-def flows(file: str, filter_expr: tuple[str, ...], proto: str, fmt: str, output: str | None) -> None:
+def flows(file: str, filter_expr: tuple[str, ...], proto: str, choice: ColumnChoice, fmt: str,
+          output: str | None) -> None:
     """One row per conversation of FILE (TCP, UDP, ICMP, other IP): endpoints,
     first/last time, duration, packets and bytes each way; for TCP also tcp.stream,
     Zeek's conn_state and history, missed bytes, retransmissions, RTT and throughput.
@@ -35,17 +33,17 @@ def flows(file: str, filter_expr: tuple[str, ...], proto: str, fmt: str, output:
     df = flows_report(file, filter=" ".join(filter_expr))
     if proto != "all":
         df = df[df["proto"].str.startswith(proto)].reset_index(drop=True)
-    if fmt == "table":
-        df = df.dropna(axis=1, how="all")
-    write_report(df, fmt, output)
+    write_report(df, fmt, output, choice=choice, view="flows")
 
 
 @click.command(cls=PcapkitCommand)
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.argument("filter_expr", metavar="[FILTER]", nargs=-1)
 @click.option("--conn", "conn", type=int, default=None, help="Only tcptrace connection N (1-based).")
+@column_options
 @output_options()
-def tcptrace(file: str, filter_expr: tuple[str, ...], conn: int | None, fmt: str, output: str | None) -> None:
+def tcptrace(file: str, filter_expr: tuple[str, ...], conn: int | None, choice: ColumnChoice, fmt: str,
+             output: str | None) -> None:
     """tcptrace-style statistics of every TCP connection of FILE, one row per
     connection and direction, computed as `tcptrace -l -r -n` computes them: packets,
     pure ACKs, SACKs, unique/retransmitted bytes, out-of-order, window and segment
@@ -64,8 +62,8 @@ def tcptrace(file: str, filter_expr: tuple[str, ...], conn: int | None, fmt: str
     df = tcptrace_stats(segment_table(file, filter=" ".join(filter_expr)))
     if conn is not None and not df.empty:
         df = df[df["conn"] == conn].reset_index(drop=True)
-    if fmt == "table" and not df.empty:
-        # one statistic per line, a column per connection direction (as tcptrace prints)
+    if fmt == "table" and not df.empty and conn is not None and choice.named() is None:
+        # one connection: a statistic per line, a column per direction (as tcptrace prints)
         import pandas as pd
 
         from pcapkit.reports.output import text_frame
@@ -75,4 +73,4 @@ def tcptrace(file: str, filter_expr: tuple[str, ...], conn: int | None, fmt: str
         t.insert(0, "statistic", t.index)
         write_report(pd.DataFrame(t).reset_index(drop=True).astype("string"), fmt, output)
         return
-    write_report(df, fmt, output)
+    write_report(df, fmt, output, choice=choice, view="tcptrace")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from pcapkit.cli.common import PcapkitCommand, output_options
+from pcapkit.cli.views import ColumnChoice, column_options
 
 
 def _interval(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -25,8 +26,10 @@ def _interval(ctx: click.Context, param: click.Parameter, value: str) -> str:
               help="Interval in seconds (whole microseconds); 0: the whole capture as one interval.")
 @click.option("--max-rows", type=click.IntRange(min=1), default=1_000_000, show_default=True,
               help="Refuse a table of more intervals than this (a capture whose clock jumps).")
+@column_options
 @output_options()
-def iostat(file: str, filters: tuple[str, ...], interval: str, max_rows: int, fmt: str, output: str | None) -> None:
+def iostat(file: str, filters: tuple[str, ...], interval: str, max_rows: int, choice: ColumnChoice, fmt: str,
+           output: str | None) -> None:
     """Frames and bytes of FILE per INTERVAL seconds from its first frame, as tshark
     -q -z io,stat,INTERVAL[,FILTER...] counts them: one frames/bytes column pair per
     FILTER (a tcpdump expression; quote one that has spaces; "" counts every frame),
@@ -41,4 +44,4 @@ def iostat(file: str, filters: tuple[str, ...], interval: str, max_rows: int, fm
     from pcapkit.cli.output import write_report
     from pcapkit.reports.iostat import iostat as iostat_report
 
-    write_report(iostat_report(file, interval, filters, max_rows=max_rows), fmt, output)
+    write_report(iostat_report(file, interval, filters, max_rows=max_rows), fmt, output, choice=choice)

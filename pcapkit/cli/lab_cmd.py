@@ -7,6 +7,7 @@ from importlib import import_module
 import click
 
 from pcapkit.cli.common import PcapkitCommand, output_options
+from pcapkit.cli.views import ColumnChoice, column_options
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,8 +33,10 @@ def lab() -> None:
               help="How many data segments to list with their RTTs.")
 @click.option("--part", type=click.Choice(["answers", "segments"]), default="answers", show_default=True,
               help="For csv/json/parquet: the question/answer rows or the segment table.")
+@column_options
 @output_options()
-def tcp(file: str, stream: int | None, nsegments: int, part: str, fmt: str, output: str | None) -> None:
+def tcp(file: str, stream: int | None, nsegments: int, part: str, choice: ColumnChoice, fmt: str,
+        output: str | None) -> None:
     """The TCP lab for one connection of FILE: addresses and ports, SYN and SYN-ACK
     (raw and relative numbers, options), the segment with the HTTP request, the first
     data segments with SampleRTT and EstimatedRTT, the minimum receive window,
@@ -52,10 +55,11 @@ def tcp(file: str, stream: int | None, nsegments: int, part: str, fmt: str, outp
     if fmt == "table" and output is None:
         write_report(result.answers(), fmt, None, title=f"TCP lab, stream {result.stream}")
         click.echo("")
-        write_report(result.segments_frame(), fmt, None, title="first data segments", error=result.error)
+        write_report(result.segments_frame(), fmt, None, title="first data segments", error=result.error,
+                     choice=choice)
     else:
         df = result.answers() if part == "answers" else result.segments_frame()
-        write_report(df, fmt, output, error=result.error)
+        write_report(df, fmt, output, error=result.error, choice=choice)
     if result.unanswered:
         # the rows say which questions have no answer; the status says the lab is incomplete
         raise click.ClickException("; ".join(result.unanswered.values()))
@@ -65,8 +69,9 @@ def tcp(file: str, stream: int | None, nsegments: int, part: str, fmt: str, outp
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--part", type=click.Choice(["answers", "messages"]), default="answers", show_default=True,
               help="The lab's questions with their answers, or one row per DHCP message.")
+@column_options
 @output_options()
-def dhcp(file: str, part: str, fmt: str, output: str | None) -> None:
+def dhcp(file: str, part: str, choice: ColumnChoice, fmt: str, output: str | None) -> None:
     """The DHCP lab for FILE (v8.0 and v8.1 questions): the Discover / Offer / Request /
     ACK with addresses and ports, the host's MAC, transaction IDs, requested parameters,
     server, offered address, relay agent, router and mask, lease time, Release, ARP.
@@ -80,16 +85,19 @@ def dhcp(file: str, part: str, fmt: str, output: str | None) -> None:
     from pcapkit.cli.output import write_report
     from pcapkit.reports.lab_dhcp import lab_dhcp, lab_dhcp_answers
 
-    df = lab_dhcp_answers(file) if part == "answers" else lab_dhcp(file)
-    write_report(df, fmt, output, title="DHCP lab" if part == "answers" else None)
+    if part == "answers":
+        write_report(lab_dhcp_answers(file), fmt, output, title="DHCP lab", choice=choice)
+    else:
+        write_report(lab_dhcp(file), fmt, output, choice=choice, view="lab dhcp")
 
 
 @lab.command("dns", cls=PcapkitCommand)
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--part", type=click.Choice(["answers", "messages"]), default="answers", show_default=True,
               help="The lab's questions with their answers, or one row per DNS message.")
+@column_options
 @output_options()
-def dns(file: str, part: str, fmt: str, output: str | None) -> None:
+def dns(file: str, part: str, choice: ColumnChoice, fmt: str, output: str | None) -> None:
     """The DNS lab for FILE: for each query and its response, the transport, ports, server,
     query type, answers and what they contain, authority and additional records, the
     response time; whether the next TCP SYN goes to an answered address; repeated queries.
@@ -105,7 +113,8 @@ def dns(file: str, part: str, fmt: str, output: str | None) -> None:
     messages = lab_dns_messages(file)
     error = messages.attrs.get("pcapkit.error")
     df = lab_dns(file, messages) if part == "answers" else messages
-    write_report(df, fmt, output, title="DNS lab" if part == "answers" else None, error=error)
+    write_report(df, fmt, output, title="DNS lab" if part == "answers" else None, error=error, choice=choice,
+                 view=None if part == "answers" else "lab dns messages")
 
 
 @lab.command("nat", cls=PcapkitCommand)

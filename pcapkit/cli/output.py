@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING
 
 from pcapkit.errors import OutputError, PcapkitError
-from pcapkit.reports.output import table_text, text_frame, write_jsonl
+from pcapkit.reports.output import write_csv, write_jsonl
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from pcapkit.cli.views import ColumnChoice
 
 # file extensions of each report format (the first is the one suggested)
 EXTENSIONS = {"csv": (".csv",), "json": (".json", ".jsonl", ".ndjson"), "parquet": (".parquet", ".pq"),
@@ -118,10 +121,35 @@ def write_to(output: str | None, write: Callable[[IO[str]], object]) -> None:
         raise OutputError(f"{output or 'standard output'}: cannot write: {exc.strerror or exc}") from None
 
 
+def _write_table(df: pd.DataFrame, output: str | None, title: str | None, choice: ColumnChoice | None,
+                 view: str | None) -> None:
+    """The table view: the view's columns that fit the terminal (120 characters to a file
+    or a pipe), every row; paged when a terminal cannot hold it."""
+    from pcapkit.cli.views import ColumnChoice, select, table_width, view_note
+    from pcapkit.reports.table import DEFAULT_WIDTH, table_text_chunks
+
+    note = view_note(choice or ColumnChoice(), view)
+    if note and not df.empty:
+        title = f"{title}\n{note}" if title else note
+    df, orders = select(df, "table", choice or ColumnChoice(), view)
+    display, priority = orders if orders is not None else (None, None)
+    to_terminal = (output is None or output == "-") and sys.stdout.isatty()
+    chunks = table_text_chunks(df, columns=display, priority=priority, title=title,
+                               width=table_width() if to_terminal else DEFAULT_WIDTH)
+    if to_terminal and len(df) + 8 > shutil.get_terminal_size().lines:
+        import click
+
+        click.echo_via_pager(chunks)
+        return
+    write_to(output, lambda s: s.writelines(chunks))
+
+
 def write_report(df: pd.DataFrame, fmt: str | None, output: str | None, *, title: str | None = None,
-                 error: str | None = None) -> None:
+                 error: str | None = None, choice: ColumnChoice | None = None, view: str | None = None) -> None:
     """Write ``df`` in ``fmt`` (table|csv|json|parquet; None: from ``output``'s extension)
-    to ``output`` (None or "-": stdout). Then, when the input was cut short
+    to ``output`` (None or "-": stdout): a table shows the columns of ``view`` (see
+    :mod:`pcapkit.cli.views`) that fit, the other formats every column, unless ``choice``
+    names columns. Then, when the input was cut short
     (``error``, or ``df.attrs["pcapkit.error"]``), raise that error for the CLI's one line.
     The limits that cut the work (``df.attrs["warnings"]``) go to standard error first."""
     fmt = format_for(output, fmt)
@@ -129,6 +157,10 @@ def write_report(df: pd.DataFrame, fmt: str | None, output: str | None, *, title
     for line in df.attrs.get("warnings", []):
         print(f"pcapkit: warning: {line}", file=sys.stderr)
     failure = error if error is not None else df.attrs.get("pcapkit.error")
+    if choice is not None and fmt != "table":
+        from pcapkit.cli.views import select
+
+        df = select(df, fmt, choice, view)[0]
     if fmt == "parquet":
         try:
             if output is None or output == "-":
@@ -142,11 +174,11 @@ def write_report(df: pd.DataFrame, fmt: str | None, output: str | None, *, title
         except OSError as exc:
             raise OutputError(f"{output or 'standard output'}: cannot write: {exc.strerror or exc}") from None
     elif fmt == "csv":
-        write_to(output, lambda s: text_frame(df).to_csv(s, index=False))
+        write_to(output, lambda s: write_csv(df, s))
     elif fmt == "json":
         write_to(output, lambda s: write_jsonl(df, s))
     else:
-        write_to(output, lambda s: s.write(table_text(df, title)))
+        _write_table(df, output, title, choice, view)
     if failure:
         raise PcapkitError(str(failure))
 

@@ -1,10 +1,13 @@
-"""``pcapkit read FILE [FILTER]``: one line per packet, like ``tcpdump -r``; or JSON/CSV rows."""
+"""``pcapkit read FILE [FILTER]``: one numbered line per packet (tshark's frame number, then
+a ``tcpdump -n -tt`` line), the layer tree of each (``-V``), the fields of each
+(``-T fields -e NAME``, as tshark), or JSON/CSV rows."""
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +61,31 @@ def frame_row(reader: CaptureReader, frame: Frame, protocols: str | None) -> dic
     return row
 
 
+class _Clock:
+    """frame.time_relative and frame.time_delta of the frames read (before any filter,
+    as tshark's: since the first captured frame and the previous captured one)."""
+
+    def __init__(self) -> None:
+        self.first: int | None = None
+        self._previous: int | None = None
+        self._pending: deque[tuple[int, int]] = deque()  # (frame number, previous time)
+
+    def tap(self, frames: Iterable[Frame]) -> Iterator[Frame]:
+        for frame in frames:
+            if self.first is None:
+                self.first = frame.ts_ns
+            self._pending.append((frame.number, frame.ts_ns if self._previous is None else self._previous))
+            self._previous = frame.ts_ns
+            yield frame
+
+    def times(self, frame: Frame) -> dict[str, int]:
+        while self._pending and self._pending[0][0] < frame.number:
+            self._pending.popleft()
+        previous = self._pending[0][1] if self._pending and self._pending[0][0] == frame.number else frame.ts_ns
+        return {"frame.time_relative": frame.ts_ns - (self.first if self.first is not None else frame.ts_ns),
+                "frame.time_delta": frame.ts_ns - previous}
+
+
 @click.command(cls=PcapkitCommand)
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.argument("filter_words", nargs=-1, metavar="[FILTER]...")
@@ -68,8 +96,19 @@ def frame_row(reader: CaptureReader, frame: Frame, protocols: str | None) -> dic
 @click.option("-o", "--output", type=click.Path(), default=None,
               help="Write to FILE instead of standard output.")
 @click.option("--strict", is_flag=True, help="Treat damage after the file header as an error.")
+@click.option("--number/--no-number", default=True, show_default=True,
+              help="Start each text line with the frame number (as tshark).")
+@click.option("-V", "verbose", is_flag=True, help="The layer tree of each packet (as tshark -V; see show).")
+@click.option("-T", "mode", type=click.Choice(["text", "fields"]), default="text", show_default=True,
+              help="fields: the -e fields of each packet, as tshark -T fields.")
+@click.option("-e", "fields", multiple=True, metavar="NAME",
+              help="A Wireshark field to print (repeatable; with -T fields, or as csv/json columns).")
+@click.option("-E", "field_options", multiple=True, metavar="KEY=VALUE",
+              help="As tshark: separator=/t|/s|C, occurrence=f|l|a, aggregator=,|/s|C, header=y|n, "
+                   "quote=d|s|n.")
 def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, output: str | None,
-         strict: bool) -> None:
+         strict: bool, number: bool, verbose: bool, mode: str, fields: tuple[str, ...],
+         field_options: tuple[str, ...]) -> None:
     """Read a capture FILE (pcap, pcapng, snoop, gzipped or not; - for standard input) and print one line
     per packet, optionally only those matching a tcpdump FILTER.
 
@@ -81,8 +120,26 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
       pcapkit read capture.pcapng -c 10
       pcapkit read capture.pcap tcp port 80
       pcapkit read capture.pcap --format json -o frames.jsonl
+      pcapkit read capture.pcap -V -c 1
+      pcapkit read capture.pcap -T fields -e frame.number -e ip.src -e tcp.srcport -E separator=,
     """
     from pcapkit.capture.files import open_capture
+    from pcapkit.cli import fields_view
+
+    specs: dict[str, Any] = {}
+    fields_format = fields_view.parse_options(field_options)
+    if mode == "fields" and not fields:
+        raise click.UsageError("-T fields needs at least one -e NAME")
+    if fields:
+        from pcapkit.cli.show_cmd import field_specs
+
+        specs = field_specs()
+        fields_view.check_names(fields, specs)
+        specs.update(fields_view.loop_specs())
+    if mode == "fields":
+        fmt = "fields"
+    elif verbose and fmt == "text":
+        fmt = "verbose"
 
     expr = " ".join(filter_words).strip()
     filter_frames: Callable[..., Iterator[Frame]] | None = None
@@ -91,6 +148,7 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
         if filter_frames is None:
             raise click.ClickException("filtering is not available (pcapkit.capture.bpf missing)")
     summary_line = _optional("pcapkit.dissect.driver", "summary_line") if fmt == "text" else None
+    clock = _Clock()
     dissect = _optional("pcapkit.dissect.driver", "dissect")
     session_cls = _optional("pcapkit.dissect.driver", "DissectSession")
     session = session_cls() if session_cls is not None else None
@@ -98,14 +156,18 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
     from pcapkit.cli.output import open_output
 
     with open_output(output) as out, open_capture(file, strict=strict) as reader:
-        frames: Iterator[Frame] = iter(reader)
+        frames: Iterator[Frame] = clock.tap(reader)
         if filter_frames is not None:
             frames = filter_frames((f for f in frames if f.linktype >= 0), expr)
         writer: Any = None
         if fmt == "csv":
-            writer = csv.DictWriter(out, fieldnames=list(COLUMNS), extrasaction="ignore",
+            writer = csv.DictWriter(out, fieldnames=list(fields or COLUMNS), extrasaction="ignore",
                                     lineterminator="\n")
             writer.writeheader()
+        elif fmt == "fields" and fields_format.header:
+            out.write(fields_format.line(fields, header=True))
+        tree = _optional("pcapkit.cli.show_cmd", "packet_tree") if fmt == "verbose" else None
+        tree_specs = _specs_for_tree(specs) if tree is not None else {}
         shown = 0
         for frame in frames if count != 0 else ():
             shown += 1
@@ -117,7 +179,32 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
                     line = summary_line(frame, packet)
                 else:
                     line = fallback_summary(frame)
-                out.write(line + "\n")
+                out.write(f"{frame.number:5d}  {line}\n" if number else line + "\n")
+                if count is not None and shown >= count:
+                    break
+                continue
+            if fmt == "verbose":
+                if shown > 1:
+                    out.write("\n")
+                if tree is not None and packet is not None:
+                    out.write("\n".join(tree(packet, tree_specs)) + "\n")
+                else:
+                    out.write(fallback_summary(frame) + "\n")
+                if count is not None and shown >= count:
+                    break
+                continue
+            if fields:
+                values = _field_values(packet, frame, clock)
+                if fmt == "fields":
+                    out.write(fields_format.line([fields_view.cell(values.get(n), specs.get(n), fields_format)
+                                                  for n in fields]))
+                else:
+                    row = {n: fields_view.cell(values.get(n), specs.get(n), fields_view.FieldsFormat())
+                           for n in fields if values.get(n) is not None}
+                    if fmt == "json":
+                        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    else:
+                        writer.writerow(row)
                 if count is not None and shown >= count:
                     break
                 continue
@@ -132,3 +219,18 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
     if warnings and (count is None or shown < count):
         click.echo(f"pcapkit: error: {warnings[0]}", err=True)
         raise SystemExit(1)
+
+
+def _field_values(packet: Any, frame: Frame, clock: _Clock) -> dict[str, Any]:
+    """Every field of the packet by name, with the reader loop's frame times."""
+    values: dict[str, Any] = packet.fields() if packet is not None else {}
+    values.update(clock.times(frame))
+    return values
+
+
+def _specs_for_tree(specs: dict[str, Any]) -> dict[str, Any]:
+    if specs:
+        return specs
+    from pcapkit.cli.show_cmd import field_specs
+
+    return field_specs()

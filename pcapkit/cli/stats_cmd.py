@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from importlib import import_module
 from typing import Any
@@ -41,7 +42,7 @@ def stats(files: tuple[str, ...], hierarchy: bool, no_hash: bool, fmt: str, outp
       pcapkit stats capture.pcap --format csv -o info.csv
     """
     from pcapkit.errors import PcapkitError
-    from pcapkit.reports.capinfo import capture_info, info_frame, info_lines
+    from pcapkit.reports.capinfo import capture_info, info_frame
 
     infos = []
     failed = False
@@ -68,9 +69,7 @@ def stats(files: tuple[str, ...], hierarchy: bool, no_hash: bool, fmt: str, outp
             for n, info in enumerate(infos):
                 if n:
                     out.write("\n")
-                width = max(len(label) for label, _ in info_lines(info)) + 2
-                for label, value in info_lines(info):
-                    out.write(f"{label + ':':<{width}}{value}\n")
+                out.write(_info_text(info))
                 if info.file in hier:
                     out.write("\n" + _hier_text(hier[info.file]))
     elif fmt == "json":
@@ -89,6 +88,45 @@ def stats(files: tuple[str, ...], hierarchy: bool, no_hash: bool, fmt: str, outp
             click.echo(f"pcapkit: error: {w}", err=True)
     if failed or any(info.warnings for info in infos):
         raise SystemExit(1)
+
+
+def _utc(ns: int) -> str:
+    """A UTC date with microseconds (2004-08-21 01:44:20.570381 UTC)."""
+    import datetime as dt
+
+    seconds, nanos = divmod(ns, 1_000_000_000)
+    when = dt.datetime.fromtimestamp(seconds, tz=dt.UTC) + dt.timedelta(microseconds=nanos // 1000)
+    return when.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
+def _info_text(info: Any, width: int = 120) -> str:
+    """capinfos' lines, the first/last packet times followed by their UTC dates, long
+    values wrapped under themselves to ``width``."""
+    import textwrap
+
+    lines = info_lines_with_dates(info)
+    indent = max(len(label) for label, _ in lines) + 2
+    out = []
+    for label, value in lines:
+        wrapped = textwrap.wrap(str(value), max(width - indent, 20), break_on_hyphens=False) or [""]
+        out.append(f"{label + ':':<{indent}}{wrapped[0]}")
+        out.extend(" " * indent + more for more in wrapped[1:])
+    return "\n".join(out) + "\n"
+
+
+def info_lines_with_dates(info: Any) -> list[tuple[str, str]]:
+    from pcapkit.frame import time_invalid
+    from pcapkit.reports.capinfo import info_lines
+
+    times = {"First packet time": info.first_time, "Last packet time": info.last_time}
+    lines = []
+    for label, value in info_lines(info):
+        ns = times.get(label)
+        if ns is not None and not time_invalid(ns):
+            with contextlib.suppress(OverflowError, OSError, ValueError):  # beyond datetime's years
+                value = f"{value} ({_utc(ns)})"
+        lines.append((label, value))
+    return lines
 
 
 def _hier_text(h: Any) -> str:

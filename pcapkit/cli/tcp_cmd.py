@@ -7,15 +7,10 @@ from typing import TYPE_CHECKING
 import click
 
 from pcapkit.cli.common import PcapkitCommand, output_options
+from pcapkit.cli.views import ColumnChoice, column_options
 
 if TYPE_CHECKING:
     import pandas as pd
-
-# the columns the table format shows by default (every column with --columns all)
-TABLE_COLUMNS = ("frame.number", "frame.time_epoch", "tcp.stream", "ip.src", "tcp.srcport", "ip.dst",
-                 "tcp.dstport", "tcp.flags.str", "tcp.seq", "tcp.ack", "tcp.len", "tcp.window_size",
-                 "tcp.analysis.acks_frame", "tcp.analysis.ack_rtt", "tcp.analysis.bytes_in_flight",
-                 "analysis")
 
 
 def _with_analysis_column(df: pd.DataFrame) -> pd.DataFrame:
@@ -38,14 +33,12 @@ def _with_analysis_column(df: pd.DataFrame) -> pd.DataFrame:
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.argument("filter_expr", metavar="[FILTER]", nargs=-1)
 @click.option("--stream", type=int, default=None, help="Only this tcp.stream.")
-@click.option("--columns", default=None,
-              help="Comma-separated columns to show, or 'all' (default: all for csv/json/parquet, "
-                   "a compact set for table).")
+@column_options
 @click.option("--max-unacked", type=int, default=10_000, show_default=True,
               help="Unacknowledged segments tracked per direction (tshark: 10000).")
 @click.option("--max-conversations", type=int, default=None, help="Stop tracking new conversations after N.")
 @output_options()
-def tcp(file: str, filter_expr: tuple[str, ...], stream: int | None, columns: str | None,
+def tcp(file: str, filter_expr: tuple[str, ...], stream: int | None, choice: ColumnChoice,
         max_unacked: int, max_conversations: int | None, fmt: str, output: str | None) -> None:
     """Per-frame TCP analysis of FILE, field for field as tshark's
     (-o tcp.analyze_sequence_numbers:TRUE): tcp.stream, relative/raw seq and ack,
@@ -60,30 +53,24 @@ def tcp(file: str, filter_expr: tuple[str, ...], stream: int | None, columns: st
       pcapkit tcp capture.pcap --format csv -o tcp.csv
     """
     from pcapkit.cli.output import write_report
+    from pcapkit.cli.views import with_time_relative
     from pcapkit.reports.tcp import tcp_frames
 
     expr = " ".join(filter_expr).strip() or None
     df = tcp_frames(file, stream=stream, bpf=expr, max_unacked=max_unacked,
                     max_conversations=max_conversations)
-    if columns == "all":
-        pass
-    elif columns:
-        wanted = [c.strip() for c in columns.split(",") if c.strip()]
-        if "analysis" in wanted:
-            df = _with_analysis_column(df)
-        unknown = [c for c in wanted if c not in df.columns]
-        if unknown:
-            raise click.BadParameter(f"unknown column(s): {', '.join(unknown)}", param_hint="--columns")
-        df = df[wanted]
-    elif fmt == "table":
-        df = _with_analysis_column(df)[list(TABLE_COLUMNS)]
-    write_report(df, fmt, output)
+    if fmt == "table":  # the table shows seconds since the first frame beside the epoch
+        df = with_time_relative(df, file)
+    if fmt == "table" or "analysis" in (choice.named() or ()):
+        df = _with_analysis_column(df)
+    write_report(df, fmt, output, choice=choice, view="tcp")
 
 
 @click.command(cls=PcapkitCommand)
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@column_options
 @output_options()
-def handshakes(file: str, fmt: str, output: str | None) -> None:
+def handshakes(file: str, choice: ColumnChoice, fmt: str, output: str | None) -> None:
     """One row per TCP stream of FILE: client and server, SYN / SYN-ACK / ACK frames and
     times, SYN retransmissions, ISNs, MSS, window scale, SACK-permitted and timestamps
     of each side, the initial RTT and the outcome (established, incomplete, refused,
@@ -98,7 +85,7 @@ def handshakes(file: str, fmt: str, output: str | None) -> None:
     from pcapkit.reports.handshakes import handshakes as handshakes_report
 
     df = handshakes_report(file)
-    write_report(df, fmt, output)
+    write_report(df, fmt, output, choice=choice, view="handshakes")
 
 
 @click.command(cls=PcapkitCommand)
@@ -110,8 +97,10 @@ def handshakes(file: str, fmt: str, output: str | None) -> None:
 @click.option("--summary", is_flag=True,
               help="Per stream and direction: count, min, mean, median, p95, max, stdev, the final "
                    "RFC 6298 SRTT and RTTVAR, and the final lab EstimatedRTT (estimated_rtt).")
+@column_options
 @output_options()
-def rtt(file: str, stream: int | None, method: str, summary: bool, fmt: str, output: str | None) -> None:
+def rtt(file: str, stream: int | None, method: str, summary: bool, choice: ColumnChoice, fmt: str,
+        output: str | None) -> None:
     """RTT samples of FILE (one row per ACK that gives a sample) with, after each
     sample, the RFC 6298 estimator over every sample, the SYN's included (srtt,
     rttvar), and the Kurose & Ross lab's EstimatedRTT over the samples of data
@@ -126,9 +115,12 @@ def rtt(file: str, stream: int | None, method: str, summary: bool, fmt: str, out
       pcapkit rtt capture.pcap --format csv -o rtt.csv
     """
     from pcapkit.cli.output import write_report
+    from pcapkit.cli.views import with_time_relative
     from pcapkit.reports.rtt import rtt_samples, summarize
 
     df = rtt_samples(file, stream=stream, method=method)
     if summary:
         df = summarize(df)
-    write_report(df, fmt, output)
+    elif fmt == "table":
+        df = with_time_relative(df, file)
+    write_report(df, fmt, output, choice=choice, view="rtt --summary" if summary else "rtt")

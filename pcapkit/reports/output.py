@@ -18,27 +18,57 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def _ns_text(ns: int) -> str:
-    from pcapkit.frame import format_epoch_ns
-
-    return format_epoch_ns(ns)
-
-
 def text_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` with time columns turned into exact decimal-second strings."""
+    """A copy of ``df`` with time columns turned into exact decimal-second strings
+    (one numpy pass per column)."""
     import pandas as pd
+
+    from pcapkit.reports.table import format_cells
 
     out = df.copy()
     for name in out.columns:
         col = out[name]
         if pd.api.types.is_datetime64_any_dtype(col.dtype) or pd.api.types.is_timedelta64_dtype(col.dtype):
-            values = col.array.asi8 if hasattr(col.array, "asi8") else col.astype("int64").to_numpy()
-            mask = col.isna().to_numpy()
-            out[name] = pd.array(
-                [None if m else _ns_text(int(v)) for v, m in zip(values, mask, strict=True)],
-                dtype="string",
-            )
+            text = format_cells(col, "ns", 9).astype(object)
+            text[col.isna().to_numpy()] = None
+            out[name] = pd.array(text, dtype="string")
     return out
+
+
+def _positional_floats(col: pd.Series) -> pd.Series:
+    """``col`` with the floats that Python would print in scientific notation (below
+    1e-4 or from 1e16 on) replaced by their shortest positional text (9.3e-05 ->
+    0.000093), every other value left for the CSV writer's own (shortest) text."""
+    import numpy as np
+
+    values = col.to_numpy(dtype="float64", na_value=np.nan)
+    magnitude = np.abs(values)
+    scientific = np.isfinite(values) & (magnitude != 0) & ((magnitude < 1e-4) | (magnitude >= 1e16))
+    if not scientific.any():
+        return col
+    out = col.astype(object)
+    where = np.flatnonzero(scientific)
+    out.iloc[where] = [np.format_float_positional(v, trim="-") for v in values[where]]
+    return out
+
+
+CSV_CHUNK_ROWS = 100_000
+
+
+def write_csv(df: pd.DataFrame, stream: IO[str]) -> None:
+    """``df`` as CSV, every column, ``CSV_CHUNK_ROWS`` rows at a time: times as exact
+    decimal seconds, floats never in scientific notation, missing values empty."""
+    import pandas as pd
+
+    if df.empty:
+        df.to_csv(stream, index=False)
+        return
+    for start in range(0, len(df), CSV_CHUNK_ROWS):
+        chunk = text_frame(df.iloc[start:start + CSV_CHUNK_ROWS])
+        for name in chunk.columns:
+            if pd.api.types.is_float_dtype(chunk[name].dtype):
+                chunk[name] = _positional_floats(chunk[name])
+        chunk.to_csv(stream, index=False, header=start == 0)
 
 
 def _json_value(value: Any) -> Any:
@@ -78,12 +108,15 @@ def write_jsonl(df: pd.DataFrame, stream: IO[str]) -> None:
         stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
-def table_text(df: pd.DataFrame, title: str | None = None) -> str:
-    """``df`` as an aligned text table (a missing value is an empty cell, as in tshark's
-    columns), after ``title`` on its own line; ``(no rows)`` for an empty table."""
-    tdf = text_frame(df)
-    head = title + "\n" if title else ""
-    if tdf.empty:
-        return head + "(no rows)\n"
-    shown = tdf.astype(object).where(tdf.notna(), "")
-    return head + shown.to_string(index=False) + "\n"
+def table_text(df: pd.DataFrame, title: str | None = None, *, columns: list[str] | None = None,
+               width: int = 120) -> str:
+    """``df`` as an aligned text table of at most ``width`` columns (see
+    :mod:`pcapkit.reports.table`), after ``title`` on its own line; ``(no rows)`` for an
+    empty table."""
+    import io
+
+    from pcapkit.reports.table import write_table
+
+    out = io.StringIO()
+    write_table(df, out, columns=columns, width=width, title=title)
+    return out.getvalue()

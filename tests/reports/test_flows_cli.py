@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -41,7 +42,10 @@ def test_flows_parquet_file_round_trip(corpus: Path, tmp_path: Path) -> None:
 
 def test_tcptrace_table_and_csv(corpus: Path) -> None:
     path = CORPUS / "tcp" / "tcp.dmp.gz"
-    res = CliRunner().invoke(tcptrace, [str(path)])
+    res = CliRunner().invoke(tcptrace, [str(path)])  # a row per connection direction, 120 columns wide
+    assert res.exit_code == 0 and "unique_" in res.output and re.search(r"(?m)^ +2  b2a ", res.output)
+    assert max(len(line) for line in res.output.splitlines()) <= 120
+    res = CliRunner().invoke(tcptrace, [str(path), "--conn", "2"])  # a statistic per line, as tcptrace
     assert res.exit_code == 0 and "unique_bytes_sent" in res.output and "2 b2a" in res.output
     res = CliRunner().invoke(tcptrace, [str(path), "--conn", "2", "--format", "csv"])
     assert res.exit_code == 0

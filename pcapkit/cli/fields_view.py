@@ -1,0 +1,103 @@
+"""``read -T fields -e NAME ... -E KEY=VALUE``: the lines ``tshark -T fields`` prints.
+
+A field is any Wireshark field a pcapkit dissector declares (its
+:class:`~pcapkit.fields.FieldSpec` renders the value as tshark prints it), plus
+``frame.time_relative`` and ``frame.time_delta``, which only the reading loop knows.
+``-E`` takes tshark's keys: ``separator=/t|/s|C``, ``occurrence=f|l|a``,
+``aggregator=,|/s|C``, ``header=y|n``, ``quote=d|s|n``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from pcapkit.fields import FieldSpec
+
+# frame.* values the reader loop computes (not a dissector's): seconds since the first
+# frame and since the previous one, printed as tshark prints relative times
+LOOP_FIELDS = ("frame.time_relative", "frame.time_delta")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldsFormat:
+    separator: str = "\t"
+    occurrence: str = "a"  # f, l or a
+    aggregator: str = ","
+    header: bool = False
+    quote: str = ""
+
+    def line(self, cells: Sequence[str], *, header: bool = False) -> str:
+        """One line of cells; values are quoted when asked (an empty one is not, nor the
+        header's names, as tshark)."""
+        if self.quote and not header:
+            cells = [f"{self.quote}{c}{self.quote}" if c else c for c in cells]
+        return self.separator.join(cells) + "\n"
+
+
+def _char(value: str) -> str:
+    return {"/t": "\t", "/s": " "}.get(value, value)
+
+
+def parse_options(options: Sequence[str]) -> FieldsFormat:
+    """``-E`` options (``separator=,``) into a :class:`FieldsFormat`, as tshark reads them."""
+    values: dict[str, Any] = {}
+    for option in options:
+        key, sep, value = option.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{option}: expected KEY=VALUE", param_hint="-E")
+        if key == "separator":
+            values["separator"] = _char(value)
+        elif key == "aggregator":
+            values["aggregator"] = _char(value)
+        elif key == "occurrence":
+            if value not in ("f", "l", "a"):
+                raise click.BadParameter(f"occurrence={value}: use f, l or a", param_hint="-E")
+            values["occurrence"] = value
+        elif key == "header":
+            values["header"] = value == "y"
+        elif key == "quote":
+            values["quote"] = {"d": '"', "s": "'", "n": ""}.get(value, "")
+        else:
+            raise click.BadParameter(f"{key}: not one of separator, occurrence, aggregator, header, quote",
+                                     param_hint="-E")
+    return FieldsFormat(**values)
+
+
+def loop_specs() -> dict[str, FieldSpec]:
+    from pcapkit.fields import FieldSpec
+
+    return {name: FieldSpec(name, "reltime_ns") for name in LOOP_FIELDS}
+
+
+def check_names(names: Sequence[str], specs: Mapping[str, FieldSpec]) -> None:
+    unknown = [n for n in names if n not in specs and n not in LOOP_FIELDS]
+    if unknown:
+        raise click.BadParameter(f"{', '.join(unknown)}: not a field pcapkit's dissectors know "
+                                 f"(pcapkit show -V FILE lists a frame's fields)", param_hint="-e")
+
+
+def occurrences(values: Any, spec: FieldSpec | None) -> list[str]:
+    """Each occurrence of a field's value as tshark prints it."""
+    from pcapkit.fields import render_value
+
+    items = values if isinstance(values, list) else [values]
+    if spec is None:
+        return [str(v) for v in items]
+    return [render_value(spec, v) for v in items]
+
+
+def cell(values: Any, spec: FieldSpec | None, fmt: FieldsFormat) -> str:
+    """One field's text in a line: the chosen occurrence(s), joined by the aggregator."""
+    if values is None:
+        return ""
+    texts = occurrences(values, spec)
+    if fmt.occurrence == "f":
+        texts = texts[:1]
+    elif fmt.occurrence == "l":
+        texts = texts[-1:]
+    return fmt.aggregator.join(texts)
