@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from importlib import import_module
 from typing import Any
@@ -90,19 +89,12 @@ def stats(files: tuple[str, ...], hierarchy: bool, no_hash: bool, fmt: str, outp
         raise SystemExit(1)
 
 
-def _utc(ns: int) -> str:
-    """A UTC date with microseconds (2004-08-21 01:44:20.570381 UTC)."""
-    import datetime as dt
-
-    seconds, nanos = divmod(ns, 1_000_000_000)
-    when = dt.datetime.fromtimestamp(seconds, tz=dt.UTC) + dt.timedelta(microseconds=nanos // 1000)
-    return when.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
-
-
 def _info_text(info: Any, width: int = 120) -> str:
     """capinfos' lines, the first/last packet times followed by their UTC dates, long
     values wrapped under themselves to ``width``."""
     import textwrap
+
+    from pcapkit.reports.capinfo import info_lines_with_dates
 
     lines = info_lines_with_dates(info)
     indent = max(len(label) for label, _ in lines) + 2
@@ -112,21 +104,6 @@ def _info_text(info: Any, width: int = 120) -> str:
         out.append(f"{label + ':':<{indent}}{wrapped[0]}")
         out.extend(" " * indent + more for more in wrapped[1:])
     return "\n".join(out) + "\n"
-
-
-def info_lines_with_dates(info: Any) -> list[tuple[str, str]]:
-    from pcapkit.frame import time_invalid
-    from pcapkit.reports.capinfo import info_lines
-
-    times = {"First packet time": info.first_time, "Last packet time": info.last_time}
-    lines = []
-    for label, value in info_lines(info):
-        ns = times.get(label)
-        if ns is not None and not time_invalid(ns):
-            with contextlib.suppress(OverflowError, OSError, ValueError):  # beyond datetime's years
-                value = f"{value} ({_utc(ns)})"
-        lines.append((label, value))
-    return lines
 
 
 def _hier_text(h: Any) -> str:

@@ -377,3 +377,29 @@ def info_lines(info: CaptureInfo) -> list[tuple[str, str]]:
     for w in info.warnings:
         lines.append(("Warning", w))
     return lines
+
+
+def _utc(ns: int) -> str:
+    """A UTC date with microseconds (2004-08-21 01:44:20.570381 UTC)."""
+    import datetime as dt
+
+    seconds, nanos = divmod(ns, 1_000_000_000)
+    when = dt.datetime.fromtimestamp(seconds, tz=dt.UTC) + dt.timedelta(microseconds=nanos // 1000)
+    return when.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
+def info_lines_with_dates(info: CaptureInfo) -> list[tuple[str, str]]:
+    """:func:`info_lines` with the first/last packet times followed by their UTC dates."""
+    import contextlib
+
+    from pcapkit.frame import time_invalid
+
+    times = {"First packet time": info.first_time, "Last packet time": info.last_time}
+    lines = []
+    for label, value in info_lines(info):
+        ns = times.get(label)
+        if ns is not None and not time_invalid(ns):
+            with contextlib.suppress(OverflowError, OSError, ValueError):  # beyond datetime's years
+                value = f"{value} ({_utc(ns)})"
+        lines.append((label, value))
+    return lines

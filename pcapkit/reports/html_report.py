@@ -76,9 +76,11 @@ class Section:
 
 def _cells(df: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     """Header and rows of ``df`` as the CLI's CSV output writes them."""
-    from pcapkit.reports.output import text_frame
+    from pcapkit.reports.output import write_csv
 
-    text = text_frame(df).to_csv(index=False)
+    buffer = io.StringIO()
+    write_csv(df, buffer)
+    text = buffer.getvalue()
     rows = list(csv.reader(io.StringIO(text)))
     return (rows[0] if rows else list(map(str, df.columns))), rows[1:]
 
@@ -146,7 +148,7 @@ def build_report(path: str | PathLike[str], *, max_rows: int = MAX_ROWS, streams
     import pandas as pd
 
     from pcapkit.dissect.hierarchy import hierarchy_from_protocols
-    from pcapkit.reports.capinfo import capture_info, info_lines
+    from pcapkit.reports.capinfo import capture_info, info_lines_with_dates
     from pcapkit.reports.expert import expert_items, summarize
     from pcapkit.reports.flows import flows
     from pcapkit.reports.handshakes import handshakes
@@ -160,7 +162,7 @@ def build_report(path: str | PathLike[str], *, max_rows: int = MAX_ROWS, streams
     sections: list[Section] = []
 
     info = capture_info(path, hashes=hashes)
-    summary = pd.DataFrame(info_lines(info), columns=["field", "value"])
+    summary = pd.DataFrame(info_lines_with_dates(info), columns=["field", "value"])
     sections.append(Section("summary", "Capture summary", [table_html(summary, "summary-table", max_rows)]))
 
     hierarchy_at = len(sections)  # (filled in from the expert section's dissection below)

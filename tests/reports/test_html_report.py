@@ -157,8 +157,13 @@ def test_summary_and_hierarchy_are_stats(rendered) -> None:  # type: ignore[no-u
     path, _out, parsed, _console, _shot = rendered
     result = CliRunner().invoke(cli, ["stats", str(path)])
     assert result.exit_code == 0, result.output
-    stats = dict(m.groups() for m in (re.match(r"^(.+?):\s+(.*)$", line) for line in result.output.splitlines())
-                 if m)
+    lines: list[str] = []
+    for line in result.output.splitlines():  # a long value wraps under itself: join it back
+        if line.startswith(" ") and lines:
+            lines[-1] += " " + line.strip()
+        else:
+            lines.append(line)
+    stats = dict(m.groups() for m in (re.match(r"^(.+?):\s+(.*)$", line) for line in lines) if m)
     _, rows = parsed.tables["summary-table"]
     assert {label: value for label, value in rows} == stats
     result = CliRunner().invoke(cli, ["stats", str(path), "--hierarchy", "--format", "json"])
