@@ -157,10 +157,10 @@ _LABS: dict[str, tuple[str, str, str, str]] = {
               "The getting-started lab for FILE: protocols seen, time from the HTTP GET to the OK, the "
               "server's and host's addresses, the two HTTP messages."),
     "wifi": ("pcapkit.reports.lab_wifi", "lab_wifi", "Wireshark_802_11.pcap",
-             "The 802.11 lab for FILE, from the MAC headers: the APs sending the most beacons and the time "
-             "between their beacons, the addresses of the beacon, SYN and SYN-ACK frames, leaving an AP "
-             "(DHCP Release, deauthentication), authentication, association, probes. Questions on the "
-             "management frame body (SSID, rates, beacon interval field) say they are not decoded."),
+             "The 802.11 lab for FILE: the APs sending the most beacons, their SSIDs and beacon interval, "
+             "the advertised rates, the addresses of the beacon, SYN and SYN-ACK frames, leaving an AP "
+             "(DHCP Release, deauthentication), authentication (algorithm), association (rates, status, "
+             "AID), probes."),
 }
 
 

@@ -17,9 +17,10 @@ to "data" when protected or when more fragments follow; an A-MSDU shows its firs
 subframe's DA, SA and length and hands that MSDU to LLC (tshark goes on with the
 others); null-function frames have no body. tshark reassembles fragments: pcapkit keeps
 no fragment state, and dissects a last fragment whole, as tshark does when it has not
-seen the first ones (labs/Wireshark_802_11.pcap frame 695). Management frames stop at
-"wlan" (tshark's "wlan.mgt" fixed fields and tags are not decoded) unless protected or
-fragmented ("data"); control frames have no body. Not decoded (no field): protocol
+seen the first ones (labs/Wireshark_802_11.pcap frame 695). Management frames
+end the chain: their fixed parameters and tags (tshark's "wlan.mgt" tree, see
+:mod:`pcapkit.dissect.ieee80211_mgt`) are fields of the "wlan" layer, unless the frame is
+protected or fragmented ("data"); control frames have no body. Not decoded (no field): protocol
 version 1 (802.11ah S1G), trigger, control-frame-extension, control-wrapper and
 extension frames. Versions 2 and 3 show their version and FCS, then "data".
 
@@ -33,6 +34,8 @@ from __future__ import annotations
 from typing import Any
 
 from pcapkit.dissect.base import Context, Layer, Next, Result
+from pcapkit.dissect.ieee80211_mgt import FIELDS as MGT_FIELDS
+from pcapkit.dissect.ieee80211_mgt import add_body, decodes
 from pcapkit.dissect.link_common import cut_short, mac
 from pcapkit.fields import FieldSpec
 
@@ -72,6 +75,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("wlan.qos.txop_dur_req", "uint", 16, doc="TXOP duration requested"),
     FieldSpec("wlan.qos.queue_size", "uint", 16, doc="queue size"),
     FieldSpec("wlan_aggregate.a_mdsu.length", "uint", 16, doc="A-MSDU subframe length"),
+    *MGT_FIELDS,
 )
 
 MGMT, CTRL, DATA = 0, 1, 2
@@ -159,7 +163,10 @@ def dissect_wlan(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     if ftype == MGMT:
         if fc1 & 0x44:  # protected, or more fragments follow: tshark shows "data"
             return layer, _body(data, offset + hdr_len, end, ctx, fcs_at, "data")
-        return layer, None  # tshark's wlan.mgt body (fixed fields, tags): not decoded
+        if decodes(subtype):  # fixed parameters and tags (pcapkit.dissect.ieee80211_mgt)
+            body_end = fcs_at if fcs_at is not None else reported
+            add_body(layer, data, offset + hdr_len, min(end, body_end), body_end, subtype, ctx.wirelen > ctx.caplen)
+        return layer, None  # action, ATIM and measurement pilot bodies: not decoded
     return _data(layer, data, offset, end, ctx, fc1, subtype, fcs_at, rflags, hdr_len, amsdu)
 
 

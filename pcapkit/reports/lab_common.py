@@ -125,3 +125,78 @@ class Answers:
         if error:
             df.attrs["pcapkit.error"] = error
         return df
+
+
+@dataclass(frozen=True, slots=True)
+class HttpMessage:
+    """One HTTP request or response as the HTTP dissector gives it: the frame that completes
+    it (where tshark shows it) and its ``http`` layer's fields."""
+
+    packet: Packet
+    fields: dict[str, Any]
+
+    @property
+    def number(self) -> int:
+        return self.packet.frame.number
+
+    @property
+    def is_request(self) -> bool:
+        return bool(self.fields.get("http.request"))
+
+
+def http_messages(packets: Iterable[Packet]) -> list[HttpMessage]:
+    """Every HTTP request and response (``http`` layers with a first line) in frame order."""
+    return [HttpMessage(p, x.fields) for p in packets for x in p.layers
+            if x.protocol == "http" and ("http.request" in x.fields or "http.response" in x.fields)]
+
+
+def endpoints(p: Packet) -> tuple[tuple[str, int], tuple[str, int]]:
+    """((source address, port), (destination address, port)) of a TCP/IP packet."""
+    return ((get(p, "ip", "ip.src"), get(p, "tcp", "tcp.srcport")),
+            (get(p, "ip", "ip.dst"), get(p, "tcp", "tcp.dstport")))
+
+
+def response_to(messages: list[HttpMessage], request: HttpMessage) -> HttpMessage | None:
+    """The response the dissector matched to ``request`` (its ``http.request_in``)."""
+    return next((m for m in messages if not m.is_request and m.fields.get("http.request_in") == request.number
+                 and endpoints(m.packet) == endpoints(request.packet)[::-1]), None)
+
+
+_MOD = 1 << 32
+
+
+def first_segment(packets: list[Packet], message: HttpMessage) -> tuple[Packet, int] | None:
+    """The frame holding the first byte of ``message`` (tshark's first ``tcp.segment``) and
+    that byte's offset in its TCP payload; None when the stream cannot be followed to it.
+
+    The messages of one direction are contiguous in its byte stream: the message starts at
+    the direction's first byte (after the SYN) plus the lengths of the ``http`` layers the
+    dissector gave that direction before it."""
+    flow = endpoints(message.packet)
+    start: int | None = None
+    before = 0
+    for p in packets:
+        if p.frame.number > message.number:
+            break
+        if endpoints(p) != flow:
+            continue
+        if get(p, "tcp", "tcp.flags.syn"):
+            start, before = (get(p, "tcp", "tcp.seq_raw") + 1) % _MOD, 0
+        elif start is None and get(p, "tcp", "tcp.len"):
+            start = get(p, "tcp", "tcp.seq_raw")
+        for x in p.layers:
+            if x.protocol == "http":
+                if x.fields is message.fields:
+                    break
+                before += x.length
+    if start is None:
+        return None
+    first = (start + before) % _MOD
+    for p in packets:
+        if p.frame.number > message.number:
+            break
+        size = get(p, "tcp", "tcp.len")
+        at = (first - (get(p, "tcp", "tcp.seq_raw") or 0)) % _MOD
+        if endpoints(p) == flow and size and at < size:
+            return p, at
+    return None

@@ -1,10 +1,10 @@
 """Answers to the Kurose & Ross "Wireshark lab: Ethernet and ARP" questions (v8.0).
 
-The HTTP GET frame (the first TCP segment whose payload starts with "GET "): its Ethernet
-source (the host) and destination (the first-hop router, not the web server), the type
-field and the offset of the "G"; the frame with the first byte of the HTTP response (the
-first server segment whose payload starts with "HTTP/"): addresses, type, the offset of
-the "O" of "OK". Then the ARP request and reply: Ethernet addresses and type, the offset
+The HTTP GET frame (the HTTP dissector's first GET): its Ethernet source (the host) and
+destination (the first-hop router, not the web server), the type field and the offset of
+the "G"; the frame with the first byte of the response to it (the first segment of the
+message, as tshark's ``tcp.segment`` lists it): addresses, type, the offset of the "O" of
+"OK". Then the ARP request and reply: Ethernet addresses and type, the offset
 and value of the opcode, where the question and the answer sit; and every ARP request the
 trace holds no reply to, with why. The offsets count bytes from the start of the frame (0).
 """
@@ -14,8 +14,17 @@ from __future__ import annotations
 from os import PathLike
 from typing import TYPE_CHECKING
 
-from pcapkit.reports.lab_common import Answers, LabError, Trace, get, layer, read_trace, tcp_payload
-from pcapkit.reports.lab_http_start import requests, response_to
+from pcapkit.reports.lab_common import (
+    Answers,
+    LabError,
+    Trace,
+    first_segment,
+    get,
+    http_messages,
+    layer,
+    read_trace,
+    response_to,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,9 +52,11 @@ def lab_ethernet_arp(path: str | PathLike[str]) -> pd.DataFrame:
     if not any(layer(p, "eth") is not None for p in trace):
         raise LabError(trace.error or f"{path}: no Ethernet frames")
     out = Answers()
-    gets = requests(trace.packets, (b"GET ",))
-    request = gets[0] if gets else None
-    response = None if request is None else response_to(trace.packets, request)
+    messages = http_messages(trace)
+    get_ = next((m for m in messages if m.fields.get("http.request.method") == "GET"), None)
+    request = None if get_ is None else get_.packet
+    answer = None if get_ is None else response_to(messages, get_)
+    start = None if answer is None else first_segment(trace.packets, answer)
     if request is None:
         out.missing("the HTTP GET frame's Ethernet addresses", "no TCP segment starts with an HTTP GET")
     else:
@@ -58,23 +69,30 @@ def lab_ethernet_arp(path: str | PathLike[str]) -> pd.DataFrame:
                 + (f", {get(router, 'arp', 'arp.src.proto_ipv4')} (the first-hop router, by the ARP reply in "
                    f"frame {router.frame.number})" if router is not None else ", the first-hop router"), [request])
         out.add("type field of the GET frame", _type(request), [request])
+        assert get_ is not None
+        g_frame, g_at = first_segment(trace.packets, get_) or (request, 0)  # a GET may span segments
+        g = _payload_offset(g_frame) + g_at
         out.add("offset of the 'G' of 'GET' from the start of the frame (bytes)",
-                f"{_payload_offset(request)} (Ethernet 14 + IP {get(request, 'ip', 'ip.hdr_len')} + TCP "
-                f"{get(request, 'tcp', 'tcp.hdr_len')}): it is byte {_payload_offset(request) + 1}", [request])
-    if response is None:
-        out.missing("the HTTP response frame's Ethernet addresses", "no server segment starts an HTTP response")
+                f"{g} (Ethernet 14 + IP {get(g_frame, 'ip', 'ip.hdr_len')} + TCP {get(g_frame, 'tcp', 'tcp.hdr_len')}"
+                + (f" + {g_at}" if g_at else "") + f"): it is byte {g + 1}", [g_frame])
+    if answer is None:
+        out.missing("the HTTP response frame's Ethernet addresses", "the trace holds no HTTP response to the GET")
+    elif start is None:
+        out.missing("the HTTP response frame's Ethernet addresses", "the frame with the response's first byte "
+                    "cannot be told (the server's stream is not followed from its start)", [answer.packet])
     else:
+        response, at = start
         out.add("source Ethernet address of the frame with the first byte of the HTTP response",
                 f"{get(response, 'eth', 'eth.src')} (the first-hop router's, not the server's)", [response])
         out.add("destination Ethernet address of that frame", f"{get(response, 'eth', 'eth.dst')} (the host's)",
                 [response])
         out.add("type field of the response frame", _type(response), [response])
-        line = tcp_payload(response).split(b"\r\n", 1)[0]
-        at = line.find(b" ", line.find(b" ") + 1) + 1  # after the version and the status code
-        offset = _payload_offset(response) + at
+        version, code = answer.fields.get("http.response.version", ""), answer.fields.get("http.response.code")
+        phrase = answer.fields.get("http.response.phrase", "")
+        offset = _payload_offset(response) + at + len(f"{version} {code} ")  # after the version and the code
         out.add("offset of the 'O' of 'OK' (the status phrase) from the start of the frame (bytes)",
-                f"{offset}: it is byte {offset + 1}" if line[at:at + 2] == b"OK"
-                else f"no answer: the status line is {line.decode('latin-1')!r}", [response])
+                f"{offset}: it is byte {offset + 1}" if phrase.startswith("OK")
+                else f"no answer: the status line is {f'{version} {code} {phrase}'!r}", [response])
     _arp(out, trace, None if request is None else get(request, "eth", "eth.src"))
     return out.frame(trace.error)
 

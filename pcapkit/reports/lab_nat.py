@@ -6,9 +6,9 @@ initial sequence number match (NAT rewrites addresses and ports, never sequence 
 The lab follows the browser's page request: the first "GET / " (else the first GET). For it,
 on each side: the GET's and the 200 OK's times, addresses and ports, the SYN and SYN-ACK;
 then what NAT changed in the GET (payload, IP header fields), and the translation table of
-every connection seen on both sides. HTTP messages are found from TCP payload starts
-(:mod:`pcapkit.reports.lab_http_start`); a response's time is that of its last segment, as
-Wireshark shows it, or the answer says it waits for the HTTP dissector.
+every connection seen on both sides. The HTTP messages are the HTTP dissector's, each on
+the frame that completes it, as Wireshark shows it; the response is the one the dissector
+matched to the GET (``http.request_in``).
 """
 
 from __future__ import annotations
@@ -20,19 +20,22 @@ from pcapkit.reports.lab_common import (
     Answers,
     LabError,
     Trace,
+    endpoints,
     get,
+    http_messages,
     layer,
     read_trace,
+    response_to,
     secs,
     tcp_payload,
 )
-from pcapkit.reports.lab_http_start import endpoints, requests, response_last_segment, response_to
 from pcapkit.reports.lab_ip import HEADER_FIELDS, header
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from pcapkit.dissect.driver import Packet
+    from pcapkit.reports.lab_common import HttpMessage
 
 Key = tuple[str, int, int]  # server address, server port, client ISN
 
@@ -55,13 +58,13 @@ def _at(trace: Trace, p: Packet) -> str:
     return f"at {secs(trace.rel(p))}: {_addr(p)}"
 
 
-def _side(out: Answers, side: str, trace: Trace, syn: Packet) -> tuple[Packet | None, Packet | None]:
-    """The connection's SYN, SYN-ACK, the page GET and its OK on one side; returns (GET, OK start)."""
+def _side(out: Answers, side: str, trace: Trace, syn: Packet) -> Packet | None:
+    """The connection's SYN, SYN-ACK, the page GET and its response on one side; returns the GET's frame."""
     client, server = endpoints(syn)
     packets = [p for p in trace if endpoints(p) in ((client, server), (server, client))]
     synack = next((p for p in packets if get(p, "tcp", "tcp.flags.syn") and get(p, "tcp", "tcp.flags.ack")), None)
-    gets = requests(packets, (b"GET ",))
-    page = next((p for p in gets if tcp_payload(p).startswith(b"GET / ")), gets[0] if gets else None)
+    messages = http_messages(packets)
+    page = _page(messages)
     out.add(f"{side}: the TCP SYN: time, addresses and ports", _at(trace, syn), [syn])
     if synack is None:
         out.missing(f"{side}: the SYN-ACK: time, addresses and ports", "the server's SYN-ACK is not in the trace")
@@ -69,20 +72,22 @@ def _side(out: Answers, side: str, trace: Trace, syn: Packet) -> tuple[Packet | 
         out.add(f"{side}: the SYN-ACK: time, addresses and ports", _at(trace, synack), [synack])
     if page is None:
         out.missing(f"{side}: the HTTP GET", "the connection carries no GET", [syn])
-        return None, None
-    out.add(f"{side}: the HTTP GET ({tcp_payload(page).split(b' ', 2)[1].decode('latin-1')}): "
-            "time, addresses and ports", _at(trace, page), [page])
-    ok = response_to(packets, page)
-    last = None if ok is None else response_last_segment(packets, ok)
+        return None
+    out.add(f"{side}: the HTTP GET ({page.fields['http.request.uri']}): time, addresses and ports",
+            _at(trace, page.packet), [page.packet])
+    ok = response_to(messages, page)
     if ok is None:
-        out.missing(f"{side}: the HTTP response", "no server segment starts the response", [page])
-    elif last is None:
-        out.missing(f"{side}: the HTTP response: time, addresses and ports",
-                    f"it starts in frame {ok.frame.number}; where it ends waits for the HTTP dissector", [ok])
+        out.missing(f"{side}: the HTTP response", "the trace holds no response to the GET", [page.packet])
     else:
-        out.add(f"{side}: the HTTP response ({tcp_payload(ok).split(b' ', 2)[1].decode('latin-1')}): time "
-                "(its last segment), addresses and ports", _at(trace, last), [last])
-    return page, ok
+        out.add(f"{side}: the HTTP response ({ok.fields.get('http.response.code')}): time "
+                "(its last segment), addresses and ports", _at(trace, ok.packet), [ok.packet])
+    return page.packet
+
+
+def _page(messages: list[HttpMessage]) -> HttpMessage | None:
+    """The page request: the first GET of "/", else the first GET."""
+    gets = [m for m in messages if m.fields.get("http.request.method") == "GET"]
+    return next((m for m in gets if m.fields.get("http.request.uri") == "/"), gets[0] if gets else None)
 
 
 def lab_nat(home: str | PathLike[str], isp: str | PathLike[str]) -> pd.DataFrame:
@@ -94,21 +99,21 @@ def lab_nat(home: str | PathLike[str], isp: str | PathLike[str]) -> pd.DataFrame
     if not both:
         raise LabError(f"{home} and {isp}: no TCP connection is seen on both sides")
     out = Answers()
-    gets = requests([p for p in inside if layer(p, "tcp") is not None], (b"GET ",))
-    page = next((p for p in gets if tcp_payload(p).startswith(b"GET / ")), gets[0] if gets else None)
-    if page is None:
+    message = _page(http_messages(inside))
+    if message is None:
         raise LabError(f"{home}: no HTTP GET")
+    page = message.packet
     client, server = endpoints(page)
     key = next(k for k, syn in in_syns.items() if endpoints(syn) == (client, server))
     out.add("home side: IP address of the client", client[0], [page])
     out.add("home side: IP address of the web server the page comes from", server[0], [page])
-    in_get, _ = _side(out, "home side", inside, in_syns[key])
+    in_get = _side(out, "home side", inside, in_syns[key])
     if key not in out_syns:
         out.missing("ISP side: the same connection", "its SYN (same server and sequence number) is not in the "
                     "ISP-side trace")
         out_get = None
     else:
-        out_get, _ = _side(out, "ISP side", outside, out_syns[key])
+        out_get = _side(out, "ISP side", outside, out_syns[key])
     if in_get is not None and out_get is not None:
         same = tcp_payload(in_get) == tcp_payload(out_get)
         out.add("did NAT change the HTTP GET message itself",

@@ -1,15 +1,15 @@
-"""Answers to the Kurose & Ross "Wireshark lab: 802.11" questions (v8.0), as far as pcapkit's
-802.11 dissector goes.
+"""Answers to the Kurose & Ross "Wireshark lab: 802.11" questions (v8.0).
 
-pcapkit decodes the 802.11 MAC header (frame type and subtype, the address fields by role,
-sequence control) but not the body of management frames (tshark's ``wlan.mgt``: fixed fields
-such as the beacon interval, authentication algorithm and status code, and tagged
-parameters such as the SSID and the supported rates). Questions needing those say so; the
-others are answered from the headers: the two access points sending the most beacons
-(their BSSIDs) and the measured time between their beacons, the beacon's addresses, the
-three addresses of the frames carrying the first TCP SYN and its SYN-ACK, what the host
-does after it leaves its first AP (the DHCP Release and the deauthentication), the
-authentication and association frames, and the probe requests and responses.
+From the 802.11 MAC headers: the two access points sending the most beacons (their BSSIDs),
+the beacon's addresses, the three addresses of the frames carrying the first TCP SYN and its
+SYN-ACK, what the host does after it leaves its first AP (the DHCP Release and the
+deauthentication), the authentication and association frames, and the probe requests and
+responses. From the management frame bodies (:mod:`pcapkit.dissect.ieee80211_mgt`, tshark's
+field names): the APs' SSIDs (``wlan.ssid``), their beacon interval (``wlan.fixed.beacon``,
+with the measured time between beacons beside it), the rates the AP advertises
+(``wlan.supported_rates``, ``wlan.extended_supported_rates``), the authentication algorithm
+(``wlan.fixed.auth.alg``), and the rates and outcome of the association
+(``wlan.fixed.status_code``, ``wlan.fixed.aid``).
 
 The APs are named by BSSID: the host's first AP is the BSSID of the frame carrying the
 first TCP SYN (30 Munroe St in the lab), the other one the host then tries to
@@ -22,7 +22,7 @@ from collections import Counter
 from itertools import pairwise
 from os import PathLike
 from statistics import median
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pcapkit.reports.lab_common import Answers, LabError, Trace, get, layer, read_trace, secs
 
@@ -33,12 +33,35 @@ if TYPE_CHECKING:
 
 ASSOC_REQUEST, ASSOC_RESPONSE, PROBE_REQUEST, PROBE_RESPONSE = 0, 1, 4, 5
 BEACON, DISASSOCIATION, AUTHENTICATION, DEAUTHENTICATION = 8, 10, 11, 12
-MGMT_BODY = ("pcapkit's 802.11 dissector does not decode the management frame body (tshark's wlan.mgt: fixed "
-             "fields and tagged parameters)")
+AUTH_ALGORITHMS = {0: "open system", 1: "shared key", 2: "fast BSS transition", 3: "SAE"}
+TU_NS = 1_024_000  # one time unit (1024 microseconds)
 
 
 def _w(p: Packet, name: str) -> object:
     return get(p, "wlan", f"wlan.{name}")
+
+
+def _all(p: Packet, name: str) -> list[Any]:
+    """Every occurrence of a (repeatable) wlan field, in frame order."""
+    found = layer(p, "wlan")
+    value = None if found is None else found.fields.get(f"wlan.{name}")
+    return [] if value is None else value if isinstance(value, list) else [value]
+
+
+def ssid(p: Packet) -> str | None:
+    """The frame's SSID as text (the bytes as Latin-1; an empty SSID is the wildcard "")."""
+    raw = _w(p, "ssid")
+    return raw.decode("latin-1") if isinstance(raw, bytes) else "" if raw is not None else None
+
+
+def rates(p: Packet) -> str:
+    """The supported and extended supported rates in Mbit/s, basic rates marked "(B)", as tshark
+    writes them."""
+    def text(values: list[int]) -> str:
+        return ", ".join(f"{(v & 0x7F) / 2:g}" + ("(B)" if v & 0x80 else "") for v in values)
+    supported, extended = _all(p, "supported_rates"), _all(p, "extended_supported_rates")
+    return (f"supported {text(supported) or 'none'}" + (f"; extended {text(extended)}" if extended else "")
+            + " [Mbit/s]")
 
 
 def _mgmt(trace: Trace, subtype: int) -> list[Packet]:
@@ -64,12 +87,22 @@ def lab_wifi(path: str | PathLike[str]) -> pd.DataFrame:
     top = [b for b, _ in counts.most_common(2)]
     out.add("the two access points sending the most beacons (BSSID: beacons)",
             ", ".join(f"{b}: {counts[b]}" for b in top) or "none", "")
-    out.missing("their SSIDs", f"the SSID is a tagged parameter of the beacon body; {MGMT_BODY}")
-    for bssid in top:
-        sent = [p for p in beacons if _w(p, "bssid") == bssid]
-        gaps = [b.frame.ts_ns - a.frame.ts_ns for a, b in pairwise(sent)]
-        out.add(f"time between beacons from {bssid} (median of {len(gaps)} gaps, s; the beacon interval field "
-                "itself is not decoded)", secs(int(median(gaps))) if gaps else "no answer: a single beacon", sent[:2])
+    # the lab's trace has beacons with undetected bit errors (the radiotap flags say the FCS is
+    # good): each answer from a beacon body is the value most of the AP's beacons carry
+    sent = {b: [p for p in beacons if _w(p, "bssid") == b] for b in top}
+    names = {b: Counter(ssid(p) for p in frames).most_common(1)[0] for b, frames in sent.items()}
+    out.add("their SSIDs (BSSID: the SSID most of its beacons carry, in how many)",
+            ", ".join(f"{b}: {name!r} ({n} of {len(sent[b])})" for b, (name, n) in names.items()) or "none",
+            [next(p for p in sent[b] if ssid(p) == name) for b, (name, _) in names.items()])
+    for bssid, frames in sent.items():
+        gaps = [b.frame.ts_ns - a.frame.ts_ns for a, b in pairwise(frames)]
+        interval, n = Counter(_w(p, "fixed.beacon") for p in frames).most_common(1)[0]
+        out.add(f"beacon interval of {bssid} (the field most of its beacons carry, s; the median of the {len(gaps)} "
+                "gaps measured between its beacons)",
+                ("no answer: the beacon bodies are cut short" if not isinstance(interval, int)
+                 else f"{secs(interval * TU_NS)} ({interval} time units of 1024 us, in {n} of {len(frames)} beacons)")
+                + (f"; measured {secs(int(median(gaps)))}" if gaps else "; a single beacon"),
+                [next(p for p in frames if _w(p, "fixed.beacon") == interval)])
     syn = next((p for p in trace if get(p, "tcp", "tcp.flags.syn") and not get(p, "tcp", "tcp.flags.ack")), None)
     first_ap = _w(syn, "bssid") if syn is not None else (top[0] if top else None)
     first_beacon = next((p for p in beacons if _w(p, "bssid") == first_ap), None)
@@ -77,8 +110,9 @@ def lab_wifi(path: str | PathLike[str]) -> pd.DataFrame:
         out.add(f"beacon from the host's first AP ({first_ap}): source, destination and BSS id addresses",
                 f"source {_w(first_beacon, 'sa')}, destination {_w(first_beacon, 'da')}, BSS id "
                 f"{_w(first_beacon, 'bssid')}", [first_beacon])
-    out.missing("the data rates and extended supported rates the AP advertises", f"they are tagged parameters; "
-                f"{MGMT_BODY}")
+    if first_beacon is not None:
+        out.add(f"the data rates the host's first AP ({first_ap}) advertises (supported and extended supported "
+                "rates)", rates(first_beacon), [first_beacon])
     host = _tcp(out, trace, syn)
     if host is None:
         return out.frame(trace.error)
@@ -149,8 +183,14 @@ def _leaving(out: Answers, trace: Trace, host: object, first_ap: object) -> None
         replies = [p for p in auth if _w(p, "ta") == other and _w(p, "ra") == host]
         out.add(f"does {other} answer them", "no: no authentication frame from it to the host" if not replies
                 else f"yes: {_times(trace, replies)}", replies)
-    out.missing("does the host ask for open or shared-key authentication",
-                f"the authentication algorithm is a fixed field of the frame body; {MGMT_BODY}")
+    asked = [p for p in after if isinstance(_w(p, "fixed.auth.alg"), int)]
+    if asked:
+        algorithms = sorted({int(get(p, "wlan", "wlan.fixed.auth.alg")) for p in asked})
+        out.add("does the host ask for open or shared-key authentication (its authentication frames' algorithm)",
+                ", ".join(f"{AUTH_ALGORITHMS.get(a, 'unknown')} ({a})" for a in algorithms), asked[:1])
+    else:
+        out.missing("does the host ask for open or shared-key authentication",
+                    "no authentication frame from the host carries its algorithm field", after[:1])
     back = [p for p in after if _w(p, "ra") == first_ap]
     answers = [p for p in auth if p.frame.number > leave.frame.number and _w(p, "ta") == first_ap
                and _w(p, "ra") == host]
@@ -161,5 +201,14 @@ def _leaving(out: Answers, trace: Trace, host: object, first_ap: object) -> None
                  if p.frame.number > leave.frame.number]
     out.add(f"association request from the host to {first_ap}, and the association response",
             f"request {_times(trace, requests)}; response {_times(trace, responses)}", requests + responses)
-    out.missing("the transmission rates the host and the AP are willing to use",
-                f"supported rates are tagged parameters of the association frames; {MGMT_BODY}")
+    if requests:
+        out.add("the transmission rates the host is willing to use (its association request)", rates(requests[0]),
+                requests[:1])
+    if responses:
+        response = responses[0]
+        status = _w(response, "fixed.status_code")
+        out.add("the transmission rates the AP is willing to use (its association response)", rates(response),
+                [response])
+        out.add("the association response's status code and association ID",
+                f"status {status} ({'successful' if status == 0 else 'refused'}), AID {_w(response, 'fixed.aid')}"
+                if isinstance(status, int) else "no answer: the response's body is cut short", [response])
