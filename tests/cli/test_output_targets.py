@@ -19,7 +19,7 @@ DHCP = str(CAPTURES / "dhcp.pcap")
 COMMANDS = [
     (["read"], TCP), (["stats"], TCP), (["show", "-c", "3"], TCP), (["tcp"], TCP), (["handshakes"], TCP),
     (["rtt"], TCP), (["flows"], TCP), (["tcptrace"], TCP), (["lab", "tcp"], TCP), (["lab", "dhcp"], DHCP),
-    (["iostat"], TCP),
+    (["iostat"], TCP), (["expert"], TCP), (["lab", "udp"], DHCP), (["lab", "dns"], str(CORPUS / "labs" / "dns-ethereal-trace-1")),
 ]
 IDS = [" ".join(words) for words, _ in COMMANDS]
 
@@ -96,7 +96,8 @@ def _cut(src: Path, dst: Path, keep: int) -> Path:
     return dst
 
 
-@pytest.mark.parametrize("words", [["tcp"], ["handshakes"], ["rtt"], ["flows"], ["tcptrace"], ["lab", "tcp"]],
+@pytest.mark.parametrize("words", [["tcp"], ["handshakes"], ["rtt"], ["flows"], ["tcptrace"], ["lab", "tcp"],
+                                   ["expert"], ["iostat"]],
                          ids=lambda w: " ".join(w))
 def test_a_cut_file_is_reported_after_the_output(words: list[str], tmp_path: Path) -> None:
     """As ``read`` and tshark: every readable packet is used, then one error line naming
@@ -120,3 +121,14 @@ def test_standard_output_full_is_one_line(words: list[str], capture: str) -> Non
                               stderr=subprocess.PIPE, text=True, cwd=REPO, timeout=300, check=False)
     line = one_error_line(proc)  # type: ignore[arg-type]
     assert "No space left on device" in line
+
+
+def test_html_report_targets_are_one_line(tmp_path: Path) -> None:
+    """``report`` writes HTML only: a missing directory, a directory, a full disk and a
+    non-HTML extension each end in one line."""
+    assert "does not exist" in one_error_line(pcapkit("report", TCP, "-o", str(tmp_path / "no" / "r.html")))
+    (tmp_path / "d.html").mkdir()
+    assert "directory" in one_error_line(pcapkit("report", TCP, "-o", str(tmp_path / "d.html")))
+    one_error_line(pcapkit("report", TCP, "-o", "/dev/full"))  # not an .html name: refused before writing
+    one_error_line(pcapkit("report", TCP, "-o", str(tmp_path / "r.csv")))
+    assert not (tmp_path / "r.csv").exists()
