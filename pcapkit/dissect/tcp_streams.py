@@ -167,7 +167,8 @@ class TcpStreamDispatcher:
         conv = self._conversations.get(_pair(key))
         if conv is None:
             conv = self._conversations[_pair(key)] = HttpConversation()
-        return [dissect_message(m, ctx, conv) for m in cut_messages(d.buf, conv, fin_segment, d.at_fin)]
+        layers = (dissect_message(m, ctx, conv) for m in cut_messages(d.buf, conv, fin_segment, d.at_fin))
+        return [layer for layer in layers if layer is not None]
 
     def _tls_records(self, key: DirKey, d: _Direction, ctx: Context) -> list[Layer]:
         from pcapkit.dissect.tls import TlsSession, cut_records
@@ -188,6 +189,8 @@ class TcpStreamDispatcher:
         out = []
         for m in cut_messages(bytearray(payload), conv, True, True, partial=True):
             layer = dissect_message(m, ctx, conv)
+            if layer is None:
+                continue
             layer.finding(FindingKind.TRUNCATED, 0, "the segment was cut by the capture's snapshot length")
             out.append(layer)
         return out

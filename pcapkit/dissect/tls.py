@@ -281,11 +281,8 @@ def cut_records(buf: bytearray, session: TlsSession, direction: object, ctx: Con
             break
         ctype, version = buf[pos], int.from_bytes(buf[pos + 1:pos + 3], "big")
         if not (CHANGE_CIPHER_SPEC <= ctype <= HEARTBEAT and version >> 8 == 3):
-            layer = Layer("tls", 0, len(buf) - pos)
-            layer.finding(FindingKind.MALFORMED, 0, f"{len(buf) - pos} bytes that are not a TLS record "
-                          "(continuation data or another protocol)")
-            layer.summary = "Continuation Data"
-            out.append(layer)
+            # not a record (the middle of one after a hole, or another protocol): skipped
+            # without a layer, as tshark's TCP layer keeps such bytes to itself
             pos = len(buf)
             break
         length = int.from_bytes(buf[pos + 3:pos + 5], "big")
