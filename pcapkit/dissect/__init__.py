@@ -27,6 +27,7 @@ FIELD_MODULES: tuple[str, ...] = (
     "pcapkit.dissect.dhcpv6",
     "pcapkit.dissect.dns",
     "pcapkit.dissect.http",
+    "pcapkit.dissect.tls",
     "pcapkit.dissect.bgp",
     "pcapkit.dissect.ppp",
     "pcapkit.dissect.chdlc",

@@ -126,6 +126,7 @@ class HttpConversation:
     requests: list[_Request] = field(default_factory=list)
     last_uri: str | None = None
     request_method: str = ""      # the latest request's method (tshark's conv_data->request_method)
+    seen_request: bool = False    # tshark's have_seen_http: non-HTTP bytes are then a continuation
     # the directions' framing state: pending "until FIN" bodies
     until_fin: dict[object, bool] = field(default_factory=dict)
 
@@ -264,6 +265,14 @@ def cut_messages(buf: bytearray, conv: HttpConversation, fin_segment: bool, at_f
     if partial:
         fin_segment = at_fin = True
     while pos < len(buf):
+        if len(buf) - pos > 3 and buf[pos:pos + 2] == b"\r\n":
+            pos += 2                  # an empty line before a message is ignored (RFC 2616 4.1)
+        if not 0x20 <= buf[pos] < 0x7F:
+            # binary: tshark does not look for lines in it; a continuation once HTTP was seen
+            if conv.seen_request:
+                out.append(Message(None, bytes(buf[pos:])))
+            pos = len(buf)
+            break
         head = _read_head(buf, pos, partial)
         if head is None:
             if len(buf) - pos > max_header:
@@ -275,7 +284,11 @@ def cut_messages(buf: bytearray, conv: HttpConversation, fin_segment: bool, at_f
                 pos = len(buf)
             break
         if isinstance(head, str):
-            out.append(Message(None, bytes(buf[pos:])))
+            # not a request or status line: tshark shows the rest as a continuation once a
+            # request was seen in the conversation, or when the line looks like a header
+            first = bytes(buf[pos:_line_end(buf, pos)[0]])
+            if conv.seen_request or b":" in first:
+                out.append(Message(None, bytes(buf[pos:])))
             pos = len(buf)
             break
         response = head.kind == "response"
@@ -283,6 +296,7 @@ def cut_messages(buf: bytearray, conv: HttpConversation, fin_segment: bool, at_f
                                 or head.code in (204, 304))
         if head.kind == "request":
             conv.request_method = head.first.split(b" ", 1)[0].decode("latin-1")
+            conv.seen_request = True
         if head.content_length is not None:
             end = head.end + max(0, head.content_length)
             if no_body or fin_segment:
@@ -316,12 +330,17 @@ def _text(raw: bytes) -> str:
     return format_text(raw)
 
 
-def dissect_message(msg: Message, ctx: Context, conv: HttpConversation) -> Layer:
-    """The ``http`` layer of one cut message (fields, findings, summary)."""
+def dissect_message(msg: Message, ctx: Context, conv: HttpConversation) -> Layer | None:
+    """The ``http`` layer of one cut message (fields, findings, summary). A continuation
+    (bytes that start no message) gives no layer unless it carries a finding: tshark
+    shows some as an empty ``http`` layer and others not at all (by rules of its TCP
+    reassembly that pcapkit does not follow), and no HTTP field is lost either way."""
+    head = msg.head
+    if head is None and not msg.finding:
+        return None
     layer = Layer("http", 0, len(msg.data))
     if msg.finding:
         layer.finding(FindingKind.MALFORMED, 0, msg.finding)
-    head = msg.head
     if head is None:
         layer.summary = "Continuation"
         return layer
@@ -459,6 +478,6 @@ def dissect_http(data: bytes, offset: int, end: int, ctx: Context) -> tuple[Laye
         layer = Layer("http", offset, end - offset)
         layer.summary = "Continuation"
         return layer, None
-    layer = dissect_message(messages[0], ctx, HttpConversation())
+    layer = dissect_message(messages[0], ctx, HttpConversation()) or Layer("http", offset, end - offset)
     layer.offset = offset
     return layer, None

@@ -129,6 +129,8 @@ ENTRIES: list[tuple[str, int | str, str]] = [
     ("tcp.port", 53, "pcapkit.dissect.dns:dissect_dns_tcp"),   # one message after its 2-byte length
     ("tcp.port", 80, "pcapkit.dissect.http:dissect_http"),     # HTTP/1.x (tshark's default ports)
     ("tcp.port", 8080, "pcapkit.dissect.http:dissect_http"),
+    ("tcp.port", 443, "pcapkit.dissect.tls:dissect_tls"),      # TLS records (no decryption)
+    ("tcp.port", 993, "pcapkit.dissect.tls:dissect_tls"),      # IMAP over TLS
 ]
 
 _tables: dict[str, dict[int | str, str]] | None = None

@@ -30,7 +30,7 @@ BGP_PORT = 179
 DNS_PORT = 53
 # the stream-level protocols by port, the lower port first (as the tcp.port table is tried);
 # HTTP and TLS on tshark 4.0's default ports for them (see pcapkit.dissect.http / tls)
-STREAM_PROTOCOLS = {BGP_PORT: "bgp", DNS_PORT: "dns", 80: "http", 8080: "http"}
+STREAM_PROTOCOLS = {BGP_PORT: "bgp", DNS_PORT: "dns", 80: "http", 8080: "http", 443: "tls", 993: "tls"}
 MARKER = b"\xff" * 16
 HEADER_LEN = 19
 
@@ -43,7 +43,6 @@ class _Direction:
     protocol: str = "bgp"
     buf: bytearray = field(default_factory=bytearray)
     at_fin: bool = False                 # every byte before the FIN delivered
-    state: Any = None                    # the protocol's per-direction state (TLS)
 
 
 def stream_protocol(sport: int, dport: int) -> str | None:
@@ -78,7 +77,7 @@ class TcpStreamDispatcher:
     max_streams: int = 100_000
     _dirs: dict[DirKey, _Direction] = field(default_factory=dict)
     _sessions: dict[tuple[DirKey, DirKey], _Session] = field(default_factory=dict)
-    _conversations: dict[tuple[DirKey, DirKey], Any] = field(default_factory=dict)  # HTTP per connection
+    _conversations: dict[tuple[DirKey, DirKey], Any] = field(default_factory=dict)  # HTTP/TLS per connection
     _limit_noted: bool = False
 
     def feed(self, packet_layers: list[Layer], tcp_layer: Layer, data: bytes, offset: int, end: int,
@@ -150,8 +149,10 @@ class TcpStreamDispatcher:
             out += self._messages(key, d, ctx)
         elif protocol == "dns":
             out += _dns_messages(d.buf, ctx)
-        else:
+        elif protocol == "http":
             out += self._http_messages(key, d, bool(flags & 0x001), ctx)
+        else:
+            out += self._tls_records(key, d, ctx)
         if notes:
             target = out[0] if out else Layer(protocol, 0)
             for n in notes:
@@ -166,7 +167,16 @@ class TcpStreamDispatcher:
         conv = self._conversations.get(_pair(key))
         if conv is None:
             conv = self._conversations[_pair(key)] = HttpConversation()
-        return [dissect_message(m, ctx, conv) for m in cut_messages(d.buf, conv, fin_segment, d.at_fin)]
+        layers = (dissect_message(m, ctx, conv) for m in cut_messages(d.buf, conv, fin_segment, d.at_fin))
+        return [layer for layer in layers if layer is not None]
+
+    def _tls_records(self, key: DirKey, d: _Direction, ctx: Context) -> list[Layer]:
+        from pcapkit.dissect.tls import TlsSession, cut_records
+
+        session = self._conversations.get(_pair(key))
+        if session is None:
+            session = self._conversations[_pair(key)] = TlsSession()
+        return cut_records(d.buf, session, key, ctx, d.at_fin)
 
     def _http_cut_segment(self, key: DirKey, payload: bytes, ctx: Context) -> list[Layer]:
         """A segment cut by the snaplen: tshark does not reassemble it but dissects what is
@@ -179,6 +189,8 @@ class TcpStreamDispatcher:
         out = []
         for m in cut_messages(bytearray(payload), conv, True, True, partial=True):
             layer = dissect_message(m, ctx, conv)
+            if layer is None:
+                continue
             layer.finding(FindingKind.TRUNCATED, 0, "the segment was cut by the capture's snapshot length")
             out.append(layer)
         return out
