@@ -19,7 +19,7 @@ import numpy as np
 
 from pcapkit.capture.batch import RecordBatch
 from pcapkit.columnar import dtypes
-from pcapkit.columnar.decode import Columns
+from pcapkit.columnar.decode import FRAGMENT_IP_OFFSET, Columns
 
 # the columns the file layer gives (never taken from the dissector)
 FRAME_COLUMNS = frozenset({"frame.number", "frame.time_epoch", "frame.len", "frame.cap_len",
@@ -96,21 +96,28 @@ _FTYPES = {spec.name: spec.ftype for spec in _HEADER_SPECS}
 
 
 def fill(rb: RecordBatch, cols: Columns, session: Any) -> int:
-    """Decode the marked rows of ``cols`` with the per-packet path; returns how many."""
+    """Decode the marked rows of ``cols`` with the per-packet path; returns how many.
+
+    A fragment the fast path decoded up to its IP header (:data:`FRAGMENT_IP_OFFSET`) that
+    leaves its datagram incomplete only goes through the session's reassembler: the
+    dissectors would show no more of it than the fast path's link and IP columns (tshark
+    stops at "Fragmented IP protocol"). The fragment that may complete a datagram, and
+    every other marked row, is dissected in full, in file order."""
     if session is None:
         return 0
     from pcapkit.dissect.driver import dissect
+    from pcapkit.dissect.ipreassembly import ipv4_fragment
     from pcapkit.frame import Frame
 
     rows = np.nonzero(cols.fallback)[0]
     if rows.size == 0:
         return 0
-    # the per-packet path decides every header field of these rows
-    for name, valid in cols.valid.items():
-        if name not in FRAME_COLUMNS:
-            valid[rows] = False
+    frag_valid = cols.valid.get(FRAGMENT_IP_OFFSET)
+    frag_off = cols.values.get(FRAGMENT_IP_OFFSET)
+    quiet = session.reassembler.add_if_incomplete if frag_valid is not None and session.reassemble_ip else None
     # per column: the rows and their values, set at the end (one numpy write per column)
     found: dict[str, tuple[list[int], list[Any]]] = {}
+    dissected: list[int] = []
     buf = rb.buf
     linktype, data_off, caplen = rb.linktype.tolist(), rb.data_off.tolist(), rb.caplen.tolist()
     wirelen, ts_ns, interface_id = rb.wirelen.tolist(), rb.ts_ns.tolist(), rb.interface_id.tolist()
@@ -119,9 +126,15 @@ def fill(rb: RecordBatch, cols: Columns, session: Any) -> int:
     for i in rows.tolist():
         lt = linktype[i]
         if lt < 0:
+            dissected.append(i)
             continue  # a pcapng record that is not a packet
         off = data_off[i]
         cap = caplen[i]
+        if quiet is not None and frag_valid is not None and frag_off is not None and frag_valid[i]:
+            info, payload = ipv4_fragment(buf, off + int(frag_off[i]))
+            if quiet(info, payload, first_number + i, ts_ns[i]):
+                continue  # pending: the fast path's columns are the row
+        dissected.append(i)
         frame = Frame(first_number + i, ts_ns[i], cap, wirelen[i], lt, max(0, interface_id[i]),
                       buf[off:off + cap].tobytes())
         for name, v in layer_values(dissect(frame, session).layers).items():
@@ -135,6 +148,11 @@ def fill(rb: RecordBatch, cols: Columns, session: Any) -> int:
                     _add(found, name, i, _key(ftype, v))
             except (TypeError, ValueError, OverflowError, OSError):
                 continue  # a value the column cannot hold (e.g. bytes); leave it missing
+    # the per-packet path decides every header field of the rows it dissected
+    done = np.array(dissected, dtype=np.int64)
+    for name, valid in cols.valid.items():
+        if name not in FRAME_COLUMNS:
+            valid[done] = False
     for name, (idx, values) in found.items():
         dtype = np.uint64 if name.endswith((".hi", ".lo")) else None
         try:
