@@ -268,6 +268,18 @@ def ipv4_fragment(data: bytes | memoryview | np.ndarray, ip_offset: int) -> tupl
     bytes all captured), as :mod:`pcapkit.dissect.ipv4` gives them to :meth:`IPReassembler.add`."""
     b0, total, ident, ff, proto, src, dst = _IPV4_FIXED.unpack_from(data, ip_offset)  # type: ignore[arg-type]
     hdr_len = (b0 & 0x0F) * 4
-    info = (4, ipv4_text(src), ipv4_text(dst), ident, proto, (ff & _OFFSET_BITS) * FRAGMENT_UNIT,
+    info = (4, _text(src), _text(dst), ident, proto, (ff & _OFFSET_BITS) * FRAGMENT_UNIT,
             bool(ff & _MF), total - hdr_len)
     return info, bytes(data[ip_offset + hdr_len:ip_offset + total])
+
+
+_TEXTS: dict[bytes, str] = {}  # a flood of fragments repeats a few addresses
+
+
+def _text(raw: bytes) -> str:
+    text = _TEXTS.get(raw)
+    if text is None:
+        if len(_TEXTS) >= 1 << 16:
+            _TEXTS.clear()
+        text = _TEXTS[raw] = ipv4_text(raw)
+    return text

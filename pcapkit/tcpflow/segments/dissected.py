@@ -45,9 +45,17 @@ if TYPE_CHECKING:
 _NET = ("ip", "ipv6")
 
 
+_V4_KEYS: dict[str, tuple[int, int, int]] = {}  # (a hostile file repeats a few addresses a million times)
+
+
 def _address_key(version: int, text: str) -> tuple[int, int, int]:
     if version == 4:
-        return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big"), 0
+        key = _V4_KEYS.get(text)
+        if key is None:
+            if len(_V4_KEYS) >= 1 << 16:
+                _V4_KEYS.clear()
+            key = _V4_KEYS[text] = (4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big"), 0)
+        return key
     raw = socket.inet_pton(socket.AF_INET6, text)
     return 6, int.from_bytes(raw[:8], "big"), int.from_bytes(raw[8:], "big")
 
@@ -242,14 +250,11 @@ def _packet_row(frame: Frame, layers: Sequence[Layer]) -> tuple[dict[str, int], 
 
 def _pack_packets(found: list[tuple[dict[str, int], tuple[int, int, int], tuple[int, int, int]]]) -> PacketRows:
     m = len(found)
-    cols = {name: np.zeros(m, dtype=I64) for name in PACKET_COLUMNS}
-    src = np.zeros((m, 3), dtype=np.uint64)
-    dst = np.zeros((m, 3), dtype=np.uint64)
-    for j, (row, s, d) in enumerate(found):
-        for name, value in row.items():
-            cols[name][j] = value
-        src[j] = s
-        dst[j] = d
+    # column by column from Python lists (setting numpy elements one by one costs more)
+    cols = {name: np.fromiter((row.get(name, 0) for row, _, _ in found), dtype=I64, count=m)
+            for name in PACKET_COLUMNS}
+    src = np.array([s for _, s, _ in found], dtype=np.uint64).reshape(m, 3)
+    dst = np.array([d for _, _, d in found], dtype=np.uint64).reshape(m, 3)
     return cols, src, dst
 
 
