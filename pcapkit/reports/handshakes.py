@@ -22,6 +22,7 @@ The outcomes:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -130,66 +131,70 @@ def _endpoints(texts: list[str], addr: np.ndarray, port: np.ndarray) -> list[str
     return [_endpoint(texts[a], p) for a, p in zip(addr.tolist(), port.tolist(), strict=True)]
 
 
-def _columns(an: AnalysedSegments) -> dict[str, tuple[np.ndarray | list[Any], np.ndarray | None]]:
-    """Every column of the report as (values, missing mask or None): integers for the
-    Int64, time (ns), boolean and float columns, strings for the others."""
+def _columns(an: AnalysedSegments) -> Iterator[tuple[str, np.ndarray | list[Any], np.ndarray | None]]:
+    """Every column of the report as (name, values, missing mask or None), one at a time
+    (a million streams: each column is typed and its raw values let go before the next):
+    integers for the Int64, time (ns), boolean and float columns, strings for the others."""
     segs = an.segments
     h = _handshake_arrays(an)
     n = h["n"]
     syn, synack, ack = h["syn"], h["synack"], h["ack"]
     no_syn, no_synack, no_ack = syn == n, synack == n, ack == n
-    # (rows of missing steps read row 0: their values are masked)
+    # (rows of missing steps read row 0: their values are masked, and set to 0)
     syn_at, synack_at, ack_at = (np.where(r == n, 0, r) for r in (syn, synack, ack))
+    texts = segs.addresses
 
-    def at(values: np.ndarray, rows: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return values[rows] if values.shape[0] else np.zeros(rows.shape[0], dtype=np.int64), missing
+    def at(values: np.ndarray, rows: np.ndarray, missing: np.ndarray) -> np.ndarray:
+        if not values.shape[0]:
+            return np.zeros(rows.shape[0], dtype=np.int64)
+        out = values[rows]
+        out[missing] = 0
+        return out
 
     def option(values: np.ndarray, rows: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        v, m = at(values, rows, missing)
-        return v, m | (v < 0)
+        v = at(values, rows, missing)
+        unset = missing | (v < 0)
+        v[unset] = 0
+        return v, unset
 
-    outcome = np.select([~no_ack, ~no_synack, ~no_syn & h["refused"], ~no_syn],
-                        ["established", "incomplete", "refused", "unanswered"], "mid-stream")
+    yield "tcp.stream", h["stream"], None
+    yield "client", _endpoints(texts, *h["client"]), None
+    yield "server", _endpoints(texts, *h["server"]), None
+    yield "syn_frame", at(segs.frame, syn_at, no_syn), no_syn
+    yield "syn_time", at(segs.ts_ns, syn_at, no_syn), no_syn
+    yield "synack_frame", at(segs.frame, synack_at, no_synack), no_synack
+    yield "synack_time", at(segs.ts_ns, synack_at, no_synack), no_synack
+    yield "ack_frame", at(segs.frame, ack_at, no_ack), no_ack
+    yield "ack_time", at(segs.ts_ns, ack_at, no_ack), no_ack
+    retrans = np.maximum(h["syn_count"] - 1, 0)
+    retrans[no_syn] = 0
+    yield "syn_retransmissions", retrans, no_syn
+    yield "client_isn", at(segs.seq, syn_at, no_syn), no_syn
+    yield "server_isn", at(segs.seq, synack_at, no_synack), no_synack
+    yield "client_mss", *option(segs.mss, syn_at, no_syn)
+    yield "server_mss", *option(segs.mss, synack_at, no_synack)
+    yield "client_wscale", *option(segs.wscale, syn_at, no_syn)
+    yield "server_wscale", *option(segs.wscale, synack_at, no_synack)
+    yield "client_sack_permitted", at(segs.sack_perm, syn_at, no_syn) != 0, no_syn
+    yield "server_sack_permitted", at(segs.sack_perm, synack_at, no_synack) != 0, no_synack
+    yield "client_timestamps", (at(segs.tsval, syn_at, no_syn) >= 0) & ~no_syn, no_syn
+    yield "server_timestamps", (at(segs.tsval, synack_at, no_synack) >= 0) & ~no_synack, no_synack
     irtt = np.full(h["stream"].shape[0], np.nan)
-    by_stream = an.initial_rtt_by_stream()
-    if by_stream:
-        have = [(st, v) for st, v in by_stream.items() if v]
-        if have:
-            sts = np.array([st for st, _ in have], dtype=np.int64)
-            irtt[np.searchsorted(h["stream"], sts)] = np.array([v for _, v in have], dtype=np.float64) / 1e9
-    texts = segs.addresses
-    tsval_syn, tsval_synack = at(segs.tsval, syn_at, no_syn), at(segs.tsval, synack_at, no_synack)
-    return {
-        "tcp.stream": (h["stream"], None),
-        "client": (_endpoints(texts, *h["client"]), None),
-        "server": (_endpoints(texts, *h["server"]), None),
-        "syn_frame": at(segs.frame, syn_at, no_syn),
-        "syn_time": at(segs.ts_ns, syn_at, no_syn),
-        "synack_frame": at(segs.frame, synack_at, no_synack),
-        "synack_time": at(segs.ts_ns, synack_at, no_synack),
-        "ack_frame": at(segs.frame, ack_at, no_ack),
-        "ack_time": at(segs.ts_ns, ack_at, no_ack),
-        "syn_retransmissions": (np.maximum(h["syn_count"] - 1, 0), no_syn),
-        "client_isn": at(segs.seq, syn_at, no_syn),
-        "server_isn": at(segs.seq, synack_at, no_synack),
-        "client_mss": option(segs.mss, syn_at, no_syn),
-        "server_mss": option(segs.mss, synack_at, no_synack),
-        "client_wscale": option(segs.wscale, syn_at, no_syn),
-        "server_wscale": option(segs.wscale, synack_at, no_synack),
-        "client_sack_permitted": (at(segs.sack_perm, syn_at, no_syn)[0] != 0, no_syn),
-        "server_sack_permitted": (at(segs.sack_perm, synack_at, no_synack)[0] != 0, no_synack),
-        "client_timestamps": (tsval_syn[0] >= 0, no_syn),
-        "server_timestamps": (tsval_synack[0] >= 0, no_synack),
-        "tcp.analysis.initial_rtt": (irtt, np.isnan(irtt)),
-        "outcome": (outcome.tolist(), None),
-    }
+    have = [(st, v) for st, v in an.initial_rtt_by_stream().items() if v]
+    if have:
+        sts = np.array([st for st, _ in have], dtype=np.int64)
+        irtt[np.searchsorted(h["stream"], sts)] = np.array([v for _, v in have], dtype=np.float64) / 1e9
+    yield "tcp.analysis.initial_rtt", irtt, np.isnan(irtt)
+    # the five texts shared, not one string object per stream
+    choices = np.array(["established", "incomplete", "refused", "unanswered", "mid-stream"], dtype=object)
+    code = np.select([~no_ack, ~no_synack, ~no_syn & h["refused"], ~no_syn], [0, 1, 2, 3], 4)
+    yield "outcome", choices[code], None
 
 
 def handshake_rows(an: AnalysedSegments) -> list[dict[str, Any]]:
     """One row (a dict) per tcp.stream of analysed segments (None where missing)."""
-    cols = _columns(an)
     out: dict[str, list[Any]] = {}
-    for name, (values, missing) in cols.items():
+    for name, values, missing in _columns(an):
         plain = values.tolist() if isinstance(values, np.ndarray) else values
         if missing is not None:
             plain = [None if m else v for v, m in zip(plain, missing.tolist(), strict=True)]
@@ -204,8 +209,9 @@ def handshakes(path: PathOrFrames | AnalysedSegments) -> pd.DataFrame:
 
     an = path if isinstance(path, AnalysedSegments) else analyse(path)
     data: dict[str, Any] = {}
-    for name, (values, missing) in _columns(an).items():
+    for name, values, missing in _columns(an):
         data[name] = _typed(values, missing, COLUMNS[name])
+        del values, missing
     df = pd.DataFrame(data, copy=False)
     df.attrs["warnings"] = list(an.warnings)
     if an.segments.error is not None:
@@ -214,18 +220,19 @@ def handshakes(path: PathOrFrames | AnalysedSegments) -> pd.DataFrame:
 
 
 def _typed(values: np.ndarray | list[Any], missing: np.ndarray | None, dtype: str) -> Any:
-    """The column of ``dtype`` (as :func:`pcapkit.reports.tcp.column` builds it from a list)."""
+    """The column of ``dtype`` (as :func:`pcapkit.reports.tcp.column` builds it from a list;
+    masked values are already 0 / False)."""
     import pandas as pd
 
-    if isinstance(values, list):
+    if isinstance(values, list) or values.dtype == object:
         return pd.array(values, dtype=dtype)  # type: ignore[call-overload]
     mask = np.zeros(values.shape[0], dtype=bool) if missing is None else missing
     if dtype == "Int64":
-        return pd.arrays.IntegerArray(np.where(mask, 0, values).astype(np.int64), mask)
+        return pd.arrays.IntegerArray(values.astype(np.int64, copy=False), mask)
     if dtype == "boolean":
-        return pd.arrays.BooleanArray(np.where(mask, False, values).astype(bool), mask)
+        return pd.arrays.BooleanArray(values.astype(bool, copy=False), mask)
     if dtype == "float64":
-        return np.where(mask, np.nan, values).astype(np.float64)
-    ns = np.where(mask, 0, values).astype(np.int64).view("datetime64[ns]")
+        return values.astype(np.float64, copy=False)
+    ns = values.astype(np.int64, copy=False).view("datetime64[ns]")
     ns[mask] = np.datetime64("NaT")
     return ns
