@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pcapkit.columnar.perpacket import gc_paused
 from pcapkit.fields import MISSING
 from pcapkit.frame import Frame
 from pcapkit.proto.tcp_options import (
@@ -139,14 +140,25 @@ def dissected_rows(rb: RecordBatch, numbers: np.ndarray, rows: np.ndarray, sessi
     ``fragments``: (values, valid) of the fast path's ``FRAGMENT_IP_OFFSET`` column: such
     a fragment that leaves its datagram incomplete only goes through the session's
     reassembler (its facts come from its IPv4 header; it carries no analysed segment)."""
-    from pcapkit.dissect.driver import dissect
-    from pcapkit.dissect.ipreassembly import ipv4_fragment
-
     found: list[tuple[dict[str, int], tuple[int, int, int], tuple[int, int, int], list[tuple[int, int]]]] = []
     payloads: list[bytes] = []
     packet_rows: list[tuple[dict[str, int], tuple[int, int, int], tuple[int, int, int]]] = []
-    buf = rb.buf
     quiet = session.reassembler.add_if_incomplete if fragments is not None and session.reassemble_ip else None
+    with gc_paused():
+        _dissect_rows(rb, numbers, rows, session, keep_payload, packets, fragments, quiet, found, payloads,
+                      packet_rows)
+    packed = _pack(found, payloads if keep_payload else None)
+    return packed, (_pack_packets(packet_rows) if packets else None)
+
+
+def _dissect_rows(rb: RecordBatch, numbers: np.ndarray, rows: np.ndarray, session: DissectSession,
+                  keep_payload: bool | int, packets: bool, fragments: tuple[np.ndarray, np.ndarray] | None,
+                  quiet: Any, found: list[Any], payloads: list[bytes], packet_rows: list[Any]) -> None:
+    """:func:`dissected_rows`'s loop over the rows, in file order."""
+    from pcapkit.dissect.driver import dissect
+    from pcapkit.dissect.ipreassembly import ipv4_fragment
+
+    buf = rb.buf
     for r in rows.tolist():
         start = int(rb.data_off[r])
         cap = int(rb.caplen[r])
@@ -181,8 +193,6 @@ def dissected_rows(rb: RecordBatch, numbers: np.ndarray, rows: np.ndarray, sessi
         found.append(row)
         if keep_payload:
             payloads.append(_payload_of(tcp, frame, row[0])[:payload_limit(keep_payload)])
-    packed = _pack(found, payloads if keep_payload else None)
-    return packed, (_pack_packets(packet_rows) if packets else None)
 
 
 def _pending_fragment(rb: RecordBatch, numbers: np.ndarray, r: int, ip_off: int, info: tuple[Any, ...],
