@@ -24,9 +24,10 @@ line once per input: rows with the same reference share its figures):
   (the tree of every packet);
 - stats: ``capinfos FILE``.
 
-It prints a markdown table: pcapkit's seconds and MB, the reference's, the ratios
-(pcapkit / reference) and whether the row meets issue 11's target (under 1 GB peak RSS,
-at most 3x the reference's time). ``--ref`` adds another pcapkit checkout's figures
+It prints a markdown table: pcapkit's wall seconds, CPU seconds and MB, the reference's,
+the ratios (pcapkit / reference; on a shared machine the CPU ratio is the steadier one)
+and whether the row meets issue 11's target (under 1 GB peak RSS, at most 3x the
+reference's wall time). ``--ref`` adds another pcapkit checkout's figures
 (run interleaved, same rows).
 """
 
@@ -72,8 +73,8 @@ REFERENCE: dict[str, list[str]] = {
 
 def measure(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None,
             timeout: float = 3600) -> dict[str, float]:
-    """Wall seconds, peak RSS (MB) and exit status of ``argv``, its output to /dev/null
-    (killed after ``timeout`` seconds)."""
+    """Wall seconds, CPU seconds (user + system), peak RSS (MB) and exit status of ``argv``,
+    its output to /dev/null (killed after ``timeout`` seconds)."""
     with open(os.devnull, "wb") as null:
         t0 = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=null, stderr=subprocess.PIPE, env=env, cwd=cwd)
@@ -85,7 +86,8 @@ def measure(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None
         wall = time.perf_counter() - t0
         timer.cancel()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    out = {"seconds": wall, "mb": usage.ru_maxrss / 1024, "status": float(proc.returncode)}
+    out = {"seconds": wall, "cpu": usage.ru_utime + usage.ru_stime, "mb": usage.ru_maxrss / 1024,
+           "status": float(proc.returncode)}
     if proc.returncode != 0:
         sys.stderr.write(f"{' '.join(argv)}: exit {proc.returncode}: {err.decode(errors='replace')[-500:]}\n")
     return out
@@ -130,7 +132,8 @@ def main() -> None:
                     row["tool"] = tools[tool_argv]
                 rows.append((name, command, row))
                 print(f"{name:6s} {command:10s} " + "  ".join(
-                    f"{label} {r['seconds']:7.1f} s {r['mb']:6.0f} MB" + ("" if r["status"] == 0 else " FAILED")
+                    f"{label} {r['seconds']:7.1f} s {r['cpu']:7.1f} cpu {r['mb']:6.0f} MB"
+                    + ("" if r["status"] == 0 else " FAILED")
                     for label, r in row.items()), file=sys.stderr, flush=True)
     print(table(rows, bool(args.ref), not args.no_tools))
     load = os.getloadavg()
@@ -139,20 +142,20 @@ def main() -> None:
 
 def table(rows: list[tuple[str, str, dict[str, dict[str, float]]]], ref: bool, tools: bool) -> str:
     """The markdown table of the measured rows."""
-    head = "| input | command | pcapkit s | pcapkit MB |"
-    rule = "|---|---|---:|---:|"
+    head = "| input | command | pcapkit s | pcapkit CPU s | pcapkit MB |"
+    rule = "|---|---|---:|---:|---:|"
     if ref:
-        head += " ref s | ref MB |"
-        rule += "---:|---:|"
+        head += " ref s | ref CPU s | ref MB |"
+        rule += "---:|---:|---:|"
     if tools:
-        head += (f" reference tool | tool s | tool MB | time ratio | RSS ratio |"
+        head += (f" reference tool | tool s | tool CPU s | tool MB | time ratio | CPU ratio | RSS ratio |"
                  f" < {TARGET_MB} MB and <= {TARGET_RATIO:g}x |")
-        rule += "---|---:|---:|---:|---:|---|"
+        rule += "---|---:|---:|---:|---:|---:|---:|---|"
     lines = [head, rule]
 
     def cell(r: dict[str, float]) -> str:
         fail = "" if r["status"] == 0 else " (failed)"
-        return f" {r['seconds']:.1f}{fail} | {r['mb']:.0f} |"
+        return f" {r['seconds']:.1f}{fail} | {r['cpu']:.1f} | {r['mb']:.0f} |"
 
     for name, command, row in rows:
         mine = row["pcapkit"]
@@ -165,7 +168,8 @@ def table(rows: list[tuple[str, str, dict[str, dict[str, float]]]], ref: bool, t
             misses = [what for what, bad in (("memory", mine["mb"] >= TARGET_MB), ("time", ratio > TARGET_RATIO),
                                              ("failed", mine["status"] != 0)) if bad]
             shown = " ".join(REFERENCE[command][:1] + REFERENCE[command][-2:]).replace("{file}", "FILE")
-            line += (f" `{shown}` |" + cell(tool) + f" {ratio:.2f} | {mine['mb'] / tool['mb']:.2f} |"
+            cpu_ratio = mine["cpu"] / max(tool["cpu"], 0.01)
+            line += (f" `{shown}` |" + cell(tool) + f" {ratio:.2f} | {cpu_ratio:.2f} | {mine['mb'] / tool['mb']:.2f} |"
                      + (" yes |" if not misses else f" no ({', '.join(misses)}) |"))
         lines.append(line)
     return "\n".join(lines)

@@ -45,7 +45,7 @@ from pcapkit.proto.gather import address_key, gather
 from pcapkit.proto.spec import Header
 
 I64 = np.int64
-__all__ = ["TCP_OFFSET", "TRANSPORT_PROTO", "Columns", "decode_batch"]
+__all__ = ["FRAGMENT_IP_OFFSET", "TCP_OFFSET", "TRANSPORT_PROTO", "Columns", "decode_batch"]
 
 # EtherTypes after which no field of the packets table can follow: decoding stops
 # there and the row is complete. Any other unknown EtherType might carry IP (MPLS,
@@ -84,6 +84,10 @@ MAX_IPV6_EXT = 4                 # hop-by-hop headers walked per packet
 # header starts in the frame, and the transport protocol after IPv6 extension headers
 TCP_OFFSET = "pcapkit.tcp_offset"
 TRANSPORT_PROTO = "pcapkit.transport_proto"
+# internal column: where the IPv4 header starts, on rows marked only because they are a
+# fragment captured whole (the link and IP columns are complete; the per-packet paths need
+# only the reassembly bookkeeping unless the fragment completes a datagram)
+FRAGMENT_IP_OFFSET = "pcapkit.fragment_ip_offset"
 
 
 def decode_batch(rb: RecordBatch, use_kernel: bool = True) -> Columns:
@@ -309,8 +313,14 @@ def _ipv4(b: Batch, out: Columns, idx: np.ndarray, off: np.ndarray, t_idx: list[
     # a total length beyond the frame is cut to the frame, as tshark does; a zero total
     # length (TSO) is left to the per-packet path
     reported = b.wire[idx] - off
-    stop = ((b.cap[idx] < off + hl) | (total == 0) | (reported < hl) | passes(ip, v, "slow")
+    fragment = passes(ip, v, "slow")
+    stop = ((b.cap[idx] < off + hl) | (total == 0) | (reported < hl) | fragment
             | ~np.isin(proto, list(LEAF_IP_PROTOCOLS)))
+    # a fragment is marked for reassembly; when nothing else marked the row and the whole
+    # datagram was captured, say where its header is (see FRAGMENT_IP_OFFSET)
+    whole = fragment & (total != 0) & (reported >= total) & (b.cap[idx] >= off + total) & ~out.fallback[idx]
+    if whole.any():
+        out.set(FRAGMENT_IP_OFFSET, idx[whole], off[whole], I64)
     out.mark(idx[stop])
     go = ~stop
     t_idx.append(idx[go])

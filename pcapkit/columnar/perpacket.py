@@ -12,19 +12,36 @@ path decoded them.
 from __future__ import annotations
 
 import contextlib
+import gc
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from pcapkit.capture.batch import RecordBatch
 from pcapkit.columnar import dtypes
-from pcapkit.columnar.decode import Columns
+from pcapkit.columnar.decode import FRAGMENT_IP_OFFSET, Columns
 
 # the columns the file layer gives (never taken from the dissector)
 FRAME_COLUMNS = frozenset({"frame.number", "frame.time_epoch", "frame.len", "frame.cap_len",
                            "frame.interface_id"})
 _HEADER_SPECS = [spec for name, spec in dtypes.specs().items() if name not in FRAME_COLUMNS]
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector held off for one batch's per-packet loop (and restored
+    as it was): the pending fragments the reassembler keeps are long-lived objects that
+    each collection would scan again (200,000 never-completing fragments: ~1.5 s of
+    collections); the loop makes no reference cycles, and a batch is bounded."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def new_session() -> Any:
@@ -96,32 +113,69 @@ _FTYPES = {spec.name: spec.ftype for spec in _HEADER_SPECS}
 
 
 def fill(rb: RecordBatch, cols: Columns, session: Any) -> int:
-    """Decode the marked rows of ``cols`` with the per-packet path; returns how many."""
+    """Decode the marked rows of ``cols`` with the per-packet path; returns how many.
+
+    A fragment the fast path decoded up to its IP header (:data:`FRAGMENT_IP_OFFSET`) that
+    leaves its datagram incomplete only goes through the session's reassembler: the
+    dissectors would show no more of it than the fast path's link and IP columns (tshark
+    stops at "Fragmented IP protocol"). The fragment that may complete a datagram, and
+    every other marked row, is dissected in full, in file order."""
     if session is None:
         return 0
-    from pcapkit.dissect.driver import dissect
-    from pcapkit.frame import Frame
-
     rows = np.nonzero(cols.fallback)[0]
     if rows.size == 0:
         return 0
-    # the per-packet path decides every header field of these rows
-    for name, valid in cols.valid.items():
-        if name not in FRAME_COLUMNS:
-            valid[rows] = False
+    frag_valid = cols.valid.get(FRAGMENT_IP_OFFSET)
+    frag_off = cols.values.get(FRAGMENT_IP_OFFSET)
+    quiet = session.reassembler.add_if_incomplete if frag_valid is not None and session.reassemble_ip else None
     # per column: the rows and their values, set at the end (one numpy write per column)
     found: dict[str, tuple[list[int], list[Any]]] = {}
+    dissected: list[int] = []
     buf = rb.buf
     linktype, data_off, caplen = rb.linktype.tolist(), rb.data_off.tolist(), rb.caplen.tolist()
     wirelen, ts_ns, interface_id = rb.wirelen.tolist(), rb.ts_ns.tolist(), rb.interface_id.tolist()
     first_number = rb.first_number
+    with gc_paused():
+        _fill_rows(rows.tolist(), buf, linktype, data_off, caplen, wirelen, ts_ns, interface_id, first_number,
+                   frag_valid, frag_off, quiet, session, found, dissected)
+    # the per-packet path decides every header field of the rows it dissected
+    done = np.array(dissected, dtype=np.int64)
+    for name, valid in cols.valid.items():
+        if name not in FRAME_COLUMNS:
+            valid[done] = False
+    for name, (idx, values) in found.items():
+        dtype = np.uint64 if name.endswith((".hi", ".lo")) else None
+        try:
+            cols.set(name, np.array(idx, dtype=np.int64), np.array(values, dtype=dtype or _dtype_of(name)), dtype)
+        except (TypeError, ValueError, OverflowError):
+            for j, value in zip(idx, values, strict=True):  # one value out of range: the others stay
+                with contextlib.suppress(TypeError, ValueError, OverflowError):
+                    cols.set(name, np.array([j], dtype=np.int64), value, dtype)
+    return int(rows.size)
+
+
+def _fill_rows(rows: list[int], buf: Any, linktype: list[int], data_off: list[int], caplen: list[int],
+               wirelen: list[int], ts_ns: list[int], interface_id: list[int], first_number: int, frag_valid: Any,
+               frag_off: Any, quiet: Any, session: Any, found: dict[str, tuple[list[int], list[Any]]],
+               dissected: list[int]) -> None:
+    """:func:`fill`'s loop over the marked rows, in file order."""
+    from pcapkit.dissect.driver import dissect
+    from pcapkit.dissect.ipreassembly import ipv4_fragment
+    from pcapkit.frame import Frame
+
     ftypes = _FTYPES
-    for i in rows.tolist():
+    for i in rows:
         lt = linktype[i]
         if lt < 0:
+            dissected.append(i)
             continue  # a pcapng record that is not a packet
         off = data_off[i]
         cap = caplen[i]
+        if quiet is not None and frag_valid is not None and frag_off is not None and frag_valid[i]:
+            info, payload = ipv4_fragment(buf, off + int(frag_off[i]))
+            if quiet(info, payload, first_number + i, ts_ns[i]):
+                continue  # pending: the fast path's columns are the row
+        dissected.append(i)
         frame = Frame(first_number + i, ts_ns[i], cap, wirelen[i], lt, max(0, interface_id[i]),
                       buf[off:off + cap].tobytes())
         for name, v in layer_values(dissect(frame, session).layers).items():
@@ -135,15 +189,6 @@ def fill(rb: RecordBatch, cols: Columns, session: Any) -> int:
                     _add(found, name, i, _key(ftype, v))
             except (TypeError, ValueError, OverflowError, OSError):
                 continue  # a value the column cannot hold (e.g. bytes); leave it missing
-    for name, (idx, values) in found.items():
-        dtype = np.uint64 if name.endswith((".hi", ".lo")) else None
-        try:
-            cols.set(name, np.array(idx, dtype=np.int64), np.array(values, dtype=dtype or _dtype_of(name)), dtype)
-        except (TypeError, ValueError, OverflowError):
-            for j, value in zip(idx, values, strict=True):  # one value out of range: the others stay
-                with contextlib.suppress(TypeError, ValueError, OverflowError):
-                    cols.set(name, np.array([j], dtype=np.int64), value, dtype)
-    return int(rows.size)
 
 
 def _add(found: dict[str, tuple[list[int], list[Any]]], name: str, row: int, value: Any) -> None:

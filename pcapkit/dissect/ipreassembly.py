@@ -19,11 +19,17 @@ exceed ``max_bytes``; each drop leaves a NOTE finding on the frame that caused i
 from __future__ import annotations
 
 import heapq
+import struct
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pcapkit.dissect.base import FindingKind, Layer
+from pcapkit.fields import ipv4_text
+from pcapkit.proto.ipv4 import FRAGMENT_UNIT
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_DATAGRAM = 65535 + 8  # IPv4 limit; IPv6 without jumbograms is the same order
 
@@ -63,6 +69,18 @@ class _Datagram:
 
     def covers(self, total: int) -> bool:
         return len(self.starts) == 1 and self.starts[0] == 0 and self.ends[0] >= total
+
+    def would_cover(self, lo: int, hi: int, total: int) -> bool:
+        """Whether adding [lo, hi) would make the ranges cover [0, total) (nothing changes)."""
+        starts, ends = self.starts, self.ends
+        if hi <= lo:
+            return self.covers(total)
+        if not starts:
+            return lo == 0 and hi >= total
+        # the merged range replaces ranges i..j-1; one range is left only if it takes all
+        if bisect_left(ends, lo) != 0 or bisect_right(starts, hi) != len(starts):
+            return False
+        return min(lo, starts[0]) == 0 and max(hi, ends[-1]) >= total
 
 
 class IPReassembler:
@@ -148,6 +166,31 @@ class IPReassembler:
         layer.add(f"{prefix}.reassembled.data", whole)
         return whole
 
+    def add_if_incomplete(self, info: tuple[Any, ...], payload: bytes, frame_number: int, ts_ns: int) -> bool:
+        """Add a fragment that cannot complete its datagram, with the same effect on the
+        pending datagrams as :meth:`add` (its findings are not kept), and return True;
+        return False, changing nothing, when it might complete one: the caller then
+        dissects that frame in full (:meth:`add` through the dissectors).
+
+        The columnar paths use this to skip the per-packet dissection of fragments that
+        stay pending (a flood of never-completing fragments costs the bookkeeping only)."""
+        version, src, dst, ident, proto, offset, more, length = info
+        key: tuple[Any, ...] = (version, src, dst, ident, proto) if version == 4 else (version, src, dst, ident)
+        end = offset + min(len(payload), length)
+        if end > MAX_DATAGRAM:
+            return False  # flagged malformed by the dissector: its path
+        dgram = self._pending.get(key)
+        if dgram is not None:
+            total = end if not more else dgram.total
+            if not more and dgram.total is not None:
+                total = max(dgram.total, end)
+            if total is not None and dgram.would_cover(offset, end, total):
+                return False
+        elif not more and offset == 0:
+            return False  # (not a fragment at all)
+        self.add(info, payload, frame_number, ts_ns, Layer("ip", 0))
+        return True
+
     @staticmethod
     def _assemble(dgram: _Datagram) -> tuple[bytes, dict[int, tuple[bool, bool, bool]]] | None:
         """The datagram if the fragments cover it, and per-fragment (overlap, conflict, too long)
@@ -212,3 +255,31 @@ class IPReassembler:
         self._bytes -= dgram.size
         dgram.fragments = []
         self.dropped += 1
+
+
+_IPV4_FIXED = struct.Struct("!BxHHHxB2x4s4s")  # version/IHL, total length, id, flags/offset, protocol, addresses
+_MF = 0x2000
+_OFFSET_BITS = 0x1FFF
+
+
+def ipv4_fragment(data: bytes | memoryview | np.ndarray, ip_offset: int) -> tuple[tuple[Any, ...], bytes]:
+    """(the reassembler's ``info``, the payload) of an IPv4 fragment captured whole at
+    ``ip_offset`` of ``data`` (header length and total length consistent, the datagram's
+    bytes all captured), as :mod:`pcapkit.dissect.ipv4` gives them to :meth:`IPReassembler.add`."""
+    b0, total, ident, ff, proto, src, dst = _IPV4_FIXED.unpack_from(data, ip_offset)  # type: ignore[arg-type]
+    hdr_len = (b0 & 0x0F) * 4
+    info = (4, _text(src), _text(dst), ident, proto, (ff & _OFFSET_BITS) * FRAGMENT_UNIT,
+            bool(ff & _MF), total - hdr_len)
+    return info, bytes(data[ip_offset + hdr_len:ip_offset + total])
+
+
+_TEXTS: dict[bytes, str] = {}  # a flood of fragments repeats a few addresses
+
+
+def _text(raw: bytes) -> str:
+    text = _TEXTS.get(raw)
+    if text is None:
+        if len(_TEXTS) >= 1 << 16:
+            _TEXTS.clear()
+        text = _TEXTS[raw] = ipv4_text(raw)
+    return text

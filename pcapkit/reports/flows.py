@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pcapkit.tcpflow.analysed import AnalysedSegments, analyse_table
+from pcapkit.tcpflow.analysed import analyse_table
 from pcapkit.tcpflow.segments import PacketTable, SegmentTable, Source, segment_table
 
 if TYPE_CHECKING:
@@ -84,13 +84,15 @@ class _TcpDetails:
     tt: dict[str, Any]
 
 
-def _tcp_details(table: SegmentTable, an: AnalysedSegments, conv_frames: np.ndarray) -> _TcpDetails:
+def _tcp_details(table: SegmentTable, segs: SegmentTable, seg_stream: np.ndarray,
+                 conv_frames: np.ndarray) -> _TcpDetails:
+    """``segs`` / ``seg_stream``: the analysed segments and their tcp.stream."""
     from pcapkit.tcpflow.zeek import zeek_table
 
     # one model at a time, each run over groups of connections and reduced to what the
     # report shows before the next group runs
     tt_conn, tt_arrays = _tcptrace_details(table, conv_frames)
-    nstreams = int(an.stream.max()) + 1
+    nstreams = int(seg_stream.max()) + 1
     orig, resp = np.zeros((nstreams, 2), np.int64), np.zeros((nstreams, 2), np.int64)
     conn_state, history = [""] * nstreams, [""] * nstreams
     missed = np.zeros(nstreams, np.int64)
@@ -98,11 +100,11 @@ def _tcp_details(table: SegmentTable, an: AnalysedSegments, conv_frames: np.ndar
     # streams at a time gives one run's answer
     groups = -(-nstreams // _MODEL_CONNECTIONS)
     for group in range(groups):
-        rows = np.nonzero(an.stream % groups == group)[0] if groups > 1 else np.arange(len(an.stream))
+        rows = np.nonzero(seg_stream % groups == group)[0] if groups > 1 else np.arange(len(seg_stream))
         if not rows.size:
             continue
-        z = zeek_table(an.segments.select(rows), an.stream[rows])
-        streams = np.unique(an.stream[rows])
+        z = zeek_table(segs.select(rows), seg_stream[rows])
+        streams = np.unique(seg_stream[rows])
         first = z.first_of_key(nstreams)[streams]  # (each stream's first Zeek connection)
         eps = z.endpoints
         for out, ends in ((orig, z.orig_index()[first]), (resp, z.resp_index()[first])):
@@ -127,9 +129,14 @@ def flows(source: Source, *, filter: str | None = None) -> pd.DataFrame:
     stream = np.full(len(pk), -1, dtype=np.int64)
     pos = np.searchsorted(pk.frame, an.segments.frame)
     inside = pos < len(pk)
-    pos, seg_stream = pos[inside], an.stream[inside]
+    pos, inside_stream = pos[inside], an.stream[inside]
     hit = pk.frame[pos] == an.segments.frame[inside]
-    stream[pos[hit]] = seg_stream[hit]  # (TCP inside IP-in-IP belongs to its TCP conversation)
+    stream[pos[hit]] = inside_stream[hit]  # (TCP inside IP-in-IP belongs to its TCP conversation)
+    del pos, inside, inside_stream, hit
+    # what is left of the analysis: the segments and their streams (its other results go)
+    warnings, error = list(an.warnings), table.error
+    segs, seg_stream = an.segments, an.stream
+    del an
     conv = _conversation_keys(pk, stream)
     texts = np.asarray(table.addresses, dtype=object)
     first_of = np.unique(conv, return_index=True)[1]  # conversation id -> row of its first packet
@@ -140,7 +147,8 @@ def flows(source: Source, *, filter: str | None = None) -> pd.DataFrame:
     # endpoints: the first packet's, or Zeek's originator and responder for TCP
     src, sport = pk.src[first_of].copy(), pk.sport[first_of].copy()
     dst, dport = pk.dst[first_of].copy(), pk.dport[first_of].copy()
-    tcp = _tcp_details(table, an, pk.frame[first_of]) if bool(tcp_conv.any()) else None
+    tcp = _tcp_details(table, segs, seg_stream, pk.frame[first_of]) if bool(tcp_conv.any()) else None
+    del table, segs, seg_stream  # (the segments; the packets stay in pk)
     if tcp is not None:
         streams = st[tcp_conv]
         src[tcp_conv], sport[tcp_conv] = tcp.orig[streams, 0], tcp.orig[streams, 1]
@@ -194,15 +202,19 @@ def flows(source: Source, *, filter: str | None = None) -> pd.DataFrame:
     data["retrans_ab"] = _ints(retrans["retrans_ab"], no_tt)
     data["retrans_ba"] = _ints(retrans["retrans_ba"], no_tt)
     data.update(floats)
-    df = pd.DataFrame(data, columns=COLUMNS)
-    df["first"] = df["first"].to_numpy().view("datetime64[ns]")
-    df["last"] = df["last"].to_numpy().view("datetime64[ns]")
-    df["duration"] = df["duration"].to_numpy().view("timedelta64[ns]")
+    # the packets and models are let go before the frame is built (a million
+    # one-SYN flows: ~0.6 GB), and each column is typed alone, then set in the frame
+    # without a copy
+    del pk, tcp, stream, conv, forward, udp_d, texts, floats, retrans, conn_state, history
+    data["first"] = data["first"].view("datetime64[ns]")
+    data["last"] = data["last"].view("datetime64[ns]")
+    data["duration"] = data["duration"].view("timedelta64[ns]")
     for col in ("proto", "src", "dst", "conn_state", "history"):
-        df[col] = df[col].astype("string")
-    df.attrs["warnings"] = list(an.warnings)
-    if table.error is not None:
-        df.attrs["pcapkit.error"] = str(table.error)
+        data[col] = pd.array(data[col], dtype="string")
+    df = pd.DataFrame({name: data.pop(name) for name in COLUMNS}, copy=False)
+    df.attrs["warnings"] = warnings
+    if error is not None:
+        df.attrs["pcapkit.error"] = str(error)
     return df
 
 
@@ -241,27 +253,34 @@ def _tcptrace_details(table: SegmentTable, conv_frames: np.ndarray) -> tuple[np.
         tt = connection_table(table)
         return tt.conn_of_frames(conv_frames), _tcptrace_arrays(tt)
     pieces, opened = [], []
+    found: dict[str, list[np.ndarray]] = {name: [] for name in _PER_DIRECTION}
     for group in range(groups):
         rows = np.nonzero(key % groups == group)[0]  # (every segment of a pair, in file order)
         if not rows.size:
             continue
         tt = connection_table(view.select(rows))
         opened.append(rows[np.unique(tt.row_conn, return_index=True)[1]])  # the segment opening each connection
-        pieces.append((rows, tt.row_conn, _tcptrace_arrays(tt)))
+        pieces.append((rows, tt.row_conn, len(tt)))
+        for name, values in _tcptrace_arrays(tt).items():
+            found[name].append(values)
         del tt
+    # number: each connection's number, in the order the groups found them
     number = np.empty(sum(len(o) for o in opened), np.int64)
     number[np.argsort(np.concatenate(opened))] = np.arange(number.shape[0])
-    first = pieces[0][2]
-    out = {name: np.empty(2 * number.shape[0], first[name].dtype) for name in _PER_DIRECTION}
     row_conn = np.full(len(view), -1, np.int64)
     start = 0
-    for rows, local_conn, arrays in pieces:
-        ids = number[start:start + arrays["port"].shape[0] // 2]
-        start += ids.shape[0]
-        row_conn[rows] = ids[local_conn]
-        for name in _PER_DIRECTION:
-            out[name][2 * ids] = arrays[name][0::2]
-            out[name][2 * ids + 1] = arrays[name][1::2]
+    for rows, local_conn, count in pieces:
+        row_conn[rows] = number[start:start + count][local_conn]
+        start += count
+    # one array at a time into the run's order (the groups' pieces go as it is placed)
+    out: dict[str, np.ndarray] = {}
+    for name in _PER_DIRECTION:
+        joined = np.concatenate(found.pop(name))
+        placed = np.empty_like(joined)
+        placed[2 * number] = joined[0::2]
+        placed[2 * number + 1] = joined[1::2]
+        out[name] = placed
+        del joined
     return connection_of_frames(view.frame, row_conn, conv_frames), out
 
 

@@ -22,7 +22,7 @@ The outcomes:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,19 +34,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from pcapkit.reports.tcp import PathOrFrames
-    from pcapkit.tcpflow.segments import SegmentTable
-
-
-@dataclass(slots=True)
-class _Hs:
-    stream: int
-    first: int                              # row of the stream's first segment
-    client: tuple[int, int] | None = None   # (address code, port)
-    syn: int | None = None                  # rows
-    syn_count: int = 0
-    synack: int | None = None
-    ack: int | None = None
-    rst_from_server: bool = False
 
 
 COLUMNS: dict[str, str] = {
@@ -79,135 +66,173 @@ def _endpoint(addr: str, port: int) -> str:
     return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
 
 
-def _handshake_states(segs: SegmentTable, stream: np.ndarray) -> dict[int, _Hs]:
-    """Who opened each stream and its SYN, SYN-ACK and RST rows, read from the rows
-    that can change them (SYN or RST set, and each stream's first row)."""
+def _first_per_stream(pos: np.ndarray, mask: np.ndarray, k: int, none: int) -> np.ndarray:
+    """Per stream (``pos``: each row's stream index, of ``k``), its first row where ``mask``
+    holds; ``none`` where there is none."""
+    out = np.full(k, none, dtype=np.int64)
+    rows = np.nonzero(mask)[0]
+    if rows.size:
+        groups, first = np.unique(pos[rows], return_index=True)  # rows ascend: first = earliest
+        out[groups] = rows[first]
+    return out
+
+
+def _handshake_arrays(an: AnalysedSegments) -> dict[str, Any]:
+    """The handshake of every stream as arrays (one entry per stream, sorted by
+    tcp.stream): the stream numbers, the client's and server's (address code, port), and
+    the rows of the first segment, the client's first SYN, the SYN-ACK to it and the
+    client's ACK after that (``n``, the number of rows, where there is none), the SYN
+    count and whether the server refused with a RST.
+
+    Per stream in file order (what a state machine over its segments would decide): the
+    client sent the first SYN, or received the first SYN-ACK, whichever came first; the
+    SYN-ACK is the first one sent to the client; a RST without SYN from the other side,
+    after the client is known and before that SYN-ACK, is a refusal; the ACK is the
+    client's first segment after the SYN-ACK with ACK and neither SYN nor RST."""
+    segs = an.segments
+    stream = an.stream
+    n = int(stream.shape[0])
     flags = segs.flags
-    _, first_rows = np.unique(stream, return_index=True)
-    interesting = (flags & (SYN | RST)) != 0
-    interesting[first_rows] = True
-    streams: dict[int, _Hs] = {}
     src, sport, dst, dport = segs.src, segs.sport, segs.dst, segs.dport
-    for i in np.nonzero(interesting)[0].tolist():
-        st = int(stream[i])
-        hs = streams.get(st)
-        if hs is None:
-            hs = streams[st] = _Hs(st, i)
-        f = int(flags[i])
-        me = (int(src[i]), int(sport[i]))
-        peer = (int(dst[i]), int(dport[i]))
-        if f & (SYN | ACK) == SYN:
-            if hs.client is None or hs.client == me:
-                hs.client = me
-                hs.syn_count += 1
-                if hs.syn is None:
-                    hs.syn = i
-        elif f & (SYN | ACK) == (SYN | ACK):
-            if hs.client is None:
-                hs.client = peer
-            if hs.synack is None and peer == hs.client:
-                hs.synack = i
-        elif hs.client is not None and me != hs.client and f & RST and hs.synack is None:
-            hs.rst_from_server = True
-    return streams
+    streams, first = np.unique(stream, return_index=True)
+    k = int(streams.shape[0])
+    pos = np.searchsorted(streams, stream)
+    synack_bits = flags & (SYN | ACK)
+    pure_syn = synack_bits == SYN
+    is_synack = synack_bits == (SYN | ACK)
+    opener = _first_per_stream(pos, pure_syn | is_synack, k, n)
+    has_client = opener < n
+    at = np.where(has_client, opener, 0)
+    opened_by_syn = pure_syn[at]
+    # the client: the SYN's sender or the SYN-ACK's receiver; else the first segment's sender
+    c_addr = np.where(has_client, np.where(opened_by_syn, src[at], dst[at]), src[first])
+    c_port = np.where(has_client, np.where(opened_by_syn, sport[at], dport[at]), sport[first])
+    first_is_client = (src[first] == c_addr) & (sport[first] == c_port)
+    s_addr = np.where(first_is_client, dst[first], src[first])
+    s_port = np.where(first_is_client, dport[first], sport[first])
+    known = has_client[pos]  # per row: its stream has a client
+    from_client = known & (src == c_addr[pos]) & (sport == c_port[pos])
+    to_client = known & (dst == c_addr[pos]) & (dport == c_port[pos])
+    client_syn = pure_syn & from_client
+    syn = _first_per_stream(pos, client_syn, k, n)
+    syn_count = np.bincount(pos[client_syn], minlength=k)
+    synack = _first_per_stream(pos, is_synack & to_client, k, n)
+    row = np.arange(n, dtype=np.int64)
+    refusal = (((flags & RST) != 0) & ((flags & SYN) == 0) & known & ~from_client
+               & (row > opener[pos]) & (row < synack[pos]))
+    refused = np.bincount(pos[refusal], minlength=k) > 0
+    acking = ((flags & ACK) != 0) & ((flags & (SYN | RST)) == 0) & from_client & (row > synack[pos])
+    ack = _first_per_stream(pos, acking, k, n)
+    return {"n": n, "stream": streams, "client": (c_addr, c_port), "server": (s_addr, s_port), "syn": syn,
+            "syn_count": syn_count, "synack": synack, "ack": ack, "refused": refused}
 
 
-def _first_acks(segs: SegmentTable, stream: np.ndarray, states: dict[int, _Hs]) -> None:
-    """Each handshake's ACK: the client's first segment after the SYN-ACK with ACK set
-    and neither SYN nor RST (one vectorised pass over the candidate rows)."""
-    import pandas as pd
+def _endpoints(texts: list[str], addr: np.ndarray, port: np.ndarray) -> list[str]:
+    return [_endpoint(texts[a], p) for a, p in zip(addr.tolist(), port.tolist(), strict=True)]
 
-    flags = segs.flags
-    cand = np.nonzero(((flags & ACK) != 0) & ((flags & (SYN | RST)) == 0))[0]
-    wanted = [(hs.stream, hs.client[0], hs.client[1], hs.synack) for hs in states.values()
-              if hs.synack is not None and hs.client is not None]
-    if not wanted or not cand.size:
-        return
-    rows = pd.DataFrame({"row": cand, "stream": stream[cand], "src": segs.src[cand], "sport": segs.sport[cand]})
-    want = pd.DataFrame(wanted, columns=["stream", "src", "sport", "after"])
-    hit = rows.merge(want, on=["stream", "src", "sport"])
-    hit = hit[hit["row"] > hit["after"]]
-    first = hit.groupby("stream")["row"].min()
-    for st, row in zip(first.index.tolist(), first.tolist(), strict=True):
-        states[int(st)].ack = int(row)
+
+def _columns(an: AnalysedSegments) -> Iterator[tuple[str, np.ndarray | list[Any], np.ndarray | None]]:
+    """Every column of the report as (name, values, missing mask or None), one at a time
+    (a million streams: each column is typed and its raw values let go before the next):
+    integers for the Int64, time (ns), boolean and float columns, strings for the others."""
+    segs = an.segments
+    h = _handshake_arrays(an)
+    n = h["n"]
+    syn, synack, ack = h["syn"], h["synack"], h["ack"]
+    no_syn, no_synack, no_ack = syn == n, synack == n, ack == n
+    # (rows of missing steps read row 0: their values are masked, and set to 0)
+    syn_at, synack_at, ack_at = (np.where(r == n, 0, r) for r in (syn, synack, ack))
+    texts = segs.addresses
+
+    def at(values: np.ndarray, rows: np.ndarray, missing: np.ndarray) -> np.ndarray:
+        if not values.shape[0]:
+            return np.zeros(rows.shape[0], dtype=np.int64)
+        out = values[rows]
+        out[missing] = 0
+        return out
+
+    def option(values: np.ndarray, rows: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        v = at(values, rows, missing)
+        unset = missing | (v < 0)
+        v[unset] = 0
+        return v, unset
+
+    yield "tcp.stream", h["stream"], None
+    yield "client", _endpoints(texts, *h["client"]), None
+    yield "server", _endpoints(texts, *h["server"]), None
+    yield "syn_frame", at(segs.frame, syn_at, no_syn), no_syn
+    yield "syn_time", at(segs.ts_ns, syn_at, no_syn), no_syn
+    yield "synack_frame", at(segs.frame, synack_at, no_synack), no_synack
+    yield "synack_time", at(segs.ts_ns, synack_at, no_synack), no_synack
+    yield "ack_frame", at(segs.frame, ack_at, no_ack), no_ack
+    yield "ack_time", at(segs.ts_ns, ack_at, no_ack), no_ack
+    retrans = np.maximum(h["syn_count"] - 1, 0)
+    retrans[no_syn] = 0
+    yield "syn_retransmissions", retrans, no_syn
+    yield "client_isn", at(segs.seq, syn_at, no_syn), no_syn
+    yield "server_isn", at(segs.seq, synack_at, no_synack), no_synack
+    yield "client_mss", *option(segs.mss, syn_at, no_syn)
+    yield "server_mss", *option(segs.mss, synack_at, no_synack)
+    yield "client_wscale", *option(segs.wscale, syn_at, no_syn)
+    yield "server_wscale", *option(segs.wscale, synack_at, no_synack)
+    yield "client_sack_permitted", at(segs.sack_perm, syn_at, no_syn) != 0, no_syn
+    yield "server_sack_permitted", at(segs.sack_perm, synack_at, no_synack) != 0, no_synack
+    yield "client_timestamps", (at(segs.tsval, syn_at, no_syn) >= 0) & ~no_syn, no_syn
+    yield "server_timestamps", (at(segs.tsval, synack_at, no_synack) >= 0) & ~no_synack, no_synack
+    irtt = np.full(h["stream"].shape[0], np.nan)
+    have = [(st, v) for st, v in an.initial_rtt_by_stream().items() if v]
+    if have:
+        sts = np.array([st for st, _ in have], dtype=np.int64)
+        irtt[np.searchsorted(h["stream"], sts)] = np.array([v for _, v in have], dtype=np.float64) / 1e9
+    yield "tcp.analysis.initial_rtt", irtt, np.isnan(irtt)
+    # the five texts shared, not one string object per stream
+    choices = np.array(["established", "incomplete", "refused", "unanswered", "mid-stream"], dtype=object)
+    code = np.select([~no_ack, ~no_synack, ~no_syn & h["refused"], ~no_syn], [0, 1, 2, 3], 4)
+    yield "outcome", choices[code], None
 
 
 def handshake_rows(an: AnalysedSegments) -> list[dict[str, Any]]:
-    """One row (a dict) per tcp.stream of analysed segments."""
-    segs = an.segments
-    stream = an.stream
-    states = _handshake_states(segs, stream)
-    _first_acks(segs, stream, states)
-    irtt_by_stream = an.initial_rtt_by_stream()
-    texts = segs.addresses
-
-    def endpoint(row: int, side: str) -> tuple[int, int]:
-        if side == "src":
-            return int(segs.src[row]), int(segs.sport[row])
-        return int(segs.dst[row]), int(segs.dport[row])
-
-    def opt(values: np.ndarray, row: int | None) -> int | None:
-        if row is None:
-            return None
-        v = int(values[row])
-        return None if v < 0 else v
-
-    rows = []
-    for stream_no in sorted(states):
-        hs = states[stream_no]
-        first_src, first_dst = endpoint(hs.first, "src"), endpoint(hs.first, "dst")
-        if hs.client is None:
-            c, s = first_src, first_dst
-        else:
-            c = hs.client
-            s = first_dst if first_src == c else first_src
-        syn, synack, ack = hs.syn, hs.synack, hs.ack
-        if ack is not None:
-            outcome = "established"
-        elif synack is not None:
-            outcome = "incomplete"
-        elif syn is not None:
-            outcome = "refused" if hs.rst_from_server else "unanswered"
-        else:
-            outcome = "mid-stream"
-        irtt = irtt_by_stream.get(stream_no)
-        rows.append({
-            "tcp.stream": stream_no,
-            "client": _endpoint(texts[c[0]], c[1]),
-            "server": _endpoint(texts[s[0]], s[1]),
-            "syn_frame": None if syn is None else int(segs.frame[syn]),
-            "syn_time": None if syn is None else int(segs.ts_ns[syn]),
-            "synack_frame": None if synack is None else int(segs.frame[synack]),
-            "synack_time": None if synack is None else int(segs.ts_ns[synack]),
-            "ack_frame": None if ack is None else int(segs.frame[ack]),
-            "ack_time": None if ack is None else int(segs.ts_ns[ack]),
-            "syn_retransmissions": max(0, hs.syn_count - 1) if syn is not None else None,
-            "client_isn": None if syn is None else int(segs.seq[syn]),
-            "server_isn": None if synack is None else int(segs.seq[synack]),
-            "client_mss": opt(segs.mss, syn),
-            "server_mss": opt(segs.mss, synack),
-            "client_wscale": opt(segs.wscale, syn),
-            "server_wscale": opt(segs.wscale, synack),
-            "client_sack_permitted": None if syn is None else bool(segs.sack_perm[syn]),
-            "server_sack_permitted": None if synack is None else bool(segs.sack_perm[synack]),
-            "client_timestamps": None if syn is None else bool(segs.tsval[syn] >= 0),
-            "server_timestamps": None if synack is None else bool(segs.tsval[synack] >= 0),
-            "tcp.analysis.initial_rtt": irtt / 1e9 if irtt else None,
-            "outcome": outcome,
-        })
-    return rows
+    """One row (a dict) per tcp.stream of analysed segments (None where missing)."""
+    out: dict[str, list[Any]] = {}
+    for name, values, missing in _columns(an):
+        plain = values.tolist() if isinstance(values, np.ndarray) else values
+        if missing is not None:
+            plain = [None if m else v for v, m in zip(plain, missing.tolist(), strict=True)]
+        out[name] = plain
+    names = list(out)
+    return [dict(zip(names, row, strict=True)) for row in zip(*out.values(), strict=True)]
 
 
 def handshakes(path: PathOrFrames | AnalysedSegments) -> pd.DataFrame:
     """One row per tcp.stream of ``path`` describing its handshake (see module doc)."""
     import pandas as pd
 
-    from pcapkit.reports.tcp import column
-
     an = path if isinstance(path, AnalysedSegments) else analyse(path)
-    rows = handshake_rows(an)
-    df = pd.DataFrame({name: column([r[name] for r in rows], dtype) for name, dtype in COLUMNS.items()})
+    data: dict[str, Any] = {}
+    for name, values, missing in _columns(an):
+        data[name] = _typed(values, missing, COLUMNS[name])
+        del values, missing
+    df = pd.DataFrame(data, copy=False)
     df.attrs["warnings"] = list(an.warnings)
     if an.segments.error is not None:
         df.attrs["pcapkit.error"] = str(an.segments.error)
     return df
+
+
+def _typed(values: np.ndarray | list[Any], missing: np.ndarray | None, dtype: str) -> Any:
+    """The column of ``dtype`` (as :func:`pcapkit.reports.tcp.column` builds it from a list;
+    masked values are already 0 / False)."""
+    import pandas as pd
+
+    if isinstance(values, list) or values.dtype == object:
+        return pd.array(values, dtype=dtype)  # type: ignore[call-overload]
+    mask = np.zeros(values.shape[0], dtype=bool) if missing is None else missing
+    if dtype == "Int64":
+        return pd.arrays.IntegerArray(values.astype(np.int64, copy=False), mask)
+    if dtype == "boolean":
+        return pd.arrays.BooleanArray(values.astype(bool, copy=False), mask)
+    if dtype == "float64":
+        return values.astype(np.float64, copy=False)
+    ns = values.astype(np.int64, copy=False).view("datetime64[ns]")
+    ns[mask] = np.datetime64("NaT")
+    return ns

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pcapkit.columnar.decode import FRAGMENT_IP_OFFSET
 from pcapkit.errors import PcapkitError
 from pcapkit.frame import Frame
 from pcapkit.tcpflow.segment import Segment
@@ -248,7 +249,9 @@ def _add_batch(parts: _Parts, rb: RecordBatch, numbers: np.ndarray, cols: Column
         pieces.append((part, src, dst, sl, sr, payloads(rb, fast, part, keep_payload) if keep_payload else None))
     slow_packets: PacketRows | None = None
     if slow.size:
-        rows, slow_packets = dissected_rows(rb, numbers, slow, session, keep_payload, packets)
+        frag = cols.valid.get(FRAGMENT_IP_OFFSET)
+        rows, slow_packets = dissected_rows(rb, numbers, slow, session, keep_payload, packets,
+                                            None if frag is None else (cols.values[FRAGMENT_IP_OFFSET], frag))
         pieces.append(rows)
     for piece in pieces:
         frame = piece[0]["frame"]

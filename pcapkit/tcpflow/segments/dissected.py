@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pcapkit.columnar.perpacket import gc_paused
 from pcapkit.fields import MISSING
 from pcapkit.frame import Frame
 from pcapkit.proto.tcp_options import (
@@ -45,9 +46,17 @@ if TYPE_CHECKING:
 _NET = ("ip", "ipv6")
 
 
+_V4_KEYS: dict[str, tuple[int, int, int]] = {}  # (a hostile file repeats a few addresses a million times)
+
+
 def _address_key(version: int, text: str) -> tuple[int, int, int]:
     if version == 4:
-        return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big"), 0
+        key = _V4_KEYS.get(text)
+        if key is None:
+            if len(_V4_KEYS) >= 1 << 16:
+                _V4_KEYS.clear()
+            key = _V4_KEYS[text] = (4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big"), 0)
+        return key
     raw = socket.inet_pton(socket.AF_INET6, text)
     return 6, int.from_bytes(raw[:8], "big"), int.from_bytes(raw[8:], "big")
 
@@ -123,18 +132,43 @@ def _row_of(frame: Frame, net: Layer, tcp: Layer, kind: int) -> tuple[dict[str, 
 
 
 def dissected_rows(rb: RecordBatch, numbers: np.ndarray, rows: np.ndarray, session: DissectSession,
-               keep_payload: bool | int, packets: bool) -> tuple[Rows, PacketRows | None]:
+               keep_payload: bool | int, packets: bool,
+               fragments: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[Rows, PacketRows | None]:
     """Segments (and, with ``packets``, conversation facts) of the rows the columnar fast
-    path left to the per-packet dissectors."""
-    from pcapkit.dissect.driver import dissect
+    path left to the per-packet dissectors.
 
+    ``fragments``: (values, valid) of the fast path's ``FRAGMENT_IP_OFFSET`` column: such
+    a fragment that leaves its datagram incomplete only goes through the session's
+    reassembler (its facts come from its IPv4 header; it carries no analysed segment)."""
     found: list[tuple[dict[str, int], tuple[int, int, int], tuple[int, int, int], list[tuple[int, int]]]] = []
     payloads: list[bytes] = []
     packet_rows: list[tuple[dict[str, int], tuple[int, int, int], tuple[int, int, int]]] = []
+    quiet = session.reassembler.add_if_incomplete if fragments is not None and session.reassemble_ip else None
+    with gc_paused():
+        _dissect_rows(rb, numbers, rows, session, keep_payload, packets, fragments, quiet, found, payloads,
+                      packet_rows)
+    packed = _pack(found, payloads if keep_payload else None)
+    return packed, (_pack_packets(packet_rows) if packets else None)
+
+
+def _dissect_rows(rb: RecordBatch, numbers: np.ndarray, rows: np.ndarray, session: DissectSession,
+                  keep_payload: bool | int, packets: bool, fragments: tuple[np.ndarray, np.ndarray] | None,
+                  quiet: Any, found: list[Any], payloads: list[bytes], packet_rows: list[Any]) -> None:
+    """:func:`dissected_rows`'s loop over the rows, in file order."""
+    from pcapkit.dissect.driver import dissect
+    from pcapkit.dissect.ipreassembly import ipv4_fragment
+
     buf = rb.buf
     for r in rows.tolist():
         start = int(rb.data_off[r])
         cap = int(rb.caplen[r])
+        if quiet is not None and fragments is not None and fragments[1][r]:
+            ip_off = start + int(fragments[0][r])
+            frag_info, payload = ipv4_fragment(buf, ip_off)
+            if quiet(frag_info, payload, int(numbers[r]), int(rb.ts_ns[r])):
+                _pending_fragment(rb, numbers, r, ip_off, frag_info, payload, found, payloads if keep_payload else None,
+                                  packet_rows if packets else None)
+                continue
         frame = Frame(int(numbers[r]), int(rb.ts_ns[r]), cap, int(rb.wirelen[r]), int(rb.linktype[r]),
                       max(0, int(rb.interface_id[r])), buf[start:start + cap].tobytes())
         packet = dissect(frame, session)
@@ -159,8 +193,36 @@ def dissected_rows(rb: RecordBatch, numbers: np.ndarray, rows: np.ndarray, sessi
         found.append(row)
         if keep_payload:
             payloads.append(_payload_of(tcp, frame, row[0])[:payload_limit(keep_payload)])
-    packed = _pack(found, payloads if keep_payload else None)
-    return packed, (_pack_packets(packet_rows) if packets else None)
+
+
+def _pending_fragment(rb: RecordBatch, numbers: np.ndarray, r: int, ip_off: int, info: tuple[Any, ...],
+                      payload: bytes, found: list[Any], payloads: list[bytes] | None,
+                      packet_rows: list[Any] | None) -> None:
+    """What :func:`dissected_rows` takes from an IPv4 fragment left pending: the facts of
+    its header and, for a first fragment of TCP, the segment a tool that does not
+    reassemble reads (tcptrace)."""
+    number, ts_ns, wirelen = int(numbers[r]), int(rb.ts_ns[r]), int(rb.wirelen[r])
+    _, src_text, dst_text, _, proto, offset, _, _ = info
+    src = _address_key(4, src_text)
+    dst = _address_key(4, dst_text)
+    if packet_rows is not None:
+        packet_rows.append(({"frame": number, "ts_ns": ts_ns, "wirelen": wirelen, "ip_version": 4, "proto": proto,
+                             "sport": -1, "dport": -1, "udp_payload": 0}, src, dst))
+    if proto != 6 or offset != 0:
+        return
+    # tshark's TCP dissector stops before the analysed fields (no row) when fewer than
+    # 20 bytes are there or the header length is below 20: no need to dissect it then
+    if len(payload) < 20 or payload[12] >> 4 < 5:
+        return
+    start, cap = int(rb.data_off[r]), int(rb.caplen[r])
+    frame = Frame(number, ts_ns, cap, wirelen, int(rb.linktype[r]), max(0, int(rb.interface_id[r])),
+                  rb.buf[start:start + cap].tobytes())
+    hdr_len = (int(rb.buf[ip_off]) & 0x0F) * 4
+    row = _plain_first_fragment(frame, ip_off - start + hdr_len + len(payload))
+    if row is not None:
+        found.append(row)
+        if payloads is not None:
+            payloads.append(b"")
 
 
 def _packet_row(frame: Frame, layers: Sequence[Layer]) -> tuple[dict[str, int], tuple[int, int, int],
@@ -198,14 +260,11 @@ def _packet_row(frame: Frame, layers: Sequence[Layer]) -> tuple[dict[str, int], 
 
 def _pack_packets(found: list[tuple[dict[str, int], tuple[int, int, int], tuple[int, int, int]]]) -> PacketRows:
     m = len(found)
-    cols = {name: np.zeros(m, dtype=I64) for name in PACKET_COLUMNS}
-    src = np.zeros((m, 3), dtype=np.uint64)
-    dst = np.zeros((m, 3), dtype=np.uint64)
-    for j, (row, s, d) in enumerate(found):
-        for name, value in row.items():
-            cols[name][j] = value
-        src[j] = s
-        dst[j] = d
+    # column by column from Python lists (setting numpy elements one by one costs more)
+    cols = {name: np.fromiter((row.get(name, 0) for row, _, _ in found), dtype=I64, count=m)
+            for name in PACKET_COLUMNS}
+    src = np.array([s for _, s, _ in found], dtype=np.uint64).reshape(m, 3)
+    dst = np.array([d for _, _, d in found], dtype=np.uint64).reshape(m, 3)
     return cols, src, dst
 
 
@@ -234,17 +293,24 @@ def _first_fragment(frame: Frame, layers: Sequence[Layer]) -> tuple[dict[str, in
             continue
         if not layer.get("ip.flags.mf") or layer.get("ip.frag_offset"):
             continue
-        from pcapkit.dissect.driver import dissect
-
-        plain = dissect(frame, None)  # without reassembly the first fragment's TCP is dissected
-        hit = _transport(plain.layers)
-        if hit is None or hit[2] > 1:
-            return None
-        found = _row_of(frame, hit[0], hit[1], KIND_FIRST_FRAGMENT)
-        if found is not None and hit[1].get("tcp.options") is MISSING:
-            _options_before_cut(found[0], frame, hit[1].offset, int(layer.get("ip.len", 0)) + layer.offset)
-        return found
+        return _plain_first_fragment(frame, int(layer.get("ip.len", 0)) + layer.offset)
     return None
+
+
+def _plain_first_fragment(frame: Frame, ip_end: int) -> tuple[dict[str, int], tuple[int, int, int],
+                                                            tuple[int, int, int], list[tuple[int, int]]] | None:
+    """The segment row of a first IPv4 fragment carrying TCP, dissected without reassembly;
+    ``ip_end``: where its datagram ends in the frame."""
+    from pcapkit.dissect.driver import dissect
+
+    plain = dissect(frame, None)  # without reassembly the first fragment's TCP is dissected
+    hit = _transport(plain.layers)
+    if hit is None or hit[2] > 1:
+        return None
+    found = _row_of(frame, hit[0], hit[1], KIND_FIRST_FRAGMENT)
+    if found is not None and hit[1].get("tcp.options") is MISSING:
+        _options_before_cut(found[0], frame, hit[1].offset, ip_end)
+    return found
 
 
 def _options_before_cut(row: dict[str, int], frame: Frame, tcp_offset: int, ip_end: int) -> None:
