@@ -172,6 +172,7 @@ class _Pending:
 
     pieces: list[AnalysedSegments]
     synack_seen: bool = False
+    client: tuple[str, int] | None = None   # (address, port) of the SYN's sender
     last_ts: int = 0
 
 
@@ -194,8 +195,11 @@ class HandshakeRows:
         stream = an.stream.tolist()
         flags = an.segments.flags.tolist()
         ts = an.segments.ts_ns.tolist()
+        texts = an.segments.addresses
+        src, sport = an.segments.src.tolist(), an.segments.sport.tolist()
+        dst, dport = an.segments.dst.tolist(), an.segments.dport.tolist()
         keep: dict[int, list[int]] = {}
-        decide: list[tuple[int, int]] = []  # (stream, row): a row that may settle the stream
+        decide: dict[int, int] = {}  # stream -> its first row in the batch that may settle it
         for i, (st, f) in enumerate(zip(stream, flags, strict=True)):
             if st in self._done:
                 continue
@@ -205,22 +209,55 @@ class HandshakeRows:
             pend.last_ts = ts[i]
             rows = keep.setdefault(st, [])
             first = not pend.pieces and not rows
-            if f & (SYN | ACK) == (SYN | ACK):
-                pend.synack_seen = True
+            me = (texts[src[i]], sport[i])
+            if f & (SYN | ACK) == SYN and pend.client is None:
+                pend.client = me
+            elif f & (SYN | ACK) == (SYN | ACK):
+                if pend.client is None:
+                    pend.client = (texts[dst[i]], dport[i])
+                pend.synack_seen = pend.synack_seen or pend.client == (texts[dst[i]], dport[i])
             if first or f & (SYN | RST) or (pend.synack_seen and f & ACK):
                 rows.append(i)
-                if f & RST or (pend.synack_seen and f & ACK and not f & (SYN | RST)):
-                    decide.append((st, i))
+                # (the client's ACK after the SYN-ACK, or a RST, may settle it: ask the report)
+                if f & RST or (pend.synack_seen and f & ACK and not f & (SYN | RST) and me == pend.client):
+                    decide.setdefault(st, i)
         for st, rows in keep.items():
             if rows:
                 self._pending[st].pieces.append(_frame_of_rows(an, rows))
         settled = []
-        for st in dict.fromkeys(s for s, _ in decide):
-            row = self._row(st)
+        for st, i in decide.items():
+            row = self._established(st, an, i) if not flags[i] & RST else None
+            if row is None:
+                row = self._row(st)
             if row is not None and (row["outcome"] == "established" or self._has_rst(st)):
                 settled.append(row)
                 self._finish(st)
         return self._frame(settled)
+
+    def _established(self, st: int, an: AnalysedSegments, i: int) -> dict[str, Any] | None:
+        """The row of a stream opened by a SYN whose client has just sent its first ACK
+        after the SYN-ACK (row ``i`` of ``an``): the report's row of the SYN and RST rows
+        (the handshake's every field but the ACK's), with the ACK's frame, time and the
+        initial RTT the engine put on it. (The report's search for the ACK among many
+        rows is a pandas merge: 10-30 ms for a row whose packet is known here.)"""
+        from pcapkit.reports.handshakes import handshake_rows
+
+        pend = self._pending[st]
+        first = pend.pieces[0].segments.flags
+        if not first.size or not first[0] & SYN:
+            return None
+        control = [p.select((p.segments.flags & (SYN | RST)) != 0) for p in pend.pieces]
+        rows = handshake_rows(concat_analysed([p for p in control if len(p)]))
+        if len(rows) != 1 or rows[0]["outcome"] != "incomplete":
+            return None
+        row = rows[0]
+        have = int(np.asarray(an.result.have)[i])
+        if row["tcp.analysis.initial_rtt"] is None and have & fl.H_IRTT:
+            irtt = int(np.asarray(an.result.irtt)[i])
+            row["tcp.analysis.initial_rtt"] = irtt / 1e9 if irtt else None
+        row.update({"ack_frame": int(an.segments.frame[i]), "ack_time": int(an.segments.ts_ns[i]),
+                    "outcome": "established"})
+        return row
 
     def _has_rst(self, st: int) -> bool:
         return any(bool((p.segments.flags & RST).any()) for p in self._pending[st].pieces)
