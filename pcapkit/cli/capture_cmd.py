@@ -148,9 +148,8 @@ def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snap
     live_report = None
     if report is not None:
         from pcapkit.cli.live_rows import RowWriter
-        from pcapkit.reports.live import LiveReport, warm_up
+        from pcapkit.reports.live import LiveReport
 
-        warm_up(report)  # (before the capture starts: the first row must not wait for compiled code)
         live_report = LiveReport(report, idle_ns=int(flow_timeout * 1e9),
                                  interval_ns=int(interval * 1e9) if interval else None, max_flows=max_flows)
         writer = RowWriter(fmt, columns=_report_columns(report, fmt))
@@ -158,6 +157,10 @@ def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snap
                       count=count, duration=duration, block_size=block_size,
                       block_count=block_count, block_timeout_ms=block_timeout, linktype=lt)
     cap.open()
+    if report is not None:
+        from pcapkit.reports.live import warm_up
+
+        warm_up(report)  # (before "listening on": the first row must not wait for compiled code)
     output: CaptureOutput | None = None
     error: PcapkitError | None = None
 
