@@ -73,10 +73,11 @@ def _summary(frame: object) -> str:
               help="Do not put the interface into promiscuous mode.")
 @click.option("-y", "--linktype", "linktype", default=None,
               help="For -i any: LINUX_SLL2 (default, as tcpdump) or LINUX_SLL.")
-@click.option("--block-size", type=int, default=1 << 20, show_default=True,
-              help="TPACKET_V3 ring block size in bytes (power of two).")
-@click.option("--block-count", type=int, default=4, show_default=True,
-              help="Number of ring blocks.")
+@click.option("--block-size", type=int, default=None,
+              help="TPACKET_V3 ring block size in bytes (power of two; default 1 MiB, 256 KiB with --report).")
+@click.option("--block-count", type=int, default=None,
+              help="Number of ring blocks (default 4; 64 with --report: blocks are handed over every "
+                   "10 ms, so the ring holds 640 ms of a slow report step).")
 @click.option("--block-timeout", type=int, default=None,
               help="Milliseconds after which the kernel hands over a block that is not full "
                    "(default 50; 10 with --report, so that a row follows its packet within 100 ms).")
@@ -102,7 +103,7 @@ def _summary(frame: object) -> str:
 def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snaplen: int,
             count: int | None, duration: float | None, write_to: str | None,
             file_size: float | None, rotate_seconds: float | None, no_promisc: bool,
-            linktype: str | None, block_size: int, block_count: int, block_timeout: int | None,
+            linktype: str | None, block_size: int | None, block_count: int | None, block_timeout: int | None,
             precision: str, quiet: bool, packet_buffered: bool | None, report: str | None,
             fmt: str, interval: float | None, flow_timeout: float, max_flows: int) -> None:
     """Capture packets live (Linux AF_PACKET with a TPACKET_V3 ring), filtered in the
@@ -144,6 +145,10 @@ def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snap
         raise click.UsageError("--report prints its rows on standard output: -w - would mix packets into them")
     if block_timeout is None:
         block_timeout = 10 if report else 50
+    if block_size is None:
+        block_size = 1 << 18 if report else 1 << 20
+    if block_count is None:
+        block_count = 64 if report else 4
     lt = linktype_value(linktype) if linktype else None
     live_report = None
     if report is not None:

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plot": ("pcapkit.cli.plot_cmd:plot", "Time-sequence, RTT, throughput, window and cwnd plots."),
     "compile": ("pcapkit.cli.capture_cmd:compile_cmd", "Compile a tcpdump filter to classic BPF."),
     "capture": ("pcapkit.cli.capture_cmd:capture", "Live capture (AF_PACKET, TPACKET_V3)."),
+    "top": ("pcapkit.cli.top_cmd:top", "Live full-screen table of the busiest TCP connections."),
     "export": ("pcapkit.cli.export_cmd:export", "Export packets/tcp/flows/rtt tables to Parquet."),
 }
 
