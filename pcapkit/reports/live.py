@@ -45,7 +45,7 @@ class LiveReport:
         elif name == "handshakes":
             self.producer = HandshakeRows(idle_ns=idle_ns)
         elif name == "rtt":
-            self.producer = self.rtt = RttRows()
+            self.producer = self.rtt = RttRows(idle_ns=idle_ns)
         else:
             self.producer = self.flows = FlowRows(idle_ns=idle_ns, interval_ns=interval_ns,
                                                   max_packets=max_flow_packets, max_flows=max_flows)
@@ -66,7 +66,7 @@ class LiveReport:
 
     def tick(self, now_ns: int) -> pd.DataFrame | None:
         """Rows that time makes final (idle conversations, the flows interval)."""
-        if isinstance(self.producer, HandshakeRows | FlowRows):
+        if isinstance(self.producer, HandshakeRows | FlowRows | RttRows):
             return self.producer.expire(now_ns)
         return None
 

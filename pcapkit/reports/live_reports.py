@@ -318,10 +318,12 @@ class RttRows:
     EstimatedRTT after the sample. Per stream it keeps the estimators and the ends of
     the segments not yet acknowledged (pruned by each ACK)."""
 
-    def __init__(self) -> None:
+    def __init__(self, idle_ns: int = 300 * 10**9) -> None:
         from pcapkit.reports.rtt import ALPHA
 
         self.alpha = ALPHA
+        self.idle_ns = idle_ns
+        self._last: dict[int, int] = {}   # stream -> time of its latest segment
         # (stream, sender endpoint) -> {end seq: payload length (-1: a SYN)}
         self._ends: dict[tuple[int, str], dict[int, int]] = {}
         self.estimators: dict[tuple[int, str], tuple[float, float]] = {}
@@ -330,6 +332,8 @@ class RttRows:
     def forget(self, streams: Iterable[int]) -> None:
         """Drop the state of streams that ended (bounded memory)."""
         gone = set(streams)
+        for st in gone:
+            self._last.pop(st, None)
         for d in (self._ends, self.estimators, self._lab):
             for key in [k for k in d if k[0] in gone]:
                 del d[key]
@@ -350,6 +354,7 @@ class RttRows:
                             np.asarray(res.have).tolist(), np.asarray(res.acks_frame).tolist(),
                             np.asarray(res.ack).tolist(), np.asarray(res.ack_rtt).tolist(), strict=True):
             me, peer = _ep(texts[src], sport), _ep(texts[dst], dport)
+            self._last[st] = ts
             if f & ACK:
                 ends = self._ends.get((st, peer))
                 length = ends.get(ack_raw) if ends else None
@@ -386,6 +391,12 @@ class RttRows:
         values = list(zip(*rows, strict=True))
         return pd.DataFrame({name: column(list(v), dtype)
                              for (name, dtype), v in zip(SAMPLE_COLUMNS.items(), values, strict=True)})
+
+    def expire(self, now_ns: int) -> pd.DataFrame | None:
+        """Forget the streams idle for ``idle_ns`` (their estimators start again if they
+        come back: the file report would carry them on)."""
+        self.forget([st for st, ts in self._last.items() if now_ns - ts >= self.idle_ns])
+        return None
 
     def finish(self) -> pd.DataFrame | None:
         return None
