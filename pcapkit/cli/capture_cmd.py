@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from pcapkit.capture.live import LiveCapture
     from pcapkit.capture.live_output import CaptureOutput
     from pcapkit.cli.live_rows import RowWriter
+    from pcapkit.frame import Frame
     from pcapkit.reports.live import LiveReport
 
 
@@ -237,16 +238,19 @@ def _run_report(cap: LiveCapture, report: LiveReport, writer: RowWriter, output:
     lt = cap.linktype
     number = 0
     last_tick = 0.0
+    frames: list[Frame] = []
     try:
         for batch in cap.batches():
             if output is not None:
                 output.write_batch(batch)
-            if batch:
-                frames = []
-                for ts, caplen, wirelen, data in batch:
-                    number += 1
-                    frames.append(Frame(number, ts, caplen, wirelen, lt, 0, data))
+            for ts, caplen, wirelen, data in batch:
+                number += 1
+                frames.append(Frame(number, ts, caplen, wirelen, lt, 0, data))
+            # (a report step has a fixed cost of milliseconds: when the next blocks are
+            # already waiting, take them into the same step rather than fall further behind)
+            if frames and not (cap.pending() and len(frames) < 50_000):
                 rows = report.feed(frames)
+                frames = []
                 if rows is not None:
                     writer.write(rows)
             now = time.monotonic()
@@ -256,12 +260,12 @@ def _run_report(cap: LiveCapture, report: LiveReport, writer: RowWriter, output:
                 if rows is not None:
                     writer.write(rows)
     except LiveCaptureError:
-        _finish_report(report, writer)
+        _finish_report(report, writer, frames)
         raise
-    _finish_report(report, writer)
+    _finish_report(report, writer, frames)
 
 
-def _finish_report(report: LiveReport, writer: RowWriter) -> None:
-    rows = report.finish()
-    if rows is not None:
-        writer.write(rows)
+def _finish_report(report: LiveReport, writer: RowWriter, frames: list[Frame]) -> None:
+    for rows in (report.feed(frames), report.finish()):
+        if rows is not None:
+            writer.write(rows)

@@ -153,19 +153,22 @@ def top(expression: tuple[str, ...], interface: str, sort: str, refresh: float, 
     try:
         with _Keys() as keys, _screen(sys.stdout.isatty()) as live:
             next_refresh = 0.0
+            frames: list[Frame] = []
             for batch in cap.batches():
-                if batch:
-                    frames = []
-                    for ts, caplen, wirelen, data in batch:
-                        number += 1
-                        frames.append(Frame(number, ts, caplen, wirelen, cap.linktype, 0, data))
+                for ts, caplen, wirelen, data in batch:
+                    number += 1
+                    frames.append(Frame(number, ts, caplen, wirelen, cap.linktype, 0, data))
+                # (several waiting ring blocks in one step: a step's fixed cost is milliseconds)
+                if frames and not (cap.pending() and len(frames) < 50_000):
                     board.feed(analysis.feed(frames))
+                    frames = []
                 if "q" in keys.pressed().lower():
                     cap.stop()
                 now = time.monotonic()
                 if now >= next_refresh:
                     next_refresh = now + refresh
                     board.tick(time.time_ns())
+                    analysis.expire(time.time_ns(), board.idle_ns)
                     if live is not None:
                         height = live.console.size.height
                         rows = board.rows(sort, limit=max(1, height - 4))

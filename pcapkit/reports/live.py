@@ -50,6 +50,7 @@ class LiveReport:
             self.producer = self.flows = FlowRows(idle_ns=idle_ns, interval_ns=interval_ns,
                                                   max_packets=max_flow_packets, max_flows=max_flows)
         self.frames = 0
+        self.idle_ns = idle_ns
 
     @property
     def warnings(self) -> list[str]:
@@ -65,10 +66,13 @@ class LiveReport:
         return self.producer.feed(batch)
 
     def tick(self, now_ns: int) -> pd.DataFrame | None:
-        """Rows that time makes final (idle conversations, the flows interval)."""
+        """Rows that time makes final (idle conversations, the flows interval); the
+        engine then lets go of the conversations idle for ``idle_ns``."""
+        rows = None
         if isinstance(self.producer, HandshakeRows | FlowRows | RttRows):
-            return self.producer.expire(now_ns)
-        return None
+            rows = self.producer.expire(now_ns)
+        self.analysis.expire(now_ns, self.idle_ns)
+        return rows
 
     def finish(self) -> pd.DataFrame | None:
         """The rows still open at the end of the capture."""

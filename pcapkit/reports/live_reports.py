@@ -93,6 +93,18 @@ class LiveAnalysis:
                  max_conversations: int | None = None) -> None:
         self.engine = TcpEngine(max_unacked=max_unacked, max_conversations=max_conversations)
         self.packets = packets
+        # endpoint pair (lower endpoint first) -> time of its latest segment
+        self._last: dict[tuple[tuple[str, int], tuple[str, int]], int] = {}
+
+    def expire(self, now_ns: int, idle_ns: int) -> int:
+        """Give back the engine's state of the conversations idle for ``idle_ns``
+        (bounded memory; one that comes back later starts a new tcp.stream). Returns how
+        many were let go."""
+        idle = [pair for pair, ts in self._last.items() if now_ns - ts >= idle_ns]
+        for pair in idle:
+            del self._last[pair]
+            self.engine.forget(*pair)
+        return len(idle)
 
     @property
     def warnings(self) -> list[str]:
@@ -105,7 +117,10 @@ class LiveAnalysis:
         feed = self.engine.feed
         records: list[FrameAnalysis] = []
         kept: list[int] = []
+        last = self._last
         for i, seg in enumerate(view.segments()):
+            a, b = (seg.src, seg.sport), (seg.dst, seg.dport)
+            last[(a, b) if a <= b else (b, a)] = seg.ts_ns
             rec = feed(seg)
             if rec is not None:  # (None: cut by max_conversations)
                 records.append(rec)

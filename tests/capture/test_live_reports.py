@@ -75,6 +75,38 @@ def test_batches_give_the_file_report(path: Path, batch: int) -> None:
         pd.testing.assert_frame_equal(_text(live, name), _text(offline[name], name), obj=name)
 
 
+def test_idle_conversations_are_let_go() -> None:
+    """After an idle timeout the engine gives the conversation's state back: the same
+    packets again (shifted in time) give the same analysis as new streams, in the same
+    conversation records (memory does not grow with conversations)."""
+    import dataclasses
+
+    from pcapkit.capture.files import read_frames
+    from pcapkit.reports.live import LiveReport
+    from pcapkit.tcpflow.analysis.state import G_CUSED
+
+    frames = list(read_frames(CAPTURES / "tcp-download.pcapng"))
+    report = LiveReport("tcp", idle_ns=10**9)
+    first = report.feed(frames)
+    assert first is not None
+    streams = report.analysis.engine.stream_count
+    used = int(report.analysis.engine._st[G_CUSED])
+    shift = frames[-1].ts_ns - frames[0].ts_ns + 10 * 10**9
+    report.tick(frames[-1].ts_ns + 5 * 10**9)
+    again = [dataclasses.replace(f, number=f.number + len(frames), ts_ns=f.ts_ns + shift) for f in frames]
+    second = report.feed(again)
+    assert second is not None and report.analysis.engine.stream_count == 2 * streams
+    assert int(report.analysis.engine._st[G_CUSED]) == used
+    from pcapkit.reports.output import text_frame
+
+    a, b = text_frame(first).astype(str), text_frame(second).astype(str)
+    assert (b["tcp.stream"].astype(int) - a["tcp.stream"].astype(int) == streams).all()
+    same = [c for c in a.columns if c not in ("frame.number", "frame.time_epoch", "tcp.stream",
+                                               "tcp.analysis.acks_frame", "tcp.analysis.duplicate_ack_frame",
+                                               "tcp.analysis.rto_frame")]
+    pd.testing.assert_frame_equal(a[same], b[same])
+
+
 def test_row_writer_formats() -> None:
     """The table, CSV and JSON Lines a writer prints read back as the report's rows."""
     from pcapkit.cli.live_rows import RowWriter
