@@ -59,7 +59,6 @@ class FlowRows:
         self._open: OrderedDict[ConvKey, _Conversation] = OrderedDict()
         self._next_interval: int | None = None
         self.warnings: list[str] = []
-        self.ended_streams: list[int] = []   # TCP streams whose flow ended (for the caller's other state)
 
     def _warn(self, text: str) -> None:
         if text not in self.warnings:
@@ -151,7 +150,6 @@ class FlowRows:
 
     def _report(self, keys: list[ConvKey]) -> pd.DataFrame | None:
         convs = [self._open.pop(k) for k in keys if k in self._open]
-        self.ended_streams.extend(c.stream for c in convs if c.stream is not None)
         return self._rows(convs)
 
     def _rows(self, convs: list[_Conversation]) -> pd.DataFrame | None:

@@ -201,7 +201,9 @@ class HandshakeRows:
     def __init__(self, idle_ns: int = 300 * 10**9) -> None:
         self.idle_ns = idle_ns
         self._pending: dict[int, _Pending] = {}
-        self._done: set[int] = set()   # streams already reported (tcp.stream numbers only grow)
+        # streams already reported -> time of their latest segment (let go when idle:
+        # the engine then gives a returning pair a new tcp.stream)
+        self._done: dict[int, int] = {}
 
     def feed(self, batch: LiveBatch) -> pd.DataFrame | None:
         an = batch.analysed
@@ -217,6 +219,7 @@ class HandshakeRows:
         decide: dict[int, int] = {}  # stream -> its first row in the batch that may settle it
         for i, (st, f) in enumerate(zip(stream, flags, strict=True)):
             if st in self._done:
+                self._done[st] = ts[i]
                 continue
             pend = self._pending.get(st)
             if pend is None:
@@ -287,12 +290,13 @@ class HandshakeRows:
         return rows[0] if rows else None
 
     def _finish(self, st: int) -> None:
-        del self._pending[st]
-        self._done.add(st)
+        self._done[st] = self._pending.pop(st).last_ts
 
     def expire(self, now_ns: int) -> pd.DataFrame | None:
         """Settle the streams idle for ``idle_ns`` at ``now_ns``."""
         old = [st for st, p in self._pending.items() if now_ns - p.last_ts >= self.idle_ns]
+        for st in [st for st, ts in self._done.items() if now_ns - ts >= self.idle_ns]:
+            del self._done[st]
         return self._settle(old)
 
     def finish(self) -> pd.DataFrame | None:

@@ -122,8 +122,8 @@ def test_top_shows_the_connection_and_the_kernels_srtt() -> None:
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     env["TERM"] = "xterm"
     with _bridged() as (client_ns, ifc, server_ns, server):
-        sink = subprocess.Popen([IP, "netns", "exec", server_ns, "timeout", "60", sys.executable, "-c", SINK,
-                                 server], stdout=subprocess.PIPE, text=True)
+        sink = subprocess.Popen([IP, "netns", "exec", server_ns, sys.executable, "-c", SINK, server],
+                                stdout=subprocess.PIPE, text=True, start_new_session=True)
         assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
         pid, fd = pty.fork()
         if pid == 0:  # the child: pcapkit top on the pseudo-terminal
@@ -134,8 +134,7 @@ def test_top_shows_the_connection_and_the_kernels_srtt() -> None:
         sender = None
         try:
             assert _read_until(fd, rb"pcapkit top", 60, seen), bytes(seen)[-500:]
-            sender = subprocess.Popen([IP, "netns", "exec", client_ns, "timeout", "30", sys.executable, "-c", SENDER,
-                                       server, "8"])
+            sender = subprocess.Popen([IP, "netns", "exec", client_ns, sys.executable, "-c", SENDER, server, "8"])
             # the screen shows the connection with an SRTT
             assert _read_until(fd, rb"10\.97\.0\.2:5201\s+\S+\s+[\d.]+ \S+\s+[\d.]+ \S+\s+\d+\.\d", 20, seen), \
                 ANSI.sub(b"", bytes(seen))[-1500:]
@@ -155,7 +154,8 @@ def test_top_shows_the_connection_and_the_kernels_srtt() -> None:
                 if done == 0:
                     os.kill(pid, signal.SIGTERM)
                     _, status = os.waitpid(pid, 0)
-            sink.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(sink.pid, signal.SIGKILL)
             sink.wait()
         text = ANSI.sub(b"", bytes(seen)).decode(errors="replace")
         assert "Traceback" not in text, text[-2000:]
