@@ -101,12 +101,16 @@ def _summary(frame: object) -> str:
 @click.option("--max-flows", type=int, default=100_000, show_default=True,
               help="With --report flows: conversations kept open at once (the least recently active "
                    "is ended early, with a warning).")
+@click.option("--max-flow-packets", type=int, default=200_000, show_default=True,
+              help="With --report flows: packets kept (their headers, ~400 bytes each) per open "
+                   "conversation; a longer one's row counts these, with a warning.")
 def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snaplen: int,
             count: int | None, duration: float | None, write_to: str | None,
             file_size: float | None, rotate_seconds: float | None, no_promisc: bool,
             linktype: str | None, block_size: int | None, block_count: int | None, block_timeout: int | None,
             precision: str, quiet: bool, packet_buffered: bool | None, report: str | None,
-            fmt: str, interval: float | None, flow_timeout: float, max_flows: int) -> None:
+            fmt: str, interval: float | None, flow_timeout: float, max_flows: int,
+            max_flow_packets: int) -> None:
     """Capture packets live (Linux AF_PACKET with a TPACKET_V3 ring), filtered in the
     kernel by a tcpdump EXPRESSION.
 
@@ -157,7 +161,8 @@ def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snap
         from pcapkit.reports.live import LiveReport
 
         live_report = LiveReport(report, idle_ns=int(flow_timeout * 1e9),
-                                 interval_ns=int(interval * 1e9) if interval else None, max_flows=max_flows)
+                                 interval_ns=int(interval * 1e9) if interval else None, max_flows=max_flows,
+                                 max_flow_packets=max_flow_packets)
         writer = RowWriter(fmt, columns=_report_columns(report, fmt))
     cap = LiveCapture(interface, " ".join(expression), snaplen=snaplen, promisc=not no_promisc,
                       count=count, duration=duration, block_size=block_size,
