@@ -297,6 +297,13 @@ class LiveCapture:
         self._read_kernel_stats()
         return CaptureStats(self._captured, self._received, self._dropped)
 
+    def pending(self) -> bool:
+        """Whether the kernel has already handed over the next ring block (a consumer
+        that is behind can take several blocks before its next costly step)."""
+        if self._ring is None:
+            return False
+        return bool(block_ready(self._ring, self._block * self.block_size))
+
     def stop(self) -> None:
         """Ask the capture loop to end (safe from a signal handler)."""
         self._stop = True

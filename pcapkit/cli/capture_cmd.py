@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from pcapkit.cli.common import PcapkitCommand
+
+if TYPE_CHECKING:
+    from pcapkit.capture.live import LiveCapture
+    from pcapkit.capture.live_output import CaptureOutput
+    from pcapkit.cli.live_rows import RowWriter
+    from pcapkit.frame import Frame
+    from pcapkit.reports.live import LiveReport
 
 
 @click.command("compile", cls=PcapkitCommand)
@@ -65,12 +74,14 @@ def _summary(frame: object) -> str:
               help="Do not put the interface into promiscuous mode.")
 @click.option("-y", "--linktype", "linktype", default=None,
               help="For -i any: LINUX_SLL2 (default, as tcpdump) or LINUX_SLL.")
-@click.option("--block-size", type=int, default=1 << 20, show_default=True,
-              help="TPACKET_V3 ring block size in bytes (power of two).")
-@click.option("--block-count", type=int, default=4, show_default=True,
-              help="Number of ring blocks.")
-@click.option("--block-timeout", type=int, default=50, show_default=True,
-              help="Milliseconds after which the kernel hands over a block that is not full.")
+@click.option("--block-size", type=int, default=None,
+              help="TPACKET_V3 ring block size in bytes (power of two; default 1 MiB, 256 KiB with --report).")
+@click.option("--block-count", type=int, default=None,
+              help="Number of ring blocks (default 4; 64 with --report: blocks are handed over every "
+                   "10 ms, so the ring holds 640 ms of a slow report step).")
+@click.option("--block-timeout", type=int, default=None,
+              help="Milliseconds after which the kernel hands over a block that is not full "
+                   "(default 50; 10 with --report, so that a row follows its packet within 100 ms).")
 @click.option("--time-stamp-precision", "precision", type=click.Choice(["micro", "nano"]),
               default="nano", show_default=True, help="Resolution of pcap files written with -w.")
 @click.option("-q", "--quiet", is_flag=True, help="No 'listening on' line and no statistics.")
@@ -78,15 +89,35 @@ def _summary(frame: object) -> str:
               help="With -w: write each packet out at once (default for -w -; else every 50 ms "
                    "or 1 MiB, whichever comes first: with the 50 ms block timeout, a killed "
                    "capture loses at most the last 100 ms).")
+@click.option("--report", "report", type=click.Choice(["handshakes", "rtt", "tcp", "flows"]), default=None,
+              help="Instead of packet lines, the rows of this report (as `pcapkit REPORT FILE` "
+                   "gives them), each printed as soon as it is final.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="With --report: aligned table lines, CSV, or JSON Lines.")
+@click.option("--interval", type=float, default=None,
+              help="With --report flows: also print the open conversations every SECONDS.")
+@click.option("--flow-timeout", type=float, default=60.0, show_default=True,
+              help="With --report flows/handshakes: a conversation idle this many seconds is ended.")
+@click.option("--max-flows", type=int, default=100_000, show_default=True,
+              help="With --report flows: conversations kept open at once (the least recently active "
+                   "is ended early, with a warning).")
+@click.option("--max-flow-packets", type=int, default=200_000, show_default=True,
+              help="With --report flows: packets kept (their headers, ~400 bytes each) per open "
+                   "conversation; a longer one's row counts these, with a warning.")
 def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snaplen: int,
             count: int | None, duration: float | None, write_to: str | None,
             file_size: float | None, rotate_seconds: float | None, no_promisc: bool,
-            linktype: str | None, block_size: int, block_count: int, block_timeout: int,
-            precision: str, quiet: bool, packet_buffered: bool | None) -> None:
+            linktype: str | None, block_size: int | None, block_count: int | None, block_timeout: int | None,
+            precision: str, quiet: bool, packet_buffered: bool | None, report: str | None,
+            fmt: str, interval: float | None, flow_timeout: float, max_flows: int,
+            max_flow_packets: int) -> None:
     """Capture packets live (Linux AF_PACKET with a TPACKET_V3 ring), filtered in the
     kernel by a tcpdump EXPRESSION.
 
-    Without -w, one summary line per packet. On exit (count, duration, Ctrl-C, SIGTERM)
+    Without -w, one summary line per packet; with --report, the rows of that report
+    as they become final (a handshake at its third packet, an RTT sample at its ACK,
+    a frame's TCP analysis at once, a flow when it ends), -w FILE writing the packets
+    at the same time. On exit (count, duration, Ctrl-C, SIGTERM)
     the file is complete and the tcpdump statistics are printed on stderr.
     Needs root or CAP_NET_RAW (setcap cap_net_raw,cap_net_admin=eip on the interpreter).
 
@@ -96,6 +127,8 @@ def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snap
       pcapkit capture -i eth0 -c 10 'tcp port 443'
       pcapkit capture -i any -w out.pcapng --duration 30 'udp port 53'
       pcapkit capture -i eth0 -w 'ring-%H%M%S.pcap' -G 60 -C 100
+      pcapkit capture -i eth0 --report handshakes 'tcp port 443'
+      pcapkit capture -i eth0 --report rtt --format json -w rtt.pcapng | jq .
     """
     import signal
 
@@ -111,11 +144,34 @@ def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snap
         return
     if (file_size or rotate_seconds) and not write_to:
         raise click.UsageError("-C and -G need -w FILE")
+    if (interval is not None or fmt != "table") and report is None:
+        raise click.UsageError("--format and --interval go with --report")
+    if report is not None and write_to == "-":
+        raise click.UsageError("--report prints its rows on standard output: -w - would mix packets into them")
+    if block_timeout is None:
+        block_timeout = 10 if report else 50
+    if block_size is None:
+        block_size = 1 << 18 if report else 1 << 20
+    if block_count is None:
+        block_count = 64 if report else 4
     lt = linktype_value(linktype) if linktype else None
+    live_report = None
+    if report is not None:
+        from pcapkit.cli.live_rows import RowWriter
+        from pcapkit.reports.live import LiveReport
+
+        live_report = LiveReport(report, idle_ns=int(flow_timeout * 1e9),
+                                 interval_ns=int(interval * 1e9) if interval else None, max_flows=max_flows,
+                                 max_flow_packets=max_flow_packets)
+        writer = RowWriter(fmt, columns=_report_columns(report, fmt))
     cap = LiveCapture(interface, " ".join(expression), snaplen=snaplen, promisc=not no_promisc,
                       count=count, duration=duration, block_size=block_size,
                       block_count=block_count, block_timeout_ms=block_timeout, linktype=lt)
     cap.open()
+    if report is not None:
+        from pcapkit.reports.live import warm_up
+
+        warm_up(report)  # (before "listening on": the first row must not wait for compiled code)
     output: CaptureOutput | None = None
     error: PcapkitError | None = None
 
@@ -133,7 +189,9 @@ def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snap
             click.echo(f"listening on {interface}, link-type {dlt_name(cap.linktype)}, "
                        f"snapshot length {cap.snaplen} bytes", err=True)
         try:
-            if output is not None:
+            if live_report is not None:
+                _run_report(cap, live_report, writer, output)
+            elif output is not None:
                 for batch in cap.batches():
                     output.write_batch(batch)
             else:
@@ -158,5 +216,61 @@ def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snap
     if not quiet:
         for line in stats.lines():
             click.echo(line, err=True)
+    if live_report is not None:
+        for line in live_report.warnings:
+            click.echo(f"pcapkit: warning: {line}", err=True)
     if error is not None:
         raise error
+
+
+def _report_columns(report: str, fmt: str) -> list[str] | None:
+    """The tcp report's table shows the compact columns of ``pcapkit tcp``; the others all."""
+    if report == "tcp" and fmt == "table":
+        from pcapkit.cli.tcp_cmd import TABLE_COLUMNS
+
+        return [c for c in TABLE_COLUMNS if c != "analysis"]
+    return None
+
+
+def _run_report(cap: LiveCapture, report: LiveReport, writer: RowWriter, output: CaptureOutput | None) -> None:
+    """Feed every batch of the capture to the report and print its final rows; at the
+    end (count, duration, a signal, the interface gone) the rows still open."""
+    import time
+
+    from pcapkit.errors import LiveCaptureError
+    from pcapkit.frame import Frame
+
+    lt = cap.linktype
+    number = 0
+    last_tick = 0.0
+    frames: list[Frame] = []
+    try:
+        for batch in cap.batches():
+            if output is not None:
+                output.write_batch(batch)
+            for ts, caplen, wirelen, data in batch:
+                number += 1
+                frames.append(Frame(number, ts, caplen, wirelen, lt, 0, data))
+            # (a report step has a fixed cost of milliseconds: when the next blocks are
+            # already waiting, take them into the same step rather than fall further behind)
+            if frames and not (cap.pending() and len(frames) < 50_000):
+                rows = report.feed(frames)
+                frames = []
+                if rows is not None:
+                    writer.write(rows)
+            now = time.monotonic()
+            if now - last_tick >= 0.25:  # (idle timeouts and intervals need no finer clock)
+                last_tick = now
+                rows = report.tick(time.time_ns())
+                if rows is not None:
+                    writer.write(rows)
+    except LiveCaptureError:
+        _finish_report(report, writer, frames)
+        raise
+    _finish_report(report, writer, frames)
+
+
+def _finish_report(report: LiveReport, writer: RowWriter, frames: list[Frame]) -> None:
+    for rows in (report.feed(frames), report.finish()):
+        if rows is not None:
+            writer.write(rows)

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("pcapkit.cli.report_cmd:report", "One self-contained HTML report of a capture."),
     "compile": ("pcapkit.cli.capture_cmd:compile_cmd", "Compile a tcpdump filter to classic BPF."),
     "capture": ("pcapkit.cli.capture_cmd:capture", "Live capture (AF_PACKET, TPACKET_V3)."),
+    "top": ("pcapkit.cli.top_cmd:top", "Live full-screen table of the busiest TCP connections."),
     "export": ("pcapkit.cli.export_cmd:export", "Export packets/tcp/flows/rtt tables to Parquet."),
 }
 

@@ -120,6 +120,7 @@ class TcpEngine:
         # endpoint 4-tuple -> 2 * key + which endpoint of the key sent
         self._keys: dict[tuple[str, int, str, int], int] = {}
         self._nkeys = 0
+        self._recycled = False  # (forget() gave a record back: record s is no longer stream s)
 
     @property
     def warnings(self) -> list[str]:
@@ -136,7 +137,27 @@ class TcpEngine:
         without ACK), None while unknown."""
         if not 0 <= stream < self.stream_count:
             raise IndexError(f"no tcp.stream {stream}")
+        if self._recycled:
+            raise RuntimeError("initial_rtt(stream) reads the records in stream order: not after forget()")
         return analysis.initial_rtt(self._st, stream) or None
+
+    def forget(self, a: tuple[str, int], b: tuple[str, int]) -> None:
+        """Give back the state of the conversation between endpoints ``a`` and ``b``
+        (address, port): a live consumer that saw it end or go idle keeps memory flat.
+        A later segment between them opens a new tcp.stream (tshark, holding every
+        conversation, would continue the old one unless it is a new SYN)."""
+        from pcapkit.tcpflow.analysis.state import G_KEYS, _free_conversation
+
+        keydir = self._keys.pop((*a, *b), None)
+        self._keys.pop((*b, *a), None)
+        if keydir is None:
+            return
+        slot = int(self._st[G_KEYS]) + (keydir >> 1)
+        record = int(self._st[slot]) - 1
+        if record >= 0:
+            _free_conversation(self._st, self._arena, record)
+            self._st[slot] = 0
+            self._recycled = True
 
     def feed(self, seg: Segment) -> FrameAnalysis | None:
         """Analyse one segment; None only when max_conversations cut it off."""
