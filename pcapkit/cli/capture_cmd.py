@@ -224,12 +224,15 @@ def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snap
 
 
 def _report_columns(report: str, fmt: str) -> list[str] | None:
-    """The tcp report's table shows the compact columns of ``pcapkit tcp``; the others all."""
-    if report == "tcp" and fmt == "table":
-        from pcapkit.cli.tcp_cmd import TABLE_COLUMNS
+    """A table shows the default columns of the file report's table (:mod:`pcapkit.cli.views`),
+    less the two that need the whole capture (the relative time, the flags summary); the
+    other formats every column."""
+    if fmt != "table":
+        return None
+    from pcapkit.cli.views import VIEWS
 
-        return [c for c in TABLE_COLUMNS if c != "analysis"]
-    return None
+    view = VIEWS.get(report)
+    return None if view is None else [c for c in view.columns if c not in ("analysis", "frame.time_relative")]
 
 
 def _run_report(cap: LiveCapture, report: LiveReport, writer: RowWriter, output: CaptureOutput | None) -> None:

@@ -30,16 +30,16 @@ class RowWriter:
         self._widths: list[int] | None = None
 
     def write(self, df: pd.DataFrame) -> None:
-        from pcapkit.reports.output import text_frame, write_jsonl
+        from pcapkit.reports.output import write_csv, write_jsonl
 
         if not len(df):
             return
         if self.columns is not None:
-            df = df[self.columns]
+            df = df[[c for c in self.columns if c in df.columns]]
         if self.fmt == "json":
             write_jsonl(df, self.stream)
         elif self.fmt == "csv":
-            text_frame(df).to_csv(self.stream, index=False, header=self.rows == 0)
+            write_csv(df, self.stream, header=self.rows == 0)  # as the file reports' CSV
         else:
             self._table(df)
         self.rows += len(df)

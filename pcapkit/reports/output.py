@@ -55,20 +55,20 @@ def _positional_floats(col: pd.Series) -> pd.Series:
 CSV_CHUNK_ROWS = 100_000
 
 
-def write_csv(df: pd.DataFrame, stream: IO[str]) -> None:
+def write_csv(df: pd.DataFrame, stream: IO[str], header: bool = True) -> None:
     """``df`` as CSV, every column, ``CSV_CHUNK_ROWS`` rows at a time: times as exact
     decimal seconds, floats never in scientific notation, missing values empty."""
     import pandas as pd
 
     if df.empty:
-        df.to_csv(stream, index=False)
+        df.to_csv(stream, index=False, header=header)
         return
     for start in range(0, len(df), CSV_CHUNK_ROWS):
         chunk = text_frame(df.iloc[start:start + CSV_CHUNK_ROWS])
         for name in chunk.columns:
             if pd.api.types.is_float_dtype(chunk[name].dtype):
                 chunk[name] = _positional_floats(chunk[name])
-        chunk.to_csv(stream, index=False, header=start == 0)
+        chunk.to_csv(stream, index=False, header=header and start == 0)
 
 
 def _json_value(value: Any) -> Any:
