@@ -180,6 +180,11 @@ _LABS: dict[str, tuple[str, str, str, str]] = {
     "intro": ("pcapkit.reports.lab_intro", "lab_intro", "http-ethereal-trace-1",
               "The getting-started lab for FILE: protocols seen, time from the HTTP GET to the OK, the "
               "server's and host's addresses, the two HTTP messages."),
+    "tls": ("pcapkit.reports.lab_tls", "lab_tls", "ssl-ethereal-trace-1",
+            "The SSL/TLS lab for FILE: the records of the exchange's first 8 frames (content type, version, "
+            "length), the ClientHello (content type, version, length, nonce, cipher suites), the ServerHello "
+            "(cipher suite, nonce, session ID), the Certificate's record and segments, ClientKeyExchange, "
+            "each side's ChangeCipherSpec and encrypted Finished, the application data records."),
     "wifi": ("pcapkit.reports.lab_wifi", "lab_wifi", "Wireshark_802_11.pcap",
              "The 802.11 lab for FILE: the APs sending the most beacons, their SSIDs and beacon interval, "
              "the advertised rates, the addresses of the beacon, SYN and SYN-ACK frames, leaving an AP "
