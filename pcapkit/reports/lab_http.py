@@ -177,6 +177,9 @@ class _Lab:
     def part4(self) -> None:
         q = "4: "
         self.out.add(q + "GET requests the browser sent", len(self.gets), [m.packet for m in self.gets])
+        if not self.gets:
+            self.out.missing(q + "addresses the GETs were sent to", "the trace holds no HTTP GET")
+            return
         self.out.add(q + "addresses the GETs were sent to", ", ".join(
             f"{get(m.packet, 'ip', 'ip.dst')} ({m.fields.get('http.host', '')})"
             for m in self.gets), [m.packet for m in self.gets])
