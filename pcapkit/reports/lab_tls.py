@@ -149,22 +149,25 @@ def lab_tls(path: str | PathLike[str]) -> pd.DataFrame:
         out.add("ClientKeyExchange: record and handshake length (the encrypted pre-master secret)",
                 f"{key[1]['tls.record.length']}; {key[1].get('tls.handshake.length')}", [key[0]])
     for side in ("client", "server"):
-        mine = [p for p in exchange if (get(p, "ip", "ip.src") == client) == (side == "client")]
-        ccs = _find(mine, lambda x: x.get("tls.record.content_type") == CHANGE_CIPHER_SPEC)
-        if ccs is None:
+        # this side's records in order: the encrypted Finished follows its ChangeCipherSpec, in the
+        # same frame or a later one
+        mine = [(p, x) for p in exchange if (get(p, "ip", "ip.src") == client) == (side == "client")
+                for x in records(p)]
+        at = next((i for i, (_, x) in enumerate(mine) if x.get("tls.record.content_type") == CHANGE_CIPHER_SPEC),
+                  None)
+        if at is None:
             out.missing(f"ChangeCipherSpec ({side}): content type and length", "none in the trace")
             continue
+        ccs_packet, ccs = mine[at]
         out.add(f"ChangeCipherSpec ({side}): content type and length",
-                f"{ccs[1]['tls.record.content_type']}; {ccs[1]['tls.record.length']}", [ccs[0]])
-        recs = records(ccs[0])
-        after = recs[recs.index(ccs[1]) + 1:]
-        encrypted = next((x for x in after if x.get("tls.record.content_type") == HANDSHAKE
-                          and "tls.handshake.type" not in x), None)
+                f"{ccs['tls.record.content_type']}; {ccs['tls.record.length']}", [ccs_packet])
         question = f"encrypted handshake record (Finished, {side}): content type and length"
-        if encrypted is None:
-            out.missing(question, "no encrypted handshake record after the ChangeCipherSpec", [ccs[0]])
+        following = mine[at + 1] if at + 1 < len(mine) else None
+        if following is None or following[1].get("tls.record.content_type") != HANDSHAKE:
+            out.missing(question, "no handshake record after the ChangeCipherSpec", [ccs_packet])
         else:
-            out.add(question, f"{encrypted['tls.record.content_type']}; {encrypted['tls.record.length']}", [ccs[0]])
+            out.add(question, f"{following[1]['tls.record.content_type']}; {following[1]['tls.record.length']}",
+                    [following[0]])
     data = [(p, x) for p in exchange for x in records(p) if x.get("tls.record.content_type") == APPLICATION_DATA]
     if not data:
         out.missing("application data records", "none in the trace")
