@@ -20,6 +20,8 @@ def lab() -> None:
       pcapkit lab tcp trace.pcap --stream 0 --format json
       pcapkit lab dhcp dhcp-ethereal-trace-1
       pcapkit lab dns dns-ethereal-trace-2
+      pcapkit lab http http-ethereal-trace-4
+      pcapkit lab tls ssl-ethereal-trace-1
       pcapkit lab udp udp-wireshark-trace.pcap --format json
       pcapkit lab nat NAT_home_side.pcap NAT_ISP_side.pcap
     """
@@ -117,6 +119,28 @@ def dns(file: str, part: str, choice: ColumnChoice, fmt: str, output: str | None
                  view=None if part == "answers" else "lab dns messages")
 
 
+@lab.command("http", cls=PcapkitCommand)
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--part", type=click.IntRange(1, 5), default=None,
+              help="Answer this part's questions only (default: every part the trace has data for).")
+@output_options()
+def http(file: str, part: int | None, fmt: str, output: str | None) -> None:
+    """The HTTP lab for FILE: 1 the basic GET/response (versions, languages, addresses, status,
+    Last-Modified, content length), 2 the conditional GET (If-Modified-Since, 304), 3 a long
+    document (the TCP segments of the response), 4 embedded objects (servers, serial or
+    parallel), 5 basic authentication (401, the Authorization field).
+
+    \b
+    Examples:
+      pcapkit lab http http-ethereal-trace-1
+      pcapkit lab http http-ethereal-trace-3 --part 3 --format json
+    """
+    from pcapkit.cli.output import write_report
+    from pcapkit.reports.lab_http import lab_http
+
+    write_report(lab_http(file, part), fmt, output, title="HTTP lab")
+
+
 @lab.command("nat", cls=PcapkitCommand)
 @click.argument("home", type=click.Path(dir_okay=False))
 @click.argument("isp", type=click.Path(dir_okay=False))
@@ -156,6 +180,11 @@ _LABS: dict[str, tuple[str, str, str, str]] = {
     "intro": ("pcapkit.reports.lab_intro", "lab_intro", "http-ethereal-trace-1",
               "The getting-started lab for FILE: protocols seen, time from the HTTP GET to the OK, the "
               "server's and host's addresses, the two HTTP messages."),
+    "tls": ("pcapkit.reports.lab_tls", "lab_tls", "ssl-ethereal-trace-1",
+            "The SSL/TLS lab for FILE: the records of the exchange's first 8 frames (content type, version, "
+            "length), the ClientHello (content type, version, length, nonce, cipher suites), the ServerHello "
+            "(cipher suite, nonce, session ID), the Certificate's record and segments, ClientKeyExchange, "
+            "each side's ChangeCipherSpec and encrypted Finished, the application data records."),
     "wifi": ("pcapkit.reports.lab_wifi", "lab_wifi", "Wireshark_802_11.pcap",
              "The 802.11 lab for FILE: the APs sending the most beacons, their SSIDs and beacon interval, "
              "the advertised rates, the addresses of the beacon, SYN and SYN-ACK frames, leaving an AP "

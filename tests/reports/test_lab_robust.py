@@ -14,15 +14,18 @@ from conftest import CORPUS, corpus_files
 from pcapkit.errors import PcapkitError
 from pcapkit.reports.lab_dhcp import lab_dhcp_answers
 from pcapkit.reports.lab_ethernet import lab_ethernet_arp
+from pcapkit.reports.lab_http import lab_http
 from pcapkit.reports.lab_icmp import lab_icmp
 from pcapkit.reports.lab_intro import lab_intro
 from pcapkit.reports.lab_ip import lab_ip
 from pcapkit.reports.lab_nat import lab_nat
+from pcapkit.reports.lab_tls import lab_tls
 from pcapkit.reports.lab_udp import lab_udp
 from pcapkit.reports.lab_wifi import lab_wifi
 
 LABS: list[Callable[[Path], pd.DataFrame]] = [lab_udp, lab_ip, lab_icmp, lab_ethernet_arp, lab_intro, lab_wifi,
-                                              lab_dhcp_answers, lambda p: lab_nat(p, p)]
+                                              lab_dhcp_answers, lambda p: lab_nat(p, p), lab_http, lab_tls,
+                                              *(lambda p, n=n: lab_http(p, n) for n in range(1, 6))]
 FRAMES = re.compile(r"^(\d+( / \d+)?((, |; )\d+( / \d+)?)*)?$")
 
 

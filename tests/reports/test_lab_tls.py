@@ -1,0 +1,117 @@
+"""The Kurose & Ross SSL lab on its trace: each answer derived from tshark's TLS fields in the test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import CORPUS, requires_tshark
+from oracle import tshark_fields
+
+from pcapkit.cli.lab_cmd import lab
+from pcapkit.reports.lab_common import NO_ANSWER
+from pcapkit.reports.lab_tls import lab_tls
+
+TRACE = CORPUS / "labs" / "ssl-ethereal-trace-1"
+# the lab's trace (an SSLv2-format ClientHello, SSLv3) and two v8.1 traces' TLS 1.2 background traffic
+TRACES = [TRACE, CORPUS / "labs" / "dhcp-wireshark-trace1-1.pcapng", CORPUS / "labs" / "http-wireshark-trace1-1.pcapng"]
+FIELDS = ["frame.number", "tcp.stream", "ip.src", "tcp.len", "tcp.payload", "tcp.segment", "tls.record.content_type",
+          "tls.record.version", "tls.record.length", "tls.handshake.type", "tls.handshake.length",
+          "tls.handshake.version", "tls.handshake.random", "tls.handshake.session_id", "tls.handshake.ciphersuite",
+          "tls.handshake.cipherspec", "tls.handshake.challenge_length"]
+
+
+def _split(row: dict[str, str], field: str) -> list[str]:
+    return row[field].split(",") if field in row else []
+
+
+@requires_tshark
+@pytest.mark.parametrize("path", TRACES, ids=lambda p: p.name)
+def test_answers_match_tshark(corpus: Path, path: Path) -> None:
+    df = lab_tls(path)
+    answers = {q: (a, f) for q, a, f in zip(df["question"], df["answer"], df["frames"], strict=True)}
+    ws = tshark_fields(path, FIELDS, display_filter="tls.record.length")
+    hello = next(r for r in ws if "1" in _split(r, "tls.handshake.type"))
+    client = hello["ip.src"]
+    exchange = [r for r in ws if int(r["frame.number"]) >= int(hello["frame.number"])
+                and r["tcp.stream"] == hello["tcp.stream"]]
+    for n, r in enumerate(exchange[:8], 1):
+        lengths = _split(r, "tls.record.length")
+        handshakes = _split(r, "tls.handshake.type")
+        expected = (f"{len(lengths)} record{'s' if len(lengths) != 1 else ''}: content types "
+                    f"{', '.join(_split(r, 'tls.record.content_type')) or 'none (SSLv2 header)'}; versions "
+                    f"{r['tls.record.version'].replace(',', ', ')}; lengths {', '.join(lengths)}"
+                    + (f"; handshake types {', '.join(handshakes)}" if handshakes else ""))
+        side = "client" if r["ip.src"] == client else "server"
+        assert answers[f"frame {n} of the exchange ({side}): its records"] == (expected, r["frame.number"])
+    at = hello["frame.number"]
+    if "tls.record.content_type" in hello:
+        assert answers["ClientHello: record content type"] == (hello["tls.record.content_type"], at)
+        random = hello["tls.handshake.random"]
+        assert answers["ClientHello: nonce (random) length and value"] == (f"{len(random) // 2} bytes: {random}", at)
+        suites = _split(hello, "tls.handshake.ciphersuite")
+    else:  # an SSLv2-format record: no content type; the nonce is the challenge that ends the record
+        assert hello["tls.record.version"] == "0x0002"
+        assert answers["ClientHello: record content type"] == (
+            f"none: an SSLv2-format record (version {hello['tls.record.version']}), handshake type 1 (Client Hello)",
+            at)
+        size = int(hello["tls.handshake.challenge_length"])
+        assert answers["ClientHello: nonce (SSLv2 challenge) length and value"] == (
+            f"{size} bytes: {hello['tcp.payload'][-2 * size:]}", at)
+        suites = _split(hello, "tls.handshake.cipherspec")
+    assert answers["ClientHello: version (record; handshake)"] == (
+        f"{hello['tls.record.version']}; {hello['tls.handshake.version']}", at)
+    assert answers["ClientHello: record length"] == (hello["tls.record.length"], at)
+    assert answers["ClientHello: cipher suites offered (count, first)"] == (f"{len(suites)}, first {suites[0]}", at)
+
+    server = next(r for r in exchange if "2" in _split(r, "tls.handshake.type"))
+    at = server["frame.number"]
+    assert answers["ServerHello: chosen cipher suite"] == (server["tls.handshake.ciphersuite"], at)
+    random, session = server["tls.handshake.random"], server["tls.handshake.session_id"]
+    assert answers["ServerHello: nonce (random) length and value"] == (f"{len(random) // 2} bytes: {random}", at)
+    assert answers["ServerHello: session ID length and value"] == (f"{len(session) // 2} bytes: {session}", at)
+    cert = next(r for r in exchange if "11" in _split(r, "tls.handshake.type"))
+    segments = _split(cert, "tcp.segment") or [cert["frame.number"]]
+    lengths, handshakes = _split(cert, "tls.record.length"), _split(cert, "tls.handshake.type")
+    if cert is server and len(lengths) == 1:
+        where = "the ServerHello's record"
+    else:  # one handshake message per record here, so tshark's lists line up
+        assert len(lengths) == len(handshakes)
+        where = f"its own record (length {lengths[handshakes.index('11')]})"
+    assert answers["Certificate: in the ServerHello's record or its own; carried by how many TCP segments"] == (
+        f"{where}, completed in frame {cert['frame.number']}; {len(segments)} TCP segment"
+        f"{'s' if len(segments) != 1 else ''}", ", ".join(segments))
+
+    key = next(r for r in exchange if "16" in _split(r, "tls.handshake.type"))
+    lengths = _split(key, "tls.record.length")
+    assert _split(key, "tls.handshake.type")[0] == "16" and _split(key, "tls.record.content_type")[0] == "22"
+    assert answers["ClientKeyExchange: record and handshake length (the encrypted pre-master secret)"] == (
+        f"{lengths[0]}; {key['tls.handshake.length']}", key["frame.number"])
+    for side in ("client", "server"):
+        mine = [(r["frame.number"], t, length) for r in exchange if (r["ip.src"] == client) == (side == "client")
+                and "tls.record.content_type" in r
+                for t, length in zip(_split(r, "tls.record.content_type"), _split(r, "tls.record.length"),
+                                     strict=True)]
+        i = next(i for i, m in enumerate(mine) if m[1] == "20")
+        assert answers[f"ChangeCipherSpec ({side}): content type and length"] == (f"20; {mine[i][2]}", mine[i][0])
+        frame, kind, length = mine[i + 1]  # the encrypted Finished: the next record of that side
+        assert answers[f"encrypted handshake record (Finished, {side}): content type and length"] == (
+            f"{kind}; {length}", frame)
+    # an SSLv2-format record (the ClientHello) has no content type: its frame holds only it
+    data = [(r, length) for r in exchange if "tls.record.content_type" in r
+            for t, length in zip(_split(r, "tls.record.content_type"), _split(r, "tls.record.length"), strict=True)
+            if t == "23"]
+    assert answers["application data records: content type, count, first (frame, length)"] == (
+        f"23; {len(data)}; frame {data[0][0]['frame.number']}, {data[0][1]}", data[0][0]["frame.number"])
+
+
+def test_no_tls(corpus: Path) -> None:
+    df = lab_tls(CORPUS / "labs" / "http-ethereal-trace-1")
+    assert list(df["answer"]) == [NO_ANSWER + "no ClientHello in the trace"]
+
+
+def test_cli(corpus: Path) -> None:
+    res = CliRunner().invoke(lab, ["tls", str(TRACE), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert "SSLv2" in res.output
