@@ -25,6 +25,7 @@ from typing import Any
 
 from pcapkit.dissect.base import Context, FindingKind, Layer
 from pcapkit.dissect.stream_reassembly import Data, Fin, Gap, LimitReached, StreamReassembler
+from pcapkit.proto.seq import seq_add, seq_lt, seq_max
 
 BGP_PORT = 179
 DNS_PORT = 53
@@ -78,6 +79,7 @@ class TcpStreamDispatcher:
     _dirs: dict[DirKey, _Direction] = field(default_factory=dict)
     _sessions: dict[tuple[DirKey, DirKey], _Session] = field(default_factory=dict)
     _conversations: dict[tuple[DirKey, DirKey], Any] = field(default_factory=dict)  # HTTP/TLS per connection
+    _next_seq: dict[DirKey, int] = field(default_factory=dict)  # HTTP, per direction: the highest next sequence
     _limit_noted: bool = False
 
     def feed(self, packet_layers: list[Layer], tcp_layer: Layer, data: bytes, offset: int, end: int,
@@ -109,8 +111,16 @@ class TcpStreamDispatcher:
         if protocol is None:
             return []
         key: DirKey = (src, sport, dst, dport)
-        if protocol == "http" and ctx.wirelen > ctx.caplen and payload:
-            return self._http_cut_segment(key, payload, ctx)
+        if protocol == "http":
+            cut = ctx.wirelen > ctx.caplen and bool(payload)
+            end = seq_add(seq, len(payload) + (ctx.wirelen - ctx.caplen if cut else 0) + bool(flags & 0x003))
+            seen = self._next_seq.get(key)
+            if seen is None or len(self._next_seq) < self.max_streams:
+                self._next_seq[key] = end if seen is None else seq_max(seen, end)
+            if cut:
+                if seen is not None and seq_lt(seq, seen):
+                    return []  # tshark's retransmission (below the highest sequence seen): no HTTP layer
+                return self._http_cut_segment(key, payload, ctx)
         d = self._dirs.get(key)
         if d is None:
             if len(self._dirs) >= self.max_streams:

@@ -40,7 +40,7 @@ def test_capture_to_stdout_is_read_as_it_comes(pair: VethPair) -> None:
     cap = subprocess.Popen(_capture(pair, "-w", "-", "icmp"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            env=_env())
     assert cap.stdout is not None
-    reader = subprocess.Popen([sys.executable, "-m", "pcapkit", "read", "-"], stdin=cap.stdout,
+    reader = subprocess.Popen([sys.executable, "-m", "pcapkit", "read", "--no-number", "-"], stdin=cap.stdout,
                               stdout=subprocess.PIPE, env=_env())
     cap.stdout.close()
     try:

@@ -83,7 +83,7 @@ def _bridged() -> Iterator[tuple[str, str, str, str]]:
             subprocess.run([IP, "netns", "exec", ns, "ethtool", "-K", ifc, "tso", "off", "gso", "off", "gro",
                             "off", "tx", "off"], capture_output=True, check=False)
         relay = subprocess.Popen([IP, "netns", "exec", b, sys.executable, str(BRIDGE), "b0", "b1", "--delay-ms",
-                                  str(DELAY_MS), "--duration", "60"])
+                                  str(DELAY_MS), "--duration", "600"])  # (outlives a slow start under load)
         time.sleep(0.5)
         yield c, "c0", s, "10.97.0.2"
     finally:
@@ -136,7 +136,7 @@ def test_top_shows_the_connection_and_the_kernels_srtt() -> None:
             assert _read_until(fd, rb"pcapkit top", 60, seen), bytes(seen)[-500:]
             sender = subprocess.Popen([IP, "netns", "exec", client_ns, sys.executable, "-c", SENDER, server, "8"])
             # the screen shows the connection with an SRTT
-            assert _read_until(fd, rb"10\.97\.0\.2:5201\s+\S+\s+[\d.]+ \S+\s+[\d.]+ \S+\s+\d+\.\d", 20, seen), \
+            assert _read_until(fd, rb"10\.97\.0\.2:5201\s+\S+\s+[\d.]+ \S+\s+[\d.]+ \S+\s+\d+\.\d", 60, seen), \
                 ANSI.sub(b"", bytes(seen))[-1500:]
             _resize(fd, 24, 100)  # (the kernel sends SIGWINCH to the terminal's processes)
             time.sleep(2.5)

