@@ -1,0 +1,67 @@
+"""The application of each conversation for ``flows``: ``dns``, ``http``, ``tls`` or
+``tls:SERVER-NAME`` (the ClientHello's SNI), from pcapkit's DNS, HTTP and TLS dissectors.
+
+Only conversations on those dissectors' ports (UDP/TCP 53; TCP 80, 8080, 443, 993, as
+:mod:`pcapkit.dissect.registry` dispatches them) are labelled, and only their frames are
+dissected, in one pass over the capture: the other frames are read and skipped, so the
+cost and the memory grow with those conversations' frames (a frame-number -> conversation
+map of them), not with the capture. A conversation whose frames hold a TLS layer is
+``tls`` (with the first server name seen), else one holding an HTTP message is ``http``,
+else one holding a DNS message is ``dns`` (mDNS and LLMNR are not DNS, as in tshark's
+frame.protocols); otherwise, and for a capture that is not a file (standard input,
+frames), the label is empty.
+"""
+
+from __future__ import annotations
+
+from os import PathLike, fspath
+from typing import Any
+
+import numpy as np
+
+_UDP_PORTS = (53,)
+_TCP_PORTS = (53, 80, 8080, 443, 993)
+_RANK = {"dns": 1, "http": 2, "tls": 3}
+
+
+def application_labels(source: Any, frame: np.ndarray, conv: np.ndarray, proto: np.ndarray, sport: np.ndarray,
+                       dport: np.ndarray, nconv: int) -> np.ndarray:
+    """An object array of ``nconv`` labels (None: no application), one per conversation id
+    of ``conv`` (per packet, with the packets' ``frame`` numbers, IP ``proto`` and ports)."""
+    labels = np.full(nconv, None, dtype=object)
+    if not isinstance(source, (str, PathLike)) or fspath(source) == "-":
+        return labels
+    on_port = (((proto == 17) & (np.isin(sport, _UDP_PORTS) | np.isin(dport, _UDP_PORTS)))
+               | ((proto == 6) & (np.isin(sport, _TCP_PORTS) | np.isin(dport, _TCP_PORTS))))
+    if not bool(on_port.any()):
+        return labels
+    rows = np.isin(conv, np.unique(conv[on_port]))
+    conversation_of = dict(zip(frame[rows].tolist(), conv[rows].tolist(), strict=True))
+    last = max(conversation_of)
+    from pcapkit.capture.files import open_capture
+    from pcapkit.dissect.driver import DissectSession, dissect
+
+    session = DissectSession()
+    found: dict[int, str] = {}
+    with open_capture(fspath(source)) as reader:
+        for raw in reader:
+            cid = conversation_of.get(raw.number)
+            if cid is None:
+                if raw.number > last:
+                    break
+                continue
+            for layer in dissect(raw, session).layers:
+                name = layer.protocol
+                if name not in _RANK:
+                    continue
+                current = found.get(cid)
+                kind = None if current is None else current.split(":", 1)[0]
+                if kind is None or _RANK[name] > _RANK[kind]:
+                    found[cid] = current = name
+                if name == "tls" and current == "tls":
+                    sni = layer.fields.get("tls.handshake.extensions_server_name")
+                    if sni:
+                        found[cid] = f"tls:{sni[0] if isinstance(sni, list) else sni}"
+    for cid, label in found.items():
+        labels[cid] = label
+    return labels
