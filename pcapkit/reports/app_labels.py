@@ -36,20 +36,25 @@ def application_labels(source: Any, frame: np.ndarray, conv: np.ndarray, proto: 
     if not bool(on_port.any()):
         return labels
     rows = np.isin(conv, np.unique(conv[on_port]))
-    conversation_of = dict(zip(frame[rows].tolist(), conv[rows].tolist(), strict=True))
-    last = max(conversation_of)
+    # the chosen packets' frame numbers (ascending) and conversations: two int64 arrays,
+    # walked along with the reader instead of a dict per frame
+    order = np.argsort(frame[rows], kind="stable")
+    numbers, conversations = frame[rows][order].astype(np.int64), conv[rows][order].astype(np.int64)
     from pcapkit.capture.files import open_capture
     from pcapkit.dissect.driver import DissectSession, dissect
 
     session = DissectSession()
     found: dict[int, str] = {}
+    at = 0
     with open_capture(fspath(source)) as reader:
         for raw in reader:
-            cid = conversation_of.get(raw.number)
-            if cid is None:
-                if raw.number > last:
-                    break
+            while at < numbers.shape[0] and numbers[at] < raw.number:
+                at += 1
+            if at == numbers.shape[0]:
+                break
+            if numbers[at] != raw.number:
                 continue
+            cid = int(conversations[at])
             for layer in dissect(raw, session).layers:
                 name = layer.protocol
                 if name not in _RANK:
