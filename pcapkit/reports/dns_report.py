@@ -89,7 +89,18 @@ def typed_frame(rows: list[dict[str, Any]], columns: dict[str, str]) -> pd.DataF
 
 
 def dns_queries(path: str | PathLike[str], *, filter: str | None = None) -> pd.DataFrame:
-    """One row per DNS query of the capture at ``path`` (see the module docstring)."""
+    """One row per DNS query of the capture at ``path`` (see the module docstring); standard
+    input and a FIFO are read once (the filter needs a second pass over a copy)."""
+    from pcapkit.reports.app_labels import rereadable
+
+    with rereadable(path if filter else None) as (copy, named):
+        df = _dns_queries(copy if filter else path, filter)
+    if "pcapkit.error" in df.attrs:
+        df.attrs["pcapkit.error"] = named(str(df.attrs["pcapkit.error"]))
+    return df
+
+
+def _dns_queries(path: str | PathLike[str], filter: str | None) -> pd.DataFrame:
     from pcapkit.dissect.driver import dissect_file
 
     keep = frames_passing(path, filter)

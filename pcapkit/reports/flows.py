@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pcapkit.reports.app_labels import application_labels
+from pcapkit.reports.app_labels import application_labels, rereadable
 from pcapkit.tcpflow.analysed import analyse_table
 from pcapkit.tcpflow.segments import PacketTable, SegmentTable, Source, segment_table
 
@@ -121,6 +121,15 @@ def _tcp_details(table: SegmentTable, segs: SegmentTable, seg_stream: np.ndarray
 def flows(source: Source, *, filter: str | None = None) -> pd.DataFrame:
     """One row per conversation of a capture (file path, "-" or frames); see the module
     doc. ``filter``: a tcpdump expression choosing the frames counted."""
+    with rereadable(source) as (readable, named):
+        df = _flows(readable, filter)
+    df.attrs["warnings"] = [named(str(w)) for w in df.attrs["warnings"]]
+    if "pcapkit.error" in df.attrs:
+        df.attrs["pcapkit.error"] = named(df.attrs["pcapkit.error"])
+    return df
+
+
+def _flows(source: Source, filter: str | None) -> pd.DataFrame:
     import pandas as pd
 
     table = segment_table(source, packets=True, filter=filter)

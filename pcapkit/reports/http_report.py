@@ -50,7 +50,18 @@ def _reversed(ends: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def http_requests(path: str | PathLike[str], *, filter: str | None = None) -> pd.DataFrame:
-    """One row per HTTP request of the capture at ``path`` (see the module docstring)."""
+    """One row per HTTP request of the capture at ``path`` (see the module docstring); standard
+    input and a FIFO are read once (the filter needs a second pass over a copy)."""
+    from pcapkit.reports.app_labels import rereadable
+
+    with rereadable(path if filter else None) as (copy, named):
+        df = _http_requests(copy if filter else path, filter)
+    if "pcapkit.error" in df.attrs:
+        df.attrs["pcapkit.error"] = named(str(df.attrs["pcapkit.error"]))
+    return df
+
+
+def _http_requests(path: str | PathLike[str], filter: str | None) -> pd.DataFrame:
     from pcapkit.dissect.driver import dissect_file
 
     keep = frames_passing(path, filter)
