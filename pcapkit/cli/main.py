@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "handshakes": ("pcapkit.cli.tcp_cmd:handshakes", "One row per TCP stream's handshake."),
     "rtt": ("pcapkit.cli.tcp_cmd:rtt", "RTT samples and per-stream summaries."),
     "flows": ("pcapkit.cli.flows_cmd:flows", "One row per conversation (TCP, UDP, ICMP, other IP)."),
+    "dns": ("pcapkit.cli.app_cmd:dns", "One row per DNS query with its response and response time."),
+    "http": ("pcapkit.cli.app_cmd:http", "One row per HTTP request with its status, size and response time."),
     "expert": ("pcapkit.cli.expert_cmd:expert", "Anomalies by severity and protocol (tshark -z expert)."),
     "iostat": ("pcapkit.cli.iostat_cmd:iostat", "Frames and bytes per interval and filter (tshark -z io,stat)."),
     "tcptrace": ("pcapkit.cli.flows_cmd:tcptrace", "tcptrace-style per-connection statistics."),

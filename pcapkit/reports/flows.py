@@ -8,7 +8,8 @@ in total, and Zeek's ``conn_state`` (UDP: SF or S0, with history D/d for payload
 way; ICMP and other IP: OTH). TCP rows add ``tcp.stream`` (tshark's numbering, from :mod:`pcapkit.tcpflow.engine`),
 Zeek's ``conn_state``/``history``/``missed_bytes``, and from the tcptrace model the
 retransmitted data packets, the RTT summary and throughput (unique bytes per second
-of the connection's duration) each way.
+of the connection's duration) each way. ``application`` names the conversation's
+application protocol (``dns``, ``http``, ``tls:SNI``; see :mod:`pcapkit.reports.app_labels`).
 
 ``rtt_ab_min_ms`` / ``_avg_`` / ``_max_`` summarise tcptrace's RTT samples of the a->b
 direction (``tcptrace -l -r``'s a->b RTT min/avg/max): a's data and SYN segments timed
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pcapkit.reports.app_labels import application_labels, rereadable
 from pcapkit.tcpflow.analysed import analyse_table
 from pcapkit.tcpflow.segments import PacketTable, SegmentTable, Source, segment_table
 
@@ -46,7 +48,7 @@ COLUMNS = ["first_frame", "proto", "src", "sport", "dst", "dport", "first", "las
            "packets_ab", "bytes_ab", "packets_ba", "bytes_ba", "packets", "bytes",
            "tcp.stream", "conn_state", "history", "missed_bytes", "retrans_ab", "retrans_ba",
            "rtt_ab_min_ms", "rtt_ab_avg_ms", "rtt_ab_max_ms", "rtt_ba_min_ms", "rtt_ba_avg_ms", "rtt_ba_max_ms",
-           "throughput_ab_Bps", "throughput_ba_Bps"]
+           "throughput_ab_Bps", "throughput_ba_Bps", "application"]
 _RTT_COLUMNS = [c for c in COLUMNS if c.startswith("rtt_")]
 
 
@@ -119,6 +121,15 @@ def _tcp_details(table: SegmentTable, segs: SegmentTable, seg_stream: np.ndarray
 def flows(source: Source, *, filter: str | None = None) -> pd.DataFrame:
     """One row per conversation of a capture (file path, "-" or frames); see the module
     doc. ``filter``: a tcpdump expression choosing the frames counted."""
+    with rereadable(source) as (readable, named):
+        df = _flows(readable, filter)
+    df.attrs["warnings"] = [named(str(w)) for w in df.attrs["warnings"]]
+    if "pcapkit.error" in df.attrs:
+        df.attrs["pcapkit.error"] = named(df.attrs["pcapkit.error"])
+    return df
+
+
+def _flows(source: Source, filter: str | None) -> pd.DataFrame:
     import pandas as pd
 
     table = segment_table(source, packets=True, filter=filter)
@@ -202,6 +213,7 @@ def flows(source: Source, *, filter: str | None = None) -> pd.DataFrame:
     data["retrans_ab"] = _ints(retrans["retrans_ab"], no_tt)
     data["retrans_ba"] = _ints(retrans["retrans_ba"], no_tt)
     data.update(floats)
+    data["application"] = application_labels(source, pk.frame, conv, pk.proto, pk.sport, pk.dport, n)
     # the packets and models are let go before the frame is built (a million
     # one-SYN flows: ~0.6 GB), and each column is typed alone, then set in the frame
     # without a copy
@@ -209,7 +221,7 @@ def flows(source: Source, *, filter: str | None = None) -> pd.DataFrame:
     data["first"] = data["first"].view("datetime64[ns]")
     data["last"] = data["last"].view("datetime64[ns]")
     data["duration"] = data["duration"].view("timedelta64[ns]")
-    for col in ("proto", "src", "dst", "conn_state", "history"):
+    for col in ("proto", "src", "dst", "conn_state", "history", "application"):
         data[col] = pd.array(data[col], dtype="string")
     df = pd.DataFrame({name: data.pop(name) for name in COLUMNS}, copy=False)
     df.attrs["warnings"] = warnings

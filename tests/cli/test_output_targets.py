@@ -20,6 +20,7 @@ COMMANDS = [
     (["read"], TCP), (["stats"], TCP), (["show", "-c", "3"], TCP), (["tcp"], TCP), (["handshakes"], TCP),
     (["rtt"], TCP), (["flows"], TCP), (["tcptrace"], TCP), (["lab", "tcp"], TCP), (["lab", "dhcp"], DHCP),
     (["iostat"], TCP), (["expert"], TCP), (["lab", "udp"], DHCP), (["lab", "dns"], str(CORPUS / "labs" / "dns-ethereal-trace-1")),
+    (["dns"], str(CORPUS / "labs" / "dns-ethereal-trace-1")), (["http"], str(CORPUS / "labs" / "http-ethereal-trace-1")),
 ]
 IDS = [" ".join(words) for words, _ in COMMANDS]
 

@@ -31,7 +31,9 @@ REPORTS += [(["lab", "tcp", "--part", "segments"], LABS / "tcp-ethereal-trace-1"
             (["lab", "ethernet-arp"], LABS / "ethernet-ethereal-trace-1"),
             (["lab", "intro"], LABS / "http-ethereal-trace-1"), (["lab", "http"], LABS / "http-ethereal-trace-4"),
             (["lab", "http"], LABS / "http-ethereal-trace-5"), (["lab", "tls"], LABS / "ssl-ethereal-trace-1"), (["lab", "wifi"], LABS / "Wireshark_802_11.pcap"), (["tcptrace", "--conn", "1"], LABS / "tcp-ethereal-trace-1"),
-            (["stats", "--format", "table"], LABS / "tcp-ethereal-trace-1")]
+            (["stats", "--format", "table"], LABS / "tcp-ethereal-trace-1"),
+            (["dns"], LABS / "udp-wireshark-trace.pcap"), (["dns"], LABS / "dhcp-wireshark-trace1-1.pcapng"),
+            (["http"], LABS / "http-ethereal-trace-4"), (["http"], CORPUS / "tcp" / "http.pcap")]
 IDS = [f"{' '.join(w)}:{corpus_id(p)}" for w, p in REPORTS]
 NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 

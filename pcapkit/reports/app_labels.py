@@ -1,0 +1,106 @@
+"""The application of each conversation for ``flows``: ``dns``, ``http``, ``tls`` or
+``tls:SERVER-NAME`` (the ClientHello's SNI), from pcapkit's DNS, HTTP and TLS dissectors.
+
+Only conversations on those dissectors' ports (UDP/TCP 53; TCP 80, 8080, 443, 993, as
+:mod:`pcapkit.dissect.registry` dispatches them) are labelled, and only their frames are
+dissected, in one pass over the capture: the other frames are read and skipped, so the
+cost and the memory grow with those conversations' frames (a frame-number -> conversation
+map of them), not with the capture. A conversation whose frames hold a TLS layer is
+``tls`` (with the first server name seen), else one holding an HTTP message is ``http``,
+else one holding a DNS message is ``dns`` (mDNS and LLMNR are not DNS, as in tshark's
+frame.protocols); otherwise, and for a capture that is not a file (standard input,
+frames), the label is empty.
+
+Standard input and a FIFO can be read once only: :func:`rereadable` copies them to a
+temporary file (on disk, the capture's size) that both passes read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from os import PathLike, fspath
+from typing import Any
+
+import numpy as np
+
+_UDP_PORTS = (53,)
+_TCP_PORTS = (53, 80, 8080, 443, 993)
+_RANK = {"dns": 1, "http": 2, "tls": 3}
+
+
+def is_file(source: Any) -> bool:
+    """Whether ``source`` is the path of a regular file (one that can be read twice)."""
+    return isinstance(source, (str, PathLike)) and fspath(source) != "-" and os.path.isfile(source)
+
+
+@contextlib.contextmanager
+def rereadable(source: Any) -> Iterator[tuple[Any, Callable[[str], str]]]:
+    """``source`` itself when it is a regular file or frames, else (standard input, a
+    FIFO) the path of a temporary copy of its bytes; with a function that puts the
+    source's name back in a message about the copy."""
+    name = fspath(source) if isinstance(source, (str, PathLike)) else None
+    if name is None or (name != "-" and (is_file(name) or not os.path.exists(name))):
+        yield source, lambda text: text  # (a missing file is the reader's one error line)
+        return
+    label = "<stdin>" if name == "-" else name
+    with tempfile.NamedTemporaryFile(prefix="pcapkit-", suffix=".capture") as copy:
+        if name == "-":
+            shutil.copyfileobj(sys.stdin.buffer, copy)
+        else:
+            with open(name, "rb") as stream:
+                shutil.copyfileobj(stream, copy)
+        copy.flush()
+        yield copy.name, lambda text: text.replace(copy.name, label)
+
+
+def application_labels(source: Any, frame: np.ndarray, conv: np.ndarray, proto: np.ndarray, sport: np.ndarray,
+                       dport: np.ndarray, nconv: int) -> np.ndarray:
+    """An object array of ``nconv`` labels (None: no application), one per conversation id
+    of ``conv`` (per packet, with the packets' ``frame`` numbers, IP ``proto`` and ports)."""
+    labels = np.full(nconv, None, dtype=object)
+    if not is_file(source):
+        return labels
+    on_port = (((proto == 17) & (np.isin(sport, _UDP_PORTS) | np.isin(dport, _UDP_PORTS)))
+               | ((proto == 6) & (np.isin(sport, _TCP_PORTS) | np.isin(dport, _TCP_PORTS))))
+    if not bool(on_port.any()):
+        return labels
+    rows = np.isin(conv, np.unique(conv[on_port]))
+    # the chosen packets' frame numbers (ascending) and conversations: two int64 arrays,
+    # walked along with the reader instead of a dict per frame
+    order = np.argsort(frame[rows], kind="stable")
+    numbers, conversations = frame[rows][order].astype(np.int64), conv[rows][order].astype(np.int64)
+    from pcapkit.capture.files import open_capture
+    from pcapkit.dissect.driver import DissectSession, dissect
+
+    session = DissectSession()
+    found: dict[int, str] = {}
+    at = 0
+    with open_capture(fspath(source)) as reader:
+        for raw in reader:
+            while at < numbers.shape[0] and numbers[at] < raw.number:
+                at += 1
+            if at == numbers.shape[0]:
+                break
+            if numbers[at] != raw.number:
+                continue
+            cid = int(conversations[at])
+            for layer in dissect(raw, session).layers:
+                name = layer.protocol
+                if name not in _RANK:
+                    continue
+                current = found.get(cid)
+                kind = None if current is None else current.split(":", 1)[0]
+                if kind is None or _RANK[name] > _RANK[kind]:
+                    found[cid] = current = name
+                if name == "tls" and current == "tls":
+                    sni = layer.fields.get("tls.handshake.extensions_server_name")
+                    if sni:
+                        found[cid] = f"tls:{sni[0] if isinstance(sni, list) else sni}"
+    for cid, label in found.items():
+        labels[cid] = label
+    return labels

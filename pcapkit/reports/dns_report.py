@@ -1,0 +1,135 @@
+"""``pcapkit dns``: one row per DNS query with the response the DNS dissector matched to it.
+
+The matching is the dissector's (:mod:`pcapkit.dissect.dns_track`, tshark 4.0's one pass):
+a response carries ``dns.response_to`` (the query's frame) and ``dns.time``; this report
+turns that round into the query's ``dns.response_in``, as ``tshark -2`` shows it. A query
+nobody answered (or a retransmitted query, whose answer tshark gives to the first copy)
+keeps empty response columns. Names are Wireshark's where the value is Wireshark's field:
+the query's ``frame.number``, ``frame.time_epoch``, addresses and ports, ``dns.id``,
+``dns.qry.name``, ``dns.qry.type``; then the response's ``dns.response_in``, ``dns.time``
+(seconds), ``dns.flags.rcode``, ``dns.count.answers`` and ``answers`` (the answer records
+as "owner TYPE value" text, "; " between them). ``type`` is ``dns.qry.type``'s name.
+
+``filter``: a tcpdump expression choosing the queries listed (their responses are matched
+over the whole capture, as tshark matches them before ``-Y``).
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+from typing import TYPE_CHECKING, Any
+
+from pcapkit.reports.lab_dns import _records, _type_name
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from pcapkit.dissect.driver import Packet
+
+COLUMNS: dict[str, str] = {
+    "frame.number": "uint32",
+    "frame.time_epoch": "datetime64[ns]",
+    "ip.src": "category", "ipv6.src": "category", "udp.srcport": "UInt16", "tcp.srcport": "UInt16",
+    "ip.dst": "category", "ipv6.dst": "category", "udp.dstport": "UInt16", "tcp.dstport": "UInt16",
+    "dns.id": "UInt16",
+    "dns.qry.name": "string",
+    "dns.qry.type": "UInt16",
+    "type": "string",
+    "dns.retransmission": "boolean",
+    "dns.response_in": "Int64",
+    "dns.time": "timedelta64[ns]",
+    "dns.flags.rcode": "UInt16",
+    "dns.count.answers": "UInt16",
+    "answers": "string",
+}
+
+
+def frames_passing(path: str | PathLike[str], expr: str | None) -> set[int] | None:
+    """The numbers of the frames the tcpdump expression ``expr`` accepts (None: no filter)."""
+    if not expr or not expr.strip():
+        return None
+    from pcapkit.capture.bpf import filter_frames
+    from pcapkit.dissect.driver import read_frames
+
+    return {frame.number for frame in filter_frames(read_frames(str(path)), expr)}
+
+
+def addressing(packet: Packet, upto: int) -> dict[str, Any]:
+    """The addresses and ports of the innermost IP and UDP/TCP layers before layer ``upto``."""
+    out: dict[str, Any] = {}
+    for layer in reversed(packet.layers[:upto]):
+        proto = layer.protocol
+        if proto in ("udp", "tcp") and not any(k.endswith("port") for k in out):
+            out[f"{proto}.srcport"], out[f"{proto}.dstport"] = layer.get(f"{proto}.srcport"), layer.get(f"{proto}.dstport")
+        elif proto in ("ip", "ipv6"):
+            out[f"{proto}.src"], out[f"{proto}.dst"] = str(layer.get(f"{proto}.src")), str(layer.get(f"{proto}.dst"))
+            break
+    return out
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) else value
+
+
+def typed_frame(rows: list[dict[str, Any]], columns: dict[str, str]) -> pd.DataFrame:
+    """``rows`` as a DataFrame of exactly ``columns`` with their dtypes (times in ns)."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows, columns=list(columns))
+    for name, dtype in columns.items():
+        if dtype.startswith("datetime64") or dtype.startswith("timedelta64"):
+            ints = pd.array(df[name].tolist(), dtype="Int64")
+            convert = pd.to_datetime if dtype.startswith("datetime") else pd.to_timedelta
+            df[name] = convert(ints, unit="ns")
+        elif dtype == "category":
+            df[name] = df[name].astype("string").astype("category")
+        else:
+            df[name] = df[name].astype(pd.api.types.pandas_dtype(dtype))
+    return df
+
+
+def dns_queries(path: str | PathLike[str], *, filter: str | None = None) -> pd.DataFrame:
+    """One row per DNS query of the capture at ``path`` (see the module docstring); standard
+    input and a FIFO are read once (the filter needs a second pass over a copy)."""
+    from pcapkit.reports.app_labels import rereadable
+
+    with rereadable(path if filter else None) as (copy, named):
+        df = _dns_queries(copy if filter else path, filter)
+    if "pcapkit.error" in df.attrs:
+        df.attrs["pcapkit.error"] = named(str(df.attrs["pcapkit.error"]))
+    return df
+
+
+def _dns_queries(path: str | PathLike[str], filter: str | None) -> pd.DataFrame:
+    from pcapkit.dissect.driver import dissect_file
+
+    keep = frames_passing(path, filter)
+    warnings: list[str] = []
+    queries: dict[int, dict[str, Any]] = {}
+    for packet in dissect_file(str(path), warnings=warnings):
+        for at, layer in enumerate(packet.layers):
+            f = layer.fields
+            if layer.protocol != "dns" or "dns.flags" not in f:
+                continue
+            number = packet.frame.number
+            if not f.get("dns.flags.response"):
+                if (keep is None or number in keep) and number not in queries:
+                    qtype = _first(f.get("dns.qry.type"))
+                    queries[number] = {
+                        "frame.number": number, "frame.time_epoch": packet.frame.ts_ns, **addressing(packet, at),
+                        "dns.id": f.get("dns.id"), "dns.qry.name": _first(f.get("dns.qry.name")),
+                        "dns.qry.type": qtype, "type": None if qtype is None else _type_name(qtype),
+                        "dns.retransmission": bool(f.get("dns.retransmission")),
+                    }
+                continue
+            query = queries.get(f.get("dns.response_to"))  # type: ignore[arg-type]
+            if query is None or query.get("dns.response_in") is not None:
+                continue
+            query.update({"dns.response_in": number, "dns.time": f.get("dns.time"),
+                          "dns.flags.rcode": f.get("dns.flags.rcode"),
+                          "dns.count.answers": f.get("dns.count.answers"),
+                          "answers": "; ".join(_records(f)[0])})
+    df = typed_frame(list(queries.values()), COLUMNS)
+    if warnings:
+        df.attrs["pcapkit.error"] = warnings[0]
+    return df
