@@ -58,18 +58,33 @@ def rereadable(source: Any) -> Iterator[tuple[Any, Callable[[str], str]]]:
         yield copy.name, lambda text: text.replace(copy.name, label)
 
 
+FIRST_FRAMES = 12  # per conversation: its first frames with a payload name its application
+
+
 def application_labels(source: Any, frame: np.ndarray, conv: np.ndarray, proto: np.ndarray, sport: np.ndarray,
-                       dport: np.ndarray, nconv: int) -> np.ndarray:
+                       dport: np.ndarray, nconv: int, tcp_payload_frames: np.ndarray | None = None) -> np.ndarray:
     """An object array of ``nconv`` labels (None: no application), one per conversation id
-    of ``conv`` (per packet, with the packets' ``frame`` numbers, IP ``proto`` and ports)."""
+    of ``conv`` (per packet, with the packets' ``frame`` numbers, IP ``proto`` and ports).
+
+    Only the first ``FIRST_FRAMES`` frames of each conversation that can carry a message
+    are dissected (TCP: the frames in ``tcp_payload_frames``, when given; UDP: all): the
+    request, the ClientHello or the query comes first, and the cost stays bounded per
+    conversation (a million one-SYN flows on port 80 dissect nothing)."""
     labels = np.full(nconv, None, dtype=object)
     if not is_file(source):
         return labels
     on_port = (((proto == 17) & (np.isin(sport, _UDP_PORTS) | np.isin(dport, _UDP_PORTS)))
                | ((proto == 6) & (np.isin(sport, _TCP_PORTS) | np.isin(dport, _TCP_PORTS))))
+    if tcp_payload_frames is not None:
+        on_port &= (proto != 6) | np.isin(frame, tcp_payload_frames)
     if not bool(on_port.any()):
         return labels
-    rows = np.isin(conv, np.unique(conv[on_port]))
+    rows = np.flatnonzero(on_port)
+    rows = rows[np.lexsort((frame[rows], conv[rows]))]  # by conversation, then frame
+    by_conv = conv[rows]
+    starts = np.flatnonzero(np.r_[True, by_conv[1:] != by_conv[:-1]])
+    rank = np.arange(rows.shape[0]) - np.repeat(starts, np.diff(np.r_[starts, rows.shape[0]]))
+    rows = rows[rank < FIRST_FRAMES]
     # the chosen packets' frame numbers (ascending) and conversations: two int64 arrays,
     # walked along with the reader instead of a dict per frame
     order = np.argsort(frame[rows], kind="stable")

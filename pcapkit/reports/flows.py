@@ -136,6 +136,7 @@ def _flows(source: Source, filter: str | None) -> pd.DataFrame:
     an = analyse_table(table)
     pk = table.packets
     assert pk is not None
+    tcp_payload_frames = table.frame[table.seglen > 0]  # (the frames that can name an application)
     # tshark's tcp.stream of each packet that carries an analysed TCP segment
     stream = np.full(len(pk), -1, dtype=np.int64)
     pos = np.searchsorted(pk.frame, an.segments.frame)
@@ -213,7 +214,8 @@ def _flows(source: Source, filter: str | None) -> pd.DataFrame:
     data["retrans_ab"] = _ints(retrans["retrans_ab"], no_tt)
     data["retrans_ba"] = _ints(retrans["retrans_ba"], no_tt)
     data.update(floats)
-    data["application"] = application_labels(source, pk.frame, conv, pk.proto, pk.sport, pk.dport, n)
+    data["application"] = application_labels(source, pk.frame, conv, pk.proto, pk.sport, pk.dport, n,
+                                             tcp_payload_frames)
     # the packets and models are let go before the frame is built (a million
     # one-SYN flows: ~0.6 GB), and each column is typed alone, then set in the frame
     # without a copy
