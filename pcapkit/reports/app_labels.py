@@ -61,6 +61,11 @@ def rereadable(source: Any) -> Iterator[tuple[Any, Callable[[str], str]]]:
 FIRST_FRAMES = 12  # per conversation: its first frames with a payload name its application
 
 
+def on_application_port(sport: int, dport: int) -> bool:
+    """Whether a TCP or UDP packet's ports are ones the application dissectors read."""
+    return sport in _TCP_PORTS or dport in _TCP_PORTS
+
+
 def application_labels(source: Any, frame: np.ndarray, conv: np.ndarray, proto: np.ndarray, sport: np.ndarray,
                        dport: np.ndarray, nconv: int, tcp_payload_frames: np.ndarray | None = None) -> np.ndarray:
     """An object array of ``nconv`` labels (None: no application), one per conversation id
@@ -71,8 +76,8 @@ def application_labels(source: Any, frame: np.ndarray, conv: np.ndarray, proto: 
     request, the ClientHello or the query comes first, and the cost stays bounded per
     conversation (a million one-SYN flows on port 80 dissect nothing)."""
     labels = np.full(nconv, None, dtype=object)
-    if not is_file(source):
-        return labels
+    if not is_file(source) and not isinstance(source, list):
+        return labels  # (frames from an iterator were consumed by the first pass)
     on_port = (((proto == 17) & (np.isin(sport, _UDP_PORTS) | np.isin(dport, _UDP_PORTS)))
                | ((proto == 6) & (np.isin(sport, _TCP_PORTS) | np.isin(dport, _TCP_PORTS))))
     if tcp_payload_frames is not None:
@@ -95,7 +100,7 @@ def application_labels(source: Any, frame: np.ndarray, conv: np.ndarray, proto: 
     session = DissectSession()
     found: dict[int, str] = {}
     at = 0
-    with open_capture(fspath(source)) as reader:
+    with contextlib.nullcontext(source) if isinstance(source, list) else open_capture(fspath(source)) as reader:
         for raw in reader:
             while at < numbers.shape[0] and numbers[at] < raw.number:
                 at += 1

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pcapkit.reports.app_labels import FIRST_FRAMES
+from pcapkit.reports.app_labels import on_application_port as _application_port
 from pcapkit.reports.live_reports import LiveBatch
 from pcapkit.tcpflow.segment import ACK, FIN, RST
 
@@ -44,14 +46,22 @@ class _Conversation:
     last_ns: int = 0
     fin_ends: dict[int, int] = field(default_factory=dict)  # sender endpoint -> seq after its FIN
     cut: bool = False
+    ended_ns: int | None = None  # the time of the segment that ended it (reported a linger later)
+
+
+# A conversation's row waits this long after the segment that ended it (a RST, the ACK of
+# the last FIN): the RSTs and alerts that often follow belong to the same conversation in
+# the file report (tshark's tcp.stream), and a row printed earlier could not take them.
+LINGER_NS = 1_000_000_000
 
 
 class FlowRows:
     """Flow rows as conversations end (see the module doc)."""
 
     def __init__(self, *, idle_ns: int = 60 * 10**9, interval_ns: int | None = None, keep_bytes: int = 256,
-                 max_packets: int = 200_000, max_flows: int = 100_000) -> None:
+                 max_packets: int = 200_000, max_flows: int = 100_000, linger_ns: int = LINGER_NS) -> None:
         self.idle_ns = idle_ns
+        self.linger_ns = linger_ns
         self.interval_ns = interval_ns
         self.keep_bytes = keep_bytes
         self.max_packets = max_packets
@@ -103,15 +113,21 @@ class FlowRows:
             conv.last_ns = ts
             frame = by_number[fr]
             if len(conv.frames) < self.max_packets:
-                if frame.caplen > self.keep_bytes:
+                if frame.caplen > self.keep_bytes and not (len(conv.frames) < 2 * FIRST_FRAMES
+                                                           and _application_port(sport, dport)):
+                    # (a conversation's first frames on an application port stay whole: flows
+                    # names its application from them, as from the file)
                     frame = dataclasses.replace(frame, data=frame.data[:self.keep_bytes], caplen=self.keep_bytes)
                 conv.frames.append(frame)
             elif not conv.cut:
                 conv.cut = True
                 self._warn(f"a conversation passed {self.max_packets} packets: its row counts the first "
                            f"{self.max_packets} (raise --max-flow-packets)")
-            if seg is not None and self._ends(conv, seg):
-                ended.append(key)
+            if seg is not None and self._ends(conv, seg) and conv.ended_ns is None:
+                conv.ended_ns = ts
+        if pk.ts_ns.shape[0]:
+            now = int(pk.ts_ns.max())
+            ended += [k for k, c in self._open.items() if c.ended_ns is not None and now - c.ended_ns >= self.linger_ns]
         return self._report(list(dict.fromkeys(ended)))
 
     @staticmethod
@@ -133,7 +149,8 @@ class FlowRows:
         ones when it is due."""
         import pandas as pd
 
-        idle = [k for k, c in self._open.items() if now_ns - c.last_ns >= self.idle_ns]
+        idle = [k for k, c in self._open.items() if now_ns - c.last_ns >= self.idle_ns
+                or (c.ended_ns is not None and now_ns - c.last_ns >= self.linger_ns)]
         out = [df for df in (self._report(idle),) if df is not None]
         if self.interval_ns is not None:
             if self._next_interval is None:

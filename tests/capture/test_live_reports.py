@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from conftest import CORPUS
 from netns import VethPair, netns_available, veth_pair, wait_for_line
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -274,3 +275,25 @@ def test_rows_follow_their_packet_within_100ms(pair: VethPair, tmp_path: Path, n
 def _ns(text: str) -> int:
     sec, _, frac = text.partition(".")
     return int(sec) * 10**9 + int(frac.ljust(9, "0")[:9])
+
+
+@pytest.mark.parametrize("name", ["labs/ssl-ethereal-trace-1", "labs/dhcp-wireshark-trace1-1.pcapng",
+                                  "labs/http-ethereal-trace-4",
+                                  "labs/dns-ethereal-trace-2"])
+def test_live_flows_name_the_application_as_the_file_report(name: str) -> None:
+    """The flows rows of a live run name each conversation's application (dns, http,
+    tls:SNI) as ``flows`` on the file does: the frames that name it are kept whole."""
+    from pcapkit.capture.files import read_frames
+    from pcapkit.reports.flows import flows
+    from pcapkit.reports.live import LiveReport
+
+    path = CORPUS / name
+    if not path.exists():
+        pytest.skip("corpus missing")
+    frames = list(read_frames(path))
+    offline = flows(path)
+    assert offline["application"].notna().any()
+    report = LiveReport("flows")
+    parts = [report.feed(frames[i:i + 50]) for i in range(0, len(frames), 50)] + [report.finish()]
+    live = pd.concat([p for p in parts if p is not None and len(p)], ignore_index=True)
+    pd.testing.assert_frame_equal(_text(live, "flows"), _text(offline, "flows"), obj=name)
