@@ -66,6 +66,16 @@ def on_application_port(sport: int, dport: int) -> bool:
     return sport in _TCP_PORTS or dport in _TCP_PORTS
 
 
+def filtered_report(report: Callable[[Any, str | None], Any], path: Any, filter: str | None) -> Any:
+    """``report(path, filter)``; with a filter, standard input or a FIFO is first copied
+    (the filter reads the capture once more), and an error names the source, not the copy."""
+    with rereadable(path if filter else None) as (copy, named):
+        df = report(copy if filter else path, filter)
+    if "pcapkit.error" in df.attrs:
+        df.attrs["pcapkit.error"] = named(str(df.attrs["pcapkit.error"]))
+    return df
+
+
 def application_labels(source: Any, frame: np.ndarray, conv: np.ndarray, proto: np.ndarray, sport: np.ndarray,
                        dport: np.ndarray, nconv: int, tcp_payload_frames: np.ndarray | None = None) -> np.ndarray:
     """An object array of ``nconv`` labels (None: no application), one per conversation id

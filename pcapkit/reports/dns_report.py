@@ -91,12 +91,9 @@ def typed_frame(rows: list[dict[str, Any]], columns: dict[str, str]) -> pd.DataF
 def dns_queries(path: str | PathLike[str], *, filter: str | None = None) -> pd.DataFrame:
     """One row per DNS query of the capture at ``path`` (see the module docstring); standard
     input and a FIFO are read once (the filter needs a second pass over a copy)."""
-    from pcapkit.reports.app_labels import rereadable
+    from pcapkit.reports.app_labels import filtered_report
 
-    with rereadable(path if filter else None) as (copy, named):
-        df = _dns_queries(copy if filter else path, filter)
-    if "pcapkit.error" in df.attrs:
-        df.attrs["pcapkit.error"] = named(str(df.attrs["pcapkit.error"]))
+    df: pd.DataFrame = filtered_report(_dns_queries, path, filter)
     return df
 
 

@@ -52,12 +52,9 @@ def _reversed(ends: tuple[Any, ...]) -> tuple[Any, ...]:
 def http_requests(path: str | PathLike[str], *, filter: str | None = None) -> pd.DataFrame:
     """One row per HTTP request of the capture at ``path`` (see the module docstring); standard
     input and a FIFO are read once (the filter needs a second pass over a copy)."""
-    from pcapkit.reports.app_labels import rereadable
+    from pcapkit.reports.app_labels import filtered_report
 
-    with rereadable(path if filter else None) as (copy, named):
-        df = _http_requests(copy if filter else path, filter)
-    if "pcapkit.error" in df.attrs:
-        df.attrs["pcapkit.error"] = named(str(df.attrs["pcapkit.error"]))
+    df: pd.DataFrame = filtered_report(_http_requests, path, filter)
     return df
 
 
