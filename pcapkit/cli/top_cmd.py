@@ -140,7 +140,8 @@ def top(expression: tuple[str, ...], interface: str, sort: str, refresh: float, 
     cap = LiveCapture(interface, expr, promisc=not no_promisc, duration=duration, block_size=1 << 18,
                       block_count=64, block_timeout_ms=50)
     cap.open()
-    warm_up("rtt")  # (the engine's compiled code loads here, not while packets wait in the ring)
+    for name in ("rtt", "flows"):  # the engine's and the Zeek model's compiled code load here,
+        warm_up(name)              # not while packets wait in the ring
     analysis = LiveAnalysis()
     board = ConnectionBoard(idle_ns=int(idle_timeout * 1e9))
 
