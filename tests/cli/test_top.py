@@ -112,6 +112,26 @@ def _read_until(fd: int, pattern: bytes, timeout: float, seen: bytearray) -> boo
     return bool(re.search(pattern, ANSI.sub(b"", bytes(seen))))
 
 
+def _reap(pid: int, fd: int, seen: bytearray) -> int:
+    """top's exit status: it is given 30 s to quit (after "q"), then SIGTERM and 10 s, then
+    SIGKILL; the terminal is read all the while, so that a top writing its summary to a
+    full pseudo-terminal cannot hang the test."""
+    for wait, sig in ((30.0, signal.SIGTERM), (10.0, signal.SIGKILL), (10.0, None)):
+        end = time.monotonic() + wait
+        while time.monotonic() < end:
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                return 0
+            if done:
+                return status
+            _read_until(fd, rb"(?!)", 0.1, seen)  # (drain; the pattern never matches)
+        if sig is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+    raise AssertionError("pcapkit top outlived SIGKILL")
+
+
 def _resize(fd: int, rows: int, cols: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
@@ -154,15 +174,7 @@ def test_top_shows_the_connection_and_the_kernels_srtt() -> None:
             if sender is not None:  # (it sends for up to 60 s: long enough for a slow first screen)
                 sender.terminate()
                 sender.wait(timeout=30)
-            with contextlib.suppress(ChildProcessError):
-                deadline = time.monotonic() + 30  # (top quits on "q": give it time to print and exit)
-                done, status = os.waitpid(pid, os.WNOHANG)
-                while done == 0 and time.monotonic() < deadline:
-                    time.sleep(0.1)
-                    done, status = os.waitpid(pid, os.WNOHANG)
-                if done == 0:
-                    os.kill(pid, signal.SIGTERM)
-                    _, status = os.waitpid(pid, 0)
+            status = _reap(pid, fd, seen)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(sink.pid, signal.SIGKILL)
             sink.wait()
