@@ -15,6 +15,7 @@ EOL, NOP, MSS, WSCALE, SACK_PERM, SACK, TIMESTAMP = 0, 1, 2, 3, 4, 5, 8
 MD5, MPTCP, TFO, ACCECN0, ACCECN1, EXP1, EXP2 = 19, 30, 34, 172, 174, 253, 254
 # kinds whose length is fixed, and that length
 FIXED_LENGTH = {MSS: 4, WSCALE: 3, SACK_PERM: 2, TIMESTAMP: 10, MD5: 18}
+MD5_LENGTH = FIXED_LENGTH[MD5]  # (a plain int for the compiled walk, which reads no dict)
 SACK_BLOCK = 8          # bytes per SACK block (two 32-bit edges)
 EXP_TFO = 0xF989        # experiment ids of kinds 253/254: TCP Fast Open
 EXP_ACCECN = (0xACC0, 0xACC1)  # AccECN, counter order 0 and 1
@@ -106,8 +107,9 @@ def walk_options(buf: Any, start: Any, hdr_len: Any, values: Any, have: Any, odd
                 values[i, COL_SACK_RE] = u32(buf, body + 4)
                 have[i, COL_SACK_LE] = True
                 have[i, COL_SACK_RE] = True
-            elif kind in (MSS, WSCALE, SACK_PERM, TIMESTAMP, SACK):
-                odd[i] = True  # a known kind of the wrong length
+            elif (kind in (MSS, WSCALE, SACK_PERM, TIMESTAMP, SACK) or (kind == MD5 and olen != MD5_LENGTH)
+                  or (kind == MPTCP and olen < 3)):
+                odd[i] = True  # a kind the dissector finds of a wrong length: it decides
                 break
             if col >= 0:
                 if seen & (1 << col):
