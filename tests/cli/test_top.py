@@ -132,6 +132,22 @@ def _reap(pid: int, fd: int, seen: bytearray) -> int:
     raise AssertionError("pcapkit top outlived SIGKILL")
 
 
+def _diagnosis(pid: int, fd: int, seen: bytearray, sender: subprocess.Popen[bytes], client_ns: str) -> str:
+    """Why no connection showed: top's last screen, the sender's state, the client's
+    sockets, and where top's threads are (faulthandler, on SIGABRT)."""
+    text = ANSI.sub(b"", bytes(seen)).decode(errors="replace")
+    screens = text.split("pcapkit top ")
+    ss = subprocess.run([IP, "netns", "exec", client_ns, "ss", "-tin"], capture_output=True, text=True,
+                        check=False).stdout
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGABRT)
+    stack = bytearray()
+    _read_until(fd, rb"(?!)", 3.0, stack)
+    return (f"screens drawn: {len(screens) - 1}; the last one:\n{screens[-1][:2000]}\n"
+            f"sender exit status: {sender.poll()}\nclient sockets:\n{ss}\n"
+            f"top's stack:\n{ANSI.sub(b'', bytes(stack)).decode(errors='replace')[-3000:]}")
+
+
 def _resize(fd: int, rows: int, cols: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
@@ -142,6 +158,9 @@ def test_top_shows_the_connection_and_the_kernels_srtt() -> None:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     env["TERM"] = "xterm"
+    env["PYTHONFAULTHANDLER"] = "1"  # (a top that never shows the connection says where it is)
+    for fixed in ("COLUMNS", "LINES"):  # (pytest-xdist's workers export 80x24, which rich obeys over the
+        env.pop(fixed, None)            # terminal's size: the row was cut to 80 columns in every -n run)
     # the engine's compiled code, cached before the clock starts (a fresh clone under the
     # suite's load compiles for longer than the test waits)
     subprocess.run([sys.executable, "-c", WARM_UP], env=env, check=True, capture_output=True, timeout=600)
@@ -158,10 +177,10 @@ def test_top_shows_the_connection_and_the_kernels_srtt() -> None:
         sender = None
         try:
             assert _read_until(fd, rb"pcapkit top", 60, seen), bytes(seen)[-500:]
-            sender = subprocess.Popen([IP, "netns", "exec", client_ns, sys.executable, "-c", SENDER, server, "60"])
+            sender = subprocess.Popen([IP, "netns", "exec", client_ns, sys.executable, "-c", SENDER, server, "600"])
             # the screen shows the connection with an SRTT
-            assert _read_until(fd, rb"10\.97\.0\.2:5201\s+\S+\s+[\d.]+ \S+\s+[\d.]+ \S+\s+\d+\.\d", 120, seen), \
-                ANSI.sub(b"", bytes(seen))[-1500:]
+            if not _read_until(fd, rb"10\.97\.0\.2:5201\s+\S+\s+[\d.]+ \S+\s+[\d.]+ \S+\s+\d+\.\d", 120, seen):
+                raise AssertionError(_diagnosis(pid, fd, seen, sender, client_ns))
             _resize(fd, 24, 100)  # (the kernel sends SIGWINCH to the terminal's processes)
             time.sleep(2.5)
             ss = subprocess.run([IP, "netns", "exec", client_ns, "ss", "-tin", "dst", f"{server}:5201"],
@@ -171,7 +190,7 @@ def test_top_shows_the_connection_and_the_kernels_srtt() -> None:
             os.write(fd, b"q")
             _read_until(fd, rb"packets? dropped by kernel", 30, seen)
         finally:
-            if sender is not None:  # (it sends for up to 60 s: long enough for a slow first screen)
+            if sender is not None:  # (it sends until stopped here: a slow first screen still finds it)
                 sender.terminate()
                 sender.wait(timeout=30)
             status = _reap(pid, fd, seen)
