@@ -19,7 +19,7 @@ from __future__ import annotations
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
-from pcapkit.reports.lab_dns import _records, _type_name
+from pcapkit.reports.dns_records import record_texts, type_name
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -115,7 +115,7 @@ def _dns_queries(path: str | PathLike[str], filter: str | None) -> pd.DataFrame:
                     queries[number] = {
                         "frame.number": number, "frame.time_epoch": packet.frame.ts_ns, **addressing(packet, at),
                         "dns.id": f.get("dns.id"), "dns.qry.name": _first(f.get("dns.qry.name")),
-                        "dns.qry.type": qtype, "type": None if qtype is None else _type_name(qtype),
+                        "dns.qry.type": qtype, "type": None if qtype is None else type_name(qtype),
                         "dns.retransmission": bool(f.get("dns.retransmission")),
                     }
                 continue
@@ -125,7 +125,7 @@ def _dns_queries(path: str | PathLike[str], filter: str | None) -> pd.DataFrame:
             query.update({"dns.response_in": number, "dns.time": f.get("dns.time"),
                           "dns.flags.rcode": f.get("dns.flags.rcode"),
                           "dns.count.answers": f.get("dns.count.answers"),
-                          "answers": "; ".join(_records(f)[0])})
+                          "answers": "; ".join(record_texts(f)[0])})
     df = typed_frame(list(queries.values()), COLUMNS)
     if warnings:
         df.attrs["pcapkit.error"] = warnings[0]

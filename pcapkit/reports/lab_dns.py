@@ -23,44 +23,17 @@ from collections import Counter
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
+from pcapkit.reports.dns_records import record_texts, type_name
 from pcapkit.reports.lab_common import LabError, read_trace
 
 if TYPE_CHECKING:
     import pandas as pd
 
-# record type -> the field holding its value (a type without one shows the type alone)
-_VALUE_FIELDS = {1: "dns.a", 2: "dns.ns", 5: "dns.cname", 6: "dns.soa.mname", 12: "dns.ptr.domain_name",
-                 15: "dns.mx.mail_exchange", 28: "dns.aaaa", 33: "dns.srv.target"}
 _PROTOCOLS = ("dns", "mdns", "llmnr")
 
 
 def _list(value: Any) -> list[Any]:
     return [] if value is None else list(value) if isinstance(value, list) else [value]
-
-
-def _type_name(rtype: int) -> str:
-    from pcapkit.dissect.dns import TYPE_NAMES
-
-    return TYPE_NAMES.get(rtype, f"TYPE{rtype}")
-
-
-def _records(f: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
-    """The answer, authority and additional records as "owner TYPE value" texts, in order.
-    Values are taken per type in the order the dissector found them (an SRV record's owner
-    is in ``dns.srv.*``, not ``dns.resp.name``; NSEC type bitmaps, which tshark lists as
-    more ``dns.resp.type`` values, are not expected in lab traces)."""
-    types = _list(f.get("dns.resp.type"))
-    owners = _list(f.get("dns.resp.name"))
-    queues = {t: _list(f.get(name)) for t, name in _VALUE_FIELDS.items()}
-    texts: list[str] = []
-    for rtype in types:
-        queue = queues.get(rtype)
-        value = queue.pop(0) if queue else None
-        owner = "" if rtype == 33 or not owners else f"{owners.pop(0)} "
-        texts.append(f"{owner}{_type_name(rtype)}" + ("" if value is None else f" {value}"))
-    counts = [f.get(n) or 0 for n in ("dns.count.answers", "dns.count.auth_rr", "dns.count.add_rr")]
-    a, b = counts[0], counts[0] + counts[1]
-    return texts[:a], texts[a:b], texts[b:]
 
 
 def lab_dns_messages(path: str | PathLike[str]) -> pd.DataFrame:
@@ -87,14 +60,14 @@ def lab_dns_messages(path: str | PathLike[str]) -> pd.DataFrame:
             f = layer.fields
             transport = next((x.protocol for x in reversed(packet.layers[:at]) if x.protocol in ("udp", "tcp")), "")
             ports = next((x for x in reversed(packet.layers[:at]) if x.protocol in ("udp", "tcp")), None)
-            answers, authority, additional = _records(f)
+            answers, authority, additional = record_texts(f)
             qnames, qtypes = _list(f.get("dns.qry.name")), _list(f.get("dns.qry.type"))
             rows.append({
                 "frame": fr.number, "time": fr.ts_ns - t0, "protocol": layer.protocol,
                 "transport": transport.upper(), "src": src, "sport": ports.get(f"{transport}.srcport") if ports else None,
                 "dst": dst, "dport": ports.get(f"{transport}.dstport") if ports else None,
                 "id": f"0x{f['dns.id']:04x}", "kind": "response" if f.get("dns.flags.response") else "query",
-                "name": qnames[0] if qnames else None, "type": _type_name(qtypes[0]) if qtypes else None,
+                "name": qnames[0] if qnames else None, "type": type_name(qtypes[0]) if qtypes else None,
                 "answers": f.get("dns.count.answers"), "authority": f.get("dns.count.auth_rr"),
                 "additional": f.get("dns.count.add_rr"),
                 "answer_records": "; ".join(answers), "authority_records": "; ".join(authority),
