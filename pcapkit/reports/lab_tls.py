@@ -4,7 +4,8 @@ the first ClientHello's TCP connection.
 The records are the TLS dissector's (:mod:`pcapkit.dissect.tls`): one ``tls`` layer per
 record, on the frame that completes it, as Wireshark shows it. The lab's "first 8 Ethernet
 frames" are the first 8 frames holding a record, from the ClientHello on. A ClientHello in
-SSLv2 format (the lab's trace has one) has no content type field: the answer says so.
+SSLv2 format (the lab's trace has one) has no content type field: the answer says so. Cipher
+suites (and SSLv2 cipher specs) are named as tshark -V names them (:mod:`pcapkit.reports.tls_names`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 from pcapkit.reports.lab_common import Answers, Trace, endpoints, get, read_trace, tcp_payload
+from pcapkit.reports.tls_names import CIPHER_SPEC, CIPHER_SUITE, cipher_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -114,19 +116,21 @@ def lab_tls(path: str | PathLike[str]) -> pd.DataFrame:
             out.add(question, f"{size} bytes: {payload[-size:].hex()}", [packet])
         else:
             out.missing(question, "the ClientHello does not end its frame's payload", [packet])
-    suites = _list(r.get("tls.handshake.ciphersuite"))
-    digits = 4
-    if not suites:
-        suites, digits = _list(r.get("tls.handshake.cipherspec")), 6
-    out.add("ClientHello: cipher suites offered (count, first)",
-            f"{len(suites)}, first {_hex(suites[0], digits)}" if suites else "none", [packet])
+    kind = CIPHER_SUITE if "tls.handshake.ciphersuite" in r else CIPHER_SPEC   # SSLv2: cipher specs
+    suites = _list(r.get(kind))
+    out.add("ClientHello: cipher suites offered (count: names)",
+            f"{len(suites)}: {', '.join(cipher_text(kind, s) for s in suites)}" if suites else "none", [packet])
 
     server = _find(exchange, _is(SERVER_HELLO))
     if server is None:
         out.missing("ServerHello: chosen cipher suite", "no ServerHello after the ClientHello")
         return out.frame(trace.error)
     packet, r = server
-    out.add("ServerHello: chosen cipher suite", _hex(r.get("tls.handshake.ciphersuite"), 4), [packet])
+    chosen = r.get("tls.handshake.ciphersuite")
+    if isinstance(chosen, int):
+        out.add("ServerHello: chosen cipher suite", cipher_text(CIPHER_SUITE, chosen), [packet])
+    else:
+        out.missing("ServerHello: chosen cipher suite", "the ServerHello ends before its cipher suite", [packet])
     nonce = r.get("tls.handshake.random", b"")
     out.add("ServerHello: nonce (random) length and value", f"{len(nonce)} bytes: {nonce.hex()}", [packet])
     session = r.get("tls.handshake.session_id", b"")
