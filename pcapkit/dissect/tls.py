@@ -12,7 +12,7 @@ the message). What is shown:
 * handshake messages in the clear: ``tls.handshake.type``/``length``; ClientHello and
   ServerHello (version, random, session ID, cipher suites, compression methods, extensions:
   type and length of each, server name (SNI), ALPN, supported_versions); Certificate (the
-  lengths of the list and of each certificate, and each certificate's subject and issuer names
+  lengths of the list and of each certificate, its DER, and each certificate's subject and issuer names
   and DNS alternative names, :mod:`pcapkit.dissect.x509`); CertificateStatus (the names of the
   certificates a stapled OCSP response carries);
 * after a ChangeCipherSpec in a direction (or the ServerHello of TLS 1.3) the handshake
@@ -89,6 +89,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     _u("tls.handshake.extensions.supported_version", 16, "Supported version", "hex"),
     _u("tls.handshake.certificates_length", 24, "Certificates length"),
     _u("tls.handshake.certificate_length", 24, "Certificate length"),
+    _b("tls.handshake.certificate", "Certificate (DER)"),
     _b("tls.app_data", "Encrypted application data"),
     *X509_FIELDS,                      # the certificates' names (tshark's x509 fields, on the tls layer)
 )
@@ -213,7 +214,8 @@ def _handshake_message(layer: Layer, msg: bytes, session: TlsSession) -> None:
             total = r.uint(3, "tls.handshake.certificates_length")
             end = min(len(r.data), r.pos + total)
             while r.pos < end:
-                _x509(layer, *certificate_fields(r.raw(r.uint(3, "tls.handshake.certificate_length"))))
+                der = r.raw(r.uint(3, "tls.handshake.certificate_length"), "tls.handshake.certificate")
+                _x509(layer, *certificate_fields(der))
         elif msg_type == CERTIFICATE_STATUS and session.version != TLS13 and r.uint(1) == OCSP:
             _x509(layer, *ocsp_response_fields(r.raw(r.uint(3))))
     except _Cut:

@@ -24,6 +24,7 @@ them), the signature.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from pcapkit.fields import FieldSpec
@@ -128,8 +129,9 @@ def _string(tag: int, raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
-def _name(der: _Der, out: Fields) -> None:
-    """Name ::= SEQUENCE OF RelativeDistinguishedName (SET OF AttributeTypeAndValue)."""
+def _name(der: _Der, out: Fields, attributes: list[tuple[str, str]] | None = None) -> None:
+    """Name ::= SEQUENCE OF RelativeDistinguishedName (SET OF AttributeTypeAndValue); the
+    (type, text) of each attribute with a string value also go to ``attributes``."""
     while der.more():
         _, rdn = der.next(SET, "a relative distinguished name")
         avas: list[_Der] = []
@@ -142,12 +144,17 @@ def _name(der: _Der, out: Fields) -> None:
             if not ava.more():
                 raise DerError(f"attribute {oid} without a value")
             tag, value = ava.next(what=f"attribute {oid}'s value")
+            text = _string(tag, value.bytes())
             if oid == COUNTRY_NAME and tag == PRINTABLE:
-                out.append(("x509sat.CountryName", _string(tag, value.bytes())))
+                out.append(("x509sat.CountryName", text))
             elif oid in DIRECTORY_STRING_TYPES and tag in DIRECTORY_STRING:
                 index, field = DIRECTORY_STRING[tag]
                 out.append(("x509sat.DirectoryString", index))
-                out.append((field, _string(tag, value.bytes())))
+                out.append((field, text))
+            else:
+                continue
+            if attributes is not None:
+                attributes.append((oid, text))
 
 
 def _general_names(der: _Der, out: Fields) -> None:
@@ -177,29 +184,50 @@ def _extensions(der: _Der, out: Fields) -> None:
                     _general_names(part, out)
 
 
+def _certificate(der: bytes, out: Fields, issuer: list[tuple[str, str]] | None = None,
+                 subject: list[tuple[str, str]] | None = None) -> None:
+    """Walk one certificate, adding its fields to ``out`` (raises DerError where it stops)."""
+    _, cert = _Der(der, 0, len(der)).next(SEQUENCE, "the certificate")
+    _, tbs = cert.next(SEQUENCE, "tbsCertificate")
+    if tbs.peek() == 0xA0:                          # [0] EXPLICIT version
+        tbs.next()
+    tbs.next(what="the serial number")
+    tbs.next(SEQUENCE, "the signature algorithm")
+    _name(tbs.next(SEQUENCE, "the issuer")[1], out, issuer)
+    tbs.next(SEQUENCE, "the validity")
+    _name(tbs.next(SEQUENCE, "the subject")[1], out, subject)
+    if subject is not None:
+        subject.append(("", ""))                    # the subject read to its end
+    tbs.next(SEQUENCE, "the subject's public key")
+    while tbs.more():                               # [1], [2] unique IDs, [3] extensions
+        tag, part = tbs.next(what="a tbsCertificate part")
+        if tag == 0xA3:
+            _extensions(part, out)
+
+
 def certificate_fields(der: bytes) -> tuple[Fields, str | None]:
     """The name fields of one DER certificate, in tshark's order, and the reason the walk stopped
     early (None when the certificate reads to its end). The fields read before a stop are kept,
     as tshark keeps the items it added before an error."""
     out: Fields = []
     try:
-        _, cert = _Der(der, 0, len(der)).next(SEQUENCE, "the certificate")
-        _, tbs = cert.next(SEQUENCE, "tbsCertificate")
-        if tbs.peek() == 0xA0:                          # [0] EXPLICIT version
-            tbs.next()
-        tbs.next(what="the serial number")
-        tbs.next(SEQUENCE, "the signature algorithm")
-        _name(tbs.next(SEQUENCE, "the issuer")[1], out)
-        tbs.next(SEQUENCE, "the validity")
-        _name(tbs.next(SEQUENCE, "the subject")[1], out)
-        tbs.next(SEQUENCE, "the subject's public key")
-        while tbs.more():                               # [1], [2] unique IDs, [3] extensions
-            tag, part = tbs.next(what="a tbsCertificate part")
-            if tag == 0xA3:
-                _extensions(part, out)
+        _certificate(der, out)
     except DerError as exc:
         return out, str(exc)
     return out, None
+
+
+def subject_and_issuer(der: bytes) -> tuple[list[tuple[str, str]], list[tuple[str, str]]] | None:
+    """The (attribute type, text) pairs of a certificate's subject and issuer, in the order of
+    the DER (attributes without a string value left out); None when the walk stops before the
+    end of the subject."""
+    issuer: list[tuple[str, str]] = []
+    subject: list[tuple[str, str]] = []
+    with contextlib.suppress(DerError):           # the names read before a stop still count
+        _certificate(der, [], issuer, subject)
+    if not subject or subject[-1] != ("", ""):
+        return None
+    return subject[:-1], issuer
 
 
 def ocsp_response_fields(der: bytes) -> tuple[Fields, str | None]:

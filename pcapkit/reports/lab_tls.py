@@ -6,6 +6,8 @@ record, on the frame that completes it, as Wireshark shows it. The lab's "first 
 frames" are the first 8 frames holding a record, from the ClientHello on. A ClientHello in
 SSLv2 format (the lab's trace has one) has no content type field: the answer says so. Cipher
 suites (and SSLv2 cipher specs) are named as tshark -V names them (:mod:`pcapkit.reports.tls_names`).
+Beyond the v8.0 questions, one row gives each certificate's subject and issuer (their commonName),
+read from the Certificate message's DER (:mod:`pcapkit.dissect.x509`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
+from pcapkit.dissect.x509 import subject_and_issuer
 from pcapkit.reports.lab_common import Answers, Trace, endpoints, get, read_trace, tcp_payload
 from pcapkit.reports.tls_names import CIPHER_SPEC, CIPHER_SUITE, cipher_text
 
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
 FIRST_FRAMES = 8
 CHANGE_CIPHER_SPEC, HANDSHAKE, APPLICATION_DATA = 20, 22, 23
 CLIENT_HELLO, SERVER_HELLO, CERTIFICATE, CLIENT_KEY_EXCHANGE = 1, 2, 11, 16
+COMMON_NAME = "2.5.4.3"
 
 
 def records(packet: Packet) -> list[dict[str, Any]]:
@@ -74,6 +78,22 @@ def record_segments(trace: Trace, packet: Packet) -> list[int]:
         used = sum(5 + r["tls.record.length"] for r in records(last))  # 5: the record header
         start = same.index(last) + (0 if get(last, "tcp", "tcp.len") > used else 1)
     return [p.frame.number for p in same[start:]]
+
+
+def _common_names(attributes: list[tuple[str, str]]) -> str:
+    names = [text for oid, text in attributes if oid == COMMON_NAME]
+    return " / ".join(names) if names else "(no commonName)"
+
+
+def chain_names(certificates: list[bytes]) -> str:
+    """"1. SUBJECT issued by ISSUER; 2. ..." (their commonName attributes) for the certificates of
+    one Certificate message, in the order sent."""
+    parts = []
+    for n, der in enumerate(certificates, 1):
+        names = subject_and_issuer(der)
+        parts.append(f"{n}. unreadable (its DER is malformed)" if names is None
+                     else f"{n}. {_common_names(names[0])} issued by {_common_names(names[1])}")
+    return "; ".join(parts) if parts else "no certificate in the message"
 
 
 def lab_tls(path: str | PathLike[str]) -> pd.DataFrame:
@@ -145,6 +165,9 @@ def lab_tls(path: str | PathLike[str]) -> pd.DataFrame:
         segs = record_segments(trace, cpacket)
         out.add(question, f"{where}, completed in frame {cpacket.frame.number}; {len(segs)} TCP segment"
                 f"{'s' if len(segs) != 1 else ''}", ", ".join(map(str, segs)))
+        # not one of the v8.0 lab's questions, but what a student looks at next: whose certificates
+        out.add("Certificate: each certificate's subject and issuer (common names)",
+                chain_names(_list(cr.get("tls.handshake.certificate"))), [cpacket])
 
     key = _find(exchange, _is(CLIENT_KEY_EXCHANGE))
     if key is None:

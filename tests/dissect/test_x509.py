@@ -20,7 +20,12 @@ from test_tls import CLIENT_HELLO, handshake, record
 
 from pcapkit.dissect.base import Context, FindingKind
 from pcapkit.dissect.tls import TlsSession, cut_records
-from pcapkit.dissect.x509 import FIELDS, certificate_fields, ocsp_response_fields
+from pcapkit.dissect.x509 import (
+    FIELDS,
+    certificate_fields,
+    ocsp_response_fields,
+    subject_and_issuer,
+)
 
 NAMES = tuple(s.name for s in FIELDS)
 
@@ -112,6 +117,22 @@ def test_walk_reads_the_built_certificate() -> None:
     assert ocsp_response_fields(OCSP) == ([("x509if.RDNSequence_item", 1), ("x509if.oid", "2.5.4.3"),
                                            ("x509sat.DirectoryString", 1),
                                            ("x509sat.printableString", "OCSP responder"), *fields], None)
+
+
+def test_subject_and_issuer_pairs() -> None:
+    """The (type, text) pairs the lab reads: the same values as the fields, attributes without a
+    string value (serialNumber, emailAddress here) left out; a certificate cut inside its subject
+    has none, one cut after it (in the extensions) keeps them."""
+    subject, issuer = subject_and_issuer(CERT) or ([], [])
+    assert subject == [("2.5.4.6", "US"), ("2.5.4.3", "www.example.a")]
+    assert issuer == [("2.5.4.6", "GB"), ("2.5.4.10", "Ünïcode Ltd"), ("2.5.4.11", "tele"), ("2.5.4.7", "Univ"),
+                      ("2.5.4.3", "Issuing CA")]
+    at = CERT.index(b"www.example.a")
+    assert subject_and_issuer(CERT[:at]) is None
+    broken = bytearray(CERT)
+    broken[CERT.index(ALT_NAMES) + 2] = 0x7F               # the first dNSName's length runs past its parent
+    assert subject_and_issuer(bytes(broken)) == (subject, issuer)
+    assert certificate_fields(bytes(broken))[1]
 
 
 @pytest.mark.parametrize("der", [CERT, OCSP], ids=["certificate", "ocsp"])

@@ -3,6 +3,7 @@ the cipher suites' names from tshark -V's text."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -139,6 +140,57 @@ def test_every_cipher_name_matches_tshark(corpus: Path, path: Path) -> None:
               for v in _split(r, "tls.handshake.cipherspec") + _split(r, "tls.handshake.ciphersuite")]
     assert len(values) == len(texts) > 0
     assert [cipher_text(kind, v) for kind, v in values] == texts
+
+
+STRINGS = ("x509sat.CountryName", "x509sat.printableString", "x509sat.uTF8String", "x509sat.teletexString",
+           "x509sat.universalString", "x509sat.bmpString")
+Tree = list[tuple[str, object]]
+
+
+def _find(tree: object, key: str) -> list[object]:
+    """Every value under ``key`` in a tshark -T json tree (duplicate keys kept), in order."""
+    found: list[object] = []
+    if isinstance(tree, list):
+        for item in tree:
+            if isinstance(item, tuple):
+                k, v = item
+                found += [v] if k == key else _find(v, key)
+            else:
+                found += _find(item, key)
+    return found
+
+
+def _common_names(name_tree: object) -> str:
+    names = []
+    for attribute in _find(name_tree, "x509if.RelativeDistinguishedName_item_element"):
+        oid = _find(attribute, "x509if.oid")
+        text = [v for k in STRINGS for v in _find(attribute, k)]
+        if oid == ["2.5.4.3"] and text:
+            names.append(str(text[0]))
+    return " / ".join(names) if names else "(no commonName)"
+
+
+def _tshark_chain(path: Path, frame: str) -> str:
+    """The lab's chain answer, built from tshark -T json's certificate trees of the frame."""
+    out = subprocess.run(["tshark", "-n", "-r", str(path), "-Y", f"frame.number == {frame}", "-T", "json"],
+                         capture_output=True, text=True, errors="replace", check=True, timeout=300).stdout
+    tree = json.loads(out, object_pairs_hook=list)
+    # the Certificate message's certificates (not those a stapled OCSP response in the frame carries)
+    certs = [c for t in _find(tree, "tls.handshake.certificate_tree") for c in _find(t, "x509af.signedCertificate_element")]
+    assert certs
+    return "; ".join(f"{n}. {_common_names(_find(c, 'x509af.subject_tree'))} issued by "
+                     f"{_common_names(_find(c, 'x509af.issuer_tree'))}" for n, c in enumerate(certs, 1))
+
+
+@requires_tshark
+@pytest.mark.parametrize("path", TRACES, ids=lambda p: p.name)
+def test_certificate_names_match_tshark(corpus: Path, path: Path) -> None:
+    df = lab_tls(path)
+    row = df[df["question"] == "Certificate: each certificate's subject and issuer (common names)"]
+    assert len(row) == 1
+    answer, frame = row["answer"].iloc[0], row["frames"].iloc[0]
+    assert answer == _tshark_chain(path, frame)
+    assert " issued by " in answer and "(no commonName)" not in answer
 
 
 def test_no_tls(corpus: Path) -> None:
