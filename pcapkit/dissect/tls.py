@@ -12,7 +12,9 @@ the message). What is shown:
 * handshake messages in the clear: ``tls.handshake.type``/``length``; ClientHello and
   ServerHello (version, random, session ID, cipher suites, compression methods, extensions:
   type and length of each, server name (SNI), ALPN, supported_versions); Certificate (the
-  lengths of the list and of each certificate; the X.509 contents are not decoded);
+  lengths of the list and of each certificate, its DER, and each certificate's subject and issuer names
+  and DNS alternative names, :mod:`pcapkit.dissect.x509`); CertificateStatus (the names of the
+  certificates a stapled OCSP response carries);
 * after a ChangeCipherSpec in a direction (or the ServerHello of TLS 1.3) the handshake
   records are encrypted: only the record header is shown, as tshark's "Encrypted Handshake
   Message"; Alert level and description in the clear; application data as ``tls.app_data``.
@@ -28,12 +30,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pcapkit.dissect.base import Context, FindingKind, Layer
+from pcapkit.dissect.x509 import FIELDS as X509_FIELDS
+from pcapkit.dissect.x509 import certificate_fields, ocsp_response_fields
 from pcapkit.fields import FieldSpec
 
 TLS_PORTS = (443, 993)
 MAX_RECORD = 2 ** 14 + 2048           # RFC 5246 6.2.3: the most a (compressed, encrypted) record holds
 CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA, HEARTBEAT = 20, 21, 22, 23, 24
-CLIENT_HELLO, SERVER_HELLO, CERTIFICATE = 1, 2, 11
+CLIENT_HELLO, SERVER_HELLO, CERTIFICATE, CERTIFICATE_STATUS = 1, 2, 11, 22
+OCSP = 1                               # CertificateStatus's status_type for one OCSP response
 TLS13 = 0x0304
 
 
@@ -84,7 +89,9 @@ FIELDS: tuple[FieldSpec, ...] = (
     _u("tls.handshake.extensions.supported_version", 16, "Supported version", "hex"),
     _u("tls.handshake.certificates_length", 24, "Certificates length"),
     _u("tls.handshake.certificate_length", 24, "Certificate length"),
+    _b("tls.handshake.certificate", "Certificate (DER)"),
     _b("tls.app_data", "Encrypted application data"),
+    *X509_FIELDS,                      # the certificates' names (tshark's x509 fields, on the tls layer)
 )
 
 
@@ -185,6 +192,13 @@ def _extension(r: _Reader, etype: int, msg_type: int, session: TlsSession) -> No
             session.version = r.uint(2, "tls.handshake.extensions.supported_version")
 
 
+def _x509(layer: Layer, fields: list[tuple[str, Any]], error: str | None) -> None:
+    for name, value in fields:
+        layer.add(name, value)
+    if error:
+        layer.finding(FindingKind.MALFORMED, 0, f"certificate: {error}")
+
+
 def _handshake_message(layer: Layer, msg: bytes, session: TlsSession) -> None:
     msg_type = msg[0]
     length = int.from_bytes(msg[1:4], "big")
@@ -200,7 +214,10 @@ def _handshake_message(layer: Layer, msg: bytes, session: TlsSession) -> None:
             total = r.uint(3, "tls.handshake.certificates_length")
             end = min(len(r.data), r.pos + total)
             while r.pos < end:
-                r.raw(r.uint(3, "tls.handshake.certificate_length"))
+                der = r.raw(r.uint(3, "tls.handshake.certificate_length"), "tls.handshake.certificate")
+                _x509(layer, *certificate_fields(der))
+        elif msg_type == CERTIFICATE_STATUS and session.version != TLS13 and r.uint(1) == OCSP:
+            _x509(layer, *ocsp_response_fields(r.raw(r.uint(3))))
     except _Cut:
         layer.finding(FindingKind.MALFORMED, 0, f"handshake message type {msg_type} of {length} bytes ends "
                       f"before its fields do (a truncated message)")

@@ -4,7 +4,10 @@ the first ClientHello's TCP connection.
 The records are the TLS dissector's (:mod:`pcapkit.dissect.tls`): one ``tls`` layer per
 record, on the frame that completes it, as Wireshark shows it. The lab's "first 8 Ethernet
 frames" are the first 8 frames holding a record, from the ClientHello on. A ClientHello in
-SSLv2 format (the lab's trace has one) has no content type field: the answer says so.
+SSLv2 format (the lab's trace has one) has no content type field: the answer says so. Cipher
+suites (and SSLv2 cipher specs) are named as tshark -V names them (:mod:`pcapkit.reports.tls_names`).
+Beyond the v8.0 questions, one row gives each certificate's subject and issuer (their commonName),
+read from the Certificate message's DER (:mod:`pcapkit.dissect.x509`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
+from pcapkit.dissect.x509 import subject_and_issuer
 from pcapkit.reports.lab_common import Answers, Trace, endpoints, get, read_trace, tcp_payload
+from pcapkit.reports.tls_names import CIPHER_SPEC, CIPHER_SUITE, cipher_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,6 +27,7 @@ if TYPE_CHECKING:
 FIRST_FRAMES = 8
 CHANGE_CIPHER_SPEC, HANDSHAKE, APPLICATION_DATA = 20, 22, 23
 CLIENT_HELLO, SERVER_HELLO, CERTIFICATE, CLIENT_KEY_EXCHANGE = 1, 2, 11, 16
+COMMON_NAME = "2.5.4.3"
 
 
 def records(packet: Packet) -> list[dict[str, Any]]:
@@ -74,6 +80,22 @@ def record_segments(trace: Trace, packet: Packet) -> list[int]:
     return [p.frame.number for p in same[start:]]
 
 
+def _common_names(attributes: list[tuple[str, str]]) -> str:
+    names = [text for oid, text in attributes if oid == COMMON_NAME]
+    return " / ".join(names) if names else "(no commonName)"
+
+
+def chain_names(certificates: list[bytes]) -> str:
+    """"1. SUBJECT issued by ISSUER; 2. ..." (their commonName attributes) for the certificates of
+    one Certificate message, in the order sent."""
+    parts = []
+    for n, der in enumerate(certificates, 1):
+        names = subject_and_issuer(der)
+        parts.append(f"{n}. unreadable (its DER is malformed)" if names is None
+                     else f"{n}. {_common_names(names[0])} issued by {_common_names(names[1])}")
+    return "; ".join(parts) if parts else "no certificate in the message"
+
+
 def lab_tls(path: str | PathLike[str]) -> pd.DataFrame:
     """The SSL lab's questions and answers (question / answer / frames rows)."""
     trace = read_trace(path)
@@ -114,19 +136,21 @@ def lab_tls(path: str | PathLike[str]) -> pd.DataFrame:
             out.add(question, f"{size} bytes: {payload[-size:].hex()}", [packet])
         else:
             out.missing(question, "the ClientHello does not end its frame's payload", [packet])
-    suites = _list(r.get("tls.handshake.ciphersuite"))
-    digits = 4
-    if not suites:
-        suites, digits = _list(r.get("tls.handshake.cipherspec")), 6
-    out.add("ClientHello: cipher suites offered (count, first)",
-            f"{len(suites)}, first {_hex(suites[0], digits)}" if suites else "none", [packet])
+    kind = CIPHER_SUITE if "tls.handshake.ciphersuite" in r else CIPHER_SPEC   # SSLv2: cipher specs
+    suites = _list(r.get(kind))
+    out.add("ClientHello: cipher suites offered (count: names)",
+            f"{len(suites)}: {', '.join(cipher_text(kind, s) for s in suites)}" if suites else "none", [packet])
 
     server = _find(exchange, _is(SERVER_HELLO))
     if server is None:
         out.missing("ServerHello: chosen cipher suite", "no ServerHello after the ClientHello")
         return out.frame(trace.error)
     packet, r = server
-    out.add("ServerHello: chosen cipher suite", _hex(r.get("tls.handshake.ciphersuite"), 4), [packet])
+    chosen = r.get("tls.handshake.ciphersuite")
+    if isinstance(chosen, int):
+        out.add("ServerHello: chosen cipher suite", cipher_text(CIPHER_SUITE, chosen), [packet])
+    else:
+        out.missing("ServerHello: chosen cipher suite", "the ServerHello ends before its cipher suite", [packet])
     nonce = r.get("tls.handshake.random", b"")
     out.add("ServerHello: nonce (random) length and value", f"{len(nonce)} bytes: {nonce.hex()}", [packet])
     session = r.get("tls.handshake.session_id", b"")
@@ -141,6 +165,9 @@ def lab_tls(path: str | PathLike[str]) -> pd.DataFrame:
         segs = record_segments(trace, cpacket)
         out.add(question, f"{where}, completed in frame {cpacket.frame.number}; {len(segs)} TCP segment"
                 f"{'s' if len(segs) != 1 else ''}", ", ".join(map(str, segs)))
+        # not one of the v8.0 lab's questions, but what a student looks at next: whose certificates
+        out.add("Certificate: each certificate's subject and issuer (common names)",
+                chain_names(_list(cr.get("tls.handshake.certificate"))), [cpacket])
 
     key = _find(exchange, _is(CLIENT_KEY_EXCHANGE))
     if key is None:

@@ -68,7 +68,12 @@ def test_crafted_session_matches_tshark(tmp_path: Path) -> None:
     path = tmp_path / "tls.pcap"
     tcp_pcap(path, SESSION, 443)
     result = compare_file(path, fields=NAMES)
-    assert not result.diffs, result.report()
+    # the one deliberate difference: tshark's item for a certificate that is not DER covers only the
+    # bytes its BER dissector read before it gave up (51 of 700 here); pcapkit shows the certificate
+    # the message's length gives (and a malformed finding)
+    diffs = [d for d in result.diffs if (d.frame, d.field) != (7, "tls.handshake.certificate")]
+    assert not diffs and len(result.diffs) == 1, result.report()
+    assert result.diffs[0].ours == CERTS[3:].hex()
     assert result.compared > 70
     theirs = tshark_fields(path, ["tls.handshake.extensions_server_name", "tls.handshake.certificate_length"])
     assert theirs[4]["tls.handshake.extensions_server_name"] == "www.example.a"

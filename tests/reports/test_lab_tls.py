@@ -1,7 +1,11 @@
-"""The Kurose & Ross SSL lab on its trace: each answer derived from tshark's TLS fields in the test."""
+"""The Kurose & Ross SSL lab on its trace: each answer derived from tshark's TLS fields in the test;
+the cipher suites' names from tshark -V's text."""
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,7 @@ from oracle import tshark_fields
 from pcapkit.cli.lab_cmd import lab
 from pcapkit.reports.lab_common import NO_ANSWER
 from pcapkit.reports.lab_tls import lab_tls
+from pcapkit.reports.tls_names import CIPHER_SPEC, CIPHER_SUITE, cipher_text
 
 TRACE = CORPUS / "labs" / "ssl-ethereal-trace-1"
 # the lab's trace (an SSLv2-format ClientHello, SSLv3) and two v8.1 traces' TLS 1.2 background traffic
@@ -24,6 +29,17 @@ FIELDS = ["frame.number", "tcp.stream", "ip.src", "tcp.len", "tcp.payload", "tcp
 
 def _split(row: dict[str, str], field: str) -> list[str]:
     return row[field].split(",") if field in row else []
+
+
+CIPHER_LINE = re.compile(r"^\s+Cipher (?:Suite|Spec): (.+)$")
+
+
+def _tshark_cipher_texts(path: Path, display_filter: str) -> list[str]:
+    """What tshark -V writes after "Cipher Suite: " / "Cipher Spec: " in the frames the filter
+    shows, in order ("TLS_RSA_WITH_RC4_128_MD5 (0x0004)")."""
+    out = subprocess.run(["tshark", "-n", "-r", str(path), "-Y", display_filter, "-V"], capture_output=True,
+                         text=True, errors="replace", check=True, timeout=300).stdout
+    return [m.group(1) for m in map(CIPHER_LINE.match, out.splitlines()) if m]
 
 
 @requires_tshark
@@ -63,11 +79,15 @@ def test_answers_match_tshark(corpus: Path, path: Path) -> None:
     assert answers["ClientHello: version (record; handshake)"] == (
         f"{hello['tls.record.version']}; {hello['tls.handshake.version']}", at)
     assert answers["ClientHello: record length"] == (hello["tls.record.length"], at)
-    assert answers["ClientHello: cipher suites offered (count, first)"] == (f"{len(suites)}, first {suites[0]}", at)
+    names = _tshark_cipher_texts(path, f"frame.number == {at}")
+    assert len(names) == len(suites)
+    assert answers["ClientHello: cipher suites offered (count: names)"] == (f"{len(suites)}: {', '.join(names)}", at)
 
     server = next(r for r in exchange if "2" in _split(r, "tls.handshake.type"))
     at = server["frame.number"]
-    assert answers["ServerHello: chosen cipher suite"] == (server["tls.handshake.ciphersuite"], at)
+    assert answers["ServerHello: chosen cipher suite"] == (
+        *_tshark_cipher_texts(path, f"frame.number == {at} && tls.handshake.type == 2"), at)
+    assert server["tls.handshake.ciphersuite"] in answers["ServerHello: chosen cipher suite"][0]
     random, session = server["tls.handshake.random"], server["tls.handshake.session_id"]
     assert answers["ServerHello: nonce (random) length and value"] == (f"{len(random) // 2} bytes: {random}", at)
     assert answers["ServerHello: session ID length and value"] == (f"{len(session) // 2} bytes: {session}", at)
@@ -104,6 +124,83 @@ def test_answers_match_tshark(corpus: Path, path: Path) -> None:
             if t == "23"]
     assert answers["application data records: content type, count, first (frame, length)"] == (
         f"23; {len(data)}; frame {data[0][0]['frame.number']}, {data[0][1]}", data[0][0]["frame.number"])
+
+
+def _tls_corpus() -> list[Path]:
+    """The lab traces and every capture INDEX.tsv lists with TLS."""
+    index = CORPUS / "INDEX.tsv"
+    rows = [line.split("\t") for line in index.read_text().splitlines()[1:]] if index.is_file() else []
+    listed = [CORPUS / cols[0] for cols in rows if len(cols) > 4 and "tls" in cols[4].split(",")]
+    return list(dict.fromkeys([*TRACES, *listed]))
+
+
+@requires_tshark
+@pytest.mark.parametrize("path", _tls_corpus(), ids=lambda p: p.name)
+def test_every_cipher_name_matches_tshark(corpus: Path, path: Path) -> None:
+    """Every cipher suite and SSLv2 cipher spec of every hello in the trace is named as tshark -V
+    names it (the generated table checked on real traffic, GREASE values included)."""
+    texts = _tshark_cipher_texts(path, "tls.handshake.type == 1 || tls.handshake.type == 2")
+    rows = tshark_fields(path, ["tls.handshake.ciphersuite", "tls.handshake.cipherspec"],
+                         display_filter="tls.handshake.type == 1 || tls.handshake.type == 2")
+    # -V lists a frame's SSLv2 cipher specs and TLS cipher suites in record order: one kind per hello
+    values = [(CIPHER_SPEC if "tls.handshake.cipherspec" in r else CIPHER_SUITE,
+               int(v, 16)) for r in rows
+              for v in _split(r, "tls.handshake.cipherspec") + _split(r, "tls.handshake.ciphersuite")]
+    assert len(values) == len(texts)
+    if path in TRACES:
+        assert texts
+    assert [cipher_text(kind, v) for kind, v in values] == texts
+
+
+STRINGS = ("x509sat.CountryName", "x509sat.printableString", "x509sat.uTF8String", "x509sat.teletexString",
+           "x509sat.universalString", "x509sat.bmpString")
+Tree = list[tuple[str, object]]
+
+
+def _find(tree: object, key: str) -> list[object]:
+    """Every value under ``key`` in a tshark -T json tree (duplicate keys kept), in order."""
+    found: list[object] = []
+    if isinstance(tree, list):
+        for item in tree:
+            if isinstance(item, tuple):
+                k, v = item
+                found += [v] if k == key else _find(v, key)
+            else:
+                found += _find(item, key)
+    return found
+
+
+def _common_names(name_tree: object) -> str:
+    names = []
+    for attribute in _find(name_tree, "x509if.RelativeDistinguishedName_item_element"):
+        oid = _find(attribute, "x509if.oid")
+        text = [v for k in STRINGS for v in _find(attribute, k)]
+        if oid == ["2.5.4.3"] and text:
+            names.append(str(text[0]))
+    return " / ".join(names) if names else "(no commonName)"
+
+
+def _tshark_chain(path: Path, frame: str) -> str:
+    """The lab's chain answer, built from tshark -T json's certificate trees of the frame."""
+    out = subprocess.run(["tshark", "-n", "-r", str(path), "-Y", f"frame.number == {frame}", "-T", "json"],
+                         capture_output=True, text=True, errors="replace", check=True, timeout=300).stdout
+    tree = json.loads(out, object_pairs_hook=list)
+    # the Certificate message's certificates (not those a stapled OCSP response in the frame carries)
+    certs = [c for t in _find(tree, "tls.handshake.certificate_tree") for c in _find(t, "x509af.signedCertificate_element")]
+    assert certs
+    return "; ".join(f"{n}. {_common_names(_find(c, 'x509af.subject_tree'))} issued by "
+                     f"{_common_names(_find(c, 'x509af.issuer_tree'))}" for n, c in enumerate(certs, 1))
+
+
+@requires_tshark
+@pytest.mark.parametrize("path", TRACES, ids=lambda p: p.name)
+def test_certificate_names_match_tshark(corpus: Path, path: Path) -> None:
+    df = lab_tls(path)
+    row = df[df["question"] == "Certificate: each certificate's subject and issuer (common names)"]
+    assert len(row) == 1
+    answer, frame = row["answer"].iloc[0], row["frames"].iloc[0]
+    assert answer == _tshark_chain(path, frame)
+    assert " issued by " in answer and "(no commonName)" not in answer
 
 
 def test_no_tls(corpus: Path) -> None:
