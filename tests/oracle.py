@@ -24,7 +24,8 @@ def _run(path: str, fields: tuple[str, ...], options: tuple[str, ...], display_f
         cmd += ["-Y", display_filter]
     for f in fields:
         cmd += ["-e", f]
-    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False,
+                          timeout=900)  # (a hung tshark fails the test, not the whole run)
     return proc.stdout, proc.returncode
 
 
