@@ -52,7 +52,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pcapkit.proto.seq import seq_diff
-from pcapkit.tcpflow.segment import ACK, FIN, RST, SYN, Segment
+from pcapkit.tcpflow.segment import ACK, ECE, FIN, RST, SYN, Segment
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +73,8 @@ class AckEvent:
     ack: int            # relative
     window: int         # scaled
     duplicate: bool
+    sacks: tuple[tuple[int, int], ...] = ()  # SACK blocks (relative [left, right)), as sent
+    ece: bool = False   # the receiver echoes a congestion mark (ECN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +227,9 @@ def analyse_direction(segs: Iterable[Segment], sender: tuple[str, int],
                 dup_count += 1
             snd_una = max(snd_una, rel_ack)
             last_window = window
-            rep.acks.append(AckEvent(seg.frame_number, seg.ts_ns, rel_ack, window, dup))
+            sacks = tuple((seq_diff(lo, isn), seq_diff(hi, isn)) for lo, hi in seg.sack_blocks)
+            rep.acks.append(AckEvent(seg.frame_number, seg.ts_ns, rel_ack, window, dup, sacks,
+                                     bool(flags & ECE) and not flags & SYN))
             if recovery_until is not None and rel_ack >= recovery_until:
                 for i in pending_loss:
                     loss = rep.losses[i]
