@@ -20,12 +20,19 @@ data segment to the next one counted in the first one's phase), ``mean_cwnd_byte
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pcapkit.tcpflow.analysed import AnalysedSegments, analyse
-from pcapkit.tcpflow.ccmodel import BBR_PHASES, LIMITS, LOSS_PHASES, CongestionModel, model_direction
+from pcapkit.tcpflow.ccmodel import (
+    BBR_PHASES,
+    LIMITS,
+    LOSS_PHASES,
+    CongestionModel,
+    model_direction,
+)
 from pcapkit.tcpflow.congestion import analyse_direction
 from pcapkit.tcpflow.segment import RST, SYN, Segment
 
@@ -68,13 +75,14 @@ SUMMARY_COLUMNS: dict[str, str] = {
 }
 
 
-def _stream_segments(an: AnalysedSegments, stream: int | None) -> Iterator[tuple[int, list[Segment]]]:
-    """(tcp.stream, its segments in order) of every stream, or of ``stream``."""
+def _stream_segments(an: AnalysedSegments, stream: int | set[int] | None,
+                     ) -> Iterator[tuple[int, list[Segment]]]:
+    """(tcp.stream, its segments in order) of every stream, or of ``stream`` (one or a set)."""
     streams = an.stream
     order = np.argsort(streams, kind="stable")
     bounds = np.searchsorted(streams[order], np.arange(int(streams.max()) + 2 if len(streams) else 1))
     for st in range(len(bounds) - 1):
-        if stream is not None and st != stream:
+        if stream is not None and st not in (stream if isinstance(stream, set) else {stream}):
             continue
         idx = order[bounds[st]:bounds[st + 1]]
         if len(idx):
@@ -90,7 +98,7 @@ def _senders(segs: list[Segment]) -> list[tuple[tuple[str, int], tuple[str, int]
     return list(out)
 
 
-def congestion_models(source: PathOrFrames | AnalysedSegments, stream: int | None = None,
+def congestion_models(source: PathOrFrames | AnalysedSegments, stream: int | set[int] | None = None,
                       ) -> list[tuple[int, CongestionModel | None, tuple[tuple[str, int], tuple[str, int]]]]:
     """(tcp.stream, model, (sender, receiver)) per stream and sending direction; a stream
     without data: (stream, None, (opener, other side))."""
@@ -141,7 +149,7 @@ def phase_shares(model: CongestionModel) -> dict[str, float]:
     """The share of the sending time (first to last data segment) spent in each phase."""
     segs = model.segments
     spent = dict.fromkeys(PHASES, 0)
-    for a, b in zip(segs, segs[1:], strict=False):
+    for a, b in itertools.pairwise(segs):
         spent[a.phase] += max(b.ts_ns - a.ts_ns, 0)
     total = sum(spent.values())
     if total == 0:
@@ -175,3 +183,28 @@ def congestion_summary(source: PathOrFrames | AnalysedSegments, stream: int | No
         for name, v in row.items():
             values[name].append(v)
     return _frame(SUMMARY_COLUMNS, values)
+
+
+def bulk_algorithms(an: AnalysedSegments) -> dict[int, str]:
+    """Per tcp.stream: the algorithm of the direction that sent the most data segments
+    (``flows``' ``cc_algorithm``). Only streams with enough data for the model to say
+    anything are modelled (the others are ``unknown``): a capture of many small
+    connections costs nothing more."""
+    from pcapkit.tcpflow.ccident import MIN_SEGMENTS
+
+    out: dict[int, str] = {}
+    if not len(an):
+        return out
+    segs = an.segments
+    data = np.nonzero(segs.seglen > 0)[0]
+    # data segments per (stream, sending endpoint): the busiest direction of each stream
+    keys = np.stack([an.stream[data], segs.src[data].astype(np.int64), segs.sport[data].astype(np.int64)])
+    directions, counts = np.unique(keys, axis=1, return_counts=True)
+    busy = {int(st) for st in directions[0][counts >= MIN_SEGMENTS].tolist()}
+    out = dict.fromkeys(range(int(an.stream.max()) + 1), "unknown")
+    best: dict[int, int] = {}
+    for st, model, _ in congestion_models(an, busy):
+        if model is not None and len(model.segments) > best.get(st, -1):
+            best[st] = len(model.segments)
+            out[st] = model.algorithm
+    return out

@@ -30,7 +30,8 @@ Loss events (a congestion episode; its later retransmissions belong to it):
   the delay as ``tcp.analysis.rto``). Also during a fast recovery (the retransmission
   itself was lost) and again at each back-off.
 * a retransmission of the tail segment with no duplicate ACK and no timeout is a tail
-  loss probe (RFC 8985): no episode unless the ACKs then say more is missing.
+  loss probe (RFC 8985), and one sent while the receiver's window is 0 a zero-window
+  probe (RFC 9293 3.8.6.1): no episode.
 * an ACK with ECE (not on a SYN) starts a congestion window reduction (``cwr``).
 """
 
@@ -38,11 +39,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pcapkit.tcpflow.congestion import CongestionReport
+from pcapkit.tcpflow.congestion import CongestionReport, SentSegment
 
 # Linux's minimum retransmission timeout; a little less, for timer slack in the capture
 RTO_MIN_NS = 190_000_000
 
+MAX_RANGES = 64
 OPEN, FAST_RECOVERY, RTO_RECOVERY, CWR = "open", "fast-recovery", "rto-recovery", "cwr"
 
 
@@ -80,12 +82,23 @@ class FlightTrace:
     acked: list[int] = field(default_factory=list)        # per ACK: bytes it newly acknowledged
     events: list[LossEvent] = field(default_factory=list)
     tail_probes: int = 0
+    window_probes: int = 0
     uncaptured: int = 0          # bytes the receiver acknowledged that no captured segment carried
 
 
 def _add(ranges: list[list[int]], lo: int, hi: int) -> None:
-    """Add [lo, hi) to sorted, disjoint ``ranges`` (merging)."""
+    """Add [lo, hi) to sorted, disjoint ``ranges`` (merging). At most MAX_RANGES are kept
+    (the lowest go first): a scoreboard of thousands of holes (hostile or broken
+    traffic) would make every segment cost thousands of steps."""
     if hi <= lo:
+        return
+    if not ranges or lo > ranges[-1][1]:
+        ranges.append([lo, hi])
+        if len(ranges) > MAX_RANGES:
+            del ranges[0]
+        return
+    if lo >= ranges[-1][0]:
+        ranges[-1][1] = max(ranges[-1][1], hi)
         return
     out: list[list[int]] = []
     placed = False
@@ -116,6 +129,17 @@ def _inside(ranges: list[list[int]], lo: int, hi: int) -> int:
     return sum(max(0, min(b, hi) - max(a, lo)) for a, b in ranges if b > lo and a < hi)
 
 
+def _seen(sent: list[SentSegment], lo: int, hi: int) -> int:
+    """Bytes of [lo, hi) that some segment of ``sent`` carried."""
+    total, reach = 0, lo
+    for start, end in sorted((s.seq, s.seq + s.length) for s in sent):
+        start, end = max(start, reach), min(end, hi)
+        if end > start:
+            total += end - start
+            reach = end
+    return total
+
+
 def _effective_mss(report: CongestionReport) -> int:
     """The segment size the sender fills (the SYN's MSS less the options every segment
     carries, as Linux's mss_cache): the commonest data length up to the MSS."""
@@ -123,7 +147,9 @@ def _effective_mss(report: CongestionReport) -> int:
     for s in report.sent[:2000]:
         if 0 < s.length <= report.mss:
             counts[s.length] = counts.get(s.length, 0) + 1
-    return max(counts, key=lambda k: (counts[k], k)) if counts else report.mss
+    common = max(counts, key=lambda k: (counts[k], k)) if counts else report.mss
+    # small writes (a request, a control message) do not fill segments: then the MSS
+    return common if common >= report.mss - 60 else report.mss
 
 
 def burst_ends(tr: FlightTrace) -> dict[int, int]:
@@ -161,7 +187,6 @@ def trace_flight(report: CongestionReport) -> FlightTrace:
     last_ack_ts: int | None = None
     window = -1
     ai = 0
-    covered: list[list[int]] = []     # sequence space seen in data segments
 
     def pipe_now() -> int:
         if state == RTO_RECOVERY:
@@ -214,9 +239,12 @@ def trace_flight(report: CongestionReport) -> FlightTrace:
                 open_event(a.frame, a.ts_ns, "ecn", i)
             ai += 1
         end = s.seq + s.length
-        _add(covered, s.seq, end)
-        if s.seq < nxt:       # re-sends sequence space already sent
-            gap = s.ts_ns - last_ack_ts if last_ack_ts is not None else 0
+        if s.seq < nxt and window == 0:
+            tr.window_probes += 1   # a zero-window probe re-sending a byte: no loss
+        elif s.seq < nxt:       # re-sends sequence space already sent
+            # the silence before it: since the last ACK or the last segment sent
+            quiet_since = max(last_ack_ts or 0, sent[i - 1].ts_ns if i else 0)
+            gap = s.ts_ns - quiet_since
             heard_more = dupacks > 0 or bool(sacked)
             # a fast retransmit follows the ACK that triggered it; only a timer re-sends
             # the head after a silence as long as the minimum RTO
@@ -252,5 +280,5 @@ def trace_flight(report: CongestionReport) -> FlightTrace:
     top = max((a.ack for a in acks), default=0)
     first_seq = sent[0].seq if sent else 1
     if top > first_seq:
-        tr.uncaptured = (top - first_seq) - _inside(covered, first_seq, top)
+        tr.uncaptured = (top - first_seq) - _seen(sent, first_seq, top)
     return tr

@@ -30,7 +30,8 @@ from pcapkit.tcpflow.ccflight import FlightTrace
 BETA_RENO, BETA_CUBIC = 0.5, 717 / 1024
 MIN_SEGMENTS = 50           # fewer data segments than this say nothing about the algorithm
 ACK_CLOCK_NS = 150_000      # a segment sent this soon after an ACK was released by it
-PACED_SHARE = 0.5           # below this share of ACK-clocked segments, a sender paces
+PACED_SHARE = 0.3           # below this share of ACK-clocked segments, a sender paces
+BBR_BETA = 0.8              # a sender keeping more than this of its flight through a recovery: BBR
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +82,18 @@ def measured_betas(tr: FlightTrace) -> list[float]:
     return out
 
 
-def identify(tr: FlightTrace, hystart_exit: bool) -> Identification:
+def idle_share(tr: FlightTrace) -> float:
+    """The share of data segments sent with nothing else in flight (the sender had been
+    idle: an application writing now and then, not a bulk sender)."""
+    sent = tr.report.sent
+    idle = sum(1 for s, p in zip(sent, tr.pipe, strict=True) if p <= s.length)
+    return idle / len(sent) if sent else 0.0
+
+
+def identify(tr: FlightTrace, hystart_exit: bool, receiver_limited: float) -> Identification:
     """The algorithm of the sender of ``tr`` (``hystart_exit``: the model saw slow start
-    end with no loss)."""
+    end with no loss; ``receiver_limited``: the share of data segments the receiver's
+    window limited)."""
     n = len(tr.report.sent)
     clocked = ack_clocked_share(tr) if n else 1.0
     betas = tuple(measured_betas(tr)) if n else ()
@@ -101,17 +111,22 @@ def identify(tr: FlightTrace, hystart_exit: bool) -> Identification:
     if tr.report.min_rtt_ns is None:
         return unknown("no round-trip time measured (no ACK ends a segment sent once)")
     beta = statistics.median(betas) if betas else None
-    if clocked < PACED_SHARE and (beta is None or beta > 0.8):
-        conf = 0.9 if beta is not None else 0.7
+    if beta is not None and beta > BBR_BETA:
+        conf = 0.9 if clocked < PACED_SHARE else 0.6
         return Identification("bbr", conf, None, 1.0, clocked, betas)
     if beta is not None:
-        if beta > 0.85 and clocked < 0.8:
-            return Identification("bbr", 0.6, None, 1.0, clocked, betas)
         algo = "reno" if beta < (BETA_RENO + BETA_CUBIC) / 2 else "cubic"
         spread = abs(beta - (BETA_RENO + BETA_CUBIC) / 2) / ((BETA_CUBIC - BETA_RENO) / 2)
         conf = min(0.95, 0.5 + 0.3 * min(spread, 1.0) + 0.05 * min(len(betas), 3))
         return Identification(algo, round(conf, 2), None, BETA_RENO if algo == "reno" else BETA_CUBIC,
-                               clocked, betas)
+                              clocked, betas)
+    if receiver_limited > 0.3:
+        return unknown(f"the receiver's window limited {receiver_limited:.0%} of the data segments "
+                       "and no fast recovery shows the window reduction")
+    idle = idle_share(tr)
+    if idle > 0.05:
+        return unknown(f"application-limited: {idle:.0%} of the data segments left an idle sender "
+                       "and no fast recovery shows the window reduction")
     if clocked < PACED_SHARE:
         return Identification("bbr", 0.6, None, 1.0, clocked, betas)
     if hystart_exit:

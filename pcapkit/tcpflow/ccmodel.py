@@ -181,10 +181,11 @@ def model_direction(report: CongestionReport) -> CongestionModel:
 
     tr = trace_flight(report)
     if not report.sent:
-        return CongestionModel(report, tr.mss, identify(tr, False))
-    probe = CongestionModel(report, tr.mss, identify(tr, False))
+        return CongestionModel(report, tr.mss, identify(tr, False, 0.0))
+    probe = CongestionModel(report, tr.mss, identify(tr, False, 0.0))
     hystart = _loss_based(tr, BETA_CUBIC, probe)
-    ident = identify(tr, hystart)
+    receiver_limited = sum(e.limited_by in ("rwnd", "zero-window") for e in probe.segments) / len(probe.segments)
+    ident = identify(tr, hystart, receiver_limited)
     model = CongestionModel(report, tr.mss, ident, events=[e for e in tr.events if e.kind != "ecn"])
     if ident.algorithm == "bbr":
         _emit(model, tr, bbr_rows(tr))
@@ -193,3 +194,22 @@ def model_direction(report: CongestionReport) -> CongestionModel:
     else:
         _loss_based(tr, ident.beta, model)
     return model
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseInterval:
+    phase: str
+    start_ns: int             # the first data segment of the phase
+    end_ns: int               # the first data segment of the next phase (the last one's, at the end)
+    segments: int
+
+
+def phase_intervals(model: CongestionModel) -> list[PhaseInterval]:
+    """The phases of ``model`` as time intervals, in order."""
+    segs = model.segments
+    out: list[PhaseInterval] = []
+    for k, change in enumerate(model.changes):
+        stop = model.changes[k + 1].index if k + 1 < len(model.changes) else len(segs)
+        end = segs[stop].ts_ns if stop < len(segs) else segs[-1].ts_ns
+        out.append(PhaseInterval(change.phase, segs[change.index].ts_ns, end, stop - change.index))
+    return out
