@@ -1,9 +1,9 @@
 """BBR's modes and window from a trace (the BBR half of :mod:`pcapkit.tcpflow.ccmodel`).
 
 Follows Linux's ``tcp_bbr.c`` (BBR v1) with what the trace shows in place of the
-kernel's samples: the bottleneck bandwidth is the largest delivery rate (bytes
-acknowledged over the last minimum RTT) of the last ten round trips, the BDP that
-bandwidth times the minimum RTT. Modes:
+kernel's samples: the bottleneck bandwidth is the largest delivery rate (:func:`delivery_rates`)
+of the last ten round trips (packet-timed: a round ends when the ACK passes what was sent
+when it began), the BDP that bandwidth times the minimum RTT. Modes:
 
 * ``startup`` until the bandwidth grew less than 25 % over three round trips
   (``bbr_check_full_bw_reached``); the window grows by what each ACK acknowledges, up to
@@ -19,8 +19,7 @@ bandwidth times the minimum RTT. Modes:
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections import deque
+from bisect import bisect_left, bisect_right
 
 from pcapkit.tcpflow.ccflight import OPEN, FlightTrace, burst_ends, limit_of
 
@@ -30,29 +29,37 @@ MIN_CWND = 4                 # segments, in probe-rtt
 PROBE_RTT_NS = 200_000_000
 FULL_BW_GROWTH = 1.25
 FULL_BW_ROUNDS = 3
+DRAIN_ROUNDS = 2             # drain's longest stay, in round trips
+BW_ROUNDS = 10               # the bandwidth filter's window, in round trips
 
 
-def delivery_rates(tr: FlightTrace, min_rtt: int) -> list[float]:
-    """Per ACK: the largest rate (bytes/ns) delivered over one min RTT, in the last ten."""
+def delivery_rates(tr: FlightTrace) -> list[float]:
+    """Per ACK: BBR's delivery-rate sample (bytes/ns) -- the data delivered since the
+    newest segment it acknowledges was sent, over the time since (Linux's
+    ``tcp_rate_gen``, with the ACK's and the send's clocks being the same one here)."""
     acks = tr.report.acks
-    ts = [a.ts_ns for a in acks]
+    ack_ts = [a.ts_ns for a in acks]
     cum: list[int] = []
     total = 0
     for n in tr.acked:
         total += n
         cum.append(total)
+    ends: list[int] = []
+    sent_ts: list[int] = []
+    for s in tr.report.sent:
+        if not s.retransmission and (not ends or s.seq + s.length > ends[-1]):
+            ends.append(s.seq + s.length)
+            sent_ts.append(s.ts_ns)
     out: list[float] = []
-    window: deque[tuple[int, float]] = deque()   # (ts, rate), decreasing rates
-    for k in range(len(acks)):
-        j = bisect_left(ts, ts[k] - min_rtt)
-        dt = ts[k] - ts[j]
-        rate = (cum[k] - cum[j]) / dt if dt > 0 and j < k else 0.0
-        while window and window[-1][1] <= rate:
-            window.pop()
-        window.append((ts[k], rate))
-        while window[0][0] < ts[k] - 10 * min_rtt:
-            window.popleft()
-        out.append(window[0][1])
+    for k, a in enumerate(acks):
+        j = bisect_right(ends, a.ack) - 1
+        if j < 0 or tr.acked[k] == 0:
+            out.append(0.0)
+            continue
+        before = bisect_left(ack_ts, sent_ts[j]) - 1      # the last ACK before that send
+        delivered = cum[k] - (cum[before] if before >= 0 else 0)
+        elapsed = a.ts_ns - sent_ts[j]
+        out.append(delivered / elapsed if elapsed > 0 else 0.0)
     return out
 
 
@@ -60,14 +67,17 @@ def bbr_rows(tr: FlightTrace) -> list[list]:
     """[cwnd, ssthresh, phase, limited_by, event] per data segment of a BBR sender."""
     mss = tr.mss
     min_rtt = tr.report.min_rtt_ns or 1_000_000
-    bw = delivery_rates(tr, min_rtt)
-    acks_ts = [a.ts_ns for a in tr.report.acks]
+    rates = delivery_rates(tr)
+    acks = tr.report.acks
     ends = burst_ends(tr)
     mode, full, full_bw, flat_rounds = "startup", False, 0.0, 0
-    round_end = 0
+    round_end_seq = -1           # a round ends when the ACK passes snd_nxt at its start
+    round_max = 0.0
+    recent: list[float] = []     # the largest sample of each of the last rounds
+    bw = 0.0
     est = 10 * mss
     ssthresh: int | None = None
-    probe_rtt_since = 0
+    probe_rtt_since = drain_rounds = 0
     prev_iv: int | None = None
     limited = "cwnd"
     rows: list[list] = []
@@ -76,22 +86,31 @@ def bbr_rows(tr: FlightTrace) -> list[list]:
         event = ""
         if iv != prev_iv:
             prev_iv = iv
-            rate = bw[iv] if iv >= 0 else 0.0
-            bdp = int(rate * min_rtt)
-            now = acks_ts[iv] if iv >= 0 else tr.report.sent[i].ts_ns
+            now = acks[iv].ts_ns if iv >= 0 else tr.report.sent[i].ts_ns
             flight = ends[iv]
             acked = tr.acked[iv] if iv >= 0 else 0
-            if now >= round_end:                     # a round trip passed
-                round_end = now + min_rtt
-                if not full and iv >= 0:
-                    if rate >= full_bw * FULL_BW_GROWTH:
-                        full_bw, flat_rounds = rate, 0
-                    else:
-                        flat_rounds += 1
-                    if flat_rounds >= FULL_BW_ROUNDS:
-                        full, mode, event = True, "drain", "full-bandwidth"
-                        ssthresh = max(bdp, 2 * mss)
-            if mode == "drain" and flight <= bdp:
+            if iv >= 0:
+                round_max = max(round_max, rates[iv])
+                bw = max([round_max, *recent])
+                if acks[iv].ack >= round_end_seq:        # a round trip passed
+                    round_end_seq = tr.nxt[i - 1] if i else acks[iv].ack
+                    recent = [*recent[-(BW_ROUNDS - 1):], round_max]
+                    round_max = 0.0
+                    if not full:
+                        if bw >= full_bw * FULL_BW_GROWTH:
+                            full_bw, flat_rounds = bw, 0
+                        else:
+                            flat_rounds += 1
+                        if flat_rounds >= FULL_BW_ROUNDS:
+                            full, mode, event = True, "drain", "full-bandwidth"
+                            drain_rounds = 0
+                            ssthresh = max(int(bw * min_rtt), 2 * mss)
+                    elif mode == "drain":
+                        drain_rounds += 1
+            bdp = int(bw * min_rtt)
+            # (drain paces at 0.35 of the bandwidth: down to one BDP within a round or two
+            # of the kernel's estimate, which may sit a little above this one)
+            if mode == "drain" and (flight <= bdp or drain_rounds >= DRAIN_ROUNDS):
                 mode, event = "probe-bw", "drained"
             if mode != "probe-rtt" and flight <= (MIN_CWND + 1) * mss and est > 4 * MIN_CWND * mss \
                     and state == OPEN and iv >= 0:

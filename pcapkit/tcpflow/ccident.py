@@ -30,7 +30,7 @@ from pcapkit.tcpflow.ccflight import FlightTrace
 BETA_RENO, BETA_CUBIC = 0.5, 717 / 1024
 MIN_SEGMENTS = 50           # fewer data segments than this say nothing about the algorithm
 ACK_CLOCK_NS = 150_000      # a segment sent this soon after an ACK was released by it
-PACED_SHARE = 0.3           # below this share of ACK-clocked segments, a sender paces
+PACED_SHARE = 0.4           # below this share of ACK-clocked segments, a sender paces
 BBR_BETA = 0.8              # a sender keeping more than this of its flight through a recovery: BBR
 
 
@@ -111,6 +111,10 @@ def identify(tr: FlightTrace, hystart_exit: bool, receiver_limited: float) -> Id
     if tr.report.min_rtt_ns is None:
         return unknown("no round-trip time measured (no ACK ends a segment sent once)")
     beta = statistics.median(betas) if betas else None
+    if clocked < PACED_SHARE and (beta is None or beta > (BETA_RENO + BETA_CUBIC) / 2):
+        # paced, and no halving at losses: a loss-based Linux sender is ACK-clocked
+        conf = 0.9 if beta is not None else 0.6
+        return Identification("bbr", conf, None, 1.0, clocked, betas)
     if beta is not None and beta > BBR_BETA:
         conf = 0.9 if clocked < PACED_SHARE else 0.6
         return Identification("bbr", conf, None, 1.0, clocked, betas)
