@@ -114,7 +114,7 @@ def _add(ranges: list[list[int]], lo: int, hi: int) -> None:
             lo, hi = min(lo, r[0]), max(hi, r[1])
     if not placed:
         out.append([lo, hi])
-    ranges[:] = out
+    ranges[:] = out[-MAX_RANGES:]
 
 
 def _trim(ranges: list[list[int]], una: int) -> None:
