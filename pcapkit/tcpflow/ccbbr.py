@@ -34,9 +34,10 @@ BW_ROUNDS = 10               # the bandwidth filter's window, in round trips
 
 
 def delivery_rates(tr: FlightTrace) -> list[float]:
-    """Per ACK: BBR's delivery-rate sample (bytes/ns) -- the data delivered since the
-    newest segment it acknowledges was sent, over the time since (Linux's
-    ``tcp_rate_gen``, with the ACK's and the send's clocks being the same one here)."""
+    """Per ACK: BBR's delivery-rate sample (bytes/ns), as Linux's ``tcp_rate_gen``: the
+    data delivered since the newest segment it acknowledges was sent, over the longer of
+    the time since the ACK before that send and the time that send took from the send
+    of the segment that ACK acknowledged."""
     acks = tr.report.acks
     ack_ts = [a.ts_ns for a in acks]
     cum: list[int] = []
@@ -57,8 +58,16 @@ def delivery_rates(tr: FlightTrace) -> list[float]:
             out.append(0.0)
             continue
         before = bisect_left(ack_ts, sent_ts[j]) - 1      # the last ACK before that send
-        delivered = cum[k] - (cum[before] if before >= 0 else 0)
-        elapsed = a.ts_ns - sent_ts[j]
+        if before < 0:
+            out.append(0.0)
+            continue
+        delivered = cum[k] - cum[before]
+        # over the longer of the ACK interval and the send interval (which keeps ACK
+        # compression from inflating the sample, as tcp_rate_gen does)
+        ack_elapsed = a.ts_ns - ack_ts[before]
+        first = bisect_right(ends, acks[before].ack) - 1
+        send_elapsed = sent_ts[j] - sent_ts[first] if first >= 0 else 0
+        elapsed = max(ack_elapsed, send_elapsed)
         out.append(delivered / elapsed if elapsed > 0 else 0.0)
     return out
 
