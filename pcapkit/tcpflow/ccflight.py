@@ -7,7 +7,8 @@ ACK is seen when the sender's kernel processes it and a data segment when it lea
 
 * ``snd_una`` / ``snd_nxt`` (relative sequence numbers);
 * the SACKed ranges above ``snd_una`` (the receiver's SACK blocks, merged), or without
-  SACK one MSS per duplicate ACK (Linux's "Reno SACK" emulation);
+  SACK one MSS per duplicate ACK (Linux's "Reno SACK" emulation: a partial ACK in
+  recovery removes the segments it covers but one);
 * the bytes marked lost while recovering: in fast recovery every un-SACKed byte below
   the highest SACKed byte (at least the head segment, FACK-like: RACK marks those holes
   lost within a quarter RTT), after a retransmission timeout everything outstanding;
@@ -220,7 +221,11 @@ def trace_flight(report: CongestionReport) -> FlightTrace:
             a = acks[ai]
             newly = max(a.ack - una, 0)
             if a.ack > una:
-                una, dupacks = a.ack, 0
+                # without SACK, a partial ACK in recovery takes the segments it covers off
+                # the duplicate-ACK count (Linux's tcp_remove_reno_sacks), else it resets
+                covered = -(-(a.ack - una) // mss)
+                dupacks = max(dupacks - max(covered - 1, 0), 0) if state != OPEN else 0
+                una = a.ack
                 _trim(sacked, una)
                 _trim(retx, una)
             elif a.duplicate and nxt > una:
