@@ -46,6 +46,7 @@ from pcapkit.tcpflow.congestion import CongestionReport, SentSegment
 RTO_MIN_NS = 190_000_000
 
 MAX_RANGES = 64
+DUP_THRESH = 3               # RFC 5681's duplicate-ACK threshold (Linux's initial tp->reordering)
 OPEN, FAST_RECOVERY, RTO_RECOVERY, CWR = "open", "fast-recovery", "rto-recovery", "cwr"
 
 
@@ -237,8 +238,15 @@ def trace_flight(report: CongestionReport) -> FlightTrace:
             window = a.window
             last_ack_ts = a.ts_ns
             if state in (FAST_RECOVERY, RTO_RECOVERY, CWR) and una >= high_seq:
-                state = OPEN
+                state, dupacks = OPEN, 0     # (tcp_reset_reno_sack)
                 close_event(i, a.ts_ns)
+            held = sum(b - a for a, b in sacked) if sacked else dupacks * mss
+            if state in (OPEN, CWR) and nxt > una and held >= DUP_THRESH * mss and (a.duplicate or a.sacks):
+                # the receiver holds DupThresh segments above a hole: recovery starts at
+                # this ACK (RFC 6675; Linux's tcp_time_to_recover), the retransmission
+                # follows when the hole is marked lost
+                state, high_seq = FAST_RECOVERY, nxt
+                open_event(a.frame, a.ts_ns, "fast-retransmit", i)
             if a.ece and state == OPEN:
                 state, high_seq = CWR, nxt
                 open_event(a.frame, a.ts_ns, "ecn", i)
