@@ -111,10 +111,9 @@ def identify(tr: FlightTrace, hystart_exit: bool, receiver_limited: float) -> Id
     if tr.report.min_rtt_ns is None:
         return unknown("no round-trip time measured (no ACK ends a segment sent once)")
     beta = statistics.median(betas) if betas else None
-    if clocked < PACED_SHARE and (beta is None or beta > (BETA_RENO + BETA_CUBIC) / 2):
+    if clocked < PACED_SHARE and beta is not None and beta > (BETA_RENO + BETA_CUBIC) / 2:
         # paced, and no halving at losses: a loss-based Linux sender is ACK-clocked
-        conf = 0.9 if beta is not None else 0.6
-        return Identification("bbr", conf, None, 1.0, clocked, betas)
+        return Identification("bbr", 0.9, None, 1.0, clocked, betas)
     if beta is not None and beta > BBR_BETA:
         conf = 0.9 if clocked < PACED_SHARE else 0.6
         return Identification("bbr", conf, None, 1.0, clocked, betas)
