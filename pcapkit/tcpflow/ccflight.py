@@ -20,12 +20,15 @@ sending when ``pipe`` reaches ``cwnd``, which is what Jaiswal et al. (2004) expl
 
 Loss events (a congestion episode; its later retransmissions belong to it):
 
-* **fast retransmit**: a retransmission while duplicate ACKs or SACK blocks say the
-  receiver holds later data (RFC 5681 enters fast retransmit at the third duplicate ACK,
-  RFC 6675 when more than DupThresh segments are SACKed above a hole, Linux's RACK a
-  quarter RTT after a later segment was SACKed; tshark's ``fast_retransmission`` flag
-  needs only 2 duplicate ACKs, seq = the last ACK and 20 ms since it). The episode lasts
-  until the ACK reaches ``snd_nxt`` at its start (``high_seq``, RFC 6582's "recover").
+* **fast retransmit**: starts at the ACK after which the receiver holds DupThresh (3)
+  segments above a hole -- the third duplicate ACK without SACK (RFC 5681), 3 segments'
+  worth of SACKed data with it (RFC 6675; Linux's ``tcp_time_to_recover``) -- or at a
+  retransmission while duplicate ACKs or SACK blocks say the receiver holds later data
+  (Linux's RACK retransmits a quarter RTT after a later segment was SACKed). tshark's
+  ``fast_retransmission`` flag is narrower: 2 duplicate ACKs, seq = the last ACK and
+  20 ms since it (``tcp.analysis.*`` stay tshark's; this is the sender's state). The
+  episode lasts until the ACK reaches ``snd_nxt`` at its start (``high_seq``, RFC 6582's
+  "recover").
 * **RTO**: the head segment (seq = ``snd_una``) re-sent with no duplicate ACK or SACK
   after the sender heard nothing for at least Linux's minimum RTO (200 ms; tshark shows
   the delay as ``tcp.analysis.rto``). Also during a fast recovery (the retransmission
