@@ -42,7 +42,7 @@ def delivery_rates(tr: FlightTrace) -> list[float]:
     ack_ts = [a.ts_ns for a in acks]
     cum: list[int] = []
     total = 0
-    for n in tr.acked:
+    for n in tr.delivered:
         total += n
         cum.append(total)
     ends: list[int] = []
@@ -54,7 +54,7 @@ def delivery_rates(tr: FlightTrace) -> list[float]:
     out: list[float] = []
     for k, a in enumerate(acks):
         j = bisect_right(ends, a.ack) - 1
-        if j < 0 or tr.acked[k] == 0:
+        if j < 0 or tr.delivered[k] == 0:
             out.append(0.0)
             continue
         before = bisect_left(ack_ts, sent_ts[j]) - 1      # the last ACK before that send
@@ -97,7 +97,7 @@ def bbr_rows(tr: FlightTrace) -> list[list]:
             prev_iv = iv
             now = acks[iv].ts_ns if iv >= 0 else tr.report.sent[i].ts_ns
             flight = ends[iv]
-            acked = tr.acked[iv] if iv >= 0 else 0
+            acked = tr.delivered[iv] if iv >= 0 else 0
             if iv >= 0:
                 round_max = max(round_max, rates[iv])
                 bw = max([round_max, *recent])

@@ -85,6 +85,7 @@ class FlightTrace:
     nxt: list[int] = field(default_factory=list)          # snd_nxt after sending
     state: list[str] = field(default_factory=list)
     acked: list[int] = field(default_factory=list)        # per ACK: bytes it newly acknowledged
+    delivered: list[int] = field(default_factory=list)    # per ACK: bytes newly acked or SACKed
     events: list[LossEvent] = field(default_factory=list)
     tail_probes: int = 0
     window_probes: int = 0
@@ -224,6 +225,10 @@ def trace_flight(report: CongestionReport) -> FlightTrace:
         while ai < len(acks) and acks[ai].frame < s.frame:
             a = acks[ai]
             newly = max(a.ack - una, 0)
+            # delivered by this ACK: what it newly covers that was not SACKed before,
+            # plus what it newly SACKs (Linux's acked_sacked; BBR grows by it)
+            before = sum(b - a for a, b in sacked) - (_inside(sacked, una, a.ack) if newly else 0)
+            fresh = newly - (_inside(sacked, una, a.ack) if newly else 0)
             if a.ack > una:
                 # without SACK, a partial ACK in recovery takes the segments it covers off
                 # the duplicate-ACK count (Linux's tcp_remove_reno_sacks), else it resets
@@ -238,6 +243,7 @@ def trace_flight(report: CongestionReport) -> FlightTrace:
                 if hi > una and hi - lo < 1 << 30:
                     _add(sacked, max(lo, una), hi)
             tr.acked.append(newly)
+            tr.delivered.append(fresh + max(sum(b - a for a, b in sacked) - before, 0) if a.sacks else fresh)
             window = a.window
             last_ack_ts = a.ts_ns
             if state in (FAST_RECOVERY, RTO_RECOVERY, CWR) and una >= high_seq:
@@ -284,6 +290,7 @@ def trace_flight(report: CongestionReport) -> FlightTrace:
         tr.state.append(state)
     for a in acks[ai:]:
         tr.acked.append(max(a.ack - una, 0))
+        tr.delivered.append(max(a.ack - una, 0))
         if a.ack > una:
             una = a.ack
             if state != OPEN and una >= high_seq:
