@@ -10,7 +10,8 @@ when it began), the BDP that bandwidth times the minimum RTT. Modes:
   2.89 BDP;
 * ``drain`` from then until the flight is down to one BDP (Linux sets ``ssthresh`` to
   that BDP here);
-* ``probe-bw``: window 2 BDP plus 3 segments (the TSO quantum);
+* ``probe-bw``: window 2 BDP plus 3 TSO bursts (1 ms at the pacing rate, at least 2
+  segments each: ``bbr_quantization_budget``);
 * ``probe-rtt``: the flight collapses to 4 segments (Linux's ``bbr_cwnd_min_target``)
   for at least 200 ms, then back to probe-bw (startup if the bandwidth was never full);
 * ``fast-recovery`` / ``rto-recovery`` while the sender recovers, the window then
@@ -127,7 +128,11 @@ def bbr_rows(tr: FlightTrace) -> list[list]:
             elif mode == "probe-rtt" and now - probe_rtt_since >= PROBE_RTT_NS and flight > (MIN_CWND + 1) * mss:
                 mode, event = ("probe-bw" if full else "startup"), "probe-rtt-end"
             gain = HIGH_GAIN if mode == "startup" else CWND_GAIN
-            target = int(gain * bdp) + 3 * mss
+            # + 3 TSO bursts (bbr_quantization_budget): a burst is 1 ms at the pacing rate
+            # (sk_pacing_shift 10), at least 2 segments (bbr_tso_segs_goal)
+            pacing = bw * (HIGH_GAIN if mode == "startup" else 1.0)
+            tso = max(int(pacing * 1_000_000) // mss, 2)
+            target = int(gain * bdp) + 3 * tso * mss
             if mode == "probe-rtt":
                 est = MIN_CWND * mss
             elif state != OPEN:
