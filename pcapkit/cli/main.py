@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tcp": ("pcapkit.cli.tcp_cmd:tcp", "Per-frame TCP analysis, as tshark's tcp.analysis.*."),
     "handshakes": ("pcapkit.cli.tcp_cmd:handshakes", "One row per TCP stream's handshake."),
     "rtt": ("pcapkit.cli.tcp_cmd:rtt", "RTT samples and per-stream summaries."),
+    "congestion": ("pcapkit.cli.congestion_cmd:congestion", "Each TCP sender's cwnd, phase and algorithm."),
     "flows": ("pcapkit.cli.flows_cmd:flows", "One row per conversation (TCP, UDP, ICMP, other IP)."),
     "dns": ("pcapkit.cli.app_cmd:dns", "One row per DNS query with its response and response time."),
     "http": ("pcapkit.cli.app_cmd:http", "One row per HTTP request with its status, size and response time."),

@@ -25,16 +25,19 @@ from pcapkit.cli.common import PcapkitCommand
               help="tseq zoom: lowest relative sequence number shown (the time axis follows).")
 @click.option("--seq-to", type=int, default=None,
               help="tseq zoom: highest relative sequence number shown.")
+@click.option("--truth", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="cwnd: also draw the sender kernel's cwnd from this truth file (CSV with time_ns and "
+                   "snd_cwnd, as benchmarks/congestion writes it).")
 @click.option("-o", "--output", type=click.Path(), required=True,
               help="Image file to write; its extension chooses the format (.png, .svg; .pdf also works).")
 def plot(file: str, stream: int, kind: str, direction: str, start_s: float | None, end_s: float | None,
-         seq_from: int | None, seq_to: int | None, output: str) -> None:
+         seq_from: int | None, seq_to: int | None, truth: str | None, output: str) -> None:
     """Plot one TCP stream of FILE in one direction:
     tseq = Stevens time-sequence graph with ACK and receive-window lines and
     retransmissions in red; rtt = RTT samples with the EstimatedRTT line;
     throughput = moving-window throughput with its moving average and the mean;
-    window = advertised window and bytes in flight; cwnd = bytes in flight with the
-    slow-start / congestion-avoidance / recovery phases shaded.
+    window = advertised window and bytes in flight; cwnd = the congestion model's
+    window estimate (pcapkit congestion) and bytes in flight, its phases shaded.
 
     \b
     Examples:
@@ -62,7 +65,7 @@ def plot(file: str, stream: int, kind: str, direction: str, start_s: float | Non
         raise click.BadParameter(f"--seq-to {seq_to} is not above --seq-from {seq_from}", param_hint="--seq-to")
     check_target(output)
     data = connection(file, stream, direction)
-    data.start_s, data.end_s, data.seq_from, data.seq_to = start_s, end_s, seq_from, seq_to
+    data.start_s, data.end_s, data.seq_from, data.seq_to, data.truth = start_s, end_s, seq_from, seq_to, truth
     fig = draw(data, kind)
     try:
         with atomic_path(output) as tmp:

@@ -10,6 +10,9 @@ Zeek's ``conn_state``/``history``/``missed_bytes``, and from the tcptrace model 
 retransmitted data packets, the RTT summary and throughput (unique bytes per second
 of the connection's duration) each way. ``application`` names the conversation's
 application protocol (``dns``, ``http``, ``tls:SNI``; see :mod:`pcapkit.reports.app_labels`).
+``cc_algorithm`` (TCP) is the congestion-control algorithm of the direction that sent the
+most data, from the congestion model (``reno``, ``cubic``, ``bbr`` or ``unknown``; see
+:mod:`pcapkit.reports.congestion`).
 
 ``rtt_ab_min_ms`` / ``_avg_`` / ``_max_`` summarise tcptrace's RTT samples of the a->b
 direction (``tcptrace -l -r``'s a->b RTT min/avg/max): a's data and SYN segments timed
@@ -32,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pcapkit.reports.app_labels import application_labels, rereadable
+from pcapkit.reports.congestion import bulk_algorithms
 from pcapkit.tcpflow.analysed import analyse_table
 from pcapkit.tcpflow.segments import PacketTable, SegmentTable, Source, segment_table
 
@@ -48,7 +52,7 @@ COLUMNS = ["first_frame", "proto", "src", "sport", "dst", "dport", "first", "las
            "packets_ab", "bytes_ab", "packets_ba", "bytes_ba", "packets", "bytes",
            "tcp.stream", "conn_state", "history", "missed_bytes", "retrans_ab", "retrans_ba",
            "rtt_ab_min_ms", "rtt_ab_avg_ms", "rtt_ab_max_ms", "rtt_ba_min_ms", "rtt_ba_avg_ms", "rtt_ba_max_ms",
-           "throughput_ab_Bps", "throughput_ba_Bps", "application"]
+           "throughput_ab_Bps", "throughput_ba_Bps", "application", "cc_algorithm"]
 _RTT_COLUMNS = [c for c in COLUMNS if c.startswith("rtt_")]
 
 
@@ -147,6 +151,7 @@ def _flows(source: Source, filter: str | None) -> pd.DataFrame:
     del pos, inside, inside_stream, hit
     # what is left of the analysis: the segments and their streams (its other results go)
     warnings, error = list(an.warnings), table.error
+    algorithms = bulk_algorithms(an)
     segs, seg_stream = an.segments, an.stream
     del an
     conv = _conversation_keys(pk, stream)
@@ -214,6 +219,7 @@ def _flows(source: Source, filter: str | None) -> pd.DataFrame:
     data["retrans_ab"] = _ints(retrans["retrans_ab"], no_tt)
     data["retrans_ba"] = _ints(retrans["retrans_ba"], no_tt)
     data.update(floats)
+    data["cc_algorithm"] = np.array([algorithms.get(s) if s >= 0 else None for s in st.tolist()], dtype=object)
     data["application"] = application_labels(source, pk.frame, conv, pk.proto, pk.sport, pk.dport, n,
                                              tcp_payload_frames)
     # the packets and models are let go before the frame is built (a million
@@ -223,7 +229,7 @@ def _flows(source: Source, filter: str | None) -> pd.DataFrame:
     data["first"] = data["first"].view("datetime64[ns]")
     data["last"] = data["last"].view("datetime64[ns]")
     data["duration"] = data["duration"].view("timedelta64[ns]")
-    for col in ("proto", "src", "dst", "conn_state", "history", "application"):
+    for col in ("proto", "src", "dst", "conn_state", "history", "application", "cc_algorithm"):
         data[col] = pd.array(data[col], dtype="string")
     df = pd.DataFrame({name: data.pop(name) for name in COLUMNS}, copy=False)
     df.attrs["warnings"] = warnings

@@ -19,8 +19,10 @@
 * how much data a typical ACK acknowledges (and how many ACKs cover two segments);
 * throughput = bytes transferred / (time of the last ACK - time of the first data
   segment);
-* slow-start and congestion-avoidance intervals, flights and their period (from
-  :mod:`pcapkit.tcpflow.congestion`).
+* flights and their period (:mod:`pcapkit.tcpflow.congestion`); the slow-start and
+  congestion-avoidance intervals (and any recovery) and the congestion-control
+  algorithm, from the congestion model (:mod:`pcapkit.tcpflow.ccmodel`, the model of
+  ``pcapkit congestion``).
 
 Times are relative to the first frame of the capture, as Wireshark's
 ``frame.time_relative``; they are integer nanoseconds inside and exact decimals in text.
@@ -84,6 +86,7 @@ class LabTcp:
     throughput_Bps: float | None = None  # None: no data acknowledged after it was sent
     intervals: list[tuple[str, int, int, int]] = field(default_factory=list)
     flight_period_ns: int | None = None
+    cc_algorithm: str = "unknown"   # the congestion model's answer, with the reason when unknown
     min_rtt_ns: int | None = None
     error: str | None = None  # what stopped reading a damaged file (the answers use what came before)
 
@@ -154,7 +157,8 @@ class LabTcp:
              else answer("data", lambda: "no answer: fewer than two flights")),
         ]
         for label, start, end, n in self.intervals:
-            rows.append((f"{label} interval (s, flights)", f"{secs(start)} - {secs(end)} ({n})"))
+            rows.append((f"{label} interval (s, data segments)", f"{secs(start)} - {secs(end)} ({n})"))
+        rows.append(("congestion-control algorithm", answer("data", lambda: self.cc_algorithm)))
         return pd.DataFrame(rows, columns=["question", "answer"]).astype("string")
 
     def segments_frame(self) -> pd.DataFrame:
@@ -206,6 +210,7 @@ def lab_tcp(path: str | PathLike[str], stream: int | None = None, nsegments: int
     import numpy as np
 
     from pcapkit.tcpflow.analysed import analyse
+    from pcapkit.tcpflow.ccmodel import model_direction, phase_intervals
     from pcapkit.tcpflow.congestion import analyse_direction
 
     an = analyse(path, keep_payload=max(len(m) for m in HTTP_METHODS))  # enough to spot a request
@@ -248,6 +253,9 @@ def lab_tcp(path: str | PathLike[str], stream: int | None = None, nsegments: int
             break
 
     rep = analyse_direction(csegs, sender, receiver)
+    model = model_direction(rep)
+    ident = model.identification
+    algorithm = ident.algorithm if ident.reason is None else f"{ident.algorithm} ({ident.reason})"
     # first N data segments and the ACK that acknowledges each exactly (Wireshark's ack_rtt)
     rows: list[SegmentRow] = []
     est: float | None = None
@@ -281,8 +289,9 @@ def lab_tcp(path: str | PathLike[str], stream: int | None = None, nsegments: int
         segments=rows, min_window=min_window, window_throttled=throttled,
         retransmissions=[lo.frame for lo in rep.losses], typical_acked=typical,
         acks_covering_two=two, acks_total=len(acked), bytes_transferred=nbytes, throughput_Bps=tput,
-        intervals=[(iv.label, iv.start_ns - t0, iv.end_ns - t0, iv.flights) for iv in rep.intervals],
-        flight_period_ns=periods[len(periods) // 2] if periods else None, min_rtt_ns=rep.min_rtt_ns,
+        intervals=[(iv.phase, iv.start_ns - t0, iv.end_ns - t0, iv.segments) for iv in phase_intervals(model)],
+        flight_period_ns=periods[len(periods) // 2] if periods else None, cc_algorithm=algorithm,
+        min_rtt_ns=rep.min_rtt_ns,
         error=None if an.segments.error is None else str(an.segments.error))
 
 

@@ -27,13 +27,14 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from pcapkit.tcpflow.analysed import AnalysedSegments
+    from pcapkit.tcpflow.ccmodel import CongestionModel
     from pcapkit.tcpflow.congestion import CongestionReport
 
 KINDS = ("tseq", "rtt", "throughput", "window", "cwnd")
 PHASE_COLORS = {
-    "slow-start": "#fde0b6", "congestion-avoidance": "#cfe8cf", "recovery": "#f6c1c1",
-    "receiver-limited": "#cfd8f0", "zero-window": "#b7b7e6", "idle-restart": "#e6e6e6",
-    "application-limited": "#eeeeee",
+    "slow-start": "#fde0b6", "congestion-avoidance": "#cfe8cf", "fast-recovery": "#f6c1c1",
+    "rto-recovery": "#e89a9a", "cwr": "#e6d2f0", "startup": "#fde0b6", "drain": "#f0e6b0",
+    "probe-bw": "#cfe8cf", "probe-rtt": "#cfd8f0",
 }
 
 
@@ -48,6 +49,7 @@ DIRECTIONS = ("auto", "client", "server")
 class PlotData:
     stream: int
     report: CongestionReport
+    model: CongestionModel
     t0_ns: int
     error: str | None = None  # what stopped reading a damaged file (the plot shows what came before)
     file: str = ""
@@ -58,6 +60,7 @@ class PlotData:
     end_s: float | None = None
     seq_from: int | None = None  # tseq zoom: relative sequence numbers from/to
     seq_to: int | None = None
+    truth: str | None = None  # a kernel truth file (time_ns, snd_cwnd per tcp_probe) for the cwnd plot
 
 
 def connection(path: str | PathLike[str], stream: int = 0, direction: str = "auto") -> PlotData:
@@ -75,6 +78,7 @@ def analysed_connection(an: AnalysedSegments, stream: int = 0, direction: str = 
                         path: object = "") -> PlotData:
     """:func:`connection` of segments already analysed (``file`` names them in titles)."""
     from pcapkit.reports.rtt import analysed_samples
+    from pcapkit.tcpflow.ccmodel import model_direction
     from pcapkit.tcpflow.congestion import analyse_direction
 
     if direction not in DIRECTIONS:
@@ -104,7 +108,7 @@ def analysed_connection(an: AnalysedSegments, stream: int = 0, direction: str = 
     samples = list(zip(mine["frame.time_epoch"].astype("int64").tolist(), mine["tcp.analysis.ack_rtt"].tolist(),
                        mine["estimated_rtt"].tolist(), strict=True))
     error = an.segments.error
-    return PlotData(stream, rep, csegs[0].ts_ns, None if error is None else str(error), file, samples)
+    return PlotData(stream, rep, model_direction(rep), csegs[0].ts_ns, None if error is None else str(error), file, samples)
 
 
 def _figure(title: str, ylabel: str) -> tuple[Figure, object]:
@@ -333,23 +337,33 @@ def inflight_series(d: PlotData) -> tuple[list[float], list[int]]:
 
 
 def cwnd(d: PlotData) -> Figure:
-    """Bytes in flight (the cwnd estimate) with the phases shaded and losses marked."""
-    fig, ax = _figure(f"Congestion window estimate\n{_name(d)}", "bytes in flight")
-    r = d.report
+    """The congestion model's window estimate (:mod:`pcapkit.tcpflow.ccmodel`) with its
+    phases shaded, the bytes in flight, loss events marked (RTO red, fast retransmit
+    orange) and, when ``d.truth`` names a kernel truth file, the kernel's cwnd."""
+    from pcapkit.tcpflow.ccmodel import phase_intervals
+
+    m = d.model
+    algo = m.identification.algorithm
+    fig, ax = _figure(f"Congestion window estimate ({algo})\n{_name(d)}", "bytes")
     seen: set[str] = set()
-    for iv in r.intervals:
+    for iv in phase_intervals(m):
         start, end = _t(d, iv.start_ns), _t(d, iv.end_ns)
         if end <= start:
             end = start + 0.002
-        ax.axvspan(start, end, color=PHASE_COLORS.get(iv.label, "#eeeeee"), alpha=0.8,  # type: ignore[attr-defined]
-                   label=None if iv.label in seen else iv.label, zorder=0)
-        seen.add(iv.label)
+        ax.axvspan(start, end, color=PHASE_COLORS.get(iv.phase, "#eeeeee"), alpha=0.8,  # type: ignore[attr-defined]
+                   label=None if iv.phase in seen else iv.phase, zorder=0)
+        seen.add(iv.phase)
     xs, ys = inflight_series(d)
-    ax.step(xs, ys, where="post", color="tab:blue", linewidth=1, label="bytes in flight", zorder=2)  # type: ignore[attr-defined]
-    ax.plot([_t(d, s.ts_ns) for s in r.sent], [s.bytes_in_flight for s in r.sent], ".",  # type: ignore[attr-defined]
-            color="tab:blue", markersize=3, zorder=3)
-    for lo in r.losses:
-        ax.axvline(_t(d, lo.ts_ns), color="red" if lo.kind == "timeout" else "darkorange",  # type: ignore[attr-defined]
+    ax.step(xs, ys, where="post", color="tab:blue", linewidth=0.8, alpha=0.7, label="bytes in flight",  # type: ignore[attr-defined]
+            zorder=2)
+    ax.step([_t(d, e.ts_ns) for e in m.segments], [e.cwnd for e in m.segments], where="post",  # type: ignore[attr-defined]
+            color="black", linewidth=1.2, label="cwnd estimate", zorder=3)
+    if d.truth:
+        tx, ty = kernel_cwnd(d.truth, m.mss)
+        ax.step([_t(d, t) for t in tx], ty, where="post", color="tab:purple", linewidth=1,  # type: ignore[attr-defined]
+                linestyle="--", label="kernel cwnd", zorder=4)
+    for ev in m.events:
+        ax.axvline(_t(d, ev.ts_ns), color="red" if ev.kind == "rto" else "darkorange",  # type: ignore[attr-defined]
                    linestyle=":", linewidth=1, zorder=1)
     _focus(d, ax)
     _zoom(d, ax)
@@ -357,16 +371,39 @@ def cwnd(d: PlotData) -> Figure:
     return fig
 
 
+def kernel_cwnd(path: str, mss: int) -> tuple[list[int], list[int]]:
+    """(time ns, cwnd bytes) from a truth file: a CSV with ``time_ns`` and ``snd_cwnd``
+    (segments, the kernel's tcp_probe), in bytes of the MSS in the sibling ``.json``'s
+    ``mss`` when there is one, else ``mss``."""
+    import csv
+    import json
+    from pathlib import Path
+
+    meta = Path(path.removesuffix(".truth.csv") + ".json")
+    if meta.exists():
+        mss = int(json.loads(meta.read_text()).get("mss", mss))
+    times: list[int] = []
+    cwnds: list[int] = []
+    try:
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                times.append(int(row["time_ns"]))
+                cwnds.append(int(row["snd_cwnd"]) * mss)
+    except (OSError, KeyError, ValueError) as e:
+        raise PlotError(f"{path}: not a truth file (time_ns, snd_cwnd): {e}") from e
+    return times, cwnds
+
+
 def plot(path: str | PathLike[str], kind: str, stream: int = 0, direction: str = "auto",
          start_s: float | None = None, end_s: float | None = None,
-         seq_from: int | None = None, seq_to: int | None = None) -> Figure:
+         seq_from: int | None = None, seq_to: int | None = None, truth: str | None = None) -> Figure:
     """The ``kind`` plot (one of :data:`KINDS`) of TCP stream ``stream`` of a capture,
     for ``direction`` (see :func:`connection`), zoomed to ``start_s``..``end_s`` seconds
     and (tseq) to the relative sequence numbers ``seq_from``..``seq_to``."""
     if kind not in KINDS:
         raise PlotError(f"unknown plot kind {kind!r} (one of {', '.join(KINDS)})")
     d = connection(path, stream, direction)
-    d.start_s, d.end_s, d.seq_from, d.seq_to = start_s, end_s, seq_from, seq_to
+    d.start_s, d.end_s, d.seq_from, d.seq_to, d.truth = start_s, end_s, seq_from, seq_to, truth
     return draw(d, kind)
 
 

@@ -21,25 +21,9 @@ What is measured (all times integer ns, sequence numbers relative to the first o
   duplicate ACKs within 20 ms; this module follows RFC 5681's 3.
   Recovery ends when the ACK passes the highest sequence sent at the loss.
 
-Labelling of flights (first rule that applies):
-
-1. ``recovery`` - the flight holds a retransmission or starts before recovery ended.
-2. ``zero-window`` - the receiver's last advertised window is 0.
-3. ``receiver-limited`` - bytes in flight reached the advertised window minus one MSS.
-4. ``idle-restart`` - the flight starts after the sender was idle (nothing in flight)
-   for longer than ``max(4 * min_rtt, 1 s)`` (RFC 5681's restart after an idle RTO).
-5. ``slow-start`` - the first flight, or bytes in flight at the flight's end grew by
-   at least a quarter and by at least 2 MSS over one round trip (median RTT sample)
-   -- slow start grows by half (delayed ACKs) to double per RTT, congestion avoidance
-   by one MSS; for an idle-restarting sender, the flight is 1.5 times the previous.
-6. ``application-limited`` - nothing was in flight when the flight started (all
-   earlier data was acknowledged and the sender still waited), or bytes in flight
-   fell below 0.8 of the value one round trip earlier without a loss: the sender had
-   less to send than its window allowed.
-7. ``congestion-avoidance`` - otherwise: bytes in flight grew by less than half per
-   round trip (about one MSS per RTT) or held steady while ACK-clocked.
-
-Consecutive flights with the same label form the returned intervals.
+The phases, cwnd and algorithm of the sender are the congestion model's
+(:mod:`pcapkit.tcpflow.ccmodel`), which reads this view; the flights stay here because the
+Kurose & Ross lab asks for them (fleets and their period).
 """
 
 from __future__ import annotations
@@ -47,12 +31,11 @@ from __future__ import annotations
 import bisect
 import heapq
 import itertools
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pcapkit.proto.seq import seq_diff
-from pcapkit.tcpflow.segment import ACK, FIN, RST, SYN, Segment
+from pcapkit.tcpflow.segment import ACK, ECE, FIN, RST, SYN, Segment
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +56,8 @@ class AckEvent:
     ack: int            # relative
     window: int         # scaled
     duplicate: bool
+    sacks: tuple[tuple[int, int], ...] = ()  # SACK blocks (relative [left, right)), as sent
+    ece: bool = False   # the receiver echoes a congestion mark (ECN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,15 +83,6 @@ class Flight:
     retransmissions: int = 0
     window: int = -1
     period_ns: int | None = None
-    label: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Interval:
-    label: str
-    start_ns: int
-    end_ns: int
-    flights: int
 
 
 @dataclass(slots=True)
@@ -120,7 +96,6 @@ class CongestionReport:
     acks: list[AckEvent] = field(default_factory=list)
     losses: list[LossEpisode] = field(default_factory=list)
     flights: list[Flight] = field(default_factory=list)
-    intervals: list[Interval] = field(default_factory=list)
 
 
 def analyse_direction(segs: Iterable[Segment], sender: tuple[str, int],
@@ -225,7 +200,9 @@ def analyse_direction(segs: Iterable[Segment], sender: tuple[str, int],
                 dup_count += 1
             snd_una = max(snd_una, rel_ack)
             last_window = window
-            rep.acks.append(AckEvent(seg.frame_number, seg.ts_ns, rel_ack, window, dup))
+            sacks = tuple((seq_diff(lo, isn), seq_diff(hi, isn)) for lo, hi in seg.sack_blocks)
+            rep.acks.append(AckEvent(seg.frame_number, seg.ts_ns, rel_ack, window, dup, sacks,
+                                     bool(flags & ECE) and not flags & SYN))
             if recovery_until is not None and rel_ack >= recovery_until:
                 for i in pending_loss:
                     loss = rep.losses[i]
@@ -250,7 +227,6 @@ def _outstanding(out: dict[int, tuple[int, bool]], ends: list[int], end: int, ts
 def _flights(rep: CongestionReport) -> None:
     min_rtt = rep.min_rtt_ns or 0
     gap = max(min_rtt // 4, 1_000_000)
-    idle_gap = max(4 * min_rtt, 1_000_000_000)
     flights: list[Flight] = []
     prev_ts: int | None = None
     for s in rep.sent:
@@ -266,59 +242,7 @@ def _flights(rep: CongestionReport) -> None:
         prev_ts = s.ts_ns
     for a, b in itertools.pairwise(flights):
         a.period_ns = b.start_ns - a.start_ns
-    # labels
-    loss_windows = [(lo.ts_ns, lo.recovered_ns) for lo in rep.losses]
-    rtts = sorted(r for _, _, r in rep.rtt_samples)
-    round_ns = rtts[len(rtts) // 2] if rtts else 0
-    prev: Flight | None = None
-    # a flight is in a loss window when a window that started by then has not ended: the
-    # latest end among the windows started so far (flights start in time order) tells
-    # (a capture whose clock steps back is scanned window by window)
-    in_order = all(a.start_ns <= b.start_ns for a, b in itertools.pairwise(flights))
-    by_start = sorted(loss_windows, key=lambda w: w[0])
-    started = 0
-    latest_end: float = -math.inf
-    for i, f in enumerate(flights):
-        while in_order and started < len(by_start) and by_start[started][0] <= f.start_ns:
-            end = by_start[started][1]
-            latest_end = math.inf if end is None else max(latest_end, end)
-            started += 1
-        in_recovery = f.retransmissions > 0 or (f.start_ns < latest_end if in_order else any(
-            start <= f.start_ns and (end is None or f.start_ns < end) for start, end in loss_windows))
-        # the flight one round trip earlier (the previous flight if none is that old)
-        base: Flight | None = prev
-        for j in range(i - 1, -1, -1):
-            if flights[j].end_ns <= f.end_ns - round_ns:
-                base = flights[j]
-                break
-        if f.idle_before:
-            base = prev
-        ratio = f.bytes_in_flight / base.bytes_in_flight if base and base.bytes_in_flight else 0.0
-        if in_recovery:
-            f.label = "recovery"
-        elif f.window == 0:
-            f.label = "zero-window"
-        elif f.window > 0 and f.bytes_in_flight >= f.window - rep.mss:
-            f.label = "receiver-limited"
-        elif prev is not None and f.idle_before and f.start_ns - prev.end_ns > idle_gap:
-            f.label = "idle-restart"
-        elif base is None or (ratio >= 1.25 and f.bytes_in_flight - base.bytes_in_flight >= 2 * rep.mss) \
-                or (f.idle_before and prev is not None and f.bytes >= 1.5 * prev.bytes):
-            f.label = "slow-start"
-        elif f.idle_before or ratio < 0.8:
-            f.label = "application-limited"
-        else:
-            f.label = "congestion-avoidance"
-        prev = f
     rep.flights = flights
-    intervals: list[Interval] = []
-    for f in flights:
-        if intervals and intervals[-1].label == f.label:
-            last = intervals[-1]
-            intervals[-1] = Interval(last.label, last.start_ns, f.end_ns, last.flights + 1)
-        else:
-            intervals.append(Interval(f.label, f.start_ns, f.end_ns, 1))
-    rep.intervals = intervals
 
 
 def largest_transfer(segs: list[Segment]) -> tuple[tuple[str, int], tuple[str, int]] | None:

@@ -91,3 +91,27 @@ def test_errors(corpus: Path, tmp_path: Path) -> None:
         plot(TRACE, "tseq", 42)
     res = CliRunner().invoke(plot_cmd, [str(TRACE), "--stream", "42", "-o", str(tmp_path / "x.png")])
     assert res.exit_code == 1 and "no TCP stream 42" in res.output
+
+
+def test_cwnd_plot_draws_the_congestion_model(corpus: Path, tmp_path: Path) -> None:
+    """The cwnd plot is the congestion model's (pcapkit congestion): its estimate per data
+    segment, its phases as bands, and the kernel's cwnd from a truth file."""
+    from pcapkit.reports.congestion import PHASES, congestion_segments
+    from pcapkit.reports.plots import connection, draw
+
+    d = connection(TRACE, 0)
+    ours = congestion_segments(TRACE, 0)
+    ours = ours[ours["tcp.srcport"] == d.report.sender[1]]
+    fig = draw(d, "cwnd")
+    assert list(_line(fig, "cwnd estimate").get_ydata()) == ours["cwnd_bytes"].tolist()
+    bands = {p.get_label() for p in fig.axes[0].patches if not p.get_label().startswith("_")}
+    assert bands and bands <= set(PHASES) and bands == set(ours["phase"])
+    t0 = d.t0_ns
+    truth = tmp_path / "flow.truth.csv"
+    truth.write_text("time_ns,snd_cwnd\n" + "".join(f"{t0 + k * 1_000_000},{10 + k}\n" for k in range(5)))
+    d.truth = str(truth)
+    kernel = _line(draw(d, "cwnd"), "kernel cwnd")
+    assert list(kernel.get_ydata()) == [(10 + k) * d.model.mss for k in range(5)]
+    d.truth = str(tmp_path / "missing.truth.csv")
+    with pytest.raises(PlotError):
+        draw(d, "cwnd")

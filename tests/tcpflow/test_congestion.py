@@ -10,6 +10,7 @@ import pytest
 from conftest import CORPUS, requires_tshark
 from oracle import tshark_fields
 
+from pcapkit.tcpflow.ccmodel import PhaseChange, model_direction
 from pcapkit.tcpflow.congestion import analyse_direction, largest_transfer
 from pcapkit.tcpflow.segments import segments
 
@@ -68,25 +69,35 @@ def test_rtt_samples_are_karn_and_match_tshark_ack_rtt(corpus: Path) -> None:
     assert rep.min_rtt_ns == min(theirs.values())
 
 
-def test_flights_partition_the_data_and_label(corpus: Path) -> None:
+def test_flights_partition_the_data_and_the_model_labels_them(corpus: Path) -> None:
     rep = _report("labs/tcp-ethereal-trace-1")
     assert sum(f.segments for f in rep.flights) == len(rep.sent)
     assert sum(f.bytes for f in rep.flights) == sum(s.length for s in rep.sent)
-    assert rep.flights[0].label == "slow-start"
-    labels = {i.label for i in rep.intervals}
-    assert labels <= {"slow-start", "congestion-avoidance", "recovery", "receiver-limited",
-                      "zero-window", "idle-restart", "application-limited"}
+    model = model_direction(rep)
+    by_frame = {e.frame: e for e in model.segments}
+    assert [e.frame for e in model.segments] == [s.frame for s in rep.sent]
+    # no loss and no stall of a window-limited slow start: slow start throughout (the
+    # kernel's definition: cwnd < ssthresh, and ssthresh was never set)
+    assert {e.phase for e in model.segments} == {"slow-start"}
+    assert model.loss_events == 0 and model.changes == [PhaseChange(0, "slow-start", "start")]
     # the well-known shape of this trace: the sender ends up sending fleets of
     # 6 segments (8192 bytes, one application write) about one period apart, with all
-    # earlier data acknowledged in between -> application-limited
+    # earlier data acknowledged in between -> limited by the application
     steady = rep.flights[6:-2]
-    assert steady and all(f.bytes == 8192 and f.label == "application-limited" for f in steady)
+    assert steady and all(f.bytes == 8192 for f in steady)
+    starts = {f.first_frame for f in steady}
+    assert all(by_frame[fr].limited_by == "application" for fr in starts)
+    assert model.algorithm == "unknown" and "application-limited" in (model.identification.reason or "")
     periods = [f.period_ns for f in steady if f.period_ns]
     assert max(periods) < 2 * min(periods)
 
 
 @requires_tshark
-def test_timeouts_are_recovery_flights(corpus: Path) -> None:
+def test_timeouts_are_rto_recovery(corpus: Path) -> None:
     rep = _report("tcp/tcp_retransmissions.pcapng")
     assert all(lo.kind == "timeout" for lo in rep.losses)
-    assert [f.label for f in rep.flights[1:]] == ["recovery"] * (len(rep.flights) - 1)
+    model = model_direction(rep)
+    assert [e.phase for e in model.segments[1:]] == ["rto-recovery"] * (len(model.segments) - 1)
+    # each back-off is a timeout of its own (tshark: one retransmission per timeout)
+    assert model.rtos == len(rep.losses) and model.fast_retransmits == 0
+    assert model.algorithm == "unknown"

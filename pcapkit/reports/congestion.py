@@ -1,0 +1,210 @@
+"""Congestion behaviour of every TCP sender in a capture: cwnd, ssthresh, phase, what
+limits it, loss events and the congestion-control algorithm (the model:
+:mod:`pcapkit.tcpflow.ccmodel`).
+
+``congestion_segments(source, stream=None)``: one row per data segment (a segment with
+payload, tshark's ``tcp.len > 0``; a retransmission too), in capture order:
+``frame.number``, ``frame.time_epoch``, ``tcp.stream``, ``tcp.srcport``, ``tcp.dstport``,
+``cwnd_bytes`` (the sender's window estimate when it sent the segment), ``ssthresh_bytes``
+(empty until the model has seen it set: a loss, the end of slow start, BBR's drain),
+``phase`` and ``limited_by`` (see :data:`PHASES`, :data:`LIMITS`).
+
+``congestion_summary(source)``: one row per stream and sending direction (a direction
+that sent data; a stream with none gets one row, ``unknown``, from the side that
+opened it): ``cc_algorithm`` (``reno``, ``cubic``, ``bbr`` or ``unknown``, then with the
+``reason``), ``confidence`` (0..1), ``loss_events`` = ``fast_retransmits`` + ``rtos``,
+the share of the sending time spent in each phase (``share_<phase>``, the time from a
+data segment to the next one counted in the first one's phase), ``mean_cwnd_bytes``
+(over the data segments) and ``data_segments``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pcapkit.tcpflow.analysed import AnalysedSegments, analyse
+from pcapkit.tcpflow.ccmodel import (
+    BBR_PHASES,
+    LIMITS,
+    LOSS_PHASES,
+    CongestionModel,
+    model_direction,
+)
+from pcapkit.tcpflow.congestion import analyse_direction
+from pcapkit.tcpflow.segment import RST, SYN, Segment
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import pandas as pd
+
+    from pcapkit.reports.tcp import PathOrFrames
+
+PHASES: tuple[str, ...] = tuple(dict.fromkeys(LOSS_PHASES + BBR_PHASES))
+__all__ = ["LIMITS", "PHASES", "SEGMENT_COLUMNS", "SUMMARY_COLUMNS", "congestion_models", "congestion_segments",
+           "congestion_summary"]
+
+SEGMENT_COLUMNS: dict[str, str] = {
+    "frame.number": "Int64",
+    "frame.time_epoch": "datetime64[ns]",
+    "tcp.stream": "Int64",
+    "tcp.srcport": "Int64",
+    "tcp.dstport": "Int64",
+    "cwnd_bytes": "int64",
+    "ssthresh_bytes": "Int64",
+    "phase": "string",
+    "limited_by": "string",
+}
+
+SUMMARY_COLUMNS: dict[str, str] = {
+    "tcp.stream": "Int64",
+    "tcp.srcport": "Int64",
+    "tcp.dstport": "Int64",
+    "cc_algorithm": "string",
+    "confidence": "float64",
+    "loss_events": "Int64",
+    "fast_retransmits": "Int64",
+    "rtos": "Int64",
+    **{f"share_{p.replace('-', '_')}": "float64" for p in PHASES},
+    "mean_cwnd_bytes": "float64",
+    "data_segments": "Int64",
+    "reason": "string",
+}
+
+
+def _stream_segments(an: AnalysedSegments, stream: int | set[int] | None,
+                     ) -> Iterator[tuple[int, list[Segment]]]:
+    """(tcp.stream, its segments in order) of every stream, or of ``stream`` (one or a set)."""
+    streams = an.stream
+    order = np.argsort(streams, kind="stable")
+    bounds = np.searchsorted(streams[order], np.arange(int(streams.max()) + 2 if len(streams) else 1))
+    for st in range(len(bounds) - 1):
+        if stream is not None and st not in (stream if isinstance(stream, set) else {stream}):
+            continue
+        idx = order[bounds[st]:bounds[st + 1]]
+        if len(idx):
+            yield st, list(an.segments.select(np.sort(idx)).segments())
+
+
+def _senders(segs: list[Segment]) -> list[tuple[tuple[str, int], tuple[str, int]]]:
+    """(sender, receiver) of each direction that carries data, in order of its first data."""
+    out: dict[tuple[tuple[str, int], tuple[str, int]], None] = {}
+    for s in segs:
+        if s.seglen > 0 and not s.flags & RST:
+            out.setdefault(((s.src, s.sport), (s.dst, s.dport)), None)
+    return list(out)
+
+
+def congestion_models(source: PathOrFrames | AnalysedSegments, stream: int | set[int] | None = None,
+                      ) -> list[tuple[int, CongestionModel | None, tuple[tuple[str, int], tuple[str, int]]]]:
+    """(tcp.stream, model, (sender, receiver)) per stream and sending direction; a stream
+    without data: (stream, None, (opener, other side))."""
+    an = source if isinstance(source, AnalysedSegments) else analyse(source)
+    out: list[tuple[int, CongestionModel | None, tuple[tuple[str, int], tuple[str, int]]]] = []
+    if not len(an):
+        return out
+    for st, segs in _stream_segments(an, stream):
+        pairs = _senders(segs)
+        if not pairs:
+            first = next((s for s in segs if s.flags & SYN), segs[0])
+            out.append((st, None, ((first.src, first.sport), (first.dst, first.dport))))
+        for sender, receiver in pairs:
+            out.append((st, model_direction(analyse_direction(segs, sender, receiver)), (sender, receiver)))
+    return out
+
+
+def _frame(columns: dict[str, str], values: dict[str, list[Any]]) -> pd.DataFrame:
+    import pandas as pd
+
+    from pcapkit.reports.tcp import column
+
+    return pd.DataFrame({name: (np.array(values[name], dtype=np.int64) if dtype == "int64"
+                                else column(values[name], dtype)) for name, dtype in columns.items()})
+
+
+def congestion_segments(source: PathOrFrames | AnalysedSegments, stream: int | None = None) -> pd.DataFrame:
+    """One row per data segment (see the module doc), in frame order."""
+    values: dict[str, list[Any]] = {name: [] for name in SEGMENT_COLUMNS}
+    for st, model, (sender, receiver) in congestion_models(source, stream):
+        if model is None:
+            continue
+        for e in model.segments:
+            values["frame.number"].append(e.frame)
+            values["frame.time_epoch"].append(e.ts_ns)
+            values["tcp.stream"].append(st)
+            values["tcp.srcport"].append(sender[1])
+            values["tcp.dstport"].append(receiver[1])
+            values["cwnd_bytes"].append(e.cwnd)
+            values["ssthresh_bytes"].append(e.ssthresh)
+            values["phase"].append(e.phase)
+            values["limited_by"].append(e.limited_by)
+    df = _frame(SEGMENT_COLUMNS, values)
+    return df.sort_values("frame.number", kind="stable").reset_index(drop=True)
+
+
+def phase_shares(model: CongestionModel) -> dict[str, float]:
+    """The share of the sending time (first to last data segment) spent in each phase."""
+    segs = model.segments
+    spent = dict.fromkeys(PHASES, 0)
+    for a, b in itertools.pairwise(segs):
+        spent[a.phase] += max(b.ts_ns - a.ts_ns, 0)
+    total = sum(spent.values())
+    if total == 0:
+        if segs:
+            spent[segs[0].phase] = 1
+        total = max(sum(spent.values()), 1)
+    return {p: spent[p] / total for p in PHASES}
+
+
+def congestion_summary(source: PathOrFrames | AnalysedSegments, stream: int | None = None) -> pd.DataFrame:
+    """One row per stream and sending direction (see the module doc)."""
+    values: dict[str, list[Any]] = {name: [] for name in SUMMARY_COLUMNS}
+    for st, model, (sender, receiver) in congestion_models(source, stream):
+        values["tcp.stream"].append(st)
+        values["tcp.srcport"].append(sender[1])
+        values["tcp.dstport"].append(receiver[1])
+        if model is None:
+            row: dict[str, Any] = {"cc_algorithm": "unknown", "confidence": 0.0, "loss_events": 0,
+                                   "fast_retransmits": 0, "rtos": 0, "mean_cwnd_bytes": None, "data_segments": 0,
+                                   "reason": "no data segments"}
+            row.update({f"share_{p.replace('-', '_')}": None for p in PHASES})
+        else:
+            ident = model.identification
+            row = {"cc_algorithm": ident.algorithm, "confidence": ident.confidence,
+                   "loss_events": model.loss_events, "fast_retransmits": model.fast_retransmits,
+                   "rtos": model.rtos,
+                   "mean_cwnd_bytes": (sum(e.cwnd for e in model.segments) / len(model.segments)
+                                       if model.segments else None),
+                   "data_segments": len(model.segments), "reason": ident.reason}
+            row.update({f"share_{p.replace('-', '_')}": v for p, v in phase_shares(model).items()})
+        for name, v in row.items():
+            values[name].append(v)
+    return _frame(SUMMARY_COLUMNS, values)
+
+
+def bulk_algorithms(an: AnalysedSegments) -> dict[int, str]:
+    """Per tcp.stream: the algorithm of the direction that sent the most data segments
+    (``flows``' ``cc_algorithm``). Only streams with enough data for the model to say
+    anything are modelled (the others are ``unknown``): a capture of many small
+    connections costs nothing more."""
+    from pcapkit.tcpflow.ccident import MIN_SEGMENTS
+
+    out: dict[int, str] = {}
+    if not len(an):
+        return out
+    segs = an.segments
+    data = np.nonzero(segs.seglen > 0)[0]
+    # data segments per (stream, sending endpoint): the busiest direction of each stream
+    keys = np.stack([an.stream[data], segs.src[data].astype(np.int64), segs.sport[data].astype(np.int64)])
+    directions, counts = np.unique(keys, axis=1, return_counts=True)
+    busy = {int(st) for st in directions[0][counts >= MIN_SEGMENTS].tolist()}
+    out = dict.fromkeys(range(int(an.stream.max()) + 1), "unknown")
+    best: dict[int, int] = {}
+    for st, model, _ in congestion_models(an, busy):
+        if model is not None and len(model.segments) > best.get(st, -1):
+            best[st] = len(model.segments)
+            out[st] = model.algorithm
+    return out

@@ -1,0 +1,215 @@
+"""The congestion model of one sending direction: cwnd, ssthresh, phase and what limits
+the sender at every data segment, its loss events and its algorithm -- from the trace.
+
+What it takes from the literature:
+
+* **Jaiswal et al. 2004** ("Inferring TCP connection characteristics through passive
+  measurements"): replay the sender's state machine on the ACKs it receives and bound
+  the window by the flight it keeps. Here, sender-side, the flight is the kernel's own
+  in-flight count (:mod:`pcapkit.tcpflow.ccflight`); a window-limited sender stops when
+  it reaches ``cwnd``, so the flight at the end of each ACK interval (the sends released
+  by one ACK) *is* the cwnd the ACK left -- the estimate of every segment of the
+  interval. Between such observations (application- or receiver-limited intervals) the
+  estimate holds, as Linux does not grow a window it does not use.
+* the **state machine** (RFC 5681, RFC 6582, RFC 6675, Linux's ``tcp_fastretrans_alert``):
+  slow start while ``cwnd < ssthresh``; at a fast retransmit ``ssthresh = beta * cwnd``
+  and fast recovery (PRR, RFC 6937: the window follows the flight) until the ACK passes
+  ``high_seq``, then ``cwnd = ssthresh`` (congestion avoidance); at an RTO ``ssthresh =
+  beta * cwnd`` (not again while already recovering), ``cwnd = 1`` and slow start after
+  the recovery; an ECE mark: ``cwr``, a reduction without a loss. A slow start that stops
+  growing while window-limited (CUBIC's HyStart) sets ``ssthresh = cwnd`` there.
+* **Gordon 2019, DeePCCI 2019, Nebby 2024** -- algorithm identification, see
+  :mod:`pcapkit.tcpflow.ccident` (beta 0.5 Reno vs 0.7 CUBIC at a loss, pacing vs ACK
+  clocking, the slow-start exit).
+* **BBR** (Cardwell et al. 2016, Linux ``tcp_bbr.c``): modes from the delivery rate --
+  startup (window grows by what is acked, up to 2.89 BDP) until the bandwidth grew less
+  than 25 % in three rounds, drain until the flight is down to one BDP, probe-bw
+  (cycling pacing gains 1.25/0.75/1, window 2 BDP), probe-rtt (window 4 segments for
+  200 ms) when the flight collapses to 4 segments; recovery as above.
+
+``limited_by``: ``zero-window`` (the receiver's window is 0), ``rwnd`` (the segment
+reaches the receiver's window less one MSS), ``cwnd`` (the interval's flight reached the
+estimate, or the sender is recovering), else ``application`` (the sender had less to
+send, or paced below its window).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pcapkit.tcpflow.ccflight import (
+    OPEN,
+    FlightTrace,
+    LossEvent,
+    burst_ends,
+    limit_of,
+    trace_flight,
+)
+from pcapkit.tcpflow.ccident import BETA_CUBIC, Identification, identify
+from pcapkit.tcpflow.congestion import CongestionReport
+
+INITIAL_WINDOW = 10          # segments (RFC 6928, Linux's default)
+LOSS_PHASES = ("slow-start", "congestion-avoidance", "fast-recovery", "rto-recovery", "cwr")
+BBR_PHASES = ("startup", "drain", "probe-bw", "probe-rtt", "fast-recovery", "rto-recovery")
+LIMITS = ("cwnd", "rwnd", "application", "zero-window")
+#: what makes the phase change (every change of a segment's phase names one of these)
+EVENTS = ("start", "fast-retransmit", "rto", "ecn", "recovery-end", "ssthresh-reached", "slow-start-exit",
+          "full-bandwidth", "drained", "probe-rtt", "probe-rtt-end")
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentEstimate:
+    frame: int
+    ts_ns: int
+    cwnd: int                 # bytes
+    ssthresh: int | None      # bytes; None until the model has seen it set
+    phase: str
+    limited_by: str
+    pipe: int                 # the flight after this segment (bytes, kernel's count)
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseChange:
+    index: int                # the first data segment (index) of the new phase
+    phase: str
+    event: str
+
+
+@dataclass(slots=True)
+class CongestionModel:
+    report: CongestionReport
+    mss: int
+    identification: Identification
+    segments: list[SegmentEstimate] = field(default_factory=list)
+    changes: list[PhaseChange] = field(default_factory=list)
+    events: list[LossEvent] = field(default_factory=list)
+
+    @property
+    def algorithm(self) -> str:
+        return self.identification.algorithm
+
+    @property
+    def fast_retransmits(self) -> int:
+        return sum(e.kind == "fast-retransmit" for e in self.events)
+
+    @property
+    def rtos(self) -> int:
+        return sum(e.kind == "rto" for e in self.events)
+
+    @property
+    def loss_events(self) -> int:
+        return self.fast_retransmits + self.rtos
+
+
+def _loss_based(tr: FlightTrace, beta: float, model: CongestionModel) -> bool:
+    """Fill ``model`` for a loss-based sender; True when slow start ended without a loss."""
+    mss = tr.mss
+    ends = burst_ends(tr)
+    starts = {e.first_index: e for e in tr.events}
+    exits = {e.end_index: e for e in tr.events if e.end_index is not None}
+    est = INITIAL_WINDOW * mss
+    ssthresh: int | None = None
+    hystart = False
+    prev_iv: int | None = None
+    limited = "cwnd"
+    grown_at = 0              # segment index where slow start last grew the estimate
+    acked_flat = 0            # bytes acked since, while window-limited
+    rows: list[list] = []     # [cwnd, ssthresh, phase, limited, event]
+    prev_state = OPEN
+    for i in range(len(tr.pipe)):
+        state = tr.state[i]
+        event = ""
+        ev = starts.get(i)
+        if ev is not None:
+            event = "rto" if ev.kind == "rto" else ("ecn" if ev.kind == "ecn" else "fast-retransmit")
+            if prev_state == OPEN or ev.kind != "rto":
+                ssthresh = max(int(beta * est), 2 * mss)
+            if ev.kind == "rto":
+                est = mss
+        elif i in exits:
+            event = "recovery-end"
+            if exits[i].kind != "rto" and ssthresh is not None:
+                est = ssthresh
+        iv = tr.interval[i]
+        if iv != prev_iv:
+            flight = ends[iv]
+            recovering = state != OPEN
+            limited = limit_of(tr, i, recovering, flight, est)
+            if recovering:
+                est = max(flight, mss)
+            elif limited == "cwnd":
+                if flight > est:
+                    est, grown_at, acked_flat = flight, i, 0
+                elif ssthresh is None and iv >= 0:
+                    acked_flat += tr.acked[iv]
+                    if acked_flat >= max(est // 4, 3 * mss):   # slow start stopped growing
+                        ssthresh, hystart = est, True
+                        for row in rows[grown_at + 1:]:
+                            if row[2] == "slow-start":
+                                row[2] = "congestion-avoidance"
+                        if grown_at + 1 < len(rows):
+                            rows[grown_at + 1][4] = "slow-start-exit"
+                        else:
+                            event = "slow-start-exit"
+            prev_iv = iv
+        est = max(est, tr.pipe[i])
+        if state == OPEN:
+            phase = "slow-start" if ssthresh is None or est < ssthresh else "congestion-avoidance"
+            if not event and rows and rows[-1][2] != phase:
+                event = "ssthresh-reached"
+        else:
+            phase = state
+        rows.append([est, ssthresh, phase, limited, event or "start"])
+        prev_state = state
+    _emit(model, tr, rows)
+    return hystart
+
+
+def _emit(model: CongestionModel, tr: FlightTrace, rows: list[list]) -> None:
+    model.segments.clear()
+    model.changes.clear()
+    for i, (cwnd, ssthresh, phase, limited, event) in enumerate(rows):
+        s = tr.report.sent[i]
+        if not model.segments or model.segments[-1].phase != phase:
+            model.changes.append(PhaseChange(i, phase, event if model.segments else "start"))
+        model.segments.append(SegmentEstimate(s.frame, s.ts_ns, int(cwnd), ssthresh, phase, limited, tr.pipe[i]))
+
+
+def model_direction(report: CongestionReport) -> CongestionModel:
+    """The congestion model of ``report``'s sender (see the module doc)."""
+    from pcapkit.tcpflow.ccbbr import bbr_rows
+
+    tr = trace_flight(report)
+    if not report.sent:
+        return CongestionModel(report, tr.mss, identify(tr, False, 0.0))
+    probe = CongestionModel(report, tr.mss, identify(tr, False, 0.0))
+    hystart = _loss_based(tr, BETA_CUBIC, probe)
+    receiver_limited = sum(e.limited_by in ("rwnd", "zero-window") for e in probe.segments) / len(probe.segments)
+    ident = identify(tr, hystart, receiver_limited)
+    model = CongestionModel(report, tr.mss, ident, events=[e for e in tr.events if e.kind != "ecn"])
+    if ident.algorithm == "bbr":
+        _emit(model, tr, bbr_rows(tr))
+    elif ident.algorithm == "unknown" and not hystart and not ident.betas:
+        model.segments, model.changes = probe.segments, probe.changes
+    else:
+        _loss_based(tr, ident.beta, model)
+    return model
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseInterval:
+    phase: str
+    start_ns: int             # the first data segment of the phase
+    end_ns: int               # the first data segment of the next phase (the last one's, at the end)
+    segments: int
+
+
+def phase_intervals(model: CongestionModel) -> list[PhaseInterval]:
+    """The phases of ``model`` as time intervals, in order."""
+    segs = model.segments
+    out: list[PhaseInterval] = []
+    for k, change in enumerate(model.changes):
+        stop = model.changes[k + 1].index if k + 1 < len(model.changes) else len(segs)
+        end = segs[stop].ts_ns if stop < len(segs) else segs[-1].ts_ns
+        out.append(PhaseInterval(change.phase, segs[change.index].ts_ns, end, stop - change.index))
+    return out
