@@ -81,7 +81,7 @@ def run_flow(p: FlowParams, index: int, out_dir: Path, keep_raw: bool = False) -
                          duration_s=p.duration_s + 30, stats_path=tmp / "relay.json")
         path.start(path.in_receiver("iperf3", "-s", "-1", "-B", path.receiver_addr, "-p", str(p.server_port)),
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        trace = TraceInstance(f"pkcc{os.getpid()}x{index}")
+        trace = TraceInstance(f"pkcc{os.getpid()}x{index}")  # the name is in the json too
         offset_before = trace.clock_offset_ns()
         trace.enable(p.client_port, p.server_port)
         dump = path.start(path.in_sender("tcpdump", "-i", SENDER_IF, "-s", str(SNAPLEN), "-B", "16384",
@@ -139,6 +139,8 @@ def run_flow(p: FlowParams, index: int, out_dir: Path, keep_raw: bool = False) -
         "probes": len(probes), "ca_state_changes": len(changes), "ss_samples": len(modes),
         "trace_overruns": overruns, "tcpdump": counts, "relay": relay,
         "iperf3": _iperf_summary(iperf), "kernel": platform.release(), "snaplen": SNAPLEN,
+        "namespaces": [path.sender_ns, path.relay_ns, path.receiver_ns],
+        "trace_instance": f"pkcc{os.getpid()}x{index}",
     }
     (out_dir / f"{p.name}.json").write_text(json.dumps(meta, indent=1) + "\n")
     if not keep_raw:

@@ -3,7 +3,8 @@
 congestion state beside them (issue 12, item 1).
 
     python benchmarks/congestion/generate.py --out DIR --flows N --seed S
-        [--algos reno,cubic,bbr] [--max-seconds T] [--min-seconds T] [--max-rate-mbit R]
+        [--algos reno,cubic,bbr] [--min-seconds T] [--max-seconds T]
+        [--min-rate-mbit R] [--max-rate-mbit R] [--keep-raw]
 
 Needs root, tracefs, iperf3, tcpdump, iproute2 (ip, tc, ss), ethtool and procps
 (sysctl). Per flow (netpath.py, flow.py): three network namespaces (sender, relay,
@@ -43,10 +44,10 @@ ALGORITHMS = ("reno", "cubic", "bbr")
 
 
 def draw_params(rng: random.Random, i: int, seed: int, algorithm: str, *, min_s: float, max_s: float,
-                max_rate: float) -> FlowParams:
+                min_rate: float, max_rate: float) -> FlowParams:
     rtt = math.exp(rng.uniform(math.log(5), math.log(150)))
     loss = 0.0 if rng.random() < 0.2 else rng.uniform(0.0, 2.0)
-    rate = math.exp(rng.uniform(math.log(5), math.log(max(5.0, max_rate))))
+    rate = math.exp(rng.uniform(math.log(min_rate), math.log(max(min_rate, max_rate))))
     queue_bdp = rng.uniform(0.5, 4.0)
     duration = rng.uniform(min_s, max_s)
     timestamps, sack = rng.random() < 0.6, rng.random() < 0.6
@@ -69,6 +70,7 @@ def main() -> int:
     ap.add_argument("--algos", default=",".join(ALGORITHMS))
     ap.add_argument("--min-seconds", type=float, default=4.0)
     ap.add_argument("--max-seconds", type=float, default=20.0)
+    ap.add_argument("--min-rate-mbit", type=float, default=5.0)
     ap.add_argument("--max-rate-mbit", type=float, default=100.0)
     ap.add_argument("--keep-raw", action="store_true", help="keep each flow's raw trace, ss polls and relay "
                     "counters in DIR/.NAME.work/")
@@ -86,7 +88,8 @@ def main() -> int:
     failed = 0
     for i in range(args.flows):
         params = draw_params(rng, i, args.seed, algos[i % len(algos)], min_s=args.min_seconds,
-                             max_s=min(args.max_seconds, 20.0), max_rate=args.max_rate_mbit)
+                             max_s=min(args.max_seconds, 20.0), min_rate=args.min_rate_mbit,
+                             max_rate=args.max_rate_mbit)
         started = time.monotonic()
         try:
             meta = run_flow(params, i, args.out, args.keep_raw)
@@ -106,6 +109,7 @@ def main() -> int:
     (args.out / "SET.json").write_text(json.dumps({"flows": args.flows, "failed": failed, "seed": args.seed,
                                                    "algos": algos, "max_seconds": args.max_seconds,
                                                    "min_seconds": args.min_seconds,
+                                                   "min_rate_mbit": args.min_rate_mbit,
                                                    "max_rate_mbit": args.max_rate_mbit}) + "\n")
     return 1 if failed else 0
 

@@ -38,14 +38,23 @@ def parse_polls(text: str) -> list[tuple[int, str]]:
     """(midpoint time_ns, mode) for every poll that showed the socket's BBR gains."""
     samples: list[tuple[int, str]] = []
     stamp = 0
+    established = ready = False
     for line in text.splitlines():
         if line.startswith("# "):
             t1, t2 = (int(x) for x in line[2:].split())
             stamp = (t1 + t2) // 2
             continue
+        if line[:1] not in ("", " ", "\t"):
+            # a socket's first line: its state (before ESTAB, BBR is not set up yet and
+            # shows gains of 1/1, as in probe-rtt)
+            established = line.split()[0] == "ESTAB"
+            continue
         m = _GAINS.search(line)
-        if m and stamp:
-            samples.append((stamp, bbr_mode(float(m.group(1)), float(m.group(2)))))
+        if m and stamp and established:
+            mode = bbr_mode(float(m.group(1)), float(m.group(2)))
+            # until its first ACK of data, BBR (in startup since bbr_init) shows gains 1/1
+            ready = ready or mode != "probe-rtt"
+            samples.append((stamp, mode if ready else "startup"))
     return samples
 
 
