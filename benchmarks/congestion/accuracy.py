@@ -25,6 +25,7 @@ Rows: all flows, then per algorithm, per RTT bucket, per loss bucket.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -32,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(1, str(Path(__file__).resolve().parents[2]))
+if "PYTHONPATH" not in os.environ:  # this repository's pcapkit, unless PYTHONPATH names one
+    sys.path.insert(1, str(Path(__file__).resolve().parents[2]))
 
 from models import SegmentsFn, SummaryFn, pick, tshark_bytes_in_flight
 from truth import label_segments

@@ -35,7 +35,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(1, str(Path(__file__).resolve().parents[2]))
+if "PYTHONPATH" not in os.environ:  # this repository's pcapkit, unless PYTHONPATH names one
+    sys.path.insert(1, str(Path(__file__).resolve().parents[2]))
 
 from flow import FlowParams, run_flow
 from ktrace import tracefs_available
