@@ -10,6 +10,7 @@ truth.label_segments; figures are pooled over segments (a flow counts by its siz
 
   phase        share of segments whose phase equals the kernel's (issue 12's names/rules)
   cwnd_med     median |model - kernel cwnd| / kernel cwnd, on kernel-cwnd-limited segments
+               (decided in the Open state only, see truth.py)
   cwnd_ok      share of those within max(10 %, 2 MSS) of the kernel's cwnd
   tshark_*     the same two for tshark's tcp.analysis.bytes_in_flight as the cwnd. On
                cwnd-limited segments bytes in flight is near cwnd by definition (that
@@ -76,7 +77,7 @@ def _cwnd_figures(estimate: np.ndarray, kernel: np.ndarray, mss: np.ndarray) -> 
 
 def figures(seg: pd.DataFrame, flows: pd.DataFrame) -> dict[str, float]:
     known = seg["kernel_phase"].notna()
-    lim = seg["kernel_cwnd_limited"].to_numpy(dtype=bool) & seg["kernel_cwnd_bytes"].notna().to_numpy()
+    lim = seg["kernel_cwnd_limited"].fillna(False).to_numpy(dtype=bool) & seg["kernel_cwnd_bytes"].notna().to_numpy()
     kernel = seg["kernel_cwnd_bytes"].to_numpy(dtype="float64", na_value=np.nan)
     mss = seg["mss"].to_numpy(dtype="float64")
     model = seg["cwnd_bytes"].to_numpy(dtype="float64", na_value=np.nan)

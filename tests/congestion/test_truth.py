@@ -54,7 +54,7 @@ def _tshark_flow(pcap: Path) -> tuple[dict[str, object], list[dict[str, str]], l
 
 
 def test_the_committed_set_is_whole() -> None:
-    names = {p.name.split(".")[0] for p in DATA.iterdir()}
+    names = {p.name.split(".")[0] for p in DATA.iterdir() if p.name != "README.md"}
     assert {n.split("-")[1] for n in names} == {"reno", "cubic", "bbr"}
     for name in names:
         for suffix in (".pcap", ".truth.csv", ".castate.csv", ".json"):
