@@ -16,6 +16,8 @@ truth.label_segments; figures are pooled over segments (a flow counts by its siz
                cwnd-limited segments bytes in flight is near cwnd by definition (that
                is how "limited" is decided, truth.py), so tshark scores well there; the
   *_ok_all     columns give the share within max(10 %, 2 MSS) over every segment
+  said_lim     share of segments the model calls cwnd-limited (limited_by == cwnd, the
+  cwnd_ok_said issue's wording) and its share within max(10 %, 2 MSS) on those
   ssth_cov     share of segments with a kernel ssthresh for which the model gives one
   ssth_med/ok  median relative error and share within max(10 %, 2 MSS) there
   algo         share of flows whose cc_algorithm is right (confusion matrix below)
@@ -85,6 +87,8 @@ def figures(seg: pd.DataFrame, flows: pd.DataFrame) -> dict[str, float]:
     cwnd_med, cwnd_ok = _cwnd_figures(model[lim], kernel[lim], mss[lim])
     ts_med, ts_ok = _cwnd_figures(tshark[lim], kernel[lim], mss[lim])
     _, cwnd_ok_all = _cwnd_figures(model, kernel, mss)
+    said = (seg["limited_by"] == "cwnd").fillna(False).to_numpy(dtype=bool)
+    _, cwnd_ok_said = _cwnd_figures(model[said], kernel[said], mss[said])
     _, ts_ok_all = _cwnd_figures(tshark, kernel, mss)
     k_ss = seg["kernel_ssthresh_bytes"].to_numpy(dtype="float64", na_value=np.nan)
     m_ss = seg["ssthresh_bytes"].to_numpy(dtype="float64", na_value=np.nan)
@@ -95,6 +99,7 @@ def figures(seg: pd.DataFrame, flows: pd.DataFrame) -> dict[str, float]:
             if known.any() else float("nan"),
             "cwnd_limited": int(lim.sum()), "cwnd_med": cwnd_med, "cwnd_ok": cwnd_ok,
             "tshark_med": ts_med, "tshark_ok": ts_ok, "cwnd_ok_all": cwnd_ok_all, "tshark_ok_all": ts_ok_all,
+            "said_lim": float(said.mean()) if len(said) else float("nan"), "cwnd_ok_said": cwnd_ok_said,
             "ssth_cov": float((~np.isnan(m_ss[has])).mean()) if has.any() else float("nan"),
             "ssth_med": ss_med, "ssth_ok": ss_ok,
             "algo": float((flows["predicted"] == flows["algorithm"]).mean()) if len(flows) else float("nan")}
@@ -146,7 +151,8 @@ def main() -> int:
         return 0
     print(f"model: {name}; {args.directory}")
     shown = table.copy()
-    for col in ("phase", "cwnd_ok", "tshark_ok", "cwnd_ok_all", "tshark_ok_all", "ssth_cov", "ssth_ok", "algo"):
+    for col in ("phase", "cwnd_ok", "tshark_ok", "cwnd_ok_all", "tshark_ok_all", "said_lim", "cwnd_ok_said",
+                "ssth_cov", "ssth_ok", "algo"):
         shown[col] = [_percent(v) for v in shown[col]]
     for col in ("cwnd_med", "tshark_med", "ssth_med"):
         shown[col] = [_percent(v) for v in shown[col]]
