@@ -23,10 +23,10 @@ TCP table, :func:`pcapkit.reports.tcp.tcp_frames`), the state it was sent under:
   and CUBIC CWR -> cwr, else slow-start when cwnd < ssthresh, congestion-avoidance
   otherwise; for BBR its mode from ss (startup before the first poll: every BBR flow
   starts there).
-* ``kernel_cwnd_limited`` (nullable): in the Open state (ca_state 0: nothing SACKed,
+* ``kernel_cwnd_limited`` (bool): True only in the Open state (ca_state 0: nothing SACKed,
   marked lost or re-sent, so the kernel's in-flight count equals the capture's), tshark's
   ``tcp.analysis.bytes_in_flight`` at the segment (highest byte sent minus highest ACK
-  received) ≥ kernel cwnd − 1 MSS; missing in every other state, where SACKed and lost
+  received) ≥ kernel cwnd − 1 MSS; False in every other state, where SACKed and lost
   data still count in the capture's bytes in flight but not in the kernel's (deciding
   there too called segments limited that went out with far more than cwnd in flight:
   on set2's BBR flows tshark's bytes in flight was then a median 69 % above cwnd).
@@ -162,14 +162,14 @@ def label_segments(pcap: str | PathLike[str], *, align: str = "next") -> pd.Data
         "kernel_ssthresh_bytes": pd.array(np.where(np.isnan(ssthresh), 0, ssthresh).astype("int64"), dtype="Int64"),
         "kernel_ca_state": ca,
         "kernel_phase": pd.array(phase, dtype="string"),
-        "kernel_cwnd_limited": pd.array(bif >= cwnd - mss, dtype="boolean"),
+        # decided only in Open: nothing SACKed, lost or re-sent, so the kernel's in flight is
+        # the capture's bytes in flight; elsewhere the capture cannot tell (SACKed data still
+        # counts there), and the answer is False
+        "kernel_cwnd_limited": (ca == 0) & ~np.isnan(bif) & (bif >= cwnd - mss),
     })
-    # decided only in Open: nothing SACKed, lost or re-sent, so the kernel's in flight is the
-    # capture's bytes in flight; elsewhere the capture cannot tell (SACKed data still counts)
-    out.loc[(ca != 0) | np.isnan(bif), "kernel_cwnd_limited"] = pd.NA
     out.loc[np.isnan(ssthresh), "kernel_ssthresh_bytes"] = pd.NA
     out.loc[~valid, ["kernel_cwnd_bytes", "kernel_ssthresh_bytes", "kernel_phase"]] = pd.NA
-    out.loc[~valid, "kernel_cwnd_limited"] = pd.NA
+    out.loc[~valid, "kernel_cwnd_limited"] = False
     out.attrs["meta"] = meta
     return out
 
