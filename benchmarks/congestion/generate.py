@@ -16,7 +16,7 @@ instance recording tcp_probe and tcp_cong_state_set of the sender's data socket
 
 Parameters are drawn from the seed, algorithms taken in turn: RTT 5-150 ms
 (log-uniform), random loss 0-2 % (none on a fifth of the flows), bottleneck 5-100
-Mbit/s (log-uniform; the Python relay carries about 500 Mbit/s here, so 100 is safe),
+Mbit/s (log-uniform; the Python relay carried 330-500 Mbit/s here, so 100 is safe),
 queue 0.5-4 BDP, 4-20 s, TCP timestamps and SACK each on or off. Flows run one after
 another: the relay is timing-critical on a small machine. A failed flow is reported on
 stderr and skipped (its files removed); the exit status is 1 when any flow failed.
