@@ -29,7 +29,8 @@ SCANNED = ("pcapkit", "tests", "benchmarks", "captures", "scripts")
 
 # calls whose first argument (a string, or a list whose first item is a string) is a program
 _RUNNERS = frozenset({"run", "Popen", "check_output", "check_call", "call", "spawn", "run_a", "run_b",
-                      "exec_a", "exec_b", "sh", "_run", "which", "execvp", "execlp"})
+                      "exec_a", "exec_b", "in_sender", "in_receiver", "sh", "_run", "which", "execvp",
+                      "execlp"})
 # shell words that are not programs on PATH
 _SHELL_WORDS = frozenset(["if", "then", "else", "elif", "fi", "for", "while", "until", "do", "done", "case", "esac", "in", "function", "return", "local", "export", "set", "unset", "shift", "trap", "exit", "echo", "printf", "read", "cd", "pwd", "test", "[", "[[", "]", "]]", "true", "false", ":", ".", "source", "eval", "exec", "wait", "kill", "command", "type", "declare", "readonly", "break", "continue", "let", "time", "{", "}", "!", "&&", "||", "|", ";", "then"])
 
