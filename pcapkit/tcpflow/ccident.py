@@ -13,7 +13,15 @@ The evidence (what the published classifiers look at, reduced to what a rule can
   arrives (ACK clocking), BBR transmits at its pacing rate whatever the ACKs do -- the
   share of new data segments sent right after an ACK separates the two;
 * **the slow-start exit** (Nebby's "window growth shape"): CUBIC's HyStart leaves slow
-  start before any loss; Reno doubles until the first loss.
+  start before any loss; Reno doubles until the first loss;
+* **how consistent the reductions are**: a loss-based sender's flight after every
+  recovery is its beta times the flight before, give or take the growth of a round trip,
+  so nearly all measured factors lie between 0.3 and 0.8 and almost none above. BBR's
+  do not: it keeps its window (factors near or above 1), and without SACK its
+  recoveries often end in a timeout (factors near 0), so a median of them can land on
+  0.5 or 0.7 by chance. A sender whose factors are mostly outside that band is not
+  loss-based, whatever their median; one whose factors nearly all lie in it is, even
+  when its sends look paced.
 
 A direction with too little data, no round trip measured or a gap in the capture gets
 ``unknown`` with the reason; so does a loss-based sender that never reduced its window.
@@ -32,6 +40,13 @@ MIN_SEGMENTS = 50           # fewer data segments than this say nothing about th
 ACK_CLOCK_NS = 150_000      # a segment sent this soon after an ACK was released by it
 PACED_SHARE = 0.4           # below this share of ACK-clocked segments, a sender paces
 BBR_BETA = 0.8              # a sender keeping more than this of its flight through a recovery: BBR
+PARTLY_PACED_SHARE = 0.6    # below this, erratic reductions name BBR (loss-based senders measured 0.39-0.9)
+MD_BAND = (0.3, 0.8)        # the factors a multiplicative decrease (0.5 or 0.7) leaves, with a round trip's growth
+MIN_BETAS = 3               # fewer measured reductions than this say nothing about their consistency
+ERRATIC_SHARE = 0.5         # below this share of factors in MD_BAND, reductions are not a loss-based sender's
+KEPT_SHARE = 0.3            # at least this share of factors above MD_BAND: the sender keeps its window (BBR)
+CONSISTENT_SHARE = 0.75     # at least this share in MD_BAND (and few kept) outweighs pacing ...
+CONSISTENT_BETAS = 5        # ... given this many measured reductions
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +97,33 @@ def measured_betas(tr: FlightTrace) -> list[float]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class ReductionShape:
+    """How the measured reduction factors spread: the share inside MD_BAND and above it."""
+
+    count: int
+    in_band: float
+    kept: float
+
+    @property
+    def erratic(self) -> bool:
+        """Too many factors outside what a multiplicative decrease leaves."""
+        return self.count >= MIN_BETAS and (self.in_band < ERRATIC_SHARE or self.kept >= KEPT_SHARE)
+
+    @property
+    def consistent(self) -> bool:
+        """Enough factors, nearly all what a multiplicative decrease leaves."""
+        return self.count >= CONSISTENT_BETAS and self.in_band >= CONSISTENT_SHARE and self.kept < KEPT_SHARE / 2
+
+
+def reduction_shape(betas: tuple[float, ...]) -> ReductionShape:
+    if not betas:
+        return ReductionShape(0, 0.0, 0.0)
+    lo, hi = MD_BAND
+    return ReductionShape(len(betas), sum(lo <= b <= hi for b in betas) / len(betas),
+                          sum(b > hi for b in betas) / len(betas))
+
+
 def idle_share(tr: FlightTrace) -> float:
     """The share of data segments sent with nothing else in flight (the sender had been
     idle: an application writing now and then, not a bulk sender)."""
@@ -111,9 +153,16 @@ def identify(tr: FlightTrace, hystart_exit: bool, receiver_limited: float) -> Id
     if tr.report.min_rtt_ns is None:
         return unknown("no round-trip time measured (no ACK ends a segment sent once)")
     beta = statistics.median(betas) if betas else None
-    if clocked < PACED_SHARE and beta is not None and beta > (BETA_RENO + BETA_CUBIC) / 2:
-        # paced, and no halving at losses: a loss-based Linux sender is ACK-clocked
-        return Identification("bbr", 0.9, None, 1.0, clocked, betas)
+    shape = reduction_shape(betas)
+    if clocked < PACED_SHARE and beta is not None and not shape.consistent:
+        # paced, and the reductions do not show a multiplicative decrease throughout: a
+        # loss-based Linux sender is ACK-clocked
+        return Identification("bbr", 0.9 if beta > (BETA_RENO + BETA_CUBIC) / 2 or shape.erratic else 0.7,
+                              None, 1.0, clocked, betas)
+    if clocked < PARTLY_PACED_SHARE and shape.erratic:
+        # partly paced, and the factors are not a multiplicative decrease's: typical of BBR
+        # without SACK, whose recoveries end in timeouts or keep the window
+        return Identification("bbr", 0.7, None, 1.0, clocked, betas)
     if beta is not None and beta > BBR_BETA:
         conf = 0.9 if clocked < PACED_SHARE else 0.6
         return Identification("bbr", conf, None, 1.0, clocked, betas)
