@@ -259,7 +259,7 @@ def _merge(parts: list[tuple[RecordBatch, Columns]]) -> tuple[RecordBatch, Colum
     cols = Columns(n)
     cols.fallback = np.concatenate([p[1].fallback for p in parts])
     for name in parts[0][1].application:
-        cols.application[name] = np.concatenate([c.application.pop(name) for _, c in parts])
+        cols.application[name] = _app.concat([(len(r), c.application.pop(name, None)) for r, c in parts])
     names: dict[str, Any] = {}
     for _, c in parts:
         for name, arr in c.values.items():

@@ -85,13 +85,13 @@ def _first(value: Any) -> Any:
 
 
 def fill(rb: RecordBatch, cols: Columns, session: Any) -> None:
-    """Set ``cols.application``: one object array (None: missing) per application column."""
+    """Set ``cols.application``: per application column, the rows that have a value and
+    the values (sparse: most frames have none)."""
     from pcapkit.columnar.perpacket import gc_paused
     from pcapkit.dissect.driver import dissect
     from pcapkit.frame import Frame
 
-    n = cols.n
-    out = {name: np.full(n, None, dtype=object) for name in APPLICATION_COLUMNS}
+    out: dict[str, tuple[list[int], list[Any]]] = {name: ([], []) for name in APPLICATION_COLUMNS}
     buf = rb.buf
     with gc_paused():
         for i in candidate_rows(cols).tolist():
@@ -101,19 +101,39 @@ def fill(rb: RecordBatch, cols: Columns, session: Any) -> None:
             off, cap = int(rb.data_off[i]), int(rb.caplen[i])
             frame = Frame(rb.first_number + i, int(rb.ts_ns[i]), cap, int(rb.wirelen[i]), lt,
                           max(0, int(rb.interface_id[i])), buf[off:off + cap].tobytes())
+            seen: set[str] = set()
             for layer in dissect(frame, session).layers:
                 lf = layer.fields
-                for name in _WANTED & lf.keys():
-                    column = out[name]
-                    if column[i] is None:
-                        column[i] = _first(lf[name])
+                for name in (_WANTED & lf.keys()) - seen:  # the first occurrence wins
+                    value = _first(lf[name])
+                    if value is not None:
+                        seen.add(name)
+                        rows, values = out[name]
+                        rows.append(i)
+                        values.append(value)
     cols.application = out
 
 
-def to_array(values: np.ndarray | None, n: int, dtype: Any) -> Any:
-    """An application column's pandas array (all missing when ``values`` is None)."""
+def to_array(sparse: tuple[list[int], list[Any]] | None, n: int, dtype: Any) -> Any:
+    """An application column's pandas array of ``n`` rows from its (rows, values); missing
+    elsewhere. Built from the few values, then spread by a take (a pandas array built from
+    ``n`` mostly-None objects costs ~20 ms per 100,000 rows and column)."""
     import pandas as pd
 
-    if values is None:
-        values = np.full(n, None, dtype=object)
-    return pd.array(values, dtype=dtype)
+    rows, values = sparse if sparse is not None else ([], [])
+    indexer = np.full(n, -1, dtype=np.intp)
+    indexer[np.asarray(rows, dtype=np.intp)] = np.arange(len(rows), dtype=np.intp)
+    return pd.array(values, dtype=dtype).take(indexer, allow_fill=True)
+
+
+def concat(parts: list[tuple[int, tuple[list[int], list[Any]] | None]]) -> tuple[list[int], list[Any]]:
+    """One column's (rows, values) out of consecutive batches' ((rows in batch, (rows, values)))."""
+    rows: list[int] = []
+    values: list[Any] = []
+    start = 0
+    for n, sparse in parts:
+        if sparse is not None:
+            rows.extend(r + start for r in sparse[0])
+            values.extend(sparse[1])
+        start += n
+    return rows, values
