@@ -14,7 +14,9 @@ not ask. The per-packet rows are dissected a second time, in this session of the
 
 A field that occurs several times in a frame (two questions, two handshake messages)
 holds its first occurrence, as ``tshark -T fields -E occurrence=f``. Dtypes are those of
-the fields' specs (:func:`pcapkit.fields.dtype_for`), as in every other table.
+the fields' specs (:func:`pcapkit.fields.dtype_for`), as in every other table, whatever
+``dtype_backend``. As everywhere in pcapkit, HTTP over UDP (SSDP) and HTTP that tshark finds
+by heuristics on other TCP ports are not dissected: their columns stay missing there.
 """
 
 from __future__ import annotations
