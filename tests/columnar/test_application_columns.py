@@ -4,6 +4,7 @@ default table is unchanged."""
 
 from __future__ import annotations
 
+import struct
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -100,3 +101,13 @@ def test_named_column_implies_application_and_streams_agree() -> None:
                             columns=["frame.number", "http.response.code"])
     expected = whole[whole["http.response.code"] == 200][["frame.number", "http.response.code"]]
     assert filtered["frame.number"].tolist() == expected["frame.number"].tolist()
+
+
+def test_empty_capture_has_the_columns(tmp_path: Path) -> None:
+    path = tmp_path / "empty.pcap"
+    path.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))  # header only
+    df = read_packets(path, application=True)
+    assert len(df) == 0
+    assert list(df.columns) == [*dt.COLUMNS, *APPLICATION_COLUMNS, dt.FALLBACK]
+    assert {name: str(df[name].dtype) for name in APPLICATION_COLUMNS} == \
+        {name: str(dtype) for name, dtype in dtypes().items()}
