@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pcapkit.capture.batch import DEFAULT_CHUNK_BYTES, RecordBatch, iter_records
+from pcapkit.columnar import application as _app
 from pcapkit.columnar import dtypes as _dt
 from pcapkit.columnar.decode import Columns, decode_batch
 from pcapkit.errors import PcapkitError
@@ -106,15 +107,19 @@ def batch_frame(rb: RecordBatch, cols: Columns, columns: Sequence[str] | None = 
     import pandas as pd
 
     n = len(rb)
-    wanted = _dt.COLUMNS if columns is None else tuple(columns)
+    wanted = (*_dt.COLUMNS, *cols.application) if columns is None else tuple(columns)
     specs = _dt.specs()
     data: dict[str, Any] = {}
     for name in wanted:
         if name == _dt.FALLBACK:
             continue
+        if name in _app.APPLICATION_COLUMNS:
+            data[name] = _app.to_array(cols.application.get(name), n, _app.dtypes()[name])
+            continue
         spec = specs.get(name)
         if spec is None:
-            raise PcapkitError(f"unknown column {name!r}; known: {', '.join(_dt.COLUMNS)}")
+            raise PcapkitError(f"unknown column {name!r}; known: "
+                               f"{', '.join((*_dt.COLUMNS, *_app.APPLICATION_COLUMNS))}")
         if name == "frame.number":
             data[name] = np.arange(rb.first_number, rb.first_number + n, dtype=np.uint32)
             continue
@@ -160,10 +165,16 @@ def batch_frame(rb: RecordBatch, cols: Columns, columns: Sequence[str] | None = 
     return pd.DataFrame(data, copy=False)
 
 
-def _empty_frame(columns: Sequence[str] | None) -> pd.DataFrame:
+def _empty_frame(columns: Sequence[str] | None, application: bool = False) -> pd.DataFrame:
     import pandas as pd
 
     dts = _dt.dtypes(columns)
+    wanted = _app.APPLICATION_COLUMNS if columns is None and application else columns or ()
+    app = {name: dtype for name, dtype in _app.dtypes().items() if name in wanted}
+    if columns is None:
+        dts = {**{k: v for k, v in dts.items() if k != _dt.FALLBACK}, **app, _dt.FALLBACK: dts[_dt.FALLBACK]}
+    elif app:
+        dts = {name: dts[name] if name in dts else app[name] for name in columns}
     return pd.DataFrame({name: pd.Series([], dtype=dt) for name, dt in dts.items()})
 
 
@@ -171,7 +182,7 @@ def iter_batches(path: str | Path, chunk_packets: int = DEFAULT_CHUNK_PACKETS, *
                  columns: Sequence[str] | None = None, filter: str | None = None,
                  query: str | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
                  progress: Progress | None = None, fallback: bool = True, use_numba: bool | None = None,
-                 dtype_backend: str = "numpy_nullable") -> Iterator[pd.DataFrame]:
+                 dtype_backend: str = "numpy_nullable", application: bool = False) -> Iterator[pd.DataFrame]:
     """DataFrames of at most ``chunk_packets`` rows each, in file order.
 
     Categorical columns carry the categories of their own batch. ``filter`` is a tcpdump
@@ -179,13 +190,16 @@ def iter_batches(path: str | Path, chunk_packets: int = DEFAULT_CHUNK_PACKETS, *
     out, frame numbers stay the file's); ``query`` a pandas query expression over the
     columns (backquote dotted names: ``"`tcp.dstport` == 80"``), applied after ``filter``.
     ``progress(packets, bytes)`` is called after each batch (packets read, not kept).
+    ``application=True`` adds the DNS, HTTP and TLS columns of
+    :mod:`pcapkit.columnar.application` (implied when ``columns`` names one of them).
     Raises :class:`pcapkit.errors.CaptureFileError` after the last good batch when the
     file is damaged.
     """
     done = 0
+    application = _wants_application(application, columns)
     need = None if columns is None else _needed(columns, query)
     programs = _filter_programs(filter)
-    for rb, cols in _decoded(path, chunk_packets, chunk_bytes, fallback, use_numba):
+    for rb, cols in _decoded(path, chunk_packets, chunk_bytes, fallback, use_numba, application):
         df = batch_frame(rb, cols, need, dtype_backend)
         if programs is not None:
             from pcapkit.capture.bpf import match_records
@@ -202,10 +216,16 @@ def iter_batches(path: str | Path, chunk_packets: int = DEFAULT_CHUNK_PACKETS, *
         yield df
 
 
+def _wants_application(application: bool, columns: Sequence[str] | None) -> bool:
+    return application or (columns is not None and any(c in _app.APPLICATION_COLUMNS for c in columns))
+
+
 def _decoded(path: str | Path, chunk_packets: int, chunk_bytes: int, fallback: bool,
-             use_numba: bool | None) -> Iterator[tuple[RecordBatch, Columns]]:
-    """Record batches with their decoded columns (marked rows filled per packet)."""
+             use_numba: bool | None, application: bool = False) -> Iterator[tuple[RecordBatch, Columns]]:
+    """Record batches with their decoded columns (marked rows filled per packet; with
+    ``application``, the application columns of the frames that can carry them)."""
     session: Any = None
+    app_session: Any = None
     for rb in iter_records(str(path), chunk_bytes=chunk_bytes, max_packets=chunk_packets,
                            use_numba=use_numba):
         cols = decode_batch(rb)
@@ -215,6 +235,12 @@ def _decoded(path: str | Path, chunk_packets: int, chunk_bytes: int, fallback: b
             if session is None:
                 session = perpacket.new_session()
             perpacket.fill(rb, cols, session)
+        if application:
+            if app_session is None:
+                from pcapkit.columnar import perpacket
+
+                app_session = perpacket.new_session()
+            _app.fill(rb, cols, app_session)
         yield rb, cols
 
 
@@ -232,6 +258,8 @@ def _merge(parts: list[tuple[RecordBatch, Columns]]) -> tuple[RecordBatch, Colum
                      end_offset=rbs[-1].end_offset, pcapng=any(r.pcapng for r in rbs))
     cols = Columns(n)
     cols.fallback = np.concatenate([p[1].fallback for p in parts])
+    for name in parts[0][1].application:
+        cols.application[name] = _app.concat([(len(r), c.application.pop(name, None)) for r, c in parts])
     names: dict[str, Any] = {}
     for _, c in parts:
         for name, arr in c.values.items():
@@ -266,7 +294,7 @@ def _filter_programs(expr: str | None) -> Any:
 def _needed(columns: Sequence[str], query: str | None) -> list[str]:
     cols = list(columns)
     if query:
-        for name in (*_dt.COLUMNS, _dt.FALLBACK):
+        for name in (*_dt.COLUMNS, *_app.APPLICATION_COLUMNS, _dt.FALLBACK):
             if name in query and name not in cols:
                 cols.append(name)
     return cols
@@ -275,8 +303,15 @@ def _needed(columns: Sequence[str], query: str | None) -> list[str]:
 def read_packets(path: str | Path, filter: str | None = None, columns: Sequence[str] | None = None,
                  *, query: str | None = None, chunk_packets: int = DEFAULT_CHUNK_PACKETS, strict: bool = True,
                  progress: Progress | None = None, fallback: bool = True,
-                 use_numba: bool | None = None, dtype_backend: str = "numpy_nullable") -> pd.DataFrame:
+                 use_numba: bool | None = None, dtype_backend: str = "numpy_nullable",
+                 application: bool = False) -> pd.DataFrame:
     """The packets table of ``path``: one row per frame, one column per header field.
+
+    ``application=True`` adds the main DNS, HTTP and TLS fields (``dns.qry.name``,
+    ``http.request.uri``, ``tls.handshake.extensions_server_name``, ...: see
+    :mod:`pcapkit.columnar.application`) before ``pcapkit.fallback``, filled for the frames
+    that carry them; it dissects the frames on those protocols' ports, so it costs time
+    in proportion to them. Naming one of those columns in ``columns`` implies it.
 
     ``strict=False`` returns the frames read before a file error and records the error
     text in ``df.attrs["pcapkit.error"]`` instead of raising it.
@@ -285,15 +320,17 @@ def read_packets(path: str | Path, filter: str | None = None, columns: Sequence[
     parts: list[pd.DataFrame] = []
     decoded: list[tuple[RecordBatch, Columns]] = []
     error: PcapkitError | None = None
+    application = _wants_application(application, columns)
     try:
         if filter or query:
             for df in iter_batches(path, chunk_packets, columns=columns, filter=filter, query=query,
                                    progress=progress, fallback=fallback, use_numba=use_numba,
-                                   dtype_backend=dtype_backend):
+                                   dtype_backend=dtype_backend, application=application):
                 parts.append(df)
         else:
             done = 0
-            for rb, cols in _decoded(path, chunk_packets, DEFAULT_CHUNK_BYTES, fallback, use_numba):
+            for rb, cols in _decoded(path, chunk_packets, DEFAULT_CHUNK_BYTES, fallback, use_numba,
+                                     application):
                 decoded.append((rb, cols))
                 done += len(rb)
                 if progress is not None:
@@ -313,7 +350,7 @@ def read_packets(path: str | Path, filter: str | None = None, columns: Sequence[
         if columns is not None:
             out = out[list(columns)]
     elif not parts:
-        out = _empty_frame(columns)
+        out = _empty_frame(columns, application)
     elif len(parts) == 1:
         out = parts[0]
     else:

@@ -44,6 +44,8 @@ class Columns:
         self.values: dict[str, np.ndarray] = {}
         self.valid: dict[str, np.ndarray] = {}
         self.fallback = np.zeros(n, dtype=bool)
+        # read_packets(application=True): application column -> (rows, values) of the rows with one
+        self.application: dict[str, tuple[list[int], list[Any]]] = {}
 
     def set(self, name: str, idx: np.ndarray, values: Any, dtype: Any = None) -> None:
         arr = self.values.get(name)
