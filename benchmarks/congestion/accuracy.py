@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Score a congestion model against the sender kernel's truth (issue 12, item 5).
 
-    python benchmarks/congestion/accuracy.py DIR [--format table|csv] [--model auto|api|heuristic]
+    python benchmarks/congestion/accuracy.py DIR [--format table|csv] [--model api]
 
 DIR holds flows made by generate.py (NAME.pcap, NAME.truth.csv, NAME.castate.csv,
-NAME.json). The model is pcapkit.reports.congestion when it exists, else today's
-heuristic (models.py). Per data segment the sender sent, the kernel's state comes from
+NAME.json). The model scored is pcapkit.reports.congestion (models.py).
+Per data segment the sender sent, the kernel's state comes from
 truth.label_segments; figures are pooled over segments (a flow counts by its size):
 
   phase        share of segments whose phase equals the kernel's (issue 12's names/rules)
@@ -142,7 +142,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("directory", type=Path)
     ap.add_argument("--format", choices=("table", "csv"), default="table")
-    ap.add_argument("--model", choices=("auto", "api", "heuristic"), default="auto")
+    ap.add_argument("--model", choices=("auto", "api"), default="api")
     args = ap.parse_args()
     name, table, confusion = report(args.directory, args.model)
     if args.format == "csv":
