@@ -2,6 +2,7 @@
 """Score a congestion model against the sender kernel's truth (issue 12, item 5).
 
     python benchmarks/congestion/accuracy.py DIR [--format table|csv] [--model api]
+        [--side sender|receiver]
 
 DIR holds flows made by generate.py (NAME.pcap, NAME.truth.csv, NAME.castate.csv,
 NAME.json). The model scored is pcapkit.reports.congestion (models.py).
@@ -23,6 +24,11 @@ truth.label_segments; figures are pooled over segments (a flow counts by its siz
   algo         share of flows whose cc_algorithm is right (confusion matrix below)
 
 Rows: all flows, then per algorithm, per RTT bucket, per loss bucket.
+
+--side receiver scores the model on NAME.receiver.pcap (the capture after the
+bottleneck) instead, each of its data segments labelled with the state the sender's
+kernel sent that very frame under (truth.label_receiver_segments); the figures keep
+their meaning (kernel-cwnd-limited is the sender-side decision for that frame).
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ if "PYTHONPATH" not in os.environ:  # this repository's pcapkit, unless PYTHONPA
     sys.path.insert(1, str(Path(__file__).resolve().parents[2]))
 
 from models import SegmentsFn, SummaryFn, pick, tshark_bytes_in_flight
-from truth import label_segments
+from truth import label_receiver_segments, label_segments
 
 RTT_BUCKETS = ((0, 20, "rtt <20 ms"), (20, 60, "rtt 20-60 ms"), (60, 1e9, "rtt >=60 ms"))
 LOSS_BUCKETS = ((0, 1e-9, "loss 0"), (1e-9, 0.5, "loss <0.5 %"), (0.5, 1.0, "loss 0.5-1 %"),
@@ -48,9 +54,15 @@ LOSS_BUCKETS = ((0, 1e-9, "loss 0"), (1e-9, 0.5, "loss <0.5 %"), (0.5, 1.0, "los
 ALGOS = ("reno", "cubic", "bbr")
 
 
-def score_flow(pcap: Path, segments_fn: SegmentsFn, summary_fn: SummaryFn) -> tuple[pd.DataFrame, dict[str, object]]:
-    """Per data segment: kernel truth, model answer, tshark's bytes in flight."""
-    truth = label_segments(pcap)
+def score_flow(pcap: Path, segments_fn: SegmentsFn, summary_fn: SummaryFn,
+               side: str = "sender") -> tuple[pd.DataFrame, dict[str, object]]:
+    """Per data segment: kernel truth, model answer, tshark's bytes in flight. ``pcap``
+    is the sender's capture; with ``side="receiver"`` the model reads the receiver's."""
+    if side == "receiver":
+        pcap = receiver_capture(pcap)
+        truth = label_receiver_segments(pcap)
+    else:
+        truth = label_segments(pcap)
     meta = truth.attrs["meta"]
     cport, sport = meta["client"]["port"], meta["server"]["port"]
     model = segments_fn(str(pcap))
@@ -62,7 +74,7 @@ def score_flow(pcap: Path, segments_fn: SegmentsFn, summary_fn: SummaryFn) -> tu
     seg["mss"] = meta["mss"]
     summary = summary_fn(str(pcap))
     row = summary[(summary["tcp.srcport"] == cport) & (summary["tcp.dstport"] == sport)]
-    flow = {"name": pcap.stem, "algorithm": meta["algorithm"], "rtt_ms": meta["rtt_ms"],
+    flow = {"name": pcap.name.removesuffix(".pcap").removesuffix(".receiver"), "algorithm": meta["algorithm"], "rtt_ms": meta["rtt_ms"],
             "loss_percent": meta["loss_percent"],
             "predicted": str(row["cc_algorithm"].iloc[0]) if len(row) else "unknown",
             "segments": len(seg), "model_rows": int(seg["phase"].notna().sum())}
@@ -109,18 +121,25 @@ def _bucket(value: float, buckets: tuple[tuple[float, float, str], ...]) -> str:
     return next(name for lo, hi, name in buckets if lo <= value < hi)
 
 
-def report(directory: Path, model: str = "auto") -> tuple[str, pd.DataFrame, pd.DataFrame]:
+def receiver_capture(pcap: Path) -> Path:
+    return pcap.with_name(pcap.name.removesuffix(".pcap") + ".receiver.pcap")
+
+
+def report(directory: Path, model: str = "auto", side: str = "sender") -> tuple[str, pd.DataFrame, pd.DataFrame]:
     name, segments_fn, summary_fn = pick(model)
     parts, flows = [], []
     for pcap in sorted(directory.glob("*.pcap")):
         if not pcap.with_name(pcap.stem + ".truth.csv").exists():
             continue
-        seg, flow = score_flow(pcap, segments_fn, summary_fn)
+        if side == "receiver" and not receiver_capture(pcap).exists():
+            continue  # made before the generator captured at the receiver
+        seg, flow = score_flow(pcap, segments_fn, summary_fn, side)
         seg["flow"] = str(flow["name"])
         parts.append(seg)
         flows.append(flow)
     if not parts:
-        raise SystemExit(f"accuracy: no generated flows in {directory}")
+        raise SystemExit(f"accuracy: no generated flows in {directory}"
+                         + (" with a receiver-side capture" if side == "receiver" else ""))
     seg, fl = pd.concat(parts, ignore_index=True), pd.DataFrame(flows)
     fl["rtt_bucket"] = [_bucket(v, RTT_BUCKETS) for v in fl["rtt_ms"]]
     fl["loss_bucket"] = [_bucket(v, LOSS_BUCKETS) for v in fl["loss_percent"]]
@@ -143,13 +162,15 @@ def main() -> int:
     ap.add_argument("directory", type=Path)
     ap.add_argument("--format", choices=("table", "csv"), default="table")
     ap.add_argument("--model", choices=("auto", "api"), default="api")
+    ap.add_argument("--side", choices=("sender", "receiver"), default="sender",
+                    help="the capture the model reads (the truth is always the sender kernel's)")
     args = ap.parse_args()
-    name, table, confusion = report(args.directory, args.model)
+    name, table, confusion = report(args.directory, args.model, args.side)
     if args.format == "csv":
         table.insert(0, "model", name)
         print(table.to_csv(index=False, float_format="%.4f"), end="")
         return 0
-    print(f"model: {name}; {args.directory}")
+    print(f"model: {name}; {args.directory}; {args.side}-side captures")
     shown = table.copy()
     for col in ("phase", "cwnd_ok", "tshark_ok", "cwnd_ok_all", "tshark_ok_all", "said_lim", "cwnd_ok_said",
                 "ssth_cov", "ssth_ok", "algo"):

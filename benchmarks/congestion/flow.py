@@ -3,6 +3,9 @@ sender kernel's state written beside the capture.
 
 Files written for flow NAME:
   NAME.pcap        tcpdump on the sender's interface, snaplen 128 (headers), ns stamps
+  NAME.receiver.pcap  the same connection captured on the receiver's interface (after the
+                   bottleneck: delayed, queued, some segments dropped), for scoring a model
+                   on receiver-side captures (truth.label_receiver_segments)
   NAME.truth.csv   one row per tcp_probe of the sender's data socket (see FIELDS)
   NAME.castate.csv every change of the socket's ca_state (time_ns, ca_state): the exact
                    moment a timer (RTO) changed it, which no probe shows
@@ -24,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ktrace import SSTHRESH_UNSET, Probe, TraceInstance, parse_trace
-from netpath import SENDER_IF, NetPath
+from netpath import RECEIVER_IF, SENDER_IF, NetPath
 from sspoll import parse_polls
 
 SSPOLL = Path(__file__).resolve().parent / "sspoll.py"
@@ -73,6 +76,7 @@ def run_flow(p: FlowParams, index: int, out_dir: Path, keep_raw: bool = False) -
     tmp = out_dir / f".{p.name}.work"
     tmp.mkdir(parents=True, exist_ok=True)
     pcap = out_dir / f"{p.name}.pcap"
+    rx_pcap = out_dir / f"{p.name}.receiver.pcap"
     trace: TraceInstance | None = None
     try:
         path.build(timestamps=p.timestamps, sack=p.sack)
@@ -89,6 +93,11 @@ def run_flow(p: FlowParams, index: int, out_dir: Path, keep_raw: bool = False) -
                                          f"tcp port {p.server_port}"),
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         _wait_for(dump, b"listening on", 10.0)
+        rx_dump = path.start(path.in_receiver("tcpdump", "-i", RECEIVER_IF, "-s", str(SNAPLEN), "-B", "16384",
+                                              "--time-stamp-precision=nano", "-n", "-w", str(rx_pcap),
+                                              f"tcp port {p.server_port}"),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _wait_for(rx_dump, b"listening on", 10.0)
         poller = None
         if p.algorithm == "bbr":
             poller = path.start(path.in_sender(sys.executable, str(SSPOLL), "--sport", str(p.client_port),
@@ -105,8 +114,10 @@ def run_flow(p: FlowParams, index: int, out_dir: Path, keep_raw: bool = False) -
         if poller is not None:
             path.stop(poller)
         path.stop(dump, signal.SIGINT)
-        assert dump.stderr is not None
+        path.stop(rx_dump, signal.SIGINT)
+        assert dump.stderr is not None and rx_dump.stderr is not None
         dump_report = dump.stderr.read().decode(errors="replace")
+        rx_report = rx_dump.stderr.read().decode(errors="replace")
         offset_after = trace.clock_offset_ns()
         overruns = trace.overruns()
         (tmp / "trace.txt").write_text(trace.read())
@@ -118,9 +129,10 @@ def run_flow(p: FlowParams, index: int, out_dir: Path, keep_raw: bool = False) -
     if client.returncode != 0 or "error" in iperf:
         raise RuntimeError(f"{p.name}: iperf3 failed: {iperf.get('error', client.stderr.strip())}")
     probes, changes = parse_trace((tmp / "trace.txt").read_text())
-    counts = _tcpdump_counts(dump_report)
-    if counts.get("dropped by kernel", 0) or counts.get("captured") != counts.get("received by filter"):
-        raise RuntimeError(f"{p.name}: the capture lost frames: {counts}")
+    counts, rx_counts = _tcpdump_counts(dump_report), _tcpdump_counts(rx_report)
+    for side, c in (("sender", counts), ("receiver", rx_counts)):
+        if c.get("dropped by kernel", 0) or c.get("captured") != c.get("received by filter"):
+            raise RuntimeError(f"{p.name}: the {side}'s capture lost frames: {c}")
     offset = (offset_before[0] + offset_after[0]) // 2
     sender = f"{path.sender_addr}:{p.client_port}"
     probes = [pr for pr in probes if pr.src == sender]
@@ -137,7 +149,7 @@ def run_flow(p: FlowParams, index: int, out_dir: Path, keep_raw: bool = False) -
         "clock_offset_ns": offset, "clock_offset_uncertainty_ns": max(offset_before[1], offset_after[1]),
         "clock_offset_drift_ns": offset_after[0] - offset_before[0],
         "probes": len(probes), "ca_state_changes": len(changes), "ss_samples": len(modes),
-        "trace_overruns": overruns, "tcpdump": counts, "relay": relay,
+        "trace_overruns": overruns, "tcpdump": counts, "tcpdump_receiver": rx_counts, "relay": relay,
         "iperf3": _iperf_summary(iperf), "kernel": platform.release(), "snaplen": SNAPLEN,
         "namespaces": [path.sender_ns, path.relay_ns, path.receiver_ns],
         "trace_instance": f"pkcc{os.getpid()}x{index}",

@@ -101,7 +101,7 @@ def main() -> int:
         except Exception as exc:  # one broken flow must not lose the set
             failed += 1
             print(f"{params.name}: FAILED: {exc}", file=sys.stderr)
-            for suffix in (".pcap", ".truth.csv", ".castate.csv", ".json"):
+            for suffix in (".pcap", ".receiver.pcap", ".truth.csv", ".castate.csv", ".json"):
                 (args.out / f"{params.name}{suffix}").unlink(missing_ok=True)
             continue
         iperf = meta["iperf3"]

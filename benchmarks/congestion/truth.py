@@ -30,6 +30,12 @@ TCP table, :func:`pcapkit.reports.tcp.tcp_frames`), the state it was sent under:
   data still count in the capture's bytes in flight but not in the kernel's (deciding
   there too called segments limited that went out with far more than cwnd in flight:
   on set2's BBR flows tshark's bytes in flight was then a median 69 % above cwnd).
+
+``label_receiver_segments(receiver_pcap)`` gives the same labels for the data segments of
+``NAME.receiver.pcap`` (the capture after the bottleneck): each is the very frame the
+sender captured, found by its IP ID, raw sequence number and length (Linux numbers a
+connected socket's datagrams one by one, so the triple is unique within a flow), and takes
+the state that frame was sent under. Segments the bottleneck dropped are missing there.
 """
 
 from __future__ import annotations
@@ -172,6 +178,41 @@ def label_segments(pcap: str | PathLike[str], *, align: str = "next") -> pd.Data
     out.loc[~valid, "kernel_cwnd_limited"] = False
     out.attrs["meta"] = meta
     return out
+
+
+def label_receiver_segments(receiver_pcap: str | PathLike[str]) -> pd.DataFrame:
+    """The kernel's state per data segment of the receiver-side capture (module doc):
+    :func:`label_segments` of the sender's capture, matched frame by frame. Columns as
+    there (``frame.number`` is the receiver capture's), plus ``sender_frame``; a segment
+    the sender's capture does not show (none are expected) keeps missing labels."""
+    rx_path = Path(receiver_pcap)
+    sender_pcap = rx_path.with_name(rx_path.name.removesuffix(".receiver.pcap") + ".pcap")
+    sent = label_segments(sender_pcap)
+    meta = sent.attrs["meta"]
+    keys = ["ip.id", "tcp.seq_raw", "tcp.len"]
+    sent_ids = _data_frame_keys(sender_pcap, meta)[["frame.number", "ip.id", "tcp.seq_raw"]].rename(
+        columns={"frame.number": "sender_frame"})
+    sent = sent.rename(columns={"frame.number": "sender_frame"}).merge(sent_ids, on="sender_frame", how="left")
+    rx_ids = _data_frame_keys(rx_path, meta)
+    if sent.duplicated(keys).any():
+        raise ValueError(f"{sender_pcap}: two data segments share an IP ID, sequence number and length")
+    rx_frames = sent.drop(columns=["frame.time_epoch", "bytes_in_flight"])
+    out = rx_ids.merge(rx_frames, on=keys, how="left")
+    out["kernel_cwnd_limited"] = out["kernel_cwnd_limited"].fillna(False).astype(bool)
+    out.attrs["meta"] = meta
+    return out
+
+
+def _data_frame_keys(pcap: str | PathLike[str], meta: dict[str, Any]) -> pd.DataFrame:
+    """frame.number, frame.time_epoch, ip.id, tcp.seq_raw, tcp.len of the sender's data segments."""
+    import pcapkit
+
+    cols = ["frame.number", "frame.time_epoch", "ip.id", "tcp.srcport", "tcp.dstport", "tcp.seq_raw", "tcp.len"]
+    df = pcapkit.read_packets(pcap, columns=cols)
+    data = df[(df["tcp.srcport"] == meta["client"]["port"]) & (df["tcp.dstport"] == meta["server"]["port"])
+              & (df["tcp.len"] > 0)].fillna({"tcp.len": 0})
+    return data[["frame.number", "frame.time_epoch", "ip.id", "tcp.seq_raw", "tcp.len"]].astype(
+        {"frame.number": "int64", "ip.id": "int64", "tcp.seq_raw": "int64", "tcp.len": "int64"}).reset_index(drop=True)
 
 
 def _ca_state_at(pcap: str | PathLike[str], seg_t: np.ndarray, fallback: np.ndarray) -> np.ndarray:

@@ -196,7 +196,39 @@ def test_generator_makes_a_flow_with_consistent_truth(tmp_path: Path) -> None:
     assert meta["tcpdump"]["dropped by kernel"] == 0 and meta["trace_overruns"] == 0
     test_probes_show_the_acks_the_capture_shows(pcap)
     test_kernel_cwnd_covers_the_bytes_in_flight(pcap)
+    _check_receiver_side(pcap, meta)
     # everything the flow made is gone
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, timeout=10, check=False)
     assert not set(meta["namespaces"]) & {line.split()[0] for line in listed.stdout.splitlines() if line}
     assert not (ktrace.TRACEFS / "instances" / meta["trace_instance"]).exists()
+
+
+def _check_receiver_side(pcap: Path, meta: dict[str, object]) -> None:
+    """The receiver-side capture holds what the relay passed, and each of its data segments
+    takes the labels of the sender's frame with the same IP ID, raw sequence number and
+    length (tshark's fields)."""
+    rx_pcap = pcap.with_name(pcap.stem + ".receiver.pcap")
+    relay, sent_counts, rx_counts = meta["relay"], meta["tcpdump"], meta["tcpdump_receiver"]
+    assert isinstance(relay, dict) and isinstance(sent_counts, dict) and isinstance(rx_counts, dict)
+    # every frame the sender's capture shows reached the receiver's but those the relay
+    # dropped at random or could not queue (tbf full)
+    assert sent_counts["captured"] - rx_counts["captured"] == (
+        relay["dropped_random"] + relay["send_errors"] + relay["dropped_listed"])
+    fields = ["frame.number", "frame.time_epoch", "ip.id", "tcp.seq_raw", "tcp.len", "tcp.srcport"]
+    cport = str(meta["client"]["port"])  # type: ignore[index]
+
+    def data(path: Path) -> dict[tuple[str, str, str], dict[str, str]]:
+        rows = [r for r in tshark_fields(path, fields) if r.get("tcp.srcport") == cport and r.get("tcp.len", "0") != "0"]
+        return {(r["ip.id"], r["tcp.seq_raw"], r["tcp.len"]): r for r in rows}
+
+    sent, received = data(pcap), data(rx_pcap)
+    labels = truth.label_receiver_segments(rx_pcap)
+    sender_labels = truth.label_segments(pcap).set_index("frame.number")
+    assert len(labels) == len(received) > 0
+    assert labels["sender_frame"].notna().all()
+    for row in labels.to_dict("records"):
+        key = (f"0x{int(row['ip.id']):04x}", str(row["tcp.seq_raw"]), str(row["tcp.len"]))
+        tx = sent[key]
+        assert int(tx["frame.number"]) == int(row["sender_frame"])
+        assert _ns(received[key]["frame.time_epoch"]) > _ns(tx["frame.time_epoch"])
+        assert row["kernel_phase"] == sender_labels.at[int(row["sender_frame"]), "kernel_phase"]
