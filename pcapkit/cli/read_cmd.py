@@ -153,6 +153,7 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
     session_cls = _optional("pcapkit.dissect.driver", "DissectSession")
     session = session_cls() if session_cls is not None else None
 
+    from pcapkit.cli import read_lines
     from pcapkit.cli.output import open_output
 
     with open_output(output) as out, open_capture(file, strict=strict) as reader:
@@ -169,7 +170,16 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
         tree = _optional("pcapkit.cli.show_cmd", "packet_tree") if fmt == "verbose" else None
         tree_specs = _specs_for_tree(specs) if tree is not None else {}
         shown = 0
-        for frame in frames if count != 0 else ():
+        complete = False
+        if (fmt == "text" and filter_frames is None and summary_line is not None and dissect is not None
+                and count != 0 and read_lines.batched(file)):
+            # the lines formatted from columns, a batch at a time (see read_lines)
+            shown, complete = read_lines.write_lines(
+                file, out, number, count, lambda frame: summary_line(frame, dissect(frame, session)))
+            if not complete:  # damage: the record reader takes over after the last line written
+                written = shown
+                frames = (f for f in frames if f.number > written)
+        for frame in frames if count != 0 and not complete else ():
             shown += 1
             packet = None
             if dissect is not None and frame.linktype >= 0 and (fmt != "text" or summary_line):
