@@ -10,9 +10,10 @@ path marked, other protocols, other TCP options) goes through the dissectors and
 lines of a batch are written as one byte string per run of fast rows, so the first lines
 appear after the first batch and memory is bounded by the batch.
 
-Only plain (uncompressed) pcap files take this path: their time stamps are exact in
-nanoseconds and their frames are numbered in file order. On damage the caller resumes
-with the record reader after the last line written (see :func:`write_lines`).
+Only plain (uncompressed) pcap files take this path, when numba's kernels run
+(:func:`pcapkit.cli.read_cmd.batched`): their time stamps are exact in nanoseconds and
+their frames are numbered in file order. On damage the caller resumes with the record
+reader after the last line written (see :func:`write_lines`).
 """
 
 from __future__ import annotations
@@ -23,11 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from pcapkit.capture.pcap import MAGICS
-
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from pcapkit.capture.batch import RecordBatch
     from pcapkit.columnar.decode import Columns
 
@@ -35,31 +32,6 @@ BATCH_PACKETS = 1 << 16  # the first lines appear after this many records are de
 _TS_OPTION = np.array([1, 1, 8, 10], dtype=np.uint8)  # nop, nop, timestamp (kind 8, length 10)
 _SACK_HEAD = np.array([1, 1, 5], dtype=np.uint8)     # nop, nop, SACK (kind 5)
 _MAX_SACK_BLOCKS = 4
-
-
-# Below this size the per-packet path is faster than importing the batch machinery
-# (numpy, pyarrow, numba's kernels): a 213-frame trace takes 0.3 CPU s one packet at a
-# time against about 2 s through the columns (benchmarks/bench_e2e.py)
-BATCHED_MIN_BYTES = 1 << 20
-
-
-def is_plain_pcap(path: str) -> bool:
-    """Whether ``path`` is an uncompressed pcap file (by its magic number)."""
-    try:
-        with open(path, "rb") as f:
-            return f.read(4) in MAGICS
-    except OSError:
-        return False
-
-
-def batched(path: str) -> bool:
-    """Whether ``pcapkit read`` formats ``path``'s lines from columns: a plain pcap file
-    big enough for the batch machinery to pay for its imports."""
-    try:
-        big = os.path.getsize(path) >= BATCHED_MIN_BYTES
-    except OSError:
-        return False
-    return big and is_plain_pcap(path)
 
 
 def write_lines(path: str, out: IO[str], number: bool, count: int | None,
@@ -90,19 +62,15 @@ def _write_batch(rb: RecordBatch, n: int, out: IO[str], number: bool, slow_line:
     from pcapkit.columnar.decode import decode_batch
 
     cols = decode_batch(rb)
-    fast, lines = _fast_lines(rb, cols, number)
+    fast, offsets, data = _fast_lines(rb, cols, number)
     fast = fast[:n]
     slow = np.nonzero(~fast)[0]
     pos = 0
-    offsets = data = None
-    if lines is not None:
-        _, offset_buffer, data = lines.buffers()
-        offsets = np.frombuffer(offset_buffer, dtype=np.int32)[lines.offset:lines.offset + len(lines) + 1]
     rank = np.cumsum(fast) - 1  # the index of each fast row in ``lines``
     for i in [*slow.tolist(), n]:
-        if i > pos and offsets is not None and data is not None:  # rows [pos, i) are fast
+        if i > pos:  # rows [pos, i) are fast
             lo, hi = int(offsets[rank[pos]]), int(offsets[rank[i - 1] + 1])
-            _write_bytes(out, memoryview(data)[lo:hi])
+            _write_bytes(out, data[lo:hi])
         if i < n:
             line = slow_line(_frame(rb, i))
             out.write(f"{rb.first_number + i:5d}  {line}\n" if number else line + "\n")
@@ -110,13 +78,13 @@ def _write_batch(rb: RecordBatch, n: int, out: IO[str], number: bool, slow_line:
     return n
 
 
-def _write_bytes(out: IO[str], data: memoryview) -> None:
+def _write_bytes(out: IO[str], data: np.ndarray) -> None:
     raw = getattr(out, "buffer", None)
     if raw is None:
-        out.write(bytes(data).decode("utf-8"))
+        out.write(data.tobytes().decode("utf-8"))
         return
     out.flush()
-    raw.write(data)
+    raw.write(data.data)
 
 
 def _frame(rb: RecordBatch, i: int) -> Any:
@@ -128,50 +96,7 @@ def _frame(rb: RecordBatch, i: int) -> Any:
 
 
 # --------------------------------------------------------------------------------------
-# the fast rows' lines, column by column. Arrays go to pyarrow through their buffers:
-# pa.array() on numpy arrays or lists imports pandas (about a second)
-
-def _arrow(values: np.ndarray) -> Any:
-    """A numeric or boolean numpy array as a pyarrow array (no copy for numbers)."""
-    import pyarrow as pa
-
-    if values.dtype == np.bool_:
-        bits = np.packbits(values, bitorder="little")
-        return pa.Array.from_buffers(pa.bool_(), values.size, [None, pa.py_buffer(bits)])
-    values = np.ascontiguousarray(values)
-    return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), values.size, [None, pa.py_buffer(values)])
-
-
-def _join(*items: Any) -> Any:
-    """Element-wise concatenation of string arrays (without nulls: an absent piece is an
-    empty string, which joins 4x faster than skipping nulls) and literal texts."""
-    import pyarrow.compute as pc
-
-    args = [_literal(x) if isinstance(x, str) else x for x in items]
-    return pc.binary_join_element_wise(*args, _literal(""))
-
-
-def _literal(text: str) -> Any:
-    """``text`` as a pyarrow string scalar."""
-    scalar = _LITERALS.get(text)
-    if scalar is None:
-        scalar = _LITERALS[text] = _strings([text])[0]
-    return scalar
-
-
-_LITERALS: dict[str, Any] = {}
-
-
-def _strings(texts: list[str]) -> Any:
-    """A list of str as a pyarrow string array."""
-    import pyarrow as pa
-
-    encoded = [t.encode("utf-8") for t in texts]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
-    np.cumsum([len(e) for e in encoded], out=offsets[1:])
-    return pa.Array.from_buffers(pa.string(), len(encoded), [None, pa.py_buffer(offsets),
-                                                              pa.py_buffer(b"".join(encoded))])
-
+# the fast rows' lines: the columns they need, then one compiled loop writes the bytes
 
 def _col(cols: Columns, name: str) -> tuple[np.ndarray, np.ndarray]:
     values = cols.values.get(name)
@@ -180,10 +105,11 @@ def _col(cols: Columns, name: str) -> tuple[np.ndarray, np.ndarray]:
     return values, cols.valid[name]
 
 
-def _fast_lines(rb: RecordBatch, cols: Columns, number: bool) -> tuple[np.ndarray, pa.StringArray | None]:
-    """(which rows the columns format, the lines of those rows, each ending in a newline)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+def _fast_lines(rb: RecordBatch, cols: Columns, number: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(which rows the columns format, where each of their lines starts in the buffer and
+    where the last ends, the buffer: the lines' bytes, each ending in a newline)."""
+    from pcapkit.cli.line_kernel import MAX_LINE, format_lines
+    from pcapkit.proto.consts import tcpdump_flags
 
     ok = (~cols.fallback) & (rb.linktype >= 0)
     version, has_version = _col(cols, "ip.version")
@@ -198,41 +124,39 @@ def _fast_lines(rb: RecordBatch, cols: Columns, number: bool) -> tuple[np.ndarra
     udp_rows = ok & (proto == 17) & _udp_sane(cols, v4)
     fast = tcp_rows | udp_rows
     rows = np.nonzero(fast)[0]
+    offsets = np.zeros(rows.size + 1, dtype=np.int64)
     if rows.size == 0:
-        return fast, None
+        return fast, offsets, np.zeros(0, dtype=np.uint8)
 
-    def num(values: np.ndarray) -> Any:
-        return pc.cast(_arrow(values), pa.string())
-
-    def when(mask: np.ndarray, *items: Any) -> list[Any]:
-        """``items`` (texts and string arrays) on the rows of ``mask``: as they are, to be
-        joined with the rest of the line, when every row has them (one join fewer)."""
-        if mask.all():
-            return list(items)
-        if not mask.any():
-            return []
-        return [pc.if_else(_arrow(mask), _join(*items), _literal(""))]
+    def v(name: str) -> np.ndarray:
+        return np.ascontiguousarray(_col(cols, name)[0][rows], dtype=np.int64)
 
     is_tcp = tcp_rows[rows]
     is_v4 = v4[rows]
-    parts: list[Any] = []
-    if number:
-        parts += [pc.utf8_lpad(num(rb.first_number + rows), 5), "  "]
-    ts = rb.ts_ns[rows]
-    parts += [num(ts // 1_000_000_000), ".", pc.utf8_lpad(num(ts % 1_000_000_000 // 1000), 6, "0")]
-    parts += [pc.take(_strings([" IP6 ", " IP "]), _arrow(is_v4.astype(np.int8))),
-              _addresses(cols, rows, is_v4, "src"), "."]
-    sport = np.where(is_tcp, _col(cols, "tcp.srcport")[0][rows], _col(cols, "udp.srcport")[0][rows])
-    dport = np.where(is_tcp, _col(cols, "tcp.dstport")[0][rows], _col(cols, "udp.dstport")[0][rows])
-    parts += [num(sport), " > ", _addresses(cols, rows, is_v4, "dst"), ".", num(dport), ": "]
-    if is_tcp.any():
-        parts += _tcp_text(cols, rows, is_tcp, options, num, when)
-    if not is_tcp.all():
-        ulen = cols.values["udp.length"][rows].astype(np.int64) - 8
-        parts += when(~is_tcp, "UDP, length ", num(ulen))
-    parts.append("\n")
-    lines = _join(*parts)
-    return fast, lines
+    addr_text, addr_off, (src, dst) = _addresses(cols, rows, is_v4)
+    flags = v("tcp.flags")
+    uniq, flag_index = np.unique(flags, return_inverse=True)
+    flag_text, flag_off = _texts([tcpdump_flags(int(f)) for f in uniq.tolist()])
+    seq, length = v("tcp.seq_raw"), v("tcp.len")
+    ts_ns = rb.ts_ns[rows].astype(np.int64)
+    out = np.empty(rows.size * MAX_LINE, dtype=np.uint8)
+    format_lines(number, (rb.first_number + rows).astype(np.int64), ts_ns // 1_000_000_000,
+                 ts_ns % 1_000_000_000 // 1000, is_v4, src, dst, addr_text, addr_off,
+                 np.where(is_tcp, v("tcp.srcport"), v("udp.srcport")), np.where(is_tcp, v("tcp.dstport"), v("udp.dstport")),
+                 is_tcp, flag_index.reshape(-1).astype(np.int64), flag_text, flag_off, flags, seq,
+                 (seq + length) & 0xFFFFFFFF, v("tcp.ack_raw"), v("tcp.window_size_value"), v("tcp.urgent_pointer"),
+                 length, np.ascontiguousarray(options["ts"][rows]), v("tcp.options.timestamp.tsval"),
+                 v("tcp.options.timestamp.tsecr"), np.ascontiguousarray(options["blocks"][rows]),
+                 np.ascontiguousarray(options["edges"][rows]), v("udp.length") - 8, out, offsets)
+    return fast, offsets, out[:offsets[-1]]
+
+
+def _texts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Texts laid end to end (UTF-8 bytes) and where each starts (plus the end)."""
+    encoded = [t.encode("utf-8") for t in texts]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
 
 
 def _udp_sane(cols: Columns, v4: np.ndarray) -> np.ndarray:
@@ -245,25 +169,29 @@ def _udp_sane(cols: Columns, v4: np.ndarray) -> np.ndarray:
     return has & _col(cols, "udp.srcport")[1] & (u >= 8) & (u <= payload)
 
 
-def _addresses(cols: Columns, rows: np.ndarray, is_v4: np.ndarray, side: str) -> Any:
-    """The text of the ``side`` ("src"/"dst") address of each row, each distinct one made once."""
-    import pyarrow.compute as pc
-
+def _addresses(cols: Columns, rows: np.ndarray, is_v4: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                           tuple[np.ndarray, np.ndarray]]:
+    """The distinct source and destination addresses' texts (see :func:`_texts`), and the
+    index of each row's source and destination among them; each text is made once."""
     from pcapkit.fields import ipv4_text, ipv6_text
 
     texts: list[str] = []
-    index = np.zeros(rows.size, dtype=np.int64)
-    if is_v4.any():
-        uniq, inverse = np.unique(cols.values[f"ip.{side}"][rows[is_v4]], return_inverse=True)
-        texts += [ipv4_text(int(u).to_bytes(4, "big")) for u in uniq.tolist()]
-        index[is_v4] = inverse.reshape(-1)
-    if not is_v4.all():
-        r6 = rows[~is_v4]
-        pairs = np.stack([cols.values[f"ipv6.{side}.hi"][r6], cols.values[f"ipv6.{side}.lo"][r6]], axis=1)
-        uniq6, inverse6 = np.unique(pairs, axis=0, return_inverse=True)
-        index[~is_v4] = len(texts) + inverse6.reshape(-1)
-        texts += [ipv6_text(int(h).to_bytes(8, "big") + int(lo).to_bytes(8, "big")) for h, lo in uniq6.tolist()]
-    return pc.take(_strings(texts), _arrow(index))
+    index = []
+    for side in ("src", "dst"):
+        at = np.zeros(rows.size, dtype=np.int64)
+        if is_v4.any():
+            uniq, inverse = np.unique(cols.values[f"ip.{side}"][rows[is_v4]], return_inverse=True)
+            at[is_v4] = len(texts) + inverse.reshape(-1)
+            texts += [ipv4_text(int(u).to_bytes(4, "big")) for u in uniq.tolist()]
+        if not is_v4.all():
+            r6 = rows[~is_v4]
+            pairs = np.stack([cols.values[f"ipv6.{side}.hi"][r6], cols.values[f"ipv6.{side}.lo"][r6]], axis=1)
+            uniq6, inverse6 = np.unique(pairs, axis=0, return_inverse=True)
+            at[~is_v4] = len(texts) + inverse6.reshape(-1)
+            texts += [ipv6_text(int(h).to_bytes(8, "big") + int(lo).to_bytes(8, "big")) for h, lo in uniq6.tolist()]
+        index.append(at)
+    text, offsets = _texts(texts)
+    return text, offsets, (index[0], index[1])
 
 
 def _tcp_options(rb: RecordBatch, cols: Columns, tcp_rows: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
@@ -299,60 +227,3 @@ def _tcp_options(rb: RecordBatch, cols: Columns, tcp_rows: np.ndarray) -> tuple[
             words = (raw[:, 0::4] << 24) | (raw[:, 1::4] << 16) | (raw[:, 2::4] << 8) | raw[:, 3::4]
             edges[rows, :words.shape[1]] = words
     return {"ts": ts, "sack": sack, "blocks": blocks, "edges": edges}, tcp_rows & (plain | ts | sack)
-
-
-def _tcp_text(cols: Columns, rows: np.ndarray, is_tcp: np.ndarray, options: dict[str, Any],
-              num: Callable[[np.ndarray], Any], when: Callable[..., list[Any]]) -> list[Any]:
-    """The TCP summary of each row (null on the other rows): as the dissector's
-    ``Flags [..], seq .., ack .., win .., urg .., options [..], length ..``."""
-    import pyarrow.compute as pc
-
-    from pcapkit.proto.consts import TCP_ACK, TCP_URG, tcpdump_flags
-
-    def v(name: str) -> np.ndarray:
-        return cols.values[name][rows].astype(np.int64)
-
-    flags, seq, ack, win = v("tcp.flags"), v("tcp.seq_raw"), v("tcp.ack_raw"), v("tcp.window_size_value")
-    length = v("tcp.len")
-    uniq, inverse = np.unique(flags, return_inverse=True)
-    letters = _strings([tcpdump_flags(int(f)) for f in uniq.tolist()])
-    flag_text = pc.take(letters, _arrow(inverse.reshape(-1)))
-    end = num((seq + length) & 0xFFFFFFFF)
-    seq_text = num(seq)
-    parts: list[Any] = [
-        *when(is_tcp, "Flags [", flag_text, "]"),
-        *when(is_tcp & (length > 0), ", seq ", seq_text, ":", end),
-        *when(is_tcp & (length <= 0) & ((flags & 0x07) != 0), ", seq ", seq_text),
-        *when(is_tcp & ((flags & TCP_ACK) != 0), ", ack ", num(ack)),
-        *when(is_tcp, ", win ", num(win)),
-    ]
-    if ((flags & TCP_URG) != 0).any():
-        parts.append(when(is_tcp & ((flags & TCP_URG) != 0),
-                          _join(", urg ", num(v("tcp.urgent_pointer")))))
-    ts, sack = options["ts"][rows], options["sack"][rows]
-    if ts.any() or sack.any():
-        words: list[Any] = []
-        if ts.any():
-            words += when(ts, "nop,nop,TS val ", num(v("tcp.options.timestamp.tsval")), " ecr ",
-                          num(v("tcp.options.timestamp.tsecr")))
-            words += when(ts & sack, ",")
-        if sack.any():
-            words += _sack_text(rows, options, num, when)
-        parts += when(ts | sack, ", options [", *words, "]")
-    parts += when(is_tcp, ", length ", num(length))
-    return parts
-
-
-def _sack_text(rows: np.ndarray, options: dict[str, Any], num: Callable[[np.ndarray], Any],
-               when: Callable[..., list[Any]]) -> list[Any]:
-    """``nop,nop,sack N {le:re}...`` of the SACK rows."""
-    sack = options["sack"][rows]
-    count = options["blocks"][rows]
-    edges = options["edges"][rows]
-    parts: list[Any] = ["nop,nop,sack ", num(count), " "]
-    for k in range(_MAX_SACK_BLOCKS):
-        block = sack & (count > k)
-        if not block.any():
-            break
-        parts += when(block, "{", num(edges[:, 2 * k]), ":", num(edges[:, 2 * k + 1]), "}")
-    return when(sack, *parts)

@@ -5,20 +5,22 @@ options, damaged and truncated files. Output, error text and exit status must be
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from conftest import CAPTURES, CORPUS, corpus_files, corpus_id
 
+from pcapkit.capture import compiled
 from pcapkit.capture.batch import iter_records
-from pcapkit.cli import read_lines
+from pcapkit.cli import read_cmd, read_lines
 from pcapkit.cli.read_cmd import read
 from pcapkit.columnar.decode import decode_batch
 
 MAX_BYTES = 1 << 20  # keeps the per-packet runs short: about 200 files, 20,000 packets
 FILES = [p for p in [*corpus_files(), *sorted(CAPTURES.glob("*.pcap"))]
-         if p.stat().st_size <= MAX_BYTES and read_lines.is_plain_pcap(str(p))]
+         if p.stat().st_size <= MAX_BYTES and read_cmd.is_plain_pcap(str(p))]
 
 
 def run(args: list[str]) -> tuple[int, str, str]:
@@ -28,13 +30,15 @@ def run(args: list[str]) -> tuple[int, str, str]:
 
 @pytest.fixture(autouse=True)
 def _batched_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The corpus files are small: have the batched path take them all the same."""
-    monkeypatch.setattr(read_lines, "BATCHED_MIN_BYTES", 0)
+    """The corpus files are small: have the batched path (compiled kernels) take them all the same."""
+    if not compiled.numba_installed():
+        pytest.skip("numba not installed: pcapkit read formats one packet at a time")
+    monkeypatch.setattr(compiled, "SMALL_INPUT_BYTES", 0)
 
 
 def per_packet(monkeypatch: pytest.MonkeyPatch, args: list[str]) -> tuple[int, str, str]:
     with monkeypatch.context() as m:
-        m.setattr(read_lines, "batched", lambda path: False)
+        m.setattr(read_cmd, "batched", lambda path: False)
         return run(args)
 
 
@@ -52,12 +56,15 @@ def test_count_and_numbering(name: str, args: list[str], monkeypatch: pytest.Mon
     assert run([path, *args]) == per_packet(monkeypatch, [path, *args])
 
 
-def test_small_files_take_the_per_packet_path() -> None:
-    path = CORPUS / "labs/tcp-ethereal-trace-1"
-    if not path.exists():
-        pytest.skip("corpus file missing")
-    assert read_lines.is_plain_pcap(str(path))
-    assert read_lines.batched(str(path)) == (path.stat().st_size >= read_lines.BATCHED_MIN_BYTES)
+def test_small_files_take_the_per_packet_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = str(CORPUS / "labs/tcp-ethereal-trace-1")
+    assert read_cmd.is_plain_pcap(path)
+    assert read_cmd.batched(path)
+    monkeypatch.undo()  # the real size limit
+    with compiled.input_size(os.path.getsize(path)):
+        assert not read_cmd.batched(path)
+    with compiled.input_size(compiled.SMALL_INPUT_BYTES):
+        assert read_cmd.batched(path)
 
 
 def test_damaged_files_are_in_the_sample() -> None:
@@ -73,8 +80,8 @@ def test_most_lines_come_from_the_columns() -> None:
         pytest.skip("corpus file missing")
     fast = total = 0
     for rb in iter_records(str(path)):
-        mask, lines = read_lines._fast_lines(rb, decode_batch(rb), number=True)
+        mask, offsets, data = read_lines._fast_lines(rb, decode_batch(rb), number=True)
         fast += int(mask.sum())
         total += len(rb)
-        assert lines is not None and len(lines) == int(mask.sum())
+        assert offsets.size == int(mask.sum()) + 1 and data.tobytes().count(b"\n") == int(mask.sum())
     assert fast >= 0.9 * total
