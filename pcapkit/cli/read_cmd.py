@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from importlib import import_module
@@ -88,7 +89,10 @@ class _Clock:
 
 
 def is_plain_pcap(path: str) -> bool:
-    """Whether ``path`` is an uncompressed pcap file (by its magic number)."""
+    """Whether ``path`` is a regular file holding uncompressed pcap (by its magic number;
+    a FIFO or standard input is never peeked at: it is read once, by the reader)."""
+    if not os.path.isfile(path):
+        return False
     try:
         with open(path, "rb") as f:
             return f.read(4) in MAGICS
