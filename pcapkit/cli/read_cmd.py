@@ -5,6 +5,7 @@ a ``tcpdump -n -tt`` line), the layer tree of each (``-V``), the fields of each
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 from collections import deque
@@ -86,6 +87,9 @@ class _Clock:
         previous = self._pending[0][1] if self._pending and self._pending[0][0] == frame.number else frame.ts_ns
         return {"frame.time_relative": frame.ts_ns - (self.first if self.first is not None else frame.ts_ns),
                 "frame.time_delta": frame.ts_ns - previous}
+
+
+FIRST_LINES = 1000  # lines printed one packet at a time before the batched path starts
 
 
 def is_plain_pcap(path: str) -> bool:
@@ -196,14 +200,25 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
         complete = False
         if (fmt == "text" and filter_frames is None and summary_line is not None and dissect is not None
                 and count != 0 and batched(file)):
-            from pcapkit.cli import read_lines
+            # the first lines one packet at a time, at once (the batch machinery takes a
+            # second to start), then the rest formatted from columns (see read_lines)
+            head = FIRST_LINES if count is None else min(FIRST_LINES, count)
+            for frame in itertools.islice(frames, head):
+                shown += 1
+                line = summary_line(frame, dissect(frame, session))
+                out.write(f"{frame.number:5d}  {line}\n" if number else line + "\n")
+            if count is not None and shown >= count:
+                complete = True  # -c N: all shown
+            elif shown == head:
+                from pcapkit.cli import read_lines
 
-            # the lines formatted from columns, a batch at a time (see read_lines)
-            shown, complete = read_lines.write_lines(
-                file, out, number, count, lambda frame: summary_line(frame, dissect(frame, session)))
-            if not complete:  # damage: the record reader takes over after the last line written
-                written = shown
-                frames = (f for f in frames if f.number > written)
+                written, complete = read_lines.write_lines(
+                    file, out, number, None if count is None else count - shown,
+                    lambda frame: summary_line(frame, dissect(frame, session)), skip=shown)
+                shown += written
+                if not complete:  # damage: the record reader takes over after the last line written
+                    after = shown
+                    frames = (f for f in frames if f.number > after)
         for frame in frames if count != 0 and not complete else ():
             shown += 1
             packet = None

@@ -35,9 +35,9 @@ _MAX_SACK_BLOCKS = 4
 
 
 def write_lines(path: str, out: IO[str], number: bool, count: int | None,
-                slow_line: Callable[[Any], str]) -> tuple[int, bool]:
-    """Write the line of each record of ``path`` (at most ``count``); return how many were
-    written and whether that is all of them. ``slow_line(frame)`` gives the line of a record
+                slow_line: Callable[[Any], str], skip: int = 0) -> tuple[int, bool]:
+    """Write the line of each record of ``path`` after the first ``skip`` (at most ``count``
+    lines); return how many were written and whether that is all of them. ``slow_line(frame)`` gives the line of a record
     the fast path leaves alone. Not all (a damaged file, bytes after the last whole record):
     the caller goes on with the record reader after the lines written, which reports the
     damage as it always does."""
@@ -48,9 +48,12 @@ def write_lines(path: str, out: IO[str], number: bool, count: int | None,
     end = 0
     try:
         for rb in iter_records(path, max_packets=BATCH_PACKETS):
-            n = len(rb) if count is None else min(len(rb), count - written)
-            written += _write_batch(rb, n, out, number, slow_line)
             end = rb.end_offset
+            start = max(0, skip - (rb.first_number - 1))  # records of this batch already shown
+            if start >= len(rb):
+                continue
+            n = len(rb) if count is None else min(len(rb), start + count - written)
+            written += _write_batch(rb, start, n, out, number, slow_line)
             if count is not None and written >= count:
                 return written, True
     except CaptureFileError:
@@ -58,14 +61,16 @@ def write_lines(path: str, out: IO[str], number: bool, count: int | None,
     return written, end == os.path.getsize(path)
 
 
-def _write_batch(rb: RecordBatch, n: int, out: IO[str], number: bool, slow_line: Callable[[Any], str]) -> int:
+def _write_batch(rb: RecordBatch, start: int, n: int, out: IO[str], number: bool,
+                 slow_line: Callable[[Any], str]) -> int:
+    """Write the lines of the batch's records [start, n); return how many."""
     from pcapkit.columnar.decode import decode_batch
 
     cols = decode_batch(rb)
     fast, offsets, data = _fast_lines(rb, cols, number)
     fast = fast[:n]
-    slow = np.nonzero(~fast)[0]
-    pos = 0
+    slow = np.nonzero(~fast[start:])[0] + start
+    pos = start
     rank = np.cumsum(fast) - 1  # the index of each fast row in ``lines``
     for i in [*slow.tolist(), n]:
         if i > pos:  # rows [pos, i) are fast
@@ -75,7 +80,7 @@ def _write_batch(rb: RecordBatch, n: int, out: IO[str], number: bool, slow_line:
             line = slow_line(_frame(rb, i))
             out.write(f"{rb.first_number + i:5d}  {line}\n" if number else line + "\n")
         pos = i + 1
-    return n
+    return n - start
 
 
 def _write_bytes(out: IO[str], data: np.ndarray) -> None:

@@ -34,6 +34,7 @@ def _batched_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
     if not compiled.numba_installed():
         pytest.skip("numba not installed: pcapkit read formats one packet at a time")
     monkeypatch.setattr(compiled, "SMALL_INPUT_BYTES", 0)
+    monkeypatch.setattr(read_cmd, "FIRST_LINES", 0)
 
 
 def per_packet(monkeypatch: pytest.MonkeyPatch, args: list[str]) -> tuple[int, str, str]:
@@ -54,6 +55,25 @@ def test_count_and_numbering(name: str, args: list[str], monkeypatch: pytest.Mon
     if not Path(path).exists():
         pytest.skip("corpus file missing")
     assert run([path, *args]) == per_packet(monkeypatch, [path, *args])
+
+
+@pytest.mark.parametrize("args", [[], ["-c", "3"], ["-c", "5"], ["-c", "40"], ["--no-number"]])
+@pytest.mark.parametrize("cut", [False, True], ids=["whole", "cut-mid-record"])
+def test_first_lines_then_batches(cut: bool, args: list[str], monkeypatch: pytest.MonkeyPatch,
+                                  tmp_path: Path) -> None:
+    """The first lines one packet at a time, the rest from the columns: no line twice or
+    lost, also when the file ends in the middle of a record (the reader reports it)."""
+    source = CORPUS / "labs/tcp-ethereal-trace-1"
+    if not source.exists():
+        pytest.skip("corpus file missing")
+    path = source
+    if cut:
+        path = tmp_path / "cut.pcap"
+        path.write_bytes(source.read_bytes()[:-100])
+    monkeypatch.setattr(read_cmd, "FIRST_LINES", 5)
+    got = run([str(path), *args])
+    assert got == per_packet(monkeypatch, [str(path), *args])
+    assert got[0] == (1 if cut and args[:1] != ["-c"] else 0)
 
 
 def test_small_files_take_the_per_packet_path(monkeypatch: pytest.MonkeyPatch) -> None:
