@@ -288,6 +288,18 @@ def startup_times(repeat: int = 7) -> dict[str, float]:
     return out
 
 
+def e2e_section(path: str, repeat: int) -> list[str]:
+    """Each command as a whole process against its C tool (bench_e2e.py), as markdown."""
+    sys.path.insert(0, str(HERE))
+    import bench_e2e
+
+    return ["## End to end: each command against its C tool", "",
+            f"`benchmarks/bench_e2e.py --data DIR --big {os.path.basename(path)} --repeat {repeat}`; "
+            "ratios are pcapkit / C tool.", "",
+            *bench_e2e.section(os.path.dirname(path), [os.path.basename(path)], bench_e2e.DEFAULT_SMALL,
+                               None, repeat)]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("capture", nargs="?")
@@ -295,12 +307,20 @@ def main() -> int:
     ap.add_argument("--scapy-cut", type=int, default=20_000)
     ap.add_argument("--pyshark-cut", type=int, default=2_000)
     ap.add_argument("--perpacket-cut", type=int, default=100_000)
+    ap.add_argument("--e2e-repeat", type=int, default=1,
+                    help="Runs of each whole command against its C tool (benchmarks/bench_e2e.py) "
+                         "on the capture and a small lab trace; 0: leave that section out.")
+    ap.add_argument("--e2e-only", action="store_true", help="Only the end-to-end section.")
     ap.add_argument("--worker", nargs=2, metavar=("NAME", "FILE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         worker_main(*args.worker)
         return 0
     path = os.path.abspath(args.capture)
+    if args.e2e_only:
+        Path(args.output).write_text("\n".join(e2e_section(path, max(args.e2e_repeat, 1))) + "\n",
+                                     encoding="utf-8")
+        return 0
     load_before = os.getloadavg()
     total = count_packets(path)
     size = os.path.getsize(path)
@@ -375,6 +395,9 @@ def main() -> int:
                     "(other jobs share the machine: compare ratios within this run)".format(
                         *load_before, *os.getloadavg()))
     write_results(args.output, path, total, size, rows, env_note, startup)
+    if args.e2e_repeat > 0:
+        with open(args.output, "a", encoding="utf-8") as out:
+            out.write("\n" + "\n".join(e2e_section(path, args.e2e_repeat)) + "\n")
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
 

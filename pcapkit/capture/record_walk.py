@@ -157,7 +157,9 @@ _KERNELS: tuple[Any, Any, bool] | None = None
 def kernels(use_numba: bool | None = None) -> tuple[Any, Any]:
     """(pcap walk, EPB walk): the numba ones when numba is importable and allowed."""
     global _KERNELS
-    if use_numba is False:
+    from pcapkit.capture import compiled
+
+    if use_numba is False or (use_numba is None and compiled.small_input()):
         return _walk_pcap_struct, _walk_epb_struct
     if _KERNELS is None:
         _KERNELS = _compile()

@@ -38,8 +38,15 @@ class PcapkitCommand(click.Command):
     BrokenPipe (e.g. ``| head``) into a quiet exit."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from pcapkit.capture.compiled import input_size
+
         try:
-            return super().invoke(ctx)
+            with input_size(input_bytes(ctx.params)) as compiled:
+                if compiled:
+                    from pcapkit.cli.progress import announce_compiles
+
+                    announce_compiles()
+                return super().invoke(ctx)
         except PcapkitError as exc:
             click.echo(f"pcapkit: error: {exc}", err=True)
             ctx.exit(1)
@@ -50,6 +57,23 @@ class PcapkitCommand(click.Command):
             ctx.exit(0)
         except KeyboardInterrupt:
             ctx.exit(130)
+
+
+def input_bytes(params: dict[str, Any]) -> int | None:
+    """The size of a command's input files (None when unknown: standard input, a
+    directory, no file), which decides whether numba's kernels pay (pcapkit.capture.compiled)."""
+    total = 0
+    for name, value in params.items():
+        if name == "output":
+            continue
+        for path in value if isinstance(value, (tuple, list)) else (value,):
+            if not isinstance(path, str):
+                continue
+            if path == "-" or os.path.isdir(path):
+                return None
+            if os.path.isfile(path):
+                total += os.path.getsize(path)
+    return total or None
 
 
 def output_options(formats: tuple[str, ...] = ("table", "csv", "json", "parquet"),

@@ -2,12 +2,14 @@
 
 Library code never prints: readers accept a ``progress(packets, bytes)`` callback and
 the CLI passes :meth:`ProgressBar.update`. The bar draws on standard error only when
-it is a terminal; otherwise it stays silent.
+it is a terminal; otherwise it stays silent. So does :func:`announce_compiles`, which says
+when numba compiles a kernel (its first use on a machine: seconds, silent otherwise).
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from types import TracebackType
 from typing import Any
 
@@ -58,3 +60,43 @@ class ProgressBar:
                  tb: TracebackType | None) -> None:
         if self._progress is not None:
             self._progress.stop()
+
+
+_announcing = False
+
+
+def announce_compiles(enabled: bool | None = None) -> None:
+    """From now on, say on standard error (when it is a terminal) when numba compiles a
+    kernel and how long it took: once per machine (numba caches kernels on disk), the
+    first use of a compiled path waits for it. Imports numba: call it only for inputs
+    that run the compiled kernels anyway."""
+    global _announcing
+    if _announcing or not (sys.stderr.isatty() if enabled is None else enabled):
+        return
+    try:
+        from numba.core import event
+    except ImportError:
+        return
+    _announcing = True
+
+    class CompileNotice(event.Listener):
+        """One line when an outermost compilation starts, one when it ends."""
+
+        depth = 0
+        started = 0.0
+
+        def on_start(self, ev: Any) -> None:
+            self.depth += 1
+            if self.depth == 1:
+                self.started = time.perf_counter()
+                name = getattr(ev.data.get("dispatcher"), "__qualname__", None) or "a kernel"
+                print(f"pcapkit: compiling {name} with numba (first use on this machine; cached "
+                      "afterwards)...", file=sys.stderr, flush=True)
+
+        def on_end(self, ev: Any) -> None:
+            self.depth -= 1
+            if self.depth == 0:
+                print(f"pcapkit: compiled in {time.perf_counter() - self.started:.1f} s", file=sys.stderr,
+                      flush=True)
+
+    event.register("numba:compile", CompileNotice())

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from pcapkit.capture.batch import RecordBatch
+from pcapkit.capture.compiled import compiled_kernels
 from pcapkit.columnar import dtypes
 from pcapkit.columnar.rows import gather_rows
 from pcapkit.proto import tcp_options
@@ -86,7 +87,7 @@ class Batch:
         self.cap = rb.caplen
         self.wire = rb.wirelen
         self._windows: dict[int, np.ndarray] = {}
-        self.use_kernel = use_kernel
+        self.use_kernel = use_kernel and compiled_kernels()
 
     def win(self, idx: np.ndarray, rel: np.ndarray, width: int) -> np.ndarray:
         """(len(idx), width) uint8 matrix of bytes [rel, rel+width) of each packet.

@@ -34,14 +34,13 @@ _BUILTINS = frozenset(dir(builtins))
 
 
 def compiled_available() -> bool:
-    """True when the compiled backend can run (numba importable, PCAPKIT_NO_NUMBA unset)."""
+    """True when the compiled backend runs by default: numba installed, PCAPKIT_NO_NUMBA
+    unset, and the input not declared small (:mod:`pcapkit.capture.compiled`)."""
+    from pcapkit.capture import compiled
+
     if os.environ.get("PCAPKIT_NO_NUMBA", "") not in ("", "0"):
         return False
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return compiled.compiled_kernels()
 
 
 @functools.lru_cache(maxsize=16)

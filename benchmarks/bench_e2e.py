@@ -1,0 +1,244 @@
+"""Each pcapkit command as a user runs it (a whole process) against the C tool that gives
+the same answer, on the same file, interleaved in one run.
+
+    .venv/bin/python benchmarks/bench_e2e.py --data benchmarks/data [--big bench-100k.pcap]
+        [--small LAB_TRACE] [--commands read,flows,...] [--repeat 3] [-o table.md]
+
+Every process writes its standard output to /dev/null and is reaped with ``os.wait4``:
+the table gives its wall time, its CPU seconds (user + system) and its peak RSS
+(``ru_maxrss``). pcapkit runs as ``python -m pcapkit`` with this checkout first on
+``PYTHONPATH``; numba's on-disk cache is warmed first by one untimed run of each command on
+the small file and on a 30,000-packet cut of the first big one (big enough for the compiled
+kernels), so the figures are those of a user's second run, not of the first-ever compile.
+Pairs run alternately (pcapkit, C tool, pcapkit, ...) so that the load of the shared
+machine falls on both; the ratio columns are pcapkit / C tool (below 1: pcapkit is
+faster). Values are medians over ``--repeat`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+DEFAULT_SMALL = "labs/tcp-ethereal-trace-1"  # 213 frames, in the shared corpus
+WARM_PACKETS = 30_000  # a cut of this many packets of a benchmark capture: over 4 MB
+# pcapkit tcp's columns that are not Wireshark fields (tshark cannot print them)
+NOT_TSHARK_FIELDS = {"analysis_limited"}
+TSHARK_TCP_PREFS = ["-o", "tcp.analyze_sequence_numbers:TRUE", "-o", "tcp.calculate_timestamps:TRUE"]
+
+
+@dataclass
+class Pair:
+    """One command of pcapkit and the C tool's command for the same answer (``{}`` is the file)."""
+
+    name: str
+    pcapkit: list[str]
+    c_tool: list[str]
+
+    def argv(self, side: str, path: str) -> list[str]:
+        words = self.pcapkit if side == "pcapkit" else self.c_tool
+        head = [sys.executable, "-m", "pcapkit"] if side == "pcapkit" else []
+        return head + [path if w == "{}" else w for w in words]
+
+    def shown(self, side: str) -> str:
+        words = self.pcapkit if side == "pcapkit" else self.c_tool
+        fields = [w for i, w in enumerate(words) if i and words[i - 1] == "-e"]
+        if len(fields) > 8:  # the tcp table's columns: named once, below the table
+            first = words.index("-e")
+            words = [*words[:first], f"-e ... ({len(fields)} fields: pcapkit tcp's CSV columns)"]
+        return " ".join((["pcapkit"] if side == "pcapkit" else []) + ["FILE" if w == "{}" else w for w in words])
+
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float
+    maxrss_mb: float
+    rc: int
+
+
+def tcp_table_fields(small: str) -> list[str]:
+    """The Wireshark fields of ``pcapkit tcp --format csv`` (its CSV header), so tshark prints
+    the same columns."""
+    out = subprocess.run([sys.executable, "-m", "pcapkit", "tcp", "--format", "csv", small],
+                         capture_output=True, text=True, check=True, env=_env(), timeout=600).stdout
+    header = out.splitlines()[0].split(",")
+    return [f for f in header if f not in NOT_TSHARK_FIELDS]
+
+
+def pairs(tcp_fields: list[str]) -> dict[str, Pair]:
+    """The big-file pairs: each command against the C tool the issue names."""
+    fields = [w for f in tcp_fields for w in ("-e", f)]
+    return {
+        "read": Pair("read", ["read", "{}"], ["tcpdump", "-nr", "{}"]),
+        "flows": Pair("flows", ["flows", "{}"], ["tshark", "-n", "-q", "-z", "conv,tcp", "-r", "{}"]),
+        "tcp": Pair("tcp", ["tcp", "--format", "csv", "{}"],
+                    ["tshark", "-n", *TSHARK_TCP_PREFS, "-r", "{}", "-Y", "tcp", "-T", "fields",
+                     "-E", "separator=,", "-E", "header=y", *fields]),
+        "tcptrace": Pair("tcptrace", ["tcptrace", "{}"], ["tcptrace", "-lr", "{}"]),
+        "stats": Pair("stats", ["stats", "{}"], ["capinfos", "{}"]),
+    }
+
+
+def small_pairs(tcp_fields: list[str]) -> dict[str, Pair]:
+    """The small-file pairs: every command against tshark's (or the C tool's) same answer."""
+    big = pairs(tcp_fields)
+    return {
+        "read": Pair("read", ["read", "{}"], ["tshark", "-n", "-r", "{}"]),
+        "flows": big["flows"],
+        "tcp": big["tcp"],
+        "tcptrace": big["tcptrace"],
+        "stats": Pair("stats", ["stats", "{}"], ["tshark", "-n", "-q", "-z", "io,phs", "-r", "{}"]),
+        "handshakes": Pair("handshakes", ["handshakes", "{}"],
+                           ["tshark", "-n", *TSHARK_TCP_PREFS, "-r", "{}", "-Y", "tcp.flags.syn==1", "-T",
+                            "fields", "-e", "frame.number", "-e", "tcp.stream", "-e", "tcp.flags",
+                            "-e", "tcp.options.mss_val", "-e", "tcp.options.wscale.shift"]),
+        "rtt": Pair("rtt", ["rtt", "{}"],
+                    ["tshark", "-n", *TSHARK_TCP_PREFS, "-r", "{}", "-Y", "tcp.analysis.ack_rtt", "-T",
+                     "fields", "-e", "frame.number", "-e", "tcp.stream", "-e", "tcp.analysis.ack_rtt"]),
+        "lab tcp": Pair("lab tcp", ["lab", "tcp", "{}"],
+                        ["tshark", "-n", *TSHARK_TCP_PREFS, "-r", "{}", "-Y", "tcp", "-T", "fields",
+                         "-e", "frame.number", "-e", "tcp.seq", "-e", "tcp.len", "-e", "tcp.analysis.ack_rtt",
+                         "-e", "tcp.window_size", "-e", "tcp.analysis.retransmission"]),
+    }
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.setdefault("COLUMNS", "200")
+    return env
+
+
+def measure(argv: list[str], timeout: float = 1800.0) -> Run:
+    """Run argv to /dev/null; its wall time, CPU seconds and peak RSS (os.wait4)."""
+    with open(os.devnull, "wb") as null:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=null, stderr=null, env=_env(), cwd=REPO)
+        deadline = t0 + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.002)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped: keep Popen quiet
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode)
+
+
+def bench(file: str, chosen: dict[str, Pair], repeat: int, log: bool = True) -> list[tuple[Pair, Run, Run]]:
+    """Median pcapkit and C-tool runs of each pair, alternating within each repeat."""
+    runs: dict[str, dict[str, list[Run]]] = {n: {"pcapkit": [], "c": []} for n in chosen}
+    for _ in range(repeat):
+        for name, pair in chosen.items():
+            for side in ("pcapkit", "c"):
+                if side == "c" and shutil.which(pair.c_tool[0]) is None:
+                    continue
+                run = measure(pair.argv(side, file))
+                runs[name][side].append(run)
+                if log:
+                    print(f"{Path(file).name} {name} {side}: {run.wall:.2f} s, {run.cpu:.2f} CPU s, "
+                          f"{run.maxrss_mb:.0f} MB, rc {run.rc}", file=sys.stderr)
+    return [(chosen[n], _median(r["pcapkit"]), _median(r["c"])) for n, r in runs.items()]
+
+
+def _median(runs: list[Run]) -> Run:
+    if not runs:
+        return Run(float("nan"), float("nan"), float("nan"), -1)
+    return Run(statistics.median(r.wall for r in runs), statistics.median(r.cpu for r in runs),
+               max(r.maxrss_mb for r in runs), max(abs(r.rc) for r in runs))
+
+
+def table(title: str, results: list[tuple[Pair, Run, Run]]) -> list[str]:
+    lines = [f"{title}", "",
+             "| command | pcapkit s | CPU s | peak RSS MB | C tool | s | CPU s | peak RSS MB "
+             "| pcapkit / C (wall) | pcapkit / C (CPU) |",
+             "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
+    for pair, mine, theirs in results:
+        note = "" if mine.rc == 0 else f" (exit {mine.rc})"
+        lines.append(
+            f"| `{pair.shown('pcapkit')}`{note} | {mine.wall:.2f} | {mine.cpu:.2f} | {mine.maxrss_mb:.0f} "
+            f"| `{pair.shown('c')}` | {theirs.wall:.2f} | {theirs.cpu:.2f} | {theirs.maxrss_mb:.0f} "
+            f"| {mine.wall / theirs.wall:.2f} | {mine.cpu / max(theirs.cpu, 1e-3):.2f} |")
+    return lines
+
+
+def section(data: str, big: list[str], small: str, commands: list[str] | None, repeat: int) -> list[str]:
+    """The markdown section: one table per big file, one for the small file."""
+    small_path = small if os.path.exists(small) else os.path.join(
+        os.environ.get("PCAPKIT_CORPUS", str(REPO.parent / "shared" / "corpus")), small)
+    fields = tcp_table_fields(small_path)
+    load_before = os.getloadavg()
+    # warm the OS's file cache and numba's on-disk cache: one untimed run of each command on
+    # the small file and on a cut of the first big one past the size where the compiled
+    # kernels run (pcapkit.capture.compiled), so no timed run compiles
+    with tempfile.TemporaryDirectory() as tmp:
+        warm = [small_path]
+        if big:
+            warm.append(os.path.join(tmp, "warm.pcap"))
+            subprocess.run(["tcpdump", "-r", os.path.join(data, big[0]), "-c", str(WARM_PACKETS), "-w", warm[1]],
+                           capture_output=True, check=True, timeout=600)
+        for file in warm:
+            for pair in small_pairs(fields).values():
+                measure(pair.argv("pcapkit", file))
+    lines: list[str] = []
+    for name in big:
+        path = os.path.join(data, name)
+        chosen = {n: p for n, p in pairs(fields).items() if commands is None or n in commands}
+        lines += [*table(f"`{name}` (whole processes, median of {repeat}):", bench(path, chosen, repeat)), ""]
+    chosen = {n: p for n, p in small_pairs(fields).items() if commands is None or n in commands}
+    lines += [*table(f"`{Path(small_path).name}`, {_frames(small_path)} frames (median of {repeat}):", bench(small_path, chosen, repeat)), ""]
+    lines.append("Load average (1/5/15 min) before: {:.1f}/{:.1f}/{:.1f}, after: {:.1f}/{:.1f}/{:.1f}.".format(
+        *load_before, *os.getloadavg()))
+    return lines
+
+
+def _frames(path: str) -> str:
+    out = subprocess.run(["capinfos", "-c", "-M", path], capture_output=True, text=True, timeout=60).stdout
+    for line in out.splitlines():
+        if "Number of packets" in line:
+            return line.split(":")[1].strip()
+    return "?"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=str(HERE / "data"), help="Directory of the benchmark captures.")
+    ap.add_argument("--big", default="bench-100k.pcap",
+                    help="Comma-separated capture names in --data (e.g. bench-100k.pcap,bench-1M.pcap); "
+                         "'' for none.")
+    ap.add_argument("--small", default=DEFAULT_SMALL,
+                    help="The small capture (a path, or relative to $PCAPKIT_CORPUS).")
+    ap.add_argument("--commands", default=None,
+                    help="Comma-separated: read,flows,tcp,tcptrace,stats,handshakes,rtt,lab tcp (default all).")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--format", choices=["markdown"], default="markdown")
+    ap.add_argument("-o", "--output", default=None, help="Write the table here (default: stdout).")
+    args = ap.parse_args()
+    commands = [c.strip() for c in args.commands.split(",")] if args.commands else None
+    big = [b for b in args.big.split(",") if b]
+    lines = section(args.data, big, args.small, commands, args.repeat)
+    text = "\n".join(lines) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""``pcapkit read``'s text lines formatted from columns, a batch of records at a time.
+
+The columnar decoder (:func:`pcapkit.columnar.decode.decode_batch`) gives the header
+fields of every record of a batch; the lines of the common packets (IPv4/IPv6 carrying a
+whole TCP header without options or with tcpdump's usual ``nop,nop,TS`` / SACK layouts, or
+a sane UDP header) are built column by column with pyarrow's string kernels, the same
+text :func:`pcapkit.dissect.driver.summary_line` gives. Every other record (what the fast
+path marked, other protocols, other TCP options) goes through the dissectors and
+``summary_line``, one packet at a time, and its line is merged in frame order. The
+lines of a batch are written as one byte string per run of fast rows, so the first lines
+appear after the first batch and memory is bounded by the batch.
+
+Only plain (uncompressed) pcap files take this path, when numba's kernels run
+(:func:`pcapkit.cli.read_cmd.batched`): their time stamps are exact in nanoseconds and
+their frames are numbered in file order. On damage the caller resumes with the record
+reader after the last line written (see :func:`write_lines`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from pcapkit.capture.batch import RecordBatch
+    from pcapkit.columnar.decode import Columns
+
+BATCH_PACKETS = 1 << 16  # the first lines appear after this many records are decoded
+_TS_OPTION = np.array([1, 1, 8, 10], dtype=np.uint8)  # nop, nop, timestamp (kind 8, length 10)
+_SACK_HEAD = np.array([1, 1, 5], dtype=np.uint8)     # nop, nop, SACK (kind 5)
+_MAX_SACK_BLOCKS = 4
+
+
+def write_lines(path: str, out: IO[str], number: bool, count: int | None,
+                slow_line: Callable[[Any], str], skip: int = 0) -> tuple[int, bool]:
+    """Write the line of each record of ``path`` after the first ``skip`` (at most ``count``
+    lines); return how many were written and whether that is all of them. ``slow_line(frame)`` gives the line of a record
+    the fast path leaves alone. Not all (a damaged file, bytes after the last whole record):
+    the caller goes on with the record reader after the lines written, which reports the
+    damage as it always does."""
+    from pcapkit.capture.batch import iter_records
+    from pcapkit.errors import CaptureFileError
+
+    written = 0
+    end = 0
+    try:
+        for rb in iter_records(path, max_packets=BATCH_PACKETS):
+            end = rb.end_offset
+            start = max(0, skip - (rb.first_number - 1))  # records of this batch already shown
+            if start >= len(rb):
+                continue
+            n = len(rb) if count is None else min(len(rb), start + count - written)
+            written += _write_batch(rb, start, n, out, number, slow_line)
+            if count is not None and written >= count:
+                return written, True
+    except CaptureFileError:
+        return written, False
+    return written, end == os.path.getsize(path)
+
+
+def _write_batch(rb: RecordBatch, start: int, n: int, out: IO[str], number: bool,
+                 slow_line: Callable[[Any], str]) -> int:
+    """Write the lines of the batch's records [start, n); return how many."""
+    from pcapkit.columnar.decode import decode_batch
+
+    cols = decode_batch(rb)
+    fast, offsets, data = _fast_lines(rb, cols, number)
+    fast = fast[:n]
+    slow = np.nonzero(~fast[start:])[0] + start
+    pos = start
+    rank = np.cumsum(fast) - 1  # the index of each fast row in ``lines``
+    for i in [*slow.tolist(), n]:
+        if i > pos:  # rows [pos, i) are fast
+            lo, hi = int(offsets[rank[pos]]), int(offsets[rank[i - 1] + 1])
+            _write_bytes(out, data[lo:hi])
+        if i < n:
+            line = slow_line(_frame(rb, i))
+            out.write(f"{rb.first_number + i:5d}  {line}\n" if number else line + "\n")
+        pos = i + 1
+    return n - start
+
+
+def _write_bytes(out: IO[str], data: np.ndarray) -> None:
+    raw = getattr(out, "buffer", None)
+    if raw is None:
+        out.write(data.tobytes().decode("utf-8"))
+        return
+    out.flush()
+    raw.write(data.data)
+
+
+def _frame(rb: RecordBatch, i: int) -> Any:
+    from pcapkit.frame import Frame
+
+    off, cap = int(rb.data_off[i]), int(rb.caplen[i])
+    return Frame(rb.first_number + i, int(rb.ts_ns[i]), cap, int(rb.wirelen[i]), int(rb.linktype[i]),
+                 max(0, int(rb.interface_id[i])), rb.buf[off:off + cap].tobytes())
+
+
+# --------------------------------------------------------------------------------------
+# the fast rows' lines: the columns they need, then one compiled loop writes the bytes
+
+def _col(cols: Columns, name: str) -> tuple[np.ndarray, np.ndarray]:
+    values = cols.values.get(name)
+    if values is None:
+        return np.zeros(cols.n, dtype=np.uint64), np.zeros(cols.n, dtype=bool)
+    return values, cols.valid[name]
+
+
+def _fast_lines(rb: RecordBatch, cols: Columns, number: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(which rows the columns format, where each of their lines starts in the buffer and
+    where the last ends, the buffer: the lines' bytes, each ending in a newline)."""
+    from pcapkit.cli.line_kernel import MAX_LINE, format_lines
+    from pcapkit.proto.consts import tcpdump_flags
+
+    ok = (~cols.fallback) & (rb.linktype >= 0)
+    version, has_version = _col(cols, "ip.version")
+    proto, has_proto = _col(cols, "pcapkit.transport_proto")
+    ok &= has_version & has_proto
+    v4 = ok & (version == 4) & _col(cols, "ip.src")[1]
+    nxt, has_nxt = _col(cols, "ipv6.nxt")
+    v6 = ok & (version == 6) & has_nxt & (nxt == proto) & _col(cols, "ipv6.src.hi")[1]  # no extension header
+    ok = v4 | v6
+    tcp_rows = ok & (proto == 6) & _col(cols, "tcp.flags")[1] & _col(cols, "tcp.len")[1]
+    options, tcp_rows = _tcp_options(rb, cols, tcp_rows)
+    udp_rows = ok & (proto == 17) & _udp_sane(cols, v4)
+    fast = tcp_rows | udp_rows
+    rows = np.nonzero(fast)[0]
+    offsets = np.zeros(rows.size + 1, dtype=np.int64)
+    if rows.size == 0:
+        return fast, offsets, np.zeros(0, dtype=np.uint8)
+
+    def v(name: str) -> np.ndarray:
+        return np.ascontiguousarray(_col(cols, name)[0][rows], dtype=np.int64)
+
+    is_tcp = tcp_rows[rows]
+    is_v4 = v4[rows]
+    addr_text, addr_off, (src, dst) = _addresses(cols, rows, is_v4)
+    flags = v("tcp.flags")
+    uniq, flag_index = np.unique(flags, return_inverse=True)
+    flag_text, flag_off = _texts([tcpdump_flags(int(f)) for f in uniq.tolist()])
+    seq, length = v("tcp.seq_raw"), v("tcp.len")
+    ts_ns = rb.ts_ns[rows].astype(np.int64)
+    out = np.empty(rows.size * MAX_LINE, dtype=np.uint8)
+    format_lines(number, (rb.first_number + rows).astype(np.int64), ts_ns // 1_000_000_000,
+                 ts_ns % 1_000_000_000 // 1000, is_v4, src, dst, addr_text, addr_off,
+                 np.where(is_tcp, v("tcp.srcport"), v("udp.srcport")), np.where(is_tcp, v("tcp.dstport"), v("udp.dstport")),
+                 is_tcp, flag_index.reshape(-1).astype(np.int64), flag_text, flag_off, flags, seq,
+                 (seq + length) & 0xFFFFFFFF, v("tcp.ack_raw"), v("tcp.window_size_value"), v("tcp.urgent_pointer"),
+                 length, np.ascontiguousarray(options["ts"][rows]), v("tcp.options.timestamp.tsval"),
+                 v("tcp.options.timestamp.tsecr"), np.ascontiguousarray(options["blocks"][rows]),
+                 np.ascontiguousarray(options["edges"][rows]), v("udp.length") - 8, out, offsets)
+    return fast, offsets, out[:offsets[-1]]
+
+
+def _texts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Texts laid end to end (UTF-8 bytes) and where each starts (plus the end)."""
+    encoded = [t.encode("utf-8") for t in texts]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
+
+
+def _udp_sane(cols: Columns, v4: np.ndarray) -> np.ndarray:
+    """Rows whose UDP length is at least 8 and within the IP payload (tcpdump's plain line)."""
+    ulen, has = _col(cols, "udp.length")
+    ip_len, ihl = _col(cols, "ip.len")[0].astype(np.int64), _col(cols, "ip.hdr_len")[0].astype(np.int64)
+    plen = _col(cols, "ipv6.plen")[0].astype(np.int64)
+    payload = np.where(v4, ip_len - ihl, plen)
+    u = ulen.astype(np.int64)
+    return has & _col(cols, "udp.srcport")[1] & (u >= 8) & (u <= payload)
+
+
+def _addresses(cols: Columns, rows: np.ndarray, is_v4: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                           tuple[np.ndarray, np.ndarray]]:
+    """The distinct source and destination addresses' texts (see :func:`_texts`), and the
+    index of each row's source and destination among them; each text is made once."""
+    from pcapkit.fields import ipv4_text, ipv6_text
+
+    texts: list[str] = []
+    index = []
+    for side in ("src", "dst"):
+        at = np.zeros(rows.size, dtype=np.int64)
+        if is_v4.any():
+            uniq, inverse = np.unique(cols.values[f"ip.{side}"][rows[is_v4]], return_inverse=True)
+            at[is_v4] = len(texts) + inverse.reshape(-1)
+            texts += [ipv4_text(int(u).to_bytes(4, "big")) for u in uniq.tolist()]
+        if not is_v4.all():
+            r6 = rows[~is_v4]
+            pairs = np.stack([cols.values[f"ipv6.{side}.hi"][r6], cols.values[f"ipv6.{side}.lo"][r6]], axis=1)
+            uniq6, inverse6 = np.unique(pairs, axis=0, return_inverse=True)
+            at[~is_v4] = len(texts) + inverse6.reshape(-1)
+            texts += [ipv6_text(int(h).to_bytes(8, "big") + int(lo).to_bytes(8, "big")) for h, lo in uniq6.tolist()]
+        index.append(at)
+    text, offsets = _texts(texts)
+    return text, offsets, (index[0], index[1])
+
+
+def _tcp_options(rb: RecordBatch, cols: Columns, tcp_rows: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
+    """Which TCP rows have an option layout the columns can print (none; ``nop,nop,TS``;
+    ``nop,nop,sack N``, after ``nop,nop,TS`` or alone: the SACK edges read from the
+    header's bytes), and the rows left out."""
+    hdr = _col(cols, "tcp.hdr_len")[0].astype(np.int64)
+    off = _col(cols, "pcapkit.tcp_offset")[0].astype(np.int64)
+    plain = tcp_rows & (hdr == 20)
+    ts = np.zeros(cols.n, dtype=bool)
+    sack = np.zeros(cols.n, dtype=bool)
+    blocks = np.zeros(cols.n, dtype=np.int64)
+    edges = np.zeros((cols.n, 2 * _MAX_SACK_BLOCKS), dtype=np.int64)
+    with_options = np.nonzero(tcp_rows & (hdr > 20) & (rb.caplen >= off + hdr))[0]
+    if with_options.size:
+        start = rb.data_off[with_options] + off[with_options] + 20
+        h = hdr[with_options]
+        has_ts = ((rb.buf[start[:, None] + np.arange(4)] == _TS_OPTION).all(axis=1)
+                  & _col(cols, "tcp.options.timestamp.tsval")[1][with_options])
+        at = np.where(has_ts, 12, 0)  # where a SACK option would start (after the TS words)
+        head = rb.buf[np.minimum(start + at, rb.buf.size - 4)[:, None] + np.arange(4)]
+        c = (head[:, 3].astype(np.int64) - 2) // 8
+        is_sack = ((head[:, :3] == _SACK_HEAD).all(axis=1) & (c >= 1) & (c <= _MAX_SACK_BLOCKS)
+                   & (head[:, 3] == 2 + 8 * c) & (h == 24 + at + 8 * c))
+        ts[with_options] = has_ts & ((h == 32) | is_sack)
+        sack[with_options] = is_sack
+        blocks[with_options] = np.where(is_sack, c, 0)
+        rows = with_options[is_sack]
+        if rows.size:
+            first = rb.data_off[rows] + off[rows] + 24 + at[is_sack]
+            width = 8 * int(blocks[rows].max())
+            raw = rb.buf[np.minimum(first[:, None] + np.arange(width), rb.buf.size - 1)].astype(np.int64)
+            words = (raw[:, 0::4] << 24) | (raw[:, 1::4] << 16) | (raw[:, 2::4] << 8) | raw[:, 3::4]
+            edges[rows, :words.shape[1]] = words
+    return {"ts": ts, "sack": sack, "blocks": blocks, "edges": edges}, tcp_rows & (plain | ts | sack)

@@ -1,0 +1,107 @@
+"""``pcapkit read``'s lines formatted from columns (pcapkit.cli.read_lines) against the
+per-packet path (dissect + summary_line for every frame) on every small plain pcap file of
+the corpus: odd link types, VLAN, fragments, IPv6 (extension headers, tunnels), TCP
+options, damaged and truncated files. Output, error text and exit status must be equal."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import CAPTURES, CORPUS, corpus_files, corpus_id
+
+from pcapkit.capture import compiled
+from pcapkit.capture.batch import iter_records
+from pcapkit.cli import read_cmd, read_lines
+from pcapkit.cli.read_cmd import read
+from pcapkit.columnar.decode import decode_batch
+
+MAX_BYTES = 1 << 20  # keeps the per-packet runs short: about 200 files, 20,000 packets
+FILES = [p for p in [*corpus_files(), *sorted(CAPTURES.glob("*.pcap"))]
+         if p.stat().st_size <= MAX_BYTES and read_cmd.is_plain_pcap(str(p))]
+
+
+def run(args: list[str]) -> tuple[int, str, str]:
+    result = CliRunner().invoke(read, args)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(autouse=True)
+def _batched_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The corpus files are small: have the batched path (compiled kernels) take them all the same."""
+    if not compiled.numba_installed():
+        pytest.skip("numba not installed: pcapkit read formats one packet at a time")
+    monkeypatch.setattr(compiled, "SMALL_INPUT_BYTES", 0)
+    monkeypatch.setattr(read_cmd, "FIRST_LINES", 0)
+
+
+def per_packet(monkeypatch: pytest.MonkeyPatch, args: list[str]) -> tuple[int, str, str]:
+    with monkeypatch.context() as m:
+        m.setattr(read_cmd, "batched", lambda path: False)
+        return run(args)
+
+
+@pytest.mark.parametrize("path", FILES, ids=corpus_id)
+def test_batched_lines_equal_per_packet_lines(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run([str(path)]) == per_packet(monkeypatch, [str(path)])
+
+
+@pytest.mark.parametrize("args", [["-c", "7"], ["--no-number"], ["-c", "100000", "--no-number"]])
+@pytest.mark.parametrize("name", ["labs/tcp-ethereal-trace-1", "labs/NAT_home_side.pcap"])
+def test_count_and_numbering(name: str, args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    path = str(CORPUS / name)
+    if not Path(path).exists():
+        pytest.skip("corpus file missing")
+    assert run([path, *args]) == per_packet(monkeypatch, [path, *args])
+
+
+@pytest.mark.parametrize("args", [[], ["-c", "3"], ["-c", "5"], ["-c", "40"], ["--no-number"]])
+@pytest.mark.parametrize("cut", [False, True], ids=["whole", "cut-mid-record"])
+def test_first_lines_then_batches(cut: bool, args: list[str], monkeypatch: pytest.MonkeyPatch,
+                                  tmp_path: Path) -> None:
+    """The first lines one packet at a time, the rest from the columns: no line twice or
+    lost, also when the file ends in the middle of a record (the reader reports it)."""
+    source = CORPUS / "labs/tcp-ethereal-trace-1"
+    if not source.exists():
+        pytest.skip("corpus file missing")
+    path = source
+    if cut:
+        path = tmp_path / "cut.pcap"
+        path.write_bytes(source.read_bytes()[:-100])
+    monkeypatch.setattr(read_cmd, "FIRST_LINES", 5)
+    got = run([str(path), *args])
+    assert got == per_packet(monkeypatch, [str(path), *args])
+    assert got[0] == (1 if cut and args[:1] != ["-c"] else 0)
+
+
+def test_small_files_take_the_per_packet_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = str(CORPUS / "labs/tcp-ethereal-trace-1")
+    assert read_cmd.is_plain_pcap(path)
+    assert read_cmd.batched(path)
+    monkeypatch.undo()  # the real size limit
+    with compiled.input_size(os.path.getsize(path)):
+        assert not read_cmd.batched(path)
+    with compiled.input_size(compiled.SMALL_INPUT_BYTES):
+        assert read_cmd.batched(path)
+
+
+def test_damaged_files_are_in_the_sample() -> None:
+    """The sample has files whose batch walk stops early (the reader takes over there)."""
+    assert any(p.parent.name == "broken" for p in FILES)
+
+
+def test_most_lines_come_from_the_columns() -> None:
+    """On a TCP transfer the columns format nearly every line (the test above then
+    compares the batched text, not the per-packet fallback)."""
+    path = CORPUS / "labs/tcp-ethereal-trace-1"
+    if not path.exists():
+        pytest.skip("corpus file missing")
+    fast = total = 0
+    for rb in iter_records(str(path)):
+        mask, offsets, data = read_lines._fast_lines(rb, decode_batch(rb), number=True)
+        fast += int(mask.sum())
+        total += len(rb)
+        assert offsets.size == int(mask.sum()) + 1 and data.tobytes().count(b"\n") == int(mask.sum())
+    assert fast >= 0.9 * total
