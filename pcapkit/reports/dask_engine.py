@@ -80,9 +80,10 @@ def conversations_dask(client: Any, files: Sequence[str], table: str, buckets: i
     bucket (equal to :func:`pcapkit.reports.conversations.merged_report`)."""
     from pcapkit.reports.conversations import bucket_report, combine
 
-    nb = buckets or 2 * _workers(client)
     if table == "tcp":
-        return _tcp_dask(client, files, nb)
+        # many buckets: a few big conversations still spread evenly over the workers
+        return _tcp_dask(client, files, buckets or 8 * _workers(client))
+    nb = buckets or 2 * _workers(client)
     futures = [client.submit(bucket_report, list(files), table, b, nb, pure=False) for b in range(nb)]
     return combine(client.gather(futures), table)
 

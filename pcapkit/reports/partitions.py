@@ -36,8 +36,14 @@ def conversation_buckets(table: SegmentTable, buckets: int) -> np.ndarray:
     one = text_hash[table.src] * np.uint64(65_599) + table.sport.astype(np.uint64)
     two = text_hash[table.dst] * np.uint64(65_599) + table.dport.astype(np.uint64)
     lo, hi = np.minimum(one, two), np.maximum(one, two)
-    mixed = (lo * np.uint64(1_000_003)) ^ hi
-    return (mixed % np.uint64(buckets)).astype(np.int64)
+    # splitmix64's finaliser: conversations differing in one port bit land anywhere
+    x = lo * np.uint64(0x9E3779B97F4A7C15) ^ hi
+    x ^= x >> np.uint64(33)
+    x *= np.uint64(0xFF51AFD7ED558CCD)
+    x ^= x >> np.uint64(33)
+    x *= np.uint64(0xC4CEB9FE1A85EC53)
+    x ^= x >> np.uint64(33)
+    return (x % np.uint64(buckets)).astype(np.int64)
 
 
 def unit_parts(unit: Unit, buckets: int) -> list[SegmentTable]:
