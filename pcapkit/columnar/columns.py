@@ -92,7 +92,7 @@ class Batch:
         self._windows: dict[int, np.ndarray] = {}
         self.use_kernel = use_kernel
         self._head: np.ndarray | None = None   # head_rows of the batch, flattened
-        if use_kernel and len(rb) >= 64:
+        if self.use_kernel and len(rb) >= 64:  # (numba is imported only when the kernels run)
             head = head_rows(rb.buf, rb.data_off, rb.caplen, self.HEAD_BYTES)
             self._head = None if head is None else head.reshape(-1)
 
