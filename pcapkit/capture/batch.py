@@ -75,9 +75,11 @@ class RecordBatch:
 
 
 def iter_records(path: str, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES, max_packets: int = 1 << 20,
-                 use_numba: bool | None = None) -> Iterator[RecordBatch]:
+                 use_numba: bool | None = None, byte_range: tuple[int, int] | None = None) -> Iterator[RecordBatch]:
     """Batches of records of a capture file (pcap / pcapng, optionally gzip-compressed, in
-    chunks; snoop and ERF through the record reader), in order."""
+    chunks; snoop and ERF through the record reader), in order. ``byte_range``: only the
+    records in bytes [start, end) of a plain pcap file (``start`` on a record boundary, see
+    :func:`pcapkit.capture.ranges.byte_ranges`), numbered from 1."""
     try:
         st = ChunkStream(path, chunk_bytes)
     except OSError as exc:
@@ -90,7 +92,9 @@ def iter_records(path: str, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES, max_packe
         if magic == ng.SHB_TYPE_BYTES:
             yield from _pcapng_batches(st, max_packets, use_numba)
         elif magic in MAGICS:
-            yield from _pcap_batches(st, max_packets, use_numba)
+            yield from _pcap_batches(st, max_packets, use_numba, byte_range)
+        elif byte_range is not None:
+            raise ValueError(f"{path}: only a pcap file can be read by byte range")
         else:
             st.close()
             yield from _reader_batches(path, max_packets)
@@ -135,7 +139,8 @@ def _reader_batches(path: str, max_packets: int) -> Iterator[RecordBatch]:
 _SWAP_CODES = {"no": 0, "yes": 1, "maybe": 2}  # the walks' ``swap`` argument
 
 
-def _pcap_batches(st: ChunkStream, max_packets: int, use_numba: bool | None) -> Iterator[RecordBatch]:
+def _pcap_batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
+                  byte_range: tuple[int, int] | None = None) -> Iterator[RecordBatch]:
     if not st.ensure(FILE_HEADER_LEN):
         raise TruncatedFileError("file ends inside the pcap file header", path=st.path,
                                  offset=len(st.buf))
@@ -146,6 +151,8 @@ def _pcap_batches(st: ChunkStream, max_packets: int, use_numba: bool | None) -> 
     swap = _SWAP_CODES[h.lengths_swapped]
     limit = max_snaplen(h.linktype)
     st.consume(FILE_HEADER_LEN)
+    if byte_range is not None:
+        st.restrict(*byte_range)
     walk, _ = kernels(use_numba)
     number = 1
     while True:

@@ -102,6 +102,17 @@ class ChunkStream:
         else:
             self.buf = self.buf[n:]
 
+    def restrict(self, start: int, stop: int) -> None:
+        """Read only the bytes [start, stop) of the file from now on (a mapped file only)."""
+        if self.mm is None:
+            raise ValueError(f"{self.path}: only a plain file can be read by byte range")
+        self.size = min(self.size, stop)
+        self.base = start
+        self.end = max(start, min(self.end, self.size))
+        self.released = (start // mmap.PAGESIZE) * mmap.PAGESIZE
+        self.eof = False
+        self.buf = memoryview(self.mm)[self.base:self.end]
+
     def close(self) -> None:
         self.buf = b""
         if self.mm is not None:

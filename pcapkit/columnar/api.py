@@ -15,7 +15,6 @@ whatever the size of the file. :func:`read_packets` concatenates the batches.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,8 +25,8 @@ from pcapkit.capture.batch import DEFAULT_CHUNK_BYTES, RecordBatch, iter_records
 from pcapkit.columnar import application as _app
 from pcapkit.columnar import dtypes as _dt
 from pcapkit.columnar.decode import Columns, decode_batch
+from pcapkit.columnar.table import TableBuilder, batch_frame
 from pcapkit.errors import PcapkitError
-from pcapkit.fields import ether_text, ipv4_text, ipv6_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,134 +34,6 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], None]   # (packets done, bytes done) -> None
 
 DEFAULT_CHUNK_PACKETS = 1 << 18
-
-
-def _NO_CATEGORIES() -> Any:
-    import pandas as pd
-
-    return pd.Index([], dtype=pd.StringDtype(na_value=np.nan))
-
-
-# --------------------------------------------------------------------------------------
-# text of addresses, computed once per distinct value
-
-def _ether_text(v: int) -> str:
-    return ether_text(v.to_bytes(6, "big"))
-
-
-def _ipv4_text(v: int) -> str:
-    return ipv4_text(v.to_bytes(4, "big"))
-
-
-def _ipv6_text(hi: int, lo: int) -> str:
-    return ipv6_text(hi.to_bytes(8, "big") + lo.to_bytes(8, "big"))
-
-
-def _categorical(keys: np.ndarray, valid: np.ndarray, text: Callable[[int], str]) -> Any:
-    import pandas as pd
-
-    n = keys.shape[0]
-    codes = np.full(n, -1, dtype=np.int32)
-    sel = np.nonzero(valid)[0]
-    if sel.size == 0:
-        return pd.Categorical.from_codes(codes, categories=_NO_CATEGORIES())
-    c, uniques = pd.factorize(keys[sel])
-    codes[sel] = c
-    cats = [text(int(u)) for u in np.asarray(uniques).tolist()]
-    return pd.Categorical.from_codes(codes, categories=pd.Index(cats, dtype=_NO_CATEGORIES().dtype))
-
-
-def _categorical_ipv6(hi: np.ndarray, lo: np.ndarray, valid: np.ndarray) -> Any:
-    import pandas as pd
-
-    n = hi.shape[0]
-    codes = np.full(n, -1, dtype=np.int32)
-    sel = np.nonzero(valid)[0]
-    if sel.size == 0:
-        return pd.Categorical.from_codes(codes, categories=_NO_CATEGORIES())
-    ch, uh = pd.factorize(hi[sel])
-    cl, ul = pd.factorize(lo[sel])
-    pair = ch.astype(np.int64) * max(1, len(ul)) + cl
-    c, up = pd.factorize(pair)
-    codes[sel] = c
-    uh_l = np.asarray(uh).tolist()
-    ul_l = np.asarray(ul).tolist()
-    cats = [_ipv6_text(int(uh_l[int(p) // max(1, len(ul))]), int(ul_l[int(p) % max(1, len(ul))]))
-            for p in np.asarray(up).tolist()]
-    return pd.Categorical.from_codes(codes, categories=pd.Index(cats, dtype=_NO_CATEGORIES().dtype))
-
-
-# --------------------------------------------------------------------------------------
-
-def batch_frame(rb: RecordBatch, cols: Columns, columns: Sequence[str] | None = None,
-                dtype_backend: str = "numpy_nullable") -> pd.DataFrame:
-    """The DataFrame of one decoded batch, with the declared dtypes.
-
-    ``dtype_backend="pyarrow"`` stores the integer and boolean columns as Arrow arrays
-    (``uint16[pyarrow]``, validity as a bitmap: about 40% less memory than pandas'
-    nullable arrays, which keep one mask byte per value)."""
-    arrow = dtype_backend == "pyarrow"
-    if arrow:
-        import pyarrow as pa
-    import pandas as pd
-
-    n = len(rb)
-    wanted = (*_dt.COLUMNS, *cols.application) if columns is None else tuple(columns)
-    specs = _dt.specs()
-    data: dict[str, Any] = {}
-    for name in wanted:
-        if name == _dt.FALLBACK:
-            continue
-        if name in _app.APPLICATION_COLUMNS:
-            data[name] = _app.to_array(cols.application.get(name), n, _app.dtypes()[name])
-            continue
-        spec = specs.get(name)
-        if spec is None:
-            raise PcapkitError(f"unknown column {name!r}; known: "
-                               f"{', '.join((*_dt.COLUMNS, *_app.APPLICATION_COLUMNS))}")
-        if name == "frame.number":
-            data[name] = np.arange(rb.first_number, rb.first_number + n, dtype=np.uint32)
-            continue
-        if name == "frame.time_epoch":
-            data[name] = rb.ts_ns.astype("datetime64[ns]")
-            continue
-        dtype = _dt.dtype_for(spec)
-        t = spec.ftype
-        if t == "ipv6":
-            hi = cols.values.get(name + ".hi")
-            if hi is None:
-                data[name] = pd.Categorical.from_codes(np.full(n, -1, np.int32),
-                                                       categories=_NO_CATEGORIES())
-            else:
-                data[name] = _categorical_ipv6(hi, cols.values[name + ".lo"], cols.valid[name + ".hi"])
-            continue
-        values = cols.values.get(name)
-        if values is None:
-            values = np.zeros(n, dtype=np.uint64)
-            valid = np.zeros(n, dtype=bool)
-        else:
-            valid = cols.valid[name]
-        if t == "ether":
-            data[name] = _categorical(values, valid, _ether_text)
-        elif t == "ipv4":
-            data[name] = _categorical(values, valid, _ipv4_text)
-        elif t == "bool":
-            if arrow:
-                data[name] = pd.arrays.ArrowExtensionArray(
-                    pa.array(values.astype(bool, copy=False), mask=~valid, type=pa.bool_()))
-            else:
-                data[name] = pd.arrays.BooleanArray(values.astype(bool, copy=False), ~valid)
-        else:
-            np_dtype = dtype.numpy_dtype
-            if arrow:
-                data[name] = pd.arrays.ArrowExtensionArray(
-                    pa.array(values.astype(np_dtype, copy=False), mask=~valid,
-                             type=pa.from_numpy_dtype(np_dtype)))
-            else:
-                data[name] = pd.arrays.IntegerArray(values.astype(np_dtype, copy=False), ~valid)
-    if columns is None or _dt.FALLBACK in wanted:
-        data[_dt.FALLBACK] = pd.arrays.BooleanArray(cols.fallback.copy(), np.zeros(n, dtype=bool))
-    return pd.DataFrame(data, copy=False)
 
 
 def _empty_frame(columns: Sequence[str] | None, application: bool = False) -> pd.DataFrame:
@@ -244,44 +115,6 @@ def _decoded(path: str | Path, chunk_packets: int, chunk_bytes: int, fallback: b
         yield rb, cols
 
 
-def _merge(parts: list[tuple[RecordBatch, Columns]]) -> tuple[RecordBatch, Columns]:
-    """One batch out of many (concatenated numeric columns: one DataFrame build)."""
-    if len(parts) == 1:
-        return parts[0]
-    rbs = [p[0] for p in parts]
-    n = sum(len(r) for r in rbs)
-    def cat(attr: str) -> np.ndarray:
-        return np.concatenate([getattr(r, attr) for r in rbs])
-
-    rb = RecordBatch(np.zeros(0, np.uint8), cat("data_off"), cat("caplen"), cat("wirelen"), cat("ts_ns"),
-                     cat("linktype"), cat("interface_id"), first_number=rbs[0].first_number,
-                     end_offset=rbs[-1].end_offset, pcapng=any(r.pcapng for r in rbs))
-    cols = Columns(n)
-    cols.fallback = np.concatenate([p[1].fallback for p in parts])
-    for name in parts[0][1].application:
-        cols.application[name] = _app.concat([(len(r), c.application.pop(name, None)) for r, c in parts])
-    names: dict[str, Any] = {}
-    for _, c in parts:
-        for name, arr in c.values.items():
-            names.setdefault(name, arr.dtype)
-    for name, dtype in names.items():
-        vals = []
-        valid = []
-        for r, c in parts:
-            # take the column out of the part: peak memory stays one copy plus one column
-            v = c.values.pop(name, None)
-            if v is None:
-                vals.append(np.zeros(len(r), dtype=dtype))
-                valid.append(np.zeros(len(r), dtype=bool))
-            else:
-                vals.append(v)
-                valid.append(c.valid.pop(name))
-        cols.values[name] = np.concatenate(vals)
-        cols.valid[name] = np.concatenate(valid)
-        del vals, valid
-    return rb, cols
-
-
 def _filter_programs(expr: str | None) -> Any:
     """The tcpdump expression, compiled per link type as batches meet them, or None."""
     if not expr or not expr.strip():
@@ -318,7 +151,7 @@ def read_packets(path: str | Path, filter: str | None = None, columns: Sequence[
     """
 
     parts: list[pd.DataFrame] = []
-    decoded: list[tuple[RecordBatch, Columns]] = []
+    builder = TableBuilder(columns, dtype_backend)
     error: PcapkitError | None = None
     application = _wants_application(application, columns)
     try:
@@ -331,7 +164,8 @@ def read_packets(path: str | Path, filter: str | None = None, columns: Sequence[
             done = 0
             for rb, cols in _decoded(path, chunk_packets, DEFAULT_CHUNK_BYTES, fallback, use_numba,
                                      application):
-                decoded.append((rb, cols))
+                builder.add(rb, cols)  # the batch's columns as the table's pieces: no second copy
+                del cols
                 done += len(rb)
                 if progress is not None:
                     progress(done, rb.end_offset)
@@ -341,12 +175,8 @@ def read_packets(path: str | Path, filter: str | None = None, columns: Sequence[
         if strict or isinstance(exc, FilterError):  # a bad expression is no damaged file
             raise
         error = exc
-    if decoded:
-        rb, cols = _merge(decoded)
-        decoded.clear()
-        gc.collect()
-        need = None if columns is None else list(columns)
-        out = batch_frame(rb, cols, need, dtype_backend)
+    if builder.sizes:
+        out = builder.frame()
         if columns is not None:
             out = out[list(columns)]
     elif not parts:

@@ -14,7 +14,7 @@ import numpy as np
 from pcapkit.capture.batch import RecordBatch
 from pcapkit.capture.compiled import compiled_kernels
 from pcapkit.columnar import dtypes
-from pcapkit.columnar.rows import gather_rows
+from pcapkit.columnar.rows import gather_rows, head_rows
 from pcapkit.proto import tcp_options
 from pcapkit.proto.spec import Header
 
@@ -81,6 +81,10 @@ class Columns:
 
 
 class Batch:
+    # bytes of each record copied up front (see head_rows): Ethernet + IPv4 + TCP with
+    # options fit in the first 128 bytes of almost every frame
+    HEAD_BYTES = 128
+
     def __init__(self, rb: RecordBatch, use_kernel: bool = True) -> None:
         self.buf = rb.buf
         self.base = rb.data_off
@@ -88,19 +92,31 @@ class Batch:
         self.wire = rb.wirelen
         self._windows: dict[int, np.ndarray] = {}
         self.use_kernel = use_kernel and compiled_kernels()
+        self._head: np.ndarray | None = None   # head_rows of the batch, flattened
+        if self.use_kernel and len(rb) >= 64:  # (numba is imported only when the kernels run)
+            head = head_rows(rb.buf, rb.data_off, rb.caplen, self.HEAD_BYTES)
+            self._head = None if head is None else head.reshape(-1)
+
+    def at(self, idx: np.ndarray, rel: np.ndarray, width: int | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A byte buffer and the offsets in it of bytes [rel, rel+width) of each packet
+        ``idx`` (the head matrix when every row's span lies in it, else the records)."""
+        if self._head is not None and idx.size and int(np.max(rel + width)) <= self.HEAD_BYTES:
+            return self._head, idx * self.HEAD_BYTES + rel
+        return self.buf, self.base[idx] + rel
 
     def win(self, idx: np.ndarray, rel: np.ndarray, width: int) -> np.ndarray:
         """(len(idx), width) uint8 matrix of bytes [rel, rel+width) of each packet.
         Callers guarantee rel + width <= caplen."""
-        start = self.base[idx] + rel
         if not self.use_kernel:
+            start = self.base[idx] + rel
             # rows of a sliding-window view: one contiguous copy of ``width`` bytes per packet
             rows = self._windows.get(width)
             if rows is None:
                 rows = np.lib.stride_tricks.sliding_window_view(self.buf, width)
                 self._windows[width] = rows
             return rows[start]
-        return gather_rows(self.buf, start, width)
+        buf, start = self.at(idx, rel, width)
+        return gather_rows(buf, start, width)
 
 
 def select(mask: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:

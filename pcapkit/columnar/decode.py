@@ -443,7 +443,8 @@ def _tcp_options(b: Batch, out: Columns, idx: np.ndarray, off: np.ndarray, doff:
     values = np.zeros((n, len(tcp_options.COLUMNS)), dtype=I64)
     have = np.zeros((n, len(tcp_options.COLUMNS)), dtype=bool)
     odd = np.zeros(n, dtype=bool)
-    option_walk(b.use_kernel)(b.buf, b.base[idx] + off, doff, values, have, odd)
+    buf, start = b.at(idx, off, doff)
+    option_walk(b.use_kernel)(buf, start, doff, values, have, odd)
     for col, name in enumerate(tcp_options.COLUMNS):
         rows = np.nonzero(have[:, col])[0]
         if rows.size:

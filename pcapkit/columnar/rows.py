@@ -16,7 +16,20 @@ def _gather_rows_np(buf: np.ndarray, start: np.ndarray, width: int, out: np.ndar
             out[i, k] = buf[s + k]
 
 
+def _head_rows_np(buf: np.ndarray, start: np.ndarray, caplen: np.ndarray, out: np.ndarray) -> None:
+    """out[i, :c] = the first c = min(caplen[i], width) bytes of record i; zeros after."""
+    width = out.shape[1]
+    for i in range(start.shape[0]):
+        s = start[i]
+        c = min(caplen[i], width)
+        for k in range(c):
+            out[i, k] = buf[s + k]
+        for k in range(c, width):
+            out[i, k] = 0
+
+
 _GATHER: Any = None
+_HEAD: Any = None
 
 
 def gather_rows(buf: np.ndarray, start: np.ndarray, width: int) -> np.ndarray:
@@ -34,4 +47,24 @@ def gather_rows(buf: np.ndarray, start: np.ndarray, width: int) -> np.ndarray:
         return np.lib.stride_tricks.sliding_window_view(buf, width)[start]
     out = np.empty((start.shape[0], width), dtype=np.uint8)
     _GATHER(buf, start, width, out)
+    return out
+
+
+def head_rows(buf: np.ndarray, start: np.ndarray, caplen: np.ndarray, width: int) -> np.ndarray | None:
+    """The (len(start), width) matrix of the first ``width`` captured bytes of each record
+    (zeros past the captured length), copied in one pass; None without numba. The header
+    gathers then read this compact matrix instead of going back to the records: one cache
+    miss per record instead of one per header."""
+    global _HEAD
+    if _HEAD is None:
+        try:
+            import numba
+
+            _HEAD = numba.njit(cache=True, nogil=True)(_head_rows_np)
+        except ImportError:
+            _HEAD = False
+    if _HEAD is False:
+        return None
+    out = np.empty((start.shape[0], width), dtype=np.uint8)
+    _HEAD(buf, start, caplen, out)
     return out

@@ -26,6 +26,20 @@ def _int(f: Field, w: np.ndarray, base: int) -> np.ndarray:
     (int64; uint64 for a field that may not fit)."""
     effective = f.bitmask
     kind = U64 if (effective >> f.shift) * f.scale >= 1 << 63 else I64
+    if f.size in (1, 2, 4):
+        # the field's bytes read as one big-endian integer: ((raw & mask) >> shift) * scale,
+        # the value the byte-by-byte loop below assembles
+        raw = w[:, base + f.off:base + f.off + f.size]
+        if raw.strides[1] != 1:
+            raw = np.ascontiguousarray(raw)
+        whole = raw.view(f">u{f.size}")[:, 0].astype(kind)
+        if effective != (1 << (8 * f.size)) - 1:
+            whole &= kind(effective)
+        if f.shift:
+            whole >>= kind(f.shift)
+        if f.scale != 1:
+            whole *= kind(f.scale)
+        return whole
     out: np.ndarray | None = None
     for i in range(f.size):
         byte_mask = (effective >> (8 * (f.size - 1 - i))) & 0xFF

@@ -12,6 +12,12 @@ is analysed on its own; the bucket tables are concatenated, their ``tcp.stream``
 numbers replaced by the global ones (streams in order of their first frame, as tshark
 numbers them) and the rows put in the single-process order. The result equals
 :func:`merged_report` exactly; a test proves it on real captures.
+
+The tcp table goes through segment tables instead of frames: each file's
+(:func:`file_segments`, the columnar decoder), joined with frames numbered on
+(:func:`concat_tables`) and analysed whole (:func:`merged_report`), or partitioned on
+workers (:mod:`pcapkit.reports.partitions`). IP fragments are reassembled within their
+file.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from pcapkit.frame import Frame
+    from pcapkit.tcpflow.segments import SegmentTable
 
 TABLES = ("tcp", "flows", "rtt")
 
@@ -73,7 +80,61 @@ def _report(frames: list[Frame], table: str) -> pd.DataFrame:
 
 def merged_report(files: Sequence[str], table: str) -> pd.DataFrame:
     """The table of all files analysed as one capture, in one process."""
+    if table == "tcp":
+        from pcapkit.reports.tcp import analysis_table
+        from pcapkit.tcpflow.analysed import analyse_table
+
+        return analysis_table(analyse_table(concat_tables([file_segments(f) for f in files])))
     return _report(list(frames_of(files)), table)
+
+
+# --------------------------------------------------------------------------------------
+# the tcp table from segment tables
+
+def file_segments(path: str, byte_range: tuple[int, int] | None = None) -> SegmentTable:
+    """The segment table of one capture, or of the records in a byte range of it (the unit
+    of work of the map step; frames numbered from 1)."""
+    from pcapkit.tcpflow.segments import segment_table
+
+    return segment_table(path, byte_range=byte_range)
+
+
+def concat_tables(tables: Sequence[SegmentTable]) -> SegmentTable:
+    """The segment tables of consecutive files as one: frames numbered on across the
+    files, address codes into one list."""
+    import numpy as np
+
+    from pcapkit.tcpflow.segments import SegmentTable
+    from pcapkit.tcpflow.segments.table import INT_COLUMNS
+
+    if len(tables) == 1:
+        return tables[0]
+    addresses: list[str] = []
+    index: dict[str, int] = {}
+    columns: dict[str, list[np.ndarray]] = {name: [] for name in INT_COLUMNS}
+    offset = 0
+    for t in tables:
+        for a in t.addresses:
+            if a not in index:
+                index[a] = len(addresses)
+                addresses.append(a)
+        lut = np.array([index[a] for a in t.addresses] or [0], dtype=np.int64)
+        for name in INT_COLUMNS:
+            col = getattr(t, name)
+            if name == "frame":
+                col = col + offset
+            elif name in ("src", "dst"):
+                col = lut[col].astype(col.dtype, copy=False)
+            columns[name].append(col)
+        offset += t.frames
+    errors = [t.error for t in tables if t.error is not None]
+    joined: dict[str, Any] = {name: np.concatenate(parts) for name, parts in columns.items()}
+    return SegmentTable(**joined,
+                        sack_l=np.concatenate([t.sack_l for t in tables]),
+                        sack_r=np.concatenate([t.sack_r for t in tables]), addresses=addresses,
+                        frames=offset, first_ts_ns=tables[0].first_ts_ns, last_ts_ns=tables[-1].last_ts_ns,
+                        snaplen=next((t.snaplen for t in tables if t.snaplen is not None), None),
+                        error=errors[0] if errors else None)
 
 
 def _stream_starts(frames: list[Frame], df: pd.DataFrame, table: str) -> dict[int, int]:
@@ -102,6 +163,7 @@ def bucket_report(files: Sequence[str], table: str, bucket: int, buckets: int) -
 
 def combine(parts: list[tuple[Any, dict[int, int]]], table: str) -> pd.DataFrame:
     """Concatenate bucket tables, renumber tcp.stream globally, restore the row order."""
+    import numpy as np
     import pandas as pd
 
     starts = sorted((first, b, local) for b, (_, m) in enumerate(parts) for local, first in m.items())
@@ -113,8 +175,12 @@ def combine(parts: list[tuple[Any, dict[int, int]]], table: str) -> pd.DataFrame
         df = df.copy()
         if "tcp.stream" in df.columns:
             col = df["tcp.stream"]
-            new = [pd.NA if pd.isna(v) else mapping[(b, int(v))] for v in col.tolist()]
-            df["tcp.stream"] = pd.array(new, dtype=col.dtype)
+            local = col.to_numpy(dtype=np.int64, na_value=-1)
+            lut = np.zeros(int(local.max()) + 2 if local.size else 1, dtype=np.int64)
+            for (bucket, stream), g in mapping.items():
+                if bucket == b:
+                    lut[stream] = g
+            df["tcp.stream"] = pd.arrays.IntegerArray(lut[local], local < 0).astype(col.dtype)
         frames.append(df)
     if not frames:
         return parts[0][0].iloc[0:0] if parts else pd.DataFrame()

@@ -137,7 +137,7 @@ class _Parts:
 
 def segment_table(source: Source, *, keep_payload: bool | int = False, packets: bool = False,
                   filter: str | None = None, mark: str | None = None, strict: bool = False,
-                  chunk_packets: int = 1 << 18) -> SegmentTable:
+                  chunk_packets: int = 1 << 18, byte_range: tuple[int, int] | None = None) -> SegmentTable:
     """Every TCP segment of ``source`` (a capture file, ``"-"`` for standard input, or an
     iterable of frames), read once; with ``packets=True`` also the :class:`PacketTable`
     of its IP packets, from the same pass.
@@ -149,7 +149,8 @@ def segment_table(source: Source, *, keep_payload: bool | int = False, packets: 
 
     A damaged or cut file gives the segments read before the damage and the error in
     :attr:`SegmentTable.error` (``strict=True`` raises it instead); a file with no
-    readable frame raises its error."""
+    readable frame raises its error. ``byte_range``: only the records in those bytes of
+    a plain pcap file (see :func:`pcapkit.capture.ranges.byte_ranges`), numbered from 1."""
     from pcapkit.capture.batch import DEFAULT_CHUNK_BYTES, iter_records
     from pcapkit.columnar.decode import decode_batch
     from pcapkit.dissect.driver import DissectSession
@@ -165,7 +166,8 @@ def segment_table(source: Source, *, keep_payload: bool | int = False, packets: 
     batches: Iterable[tuple[RecordBatch, np.ndarray]]
     if isinstance(source, (str, PathLike)):
         batches = ((rb, np.arange(rb.first_number, rb.first_number + len(rb), dtype=I64))
-                   for rb in iter_records(str(source), chunk_bytes=DEFAULT_CHUNK_BYTES, max_packets=chunk_packets))
+                   for rb in iter_records(str(source), chunk_bytes=DEFAULT_CHUNK_BYTES, max_packets=chunk_packets,
+                                                 byte_range=byte_range))
     else:
         batches = _frame_batches(source, chunk_packets)
     try:

@@ -1,0 +1,88 @@
+"""The Dask engine on a real local cluster of worker processes (the default): the tcp
+table of captures split into pieces (editcap -c) equals the whole file's, and the packets
+export equals the single-process one."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from conftest import CORPUS
+
+from pcapkit.reports.conversations import merged_report
+from pcapkit.reports.tcp import tcp_frames
+
+MANY = CORPUS / "tcp" / "http.dmp.gz"            # 1270 frames, 61 TCP streams
+WEB = CORPUS / "tcp" / "bro.org.pcap"             # 751 frames, 13 TCP streams, plain pcap
+
+pytestmark = pytest.mark.skipif(shutil.which("editcap") is None or not MANY.exists() or not WEB.exists(),
+                                reason="editcap or corpus missing")
+
+
+def _split(path: Path, tmp: Path, per_file: int) -> list[str]:
+    subprocess.run(["editcap", "-c", str(per_file), str(path), str(tmp / "piece.pcap")], check=True,
+                   capture_output=True, timeout=60)
+    pieces = sorted(str(p) for p in tmp.glob("piece*.pcap"))
+    assert len(pieces) >= 3
+    return pieces
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.reset_index(drop=True)
+    df.attrs = {}
+    return df
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    from pcapkit.reports.dask_engine import local_client
+
+    c = local_client(n_workers=2)  # the default: worker processes
+    yield c
+    cluster = c.cluster
+    c.close()
+    cluster.close()
+
+
+def test_tcp_table_on_process_workers_equals_whole_file(tmp_path: Path, client: Any) -> None:
+    from pcapkit.reports.conversations import concat_tables, file_segments
+    from pcapkit.reports.dask_engine import conversations_dask
+    from pcapkit.reports.partitions import conversation_buckets
+
+    assert len(client.scheduler_info()["workers"]) == 2
+    pieces = _split(MANY, tmp_path, 200)
+    ref = _plain(tcp_frames(str(MANY)))
+    which = conversation_buckets(concat_tables([file_segments(p) for p in pieces]).tshark_view(), 4)
+    assert len(set(which.tolist())) == 4  # the conversations really were spread over the buckets
+    got = conversations_dask(client, pieces, "tcp", buckets=4)
+    pd.testing.assert_frame_equal(_plain(got), ref)
+    pd.testing.assert_frame_equal(_plain(merged_report(pieces, "tcp")), ref)
+
+
+def test_packets_export_on_process_workers(tmp_path: Path, client: Any) -> None:
+    from pcapkit.reports.dask_engine import export_dask
+    from pcapkit.reports.export import export_local
+
+    pieces = _split(MANY, tmp_path, 300)
+    export_local(pieces, str(tmp_path / "local"))
+    res = export_dask(pieces, str(tmp_path / "dask"), client=client)
+    assert not res.errors
+    a = pd.read_parquet(tmp_path / "local")
+    b = pd.read_parquet(tmp_path / "dask")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_one_file_split_by_byte_ranges(client: Any) -> None:
+    """One capture, cut into byte ranges on record boundaries for the workers: the tcp
+    table of the whole file."""
+    from pcapkit.capture.ranges import byte_ranges
+    from pcapkit.reports.dask_engine import conversations_dask
+
+    assert len(byte_ranges(str(WEB), 4)) == 4
+    got = conversations_dask(client, [str(WEB)], "tcp", buckets=4)
+    pd.testing.assert_frame_equal(_plain(got), _plain(tcp_frames(str(WEB))))
