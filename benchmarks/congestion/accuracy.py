@@ -23,7 +23,7 @@ truth.label_segments; figures are pooled over segments (a flow counts by its siz
   ssth_med/ok  median relative error and share within max(10 %, 2 MSS) there
   algo         share of flows whose cc_algorithm is right (confusion matrix below)
 
-Rows: all flows, then per algorithm, per RTT bucket, per loss bucket.
+Rows: all flows, then per algorithm, per RTT bucket, per loss bucket, TCP timestamps on/off.
 
 --side receiver scores the model on NAME.receiver.pcap (the capture after the
 bottleneck) instead, each of its data segments labelled with the state the sender's
@@ -75,7 +75,7 @@ def score_flow(pcap: Path, segments_fn: SegmentsFn, summary_fn: SummaryFn,
     summary = summary_fn(str(pcap))
     row = summary[(summary["tcp.srcport"] == cport) & (summary["tcp.dstport"] == sport)]
     flow = {"name": pcap.name.removesuffix(".pcap").removesuffix(".receiver"), "algorithm": meta["algorithm"], "rtt_ms": meta["rtt_ms"],
-            "loss_percent": meta["loss_percent"],
+            "loss_percent": meta["loss_percent"], "timestamps": bool(meta["timestamps"]),
             "predicted": str(row["cc_algorithm"].iloc[0]) if len(row) else "unknown",
             "segments": len(seg), "model_rows": int(seg["phase"].notna().sum())}
     return seg, flow
@@ -147,6 +147,8 @@ def report(directory: Path, model: str = "auto", side: str = "sender") -> tuple[
     groups += [(a, fl["algorithm"] == a) for a in ALGOS if (fl["algorithm"] == a).any()]
     groups += [(b, fl["rtt_bucket"] == b) for _, _, b in RTT_BUCKETS if (fl["rtt_bucket"] == b).any()]
     groups += [(b, fl["loss_bucket"] == b) for _, _, b in LOSS_BUCKETS if (fl["loss_bucket"] == b).any()]
+    groups += [(f"timestamps {'on' if on else 'off'}", fl["timestamps"] == on) for on in (True, False)
+               if (fl["timestamps"] == on).any()]
     rows = []
     for label, sel in groups:
         names = set(fl.loc[sel, "name"])

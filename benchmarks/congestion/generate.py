@@ -4,7 +4,8 @@ congestion state beside them (issue 12, item 1).
 
     python benchmarks/congestion/generate.py --out DIR --flows N --seed S
         [--algos reno,cubic,bbr] [--min-seconds T] [--max-seconds T]
-        [--min-rate-mbit R] [--max-rate-mbit R] [--sack random|on|off] [--keep-raw]
+        [--min-rate-mbit R] [--max-rate-mbit R] [--sack random|on|off]
+        [--timestamps random|on|off] [--keep-raw]
 
 Needs root, tracefs, iperf3, tcpdump, iproute2 (ip, tc, ss), ethtool and procps
 (sysctl). Per flow (netpath.py, flow.py): three network namespaces (sender, relay,
@@ -45,7 +46,8 @@ ALGORITHMS = ("reno", "cubic", "bbr")
 
 
 def draw_params(rng: random.Random, i: int, seed: int, algorithm: str, *, min_s: float, max_s: float,
-                min_rate: float, max_rate: float, sack_mode: str = "random") -> FlowParams:
+                min_rate: float, max_rate: float, sack_mode: str = "random",
+                timestamps_mode: str = "random") -> FlowParams:
     rtt = math.exp(rng.uniform(math.log(5), math.log(150)))
     loss = 0.0 if rng.random() < 0.2 else rng.uniform(0.0, 2.0)
     rate = math.exp(rng.uniform(math.log(min_rate), math.log(max(min_rate, max_rate))))
@@ -54,6 +56,8 @@ def draw_params(rng: random.Random, i: int, seed: int, algorithm: str, *, min_s:
     timestamps, sack = rng.random() < 0.6, rng.random() < 0.6
     if sack_mode != "random":  # drawn anyway, so the other parameters stay those of the seed
         sack = sack_mode == "on"
+    if timestamps_mode != "random":
+        timestamps = timestamps_mode == "on"
     bdp = rate * 1e6 / 8 * rtt / 1000
     # a port pair unique to this process and flow (the trace filter sees every namespace's
     # sockets); the client's port lies outside the ephemeral range its control connection uses
@@ -77,6 +81,8 @@ def main() -> int:
     ap.add_argument("--max-rate-mbit", type=float, default=100.0)
     ap.add_argument("--sack", choices=("random", "on", "off"), default="random",
                     help="SACK on every flow, on none, or drawn per flow (default)")
+    ap.add_argument("--timestamps", choices=("random", "on", "off"), default="random",
+                    help="TCP timestamps on every flow, on none, or drawn per flow (default)")
     ap.add_argument("--keep-raw", action="store_true", help="keep each flow's raw trace, ss polls and relay "
                     "counters in DIR/.NAME.work/")
     args = ap.parse_args()
@@ -94,7 +100,8 @@ def main() -> int:
     for i in range(args.flows):
         params = draw_params(rng, i, args.seed, algos[i % len(algos)], min_s=args.min_seconds,
                              max_s=min(args.max_seconds, 20.0), min_rate=args.min_rate_mbit,
-                             max_rate=args.max_rate_mbit, sack_mode=args.sack)
+                             max_rate=args.max_rate_mbit, sack_mode=args.sack,
+                             timestamps_mode=args.timestamps)
         started = time.monotonic()
         try:
             meta = run_flow(params, i, args.out, args.keep_raw)
@@ -116,7 +123,7 @@ def main() -> int:
                                                    "min_seconds": args.min_seconds,
                                                    "min_rate_mbit": args.min_rate_mbit,
                                                    "max_rate_mbit": args.max_rate_mbit,
-                                                   "sack": args.sack}) + "\n")
+                                                   "sack": args.sack, "timestamps": args.timestamps}) + "\n")
     return 1 if failed else 0
 
 

@@ -15,7 +15,10 @@ opened it): ``cc_algorithm`` (``reno``, ``cubic``, ``bbr`` or ``unknown``, then 
 ``reason``), ``confidence`` (0..1), ``loss_events`` = ``fast_retransmits`` + ``rtos``,
 the share of the sending time spent in each phase (``share_<phase>``, the time from a
 data segment to the next one counted in the first one's phase), ``mean_cwnd_bytes``
-(over the data segments) and ``data_segments``.
+(over the data segments), ``data_segments`` and ``vantage``: ``sender`` or ``receiver``,
+the end the capture was taken near, from its handshake (``sender`` when the capture has
+none); a receiver-side capture is read in the sender's order
+(:mod:`pcapkit.tcpflow.ccvantage`), which needs TCP timestamps to be exact.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ SUMMARY_COLUMNS: dict[str, str] = {
     **{f"share_{p.replace('-', '_')}": "float64" for p in PHASES},
     "mean_cwnd_bytes": "float64",
     "data_segments": "Int64",
+    "vantage": "string",
     "reason": "string",
 }
 
@@ -169,7 +173,7 @@ def congestion_summary(source: PathOrFrames | AnalysedSegments, stream: int | No
         if model is None:
             row: dict[str, Any] = {"cc_algorithm": "unknown", "confidence": 0.0, "loss_events": 0,
                                    "fast_retransmits": 0, "rtos": 0, "mean_cwnd_bytes": None, "data_segments": 0,
-                                   "reason": "no data segments"}
+                                   "vantage": None, "reason": "no data segments"}
             row.update({f"share_{p.replace('-', '_')}": None for p in PHASES})
         else:
             ident = model.identification
@@ -178,7 +182,8 @@ def congestion_summary(source: PathOrFrames | AnalysedSegments, stream: int | No
                    "rtos": model.rtos,
                    "mean_cwnd_bytes": (sum(e.cwnd for e in model.segments) / len(model.segments)
                                        if model.segments else None),
-                   "data_segments": len(model.segments), "reason": ident.reason}
+                   "data_segments": len(model.segments), "vantage": model.report.vantage,
+                   "reason": ident.reason}
             row.update({f"share_{p.replace('-', '_')}": v for p, v in phase_shares(model).items()})
         for name, v in row.items():
             values[name].append(v)

@@ -193,6 +193,9 @@ def trace_flight(report: CongestionReport) -> FlightTrace:
     last_ack_ts: int | None = None
     window = -1
     ai = 0
+    # which ACKs the sender had processed before each segment: the capture's order, or
+    # (a capture at the receiver) the sender's, reconstructed by ccvantage
+    processed_before = report.acks_before
 
     def pipe_now() -> int:
         if state == RTO_RECOVERY:
@@ -222,7 +225,7 @@ def trace_flight(report: CongestionReport) -> FlightTrace:
 
     for i, s in enumerate(sent):
         # the ACKs the sender processed before this segment left
-        while ai < len(acks) and acks[ai].frame < s.frame:
+        while ai < len(acks) and (acks[ai].frame < s.frame if processed_before is None else ai < processed_before[i]):
             a = acks[ai]
             newly = max(a.ack - una, 0)
             # delivered by this ACK: what it newly covers that was not SACKed before,

@@ -25,6 +25,10 @@ The evidence (what the published classifiers look at, reduced to what a rule can
 
 A direction with too little data, no round trip measured or a gap in the capture gets
 ``unknown`` with the reason; so does a loss-based sender that never reduced its window.
+
+A capture taken at the receiver (:mod:`pcapkit.tcpflow.ccvantage`) cannot show pacing: the
+segments arrive spaced by the bottleneck between, whatever the sender did. There the
+reductions decide alone.
 """
 
 from __future__ import annotations
@@ -154,6 +158,8 @@ def identify(tr: FlightTrace, hystart_exit: bool, receiver_limited: float) -> Id
         return unknown("no round-trip time measured (no ACK ends a segment sent once)")
     beta = statistics.median(betas) if betas else None
     shape = reduction_shape(betas)
+    if tr.report.vantage == "receiver":
+        return _from_reductions(beta, shape, betas, clocked, hystart_exit)
     if clocked < PACED_SHARE and beta is not None and not shape.consistent:
         # paced, and the reductions do not show a multiplicative decrease throughout: a
         # loss-based Linux sender is ACK-clocked
@@ -185,3 +191,20 @@ def identify(tr: FlightTrace, hystart_exit: bool, receiver_limited: float) -> Id
         return Identification("cubic", 0.6, None, BETA_CUBIC, clocked, betas)
     return unknown("no fast recovery to measure the window reduction at, and slow start "
                    "never ended before a loss")
+
+
+def _from_reductions(beta: float | None, shape: ReductionShape, betas: tuple[float, ...], clocked: float,
+                     hystart_exit: bool) -> Identification:
+    """:func:`identify` for a receiver-side capture: the reductions at a loss, no pacing."""
+    if beta is not None and (beta > BBR_BETA or shape.erratic):
+        return Identification("bbr", 0.7, None, 1.0, clocked, betas)
+    if beta is not None:
+        algo = "reno" if beta < (BETA_RENO + BETA_CUBIC) / 2 else "cubic"
+        spread = abs(beta - (BETA_RENO + BETA_CUBIC) / 2) / ((BETA_CUBIC - BETA_RENO) / 2)
+        conf = min(0.9, 0.4 + 0.3 * min(spread, 1.0) + 0.05 * min(len(betas), 3))
+        return Identification(algo, round(conf, 2), None, BETA_RENO if algo == "reno" else BETA_CUBIC,
+                              clocked, betas)
+    if hystart_exit:
+        return Identification("cubic", 0.5, None, BETA_CUBIC, clocked, betas)
+    return Identification("unknown", 0.0, "captured at the receiver, where pacing cannot be seen, and no fast "
+                          "recovery shows the window reduction", BETA_CUBIC, clocked, betas)

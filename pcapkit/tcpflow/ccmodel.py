@@ -178,7 +178,9 @@ def _emit(model: CongestionModel, tr: FlightTrace, rows: list[list]) -> None:
 def model_direction(report: CongestionReport) -> CongestionModel:
     """The congestion model of ``report``'s sender (see the module doc)."""
     from pcapkit.tcpflow.ccbbr import bbr_rows
+    from pcapkit.tcpflow.ccvantage import sender_view
 
+    report = sender_view(report)
     tr = trace_flight(report)
     if not report.sent:
         return CongestionModel(report, tr.mss, identify(tr, False, 0.0))

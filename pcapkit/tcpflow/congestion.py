@@ -47,6 +47,7 @@ class SentSegment:
     bytes_in_flight: int
     retransmission: bool
     window: int         # receiver's last advertised window (scaled) when sent, -1 unknown
+    ts_ecr: int | None = None   # the timestamp option's echo (the receiver's TSval it last had)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,7 @@ class AckEvent:
     duplicate: bool
     sacks: tuple[tuple[int, int], ...] = ()  # SACK blocks (relative [left, right)), as sent
     ece: bool = False   # the receiver echoes a congestion mark (ECN)
+    ts_val: int | None = None   # the timestamp option's value
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,18 @@ class CongestionReport:
     acks: list[AckEvent] = field(default_factory=list)
     losses: list[LossEpisode] = field(default_factory=list)
     flights: list[Flight] = field(default_factory=list)
+    # the handshake as captured (None: not seen): when the sender's and the receiver's
+    # SYN (or SYN-ACK) and the first ACK after them went by; where the capture was taken
+    # follows from it (:mod:`pcapkit.tcpflow.ccvantage`)
+    sender_syn_ns: int | None = None
+    receiver_syn_ns: int | None = None
+    handshake_ack_ns: int | None = None
+    sender_opened: bool = True
+    # the number of ACKs (of ``acks``) the sender had processed when it sent each data
+    # segment, where the capture order does not tell (a capture at the receiver); None:
+    # the capture order (the ACKs captured before the segment)
+    acks_before: list[int] | None = None
+    vantage: str = "sender"
 
 
 def analyse_direction(segs: Iterable[Segment], sender: tuple[str, int],
@@ -140,6 +154,15 @@ def analyse_direction(segs: Iterable[Segment], sender: tuple[str, int],
             if seg.mss and not mss:
                 mss = seg.mss
         if flags & SYN:
+            if from_sender and rep.sender_syn_ns is None:
+                rep.sender_syn_ns = seg.ts_ns
+                rep.sender_opened = rep.receiver_syn_ns is None
+            elif from_receiver and rep.receiver_syn_ns is None:
+                rep.receiver_syn_ns = seg.ts_ns
+        elif (rep.handshake_ack_ns is None and rep.sender_syn_ns is not None and rep.receiver_syn_ns is not None
+              and flags & ACK):
+            rep.handshake_ack_ns = seg.ts_ns
+        if flags & SYN:
             # scaling is on once both SYNs carried the option, whichever side sent first
             # (the receiver's SYN comes first in a download)
             scale_on = s_wscale is not None and r_wscale is not None
@@ -156,7 +179,7 @@ def analyse_direction(segs: Iterable[Segment], sender: tuple[str, int],
                 snd_max = end
             bif = snd_max - snd_una
             rep.sent.append(SentSegment(seg.frame_number, seg.ts_ns, rel, length, bif, retrans,
-                                        last_window))
+                                        last_window, seg.ts_ecr))
             mss = mss if mss else max(mss, length)
             if retrans:
                 # the earliest first send of a segment not yet acknowledged (snd_una only grows:
@@ -202,7 +225,7 @@ def analyse_direction(segs: Iterable[Segment], sender: tuple[str, int],
             last_window = window
             sacks = tuple((seq_diff(lo, isn), seq_diff(hi, isn)) for lo, hi in seg.sack_blocks)
             rep.acks.append(AckEvent(seg.frame_number, seg.ts_ns, rel_ack, window, dup, sacks,
-                                     bool(flags & ECE) and not flags & SYN))
+                                     bool(flags & ECE) and not flags & SYN, seg.ts_val))
             if recovery_until is not None and rel_ack >= recovery_until:
                 for i in pending_loss:
                     loss = rep.losses[i]
