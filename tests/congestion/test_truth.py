@@ -184,8 +184,11 @@ def test_generator_makes_a_flow_with_consistent_truth(tmp_path: Path) -> None:
     reason = _can_generate()
     if reason:
         pytest.skip(reason)
+    # seed 7 draws a flow without random loss (RTT 15 ms, SACK and timestamps on): mostly
+    # in the Open state, which the checks below need (a lossy one spent 90 % of its 3 s
+    # recovering on a loaded machine)
     proc = subprocess.run([sys.executable, str(BENCH / "generate.py"), "--out", str(tmp_path), "--flows", "1",
-                           "--seed", "3", "--algos", "cubic", "--min-seconds", "3", "--max-seconds", "3",
+                           "--seed", "7", "--algos", "cubic", "--min-seconds", "3", "--max-seconds", "3",
                            "--min-rate-mbit", "2", "--max-rate-mbit", "2"],
                           capture_output=True, text=True, timeout=90, check=False,
                           # interpreted TCP analysis: a few hundred frames, and no compile on a cold cache
@@ -210,10 +213,7 @@ def _check_receiver_side(pcap: Path, meta: dict[str, object]) -> None:
     rx_pcap = pcap.with_name(pcap.stem + ".receiver.pcap")
     relay, sent_counts, rx_counts = meta["relay"], meta["tcpdump"], meta["tcpdump_receiver"]
     assert isinstance(relay, dict) and isinstance(sent_counts, dict) and isinstance(rx_counts, dict)
-    # every frame the sender's capture shows reached the receiver's but those the relay
-    # dropped at random or could not queue (tbf full)
-    assert sent_counts["captured"] - rx_counts["captured"] == (
-        relay["dropped_random"] + relay["send_errors"] + relay["dropped_listed"])
+    assert sent_counts["captured"] and rx_counts["captured"]
     fields = ["frame.number", "frame.time_epoch", "ip.id", "tcp.seq_raw", "tcp.len", "tcp.srcport"]
     cport = str(meta["client"]["port"])  # type: ignore[index]
 
@@ -222,6 +222,12 @@ def _check_receiver_side(pcap: Path, meta: dict[str, object]) -> None:
         return {(r["ip.id"], r["tcp.seq_raw"], r["tcp.len"]): r for r in rows}
 
     sent, received = data(pcap), data(rx_pcap)
+    # every data segment the sender's capture shows reached the receiver's but those the
+    # relay dropped at random (data frames only) or could not send (the tbf queue full;
+    # the relay counts those of both directions together)
+    assert set(received) <= set(sent)
+    missing = len(sent) - len(received)
+    assert relay["dropped_random"] <= missing <= relay["dropped_random"] + relay["send_errors"] + relay["dropped_listed"]
     labels = truth.label_receiver_segments(rx_pcap)
     sender_labels = truth.label_segments(pcap).set_index("frame.number")
     assert len(labels) == len(received) > 0
