@@ -135,6 +135,8 @@ class DissectSession:
         self._tcp_dispatcher_tried = False
         # per-protocol state carried across frames (DNS request/response matching), by protocol
         self.protocol_state: dict[str, Any] = {}
+        # a heuristic (tshark's HTTP one) claimed a TCP connection on no stream port
+        self.stream_heuristic = False
 
     @property
     def reassembler(self) -> Any:
@@ -212,7 +214,11 @@ def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
             table, key, n_offset, n_end, n_reported = reassembled
         if table == "tcp.payload":
             # the key is a port of the tcp.port table when either port is one (tcp.py)
-            if session is not None and (key in _STREAM_PORTS or _heuristic_wanted(session, data, n_offset, n_end)):
+            # other ports: tshark's HTTP heuristic needs "HTTP/1." in the first line, so a payload
+            # without "/1." is refused here at C speed (until a connection was claimed)
+            if session is not None and (key in _STREAM_PORTS or session.stream_heuristic
+                                        or (data.find(b"/1.", n_offset, n_end) >= 0
+                                            and _heuristic_wanted(session, data, n_offset, n_end))):
                 _tcp_payload(layers, protocols, layer, data, n_offset, n_end, ctx, session)
             elif (n_end if n_end < len(data) else len(data)) > n_offset:
                 protocols.append("data")  # undissected payload, as tshark's "data"
@@ -262,6 +268,8 @@ def _tcp_payload(layers: list[Layer], protocols: list[str], tcp_layer: Layer, da
     dispatcher = session.tcp_dispatcher
     if dispatcher is not None:
         layers.extend(dispatcher.feed(layers, tcp_layer, data, offset, min(end, len(data)), ctx))
+        if not session.stream_heuristic and dispatcher.heuristic_active:
+            session.stream_heuristic = True     # from now on every TCP payload goes to the dispatcher
     for extra in layers[before:]:
         # several PDUs of one protocol in a segment: tshark names the protocol once
         if extra.protocol and (not protocols or protocols[-1] != extra.protocol):
@@ -272,8 +280,6 @@ def _tcp_payload(layers: list[Layer], protocols: list[str], tcp_layer: Layer, da
 
 def _heuristic_wanted(session: DissectSession, data: bytes, offset: int, end: int) -> bool:
     """A TCP payload on no stream port that a heuristic may claim (HTTP, as tshark's)."""
-    if end <= offset:
-        return False
     dispatcher = session.tcp_dispatcher
     return dispatcher is not None and bool(dispatcher.wants(data, offset, min(end, len(data))))
 
@@ -282,10 +288,9 @@ def _tcp_fin(layers: list[Layer], protocols: list[str], tcp_layer: Layer, data: 
              session: DissectSession) -> None:
     """A FIN without payload on a stream port still ends the stream: an HTTP body that runs
     until the connection closes is complete in this frame (as in tshark)."""
-    if tcp_layer.get("tcp.srcport") not in _STREAM_PORTS and tcp_layer.get("tcp.dstport") not in _STREAM_PORTS:
-        dispatcher = session.tcp_dispatcher
-        if dispatcher is None or not dispatcher.heuristic_active:
-            return
+    if (not session.stream_heuristic and tcp_layer.get("tcp.srcport") not in _STREAM_PORTS
+            and tcp_layer.get("tcp.dstport") not in _STREAM_PORTS):
+        return
     if int(tcp_layer.get("tcp.flags", 0) or 0) & 0x001:
         _tcp_payload(layers, protocols, tcp_layer, data, len(data), len(data), ctx, session)
 

@@ -13,6 +13,13 @@ Per BGP session the dispatcher remembers which side's OPEN advertised the 4-octe
 capability and passes ``ctx.extra["bgp.asn_len"]`` (2 or 4) to the BGP dissector once
 both OPENs were seen; without them the dissector falls back to Wireshark's heuristic.
 
+HTTP runs on tshark's HTTP ports and, as tshark's ``http_tcp`` heuristic, on a connection
+whose segment on no stream port starts with a request or status line (from that frame on).
+For HTTP and TLS, a segment wholly below the highest sequence number seen in its direction
+is tshark's out-of-order or retransmitted segment and is not handed to them; after a hole,
+the rest of an HTTP message whose length its header gave is skipped (tshark's reassembly
+keeps that message's sequence range), and the next message starts where it ends.
+
 The driver calls :meth:`TcpStreamDispatcher.feed` for TCP payloads;
 :func:`dissect_bgp_file` gives the BGP layers of a whole capture file.
 """
@@ -24,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from pcapkit.dissect.base import Context, FindingKind, Layer
-from pcapkit.dissect.http import HTTP_PORTS
+from pcapkit.dissect.http import HTTP_PORTS, heuristic_start
 from pcapkit.dissect.stream_reassembly import Data, Fin, Gap, LimitReached, StreamReassembler
 from pcapkit.proto.seq import seq_add, seq_lt, seq_max
 
@@ -95,8 +102,6 @@ class TcpStreamDispatcher:
     def wants(self, data: bytes, offset: int, end: int) -> bool:
         """Whether a segment on no stream port may be HTTP (for the driver): once tshark's
         heuristic found HTTP in a connection, its later segments are; else the heuristic."""
-        from pcapkit.dissect.http import heuristic_start
-
         return bool(self._heuristic) or heuristic_start(data, offset, end)
 
     def feed(self, packet_layers: list[Layer], tcp_layer: Layer, data: bytes, offset: int, end: int,
@@ -123,8 +128,6 @@ class TcpStreamDispatcher:
             return []
         protocol = None
         if heuristic:
-            from pcapkit.dissect.http import heuristic_start
-
             pair = _pair((str(src), sport, str(dst), dport))
             protocol = self._heuristic.get(pair)
             if protocol is None:

@@ -22,15 +22,20 @@ from pcapkit.dissect.http import FIELDS, HttpConversation, cut_messages, dissect
 
 NAMES = tuple(s.name for s in FIELDS)
 SYN, ACK, PSH, FIN = 0x02, 0x10, 0x18, 0x01
+LOST = -1
 
 
 def tcp_pcap(path: Path, segments: list[tuple[bool, int, bytes]], port: int = 80) -> None:
     """(from the client, flags, payload) between 10.0.0.1:40000 and 10.0.0.2:``port``;
-    sequence and acknowledgement numbers follow the payloads, one frame every 10 ms."""
+    sequence and acknowledgement numbers follow the payloads, one frame every 10 ms; flags
+    LOST: the segment is not captured (its bytes are a hole)."""
     seq = {True: 1000, False: 5000}
     with path.open("wb") as out:
         out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
         for i, (client, flags, payload) in enumerate(segments):
+            if flags == LOST:
+                seq[client] = (seq[client] + len(payload)) & 0xFFFFFFFF
+                continue
             sport, dport = (40000, port) if client else (port, 40000)
             tcp = struct.pack("!HHIIBBHHH", sport, dport, seq[client], seq[not client], 5 << 4, flags,
                               65535, 0, 0) + payload
@@ -91,6 +96,30 @@ def test_crafted_conversation_matches_tshark(tmp_path: Path, port: int, two_pass
     assert ours == theirs == [5, 8, 9, 10, 11, 12, 13, 14, 17]
 
 
+@requires_tshark
+@pytest.mark.tshark
+def test_response_after_a_lost_body_segment_matches_tshark(tmp_path: Path) -> None:
+    """A segment of a Content-Length body is lost: that response never completes, in tshark as
+    in pcapkit, but the next response (the PDU after its end) is found, and the frames that
+    carry the rest of the lost body show no HTTP (bro.org.pcap's frame 247 in small)."""
+    body = b"".join(b"%04d-" % i for i in range(600))              # 3000 bytes, no line end
+    first = b"HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n" + body
+    second = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+    segments = [(True, SYN, b""), (False, SYN | ACK, b""), (True, ACK, b""),
+                (True, PSH, _req("GET", "/a")), (False, ACK, first[:1000]), (False, LOST, first[1000:2000]),
+                (False, ACK, first[2000:]), (True, PSH, _req("GET", "/b")), (False, PSH, second),
+                (True, FIN | ACK, b"")]
+    path = tmp_path / "gap.pcap"
+    tcp_pcap(path, segments)
+    result = compare_file(path, fields=(*NAMES, "frame.protocols"), two_pass=True)
+    assert not [d for d in result.diffs if d.field != "frame.protocols"], result.report()
+    ours = [p.protocols for p in dissect_all(path)]
+    theirs = [r["frame.protocols"] for r in tshark_fields(path, ["frame.protocols"])]
+    # up to the HTTP layer (tshark names the body's media type after it)
+    assert [o.removesuffix(":data") for o in ours] == [":".join(t.split(":")[:5]) for t in theirs]
+    assert theirs[7].startswith("eth:ethertype:ip:tcp:http")       # the second response, frame 8
+
+
 def test_header_without_end_is_a_finding_and_bounded() -> None:
     buf = bytearray(b"GET / HTTP/1.1\r\nX-Long: " + b"a" * 300_000)
     start = time.perf_counter()
@@ -130,6 +159,19 @@ def test_random_bytes_never_raise(chunks: list[bytes], fin: bool) -> None:
             layer = dissect_message(m, Context(frame_number=i + 1), conv)
             assert layer is None or set(layer.fields) <= set(NAMES)
     assert time.perf_counter() - start < 5  # bounded work, on 2 shared cores
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600), st.integers(0, 20))
+def test_random_datagrams_and_segments_never_raise(data: bytes, cut: int) -> None:
+    """SSDP datagrams and the TCP heuristic's test on random bytes: a layer or False, no exception."""
+    from pcapkit.dissect.http import heuristic_start
+    from pcapkit.dissect.ssdp import dissect_ssdp
+
+    payload = b"M-SEARCH * HTTP/1.1\r\n"[:cut] + data
+    layer, nxt = dissect_ssdp(payload, 0, len(payload), Context(frame_number=1))
+    assert layer.protocol == "ssdp" and nxt is None and set(layer.fields) <= set(NAMES)
+    assert heuristic_start(payload, 0, len(payload)) in (True, False)
 
 
 @settings(max_examples=200, deadline=None)
