@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pcapkit.dissect.base import Context, FindingKind, Layer
+from pcapkit.dissect.base import Context, Finding, FindingKind, Layer
 from pcapkit.dissect.http import HTTP_PORTS, heuristic_start
 from pcapkit.dissect.stream_reassembly import Data, Fin, Gap, LimitReached, StreamReassembler
 from pcapkit.proto.seq import seq_add, seq_lt, seq_max
@@ -140,9 +140,9 @@ class TcpStreamDispatcher:
     def feed_segment(self, src: str, sport: int, dst: str, dport: int, seq: int, flags: int,
                      payload: bytes, ctx: Context, tcp_layer: Layer | None = None,
                      protocol: str | None = None) -> list[Layer]:
-        """One segment's payload; a note about missing bytes goes on ``tcp_layer`` (when given)
-        if the HTTP/TLS stream yields no message in this frame, as tshark names no HTTP or TLS
-        for such a frame. protocol: the stream's protocol when no port names it (a heuristic's)."""
+        """One segment's payload; a note about missing bytes goes on ``tcp_layer`` (when given,
+        naming HTTP/TLS) if the HTTP/TLS stream yields no message in this frame, as tshark names
+        no HTTP or TLS for such a frame. protocol: the stream's protocol when no port names it (a heuristic's)."""
         protocol = protocol or stream_protocol(sport, dport)
         if protocol is None:
             return []
@@ -212,8 +212,9 @@ class TcpStreamDispatcher:
         else:
             out += self._tls_records(key, d, ctx)
         if notes and not out and tcp_layer is not None and protocol in ("http", "tls"):
-            for n in notes:
-                tcp_layer.finding(FindingKind.NOTE, 0, n)
+            # no HTTP/TLS layer in this frame (as in tshark): the note rides on the TCP layer
+            # but names the protocol whose messages it is about
+            tcp_layer.findings.extend(Finding(FindingKind.NOTE, protocol, 0, n) for n in notes)
         elif notes:
             target = out[0] if out else Layer(protocol, 0)
             for n in notes:
