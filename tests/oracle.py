@@ -15,8 +15,9 @@ TSHARK = "tshark"
 
 
 @functools.lru_cache(maxsize=256)
-def _run(path: str, fields: tuple[str, ...], options: tuple[str, ...], display_filter: str) -> tuple[str, int]:
-    cmd = [TSHARK, "-n", "-r", path, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,",
+def _run(path: str, fields: tuple[str, ...], options: tuple[str, ...], display_filter: str,
+         two_pass: bool = False) -> tuple[str, int]:
+    cmd = [TSHARK, *(["-2"] if two_pass else []), "-n", "-r", path, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,",
            "-E", "separator=\t", "-E", "quote=n"]
     for opt in options:
         cmd += ["-o", opt]
@@ -30,8 +31,10 @@ def _run(path: str, fields: tuple[str, ...], options: tuple[str, ...], display_f
 
 
 def tshark_fields(path: Path | str, fields: list[str] | tuple[str, ...], *,
-                  options: tuple[str, ...] = (), display_filter: str = "") -> list[dict[str, str]]:
-    out, _ = _run(str(path), tuple(fields), tuple(options), display_filter)
+                  options: tuple[str, ...] = (), display_filter: str = "",
+                  two_pass: bool = False) -> list[dict[str, str]]:
+    """two_pass: tshark -2 (the fields naming later frames, such as http.response_in, are filled)."""
+    out, _ = _run(str(path), tuple(fields), tuple(options), display_filter, two_pass)
     rows: list[dict[str, str]] = []
     for line in out.splitlines():
         values = line.split("\t")

@@ -127,6 +127,9 @@ def batched(path: str) -> bool:
 @click.option("--number/--no-number", default=True, show_default=True,
               help="Start each text line with the frame number (as tshark).")
 @click.option("-V", "verbose", is_flag=True, help="The layer tree of each packet (as tshark -V; see show).")
+@click.option("-2", "two_pass", is_flag=True,
+              help="Read the file twice, as tshark -2: fields naming a later frame (http.response_in, "
+                   "http.next_request_in, http.next_response_in) are filled; implied by -e of one of them.")
 @click.option("-T", "mode", type=click.Choice(["text", "fields"]), default="text", show_default=True,
               help="fields: the -e fields of each packet, as tshark -T fields.")
 @click.option("-e", "fields", multiple=True, metavar="NAME",
@@ -135,7 +138,7 @@ def batched(path: str) -> bool:
               help="As tshark: separator=/t|/s|C, occurrence=f|l|a, aggregator=,|/s|C, header=y|n, "
                    "quote=d|s|n.")
 def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, output: str | None,
-         strict: bool, number: bool, verbose: bool, mode: str, fields: tuple[str, ...],
+         strict: bool, number: bool, verbose: bool, two_pass: bool, mode: str, fields: tuple[str, ...],
          field_options: tuple[str, ...]) -> None:
     """Read a capture FILE (pcap, pcapng, snoop, gzipped or not; - for standard input) and print one line
     per packet, optionally only those matching a tcpdump FILTER.
@@ -180,6 +183,12 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
     dissect = _optional("pcapkit.dissect.driver", "dissect")
     session_cls = _optional("pcapkit.dissect.driver", "DissectSession")
     session = session_cls() if session_cls is not None else None
+    if session is not None and (two_pass or set(fields) & SECOND_PASS_FIELDS):
+        if file == "-":
+            raise click.UsageError("-2 (or a field naming a later frame) needs a capture file, not standard input")
+        from pcapkit.dissect.driver import prepare_second_pass
+
+        prepare_second_pass(file, session)
 
     from pcapkit.cli.output import open_output
 
@@ -269,6 +278,10 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
     if warnings and (count is None or shown < count):
         click.echo(f"pcapkit: error: {warnings[0]}", err=True)
         raise SystemExit(1)
+
+
+# fields only a second pass over the file fills (tshark -2)
+SECOND_PASS_FIELDS = frozenset({"http.response_in", "http.next_request_in", "http.next_response_in"})
 
 
 def _field_values(packet: Any, frame: Frame, clock: _Clock) -> dict[str, Any]:

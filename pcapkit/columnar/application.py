@@ -15,8 +15,9 @@ not ask. The per-packet rows are dissected a second time, in this session of the
 A field that occurs several times in a frame (two questions, two handshake messages)
 holds its first occurrence, as ``tshark -T fields -E occurrence=f``. Dtypes are those of
 the fields' specs (:func:`pcapkit.fields.dtype_for`), as in every other table, whatever
-``dtype_backend``. As everywhere in pcapkit, HTTP over UDP (SSDP) and HTTP that tshark finds
-by heuristics on other TCP ports are not dissected: their columns stay missing there.
+``dtype_backend``. HTTP over UDP (SSDP) and HTTP that tshark's heuristic finds on other TCP
+ports, which the per-packet dissection shows, are not looked for here: their columns stay
+missing.
 """
 
 from __future__ import annotations

@@ -135,6 +135,8 @@ class DissectSession:
         self._tcp_dispatcher_tried = False
         # per-protocol state carried across frames (DNS request/response matching), by protocol
         self.protocol_state: dict[str, Any] = {}
+        # a heuristic (tshark's HTTP one) claimed a TCP connection on no stream port
+        self.stream_heuristic = False
 
     @property
     def reassembler(self) -> Any:
@@ -212,7 +214,11 @@ def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
             table, key, n_offset, n_end, n_reported = reassembled
         if table == "tcp.payload":
             # the key is a port of the tcp.port table when either port is one (tcp.py)
-            if session is not None and key in _STREAM_PORTS:
+            # other ports: tshark's HTTP heuristic needs "HTTP/1." in the first line, so a payload
+            # without "/1." is refused here at C speed (until a connection was claimed)
+            if session is not None and (key in _STREAM_PORTS or session.stream_heuristic
+                                        or (data.find(b"/1.", n_offset, n_end) >= 0
+                                            and _heuristic_wanted(session, data, n_offset, n_end))):
                 _tcp_payload(layers, protocols, layer, data, n_offset, n_end, ctx, session)
             elif (n_end if n_end < len(data) else len(data)) > n_offset:
                 protocols.append("data")  # undissected payload, as tshark's "data"
@@ -262,6 +268,8 @@ def _tcp_payload(layers: list[Layer], protocols: list[str], tcp_layer: Layer, da
     dispatcher = session.tcp_dispatcher
     if dispatcher is not None:
         layers.extend(dispatcher.feed(layers, tcp_layer, data, offset, min(end, len(data)), ctx))
+        if not session.stream_heuristic and dispatcher.heuristic_active:
+            session.stream_heuristic = True     # from now on every TCP payload goes to the dispatcher
     for extra in layers[before:]:
         # several PDUs of one protocol in a segment: tshark names the protocol once
         if extra.protocol and (not protocols or protocols[-1] != extra.protocol):
@@ -270,11 +278,18 @@ def _tcp_payload(layers: list[Layer], protocols: list[str], tcp_layer: Layer, da
         protocols.append("data")  # undissected payload, as tshark's "data"
 
 
+def _heuristic_wanted(session: DissectSession, data: bytes, offset: int, end: int) -> bool:
+    """A TCP payload on no stream port that a heuristic may claim (HTTP, as tshark's)."""
+    dispatcher = session.tcp_dispatcher
+    return dispatcher is not None and bool(dispatcher.wants(data, offset, min(end, len(data))))
+
+
 def _tcp_fin(layers: list[Layer], protocols: list[str], tcp_layer: Layer, data: bytes, ctx: Context,
              session: DissectSession) -> None:
     """A FIN without payload on a stream port still ends the stream: an HTTP body that runs
     until the connection closes is complete in this frame (as in tshark)."""
-    if tcp_layer.get("tcp.srcport") not in _STREAM_PORTS and tcp_layer.get("tcp.dstport") not in _STREAM_PORTS:
+    if (not session.stream_heuristic and tcp_layer.get("tcp.srcport") not in _STREAM_PORTS
+            and tcp_layer.get("tcp.dstport") not in _STREAM_PORTS):
         return
     if int(tcp_layer.get("tcp.flags", 0) or 0) & 0x001:
         _tcp_payload(layers, protocols, tcp_layer, data, len(data), len(data), ctx, session)
@@ -461,11 +476,13 @@ def _first_fragment_transport(frame: Frame, offset: int, proto: int) -> Layer | 
 
 
 def dissect_file(path: str | Path, session: bool | DissectSession = True,
-                 warnings: list[str] | None = None) -> Iterator[Packet]:
+                 warnings: list[str] | None = None, two_pass: bool = False) -> Iterator[Packet]:
     """Dissect every frame of a capture file in order (with a session unless session=False).
 
     A damaged or cut file yields every frame before the damage; ``warnings`` (a list)
-    then receives what the reader reported (the file, the offset and the reason)."""
+    then receives what the reader reported (the file, the offset and the reason).
+    two_pass: read the file twice, as ``tshark -2``: the fields that name a later frame
+    (``http.response_in``, ``http.next_*``) are known on the second (needs a session)."""
     from pcapkit.capture.files import open_capture
 
     sess: DissectSession | None
@@ -473,6 +490,8 @@ def dissect_file(path: str | Path, session: bool | DissectSession = True,
         sess = session
     else:
         sess = DissectSession() if session else None
+    if two_pass and sess is not None:
+        prepare_second_pass(path, sess)
     with open_capture(path) as reader:
         pcapng = reader.format == "pcapng"
         untimed = getattr(reader, "untimed_frames", ())
@@ -488,6 +507,19 @@ def dissect_file(path: str | Path, session: bool | DissectSession = True,
             yield packet
         if warnings is not None:
             warnings.extend(reader.warnings)
+
+
+def prepare_second_pass(path: str | Path, session: DissectSession) -> None:
+    """A first pass over ``path`` (its own session) whose HTTP conversations give ``session``
+    the links to later frames (a few integers per HTTP message)."""
+    from pcapkit.dissect.http_links import link_table
+
+    first = DissectSession(reassemble_ip=session.reassemble_ip, check_checksums=session.check_checksums)
+    record: list[Any] = []
+    first.protocol_state["http.record"] = record
+    for _ in dissect_file(path, first):
+        pass
+    session.protocol_state["http.links"] = link_table(record)
 
 
 def read_frames(path: str | Path) -> Iterator[Frame]:

@@ -18,8 +18,10 @@ shows them. A first line or header block that never ends is waited for only up t
 
 Per conversation, :class:`HttpConversation` numbers requests and responses and matches the
 n-th response to the n-th request (``http.request_in``, ``http.time``,
-``http.response_for.uri``), as tshark does in one pass (``http.response_in`` and
-``http.next_*`` need a second pass and are not given).
+``http.response_for.uri``), as tshark does in one pass. ``http.response_in`` and
+``http.next_*`` name later frames: tshark gives them on its second pass (``-2``), pcapkit
+when the file is dissected twice (``dissect_file(path, two_pass=True)``, see
+:mod:`pcapkit.dissect.http_links`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,11 @@ from pcapkit.dissect.base import Context, FindingKind, Layer
 from pcapkit.dissect.dns_names import format_text
 from pcapkit.fields import FieldSpec
 
-HTTP_PORTS = (80, 8080)
+# tshark 4.0's tcp.port table for HTTP (``tshark -G decodes``: the ports it registers itself and
+# those of the protocols it carries: IPP 631, DAAP 3689, SSDP 1900, UPnP 2869, proxies 3128 and
+# 3132, WinRM 5985, BitTorrent trackers 2710, HKP 11371, 8080, 8088)
+HTTP_PORTS = (80, 631, 1900, 2710, 2869, 3128, 3132, 3689, 5985, 8080, 8088, 11371)
+SSDP_PORT = 1900                # UDP: SSDP, HTTP messages in datagrams (tshark's "ssdp")
 MAX_HEADER = 256 * 1024      # a header block longer than this is given up (a finding)
 
 
@@ -93,6 +99,9 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("http.request_in", "framenum", doc="The request this response answers"),
     FieldSpec("http.prev_request_in", "framenum", doc="The previous request in the conversation"),
     FieldSpec("http.prev_response_in", "framenum", doc="The previous response in the conversation"),
+    FieldSpec("http.response_in", "framenum", doc="The response to this request (second pass)"),
+    FieldSpec("http.next_request_in", "framenum", doc="The next request in the conversation (second pass)"),
+    FieldSpec("http.next_response_in", "framenum", doc="The next response in the conversation (second pass)"),
     FieldSpec("http.time", "reltime_ns", doc="Time since the request"),
     FieldSpec("http.chunk_size", "uint", 32, doc="Size of one chunk (chunked body)"),
 )
@@ -145,6 +154,26 @@ def _line_end(buf: bytes | bytearray, pos: int) -> tuple[int, int]:
     if cr + 1 >= n:
         return -1, -1
     return cr, cr + 2 if buf[cr + 1] == 0x0A else cr + 1
+
+
+def heuristic_start(data: bytes, offset: int, end: int) -> bool:
+    """tshark's HTTP heuristic for TCP (``http_tcp``, on by default), tried on a segment no
+    port claims: its first line (ended by CR or LF within the segment) starts with
+    ``HTTP/1.`` or ends with ``HTTP/1.x``, any case; a line of exactly 8 bytes does not
+    count. tshark then dissects the connection as HTTP from that frame on."""
+    cr = data.find(b"\r", offset, end)
+    lf = data.find(b"\n", offset, end)
+    if lf >= 0 and (cr < 0 or lf < cr):
+        stop = lf
+    elif cr >= 0 and cr + 1 < end:
+        stop = cr
+    else:
+        return False             # no line end (or a CR that may begin a CRLF): not yet
+    length = stop - offset
+    if length == 8:
+        return False
+    return (data[offset:offset + 7].upper() == b"HTTP/1."
+            or (length > 8 and data[stop - 8:stop - 1].upper() == b"HTTP/1."))
 
 
 def classify(line: bytes) -> str | None:
@@ -323,6 +352,24 @@ def cut_messages(buf: bytearray, conv: HttpConversation, fin_segment: bool, at_f
     return out
 
 
+def pending_length(buf: bytes | bytearray, conv: HttpConversation) -> int | None:
+    """The whole length of the message at the start of ``buf`` when its header is complete
+    and gives its length (Content-Length, no body by rule), else None (chunked, until the
+    FIN, header not complete, not HTTP)."""
+    pos = 2 if len(buf) > 3 and buf[:2] == b"\r\n" else 0
+    head = _read_head(buf, pos)
+    if head is None or isinstance(head, str):
+        return None
+    response = head.kind == "response"
+    if response and (conv.request_method == "HEAD" or 100 <= head.code < 200 or head.code in (204, 304)):
+        return head.end
+    if head.content_length is not None:
+        return head.end + max(0, head.content_length)
+    if head.chunked or response:
+        return None
+    return head.end
+
+
 # -- one message -> a layer ----------------------------------------------------------------
 
 
@@ -407,11 +454,23 @@ def dissect_message(msg: Message, ctx: Context, conv: HttpConversation) -> Layer
             f["http.prev_request_in"] = prev.frame
         if prev.response_frame and head.kind == "response":
             f["http.prev_response_in"] = prev.response_frame
+    links = second_pass_links(ctx)
+    if links:
+        later = links.get((ctx.frame_number, head.kind == "response", entry.number))
+        if later:
+            f.update(later)
     if head.chunked:
         sizes = _chunk_sizes(msg.data, msg.body_at)
         if sizes:
             f["http.chunk_size"] = sizes
     return layer
+
+
+def second_pass_links(ctx: Context) -> dict[tuple[int, bool, int], dict[str, int]] | None:
+    """The session's table of links to later frames (see pcapkit.dissect.http_links), if any."""
+    session = ctx.extra.get("session")
+    state = getattr(session, "protocol_state", None)
+    return state.get("http.links") if state else None
 
 
 def _headers(layer: Layer, head: _Head) -> str | None:

@@ -123,12 +123,14 @@ ENTRIES: list[tuple[str, int | str, str]] = [
     ("udp.port", 53, "pcapkit.dissect.dns:dissect_dns"),
     ("udp.port", 5353, "pcapkit.dissect.dns:dissect_mdns"),   # multicast DNS (RFC 6762)
     ("udp.port", 5355, "pcapkit.dissect.dns:dissect_llmnr"),  # LLMNR (RFC 4795)
+    ("udp.port", 1900, "pcapkit.dissect.ssdp:dissect_ssdp"),  # SSDP: HTTP in datagrams (tshark's "ssdp")
     # TCP ports of stream-level dissectors: the driver hands these segments to the session's
     # TcpStreamDispatcher (reassembly, then one message per call), and no others
     ("tcp.port", 179, "pcapkit.dissect.bgp:dissect_bgp"),
     ("tcp.port", 53, "pcapkit.dissect.dns:dissect_dns_tcp"),   # one message after its 2-byte length
-    ("tcp.port", 80, "pcapkit.dissect.http:dissect_http"),     # HTTP/1.x (tshark's default ports)
-    ("tcp.port", 8080, "pcapkit.dissect.http:dissect_http"),
+    # HTTP/1.x on tshark 4.0's ports for it (pcapkit.dissect.http.HTTP_PORTS)
+    *(("tcp.port", port, "pcapkit.dissect.http:dissect_http")
+      for port in (80, 631, 1900, 2710, 2869, 3128, 3132, 3689, 5985, 8080, 8088, 11371)),
     ("tcp.port", 443, "pcapkit.dissect.tls:dissect_tls"),      # TLS records (no decryption)
     ("tcp.port", 993, "pcapkit.dissect.tls:dissect_tls"),      # IMAP over TLS
 ]

@@ -13,6 +13,13 @@ Per BGP session the dispatcher remembers which side's OPEN advertised the 4-octe
 capability and passes ``ctx.extra["bgp.asn_len"]`` (2 or 4) to the BGP dissector once
 both OPENs were seen; without them the dissector falls back to Wireshark's heuristic.
 
+HTTP runs on tshark's HTTP ports and, as tshark's ``http_tcp`` heuristic, on a connection
+whose segment on no stream port starts with a request or status line (from that frame on).
+For HTTP and TLS, a segment wholly below the highest sequence number seen in its direction
+is tshark's out-of-order or retransmitted segment and is not handed to them; after a hole,
+the rest of an HTTP message whose length its header gave is skipped (tshark's reassembly
+keeps that message's sequence range), and the next message starts where it ends.
+
 The driver calls :meth:`TcpStreamDispatcher.feed` for TCP payloads;
 :func:`dissect_bgp_file` gives the BGP layers of a whole capture file.
 """
@@ -23,7 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pcapkit.dissect.base import Context, FindingKind, Layer
+from pcapkit.dissect.base import Context, Finding, FindingKind, Layer
+from pcapkit.dissect.http import HTTP_PORTS, heuristic_start
 from pcapkit.dissect.stream_reassembly import Data, Fin, Gap, LimitReached, StreamReassembler
 from pcapkit.proto.seq import seq_add, seq_lt, seq_max
 
@@ -31,7 +39,8 @@ BGP_PORT = 179
 DNS_PORT = 53
 # the stream-level protocols by port, the lower port first (as the tcp.port table is tried);
 # HTTP and TLS on tshark 4.0's default ports for them (see pcapkit.dissect.http / tls)
-STREAM_PROTOCOLS = {BGP_PORT: "bgp", DNS_PORT: "dns", 80: "http", 8080: "http", 443: "tls", 993: "tls"}
+STREAM_PROTOCOLS = {BGP_PORT: "bgp", DNS_PORT: "dns", 443: "tls", 993: "tls",
+                    **dict.fromkeys(HTTP_PORTS, "http")}
 MARKER = b"\xff" * 16
 HEADER_LEN = 19
 
@@ -44,6 +53,8 @@ class _Direction:
     protocol: str = "bgp"
     buf: bytearray = field(default_factory=bytearray)
     at_fin: bool = False                 # every byte before the FIN delivered
+    end_offset: int = 0                  # stream offset just after the last byte put in ``buf``
+    skip_to: int | None = None           # HTTP: the stream offset where a message lost in a gap ends
 
 
 def stream_protocol(sport: int, dport: int) -> str | None:
@@ -79,8 +90,19 @@ class TcpStreamDispatcher:
     _dirs: dict[DirKey, _Direction] = field(default_factory=dict)
     _sessions: dict[tuple[DirKey, DirKey], _Session] = field(default_factory=dict)
     _conversations: dict[tuple[DirKey, DirKey], Any] = field(default_factory=dict)  # HTTP/TLS per connection
-    _next_seq: dict[DirKey, int] = field(default_factory=dict)  # HTTP, per direction: the highest next sequence
+    _next_seq: dict[DirKey, int] = field(default_factory=dict)  # HTTP/TLS, per direction: the highest next sequence
+    _heuristic: dict[tuple[DirKey, DirKey], str] = field(default_factory=dict)  # HTTP found by heuristic
     _limit_noted: bool = False
+
+    @property
+    def heuristic_active(self) -> bool:
+        """Whether a heuristic claimed a connection (its segments then come to :meth:`feed`)."""
+        return bool(self._heuristic)
+
+    def wants(self, data: bytes, offset: int, end: int) -> bool:
+        """Whether a segment on no stream port may be HTTP (for the driver): once tshark's
+        heuristic found HTTP in a connection, its later segments are; else the heuristic."""
+        return bool(self._heuristic) or heuristic_start(data, offset, end)
 
     def feed(self, packet_layers: list[Layer], tcp_layer: Layer, data: bytes, offset: int, end: int,
              ctx: Context) -> list[Layer]:
@@ -90,7 +112,8 @@ class TcpStreamDispatcher:
         Segments of other ports are refused before anything is decoded or copied (the
         layers may decode lazily, see :class:`~pcapkit.dissect.base.LazyLayer`)."""
         sport, dport = tcp_layer.get("tcp.srcport"), tcp_layer.get("tcp.dstport")
-        if sport not in STREAM_PROTOCOLS and dport not in STREAM_PROTOCOLS:
+        heuristic = sport not in STREAM_PROTOCOLS and dport not in STREAM_PROTOCOLS
+        if heuristic and not self.wants(data, offset, end):
             return []
         seq, flags = tcp_layer.get("tcp.seq_raw"), tcp_layer.get("tcp.flags", 0)
         if not isinstance(sport, int) or not isinstance(dport, int) or not isinstance(seq, int):
@@ -103,24 +126,42 @@ class TcpStreamDispatcher:
                 src, dst = lay.get("ipv6.src"), lay.get("ipv6.dst")
         if src is None or dst is None:
             return []
-        return self.feed_segment(str(src), sport, str(dst), dport, seq, int(flags), data[offset:end], ctx)
+        protocol = None
+        if heuristic:
+            pair = _pair((str(src), sport, str(dst), dport))
+            protocol = self._heuristic.get(pair)
+            if protocol is None:
+                if len(self._heuristic) >= self.max_streams or not heuristic_start(data, offset, end):
+                    return []
+                protocol = self._heuristic[pair] = "http"
+        return self.feed_segment(str(src), sport, str(dst), dport, seq, int(flags), data[offset:end], ctx,
+                                 tcp_layer, protocol)
 
     def feed_segment(self, src: str, sport: int, dst: str, dport: int, seq: int, flags: int,
-                     payload: bytes, ctx: Context) -> list[Layer]:
-        protocol = stream_protocol(sport, dport)
+                     payload: bytes, ctx: Context, tcp_layer: Layer | None = None,
+                     protocol: str | None = None) -> list[Layer]:
+        """One segment's payload; a note about missing bytes goes on ``tcp_layer`` (when given,
+        naming HTTP/TLS) if the HTTP/TLS stream yields no message in this frame, as tshark names
+        no HTTP or TLS for such a frame. protocol: the stream's protocol when no port names it (a heuristic's)."""
+        protocol = protocol or stream_protocol(sport, dport)
         if protocol is None:
             return []
         key: DirKey = (src, sport, dst, dport)
-        if protocol == "http":
+        stale = False
+        if protocol in ("http", "tls"):
             cut = ctx.wirelen > ctx.caplen and bool(payload)
             end = seq_add(seq, len(payload) + (ctx.wirelen - ctx.caplen if cut else 0) + bool(flags & 0x003))
             seen = self._next_seq.get(key)
             if seen is None or len(self._next_seq) < self.max_streams:
                 self._next_seq[key] = end if seen is None else seq_max(seen, end)
-            if cut:
-                if seen is not None and seq_lt(seq, seen):
-                    return []  # tshark's retransmission (below the highest sequence seen): no HTTP layer
-                return self._http_cut_segment(key, payload, ctx)
+            # wholly below the highest sequence seen (a FIN or a later segment came first):
+            # tshark's out-of-order or retransmitted segment, which its TCP layer does not
+            # hand to HTTP/TLS (reassemble_out_of_order is off by default)
+            stale = bool(payload) and seen is not None and seq_lt(seq, seen) and not seq_lt(seen, end)
+        if protocol == "http" and cut:
+            if seen is not None and seq_lt(seq, seen):
+                return []  # tshark's retransmission (below the highest sequence seen): no HTTP layer
+            return self._http_cut_segment(key, payload, ctx)
         d = self._dirs.get(key)
         if d is None:
             if len(self._dirs) >= self.max_streams:
@@ -144,12 +185,19 @@ class TcpStreamDispatcher:
         out: list[Layer] = []
         notes: list[str] = []
         for ev in d.reassembler.feed(seq, payload, flags, ctx.frame_number, ctx.ts_ns):
-            if isinstance(ev, Data):
-                d.buf += ev.data
+            if isinstance(ev, Data) and stale:
+                notes.append(f"{len(ev.data)} bytes arrived after later ones (out of order); "
+                             f"the {protocol.upper()} messages after them start afresh")
+                d.buf.clear()
+                d.end_offset = ev.offset + len(ev.data)
+            elif isinstance(ev, Data):
+                _append(d, ev)
             elif isinstance(ev, Gap):
                 notes.append(f"{ev.length} bytes missing from the TCP stream; " + (
                     "BGP resynchronised on the next marker" if protocol == "bgp" else
                     f"the {protocol.upper()} messages after them start afresh"))
+                if protocol == "http":
+                    self._http_gap(key, d)
                 d.buf.clear()
             elif isinstance(ev, LimitReached):
                 notes.append(f"out-of-order buffer limit {ev.limit} reached")
@@ -163,7 +211,11 @@ class TcpStreamDispatcher:
             out += self._http_messages(key, d, bool(flags & 0x001), ctx)
         else:
             out += self._tls_records(key, d, ctx)
-        if notes:
+        if notes and not out and tcp_layer is not None and protocol in ("http", "tls"):
+            # no HTTP/TLS layer in this frame (as in tshark): the note rides on the TCP layer
+            # but names the protocol whose messages it is about
+            tcp_layer.findings.extend(Finding(FindingKind.NOTE, protocol, 0, n) for n in notes)
+        elif notes:
             target = out[0] if out else Layer(protocol, 0)
             for n in notes:
                 target.finding(FindingKind.NOTE, 0, n)
@@ -173,12 +225,26 @@ class TcpStreamDispatcher:
 
     def _http_messages(self, key: DirKey, d: _Direction, fin_segment: bool, ctx: Context) -> list[Layer]:
         from pcapkit.dissect.http import HttpConversation, cut_messages, dissect_message
+        from pcapkit.dissect.http_links import second_pass_frame
 
         conv = self._conversations.get(_pair(key))
         if conv is None:
-            conv = self._conversations[_pair(key)] = HttpConversation()
+            conv = self._conversations[_pair(key)] = _new_http_conversation(HttpConversation(), ctx)
         layers = (dissect_message(m, ctx, conv) for m in cut_messages(d.buf, conv, fin_segment, d.at_fin))
-        return [layer for layer in layers if layer is not None]
+        out = [layer for layer in layers if layer is not None]
+        second_pass_frame(out, ctx)
+        return out
+
+    def _http_gap(self, key: DirKey, d: _Direction) -> None:
+        """Bytes are missing: a message whose length its header gave, cut by the gap, is lost,
+        but where it ends is known. tshark's TCP reassembly keeps that PDU's sequence range,
+        so the bytes after the gap up to its end are no new message; the next starts there."""
+        from pcapkit.dissect.http import HttpConversation, pending_length
+
+        conv = self._conversations.get(_pair(key))
+        length = pending_length(d.buf, conv if conv is not None else HttpConversation())
+        if length is not None and length > len(d.buf):
+            d.skip_to = d.end_offset - len(d.buf) + length
 
     def _tls_records(self, key: DirKey, d: _Direction, ctx: Context) -> list[Layer]:
         from pcapkit.dissect.tls import TlsSession, cut_records
@@ -195,7 +261,7 @@ class TcpStreamDispatcher:
 
         conv = self._conversations.get(_pair(key))
         if conv is None:
-            conv = self._conversations[_pair(key)] = HttpConversation()
+            conv = self._conversations[_pair(key)] = _new_http_conversation(HttpConversation(), ctx)
         out = []
         for m in cut_messages(bytearray(payload), conv, True, True, partial=True):
             layer = dissect_message(m, ctx, conv)
@@ -269,6 +335,30 @@ class TcpStreamDispatcher:
             types = caps if isinstance(caps, list) else ([caps] if caps is not None else [])
             session.four_octet[key] = 65 in types
         return layer
+
+
+def _new_http_conversation(conv: Any, ctx: Context) -> Any:
+    """A new HTTP conversation, also kept for the second pass when the session records them
+    (see :func:`pcapkit.dissect.http_links.link_table`)."""
+    session = ctx.extra.get("session")
+    record = getattr(session, "protocol_state", {}).get("http.record")
+    if record is not None:
+        record.append(conv)
+    return conv
+
+
+def _append(d: _Direction, ev: Data) -> None:
+    """In-order bytes into the direction's buffer, less those of a message lost in a gap."""
+    data = ev.data
+    if d.skip_to is not None:
+        drop = d.skip_to - ev.offset
+        if drop >= len(data):
+            d.end_offset = ev.offset + len(data)
+            return
+        d.skip_to = None
+        data = data[max(0, drop):]
+    d.buf += data
+    d.end_offset = ev.offset + len(ev.data)
 
 
 def _pair(key: DirKey) -> tuple[DirKey, DirKey]:

@@ -1,8 +1,9 @@
 """The application of each conversation for ``flows``: ``dns``, ``http``, ``tls`` or
 ``tls:SERVER-NAME`` (the ClientHello's SNI), from pcapkit's DNS, HTTP and TLS dissectors.
 
-Only conversations on those dissectors' ports (UDP/TCP 53; TCP 80, 8080, 443, 993, as
-:mod:`pcapkit.dissect.registry` dispatches them) are labelled, and only their frames are
+Only conversations on those dissectors' ports (UDP/TCP 53; TCP 443, 993 and tshark's HTTP
+ports, :data:`pcapkit.dissect.http.HTTP_PORTS`, as :mod:`pcapkit.dissect.registry`
+dispatches them) are labelled (HTTP that tshark's heuristic finds on other ports is not), and only their frames are
 dissected, in one pass over the capture: the other frames are read and skipped, so the
 cost and the memory grow with those conversations' frames (a frame-number -> conversation
 map of them), not with the capture. A conversation whose frames hold a TLS layer is
@@ -28,8 +29,10 @@ from typing import Any
 
 import numpy as np
 
+from pcapkit.dissect.http import HTTP_PORTS
+
 _UDP_PORTS = (53,)
-_TCP_PORTS = (53, 80, 8080, 443, 993)
+_TCP_PORTS = (53, 443, 993, *HTTP_PORTS)
 _RANK = {"dns": 1, "http": 2, "tls": 3}
 
 

@@ -79,10 +79,10 @@ def field_specs() -> dict[str, FieldSpec]:
     return _SPECS
 
 
-def dissect_all(path: Path | str) -> list[Any]:
+def dissect_all(path: Path | str, two_pass: bool = False) -> list[Any]:
     from pcapkit.dissect.driver import dissect_file
 
-    return list(dissect_file(path))
+    return list(dissect_file(path, two_pass=two_pass))
 
 
 def render(spec: FieldSpec, value: Any) -> str:
@@ -92,17 +92,18 @@ def render(spec: FieldSpec, value: Any) -> str:
 def compare_file(path: Path | str, *, fields: Iterable[str] | None = None,
                  prefixes: Iterable[str] | None = None, exclude: Iterable[str] = (),
                  options: tuple[str, ...] = (),
-                 select: Callable[[str], bool] | None = None) -> Comparison:
+                 select: Callable[[str], bool] | None = None, two_pass: bool = False) -> Comparison:
     """Compare pcapkit with tshark on every frame of ``path``.
 
     fields:   compare exactly these names (default: every name pcapkit emits that has a spec);
     prefixes: keep only names starting with one of these ("ip.", "eth.");
     exclude:  names never compared; options: tshark ``-o`` preferences;
-    select:   a further predicate over names.
+    select:   a further predicate over names;
+    two_pass: both sides read the file twice (tshark -2, dissect_file(two_pass=True)).
     """
     path = Path(path)
     specs = field_specs()
-    packets = dissect_all(path)
+    packets = dissect_all(path, two_pass)
     per_frame: list[dict[str, Any]] = [p.fields() for p in packets]
     emitted: set[str] = set()
     for f in per_frame:
@@ -120,7 +121,7 @@ def compare_file(path: Path | str, *, fields: Iterable[str] | None = None,
     result.fields = names
     if not names:
         return result
-    rows = tshark_fields(path, names, options=options)
+    rows = tshark_fields(path, names, options=options, two_pass=two_pass)
     if len(rows) != len(packets):
         result.diffs.append(Diff(0, "frame count", str(len(packets)), str(len(rows))))
     for number, (ours_all, theirs_all) in enumerate(zip(per_frame, rows, strict=False), 1):

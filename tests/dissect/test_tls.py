@@ -124,11 +124,7 @@ def test_mutated_client_hello_never_raises(edits: list[tuple[int, int]]) -> None
 FILES = sorted({*corpus_with("tls"), CORPUS / "labs/ssl-ethereal-trace-1"})
 TLS_PORTS = {"443", "993"}
 # (file, frames) -> why pcapkit deliberately differs from tshark there
-KNOWN_FRAMES: dict[tuple[str, tuple[int, ...]], str] = {
-    ("labs/ssl-ethereal-trace-1", (231, 311)): "a FIN without payload came before the last data segment "
-        "(captured out of order): tshark declares the data out-of-order and does not dissect it; pcapkit's "
-        "reassembler delivers it (a FIN opens no hole)",
-}
+KNOWN_FRAMES: dict[tuple[str, tuple[int, ...]], str] = {}
 
 
 def _other_port_frames(path: Path) -> set[int]:
