@@ -31,6 +31,7 @@ from pcapkit.tcpflow.ccmodel import (
     LIMITS,
     LOSS_PHASES,
     CongestionModel,
+    direction_identification,
     model_direction,
 )
 from pcapkit.tcpflow.congestion import analyse_direction
@@ -203,8 +204,11 @@ def bulk_algorithms(an: AnalysedSegments) -> dict[int, str]:
     busy = {int(st) for st in directions[0][counts >= MIN_SEGMENTS].tolist()}
     out = dict.fromkeys(range(int(an.stream.max()) + 1), "unknown")
     best: dict[int, int] = {}
-    for st, model, _ in congestion_models(an, busy):
-        if model is not None and len(model.segments) > best.get(st, -1):
-            best[st] = len(model.segments)
-            out[st] = model.algorithm
+    for st, segs_of_stream in _stream_segments(an, busy):
+        for sender, receiver in _senders(segs_of_stream):
+            # (the model's identification only: its per-segment estimates are not needed)
+            report = analyse_direction(segs_of_stream, sender, receiver, flights=False)
+            if len(report.sent) > best.get(st, -1):
+                best[st] = len(report.sent)
+                out[st] = direction_identification(report).algorithm
     return out

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import statistics
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pcapkit.tcpflow.ccflight import FlightTrace
@@ -136,6 +137,14 @@ def identify(tr: FlightTrace, hystart_exit: bool, receiver_limited: float) -> Id
     """The algorithm of the sender of ``tr`` (``hystart_exit``: the model saw slow start
     end with no loss; ``receiver_limited``: the share of data segments the receiver's
     window limited)."""
+    return identify_with(tr, lambda: (hystart_exit, receiver_limited))
+
+
+def identify_with(tr: FlightTrace, slow_start_evidence: Callable[[], tuple[bool, float]]) -> Identification:
+    """:func:`identify`, with ``(hystart_exit, receiver_limited)`` asked of
+    ``slow_start_evidence`` only when the answer depends on them (no fast recovery
+    measured a reduction): they need a pass of the window model, which a sender with
+    measured reductions is spared."""
     n = len(tr.report.sent)
     clocked = ack_clocked_share(tr) if n else 1.0
     betas = tuple(measured_betas(tr)) if n else ()
@@ -172,6 +181,7 @@ def identify(tr: FlightTrace, hystart_exit: bool, receiver_limited: float) -> Id
         conf = min(0.95, 0.5 + 0.3 * min(spread, 1.0) + 0.05 * min(len(betas), 3))
         return Identification(algo, round(conf, 2), None, BETA_RENO if algo == "reno" else BETA_CUBIC,
                               clocked, betas)
+    hystart_exit, receiver_limited = slow_start_evidence()
     if receiver_limited > 0.3:
         return unknown(f"the receiver's window limited {receiver_limited:.0%} of the data segments "
                        "and no fast recovery shows the window reduction")

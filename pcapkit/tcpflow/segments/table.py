@@ -140,29 +140,35 @@ class SegmentTable:
         return np.asarray(self.addresses, dtype=object)[codes]
 
     def segments(self) -> Iterator[Segment]:
-        """Each row as a :class:`~pcapkit.tcpflow.segment.Segment` (for per-segment models)."""
-        cols = {name: getattr(self, name).tolist() for name in INT_COLUMNS}
-        addresses = self.addresses
+        """Each row as a :class:`~pcapkit.tcpflow.segment.Segment` (for per-segment models).
+        Every field is made a Python list of the whole column first (addresses as text,
+        absent options as None), then the rows are zipped: one tuple per row, no
+        per-field work in the loop."""
+        n = len(self)
+        addresses = np.asarray(self.addresses, dtype=object)
+
+        def optional(values: np.ndarray) -> list[int | None]:
+            out = values.astype(object)
+            out[values < 0] = None
+            return out.tolist()
+
+        blocks: list[tuple[tuple[int, int], ...]] = [()] * n
         sack_rows = np.nonzero(self.sack_n > 0)[0].tolist()
-        sack_of = dict(zip(sack_rows, range(len(sack_rows)), strict=True))
-        sl, sr = self.sack_l.tolist(), self.sack_r.tolist()
-        payloads = self.payloads
-        for i in range(len(self)):
-            blocks: tuple[tuple[int, int], ...] = ()
-            n = cols["sack_n"][i]
-            if n:
-                j = sack_of[i]
-                blocks = tuple(zip(sl[j][:n], sr[j][:n], strict=True))
-            mss, ws, tsval, tsecr = cols["mss"][i], cols["wscale"][i], cols["tsval"][i], cols["tsecr"][i]
-            seglen = cols["seglen"][i]
-            hl = cols["hdr_len"][i]
-            yield Segment(
-                cols["frame"][i], cols["ts_ns"][i], addresses[cols["src"][i]], addresses[cols["dst"][i]],
-                cols["sport"][i], cols["dport"][i], cols["seq"][i], cols["ack"][i], cols["flags"][i],
-                cols["window"][i], seglen, hl, cols["captured"][i],
-                None if mss < 0 else mss, None if ws < 0 else ws, bool(cols["sack_perm"][i]), blocks,
-                None if tsval < 0 else tsval, None if tsecr < 0 else tsecr, cols["ip_version"][i],
-                cols["wirelen"][i], b"" if payloads is None else payloads[i])
+        if sack_rows:
+            counts = self.sack_n[sack_rows].tolist()
+            lefts, rights = self.sack_l.tolist(), self.sack_r.tolist()
+            for j, (i, k) in enumerate(zip(sack_rows, counts, strict=True)):
+                blocks[i] = tuple(zip(lefts[j][:k], rights[j][:k], strict=True))
+        payloads = self.payloads if self.payloads is not None else [b""] * n
+        columns = (self.frame.tolist(), self.ts_ns.tolist(), addresses[self.src].tolist(),
+                   addresses[self.dst].tolist(), self.sport.tolist(), self.dport.tolist(), self.seq.tolist(),
+                   self.ack.tolist(), self.flags.tolist(), self.window.tolist(), self.seglen.tolist(),
+                   self.hdr_len.tolist(), self.captured.tolist(), optional(self.mss), optional(self.wscale),
+                   (self.sack_perm != 0).tolist(), blocks, optional(self.tsval), optional(self.tsecr),
+                   self.ip_version.tolist(), self.wirelen.tolist(), payloads)
+        make = Segment._make
+        for row in zip(*columns, strict=True):
+            yield make(row)
 
 
 @dataclass(eq=False)
