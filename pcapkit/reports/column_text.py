@@ -110,10 +110,14 @@ def _value_text(col: pd.Series, kind: str, for_json: bool) -> pa.Array:
     import pyarrow.compute as pc
 
     mask = _missing(col)
-    if kind == "ns":  # exact decimal seconds, as text_frame writes them
-        from pcapkit.reports.table import format_cells
-
-        return pa.array(format_cells(col, "ns", 9).astype(object), type=pa.string(), mask=mask)
+    if kind == "ns":  # exact decimal seconds with nine digits, as text_frame writes them
+        arr = col.array
+        ns = np.where(mask, 0, np.asarray(arr.asi8 if hasattr(arr, "asi8") else col.astype("int64"), np.int64))
+        seconds, nanos = np.divmod(np.abs(ns), 1_000_000_000)
+        sign = pc.if_else(pa.array(ns < 0), "-", "")
+        text = pc.binary_join_element_wise(sign, pc.cast(pa.array(seconds), pa.string()), ".",
+                                           pc.utf8_lpad(pc.cast(pa.array(nanos), pa.string()), 9, "0"), "")
+        return pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), text)
     if kind == "int":
         numpy_dtype: Any = getattr(col.dtype, "numpy_dtype", col.dtype)
         values = pa.array(col.to_numpy(dtype=numpy_dtype, na_value=0), mask=mask)
