@@ -34,6 +34,7 @@ from pcapkit.tcpflow.ccmodel import (
     LIMITS,
     LOSS_PHASES,
     CongestionModel,
+    direction_identification,
     model_direction,
 )
 from pcapkit.tcpflow.congestion import analyse_direction
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from pcapkit.reports.tcp import PathOrFrames
+    from pcapkit.tcpflow.segments import SegmentTable
 
 PHASES: tuple[str, ...] = tuple(dict.fromkeys(LOSS_PHASES + BBR_PHASES))
 __all__ = ["LIMITS", "PHASES", "SEGMENT_COLUMNS", "SUMMARY_COLUMNS", "congestion_models", "congestion_segments",
@@ -208,8 +210,34 @@ def bulk_algorithms(an: AnalysedSegments) -> dict[int, str]:
     busy = {int(st) for st in directions[0][counts >= MIN_SEGMENTS].tolist()}
     out = dict.fromkeys(range(int(an.stream.max()) + 1), "unknown")
     best: dict[int, int] = {}
-    for st, model, _ in congestion_models(an, busy):
-        if model is not None and len(model.segments) > best.get(st, -1):
-            best[st] = len(model.segments)
-            out[st] = model.algorithm
+    for st, table in _stream_tables(an, busy):
+        for sender, receiver in _table_senders(table):
+            # (the model's identification only: its per-segment estimates are not needed;
+            # the segments stream from the table, never held as a list)
+            report = analyse_direction(table.segments(), sender, receiver, flights=False)
+            if len(report.sent) > best.get(st, -1):
+                best[st] = len(report.sent)
+                out[st] = direction_identification(report).algorithm
+            del report
     return out
+
+
+def _stream_tables(an: AnalysedSegments, streams: set[int]) -> Iterator[tuple[int, SegmentTable]]:
+    """(tcp.stream, its rows of the segment table) of each of ``streams``, in order."""
+    order = np.argsort(an.stream, kind="stable")
+    bounds = np.searchsorted(an.stream[order], np.arange(int(an.stream.max()) + 2))
+    for st in sorted(streams):
+        yield st, an.segments.select(np.sort(order[bounds[st]:bounds[st + 1]]))
+
+
+def _table_senders(table: SegmentTable) -> list[tuple[tuple[str, int], tuple[str, int]]]:
+    """:func:`_senders` of the rows of ``table``: (sender, receiver) of each direction
+    that carries data, in order of its first data."""
+    rows = np.flatnonzero((table.seglen > 0) & ((table.flags & RST) == 0))
+    if not rows.size:
+        return []
+    keys = np.stack([table.src[rows], table.sport[rows], table.dst[rows], table.dport[rows]]).astype(np.int64)
+    first = np.sort(np.unique(keys, axis=1, return_index=True)[1])
+    text = table.addresses
+    return [((text[int(keys[0, i])], int(keys[1, i])), (text[int(keys[2, i])], int(keys[3, i])))
+            for i in first.tolist()]

@@ -11,8 +11,7 @@ is the CLI's job (:mod:`pcapkit.cli.output`).
 
 from __future__ import annotations
 
-import json
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,77 +34,24 @@ def text_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _positional_floats(col: pd.Series) -> pd.Series:
-    """``col`` with the floats that Python would print in scientific notation (below
-    1e-4 or from 1e16 on) replaced by their shortest positional text (9.3e-05 ->
-    0.000093), every other value left for the CSV writer's own (shortest) text."""
-    import numpy as np
-
-    values = col.to_numpy(dtype="float64", na_value=np.nan)
-    magnitude = np.abs(values)
-    scientific = np.isfinite(values) & (magnitude != 0) & ((magnitude < 1e-4) | (magnitude >= 1e16))
-    if not scientific.any():
-        return col
-    out = col.astype(object)
-    where = np.flatnonzero(scientific)
-    out.iloc[where] = [np.format_float_positional(v, trim="-") for v in values[where]]
-    return out
-
-
-CSV_CHUNK_ROWS = 100_000
-
-
 def write_csv(df: pd.DataFrame, stream: IO[str], header: bool = True) -> None:
-    """``df`` as CSV, every column, ``CSV_CHUNK_ROWS`` rows at a time: times as exact
-    decimal seconds, floats never in scientific notation, missing values empty."""
-    import pandas as pd
+    """``df`` as CSV, every column, formatted a column at a time
+    (:mod:`pcapkit.reports.column_text`): times as exact decimal seconds, floats never
+    in scientific notation, missing values empty."""
+    from pcapkit.reports.column_text import write_csv_columns
 
     if df.empty:
         df.to_csv(stream, index=False, header=header)
         return
-    for start in range(0, len(df), CSV_CHUNK_ROWS):
-        chunk = text_frame(df.iloc[start:start + CSV_CHUNK_ROWS])
-        for name in chunk.columns:
-            if pd.api.types.is_float_dtype(chunk[name].dtype):
-                chunk[name] = _positional_floats(chunk[name])
-        chunk.to_csv(stream, index=False, header=header and start == 0)
-
-
-def _json_value(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.ndarray):
-        return [_json_value(v) for v in value.tolist()]
-    if isinstance(value, list | tuple):
-        return [_json_value(v) for v in value]
-    if isinstance(value, bytes):
-        return value.hex()
-    return value
-
-
-def _is_missing(value: Any) -> bool:
-    import pandas as pd
-
-    if isinstance(value, list | tuple) or (hasattr(value, "__array__") and not isinstance(value, str)):
-        return False
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+    write_csv_columns(df, stream, header)
 
 
 def write_jsonl(df: pd.DataFrame, stream: IO[str]) -> None:
-    tdf = text_frame(df)
-    columns = list(tdf.columns)
-    for row in tdf.itertuples(index=False, name=None):
-        obj = {c: _json_value(v) for c, v in zip(columns, row, strict=True) if not _is_missing(v)}
-        stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    """``df`` as JSON Lines, one object per row without its missing values, formatted a
+    column at a time (:mod:`pcapkit.reports.column_text`)."""
+    from pcapkit.reports.column_text import write_jsonl_columns
+
+    write_jsonl_columns(df, stream)
 
 
 def table_text(df: pd.DataFrame, title: str | None = None, *, columns: list[str] | None = None,

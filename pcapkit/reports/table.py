@@ -86,6 +86,8 @@ def ns_decimal(ns: np.ndarray, digits: int) -> np.ndarray:
     as :func:`pcapkit.frame.format_epoch_ns`), for a whole array at once."""
     import numpy as np
 
+    if not ns.size:  # (numpy's zfill cannot size an empty array)
+        return np.array([], dtype=str)
     neg = ns < 0
     mag = np.abs(ns)
     seconds, nanos = np.divmod(mag, 1_000_000_000)

@@ -132,18 +132,31 @@ def _trim(ranges: list[list[int]], una: int) -> None:
 
 def _inside(ranges: list[list[int]], lo: int, hi: int) -> int:
     """Bytes of ``ranges`` inside [lo, hi)."""
+    if not ranges:
+        return 0
     return sum(max(0, min(b, hi) - max(a, lo)) for a, b in ranges if b > lo and a < hi)
 
 
+def _total(ranges: list[list[int]]) -> int:
+    """Bytes of ``ranges``."""
+    return sum(b - a for a, b in ranges) if ranges else 0
+
+
 def _seen(sent: list[SentSegment], lo: int, hi: int) -> int:
-    """Bytes of [lo, hi) that some segment of ``sent`` carried."""
-    total, reach = 0, lo
-    for start, end in sorted((s.seq, s.seq + s.length) for s in sent):
-        start, end = max(start, reach), min(end, hi)
-        if end > start:
-            total += end - start
-            reach = end
-    return total
+    """Bytes of [lo, hi) that some segment of ``sent`` carried: the segments sorted by
+    their start, each adds what it reaches past the furthest end before it (clipped to
+    [lo, hi)), over the whole array at once."""
+    import numpy as np
+
+    if not sent:
+        return 0
+    starts = np.fromiter((s.seq for s in sent), dtype=np.int64, count=len(sent))
+    ends = starts + np.fromiter((s.length for s in sent), dtype=np.int64, count=len(sent))
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], np.minimum(ends[order], hi)
+    reach = np.maximum.accumulate(np.concatenate(([lo], ends[:-1])))
+    reach = np.maximum(reach, lo)
+    return int(np.clip(ends - np.maximum(starts, reach), 0, None).sum())
 
 
 def _effective_mss(report: CongestionReport) -> int:
@@ -208,8 +221,13 @@ def trace_flight(report: CongestionReport) -> FlightTrace:
                 lost = min(mss, nxt - una)
         else:
             lost = 0
-        held = sum(b - a for a, b in sacked) if sacked else min(dupacks * mss, max(nxt - una - mss, 0))
-        return max((nxt - una) - held - max(lost, 0) + _inside(retx, una, nxt), 0)
+        if sacked:
+            held = _total(sacked)
+        else:
+            beyond_head = nxt - una - mss
+            held = dupacks * mss if dupacks * mss < beyond_head else (beyond_head if beyond_head > 0 else 0)
+        pipe = (nxt - una) - held - (lost if lost > 0 else 0) + (_inside(retx, una, nxt) if retx else 0)
+        return pipe if pipe > 0 else 0
 
     def close_event(index: int, ts: int) -> None:
         nonlocal event_start
@@ -227,11 +245,12 @@ def trace_flight(report: CongestionReport) -> FlightTrace:
         # the ACKs the sender processed before this segment left
         while ai < len(acks) and (acks[ai].frame < s.frame if processed_before is None else ai < processed_before[i]):
             a = acks[ai]
-            newly = max(a.ack - una, 0)
+            newly = a.ack - una if a.ack > una else 0
             # delivered by this ACK: what it newly covers that was not SACKed before,
             # plus what it newly SACKs (Linux's acked_sacked; BBR grows by it)
-            before = sum(b - a for a, b in sacked) - (_inside(sacked, una, a.ack) if newly else 0)
-            fresh = newly - (_inside(sacked, una, a.ack) if newly else 0)
+            newly_sacked = _inside(sacked, una, a.ack) if newly and sacked else 0
+            before = _total(sacked) - newly_sacked
+            fresh = newly - newly_sacked
             if a.ack > una:
                 # without SACK, a partial ACK in recovery takes the segments it covers off
                 # the duplicate-ACK count (Linux's tcp_remove_reno_sacks), else it resets
@@ -246,13 +265,13 @@ def trace_flight(report: CongestionReport) -> FlightTrace:
                 if hi > una and hi - lo < 1 << 30:
                     _add(sacked, max(lo, una), hi)
             tr.acked.append(newly)
-            tr.delivered.append(fresh + max(sum(b - a for a, b in sacked) - before, 0) if a.sacks else fresh)
+            tr.delivered.append(fresh + max(_total(sacked) - before, 0) if a.sacks else fresh)
             window = a.window
             last_ack_ts = a.ts_ns
             if state in (FAST_RECOVERY, RTO_RECOVERY, CWR) and una >= high_seq:
                 state, dupacks = OPEN, 0     # (tcp_reset_reno_sack)
                 close_event(i, a.ts_ns)
-            held = sum(b - a for a, b in sacked) if sacked else dupacks * mss
+            held = _total(sacked) if sacked else dupacks * mss
             if state in (OPEN, CWR) and nxt > una and held >= DUP_THRESH * mss and (a.duplicate or a.sacks):
                 # the receiver holds DupThresh segments above a hole: recovery starts at
                 # this ACK (RFC 6675; Linux's tcp_time_to_recover), the retransmission
@@ -284,7 +303,8 @@ def trace_flight(report: CongestionReport) -> FlightTrace:
             elif state == OPEN:
                 tr.tail_probes += 1
             _add(retx, s.seq, min(end, nxt))
-        nxt = max(nxt, end)
+        if end > nxt:
+            nxt = end
         tr.interval.append(ai - 1)
         tr.pipe.append(pipe_now())
         tr.window.append(window)

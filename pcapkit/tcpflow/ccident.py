@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import statistics
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pcapkit.tcpflow.ccflight import FlightTrace
@@ -140,6 +141,14 @@ def identify(tr: FlightTrace, hystart_exit: bool, receiver_limited: float) -> Id
     """The algorithm of the sender of ``tr`` (``hystart_exit``: the model saw slow start
     end with no loss; ``receiver_limited``: the share of data segments the receiver's
     window limited)."""
+    return identify_with(tr, lambda: (hystart_exit, receiver_limited))
+
+
+def identify_with(tr: FlightTrace, slow_start_evidence: Callable[[], tuple[bool, float]]) -> Identification:
+    """:func:`identify`, with ``(hystart_exit, receiver_limited)`` asked of
+    ``slow_start_evidence`` only when the answer depends on them (no fast recovery
+    measured a reduction): they need a pass of the window model, which a sender with
+    measured reductions is spared."""
     n = len(tr.report.sent)
     clocked = ack_clocked_share(tr) if n else 1.0
     betas = tuple(measured_betas(tr)) if n else ()
@@ -159,7 +168,7 @@ def identify(tr: FlightTrace, hystart_exit: bool, receiver_limited: float) -> Id
     beta = statistics.median(betas) if betas else None
     shape = reduction_shape(betas)
     if tr.report.vantage == "receiver":
-        return _from_reductions(beta, shape, betas, clocked, hystart_exit)
+        return _from_reductions(beta, shape, betas, clocked, slow_start_evidence)
     if clocked < PACED_SHARE and beta is not None and not shape.consistent:
         # paced, and the reductions do not show a multiplicative decrease throughout: a
         # loss-based Linux sender is ACK-clocked
@@ -178,6 +187,7 @@ def identify(tr: FlightTrace, hystart_exit: bool, receiver_limited: float) -> Id
         conf = min(0.95, 0.5 + 0.3 * min(spread, 1.0) + 0.05 * min(len(betas), 3))
         return Identification(algo, round(conf, 2), None, BETA_RENO if algo == "reno" else BETA_CUBIC,
                               clocked, betas)
+    hystart_exit, receiver_limited = slow_start_evidence()
     if receiver_limited > 0.3:
         return unknown(f"the receiver's window limited {receiver_limited:.0%} of the data segments "
                        "and no fast recovery shows the window reduction")
@@ -194,7 +204,7 @@ def identify(tr: FlightTrace, hystart_exit: bool, receiver_limited: float) -> Id
 
 
 def _from_reductions(beta: float | None, shape: ReductionShape, betas: tuple[float, ...], clocked: float,
-                     hystart_exit: bool) -> Identification:
+                     slow_start_evidence: Callable[[], tuple[bool, float]]) -> Identification:
     """:func:`identify` for a receiver-side capture: the reductions at a loss, no pacing."""
     if beta is not None and (beta > BBR_BETA or shape.erratic):
         return Identification("bbr", 0.7, None, 1.0, clocked, betas)
@@ -204,7 +214,7 @@ def _from_reductions(beta: float | None, shape: ReductionShape, betas: tuple[flo
         conf = min(0.9, 0.4 + 0.3 * min(spread, 1.0) + 0.05 * min(len(betas), 3))
         return Identification(algo, round(conf, 2), None, BETA_RENO if algo == "reno" else BETA_CUBIC,
                               clocked, betas)
-    if hystart_exit:
+    if slow_start_evidence()[0]:
         return Identification("cubic", 0.5, None, BETA_CUBIC, clocked, betas)
     return Identification("unknown", 0.0, "captured at the receiver, where pacing cannot be seen, and no fast "
                           "recovery shows the window reduction", BETA_CUBIC, clocked, betas)

@@ -36,6 +36,7 @@ send, or paced below its window).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pcapkit.tcpflow.ccflight import (
     OPEN,
@@ -45,7 +46,7 @@ from pcapkit.tcpflow.ccflight import (
     limit_of,
     trace_flight,
 )
-from pcapkit.tcpflow.ccident import BETA_CUBIC, Identification, identify
+from pcapkit.tcpflow.ccident import BETA_CUBIC, Identification, identify, identify_with
 from pcapkit.tcpflow.congestion import CongestionReport
 
 INITIAL_WINDOW = 10          # segments (RFC 6928, Linux's default)
@@ -57,8 +58,9 @@ EVENTS = ("start", "fast-retransmit", "rto", "ecn", "recovery-end", "ssthresh-re
           "full-bandwidth", "drained", "probe-rtt", "probe-rtt-end")
 
 
-@dataclass(frozen=True, slots=True)
-class SegmentEstimate:
+class SegmentEstimate(NamedTuple):
+    """The model's state at one data segment (a named tuple: one is built per segment)."""
+
     frame: int
     ts_ns: int
     cwnd: int                 # bytes
@@ -103,6 +105,14 @@ class CongestionModel:
 
 def _loss_based(tr: FlightTrace, beta: float, model: CongestionModel) -> bool:
     """Fill ``model`` for a loss-based sender; True when slow start ended without a loss."""
+    rows, hystart = _loss_rows(tr, beta)
+    _emit(model, tr, rows)
+    return hystart
+
+
+def _loss_rows(tr: FlightTrace, beta: float) -> tuple[list[list], bool]:
+    """[cwnd, ssthresh, phase, limited_by, event] per data segment of a loss-based sender,
+    and whether slow start ended without a loss."""
     mss = tr.mss
     ends = burst_ends(tr)
     starts = {e.first_index: e for e in tr.events}
@@ -161,8 +171,7 @@ def _loss_based(tr: FlightTrace, beta: float, model: CongestionModel) -> bool:
             phase = state
         rows.append([est, ssthresh, phase, limited, event or "start"])
         prev_state = state
-    _emit(model, tr, rows)
-    return hystart
+    return rows, hystart
 
 
 def _emit(model: CongestionModel, tr: FlightTrace, rows: list[list]) -> None:
@@ -173,6 +182,29 @@ def _emit(model: CongestionModel, tr: FlightTrace, rows: list[list]) -> None:
         if not model.segments or model.segments[-1].phase != phase:
             model.changes.append(PhaseChange(i, phase, event if model.segments else "start"))
         model.segments.append(SegmentEstimate(s.frame, s.ts_ns, int(cwnd), ssthresh, phase, limited, tr.pipe[i]))
+
+
+def _receiver_limited(limited_by: list[str]) -> float:
+    """The share of data segments the receiver's window limited."""
+    return sum(limit in ("rwnd", "zero-window") for limit in limited_by) / len(limited_by)
+
+
+def direction_identification(report: CongestionReport) -> Identification:
+    """The algorithm of ``report``'s sender: :func:`model_direction`'s
+    ``identification``, without the per-segment estimates it does not need (the
+    window model runs only when no fast recovery measured a reduction)."""
+    from pcapkit.tcpflow.ccvantage import sender_view
+
+    report = sender_view(report)
+    tr = trace_flight(report)
+    if not report.sent:
+        return identify(tr, False, 0.0)
+
+    def slow_start_evidence() -> tuple[bool, float]:
+        rows, hystart = _loss_rows(tr, BETA_CUBIC)
+        return hystart, _receiver_limited([row[3] for row in rows])
+
+    return identify_with(tr, slow_start_evidence)
 
 
 def model_direction(report: CongestionReport) -> CongestionModel:
@@ -186,8 +218,7 @@ def model_direction(report: CongestionReport) -> CongestionModel:
         return CongestionModel(report, tr.mss, identify(tr, False, 0.0))
     probe = CongestionModel(report, tr.mss, identify(tr, False, 0.0))
     hystart = _loss_based(tr, BETA_CUBIC, probe)
-    receiver_limited = sum(e.limited_by in ("rwnd", "zero-window") for e in probe.segments) / len(probe.segments)
-    ident = identify(tr, hystart, receiver_limited)
+    ident = identify(tr, hystart, _receiver_limited([e.limited_by for e in probe.segments]))
     model = CongestionModel(report, tr.mss, ident, events=[e for e in tr.events if e.kind != "ecn"])
     if ident.algorithm == "bbr":
         _emit(model, tr, bbr_rows(tr))

@@ -102,7 +102,7 @@ def sender_view(report: CongestionReport) -> CongestionReport:
         done = max(done, k)
         before.append(done)
         snd_max = max(snd_max, s.seq + s.length)
-        sent.append(replace(s, bytes_in_flight=max(snd_max - highest_ack, 0)))
+        sent.append(s._replace(bytes_in_flight=max(snd_max - highest_ack, 0)))
     min_rtt = min((r for _, _, r in samples), default=base_rtt)
     return replace(report, sent=sent, acks_before=before, rtt_samples=samples, min_rtt_ns=min(min_rtt, base_rtt),
                    vantage=RECEIVER)

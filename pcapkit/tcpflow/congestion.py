@@ -33,13 +33,16 @@ import heapq
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pcapkit.proto.seq import seq_diff
 from pcapkit.tcpflow.segment import ACK, ECE, FIN, RST, SYN, Segment
 
 
-@dataclass(frozen=True, slots=True)
-class SentSegment:
+class SentSegment(NamedTuple):
+    """One data segment the sender sent (a named tuple: one is built per segment, and a
+    tuple is built several times faster than a frozen dataclass)."""
+
     frame: int
     ts_ns: int
     seq: int            # relative to the sender's first sequence number (SYN = 0)
@@ -50,8 +53,9 @@ class SentSegment:
     ts_ecr: int | None = None   # the timestamp option's echo (the receiver's TSval it last had)
 
 
-@dataclass(frozen=True, slots=True)
-class AckEvent:
+class AckEvent(NamedTuple):
+    """One ACK the receiver sent (a named tuple, as :class:`SentSegment`)."""
+
     frame: int
     ts_ns: int
     ack: int            # relative
@@ -113,9 +117,10 @@ class CongestionReport:
 
 
 def analyse_direction(segs: Iterable[Segment], sender: tuple[str, int],
-                      receiver: tuple[str, int]) -> CongestionReport:
+                      receiver: tuple[str, int], *, flights: bool = True) -> CongestionReport:
     """Congestion view of the data ``sender`` sends to ``receiver`` (segments of one
-    connection, in capture order)."""
+    connection, in capture order). ``flights=False`` leaves ``flights`` empty (the
+    congestion model does not read them)."""
     isn: int | None = None
     r_scale = s_scale = 0
     scale_on = False
@@ -135,9 +140,12 @@ def analyse_direction(segs: Iterable[Segment], sender: tuple[str, int],
     recovery_until: int | None = None
     pending_loss: list[int] = []        # indexes in rep.losses awaiting recovery
     s_wscale = r_wscale = None
+    (s_host, s_port), (r_host, r_port) = sender, receiver
+    sent_append, acks_append = rep.sent.append, rep.acks.append
     for seg in segs:
-        from_sender = (seg.src, seg.sport) == sender and (seg.dst, seg.dport) == receiver
-        from_receiver = (seg.src, seg.sport) == receiver and (seg.dst, seg.dport) == sender
+        src, sport, dst, dport = seg.src, seg.sport, seg.dst, seg.dport
+        from_sender = sport == s_port and dport == r_port and src == s_host and dst == r_host
+        from_receiver = sport == r_port and dport == s_port and src == r_host and dst == s_host
         if not (from_sender or from_receiver):
             continue
         flags = seg.flags
@@ -178,8 +186,8 @@ def analyse_direction(segs: Iterable[Segment], sender: tuple[str, int],
             if end > snd_max:
                 snd_max = end
             bif = snd_max - snd_una
-            rep.sent.append(SentSegment(seg.frame_number, seg.ts_ns, rel, length, bif, retrans,
-                                        last_window, seg.ts_ecr))
+            sent_append(SentSegment(seg.frame_number, seg.ts_ns, rel, length, bif, retrans, last_window,
+                                    seg.ts_ecr))
             mss = mss if mss else max(mss, length)
             if retrans:
                 # the earliest first send of a segment not yet acknowledged (snd_una only grows:
@@ -223,9 +231,10 @@ def analyse_direction(segs: Iterable[Segment], sender: tuple[str, int],
                 dup_count += 1
             snd_una = max(snd_una, rel_ack)
             last_window = window
-            sacks = tuple((seq_diff(lo, isn), seq_diff(hi, isn)) for lo, hi in seg.sack_blocks)
-            rep.acks.append(AckEvent(seg.frame_number, seg.ts_ns, rel_ack, window, dup, sacks,
-                                     bool(flags & ECE) and not flags & SYN, seg.ts_val))
+            sacks = tuple((seq_diff(lo, isn), seq_diff(hi, isn)) for lo, hi in seg.sack_blocks) \
+                if seg.sack_blocks else ()
+            acks_append(AckEvent(seg.frame_number, seg.ts_ns, rel_ack, window, dup, sacks,
+                                 bool(flags & ECE) and not flags & SYN, seg.ts_val))
             if recovery_until is not None and rel_ack >= recovery_until:
                 for i in pending_loss:
                     loss = rep.losses[i]
@@ -236,7 +245,8 @@ def analyse_direction(segs: Iterable[Segment], sender: tuple[str, int],
     del s_scale
     rep.mss = mss or 1460
     rep.min_rtt_ns = min((r for _, _, r in rep.rtt_samples), default=None)
-    _flights(rep)
+    if flights:
+        _flights(rep)
     return rep
 
 

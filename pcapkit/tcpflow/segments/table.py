@@ -29,6 +29,7 @@ INT_COLUMNS = ("frame", "ts_ns", "wirelen", "caplen", "kind", "ip_version", "src
                "seq", "ack", "flags", "window", "seglen", "hdr_len", "urgent", "ip_id", "ip_len",
                "ip_hdr_len", "tcp_offset", "captured", "mss", "wscale", "sack_perm", "tsval", "tsecr", "sack_n",
                "matched")
+SEGMENT_CHUNK_ROWS = 65_536  # rows made Python values at a time by SegmentTable.segments
 PACKET_COLUMNS = ("frame", "ts_ns", "wirelen", "ip_version", "proto", "sport", "dport", "udp_payload")
 
 # what the row builders hand over: per-row columns (without src/dst), the (version, high,
@@ -140,29 +141,42 @@ class SegmentTable:
         return np.asarray(self.addresses, dtype=object)[codes]
 
     def segments(self) -> Iterator[Segment]:
-        """Each row as a :class:`~pcapkit.tcpflow.segment.Segment` (for per-segment models)."""
-        cols = {name: getattr(self, name).tolist() for name in INT_COLUMNS}
-        addresses = self.addresses
-        sack_rows = np.nonzero(self.sack_n > 0)[0].tolist()
-        sack_of = dict(zip(sack_rows, range(len(sack_rows)), strict=True))
-        sl, sr = self.sack_l.tolist(), self.sack_r.tolist()
-        payloads = self.payloads
-        for i in range(len(self)):
-            blocks: tuple[tuple[int, int], ...] = ()
-            n = cols["sack_n"][i]
-            if n:
-                j = sack_of[i]
-                blocks = tuple(zip(sl[j][:n], sr[j][:n], strict=True))
-            mss, ws, tsval, tsecr = cols["mss"][i], cols["wscale"][i], cols["tsval"][i], cols["tsecr"][i]
-            seglen = cols["seglen"][i]
-            hl = cols["hdr_len"][i]
-            yield Segment(
-                cols["frame"][i], cols["ts_ns"][i], addresses[cols["src"][i]], addresses[cols["dst"][i]],
-                cols["sport"][i], cols["dport"][i], cols["seq"][i], cols["ack"][i], cols["flags"][i],
-                cols["window"][i], seglen, hl, cols["captured"][i],
-                None if mss < 0 else mss, None if ws < 0 else ws, bool(cols["sack_perm"][i]), blocks,
-                None if tsval < 0 else tsval, None if tsecr < 0 else tsecr, cols["ip_version"][i],
-                cols["wirelen"][i], b"" if payloads is None else payloads[i])
+        """Each row as a :class:`~pcapkit.tcpflow.segment.Segment` (for per-segment models).
+        ``SEGMENT_CHUNK_ROWS`` rows at a time, every field is made a Python list of the
+        chunk's column first (addresses as text, absent options as None), then the rows
+        are zipped: one tuple per row, no per-field work in the loop, and memory bounded
+        by a chunk."""
+        addresses = np.asarray(self.addresses, dtype=object)
+        sack_index = np.cumsum(self.sack_n > 0) - 1  # (row -> its row of sack_l / sack_r)
+
+        def optional(values: np.ndarray) -> list[int | None]:
+            out = values.astype(object)
+            out[values < 0] = None
+            return out.tolist()
+
+        make = Segment._make
+        for start in range(0, len(self), SEGMENT_CHUNK_ROWS):
+            part = slice(start, start + SEGMENT_CHUNK_ROWS)
+            n = len(self.frame[part])
+            blocks: list[tuple[tuple[int, int], ...]] = [()] * n
+            local = np.flatnonzero(self.sack_n[part] > 0)
+            if local.size:
+                picked = sack_index[start + local]
+                lefts, rights = self.sack_l[picked].tolist(), self.sack_r[picked].tolist()
+                for i, k, left, right in zip(local.tolist(), self.sack_n[part][local].tolist(), lefts, rights,
+                                             strict=True):
+                    blocks[i] = tuple(zip(left[:k], right[:k], strict=True))
+            payloads = self.payloads[part] if self.payloads is not None else [b""] * n
+            columns = (self.frame[part].tolist(), self.ts_ns[part].tolist(), addresses[self.src[part]].tolist(),
+                       addresses[self.dst[part]].tolist(), self.sport[part].tolist(), self.dport[part].tolist(),
+                       self.seq[part].tolist(), self.ack[part].tolist(), self.flags[part].tolist(),
+                       self.window[part].tolist(), self.seglen[part].tolist(), self.hdr_len[part].tolist(),
+                       self.captured[part].tolist(), optional(self.mss[part]), optional(self.wscale[part]),
+                       (self.sack_perm[part] != 0).tolist(), blocks, optional(self.tsval[part]),
+                       optional(self.tsecr[part]), self.ip_version[part].tolist(), self.wirelen[part].tolist(),
+                       payloads)
+            for row in zip(*columns, strict=True):
+                yield make(row)
 
 
 @dataclass(eq=False)

@@ -1,0 +1,298 @@
+"""CSV and JSON Lines text of a report DataFrame, a column at a time.
+
+What :func:`pandas.DataFrame.to_csv` and a ``json.dumps`` per row wrote, byte for byte,
+without a Python step per row: every column of a chunk of rows becomes one Arrow string
+array (numbers by numpy or Arrow casts, text quoted or escaped by Arrow's string
+kernels), the columns are joined row-wise by Arrow (:func:`pyarrow.compute.binary_join_element_wise`),
+and the chunk's lines are written as one string, read from the joined array's data buffer.
+
+The text of each value:
+
+* times (datetime64 and timedelta64) as exact decimal seconds with nine digits, as
+  :func:`pcapkit.reports.output.text_frame` writes them (a string in JSON);
+* CSV: integers as digits; floats as Python's shortest ``repr`` but never in scientific
+  notation (9.3e-05 -> 0.000093); booleans ``True``/``False``; missing values empty; a
+  field holding ``,``, ``"``, CR or LF quoted with ``"`` (``"`` doubled), as the csv
+  module's QUOTE_MINIMAL;
+* JSON: ``"name":value`` per present value (a missing one is left out), integers and
+  floats as ``json.dumps`` writes them, booleans ``true``/``false``, text as a JSON
+  string (``ensure_ascii=False``).
+
+A column of Python objects other than text (lists, bytes, mixed values) keeps the
+per-value conversion of the code this replaced; report tables have them only in
+per-connection tables (a few thousand rows at most).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+CHUNK_ROWS = 50_000  # (a chunk of the tcp table as text: about 60 MB of Arrow strings)
+_CSV_SPECIAL = '[,"\n]'
+_JSON_SPECIAL = '[\x00-\x1f"\\\\]'
+
+
+def _kind(col: pd.Series) -> str:
+    import pandas as pd
+
+    dt = col.dtype
+    if pd.api.types.is_datetime64_any_dtype(dt) or pd.api.types.is_timedelta64_dtype(dt):
+        return "ns"
+    if pd.api.types.is_bool_dtype(dt):
+        return "bool"
+    if pd.api.types.is_integer_dtype(dt):
+        return "int"
+    if pd.api.types.is_float_dtype(dt):
+        return "float"
+    if isinstance(dt, pd.CategoricalDtype):
+        return "category"
+    if pd.api.types.is_string_dtype(dt) and not pd.api.types.is_object_dtype(dt):
+        return "text"
+    return "object"
+
+
+def _missing(col: pd.Series) -> np.ndarray:
+    return col.isna().to_numpy(dtype=bool)
+
+
+def _float_text(values: np.ndarray, for_json: bool) -> pa.Array:
+    """Each float as the old writers wrote it. CSV: Python's ``repr`` (shortest round-trip
+    digits), but positional where repr is scientific (below 1e-4, from 1e16 on:
+    ``numpy.format_float_positional``). JSON: ``repr`` (``json.dumps``), ``Infinity``.
+
+    Arrow's cast writes the same shortest digits, positional from 1e-6 to about 1e11
+    and scientific outside; its scientific ones are rewritten value by value (rare in a
+    report: rates past 100 GB/s, durations under a microsecond), and an integral value
+    gets repr's ``.0`` (below 1e16, where repr is positional)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.cast(pa.array(values), pa.string())
+    magnitude = np.abs(values)
+    finite = np.isfinite(values)
+    exponent = np.asarray(pc.match_substring(text, "e"), dtype=bool) & finite
+    if exponent.any():
+        fixed = [np.format_float_positional(v, trim="-") for v in values[exponent]]
+        text = pc.replace_with_mask(text, pa.array(exponent), pa.array(fixed, type=pa.string()))
+    integral = finite & (magnitude < 1e16) & ~np.asarray(pc.match_substring(text, "."), dtype=bool)
+    if integral.any():
+        text = pc.if_else(pa.array(integral), pc.binary_join_element_wise(text, pa.scalar(".0"), ""), text)
+    if for_json:  # repr's scientific range, and json's names for the infinities
+        rows = np.flatnonzero(~finite | ((magnitude != 0) & ((magnitude < 1e-4) | (magnitude >= 1e16))))
+        if rows.size:
+            cells = values[rows].astype(str).astype(object)
+            cells[np.isposinf(values[rows])] = "Infinity"
+            cells[np.isneginf(values[rows])] = "-Infinity"
+            mask = np.zeros(len(values), dtype=bool)
+            mask[rows] = True
+            text = pc.replace_with_mask(text, pa.array(mask), pa.array(cells, type=pa.string()))
+    return text
+
+
+def _strings(col: pd.Series) -> pa.Array:
+    """The values of a text column as an Arrow string array (missing: null)."""
+    import pyarrow as pa
+
+    return pa.array(col.array, type=pa.string(), from_pandas=True)
+
+
+def _value_text(col: pd.Series, kind: str, for_json: bool) -> pa.Array:
+    """Each value of ``col`` as text (CSV's or JSON's, unquoted), missing values null."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    mask = _missing(col)
+    if kind == "ns":  # exact decimal seconds with nine digits, as text_frame writes them
+        arr = col.array
+        ns = np.where(mask, 0, np.asarray(arr.asi8 if hasattr(arr, "asi8") else col.astype("int64"), np.int64))
+        seconds, nanos = np.divmod(np.abs(ns), 1_000_000_000)
+        sign = pc.if_else(pa.array(ns < 0), "-", "")
+        text = pc.binary_join_element_wise(sign, pc.cast(pa.array(seconds), pa.string()), ".",
+                                           pc.utf8_lpad(pc.cast(pa.array(nanos), pa.string()), 9, "0"), "")
+        return pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), text)
+    if kind == "int":
+        numpy_dtype: Any = getattr(col.dtype, "numpy_dtype", col.dtype)
+        values = pa.array(col.to_numpy(dtype=numpy_dtype, na_value=0), mask=mask)
+        return pc.cast(values, pa.string())
+    if kind == "float":
+        values = col.to_numpy(dtype="float64", na_value=np.nan)
+        missing = mask | np.isnan(values)
+        text = _float_text(np.where(missing, 0.0, values), for_json)
+        return pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), text)
+    if kind == "bool":
+        flags = col.to_numpy(dtype=bool, na_value=False)
+        words = pa.array(["false", "true"] if for_json else ["False", "True"])
+        return pc.take(words, pa.array(flags.astype(np.int8), mask=mask))
+    if kind == "category":
+        names = _strings(col.cat.categories.astype(str).to_series())
+        codes = col.cat.codes.to_numpy()
+        return pc.take(names, pa.array(codes, mask=codes < 0))
+    if kind == "text":
+        return _strings(col)
+    # Python objects: the conversion the old writers made, value by value
+    if for_json:
+        cells = [None if is_missing(v) else json.dumps(json_value(v), ensure_ascii=False)
+                 for v in col.tolist()]
+    else:
+        cells = [None if m else str(v) for v, m in zip(col.tolist(), mask.tolist(), strict=True)]
+    return pa.array(cells, type=pa.string())
+
+
+def _csv_field(text: pa.Array) -> tuple[pa.Array, bool]:
+    """``text`` as CSV fields, quoted where QUOTE_MINIMAL quotes (a field holding ``,``,
+    ``"`` or LF; the csv module leaves CR alone), missing values empty; and whether any
+    was quoted."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    special = pc.fill_null(pc.match_substring_regex(text, _CSV_SPECIAL), False)
+    quoted = pc.any(special).as_py()
+    if quoted:
+        text = pc.if_else(special, pc.binary_join_element_wise(pa.scalar('"'), pc.replace_substring(text, '"', '""'),
+                                                               pa.scalar('"'), ""), text)
+    return pc.fill_null(text, ""), bool(quoted)
+
+
+def _json_string(text: pa.Array) -> pa.Array:
+    """``text`` as JSON strings (``json.dumps(s, ensure_ascii=False)``)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    special = pc.fill_null(pc.match_substring_regex(text, _JSON_SPECIAL), False)
+    quoted = pc.binary_join_element_wise(pa.scalar('"'), text, pa.scalar('"'), "")
+    if pc.any(special).as_py():
+        import numpy as np
+
+        rows = np.flatnonzero(special.to_numpy(zero_copy_only=False))
+        escaped = quoted.to_numpy(zero_copy_only=False).astype(object)
+        escaped[rows] = [json.dumps(s, ensure_ascii=False) for s in pc.take(text, pa.array(rows)).to_pylist()]
+        quoted = pa.array(escaped, type=pa.string(), mask=pc.is_null(text).to_numpy(zero_copy_only=False))
+    return quoted
+
+
+def _lines(fields: list[pa.Array], separator: str, wrap: tuple[str, str] = ("", "")) -> str:
+    """The fields (no nulls) joined row-wise with ``separator``, each row between ``wrap``
+    and ended by a newline, as one string."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    joined = fields[0] if len(fields) == 1 else pc.binary_join_element_wise(*fields, separator)
+    joined = pc.binary_join_element_wise(pa.scalar(wrap[0]), joined, pa.scalar(wrap[1] + "\n"), "")
+    if isinstance(joined, pa.ChunkedArray):
+        joined = joined.combine_chunks()
+    offsets, data = joined.buffers()[1], joined.buffers()[2]
+    if data is None or not len(joined):
+        return ""
+    ends = np.frombuffer(offsets, dtype=np.int32, count=len(joined) + 1, offset=4 * joined.offset)
+    return data.to_pybytes()[int(ends[0]):int(ends[-1])].decode("utf-8")
+
+
+def csv_chunks(df: pd.DataFrame, header: bool = True) -> Any:
+    """The CSV text of ``df`` (see the module doc), a chunk of whole lines at a time."""
+    import csv
+    import io
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pa_csv
+
+    if header:
+        head = io.StringIO()
+        csv.writer(head, lineterminator="\n").writerow([str(c) for c in df.columns])
+        yield head.getvalue()
+    kinds = [_kind(df[c]) for c in df.columns]
+    for start in range(0, len(df), CHUNK_ROWS):
+        chunk = df.iloc[start:start + CHUNK_ROWS]
+        fields, quoted = [], False
+        for i, kind in enumerate(kinds):
+            text = _value_text(chunk.iloc[:, i], kind, False)
+            if kind in ("text", "category", "object"):
+                text, some = _csv_field(text)
+                quoted = quoted or some
+            else:  # (digits, signs, points: never quoted)
+                text = pc.fill_null(text, "")
+            fields.append(text)
+        if len(fields) == 1:  # (the csv module quotes a row's only field when it is empty)
+            fields[0] = pc.if_else(pc.equal(fields[0], ""), '""', fields[0])
+            quoted = True
+        if quoted:
+            yield _lines(fields, ",")
+            continue
+        # nothing quoted: Arrow's CSV writer joins the ready-made fields fastest
+        out = io.BytesIO()
+        table = pa.table({str(i): f for i, f in enumerate(fields)})
+        pa_csv.write_csv(table, out, pa_csv.WriteOptions(include_header=False, quoting_style="none"))
+        yield out.getvalue().decode("utf-8")
+
+
+def jsonl_chunks(df: pd.DataFrame) -> Any:
+    """The JSON Lines text of ``df`` (see the module doc), a chunk of whole lines at a time."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kinds = [_kind(df[c]) for c in df.columns]
+    # each present value as ', "key": value' (empty when missing), the row's text is their
+    # concatenation without its first separator (Arrow's join skipping nulls drops the
+    # rows where every input is null, so nulls never reach a join)
+    keys = [", " + json.dumps(str(c), ensure_ascii=False) + ": " for c in df.columns]
+    for start in range(0, len(df), CHUNK_ROWS):
+        chunk = df.iloc[start:start + CHUNK_ROWS]
+        fields = []
+        for i, kind in enumerate(kinds):
+            text = _value_text(chunk.iloc[:, i], kind, True)
+            if kind in ("text", "category", "ns"):
+                text = _json_string(text)
+            fields.append(pc.fill_null(pc.binary_join_element_wise(pa.scalar(keys[i]), text, ""), ""))
+        row = fields[0] if len(fields) == 1 else pc.binary_join_element_wise(*fields, "")
+        row = pc.utf8_slice_codeunits(row, 2)
+        yield _lines([row], "", ("{", "}"))
+
+
+def write_csv_columns(df: pd.DataFrame, stream: IO[str], header: bool = True) -> None:
+    for text in csv_chunks(df, header):
+        stream.write(text)
+
+
+def write_jsonl_columns(df: pd.DataFrame, stream: IO[str]) -> None:
+    for text in jsonl_chunks(df):
+        stream.write(text)
+
+
+def json_value(value: Any) -> Any:
+    """A cell of a column of Python objects as ``json.dumps`` takes it."""
+    import numpy as np
+
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.ndarray):
+        return [json_value(v) for v in value.tolist()]
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def is_missing(value: Any) -> bool:
+    """Whether a cell of a column of Python objects is a missing value."""
+    import pandas as pd
+
+    if isinstance(value, list | tuple) or (hasattr(value, "__array__") and not isinstance(value, str)):
+        return False
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
