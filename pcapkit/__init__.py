@@ -27,7 +27,7 @@ _LAZY: dict[str, str] = {
     # (pcapkit.dissect is the subpackage, so the function is exported as dissect_frame)
     "dissect_frame": "pcapkit.dissect.driver:dissect",
     "dissect_file": "pcapkit.dissect.driver",
-    "summary_line": "pcapkit.dissect.driver",
+    "summary_line": "pcapkit.dissect.summary",
     "Packet": "pcapkit.dissect.driver",
     "DissectSession": "pcapkit.dissect.driver",
     "protocol_hierarchy": "pcapkit.dissect.hierarchy",

@@ -47,7 +47,7 @@ def _summary(frame: object) -> str:
 
     assert isinstance(frame, Frame)
     try:
-        from pcapkit.dissect.driver import summary_line
+        from pcapkit.dissect.summary import summary_line
 
         return summary_line(frame)
     except Exception:

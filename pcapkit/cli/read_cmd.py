@@ -178,7 +178,7 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
         filter_frames = _optional("pcapkit.capture.bpf", "filter_frames")
         if filter_frames is None:
             raise click.ClickException("filtering is not available (pcapkit.capture.bpf missing)")
-    summary_line = _optional("pcapkit.dissect.driver", "summary_line") if fmt == "text" else None
+    summary_line = _optional("pcapkit.dissect.summary", "summary_line") if fmt == "text" else None
     clock = _Clock()
     dissect = _optional("pcapkit.dissect.driver", "dissect")
     session_cls = _optional("pcapkit.dissect.driver", "DissectSession")

@@ -4,7 +4,7 @@ The columnar decoder (:func:`pcapkit.columnar.decode.decode_batch`) gives the he
 fields of every record of a batch; the lines of the common packets (IPv4/IPv6 carrying a
 whole TCP header without options or with tcpdump's usual ``nop,nop,TS`` / SACK layouts, or
 a sane UDP header) are built column by column with pyarrow's string kernels, the same
-text :func:`pcapkit.dissect.driver.summary_line` gives. Every other record (what the fast
+text :func:`pcapkit.dissect.summary.summary_line` gives. Every other record (what the fast
 path marked, other protocols, other TCP options) goes through the dissectors and
 ``summary_line``, one packet at a time, and its line is merged in frame order. The
 lines of a batch are written as one byte string per run of fast rows, so the first lines

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 
 from pcapkit.dissect.base import Context, FindingKind, Layer
 from pcapkit.dissect.dns_names import format_text
-from pcapkit.fields import FieldSpec
+from pcapkit.dissect.http_fields import FIELDS as FIELDS  # the registry reads the fields here
+from pcapkit.dissect.http_fields import HEADER_FIELDS
 
 # tshark 4.0's tcp.port table for HTTP (``tshark -G decodes``: the ports it registers itself and
 # those of the protocols it carries: IPP 631, DAAP 3689, SSDP 1900, UPnP 2869, proxies 3128 and
@@ -41,70 +42,6 @@ HTTP_PORTS = (80, 631, 1900, 2710, 2869, 3128, 3132, 3689, 5985, 8080, 8088, 113
 SSDP_PORT = 1900                # UDP: SSDP, HTTP messages in datagrams (tshark's "ssdp")
 MAX_HEADER = 256 * 1024      # a header block longer than this is given up (a finding)
 
-
-def _s(name: str, doc: str) -> FieldSpec:
-    return FieldSpec(name, "string", doc=doc)
-
-
-# header name (lower case) -> field, in the order tshark lists them
-HEADER_FIELDS: dict[str, str] = {
-    "authorization": "http.authorization",
-    "proxy-authenticate": "http.proxy_authenticate",
-    "proxy-authorization": "http.proxy_authorization",
-    "www-authenticate": "http.www_authenticate",
-    "content-type": "http.content_type",
-    "content-length": "http.content_length_header",
-    "content-encoding": "http.content_encoding",
-    "transfer-encoding": "http.transfer_encoding",
-    "upgrade": "http.upgrade",
-    "user-agent": "http.user_agent",
-    "host": "http.host",
-    "connection": "http.connection",
-    "cookie": "http.cookie",
-    "accept": "http.accept",
-    "referer": "http.referer",
-    "accept-language": "http.accept_language",
-    "accept-encoding": "http.accept_encoding",
-    "date": "http.date",
-    "cache-control": "http.cache_control",
-    "server": "http.server",
-    "location": "http.location",
-    "set-cookie": "http.set_cookie",
-    "last-modified": "http.last_modified",
-    "x-forwarded-for": "http.x_forwarded_for",
-}
-
-FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("http.response", "bool", doc="The message is a response"),
-    FieldSpec("http.request", "bool", doc="The message is a request"),
-    FieldSpec("http.response_number", "uint", 32, doc="Response number in the conversation (1, 2, ...)"),
-    FieldSpec("http.request_number", "uint", 32, doc="Request number in the conversation (1, 2, ...)"),
-    _s("http.authbasic", "Decoded Basic credentials (user:password)"),
-    _s("http.request.method", "Request method"),
-    _s("http.request.uri", "Request URI"),
-    _s("http.request.uri.path", "Request URI path (before '?')"),
-    _s("http.request.uri.query", "Request URI query (after '?')"),
-    _s("http.request.uri.query.parameter", "One '&'-separated query parameter"),
-    _s("http.request.version", "Request version"),
-    _s("http.response.version", "Response version"),
-    _s("http.request.full_uri", "http:// + Host + URI"),
-    FieldSpec("http.response.code", "uint", 16, doc="Status code"),
-    _s("http.response_for.uri", "Full URI of the request this response answers"),
-    _s("http.response.phrase", "Reason phrase"),
-    *(_s(name, f"{name.split('.', 1)[1].replace('_', '-')} header") for name in HEADER_FIELDS.values()),
-    FieldSpec("http.content_length", "uint", 64, doc="Content-Length as a number"),
-    _s("http.cookie_pair", "One ';'-separated cookie"),
-    _s("http.request.line", "A request header line (with its CRLF)"),
-    _s("http.response.line", "A response header line (with its CRLF)"),
-    FieldSpec("http.request_in", "framenum", doc="The request this response answers"),
-    FieldSpec("http.prev_request_in", "framenum", doc="The previous request in the conversation"),
-    FieldSpec("http.prev_response_in", "framenum", doc="The previous response in the conversation"),
-    FieldSpec("http.response_in", "framenum", doc="The response to this request (second pass)"),
-    FieldSpec("http.next_request_in", "framenum", doc="The next request in the conversation (second pass)"),
-    FieldSpec("http.next_response_in", "framenum", doc="The next response in the conversation (second pass)"),
-    FieldSpec("http.time", "reltime_ns", doc="Time since the request"),
-    FieldSpec("http.chunk_size", "uint", 32, doc="Size of one chunk (chunked body)"),
-)
 
 # tshark's is_http_request_or_reply: these methods, followed by a space, start a request
 METHODS = frozenset((

@@ -22,7 +22,8 @@ from oracle import tshark_fields
 
 from pcapkit.dissect.ah import FIELDS, dissect_ah
 from pcapkit.dissect.base import Context, FindingKind
-from pcapkit.dissect.driver import DissectSession, dissect, dissect_file, summary_line
+from pcapkit.dissect.driver import DissectSession, dissect, dissect_file
+from pcapkit.dissect.summary import summary_line
 from pcapkit.frame import Frame
 
 NAMES = tuple(s.name for s in FIELDS)

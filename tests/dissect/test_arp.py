@@ -5,7 +5,7 @@ from __future__ import annotations
 from vectors import packet
 
 from pcapkit.dissect.base import FindingKind
-from pcapkit.dissect.driver import summary_line
+from pcapkit.dissect.summary import summary_line
 
 # labs/NAT_ISP_side.pcap frame 1
 # 1253479381.731064 00:21:70:58:98:2a > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42:

@@ -14,8 +14,9 @@ from click.testing import CliRunner
 from conftest import CORPUS, corpus_files, corpus_id, requires_tshark
 from vectors import packet
 
-from pcapkit.dissect.driver import Packet, dissect_file, summary_line
+from pcapkit.dissect.driver import Packet, dissect_file
 from pcapkit.dissect.hierarchy import format_hierarchy, hierarchy_from_protocols, protocol_hierarchy
+from pcapkit.dissect.summary import summary_line
 
 ARP = "ffffffffffff00217058982a0806000108000604000100217058982aa9fef791000000000000c0a80165"
 UDP = ("000ed6bf6c010008744f362308004500004da26900007f11a2d147c02268445747e6c96200350039a0e6a9a9"

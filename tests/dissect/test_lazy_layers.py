@@ -23,6 +23,7 @@ from conftest import CORPUS, corpus_files, corpus_id
 
 from pcapkit.dissect import driver, tcp
 from pcapkit.dissect.base import _QUICK, Context, Layer, LazyLayer, Next
+from pcapkit.dissect.summary import summary_line
 from pcapkit.errors import PcapkitError
 from pcapkit.frame import Frame
 
@@ -45,7 +46,7 @@ def _frames(path: Path) -> list[Frame]:
 def _snapshot(packet: driver.Packet) -> Any:
     layers = [(layer.protocol, layer.offset, layer.length, dict(layer.fields), list(layer.findings), layer.summary)
               for layer in packet.layers]
-    return (packet.fields(), layers, packet.findings, packet.protocols, driver.summary_line(packet.frame, packet))
+    return (packet.fields(), layers, packet.findings, packet.protocols, summary_line(packet.frame, packet))
 
 
 def _each(path: Path) -> Iterator[Frame]:

@@ -20,8 +20,9 @@ from oracle import tshark_fields
 from vectors import packet
 
 from pcapkit.dissect.base import Context, FindingKind
-from pcapkit.dissect.driver import Packet, dissect, summary_line
+from pcapkit.dissect.driver import Packet, dissect
 from pcapkit.dissect.mpls import FIELDS, dissect_mpls
+from pcapkit.dissect.summary import summary_line
 from pcapkit.frame import Frame, format_epoch_ns
 
 NAMES = [s.name for s in FIELDS]
@@ -248,7 +249,7 @@ def _tcpdump(path: Path) -> list[str]:
 
 def _check_line(name: str, pkt: Packet, line: str) -> None:
     """tcpdump prints the label stack, then the network layer's text: the stack is the MPLS
-    layer's summary, and driver.summary_line starts with it; where pcapkit decodes an IPv4
+    layer's summary, and summary_line starts with it; where pcapkit decodes an IPv4
     datagram, the whole summary line is tcpdump's (which may add an application tail such as
     ': HTTP')."""
     mpls = pkt.layer("mpls")
