@@ -6,8 +6,13 @@ timeout) mostly do not, even when their median lands on 0.5 or 0.7."""
 from __future__ import annotations
 
 import statistics
+from pathlib import Path
+
+import pytest
 
 from pcapkit.tcpflow.ccident import BETA_CUBIC, BETA_RENO, reduction_shape
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "congestion"
 
 
 def test_loss_based_reductions_are_consistent() -> None:
@@ -34,3 +39,28 @@ def test_too_few_factors_decide_nothing() -> None:
         shape = reduction_shape(betas)
         assert not shape.erratic and not shape.consistent
     assert not reduction_shape((0.5, 0.5, 0.5)).consistent  # consistent needs more evidence than erratic
+
+
+def test_unanimous_reductions_outweigh_a_late_ack_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A loss-based sender on a busy machine answers ACKs late and looks paced (set7 of
+    benchmarks/congestion: Reno and CUBIC sent 16-38 % of their segments within the ACK-clock
+    threshold); two or more reductions, every one in the multiplicative-decrease band,
+    name it anyway. One such reduction, or one outside the band, leaves the timing to decide."""
+    from pcapkit.tcpflow import ccident
+    from pcapkit.tcpflow.ccflight import trace_flight
+    from pcapkit.tcpflow.congestion import analyse_direction, largest_transfer
+    from pcapkit.tcpflow.segments import segment_table
+
+    segs = list(segment_table(DATA / "000-reno.pcap").segments())
+    sender, receiver = largest_transfer(segs) or pytest.fail("no data in the committed Reno flow")
+    tr = trace_flight(analyse_direction(segs, sender, receiver))
+    monkeypatch.setattr(ccident, "ack_clocked_share", lambda _tr: 0.2)
+
+    def named(betas: tuple[float, ...]) -> str:
+        monkeypatch.setattr(ccident, "measured_betas", lambda _tr: list(betas))
+        return ccident.identify(tr, False, 0.0).algorithm
+
+    assert named((0.45, 0.52)) == "reno"
+    assert named((0.68, 0.7, 0.66)) == "cubic"
+    assert named((0.68,)) == "bbr"
+    assert named((0.68, 0.95)) == "bbr"
