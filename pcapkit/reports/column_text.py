@@ -39,20 +39,18 @@ _JSON_SPECIAL = '[\x00-\x1f"\\\\]'
 
 
 def _kind(col: pd.Series) -> str:
+    """:func:`pcapkit.reports.table.column_kind`, with its ``text`` told apart: ``category``,
+    ``text`` (a string dtype) or ``object`` (Python objects, converted value by value)."""
     import pandas as pd
 
-    dt = col.dtype
-    if pd.api.types.is_datetime64_any_dtype(dt) or pd.api.types.is_timedelta64_dtype(dt):
-        return "ns"
-    if pd.api.types.is_bool_dtype(dt):
-        return "bool"
-    if pd.api.types.is_integer_dtype(dt):
-        return "int"
-    if pd.api.types.is_float_dtype(dt):
-        return "float"
-    if isinstance(dt, pd.CategoricalDtype):
+    from pcapkit.reports.table import column_kind
+
+    kind = column_kind(col)
+    if kind != "text":
+        return kind
+    if isinstance(col.dtype, pd.CategoricalDtype):
         return "category"
-    if pd.api.types.is_string_dtype(dt) and not pd.api.types.is_object_dtype(dt):
+    if pd.api.types.is_string_dtype(col.dtype) and not pd.api.types.is_object_dtype(col.dtype):
         return "text"
     return "object"
 

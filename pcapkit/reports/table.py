@@ -58,7 +58,9 @@ class _Column:
     right: bool
 
 
-def _kind(col: pd.Series) -> str:
+def column_kind(col: pd.Series) -> str:
+    """How a column is formatted: ``ns`` (datetime/timedelta), ``bool``, ``int``, ``float``
+    or ``text`` (everything else)."""
     import pandas as pd
 
     dt = col.dtype
@@ -213,7 +215,7 @@ def plan(df: pd.DataFrame, columns: Sequence[str], width: int,
     natural: dict[str, int] = {}
     for name in columns:
         col = df[name]
-        kind = _kind(col)
+        kind = column_kind(col)
         places = (decimals or {}).get(name, decimals_for(name, col.dtype))
         full = _value_width(col, kind, places)
         natural[name] = full
