@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,14 +40,16 @@ FLOORS = {
 }
 
 
-def _score(pcap: Path) -> tuple[float, float, str]:
-    kernel = truth.label_segments(pcap)
+def score(pcap: Path, kernel: pd.DataFrame) -> tuple[float, float, str, str]:
+    """(phase share, cwnd share, algorithm, vantage) of the model on ``pcap`` against the
+    kernel's labels of its data segments (``kernel``: truth.label_segments or, for a
+    receiver-side capture, truth.label_receiver_segments)."""
     meta = kernel.attrs["meta"]
     cport, sport = meta["client"]["port"], meta["server"]["port"]
     ours = congestion_segments(pcap)
     ours = ours[(ours["tcp.srcport"] == cport) & (ours["tcp.dstport"] == sport)]
     seg = kernel.merge(ours.astype({"frame.number": "int64"}), on="frame.number", how="left")
-    assert seg["phase"].notna().all()  # every data segment the sender sent has an estimate
+    assert seg["phase"].notna().all()  # every data segment captured has an estimate
     known = seg["kernel_phase"].notna()
     phase = float((seg.loc[known, "phase"] == seg.loc[known, "kernel_phase"]).mean())
     limited = seg["kernel_cwnd_limited"] & seg["kernel_cwnd_bytes"].notna()
@@ -55,7 +58,13 @@ def _score(pcap: Path) -> tuple[float, float, str]:
     cwnd = float((np.abs(m - k) <= np.maximum(0.1 * k, 2 * meta["mss"])).mean())
     summary = congestion_summary(pcap)
     row = summary[(summary["tcp.srcport"] == cport) & (summary["tcp.dstport"] == sport)]
-    return phase, cwnd, str(row["cc_algorithm"].iloc[0])
+    return phase, cwnd, str(row["cc_algorithm"].iloc[0]), str(row["vantage"].iloc[0])
+
+
+def _score(pcap: Path) -> tuple[float, float, str]:
+    phase, cwnd, algorithm, vantage = score(pcap, truth.label_segments(pcap))
+    assert vantage == "sender"
+    return phase, cwnd, algorithm
 
 
 @pytest.mark.parametrize("stem", sorted(FLOORS))

@@ -18,7 +18,6 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from conftest import requires_tshark
@@ -30,8 +29,9 @@ BENCH = REPO / "benchmarks" / "congestion"
 sys.path.insert(0, str(BENCH))
 
 import truth  # noqa: E402
+from test_model_vs_kernel import score  # noqa: E402
 
-from pcapkit.reports.congestion import congestion_segments, congestion_summary  # noqa: E402
+from pcapkit.reports.congestion import congestion_summary  # noqa: E402
 
 # name stem -> (algorithm, phase floor, cwnd floor); measured 0.995 / 1.000 / 1.000 phase
 # and 1.000 cwnd on each when this was written
@@ -44,22 +44,7 @@ FLOORS = {
 
 def _score(stem: str) -> tuple[float, float, str, str]:
     rx = DATA / f"{stem}.receiver.pcap"
-    kernel = truth.label_receiver_segments(rx)
-    meta = kernel.attrs["meta"]
-    cport, sport = meta["client"]["port"], meta["server"]["port"]
-    ours = congestion_segments(rx)
-    ours = ours[(ours["tcp.srcport"] == cport) & (ours["tcp.dstport"] == sport)]
-    seg = kernel.merge(ours.astype({"frame.number": "int64"}), on="frame.number", how="left")
-    assert seg["phase"].notna().all()  # every data segment the receiver got has an estimate
-    known = seg["kernel_phase"].notna()
-    phase = float((seg.loc[known, "phase"] == seg.loc[known, "kernel_phase"]).mean())
-    limited = seg["kernel_cwnd_limited"] & seg["kernel_cwnd_bytes"].notna()
-    k = seg.loc[limited, "kernel_cwnd_bytes"].to_numpy(dtype=float)
-    m = seg.loc[limited, "cwnd_bytes"].to_numpy(dtype=float)
-    cwnd = float((np.abs(m - k) <= np.maximum(0.1 * k, 2 * meta["mss"])).mean())
-    summary = congestion_summary(rx)
-    row = summary[(summary["tcp.srcport"] == cport) & (summary["tcp.dstport"] == sport)]
-    return phase, cwnd, str(row["cc_algorithm"].iloc[0]), str(row["vantage"].iloc[0])
+    return score(rx, truth.label_receiver_segments(rx))
 
 
 @pytest.mark.parametrize("stem", sorted(FLOORS))
