@@ -44,3 +44,17 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip(f"corpus not found at {CORPUS}")
     return CORPUS
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without the corpus, the tests of a module that reads it are skipped, with the reason.
+
+    The corpus is not part of the repository (CI and a developer's machine have it beside the
+    checkout, or at $PCAPKIT_CORPUS): a module that imports ``CORPUS`` builds its paths from it,
+    often at collection time, and without it would fail on a missing file rather than say why.
+    """
+    for item in items:
+        module = getattr(item, "module", None)
+        corpus_dir = getattr(module, "CORPUS", None)
+        if isinstance(corpus_dir, Path) and not corpus_dir.is_dir():
+            item.add_marker(pytest.mark.skip(reason=f"reads the corpus, not found at {corpus_dir}"))
