@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -84,14 +84,16 @@ def packet_json(packet: Packet, specs: dict[str, FieldSpec]) -> dict[str, Any]:
     return obj
 
 
-def packet_tree(packet: Packet, specs: dict[str, FieldSpec], *, labels: bool = True) -> list[str]:
+def packet_tree(packet: Packet, specs: dict[str, FieldSpec], *, labels: bool = True,
+                field_lines: FieldLines | None = None) -> list[str]:
     """The indented text tree: a title line per layer, where its bytes are, then its
     fields as ``tshark -V`` labels them ("Source Address: 10.0.0.1"; with
     ``labels=False`` by Wireshark field name, "ip.src: 10.0.0.1"). Values are printed as
-    ``tshark -T fields`` prints them."""
+    ``tshark -T fields`` prints them. ``field_lines``: a dict kept from one packet to the
+    next (with the same ``specs`` and ``labels``), where each field's line head and value
+    renderer are made once."""
     from pcapkit.frame import frame_epoch_text
 
-    labelled = field_labels()
     f = packet.frame
     lines = [f"Frame {f.number}: {f.wirelen} bytes on wire ({f.wirelen * 8} bits), "
              f"{f.caplen} bytes captured ({f.caplen * 8} bits)",
@@ -100,20 +102,76 @@ def packet_tree(packet: Packet, specs: dict[str, FieldSpec], *, labels: bool = T
              f"    Frame Length: {f.wirelen} bytes ({f.wirelen * 8} bits)",
              f"    Capture Length: {f.caplen} bytes ({f.caplen * 8} bits)",
              f"    [Protocols in frame: {packet.protocols}]"]
+    append = lines.append
+    if field_lines is None:
+        field_lines = {}
     for layer in packet.layers:
         title = TITLES.get(layer.protocol, layer.protocol)
-        lines.append(f"{title}{', ' + layer.summary if layer.summary else ''}")
+        append(f"{title}{', ' + layer.summary if layer.summary else ''}")
         if layer.length:
-            lines.append(f"    [Bytes {layer.offset}-{layer.offset + layer.length - 1} of the frame "
-                         f"({layer.length} bytes)]")
+            append(f"    [Bytes {layer.offset}-{layer.offset + layer.length - 1} of the frame "
+                   f"({layer.length} bytes)]")
         for name, value in layer.fields.items():
-            values = value if isinstance(value, list) and getattr(value, "_multi", False) else [value]
-            label = labelled.get(name, name) if labels else name
-            for v in values:
-                lines.extend(_wrapped(f"    {label}: ", _render(specs.get(name), v)))
+            line = field_lines.get(name)
+            if line is None:
+                line = field_lines[name] = _field_line(name, specs.get(name), labels)
+            whole, head, render = line
+            if isinstance(value, list):
+                if not getattr(value, "_multi", False):
+                    lines.extend(_wrapped(head, render(value)))
+                elif whole is not None:
+                    lines.extend(map(whole, value))
+                else:
+                    for v in value:
+                        lines.extend(_wrapped(head, render(v)))
+            elif whole is not None:
+                append(whole(value))
+            else:
+                text = render(value)
+                if len(text) <= _WRAP_WIDTH or " " in text:
+                    append(head + text)
+                else:
+                    lines.extend(_wrapped(head, text))
         for finding in layer.findings:
-            lines.append(f"    [{finding.kind.value}: {finding.reason} (offset {finding.offset})]")
+            append(f"    [{finding.kind.value}: {finding.reason} (offset {finding.offset})]")
     return lines
+
+
+_WRAP_WIDTH = 64  # a longer unbroken value (a payload's hex) is continued under itself
+FieldLine = tuple[Callable[[Any], str] | None, str, Callable[[Any], str]]
+FieldLines = dict[str, FieldLine]  # field name -> (whole line of a value, line head, value renderer)
+def _field_line(name: str, spec: FieldSpec | None, labels: bool) -> FieldLine:
+    """(value -> its whole line, for the kinds whose text is always short: integers in
+    decimal or hex, booleans; ``"    Label: "``; value -> text as :func:`_render` gives it).
+    The quick renderers give what ``spec.render`` gives, which they call for anything
+    else (a value of another type)."""
+    label = field_labels().get(name, name) if labels else name
+    head = f"    {label}: "
+    if spec is None:
+        return None, head, functools.partial(_render, None)
+    general = spec.render
+    t = spec.ftype
+    if t == "bool":
+        on, off = head + "1", head + "0"
+
+        def boolean(value: Any) -> str:
+            return on if value else off
+        return boolean, head, general
+    if t in ("uint", "int", "framenum") and spec.base in ("dec", "hex"):
+        if spec.base == "dec":
+            def decimal(value: Any) -> str:
+                return head + (str(value) if type(value) is int else general(value))
+            return decimal, head, general
+        hex_format = (head + f"0x{{:0{max(1, (spec.bits + 3) // 4) if spec.bits else 1}x}}").format
+
+        def hexadecimal(value: Any) -> str:
+            return hex_format(value) if type(value) is int else head + general(value)
+        return hexadecimal, head, general
+    if t in ("ipv4", "ipv6", "ether", "string"):
+        def text(value: Any) -> str:
+            return value if type(value) is str else general(value)
+        return None, head, text
+    return None, head, general
 
 
 @functools.cache
@@ -127,7 +185,7 @@ def field_labels() -> dict[str, str]:
     return {name: label for name, label in pairs}
 
 
-def _wrapped(head: str, text: str, width: int = 64) -> list[str]:
+def _wrapped(head: str, text: str, width: int = _WRAP_WIDTH) -> list[str]:
     """``head + text``, a long unbroken value (a payload's hex) continued under itself."""
     if len(text) <= width or " " in text:
         return [head + text]
@@ -196,13 +254,14 @@ def show(file: str, filter_expr: tuple[str, ...], count: int | None, frame_no: i
     with open_output(output) as out:
         first = True
         warnings: list[str] = []
+        field_lines: FieldLines = {}
         for packet in _packets(file, " ".join(filter_expr), count, frame_no, warnings):
             if fmt == "json":
                 out.write(json.dumps(packet_json(packet, specs)) + "\n")
             else:
                 if not first and not hexdump:
                     out.write("\n")
-                out.write("\n".join(packet_tree(packet, specs, labels=not names)) + "\n")
+                out.write("\n".join(packet_tree(packet, specs, labels=not names, field_lines=field_lines)) + "\n")
                 if hexdump:  # as tshark -V -x: a blank line, the bytes, a blank line
                     out.write("\n" + "\n".join(hex_dump(bytes(packet.frame.data))) + "\n\n")
             first = False
