@@ -15,8 +15,9 @@ from conftest import corpus_files, corpus_id
 from pcapkit.capture.files import open_capture
 from pcapkit.capture.pcap import PcapReader
 from pcapkit.errors import PcapkitError
-from pcapkit.reports import capinfo
-from pcapkit.reports.capinfo import _pcap_counts, capture_info
+from pcapkit.reports import record_counts
+from pcapkit.reports.capinfo import capture_info
+from pcapkit.reports.record_counts import pcap_counts
 
 
 def _pcap_files() -> list[Path]:
@@ -35,7 +36,7 @@ FILES = _pcap_files()
 
 
 def test_the_sample_has_cut_and_whole_files() -> None:
-    counted = [_pcap_counts(str(p)) is not None for p in FILES]
+    counted = [pcap_counts(str(p)) is not None for p in FILES]
     assert sum(counted) >= 50 and not all(counted)  # (damaged ones take the per-frame path)
 
 
@@ -50,10 +51,10 @@ def test_batches_count_as_the_frames(path: Path) -> None:
 def test_runs_count_as_the_batches(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Counting runs of equal-sized records (taken whatever the runs' length here) gives
     the record walk's counts, or leaves the file to it (damage, other record layouts)."""
-    monkeypatch.setattr(capinfo, "MIN_RUN", 0)
-    runs = capinfo._pcap_counts_by_runs(str(path))
+    monkeypatch.setattr(record_counts, "MIN_RUN", 0)
+    runs = record_counts.pcap_counts_by_runs(str(path))
     if runs is not None:
-        assert runs == _pcap_counts(str(path))
+        assert runs == pcap_counts(str(path))
 
 
 def _pcap(path: Path, records: list[tuple[int, int, int, int]], nanosecond: bool = False) -> None:
@@ -74,13 +75,13 @@ def test_runs_of_equal_records_are_counted_without_the_walk(tmp_path: Path, nano
     records += [(1600 + i, 5, 96, 1514) for i in range(300)] + [(1500, 1, 42, 42)] * 200
     path = tmp_path / "runs.pcap"
     _pcap(path, records, nanosecond)
-    runs = capinfo._pcap_counts_by_runs(str(path))
-    assert runs is not None and runs == _pcap_counts(str(path))
+    runs = record_counts.pcap_counts_by_runs(str(path))
+    assert runs is not None and runs == pcap_counts(str(path))
     assert runs[6:] == (96, 96) and runs[5] is False
     cut = tmp_path / "cut.pcap"
     cut.write_bytes(path.read_bytes()[:-10])
-    assert capinfo._pcap_counts_by_runs(str(cut)) is None
+    assert record_counts.pcap_counts_by_runs(str(cut)) is None
     short_runs = tmp_path / "short-runs.pcap"
     _pcap(short_runs, [(1, 0, 60 + i % 2, 60 + i % 2) for i in range(2000)])
-    assert capinfo._pcap_counts_by_runs(str(short_runs)) is None
+    assert record_counts.pcap_counts_by_runs(str(short_runs)) is None
     assert capture_info(short_runs, hashes=False).packets == 2000
