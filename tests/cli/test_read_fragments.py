@@ -142,3 +142,19 @@ def test_first_fragment_lines_come_from_the_columns(fragments: Path) -> None:
     fast, _, _ = read_lines._fast_lines(rb, decode_batch(rb), False)
     left = {5, 8, 18, *range(20, len(PACKETS))}
     assert [i for i in range(len(PACKETS)) if not fast[i]] == sorted(left)
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump not installed")
+def test_tcp_header_cut_by_the_snap_length_equals_tcpdump(tmp_path: Path) -> None:
+    """Not only in fragments: a TCP header cut short after its ports is `` [|tcp]`` after
+    the ports (tcp_print's truncation after printing them), before them ``[|tcp]``."""
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 1, 0x4000, 64, 6, 0, SRC4, DST4)
+    frame = bytes(5) + b"\x02" + bytes(5) + b"\x01" + b"\x08\x00" + ip + tcp(5, 0x10)
+    records = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
+    for cut in (14 + 20 + 3, 14 + 20 + 10, 14 + 20 + 19):
+        records.append(struct.pack("<IIII", 1, 0, cut, len(frame)) + frame[:cut])
+    path = tmp_path / "cut.pcap"
+    path.write_bytes(b"".join(records))
+    expected = subprocess.run(["tcpdump", "-n", "-S", "-tt", "-r", str(path)], capture_output=True,
+                              text=True, check=True).stdout
+    assert run([str(path), "--no-number"]).splitlines() == expected.splitlines()
