@@ -18,7 +18,7 @@ left out and how to see them. Missing values are empty cells (as tshark's column
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
@@ -211,13 +211,22 @@ def plan(df: pd.DataFrame, columns: Sequence[str], width: int,
     """Which of ``columns`` fit ``width`` (kept in ``priority`` order, default the display
     order; the first is always kept, even when it alone is wider), laid out in display
     order. Text columns cut to ``MAX_TEXT`` then share out the width left over."""
-    laid: dict[str, _Column] = {}
-    natural: dict[str, int] = {}
+    measured: dict[str, tuple[str, int, int]] = {}
     for name in columns:
         col = df[name]
         kind = column_kind(col)
         places = (decimals or {}).get(name, decimals_for(name, col.dtype))
-        full = _value_width(col, kind, places)
+        measured[name] = (kind, places, _value_width(col, kind, places))
+    return plan_measured(measured, columns, width, priority)
+
+
+def plan_measured(measured: Mapping[str, tuple[str, int, int]], columns: Sequence[str], width: int,
+                  priority: Sequence[str] | None = None) -> TableLayout:
+    """:func:`plan` of columns already measured: name -> (kind, decimals, widest value)."""
+    laid: dict[str, _Column] = {}
+    natural: dict[str, int] = {}
+    for name in columns:
+        kind, places, full = measured[name]
         natural[name] = full
         laid[name] = _layout(name, kind, places, min(full, MAX_TEXT))
     kept: list[str] = []
@@ -239,6 +248,82 @@ def plan(df: pd.DataFrame, columns: Sequence[str], width: int,
     return TableLayout(shown, tuple(n for n in columns if n not in kept))
 
 
+class TableExtents:
+    """What a table's layout needs of rows that come in parts (DataFrames with the same
+    columns, each :meth:`add`-ed): per column whether any cell is filled, its least and
+    greatest value (numbers, times), whether a flag is ever False, its longest text. A
+    column's widest cell is one of its extremes formatted as the final rows' dtype holds
+    them (a part may hold a column otherwise: an integer column with NA elsewhere is
+    float in the whole), so parts measured in a first pass lay out the rows of a
+    second pass exactly as :func:`plan` lays out all rows at once."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.filled: dict[str, bool] = {}
+        self._extremes: dict[str, pd.Series] = {}
+        self._flags: dict[str, bool] = {}  # a bool column: some value is False
+        self._text: dict[str, int] = {}
+
+    def add(self, df: pd.DataFrame) -> None:
+        """Measure the rows of ``df``."""
+        import numpy as np
+        import pandas as pd
+
+        self.rows += len(df)
+        for name in df.columns:
+            col = df[name]
+            present = col.dropna()
+            filled = not present.empty
+            self.filled[name] = self.filled.get(name, False) or filled
+            if not filled:
+                continue
+            kind = column_kind(col)
+            if kind == "bool":
+                self._flags[name] = self._flags.get(name, False) or bool((~present.astype(bool)).any())
+            elif kind in ("int", "float", "ns"):
+                values = present.to_numpy()
+                ends = present.iloc[[int(np.argmin(values)), int(np.argmax(values))]]
+                if name in self._extremes:
+                    both = pd.concat([self._extremes[name], ends], ignore_index=True)  # (int and float: float)
+                    values = both.to_numpy()
+                    ends = both.iloc[[int(np.argmin(values)), int(np.argmax(values))]]
+                self._extremes[name] = ends.reset_index(drop=True)
+            else:
+                if isinstance(col.dtype, pd.CategoricalDtype):
+                    texts = present.cat.remove_unused_categories().cat.categories.to_numpy(dtype=object)
+                else:
+                    texts = present.to_numpy(dtype=object)
+                longest = int(np.char.str_len(texts.astype(str)).max())
+                self._text[name] = max(self._text.get(name, 0), longest)
+
+    def value_width(self, name: str, template: pd.Series, kind: str, decimals: int) -> int:
+        """The widest cell of column ``name`` held as ``template`` (a part of the final
+        rows) holds it."""
+        import numpy as np
+
+        if not self.filled.get(name):
+            return 0
+        if kind == "bool":
+            return 5 if self._flags.get(name) else 4
+        if kind in ("int", "float", "ns") and name in self._extremes:
+            ends = self._extremes[name]
+            if ends.dtype != template.dtype:
+                ends = ends.astype(template.dtype)
+            return int(np.char.str_len(format_cells(ends, kind, decimals)).max())
+        return self._text.get(name, 0)
+
+    def plan(self, template: pd.DataFrame, columns: Sequence[str], width: int,
+             decimals: Mapping[str, int] | None = None, priority: Sequence[str] | None = None) -> TableLayout:
+        """:func:`plan` of every row measured, whose dtypes are ``template``'s."""
+        measured: dict[str, tuple[str, int, int]] = {}
+        for name in columns:
+            col = template[name]
+            kind = column_kind(col)
+            places = (decimals or {}).get(name, decimals_for(name, col.dtype))
+            measured[name] = (kind, places, self.value_width(name, col, kind, places))
+        return plan_measured(measured, columns, width, priority)
+
+
 def _pad(text: np.ndarray, column: _Column) -> np.ndarray:
     import numpy as np
 
@@ -248,8 +333,12 @@ def _pad(text: np.ndarray, column: _Column) -> np.ndarray:
 def table_lines(df: pd.DataFrame, layout: TableLayout) -> Iterator[str]:
     """The header, the rule and every row of ``df`` in the layout, a chunk at a time
     (each yielded string is one or more whole lines ending in a newline)."""
-    import numpy as np
+    yield from header_lines(layout)
+    yield from row_lines(df, layout)
 
+
+def header_lines(layout: TableLayout) -> Iterator[str]:
+    """The header lines of a table in ``layout`` and the rule under them."""
     cols = layout.shown
     depth = max(len(c.header) for c in cols)
     for i in range(depth):
@@ -260,6 +349,13 @@ def table_lines(df: pd.DataFrame, layout: TableLayout) -> Iterator[str]:
             cells.append(text.rjust(c.width) if c.right else text.ljust(c.width))
         yield GAP.join(cells).rstrip() + "\n"
     yield GAP.join("-" * c.width for c in cols) + "\n"
+
+
+def row_lines(df: pd.DataFrame, layout: TableLayout) -> Iterator[str]:
+    """The rows of ``df`` in ``layout``, ``CHUNK_ROWS`` at a time."""
+    import numpy as np
+
+    cols = layout.shown
     for start in range(0, len(df), CHUNK_ROWS):
         chunk = df.iloc[start:start + CHUNK_ROWS]
         line: np.ndarray | None = None
@@ -308,5 +404,33 @@ def table_text_chunks(df: pd.DataFrame, *, columns: Sequence[str] | None = None,
     yield from table_lines(df, layout)
     left_out = list(layout.hidden) + [c for c in df.columns if c not in wanted]
     note = hidden_note(left_out, len(df.columns), width)
+    if note:
+        yield note
+
+
+def table_text_frames(frames: Iterable[pd.DataFrame], extents: TableExtents, *,
+                      columns: Sequence[str] | None = None, width: int = DEFAULT_WIDTH, title: str | None = None,
+                      decimals: Mapping[str, int] | None = None,
+                      priority: Sequence[str] | None = None) -> Iterator[str]:
+    """:func:`table_text_chunks` of the rows of ``frames`` joined (parts with the same
+    columns and dtypes), laid out from ``extents`` (those rows measured beforehand, see
+    :class:`TableExtents`): the same text, one part in memory at a time."""
+    import itertools
+
+    parts = iter(frames)
+    first = next(parts, None)
+    if title:
+        yield title + "\n"
+    if first is None or not extents.rows:
+        yield "(no rows)\n"
+        return
+    wanted = [c for c in (columns if columns is not None else first.columns) if c in first.columns]
+    ordered = [c for c in priority if c in wanted] if priority is not None else None
+    layout = extents.plan(first, wanted, width, decimals, ordered)
+    yield from header_lines(layout)
+    for df in itertools.chain([first], parts):
+        yield from row_lines(df, layout)
+    left_out = list(layout.hidden) + [c for c in first.columns if c not in wanted]
+    note = hidden_note(left_out, len(first.columns), width)
     if note:
         yield note
