@@ -34,6 +34,12 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 CHUNK_ROWS = 50_000  # (a chunk of the tcp table as text: about 60 MB of Arrow strings)
+CHUNK_CELLS = 1_000_000  # (and fewer rows of a wider table: tcptrace's 82 columns as JSON, 1.7 KB a row)
+
+
+def chunk_rows(df: pd.DataFrame) -> int:
+    """How many rows of ``df`` are formatted at a time."""
+    return max(1, min(CHUNK_ROWS, CHUNK_CELLS // max(1, len(df.columns))))
 _CSV_SPECIAL = '[,"\n]'
 _JSON_SPECIAL = '[\x00-\x1f"\\\\]'
 
@@ -101,6 +107,18 @@ def _strings(col: pd.Series) -> pa.Array:
     return pa.array(col.array, type=pa.string(), from_pandas=True)
 
 
+def _object_strings(col: pd.Series) -> pa.Array | None:
+    """A column of Python objects that are all text (or missing) as an Arrow string
+    array (missing: null), else None."""
+    import pyarrow as pa
+
+    try:
+        texts = pa.array(col.to_numpy(dtype=object), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        return None
+    return texts if pa.types.is_string(texts.type) else None
+
+
 def _value_text(col: pd.Series, kind: str, for_json: bool) -> pa.Array:
     """Each value of ``col`` as text (CSV's or JSON's, unquoted), missing values null."""
     import numpy as np
@@ -135,6 +153,11 @@ def _value_text(col: pd.Series, kind: str, for_json: bool) -> pa.Array:
         return pc.take(names, pa.array(codes, mask=codes < 0))
     if kind == "text":
         return _strings(col)
+    if mask.all():
+        return pa.nulls(len(col), pa.string())
+    texts = _object_strings(col)
+    if texts is not None:  # (text held as Python objects: Arrow's conversion, in C)
+        return _json_string(texts) if for_json else texts
     # Python objects: the conversion the old writers made, value by value
     if for_json:
         cells = [None if is_missing(v) else json.dumps(json_value(v), ensure_ascii=False)
@@ -179,12 +202,18 @@ def _json_string(text: pa.Array) -> pa.Array:
 def _lines(fields: list[pa.Array], separator: str, wrap: tuple[str, str] = ("", "")) -> str:
     """The fields (no nulls) joined row-wise with ``separator``, each row between ``wrap``
     and ended by a newline, as one string."""
-    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     joined = fields[0] if len(fields) == 1 else pc.binary_join_element_wise(*fields, separator)
-    joined = pc.binary_join_element_wise(pa.scalar(wrap[0]), joined, pa.scalar(wrap[1] + "\n"), "")
+    return _text(pc.binary_join_element_wise(pa.scalar(wrap[0]), joined, pa.scalar(wrap[1] + "\n"), ""))
+
+
+def _text(joined: Any) -> str:
+    """The strings of an Arrow string array (no nulls) one after another, as one string."""
+    import numpy as np
+    import pyarrow as pa
+
     if isinstance(joined, pa.ChunkedArray):
         joined = joined.combine_chunks()
     offsets, data = joined.buffers()[1], joined.buffers()[2]
@@ -208,8 +237,9 @@ def csv_chunks(df: pd.DataFrame, header: bool = True) -> Any:
         csv.writer(head, lineterminator="\n").writerow([str(c) for c in df.columns])
         yield head.getvalue()
     kinds = [_kind(df[c]) for c in df.columns]
-    for start in range(0, len(df), CHUNK_ROWS):
-        chunk = df.iloc[start:start + CHUNK_ROWS]
+    rows = chunk_rows(df)
+    for start in range(0, len(df), rows):
+        chunk = df.iloc[start:start + rows]
         fields, quoted = [], False
         for i, kind in enumerate(kinds):
             text = _value_text(chunk.iloc[:, i], kind, False)
@@ -238,21 +268,34 @@ def jsonl_chunks(df: pd.DataFrame) -> Any:
     import pyarrow.compute as pc
 
     kinds = [_kind(df[c]) for c in df.columns]
-    # each present value as ', "key": value' (empty when missing), the row's text is their
-    # concatenation without its first separator (Arrow's join skipping nulls drops the
-    # rows where every input is null, so nulls never reach a join)
+    # each present value as ', "key": value', the row's text is their concatenation
+    # without its first separator: one join per chunk, a column's key a scalar argument
+    # (a column missing in some rows of the chunk: key and value joined first, missing
+    # ones then empty; Arrow's joins give null where any input is null)
     keys = [", " + json.dumps(str(c), ensure_ascii=False) + ": " for c in df.columns]
-    for start in range(0, len(df), CHUNK_ROWS):
-        chunk = df.iloc[start:start + CHUNK_ROWS]
-        fields = []
+    rows = chunk_rows(df)
+    for start in range(0, len(df), rows):
+        chunk = df.iloc[start:start + rows]
+        args: list[Any] = []
+        trimmed = False  # the first argument is a column no row misses, its key without ", "
         for i, kind in enumerate(kinds):
             text = _value_text(chunk.iloc[:, i], kind, True)
+            if text.null_count == len(text):
+                continue
             if kind in ("text", "category", "ns"):
                 text = _json_string(text)
-            fields.append(pc.fill_null(pc.binary_join_element_wise(pa.scalar(keys[i]), text, ""), ""))
-        row = fields[0] if len(fields) == 1 else pc.binary_join_element_wise(*fields, "")
-        row = pc.utf8_slice_codeunits(row, 2)
-        yield _lines([row], "", ("{", "}"))
+            if text.null_count == 0:
+                trimmed = trimmed or not args
+                args += [pa.scalar(keys[i][2:] if not args else keys[i]), text]
+            else:
+                args.append(pc.fill_null(pc.binary_join_element_wise(pa.scalar(keys[i]), text, ""), ""))
+        if not args:
+            yield "{}\n" * len(chunk)
+            continue
+        if not trimmed:
+            inner = args[0] if len(args) == 1 else pc.binary_join_element_wise(*args, "")
+            args = [pc.utf8_slice_codeunits(inner, 2)]
+        yield _text(pc.binary_join_element_wise(pa.scalar("{"), *args, pa.scalar("}\n"), ""))
 
 
 def write_csv_columns(df: pd.DataFrame, stream: IO[str], header: bool = True) -> None:
