@@ -215,7 +215,7 @@ def write_report_frames(frames: Iterable[pd.DataFrame], fmt: str | None, output:
     check_target(output, fmt)
     for line in first.attrs.get("warnings", []):
         print(f"pcapkit: warning: {line}", file=sys.stderr)
-    last: dict[str, Any] = {}
+    last: dict[Any, Any] = {}
 
     def every() -> Iterator[pd.DataFrame]:
         for df in itertools.chain([first, second], parts):

@@ -82,6 +82,7 @@ class StatsRuns:
         self._numbers: list[np.ndarray] = []
         self._kept: ConnectionTable | None = None  # the one run's model, when there is one
         self._kept_frame: pd.DataFrame | None = None
+        self.held_back = 0  # rows that :meth:`frames` held back for rows of later runs
 
     def __len__(self) -> int:
         """The number of runs."""
@@ -168,11 +169,8 @@ class StatsRuns:
                 yield frame
                 continue
             pending = frame.iloc[ready:].reset_index(drop=True)
+            self.held_back += len(pending)
             if ready:
                 yield frame.iloc[:ready].reset_index(drop=True)
         assert pending is None
 
-
-def tcptrace_runs(source: Source | SegmentTable, **options: int) -> StatsRuns:
-    """:class:`StatsRuns` of ``source`` (``run_pairs``, ``run_segments``: the run sizes)."""
-    return StatsRuns(source, **options)
