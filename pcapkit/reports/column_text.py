@@ -26,6 +26,7 @@ per-connection tables (a few thousand rows at most).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -62,7 +63,24 @@ def _kind(col: pd.Series) -> str:
 
 
 def _missing(col: pd.Series) -> np.ndarray:
+    import numpy as np
+
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iub":  # (numpy integers and flags: never missing)
+        return np.zeros(len(col), dtype=bool)
     return col.isna().to_numpy(dtype=bool)
+
+
+def by_distinct(values: np.ndarray, fmt: Callable[[np.ndarray], Any]) -> Any:
+    """``fmt(values)`` (an Arrow array of one text per value), each distinct value
+    formatted once when the values repeat (:func:`pcapkit.reports.table.distinct_values`)."""
+    import pyarrow as pa
+
+    from pcapkit.reports.table import distinct_values
+
+    found = distinct_values(values)
+    if found is None:
+        return fmt(values)
+    return fmt(found[0]).take(pa.array(found[1]))
 
 
 def _float_text(values: np.ndarray, for_json: bool) -> pa.Array:
@@ -136,13 +154,14 @@ def _value_text(col: pd.Series, kind: str, for_json: bool) -> pa.Array:
         return pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), text)
     if kind == "int":
         numpy_dtype: Any = getattr(col.dtype, "numpy_dtype", col.dtype)
-        values = pa.array(col.to_numpy(dtype=numpy_dtype, na_value=0), mask=mask)
-        return pc.cast(values, pa.string())
+        text = by_distinct(col.to_numpy(dtype=numpy_dtype, na_value=0),
+                           lambda v: pc.cast(pa.array(v), pa.string()))
+        return pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), text) if mask.any() else text
     if kind == "float":
         values = col.to_numpy(dtype="float64", na_value=np.nan)
         missing = mask | np.isnan(values)
-        text = _float_text(np.where(missing, 0.0, values), for_json)
-        return pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), text)
+        text = by_distinct(np.where(missing, 0.0, values), lambda v: _float_text(v, for_json))
+        return pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), text) if missing.any() else text
     if kind == "bool":
         flags = col.to_numpy(dtype=bool, na_value=False)
         words = pa.array(["false", "true"] if for_json else ["False", "True"])
@@ -223,6 +242,18 @@ def _text(joined: Any) -> str:
     return data.to_pybytes()[int(ends[0]):int(ends[-1])].decode("utf-8")
 
 
+def _columns(df: pd.DataFrame) -> list[pd.Series]:
+    """Every column of ``df``, taken once (a column of a frame costs more than a slice of it)."""
+    return [df.iloc[:, i] for i in range(len(df.columns))]
+
+
+def _rows(columns: list[pd.Series], start: int, rows: int, total: int) -> list[pd.Series]:
+    """The rows ``start`` to ``start + rows`` of each column."""
+    if start == 0 and rows >= total:
+        return columns
+    return [col.iloc[start:start + rows] for col in columns]
+
+
 def csv_chunks(df: pd.DataFrame, header: bool = True) -> Any:
     """The CSV text of ``df`` (see the module doc), a chunk of whole lines at a time."""
     import csv
@@ -236,13 +267,14 @@ def csv_chunks(df: pd.DataFrame, header: bool = True) -> Any:
         head = io.StringIO()
         csv.writer(head, lineterminator="\n").writerow([str(c) for c in df.columns])
         yield head.getvalue()
-    kinds = [_kind(df[c]) for c in df.columns]
+    columns = _columns(df)
+    kinds = [_kind(col) for col in columns]
     rows = chunk_rows(df)
     for start in range(0, len(df), rows):
-        chunk = df.iloc[start:start + rows]
+        chunk = _rows(columns, start, rows, len(df))
         fields, quoted = [], False
         for i, kind in enumerate(kinds):
-            text = _value_text(chunk.iloc[:, i], kind, False)
+            text = _value_text(chunk[i], kind, False)
             if kind in ("text", "category", "object"):
                 text, some = _csv_field(text)
                 quoted = quoted or some
@@ -267,7 +299,8 @@ def jsonl_chunks(df: pd.DataFrame) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    kinds = [_kind(df[c]) for c in df.columns]
+    columns = _columns(df)
+    kinds = [_kind(col) for col in columns]
     # each present value as ', "key": value', the row's text is their concatenation
     # without its first separator: one join per chunk, a column's key a scalar argument
     # (a column missing in some rows of the chunk: key and value joined first, missing
@@ -275,11 +308,11 @@ def jsonl_chunks(df: pd.DataFrame) -> Any:
     keys = [", " + json.dumps(str(c), ensure_ascii=False) + ": " for c in df.columns]
     rows = chunk_rows(df)
     for start in range(0, len(df), rows):
-        chunk = df.iloc[start:start + rows]
+        chunk = _rows(columns, start, rows, len(df))
         args: list[Any] = []
         trimmed = False  # the first argument is a column no row misses, its key without ", "
         for i, kind in enumerate(kinds):
-            text = _value_text(chunk.iloc[:, i], kind, True)
+            text = _value_text(chunk[i], kind, True)
             if text.null_count == len(text):
                 continue
             if kind in ("text", "category", "ns"):
@@ -290,7 +323,7 @@ def jsonl_chunks(df: pd.DataFrame) -> Any:
             else:
                 args.append(pc.fill_null(pc.binary_join_element_wise(pa.scalar(keys[i]), text, ""), ""))
         if not args:
-            yield "{}\n" * len(chunk)
+            yield "{}\n" * len(chunk[0])
             continue
         if not trimmed:
             inner = args[0] if len(args) == 1 else pc.binary_join_element_wise(*args, "")

@@ -17,6 +17,7 @@ left out and how to see them. Missing values are empty cells (as tshark's column
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -126,6 +127,29 @@ def fixed_decimals(values: np.ndarray, decimals: int) -> np.ndarray:
     return text
 
 
+def distinct_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(the distinct values, the index of each value among them) when a column repeats few
+    values (a counter that is mostly 0, a flag), so that each is formatted once; None when
+    formatting every value costs less: integers over a short range by their offset from
+    the least, other numbers through :func:`numpy.unique` when a first look finds repeats."""
+    import numpy as np
+
+    n = values.shape[0]
+    if n < 64 or values.dtype.kind not in "iuf":
+        return None
+    if values.dtype.kind in "iu":
+        low, high = int(values.min()), int(values.max())
+        if high - low >= n // 4:
+            return None
+        return np.arange(low, high + 1, dtype=values.dtype), (values - low).astype(np.intp)
+    if np.unique(values[:64]).shape[0] > 16 or (np.signbit(values) & (values == 0)).any():
+        return None  # (few repeats; or -0.0, which unique takes for 0.0)
+    distinct, index = np.unique(values, return_inverse=True)
+    if distinct.shape[0] > n // 4:
+        return None
+    return distinct, index.reshape(-1)
+
+
 def format_cells(col: pd.Series, kind: str, decimals: int, max_text: int = MAX_TEXT) -> np.ndarray:
     """Every cell of ``col`` as text (a numpy string array), missing values empty; text
     longer than ``max_text`` is cut with an ellipsis."""
@@ -139,9 +163,13 @@ def format_cells(col: pd.Series, kind: str, decimals: int, max_text: int = MAX_T
         text = ns_decimal(values, decimals)
     elif kind == "int":
         numpy_dtype: Any = getattr(col.dtype, "numpy_dtype", col.dtype)
-        text = col.to_numpy(dtype=numpy_dtype, na_value=0).astype(str)
+        ints = col.to_numpy(dtype=numpy_dtype, na_value=0)
+        found = distinct_values(ints)
+        text = ints.astype(str) if found is None else found[0].astype(str)[found[1]]
     elif kind == "float":
-        text = fixed_decimals(np.where(mask, 0.0, col.to_numpy(dtype="float64", na_value=np.nan)), decimals)
+        floats = np.where(mask, 0.0, col.to_numpy(dtype="float64", na_value=np.nan))
+        found = distinct_values(floats)
+        text = fixed_decimals(floats, decimals) if found is None else fixed_decimals(found[0], decimals)[found[1]]
     elif kind == "bool":
         flags = col.fillna(False).to_numpy(dtype=bool)
         text = np.where(flags, "True", "False")
@@ -352,18 +380,49 @@ def header_lines(layout: TableLayout) -> Iterator[str]:
 
 
 def row_lines(df: pd.DataFrame, layout: TableLayout) -> Iterator[str]:
-    """The rows of ``df`` in ``layout``, ``CHUNK_ROWS`` at a time."""
+    """The rows of ``df`` in ``layout``, ``CHUNK_ROWS`` at a time, each line without its
+    trailing whitespace. Every cell is padded to its column's width, so a chunk is a
+    matrix of characters (a line a row, the cells at fixed offsets, UCS-4 as numpy holds
+    text) from which the lines, cut after their last non-blank character, are read at once."""
     import numpy as np
 
     cols = layout.shown
+    starts = np.cumsum([0] + [c.width + len(GAP) for c in cols])
+    width = int(starts[-1]) - len(GAP)
     for start in range(0, len(df), CHUNK_ROWS):
         chunk = df.iloc[start:start + CHUNK_ROWS]
-        line: np.ndarray | None = None
-        for c in cols:
-            cell = _pad(format_cells(chunk[c.name], c.kind, c.decimals, c.width), c)
-            line = cell if line is None else np.char.add(np.char.add(line, GAP), cell)
-        assert line is not None
-        yield "\n".join(s.rstrip() for s in line.tolist()) + "\n"
+        cells = [_pad(format_cells(chunk[c.name], c.kind, c.decimals, c.width), c) for c in cols]
+        if any(cell.dtype.itemsize != 4 * c.width for cell, c in zip(cells, cols, strict=True)):
+            # (a cell wider than its column: joined as they are)
+            line = cells[0]
+            for cell in cells[1:]:
+                line = np.char.add(np.char.add(line, GAP), cell)
+            yield "\n".join(s.rstrip() for s in line.tolist()) + "\n"
+            continue
+        n = len(chunk)
+        lines = np.full((n, width + 1), ord(" "), dtype=np.uint32)
+        for cell, c, at in zip(cells, cols, starts.tolist(), strict=False):
+            lines[:, at:at + c.width] = np.ascontiguousarray(cell).view(np.uint32).reshape(n, c.width)
+        del cells
+        codes = lines[:, :width]
+        table = _blank_codes()
+        blank = table[np.minimum(codes, table.shape[0] - 1)]
+        length = width - np.argmin(blank[:, ::-1], axis=1)  # (after the last non-blank character)
+        length[blank.all(axis=1)] = 0
+        lines[np.arange(n), length] = ord("\n")
+        keep = np.arange(width + 1)[None, :] <= length[:, None]
+        yield lines[keep].tobytes().decode("utf-32-le")
+
+
+@functools.cache
+def _blank_codes() -> np.ndarray:
+    """Whether each character code is one that ``str.rstrip`` strips."""
+    import numpy as np
+
+    last = 0x3000
+    table = np.zeros(last + 2, dtype=bool)  # (the last entry: every code above, not blank)
+    table[[c for c in range(last + 1) if chr(c).isspace()]] = True
+    return table
 
 
 def hidden_note(hidden: Sequence[str], total: int, width: int = DEFAULT_WIDTH) -> str:

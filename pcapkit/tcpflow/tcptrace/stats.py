@@ -39,12 +39,12 @@ def _floor_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.where(den == 0, 0, num // np.where(den == 0, 1, den))
 
 
-def _stream_length(d: _Fields) -> tuple[np.ndarray, np.ndarray]:
+def _stream_length(d: _Fields) -> np.ndarray:
     syn, wrap = d["syn"], d["seq_wrap_count"]
     last = np.where(d["reset_count"] > 0, d["latest_seq"], d["fin"])
     wrapped = np.where(last > syn, last + MAX_32 * wrap - syn - 1, last + MAX_32 * (wrap + 1) - syn - 1)
     plain = np.where(last > syn, last - syn - 1, MAX_32 + last - syn - 1)
-    return np.where(wrap > 0, wrapped, plain), (d["syn_count"] > 0) & (d["fin_count"] > 0)
+    return np.where(wrap > 0, wrapped, plain)  # (defined where both a SYN and a FIN were sent: _validity)
 
 
 class _Fields:
@@ -89,7 +89,7 @@ def stat_columns(table: ConnectionTable, index: np.ndarray | None) -> Stats:
     scaled_a, scaled_b = d.pair("window_stats_updated_for_scaling")
     both_scaled = (scaled_a != 0) & (scaled_b != 0)
     etime = _elapsed(d.conn("first_time"), d.conn("last_time"))
-    stream, has_stream = _stream_length(d)
+    stream = _stream_length(d)
     ms = 1000.0
     with np.errstate(divide="ignore", invalid="ignore"):
         wavg = np.where(etime == 0.0, 0, d["owin_wavg"] / (etime / 1000000)).astype(np.int64)
@@ -116,17 +116,18 @@ def stat_columns(table: ConnectionTable, index: np.ndarray | None) -> Stats:
         "avg owin": _floor_div(d["owin_tot"], d["owin_count"]),
     }
     out: Stats = {label: (values, None) for label, values in plain.items()}
-    out["wavg owin"] = (wavg, etime != 0.0)
+    defined = _validity(d)
+    out["wavg owin"] = (wavg, defined["wavg owin"])
     out["initial window bytes"] = (d["initialwin_bytes"], None)
     out["initial window pkts"] = (d["initialwin_segs"], None)
-    out["ttl stream length"] = (stream, has_stream)
-    out["missed data"] = (stream - d["unique_bytes"], has_stream)
+    out["ttl stream length"] = (stream, defined["ttl stream length"])
+    out["missed data"] = (stream - d["unique_bytes"], defined["missed data"])
     out["truncated data"] = (d["trunc_bytes"], None)
     out["truncated packets"] = (d["trunc_segs"], None)
     out["data xmit time"] = (_elapsed(d["first_data_time"], d["last_data_time"]) / 1000000.0, None)
-    out["idletime max"] = (d["idle_max"] / ms, d["last_time"] != 0)
+    out["idletime max"] = (d["idle_max"] / ms, defined["idletime max"])
     out["hardware dups"] = (d["num_hardware_dups"], None)
-    out["throughput"] = throughput(table, index)
+    out["throughput"] = (throughput(table, index)[0], defined["throughput"])
     rtt: dict[str, np.ndarray] = {
         "RTT samples": d["rtt_count"], "RTT min": d["rtt_min"] / ms, "RTT max": d["rtt_max"] / ms,
         "RTT avg": _average(d["rtt_sum"], d["rtt_count"]) / ms,
@@ -221,11 +222,18 @@ def tcptrace_stats(source: Source | SegmentTable | ConnectionTable) -> pd.DataFr
     return df
 
 
+def _validity(d: _Fields) -> dict[str, np.ndarray]:
+    """Where each statistic that tcptrace prints as NA somewhere is defined."""
+    timed = _elapsed(d.conn("first_time"), d.conn("last_time")) != 0.0
+    has_stream = (d["syn_count"] > 0) & (d["fin_count"] > 0)
+    return {"wavg owin": timed, "ttl stream length": has_stream, "missed data": has_stream,
+            "idletime max": d["last_time"] != 0, "throughput": timed}
+
+
 def nullable_states(table: ConnectionTable) -> dict[str, str]:
     """The NA state (:func:`nullable_state`) of each column of :func:`stats_frame` that
     tcptrace prints as NA somewhere, over the table's directions."""
-    return {_column(label): nullable_state(valid) for label, (_, valid) in stat_columns(table, None).items()
-            if valid is not None}
+    return {_column(label): nullable_state(valid) for label, valid in _validity(_Fields(table, None)).items()}
 
 
 _DIRECTION_NAMES = np.array(["a2b", "b2a"], dtype=object)
