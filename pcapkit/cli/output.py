@@ -230,11 +230,11 @@ def write_report_frames(frames: Iterable[pd.DataFrame], fmt: str | None, output:
     if fmt == "parquet":
         _write_parquet_parts(every(), output)
     elif fmt in ("csv", "json"):
-        from pcapkit.reports.column_text import csv_chunks, jsonl_chunks
+        from pcapkit.reports.column_text import csv_parts, jsonl_parts, write_parts
 
         def write(stream: IO[str]) -> None:
             for i, df in enumerate(every()):
-                stream.writelines(csv_chunks(df, header=i == 0) if fmt == "csv" else jsonl_chunks(df))
+                write_parts(stream, csv_parts(df, header=i == 0) if fmt == "csv" else jsonl_parts(df))
 
         write_to(output, write)
     else:

@@ -26,8 +26,10 @@ per-connection tables (a few thousand rows at most).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any
+
+Text = bytes | memoryview  # UTF-8 text of whole lines
 
 if TYPE_CHECKING:
     import numpy as np
@@ -218,9 +220,9 @@ def _json_string(text: pa.Array) -> pa.Array:
     return quoted
 
 
-def _lines(fields: list[pa.Array], separator: str, wrap: tuple[str, str] = ("", "")) -> str:
+def _lines(fields: list[pa.Array], separator: str, wrap: tuple[str, str] = ("", "")) -> Text:
     """The fields (no nulls) joined row-wise with ``separator``, each row between ``wrap``
-    and ended by a newline, as one string."""
+    and ended by a newline, as UTF-8."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -228,8 +230,9 @@ def _lines(fields: list[pa.Array], separator: str, wrap: tuple[str, str] = ("", 
     return _text(pc.binary_join_element_wise(pa.scalar(wrap[0]), joined, pa.scalar(wrap[1] + "\n"), ""))
 
 
-def _text(joined: Any) -> str:
-    """The strings of an Arrow string array (no nulls) one after another, as one string."""
+def _text(joined: Any) -> Text:
+    """The strings of an Arrow string array (no nulls) one after another, as UTF-8 (a view
+    of the array's data, not a copy)."""
     import numpy as np
     import pyarrow as pa
 
@@ -237,9 +240,22 @@ def _text(joined: Any) -> str:
         joined = joined.combine_chunks()
     offsets, data = joined.buffers()[1], joined.buffers()[2]
     if data is None or not len(joined):
-        return ""
+        return b""
     ends = np.frombuffer(offsets, dtype=np.int32, count=len(joined) + 1, offset=4 * joined.offset)
-    return data.to_pybytes()[int(ends[0]):int(ends[-1])].decode("utf-8")
+    return memoryview(data)[int(ends[0]):int(ends[-1])]
+
+
+def write_parts(stream: IO[str], parts: Iterable[Text]) -> None:
+    """Write UTF-8 ``parts`` to a text stream: to its binary buffer when it has one (no
+    decoding and encoding again), else as text."""
+    binary = getattr(stream, "buffer", None)
+    if binary is not None:
+        stream.flush()
+        for part in parts:
+            binary.write(part)
+        return
+    for part in parts:
+        stream.write(str(part, "utf-8"))
 
 
 def _columns(df: pd.DataFrame) -> list[pd.Series]:
@@ -254,8 +270,18 @@ def _rows(columns: list[pd.Series], start: int, rows: int, total: int) -> list[p
     return [col.iloc[start:start + rows] for col in columns]
 
 
-def csv_chunks(df: pd.DataFrame, header: bool = True) -> Any:
+def csv_chunks(df: pd.DataFrame, header: bool = True) -> Iterator[str]:
     """The CSV text of ``df`` (see the module doc), a chunk of whole lines at a time."""
+    return (str(part, "utf-8") for part in csv_parts(df, header))
+
+
+def jsonl_chunks(df: pd.DataFrame) -> Iterator[str]:
+    """The JSON Lines text of ``df`` (see the module doc), a chunk of whole lines at a time."""
+    return (str(part, "utf-8") for part in jsonl_parts(df))
+
+
+def csv_parts(df: pd.DataFrame, header: bool = True) -> Iterator[Text]:
+    """:func:`csv_chunks` as UTF-8."""
     import csv
     import io
 
@@ -266,7 +292,7 @@ def csv_chunks(df: pd.DataFrame, header: bool = True) -> Any:
     if header:
         head = io.StringIO()
         csv.writer(head, lineterminator="\n").writerow([str(c) for c in df.columns])
-        yield head.getvalue()
+        yield head.getvalue().encode("utf-8")
     columns = _columns(df)
     kinds = [_kind(col) for col in columns]
     rows = chunk_rows(df)
@@ -291,11 +317,11 @@ def csv_chunks(df: pd.DataFrame, header: bool = True) -> Any:
         out = io.BytesIO()
         table = pa.table({str(i): f for i, f in enumerate(fields)})
         pa_csv.write_csv(table, out, pa_csv.WriteOptions(include_header=False, quoting_style="none"))
-        yield out.getvalue().decode("utf-8")
+        yield out.getvalue()
 
 
-def jsonl_chunks(df: pd.DataFrame) -> Any:
-    """The JSON Lines text of ``df`` (see the module doc), a chunk of whole lines at a time."""
+def jsonl_parts(df: pd.DataFrame) -> Iterator[Text]:
+    """:func:`jsonl_chunks` as UTF-8."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -323,7 +349,7 @@ def jsonl_chunks(df: pd.DataFrame) -> Any:
             else:
                 args.append(pc.fill_null(pc.binary_join_element_wise(pa.scalar(keys[i]), text, ""), ""))
         if not args:
-            yield "{}\n" * len(chunk[0])
+            yield b"{}\n" * len(chunk[0])
             continue
         if not trimmed:
             inner = args[0] if len(args) == 1 else pc.binary_join_element_wise(*args, "")
@@ -332,13 +358,11 @@ def jsonl_chunks(df: pd.DataFrame) -> Any:
 
 
 def write_csv_columns(df: pd.DataFrame, stream: IO[str], header: bool = True) -> None:
-    for text in csv_chunks(df, header):
-        stream.write(text)
+    write_parts(stream, csv_parts(df, header))
 
 
 def write_jsonl_columns(df: pd.DataFrame, stream: IO[str]) -> None:
-    for text in jsonl_chunks(df):
-        stream.write(text)
+    write_parts(stream, jsonl_parts(df))
 
 
 def json_value(value: Any) -> Any:
