@@ -55,7 +55,7 @@ def tcptrace(file: str, filter_expr: tuple[str, ...], conn: int | None, choice: 
       pcapkit tcptrace capture.pcap
       pcapkit tcptrace capture.pcap --conn 1 --format json
     """
-    from pcapkit.cli.output import format_for, write_report, write_report_frames
+    from pcapkit.cli.output import format_for, table_extents, write_report, write_report_frames
     from pcapkit.tcpflow.segments import segment_table
     from pcapkit.tcpflow.tcptrace.chunks import StatsRuns
 
@@ -80,8 +80,6 @@ def tcptrace(file: str, filter_expr: tuple[str, ...], conn: int | None, choice: 
         return
     extents = None
     if format_for(output, fmt) == "table" and len(runs) > 1:
-        from pcapkit.reports.table import TableExtents
-
-        extents = TableExtents()
+        extents = table_extents(choice, "tcptrace")
         runs.survey(extents.add)  # (the column widths: every row measured first)
     write_report_frames(runs.frames(), fmt, output, extents=extents, choice=choice, view="tcptrace")

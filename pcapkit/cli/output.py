@@ -245,6 +245,22 @@ def write_report_frames(frames: Iterable[pd.DataFrame], fmt: str | None, output:
         raise PcapkitError(str(failure))
 
 
+def table_extents(choice: ColumnChoice | None, view: str | None) -> TableExtents:
+    """A :class:`~pcapkit.reports.table.TableExtents` measuring the columns a table of
+    ``view`` with ``choice`` can show (the named ones, every one, or the view's), for
+    :func:`write_report_frames`: the parts are given to its ``add`` in a first pass."""
+    from pcapkit.cli.views import VIEWS, ColumnChoice
+    from pcapkit.reports.table import TableExtents
+
+    choice = choice or ColumnChoice()
+    named = choice.named()
+    if named is not None:
+        return TableExtents(named)
+    if choice.columns == "all" or view is None or view not in VIEWS:
+        return TableExtents()
+    return TableExtents(VIEWS[view].columns)
+
+
 def _write_parquet_parts(parts: Iterable[pd.DataFrame], output: str | None) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
@@ -283,9 +283,11 @@ class TableExtents:
     column's widest cell is one of its extremes formatted as the final rows' dtype holds
     them (a part may hold a column otherwise: an integer column with NA elsewhere is
     float in the whole), so parts measured in a first pass lay out the rows of a
-    second pass exactly as :func:`plan` lays out all rows at once."""
+    second pass exactly as :func:`plan` lays out all rows at once. ``columns``: the only
+    columns measured (those a table can show), default every column."""
 
-    def __init__(self) -> None:
+    def __init__(self, columns: Collection[str] | None = None) -> None:
+        self.columns = None if columns is None else set(columns)  # (None: every column is measured)
         self.rows = 0
         self.filled: dict[str, bool] = {}
         self._extremes: dict[str, pd.Series] = {}
@@ -299,6 +301,8 @@ class TableExtents:
 
         self.rows += len(df)
         for name in df.columns:
+            if self.columns is not None and name not in self.columns:
+                continue
             col = df[name]
             present = col.dropna()
             filled = not present.empty

@@ -19,7 +19,7 @@ from test_tcptrace import tcptrace_long
 
 from pcapkit.capture.files import open_capture
 from pcapkit.capture.writer import PcapWriter
-from pcapkit.cli.output import write_report, write_report_frames
+from pcapkit.cli.output import table_extents, write_report, write_report_frames
 from pcapkit.cli.views import ColumnChoice
 from pcapkit.frame import Frame
 from pcapkit.reports.table import TableExtents, table_text_chunks, table_text_frames
@@ -111,7 +111,7 @@ def test_written_in_parts_as_whole(interleaved: Path, tmp_path: Path, fmt: str, 
     runs = StatsRuns(table, run_pairs=3)
     extents = None
     if fmt == "table":
-        extents = TableExtents()
+        extents = table_extents(choice, "tcptrace")
         runs.survey(extents.add)
     write_report_frames(runs.frames(), fmt, str(parts_path), extents=extents, choice=choice, view="tcptrace")
     if fmt == "parquet":

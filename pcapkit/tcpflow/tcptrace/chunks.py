@@ -98,7 +98,7 @@ class StatsRuns:
         cols = stats_frame(tt, states=states, first_number=first_number, texts=self._texts)
         if numbers is not None:
             cols["conn"] = np.repeat(numbers + 1, 2)
-        df = pd.DataFrame(cols)
+        df = pd.DataFrame(cols, copy=False)  # (every column a new array: nothing to copy or to join in blocks)
         if self.error is not None:
             df.attrs["pcapkit.error"] = str(self.error)
         return df

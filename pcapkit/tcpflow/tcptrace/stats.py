@@ -55,8 +55,8 @@ class _Fields:
         self._table, self._index = table, index
 
     def __getitem__(self, name: str) -> np.ndarray:
-        values = self._table.dirs[name]
-        return values if self._index is None else values[self._index]
+        values = self._table.dirs[name]  # (a view of the records: a copy, which holds no record alive)
+        return np.ascontiguousarray(values) if self._index is None else values[self._index]
 
     def conn(self, name: str) -> np.ndarray:
         """A field of each direction's connection."""
