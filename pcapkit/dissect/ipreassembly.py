@@ -14,6 +14,10 @@ the datagram's end is ``toolongfragment``; a second last fragment with a differe
 is flagged ``multipletails``. Limits: entries older than ``timeout_ns``
 (by capture time) are dropped, and so are the oldest ones when buffered bytes would
 exceed ``max_bytes``; each drop leaves a NOTE finding on the frame that caused it.
+
+The columnar paths add runs of fragments that cannot complete a datagram in bulk
+(:meth:`IPReassembler.add_pending_batch`, kept in arrays by
+:mod:`pcapkit.dissect.fragment_bulk`): the same state as adding them one by one.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from pcapkit.proto.ipv4 import FRAGMENT_UNIT
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from pcapkit.dissect.fragment_bulk import BulkStore, FragmentRows
 
 MAX_DATAGRAM = 65535 + 8  # IPv4 limit; IPv6 without jumbograms is the same order
 
@@ -89,7 +95,10 @@ class IPReassembler:
     def __init__(self, *, max_bytes: int = 16 * 1024 * 1024, timeout_ns: int = 60_000_000_000) -> None:
         self.max_bytes = max_bytes
         self.timeout_ns = timeout_ns
-        self._pending: dict[tuple[Any, ...], _Datagram] = {}
+        # a key's datagram, or the id of its entry in the bulk store (one dict for both:
+        # its insertion order is the order the byte limit drops them in)
+        self._pending: dict[tuple[Any, ...], _Datagram | int] = {}
+        self._bulk: BulkStore | None = None
         # (first time, serial, key, datagram) of every datagram added, oldest first; entries
         # of datagrams already gone are skipped when they reach the top
         self._by_age: list[tuple[int, int, tuple[Any, ...], _Datagram]] = []
@@ -112,7 +121,9 @@ class IPReassembler:
         self._expire(ts_ns, layer)
         data = bytes(payload[:length])
         dgram = self._pending.get(key)
-        if dgram is None:
+        if isinstance(dgram, int):
+            dgram = self._promote(key, dgram)
+        elif dgram is None:
             dgram = _Datagram(first_ts=ts_ns)
             self._pending[key] = dgram
             heapq.heappush(self._by_age, (ts_ns, self._serial, key, dgram))
@@ -180,6 +191,8 @@ class IPReassembler:
         if end > MAX_DATAGRAM:
             return False  # flagged malformed by the dissector: its path
         dgram = self._pending.get(key)
+        if isinstance(dgram, int):
+            dgram = self._promote(key, dgram)
         if dgram is not None:
             total = end if not more else dgram.total
             if not more and dgram.total is not None:
@@ -229,14 +242,94 @@ class IPReassembler:
                 flags[id(frag)] = (overlap, conflict, toolong)
         return bytes(buf), flags
 
+    def add_pending_batch(self, rows: FragmentRows, lo: int, hi: int) -> int:
+        """Add fragments ``lo:hi`` of ``rows`` (in file order, each with more fragments to
+        follow and ending within the largest datagram, so none completes a datagram) with
+        the effect :meth:`add` has on each, as long as nothing but adding happens: returns
+        where it stopped, the first fragment whose key is already pending, at whose time
+        a datagram times out, or that takes the buffered bytes past the limit. The caller
+        gives that one to the per-fragment path, then calls again from the next."""
+        import numpy as np
+
+        keys = rows.keys
+        pending = self._pending
+        stop = hi
+        if pending:
+            met = np.flatnonzero(np.fromiter(map(pending.__contains__, keys[lo:hi]), dtype=bool, count=hi - lo))
+            if met.size:
+                stop = lo + int(met[0])
+        if stop == lo:
+            return lo
+        ts = rows.ts_ns[lo:stop]
+        # the oldest first time each fragment meets: what was pending, or an earlier fragment
+        earliest = np.minimum.accumulate(ts)
+        oldest = self._oldest_first_ts()
+        before = np.empty_like(earliest)
+        before[0] = ts[0] if oldest is None else oldest
+        before[1:] = earliest[:-1] if oldest is None else np.minimum(earliest[:-1], oldest)
+        due = np.flatnonzero(ts - before > self.timeout_ns)
+        if due.size:
+            stop = lo + int(due[0])
+        over = np.flatnonzero(self._bytes + np.cumsum(rows.length[lo:stop]) > self.max_bytes)
+        if over.size:
+            stop = lo + int(over[0])
+        if stop == lo:
+            return lo
+        if self._bulk is None:
+            from pcapkit.dissect.fragment_bulk import BulkStore
+
+            self._bulk = BulkStore()
+        new_keys, ids, added = self._bulk.add(rows, lo, stop, self._serial)
+        self._serial += len(ids)
+        pending.update(zip(new_keys, ids, strict=True))
+        self._bytes += added
+        return stop
+
+    def _oldest_first_ts(self) -> int | None:
+        """The first time of the oldest datagram that may be pending (or of one already gone)."""
+        times = [self._by_age[0][0]] if self._by_age else []
+        if self._bulk:
+            top = self._bulk.oldest()
+            if top is not None:
+                times.append(top[0])
+        return min(times) if times else None
+
+    def _promote(self, key: tuple[Any, ...], entry: int) -> _Datagram:
+        """The bulk store's entry ``entry`` as a datagram object, in its place."""
+        assert self._bulk is not None
+        bulk = self._bulk
+        first_ts, serial = bulk.first_ts_serial(entry)
+        dgram = _Datagram(first_ts=first_ts, size=bulk.size(entry))
+        for frame, offset, data in bulk.fragments(entry):
+            dgram.fragments.append(_Fragment(frame, offset, data, True))
+            dgram.cover(offset, offset + len(data))
+        bulk.release(entry)
+        self._pending[key] = dgram  # (an existing key: its place in the order stays)
+        heapq.heappush(self._by_age, (first_ts, serial, key, dgram))
+        return dgram
+
     def _expire(self, ts_ns: int, layer: Layer) -> None:
-        """Drop the datagrams whose first fragment is older than the timeout (O(log n)
-        per datagram dropped, nothing when none is due)."""
+        """Drop the datagrams whose first fragment is older than the timeout, oldest first
+        (O(log n) per datagram dropped, nothing when none is due)."""
         heap = self._by_age
-        while heap and ts_ns - heap[0][0] > self.timeout_ns:
-            _, _, key, dgram = heapq.heappop(heap)
-            if self._pending.get(key) is not dgram:
-                continue  # completed or dropped already
+        bulk = self._bulk
+        pending = self._pending
+        while True:
+            top = bulk.oldest() if bulk else None
+            if heap and (top is None or heap[0][:2] < top):
+                if ts_ns - heap[0][0] <= self.timeout_ns:
+                    break
+                _, _, key, dgram = heapq.heappop(heap)
+                if pending.get(key) is not dgram:
+                    continue  # completed or dropped already
+            elif top is not None and bulk is not None:
+                if ts_ns - top[0] <= self.timeout_ns:
+                    break
+                key, entry = bulk.pop_oldest()
+                if pending.get(key) != entry:
+                    continue  # dropped already, or now a datagram object
+            else:
+                break
             self._drop(key)
             layer.finding(FindingKind.NOTE, layer.offset,
                           f"fragments of datagram id {key[3]} timed out unassembled")
@@ -252,8 +345,13 @@ class IPReassembler:
 
     def _drop(self, key: tuple[Any, ...]) -> None:
         dgram = self._pending.pop(key)
-        self._bytes -= dgram.size
-        dgram.fragments = []
+        if isinstance(dgram, int):
+            assert self._bulk is not None
+            self._bytes -= self._bulk.size(dgram)
+            self._bulk.release(dgram)
+        else:
+            self._bytes -= dgram.size
+            dgram.fragments = []
         self.dropped += 1
 
 
