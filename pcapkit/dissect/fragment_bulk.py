@@ -103,6 +103,7 @@ class _Block:
     data_hi: np.ndarray
     data: bytes
     age: np.ndarray        # entries by (first time, serial): the order they expire in
+    age_ts: np.ndarray     # their first times, in that order
     alive: int
     next_age: int = 0
 
@@ -119,14 +120,15 @@ class BulkStore:
     def __bool__(self) -> bool:
         return bool(self._blocks)
 
-    def add(self, rows: FragmentRows, lo: int, hi: int, serial: int) -> tuple[list[tuple[Any, ...]], list[int], int]:
-        """Store fragments ``lo:hi`` of ``rows`` (in file order; their keys pending nowhere
-        else), one entry per distinct key, numbered from ``serial`` in order of first
-        appearance. Returns (the new keys, their ids, the bytes added)."""
-        keys = rows.keys[lo:hi]
-        codes, first = _codes(rows, lo, hi)
+    def add(self, rows: FragmentRows, idx: np.ndarray, serials: np.ndarray) -> tuple[list[tuple[Any, ...]], list[int],
+                                                                                   int]:
+        """Store fragments ``idx`` of ``rows`` (ascending; their keys pending nowhere else),
+        one entry per distinct key, in order of first appearance, with ``serials``.
+        Returns (the new keys, their ids, the bytes added)."""
+        keys = rows.keys
+        codes, first = key_codes(rows, idx)
         k = first.shape[0]
-        length = rows.length[lo:hi]
+        length = rows.length[idx]
         order = np.argsort(codes, kind="stable")  # fragments by entry, arrival order within
         counts = np.bincount(codes, minlength=k)
         frag_hi = np.cumsum(counts)
@@ -135,18 +137,18 @@ class BulkStore:
         flen = length[order]
         data_hi = np.cumsum(flen)
         data_lo = data_hi - flen
-        src = rows.data_start[lo:hi][order]
+        src = rows.data_start[idx][order]
         total = int(data_hi[-1]) if data_hi.size else 0
         gather = np.repeat(src - data_lo, flen) + np.arange(total, dtype=I64)
-        first_ts = rows.ts_ns[lo:hi][first]
-        serials = serial + np.arange(k, dtype=I64)
+        first_ts = rows.ts_ns[idx[first]]
         block_no = self._next_block
         self._next_block += 1
-        new_keys = [keys[i] for i in first.tolist()]
+        new_keys = [keys[i] for i in idx[first].tolist()]
+        age = np.lexsort((serials, first_ts))
         block = _Block(keys=new_keys, first_ts=first_ts, serial=serials, size=size, frag_lo=frag_lo,
-                       frag_hi=frag_hi, frame=rows.frame[lo:hi][order], offset=rows.offset[lo:hi][order],
+                       frag_hi=frag_hi, frame=rows.frame[idx][order], offset=rows.offset[idx][order],
                        data_lo=data_lo, data_hi=data_hi, data=rows.buf[gather].tobytes(),
-                       age=np.lexsort((serials, first_ts)), alive=k)
+                       age=age, age_ts=first_ts[age], alive=k)
         self._blocks[block_no] = block
         self._push_age(block_no, block)
         ids = ((block_no << _BLOCK_SHIFT) + np.arange(k, dtype=I64)).tolist()
@@ -175,6 +177,32 @@ class BulkStore:
         block.next_age += 1
         self._push_age(block_no, block)
         return block.keys[i], (block_no << _BLOCK_SHIFT) | i
+
+    def take_due(self, before: int) -> list[tuple[int, int, np.ndarray, list[tuple[Any, ...]], list[int],
+                                                   np.ndarray]]:
+        """The entries whose first time is before ``before``, block by block, taken off the
+        age order until :meth:`settle` puts back what is left: (block, where the slice
+        starts in its age order, first times, keys, ids, sizes), oldest first in each
+        (entries already gone included: the caller checks its dictionary)."""
+        out = []
+        while self._by_age and self._by_age[0][0] < before:
+            _, _, block_no = heapq.heappop(self._by_age)
+            block = self._blocks.get(block_no)
+            if block is None:
+                continue
+            lo = block.next_age
+            hi = lo + int(np.searchsorted(block.age_ts[lo:], before, side="left"))
+            at = block.age[lo:hi]
+            out.append((block_no, lo, block.age_ts[lo:hi], [block.keys[i] for i in at.tolist()],
+                        ((block_no << _BLOCK_SHIFT) + at).tolist(), block.size[at]))
+        return out
+
+    def settle(self, block_no: int, next_age: int) -> None:
+        """A block :meth:`take_due` took: its entries before ``next_age`` (in age order) are gone."""
+        block = self._blocks.get(block_no)
+        if block is not None:
+            block.next_age = next_age
+            self._push_age(block_no, block)
 
     def size(self, entry: int) -> int:
         block = self._blocks[entry >> _BLOCK_SHIFT]
@@ -205,13 +233,13 @@ class BulkStore:
             del self._blocks[block_no]  # (its age-heap entry is skipped when it comes up)
 
 
-def _codes(rows: FragmentRows, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per fragment ``lo:hi``, the number of its key in order of first appearance; and
-    where each key first appears."""
+def key_codes(rows: FragmentRows, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per fragment ``idx`` (ascending), the number of its key in order of first
+    appearance; and where (in ``idx``) each key first appears."""
     import pandas as pd
 
-    pair, _ = pd.factorize((rows.src[lo:hi] << 32) | rows.dst[lo:hi])
-    key = (pair.astype(I64) << 24) | (rows.ident[lo:hi] << 8) | rows.proto[lo:hi]
+    pair, _ = pd.factorize((rows.src[idx] << 32) | rows.dst[idx])
+    key = (pair.astype(I64) << 24) | (rows.ident[idx] << 8) | rows.proto[idx]
     codes, uniq = pd.factorize(key)
     codes = codes.astype(I64, copy=False)
     # keys are numbered as they first appear: a position is a first one where its code

@@ -245,54 +245,102 @@ class IPReassembler:
     def add_pending_batch(self, rows: FragmentRows, lo: int, hi: int) -> int:
         """Add fragments ``lo:hi`` of ``rows`` (in file order, each with more fragments to
         follow and ending within the largest datagram, so none completes a datagram) with
-        the effect :meth:`add` has on each, as long as nothing but adding happens: returns
-        where it stopped, the first fragment whose key is already pending, at whose time
-        a datagram times out, or that takes the buffered bytes past the limit. The caller
-        gives that one to the per-fragment path, then calls again from the next."""
+        the effect :meth:`add` has on each, timeouts included, up to the first one that
+        needs more: whose key is already pending (or timed out since it was added), or that
+        takes the buffered bytes past the limit. Returns where it stopped; the caller gives
+        that fragment to the per-fragment path, then calls again from the next."""
+        start = lo
+        while start < hi:
+            start, more = self._add_run(rows, start, hi)
+            if more:
+                return start
+        return hi
+
+    def _add_run(self, rows: FragmentRows, lo: int, hi: int) -> tuple[int, bool]:
+        """:meth:`add_pending_batch` up to where time goes back (the searches below need
+        it sorted): (where it stopped, whether the fragment there needs the per-fragment path)."""
         import numpy as np
 
-        keys = rows.keys
+        from pcapkit.dissect.fragment_bulk import BulkStore, key_codes
+
         pending = self._pending
-        stop = hi
+        timeout = self.timeout_ns
+        cut, event = hi - lo, False
         if pending:
-            met = np.flatnonzero(np.fromiter(map(pending.__contains__, keys[lo:hi]), dtype=bool, count=hi - lo))
+            met = np.flatnonzero(np.fromiter(map(pending.__contains__, rows.keys[lo:hi]), dtype=bool, count=hi - lo))
             if met.size:
-                stop = lo + int(met[0])
-        if stop == lo:
-            return lo
-        ts = rows.ts_ns[lo:stop]
-        # the oldest first time each fragment meets: what was pending, or an earlier fragment
-        earliest = np.minimum.accumulate(ts)
-        oldest = self._oldest_first_ts()
-        before = np.empty_like(earliest)
-        before[0] = ts[0] if oldest is None else oldest
-        before[1:] = earliest[:-1] if oldest is None else np.minimum(earliest[:-1], oldest)
-        due = np.flatnonzero(ts - before > self.timeout_ns)
-        if due.size:
-            stop = lo + int(due[0])
-        over = np.flatnonzero(self._bytes + np.cumsum(rows.length[lo:stop]) > self.max_bytes)
+                cut, event = int(met[0]), True
+        back = np.flatnonzero(np.diff(rows.ts_ns[lo:lo + cut]) < 0)
+        if back.size:
+            cut, event = int(back[0]) + 1, False
+        if cut == 0:
+            return lo, True
+        idx = np.arange(lo, lo + cut, dtype=np.int64)
+        ts = rows.ts_ns[idx]
+        codes, first = key_codes(rows, idx)
+        # where each new datagram times out (a position after the prefix: it does not)
+        ends = np.searchsorted(ts, ts[first] + timeout, side="right")
+        again = np.flatnonzero(np.arange(cut) >= ends[codes])  # its key comes back after that
+        if again.size:
+            cut, event = int(again[0]), True
+        # datagrams pending before that time out in the prefix, taken off the age orders
+        objects, blocks = self._take_due(int(ts[cut - 1]) - timeout) if cut else ([], [])
+        old_ts = np.array([item[0] for item in objects] + [int(t) for b in blocks for t in b[2]], dtype=np.int64)
+        old_size = np.array([item[3].size for item in objects] + [int(z) for b in blocks for z in b[5]],
+                            dtype=np.int64)
+        old_live = np.array([True] * len(objects) + [pending.get(k) == e for b in blocks
+                                                     for k, e in zip(b[3], b[4], strict=True)], dtype=bool)
+        old_ends = np.searchsorted(ts, old_ts + timeout, side="right")
+        length = rows.length[idx]
+        drops = np.zeros(cut + 2, dtype=np.int64)
+        np.add.at(drops, np.minimum(old_ends, cut + 1)[old_live], old_size[old_live])
+        made = int(np.searchsorted(first, cut)) if cut else 0
+        new_size = np.bincount(codes[:cut], weights=length[:cut], minlength=made).astype(np.int64)[:made]
+        np.add.at(drops, np.minimum(ends[:made], cut + 1), new_size)
+        held = self._bytes + np.cumsum(length[:cut]) - np.cumsum(drops[:cut])
+        over = np.flatnonzero(held > self.max_bytes)
         if over.size:
-            stop = lo + int(over[0])
-        if stop == lo:
-            return lo
-        if self._bulk is None:
-            from pcapkit.dissect.fragment_bulk import BulkStore
+            cut, event = int(over[0]), True
+            made = int(np.searchsorted(first, cut))
+        # apply the prefix: the old datagrams it times out go, the new ones that outlive it stay
+        for item in objects:
+            if int(np.searchsorted(ts[:cut], item[0] + timeout, side="right")) < cut:
+                self._drop(item[2])
+            else:
+                heapq.heappush(self._by_age, item)
+        for block_no, age_lo, first_ts, keys, ids, _ in blocks:
+            gone = np.searchsorted(ts[:cut], first_ts + timeout, side="right") < cut  # a prefix (sorted)
+            n_gone = int(gone.sum())
+            for key, entry in zip(keys[:n_gone], ids[:n_gone], strict=True):
+                if pending.get(key) == entry:
+                    self._drop(key)
+            assert self._bulk is not None
+            self._bulk.settle(block_no, age_lo + n_gone)
+        if cut == 0:
+            return lo, event
+        stays = ends[:made] >= cut
+        self.dropped += int(made - stays.sum())
+        serials = self._serial + np.arange(made, dtype=np.int64)
+        self._serial += made
+        keep = stays[codes[:cut]]
+        if keep.any():
+            if self._bulk is None:
+                self._bulk = BulkStore()
+            new_keys, ids, added = self._bulk.add(rows, idx[:cut][keep], serials[stays])
+            pending.update(zip(new_keys, ids, strict=True))
+            self._bytes += added
+        return lo + cut, event
 
-            self._bulk = BulkStore()
-        new_keys, ids, added = self._bulk.add(rows, lo, stop, self._serial)
-        self._serial += len(ids)
-        pending.update(zip(new_keys, ids, strict=True))
-        self._bytes += added
-        return stop
-
-    def _oldest_first_ts(self) -> int | None:
-        """The first time of the oldest datagram that may be pending (or of one already gone)."""
-        times = [self._by_age[0][0]] if self._by_age else []
-        if self._bulk:
-            top = self._bulk.oldest()
-            if top is not None:
-                times.append(top[0])
-        return min(times) if times else None
+    def _take_due(self, before: int) -> tuple[list[Any], list[Any]]:
+        """The pending datagrams first seen before ``before``, taken off the age orders:
+        the heap's items (live ones only) and the bulk store's slices (see BulkStore.take_due)."""
+        heap = self._by_age
+        objects = []
+        while heap and heap[0][0] < before:
+            item = heapq.heappop(heap)
+            if self._pending.get(item[2]) is item[3]:
+                objects.append(item)
+        return objects, (self._bulk.take_due(before) if self._bulk else [])
 
     def _promote(self, key: tuple[Any, ...], entry: int) -> _Datagram:
         """The bulk store's entry ``entry`` as a datagram object, in its place."""

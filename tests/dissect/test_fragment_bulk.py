@@ -132,6 +132,33 @@ def test_bulk_is_one_by_one(seed: int) -> None:
     assert taken > 0
 
 
+def _steady(rng: random.Random, n: int, keys: int) -> tuple[list[bytes], list[int]]:
+    """A long flood of fragments with more to follow (a few last ones among them, which
+    go one by one): keys come back now and then, mostly after their datagram timed out;
+    time steps back now and then."""
+    packets, times = [], []
+    t = 1_000_000
+    for _ in range(n):
+        src, ident = rng.randrange(1, 4), rng.randrange(keys)
+        off = 8 * rng.randrange(0, 8)
+        more = rng.random() > 0.02
+        packets.append(_ip(src, ident, off, more, bytes(rng.randrange(256) for _ in range(8 * rng.randrange(1, 4)))))
+        t += rng.randrange(5, 15) if rng.random() > 0.01 else -rng.randrange(1, 200)
+        times.append(t)
+    return packets, times
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_long_flood_with_timeouts_and_limit(seed: int) -> None:
+    """Datagrams time out within the bulk runs (old ones and ones the run made), keys come
+    back after that, the byte limit sits near what the timeout leaves buffered."""
+    rng = random.Random(100 + seed)
+    packets, times = _steady(rng, 4000, keys=rng.choice([3000, 5000]))
+    # ~100 fragments per timeout, ~16 bytes each: a limit of 2,000-2,400 bytes bites now and then
+    taken = _compare(packets, times, max_bytes=rng.choice([2000, 2400, 1 << 24]), timeout_ns=1000)
+    assert taken > 1000
+
+
 def test_never_completing_flood_goes_in_bulk() -> None:
     """First fragments that never complete (benchmarks/make_hostile.py's frags.pcap, small):
     all go in bulk while they fit and until they time out; the rest one by one, the same."""
@@ -139,7 +166,7 @@ def test_never_completing_flood_goes_in_bulk() -> None:
     times = [1000 * i for i in range(5000)]
     assert _compare(packets, times, max_bytes=1 << 24, timeout_ns=10**12) == 5000
     assert _compare(packets, times, max_bytes=24 * 1000, timeout_ns=10**12) >= 1000
-    assert _compare(packets, times, max_bytes=1 << 24, timeout_ns=1000 * 500) >= 500
+    assert _compare(packets, times, max_bytes=1 << 24, timeout_ns=1000 * 500) == 5000  # timeouts too
 
 
 def test_completing_late() -> None:
