@@ -187,10 +187,57 @@ def phase_shares(model: CongestionModel) -> dict[str, float]:
     return {p: spent[p] / total for p in PHASES}
 
 
+def _quiet_streams(an: AnalysedSegments, stream: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(tcp.stream, srcport, dstport) of the opener (its first SYN, else its first segment)
+    of each stream (or of ``stream``) that carries no data, in stream order: what
+    :func:`congestion_models` gives as (stream, None, (opener, other side)), from columns."""
+    streams, table = an.stream, an.segments
+    wanted = streams >= 0
+    if stream is not None:
+        wanted &= streams == stream
+    sending = wanted & (table.seglen > 0) & ((table.flags & RST) == 0)
+    rows = np.flatnonzero(wanted & ~np.isin(streams, np.unique(streams[sending])))
+    order = rows[np.argsort(streams[rows], kind="stable")]
+    ids, first = np.unique(streams[order], return_index=True)
+    opener = order[first]
+    syns = order[(table.flags[order] & SYN) != 0]
+    syn_ids, syn_first = np.unique(streams[syns], return_index=True)
+    opener[np.searchsorted(ids, syn_ids)] = syns[syn_first]
+    return ids, table.sport[opener], table.dport[opener]
+
+
+def _quiet_summary(ids: np.ndarray, sport: np.ndarray, dport: np.ndarray) -> pd.DataFrame:
+    """The summary rows of the streams without data (:func:`_quiet_streams`: ``unknown``,
+    "no data segments"), built as columns: a SYN flood's million streams cost arrays, not
+    a million rows of Python values."""
+    import pandas as pd
+
+    n = len(ids)
+
+    def ints(values: np.ndarray) -> Any:
+        return pd.arrays.IntegerArray(values.astype(np.int64), np.zeros(n, dtype=bool))
+
+    def texts(value: str | None) -> Any:
+        return pd.array(np.full(n, value, dtype=object), dtype="string")
+
+    columns: dict[str, Any] = {
+        "tcp.stream": ints(ids), "tcp.srcport": ints(sport), "tcp.dstport": ints(dport),
+        "cc_algorithm": texts("unknown"), "confidence": np.zeros(n), "loss_events": ints(np.zeros(n)),
+        "fast_retransmits": ints(np.zeros(n)), "rtos": ints(np.zeros(n)),
+        **{f"share_{p.replace('-', '_')}": np.full(n, np.nan) for p in PHASES},
+        "mean_cwnd_bytes": np.full(n, np.nan), "data_segments": ints(np.zeros(n)), "vantage": texts(None),
+        "reason": texts("no data segments"),
+    }
+    return pd.DataFrame({name: columns[name] for name in SUMMARY_COLUMNS})
+
+
 def congestion_summary(source: PathOrFrames | AnalysedSegments, stream: int | None = None) -> pd.DataFrame:
     """One row per stream and sending direction (see the module doc)."""
+    import pandas as pd
+
+    an = source if isinstance(source, AnalysedSegments) else analyse(source)
     values: dict[str, list[Any]] = {name: [] for name in SUMMARY_COLUMNS}
-    for st, model, (sender, receiver) in congestion_models(source, stream):
+    for st, model, (sender, receiver) in congestion_models(an, stream, data_only=True):
         values["tcp.stream"].append(st)
         values["tcp.srcport"].append(sender[1])
         values["tcp.dstport"].append(receiver[1])
@@ -211,7 +258,17 @@ def congestion_summary(source: PathOrFrames | AnalysedSegments, stream: int | No
             row.update({f"share_{p.replace('-', '_')}": v for p, v in phase_shares(model).items()})
         for name, v in row.items():
             values[name].append(v)
-    return _frame(SUMMARY_COLUMNS, values)
+    quiet_streams = _quiet_streams(an, stream) if len(an) else None
+    del an, source  # (what the tables are built from is all that is needed now: a SYN flood's is large)
+    busy = _frame(SUMMARY_COLUMNS, values)
+    if quiet_streams is None or not len(quiet_streams[0]):
+        return busy
+    quiet = _quiet_summary(*quiet_streams)
+    if not len(busy):
+        return quiet
+    # (a stream either carries data or not: ordering by stream keeps each one's directions in order)
+    both = pd.concat([busy, quiet], ignore_index=True)
+    return both.sort_values("tcp.stream", kind="stable").reset_index(drop=True)
 
 
 def bulk_algorithms(an: AnalysedSegments) -> dict[int, str]:
