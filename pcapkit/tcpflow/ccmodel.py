@@ -17,7 +17,8 @@ What it takes from the literature:
   ``high_seq``, then ``cwnd = ssthresh`` (congestion avoidance); at an RTO ``ssthresh =
   beta * cwnd`` (not again while already recovering), ``cwnd = 1`` and slow start after
   the recovery; an ECE mark: ``cwr``, a reduction without a loss. A slow start that stops
-  growing while window-limited (CUBIC's HyStart) sets ``ssthresh = cwnd`` there.
+  growing while window-limited (CUBIC's HyStart) sets ``ssthresh = cwnd`` there; not
+  for a sender named Reno, whose slow start only a loss ends (Linux's Reno has no HyStart).
 * **Gordon 2019, DeePCCI 2019, Nebby 2024** -- algorithm identification, see
   :mod:`pcapkit.tcpflow.ccident` (beta 0.5 Reno vs 0.7 CUBIC at a loss, pacing vs ACK
   clocking, the slow-start exit).
@@ -103,16 +104,18 @@ class CongestionModel:
         return self.fast_retransmits + self.rtos
 
 
-def _loss_based(tr: FlightTrace, beta: float, model: CongestionModel) -> bool:
+def _loss_based(tr: FlightTrace, beta: float, model: CongestionModel, *, delay_exit: bool = True) -> bool:
     """Fill ``model`` for a loss-based sender; True when slow start ended without a loss."""
-    rows, hystart = _loss_rows(tr, beta)
+    rows, hystart = _loss_rows(tr, beta, delay_exit=delay_exit)
     _emit(model, tr, rows)
     return hystart
 
 
-def _loss_rows(tr: FlightTrace, beta: float) -> tuple[list[list], bool]:
+def _loss_rows(tr: FlightTrace, beta: float, *, delay_exit: bool = True) -> tuple[list[list], bool]:
     """[cwnd, ssthresh, phase, limited_by, event] per data segment of a loss-based sender,
-    and whether slow start ended without a loss."""
+    and whether slow start ended without a loss. ``delay_exit``: the sender may leave slow
+    start before a loss (CUBIC's HyStart); Linux's Reno has no such exit, its slow start
+    lasts until the first loss however flat the window stays."""
     mss = tr.mss
     ends = burst_ends(tr)
     starts = {e.first_index: e for e in tr.events}
@@ -150,7 +153,7 @@ def _loss_rows(tr: FlightTrace, beta: float) -> tuple[list[list], bool]:
             elif limited == "cwnd":
                 if flight > est:
                     est, grown_at, acked_flat = flight, i, 0
-                elif ssthresh is None and iv >= 0:
+                elif ssthresh is None and iv >= 0 and delay_exit:
                     acked_flat += tr.acked[iv]
                     if acked_flat >= max(est // 4, 3 * mss):   # slow start stopped growing
                         ssthresh, hystart = est, True
@@ -225,7 +228,7 @@ def model_direction(report: CongestionReport) -> CongestionModel:
     elif ident.algorithm == "unknown" and not hystart and not ident.betas:
         model.segments, model.changes = probe.segments, probe.changes
     else:
-        _loss_based(tr, ident.beta, model)
+        _loss_based(tr, ident.beta, model, delay_exit=ident.algorithm != "reno")
     return model
 
 
