@@ -28,11 +28,14 @@ Loss events (a congestion episode; its later retransmissions belong to it):
   ``fast_retransmission`` flag is narrower: 2 duplicate ACKs, seq = the last ACK and
   20 ms since it (``tcp.analysis.*`` stay tshark's; this is the sender's state). The
   episode lasts until the ACK reaches ``snd_nxt`` at its start (``high_seq``, RFC 6582's
-  "recover").
+  "recover"); without SACK until an ACK goes *above* it, as Linux holds a NewReno
+  recovery (and a ``cwr``) at ``snd_una == high_seq`` (``tcp_try_undo_recovery``).
 * **RTO**: the head segment (seq = ``snd_una``) re-sent with no duplicate ACK or SACK
   after the sender heard nothing for at least Linux's minimum RTO (200 ms; tshark shows
   the delay as ``tcp.analysis.rto``). Also during a fast recovery (the retransmission
-  itself was lost) and again at each back-off.
+  itself was lost: the head re-sent again at least the minimum RTO plus a round trip
+  after its last retransmission, however many duplicate ACKs came between -- the timer
+  runs from the retransmission, not from the last ACK) and again at each back-off.
 * a retransmission of the tail segment with no duplicate ACK and no timeout is a tail
   loss probe (RFC 8985), and one sent while the receiver's window is 0 a zero-window
   probe (RFC 9293 3.8.6.1): no episode.
@@ -206,6 +209,13 @@ def trace_flight(report: CongestionReport) -> FlightTrace:
     last_ack_ts: int | None = None
     window = -1
     ai = 0
+    # a receiver that never SACKs: the sender runs NewReno (Linux's tcp_is_reno)
+    sack_used = any(a.sacks for a in acks)
+    # the head segment's last retransmission (seq, time): re-sent again after at least the
+    # minimum RTO plus a round trip, only the timer can have sent it (RACK re-sends a lost
+    # retransmission a round trip and a quarter after it, and only with SACK)
+    head_retx: tuple[int, int] | None = None
+    rearmed_rto_ns = RTO_MIN_NS + (report.min_rtt_ns or 0)
     # which ACKs the sender had processed before each segment: the capture's order, or
     # (a capture at the receiver) the sender's, reconstructed by ccvantage
     processed_before = report.acks_before
@@ -268,7 +278,11 @@ def trace_flight(report: CongestionReport) -> FlightTrace:
             tr.delivered.append(fresh + max(_total(sacked) - before, 0) if a.sacks else fresh)
             window = a.window
             last_ack_ts = a.ts_ns
-            if state in (FAST_RECOVERY, RTO_RECOVERY, CWR) and una >= high_seq:
+            if state in (FAST_RECOVERY, RTO_RECOVERY, CWR) and una >= high_seq and (
+                    una > high_seq or (sack_used and state != CWR)):
+                # a recovery ends when the ACK reaches high_seq; without SACK (and in CWR)
+                # Linux holds the state until an ACK goes above it (tcp_try_undo_recovery:
+                # RFC 6582's guard against false fast retransmits)
                 state, dupacks = OPEN, 0     # (tcp_reset_reno_sack)
                 close_event(i, a.ts_ns)
             held = _total(sacked) if sacked else dupacks * mss
@@ -292,7 +306,10 @@ def trace_flight(report: CongestionReport) -> FlightTrace:
             heard_more = dupacks > 0 or bool(sacked)
             # a fast retransmit follows the ACK that triggered it; only a timer re-sends
             # the head after a silence as long as the minimum RTO
-            timeout = s.seq <= una and gap >= RTO_MIN_NS
+            timeout = s.seq <= una and (gap >= RTO_MIN_NS or (
+                head_retx is not None and head_retx[0] == s.seq and s.ts_ns - head_retx[1] >= rearmed_rto_ns))
+            if s.seq <= una:
+                head_retx = (s.seq, s.ts_ns)
             if timeout:
                 state, high_seq, lost_edge = RTO_RECOVERY, nxt, nxt
                 retx.clear()
@@ -316,7 +333,7 @@ def trace_flight(report: CongestionReport) -> FlightTrace:
         tr.delivered.append(max(a.ack - una, 0))
         if a.ack > una:
             una = a.ack
-            if state != OPEN and una >= high_seq:
+            if state != OPEN and (una > high_seq or (una == high_seq and sack_used and state != CWR)):
                 state = OPEN
                 close_event(len(sent), a.ts_ns)
     if event_start is not None:

@@ -58,6 +58,7 @@ KEPT_SHARE = 0.3            # at least this share of factors above MD_BAND: the 
 CONSISTENT_SHARE = 0.75     # at least this share in MD_BAND (and few kept) outweighs pacing ...
 CONSISTENT_BETAS = 5        # ... given this many measured reductions
 UNANIMOUS_BETAS = 2         # this many reductions, every one in MD_BAND, outweigh any timing
+DRAINED_SHARE = 0.3         # a recovery ending with less of the flight before the loss in flight had drained
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,22 +91,64 @@ def ack_clocked_share(tr: FlightTrace) -> float:
 
 
 def measured_betas(tr: FlightTrace) -> list[float]:
-    """Per ended fast recovery: flight kept one round trip after it / flight before it."""
-    rtt = min_rtt_ns(tr) or 0
+    """Per fast recovery: the flight the sender settled at / the flight before the loss.
+
+    Linux's PRR (RFC 6937) brings the flight down to ``ssthresh`` within the recovery's
+    first round trip and holds it there while it can, so ``ssthresh`` shows as
+
+    * the largest flight in the round trip after the recovery -- the largest, not the
+      median: a sender leaving a recovery with little in flight sends at most half its
+      window per ACK (``tcp_cwnd_test``), and the flight climbs back to ``cwnd`` over
+      that round trip;
+    * when the recovery never ended in the capture, or the flight had drained inside it
+      (below DRAINED_SHARE of the flight before the loss: NewReno without SACK repairs
+      one hole per round trip, and behind the hole the receiver's window stalls the
+      sender -- a queue overflow's burst of losses took seconds on generated flows): the
+      first level the flight held for a (minimum) round trip inside it, searched from
+      half a round trip (the queue's included: the RTT measured last before the loss)
+      after its start, when PRR's descent is nearly over.
+    """
+    min_rtt = max(min_rtt_ns(tr) or 0, 1)
     sent = tr.report.sent
     ts = [s.ts_ns for s in sent]
+    samples = tr.report.rtt_samples
+    sample_ts = [t for _, t, _ in samples]
     out: list[float] = []
     for ev in tr.events:
-        if ev.kind != "fast-retransmit" or ev.end_index is None or ev.end_index >= len(sent):
+        if ev.kind != "fast-retransmit":
             continue
-        lo = bisect_left(ts, ev.ts_ns - max(rtt, 1))
+        lo = bisect_left(ts, ev.ts_ns - min_rtt)
         before = max(tr.pipe[lo:ev.first_index], default=0)
-        hi = bisect_left(ts, sent[ev.end_index].ts_ns + max(rtt, 1))
-        after = tr.pipe[ev.end_index:max(hi, ev.end_index + 1)]
-        if before < 8 * tr.mss or not after:
+        if before < 8 * tr.mss:
             continue  # too small a window to read a factor from
-        out.append(statistics.median(after) / before)
+        end = ev.end_index if ev.end_index is not None and ev.end_index < len(sent) else len(sent)
+        ended = end < len(sent)
+        settled = None
+        if not ended or min(tr.pipe[ev.first_index:end], default=before) < DRAINED_SHARE * before:
+            k = bisect_left(sample_ts, ev.ts_ns)
+            rtt = max(samples[k - 1][2], min_rtt) if k else min_rtt
+            start = bisect_left(ts, ev.ts_ns + rtt // 2, lo=ev.first_index)
+            settled = _held_level(tr, ts, start, end, min_rtt) if start < end else None
+        if settled is None and ended:
+            hi = bisect_left(ts, sent[end].ts_ns + min_rtt)
+            settled = max(tr.pipe[end:max(hi, end + 1)])
+        if settled is not None:
+            out.append(settled / before)
     return out
+
+
+def _held_level(tr: FlightTrace, ts: list[int], lo: int, hi: int, rtt: int) -> int | None:
+    """The first flight (of the segments ``lo``..``hi``) that stays within max(2 MSS, 3 %)
+    for a round trip ``rtt``, or None."""
+    start = lo
+    for i in range(lo, hi + 1):
+        level = tr.pipe[start]
+        now = ts[i] if i < len(ts) else ts[-1]
+        if i == hi or abs(tr.pipe[i] - level) > max(2 * tr.mss, 0.03 * level):
+            if now - ts[start] >= rtt and level >= 8 * tr.mss:
+                return level
+            start = i
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,10 @@ What it takes from the literature:
   ``high_seq``, then ``cwnd = ssthresh`` (congestion avoidance); at an RTO ``ssthresh =
   beta * cwnd`` (not again while already recovering), ``cwnd = 1`` and slow start after
   the recovery; an ECE mark: ``cwr``, a reduction without a loss. A slow start that stops
-  growing while window-limited (CUBIC's HyStart) sets ``ssthresh = cwnd`` there.
+  growing while window-limited, or grows by less than a quarter of what is acknowledged
+  over half a window of ACKs (CUBIC's HyStart; slow start grows by all of it), sets
+  ``ssthresh = cwnd`` where it slowed; not
+  for a sender named Reno, whose slow start only a loss ends (Linux's Reno has no HyStart).
 * **Gordon 2019, DeePCCI 2019, Nebby 2024** -- algorithm identification, see
   :mod:`pcapkit.tcpflow.ccident` (beta 0.5 Reno vs 0.7 CUBIC at a loss, pacing vs ACK
   clocking, the slow-start exit).
@@ -103,16 +106,18 @@ class CongestionModel:
         return self.fast_retransmits + self.rtos
 
 
-def _loss_based(tr: FlightTrace, beta: float, model: CongestionModel) -> bool:
+def _loss_based(tr: FlightTrace, beta: float, model: CongestionModel, *, delay_exit: bool = True) -> bool:
     """Fill ``model`` for a loss-based sender; True when slow start ended without a loss."""
-    rows, hystart = _loss_rows(tr, beta)
+    rows, hystart = _loss_rows(tr, beta, delay_exit=delay_exit)
     _emit(model, tr, rows)
     return hystart
 
 
-def _loss_rows(tr: FlightTrace, beta: float) -> tuple[list[list], bool]:
+def _loss_rows(tr: FlightTrace, beta: float, *, delay_exit: bool = True) -> tuple[list[list], bool]:
     """[cwnd, ssthresh, phase, limited_by, event] per data segment of a loss-based sender,
-    and whether slow start ended without a loss."""
+    and whether slow start ended without a loss. ``delay_exit``: the sender may leave slow
+    start before a loss (CUBIC's HyStart); Linux's Reno has no such exit, its slow start
+    lasts until the first loss however flat the window stays."""
     mss = tr.mss
     ends = burst_ends(tr)
     starts = {e.first_index: e for e in tr.events}
@@ -124,6 +129,7 @@ def _loss_rows(tr: FlightTrace, beta: float) -> tuple[list[list], bool]:
     limited = "cwnd"
     grown_at = 0              # segment index where slow start last grew the estimate
     acked_flat = 0            # bytes acked since, while window-limited
+    ref_i, ref_est, acked_since = 0, est, 0   # where the last growth check began, the window then, bytes acked since
     rows: list[list] = []     # [cwnd, ssthresh, phase, limited, event]
     prev_state = OPEN
     for i in range(len(tr.pipe)):
@@ -148,19 +154,31 @@ def _loss_rows(tr: FlightTrace, beta: float) -> tuple[list[list], bool]:
             if recovering:
                 est = max(flight, mss)
             elif limited == "cwnd":
+                exit_at = None
                 if flight > est:
                     est, grown_at, acked_flat = flight, i, 0
-                elif ssthresh is None and iv >= 0:
+                elif ssthresh is None and iv >= 0 and delay_exit:
                     acked_flat += tr.acked[iv]
                     if acked_flat >= max(est // 4, 3 * mss):   # slow start stopped growing
-                        ssthresh, hystart = est, True
-                        for row in rows[grown_at + 1:]:
-                            if row[2] == "slow-start":
-                                row[2] = "congestion-avoidance"
-                        if grown_at + 1 < len(rows):
-                            rows[grown_at + 1][4] = "slow-start-exit"
-                        else:
-                            event = "slow-start-exit"
+                        exit_at, ssthresh = grown_at, est
+                if ssthresh is None and iv >= 0 and delay_exit:
+                    # slow start grows the window by what each ACK acknowledges; a window
+                    # growing by less than a quarter of that over half a window's ACKs
+                    # left it (HyStart) where the slow growth began
+                    acked_since += tr.acked[iv]
+                    if acked_since >= max(ref_est // 2, 4 * mss):
+                        if est - ref_est < acked_since // 4:
+                            exit_at, ssthresh = ref_i, ref_est
+                        ref_i, ref_est, acked_since = i, est, 0
+                if exit_at is not None:
+                    hystart = True
+                    for row in rows[exit_at + 1:]:
+                        if row[2] == "slow-start":
+                            row[2] = "congestion-avoidance"
+                    if exit_at + 1 < len(rows):
+                        rows[exit_at + 1][4] = "slow-start-exit"
+                    else:
+                        event = "slow-start-exit"
             prev_iv = iv
         est = max(est, tr.pipe[i])
         if state == OPEN:
@@ -225,7 +243,7 @@ def model_direction(report: CongestionReport) -> CongestionModel:
     elif ident.algorithm == "unknown" and not hystart and not ident.betas:
         model.segments, model.changes = probe.segments, probe.changes
     else:
-        _loss_based(tr, ident.beta, model)
+        _loss_based(tr, ident.beta, model, delay_exit=ident.algorithm != "reno")
     return model
 
 
