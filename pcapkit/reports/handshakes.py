@@ -250,16 +250,24 @@ def handshakes(path: PathOrFrames | AnalysedSegments) -> pd.DataFrame:
     return df
 
 
+# the segment columns the report reads
+_READ = ("frame", "ts_ns", "src", "dst", "sport", "dport", "seq", "flags", "mss", "wscale", "sack_perm", "tsval")
+
+
 def _slim(an: AnalysedSegments) -> AnalysedSegments:
-    """``an`` with only the analysis results the report reads (tcp.stream and the
-    initial RTT, copied: the results are rows of one array): the others (a dozen arrays
-    per segment) are let go at once."""
+    """``an`` with only what the report reads: the segment columns of :data:`_READ` (the
+    others empty) and, of the analysis, tcp.stream and the initial RTT (copies: the
+    results are rows of one array). A million segments: ~0.3 GB let go at once."""
+    import dataclasses
     from types import SimpleNamespace
 
+    from pcapkit.tcpflow.segments.table import INT_COLUMNS
+
     res = an.result
-    return AnalysedSegments(an.segments, SimpleNamespace(stream=np.array(res.stream), have=np.array(res.have),
-                                                      irtt=np.array(res.irtt)),
-                            an.warnings)
+    empty = np.zeros(0, dtype=np.int64)
+    segs = dataclasses.replace(an.segments, _keys=None, **{name: empty for name in INT_COLUMNS if name not in _READ})
+    return AnalysedSegments(segs, SimpleNamespace(stream=np.array(res.stream), have=np.array(res.have),
+                                                  irtt=np.array(res.irtt)), an.warnings)
 
 
 def _typed(values: np.ndarray | list[Any], missing: np.ndarray | None, dtype: str) -> Any:
