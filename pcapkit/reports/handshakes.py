@@ -264,8 +264,8 @@ def _slim(an: AnalysedSegments) -> AnalysedSegments:
     from pcapkit.tcpflow.segments.table import INT_COLUMNS
 
     res = an.result
-    empty = np.zeros(0, dtype=np.int64)
-    segs = dataclasses.replace(an.segments, _keys=None, **{name: empty for name in INT_COLUMNS if name not in _READ})
+    empty: dict[str, Any] = {name: np.zeros(0, dtype=np.int64) for name in INT_COLUMNS if name not in _READ}
+    segs = dataclasses.replace(an.segments, _keys=None, **empty)
     return AnalysedSegments(segs, SimpleNamespace(stream=np.array(res.stream), have=np.array(res.have),
                                                   irtt=np.array(res.irtt)), an.warnings)
 
