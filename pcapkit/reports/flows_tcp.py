@@ -44,10 +44,20 @@ def _groups(count: int) -> int:
     return max(1, -(-count // _MODEL_CONNECTIONS))
 
 
+def _partition(group_of: np.ndarray, groups: int) -> list[np.ndarray]:
+    """The rows of each group 0 .. groups-1 (ascending; rows of a negative group in none),
+    from one stable sort. Groups are runs of consecutive keys, numbered in order of first
+    appearance, so a group's rows lie close together in the table."""
+    if groups <= 1:
+        return [np.nonzero(group_of >= 0)[0]]
+    order = np.argsort(group_of, kind="stable")
+    bounds = np.searchsorted(group_of[order], np.arange(groups + 1))
+    return [order[bounds[g]:bounds[g + 1]] for g in range(groups)]
+
+
 def zeek_streams(segs: SegmentTable, seg_stream: np.ndarray) -> ZeekStreams:
     """Zeek's view of every stream of the analysed segments ``segs`` (``seg_stream``: the
-    tcp.stream of each), the model run over groups of streams."""
-    from pcapkit.reports.memory import release_memory
+    tcp.stream of each), the model run over groups of consecutive streams."""
     from pcapkit.tcpflow.zeek import zeek_table
 
     nstreams = int(seg_stream.max()) + 1
@@ -55,23 +65,24 @@ def zeek_streams(segs: SegmentTable, seg_stream: np.ndarray) -> ZeekStreams:
     conn_state = np.full(nstreams, "", dtype=object)
     history = np.full(nstreams, "", dtype=object)
     missed = np.zeros(nstreams, np.int64)
+    size = _MODEL_CONNECTIONS
     groups = _groups(nstreams)
-    for group in range(groups):
-        rows = np.nonzero(seg_stream % groups == group)[0] if groups > 1 else np.arange(len(seg_stream))
+    for group, rows in enumerate(_partition(seg_stream // size, groups)):
         if not rows.size:
             continue
-        z = zeek_table(segs.select(rows), seg_stream[rows])
-        streams = np.unique(seg_stream[rows])
-        first = z.first_of_key(nstreams)[streams]  # (each stream's first Zeek connection)
+        base = group * size if groups > 1 else 0
+        local = seg_stream[rows] - base  # (keys of the group from 0: the model's arrays are per key)
+        z = zeek_table(segs.select(rows), local)
+        present = np.unique(local)
+        first = z.first_of_key(int(present[-1]) + 1)[present]  # (each stream's first Zeek connection)
+        streams = present + base
         eps = z.endpoints
         for out, ends in ((orig, z.orig_index()[first]), (resp, z.resp_index()[first])):
             out[streams, 0], out[streams, 1] = eps["host"][ends], eps["port"][ends]
         conn_state[streams] = z.conn_states(first)
         history[streams] = [z.history[i] for i in first.tolist()]
         missed[streams] = z.missed_bytes()[first]
-        del z, eps, rows
-        if groups > 1:
-            release_memory()
+        del z, eps
     return ZeekStreams(orig, resp, conn_state, history, missed)
 
 
@@ -83,35 +94,45 @@ def tcptrace_columns(table: SegmentTable, conv_frames: np.ndarray, src: np.ndarr
     ``cols`` (:data:`RETRANS_COLUMNS`, :data:`FLOAT_COLUMNS`; left as they are where there
     is none) and False into ``no_tt`` where there is one, in place.
 
-    The model runs over groups of address/port pairs; a frame's connection is the
-    highest-numbered one with a segment in it, as one run numbers them (by the segment
+    The model runs over groups of consecutive address/port pairs; a frame's connection is
+    the highest-numbered one with a segment in it, as one run numbers them (by the segment
     that opened them: here, the latest opening row)."""
-    from pcapkit.reports.memory import release_memory
     from pcapkit.tcpflow.tcptrace import connection_table
 
-    frames = conv_frames[rows]
-    opened_at = np.full(rows.shape[0], -1, np.int64)  # the row that opened each one's connection so far
     view = table.tcptrace_view()
     if not len(view):
         return
     key = view.conversation_keys()[0]
+    size = _MODEL_CONNECTIONS
     groups = _groups(int(key.max()) + 1)
-    for group in range(groups):
-        segments = np.nonzero(key % groups == group)[0] if groups > 1 else np.arange(len(view))
+    # the group of the segment in each conversation's first frame; a frame holding several
+    # segments (rare) is looked up in every group
+    frames = conv_frames[rows]
+    at = np.minimum(np.searchsorted(view.frame, frames), len(view) - 1)
+    present = view.frame[at] == frames
+    after = np.minimum(at + 1, len(view) - 1)
+    several = np.nonzero(present & (after != at) & (view.frame[after] == frames))[0]
+    conv_parts = _partition(np.where(present, key[at] // size, -1), groups)
+    del at, present, after
+    opened_at = np.full(rows.shape[0], -1, np.int64)  # the row that opened each one's connection so far
+    for group, segments in enumerate(_partition(key // size, groups)):
         if not segments.size:
             continue
+        candidates = np.union1d(conv_parts[group], several) if several.size else conv_parts[group]
+        if not candidates.size:
+            continue
         tt = connection_table(view.select(segments))
-        local = tt.conn_of_frames(frames)
+        local = tt.conn_of_frames(frames[candidates])
         opening = segments[np.unique(tt.row_conn, return_index=True)[1]]  # the row opening each connection
-        hit = np.nonzero(local >= 0)[0]
-        hit = hit[opening[local[hit]] > opened_at[hit]]
-        opened_at[hit] = opening[local[hit]]
-        at = rows[hit]
-        _reduce_into(cols, tt, at, local[hit], src[at], sport[at])
-        no_tt[at] = False
-        del tt, local, opening, hit, at, segments
-        if groups > 1:
-            release_memory()
+        found = local >= 0
+        hit, local = candidates[found], local[found]
+        newer = opening[local] > opened_at[hit]
+        hit, local = hit[newer], local[newer]
+        opened_at[hit] = opening[local]
+        conv = rows[hit]
+        _reduce_into(cols, tt, conv, local, src[conv], sport[conv])
+        no_tt[conv] = False
+        del tt
 
 
 def _reduce_into(cols: dict[str, np.ndarray], tt: ConnectionTable, rows: np.ndarray, conn: np.ndarray,
