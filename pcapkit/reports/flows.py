@@ -29,6 +29,7 @@ protocols by address pair and protocol. Frames that are not IP are not counted.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,7 +37,7 @@ import numpy as np
 from pcapkit.reports.app_labels import application_labels, rereadable
 from pcapkit.reports.congestion import modelled_algorithms
 from pcapkit.reports.flows_tcp import FLOAT_COLUMNS, RETRANS_COLUMNS, tcptrace_columns, zeek_streams
-from pcapkit.tcpflow.analysed import analyse_table
+from pcapkit.tcpflow.analysed import AnalysedSegments, analyse_table
 from pcapkit.tcpflow.segments import PacketTable, Source, segment_table
 
 if TYPE_CHECKING:
@@ -101,10 +102,11 @@ def _flows(source: Source, filter: str | None) -> pd.DataFrame:
     del pos, inside, inside_stream, hit
     # what is left of the analysis: the segments and their streams (its other results go)
     warnings, error = list(an.warnings), table.error
-    algorithms = modelled_algorithms(an)
-    segs, seg_stream = an.segments, an.stream.copy()
+    segs, seg_stream = an.segments, an.stream.copy()  # (a copy: the results are rows of one array)
     del an
     release_memory()
+    # the congestion model reads the segments and their streams only
+    algorithms = modelled_algorithms(AnalysedSegments(segs, SimpleNamespace(stream=seg_stream), warnings))
     conv = _conversation_keys(pk, stream)
     first_of = np.unique(conv, return_index=True)[1]  # conversation id -> row of its first packet
     n = first_of.shape[0]
