@@ -24,7 +24,10 @@ line once per input: rows with the same reference share its figures):
   table (a C program that reads these files in a tenth of a second);
 - read: ``tshark -n -r FILE`` (one line per packet); show: ``tshark -n -V -r FILE``
   (the tree of every packet);
-- stats: ``capinfos FILE``.
+- stats: ``capinfos FILE``; stats-hierarchy: ``tshark -z io,phs``; expert: ``tshark -z expert``;
+  iostat: ``tshark -z io,stat,1``; dns, http: tshark's ``-Y dns|http`` fields; congestion, plot,
+  report, export-rtt: tshark's TCP analysis; export-flows: ``-z conv,tcp``; export-packets:
+  tshark's address/port fields; the labs other than tcp: ``tshark -n -r FILE``.
 
 It prints a markdown table: pcapkit's wall seconds, CPU seconds and MB, the reference's,
 the ratios (pcapkit / reference; on a shared machine the CPU ratio is the steadier one)
@@ -51,7 +54,10 @@ REPO = HERE.parent
 
 INPUTS = ("syns", "frags", "ooo")
 COMMANDS = ("flows", "tcp", "handshakes", "rtt", "tcptrace", "lab-tcp", "export-tcp")
-MORE_COMMANDS = ("read", "stats", "show")  # (--commands may name these too)
+# (--commands may name these too; the last ones write a file, so --format does not apply)
+MORE_COMMANDS = ("read", "stats", "show", "stats-hierarchy", "congestion", "expert", "dns", "http", "iostat",
+                 "lab-intro", "lab-ip", "lab-udp", "lab-dns", "lab-http", "plot", "report", "export-flows",
+                 "export-rtt", "export-packets")
 TARGET_MB, TARGET_RATIO = 1024, 3.0  # issue 11: under 1 GB, within 3x the reference tool's time
 
 _TSHARK_TCP = ["tshark", "-n", "-r", "{file}", "-T", "fields", "-e", "frame.number", "-e", "tcp.stream",
@@ -72,6 +78,20 @@ REFERENCE: dict[str, list[str]] = {
     "read": ["tshark", "-n", "-r", "{file}"],
     "show": ["tshark", "-n", "-V", "-r", "{file}"],
     "stats": ["capinfos", "{file}"],
+    "stats-hierarchy": ["tshark", "-n", "-q", "-r", "{file}", "-z", "io,phs"],
+    "congestion": _TSHARK_TCP,  # (its cwnd proxy: tshark's bytes in flight)
+    "plot": _TSHARK_TCP,
+    "report": _TSHARK_TCP,
+    "export-flows": ["tshark", "-n", "-q", "-r", "{file}", "-z", "conv,tcp"],
+    "export-rtt": _TSHARK_TCP,
+    "export-packets": ["tshark", "-n", "-r", "{file}", "-T", "fields", "-e", "frame.number", "-e", "ip.src",
+                       "-e", "ip.dst", "-e", "tcp.srcport", "-e", "tcp.dstport"],
+    "expert": ["tshark", "-n", "-q", "-r", "{file}", "-z", "expert"],
+    "dns": ["tshark", "-n", "-r", "{file}", "-Y", "dns", "-T", "fields", "-e", "dns.qry.name", "-e", "dns.time"],
+    "http": ["tshark", "-n", "-r", "{file}", "-Y", "http", "-T", "fields", "-e", "http.host", "-e", "http.time"],
+    "iostat": ["tshark", "-n", "-q", "-r", "{file}", "-z", "io,stat,1"],
+    # (the labs: tshark reading every packet once, the least any answer costs it)
+    **{f"lab-{lab}": ["tshark", "-n", "-r", "{file}"] for lab in ("intro", "ip", "udp", "dns", "http")},
 }
 # a second reference shown beside the target's: the C tool of the same name
 ALSO: dict[str, list[str]] = {"tcptrace": ["tcptrace", "-l", "-r", "{file}"]}
@@ -104,8 +124,14 @@ def measure(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None
 def pcapkit_argv(command: str, file: str, scratch: Path, fmt: str | None = None) -> list[str]:
     """The command line of ``command`` on ``file`` (``lab-tcp``: ``lab tcp``; ``export-tcp``:
     ``export --table tcp`` to a Parquet file in ``scratch``), in output format ``fmt``."""
-    if command == "export-tcp":
-        return [sys.executable, "-m", "pcapkit", "export", file, "--table", "tcp", "-o", str(scratch / "tcp.parquet")]
+    if command.startswith("export-"):
+        table = command.removeprefix("export-")
+        return [sys.executable, "-m", "pcapkit", "export", file, "--table", table, "-o", str(scratch / f"{table}.parquet")]
+    special = {"stats-hierarchy": ["stats", file, "--hierarchy"], "iostat": ["iostat", file, "-i", "1"],
+               "plot": ["plot", file, "-o", str(scratch / "plot.png")],
+               "report": ["report", file, "-o", str(scratch / "report.html")]}
+    if command in special:
+        return [sys.executable, "-m", "pcapkit", *special[command]]
     argv = [sys.executable, "-m", "pcapkit", *command.split("-"), file]
     return [*argv, "--format", fmt] if fmt and command not in MORE_COMMANDS else argv
 
@@ -190,7 +216,8 @@ def table(rows: list[tuple[str, str, dict[str, dict[str, float]]]], ref: bool, t
             ratio = mine["seconds"] / tool["seconds"]
             misses = [what for what, bad in (("memory", mine["mb"] >= TARGET_MB), ("time", ratio > TARGET_RATIO),
                                              ("failed", mine["status"] != 0 and not mine.get("refused"))) if bad]
-            shown = " ".join(REFERENCE[command][:1] + REFERENCE[command][-2:]).replace("{file}", "FILE")
+            tool_argv = REFERENCE[command]
+            shown = " ".join(tool_argv if len(tool_argv) <= 3 else tool_argv[:1] + tool_argv[-2:]).replace("{file}", "FILE")
             cpu_ratio = mine["cpu"] / max(tool["cpu"], 0.01)
             line += (f" `{shown}` |" + cell(tool) + f" {ratio:.2f} | {cpu_ratio:.2f} | {mine['mb'] / tool['mb']:.2f} |"
                      + (" yes |" if not misses else f" no ({', '.join(misses)}) |"))

@@ -50,11 +50,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Without the corpus, the tests of a module that reads it are skipped, with the reason.
 
     The corpus is not part of the repository (CI and a developer's machine have it beside the
-    checkout, or at $PCAPKIT_CORPUS): a module that imports ``CORPUS`` builds its paths from it,
+    checkout, or at $PCAPKIT_CORPUS): a module that imports ``CORPUS`` or ``corpus_files`` builds its paths from it,
     often at collection time, and without it would fail on a missing file rather than say why.
     """
+    if CORPUS.is_dir():
+        return
+    skip = pytest.mark.skip(reason=f"reads the corpus, not found at {CORPUS}")
     for item in items:
         module = getattr(item, "module", None)
-        corpus_dir = getattr(module, "CORPUS", None)
-        if isinstance(corpus_dir, Path) and not corpus_dir.is_dir():
-            item.add_marker(pytest.mark.skip(reason=f"reads the corpus, not found at {corpus_dir}"))
+        # (a module reads the corpus through these two names of this file)
+        if getattr(module, "CORPUS", None) is CORPUS or getattr(module, "corpus_files", None) is corpus_files:
+            item.add_marker(skip)

@@ -242,3 +242,28 @@ assert len(tcptrace_stats(path)) == 2
 print("ok")
 """], timeout=300)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_congestion_on_many_streams_stays_linear(tmp_path: Path) -> None:
+    """300,000 one-SYN connections: ``congestion`` takes the streams from the segment table
+    in batches (one selection per stream, each costing the whole table, took 12 s on 50,000
+    SYNs and grew with the square: hours on a million). Every stream is in the summary, as
+    ``unknown`` with the reason; the per-segment table is empty (no data)."""
+    n = 300_000
+    path = tmp_path / "syns.pcap"
+    with PcapWriter(path, linktype=1) as w:
+        for frame in _syn_flood(n):
+            w.write(frame)
+    proc = _run(["-m", "pcapkit", "congestion", str(path), "--summary", "--format", "csv",
+                 "-o", str(tmp_path / "summary.csv")], timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    import pandas as pd
+
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert len(summary) == n and summary["tcp.stream"].tolist() == list(range(n))
+    assert set(summary["cc_algorithm"]) == {"unknown"} and set(summary["reason"]) == {"no data segments"}
+    proc = _run(["-m", "pcapkit", "congestion", str(path), "--format", "csv"], timeout=240)
+    assert proc.returncode == 0 and proc.stdout.strip() == ",".join(
+        ["frame.number", "frame.time_epoch", "tcp.stream", "tcp.srcport", "tcp.dstport", "cwnd_bytes",
+         "ssthresh_bytes", "phase", "limited_by"]), proc.stdout[:500] + proc.stderr[-2000:]

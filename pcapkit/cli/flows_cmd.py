@@ -55,22 +55,31 @@ def tcptrace(file: str, filter_expr: tuple[str, ...], conn: int | None, choice: 
       pcapkit tcptrace capture.pcap
       pcapkit tcptrace capture.pcap --conn 1 --format json
     """
-    from pcapkit.cli.output import write_report
+    from pcapkit.cli.output import format_for, table_extents, write_report, write_report_frames
     from pcapkit.tcpflow.segments import segment_table
-    from pcapkit.tcpflow.tcptrace import tcptrace_stats
+    from pcapkit.tcpflow.tcptrace.chunks import StatsRuns
 
-    df = tcptrace_stats(segment_table(file, filter=" ".join(filter_expr)))
-    if conn is not None and not df.empty:
-        df = df[df["conn"] == conn].reset_index(drop=True)
-    if fmt == "table" and not df.empty and conn is not None and choice.named() is None:
-        # one connection: a statistic per line, a column per direction (as tcptrace prints)
+    # a run of address/port pairs at a time: a million connections never sit in memory at once
+    runs = StatsRuns(segment_table(file, filter=" ".join(filter_expr)))
+    if conn is not None:  # (one connection: its rows are few)
         import pandas as pd
 
-        from pcapkit.reports.output import text_frame
+        parts = [df if df.empty else df[df["conn"] == conn] for df in runs.frames()]
+        df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+        df.attrs = {"pcapkit.error": str(runs.error)} if runs.error is not None else {}
+        if fmt == "table" and not df.empty and choice.named() is None:
+            # one connection: a statistic per line, a column per direction (as tcptrace prints)
+            from pcapkit.reports.output import text_frame
 
-        df = text_frame(df)
-        t = df.set_index(df["conn"].astype(str) + " " + df["direction"]).T
-        t.insert(0, "statistic", t.index)
-        write_report(pd.DataFrame(t).reset_index(drop=True).astype("string"), fmt, output)
+            df = text_frame(df)
+            t = df.set_index(df["conn"].astype(str) + " " + df["direction"]).T
+            t.insert(0, "statistic", t.index)
+            write_report(pd.DataFrame(t).reset_index(drop=True).astype("string"), fmt, output)
+            return
+        write_report(df, fmt, output, choice=choice, view="tcptrace")
         return
-    write_report(df, fmt, output, choice=choice, view="tcptrace")
+    extents = None
+    if format_for(output, fmt) == "table" and len(runs) > 1:
+        extents = table_extents(choice, "tcptrace")
+        runs.survey(extents.add)  # (the column widths: every row measured first)
+    write_report_frames(runs.frames(), fmt, output, extents=extents, choice=choice, view="tcptrace")

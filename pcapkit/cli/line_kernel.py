@@ -37,6 +37,23 @@ T_ECR = _text(" ecr ")
 T_SACK = _text("nop,nop,sack ")
 T_LENGTH = _text(", length ")
 T_UDP = _text("UDP, length ")
+T_PROTO = _text(": ip-proto-")
+T_TCP_SHORT = _text(" tcp ")
+T_BAD_HDR = _text(" [bad hdr length ")
+T_TOO_SHORT = _text(" - too short, < 20]")
+T_TOO_LONG = _text(" - too long, > ")
+T_TCP_CUT = _text(" [|tcp]")
+T_UDP_CUT = _text("truncated-udp ")
+T_UDP_BAD_LENGTH = _text("truncated-udplength ")
+
+# what follows the addresses (``kind``; tcpdump's tcp_print / udp_print / ip_print cases)
+PLAIN = 0            # TCP (is_tcp) or UDP: the usual line
+PROTOCOL_ONLY = 1    # a fragment after the first: "a > b: ip-proto-N" (no ports; N in aux1)
+TCP_TOO_SHORT = 2    # header length field under 20: " tcp N [bad hdr length H - too short, < 20]"
+TCP_CUT = 3          # the segment ends inside the header: " [|tcp]"
+TCP_TOO_LONG = 4     # header length over the segment's: "Flags [F] [bad hdr length H - too long, > L]"
+UDP_CUT = 5          # fewer than 8 bytes: "truncated-udp N"
+UDP_BAD_LENGTH = 6   # length field under 8: "truncated-udplength N"
 
 _jit = numba.njit(cache=True, nogil=True)
 
@@ -84,9 +101,10 @@ def format_lines(number_on: bool, number: Any, sec: Any, usec: Any, v4: Any, src
                  addr_text: Any, addr_off: Any, sport: Any, dport: Any, is_tcp: Any, flag_index: Any,
                  flag_text: Any, flag_off: Any, flags: Any, seq: Any, seq_end: Any, ack: Any, win: Any,
                  urp: Any, length: Any, ts: Any, tsval: Any, tsecr: Any, sack_n: Any, edges: Any,
-                 udp_length: Any, out: Any, offsets: Any) -> None:
+                 udp_length: Any, kind: Any, aux1: Any, aux2: Any, out: Any, offsets: Any) -> None:
     """Write each row's line (ending in a newline) into ``out``; ``offsets[r]`` is where
-    row ``r``'s starts, ``offsets[n]`` the end. Texts as the dissector's summary_line."""
+    row ``r``'s starts, ``offsets[n]`` the end. Texts as the dissector's summary_line;
+    ``kind`` (see PLAIN ...) says which, with its numbers in ``aux1``/``aux2``."""
     pos = 0
     for r in range(number.size):
         offsets[r] = pos
@@ -98,6 +116,15 @@ def format_lines(number_on: bool, number: Any, sec: Any, usec: Any, v4: Any, src
         pos = _uint(out, pos + 1, usec[r], 6, 48)
         pos = _put(out, pos, T_IP if v4[r] else T_IP6)
         pos = _copy(out, pos, addr_text, addr_off[src[r]], addr_off[src[r] + 1])
+        k = kind[r]
+        if k == PROTOCOL_ONLY:
+            pos = _put(out, pos, T_TO)
+            pos = _copy(out, pos, addr_text, addr_off[dst[r]], addr_off[dst[r] + 1])
+            pos = _put(out, pos, T_PROTO)
+            pos = _uint(out, pos, aux1[r], 0, 48)
+            out[pos] = 10
+            pos += 1
+            continue
         out[pos] = 46
         pos = _uint(out, pos + 1, sport[r], 0, 48)
         pos = _put(out, pos, T_TO)
@@ -105,7 +132,31 @@ def format_lines(number_on: bool, number: Any, sec: Any, usec: Any, v4: Any, src
         out[pos] = 46
         pos = _uint(out, pos + 1, dport[r], 0, 48)
         pos = _put(out, pos, T_COLON)
-        if is_tcp[r]:
+        if k == TCP_TOO_SHORT:
+            pos = _put(out, pos, T_TCP_SHORT)
+            pos = _uint(out, pos, aux1[r], 0, 48)
+            pos = _put(out, pos, T_BAD_HDR)
+            pos = _uint(out, pos, aux2[r], 0, 48)
+            pos = _put(out, pos, T_TOO_SHORT)
+        elif k == TCP_CUT:
+            pos = _put(out, pos, T_TCP_CUT)
+        elif k == TCP_TOO_LONG:
+            pos = _put(out, pos, T_FLAGS)
+            pos = _copy(out, pos, flag_text, flag_off[flag_index[r]], flag_off[flag_index[r] + 1])
+            out[pos] = 93  # ]
+            pos = _put(out, pos + 1, T_BAD_HDR)
+            pos = _uint(out, pos, aux1[r], 0, 48)
+            pos = _put(out, pos, T_TOO_LONG)
+            pos = _uint(out, pos, aux2[r], 0, 48)
+            out[pos] = 93
+            pos += 1
+        elif k == UDP_CUT:
+            pos = _put(out, pos, T_UDP_CUT)
+            pos = _uint(out, pos, aux1[r], 0, 48)
+        elif k == UDP_BAD_LENGTH:
+            pos = _put(out, pos, T_UDP_BAD_LENGTH)
+            pos = _uint(out, pos, aux1[r], 0, 48)
+        elif is_tcp[r]:
             pos = _put(out, pos, T_FLAGS)
             pos = _copy(out, pos, flag_text, flag_off[flag_index[r]], flag_off[flag_index[r] + 1])
             out[pos] = 93  # ]

@@ -1,7 +1,10 @@
 """Where a report goes: every ``-o`` target of every command is opened here.
 
 ``write_report`` sends a DataFrame to a file or to standard output as table, CSV, JSON
-Lines or Parquet (the formatting is :mod:`pcapkit.reports.output`). Before anything is
+Lines or Parquet (the formatting is :mod:`pcapkit.reports.output`); ``write_report_frames``
+the same report given in parts (DataFrames with the same columns and dtypes), written a
+part at a time so that only one part is in memory (a table needs its column widths first:
+the parts measured beforehand, :class:`pcapkit.reports.table.TableExtents`). Before anything is
 computed, :func:`check_target` turns a target that cannot work into one error line: a
 directory that does not exist, a directory where a file is expected, a path that cannot
 be written, an extension that contradicts ``--format`` (without ``--format`` the
@@ -19,8 +22,8 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
-from typing import IO, TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, TYPE_CHECKING, Any
 
 from pcapkit.errors import OutputError, PcapkitError
 from pcapkit.reports.output import write_csv, write_jsonl
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from pcapkit.cli.views import ColumnChoice
+    from pcapkit.reports.table import TableExtents
 
 # file extensions of each report format (the first is the one suggested)
 EXTENSIONS = {"csv": (".csv",), "json": (".json", ".jsonl", ".ndjson"), "parquet": (".parquet", ".pq"),
@@ -181,6 +185,144 @@ def write_report(df: pd.DataFrame, fmt: str | None, output: str | None, *, title
         _write_table(df, output, title, choice, view)
     if failure:
         raise PcapkitError(str(failure))
+
+
+def write_report_frames(frames: Iterable[pd.DataFrame], fmt: str | None, output: str | None, *,
+                        extents: TableExtents | None = None, title: str | None = None,
+                        choice: ColumnChoice | None = None, view: str | None = None) -> None:
+    """:func:`write_report` of the rows of ``frames`` joined (at least one part; every part
+    with the same columns and dtypes), the same output written a part at a time: CSV and
+    JSON Lines part after part, Parquet a row group per part, a table laid out from
+    ``extents`` (every row of the parts measured beforehand; without it the parts are
+    joined first). The warnings are the first part's ``attrs``, the error the last one's.
+    One part is :func:`write_report`'s."""
+    import itertools
+
+    parts = iter(frames)
+    first = next(parts)
+    second = next(parts, None)
+    if second is None:
+        write_report(first, fmt, output, title=title, choice=choice, view=view)
+        return
+    fmt = format_for(output, fmt)
+    if fmt == "table" and extents is None:
+        import pandas as pd
+
+        whole = pd.concat(itertools.chain([first, second], parts), ignore_index=True)
+        whole.attrs = {**first.attrs, **whole.attrs}
+        write_report(whole, fmt, output, title=title, choice=choice, view=view)
+        return
+    check_target(output, fmt)
+    for line in first.attrs.get("warnings", []):
+        print(f"pcapkit: warning: {line}", file=sys.stderr)
+    last: dict[Any, Any] = {}
+
+    def every() -> Iterator[pd.DataFrame]:
+        for df in itertools.chain([first, second], parts):
+            last.clear()
+            last.update(df.attrs)
+            if choice is not None and fmt != "table":
+                from pcapkit.cli.views import select
+
+                df = select(df, fmt, choice, view)[0]
+            yield df
+
+    if fmt == "parquet":
+        _write_parquet_parts(every(), output)
+    elif fmt in ("csv", "json"):
+        from pcapkit.reports.column_text import csv_parts, jsonl_parts, write_parts
+
+        def write(stream: IO[str]) -> None:
+            for i, df in enumerate(every()):
+                write_parts(stream, csv_parts(df, header=i == 0) if fmt == "csv" else jsonl_parts(df))
+
+        write_to(output, write)
+    else:
+        assert extents is not None
+        _write_table_parts(every(), extents, output, title, choice, view)
+    failure = last.get("pcapkit.error")
+    if failure:
+        raise PcapkitError(str(failure))
+
+
+def table_extents(choice: ColumnChoice | None, view: str | None) -> TableExtents:
+    """A :class:`~pcapkit.reports.table.TableExtents` measuring the columns a table of
+    ``view`` with ``choice`` can show (the named ones, every one, or the view's), for
+    :func:`write_report_frames`: the parts are given to its ``add`` in a first pass."""
+    from pcapkit.cli.views import VIEWS, ColumnChoice
+    from pcapkit.reports.table import TableExtents
+
+    choice = choice or ColumnChoice()
+    named = choice.named()
+    if named is not None:
+        return TableExtents(named)
+    if choice.columns == "all" or view is None or view not in VIEWS:
+        return TableExtents()
+    return TableExtents(VIEWS[view].columns)
+
+
+def _write_parquet_parts(parts: Iterable[pd.DataFrame], output: str | None) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def write(target: Any) -> None:
+        writer: pq.ParquetWriter | None = None
+        try:
+            for df in parts:
+                table = pa.Table.from_pandas(df, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(target, table.schema)
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
+
+    try:
+        if output is None or output == "-":
+            write(sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        else:
+            with atomic_path(output) as tmp:
+                write(tmp)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"{output or 'standard output'}: cannot write: {exc.strerror or exc}") from None
+
+
+def _write_table_parts(parts: Iterator[pd.DataFrame], extents: TableExtents, output: str | None,
+                       title: str | None, choice: ColumnChoice | None, view: str | None) -> None:
+    """:func:`_write_table` of parts, laid out from ``extents``."""
+    import itertools
+
+    from pcapkit.cli.views import VIEWS, ColumnChoice, select, table_width, view_note
+    from pcapkit.reports.table import DEFAULT_WIDTH, table_text_frames
+
+    choice = choice or ColumnChoice()
+    first = next(parts)
+    note = view_note(choice, view)
+    if note and extents.rows:
+        title = f"{title}\n{note}" if title else note
+    named = choice.named()
+    orders: Any = None
+    if named is not None:
+        select(first, "table", choice, view)  # (an unknown name: the error, as for one part)
+        parts = (df[named] for df in itertools.chain([first], parts))
+    else:
+        parts = itertools.chain([first], parts)
+        if choice.columns != "all" and view is not None and view in VIEWS:
+            # (as select: a column of the view that no row fills is left out)
+            orders = VIEWS[view].ordered([str(c) for c in first.columns if extents.filled.get(c)])
+    display, priority = orders if orders is not None else (None, None)
+    to_terminal = (output is None or output == "-") and sys.stdout.isatty()
+    chunks = table_text_frames(parts, extents, columns=display, priority=priority, title=title,
+                               width=table_width() if to_terminal else DEFAULT_WIDTH)
+    if to_terminal and extents.rows + 8 > shutil.get_terminal_size().lines:
+        import click
+
+        click.echo_via_pager(chunks)
+        return
+    write_to(output, lambda s: s.writelines(chunks))
 
 
 @contextlib.contextmanager

@@ -205,6 +205,7 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
             out.write(fields_format.line(fields, header=True))
         tree = _optional("pcapkit.cli.show_cmd", "packet_tree") if fmt == "verbose" else None
         tree_specs = _specs_for_tree(specs) if tree is not None else {}
+        tree_lines: dict[str, Any] = {}  # (each field's line head and renderer, made once)
         shown = 0
         complete = False
         if (fmt == "text" and filter_frames is None and summary_line is not None and dissect is not None
@@ -246,7 +247,7 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
                 if shown > 1:
                     out.write("\n")
                 if tree is not None and packet is not None:
-                    out.write("\n".join(tree(packet, tree_specs)) + "\n")
+                    out.write("\n".join(tree(packet, tree_specs, field_lines=tree_lines)) + "\n")
                 else:
                     out.write(fallback_summary(frame) + "\n")
                 if count is not None and shown >= count:

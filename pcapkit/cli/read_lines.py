@@ -127,16 +127,23 @@ def _fast_lines(rb: RecordBatch, cols: Columns, number: bool) -> tuple[np.ndarra
     tcp_rows = ok & (proto == 6) & _col(cols, "tcp.flags")[1] & _col(cols, "tcp.len")[1]
     options, tcp_rows = _tcp_options(rb, cols, tcp_rows)
     udp_rows = ok & (proto == 17) & _udp_sane(cols, v4)
-    fast = tcp_rows | udp_rows
+    fragment = _fragments(rb, cols)
+    is_tcp = tcp_rows | fragment["is_tcp"]
+    fast = tcp_rows | udp_rows | fragment["rows"]
+    v4 |= fragment["rows"]
     rows = np.nonzero(fast)[0]
     offsets = np.zeros(rows.size + 1, dtype=np.int64)
     if rows.size == 0:
         return fast, offsets, np.zeros(0, dtype=np.uint8)
 
     def v(name: str) -> np.ndarray:
-        return np.ascontiguousarray(_col(cols, name)[0][rows], dtype=np.int64)
+        """The column's values on the fast rows, the fragments' own where they have one."""
+        values = _col(cols, name)[0].astype(np.int64)
+        own = fragment.get(name)
+        if own is not None:
+            values = np.where(fragment["rows"], own, values)
+        return np.ascontiguousarray(values[rows])
 
-    is_tcp = tcp_rows[rows]
     is_v4 = v4[rows]
     addr_text, addr_off, (src, dst) = _addresses(cols, rows, is_v4)
     flags = v("tcp.flags")
@@ -145,15 +152,104 @@ def _fast_lines(rb: RecordBatch, cols: Columns, number: bool) -> tuple[np.ndarra
     seq, length = v("tcp.seq_raw"), v("tcp.len")
     ts_ns = rb.ts_ns[rows].astype(np.int64)
     out = np.empty(rows.size * MAX_LINE, dtype=np.uint8)
+    tcp_here = is_tcp[rows]
     format_lines(number, (rb.first_number + rows).astype(np.int64), ts_ns // 1_000_000_000,
                  ts_ns % 1_000_000_000 // 1000, is_v4, src, dst, addr_text, addr_off,
-                 np.where(is_tcp, v("tcp.srcport"), v("udp.srcport")), np.where(is_tcp, v("tcp.dstport"), v("udp.dstport")),
-                 is_tcp, flag_index.reshape(-1).astype(np.int64), flag_text, flag_off, flags, seq,
+                 np.where(tcp_here, v("tcp.srcport"), v("udp.srcport")),
+                 np.where(tcp_here, v("tcp.dstport"), v("udp.dstport")),
+                 tcp_here, flag_index.reshape(-1).astype(np.int64), flag_text, flag_off, flags, seq,
                  (seq + length) & 0xFFFFFFFF, v("tcp.ack_raw"), v("tcp.window_size_value"), v("tcp.urgent_pointer"),
                  length, np.ascontiguousarray(options["ts"][rows]), v("tcp.options.timestamp.tsval"),
                  v("tcp.options.timestamp.tsecr"), np.ascontiguousarray(options["blocks"][rows]),
-                 np.ascontiguousarray(options["edges"][rows]), v("udp.length") - 8, out, offsets)
+                 np.ascontiguousarray(options["edges"][rows]), v("udp.length") - 8,
+                 np.ascontiguousarray(fragment["kind"][rows]), np.ascontiguousarray(fragment["aux1"][rows]),
+                 np.ascontiguousarray(fragment["aux2"][rows]), out, offsets)
     return fast, offsets, out[:offsets[-1]]
+
+
+def _fragments(rb: RecordBatch, cols: Columns) -> dict[str, np.ndarray]:
+    """The IPv4 fragments whose line the columns give, as tcpdump prints a fragment (never
+    reassembled): rows the columnar decoder found whole under a plain link layer (it says
+    where their IP header is: FRAGMENT_IP_OFFSET). A later fragment is "ip-proto-N"; a
+    first one shows the TCP or UDP header at its start, read here from the bytes within
+    the fragment's IP length: a TCP header without options (the usual line, or one of
+    tcp_print's complaints: cut, header length under 20 or over the segment's), a UDP
+    header (its length field printed as is: the datagram's). Other first fragments (other
+    protocols, TCP options, fewer than 4 bytes) are left to the dissectors.
+
+    Returns n-row arrays: ``rows`` (taken here), ``is_tcp``, the kernel's ``kind``,
+    ``aux1``, ``aux2`` and, on the rows taken, the values of the TCP and UDP columns
+    the fragments do not have (``tcp.srcport``, ...)."""
+    from pcapkit.cli import line_kernel as k
+    from pcapkit.columnar.decode import FRAGMENT_IP_OFFSET
+
+    n = cols.n
+    out: dict[str, np.ndarray] = {name: np.zeros(n, dtype=np.int64) for name in (
+        "kind", "aux1", "aux2", "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport", "tcp.flags",
+        "tcp.seq_raw", "tcp.ack_raw", "tcp.window_size_value", "tcp.urgent_pointer", "tcp.len", "udp.length")}
+    taken = np.zeros(n, dtype=bool)
+    is_tcp = np.zeros(n, dtype=bool)
+    out["rows"], out["is_tcp"] = taken, is_tcp
+    ip_at, has = _col(cols, FRAGMENT_IP_OFFSET)
+    idx = np.nonzero(has & (rb.linktype >= 0) & _col(cols, "ip.src")[1] & _col(cols, "ip.len")[1])[0]
+    if idx.size == 0:
+        return out
+    hl = _col(cols, "ip.hdr_len")[0][idx].astype(np.int64)
+    size = _col(cols, "ip.len")[0][idx].astype(np.int64) - hl  # the fragment's payload (captured whole)
+    proto = _col(cols, "ip.proto")[0][idx].astype(np.int64)
+    later = _col(cols, "ip.frag_offset")[0][idx] != 0
+    start = rb.data_off[idx].astype(np.int64) + ip_at[idx].astype(np.int64) + hl
+    head = rb.buf[np.minimum(start[:, None] + np.arange(20), rb.buf.size - 1)].astype(np.int64)
+    head[np.arange(20) >= size[:, None]] = 0  # (bytes past the fragment are not its)
+
+    def word(at: int, width: int) -> np.ndarray:
+        value = np.zeros(idx.size, dtype=np.int64)
+        for i in range(at, at + width):
+            value = (value << 8) | head[:, i]
+        return value
+
+    kind = np.full(idx.size, -1, dtype=np.int64)  # -1: left to the dissectors
+    aux1 = np.zeros(idx.size, dtype=np.int64)
+    aux2 = np.zeros(idx.size, dtype=np.int64)
+    kind[later] = k.PROTOCOL_ONLY
+    aux1[later] = proto[later]
+    first = ~later & (size >= 4)
+    tcp = first & (proto == 6)
+    header = (head[:, 12] >> 4) * 4
+    flags = word(12, 2) & 0xFFF
+    kind[tcp & (size < 20)] = k.TCP_CUT
+    whole = tcp & (size >= 20)
+    short = whole & (header < 20)
+    kind[short] = k.TCP_TOO_SHORT
+    aux1[short], aux2[short] = size[short] - header[short], header[short]
+    long = whole & (header > size)
+    kind[long] = k.TCP_TOO_LONG
+    aux1[long], aux2[long] = header[long], size[long]
+    kind[whole & (header == 20)] = k.PLAIN
+    udp = first & (proto == 17)
+    ulen = word(4, 2)
+    kind[udp & (size < 8)] = k.UDP_CUT
+    aux1[udp & (size < 8)] = size[udp & (size < 8)]
+    full = udp & (size >= 8)
+    kind[full & (ulen < 8)] = k.UDP_BAD_LENGTH
+    aux1[full & (ulen < 8)] = ulen[full & (ulen < 8)]
+    kind[full & (ulen >= 8)] = k.PLAIN
+    ok = kind >= 0
+    rows = idx[ok]
+    taken[rows] = True
+    is_tcp[rows] = tcp[ok]
+    out["kind"][rows], out["aux1"][rows], out["aux2"][rows] = kind[ok], aux1[ok], aux2[ok]
+    for name, value in (("srcport", word(0, 2)), ("dstport", word(2, 2))):
+        out[f"tcp.{name}"][rows] = value[ok]
+        out[f"udp.{name}"][rows] = value[ok]
+    out["tcp.flags"][rows] = flags[ok]
+    out["tcp.seq_raw"][rows] = word(4, 4)[ok]
+    out["tcp.ack_raw"][rows] = word(8, 4)[ok]
+    out["tcp.window_size_value"][rows] = word(14, 2)[ok]
+    out["tcp.urgent_pointer"][rows] = word(18, 2)[ok]
+    out["tcp.len"][rows] = (size - 20)[ok]
+    out["udp.length"][rows] = ulen[ok]
+    return out
 
 
 def _texts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:

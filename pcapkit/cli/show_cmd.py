@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -84,14 +84,16 @@ def packet_json(packet: Packet, specs: dict[str, FieldSpec]) -> dict[str, Any]:
     return obj
 
 
-def packet_tree(packet: Packet, specs: dict[str, FieldSpec], *, labels: bool = True) -> list[str]:
+def packet_tree(packet: Packet, specs: dict[str, FieldSpec], *, labels: bool = True,
+                field_lines: FieldLines | None = None) -> list[str]:
     """The indented text tree: a title line per layer, where its bytes are, then its
     fields as ``tshark -V`` labels them ("Source Address: 10.0.0.1"; with
     ``labels=False`` by Wireshark field name, "ip.src: 10.0.0.1"). Values are printed as
-    ``tshark -T fields`` prints them."""
+    ``tshark -T fields`` prints them. ``field_lines``: a dict kept from one packet to the
+    next (with the same ``specs`` and ``labels``), where each field's line head and value
+    renderer are made once."""
     from pcapkit.frame import frame_epoch_text
 
-    labelled = field_labels()
     f = packet.frame
     lines = [f"Frame {f.number}: {f.wirelen} bytes on wire ({f.wirelen * 8} bits), "
              f"{f.caplen} bytes captured ({f.caplen * 8} bits)",
@@ -100,20 +102,162 @@ def packet_tree(packet: Packet, specs: dict[str, FieldSpec], *, labels: bool = T
              f"    Frame Length: {f.wirelen} bytes ({f.wirelen * 8} bits)",
              f"    Capture Length: {f.caplen} bytes ({f.caplen * 8} bits)",
              f"    [Protocols in frame: {packet.protocols}]"]
+    append = lines.append
+    if field_lines is None:
+        field_lines = {}
     for layer in packet.layers:
         title = TITLES.get(layer.protocol, layer.protocol)
-        lines.append(f"{title}{', ' + layer.summary if layer.summary else ''}")
+        append(f"{title}{', ' + layer.summary if layer.summary else ''}")
         if layer.length:
-            lines.append(f"    [Bytes {layer.offset}-{layer.offset + layer.length - 1} of the frame "
-                         f"({layer.length} bytes)]")
-        for name, value in layer.fields.items():
-            values = value if isinstance(value, list) and getattr(value, "_multi", False) else [value]
-            label = labelled.get(name, name) if labels else name
-            for v in values:
-                lines.extend(_wrapped(f"    {label}: ", _render(specs.get(name), v)))
+            append(f"    [Bytes {layer.offset}-{layer.offset + layer.length - 1} of the frame "
+                   f"({layer.length} bytes)]")
+        fields = layer.fields
+        shape = tuple(fields)
+        render_layer = field_lines.get(shape)
+        if render_layer is None:
+            render_layer = _layer_renderer(shape, field_lines, specs, labels)
+        render_layer(fields.values(), lines)
         for finding in layer.findings:
-            lines.append(f"    [{finding.kind.value}: {finding.reason} (offset {finding.offset})]")
+            append(f"    [{finding.kind.value}: {finding.reason} (offset {finding.offset})]")
     return lines
+
+
+def _one_field(lines: list[str], line: FieldLine, value: Any) -> None:
+    """Append the line(s) of one field's value (a repeated field: one per value)."""
+    whole, head, render, _ = line
+    if isinstance(value, list):
+        if not getattr(value, "_multi", False):
+            lines.extend(_wrapped(head, render(value)))
+        elif whole is not None:
+            lines.extend(map(whole, value))
+        else:
+            for v in value:
+                lines.extend(_wrapped(head, render(v)))
+    elif whole is not None:
+        lines.append(whole(value))
+    else:
+        text = render(value)
+        if len(text) <= _WRAP_WIDTH or " " in text:
+            lines.append(head + text)
+        else:
+            lines.extend(_wrapped(head, text))
+
+
+def _one_item(lines: list[str], line: FieldLine, value: Any) -> None:
+    """Append the line of one value of a repeated field."""
+    whole, head, render, _ = line
+    if whole is not None:
+        lines.append(whole(value))
+    else:
+        lines.extend(_wrapped(head, render(value)))
+
+
+MAX_SHAPES = 2000  # layer shapes given their own renderer; past it, the general loop
+MAX_SHAPE_FIELDS = 250
+
+
+def _layer_renderer(shape: tuple[str, ...], field_lines: FieldLines, specs: dict[str, FieldSpec],
+                    labels: bool) -> Callable[[Any, list[str]], None]:
+    """The function appending the lines of a layer whose fields are ``shape`` (names in
+    order), kept in ``field_lines`` under the shape. A layer's fields come in a few
+    orders per protocol, so each order gets a function made for it (compiled from
+    generated source): every field's head and renderer are bound in advance and the
+    common values (an int, a bool, a short str) are formatted inline; any other value
+    goes through :func:`_one_field`, as a field of a shape past MAX_SHAPES does."""
+    for name in shape:
+        if name not in field_lines:
+            field_lines[name] = _field_line(name, specs.get(name), labels)
+    lines_of = [field_lines[name] for name in shape]
+
+    def general(values: Any, lines: list[str]) -> None:
+        for line, value in zip(lines_of, values, strict=True):
+            _one_field(lines, line, value)
+
+    shapes = field_lines.setdefault(_SHAPES, [0])
+    if not shape or len(shape) > MAX_SHAPE_FIELDS or shapes[0] >= MAX_SHAPES:
+        field_lines[shape] = general
+        return general
+    shapes[0] += 1
+    from pcapkit.dissect.base import _Multi  # (a repeated field's values: one line each)
+
+    env: dict[str, Any] = {"_one": _one_field, "_item": _one_item, "Multi": _Multi, "bool": bool, "int": int,
+                           "str": str, "len": len, "type": type}
+    body: list[str] = []
+    for i, (name, line) in enumerate(zip(shape, lines_of, strict=True)):
+        _, head, _, kind = line
+        env[f"L{i}"], env[f"H{i}"] = line, head
+        if kind == "bool":
+            env[f"T{i}"], env[f"F{i}"] = head + "1", head + "0"
+            test, text = "type({v}) is bool", f"T{i} if {{v}} else F{i}"
+        elif kind == "dec":
+            test, text = "type({v}) is int", f"H{i} + str({{v}})"
+        elif kind == "hex":
+            env[f"X{i}"] = _hex_format(head, specs[name])
+            test, text = "type({v}) is int", f"X{i}({{v}})"
+        elif kind == "str":
+            test, text = f"type({{v}}) is str and len({{v}}) <= {_WRAP_WIDTH}", f"H{i} + {{v}}"
+        else:
+            body.append(f"_one(lines, L{i}, v{i})")
+            continue
+        value = f"v{i}"
+        body += [f"if type({value}) is Multi:",
+                 f"    for x in {value}:",
+                 f"        if {test.format(v='x')}: a({text.format(v='x')})",
+                 f"        else: _item(lines, L{i}, x)",
+                 f"elif {test.format(v=value)}: a({text.format(v=value)})",
+                 f"else: _one(lines, L{i}, {value})"]
+    names = ", ".join(f"v{i}" for i in range(len(shape)))
+    source = (f"def render(values, lines):\n    a = lines.append\n    ({names},) = values\n"
+              + "".join(f"    {line}\n" for line in body))
+    exec(compile(source, f"<pcapkit.cli.show_cmd layer shape {shapes[0]}>", "exec"), env)
+    render: Callable[[Any, list[str]], None] = env["render"]
+    field_lines[shape] = render
+    return render
+
+
+def _hex_format(head: str, spec: FieldSpec) -> Callable[[int], str]:
+    """head + the integer in hex as tshark prints the field (zero-padded to its width)."""
+    return (head + f"0x{{:0{max(1, (spec.bits + 3) // 4) if spec.bits else 1}x}}").format
+
+
+_SHAPES = ("\0", "shapes made")  # (the count of generated renderers, kept in field_lines)
+_WRAP_WIDTH = 64  # a longer unbroken value (a payload's hex) is continued under itself
+# (whole line of a value, line head, value renderer, kind: "dec", "hex", "bool", "str" or "")
+FieldLine = tuple[Callable[[Any], str] | None, str, Callable[[Any], str], str]
+# field name -> FieldLine; a layer's field names (a tuple) -> the layer's renderer
+FieldLines = dict[Any, Any]
+def _field_line(name: str, spec: FieldSpec | None, labels: bool) -> FieldLine:
+    """(value -> its whole line, for the kinds whose text is always short: integers in
+    decimal or hex, booleans; ``"    Label: "``; value -> text as :func:`_render` gives it).
+    The quick renderers give what ``spec.render`` gives, which they call for anything
+    else (a value of another type)."""
+    label = field_labels().get(name, name) if labels else name
+    head = f"    {label}: "
+    if spec is None:
+        return None, head, functools.partial(_render, None), ""
+    general = spec.render
+    t = spec.ftype
+    if t == "bool":
+        on, off = head + "1", head + "0"
+
+        def boolean(value: Any) -> str:
+            return on if value else off
+        return boolean, head, general, "bool"
+    if t in ("uint", "int", "framenum") and spec.base in ("dec", "hex"):
+        if spec.base == "dec":
+            def decimal(value: Any) -> str:
+                return head + (str(value) if type(value) is int else general(value))
+            return decimal, head, general, "dec"
+        hex_format = _hex_format(head, spec)
+
+        def hexadecimal(value: Any) -> str:
+            return hex_format(value) if type(value) is int else head + general(value)
+        return hexadecimal, head, general, "hex"
+    if t in ("ipv4", "ipv6", "ether", "string"):
+        def text(value: Any) -> str:
+            return value if type(value) is str else general(value)
+        return None, head, text, "str"
+    return None, head, general, ""
 
 
 @functools.cache
@@ -127,7 +271,7 @@ def field_labels() -> dict[str, str]:
     return {name: label for name, label in pairs}
 
 
-def _wrapped(head: str, text: str, width: int = 64) -> list[str]:
+def _wrapped(head: str, text: str, width: int = _WRAP_WIDTH) -> list[str]:
     """``head + text``, a long unbroken value (a payload's hex) continued under itself."""
     if len(text) <= width or " " in text:
         return [head + text]
@@ -196,13 +340,14 @@ def show(file: str, filter_expr: tuple[str, ...], count: int | None, frame_no: i
     with open_output(output) as out:
         first = True
         warnings: list[str] = []
+        field_lines: FieldLines = {}
         for packet in _packets(file, " ".join(filter_expr), count, frame_no, warnings):
             if fmt == "json":
                 out.write(json.dumps(packet_json(packet, specs)) + "\n")
             else:
                 if not first and not hexdump:
                     out.write("\n")
-                out.write("\n".join(packet_tree(packet, specs, labels=not names)) + "\n")
+                out.write("\n".join(packet_tree(packet, specs, labels=not names, field_lines=field_lines)) + "\n")
                 if hexdump:  # as tshark -V -x: a blank line, the bytes, a blank line
                     out.write("\n" + "\n".join(hex_dump(bytes(packet.frame.data))) + "\n\n")
             first = False

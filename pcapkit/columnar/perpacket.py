@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from pcapkit.capture.batch import RecordBatch
-from pcapkit.columnar import dtypes
+from pcapkit.columnar import dtypes, fragments
 from pcapkit.columnar.decode import FRAGMENT_IP_OFFSET, Columns
 
 # the columns the file layer gives (never taken from the dissector)
@@ -118,7 +118,8 @@ def fill(rb: RecordBatch, cols: Columns, session: Any) -> int:
     A fragment the fast path decoded up to its IP header (:data:`FRAGMENT_IP_OFFSET`) that
     leaves its datagram incomplete only goes through the session's reassembler: the
     dissectors would show no more of it than the fast path's link and IP columns (tshark
-    stops at "Fragmented IP protocol"). The fragment that may complete a datagram, and
+    stops at "Fragmented IP protocol"); runs of such fragments are added in bulk
+    (:mod:`pcapkit.columnar.fragments`). The fragment that may complete a datagram, and
     every other marked row, is dissected in full, in file order."""
     if session is None:
         return 0
@@ -135,9 +136,22 @@ def fill(rb: RecordBatch, cols: Columns, session: Any) -> int:
     linktype, data_off, caplen = rb.linktype.tolist(), rb.data_off.tolist(), rb.caplen.tolist()
     wirelen, ts_ns, interface_id = rb.wirelen.tolist(), rb.ts_ns.tolist(), rb.interface_id.tolist()
     first_number = rb.first_number
+    row_list = rows.tolist()
     with gc_paused():
-        _fill_rows(rows.tolist(), buf, linktype, data_off, caplen, wirelen, ts_ns, interface_id, first_number,
-                   frag_valid, frag_off, quiet, session, found, dissected)
+        def per_row(p: int) -> None:
+            _fill_row(row_list[p], buf, linktype, data_off, caplen, wirelen, ts_ns, interface_id, first_number,
+                      frag_valid, frag_off, quiet, session, found, dissected)
+
+        if quiet is None:
+            for p in range(len(row_list)):
+                per_row(p)
+        else:
+            numbers = np.arange(first_number, first_number + len(rb), dtype=np.int64)
+            positions, frags = fragments.candidates(rb, numbers, rows, frag_valid, frag_off)
+            reassembler = session.reassembler
+            fragments.walk_rows(len(row_list), positions,
+                                lambda lo, hi: reassembler.add_pending_batch(frags, lo, hi), per_row,
+                                lambda lo, hi: None)
     # the per-packet path decides every header field of the rows it dissected
     done = np.array(dissected, dtype=np.int64)
     for name, valid in cols.valid.items():
@@ -154,41 +168,40 @@ def fill(rb: RecordBatch, cols: Columns, session: Any) -> int:
     return int(rows.size)
 
 
-def _fill_rows(rows: list[int], buf: Any, linktype: list[int], data_off: list[int], caplen: list[int],
-               wirelen: list[int], ts_ns: list[int], interface_id: list[int], first_number: int, frag_valid: Any,
-               frag_off: Any, quiet: Any, session: Any, found: dict[str, tuple[list[int], list[Any]]],
-               dissected: list[int]) -> None:
-    """:func:`fill`'s loop over the marked rows, in file order."""
+def _fill_row(i: int, buf: Any, linktype: list[int], data_off: list[int], caplen: list[int],
+              wirelen: list[int], ts_ns: list[int], interface_id: list[int], first_number: int, frag_valid: Any,
+              frag_off: Any, quiet: Any, session: Any, found: dict[str, tuple[list[int], list[Any]]],
+              dissected: list[int]) -> None:
+    """:func:`fill`'s work on one marked row (row ``i`` of the batch), in file order."""
     from pcapkit.dissect.driver import dissect
     from pcapkit.dissect.ipreassembly import ipv4_fragment
     from pcapkit.frame import Frame
 
-    ftypes = _FTYPES
-    for i in rows:
-        lt = linktype[i]
-        if lt < 0:
-            dissected.append(i)
-            continue  # a pcapng record that is not a packet
-        off = data_off[i]
-        cap = caplen[i]
-        if quiet is not None and frag_valid is not None and frag_off is not None and frag_valid[i]:
-            info, payload = ipv4_fragment(buf, off + int(frag_off[i]))
-            if quiet(info, payload, first_number + i, ts_ns[i]):
-                continue  # pending: the fast path's columns are the row
+    lt = linktype[i]
+    if lt < 0:
         dissected.append(i)
-        frame = Frame(first_number + i, ts_ns[i], cap, wirelen[i], lt, max(0, interface_id[i]),
-                      buf[off:off + cap].tobytes())
-        for name, v in layer_values(dissect(frame, session).layers).items():
-            ftype = ftypes[name]
-            try:
-                if ftype == "ipv6":
-                    n = int.from_bytes(socket.inet_pton(socket.AF_INET6, str(v)), "big")
-                    _add(found, name + ".hi", i, n >> 64)
-                    _add(found, name + ".lo", i, n & ((1 << 64) - 1))
-                else:
-                    _add(found, name, i, _key(ftype, v))
-            except (TypeError, ValueError, OverflowError, OSError):
-                continue  # a value the column cannot hold (e.g. bytes); leave it missing
+        return  # a pcapng record that is not a packet
+    off = data_off[i]
+    cap = caplen[i]
+    if quiet is not None and frag_valid is not None and frag_off is not None and frag_valid[i]:
+        info, payload = ipv4_fragment(buf, off + int(frag_off[i]))
+        if quiet(info, payload, first_number + i, ts_ns[i]):
+            return  # pending: the fast path's columns are the row
+    dissected.append(i)
+    frame = Frame(first_number + i, ts_ns[i], cap, wirelen[i], lt, max(0, interface_id[i]),
+                  buf[off:off + cap].tobytes())
+    ftypes = _FTYPES
+    for name, v in layer_values(dissect(frame, session).layers).items():
+        ftype = ftypes[name]
+        try:
+            if ftype == "ipv6":
+                n = int.from_bytes(socket.inet_pton(socket.AF_INET6, str(v)), "big")
+                _add(found, name + ".hi", i, n >> 64)
+                _add(found, name + ".lo", i, n & ((1 << 64) - 1))
+            else:
+                _add(found, name, i, _key(ftype, v))
+        except (TypeError, ValueError, OverflowError, OSError):
+            continue  # a value the column cannot hold (e.g. bytes); leave it missing
 
 
 def _add(found: dict[str, tuple[list[int], list[Any]]], name: str, row: int, value: Any) -> None:

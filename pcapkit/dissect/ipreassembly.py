@@ -14,6 +14,10 @@ the datagram's end is ``toolongfragment``; a second last fragment with a differe
 is flagged ``multipletails``. Limits: entries older than ``timeout_ns``
 (by capture time) are dropped, and so are the oldest ones when buffered bytes would
 exceed ``max_bytes``; each drop leaves a NOTE finding on the frame that caused it.
+
+The columnar paths add runs of fragments that cannot complete a datagram in bulk
+(:meth:`IPReassembler.add_pending_batch`, kept in arrays by
+:mod:`pcapkit.dissect.fragment_bulk`): the same state as adding them one by one.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from pcapkit.proto.ipv4 import FRAGMENT_UNIT
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from pcapkit.dissect.fragment_bulk import BulkStore, FragmentRows
 
 MAX_DATAGRAM = 65535 + 8  # IPv4 limit; IPv6 without jumbograms is the same order
 
@@ -89,7 +95,10 @@ class IPReassembler:
     def __init__(self, *, max_bytes: int = 16 * 1024 * 1024, timeout_ns: int = 60_000_000_000) -> None:
         self.max_bytes = max_bytes
         self.timeout_ns = timeout_ns
-        self._pending: dict[tuple[Any, ...], _Datagram] = {}
+        # a key's datagram, or the id of its entry in the bulk store (one dict for both:
+        # its insertion order is the order the byte limit drops them in)
+        self._pending: dict[tuple[Any, ...], _Datagram | int] = {}
+        self._bulk: BulkStore | None = None
         # (first time, serial, key, datagram) of every datagram added, oldest first; entries
         # of datagrams already gone are skipped when they reach the top
         self._by_age: list[tuple[int, int, tuple[Any, ...], _Datagram]] = []
@@ -112,7 +121,9 @@ class IPReassembler:
         self._expire(ts_ns, layer)
         data = bytes(payload[:length])
         dgram = self._pending.get(key)
-        if dgram is None:
+        if isinstance(dgram, int):
+            dgram = self._promote(key, dgram)
+        elif dgram is None:
             dgram = _Datagram(first_ts=ts_ns)
             self._pending[key] = dgram
             heapq.heappush(self._by_age, (ts_ns, self._serial, key, dgram))
@@ -180,6 +191,8 @@ class IPReassembler:
         if end > MAX_DATAGRAM:
             return False  # flagged malformed by the dissector: its path
         dgram = self._pending.get(key)
+        if isinstance(dgram, int):
+            dgram = self._promote(key, dgram)
         if dgram is not None:
             total = end if not more else dgram.total
             if not more and dgram.total is not None:
@@ -229,14 +242,142 @@ class IPReassembler:
                 flags[id(frag)] = (overlap, conflict, toolong)
         return bytes(buf), flags
 
-    def _expire(self, ts_ns: int, layer: Layer) -> None:
-        """Drop the datagrams whose first fragment is older than the timeout (O(log n)
-        per datagram dropped, nothing when none is due)."""
+    def add_pending_batch(self, rows: FragmentRows, lo: int, hi: int) -> int:
+        """Add fragments ``lo:hi`` of ``rows`` (in file order, each with more fragments to
+        follow and ending within the largest datagram, so none completes a datagram) with
+        the effect :meth:`add` has on each, timeouts included, up to the first one that
+        needs more: whose key is already pending (or timed out since it was added), or that
+        takes the buffered bytes past the limit. Returns where it stopped; the caller gives
+        that fragment to the per-fragment path, then calls again from the next."""
+        start = lo
+        while start < hi:
+            start, more = self._add_run(rows, start, hi)
+            if more:
+                return start
+        return hi
+
+    def _add_run(self, rows: FragmentRows, lo: int, hi: int) -> tuple[int, bool]:
+        """:meth:`add_pending_batch` up to where time goes back (the searches below need
+        it sorted): (where it stopped, whether the fragment there needs the per-fragment path)."""
+        import numpy as np
+
+        from pcapkit.dissect.fragment_bulk import BulkStore, key_codes
+
+        pending = self._pending
+        timeout = self.timeout_ns
+        cut, event = hi - lo, False
+        if pending:
+            met = np.flatnonzero(np.fromiter(map(pending.__contains__, rows.keys[lo:hi]), dtype=bool, count=hi - lo))
+            if met.size:
+                cut, event = int(met[0]), True
+        back = np.flatnonzero(np.diff(rows.ts_ns[lo:lo + cut]) < 0)
+        if back.size:
+            cut, event = int(back[0]) + 1, False
+        if cut == 0:
+            return lo, True
+        idx = np.arange(lo, lo + cut, dtype=np.int64)
+        ts = rows.ts_ns[idx]
+        codes, first = key_codes(rows, idx)
+        # where each new datagram times out (a position after the prefix: it does not)
+        ends = np.searchsorted(ts, ts[first] + timeout, side="right")
+        again = np.flatnonzero(np.arange(cut) >= ends[codes])  # its key comes back after that
+        if again.size:
+            cut, event = int(again[0]), True
+        # datagrams pending before that time out in the prefix, taken off the age orders
+        objects, blocks = self._take_due(int(ts[cut - 1]) - timeout) if cut else ([], [])
+        old_ts = np.array([item[0] for item in objects] + [int(t) for b in blocks for t in b[2]], dtype=np.int64)
+        old_size = np.array([item[3].size for item in objects] + [int(z) for b in blocks for z in b[5]],
+                            dtype=np.int64)
+        old_live = np.array([True] * len(objects) + [pending.get(k) == e for b in blocks
+                                                     for k, e in zip(b[3], b[4], strict=True)], dtype=bool)
+        old_ends = np.searchsorted(ts, old_ts + timeout, side="right")
+        length = rows.length[idx]
+        drops = np.zeros(cut + 2, dtype=np.int64)
+        np.add.at(drops, np.minimum(old_ends, cut + 1)[old_live], old_size[old_live])
+        made = int(np.searchsorted(first, cut)) if cut else 0
+        new_size = np.bincount(codes[:cut], weights=length[:cut], minlength=made).astype(np.int64)[:made]
+        np.add.at(drops, np.minimum(ends[:made], cut + 1), new_size)
+        held = self._bytes + np.cumsum(length[:cut]) - np.cumsum(drops[:cut])
+        over = np.flatnonzero(held > self.max_bytes)
+        if over.size:
+            cut, event = int(over[0]), True
+            made = int(np.searchsorted(first, cut))
+        # apply the prefix: the old datagrams it times out go, the new ones that outlive it stay
+        for item in objects:
+            if int(np.searchsorted(ts[:cut], item[0] + timeout, side="right")) < cut:
+                self._drop(item[2])
+            else:
+                heapq.heappush(self._by_age, item)
+        for block_no, age_lo, first_ts, keys, ids, _ in blocks:
+            gone = np.searchsorted(ts[:cut], first_ts + timeout, side="right") < cut  # a prefix (sorted)
+            n_gone = int(gone.sum())
+            for key, entry in zip(keys[:n_gone], ids[:n_gone], strict=True):
+                if pending.get(key) == entry:
+                    self._drop(key)
+            assert self._bulk is not None
+            self._bulk.settle(block_no, age_lo + n_gone)
+        if cut == 0:
+            return lo, event
+        stays = ends[:made] >= cut
+        self.dropped += int(made - stays.sum())
+        serials = self._serial + np.arange(made, dtype=np.int64)
+        self._serial += made
+        keep = stays[codes[:cut]]
+        if keep.any():
+            if self._bulk is None:
+                self._bulk = BulkStore()
+            new_keys, ids, added = self._bulk.add(rows, idx[:cut][keep], serials[stays])
+            pending.update(zip(new_keys, ids, strict=True))
+            self._bytes += added
+        return lo + cut, event
+
+    def _take_due(self, before: int) -> tuple[list[Any], list[Any]]:
+        """The pending datagrams first seen before ``before``, taken off the age orders:
+        the heap's items (live ones only) and the bulk store's slices (see BulkStore.take_due)."""
         heap = self._by_age
-        while heap and ts_ns - heap[0][0] > self.timeout_ns:
-            _, _, key, dgram = heapq.heappop(heap)
-            if self._pending.get(key) is not dgram:
-                continue  # completed or dropped already
+        objects = []
+        while heap and heap[0][0] < before:
+            item = heapq.heappop(heap)
+            if self._pending.get(item[2]) is item[3]:
+                objects.append(item)
+        return objects, (self._bulk.take_due(before) if self._bulk else [])
+
+    def _promote(self, key: tuple[Any, ...], entry: int) -> _Datagram:
+        """The bulk store's entry ``entry`` as a datagram object, in its place."""
+        assert self._bulk is not None
+        bulk = self._bulk
+        first_ts, serial = bulk.first_ts_serial(entry)
+        dgram = _Datagram(first_ts=first_ts, size=bulk.size(entry))
+        for frame, offset, data in bulk.fragments(entry):
+            dgram.fragments.append(_Fragment(frame, offset, data, True))
+            dgram.cover(offset, offset + len(data))
+        bulk.release(entry)
+        self._pending[key] = dgram  # (an existing key: its place in the order stays)
+        heapq.heappush(self._by_age, (first_ts, serial, key, dgram))
+        return dgram
+
+    def _expire(self, ts_ns: int, layer: Layer) -> None:
+        """Drop the datagrams whose first fragment is older than the timeout, oldest first
+        (O(log n) per datagram dropped, nothing when none is due)."""
+        heap = self._by_age
+        bulk = self._bulk
+        pending = self._pending
+        while True:
+            top = bulk.oldest() if bulk else None
+            if heap and (top is None or heap[0][:2] < top):
+                if ts_ns - heap[0][0] <= self.timeout_ns:
+                    break
+                _, _, key, dgram = heapq.heappop(heap)
+                if pending.get(key) is not dgram:
+                    continue  # completed or dropped already
+            elif top is not None and bulk is not None:
+                if ts_ns - top[0] <= self.timeout_ns:
+                    break
+                key, entry = bulk.pop_oldest()
+                if pending.get(key) != entry:
+                    continue  # dropped already, or now a datagram object
+            else:
+                break
             self._drop(key)
             layer.finding(FindingKind.NOTE, layer.offset,
                           f"fragments of datagram id {key[3]} timed out unassembled")
@@ -252,8 +393,13 @@ class IPReassembler:
 
     def _drop(self, key: tuple[Any, ...]) -> None:
         dgram = self._pending.pop(key)
-        self._bytes -= dgram.size
-        dgram.fragments = []
+        if isinstance(dgram, int):
+            assert self._bulk is not None
+            self._bytes -= self._bulk.size(dgram)
+            self._bulk.release(dgram)
+        else:
+            self._bytes -= dgram.size
+            dgram.fragments = []
         self.dropped += 1
 
 

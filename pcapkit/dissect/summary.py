@@ -6,6 +6,7 @@ from __future__ import annotations
 from pcapkit.dissect.base import Context, Layer
 from pcapkit.dissect.driver import Packet, _lookup, dissect
 from pcapkit.frame import Frame, frame_epoch_text
+from pcapkit.proto.consts import tcpdump_flags
 
 
 def summary_line(frame: Frame, packet: Packet | None = None) -> str:
@@ -55,12 +56,14 @@ def summary_line(frame: Frame, packet: Packet | None = None) -> str:
         return f"{ts} {head}{' '.join(ext)}"
     frag = _fragment_info(net, layers[idx + 1:idx + 1 + len(ext)])
     transport: Layer | None = rest[0] if rest else None
+    fragment_end: int | None = None  # (a first fragment's: where its IP payload ends)
     if frag is not None:
         offset, payload_at, proto = frag
         if offset > 0:
             tail = f"ip-proto-{proto}" if v4 else ""
             return f"{ts} {head}{' '.join([*ext, tail]).strip()}".rstrip()
-        transport = _first_fragment_transport(frame, payload_at, proto)
+        fragment_end = _ip_end(net)
+        transport = _first_fragment_transport(frame, payload_at, proto, fragment_end)
     if transport is None:
         tail = net.summary if v4 else f"ip-proto-{net.fields.get('ipv6.nxt', '?')}"
         if ext and layers[idx + len(ext)].protocol == "ah":
@@ -74,9 +77,41 @@ def summary_line(frame: Frame, packet: Packet | None = None) -> str:
     if ports is None:
         return f"{ts} {head}{' '.join([*ext, transport.summary]).strip()}".rstrip()
     sport, dport = ports
+    text = _transport_text(transport, fragment_end)
     if ext:
-        return f"{ts} {head}{' '.join(ext)} {sport} > {dport}: {transport.summary}".rstrip()
-    return f"{ts} {'IP' if v4 else 'IP6'} {src}.{sport} > {dst}.{dport}: {transport.summary}".rstrip()
+        return f"{ts} {head}{' '.join(ext)} {sport} > {dport}: {text}".rstrip()
+    return f"{ts} {'IP' if v4 else 'IP6'} {src}.{sport} > {dst}.{dport}: {text}".rstrip()
+
+
+def _transport_text(layer: Layer, first_fragment_end: int | None) -> str:
+    """The transport's part of the line after the ports, where tcpdump's differs from the
+    layer's summary. TCP (tcp_print): a header length under 20 prints the segment's length
+    less the header's (`` tcp 24 [bad hdr length 0 - too short, < 20]``, after two
+    spaces); over the segment's, the flags first (``Flags [.] [bad hdr length 60 - too
+    long, > 28]``); a header cut short after the ports, `` [|tcp]``. UDP in a first
+    fragment (``first_fragment_end``: where the fragment's IP payload ends; udp_print's
+    ``fragmented``): the length field is the datagram's, so it is printed as it is, never
+    as a bad length; a fragment shorter than the UDP header gives ``truncated-udp N``.
+    """
+    summary = layer.summary
+    if layer.protocol == "tcp":
+        if summary == "[|tcp]":
+            return " [|tcp]"
+        if summary.startswith("[bad hdr length"):
+            if summary.endswith("< 20]"):
+                return f" tcp {layer.fields.get('tcp.len', 0)} {summary}"
+            flags = layer.fields.get("tcp.flags")
+            if isinstance(flags, int):
+                return f"Flags [{tcpdump_flags(flags)}] {summary}"
+        return summary
+    if layer.protocol == "udp" and first_fragment_end is not None:
+        length = first_fragment_end - layer.offset
+        if length < 8:
+            return f"truncated-udp {length}"
+        ulen = layer.fields.get("udp.length")
+        if isinstance(ulen, int):
+            return f"truncated-udplength {ulen}" if ulen < 8 else f"UDP, length {ulen - 8}"
+    return summary
 
 
 def _ports(layer: Layer) -> tuple[int, int] | None:
@@ -122,6 +157,14 @@ def _after_ah(ah: Layer, net: Layer) -> str:
     return f" ip-proto-{nxt} {max(end - ah.offset - ah.length, 0)}"
 
 
+def _ip_end(net: Layer) -> int:
+    """Where the IP packet of ``net`` ends in the frame (by its length field)."""
+    f = net.fields
+    if net.protocol == "ip":
+        return net.offset + int(f.get("ip.len", 0))
+    return net.offset + 40 + int(f.get("ipv6.plen", 0))
+
+
 def _fragment_info(net: Layer, ext: list[Layer]) -> tuple[int, int, int] | None:
     """(byte offset, where the fragment's payload starts in the frame, protocol) of a fragment."""
     f = net.fields
@@ -138,11 +181,14 @@ def _fragment_info(net: Layer, ext: list[Layer]) -> tuple[int, int, int] | None:
     return None
 
 
-def _first_fragment_transport(frame: Frame, offset: int, proto: int) -> Layer | None:
+def _first_fragment_transport(frame: Frame, offset: int, proto: int, ip_end: int) -> Layer | None:
+    """The transport header at the start of a first fragment, decoded within the
+    fragment's IP length (not the frame's: Ethernet padding is no payload)."""
     fn = _lookup("ip.proto", proto)
-    if fn is None or offset >= frame.caplen:
+    end = min(frame.caplen, ip_end)
+    if fn is None or offset >= end:
         return None
     ctx = Context(frame_number=frame.number, ts_ns=frame.ts_ns, caplen=frame.caplen, wirelen=frame.wirelen,
-                  linktype=frame.linktype, reported_end=max(frame.wirelen, frame.caplen))
-    layer, _ = fn(frame.data, offset, frame.caplen, ctx)
+                  linktype=frame.linktype, reported_end=ip_end)
+    layer, _ = fn(frame.data, offset, end, ctx)
     return layer

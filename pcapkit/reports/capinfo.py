@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pcapkit.frame import format_epoch_ns
+from pcapkit.reports.record_counts import pcap_counts, pcap_counts_by_runs
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -184,45 +185,6 @@ def _sha256(path: str) -> str | None:
     return h.hexdigest()
 
 
-def _pcap_counts(name: str) -> tuple[int, int, int, int | None, int | None, bool, int | None, int | None] | None:
-    """What :func:`capture_info` counts over the records of a classic pcap file (packets,
-    data size, captured size, first and last time, time order, smallest and largest
-    cut-short captured length), from record batches (:func:`pcapkit.capture.batch.iter_records`:
-    the same records and times as the reader's, as columns); None when the file is
-    damaged (the per-frame pass then reports the damage as before)."""
-    from pcapkit.capture.batch import iter_records
-    from pcapkit.errors import CaptureFileError
-
-    packets = wire = cap = 0
-    tmin: int | None = None
-    tmax: int | None = None
-    prev: int | None = None
-    order = True
-    smin: int | None = None
-    smax: int | None = None
-    try:
-        for batch in iter_records(name):
-            if not len(batch):
-                continue
-            ts = batch.ts_ns
-            packets += len(batch)
-            wire += int(batch.wirelen.sum())
-            cap += int(batch.caplen.sum())
-            if (prev is not None and int(ts[0]) < prev) or bool((ts[1:] < ts[:-1]).any()):
-                order = False
-            prev = int(ts[-1])
-            low, high = int(ts.min()), int(ts.max())
-            tmin = low if tmin is None else min(tmin, low)
-            tmax = high if tmax is None else max(tmax, high)
-            short = batch.caplen[batch.caplen < batch.wirelen]
-            if short.size:
-                smin = int(short.min()) if smin is None else min(smin, int(short.min()))
-                smax = int(short.max()) if smax is None else max(smax, int(short.max()))
-    except CaptureFileError:
-        return None
-    return packets, wire, cap, tmin, tmax, order, smin, smax
-
-
 def capture_info(path: str | os.PathLike[str], *, hashes: bool = True,
                  on_frame: Callable[[Frame], object] | None = None) -> CaptureInfo:
     """Read a capture once and return what capinfos reports about it; ``on_frame`` sees
@@ -248,8 +210,10 @@ def capture_info(path: str | os.PathLike[str], *, hashes: bool = True,
         all_timed = True
         smin: int | None = None
         smax: int | None = None
-        counted = (_pcap_counts(name) if on_frame is None and isinstance(reader, PcapReader)
-                   and os.path.isfile(name) else None)
+        counted = None
+        if on_frame is None and isinstance(reader, PcapReader) and os.path.isfile(name):
+            counted = pcap_counts_by_runs(name) if not reader.gzip else None
+            counted = counted or pcap_counts(name)
         if counted is not None:  # (the per-frame loop below then reads nothing)
             packets, wire, cap, tmin, tmax, order, smin, smax = counted
             records = packets

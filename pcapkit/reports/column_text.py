@@ -26,7 +26,10 @@ per-connection tables (a few thousand rows at most).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any
+
+Text = bytes | memoryview  # UTF-8 text of whole lines
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,6 +37,12 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 CHUNK_ROWS = 50_000  # (a chunk of the tcp table as text: about 60 MB of Arrow strings)
+CHUNK_CELLS = 1_000_000  # (and fewer rows of a wider table: tcptrace's 82 columns as JSON, 1.7 KB a row)
+
+
+def chunk_rows(df: pd.DataFrame) -> int:
+    """How many rows of ``df`` are formatted at a time."""
+    return max(1, min(CHUNK_ROWS, CHUNK_CELLS // max(1, len(df.columns))))
 _CSV_SPECIAL = '[,"\n]'
 _JSON_SPECIAL = '[\x00-\x1f"\\\\]'
 
@@ -56,7 +65,24 @@ def _kind(col: pd.Series) -> str:
 
 
 def _missing(col: pd.Series) -> np.ndarray:
+    import numpy as np
+
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iub":  # (numpy integers and flags: never missing)
+        return np.zeros(len(col), dtype=bool)
     return col.isna().to_numpy(dtype=bool)
+
+
+def by_distinct(values: np.ndarray, fmt: Callable[[np.ndarray], Any]) -> Any:
+    """``fmt(values)`` (an Arrow array of one text per value), each distinct value
+    formatted once when the values repeat (:func:`pcapkit.reports.table.distinct_values`)."""
+    import pyarrow as pa
+
+    from pcapkit.reports.table import distinct_values
+
+    found = distinct_values(values)
+    if found is None:
+        return fmt(values)
+    return fmt(found[0]).take(pa.array(found[1]))
 
 
 def _float_text(values: np.ndarray, for_json: bool) -> pa.Array:
@@ -101,6 +127,18 @@ def _strings(col: pd.Series) -> pa.Array:
     return pa.array(col.array, type=pa.string(), from_pandas=True)
 
 
+def _object_strings(col: pd.Series) -> pa.Array | None:
+    """A column of Python objects that are all text (or missing) as an Arrow string
+    array (missing: null), else None."""
+    import pyarrow as pa
+
+    try:
+        texts = pa.array(col.to_numpy(dtype=object), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        return None
+    return texts if pa.types.is_string(texts.type) else None
+
+
 def _value_text(col: pd.Series, kind: str, for_json: bool) -> pa.Array:
     """Each value of ``col`` as text (CSV's or JSON's, unquoted), missing values null."""
     import numpy as np
@@ -118,13 +156,14 @@ def _value_text(col: pd.Series, kind: str, for_json: bool) -> pa.Array:
         return pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), text)
     if kind == "int":
         numpy_dtype: Any = getattr(col.dtype, "numpy_dtype", col.dtype)
-        values = pa.array(col.to_numpy(dtype=numpy_dtype, na_value=0), mask=mask)
-        return pc.cast(values, pa.string())
+        text = by_distinct(col.to_numpy(dtype=numpy_dtype, na_value=0),
+                           lambda v: pc.cast(pa.array(v), pa.string()))
+        return pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), text) if mask.any() else text
     if kind == "float":
         values = col.to_numpy(dtype="float64", na_value=np.nan)
         missing = mask | np.isnan(values)
-        text = _float_text(np.where(missing, 0.0, values), for_json)
-        return pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), text)
+        text = by_distinct(np.where(missing, 0.0, values), lambda v: _float_text(v, for_json))
+        return pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), text) if missing.any() else text
     if kind == "bool":
         flags = col.to_numpy(dtype=bool, na_value=False)
         words = pa.array(["false", "true"] if for_json else ["False", "True"])
@@ -135,6 +174,11 @@ def _value_text(col: pd.Series, kind: str, for_json: bool) -> pa.Array:
         return pc.take(names, pa.array(codes, mask=codes < 0))
     if kind == "text":
         return _strings(col)
+    if mask.all():
+        return pa.nulls(len(col), pa.string())
+    texts = _object_strings(col)
+    if texts is not None:  # (text held as Python objects: Arrow's conversion, in C)
+        return _json_string(texts) if for_json else texts
     # Python objects: the conversion the old writers made, value by value
     if for_json:
         cells = [None if is_missing(v) else json.dumps(json_value(v), ensure_ascii=False)
@@ -176,26 +220,68 @@ def _json_string(text: pa.Array) -> pa.Array:
     return quoted
 
 
-def _lines(fields: list[pa.Array], separator: str, wrap: tuple[str, str] = ("", "")) -> str:
+def _lines(fields: list[pa.Array], separator: str, wrap: tuple[str, str] = ("", "")) -> Text:
     """The fields (no nulls) joined row-wise with ``separator``, each row between ``wrap``
-    and ended by a newline, as one string."""
-    import numpy as np
+    and ended by a newline, as UTF-8."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     joined = fields[0] if len(fields) == 1 else pc.binary_join_element_wise(*fields, separator)
-    joined = pc.binary_join_element_wise(pa.scalar(wrap[0]), joined, pa.scalar(wrap[1] + "\n"), "")
+    return _text(pc.binary_join_element_wise(pa.scalar(wrap[0]), joined, pa.scalar(wrap[1] + "\n"), ""))
+
+
+def _text(joined: Any) -> Text:
+    """The strings of an Arrow string array (no nulls) one after another, as UTF-8 (a view
+    of the array's data, not a copy)."""
+    import numpy as np
+    import pyarrow as pa
+
     if isinstance(joined, pa.ChunkedArray):
         joined = joined.combine_chunks()
     offsets, data = joined.buffers()[1], joined.buffers()[2]
     if data is None or not len(joined):
-        return ""
+        return b""
     ends = np.frombuffer(offsets, dtype=np.int32, count=len(joined) + 1, offset=4 * joined.offset)
-    return data.to_pybytes()[int(ends[0]):int(ends[-1])].decode("utf-8")
+    return memoryview(data)[int(ends[0]):int(ends[-1])]
 
 
-def csv_chunks(df: pd.DataFrame, header: bool = True) -> Any:
+def write_parts(stream: IO[str], parts: Iterable[Text]) -> None:
+    """Write UTF-8 ``parts`` to a text stream: to its binary buffer when it has one (no
+    decoding and encoding again), else as text."""
+    binary = getattr(stream, "buffer", None)
+    if binary is not None:
+        stream.flush()
+        for part in parts:
+            binary.write(part)
+        return
+    for part in parts:
+        stream.write(str(part, "utf-8"))
+
+
+def _columns(df: pd.DataFrame) -> list[pd.Series]:
+    """Every column of ``df``, taken once (a column of a frame costs more than a slice of it)."""
+    return [df.iloc[:, i] for i in range(len(df.columns))]
+
+
+def _rows(columns: list[pd.Series], start: int, rows: int, total: int) -> list[pd.Series]:
+    """The rows ``start`` to ``start + rows`` of each column."""
+    if start == 0 and rows >= total:
+        return columns
+    return [col.iloc[start:start + rows] for col in columns]
+
+
+def csv_chunks(df: pd.DataFrame, header: bool = True) -> Iterator[str]:
     """The CSV text of ``df`` (see the module doc), a chunk of whole lines at a time."""
+    return (str(part, "utf-8") for part in csv_parts(df, header))
+
+
+def jsonl_chunks(df: pd.DataFrame) -> Iterator[str]:
+    """The JSON Lines text of ``df`` (see the module doc), a chunk of whole lines at a time."""
+    return (str(part, "utf-8") for part in jsonl_parts(df))
+
+
+def csv_parts(df: pd.DataFrame, header: bool = True) -> Iterator[Text]:
+    """:func:`csv_chunks` as UTF-8."""
     import csv
     import io
 
@@ -206,13 +292,15 @@ def csv_chunks(df: pd.DataFrame, header: bool = True) -> Any:
     if header:
         head = io.StringIO()
         csv.writer(head, lineterminator="\n").writerow([str(c) for c in df.columns])
-        yield head.getvalue()
-    kinds = [_kind(df[c]) for c in df.columns]
-    for start in range(0, len(df), CHUNK_ROWS):
-        chunk = df.iloc[start:start + CHUNK_ROWS]
+        yield head.getvalue().encode("utf-8")
+    columns = _columns(df)
+    kinds = [_kind(col) for col in columns]
+    rows = chunk_rows(df)
+    for start in range(0, len(df), rows):
+        chunk = _rows(columns, start, rows, len(df))
         fields, quoted = [], False
         for i, kind in enumerate(kinds):
-            text = _value_text(chunk.iloc[:, i], kind, False)
+            text = _value_text(chunk[i], kind, False)
             if kind in ("text", "category", "object"):
                 text, some = _csv_field(text)
                 quoted = quoted or some
@@ -229,40 +317,52 @@ def csv_chunks(df: pd.DataFrame, header: bool = True) -> Any:
         out = io.BytesIO()
         table = pa.table({str(i): f for i, f in enumerate(fields)})
         pa_csv.write_csv(table, out, pa_csv.WriteOptions(include_header=False, quoting_style="none"))
-        yield out.getvalue().decode("utf-8")
+        yield out.getvalue()
 
 
-def jsonl_chunks(df: pd.DataFrame) -> Any:
-    """The JSON Lines text of ``df`` (see the module doc), a chunk of whole lines at a time."""
+def jsonl_parts(df: pd.DataFrame) -> Iterator[Text]:
+    """:func:`jsonl_chunks` as UTF-8."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    kinds = [_kind(df[c]) for c in df.columns]
-    # each present value as ', "key": value' (empty when missing), the row's text is their
-    # concatenation without its first separator (Arrow's join skipping nulls drops the
-    # rows where every input is null, so nulls never reach a join)
+    columns = _columns(df)
+    kinds = [_kind(col) for col in columns]
+    # each present value as ', "key": value', the row's text is their concatenation
+    # without its first separator: one join per chunk, a column's key a scalar argument
+    # (a column missing in some rows of the chunk: key and value joined first, missing
+    # ones then empty; Arrow's joins give null where any input is null)
     keys = [", " + json.dumps(str(c), ensure_ascii=False) + ": " for c in df.columns]
-    for start in range(0, len(df), CHUNK_ROWS):
-        chunk = df.iloc[start:start + CHUNK_ROWS]
-        fields = []
+    rows = chunk_rows(df)
+    for start in range(0, len(df), rows):
+        chunk = _rows(columns, start, rows, len(df))
+        args: list[Any] = []
+        trimmed = False  # the first argument is a column no row misses, its key without ", "
         for i, kind in enumerate(kinds):
-            text = _value_text(chunk.iloc[:, i], kind, True)
+            text = _value_text(chunk[i], kind, True)
+            if text.null_count == len(text):
+                continue
             if kind in ("text", "category", "ns"):
                 text = _json_string(text)
-            fields.append(pc.fill_null(pc.binary_join_element_wise(pa.scalar(keys[i]), text, ""), ""))
-        row = fields[0] if len(fields) == 1 else pc.binary_join_element_wise(*fields, "")
-        row = pc.utf8_slice_codeunits(row, 2)
-        yield _lines([row], "", ("{", "}"))
+            if text.null_count == 0:
+                trimmed = trimmed or not args
+                args += [pa.scalar(keys[i][2:] if not args else keys[i]), text]
+            else:
+                args.append(pc.fill_null(pc.binary_join_element_wise(pa.scalar(keys[i]), text, ""), ""))
+        if not args:
+            yield b"{}\n" * len(chunk[0])
+            continue
+        if not trimmed:
+            inner = args[0] if len(args) == 1 else pc.binary_join_element_wise(*args, "")
+            args = [pc.utf8_slice_codeunits(inner, 2)]
+        yield _text(pc.binary_join_element_wise(pa.scalar("{"), *args, pa.scalar("}\n"), ""))
 
 
 def write_csv_columns(df: pd.DataFrame, stream: IO[str], header: bool = True) -> None:
-    for text in csv_chunks(df, header):
-        stream.write(text)
+    write_parts(stream, csv_parts(df, header))
 
 
 def write_jsonl_columns(df: pd.DataFrame, stream: IO[str]) -> None:
-    for text in jsonl_chunks(df):
-        stream.write(text)
+    write_parts(stream, jsonl_parts(df))
 
 
 def json_value(value: Any) -> Any:

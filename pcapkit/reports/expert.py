@@ -134,21 +134,30 @@ def _finding_items(path: str | PathLike[str], frames: set[int] | None, syns: set
     return out
 
 
-def _tcp_items(tcp: pd.DataFrame) -> list[tuple[int, str, str, str, str]]:
-    """Items of the TCP analysis table (one row per TCP frame)."""
+def _tcp_items(tcp: pd.DataFrame) -> pd.DataFrame:
+    """Items of the TCP analysis table (one row per TCP frame), as columns: one pass per
+    kind of item over whole columns, the texts shared (one object per distinct text), so a
+    million SYNs cost arrays, not a million tuples."""
     import numpy as np
+    import pandas as pd
 
-    out: list[tuple[int, str, str, str, str]] = []
     number = tcp["frame.number"].to_numpy()
     flags = tcp["tcp.flags"].to_numpy(dtype=np.int64, na_value=0)
-    # every item of a frame in the order Wireshark adds them: flags first, then analysis
-    per_frame: dict[int, list[tuple[str, str, str]]] = {}
+    rows: list[np.ndarray] = []
+    texts: list[np.ndarray] = []
+    kinds: list[tuple[str, str]] = []  # (severity, group) of each add, in the order Wireshark adds them
 
-    def add(mask: Any, severity: str, group: str, summary: Any) -> None:
-        idx = np.nonzero(np.asarray(mask, dtype=bool))[0]
-        texts = [summary] * len(idx) if isinstance(summary, str) else [summary[i] for i in idx]
-        for i, text in zip(idx.tolist(), texts, strict=True):
-            per_frame.setdefault(i, []).append((severity, group, text))
+    def add(mask: Any, severity: str, group: str, summary: str | tuple[str, np.ndarray]) -> None:
+        """Items on the rows of ``mask``: one text, or (a format with {}, per-row values)."""
+        idx = np.flatnonzero(np.asarray(mask, dtype=bool))
+        if isinstance(summary, str):
+            text = np.full(idx.size, summary, dtype=object)
+        else:
+            values, inverse = np.unique(summary[1][idx], return_inverse=True)
+            text = np.array([summary[0].format(v) for v in values.tolist()], dtype=object)[inverse]
+        rows.append(idx)
+        texts.append(text)
+        kinds.append((severity, group))
 
     syn, fin, rst, ack = (flags & 0x002) != 0, (flags & 0x001) != 0, (flags & 0x004) != 0, (flags & 0x010) != 0
     ack_raw = tcp["tcp.ack_raw"].to_numpy(dtype=np.int64, na_value=0)
@@ -156,10 +165,8 @@ def _tcp_items(tcp: pd.DataFrame) -> list[tuple[int, str, str, str, str]]:
         "The acknowledgment number field is nonzero while the ACK flag is not set")
     sport = tcp["tcp.srcport"].to_numpy(dtype=np.int64, na_value=0)
     dport = tcp["tcp.dstport"].to_numpy(dtype=np.int64, na_value=0)
-    add(syn & ~ack, "Chat", "Sequence",
-        {i: f"Connection establish request (SYN): server port {dport[i]}" for i in np.nonzero(syn & ~ack)[0]})
-    add(syn & ack, "Chat", "Sequence",
-        {i: f"Connection establish acknowledge (SYN+ACK): server port {sport[i]}" for i in np.nonzero(syn & ack)[0]})
+    add(syn & ~ack, "Chat", "Sequence", ("Connection establish request (SYN): server port {}", dport))
+    add(syn & ack, "Chat", "Sequence", ("Connection establish acknowledge (SYN+ACK): server port {}", sport))
     add(fin, "Chat", "Sequence", "Connection finish (FIN)")
     active = _fin_active(tcp, fin)
     add(fin & active, "Note", "Sequence", "This frame initiates the connection closing")
@@ -172,13 +179,19 @@ def _tcp_items(tcp: pd.DataFrame) -> list[tuple[int, str, str, str, str]]:
         mask = tcp[field].to_numpy(dtype=bool, na_value=False)
         if field == "tcp.analysis.duplicate_ack":
             num = tcp["tcp.analysis.duplicate_ack_num"].to_numpy(dtype=np.int64, na_value=0)
-            add(mask, severity, "Sequence", {i: f"{text} (#{num[i]})" for i in np.nonzero(mask)[0]})
+            add(mask, severity, "Sequence", (f"{text} (#{{}})", num))
         else:
             add(mask, severity, "Sequence", text)
-    for i in sorted(per_frame):
-        for severity, group, text in per_frame[i]:
-            out.append((int(number[i]), severity, group, "TCP", text))
-    return out
+    # every item of a frame in the order Wireshark adds them: by row, then by kind
+    row = np.concatenate(rows)
+    kind = np.concatenate([np.full(r.size, k, dtype=np.int64) for k, r in enumerate(rows)])
+    order = np.lexsort((kind, row))
+    kind = kind[order]
+    severities = np.array([s for s, _ in kinds], dtype=object)
+    groups = np.array([g for _, g in kinds], dtype=object)
+    return pd.DataFrame({"frame.number": number[row[order]].astype(np.int64), "severity": severities[kind],
+                         "group": groups[kind], "protocol": np.full(row.size, "TCP", dtype=object),
+                         "summary": np.concatenate(texts)[order]}, columns=list(ITEM_COLUMNS))
 
 
 def _tfo_answers(tcp: pd.DataFrame, syn: Any, synack: Any) -> tuple[Any, Any]:
@@ -322,9 +335,11 @@ def expert_items(path: str | PathLike[str], filter: str | None = None, *, tcp: p
         packets = packets[packets["frame.number"].isin(frames)]
     if tcp is None or filter:
         tcp = tcp_frames(path, bpf=filter or None)
-    items = (_tcp_items(tcp) + _dsack_items(packets) + _tcp_option_items(packets) + _ipv4_items(packets)
-             + _finding_items(path, frames, _syn_frames(tcp), protocols))
-    df = pd.DataFrame(items, columns=list(ITEM_COLUMNS))
+    others = (_dsack_items(packets) + _tcp_option_items(packets) + _ipv4_items(packets)
+              + _finding_items(path, frames, _syn_frames(tcp), protocols))
+    df = _tcp_items(tcp)
+    if others:
+        df = pd.concat([df, pd.DataFrame(others, columns=list(ITEM_COLUMNS))], ignore_index=True)
     df["severity"] = pd.Categorical(df["severity"], categories=list(SEVERITIES), ordered=True)
     df = df.sort_values("frame.number", kind="stable").reset_index(drop=True)
     df["frame.number"] = df["frame.number"].astype("uint32")

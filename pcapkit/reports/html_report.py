@@ -170,10 +170,13 @@ def build_report(path: str | PathLike[str], *, max_rows: int = MAX_ROWS, streams
     conv = flows(path)
     found = [*info.warnings, *(str(t.attrs["pcapkit.error"]) for t in (conv,) if "pcapkit.error" in t.attrs)]
     sections.append(Section("flows", "Conversations", [table_html(conv, "flows-table", max_rows)]))
+    busiest = busiest_streams(conv, streams)
+    del conv  # (each table is dropped once its section is made: on a million flows they add up to gigabytes)
 
     an = analyse(path)
     hs = handshakes(an)
     sections.append(Section("handshakes", "TCP handshakes", [table_html(hs, "handshakes-table", max_rows)]))
+    del hs
 
     rtt = rtt_summarize(analysed_samples(an))
     sections.append(Section("rtt", "RTT per stream and direction (seconds; tshark's ack_rtt)",
@@ -191,11 +194,12 @@ def build_report(path: str | PathLike[str], *, max_rows: int = MAX_ROWS, streams
     sections.insert(hierarchy_at, Section("hierarchy", "Protocol hierarchy",
                                           [table_html(hier, "hierarchy-table", max_rows)]))
     found += [str(t.attrs["pcapkit.error"]) for t in (tcp, exp) if "pcapkit.error" in t.attrs]
+    del tcp, events
     sections.append(Section("expert", "Expert information",
                             [table_html(exp, "expert-table", max_rows, row_class="severity")]))
 
     figures: list[str] = []
-    for stream in busiest_streams(conv, streams):
+    for stream in busiest:
         try:
             data = analysed_connection(an, stream, "auto", name)
         except PlotError as exc:

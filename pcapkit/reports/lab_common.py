@@ -48,6 +48,7 @@ class Trace:
     packets: list[Packet]
     t0: int
     error: str | None
+    warnings: list[str] = field(default_factory=list)  # (the limit that stopped the reading, if one did)
 
     def __iter__(self) -> Iterator[Packet]:
         return iter(self.packets)
@@ -60,15 +61,28 @@ class Trace:
         return [p for p in self.packets if layer(p, protocol) is not None]
 
 
-def read_trace(path: str | PathLike[str]) -> Trace:
-    """Dissect the whole capture at ``path`` (with IP reassembly and stream state)."""
+# A lab trace is tens to a few thousand frames; every dissected packet is kept (about 1 KB
+# each), so a capture of millions would need gigabytes: the labs read this many at most.
+LAB_MAX_PACKETS = 250_000
+
+
+def read_trace(path: str | PathLike[str], max_packets: int = LAB_MAX_PACKETS) -> Trace:
+    """Dissect the capture at ``path`` (with IP reassembly and stream state), its first
+    ``max_packets`` packets at most (the trace's ``warnings`` say so when that cut it)."""
+    import itertools
+
     from pcapkit.dissect.driver import dissect_file
 
     warnings: list[str] = []
-    packets = list(dissect_file(str(path), warnings=warnings))
+    packets = list(itertools.islice(dissect_file(str(path), warnings=warnings), max_packets + 1))
+    limits = []
+    if len(packets) > max_packets:
+        del packets[max_packets:]
+        limits.append(f"{path}: the labs read the first {max_packets:,} packets only (a lab trace is a few "
+                      f"thousand); the answers are about those")
     if not packets:
         raise LabError(warnings[0] if warnings else f"{path}: no packets")
-    return Trace(str(path), packets, packets[0].frame.ts_ns, warnings[0] if warnings else None)
+    return Trace(str(path), packets, packets[0].frame.ts_ns, warnings[0] if warnings else None, limits)
 
 
 def layer(packet: Packet, protocol: str, nth: int = 0) -> Layer | None:
@@ -118,12 +132,16 @@ class Answers:
     def missing(self, question: str, reason: str, at: str | int | Iterable[Packet] = "") -> None:
         self.add(question, NO_ANSWER + reason, at)
 
-    def frame(self, error: str | None = None) -> pd.DataFrame:
+    def frame(self, error: str | None = None, warnings: Iterable[str] = ()) -> pd.DataFrame:
+        """The rows as a table; ``error`` (the input was cut short) and ``warnings`` (a
+        limit cut the reading) go with it for the command to report."""
         import pandas as pd
 
         df = pd.DataFrame(self.rows, columns=["question", "answer", "frames"]).astype("string")
         if error:
             df.attrs["pcapkit.error"] = error
+        if warnings:
+            df.attrs["warnings"] = list(warnings)
         return df
 
 

@@ -116,7 +116,7 @@ def lab_dhcp_answers(path: str | PathLike[str]) -> pd.DataFrame:
     discover = next((r for r in rows if r["message"] == "Discover"), None)
     if discover is None:
         out.missing("the Discover / Offer / Request / ACK exchange", "the trace holds no DHCP Discover")
-        return out.frame(trace.error)
+        return out.frame(trace.error, trace.warnings)
     xid = discover["transaction_id"]
     offer = _after(rows, "Offer", xid, discover["frame"])
     request = _after(rows, "Request", xid, offer["frame"] if offer else discover["frame"])
@@ -196,7 +196,7 @@ def lab_dhcp_answers(path: str | PathLike[str]) -> pd.DataFrame:
     else:
         out.missing("Release: sent to, and does the server acknowledge it", "the trace holds no DHCP Release")
     _arp_rows(out, trace, discover, ack, offer)
-    return out.frame(trace.error)
+    return out.frame(trace.error, trace.warnings)
 
 
 def _arp_rows(out: Answers, trace: Trace, discover: dict[str, Any], ack: dict[str, Any] | None,

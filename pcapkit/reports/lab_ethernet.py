@@ -94,7 +94,7 @@ def lab_ethernet_arp(path: str | PathLike[str]) -> pd.DataFrame:
                 f"{offset}: it is byte {offset + 1}" if phrase.startswith("OK")
                 else f"no answer: the status line is {f'{version} {code} {phrase}'!r}", [response])
     _arp(out, trace, None if request is None else get(request, "eth", "eth.src"))
-    return out.frame(trace.error)
+    return out.frame(trace.error, trace.warnings)
 
 
 def _arp(out: Answers, trace: Trace, host_mac: str | None) -> None:

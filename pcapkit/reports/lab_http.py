@@ -227,4 +227,4 @@ def lab_http(path: str | PathLike[str], part: int | None = None) -> pd.DataFrame
     for n in PARTS if part is None else (part,):
         if part is not None or lab.has(n):
             getattr(lab, f"part{n}")()
-    return lab.out.frame(lab.trace.error)
+    return lab.out.frame(lab.trace.error, lab.trace.warnings)

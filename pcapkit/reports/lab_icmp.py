@@ -96,7 +96,7 @@ def lab_icmp(path: str | PathLike[str]) -> pd.DataFrame:
     else:
         out.missing("ping: Echo request and reply", "no Echo request in the trace is answered by an Echo reply")
     _traceroute(out, trace, pairs)
-    return out.frame(trace.error)
+    return out.frame(trace.error, trace.warnings)
 
 
 def _traceroute(out: Answers, trace: Trace, pairs: list[tuple[Packet, Packet]]) -> None:

@@ -44,7 +44,7 @@ def lab_intro(path: str | PathLike[str]) -> pd.DataFrame:
             (", ".join(protocols) or "none decoded") + (", http (from the TCP payloads)" if messages else ""), "")
     if request is None:
         out.missing("time from the HTTP GET to the HTTP OK", "no TCP segment starts with an HTTP GET")
-        return out.frame(trace.error)
+        return out.frame(trace.error, trace.warnings)
     question = "time from the HTTP GET to the HTTP OK (s)"
     if response is None:
         out.missing(question, "the trace holds no HTTP response to the GET", [request.packet])
@@ -62,4 +62,4 @@ def lab_intro(path: str | PathLike[str]) -> pd.DataFrame:
         out.add("the HTTP OK message's first line", " ".join(
             str(response.fields[f]) for f in ("http.response.version", "http.response.code", "http.response.phrase")
             if f in response.fields), [response.packet if start is None else start[0]])
-    return out.frame(trace.error)
+    return out.frame(trace.error, trace.warnings)

@@ -161,7 +161,7 @@ def lab_ip(path: str | PathLike[str]) -> pd.DataFrame:
         out.missing("IPv6 part (v8.1): the host's AAAA query over IPv6 and its response",
                     "this trace holds no DNS AAAA query over IPv6 (the v8.1 lab uses ip-wireshark-trace2-1 "
                     "for it)")
-    return out.frame(trace.error)
+    return out.frame(trace.error, trace.warnings)
 
 
 def _routers(out: Answers, trace: Trace, probes: list[list[Packet]], errors: list[Packet]) -> None:

@@ -137,4 +137,4 @@ def lab_nat(home: str | PathLike[str], isp: str | PathLike[str]) -> pd.DataFrame
         rows.append(f"{wan}:{wport} <-> {lan}:{lport} (to {remote}:{rport})")
     out.add("NAT translation table (WAN side address:port <-> LAN side address:port, per connection)",
             "; ".join(rows), "; ".join(f"{in_syns[k].frame.number} / {out_syns[k].frame.number}" for k in both))
-    return out.frame(inside.error or outside.error)
+    return out.frame(inside.error or outside.error, inside.warnings + outside.warnings)

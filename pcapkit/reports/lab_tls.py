@@ -103,7 +103,7 @@ def lab_tls(path: str | PathLike[str]) -> pd.DataFrame:
     hello = _find(trace.packets, _is(CLIENT_HELLO))
     if hello is None:
         out.missing("the TLS exchange", "no ClientHello in the trace")
-        return out.frame(trace.error)
+        return out.frame(trace.error, trace.warnings)
     client = get(hello[0], "ip", "ip.src")
     # the exchange: the ClientHello's TCP connection, from the ClientHello on
     ends = set(endpoints(hello[0]))
@@ -144,7 +144,7 @@ def lab_tls(path: str | PathLike[str]) -> pd.DataFrame:
     server = _find(exchange, _is(SERVER_HELLO))
     if server is None:
         out.missing("ServerHello: chosen cipher suite", "no ServerHello after the ClientHello")
-        return out.frame(trace.error)
+        return out.frame(trace.error, trace.warnings)
     packet, r = server
     chosen = r.get("tls.handshake.ciphersuite")
     if isinstance(chosen, int):
@@ -202,4 +202,4 @@ def lab_tls(path: str | PathLike[str]) -> pd.DataFrame:
         out.add("application data records: content type, count, first (frame, length)",
                 f"{APPLICATION_DATA}; {len(data)}; frame {data[0][0].frame.number}, {data[0][1]['tls.record.length']}",
                 [data[0][0]])
-    return out.frame(trace.error)
+    return out.frame(trace.error, trace.warnings)

@@ -75,5 +75,5 @@ def lab_udp(path: str | PathLike[str]) -> pd.DataFrame:
         out.add(question, f"frames {sent.frame.number} and {reply.frame.number}: the reply's source port "
                 f"({dp}) is the request's destination port and its destination port ({sp}) the request's "
                 f"source port", [sent, reply])
-    return out.frame(trace.error)
+    return out.frame(trace.error, trace.warnings)
 

@@ -115,7 +115,7 @@ def lab_wifi(path: str | PathLike[str]) -> pd.DataFrame:
                 "rates)", rates(first_beacon), [first_beacon])
     host = _tcp(out, trace, syn)
     if host is None:
-        return out.frame(trace.error)
+        return out.frame(trace.error, trace.warnings)
     _leaving(out, trace, host, first_ap)
     probes, responses = _mgmt(trace, PROBE_REQUEST), _mgmt(trace, PROBE_RESPONSE)
     for label, frames in (("probe request", probes), ("probe response", responses)):
@@ -126,7 +126,7 @@ def lab_wifi(path: str | PathLike[str]) -> pd.DataFrame:
         out.add("purpose of probe requests and responses",
                 "a station asks which APs are in range (broadcast probe request); APs answer with a probe response",
                 "")
-    return out.frame(trace.error)
+    return out.frame(trace.error, trace.warnings)
 
 
 def _tcp(out: Answers, trace: Trace, syn: Packet | None) -> object:

@@ -17,8 +17,9 @@ left out and how to see them. Missing values are empty cells (as tshark's column
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
@@ -126,6 +127,29 @@ def fixed_decimals(values: np.ndarray, decimals: int) -> np.ndarray:
     return text
 
 
+def distinct_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(the distinct values, the index of each value among them) when a column repeats few
+    values (a counter that is mostly 0, a flag), so that each is formatted once; None when
+    formatting every value costs less: integers over a short range by their offset from
+    the least, other numbers through :func:`numpy.unique` when a first look finds repeats."""
+    import numpy as np
+
+    n = values.shape[0]
+    if n < 64 or values.dtype.kind not in "iuf":
+        return None
+    if values.dtype.kind in "iu":
+        low, high = int(values.min()), int(values.max())
+        if high - low >= n // 4:
+            return None
+        return np.arange(low, high + 1, dtype=values.dtype), (values - low).astype(np.intp)
+    if np.unique(values[:64]).shape[0] > 16 or (np.signbit(values) & (values == 0)).any():
+        return None  # (few repeats; or -0.0, which unique takes for 0.0)
+    distinct, index = np.unique(values, return_inverse=True)
+    if distinct.shape[0] > n // 4:
+        return None
+    return distinct, index.reshape(-1)
+
+
 def format_cells(col: pd.Series, kind: str, decimals: int, max_text: int = MAX_TEXT) -> np.ndarray:
     """Every cell of ``col`` as text (a numpy string array), missing values empty; text
     longer than ``max_text`` is cut with an ellipsis."""
@@ -139,9 +163,13 @@ def format_cells(col: pd.Series, kind: str, decimals: int, max_text: int = MAX_T
         text = ns_decimal(values, decimals)
     elif kind == "int":
         numpy_dtype: Any = getattr(col.dtype, "numpy_dtype", col.dtype)
-        text = col.to_numpy(dtype=numpy_dtype, na_value=0).astype(str)
+        ints = col.to_numpy(dtype=numpy_dtype, na_value=0)
+        found = distinct_values(ints)
+        text = ints.astype(str) if found is None else found[0].astype(str)[found[1]]
     elif kind == "float":
-        text = fixed_decimals(np.where(mask, 0.0, col.to_numpy(dtype="float64", na_value=np.nan)), decimals)
+        floats = np.where(mask, 0.0, col.to_numpy(dtype="float64", na_value=np.nan))
+        found = distinct_values(floats)
+        text = fixed_decimals(floats, decimals) if found is None else fixed_decimals(found[0], decimals)[found[1]]
     elif kind == "bool":
         flags = col.fillna(False).to_numpy(dtype=bool)
         text = np.where(flags, "True", "False")
@@ -211,13 +239,22 @@ def plan(df: pd.DataFrame, columns: Sequence[str], width: int,
     """Which of ``columns`` fit ``width`` (kept in ``priority`` order, default the display
     order; the first is always kept, even when it alone is wider), laid out in display
     order. Text columns cut to ``MAX_TEXT`` then share out the width left over."""
-    laid: dict[str, _Column] = {}
-    natural: dict[str, int] = {}
+    measured: dict[str, tuple[str, int, int]] = {}
     for name in columns:
         col = df[name]
         kind = column_kind(col)
         places = (decimals or {}).get(name, decimals_for(name, col.dtype))
-        full = _value_width(col, kind, places)
+        measured[name] = (kind, places, _value_width(col, kind, places))
+    return plan_measured(measured, columns, width, priority)
+
+
+def plan_measured(measured: Mapping[str, tuple[str, int, int]], columns: Sequence[str], width: int,
+                  priority: Sequence[str] | None = None) -> TableLayout:
+    """:func:`plan` of columns already measured: name -> (kind, decimals, widest value)."""
+    laid: dict[str, _Column] = {}
+    natural: dict[str, int] = {}
+    for name in columns:
+        kind, places, full = measured[name]
         natural[name] = full
         laid[name] = _layout(name, kind, places, min(full, MAX_TEXT))
     kept: list[str] = []
@@ -239,6 +276,86 @@ def plan(df: pd.DataFrame, columns: Sequence[str], width: int,
     return TableLayout(shown, tuple(n for n in columns if n not in kept))
 
 
+class TableExtents:
+    """What a table's layout needs of rows that come in parts (DataFrames with the same
+    columns, each :meth:`add`-ed): per column whether any cell is filled, its least and
+    greatest value (numbers, times), whether a flag is ever False, its longest text. A
+    column's widest cell is one of its extremes formatted as the final rows' dtype holds
+    them (a part may hold a column otherwise: an integer column with NA elsewhere is
+    float in the whole), so parts measured in a first pass lay out the rows of a
+    second pass exactly as :func:`plan` lays out all rows at once. ``columns``: the only
+    columns measured (those a table can show), default every column."""
+
+    def __init__(self, columns: Collection[str] | None = None) -> None:
+        self.columns = None if columns is None else set(columns)  # (None: every column is measured)
+        self.rows = 0
+        self.filled: dict[str, bool] = {}
+        self._extremes: dict[str, pd.Series] = {}
+        self._flags: dict[str, bool] = {}  # a bool column: some value is False
+        self._text: dict[str, int] = {}
+
+    def add(self, df: pd.DataFrame) -> None:
+        """Measure the rows of ``df``."""
+        import numpy as np
+        import pandas as pd
+
+        self.rows += len(df)
+        for name in df.columns:
+            if self.columns is not None and name not in self.columns:
+                continue
+            col = df[name]
+            present = col.dropna()
+            filled = not present.empty
+            self.filled[name] = self.filled.get(name, False) or filled
+            if not filled:
+                continue
+            kind = column_kind(col)
+            if kind == "bool":
+                self._flags[name] = self._flags.get(name, False) or bool((~present.astype(bool)).any())
+            elif kind in ("int", "float", "ns"):
+                values = present.to_numpy()
+                ends = present.iloc[[int(np.argmin(values)), int(np.argmax(values))]]
+                if name in self._extremes:
+                    both = pd.concat([self._extremes[name], ends], ignore_index=True)  # (int and float: float)
+                    values = both.to_numpy()
+                    ends = both.iloc[[int(np.argmin(values)), int(np.argmax(values))]]
+                self._extremes[name] = ends.reset_index(drop=True)
+            else:
+                if isinstance(col.dtype, pd.CategoricalDtype):
+                    texts = present.cat.remove_unused_categories().cat.categories.to_numpy(dtype=object)
+                else:
+                    texts = present.to_numpy(dtype=object)
+                longest = int(np.char.str_len(texts.astype(str)).max())
+                self._text[name] = max(self._text.get(name, 0), longest)
+
+    def value_width(self, name: str, template: pd.Series, kind: str, decimals: int) -> int:
+        """The widest cell of column ``name`` held as ``template`` (a part of the final
+        rows) holds it."""
+        import numpy as np
+
+        if not self.filled.get(name):
+            return 0
+        if kind == "bool":
+            return 5 if self._flags.get(name) else 4
+        if kind in ("int", "float", "ns") and name in self._extremes:
+            ends = self._extremes[name]
+            if ends.dtype != template.dtype:
+                ends = ends.astype(template.dtype)
+            return int(np.char.str_len(format_cells(ends, kind, decimals)).max())
+        return self._text.get(name, 0)
+
+    def plan(self, template: pd.DataFrame, columns: Sequence[str], width: int,
+             decimals: Mapping[str, int] | None = None, priority: Sequence[str] | None = None) -> TableLayout:
+        """:func:`plan` of every row measured, whose dtypes are ``template``'s."""
+        measured: dict[str, tuple[str, int, int]] = {}
+        for name in columns:
+            col = template[name]
+            kind = column_kind(col)
+            places = (decimals or {}).get(name, decimals_for(name, col.dtype))
+            measured[name] = (kind, places, self.value_width(name, col, kind, places))
+        return plan_measured(measured, columns, width, priority)
+
+
 def _pad(text: np.ndarray, column: _Column) -> np.ndarray:
     import numpy as np
 
@@ -248,8 +365,12 @@ def _pad(text: np.ndarray, column: _Column) -> np.ndarray:
 def table_lines(df: pd.DataFrame, layout: TableLayout) -> Iterator[str]:
     """The header, the rule and every row of ``df`` in the layout, a chunk at a time
     (each yielded string is one or more whole lines ending in a newline)."""
-    import numpy as np
+    yield from header_lines(layout)
+    yield from row_lines(df, layout)
 
+
+def header_lines(layout: TableLayout) -> Iterator[str]:
+    """The header lines of a table in ``layout`` and the rule under them."""
     cols = layout.shown
     depth = max(len(c.header) for c in cols)
     for i in range(depth):
@@ -260,14 +381,52 @@ def table_lines(df: pd.DataFrame, layout: TableLayout) -> Iterator[str]:
             cells.append(text.rjust(c.width) if c.right else text.ljust(c.width))
         yield GAP.join(cells).rstrip() + "\n"
     yield GAP.join("-" * c.width for c in cols) + "\n"
+
+
+def row_lines(df: pd.DataFrame, layout: TableLayout) -> Iterator[str]:
+    """The rows of ``df`` in ``layout``, ``CHUNK_ROWS`` at a time, each line without its
+    trailing whitespace. Every cell is padded to its column's width, so a chunk is a
+    matrix of characters (a line a row, the cells at fixed offsets, UCS-4 as numpy holds
+    text) from which the lines, cut after their last non-blank character, are read at once."""
+    import numpy as np
+
+    cols = layout.shown
+    starts = np.cumsum([0] + [c.width + len(GAP) for c in cols])
+    width = int(starts[-1]) - len(GAP)
     for start in range(0, len(df), CHUNK_ROWS):
         chunk = df.iloc[start:start + CHUNK_ROWS]
-        line: np.ndarray | None = None
-        for c in cols:
-            cell = _pad(format_cells(chunk[c.name], c.kind, c.decimals, c.width), c)
-            line = cell if line is None else np.char.add(np.char.add(line, GAP), cell)
-        assert line is not None
-        yield "\n".join(s.rstrip() for s in line.tolist()) + "\n"
+        cells = [_pad(format_cells(chunk[c.name], c.kind, c.decimals, c.width), c) for c in cols]
+        if any(cell.dtype.itemsize != 4 * c.width for cell, c in zip(cells, cols, strict=True)):
+            # (a cell wider than its column: joined as they are)
+            line = cells[0]
+            for cell in cells[1:]:
+                line = np.char.add(np.char.add(line, GAP), cell)
+            yield "\n".join(s.rstrip() for s in line.tolist()) + "\n"
+            continue
+        n = len(chunk)
+        lines = np.full((n, width + 1), ord(" "), dtype=np.uint32)
+        for cell, c, at in zip(cells, cols, starts.tolist(), strict=False):
+            lines[:, at:at + c.width] = np.ascontiguousarray(cell).view(np.uint32).reshape(n, c.width)
+        del cells
+        codes = lines[:, :width]
+        table = _blank_codes()
+        blank = table[np.minimum(codes, table.shape[0] - 1)]
+        length = width - np.argmin(blank[:, ::-1], axis=1)  # (after the last non-blank character)
+        length[blank.all(axis=1)] = 0
+        lines[np.arange(n), length] = ord("\n")
+        keep = np.arange(width + 1)[None, :] <= length[:, None]
+        yield lines[keep].tobytes().decode("utf-32-le")
+
+
+@functools.cache
+def _blank_codes() -> np.ndarray:
+    """Whether each character code is one that ``str.rstrip`` strips."""
+    import numpy as np
+
+    last = 0x3000
+    table = np.zeros(last + 2, dtype=bool)  # (the last entry: every code above, not blank)
+    table[[c for c in range(last + 1) if chr(c).isspace()]] = True
+    return table
 
 
 def hidden_note(hidden: Sequence[str], total: int, width: int = DEFAULT_WIDTH) -> str:
@@ -308,5 +467,33 @@ def table_text_chunks(df: pd.DataFrame, *, columns: Sequence[str] | None = None,
     yield from table_lines(df, layout)
     left_out = list(layout.hidden) + [c for c in df.columns if c not in wanted]
     note = hidden_note(left_out, len(df.columns), width)
+    if note:
+        yield note
+
+
+def table_text_frames(frames: Iterable[pd.DataFrame], extents: TableExtents, *,
+                      columns: Sequence[str] | None = None, width: int = DEFAULT_WIDTH, title: str | None = None,
+                      decimals: Mapping[str, int] | None = None,
+                      priority: Sequence[str] | None = None) -> Iterator[str]:
+    """:func:`table_text_chunks` of the rows of ``frames`` joined (parts with the same
+    columns and dtypes), laid out from ``extents`` (those rows measured beforehand, see
+    :class:`TableExtents`): the same text, one part in memory at a time."""
+    import itertools
+
+    parts = iter(frames)
+    first = next(parts, None)
+    if title:
+        yield title + "\n"
+    if first is None or not extents.rows:
+        yield "(no rows)\n"
+        return
+    wanted = [c for c in (columns if columns is not None else first.columns) if c in first.columns]
+    ordered = [c for c in priority if c in wanted] if priority is not None else None
+    layout = extents.plan(first, wanted, width, decimals, ordered)
+    yield from header_lines(layout)
+    for df in itertools.chain([first], parts):
+        yield from row_lines(df, layout)
+    left_out = list(layout.hidden) + [c for c in first.columns if c not in wanted]
+    note = hidden_note(left_out, len(first.columns), width)
     if note:
         yield note

@@ -27,7 +27,7 @@ import functools
 import inspect
 import os
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 _BUILTINS = frozenset(dir(builtins))
@@ -291,13 +291,32 @@ def generate(functions: Iterable[Callable[..., Any]], *, expressions: Iterable[C
     return out
 
 
-def build(namespace: dict[str, Any], generated: list[tuple[Callable[..., Any], ast.Module]],
+def generated_code(functions: Iterable[Callable[..., Any]], *, expressions: Iterable[Callable[..., Any]] = (),
+                   inline: Iterable[Callable[..., Any]] = ()) -> list[tuple[Callable[..., Any], types.CodeType]]:
+    """What :func:`generate` makes of ``functions``, compiled, each with its source's file
+    name (tracebacks, numba's cache): from :mod:`pcapkit.tcpflow.codecache` when nothing it
+    is made from has changed since it was last made, else generated and stored there."""
+    from pcapkit.tcpflow import codecache
+
+    functions, expressions, inline = list(functions), list(expressions), list(inline)
+    key = codecache.cache_key([*functions, *expressions, *inline])
+    codes = codecache.load(key)
+    if codes is None or len(codes) != len(functions):
+        codes = [compile(module, inspect.getfile(original), "exec")
+                 for original, module in generate(functions, expressions=expressions, inline=inline)]
+        codecache.store(key, codes)
+    return list(zip(functions, codes, strict=True))
+
+
+def build(namespace: dict[str, Any], generated: Sequence[tuple[Callable[..., Any], ast.Module | types.CodeType]],
           jit: Callable[[Callable[..., Any]], Any] | None = None) -> None:
-    """Define the ``generated`` functions in ``namespace`` (which holds the globals they
-    need), each compiled with its source's file name (tracebacks, numba's cache); with
-    ``jit``, each is replaced by ``jit(function)`` there, so they call each other compiled."""
+    """Define the ``generated`` functions (modules from :func:`generate`, or their code from
+    :func:`generated_code`) in ``namespace`` (which holds the globals they need), each
+    compiled with its source's file name (tracebacks, numba's cache); with ``jit``, each is
+    replaced by ``jit(function)`` there, so they call each other compiled."""
     for original, module in generated:
-        exec(compile(module, inspect.getfile(original), "exec"), namespace)
+        code = module if isinstance(module, types.CodeType) else compile(module, inspect.getfile(original), "exec")
+        exec(code, namespace)
         fn = namespace[original.__name__]
         assert isinstance(fn, types.FunctionType)
         fn.__module__ = original.__module__

@@ -1,9 +1,9 @@
 """Pending IPv4 fragments skip the per-packet dissectors (only the reassembler's
 bookkeeping runs): every table must be what the full dissection of each fragment gives.
 
-The reference is the same code with the shortcut refused for every fragment
-(``IPReassembler.add_if_incomplete`` answering "might complete"), so each fragment goes
-through the dissectors as before the shortcut existed."""
+The reference is the same code with the shortcuts refused for every fragment
+(``IPReassembler.add_if_incomplete`` answering "might complete", ``add_pending_batch``
+taking none), so each fragment goes through the dissectors as before the shortcuts existed."""
 
 from __future__ import annotations
 
@@ -94,9 +94,19 @@ def _both(monkeypatch: pytest.MonkeyPatch, run: Any) -> tuple[Any, Any, int]:
         taken += done
         return done
 
+    real_bulk = IPReassembler.add_pending_batch
+
+    def counting_bulk(self: IPReassembler, rows: Any, lo: int, hi: int) -> int:
+        nonlocal taken
+        stop = real_bulk(self, rows, lo, hi)
+        taken += stop - lo
+        return stop
+
     monkeypatch.setattr(IPReassembler, "add_if_incomplete", counting)
+    monkeypatch.setattr(IPReassembler, "add_pending_batch", counting_bulk)
     fast = run()
     monkeypatch.setattr(IPReassembler, "add_if_incomplete", lambda self, *args: False)
+    monkeypatch.setattr(IPReassembler, "add_pending_batch", lambda self, rows, lo, hi: lo)
     full = run()
     return fast, full, taken
 

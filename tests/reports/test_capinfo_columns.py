@@ -6,6 +6,7 @@ on every corpus file."""
 from __future__ import annotations
 
 import dataclasses
+import struct
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,9 @@ from conftest import corpus_files, corpus_id
 from pcapkit.capture.files import open_capture
 from pcapkit.capture.pcap import PcapReader
 from pcapkit.errors import PcapkitError
-from pcapkit.reports.capinfo import _pcap_counts, capture_info
+from pcapkit.reports import record_counts
+from pcapkit.reports.capinfo import capture_info
+from pcapkit.reports.record_counts import pcap_counts
 
 
 def _pcap_files() -> list[Path]:
@@ -33,7 +36,7 @@ FILES = _pcap_files()
 
 
 def test_the_sample_has_cut_and_whole_files() -> None:
-    counted = [_pcap_counts(str(p)) is not None for p in FILES]
+    counted = [pcap_counts(str(p)) is not None for p in FILES]
     assert sum(counted) >= 50 and not all(counted)  # (damaged ones take the per-frame path)
 
 
@@ -42,3 +45,43 @@ def test_batches_count_as_the_frames(path: Path) -> None:
     fast = capture_info(path, hashes=False)
     slow = capture_info(path, hashes=False, on_frame=lambda frame: None)  # (per frame)
     assert dataclasses.asdict(fast) == dataclasses.asdict(slow)
+
+
+@pytest.mark.parametrize("path", FILES, ids=corpus_id)
+def test_runs_count_as_the_batches(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counting runs of equal-sized records (taken whatever the runs' length here) gives
+    the record walk's counts, or leaves the file to it (damage, other record layouts)."""
+    monkeypatch.setattr(record_counts, "MIN_RUN", 0)
+    runs = record_counts.pcap_counts_by_runs(str(path))
+    if runs is not None:
+        assert runs == pcap_counts(str(path))
+
+
+def _pcap(path: Path, records: list[tuple[int, int, int, int]], nanosecond: bool = False) -> None:
+    """A pcap file of (seconds, fraction, caplen, wirelen) records, zero bytes as data."""
+    magic = 0xA1B23C4D if nanosecond else 0xA1B2C3D4
+    out = [struct.pack("<IHHiIII", magic, 2, 4, 0, 0, 65535, 1)]
+    out += [struct.pack("<IIII", sec, frac, cap, wire) + bytes(cap) for sec, frac, cap, wire in records]
+    path.write_bytes(b"".join(out))
+
+
+@pytest.mark.parametrize("nanosecond", [False, True])
+def test_runs_of_equal_records_are_counted_without_the_walk(tmp_path: Path, nanosecond: bool) -> None:
+    """Long runs of equal caplens (one cut short by the snap length), times out of order
+    and a fraction past one second: the runs' counts are the walk's; a record cut at the
+    end of the file leaves the count to the walk (which reports the damage)."""
+    records = [(1000 + i, i * 7 % 1000, 60, 60) for i in range(500)]
+    records += [(900, 2_000_000_000 if nanosecond else 2_000_000, 60, 60)]
+    records += [(1600 + i, 5, 96, 1514) for i in range(300)] + [(1500, 1, 42, 42)] * 200
+    path = tmp_path / "runs.pcap"
+    _pcap(path, records, nanosecond)
+    runs = record_counts.pcap_counts_by_runs(str(path))
+    assert runs is not None and runs == pcap_counts(str(path))
+    assert runs[6:] == (96, 96) and runs[5] is False
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(path.read_bytes()[:-10])
+    assert record_counts.pcap_counts_by_runs(str(cut)) is None
+    short_runs = tmp_path / "short-runs.pcap"
+    _pcap(short_runs, [(1, 0, 60 + i % 2, 60 + i % 2) for i in range(2000)])
+    assert record_counts.pcap_counts_by_runs(str(short_runs)) is None
+    assert capture_info(short_runs, hashes=False).packets == 2000

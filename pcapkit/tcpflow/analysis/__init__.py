@@ -75,7 +75,7 @@ class Backend:
         self.grow = self._namespace["grow"]
 
     def _make(self, *functions: Any) -> None:
-        backends.build(self._namespace, backends.generate(functions, expressions=_EXPRESSIONS, inline=_INLINE),
+        backends.build(self._namespace, backends.generated_code(functions, expressions=_EXPRESSIONS, inline=_INLINE),
                        self._jit)
 
     @functools.cached_property

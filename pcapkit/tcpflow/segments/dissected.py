@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pcapkit.columnar.fragments import candidates, walk_rows
 from pcapkit.columnar.perpacket import gc_paused
 from pcapkit.fields import MISSING
 from pcapkit.frame import Frame
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from pcapkit.capture.batch import RecordBatch
     from pcapkit.dissect.base import Layer
     from pcapkit.dissect.driver import DissectSession
+    from pcapkit.dissect.fragment_bulk import FragmentRows
 
 
 _NET = ("ip", "ipv6")
@@ -139,60 +141,126 @@ def dissected_rows(rb: RecordBatch, numbers: np.ndarray, rows: np.ndarray, sessi
 
     ``fragments``: (values, valid) of the fast path's ``FRAGMENT_IP_OFFSET`` column: such
     a fragment that leaves its datagram incomplete only goes through the session's
-    reassembler (its facts come from its IPv4 header; it carries no analysed segment)."""
+    reassembler (its facts come from its IPv4 header; it carries no analysed segment);
+    runs of them are added in bulk (:mod:`pcapkit.columnar.fragments`)."""
     found: list[tuple[dict[str, int], tuple[int, int, int], tuple[int, int, int], list[tuple[int, int]]]] = []
     payloads: list[bytes] = []
     packet_rows: list[tuple[dict[str, int], tuple[int, int, int], tuple[int, int, int]]] = []
+    bulk_packets: list[PacketRows] = []
     quiet = session.reassembler.add_if_incomplete if fragments is not None and session.reassemble_ip else None
+    row_list = rows.tolist()
     with gc_paused():
-        _dissect_rows(rb, numbers, rows, session, keep_payload, packets, fragments, quiet, found, payloads,
-                      packet_rows)
+        def per_row(p: int) -> None:
+            _dissect_row(rb, numbers, row_list[p], session, keep_payload, packets, fragments, quiet, found,
+                         payloads, packet_rows)
+
+        if quiet is None or fragments is None:
+            for p in range(len(row_list)):
+                per_row(p)
+        else:
+            positions, frags = candidates(rb, numbers, rows, fragments[1], fragments[0])
+            reassembler = session.reassembler
+
+            def on_bulk(lo: int, hi: int) -> None:
+                assert frags is not None
+                _bulk_fragments(rb, numbers, rows[positions[lo:hi]], frags, lo, hi, found,
+                                payloads if keep_payload else None, bulk_packets if packets else None)
+
+            walk_rows(len(row_list), positions, lambda lo, hi: reassembler.add_pending_batch(frags, lo, hi),
+                      per_row, on_bulk)
     packed = _pack(found, payloads if keep_payload else None)
-    return packed, (_pack_packets(packet_rows) if packets else None)
+    if not packets:
+        return packed, None
+    return packed, _merged_packets([_pack_packets(packet_rows), *bulk_packets])
 
 
-def _dissect_rows(rb: RecordBatch, numbers: np.ndarray, rows: np.ndarray, session: DissectSession,
-                  keep_payload: bool | int, packets: bool, fragments: tuple[np.ndarray, np.ndarray] | None,
-                  quiet: Any, found: list[Any], payloads: list[bytes], packet_rows: list[Any]) -> None:
-    """:func:`dissected_rows`'s loop over the rows, in file order."""
+def _dissect_row(rb: RecordBatch, numbers: np.ndarray, r: int, session: DissectSession,
+                 keep_payload: bool | int, packets: bool, fragments: tuple[np.ndarray, np.ndarray] | None,
+                 quiet: Any, found: list[Any], payloads: list[bytes], packet_rows: list[Any]) -> None:
+    """:func:`dissected_rows`'s work on one row (``r`` of the batch), in file order."""
     from pcapkit.dissect.driver import dissect
     from pcapkit.dissect.ipreassembly import ipv4_fragment
 
     buf = rb.buf
-    for r in rows.tolist():
-        start = int(rb.data_off[r])
-        cap = int(rb.caplen[r])
-        if quiet is not None and fragments is not None and fragments[1][r]:
-            ip_off = start + int(fragments[0][r])
-            frag_info, payload = ipv4_fragment(buf, ip_off)
-            if quiet(frag_info, payload, int(numbers[r]), int(rb.ts_ns[r])):
-                _pending_fragment(rb, numbers, r, ip_off, frag_info, payload, found, payloads if keep_payload else None,
-                                  packet_rows if packets else None)
-                continue
-        frame = Frame(int(numbers[r]), int(rb.ts_ns[r]), cap, int(rb.wirelen[r]), int(rb.linktype[r]),
-                      max(0, int(rb.interface_id[r])), buf[start:start + cap].tobytes())
-        packet = dissect(frame, session)
-        layers = packet.layers
-        if packets:
-            info = _packet_row(frame, layers)
-            if info is not None:
-                packet_rows.append(info)
-        first_fragment = _first_fragment(frame, layers)
-        if first_fragment is not None:
-            found.append(first_fragment)
-            if keep_payload:
-                payloads.append(b"")
-        hit = _transport(layers)
-        if hit is None:
-            continue
-        net, tcp, depth = hit
-        kind = (KIND_TUNNELLED if depth > 1 else 0) | (KIND_REASSEMBLED if _reassembled(layers, net) else 0)
-        row = _row_of(frame, net, tcp, kind)
-        if row is None:
-            continue
-        found.append(row)
+    start = int(rb.data_off[r])
+    cap = int(rb.caplen[r])
+    if quiet is not None and fragments is not None and fragments[1][r]:
+        ip_off = start + int(fragments[0][r])
+        frag_info, payload = ipv4_fragment(buf, ip_off)
+        if quiet(frag_info, payload, int(numbers[r]), int(rb.ts_ns[r])):
+            _pending_fragment(rb, numbers, r, ip_off, frag_info, payload, found, payloads if keep_payload else None,
+                              packet_rows if packets else None)
+            return
+    frame = Frame(int(numbers[r]), int(rb.ts_ns[r]), cap, int(rb.wirelen[r]), int(rb.linktype[r]),
+                  max(0, int(rb.interface_id[r])), buf[start:start + cap].tobytes())
+    packet = dissect(frame, session)
+    layers = packet.layers
+    if packets:
+        info = _packet_row(frame, layers)
+        if info is not None:
+            packet_rows.append(info)
+    first_fragment = _first_fragment(frame, layers)
+    if first_fragment is not None:
+        found.append(first_fragment)
         if keep_payload:
-            payloads.append(_payload_of(tcp, frame, row[0])[:payload_limit(keep_payload)])
+            payloads.append(b"")
+    hit = _transport(layers)
+    if hit is None:
+        return
+    net, tcp, depth = hit
+    kind = (KIND_TUNNELLED if depth > 1 else 0) | (KIND_REASSEMBLED if _reassembled(layers, net) else 0)
+    row = _row_of(frame, net, tcp, kind)
+    if row is None:
+        return
+    found.append(row)
+    if keep_payload:
+        payloads.append(_payload_of(tcp, frame, row[0])[:payload_limit(keep_payload)])
+
+
+def _bulk_fragments(rb: RecordBatch, numbers: np.ndarray, r: np.ndarray, frags: FragmentRows, lo: int, hi: int,
+                    found: list[Any], payloads: list[bytes] | None, packets: list[PacketRows] | None) -> None:
+    """What :func:`_pending_fragment` takes from each of the fragments ``lo:hi`` of
+    ``frags`` (rows ``r`` of the batch), which the reassembler took in bulk: the facts of
+    their headers as columns; the segment of each first fragment of TCP, dissected."""
+    proto = frags.proto[lo:hi]
+    if packets is not None:
+        m = hi - lo
+        cols = {"frame": numbers[r], "ts_ns": rb.ts_ns[r].astype(I64), "wirelen": rb.wirelen[r].astype(I64),
+                "ip_version": np.full(m, 4, dtype=I64), "proto": proto.astype(I64),
+                "sport": np.full(m, -1, dtype=I64), "dport": np.full(m, -1, dtype=I64),
+                "udp_payload": np.zeros(m, dtype=I64)}
+        src = np.zeros((m, 3), dtype=np.uint64)
+        dst = np.zeros((m, 3), dtype=np.uint64)
+        src[:, 0] = dst[:, 0] = 4
+        src[:, 1] = frags.src[lo:hi]
+        dst[:, 1] = frags.dst[lo:hi]
+        packets.append((cols, src, dst))
+    # a first fragment of TCP with room for a header of 20 bytes or more (see _pending_fragment)
+    start = frags.data_start[lo:hi]
+    tcp = (proto == 6) & (frags.offset[lo:hi] == 0) & (frags.length[lo:hi] >= 20)
+    if not tcp.any():
+        return
+    tcp[tcp] = (frags.buf[start[tcp] + 12] >> 4) >= 5
+    for j in np.flatnonzero(tcp).tolist():
+        row = int(r[j])
+        off, cap = int(rb.data_off[row]), int(rb.caplen[row])
+        frame = Frame(int(numbers[row]), int(rb.ts_ns[row]), cap, int(rb.wirelen[row]), int(rb.linktype[row]),
+                      max(0, int(rb.interface_id[row])), rb.buf[off:off + cap].tobytes())
+        segment = _plain_first_fragment(frame, int(start[j]) - off + int(frags.length[lo + j]))
+        if segment is not None:
+            found.append(segment)
+            if payloads is not None:
+                payloads.append(b"")
+
+
+def _merged_packets(pieces: list[PacketRows]) -> PacketRows:
+    """Conversation facts from several builders, in file order (one row per frame)."""
+    pieces = [p for p in pieces if p[0]["frame"].size] or pieces[:1]
+    if len(pieces) == 1:
+        return pieces[0]
+    order = np.argsort(np.concatenate([p[0]["frame"] for p in pieces]), kind="stable")
+    cols = {name: np.concatenate([p[0][name] for p in pieces])[order] for name in PACKET_COLUMNS}
+    return cols, np.concatenate([p[1] for p in pieces])[order], np.concatenate([p[2] for p in pieces])[order]
 
 
 def _pending_fragment(rb: RecordBatch, numbers: np.ndarray, r: int, ip_off: int, info: tuple[Any, ...],

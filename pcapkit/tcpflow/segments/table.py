@@ -94,6 +94,7 @@ class SegmentTable:
     error: PcapkitError | None = None
     packets: PacketTable | None = None
     _keys: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _sack_rows: np.ndarray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return int(self.frame.shape[0])
@@ -104,11 +105,10 @@ class SegmentTable:
         idx = np.nonzero(rows)[0] if rows.dtype == bool else rows
         if idx.shape[0] == len(self):
             return self
-        has_sack = self.sack_n > 0
-        sack_pos = np.cumsum(has_sack) - 1
-        keep_sack = idx[has_sack[idx]]
+        keep_sack = idx[self.sack_n[idx] > 0]
+        sack_pos = self.sack_rows()[keep_sack]
         values = {name: getattr(self, name)[idx] for name in INT_COLUMNS}
-        return SegmentTable(**values, sack_l=self.sack_l[sack_pos[keep_sack]], sack_r=self.sack_r[sack_pos[keep_sack]],
+        return SegmentTable(**values, sack_l=self.sack_l[sack_pos], sack_r=self.sack_r[sack_pos],
                             addresses=self.addresses,
                             payloads=None if self.payloads is None else [self.payloads[i] for i in idx.tolist()],
                             frames=self.frames, first_ts_ns=self.first_ts_ns, last_ts_ns=self.last_ts_ns,
@@ -132,6 +132,13 @@ class SegmentTable:
             self._keys = _conversation_keys(self.src, self.sport, self.dst, self.dport)
         return self._keys
 
+    def sack_rows(self) -> np.ndarray:
+        """Per row, its row of ``sack_l``/``sack_r`` (meaningful where ``sack_n > 0``): made
+        once, so that selecting a few rows (a stream of many) costs those rows, not the table."""
+        if self._sack_rows is None:
+            self._sack_rows = np.cumsum(self.sack_n > 0) - 1
+        return self._sack_rows
+
     def sack_blocks(self, limit: int = MAX_SACK_BLOCKS) -> tuple[np.ndarray, np.ndarray]:
         """(left, right) edges of at most ``limit`` blocks, one row per segment with SACK."""
         return self.sack_l[:, :limit], self.sack_r[:, :limit]
@@ -147,7 +154,7 @@ class SegmentTable:
         are zipped: one tuple per row, no per-field work in the loop, and memory bounded
         by a chunk."""
         addresses = np.asarray(self.addresses, dtype=object)
-        sack_index = np.cumsum(self.sack_n > 0) - 1  # (row -> its row of sack_l / sack_r)
+        sack_index = self.sack_rows()
 
         def optional(values: np.ndarray) -> list[int | None]:
             out = values.astype(object)

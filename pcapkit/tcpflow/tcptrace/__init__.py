@@ -41,12 +41,14 @@ Use :func:`tcptrace_stats` for a DataFrame (one row per connection direction),
 :func:`connection_table` for the results as arrays, or :func:`analyse` for one object per
 connection. The model (:mod:`.model`: trace.c; :mod:`.rexmit`: rexmit.c; records in
 :mod:`.layout`) runs compiled by numba or interpreted (:mod:`pcapkit.tcpflow.jit`);
-:mod:`.stats` derives the printed values.
+:mod:`.stats` derives the printed values; :class:`StatsRuns` (:mod:`.chunks`) gives
+:func:`tcptrace_stats`'s rows a run of address/port pairs at a time (bounded memory).
 """
 
 from __future__ import annotations
 
 from pcapkit.tcpflow.segments import SegmentTable, Source
+from pcapkit.tcpflow.tcptrace.chunks import StatsRuns
 from pcapkit.tcpflow.tcptrace.stats import direction_stats, stat_columns, tcptrace_stats, throughput
 from pcapkit.tcpflow.tcptrace.table import (
     Connection,
@@ -56,7 +58,7 @@ from pcapkit.tcpflow.tcptrace.table import (
     tcptrace_lengths,
 )
 
-__all__ = ["Connection", "ConnectionTable", "Direction", "analyse", "connection_table", "direction_stats",
+__all__ = ["Connection", "ConnectionTable", "Direction", "StatsRuns", "analyse", "connection_table", "direction_stats",
            "stat_columns", "tcptrace_lengths", "tcptrace_stats", "throughput"]
 
 

@@ -39,30 +39,57 @@ def _floor_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.where(den == 0, 0, num // np.where(den == 0, 1, den))
 
 
-def _stream_length(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _stream_length(d: _Fields) -> np.ndarray:
     syn, wrap = d["syn"], d["seq_wrap_count"]
     last = np.where(d["reset_count"] > 0, d["latest_seq"], d["fin"])
     wrapped = np.where(last > syn, last + MAX_32 * wrap - syn - 1, last + MAX_32 * (wrap + 1) - syn - 1)
     plain = np.where(last > syn, last - syn - 1, MAX_32 + last - syn - 1)
-    return np.where(wrap > 0, wrapped, plain), (d["syn_count"] > 0) & (d["fin_count"] > 0)
+    return np.where(wrap > 0, wrapped, plain)  # (defined where both a SYN and a FIN were sent: _validity)
 
 
-def throughput(table: ConnectionTable, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The throughput of the directions ``index`` (unique bytes per second of their
-    connection's duration), and where it is defined (tcptrace prints NA elsewhere)."""
-    secs = _elapsed(table.conns["first_time"][index // 2], table.conns["last_time"][index // 2]) / 1000000.0
+class _Fields:
+    """The fields of the directions ``index`` of a table (None: every direction), one
+    array per field (a record array indexed as a whole copies every field of it)."""
+
+    def __init__(self, table: ConnectionTable, index: np.ndarray | None) -> None:
+        self._table, self._index = table, index
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        values = self._table.dirs[name]  # (a view of the records: a copy, which holds no record alive)
+        return np.ascontiguousarray(values) if self._index is None else values[self._index]
+
+    def conn(self, name: str) -> np.ndarray:
+        """A field of each direction's connection."""
+        values = self._table.conns[name]
+        return np.repeat(values, 2) if self._index is None else values[self._index // 2]
+
+    def pair(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """A field of each direction's a2b and b2a direction."""
+        values = self._table.dirs[name]
+        a, b = values[0::2], values[1::2]
+        if self._index is None:
+            return np.repeat(a, 2), np.repeat(b, 2)
+        return a[self._index // 2], b[self._index // 2]
+
+
+def throughput(table: ConnectionTable, index: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The throughput of the directions ``index`` (None: every direction; unique bytes per
+    second of their connection's duration), and where it is defined (tcptrace prints NA
+    elsewhere)."""
+    d = _Fields(table, index)
+    secs = _elapsed(d.conn("first_time"), d.conn("last_time")) / 1000000.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(secs == 0.0, 0.0, table.dirs["unique_bytes"][index] / secs), secs != 0.0
+        return np.where(secs == 0.0, 0.0, d["unique_bytes"] / secs), secs != 0.0
 
 
-def stat_columns(table: ConnectionTable, index: np.ndarray) -> Stats:
-    """The statistics of the directions ``index`` (records of ``table.dirs``), by label."""
-    d = table.dirs[index]
-    conn = table.conns[index // 2]
-    both_scaled = ((table.dirs["window_stats_updated_for_scaling"][index & ~1] != 0)
-                   & (table.dirs["window_stats_updated_for_scaling"][index | 1] != 0))
-    etime = _elapsed(conn["first_time"], conn["last_time"])
-    stream, has_stream = _stream_length(d)
+def stat_columns(table: ConnectionTable, index: np.ndarray | None) -> Stats:
+    """The statistics of the directions ``index`` (records of ``table.dirs``; None: every
+    direction), by label."""
+    d = _Fields(table, index)
+    scaled_a, scaled_b = d.pair("window_stats_updated_for_scaling")
+    both_scaled = (scaled_a != 0) & (scaled_b != 0)
+    etime = _elapsed(d.conn("first_time"), d.conn("last_time"))
+    stream = _stream_length(d)
     ms = 1000.0
     with np.errstate(divide="ignore", invalid="ignore"):
         wavg = np.where(etime == 0.0, 0, d["owin_wavg"] / (etime / 1000000)).astype(np.int64)
@@ -89,17 +116,18 @@ def stat_columns(table: ConnectionTable, index: np.ndarray) -> Stats:
         "avg owin": _floor_div(d["owin_tot"], d["owin_count"]),
     }
     out: Stats = {label: (values, None) for label, values in plain.items()}
-    out["wavg owin"] = (wavg, etime != 0.0)
+    defined = _validity(d)
+    out["wavg owin"] = (wavg, defined["wavg owin"])
     out["initial window bytes"] = (d["initialwin_bytes"], None)
     out["initial window pkts"] = (d["initialwin_segs"], None)
-    out["ttl stream length"] = (stream, has_stream)
-    out["missed data"] = (stream - d["unique_bytes"], has_stream)
+    out["ttl stream length"] = (stream, defined["ttl stream length"])
+    out["missed data"] = (stream - d["unique_bytes"], defined["missed data"])
     out["truncated data"] = (d["trunc_bytes"], None)
     out["truncated packets"] = (d["trunc_segs"], None)
     out["data xmit time"] = (_elapsed(d["first_data_time"], d["last_data_time"]) / 1000000.0, None)
-    out["idletime max"] = (d["idle_max"] / ms, d["last_time"] != 0)
+    out["idletime max"] = (d["idle_max"] / ms, defined["idletime max"])
     out["hardware dups"] = (d["num_hardware_dups"], None)
-    out["throughput"] = throughput(table, index)
+    out["throughput"] = (throughput(table, index)[0], defined["throughput"])
     rtt: dict[str, np.ndarray] = {
         "RTT samples": d["rtt_count"], "RTT min": d["rtt_min"] / ms, "RTT max": d["rtt_max"] / ms,
         "RTT avg": _average(d["rtt_sum"], d["rtt_count"]) / ms,
@@ -149,12 +177,31 @@ def _column(label: str) -> str:
     return name
 
 
-def _nullable(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """A column with NA (as pandas infers one from Python values and None): the values
-    when all are defined, None everywhere when none is, else floats with NaN."""
+# how a statistic that tcptrace prints as NA somewhere is held in a DataFrame, by
+# whether its values are defined everywhere, nowhere or in some rows (pandas' inference
+# from Python values and None): the values, None everywhere, or floats with NaN
+ALL, NONE, SOME = "all", "none", "some"
+
+
+def nullable_state(valid: np.ndarray) -> str:
+    """:data:`ALL`, :data:`NONE` or :data:`SOME` of ``valid``."""
     if valid.all():
+        return ALL
+    return NONE if not valid.any() else SOME
+
+
+def joined_state(a: str | None, b: str) -> str:
+    """The state of two parts of a column together (``a`` None: no part before)."""
+    return b if a is None or a == b else SOME
+
+
+def _nullable(values: np.ndarray, valid: np.ndarray, state: str | None = None) -> np.ndarray:
+    """A column with NA held as its ``state`` says (default: the state of ``valid``;
+    a part of a longer column takes the state of the whole)."""
+    state = state or nullable_state(valid)
+    if state == ALL:
         return values
-    if not valid.any():
+    if state == NONE:
         return np.full(values.shape[0], None, dtype=object)
     return np.where(valid, values.astype(np.float64), np.nan)
 
@@ -169,25 +216,54 @@ def tcptrace_stats(source: Source | SegmentTable | ConnectionTable) -> pd.DataFr
     import pandas as pd
 
     table = source if isinstance(source, ConnectionTable) else connection_table(source)
-    df = pd.DataFrame(_stats_frame(table)) if len(table) else pd.DataFrame([])
+    df = pd.DataFrame(stats_frame(table)) if len(table) else pd.DataFrame([])
     if table.error is not None:
         df.attrs["pcapkit.error"] = str(table.error)
     return df
 
 
-def _stats_frame(table: ConnectionTable) -> dict[str, Any]:
-    index = np.arange(2 * len(table))
-    d, conn = table.dirs, table.conns[index // 2]
-    texts = np.asarray(table.addresses, dtype=object)
-    a, b = table.dirs[0::2][index // 2], table.dirs[1::2][index // 2]
+def _validity(d: _Fields) -> dict[str, np.ndarray]:
+    """Where each statistic that tcptrace prints as NA somewhere is defined."""
+    timed = _elapsed(d.conn("first_time"), d.conn("last_time")) != 0.0
+    has_stream = (d["syn_count"] > 0) & (d["fin_count"] > 0)
+    return {"wavg owin": timed, "ttl stream length": has_stream, "missed data": has_stream,
+            "idletime max": d["last_time"] != 0, "throughput": timed}
+
+
+def nullable_states(table: ConnectionTable) -> dict[str, str]:
+    """The NA state (:func:`nullable_state`) of each column of :func:`stats_frame` that
+    tcptrace prints as NA somewhere, over the table's directions."""
+    return {_column(label): nullable_state(valid) for label, valid in _validity(_Fields(table, None)).items()}
+
+
+_DIRECTION_NAMES = np.array(["a2b", "b2a"], dtype=object)
+
+
+def stats_frame(table: ConnectionTable, *, states: dict[str, str] | None = None, first_number: int = 1,
+                texts: np.ndarray | None = None) -> dict[str, Any]:
+    """The columns of :func:`tcptrace_stats` of every direction of ``table``: connections
+    numbered from ``first_number``, NA held as ``states`` says (default: as the table's own
+    values say; see :func:`nullable_states`), addresses from ``texts`` (default: the
+    table's ``addresses`` as an object array)."""
+    d = _Fields(table, None)
+    n = 2 * len(table)
+    if texts is None:
+        texts = np.asarray(table.addresses, dtype=object)
+    host, port = d["host"], d["port"]
+    peer = np.arange(n) ^ 1
+    syn_a, syn_b = d.pair("syn_count")
+    fin_a, fin_b = d.pair("fin_count")
+    rst_a, rst_b = d.pair("reset_count")
     cols: dict[str, Any] = {
-        "conn": index // 2 + 1, "direction": np.where(index % 2 == 0, "a2b", "b2a").astype(object),
-        "src": texts[d["host"]], "sport": d["port"], "dst": texts[d["host"][index ^ 1]], "dport": d["port"][index ^ 1],
-        "first": (conn["first_time"] * 1000).astype("datetime64[ns]"),
-        "last": (conn["last_time"] * 1000).astype("datetime64[ns]"),
-        "complete": (a["syn_count"] >= 1) & (b["syn_count"] >= 1) & (a["fin_count"] >= 1) & (b["fin_count"] >= 1),
-        "reset": a["reset_count"] + b["reset_count"] != 0,
+        "conn": np.repeat(np.arange(first_number, first_number + len(table)), 2),
+        "direction": np.tile(_DIRECTION_NAMES, len(table)),
+        "src": texts[host], "sport": port.copy(), "dst": texts[host[peer]], "dport": port[peer],
+        "first": (d.conn("first_time") * 1000).astype("datetime64[ns]"),
+        "last": (d.conn("last_time") * 1000).astype("datetime64[ns]"),
+        "complete": (syn_a >= 1) & (syn_b >= 1) & (fin_a >= 1) & (fin_b >= 1),
+        "reset": rst_a + rst_b != 0,
     }
-    for label, (values, valid) in stat_columns(table, index).items():
-        cols[_column(label)] = values if valid is None else _nullable(values, valid)
+    for label, (values, valid) in stat_columns(table, None).items():
+        name = _column(label)
+        cols[name] = values if valid is None else _nullable(values, valid, (states or {}).get(name))
     return cols
