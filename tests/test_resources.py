@@ -204,6 +204,7 @@ def test_flows_runs_the_models_over_groups_of_connections_with_one_runs_answer(
     import pandas as pd
 
     from pcapkit.reports import flows as flows_module
+    from pcapkit.reports import flows_tcp
 
     source: list[Frame] | Path = _reused_pairs(7, 4) if rel == "reused-pairs" else corpus / rel
     if isinstance(source, Path) and not source.exists():
@@ -211,7 +212,7 @@ def test_flows_runs_the_models_over_groups_of_connections_with_one_runs_answer(
     whole = flows_module.flows(source)
     assert whole["retrans_ab"].notna().sum() >= 4  # (tcptrace's columns are there to compare)
     for pairs in (2, 3):
-        monkeypatch.setattr(flows_module, "_MODEL_CONNECTIONS", pairs)
+        monkeypatch.setattr(flows_tcp, "_MODEL_CONNECTIONS", pairs)
         pd.testing.assert_frame_equal(flows_module.flows(source), whole)
 
 

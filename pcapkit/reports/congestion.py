@@ -276,6 +276,16 @@ def bulk_algorithms(an: AnalysedSegments) -> dict[int, str]:
     (``flows``' ``cc_algorithm``). Only streams with enough data for the model to say
     anything are modelled (the others are ``unknown``): a capture of many small
     connections costs nothing more."""
+    if not len(an):
+        return {}
+    out = dict.fromkeys(range(int(an.stream.max()) + 1), "unknown")
+    out.update(modelled_algorithms(an))
+    return out
+
+
+def modelled_algorithms(an: AnalysedSegments) -> dict[int, str]:
+    """:func:`bulk_algorithms` of the streams the model is run over only (the others are
+    ``unknown``): a dict the size of the streams with data, not of all streams."""
     from pcapkit.tcpflow.ccident import MIN_SEGMENTS
 
     out: dict[int, str] = {}
@@ -287,7 +297,8 @@ def bulk_algorithms(an: AnalysedSegments) -> dict[int, str]:
     keys = np.stack([an.stream[data], segs.src[data].astype(np.int64), segs.sport[data].astype(np.int64)])
     directions, counts = np.unique(keys, axis=1, return_counts=True)
     busy = {int(st) for st in directions[0][counts >= MIN_SEGMENTS].tolist()}
-    out = dict.fromkeys(range(int(an.stream.max()) + 1), "unknown")
+    if not busy:
+        return out
     best: dict[int, int] = {}
     for st, table in _stream_tables(an, busy):
         for sender, receiver in _table_senders(table):

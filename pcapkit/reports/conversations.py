@@ -81,10 +81,21 @@ def _report(frames: list[Frame], table: str) -> pd.DataFrame:
 def merged_report(files: Sequence[str], table: str) -> pd.DataFrame:
     """The table of all files analysed as one capture, in one process."""
     if table == "tcp":
+        from pcapkit.reports.memory import release_memory
         from pcapkit.reports.tcp import analysis_table
         from pcapkit.tcpflow.analysed import analyse_table
 
-        return analysis_table(analyse_table(concat_tables([file_segments(f) for f in files])))
+        # each stage's input let go (and its free pages handed back) before the next
+        # builds: the segment table, then the analysis (1M segments: ~0.2 GB each)
+        segments = concat_tables([file_segments(f) for f in files])
+        release_memory()
+        an = analyse_table(segments)
+        del segments
+        release_memory()
+        df = analysis_table(an, release=True)
+        del an
+        release_memory()
+        return df
     return _report(list(frames_of(files)), table)
 
 

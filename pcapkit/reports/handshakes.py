@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pcapkit.tcpflow.analysed import AnalysedSegments, analyse
+from pcapkit.tcpflow.analysed import AnalysedSegments, analyse_table
 from pcapkit.tcpflow.segment import ACK, RST, SYN
+from pcapkit.tcpflow.segments import segment_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -127,14 +128,27 @@ def _handshake_arrays(an: AnalysedSegments) -> dict[str, Any]:
             "syn_count": syn_count, "synack": synack, "ack": ack, "refused": refused}
 
 
-def _endpoints(texts: list[str], addr: np.ndarray, port: np.ndarray) -> list[str]:
-    return [_endpoint(texts[a], p) for a, p in zip(addr.tolist(), port.tolist(), strict=True)]
+def _endpoints(texts: list[str], addr: np.ndarray, port: np.ndarray) -> Any:
+    """The "address:port" text of each (address code, port), as a "string" array (built
+    by Arrow kernels where the strings are Arrow's: no Python string per row)."""
+    import pandas as pd
+
+    if pd.StringDtype().storage == "pyarrow" and pd.StringDtype() == pd.array([], dtype="string").dtype:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        hosts = pa.array([f"[{a}]" if ":" in a else a for a in texts], type=pa.string())
+        shown = pc.take(hosts, pa.array(np.asarray(addr, dtype=np.int64)))
+        ports = pc.cast(pa.array(np.asarray(port, dtype=np.int64)), pa.string())
+        return pd.arrays.ArrowStringArray(pc.binary_join_element_wise(shown, ports, ":"))
+    return pd.array([_endpoint(texts[a], p) for a, p in zip(addr.tolist(), port.tolist(), strict=True)],
+                    dtype="string")
 
 
-def _columns(an: AnalysedSegments) -> Iterator[tuple[str, np.ndarray | list[Any], np.ndarray | None]]:
-    """Every column of the report as (name, values, missing mask or None), one at a time
-    (a million streams: each column is typed and its raw values let go before the next):
-    integers for the Int64, time (ns), boolean and float columns, strings for the others."""
+def _columns(an: AnalysedSegments) -> Iterator[tuple[str, Any, np.ndarray | None]]:
+    """Every column of the report as (name, values, missing mask or None), one at a time:
+    integers for the Int64, time (ns), boolean and float columns, "string" arrays or
+    object arrays of texts for the others."""
     segs = an.segments
     h = _handshake_arrays(an)
     n = h["n"]
@@ -195,7 +209,7 @@ def handshake_rows(an: AnalysedSegments) -> list[dict[str, Any]]:
     """One row (a dict) per tcp.stream of analysed segments (None where missing)."""
     out: dict[str, list[Any]] = {}
     for name, values, missing in _columns(an):
-        plain = values.tolist() if isinstance(values, np.ndarray) else values
+        plain = values.tolist() if isinstance(values, np.ndarray) else list(values)
         if missing is not None:
             plain = [None if m else v for v, m in zip(plain, missing.tolist(), strict=True)]
         out[name] = plain
@@ -207,16 +221,53 @@ def handshakes(path: PathOrFrames | AnalysedSegments) -> pd.DataFrame:
     """One row per tcp.stream of ``path`` describing its handshake (see module doc)."""
     import pandas as pd
 
-    an = path if isinstance(path, AnalysedSegments) else analyse(path)
+    from pcapkit.reports.memory import release_memory
+
+    if isinstance(path, AnalysedSegments):
+        an = path
+    else:
+        table = segment_table(path)
+        release_memory()  # (the reader's batches)
+        an = _slim(analyse_table(table))
+        del table
+        release_memory()
+    warnings, error = list(an.warnings), an.segments.error
+    # every column's values first (a few arrays per stream), then the analysis goes
+    # (per segment: ~0.4 KB) before the columns are typed, mostly without a copy
+    raw = list(_columns(an))
+    del an
+    if not isinstance(path, AnalysedSegments):
+        release_memory()
     data: dict[str, Any] = {}
-    for name, values, missing in _columns(an):
+    while raw:
+        name, values, missing = raw.pop(0)
         data[name] = _typed(values, missing, COLUMNS[name])
         del values, missing
     df = pd.DataFrame(data, copy=False)
-    df.attrs["warnings"] = list(an.warnings)
-    if an.segments.error is not None:
-        df.attrs["pcapkit.error"] = str(an.segments.error)
+    df.attrs["warnings"] = warnings
+    if error is not None:
+        df.attrs["pcapkit.error"] = str(error)
     return df
+
+
+# the segment columns the report reads
+_READ = ("frame", "ts_ns", "src", "dst", "sport", "dport", "seq", "flags", "mss", "wscale", "sack_perm", "tsval")
+
+
+def _slim(an: AnalysedSegments) -> AnalysedSegments:
+    """``an`` with only what the report reads: the segment columns of :data:`_READ` (the
+    others empty) and, of the analysis, tcp.stream and the initial RTT (copies: the
+    results are rows of one array). A million segments: ~0.3 GB let go at once."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from pcapkit.tcpflow.segments.table import INT_COLUMNS
+
+    res = an.result
+    empty: dict[str, Any] = {name: np.zeros(0, dtype=np.int64) for name in INT_COLUMNS if name not in _READ}
+    segs = dataclasses.replace(an.segments, _keys=None, **empty)
+    return AnalysedSegments(segs, SimpleNamespace(stream=np.array(res.stream), have=np.array(res.have),
+                                                  irtt=np.array(res.irtt)), an.warnings)
 
 
 def _typed(values: np.ndarray | list[Any], missing: np.ndarray | None, dtype: str) -> Any:
@@ -224,6 +275,8 @@ def _typed(values: np.ndarray | list[Any], missing: np.ndarray | None, dtype: st
     masked values are already 0 / False)."""
     import pandas as pd
 
+    if isinstance(values, pd.api.extensions.ExtensionArray):
+        return values
     if isinstance(values, list) or values.dtype == object:
         return pd.array(values, dtype=dtype)  # type: ignore[call-overload]
     mask = np.zeros(values.shape[0], dtype=bool) if missing is None else missing

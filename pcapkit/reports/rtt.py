@@ -156,7 +156,10 @@ def rtt_samples(path: PathOrFrames, stream: int | None = None, method: str = "wi
     """One row per RTT sample (see module doc); ``tcp.analysis.ack_rtt`` in float seconds."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+    from pcapkit.reports.memory import release_memory
+
     table = segment_table(path)
+    release_memory()  # (the reader's batches: free pages the analysis might not reuse)
     return analysed_samples(analyse_table(table), stream, method, table)
 
 

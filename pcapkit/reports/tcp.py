@@ -26,8 +26,9 @@ from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 from pcapkit.dissect.tcp import flags_str
-from pcapkit.tcpflow.analysed import TCP_MAX_UNACKED_SEGMENTS, AnalysedSegments, analyse
+from pcapkit.tcpflow.analysed import TCP_MAX_UNACKED_SEGMENTS, AnalysedSegments, analyse_table
 from pcapkit.tcpflow.engine import FLAG_FIELDS
+from pcapkit.tcpflow.segments import segment_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,8 +95,10 @@ def _strings(codes: Any, texts: list[str]) -> Any:
     return pd.array(np.array(texts, dtype=object)[codes], dtype="string")
 
 
-def analysis_table(an: AnalysedSegments) -> pd.DataFrame:
-    """The tcp table (see the module doc) of analysed segments: the one builder."""
+def analysis_table(an: AnalysedSegments, *, release: bool = False) -> pd.DataFrame:
+    """The tcp table (see the module doc) of analysed segments: the one builder.
+    ``release``: the caller hands ``an`` over; its segment columns are let go once the
+    header columns are made from them (before the analysis columns are built)."""
     import numpy as np
     import pandas as pd
 
@@ -125,9 +128,6 @@ def analysis_table(an: AnalysedSegments) -> pd.DataFrame:
     def opt(bit: int) -> np.ndarray:
         return (have & bit) == 0
 
-    def addresses(codes: np.ndarray, version: int) -> Any:
-        return _categorical(codes, segs.addresses, segs.ip_version == version)
-
     # (tcp.flags holds 12 bits: a table of the 4096 texts, indexed by the flags)
     fstr_all = ["" for _ in range(4096)]
     for f in np.unique(flags).tolist():
@@ -137,11 +137,11 @@ def analysis_table(an: AnalysedSegments) -> pd.DataFrame:
         "frame.number": segs.frame.astype(np.uint32),
         "frame.time_epoch": np.asarray(segs.ts_ns, dtype=np.int64).view("datetime64[ns]"),
         "tcp.stream": ints(res.stream),
-        "ip.src": addresses(segs.src, 4),
-        "ipv6.src": addresses(segs.src, 6),
+        "ip.src": _categorical(segs.src, segs.addresses, segs.ip_version == 4),
+        "ipv6.src": _categorical(segs.src, segs.addresses, segs.ip_version == 6),
         "tcp.srcport": uints(segs.sport, "uint16"),
-        "ip.dst": addresses(segs.dst, 4),
-        "ipv6.dst": addresses(segs.dst, 6),
+        "ip.dst": _categorical(segs.dst, segs.addresses, segs.ip_version == 4),
+        "ipv6.dst": _categorical(segs.dst, segs.addresses, segs.ip_version == 6),
         "tcp.dstport": uints(segs.dport, "uint16"),
         "tcp.seq": ints(res.seq),
         "tcp.ack": ints(res.ack),
@@ -155,6 +155,10 @@ def analysis_table(an: AnalysedSegments) -> pd.DataFrame:
         "tcp.window_size": ints(res.window_size),
         "tcp.window_size_scalefactor": ints(res.scalefactor, is_syn | short),
     }
+    warnings, error = list(an.warnings), segs.error
+    if release:
+        an.segments = segs.select(np.zeros(0, dtype=np.int64))  # (an empty table)
+    del segs, flags, is_syn
     nomask = np.zeros(n, dtype=bool)
     for bit, name in FLAG_FIELDS:
         data[name] = pd.arrays.BooleanArray((a & bit) != 0, nomask.copy())
@@ -171,9 +175,9 @@ def analysis_table(an: AnalysedSegments) -> pd.DataFrame:
     data["tcp.time_delta"] = secs(res.time_delta)
     data["analysis_limited"] = pd.arrays.BooleanArray((have & fl.H_LIMITED) != 0, nomask.copy())
     df = pd.DataFrame(data, copy=False)
-    df.attrs["warnings"] = list(an.warnings)
-    if segs.error is not None:
-        df.attrs["pcapkit.error"] = str(segs.error)
+    df.attrs["warnings"] = warnings
+    if error is not None:
+        df.attrs["pcapkit.error"] = str(error)
     return df
 
 
@@ -203,8 +207,14 @@ def tcp_frames(path: PathOrFrames, stream: int | None = None, *, bpf: str | None
     """
     import numpy as np
 
-    an = analyse(path, max_unacked=max_unacked, max_conversations=max_conversations,
-                 compiled=None if fast else False, mark=bpf)
+    from pcapkit.reports.memory import release_memory
+
+    table = segment_table(path, mark=bpf)
+    release_memory()  # (the reader's batches: free pages the analysis' arrays might not reuse)
+    an = analyse_table(table, max_unacked=max_unacked, max_conversations=max_conversations,
+                       compiled=None if fast else False)
+    del table
+    release_memory()
     if stream is not None or bpf:
         sel = np.ones(len(an), dtype=bool)
         if stream is not None:
@@ -212,7 +222,10 @@ def tcp_frames(path: PathOrFrames, stream: int | None = None, *, bpf: str | None
         if bpf:
             sel &= an.segments.matched == 1
         an = an.select(sel)
-    return analysis_table(an)
+    df = analysis_table(an, release=True)
+    del an  # (the frame keeps the analysis' arrays, not the segment columns)
+    release_memory()
+    return df
 
 
 def column(values: list[Any], dtype: str) -> Any:
