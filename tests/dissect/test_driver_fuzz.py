@@ -33,7 +33,9 @@ SEEDS = [
           "00080001e9bdf96200000000e24e0d0000000000101112131415161718191a1b1c1d1e1f"),
 ]
 
-FAST = settings(max_examples=300, deadline=200, suppress_health_check=[HealthCheck.too_slow])
+# a case takes well under a millisecond; the deadline catches unbounded work per packet, with
+# room for a loaded machine's stall (a 0.1 ms case once took 364 ms in a full run under load 10)
+FAST = settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _check(p: Packet) -> None:

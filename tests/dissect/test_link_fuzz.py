@@ -48,7 +48,9 @@ SEEDS = [
         "20010db8000000000000000000000002 0600800000000000 04d200500000000100000000500220000000 0000".replace(" ", "")),
 ]
 
-FAST = settings(max_examples=300, deadline=200, suppress_health_check=[HealthCheck.too_slow])
+# a case takes well under a millisecond; the deadline catches unbounded work per packet, with
+# room for a loaded machine's stall (a 0.1 ms case once took 364 ms in a full run under load 10)
+FAST = settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _check(p: Packet) -> None:
