@@ -36,15 +36,19 @@ if TYPE_CHECKING:
 TABLES = ("tcp", "flows", "rtt")
 
 
-def frames_of(files: Sequence[str]) -> Iterator[Frame]:
-    """Frames of all files in order, renumbered 1..N."""
-    from pcapkit.capture.files import read_frames
+def frames_of(files: Sequence[str], errors: list[str] | None = None) -> Iterator[Frame]:
+    """Frames of all files in order, renumbered 1..N; what stopped a file early (a cut
+    file: every frame before the damage is delivered) goes to ``errors``."""
+    from pcapkit.capture.files import open_capture
 
     number = 0
     for path in files:
-        for frame in read_frames(path):
-            number += 1
-            yield dataclasses.replace(frame, number=number)
+        with open_capture(path) as reader:
+            for frame in reader:
+                number += 1
+                yield dataclasses.replace(frame, number=number)
+        if errors is not None:
+            errors.extend(reader.warnings)
 
 
 def bucket_of(frame: Frame, buckets: int) -> int:
@@ -88,6 +92,7 @@ def merged_report(files: Sequence[str], table: str) -> pd.DataFrame:
         # each stage's input let go (and its free pages handed back) before the next
         # builds: the segment table, then the analysis (1M segments: ~0.2 GB each)
         segments = concat_tables([file_segments(f) for f in files])
+        error = segments.error
         release_memory()
         an = analyse_table(segments)
         del segments
@@ -95,8 +100,18 @@ def merged_report(files: Sequence[str], table: str) -> pd.DataFrame:
         df = analysis_table(an, release=True)
         del an
         release_memory()
+        if error is not None:
+            df.attrs["pcapkit.error"] = str(error)
         return df
-    return _report(list(frames_of(files)), table)
+    if len(files) == 1:  # (from the file itself: the frames are never all held as objects)
+        from pcapkit.reports.export import report_frame
+
+        return report_frame(files[0], table)
+    errors: list[str] = []
+    df = _report(list(frames_of(files, errors)), table)
+    if errors:
+        df.attrs["pcapkit.error"] = errors[0]
+    return df
 
 
 # --------------------------------------------------------------------------------------

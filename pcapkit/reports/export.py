@@ -139,14 +139,28 @@ def export_one(path: str, out_dir: str, file_index: int, table: str, partition_r
     from pcapkit.errors import PcapkitError
 
     name = Path(path).name if label else None
+    errors: list[str] = []
+
+    def until_damage(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        """The batches read before a file error (kept, as open_capture keeps the frames), which goes to ``errors``."""
+        try:
+            yield from batches
+        except PcapkitError as exc:
+            errors.append(str(exc))
+
     try:
         if table == "packets":
-            frames: Iterable[pd.DataFrame] = packets_frames(path, chunk_packets, progress)
+            frames: Iterable[pd.DataFrame] = until_damage(packets_frames(path, chunk_packets, progress))
         else:
-            frames = [report_frame(path, table)]
-        return write_parts(frames, out_dir, file_index, partition_rows, name, single_path)
+            report = report_frame(path, table)
+            if report.attrs.get("pcapkit.error"):
+                errors.append(str(report.attrs["pcapkit.error"]))
+            frames = [report]
+        res = write_parts(frames, out_dir, file_index, partition_rows, name, single_path)
     except PcapkitError as exc:
         return ExportResult(errors=[str(exc)])
+    res.errors += errors
+    return res
 
 
 def _looks_like_capture(path: Path) -> bool:
@@ -177,11 +191,16 @@ def write_table(make: Callable[[], pd.DataFrame], output: str, partition_rows: i
             df = label_inputs(df, inputs)
     except PcapkitError as exc:
         return ExportResult(errors=[str(exc)])
+    error = df.attrs.get("pcapkit.error")  # (a cut file: its rows are written, then it is said where it stopped)
     df.attrs = {}
     if partition_rows is None and not _is_directory(output):
-        return write_parts([df], "", 0, None, None, output)
-    os.makedirs(output, exist_ok=True)
-    return write_parts([df], output, 0, partition_rows, None)
+        res = write_parts([df], "", 0, None, None, output)
+    else:
+        os.makedirs(output, exist_ok=True)
+        res = write_parts([df], output, 0, partition_rows, None)
+    if error:
+        res.errors.append(str(error))
+    return res
 
 
 def _is_directory(output: str) -> bool:
@@ -195,8 +214,19 @@ def label_inputs(df: pd.DataFrame, inputs: Sequence[str]) -> pd.DataFrame:
     import pandas as pd
 
     from pcapkit.capture.batch import iter_records
+    from pcapkit.errors import PcapkitError
 
-    counts = [sum(len(rb) for rb in iter_records(path)) for path in inputs]
+    def records(path: str) -> int:
+        """The records of ``path``, up to the damage of a cut file (the table holds those)."""
+        count = 0
+        try:
+            for rb in iter_records(path):
+                count += len(rb)
+        except PcapkitError:
+            pass
+        return count
+
+    counts = [records(path) for path in inputs]
     ends = np.cumsum(counts)
     number = df["first_frame"] if "first_frame" in df.columns else df["frame.number"]
     which = np.searchsorted(ends, np.asarray(number, dtype=np.int64), side="left")

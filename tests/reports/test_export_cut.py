@@ -1,0 +1,57 @@
+"""``export`` of a cut file keeps every row read before the damage and then says where it
+stopped, as ``read`` does (one error line naming the file and the offset, exit status 1):
+issue 11, items 4 and 6. The rows are the same as the API gives for the cut file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import CAPTURES, REPO
+
+from pcapkit.columnar.api import read_packets
+from pcapkit.reports.flows import flows
+from pcapkit.reports.rtt import rtt_samples
+from pcapkit.reports.tcp import tcp_frames
+
+CUT_AT = 150_000  # bytes: inside the 101st record of tcp-upload.pcap
+
+
+@pytest.fixture(scope="module")
+def cut_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cut") / "cut.pcap"
+    path.write_bytes((CAPTURES / "tcp-upload.pcap").read_bytes()[:CUT_AT])
+    return path
+
+
+def _export(inputs: list[Path], table: str, out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pcapkit", "export", *map(str, inputs), "--table", table,
+                           "-o", str(out)], capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+
+
+@pytest.mark.parametrize("table", ["packets", "tcp", "flows", "rtt"])
+def test_export_keeps_the_rows_before_the_damage_and_says_where(table: str, cut_file: Path, tmp_path: Path) -> None:
+    proc = _export([cut_file], table, tmp_path / "out.parquet")
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("pcapkit: error:")]
+    assert errors == [f"pcapkit: error: {cut_file}: offset {CUT_AT}: file ends inside a packet "
+                      "(record of 1514 bytes at offset 148750)"], proc.stderr
+    got = pd.read_parquet(tmp_path / "out.parquet")
+    expected = {"packets": lambda p: read_packets(p, strict=False), "tcp": tcp_frames, "flows": flows,
+                "rtt": rtt_samples}[table](str(cut_file))
+    assert expected.attrs.get("pcapkit.error") and len(got) == len(expected) > 0
+    key = "first_frame" if table == "flows" else "frame.number"
+    assert got[key].tolist() == expected[key].tolist()
+
+
+def test_several_inputs_with_a_cut_one(cut_file: Path, tmp_path: Path) -> None:
+    """Analysed as one capture: the cut file's frames up to the damage, then the next file's."""
+    whole = CAPTURES / "tcp-download.pcapng"
+    proc = _export([cut_file, whole], "flows", tmp_path / "both.parquet")
+    assert proc.returncode == 1 and f"{cut_file}: offset {CUT_AT}" in proc.stderr
+    got = pd.read_parquet(tmp_path / "both.parquet")["pcapkit.file"].value_counts().to_dict()
+    # (a conversation seen in both files is one row, named after the file it began in)
+    assert got["cut.pcap"] == len(flows(str(cut_file))) and 0 < got[whole.name] <= len(flows(str(whole)))
