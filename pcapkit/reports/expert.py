@@ -34,6 +34,7 @@ expert item, so the truncated findings are pcapkit's alone.
 from __future__ import annotations
 
 import re
+import sys
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
@@ -122,7 +123,8 @@ def _finding_items(path: str | PathLike[str], frames: set[int] | None, syns: set
     for packet in dissect_file(str(path)):
         number = packet.frame.number
         if protocols is not None:
-            protocols.append((packet.protocols, packet.frame.wirelen))
+            # (interned: a few distinct protocol stacks over millions of frames)
+            protocols.append((sys.intern(packet.protocols), packet.frame.wirelen))
         if frames is not None and number not in frames:
             continue
         for f in packet.findings:
@@ -301,6 +303,12 @@ def _tcp_option_items(packets: pd.DataFrame) -> list[tuple[int, str, str, str, s
     out += [(int(numbers[i]), "Warn", "Protocol", "TCP", "Window scale shift exceeds 14")
             for i in np.nonzero(shift > 14)[0].tolist()]
     return out
+
+
+# the columns of the tcp table the expert items read (a caller holding the whole table can
+# pass just these: on a million frames the others are hundreds of MB)
+TCP_COLUMNS = ("frame.number", "ip.src", "ipv6.src", "tcp.stream", "tcp.srcport", "tcp.dstport", "tcp.flags",
+               "tcp.seq_raw", "tcp.ack_raw", "tcp.len", "tcp.analysis.duplicate_ack_num", *TCP_ANALYSIS)
 
 
 def _syn_frames(tcp: pd.DataFrame) -> set[int]:

@@ -149,9 +149,11 @@ def build_report(path: str | PathLike[str], *, max_rows: int = MAX_ROWS, streams
 
     from pcapkit.dissect.hierarchy import hierarchy_from_protocols
     from pcapkit.reports.capinfo import capture_info, info_lines_with_dates
+    from pcapkit.reports.expert import TCP_COLUMNS as EXPERT_TCP_COLUMNS
     from pcapkit.reports.expert import expert_items, summarize
     from pcapkit.reports.flows import flows
     from pcapkit.reports.handshakes import handshakes
+    from pcapkit.reports.memory import release_memory
     from pcapkit.reports.plots import PlotError, analysed_connection, draw
     from pcapkit.reports.rtt import analysed_samples
     from pcapkit.reports.rtt import summarize as rtt_summarize
@@ -172,11 +174,13 @@ def build_report(path: str | PathLike[str], *, max_rows: int = MAX_ROWS, streams
     sections.append(Section("flows", "Conversations", [table_html(conv, "flows-table", max_rows)]))
     busiest = busiest_streams(conv, streams)
     del conv  # (each table is dropped once its section is made: on a million flows they add up to gigabytes)
+    release_memory()  # (and the freed pages handed back before the next stage builds)
 
     an = analyse(path)
     hs = handshakes(an)
     sections.append(Section("handshakes", "TCP handshakes", [table_html(hs, "handshakes-table", max_rows)]))
     del hs
+    release_memory()
 
     rtt = rtt_summarize(analysed_samples(an))
     sections.append(Section("rtt", "RTT per stream and direction (seconds; tshark's ack_rtt)",
@@ -186,17 +190,6 @@ def build_report(path: str | PathLike[str], *, max_rows: int = MAX_ROWS, streams
     events = tcp_events(tcp)
     sections.append(Section("retransmissions", "Retransmissions and other TCP events per stream",
                             [table_html(events, "retransmissions-table", max_rows)]))
-
-    pairs: list[tuple[str, int]] = []
-    exp = summarize(expert_items(path, tcp=tcp, protocols=pairs))
-    hier = pd.DataFrame(hierarchy_from_protocols(pairs), columns=["protocol", "frames", "bytes"])
-    hier.insert(1, "depth", hier["protocol"].str.count(":"))
-    sections.insert(hierarchy_at, Section("hierarchy", "Protocol hierarchy",
-                                          [table_html(hier, "hierarchy-table", max_rows)]))
-    found += [str(t.attrs["pcapkit.error"]) for t in (tcp, exp) if "pcapkit.error" in t.attrs]
-    del tcp, events
-    sections.append(Section("expert", "Expert information",
-                            [table_html(exp, "expert-table", max_rows, row_class="severity")]))
 
     figures: list[str] = []
     for stream in busiest:
@@ -210,6 +203,23 @@ def build_report(path: str | PathLike[str], *, max_rows: int = MAX_ROWS, streams
             title = html.escape(f"{kind}, stream {stream}")
             figures.append(f'<figure data-stream="{stream}" data-kind="{kind}"><img alt="{title}" '
                            f'src="data:image/png;base64,{_png(fig)}"><figcaption>{title}</figcaption></figure>')
+    del an  # (the plots were its last use: let it go before the expert pass builds its tables)
+    attrs = tcp.attrs
+    tcp = tcp[[c for c in tcp.columns if c in EXPERT_TCP_COLUMNS]]
+    tcp.attrs = attrs
+    release_memory()
+
+    pairs: list[tuple[str, int]] = []
+    exp = summarize(expert_items(path, tcp=tcp, protocols=pairs))
+    hier = pd.DataFrame(hierarchy_from_protocols(pairs), columns=["protocol", "frames", "bytes"])
+    hier.insert(1, "depth", hier["protocol"].str.count(":"))
+    sections.insert(hierarchy_at, Section("hierarchy", "Protocol hierarchy",
+                                          [table_html(hier, "hierarchy-table", max_rows)]))
+    found += [str(t.attrs["pcapkit.error"]) for t in (tcp, exp) if "pcapkit.error" in t.attrs]
+    del tcp, events
+    sections.append(Section("expert", "Expert information",
+                            [table_html(exp, "expert-table", max_rows, row_class="severity")]))
+
     sections.append(Section("plots", f"Plots of the {streams} busiest TCP streams",
                             figures or ['<p class="note">no TCP stream carries data</p>']))
     found = list(dict.fromkeys(found))
