@@ -66,19 +66,20 @@ def bucket_of(frame: Frame, buckets: int) -> int:
     return 0
 
 
-def _report(frames: list[Frame], table: str) -> pd.DataFrame:
+def report_frame(source: str | list[Frame], table: str) -> pd.DataFrame:
+    """The tcp / flows / rtt table of one capture file, or of frames (from pcapkit.reports)."""
     if table == "tcp":
         from pcapkit.reports.tcp import tcp_frames
 
-        return tcp_frames(frames)
+        return tcp_frames(source)
     if table == "flows":
         from pcapkit.reports.flows import flows
 
-        return flows(frames)
+        return flows(source)
     if table == "rtt":
         from pcapkit.reports.rtt import rtt_samples
 
-        return rtt_samples(frames)
+        return rtt_samples(source)
     raise ValueError(f"unknown table {table!r}; one of {', '.join(TABLES)}")
 
 
@@ -104,11 +105,9 @@ def merged_report(files: Sequence[str], table: str) -> pd.DataFrame:
             df.attrs["pcapkit.error"] = str(error)
         return df
     if len(files) == 1:  # (from the file itself: the frames are never all held as objects)
-        from pcapkit.reports.export import report_frame
-
         return report_frame(files[0], table)
     errors: list[str] = []
-    df = _report(list(frames_of(files, errors)), table)
+    df = report_frame(list(frames_of(files, errors)), table)
     if errors:
         df.attrs["pcapkit.error"] = errors[0]
     return df
@@ -183,7 +182,7 @@ def _stream_starts(frames: list[Frame], df: pd.DataFrame, table: str) -> dict[in
 def bucket_report(files: Sequence[str], table: str, bucket: int, buckets: int) -> tuple[Any, dict[int, int]]:
     """One bucket's table and its streams' first frames (the unit of work)."""
     frames = [f for f in frames_of(files) if bucket_of(f, buckets) == bucket]
-    df = _report(frames, table)
+    df = report_frame(frames, table)
     return df, _stream_starts(frames, df, table)
 
 

@@ -115,23 +115,6 @@ def packets_frames(path: str, chunk_packets: int, progress: Progress | None = No
     yield from iter_batches(path, chunk_packets, progress=progress)
 
 
-def report_frame(path: str, table: str) -> pd.DataFrame:
-    """The tcp / flows / rtt table of one capture (from pcapkit.reports)."""
-    if table == "tcp":
-        from pcapkit.reports.tcp import tcp_frames
-
-        return tcp_frames(path)
-    if table == "flows":
-        from pcapkit.reports.flows import flows
-
-        return flows(path)
-    if table == "rtt":
-        from pcapkit.reports.rtt import rtt_samples
-
-        return rtt_samples(path)
-    raise ValueError(f"unknown table {table!r}; one of {', '.join(TABLES)}")
-
-
 def export_one(path: str, out_dir: str, file_index: int, table: str, partition_rows: int | None,
                chunk_packets: int, label: bool, progress: Progress | None = None,
                single_path: str | None = None) -> ExportResult:
@@ -152,6 +135,8 @@ def export_one(path: str, out_dir: str, file_index: int, table: str, partition_r
         if table == "packets":
             frames: Iterable[pd.DataFrame] = until_damage(packets_frames(path, chunk_packets, progress))
         else:
+            from pcapkit.reports.conversations import report_frame
+
             report = report_frame(path, table)
             if report.attrs.get("pcapkit.error"):
                 errors.append(str(report.attrs["pcapkit.error"]))
