@@ -84,23 +84,35 @@ SUMMARY_COLUMNS: dict[str, str] = {
 _BATCH_ROWS = 65_536  # segment rows made Python values together (streams never split)
 
 
-def _stream_segments(an: AnalysedSegments, stream: int | set[int] | None, *, data_only: bool = False,
-                     ) -> Iterator[tuple[int, list[Segment]]]:
-    """(tcp.stream, its segments in order) of every stream, or of ``stream`` (one or a set),
-    in stream order; with ``data_only``, only the streams that carry data. Consecutive
-    streams are taken from the table together, about ``_BATCH_ROWS`` rows at a time: one
-    selection per batch, not one per stream (a selection costs the whole table, so per
-    stream a million one-packet streams took hours)."""
+def _carries_data(table: SegmentTable) -> np.ndarray:
+    """Per row: a segment that sends data (payload, not a reset): what makes its direction
+    a sender (:func:`_senders`, :func:`_table_senders`)."""
+    return (table.seglen > 0) & ((table.flags & RST) == 0)
+
+
+def _rows_of(an: AnalysedSegments, stream: int | set[int] | None, with_data: bool | None) -> np.ndarray:
+    """Mask of the rows of ``stream`` (one, a set, or every stream); ``with_data`` True or
+    False keeps only the streams that do or do not carry data (None: both)."""
     streams = an.stream
     wanted = streams >= 0
     if stream is not None:
         chosen = np.fromiter(stream if isinstance(stream, set) else (stream,), dtype=np.int64)
         wanted &= np.isin(streams, chosen)
-    if data_only:
-        table = an.segments
-        sending = wanted & (table.seglen > 0) & ((table.flags & RST) == 0)
-        wanted &= np.isin(streams, np.unique(streams[sending]))
-    rows = np.flatnonzero(wanted)
+    if with_data is not None:
+        sending = np.isin(streams, np.unique(streams[wanted & _carries_data(an.segments)]))
+        wanted &= sending if with_data else ~sending
+    return wanted
+
+
+def _stream_segments(an: AnalysedSegments, stream: int | set[int] | None, *, data_only: bool = False,
+                     ) -> Iterator[tuple[int, list[Segment]]]:
+    """(tcp.stream, its segments in order) of every stream, or of ``stream`` (one or a set),
+    in stream order; with ``data_only``, only the streams that carry data. Consecutive
+    streams are taken from the table together, about ``_BATCH_ROWS`` rows at a time: one
+    selection and one pass of Python values per batch, not per stream (a million
+    one-packet streams, one at a time, took hours)."""
+    streams = an.stream
+    rows = np.flatnonzero(_rows_of(an, stream, True if data_only else None))
     if not rows.size:
         return
     order = rows[np.argsort(streams[rows], kind="stable")]
@@ -192,11 +204,7 @@ def _quiet_streams(an: AnalysedSegments, stream: int | None) -> tuple[np.ndarray
     of each stream (or of ``stream``) that carries no data, in stream order: what
     :func:`congestion_models` gives as (stream, None, (opener, other side)), from columns."""
     streams, table = an.stream, an.segments
-    wanted = streams >= 0
-    if stream is not None:
-        wanted &= streams == stream
-    sending = wanted & (table.seglen > 0) & ((table.flags & RST) == 0)
-    rows = np.flatnonzero(wanted & ~np.isin(streams, np.unique(streams[sending])))
+    rows = np.flatnonzero(_rows_of(an, stream, False))
     order = rows[np.argsort(streams[rows], kind="stable")]
     ids, first = np.unique(streams[order], return_index=True)
     opener = order[first]
@@ -323,7 +331,7 @@ def _stream_tables(an: AnalysedSegments, streams: set[int]) -> Iterator[tuple[in
 def _table_senders(table: SegmentTable) -> list[tuple[tuple[str, int], tuple[str, int]]]:
     """:func:`_senders` of the rows of ``table``: (sender, receiver) of each direction
     that carries data, in order of its first data."""
-    rows = np.flatnonzero((table.seglen > 0) & ((table.flags & RST) == 0))
+    rows = np.flatnonzero(_carries_data(table))
     if not rows.size:
         return []
     keys = np.stack([table.src[rows], table.sport[rows], table.dst[rows], table.dport[rows]]).astype(np.int64)
