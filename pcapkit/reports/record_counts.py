@@ -8,10 +8,47 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 _Counts = tuple[int, int, int, int | None, int | None, bool, int | None, int | None]
 MIN_RUN = 16  # records per run of equal-sized records below which the record walk is cheaper
+
+
+@dataclass
+class _Fold:
+    """The counts of records given as columns, a batch or a run at a time."""
+
+    packets: int = 0
+    wire: int = 0
+    cap: int = 0
+    tmin: int | None = None
+    tmax: int | None = None
+    prev: int | None = None  # (the last record's time: order across calls)
+    order: bool = True
+    smin: int | None = None  # (smallest and largest captured length of a record cut short)
+    smax: int | None = None
+
+    def add(self, ts: Any, wirelen: Any, caplen: Any) -> None:
+        """Count records with times ``ts`` (ns), wire and captured lengths (int arrays)."""
+        if not len(ts):
+            return
+        self.packets += len(ts)
+        self.wire += int(wirelen.sum())
+        self.cap += int(caplen.sum())
+        if (self.prev is not None and int(ts[0]) < self.prev) or bool((ts[1:] < ts[:-1]).any()):
+            self.order = False
+        self.prev = int(ts[-1])
+        low, high = int(ts.min()), int(ts.max())
+        self.tmin = low if self.tmin is None else min(self.tmin, low)
+        self.tmax = high if self.tmax is None else max(self.tmax, high)
+        short = caplen[caplen < wirelen]
+        if short.size:
+            self.smin = int(short.min()) if self.smin is None else min(self.smin, int(short.min()))
+            self.smax = int(short.max()) if self.smax is None else max(self.smax, int(short.max()))
+
+    def counts(self) -> _Counts:
+        return (self.packets, self.wire, self.cap, self.tmin, self.tmax, self.order, self.smin, self.smax)
 
 
 def pcap_counts_by_runs(name: str) -> _Counts | None:
@@ -86,33 +123,14 @@ def _count_runs(buf: Any, pos: int, size: int, order: str, limit: int, nanosecon
         pos += n * stride
         if len(runs) > 64 and records < MIN_RUN * len(runs):
             return None
-    packets = wire = cap = 0
-    tmin: int | None = None
-    tmax: int | None = None
-    prev: int | None = None
-    order_ok = True
-    smin: int | None = None
-    smax: int | None = None
+    fold = _Fold()
     for start, stride, n in runs:
-        c = stride - 16
-        ts = pcap_times(words(start, stride, n), words(start + 4, stride, n), nanosecond)
-        wlen = words(start + 12, stride, n)
-        packets += n
-        wire += int(wlen.sum())
-        cap += c * n
-        if (prev is not None and int(ts[0]) < prev) or bool((ts[1:] < ts[:-1]).any()):
-            order_ok = False
-        prev = int(ts[-1])
-        low, high = int(ts.min()), int(ts.max())
-        tmin = low if tmin is None else min(tmin, low)
-        tmax = high if tmax is None else max(tmax, high)
-        if bool((wlen > c).any()):
-            smin = c if smin is None else min(smin, c)
-            smax = c if smax is None else max(smax, c)
-    return packets, wire, cap, tmin, tmax, order_ok, smin, smax
+        fold.add(pcap_times(words(start, stride, n), words(start + 4, stride, n), nanosecond),
+                 words(start + 12, stride, n), np.full(n, stride - 16, dtype=np.int64))
+    return fold.counts()
 
 
-def pcap_counts(name: str) -> tuple[int, int, int, int | None, int | None, bool, int | None, int | None] | None:
+def pcap_counts(name: str) -> _Counts | None:
     """What :func:`pcapkit.reports.capinfo.capture_info` counts over the records of a
     classic pcap file (packets, data size, captured size, first and last time, time order, smallest and largest
     cut-short captured length), from record batches (:func:`pcapkit.capture.batch.iter_records`:
@@ -121,31 +139,10 @@ def pcap_counts(name: str) -> tuple[int, int, int, int | None, int | None, bool,
     from pcapkit.capture.batch import iter_records
     from pcapkit.errors import CaptureFileError
 
-    packets = wire = cap = 0
-    tmin: int | None = None
-    tmax: int | None = None
-    prev: int | None = None
-    order = True
-    smin: int | None = None
-    smax: int | None = None
+    fold = _Fold()
     try:
         for batch in iter_records(name):
-            if not len(batch):
-                continue
-            ts = batch.ts_ns
-            packets += len(batch)
-            wire += int(batch.wirelen.sum())
-            cap += int(batch.caplen.sum())
-            if (prev is not None and int(ts[0]) < prev) or bool((ts[1:] < ts[:-1]).any()):
-                order = False
-            prev = int(ts[-1])
-            low, high = int(ts.min()), int(ts.max())
-            tmin = low if tmin is None else min(tmin, low)
-            tmax = high if tmax is None else max(tmax, high)
-            short = batch.caplen[batch.caplen < batch.wirelen]
-            if short.size:
-                smin = int(short.min()) if smin is None else min(smin, int(short.min()))
-                smax = int(short.max()) if smax is None else max(smax, int(short.max()))
+            fold.add(batch.ts_ns, batch.wirelen, batch.caplen)
     except CaptureFileError:
         return None
-    return packets, wire, cap, tmin, tmax, order, smin, smax
+    return fold.counts()
