@@ -21,6 +21,13 @@ What it takes from the literature:
   over half a window of ACKs (CUBIC's HyStart; slow start grows by all of it), sets
   ``ssthresh = cwnd`` where it slowed; not
   for a sender named Reno, whose slow start only a loss ends (Linux's Reno has no HyStart).
+  Only ACK intervals limited by the congestion window count as that evidence: a sender
+  held back by the receiver's window (or with nothing more to send) does not grow its
+  flight whatever its cwnd, and the kernel keeps it in slow start (Linux even grows the
+  window there up to twice the flight, ``tcp_is_cwnd_limited``). On a generated set (seed
+  1301) two Reno senders without loss stayed receive-window-limited for seconds; judged
+  where each ACK interval began they looked window-limited, "left" slow start and were
+  named CUBIC (phase 72.1 % for Reno there; 99.0 % once judged where the sends stopped).
 * **Gordon 2019, DeePCCI 2019, Nebby 2024** -- algorithm identification, see
   :mod:`pcapkit.tcpflow.ccident` (beta 0.5 Reno vs 0.7 CUBIC at a loss, pacing vs ACK
   clocking, the slow-start exit).
@@ -30,8 +37,9 @@ What it takes from the literature:
   (cycling pacing gains 1.25/0.75/1, window 2 BDP), probe-rtt (window 4 segments for
   200 ms) when the flight collapses to 4 segments; recovery as above.
 
-``limited_by``: ``zero-window`` (the receiver's window is 0), ``rwnd`` (the segment
-reaches the receiver's window less one MSS), ``cwnd`` (the interval's flight reached the
+``limited_by``, one answer per ACK interval (the sends one ACK released):
+``zero-window`` (the receiver's window is 0), ``rwnd`` (the interval's last send reaches
+the receiver's window less one MSS), ``cwnd`` (the interval's flight reached the
 estimate, or the sender is recovering), else ``application`` (the sender had less to
 send, or paced below its window).
 """
@@ -46,6 +54,7 @@ from pcapkit.tcpflow.ccflight import (
     FlightTrace,
     LossEvent,
     burst_ends,
+    last_sends,
     limit_of,
     trace_flight,
 )
@@ -119,7 +128,7 @@ def _loss_rows(tr: FlightTrace, beta: float, *, delay_exit: bool = True) -> tupl
     start before a loss (CUBIC's HyStart); Linux's Reno has no such exit, its slow start
     lasts until the first loss however flat the window stays."""
     mss = tr.mss
-    ends = burst_ends(tr)
+    ends, lasts = burst_ends(tr), last_sends(tr)
     starts = {e.first_index: e for e in tr.events}
     exits = {e.end_index: e for e in tr.events if e.end_index is not None}
     est = INITIAL_WINDOW * mss
@@ -150,7 +159,7 @@ def _loss_rows(tr: FlightTrace, beta: float, *, delay_exit: bool = True) -> tupl
         if iv != prev_iv:
             flight = ends[iv]
             recovering = state != OPEN
-            limited = limit_of(tr, i, recovering, flight, est)
+            limited = limit_of(tr, i, lasts[iv], recovering, flight, est)
             if recovering:
                 est = max(flight, mss)
             elif limited == "cwnd":
