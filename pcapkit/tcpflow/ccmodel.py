@@ -58,7 +58,14 @@ from pcapkit.tcpflow.ccflight import (
     limit_of,
     trace_flight,
 )
-from pcapkit.tcpflow.ccident import BETA_CUBIC, Identification, identify, identify_with
+from pcapkit.tcpflow.ccident import (
+    BETA_CUBIC,
+    Identification,
+    SlowStartEvidence,
+    identify,
+    identify_with,
+    outlasted_hystart,
+)
 from pcapkit.tcpflow.congestion import CongestionReport
 
 INITIAL_WINDOW = 10          # segments (RFC 6928, Linux's default)
@@ -120,6 +127,12 @@ def _loss_based(tr: FlightTrace, beta: float, model: CongestionModel, *, delay_e
     rows, hystart = _loss_rows(tr, beta, delay_exit=delay_exit)
     _emit(model, tr, rows)
     return hystart
+
+
+def _slow_start_evidence(tr: FlightTrace, rows: list[list], hystart: bool) -> SlowStartEvidence:
+    limited = [row[3] for row in rows]
+    outlasted = not hystart and outlasted_hystart(tr, [row[0] for row in rows], [row[2] for row in rows])
+    return SlowStartEvidence(hystart, _receiver_limited(limited), outlasted)
 
 
 def _loss_rows(tr: FlightTrace, beta: float, *, delay_exit: bool = True) -> tuple[list[list], bool]:
@@ -227,9 +240,9 @@ def direction_identification(report: CongestionReport) -> Identification:
     if not report.sent:
         return identify(tr, False, 0.0)
 
-    def slow_start_evidence() -> tuple[bool, float]:
+    def slow_start_evidence() -> SlowStartEvidence:
         rows, hystart = _loss_rows(tr, BETA_CUBIC)
-        return hystart, _receiver_limited([row[3] for row in rows])
+        return _slow_start_evidence(tr, rows, hystart)
 
     return identify_with(tr, slow_start_evidence)
 
@@ -244,8 +257,9 @@ def model_direction(report: CongestionReport) -> CongestionModel:
     if not report.sent:
         return CongestionModel(report, tr.mss, identify(tr, False, 0.0))
     probe = CongestionModel(report, tr.mss, identify(tr, False, 0.0))
-    hystart = _loss_based(tr, BETA_CUBIC, probe)
-    ident = identify(tr, hystart, _receiver_limited([e.limited_by for e in probe.segments]))
+    rows, hystart = _loss_rows(tr, BETA_CUBIC)
+    _emit(probe, tr, rows)
+    ident = identify_with(tr, lambda: _slow_start_evidence(tr, rows, hystart))
     model = CongestionModel(report, tr.mss, ident, events=[e for e in tr.events if e.kind != "ecn"])
     if ident.algorithm == "bbr":
         _emit(model, tr, bbr_rows(tr))
