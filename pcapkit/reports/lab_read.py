@@ -49,6 +49,10 @@ if TYPE_CHECKING:
 Keep = Callable[["Columns"], np.ndarray]
 
 LINKTYPE_ETHERNET = 1
+# records per batch: the decoded columns of a batch are ~0.4 KB a row, and a lab that stops
+# at its packet limit should not have decoded a million rows past it
+BATCH_PACKETS = 1 << 16
+BATCH_BYTES = 8 << 20
 _ETH_ADDRESSES = 12  # the two MAC addresses: they never change which protocols a frame shows
 
 
@@ -124,6 +128,7 @@ class _Reader:
         self.skipped_protocols: set[str] = set()
         self.skipped_ipv4: set[int] = set()
         self._signatures: set[tuple[int, int, bytes]] = set()
+        self._records: _Records  # (the batch being read)
 
     def batch(self, rb: RecordBatch) -> bool:
         """Read one batch; False when the kept packets went past the limit (stop there)."""
@@ -133,7 +138,7 @@ class _Reader:
         from pcapkit.dissect.ipreassembly import ipv4_fragment
 
         n = len(rb)
-        cols = decode_batch(rb)
+        cols = decode_batch(rb, use_kernel=False)
         frag_off, frag = column(cols, FRAGMENT_IP_OFFSET)
         wanted = np.ones(n, dtype=bool) if self.keep is None else self.keep(cols)
         if self.keep is None:
@@ -152,6 +157,7 @@ class _Reader:
         buf = rb.buf
         data_off, ts_ns = rb.data_off.tolist(), rb.ts_ns.tolist()
         off_list = frag_off.tolist()
+        self._records = _Records(rb)
 
         def per_row(p: int) -> None:
             i = row_list[p]
@@ -161,7 +167,7 @@ class _Reader:
                     pending.append(i)
                     return
             kept[i] = True
-            self.packets.append(self._dissect(rb, i))
+            self.packets.append(self._dissect(i))
             if len(self.packets) > self.max_packets:
                 raise _Full
 
@@ -178,15 +184,16 @@ class _Reader:
         self._skipped(rb, cols, kept, np.array(pending, dtype=np.int64), frag_off)
         return True
 
-    def _dissect(self, rb: RecordBatch, i: int) -> Packet:
+    def _dissect(self, i: int) -> Packet:
         from pcapkit.dissect.driver import dissect
         from pcapkit.frame import Frame
 
-        off, cap, lt = int(rb.data_off[i]), int(rb.caplen[i]), int(rb.linktype[i])
-        frame = Frame(rb.first_number + i, int(rb.ts_ns[i]), cap, int(rb.wirelen[i]), lt,
-                      max(0, int(rb.interface_id[i])), rb.buf[off:off + cap].tobytes())
+        r = self._records
+        off, cap, lt = r.data_off[i], r.caplen[i], r.linktype[i]
+        frame = Frame(r.first_number + i, r.ts_ns[i], cap, r.wirelen[i], lt, max(0, r.interface_id[i]),
+                      r.data[off:off + cap])
         packet = dissect(frame, self.session)
-        if rb.pcapng and lt >= 0:
+        if r.pcapng and lt >= 0:
             packet.frame_info = {"frame.interface_id": frame.interface_id}
         return packet
 
@@ -223,9 +230,20 @@ class _Reader:
         """Row ``i`` dissected with a session of its own (a lone fragment stays pending)."""
         session, self.session = self.session, _new_session()
         try:
-            return self._dissect(rb, i)
+            return self._dissect(i)
         finally:
             self.session = session
+
+
+class _Records:
+    """A batch's records as Python values (one conversion per batch, not per row)."""
+
+    def __init__(self, rb: RecordBatch) -> None:
+        self.data = rb.buf.tobytes()  # (slicing bytes costs less than slicing the array per frame)
+        self.data_off, self.caplen, self.wirelen = rb.data_off.tolist(), rb.caplen.tolist(), rb.wirelen.tolist()
+        self.ts_ns, self.linktype = rb.ts_ns.tolist(), rb.linktype.tolist()
+        self.interface_id = rb.interface_id.tolist()
+        self.first_number, self.pcapng = rb.first_number, rb.pcapng
 
 
 class _Full(Exception):
@@ -244,7 +262,7 @@ def _selected(path: str, keep: Keep | None, max_packets: int) -> Selected:
     reader = _Reader(keep, max_packets)
     t0: int | None = None
     limits: list[str] = []
-    for rb in iter_records(path):
+    for rb in iter_records(path, chunk_bytes=BATCH_BYTES, max_packets=BATCH_PACKETS, use_numba=False):
         if t0 is None and len(rb):
             t0 = int(rb.ts_ns[0])
         if not reader.batch(rb):
