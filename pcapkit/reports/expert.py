@@ -116,7 +116,46 @@ def _finding_items(path: str | PathLike[str], frames: set[int] | None, syns: set
                    protocols: list[tuple[str, int]] | None = None) -> list[tuple[int, str, str, str, str]]:
     """Every dissector finding, and "TCP SYN with TFO Cookie" for the frames of ``syns``
     (SYNs without ACK) that carry a Fast Open cookie (only their fields are decoded).
-    ``protocols`` (a list) receives each frame's (frame.protocols, wire length)."""
+    ``protocols`` (a list) receives each frame's (frame.protocols, wire length).
+
+    The columnar pass serves the frames that can have no finding (no TFO cookie either:
+    :mod:`pcapkit.columnar.protocols`); the others are dissected; a file the fast path
+    cannot serve is dissected frame by frame (:func:`_finding_items_per_frame`)."""
+    from pcapkit.columnar.protocols import FrameStacks, NeedsPerFrame
+
+    out: list[tuple[int, str, str, str, str]] = []
+    stacks = FrameStacks()
+    pairs: list[tuple[str, int]] = []
+    try:
+        for batch in stacks.batches(str(path)):
+            for row, packet in batch.packets:
+                _packet_items(batch.first_number + row, packet, frames, syns, out)
+            if protocols is not None:
+                names = stacks.names
+                pairs.extend(zip([names[c] for c in batch.codes.tolist()], batch.wirelen.tolist(), strict=True))
+    except NeedsPerFrame:
+        return _finding_items_per_frame(path, frames, syns, protocols)
+    if protocols is not None:
+        protocols.extend(pairs)
+    return out
+
+
+def _packet_items(number: int, packet: Any, frames: set[int] | None, syns: set[int],
+                  out: list[tuple[int, str, str, str, str]]) -> None:
+    """The items of one dissected frame (see :func:`_finding_items`), appended to ``out``."""
+    if frames is not None and number not in frames:
+        return
+    for f in packet.findings:
+        out.append((number, *_finding_item(f.layer, f.kind.value, f.reason)))
+    if number in syns:
+        tcp = packet.layer("tcp")
+        if tcp is not None and "tcp.options.tfo.cookie" in tcp.fields:
+            out.append((number, "Note", "Sequence", "TCP", "TCP SYN with TFO Cookie"))
+
+
+def _finding_items_per_frame(path: str | PathLike[str], frames: set[int] | None, syns: set[int],
+                             protocols: list[tuple[str, int]] | None = None) -> list[tuple[int, str, str, str, str]]:
+    """:func:`_finding_items` with every frame dissected (the reference the fast path matches)."""
     from pcapkit.dissect.driver import dissect_file
 
     out: list[tuple[int, str, str, str, str]] = []
@@ -125,14 +164,7 @@ def _finding_items(path: str | PathLike[str], frames: set[int] | None, syns: set
         if protocols is not None:
             # (interned: a few distinct protocol stacks over millions of frames)
             protocols.append((sys.intern(packet.protocols), packet.frame.wirelen))
-        if frames is not None and number not in frames:
-            continue
-        for f in packet.findings:
-            out.append((number, *_finding_item(f.layer, f.kind.value, f.reason)))
-        if number in syns:
-            tcp = packet.layer("tcp")
-            if tcp is not None and "tcp.options.tfo.cookie" in tcp.fields:
-                out.append((number, "Note", "Sequence", "TCP", "TCP SYN with TFO Cookie"))
+        _packet_items(number, packet, frames, syns, out)
     return out
 
 
