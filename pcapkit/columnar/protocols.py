@@ -34,10 +34,10 @@ limit) during a bulk add (the per-frame path leaves a finding on the frame that 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -46,6 +46,9 @@ from pcapkit.columnar import fragments
 from pcapkit.columnar.decode import FRAGMENT_IP_OFFSET, TCP_OFFSET, Columns, decode_batch
 from pcapkit.errors import PcapkitError
 from pcapkit.frame import TS_NS_MAX, TS_NS_MIN
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 I64 = np.int64
 # link types whose dissectors (and the Ethernet/VLAN ones after them) have no findings on
@@ -73,6 +76,7 @@ class StackBatch:
     codes: np.ndarray
     wirelen: np.ndarray
     packets: list[tuple[int, Any]]
+    table: pd.DataFrame | None = None  # the packets table's columns asked for (see FrameStacks.batches)
 
 
 class FrameStacks:
@@ -92,9 +96,13 @@ class FrameStacks:
             self.names.append(protocols)
         return c
 
-    def batches(self, path: str | Path) -> Iterator[StackBatch]:
+    def batches(self, path: str | Path, table: Sequence[str] | None = None) -> Iterator[StackBatch]:
         """The batches of ``path`` in file order. Raises :class:`NeedsPerFrame` (possibly
-        after some batches) when the caller must dissect the file frame by frame."""
+        after some batches) when the caller must dissect the file frame by frame.
+
+        ``table``: columns of the packets table to give with each batch, as
+        :func:`pcapkit.columnar.api.read_packets` has them (the marked rows filled from
+        this pass's dissections, as :func:`pcapkit.columnar.perpacket.fill` does)."""
         from pcapkit.columnar.perpacket import new_session
 
         session = new_session()
@@ -106,9 +114,9 @@ class FrameStacks:
                 return
             except PcapkitError as exc:
                 raise NeedsPerFrame(str(exc)) from exc
-            yield self._batch(rb, session)
+            yield self._batch(rb, session, table)
 
-    def _batch(self, rb: RecordBatch, session: Any) -> StackBatch:
+    def _batch(self, rb: RecordBatch, session: Any, table: Sequence[str] | None) -> StackBatch:
         from pcapkit.columnar.perpacket import gc_paused
 
         n = len(rb)
@@ -159,7 +167,15 @@ class FrameStacks:
             codes[i] = self.code(packet.protocols)
         if pending:
             self._serve_fragments(rb, cols, np.array(pending, dtype=I64), codes)
-        return StackBatch(rb.first_number, codes, rb.wirelen, packets)
+        frame = None
+        if table is not None:
+            from pcapkit.columnar.perpacket import fill_dissected
+            from pcapkit.columnar.table import batch_frame
+
+            marked = cols.fallback
+            fill_dissected(cols, [(i, p) for i, p in packets if marked[i]], np.flatnonzero(rb.linktype < 0).tolist())
+            frame = batch_frame(rb, cols, list(table), "numpy_nullable")[list(table)]
+        return StackBatch(rb.first_number, codes, rb.wirelen, packets, frame)
 
     def _serve_segments(self, rb: RecordBatch, cols: Columns, codes: np.ndarray) -> None:
         """Set the codes of the TCP rows the fast path serves (see the module doc)."""
