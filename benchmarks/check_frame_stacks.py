@@ -3,8 +3,8 @@
 For each capture (files, or every capture under directories, e.g. the corpus): every
 frame's ``frame.protocols`` and wire length, and every expert item of the dissectors
 (findings and TFO notes, every frame taken as a SYN so the TFO check runs everywhere),
-from :func:`pcapkit.reports.expert._finding_items` (fast path) and
-``_finding_items_per_frame`` (every frame dissected); the protocol hierarchy from
+from :func:`pcapkit.reports.expert_findings.finding_items` (fast path) and
+``finding_items_per_frame`` (every frame dissected); the protocol hierarchy from
 :func:`pcapkit.columnar.protocols.protocol_hierarchy` and the per-frame one.
 
     python benchmarks/check_frame_stacks.py $PCAPKIT_CORPUS [FILE ...]
@@ -40,14 +40,14 @@ def check(path: Path) -> tuple[bool, str]:
     from pcapkit.columnar import protocols as stacks
     from pcapkit.dissect import hierarchy
     from pcapkit.errors import PcapkitError
-    from pcapkit.reports import expert
+    from pcapkit.reports import expert_findings
 
     every = np.arange(1, 1 << 22)
     t0 = time.process_time()
     served = True
     try:
         fast_pairs: list[tuple[str, int]] = []
-        fast = expert._finding_items(path, None, every, fast_pairs)
+        fast = expert_findings.finding_items(path, None, every, fast_pairs)
         fast_hier = stacks.protocol_hierarchy(path)
         try:
             stacks.stack_counts(path)
@@ -58,7 +58,7 @@ def check(path: Path) -> tuple[bool, str]:
     t1 = time.process_time()
     try:
         ref_pairs: list[tuple[str, int]] = []
-        ref = expert._finding_items_per_frame(path, None, every, ref_pairs)
+        ref = expert_findings.finding_items_per_frame(path, None, every, ref_pairs)
         ref_hier = hierarchy.protocol_hierarchy(path)
     except PcapkitError as exc:
         ref_pairs, ref, ref_hier = [], [], [("error", str(exc))]  # type: ignore[list-item]

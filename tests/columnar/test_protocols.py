@@ -22,7 +22,7 @@ from conftest import CORPUS, requires_tshark
 
 from pcapkit.columnar import protocols
 from pcapkit.dissect import hierarchy
-from pcapkit.reports import expert
+from pcapkit.reports import expert, expert_findings
 
 ETH = bytes.fromhex("020000000002" "020000000001")
 PCAP_HEADER = struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 262144, 1)
@@ -187,13 +187,13 @@ def test_served_corpus_frames_carry_tsharks_protocols(rel: str) -> None:
 
 def _per_frame(path: Path) -> tuple[list[tuple[int, str, str, str, str]], list[tuple[str, int]]]:
     pairs: list[tuple[str, int]] = []
-    items = expert._finding_items_per_frame(path, None, np.arange(1, 1 << 16), pairs)
+    items = expert_findings.finding_items_per_frame(path, None, np.arange(1, 1 << 16), pairs)
     return items, pairs
 
 
 def _fast(path: Path) -> tuple[list[tuple[int, str, str, str, str]], list[tuple[str, int]]]:
     pairs: list[tuple[str, int]] = []
-    items = expert._finding_items(path, None, np.arange(1, 1 << 16), pairs)
+    items = expert_findings.finding_items(path, None, np.arange(1, 1 << 16), pairs)
     return items, pairs
 
 
