@@ -34,7 +34,7 @@ limit) during a bulk add (the per-frame path leaves a finding on the frame that 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,13 +69,13 @@ class NeedsPerFrame(Exception):
 @dataclass
 class StackBatch:
     """One batch of frames: ``codes[i]`` indexes :attr:`FrameStacks.names` (the stack of
-    frame ``first_number + i``), ``wirelen`` their wire lengths, ``packets`` the rows that
-    were dissected, as (row, :class:`~pcapkit.dissect.driver.Packet`), in order."""
+    frame ``first_number + i``), ``wirelen`` their wire lengths, ``dissected`` the rows that
+    were dissected (each handed to the ``on_packet`` of :meth:`FrameStacks.batches`)."""
 
     first_number: int
     codes: np.ndarray
     wirelen: np.ndarray
-    packets: list[tuple[int, Any]]
+    dissected: np.ndarray
     table: pd.DataFrame | None = None  # the packets table's columns asked for (see FrameStacks.batches)
 
 
@@ -96,13 +96,17 @@ class FrameStacks:
             self.names.append(protocols)
         return c
 
-    def batches(self, path: str | Path, table: Sequence[str] | None = None) -> Iterator[StackBatch]:
+    def batches(self, path: str | Path, table: Sequence[str] | None = None,
+                on_packet: Callable[[int, Any], Any] | None = None) -> Iterator[StackBatch]:
         """The batches of ``path`` in file order. Raises :class:`NeedsPerFrame` (possibly
         after some batches) when the caller must dissect the file frame by frame.
 
         ``table``: columns of the packets table to give with each batch, as
         :func:`pcapkit.columnar.api.read_packets` has them (the marked rows filled from
-        this pass's dissections, as :func:`pcapkit.columnar.perpacket.fill` does)."""
+        this pass's dissections, as :func:`pcapkit.columnar.perpacket.fill` does).
+        ``on_packet(frame number, Packet)``: called for each dissected frame, in file order,
+        before the batch is given (packets are not kept: a batch of 256k dissected frames
+        would hold hundreds of MB of layers)."""
         from pcapkit.columnar.perpacket import new_session
 
         session = new_session()
@@ -114,9 +118,10 @@ class FrameStacks:
                 return
             except PcapkitError as exc:
                 raise NeedsPerFrame(str(exc)) from exc
-            yield self._batch(rb, session, table)
+            yield self._batch(rb, session, table, on_packet)
 
-    def _batch(self, rb: RecordBatch, session: Any, table: Sequence[str] | None) -> StackBatch:
+    def _batch(self, rb: RecordBatch, session: Any, table: Sequence[str] | None,
+               on_packet: Callable[[int, Any], Any] | None) -> StackBatch:
         from pcapkit.columnar.perpacket import gc_paused
 
         n = len(rb)
@@ -133,9 +138,14 @@ class FrameStacks:
         if frag_valid is not None:
             frag_valid = frag_valid & (_column(cols, "ip.hdr_len", 0) == 20)
         pending: list[int] = []
-        packets: list[tuple[int, Any]] = []
+        dissected: list[int] = []
+        marked_packets: list[tuple[int, Any]] = []  # (for the table: the rows fill() would dissect)
+        marked = cols.fallback
+        code = self.code
+        first_number = rb.first_number
         reassembler = session.reassembler
         row_list = rows.tolist()
+        records = _Records(rb) if row_list else None
         with gc_paused():
             def per_row(p: int) -> None:
                 i = row_list[p]
@@ -148,7 +158,14 @@ class FrameStacks:
                         _check_drops(reassembler, dropped)
                         pending.append(i)
                         return
-                packets.append((i, _dissect(rb, i, session)))
+                assert records is not None
+                packet = records.dissect(i, session)
+                dissected.append(i)
+                codes[i] = code(packet.protocols)
+                if on_packet is not None:
+                    on_packet(first_number + i, packet)
+                if table is not None and marked[i]:
+                    marked_packets.append((i, packet))
 
             numbers = np.arange(rb.first_number, rb.first_number + n, dtype=I64)
             positions, frags = fragments.candidates(rb, numbers, rows, frag_valid, frag_off)
@@ -163,8 +180,6 @@ class FrameStacks:
                 pending.extend(rows[positions[lo:hi]].tolist())
 
             fragments.walk_rows(len(row_list), positions, add_batch, per_row, on_bulk)
-        for i, packet in packets:
-            codes[i] = self.code(packet.protocols)
         if pending:
             self._serve_fragments(rb, cols, np.array(pending, dtype=I64), codes)
         frame = None
@@ -172,10 +187,9 @@ class FrameStacks:
             from pcapkit.columnar.perpacket import fill_dissected
             from pcapkit.columnar.table import batch_frame
 
-            marked = cols.fallback
-            fill_dissected(cols, [(i, p) for i, p in packets if marked[i]], np.flatnonzero(rb.linktype < 0).tolist())
+            fill_dissected(cols, marked_packets, np.flatnonzero(rb.linktype < 0).tolist())
             frame = batch_frame(rb, cols, list(table), "numpy_nullable")[list(table)]
-        return StackBatch(rb.first_number, codes, rb.wirelen, packets, frame)
+        return StackBatch(rb.first_number, codes, rb.wirelen, np.array(dissected, dtype=I64), frame)
 
     def _serve_segments(self, rb: RecordBatch, cols: Columns, codes: np.ndarray) -> None:
         """Set the codes of the TCP rows the fast path serves (see the module doc)."""
@@ -288,14 +302,31 @@ def _quiet_options(rb: RecordBatch, cols: Columns, rows: np.ndarray) -> np.ndarr
 
 def _dissect(rb: RecordBatch, row: int, session: Any) -> Any:
     """The per-packet dissection of row ``row`` of ``rb`` (its frame as the reader gives it)."""
-    from pcapkit.dissect.driver import dissect
-    from pcapkit.frame import Frame
+    return _Records(rb).dissect(row, session)
 
-    off = int(rb.data_off[row])
-    cap = int(rb.caplen[row])
-    frame = Frame(rb.first_number + row, int(rb.ts_ns[row]), cap, int(rb.wirelen[row]), int(rb.linktype[row]),
-                  max(0, int(rb.interface_id[row])), rb.buf[off:off + cap].tobytes())
-    return dissect(frame, session)
+
+class _Records:
+    """The records of a batch as Python values (converted once: a batch may dissect every row)."""
+
+    def __init__(self, rb: RecordBatch) -> None:
+        from pcapkit.dissect.driver import dissect
+
+        self._dissect = dissect
+        self.buf = rb.buf
+        self.first_number = rb.first_number
+        self.data_off, self.caplen = rb.data_off.tolist(), rb.caplen.tolist()
+        self.wirelen, self.ts_ns = rb.wirelen.tolist(), rb.ts_ns.tolist()
+        self.linktype, self.interface_id = rb.linktype.tolist(), rb.interface_id.tolist()
+
+    def dissect(self, row: int, session: Any) -> Any:
+        from pcapkit.frame import Frame
+
+        off = self.data_off[row]
+        cap = self.caplen[row]
+        iface = self.interface_id[row]
+        frame = Frame(self.first_number + row, self.ts_ns[row], cap, self.wirelen[row], self.linktype[row],
+                      iface if iface > 0 else 0, self.buf[off:off + cap].tobytes())
+        return self._dissect(frame, session)
 
 
 def stack_counts(path: str | Path) -> list[tuple[str, int, int]]:

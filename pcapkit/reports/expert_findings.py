@@ -92,9 +92,11 @@ def finding_items(path: str | PathLike[str], frames: set[int] | None, syns: Any,
     pairs: list[tuple[str, int]] = []
     parts: list[pd.DataFrame] = []
     try:
-        for batch in stacks.batches(str(path), table=PACKET_COLUMNS if table is not None else None):
-            for row, packet in batch.packets:
-                _packet_items(batch.first_number + row, packet, frames, out, tfo)
+        def on_packet(number: int, packet: Any) -> None:
+            _packet_items(number, packet, frames, out, tfo)
+
+        for batch in stacks.batches(str(path), table=PACKET_COLUMNS if table is not None else None,
+                                    on_packet=on_packet):
             if protocols is not None:
                 names = stacks.names
                 pairs.extend(zip([names[c] for c in batch.codes.tolist()], batch.wirelen.tolist(), strict=True))

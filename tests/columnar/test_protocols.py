@@ -103,7 +103,7 @@ def _fast_stacks(path: Path) -> tuple[list[str], set[int]]:
     served: set[int] = set()
     for batch in stacks.batches(path):
         names += [stacks.names[c] for c in batch.codes.tolist()]
-        dissected = {row for row, _ in batch.packets}
+        dissected = set(batch.dissected.tolist())
         served |= {batch.first_number + r for r in range(len(batch.codes)) if r not in dissected}
     return names, served
 
