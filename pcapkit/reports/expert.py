@@ -336,7 +336,8 @@ def expert_items(path: str | PathLike[str], filter: str | None = None, *, tcp: p
     if others:
         df = pd.concat([df, pd.DataFrame(others, columns=list(ITEM_COLUMNS))], ignore_index=True)
     df["severity"] = pd.Categorical(df["severity"], categories=list(SEVERITIES), ordered=True)
-    df = df.sort_values("frame.number", kind="stable").reset_index(drop=True)
+    if not df["frame.number"].is_monotonic_increasing:  # (in order already: no copy of a million rows)
+        df = df.sort_values("frame.number", kind="stable").reset_index(drop=True)
     df["frame.number"] = df["frame.number"].astype("uint32")
     # a damaged file: the items of every frame before the damage, and the error
     error = tcp.attrs.get("pcapkit.error") or packets_error
