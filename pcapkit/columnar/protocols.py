@@ -9,7 +9,8 @@ depends only on the headers the fast path decoded:
 
 - a TCP segment without payload and without FIN (so no application dissector and no
   session state is involved), unmarked by the fast path (headers whole and consistent),
-  an IPv4 header without options or an IPv6 header followed by TCP, options only of the
+  the IP header's length ending with the TCP header (no payload by its own account), an
+  IPv4 header without options or an IPv6 header followed by TCP, options only of the
   kinds whose well-formed decoding has no finding (NOP, EOL, MSS, window scale,
   SACK-permitted, SACK, timestamps), on a link type whose dissector has no findings;
 - an IPv4 fragment (no IP options) that leaves its datagram incomplete: it only goes
@@ -27,7 +28,8 @@ not served. Every other row is dissected, in file order, through one
 
 When the fast path cannot promise the same answer, :class:`NeedsPerFrame` is raised and
 the caller dissects the whole file frame by frame: a damaged or unreadable file (the
-per-frame reader reports where it stopped), a frame whose time is missing or out of
+per-frame reader reports where it stopped), a pcapng file (on damaged ones the batch reader
+of :mod:`pcapkit.capture.batch` reads records the frame reader refuses: fuzzed corpus files), a frame whose time is missing or out of
 range (its finding quotes the file's raw time), or a reassembly drop (timeout or memory
 limit) during a bulk add (the per-frame path leaves a finding on the frame that caused it).
 """
@@ -111,19 +113,25 @@ class FrameStacks:
 
         session = new_session()
         records = iter_records(str(path), max_packets=_CHUNK_PACKETS)
+        given = False
         while True:
             try:
                 rb = next(records)
             except StopIteration:
+                if not given:  # (no record: the frame reader says whether the file is even readable)
+                    raise NeedsPerFrame("no records") from None
                 return
             except PcapkitError as exc:
                 raise NeedsPerFrame(str(exc)) from exc
+            given = True
             yield self._batch(rb, session, table, on_packet)
 
     def _batch(self, rb: RecordBatch, session: Any, table: Sequence[str] | None,
                on_packet: Callable[[int, Any], Any] | None) -> StackBatch:
         from pcapkit.columnar.perpacket import gc_paused
 
+        if rb.pcapng:
+            raise NeedsPerFrame("pcapng: on a damaged file the batch reader may read records the frame reader refuses")
         n = len(rb)
         ts = rb.ts_ns
         if bool(((ts == TS_NS_MAX) | (ts == TS_NS_MIN) | (ts == NO_TIME)).any()):
@@ -195,13 +203,18 @@ class FrameStacks:
         """Set the codes of the TCP rows the fast path serves (see the module doc)."""
         tcp_len = _column(cols, "tcp.len", -1)
         flags = _column(cols, "tcp.flags", _TCP_FIN)
+        tcp_hdr = _column(cols, "tcp.hdr_len", -1)
         ip4 = cols.valid.get("ip.version")
         ip6 = cols.valid.get("ipv6.nxt")
         network = np.zeros(cols.n, dtype=bool)
+        # the IP header's own length ends with the TCP header (a total length beyond the frame
+        # is a finding the fast path leaves to the dissector: its tcp.len is the captured one)
         if ip4 is not None:
-            network |= ip4 & (_column(cols, "ip.hdr_len", 0) == 20) & (_column(cols, "ip.proto", 0) == _TCP_PROTO)
+            network |= (ip4 & (_column(cols, "ip.hdr_len", 0) == 20) & (_column(cols, "ip.proto", 0) == _TCP_PROTO)
+                        & (_column(cols, "ip.len", -1) == 20 + tcp_hdr))
         if ip6 is not None:
-            network |= ip6 & (_column(cols, "ipv6.nxt", 0) == _TCP_PROTO)
+            network |= (ip6 & (_column(cols, "ipv6.nxt", 0) == _TCP_PROTO)
+                        & (_column(cols, "ipv6.plen", -1) == tcp_hdr))
         ok = (~cols.fallback & (tcp_len == 0) & ((flags & _TCP_FIN) == 0) & network
               & np.isin(rb.linktype, SERVED_LINKTYPES))
         rows = np.flatnonzero(ok)

@@ -9,12 +9,15 @@ refuses it (cut files, reassembly timeouts).
 
 from __future__ import annotations
 
+import gzip
+import random
 import re
 import struct
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -22,6 +25,7 @@ from conftest import CORPUS, requires_tshark
 
 from pcapkit.columnar import protocols
 from pcapkit.dissect import hierarchy
+from pcapkit.errors import PcapkitError
 from pcapkit.reports import expert, expert_findings
 
 ETH = bytes.fromhex("020000000002" "020000000001")
@@ -32,8 +36,9 @@ TFO_COOKIE = bytes.fromhex("220a0102030405060708") + b"\x01\x01"  # kind 34, an 
 UNKNOWN_OPTION = bytes.fromhex("6304abcd")  # kind 99: kept raw with a finding
 
 
-def _ipv4(src: int, payload: bytes, *, proto: int = 6, ident: int = 1, frag: int = 0x4000, ttl: int = 64) -> bytes:
-    return struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, frag, ttl, proto, 0,
+def _ipv4(src: int, payload: bytes, *, proto: int = 6, ident: int = 1, frag: int = 0x4000, ttl: int = 64,
+          total: int = 0) -> bytes:
+    return struct.pack("!BBHHHBBH4s4s", 0x45, 0, total or 20 + len(payload), ident, frag, ttl, proto, 0,
                        struct.pack("!I", 0x0A000000 | src), bytes([10, 9, 0, 2])) + payload
 
 
@@ -77,6 +82,8 @@ def _frames(n: int) -> Iterator[bytes]:
             yield ETH + b"\x08\x00" + _ipv4(i, _tcp(1024 + i, 0x11))
             yield ETH + b"\x08\x00" + _ipv4(1, _data(seq, b"hello"), ttl=3)
             seq += 5
+        elif k == 6 and i % 100 == 6:  # a total length beyond the frame: a finding, dissected
+            yield ETH + b"\x08\x00" + _ipv4(i, _tcp(1024 + i, 0x10), total=400)
         else:
             yield ETH + b"\x08\x00" + _ipv4(i, _tcp(1024 + i, 0x10))
 
@@ -220,3 +227,36 @@ def test_cut_file_falls_back_to_every_frame(mixed: Path, tmp_path: Path) -> None
         protocols.stack_counts(cut)
     assert _fast(cut) == _per_frame(cut)
     assert protocols.protocol_hierarchy(cut) == hierarchy.protocol_hierarchy(cut)
+
+
+MUTATED = ["tcp/6syns.dmp.gz", "tcp/206_example_b.pcap", "labs/tcp-ethereal-trace-1", "tcp/tcp-fast-open.pcap"]
+
+
+def _outcome(fn: Any, path: Path) -> Any:
+    try:
+        return fn(path)
+    except PcapkitError as exc:
+        return ("error", str(exc))
+
+
+@pytest.mark.parametrize("rel", MUTATED)
+def test_mutated_files_give_the_per_frame_answer(rel: str, tmp_path: Path) -> None:
+    """Bytes flipped in headers and files cut short (seeded): the fast path serves or refuses
+    each file, and its answer is always the per-frame one (a total length beyond the frame,
+    damaged pcapng blocks and unreadable files were found this way)."""
+    path = CORPUS / rel
+    if not path.is_file():
+        pytest.skip(f"{rel} not in the corpus")
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    rng = random.Random(rel)
+    for k in range(12):
+        data = bytearray(raw)
+        if k % 3 == 2:
+            data = data[:rng.randrange(24, len(data))]
+        else:
+            for _ in range(rng.randint(1, 12)):
+                data[rng.randrange(24, len(data))] ^= 1 << rng.randrange(8)
+        mutant = tmp_path / f"m{k}.pcap"
+        mutant.write_bytes(bytes(data))
+        assert _outcome(_fast, mutant) == _outcome(_per_frame, mutant), k
+        assert _outcome(protocols.protocol_hierarchy, mutant) == _outcome(hierarchy.protocol_hierarchy, mutant), k
