@@ -89,7 +89,9 @@ def finding_items(path: str | PathLike[str], frames: set[int] | None, syns: Any,
     out: list[tuple[int, str, str, str, str]] = []
     tfo: list[int] = []
     stacks = FrameStacks()
-    pairs: list[tuple[str, int]] = []
+    # each batch's stack codes and wire lengths (arrays: a million frames' pairs as tuples
+    # would cost ~100 MB), handed to ``protocols`` once the pass cannot fall back any more
+    stack_parts: list[tuple[Any, Any]] = []
     parts: list[pd.DataFrame] = []
     try:
         def on_packet(number: int, packet: Any) -> None:
@@ -98,14 +100,15 @@ def finding_items(path: str | PathLike[str], frames: set[int] | None, syns: Any,
         for batch in stacks.batches(str(path), table=PACKET_COLUMNS if table is not None else None,
                                     on_packet=on_packet):
             if protocols is not None:
-                names = stacks.names
-                pairs.extend(zip([names[c] for c in batch.codes.tolist()], batch.wirelen.tolist(), strict=True))
+                stack_parts.append((batch.codes.copy(), batch.wirelen.copy()))
             if batch.table is not None:
                 parts.append(batch.table)
     except NeedsPerFrame:
         return finding_items_per_frame(path, frames, syns, protocols)
     if protocols is not None:
-        protocols.extend(pairs)
+        names = stacks.names
+        protocols.extend(pair for codes, lengths in stack_parts
+                         for pair in zip([names[c] for c in codes.tolist()], lengths.tolist(), strict=True))
     if table is not None:
         table.extend(parts)
     return out + _tfo_items(tfo, syns)
