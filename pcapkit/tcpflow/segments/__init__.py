@@ -192,6 +192,9 @@ def segment_table(source: Source, *, keep_payload: bool | int = False, packets: 
     from pcapkit.capture.batch import DEFAULT_CHUNK_BYTES, iter_records
     from pcapkit.columnar.decode import decode_batch
     from pcapkit.dissect.driver import DissectSession
+    from pcapkit.tcpflow.segments.heap import fix_mmap_threshold
+
+    fix_mmap_threshold()  # (freed batch arrays go back to the system: see heap)
     parts = _Parts(keep_payload)
     session = DissectSession()
     frames = 0
