@@ -175,7 +175,7 @@ class _Parts:
 
 def segment_table(source: Source, *, keep_payload: bool | int = False, packets: bool = False,
                   filter: str | None = None, mark: str | None = None, strict: bool = False,
-                  chunk_packets: int = 1 << 18, byte_range: tuple[int, int] | None = None) -> SegmentTable:
+                  chunk_packets: int = 1 << 16, byte_range: tuple[int, int] | None = None) -> SegmentTable:
     """Every TCP segment of ``source`` (a capture file, ``"-"`` for standard input, or an
     iterable of frames), read once; with ``packets=True`` also the :class:`PacketTable`
     of its IP packets, from the same pass.
