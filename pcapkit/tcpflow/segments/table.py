@@ -57,8 +57,11 @@ PacketRows = tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]
 class SegmentTable:
     """The TCP segments of a capture, one row each, in file order (see the module doc).
 
-    Address columns ``src``/``dst`` index ``addresses`` (their text, as tshark prints
-    them). ``mss``, ``wscale``, ``tsval``, ``tsecr`` are -1 when the option is absent.
+    Columns are stored as :data:`COLUMN_DTYPES` says (int16, int32 or int64, signed so
+    that a difference or a -1 never wraps; a column whose values do not fit is int64):
+    136 bytes a segment, not 232; widen before multiplying. Address columns
+    ``src``/``dst`` index ``addresses`` (their text, as tshark prints them). ``mss``,
+    ``wscale``, ``tsval``, ``tsecr`` are -1 when the option is absent.
     ``sack_l``/``sack_r`` have one row per segment with ``sack_n > 0``, in order, holding
     its first four SACK blocks (raw edges). ``payloads`` holds each segment's captured
     payload when the table was built with ``keep_payload`` (True: whole; a number: at
