@@ -30,7 +30,7 @@ _LAZY: dict[str, str] = {
     "summary_line": "pcapkit.dissect.summary",
     "Packet": "pcapkit.dissect.driver",
     "DissectSession": "pcapkit.dissect.driver",
-    "protocol_hierarchy": "pcapkit.dissect.hierarchy",
+    "protocol_hierarchy": "pcapkit.columnar.protocols",
     # columnar
     "read_packets": "pcapkit.columnar.api",
     "iter_batches": "pcapkit.columnar.api",

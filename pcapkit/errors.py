@@ -26,6 +26,11 @@ and the cut is a NOTE finding on the frame or a warning in the report's
 whose answer cannot fit a limit at all (``iostat`` at an interval that makes more rows
 than ``max_rows``): it is raised before the work, naming what would fit.
 
+A damaged file read through the DataFrame API (:func:`pcapkit.read_packets`,
+:func:`pcapkit.iter_batches`) delivers every readable packet and then issues a
+:class:`CaptureDamagedWarning` (a ``UserWarning``) with the same one-line text, as
+:func:`pcapkit.open_capture` keeps it in ``reader.warnings``; ``strict=True`` raises instead.
+
 Bad *packets* are not errors: dissectors attach findings (truncated, malformed,
 checksum bad) to the layer records instead. Bugs in pcapkit itself still raise
 ordinary Python exceptions.
@@ -45,6 +50,8 @@ class CaptureFileError(PcapkitError):
         self.reason = reason
         self.path = path
         self.offset = offset
+        # raised after the file header was read: the packets before it are readable
+        self.after_header = False
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
@@ -101,3 +108,8 @@ class CapturePermissionError(LiveCaptureError):
 
 class LimitExceeded(PcapkitError):
     """A request whose answer would pass a limit (rows of a table), refused before the work."""
+
+
+class CaptureDamagedWarning(UserWarning):
+    """A capture file was damaged after its header; the packets before the damage were
+    delivered. The message is the error's one line (path, offset, reason)."""

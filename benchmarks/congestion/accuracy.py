@@ -2,7 +2,7 @@
 """Score a congestion model against the sender kernel's truth (issue 12, item 5).
 
     python benchmarks/congestion/accuracy.py DIR [--format table|csv] [--model api]
-        [--side sender|receiver]
+        [--side sender|receiver] [--only NAME] [--per-flow]
 
 DIR holds flows made by generate.py (NAME.pcap, NAME.truth.csv, NAME.castate.csv,
 NAME.json). The model scored is pcapkit.reports.congestion (models.py).
@@ -125,16 +125,22 @@ def receiver_capture(pcap: Path) -> Path:
     return pcap.with_name(pcap.name.removesuffix(".pcap") + ".receiver.pcap")
 
 
-def report(directory: Path, model: str = "auto", side: str = "sender") -> tuple[str, pd.DataFrame, pd.DataFrame]:
+def report(directory: Path, model: str = "auto", side: str = "sender",
+           only: str | None = None) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(model name, figures per group, algorithm confusion, one row per flow); ``only``:
+    score just the flows whose name contains it."""
     name, segments_fn, summary_fn = pick(model)
     parts, flows = [], []
     for pcap in sorted(directory.glob("*.pcap")):
-        if not pcap.with_name(pcap.stem + ".truth.csv").exists():
+        if not pcap.with_name(pcap.stem + ".truth.csv").exists() or (only and only not in pcap.stem):
             continue
         if side == "receiver" and not receiver_capture(pcap).exists():
             continue  # made before the generator captured at the receiver
         seg, flow = score_flow(pcap, segments_fn, summary_fn, side)
         seg["flow"] = str(flow["name"])
+        known = seg["kernel_phase"].notna()
+        flow["phase"] = float((seg.loc[known, "phase"] == seg.loc[known, "kernel_phase"]).fillna(False).mean()) \
+            if known.any() else float("nan")
         parts.append(seg)
         flows.append(flow)
     if not parts:
@@ -156,7 +162,7 @@ def report(directory: Path, model: str = "auto", side: str = "sender") -> tuple[
     table = pd.DataFrame(rows)
     confusion = pd.crosstab(fl["algorithm"], fl["predicted"]).reindex(
         index=[a for a in ALGOS if (fl["algorithm"] == a).any()])
-    return name, table, confusion
+    return name, table, confusion, fl
 
 
 def main() -> int:
@@ -166,8 +172,10 @@ def main() -> int:
     ap.add_argument("--model", choices=("auto", "api"), default="api")
     ap.add_argument("--side", choices=("sender", "receiver"), default="sender",
                     help="the capture the model reads (the truth is always the sender kernel's)")
+    ap.add_argument("--only", help="score only the flows whose name contains this (e.g. 036-reno)")
+    ap.add_argument("--per-flow", action="store_true", help="also print one row per flow")
     args = ap.parse_args()
-    name, table, confusion = report(args.directory, args.model, args.side)
+    name, table, confusion, flows = report(args.directory, args.model, args.side, args.only)
     if args.format == "csv":
         table.insert(0, "model", name)
         print(table.to_csv(index=False, float_format="%.4f"), end="")
@@ -182,6 +190,12 @@ def main() -> int:
     print(shown.to_string(index=False))
     print("\nalgorithm confusion (rows: kernel, columns: model):")
     print(confusion.to_string())
+    if args.per_flow:
+        cols = ["name", "algorithm", "predicted", "rtt_ms", "loss_percent", "timestamps", "segments", "phase"]
+        shown = flows[cols].copy()
+        shown["phase"] = [_percent(v) for v in shown["phase"]]
+        print("\nper flow:")
+        print(shown.to_string(index=False))
     return 0
 
 

@@ -98,6 +98,9 @@ def iter_records(path: str, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES, max_packe
         else:
             st.close()
             yield from _reader_batches(path, max_packets)
+    except CaptureFileError as exc:
+        exc.after_header = exc.after_header or st.header_done
+        raise
     finally:
         st.close()
 
@@ -129,8 +132,11 @@ def _reader_batches(path: str, max_packets: int) -> Iterator[RecordBatch]:
                 yield frames_batch(chunk, number, has_if)
                 number += len(chunk)
                 chunk = []
+        damage = reader.damage
     if chunk:
         yield frames_batch(chunk, number, has_if)
+    if damage is not None:  # raised after the packets before it, as the pcap and pcapng walks do
+        raise damage
 
 
 # --------------------------------------------------------------------------------------
@@ -145,6 +151,7 @@ def _pcap_batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
         raise TruncatedFileError("file ends inside the pcap file header", path=st.path,
                                  offset=len(st.buf))
     h = parse_file_header(bytes(st.buf[:FILE_HEADER_LEN]), st.path)
+    st.header_done = True
     big = h.byte_order == ">"
     e = h.byte_order
     hdrlen = h.record_header_len
@@ -273,6 +280,7 @@ def _pcapng_batches(st: ChunkStream, max_packets: int, use_numba: bool | None) -
         try:
             if btype == ng.SHB_TYPE:
                 section = _read_section(block, e, st)
+                st.header_done = True
             elif section is None:
                 raise UnknownFormatError("pcapng block before the section header", path=st.path,
                                          offset=st.base)

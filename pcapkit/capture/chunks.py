@@ -32,6 +32,9 @@ class ChunkStream:
         self.end = 0         # mmap mode: stream offset of the end of buf
         self.released = 0    # mmap mode: bytes before this offset were given back
         self.error: str | None = None  # what ended a compressed stream early
+        # the file header (pcap's, or pcapng's first section header) has been read: a file
+        # error after this is damage with packets before it, not an unreadable file
+        self.header_done = False
         # "-" is standard input; pipes and FIFOs cannot seek: the format is peeked at
         raw: Any = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115 - closed in close()
         head = raw.peek(2)[:2]

@@ -190,6 +190,7 @@ class CaptureReader:
         self.sections: list[Section] = []
         self.interface_stats: list[InterfaceStatistics] = []
         self.warnings: list[str] = []
+        self.damage: CaptureFileError | None = None  # the first damage after the header, as an error
         self.frames_read = 0
         self._src = source
         self._closer = closer
@@ -247,6 +248,9 @@ class CaptureReader:
         if self._src.error is not None and isinstance(exc, TruncatedFileError):
             exc = TruncatedFileError(f"{exc.reason} ({self._src.error})", path=exc.path, offset=exc.offset)
         self.warnings.append(exc.one_line())
+        exc.after_header = True
+        if self.damage is None:
+            self.damage = exc
         if self.strict:
             raise exc
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from importlib import import_module
 from typing import Any
 
@@ -48,7 +49,10 @@ def stats(files: tuple[str, ...], hierarchy: bool, no_hash: bool, fmt: str, outp
     hier: dict[str, Any] = {}
     for path in files:
         pairs: list[tuple[str, int]] = []
-        on_frame = _protocols_of(pairs) if hierarchy else None
+        # a regular file is read a second time by the columnar pass (most frames served
+        # without dissection); a pipe or standard input is read once, each frame dissected
+        columnar = hierarchy and path != "-" and os.path.isfile(path)
+        on_frame = _protocols_of(pairs) if hierarchy and not columnar else None
         try:
             infos.append(capture_info(path, hashes=not no_hash, on_frame=on_frame))
         except PcapkitError as exc:
@@ -57,7 +61,11 @@ def stats(files: tuple[str, ...], hierarchy: bool, no_hash: bool, fmt: str, outp
             click.echo(f"pcapkit: error: {exc}", err=True)
             failed = True
             continue
-        if hierarchy:
+        if columnar:
+            from pcapkit.columnar.protocols import protocol_hierarchy
+
+            hier[infos[-1].file] = protocol_hierarchy(path)
+        elif hierarchy:
             from pcapkit.dissect.hierarchy import hierarchy_from_protocols
 
             hier[infos[-1].file] = hierarchy_from_protocols(pairs)

@@ -53,7 +53,8 @@ def iter_batches(path: str | Path, chunk_packets: int = DEFAULT_CHUNK_PACKETS, *
                  columns: Sequence[str] | None = None, filter: str | None = None,
                  query: str | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
                  progress: Progress | None = None, fallback: bool = True, use_numba: bool | None = None,
-                 dtype_backend: str = "numpy_nullable", application: bool = False) -> Iterator[pd.DataFrame]:
+                 dtype_backend: str = "numpy_nullable", application: bool = False,
+                 strict: bool | None = None) -> Iterator[pd.DataFrame]:
     """DataFrames of at most ``chunk_packets`` rows each, in file order.
 
     Categorical columns carry the categories of their own batch. ``filter`` is a tcpdump
@@ -63,14 +64,16 @@ def iter_batches(path: str | Path, chunk_packets: int = DEFAULT_CHUNK_PACKETS, *
     ``progress(packets, bytes)`` is called after each batch (packets read, not kept).
     ``application=True`` adds the DNS, HTTP and TLS columns of
     :mod:`pcapkit.columnar.application` (implied when ``columns`` names one of them).
-    Raises :class:`pcapkit.errors.CaptureFileError` after the last good batch when the
-    file is damaged.
+    A file damaged after its header: every batch before the damage is yielded, then (by
+    default) a :class:`pcapkit.errors.CaptureDamagedWarning` says where and why;
+    ``strict=True`` raises the :class:`pcapkit.errors.CaptureFileError` there instead.
     """
     done = 0
     application = _wants_application(application, columns)
     need = None if columns is None else _needed(columns, query)
     programs = _filter_programs(filter)
-    for rb, cols in _decoded(path, chunk_packets, chunk_bytes, fallback, use_numba, application):
+    decoded = _decoded(path, chunk_packets, chunk_bytes, fallback, use_numba, application)
+    for rb, cols in _until_damage(decoded, strict):
         df = batch_frame(rb, cols, need, dtype_backend)
         if programs is not None:
             from pcapkit.capture.bpf import match_records
@@ -85,6 +88,36 @@ def iter_batches(path: str | Path, chunk_packets: int = DEFAULT_CHUNK_PACKETS, *
         if progress is not None:
             progress(done, rb.end_offset)
         yield df
+
+
+def _until_damage(decoded: Iterator[tuple[RecordBatch, Columns]],
+                  strict: bool | None) -> Iterator[tuple[RecordBatch, Columns]]:
+    """The batches of ``decoded``; a file error after them is raised (strict), warned of
+    (None: the API's default) or dropped (False: the caller reads it from the error it
+    records itself)."""
+    try:
+        yield from decoded
+    except PcapkitError as exc:
+        if strict or not _is_damage(exc):
+            raise
+        if strict is None:
+            _warn_damaged(exc, stacklevel=4)  # the caller of iter_batches
+
+
+def _is_damage(exc: PcapkitError) -> bool:
+    """A file error after the file header (the packets before it are kept); an unreadable
+    header, a missing file or a bad argument still raises."""
+    from pcapkit.errors import CaptureFileError
+
+    return isinstance(exc, CaptureFileError) and exc.after_header
+
+
+def _warn_damaged(exc: PcapkitError, stacklevel: int = 3) -> None:
+    import warnings
+
+    from pcapkit.errors import CaptureDamagedWarning
+
+    warnings.warn(CaptureDamagedWarning(str(exc)), stacklevel=stacklevel)
 
 
 def _wants_application(application: bool, columns: Sequence[str] | None) -> bool:
@@ -134,7 +167,8 @@ def _needed(columns: Sequence[str], query: str | None) -> list[str]:
 
 
 def read_packets(path: str | Path, filter: str | None = None, columns: Sequence[str] | None = None,
-                 *, query: str | None = None, chunk_packets: int = DEFAULT_CHUNK_PACKETS, strict: bool = True,
+                 *, query: str | None = None, chunk_packets: int = DEFAULT_CHUNK_PACKETS,
+                 strict: bool | None = None,
                  progress: Progress | None = None, fallback: bool = True,
                  use_numba: bool | None = None, dtype_backend: str = "numpy_nullable",
                  application: bool = False) -> pd.DataFrame:
@@ -146,8 +180,11 @@ def read_packets(path: str | Path, filter: str | None = None, columns: Sequence[
     that carry them; it dissects the frames on those protocols' ports, so it costs time
     in proportion to them. Naming one of those columns in ``columns`` implies it.
 
-    ``strict=False`` returns the frames read before a file error and records the error
-    text in ``df.attrs["pcapkit.error"]`` instead of raising it.
+    A file damaged after its header (cut short, a bad record): the frames read before the
+    damage are returned with the error's one line in ``df.attrs["pcapkit.error"]``, and a
+    :class:`pcapkit.errors.CaptureDamagedWarning` says so (the default, ``strict=None``);
+    ``strict=False`` does the same without the warning (for callers that report the error
+    themselves); ``strict=True`` raises the error instead.
     """
 
     parts: list[pd.DataFrame] = []
@@ -158,7 +195,7 @@ def read_packets(path: str | Path, filter: str | None = None, columns: Sequence[
         if filter or query:
             for df in iter_batches(path, chunk_packets, columns=columns, filter=filter, query=query,
                                    progress=progress, fallback=fallback, use_numba=use_numba,
-                                   dtype_backend=dtype_backend, application=application):
+                                   dtype_backend=dtype_backend, application=application, strict=True):
                 parts.append(df)
         else:
             done = 0
@@ -170,11 +207,11 @@ def read_packets(path: str | Path, filter: str | None = None, columns: Sequence[
                 if progress is not None:
                     progress(done, rb.end_offset)
     except PcapkitError as exc:
-        from pcapkit.capture.bpf import FilterError
-
-        if strict or isinstance(exc, FilterError):  # a bad expression is no damaged file
+        if strict or not _is_damage(exc):
             raise
         error = exc
+        if strict is None:
+            _warn_damaged(exc)
     if builder.sizes:
         out = builder.frame()
         if columns is not None:

@@ -152,6 +152,22 @@ def fill(rb: RecordBatch, cols: Columns, session: Any) -> int:
             fragments.walk_rows(len(row_list), positions,
                                 lambda lo, hi: reassembler.add_pending_batch(frags, lo, hi), per_row,
                                 lambda lo, hi: None)
+    _write(cols, found, dissected)
+    return int(rows.size)
+
+
+def fill_dissected(cols: Columns, packets: list[tuple[int, Any]], others: list[int]) -> None:
+    """:func:`fill`'s result from dissections made elsewhere (the same session work, in
+    file order): ``packets`` (row, Packet) of the marked rows dissected, ``others`` the
+    marked rows that are not packets (pcapng records)."""
+    found: dict[str, tuple[list[int], list[Any]]] = {}
+    for i, packet in packets:
+        _collect(i, packet.layers, found)
+    _write(cols, found, [i for i, _ in packets] + others)
+
+
+def _write(cols: Columns, found: dict[str, tuple[list[int], list[Any]]], dissected: list[int]) -> None:
+    """The values of the dissected rows into ``cols`` (one numpy write per column)."""
     # the per-packet path decides every header field of the rows it dissected
     done = np.array(dissected, dtype=np.int64)
     for name, valid in cols.valid.items():
@@ -165,7 +181,6 @@ def fill(rb: RecordBatch, cols: Columns, session: Any) -> int:
             for j, value in zip(idx, values, strict=True):  # one value out of range: the others stay
                 with contextlib.suppress(TypeError, ValueError, OverflowError):
                     cols.set(name, np.array([j], dtype=np.int64), value, dtype)
-    return int(rows.size)
 
 
 def _fill_row(i: int, buf: Any, linktype: list[int], data_off: list[int], caplen: list[int],
@@ -190,8 +205,13 @@ def _fill_row(i: int, buf: Any, linktype: list[int], data_off: list[int], caplen
     dissected.append(i)
     frame = Frame(first_number + i, ts_ns[i], cap, wirelen[i], lt, max(0, interface_id[i]),
                   buf[off:off + cap].tobytes())
+    _collect(i, dissect(frame, session).layers, found)
+
+
+def _collect(i: int, layers: Any, found: dict[str, tuple[list[int], list[Any]]]) -> None:
+    """The column values of row ``i`` from its dissected layers, added to ``found``."""
     ftypes = _FTYPES
-    for name, v in layer_values(dissect(frame, session).layers).items():
+    for name, v in layer_values(layers).items():
         ftype = ftypes[name]
         try:
             if ftype == "ipv6":

@@ -17,9 +17,17 @@ PSEUDO = frozenset({"ethertype"})
 
 def hierarchy_from_protocols(frames: Iterable[tuple[str, int]]) -> list[tuple[str, int, int]]:
     """(protocols string, frame length) pairs -> [(path "eth:ip:tcp", frames, bytes), ...]."""
+    return hierarchy_from_counts((protocols, 1, length) for protocols, length in frames)
+
+
+def hierarchy_from_counts(stacks: Iterable[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """(protocols string, frames, bytes) of each distinct stack, in order of first
+    appearance -> [(path "eth:ip:tcp", frames, bytes), ...]: the same rows as
+    :func:`hierarchy_from_protocols` over the frames (a path first appears with the first
+    stack that has it)."""
     counts: dict[tuple[str, ...], list[int]] = {}
     children: dict[tuple[str, ...], list[tuple[str, ...]]] = {(): []}
-    for protocols, length in frames:
+    for protocols, frames_n, length in stacks:
         path: tuple[str, ...] = ()
         names: list[str] = []
         for p in protocols.split(":"):
@@ -38,11 +46,11 @@ def hierarchy_from_protocols(frames: Iterable[tuple[str, int]]) -> list[tuple[st
             path = (*path, proto)
             entry = counts.get(path)
             if entry is None:
-                counts[path] = [1, length]
+                counts[path] = [frames_n, length]
                 children.setdefault(parent, []).append(path)
                 children[path] = []
             else:
-                entry[0] += 1
+                entry[0] += frames_n
                 entry[1] += length
     out: list[tuple[str, int, int]] = []
 
@@ -57,7 +65,9 @@ def hierarchy_from_protocols(frames: Iterable[tuple[str, int]]) -> list[tuple[st
 
 
 def protocol_hierarchy(path: str | Path) -> list[tuple[str, int, int]]:
-    """The protocol hierarchy of a capture file: [(protocol path, frames, bytes), ...]."""
+    """The protocol hierarchy of a capture file: [(protocol path, frames, bytes), ...], frame
+    by frame (:func:`pcapkit.columnar.protocols.protocol_hierarchy` serves most frames
+    from the columnar pass and falls back on this)."""
     from pcapkit.dissect.driver import dissect_file
 
     return hierarchy_from_protocols((p.protocols, p.frame.wirelen) for p in dissect_file(path))

@@ -33,13 +33,25 @@ expert item, so the truncated findings are pcapkit's alone.
 
 from __future__ import annotations
 
-import re
-import sys
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
+from pcapkit.reports.expert_findings import (
+    FINDING_KINDS,
+    PACKET_COLUMNS,
+    PROTOCOL_NAMES,
+    TCP_OPTION_NAMES,
+    TIME_INVALID,
+    finding_items,
+)
+
 if TYPE_CHECKING:
     import pandas as pd
+
+# (the dissector items' tables, named here too: this module's doc describes them)
+__all__ = ["COLUMNS", "FINDING_KINDS", "ITEM_COLUMNS", "PACKET_COLUMNS", "PROTOCOL_NAMES", "SEVERITIES",
+           "TCP_ANALYSIS", "TCP_COLUMNS", "TCP_OPTION_NAMES", "TIME_INVALID", "expert", "expert_items",
+           "expert_text", "summarize"]
 
 SEVERITIES = ("Error", "Warn", "Note", "Chat")
 ITEM_COLUMNS = ("frame.number", "severity", "group", "protocol", "summary")
@@ -64,77 +76,6 @@ TCP_ANALYSIS: dict[str, tuple[str, str]] = {
     "tcp.analysis.reused_ports": ("Note", "A new tcp session is started with the same ports as an earlier "
                                           "session in this trace"),
 }
-
-# pcapkit finding kind -> (severity, group)
-FINDING_KINDS: dict[str, tuple[str, str]] = {
-    "malformed": ("Error", "Malformed"),
-    "checksum_bad": ("Error", "Checksum"),
-    "truncated": ("Warn", "Malformed"),
-    "unsupported": ("Note", "Undecoded"),
-    "note": ("Note", "Protocol"),
-}
-
-# layer name -> the protocol name tshark's expert table shows
-PROTOCOL_NAMES = {"eth": "Ethernet", "ip": "IPv4", "ipv6": "IPv6", "tcp": "TCP", "udp": "UDP", "icmp": "ICMP",
-                  "icmpv6": "ICMPv6", "arp": "ARP", "dns": "DNS", "mdns": "MDNS", "dhcp": "DHCP",
-                  "dhcpv6": "DHCPv6", "vlan": "802.1Q", "sll": "SLL", "frame": "Frame", "bgp": "BGP",
-                  "mpls": "MPLS", "ppp": "PPP", "llc": "LLC"}
-
-# TCP option kinds as Wireshark names them in its option messages
-TCP_OPTION_NAMES = {2: "Maximum segment size", 3: "Window scale", 4: "SACK permitted", 5: "SACK",
-                    8: "Timestamps", 19: "MD5 signature", 28: "User Timeout", 29: "TCP AO",
-                    30: "Multipath TCP", 34: "TCP Fast Open"}
-
-TIME_INVALID = "frame.time_invalid: capture time outside what int64 nanoseconds hold (tables saturate it)"
-
-_IP_TOTAL_LENGTH = re.compile(r"total length \d+ > (\d+) bytes in the frame")
-_TCP_OPTION_LENGTH = re.compile(r"option kind (\d+) has bad length (\d+)")
-
-
-def _finding_item(layer: str, kind: str, reason: str) -> tuple[str, str, str, str]:
-    """(severity, group, protocol, summary) of one dissector finding."""
-    protocol = PROTOCOL_NAMES.get(layer, layer.upper())
-    if kind == "malformed":
-        m = _IP_TOTAL_LENGTH.fullmatch(reason)
-        if m and layer == "ip":
-            return "Error", "Protocol", protocol, f"IPv4 total length exceeds packet length ({m.group(1)} bytes)"
-        m = _TCP_OPTION_LENGTH.fullmatch(reason)
-        if m and layer == "tcp" and int(m.group(2)) >= 2:
-            name = TCP_OPTION_NAMES.get(int(m.group(1)), f"Unknown option {m.group(1)}")
-            olen = int(m.group(2))
-            return ("Note", "Sequence", protocol,
-                    f"{name} (option length = {olen} byte{'' if olen == 1 else 's'} says option goes past "
-                    "end of options)")
-    if kind == "note" and reason.startswith("frame.time_invalid:"):
-        # one row for every such frame (the reason holds each frame's time)
-        return "Note", "Sequence", "Frame", TIME_INVALID
-    severity, group = FINDING_KINDS.get(kind, ("Note", "Protocol"))
-    return severity, group, protocol, reason
-
-
-def _finding_items(path: str | PathLike[str], frames: set[int] | None, syns: set[int],
-                   protocols: list[tuple[str, int]] | None = None) -> list[tuple[int, str, str, str, str]]:
-    """Every dissector finding, and "TCP SYN with TFO Cookie" for the frames of ``syns``
-    (SYNs without ACK) that carry a Fast Open cookie (only their fields are decoded).
-    ``protocols`` (a list) receives each frame's (frame.protocols, wire length)."""
-    from pcapkit.dissect.driver import dissect_file
-
-    out: list[tuple[int, str, str, str, str]] = []
-    for packet in dissect_file(str(path)):
-        number = packet.frame.number
-        if protocols is not None:
-            # (interned: a few distinct protocol stacks over millions of frames)
-            protocols.append((sys.intern(packet.protocols), packet.frame.wirelen))
-        if frames is not None and number not in frames:
-            continue
-        for f in packet.findings:
-            out.append((number, *_finding_item(f.layer, f.kind.value, f.reason)))
-        if number in syns:
-            tcp = packet.layer("tcp")
-            if tcp is not None and "tcp.options.tfo.cookie" in tcp.fields:
-                out.append((number, "Note", "Sequence", "TCP", "TCP SYN with TFO Cookie"))
-    return out
-
 
 def _tcp_items(tcp: pd.DataFrame) -> pd.DataFrame:
     """Items of the TCP analysis table (one row per TCP frame), as columns: one pass per
@@ -208,7 +149,13 @@ def _tfo_answers(tcp: pd.DataFrame, syn: Any, synack: Any) -> tuple[Any, Any]:
     data_syn: dict[int, tuple[int, int]] = {}
     accepted = np.zeros(len(tcp), dtype=bool)
     ignored = np.zeros(len(tcp), dtype=bool)
-    for i in np.nonzero(np.asarray(syn) | np.asarray(synack))[0].tolist():
+    syn = np.asarray(syn)
+    with_data = syn & (length > 0)
+    if not with_data.any():
+        return accepted, ignored
+    # only the streams whose SYN carried data can have an answer (a million plain SYNs: no loop)
+    rows = np.flatnonzero((syn | np.asarray(synack)) & np.isin(stream, stream[with_data]))
+    for i in rows.tolist():
         st = int(stream[i])
         if syn[i]:
             if length[i] > 0:
@@ -224,15 +171,18 @@ def _fin_active(tcp: pd.DataFrame, fin: Any) -> Any:
     """Per row: whether its sender is the side of its stream that sent the first FIN."""
     import numpy as np
 
-    src = tcp["ip.src"].astype(object).where(tcp["ip.src"].notna(), tcp["ipv6.src"].astype(object))
-    side = src.astype(str) + ":" + tcp["tcp.srcport"].astype(str)
-    stream = tcp["tcp.stream"].to_numpy(dtype=np.int64, na_value=-1)
-    first: dict[int, str] = {}
     active = np.zeros(len(tcp), dtype=bool)
-    sides = side.tolist()
-    for i in np.nonzero(fin)[0].tolist():
-        first.setdefault(int(stream[i]), sides[i])
-        active[i] = first[int(stream[i])] == sides[i]
+    rows = np.flatnonzero(fin)
+    if rows.size == 0:
+        return active
+    fins = tcp.iloc[rows]  # (the sides of the FIN rows only: a text per row is ~100 B)
+    src = fins["ip.src"].astype(object).where(fins["ip.src"].notna(), fins["ipv6.src"].astype(object))
+    sides = (src.astype(str) + ":" + fins["tcp.srcport"].astype(str)).tolist()
+    stream = fins["tcp.stream"].to_numpy(dtype=np.int64, na_value=-1).tolist()
+    first: dict[int, str] = {}
+    for k, i in enumerate(rows.tolist()):
+        first.setdefault(stream[k], sides[k])
+        active[i] = first[stream[k]] == sides[k]
     return active
 
 
@@ -250,20 +200,37 @@ def _ipv4_items(packets: pd.DataFrame) -> list[tuple[int, str, str, str, str]]:
     present = packets["ip.ttl"].notna().to_numpy()
     ttl = packets["ip.ttl"].to_numpy(dtype=np.int64, na_value=255)
     proto = packets["ip.proto"].to_numpy(dtype=np.int64, na_value=0)
-    dst = np.array([_ipv4_int(d) for d in packets["ip.dst"].astype(object).tolist()], dtype=np.int64)
+    dst = _ipv4_ints(packets["ip.dst"])
     numbers = packets["frame.number"].to_numpy()
+    # (whole columns at once: a million IPv4 rows cost arrays, not a Python loop)
+    lncb = present & (dst >> 8 == 0xE00000)
+    expected = np.ones(dst.size, dtype=np.int64)
+    for address, value in _LNCB_TTL.items():
+        expected[dst == address] = value
+    lncb_note = lncb & (dst != _LNCB_ANY_TTL) & (ttl != expected)
+    multicast = (dst >= 0xE0000000) & (dst <= 0xEFFFFFFF)
+    low = present & ~lncb & ~multicast & (ttl < 5) & ~np.isin(proto, (103, 89))
     out: list[tuple[int, str, str, str, str]] = []
-    for i in np.nonzero(present)[0].tolist():
-        d, t = int(dst[i]), int(ttl[i])
-        if d >> 8 == 0xE00000:
-            valid = _LNCB_TTL.get(d, 1)
-            if d != _LNCB_ANY_TTL and t != valid:
-                out.append((int(numbers[i]), "Note", "Sequence", "IPv4",
-                            f'"Time To Live" != {valid} for a packet sent to the Local Network Control Block '
-                            "(see RFC 3171)"))
-        elif not 0xE0000000 <= d <= 0xEFFFFFFF and t < 5 and proto[i] not in (103, 89):
-            out.append((int(numbers[i]), "Note", "Sequence", "IPv4", f'"Time To Live" only {t}'))
+    for i in np.flatnonzero(lncb_note | low).tolist():
+        if lncb_note[i]:
+            out.append((int(numbers[i]), "Note", "Sequence", "IPv4",
+                        f'"Time To Live" != {int(expected[i])} for a packet sent to the Local Network Control '
+                        "Block (see RFC 3171)"))
+        else:
+            out.append((int(numbers[i]), "Note", "Sequence", "IPv4", f'"Time To Live" only {int(ttl[i])}'))
     return out
+
+
+def _ipv4_ints(column: pd.Series) -> Any:
+    """IPv4 addresses (text, categorical or not) as int64, 0 where missing: each distinct
+    text converted once."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        ints = np.array([_ipv4_int(c) for c in column.cat.categories.tolist()] + [0], dtype=np.int64)
+        return ints[column.cat.codes.to_numpy()]  # (code -1, a missing value: the 0 at the end)
+    return np.array([_ipv4_int(d) for d in column.astype(object).tolist()], dtype=np.int64)
 
 
 def _ipv4_int(text: object) -> int:
@@ -311,11 +278,19 @@ TCP_COLUMNS = ("frame.number", "ip.src", "ipv6.src", "tcp.stream", "tcp.srcport"
                "tcp.seq_raw", "tcp.ack_raw", "tcp.len", "tcp.analysis.duplicate_ack_num", *TCP_ANALYSIS)
 
 
-def _syn_frames(tcp: pd.DataFrame) -> set[int]:
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    from pcapkit.columnar.api import concat_frames
+
+    return parts[0] if len(parts) == 1 else concat_frames(parts)
+
+
+def _syn_frames(tcp: pd.DataFrame) -> Any:
+    """The frame numbers (sorted) of the SYNs without ACK of the TCP analysis table (an
+    array: a million SYNs as a set of Python ints would be ~100 MB)."""
     import numpy as np
 
     flags = tcp["tcp.flags"].to_numpy(dtype=np.int64, na_value=0)
-    return set(tcp["frame.number"].to_numpy()[(flags & 0x012) == 0x002].tolist())
+    return np.sort(tcp["frame.number"].to_numpy(dtype=np.int64)[(flags & 0x012) == 0x002])
 
 
 def expert_items(path: str | PathLike[str], filter: str | None = None, *, tcp: pd.DataFrame | None = None,
@@ -330,29 +305,42 @@ def expert_items(path: str | PathLike[str], filter: str | None = None, *, tcp: p
     import pandas as pd
 
     from pcapkit.columnar.api import read_packets
+    from pcapkit.reports.memory import release_memory
     from pcapkit.reports.tcp import tcp_frames
 
-    packets = read_packets(str(path), columns=["frame.number", "ip.ttl", "ip.proto", "ip.dst", "tcp.ack_raw",
-                                                  "tcp.options.sack.count", "tcp.options.sack_le", "tcp.flags",
-                                                  "tcp.hdr_len", "tcp.options.mss_val",
-                                                  "tcp.options.wscale.shift"], strict=False)
     frames: set[int] | None = None
+    if tcp is None or filter:
+        whole = tcp_frames(path, bpf=filter or None)
+        tcp = whole[list(TCP_COLUMNS)]  # the columns the items read (a million SYNs: ~100 MB less)
+        tcp.attrs.update(whole.attrs)
+        del whole
+        release_memory()
+    syns = _syn_frames(tcp)
     if filter:
+        packets = read_packets(str(path), columns=PACKET_COLUMNS, strict=False)
         matched = read_packets(str(path), filter=filter, columns=["frame.number"], strict=False)
         frames = set(matched["frame.number"].tolist())
         packets = packets[packets["frame.number"].isin(frames)]
-    if tcp is None or filter:
-        tcp = tcp_frames(path, bpf=filter or None)
-    others = (_dsack_items(packets) + _tcp_option_items(packets) + _ipv4_items(packets)
-              + _finding_items(path, frames, _syn_frames(tcp), protocols))
+        findings = finding_items(path, frames, syns, protocols)
+    else:
+        # one pass gives the packets table and the findings (the frames it dissects fill
+        # the table's marked rows, as read_packets does)
+        table: list[pd.DataFrame] = []
+        findings = finding_items(path, None, syns, protocols, table)
+        packets = _concat(table) if table else read_packets(str(path), columns=PACKET_COLUMNS, strict=False)
+    others = _dsack_items(packets) + _tcp_option_items(packets) + _ipv4_items(packets) + findings
+    packets_error = packets.attrs.get("pcapkit.error")
+    del packets, findings, syns  # (before the TCP items: on a million SYNs, hundreds of MB)
+    release_memory()
     df = _tcp_items(tcp)
     if others:
         df = pd.concat([df, pd.DataFrame(others, columns=list(ITEM_COLUMNS))], ignore_index=True)
     df["severity"] = pd.Categorical(df["severity"], categories=list(SEVERITIES), ordered=True)
-    df = df.sort_values("frame.number", kind="stable").reset_index(drop=True)
+    if not df["frame.number"].is_monotonic_increasing:  # (in order already: no copy of a million rows)
+        df = df.sort_values("frame.number", kind="stable").reset_index(drop=True)
     df["frame.number"] = df["frame.number"].astype("uint32")
     # a damaged file: the items of every frame before the damage, and the error
-    error = tcp.attrs.get("pcapkit.error") or packets.attrs.get("pcapkit.error")
+    error = tcp.attrs.get("pcapkit.error") or packets_error
     if error:
         df.attrs["pcapkit.error"] = error
     return df

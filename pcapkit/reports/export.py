@@ -112,7 +112,8 @@ def write_parts(frames: Iterable[pd.DataFrame], out_dir: str, file_index: int,
 def packets_frames(path: str, chunk_packets: int, progress: Progress | None = None) -> Iterator[pd.DataFrame]:
     from pcapkit.columnar.api import iter_batches
 
-    yield from iter_batches(path, chunk_packets, progress=progress)
+    # strict: the damage is raised after the last batch, for export_one to report it
+    yield from iter_batches(path, chunk_packets, progress=progress, strict=True)
 
 
 def export_one(path: str, out_dir: str, file_index: int, table: str, partition_rows: int | None,

@@ -30,6 +30,8 @@ from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
     import pandas as pd
 
 MAX_ROWS = 200
@@ -114,13 +116,16 @@ def table_html(df: pd.DataFrame, table_id: str, max_rows: int = MAX_ROWS, row_cl
 def tcp_events(tcp: pd.DataFrame) -> pd.DataFrame:
     """Per TCP stream with any analysis event: the count of each flag of
     :data:`EVENT_COLUMNS`, most retransmissions first."""
+    import numpy as np
     import pandas as pd
 
     if tcp.empty:
         return pd.DataFrame(columns=["tcp.stream", *EVENT_COLUMNS.values()])
-    flags = pd.DataFrame({name: tcp[field_name].fillna(False).astype("int64")
-                          for field_name, name in EVENT_COLUMNS.items()})
-    flags["tcp.stream"] = tcp["tcp.stream"].astype("int64")
+    marked = {name: tcp[field_name].to_numpy(dtype=bool, na_value=False) for field_name, name in EVENT_COLUMNS.items()}
+    # only the frames with an event count (a million one-SYN streams: no table of a million zeros)
+    rows = np.flatnonzero(np.logical_or.reduce(list(marked.values())))
+    flags = pd.DataFrame({name: values[rows].astype("int64") for name, values in marked.items()})
+    flags["tcp.stream"] = tcp["tcp.stream"].to_numpy(dtype="int64")[rows]
     per = flags.groupby("tcp.stream", sort=True).sum().reset_index()
     per = per[per[list(EVENT_COLUMNS.values())].sum(axis=1) > 0]
     return per.sort_values(["retransmissions", "tcp.stream"], ascending=[False, True], kind="stable"
@@ -131,6 +136,39 @@ def _png(fig: Any) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=80)
     return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+class FrameProtocols(list[tuple[str, int]]):
+    """The (frame.protocols, wire length) pairs the expert pass gives for the protocol
+    hierarchy, counted instead of kept: a million frames share a few pairs (a list of a
+    million tuples: ~64 MB on top of the expert pass). Iterating gives every pair as often
+    as it came, each distinct pair's copies at its first place, which leaves
+    :func:`~pcapkit.dissect.hierarchy.hierarchy_from_protocols` its counts and its order
+    (a protocol path is first met at the same pair)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: dict[tuple[str, int], int] = {}
+
+    def append(self, pair: tuple[str, int]) -> None:
+        self.counts[pair] = self.counts.get(pair, 0) + 1
+
+    def extend(self, pairs: Iterable[tuple[str, int]]) -> None:
+        for pair in pairs:
+            self.append(pair)
+
+    def __iadd__(self, pairs: Iterable[tuple[str, int]]) -> FrameProtocols:  # type: ignore[override,misc]
+        self.extend(pairs)
+        return self
+
+    def __len__(self) -> int:
+        return sum(self.counts.values()) + super().__len__()
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        for pair, n in self.counts.items():
+            for _ in range(n):
+                yield pair
+        yield from super().__iter__()  # (anything stored by a way this class does not count)
 
 
 def busiest_streams(flows: pd.DataFrame, count: int = BUSIEST_STREAMS) -> list[int]:
@@ -177,6 +215,7 @@ def build_report(path: str | PathLike[str], *, max_rows: int = MAX_ROWS, streams
     release_memory()  # (and the freed pages handed back before the next stage builds)
 
     an = analyse(path)
+    release_memory()  # (what the segment reader and the analysis built and let go)
     hs = handshakes(an)
     sections.append(Section("handshakes", "TCP handshakes", [table_html(hs, "handshakes-table", max_rows)]))
     del hs
@@ -186,12 +225,7 @@ def build_report(path: str | PathLike[str], *, max_rows: int = MAX_ROWS, streams
     sections.append(Section("rtt", "RTT per stream and direction (seconds; tshark's ack_rtt)",
                             [table_html(rtt, "rtt-table", max_rows)]))
 
-    tcp = analysis_table(an)
-    events = tcp_events(tcp)
-    sections.append(Section("retransmissions", "Retransmissions and other TCP events per stream",
-                            [table_html(events, "retransmissions-table", max_rows)]))
-
-    figures: list[str] = []
+    figures: list[str] = []  # (drawn now, while the analysis is whole: the table below takes it over)
     for stream in busiest:
         try:
             data = analysed_connection(an, stream, "auto", name)
@@ -203,20 +237,30 @@ def build_report(path: str | PathLike[str], *, max_rows: int = MAX_ROWS, streams
             title = html.escape(f"{kind}, stream {stream}")
             figures.append(f'<figure data-stream="{stream}" data-kind="{kind}"><img alt="{title}" '
                            f'src="data:image/png;base64,{_png(fig)}"><figcaption>{title}</figcaption></figure>')
-    del an  # (the plots were its last use: let it go before the expert pass builds its tables)
+        del data
+
+    # the table is the analysis' last use: it lets the segment columns go as it builds
+    # (a million SYNs: the analysis and the whole table together were the report's peak)
+    tcp = analysis_table(an, release=True)
+    del an
+    release_memory()
+    events = tcp_events(tcp)
+    sections.append(Section("retransmissions", "Retransmissions and other TCP events per stream",
+                            [table_html(events, "retransmissions-table", max_rows)]))
+    del events
     attrs = tcp.attrs
     tcp = tcp[[c for c in tcp.columns if c in EXPERT_TCP_COLUMNS]]
     tcp.attrs = attrs
     release_memory()
 
-    pairs: list[tuple[str, int]] = []
+    pairs = FrameProtocols()
     exp = summarize(expert_items(path, tcp=tcp, protocols=pairs))
     hier = pd.DataFrame(hierarchy_from_protocols(pairs), columns=["protocol", "frames", "bytes"])
     hier.insert(1, "depth", hier["protocol"].str.count(":"))
     sections.insert(hierarchy_at, Section("hierarchy", "Protocol hierarchy",
                                           [table_html(hier, "hierarchy-table", max_rows)]))
     found += [str(t.attrs["pcapkit.error"]) for t in (tcp, exp) if "pcapkit.error" in t.attrs]
-    del tcp, events
+    del tcp
     sections.append(Section("expert", "Expert information",
                             [table_html(exp, "expert-table", max_rows, row_class="severity")]))
 

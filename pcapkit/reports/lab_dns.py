@@ -24,12 +24,26 @@ from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 from pcapkit.reports.dns_records import record_texts, type_name
-from pcapkit.reports.lab_common import LabError, read_trace
+from pcapkit.reports.lab_common import LabError
+from pcapkit.reports.lab_read import column, has, port_in, read_selected
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
+    from pcapkit.columnar.columns import Columns
+
 _PROTOCOLS = ("dns", "mdns", "llmnr")
+_UDP_PORTS = (53, 5353, 5355)   # the registry's DNS, mDNS and LLMNR ports
+_TCP_PORTS = (53,)
+_SYN, _ACK = 0x002, 0x010
+
+
+def _wanted(cols: Columns) -> np.ndarray:
+    """The frames the lab looks at: DNS ports, TCP SYNs, and ICMP (an error quotes a datagram)."""
+    flags, tcp = column(cols, "tcp.flags")
+    return (port_in(cols, "udp", _UDP_PORTS) | port_in(cols, "tcp", _TCP_PORTS)
+            | (tcp & (flags & (_SYN | _ACK) == _SYN)) | has(cols, "icmp.type") | has(cols, "icmpv6.type"))
 
 
 def _list(value: Any) -> list[Any]:
@@ -40,7 +54,7 @@ def lab_dns_messages(path: str | PathLike[str]) -> pd.DataFrame:
     """One row per DNS message of the capture at ``path`` (see the module docstring)."""
     import pandas as pd
 
-    trace = read_trace(path)
+    trace = read_selected(path, _wanted)
     t0 = trace.t0
     rows: list[dict[str, Any]] = []
     syns: list[tuple[int, int, str]] = []

@@ -21,10 +21,10 @@ from pcapkit.reports.lab_common import (
     first_segment,
     get,
     http_messages,
-    read_trace,
     response_to,
     secs,
 )
+from pcapkit.reports.lab_read import has, read_selected
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -223,7 +223,8 @@ class _Lab:
 def lab_http(path: str | PathLike[str], part: int | None = None) -> pd.DataFrame:
     """The HTTP lab's questions and answers (question / answer / frames rows); each question
     starts with its part's number."""
-    lab = _Lab(read_trace(path))
+    # TCP frames only (tshark's HTTP heuristic may claim any port; undecoded frames are read too)
+    lab = _Lab(read_selected(path, lambda cols: has(cols, "tcp.srcport")))
     for n in PARTS if part is None else (part,):
         if part is not None or lab.has(n):
             getattr(lab, f"part{n}")()

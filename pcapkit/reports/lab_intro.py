@@ -17,10 +17,10 @@ from pcapkit.reports.lab_common import (
     first_segment,
     get,
     http_messages,
-    read_trace,
     response_to,
     secs,
 )
+from pcapkit.reports.lab_read import read_selected
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,9 +30,9 @@ _PSEUDO = ("data", "ethertype", "http")  # not protocols a student sees in the P
 
 def lab_intro(path: str | PathLike[str]) -> pd.DataFrame:
     """The introductory lab's questions and answers (question / answer / frames rows)."""
-    trace = read_trace(path)
+    trace = read_selected(path, None)  # every frame but the fragments that stay pending
     out = Answers()
-    seen: dict[str, int] = {}
+    seen: dict[str, int] = dict.fromkeys(trace.skipped_protocols, 0)
     for p in trace:
         for x in p.layers:
             seen.setdefault(x.protocol, p.frame.number)

@@ -21,11 +21,14 @@ from itertools import pairwise
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
-from pcapkit.reports.lab_common import Answers, LabError, Trace, get, layer, read_trace
+from pcapkit.reports.lab_common import Answers, LabError, Trace, get, layer
+from pcapkit.reports.lab_read import column, has, port_in, read_selected, read_whole
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
+    from pcapkit.columnar.columns import Columns
     from pcapkit.dissect.driver import Packet
 
 # IPv4 header fields as Wireshark names them, in header order
@@ -34,6 +37,15 @@ HEADER_FIELDS = {"ip.version": "Version", "ip.hdr_len": "Header Length", "ip.dsf
                  "ip.frag_offset": "Fragment Offset", "ip.ttl": "Time to Live", "ip.proto": "Protocol",
                  "ip.checksum": "Header Checksum", "ip.src": "Source Address", "ip.dst": "Destination Address"}
 TIME_EXCEEDED = 11
+ICMP, UDP = 1, 17
+
+
+def _wanted(cols: Columns) -> np.ndarray:
+    """The frames the lab looks at: ICMP and UDP over IPv4 (the traceroute's probes and the routers'
+    replies, every fragment of them), ICMPv6, UDP over IPv6 and DNS over TCP (the v8.1 AAAA query)."""
+    proto, v4 = column(cols, "ip.proto")
+    return ((v4 & ((proto == ICMP) | (proto == UDP))) | has(cols, "icmpv6.type") | has(cols, "udp.srcport")
+            | port_in(cols, "tcp", (53,)))
 
 
 def header(packet: Packet) -> dict[str, Any]:
@@ -115,8 +127,12 @@ def _runs(probes: list[list[Packet]]) -> list[tuple[int, list[list[Packet]]]]:
 
 def lab_ip(path: str | PathLike[str]) -> pd.DataFrame:
     """The IP lab's questions and answers (question / answer / frames rows)."""
-    trace = read_trace(path)
+    trace = read_selected(path, _wanted)
     host, target, errors = traceroute(trace)
+    if trace.selective and trace.skipped_pair(host, target):
+        # the host sent the target something else too: the probes are every datagram, so read them all
+        trace = read_whole(path)
+        host, target, errors = traceroute(trace)
     probes = datagrams(trace, host, target)
     out = Answers()
     first = probes[0][0]

@@ -11,7 +11,8 @@ from __future__ import annotations
 from os import PathLike
 from typing import TYPE_CHECKING
 
-from pcapkit.reports.lab_common import Answers, LabError, get, layer, read_trace
+from pcapkit.reports.lab_common import Answers, LabError, get, layer
+from pcapkit.reports.lab_read import has, read_selected
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,7 +30,7 @@ def _carried(protocols: list[str]) -> str:
 
 def lab_udp(path: str | PathLike[str]) -> pd.DataFrame:
     """The UDP lab's questions and answers (question / answer / frames rows)."""
-    trace = read_trace(path)
+    trace = read_selected(path, lambda cols: has(cols, "udp.srcport"))  # the UDP frames (and any undecoded)
     udp = [p for p in trace if layer(p, "udp") is not None and layer(p, "ip") is not None]
     if not udp:
         raise LabError(trace.error or f"{path}: no UDP over IPv4")

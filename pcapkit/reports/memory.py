@@ -5,7 +5,9 @@ table, an analysis, a model's records) before building the next stage. glibc kee
 most of what numpy frees in its heap (arrays of a few MB fall under its adaptive mmap
 threshold after the first big free), so without a trim the resident size of each stage
 stacks on the last one's; ``malloc_trim(0)`` hands those free pages back. Elsewhere (no
-glibc) it does nothing.
+glibc) it does nothing. pandas' Arrow-backed string columns live in pyarrow's own memory
+pool (mimalloc or jemalloc), which keeps what they free as well: it is asked to let go too
+(a million flows: 110 MB).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import ctypes
 import ctypes.util
 import functools
 import gc
+import sys
 from collections.abc import Callable
 
 
@@ -34,6 +37,9 @@ def release_memory(collect: bool = False) -> None:
     ``collect``: run the cycle collector first (objects freed only by it)."""
     if collect:
         gc.collect()
+    arrow = sys.modules.get("pyarrow")  # (never imported for this: only a pool that was used has pages)
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
     trim = _malloc_trim()
     if trim is not None:
         trim(0)

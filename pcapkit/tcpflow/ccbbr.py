@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 
-from pcapkit.tcpflow.ccflight import OPEN, FlightTrace, burst_ends, limit_of
+from pcapkit.tcpflow.ccflight import OPEN, FlightTrace, burst_ends, last_sends, limit_of
 
 HIGH_GAIN = 2885 / 1000      # bbr_high_gain (2/ln 2)
 CWND_GAIN = 2.0
@@ -79,7 +79,7 @@ def bbr_rows(tr: FlightTrace) -> list[list]:
     min_rtt = tr.report.min_rtt_ns or 1_000_000
     rates = delivery_rates(tr)
     acks = tr.report.acks
-    ends = burst_ends(tr)
+    ends, lasts = burst_ends(tr), last_sends(tr)
     mode, full, full_bw, flat_rounds = "startup", False, 0.0, 0
     round_end_seq = -1           # a round ends when the ACK passes snd_nxt at its start
     round_max = 0.0
@@ -141,7 +141,7 @@ def bbr_rows(tr: FlightTrace) -> list[list]:
                 est = max(min(est + acked, target), MIN_CWND * mss)
             elif est < target:
                 est += acked
-            limited = limit_of(tr, i, state != OPEN, flight, est)
+            limited = limit_of(tr, i, lasts[iv], state != OPEN, flight, est)
         est = max(est, tr.pipe[i])
         phase = mode if state == OPEN or state == "cwr" else state
         if not event and rows and rows[-1][2] != phase:

@@ -13,7 +13,14 @@ The evidence (what the published classifiers look at, reduced to what a rule can
   arrives (ACK clocking), BBR transmits at its pacing rate whatever the ACKs do -- the
   share of new data segments sent right after an ACK separates the two;
 * **the slow-start exit** (Nebby's "window growth shape"): CUBIC's HyStart leaves slow
-  start before any loss; Reno doubles until the first loss;
+  start before any loss; Reno doubles until the first loss. With no loss at all, an
+  ACK-clocked sender whose window still grew by an eighth or more in the round trip after
+  the RTT rose past HyStart's delay threshold (the kernel's own rule, replayed on the
+  trace's RTT samples: :func:`outlasted_hystart`) has no HyStart: Reno. On generated
+  flows CUBIC grew by at most 6 % there, Reno by 14-76 % (less only where a loss came
+  first), BBR by up to 36 % but paced (7-53 % ACK-clocked; the rule asks 60 %). It names
+  two no-loss Reno senders the receiver's window held back (set 1301), which were
+  ``unknown`` before;
 * **how consistent the reductions are**: a loss-based sender's flight after every
   recovery is its beta times the flight before, give or take the growth of a round trip,
   so nearly all measured factors lie between 0.3 and 0.8 and almost none above. BBR's
@@ -42,6 +49,7 @@ import statistics
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from pcapkit.tcpflow.ccflight import FlightTrace
 
@@ -59,6 +67,13 @@ CONSISTENT_SHARE = 0.75     # at least this share in MD_BAND (and few kept) outw
 CONSISTENT_BETAS = 5        # ... given this many measured reductions
 UNANIMOUS_BETAS = 2         # this many reductions, every one in MD_BAND, outweigh any timing
 DRAINED_SHARE = 0.3         # a recovery ending with less of the flight before the loss in flight had drained
+# CUBIC's HyStart delay detection (Linux tcp_cubic.c): from a window of HYSTART_LOW_WINDOW
+# segments on, the smallest of a round's first HYSTART_MIN_SAMPLES RTT samples above the
+# minimum RTT by min RTT / 8, clamped to HYSTART_DELAY_NS, ends slow start
+HYSTART_LOW_WINDOW = 16
+HYSTART_MIN_SAMPLES = 8
+HYSTART_DELAY_NS = (4_000_000, 16_000_000)
+KEPT_GROWING = 0.125        # growth in a round trip: slow start's is 1, CUBIC's avoidance's < 1/16 from 16 segments on
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,17 +201,89 @@ def idle_share(tr: FlightTrace) -> float:
     return idle / len(sent) if sent else 0.0
 
 
-def identify(tr: FlightTrace, hystart_exit: bool, receiver_limited: float) -> Identification:
+class SlowStartEvidence(NamedTuple):
+    """What the window model (:mod:`pcapkit.tcpflow.ccmodel`) saw of slow start."""
+
+    hystart_exit: bool            # slow start ended with no loss
+    receiver_limited: float       # the share of data segments the receiver's window limited
+    outlasted_hystart: bool = False   # see :func:`outlasted_hystart`
+
+
+def outlasted_hystart(tr: FlightTrace, cwnd: list[int], phase: list[str]) -> bool:
+    """Slow start went on through a rise of the RTT at which CUBIC's HyStart leaves it.
+
+    Per round (it ends when an ACK passes ``snd_nxt`` at its start), as Linux's HyStart:
+    the smallest of the round's first HYSTART_MIN_SAMPLES RTT samples against the minimum
+    RTT so far plus min RTT / 8 (clamped to 4-16 ms), from a window of 16 segments on, while
+    the model (``cwnd``, ``phase``: its rows per data segment) has the sender in slow
+    start. At the first round past it a CUBIC sender sets ``ssthresh = cwnd`` and adds
+    about a segment per round trip after it (under 1/16 of a window of 16 segments or
+    more); slow start doubles the window per round trip. True when the window (the largest
+    flight) still grew by at least KEPT_GROWING over the round trip after, and the sender
+    was ACK-clocked until then (at least PACED_SHARE of its new segments: BBR's startup
+    also grows through a queue, but paced)."""
+    found = growth_after_hystart(tr, cwnd, phase)
+    return found is not None and found[0] >= KEPT_GROWING and found[1] >= PACED_SHARE
+
+
+def growth_after_hystart(tr: FlightTrace, cwnd: list[int], phase: list[str]) -> tuple[float, float] | None:
+    """(the window's growth over the round trip after HyStart's delay condition first held,
+    as a share of the window then; the ACK-clocked share of the new segments until then),
+    or None when it never held (see :func:`outlasted_hystart`)."""
+    mss, acks, sent = tr.mss, tr.report.acks, tr.report.sent
+    rtt_of = {frame: rtt for frame, _, rtt in tr.report.rtt_samples}
+    first_after: dict[int, int] = {}
+    for index, iv in enumerate(tr.interval):
+        first_after.setdefault(iv, index)
+    round_end, count, curr, floor = -1, 0, 1 << 62, 1 << 62
+    for k, a in enumerate(acks):
+        i = first_after.get(k)
+        if i is None:
+            continue
+        if a.ack > round_end:
+            round_end, count, curr = (tr.nxt[i - 1] if i else a.ack), 0, 1 << 62
+        sample = rtt_of.get(a.frame)
+        if sample is None:
+            continue
+        floor = min(floor, sample)
+        if count < HYSTART_MIN_SAMPLES:
+            curr, count = min(curr, sample), count + 1
+            continue
+        if cwnd[i] < HYSTART_LOW_WINDOW * mss or phase[i] != "slow-start":
+            continue
+        lo, hi = HYSTART_DELAY_NS
+        if curr <= floor + min(max(floor // 8, lo), hi):
+            continue
+        end = min(bisect_left([s.ts_ns for s in sent], a.ts_ns + curr, lo=i), len(sent))
+        return max(cwnd[i:end + 1]) / cwnd[i] - 1, _clocked_until(tr, end)
+    return None
+
+
+def _clocked_until(tr: FlightTrace, end: int) -> float:
+    """The share of new data segments among the first ``end`` sent within ACK_CLOCK_NS of an ACK."""
+    acks = [a.ts_ns for a in tr.report.acks]
+    near = total = 0
+    for s in tr.report.sent[:end]:
+        k = bisect_left(acks, s.ts_ns)
+        if s.retransmission or k == 0:
+            continue
+        total += 1
+        near += s.ts_ns - acks[k - 1] <= ACK_CLOCK_NS
+    return near / total if total else 0.0
+
+
+def identify(tr: FlightTrace, hystart_exit: bool, receiver_limited: float,
+             outlasted: bool = False) -> Identification:
     """The algorithm of the sender of ``tr`` (``hystart_exit``: the model saw slow start
     end with no loss; ``receiver_limited``: the share of data segments the receiver's
-    window limited)."""
-    return identify_with(tr, lambda: (hystart_exit, receiver_limited))
+    window limited; ``outlasted``: :func:`outlasted_hystart`)."""
+    return identify_with(tr, lambda: SlowStartEvidence(hystart_exit, receiver_limited, outlasted))
 
 
-def identify_with(tr: FlightTrace, slow_start_evidence: Callable[[], tuple[bool, float]]) -> Identification:
-    """:func:`identify`, with ``(hystart_exit, receiver_limited)`` asked of
-    ``slow_start_evidence`` only when the answer depends on them (no fast recovery
-    measured a reduction): they need a pass of the window model, which a sender with
+def identify_with(tr: FlightTrace, slow_start_evidence: Callable[[], SlowStartEvidence]) -> Identification:
+    """:func:`identify`, with the :class:`SlowStartEvidence` asked of
+    ``slow_start_evidence`` only when the answer depends on it (no fast recovery
+    measured a reduction): it needs a pass of the window model, which a sender with
     measured reductions is spared."""
     n = len(tr.report.sent)
     clocked = ack_clocked_share(tr) if n else 1.0
@@ -234,7 +321,10 @@ def identify_with(tr: FlightTrace, slow_start_evidence: Callable[[], tuple[bool,
         return Identification("bbr", conf, None, 1.0, clocked, betas)
     if beta is not None:
         return _loss_based(beta, betas, clocked, 0.95)
-    hystart_exit, receiver_limited = slow_start_evidence()
+    hystart_exit, receiver_limited, outlasted = slow_start_evidence()
+    if outlasted and not hystart_exit and clocked >= PARTLY_PACED_SHARE:
+        # an ACK-clocked slow start that outlasted HyStart's delay rise: no HyStart, Reno
+        return Identification("reno", 0.6, None, BETA_RENO, clocked, betas)
     if receiver_limited > 0.3:
         return unknown(f"the receiver's window limited {receiver_limited:.0%} of the data segments "
                        "and no fast recovery shows the window reduction")
@@ -251,7 +341,7 @@ def identify_with(tr: FlightTrace, slow_start_evidence: Callable[[], tuple[bool,
 
 
 def _from_reductions(beta: float | None, shape: ReductionShape, betas: tuple[float, ...], clocked: float,
-                     slow_start_evidence: Callable[[], tuple[bool, float]]) -> Identification:
+                     slow_start_evidence: Callable[[], SlowStartEvidence]) -> Identification:
     """:func:`identify` for a receiver-side capture: the reductions at a loss, no pacing."""
     if beta is not None and (beta > BBR_BETA or shape.erratic):
         return Identification("bbr", 0.7, None, 1.0, clocked, betas)

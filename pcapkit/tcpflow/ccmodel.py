@@ -21,6 +21,13 @@ What it takes from the literature:
   over half a window of ACKs (CUBIC's HyStart; slow start grows by all of it), sets
   ``ssthresh = cwnd`` where it slowed; not
   for a sender named Reno, whose slow start only a loss ends (Linux's Reno has no HyStart).
+  Only ACK intervals limited by the congestion window count as that evidence: a sender
+  held back by the receiver's window (or with nothing more to send) does not grow its
+  flight whatever its cwnd, and the kernel keeps it in slow start (Linux even grows the
+  window there up to twice the flight, ``tcp_is_cwnd_limited``). On a generated set (seed
+  1301) two Reno senders without loss stayed receive-window-limited for seconds; judged
+  where each ACK interval began they looked window-limited, "left" slow start and were
+  named CUBIC (phase 72.1 % for Reno there; 99.0 % once judged where the sends stopped).
 * **Gordon 2019, DeePCCI 2019, Nebby 2024** -- algorithm identification, see
   :mod:`pcapkit.tcpflow.ccident` (beta 0.5 Reno vs 0.7 CUBIC at a loss, pacing vs ACK
   clocking, the slow-start exit).
@@ -30,8 +37,9 @@ What it takes from the literature:
   (cycling pacing gains 1.25/0.75/1, window 2 BDP), probe-rtt (window 4 segments for
   200 ms) when the flight collapses to 4 segments; recovery as above.
 
-``limited_by``: ``zero-window`` (the receiver's window is 0), ``rwnd`` (the segment
-reaches the receiver's window less one MSS), ``cwnd`` (the interval's flight reached the
+``limited_by``, one answer per ACK interval (the sends one ACK released):
+``zero-window`` (the receiver's window is 0), ``rwnd`` (the interval's last send reaches
+the receiver's window less one MSS), ``cwnd`` (the interval's flight reached the
 estimate, or the sender is recovering), else ``application`` (the sender had less to
 send, or paced below its window).
 """
@@ -46,10 +54,18 @@ from pcapkit.tcpflow.ccflight import (
     FlightTrace,
     LossEvent,
     burst_ends,
+    last_sends,
     limit_of,
     trace_flight,
 )
-from pcapkit.tcpflow.ccident import BETA_CUBIC, Identification, identify, identify_with
+from pcapkit.tcpflow.ccident import (
+    BETA_CUBIC,
+    Identification,
+    SlowStartEvidence,
+    identify,
+    identify_with,
+    outlasted_hystart,
+)
 from pcapkit.tcpflow.congestion import CongestionReport
 
 INITIAL_WINDOW = 10          # segments (RFC 6928, Linux's default)
@@ -113,13 +129,19 @@ def _loss_based(tr: FlightTrace, beta: float, model: CongestionModel, *, delay_e
     return hystart
 
 
+def _slow_start_evidence(tr: FlightTrace, rows: list[list], hystart: bool) -> SlowStartEvidence:
+    limited = [row[3] for row in rows]
+    outlasted = not hystart and outlasted_hystart(tr, [row[0] for row in rows], [row[2] for row in rows])
+    return SlowStartEvidence(hystart, _receiver_limited(limited), outlasted)
+
+
 def _loss_rows(tr: FlightTrace, beta: float, *, delay_exit: bool = True) -> tuple[list[list], bool]:
     """[cwnd, ssthresh, phase, limited_by, event] per data segment of a loss-based sender,
     and whether slow start ended without a loss. ``delay_exit``: the sender may leave slow
     start before a loss (CUBIC's HyStart); Linux's Reno has no such exit, its slow start
     lasts until the first loss however flat the window stays."""
     mss = tr.mss
-    ends = burst_ends(tr)
+    ends, lasts = burst_ends(tr), last_sends(tr)
     starts = {e.first_index: e for e in tr.events}
     exits = {e.end_index: e for e in tr.events if e.end_index is not None}
     est = INITIAL_WINDOW * mss
@@ -150,7 +172,7 @@ def _loss_rows(tr: FlightTrace, beta: float, *, delay_exit: bool = True) -> tupl
         if iv != prev_iv:
             flight = ends[iv]
             recovering = state != OPEN
-            limited = limit_of(tr, i, recovering, flight, est)
+            limited = limit_of(tr, i, lasts[iv], recovering, flight, est)
             if recovering:
                 est = max(flight, mss)
             elif limited == "cwnd":
@@ -218,9 +240,9 @@ def direction_identification(report: CongestionReport) -> Identification:
     if not report.sent:
         return identify(tr, False, 0.0)
 
-    def slow_start_evidence() -> tuple[bool, float]:
+    def slow_start_evidence() -> SlowStartEvidence:
         rows, hystart = _loss_rows(tr, BETA_CUBIC)
-        return hystart, _receiver_limited([row[3] for row in rows])
+        return _slow_start_evidence(tr, rows, hystart)
 
     return identify_with(tr, slow_start_evidence)
 
@@ -235,8 +257,9 @@ def model_direction(report: CongestionReport) -> CongestionModel:
     if not report.sent:
         return CongestionModel(report, tr.mss, identify(tr, False, 0.0))
     probe = CongestionModel(report, tr.mss, identify(tr, False, 0.0))
-    hystart = _loss_based(tr, BETA_CUBIC, probe)
-    ident = identify(tr, hystart, _receiver_limited([e.limited_by for e in probe.segments]))
+    rows, hystart = _loss_rows(tr, BETA_CUBIC)
+    _emit(probe, tr, rows)
+    ident = identify_with(tr, lambda: _slow_start_evidence(tr, rows, hystart))
     model = CongestionModel(report, tr.mss, ident, events=[e for e in tr.events if e.kind != "ecn"])
     if ident.algorithm == "bbr":
         _emit(model, tr, bbr_rows(tr))

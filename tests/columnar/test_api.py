@@ -87,12 +87,68 @@ def test_unknown_column_is_one_line_error() -> None:
 def test_truncated_file_strict_and_lenient() -> None:
     path = CORPUS / "broken" / "truncated_dns_2.pcap"
     with pytest.raises(TruncatedFileError):
-        read_packets(path)
+        read_packets(path, strict=True)
     df = read_packets(path, strict=False)
     with open_capture(path) as reader:
         frames = list(reader)
     # the readable packets, and the damage worded as the record reader words it
     assert len(df) == len(frames) == 1 and df.attrs["pcapkit.error"] == reader.warnings[0]
+
+
+DAMAGED = sorted([*CORPUS.glob("broken/*"), *CORPUS.glob("formats/*")])
+
+
+def _offset(text: str) -> str | None:
+    """The "offset N" of an error line (the two readers word some reasons differently)."""
+    import re
+
+    found = re.search(r": offset (\d+): ", text)
+    return found.group(1) if found else None
+
+
+@pytest.mark.parametrize("path", DAMAGED, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_damaged_file_delivers_then_warns_like_open_capture(path: Path) -> None:
+    """By default read_packets and iter_batches keep every packet open_capture reads from a
+    damaged file, then warn with the damage's offset (an unreadable header still raises)."""
+    import warnings
+
+    from pcapkit.errors import CaptureDamagedWarning
+
+    try:
+        with open_capture(path) as reader:
+            count = sum(1 for _ in reader)
+        expected: list[str] = list(reader.warnings[:1])
+    except PcapkitError as exc:
+        with pytest.raises(PcapkitError) as raised:
+            read_packets(path)
+        assert _offset(str(raised.value)) == _offset(str(exc))
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = read_packets(path)
+        batch_rows = sum(len(b) for b in iter_batches(path, 1000))
+    said = [str(w.message) for w in caught if issubclass(w.category, CaptureDamagedWarning)]
+    assert len(table) == batch_rows == count
+    assert [_offset(s) for s in said] == [_offset(e) for e in expected] * 2
+    if expected:
+        assert table.attrs["pcapkit.error"] == said[0]
+        with pytest.raises(PcapkitError):
+            read_packets(path, strict=True)
+        with pytest.raises(PcapkitError):
+            list(iter_batches(path, strict=True))
+
+
+def test_damage_warning_points_at_the_caller(tmp_path: Path) -> None:
+    import warnings
+
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes((CORPUS / "broken" / "truncated_dns_2.pcap").read_bytes())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read_packets(cut)
+        for _ in iter_batches(cut):
+            pass
+    assert [Path(w.filename).name for w in caught] == [Path(__file__).name] * 2
 
 
 def test_batches_concatenate_to_the_whole() -> None:

@@ -37,7 +37,7 @@ def test_every_segment_is_scored_once_against_tshark() -> None:
 
 @requires_tshark
 def test_the_report_covers_every_flow_and_group() -> None:
-    name, table, confusion = accuracy.report(DATA, "api")
+    name, table, confusion, _ = accuracy.report(DATA, "api")
     assert name == "pcapkit.reports.congestion"
     everything = table.set_index("group").loc["all"]
     assert everything["flows"] == 3

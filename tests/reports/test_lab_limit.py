@@ -10,7 +10,7 @@ from conftest import REPO
 
 from pcapkit.cli.main import cli
 from pcapkit.dissect.driver import dissect_file
-from pcapkit.reports import lab_common
+from pcapkit.reports import lab_common, lab_read
 
 
 def test_labs_read_a_bounded_number_of_packets_and_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,6 +24,7 @@ def test_labs_read_a_bounded_number_of_packets_and_say_so(monkeypatch: pytest.Mo
                             "the answers are about those"]
     # the command reports it on standard error and answers from what was read
     monkeypatch.setattr(lab_common.read_trace, "__defaults__", (100,))
+    monkeypatch.setattr(lab_read.read_selected, "__defaults__", (100,))
     result = CliRunner().invoke(cli, ["lab", "intro", str(path), "--format", "csv"])
     assert result.exit_code == 0, result.output
     assert f"pcapkit: warning: {cut.warnings[0]}" in result.stderr

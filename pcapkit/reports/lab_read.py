@@ -1,0 +1,281 @@
+"""A lab's trace with only the frames its questions look at dissected.
+
+Most labs ask about a few kinds of frames (the UDP lab: UDP; the DNS lab: DNS ports and
+TCP SYNs; the IP lab: a traceroute's ICMP and UDP). :func:`read_selected` reads the file
+once in record batches, decodes their header columns with the columnar fast path
+(:func:`pcapkit.columnar.decode.decode_batch`), and dissects, through one
+:class:`~pcapkit.dissect.driver.DissectSession` in file order, only
+
+* the rows the lab's ``keep`` mask selects from those columns,
+* every row the fast path could not decode completely (tunnels, options, other link
+  types: the columns cannot rule them out), and
+* every IPv4 fragment, so that IP reassembly sees what it would see on the whole file:
+  a fragment that leaves its datagram pending goes to the reassembler only (in bulk, as
+  the columnar readers do: :mod:`pcapkit.columnar.fragments`); the one that may complete
+  it is dissected in full and kept.
+
+The frames it skips would have given the lab nothing: the answers are those of the full
+reading (``benchmarks/compare_labs.py`` checks it on every corpus capture). What the lab
+counts over every frame comes with the trace: the protocols the pending fragments would
+have shown (:attr:`Selected.skipped_protocols`) and the IPv4 (source, destination) pairs
+of the skipped frames (:attr:`Selected.skipped_ipv4`), which the IP lab uses to tell
+whether a skipped frame belonged to its traceroute.
+
+A file that is not a regular file (standard input, a FIFO) or that the batch reader
+refuses (cut, damaged) is read the whole way instead (:func:`~pcapkit.reports.lab_common.read_trace`):
+its warnings are then the reader's own, and the input is opened once.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from os import PathLike
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from pcapkit.errors import PcapkitError
+from pcapkit.reports.lab_common import LAB_MAX_PACKETS, LabError, Trace, read_trace
+
+if TYPE_CHECKING:
+    from pcapkit.capture.batch import RecordBatch
+    from pcapkit.columnar.columns import Columns
+    from pcapkit.dissect.driver import DissectSession, Packet
+
+# which rows of a batch a lab dissects (besides the undecoded rows and the fragments)
+Keep = Callable[["Columns"], np.ndarray]
+
+LINKTYPE_ETHERNET = 1
+# records per batch: the decoded columns of a batch are ~0.4 KB a row, and a lab that stops
+# at its packet limit should not have decoded a million rows past it
+BATCH_PACKETS = 1 << 16
+BATCH_BYTES = 8 << 20
+_ETH_ADDRESSES = 12  # the two MAC addresses: they never change which protocols a frame shows
+
+
+@dataclass(slots=True)
+class Selected(Trace):
+    """A :class:`Trace` of the kept frames, with what the lab may need of the others."""
+
+    skipped_protocols: set[str] = field(default_factory=set)
+    skipped_ipv4: set[int] = field(default_factory=set)   # (source << 32) | destination
+    selective: bool = True  # False: every frame was dissected (read the whole way)
+
+    def skipped_pair(self, src: str, dst: str) -> bool:
+        """Whether a skipped frame went from IPv4 address ``src`` to ``dst``."""
+        try:
+            key = (int.from_bytes(socket.inet_aton(src), "big") << 32) | int.from_bytes(socket.inet_aton(dst), "big")
+        except (OSError, TypeError):
+            return True  # not an address the columns hold: assume the worst
+        return key in self.skipped_ipv4
+
+
+def column(cols: Columns, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(values, valid) of a decoded column (all invalid when the batch has none)."""
+    values = cols.values.get(name)
+    if values is None:
+        return np.zeros(cols.n, dtype=np.int64), np.zeros(cols.n, dtype=bool)
+    return values, cols.valid[name]
+
+
+def port_in(cols: Columns, transport: str, ports: tuple[int, ...]) -> np.ndarray:
+    """Rows whose ``transport`` (tcp, udp) source or destination port is one of ``ports``."""
+    out = np.zeros(cols.n, dtype=bool)
+    for side in ("srcport", "dstport"):
+        values, valid = column(cols, f"{transport}.{side}")
+        out |= valid & np.isin(values, ports)
+    return out
+
+
+def has(cols: Columns, name: str) -> np.ndarray:
+    return column(cols, name)[1].copy()
+
+
+def read_selected(path: str | PathLike[str], keep: Keep | None,
+                  max_packets: int = LAB_MAX_PACKETS) -> Selected:
+    """The lab's trace of ``path`` with the rows ``keep`` selects (None: every row but the
+    fragments that stay pending) dissected; see the module docstring."""
+    name = str(path)
+    if not os.path.isfile(name):
+        return read_whole(name, max_packets)
+    try:
+        return _selected(name, keep, max_packets)
+    except PcapkitError as exc:
+        if isinstance(exc, LabError):
+            raise
+        return read_whole(name, max_packets)  # damaged: the per-packet reader says where and why
+
+
+def read_whole(path: str | PathLike[str], max_packets: int = LAB_MAX_PACKETS) -> Selected:
+    """Every frame of ``path`` dissected and kept (:func:`~pcapkit.reports.lab_common.read_trace`)."""
+    trace = read_trace(path, max_packets)
+    return Selected(trace.path, trace.packets, trace.t0, trace.error, trace.warnings, selective=False)
+
+
+class _Reader:
+    """The per-batch work of :func:`read_selected`."""
+
+    def __init__(self, keep: Keep | None, max_packets: int) -> None:
+        from pcapkit.dissect.driver import DissectSession
+
+        self.keep = keep
+        self.max_packets = max_packets
+        self.session: DissectSession = DissectSession()
+        self.packets: list[Packet] = []
+        self.skipped_protocols: set[str] = set()
+        self.skipped_ipv4: set[int] = set()
+        self._signatures: set[tuple[int, int, bytes]] = set()
+        self._records: _Records  # (the batch being read)
+
+    def batch(self, rb: RecordBatch) -> bool:
+        """Read one batch; False when the kept packets went past the limit (stop there)."""
+        from pcapkit.columnar import fragments
+        from pcapkit.columnar.decode import FRAGMENT_IP_OFFSET, decode_batch
+        from pcapkit.columnar.perpacket import gc_paused
+        from pcapkit.dissect.ipreassembly import ipv4_fragment
+
+        n = len(rb)
+        cols = decode_batch(rb, use_kernel=False)
+        frag_off, frag = column(cols, FRAGMENT_IP_OFFSET)
+        wanted = np.ones(n, dtype=bool) if self.keep is None else self.keep(cols)
+        if self.keep is None:
+            wanted &= ~frag
+        # the rows to dissect in full; the other fragments go to the reassembler first
+        full = wanted | (cols.fallback & ~frag)
+        quiet = frag & ~full
+        rows = np.flatnonzero(full | quiet)
+        kept = np.zeros(n, dtype=bool)
+        pending: list[int] = []
+        reassembler = self.session.reassembler
+        numbers = np.arange(rb.first_number, rb.first_number + n, dtype=np.int64)
+        positions, frag_rows = fragments.candidates(rb, numbers, rows, quiet, frag_off)
+        row_list = rows.tolist()
+        quiet_list = quiet.tolist()
+        buf = rb.buf
+        data_off, ts_ns = rb.data_off.tolist(), rb.ts_ns.tolist()
+        off_list = frag_off.tolist()
+        self._records = _Records(rb)
+
+        def per_row(p: int) -> None:
+            i = row_list[p]
+            if quiet_list[i]:
+                info, payload = ipv4_fragment(buf, data_off[i] + off_list[i])
+                if reassembler.add_if_incomplete(info, payload, rb.first_number + i, ts_ns[i]):
+                    pending.append(i)
+                    return
+            kept[i] = True
+            self.packets.append(self._dissect(i))
+            if len(self.packets) > self.max_packets:
+                raise _Full
+
+        def on_bulk(lo: int, hi: int) -> None:
+            pending.extend(rows[positions[lo:hi]].tolist())
+
+        with gc_paused():
+            try:
+                fragments.walk_rows(len(row_list), positions,
+                                    lambda lo, hi: reassembler.add_pending_batch(frag_rows, lo, hi), per_row,
+                                    on_bulk)
+            except _Full:
+                return False
+        self._skipped(rb, cols, kept, np.array(pending, dtype=np.int64), frag_off)
+        return True
+
+    def _dissect(self, i: int) -> Packet:
+        from pcapkit.dissect.driver import dissect
+        from pcapkit.frame import Frame
+
+        r = self._records
+        off, cap, lt = r.data_off[i], r.caplen[i], r.linktype[i]
+        frame = Frame(r.first_number + i, r.ts_ns[i], cap, r.wirelen[i], lt, max(0, r.interface_id[i]),
+                      r.data[off:off + cap])
+        packet = dissect(frame, self.session)
+        if r.pcapng and lt >= 0:
+            packet.frame_info = {"frame.interface_id": frame.interface_id}
+        return packet
+
+    def _skipped(self, rb: RecordBatch, cols: Columns, kept: np.ndarray, pending: np.ndarray,
+                 frag_off: np.ndarray) -> None:
+        src, src_ok = column(cols, "ip.src")
+        dst, dst_ok = column(cols, "ip.dst")
+        rows = np.flatnonzero(~kept & src_ok & dst_ok)
+        if rows.size:
+            pairs = (src[rows].astype(np.uint64) << np.uint64(32)) | dst[rows].astype(np.uint64)
+            self.skipped_ipv4.update(np.unique(pairs).tolist())
+        if not pending.size:
+            return
+        # the protocols a pending fragment shows depend on its link header only (the MAC
+        # addresses aside): one dissection per kind, with a session of its own
+        lt, at = rb.linktype[pending], frag_off[pending]
+        plain = (lt == LINKTYPE_ETHERNET) & (at == _ETH_ADDRESSES + 2)
+        others = pending[~plain].tolist()
+        kinds: dict[tuple[int, int, bytes], int] = {}
+        if plain.any():
+            kinds.setdefault((LINKTYPE_ETHERNET, _ETH_ADDRESSES + 2, b""), int(pending[plain][0]))
+        buf, data_off, linktype = rb.buf, rb.data_off, rb.linktype
+        for i in others:
+            start = int(data_off[i])
+            t = int(linktype[i])
+            head = buf[start + (_ETH_ADDRESSES if t == LINKTYPE_ETHERNET else 0):start + int(frag_off[i])]
+            kinds.setdefault((t, int(frag_off[i]), head.tobytes()), i)
+        for kind, i in kinds.items():
+            if kind not in self._signatures:
+                self._signatures.add(kind)
+                self.skipped_protocols.update(x.protocol for x in self._alone(rb, i).layers)
+
+    def _alone(self, rb: RecordBatch, i: int) -> Packet:
+        """Row ``i`` dissected with a session of its own (a lone fragment stays pending)."""
+        session, self.session = self.session, _new_session()
+        try:
+            return self._dissect(i)
+        finally:
+            self.session = session
+
+
+class _Records:
+    """A batch's records as Python values (one conversion per batch, not per row)."""
+
+    def __init__(self, rb: RecordBatch) -> None:
+        self.data = rb.buf.tobytes()  # (slicing bytes costs less than slicing the array per frame)
+        self.data_off, self.caplen, self.wirelen = rb.data_off.tolist(), rb.caplen.tolist(), rb.wirelen.tolist()
+        self.ts_ns, self.linktype = rb.ts_ns.tolist(), rb.linktype.tolist()
+        self.interface_id = rb.interface_id.tolist()
+        self.first_number, self.pcapng = rb.first_number, rb.pcapng
+
+
+class _Full(Exception):
+    """The kept packets went past the limit: the reading stops."""
+
+
+def _new_session() -> DissectSession:
+    from pcapkit.dissect.driver import DissectSession
+
+    return DissectSession()
+
+
+def _selected(path: str, keep: Keep | None, max_packets: int) -> Selected:
+    from pcapkit.capture.batch import iter_records
+
+    reader = _Reader(keep, max_packets)
+    t0: int | None = None
+    limits: list[str] = []
+    for rb in iter_records(path, chunk_bytes=BATCH_BYTES, max_packets=BATCH_PACKETS, use_numba=False):
+        if t0 is None and len(rb):
+            t0 = int(rb.ts_ns[0])
+        if not reader.batch(rb):
+            last = reader.packets[max_packets - 1].frame.number
+            del reader.packets[max_packets:]
+            limits.append(f"{path}: the labs read the first {max_packets:,} packets only (a lab trace is a few "
+                          "thousand); the answers are about those" if last == max_packets else
+                          f"{path}: the labs keep the first {max_packets:,} packets of those they look at "
+                          f"(up to frame {last:,}; a lab trace is a few thousand); the answers are about those")
+            break
+    if t0 is None:
+        raise LabError(f"{path}: no packets")
+    return Selected(path, reader.packets, t0, None, limits, skipped_protocols=reader.skipped_protocols,
+                    skipped_ipv4=reader.skipped_ipv4)
+
+
