@@ -137,3 +137,17 @@ def test_sack_blocks_and_options_equal_tsharks(rel: str) -> None:
             int(row["tcp.options.mss_val"]) if "tcp.options.mss_val" in row else None)
         assert (table.wscale[i] if table.wscale[i] >= 0 else None) == (
             int(row["tcp.options.wscale.shift"]) if "tcp.options.wscale.shift" in row else None)
+
+
+def test_a_column_widens_rather_than_cut_a_value() -> None:
+    """Columns are stored narrow (COLUMN_DTYPES); a batch with a value the narrow type
+    cannot hold (a hostile header) makes the column int64, every earlier value kept."""
+    from pcapkit.tcpflow.segments import _Column
+
+    col = _Column(np.dtype(np.int16))
+    col.append(np.arange(3000, dtype=np.int64))
+    assert col.data.dtype == np.int16
+    col.append(np.array([-1, 2**40], dtype=np.int64))
+    out = col.finish()
+    assert out.dtype == np.int64
+    assert out.tolist() == [*range(3000), -1, 2**40]

@@ -41,6 +41,7 @@ from pcapkit.tcpflow.segment import Segment
 from pcapkit.tcpflow.segments.columns import fast_packets, fast_rows, payloads
 from pcapkit.tcpflow.segments.dissected import dissected_rows
 from pcapkit.tcpflow.segments.table import (
+    COLUMN_DTYPES,
     I64,
     INT_COLUMNS,
     KIND_FIRST_FRAGMENT,
@@ -48,6 +49,7 @@ from pcapkit.tcpflow.segments.table import (
     KIND_TUNNELLED,
     MAX_SACK_BLOCKS,
     PACKET_COLUMNS,
+    PACKET_DTYPES,
     PacketRows,
     PacketTable,
     Rows,
@@ -105,16 +107,51 @@ class _AddressBook:
         return out
 
 
+class _Column:
+    """One column filled batch by batch into a single array that grows in place (by a
+    quarter at a time, ``ndarray.resize`` reallocating, so at most that much is spare)
+    and is cut to its length at the end: the table is never held twice, as batches and
+    as their join. Stored in ``dtype`` unless a batch holds a value it cannot represent:
+    then the column becomes int64."""
+
+    def __init__(self, dtype: np.dtype[Any]) -> None:
+        self.data = np.empty(0, dtype)
+        self.length = 0
+
+    def append(self, values: np.ndarray) -> None:
+        size = values.shape[0]
+        if size == 0:
+            return
+        if self.data.dtype != I64 and not _fits(values, self.data.dtype):
+            self.data = self.data.astype(I64)
+        end = self.length + size
+        if end > self.data.shape[0]:
+            self.data.resize(max(end, self.data.shape[0] + self.data.shape[0] // 4, 1024), refcheck=False)
+        self.data[self.length:end] = values
+        self.length = end
+
+    def finish(self) -> np.ndarray:
+        data = self.data
+        self.data = np.empty(0, data.dtype)
+        data.resize(self.length, refcheck=False)
+        return data
+
+
+def _fits(values: np.ndarray, dtype: np.dtype[Any]) -> bool:
+    info = np.iinfo(dtype)
+    return bool(values.min() >= info.min) and bool(values.max() <= info.max)
+
+
 class _Parts:
-    """Columns of the rows found so far (a list of arrays per column)."""
+    """The rows found so far, column by column (:class:`_Column`)."""
 
     def __init__(self, keep_payload: bool | int) -> None:
-        self.cols: dict[str, list[np.ndarray]] = {name: [] for name in INT_COLUMNS}
+        self.cols = {name: _Column(COLUMN_DTYPES[name]) for name in INT_COLUMNS}
         self.book = _AddressBook()  # (src/dst hold address ids until the end: see _finish)
         self.sack_l: list[np.ndarray] = []
         self.sack_r: list[np.ndarray] = []
         self.payloads: list[bytes] | None = [] if keep_payload else None
-        self.packets: dict[str, list[np.ndarray]] = {name: [] for name in (*PACKET_COLUMNS, "src", "dst")}
+        self.packets = {name: _Column(PACKET_DTYPES[name]) for name in (*PACKET_COLUMNS, "src", "dst")}
 
     def add_packets(self, cols: dict[str, np.ndarray], src: np.ndarray, dst: np.ndarray) -> None:
         for name in PACKET_COLUMNS:
@@ -129,15 +166,16 @@ class _Parts:
                 self.cols[name].append(part[name])
         self.cols["src"].append(self.book(src))
         self.cols["dst"].append(self.book(dst))
-        self.sack_l.append(sack_l)
-        self.sack_r.append(sack_r)
+        if sack_l.shape[0]:
+            self.sack_l.append(sack_l)
+            self.sack_r.append(sack_r)
         if self.payloads is not None and payloads is not None:
             self.payloads.extend(payloads)
 
 
 def segment_table(source: Source, *, keep_payload: bool | int = False, packets: bool = False,
                   filter: str | None = None, mark: str | None = None, strict: bool = False,
-                  chunk_packets: int = 1 << 18, byte_range: tuple[int, int] | None = None) -> SegmentTable:
+                  chunk_packets: int = 1 << 16, byte_range: tuple[int, int] | None = None) -> SegmentTable:
     """Every TCP segment of ``source`` (a capture file, ``"-"`` for standard input, or an
     iterable of frames), read once; with ``packets=True`` also the :class:`PacketTable`
     of its IP packets, from the same pass.
@@ -154,7 +192,9 @@ def segment_table(source: Source, *, keep_payload: bool | int = False, packets: 
     from pcapkit.capture.batch import DEFAULT_CHUNK_BYTES, iter_records
     from pcapkit.columnar.decode import decode_batch
     from pcapkit.dissect.driver import DissectSession
+    from pcapkit.tcpflow.segments.heap import fix_mmap_threshold
 
+    fix_mmap_threshold()  # (freed batch arrays go back to the system: see heap)
     parts = _Parts(keep_payload)
     session = DissectSession()
     frames = 0
@@ -306,20 +346,13 @@ def _merge_into(parts: _Parts, pieces: list[Rows]) -> None:
 
 def _finish(parts: _Parts, frames: int, first_ts: int, last_ts: int, snaplen: int | None,
             error: PcapkitError | None, packets: bool) -> SegmentTable:
-    # one column at a time, each batch's pieces let go as it is joined (a table's worth
-    # of memory, not two)
-    cols: dict[str, Any] = {name: _joined(parts.cols, name) for name in INT_COLUMNS}
-    pcols: dict[str, Any] = {name: _joined(parts.packets, name) for name in parts.packets} if packets else {}
+    cols: dict[str, Any] = {name: column.finish() for name, column in parts.cols.items()}
+    pcols: dict[str, Any] = {name: column.finish() for name, column in parts.packets.items()} if packets else {}
     # address codes numbered in order of first appearance in the segments' sources, their
     # destinations, then the packets' sources and destinations
-    ids = [cols["src"], cols["dst"], *([pcols["src"], pcols["dst"]] if packets else [])]
-    codes, order = _first_appearance(np.concatenate(ids))
+    order = _first_appearance([cols["src"], cols["dst"], *([pcols["src"], pcols["dst"]] if packets else [])],
+                              len(parts.book.ids))
     texts = parts.book.texts(order)
-    start = 0
-    for arr in ids:
-        arr[:] = codes[start:start + arr.shape[0]]
-        start += arr.shape[0]
-    del codes
     packet_table = PacketTable(**pcols) if packets else None
     sack_l = np.concatenate(parts.sack_l) if parts.sack_l else np.zeros((0, MAX_SACK_BLOCKS), dtype=I64)
     sack_r = np.concatenate(parts.sack_r) if parts.sack_r else np.zeros((0, MAX_SACK_BLOCKS), dtype=I64)
@@ -328,18 +361,22 @@ def _finish(parts: _Parts, frames: int, first_ts: int, last_ts: int, snaplen: in
                         packets=packet_table)
 
 
-def _joined(columns: dict[str, list[np.ndarray]], name: str) -> np.ndarray:
-    chunks = columns[name]
-    out = np.concatenate(chunks) if chunks else np.zeros(0, dtype=I64)
-    chunks.clear()
-    return out
-
-
-def _first_appearance(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of ``ids`` numbered in order of first appearance, and the id of each code."""
+def _first_appearance(columns: list[np.ndarray], known: int) -> np.ndarray:
+    """Renumber the address ids in ``columns`` (in place) in order of first appearance
+    across them, one column after the other (none is joined to another); the id of each
+    new code."""
     import pandas as pd
 
-    if ids.shape[0] == 0:
-        return np.zeros(0, dtype=I64), np.zeros(0, dtype=I64)
-    codes, uniq = pd.factorize(ids)
-    return codes.astype(I64, copy=False), np.asarray(uniq, dtype=I64)
+    code = np.full(known, -1, dtype=I64)
+    order: list[np.ndarray] = []
+    given = 0
+    for ids in columns:
+        if ids.shape[0] == 0:
+            continue
+        seen = np.asarray(pd.unique(ids), dtype=I64)  # (in order of appearance)
+        new = seen[code[seen] < 0]
+        code[new] = np.arange(given, given + new.shape[0], dtype=I64)
+        given += new.shape[0]
+        order.append(new)
+        ids[:] = code[ids]
+    return np.concatenate(order) if order else np.zeros(0, dtype=I64)

@@ -32,6 +32,21 @@ INT_COLUMNS = ("frame", "ts_ns", "wirelen", "caplen", "kind", "ip_version", "src
 SEGMENT_CHUNK_ROWS = 65_536  # rows made Python values at a time by SegmentTable.segments
 PACKET_COLUMNS = ("frame", "ts_ns", "wirelen", "ip_version", "proto", "sport", "dport", "udp_payload")
 
+# How each column is stored: int64 where values are large or get multiplied (frame
+# numbers, times, byte counts summed per conversation, address codes that make
+# endpoint keys, raw sequence numbers and timestamps with their -1), int32 for header
+# fields of at most 32 bits that stay small (ports, lengths, windows, option values;
+# -1 marks absence), int16 for flags and small counts. Signed types only, so that
+# ``x - 1`` or ``a - b`` never wraps. A batch holding a value its type cannot
+# represent (a hostile header) widens that column to int64: no value is ever cut.
+_WIDE = ("frame", "ts_ns", "wirelen", "src", "dst", "seq", "ack", "tsval", "tsecr")
+_SMALL = ("kind", "ip_version", "flags", "hdr_len", "wscale", "sack_perm", "sack_n", "matched")
+COLUMN_DTYPES: dict[str, np.dtype[np.signedinteger]] = {
+    name: np.dtype(I64 if name in _WIDE else np.int16 if name in _SMALL else np.int32) for name in INT_COLUMNS}
+PACKET_DTYPES: dict[str, np.dtype[np.signedinteger]] = {
+    name: np.dtype(np.int16 if name in ("ip_version", "proto") else np.int32 if name in (
+        "sport", "dport", "udp_payload") else I64) for name in (*PACKET_COLUMNS, "src", "dst")}
+
 # what the row builders hand over: per-row columns (without src/dst), the (version, high,
 # low) address keys of src and dst, the SACK blocks of the rows that have some, payloads
 Rows = tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[bytes] | None]
@@ -42,8 +57,11 @@ PacketRows = tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]
 class SegmentTable:
     """The TCP segments of a capture, one row each, in file order (see the module doc).
 
-    Address columns ``src``/``dst`` index ``addresses`` (their text, as tshark prints
-    them). ``mss``, ``wscale``, ``tsval``, ``tsecr`` are -1 when the option is absent.
+    Columns are stored as :data:`COLUMN_DTYPES` says (int16, int32 or int64, signed so
+    that a difference or a -1 never wraps; a column whose values do not fit is int64):
+    136 bytes a segment, not 232; widen before multiplying. Address columns
+    ``src``/``dst`` index ``addresses`` (their text, as tshark prints them). ``mss``,
+    ``wscale``, ``tsval``, ``tsecr`` are -1 when the option is absent.
     ``sack_l``/``sack_r`` have one row per segment with ``sack_n > 0``, in order, holding
     its first four SACK blocks (raw edges). ``payloads`` holds each segment's captured
     payload when the table was built with ``keep_payload`` (True: whole; a number: at
