@@ -47,8 +47,18 @@ def test_batches_count_as_the_frames(path: Path) -> None:
     assert dataclasses.asdict(fast) == dataclasses.asdict(slow)
 
 
+# the run counting of files up to SMALL_FILE_BYTES (struct) and of bigger ones (numpy)
+COUNTERS = {"struct": 1 << 40, "numpy": 0}
+
+
+@pytest.fixture(params=list(COUNTERS))
+def counter(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(record_counts, "SMALL_FILE_BYTES", COUNTERS[request.param])
+    return str(request.param)
+
+
 @pytest.mark.parametrize("path", FILES, ids=corpus_id)
-def test_runs_count_as_the_batches(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_runs_count_as_the_batches(path: Path, monkeypatch: pytest.MonkeyPatch, counter: str) -> None:
     """Counting runs of equal-sized records (taken whatever the runs' length here) gives
     the record walk's counts, or leaves the file to it (damage, other record layouts)."""
     monkeypatch.setattr(record_counts, "MIN_RUN", 0)
@@ -66,7 +76,7 @@ def _pcap(path: Path, records: list[tuple[int, int, int, int]], nanosecond: bool
 
 
 @pytest.mark.parametrize("nanosecond", [False, True])
-def test_runs_of_equal_records_are_counted_without_the_walk(tmp_path: Path, nanosecond: bool) -> None:
+def test_runs_of_equal_records_are_counted_without_the_walk(tmp_path: Path, nanosecond: bool, counter: str) -> None:
     """Long runs of equal caplens (one cut short by the snap length), times out of order
     and a fraction past one second: the runs' counts are the walk's; a record cut at the
     end of the file leaves the count to the walk (which reports the damage)."""
