@@ -50,7 +50,10 @@ def test_tseq_draws_the_segments_and_acks(corpus: Path, ws: list[dict[str, str]]
     fig = plot(TRACE, "tseq", 0)
     data = [r for r in ws if r["ip.src"] == CLIENT and int(r["tcp.len"]) > 0]
     top = max(int(r["tcp.seq"]) + int(r["tcp.len"]) for r in data)
-    segs = _line(fig, "data").get_segments()
+    bars = _line(fig, "data")  # one line of (x, lo), (x, hi) pairs broken by NaNs
+    xs, ys = bars.get_xdata(), bars.get_ydata()
+    segs = [((xs[i], ys[i]), (xs[i + 1], ys[i + 1])) for i in range(0, len(xs), 3)]
+    assert all(a[0] == b[0] for a, b in segs)
     assert len(segs) == len(data)
     assert max(s[1][1] for s in segs) == top
     times = sorted(float(s[0][0]) for s in segs)

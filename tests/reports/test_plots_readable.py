@@ -96,7 +96,7 @@ def test_tseq_zoom_marks_and_legend_outside() -> None:
     lo, hi = ax.get_ylim()
     assert lo <= min(s.seq for s in inside) and top <= hi < top * 1.2  # fits the data shown
     # fewer segments shown: thicker bars and bigger ticks
-    assert _artist(zoomed, "data").get_linewidth()[0] > _artist(whole, "data").get_linewidth()[0]
+    assert _artist(zoomed, "data").get_linewidth() > _artist(whole, "data").get_linewidth()
     assert _artist(zoomed, "segment end").get_markersize() > _artist(whole, "segment end").get_markersize()
     # the legend is to the right of the axes, not on the data
     zoomed.canvas.draw()
