@@ -105,6 +105,34 @@ def iter_records(path: str, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES, max_packe
         st.close()
 
 
+class BatchFrames:
+    """The records of a batch as :class:`~pcapkit.frame.Frame` objects, one row at a time,
+    for the per-packet paths: the batch's columns are turned into Python values once (such
+    a path may build a Frame for every row), the bytes are copied per frame."""
+
+    __slots__ = ("buf", "caplen", "data_off", "first_number", "interface_id", "linktype", "pcapng", "ts_ns",
+                 "wirelen")
+
+    def __init__(self, rb: RecordBatch) -> None:
+        self.buf = rb.buf
+        self.data_off, self.caplen, self.wirelen = rb.data_off.tolist(), rb.caplen.tolist(), rb.wirelen.tolist()
+        self.ts_ns, self.linktype = rb.ts_ns.tolist(), rb.linktype.tolist()
+        self.interface_id = rb.interface_id.tolist()
+        self.first_number, self.pcapng = rb.first_number, rb.pcapng
+
+    def frame(self, row: int) -> Frame:
+        off, cap = self.data_off[row], self.caplen[row]
+        return Frame(self.first_number + row, self.ts_ns[row], cap, self.wirelen[row], self.linktype[row],
+                     max(0, self.interface_id[row]), self.buf[off:off + cap].tobytes())
+
+
+def frame_at(rb: RecordBatch, row: int) -> Frame:
+    """Row ``row`` of ``rb`` as a Frame, without converting the rest of the batch."""
+    off, cap = int(rb.data_off[row]), int(rb.caplen[row])
+    return Frame(rb.first_number + row, int(rb.ts_ns[row]), cap, int(rb.wirelen[row]), int(rb.linktype[row]),
+                 max(0, int(rb.interface_id[row])), rb.buf[off:off + cap].tobytes())
+
+
 def frames_batch(frames: list[Frame], first_number: int, has_interface: bool = False) -> RecordBatch:
     """Frames packed into one batch (their data laid end to end in one buffer)."""
     data = [f.data for f in frames]

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from pcapkit.capture.batch import RecordBatch
+from pcapkit.capture.batch import BatchFrames, RecordBatch
 from pcapkit.columnar import dtypes, fragments
 from pcapkit.columnar.decode import FRAGMENT_IP_OFFSET, Columns
 
@@ -132,15 +132,12 @@ def fill(rb: RecordBatch, cols: Columns, session: Any) -> int:
     # per column: the rows and their values, set at the end (one numpy write per column)
     found: dict[str, tuple[list[int], list[Any]]] = {}
     dissected: list[int] = []
-    buf = rb.buf
-    linktype, data_off, caplen = rb.linktype.tolist(), rb.data_off.tolist(), rb.caplen.tolist()
-    wirelen, ts_ns, interface_id = rb.wirelen.tolist(), rb.ts_ns.tolist(), rb.interface_id.tolist()
+    records = BatchFrames(rb)
     first_number = rb.first_number
     row_list = rows.tolist()
     with gc_paused():
         def per_row(p: int) -> None:
-            _fill_row(row_list[p], buf, linktype, data_off, caplen, wirelen, ts_ns, interface_id, first_number,
-                      frag_valid, frag_off, quiet, session, found, dissected)
+            _fill_row(row_list[p], records, frag_valid, frag_off, quiet, session, found, dissected)
 
         if quiet is None:
             for p in range(len(row_list)):
@@ -183,29 +180,21 @@ def _write(cols: Columns, found: dict[str, tuple[list[int], list[Any]]], dissect
                     cols.set(name, np.array([j], dtype=np.int64), value, dtype)
 
 
-def _fill_row(i: int, buf: Any, linktype: list[int], data_off: list[int], caplen: list[int],
-              wirelen: list[int], ts_ns: list[int], interface_id: list[int], first_number: int, frag_valid: Any,
-              frag_off: Any, quiet: Any, session: Any, found: dict[str, tuple[list[int], list[Any]]],
-              dissected: list[int]) -> None:
+def _fill_row(i: int, records: BatchFrames, frag_valid: Any, frag_off: Any, quiet: Any, session: Any,
+              found: dict[str, tuple[list[int], list[Any]]], dissected: list[int]) -> None:
     """:func:`fill`'s work on one marked row (row ``i`` of the batch), in file order."""
     from pcapkit.dissect.driver import dissect
     from pcapkit.dissect.ipreassembly import ipv4_fragment
-    from pcapkit.frame import Frame
 
-    lt = linktype[i]
-    if lt < 0:
+    if records.linktype[i] < 0:
         dissected.append(i)
         return  # a pcapng record that is not a packet
-    off = data_off[i]
-    cap = caplen[i]
     if quiet is not None and frag_valid is not None and frag_off is not None and frag_valid[i]:
-        info, payload = ipv4_fragment(buf, off + int(frag_off[i]))
-        if quiet(info, payload, first_number + i, ts_ns[i]):
+        info, payload = ipv4_fragment(records.buf, records.data_off[i] + int(frag_off[i]))
+        if quiet(info, payload, records.first_number + i, records.ts_ns[i]):
             return  # pending: the fast path's columns are the row
     dissected.append(i)
-    frame = Frame(first_number + i, ts_ns[i], cap, wirelen[i], lt, max(0, interface_id[i]),
-                  buf[off:off + cap].tobytes())
-    _collect(i, dissect(frame, session).layers, found)
+    _collect(i, dissect(records.frame(i), session).layers, found)
 
 
 def _collect(i: int, layers: Any, found: dict[str, tuple[list[int], list[Any]]]) -> None:

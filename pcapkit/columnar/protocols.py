@@ -153,7 +153,10 @@ class FrameStacks:
         first_number = rb.first_number
         reassembler = session.reassembler
         row_list = rows.tolist()
-        records = _Records(rb) if row_list else None
+        from pcapkit.capture.batch import BatchFrames
+        from pcapkit.dissect.driver import dissect
+
+        records = BatchFrames(rb) if row_list else None
         with gc_paused():
             def per_row(p: int) -> None:
                 i = row_list[p]
@@ -167,7 +170,7 @@ class FrameStacks:
                         pending.append(i)
                         return
                 assert records is not None
-                packet = records.dissect(i, session)
+                packet = dissect(records.frame(i), session)
                 dissected.append(i)
                 codes[i] = code(packet.protocols)
                 if on_packet is not None:
@@ -243,9 +246,11 @@ class FrameStacks:
 
     def _representative(self, rb: RecordBatch, row: int) -> int:
         """The stack code of ``row`` dissected in a session of its own, or -1 when it has a finding."""
+        from pcapkit.capture.batch import frame_at
         from pcapkit.columnar.perpacket import new_session
+        from pcapkit.dissect.driver import dissect
 
-        packet = _dissect(rb, row, new_session())
+        packet = dissect(frame_at(rb, row), new_session())
         return -1 if packet.findings else self.code(packet.protocols)
 
 
@@ -311,35 +316,6 @@ def _quiet_options(rb: RecordBatch, cols: Columns, rows: np.ndarray) -> np.ndarr
         pos[at] += length
         active[at[eol | bad | bad_length]] = False
         active &= pos < end
-
-
-def _dissect(rb: RecordBatch, row: int, session: Any) -> Any:
-    """The per-packet dissection of row ``row`` of ``rb`` (its frame as the reader gives it)."""
-    return _Records(rb).dissect(row, session)
-
-
-class _Records:
-    """The records of a batch as Python values (converted once: a batch may dissect every row)."""
-
-    def __init__(self, rb: RecordBatch) -> None:
-        from pcapkit.dissect.driver import dissect
-
-        self._dissect = dissect
-        self.buf = rb.buf
-        self.first_number = rb.first_number
-        self.data_off, self.caplen = rb.data_off.tolist(), rb.caplen.tolist()
-        self.wirelen, self.ts_ns = rb.wirelen.tolist(), rb.ts_ns.tolist()
-        self.linktype, self.interface_id = rb.linktype.tolist(), rb.interface_id.tolist()
-
-    def dissect(self, row: int, session: Any) -> Any:
-        from pcapkit.frame import Frame
-
-        off = self.data_off[row]
-        cap = self.caplen[row]
-        iface = self.interface_id[row]
-        frame = Frame(self.first_number + row, self.ts_ns[row], cap, self.wirelen[row], self.linktype[row],
-                      iface if iface > 0 else 0, self.buf[off:off + cap].tobytes())
-        return self._dissect(frame, session)
 
 
 def stack_counts(path: str | Path) -> list[tuple[str, int, int]]:

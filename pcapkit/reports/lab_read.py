@@ -41,7 +41,7 @@ from pcapkit.errors import PcapkitError
 from pcapkit.reports.lab_common import LAB_MAX_PACKETS, LabError, Trace, read_trace
 
 if TYPE_CHECKING:
-    from pcapkit.capture.batch import RecordBatch
+    from pcapkit.capture.batch import BatchFrames, RecordBatch
     from pcapkit.columnar.columns import Columns
     from pcapkit.dissect.driver import DissectSession, Packet
 
@@ -128,10 +128,11 @@ class _Reader:
         self.skipped_protocols: set[str] = set()
         self.skipped_ipv4: set[int] = set()
         self._signatures: set[tuple[int, int, bytes]] = set()
-        self._records: _Records  # (the batch being read)
+        self._records: BatchFrames  # (the batch being read)
 
     def batch(self, rb: RecordBatch) -> bool:
         """Read one batch; False when the kept packets went past the limit (stop there)."""
+        from pcapkit.capture.batch import BatchFrames
         from pcapkit.columnar import fragments
         from pcapkit.columnar.decode import FRAGMENT_IP_OFFSET, decode_batch
         from pcapkit.columnar.perpacket import gc_paused
@@ -154,10 +155,9 @@ class _Reader:
         positions, frag_rows = fragments.candidates(rb, numbers, rows, quiet, frag_off)
         row_list = rows.tolist()
         quiet_list = quiet.tolist()
-        buf = rb.buf
-        data_off, ts_ns = rb.data_off.tolist(), rb.ts_ns.tolist()
         off_list = frag_off.tolist()
-        self._records = _Records(rb)
+        self._records = records = BatchFrames(rb)
+        buf, data_off, ts_ns = rb.buf, records.data_off, records.ts_ns
 
         def per_row(p: int) -> None:
             i = row_list[p]
@@ -186,14 +186,10 @@ class _Reader:
 
     def _dissect(self, i: int) -> Packet:
         from pcapkit.dissect.driver import dissect
-        from pcapkit.frame import Frame
 
-        r = self._records
-        off, cap, lt = r.data_off[i], r.caplen[i], r.linktype[i]
-        frame = Frame(r.first_number + i, r.ts_ns[i], cap, r.wirelen[i], lt, max(0, r.interface_id[i]),
-                      r.data[off:off + cap])
+        frame = self._records.frame(i)
         packet = dissect(frame, self.session)
-        if r.pcapng and lt >= 0:
+        if self._records.pcapng and frame.linktype >= 0:
             packet.frame_info = {"frame.interface_id": frame.interface_id}
         return packet
 
@@ -233,17 +229,6 @@ class _Reader:
             return self._dissect(i)
         finally:
             self.session = session
-
-
-class _Records:
-    """A batch's records as Python values (one conversion per batch, not per row)."""
-
-    def __init__(self, rb: RecordBatch) -> None:
-        self.data = rb.buf.tobytes()  # (slicing bytes costs less than slicing the array per frame)
-        self.data_off, self.caplen, self.wirelen = rb.data_off.tolist(), rb.caplen.tolist(), rb.wirelen.tolist()
-        self.ts_ns, self.linktype = rb.ts_ns.tolist(), rb.linktype.tolist()
-        self.interface_id = rb.interface_id.tolist()
-        self.first_number, self.pcapng = rb.first_number, rb.pcapng
 
 
 class _Full(Exception):
