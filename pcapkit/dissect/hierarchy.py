@@ -20,6 +20,31 @@ def hierarchy_from_protocols(frames: Iterable[tuple[str, int]]) -> list[tuple[st
     return hierarchy_from_counts((protocols, 1, length) for protocols, length in frames)
 
 
+class StackCounts:
+    """Frames' (frame.protocols, wire length) pairs, appended as to a list, kept as frames
+    and bytes per distinct stack in order of first appearance (a million frames share a
+    few stacks); :meth:`hierarchy` gives :func:`hierarchy_from_protocols`' rows."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, list[int]] = {}
+
+    def append(self, pair: tuple[str, int]) -> None:
+        protocols, length = pair
+        count = self.counts.get(protocols)
+        if count is None:
+            self.counts[protocols] = [1, length]
+        else:
+            count[0] += 1
+            count[1] += length
+
+    def extend(self, pairs: Iterable[tuple[str, int]]) -> None:
+        for pair in pairs:
+            self.append(pair)
+
+    def hierarchy(self) -> list[tuple[str, int, int]]:
+        return hierarchy_from_counts((p, frames, nbytes) for p, (frames, nbytes) in self.counts.items())
+
+
 def hierarchy_from_counts(stacks: Iterable[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
     """(protocols string, frames, bytes) of each distinct stack, in order of first
     appearance -> [(path "eth:ip:tcp", frames, bytes), ...]: the same rows as

@@ -48,6 +48,8 @@ from pcapkit.reports.expert_findings import (
 if TYPE_CHECKING:
     import pandas as pd
 
+    from pcapkit.dissect.hierarchy import StackCounts
+
 # (the dissector items' tables, named here too: this module's doc describes them)
 __all__ = ["COLUMNS", "FINDING_KINDS", "ITEM_COLUMNS", "PACKET_COLUMNS", "PROTOCOL_NAMES", "SEVERITIES",
            "TCP_ANALYSIS", "TCP_COLUMNS", "TCP_OPTION_NAMES", "TIME_INVALID", "expert", "expert_items",
@@ -294,12 +296,12 @@ def _syn_frames(tcp: pd.DataFrame) -> Any:
 
 
 def expert_items(path: str | PathLike[str], filter: str | None = None, *, tcp: pd.DataFrame | None = None,
-                 protocols: list[tuple[str, int]] | None = None) -> pd.DataFrame:
+                 protocols: list[tuple[str, int]] | StackCounts | None = None) -> pd.DataFrame:
     """One row per expert item of ``path``: frame.number, severity, group, protocol,
     summary (in frame order). ``filter`` (a tcpdump expression) keeps the items of the
     frames it matches; the TCP analysis still runs over every frame, as tshark's.
     ``tcp``: the file's TCP analysis table when the caller has it already (without a
-    filter; :func:`pcapkit.reports.tcp.analysis_table`). ``protocols`` (a list) receives
+    filter; :func:`pcapkit.reports.tcp.analysis_table`). ``protocols`` (a list, or a :class:`~pcapkit.dissect.hierarchy.StackCounts`) receives
     every frame's (frame.protocols, wire length) from the same dissection, for
     :func:`pcapkit.dissect.hierarchy.hierarchy_from_protocols`."""
     import pandas as pd

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+    from pcapkit.dissect.hierarchy import StackCounts
+
 # the columns of the packets table the expert items read
 PACKET_COLUMNS = ["frame.number", "ip.ttl", "ip.proto", "ip.dst", "tcp.ack_raw", "tcp.options.sack.count",
                   "tcp.options.sack_le", "tcp.flags", "tcp.hdr_len", "tcp.options.mss_val", "tcp.options.wscale.shift"]
@@ -72,11 +74,11 @@ def _finding_item(layer: str, kind: str, reason: str) -> tuple[str, str, str, st
 
 
 def finding_items(path: str | PathLike[str], frames: set[int] | None, syns: Any,
-                   protocols: list[tuple[str, int]] | None = None,
+                   protocols: list[tuple[str, int]] | StackCounts | None = None,
                    table: list[pd.DataFrame] | None = None) -> list[tuple[int, str, str, str, str]]:
     """Every dissector finding, and "TCP SYN with TFO Cookie" for the frames of ``syns``
     (SYNs without ACK, sorted frame numbers) that carry a Fast Open cookie.
-    ``protocols`` (a list) receives each frame's (frame.protocols, wire length);
+    ``protocols`` (a list, or a :class:`~pcapkit.dissect.hierarchy.StackCounts`) receives each frame's (frame.protocols, wire length);
     ``table`` (a list) the packets table's :data:`PACKET_COLUMNS`, batch by batch, as
     :func:`pcapkit.columnar.api.read_packets` gives them (left empty when the file is
     dissected frame by frame).
@@ -141,7 +143,7 @@ def _tfo_items(tfo: list[int], syns: Any) -> list[tuple[int, str, str, str, str]
 
 
 def finding_items_per_frame(path: str | PathLike[str], frames: set[int] | None, syns: Any,
-                             protocols: list[tuple[str, int]] | None = None) -> list[tuple[int, str, str, str, str]]:
+                             protocols: list[tuple[str, int]] | StackCounts | None = None) -> list[tuple[int, str, str, str, str]]:
     """:func:`finding_items` with every frame dissected (the reference the fast path matches)."""
     from pcapkit.dissect.driver import dissect_file
 

@@ -30,7 +30,6 @@ from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
 
     import pandas as pd
 
@@ -138,39 +137,6 @@ def _png(fig: Any) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-class FrameProtocols(list[tuple[str, int]]):
-    """The (frame.protocols, wire length) pairs the expert pass gives for the protocol
-    hierarchy, counted instead of kept: a million frames share a few pairs (a list of a
-    million tuples: ~64 MB on top of the expert pass). Iterating gives every pair as often
-    as it came, each distinct pair's copies at its first place, which leaves
-    :func:`~pcapkit.dissect.hierarchy.hierarchy_from_protocols` its counts and its order
-    (a protocol path is first met at the same pair)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.counts: dict[tuple[str, int], int] = {}
-
-    def append(self, pair: tuple[str, int]) -> None:
-        self.counts[pair] = self.counts.get(pair, 0) + 1
-
-    def extend(self, pairs: Iterable[tuple[str, int]]) -> None:
-        for pair in pairs:
-            self.append(pair)
-
-    def __iadd__(self, pairs: Iterable[tuple[str, int]]) -> FrameProtocols:  # type: ignore[override,misc]
-        self.extend(pairs)
-        return self
-
-    def __len__(self) -> int:
-        return sum(self.counts.values()) + super().__len__()
-
-    def __iter__(self) -> Iterator[tuple[str, int]]:
-        for pair, n in self.counts.items():
-            for _ in range(n):
-                yield pair
-        yield from super().__iter__()  # (anything stored by a way this class does not count)
-
-
 def busiest_streams(flows: pd.DataFrame, count: int = BUSIEST_STREAMS) -> list[int]:
     """The tcp.stream of the ``count`` TCP conversations with the most bytes."""
     tcp = flows[flows["proto"].astype(str).str.startswith("tcp") & flows["tcp.stream"].notna()]
@@ -185,7 +151,7 @@ def build_report(path: str | PathLike[str], *, max_rows: int = MAX_ROWS, streams
     page; ``errors`` (a list) then receives the error texts too."""
     import pandas as pd
 
-    from pcapkit.dissect.hierarchy import hierarchy_from_protocols
+    from pcapkit.dissect.hierarchy import StackCounts
     from pcapkit.reports.capinfo import capture_info, info_lines_with_dates
     from pcapkit.reports.expert import TCP_COLUMNS as EXPERT_TCP_COLUMNS
     from pcapkit.reports.expert import expert_items, summarize
@@ -253,9 +219,9 @@ def build_report(path: str | PathLike[str], *, max_rows: int = MAX_ROWS, streams
     tcp.attrs = attrs
     release_memory()
 
-    pairs = FrameProtocols()
+    pairs = StackCounts()
     exp = summarize(expert_items(path, tcp=tcp, protocols=pairs))
-    hier = pd.DataFrame(hierarchy_from_protocols(pairs), columns=["protocol", "frames", "bytes"])
+    hier = pd.DataFrame(pairs.hierarchy(), columns=["protocol", "frames", "bytes"])
     hier.insert(1, "depth", hier["protocol"].str.count(":"))
     sections.insert(hierarchy_at, Section("hierarchy", "Protocol hierarchy",
                                           [table_html(hier, "hierarchy-table", max_rows)]))

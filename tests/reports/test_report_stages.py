@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import corpus_files, corpus_id
 
-from pcapkit.dissect.hierarchy import hierarchy_from_protocols
+from pcapkit.dissect.hierarchy import StackCounts, hierarchy_from_protocols
 from pcapkit.reports.expert import expert_items
-from pcapkit.reports.html_report import FrameProtocols, tcp_events
+from pcapkit.reports.html_report import tcp_events
 from pcapkit.reports.tcp import tcp_frames
 
 TRACES = [p for p in corpus_files("labs", "tcp") if p.stat().st_size < 2_000_000][:12]
@@ -19,11 +19,12 @@ TRACES = [p for p in corpus_files("labs", "tcp") if p.stat().st_size < 2_000_000
 @pytest.mark.parametrize("path", TRACES, ids=corpus_id)
 def test_counted_frame_protocols_give_the_hierarchy_of_the_list(path: Path) -> None:
     kept: list[tuple[str, int]] = []
-    counted = FrameProtocols()
+    counted = StackCounts()
     expert_items(path, protocols=kept)
     expert_items(path, protocols=counted)
-    assert len(counted) == len(kept) and sorted(counted) == sorted(kept)
-    assert hierarchy_from_protocols(counted) == hierarchy_from_protocols(kept)
+    assert sum(frames for frames, _ in counted.counts.values()) == len(kept)
+    assert sum(nbytes for _, nbytes in counted.counts.values()) == sum(length for _, length in kept)
+    assert counted.hierarchy() == hierarchy_from_protocols(kept)
 
 
 @pytest.mark.parametrize("path", TRACES, ids=corpus_id)
