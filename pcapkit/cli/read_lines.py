@@ -18,6 +18,7 @@ reader after the last line written (see :func:`write_lines`).
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ BATCH_PACKETS = 1 << 16  # the first lines appear after this many records are de
 _TS_OPTION = np.array([1, 1, 8, 10], dtype=np.uint8)  # nop, nop, timestamp (kind 8, length 10)
 _SACK_HEAD = np.array([1, 1, 5], dtype=np.uint8)     # nop, nop, SACK (kind 5)
 _MAX_SACK_BLOCKS = 4
+ETHERNET = 1  # LINKTYPE_ETHERNET: the link layer line_kernel.format_records reads
 
 
 def write_lines(path: str, out: IO[str], number: bool, count: int | None,
@@ -46,6 +48,7 @@ def write_lines(path: str, out: IO[str], number: bool, count: int | None,
 
     written = 0
     end = 0
+    lines = _LineBuffer()
     try:
         for rb in iter_records(path, max_packets=BATCH_PACKETS):
             end = rb.end_offset
@@ -53,7 +56,7 @@ def write_lines(path: str, out: IO[str], number: bool, count: int | None,
             if start >= len(rb):
                 continue
             n = len(rb) if count is None else min(len(rb), start + count - written)
-            written += _write_batch(rb, start, n, out, number, slow_line)
+            written += _write_batch(rb, start, n, out, number, slow_line, lines)
             if count is not None and written >= count:
                 return written, True
     except CaptureFileError:
@@ -61,26 +64,62 @@ def write_lines(path: str, out: IO[str], number: bool, count: int | None,
     return written, end == os.path.getsize(path)
 
 
+class _LineBuffer:
+    """The bytes of a batch's lines, kept from batch to batch (its pages stay mapped), and
+    the tables :func:`pcapkit.cli.line_kernel.format_records` reads, made once."""
+
+    def __init__(self) -> None:
+        from pcapkit.columnar.decode import TUNNEL_UDP_PORTS
+        from pcapkit.proto.consts import tcpdump_flags
+
+        self.data = np.zeros(0, dtype=np.uint8)
+        self.flag_text, self.flag_off = _texts([tcpdump_flags(f) for f in range(1 << 12)])
+        self.tunnel_port = np.zeros(1 << 16, dtype=np.bool_)
+        self.tunnel_port[list(TUNNEL_UDP_PORTS)] = True
+
+    def room(self, rows: int) -> np.ndarray:
+        from pcapkit.cli.line_kernel import MAX_LINE
+
+        if self.data.size < rows * MAX_LINE:
+            self.data = np.empty(rows * MAX_LINE, dtype=np.uint8)
+        return self.data
+
+
 def _write_batch(rb: RecordBatch, start: int, n: int, out: IO[str], number: bool,
-                 slow_line: Callable[[Any], str]) -> int:
-    """Write the lines of the batch's records [start, n); return how many."""
+                 slow_line: Callable[[Any], str], lines: _LineBuffer) -> int:
+    """Write the lines of the batch's records [start, n); return how many. The common
+    records' lines come straight from their bytes (line_kernel.format_records); when some
+    are left, the columns format most of those (:func:`_fast_lines`), the dissectors the
+    rest, each line in frame order."""
+    rows = n - start
+    taken = np.zeros(rows, dtype=np.bool_)
+    offsets = np.zeros(rows + 1, dtype=np.int64)
+    data = lines.room(rows)
+    if not rb.pcapng and rows and int(rb.linktype[0]) == ETHERNET:  # (a pcap file: one link type)
+        from pcapkit.cli.line_kernel import format_records
+
+        format_records(rb.buf, rb.data_off[start:n], rb.caplen[start:n], rb.wirelen[start:n], rb.ts_ns[start:n],
+                       rb.first_number + start, number, lines.flag_text, lines.flag_off, lines.tunnel_port,
+                       data, offsets, taken)
+    if taken.all():
+        _write_bytes(out, data[:offsets[-1]])
+        return rows
     from pcapkit.columnar.decode import decode_batch
 
-    cols = decode_batch(rb)
-    fast, offsets, data = _fast_lines(rb, cols, number)
-    fast = fast[:n]
-    slow = np.nonzero(~fast[start:])[0] + start
-    pos = start
-    rank = np.cumsum(fast) - 1  # the index of each fast row in ``lines``
-    for i in [*slow.tolist(), n]:
-        if i > pos:  # rows [pos, i) are fast
-            lo, hi = int(offsets[rank[pos]]), int(offsets[rank[i - 1] + 1])
-            _write_bytes(out, data[lo:hi])
-        if i < n:
-            line = slow_line(_frame(rb, i))
-            out.write(f"{rb.first_number + i:5d}  {line}\n" if number else line + "\n")
-        pos = i + 1
-    return n - start
+    columns_fast, col_offsets, col_data = _fast_lines(rb, decode_batch(rb), number)
+    rank = np.cumsum(columns_fast) - 1  # the index of each of the columns' rows in col_data
+    source = np.where(taken, 0, np.where(columns_fast[start:n], 1, 2))  # 0: bytes, 1: columns, 2: dissectors
+    bounds = [0, *(np.flatnonzero(np.diff(source)) + 1).tolist(), rows]
+    for a, b in itertools.pairwise(bounds):
+        if source[a] == 0:
+            _write_bytes(out, data[offsets[a]:offsets[b]])
+        elif source[a] == 1:
+            _write_bytes(out, col_data[col_offsets[rank[start + a]]:col_offsets[rank[start + b - 1] + 1]])
+        else:
+            for i in range(start + a, start + b):
+                line = slow_line(_frame(rb, i))
+                out.write(f"{rb.first_number + i:5d}  {line}\n" if number else line + "\n")
+    return rows
 
 
 def _write_bytes(out: IO[str], data: np.ndarray) -> None:
@@ -158,7 +197,7 @@ def _fast_lines(rb: RecordBatch, cols: Columns, number: bool) -> tuple[np.ndarra
                  np.where(tcp_here, v("tcp.srcport"), v("udp.srcport")),
                  np.where(tcp_here, v("tcp.dstport"), v("udp.dstport")),
                  tcp_here, flag_index.reshape(-1).astype(np.int64), flag_text, flag_off, flags, seq,
-                 (seq + length) & 0xFFFFFFFF, v("tcp.ack_raw"), v("tcp.window_size_value"), v("tcp.urgent_pointer"),
+                 v("tcp.ack_raw"), v("tcp.window_size_value"), v("tcp.urgent_pointer"),
                  length, np.ascontiguousarray(options["ts"][rows]), v("tcp.options.timestamp.tsval"),
                  v("tcp.options.timestamp.tsecr"), np.ascontiguousarray(options["blocks"][rows]),
                  np.ascontiguousarray(options["edges"][rows]), v("udp.length") - 8,
