@@ -76,26 +76,34 @@ def _copy(out: Any, pos: int, source: Any, start: int, end: int) -> int:
     return pos
 
 
+_POW10 = np.array([10 ** i for i in range(19)], dtype=np.int64)
+_PAIRS = _text("".join(f"{i:02d}" for i in range(100)))  # "00" to "99": two digits a division
+
+
 @_jit
 def _uint(out: Any, pos: int, value: int, width: int, pad: int) -> int:
     """``value`` (>= 0) in decimal, padded on the left with ``pad`` to ``width``."""
     digits = 1
-    rest = value
-    while rest >= 10:
-        rest //= 10
+    while digits < 19 and value >= _POW10[digits]:
         digits += 1
     while width > digits:
         out[pos] = pad
         pos += 1
         width -= 1
     end = pos + digits
-    p = end - 1
-    while True:
-        out[p] = 48 + value % 10
-        value //= 10
-        if p == pos:
-            break
-        p -= 1
+    p = end
+    while value >= 100:
+        q = value // 100
+        r = 2 * (value - 100 * q)
+        p -= 2
+        out[p] = _PAIRS[r]
+        out[p + 1] = _PAIRS[r + 1]
+        value = q
+    if value >= 10:
+        out[p - 2] = _PAIRS[2 * value]
+        out[p - 1] = _PAIRS[2 * value + 1]
+    else:
+        out[p - 1] = 48 + value
     return end
 
 
@@ -231,10 +239,15 @@ def format_lines(number_on: bool, number: Any, sec: Any, usec: Any, v4: Any, src
 # the records' lines straight from their bytes: Ethernet, IPv4, TCP / UDP, the common case
 
 
-def _field_spec(header: Header, name: str) -> tuple[int, int, int, int, int]:
-    """(offset, size, shift, mask, scale) of a declared field: what :func:`_field` reads."""
+_SPECS: list[tuple[int, int, int, int, int]] = []
+
+
+def _field_spec(header: Header, name: str, mask: int = 0) -> Any:
+    """Where the declared field's (offset, size, shift, mask, scale) are in FIELDS, the
+    table :func:`_field` reads (one compiled reader for every field)."""
     f = header[name]
-    return f.off, f.size, f.shift, f.mask or (1 << 8 * f.size) - 1, f.scale
+    _SPECS.append((f.off, f.size, f.shift, mask or f.mask or (1 << 8 * f.size) - 1, f.scale))
+    return np.int64(len(_SPECS) - 1)  # (a numpy int: numba compiles _field once, not per literal)
 
 
 ETH_LEN = ethernet.HEADER.min_len
@@ -243,7 +256,7 @@ IP_MIN = ipv4.HEADER.min_len
 IP_VERSION = _field_spec(ipv4.HEADER, "ip.version")
 IP_HDR_LEN = _field_spec(ipv4.HEADER, "ip.hdr_len")
 IP_LEN = _field_spec(ipv4.HEADER, "ip.len")
-IP_FRAGMENT = (*_field_spec(ipv4.HEADER, "ip.frag_offset")[:3], ipv4.FRAGMENT_BITS, 1)  # MF, offset
+IP_FRAGMENT = _field_spec(ipv4.HEADER, "ip.frag_offset", mask=ipv4.FRAGMENT_BITS)  # MF or an offset
 IP_PROTO = _field_spec(ipv4.HEADER, "ip.proto")
 IP_SRC = ipv4.HEADER["ip.src"].off
 IP_DST = ipv4.HEADER["ip.dst"].off
@@ -260,6 +273,7 @@ UDP_MIN = udp.HEADER.min_len
 UDP_SPORT = _field_spec(udp.HEADER, "udp.srcport")
 UDP_DPORT = _field_spec(udp.HEADER, "udp.dstport")
 UDP_LENGTH = _field_spec(udp.HEADER, "udp.length")
+FIELDS = np.array(_SPECS, dtype=np.int64)
 OPT_NOP, OPT_SACK, OPT_TS = tcp_options.NOP, tcp_options.SACK, tcp_options.TIMESTAMP
 OPT_TS_LEN = tcp_options.FIXED_LENGTH[OPT_TS]
 SACK_BLOCK = tcp_options.SACK_BLOCK
@@ -267,8 +281,9 @@ MAX_SACK_BLOCKS = 4  # tcpdump's usual SACK layouts (longer ones: the dissectors
 
 
 @_jit
-def _field(buf: Any, at: int, f: Any) -> Any:
-    """The value of the field ``f`` (see :func:`_field_spec`) of the header at ``buf[at]``."""
+def _field(buf: Any, at: int, which: int) -> Any:
+    """The value of a field (``which``: see :func:`_field_spec`) of the header at ``buf[at]``."""
+    f = FIELDS[which]
     raw = np.int64(0)
     for i in range(f[1]):
         raw = (raw << 8) | np.int64(buf[at + f[0] + i])
