@@ -64,6 +64,15 @@ def write_lines(path: str, out: IO[str], number: bool, count: int | None,
     return written, end == os.path.getsize(path)
 
 
+def warm_up(path: str) -> None:
+    """Format every line of the plain pcap file ``path`` into nothing, so that numba compiles
+    (and caches on disk) the kernels of ``pcapkit read``'s batched path: the record walk,
+    format_records, and for the records it leaves, the columnar decoder and format_lines
+    (``scripts/dev.sh setup`` runs it on a capture of ``captures/``)."""
+    with open(os.devnull, "w") as out:
+        write_lines(path, out, True, None, lambda frame: "")
+
+
 class _LineBuffer:
     """The bytes of a batch's lines, kept from batch to batch (its pages stay mapped), and
     the tables :func:`pcapkit.cli.line_kernel.format_records` reads, made once."""

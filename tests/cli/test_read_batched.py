@@ -139,3 +139,10 @@ def test_lines_from_bytes_are_the_columns_lines() -> None:
         except CaptureFileError:
             continue  # a damaged file: the records before the damage were compared
     assert taken_total >= 0.5 * rows_total
+
+
+def test_warm_up_formats_a_capture_of_the_project() -> None:
+    """scripts/dev.sh setup builds numba's cache of the batched path with it."""
+    read_lines.warm_up(str(CAPTURES / "tcp-upload.pcap"))
+    assert "read_lines import warm_up; warm_up('captures/tcp-upload.pcap')" in (
+        CAPTURES.parent / "scripts" / "dev.sh").read_text()
