@@ -18,6 +18,7 @@ reader after the last line written (see :func:`write_lines`).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 from collections.abc import Callable
@@ -113,21 +114,31 @@ def _write_batch(rb: RecordBatch, start: int, n: int, out: IO[str], number: bool
     if taken.all():
         _write_bytes(out, data[:offsets[-1]])
         return rows
+    # the records left: the columns' lines of those they format, the dissectors' of the rest
     from pcapkit.columnar.decode import decode_batch
 
-    columns_fast, col_offsets, col_data = _fast_lines(rb, decode_batch(rb), number)
-    rank = np.cumsum(columns_fast) - 1  # the index of each of the columns' rows in col_data
-    source = np.where(taken, 0, np.where(columns_fast[start:n], 1, 2))  # 0: bytes, 1: columns, 2: dissectors
+    left = np.nonzero(~taken)[0] + start
+    rest = dataclasses.replace(rb, data_off=rb.data_off[left], caplen=rb.caplen[left], wirelen=rb.wirelen[left],
+                               ts_ns=rb.ts_ns[left], linktype=rb.linktype[left],
+                               interface_id=rb.interface_id[left])
+    numbers = rb.first_number + left
+    columns_fast, col_offsets, col_data = _fast_lines(rest, decode_batch(rest), number, numbers)
+    in_rest = np.cumsum(~taken) - 1  # each row's index in ``rest`` (on the rows left)
+    rank = np.cumsum(columns_fast) - 1  # each of rest's rows' index among the columns' lines
+    source = np.zeros(rows, dtype=np.int64)  # 0: format_records, 1: the columns, 2: the dissectors
+    source[~taken] = np.where(columns_fast, 1, 2)
     bounds = [0, *(np.flatnonzero(np.diff(source)) + 1).tolist(), rows]
     for a, b in itertools.pairwise(bounds):
         if source[a] == 0:
             _write_bytes(out, data[offsets[a]:offsets[b]])
         elif source[a] == 1:
-            _write_bytes(out, col_data[col_offsets[rank[start + a]]:col_offsets[rank[start + b - 1] + 1]])
+            first, last = rank[in_rest[a]], rank[in_rest[b - 1]]
+            _write_bytes(out, col_data[col_offsets[first]:col_offsets[last + 1]])
         else:
-            for i in range(start + a, start + b):
-                line = slow_line(_frame(rb, i))
-                out.write(f"{rb.first_number + i:5d}  {line}\n" if number else line + "\n")
+            for j in in_rest[a:b].tolist():
+                frame_number = int(numbers[j])
+                line = slow_line(_frame(rest, j, frame_number))
+                out.write(f"{frame_number:5d}  {line}\n" if number else line + "\n")
     return rows
 
 
@@ -140,11 +151,11 @@ def _write_bytes(out: IO[str], data: np.ndarray) -> None:
     raw.write(data.data)
 
 
-def _frame(rb: RecordBatch, i: int) -> Any:
+def _frame(rb: RecordBatch, i: int, number: int) -> Any:
     from pcapkit.frame import Frame
 
     off, cap = int(rb.data_off[i]), int(rb.caplen[i])
-    return Frame(rb.first_number + i, int(rb.ts_ns[i]), cap, int(rb.wirelen[i]), int(rb.linktype[i]),
+    return Frame(number, int(rb.ts_ns[i]), cap, int(rb.wirelen[i]), int(rb.linktype[i]),
                  max(0, int(rb.interface_id[i])), rb.buf[off:off + cap].tobytes())
 
 
@@ -158,9 +169,11 @@ def _col(cols: Columns, name: str) -> tuple[np.ndarray, np.ndarray]:
     return values, cols.valid[name]
 
 
-def _fast_lines(rb: RecordBatch, cols: Columns, number: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _fast_lines(rb: RecordBatch, cols: Columns, number: bool,
+                numbers: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(which rows the columns format, where each of their lines starts in the buffer and
-    where the last ends, the buffer: the lines' bytes, each ending in a newline)."""
+    where the last ends, the buffer: the lines' bytes, each ending in a newline).
+    ``numbers``: the rows' frame numbers (default: the batch's, from its first)."""
     from pcapkit.cli.line_kernel import MAX_LINE, format_lines
     from pcapkit.proto.consts import tcpdump_flags
 
@@ -201,7 +214,8 @@ def _fast_lines(rb: RecordBatch, cols: Columns, number: bool) -> tuple[np.ndarra
     ts_ns = rb.ts_ns[rows].astype(np.int64)
     out = np.empty(rows.size * MAX_LINE, dtype=np.uint8)
     tcp_here = is_tcp[rows]
-    format_lines(number, (rb.first_number + rows).astype(np.int64), ts_ns // 1_000_000_000,
+    frame_numbers = rb.first_number + rows if numbers is None else numbers[rows]
+    format_lines(number, frame_numbers.astype(np.int64), ts_ns // 1_000_000_000,
                  ts_ns % 1_000_000_000 // 1000, is_v4, src, dst, addr_text, addr_off,
                  np.where(tcp_here, v("tcp.srcport"), v("udp.srcport")),
                  np.where(tcp_here, v("tcp.dstport"), v("udp.dstport")),
