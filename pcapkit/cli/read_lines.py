@@ -34,7 +34,7 @@ BATCH_PACKETS = 1 << 16  # the first lines appear after this many records are de
 _TS_OPTION = np.array([1, 1, 8, 10], dtype=np.uint8)  # nop, nop, timestamp (kind 8, length 10)
 _SACK_HEAD = np.array([1, 1, 5], dtype=np.uint8)     # nop, nop, SACK (kind 5)
 _MAX_SACK_BLOCKS = 4
-ETHERNET = 1  # LINKTYPE_ETHERNET: the link layer line_kernel.format_records reads
+ETHERNET = 1  # LINKTYPE_ETHERNET: the link layer record_lines.format_records reads
 
 
 def write_lines(path: str, out: IO[str], number: bool, count: int | None,
@@ -76,7 +76,7 @@ def warm_up(path: str) -> None:
 
 class _LineBuffer:
     """The bytes of a batch's lines, kept from batch to batch (its pages stay mapped), and
-    the tables :func:`pcapkit.cli.line_kernel.format_records` reads, made once."""
+    the tables :func:`pcapkit.cli.record_lines.format_records` reads, made once."""
 
     def __init__(self) -> None:
         from pcapkit.columnar.decode import TUNNEL_UDP_PORTS
@@ -98,7 +98,7 @@ class _LineBuffer:
 def _write_batch(rb: RecordBatch, start: int, n: int, out: IO[str], number: bool,
                  slow_line: Callable[[Any], str], lines: _LineBuffer) -> int:
     """Write the lines of the batch's records [start, n); return how many. The common
-    records' lines come straight from their bytes (line_kernel.format_records); when some
+    records' lines come straight from their bytes (record_lines.format_records); when some
     are left, the columns format most of those (:func:`_fast_lines`), the dissectors the
     rest, each line in frame order."""
     rows = n - start
@@ -106,7 +106,7 @@ def _write_batch(rb: RecordBatch, start: int, n: int, out: IO[str], number: bool
     offsets = np.zeros(rows + 1, dtype=np.int64)
     data = lines.room(rows)
     if not rb.pcapng and rows and int(rb.linktype[0]) == ETHERNET:  # (a pcap file: one link type)
-        from pcapkit.cli.line_kernel import format_records
+        from pcapkit.cli.record_lines import format_records
 
         format_records(rb.buf, rb.data_off[start:n], rb.caplen[start:n], rb.wirelen[start:n], rb.ts_ns[start:n],
                        rb.first_number + start, number, lines.flag_text, lines.flag_off, lines.tunnel_port,

@@ -6,6 +6,9 @@ options, damaged and truncated files. Output, error text and exit status must be
 from __future__ import annotations
 
 import os
+import random
+import socket
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -110,10 +113,10 @@ def test_most_lines_come_from_the_columns() -> None:
 
 
 def test_lines_from_bytes_are_the_columns_lines() -> None:
-    """Every record line_kernel.format_records takes from its bytes is one the columns
+    """Every record record_lines.format_records takes from its bytes is one the columns
     format too (a subset of _fast_lines' rows), with the same line; on a TCP transfer it
     takes nearly all of them."""
-    from pcapkit.cli.line_kernel import format_records
+    from pcapkit.cli.record_lines import format_records
 
     buffer = read_lines._LineBuffer()
     taken_total = rows_total = 0
@@ -146,3 +149,54 @@ def test_warm_up_formats_a_capture_of_the_project() -> None:
     read_lines.warm_up(str(CAPTURES / "tcp-upload.pcap"))
     assert "read_lines import warm_up; warm_up('captures/tcp-upload.pcap')" in (
         CAPTURES.parent / "scripts" / "dev.sh").read_text()
+
+
+def _ipv6_addresses() -> list[bytes]:
+    """inet_ntop's cases (zero runs first / last / in the middle, equal runs, IPv4-mapped and
+    -compatible forms) and random addresses with many zero words."""
+    edges = ["::", "::1", "1::", "::ffff:1.2.3.4", "::1.2.3.4", "::ffff:0:1.2.3.4", "1:0:0:1:0:0:0:1",
+             "1:0:0:0:1:0:0:1", "fe80::1:0:0:1", "2001:db8::", "0:0:1::", "1:2:3:4:5:6:7:8", "1:0:2:0:3:0:4:0",
+             "::fffe:1.2.3.4", "0:0:0:0:0:ffff:0:0", "0:1:0:0:0:0:0:0", "ffff::ffff"]
+    rng = random.Random(13)
+    words = [[rng.choice([0, 0, 1, 0xFFFF, rng.randrange(1 << 16)]) for _ in range(8)] for _ in range(300)]
+    return ([socket.inet_pton(socket.AF_INET6, e) for e in edges]
+            + [struct.pack("!8H", *w) for w in words])
+
+
+def _transport(tcp: bool, sport: int, dport: int, size: int) -> bytes:
+    if not tcp:
+        return struct.pack("!HHHH", sport, dport, 8 + size, 0) + bytes(size)
+    options = bytes([1, 1, 8, 10]) + struct.pack("!II", 7, 9)
+    return struct.pack("!HHIIBBHHH", sport, dport, 1000, 2000, 8 << 4, 0x18, 512, 0, 0) + options + bytes(size)
+
+
+def test_ipv6_and_vlan_lines_from_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """IPv6 (every way inet_ntop writes an address) and 802.1Q-tagged records: the lines
+    format_records writes are the dissectors' lines, and it takes every record."""
+    records = []
+    addresses = _ipv6_addresses()
+    for i, (src, dst) in enumerate(zip(addresses, addresses[1:] + addresses[:1], strict=True)):
+        l4 = _transport(i % 2 == 0, 40000 + i, 50000, i % 7)
+        ip6 = struct.pack("!IHBB", 6 << 28, len(l4), 6 if i % 2 == 0 else 17, 64) + src + dst + l4
+        link = bytes(6) + bytes([2] * 6)
+        tag = struct.pack("!HH", 0x8100, i % 4096) if i % 3 == 0 else b""
+        records.append(link + tag + b"\x86\xdd" + ip6)
+        l4 = _transport(i % 2 == 1, 1024 + i, 443, i % 5)
+        ip4 = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), i, 0, 64, 6 if i % 2 == 1 else 17, 0,
+                          bytes([10, 0, i % 256, 1]), bytes([192, 168, 1, i % 256])) + l4
+        records.append(link + struct.pack("!HH", 0x8100, 7) + b"\x08\x00" + ip4)
+    path = tmp_path / "v6.pcap"
+    with path.open("wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for i, frame in enumerate(records):
+            f.write(struct.pack("<IIII", 1_700_000_000 + i, i, len(frame), len(frame)) + frame)
+    assert run([str(path)]) == per_packet(monkeypatch, [str(path)])
+    buffer = read_lines._LineBuffer()
+    from pcapkit.cli.record_lines import format_records
+
+    for rb in iter_records(str(path)):
+        taken = np.zeros(len(rb), dtype=bool)
+        format_records(rb.buf, rb.data_off, rb.caplen, rb.wirelen, rb.ts_ns, rb.first_number, True,
+                       buffer.flag_text, buffer.flag_off, buffer.tunnel_port, buffer.room(len(rb)),
+                       np.zeros(len(rb) + 1, dtype=np.int64), taken)
+        assert taken.all()
