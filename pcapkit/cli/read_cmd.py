@@ -224,7 +224,7 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
 
                 written, complete = read_lines.write_lines(
                     file, out, number, None if count is None else count - shown,
-                    lambda frame: summary_line(frame, dissect(frame, session)), skip=shown)
+                    lambda frame: summary_line(frame, dissect(frame, session)), skip=shown, start_up=True)
                 shown += written
                 if not complete:  # damage: the record reader takes over after the last line written
                     after = shown

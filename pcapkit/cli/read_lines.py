@@ -19,6 +19,7 @@ reader after the last line written (see :func:`write_lines`).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import itertools
 import os
 from collections.abc import Callable
@@ -38,18 +39,20 @@ ETHERNET = 1  # LINKTYPE_ETHERNET: the link layer record_lines.format_records re
 
 
 def write_lines(path: str, out: IO[str], number: bool, count: int | None,
-                slow_line: Callable[[Any], str], skip: int = 0) -> tuple[int, bool]:
+                slow_line: Callable[[Any], str], skip: int = 0, start_up: bool = False) -> tuple[int, bool]:
     """Write the line of each record of ``path`` after the first ``skip`` (at most ``count``
     lines); return how many were written and whether that is all of them. ``slow_line(frame)`` gives the line of a record
     the fast path leaves alone. Not all (a damaged file, bytes after the last whole record):
     the caller goes on with the record reader after the lines written, which reports the
-    damage as it always does."""
+    damage as it always does. ``start_up``: the process starts numba here (see
+    :class:`_StartUp`; the command line's read, not a library call)."""
     from pcapkit.capture.batch import iter_records
     from pcapkit.errors import CaptureFileError
 
     written = 0
     end = 0
     lines = _LineBuffer()
+    collector = _StartUp(start_up)
     try:
         for rb in iter_records(path, max_packets=BATCH_PACKETS):
             end = rb.end_offset
@@ -58,11 +61,32 @@ def write_lines(path: str, out: IO[str], number: bool, count: int | None,
                 continue
             n = len(rb) if count is None else min(len(rb), start + count - written)
             written += _write_batch(rb, start, n, out, number, slow_line, lines)
+            collector.done()
             if count is not None and written >= count:
                 return written, True
     except CaptureFileError:
         return written, False
+    finally:
+        collector.done()
     return written, end == os.path.getsize(path)
+
+
+class _StartUp:
+    """Python's cyclic garbage collector paused while the first batch starts numba (its
+    import and the cached kernels' loading leave about 100,000 tracked objects and almost
+    no garbage: some 240 collector passes over them, about 0.1 CPU s), then those objects
+    frozen (gc.freeze: later passes, e.g. over the dissectors' rows, skip them)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._resume = enabled and gc.isenabled()
+        if self._resume:
+            gc.disable()
+
+    def done(self) -> None:
+        if self._resume:
+            self._resume = False
+            gc.freeze()
+            gc.enable()
 
 
 def warm_up(path: str) -> None:
