@@ -176,7 +176,7 @@ def format_lines(number_on: bool, number: Any, sec: Any, usec: Any, v4: Any, src
     """Write each row's line (ending in a newline) into ``out``; ``offsets[r]`` is where
     row ``r``'s starts, ``offsets[n]`` the end. Texts as the dissector's summary_line;
     ``kind`` (see PLAIN ...) says which, with its numbers in ``aux1``/``aux2``."""
-    pos = 0
+    pos: Any = np.int64(0)  # (not the literal 0: numba would compile the callees for it too)
     for r in range(number.size):
         offsets[r] = pos
         pos = put_prefix(out, pos, number_on, number[r], sec[r], usec[r], v4[r])

@@ -89,13 +89,36 @@ class _StartUp:
             gc.enable()
 
 
-def warm_up(path: str) -> None:
-    """Format every line of the plain pcap file ``path`` into nothing, so that numba compiles
-    (and caches on disk) the kernels of ``pcapkit read``'s batched path: the record walk,
-    format_records, and for the records it leaves, the columnar decoder and format_lines
-    (``scripts/dev.sh setup`` runs it on a capture of ``captures/``)."""
-    with open(os.devnull, "w") as out:
-        write_lines(path, out, True, None, lambda frame: "")
+def warm_up() -> None:
+    """Format a made-up capture into nothing, so that numba compiles (and caches on disk) every
+    kernel of ``pcapkit read``'s batched path: the record walk, format_records, and for the
+    records it leaves (IPv4 first fragments, enough of them for the header gather; TCP
+    options it does not print), the columnar decoder and format_lines. ``scripts/dev.sh
+    setup`` runs it."""
+    import struct
+    import tempfile
+
+    def tcp(options: bytes) -> bytes:
+        return struct.pack("!HHIIBBHHH", 40000, 80, 1, 2, (5 + len(options) // 4) << 4, 0x18, 512, 0, 0) + options
+
+    def ipv4(payload: bytes, fragment: int) -> bytes:
+        return struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, fragment, 64, 6, 0,
+                           bytes([192, 0, 2, 1]), bytes([192, 0, 2, 2])) + payload
+
+    link = bytes(6) + bytes([2] * 6) + b"\x08\x00"
+    plain, first_fragment, mss = (link + ipv4(tcp(b""), 0), link + ipv4(tcp(b"") + bytes(8), 0x2000),
+                                  link + ipv4(tcp(bytes([2, 4, 5, 180])), 0))
+    # the columns read a batch's header bytes from a copy when 64 rows or more are left
+    # to them (Batch.HEAD_BYTES), from the file's buffer otherwise: one capture of each
+    captures = ([plain] * 8 + [first_fragment] * 80 + [mss] * 8, [plain] * 8 + [first_fragment] * 4 + [mss] * 4)
+    with tempfile.TemporaryDirectory() as scratch, open(os.devnull, "w") as out:
+        for k, frames in enumerate(captures):
+            path = os.path.join(scratch, f"warm-up-{k}.pcap")
+            with open(path, "wb") as f:
+                f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, ETHERNET))
+                for i, frame in enumerate(frames):
+                    f.write(struct.pack("<IIII", 1_700_000_000, i, len(frame), len(frame)) + frame)
+            write_lines(path, out, True, None, lambda frame: "")
 
 
 class _LineBuffer:

@@ -187,7 +187,7 @@ def format_records(buf: Any, data_off: Any, caplen: Any, wirelen: Any, ts_ns: An
     taken are a subset of what :func:`format_lines` formats, with the same text.
     ``flag_text``/``flag_off``: tcpdump's flag letters of each of the 4096 flag values."""
     edges = np.zeros(2 * MAX_SACK_BLOCKS, dtype=np.int64)
-    pos = 0
+    pos: Any = np.int64(0)  # (not the literal 0: numba would compile the callees for it too)
     for r in range(data_off.size):
         offsets[r] = pos
         done[r] = False
