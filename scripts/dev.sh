@@ -44,6 +44,7 @@ setup_python() {
     # here once, so that no first command (nor a live capture) waits for the compiler
     .venv/bin/python -m pcapkit flows captures/tcp-download.pcapng --format csv -o /dev/null
     .venv/bin/python -c "from pcapkit.reports.live import warm_up; warm_up('rtt'); warm_up('flows')"
+    .venv/bin/python -c "from pcapkit.cli.read_lines import warm_up; warm_up()"
 }
 
 cmd="${1:-test}"

@@ -37,12 +37,16 @@ class PcapkitCommand(click.Command):
     """A click command that turns PcapkitError into one error line (exit 1) and
     BrokenPipe (e.g. ``| head``) into a quiet exit."""
 
+    # announce numba's compiles from the start (importing numba); False: the command
+    # does it where it starts numba, if it does (pcapkit read: its first lines come first)
+    announce_compiles_first = True
+
     def invoke(self, ctx: click.Context) -> Any:
         from pcapkit.capture.compiled import input_size
 
         try:
             with input_size(input_bytes(ctx.params)) as compiled:
-                if compiled:
+                if compiled and self.announce_compiles_first:
                     from pcapkit.cli.progress import announce_compiles
 
                     announce_compiles()

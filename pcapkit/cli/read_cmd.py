@@ -114,7 +114,13 @@ def batched(path: str) -> bool:
     return compiled_kernels() and is_plain_pcap(path)
 
 
-@click.command(cls=PcapkitCommand)
+class ReadCommand(PcapkitCommand):
+    # numba runs only in the batched path, after the first lines (which must not wait for
+    # its import): the compile notice is set up there
+    announce_compiles_first = False
+
+
+@click.command(cls=ReadCommand)
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.argument("filter_words", nargs=-1, metavar="[FILTER]...")
 @click.option("-c", "count", type=click.IntRange(min=0), default=None,
@@ -221,10 +227,13 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
                 complete = True  # -c N: all shown
             elif shown == head:
                 from pcapkit.cli import read_lines
+                from pcapkit.cli.progress import announce_compiles
+
+                announce_compiles()
 
                 written, complete = read_lines.write_lines(
                     file, out, number, None if count is None else count - shown,
-                    lambda frame: summary_line(frame, dissect(frame, session)), skip=shown)
+                    lambda frame: summary_line(frame, dissect(frame, session)), skip=shown, start_up=True)
                 shown += written
                 if not complete:  # damage: the record reader takes over after the last line written
                     after = shown

@@ -18,6 +18,9 @@ reader after the last line written (see :func:`write_lines`).
 
 from __future__ import annotations
 
+import dataclasses
+import gc
+import itertools
 import os
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
@@ -32,20 +35,24 @@ BATCH_PACKETS = 1 << 16  # the first lines appear after this many records are de
 _TS_OPTION = np.array([1, 1, 8, 10], dtype=np.uint8)  # nop, nop, timestamp (kind 8, length 10)
 _SACK_HEAD = np.array([1, 1, 5], dtype=np.uint8)     # nop, nop, SACK (kind 5)
 _MAX_SACK_BLOCKS = 4
+ETHERNET = 1  # LINKTYPE_ETHERNET: the link layer record_lines.format_records reads
 
 
 def write_lines(path: str, out: IO[str], number: bool, count: int | None,
-                slow_line: Callable[[Any], str], skip: int = 0) -> tuple[int, bool]:
+                slow_line: Callable[[Any], str], skip: int = 0, start_up: bool = False) -> tuple[int, bool]:
     """Write the line of each record of ``path`` after the first ``skip`` (at most ``count``
     lines); return how many were written and whether that is all of them. ``slow_line(frame)`` gives the line of a record
     the fast path leaves alone. Not all (a damaged file, bytes after the last whole record):
     the caller goes on with the record reader after the lines written, which reports the
-    damage as it always does."""
+    damage as it always does. ``start_up``: the process starts numba here (see
+    :class:`_StartUp`; the command line's read, not a library call)."""
     from pcapkit.capture.batch import iter_records
     from pcapkit.errors import CaptureFileError
 
     written = 0
     end = 0
+    lines = _LineBuffer()
+    collector = _StartUp(start_up)
     try:
         for rb in iter_records(path, max_packets=BATCH_PACKETS):
             end = rb.end_offset
@@ -53,34 +60,133 @@ def write_lines(path: str, out: IO[str], number: bool, count: int | None,
             if start >= len(rb):
                 continue
             n = len(rb) if count is None else min(len(rb), start + count - written)
-            written += _write_batch(rb, start, n, out, number, slow_line)
+            written += _write_batch(rb, start, n, out, number, slow_line, lines)
+            collector.done()
             if count is not None and written >= count:
                 return written, True
     except CaptureFileError:
         return written, False
+    finally:
+        collector.done()
     return written, end == os.path.getsize(path)
 
 
+class _StartUp:
+    """Python's cyclic garbage collector paused while the first batch starts numba (its
+    import and the cached kernels' loading leave about 100,000 tracked objects and almost
+    no garbage: some 240 collector passes over them, about 0.1 CPU s), then those objects
+    frozen (gc.freeze: later passes, e.g. over the dissectors' rows, skip them)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._resume = enabled and gc.isenabled()
+        if self._resume:
+            gc.disable()
+
+    def done(self) -> None:
+        if self._resume:
+            self._resume = False
+            gc.freeze()
+            gc.enable()
+
+
+def warm_up() -> None:
+    """Format a made-up capture into nothing, so that numba compiles (and caches on disk) every
+    kernel of ``pcapkit read``'s batched path: the record walk, format_records, and for the
+    records it leaves (IPv4 first fragments, enough of them for the header gather; TCP
+    options it does not print), the columnar decoder and format_lines. ``scripts/dev.sh
+    setup`` runs it."""
+    import struct
+    import tempfile
+
+    def tcp(options: bytes) -> bytes:
+        return struct.pack("!HHIIBBHHH", 40000, 80, 1, 2, (5 + len(options) // 4) << 4, 0x18, 512, 0, 0) + options
+
+    def ipv4(payload: bytes, fragment: int) -> bytes:
+        return struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, fragment, 64, 6, 0,
+                           bytes([192, 0, 2, 1]), bytes([192, 0, 2, 2])) + payload
+
+    link = bytes(6) + bytes([2] * 6) + b"\x08\x00"
+    plain, first_fragment, mss = (link + ipv4(tcp(b""), 0), link + ipv4(tcp(b"") + bytes(8), 0x2000),
+                                  link + ipv4(tcp(bytes([2, 4, 5, 180])), 0))
+    # the columns read a batch's header bytes from a copy when 64 rows or more are left
+    # to them (Batch.HEAD_BYTES), from the file's buffer otherwise: one capture of each
+    captures = ([plain] * 8 + [first_fragment] * 80 + [mss] * 8, [plain] * 8 + [first_fragment] * 4 + [mss] * 4)
+    with tempfile.TemporaryDirectory() as scratch, open(os.devnull, "w") as out:
+        for k, frames in enumerate(captures):
+            path = os.path.join(scratch, f"warm-up-{k}.pcap")
+            with open(path, "wb") as f:
+                f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, ETHERNET))
+                for i, frame in enumerate(frames):
+                    f.write(struct.pack("<IIII", 1_700_000_000, i, len(frame), len(frame)) + frame)
+            write_lines(path, out, True, None, lambda frame: "")
+
+
+class _LineBuffer:
+    """The bytes of a batch's lines, kept from batch to batch (its pages stay mapped), and
+    the tables :func:`pcapkit.cli.record_lines.format_records` reads, made once."""
+
+    def __init__(self) -> None:
+        from pcapkit.columnar.decode import TUNNEL_UDP_PORTS
+        from pcapkit.proto.consts import tcpdump_flags
+
+        self.data = np.zeros(0, dtype=np.uint8)
+        self.flag_text, self.flag_off = _texts([tcpdump_flags(f) for f in range(1 << 12)])
+        self.tunnel_port = np.zeros(1 << 16, dtype=np.bool_)
+        self.tunnel_port[list(TUNNEL_UDP_PORTS)] = True
+
+    def room(self, rows: int) -> np.ndarray:
+        from pcapkit.cli.line_kernel import MAX_LINE
+
+        if self.data.size < rows * MAX_LINE:
+            self.data = np.empty(rows * MAX_LINE, dtype=np.uint8)
+        return self.data
+
+
 def _write_batch(rb: RecordBatch, start: int, n: int, out: IO[str], number: bool,
-                 slow_line: Callable[[Any], str]) -> int:
-    """Write the lines of the batch's records [start, n); return how many."""
+                 slow_line: Callable[[Any], str], lines: _LineBuffer) -> int:
+    """Write the lines of the batch's records [start, n); return how many. The common
+    records' lines come straight from their bytes (record_lines.format_records); when some
+    are left, the columns format most of those (:func:`_fast_lines`), the dissectors the
+    rest, each line in frame order."""
+    rows = n - start
+    taken = np.zeros(rows, dtype=np.bool_)
+    offsets = np.zeros(rows + 1, dtype=np.int64)
+    data = lines.room(rows)
+    if not rb.pcapng and rows and int(rb.linktype[0]) == ETHERNET:  # (a pcap file: one link type)
+        from pcapkit.cli.record_lines import format_records
+
+        format_records(rb.buf, rb.data_off[start:n], rb.caplen[start:n], rb.wirelen[start:n], rb.ts_ns[start:n],
+                       rb.first_number + start, number, lines.flag_text, lines.flag_off, lines.tunnel_port,
+                       data, offsets, taken)
+    if taken.all():
+        _write_bytes(out, data[:offsets[-1]])
+        return rows
+    # the records left: the columns' lines of those they format, the dissectors' of the rest
     from pcapkit.columnar.decode import decode_batch
 
-    cols = decode_batch(rb)
-    fast, offsets, data = _fast_lines(rb, cols, number)
-    fast = fast[:n]
-    slow = np.nonzero(~fast[start:])[0] + start
-    pos = start
-    rank = np.cumsum(fast) - 1  # the index of each fast row in ``lines``
-    for i in [*slow.tolist(), n]:
-        if i > pos:  # rows [pos, i) are fast
-            lo, hi = int(offsets[rank[pos]]), int(offsets[rank[i - 1] + 1])
-            _write_bytes(out, data[lo:hi])
-        if i < n:
-            line = slow_line(_frame(rb, i))
-            out.write(f"{rb.first_number + i:5d}  {line}\n" if number else line + "\n")
-        pos = i + 1
-    return n - start
+    left = np.nonzero(~taken)[0] + start
+    rest = dataclasses.replace(rb, data_off=rb.data_off[left], caplen=rb.caplen[left], wirelen=rb.wirelen[left],
+                               ts_ns=rb.ts_ns[left], linktype=rb.linktype[left],
+                               interface_id=rb.interface_id[left])
+    numbers = rb.first_number + left
+    columns_fast, col_offsets, col_data = _fast_lines(rest, decode_batch(rest), number, numbers)
+    in_rest = np.cumsum(~taken) - 1  # each row's index in ``rest`` (on the rows left)
+    rank = np.cumsum(columns_fast) - 1  # each of rest's rows' index among the columns' lines
+    source = np.zeros(rows, dtype=np.int64)  # 0: format_records, 1: the columns, 2: the dissectors
+    source[~taken] = np.where(columns_fast, 1, 2)
+    bounds = [0, *(np.flatnonzero(np.diff(source)) + 1).tolist(), rows]
+    for a, b in itertools.pairwise(bounds):
+        if source[a] == 0:
+            _write_bytes(out, data[offsets[a]:offsets[b]])
+        elif source[a] == 1:
+            first, last = rank[in_rest[a]], rank[in_rest[b - 1]]
+            _write_bytes(out, col_data[col_offsets[first]:col_offsets[last + 1]])
+        else:
+            for j in in_rest[a:b].tolist():
+                frame_number = int(numbers[j])
+                line = slow_line(_frame(rest, j, frame_number))
+                out.write(f"{frame_number:5d}  {line}\n" if number else line + "\n")
+    return rows
 
 
 def _write_bytes(out: IO[str], data: np.ndarray) -> None:
@@ -92,11 +198,11 @@ def _write_bytes(out: IO[str], data: np.ndarray) -> None:
     raw.write(data.data)
 
 
-def _frame(rb: RecordBatch, i: int) -> Any:
+def _frame(rb: RecordBatch, i: int, number: int) -> Any:
     from pcapkit.frame import Frame
 
     off, cap = int(rb.data_off[i]), int(rb.caplen[i])
-    return Frame(rb.first_number + i, int(rb.ts_ns[i]), cap, int(rb.wirelen[i]), int(rb.linktype[i]),
+    return Frame(number, int(rb.ts_ns[i]), cap, int(rb.wirelen[i]), int(rb.linktype[i]),
                  max(0, int(rb.interface_id[i])), rb.buf[off:off + cap].tobytes())
 
 
@@ -110,9 +216,11 @@ def _col(cols: Columns, name: str) -> tuple[np.ndarray, np.ndarray]:
     return values, cols.valid[name]
 
 
-def _fast_lines(rb: RecordBatch, cols: Columns, number: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _fast_lines(rb: RecordBatch, cols: Columns, number: bool,
+                numbers: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(which rows the columns format, where each of their lines starts in the buffer and
-    where the last ends, the buffer: the lines' bytes, each ending in a newline)."""
+    where the last ends, the buffer: the lines' bytes, each ending in a newline).
+    ``numbers``: the rows' frame numbers (default: the batch's, from its first)."""
     from pcapkit.cli.line_kernel import MAX_LINE, format_lines
     from pcapkit.proto.consts import tcpdump_flags
 
@@ -153,12 +261,13 @@ def _fast_lines(rb: RecordBatch, cols: Columns, number: bool) -> tuple[np.ndarra
     ts_ns = rb.ts_ns[rows].astype(np.int64)
     out = np.empty(rows.size * MAX_LINE, dtype=np.uint8)
     tcp_here = is_tcp[rows]
-    format_lines(number, (rb.first_number + rows).astype(np.int64), ts_ns // 1_000_000_000,
+    frame_numbers = rb.first_number + rows if numbers is None else numbers[rows]
+    format_lines(number, frame_numbers.astype(np.int64), ts_ns // 1_000_000_000,
                  ts_ns % 1_000_000_000 // 1000, is_v4, src, dst, addr_text, addr_off,
                  np.where(tcp_here, v("tcp.srcport"), v("udp.srcport")),
                  np.where(tcp_here, v("tcp.dstport"), v("udp.dstport")),
                  tcp_here, flag_index.reshape(-1).astype(np.int64), flag_text, flag_off, flags, seq,
-                 (seq + length) & 0xFFFFFFFF, v("tcp.ack_raw"), v("tcp.window_size_value"), v("tcp.urgent_pointer"),
+                 v("tcp.ack_raw"), v("tcp.window_size_value"), v("tcp.urgent_pointer"),
                  length, np.ascontiguousarray(options["ts"][rows]), v("tcp.options.timestamp.tsval"),
                  v("tcp.options.timestamp.tsecr"), np.ascontiguousarray(options["blocks"][rows]),
                  np.ascontiguousarray(options["edges"][rows]), v("udp.length") - 8,

@@ -6,8 +6,14 @@ options, damaged and truncated files. Output, error text and exit status must be
 from __future__ import annotations
 
 import os
+import random
+import socket
+import struct
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import CAPTURES, CORPUS, corpus_files, corpus_id
@@ -17,6 +23,7 @@ from pcapkit.capture.batch import iter_records
 from pcapkit.cli import read_cmd, read_lines
 from pcapkit.cli.read_cmd import read
 from pcapkit.columnar.decode import decode_batch
+from pcapkit.errors import CaptureFileError
 
 MAX_BYTES = 1 << 20  # keeps the per-packet runs short: about 200 files, 20,000 packets
 FILES = [p for p in [*corpus_files(), *sorted(CAPTURES.glob("*.pcap"))]
@@ -105,3 +112,112 @@ def test_most_lines_come_from_the_columns() -> None:
         total += len(rb)
         assert offsets.size == int(mask.sum()) + 1 and data.tobytes().count(b"\n") == int(mask.sum())
     assert fast >= 0.9 * total
+
+
+def test_lines_from_bytes_are_the_columns_lines() -> None:
+    """Every record record_lines.format_records takes from its bytes is one the columns
+    format too (a subset of _fast_lines' rows), with the same line; on a TCP transfer it
+    takes nearly all of them."""
+    from pcapkit.cli.record_lines import format_records
+
+    buffer = read_lines._LineBuffer()
+    taken_total = rows_total = 0
+    for path in FILES:
+        try:
+            for rb in iter_records(str(path)):
+                if int(rb.linktype[0]) != read_lines.ETHERNET:
+                    continue
+                n = len(rb)
+                taken = np.zeros(n, dtype=bool)
+                offsets = np.zeros(n + 1, dtype=np.int64)
+                data = buffer.room(n)
+                format_records(rb.buf, rb.data_off, rb.caplen, rb.wirelen, rb.ts_ns, rb.first_number, True,
+                               buffer.flag_text, buffer.flag_off, buffer.tunnel_port, data, offsets, taken)
+                fast, col_offsets, col_data = read_lines._fast_lines(rb, decode_batch(rb), number=True)
+                assert not (taken & ~fast).any(), path
+                rank = np.cumsum(fast) - 1
+                for r in np.nonzero(taken)[0].tolist():
+                    assert (bytes(data[offsets[r]:offsets[r + 1]])
+                            == bytes(col_data[col_offsets[rank[r]]:col_offsets[rank[r] + 1]])), (path, r)
+                taken_total += int(taken.sum())
+                rows_total += n
+        except CaptureFileError:
+            continue  # a damaged file: the records before the damage were compared
+    assert taken_total >= 0.5 * rows_total
+
+
+@pytest.mark.slow
+def test_warm_up_compiles_every_kernel_of_the_batched_path(tmp_path: Path) -> None:
+    """scripts/dev.sh setup builds numba's cache with read_lines.warm_up: afterwards, reading
+    real captures (TCP, fragments, a mix of the corpus) compiles nothing."""
+    assert "read_lines import warm_up; warm_up()" in (CAPTURES.parent / "scripts" / "dev.sh").read_text()
+    sources = [CORPUS / "labs/tcp-ethereal-trace-1", CORPUS / "ip/fragmented-1.pcap", *FILES[:40]]
+    script = f"""
+import os, sys
+from numba.core import event
+from pcapkit.cli.read_lines import warm_up, write_lines
+warm_up()
+compiled = []
+class Count(event.Listener):
+    def on_start(self, ev): compiled.append(getattr(ev.data.get("dispatcher"), "__qualname__", "?"))
+    def on_end(self, ev): pass
+event.register("numba:compile", Count())
+with open(os.devnull, "w") as out:
+    for path in {[str(p) for p in sources if p.exists()]!r}:
+        write_lines(path, out, True, None, lambda frame: "")
+print(sorted(set(compiled)))
+"""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
+
+
+def _ipv6_addresses() -> list[bytes]:
+    """inet_ntop's cases (zero runs first / last / in the middle, equal runs, IPv4-mapped and
+    -compatible forms) and random addresses with many zero words."""
+    edges = ["::", "::1", "1::", "::ffff:1.2.3.4", "::1.2.3.4", "::ffff:0:1.2.3.4", "1:0:0:1:0:0:0:1",
+             "1:0:0:0:1:0:0:1", "fe80::1:0:0:1", "2001:db8::", "0:0:1::", "1:2:3:4:5:6:7:8", "1:0:2:0:3:0:4:0",
+             "::fffe:1.2.3.4", "0:0:0:0:0:ffff:0:0", "0:1:0:0:0:0:0:0", "ffff::ffff"]
+    rng = random.Random(13)
+    words = [[rng.choice([0, 0, 1, 0xFFFF, rng.randrange(1 << 16)]) for _ in range(8)] for _ in range(300)]
+    return ([socket.inet_pton(socket.AF_INET6, e) for e in edges]
+            + [struct.pack("!8H", *w) for w in words])
+
+
+def _transport(tcp: bool, sport: int, dport: int, size: int) -> bytes:
+    if not tcp:
+        return struct.pack("!HHHH", sport, dport, 8 + size, 0) + bytes(size)
+    options = bytes([1, 1, 8, 10]) + struct.pack("!II", 7, 9)
+    return struct.pack("!HHIIBBHHH", sport, dport, 1000, 2000, 8 << 4, 0x18, 512, 0, 0) + options + bytes(size)
+
+
+def test_ipv6_and_vlan_lines_from_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """IPv6 (every way inet_ntop writes an address) and 802.1Q-tagged records: the lines
+    format_records writes are the dissectors' lines, and it takes every record."""
+    records = []
+    addresses = _ipv6_addresses()
+    for i, (src, dst) in enumerate(zip(addresses, addresses[1:] + addresses[:1], strict=True)):
+        l4 = _transport(i % 2 == 0, 40000 + i, 50000, i % 7)
+        ip6 = struct.pack("!IHBB", 6 << 28, len(l4), 6 if i % 2 == 0 else 17, 64) + src + dst + l4
+        link = bytes(6) + bytes([2] * 6)
+        tag = struct.pack("!HH", 0x8100, i % 4096) if i % 3 == 0 else b""
+        records.append(link + tag + b"\x86\xdd" + ip6)
+        l4 = _transport(i % 2 == 1, 1024 + i, 443, i % 5)
+        ip4 = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), i, 0, 64, 6 if i % 2 == 1 else 17, 0,
+                          bytes([10, 0, i % 256, 1]), bytes([192, 168, 1, i % 256])) + l4
+        records.append(link + struct.pack("!HH", 0x8100, 7) + b"\x08\x00" + ip4)
+    path = tmp_path / "v6.pcap"
+    with path.open("wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for i, frame in enumerate(records):
+            f.write(struct.pack("<IIII", 1_700_000_000 + i, i, len(frame), len(frame)) + frame)
+    assert run([str(path)]) == per_packet(monkeypatch, [str(path)])
+    buffer = read_lines._LineBuffer()
+    from pcapkit.cli.record_lines import format_records
+
+    for rb in iter_records(str(path)):
+        taken = np.zeros(len(rb), dtype=bool)
+        format_records(rb.buf, rb.data_off, rb.caplen, rb.wirelen, rb.ts_ns, rb.first_number, True,
+                       buffer.flag_text, buffer.flag_off, buffer.tunnel_port, buffer.room(len(rb)),
+                       np.zeros(len(rb) + 1, dtype=np.int64), taken)
+        assert taken.all()
