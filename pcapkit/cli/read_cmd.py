@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pcapkit.capture.pcap import MAGICS
+from pcapkit.capture.pcapng_blocks import SHB_TYPE_BYTES
 from pcapkit.cli.common import PcapkitCommand
 
 if TYPE_CHECKING:
@@ -92,26 +93,27 @@ class _Clock:
 FIRST_LINES = 1000  # lines printed one packet at a time before the batched path starts
 
 
-def is_plain_pcap(path: str) -> bool:
-    """Whether ``path`` is a regular file holding uncompressed pcap (by its magic number;
-    a FIFO or standard input is never peeked at: it is read once, by the reader)."""
+def is_plain_capture(path: str) -> bool:
+    """Whether ``path`` is a regular file holding uncompressed pcap or pcapng (by its magic
+    number; a FIFO or standard input is never peeked at: it is read once, by the reader)."""
     if not os.path.isfile(path):
         return False
     try:
         with open(path, "rb") as f:
-            return f.read(4) in MAGICS
+            magic = f.read(4)
     except OSError:
         return False
+    return magic in MAGICS or magic == SHB_TYPE_BYTES
 
 
 def batched(path: str) -> bool:
-    """Whether ``pcapkit read`` formats ``path``'s lines from columns (pcapkit.cli.read_lines):
-    a plain pcap file when numba's compiled kernels run (numba installed, an input not
+    """Whether ``pcapkit read`` formats ``path``'s lines a batch at a time (pcapkit.cli.read_lines):
+    a plain pcap or pcapng file when numba's compiled kernels run (numba installed, an input not
     small: pcapkit.capture.compiled); otherwise the batch machinery costs more than it
     saves (a 213-frame trace: 0.3 CPU s one packet at a time, about 2 s through it)."""
     from pcapkit.capture.compiled import compiled_kernels
 
-    return compiled_kernels() and is_plain_pcap(path)
+    return compiled_kernels() and is_plain_capture(path)
 
 
 class ReadCommand(PcapkitCommand):
@@ -219,9 +221,14 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
             # the first lines one packet at a time, at once (the batch machinery takes a
             # second to start), then the rest formatted from columns (see read_lines)
             head = FIRST_LINES if count is None else min(FIRST_LINES, count)
+
+            def text_line(frame: Frame) -> str:
+                # (records that are no packet, e.g. pcapng custom blocks, as the loop below)
+                return summary_line(frame, dissect(frame, session)) if frame.linktype >= 0 else fallback_summary(frame)
+
             for frame in itertools.islice(frames, head):
                 shown += 1
-                line = summary_line(frame, dissect(frame, session))
+                line = text_line(frame)
                 out.write(f"{frame.number:5d}  {line}\n" if number else line + "\n")
             if count is not None and shown >= count:
                 complete = True  # -c N: all shown
@@ -233,7 +240,7 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
 
                 written, complete = read_lines.write_lines(
                     file, out, number, None if count is None else count - shown,
-                    lambda frame: summary_line(frame, dissect(frame, session)), skip=shown, start_up=True)
+                    text_line, skip=shown, start_up=True)
                 shown += written
                 if not complete:  # damage: the record reader takes over after the last line written
                     after = shown

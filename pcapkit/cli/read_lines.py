@@ -10,9 +10,9 @@ path marked, other protocols, other TCP options) goes through the dissectors and
 lines of a batch are written as one byte string per run of fast rows, so the first lines
 appear after the first batch and memory is bounded by the batch.
 
-Only plain (uncompressed) pcap files take this path, when numba's kernels run
-(:func:`pcapkit.cli.read_cmd.batched`): their time stamps are exact in nanoseconds and
-their frames are numbered in file order. On damage the caller resumes with the record
+Only plain (uncompressed) pcap and pcapng files take this path, when numba's kernels run
+(:func:`pcapkit.cli.read_cmd.batched`): their frames are numbered in file order, as the
+record reader numbers them. On damage the caller resumes with the record
 reader after the last line written (see :func:`write_lines`).
 """
 
@@ -60,6 +60,8 @@ def write_lines(path: str, out: IO[str], number: bool, count: int | None,
             if start >= len(rb):
                 continue
             n = len(rb) if count is None else min(len(rb), start + count - written)
+            if rb.pcapng:
+                rb = _timed(rb)
             written += _write_batch(rb, start, n, out, number, slow_line, lines)
             collector.done()
             if count is not None and written >= count:
@@ -69,6 +71,17 @@ def write_lines(path: str, out: IO[str], number: bool, count: int | None,
     finally:
         collector.done()
     return written, end == os.path.getsize(path)
+
+
+def _timed(rb: RecordBatch) -> RecordBatch:
+    """``rb`` with time 0 on the records that have none (pcapng simple packet and custom
+    blocks: the batch says NO_TIME), as the record reader's frames and libpcap have it."""
+    from pcapkit.capture.batch import NO_TIME
+
+    untimed = rb.ts_ns == NO_TIME
+    if not untimed.any():
+        return rb
+    return dataclasses.replace(rb, ts_ns=np.where(untimed, 0, rb.ts_ns))
 
 
 class _StartUp:
@@ -91,7 +104,7 @@ class _StartUp:
 
 def warm_up() -> None:
     """Format a made-up capture into nothing, so that numba compiles (and caches on disk) every
-    kernel of ``pcapkit read``'s batched path: the record walk, format_records, and for the
+    kernel of ``pcapkit read``'s batched path: the record walks (pcap, pcapng), format_records, and for the
     records it leaves (IPv4 first fragments, enough of them for the header gather; TCP
     options it does not print), the columnar decoder and format_lines. ``scripts/dev.sh
     setup`` runs it."""
@@ -119,6 +132,15 @@ def warm_up() -> None:
                 for i, frame in enumerate(frames):
                     f.write(struct.pack("<IIII", 1_700_000_000, i, len(frame), len(frame)) + frame)
             write_lines(path, out, True, None, lambda frame: "")
+        # a pcapng file: its packet blocks have a walk of their own
+        from pcapkit.capture import pcapng_blocks as ng
+
+        path = os.path.join(scratch, "warm-up.pcapng")
+        with open(path, "wb") as f:
+            f.write(ng.section_block("<", None, "pcapkit") + ng.interface_block(ETHERNET, 65535, None, "<"))
+            for i, frame in enumerate(captures[0]):
+                f.write(ng.packet_block(0, 1_700_000_000 * 10**9 + i, frame, len(frame), None, "<"))
+        write_lines(path, out, True, None, lambda frame: "")
 
 
 class _LineBuffer:
@@ -152,7 +174,7 @@ def _write_batch(rb: RecordBatch, start: int, n: int, out: IO[str], number: bool
     taken = np.zeros(rows, dtype=np.bool_)
     offsets = np.zeros(rows + 1, dtype=np.int64)
     data = lines.room(rows)
-    if not rb.pcapng and rows and int(rb.linktype[0]) == ETHERNET:  # (a pcap file: one link type)
+    if rows and bool((rb.linktype[start:n] == ETHERNET).all()):  # (pcapng: a link type per interface)
         from pcapkit.cli.record_lines import format_records
 
         format_records(rb.buf, rb.data_off[start:n], rb.caplen[start:n], rb.wirelen[start:n], rb.ts_ns[start:n],

@@ -27,7 +27,7 @@ from pcapkit.errors import CaptureFileError
 
 MAX_BYTES = 1 << 20  # keeps the per-packet runs short: about 200 files, 20,000 packets
 FILES = [p for p in [*corpus_files(), *sorted(CAPTURES.glob("*.pcap"))]
-         if p.stat().st_size <= MAX_BYTES and read_cmd.is_plain_pcap(str(p))]
+         if p.stat().st_size <= MAX_BYTES and read_cmd.is_plain_capture(str(p))]
 
 
 def run(args: list[str]) -> tuple[int, str, str]:
@@ -66,13 +66,18 @@ def test_count_and_numbering(name: str, args: list[str], monkeypatch: pytest.Mon
 
 @pytest.mark.parametrize("args", [[], ["-c", "3"], ["-c", "5"], ["-c", "40"], ["--no-number"]])
 @pytest.mark.parametrize("cut", [False, True], ids=["whole", "cut-mid-record"])
-def test_first_lines_then_batches(cut: bool, args: list[str], monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
+def test_first_lines_then_batches(fmt: str, cut: bool, args: list[str], monkeypatch: pytest.MonkeyPatch,
                                   tmp_path: Path) -> None:
     """The first lines one packet at a time, the rest from the columns: no line twice or
     lost, also when the file ends in the middle of a record (the reader reports it)."""
     source = CORPUS / "labs/tcp-ethereal-trace-1"
     if not source.exists():
         pytest.skip("corpus file missing")
+    if fmt == "pcapng":  # (the same packets as enhanced packet blocks, written by Wireshark's editcap)
+        converted = tmp_path / "trace.pcapng"
+        subprocess.run(["editcap", "-F", "pcapng", str(source), str(converted)], check=True)
+        source = converted
     path = source
     if cut:
         path = tmp_path / "cut.pcap"
@@ -85,7 +90,7 @@ def test_first_lines_then_batches(cut: bool, args: list[str], monkeypatch: pytes
 
 def test_small_files_take_the_per_packet_path(monkeypatch: pytest.MonkeyPatch) -> None:
     path = str(CORPUS / "labs/tcp-ethereal-trace-1")
-    assert read_cmd.is_plain_pcap(path)
+    assert read_cmd.is_plain_capture(path)
     assert read_cmd.batched(path)
     monkeypatch.undo()  # the real size limit
     with compiled.input_size(os.path.getsize(path)):
