@@ -178,7 +178,9 @@ def table(title: str, results: list[tuple[Pair, Run, Run]]) -> list[str]:
 
 
 def section(data: str, big: list[str], small: str, commands: list[str] | None, repeat: int) -> list[str]:
-    """The markdown section: one table per big file, one for the small file."""
+    """The markdown section: one table per big file, one for the small file (``small`` empty:
+    none; the default small file still names tcp's columns and warms the caches)."""
+    skip_small, small = not small, small or DEFAULT_SMALL
     small_path = small if os.path.exists(small) else os.path.join(
         os.environ.get("PCAPKIT_CORPUS", str(REPO.parent / "shared" / "corpus")), small)
     fields = tcp_table_fields(small_path)
@@ -200,8 +202,9 @@ def section(data: str, big: list[str], small: str, commands: list[str] | None, r
         path = os.path.join(data, name)
         chosen = {n: p for n, p in pairs(fields).items() if commands is None or n in commands}
         lines += [*table(f"`{name}` (whole processes, median of {repeat}):", bench(path, chosen, repeat)), ""]
-    chosen = {n: p for n, p in small_pairs(fields).items() if commands is None or n in commands}
-    lines += [*table(f"`{Path(small_path).name}`, {_frames(small_path)} frames (median of {repeat}):", bench(small_path, chosen, repeat)), ""]
+    chosen = {n: p for n, p in small_pairs(fields).items() if (commands is None or n in commands) and not skip_small}
+    if chosen:
+        lines += [*table(f"`{Path(small_path).name}`, {_frames(small_path)} frames (median of {repeat}):", bench(small_path, chosen, repeat)), ""]
     lines.append("Load average (1/5/15 min) before: {:.1f}/{:.1f}/{:.1f}, after: {:.1f}/{:.1f}/{:.1f}.".format(
         *load_before, *os.getloadavg()))
     return lines
@@ -222,7 +225,7 @@ def main() -> int:
                     help="Comma-separated capture names in --data (e.g. bench-100k.pcap,bench-1M.pcap); "
                          "'' for none.")
     ap.add_argument("--small", default=DEFAULT_SMALL,
-                    help="The small capture (a path, or relative to $PCAPKIT_CORPUS).")
+                    help="The small capture (a path, or relative to $PCAPKIT_CORPUS); '' for no small-file table.")
     ap.add_argument("--commands", default=None,
                     help="Comma-separated: read,flows,tcp,tcptrace,stats,handshakes,rtt,lab tcp (default all).")
     ap.add_argument("--repeat", type=int, default=3)
