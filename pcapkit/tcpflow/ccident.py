@@ -51,7 +51,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from pcapkit.tcpflow.ccflight import FlightTrace
+import numpy as np
+
+from pcapkit.tcpflow.ccflight import FlightColumns, FlightTrace
 
 BETA_RENO, BETA_CUBIC = 0.5, 717 / 1024
 MIN_SEGMENTS = 50           # fewer data segments than this say nothing about the algorithm
@@ -66,7 +68,6 @@ KEPT_SHARE = 0.3            # at least this share of factors above MD_BAND: the 
 CONSISTENT_SHARE = 0.75     # at least this share in MD_BAND (and few kept) outweighs pacing ...
 CONSISTENT_BETAS = 5        # ... given this many measured reductions
 UNANIMOUS_BETAS = 2         # this many reductions, every one in MD_BAND, outweigh any timing
-DRAINED_SHARE = 0.3         # a recovery ending with less of the flight before the loss in flight had drained
 # CUBIC's HyStart delay detection (Linux tcp_cubic.c): from a window of HYSTART_LOW_WINDOW
 # segments on, the smallest of a round's first HYSTART_MIN_SAMPLES RTT samples above the
 # minimum RTT by min RTT / 8, clamped to HYSTART_DELAY_NS, ends slow start
@@ -90,18 +91,28 @@ def min_rtt_ns(tr: FlightTrace) -> int | None:
     return tr.report.min_rtt_ns
 
 
+def _clocked(fc: FlightColumns, end: int) -> tuple[int, int]:
+    """(new data segments among the first ``end`` sent within ACK_CLOCK_NS of the last ACK
+    before them, new data segments sent after some ACK)."""
+    from pcapkit.tcpflow import cckernel as k
+    from pcapkit.tcpflow import jit
+
+    compiled = jit.use_compiled(None)
+    columns = [np.ascontiguousarray(fc.sent[:, 1]), np.ascontiguousarray(fc.sent[:, 5]), fc.ack_ts]
+    out = np.array([0, 0, ACK_CLOCK_NS], np.int64)
+    k.kernel(k.make_clocked, compiled)(*(columns if compiled else [c.tolist() for c in columns]), end, out)
+    return int(out[0]), int(out[1])
+
+
+def _flight_columns(tr: FlightTrace) -> FlightColumns:
+    assert tr.columns is not None, "a FlightTrace from trace_flight or flight_trace"
+    return tr.columns
+
+
 def ack_clocked_share(tr: FlightTrace) -> float:
     """The share of new data segments sent within ACK_CLOCK_NS of the last ACK."""
-    acks = [a.ts_ns for a in tr.report.acks]
-    near = total = 0
-    for s in tr.report.sent:
-        if s.retransmission:
-            continue
-        k = bisect_left(acks, s.ts_ns)
-        if k == 0:
-            continue
-        total += 1
-        near += s.ts_ns - acks[k - 1] <= ACK_CLOCK_NS
+    fc = _flight_columns(tr)
+    near, total = _clocked(fc, fc.sent.shape[0])
     return near / total if total else 1.0
 
 
@@ -116,54 +127,26 @@ def measured_betas(tr: FlightTrace) -> list[float]:
       window per ACK (``tcp_cwnd_test``), and the flight climbs back to ``cwnd`` over
       that round trip;
     * when the recovery never ended in the capture, or the flight had drained inside it
-      (below DRAINED_SHARE of the flight before the loss: NewReno without SACK repairs
+      (below ccidentpasses.DRAINED_SHARE of the flight before the loss: NewReno without SACK repairs
       one hole per round trip, and behind the hole the receiver's window stalls the
       sender -- a queue overflow's burst of losses took seconds on generated flows): the
       first level the flight held for a (minimum) round trip inside it, searched from
       half a round trip (the queue's included: the RTT measured last before the loss)
       after its start, when PRR's descent is nearly over.
     """
-    min_rtt = max(min_rtt_ns(tr) or 0, 1)
-    sent = tr.report.sent
-    ts = [s.ts_ns for s in sent]
-    samples = tr.report.rtt_samples
-    sample_ts = [t for _, t, _ in samples]
-    out: list[float] = []
-    for ev in tr.events:
-        if ev.kind != "fast-retransmit":
-            continue
-        lo = bisect_left(ts, ev.ts_ns - min_rtt)
-        before = max(tr.pipe[lo:ev.first_index], default=0)
-        if before < 8 * tr.mss:
-            continue  # too small a window to read a factor from
-        end = ev.end_index if ev.end_index is not None and ev.end_index < len(sent) else len(sent)
-        ended = end < len(sent)
-        settled = None
-        if not ended or min(tr.pipe[ev.first_index:end], default=before) < DRAINED_SHARE * before:
-            k = bisect_left(sample_ts, ev.ts_ns)
-            rtt = max(samples[k - 1][2], min_rtt) if k else min_rtt
-            start = bisect_left(ts, ev.ts_ns + rtt // 2, lo=ev.first_index)
-            settled = _held_level(tr, ts, start, end, min_rtt) if start < end else None
-        if settled is None and ended:
-            hi = bisect_left(ts, sent[end].ts_ns + min_rtt)
-            settled = max(tr.pipe[end:max(hi, end + 1)])
-        if settled is not None:
-            out.append(settled / before)
-    return out
+    from pcapkit.tcpflow import cckernel as k
+    from pcapkit.tcpflow import jit
 
-
-def _held_level(tr: FlightTrace, ts: list[int], lo: int, hi: int, rtt: int) -> int | None:
-    """The first flight (of the segments ``lo``..``hi``) that stays within max(2 MSS, 3 %)
-    for a round trip ``rtt``, or None."""
-    start = lo
-    for i in range(lo, hi + 1):
-        level = tr.pipe[start]
-        now = ts[i] if i < len(ts) else ts[-1]
-        if i == hi or abs(tr.pipe[i] - level) > max(2 * tr.mss, 0.03 * level):
-            if now - ts[start] >= rtt and level >= 8 * tr.mss:
-                return level
-            start = i
-    return None
+    fc = _flight_columns(tr)
+    compiled = jit.use_compiled(None)
+    columns = [np.ascontiguousarray(fc.sent[:, 1]), np.ascontiguousarray(fc.flight[:, 1])]
+    samples = [np.ascontiguousarray(fc.rtt[:, 1]), np.ascontiguousarray(fc.rtt[:, 2])]
+    if not compiled:
+        columns, samples = [c.tolist() for c in columns], [c.tolist() for c in samples]
+    out = np.zeros(fc.events.shape[0], np.float64)
+    count = k.kernel(k.make_reductions, compiled)(*columns, fc.events, fc.events.shape[0], *samples,
+                                                  max(fc.min_rtt_ns or 0, 1), fc.mss, out)
+    return out[:count].tolist()
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,9 +179,9 @@ def reduction_shape(betas: tuple[float, ...]) -> ReductionShape:
 def idle_share(tr: FlightTrace) -> float:
     """The share of data segments sent with nothing else in flight (the sender had been
     idle: an application writing now and then, not a bulk sender)."""
-    sent = tr.report.sent
-    idle = sum(1 for s, p in zip(sent, tr.pipe, strict=True) if p <= s.length)
-    return idle / len(sent) if sent else 0.0
+    fc = _flight_columns(tr)
+    n = fc.sent.shape[0]
+    return int(np.count_nonzero(fc.flight[:, 1] <= fc.sent[:, 3])) / n if n else 0.0
 
 
 class SlowStartEvidence(NamedTuple):
@@ -261,14 +244,7 @@ def growth_after_hystart(tr: FlightTrace, cwnd: list[int], phase: list[str]) -> 
 
 def _clocked_until(tr: FlightTrace, end: int) -> float:
     """The share of new data segments among the first ``end`` sent within ACK_CLOCK_NS of an ACK."""
-    acks = [a.ts_ns for a in tr.report.acks]
-    near = total = 0
-    for s in tr.report.sent[:end]:
-        k = bisect_left(acks, s.ts_ns)
-        if s.retransmission or k == 0:
-            continue
-        total += 1
-        near += s.ts_ns - acks[k - 1] <= ACK_CLOCK_NS
+    near, total = _clocked(_flight_columns(tr), end)
     return near / total if total else 0.0
 
 
@@ -285,7 +261,7 @@ def identify_with(tr: FlightTrace, slow_start_evidence: Callable[[], SlowStartEv
     ``slow_start_evidence`` only when the answer depends on it (no fast recovery
     measured a reduction): it needs a pass of the window model, which a sender with
     measured reductions is spared."""
-    n = len(tr.report.sent)
+    n = _flight_columns(tr).sent.shape[0]
     clocked = ack_clocked_share(tr) if n else 1.0
     betas = tuple(measured_betas(tr)) if n else ()
 

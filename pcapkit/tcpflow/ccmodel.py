@@ -54,8 +54,10 @@ from pcapkit.tcpflow.ccflight import (
     FlightTrace,
     LossEvent,
     burst_ends,
+    flight_trace,
     last_sends,
     limit_of,
+    replay,
     trace_flight,
 )
 from pcapkit.tcpflow.ccident import (
@@ -66,7 +68,7 @@ from pcapkit.tcpflow.ccident import (
     identify_with,
     outlasted_hystart,
 )
-from pcapkit.tcpflow.congestion import CongestionReport
+from pcapkit.tcpflow.congestion import CongestionReport, DirectionColumns, report_of
 
 INITIAL_WINDOW = 10          # segments (RFC 6928, Linux's default)
 LOSS_PHASES = ("slow-start", "congestion-avoidance", "fast-recovery", "rto-recovery", "cwr")
@@ -243,6 +245,32 @@ def direction_identification(report: CongestionReport) -> Identification:
     def slow_start_evidence() -> SlowStartEvidence:
         rows, hystart = _loss_rows(tr, BETA_CUBIC)
         return _slow_start_evidence(tr, rows, hystart)
+
+    return identify_with(tr, slow_start_evidence)
+
+
+def columns_identification(dc: DirectionColumns, sender: tuple[str, int],
+                           receiver: tuple[str, int]) -> Identification:
+    """:func:`direction_identification` of a direction scanned as columns
+    (:func:`pcapkit.tcpflow.congestion.scan_table`): the flight is replayed and the
+    identification's passes run over arrays; Python values per segment are made only
+    where the answer needs the window model (no fast recovery measured a reduction) or
+    the capture was taken at the receiver (:mod:`pcapkit.tcpflow.ccvantage`)."""
+    from pcapkit.tcpflow.ccvantage import SENDER, handshake_rtt_ns
+
+    head = dc.handshake(sender, receiver)
+    found = handshake_rtt_ns(head)
+    if found is not None and found[0] != SENDER and dc.sent.shape[0]:
+        return direction_identification(report_of(dc, sender, receiver))
+    fc = replay(dc)
+    tr = FlightTrace(head, fc.mss, uncaptured=fc.uncaptured, columns=fc)
+    if not dc.sent.shape[0]:
+        return identify(tr, False, 0.0)
+
+    def slow_start_evidence() -> SlowStartEvidence:
+        full = flight_trace(report_of(dc, sender, receiver), fc)
+        rows, hystart = _loss_rows(full, BETA_CUBIC)
+        return _slow_start_evidence(full, rows, hystart)
 
     return identify_with(tr, slow_start_evidence)
 
