@@ -1,7 +1,7 @@
 """Check that the congestion model gives the same answers as a reference checkout of pcapkit
 (before a rewrite of its passes), direction by direction, on every capture given.
 
-    python benchmarks/congestion/paths_equal.py --ref CHECKOUT [--corpus DIR] CAPTURE_OR_DIR...
+    python benchmarks/congestion/paths_equal.py --ref CHECKOUT [--corpus DIR] [--ref-cache FILE] CAPTURE_OR_DIR...
 
 Runs itself twice, as a child process, once with ``CHECKOUT`` first on ``PYTHONPATH`` (the
 reference) and once with this checkout; each dumps, per capture and sending direction
@@ -103,6 +103,8 @@ def main() -> int:
     ap.add_argument("captures", nargs="*")
     ap.add_argument("--ref", help="the reference checkout (its directory holds the pcapkit package)")
     ap.add_argument("--corpus", help="a corpus directory with INDEX.tsv")
+    ap.add_argument("--ref-cache", help="keep the reference's dump in this JSON file, and reuse it when it "
+                    "holds every capture (the reference does not change between runs)")
     ap.add_argument("--dump", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.dump:
@@ -112,7 +114,13 @@ def main() -> int:
     if not args.ref:
         ap.error("--ref is needed")
     paths = captures(args)
-    ref, new = run_side(Path(args.ref), paths), run_side(HERE, paths)
+    cache = Path(args.ref_cache) if args.ref_cache else None
+    ref = json.loads(cache.read_text()) if cache is not None and cache.exists() else {}
+    if not set(paths) <= set(ref):
+        ref = run_side(Path(args.ref), paths)
+        if cache is not None:
+            cache.write_text(json.dumps(ref))
+    new = run_side(HERE, paths)
     differences = directions = 0
     for path in paths:
         a, b = ref[path], new[path]

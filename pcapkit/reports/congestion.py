@@ -317,9 +317,9 @@ def modelled_algorithms(an: AnalysedSegments) -> dict[int, str]:
         return out
     best: dict[int, int] = {}
     text = segs.addresses
-    for st, table in _stream_tables(an, busy):
-        for (s_code, s_port), (r_code, r_port) in _table_senders(table):
-            columns = scan_table(table, (s_code, s_port), (r_code, r_port))
+    for st, rows in _stream_rows(an, busy):
+        for (s_code, s_port), (r_code, r_port) in _table_senders(segs, rows):
+            columns = scan_table(segs, (s_code, s_port), (r_code, r_port), rows)
             if columns.sent.shape[0] > best.get(st, -1):
                 best[st] = columns.sent.shape[0]
                 out[st] = columns_identification(columns, (text[s_code], s_port), (text[r_code], r_port)).algorithm
@@ -327,18 +327,22 @@ def modelled_algorithms(an: AnalysedSegments) -> dict[int, str]:
     return out
 
 
-def _stream_tables(an: AnalysedSegments, streams: set[int]) -> Iterator[tuple[int, SegmentTable]]:
-    """(tcp.stream, its rows of the segment table) of each of ``streams``, in order."""
+def _stream_rows(an: AnalysedSegments, streams: set[int]) -> Iterator[tuple[int, np.ndarray]]:
+    """(tcp.stream, its rows of the segment table, in order) of each of ``streams``, in order."""
+    if len(streams) <= 8:  # (a pass over the stream column each: cheaper than sorting it)
+        for st in sorted(streams):
+            yield st, np.flatnonzero(an.stream == st)
+        return
     order = np.argsort(an.stream, kind="stable")
     bounds = np.searchsorted(an.stream[order], np.arange(int(an.stream.max()) + 2))
     for st in sorted(streams):
-        yield st, an.segments.select(np.sort(order[bounds[st]:bounds[st + 1]]))
+        yield st, order[bounds[st]:bounds[st + 1]]
 
 
-def _table_senders(table: SegmentTable) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-    """:func:`_senders` of the rows of ``table`` as (address code, port) pairs: (sender,
-    receiver) of each direction that carries data, in order of its first data."""
-    rows = np.flatnonzero(_carries_data(table))
+def _table_senders(table: SegmentTable, rows: np.ndarray) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """:func:`_senders` of the rows ``rows`` of ``table`` as (address code, port) pairs:
+    (sender, receiver) of each direction that carries data, in order of its first data."""
+    rows = rows[(table.seglen[rows] > 0) & ((table.flags[rows] & RST) == 0)]  # (as _carries_data)
     if not rows.size:
         return []
     src = table.src[rows].astype(np.int64) * 65536 + table.sport[rows]

@@ -37,6 +37,7 @@ from pcapkit.tcpflow.ccstructs import (
     _heap_swap,
     _outstanding,
     _seen_add,
+    _sorted_has,
     bisect_left,
     range_add,
     range_inside,
@@ -75,7 +76,7 @@ def scan_direction(frame: Any, ts: Any, src: Any, sport: Any, dst: Any, dport: A
                    flags: Any, window: Any, seglen: Any, mss_opt: Any, wscale: Any, tsval: Any, tsecr: Any,
                    sack_n: Any, sack_row: Any, sack_l: Any, sack_r: Any, max_blocks: int, s_host: int, s_port: int, r_host: int,
                    r_port: int, sent: Any, acks: Any, sacks: Any, rtt: Any, losses: Any, karn: Any, heap: Any,
-                   seen: Any, info: Any) -> None:
+                   firsts: Any, seen: Any, info: Any) -> None:
     """The data ``s_host:s_port`` sends to ``r_host:r_port`` and the ACKs coming back, rows
     in capture order (see :mod:`pcapkit.tcpflow.congestion`): writes ``sent``, ``acks``
     (with their SACK blocks, relative, in ``sacks``), ``rtt`` (Karn's samples), ``losses``
@@ -100,6 +101,7 @@ def scan_direction(frame: Any, ts: Any, src: Any, sport: Any, dst: Any, dport: A
     sender_syn = receiver_syn = handshake_ack = -1
     sender_opened = 1
     n_sent = n_acks = n_sacks = n_rtt = n_losses = 0
+    n_firsts = 0
     for i in range(n):
         from_sender = sport[i] == s_port and dport[i] == r_port and src[i] == s_host and dst[i] == r_host
         from_receiver = sport[i] == r_port and dport[i] == s_port and src[i] == r_host and dst[i] == s_host
@@ -169,7 +171,14 @@ def scan_direction(frame: Any, ts: Any, src: Any, sport: Any, dst: Any, dport: A
                     karn[k, 2] = 1
             else:
                 tail = _outstanding(karn, head, tail, end, ts[i], 0)
-            if _seen_add(seen, end - 1):
+            # the first send of each segment end (an end sent before is not pushed again): a
+            # new segment ends past every end before it, so those ends are kept in order in
+            # ``firsts``; only a retransmission can end where another did (or not: re-packed)
+            if not retrans:
+                firsts[n_firsts] = end
+                n_firsts += 1
+                heap_size = _heap_push(heap, heap_size, ts[i], end - 1)
+            elif not _sorted_has(firsts, n_firsts, end) and _seen_add(seen, end - 1):
                 heap_size = _heap_push(heap, heap_size, ts[i], end - 1)
         elif from_receiver and fl & ACK and not fl & RST:
             rel_ack = seq_diff(ack[i], isn)
@@ -404,31 +413,35 @@ def replay_flight(s_frame: Any, s_ts: Any, s_seq: Any, s_len: Any, a_frame: Any,
     info[F_EVENTS], info[F_TAIL_PROBES], info[F_WINDOW_PROBES] = n_events, tail_probes, window_probes
 
 
-FUNCTIONS = (seq_diff, bisect_left, _ends_right, _outstanding, _seen_add, _heap_less, _heap_swap, _heap_push,
+FUNCTIONS = (seq_diff, bisect_left, _ends_right, _outstanding, _seen_add, _sorted_has, _heap_less, _heap_swap, _heap_push,
              _heap_pop, range_add, range_trim, range_inside, range_total, scan_direction, _pipe, _event,
              replay_flight, clocked_counts, _held_level, reductions)
 
 
 def make_scan(stamp: str) -> Any:
     def entry(*args: Any) -> Any:
+        _ = stamp  # (in the closure: numba's cache key hashes it, so editing a helper recompiles)
         return scan_direction(*args)
     return entry
 
 
 def make_flight(stamp: str) -> Any:
     def entry(*args: Any) -> Any:
+        _ = stamp  # (in the closure: numba's cache key hashes it, so editing a helper recompiles)
         return replay_flight(*args)
     return entry
 
 
 def make_clocked(stamp: str) -> Any:
     def entry(*args: Any) -> Any:
+        _ = stamp  # (in the closure: numba's cache key hashes it, so editing a helper recompiles)
         return clocked_counts(*args)
     return entry
 
 
 def make_reductions(stamp: str) -> Any:
     def entry(*args: Any) -> Any:
+        _ = stamp  # (in the closure: numba's cache key hashes it, so editing a helper recompiles)
         return reductions(*args)
     return entry
 

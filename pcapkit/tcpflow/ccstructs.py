@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 MAX_RANGES = 64
-EMPTY = -(1 << 62)           # an empty slot of the seen-set
+KEY_OFFSET = 1 << 40         # added to a key of the set (relative sequence numbers are > -2^32)
 
 
 def bisect_left(a: Any, x: int, lo: int, hi: int) -> int:
@@ -57,15 +57,26 @@ def _outstanding(karn: Any, head: int, tail: int, end: int, ts: int, retrans: in
 
 
 def _seen_add(table: Any, key: int) -> bool:
-    """Add ``key`` to the open-addressing set ``table``; False when it was there."""
+    """Add ``key`` (> -KEY_OFFSET) to the open-addressing set ``table`` (zeros: empty, so a
+    new table costs no memory until written); False when it was there."""
+    stored = key + KEY_OFFSET
     mask = table.shape[0] - 1
-    slot = ((key ^ (key >> 29)) * 40503) & mask
-    while table[slot] != EMPTY:
-        if table[slot] == key:
+    # (murmur3's finaliser: keys a segment size apart spread over the table; in Python
+    # the product is not cut to 64 bits, which only changes where a key lands)
+    mixed = (key ^ (key >> 33)) * -49064778989728563
+    slot = (mixed ^ (mixed >> 33)) & mask
+    while table[slot] != 0:
+        if table[slot] == stored:
             return False
         slot = (slot + 1) & mask
-    table[slot] = key
+    table[slot] = stored
     return True
+
+
+def _sorted_has(values: Any, count: int, x: int) -> bool:
+    """``x`` is one of the sorted values[:count]."""
+    k = bisect_left(values, x, 0, count)
+    return k < count and values[k] == x
 
 
 def _heap_less(heap: Any, a: int, b: int) -> bool:

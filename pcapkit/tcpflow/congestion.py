@@ -156,13 +156,16 @@ class DirectionColumns:
                                 sender_opened=self.sender_opened)
 
 
-def scan_table(table: SegmentTable, sender: tuple[int, int], receiver: tuple[int, int], *,
-               compiled: bool | None = None) -> DirectionColumns:
+def scan_table(table: SegmentTable, sender: tuple[int, int], receiver: tuple[int, int],
+               rows: np.ndarray | None = None, *, compiled: bool | None = None) -> DirectionColumns:
     """:func:`analyse_direction` of the rows of ``table`` (one connection, in capture
-    order), ``sender`` and ``receiver`` as (address code, port), as columns."""
+    order; ``rows``: only those, sorted indices), ``sender`` and ``receiver`` as (address
+    code, port), as columns. Only the columns the scan reads are gathered."""
     columns = [table.frame, table.ts_ns, table.src, table.sport, table.dst, table.dport, table.seq, table.ack,
                table.flags, table.window, table.seglen, table.mss, table.wscale, table.tsval, table.tsecr,
                table.sack_n, table.sack_rows()]
+    if rows is not None:
+        columns = [c[rows] for c in columns]
     return _scan(columns, table.sack_l, table.sack_r, sender, receiver, compiled)
 
 
@@ -198,7 +201,6 @@ def _scan(columns: list[np.ndarray], sack_l: np.ndarray, sack_r: np.ndarray, sen
           receiver: tuple[int, int], compiled: bool | None) -> DirectionColumns:
     from pcapkit.tcpflow import cckernel as k
     from pcapkit.tcpflow import jit
-    from pcapkit.tcpflow.ccstructs import EMPTY
 
     compiled = jit.use_compiled(compiled)
     n = int(columns[0].shape[0])
@@ -207,13 +209,13 @@ def _scan(columns: list[np.ndarray], sack_l: np.ndarray, sack_r: np.ndarray, sen
     sacks = np.zeros((n * sack_l.shape[1] if sack_l.size else 0, 2), z)
     rtt, losses = np.zeros((n, len(k.RTT_FIELDS)), z), np.zeros((n, len(k.LOSS_FIELDS)), z)
     karn, heap = np.zeros((n + 1, 3), z), np.zeros((n + 1, 2), z)
-    seen = np.full(1 << max(int(2 * n + 2).bit_length(), 4), EMPTY, z)
+    firsts, seen = np.zeros(n + 1, z), np.zeros(1 << max(int(2 * n + 2).bit_length(), 4), z)
     info = np.zeros(k.INFO_SIZE, z)
     args = columns if compiled else [c.tolist() for c in columns]
     k.kernel(k.make_scan, compiled)(*args, sack_l, sack_r, int(sack_l.shape[1]), int(sender[0]), int(sender[1]),
                                     int(receiver[0]), int(receiver[1]), sent, acks, sacks, rtt, losses, karn,
-                                    heap, seen, info)
-    del karn, heap, seen
+                                    heap, firsts, seen, info)
+    del karn, heap, firsts, seen
     rtt = rtt[:info[k.I_RTT]].copy()
 
     def time(value: int) -> int | None:
