@@ -50,6 +50,7 @@ import numpy as np
 
 from pcapkit.tcpflow.cckernel import DUP_THRESH, RTO_MIN_NS
 from pcapkit.tcpflow.ccstructs import MAX_RANGES
+from pcapkit.tcpflow.ccwindow import LIMITS, limit_index
 from pcapkit.tcpflow.congestion import CongestionReport, DirectionColumns
 
 __all__ = ["DUP_THRESH", "MAX_RANGES", "RTO_MIN_NS", "FlightColumns", "FlightTrace", "LossEvent", "burst_ends",
@@ -136,6 +137,7 @@ class FlightColumns:
     min_rtt_ns: int | None
     vantage: str
     sent: np.ndarray          # the direction's rows (cckernel.SENT_FIELDS)
+    acks: np.ndarray          # (cckernel.ACK_FIELDS)
     ack_ts: np.ndarray
     rtt: np.ndarray           # (frame, ts, rtt) samples
     flight: np.ndarray
@@ -169,7 +171,7 @@ def replay(dc: DirectionColumns, acks_before: list[int] | None = None, vantage: 
     k.kernel(k.make_flight, compiled)(*columns, dc.sacks, before if compiled else before.tolist(),
                                       acks_before is None, mss, dc.min_rtt_ns or 0, flight, acked, events,
                                       *ranges, info)
-    fc = FlightColumns(mss, dc.min_rtt_ns, vantage, sent, np.ascontiguousarray(acks[:, 1]), dc.rtt, flight, acked,
+    fc = FlightColumns(mss, dc.min_rtt_ns, vantage, sent, acks, np.ascontiguousarray(acks[:, 1]), dc.rtt, flight, acked,
                        events[:info[k.F_EVENTS]].copy(), int(info[k.F_TAIL_PROBES]), int(info[k.F_WINDOW_PROBES]))
     # the receiver acknowledged sequence space no captured segment carried: a capture gap
     top = max(int(acks[:, 2].max()), 0) if m else 0
@@ -218,14 +220,9 @@ def limit_of(tr: FlightTrace, i: int, last: int, recovering: bool, flight: int, 
     a sender the receiver's window holds back fills it up to less than one MSS (on two
     generated Reno flows the receiver's window held back, 95 % of the intervals the kernel
     showed not window-limited stopped within 1 MSS of the edge; on each of 15 flows, 95 %
-    of those it showed window-limited stopped 3.8 MSS or more below it)."""
-    if tr.window[i] == 0:
-        return "zero-window"
-    if tr.wnd_edge[last] >= 0 and tr.nxt[last] >= tr.wnd_edge[last] - tr.mss:
-        return "rwnd"
-    if recovering or flight >= est - tr.mss:
-        return "cwnd"
-    return "application"
+    of those it showed window-limited stopped 3.8 MSS or more below it). One rule with the
+    compiled window pass: :func:`pcapkit.tcpflow.ccwindow.limit_index`."""
+    return LIMITS[limit_index(tr.window, tr.wnd_edge, tr.nxt, tr.mss, i, last, recovering, flight, est)]
 
 
 def trace_flight(report: CongestionReport) -> FlightTrace:

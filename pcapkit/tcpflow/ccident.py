@@ -46,7 +46,6 @@ reductions decide alone.
 from __future__ import annotations
 
 import statistics
-from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -192,54 +191,53 @@ class SlowStartEvidence(NamedTuple):
     outlasted_hystart: bool = False   # see :func:`outlasted_hystart`
 
 
-def outlasted_hystart(tr: FlightTrace, cwnd: list[int], phase: list[str]) -> bool:
+def outlasted_hystart(tr: FlightTrace, cwnd: np.ndarray, slow_start: np.ndarray) -> bool:
     """Slow start went on through a rise of the RTT at which CUBIC's HyStart leaves it.
 
     Per round (it ends when an ACK passes ``snd_nxt`` at its start), as Linux's HyStart:
     the smallest of the round's first HYSTART_MIN_SAMPLES RTT samples against the minimum
     RTT so far plus min RTT / 8 (clamped to 4-16 ms), from a window of 16 segments on, while
-    the model (``cwnd``, ``phase``: its rows per data segment) has the sender in slow
-    start. At the first round past it a CUBIC sender sets ``ssthresh = cwnd`` and adds
+    the model (``cwnd``, ``slow_start``: its window and whether in slow start, per data
+    segment) has the sender in slow start. At the first round past it a CUBIC sender sets
+    ``ssthresh = cwnd`` and adds
     about a segment per round trip after it (under 1/16 of a window of 16 segments or
     more); slow start doubles the window per round trip. True when the window (the largest
     flight) still grew by at least KEPT_GROWING over the round trip after, and the sender
     was ACK-clocked until then (at least PACED_SHARE of its new segments: BBR's startup
     also grows through a queue, but paced)."""
-    found = growth_after_hystart(tr, cwnd, phase)
+    found = growth_after_hystart(tr, cwnd, slow_start)
     return found is not None and found[0] >= KEPT_GROWING and found[1] >= PACED_SHARE
 
 
-def growth_after_hystart(tr: FlightTrace, cwnd: list[int], phase: list[str]) -> tuple[float, float] | None:
+def growth_after_hystart(tr: FlightTrace, cwnd: np.ndarray, slow_start: np.ndarray) -> tuple[float, float] | None:
     """(the window's growth over the round trip after HyStart's delay condition first held,
     as a share of the window then; the ACK-clocked share of the new segments until then),
     or None when it never held (see :func:`outlasted_hystart`)."""
-    mss, acks, sent = tr.mss, tr.report.acks, tr.report.sent
-    rtt_of = {frame: rtt for frame, _, rtt in tr.report.rtt_samples}
-    first_after: dict[int, int] = {}
-    for index, iv in enumerate(tr.interval):
-        first_after.setdefault(iv, index)
-    round_end, count, curr, floor = -1, 0, 1 << 62, 1 << 62
-    for k, a in enumerate(acks):
-        i = first_after.get(k)
-        if i is None:
-            continue
-        if a.ack > round_end:
-            round_end, count, curr = (tr.nxt[i - 1] if i else a.ack), 0, 1 << 62
-        sample = rtt_of.get(a.frame)
-        if sample is None:
-            continue
-        floor = min(floor, sample)
-        if count < HYSTART_MIN_SAMPLES:
-            curr, count = min(curr, sample), count + 1
-            continue
-        if cwnd[i] < HYSTART_LOW_WINDOW * mss or phase[i] != "slow-start":
-            continue
-        lo, hi = HYSTART_DELAY_NS
-        if curr <= floor + min(max(floor // 8, lo), hi):
-            continue
-        end = min(bisect_left([s.ts_ns for s in sent], a.ts_ns + curr, lo=i), len(sent))
-        return max(cwnd[i:end + 1]) / cwnd[i] - 1, _clocked_until(tr, end)
-    return None
+    from pcapkit.tcpflow import cckernel as k
+    from pcapkit.tcpflow import jit
+
+    fc = _flight_columns(tr)
+    acks = fc.acks
+    m = acks.shape[0]
+    # per ACK: the first segment sent after it, and its RTT sample (the last one taken at its frame)
+    first_after = np.full(m, -1, np.int64)
+    intervals, first = np.unique(fc.flight[:, 0], return_index=True)
+    after_ack = intervals >= 0
+    first_after[intervals[after_ack]] = first[after_ack]
+    frames, at = np.unique(fc.rtt[::-1, 0], return_index=True)
+    rtts = fc.rtt[::-1, 2][at]
+    pos = np.minimum(np.searchsorted(frames, acks[:, 0]), max(frames.shape[0] - 1, 0))
+    has_sample = (frames[pos] == acks[:, 0]) if frames.shape[0] else np.zeros(m, bool)
+    sample = rtts[pos] if frames.shape[0] else np.zeros(m, np.int64)
+    columns = [np.ascontiguousarray(acks[:, 2]), np.ascontiguousarray(acks[:, 1]), sample, has_sample,
+               first_after, np.ascontiguousarray(fc.flight[:, 4]), np.ascontiguousarray(fc.sent[:, 1]),
+               np.ascontiguousarray(cwnd, np.int64), np.ascontiguousarray(slow_start, np.bool_)]
+    compiled = jit.use_compiled(None)
+    out = np.zeros(1, np.float64)
+    lo, hi = HYSTART_DELAY_NS
+    end = k.kernel(k.make_hystart, compiled)(*(columns if compiled else [c.tolist() for c in columns]), fc.mss,
+                                             HYSTART_LOW_WINDOW, HYSTART_MIN_SAMPLES, lo, hi, out)
+    return None if end < 0 else (float(out[0]), _clocked_until(tr, end))
 
 
 def _clocked_until(tr: FlightTrace, end: int) -> float:

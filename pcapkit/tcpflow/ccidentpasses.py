@@ -96,3 +96,40 @@ def reductions(ts: Any, pipe: Any, events: Any, n_events: int, sample_ts: Any, s
             out[count] = settled / before
             count += 1
     return count
+
+
+def hystart_growth(ack_val: Any, ack_ts: Any, sample: Any, has_sample: Any, first_after: Any, nxt: Any,
+                   sent_ts: Any, cwnd: Any, slow_start: Any, mss: int, low_window: int, min_samples: int,
+                   delay_lo: int, delay_hi: int, out: Any) -> int:
+    """Where HyStart's delay condition first held (see
+    :func:`pcapkit.tcpflow.ccident.growth_after_hystart`): the end of the round trip after
+    it (a segment index; ``out[0]``: the window's growth over it), or -1 when it never did.
+    Per ACK: its value, time, RTT sample (``has_sample``), the first segment sent after
+    it (-1: none); per segment: snd_nxt, time, the window and whether in slow start."""
+    m, n = len(ack_val), len(sent_ts)
+    round_end, count, curr, floor = -1, 0, 1 << 62, 1 << 62
+    for k in range(m):
+        i = first_after[k]
+        if i < 0:
+            continue
+        if ack_val[k] > round_end:
+            round_end, count, curr = (nxt[i - 1] if i else ack_val[k]), 0, 1 << 62
+        if not has_sample[k]:
+            continue
+        rtt = sample[k]
+        floor = min(floor, rtt)
+        if count < min_samples:
+            curr, count = min(curr, rtt), count + 1
+            continue
+        if cwnd[i] < low_window * mss or not slow_start[i]:
+            continue
+        if curr <= floor + min(max(floor // 8, delay_lo), delay_hi):
+            continue
+        end = min(bisect_left(sent_ts, ack_ts[k] + curr, i, n), n)
+        top = cwnd[i]
+        for j in range(i, min(end + 1, n)):
+            if cwnd[j] > top:
+                top = cwnd[j]
+        out[0] = top / cwnd[i] - 1
+        return end
+    return -1

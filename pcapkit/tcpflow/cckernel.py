@@ -6,8 +6,11 @@ by numba or interpreted (:mod:`pcapkit.tcpflow.jit`): one algorithm, two backend
 * :func:`replay_flight`: the sender's scoreboard over them (what
   :func:`pcapkit.tcpflow.ccflight.trace_flight` reports);
 * :func:`~pcapkit.tcpflow.ccidentpasses.clocked_counts`,
-  :func:`~pcapkit.tcpflow.ccidentpasses.reductions`: the identification's passes over
-  every segment (:mod:`pcapkit.tcpflow.ccident`).
+  :func:`~pcapkit.tcpflow.ccidentpasses.reductions`,
+  :func:`~pcapkit.tcpflow.ccidentpasses.hystart_growth`: the identification's passes
+  over every segment (:mod:`pcapkit.tcpflow.ccident`);
+* :func:`~pcapkit.tcpflow.ccwindow.window_rows`: the window pass of a loss-based sender
+  (:mod:`pcapkit.tcpflow.ccmodel`).
 
 State lives in int64 arrays: rows of 2-D arrays (one row per output record, the columns
 named by the ``*_FIELDS`` tuples) and the structures of :mod:`pcapkit.tcpflow.ccstructs`. The interpreted backend gets the input columns as lists
@@ -20,13 +23,14 @@ from __future__ import annotations
 from typing import Any
 
 from pcapkit.proto.seq import seq_diff
-from pcapkit.tcpflow import ccidentpasses, ccstructs, jit
+from pcapkit.tcpflow import ccidentpasses, ccstructs, ccwindow, jit
 from pcapkit.tcpflow.ccidentpasses import (
     ECN,
     FAST_RETRANSMIT,
     RTO,
     _held_level,
     clocked_counts,
+    hystart_growth,
     reductions,
 )
 from pcapkit.tcpflow.ccstructs import (
@@ -44,6 +48,7 @@ from pcapkit.tcpflow.ccstructs import (
     range_total,
     range_trim,
 )
+from pcapkit.tcpflow.ccwindow import limit_index, window_rows
 
 # TCP flags (as pcapkit.tcpflow.segment; literal here for the compiled code)
 FIN, SYN, RST, ACK, ECE = 0x001, 0x002, 0x004, 0x010, 0x040
@@ -415,7 +420,7 @@ def replay_flight(s_frame: Any, s_ts: Any, s_seq: Any, s_len: Any, a_frame: Any,
 
 FUNCTIONS = (seq_diff, bisect_left, _ends_right, _outstanding, _seen_add, _sorted_has, _heap_less, _heap_swap, _heap_push,
              _heap_pop, range_add, range_trim, range_inside, range_total, scan_direction, _pipe, _event,
-             replay_flight, clocked_counts, _held_level, reductions)
+             replay_flight, clocked_counts, _held_level, reductions, hystart_growth, limit_index, window_rows)
 
 
 def make_scan(stamp: str) -> Any:
@@ -446,10 +451,24 @@ def make_reductions(stamp: str) -> Any:
     return entry
 
 
+def make_hystart(stamp: str) -> Any:
+    def entry(*args: Any) -> Any:
+        _ = stamp  # (in the closure: numba's cache key hashes it, so editing a helper recompiles)
+        return hystart_growth(*args)
+    return entry
+
+
+def make_window(stamp: str) -> Any:
+    def entry(*args: Any) -> Any:
+        _ = stamp  # (in the closure: numba's cache key hashes it, so editing a helper recompiles)
+        return window_rows(*args)
+    return entry
+
+
 def kernel(make_entry: Any, compiled: bool) -> Any:
     """The entry point of a pass (``make_scan``, ...): compiled, or the plain function."""
     if not compiled:
         return {make_scan: scan_direction, make_flight: replay_flight, make_clocked: clocked_counts,
-                make_reductions: reductions}[make_entry]
-    return jit.compile_entry(make_entry, FUNCTIONS, (__name__, ccstructs.__name__, ccidentpasses.__name__, jit.__name__,
+                make_reductions: reductions, make_hystart: hystart_growth, make_window: window_rows}[make_entry]
+    return jit.compile_entry(make_entry, FUNCTIONS, (__name__, ccstructs.__name__, ccidentpasses.__name__, ccwindow.__name__, jit.__name__,
                                                        seq_diff.__module__))
