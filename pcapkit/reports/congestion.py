@@ -34,10 +34,10 @@ from pcapkit.tcpflow.ccmodel import (
     LIMITS,
     LOSS_PHASES,
     CongestionModel,
-    direction_identification,
+    columns_identification,
     model_direction,
 )
-from pcapkit.tcpflow.congestion import analyse_direction
+from pcapkit.tcpflow.congestion import analyse_direction, scan_table
 from pcapkit.tcpflow.segment import RST, SYN, Segment
 
 if TYPE_CHECKING:
@@ -293,49 +293,62 @@ def bulk_algorithms(an: AnalysedSegments) -> dict[int, str]:
 
 def modelled_algorithms(an: AnalysedSegments) -> dict[int, str]:
     """:func:`bulk_algorithms` of the streams the model is run over only (the others are
-    ``unknown``): a dict the size of the streams with data, not of all streams."""
+    ``unknown``): a dict the size of the streams with data, not of all streams. Each
+    direction is scanned and identified over columns
+    (:func:`pcapkit.tcpflow.ccmodel.columns_identification`): no Python value per segment."""
     from pcapkit.tcpflow.ccident import MIN_SEGMENTS
 
     out: dict[int, str] = {}
     if not len(an):
         return out
     segs = an.segments
-    data = np.nonzero(segs.seglen > 0)[0]
+    data = np.flatnonzero(segs.seglen > 0)
     # data segments per (stream, sending endpoint): the busiest direction of each stream
-    keys = np.stack([an.stream[data], segs.src[data].astype(np.int64), segs.sport[data].astype(np.int64)])
-    directions, counts = np.unique(keys, axis=1, return_counts=True)
-    busy = {int(st) for st in directions[0][counts >= MIN_SEGMENTS].tolist()}
+    stream, src, sport = an.stream[data], segs.src[data], segs.sport[data]
+    order = np.lexsort((sport, src, stream))
+    stream, src, sport = stream[order], src[order], sport[order]
+    del order
+    starts = np.flatnonzero(np.r_[True, (stream[1:] != stream[:-1]) | (src[1:] != src[:-1])
+                                  | (sport[1:] != sport[:-1])])
+    counts = np.diff(np.r_[starts, stream.shape[0]])
+    busy = {int(st) for st in stream[starts[counts >= MIN_SEGMENTS]].tolist()}
+    del stream, src, sport
     if not busy:
         return out
     best: dict[int, int] = {}
-    for st, table in _stream_tables(an, busy):
-        for sender, receiver in _table_senders(table):
-            # (the model's identification only: its per-segment estimates are not needed;
-            # the segments stream from the table, never held as a list)
-            report = analyse_direction(table.segments(), sender, receiver, flights=False)
-            if len(report.sent) > best.get(st, -1):
-                best[st] = len(report.sent)
-                out[st] = direction_identification(report).algorithm
-            del report
+    text = segs.addresses
+    for st, rows in _stream_rows(an, busy):
+        for (s_code, s_port), (r_code, r_port) in _table_senders(segs, rows):
+            columns = scan_table(segs, (s_code, s_port), (r_code, r_port), rows)
+            if columns.sent.shape[0] > best.get(st, -1):
+                best[st] = columns.sent.shape[0]
+                out[st] = columns_identification(columns, (text[s_code], s_port), (text[r_code], r_port)).algorithm
+            del columns
     return out
 
 
-def _stream_tables(an: AnalysedSegments, streams: set[int]) -> Iterator[tuple[int, SegmentTable]]:
-    """(tcp.stream, its rows of the segment table) of each of ``streams``, in order."""
+def _stream_rows(an: AnalysedSegments, streams: set[int]) -> Iterator[tuple[int, np.ndarray]]:
+    """(tcp.stream, its rows of the segment table, in order) of each of ``streams``, in order."""
+    if len(streams) <= 8:  # (a pass over the stream column each: cheaper than sorting it)
+        for st in sorted(streams):
+            yield st, np.flatnonzero(an.stream == st)
+        return
     order = np.argsort(an.stream, kind="stable")
     bounds = np.searchsorted(an.stream[order], np.arange(int(an.stream.max()) + 2))
     for st in sorted(streams):
-        yield st, an.segments.select(np.sort(order[bounds[st]:bounds[st + 1]]))
+        yield st, order[bounds[st]:bounds[st + 1]]
 
 
-def _table_senders(table: SegmentTable) -> list[tuple[tuple[str, int], tuple[str, int]]]:
-    """:func:`_senders` of the rows of ``table``: (sender, receiver) of each direction
-    that carries data, in order of its first data."""
-    rows = np.flatnonzero(_carries_data(table))
+def _table_senders(table: SegmentTable, rows: np.ndarray) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """:func:`_senders` of the rows ``rows`` of ``table`` as (address code, port) pairs:
+    (sender, receiver) of each direction that carries data, in order of its first data."""
+    rows = rows[(table.seglen[rows] > 0) & ((table.flags[rows] & RST) == 0)]  # (as _carries_data)
     if not rows.size:
         return []
-    keys = np.stack([table.src[rows], table.sport[rows], table.dst[rows], table.dport[rows]]).astype(np.int64)
-    first = np.sort(np.unique(keys, axis=1, return_index=True)[1])
-    text = table.addresses
-    return [((text[int(keys[0, i])], int(keys[1, i])), (text[int(keys[2, i])], int(keys[3, i])))
+    src = table.src[rows].astype(np.int64) * 65536 + table.sport[rows]
+    dst = table.dst[rows].astype(np.int64) * 65536 + table.dport[rows]
+    order = np.lexsort((dst, src))  # (stable: each pair's first row comes first)
+    a, b = src[order], dst[order]
+    first = np.sort(order[np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])]])
+    return [((int(src[i] >> 16), int(src[i] & 0xFFFF)), (int(dst[i] >> 16), int(dst[i] & 0xFFFF)))
             for i in first.tolist()]

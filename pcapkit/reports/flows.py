@@ -56,18 +56,31 @@ def _conversation_keys(pk: PacketTable, stream: np.ndarray) -> np.ndarray:
     """One id per conversation for each packet, numbered in order of first appearance:
     TCP by tcp.stream, TCP/UDP with ports by the unordered address/port pair, others by
     the unordered address pair and protocol (as tshark keys them)."""
-    import pandas as pd
-
     n = len(pk)
-    lo_ep = np.minimum(pk.src * 65537 + (pk.sport + 1), pk.dst * 65537 + (pk.dport + 1))
-    hi_ep = np.maximum(pk.src * 65537 + (pk.sport + 1), pk.dst * 65537 + (pk.dport + 1))
+    if not n:
+        return np.zeros(0, np.int64)
+    src_ep, dst_ep = pk.src * 65537 + (pk.sport + 1), pk.dst * 65537 + (pk.dport + 1)
     has_ports = (pk.sport >= 0) & np.isin(pk.proto, (6, 17))
     kind = np.where(stream >= 0, 0, np.where(has_ports, 1, 2))
-    a = np.where(kind == 0, stream, np.where(kind == 1, lo_ep, np.minimum(pk.src, pk.dst)))
-    b = np.where(kind == 0, 0, np.where(kind == 1, hi_ep, np.maximum(pk.src, pk.dst)))
-    c = np.where(kind == 0, 0, pk.proto)
-    frame = pd.DataFrame({"k": kind, "a": a, "b": b, "c": c})
-    return frame.groupby(["k", "a", "b", "c"], sort=False).ngroup().to_numpy() if n else np.zeros(0, np.int64)
+    a = np.where(kind == 0, stream, np.where(kind == 1, np.minimum(src_ep, dst_ep), np.minimum(pk.src, pk.dst)))
+    b = np.where(kind == 0, 0, np.where(kind == 1, np.maximum(src_ep, dst_ep), np.maximum(pk.src, pk.dst)))
+    del src_ep, dst_ep, has_ports
+    # (kind, a, b, proto) as two keys: b (an endpoint code, < 2^53) shifted past proto and kind
+    b = (b << 10) | (np.where(kind == 0, 0, pk.proto).astype(np.int64) << 2) | kind
+    del kind
+    order = np.lexsort((b, a))  # (stable: each conversation's first packet comes first)
+    a, b = a[order], b[order]
+    starts = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])]
+    del a, b
+    group = np.cumsum(starts) - 1   # conversation per sorted packet, numbered in sorted order
+    first_packet = order[starts]
+    del starts
+    # numbered in order of first appearance instead
+    number = np.empty(first_packet.shape[0], np.int64)
+    number[np.argsort(first_packet, kind="stable")] = np.arange(first_packet.shape[0])
+    out = np.empty(n, np.int64)
+    out[order] = number[group]
+    return out
 
 
 def flows(source: Source, *, filter: str | None = None) -> pd.DataFrame:

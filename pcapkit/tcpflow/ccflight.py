@@ -46,13 +46,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pcapkit.tcpflow.congestion import CongestionReport, SentSegment
+import numpy as np
 
-# Linux's minimum retransmission timeout; a little less, for timer slack in the capture
-RTO_MIN_NS = 190_000_000
+from pcapkit.tcpflow.cckernel import DUP_THRESH, RTO_MIN_NS
+from pcapkit.tcpflow.ccstructs import MAX_RANGES
+from pcapkit.tcpflow.ccwindow import LIMITS, limit_index
+from pcapkit.tcpflow.congestion import CongestionReport, DirectionColumns
 
-MAX_RANGES = 64
-DUP_THRESH = 3               # RFC 5681's duplicate-ACK threshold (Linux's initial tp->reordering)
+__all__ = ["DUP_THRESH", "MAX_RANGES", "RTO_MIN_NS", "FlightColumns", "FlightTrace", "LossEvent", "burst_ends",
+           "flight_trace", "last_sends", "limit_of", "replay", "trace_flight"]
 OPEN, FAST_RECOVERY, RTO_RECOVERY, CWR = "open", "fast-recovery", "rto-recovery", "cwr"
 
 
@@ -93,68 +95,16 @@ class FlightTrace:
     tail_probes: int = 0
     window_probes: int = 0
     uncaptured: int = 0          # bytes the receiver acknowledged that no captured segment carried
+    columns: FlightColumns | None = None   # the same as arrays (what the identification reads)
 
 
-def _add(ranges: list[list[int]], lo: int, hi: int) -> None:
-    """Add [lo, hi) to sorted, disjoint ``ranges`` (merging). At most MAX_RANGES are kept
-    (the lowest go first): a scoreboard of thousands of holes (hostile or broken
-    traffic) would make every segment cost thousands of steps."""
-    if hi <= lo:
-        return
-    if not ranges or lo > ranges[-1][1]:
-        ranges.append([lo, hi])
-        if len(ranges) > MAX_RANGES:
-            del ranges[0]
-        return
-    if lo >= ranges[-1][0]:
-        ranges[-1][1] = max(ranges[-1][1], hi)
-        return
-    out: list[list[int]] = []
-    placed = False
-    for r in ranges:
-        if r[1] < lo:
-            out.append(r)
-        elif hi < r[0]:
-            if not placed:
-                out.append([lo, hi])
-                placed = True
-            out.append(r)
-        else:
-            lo, hi = min(lo, r[0]), max(hi, r[1])
-    if not placed:
-        out.append([lo, hi])
-    ranges[:] = out[-MAX_RANGES:]
-
-
-def _trim(ranges: list[list[int]], una: int) -> None:
-    while ranges and ranges[0][1] <= una:
-        ranges.pop(0)
-    if ranges and ranges[0][0] < una:
-        ranges[0][0] = una
-
-
-def _inside(ranges: list[list[int]], lo: int, hi: int) -> int:
-    """Bytes of ``ranges`` inside [lo, hi)."""
-    if not ranges:
+def _seen(starts: np.ndarray, lengths: np.ndarray, lo: int, hi: int) -> int:
+    """Bytes of [lo, hi) that some segment (``starts``, ``lengths``) carried: the segments
+    sorted by their start, each adds what it reaches past the furthest end before it
+    (clipped to [lo, hi)), over the whole array at once."""
+    if not starts.size:
         return 0
-    return sum(max(0, min(b, hi) - max(a, lo)) for a, b in ranges if b > lo and a < hi)
-
-
-def _total(ranges: list[list[int]]) -> int:
-    """Bytes of ``ranges``."""
-    return sum(b - a for a, b in ranges) if ranges else 0
-
-
-def _seen(sent: list[SentSegment], lo: int, hi: int) -> int:
-    """Bytes of [lo, hi) that some segment of ``sent`` carried: the segments sorted by
-    their start, each adds what it reaches past the furthest end before it (clipped to
-    [lo, hi)), over the whole array at once."""
-    import numpy as np
-
-    if not sent:
-        return 0
-    starts = np.fromiter((s.seq for s in sent), dtype=np.int64, count=len(sent))
-    ends = starts + np.fromiter((s.length for s in sent), dtype=np.int64, count=len(sent))
+    ends = starts + lengths
     order = np.argsort(starts, kind="stable")
     starts, ends = starts[order], np.minimum(ends[order], hi)
     reach = np.maximum.accumulate(np.concatenate(([lo], ends[:-1])))
@@ -162,16 +112,90 @@ def _seen(sent: list[SentSegment], lo: int, hi: int) -> int:
     return int(np.clip(ends - np.maximum(starts, reach), 0, None).sum())
 
 
-def _effective_mss(report: CongestionReport) -> int:
+def _effective_mss(lengths: np.ndarray, mss: int) -> int:
     """The segment size the sender fills (the SYN's MSS less the options every segment
-    carries, as Linux's mss_cache): the commonest data length up to the MSS."""
-    counts: dict[int, int] = {}
-    for s in report.sent[:2000]:
-        if 0 < s.length <= report.mss:
-            counts[s.length] = counts.get(s.length, 0) + 1
-    common = max(counts, key=lambda k: (counts[k], k)) if counts else report.mss
+    carries, as Linux's mss_cache): the commonest data length up to the MSS (of the first
+    2000 segments; the longer one of equally common lengths)."""
+    first = lengths[:2000]
+    values, counts = np.unique(first[(first > 0) & (first <= mss)], return_counts=True)
+    if not values.size:
+        return mss
+    top = np.flatnonzero(counts == counts.max())[-1]
+    common = int(values[top])
     # small writes (a request, a control message) do not fill segments: then the MSS
-    return common if common >= report.mss - 60 else report.mss
+    return common if common >= mss - 60 else mss
+
+
+@dataclass(slots=True)
+class FlightColumns:
+    """:func:`replay` as arrays: per data segment ``flight`` (rows of
+    :data:`~pcapkit.tcpflow.cckernel.FLIGHT_FIELDS`, the state as its index in
+    ``STATE_NAMES``), per ACK ``acked`` (``ACKED_FIELDS``), ``events`` (``EVENT_FIELDS``,
+    -1 where an episode never ended), and the inputs the identification reads."""
+
+    mss: int
+    min_rtt_ns: int | None
+    vantage: str
+    sent: np.ndarray          # the direction's rows (cckernel.SENT_FIELDS)
+    acks: np.ndarray          # (cckernel.ACK_FIELDS)
+    ack_ts: np.ndarray
+    rtt: np.ndarray           # (frame, ts, rtt) samples
+    flight: np.ndarray
+    acked: np.ndarray
+    events: np.ndarray
+    tail_probes: int = 0
+    window_probes: int = 0
+    uncaptured: int = 0
+
+
+def replay(dc: DirectionColumns, acks_before: list[int] | None = None, vantage: str = "sender", *,
+           compiled: bool | None = None) -> FlightColumns:
+    """Replay the sender's scoreboard over ``dc`` (see the module doc); ``acks_before``:
+    the ACKs the sender had processed when it sent each segment (None: the capture's order)."""
+    from pcapkit.tcpflow import cckernel as k
+    from pcapkit.tcpflow import jit
+
+    compiled = jit.use_compiled(compiled)
+    sent, acks = dc.sent, dc.acks
+    n, m = sent.shape[0], acks.shape[0]
+    mss = _effective_mss(sent[:, 3], dc.mss)
+    flight = np.zeros((n, len(k.FLIGHT_FIELDS)), np.int64)
+    acked = np.zeros((m, len(k.ACKED_FIELDS)), np.int64)
+    events = np.zeros((n + m + 1, len(k.EVENT_FIELDS)), np.int64)
+    ranges = [np.zeros((MAX_RANGES + 2, 2), np.int64) for _ in range(3)]
+    info = np.zeros(3, np.int64)
+    columns = [sent[:, 0], sent[:, 1], sent[:, 2], sent[:, 3], acks[:, 0], acks[:, 1], acks[:, 2], acks[:, 3],
+               acks[:, 4], acks[:, 5], acks[:, 7], acks[:, 8]]
+    columns = [np.ascontiguousarray(c) for c in columns] if compiled else [c.tolist() for c in columns]
+    before = np.asarray(acks_before if acks_before is not None else [], np.int64)
+    k.kernel(k.make_flight, compiled)(*columns, dc.sacks, before if compiled else before.tolist(),
+                                      acks_before is None, mss, dc.min_rtt_ns or 0, flight, acked, events,
+                                      *ranges, info)
+    fc = FlightColumns(mss, dc.min_rtt_ns, vantage, sent, acks, np.ascontiguousarray(acks[:, 1]), dc.rtt, flight, acked,
+                       events[:info[k.F_EVENTS]].copy(), int(info[k.F_TAIL_PROBES]), int(info[k.F_WINDOW_PROBES]))
+    # the receiver acknowledged sequence space no captured segment carried: a capture gap
+    top = max(int(acks[:, 2].max()), 0) if m else 0
+    first_seq = int(sent[0, 2]) if n else 1
+    if top > first_seq:
+        fc.uncaptured = (top - first_seq) - _seen(sent[:, 2], sent[:, 3], first_seq, top)
+    return fc
+
+
+def flight_trace(report: CongestionReport, fc: FlightColumns) -> FlightTrace:
+    """The :class:`FlightTrace` (Python values per segment) of ``fc``, replayed over ``report``."""
+    from pcapkit.tcpflow import cckernel as k
+    from pcapkit.tcpflow.ccidentpasses import EVENT_KINDS
+
+    tr = FlightTrace(report, fc.mss, columns=fc)
+    tr.interval, tr.pipe, tr.window, tr.wnd_edge, tr.nxt = (fc.flight[:, c].tolist() for c in range(5))
+    names = k.STATE_NAMES
+    tr.state = [names[c] for c in fc.flight[:, 5].tolist()]
+    tr.acked, tr.delivered = fc.acked[:, 0].tolist(), fc.acked[:, 1].tolist()
+    tr.events = [LossEvent(f, t, EVENT_KINDS[kind], high, first, None if end < 0 else end,
+                           None if end < 0 else end_ns)
+                 for f, t, kind, high, first, end, end_ns in fc.events.tolist()]
+    tr.tail_probes, tr.window_probes, tr.uncaptured = fc.tail_probes, fc.window_probes, fc.uncaptured
+    return tr
 
 
 def burst_ends(tr: FlightTrace) -> dict[int, int]:
@@ -196,163 +220,13 @@ def limit_of(tr: FlightTrace, i: int, last: int, recovering: bool, flight: int, 
     a sender the receiver's window holds back fills it up to less than one MSS (on two
     generated Reno flows the receiver's window held back, 95 % of the intervals the kernel
     showed not window-limited stopped within 1 MSS of the edge; on each of 15 flows, 95 %
-    of those it showed window-limited stopped 3.8 MSS or more below it)."""
-    if tr.window[i] == 0:
-        return "zero-window"
-    if tr.wnd_edge[last] >= 0 and tr.nxt[last] >= tr.wnd_edge[last] - tr.mss:
-        return "rwnd"
-    if recovering or flight >= est - tr.mss:
-        return "cwnd"
-    return "application"
+    of those it showed window-limited stopped 3.8 MSS or more below it). One rule with the
+    compiled window pass: :func:`pcapkit.tcpflow.ccwindow.limit_index`."""
+    return LIMITS[limit_index(tr.window, tr.wnd_edge, tr.nxt, tr.mss, i, last, recovering, flight, est)]
 
 
 def trace_flight(report: CongestionReport) -> FlightTrace:
     """Replay the sender's scoreboard over ``report`` (see the module doc)."""
-    mss = _effective_mss(report)
-    tr = FlightTrace(report, mss)
-    sent, acks = report.sent, report.acks
-    una = nxt = sent[0].seq if sent else 1
-    sacked: list[list[int]] = []
-    retx: list[list[int]] = []       # retransmitted ranges not yet acknowledged
-    dupacks = 0
-    state, high_seq, lost_edge = OPEN, 0, 0
-    event_start: tuple[int, int, str, int, int] | None = None
-    last_ack_ts: int | None = None
-    window = -1
-    ai = 0
-    # a receiver that never SACKs: the sender runs NewReno (Linux's tcp_is_reno)
-    sack_used = any(a.sacks for a in acks)
-    # the head segment's last retransmission (seq, time): re-sent again after at least the
-    # minimum RTO plus a round trip, only the timer can have sent it (RACK re-sends a lost
-    # retransmission a round trip and a quarter after it, and only with SACK)
-    head_retx: tuple[int, int] | None = None
-    rearmed_rto_ns = RTO_MIN_NS + (report.min_rtt_ns or 0)
-    # which ACKs the sender had processed before each segment: the capture's order, or
-    # (a capture at the receiver) the sender's, reconstructed by ccvantage
-    processed_before = report.acks_before
+    from pcapkit.tcpflow.congestion import columns_of
 
-    def pipe_now() -> int:
-        if state == RTO_RECOVERY:
-            lost = (lost_edge - una) - _inside(sacked, una, lost_edge) if lost_edge > una else 0
-        elif state == FAST_RECOVERY:
-            if sacked:
-                edge = max(sacked[-1][0], una + mss)
-                lost = (edge - una) - _inside(sacked, una, edge)
-            else:
-                lost = min(mss, nxt - una)
-        else:
-            lost = 0
-        if sacked:
-            held = _total(sacked)
-        else:
-            beyond_head = nxt - una - mss
-            held = dupacks * mss if dupacks * mss < beyond_head else (beyond_head if beyond_head > 0 else 0)
-        pipe = (nxt - una) - held - (lost if lost > 0 else 0) + (_inside(retx, una, nxt) if retx else 0)
-        return pipe if pipe > 0 else 0
-
-    def close_event(index: int, ts: int) -> None:
-        nonlocal event_start
-        if event_start is not None:
-            frame, ts0, kind, high, first = event_start
-            tr.events.append(LossEvent(frame, ts0, kind, high, first, index, ts))
-            event_start = None
-
-    def open_event(frame: int, ts: int, kind: str, first: int) -> None:
-        nonlocal event_start
-        close_event(first, ts)
-        event_start = (frame, ts, kind, nxt, first)
-
-    for i, s in enumerate(sent):
-        # the ACKs the sender processed before this segment left
-        while ai < len(acks) and (acks[ai].frame < s.frame if processed_before is None else ai < processed_before[i]):
-            a = acks[ai]
-            newly = a.ack - una if a.ack > una else 0
-            # delivered by this ACK: what it newly covers that was not SACKed before,
-            # plus what it newly SACKs (Linux's acked_sacked; BBR grows by it)
-            newly_sacked = _inside(sacked, una, a.ack) if newly and sacked else 0
-            before = _total(sacked) - newly_sacked
-            fresh = newly - newly_sacked
-            if a.ack > una:
-                # without SACK, a partial ACK in recovery takes the segments it covers off
-                # the duplicate-ACK count (Linux's tcp_remove_reno_sacks), else it resets
-                covered = -(-(a.ack - una) // mss)
-                dupacks = max(dupacks - max(covered - 1, 0), 0) if state != OPEN else 0
-                una = a.ack
-                _trim(sacked, una)
-                _trim(retx, una)
-            elif a.duplicate and nxt > una:
-                dupacks += 1
-            for lo, hi in a.sacks:
-                if hi > una and hi - lo < 1 << 30:
-                    _add(sacked, max(lo, una), hi)
-            tr.acked.append(newly)
-            tr.delivered.append(fresh + max(_total(sacked) - before, 0) if a.sacks else fresh)
-            window = a.window
-            last_ack_ts = a.ts_ns
-            if state in (FAST_RECOVERY, RTO_RECOVERY, CWR) and una >= high_seq and (
-                    una > high_seq or (sack_used and state != CWR)):
-                # a recovery ends when the ACK reaches high_seq; without SACK (and in CWR)
-                # Linux holds the state until an ACK goes above it (tcp_try_undo_recovery:
-                # RFC 6582's guard against false fast retransmits)
-                state, dupacks = OPEN, 0     # (tcp_reset_reno_sack)
-                close_event(i, a.ts_ns)
-            held = _total(sacked) if sacked else dupacks * mss
-            if state in (OPEN, CWR) and nxt > una and held >= DUP_THRESH * mss and (a.duplicate or a.sacks):
-                # the receiver holds DupThresh segments above a hole: recovery starts at
-                # this ACK (RFC 6675; Linux's tcp_time_to_recover), the retransmission
-                # follows when the hole is marked lost
-                state, high_seq = FAST_RECOVERY, nxt
-                open_event(a.frame, a.ts_ns, "fast-retransmit", i)
-            if a.ece and state == OPEN:
-                state, high_seq = CWR, nxt
-                open_event(a.frame, a.ts_ns, "ecn", i)
-            ai += 1
-        end = s.seq + s.length
-        if s.seq < nxt and window == 0:
-            tr.window_probes += 1   # a zero-window probe re-sending a byte: no loss
-        elif s.seq < nxt:       # re-sends sequence space already sent
-            # the silence before it: since the last ACK or the last segment sent
-            quiet_since = max(last_ack_ts or 0, sent[i - 1].ts_ns if i else 0)
-            gap = s.ts_ns - quiet_since
-            heard_more = dupacks > 0 or bool(sacked)
-            # a fast retransmit follows the ACK that triggered it; only a timer re-sends
-            # the head after a silence as long as the minimum RTO
-            timeout = s.seq <= una and (gap >= RTO_MIN_NS or (
-                head_retx is not None and head_retx[0] == s.seq and s.ts_ns - head_retx[1] >= rearmed_rto_ns))
-            if s.seq <= una:
-                head_retx = (s.seq, s.ts_ns)
-            if timeout:
-                state, high_seq, lost_edge = RTO_RECOVERY, nxt, nxt
-                retx.clear()
-                open_event(s.frame, s.ts_ns, "rto", i)
-            elif state in (OPEN, CWR) and (heard_more or end < nxt):
-                state, high_seq = FAST_RECOVERY, nxt
-                open_event(s.frame, s.ts_ns, "fast-retransmit", i)
-            elif state == OPEN:
-                tr.tail_probes += 1
-            _add(retx, s.seq, min(end, nxt))
-        if end > nxt:
-            nxt = end
-        tr.interval.append(ai - 1)
-        tr.pipe.append(pipe_now())
-        tr.window.append(window)
-        tr.wnd_edge.append(una + window if window >= 0 else -1)
-        tr.nxt.append(nxt)
-        tr.state.append(state)
-    for a in acks[ai:]:
-        tr.acked.append(max(a.ack - una, 0))
-        tr.delivered.append(max(a.ack - una, 0))
-        if a.ack > una:
-            una = a.ack
-            if state != OPEN and (una > high_seq or (una == high_seq and sack_used and state != CWR)):
-                state = OPEN
-                close_event(len(sent), a.ts_ns)
-    if event_start is not None:
-        frame, ts0, kind, high, first = event_start
-        tr.events.append(LossEvent(frame, ts0, kind, high, first, None, None))
-    # the receiver acknowledged sequence space no captured segment carried: a capture gap
-    top = max((a.ack for a in acks), default=0)
-    first_seq = sent[0].seq if sent else 1
-    if top > first_seq:
-        tr.uncaptured = (top - first_seq) - _seen(sent, first_seq, top)
-    return tr
+    return flight_trace(report, replay(columns_of(report), report.acks_before, report.vantage))

@@ -46,12 +46,13 @@ reductions decide alone.
 from __future__ import annotations
 
 import statistics
-from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from pcapkit.tcpflow.ccflight import FlightTrace
+import numpy as np
+
+from pcapkit.tcpflow.ccflight import FlightColumns, FlightTrace
 
 BETA_RENO, BETA_CUBIC = 0.5, 717 / 1024
 MIN_SEGMENTS = 50           # fewer data segments than this say nothing about the algorithm
@@ -66,7 +67,6 @@ KEPT_SHARE = 0.3            # at least this share of factors above MD_BAND: the 
 CONSISTENT_SHARE = 0.75     # at least this share in MD_BAND (and few kept) outweighs pacing ...
 CONSISTENT_BETAS = 5        # ... given this many measured reductions
 UNANIMOUS_BETAS = 2         # this many reductions, every one in MD_BAND, outweigh any timing
-DRAINED_SHARE = 0.3         # a recovery ending with less of the flight before the loss in flight had drained
 # CUBIC's HyStart delay detection (Linux tcp_cubic.c): from a window of HYSTART_LOW_WINDOW
 # segments on, the smallest of a round's first HYSTART_MIN_SAMPLES RTT samples above the
 # minimum RTT by min RTT / 8, clamped to HYSTART_DELAY_NS, ends slow start
@@ -90,18 +90,28 @@ def min_rtt_ns(tr: FlightTrace) -> int | None:
     return tr.report.min_rtt_ns
 
 
+def _clocked(fc: FlightColumns, end: int) -> tuple[int, int]:
+    """(new data segments among the first ``end`` sent within ACK_CLOCK_NS of the last ACK
+    before them, new data segments sent after some ACK)."""
+    from pcapkit.tcpflow import cckernel as k
+    from pcapkit.tcpflow import jit
+
+    compiled = jit.use_compiled(None)
+    columns = [np.ascontiguousarray(fc.sent[:, 1]), np.ascontiguousarray(fc.sent[:, 5]), fc.ack_ts]
+    out = np.array([0, 0, ACK_CLOCK_NS], np.int64)
+    k.kernel(k.make_clocked, compiled)(*(columns if compiled else [c.tolist() for c in columns]), end, out)
+    return int(out[0]), int(out[1])
+
+
+def _flight_columns(tr: FlightTrace) -> FlightColumns:
+    assert tr.columns is not None, "a FlightTrace from trace_flight or flight_trace"
+    return tr.columns
+
+
 def ack_clocked_share(tr: FlightTrace) -> float:
     """The share of new data segments sent within ACK_CLOCK_NS of the last ACK."""
-    acks = [a.ts_ns for a in tr.report.acks]
-    near = total = 0
-    for s in tr.report.sent:
-        if s.retransmission:
-            continue
-        k = bisect_left(acks, s.ts_ns)
-        if k == 0:
-            continue
-        total += 1
-        near += s.ts_ns - acks[k - 1] <= ACK_CLOCK_NS
+    fc = _flight_columns(tr)
+    near, total = _clocked(fc, fc.sent.shape[0])
     return near / total if total else 1.0
 
 
@@ -116,54 +126,26 @@ def measured_betas(tr: FlightTrace) -> list[float]:
       window per ACK (``tcp_cwnd_test``), and the flight climbs back to ``cwnd`` over
       that round trip;
     * when the recovery never ended in the capture, or the flight had drained inside it
-      (below DRAINED_SHARE of the flight before the loss: NewReno without SACK repairs
+      (below ccidentpasses.DRAINED_SHARE of the flight before the loss: NewReno without SACK repairs
       one hole per round trip, and behind the hole the receiver's window stalls the
       sender -- a queue overflow's burst of losses took seconds on generated flows): the
       first level the flight held for a (minimum) round trip inside it, searched from
       half a round trip (the queue's included: the RTT measured last before the loss)
       after its start, when PRR's descent is nearly over.
     """
-    min_rtt = max(min_rtt_ns(tr) or 0, 1)
-    sent = tr.report.sent
-    ts = [s.ts_ns for s in sent]
-    samples = tr.report.rtt_samples
-    sample_ts = [t for _, t, _ in samples]
-    out: list[float] = []
-    for ev in tr.events:
-        if ev.kind != "fast-retransmit":
-            continue
-        lo = bisect_left(ts, ev.ts_ns - min_rtt)
-        before = max(tr.pipe[lo:ev.first_index], default=0)
-        if before < 8 * tr.mss:
-            continue  # too small a window to read a factor from
-        end = ev.end_index if ev.end_index is not None and ev.end_index < len(sent) else len(sent)
-        ended = end < len(sent)
-        settled = None
-        if not ended or min(tr.pipe[ev.first_index:end], default=before) < DRAINED_SHARE * before:
-            k = bisect_left(sample_ts, ev.ts_ns)
-            rtt = max(samples[k - 1][2], min_rtt) if k else min_rtt
-            start = bisect_left(ts, ev.ts_ns + rtt // 2, lo=ev.first_index)
-            settled = _held_level(tr, ts, start, end, min_rtt) if start < end else None
-        if settled is None and ended:
-            hi = bisect_left(ts, sent[end].ts_ns + min_rtt)
-            settled = max(tr.pipe[end:max(hi, end + 1)])
-        if settled is not None:
-            out.append(settled / before)
-    return out
+    from pcapkit.tcpflow import cckernel as k
+    from pcapkit.tcpflow import jit
 
-
-def _held_level(tr: FlightTrace, ts: list[int], lo: int, hi: int, rtt: int) -> int | None:
-    """The first flight (of the segments ``lo``..``hi``) that stays within max(2 MSS, 3 %)
-    for a round trip ``rtt``, or None."""
-    start = lo
-    for i in range(lo, hi + 1):
-        level = tr.pipe[start]
-        now = ts[i] if i < len(ts) else ts[-1]
-        if i == hi or abs(tr.pipe[i] - level) > max(2 * tr.mss, 0.03 * level):
-            if now - ts[start] >= rtt and level >= 8 * tr.mss:
-                return level
-            start = i
-    return None
+    fc = _flight_columns(tr)
+    compiled = jit.use_compiled(None)
+    columns = [np.ascontiguousarray(fc.sent[:, 1]), np.ascontiguousarray(fc.flight[:, 1])]
+    samples = [np.ascontiguousarray(fc.rtt[:, 1]), np.ascontiguousarray(fc.rtt[:, 2])]
+    if not compiled:
+        columns, samples = [c.tolist() for c in columns], [c.tolist() for c in samples]
+    out = np.zeros(fc.events.shape[0], np.float64)
+    count = k.kernel(k.make_reductions, compiled)(*columns, fc.events, fc.events.shape[0], *samples,
+                                                  max(fc.min_rtt_ns or 0, 1), fc.mss, out)
+    return out[:count].tolist()
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,9 +178,9 @@ def reduction_shape(betas: tuple[float, ...]) -> ReductionShape:
 def idle_share(tr: FlightTrace) -> float:
     """The share of data segments sent with nothing else in flight (the sender had been
     idle: an application writing now and then, not a bulk sender)."""
-    sent = tr.report.sent
-    idle = sum(1 for s, p in zip(sent, tr.pipe, strict=True) if p <= s.length)
-    return idle / len(sent) if sent else 0.0
+    fc = _flight_columns(tr)
+    n = fc.sent.shape[0]
+    return int(np.count_nonzero(fc.flight[:, 1] <= fc.sent[:, 3])) / n if n else 0.0
 
 
 class SlowStartEvidence(NamedTuple):
@@ -209,66 +191,58 @@ class SlowStartEvidence(NamedTuple):
     outlasted_hystart: bool = False   # see :func:`outlasted_hystart`
 
 
-def outlasted_hystart(tr: FlightTrace, cwnd: list[int], phase: list[str]) -> bool:
+def outlasted_hystart(tr: FlightTrace, cwnd: np.ndarray, slow_start: np.ndarray) -> bool:
     """Slow start went on through a rise of the RTT at which CUBIC's HyStart leaves it.
 
     Per round (it ends when an ACK passes ``snd_nxt`` at its start), as Linux's HyStart:
     the smallest of the round's first HYSTART_MIN_SAMPLES RTT samples against the minimum
     RTT so far plus min RTT / 8 (clamped to 4-16 ms), from a window of 16 segments on, while
-    the model (``cwnd``, ``phase``: its rows per data segment) has the sender in slow
-    start. At the first round past it a CUBIC sender sets ``ssthresh = cwnd`` and adds
+    the model (``cwnd``, ``slow_start``: its window and whether in slow start, per data
+    segment) has the sender in slow start. At the first round past it a CUBIC sender sets
+    ``ssthresh = cwnd`` and adds
     about a segment per round trip after it (under 1/16 of a window of 16 segments or
     more); slow start doubles the window per round trip. True when the window (the largest
     flight) still grew by at least KEPT_GROWING over the round trip after, and the sender
     was ACK-clocked until then (at least PACED_SHARE of its new segments: BBR's startup
     also grows through a queue, but paced)."""
-    found = growth_after_hystart(tr, cwnd, phase)
+    found = growth_after_hystart(tr, cwnd, slow_start)
     return found is not None and found[0] >= KEPT_GROWING and found[1] >= PACED_SHARE
 
 
-def growth_after_hystart(tr: FlightTrace, cwnd: list[int], phase: list[str]) -> tuple[float, float] | None:
+def growth_after_hystart(tr: FlightTrace, cwnd: np.ndarray, slow_start: np.ndarray) -> tuple[float, float] | None:
     """(the window's growth over the round trip after HyStart's delay condition first held,
     as a share of the window then; the ACK-clocked share of the new segments until then),
     or None when it never held (see :func:`outlasted_hystart`)."""
-    mss, acks, sent = tr.mss, tr.report.acks, tr.report.sent
-    rtt_of = {frame: rtt for frame, _, rtt in tr.report.rtt_samples}
-    first_after: dict[int, int] = {}
-    for index, iv in enumerate(tr.interval):
-        first_after.setdefault(iv, index)
-    round_end, count, curr, floor = -1, 0, 1 << 62, 1 << 62
-    for k, a in enumerate(acks):
-        i = first_after.get(k)
-        if i is None:
-            continue
-        if a.ack > round_end:
-            round_end, count, curr = (tr.nxt[i - 1] if i else a.ack), 0, 1 << 62
-        sample = rtt_of.get(a.frame)
-        if sample is None:
-            continue
-        floor = min(floor, sample)
-        if count < HYSTART_MIN_SAMPLES:
-            curr, count = min(curr, sample), count + 1
-            continue
-        if cwnd[i] < HYSTART_LOW_WINDOW * mss or phase[i] != "slow-start":
-            continue
-        lo, hi = HYSTART_DELAY_NS
-        if curr <= floor + min(max(floor // 8, lo), hi):
-            continue
-        end = min(bisect_left([s.ts_ns for s in sent], a.ts_ns + curr, lo=i), len(sent))
-        return max(cwnd[i:end + 1]) / cwnd[i] - 1, _clocked_until(tr, end)
-    return None
+    from pcapkit.tcpflow import cckernel as k
+    from pcapkit.tcpflow import jit
+
+    fc = _flight_columns(tr)
+    acks = fc.acks
+    m = acks.shape[0]
+    # per ACK: the first segment sent after it, and its RTT sample (the last one taken at its frame)
+    first_after = np.full(m, -1, np.int64)
+    intervals, first = np.unique(fc.flight[:, 0], return_index=True)
+    after_ack = intervals >= 0
+    first_after[intervals[after_ack]] = first[after_ack]
+    frames, at = np.unique(fc.rtt[::-1, 0], return_index=True)
+    rtts = fc.rtt[::-1, 2][at]
+    pos = np.minimum(np.searchsorted(frames, acks[:, 0]), max(frames.shape[0] - 1, 0))
+    has_sample = (frames[pos] == acks[:, 0]) if frames.shape[0] else np.zeros(m, bool)
+    sample = rtts[pos] if frames.shape[0] else np.zeros(m, np.int64)
+    columns = [np.ascontiguousarray(acks[:, 2]), np.ascontiguousarray(acks[:, 1]), sample, has_sample,
+               first_after, np.ascontiguousarray(fc.flight[:, 4]), np.ascontiguousarray(fc.sent[:, 1]),
+               np.ascontiguousarray(cwnd, np.int64), np.ascontiguousarray(slow_start, np.bool_)]
+    compiled = jit.use_compiled(None)
+    out = np.zeros(1, np.float64)
+    lo, hi = HYSTART_DELAY_NS
+    end = k.kernel(k.make_hystart, compiled)(*(columns if compiled else [c.tolist() for c in columns]), fc.mss,
+                                             HYSTART_LOW_WINDOW, HYSTART_MIN_SAMPLES, lo, hi, out)
+    return None if end < 0 else (float(out[0]), _clocked_until(tr, end))
 
 
 def _clocked_until(tr: FlightTrace, end: int) -> float:
     """The share of new data segments among the first ``end`` sent within ACK_CLOCK_NS of an ACK."""
-    acks = [a.ts_ns for a in tr.report.acks]
-    near = total = 0
-    for s in tr.report.sent[:end]:
-        k = bisect_left(acks, s.ts_ns)
-        if s.retransmission or k == 0:
-            continue
-        total += 1
-        near += s.ts_ns - acks[k - 1] <= ACK_CLOCK_NS
+    near, total = _clocked(_flight_columns(tr), end)
     return near / total if total else 0.0
 
 
@@ -285,7 +259,7 @@ def identify_with(tr: FlightTrace, slow_start_evidence: Callable[[], SlowStartEv
     ``slow_start_evidence`` only when the answer depends on it (no fast recovery
     measured a reduction): it needs a pass of the window model, which a sender with
     measured reductions is spared."""
-    n = len(tr.report.sent)
+    n = _flight_columns(tr).sent.shape[0]
     clocked = ack_clocked_share(tr) if n else 1.0
     betas = tuple(measured_betas(tr)) if n else ()
 

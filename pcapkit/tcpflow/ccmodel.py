@@ -49,13 +49,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import numpy as np
+
 from pcapkit.tcpflow.ccflight import (
-    OPEN,
     FlightTrace,
     LossEvent,
-    burst_ends,
-    last_sends,
-    limit_of,
+    replay,
     trace_flight,
 )
 from pcapkit.tcpflow.ccident import (
@@ -66,12 +65,11 @@ from pcapkit.tcpflow.ccident import (
     identify_with,
     outlasted_hystart,
 )
-from pcapkit.tcpflow.congestion import CongestionReport
+from pcapkit.tcpflow.ccwindow import L_RWND, L_ZERO_WINDOW, LIMITS, P_SLOW_START
+from pcapkit.tcpflow.congestion import CongestionReport, DirectionColumns, report_of
 
-INITIAL_WINDOW = 10          # segments (RFC 6928, Linux's default)
 LOSS_PHASES = ("slow-start", "congestion-avoidance", "fast-recovery", "rto-recovery", "cwr")
 BBR_PHASES = ("startup", "drain", "probe-bw", "probe-rtt", "fast-recovery", "rto-recovery")
-LIMITS = ("cwnd", "rwnd", "application", "zero-window")
 #: what makes the phase change (every change of a segment's phase names one of these)
 EVENTS = ("start", "fast-retransmit", "rto", "ecn", "recovery-end", "ssthresh-reached", "slow-start-exit",
           "full-bandwidth", "drained", "probe-rtt", "probe-rtt-end")
@@ -129,89 +127,47 @@ def _loss_based(tr: FlightTrace, beta: float, model: CongestionModel, *, delay_e
     return hystart
 
 
-def _slow_start_evidence(tr: FlightTrace, rows: list[list], hystart: bool) -> SlowStartEvidence:
-    limited = [row[3] for row in rows]
-    outlasted = not hystart and outlasted_hystart(tr, [row[0] for row in rows], [row[2] for row in rows])
-    return SlowStartEvidence(hystart, _receiver_limited(limited), outlasted)
+def _slow_start_evidence(tr: FlightTrace, rows: np.ndarray, hystart: bool) -> SlowStartEvidence:
+    """What the window pass (``rows``: :func:`_window_pass`) saw of slow start."""
+    limited = rows[:, 3]
+    n = rows.shape[0]
+    receiver_limited = int(np.count_nonzero((limited == L_RWND) | (limited == L_ZERO_WINDOW))) / n
+    outlasted = not hystart and outlasted_hystart(tr, rows[:, 0], rows[:, 2] == P_SLOW_START)
+    return SlowStartEvidence(hystart, receiver_limited, outlasted)
+
+
+def _window_pass(tr: FlightTrace, beta: float, *, delay_exit: bool = True) -> tuple[np.ndarray, bool]:
+    """Per data segment of a loss-based sender, as indexes (:mod:`pcapkit.tcpflow.ccwindow`):
+    [cwnd, ssthresh (-1: unset), phase, limited_by, event]; and whether slow start ended
+    without a loss. ``delay_exit``: the sender may leave slow start before a loss (CUBIC's
+    HyStart); Linux's Reno has no such exit, its slow start lasts until the first loss
+    however flat the window stays."""
+    from pcapkit.tcpflow import cckernel as k
+    from pcapkit.tcpflow import jit
+
+    assert tr.columns is not None, "a FlightTrace from trace_flight or flight_trace"
+    fc = tr.columns
+    n, m = fc.flight.shape[0], fc.acked.shape[0]
+    compiled = jit.use_compiled(None)
+    columns = [np.ascontiguousarray(fc.flight[:, c]) for c in range(6)] + [np.ascontiguousarray(fc.acked[:, 0])]
+    rows = np.zeros((n, 5), np.int64)
+    scratch = [np.full(m + 1, -1, np.int64), np.full(m + 1, -1, np.int64), np.full(n + 1, -1, np.int64),
+               np.full(n + 1, -1, np.int64)]
+    hystart = k.kernel(k.make_window, compiled)(*(columns if compiled else [c.tolist() for c in columns]),
+                                                fc.events, fc.events.shape[0], fc.mss, float(beta), delay_exit,
+                                                *scratch, rows)
+    return rows, bool(hystart)
 
 
 def _loss_rows(tr: FlightTrace, beta: float, *, delay_exit: bool = True) -> tuple[list[list], bool]:
-    """[cwnd, ssthresh, phase, limited_by, event] per data segment of a loss-based sender,
-    and whether slow start ended without a loss. ``delay_exit``: the sender may leave slow
-    start before a loss (CUBIC's HyStart); Linux's Reno has no such exit, its slow start
-    lasts until the first loss however flat the window stays."""
-    mss = tr.mss
-    ends, lasts = burst_ends(tr), last_sends(tr)
-    starts = {e.first_index: e for e in tr.events}
-    exits = {e.end_index: e for e in tr.events if e.end_index is not None}
-    est = INITIAL_WINDOW * mss
-    ssthresh: int | None = None
-    hystart = False
-    prev_iv: int | None = None
-    limited = "cwnd"
-    grown_at = 0              # segment index where slow start last grew the estimate
-    acked_flat = 0            # bytes acked since, while window-limited
-    ref_i, ref_est, acked_since = 0, est, 0   # where the last growth check began, the window then, bytes acked since
-    rows: list[list] = []     # [cwnd, ssthresh, phase, limited, event]
-    prev_state = OPEN
-    for i in range(len(tr.pipe)):
-        state = tr.state[i]
-        event = ""
-        ev = starts.get(i)
-        if ev is not None:
-            event = "rto" if ev.kind == "rto" else ("ecn" if ev.kind == "ecn" else "fast-retransmit")
-            if prev_state == OPEN or ev.kind != "rto":
-                ssthresh = max(int(beta * est), 2 * mss)
-            if ev.kind == "rto":
-                est = mss
-        elif i in exits:
-            event = "recovery-end"
-            if exits[i].kind != "rto" and ssthresh is not None:
-                est = ssthresh
-        iv = tr.interval[i]
-        if iv != prev_iv:
-            flight = ends[iv]
-            recovering = state != OPEN
-            limited = limit_of(tr, i, lasts[iv], recovering, flight, est)
-            if recovering:
-                est = max(flight, mss)
-            elif limited == "cwnd":
-                exit_at = None
-                if flight > est:
-                    est, grown_at, acked_flat = flight, i, 0
-                elif ssthresh is None and iv >= 0 and delay_exit:
-                    acked_flat += tr.acked[iv]
-                    if acked_flat >= max(est // 4, 3 * mss):   # slow start stopped growing
-                        exit_at, ssthresh = grown_at, est
-                if ssthresh is None and iv >= 0 and delay_exit:
-                    # slow start grows the window by what each ACK acknowledges; a window
-                    # growing by less than a quarter of that over half a window's ACKs
-                    # left it (HyStart) where the slow growth began
-                    acked_since += tr.acked[iv]
-                    if acked_since >= max(ref_est // 2, 4 * mss):
-                        if est - ref_est < acked_since // 4:
-                            exit_at, ssthresh = ref_i, ref_est
-                        ref_i, ref_est, acked_since = i, est, 0
-                if exit_at is not None:
-                    hystart = True
-                    for row in rows[exit_at + 1:]:
-                        if row[2] == "slow-start":
-                            row[2] = "congestion-avoidance"
-                    if exit_at + 1 < len(rows):
-                        rows[exit_at + 1][4] = "slow-start-exit"
-                    else:
-                        event = "slow-start-exit"
-            prev_iv = iv
-        est = max(est, tr.pipe[i])
-        if state == OPEN:
-            phase = "slow-start" if ssthresh is None or est < ssthresh else "congestion-avoidance"
-            if not event and rows and rows[-1][2] != phase:
-                event = "ssthresh-reached"
-        else:
-            phase = state
-        rows.append([est, ssthresh, phase, limited, event or "start"])
-        prev_state = state
-    return rows, hystart
+    """:func:`_window_pass` as [cwnd, ssthresh (None: unset), phase, limited_by, event] (names)."""
+    rows, hystart = _window_pass(tr, beta, delay_exit=delay_exit)
+    return _loss_rows_of(rows), hystart
+
+
+def _loss_rows_of(rows: np.ndarray) -> list[list]:
+    return [[cwnd, None if ssthresh < 0 else ssthresh, LOSS_PHASES[phase], LIMITS[limit], EVENTS[event]]
+            for cwnd, ssthresh, phase, limit, event in rows.tolist()]
 
 
 def _emit(model: CongestionModel, tr: FlightTrace, rows: list[list]) -> None:
@@ -222,11 +178,6 @@ def _emit(model: CongestionModel, tr: FlightTrace, rows: list[list]) -> None:
         if not model.segments or model.segments[-1].phase != phase:
             model.changes.append(PhaseChange(i, phase, event if model.segments else "start"))
         model.segments.append(SegmentEstimate(s.frame, s.ts_ns, int(cwnd), ssthresh, phase, limited, tr.pipe[i]))
-
-
-def _receiver_limited(limited_by: list[str]) -> float:
-    """The share of data segments the receiver's window limited."""
-    return sum(limit in ("rwnd", "zero-window") for limit in limited_by) / len(limited_by)
 
 
 def direction_identification(report: CongestionReport) -> Identification:
@@ -241,7 +192,32 @@ def direction_identification(report: CongestionReport) -> Identification:
         return identify(tr, False, 0.0)
 
     def slow_start_evidence() -> SlowStartEvidence:
-        rows, hystart = _loss_rows(tr, BETA_CUBIC)
+        rows, hystart = _window_pass(tr, BETA_CUBIC)
+        return _slow_start_evidence(tr, rows, hystart)
+
+    return identify_with(tr, slow_start_evidence)
+
+
+def columns_identification(dc: DirectionColumns, sender: tuple[str, int],
+                           receiver: tuple[str, int]) -> Identification:
+    """:func:`direction_identification` of a direction scanned as columns
+    (:func:`pcapkit.tcpflow.congestion.scan_table`): the flight is replayed and the
+    identification's passes run over arrays; Python values per segment are made only
+    where the answer needs the window model (no fast recovery measured a reduction) or
+    the capture was taken at the receiver (:mod:`pcapkit.tcpflow.ccvantage`)."""
+    from pcapkit.tcpflow.ccvantage import SENDER, handshake_rtt_ns
+
+    head = dc.handshake(sender, receiver)
+    found = handshake_rtt_ns(head)
+    if found is not None and found[0] != SENDER and dc.sent.shape[0]:
+        return direction_identification(report_of(dc, sender, receiver))
+    fc = replay(dc)
+    tr = FlightTrace(head, fc.mss, uncaptured=fc.uncaptured, columns=fc)
+    if not dc.sent.shape[0]:
+        return identify(tr, False, 0.0)
+
+    def slow_start_evidence() -> SlowStartEvidence:
+        rows, hystart = _window_pass(tr, BETA_CUBIC)
         return _slow_start_evidence(tr, rows, hystart)
 
     return identify_with(tr, slow_start_evidence)
@@ -257,9 +233,10 @@ def model_direction(report: CongestionReport) -> CongestionModel:
     if not report.sent:
         return CongestionModel(report, tr.mss, identify(tr, False, 0.0))
     probe = CongestionModel(report, tr.mss, identify(tr, False, 0.0))
-    rows, hystart = _loss_rows(tr, BETA_CUBIC)
+    window, hystart = _window_pass(tr, BETA_CUBIC)
+    rows = _loss_rows_of(window)
     _emit(probe, tr, rows)
-    ident = identify_with(tr, lambda: _slow_start_evidence(tr, rows, hystart))
+    ident = identify_with(tr, lambda: _slow_start_evidence(tr, window, hystart))
     model = CongestionModel(report, tr.mss, ident, events=[e for e in tr.events if e.kind != "ecn"])
     if ident.algorithm == "bbr":
         _emit(model, tr, bbr_rows(tr))

@@ -28,15 +28,17 @@ Kurose & Ross lab asks for them (fleets and their period).
 
 from __future__ import annotations
 
-import bisect
-import heapq
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from pcapkit.proto.seq import seq_diff
-from pcapkit.tcpflow.segment import ACK, ECE, FIN, RST, SYN, Segment
+import numpy as np
+
+from pcapkit.tcpflow.segment import Segment
+
+if TYPE_CHECKING:
+    from pcapkit.tcpflow.segments import SegmentTable
 
 
 class SentSegment(NamedTuple):
@@ -121,140 +123,145 @@ def analyse_direction(segs: Iterable[Segment], sender: tuple[str, int],
     """Congestion view of the data ``sender`` sends to ``receiver`` (segments of one
     connection, in capture order). ``flights=False`` leaves ``flights`` empty (the
     congestion model does not read them)."""
-    isn: int | None = None
-    r_scale = s_scale = 0
-    scale_on = False
-    mss = 0
-    snd_max = 0         # highest relative seq sent (one past)
-    snd_una = 0         # highest relative ack received
-    last_window = -1
-    rep = CongestionReport(sender, receiver, 0, None)
-    # outstanding segments for Karn RTT: rel end -> (send ts, retransmitted?), and their
-    # ends in order (bisect: out-of-order data with holes keeps thousands outstanding)
-    out: dict[int, tuple[int, bool]] = {}
-    out_ends: list[int] = []
-    first_tx: dict[int, int] = {}       # last rel seq of a segment -> its first send time
-    first_heap: list[tuple[int, int]] = []  # (first send time, last rel seq), unacked ones
-    dup_count = 0
-    last_ack_val = -1
-    recovery_until: int | None = None
-    pending_loss: list[int] = []        # indexes in rep.losses awaiting recovery
-    s_wscale = r_wscale = None
-    (s_host, s_port), (r_host, r_port) = sender, receiver
-    sent_append, acks_append = rep.sent.append, rep.acks.append
-    for seg in segs:
-        src, sport, dst, dport = seg.src, seg.sport, seg.dst, seg.dport
-        from_sender = sport == s_port and dport == r_port and src == s_host and dst == r_host
-        from_receiver = sport == r_port and dport == s_port and src == r_host and dst == s_host
-        if not (from_sender or from_receiver):
-            continue
-        flags = seg.flags
-        if from_sender:
-            if flags & SYN:
-                isn = seg.seq
-                s_wscale = seg.wscale
-                if seg.mss:
-                    mss = seg.mss
-            if isn is None:
-                isn = (seg.seq - 1) & 0xFFFFFFFF
-        elif flags & SYN:
-            r_wscale = seg.wscale
-            if seg.mss and not mss:
-                mss = seg.mss
-        if flags & SYN:
-            if from_sender and rep.sender_syn_ns is None:
-                rep.sender_syn_ns = seg.ts_ns
-                rep.sender_opened = rep.receiver_syn_ns is None
-            elif from_receiver and rep.receiver_syn_ns is None:
-                rep.receiver_syn_ns = seg.ts_ns
-        elif (rep.handshake_ack_ns is None and rep.sender_syn_ns is not None and rep.receiver_syn_ns is not None
-              and flags & ACK):
-            rep.handshake_ack_ns = seg.ts_ns
-        if flags & SYN:
-            # scaling is on once both SYNs carried the option, whichever side sent first
-            # (the receiver's SYN comes first in a download)
-            scale_on = s_wscale is not None and r_wscale is not None
-            if scale_on:
-                r_scale, s_scale = r_wscale or 0, s_wscale or 0
-        if isn is None:
-            continue
-        length = max(seg.seglen, 0)
-        if from_sender and length > 0 and not flags & RST:
-            rel = seq_diff(seg.seq, isn)
-            end = rel + length
-            retrans = rel < snd_max
-            if end > snd_max:
-                snd_max = end
-            bif = snd_max - snd_una
-            sent_append(SentSegment(seg.frame_number, seg.ts_ns, rel, length, bif, retrans, last_window,
-                                    seg.ts_ecr))
-            mss = mss if mss else max(mss, length)
-            if retrans:
-                # the earliest first send of a segment not yet acknowledged (snd_una only grows:
-                # an acknowledged one leaves the heap for good)
-                while first_heap and first_heap[0][1] + 1 <= snd_una:
-                    heapq.heappop(first_heap)
-                prev = first_heap[0][0] if first_heap else None
-                kind = "fast-retransmit" if dup_count >= 3 and last_ack_val == rel else "timeout"
-                rep.losses.append(LossEpisode(seg.frame_number, seg.ts_ns, rel, kind,
-                                              dup_count if last_ack_val == rel else 0,
-                                              seg.ts_ns - prev if prev is not None else 0, None))
-                pending_loss.append(len(rep.losses) - 1)
-                if recovery_until is None:
-                    recovery_until = snd_max
-                _outstanding(out, out_ends, end, seg.ts_ns, True)
-                for k in out_ends[bisect.bisect_right(out_ends, rel):bisect.bisect_right(out_ends, end)]:
-                    out[k] = (out[k][0], True)
-            else:
-                _outstanding(out, out_ends, end, seg.ts_ns, False)
-            if end - 1 not in first_tx:
-                first_tx[end - 1] = seg.ts_ns
-                heapq.heappush(first_heap, (seg.ts_ns, end - 1))
-        elif from_receiver and flags & ACK and not flags & RST:
-            rel_ack = seq_diff(seg.ack, isn)
-            if flags & FIN and rel_ack > snd_max:
-                rel_ack = snd_max
-            window = seg.window << (r_scale if scale_on and not flags & SYN else 0)
-            dup = length == 0 and not flags & (FIN | RST) and rel_ack == last_ack_val and window == last_window
-            if rel_ack > last_ack_val:
-                dup_count = 0
-                hit = out.get(rel_ack)
-                covered = bisect.bisect_right(out_ends, rel_ack)  # out_ends[:covered] <= rel_ack
-                # Karn: the ACK ends a segment sent once, and no earlier one was re-sent
-                if hit is not None and not hit[1] and not any(out[k][1] for k in out_ends[:covered] if k < rel_ack):
-                    rep.rtt_samples.append((seg.frame_number, seg.ts_ns, seg.ts_ns - hit[0]))
-                for k in out_ends[:covered]:
-                    del out[k]
-                del out_ends[:covered]
-                last_ack_val = rel_ack
-            elif dup:
-                dup_count += 1
-            snd_una = max(snd_una, rel_ack)
-            last_window = window
-            sacks = tuple((seq_diff(lo, isn), seq_diff(hi, isn)) for lo, hi in seg.sack_blocks) \
-                if seg.sack_blocks else ()
-            acks_append(AckEvent(seg.frame_number, seg.ts_ns, rel_ack, window, dup, sacks,
-                                 bool(flags & ECE) and not flags & SYN, seg.ts_val))
-            if recovery_until is not None and rel_ack >= recovery_until:
-                for i in pending_loss:
-                    loss = rep.losses[i]
-                    rep.losses[i] = LossEpisode(loss.frame, loss.ts_ns, loss.seq, loss.kind,
-                                                loss.dupacks, loss.rto_ns, seg.ts_ns)
-                pending_loss.clear()
-                recovery_until = None
-    del s_scale
-    rep.mss = mss or 1460
-    rep.min_rtt_ns = min((r for _, _, r in rep.rtt_samples), default=None)
+    rep = report_of(scan_segments(list(segs), sender, receiver), sender, receiver)
     if flights:
         _flights(rep)
     return rep
 
 
-def _outstanding(out: dict[int, tuple[int, bool]], ends: list[int], end: int, ts_ns: int, retrans: bool) -> None:
-    """Record a segment ending at ``end`` as outstanding (the last send of an end wins)."""
-    if end not in out:
-        bisect.insort(ends, end)
-    out[end] = (ts_ns, retrans)
+@dataclass(slots=True)
+class DirectionColumns:
+    """One direction's trace as columns (:func:`pcapkit.tcpflow.cckernel.scan_direction`'s
+    output): rows of ``sent`` (:data:`~pcapkit.tcpflow.cckernel.SENT_FIELDS`), ``acks``
+    (``ACK_FIELDS``; their SACK blocks are rows of ``sacks``, relative [left, right)),
+    ``rtt`` (``RTT_FIELDS``: Karn's samples) and ``losses`` (``LOSS_FIELDS``); -1 where a
+    value is absent. What :class:`CongestionReport` holds as Python objects."""
+
+    sent: np.ndarray
+    acks: np.ndarray
+    sacks: np.ndarray
+    rtt: np.ndarray
+    losses: np.ndarray
+    mss: int
+    min_rtt_ns: int | None
+    sender_syn_ns: int | None
+    receiver_syn_ns: int | None
+    handshake_ack_ns: int | None
+    sender_opened: bool
+
+    def handshake(self, sender: tuple[str, int], receiver: tuple[str, int]) -> CongestionReport:
+        """A report with the handshake's facts and none of the rows (what tells the vantage)."""
+        return CongestionReport(sender, receiver, self.mss, self.min_rtt_ns, sender_syn_ns=self.sender_syn_ns,
+                                receiver_syn_ns=self.receiver_syn_ns, handshake_ack_ns=self.handshake_ack_ns,
+                                sender_opened=self.sender_opened)
+
+
+def scan_table(table: SegmentTable, sender: tuple[int, int], receiver: tuple[int, int],
+               rows: np.ndarray | None = None, *, compiled: bool | None = None) -> DirectionColumns:
+    """:func:`analyse_direction` of the rows of ``table`` (one connection, in capture
+    order; ``rows``: only those, sorted indices), ``sender`` and ``receiver`` as (address
+    code, port), as columns. Only the columns the scan reads are gathered."""
+    columns = [table.frame, table.ts_ns, table.src, table.sport, table.dst, table.dport, table.seq, table.ack,
+               table.flags, table.window, table.seglen, table.mss, table.wscale, table.tsval, table.tsecr,
+               table.sack_n, table.sack_rows()]
+    if rows is not None:
+        columns = [c[rows] for c in columns]
+    return _scan(columns, table.sack_l, table.sack_r, sender, receiver, compiled)
+
+
+def scan_segments(segs: list[Segment], sender: tuple[str, int], receiver: tuple[str, int], *,
+                  compiled: bool | None = None) -> DirectionColumns:
+    """:func:`scan_table` of segments given as :class:`Segment` values."""
+    codes: dict[str, int] = {}
+    src = [codes.setdefault(s.src, len(codes)) for s in segs]
+    dst = [codes.setdefault(s.dst, len(codes)) for s in segs]
+
+    def ints(values: Iterable[int | None]) -> np.ndarray:
+        return np.fromiter((-1 if v is None else v for v in values), dtype=np.int64, count=len(segs))
+
+    width = max((len(s.sack_blocks) for s in segs), default=0)
+    with_sack = [s.sack_blocks for s in segs if s.sack_blocks]
+    sack_l = np.zeros((len(with_sack), max(width, 1)), np.int64)
+    sack_r = np.zeros_like(sack_l)
+    for row, blocks in enumerate(with_sack):
+        for b, (left, right) in enumerate(blocks):
+            sack_l[row, b], sack_r[row, b] = left, right
+    sack_n = ints(len(s.sack_blocks) for s in segs)
+    columns = [ints(s.frame_number for s in segs), ints(s.ts_ns for s in segs), np.asarray(src, np.int64),
+               ints(s.sport for s in segs), np.asarray(dst, np.int64), ints(s.dport for s in segs),
+               ints(s.seq for s in segs), ints(s.ack for s in segs), ints(s.flags for s in segs),
+               ints(s.window for s in segs), ints(s.seglen for s in segs), ints(s.mss for s in segs),
+               ints(s.wscale for s in segs), ints(s.ts_val for s in segs), ints(s.ts_ecr for s in segs), sack_n,
+               np.cumsum(sack_n > 0) - 1]
+    s_code, r_code = codes.get(sender[0], -2), codes.get(receiver[0], -3)
+    return _scan(columns, sack_l, sack_r, (s_code, sender[1]), (r_code, receiver[1]), compiled)
+
+
+def _scan(columns: list[np.ndarray], sack_l: np.ndarray, sack_r: np.ndarray, sender: tuple[int, int],
+          receiver: tuple[int, int], compiled: bool | None) -> DirectionColumns:
+    from pcapkit.tcpflow import cckernel as k
+    from pcapkit.tcpflow import jit
+
+    compiled = jit.use_compiled(compiled)
+    n = int(columns[0].shape[0])
+    z = np.int64
+    sent, acks = np.zeros((n, len(k.SENT_FIELDS)), z), np.zeros((n, len(k.ACK_FIELDS)), z)
+    sacks = np.zeros((n * sack_l.shape[1] if sack_l.size else 0, 2), z)
+    rtt, losses = np.zeros((n, len(k.RTT_FIELDS)), z), np.zeros((n, len(k.LOSS_FIELDS)), z)
+    karn, heap = np.zeros((n + 1, 3), z), np.zeros((n + 1, 2), z)
+    firsts, seen = np.zeros(n + 1, z), np.zeros(1 << max(int(2 * n + 2).bit_length(), 4), z)
+    info = np.zeros(k.INFO_SIZE, z)
+    args = columns if compiled else [c.tolist() for c in columns]
+    k.kernel(k.make_scan, compiled)(*args, sack_l, sack_r, int(sack_l.shape[1]), int(sender[0]), int(sender[1]),
+                                    int(receiver[0]), int(receiver[1]), sent, acks, sacks, rtt, losses, karn,
+                                    heap, firsts, seen, info)
+    del karn, heap, firsts, seen
+    rtt = rtt[:info[k.I_RTT]].copy()
+
+    def time(value: int) -> int | None:
+        return None if value < 0 else int(value)
+
+    return DirectionColumns(sent[:info[k.I_SENT]].copy(), acks[:info[k.I_ACKS]].copy(),
+                            sacks[:info[k.I_SACKS]].copy(), rtt, losses[:info[k.I_LOSSES]].copy(),
+                            int(info[k.I_MSS]) or 1460, int(rtt[:, 2].min()) if len(rtt) else None,
+                            time(info[k.I_SENDER_SYN]), time(info[k.I_RECEIVER_SYN]),
+                            time(info[k.I_HANDSHAKE_ACK]), bool(info[k.I_SENDER_OPENED]))
+
+
+def report_of(dc: DirectionColumns, sender: tuple[str, int], receiver: tuple[str, int]) -> CongestionReport:
+    """The :class:`CongestionReport` of ``dc`` (one Python value per segment, ACK, loss)."""
+    rep = dc.handshake(sender, receiver)
+    rep.rtt_samples = [(f, t, r) for f, t, r in dc.rtt.tolist()]
+    rep.sent = [SentSegment(f, t, s, ln, b, bool(r), w, None if e < 0 else e)
+                for f, t, s, ln, b, r, w, e in dc.sent.tolist()]
+    sacks = [tuple(b) for b in dc.sacks.tolist()]
+    rep.acks = [AckEvent(f, t, a, w, bool(d), tuple(sacks[first:first + count]) if count else (), bool(e),
+                         None if v < 0 else v)
+                for f, t, a, w, d, e, v, first, count in dc.acks.tolist()]
+    rep.losses = [LossEpisode(f, t, s, "timeout" if timeout else "fast-retransmit", d, rto,
+                              None if rec < 0 else rec)
+                  for f, t, s, timeout, d, rto, rec in dc.losses.tolist()]
+    return rep
+
+
+def columns_of(rep: CongestionReport) -> DirectionColumns:
+    """The :class:`DirectionColumns` of ``rep`` (:func:`report_of` backwards)."""
+    def rows(values: Sequence[Sequence[int]], width: int) -> np.ndarray:
+        return np.array(values, dtype=np.int64).reshape(len(values), width)
+
+    sent = rows([(s.frame, s.ts_ns, s.seq, s.length, s.bytes_in_flight, s.retransmission, s.window,
+                  -1 if s.ts_ecr is None else s.ts_ecr) for s in rep.sent], 8)
+    sacks: list[tuple[int, int]] = []
+    acks = []
+    for a in rep.acks:
+        acks.append((a.frame, a.ts_ns, a.ack, a.window, a.duplicate, a.ece, -1 if a.ts_val is None else a.ts_val,
+                     len(sacks), len(a.sacks)))
+        sacks.extend(a.sacks)
+    losses = rows([(e.frame, e.ts_ns, e.seq, e.kind == "timeout", e.dupacks, e.rto_ns,
+                    -1 if e.recovered_ns is None else e.recovered_ns) for e in rep.losses], 7)
+    return DirectionColumns(sent, rows(acks, 9), rows(sacks, 2), rows(rep.rtt_samples, 3), losses, rep.mss,
+                            rep.min_rtt_ns, rep.sender_syn_ns, rep.receiver_syn_ns, rep.handshake_ack_ns,
+                            rep.sender_opened)
 
 
 def _flights(rep: CongestionReport) -> None:
