@@ -34,6 +34,18 @@ def passes(header: Header, values: dict[str, np.ndarray], checks: str = "valid")
     return hit
 
 
+# UDP ports whose payload tshark dissects into IP / Ethernet again (tunnels)
+TUNNEL_UDP_PORTS = frozenset({4789, 6081, 2152, 3544, 1701, 4500, 4341, 5246, 5247, 8472, 1293,
+                              6633, 6653, 4754, 5555, 2123, 3386, 6635})  # 6635: MPLS in UDP
+# internal columns for the segment source (not part of the packets table): where the TCP
+# header starts in the frame, and the transport protocol after IPv6 extension headers
+TCP_OFFSET = "pcapkit.tcp_offset"
+TRANSPORT_PROTO = "pcapkit.transport_proto"
+# internal column: where the IPv4 header starts, on rows marked only because they are a
+# fragment captured whole (the link and IP columns are complete; the per-packet paths need
+# only the reassembly bookkeeping unless the fragment completes a datagram)
+FRAGMENT_IP_OFFSET = "pcapkit.fragment_ip_offset"
+
 _DTYPES: dict[str, Any] = {name: dtypes.numpy_dtype(spec) for name, spec in dtypes.specs().items()}
 
 

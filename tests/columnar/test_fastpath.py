@@ -1,0 +1,54 @@
+"""The one-pass decoder of the common shape (:mod:`pcapkit.columnar.fastpath`) gives the
+general decoder's columns: every value, validity mask, fallback mark and internal column,
+on every capture of the corpus and of ``captures/`` (the general decoder is the one the
+tshark parity tests check row by row)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import capture_files, corpus_files, corpus_id
+
+from pcapkit.capture.batch import iter_records
+from pcapkit.capture.compiled import numba_installed
+from pcapkit.columnar import decode
+from pcapkit.errors import PcapkitError
+
+pytestmark = pytest.mark.skipif(not numba_installed(), reason="the one-pass decoder is compiled by numba")
+FILES = corpus_files() + capture_files()
+
+
+def _same(path: Path) -> int:
+    """Compare both decoders on every batch of ``path``; the rows the fast path took."""
+    taken = 0
+    try:
+        for rb in iter_records(str(path), max_packets=4096):
+            fast = decode.decode_batch(rb)
+            general = decode.decode_batch(rb, fast=False)
+            assert np.array_equal(fast.fallback, general.fallback)
+            names = {n for n in (*fast.values, *general.values) if general.valid.get(n, fast.valid.get(n)).any()
+                     or fast.valid.get(n, general.valid.get(n)).any()}
+            for name in names:
+                assert name in fast.values and name in general.values, name
+                assert fast.values[name].dtype == general.values[name].dtype, name
+                assert np.array_equal(fast.valid[name], general.valid[name]), name
+                assert np.array_equal(fast.values[name], general.values[name]), name
+            if "ip.version" in fast.valid:
+                taken += int(fast.valid["ip.version"].sum())
+    except PcapkitError:
+        pass  # a damaged file: the batches before the damage were compared
+    return taken
+
+
+@pytest.mark.parametrize("path", FILES, ids=[corpus_id(p) for p in FILES])
+def test_same_columns_as_general_decoder(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(decode, "FAST_MIN_ROWS", 1)  # small traces take the fast path too
+    _same(path)
+
+
+def test_fast_path_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The comparison above is not vacuous: the fast path decodes most TCP frames."""
+    monkeypatch.setattr(decode, "FAST_MIN_ROWS", 1)
+    assert _same(next(p for p in FILES if p.name == "NAT_ISP_side.pcap")) > 100
