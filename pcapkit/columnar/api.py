@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pcapkit.capture.batch import DEFAULT_CHUNK_BYTES, RecordBatch, iter_records
+from pcapkit.capture.compiled import compiled_kernels
 from pcapkit.columnar import application as _app
 from pcapkit.columnar import dtypes as _dt
 from pcapkit.columnar.decode import Columns, decode_batch
@@ -130,8 +131,13 @@ def _decoded(path: str | Path, chunk_packets: int, chunk_bytes: int, fallback: b
     ``application``, the application columns of the frames that can carry them)."""
     session: Any = None
     app_session: Any = None
+    decoder = None
+    if use_numba is not False and compiled_kernels():
+        from pcapkit.columnar.fastpath import RecordDecoder
+
+        decoder = RecordDecoder()
     for rb in iter_records(str(path), chunk_bytes=chunk_bytes, max_packets=chunk_packets,
-                           use_numba=use_numba):
+                           use_numba=use_numba, decoder=decoder):
         cols = decode_batch(rb)
         if fallback and bool(cols.fallback.any()):
             from pcapkit.columnar import perpacket

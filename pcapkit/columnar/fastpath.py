@@ -17,6 +17,10 @@ compares the merged columns with the general decoder's alone on every capture of
 
 from __future__ import annotations
 
+import hashlib
+import re
+import types
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,12 +31,10 @@ from pcapkit.columnar.columns import (
     TRANSPORT_PROTO,
     TUNNEL_UDP_PORTS,
     Columns,
-    option_walk,
-    passes,
 )
 from pcapkit.proto import consts as c
 from pcapkit.proto import ethernet, ipv4, tcp, tcp_options, udp
-from pcapkit.proto.spec import Header
+from pcapkit.proto.spec import Check, Field, Header
 
 I64 = np.int64
 LINKTYPE_ETHERNET = 1
@@ -46,6 +48,7 @@ TCP_FIELDS = ("tcp.srcport", "tcp.dstport", "tcp.seq_raw", "tcp.ack_raw", "tcp.h
 UDP_FIELDS = ("udp.srcport", "udp.dstport", "udp.length")
 LAYERS: tuple[tuple[Header, tuple[str, ...]], ...] = (
     (ethernet.HEADER, ETH_FIELDS), (ipv4.HEADER, IPV4_FIELDS), (tcp.HEADER, TCP_FIELDS), (udp.HEADER, UDP_FIELDS))
+OPTION_FIELDS = tcp_options.COLUMNS  # the option walk's columns (values and presence)
 LAYER_ETH, LAYER_IP, LAYER_TCP, LAYER_UDP = range(4)
 # output groups: the numpy dtype of the matrix a field's column is a row of
 GROUPS = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.uint32), np.dtype(np.uint64), np.dtype(bool))
@@ -60,197 +63,321 @@ def _group(name: str, ftype: str) -> int:
     return GROUPS.index(dtype)
 
 
-def _layout() -> tuple[np.ndarray, dict[str, tuple[int, int]], list[int]]:
-    """The kernel's table (one row per field: layer, offset, size, shift, mask, scale,
-    output group, row in the group's matrix), each field's (group, row), the group sizes."""
-    rows = []
-    where: dict[str, tuple[int, int]] = {}  # (dict order: the table's rows)
+def _places() -> tuple[dict[str, tuple[int, int]], list[int]]:
+    """Each field's (group, row in the group's matrix), and the group sizes."""
+    where: dict[str, tuple[int, int]] = {}
     counts = [0] * len(GROUPS)
-    for layer, (header, names) in enumerate(LAYERS):
+    for header, names in LAYERS:
         for name in names:
-            f = header[name]
-            group = _group(name, f.ftype)
+            group = _group(name, header[name].ftype)
             where[name] = (group, counts[group])
-            rows.append((layer, f.off, f.size, f.shift, f.bitmask >> f.shift, f.scale, group, counts[group]))
             counts[group] += 1
-    return np.array(rows, dtype=I64), where, counts
+    for name in OPTION_FIELDS:
+        group = _group(name, "uint")
+        where[name] = (group, counts[group])
+        counts[group] += 1
+    return where, counts
 
 
-LAYOUT, WHERE, GROUP_SIZES = _layout()
+WHERE, GROUP_SIZES = _places()
 assert isinstance(ethernet.HEADER.length, int)
 ETH_LEN = ethernet.HEADER.length
+OUTPUTS = ("o8", "o16", "o32", "o64", "ob")  # the kernel's matrices, by group
 
 
+# --------------------------------------------------------------------------------------
+# the kernel's source, generated from the declarations
+
+def _var(name: str) -> str:
+    return "f_" + name.replace(".", "_")
 
 
-def _index(name: str) -> int:
-    """The row of ``name`` in LAYOUT."""
-    return list(WHERE).index(name)
+def _value(f: Field, at: str) -> str:
+    """Source of ``f``'s value in the header starting at ``buf[at]``: its bytes big-endian,
+    then ``((raw >> shift) & mask) * scale`` (``!= 0`` for a flag)."""
+    raw = " | ".join(f"(np.int64(buf[{at} + {f.off + j}]) << {8 * (f.size - 1 - j)})" for j in range(f.size))
+    expr = f"(({raw}) >> {f.shift}) & {f.bitmask >> f.shift:#x}"
+    if f.scale != 1:
+        expr = f"({expr}) * {f.scale}"
+    return f"({expr}) != 0" if f.ftype == "bool" else expr
 
 
-# the constants of the structure the kernel follows (where each header starts, which
-# values lead to the next); only places, not validity: that is checked afterwards
-SHAPE = np.array([
-    LINKTYPE_ETHERNET, ethernet.HEADER.min_len, ETH_LEN,
-    c.ETHERTYPE_IPV4, ipv4.HEADER.min_len, c.IPPROTO_TCP, c.IPPROTO_UDP, tcp.HEADER.min_len, udp.HEADER.min_len,
-    _index("eth.type"), _index("ip.hdr_len"), _index("ip.proto"),
-], dtype=I64)
+def _check(check: Check) -> str:
+    """A declared check over the locals holding its fields' values."""
+    source = check.expr
+    for name in sorted(check.names, key=len, reverse=True):
+        source = re.sub(rf"(?<![\w.]){re.escape(name)}(?![\w.])", _var(name), source)
+    return f"({source})"
 
 
-def _read(buf: Any, base: Any, lay: Any, k: int) -> Any:
-    raw = 0
-    at = base + lay[k, 1]
-    for j in range(lay[k, 2]):
-        raw = (raw << 8) | buf[at + j]
-    return ((raw >> lay[k, 3]) & lay[k, 4]) * lay[k, 5]
+def _all(checks: tuple[Check, ...]) -> str:
+    return " and ".join(_check(c) for c in checks) or "True"
 
 
-def fast_kernel(buf: Any, data_off: Any, caplen: Any, linktype: Any, lay: Any, shape: Any, o8: Any, o16: Any,
-                o32: Any, o64: Any, ob: Any, kind: Any, l4off: Any) -> None:
-    """For every record: the fields of ``lay`` of each layer it reaches (Ethernet, IPv4 in
-    it, TCP or UDP in that) written into row ``lay[k, 7]`` of the matrix of group
-    ``lay[k, 6]``, zero for the layers it does not reach; ``kind`` the transport reached
-    and ``l4off`` where it starts. Reached means: the bytes are captured and the type /
-    protocol fields lead there (see ``SHAPE``); nothing is checked beyond that."""
-    lt_eth, eth_min, eth_len, et_ipv4, ip_min = shape[0], shape[1], shape[2], shape[3], shape[4]
-    p_tcp, p_udp, tcp_min, udp_min = shape[5], shape[6], shape[7], shape[8]
-    k_etype, k_hl, k_proto = shape[9], shape[10], shape[11]
-    for i in range(data_off.shape[0]):
-        p = data_off[i]
-        cap = caplen[i]
-        reach = -1  # the last layer reached
-        l4 = 0
-        if linktype[i] == lt_eth and cap >= eth_min:
-            reach = 0
-            if _read(buf, p, lay, k_etype) == et_ipv4 and cap >= eth_len + ip_min:
-                reach = 1
-                l4 = eth_len + _read(buf, p + eth_len, lay, k_hl)
-                proto = _read(buf, p + eth_len, lay, k_proto)
-                if proto == p_tcp and cap >= l4 + tcp_min:
-                    reach = 2
-                elif proto == p_udp and cap >= l4 + udp_min:
-                    reach = 3
-        for k in range(lay.shape[0]):
-            layer = lay[k, 0]
-            v = 0
-            if layer == 0 and reach >= 0:
-                v = _read(buf, p, lay, k)
-            elif layer == 1 and reach >= 1:
-                v = _read(buf, p + eth_len, lay, k)
-            elif layer >= 2 and reach == layer:
-                v = _read(buf, p + l4, lay, k)
-            group = lay[k, 6]
-            row = lay[k, 7]
-            if group == 0:
-                o8[row, i] = v
-            elif group == 1:
-                o16[row, i] = v
-            elif group == 2:
-                o32[row, i] = v
-            elif group == 3:
-                o64[row, i] = v
-            else:
-                ob[row, i] = v != 0
-        kind[i] = reach - 1 if reach >= 2 else 0
-        l4off[i] = l4 if reach >= 2 else 0
+def _any(checks: tuple[Check, ...]) -> str:
+    return " or ".join(_check(c) for c in checks) or "False"
 
 
-_KERNEL: Any = None
+def _reads(header: Header, names: tuple[str, ...], at: str, pad: str) -> list[str]:
+    return [f"{pad}{_var(n)} = {_value(header[n], at)}" for n in names]
 
 
-def _kernel() -> Any:
-    global _KERNEL
-    if _KERNEL is None:
-        import types
+def _writes(names: tuple[str, ...], pad: str, zero: bool = False) -> list[str]:
+    out = []
+    for name in names:
+        group, row = WHERE[name]
+        value = ("False" if GROUPS[group] == np.dtype(bool) else "0") if zero else _var(name)
+        out.append(f"{pad}{OUTPUTS[group]}[{row}, i] = {value}")
+    return out
 
+
+SACK_PERM = OPTION_FIELDS[tcp_options.COL_SACK_PERM]
+OPTIONS_AT = 20  # options follow the fixed TCP header (tcp_options.walk_options starts there)
+
+
+def _option_writes(pad: str, zero: bool = False) -> list[str]:
+    out = []
+    for col, name in enumerate(OPTION_FIELDS):
+        group, row = WHERE[name]
+        if zero:
+            value = "False" if GROUPS[group] == np.dtype(bool) else "0"
+        else:
+            value = f"sv[0, {col}] != 0" if GROUPS[group] == np.dtype(bool) else f"sv[0, {col}]"
+        out.append(f"{pad}{OUTPUTS[group]}[{row}, i] = {value}")
+        out.append(f"{pad}ov[{col}, i] = {'False' if zero else f'sh[0, {col}]'}")
+    return out
+
+
+def kernel_source(digest: str) -> str:
+    """Three functions: ``fast_row`` decodes one record (the fields of Ethernet / IPv4 /
+    TCP or UDP read into locals, the general decoder's conditions for decoding the row
+    whole: the headers' declared checks, captured and stated lengths, no fragment, no
+    tunnel port, TCP options walked by :func:`pcapkit.proto.tcp_options.walk_options` and
+    none odd; then the values written into the matrices, zeros and ``kind`` 0 for any
+    other row); ``fast_loop`` calls it on the records of a batch; ``fast_walk`` on each
+    record as the pcap record walk (:mod:`pcapkit.capture.record_walk`) finds it, so the
+    record's bytes are read while they are in the cache."""
+    ip, th, uh, eh = ipv4.HEADER, tcp.HEADER, udp.HEADER, ethernet.HEADER
+    assert not isinstance(ip.length, int) and ip.pdu_len is not None and not isinstance(th.length, int)
+    assert ip.length.bias == 0 and th.length.bias == 0 and ip.length.scale == 1 and th.length.scale == 1
+    assert th.min_len <= OPTIONS_AT
+    p4 = " " * 4
+    outs = "o8, o16, o32, o64, ob, ov, kind, l4off, tproto, tcplen, st1, hl1, sv, sh, sodd"
+    body = ["k = 0",
+            f"if lt == {LINKTYPE_ETHERNET} and cap >= {eh.min_len}:",
+            *_reads(eh, ETH_FIELDS, "p", p4),
+            f"    if {_var('eth.type')} == {c.ETHERTYPE_IPV4} and cap >= {ETH_LEN + ip.min_len}:",
+            f"        q = p + {ETH_LEN}",
+            *_reads(ip, IPV4_FIELDS, "q", p4 * 2),
+            f"        hl = {_var(ip.length.field)}",
+            f"        total = {_var(ip.pdu_len[0])}",
+            f"        reported = wire - {ETH_LEN}",
+            f"        if ({_all(ip.valid)}) and not ({_any(ip.slow)}) and cap >= {ETH_LEN} + hl \\",
+            "                and total != 0 and reported >= hl:",
+            "            plen = min(total, reported) - hl",
+            f"            l4 = {ETH_LEN} + hl",
+            "            t = p + l4",
+            f"            if {_var('ip.proto')} == {c.IPPROTO_TCP} and cap >= l4 + {th.min_len} "
+            f"and plen >= {th.min_len}:",
+            *_reads(th, TCP_FIELDS, "t", p4 * 4),
+            f"                doff = {_var(th.length.field)}",
+            f"                if ({_all(th.valid)}) and doff <= plen and cap >= l4 + doff:",
+            "                    k = 1",
+            f"                    for col in range({len(OPTION_FIELDS)}):",
+            "                        sv[0, col] = 0",
+            "                        sh[0, col] = False",
+            f"                    if doff > {OPTIONS_AT}:",
+            "                        st1[0] = t",
+            "                        hl1[0] = doff",
+            "                        sodd[0] = False",
+            "                        walk_options(buf, st1, hl1, sv, sh, sodd)",
+            "                        if sodd[0]:",
+            "                            k = 0",
+            f"            elif {_var('ip.proto')} == {c.IPPROTO_UDP} and cap >= l4 + {uh.min_len} "
+            f"and plen >= {uh.min_len}:",
+            *_reads(uh, UDP_FIELDS, "t", p4 * 4),
+            "                k = 2",
+            "                for port in tunnels:",
+            f"                    if {_var('udp.srcport')} == port or {_var('udp.dstport')} == port:",
+            "                        k = 0",
+            "kind[i] = k",
+            "if k == 0:",
+            *_writes((*ETH_FIELDS, *IPV4_FIELDS, *TCP_FIELDS, *UDP_FIELDS), p4, zero=True),
+            *_option_writes(p4, zero=True),
+            "    l4off[i] = 0",
+            "    tproto[i] = 0",
+            "    tcplen[i] = 0",
+            "else:",
+            *_writes((*ETH_FIELDS, *IPV4_FIELDS), p4),
+            f"    tproto[i] = {_var('ip.proto')}",
+            "    if k == 1:",
+            *_writes(TCP_FIELDS, p4 * 2),
+            *_writes(UDP_FIELDS, p4 * 2, zero=True),
+            *_option_writes(p4 * 2),
+            "        l4off[i] = l4",
+            "        tcplen[i] = plen - doff",
+            "    else:",
+            *_writes(TCP_FIELDS, p4 * 2, zero=True),
+            *_writes(UDP_FIELDS, p4 * 2),
+            *_option_writes(p4 * 2, zero=True),
+            "        l4off[i] = 0",
+            "        tcplen[i] = 0"]
+    # the body is written into both loops (a call per record passing some twenty arrays
+    # costs more than the decoding itself)
+    lines = [f"def fast_loop_{digest}(buf, data_off, caplen, wirelen, linktype, tunnels, {outs}):",
+             "    for i in range(data_off.shape[0]):",
+             "        p = data_off[i]",
+             "        cap = caplen[i]",
+             "        wire = wirelen[i]",
+             "        lt = linktype[i]",
+             *(p4 * 2 + line for line in body),
+             "",
+             "",
+             f"def fast_walk_{digest}(buf, pos, big, hdrlen, swap, limit, max_n, off_a, sec_a, frac_a, cap_a, wlen_a,",
+             f"        lt, tunnels, {outs}):",
+             "    i = 0",
+             "    status = 0",
+             "    while i < max_n:",
+             "        got, nxt, status = walk_pcap(buf, pos, big, hdrlen, swap, limit, 1, off_a[i:], sec_a[i:],",
+             "                                     frac_a[i:], cap_a[i:], wlen_a[i:])",
+             "        if got == 0:",
+             "            break",
+             "        pos = nxt",
+             "        p = off_a[i]",
+             "        cap = cap_a[i]",
+             "        wire = wlen_a[i]",
+             *(p4 * 2 + line for line in body),
+             "        i += 1",
+             "    return i, pos, status",
+             ""]
+    return "\n".join(lines)
+
+
+_KERNELS: tuple[Any, Any] | None = None
+
+
+def _kernels() -> tuple[Any, Any]:
+    """(fast_loop, fast_walk) compiled by numba, cached under names that carry the digest
+    of their source and of the walks they call: a changed declaration or walk compiles
+    new ones."""
+    global _KERNELS
+    if _KERNELS is None:
         import numba
 
+        from pcapkit.capture import record_walk
+
+        called = (Path(record_walk.__file__).read_bytes(), Path(tcp_options.__file__).read_bytes())
+        digest = hashlib.sha256(kernel_source("").encode() + b"".join(called)).hexdigest()[:16]
+        # (numba's cache finds the module by __name__)
+        # the walks are inlined into the loops (numba's IR inlining)
+        inline = numba.njit(inline="always")
+        walk = tcp_options.walk_options
+        scope = dict(walk.__globals__, option_at=inline(tcp_options.option_at), u32=inline(tcp_options.u32))
+        namespace: dict[str, Any] = {
+            "np": np, "__name__": __name__,
+            "walk_options": inline(types.FunctionType(walk.__code__, scope, walk.__name__)),
+            "walk_pcap": inline(record_walk._walk_pcap_np)}
+        exec(compile(kernel_source(digest), __file__, "exec"), namespace)
         jit = numba.njit(cache=True, nogil=True)
-        scope = dict(fast_kernel.__globals__, _read=jit(_read))
-        _KERNEL = jit(types.FunctionType(fast_kernel.__code__, scope, fast_kernel.__name__))
-    return _KERNEL
+        for kind in ("loop", "walk"):
+            name = f"fast_{kind}_{digest}"
+            namespace[name] = jit(namespace[name])
+        _KERNELS = namespace[f"fast_loop_{digest}"], namespace[f"fast_walk_{digest}"]
+    return _KERNELS
+
+
+class Outputs:
+    """The arrays the kernels fill for ``n`` records (and their scratch space)."""
+
+    def __init__(self, n: int) -> None:
+        self.mats = [np.empty((count, n), dtype=dt) for count, dt in zip(GROUP_SIZES, GROUPS, strict=True)]
+        self.have = np.empty((len(OPTION_FIELDS), n), dtype=bool)
+        self.kind = np.empty(n, dtype=np.int8)
+        self.l4off = np.empty(n, dtype=np.uint64)
+        self.tproto = np.empty(n, dtype=np.uint64)
+        self.tcplen = np.empty(n, dtype=_dtype("tcp.len"))
+        self.scratch = (np.zeros(1, I64), np.zeros(1, I64), np.zeros((1, len(OPTION_FIELDS)), I64),
+                        np.zeros((1, len(OPTION_FIELDS)), bool), np.zeros(1, bool))
+
+    def args(self) -> tuple[Any, ...]:
+        return (*self.mats, self.have, self.kind, self.l4off, self.tproto, self.tcplen, *self.scratch)
+
+    def cut(self, n: int) -> Outputs:
+        """The first ``n`` records' outputs (views)."""
+        self.mats = [m[:, :n] for m in self.mats]
+        self.have = self.have[:, :n]
+        self.kind, self.l4off, self.tproto, self.tcplen = self.kind[:n], self.l4off[:n], self.tproto[:n], self.tcplen[:n]
+        return self
+
+
+class RecordDecoder:
+    """The pcap record walk with the common shape decoded on the way (see
+    :func:`pcapkit.capture.batch.iter_records`'s ``decoder``): ``walker(linktype)`` is a walk
+    with the record walk's arguments and answer; ``take(n)`` the outputs of its last call."""
+
+    def __init__(self) -> None:
+        self._last: Outputs | None = None
+
+    def walker(self, linktype: int) -> Any:
+        fast_walk = _kernels()[1]
+
+        def walk(buf: np.ndarray, pos: int, big: bool, hdrlen: int, swap: int, limit: int, max_n: int,
+                 off: np.ndarray, sec: np.ndarray, frac: np.ndarray, cap: np.ndarray,
+                 wlen: np.ndarray) -> tuple[int, int, int]:
+            outputs = self._last = Outputs(max_n)
+            return fast_walk(buf, pos, big, hdrlen, swap, limit, max_n, off, sec, frac, cap, wlen, linktype,
+                             TUNNELS, *outputs.args())
+
+        return walk
+
+    def take(self, n: int) -> Outputs:
+        outputs, self._last = self._last, None
+        assert outputs is not None
+        return outputs.cut(n)
+
+
+TUNNELS = np.array(sorted(TUNNEL_UDP_PORTS), dtype=I64)
 
 
 def fast_rows(rb: RecordBatch, out: Columns) -> np.ndarray:
     """Decode the rows of ``rb`` that have the common shape into ``out`` (every field of
-    the packets table and the internal columns the general decoder gives them); returns
-    the rows left to the general decoder (sorted), whose values here are all zero."""
+    the packets table and the internal columns the general decoder gives them; decoded
+    already when the record walk did it, see :class:`RecordDecoder`); returns the rows left
+    to the general decoder (sorted), whose values here are all zero."""
     n = len(rb)
-    mats = [np.empty((count, n), dtype=dt) for count, dt in zip(GROUP_SIZES, GROUPS, strict=True)]
-    kind = np.empty(n, dtype=np.int8)
-    l4off = np.empty(n, dtype=I64)
-    _kernel()(rb.buf, rb.data_off, rb.caplen, rb.linktype, LAYOUT, SHAPE, *mats, kind, l4off)
+    outputs = rb.decoded
+    if not isinstance(outputs, Outputs):
+        outputs = Outputs(n)
+        _kernels()[0](rb.buf, rb.data_off, rb.caplen, rb.wirelen, rb.linktype, TUNNELS, *outputs.args())
+    mats, kind = outputs.mats, outputs.kind
 
     def col(name: str) -> np.ndarray:
         group, row = WHERE[name]
         return mats[group][row]
 
-    cap, wire = rb.caplen, rb.wirelen
-    is_tcp = kind == KIND_TCP
-    is_udp = kind == KIND_UDP
-    ip = ipv4.HEADER
-    eth_len = ETH_LEN
-    names = {n for check in (*ip.valid, *ip.slow) for n in check.names}
-    v = {name: _wide(col(name)) for name in names}
-    assert not isinstance(ip.length, int) and ip.pdu_len is not None
-    hl = ip.length.of(col(ip.length.field).astype(I64))
-    total = col(ip.pdu_len[0]).astype(I64)
-    reported = wire - eth_len
-    # the general decoder's _ipv4 conditions for a row it decodes whole and goes on from
-    ok = (is_tcp | is_udp) & passes(ip, v) & ~passes(ip, v, "slow")
-    ok &= (cap >= eth_len + hl) & (total != 0) & (reported >= hl)
-    plen = np.minimum(total, reported) - hl
-    # _tcp's and _udp's
-    th = tcp.HEADER
-    assert not isinstance(th.length, int)
-    doff = th.length.of(col(th.length.field).astype(I64))
-    tv = {name: _wide(col(name)) for check in th.valid for name in check.names}
-    tcp_ok = is_tcp & ok & (plen >= th.min_len) & passes(th, tv) & (doff <= plen) & (cap >= l4off + doff)
-    tunnels = list(TUNNEL_UDP_PORTS)
-    udp_ok = is_udp & ok & (plen >= udp.HEADER.min_len) & ~np.isin(col("udp.srcport"), tunnels) \
-        & ~np.isin(col("udp.dstport"), tunnels)
-    # TCP options: a row with an odd option is the general decoder's
-    opt_rows = np.flatnonzero(tcp_ok & (doff > th.min_len))
-    opt_values = np.zeros((opt_rows.size, len(tcp_options.COLUMNS)), dtype=I64)
-    opt_have = np.zeros((opt_rows.size, len(tcp_options.COLUMNS)), dtype=bool)
-    odd = np.zeros(opt_rows.size, dtype=bool)
-    if opt_rows.size:
-        option_walk(True)(rb.buf, rb.data_off[opt_rows] + l4off[opt_rows], doff[opt_rows], opt_values, opt_have, odd)
-        tcp_ok[opt_rows[odd]] = False
-    done = tcp_ok | udp_ok
+    done = kind != KIND_NONE
     rest = np.flatnonzero(~done)
-    tcp_ok &= done
-    if rest.size:
-        for m in mats:
-            m[:, rest] = 0
     if rest.size == n:
         return rest
     for name in (*ETH_FIELDS, *IPV4_FIELDS):
         _put(out, name, col(name), done)
+    tcp_ok = kind == KIND_TCP
     if tcp_ok.any():
         for name in TCP_FIELDS:
             _put(out, name, col(name), tcp_ok)
-        _put(out, TCP_OFFSET, np.where(tcp_ok, l4off, 0).astype(np.uint64), tcp_ok)
-        _put(out, "tcp.len", np.where(tcp_ok, plen - doff, 0).astype(_dtype("tcp.len")), tcp_ok)
-        _put(out, "tcp.options.sack_perm", np.zeros(n, dtype=bool), tcp_ok)
-        keep = ~odd
-        opt_rows, opt_values, opt_have = opt_rows[keep], opt_values[keep], opt_have[keep]
-        for k, name in enumerate(tcp_options.COLUMNS):
-            rows = np.flatnonzero(opt_have[:, k])
-            if rows.size:
-                values = opt_values[rows, k].astype(bool) if k == tcp_options.COL_SACK_PERM else opt_values[rows, k]
-                out.set(name, opt_rows[rows], values)
+        _put(out, TCP_OFFSET, outputs.l4off, tcp_ok)
+        _put(out, "tcp.len", outputs.tcplen, tcp_ok)
+        for k, name in enumerate(OPTION_FIELDS):
+            if name == SACK_PERM:
+                _put(out, name, col(name), tcp_ok)   # False where the option is not there
+            elif outputs.have[k].any():
+                _put(out, name, col(name), outputs.have[k])
+    udp_ok = kind == KIND_UDP
     if udp_ok.any():
         for name in UDP_FIELDS:
             _put(out, name, col(name), udp_ok)
-    proto = col("ip.proto")
-    _put(out, TRANSPORT_PROTO, np.where(done, proto, 0).astype(np.uint64), done)
+    _put(out, TRANSPORT_PROTO, outputs.tproto, done)
     return rest
-
-
-def _wide(values: np.ndarray) -> np.ndarray:
-    """Values as the header checks see them (:func:`pcapkit.proto.gather.gather`'s types)."""
-    return values if values.dtype == bool else values.astype(I64)
 
 
 def _dtype(name: str) -> Any:

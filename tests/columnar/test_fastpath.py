@@ -5,6 +5,7 @@ tshark parity tests check row by row)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ from conftest import capture_files, corpus_files, corpus_id
 from pcapkit.capture.batch import iter_records
 from pcapkit.capture.compiled import numba_installed
 from pcapkit.columnar import decode
+from pcapkit.columnar.columns import Columns
+from pcapkit.columnar.fastpath import RecordDecoder
 from pcapkit.errors import PcapkitError
 
 pytestmark = pytest.mark.skipif(not numba_installed(), reason="the one-pass decoder is compiled by numba")
@@ -24,22 +27,27 @@ def _same(path: Path) -> int:
     """Compare both decoders on every batch of ``path``; the rows the fast path took."""
     taken = 0
     try:
-        for rb in iter_records(str(path), max_packets=4096):
-            fast = decode.decode_batch(rb)
+        for rb in iter_records(str(path), max_packets=4096, decoder=RecordDecoder()):
             general = decode.decode_batch(rb, fast=False)
-            assert np.array_equal(fast.fallback, general.fallback)
-            names = {n for n in (*fast.values, *general.values) if general.valid.get(n, fast.valid.get(n)).any()
-                     or fast.valid.get(n, general.valid.get(n)).any()}
-            for name in names:
-                assert name in fast.values and name in general.values, name
-                assert fast.values[name].dtype == general.values[name].dtype, name
-                assert np.array_equal(fast.valid[name], general.valid[name]), name
-                assert np.array_equal(fast.values[name], general.values[name]), name
-            if "ip.version" in fast.valid:
-                taken += int(fast.valid["ip.version"].sum())
+            # decoded on the record walk (pcap files), and by the loop over a batch
+            for fast in (decode.decode_batch(rb), decode.decode_batch(dataclasses.replace(rb, decoded=None))):
+                _compare(fast, general)
+                if "ip.version" in fast.valid:
+                    taken += int(fast.valid["ip.version"].sum())
     except PcapkitError:
         pass  # a damaged file: the batches before the damage were compared
     return taken
+
+
+def _compare(fast: Columns, general: Columns) -> None:
+    assert np.array_equal(fast.fallback, general.fallback)
+    names = {n for n in (*fast.values, *general.values) if general.valid.get(n, fast.valid.get(n)).any()
+             or fast.valid.get(n, general.valid.get(n)).any()}
+    for name in names:
+        assert name in fast.values and name in general.values, name
+        assert fast.values[name].dtype == general.values[name].dtype, name
+        assert np.array_equal(fast.valid[name], general.valid[name]), name
+        assert np.array_equal(fast.values[name], general.values[name]), name
 
 
 @pytest.mark.parametrize("path", FILES, ids=[corpus_id(p) for p in FILES])
