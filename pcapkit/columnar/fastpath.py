@@ -236,19 +236,22 @@ def kernel_source(digest: str) -> str:
              f"def fast_walk_{digest}(buf, pos, big, hdrlen, swap, limit, max_n, off_a, sec_a, frac_a, cap_a, wlen_a,",
              f"        lt, tunnels, {outs}):",
              "    i = 0",
-             "    status = 0",
              "    while i < max_n:",
-             "        got, nxt, status = walk_pcap(buf, pos, big, hdrlen, swap, limit, 1, off_a[i:], sec_a[i:],",
-             "                                     frac_a[i:], cap_a[i:], wlen_a[i:])",
-             "        if got == 0:",
+             "        sec, frac, cap, wire, status = pcap_record(buf, pos, big, hdrlen, swap, limit)",
+             "        if status == 1:",
+             "            return i, pos, 1",
+             "        if status == 2:",
              "            break",
-             "        pos = nxt",
-             "        p = off_a[i]",
-             "        cap = cap_a[i]",
-             "        wire = wlen_a[i]",
+             "        p = pos + hdrlen",
+             "        off_a[i] = p",
+             "        sec_a[i] = sec",
+             "        frac_a[i] = frac",
+             "        cap_a[i] = cap",
+             "        wlen_a[i] = wire",
+             "        pos = p + cap",
              *(p4 * 2 + line for line in body),
              "        i += 1",
-             "    return i, pos, status",
+             "    return i, pos, 0",
              ""]
     return "\n".join(lines)
 
@@ -276,7 +279,7 @@ def _kernels() -> tuple[Any, Any]:
         namespace: dict[str, Any] = {
             "np": np, "__name__": __name__,
             "walk_options": inline(types.FunctionType(walk.__code__, scope, walk.__name__)),
-            "walk_pcap": inline(record_walk._walk_pcap_np)}
+            "pcap_record": inline(record_walk.pcap_record)}
         exec(compile(kernel_source(digest), __file__, "exec"), namespace)
         jit = numba.njit(cache=True, nogil=True)
         for kind in ("loop", "walk"):

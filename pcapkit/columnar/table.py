@@ -14,6 +14,7 @@ arrays of the batches' arrays (no copy at all).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -65,19 +66,22 @@ class AddressCodes:
         """int32 codes of the ``n`` rows (-1: missing); ``low``: the IPv6 low halves."""
         import pandas as pd
 
-        out = np.full(n, -1, dtype=np.int32)
         if keys is None or valid is None:
-            return out
-        sel = np.flatnonzero(valid)
-        if sel.size == 0:
-            return out
+            return np.full(n, -1, dtype=np.int32)
+        every = bool(valid.all())  # (then no row selection: no copy of the keys)
+        sel = None if every else np.flatnonzero(valid)
+        if sel is not None:
+            if sel.size == 0:
+                return np.full(n, -1, dtype=np.int32)
+            keys = keys[sel]
+            low = None if low is None else low[sel]
         if low is None:
-            local, uniques = pd.factorize(keys[sel])
+            local, uniques = pd.factorize(keys)
             keys_seen: list[Any] = np.asarray(uniques).tolist()
         else:
             # an IPv6 address is two 64-bit halves: factorize each, then the pairs
-            ch, uh = pd.factorize(keys[sel])
-            cl, ul = pd.factorize(low[sel])
+            ch, uh = pd.factorize(keys)
+            cl, ul = pd.factorize(low)
             width = max(1, len(ul))
             local, pairs = pd.factorize(ch.astype(np.int64) * width + cl)
             hi_l, lo_l = np.asarray(uh).tolist(), np.asarray(ul).tolist()
@@ -90,6 +94,9 @@ class AddressCodes:
                 code = ids[key] = len(self.texts)
                 self.texts.append(self.text(key))
             lut[i] = code
+        if sel is None:
+            return lut[local]
+        out = np.full(n, -1, dtype=np.int32)
         out[sel] = lut[local]
         return out
 
@@ -116,6 +123,7 @@ class TableBuilder:
         self.pieces: dict[str, list[Any]] = {}
         self.addresses: dict[str, AddressCodes] = {}
         self.fallback = False
+        self._masks: dict[int, Any] = {}  # id(valid) -> its mask, during add (columns share masks)
 
     def _wanted(self, cols: Columns) -> tuple[str, ...]:
         wanted = (*_dt.COLUMNS, *cols.application) if self.columns is None else self.columns
@@ -136,6 +144,7 @@ class TableBuilder:
         n = len(rb)
         self.sizes.append(n)
         specs = _dt.specs()
+        self._masks = {}
         for name in self.names:
             pieces = self.pieces.setdefault(name, [])
             if name in _app.APPLICATION_COLUMNS:
@@ -148,6 +157,7 @@ class TableBuilder:
                 pieces.append(self._piece(name, specs[name].ftype, cols, n))
         if self.fallback:
             self.pieces.setdefault(_dt.FALLBACK, []).append(cols.fallback)
+        self._masks = {}
 
     def _piece(self, name: str, ftype: str, cols: Columns, n: int) -> Any:
         if ftype in _TEXT:
@@ -161,16 +171,29 @@ class TableBuilder:
         values = cols.values.get(name)
         if values is None:
             return None  # no row of the batch has the field
-        np_dtype = np.dtype(bool) if ftype == "bool" else _dt.dtype_for(_dt.specs()[name]).numpy_dtype
-        values = values.astype(np_dtype, copy=False)
+        values = values.astype(_numpy_dtype(name), copy=False)
         valid = cols.valid[name]
+        mask = self._masks.get(id(valid))
+        if mask is None:
+            mask = self._masks[id(valid)] = self._mask(valid)
         if self.arrow:
             import pyarrow as pa
 
-            if bool(valid.all()):
-                return pa.array(values)  # no validity bitmap; the decoder's buffer, not a copy
-            return pa.array(values, mask=~valid)
-        return values, ~valid
+            # the decoder's buffer, not a copy; no validity bitmap when nothing is missing
+            data = np.packbits(values, bitorder="little") if values.dtype == np.dtype(bool) else values
+            return pa.Array.from_buffers(_arrow_type(name), n, [mask, pa.py_buffer(data)])
+        return values, mask.copy()  # (pandas may change a mask in place: one per column)
+
+    def _mask(self, valid: np.ndarray) -> Any:
+        """Arrow's validity bitmap of ``valid`` (None: every value there), or pandas' missing
+        mask."""
+        if not self.arrow:
+            return ~valid
+        if bool(valid.all()):
+            return None
+        import pyarrow as pa
+
+        return pa.py_buffer(np.packbits(valid, bitorder="little"))
 
     def frame(self) -> pd.DataFrame:
         """The DataFrame of every batch added (the pieces are released as columns are made)."""
@@ -232,6 +255,21 @@ class TableBuilder:
         if is_bool:
             return pd.arrays.BooleanArray(values, missing)
         return pd.arrays.IntegerArray(values, missing)
+
+
+@functools.cache
+def _numpy_dtype(name: str) -> np.dtype[Any]:
+    """The numpy dtype of column ``name``'s values (pandas' dtype's, bool for flags)."""
+    spec = _dt.specs()[name]
+    return np.dtype(bool) if spec.ftype == "bool" else np.dtype(_dt.dtype_for(spec).numpy_dtype)
+
+
+@functools.cache
+def _arrow_type(name: str) -> Any:
+    import pyarrow as pa
+
+    dtype = _numpy_dtype(name)
+    return pa.bool_() if dtype == np.dtype(bool) else pa.from_numpy_dtype(dtype)
 
 
 def _concat(pieces: list[Any], total: int | None = None, dtype: Any = None) -> np.ndarray:
