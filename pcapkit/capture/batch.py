@@ -76,6 +76,12 @@ class RecordBatch:
     def __len__(self) -> int:
         return int(self.data_off.shape[0])
 
+    def select(self, rows: np.ndarray) -> RecordBatch:
+        """The records ``rows`` as a batch of their own (the same buffer; not ``decoded``)."""
+        return RecordBatch(self.buf, self.data_off[rows], self.caplen[rows], self.wirelen[rows], self.ts_ns[rows],
+                           self.linktype[rows], self.interface_id[rows], self.first_number, self.end_offset,
+                           self.pcapng, self.snaplen)
+
 
 def iter_records(path: str, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES, max_packets: int = 1 << 20,
                  use_numba: bool | None = None, byte_range: tuple[int, int] | None = None,

@@ -92,6 +92,16 @@ class Columns:
             self.fallback[idx[~ok]] = True
 
 
+def frame_columns(rb: RecordBatch, out: Columns) -> None:
+    """The ``frame.*`` columns the record batch itself gives."""
+    all_idx = np.arange(len(rb), dtype=np.int64)
+    out.set("frame.len", all_idx, rb.wirelen)
+    out.set("frame.cap_len", all_idx, rb.caplen)
+    if rb.pcapng:
+        has_if = np.nonzero(rb.interface_id >= 0)[0]
+        out.set("frame.interface_id", has_if, rb.interface_id[has_if])
+
+
 class Batch:
     # bytes of each record copied up front (see head_rows): Ethernet + IPv4 + TCP with
     # options fit in the first 128 bytes of almost every frame

@@ -32,6 +32,7 @@ from pcapkit.columnar.columns import (
     TUNNEL_UDP_PORTS,
     Batch,
     Columns,
+    frame_columns,
     option_walk,
     passes,
     select,
@@ -99,40 +100,18 @@ def decode_batch(rb: RecordBatch, use_kernel: bool = True, fast: bool = True) ->
     interpreted, the same source. With the compiled loops, ``fast``: the rows of the common
     shape (Ethernet / IPv4 / TCP or UDP) in one compiled pass
     (:mod:`pcapkit.columnar.fastpath`), the others here; same columns."""
-    n = len(rb)
-    if fast and use_kernel and n >= FAST_MIN_ROWS and compiled_kernels():
+    if fast and use_kernel and len(rb) >= FAST_MIN_ROWS and compiled_kernels():
         from pcapkit.columnar import fastpath
 
-        out = Columns(n)
-        _frame_columns(rb, out)
-        rest = fastpath.fast_rows(rb, out)
-        if rest.size:
-            fastpath.merge(out, rest, _decode(_rows(rb, rest), use_kernel))
-        return out
+        return fastpath.decode(rb, lambda part: _decode(part, use_kernel))
     return _decode(rb, use_kernel)
-
-
-def _rows(rb: RecordBatch, rows: np.ndarray) -> RecordBatch:
-    """The records ``rows`` of ``rb`` as a batch of their own (the same buffer)."""
-    return RecordBatch(rb.buf, rb.data_off[rows], rb.caplen[rows], rb.wirelen[rows], rb.ts_ns[rows],
-                       rb.linktype[rows], rb.interface_id[rows], rb.first_number, rb.end_offset, rb.pcapng,
-                       rb.snaplen)
-
-
-def _frame_columns(rb: RecordBatch, out: Columns) -> None:
-    all_idx = np.arange(len(rb), dtype=I64)
-    out.set("frame.len", all_idx, rb.wirelen)
-    out.set("frame.cap_len", all_idx, rb.caplen)
-    if rb.pcapng:
-        has_if = np.nonzero(rb.interface_id >= 0)[0]
-        out.set("frame.interface_id", has_if, rb.interface_id[has_if])
 
 
 def _decode(rb: RecordBatch, use_kernel: bool) -> Columns:
     n = len(rb)
     out = Columns(n)
     b = Batch(rb, use_kernel)
-    _frame_columns(rb, out)
+    frame_columns(rb, out)
     out.mark(np.nonzero(rb.linktype < 0)[0])  # pcapng records that are not packets
 
     l3off = np.zeros(n, dtype=I64)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from pcapkit.columnar.columns import (
     TRANSPORT_PROTO,
     TUNNEL_UDP_PORTS,
     Columns,
+    frame_columns,
 )
 from pcapkit.proto import consts as c
 from pcapkit.proto import ethernet, ipv4, tcp, tcp_options, udp
@@ -340,6 +342,17 @@ class RecordDecoder:
 
 
 TUNNELS = np.array(sorted(TUNNEL_UDP_PORTS), dtype=I64)
+
+
+def decode(rb: RecordBatch, general: Callable[[RecordBatch], Columns]) -> Columns:
+    """The columns of ``rb``: the rows of the common shape from here, the others from the
+    general decoder (``general``, called on a batch of just those rows)."""
+    out = Columns(len(rb))
+    frame_columns(rb, out)
+    rest = fast_rows(rb, out)
+    if rest.size:
+        merge(out, rest, general(rb.select(rest)))
+    return out
 
 
 def fast_rows(rb: RecordBatch, out: Columns) -> np.ndarray:
