@@ -216,8 +216,16 @@ class TableBuilder:
             else:
                 data[name] = self._column(name, pieces, total)
         if self.fallback:
-            flags = _concat(self.pieces.pop(_dt.FALLBACK), total, bool)
-            data[_dt.FALLBACK] = pd.arrays.BooleanArray(flags, np.zeros(total, dtype=bool))
+            pieces = self.pieces.pop(_dt.FALLBACK)
+            if self.arrow:  # bool[pyarrow], as the other flags of the table: one bit a row
+                import pyarrow as pa
+
+                chunks = [pa.Array.from_buffers(pa.bool_(), len(p), [None, pa.py_buffer(np.packbits(p, bitorder="little"))])
+                          for p in pieces]
+                data[_dt.FALLBACK] = pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks, type=pa.bool_()))
+            else:
+                flags = _concat(pieces, total, bool)
+                data[_dt.FALLBACK] = pd.arrays.BooleanArray(flags, np.zeros(total, dtype=bool))
         return pd.DataFrame(data, copy=False)
 
     def _column(self, name: str, pieces: list[Any], total: int) -> Any:
