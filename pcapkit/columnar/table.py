@@ -182,7 +182,7 @@ class TableBuilder:
             # the decoder's buffer, not a copy; no validity bitmap when nothing is missing
             data = np.packbits(values, bitorder="little") if values.dtype == np.dtype(bool) else values
             return pa.Array.from_buffers(_arrow_type(name), n, [mask, pa.py_buffer(data)])
-        return values, mask.copy()  # (pandas may change a mask in place: one per column)
+        return values, mask  # (shared by the columns of the batch: frame() makes one per column)
 
     def _mask(self, valid: np.ndarray) -> Any:
         """Arrow's validity bitmap of ``valid`` (None: every value there), or pandas' missing
@@ -247,6 +247,10 @@ class TableBuilder:
             return pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks, type=pa_type))
         if len(pieces) == 1 and pieces[0] is not None:
             values, missing = pieces[0]
+            missing = missing.copy()  # (batch masks are shared between columns)
+        elif all(p is None for p in pieces):  # no packet has the field
+            values = np.zeros(total, dtype=np_dtype)
+            missing = np.ones(total, dtype=bool)
         else:
             values = np.empty(total, dtype=np_dtype)
             missing = np.empty(total, dtype=bool)
