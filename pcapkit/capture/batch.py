@@ -53,6 +53,7 @@ from pcapkit.errors import (
 from pcapkit.frame import TS_NS_MAX, Frame
 
 NO_TIME = np.iinfo(np.int64).min  # becomes NaT: the record has no timestamp
+STOPPED_EARLY = 3  # a decoder's walk (iter_records' ``decoder``) stopped at its own limit before max_packets
 DEFAULT_CHUNK_BYTES = 32 << 20
 
 
@@ -235,8 +236,8 @@ def _pcap_batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
             raise MalformedRecordError(f"pcap: File has {incl}-byte packet, bigger than maximum of {limit}",
                                        path=st.path, offset=st.base + pos)
         st.consume(pos)
-        if n == cap_n and len(st.buf) >= hdrlen:
-            continue  # stopped at max_packets with records left in the chunk
+        if (n == cap_n or status == STOPPED_EARLY) and len(st.buf) >= hdrlen:
+            continue  # stopped at max_packets (or the decoder's own limit) with records left in the chunk
         if st.eof:
             if len(st.buf) >= hdrlen:
                 incl, orig = struct.unpack_from(e + "II", st.buf, 8)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from pcapkit.capture.batch import RecordBatch
+from pcapkit.capture.batch import STOPPED_EARLY, RecordBatch
 from pcapkit.columnar.columns import (
     TCP_OFFSET,
     TRANSPORT_PROTO,
@@ -320,18 +320,32 @@ class RecordDecoder:
     :func:`pcapkit.capture.batch.iter_records`'s ``decoder``): ``walker(linktype)`` is a walk
     with the record walk's arguments and answer; ``take(n)`` the outputs of its last call."""
 
+    PROBE = 4096  # records of the first walk, which measures the file's bytes per record
+
     def __init__(self) -> None:
         self._last: Outputs | None = None
+        self._record_bytes = 0.0
 
     def walker(self, linktype: int) -> Any:
+        """The walk. Its outputs are allocated for the records the chunk is expected to hold
+        (from the bytes per record so far), not for the walk's maximum: the table keeps them,
+        and numpy backs large arrays with huge pages, all resident once touched. When
+        they are full it answers STOPPED_EARLY and the batch reader walks on."""
         fast_walk = _kernels()[1]
 
         def walk(buf: np.ndarray, pos: int, big: bool, hdrlen: int, swap: int, limit: int, max_n: int,
                  off: np.ndarray, sec: np.ndarray, frac: np.ndarray, cap: np.ndarray,
                  wlen: np.ndarray) -> tuple[int, int, int]:
-            outputs = self._last = Outputs(max_n)
-            return fast_walk(buf, pos, big, hdrlen, swap, limit, max_n, off, sec, frac, cap, wlen, linktype,
-                             TUNNELS, *outputs.args())
+            want = self.PROBE if not self._record_bytes else (buf.shape[0] - pos) / self._record_bytes * 1.05 + 64
+            want = max(1, min(max_n, int(want)))
+            outputs = self._last = Outputs(want)
+            n, end, status = fast_walk(buf, pos, big, hdrlen, swap, limit, want, off, sec, frac, cap, wlen,
+                                       linktype, TUNNELS, *outputs.args())
+            if n:
+                self._record_bytes = (end - pos) / n
+            if status == 0 and n == want < max_n:
+                status = STOPPED_EARLY
+            return n, end, status
 
         return walk
 

@@ -60,3 +60,21 @@ def test_fast_path_taken(monkeypatch: pytest.MonkeyPatch) -> None:
     """The comparison above is not vacuous: the fast path decodes most TCP frames."""
     monkeypatch.setattr(decode, "FAST_MIN_ROWS", 1)
     assert _same(next(p for p in FILES if p.name == "NAT_ISP_side.pcap")) > 100
+
+
+def test_decoder_walk_finds_the_same_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The decoding walk sizes its outputs by its estimate of the records left in the chunk and
+    stops there (the batch reader walks on): the same records, numbered the same, whatever the
+    estimate; the decoded columns still the general decoder's."""
+    monkeypatch.setattr(RecordDecoder, "PROBE", 5)
+    monkeypatch.setattr(decode, "FAST_MIN_ROWS", 1)
+    path = next(p for p in FILES if p.name == "NAT_ISP_side.pcap")
+    plain = list(iter_records(str(path), chunk_bytes=1 << 14))
+    walked = list(iter_records(str(path), chunk_bytes=1 << 14, decoder=RecordDecoder()))
+    assert len(walked) > len(plain)
+    for name in ("caplen", "wirelen", "ts_ns"):
+        assert np.array_equal(np.concatenate([getattr(rb, name) for rb in plain]),
+                              np.concatenate([getattr(rb, name) for rb in walked])), name
+    assert [rb.first_number for rb in walked] == list(np.cumsum([1] + [len(rb) for rb in walked[:-1]]))
+    for rb in walked:
+        _compare(decode.decode_batch(rb), decode.decode_batch(rb, fast=False))
