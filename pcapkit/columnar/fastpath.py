@@ -331,6 +331,10 @@ class RecordDecoder:
         (from the bytes per record so far), not for the walk's maximum: the table keeps them,
         and numpy backs large arrays with huge pages, all resident once touched. When
         they are full it answers STOPPED_EARLY and the batch reader walks on."""
+        if linktype != LINKTYPE_ETHERNET:
+            from pcapkit.capture.record_walk import kernels
+
+            return kernels(True)[0]  # nothing to decode on the way
         fast_walk = _kernels()[1]
 
         def walk(buf: np.ndarray, pos: int, big: bool, hdrlen: int, swap: int, limit: int, max_n: int,
@@ -349,10 +353,9 @@ class RecordDecoder:
 
         return walk
 
-    def take(self, n: int) -> Outputs:
+    def take(self, n: int) -> Outputs | None:
         outputs, self._last = self._last, None
-        assert outputs is not None
-        return outputs.cut(n)
+        return None if outputs is None else outputs.cut(n)
 
 
 TUNNELS = np.array(sorted(TUNNEL_UDP_PORTS), dtype=I64)
@@ -361,9 +364,13 @@ TUNNELS = np.array(sorted(TUNNEL_UDP_PORTS), dtype=I64)
 def decode(rb: RecordBatch, general: Callable[[RecordBatch], Columns]) -> Columns:
     """The columns of ``rb``: the rows of the common shape from here, the others from the
     general decoder (``general``, called on a batch of just those rows)."""
+    if rb.decoded is None and not bool((rb.linktype == LINKTYPE_ETHERNET).any()):
+        return general(rb)
     out = Columns(len(rb))
-    frame_columns(rb, out)
     rest = fast_rows(rb, out)
+    if rest.size == len(rb):
+        return general(rb)
+    frame_columns(rb, out)
     if rest.size:
         merge(out, rest, general(rb.select(rest)))
     return out
