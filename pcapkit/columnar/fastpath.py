@@ -1,18 +1,23 @@
-"""The common shape in one compiled pass: Ethernet, IPv4, then TCP or UDP.
+"""The common shape in one compiled pass: Ethernet, IPv4, then TCP (with its options) or UDP.
 
 Most frames of most captures are Ethernet / IPv4 / TCP or UDP. For them the general
 decoder (:mod:`pcapkit.columnar.decode`) copies each record's first bytes into a matrix,
 gathers each header into another, reads each field as int64 and converts it to the
-column's dtype: five passes over memory per field. Here one loop compiled by numba
-(:func:`fast_kernel`) reads every field of those three headers straight from the record
-into its column, at the column's width. Where the fields are comes from the header
-declarations (:mod:`pcapkit.proto`: offset, size, shift, mask, scale of each field, as a
-small table the loop is given at run time); the decisions are the general decoder's: the
-same validity checks (``Header.valid``, ``Header.slow``) and conditions, evaluated on the
-whole batch with numpy afterwards. A row that fails any of them, or has another shape
-(VLAN, IPv6, ARP, other link types, ...), is decoded by the general decoder, which sees it
-exactly as before; :func:`decode_batch` merges the two. ``tests/columnar/test_fastpath.py``
-compares the merged columns with the general decoder's alone on every capture of the corpus.
+column's dtype: several passes over memory per field. Here one loop compiled by numba
+reads every field of those headers straight from the record into its column, at the
+column's width, and walks the TCP options (:func:`pcapkit.proto.tcp_options.walk_options`,
+inlined). Its source is generated (:func:`kernel_source`) from the header declarations of
+:mod:`pcapkit.proto`: each field's offset, size, shift, mask and scale, the headers' checks
+(``Header.valid``, ``Header.slow``) as written there; the other conditions are the general
+decoder's (captured and stated lengths, no fragment, no tunnel port, no odd option).
+
+A row that fails any of them, or has another shape (VLAN, IPv6, ARP, other link types,
+...), is decoded by the general decoder on a batch of such rows, and :func:`decode` merges
+the two: every column as the general decoder alone makes it (values, validity, fallback
+marks, internal columns), which ``tests/columnar/test_fastpath.py`` checks on every capture
+of the corpus. ``read_packets`` goes one step further (:class:`RecordDecoder`): each pcap
+record is decoded while the record walk has its bytes in the cache, one pass over the file
+instead of two.
 """
 
 from __future__ import annotations
@@ -51,7 +56,6 @@ UDP_FIELDS = ("udp.srcport", "udp.dstport", "udp.length")
 LAYERS: tuple[tuple[Header, tuple[str, ...]], ...] = (
     (ethernet.HEADER, ETH_FIELDS), (ipv4.HEADER, IPV4_FIELDS), (tcp.HEADER, TCP_FIELDS), (udp.HEADER, UDP_FIELDS))
 OPTION_FIELDS = tcp_options.COLUMNS  # the option walk's columns (values and presence)
-LAYER_ETH, LAYER_IP, LAYER_TCP, LAYER_UDP = range(4)
 # output groups: the numpy dtype of the matrix a field's column is a row of
 GROUPS = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.uint32), np.dtype(np.uint64), np.dtype(bool))
 # kind of a row after the kernel: which transport header it reached
@@ -273,8 +277,8 @@ def _kernels() -> tuple[Any, Any]:
 
         called = (Path(record_walk.__file__).read_bytes(), Path(tcp_options.__file__).read_bytes())
         digest = hashlib.sha256(kernel_source("").encode() + b"".join(called)).hexdigest()[:16]
-        # (numba's cache finds the module by __name__)
-        # the walks are inlined into the loops (numba's IR inlining)
+        # the walks are inlined into the loops (numba's IR inlining); numba's cache finds
+        # the module of the generated functions by ``__name__``
         inline = numba.njit(inline="always")
         walk = tcp_options.walk_options
         scope = dict(walk.__globals__, option_at=inline(tcp_options.option_at), u32=inline(tcp_options.u32))
