@@ -185,12 +185,12 @@ class TableBuilder:
         return values, mask  # (shared by the columns of the batch: frame() makes one per column)
 
     def _mask(self, valid: np.ndarray) -> Any:
-        """Arrow's validity bitmap of ``valid`` (None: every value there), or pandas' missing
-        mask."""
-        if not self.arrow:
-            return ~valid
+        """Arrow's validity bitmap of ``valid``, or pandas' missing mask; None when every
+        value is there."""
         if bool(valid.all()):
             return None
+        if not self.arrow:
+            return ~valid
         import pyarrow as pa
 
         return pa.py_buffer(np.packbits(valid, bitorder="little"))
@@ -245,28 +245,42 @@ class TableBuilder:
                       for n, p in zip(self.sizes, pieces, strict=True)]
             pieces.clear()
             return pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks, type=pa_type))
+        if all(p is None for p in pieces):  # no packet has the field
+            return _nullable(np.zeros(total, dtype=np_dtype), np.ones(total, dtype=bool))
+        # (batch masks are shared between columns: each column gets its own; None: nothing
+        # missing, and an all-False mask costs nothing until written: calloc)
+        whole = all(p is not None and p[1] is None for p in pieces)
+        missing = np.zeros(total, dtype=bool) if whole else np.empty(total, dtype=bool)
         if len(pieces) == 1 and pieces[0] is not None:
-            values, missing = pieces[0]
-            missing = missing.copy()  # (batch masks are shared between columns)
-        elif all(p is None for p in pieces):  # no packet has the field
-            values = np.zeros(total, dtype=np_dtype)
-            missing = np.ones(total, dtype=bool)
-        else:
-            values = np.empty(total, dtype=np_dtype)
-            missing = np.empty(total, dtype=bool)
-            start = 0
-            for i, n in enumerate(self.sizes):
-                piece, pieces[i] = pieces[i], None   # free the batch's piece once copied
-                end = start + n
-                if piece is None:
-                    values[start:end] = 0
-                    missing[start:end] = True
-                else:
-                    values[start:end], missing[start:end] = piece
-                start = end
-        if is_bool:
-            return pd.arrays.BooleanArray(values, missing)
-        return pd.arrays.IntegerArray(values, missing)
+            values, mask = pieces[0]
+            if mask is not None:
+                missing[:] = mask
+            return _nullable(values, missing)
+        values = np.empty(total, dtype=np_dtype)
+        start = 0
+        for i, n in enumerate(self.sizes):
+            piece, pieces[i] = pieces[i], None   # free the batch's piece once copied
+            end = start + n
+            if piece is None:
+                values[start:end] = 0
+                missing[start:end] = True
+            else:
+                values[start:end] = piece[0]
+                if not whole:
+                    missing[start:end] = False if piece[1] is None else piece[1]
+            start = end
+        return _nullable(values, missing)
+
+
+def _nullable(values: np.ndarray, missing: np.ndarray) -> Any:
+    """pandas' masked array of ``values``: BooleanArray for flags, IntegerArray otherwise."""
+    import pandas as pd
+
+    if values.dtype == np.dtype(bool):
+        return pd.arrays.BooleanArray(values, missing)
+    return pd.arrays.IntegerArray(values, missing)
+
+
 
 
 @functools.cache
