@@ -76,12 +76,21 @@ class Columns:
             arr = np.zeros(self.n, dtype=_DTYPES.get(name, np.uint64) if dtype is None else dtype)
             self.values[name] = arr
             self.valid[name] = np.zeros(self.n, dtype=bool)
+        valid = self.own_valid(name)
         if dense:
             arr[:] = values
-            self.valid[name][:] = True
+            valid[:] = True
         else:
             arr[idx] = values
-            self.valid[name][idx] = True
+            valid[idx] = True
+
+    def own_valid(self, name: str) -> np.ndarray:
+        """The validity mask of ``name``, writable (a copy of a mask it shared with other
+        columns: :mod:`pcapkit.columnar.fastpath` gives one mask to a layer's columns)."""
+        valid = self.valid[name]
+        if not valid.flags.writeable:
+            valid = self.valid[name] = valid.copy()
+        return valid
 
     def mark(self, idx: np.ndarray) -> None:
         self.fallback[idx] = True

@@ -428,7 +428,10 @@ def _dtype(name: str) -> Any:
 
 
 def _put(out: Columns, name: str, values: np.ndarray, valid: np.ndarray) -> None:
-    """A whole column of the batch (zero where not ``valid``), kept as it is."""
+    """A whole column of the batch (zero where not ``valid``), kept as it is. Columns share
+    ``valid`` (one mask per layer), made read-only: whoever writes a column's validity
+    copies it first (:meth:`Columns.set`, the per-packet fill)."""
+    valid.flags.writeable = False
     out.values[name] = values
     out.valid[name] = valid
 
@@ -443,6 +446,5 @@ def merge(out: Columns, rows: np.ndarray, part: Columns) -> None:
         elif arr.dtype != values.dtype:
             raise AssertionError(f"{name}: {arr.dtype} here, {values.dtype} from the general decoder")
         arr[rows] = values
-        valid = out.valid[name] = out.valid[name].copy()  # (fast_rows shares one mask between columns)
-        valid[rows] = part.valid[name]
+        out.own_valid(name)[rows] = part.valid[name]
     out.fallback[rows] = part.fallback

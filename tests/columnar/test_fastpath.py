@@ -78,3 +78,19 @@ def test_decoder_walk_finds_the_same_records(monkeypatch: pytest.MonkeyPatch) ->
     assert [rb.first_number for rb in walked] == list(np.cumsum([1] + [len(rb) for rb in walked[:-1]]))
     for rb in walked:
         _compare(decode.decode_batch(rb), decode.decode_batch(rb, fast=False))
+
+
+def test_shared_masks_are_copied_on_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The columns of a layer share one validity mask; filling one column's row (as the
+    per-packet path does for the rows it dissects) changes that column only."""
+    monkeypatch.setattr(decode, "FAST_MIN_ROWS", 1)
+    path = next(p for p in FILES if p.name == "NAT_ISP_side.pcap")
+    cols = decode.decode_batch(next(iter_records(str(path))))
+    assert cols.valid["tcp.srcport"] is cols.valid["tcp.dstport"]
+    row = int(np.flatnonzero(~cols.valid["tcp.srcport"])[0])
+    before = {name: valid.copy() for name, valid in cols.valid.items()}
+    cols.set("tcp.srcport", np.array([row]), np.array([80]))
+    assert cols.valid["tcp.srcport"][row]
+    for name, valid in cols.valid.items():
+        if name != "tcp.srcport":
+            assert np.array_equal(valid, before[name]), name
