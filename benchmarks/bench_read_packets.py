@@ -12,6 +12,8 @@ and the process's peak RSS. ``--old-tree DIR``: a directory holding an older ``p
 package (``git archive main pcapkit | tar -x -C DIR``), run the same way. The dpkt loop
 (benchmarks/run.py's, eth/ip/tcp fields and options into a list of tuples) runs on the
 first ``--dpkt-cut`` packets (it takes about 30x longer); its rate is per packet.
+"of which absent fields": the bytes per packet of the columns no packet of the file has
+(each still costs its dtype's width: the declared dtype is kept).
 """
 
 from __future__ import annotations
@@ -40,24 +42,26 @@ def _work(kind: str, path: str) -> dict[str, Any]:
         sys.path.insert(0, str(HERE))
         from run import w_dpkt  # the loop of the main benchmark
 
-        def call() -> tuple[int, int | None]:
-            return w_dpkt(path), None
+        def call() -> tuple[int, int | None, int | None]:
+            return w_dpkt(path), None, None
     else:
         from pcapkit.columnar.api import read_packets
 
         kw = {} if backend is None else {"dtype_backend": backend}
         read_packets(WARM, **kw)
 
-        def call() -> tuple[int, int | None]:
+        def call() -> tuple[int, int | None, int | None]:
             df = read_packets(path, **kw)
-            return len(df), int(df.memory_usage(deep=True, index=False).sum())
+            usage = df.memory_usage(deep=True, index=False)
+            absent = [name for name in df.columns if bool(df[name].isna().all())]
+            return len(df), int(usage.sum()), int(usage[absent].sum())
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
-    n, table = call()
+    n, table, absent = call()
     wall = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-    return {"n": n, "wall": wall, "cpu": cpu, "table": table, "maxrss_mb": r1.ru_maxrss / 1024}
+    return {"n": n, "wall": wall, "cpu": cpu, "table": table, "absent": absent, "maxrss_mb": r1.ru_maxrss / 1024}
 
 
 def _child(kind: str, path: str, tree: str) -> dict[str, Any]:
@@ -98,17 +102,19 @@ def main() -> int:
     dpkt_rate = statistics.median(r["n"] / r["cpu"] for r in rows[runs[0][0]])
     print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after: "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()))
-    print("| what | packets | wall s | CPU s | packets/s (CPU) | x dpkt | table B/pkt | peak RSS MB |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| what | packets | wall s | CPU s | packets/s (CPU) | x dpkt | table B/pkt | of which absent fields | "
+          "peak RSS MB |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label, res in rows.items():
         n = res[0]["n"]
         cpu = statistics.median(r["cpu"] for r in res)
         wall = statistics.median(r["wall"] for r in res)
         rate = n / cpu
         table = f"{res[0]['table'] / n:.1f}" if res[0]["table"] else ""
+        absent = f"{res[0]['absent'] / n:.1f}" if res[0].get("absent") is not None else ""
         rss = statistics.median(r["maxrss_mb"] for r in res)
         print(f"| {label} | {n:,} | {wall:.2f} | {cpu:.2f} | {rate:,.0f} | {rate / dpkt_rate:.1f} | {table} | "
-              f"{rss:.0f} |")
+              f"{absent} | {rss:.0f} |")
     return 0
 
 

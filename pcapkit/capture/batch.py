@@ -25,6 +25,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +41,7 @@ from pcapkit.capture.pcap import (
     record_header_cut,
 )
 from pcapkit.capture.reader import Interface
+from pcapkit.capture.record_walk import _walk_pcap_struct as walk_pcap_interpreted
 from pcapkit.capture.record_walk import kernels
 from pcapkit.errors import (
     CaptureFileError,
@@ -51,6 +53,7 @@ from pcapkit.errors import (
 from pcapkit.frame import TS_NS_MAX, Frame
 
 NO_TIME = np.iinfo(np.int64).min  # becomes NaT: the record has no timestamp
+STOPPED_EARLY = 3  # a decoder's walk (iter_records' ``decoder``) stopped at its own limit before max_packets
 DEFAULT_CHUNK_BYTES = 32 << 20
 
 
@@ -69,17 +72,30 @@ class RecordBatch:
     end_offset: int = 0        # bytes of the (decompressed) file consumed after this batch
     pcapng: bool = False       # records come from a pcapng file (frame.interface_id exists)
     snaplen: int = 0           # the pcap file header's snapshot length (0: none, or pcapng)
+    decoded: Any = None        # what iter_records' ``decoder`` made of the records while walking them
 
     def __len__(self) -> int:
         return int(self.data_off.shape[0])
 
+    def select(self, rows: np.ndarray) -> RecordBatch:
+        """The records ``rows`` as a batch of their own (the same buffer; not ``decoded``)."""
+        return RecordBatch(self.buf, self.data_off[rows], self.caplen[rows], self.wirelen[rows], self.ts_ns[rows],
+                           self.linktype[rows], self.interface_id[rows], self.first_number, self.end_offset,
+                           self.pcapng, self.snaplen)
+
 
 def iter_records(path: str, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES, max_packets: int = 1 << 20,
-                 use_numba: bool | None = None, byte_range: tuple[int, int] | None = None) -> Iterator[RecordBatch]:
+                 use_numba: bool | None = None, byte_range: tuple[int, int] | None = None,
+                 decoder: Any = None) -> Iterator[RecordBatch]:
     """Batches of records of a capture file (pcap / pcapng, optionally gzip-compressed, in
     chunks; snoop and ERF through the record reader), in order. ``byte_range``: only the
     records in bytes [start, end) of a plain pcap file (``start`` on a record boundary, see
-    :func:`pcapkit.capture.ranges.byte_ranges`), numbered from 1."""
+    :func:`pcapkit.capture.ranges.byte_ranges`), numbered from 1.
+
+    ``decoder``: decodes each pcap record while the walk has its bytes in the cache (one
+    pass over memory instead of two: :class:`pcapkit.columnar.fastpath.RecordDecoder`):
+    ``decoder.walker(linktype)`` replaces the compiled walk, ``decoder.take(n)`` becomes
+    the batch's ``decoded``. Used when the compiled walk runs; other formats ignore it."""
     try:
         st = ChunkStream(path, chunk_bytes)
     except OSError as exc:
@@ -92,7 +108,7 @@ def iter_records(path: str, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES, max_packe
         if magic == ng.SHB_TYPE_BYTES:
             yield from _pcapng_batches(st, max_packets, use_numba)
         elif magic in MAGICS:
-            yield from _pcap_batches(st, max_packets, use_numba, byte_range)
+            yield from _pcap_batches(st, max_packets, use_numba, byte_range, decoder)
         elif byte_range is not None:
             raise ValueError(f"{path}: only a pcap file can be read by byte range")
         else:
@@ -174,7 +190,7 @@ _SWAP_CODES = {"no": 0, "yes": 1, "maybe": 2}  # the walks' ``swap`` argument
 
 
 def _pcap_batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
-                  byte_range: tuple[int, int] | None = None) -> Iterator[RecordBatch]:
+                  byte_range: tuple[int, int] | None = None, decoder: Any = None) -> Iterator[RecordBatch]:
     if not st.ensure(FILE_HEADER_LEN):
         raise TruncatedFileError("file ends inside the pcap file header", path=st.path,
                                  offset=len(st.buf))
@@ -189,6 +205,10 @@ def _pcap_batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
     if byte_range is not None:
         st.restrict(*byte_range)
     walk, _ = kernels(use_numba)
+    if decoder is not None and (h.padding or walk is walk_pcap_interpreted):
+        decoder = None
+    if decoder is not None:
+        walk = decoder.walker(h.linktype)
     number = 1
     while True:
         arr = np.frombuffer(st.buf, dtype=np.uint8)
@@ -199,6 +219,7 @@ def _pcap_batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
         cap = np.empty(cap_n, np.int64)
         wlen = np.empty(cap_n, np.int64)
         n, pos, status = walk(arr, 0, big, hdrlen, swap, limit, cap_n, off, sec, frac, cap, wlen)
+        decoded = None if decoder is None else decoder.take(n)
         if n:
             off, cap, wlen = off[:n], cap[:n], wlen[:n]
             if h.padding:  # AIX FDDI: bytes before the frame
@@ -206,7 +227,7 @@ def _pcap_batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
                 off, cap, wlen = off + cut, cap - cut, np.maximum(wlen - h.padding, 0)
             yield RecordBatch(arr, off, cap, wlen, _pcap_times(sec[:n], frac[:n], h.nanosecond),
                               np.full(n, h.linktype, np.int32), np.zeros(n, np.int32), number,
-                              st.base + pos, snaplen=h.snaplen)
+                              st.base + pos, snaplen=h.snaplen, decoded=decoded)
             number += n
         if status == 1:
             incl, orig = struct.unpack_from(e + "II", st.buf, pos + 8)
@@ -215,8 +236,8 @@ def _pcap_batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
             raise MalformedRecordError(f"pcap: File has {incl}-byte packet, bigger than maximum of {limit}",
                                        path=st.path, offset=st.base + pos)
         st.consume(pos)
-        if n == cap_n and len(st.buf) >= hdrlen:
-            continue  # stopped at max_packets with records left in the chunk
+        if (n == cap_n or status == STOPPED_EARLY) and len(st.buf) >= hdrlen:
+            continue  # stopped at max_packets (or the decoder's own limit) with records left in the chunk
         if st.eof:
             if len(st.buf) >= hdrlen:
                 incl, orig = struct.unpack_from(e + "II", st.buf, 8)

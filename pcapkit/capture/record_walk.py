@@ -9,9 +9,37 @@ gives the same answer (``use_numba=False`` picks it, for tests and comparisons).
 from __future__ import annotations
 
 import struct
+import types
 from typing import Any
 
 import numpy as np
+
+
+def pcap_record(buf: np.ndarray, pos: Any, big: bool, hdrlen: int, swap: int,
+                limit: int) -> tuple[Any, Any, Any, Any, int]:
+    """The pcap record header at ``pos``: (seconds, fraction, caplen, wirelen, status);
+    status 0: a whole record, 1: its caplen is over ``limit``, 2: the buffer ends inside it
+    (in the numba subset: :func:`pcapkit.columnar.fastpath`'s walk calls it too)."""
+    end = buf.shape[0]
+    if pos + hdrlen > end:
+        return 0, 0, 0, 0, 2
+    if big:
+        a = (np.int64(buf[pos]) << 24) | (np.int64(buf[pos + 1]) << 16) | (np.int64(buf[pos + 2]) << 8) | np.int64(buf[pos + 3])
+        b = (np.int64(buf[pos + 4]) << 24) | (np.int64(buf[pos + 5]) << 16) | (np.int64(buf[pos + 6]) << 8) | np.int64(buf[pos + 7])
+        c = (np.int64(buf[pos + 8]) << 24) | (np.int64(buf[pos + 9]) << 16) | (np.int64(buf[pos + 10]) << 8) | np.int64(buf[pos + 11])
+        d = (np.int64(buf[pos + 12]) << 24) | (np.int64(buf[pos + 13]) << 16) | (np.int64(buf[pos + 14]) << 8) | np.int64(buf[pos + 15])
+    else:
+        a = np.int64(buf[pos]) | (np.int64(buf[pos + 1]) << 8) | (np.int64(buf[pos + 2]) << 16) | (np.int64(buf[pos + 3]) << 24)
+        b = np.int64(buf[pos + 4]) | (np.int64(buf[pos + 5]) << 8) | (np.int64(buf[pos + 6]) << 16) | (np.int64(buf[pos + 7]) << 24)
+        c = np.int64(buf[pos + 8]) | (np.int64(buf[pos + 9]) << 8) | (np.int64(buf[pos + 10]) << 16) | (np.int64(buf[pos + 11]) << 24)
+        d = np.int64(buf[pos + 12]) | (np.int64(buf[pos + 13]) << 8) | (np.int64(buf[pos + 14]) << 16) | (np.int64(buf[pos + 15]) << 24)
+    if swap == 1 or (swap == 2 and c > d):
+        c, d = d, c
+    if c > limit:
+        return a, b, c, d, 1
+    if pos + hdrlen + c > end:
+        return a, b, c, d, 2
+    return a, b, c, d, 0
 
 
 def _walk_pcap_np(buf: np.ndarray, pos: Any, big: bool, hdrlen: int, swap: int, limit: int,
@@ -21,24 +49,12 @@ def _walk_pcap_np(buf: np.ndarray, pos: Any, big: bool, hdrlen: int, swap: int, 
     status 0: stopped at the end of complete records or max_n; 1: the record at pos has
     a caplen over ``limit``. ``swap``: 0 lengths as written, 1 incl/orig swapped, 2
     swapped where incl > orig (pcap 2.3)."""
-    end = buf.shape[0]
     n = 0
-    while n < max_n and pos + hdrlen <= end:
-        if big:
-            a = (np.int64(buf[pos]) << 24) | (np.int64(buf[pos + 1]) << 16) | (np.int64(buf[pos + 2]) << 8) | np.int64(buf[pos + 3])
-            b = (np.int64(buf[pos + 4]) << 24) | (np.int64(buf[pos + 5]) << 16) | (np.int64(buf[pos + 6]) << 8) | np.int64(buf[pos + 7])
-            c = (np.int64(buf[pos + 8]) << 24) | (np.int64(buf[pos + 9]) << 16) | (np.int64(buf[pos + 10]) << 8) | np.int64(buf[pos + 11])
-            d = (np.int64(buf[pos + 12]) << 24) | (np.int64(buf[pos + 13]) << 16) | (np.int64(buf[pos + 14]) << 8) | np.int64(buf[pos + 15])
-        else:
-            a = np.int64(buf[pos]) | (np.int64(buf[pos + 1]) << 8) | (np.int64(buf[pos + 2]) << 16) | (np.int64(buf[pos + 3]) << 24)
-            b = np.int64(buf[pos + 4]) | (np.int64(buf[pos + 5]) << 8) | (np.int64(buf[pos + 6]) << 16) | (np.int64(buf[pos + 7]) << 24)
-            c = np.int64(buf[pos + 8]) | (np.int64(buf[pos + 9]) << 8) | (np.int64(buf[pos + 10]) << 16) | (np.int64(buf[pos + 11]) << 24)
-            d = np.int64(buf[pos + 12]) | (np.int64(buf[pos + 13]) << 8) | (np.int64(buf[pos + 14]) << 16) | (np.int64(buf[pos + 15]) << 24)
-        if swap == 1 or (swap == 2 and c > d):
-            c, d = d, c
-        if c > limit:
+    while n < max_n:
+        a, b, c, d, status = pcap_record(buf, pos, big, hdrlen, swap, limit)
+        if status == 1:
             return n, pos, 1
-        if pos + hdrlen + c > end:
+        if status == 2:
             break
         off[n] = pos + hdrlen
         sec[n] = a
@@ -146,7 +162,10 @@ def _compile() -> tuple[Any, Any, bool]:
         import numba
     except ImportError:
         return _walk_pcap_struct, _walk_epb_struct, False
-    pcap = numba.njit(cache=True, nogil=True)(_walk_pcap_np)
+    jit = numba.njit(cache=True, nogil=True)
+    record = jit(pcap_record)
+    pcap = jit(types.FunctionType(_walk_pcap_np.__code__, dict(_walk_pcap_np.__globals__, pcap_record=record),
+                                  _walk_pcap_np.__name__))
     epb = numba.njit(cache=True, nogil=True)(_walk_epb_np)
     return pcap, epb, True
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pcapkit.capture.batch import DEFAULT_CHUNK_BYTES, RecordBatch, iter_records
+from pcapkit.capture.compiled import compiled_kernels
 from pcapkit.columnar import application as _app
 from pcapkit.columnar import dtypes as _dt
 from pcapkit.columnar.decode import Columns, decode_batch
@@ -130,8 +131,13 @@ def _decoded(path: str | Path, chunk_packets: int, chunk_bytes: int, fallback: b
     ``application``, the application columns of the frames that can carry them)."""
     session: Any = None
     app_session: Any = None
+    decoder = None
+    if use_numba is not False and compiled_kernels():
+        from pcapkit.columnar.fastpath import RecordDecoder
+
+        decoder = RecordDecoder()
     for rb in iter_records(str(path), chunk_bytes=chunk_bytes, max_packets=chunk_packets,
-                           use_numba=use_numba):
+                           use_numba=use_numba, decoder=decoder):
         cols = decode_batch(rb)
         if fallback and bool(cols.fallback.any()):
             from pcapkit.columnar import perpacket
@@ -179,6 +185,11 @@ def read_packets(path: str | Path, filter: str | None = None, columns: Sequence[
     :mod:`pcapkit.columnar.application`) before ``pcapkit.fallback``, filled for the frames
     that carry them; it dissects the frames on those protocols' ports, so it costs time
     in proportion to them. Naming one of those columns in ``columns`` implies it.
+
+    ``dtype_backend="pyarrow"`` gives Arrow-backed columns (``uint16[pyarrow]``): faster to
+    build and about 30% smaller than the default pandas nullable dtypes (one mask
+    byte per value), which are kept as the default because every other table (``tcp``,
+    ``flows``, ...) has them: a field has one dtype in every table.
 
     A file damaged after its header (cut short, a bad record): the frames read before the
     damage are returned with the error's one line in ``df.attrs["pcapkit.error"]``, and a

@@ -34,6 +34,18 @@ def passes(header: Header, values: dict[str, np.ndarray], checks: str = "valid")
     return hit
 
 
+# UDP ports whose payload tshark dissects into IP / Ethernet again (tunnels)
+TUNNEL_UDP_PORTS = frozenset({4789, 6081, 2152, 3544, 1701, 4500, 4341, 5246, 5247, 8472, 1293,
+                              6633, 6653, 4754, 5555, 2123, 3386, 6635})  # 6635: MPLS in UDP
+# internal columns for the segment source (not part of the packets table): where the TCP
+# header starts in the frame, and the transport protocol after IPv6 extension headers
+TCP_OFFSET = "pcapkit.tcp_offset"
+TRANSPORT_PROTO = "pcapkit.transport_proto"
+# internal column: where the IPv4 header starts, on rows marked only because they are a
+# fragment captured whole (the link and IP columns are complete; the per-packet paths need
+# only the reassembly bookkeeping unless the fragment completes a datagram)
+FRAGMENT_IP_OFFSET = "pcapkit.fragment_ip_offset"
+
 _DTYPES: dict[str, Any] = {name: dtypes.numpy_dtype(spec) for name, spec in dtypes.specs().items()}
 
 
@@ -64,12 +76,21 @@ class Columns:
             arr = np.zeros(self.n, dtype=_DTYPES.get(name, np.uint64) if dtype is None else dtype)
             self.values[name] = arr
             self.valid[name] = np.zeros(self.n, dtype=bool)
+        valid = self.own_valid(name)
         if dense:
             arr[:] = values
-            self.valid[name][:] = True
+            valid[:] = True
         else:
             arr[idx] = values
-            self.valid[name][idx] = True
+            valid[idx] = True
+
+    def own_valid(self, name: str) -> np.ndarray:
+        """The validity mask of ``name``, writable (a copy of a mask it shared with other
+        columns: :mod:`pcapkit.columnar.fastpath` gives one mask to a layer's columns)."""
+        valid = self.valid[name]
+        if not valid.flags.writeable:
+            valid = self.valid[name] = valid.copy()
+        return valid
 
     def mark(self, idx: np.ndarray) -> None:
         self.fallback[idx] = True
@@ -78,6 +99,16 @@ class Columns:
         """Mark the rows ``idx`` where ``ok`` is False."""
         if not ok.all():
             self.fallback[idx[~ok]] = True
+
+
+def frame_columns(rb: RecordBatch, out: Columns) -> None:
+    """The ``frame.*`` columns the record batch itself gives."""
+    all_idx = np.arange(len(rb), dtype=np.int64)
+    out.set("frame.len", all_idx, rb.wirelen)
+    out.set("frame.cap_len", all_idx, rb.caplen)
+    if rb.pcapng:
+        has_if = np.nonzero(rb.interface_id >= 0)[0]
+        out.set("frame.interface_id", has_if, rb.interface_id[has_if])
 
 
 class Batch:

@@ -24,7 +24,19 @@ from collections.abc import Callable
 import numpy as np
 
 from pcapkit.capture.batch import RecordBatch
-from pcapkit.columnar.columns import Batch, Columns, option_walk, passes, select
+from pcapkit.capture.compiled import compiled_kernels
+from pcapkit.columnar.columns import (
+    FRAGMENT_IP_OFFSET,
+    TCP_OFFSET,
+    TRANSPORT_PROTO,
+    TUNNEL_UDP_PORTS,
+    Batch,
+    Columns,
+    frame_columns,
+    option_walk,
+    passes,
+    select,
+)
 from pcapkit.proto import (
     arp,
     erf,
@@ -75,36 +87,31 @@ _LEAF_COMMON = (c.IPPROTO_IGMP, c.IPPROTO_TCP, c.IPPROTO_UDP, c.IPPROTO_ICMPV6, 
                 c.IPPROTO_PIM, c.IPPROTO_VRRP, c.IPPROTO_SCTP, c.IPPROTO_NONE)
 LEAF_IP_PROTOCOLS = frozenset({*_LEAF_COMMON, c.IPPROTO_ICMP})
 LEAF_IPV6_PROTOCOLS = frozenset(_LEAF_COMMON)
-# UDP ports whose payload tshark dissects into IP / Ethernet again (tunnels)
-TUNNEL_UDP_PORTS = frozenset({4789, 6081, 2152, 3544, 1701, 4500, 4341, 5246, 5247, 8472, 1293,
-                              6633, 6653, 4754, 5555, 2123, 3386, 6635})  # 6635: MPLS in UDP
 IPV6_EXT = (c.IPPROTO_HOPOPTS,)  # hop-by-hop options: walked by the fast path (others: per-packet path)
 MAX_IPV6_EXT = 4                 # hop-by-hop headers walked per packet
-# internal columns for the segment source (not part of the packets table): where the TCP
-# header starts in the frame, and the transport protocol after IPv6 extension headers
-TCP_OFFSET = "pcapkit.tcp_offset"
-TRANSPORT_PROTO = "pcapkit.transport_proto"
-# internal column: where the IPv4 header starts, on rows marked only because they are a
-# fragment captured whole (the link and IP columns are complete; the per-packet paths need
-# only the reassembly bookkeeping unless the fragment completes a datagram)
-FRAGMENT_IP_OFFSET = "pcapkit.fragment_ip_offset"
+FAST_MIN_ROWS = 64  # smaller batches: the general decoder alone (as for the header matrix)
 
 
-def decode_batch(rb: RecordBatch, use_kernel: bool = True) -> Columns:
+def decode_batch(rb: RecordBatch, use_kernel: bool = True, fast: bool = True) -> Columns:
     """Decode every header field of the packets table for the records of ``rb``.
 
     ``use_kernel``: numba's compiled loops (header gather, TCP option walk) when numba is
     installed; False (or without numba): numpy's sliding-window rows and the option walk
-    interpreted, the same source."""
+    interpreted, the same source. With the compiled loops, ``fast``: the rows of the common
+    shape (Ethernet / IPv4 / TCP or UDP) in one compiled pass
+    (:mod:`pcapkit.columnar.fastpath`), the others here; same columns."""
+    if fast and use_kernel and len(rb) >= FAST_MIN_ROWS and compiled_kernels():
+        from pcapkit.columnar import fastpath
+
+        return fastpath.decode(rb, lambda part: _decode(part, use_kernel))
+    return _decode(rb, use_kernel)
+
+
+def _decode(rb: RecordBatch, use_kernel: bool) -> Columns:
     n = len(rb)
     out = Columns(n)
     b = Batch(rb, use_kernel)
-    all_idx = np.arange(n, dtype=I64)
-    out.set("frame.len", all_idx, rb.wirelen)
-    out.set("frame.cap_len", all_idx, rb.caplen)
-    if rb.pcapng:
-        has_if = np.nonzero(rb.interface_id >= 0)[0]
-        out.set("frame.interface_id", has_if, rb.interface_id[has_if])
+    frame_columns(rb, out)
     out.mark(np.nonzero(rb.linktype < 0)[0])  # pcapng records that are not packets
 
     l3off = np.zeros(n, dtype=I64)

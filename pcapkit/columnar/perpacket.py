@@ -167,9 +167,9 @@ def _write(cols: Columns, found: dict[str, tuple[list[int], list[Any]]], dissect
     """The values of the dissected rows into ``cols`` (one numpy write per column)."""
     # the per-packet path decides every header field of the rows it dissected
     done = np.array(dissected, dtype=np.int64)
-    for name, valid in cols.valid.items():
+    for name in list(cols.valid):
         if name not in FRAME_COLUMNS:
-            valid[done] = False
+            cols.own_valid(name)[done] = False
     for name, (idx, values) in found.items():
         dtype = np.uint64 if name.endswith((".hi", ".lo")) else None
         try:

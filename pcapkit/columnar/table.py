@@ -14,6 +14,7 @@ arrays of the batches' arrays (no copy at all).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -65,19 +66,22 @@ class AddressCodes:
         """int32 codes of the ``n`` rows (-1: missing); ``low``: the IPv6 low halves."""
         import pandas as pd
 
-        out = np.full(n, -1, dtype=np.int32)
         if keys is None or valid is None:
-            return out
-        sel = np.flatnonzero(valid)
-        if sel.size == 0:
-            return out
+            return np.full(n, -1, dtype=np.int32)
+        every = bool(valid.all())  # (then no row selection: no copy of the keys)
+        sel = None if every else np.flatnonzero(valid)
+        if sel is not None:
+            if sel.size == 0:
+                return np.full(n, -1, dtype=np.int32)
+            keys = keys[sel]
+            low = None if low is None else low[sel]
         if low is None:
-            local, uniques = pd.factorize(keys[sel])
+            local, uniques = pd.factorize(keys)
             keys_seen: list[Any] = np.asarray(uniques).tolist()
         else:
             # an IPv6 address is two 64-bit halves: factorize each, then the pairs
-            ch, uh = pd.factorize(keys[sel])
-            cl, ul = pd.factorize(low[sel])
+            ch, uh = pd.factorize(keys)
+            cl, ul = pd.factorize(low)
             width = max(1, len(ul))
             local, pairs = pd.factorize(ch.astype(np.int64) * width + cl)
             hi_l, lo_l = np.asarray(uh).tolist(), np.asarray(ul).tolist()
@@ -90,6 +94,9 @@ class AddressCodes:
                 code = ids[key] = len(self.texts)
                 self.texts.append(self.text(key))
             lut[i] = code
+        if sel is None:
+            return lut[local]
+        out = np.full(n, -1, dtype=np.int32)
         out[sel] = lut[local]
         return out
 
@@ -116,6 +123,7 @@ class TableBuilder:
         self.pieces: dict[str, list[Any]] = {}
         self.addresses: dict[str, AddressCodes] = {}
         self.fallback = False
+        self._masks: dict[int, Any] = {}  # id(valid) -> its mask, during add (columns share masks)
 
     def _wanted(self, cols: Columns) -> tuple[str, ...]:
         wanted = (*_dt.COLUMNS, *cols.application) if self.columns is None else self.columns
@@ -136,6 +144,7 @@ class TableBuilder:
         n = len(rb)
         self.sizes.append(n)
         specs = _dt.specs()
+        self._masks = {}
         for name in self.names:
             pieces = self.pieces.setdefault(name, [])
             if name in _app.APPLICATION_COLUMNS:
@@ -148,6 +157,7 @@ class TableBuilder:
                 pieces.append(self._piece(name, specs[name].ftype, cols, n))
         if self.fallback:
             self.pieces.setdefault(_dt.FALLBACK, []).append(cols.fallback)
+        self._masks = {}
 
     def _piece(self, name: str, ftype: str, cols: Columns, n: int) -> Any:
         if ftype in _TEXT:
@@ -161,16 +171,29 @@ class TableBuilder:
         values = cols.values.get(name)
         if values is None:
             return None  # no row of the batch has the field
-        np_dtype = np.dtype(bool) if ftype == "bool" else _dt.dtype_for(_dt.specs()[name]).numpy_dtype
-        values = values.astype(np_dtype, copy=False)
+        values = values.astype(_numpy_dtype(name), copy=False)
         valid = cols.valid[name]
+        mask = self._masks.get(id(valid))
+        if mask is None:
+            mask = self._masks[id(valid)] = self._mask(valid)
         if self.arrow:
             import pyarrow as pa
 
-            if bool(valid.all()):
-                return pa.array(values)  # no validity bitmap; the decoder's buffer, not a copy
-            return pa.array(values, mask=~valid)
-        return values, ~valid
+            # the decoder's buffer, not a copy; no validity bitmap when nothing is missing
+            data = np.packbits(values, bitorder="little") if values.dtype == np.dtype(bool) else values
+            return pa.Array.from_buffers(_arrow_type(name), n, [mask, pa.py_buffer(data)])
+        return values, mask  # (shared by the columns of the batch: frame() makes one per column)
+
+    def _mask(self, valid: np.ndarray) -> Any:
+        """Arrow's validity bitmap of ``valid``, or pandas' missing mask; None when every
+        value is there."""
+        if bool(valid.all()):
+            return None
+        if not self.arrow:
+            return ~valid
+        import pyarrow as pa
+
+        return pa.py_buffer(np.packbits(valid, bitorder="little"))
 
     def frame(self) -> pd.DataFrame:
         """The DataFrame of every batch added (the pieces are released as columns are made)."""
@@ -193,8 +216,16 @@ class TableBuilder:
             else:
                 data[name] = self._column(name, pieces, total)
         if self.fallback:
-            flags = _concat(self.pieces.pop(_dt.FALLBACK), total, bool)
-            data[_dt.FALLBACK] = pd.arrays.BooleanArray(flags, np.zeros(total, dtype=bool))
+            pieces = self.pieces.pop(_dt.FALLBACK)
+            if self.arrow:  # bool[pyarrow], as the other flags of the table: one bit a row
+                import pyarrow as pa
+
+                chunks = [pa.Array.from_buffers(pa.bool_(), len(p), [None, pa.py_buffer(np.packbits(p, bitorder="little"))])
+                          for p in pieces]
+                data[_dt.FALLBACK] = pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks, type=pa.bool_()))
+            else:
+                flags = _concat(pieces, total, bool)
+                data[_dt.FALLBACK] = pd.arrays.BooleanArray(flags, np.zeros(total, dtype=bool))
         return pd.DataFrame(data, copy=False)
 
     def _column(self, name: str, pieces: list[Any], total: int) -> Any:
@@ -214,24 +245,57 @@ class TableBuilder:
                       for n, p in zip(self.sizes, pieces, strict=True)]
             pieces.clear()
             return pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks, type=pa_type))
+        if all(p is None for p in pieces):  # no packet has the field
+            return _nullable(np.zeros(total, dtype=np_dtype), np.ones(total, dtype=bool))
+        # (batch masks are shared between columns: each column gets its own; None: nothing
+        # missing, and an all-False mask costs nothing until written: calloc)
+        whole = all(p is not None and p[1] is None for p in pieces)
+        missing = np.zeros(total, dtype=bool) if whole else np.empty(total, dtype=bool)
         if len(pieces) == 1 and pieces[0] is not None:
-            values, missing = pieces[0]
-        else:
-            values = np.empty(total, dtype=np_dtype)
-            missing = np.empty(total, dtype=bool)
-            start = 0
-            for i, n in enumerate(self.sizes):
-                piece, pieces[i] = pieces[i], None   # free the batch's piece once copied
-                end = start + n
-                if piece is None:
-                    values[start:end] = 0
-                    missing[start:end] = True
-                else:
-                    values[start:end], missing[start:end] = piece
-                start = end
-        if is_bool:
-            return pd.arrays.BooleanArray(values, missing)
-        return pd.arrays.IntegerArray(values, missing)
+            values, mask = pieces[0]
+            if mask is not None:
+                missing[:] = mask
+            return _nullable(values, missing)
+        values = np.empty(total, dtype=np_dtype)
+        start = 0
+        for i, n in enumerate(self.sizes):
+            piece, pieces[i] = pieces[i], None   # free the batch's piece once copied
+            end = start + n
+            if piece is None:
+                values[start:end] = 0
+                missing[start:end] = True
+            else:
+                values[start:end] = piece[0]
+                if not whole:
+                    missing[start:end] = False if piece[1] is None else piece[1]
+            start = end
+        return _nullable(values, missing)
+
+
+def _nullable(values: np.ndarray, missing: np.ndarray) -> Any:
+    """pandas' masked array of ``values``: BooleanArray for flags, IntegerArray otherwise."""
+    import pandas as pd
+
+    if values.dtype == np.dtype(bool):
+        return pd.arrays.BooleanArray(values, missing)
+    return pd.arrays.IntegerArray(values, missing)
+
+
+
+
+@functools.cache
+def _numpy_dtype(name: str) -> np.dtype[Any]:
+    """The numpy dtype of column ``name``'s values (pandas' dtype's, bool for flags)."""
+    spec = _dt.specs()[name]
+    return np.dtype(bool) if spec.ftype == "bool" else np.dtype(_dt.dtype_for(spec).numpy_dtype)
+
+
+@functools.cache
+def _arrow_type(name: str) -> Any:
+    import pyarrow as pa
+
+    dtype = _numpy_dtype(name)
+    return pa.bool_() if dtype == np.dtype(bool) else pa.from_numpy_dtype(dtype)
 
 
 def _concat(pieces: list[Any], total: int | None = None, dtype: Any = None) -> np.ndarray:
