@@ -328,5 +328,6 @@ FUNCTIONS = (seq_add, seq_diff, seq_gt, seq_lt, seq_sub, jit.grown, rx.quadnum, 
 
 def make_entry(stamp: str) -> Callable[..., Any]:
     def entry(*args: Any) -> Any:
+        _ = stamp  # (in the closure: numba's cache key hashes it, so editing a helper module recompiles)
         return run(*args)
     return entry

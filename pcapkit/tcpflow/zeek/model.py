@@ -416,5 +416,6 @@ FUNCTIONS = (seq_diff, jit.grown, _letter, _check, _tick, _heap_merge, _heap_pop
 
 def make_entry(stamp: str) -> Callable[..., Any]:
     def entry(*args: Any) -> Any:
+        _ = stamp  # (in the closure: numba's cache key hashes it, so editing a helper module recompiles)
         return run(*args)
     return entry
