@@ -101,7 +101,7 @@ def _flows(source: Source, filter: str | None) -> pd.DataFrame:
 
     table = segment_table(source, packets=True, filter=filter)
     release_memory()  # (the reader's batches)
-    an = analyse_table(table)
+    an = analyse_table(table, outputs=("stream",))  # (the streams are all flows reads of the analysis)
     pk = table.packets
     assert pk is not None
     tcp_payload_frames = table.frame[table.seglen > 0]  # (the frames that can name an application)
@@ -115,7 +115,7 @@ def _flows(source: Source, filter: str | None) -> pd.DataFrame:
     del pos, inside, inside_stream, hit
     # what is left of the analysis: the segments and their streams (its other results go)
     warnings, error = list(an.warnings), table.error
-    segs, seg_stream = an.segments, an.stream.copy()  # (a copy: the results are rows of one array)
+    segs, seg_stream = an.segments, an.stream
     del an
     release_memory()
     # the congestion model reads the segments and their streams only

@@ -9,6 +9,7 @@ labs) reads the resulting :class:`AnalysedSegments` instead of running its own p
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,9 +67,12 @@ class AnalysedSegments:
 
 
 def analyse_table(table: SegmentTable, *, max_unacked: int = TCP_MAX_UNACKED_SEGMENTS,
-                  max_conversations: int | None = None, compiled: bool | None = None) -> AnalysedSegments:
+                  max_conversations: int | None = None, compiled: bool | None = None,
+                  outputs: Collection[str] | None = None) -> AnalysedSegments:
     """Run the analysis over the tshark view of ``table``. ``compiled=None``: compiled
-    unless PCAPKIT_NO_NUMBA is set or numba is missing; False: interpreted."""
+    unless PCAPKIT_NO_NUMBA is set or numba is missing; False: interpreted. ``outputs``:
+    the analysis results kept (names of :data:`pcapkit.tcpflow.analysis.OUTPUTS`; the
+    others are None; default all): e.g. ``("stream",)`` for the tcp.stream numbers only."""
     from pcapkit.tcpflow import analysis
 
     segs = table.tshark_view()
@@ -76,7 +80,8 @@ def analyse_table(table: SegmentTable, *, max_unacked: int = TCP_MAX_UNACKED_SEG
     sack_l, sack_r = segs.sack_blocks(3)
     res = analysis.run(segs.frame, segs.ts_ns, key, dirb, segs.seq, segs.ack, segs.flags, segs.window,
                        segs.seglen, segs.wscale, segs.sack_n, sack_l, sack_r,
-                       max_unacked=max_unacked, max_conversations=max_conversations, compiled=compiled)
+                       max_unacked=max_unacked, max_conversations=max_conversations, compiled=compiled,
+                       outputs=outputs)
     out = AnalysedSegments(segs, res, list(res.warnings))
     kept = np.asarray(res.stream) >= 0
     if not bool(kept.all()):

@@ -15,6 +15,7 @@ int64 buffers, no objects), through one of two backends (:func:`backend`):
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,7 +109,8 @@ def backend(compiled: bool | None = None) -> Backend:
 @dataclass
 class AnalysisResult:
     """Per-row outputs of :func:`run` (rows with ``stream == -1`` were cut by
-    ``max_conversations``); the optional values are valid where ``have`` has their H_* bit."""
+    ``max_conversations``); the optional values are valid where ``have`` has their H_* bit.
+    An output left out by ``run(outputs=...)`` is None."""
 
     warnings: list[str]
     n_conversations: int
@@ -133,10 +135,14 @@ class AnalysisResult:
     have: np.ndarray
 
 
+CHUNK_ROWS = 1 << 16  # rows analysed per call when only some outputs are kept (see run)
+
+
 def run(frame: np.ndarray, ts_ns: np.ndarray, key: np.ndarray, dirb: np.ndarray, seq: np.ndarray, ack: np.ndarray,
         flags: np.ndarray, window: np.ndarray, seglen: np.ndarray, wscale: np.ndarray, sack_n: np.ndarray,
         sack_l: np.ndarray, sack_r: np.ndarray, *, max_unacked: int = TCP_MAX_UNACKED_SEGMENTS,
-        max_conversations: int | None = None, compiled: bool | None = None) -> AnalysisResult:
+        max_conversations: int | None = None, compiled: bool | None = None,
+        outputs: Collection[str] | None = None) -> AnalysisResult:
     """Analyse columns (one entry per TCP segment, in file order).
 
     ``key``: conversation key id (0 .. nkeys-1) of the unordered address/port pair;
@@ -145,34 +151,60 @@ def run(frame: np.ndarray, ts_ns: np.ndarray, key: np.ndarray, dirb: np.ndarray,
     the segment has no window scale option. ``sack_n`` counts the SACK blocks of the
     segment; ``sack_l``/``sack_r`` (shape (m, 3), one row per segment with ``sack_n > 0``,
     in order) hold its first three blocks. ``compiled``: the backend (None: compiled
-    when :func:`~pcapkit.tcpflow.backends.compiled_available`)."""
+    when :func:`~pcapkit.tcpflow.backends.compiled_available`). ``outputs``: the names
+    (of :data:`OUTPUTS`) to keep, the others are None (default: all). With a choice the
+    rows go through in chunks of :data:`CHUNK_ROWS` (the state carries from one to the
+    next: the same single pass), so memory holds the kept columns, not all ``NOUT``."""
     be = backend(compiled)
     n = int(frame.shape[0])
     sack_l, sack_r = sack_l.reshape(-1, 3), sack_r.reshape(-1, 3)
     if sack_l.shape[0] != int(np.count_nonzero(sack_n > 0)) or sack_r.shape != sack_l.shape:
         raise ValueError("sack_l/sack_r need one row per segment with sack_n > 0")
-    columns = [np.ascontiguousarray(a, dtype=np.int64).reshape(-1)
-               for a in (frame, ts_ns, key, dirb, seq, ack, flags, window, seglen, wscale, sack_n, sack_l, sack_r)]
-    # (the compiled code does not check indices: keys and directions index the state)
-    if n and (int(columns[2].min()) < 0 or not np.isin(columns[3], (0, 1)).all()):
+    unknown = set(outputs or ()) - set(OUTPUTS)
+    if unknown:
+        raise ValueError(f"unknown analysis outputs: {sorted(unknown)}")
+    if n and (int(key.min()) < 0 or not np.isin(dirb, (0, 1)).all()):
+        # (the compiled code does not check indices: keys and directions index the state)
         raise ValueError("key must be >= 0 and dirb 0 or 1")
-    nkeys = int(columns[2].max()) + 1 if n else 0
-    last, live = _last_rows(columns[2], nkeys)
+    nkeys = int(key.max()) + 1 if n else 0
+    last, live = _last_rows(np.asarray(key), nkeys)
     # records for the conversations open at once (+1: a reuse opens one before the old
     # one is freed); the state grows if port reuse needs more
     st, arena = be.new_state(nkeys, live + 1, 1024, max_unacked, -1 if max_conversations is None else max_conversations)
     st[G_RECYCLE] = 1
-    if be.compiled:
-        out = np.zeros(NOUT * n, dtype=np.int64)
-        st, arena = be.run_columns(st, arena, *columns, last, out)
+    per_row = (frame, ts_ns, key, dirb, seq, ack, flags, window, seglen, wscale, sack_n)
+    sack_end = np.cumsum(sack_n > 0)  # SACK rows up to and including each row
+    kept = OUTPUTS if outputs is None else tuple(name for name in OUTPUTS if name in outputs)
+    step_rows = n if outputs is None else CHUNK_ROWS
+    rows: np.ndarray | None = None
+    result: dict[str, np.ndarray] = {}
+    if outputs is None:  # every output: one buffer, its rows are the result
+        rows = np.zeros((NOUT, n), dtype=np.int64)
     else:
-        lists = [c.tolist() for c in columns]
-        out_list = alloc(NOUT * n)
-        st, arena = be.run_columns(st, arena, *lists, last.tolist(), out_list)
-        out = np.array(out_list, dtype=np.int64)
-        del out_list
-    rows = out.reshape(NOUT, n)
-    return AnalysisResult(limit_warnings(st, max_unacked, max_conversations), int(st[G_NCONV]), *rows)
+        result = {name: np.zeros(n, dtype=np.int64) for name in kept}
+    for a in range(0, max(n, 1), max(step_rows, 1)):
+        b = min(n, a + step_rows)
+        s0, s1 = (int(sack_end[a - 1]) if a else 0), (int(sack_end[b - 1]) if b else 0)
+        columns = [np.ascontiguousarray(c[a:b], dtype=np.int64).reshape(-1) for c in per_row]
+        columns += [np.ascontiguousarray(sack_l[s0:s1], dtype=np.int64).reshape(-1),
+                    np.ascontiguousarray(sack_r[s0:s1], dtype=np.int64).reshape(-1)]
+        out = rows.reshape(-1) if rows is not None else np.zeros(NOUT * (b - a), dtype=np.int64)
+        if be.compiled:
+            st, arena = be.run_columns(st, arena, *columns, last[a:b], out)
+        else:
+            out_list = alloc(NOUT * (b - a))
+            st, arena = be.run_columns(st, arena, *[c.tolist() for c in columns], last[a:b].tolist(), out_list)
+            out[:] = out_list
+            del out_list
+        if rows is None:
+            chunk = out.reshape(NOUT, b - a)
+            for name in kept:
+                result[name][a:b] = chunk[OUTPUTS.index(name)]
+        del columns, out
+    if rows is not None:
+        result = dict(zip(OUTPUTS, rows, strict=True))
+    values: dict[str, Any] = {name: result.get(name) for name in OUTPUTS}
+    return AnalysisResult(limit_warnings(st, max_unacked, max_conversations), int(st[G_NCONV]), **values)
 
 
 def _last_rows(key: np.ndarray, nkeys: int) -> tuple[np.ndarray, int]:
