@@ -40,11 +40,9 @@ setup_python() {
         .venv/bin/python -m pip install -q -e ".[test]"
         touch "$stamp"
     fi
-    # numba's cache of the compiled TCP analysis and Zeek model (next to the sources, git-ignored): built
+    # numba's cache of every command's compiled kernels (next to the sources, git-ignored): built
     # here once, so that no first command (nor a live capture) waits for the compiler
-    .venv/bin/python -m pcapkit flows captures/tcp-download.pcapng --format csv -o /dev/null
-    .venv/bin/python -c "from pcapkit.reports.live import warm_up; warm_up('rtt'); warm_up('flows')"
-    .venv/bin/python -c "from pcapkit.cli.read_lines import warm_up; warm_up()"
+    .venv/bin/python -m pcapkit.cli.warm_up
 }
 
 cmd="${1:-test}"
