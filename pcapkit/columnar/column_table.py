@@ -68,7 +68,7 @@ def kind_of(dtype: str) -> str:
         return "int"
     if low.startswith("float"):
         return "float"
-    if low.startswith("string"):
+    if low.startswith(("string", "str")):
         return "text"
     return "object"
 
@@ -132,7 +132,7 @@ class Column:
             return pd.Categorical.from_codes(np.where(mask, -1, self.values),
                                              categories=pd.Index(list(self.texts), dtype=object))
         if kind == "text":
-            return _string_array(self)
+            return pd.array(self.texts_at(), dtype="str") if dtype == "str" else _string_array(self)
         if kind == "ns":
             unit = dtype if dtype.startswith(("datetime64", "timedelta64")) else "datetime64[ns]"
             out = np.asarray(self.values, dtype=I64).view(unit).copy()
@@ -212,12 +212,20 @@ def column_from_numpy(values: np.ndarray) -> Column:
         ints = values.view(I64)
         missing = np.isnat(values)
         return Column(np.where(missing, 0, ints), missing, str(values.dtype), kind="ns")
-    if kind is None:
-        objects = values.astype(object, copy=False)
-        missing = np.fromiter((v is None or (isinstance(v, float) and v != v) for v in objects.tolist()),
-                              dtype=bool, count=objects.shape[0])
-        return Column(objects, missing, "object", kind="object")
-    return Column(values, None, str(values.dtype), kind=kind)
+    if kind is not None:
+        return Column(values, None, str(values.dtype), kind=kind, source=values)
+    if values.dtype.kind == "U":  # (pandas 3 infers its "str" dtype for text)
+        return Column(values, None, "str", kind="text", source=values)
+    objects = values.astype(object, copy=False)
+    cells = objects.tolist()
+    missing = np.fromiter((v is None or (isinstance(v, float) and v != v) for v in cells), dtype=bool,
+                          count=objects.shape[0])
+    text = not missing.all() and all(isinstance(v, str) for v, m in zip(cells, missing.tolist(), strict=True)
+                                     if not m)
+    if missing.any():
+        objects = objects.copy()
+        objects[missing] = None
+    return Column(objects, missing, "str" if text else "object", kind="text" if text else "object", source=values)
 
 
 class ColumnTable:
