@@ -78,7 +78,7 @@ class Column:
 
     __slots__ = ("dtype", "kind", "mask", "source", "texts", "values")
 
-    def __init__(self, values: np.ndarray, mask: np.ndarray | None, dtype: str, *,
+    def __init__(self, values: Any, mask: np.ndarray | None, dtype: str, *,
                  texts: np.ndarray | None = None, kind: str | None = None, source: Any = None) -> None:
         self.values = values
         self.mask = mask if mask is None or mask.any() else None
@@ -88,7 +88,12 @@ class Column:
         self.source = source  # the pandas array it was made from (to_pandas gives it back)
 
     def __len__(self) -> int:
-        return int(self.values.shape[0])
+        return len(self.values)
+
+    @property
+    def arrow(self) -> bool:
+        """Whether the values are an Arrow array (text of a pandas Arrow-backed column)."""
+        return not isinstance(self.values, np.ndarray)
 
     def missing(self) -> np.ndarray:
         """True where a value is missing (a float's NaN too, as pandas' isna)."""
@@ -105,13 +110,23 @@ class Column:
     def take(self, rows: np.ndarray | slice) -> Column:
         """The rows ``rows`` (indices, a boolean selection or a slice)."""
         mask = None if self.mask is None else self.mask[rows]
-        return Column(self.values[rows], mask, self.dtype, texts=self.texts, kind=self.kind)
+        values = self.values
+        if not self.arrow or isinstance(rows, slice):
+            values = values[rows]
+        else:
+            import pyarrow as pa
+
+            rows = np.asarray(rows)
+            values = values.filter(pa.array(rows)) if rows.dtype == bool else values.take(pa.array(rows))
+        return Column(values, mask, self.dtype, texts=self.texts, kind=self.kind)
 
     def texts_at(self) -> np.ndarray:
         """Each value as an object array (dictionary columns decoded), missing ones None."""
         if self.texts is not None:
             names = np.append(np.asarray(self.texts, dtype=object), np.array([None], dtype=object))
             out = names[np.where(self.values < 0, -1, self.values)]
+        elif self.arrow:
+            out = self.values.to_numpy(zero_copy_only=False).astype(object, copy=False)
         else:
             out = self.values.astype(object)
         if self.mask is not None:
@@ -198,6 +213,10 @@ def column_from_pandas(series: Any) -> Column:
         values = series.to_numpy(dtype=numpy_dtype, na_value=np.nan)
         return Column(values, isna, name, kind="float", source=array)
     kind = "text" if pd.api.types.is_string_dtype(dt) and not pd.api.types.is_object_dtype(dt) else "object"
+    if kind == "text" and hasattr(array, "__arrow_array__"):  # (Arrow's strings: kept, no Python string each)
+        arrow = array.__arrow_array__()
+        return Column(arrow.combine_chunks() if hasattr(arrow, "combine_chunks") else arrow, isna, name,
+                      kind=kind, source=array)
     values = series.to_numpy(dtype=object)
     if isna.any():
         values = values.copy()

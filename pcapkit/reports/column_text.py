@@ -118,6 +118,8 @@ def _strings(col: Column) -> pa.Array:
         missing = col.missing()
         texts = pa.array(np.asarray(col.texts, dtype=object).astype(str).astype(object), type=pa.string())
         return texts.take(pa.array(np.where(missing, 0, codes), mask=missing if missing.any() else None))
+    if col.arrow:
+        return col.values if col.values.type == pa.string() else col.values.cast(pa.string())
     values = col.values if col.values.dtype.kind == "U" else col.values.astype(object, copy=False)
     return pa.array(values, type=pa.string(), mask=col.mask, from_pandas=True)
 

@@ -142,7 +142,7 @@ def text_cells(col: Column) -> np.ndarray:
         codes = np.asarray(col.values)
         missing = codes < 0 if col.mask is None else (codes < 0) | col.mask
         return names[np.where(missing, len(names) - 1, codes)]
-    values = col.values
+    values = col.texts_at() if col.arrow else col.values
     if values.dtype.kind == "U":
         return values if col.mask is None else np.where(col.mask, "", values)
     if col.mask is not None:
@@ -188,7 +188,7 @@ def _longest_text(col: Column, present: np.ndarray) -> int:
         used = np.unique(np.asarray(col.values)[present])
         texts = np.asarray(col.texts, dtype=object)[used[used >= 0]].astype(str)
     else:
-        texts = col.values[present].astype(str)
+        texts = (col.texts_at() if col.arrow else col.values)[present].astype(str)
     return int(np.char.str_len(texts).max()) if texts.size else 0
 
 
