@@ -1,4 +1,7 @@
-"""CSV and JSON Lines text of a report DataFrame, a column at a time.
+"""CSV and JSON Lines text of a report table, a column at a time.
+
+A table is a :class:`~pcapkit.columnar.column_table.ColumnTable` (what the CLI writes,
+without pandas) or a DataFrame (converted to one: the same text).
 
 What :func:`pandas.DataFrame.to_csv` and a ``json.dumps`` per row wrote, byte for byte,
 without a Python step per row: every column of a chunk of rows becomes one Arrow string
@@ -291,7 +294,6 @@ def _csv_parts(df: ColumnTable, header: bool) -> Iterator[Text]:
     import pyarrow.compute as pc
     import pyarrow.csv as pa_csv
 
-    df = as_table(df)
     if header:
         head = io.StringIO()
         csv.writer(head, lineterminator="\n").writerow([str(c) for c in df.columns])
@@ -327,7 +329,6 @@ def _jsonl_parts(df: ColumnTable) -> Iterator[Text]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    df = as_table(df)
     columns = _columns(df)
     kinds = [_kind(col) for col in columns]
     # each present value as ', "key": value', the row's text is their concatenation

@@ -1,4 +1,5 @@
-"""A report DataFrame as an aligned text table that fits a width, written in chunks.
+"""A report table (a :class:`~pcapkit.columnar.column_table.ColumnTable` or a DataFrame)
+as an aligned text table that fits a width, written in chunks.
 
 Why not pandas' ``to_string`` or rich's ``Table``: both build every cell as a Python
 object before printing the first line (pandas took 370 s and 4.7 GB for a million
