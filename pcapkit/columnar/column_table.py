@@ -392,5 +392,7 @@ class _NoPandas:
 def arrow_with_pandas() -> None:
     """After pandas is imported: make pyarrow see it (see :func:`arrow_without_pandas`)."""
     arrow = sys.modules.get("pyarrow")
-    if arrow is not None and "pandas" in sys.modules:
-        _ = arrow.lib._pandas_api.pd  # (its check that raises when absent: it imports pandas again)
+    shim = getattr(getattr(arrow, "lib", None), "_pandas_api", None)  # (pyarrow's, internal)
+    if shim is not None and "pandas" in sys.modules:
+        with contextlib.suppress(Exception):
+            _ = shim.pd  # (its check that raises when absent: it imports pandas again)
