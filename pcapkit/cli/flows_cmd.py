@@ -28,11 +28,14 @@ def flows(file: str, filter_expr: tuple[str, ...], proto: str, choice: ColumnCho
       pcapkit flows capture.pcap 'host 10.0.0.1' --proto tcp --format csv -o flows.csv
     """
     from pcapkit.cli.output import write_report
-    from pcapkit.reports.flows import flows as flows_report
+    from pcapkit.reports.flows import flows_table
 
-    df = flows_report(file, filter=" ".join(filter_expr))
+    df = flows_table(file, filter=" ".join(filter_expr))
     if proto != "all":
-        df = df[df["proto"].str.startswith(proto)].reset_index(drop=True)
+        import numpy as np
+
+        names = df["proto"].texts_at().tolist()
+        df = df.take(np.array([name is not None and name.startswith(proto) for name in names], dtype=bool))
     write_report(df, fmt, output, choice=choice, view="flows")
 
 
@@ -82,4 +85,4 @@ def tcptrace(file: str, filter_expr: tuple[str, ...], conn: int | None, choice: 
     if format_for(output, fmt) == "table" and len(runs) > 1:
         extents = table_extents(choice, "tcptrace")
         runs.survey(extents.add)  # (the column widths: every row measured first)
-    write_report_frames(runs.frames(), fmt, output, extents=extents, choice=choice, view="tcptrace")
+    write_report_frames(runs.tables(), fmt, output, extents=extents, choice=choice, view="tcptrace")

@@ -55,12 +55,12 @@ def tcp(file: str, stream: int | None, nsegments: int, part: str, choice: Column
 
     result = lab_tcp(file, stream=stream, nsegments=nsegments)
     if fmt == "table" and output is None:
-        write_report(result.answers(), fmt, None, title=f"TCP lab, stream {result.stream}")
+        write_report(result.answers_table(), fmt, None, title=f"TCP lab, stream {result.stream}")
         click.echo("")
-        write_report(result.segments_frame(), fmt, None, title="first data segments", error=result.error,
+        write_report(result.segments_table(), fmt, None, title="first data segments", error=result.error,
                      choice=choice)
     else:
-        df = result.answers() if part == "answers" else result.segments_frame()
+        df = result.answers_table() if part == "answers" else result.segments_table()
         write_report(df, fmt, output, error=result.error, choice=choice)
     if result.unanswered:
         # the rows say which questions have no answer; the status says the lab is incomplete

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from pcapkit.cli.views import ColumnChoice
+    from pcapkit.columnar.column_table import ColumnTable
     from pcapkit.reports.table import TableExtents
 
 # file extensions of each report format (the first is the one suggested)
@@ -125,7 +126,7 @@ def write_to(output: str | None, write: Callable[[IO[str]], object]) -> None:
         raise OutputError(f"{output or 'standard output'}: cannot write: {exc.strerror or exc}") from None
 
 
-def _write_table(df: pd.DataFrame, output: str | None, title: str | None, choice: ColumnChoice | None,
+def _write_table(df: ColumnTable, output: str | None, title: str | None, choice: ColumnChoice | None,
                  view: str | None) -> None:
     """The table view: the view's columns that fit the terminal (120 characters to a file
     or a pipe), every row; paged when a terminal cannot hold it."""
@@ -148,14 +149,18 @@ def _write_table(df: pd.DataFrame, output: str | None, title: str | None, choice
     write_to(output, lambda s: s.writelines(chunks))
 
 
-def write_report(df: pd.DataFrame, fmt: str | None, output: str | None, *, title: str | None = None,
-                 error: str | None = None, choice: ColumnChoice | None = None, view: str | None = None) -> None:
-    """Write ``df`` in ``fmt`` (table|csv|json|parquet; None: from ``output``'s extension)
+def write_report(df: ColumnTable | pd.DataFrame, fmt: str | None, output: str | None, *,
+                 title: str | None = None, error: str | None = None, choice: ColumnChoice | None = None,
+                 view: str | None = None) -> None:
+    """Write ``df`` (a report's :class:`~pcapkit.columnar.column_table.ColumnTable` or
+    DataFrame: the same text) in ``fmt`` (table|csv|json|parquet; None: from ``output``'s extension)
     to ``output`` (None or "-": stdout): a table shows the columns of ``view`` (see
     :mod:`pcapkit.cli.views`) that fit, the other formats every column, unless ``choice``
     names columns. Then, when the input was cut short
     (``error``, or ``df.attrs["pcapkit.error"]``), raise that error for the CLI's one line.
     The limits that cut the work (``df.attrs["warnings"]``) go to standard error first."""
+    from pcapkit.columnar.column_table import ColumnTable, arrow_with_pandas, as_table
+
     fmt = format_for(output, fmt)
     check_target(output, fmt)
     for line in df.attrs.get("warnings", []):
@@ -166,28 +171,32 @@ def write_report(df: pd.DataFrame, fmt: str | None, output: str | None, *, title
 
         df = select(df, fmt, choice, view)[0]
     if fmt == "parquet":
+        frame = df.to_pandas() if isinstance(df, ColumnTable) else df
+        arrow_with_pandas()
         try:
             if output is None or output == "-":
-                sys.stdout.buffer.write(df.to_parquet(index=False))
+                sys.stdout.buffer.write(frame.to_parquet(index=False))
                 sys.stdout.buffer.flush()
             else:
                 with atomic_path(output) as tmp:
-                    df.to_parquet(tmp, index=False)
+                    frame.to_parquet(tmp, index=False)
         except BrokenPipeError:
             raise
         except OSError as exc:
             raise OutputError(f"{output or 'standard output'}: cannot write: {exc.strerror or exc}") from None
     elif fmt == "csv":
-        write_to(output, lambda s: write_csv(df, s))
+        table = as_table(df)
+        write_to(output, lambda s: write_csv(table, s))
     elif fmt == "json":
-        write_to(output, lambda s: write_jsonl(df, s))
+        table = as_table(df)
+        write_to(output, lambda s: write_jsonl(table, s))
     else:
-        _write_table(df, output, title, choice, view)
+        _write_table(as_table(df), output, title, choice, view)
     if failure:
         raise PcapkitError(str(failure))
 
 
-def write_report_frames(frames: Iterable[pd.DataFrame], fmt: str | None, output: str | None, *,
+def write_report_frames(frames: Iterable[ColumnTable | pd.DataFrame], fmt: str | None, output: str | None, *,
                         extents: TableExtents | None = None, title: str | None = None,
                         choice: ColumnChoice | None = None, view: str | None = None) -> None:
     """:func:`write_report` of the rows of ``frames`` joined (at least one part; every part
@@ -197,6 +206,8 @@ def write_report_frames(frames: Iterable[pd.DataFrame], fmt: str | None, output:
     joined first). The warnings are the first part's ``attrs``, the error the last one's.
     One part is :func:`write_report`'s."""
     import itertools
+
+    from pcapkit.columnar.column_table import ColumnTable
 
     parts = iter(frames)
     first = next(parts)
@@ -208,8 +219,10 @@ def write_report_frames(frames: Iterable[pd.DataFrame], fmt: str | None, output:
     if fmt == "table" and extents is None:
         import pandas as pd
 
-        whole = pd.concat(itertools.chain([first, second], parts), ignore_index=True)
-        whole.attrs = {**first.attrs, **whole.attrs}
+        every_part = [df.to_pandas() if isinstance(df, ColumnTable) else df
+                      for df in itertools.chain([first, second], parts)]
+        whole = pd.concat(every_part, ignore_index=True)
+        whole.attrs = {**every_part[0].attrs, **whole.attrs}
         write_report(whole, fmt, output, title=title, choice=choice, view=view)
         return
     check_target(output, fmt)
@@ -217,7 +230,7 @@ def write_report_frames(frames: Iterable[pd.DataFrame], fmt: str | None, output:
         print(f"pcapkit: warning: {line}", file=sys.stderr)
     last: dict[Any, Any] = {}
 
-    def every() -> Iterator[pd.DataFrame]:
+    def every() -> Iterator[ColumnTable | pd.DataFrame]:
         for df in itertools.chain([first, second], parts):
             last.clear()
             last.update(df.attrs)
@@ -261,15 +274,20 @@ def table_extents(choice: ColumnChoice | None, view: str | None) -> TableExtents
     return TableExtents(VIEWS[view].columns)
 
 
-def _write_parquet_parts(parts: Iterable[pd.DataFrame], output: str | None) -> None:
+def _write_parquet_parts(parts: Iterable[ColumnTable | pd.DataFrame], output: str | None) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from pcapkit.columnar.column_table import ColumnTable, arrow_with_pandas
+
+    arrow_with_pandas()
 
     def write(target: Any) -> None:
         writer: pq.ParquetWriter | None = None
         try:
             for df in parts:
-                table = pa.Table.from_pandas(df, preserve_index=False)
+                frame = df.to_pandas() if isinstance(df, ColumnTable) else df
+                table = pa.Table.from_pandas(frame, preserve_index=False)
                 if writer is None:
                     writer = pq.ParquetWriter(target, table.schema)
                 writer.write_table(table)
@@ -290,12 +308,13 @@ def _write_parquet_parts(parts: Iterable[pd.DataFrame], output: str | None) -> N
         raise OutputError(f"{output or 'standard output'}: cannot write: {exc.strerror or exc}") from None
 
 
-def _write_table_parts(parts: Iterator[pd.DataFrame], extents: TableExtents, output: str | None,
+def _write_table_parts(parts: Iterator[ColumnTable | pd.DataFrame], extents: TableExtents, output: str | None,
                        title: str | None, choice: ColumnChoice | None, view: str | None) -> None:
     """:func:`_write_table` of parts, laid out from ``extents``."""
     import itertools
 
     from pcapkit.cli.views import VIEWS, ColumnChoice, select, table_width, view_note
+    from pcapkit.columnar.column_table import as_table
     from pcapkit.reports.table import DEFAULT_WIDTH, table_text_frames
 
     choice = choice or ColumnChoice()
@@ -307,7 +326,7 @@ def _write_table_parts(parts: Iterator[pd.DataFrame], extents: TableExtents, out
     orders: Any = None
     if named is not None:
         select(first, "table", choice, view)  # (an unknown name: the error, as for one part)
-        parts = (df[named] for df in itertools.chain([first], parts))
+        parts = (as_table(df).select(named) for df in itertools.chain([first], parts))
     else:
         parts = itertools.chain([first], parts)
         if choice.columns != "all" and view is not None and view in VIEWS:

@@ -10,23 +10,27 @@ from pcapkit.cli.common import PcapkitCommand, output_options
 from pcapkit.cli.views import ColumnChoice, column_options
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from pcapkit.columnar.column_table import ColumnTable
 
 
-def _with_analysis_column(df: pd.DataFrame) -> pd.DataFrame:
-    """Add ``analysis``: the names of the tcp.analysis flags set on each frame."""
-    import pandas as pd
+def _with_analysis_column(table: ColumnTable) -> ColumnTable:
+    """Add ``analysis``: the names of the tcp.analysis flags set on each frame (each
+    combination of flags named once)."""
+    import numpy as np
 
+    from pcapkit.columnar.column_table import Column
     from pcapkit.tcpflow.engine import FLAG_FIELDS
 
-    names = [name for _, name in FLAG_FIELDS]
-    present = [n for n in names if n in df.columns]
-    if not len(df):
-        return df.assign(analysis=pd.array([], dtype="string"))
-    flags = df[present].fillna(False).to_numpy(dtype=bool)
-    short = [n.removeprefix("tcp.analysis.") for n in present]
-    text = [",".join(s for s, on in zip(short, row, strict=True) if on) for row in flags]
-    return df.assign(analysis=pd.array(text, dtype="string"))
+    names = [name for _, name in FLAG_FIELDS if name in table]
+    short = [n.removeprefix("tcp.analysis.") for n in names]
+    combo = np.zeros(len(table), dtype=np.int64)
+    for bit, name in enumerate(names):
+        col = table[name]
+        combo |= (np.asarray(col.values, dtype=bool) & ~col.missing()).astype(np.int64) << bit
+    distinct, codes = np.unique(combo, return_inverse=True)
+    texts = np.array([",".join(s for i, s in enumerate(short) if (int(c) >> i) & 1) for c in distinct.tolist()],
+                     dtype=object)
+    return table.with_column("analysis", Column(codes.reshape(-1), None, "string", texts=texts))
 
 
 @click.command(cls=PcapkitCommand)
@@ -54,10 +58,10 @@ def tcp(file: str, filter_expr: tuple[str, ...], stream: int | None, choice: Col
     """
     from pcapkit.cli.output import write_report
     from pcapkit.cli.views import with_time_relative
-    from pcapkit.reports.tcp import tcp_frames
+    from pcapkit.reports.tcp import tcp_table
 
     expr = " ".join(filter_expr).strip() or None
-    df = tcp_frames(file, stream=stream, bpf=expr, max_unacked=max_unacked,
+    df = tcp_table(file, stream=stream, bpf=expr, max_unacked=max_unacked,
                     max_conversations=max_conversations)
     if fmt == "table":  # the table shows seconds since the first frame beside the epoch
         df = with_time_relative(df, file)
@@ -82,9 +86,9 @@ def handshakes(file: str, choice: ColumnChoice, fmt: str, output: str | None) ->
       pcapkit handshakes capture.pcap --format json
     """
     from pcapkit.cli.output import write_report
-    from pcapkit.reports.handshakes import handshakes as handshakes_report
+    from pcapkit.reports.handshakes import handshake_table
 
-    df = handshakes_report(file)
+    df = handshake_table(file)
     write_report(df, fmt, output, choice=choice, view="handshakes")
 
 
@@ -116,11 +120,11 @@ def rtt(file: str, stream: int | None, method: str, summary: bool, choice: Colum
     """
     from pcapkit.cli.output import write_report
     from pcapkit.cli.views import with_time_relative
-    from pcapkit.reports.rtt import rtt_samples, summarize
+    from pcapkit.reports.rtt import rtt_table, summary_table
 
-    df = rtt_samples(file, stream=stream, method=method)
+    df = rtt_table(file, stream=stream, method=method)
     if summary:
-        df = summarize(df)
+        df = summary_table(df)
     elif fmt == "table":
         df = with_time_relative(df, file)
     write_report(df, fmt, output, choice=choice, view="rtt --summary" if summary else "rtt")

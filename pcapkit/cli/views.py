@@ -23,7 +23,10 @@ import click
 if TYPE_CHECKING:
     import pandas as pd
 
+    from pcapkit.columnar.column_table import ColumnTable
+
 F = TypeVar("F", bound=Callable[..., Any])
+Table = TypeVar("Table", "ColumnTable", "pd.DataFrame")
 TABLE_WIDTH = 120  # when standard output is not a terminal (a file, a pipe, a test)
 
 
@@ -159,20 +162,24 @@ def view_note(choice: ColumnChoice, view: str | None) -> str | None:
     return VIEWS[view].note()
 
 
-def select(df: pd.DataFrame, fmt: str, choice: ColumnChoice, view: str | None) -> tuple[pd.DataFrame, Any]:
-    """``df`` cut to the named columns (every format), and the (display, priority)
-    column orders for a table (None: every column)."""
+def select(df: ColumnTable | pd.DataFrame, fmt: str, choice: ColumnChoice, view: str | None) -> tuple[Any, Any]:
+    """``df`` (a :class:`~pcapkit.columnar.column_table.ColumnTable` or a DataFrame) cut
+    to the named columns (every format), and the (display, priority) column orders for a
+    table (None: every column)."""
+    from pcapkit.columnar.column_table import ColumnTable, as_table
+
     named = choice.named()
     if named is not None:
         unknown = [c for c in named if c not in df.columns]
         if unknown:
             raise click.BadParameter(f"unknown column(s): {', '.join(unknown)} (the columns are: "
                                      f"{', '.join(map(str, df.columns))})", param_hint="-e/--columns")
-        return df[named], None
+        return (df.select(named) if isinstance(df, ColumnTable) else df[named]), None
     if fmt != "table" or choice.columns == "all" or view is None or view not in VIEWS:
         return df, None
     # a column of the view that no row fills (no IPv6 in the capture, ...) is left out
-    filled = [str(c) for c in df.columns if not df[c].isna().all()]
+    table = as_table(df)
+    filled = [str(c) for c in table.columns if not table[c].all_missing()]
     return df, VIEWS[view].ordered(filled)
 
 
@@ -206,13 +213,25 @@ def capture_start_ns(path: str) -> int | None:
     return None
 
 
-def with_time_relative(df: pd.DataFrame, path: str, epoch: str = "frame.time_epoch") -> pd.DataFrame:
-    """``df`` with ``frame.time_relative`` (seconds since the capture's first frame, as
-    tshark) inserted before ``epoch``; unchanged when the start is unknown."""
-    import pandas as pd
+def with_time_relative(df: Table, path: str, epoch: str = "frame.time_epoch") -> Table:
+    """``df`` (a :class:`~pcapkit.columnar.column_table.ColumnTable` or a DataFrame) with
+    ``frame.time_relative`` (seconds since the capture's first frame, as tshark) inserted
+    before ``epoch``; unchanged when the start is unknown."""
+    from pcapkit.columnar.column_table import Column, ColumnTable
 
     if epoch not in df.columns or "frame.time_relative" in df.columns:
         return df
+    if isinstance(df, ColumnTable):
+        times = df[epoch]
+        if not times.dtype.startswith("datetime64"):
+            return df
+        start = capture_start_ns(path)
+        if start is None:
+            return df
+        relative = Column(times.values - start, times.mask, "timedelta64[ns]")
+        return df.with_column("frame.time_relative", relative, before=epoch)
+    import pandas as pd
+
     start = capture_start_ns(path)
     if start is None:
         return df

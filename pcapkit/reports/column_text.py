@@ -1,4 +1,7 @@
-"""CSV and JSON Lines text of a report DataFrame, a column at a time.
+"""CSV and JSON Lines text of a report table, a column at a time.
+
+A table is a :class:`~pcapkit.columnar.column_table.ColumnTable` (what the CLI writes,
+without pandas) or a DataFrame (converted to one: the same text).
 
 What :func:`pandas.DataFrame.to_csv` and a ``json.dumps`` per row wrote, byte for byte,
 without a Python step per row: every column of a chunk of rows becomes one Arrow string
@@ -26,8 +29,11 @@ per-connection tables (a few thousand rows at most).
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any
+
+from pcapkit.columnar.column_table import Column, ColumnTable, arrow_without_pandas, as_table
 
 Text = bytes | memoryview  # UTF-8 text of whole lines
 
@@ -40,36 +46,21 @@ CHUNK_ROWS = 50_000  # (a chunk of the tcp table as text: about 60 MB of Arrow s
 CHUNK_CELLS = 1_000_000  # (and fewer rows of a wider table: tcptrace's 82 columns as JSON, 1.7 KB a row)
 
 
-def chunk_rows(df: pd.DataFrame) -> int:
+def chunk_rows(df: ColumnTable | pd.DataFrame) -> int:
     """How many rows of ``df`` are formatted at a time."""
     return max(1, min(CHUNK_ROWS, CHUNK_CELLS // max(1, len(df.columns))))
 _CSV_SPECIAL = '[,"\n]'
 _JSON_SPECIAL = '[\x00-\x1f"\\\\]'
 
 
-def _kind(col: pd.Series) -> str:
+def _kind(col: Column) -> str:
     """:func:`pcapkit.reports.table.column_kind`, with its ``text`` told apart: ``category``,
     ``text`` (a string dtype) or ``object`` (Python objects, converted value by value)."""
-    import pandas as pd
-
-    from pcapkit.reports.table import column_kind
-
-    kind = column_kind(col)
-    if kind != "text":
-        return kind
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        return "category"
-    if pd.api.types.is_string_dtype(col.dtype) and not pd.api.types.is_object_dtype(col.dtype):
-        return "text"
-    return "object"
+    return col.kind
 
 
-def _missing(col: pd.Series) -> np.ndarray:
-    import numpy as np
-
-    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iub":  # (numpy integers and flags: never missing)
-        return np.zeros(len(col), dtype=bool)
-    return col.isna().to_numpy(dtype=bool)
+def _missing(col: Column) -> np.ndarray:
+    return col.missing()
 
 
 def by_distinct(values: np.ndarray, fmt: Callable[[np.ndarray], Any]) -> Any:
@@ -120,26 +111,35 @@ def _float_text(values: np.ndarray, for_json: bool) -> pa.Array:
     return text
 
 
-def _strings(col: pd.Series) -> pa.Array:
+def _strings(col: Column) -> pa.Array:
     """The values of a text column as an Arrow string array (missing: null)."""
+    import numpy as np
     import pyarrow as pa
 
-    return pa.array(col.array, type=pa.string(), from_pandas=True)
+    if col.texts is not None:
+        codes = np.asarray(col.values)
+        missing = col.missing()
+        texts = pa.array(np.asarray(col.texts, dtype=object).astype(str).astype(object), type=pa.string())
+        return texts.take(pa.array(np.where(missing, 0, codes), mask=missing if missing.any() else None))
+    if col.arrow:
+        return col.values if col.values.type == pa.string() else col.values.cast(pa.string())
+    values = col.values if col.values.dtype.kind == "U" else col.values.astype(object, copy=False)
+    return pa.array(values, type=pa.string(), mask=col.mask, from_pandas=True)
 
 
-def _object_strings(col: pd.Series) -> pa.Array | None:
+def _object_strings(col: Column) -> pa.Array | None:
     """A column of Python objects that are all text (or missing) as an Arrow string
     array (missing: null), else None."""
     import pyarrow as pa
 
     try:
-        texts = pa.array(col.to_numpy(dtype=object), from_pandas=True)
+        texts = pa.array(col.values.astype(object, copy=False), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
         return None
     return texts if pa.types.is_string(texts.type) else None
 
 
-def _value_text(col: pd.Series, kind: str, for_json: bool) -> pa.Array:
+def _value_text(col: Column, kind: str, for_json: bool) -> pa.Array:
     """Each value of ``col`` as text (CSV's or JSON's, unquoted), missing values null."""
     import numpy as np
     import pyarrow as pa
@@ -147,32 +147,26 @@ def _value_text(col: pd.Series, kind: str, for_json: bool) -> pa.Array:
 
     mask = _missing(col)
     if kind == "ns":  # exact decimal seconds with nine digits, as text_frame writes them
-        arr = col.array
-        ns = np.where(mask, 0, np.asarray(arr.asi8 if hasattr(arr, "asi8") else col.astype("int64"), np.int64))
+        ns = np.where(mask, 0, np.asarray(col.values, np.int64))
         seconds, nanos = np.divmod(np.abs(ns), 1_000_000_000)
         sign = pc.if_else(pa.array(ns < 0), "-", "")
         text = pc.binary_join_element_wise(sign, pc.cast(pa.array(seconds), pa.string()), ".",
                                            pc.utf8_lpad(pc.cast(pa.array(nanos), pa.string()), 9, "0"), "")
         return pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), text)
     if kind == "int":
-        numpy_dtype: Any = getattr(col.dtype, "numpy_dtype", col.dtype)
-        text = by_distinct(col.to_numpy(dtype=numpy_dtype, na_value=0),
-                           lambda v: pc.cast(pa.array(v), pa.string()))
+        ints = np.where(mask, 0, col.values) if col.mask is not None else col.values
+        text = by_distinct(ints, lambda v: pc.cast(pa.array(v), pa.string()))
         return pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), text) if mask.any() else text
     if kind == "float":
-        values = col.to_numpy(dtype="float64", na_value=np.nan)
+        values = np.asarray(col.values, dtype=np.float64)
         missing = mask | np.isnan(values)
         text = by_distinct(np.where(missing, 0.0, values), lambda v: _float_text(v, for_json))
         return pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), text) if missing.any() else text
     if kind == "bool":
-        flags = col.to_numpy(dtype=bool, na_value=False)
+        flags = np.asarray(col.values, dtype=bool) & ~mask
         words = pa.array(["false", "true"] if for_json else ["False", "True"])
         return pc.take(words, pa.array(flags.astype(np.int8), mask=mask))
-    if kind == "category":
-        names = _strings(col.cat.categories.astype(str).to_series())
-        codes = col.cat.codes.to_numpy()
-        return pc.take(names, pa.array(codes, mask=codes < 0))
-    if kind == "text":
+    if kind in ("category", "text"):
         return _strings(col)
     if mask.all():
         return pa.nulls(len(col), pa.string())
@@ -180,11 +174,11 @@ def _value_text(col: pd.Series, kind: str, for_json: bool) -> pa.Array:
     if texts is not None:  # (text held as Python objects: Arrow's conversion, in C)
         return _json_string(texts) if for_json else texts
     # Python objects: the conversion the old writers made, value by value
+    values = col.values.tolist()
     if for_json:
-        cells = [None if is_missing(v) else json.dumps(json_value(v), ensure_ascii=False)
-                 for v in col.tolist()]
+        cells = [None if is_missing(v) else json.dumps(json_value(v), ensure_ascii=False) for v in values]
     else:
-        cells = [None if m else str(v) for v, m in zip(col.tolist(), mask.tolist(), strict=True)]
+        cells = [None if m else str(v) for v, m in zip(values, mask.tolist(), strict=True)]
     return pa.array(cells, type=pa.string())
 
 
@@ -258,30 +252,41 @@ def write_parts(stream: IO[str], parts: Iterable[Text]) -> None:
         stream.write(str(part, "utf-8"))
 
 
-def _columns(df: pd.DataFrame) -> list[pd.Series]:
-    """Every column of ``df``, taken once (a column of a frame costs more than a slice of it)."""
-    return [df.iloc[:, i] for i in range(len(df.columns))]
+def _columns(df: ColumnTable) -> list[Column]:
+    """Every column of ``df``."""
+    return [df[name] for name in df.columns]
 
 
-def _rows(columns: list[pd.Series], start: int, rows: int, total: int) -> list[pd.Series]:
+def _rows(columns: list[Column], start: int, rows: int, total: int) -> list[Column]:
     """The rows ``start`` to ``start + rows`` of each column."""
     if start == 0 and rows >= total:
         return columns
-    return [col.iloc[start:start + rows] for col in columns]
+    return [col.take(slice(start, start + rows)) for col in columns]
 
 
-def csv_chunks(df: pd.DataFrame, header: bool = True) -> Iterator[str]:
+def csv_chunks(df: ColumnTable | pd.DataFrame, header: bool = True) -> Iterator[str]:
     """The CSV text of ``df`` (see the module doc), a chunk of whole lines at a time."""
     return (str(part, "utf-8") for part in csv_parts(df, header))
 
 
-def jsonl_chunks(df: pd.DataFrame) -> Iterator[str]:
+def jsonl_chunks(df: ColumnTable | pd.DataFrame) -> Iterator[str]:
     """The JSON Lines text of ``df`` (see the module doc), a chunk of whole lines at a time."""
     return (str(part, "utf-8") for part in jsonl_parts(df))
 
 
-def csv_parts(df: pd.DataFrame, header: bool = True) -> Iterator[Text]:
+def csv_parts(df: ColumnTable | pd.DataFrame, header: bool = True) -> Iterator[Text]:
     """:func:`csv_chunks` as UTF-8."""
+    with arrow_without_pandas():
+        yield from _csv_parts(as_table(df), header)
+
+
+def jsonl_parts(df: ColumnTable | pd.DataFrame) -> Iterator[Text]:
+    """:func:`jsonl_chunks` as UTF-8."""
+    with arrow_without_pandas():
+        yield from _jsonl_parts(as_table(df))
+
+
+def _csv_parts(df: ColumnTable, header: bool) -> Iterator[Text]:
     import csv
     import io
 
@@ -320,8 +325,7 @@ def csv_parts(df: pd.DataFrame, header: bool = True) -> Iterator[Text]:
         yield out.getvalue()
 
 
-def jsonl_parts(df: pd.DataFrame) -> Iterator[Text]:
-    """:func:`jsonl_chunks` as UTF-8."""
+def _jsonl_parts(df: ColumnTable) -> Iterator[Text]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -357,11 +361,11 @@ def jsonl_parts(df: pd.DataFrame) -> Iterator[Text]:
         yield _text(pc.binary_join_element_wise(pa.scalar("{"), *args, pa.scalar("}\n"), ""))
 
 
-def write_csv_columns(df: pd.DataFrame, stream: IO[str], header: bool = True) -> None:
+def write_csv_columns(df: ColumnTable | pd.DataFrame, stream: IO[str], header: bool = True) -> None:
     write_parts(stream, csv_parts(df, header))
 
 
-def write_jsonl_columns(df: pd.DataFrame, stream: IO[str]) -> None:
+def write_jsonl_columns(df: ColumnTable | pd.DataFrame, stream: IO[str]) -> None:
     write_parts(stream, jsonl_parts(df))
 
 
@@ -386,6 +390,10 @@ def json_value(value: Any) -> Any:
 
 def is_missing(value: Any) -> bool:
     """Whether a cell of a column of Python objects is a missing value."""
+    if value is None or (isinstance(value, float) and value != value):
+        return True
+    if "pandas" not in sys.modules:  # (no pandas: no pandas.NA, NaT... among the values)
+        return False
     import pandas as pd
 
     if isinstance(value, list | tuple) or (hasattr(value, "__array__") and not isinstance(value, str)):

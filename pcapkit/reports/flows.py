@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pcapkit.columnar.column_table import Column, ColumnTable, column_from_numpy
 from pcapkit.reports.app_labels import application_labels, rereadable
 from pcapkit.reports.congestion import modelled_algorithms
 from pcapkit.reports.flows_tcp import FLOAT_COLUMNS, RETRANS_COLUMNS, tcptrace_columns, zeek_streams
@@ -86,6 +87,12 @@ def _conversation_keys(pk: PacketTable, stream: np.ndarray) -> np.ndarray:
 def flows(source: Source, *, filter: str | None = None) -> pd.DataFrame:
     """One row per conversation of a capture (file path, "-" or frames); see the module
     doc. ``filter``: a tcpdump expression choosing the frames counted."""
+    return flows_table(source, filter=filter).to_pandas()
+
+
+def flows_table(source: Source, *, filter: str | None = None) -> ColumnTable:
+    """:func:`flows` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what the
+    CLI formats, without pandas)."""
     with rereadable(source) as (readable, named):
         df = _flows(readable, filter)
     df.attrs["warnings"] = [named(str(w)) for w in df.attrs["warnings"]]
@@ -94,9 +101,7 @@ def flows(source: Source, *, filter: str | None = None) -> pd.DataFrame:
     return df
 
 
-def _flows(source: Source, filter: str | None) -> pd.DataFrame:
-    import pandas as pd
-
+def _flows(source: Source, filter: str | None) -> ColumnTable:
     from pcapkit.reports.memory import release_memory
 
     table = segment_table(source, packets=True, filter=filter)
@@ -162,8 +167,8 @@ def _flows(source: Source, filter: str | None) -> pd.DataFrame:
     data["sport"], data["dport"] = _ints(sport, sport < 0), _ints(dport, dport < 0)
     del src, dst, sport, dport
     data["tcp.stream"] = _ints(st, missing)
-    data["conn_state"] = pd.array(conn_state, dtype="string")
-    data["history"] = pd.array(history, dtype="string")
+    data["conn_state"] = _texts(conn_state)
+    data["history"] = _texts(history)
     data["missed_bytes"] = _ints(missed, missing)
     data["retrans_ab"] = _ints(retrans["retrans_ab"], no_tt)
     data["retrans_ba"] = _ints(retrans["retrans_ba"], no_tt)
@@ -175,17 +180,16 @@ def _flows(source: Source, filter: str | None) -> pd.DataFrame:
         modelled = np.fromiter(algorithms, np.int64, len(algorithms))
         at = np.nonzero(np.isin(st, modelled))[0]
         cc[at] = [algorithms[s] for s in st[at].tolist()]
-    data["cc_algorithm"] = pd.array(cc, dtype="string")
+    data["cc_algorithm"] = _texts(cc)
     del cc
-    data["application"] = pd.array(
+    data["application"] = _texts(np.asarray(
         application_labels(source, pk.frame, conv, pk.proto, pk.sport, pk.dport, n, tcp_payload_frames),
-        dtype="string")
+        dtype=object))
     del pk, conv, st
-    df = pd.DataFrame({name: data.pop(name) for name in COLUMNS}, copy=False)
-    df.attrs["warnings"] = warnings
+    attrs: dict[str, Any] = {"warnings": warnings}
     if error is not None:
-        df.attrs["pcapkit.error"] = str(error)
-    return df
+        attrs["pcapkit.error"] = str(error)
+    return ColumnTable({name: _column(data.pop(name)) for name in COLUMNS}, attrs)
 
 
 def _packet_columns(data: dict[str, Any], pk: PacketTable, conv: np.ndarray, n: int, src: np.ndarray,
@@ -195,8 +199,6 @@ def _packet_columns(data: dict[str, Any], pk: PacketTable, conv: np.ndarray, n: 
     ``data``, and Zeek's conn_state and history of UDP and other IP conversations into
     ``conn_state`` / ``history``, in place (``src``/``sport``: each conversation's
     originator)."""
-    import pandas as pd
-
     # a packet goes a -> b when it comes from the originator (and its port, when ports count)
     forward = (pk.src == src[conv]) & ((sport[conv] < 0) | (pk.sport == sport[conv]))
     pk_ab = np.bincount(conv[forward], minlength=n)
@@ -208,7 +210,7 @@ def _packet_columns(data: dict[str, Any], pk: PacketTable, conv: np.ndarray, n: 
     np.minimum.at(first_ts, conv, pk.ts_ns)
     np.maximum.at(last_ts, conv, pk.ts_ns)
     names = np.asarray([_PROTO_NAMES.get(int(p), f"ip-{int(p)}") for p in range(256)], dtype=object)
-    data["proto"] = pd.array(np.where(tcp_conv, "tcp", names[np.clip(proto, 0, 255)]), dtype="string")
+    data["proto"] = _texts(np.where(tcp_conv, "tcp", names[np.clip(proto, 0, 255)]))
     # Zeek's conn_state for UDP (SF both ways, S0 originator only) and other IP (OTH)
     udp = ~tcp_conv & (proto == 17)
     other = ~tcp_conv & ~np.isin(proto, (6, 17))
@@ -227,11 +229,20 @@ def _packet_columns(data: dict[str, Any], pk: PacketTable, conv: np.ndarray, n: 
     data["packets"], data["bytes"] = pk_ab + pk_ba, by_ab + by_ba
 
 
-def _strings(codes: np.ndarray, texts: list[str]) -> Any:
-    """The "string" array of the address texts of ``codes``."""
-    from pcapkit.reports.tcp import _strings as strings_of
+def _strings(codes: np.ndarray, texts: list[str]) -> Column:
+    """The "string" column of the address texts of ``codes``."""
+    return Column(np.asarray(codes, dtype=np.int64), None, "string", texts=np.array(texts, dtype=object))
 
-    return strings_of(codes, texts)
+
+def _texts(values: np.ndarray) -> Column:
+    """A "string" column of texts (None: missing)."""
+    missing = np.fromiter((v is None for v in values.tolist()), dtype=bool, count=values.shape[0])
+    return Column(values.astype(object), missing, "string")
+
+
+def _column(values: Any) -> Column:
+    """A column of :func:`_flows`' data: a Column already, or a numpy array (its dtype)."""
+    return values if isinstance(values, Column) else column_from_numpy(values)
 
 
 def _udp_histories(conv: np.ndarray, forward: np.ndarray, payload: np.ndarray, nconv: int) -> dict[int, str]:
@@ -247,9 +258,7 @@ def _udp_histories(conv: np.ndarray, forward: np.ndarray, payload: np.ndarray, n
     return out
 
 
-def _ints(values: np.ndarray, missing: np.ndarray | None = None) -> Any:
-    """A nullable Int64 array of ``values``, missing where ``missing``."""
-    import pandas as pd
-
-    m = np.zeros(values.shape[0], dtype=bool) if missing is None else np.asarray(missing, dtype=bool)
-    return pd.arrays.IntegerArray(np.where(m, 0, values).astype(np.int64), m.copy())
+def _ints(values: np.ndarray, missing: np.ndarray | None = None) -> Column:
+    """A nullable Int64 column of ``values``, missing where ``missing``."""
+    m = None if missing is None else np.asarray(missing, dtype=bool)
+    return Column((values if m is None else np.where(m, 0, values)).astype(np.int64), m, "Int64")

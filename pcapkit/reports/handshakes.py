@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pcapkit.columnar.column_table import Column, ColumnTable
 from pcapkit.tcpflow.analysed import AnalysedSegments, analyse_table
 from pcapkit.tcpflow.segment import ACK, RST, SYN
 from pcapkit.tcpflow.segments import segment_table
@@ -128,21 +129,14 @@ def _handshake_arrays(an: AnalysedSegments) -> dict[str, Any]:
             "syn_count": syn_count, "synack": synack, "ack": ack, "refused": refused}
 
 
-def _endpoints(texts: list[str], addr: np.ndarray, port: np.ndarray) -> Any:
-    """The "address:port" text of each (address code, port), as a "string" array (built
-    by Arrow kernels where the strings are Arrow's: no Python string per row)."""
-    import pandas as pd
-
-    if pd.StringDtype().storage == "pyarrow" and pd.StringDtype() == pd.array([], dtype="string").dtype:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        hosts = pa.array([f"[{a}]" if ":" in a else a for a in texts], type=pa.string())
-        shown = pc.take(hosts, pa.array(np.asarray(addr, dtype=np.int64)))
-        ports = pc.cast(pa.array(np.asarray(port, dtype=np.int64)), pa.string())
-        return pd.arrays.ArrowStringArray(pc.binary_join_element_wise(shown, ports, ":"))
-    return pd.array([_endpoint(texts[a], p) for a, p in zip(addr.tolist(), port.tolist(), strict=True)],
-                    dtype="string")
+def _endpoints(texts: list[str], addr: np.ndarray, port: np.ndarray) -> np.ndarray:
+    """The "address:port" text of each (address code, port), as a numpy array of str
+    (numpy's string kernels: no Python string per row)."""
+    hosts = np.array([f"[{a}]" if ":" in a else a for a in texts] or [""], dtype=str)
+    if not addr.shape[0]:
+        return np.zeros(0, dtype=str)
+    return np.char.add(np.char.add(hosts[np.asarray(addr, dtype=np.int64)], ":"),
+                       np.asarray(port, dtype=np.int64).astype(str))
 
 
 def _columns(an: AnalysedSegments) -> Iterator[tuple[str, Any, np.ndarray | None]]:
@@ -219,8 +213,12 @@ def handshake_rows(an: AnalysedSegments) -> list[dict[str, Any]]:
 
 def handshakes(path: PathOrFrames | AnalysedSegments) -> pd.DataFrame:
     """One row per tcp.stream of ``path`` describing its handshake (see module doc)."""
-    import pandas as pd
+    return handshake_table(path).to_pandas()
 
+
+def handshake_table(path: PathOrFrames | AnalysedSegments) -> ColumnTable:
+    """:func:`handshakes` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what
+    the CLI formats, without pandas)."""
     from pcapkit.reports.memory import release_memory
 
     if isinstance(path, AnalysedSegments):
@@ -238,16 +236,15 @@ def handshakes(path: PathOrFrames | AnalysedSegments) -> pd.DataFrame:
     del an
     if not isinstance(path, AnalysedSegments):
         release_memory()
-    data: dict[str, Any] = {}
+    data: dict[str, Column] = {}
     while raw:
         name, values, missing = raw.pop(0)
         data[name] = _typed(values, missing, COLUMNS[name])
         del values, missing
-    df = pd.DataFrame(data, copy=False)
-    df.attrs["warnings"] = warnings
+    attrs: dict[str, Any] = {"warnings": warnings}
     if error is not None:
-        df.attrs["pcapkit.error"] = str(error)
-    return df
+        attrs["pcapkit.error"] = str(error)
+    return ColumnTable(data, attrs)
 
 
 # the segment columns the report reads
@@ -270,22 +267,12 @@ def _slim(an: AnalysedSegments) -> AnalysedSegments:
                                                   irtt=np.array(res.irtt)), an.warnings)
 
 
-def _typed(values: np.ndarray | list[Any], missing: np.ndarray | None, dtype: str) -> Any:
-    """The column of ``dtype`` (as :func:`pcapkit.reports.tcp.column` builds it from a list;
-    masked values are already 0 / False)."""
-    import pandas as pd
-
-    if isinstance(values, pd.api.extensions.ExtensionArray):
-        return values
-    if isinstance(values, list) or values.dtype == object:
-        return pd.array(values, dtype=dtype)  # type: ignore[call-overload]
-    mask = np.zeros(values.shape[0], dtype=bool) if missing is None else missing
-    if dtype == "Int64":
-        return pd.arrays.IntegerArray(values.astype(np.int64, copy=False), mask)
-    if dtype == "boolean":
-        return pd.arrays.BooleanArray(values.astype(bool, copy=False), mask)
+def _typed(values: np.ndarray, missing: np.ndarray | None, dtype: str) -> Column:
+    """The column of ``dtype`` (masked values are already 0 / False)."""
     if dtype == "float64":
-        return values.astype(np.float64, copy=False)
-    ns = values.astype(np.int64, copy=False).view("datetime64[ns]")
-    ns[mask] = np.datetime64("NaT")
-    return ns
+        return Column(values.astype(np.float64, copy=False), None, dtype)  # (missing: NaN)
+    if dtype == "string":
+        return Column(values, missing, dtype)
+    if dtype == "boolean":
+        return Column(values.astype(bool, copy=False), missing, dtype)
+    return Column(values.astype(np.int64, copy=False), missing, dtype)

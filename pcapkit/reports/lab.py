@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
+from pcapkit.columnar.column_table import Column, ColumnTable, column_from_list
 from pcapkit.proto.seq import seq_diff
 from pcapkit.reports.lab_common import LabError, secs
 from pcapkit.reports.lab_dhcp import DHCP_TYPES, lab_dhcp  # still importable from here
@@ -104,8 +105,10 @@ class LabTcp:
 
     def answers(self) -> pd.DataFrame:
         """Question / answer rows (text); a question the stream cannot answer says why."""
-        import pandas as pd
+        return self.answers_table().to_pandas()
 
+    def answers_table(self) -> ColumnTable:
+        """:meth:`answers` as a :class:`~pcapkit.columnar.column_table.ColumnTable`."""
         missing = self.unanswered
 
         def answer(needs: str, text: Callable[[], str]) -> str:
@@ -159,21 +162,41 @@ class LabTcp:
         for label, start, end, n in self.intervals:
             rows.append((f"{label} interval (s, data segments)", f"{secs(start)} - {secs(end)} ({n})"))
         rows.append(("congestion-control algorithm", answer("data", lambda: self.cc_algorithm)))
-        return pd.DataFrame(rows, columns=["question", "answer"]).astype("string")
+        return ColumnTable({"question": column_from_list([q for q, _ in rows], "string"),
+                            "answer": column_from_list([a for _, a in rows], "string")})
 
     def segments_frame(self) -> pd.DataFrame:
-        import pandas as pd
+        """One row per listed data segment: its frame, relative seq, length, time sent,
+        the exact ACK's frame and time, SampleRTT and EstimatedRTT."""
+        return self.segments_table().to_pandas()
 
-        df = pd.DataFrame([{
-            "segment": s.n, "frame": s.frame, "seq": s.seq, "length": s.length,
-            "sent": s.sent_ns, "ack_frame": s.ack_frame, "ack_time": s.ack_ns,
-            "sample_rtt": s.sample_rtt_ns, "estimated_rtt_s": s.estimated_rtt,
-        } for s in self.segments], columns=["segment", "frame", "seq", "length", "sent", "ack_frame",
-                                            "ack_time", "sample_rtt", "estimated_rtt_s"])
-        for col in ("sent", "ack_time", "sample_rtt"):
-            df[col] = pd.to_timedelta(df[col].astype("Int64"), unit="ns")
-        df["ack_frame"] = df["ack_frame"].astype("Int64")
-        return df
+    def segments_table(self) -> ColumnTable:
+        """:meth:`segments_frame` as a :class:`~pcapkit.columnar.column_table.ColumnTable`
+        (the dtypes pandas gives these Python values: int64, float64 where some are
+        missing, object when all are; times timedelta64[ns], ack_frame Int64)."""
+        segs = self.segments
+        return ColumnTable({
+            "segment": _inferred([s.n for s in segs]),
+            "frame": _inferred([s.frame for s in segs]),
+            "seq": _inferred([s.seq for s in segs]),
+            "length": _inferred([s.length for s in segs]),
+            "sent": column_from_list([s.sent_ns for s in segs], "timedelta64[ns]"),
+            "ack_frame": column_from_list([s.ack_frame for s in segs], "Int64"),
+            "ack_time": column_from_list([s.ack_ns for s in segs], "timedelta64[ns]"),
+            "sample_rtt": column_from_list([s.sample_rtt_ns for s in segs], "timedelta64[ns]"),
+            "estimated_rtt_s": _inferred([s.estimated_rtt for s in segs]),
+        })
+
+
+def _inferred(values: list[Any]) -> Column:
+    """The column pandas makes of Python numbers (None: missing): int64 when all are
+    integers, float64 when some are floats or missing, object when none is present."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return column_from_list(values, "object")
+    if len(present) == len(values) and all(isinstance(v, int) for v in present):
+        return column_from_list(values, "int64")
+    return column_from_list(values, "float64")
 
 
 def _options(seg: Segment) -> str:

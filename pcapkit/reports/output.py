@@ -16,6 +16,8 @@ from typing import IO, TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
+    from pcapkit.columnar.column_table import ColumnTable
+
 
 def text_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` with time columns turned into exact decimal-second strings
@@ -34,19 +36,19 @@ def text_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(df: pd.DataFrame, stream: IO[str], header: bool = True) -> None:
+def write_csv(df: ColumnTable | pd.DataFrame, stream: IO[str], header: bool = True) -> None:
     """``df`` as CSV, every column, formatted a column at a time
     (:mod:`pcapkit.reports.column_text`): times as exact decimal seconds, floats never
     in scientific notation, missing values empty."""
     from pcapkit.reports.column_text import write_csv_columns
 
-    if df.empty:
-        df.to_csv(stream, index=False, header=header)
+    if not len(df.columns):  # (as pandas' to_csv: an empty line for the header and each row)
+        stream.write("\n" * (int(header) + len(df)))
         return
     write_csv_columns(df, stream, header)
 
 
-def write_jsonl(df: pd.DataFrame, stream: IO[str]) -> None:
+def write_jsonl(df: ColumnTable | pd.DataFrame, stream: IO[str]) -> None:
     """``df`` as JSON Lines, one object per row without its missing values, formatted a
     column at a time (:mod:`pcapkit.reports.column_text`)."""
     from pcapkit.reports.column_text import write_jsonl_columns
@@ -54,7 +56,7 @@ def write_jsonl(df: pd.DataFrame, stream: IO[str]) -> None:
     write_jsonl_columns(df, stream)
 
 
-def table_text(df: pd.DataFrame, title: str | None = None, *, columns: list[str] | None = None,
+def table_text(df: ColumnTable | pd.DataFrame, title: str | None = None, *, columns: list[str] | None = None,
                width: int = 120) -> str:
     """``df`` as an aligned text table of at most ``width`` columns (see
     :mod:`pcapkit.reports.table`), after ``title`` on its own line; ``(no rows)`` for an

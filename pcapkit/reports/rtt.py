@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pcapkit.columnar.column_table import ColumnTable, column_from_list
 from pcapkit.tcpflow.analysed import AnalysedSegments, analyse_table
 from pcapkit.tcpflow.segment import FIN, SYN
 from pcapkit.tcpflow.segments import SegmentTable, segment_table
@@ -130,9 +131,11 @@ def _acked_lengths(an: AnalysedSegments, ack_frames: list[int]) -> list[int | No
     """For each ACK frame (sorted): the payload length of the segment it acknowledges --
     the latest earlier segment of its stream, sent by the ACK's receiver, whose end
     (seq + len, +1 for SYN or FIN) equals the ACK number -- as -1 when that segment is a
-    SYN (the handshake, not data), None when there is no such segment."""
-    import pandas as pd
+    SYN (the handshake, not data), None when there is no such segment.
 
+    (An as-of join: per ACK, the last segment of the same stream, sender, port and end
+    in an earlier frame, found by one binary search over the segments sorted by
+    (stream, sender, port, end) key and frame.)"""
     segs = an.segments
     if not ack_frames:
         return []
@@ -140,37 +143,52 @@ def _acked_lengths(an: AnalysedSegments, ack_frames: list[int]) -> list[int | No
     row = np.searchsorted(segs.frame, frames, side="right") - 1  # the ACK's row (the last of its frame)
     flags = segs.flags
     end = (segs.seq + segs.seglen + ((flags & SYN) != 0) + ((flags & FIN) != 0)) % (1 << 32)
-    acks = pd.DataFrame({"frame": frames, "stream": an.stream[row], "src": segs.dst[row],
-                         "sport": segs.dport[row], "end": segs.ack[row], "order": np.arange(frames.shape[0])})
     # only segments that take sequence space can be acknowledged (a pure ACK "ends" where it starts)
     takes = np.nonzero((segs.seglen > 0) | ((flags & (SYN | FIN)) != 0))[0]
-    sent = pd.DataFrame({"frame": segs.frame[takes], "stream": an.stream[takes], "src": segs.src[takes],
-                         "sport": segs.sport[takes], "end": end[takes],
-                         "length": np.where((flags[takes] & SYN) != 0, -1, segs.seglen[takes])})
-    hit = pd.merge_asof(acks, sent, on="frame", by=["stream", "src", "sport", "end"], allow_exact_matches=False)
-    hit = hit.sort_values("order")
-    return [None if v != v else int(v) for v in hit["length"].tolist()]
+    if not takes.shape[0]:
+        return [None] * frames.shape[0]
+    keys = np.stack([np.concatenate([an.stream[row], an.stream[takes]]),
+                     np.concatenate([segs.dst[row], segs.src[takes]]),
+                     np.concatenate([segs.dport[row], segs.sport[takes]]),
+                     np.concatenate([segs.ack[row], end[takes]])], axis=1).astype(np.int64)
+    key = np.unique(keys, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    ack_key, sent_key = key[:frames.shape[0]], key[frames.shape[0]:]
+    sent_frame = segs.frame[takes].astype(np.int64)
+    span = int(max(int(sent_frame.max()), int(frames.max()))) + 1
+    sent_at = sent_key * span + sent_frame
+    order = np.argsort(sent_at, kind="stable")
+    found = np.searchsorted(sent_at[order], ack_key * span + frames, side="left") - 1  # (an earlier frame)
+    hit = order[np.maximum(found, 0)]
+    ok = (found >= 0) & (sent_key[hit] == ack_key)
+    length = np.where((flags[takes] & SYN) != 0, -1, segs.seglen[takes])[hit]
+    return [int(v) if good else None for v, good in zip(length.tolist(), ok.tolist(), strict=True)]
 
 
 def rtt_samples(path: PathOrFrames, stream: int | None = None, method: str = "wireshark") -> pd.DataFrame:
     """One row per RTT sample (see module doc); ``tcp.analysis.ack_rtt`` in float seconds."""
+    return rtt_table(path, stream, method).to_pandas()
+
+
+def rtt_table(path: PathOrFrames, stream: int | None = None, method: str = "wireshark") -> ColumnTable:
+    """:func:`rtt_samples` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what
+    the CLI formats, without pandas)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
     from pcapkit.reports.memory import release_memory
 
     table = segment_table(path)
     release_memory()  # (the reader's batches: free pages the analysis might not reuse)
-    return analysed_samples(analyse_table(table), stream, method, table)
+    return _samples(analyse_table(table), stream, method, table)
 
 
 def analysed_samples(an: AnalysedSegments, stream: int | None = None, method: str = "wireshark",
                      table: SegmentTable | None = None) -> pd.DataFrame:
     """:func:`rtt_samples` of segments already analysed (``table``, the segment table
     they were analysed from, is needed by ``method="karn"`` only)."""
-    import pandas as pd
+    return _samples(an, stream, method, table).to_pandas()
 
-    from pcapkit.reports.tcp import column
 
+def _samples(an: AnalysedSegments, stream: int | None, method: str, table: SegmentTable | None) -> ColumnTable:
     if method == "wireshark":
         picked = an if stream is None else an.select(an.stream == stream)
         raw = _wireshark_samples(picked)
@@ -198,47 +216,48 @@ def analysed_samples(an: AnalysedSegments, stream: int | None = None, method: st
             estimated = lab[(st, dsrc)] = rtt if before is None else (1 - ALPHA) * before + ALPHA * rtt
         rows.append((st, dsrc, ddst, frame, acked, ts, ack, rtt, None if length is None else max(length, 0), srtt,
                      rttvar, estimated))
-    cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in SAMPLE_COLUMNS]
-    df = pd.DataFrame({name: column(list(values), dtype)
-                       for (name, dtype), values in zip(SAMPLE_COLUMNS.items(), cols, strict=True)})
-    df.attrs["warnings"] = list(an.warnings)
-    df.attrs["method"] = method
-    error = an.segments.error if table is None else table.error
-    if error is not None:
-        df.attrs["pcapkit.error"] = str(error)
-    return df
+    return _table(rows, SAMPLE_COLUMNS, {"warnings": list(an.warnings), "method": method,
+                                         **_error(an.segments.error if table is None else table.error)})
+
+
+def _error(error: object) -> dict[str, str]:
+    return {} if error is None else {"pcapkit.error": str(error)}
+
+
+def _table(rows: list[tuple[Any, ...]], columns: dict[str, str], attrs: dict[str, Any]) -> ColumnTable:
+    """The table of ``rows`` (tuples of Python values, None where missing) of ``columns``."""
+    cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    return ColumnTable({name: column_from_list(values, dtype)
+                        for (name, dtype), values in zip(columns.items(), cols, strict=True)}, attrs)
 
 
 def summarize(samples: pd.DataFrame) -> pd.DataFrame:
     """Per stream and data direction: count, min, mean, median, p95, max, stdev of the
     samples, the final RFC 6298 SRTT/RTTVAR and the final lab EstimatedRTT
     (``estimated_rtt``; see the module doc for how the two differ)."""
-    import pandas as pd
+    return summary_table(ColumnTable.from_pandas(samples)).to_pandas()
 
-    from pcapkit.reports.tcp import column
 
+def summary_table(samples: ColumnTable) -> ColumnTable:
+    """:func:`summarize` of a table of samples, as a table."""
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    keys = [samples[name].texts_at().tolist() for name in ("tcp.stream", "data_src", "data_dst")]
+    for i, key in enumerate(zip(*keys, strict=True)):
+        groups.setdefault(key, []).append(i)
+    rtts, srtts, rttvars, estimated = (samples[name].texts_at().tolist()
+                                       for name in ("tcp.analysis.ack_rtt", "srtt", "rttvar", "estimated_rtt"))
     rows = []
-    if len(samples):
-        for (st, dsrc, ddst), g in samples.groupby(["tcp.stream", "data_src", "data_dst"], sort=True):
-            v = [float(x) for x in g["tcp.analysis.ack_rtt"]]
-            ordered = sorted(v)
-            # p95: nearest-rank percentile
-            rank = max(1, -(-95 * len(ordered) // 100))
-            rows.append((int(str(st)), dsrc, ddst, len(v), ordered[0], statistics.fmean(v),
-                         statistics.median(v), ordered[rank - 1], ordered[-1],
-                         statistics.stdev(v) if len(v) > 1 else None,
-                         float(g["srtt"].iloc[-1]), float(g["rttvar"].iloc[-1]), _last(g["estimated_rtt"])))
-    cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in SUMMARY_COLUMNS]
-    df = pd.DataFrame({name: column(list(values), dtype)
-                       for (name, dtype), values in zip(SUMMARY_COLUMNS.items(), cols, strict=True)})
-    df.attrs.update(samples.attrs)
-    return df
-
-
-def _last(values: pd.Series) -> float | None:
-    """The last non-missing value of ``values``, or None."""
-    present = values.dropna()
-    return float(present.iloc[-1]) if len(present) else None
+    for (st, dsrc, ddst), at in sorted(groups.items(), key=lambda kv: kv[0]):
+        v = [float(rtts[i]) for i in at]
+        ordered = sorted(v)
+        # p95: nearest-rank percentile
+        rank = max(1, -(-95 * len(ordered) // 100))
+        present = [estimated[i] for i in at if estimated[i] is not None and estimated[i] == estimated[i]]
+        rows.append((int(st), dsrc, ddst, len(v), ordered[0], statistics.fmean(v),
+                     statistics.median(v), ordered[rank - 1], ordered[-1],
+                     statistics.stdev(v) if len(v) > 1 else None,
+                     float(srtts[at[-1]]), float(rttvars[at[-1]]), float(present[-1]) if present else None))
+    return _table(rows, SUMMARY_COLUMNS, samples.attrs)
 
 
 def rtt_summary(path: PathOrFrames, stream: int | None = None, method: str = "wireshark") -> pd.DataFrame:

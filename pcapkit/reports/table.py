@@ -1,4 +1,5 @@
-"""A report DataFrame as an aligned text table that fits a width, written in chunks.
+"""A report table (a :class:`~pcapkit.columnar.column_table.ColumnTable` or a DataFrame)
+as an aligned text table that fits a width, written in chunks.
 
 Why not pandas' ``to_string`` or rich's ``Table``: both build every cell as a Python
 object before printing the first line (pandas took 370 s and 4.7 GB for a million
@@ -23,6 +24,8 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
+from pcapkit.columnar.column_table import Column, ColumnTable, as_column, as_table
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
@@ -38,9 +41,7 @@ def decimals_for(name: str, dtype: Any) -> int:
     """The fixed number of decimals of a numeric column in a table, from its unit: exact
     nanoseconds for times (as tshark's ``frame.time_epoch``), microseconds for other
     durations in seconds, 3 for milliseconds, none for rates in bytes per second."""
-    import pandas as pd
-
-    if pd.api.types.is_datetime64_any_dtype(dtype):
+    if str(dtype).startswith("datetime64"):
         return 9
     if name.endswith("_ms"):
         return 3
@@ -59,29 +60,11 @@ class _Column:
     right: bool
 
 
-def column_kind(col: pd.Series) -> str:
+def column_kind(col: Column | pd.Series) -> str:
     """How a column is formatted: ``ns`` (datetime/timedelta), ``bool``, ``int``, ``float``
     or ``text`` (everything else)."""
-    import pandas as pd
-
-    dt = col.dtype
-    if pd.api.types.is_datetime64_any_dtype(dt) or pd.api.types.is_timedelta64_dtype(dt):
-        return "ns"
-    if pd.api.types.is_bool_dtype(dt):
-        return "bool"
-    if pd.api.types.is_integer_dtype(dt):
-        return "int"
-    if pd.api.types.is_float_dtype(dt):
-        return "float"
-    return "text"
-
-
-def _ns_values(col: pd.Series) -> np.ndarray:
-    import numpy as np
-
-    arr = col.array
-    values = arr.asi8 if hasattr(arr, "asi8") else col.astype("int64").to_numpy()
-    return np.asarray(values, dtype=np.int64)
+    kind = as_column(col).kind
+    return "text" if kind in ("category", "object") else kind
 
 
 def ns_decimal(ns: np.ndarray, digits: int) -> np.ndarray:
@@ -150,36 +133,47 @@ def distinct_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     return distinct, index.reshape(-1)
 
 
-def format_cells(col: pd.Series, kind: str, decimals: int, max_text: int = MAX_TEXT) -> np.ndarray:
+def text_cells(col: Column) -> np.ndarray:
+    """The values of a text, category or object column as a numpy array of str, missing
+    values empty."""
+    import numpy as np
+
+    if col.texts is not None:
+        names = np.append(np.asarray(col.texts, dtype=object).astype(str), "")
+        codes = np.asarray(col.values)
+        missing = codes < 0 if col.mask is None else (codes < 0) | col.mask
+        return names[np.where(missing, len(names) - 1, codes)]
+    values = col.texts_at() if col.arrow else col.values
+    if values.dtype.kind == "U":
+        return values if col.mask is None else np.where(col.mask, "", values)
+    if col.mask is not None:
+        values = values.copy()
+        values[col.mask] = ""
+    return values.astype(str)
+
+
+def format_cells(col: Column | pd.Series, kind: str, decimals: int, max_text: int = MAX_TEXT) -> np.ndarray:
     """Every cell of ``col`` as text (a numpy string array), missing values empty; text
     longer than ``max_text`` is cut with an ellipsis."""
     import numpy as np
-    import pandas as pd
 
-    mask = col.isna().to_numpy()
+    col = as_column(col)
+    mask = col.missing()
     if kind == "ns":
-        values = _ns_values(col)
-        values = np.where(mask, 0, values)
-        text = ns_decimal(values, decimals)
+        text = ns_decimal(np.where(mask, 0, np.asarray(col.values, dtype=np.int64)), decimals)
     elif kind == "int":
-        numpy_dtype: Any = getattr(col.dtype, "numpy_dtype", col.dtype)
-        ints = col.to_numpy(dtype=numpy_dtype, na_value=0)
+        ints = np.where(mask, 0, col.values) if col.mask is not None else col.values
         found = distinct_values(ints)
         text = ints.astype(str) if found is None else found[0].astype(str)[found[1]]
     elif kind == "float":
-        floats = np.where(mask, 0.0, col.to_numpy(dtype="float64", na_value=np.nan))
+        floats = np.where(mask, 0.0, np.asarray(col.values, dtype=np.float64))
         found = distinct_values(floats)
         text = fixed_decimals(floats, decimals) if found is None else fixed_decimals(found[0], decimals)[found[1]]
     elif kind == "bool":
-        flags = col.fillna(False).to_numpy(dtype=bool)
-        text = np.where(flags, "True", "False")
-    elif isinstance(col.dtype, pd.CategoricalDtype):  # addresses: format each category once
-        names = np.append(col.cat.categories.to_numpy(dtype=object).astype(str), "")
-        codes = col.cat.codes.to_numpy()
-        text = names[np.where(codes < 0, len(names) - 1, codes)]
-    else:
-        text = col.to_numpy(dtype=object, na_value="").astype(str)
-        if text.size and text.dtype.itemsize // 4 > max_text:
+        text = np.where(np.asarray(col.values, dtype=bool) & ~mask, "True", "False")
+    else:  # (a category, addresses: each formatted once, never cut)
+        text = text_cells(col)
+        if col.kind != "category" and text.size and text.dtype.itemsize // 4 > max_text:
             long = np.char.str_len(text) > max_text
             text = np.where(long, np.char.add(text.astype(f"<U{max_text - 1}"), "…"), text)
     if mask.any():
@@ -187,23 +181,33 @@ def format_cells(col: pd.Series, kind: str, decimals: int, max_text: int = MAX_T
     return text
 
 
-def _value_width(col: pd.Series, kind: str, decimals: int) -> int:
+def _longest_text(col: Column, present: np.ndarray) -> int:
+    """The longest text of the present values of a text, category or object column."""
+    import numpy as np
+
+    if col.texts is not None:
+        used = np.unique(np.asarray(col.values)[present])
+        texts = np.asarray(col.texts, dtype=object)[used[used >= 0]].astype(str)
+    else:
+        texts = (col.texts_at() if col.arrow else col.values)[present].astype(str)
+    return int(np.char.str_len(texts).max()) if texts.size else 0
+
+
+def _value_width(col: Column | pd.Series, kind: str, decimals: int) -> int:
     """The widest cell of ``col`` without formatting every cell (numbers: the extremes)."""
     import numpy as np
-    import pandas as pd
 
-    present = col.dropna()
-    if present.empty:
+    col = as_column(col)
+    present = ~col.missing()
+    if not present.any():
         return 0
     if kind == "bool":
-        return 5 if (~present.astype(bool)).any() else 4
+        return 5 if (~np.asarray(col.values, dtype=bool)[present]).any() else 4
     if kind in ("int", "float", "ns"):
-        extremes = present.iloc[[int(np.argmin(present.to_numpy())), int(np.argmax(present.to_numpy()))]]
-        return int(np.char.str_len(format_cells(extremes, kind, decimals)).max())
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        used = present.cat.remove_unused_categories().cat.categories
-        return int(np.char.str_len(used.to_numpy(dtype=object).astype(str)).max())
-    return int(np.char.str_len(present.to_numpy(dtype=object).astype(str)).max())
+        values = col.values[present]
+        ends = values[[int(np.argmin(values)), int(np.argmax(values))]]
+        return int(np.char.str_len(format_cells(Column(ends, None, col.dtype, kind=col.kind), kind, decimals)).max())
+    return _longest_text(col, present)
 
 
 def _header_lines(name: str, width: int) -> list[str]:
@@ -234,14 +238,15 @@ class TableLayout:
     hidden: tuple[str, ...]
 
 
-def plan(df: pd.DataFrame, columns: Sequence[str], width: int,
+def plan(df: ColumnTable | pd.DataFrame, columns: Sequence[str], width: int,
          decimals: Mapping[str, int] | None = None, priority: Sequence[str] | None = None) -> TableLayout:
     """Which of ``columns`` fit ``width`` (kept in ``priority`` order, default the display
     order; the first is always kept, even when it alone is wider), laid out in display
     order. Text columns cut to ``MAX_TEXT`` then share out the width left over."""
+    table = as_table(df)
     measured: dict[str, tuple[str, int, int]] = {}
     for name in columns:
-        col = df[name]
+        col = table[name]
         kind = column_kind(col)
         places = (decimals or {}).get(name, decimals_for(name, col.dtype))
         measured[name] = (kind, places, _value_width(col, kind, places))
@@ -277,7 +282,7 @@ def plan_measured(measured: Mapping[str, tuple[str, int, int]], columns: Sequenc
 
 
 class TableExtents:
-    """What a table's layout needs of rows that come in parts (DataFrames with the same
+    """What a table's layout needs of rows that come in parts (tables with the same
     columns, each :meth:`add`-ed): per column whether any cell is filled, its least and
     greatest value (numbers, times), whether a flag is ever False, its longest text. A
     column's widest cell is one of its extremes formatted as the final rows' dtype holds
@@ -290,45 +295,37 @@ class TableExtents:
         self.columns = None if columns is None else set(columns)  # (None: every column is measured)
         self.rows = 0
         self.filled: dict[str, bool] = {}
-        self._extremes: dict[str, pd.Series] = {}
+        self._extremes: dict[str, np.ndarray] = {}
         self._flags: dict[str, bool] = {}  # a bool column: some value is False
         self._text: dict[str, int] = {}
 
-    def add(self, df: pd.DataFrame) -> None:
+    def add(self, df: ColumnTable | pd.DataFrame) -> None:
         """Measure the rows of ``df``."""
         import numpy as np
-        import pandas as pd
 
-        self.rows += len(df)
-        for name in df.columns:
+        table = as_table(df)
+        self.rows += len(table)
+        for name in table.columns:
             if self.columns is not None and name not in self.columns:
                 continue
-            col = df[name]
-            present = col.dropna()
-            filled = not present.empty
+            col = table[name]
+            present = ~col.missing()
+            filled = bool(present.any())
             self.filled[name] = self.filled.get(name, False) or filled
             if not filled:
                 continue
             kind = column_kind(col)
             if kind == "bool":
-                self._flags[name] = self._flags.get(name, False) or bool((~present.astype(bool)).any())
+                self._flags[name] = self._flags.get(name, False) or bool((~col.values[present].astype(bool)).any())
             elif kind in ("int", "float", "ns"):
-                values = present.to_numpy()
-                ends = present.iloc[[int(np.argmin(values)), int(np.argmax(values))]]
+                values = col.values[present]
                 if name in self._extremes:
-                    both = pd.concat([self._extremes[name], ends], ignore_index=True)  # (int and float: float)
-                    values = both.to_numpy()
-                    ends = both.iloc[[int(np.argmin(values)), int(np.argmax(values))]]
-                self._extremes[name] = ends.reset_index(drop=True)
+                    values = np.concatenate([self._extremes[name], values])  # (int and float: float)
+                self._extremes[name] = values[[int(np.argmin(values)), int(np.argmax(values))]]
             else:
-                if isinstance(col.dtype, pd.CategoricalDtype):
-                    texts = present.cat.remove_unused_categories().cat.categories.to_numpy(dtype=object)
-                else:
-                    texts = present.to_numpy(dtype=object)
-                longest = int(np.char.str_len(texts.astype(str)).max())
-                self._text[name] = max(self._text.get(name, 0), longest)
+                self._text[name] = max(self._text.get(name, 0), _longest_text(col, present))
 
-    def value_width(self, name: str, template: pd.Series, kind: str, decimals: int) -> int:
+    def value_width(self, name: str, template: Column, kind: str, decimals: int) -> int:
         """The widest cell of column ``name`` held as ``template`` (a part of the final
         rows) holds it."""
         import numpy as np
@@ -339,17 +336,19 @@ class TableExtents:
             return 5 if self._flags.get(name) else 4
         if kind in ("int", "float", "ns") and name in self._extremes:
             ends = self._extremes[name]
-            if ends.dtype != template.dtype:
-                ends = ends.astype(template.dtype)
-            return int(np.char.str_len(format_cells(ends, kind, decimals)).max())
+            if ends.dtype != template.values.dtype:
+                ends = ends.astype(template.values.dtype)
+            ends_column = Column(ends, None, template.dtype, kind=template.kind)
+            return int(np.char.str_len(format_cells(ends_column, kind, decimals)).max())
         return self._text.get(name, 0)
 
-    def plan(self, template: pd.DataFrame, columns: Sequence[str], width: int,
+    def plan(self, template: ColumnTable | pd.DataFrame, columns: Sequence[str], width: int,
              decimals: Mapping[str, int] | None = None, priority: Sequence[str] | None = None) -> TableLayout:
         """:func:`plan` of every row measured, whose dtypes are ``template``'s."""
+        table = as_table(template)
         measured: dict[str, tuple[str, int, int]] = {}
         for name in columns:
-            col = template[name]
+            col = table[name]
             kind = column_kind(col)
             places = (decimals or {}).get(name, decimals_for(name, col.dtype))
             measured[name] = (kind, places, self.value_width(name, col, kind, places))
@@ -362,7 +361,7 @@ def _pad(text: np.ndarray, column: _Column) -> np.ndarray:
     return np.char.rjust(text, column.width) if column.right else np.char.ljust(text, column.width)
 
 
-def table_lines(df: pd.DataFrame, layout: TableLayout) -> Iterator[str]:
+def table_lines(df: ColumnTable | pd.DataFrame, layout: TableLayout) -> Iterator[str]:
     """The header, the rule and every row of ``df`` in the layout, a chunk at a time
     (each yielded string is one or more whole lines ending in a newline)."""
     yield from header_lines(layout)
@@ -383,18 +382,19 @@ def header_lines(layout: TableLayout) -> Iterator[str]:
     yield GAP.join("-" * c.width for c in cols) + "\n"
 
 
-def row_lines(df: pd.DataFrame, layout: TableLayout) -> Iterator[str]:
+def row_lines(df: ColumnTable | pd.DataFrame, layout: TableLayout) -> Iterator[str]:
     """The rows of ``df`` in ``layout``, ``CHUNK_ROWS`` at a time, each line without its
     trailing whitespace. Every cell is padded to its column's width, so a chunk is a
     matrix of characters (a line a row, the cells at fixed offsets, UCS-4 as numpy holds
     text) from which the lines, cut after their last non-blank character, are read at once."""
     import numpy as np
 
+    whole = as_table(df)
     cols = layout.shown
     starts = np.cumsum([0] + [c.width + len(GAP) for c in cols])
     width = int(starts[-1]) - len(GAP)
-    for start in range(0, len(df), CHUNK_ROWS):
-        chunk = df.iloc[start:start + CHUNK_ROWS]
+    for start in range(0, len(whole), CHUNK_ROWS):
+        chunk = whole if start == 0 and len(whole) <= CHUNK_ROWS else whole.take(slice(start, start + CHUNK_ROWS))
         cells = [_pad(format_cells(chunk[c.name], c.kind, c.decimals, c.width), c) for c in cols]
         if any(cell.dtype.itemsize != 4 * c.width for cell, c in zip(cells, cols, strict=True)):
             # (a cell wider than its column: joined as they are)
@@ -442,7 +442,7 @@ def hidden_note(hidden: Sequence[str], total: int, width: int = DEFAULT_WIDTH) -
     return "\n".join(textwrap.wrap(text, max(width, 20), break_on_hyphens=False)) + "\n"
 
 
-def write_table(df: pd.DataFrame, stream: IO[str], *, columns: Sequence[str] | None = None,
+def write_table(df: ColumnTable | pd.DataFrame, stream: IO[str], *, columns: Sequence[str] | None = None,
                 width: int = DEFAULT_WIDTH, title: str | None = None,
                 decimals: Mapping[str, int] | None = None, priority: Sequence[str] | None = None) -> None:
     """Write ``df`` as a table of at most ``width`` characters a line: ``columns`` (every
@@ -452,10 +452,11 @@ def write_table(df: pd.DataFrame, stream: IO[str], *, columns: Sequence[str] | N
         stream.write(text)
 
 
-def table_text_chunks(df: pd.DataFrame, *, columns: Sequence[str] | None = None, width: int = DEFAULT_WIDTH,
+def table_text_chunks(df: ColumnTable | pd.DataFrame, *, columns: Sequence[str] | None = None, width: int = DEFAULT_WIDTH,
                       title: str | None = None, decimals: Mapping[str, int] | None = None,
                       priority: Sequence[str] | None = None) -> Iterator[str]:
     """:func:`write_table`'s text, a chunk of whole lines at a time (for a pager)."""
+    df = as_table(df)
     if title:
         yield title + "\n"
     if df.empty:
@@ -471,7 +472,7 @@ def table_text_chunks(df: pd.DataFrame, *, columns: Sequence[str] | None = None,
         yield note
 
 
-def table_text_frames(frames: Iterable[pd.DataFrame], extents: TableExtents, *,
+def table_text_frames(frames: Iterable[ColumnTable | pd.DataFrame], extents: TableExtents, *,
                       columns: Sequence[str] | None = None, width: int = DEFAULT_WIDTH, title: str | None = None,
                       decimals: Mapping[str, int] | None = None,
                       priority: Sequence[str] | None = None) -> Iterator[str]:
@@ -480,7 +481,7 @@ def table_text_frames(frames: Iterable[pd.DataFrame], extents: TableExtents, *,
     :class:`TableExtents`): the same text, one part in memory at a time."""
     import itertools
 
-    parts = iter(frames)
+    parts = (as_table(df) for df in frames)
     first = next(parts, None)
     if title:
         yield title + "\n"

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
+from pcapkit.columnar.column_table import Column, ColumnTable, factorize
 from pcapkit.dissect.tcp import flags_str
 from pcapkit.tcpflow.analysed import TCP_MAX_UNACKED_SEGMENTS, AnalysedSegments, analyse_table
 from pcapkit.tcpflow.engine import FLAG_FIELDS
@@ -99,8 +100,13 @@ def analysis_table(an: AnalysedSegments, *, release: bool = False) -> pd.DataFra
     """The tcp table (see the module doc) of analysed segments: the one builder.
     ``release``: the caller hands ``an`` over; its segment columns are let go once the
     header columns are made from them (before the analysis columns are built)."""
+    return analysis_columns(an, release=release).to_pandas()
+
+
+def analysis_columns(an: AnalysedSegments, *, release: bool = False) -> ColumnTable:
+    """:func:`analysis_table` as a :class:`~pcapkit.columnar.column_table.ColumnTable`
+    (what the CLI formats, without pandas)."""
     import numpy as np
-    import pandas as pd
 
     from pcapkit.tcpflow import flags as fl
 
@@ -111,31 +117,36 @@ def analysis_table(an: AnalysedSegments, *, release: bool = False) -> pd.DataFra
     is_syn = (flags & 0x002) != 0
     n = len(segs)
 
-    def ints(values: np.ndarray, missing: np.ndarray | None = None) -> Any:
-        m = np.zeros(values.shape[0], dtype=bool) if missing is None else missing
-        return pd.arrays.IntegerArray(np.ascontiguousarray(values, dtype=np.int64), m.copy())
+    def ints(values: np.ndarray, missing: np.ndarray | None = None) -> Column:
+        return Column(np.ascontiguousarray(values, dtype=np.int64), None if missing is None else missing.copy(),
+                      "Int64")
 
-    def uints(values: np.ndarray, dtype: str, missing: np.ndarray | None = None) -> Any:
-        m = np.zeros(values.shape[0], dtype=bool) if missing is None else missing
-        return pd.arrays.IntegerArray(np.where(m, 0, values).astype(dtype), m.copy())
+    def uints(values: np.ndarray, dtype: str, missing: np.ndarray | None = None) -> Column:
+        if missing is None:
+            return Column(np.asarray(values).astype(dtype), None, dtype.capitalize().replace("Uint", "UInt"))
+        return Column(np.where(missing, 0, values).astype(dtype), missing.copy(),
+                      dtype.capitalize().replace("Uint", "UInt"))
 
-    def secs(values: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
+    def secs(values: np.ndarray, present: np.ndarray | None = None) -> Column:
         out = np.true_divide(values, 1e9)  # (int64 -> float64, then / 1e9: as int / 1e9)
         if present is not None:
             out[~present] = np.nan
-        return out
+        return Column(out, None, "float64")
 
     def opt(bit: int) -> np.ndarray:
         return (have & bit) == 0
+
+    def booleans(values: np.ndarray) -> Column:
+        return Column(values, None, "boolean")
 
     # (tcp.flags holds 12 bits: a table of the 4096 texts, indexed by the flags)
     fstr_all = ["" for _ in range(4096)]
     for f in np.unique(flags).tolist():
         fstr_all[f] = flags_str(f)
     a = np.asarray(res.aflags)
-    data: dict[str, Any] = {
-        "frame.number": segs.frame.astype(np.uint32),
-        "frame.time_epoch": np.asarray(segs.ts_ns, dtype=np.int64).view("datetime64[ns]"),
+    data: dict[str, Column] = {
+        "frame.number": Column(segs.frame.astype(np.uint32), None, "uint32"),
+        "frame.time_epoch": Column(np.asarray(segs.ts_ns, dtype=np.int64), None, "datetime64[ns]"),
         "tcp.stream": ints(res.stream),
         "ip.src": _categorical(segs.src, segs.addresses, segs.ip_version == 4),
         "ipv6.src": _categorical(segs.src, segs.addresses, segs.ip_version == 6),
@@ -150,7 +161,8 @@ def analysis_table(an: AnalysedSegments, *, release: bool = False) -> pd.DataFra
         "tcp.ack_raw": uints(segs.ack, "uint32"),
         "tcp.len": uints(segs.seglen, "uint32", short),
         "tcp.flags": uints(flags, "uint16"),
-        "tcp.flags.str": _strings(flags, fstr_all),
+        "tcp.flags.str": Column(np.asarray(flags, dtype=np.int64), None, "string",
+                                texts=np.array(fstr_all, dtype=object)),
         "tcp.window_size_value": uints(segs.window, "uint16"),
         "tcp.window_size": ints(res.window_size),
         "tcp.window_size_scalefactor": ints(res.scalefactor, is_syn | short),
@@ -159,9 +171,8 @@ def analysis_table(an: AnalysedSegments, *, release: bool = False) -> pd.DataFra
     if release:
         an.segments = segs.select(np.zeros(0, dtype=np.int64))  # (an empty table)
     del segs, flags, is_syn
-    nomask = np.zeros(n, dtype=bool)
     for bit, name in FLAG_FIELDS:
-        data[name] = pd.arrays.BooleanArray((a & bit) != 0, nomask.copy())
+        data[name] = booleans((a & bit) != 0)
     data["tcp.analysis.duplicate_ack_num"] = ints(res.dupack_num, opt(fl.H_DUPACK))
     data["tcp.analysis.duplicate_ack_frame"] = ints(res.dupack_frame, opt(fl.H_DUPACK))
     data["tcp.analysis.acks_frame"] = ints(res.acks_frame, opt(fl.H_ACKS_FRAME))
@@ -173,27 +184,25 @@ def analysis_table(an: AnalysedSegments, *, release: bool = False) -> pd.DataFra
     data["tcp.analysis.rto_frame"] = ints(res.rto_frame, opt(fl.H_RTO))
     data["tcp.time_relative"] = secs(res.time_relative)
     data["tcp.time_delta"] = secs(res.time_delta)
-    data["analysis_limited"] = pd.arrays.BooleanArray((have & fl.H_LIMITED) != 0, nomask.copy())
-    df = pd.DataFrame(data, copy=False)
-    df.attrs["warnings"] = warnings
+    data["analysis_limited"] = booleans((have & fl.H_LIMITED) != 0)
+    attrs: dict[str, Any] = {"warnings": warnings}
     if error is not None:
-        df.attrs["pcapkit.error"] = str(error)
-    return df
+        attrs["pcapkit.error"] = str(error)
+    return ColumnTable(data, attrs, n)
 
 
-def _categorical(codes: Any, texts: list[str], present: Any) -> Any:
+def _categorical(codes: Any, texts: list[str], present: Any) -> Column:
     """A categorical of ``texts[codes]`` where ``present``, missing elsewhere; categories
     in order of first appearance, as the packets table's."""
     import numpy as np
-    import pandas as pd
 
     out = np.full(codes.shape[0], -1, dtype=np.int32)
     sel = np.nonzero(present)[0]
     if sel.size == 0:
-        return pd.Categorical.from_codes(out, categories=pd.Index([], dtype=object))
-    local, uniques = pd.factorize(codes[sel])
+        return Column(out, None, "category", texts=np.zeros(0, dtype=object))
+    local, uniques = factorize(codes[sel])
     out[sel] = local
-    return pd.Categorical.from_codes(out, categories=pd.Index([texts[c] for c in uniques.tolist()], dtype=object))
+    return Column(out, None, "category", texts=np.array([texts[c] for c in uniques.tolist()], dtype=object))
 
 
 def tcp_frames(path: PathOrFrames, stream: int | None = None, *, bpf: str | None = None,
@@ -205,6 +214,15 @@ def tcp_frames(path: PathOrFrames, stream: int | None = None, *, bpf: str | None
     matches -- the analysis itself always runs over every frame, as tshark's -Y.
     ``fast=False`` runs the interpreted analysis (identical results).
     """
+    return tcp_table(path, stream, bpf=bpf, max_unacked=max_unacked, max_conversations=max_conversations,
+                     fast=fast).to_pandas()
+
+
+def tcp_table(path: PathOrFrames, stream: int | None = None, *, bpf: str | None = None,
+              max_unacked: int = TCP_MAX_UNACKED_SEGMENTS,
+              max_conversations: int | None = None, fast: bool = True) -> ColumnTable:
+    """:func:`tcp_frames` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what
+    the CLI formats, without pandas)."""
     import numpy as np
 
     from pcapkit.reports.memory import release_memory
@@ -222,10 +240,10 @@ def tcp_frames(path: PathOrFrames, stream: int | None = None, *, bpf: str | None
         if bpf:
             sel &= an.segments.matched == 1
         an = an.select(sel)
-    df = analysis_table(an, release=True)
-    del an  # (the frame keeps the analysis' arrays, not the segment columns)
+    columns = analysis_columns(an, release=True)
+    del an  # (the table keeps the analysis' arrays, not the segment columns)
     release_memory()
-    return df
+    return columns
 
 
 def column(values: list[Any], dtype: str) -> Any:

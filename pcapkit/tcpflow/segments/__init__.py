@@ -76,15 +76,15 @@ class _AddressBook:
 
     def __call__(self, keys: np.ndarray) -> np.ndarray:
         """The ids of (version, high, low) address keys (rows of ``keys``)."""
-        import pandas as pd
+        from pcapkit.columnar.column_table import factorize
 
         if keys.shape[0] == 0:
             return np.zeros(0, dtype=I64)
-        hi, hi_uniq = pd.factorize(keys[:, 1])
-        lo, lo_uniq = pd.factorize(keys[:, 2])
+        hi, hi_uniq = factorize(keys[:, 1])
+        lo, lo_uniq = factorize(keys[:, 2])
         width = len(lo_uniq)
         combo = (hi.astype(I64) * width + lo) * 8 + keys[:, 0].astype(I64)
-        local, uniq = pd.factorize(combo)
+        local, uniq = factorize(combo)
         # each distinct key once, decoded back from its combination
         uniq = np.asarray(uniq, dtype=I64)
         version, pair = uniq % 8, uniq // 8
@@ -365,7 +365,7 @@ def _first_appearance(columns: list[np.ndarray], known: int) -> np.ndarray:
     """Renumber the address ids in ``columns`` (in place) in order of first appearance
     across them, one column after the other (none is joined to another); the id of each
     new code."""
-    import pandas as pd
+    from pcapkit.columnar.column_table import unique_in_order
 
     code = np.full(known, -1, dtype=I64)
     order: list[np.ndarray] = []
@@ -373,7 +373,7 @@ def _first_appearance(columns: list[np.ndarray], known: int) -> np.ndarray:
     for ids in columns:
         if ids.shape[0] == 0:
             continue
-        seen = np.asarray(pd.unique(ids), dtype=I64)  # (in order of appearance)
+        seen = np.asarray(unique_in_order(ids), dtype=I64)
         new = seen[code[seen] < 0]
         code[new] = np.arange(given, given + new.shape[0], dtype=I64)
         given += new.shape[0]

@@ -231,15 +231,15 @@ class PacketTable:
 
 def _conversation_keys(src: np.ndarray, sport: np.ndarray, dst: np.ndarray,
                        dport: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    import pandas as pd
+    from pcapkit.columnar.column_table import factorize
 
     n = src.shape[0]
-    ep, ep_uniq = pd.factorize(np.concatenate([src * 65536 + sport, dst * 65536 + dport]))
+    ep, ep_uniq = factorize(np.concatenate([src * 65536 + sport, dst * 65536 + dport]))
     src_ep = ep[:n].astype(I64, copy=False)
     dst_ep = ep[n:].astype(I64, copy=False)
     lo = np.minimum(src_ep, dst_ep)
     hi = np.maximum(src_ep, dst_ep)
-    key, _ = pd.factorize(lo * max(len(ep_uniq), 1) + hi)
+    key, _ = factorize(lo * max(len(ep_uniq), 1) + hi)
     return key.astype(I64, copy=False), (src_ep > dst_ep).astype(I64)
 
 

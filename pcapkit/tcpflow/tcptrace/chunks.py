@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pcapkit.columnar.column_table import ColumnTable
 from pcapkit.tcpflow.segments import SegmentTable, Source, segment_table
 from pcapkit.tcpflow.tcptrace.stats import joined_state, nullable_states, stats_frame
 from pcapkit.tcpflow.tcptrace.table import ConnectionTable, connection_table
@@ -81,7 +82,7 @@ class StatsRuns:
         self.states: dict[str, str] | None = None  # (known after the survey)
         self._numbers: list[np.ndarray] = []
         self._kept: ConnectionTable | None = None  # the one run's model, when there is one
-        self._kept_frame: pd.DataFrame | None = None
+        self._kept_frame: ColumnTable | None = None
         self.held_back = 0  # rows that :meth:`frames` held back for rows of later runs
 
     def __len__(self) -> int:
@@ -92,18 +93,14 @@ class StatsRuns:
         return connection_table(self._view if rows is None else self._view.select(rows), compiled=self._compiled)
 
     def _frame(self, tt: ConnectionTable, numbers: np.ndarray | None, states: dict[str, str] | None,
-               first_number: int = 1) -> pd.DataFrame:
-        import pandas as pd
-
+               first_number: int = 1) -> ColumnTable:
         cols = stats_frame(tt, states=states, first_number=first_number, texts=self._texts)
         if numbers is not None:
             cols["conn"] = np.repeat(numbers + 1, 2)
-        df = pd.DataFrame(cols, copy=False)  # (every column a new array: nothing to copy or to join in blocks)
-        if self.error is not None:
-            df.attrs["pcapkit.error"] = str(self.error)
-        return df
+        attrs = {"pcapkit.error": str(self.error)} if self.error is not None else {}
+        return ColumnTable.from_arrays(cols, attrs)
 
-    def survey(self, each: Callable[[pd.DataFrame], object] | None = None) -> None:
+    def survey(self, each: Callable[[ColumnTable], object] | None = None) -> None:
         """Run the model over every run: number the connections, find how each NA-able
         column is held; give each run's rows to ``each`` (their connections numbered
         provisionally: the numbers of all runs together are the final ones)."""
@@ -135,15 +132,16 @@ class StatsRuns:
     def frames(self) -> Iterator[pd.DataFrame]:
         """Every run's rows in tcptrace's order (see the module doc); at least one frame
         (an empty one when the capture has no connection)."""
-        import pandas as pd
+        for part in self.tables():
+            yield part if not isinstance(part, ColumnTable) else part.to_pandas()
 
+    def tables(self) -> Iterator[ColumnTable | pd.DataFrame]:
+        """:meth:`frames`, a capture of one run as a
+        :class:`~pcapkit.columnar.column_table.ColumnTable` (formatted without pandas)."""
         if self.states is None:
             self.survey()
         if not self._runs or (self._kept is not None and not len(self._kept)):
-            df = pd.DataFrame([])
-            if self.error is not None:
-                df.attrs["pcapkit.error"] = str(self.error)
-            yield df
+            yield ColumnTable({}, {"pcapkit.error": str(self.error)} if self.error is not None else {})
             return
         if len(self._runs) == 1:
             if self._kept_frame is not None:
@@ -152,12 +150,18 @@ class StatsRuns:
                 assert self._kept is not None
                 yield self._frame(self._kept, None, self.states)
             return
+        yield from self._joined_frames()
+
+    def _joined_frames(self) -> Iterator[pd.DataFrame]:
+        """The runs' rows as DataFrames (see :meth:`frames`)."""
+        import pandas as pd
+
         # a connection may go out once every later run's connections come after it
         later = [int(n.min()) for n in self._numbers[1:]] + [1 << 62]
         bound = np.minimum.accumulate(np.array(later[::-1]))[::-1]
         pending: pd.DataFrame | None = None
         for rows, numbers, limit in zip(self._runs, self._numbers, bound.tolist(), strict=True):
-            frame = self._frame(self._model(rows), numbers, self.states)
+            frame = self._frame(self._model(rows), numbers, self.states).to_pandas()
             if pending is not None:
                 frame = pd.concat([pending, frame], ignore_index=True)
                 frame = frame.iloc[np.argsort(frame["conn"].to_numpy(), kind="stable")].reset_index(drop=True)
