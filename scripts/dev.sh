@@ -42,7 +42,9 @@ setup_python() {
     fi
     # numba's cache of every command's compiled kernels (next to the sources, git-ignored): built
     # here once, so that no first command (nor a live capture) waits for the compiler
-    .venv/bin/python -m pcapkit.cli.warm_up
+    # (the test trace: a Reno slow start held back by the receiver's window, the one input
+    # that runs the congestion model's HyStart check)
+    .venv/bin/python -m pcapkit.cli.warm_up tests/data/congestion-rwnd/s1301-036-reno-head.pcap
 }
 
 cmd="${1:-test}"

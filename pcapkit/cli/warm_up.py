@@ -50,8 +50,12 @@ def warm_up(captures: list[str]) -> float:
 
 
 def main() -> None:
+    """``python -m pcapkit.cli.warm_up [CAPTURE...]``: captures/' two TCP captures and any
+    given (a kernel runs only on the traffic that needs it: e.g. the congestion model's
+    HyStart check, on a slow start without loss)."""
     repo = Path(__file__).resolve().parents[2]
     captures = [str(repo / "captures" / name) for name in ("tcp-upload.pcap", "tcp-download.pcapng")]
+    captures += sys.argv[1:]
     missing = [c for c in captures if not os.path.exists(c)]
     if missing:
         sys.exit(f"pcapkit: error: warm-up captures missing: {', '.join(missing)}")

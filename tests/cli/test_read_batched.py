@@ -151,32 +151,6 @@ def test_lines_from_bytes_are_the_columns_lines() -> None:
     assert taken_total >= 0.5 * rows_total
 
 
-@pytest.mark.slow
-def test_warm_up_compiles_every_kernel_of_the_batched_path(tmp_path: Path) -> None:
-    """scripts/dev.sh setup builds numba's cache with read_lines.warm_up: afterwards, reading
-    real captures (TCP, fragments, a mix of the corpus) compiles nothing."""
-    assert "read_lines import warm_up; warm_up()" in (CAPTURES.parent / "scripts" / "dev.sh").read_text()
-    sources = [CORPUS / "labs/tcp-ethereal-trace-1", CORPUS / "ip/fragmented-1.pcap", *FILES[:40]]
-    script = f"""
-import os, sys
-from numba.core import event
-from pcapkit.cli.read_lines import warm_up, write_lines
-warm_up()
-compiled = []
-class Count(event.Listener):
-    def on_start(self, ev): compiled.append(getattr(ev.data.get("dispatcher"), "__qualname__", "?"))
-    def on_end(self, ev): pass
-event.register("numba:compile", Count())
-with open(os.devnull, "w") as out:
-    for path in {[str(p) for p in sources if p.exists()]!r}:
-        write_lines(path, out, True, None, lambda frame: "")
-print(sorted(set(compiled)))
-"""
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
-    assert done.stdout.strip() == "[]", done.stdout
-
-
 def _ipv6_addresses() -> list[bytes]:
     """inet_ntop's cases (zero runs first / last / in the middle, equal runs, IPv4-mapped and
     -compatible forms) and random addresses with many zero words."""
