@@ -10,7 +10,6 @@ import random
 import socket
 import struct
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
