@@ -12,6 +12,9 @@ up the same way for the single-process export. The engines are then run in turn,
 round (the load of a shared machine changes). Every export is read back and checked
 identical to the single-process one.
 
+The single-process export runs in this process, with glibc's heap set as the workers'
+(``dask_engine.WORKER_HEAP``; ``--default-heap``: as pcapkit sets it).
+
 Reported per export: wall seconds; CPU seconds (user + system) of this process (the
 driver: for Dask it holds the scheduler too) and of each worker; the wall speed-up over
 one process; and the CPU speed-up: the single-process CPU time over the busiest
@@ -66,7 +69,15 @@ def main() -> int:
     ap.add_argument("--pieces", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workers", default="1,2", help="cluster sizes to run (comma-separated)")
+    ap.add_argument("--default-heap", action="store_true",
+                    help="run the single-process export with glibc's heap as pcapkit sets it, not as the "
+                         "workers have it (dask_engine.WORKER_HEAP)")
     args = ap.parse_args()
+    from pcapkit.reports.dask_engine import WORKER_HEAP
+
+    if not args.default_heap and any(os.environ.get(k) != v for k, v in WORKER_HEAP.items()):
+        # (glibc reads these when the process starts: the same heap for the one process as for the workers)
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **WORKER_HEAP})
     import logging
 
     import pandas as pd
@@ -123,6 +134,8 @@ def main() -> int:
     print(f"{len(files)} captures of about {per:,} packets ({total:,} in all), {args.rounds} rounds; load average "
           f"before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after: "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    print("single-process heap: " + ("pcapkit's default" if args.default_heap else
+                                     " ".join(f"{k}={v}" for k, v in WORKER_HEAP.items())))
     print("cluster start-up and warm-up (s): " + ", ".join(f"{k} {v:.1f}" for k, v in starts.items()))
     print("| input | engine | wall s (median) | all rounds | driver CPU s | worker CPU s | wall speed-up | CPU speed-up |")
     print("|---|---|---:|---|---:|---|---:|---:|")
