@@ -392,7 +392,12 @@ def export_tcp(client: Any, files: Sequence[str], output: str, partition_rows: i
 
     if partition_rows is not None or not is_directory(output):
         return write_table(lambda: tcp_table(client, files, label=True), output, partition_rows)
+    from pcapkit.errors import PcapkitError
+
     os.makedirs(output, exist_ok=True)
-    units, unit_input = tcp_units(files, len(client.scheduler_info()["workers"]))
-    made = tcp_export(client, units, unit_input, [os.path.basename(f) for f in files], output)
+    try:
+        units, unit_input = tcp_units(files, len(client.scheduler_info()["workers"]))
+        made = tcp_export(client, units, unit_input, [os.path.basename(f) for f in files], output)
+    except PcapkitError as exc:  # (an input with no readable frame: as the local engine says it)
+        return ExportResult(errors=[str(exc)])
     return ExportResult(made.rows, made.files, made.errors)

@@ -148,3 +148,22 @@ def test_a_conversation_is_never_split(tmp_path: Path) -> None:
             key = min((a, sp, b, dp), (b, dp, a, sp))
             assert seen.setdefault(key, bucket) == bucket
     assert len(set(seen.values())) > 1
+
+
+def test_tcp_export_with_a_cut_input(tmp_path: Path, client: Any) -> None:
+    """A cut file among the inputs: the workers keep its rows up to the damage and the
+    error is the one the single-process export gives."""
+    from pcapkit.reports.dask_engine import export_dask
+    from pcapkit.reports.export import export_local
+
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(WEB.read_bytes()[:200_000])
+    inputs = [str(cut), str(WEB)]
+    local = export_local(inputs, str(tmp_path / "local") + "/", "tcp")
+    res = export_dask(inputs, str(tmp_path / "dask") + "/", "tcp", client=client)
+    assert len(local.errors) == 1 and res.errors == local.errors
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask"), pd.read_parquet(tmp_path / "local"))
+    empty = tmp_path / "empty.pcap"
+    empty.write_bytes(WEB.read_bytes()[:10])
+    bad = export_dask([str(empty)], str(tmp_path / "bad") + "/", "tcp", client=client)
+    assert bad.errors == export_local([str(empty)], str(tmp_path / "bad-local") + "/", "tcp").errors != []
