@@ -307,19 +307,29 @@ def tcp_export(client: Any, units: Sequence[Unit], unit_input: Sequence[int], na
 
     def on(i: int) -> dict[str, Any]:
         w = workers[i % n]
-        return {} if w is None else {"workers": [w], "allow_other_workers": False}
+        # (loose: should that worker be gone, another runs the task)
+        return {} if w is None else {"workers": [w], "allow_other_workers": True}
 
-    made = [client.submit(unit_rows, u, buckets, pure=False, **on(i * n // max(len(units), 1)))
-            for i, u in enumerate(units)]
+    place = [i * n // len(units) for i in range(len(units))]  # (consecutive units on one worker)
+    made = [client.submit(unit_rows, u, buckets, pure=False, **on(w)) for u, w in zip(units, place, strict=True)]
     summaries = client.gather([client.submit(operator.getitem, m, 0, pure=False) for m in made])
+    # a file read in byte ranges ends where one of them met damage, as it does read whole
+    damaged: set[int] = set()
+    keep = []
+    for i, s in enumerate(summaries):
+        if unit_input[i] not in damaged:
+            keep.append(i)
+        if s["error"]:
+            damaged.add(unit_input[i])
+    made, summaries, unit_input = [made[i] for i in keep], [summaries[i] for i in keep], [unit_input[i] for i in keep]
+    place = [place[i] for i in keep]
     frames = [int(s["frames"]) for s in summaries]
     total_frames = sum(frames)
     errors = [s["error"] for s in summaries if s["error"]]
     groups = deal_buckets(np.sum([s["rows"] for s in summaries], axis=0), n)
     analysed = []
     for g, group in enumerate(groups):
-        parts = [client.submit(unit_part, m, group, pure=False, **on(i * n // max(len(units), 1)))
-                 for i, m in enumerate(made)]
+        parts = [client.submit(unit_part, m, group, pure=False, **on(w)) for m, w in zip(made, place, strict=True)]
         analysed.append(client.submit(group_analysis, parts, total_frames, pure=False, **on(g)))
     del made
     group_summaries = client.gather([client.submit(operator.getitem, a, 0, pure=False) for a in analysed])

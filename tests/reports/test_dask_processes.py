@@ -167,3 +167,31 @@ def test_tcp_export_with_a_cut_input(tmp_path: Path, client: Any) -> None:
     empty.write_bytes(WEB.read_bytes()[:10])
     bad = export_dask([str(empty)], str(tmp_path / "bad") + "/", "tcp", client=client)
     assert bad.errors == export_local([str(empty)], str(tmp_path / "bad-local") + "/", "tcp").errors != []
+
+
+def test_tcp_export_of_one_file_damaged_in_the_middle(tmp_path: Path, client: Any) -> None:
+    """One file cut into byte ranges, damaged inside one of the middle ranges: the file
+    ends at the damage, as when it is read whole (the later ranges are left out)."""
+    import struct
+
+    from pcapkit.capture.ranges import byte_ranges
+    from pcapkit.reports.dask_engine import export_dask
+    from pcapkit.reports.export import export_local
+
+    data = bytearray(WEB.read_bytes())
+    pos, starts = 24, []
+    while pos + 16 <= len(data):
+        starts.append(pos)
+        pos += 16 + struct.unpack_from("<I", data, pos + 8)[0]
+    bad = starts[len(starts) * 2 // 5]
+    struct.pack_into("<I", data, bad + 8, 0xFFFF_FF00)  # a record longer than any snapshot length
+    damaged = tmp_path / "damaged.pcap"
+    damaged.write_bytes(bytes(data))
+    ranges = byte_ranges(str(damaged), 4)
+    assert len(ranges) == 4 and ranges[-1][0] > bad  # the damage is not in the last range
+    local = export_local([str(damaged)], str(tmp_path / "local") + "/", "tcp")
+    res = export_dask([str(damaged)], str(tmp_path / "dask") + "/", "tcp", client=client)
+    assert len(local.errors) == 1 and res.errors == local.errors
+    got, ref = pd.read_parquet(tmp_path / "dask"), pd.read_parquet(tmp_path / "local")
+    assert 0 < len(ref) < len(tcp_frames(str(WEB)))
+    pd.testing.assert_frame_equal(got, ref)
