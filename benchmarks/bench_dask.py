@@ -18,7 +18,9 @@ The single-process export runs in this process, with glibc's heap set as the wor
 Reported per export: wall seconds; CPU seconds (user + system) of this process (the
 driver: for Dask it holds the scheduler too) and of each worker; the wall speed-up over
 one process; and the CPU speed-up: the single-process CPU time over the busiest
-process's CPU time in the Dask run (what the wall speed-up would be on idle cores).
+process's CPU time in the Dask run (what the wall speed-up would be on idle cores). Before
+and after, two processes spin for 0.5 CPU s each against one: how many cores two
+processes of this session get at the moment (a wall speed-up cannot exceed it).
 """
 
 from __future__ import annotations
@@ -43,6 +45,30 @@ ONE = "one process"
 def cpu_seconds() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
+
+
+def _spin(seconds: float) -> None:
+    t = time.process_time()
+    while time.process_time() - t < seconds:
+        pass
+
+
+def parallel_capacity(seconds: float = 0.5) -> float:
+    """How many cores two processes of this session get now: two processes each spinning
+    ``seconds`` of CPU, against one (2.0 on idle cores; with other sessions busy, Linux's
+    autogroup shares the CPU between sessions, and two processes get what one gets)."""
+    import multiprocessing
+
+    def run(n: int) -> float:
+        t0 = time.perf_counter()
+        procs = [multiprocessing.Process(target=_spin, args=(seconds,)) for _ in range(n)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+        return time.perf_counter() - t0
+
+    return 2 * run(1) / run(2)
 
 
 def export(files: list[str], out: str, client: Any) -> tuple[float, float, list[float]]:
@@ -87,6 +113,7 @@ def main() -> int:
 
     logging.getLogger("distributed").setLevel(logging.WARNING)
     load = os.getloadavg()
+    capacity = [parallel_capacity()]
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in"
         src.mkdir()
@@ -133,9 +160,12 @@ def main() -> int:
                     cluster = c.cluster
                     c.close()
                     cluster.close()
+    capacity.append(parallel_capacity())
     print(f"{len(files)} captures of about {per:,} packets ({total:,} in all), {args.rounds} rounds; load average "
           f"before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after: "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    print("cores two processes of this session got (two spinning against one), before / after: "
+          + " / ".join(f"{c:.2f}" for c in capacity))
     print("single-process heap: " + ("pcapkit's default" if args.default_heap else
                                      " ".join(f"{k}={v}" for k, v in WORKER_HEAP.items())))
     print("cluster start-up and warm-up (s): " + ", ".join(f"{k} {v:.1f}" for k, v in starts.items()))
