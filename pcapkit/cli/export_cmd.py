@@ -20,7 +20,8 @@ from pcapkit.cli.common import PcapkitCommand, fail
 @click.option("--chunk-packets", type=click.IntRange(min=1), default=1 << 18, show_default=True,
               help="Packets decoded per batch (bounds memory).")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-              help="local: this process; dask: one task per file on a Dask cluster.")
+              help="local: this process; dask: a Dask cluster (default: 2 local worker processes); "
+                   "the tcp table is decoded, analysed and, into a directory, written by the workers.")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
               help="Dask scheduler address (default: start a local cluster).")
 def export(files: tuple[str, ...], output: str, table: str, partition_rows: int | None,

@@ -1,9 +1,12 @@
-"""Scale-out export with Dask: the same files as the local engine writes.
+"""Scale-out export with Dask: the same tables as the local engine writes.
 
 The packets table: one task per input file.
-The tcp / flows / rtt tables: the inputs are one capture, re-partitioned by
-conversation (see :mod:`pcapkit.reports.conversations`): one task per bucket of
-conversations, combined into exactly the single-process table.
+The tcp table: the inputs are one capture, decoded by file or byte range, analysed by
+conversation and built and written by frame range on the workers
+(:mod:`pcapkit.reports.partitions`); into a directory, one part file per range.
+The flows / rtt tables: re-partitioned by conversation (see
+:mod:`pcapkit.reports.conversations`): one task per bucket of conversations, combined
+into exactly the single-process table.
 
 
 ``export_dask(inputs, output, ...)`` connects to ``scheduler`` (an address such as
@@ -25,11 +28,31 @@ def local_client(n_workers: int = 2, processes: bool = True) -> Any:
     """A dask.distributed Client on a local cluster: worker processes by default (the
     decoding and analysis hold the GIL, so threads of one process run them one at a time
     and only add scheduling: the thread cluster took 1.9x the time of one process)."""
+    import dask
     from dask.distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
-                           dashboard_address=":0")
+    environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **WORKER_HEAP}
+    with dask.config.set({**QUIET, "distributed.nanny.pre-spawn-environ": environ}):
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
+                               dashboard_address=":0")
     return Client(cluster)
+
+
+# Dask's own bookkeeping, made rarer on the local cluster: the statistical profiler samples
+# every task's stack 100 times a second and the monitors poll 2-10 times a second (idle, two
+# workers and the scheduler used 0.09 CPU s per second; with these, 0.02); tasks are
+# placed by the engine, so no work stealing.
+QUIET = {"distributed.worker.profile.enabled": False, "distributed.admin.system-monitor.interval": "5s",
+         "distributed.worker.memory.monitor-interval": "1s", "distributed.admin.tick.interval": "200ms",
+         "distributed.scheduler.work-stealing": False}
+# glibc's heap in the worker processes: a task makes and frees column arrays of a few MB;
+# with Dask's default (heap trimmed past 64 kB) and pcapkit's fixed 1 MB mmap threshold
+# (pcapkit.tcpflow.segments.heap, which leaves an environment setting alone) each is mapped,
+# zeroed by the kernel and unmapped again: 0.4-0.5 system CPU s per worker for the tcp
+# table of 1M segments on two workers. Kept in the heap for the next task: 0.1-0.25 s. The
+# workers live on between exports, so their memory stays at its peak (the driver's and a
+# single-process export's do not: a lone export gained nothing from it).
+WORKER_HEAP = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(512 << 20)}
 
 
 def export_dask(inputs: Sequence[str], output: str, table: str = "packets",
@@ -81,8 +104,9 @@ def conversations_dask(client: Any, files: Sequence[str], table: str, buckets: i
     from pcapkit.reports.conversations import bucket_report, combine
 
     if table == "tcp":
-        # many buckets: a few big conversations still spread evenly over the workers
-        return _tcp_dask(client, files, buckets or 8 * _workers(client))
+        from pcapkit.reports.partitions import BUCKETS, tcp_table
+
+        return tcp_table(client, files, buckets or BUCKETS)
     nb = buckets or 2 * _workers(client)
     futures = [client.submit(bucket_report, list(files), table, b, nb, pure=False) for b in range(nb)]
     return combine(client.gather(futures), table)
@@ -92,18 +116,8 @@ def _export_conversations(client: Any, files: Sequence[str], output: str, table:
                           partition_rows: int | None) -> ExportResult:
     from pcapkit.reports.export import write_table
 
+    if table == "tcp":
+        from pcapkit.reports.partitions import export_tcp
+
+        return export_tcp(client, files, output, partition_rows)
     return write_table(lambda: conversations_dask(client, files, table), output, partition_rows, files)
-
-
-def _tcp_dask(client: Any, files: Sequence[str], buckets: int) -> Any:
-    """The tcp table (see :mod:`pcapkit.reports.partitions`): files cut into byte ranges
-    when there are fewer files than two per worker."""
-    from pcapkit.capture.ranges import byte_ranges
-    from pcapkit.reports.partitions import Unit, tcp_table
-
-    per_file = -(-2 * _workers(client) // max(1, len(files)))
-    units: list[Unit] = []
-    for path in files:
-        ranges = byte_ranges(path, per_file) if per_file > 1 else []
-        units += [(path, r) for r in ranges] if len(ranges) > 1 else [(path, None)]
-    return tcp_table(client, units, buckets)

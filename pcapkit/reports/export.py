@@ -179,7 +179,7 @@ def write_table(make: Callable[[], pd.DataFrame], output: str, partition_rows: i
         return ExportResult(errors=[str(exc)])
     error = df.attrs.get("pcapkit.error")  # (a cut file: its rows are written, then it is said where it stopped)
     df.attrs = {}
-    if partition_rows is None and not _is_directory(output):
+    if partition_rows is None and not is_directory(output):
         res = write_parts([df], "", 0, None, None, output)
     else:
         os.makedirs(output, exist_ok=True)
@@ -189,7 +189,7 @@ def write_table(make: Callable[[], pd.DataFrame], output: str, partition_rows: i
     return res
 
 
-def _is_directory(output: str) -> bool:
+def is_directory(output: str) -> bool:
     return Path(output).is_dir() or output.endswith(os.sep)
 
 
@@ -197,7 +197,6 @@ def label_inputs(df: pd.DataFrame, inputs: Sequence[str]) -> pd.DataFrame:
     """``df`` (a tcp / flows / rtt table of ``inputs`` analysed as one capture, frames
     numbered on across the files) with ``pcapkit.file`` first: the input of each row's frame."""
     import numpy as np
-    import pandas as pd
 
     from pcapkit.capture.batch import iter_records
     from pcapkit.errors import PcapkitError
@@ -212,13 +211,21 @@ def label_inputs(df: pd.DataFrame, inputs: Sequence[str]) -> pd.DataFrame:
             pass
         return count
 
-    counts = [records(path) for path in inputs]
-    ends = np.cumsum(counts)
+    ends = np.cumsum([records(path) for path in inputs])
+    return label_frames(df, ends, [Path(p).name for p in inputs])
+
+
+def label_frames(df: pd.DataFrame, file_ends: Any, names: Sequence[str]) -> pd.DataFrame:
+    """``df`` with ``pcapkit.file`` first: the name of the input each row's frame came from
+    (``file_ends``: the last frame number of each input, frames numbered on across them)."""
+    import numpy as np
+    import pandas as pd
+
     number = df["first_frame"] if "first_frame" in df.columns else df["frame.number"]
-    which = np.searchsorted(ends, np.asarray(number, dtype=np.int64), side="left")
-    names = [Path(p).name for p in inputs]
+    which = np.searchsorted(file_ends, np.asarray(number, dtype=np.int64), side="left")
     out = df.copy(deep=False)
-    out.insert(0, FILE_COLUMN, pd.Series(pd.Categorical.from_codes(which, categories=pd.Index(names, dtype=object)),
+    out.insert(0, FILE_COLUMN, pd.Series(pd.Categorical.from_codes(which, categories=pd.Index(list(names),
+                                                                                              dtype=object)),
                                          index=out.index))
     return out
 
@@ -246,7 +253,7 @@ def export_local(inputs: Sequence[str], output: str, table: str = "packets",
         from pcapkit.reports.conversations import merged_report
 
         return write_table(lambda: merged_report(files, table), output, partition_rows, files)
-    if len(files) == 1 and partition_rows is None and not _is_directory(output):
+    if len(files) == 1 and partition_rows is None and not is_directory(output):
         return export_one(files[0], "", 0, table, None, chunk_packets, False, progress, output)
     os.makedirs(output, exist_ok=True)
     done_packets = done_bytes = 0
