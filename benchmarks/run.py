@@ -293,11 +293,17 @@ def e2e_section(path: str, repeat: int) -> list[str]:
     sys.path.insert(0, str(HERE))
     import bench_e2e
 
-    return ["## End to end: each command against its C tool", "",
-            f"`benchmarks/bench_e2e.py --data DIR --big {os.path.basename(path)} --repeat {repeat}`; "
-            "ratios are pcapkit / C tool.", "",
-            *bench_e2e.section(os.path.dirname(path), [os.path.basename(path)], bench_e2e.DEFAULT_SMALL,
-                               None, repeat)]
+    lines = ["## End to end: each command against its C tool", "",
+             f"`benchmarks/bench_e2e.py --data DIR --big {os.path.basename(path)} --repeat {repeat}`; "
+             "ratios are pcapkit / C tool.", "",
+             *bench_e2e.section(os.path.dirname(path), [os.path.basename(path)], bench_e2e.DEFAULT_SMALL,
+                                None, repeat)]
+    # the same run: export --table tcp in one process and on Dask clusters of 1 and 2 workers
+    dask = subprocess.run([sys.executable, str(HERE / "bench_dask.py"), path, "--rounds", str(max(repeat, 1))],
+                          capture_output=True, text=True, check=True, cwd=REPO)
+    return [*lines, "", "### Dask: `export --table tcp`, one process against 1 and 2 worker processes", "",
+            f"`benchmarks/bench_dask.py {os.path.basename(path)} --rounds {max(repeat, 1)}`:", "",
+            *dask.stdout.splitlines()]
 
 
 def main() -> int:
