@@ -180,7 +180,6 @@ def tcptrace_lengths(table: SegmentTable) -> tuple[np.ndarray, np.ndarray]:
 
 def model_columns(view: SegmentTable) -> dict[str, np.ndarray]:
     """The model's input columns (the fields of its rows) of the segments tcptrace sees."""
-    n = len(view)
     dlen, captured = tcptrace_lengths(view)
     sl, sr = view.sack_blocks()
     has = view.sack_n > 0
@@ -191,13 +190,28 @@ def model_columns(view: SegmentTable) -> dict[str, np.ndarray]:
         "dlen": dlen, "captured": captured, "mss": view.mss, "wscale": view.wscale, "tsval": view.tsval,
         "sack_perm": view.sack_perm, "sack_n": np.minimum(view.sack_n, sl.shape[1]),
         "ip_version": view.ip_version, "ip_id": view.ip_id, "urp": view.urgent}
+    rows = np.flatnonzero(has)
     for k in range(2):
         for side, edges in (("l", sl), ("r", sr)):
-            col = np.zeros(n, np.int64)
-            if k < edges.shape[1]:
-                col[has] = edges[:, k]
-            cols[f"sack{k}_{side}"] = col
+            values = edges[:, k] if k < edges.shape[1] else np.zeros(rows.shape[0], np.int64)
+            cols[f"sack{k}_{side}"] = SparseColumn(rows, values)  # type: ignore[assignment]
     return cols
+
+
+class SparseColumn:
+    """A column that is 0 except on a few rows (the SACK edges: most segments carry none):
+    its slices, dense, as :func:`pcapkit.tcpflow.jit.row_blocks` reads them, without
+    holding the whole column (four of them were 32 MB at a million segments)."""
+
+    def __init__(self, rows: np.ndarray, values: np.ndarray) -> None:
+        self.rows, self.values = rows, values  # (rows ascending)
+
+    def __getitem__(self, part: slice) -> np.ndarray:
+        start, stop = part.start or 0, part.stop
+        out = np.zeros(stop - start, np.int64)
+        lo, hi = np.searchsorted(self.rows, (start, stop))
+        out[self.rows[lo:hi] - start] = self.values[lo:hi]
+        return out
 
 
 def _connection_bound(cols: dict[str, np.ndarray], nkeys: int) -> int:
