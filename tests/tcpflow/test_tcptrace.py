@@ -162,3 +162,16 @@ def test_dataframe_rows_and_columns(corpus: Path) -> None:
     assert f"{row['src']}:{row['sport']}" == ref[0]["hdr"]["host a"]
     assert str(row["unique_bytes_sent"]) == ref[0]["a"]["unique bytes sent"]
     assert f"{row['RTT_avg_ms']:.1f}" == ref[0]["a"]["RTT avg"]
+
+
+def test_snapshot_length_beyond_int32(tmp_path: Path) -> None:
+    """A file header's snapshot length is unsigned 32 bits: 0x80010000 (found by the fuzz
+    test on a mutated lab trace) must cut nothing and crash nothing; tcptrace reads it so."""
+    source = CORPUS / "labs/tcp-ethereal-trace-1"
+    if not source.exists():
+        pytest.skip("corpus file missing")
+    data = bytearray(source.read_bytes())
+    data[16:20] = (0x80010000).to_bytes(4, "little" if data[:4] == b"\xd4\xc3\xb2\xa1" else "big")
+    path = tmp_path / "big-snaplen.pcap"
+    path.write_bytes(bytes(data))
+    assert tcptrace_stats(path).equals(tcptrace_stats(source))

@@ -173,7 +173,8 @@ def tcptrace_lengths(table: SegmentTable) -> tuple[np.ndarray, np.ndarray]:
     from_ip = np.where(v4, table.ip_len - table.ip_hdr_len - table.hdr_len, table.ip_len - table.hdr_len)
     use_ip = np.where(v4, table.ip_len != 0, table.ip_hdr_len == 40)
     dlen = np.where(use_ip, np.maximum(from_ip, 0), seglen)
-    caplen = table.caplen if table.snaplen is None else np.minimum(table.caplen, table.snaplen)
+    # (np.int64: a file header's snapshot length is 32 bits unsigned, beyond the narrow caplen column's int32)
+    caplen = table.caplen if table.snaplen is None else np.minimum(table.caplen, np.int64(table.snaplen))
     captured = np.clip(np.minimum(dlen, caplen - table.tcp_offset - table.hdr_len), 0, None)
     return dlen, captured
 
