@@ -168,7 +168,7 @@ def replay(dc: DirectionColumns, acks_before: list[int] | None = None, vantage: 
                acks[:, 4], acks[:, 5], acks[:, 7], acks[:, 8]]
     columns = [np.ascontiguousarray(c) for c in columns] if compiled else [c.tolist() for c in columns]
     before = np.asarray(acks_before if acks_before is not None else [], np.int64)
-    k.kernel(k.make_flight, compiled)(*columns, dc.sacks, before if compiled else before.tolist(),
+    k.kernel(k.replay_flight, compiled)(*columns, dc.sacks, before if compiled else before.tolist(),
                                       acks_before is None, mss, dc.min_rtt_ns or 0, flight, acked, events,
                                       *ranges, info)
     fc = FlightColumns(mss, dc.min_rtt_ns, vantage, sent, acks, np.ascontiguousarray(acks[:, 1]), dc.rtt, flight, acked,

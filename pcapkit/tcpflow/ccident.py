@@ -99,7 +99,7 @@ def _clocked(fc: FlightColumns, end: int) -> tuple[int, int]:
     compiled = jit.use_compiled(None)
     columns = [np.ascontiguousarray(fc.sent[:, 1]), np.ascontiguousarray(fc.sent[:, 5]), fc.ack_ts]
     out = np.array([0, 0, ACK_CLOCK_NS], np.int64)
-    k.kernel(k.make_clocked, compiled)(*(columns if compiled else [c.tolist() for c in columns]), end, out)
+    k.kernel(k.clocked_counts, compiled)(*(columns if compiled else [c.tolist() for c in columns]), end, out)
     return int(out[0]), int(out[1])
 
 
@@ -143,7 +143,7 @@ def measured_betas(tr: FlightTrace) -> list[float]:
     if not compiled:
         columns, samples = [c.tolist() for c in columns], [c.tolist() for c in samples]
     out = np.zeros(fc.events.shape[0], np.float64)
-    count = k.kernel(k.make_reductions, compiled)(*columns, fc.events, fc.events.shape[0], *samples,
+    count = k.kernel(k.reductions, compiled)(*columns, fc.events, fc.events.shape[0], *samples,
                                                   max(fc.min_rtt_ns or 0, 1), fc.mss, out)
     return out[:count].tolist()
 
@@ -235,7 +235,7 @@ def growth_after_hystart(tr: FlightTrace, cwnd: np.ndarray, slow_start: np.ndarr
     compiled = jit.use_compiled(None)
     out = np.zeros(1, np.float64)
     lo, hi = HYSTART_DELAY_NS
-    end = k.kernel(k.make_hystart, compiled)(*(columns if compiled else [c.tolist() for c in columns]), fc.mss,
+    end = k.kernel(k.hystart_growth, compiled)(*(columns if compiled else [c.tolist() for c in columns]), fc.mss,
                                              HYSTART_LOW_WINDOW, HYSTART_MIN_SAMPLES, lo, hi, out)
     return None if end < 0 else (float(out[0]), _clocked_until(tr, end))
 

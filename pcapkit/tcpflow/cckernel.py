@@ -423,52 +423,9 @@ FUNCTIONS = (seq_diff, bisect_left, _ends_right, _outstanding, _seen_add, _sorte
              replay_flight, clocked_counts, _held_level, reductions, hystart_growth, limit_index, window_rows)
 
 
-def make_scan(stamp: str) -> Any:
-    def entry(*args: Any) -> Any:
-        _ = stamp  # (in the closure: numba's cache key hashes it, so editing a helper recompiles)
-        return scan_direction(*args)
-    return entry
-
-
-def make_flight(stamp: str) -> Any:
-    def entry(*args: Any) -> Any:
-        _ = stamp  # (in the closure: numba's cache key hashes it, so editing a helper recompiles)
-        return replay_flight(*args)
-    return entry
-
-
-def make_clocked(stamp: str) -> Any:
-    def entry(*args: Any) -> Any:
-        _ = stamp  # (in the closure: numba's cache key hashes it, so editing a helper recompiles)
-        return clocked_counts(*args)
-    return entry
-
-
-def make_reductions(stamp: str) -> Any:
-    def entry(*args: Any) -> Any:
-        _ = stamp  # (in the closure: numba's cache key hashes it, so editing a helper recompiles)
-        return reductions(*args)
-    return entry
-
-
-def make_hystart(stamp: str) -> Any:
-    def entry(*args: Any) -> Any:
-        _ = stamp  # (in the closure: numba's cache key hashes it, so editing a helper recompiles)
-        return hystart_growth(*args)
-    return entry
-
-
-def make_window(stamp: str) -> Any:
-    def entry(*args: Any) -> Any:
-        _ = stamp  # (in the closure: numba's cache key hashes it, so editing a helper recompiles)
-        return window_rows(*args)
-    return entry
-
-
-def kernel(make_entry: Any, compiled: bool) -> Any:
-    """The entry point of a pass (``make_scan``, ...): compiled, or the plain function."""
+def kernel(target: Any, compiled: bool) -> Any:
+    """A pass (``scan_direction``, ``replay_flight``, ...): compiled, or the plain function."""
     if not compiled:
-        return {make_scan: scan_direction, make_flight: replay_flight, make_clocked: clocked_counts,
-                make_reductions: reductions, make_hystart: hystart_growth, make_window: window_rows}[make_entry]
-    return jit.compile_entry(make_entry, FUNCTIONS, (__name__, ccstructs.__name__, ccidentpasses.__name__, ccwindow.__name__, jit.__name__,
-                                                       seq_diff.__module__))
+        return target
+    return jit.compile_entry(target, FUNCTIONS, (__name__, ccstructs.__name__, ccidentpasses.__name__, ccwindow.__name__,
+                                                 jit.__name__, seq_diff.__module__))

@@ -153,7 +153,7 @@ def _window_pass(tr: FlightTrace, beta: float, *, delay_exit: bool = True) -> tu
     rows = np.zeros((n, 5), np.int64)
     scratch = [np.full(m + 1, -1, np.int64), np.full(m + 1, -1, np.int64), np.full(n + 1, -1, np.int64),
                np.full(n + 1, -1, np.int64)]
-    hystart = k.kernel(k.make_window, compiled)(*(columns if compiled else [c.tolist() for c in columns]),
+    hystart = k.kernel(k.window_rows, compiled)(*(columns if compiled else [c.tolist() for c in columns]),
                                                 fc.events, fc.events.shape[0], fc.mss, float(beta), delay_exit,
                                                 *scratch, rows)
     return rows, bool(hystart)

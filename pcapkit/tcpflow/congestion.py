@@ -212,7 +212,7 @@ def _scan(columns: list[np.ndarray], sack_l: np.ndarray, sack_r: np.ndarray, sen
     firsts, seen = np.zeros(n + 1, z), np.zeros(1 << max(int(2 * n + 2).bit_length(), 4), z)
     info = np.zeros(k.INFO_SIZE, z)
     args = columns if compiled else [c.tolist() for c in columns]
-    k.kernel(k.make_scan, compiled)(*args, sack_l, sack_r, int(sack_l.shape[1]), int(sender[0]), int(sender[1]),
+    k.kernel(k.scan_direction, compiled)(*args, sack_l, sack_r, int(sack_l.shape[1]), int(sender[0]), int(sender[1]),
                                     int(receiver[0]), int(receiver[1]), sent, acks, sacks, rtt, losses, karn,
                                     heap, firsts, seen, info)
     del karn, heap, firsts, seen

@@ -41,12 +41,14 @@ def use_compiled(compiled: bool | None) -> bool:
     return available() if compiled is None else compiled
 
 
-def compile_entry(make_entry: Callable[[str], Callable[..., Any]], functions: Iterable[Callable[..., Any]],
+def compile_entry(target: Callable[..., Any], functions: Iterable[Callable[..., Any]],
                   modules: Iterable[str]) -> Callable[..., Any]:
-    """The compiled entry point ``make_entry(stamp)`` (cached per process and on disk),
-    after registering ``functions`` (everything it calls) as jittable; ``stamp`` hashes
-    the source files of ``modules``."""
-    key = f"{make_entry.__module__}.{make_entry.__qualname__}"
+    """``target`` compiled (cached per process and on disk), after registering
+    ``functions`` (everything it calls) as jittable. Numba's disk cache checks only the
+    source file of the function it compiles, so that function is a small entry calling
+    ``target`` whose closure holds a hash of the source files of ``modules``: numba's
+    cache key hashes closure cells, so editing any of them recompiles."""
+    key = f"{target.__module__}.{target.__qualname__}"
     if key not in _compiled:
         import numba
         from numba.extending import register_jitable
@@ -61,8 +63,18 @@ def compile_entry(make_entry: Callable[[str], Callable[..., Any]], functions: It
             assert path is not None
             with open(path, "rb") as f:
                 digest.update(f.read())
-        _compiled[key] = numba.njit(cache=True, nogil=True)(make_entry(digest.hexdigest()))
+        _compiled[key] = numba.njit(cache=True, nogil=True)(_stamped_entry(target, digest.hexdigest()))
     return _compiled[key]
+
+
+def _stamped_entry(target: Callable[..., Any], stamp: str) -> Callable[..., Any]:
+    def entry(*args: Any) -> Any:
+        _ = stamp  # (in the closure: see compile_entry)
+        return target(*args)
+    # (its own name: numba names the cache files after it, one set per target)
+    entry.__name__ = f"{target.__name__}_entry"
+    entry.__qualname__ = f"{target.__module__}.{target.__qualname__}.entry"
+    return entry
 
 
 class _Record:

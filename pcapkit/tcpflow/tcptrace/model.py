@@ -7,7 +7,6 @@ the sequence-space bookkeeping is :mod:`pcapkit.tcpflow.tcptrace.rexmit`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from pcapkit.proto.seq import seq_add, seq_diff, seq_gt, seq_lt, seq_sub
@@ -326,8 +325,3 @@ FUNCTIONS = (seq_add, seq_diff, seq_gt, seq_lt, seq_sub, jit.grown, rx.quadnum, 
              rx.ack_in, find, _hardware_dup, _windows, _owin, feed, finish, run)
 
 
-def make_entry(stamp: str) -> Callable[..., Any]:
-    def entry(*args: Any) -> Any:
-        _ = stamp  # (in the closure: numba's cache key hashes it, so editing a helper module recompiles)
-        return run(*args)
-    return entry

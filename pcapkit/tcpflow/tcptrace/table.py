@@ -249,7 +249,7 @@ def connection_table(source: Source | SegmentTable, *, compiled: bool | None = N
     hw = np.zeros((2 * bound * lay.SEGS_TO_REMEMBER, 2), np.int64)
     samples = np.zeros((64, 4), np.int64)
     row_conn, row_a2b, marks = np.zeros(n, np.int64), np.zeros(n, np.int8), np.zeros(n, np.int8)
-    fn = jit.compile_entry(model.make_entry, model.FUNCTIONS,
+    fn = jit.compile_entry(model.run, model.FUNCTIONS,
                            (model.__name__, rexmit.__name__, lay.__name__, jit.__name__, "pcapkit.proto.seq")) \
         if compiled else model.run
     nconn = 0

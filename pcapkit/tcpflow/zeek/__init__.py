@@ -230,7 +230,7 @@ def zeek_model(columns: dict[str, np.ndarray], addresses: list[str], *,
     hist = np.zeros((max(64, n), 2), np.int64)
     counts = np.array([0, 0, -1], np.int64)
     row_conn = np.zeros(n, np.int64)
-    fn = jit.compile_entry(model.make_entry, model.FUNCTIONS, (model.__name__, jit.__name__, seq_diff.__module__)) \
+    fn = jit.compile_entry(model.run, model.FUNCTIONS, (model.__name__, jit.__name__, seq_diff.__module__)) \
         if compiled else model.run
     nconn = 0
     for first, rows in jit.row_blocks(ROW, n, columns, compiled):

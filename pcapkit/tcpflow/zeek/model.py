@@ -11,7 +11,6 @@ counts as covered, so each block is pushed and popped once: O(log n) a segment.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -414,8 +413,3 @@ FUNCTIONS = (seq_diff, jit.grown, _letter, _check, _tick, _heap_merge, _heap_pop
               _start_endpoint, _open, run)
 
 
-def make_entry(stamp: str) -> Callable[..., Any]:
-    def entry(*args: Any) -> Any:
-        _ = stamp  # (in the closure: numba's cache key hashes it, so editing a helper module recompiles)
-        return run(*args)
-    return entry
