@@ -276,14 +276,23 @@ def jsonl_chunks(df: ColumnTable | pd.DataFrame) -> Iterator[str]:
 
 def csv_parts(df: ColumnTable | pd.DataFrame, header: bool = True) -> Iterator[Text]:
     """:func:`csv_chunks` as UTF-8."""
-    with arrow_without_pandas():
-        yield from _csv_parts(as_table(df), header)
+    return _without_pandas(_csv_parts(as_table(df), header))
 
 
 def jsonl_parts(df: ColumnTable | pd.DataFrame) -> Iterator[Text]:
     """:func:`jsonl_chunks` as UTF-8."""
-    with arrow_without_pandas():
-        yield from _jsonl_parts(as_table(df))
+    return _without_pandas(_jsonl_parts(as_table(df)))
+
+
+def _without_pandas(parts: Iterator[Text]) -> Iterator[Text]:
+    """``parts``, each made under :func:`arrow_without_pandas`; the caller's code between
+    two parts (writing them, or anything else) runs with imports as usual."""
+    while True:
+        with arrow_without_pandas():
+            part = next(parts, None)
+        if part is None:
+            return
+        yield part
 
 
 def _csv_parts(df: ColumnTable, header: bool) -> Iterator[Text]:

@@ -5,6 +5,7 @@ give the same bytes from the table as from its DataFrame."""
 from __future__ import annotations
 
 import io
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -132,3 +133,20 @@ def test_column_from_list_holds_pandas_values() -> None:
                           (["a", None], "string"), ([5, None], "datetime64[ns]"), ([], "Int64")):
         got = ColumnTable({"x": column_from_list(values, dtype)}).to_pandas()["x"]
         pd.testing.assert_series_equal(got, pd.Series(column(list(values), dtype), name="x"))
+
+
+def test_callers_may_import_pandas_between_the_parts() -> None:
+    """The CSV / JSON writers keep pandas out only while they make a part: the caller's
+    code between two parts imports as usual (a fresh interpreter: pandas not imported)."""
+    script = """
+from pcapkit.columnar.column_table import ColumnTable, column_from_list
+from pcapkit.reports.column_text import csv_parts, jsonl_parts
+table = ColumnTable({"ip.src": column_from_list(["10.0.0.1", None], "string"),
+                     "tcp.len": column_from_list([1, None], "Int64")})
+for parts in (csv_parts(table), jsonl_parts(table)):
+    for part in parts:
+        import pandas  # noqa: F401
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
