@@ -2,7 +2,7 @@
 the same answer, on the same file, interleaved in one run.
 
     .venv/bin/python benchmarks/bench_e2e.py --data benchmarks/data [--big bench-100k.pcap]
-        [--small LAB_TRACE] [--commands read,flows,...] [--repeat 3] [-o table.md]
+        [--small LAB_TRACE] [--commands read,flows,...] [--others] [--repeat 3] [-o table.md]
 
 Every process writes its standard output to /dev/null and is reaped with ``os.wait4``:
 the table gives its wall time, its CPU seconds (user + system) and its peak RSS
@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -44,19 +44,34 @@ class Pair:
     name: str
     pcapkit: list[str]
     c_tool: list[str]
+    # the command's own traces (relative to $PCAPKIT_CORPUS): ``{}`` is the first, ``{2}`` the
+    # second; none: the file the table is about
+    inputs: tuple[str, ...] = ()
 
     def argv(self, side: str, path: str) -> list[str]:
         words = self.pcapkit if side == "pcapkit" else self.c_tool
         head = [sys.executable, "-m", "pcapkit"] if side == "pcapkit" else []
-        return head + [path if w == "{}" else w for w in words]
+        files = {"{}": path, **{f"{{{i + 1}}}": corpus_path(name) for i, name in enumerate(self.inputs) if i}}
+        if self.inputs:
+            files["{}"] = corpus_path(self.inputs[0])
+        return head + [files.get(w, w) for w in words]
 
     def shown(self, side: str) -> str:
         words = self.pcapkit if side == "pcapkit" else self.c_tool
         fields = [w for i, w in enumerate(words) if i and words[i - 1] == "-e"]
         if len(fields) > 8:  # the tcp table's columns: named once, below the table
             first = words.index("-e")
-            words = [*words[:first], f"-e ... ({len(fields)} fields: pcapkit tcp's CSV columns)"]
-        return " ".join((["pcapkit"] if side == "pcapkit" else []) + ["FILE" if w == "{}" else w for w in words])
+            what = "pcapkit tcp's CSV columns" if self.name == "tcp" else "listed in bench_e2e.py"
+            words = [*words[:first], f"-e ... ({len(fields)} fields: {what})"]
+        names = {"{}": "FILE", **{f"{{{i + 1}}}": Path(n).name for i, n in enumerate(self.inputs)}}
+        return " ".join((["pcapkit"] if side == "pcapkit" else []) + [names.get(w, w) for w in words])
+
+
+def corpus_path(name: str) -> str:
+    """``name`` as given when it exists, else relative to $PCAPKIT_CORPUS (default: the shared
+    corpus next to the repository)."""
+    return name if os.path.exists(name) else os.path.join(
+        os.environ.get("PCAPKIT_CORPUS", str(REPO.parent / "shared" / "corpus")), name)
 
 
 @dataclass
@@ -113,6 +128,94 @@ def small_pairs(tcp_fields: list[str]) -> dict[str, Pair]:
     }
 
 
+def _fields(*names: str) -> list[str]:
+    return [w for name in names for w in ("-e", name)]
+
+
+EXPORT_TARGET = os.path.join(tempfile.gettempdir(), "pcapkit-bench-e2e-export.parquet")
+
+
+def other_pairs() -> dict[str, Pair]:
+    """Every other report command on a small capture, each on the Kurose & Ross trace its lab
+    is about, against one tshark run for the same answer (the fields or statistics the
+    command's table is made of)."""
+    tcp, lab = DEFAULT_SMALL, "labs/"
+    return {
+        "expert": Pair("expert", ["expert", "{}"], ["tshark", "-n", "-q", "-z", "expert", "-r", "{}"], (tcp,)),
+        "iostat": Pair("iostat", ["iostat", "{}"], ["tshark", "-n", "-q", "-z", "io,stat,1", "-r", "{}"], (tcp,)),
+        "congestion": Pair("congestion", ["congestion", "{}"],
+                           ["tshark", "-n", *TSHARK_TCP_PREFS, "-r", "{}", "-Y", "tcp", "-T", "fields",
+                            *_fields("frame.number", "tcp.stream", "tcp.analysis.bytes_in_flight")], (tcp,)),
+        "show": Pair("show", ["show", "{}"], ["tshark", "-n", "-V", "-r", "{}"], (tcp,)),
+        "export": Pair("export", ["export", "--table", "packets", "-o", EXPORT_TARGET, "{}"],
+                       ["tshark", "-n", "-r", "{}", "-T", "fields", "-E", "separator=,", "-E", "header=y",
+                        *_fields("frame.number", "frame.time_epoch", "frame.len", "eth.src", "eth.dst", "ip.src",
+                                 "ip.dst", "ip.proto", "ip.ttl", "tcp.srcport", "tcp.dstport", "tcp.seq_raw",
+                                 "tcp.ack_raw", "tcp.flags", "tcp.len", "udp.srcport", "udp.dstport")], (tcp,)),
+        "dns": Pair("dns", ["dns", "{}"],
+                    ["tshark", "-n", "-r", "{}", "-Y", "dns", "-T", "fields",
+                     *_fields("frame.number", "dns.qry.name", "dns.qry.type", "dns.flags.response", "dns.a",
+                              "dns.time")], (lab + "dns-ethereal-trace-2",)),
+        "http": Pair("http", ["http", "{}"],
+                     ["tshark", "-n", "-r", "{}", "-Y", "http", "-T", "fields",
+                      *_fields("frame.number", "http.request.method", "http.request.uri", "http.response.code",
+                               "http.content_length", "http.time")], (lab + "http-ethereal-trace-4",)),
+        "lab intro": Pair("lab intro", ["lab", "intro", "{}"],
+                          ["tshark", "-n", "-r", "{}", "-z", "io,phs", "-T", "fields",
+                           *_fields("frame.number", "frame.time_relative", "frame.protocols", "ip.src", "ip.dst",
+                                    "http.request.method", "http.response.code")], (lab + "http-ethereal-trace-1",)),
+        "lab http": Pair("lab http", ["lab", "http", "{}"],
+                         ["tshark", "-n", "-r", "{}", "-Y", "http", "-T", "fields",
+                          *_fields("frame.number", "ip.src", "ip.dst", "http.request.version", "http.response.code",
+                                   "http.last_modified", "http.content_length", "http.user_agent",
+                                   "http.accept_language")], (lab + "http-ethereal-trace-1",)),
+        "lab dns": Pair("lab dns", ["lab", "dns", "{}"],
+                        ["tshark", "-n", "-r", "{}", "-Y", "dns", "-T", "fields",
+                         *_fields("frame.number", "ip.src", "ip.dst", "udp.srcport", "udp.dstport", "dns.qry.name",
+                                  "dns.qry.type", "dns.resp.name", "dns.a", "dns.ns", "dns.count.answers")],
+                        (lab + "dns-ethereal-trace-2",)),
+        "lab udp": Pair("lab udp", ["lab", "udp", "{}"],
+                        ["tshark", "-n", "-r", "{}", "-Y", "udp", "-T", "fields",
+                         *_fields("frame.number", "ip.proto", "udp.srcport", "udp.dstport", "udp.length",
+                                  "udp.checksum")], (lab + "udp-wireshark-trace.pcap",)),
+        "lab ip": Pair("lab ip", ["lab", "ip", "{}"],
+                       ["tshark", "-n", "-r", "{}", "-Y", "icmp or ip.flags.mf==1 or ip.frag_offset>0", "-T", "fields",
+                        *_fields("frame.number", "ip.src", "ip.dst", "ip.ttl", "ip.id", "ip.len", "ip.flags.mf",
+                                 "ip.frag_offset", "ip.proto", "ip.hdr_len", "ip.dsfield", "icmp.type")],
+                       (lab + "ip-ethereal-trace-1",)),
+        "lab icmp": Pair("lab icmp", ["lab", "icmp", "{}"],
+                         ["tshark", "-n", "-r", "{}", "-Y", "icmp", "-T", "fields",
+                          *_fields("frame.number", "ip.src", "ip.dst", "icmp.type", "icmp.code", "icmp.ident",
+                                   "icmp.seq", "icmp.checksum")], (lab + "icmp-ethereal-trace-1",)),
+        "lab dhcp": Pair("lab dhcp", ["lab", "dhcp", "{}"],
+                         ["tshark", "-n", "-r", "{}", "-Y", "dhcp", "-T", "fields",
+                          *_fields("frame.number", "udp.srcport", "udp.dstport", "dhcp.option.dhcp", "dhcp.id",
+                                   "dhcp.ip.your", "dhcp.option.dhcp_server_id", "dhcp.option.router",
+                                   "dhcp.option.subnet_mask", "dhcp.option.domain_name_server",
+                                   "dhcp.option.ip_address_lease_time", "eth.src")],
+                         (lab + "dhcp-ethereal-trace-1",)),
+        "lab tls": Pair("lab tls", ["lab", "tls", "{}"],
+                        ["tshark", "-n", "-r", "{}", "-Y", "tls", "-T", "fields",
+                         *_fields("frame.number", "tls.record.content_type", "tls.record.version",
+                                  "tls.record.length", "tls.handshake.type")], (lab + "ssl-ethereal-trace-1",)),
+        "lab ethernet-arp": Pair("lab ethernet-arp", ["lab", "ethernet-arp", "{}"],
+                                 ["tshark", "-n", "-r", "{}", "-Y", "http or arp", "-T", "fields",
+                                  *_fields("frame.number", "eth.src", "eth.dst", "eth.type", "arp.opcode",
+                                           "arp.src.hw_mac", "arp.src.proto_ipv4", "arp.dst.proto_ipv4")],
+                                 (lab + "ethernet-ethereal-trace-1",)),
+        "lab wifi": Pair("lab wifi", ["lab", "wifi", "{}"],
+                         ["tshark", "-n", "-r", "{}", "-Y", "wlan", "-T", "fields",
+                          *_fields("frame.number", "wlan.fc.type_subtype", "wlan.bssid", "wlan.ssid", "wlan.sa",
+                                   "wlan.da", "wlan.ta", "wlan.ra")], (lab + "Wireshark_802_11.pcap",)),
+        # two traces: tshark reads one file per run, so its side is two runs in one shell
+        "lab nat": Pair("lab nat", ["lab", "nat", "{}", "{2}"],
+                        ["sh", "-c", 'for f in "$0" "$1"; do tshark -n -r "$f" -Y http -T fields '
+                         + " ".join(_fields("frame.number", "ip.src", "ip.dst", "tcp.srcport", "tcp.dstport",
+                                            "http.request.method", "http.response.code")) + "; done",
+                         "{}", "{2}"], (lab + "NAT_home_side.pcap", lab + "NAT_ISP_side.pcap")),
+    }
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -163,26 +266,28 @@ def _median(runs: list[Run]) -> Run:
                max(r.maxrss_mb for r in runs), max(abs(r.rc) for r in runs))
 
 
-def table(title: str, results: list[tuple[Pair, Run, Run]]) -> list[str]:
+def table(title: str, results: list[tuple[Pair, Run, Run]], label: bool = False) -> list[str]:
+    """The markdown table; ``label``: a first column naming each pair (its traces)."""
     lines = [f"{title}", "",
-             "| command | pcapkit s | CPU s | peak RSS MB | C tool | s | CPU s | peak RSS MB "
+             ("| what " if label else "") + "| command | pcapkit s | CPU s | peak RSS MB | C tool | s | CPU s | peak RSS MB "
              "| pcapkit / C (wall) | pcapkit / C (CPU) |",
-             "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
+             ("|---" if label else "") + "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
     for pair, mine, theirs in results:
         note = "" if mine.rc == 0 else f" (exit {mine.rc})"
         lines.append(
-            f"| `{pair.shown('pcapkit')}`{note} | {mine.wall:.2f} | {mine.cpu:.2f} | {mine.maxrss_mb:.0f} "
+            (f"| {pair.name} " if label else "") + f"| `{pair.shown('pcapkit')}`{note} | {mine.wall:.2f} | {mine.cpu:.2f} | {mine.maxrss_mb:.0f} "
             f"| `{pair.shown('c')}` | {theirs.wall:.2f} | {theirs.cpu:.2f} | {theirs.maxrss_mb:.0f} "
             f"| {mine.wall / theirs.wall:.2f} | {mine.cpu / max(theirs.cpu, 1e-3):.2f} |")
     return lines
 
 
-def section(data: str, big: list[str], small: str, commands: list[str] | None, repeat: int) -> list[str]:
+def section(data: str, big: list[str], small: str, commands: list[str] | None, repeat: int,
+            others: bool = False) -> list[str]:
     """The markdown section: one table per big file, one for the small file (``small`` empty:
-    none; the default small file still names tcp's columns and warms the caches)."""
+    none; the default small file still names tcp's columns and warms the caches), and with
+    ``others`` one for every other report command, each on its own lab trace."""
     skip_small, small = not small, small or DEFAULT_SMALL
-    small_path = small if os.path.exists(small) else os.path.join(
-        os.environ.get("PCAPKIT_CORPUS", str(REPO.parent / "shared" / "corpus")), small)
+    small_path = corpus_path(small)
     fields = tcp_table_fields(small_path)
     load_before = os.getloadavg()
     # warm the OS's file cache and numba's on-disk cache: one untimed run of each command on
@@ -197,6 +302,9 @@ def section(data: str, big: list[str], small: str, commands: list[str] | None, r
         for file in warm:
             for pair in small_pairs(fields).values():
                 measure(pair.argv("pcapkit", file))
+        if others:
+            for pair in other_pairs().values():
+                measure(pair.argv("pcapkit", small_path))
     lines: list[str] = []
     for name in big:
         path = os.path.join(data, name)
@@ -205,9 +313,21 @@ def section(data: str, big: list[str], small: str, commands: list[str] | None, r
     chosen = {n: p for n, p in small_pairs(fields).items() if (commands is None or n in commands) and not skip_small}
     if chosen:
         lines += [*table(f"`{Path(small_path).name}`, {_frames(small_path)} frames (median of {repeat}):", bench(small_path, chosen, repeat)), ""]
+    chosen = {n: p for n, p in other_pairs().items() if others and (commands is None or n in commands)}
+    if chosen:
+        title = ("Every other report command on a small trace (FILE: the trace named in parentheses, "
+                 f"its frames; median of {repeat}):")
+        results = bench(small_path, chosen, repeat)
+        named = [(replace(pair, name=f"{pair.name} ({', '.join(_trace(i) for i in pair.inputs)})"), mine, theirs)
+                 for pair, mine, theirs in results]
+        lines += [*table(title, named, label=True), ""]
     lines.append("Load average (1/5/15 min) before: {:.1f}/{:.1f}/{:.1f}, after: {:.1f}/{:.1f}/{:.1f}.".format(
         *load_before, *os.getloadavg()))
     return lines
+
+
+def _trace(name: str) -> str:
+    return f"{Path(name).name}, {_frames(corpus_path(name))}"
 
 
 def _frames(path: str) -> str:
@@ -228,13 +348,16 @@ def main() -> int:
                     help="The small capture (a path, or relative to $PCAPKIT_CORPUS); '' for no small-file table.")
     ap.add_argument("--commands", default=None,
                     help="Comma-separated: read,flows,tcp,tcptrace,stats,handshakes,rtt,lab tcp (default all).")
+    ap.add_argument("--others", action="store_true",
+                    help="Also every other report command (expert, iostat, dns, http, the labs...), each on its "
+                         "own lab trace, against tshark.")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--format", choices=["markdown"], default="markdown")
     ap.add_argument("-o", "--output", default=None, help="Write the table here (default: stdout).")
     args = ap.parse_args()
     commands = [c.strip() for c in args.commands.split(",")] if args.commands else None
     big = [b for b in args.big.split(",") if b]
-    lines = section(args.data, big, args.small, commands, args.repeat)
+    lines = section(args.data, big, args.small, commands, args.repeat, args.others)
     text = "\n".join(lines) + "\n"
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
