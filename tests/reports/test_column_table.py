@@ -47,11 +47,17 @@ def _path(rel: str) -> Path:
 
 @pytest.mark.parametrize("dtype", [np.int64, np.uint64, np.float64])
 def test_factorize_without_pandas_is_pandas_factorize(dtype: Any) -> None:
-    """The numpy path (no pandas imported, short input) numbers values as pandas does:
-    by first appearance."""
+    """The paths without pandas (direct addressing of a narrow integer span; a sort for a
+    short input) number values as pandas does: by first appearance."""
     rng = np.random.default_rng(7)
-    for size in (0, 1, 5, 1000):
-        values = rng.integers(0, max(size // 3, 1) + 1, size).astype(dtype)
+    cases = [rng.integers(0, max(size // 3, 1) + 1, size).astype(dtype) for size in (0, 1, 5, 1000, 300_000)]
+    # long inputs: a narrow span (direct addressing) and a wide one; negative values; the
+    # extremes of the dtype
+    cases += [rng.integers(0, 2**40, 2000).astype(dtype), (rng.integers(-50, 50, 5000)).astype(dtype),
+              np.array([np.iinfo(np.int64).max if dtype != np.float64 else 1e300, 0, 7, 0], dtype=dtype)]
+    if dtype == np.uint64:
+        cases.append(np.array([2**64 - 1, 2**64 - 2, 2**64 - 1], dtype=np.uint64))
+    for values in cases:
         modules = dict(sys.modules)
         try:
             del sys.modules["pandas"]  # (factorize then takes its numpy path)
