@@ -14,6 +14,11 @@ package (``git archive main pcapkit | tar -x -C DIR``), run the same way. The dp
 first ``--dpkt-cut`` packets (it takes about 30x longer); its rate is per packet.
 "of which absent fields": the bytes per packet of the columns no packet of the file has
 (each still costs its dtype's width: the declared dtype is kept).
+"held B/pkt": the memory the table holds, each buffer counted once. ``memory_usage`` counts
+an Arrow buffer once per column and chunk that refers to it: with pyarrow dtypes the
+columns no packet has are slices of one all-null array per column (a batch long), and
+that array's validity bitmap and values share one buffer, so ``memory_usage`` counts
+their full width for every row while the table holds one batch's worth.
 """
 
 from __future__ import annotations
@@ -42,26 +47,46 @@ def _work(kind: str, path: str) -> dict[str, Any]:
         sys.path.insert(0, str(HERE))
         from run import w_dpkt  # the loop of the main benchmark
 
-        def call() -> tuple[int, int | None, int | None]:
-            return w_dpkt(path), None, None
+        def call() -> tuple[int, int | None, int | None, int | None]:
+            return w_dpkt(path), None, None, None
     else:
         from pcapkit.columnar.api import read_packets
 
         kw = {} if backend is None else {"dtype_backend": backend}
         read_packets(WARM, **kw)
 
-        def call() -> tuple[int, int | None, int | None]:
+        def call() -> tuple[int, int | None, int | None, int | None]:
             df = read_packets(path, **kw)
             usage = df.memory_usage(deep=True, index=False)
             absent = [name for name in df.columns if bool(df[name].isna().all())]
-            return len(df), int(usage.sum()), int(usage[absent].sum())
+            return len(df), int(usage.sum()), int(usage[absent].sum()), held_bytes(df)
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
-    n, table, absent = call()
+    n, table, absent, held = call()
     wall = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-    return {"n": n, "wall": wall, "cpu": cpu, "table": table, "absent": absent, "maxrss_mb": r1.ru_maxrss / 1024}
+    return {"n": n, "wall": wall, "cpu": cpu, "table": table, "absent": absent, "held": held, "maxrss_mb": r1.ru_maxrss / 1024}
+
+
+def held_bytes(df: Any) -> int:
+    """The bytes ``df``'s columns hold, each Arrow buffer once (by address: the slices of
+    one array and the validity and values of an all-null array share theirs); numpy-backed
+    columns as ``memory_usage(deep=True)`` counts them (they share nothing)."""
+    import pandas as pd
+
+    buffers: dict[int, int] = {}
+    other = 0
+    for name in df.columns:
+        array = df[name].array
+        if not isinstance(array, pd.arrays.ArrowExtensionArray):
+            other += int(df[name].memory_usage(deep=True, index=False))
+            continue
+        for chunk in array.__arrow_array__().chunks:
+            for buf in chunk.buffers():
+                if buf is not None:
+                    buffers[buf.address] = max(buffers.get(buf.address, 0), buf.size)
+    return other + sum(buffers.values())
 
 
 def _child(kind: str, path: str, tree: str) -> dict[str, Any]:
@@ -103,8 +128,8 @@ def main() -> int:
     print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after: "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     print("| what | packets | wall s | CPU s | packets/s (CPU) | x dpkt | table B/pkt | of which absent fields | "
-          "peak RSS MB |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "held B/pkt | peak RSS MB |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label, res in rows.items():
         n = res[0]["n"]
         cpu = statistics.median(r["cpu"] for r in res)
@@ -112,9 +137,10 @@ def main() -> int:
         rate = n / cpu
         table = f"{res[0]['table'] / n:.1f}" if res[0]["table"] else ""
         absent = f"{res[0]['absent'] / n:.1f}" if res[0].get("absent") is not None else ""
+        held = f"{res[0]['held'] / n:.1f}" if res[0].get("held") else ""
         rss = statistics.median(r["maxrss_mb"] for r in res)
         print(f"| {label} | {n:,} | {wall:.2f} | {cpu:.2f} | {rate:,.0f} | {rate / dpkt_rate:.1f} | {table} | "
-              f"{absent} | {rss:.0f} |")
+              f"{absent} | {held} | {rss:.0f} |")
     return 0
 
 
