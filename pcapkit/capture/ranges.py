@@ -7,8 +7,8 @@ is plausible (captured length within the snapshot length, wire length at least t
 captured length, the fraction of a second below one second, a time stamp within a day
 before the first record and ten years after it) and the ``CHAIN`` headers it leads to,
 one after the other, are plausible too (or the chain ends exactly at the end of the
-file). Only plain (uncompressed) pcap files can be cut; :func:`byte_ranges` gives one
-range for anything else.
+file). Only plain (uncompressed) pcap files can be cut; :func:`byte_ranges` and
+:func:`ranges_cut_at` give one range for anything else.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import itertools
 import mmap
 import os
 import struct
+from collections.abc import Sequence
 
 from pcapkit.capture.linktypes import max_snaplen
 from pcapkit.capture.pcap import FILE_HEADER_LEN, MAGICS, parse_file_header
@@ -83,14 +84,23 @@ def byte_ranges(path: str, parts: int) -> list[tuple[int, int]]:
     header; None of the ranges is empty). A file that is not plain pcap: one range,
     ``(0, size)``."""
     size = os.path.getsize(path)
+    return ranges_cut_at(path, [FILE_HEADER_LEN + (size - FILE_HEADER_LEN) * i // parts
+                                for i in range(1, max(1, parts))])
+
+
+def ranges_cut_at(path: str, offsets: Sequence[int]) -> list[tuple[int, int]]:
+    """``(start, end)`` byte ranges of the records of ``path``, cut at the first record
+    boundary at or after each of ``offsets`` (ascending; a cut that would leave a range
+    empty is dropped). A file that is not plain pcap: one range, ``(0, size)``."""
+    size = os.path.getsize(path)
     with open(path, "rb") as f:
         if size <= FILE_HEADER_LEN or f.read(4) not in MAGICS:
             return [(0, size)]
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             header = _Header(mm, path)
             cuts = [FILE_HEADER_LEN]
-            for i in range(1, max(1, parts)):
-                at = next_record(mm, header, FILE_HEADER_LEN + (size - FILE_HEADER_LEN) * i // parts)
+            for offset in offsets:
+                at = next_record(mm, header, offset)
                 if at > cuts[-1] and at < size:
                     cuts.append(at)
     cuts.append(size)

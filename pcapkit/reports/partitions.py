@@ -1,24 +1,34 @@
 """The tcp table of captures on Dask workers: partitioned by file (or byte range), then by
 conversation, then by frame range, with only narrow numpy columns moving between
 workers and every heavy step -- decoding, analysis, building and writing the table --
-done on the workers. The driver only sees counts and places the tasks.
+done on the workers. The driver sees counts once and places the tasks.
 
 1. **Units** (:func:`unit_rows`): one task per file, or per byte range of one
-   (:mod:`pcapkit.capture.ranges`), makes the unit's segment table (tshark's view) and
-   the bucket of each row, a hash of its conversation (:func:`conversation_buckets`: the
-   same number in every process, so a conversation is never split). The driver gets the
-   rows per bucket and the unit's frame count.
-2. **Groups** (:func:`group_rows`, :func:`group_analysis`): the driver deals the buckets
+   (:func:`tcp_units`: the inputs, one stream of bytes, cut into one equal share per
+   worker; only a plain pcap file that straddles the edge of a share is cut, at a record
+   boundary, :mod:`pcapkit.capture.ranges`), on the worker whose share holds it. It makes
+   the unit's segment table (tshark's view) and the bucket of each row, a hash of its
+   conversation (:func:`conversation_buckets`: the same number in every process, so a
+   conversation is never split). The driver gets the rows per bucket, how the rows spread
+   over the unit's frames, the frames read and the error that stopped the reading: the
+   one round trip. Everything after is submitted at once.
+2. **Groups** (:func:`unit_part`, :func:`group_analysis`): the driver deals the buckets
    to one group per worker, biggest first onto the lightest group (rows balanced however
-   few conversations there are); each unit hands each group its rows (the columns the
-   analysis and the table read, :data:`NARROW`), the group joins them, frames numbered on
-   across the units, and runs the analysis. The driver gets each stream's first frame
-   and how the group's rows spread over the frame numbers.
-3. **Ranges** (:func:`range_rows`, :func:`write_range`): the frames are cut into one
-   range per worker holding about equal rows; each group hands each range its rows with
-   the global ``tcp.stream`` numbers (streams in order of their first frame, as tshark
-   numbers them); the range merges them by frame number (the groups' rows are each in
-   frame order), builds its rows of the tcp table and writes them as its own part file.
+   few conversations there are); each unit hands each group the columns the analysis
+   reads (:data:`ANALYSED`) of its rows in the group's buckets; the group joins them,
+   frames numbered on across the units, and runs the analysis. A small task numbers the
+   streams of every group in order of their first frame (:func:`stream_numbers`, as
+   tshark numbers ``tcp.stream``).
+3. **Ranges** (:func:`unit_slice`, :func:`range_results`, :func:`write_range`): the
+   frames are cut into one range per worker holding about equal rows, at the boundary
+   between units when one is close (:func:`range_cuts`), each range on the worker that
+   decoded most of its rows: a range's segment rows then stay where they are, and only
+   the analysis results of the rows another worker's group analysed move. Each unit
+   hands each range the columns the table reads (:data:`TABLED`) of its rows and each
+   row's group; each group hands it its rows' results, with the global stream numbers;
+   a group's rows of the range, in frame order, are the range's rows of that group in
+   frame order, so each result lands in its place without sorting. The range builds its
+   rows of the tcp table and writes them as its own part file.
 
 Read in part-file order, the parts are the single-process table (a test proves it on a
 real local cluster).
@@ -26,14 +36,23 @@ real local cluster).
 
 from __future__ import annotations
 
+import itertools
 import operator
 import os
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from pcapkit.reports.partition_rows import (
+    ANALYSED,
+    RESULT_DTYPE,
+    TABLED,
+    Rows,
+    conversation_buckets,
+    narrow,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,135 +63,22 @@ if TYPE_CHECKING:
 
 Unit = tuple[str, tuple[int, int] | None]
 BUCKETS = 64            # conversation buckets: many, so that the groups can be balanced
-FRAME_BINS = 4096       # how finely the driver sees where the rows lie, to cut the ranges
-
-# the per-row columns the analysis and the tcp table read (the others are not shipped)
-NARROW = ("frame", "ts_ns", "ip_version", "src", "dst", "sport", "dport", "seq", "ack", "flags", "window",
-          "seglen", "wscale", "sack_n")
-
-
-def conversation_buckets(table: SegmentTable, buckets: int) -> np.ndarray:
-    """The bucket of each row: a hash of its unordered (address, port) pair that does not
-    depend on the table (address texts hashed with CRC-32)."""
-    text_hash = np.array([zlib.crc32(a.encode()) for a in table.addresses] or [0], dtype=np.uint64)
-    one = text_hash[table.src] * np.uint64(65_599) + table.sport.astype(np.uint64)
-    two = text_hash[table.dst] * np.uint64(65_599) + table.dport.astype(np.uint64)
-    lo, hi = np.minimum(one, two), np.maximum(one, two)
-    # splitmix64's finaliser: conversations differing in one port bit land anywhere
-    x = lo * np.uint64(0x9E3779B97F4A7C15) ^ hi
-    x ^= x >> np.uint64(33)
-    x *= np.uint64(0xFF51AFD7ED558CCD)
-    x ^= x >> np.uint64(33)
-    x *= np.uint64(0xC4CEB9FE1A85EC53)
-    x ^= x >> np.uint64(33)
-    return (x % np.uint64(buckets)).astype(np.int64)
-
-
-@dataclass(eq=False)
-class Rows:
-    """Segment rows in transit between workers: the :data:`NARROW` columns, the SACK
-    blocks, the address texts the codes index, the frames read by the unit the rows
-    came from, and (after the analysis) the analysis' columns."""
-
-    columns: dict[str, np.ndarray]
-    sack_l: np.ndarray
-    sack_r: np.ndarray
-    addresses: list[str]
-    frames: int = 0
-    result: dict[str, np.ndarray] | None = None
-
-    def __len__(self) -> int:
-        return int(self.columns["frame"].shape[0])
-
-    @classmethod
-    def of(cls, table: SegmentTable, rows: np.ndarray) -> Rows:
-        """The ``rows`` (indices, in the order wanted) of ``table``."""
-        with_sack = rows[table.sack_n[rows] > 0]
-        pos = table.sack_rows()[with_sack]
-        return cls({name: getattr(table, name)[rows] for name in NARROW}, table.sack_l[pos], table.sack_r[pos],
-                   table.addresses, table.frames)
-
-    @classmethod
-    def join(cls, parts: Sequence[Rows]) -> Rows:
-        """The rows of ``parts`` one after the other: frames numbered on by each part's
-        ``frames``, address codes into one list."""
-        if len(parts) == 1:
-            return parts[0]
-        index: dict[str, int] = {}
-        columns: dict[str, list[np.ndarray]] = {name: [] for name in NARROW}
-        offset = 0
-        for p in parts:
-            lut = np.array([index.setdefault(a, len(index)) for a in p.addresses] or [0], dtype=np.int64)
-            for name in NARROW:
-                col = p.columns[name]
-                if name == "frame" and offset:
-                    col = col + offset
-                elif name in ("src", "dst"):
-                    col = lut[col]
-                columns[name].append(col)
-            offset += p.frames
-        return cls({name: np.concatenate(cols) for name, cols in columns.items()},
-                   np.concatenate([p.sack_l for p in parts]), np.concatenate([p.sack_r for p in parts]),
-                   list(index), offset)
-
-    @classmethod
-    def merge(cls, parts: Sequence[Rows]) -> Rows:
-        """The rows of ``parts`` (each in frame order, frames numbered alike) in frame
-        order: each part's columns written straight to their places in the result."""
-        parts = [p for p in parts if len(p)] or list(parts[:1])
-        if len(parts) == 1:
-            return parts[0]
-        frames = np.concatenate([p.columns["frame"] for p in parts])
-        n = frames.shape[0]
-        where = np.empty(n, dtype=np.int64)
-        where[np.argsort(frames, kind="stable")] = np.arange(n)
-        ends = np.cumsum([len(p) for p in parts])
-        places = np.split(where, ends[:-1])
-        index: dict[str, int] = {}
-        luts = [np.array([index.setdefault(a, len(index)) for a in p.addresses] or [0], dtype=np.int64)
-                for p in parts]
-
-        def scatter(values: list[np.ndarray], at: list[np.ndarray], rows: int) -> np.ndarray:
-            out = np.empty((rows, *values[0].shape[1:]), dtype=np.result_type(*values))
-            for v, i in zip(values, at, strict=True):
-                out[i] = v
-            return out
-
-        columns = {name: scatter([lut[p.columns[name]] if name in ("src", "dst") else p.columns[name]
-                                  for p, lut in zip(parts, luts, strict=True)], places, n) for name in NARROW}
-        sack_row = np.cumsum(columns["sack_n"] > 0) - 1
-        sack_at = [sack_row[i[p.columns["sack_n"] > 0]] for p, i in zip(parts, places, strict=True)]
-        sacks = int(sack_row[-1]) + 1
-        result = None
-        if all(p.result is not None for p in parts):
-            result = {name: scatter([p.result[name] for p in parts if p.result is not None], places, n)
-                      for name in parts[0].result or {}}
-        return cls(columns, scatter([p.sack_l for p in parts], sack_at, sacks),
-                   scatter([p.sack_r for p in parts], sack_at, sacks), list(index), 0, result)
-
-    def table(self) -> SegmentTable:
-        """As a segment table (the columns nobody downstream reads are zeros)."""
-        from pcapkit.tcpflow.segments import SegmentTable
-        from pcapkit.tcpflow.segments.table import COLUMN_DTYPES, INT_COLUMNS
-
-        n = len(self)
-        values: dict[str, Any] = {name: self.columns[name] if name in self.columns else np.zeros(n, COLUMN_DTYPES[name])
-                  for name in INT_COLUMNS}
-        return SegmentTable(**values, sack_l=self.sack_l, sack_r=self.sack_r, addresses=self.addresses,
-                            frames=self.frames)
-
+UNIT_BINS = 1024        # a unit's rows counted per 1/1024 of its frames: where the ranges may be cut
+SNAP = 0.1              # a range cut moves to a unit boundary within this share of a range's rows
 
 # -- 1. units ---------------------------------------------------------------------------
 
 def unit_rows(unit: Unit, buckets: int) -> tuple[dict[str, Any], SegmentTable, np.ndarray]:
     """A unit's tshark view, the bucket of each row, and what the driver needs: rows per
-    bucket, frames read, the error that stopped the reading (a cut file)."""
+    bucket, rows per 1/:data:`UNIT_BINS` of its frames, frames read, the error that
+    stopped the reading (a cut file)."""
     from pcapkit.reports.conversations import file_segments
 
     view = file_segments(*unit).tshark_view()
     which = conversation_buckets(view, buckets)
-    summary = {"rows": np.bincount(which, minlength=buckets), "frames": view.frames,
-               "error": None if view.error is None else str(view.error)}
+    summary = {"rows": np.bincount(which, minlength=buckets),
+               "bins": np.bincount((view.frame - 1) * UNIT_BINS // max(view.frames, 1), minlength=UNIT_BINS),
+               "frames": view.frames, "error": None if view.error is None else str(view.error)}
     return summary, view, which
 
 
@@ -189,17 +95,21 @@ def deal_buckets(rows: np.ndarray, groups: int) -> list[np.ndarray]:
     return [np.array(sorted(bs), dtype=np.int64) for bs in out]
 
 
-def unit_part(made: tuple[dict[str, Any], SegmentTable, np.ndarray], group: np.ndarray) -> Rows:
-    """The rows of one unit that fall in ``group``'s buckets, in frame order."""
+def unit_part(made: tuple[dict[str, Any], SegmentTable, np.ndarray], group_of: np.ndarray, group: int,
+              ship: bool) -> Rows:
+    """The rows of one unit in ``group`` (``group_of``: the group of each bucket), in
+    frame order: the columns the analysis reads (narrowed when they ``ship`` to another
+    worker)."""
     _, view, which = made
-    return Rows.of(view, np.flatnonzero(np.isin(which, group)))
+    rows = Rows.of(view, np.flatnonzero(group_of[which] == group), ANALYSED)
+    return rows.narrowed() if ship else rows
 
 
 # -- 2. groups --------------------------------------------------------------------------
 
-def group_analysis(parts: Sequence[Rows], total_frames: int) -> tuple[dict[str, Any], AnalysedSegments]:
+def group_analysis(parts: Sequence[Rows]) -> tuple[np.ndarray, AnalysedSegments]:
     """The analysis of a group's rows from every unit (in unit order: frames numbered on),
-    and for the driver: each local stream's first frame, rows per frame bin."""
+    and each local stream's first frame."""
     from pcapkit.tcpflow.analysed import analyse_table
 
     an = analyse_table(Rows.join(parts).table())
@@ -207,12 +117,7 @@ def group_analysis(parts: Sequence[Rows], total_frames: int) -> tuple[dict[str, 
     # (a local number without rows, if any, sorts last: it shifts no other stream's number)
     firsts = np.full(int(stream.max()) + 1 if stream.size else 0, np.iinfo(np.int64).max, dtype=np.int64)
     firsts[stream[::-1]] = frame[::-1]  # (the last write of each stream wins: its first row)
-    summary = {"starts": firsts, "bins": np.bincount(_bins(frame, total_frames), minlength=FRAME_BINS)}
-    return summary, an
-
-
-def _bins(frame: np.ndarray, total_frames: int) -> np.ndarray:
-    return (frame - 1) * FRAME_BINS // max(total_frames, 1)
+    return firsts, an
 
 
 def stream_numbers(starts: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -226,46 +131,118 @@ def stream_numbers(starts: Sequence[np.ndarray]) -> list[np.ndarray]:
     return np.split(number, ends[:-1]) if starts else []
 
 
-def frame_cuts(bins: np.ndarray, ranges: int, total_frames: int) -> list[int]:
-    """Frame numbers that cut the rows into ``ranges`` ranges of about equal rows (bin
-    edges; the first is 1, the last past every frame)."""
-    cum = np.cumsum(bins)
-    total = int(cum[-1]) if cum.size else 0
-    cuts = [1]
-    for r in range(1, ranges):
-        b = int(np.searchsorted(cum, total * r / ranges, side="left")) + 1  # (bins 0..b-1 below the cut)
-        frame = -(-b * total_frames // FRAME_BINS) + 1  # the first frame of bin b
-        if frame > cuts[-1]:
-            cuts.append(frame)
-    cuts.append(total_frames + 1)
+# -- 3. ranges --------------------------------------------------------------------------
+
+def range_cuts(bins: Sequence[np.ndarray], frames: Sequence[int], ranges: int) -> list[int]:
+    """Frame numbers (numbered on across the units) that cut the rows into at most
+    ``ranges`` ranges of about equal rows, none empty: edges of the units' bins
+    (``bins``: each unit's rows per 1/:data:`UNIT_BINS` of its ``frames``), each moved to
+    the nearest boundary between units when that is within :data:`SNAP` of a range's
+    rows. The first is 1, the last past every frame."""
+    lower: list[np.ndarray] = []
+    starts: list[int] = []
+    offset = count = 0
+    for b, f in zip(bins, frames, strict=True):
+        starts.append(count)
+        count += len(b)
+        k = np.arange(len(b), dtype=np.int64)
+        lower.append(offset + 1 - (-k * f // len(b)))  # the first frame of each bin
+        offset += f
+    edge = np.concatenate([*lower, np.zeros(0, np.int64)])
+    rows = np.concatenate([*bins, np.zeros(0, np.int64)]).astype(np.int64)
+    before = np.cumsum(rows) - rows  # rows before each bin edge
+    total = int(rows.sum())
+    unit_edges = np.array(starts[1:], dtype=np.int64)
+    cuts, done = [1], 0
+    for r in range(1, ranges if total else 1):
+        target = total * r / ranges
+        i = int(np.argmin(np.abs(before - target)))
+        if unit_edges.size:
+            j = int(unit_edges[np.argmin(np.abs(before[unit_edges] - target))])
+            if abs(before[j] - target) <= SNAP * total / ranges:
+                i = j
+        if before[i] > done and cuts[-1] < edge[i] <= offset:
+            cuts.append(int(edge[i]))
+            done = int(before[i])
+    cuts.append(offset + 1)
     return cuts
 
 
-# -- 3. ranges --------------------------------------------------------------------------
+def range_workers(bins: Sequence[np.ndarray], frames: Sequence[int], place: Sequence[int], cuts: Sequence[int],
+                  workers: int) -> list[int]:
+    """The worker of each range: of those not given one yet, the one whose units hold
+    most of its rows."""
+    taken: set[int] = set()
+    out = []
+    for lo, hi in itertools.pairwise(cuts):
+        weight = np.zeros(workers)
+        offset = 0
+        for b, f, w in zip(bins, frames, place, strict=True):
+            k = np.arange(len(b), dtype=np.int64)
+            first = offset + 1 - (-k * f // len(b))
+            weight[w] += b[(first >= lo) & (first < hi)].sum()
+            offset += f
+        free = [w for w in range(workers) if w not in taken] or list(range(workers))
+        best = max(free, key=lambda w: (weight[w], -w))
+        taken.add(best)
+        out.append(best)
+    return out
 
-def range_rows(made: tuple[dict[str, Any], AnalysedSegments], lo: int, hi: int, numbers: np.ndarray) -> Rows:
-    """A group's analysed rows of the frames ``lo`` to ``hi - 1``, with global stream numbers."""
-    an = made[1]
-    segs = an.segments
-    i, j = np.searchsorted(segs.frame, [lo, hi]).tolist()
-    rows = Rows.of(segs, np.arange(i, j))
+
+def unit_slice(made: tuple[dict[str, Any], SegmentTable, np.ndarray], lo: int, hi: int, offset: int,
+               group_of: np.ndarray, ship: bool) -> Rows:
+    """A unit's rows of the frames ``lo`` to ``hi - 1`` (numbered on across the units:
+    the unit's own plus ``offset``): the columns the table reads, and each row's group
+    (narrowed when they ``ship`` to another worker)."""
+    _, view, which = made
+    i, j = np.searchsorted(view.frame, [lo - offset, hi - offset]).tolist()
+    rows = Rows.of(view, slice(i, j), TABLED, sacks=False)
+    rows.columns["frame"] = rows.columns["frame"] + offset
+    rows.columns["group"] = group_of[which[i:j]]
     rows.frames = 0  # (already numbered across the units)
+    return rows.narrowed() if ship else rows
+
+
+def range_results(made: tuple[np.ndarray, AnalysedSegments], lo: int, hi: int, numbers: Sequence[np.ndarray],
+                  group: int, ship: bool) -> dict[str, np.ndarray]:
+    """The analysis results of a group's rows of the frames ``lo`` to ``hi - 1``, with
+    global stream numbers (narrowed when they ``ship`` to another worker: the range
+    places them into arrays of the analysis' own type)."""
+    an = made[1]
+    i, j = np.searchsorted(an.segments.frame, [lo, hi]).tolist()
     res = {name: value[i:j] for name, value in vars(an.result).items() if isinstance(value, np.ndarray)}
-    res["stream"] = numbers[res["stream"]]
-    rows.result = res
-    return rows
+    res["stream"] = numbers[group][res["stream"]]
+    return {name: narrow(value) for name, value in res.items()} if ship else res
 
 
-def range_frame(parts: Sequence[Rows], file_ends: np.ndarray | None, names: Sequence[str]) -> pd.DataFrame:
-    """One frame range's rows of the tcp table, merged from every group in frame order;
-    with ``file_ends`` (the last frame number of each input) the ``pcapkit.file`` column."""
+def range_frame(slices: Sequence[Rows], results: Sequence[dict[str, np.ndarray]], file_ends: np.ndarray | None,
+                names: Sequence[str]) -> pd.DataFrame:
+    """One frame range's rows of the tcp table: the units' rows, each row's analysis
+    results taken from its group's; with ``file_ends`` (the last frame number of each
+    input) the ``pcapkit.file`` column."""
     from pcapkit.reports.export import label_frames
     from pcapkit.reports.tcp import analysis_table
     from pcapkit.tcpflow.analysed import AnalysedSegments
     from pcapkit.tcpflow.analysis import AnalysisResult
 
-    joined = Rows.merge(parts)
-    an = AnalysedSegments(joined.table(), AnalysisResult([], 0, **(joined.result or {})), [])
+    rows = Rows.join(slices)
+    group = rows.columns.pop("group")
+    at = [np.flatnonzero(group == g) for g in range(len(results))]
+    for g, (where, res) in enumerate(zip(at, results, strict=True)):
+        if where.shape[0] != res["stream"].shape[0]:
+            raise RuntimeError(f"group {g} analysed {res['stream'].shape[0]} rows of a range that holds "
+                               f"{where.shape[0]} of its rows")
+    result = {}
+    for name in results[0]:
+        whole = [res[name] for where, res in zip(at, results, strict=True) if where.shape[0] == len(rows)]
+        if whole and whole[0].dtype == RESULT_DTYPE:  # (every row in one group: its results as they are)
+            result[name] = whole[0]
+            continue
+        out = np.empty(len(rows), dtype=RESULT_DTYPE)
+        for where, res in zip(at, results, strict=True):
+            out[where] = res[name]
+        result[name] = out
+    an = AnalysedSegments(rows.table(), AnalysisResult([], 0, **result), [])
     df = analysis_table(an, release=True)
     df.attrs = {}
     if file_ends is not None:
@@ -273,13 +250,13 @@ def range_frame(parts: Sequence[Rows], file_ends: np.ndarray | None, names: Sequ
     return df
 
 
-def write_range(parts: Sequence[Rows], file_ends: np.ndarray | None, names: Sequence[str],
-                path: str | None) -> Any:
+def write_range(slices: Sequence[Rows], results: Sequence[dict[str, np.ndarray]], file_ends: np.ndarray | None,
+                names: Sequence[str], path: str | None) -> Any:
     """:func:`range_frame` written to ``path`` (its row count returned), or returned when
     ``path`` is None (the driver writes)."""
     from pcapkit.reports.export import write_parts
 
-    df = range_frame(parts, file_ends, names)
+    df = range_frame(slices, results, file_ends, names)
     if path is None:
         return df
     return write_parts([df], "", 0, None, None, path).rows
@@ -310,7 +287,7 @@ def tcp_export(client: Any, units: Sequence[Unit], unit_input: Sequence[int], na
         # (loose: should that worker be gone, another runs the task)
         return {} if w is None else {"workers": [w], "allow_other_workers": True}
 
-    place = [i * n // len(units) for i in range(len(units))]  # (consecutive units on one worker)
+    place = unit_places(units, n)
     made = [client.submit(unit_rows, u, buckets, pure=False, **on(w)) for u, w in zip(units, place, strict=True)]
     summaries = client.gather([client.submit(operator.getitem, m, 0, pure=False) for m in made])
     # a file read in byte ranges ends where one of them met damage, as it does read whole
@@ -324,32 +301,58 @@ def tcp_export(client: Any, units: Sequence[Unit], unit_input: Sequence[int], na
     made, summaries, unit_input = [made[i] for i in keep], [summaries[i] for i in keep], [unit_input[i] for i in keep]
     place = [place[i] for i in keep]
     frames = [int(s["frames"]) for s in summaries]
-    total_frames = sum(frames)
+    offsets = np.cumsum([0, *frames]).tolist()
     errors = [s["error"] for s in summaries if s["error"]]
-    groups = deal_buckets(np.sum([s["rows"] for s in summaries], axis=0), n)
+    group_of = np.full(buckets, -1, dtype=np.int32)
+    for g, group in enumerate(deal_buckets(np.sum([s["rows"] for s in summaries], axis=0), n)):
+        group_of[group] = g
+    # (from here on nothing comes back to the driver before the part files are written)
     analysed = []
-    for g, group in enumerate(groups):
-        parts = [client.submit(unit_part, m, group, pure=False, **on(w)) for m, w in zip(made, place, strict=True)]
-        analysed.append(client.submit(group_analysis, parts, total_frames, pure=False, **on(g)))
-    del made
-    group_summaries = client.gather([client.submit(operator.getitem, a, 0, pure=False) for a in analysed])
-    numbers = stream_numbers([s["starts"] for s in group_summaries])
-    cuts = frame_cuts(np.sum([s["bins"] for s in group_summaries], axis=0), n, total_frames)
+    for g in range(n):
+        parts = [client.submit(unit_part, m, group_of, g, w != g, pure=False, **on(w))
+                 for m, w in zip(made, place, strict=True)]
+        analysed.append(client.submit(group_analysis, parts, pure=False, **on(g)))
+    starts = [client.submit(operator.getitem, a, 0, pure=False, **on(g)) for g, a in enumerate(analysed)]
+    numbers = client.submit(stream_numbers, starts, pure=False)
 
     file_ends = None
     if len(names) > 1:
         file_ends = np.cumsum(np.bincount(np.asarray(unit_input, dtype=np.int64), weights=frames,
                                           minlength=len(names)).astype(np.int64))
+    bins = [s["bins"] for s in summaries]
+    cuts = range_cuts(bins, frames, n)
     outs = []
-    for r in range(len(cuts) - 1):
-        parts = [client.submit(range_rows, a, cuts[r], cuts[r + 1], numbers[g], pure=False, **on(g))
-                 for g, a in enumerate(analysed)]
+    for r, (w, (lo, hi)) in enumerate(zip(range_workers(bins, frames, place, cuts, n), itertools.pairwise(cuts),
+                                          strict=True)):
+        held = [u for u in range(len(made)) if offsets[u] + 1 < hi and offsets[u + 1] + 1 > lo] or [0]
+        slices = [client.submit(unit_slice, made[u], lo, hi, offsets[u], group_of, place[u] != w, pure=False,
+                                **on(place[u])) for u in held]
+        results = [client.submit(range_results, a, lo, hi, numbers, g, g != w, pure=False, **on(g))
+                   for g, a in enumerate(analysed)]
         path = None if out_dir is None else os.path.join(os.path.abspath(out_dir), _part_name(r))
-        outs.append((path, client.submit(write_range, parts, file_ends, names, path, pure=False, **on(r))))
-    results = client.gather([f for _, f in outs])
+        outs.append((path, client.submit(write_range, slices, results, file_ends, names, path, pure=False, **on(w))))
+    del made, analysed
+    written = client.gather([f for _, f in outs])
     if out_dir is None:
-        return TcpExport(sum(len(df) for df in results), [], errors, results)
-    return TcpExport(sum(results), [p for p, _ in outs if p is not None], errors, [])
+        return TcpExport(sum(len(df) for df in written), [], errors, written)
+    return TcpExport(sum(written), [p for p, _ in outs if p is not None], errors, [])
+
+
+def unit_places(units: Sequence[Unit], workers: int) -> list[int]:
+    """The worker of each unit: the inputs' bytes, one after the other, in one equal share
+    per worker; a unit goes to the share that holds its middle."""
+    sizes = []
+    for path, byte_range in units:
+        try:
+            sizes.append(os.path.getsize(path) if byte_range is None else byte_range[1] - byte_range[0])
+        except OSError:  # (the driver may not see the files of a remote cluster: by count)
+            sizes.append(1)
+    total = max(1, sum(sizes))
+    place, before = [], 0
+    for size in sizes:
+        place.append(min(workers - 1, (2 * before + size) * workers // (2 * total)))
+        before += size
+    return place
 
 
 def _part_name(r: int) -> str:
@@ -359,18 +362,24 @@ def _part_name(r: int) -> str:
 
 
 def tcp_units(files: Sequence[str], workers: int) -> tuple[list[Unit], list[int]]:
-    """The units of ``files`` and the input of each: files cut into byte ranges when there
-    are fewer files than two per worker."""
-    from pcapkit.capture.ranges import byte_ranges
+    """The units of ``files`` and the input of each: the inputs' bytes, one after the
+    other, cut into one equal share per worker; a file that straddles the edge of a share
+    is cut there (at the next record boundary; a file that is not plain pcap stays whole)."""
+    from pcapkit.capture.ranges import ranges_cut_at
 
-    per_file = -(-2 * workers // max(1, len(files)))
+    sizes = [os.path.getsize(f) for f in files]
+    total = sum(sizes)
+    edges = [total * w // workers for w in range(1, workers)]
     units: list[Unit] = []
     unit_input: list[int] = []
-    for i, path in enumerate(files):
-        ranges = byte_ranges(path, per_file) if per_file > 1 else []
+    before = 0
+    for i, (path, size) in enumerate(zip(files, sizes, strict=True)):
+        inside = [e - before for e in edges if before < e < before + size]
+        ranges = ranges_cut_at(path, inside) if inside else []
         cut: list[Unit] = [(path, r) for r in ranges] if len(ranges) > 1 else [(path, None)]
         units += cut
         unit_input += [i] * len(cut)
+        before += size
     return units, unit_input
 
 
