@@ -161,7 +161,7 @@ def range_cuts(bins: Sequence[np.ndarray], frames: Sequence[int], ranges: int) -
             j = int(unit_edges[np.argmin(np.abs(before[unit_edges] - target))])
             if abs(before[j] - target) <= SNAP * total / ranges:
                 i = j
-        if before[i] > done and cuts[-1] < edge[i] <= offset:
+        if done < before[i] < total and cuts[-1] < edge[i] <= offset:
             cuts.append(int(edge[i]))
             done = int(before[i])
     cuts.append(offset + 1)
@@ -349,8 +349,8 @@ def unit_places(units: Sequence[Unit], workers: int) -> list[int]:
             sizes.append(1)
     total = max(1, sum(sizes))
     place, before = [], 0
-    for size in sizes:
-        place.append(min(workers - 1, (2 * before + size) * workers // (2 * total)))
+    for size in sizes:  # (a middle on the edge of two shares: the first)
+        place.append(min(workers - 1, max(0, ((2 * before + size) * workers - 1) // (2 * total))))
         before += size
     return place
 

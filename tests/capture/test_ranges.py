@@ -13,7 +13,7 @@ import pytest
 from conftest import CORPUS
 
 from pcapkit.capture.batch import iter_records
-from pcapkit.capture.ranges import _Header, byte_ranges, next_record
+from pcapkit.capture.ranges import _Header, byte_ranges, next_record, ranges_cut_at
 
 REPO = Path(__file__).resolve().parents[2]
 FILES = [CORPUS / "labs" / "NAT_ISP_side.pcap", CORPUS / "tcp" / "bro.org.pcap", REPO / "captures" / "tcp-upload.pcap"]
@@ -62,3 +62,18 @@ def test_not_a_pcap_file_is_one_range(tmp_path: Path) -> None:
     if not gz.exists():
         pytest.skip("corpus missing")
     assert byte_ranges(str(gz), 4) == [(0, gz.stat().st_size)]
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_ranges_cut_at_offsets_start_on_the_next_records(path: Path) -> None:
+    """Cut at any offsets (a cut within one record of another, or past the last record,
+    is dropped): each range starts on the first record at or after its offset."""
+    if not path.exists():
+        pytest.skip("corpus missing")
+    starts = np.array(_record_starts(path))
+    size = path.stat().st_size
+    offsets = sorted({24, 25, size // 3, size // 3 + 1, size // 2, size - 1, size + 10})
+    ranges = ranges_cut_at(str(path), offsets)
+    want = sorted({int(starts[starts >= o][0]) for o in offsets if (starts >= o).any()} - {24})
+    assert [r[0] for r in ranges] == [24, *want]
+    assert [r[1] for r in ranges] == [*want, size]

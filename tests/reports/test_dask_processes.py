@@ -80,10 +80,10 @@ def test_packets_export_on_process_workers(tmp_path: Path, client: Any) -> None:
 def test_one_file_split_by_byte_ranges(client: Any) -> None:
     """One capture, cut into byte ranges on record boundaries for the workers: the tcp
     table of the whole file."""
-    from pcapkit.capture.ranges import byte_ranges
     from pcapkit.reports.dask_engine import conversations_dask
+    from pcapkit.reports.partitions import tcp_units
 
-    assert len(byte_ranges(str(WEB), 4)) == 4
+    assert len(tcp_units([str(WEB)], 2)[0]) == 2
     got = conversations_dask(client, [str(WEB)], "tcp", buckets=4)
     pd.testing.assert_frame_equal(_plain(got), _plain(tcp_frames(str(WEB))))
 
@@ -130,6 +130,18 @@ def test_tcp_export_of_one_file_cut_into_byte_ranges(tmp_path: Path, client: Any
     if "partition_rows" in kw:
         local = sorted(p.name for p in (tmp_path / "local").iterdir())
         assert sorted(Path(f).name for f in res.files) == local and len(local) > 2
+
+
+def test_tcp_export_of_a_file_that_cannot_be_cut(tmp_path: Path, client: Any) -> None:
+    """A gzip capture is one unit, decoded by one worker: the second frame range takes its
+    rows from that worker (narrowed to ship) and is written by the other; read back, the
+    parts are the single-process table."""
+    from pcapkit.reports.partitions import tcp_units
+
+    assert len(tcp_units([str(MANY)], 2)[0]) == 1
+    ref, res = _export_both([str(MANY)], tmp_path, client, "/")
+    assert len(res.files) == 2
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask"), ref)
 
 
 def test_a_conversation_is_never_split(tmp_path: Path) -> None:
