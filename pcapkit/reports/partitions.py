@@ -25,10 +25,12 @@ done on the workers. The driver sees counts once and places the tasks.
    decoded most of its rows: a range's segment rows then stay where they are, and only
    the analysis results of the rows another worker's group analysed move. Each unit
    hands each range the columns the table reads (:data:`TABLED`) of its rows and each
-   row's group; each group hands it its rows' results, with the global stream numbers;
-   a group's rows of the range, in frame order, are the range's rows of that group in
-   frame order, so each result lands in its place without sorting. The range builds its
-   rows of the tcp table and writes them as its own part file.
+   row's group; each group hands it its rows' results as soon as its analysis is done
+   (the range gives them the global stream numbers); a group's rows of the range, in
+   frame order, are the range's rows of that group in frame order, so each result lands
+   in its place without sorting. The range builds its rows of the tcp table and writes
+   them as its own part file. Rows another worker waits for are made first (Dask
+   priorities).
 
 Read in part-file order, the parts are the single-process table (a test proves it on a
 real local cluster).
@@ -203,23 +205,23 @@ def unit_slice(made: tuple[dict[str, Any], SegmentTable, np.ndarray], lo: int, h
     return rows.narrowed() if ship else rows
 
 
-def range_results(made: tuple[np.ndarray, AnalysedSegments], lo: int, hi: int, numbers: Sequence[np.ndarray],
-                  group: int, ship: bool) -> dict[str, np.ndarray]:
-    """The analysis results of a group's rows of the frames ``lo`` to ``hi - 1``, with
-    global stream numbers (narrowed when they ``ship`` to another worker: the range
-    places them into arrays of the analysis' own type)."""
+def range_results(made: tuple[np.ndarray, AnalysedSegments], lo: int, hi: int, ship: bool) -> dict[str, np.ndarray]:
+    """The analysis results of a group's rows of the frames ``lo`` to ``hi - 1`` (the
+    group's own stream numbers: the range numbers them when every group is done),
+    narrowed when they ``ship`` to another worker (the range places them into arrays of
+    the analysis' own type)."""
     an = made[1]
     i, j = np.searchsorted(an.segments.frame, [lo, hi]).tolist()
     res = {name: value[i:j] for name, value in vars(an.result).items() if isinstance(value, np.ndarray)}
-    res["stream"] = numbers[group][res["stream"]]
     return {name: narrow(value) for name, value in res.items()} if ship else res
 
 
-def range_frame(slices: Sequence[Rows], results: Sequence[dict[str, np.ndarray]], file_ends: np.ndarray | None,
-                names: Sequence[str]) -> pd.DataFrame:
+def range_frame(slices: Sequence[Rows], results: Sequence[dict[str, np.ndarray]], numbers: Sequence[np.ndarray],
+                file_ends: np.ndarray | None, names: Sequence[str]) -> pd.DataFrame:
     """One frame range's rows of the tcp table: the units' rows, each row's analysis
-    results taken from its group's; with ``file_ends`` (the last frame number of each
-    input) the ``pcapkit.file`` column."""
+    results taken from its group's (``numbers``: the global number of each group's
+    streams); with ``file_ends`` (the last frame number of each input) the
+    ``pcapkit.file`` column."""
     from pcapkit.reports.export import label_frames
     from pcapkit.reports.tcp import analysis_table
     from pcapkit.tcpflow.analysed import AnalysedSegments
@@ -232,6 +234,7 @@ def range_frame(slices: Sequence[Rows], results: Sequence[dict[str, np.ndarray]]
         if where.shape[0] != res["stream"].shape[0]:
             raise RuntimeError(f"group {g} analysed {res['stream'].shape[0]} rows of a range that holds "
                                f"{where.shape[0]} of its rows")
+    results = [{**res, "stream": number[res["stream"]]} for res, number in zip(results, numbers, strict=True)]
     result = {}
     for name in results[0]:
         whole = [res[name] for where, res in zip(at, results, strict=True) if where.shape[0] == len(rows)]
@@ -250,13 +253,13 @@ def range_frame(slices: Sequence[Rows], results: Sequence[dict[str, np.ndarray]]
     return df
 
 
-def write_range(slices: Sequence[Rows], results: Sequence[dict[str, np.ndarray]], file_ends: np.ndarray | None,
-                names: Sequence[str], path: str | None) -> Any:
+def write_range(slices: Sequence[Rows], results: Sequence[dict[str, np.ndarray]], numbers: Sequence[np.ndarray],
+                file_ends: np.ndarray | None, names: Sequence[str], path: str | None) -> Any:
     """:func:`range_frame` written to ``path`` (its row count returned), or returned when
     ``path`` is None (the driver writes)."""
     from pcapkit.reports.export import write_parts
 
-    df = range_frame(slices, results, file_ends, names)
+    df = range_frame(slices, results, numbers, file_ends, names)
     if path is None:
         return df
     return write_parts([df], "", 0, None, None, path).rows
@@ -307,13 +310,14 @@ def tcp_export(client: Any, units: Sequence[Unit], unit_input: Sequence[int], na
     for g, group in enumerate(deal_buckets(np.sum([s["rows"] for s in summaries], axis=0), n)):
         group_of[group] = g
     # (from here on nothing comes back to the driver before the part files are written)
+    # (priorities: rows another worker waits for first, the write last)
     analysed = []
     for g in range(n):
-        parts = [client.submit(unit_part, m, group_of, g, w != g, pure=False, **on(w))
+        parts = [client.submit(unit_part, m, group_of, g, w != g, pure=False, priority=3 if w != g else 2, **on(w))
                  for m, w in zip(made, place, strict=True)]
-        analysed.append(client.submit(group_analysis, parts, pure=False, **on(g)))
-    starts = [client.submit(operator.getitem, a, 0, pure=False, **on(g)) for g, a in enumerate(analysed)]
-    numbers = client.submit(stream_numbers, starts, pure=False)
+        analysed.append(client.submit(group_analysis, parts, pure=False, priority=2, **on(g)))
+    starts = [client.submit(operator.getitem, a, 0, pure=False, priority=1, **on(g)) for g, a in enumerate(analysed)]
+    numbers = client.submit(stream_numbers, starts, pure=False, priority=1)
 
     file_ends = None
     if len(names) > 1:
@@ -326,11 +330,12 @@ def tcp_export(client: Any, units: Sequence[Unit], unit_input: Sequence[int], na
                                           strict=True)):
         held = [u for u in range(len(made)) if offsets[u] + 1 < hi and offsets[u + 1] + 1 > lo] or [0]
         slices = [client.submit(unit_slice, made[u], lo, hi, offsets[u], group_of, place[u] != w, pure=False,
-                                **on(place[u])) for u in held]
-        results = [client.submit(range_results, a, lo, hi, numbers, g, g != w, pure=False, **on(g))
+                                priority=3 if place[u] != w else 0, **on(place[u])) for u in held]
+        results = [client.submit(range_results, a, lo, hi, g != w, pure=False, priority=1, **on(g))
                    for g, a in enumerate(analysed)]
         path = None if out_dir is None else os.path.join(os.path.abspath(out_dir), _part_name(r))
-        outs.append((path, client.submit(write_range, slices, results, file_ends, names, path, pure=False, **on(w))))
+        outs.append((path, client.submit(write_range, slices, results, numbers, file_ends, names, path, pure=False,
+                                         **on(w))))
     del made, analysed
     written = client.gather([f for _, f in outs])
     if out_dir is None:
