@@ -9,17 +9,18 @@ done on the workers. The driver sees counts once and places the tasks.
    boundary, :mod:`pcapkit.capture.ranges`), on the worker whose share holds it. It makes
    the unit's segment table (tshark's view) and the bucket of each row, a hash of its
    conversation (:func:`conversation_buckets`: the same number in every process, so a
-   conversation is never split). The driver gets the rows per bucket, how the rows spread
-   over the unit's frames, the frames read and the error that stopped the reading: the
-   one round trip. Everything after is submitted at once.
-2. **Groups** (:func:`unit_part`, :func:`group_analysis`): the driver deals the buckets
-   to one group per worker, biggest first onto the lightest group (rows balanced however
-   few conversations there are); each unit hands each group the columns the analysis
+   conversation is never split), and a summary: the rows per bucket, how the rows spread
+   over the unit's frames, the frames read and the error that stopped the reading.
+2. **Groups** (:func:`deal`, :func:`unit_part`, :func:`group_analysis`): a task deals
+   the buckets to one group per worker, biggest first onto the lightest group (rows
+   balanced however few conversations there are), as soon as every unit is read (no
+   round trip through the driver); each unit hands each group the columns the analysis
    reads (:data:`ANALYSED`) of its rows in the group's buckets; the group joins them,
    frames numbered on across the units, and runs the analysis. A small task numbers the
    streams of every group in order of their first frame (:func:`stream_numbers`, as
    tshark numbers ``tcp.stream``).
 3. **Ranges** (:func:`unit_slice`, :func:`range_results`, :func:`write_range`): the
+   driver reads the units' summaries while the groups work (its one look) and the
    frames are cut into one range per worker holding about equal rows, at the boundary
    between units when one is close (:func:`range_cuts`), each range on the worker that
    decoded most of its rows: a range's segment rows then stay where they are, and only
@@ -101,12 +102,42 @@ def deal_buckets(rows: np.ndarray, groups: int) -> list[np.ndarray]:
     return [np.array(sorted(bs), dtype=np.int64) for bs in out]
 
 
-def unit_part(made: tuple[dict[str, Any], SegmentTable, np.ndarray], group_of: np.ndarray, group: int,
-              ship: bool) -> Rows:
-    """The rows of one unit in ``group`` (``group_of``: the group of each bucket), in
-    frame order: the columns the analysis reads (narrowed when they ``ship`` to another
-    worker)."""
+def kept_units(summaries: Sequence[dict[str, Any]], unit_input: Sequence[int]) -> list[int]:
+    """The units whose rows count: a file read in byte ranges ends where one of them met
+    damage, as it does read whole (its later units are left out)."""
+    damaged: set[int] = set()
+    keep = []
+    for i, s in enumerate(summaries):
+        if unit_input[i] not in damaged:
+            keep.append(i)
+        if s["error"]:
+            damaged.add(unit_input[i])
+    return keep
+
+
+def deal(summaries: Sequence[dict[str, Any]], unit_input: Sequence[int], groups: int,
+         buckets: int) -> tuple[np.ndarray, list[int]]:
+    """The group of each bucket (the kept units' rows dealt, :func:`deal_buckets`) and the
+    kept units (:func:`kept_units`): a task, so that the groups start without waiting for
+    the driver."""
+    keep = kept_units(summaries, unit_input)
+    group_of = np.full(buckets, -1, dtype=np.int32)
+    for g, group in enumerate(deal_buckets(np.sum([summaries[i]["rows"] for i in keep], axis=0), groups)):
+        group_of[group] = g
+    return group_of, keep
+
+
+def unit_part(made: tuple[dict[str, Any], SegmentTable, np.ndarray], dealt: tuple[np.ndarray, list[int]],
+              unit: int, group: int, ship: bool) -> Rows:
+    """The rows of one unit in ``group`` (``dealt``: the group of each bucket and the
+    kept units; none when the unit is not kept), in frame order: the columns the
+    analysis reads (narrowed when they ``ship`` to another worker)."""
+    group_of, keep = dealt
     _, view, which = made
+    if unit not in keep:
+        rows = Rows.of(view, slice(0, 0), ANALYSED)
+        rows.frames = 0
+        return rows
     rows = Rows.of(view, np.flatnonzero(group_of[which] == group), ANALYSED)
     return rows.narrowed() if ship else rows
 
@@ -196,7 +227,7 @@ def range_workers(bins: Sequence[np.ndarray], frames: Sequence[int], place: Sequ
 
 
 def unit_slice(made: tuple[dict[str, Any], SegmentTable, np.ndarray], lo: int, hi: int, offset: int,
-               group_of: np.ndarray, ship: bool) -> Rows:
+               dealt: tuple[np.ndarray, list[int]], ship: bool) -> Rows:
     """A unit's rows of the frames ``lo`` to ``hi - 1`` (numbered on across the units:
     the unit's own plus ``offset``): the columns the table reads, and each row's group
     (narrowed when they ``ship`` to another worker)."""
@@ -204,7 +235,7 @@ def unit_slice(made: tuple[dict[str, Any], SegmentTable, np.ndarray], lo: int, h
     i, j = np.searchsorted(view.frame, [lo - offset, hi - offset]).tolist()
     rows = Rows.of(view, slice(i, j), TABLED, sacks=False)
     rows.columns["frame"] = rows.columns["frame"] + offset
-    rows.columns["group"] = group_of[which[i:j]]
+    rows.columns["group"] = dealt[0][which[i:j]]
     rows.frames = 0  # (already numbered across the units)
     return rows.narrowed() if ship else rows
 
@@ -296,32 +327,25 @@ def tcp_export(client: Any, units: Sequence[Unit], unit_input: Sequence[int], na
 
     place = unit_places(units, n)
     made = [client.submit(unit_rows, u, buckets, pure=False, **on(w)) for u, w in zip(units, place, strict=True)]
-    summaries = client.gather([client.submit(operator.getitem, m, 0, pure=False) for m in made])
-    # a file read in byte ranges ends where one of them met damage, as it does read whole
-    damaged: set[int] = set()
-    keep = []
-    for i, s in enumerate(summaries):
-        if unit_input[i] not in damaged:
-            keep.append(i)
-        if s["error"]:
-            damaged.add(unit_input[i])
+    # (priorities: what another worker waits for first, the write last)
+    heads = [client.submit(operator.getitem, m, 0, pure=False, priority=4, **on(w))
+             for m, w in zip(made, place, strict=True)]
+    dealt = client.submit(deal, heads, list(unit_input), n, buckets, pure=False, priority=4)
+    analysed = []
+    for g in range(n):
+        parts = [client.submit(unit_part, m, dealt, u, g, w != g, pure=False, priority=3 if w != g else 2, **on(w))
+                 for u, (m, w) in enumerate(zip(made, place, strict=True))]
+        analysed.append(client.submit(group_analysis, parts, pure=False, priority=2, **on(g)))
+    starts = [client.submit(operator.getitem, a, 0, pure=False, priority=1, **on(g)) for g, a in enumerate(analysed)]
+    numbers = client.submit(stream_numbers, starts, pure=False, priority=1)
+    # the driver's one look at the units, while the workers deal and analyse: where to cut the ranges
+    summaries = client.gather(heads)
+    keep = kept_units(summaries, unit_input)
     made, summaries, unit_input = [made[i] for i in keep], [summaries[i] for i in keep], [unit_input[i] for i in keep]
     place = [place[i] for i in keep]
     frames = [int(s["frames"]) for s in summaries]
     offsets = np.cumsum([0, *frames]).tolist()
     errors = [s["error"] for s in summaries if s["error"]]
-    group_of = np.full(buckets, -1, dtype=np.int32)
-    for g, group in enumerate(deal_buckets(np.sum([s["rows"] for s in summaries], axis=0), n)):
-        group_of[group] = g
-    # (from here on nothing comes back to the driver before the part files are written)
-    # (priorities: rows another worker waits for first, the write last)
-    analysed = []
-    for g in range(n):
-        parts = [client.submit(unit_part, m, group_of, g, w != g, pure=False, priority=3 if w != g else 2, **on(w))
-                 for m, w in zip(made, place, strict=True)]
-        analysed.append(client.submit(group_analysis, parts, pure=False, priority=2, **on(g)))
-    starts = [client.submit(operator.getitem, a, 0, pure=False, priority=1, **on(g)) for g, a in enumerate(analysed)]
-    numbers = client.submit(stream_numbers, starts, pure=False, priority=1)
 
     file_ends = None
     if len(names) > 1:
@@ -333,7 +357,7 @@ def tcp_export(client: Any, units: Sequence[Unit], unit_input: Sequence[int], na
     for r, (w, (lo, hi)) in enumerate(zip(range_workers(bins, frames, place, cuts, n), itertools.pairwise(cuts),
                                           strict=True)):
         held = [u for u in range(len(made)) if offsets[u] + 1 < hi and offsets[u + 1] + 1 > lo] or [0]
-        slices = [client.submit(unit_slice, made[u], lo, hi, offsets[u], group_of, place[u] != w, pure=False,
+        slices = [client.submit(unit_slice, made[u], lo, hi, offsets[u], dealt, place[u] != w, pure=False,
                                 priority=3 if place[u] != w else 0, **on(place[u])) for u in held]
         results = [client.submit(range_results, a, lo, hi, g != w, pure=False, priority=1, **on(g))
                    for g, a in enumerate(analysed)]
