@@ -138,7 +138,8 @@ def unit_part(made: tuple[dict[str, Any], SegmentTable, np.ndarray], dealt: tupl
         rows = Rows.of(view, slice(0, 0), ANALYSED)
         rows.frames = 0
         return rows
-    rows = Rows.of(view, np.flatnonzero(group_of[which] == group), ANALYSED)
+    mine = group_of[which] == group
+    rows = Rows.of(view, slice(None) if mine.all() else np.flatnonzero(mine), ANALYSED)  # (all: views)
     return rows.narrowed() if ship else rows
 
 

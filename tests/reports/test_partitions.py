@@ -122,3 +122,25 @@ def test_rows_narrowed_join_back_into_their_own_types() -> None:
         assert shipped.columns[name].dtype == plain.columns[name].dtype == one.__dict__[name].dtype, name
         assert np.array_equal(shipped.columns[name], plain.columns[name]), name
     assert np.array_equal(shipped.sack_l, plain.sack_l)
+
+
+@pytest.mark.parametrize("groups", [1, 3])
+def test_unit_parts_hold_each_row_once(groups: int) -> None:
+    """Dealt into groups, a unit's parts hold each of its rows once, in frame order (one
+    group: the unit's own columns, not copies); shipped, the same values."""
+    from pcapkit.reports.partitions import BUCKETS, deal, unit_part, unit_rows
+
+    made = unit_rows((str(WEB), None), BUCKETS)
+    dealt = deal([made[0]], [0], groups, BUCKETS)
+    view = made[1]
+    parts = [unit_part(made, dealt, 0, g, False) for g in range(groups)]
+    frames = np.concatenate([p.columns["frame"] for p in parts])
+    assert np.array_equal(np.sort(frames), view.frame)
+    for g, p in enumerate(parts):
+        assert np.all(np.diff(p.columns["frame"]) >= 0)
+        shipped = Rows.join([unit_part(made, dealt, 0, g, True)])
+        for name in ANALYSED:
+            assert np.array_equal(shipped.columns[name], p.columns[name]), name
+    if groups == 1:
+        assert np.shares_memory(parts[0].columns["seq"], view.seq)
+    assert unit_part(made, (dealt[0], []), 0, 0, False).columns["frame"].size == 0  # (a unit left out)
