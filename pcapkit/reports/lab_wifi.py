@@ -29,6 +29,7 @@ from pcapkit.reports.lab_common import Answers, LabError, Trace, get, layer, rea
 if TYPE_CHECKING:
     import pandas as pd
 
+    from pcapkit.columnar.column_table import ColumnTable
     from pcapkit.dissect.driver import Packet
 
 ASSOC_REQUEST, ASSOC_RESPONSE, PROBE_REQUEST, PROBE_RESPONSE = 0, 1, 4, 5
@@ -78,6 +79,12 @@ def _times(trace: Trace, frames: list[Packet]) -> str:
 
 def lab_wifi(path: str | PathLike[str]) -> pd.DataFrame:
     """The 802.11 lab's questions and answers (question / answer / frames rows)."""
+    return lab_wifi_table(path).to_pandas()
+
+
+def lab_wifi_table(path: str | PathLike[str]) -> ColumnTable:
+    """:func:`lab_wifi` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what the CLI writes,
+    without pandas)."""
     trace = read_trace(path)
     if not any(layer(p, "wlan") is not None for p in trace):
         raise LabError(trace.error or f"{path}: no 802.11 frames")
@@ -115,7 +122,7 @@ def lab_wifi(path: str | PathLike[str]) -> pd.DataFrame:
                 "rates)", rates(first_beacon), [first_beacon])
     host = _tcp(out, trace, syn)
     if host is None:
-        return out.frame(trace.error, trace.warnings)
+        return out.table(trace.error, trace.warnings)
     _leaving(out, trace, host, first_ap)
     probes, responses = _mgmt(trace, PROBE_REQUEST), _mgmt(trace, PROBE_RESPONSE)
     for label, frames in (("probe request", probes), ("probe response", responses)):
@@ -126,7 +133,7 @@ def lab_wifi(path: str | PathLike[str]) -> pd.DataFrame:
         out.add("purpose of probe requests and responses",
                 "a station asks which APs are in range (broadcast probe request); APs answer with a probe response",
                 "")
-    return out.frame(trace.error, trace.warnings)
+    return out.table(trace.error, trace.warnings)
 
 
 def _tcp(out: Answers, trace: Trace, syn: Packet | None) -> object:
