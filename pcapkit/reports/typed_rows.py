@@ -43,9 +43,9 @@ def typed_column(values: Sequence[Any], dtype: str) -> Column:
 
 
 def _inferred(values: Sequence[Any]) -> Column:
-    """Python ints: int64; ints and None: float64 with NaN; None only: object."""
+    """Python ints: int64; ints and None: float64 with NaN; None only (or no rows): object."""
     present = [v for v in values if v is not None]
-    if not present and values:
+    if not present:
         return column_from_list(list(values), "object")
     if len(present) == len(values):
         return column_from_list(list(values), "int64")
