@@ -185,10 +185,11 @@ def _fields(layer: Layer, data: bytes, offset: int, stop: int, info: dict[str, A
     if any(w & 0x50000000 for w in words):  # a vendor namespace or TLVs: not walked
         info["partial"] = True
         return
-    for word in words:
-        layer.add("radiotap.present.word", word)
-        for bit, name in _PRESENT_BITS:
-            layer.add(f"radiotap.present.{name}", bool(word >> bit & 1))
+    if layer is not _INFO_ONLY:  # (thirty flags a word, none of them in info)
+        for word in words:
+            layer.add("radiotap.present.word", word)
+            for bit, name in _PRESENT_BITS:
+                layer.add(f"radiotap.present.{name}", bool(word >> bit & 1))
     for word in words:
         for bit in range(29):
             if not word >> bit & 1:
