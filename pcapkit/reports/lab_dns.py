@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 from pcapkit.reports.dns_records import record_texts, type_name
 from pcapkit.reports.lab_common import LabError
 from pcapkit.reports.lab_read import column, has, port_in, read_selected
-from pcapkit.reports.typed_rows import records, typed_table
+from pcapkit.reports.typed_rows import records as rows_of
+from pcapkit.reports.typed_rows import typed_table
 
 if TYPE_CHECKING:
     import numpy as np
@@ -127,7 +128,7 @@ def lab_dns_table(path: str | PathLike[str], messages: ColumnTable | None = None
     """:func:`lab_dns` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what the
     CLI writes, without pandas), from ``messages`` (:func:`lab_dns_messages_table`)."""
     table = lab_dns_messages_table(path) if messages is None else messages
-    return _answers(records(table), table.attrs.get("pcapkit.syns", []))
+    return _answers(rows_of(table), table.attrs.get("pcapkit.syns", []))
 
 
 def _answers(records: list[dict[str, Any]], syns: list[tuple[int, int, str]]) -> ColumnTable:
