@@ -32,7 +32,8 @@ COMMANDS = [["expert", "{}"], ["expert", "{}", "--items"], ["expert", "{}", "--f
             ["iostat", "{}", "--format", "json", "-i", "0"],
             ["congestion", "{}"], ["congestion", "{}", "--format", "json"], ["congestion", "{}", "--summary"],
             ["congestion", "{}", "--summary", "--format", "csv"],
-            ["export", "--table", "packets", "-o", TARGET, "{}"], ["show", "{}"], ["stats", "{}", "--format", "json"]]
+            ["export", "--table", "packets", "-o", TARGET, "{}"], ["show", "{}"], ["stats", "{}", "--format", "json"],
+            ["stats", "{}", "--format", "csv"]]
 
 # run the CLI, then say which of the heavy modules were imported
 PROBE = """
@@ -194,3 +195,20 @@ def test_export_writes_the_parquet_of_the_dataframe_path(name: str, tmp_path: Pa
     assert written == sorted(p.name for p in (tmp_path / "ref").iterdir())
     for part in written:
         _assert_same_parquet(parts / part, tmp_path / "ref" / part)
+
+
+@pytest.mark.parametrize("name", FILES)
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_stats_writes_what_info_frame_gives(name: str, fmt: str, tmp_path: Path) -> None:
+    from pcapkit.cli.output import write_report
+    from pcapkit.reports.capinfo import capture_info, info_frame
+
+    path = _capture(name, tmp_path)
+    cli_out, lib_out = tmp_path / f"cli.{fmt}", tmp_path / f"lib.{fmt}"
+    CliRunner().invoke(cli, ["stats", str(path), str(path), "--format", fmt, "-o", str(cli_out)])
+    info = capture_info(path)
+    write_report(info_frame([info, info]), fmt, str(lib_out))
+    if fmt == "parquet":
+        _assert_same_parquet(cli_out, lib_out)
+    else:
+        assert cli_out.read_bytes() == lib_out.read_bytes()
