@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pcapkit.columnar.column_table import Column, ColumnTable, column_from_list
-from pcapkit.tcpflow.analysed import AnalysedSegments, analyse
+from pcapkit.tcpflow.analysed import AnalysedSegments, analyse_table
 from pcapkit.tcpflow.ccmodel import (
     BBR_PHASES,
     LIMITS,
@@ -50,8 +50,8 @@ if TYPE_CHECKING:
     from pcapkit.tcpflow.segments import SegmentTable
 
 PHASES: tuple[str, ...] = tuple(dict.fromkeys(LOSS_PHASES + BBR_PHASES))
-__all__ = ["LIMITS", "PHASES", "SEGMENT_COLUMNS", "SUMMARY_COLUMNS", "congestion_models",
-           "congestion_segment_table", "congestion_segments", "congestion_summary", "congestion_summary_table"]
+__all__ = ["LIMITS", "PHASES", "SEGMENT_COLUMNS", "SUMMARY_COLUMNS", "congestion_models", "congestion_segment_table",
+           "congestion_segments", "congestion_summary", "congestion_summary_table", "iter_congestion_models"]
 
 SEGMENT_COLUMNS: dict[str, str] = {
     "frame.number": "Int64",
@@ -143,18 +143,39 @@ def congestion_models(source: PathOrFrames | AnalysedSegments, stream: int | set
                       ) -> list[tuple[int, CongestionModel | None, tuple[tuple[str, int], tuple[str, int]]]]:
     """(tcp.stream, model, (sender, receiver)) per stream and sending direction; a stream
     without data: (stream, None, (opener, other side)), unless ``data_only``."""
-    an = source if isinstance(source, AnalysedSegments) else analyse(source)
-    out: list[tuple[int, CongestionModel | None, tuple[tuple[str, int], tuple[str, int]]]] = []
+    return list(iter_congestion_models(source, stream, data_only=data_only))
+
+
+def _streams_of(source: PathOrFrames | AnalysedSegments) -> AnalysedSegments:
+    """The segments of ``source`` with their ``tcp.stream``: all the models read of the TCP
+    analysis (they follow each sender themselves), so only that is kept (a million
+    segments: 0.2 GB less than every tcp.analysis column)."""
+    from pcapkit.tcpflow.segments import segment_table
+
+    if isinstance(source, AnalysedSegments):
+        return source
+    return analyse_table(segment_table(source), outputs=("stream",))
+
+
+def iter_congestion_models(source: PathOrFrames | AnalysedSegments, stream: int | set[int] | None = None, *,
+                           data_only: bool = False,
+                           ) -> Iterator[tuple[int, CongestionModel | None, tuple[tuple[str, int], tuple[str, int]]]]:
+    """:func:`congestion_models` one at a time, so that a report keeps what it needs of a
+    stream's models and lets them go (the models of a million segments, all held: 0.9 GB)."""
+    from pcapkit.reports.memory import release_memory
+
+    an = _streams_of(source)
     if not len(an):
-        return out
+        return
     for st, segs in _stream_segments(an, stream, data_only=data_only):
+        if len(segs) >= _BATCH_ROWS:  # (the last big stream's objects are gone: their pages go back)
+            release_memory()
         pairs = _senders(segs)
         if not pairs:
             first = next((s for s in segs if s.flags & SYN), segs[0])
-            out.append((st, None, ((first.src, first.sport), (first.dst, first.dport))))
+            yield st, None, ((first.src, first.sport), (first.dst, first.dport))
         for sender, receiver in pairs:
-            out.append((st, model_direction(analyse_direction(segs, sender, receiver)), (sender, receiver)))
-    return out
+            yield st, model_direction(analyse_direction(segs, sender, receiver)), (sender, receiver)
 
 
 def _table(columns: dict[str, str], values: dict[str, list[Any]]) -> ColumnTable:
@@ -179,21 +200,37 @@ def congestion_segments(source: PathOrFrames | AnalysedSegments, stream: int | N
 def congestion_segment_table(source: PathOrFrames | AnalysedSegments, stream: int | None = None) -> ColumnTable:
     """:func:`congestion_segments` as a :class:`~pcapkit.columnar.column_table.ColumnTable`
     (what the CLI formats, without pandas)."""
-    values: dict[str, list[Any]] = {name: [] for name in SEGMENT_COLUMNS}
-    for st, model, (sender, receiver) in congestion_models(source, stream, data_only=True):
+    parts: list[ColumnTable] = []
+    for st, model, (sender, receiver) in iter_congestion_models(source, stream, data_only=True):
         if model is None:
             continue
-        for e in model.segments:
-            values["frame.number"].append(e.frame)
-            values["frame.time_epoch"].append(e.ts_ns)
-            values["tcp.stream"].append(st)
-            values["tcp.srcport"].append(sender[1])
-            values["tcp.dstport"].append(receiver[1])
-            values["cwnd_bytes"].append(e.cwnd)
-            values["ssthresh_bytes"].append(e.ssthresh)
-            values["phase"].append(e.phase)
-            values["limited_by"].append(e.limited_by)
-    return _sorted_by(_table(SEGMENT_COLUMNS, values), "frame.number")
+        # (one sender's rows become typed columns before the next model is made)
+        events = model.segments
+        values: dict[str, list[Any]] = {
+            "frame.number": [e.frame for e in events], "frame.time_epoch": [e.ts_ns for e in events],
+            "tcp.stream": [st] * len(events), "tcp.srcport": [sender[1]] * len(events),
+            "tcp.dstport": [receiver[1]] * len(events), "cwnd_bytes": [e.cwnd for e in events],
+            "ssthresh_bytes": [e.ssthresh for e in events], "phase": [e.phase for e in events],
+            "limited_by": [e.limited_by for e in events]}
+        del model, events
+        parts.append(_table(SEGMENT_COLUMNS, values))
+    return _sorted_by(_stacked(SEGMENT_COLUMNS, parts), "frame.number")
+
+
+def _stacked(columns: dict[str, str], parts: list[ColumnTable]) -> ColumnTable:
+    """The rows of ``parts`` one after the other (none: an empty table of ``columns``)."""
+    if not parts:
+        return _table(columns, {name: [] for name in columns})
+    if len(parts) == 1:
+        return parts[0]
+    out: dict[str, Column] = {}
+    for name, dtype in columns.items():
+        pieces = [p[name] for p in parts]
+        masks = None
+        if any(c.mask is not None for c in pieces):
+            masks = np.concatenate([np.zeros(len(c), dtype=bool) if c.mask is None else c.mask for c in pieces])
+        out[name] = Column(np.concatenate([c.values for c in pieces]), masks, dtype)
+    return ColumnTable(out)
 
 
 def phase_shares(model: CongestionModel) -> dict[str, float]:
@@ -270,9 +307,9 @@ def congestion_summary(source: PathOrFrames | AnalysedSegments, stream: int | No
 def congestion_summary_table(source: PathOrFrames | AnalysedSegments, stream: int | None = None) -> ColumnTable:
     """:func:`congestion_summary` as a :class:`~pcapkit.columnar.column_table.ColumnTable`
     (what the CLI formats, without pandas)."""
-    an = source if isinstance(source, AnalysedSegments) else analyse(source)
+    an = _streams_of(source)
     values: dict[str, list[Any]] = {name: [] for name in SUMMARY_COLUMNS}
-    for st, model, (sender, receiver) in congestion_models(an, stream, data_only=True):
+    for st, model, (sender, receiver) in iter_congestion_models(an, stream, data_only=True):
         values["tcp.stream"].append(st)
         values["tcp.srcport"].append(sender[1])
         values["tcp.dstport"].append(receiver[1])
@@ -293,6 +330,7 @@ def congestion_summary_table(source: PathOrFrames | AnalysedSegments, stream: in
             row.update({f"share_{p.replace('-', '_')}": v for p, v in phase_shares(model).items()})
         for name, v in row.items():
             values[name].append(v)
+        del model  # (before the next is made: the loop variable would hold it meanwhile)
     quiet_streams = _quiet_streams(an, stream) if len(an) else None
     del an, source  # (what the tables are built from is all that is needed now: a SYN flood's is large)
     busy = _table(SUMMARY_COLUMNS, values)
