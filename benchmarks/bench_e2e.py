@@ -2,7 +2,8 @@
 the same answer, on the same file, interleaved in one run.
 
     .venv/bin/python benchmarks/bench_e2e.py --data benchmarks/data [--big bench-100k.pcap]
-        [--small LAB_TRACE] [--commands read,flows,...] [--others] [--repeat 3] [-o table.md]
+        [--small LAB_TRACE] [--commands read,flows,...] [--others] [--every-command] [--repeat 3]
+        [-o table.md]
 
 Every process writes its standard output to /dev/null and is reaped with ``os.wait4``:
 the table gives its wall time, its CPU seconds (user + system) and its peak RSS
@@ -216,6 +217,25 @@ def other_pairs() -> dict[str, Pair]:
     }
 
 
+# every report command on the big capture, for its peak RSS (issue 13: each <= 1 GB)
+EVERY_COMMAND = [["read"], ["stats"], ["flows"], ["tcp", "--format", "csv"], ["tcptrace"], ["handshakes"], ["rtt"],
+                 ["rtt", "--summary"], ["lab", "tcp"], ["expert"], ["iostat"], ["congestion"], ["congestion", "--summary"],
+                 ["dns"], ["http"], ["export", "--table", "packets", "-o", EXPORT_TARGET],
+                 ["export", "--table", "tcp", "-o", EXPORT_TARGET], ["export", "--table", "flows", "-o", EXPORT_TARGET]]
+
+
+def memory_section(path: str) -> list[str]:
+    """One run of every report command on ``path``: wall, CPU and peak RSS."""
+    lines = [f"Every report command on `{Path(path).name}`, one run each (peak RSS: the target is 1 GB):", "",
+             "| command | s | CPU s | peak RSS MB | exit |", "|---|---:|---:|---:|---:|"]
+    for words in EVERY_COMMAND:
+        run = measure([sys.executable, "-m", "pcapkit", *[path if w == "{}" else w for w in words], path])
+        shown = " ".join("OUT.parquet" if w == EXPORT_TARGET else w for w in words)
+        print(f"{Path(path).name} {shown}: {run.wall:.2f} s, {run.maxrss_mb:.0f} MB, rc {run.rc}", file=sys.stderr)
+        lines.append(f"| `pcapkit {shown} FILE` | {run.wall:.2f} | {run.cpu:.2f} | {run.maxrss_mb:.0f} | {run.rc} |")
+    return lines
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -282,7 +302,7 @@ def table(title: str, results: list[tuple[Pair, Run, Run]], label: bool = False)
 
 
 def section(data: str, big: list[str], small: str, commands: list[str] | None, repeat: int,
-            others: bool = False) -> list[str]:
+            others: bool = False, every: bool = False) -> list[str]:
     """The markdown section: one table per big file, one for the small file (``small`` empty:
     none; the default small file still names tcp's columns and warms the caches), and with
     ``others`` one for every other report command, each on its own lab trace."""
@@ -310,6 +330,8 @@ def section(data: str, big: list[str], small: str, commands: list[str] | None, r
         path = os.path.join(data, name)
         chosen = {n: p for n, p in pairs(fields).items() if commands is None or n in commands}
         lines += [*table(f"`{name}` (whole processes, median of {repeat}):", bench(path, chosen, repeat)), ""]
+        if every:
+            lines += [*memory_section(path), ""]
     chosen = {n: p for n, p in small_pairs(fields).items() if (commands is None or n in commands) and not skip_small}
     if chosen:
         lines += [*table(f"`{Path(small_path).name}`, {_frames(small_path)} frames (median of {repeat}):", bench(small_path, chosen, repeat)), ""]
@@ -351,13 +373,15 @@ def main() -> int:
     ap.add_argument("--others", action="store_true",
                     help="Also every other report command (expert, iostat, dns, http, the labs...), each on its "
                          "own lab trace, against tshark.")
+    ap.add_argument("--every-command", action="store_true",
+                    help="Also one run of every report command on each big capture, for its peak RSS.")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--format", choices=["markdown"], default="markdown")
     ap.add_argument("-o", "--output", default=None, help="Write the table here (default: stdout).")
     args = ap.parse_args()
     commands = [c.strip() for c in args.commands.split(",")] if args.commands else None
     big = [b for b in args.big.split(",") if b]
-    lines = section(args.data, big, args.small, commands, args.repeat, args.others)
+    lines = section(args.data, big, args.small, commands, args.repeat, args.others, args.every_command)
     text = "\n".join(lines) + "\n"
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")

@@ -294,10 +294,10 @@ def e2e_section(path: str, repeat: int) -> list[str]:
     import bench_e2e
 
     lines = ["## End to end: each command against its C tool", "",
-             f"`benchmarks/bench_e2e.py --data DIR --big {os.path.basename(path)} --others --repeat {repeat}`; "
+             f"`benchmarks/bench_e2e.py --data DIR --big {os.path.basename(path)} --others --every-command --repeat {repeat}`; "
              "ratios are pcapkit / C tool.", "",
              *bench_e2e.section(os.path.dirname(path), [os.path.basename(path)], bench_e2e.DEFAULT_SMALL,
-                                None, repeat, others=True)]
+                                None, repeat, others=True, every=True)]
     # the same run: export --table tcp in one process and on Dask clusters of 1 and 2 workers
     dask = subprocess.run([sys.executable, str(HERE / "bench_dask.py"), path, "--rounds", str(max(repeat, 1))],
                           capture_output=True, text=True, check=True, cwd=REPO)

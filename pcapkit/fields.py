@@ -107,14 +107,28 @@ def dtype_for(spec: FieldSpec) -> Any:
     """
     import pandas as pd
 
+    name = dtype_name(spec)
+    if name == "boolean":
+        return pd.BooleanDtype()
+    if name == "string":
+        return pd.StringDtype()
+    if name[0] in "IUiu":  # (integers: pandas' nullable ones, or numpy's)
+        return pd.api.types.pandas_dtype(name)
+    return name
+
+
+def dtype_name(spec: FieldSpec) -> str:
+    """The name of :func:`dtype_for`'s dtype (``UInt16``, ``uint32``, ``boolean``,
+    ``category``, ``datetime64[ns]``, ``float64``, ``string``...), without importing pandas
+    (for the tables the command line formats from numpy columns)."""
     t = spec.ftype
     if t in ("uint", "int", "framenum"):
         bits = spec.bits or 32
         width = 8 if bits <= 8 else 16 if bits <= 16 else 32 if bits <= 32 else 64
         name = ("Int" if t == "int" else "UInt") + str(width)
-        return pd.api.types.pandas_dtype(name if spec.nullable else name.lower())
+        return name if spec.nullable else name.lower()
     if t == "bool":
-        return pd.BooleanDtype()
+        return "boolean"
     if t in ("ipv4", "ipv6", "ether"):
         return "category"
     if t == "time_ns":
@@ -123,7 +137,7 @@ def dtype_for(spec: FieldSpec) -> Any:
         return "timedelta64[ns]"
     if t == "float":
         return "float64"
-    return pd.StringDtype()
+    return "string"
 
 
 # addresses as tshark prints them: one helper per kind, for every layer

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from pcapkit.cli.common import PcapkitCommand, output_options
 from pcapkit.cli.views import ColumnChoice, column_options
+
+if TYPE_CHECKING:
+    from pcapkit.columnar.column_table import ColumnTable
+
+
+def _for_format(table: ColumnTable, fmt: str | None, output: str | None) -> Any:
+    """``table`` as the report's DataFrame for Parquet (its addresses' categories are text,
+    as the library gives them), else itself (table, CSV and JSON without pandas)."""
+    from pcapkit.cli.output import format_for
+    from pcapkit.reports.typed_rows import to_frame
+
+    return to_frame(table) if format_for(output, fmt) == "parquet" else table
 
 
 @click.command(cls=PcapkitCommand)
@@ -26,10 +40,10 @@ def dns(file: str, filter_expr: tuple[str, ...], choice: ColumnChoice, fmt: str,
     """
     from pcapkit.cli.output import write_report
     from pcapkit.cli.views import with_time_relative
-    from pcapkit.reports.dns_report import dns_queries
+    from pcapkit.reports.dns_report import dns_queries_table
 
-    df = dns_queries(file, filter=" ".join(filter_expr))
-    write_report(with_time_relative(df, file), fmt, output, choice=choice, view="dns")
+    table = with_time_relative(dns_queries_table(file, filter=" ".join(filter_expr)), file)
+    write_report(_for_format(table, fmt, output), fmt, output, choice=choice, view="dns")
 
 
 @click.command(cls=PcapkitCommand)
@@ -50,7 +64,7 @@ def http(file: str, filter_expr: tuple[str, ...], choice: ColumnChoice, fmt: str
     """
     from pcapkit.cli.output import write_report
     from pcapkit.cli.views import with_time_relative
-    from pcapkit.reports.http_report import http_requests
+    from pcapkit.reports.http_report import http_requests_table
 
-    df = http_requests(file, filter=" ".join(filter_expr))
-    write_report(with_time_relative(df, file), fmt, output, choice=choice, view="http")
+    table = with_time_relative(http_requests_table(file, filter=" ".join(filter_expr)), file)
+    write_report(_for_format(table, fmt, output), fmt, output, choice=choice, view="http")

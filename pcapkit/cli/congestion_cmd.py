@@ -34,12 +34,12 @@ def congestion(file: str, stream: int | None, summary: bool, choice: ColumnChoic
     """
     from pcapkit.cli.output import write_report
     from pcapkit.cli.views import with_time_relative
-    from pcapkit.reports.congestion import congestion_segments, congestion_summary
+    from pcapkit.reports.congestion import congestion_segment_table, congestion_summary_table
 
     if summary:
-        df = congestion_summary(file, stream)
+        df = congestion_summary_table(file, stream)
     else:
-        df = congestion_segments(file, stream)
+        df = congestion_segment_table(file, stream)
         if fmt == "table":
             df = with_time_relative(df, file)
     write_report(df, fmt, output, choice=choice, view="congestion --summary" if summary else "congestion")

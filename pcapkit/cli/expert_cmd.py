@@ -29,15 +29,16 @@ def expert(file: str, filter_words: tuple[str, ...], items: bool, fmt: str, outp
     """
     from pcapkit.cli.output import write_report, write_to
     from pcapkit.errors import PcapkitError
-    from pcapkit.reports.expert import expert_items, expert_text, summarize
+    from pcapkit.reports.expert import expert_frame, expert_item_table, expert_text, summary_table
 
     filter_expr = " ".join(filter_words) or None
-    table = expert_items(file, filter_expr)
+    table = expert_item_table(file, filter_expr)
     if not items:
-        table = summarize(table)
+        table = summary_table(table)
     if fmt == "table" and not items:
         write_to(output, lambda s: s.write(expert_text(table)))
         if "pcapkit.error" in table.attrs:
             raise PcapkitError(str(table.attrs["pcapkit.error"]))
         return
-    write_report(table, fmt, output)
+    # (Parquet keeps the DataFrame's dtypes: severity an ordered categorical)
+    write_report(expert_frame(table) if fmt == "parquet" else table, fmt, output)

@@ -42,6 +42,6 @@ def iostat(file: str, filters: tuple[str, ...], interval: str, max_rows: int, ch
       pcapkit iostat capture.pcap -i 10 "" "port 53" --format csv -o io.csv
     """
     from pcapkit.cli.output import write_report
-    from pcapkit.reports.iostat import iostat as iostat_report
+    from pcapkit.reports.iostat import iostat_table
 
-    write_report(iostat_report(file, interval, filters, max_rows=max_rows), fmt, output, choice=choice)
+    write_report(iostat_table(file, interval, filters, max_rows=max_rows), fmt, output, choice=choice)

@@ -85,12 +85,12 @@ def dhcp(file: str, part: str, choice: ColumnChoice, fmt: str, output: str | Non
       pcapkit lab dhcp dhcp.pcapng --part messages --format csv -o dhcp.csv
     """
     from pcapkit.cli.output import write_report
-    from pcapkit.reports.lab_dhcp import lab_dhcp, lab_dhcp_answers
+    from pcapkit.reports.lab_dhcp import lab_dhcp_answers_table, lab_dhcp_table
 
     if part == "answers":
-        write_report(lab_dhcp_answers(file), fmt, output, title="DHCP lab", choice=choice)
+        write_report(lab_dhcp_answers_table(file), fmt, output, title="DHCP lab", choice=choice)
     else:
-        write_report(lab_dhcp(file), fmt, output, choice=choice, view="lab dhcp")
+        write_report(lab_dhcp_table(file), fmt, output, choice=choice, view="lab dhcp")
 
 
 @lab.command("dns", cls=PcapkitCommand)
@@ -110,11 +110,11 @@ def dns(file: str, part: str, choice: ColumnChoice, fmt: str, output: str | None
       pcapkit lab dns dns-ethereal-trace-3 --part messages --format csv -o dns.csv
     """
     from pcapkit.cli.output import write_report
-    from pcapkit.reports.lab_dns import lab_dns, lab_dns_messages
+    from pcapkit.reports.lab_dns import lab_dns_messages_table, lab_dns_table
 
-    messages = lab_dns_messages(file)
+    messages = lab_dns_messages_table(file)
     error = messages.attrs.get("pcapkit.error")
-    df = lab_dns(file, messages) if part == "answers" else messages
+    df = lab_dns_table(file, messages) if part == "answers" else messages
     write_report(df, fmt, output, title="DNS lab" if part == "answers" else None, error=error, choice=choice,
                  view=None if part == "answers" else "lab dns messages")
 
@@ -136,9 +136,9 @@ def http(file: str, part: int | None, fmt: str, output: str | None) -> None:
       pcapkit lab http http-ethereal-trace-3 --part 3 --format json
     """
     from pcapkit.cli.output import write_report
-    from pcapkit.reports.lab_http import lab_http
+    from pcapkit.reports.lab_http import lab_http_table
 
-    write_report(lab_http(file, part), fmt, output, title="HTTP lab")
+    write_report(lab_http_table(file, part), fmt, output, title="HTTP lab")
 
 
 @lab.command("nat", cls=PcapkitCommand)
@@ -155,37 +155,37 @@ def nat(home: str, isp: str, fmt: str, output: str | None) -> None:
       pcapkit lab nat NAT_home_side.pcap NAT_ISP_side.pcap
     """
     from pcapkit.cli.output import write_report
-    from pcapkit.reports.lab_nat import lab_nat
+    from pcapkit.reports.lab_nat import lab_nat_table
 
-    write_report(lab_nat(home, isp), fmt, output, title="NAT lab")
+    write_report(lab_nat_table(home, isp), fmt, output, title="NAT lab")
 
 
 # the labs answered from one trace: name -> (module, function(path) -> question / answer /
-# frames rows, the lab's trace for the example, help text)
+# frames rows as a ColumnTable (no pandas), the lab's trace for the example, help text)
 _LABS: dict[str, tuple[str, str, str, str]] = {
-    "udp": ("pcapkit.reports.lab_udp", "lab_udp", "udp-wireshark-trace.pcap",
+    "udp": ("pcapkit.reports.lab_udp", "lab_udp_table", "udp-wireshark-trace.pcap",
             "The UDP lab for FILE: the first UDP segment, the header's fields and sizes, what Length "
             "counts, the largest payload and port, UDP's protocol number, a request and its reply's ports."),
-    "ip": ("pcapkit.reports.lab_ip", "lab_ip", "ip-ethereal-trace-1",
+    "ip": ("pcapkit.reports.lab_ip", "lab_ip_table", "ip-ethereal-trace-1",
            "The IP lab for FILE (a traceroute at growing sizes): the first probe's header, which fields "
            "change, the identification pattern, the routers' replies (nearest first), and each "
            "fragmented datagram's fragments (flags, offsets, lengths, changing fields)."),
-    "icmp": ("pcapkit.reports.lab_icmp", "lab_icmp", "icmp-ethereal-trace-2",
+    "icmp": ("pcapkit.reports.lab_icmp", "lab_icmp_table", "icmp-ethereal-trace-2",
              "The ICMP lab for FILE: ping (Echo request/reply type, code, fields, every RTT) and "
              "traceroute (ICMP error contents, each hop with the RTT of its three probes)."),
-    "ethernet-arp": ("pcapkit.reports.lab_ethernet", "lab_ethernet_arp", "ethernet-ethereal-trace-1",
+    "ethernet-arp": ("pcapkit.reports.lab_ethernet", "lab_ethernet_arp_table", "ethernet-ethereal-trace-1",
                      "The Ethernet and ARP lab for FILE: the HTTP GET's and response's Ethernet addresses, "
                      "type and byte offsets; the ARP request and reply (addresses, opcode, question, answer); "
                      "requests without a reply and why."),
-    "intro": ("pcapkit.reports.lab_intro", "lab_intro", "http-ethereal-trace-1",
+    "intro": ("pcapkit.reports.lab_intro", "lab_intro_table", "http-ethereal-trace-1",
               "The getting-started lab for FILE: protocols seen, time from the HTTP GET to the OK, the "
               "server's and host's addresses, the two HTTP messages."),
-    "tls": ("pcapkit.reports.lab_tls", "lab_tls", "ssl-ethereal-trace-1",
+    "tls": ("pcapkit.reports.lab_tls", "lab_tls_table", "ssl-ethereal-trace-1",
             "The SSL/TLS lab for FILE: the records of the exchange's first 8 frames (content type, version, "
             "length), the ClientHello (content type, version, length, nonce, cipher suites), the ServerHello "
             "(cipher suite, nonce, session ID), the Certificate's record and segments, ClientKeyExchange, "
             "each side's ChangeCipherSpec and encrypted Finished, the application data records."),
-    "wifi": ("pcapkit.reports.lab_wifi", "lab_wifi", "Wireshark_802_11.pcap",
+    "wifi": ("pcapkit.reports.lab_wifi", "lab_wifi_table", "Wireshark_802_11.pcap",
              "The 802.11 lab for FILE: the APs sending the most beacons, their SSIDs and beacon interval, "
              "the advertised rates, the addresses of the beacon, SYN and SYN-ACK frames, leaving an AP "
              "(DHCP Release, deauthentication), authentication (algorithm), association (rates, status, "

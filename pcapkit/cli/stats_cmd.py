@@ -42,7 +42,7 @@ def stats(files: tuple[str, ...], hierarchy: bool, no_hash: bool, fmt: str, outp
       pcapkit stats capture.pcap --format csv -o info.csv
     """
     from pcapkit.errors import PcapkitError
-    from pcapkit.reports.capinfo import capture_info, info_frame
+    from pcapkit.reports.capinfo import capture_info, info_table
 
     infos = []
     failed = False
@@ -89,7 +89,7 @@ def stats(files: tuple[str, ...], hierarchy: bool, no_hash: bool, fmt: str, outp
     else:
         from pcapkit.cli.output import write_report
 
-        write_report(info_frame(infos), fmt, output)
+        write_report(info_table(infos), fmt, output)
     for info in infos:  # a damaged file: every readable packet was counted, then it fails, as capinfos
         for w in info.warnings:
             click.echo(f"pcapkit: error: {w}", err=True)

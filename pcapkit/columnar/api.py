@@ -32,6 +32,8 @@ from pcapkit.errors import PcapkitError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from pcapkit.columnar.column_table import ColumnTable
+
 Progress = Callable[[int, int], None]   # (packets done, bytes done) -> None
 
 DEFAULT_CHUNK_PACKETS = 1 << 18
@@ -89,6 +91,23 @@ def iter_batches(path: str | Path, chunk_packets: int = DEFAULT_CHUNK_PACKETS, *
         if progress is not None:
             progress(done, rb.end_offset)
         yield df
+
+
+def iter_batch_tables(path: str | Path, chunk_packets: int = DEFAULT_CHUNK_PACKETS, *,
+                      columns: Sequence[str] | None = None, progress: Progress | None = None,
+                      strict: bool | None = None) -> Iterator[ColumnTable]:
+    """:func:`iter_batches` (without ``filter``, ``query`` nor the application columns) as
+    :class:`~pcapkit.columnar.column_table.ColumnTable`: the same values, without pandas
+    (the command line's small captures: importing pandas costs more than reading them)."""
+    from pcapkit.columnar.table import batch_columns
+
+    done = 0
+    for rb, cols in _until_damage(_decoded(path, chunk_packets, DEFAULT_CHUNK_BYTES, True, None), strict):
+        table = batch_columns(rb, cols, columns)
+        done += len(rb)
+        if progress is not None:
+            progress(done, rb.end_offset)
+        yield table if columns is None else table.select(list(columns))
 
 
 def _until_damage(decoded: Iterator[tuple[RecordBatch, Columns]],

@@ -50,7 +50,7 @@ from pcapkit.errors import PcapkitError
 from pcapkit.frame import TS_NS_MAX, TS_NS_MIN
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from pcapkit.columnar.column_table import ColumnTable
 
 I64 = np.int64
 # link types whose dissectors (and the Ethernet/VLAN ones after them) have no findings on
@@ -78,7 +78,7 @@ class StackBatch:
     codes: np.ndarray
     wirelen: np.ndarray
     dissected: np.ndarray
-    table: pd.DataFrame | None = None  # the packets table's columns asked for (see FrameStacks.batches)
+    table: ColumnTable | None = None  # the packets table's columns asked for (see FrameStacks.batches)
 
 
 class FrameStacks:
@@ -103,9 +103,10 @@ class FrameStacks:
         """The batches of ``path`` in file order. Raises :class:`NeedsPerFrame` (possibly
         after some batches) when the caller must dissect the file frame by frame.
 
-        ``table``: columns of the packets table to give with each batch, as
-        :func:`pcapkit.columnar.api.read_packets` has them (the marked rows filled from
-        this pass's dissections, as :func:`pcapkit.columnar.perpacket.fill` does).
+        ``table``: columns of the packets table to give with each batch (a
+        :class:`~pcapkit.columnar.column_table.ColumnTable` of the values
+        :func:`pcapkit.columnar.api.read_packets` has: no pandas), the marked rows filled from
+        this pass's dissections as :func:`pcapkit.columnar.perpacket.fill` does.
         ``on_packet(frame number, Packet)``: called for each dissected frame, in file order,
         before the batch is given (packets are not kept: a batch of 256k dissected frames
         would hold hundreds of MB of layers)."""
@@ -196,10 +197,10 @@ class FrameStacks:
         frame = None
         if table is not None:
             from pcapkit.columnar.perpacket import fill_dissected
-            from pcapkit.columnar.table import batch_frame
+            from pcapkit.columnar.table import batch_columns
 
             fill_dissected(cols, marked_packets, np.flatnonzero(rb.linktype < 0).tolist())
-            frame = batch_frame(rb, cols, list(table), "numpy_nullable")[list(table)]
+            frame = batch_columns(rb, cols, list(table)).select(list(table))
         return StackBatch(rb.first_number, codes, rb.wirelen, np.array(dissected, dtype=I64), frame)
 
     def _serve_segments(self, rb: RecordBatch, cols: Columns, codes: np.ndarray) -> None:

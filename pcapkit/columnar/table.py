@@ -23,9 +23,10 @@ import numpy as np
 from pcapkit.capture.batch import RecordBatch
 from pcapkit.columnar import application as _app
 from pcapkit.columnar import dtypes as _dt
+from pcapkit.columnar.column_table import Column, ColumnTable, factorize
 from pcapkit.columnar.columns import Columns
 from pcapkit.errors import PcapkitError
-from pcapkit.fields import ether_text, ipv4_text, ipv6_text
+from pcapkit.fields import dtype_name, ether_text, ipv4_text, ipv6_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,8 +65,6 @@ class AddressCodes:
     def codes(self, keys: np.ndarray | None, valid: np.ndarray | None, n: int,
               low: np.ndarray | None = None) -> np.ndarray:
         """int32 codes of the ``n`` rows (-1: missing); ``low``: the IPv6 low halves."""
-        import pandas as pd
-
         if keys is None or valid is None:
             return np.full(n, -1, dtype=np.int32)
         every = bool(valid.all())  # (then no row selection: no copy of the keys)
@@ -76,14 +75,14 @@ class AddressCodes:
             keys = keys[sel]
             low = None if low is None else low[sel]
         if low is None:
-            local, uniques = pd.factorize(keys)
+            local, uniques = factorize(keys)
             keys_seen: list[Any] = np.asarray(uniques).tolist()
         else:
             # an IPv6 address is two 64-bit halves: factorize each, then the pairs
-            ch, uh = pd.factorize(keys)
-            cl, ul = pd.factorize(low)
+            ch, uh = factorize(keys)
+            cl, ul = factorize(low)
             width = max(1, len(ul))
-            local, pairs = pd.factorize(ch.astype(np.int64) * width + cl)
+            local, pairs = factorize(ch.astype(np.int64) * width + cl)
             hi_l, lo_l = np.asarray(uh).tolist(), np.asarray(ul).tolist()
             keys_seen = [(hi_l[p // width], lo_l[p % width]) for p in np.asarray(pairs).tolist()]
         ids = self.ids
@@ -228,25 +227,63 @@ class TableBuilder:
                 data[_dt.FALLBACK] = pd.arrays.BooleanArray(flags, np.zeros(total, dtype=bool))
         return pd.DataFrame(data, copy=False)
 
+    def column_table(self) -> ColumnTable:
+        """:meth:`frame`'s columns as a :class:`~pcapkit.columnar.column_table.ColumnTable`,
+        without pandas (for the command line on a small capture): the same values and
+        missing masks, addresses as codes into their texts. Not for the pyarrow backend nor
+        the application columns."""
+        if self.arrow:
+            raise PcapkitError("column_table: the numpy_nullable backend only")
+        total = sum(self.sizes)
+        specs = _dt.specs()
+        data: dict[str, Column] = {}
+        names = self.names
+        if names is None:  # (no batch: the columns asked for, empty)
+            self.fallback = self.columns is None or _dt.FALLBACK in self.columns
+            names = tuple(n for n in (self.columns or _dt.COLUMNS) if n != _dt.FALLBACK)
+        for name in names:
+            if name in _app.APPLICATION_COLUMNS:
+                raise PcapkitError(f"column_table: {name} is an application column")
+            dtype = dtype_name(specs[name])
+            pieces = self.pieces.pop(name, [])
+            if name == "frame.number":
+                data[name] = Column(np.arange(self.first_number, self.first_number + total, dtype=np.uint32), None,
+                                    dtype)
+            elif name == "frame.time_epoch":
+                data[name] = Column(_concat(pieces, total, np.int64), None, dtype)
+            elif name in self.addresses or dtype == "category":
+                book = self.addresses.get(name)
+                data[name] = Column(_concat(pieces, total, np.int32), None, "category",
+                                    texts=np.array(book.texts if book else [], dtype=object))
+            else:
+                data[name] = Column(*self._filled(name, pieces, total), dtype)
+        if self.fallback:
+            data[_dt.FALLBACK] = Column(_concat(self.pieces.pop(_dt.FALLBACK, []), total, bool), None, "boolean")
+        return ColumnTable(data, rows=total)
+
     def _column(self, name: str, pieces: list[Any], total: int) -> Any:
         import pandas as pd
 
-        spec = _dt.specs()[name]
-        is_bool = spec.ftype == "bool"
-        np_dtype = np.dtype(bool) if is_bool else _dt.dtype_for(spec).numpy_dtype
-        if self.arrow:
-            import pyarrow as pa
+        if not self.arrow:
+            return _nullable(*self._filled(name, pieces, total))
+        import pyarrow as pa
 
-            pa_type = pa.bool_() if is_bool else pa.from_numpy_dtype(np_dtype)
-            # batches without the field: slices of one all-null array (pa.nulls per batch
-            # and column allocated and zeroed each time: 10x the cost of the whole column)
-            empty = pa.nulls(max(self.sizes), pa_type) if any(p is None for p in pieces) else None
-            chunks = [p if p is not None else empty.slice(0, n)  # type: ignore[union-attr]
-                      for n, p in zip(self.sizes, pieces, strict=True)]
-            pieces.clear()
-            return pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks, type=pa_type))
+        np_dtype = _numpy_dtype(name)
+        pa_type = pa.bool_() if np_dtype == np.dtype(bool) else pa.from_numpy_dtype(np_dtype)
+        # batches without the field: slices of one all-null array (pa.nulls per batch
+        # and column allocated and zeroed each time: 10x the cost of the whole column)
+        empty = pa.nulls(max(self.sizes), pa_type) if any(p is None for p in pieces) else None
+        chunks = [p if p is not None else empty.slice(0, n)  # type: ignore[union-attr]
+                  for n, p in zip(self.sizes, pieces, strict=True)]
+        pieces.clear()
+        return pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks, type=pa_type))
+
+    def _filled(self, name: str, pieces: list[Any], total: int) -> tuple[np.ndarray, np.ndarray]:
+        """The values and missing mask of the numpy_nullable column ``name`` (the batches'
+        pieces freed as they are copied in)."""
+        np_dtype = _numpy_dtype(name)
         if all(p is None for p in pieces):  # no packet has the field
-            return _nullable(np.zeros(total, dtype=np_dtype), np.ones(total, dtype=bool))
+            return np.zeros(total, dtype=np_dtype), np.ones(total, dtype=bool)
         # (batch masks are shared between columns: each column gets its own; None: nothing
         # missing, and an all-False mask costs nothing until written: calloc)
         whole = all(p is not None and p[1] is None for p in pieces)
@@ -255,7 +292,7 @@ class TableBuilder:
             values, mask = pieces[0]
             if mask is not None:
                 missing[:] = mask
-            return _nullable(values, missing)
+            return values, missing
         values = np.empty(total, dtype=np_dtype)
         start = 0
         for i, n in enumerate(self.sizes):
@@ -269,7 +306,7 @@ class TableBuilder:
                 if not whole:
                     missing[start:end] = False if piece[1] is None else piece[1]
             start = end
-        return _nullable(values, missing)
+        return values, missing
 
 
 def _nullable(values: np.ndarray, missing: np.ndarray) -> Any:
@@ -287,7 +324,7 @@ def _nullable(values: np.ndarray, missing: np.ndarray) -> Any:
 def _numpy_dtype(name: str) -> np.dtype[Any]:
     """The numpy dtype of column ``name``'s values (pandas' dtype's, bool for flags)."""
     spec = _dt.specs()[name]
-    return np.dtype(bool) if spec.ftype == "bool" else np.dtype(_dt.dtype_for(spec).numpy_dtype)
+    return np.dtype(bool) if spec.ftype == "bool" else np.dtype(dtype_name(spec).lower())
 
 
 @functools.cache
@@ -301,6 +338,8 @@ def _arrow_type(name: str) -> Any:
 def _concat(pieces: list[Any], total: int | None = None, dtype: Any = None) -> np.ndarray:
     """One array of the pieces (the piece itself when there is one), freeing each piece as
     it is copied."""
+    if not pieces:
+        return np.zeros(0, dtype=dtype)
     if len(pieces) == 1:
         return pieces[0]
     total = sum(p.shape[0] for p in pieces) if total is None else total
@@ -323,3 +362,11 @@ def batch_frame(rb: RecordBatch, cols: Columns, columns: Sequence[str] | None = 
     builder = TableBuilder(columns, dtype_backend)
     builder.add(rb, cols)
     return builder.frame()
+
+
+def batch_columns(rb: RecordBatch, cols: Columns, columns: Sequence[str] | None = None) -> ColumnTable:
+    """:func:`batch_frame`'s columns as a :class:`~pcapkit.columnar.column_table.ColumnTable`
+    (see :meth:`TableBuilder.column_table`), without pandas."""
+    builder = TableBuilder(columns)
+    builder.add(rb, cols)
+    return builder.column_table()

@@ -28,7 +28,7 @@ import math
 import struct
 from typing import Any
 
-from pcapkit.dissect.base import Context, Layer, Next, Result
+from pcapkit.dissect.base import Context, Layer, LazyLayer, Next, Result
 from pcapkit.dissect.link_common import cut_short
 from pcapkit.fields import FieldSpec
 
@@ -135,12 +135,39 @@ def dissect_radiotap(data: bytes, offset: int, end: int, ctx: Context) -> Result
     if end - offset < length:
         cut_short(layer, offset, offset + length, end, ctx, "radiotap header")
         return layer, None
-    layer.length = length
+    # what wlan_radio and wlan need is read now; the fields (about a hundred flags a frame)
+    # and the summary when asked for (a lab reading thousands of beacons asks for none)
     info: dict[str, Any] = {}
-    _fields(layer, data, offset, offset + length, info)
-    layer.summary = " ".join(_summary_parts(info))
+    _fields(_INFO_ONLY, data, offset, offset + length, info)
     ctx.extra["radiotap"] = info
-    return layer, Next("radiotap.radio", 0, offset + length, end)
+    lazy = LazyLayer("radiotap", offset, length, _decode, (data, info), _summary)
+    return lazy, Next("radiotap.radio", 0, offset + length, end)
+
+
+class _InfoOnly:
+    """A layer that keeps nothing: :func:`_fields` on it fills only ``info``."""
+
+    def add(self, name: str, value: Any) -> None:
+        pass
+
+    def malformed(self, offset: int, reason: str) -> None:
+        pass
+
+
+_INFO_ONLY: Any = _InfoOnly()
+
+
+def _decode(layer: Layer, data: bytes, info: dict[str, Any]) -> None:
+    """The fields and findings of a whole radiotap header (its length was checked)."""
+    offset = layer.offset
+    layer.add("radiotap.version", data[offset])
+    layer.add("radiotap.pad", data[offset + 1])
+    layer.add("radiotap.length", layer.length)
+    _fields(layer, data, offset, offset + layer.length, {})
+
+
+def _summary(layer: Layer, data: bytes, info: dict[str, Any]) -> str:
+    return " ".join(_summary_parts(info))
 
 
 def _fields(layer: Layer, data: bytes, offset: int, stop: int, info: dict[str, Any]) -> None:
@@ -158,10 +185,11 @@ def _fields(layer: Layer, data: bytes, offset: int, stop: int, info: dict[str, A
     if any(w & 0x50000000 for w in words):  # a vendor namespace or TLVs: not walked
         info["partial"] = True
         return
-    for word in words:
-        layer.add("radiotap.present.word", word)
-        for bit, name in _PRESENT_BITS:
-            layer.add(f"radiotap.present.{name}", bool(word >> bit & 1))
+    if layer is not _INFO_ONLY:  # (thirty flags a word, none of them in info)
+        for word in words:
+            layer.add("radiotap.present.word", word)
+            for bit, name in _PRESENT_BITS:
+                layer.add(f"radiotap.present.{name}", bool(word >> bit & 1))
     for word in words:
         for bit in range(29):
             if not word >> bit & 1:
@@ -233,12 +261,16 @@ def _number(value: float) -> float | int:
 
 def dissect_wlan_radio(data: bytes, offset: int, end: int, ctx: Context) -> Result:
     """tshark's "wlan_radio" pseudo-protocol: no bytes, fields from the radiotap header."""
-    layer = Layer("wlan_radio", offset, 0)
     info: dict[str, Any] = ctx.extra.get("radiotap", {})
-    if not info.get("partial") and not info.get("other_phy"):
-        # tshark 4.0 times the bytes the frame has (with its FCS if it was captured with one)
-        _radio_fields(layer, info, max(ctx.reported_end - offset, 0))
+    if info.get("partial") or info.get("other_phy"):
+        return Layer("wlan_radio", offset, 0), Next("wlan_radio", 0, offset, end)
+    # tshark 4.0 times the bytes the frame has (with its FCS if it was captured with one)
+    layer = LazyLayer("wlan_radio", offset, 0, _decode_radio, (data, info, max(ctx.reported_end - offset, 0)))
     return layer, Next("wlan_radio", 0, offset, end)
+
+
+def _decode_radio(layer: Layer, data: bytes, info: dict[str, Any], frame_length: int) -> None:
+    _radio_fields(layer, info, frame_length)
 
 
 def _radio_fields(layer: Layer, info: dict[str, Any], frame_length: int) -> None:

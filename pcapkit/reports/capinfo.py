@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from pcapkit.capture.reader import CaptureReader
+    from pcapkit.columnar.column_table import ColumnTable
     from pcapkit.frame import Frame
 
 
@@ -282,9 +283,29 @@ def capture_info(path: str | os.PathLike[str], *, hashes: bool = True,
     return info
 
 
+# the dtype of each column of info_frame (the others: text)
+_INFO_DTYPES: dict[str, str] = {
+    **dict.fromkeys(("packets", "bytes", "captured_bytes", "interfaces", "sections"), "int64"),
+    **dict.fromkeys(("data_byte_rate", "data_bit_rate", "avg_packet_size", "avg_packet_rate"), "float64"),
+    "gzip": "bool",
+    **dict.fromkeys(("file", "format", "file_type", "sha256"), "string"),
+    "first_time": "datetime64[ns]", "last_time": "datetime64[ns]", "duration": "timedelta64[ns]",
+    **dict.fromkeys(("snaplen", "snaplen_inferred_min", "snaplen_inferred_max", "time_precision", "file_size"),
+                    "Int64"),
+    "strict_time_order": "boolean",
+}
+_JOINED = {"linktypes": ",", "snaplens": ",", "encapsulation": "; ", "comments": "; ", "warnings": "; "}
+
+
 def info_frame(infos: list[CaptureInfo]) -> pd.DataFrame:
     """One row per file; times as datetime64[ns], duration as timedelta64[ns]."""
-    import pandas as pd
+    return info_table(infos).to_pandas()
+
+
+def info_table(infos: list[CaptureInfo]) -> ColumnTable:
+    """:func:`info_frame` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what
+    the CLI formats, without pandas); lists are joined into text."""
+    from pcapkit.columnar.column_table import ColumnTable, column_from_list
 
     rows = []
     for info in infos:
@@ -293,32 +314,17 @@ def info_frame(infos: list[CaptureInfo]) -> pd.DataFrame:
         d["last_time"] = info.last_time
         d["duration"] = info.duration
         rows.append(d)
-    df = pd.DataFrame(rows, dtype=object)
-    for name in ("packets", "bytes", "captured_bytes", "interfaces", "sections"):
-        df[name] = df[name].astype("int64")
-    for name in ("data_byte_rate", "data_bit_rate", "avg_packet_size", "avg_packet_rate"):
-        df[name] = df[name].astype("float64")
-    df["gzip"] = df["gzip"].astype(bool)
-    for name in ("file", "format", "file_type", "sha256"):
-        df[name] = df[name].astype("string")
-    if df.empty:
-        return df
-    import numpy as np
-
-    nat = np.iinfo(np.int64).min
-    for name, kind in (("first_time", "datetime64[ns]"), ("last_time", "datetime64[ns]"),
-                       ("duration", "timedelta64[ns]")):
-        raw = [nat if v is None or v != v else int(v) for v in df[name].astype(object)]
-        df[name] = pd.Series(np.array(raw, dtype=np.int64).view(kind), index=df.index)
-    for name in ("snaplen", "snaplen_inferred_min", "snaplen_inferred_max", "time_precision",
-                 "file_size"):
-        df[name] = df[name].astype("Int64")
-    df["strict_time_order"] = df["strict_time_order"].astype("boolean")
-    for name in ("linktypes", "snaplens"):
-        df[name] = df[name].map(lambda v: ",".join(str(x) for x in v))
-    for name in ("encapsulation", "comments", "warnings"):
-        df[name] = df[name].map(lambda v: "; ".join(v))
-    return df
+    if not rows:
+        return ColumnTable({})
+    columns = {}
+    for name in rows[0]:
+        values = [r[name] for r in rows]
+        if name in _JOINED:
+            values = [_JOINED[name].join(str(x) for x in v) for v in values]
+        elif _INFO_DTYPES.get(name) in ("float64", "datetime64[ns]", "timedelta64[ns]"):
+            values = [None if v is None or v != v else v for v in values]  # (NaN: missing, as pandas reads it)
+        columns[name] = column_from_list(values, _INFO_DTYPES.get(name, "str"))
+    return ColumnTable(columns)
 
 
 def _rate(value: float | None, unit: str) -> str:

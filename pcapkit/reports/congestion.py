@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pcapkit.tcpflow.analysed import AnalysedSegments, analyse
+from pcapkit.columnar.column_table import Column, ColumnTable, column_from_list
+from pcapkit.tcpflow.analysed import AnalysedSegments, analyse_table
 from pcapkit.tcpflow.ccmodel import (
     BBR_PHASES,
     LIMITS,
@@ -49,8 +50,8 @@ if TYPE_CHECKING:
     from pcapkit.tcpflow.segments import SegmentTable
 
 PHASES: tuple[str, ...] = tuple(dict.fromkeys(LOSS_PHASES + BBR_PHASES))
-__all__ = ["LIMITS", "PHASES", "SEGMENT_COLUMNS", "SUMMARY_COLUMNS", "congestion_models", "congestion_segments",
-           "congestion_summary"]
+__all__ = ["LIMITS", "PHASES", "SEGMENT_COLUMNS", "SUMMARY_COLUMNS", "congestion_models", "congestion_segment_table",
+           "congestion_segments", "congestion_summary", "congestion_summary_table", "iter_congestion_models"]
 
 SEGMENT_COLUMNS: dict[str, str] = {
     "frame.number": "Int64",
@@ -142,47 +143,94 @@ def congestion_models(source: PathOrFrames | AnalysedSegments, stream: int | set
                       ) -> list[tuple[int, CongestionModel | None, tuple[tuple[str, int], tuple[str, int]]]]:
     """(tcp.stream, model, (sender, receiver)) per stream and sending direction; a stream
     without data: (stream, None, (opener, other side)), unless ``data_only``."""
-    an = source if isinstance(source, AnalysedSegments) else analyse(source)
-    out: list[tuple[int, CongestionModel | None, tuple[tuple[str, int], tuple[str, int]]]] = []
+    return list(iter_congestion_models(source, stream, data_only=data_only))
+
+
+def _streams_of(source: PathOrFrames | AnalysedSegments) -> AnalysedSegments:
+    """The segments of ``source`` with their ``tcp.stream``: all the models read of the TCP
+    analysis (they follow each sender themselves), so only that is kept (a million
+    segments: 0.2 GB less than every tcp.analysis column)."""
+    from pcapkit.tcpflow.segments import segment_table
+
+    if isinstance(source, AnalysedSegments):
+        return source
+    return analyse_table(segment_table(source), outputs=("stream",))
+
+
+def iter_congestion_models(source: PathOrFrames | AnalysedSegments, stream: int | set[int] | None = None, *,
+                           data_only: bool = False,
+                           ) -> Iterator[tuple[int, CongestionModel | None, tuple[tuple[str, int], tuple[str, int]]]]:
+    """:func:`congestion_models` one at a time, so that a report keeps what it needs of a
+    stream's models and lets them go (the models of a million segments, all held: 0.9 GB)."""
+    from pcapkit.reports.memory import release_memory
+
+    an = _streams_of(source)
     if not len(an):
-        return out
+        return
     for st, segs in _stream_segments(an, stream, data_only=data_only):
+        if len(segs) >= _BATCH_ROWS:  # (the last big stream's objects are gone: their pages go back)
+            release_memory()
         pairs = _senders(segs)
         if not pairs:
             first = next((s for s in segs if s.flags & SYN), segs[0])
-            out.append((st, None, ((first.src, first.sport), (first.dst, first.dport))))
+            yield st, None, ((first.src, first.sport), (first.dst, first.dport))
         for sender, receiver in pairs:
-            out.append((st, model_direction(analyse_direction(segs, sender, receiver)), (sender, receiver)))
-    return out
+            yield st, model_direction(analyse_direction(segs, sender, receiver)), (sender, receiver)
 
 
-def _frame(columns: dict[str, str], values: dict[str, list[Any]]) -> pd.DataFrame:
-    import pandas as pd
+def _table(columns: dict[str, str], values: dict[str, list[Any]]) -> ColumnTable:
+    """The report's columns of ``values`` (lists, None where missing), typed as ``columns``
+    says, as the CLI formats them without pandas."""
+    return ColumnTable({name: column_from_list(values[name], dtype) for name, dtype in columns.items()})
 
-    from pcapkit.reports.tcp import column
 
-    return pd.DataFrame({name: (np.array(values[name], dtype=np.int64) if dtype == "int64"
-                                else column(values[name], dtype)) for name, dtype in columns.items()})
+def _sorted_by(table: ColumnTable, name: str) -> ColumnTable:
+    """``table``'s rows in order of the column ``name`` (stable; never missing)."""
+    key = table[name].values
+    if key.shape[0] < 2 or bool((key[1:] >= key[:-1]).all()):
+        return table
+    return table.take(np.argsort(key, kind="stable"))
 
 
 def congestion_segments(source: PathOrFrames | AnalysedSegments, stream: int | None = None) -> pd.DataFrame:
     """One row per data segment (see the module doc), in frame order."""
-    values: dict[str, list[Any]] = {name: [] for name in SEGMENT_COLUMNS}
-    for st, model, (sender, receiver) in congestion_models(source, stream, data_only=True):
+    return congestion_segment_table(source, stream).to_pandas()
+
+
+def congestion_segment_table(source: PathOrFrames | AnalysedSegments, stream: int | None = None) -> ColumnTable:
+    """:func:`congestion_segments` as a :class:`~pcapkit.columnar.column_table.ColumnTable`
+    (what the CLI formats, without pandas)."""
+    parts: list[ColumnTable] = []
+    for st, model, (sender, receiver) in iter_congestion_models(source, stream, data_only=True):
         if model is None:
             continue
-        for e in model.segments:
-            values["frame.number"].append(e.frame)
-            values["frame.time_epoch"].append(e.ts_ns)
-            values["tcp.stream"].append(st)
-            values["tcp.srcport"].append(sender[1])
-            values["tcp.dstport"].append(receiver[1])
-            values["cwnd_bytes"].append(e.cwnd)
-            values["ssthresh_bytes"].append(e.ssthresh)
-            values["phase"].append(e.phase)
-            values["limited_by"].append(e.limited_by)
-    df = _frame(SEGMENT_COLUMNS, values)
-    return df.sort_values("frame.number", kind="stable").reset_index(drop=True)
+        # (one sender's rows become typed columns before the next model is made)
+        events = model.segments
+        values: dict[str, list[Any]] = {
+            "frame.number": [e.frame for e in events], "frame.time_epoch": [e.ts_ns for e in events],
+            "tcp.stream": [st] * len(events), "tcp.srcport": [sender[1]] * len(events),
+            "tcp.dstport": [receiver[1]] * len(events), "cwnd_bytes": [e.cwnd for e in events],
+            "ssthresh_bytes": [e.ssthresh for e in events], "phase": [e.phase for e in events],
+            "limited_by": [e.limited_by for e in events]}
+        del model, events
+        parts.append(_table(SEGMENT_COLUMNS, values))
+    return _sorted_by(_stacked(SEGMENT_COLUMNS, parts), "frame.number")
+
+
+def _stacked(columns: dict[str, str], parts: list[ColumnTable]) -> ColumnTable:
+    """The rows of ``parts`` one after the other (none: an empty table of ``columns``)."""
+    if not parts:
+        return _table(columns, {name: [] for name in columns})
+    if len(parts) == 1:
+        return parts[0]
+    out: dict[str, Column] = {}
+    for name, dtype in columns.items():
+        pieces = [p[name] for p in parts]
+        masks = None
+        if any(c.mask is not None for c in pieces):
+            masks = np.concatenate([np.zeros(len(c), dtype=bool) if c.mask is None else c.mask for c in pieces])
+        out[name] = Column(np.concatenate([c.values for c in pieces]), masks, dtype)
+    return ColumnTable(out)
 
 
 def phase_shares(model: CongestionModel) -> dict[str, float]:
@@ -214,38 +262,54 @@ def _quiet_streams(an: AnalysedSegments, stream: int | None) -> tuple[np.ndarray
     return ids, table.sport[opener], table.dport[opener]
 
 
-def _quiet_summary(ids: np.ndarray, sport: np.ndarray, dport: np.ndarray) -> pd.DataFrame:
+def _quiet_summary(ids: np.ndarray, sport: np.ndarray, dport: np.ndarray) -> ColumnTable:
     """The summary rows of the streams without data (:func:`_quiet_streams`: ``unknown``,
     "no data segments"), built as columns: a SYN flood's million streams cost arrays, not
     a million rows of Python values."""
-    import pandas as pd
-
     n = len(ids)
+    none = np.ones(n, dtype=bool)
 
-    def ints(values: np.ndarray) -> Any:
-        return pd.arrays.IntegerArray(values.astype(np.int64), np.zeros(n, dtype=bool))
+    def ints(values: np.ndarray) -> Column:
+        return Column(values.astype(np.int64), None, "Int64")
 
-    def texts(value: str | None) -> Any:
-        return pd.array(np.full(n, value, dtype=object), dtype="string")
+    def texts(value: str | None) -> Column:
+        return Column(np.full(n, value, dtype=object), none if value is None else None, "string")
 
-    columns: dict[str, Any] = {
+    columns: dict[str, Column] = {
         "tcp.stream": ints(ids), "tcp.srcport": ints(sport), "tcp.dstport": ints(dport),
-        "cc_algorithm": texts("unknown"), "confidence": np.zeros(n), "loss_events": ints(np.zeros(n)),
-        "fast_retransmits": ints(np.zeros(n)), "rtos": ints(np.zeros(n)),
-        **{f"share_{p.replace('-', '_')}": np.full(n, np.nan) for p in PHASES},
-        "mean_cwnd_bytes": np.full(n, np.nan), "data_segments": ints(np.zeros(n)), "vantage": texts(None),
-        "reason": texts("no data segments"),
+        "cc_algorithm": texts("unknown"), "confidence": Column(np.zeros(n), None, "float64"),
+        "loss_events": ints(np.zeros(n)), "fast_retransmits": ints(np.zeros(n)), "rtos": ints(np.zeros(n)),
+        **{f"share_{p.replace('-', '_')}": Column(np.full(n, np.nan), None, "float64") for p in PHASES},
+        "mean_cwnd_bytes": Column(np.full(n, np.nan), None, "float64"), "data_segments": ints(np.zeros(n)),
+        "vantage": texts(None), "reason": texts("no data segments"),
     }
-    return pd.DataFrame({name: columns[name] for name in SUMMARY_COLUMNS})
+    return ColumnTable({name: columns[name] for name in SUMMARY_COLUMNS}, rows=n)
+
+
+def _joined(first: ColumnTable, second: ColumnTable) -> ColumnTable:
+    """The rows of ``first`` then those of ``second`` (the same columns and dtypes)."""
+    def both(a: Column, b: Column) -> Column:
+        mask = None
+        if a.mask is not None or b.mask is not None:
+            mask = np.concatenate([np.zeros(len(a), dtype=bool) if a.mask is None else a.mask,
+                                   np.zeros(len(b), dtype=bool) if b.mask is None else b.mask])
+        return Column(np.concatenate([a.values, b.values]), mask, a.dtype)
+
+    return ColumnTable({name: both(col, second[name]) for name, col in first.items()}, first.attrs,
+                       len(first) + len(second))
 
 
 def congestion_summary(source: PathOrFrames | AnalysedSegments, stream: int | None = None) -> pd.DataFrame:
     """One row per stream and sending direction (see the module doc)."""
-    import pandas as pd
+    return congestion_summary_table(source, stream).to_pandas()
 
-    an = source if isinstance(source, AnalysedSegments) else analyse(source)
+
+def congestion_summary_table(source: PathOrFrames | AnalysedSegments, stream: int | None = None) -> ColumnTable:
+    """:func:`congestion_summary` as a :class:`~pcapkit.columnar.column_table.ColumnTable`
+    (what the CLI formats, without pandas)."""
+    an = _streams_of(source)
     values: dict[str, list[Any]] = {name: [] for name in SUMMARY_COLUMNS}
-    for st, model, (sender, receiver) in congestion_models(an, stream, data_only=True):
+    for st, model, (sender, receiver) in iter_congestion_models(an, stream, data_only=True):
         values["tcp.stream"].append(st)
         values["tcp.srcport"].append(sender[1])
         values["tcp.dstport"].append(receiver[1])
@@ -266,17 +330,17 @@ def congestion_summary(source: PathOrFrames | AnalysedSegments, stream: int | No
             row.update({f"share_{p.replace('-', '_')}": v for p, v in phase_shares(model).items()})
         for name, v in row.items():
             values[name].append(v)
+        del model  # (before the next is made: the loop variable would hold it meanwhile)
     quiet_streams = _quiet_streams(an, stream) if len(an) else None
     del an, source  # (what the tables are built from is all that is needed now: a SYN flood's is large)
-    busy = _frame(SUMMARY_COLUMNS, values)
+    busy = _table(SUMMARY_COLUMNS, values)
     if quiet_streams is None or not len(quiet_streams[0]):
         return busy
     quiet = _quiet_summary(*quiet_streams)
     if not len(busy):
         return quiet
     # (a stream either carries data or not: ordering by stream keeps each one's directions in order)
-    both = pd.concat([busy, quiet], ignore_index=True)
-    return both.sort_values("tcp.stream", kind="stable").reset_index(drop=True)
+    return _sorted_by(_joined(busy, quiet), "tcp.stream")
 
 
 def bulk_algorithms(an: AnalysedSegments) -> dict[int, str]:

@@ -24,6 +24,7 @@ from pcapkit.reports.dns_records import record_texts, type_name
 if TYPE_CHECKING:
     import pandas as pd
 
+    from pcapkit.columnar.column_table import ColumnTable
     from pcapkit.dissect.driver import Packet
 
 COLUMNS: dict[str, str] = {
@@ -71,34 +72,26 @@ def _first(value: Any) -> Any:
     return value[0] if isinstance(value, list) else value
 
 
-def typed_frame(rows: list[dict[str, Any]], columns: dict[str, str]) -> pd.DataFrame:
-    """``rows`` as a DataFrame of exactly ``columns`` with their dtypes (times in ns)."""
-    import pandas as pd
-
-    df = pd.DataFrame(rows, columns=list(columns))
-    for name, dtype in columns.items():
-        if dtype.startswith("datetime64") or dtype.startswith("timedelta64"):
-            ints = pd.array(df[name].tolist(), dtype="Int64")
-            convert = pd.to_datetime if dtype.startswith("datetime") else pd.to_timedelta
-            df[name] = convert(ints, unit="ns")
-        elif dtype == "category":
-            df[name] = df[name].astype("string").astype("category")
-        else:
-            df[name] = df[name].astype(pd.api.types.pandas_dtype(dtype))
-    return df
-
-
 def dns_queries(path: str | PathLike[str], *, filter: str | None = None) -> pd.DataFrame:
     """One row per DNS query of the capture at ``path`` (see the module docstring); standard
     input and a FIFO are read once (the filter needs a second pass over a copy)."""
+    from pcapkit.reports.typed_rows import to_frame
+
+    return to_frame(dns_queries_table(path, filter=filter))
+
+
+def dns_queries_table(path: str | PathLike[str], *, filter: str | None = None) -> ColumnTable:
+    """:func:`dns_queries` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what
+    the CLI writes, without pandas)."""
     from pcapkit.reports.app_labels import filtered_report
 
-    df: pd.DataFrame = filtered_report(_dns_queries, path, filter)
-    return df
+    table: ColumnTable = filtered_report(_dns_queries, path, filter)
+    return table
 
 
-def _dns_queries(path: str | PathLike[str], filter: str | None) -> pd.DataFrame:
+def _dns_queries(path: str | PathLike[str], filter: str | None) -> ColumnTable:
     from pcapkit.dissect.driver import dissect_file
+    from pcapkit.reports.typed_rows import typed_table
 
     keep = frames_passing(path, filter)
     warnings: list[str] = []
@@ -126,7 +119,4 @@ def _dns_queries(path: str | PathLike[str], filter: str | None) -> pd.DataFrame:
                           "dns.flags.rcode": f.get("dns.flags.rcode"),
                           "dns.count.answers": f.get("dns.count.answers"),
                           "answers": "; ".join(record_texts(f)[0])})
-    df = typed_frame(list(queries.values()), COLUMNS)
-    if warnings:
-        df.attrs["pcapkit.error"] = warnings[0]
-    return df
+    return typed_table(list(queries.values()), COLUMNS, {"pcapkit.error": warnings[0]} if warnings else None)

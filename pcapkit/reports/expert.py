@@ -36,6 +36,9 @@ from __future__ import annotations
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from pcapkit.columnar.column_table import Column, ColumnTable, as_table, factorize
 from pcapkit.reports.expert_findings import (
     FINDING_KINDS,
     PACKET_COLUMNS,
@@ -43,6 +46,11 @@ from pcapkit.reports.expert_findings import (
     TCP_OPTION_NAMES,
     TIME_INVALID,
     finding_items,
+    flag_values,
+    int_values,
+    matched_frames,
+    packet_tables,
+    table_items,
 )
 
 if TYPE_CHECKING:
@@ -52,8 +60,8 @@ if TYPE_CHECKING:
 
 # (the dissector items' tables, named here too: this module's doc describes them)
 __all__ = ["COLUMNS", "FINDING_KINDS", "ITEM_COLUMNS", "PACKET_COLUMNS", "PROTOCOL_NAMES", "SEVERITIES",
-           "TCP_ANALYSIS", "TCP_COLUMNS", "TCP_OPTION_NAMES", "TIME_INVALID", "expert", "expert_items",
-           "expert_text", "summarize"]
+           "TCP_ANALYSIS", "TCP_COLUMNS", "TCP_OPTION_NAMES", "TIME_INVALID", "expert", "expert_frame",
+           "expert_item_table", "expert_items", "expert_text", "summarize", "summary_table"]
 
 SEVERITIES = ("Error", "Warn", "Note", "Chat")
 ITEM_COLUMNS = ("frame.number", "severity", "group", "protocol", "summary")
@@ -79,15 +87,13 @@ TCP_ANALYSIS: dict[str, tuple[str, str]] = {
                                           "session in this trace"),
 }
 
-def _tcp_items(tcp: pd.DataFrame) -> pd.DataFrame:
-    """Items of the TCP analysis table (one row per TCP frame), as columns: one pass per
-    kind of item over whole columns, the texts shared (one object per distinct text), so a
-    million SYNs cost arrays, not a million tuples."""
-    import numpy as np
-    import pandas as pd
-
-    number = tcp["frame.number"].to_numpy()
-    flags = tcp["tcp.flags"].to_numpy(dtype=np.int64, na_value=0)
+def _tcp_items(tcp: ColumnTable) -> dict[str, np.ndarray]:
+    """Items of the TCP analysis table (one row per TCP frame), as columns (frame.number,
+    severity: an index into :data:`SEVERITIES`, group, summary): one pass per kind of item
+    over whole columns, the texts shared (one object per distinct text), so a million SYNs
+    cost arrays, not a million tuples."""
+    number = np.asarray(tcp["frame.number"].values, dtype=np.int64)
+    flags = int_values(tcp["tcp.flags"])
     rows: list[np.ndarray] = []
     texts: list[np.ndarray] = []
     kinds: list[tuple[str, str]] = []  # (severity, group) of each add, in the order Wireshark adds them
@@ -105,11 +111,11 @@ def _tcp_items(tcp: pd.DataFrame) -> pd.DataFrame:
         kinds.append((severity, group))
 
     syn, fin, rst, ack = (flags & 0x002) != 0, (flags & 0x001) != 0, (flags & 0x004) != 0, (flags & 0x010) != 0
-    ack_raw = tcp["tcp.ack_raw"].to_numpy(dtype=np.int64, na_value=0)
+    ack_raw = int_values(tcp["tcp.ack_raw"])
     add(~ack & (ack_raw != 0), "Note", "Protocol",
         "The acknowledgment number field is nonzero while the ACK flag is not set")
-    sport = tcp["tcp.srcport"].to_numpy(dtype=np.int64, na_value=0)
-    dport = tcp["tcp.dstport"].to_numpy(dtype=np.int64, na_value=0)
+    sport = int_values(tcp["tcp.srcport"])
+    dport = int_values(tcp["tcp.dstport"])
     add(syn & ~ack, "Chat", "Sequence", ("Connection establish request (SYN): server port {}", dport))
     add(syn & ack, "Chat", "Sequence", ("Connection establish acknowledge (SYN+ACK): server port {}", sport))
     add(fin, "Chat", "Sequence", "Connection finish (FIN)")
@@ -121,9 +127,9 @@ def _tcp_items(tcp: pd.DataFrame) -> pd.DataFrame:
     add(accepted, "Note", "Sequence", "TCP SYN-ACK accepting TFO data")
     add(ignored, "Note", "Sequence", "TCP SYN-ACK ignoring TFO data")
     for field, (severity, text) in TCP_ANALYSIS.items():
-        mask = tcp[field].to_numpy(dtype=bool, na_value=False)
+        mask = flag_values(tcp[field])
         if field == "tcp.analysis.duplicate_ack":
-            num = tcp["tcp.analysis.duplicate_ack_num"].to_numpy(dtype=np.int64, na_value=0)
+            num = int_values(tcp["tcp.analysis.duplicate_ack_num"])
             add(mask, severity, "Sequence", (f"{text} (#{{}})", num))
         else:
             add(mask, severity, "Sequence", text)
@@ -132,22 +138,19 @@ def _tcp_items(tcp: pd.DataFrame) -> pd.DataFrame:
     kind = np.concatenate([np.full(r.size, k, dtype=np.int64) for k, r in enumerate(rows)])
     order = np.lexsort((kind, row))
     kind = kind[order]
-    severities = np.array([s for s, _ in kinds], dtype=object)
+    severities = np.array([SEVERITIES.index(s) for s, _ in kinds], dtype=np.int8)
     groups = np.array([g for _, g in kinds], dtype=object)
-    return pd.DataFrame({"frame.number": number[row[order]].astype(np.int64), "severity": severities[kind],
-                         "group": groups[kind], "protocol": np.full(row.size, "TCP", dtype=object),
-                         "summary": np.concatenate(texts)[order]}, columns=list(ITEM_COLUMNS))
+    return {"frame.number": number[row[order]], "severity": severities[kind], "group": groups[kind],
+            "summary": np.concatenate(texts)[order]}
 
 
-def _tfo_answers(tcp: pd.DataFrame, syn: Any, synack: Any) -> tuple[Any, Any]:
+def _tfo_answers(tcp: ColumnTable, syn: Any, synack: Any) -> tuple[Any, Any]:
     """Per row: a SYN-ACK that acknowledges the data of its stream's SYN (accepting TFO
     data), or only the SYN itself while the SYN carried data (ignoring it)."""
-    import numpy as np
-
-    stream = tcp["tcp.stream"].to_numpy(dtype=np.int64, na_value=-1)
-    seq = tcp["tcp.seq_raw"].to_numpy(dtype=np.int64, na_value=0)
-    ack = tcp["tcp.ack_raw"].to_numpy(dtype=np.int64, na_value=0)
-    length = tcp["tcp.len"].to_numpy(dtype=np.int64, na_value=0)
+    stream = int_values(tcp["tcp.stream"], -1)
+    seq = int_values(tcp["tcp.seq_raw"])
+    ack = int_values(tcp["tcp.ack_raw"])
+    length = int_values(tcp["tcp.len"])
     data_syn: dict[int, tuple[int, int]] = {}
     accepted = np.zeros(len(tcp), dtype=bool)
     ignored = np.zeros(len(tcp), dtype=bool)
@@ -169,109 +172,23 @@ def _tfo_answers(tcp: pd.DataFrame, syn: Any, synack: Any) -> tuple[Any, Any]:
     return accepted, ignored
 
 
-def _fin_active(tcp: pd.DataFrame, fin: Any) -> Any:
+def _fin_active(tcp: ColumnTable, fin: Any) -> Any:
     """Per row: whether its sender is the side of its stream that sent the first FIN."""
-    import numpy as np
-
     active = np.zeros(len(tcp), dtype=bool)
     rows = np.flatnonzero(fin)
     if rows.size == 0:
         return active
-    fins = tcp.iloc[rows]  # (the sides of the FIN rows only: a text per row is ~100 B)
-    src = fins["ip.src"].astype(object).where(fins["ip.src"].notna(), fins["ipv6.src"].astype(object))
-    sides = (src.astype(str) + ":" + fins["tcp.srcport"].astype(str)).tolist()
-    stream = fins["tcp.stream"].to_numpy(dtype=np.int64, na_value=-1).tolist()
-    first: dict[int, str] = {}
+    fins = tcp.select(["ip.src", "ipv6.src", "tcp.srcport", "tcp.stream"]).take(rows)  # (the FIN rows only)
+    v4, v6 = fins["ip.src"].texts_at(), fins["ipv6.src"].texts_at()
+    src = np.where(fins["ip.src"].missing(), v6, v4).tolist()
+    port = int_values(fins["tcp.srcport"]).tolist()
+    stream = int_values(fins["tcp.stream"], -1).tolist()
+    first: dict[int, tuple[Any, int]] = {}
     for k, i in enumerate(rows.tolist()):
-        first.setdefault(stream[k], sides[k])
-        active[i] = first[stream[k]] == sides[k]
+        side = (src[k], port[k])
+        first.setdefault(stream[k], side)
+        active[i] = first[stream[k]] == side
     return active
-
-
-# Local Network Control Block (224.0.0.0/24) addresses whose TTL is not 1 (packet-ip.c)
-_LNCB_TTL = {0xE0000012: 255, 0xE0000066: 255}  # VRRP, GLBP
-_LNCB_ANY_TTL = 0xE00000FB  # mDNS: any TTL
-
-
-def _ipv4_items(packets: pd.DataFrame) -> list[tuple[int, str, str, str, str]]:
-    """IPv4 TTL checks of packet-ip.c: to the Local Network Control Block a TTL other
-    than the block's (1, or 255 for VRRP/GLBP, any for mDNS); elsewhere, below 5 to a
-    unicast address except PIM and OSPF."""
-    import numpy as np
-
-    present = packets["ip.ttl"].notna().to_numpy()
-    ttl = packets["ip.ttl"].to_numpy(dtype=np.int64, na_value=255)
-    proto = packets["ip.proto"].to_numpy(dtype=np.int64, na_value=0)
-    dst = _ipv4_ints(packets["ip.dst"])
-    numbers = packets["frame.number"].to_numpy()
-    # (whole columns at once: a million IPv4 rows cost arrays, not a Python loop)
-    lncb = present & (dst >> 8 == 0xE00000)
-    expected = np.ones(dst.size, dtype=np.int64)
-    for address, value in _LNCB_TTL.items():
-        expected[dst == address] = value
-    lncb_note = lncb & (dst != _LNCB_ANY_TTL) & (ttl != expected)
-    multicast = (dst >= 0xE0000000) & (dst <= 0xEFFFFFFF)
-    low = present & ~lncb & ~multicast & (ttl < 5) & ~np.isin(proto, (103, 89))
-    out: list[tuple[int, str, str, str, str]] = []
-    for i in np.flatnonzero(lncb_note | low).tolist():
-        if lncb_note[i]:
-            out.append((int(numbers[i]), "Note", "Sequence", "IPv4",
-                        f'"Time To Live" != {int(expected[i])} for a packet sent to the Local Network Control '
-                        "Block (see RFC 3171)"))
-        else:
-            out.append((int(numbers[i]), "Note", "Sequence", "IPv4", f'"Time To Live" only {int(ttl[i])}'))
-    return out
-
-
-def _ipv4_ints(column: pd.Series) -> Any:
-    """IPv4 addresses (text, categorical or not) as int64, 0 where missing: each distinct
-    text converted once."""
-    import numpy as np
-    import pandas as pd
-
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        ints = np.array([_ipv4_int(c) for c in column.cat.categories.tolist()] + [0], dtype=np.int64)
-        return ints[column.cat.codes.to_numpy()]  # (code -1, a missing value: the 0 at the end)
-    return np.array([_ipv4_int(d) for d in column.astype(object).tolist()], dtype=np.int64)
-
-
-def _ipv4_int(text: object) -> int:
-    if not isinstance(text, str):
-        return 0
-    a, b, c, d = (int(x) for x in text.split("."))
-    return (a << 24) | (b << 16) | (c << 8) | d
-
-
-def _dsack_items(packets: pd.DataFrame) -> list[tuple[int, str, str, str, str]]:
-    """D-SACK Sequence (RFC 2883): a first SACK block that starts below the ACK number
-    (sequence numbers compared modulo 2^32). The other D-SACK form, a first block inside
-    the second, is not detected (pcapkit's table keeps the first block only)."""
-    import numpy as np
-
-    count = packets["tcp.options.sack.count"].to_numpy(dtype=np.int64, na_value=0)
-    left = packets["tcp.options.sack_le"].to_numpy(dtype=np.int64, na_value=0)
-    ack = packets["tcp.ack_raw"].to_numpy(dtype=np.int64, na_value=0)
-    below = ((ack - left) % (1 << 32) > 0) & ((ack - left) % (1 << 32) < (1 << 31))
-    numbers = packets["frame.number"].to_numpy()
-    return [(int(numbers[i]), "Warn", "Sequence", "TCP", "D-SACK Sequence")
-            for i in np.nonzero((count > 0) & below)[0].tolist()]
-
-
-def _tcp_option_items(packets: pd.DataFrame) -> list[tuple[int, str, str, str, str]]:
-    """packet-tcp.c's option notes: a SYN with options but no MSS option, a window scale
-    shift above 14."""
-    import numpy as np
-
-    flags = packets["tcp.flags"].to_numpy(dtype=np.int64, na_value=0)
-    hdr_len = packets["tcp.hdr_len"].to_numpy(dtype=np.int64, na_value=0)
-    no_mss = packets["tcp.options.mss_val"].isna().to_numpy()
-    shift = packets["tcp.options.wscale.shift"].to_numpy(dtype=np.int64, na_value=0)
-    numbers = packets["frame.number"].to_numpy()
-    out = [(int(numbers[i]), "Note", "Protocol", "TCP", "The SYN packet does not contain a MSS option")
-           for i in np.nonzero(((flags & 0x002) != 0) & (hdr_len > 20) & no_mss)[0].tolist()]
-    out += [(int(numbers[i]), "Warn", "Protocol", "TCP", "Window scale shift exceeds 14")
-            for i in np.nonzero(shift > 14)[0].tolist()]
-    return out
 
 
 # the columns of the tcp table the expert items read (a caller holding the whole table can
@@ -280,22 +197,15 @@ TCP_COLUMNS = ("frame.number", "ip.src", "ipv6.src", "tcp.stream", "tcp.srcport"
                "tcp.seq_raw", "tcp.ack_raw", "tcp.len", "tcp.analysis.duplicate_ack_num", *TCP_ANALYSIS)
 
 
-def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    from pcapkit.columnar.api import concat_frames
-
-    return parts[0] if len(parts) == 1 else concat_frames(parts)
-
-
-def _syn_frames(tcp: pd.DataFrame) -> Any:
+def _syn_frames(tcp: ColumnTable) -> Any:
     """The frame numbers (sorted) of the SYNs without ACK of the TCP analysis table (an
     array: a million SYNs as a set of Python ints would be ~100 MB)."""
-    import numpy as np
-
-    flags = tcp["tcp.flags"].to_numpy(dtype=np.int64, na_value=0)
-    return np.sort(tcp["frame.number"].to_numpy(dtype=np.int64)[(flags & 0x012) == 0x002])
+    flags = int_values(tcp["tcp.flags"])
+    return np.sort(np.asarray(tcp["frame.number"].values, dtype=np.int64)[(flags & 0x012) == 0x002])
 
 
-def expert_items(path: str | PathLike[str], filter: str | None = None, *, tcp: pd.DataFrame | None = None,
+def expert_items(path: str | PathLike[str], filter: str | None = None, *,
+                 tcp: pd.DataFrame | ColumnTable | None = None,
                  protocols: list[tuple[str, int]] | StackCounts | None = None) -> pd.DataFrame:
     """One row per expert item of ``path``: frame.number, severity, group, protocol,
     summary (in frame order). ``filter`` (a tcpdump expression) keeps the items of the
@@ -304,67 +214,133 @@ def expert_items(path: str | PathLike[str], filter: str | None = None, *, tcp: p
     filter; :func:`pcapkit.reports.tcp.analysis_table`). ``protocols`` (a list, or a :class:`~pcapkit.dissect.hierarchy.StackCounts`) receives
     every frame's (frame.protocols, wire length) from the same dissection, for
     :func:`pcapkit.dissect.hierarchy.hierarchy_from_protocols`."""
-    import pandas as pd
+    return expert_frame(expert_item_table(path, filter, tcp=tcp, protocols=protocols))
 
-    from pcapkit.columnar.api import read_packets
+
+def expert_item_table(path: str | PathLike[str], filter: str | None = None, *,
+                      tcp: pd.DataFrame | ColumnTable | None = None,
+                      protocols: list[tuple[str, int]] | StackCounts | None = None) -> ColumnTable:
+    """:func:`expert_items` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what
+    the CLI formats, without pandas); ``severity`` holds codes into :data:`SEVERITIES`."""
     from pcapkit.reports.memory import release_memory
-    from pcapkit.reports.tcp import tcp_frames
+    from pcapkit.reports.tcp import tcp_table
 
-    frames: set[int] | None = None
     if tcp is None or filter:
-        whole = tcp_frames(path, bpf=filter or None)
-        tcp = whole[list(TCP_COLUMNS)]  # the columns the items read (a million SYNs: ~100 MB less)
-        tcp.attrs.update(whole.attrs)
-        del whole
+        tcp = tcp_table(path, bpf=filter or None).select(list(TCP_COLUMNS))  # (a million SYNs: ~100 MB less)
         release_memory()
+    elif not isinstance(tcp, ColumnTable):
+        attrs = {str(k): v for k, v in tcp.attrs.items()}
+        tcp = as_table(tcp[list(TCP_COLUMNS)])
+        tcp.attrs = attrs
     syns = _syn_frames(tcp)
     if filter:
-        packets = read_packets(str(path), columns=PACKET_COLUMNS, strict=False)
-        matched = read_packets(str(path), filter=filter, columns=["frame.number"], strict=False)
-        frames = set(matched["frame.number"].tolist())
-        packets = packets[packets["frame.number"].isin(frames)]
-        findings = finding_items(path, frames, syns, protocols)
+        matched = matched_frames(path, filter)
+        packets, packets_error = packet_tables(path, matched)
+        findings = finding_items(path, set(matched.tolist()), syns, protocols)
     else:
         # one pass gives the packets table and the findings (the frames it dissects fill
         # the table's marked rows, as read_packets does)
-        table: list[pd.DataFrame] = []
-        findings = finding_items(path, None, syns, protocols, table)
-        packets = _concat(table) if table else read_packets(str(path), columns=PACKET_COLUMNS, strict=False)
-    others = _dsack_items(packets) + _tcp_option_items(packets) + _ipv4_items(packets) + findings
-    packets_error = packets.attrs.get("pcapkit.error")
+        packets = []
+        findings = finding_items(path, None, syns, protocols, packets)
+        packets_error = None
+        if not packets:
+            packets, packets_error = packet_tables(path)
+    others = [item for batch in packets for item in table_items(batch)] + findings
     del packets, findings, syns  # (before the TCP items: on a million SYNs, hundreds of MB)
     release_memory()
-    df = _tcp_items(tcp)
+    items = _tcp_items(tcp)
+    # (pandas would give the texts its "str" dtype when the TCP analysis has items; object when only others)
+    text_dtype = "str" if items["frame.number"].size else "object"
     if others:
-        df = pd.concat([df, pd.DataFrame(others, columns=list(ITEM_COLUMNS))], ignore_index=True)
-    df["severity"] = pd.Categorical(df["severity"], categories=list(SEVERITIES), ordered=True)
-    if not df["frame.number"].is_monotonic_increasing:  # (in order already: no copy of a million rows)
-        df = df.sort_values("frame.number", kind="stable").reset_index(drop=True)
-    df["frame.number"] = df["frame.number"].astype("uint32")
+        rank = {s: i for i, s in enumerate(SEVERITIES)}
+        items = {"frame.number": np.concatenate([items["frame.number"],
+                                                 np.array([o[0] for o in others], dtype=np.int64)]),
+                 "severity": np.concatenate([items["severity"], np.array([rank[o[1]] for o in others], dtype=np.int8)]),
+                 "group": np.concatenate([items["group"], np.array([o[2] for o in others], dtype=object)]),
+                 "protocol": np.concatenate([np.full(items["frame.number"].size, "TCP", dtype=object),
+                                             np.array([o[3] for o in others], dtype=object)]),
+                 "summary": np.concatenate([items["summary"], np.array([o[4] for o in others], dtype=object)])}
+    else:
+        items["protocol"] = np.full(items["frame.number"].size, "TCP", dtype=object)
+    number = items["frame.number"]
+    if number.size > 1 and not bool((number[1:] >= number[:-1]).all()):  # (in order already: no copy)
+        order = np.argsort(number, kind="stable")
+        items = {name: values[order] for name, values in items.items()}
+    columns = {"frame.number": Column(items["frame.number"].astype(np.uint32), None, "uint32"),
+               "severity": Column(items["severity"].astype(np.int64), None, "category", texts=_SEVERITY_TEXTS),
+               **{name: Column(items[name], None, text_dtype) for name in ("group", "protocol", "summary")}}
     # a damaged file: the items of every frame before the damage, and the error
     error = tcp.attrs.get("pcapkit.error") or packets_error
-    if error:
-        df.attrs["pcapkit.error"] = error
-    return df
+    return ColumnTable(columns, {"pcapkit.error": error} if error else {}, number.size)
+
+
+_SEVERITY_TEXTS = np.array(SEVERITIES, dtype=object)
+
+
+def _severity_ranks(col: Column) -> np.ndarray:
+    """Each row's severity as its index in :data:`SEVERITIES` (the order of the categorical)."""
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    if col.texts is not None:
+        lut = np.array([rank[t] for t in col.texts.tolist()], dtype=np.int64)
+        return lut[np.asarray(col.values, dtype=np.int64)]
+    return np.array([rank[t] for t in col.texts_at().tolist()], dtype=np.int64)
 
 
 def summarize(items: pd.DataFrame) -> pd.DataFrame:
     """The ``-z expert`` table of :func:`expert_items`: one row per (severity, group,
     protocol, summary), most severe first and, within a severity, in order of first
     occurrence, with the count and the first frame."""
+    return expert_frame(summary_table(as_table(items)))
+
+
+def summary_table(items: ColumnTable) -> ColumnTable:
+    """:func:`summarize` of :func:`expert_item_table` (a
+    :class:`~pcapkit.columnar.column_table.ColumnTable`, without pandas)."""
+    if not len(items):
+        return ColumnTable({c: Column(np.zeros(0, dtype=np.int64 if c in ("count", "first_frame") else object), None,
+                                      "int64" if c in ("count", "first_frame") else "object") for c in COLUMNS})
+    severity = _severity_ranks(items["severity"])
+    texts = {name: items[name].texts_at() for name in ("group", "protocol", "summary")}
+    # one key per (severity, group, protocol, summary): the codes of each, combined
+    key = severity
+    for name in ("group", "protocol", "summary"):
+        codes, uniques = factorize(texts[name])
+        key = key * max(len(uniques), 1) + codes
+    group, keys = factorize(key)  # (groups in order of first occurrence, as groupby(sort=False))
+    k = len(keys)
+    n = len(items)
+    first_row = np.full(k, n, dtype=np.int64)
+    np.minimum.at(first_row, group, np.arange(n, dtype=np.int64))
+    first_frame = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_frame, group, np.asarray(items["frame.number"].values, dtype=np.int64))
+    count = np.bincount(group, minlength=k).astype(np.int64)
+    # most severe first, then by first frame (stable: ties keep the order of first occurrence)
+    order = np.argsort(first_frame, kind="stable")
+    order = order[np.argsort(severity[first_row][order], kind="stable")]
+    rows = first_row[order]
+    columns = {"severity": Column(severity[rows], None, "category", texts=_SEVERITY_TEXTS),
+               **{name: Column(texts[name][rows], None, "str") for name in ("group", "protocol", "summary")},
+               "count": Column(count[order], None, "int64"), "first_frame": Column(first_frame[order], None, "int64")}
+    return ColumnTable(columns, items.attrs, k)
+
+
+def expert_frame(table: ColumnTable) -> pd.DataFrame:
+    """The DataFrame of an items or summary table (:func:`expert_item_table`,
+    :func:`summary_table`): ``severity`` an ordered categorical of :data:`SEVERITIES`."""
     import pandas as pd
 
-    keys = ["severity", "group", "protocol", "summary"]
-    if items.empty:
-        return pd.DataFrame({c: pd.Series([], dtype="int64" if c in ("count", "first_frame") else object)
-                             for c in COLUMNS})
-    grouped = (items.groupby(keys, observed=True, sort=False)["frame.number"]
-               .agg(count="size", first_frame="min").reset_index())
-    grouped = grouped.sort_values(["severity", "first_frame"], kind="stable").reset_index(drop=True)
-    grouped["count"] = grouped["count"].astype("int64")
-    grouped["first_frame"] = grouped["first_frame"].astype("int64")
-    grouped.attrs.update(items.attrs)
-    return grouped[list(COLUMNS)]
+    data: dict[str, Any] = {}
+    for name, col in table.items():
+        if name == "severity" and col.kind == "category":
+            data[name] = pd.Categorical.from_codes(np.asarray(col.values, dtype=np.int64),
+                                                   categories=pd.Index(list(SEVERITIES)), ordered=True)
+        elif col.dtype == "object":
+            data[name] = pd.Series(col.texts_at(), dtype=object)
+        else:
+            data[name] = col.to_pandas()
+    df = pd.DataFrame(data)
+    df.attrs.update(table.attrs)
+    return df
 
 
 def expert(path: str | PathLike[str], filter: str | None = None) -> pd.DataFrame:
@@ -373,18 +349,23 @@ def expert(path: str | PathLike[str], filter: str | None = None) -> pd.DataFrame
     return summarize(expert_items(path, filter))
 
 
-def expert_text(table: pd.DataFrame) -> str:
+def expert_text(table: ColumnTable | pd.DataFrame) -> str:
     """The table as ``tshark -q -z expert`` prints it (a section per severity, plural
     names, the count of items in the heading), with each row's first frame after the
     frequency."""
+    table = as_table(table)
     plural = {"Error": "Errors", "Warn": "Warns", "Note": "Notes", "Chat": "Chats"}
     lines: list[str] = []
-    for severity in SEVERITIES:
-        rows = table[table["severity"] == severity]
-        if rows.empty:
+    severity = table["severity"].texts_at()
+    count = table["count"].values.tolist()
+    first = table["first_frame"].values.tolist()
+    group, protocol, summary = (table[c].texts_at().tolist() for c in ("group", "protocol", "summary"))
+    for name in SEVERITIES:
+        rows = np.flatnonzero(severity == name).tolist()
+        if not rows:
             continue
-        lines += ["", f"{plural[severity]} ({int(rows['count'].sum())})", "=============",
+        lines += ["", f"{plural[name]} ({sum(count[i] for i in rows)})", "=============",
                   "   Frequency  First frame      Group           Protocol  Summary"]
-        for r in rows.itertuples(index=False):
-            lines.append(f"{r.count:>12} {r.first_frame:>12} {r.group:>10} {r.protocol:>18}  {r.summary}")
+        for i in rows:
+            lines.append(f"{count[i]:>12} {first[i]:>12} {group[i]:>10} {protocol[i]:>18}  {summary[i]}")
     return "\n".join(lines) + "\n"

@@ -8,18 +8,30 @@ that pandas / pyarrow / DuckDB read as one dataset. Categorical columns are writ
 
 The tcp, flows and rtt tables come from :mod:`pcapkit.reports`; several inputs are
 analysed as one capture (see :mod:`pcapkit.reports.conversations`).
+
+The packets table is written without pandas (importing it takes longer than exporting a
+small capture): its batches come as :class:`~pcapkit.columnar.column_table.ColumnTable`
+and become Arrow arrays directly, with the schema metadata ``pandas.read_parquet`` reads
+the dtypes back from (what ``pyarrow.Table.from_pandas`` writes for the same DataFrame).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from pcapkit.columnar.column_table import Column, ColumnTable, arrow_without_pandas
+
 if TYPE_CHECKING:
     import pandas as pd
+
+Table = ColumnTable | Any  # (a ColumnTable, or a pandas DataFrame)
 
 TABLES = ("packets", "tcp", "flows", "rtt")
 FILE_COLUMN = "pcapkit.file"
@@ -34,8 +46,11 @@ class ExportResult:
     errors: list[str] = field(default_factory=list)  # one line per input that failed
 
 
-def arrow_table(df: pd.DataFrame) -> Any:
-    """``df`` as a pyarrow Table with a stable schema (categoricals as dictionary<int32,string>)."""
+def arrow_table(df: Table) -> Any:
+    """``df`` (a DataFrame or a :class:`~pcapkit.columnar.column_table.ColumnTable`) as a
+    pyarrow Table with a stable schema (categoricals as dictionary<int32,string>)."""
+    if isinstance(df, ColumnTable):
+        return _columns_arrow_table(df)
     import pandas as pd
     import pyarrow as pa
 
@@ -51,9 +66,93 @@ def arrow_table(df: pd.DataFrame) -> Any:
     return table
 
 
-def _with_file(df: pd.DataFrame, name: str | None) -> pd.DataFrame:
+# a ColumnTable's dtype -> (pandas_type, numpy_type) of pyarrow's pandas metadata (the
+# dictionary columns: "categorical" and the codes' dtype, see _categorical_metadata)
+_PANDAS_TYPES = {
+    **{name: (name, name) for name in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+                                       "float32", "float64", "bool")},
+    **{name: (name.lower(), name) for name in ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32",
+                                               "UInt64", "Float32", "Float64")},
+    "boolean": ("bool", "boolean"),
+    "datetime64[ns]": ("datetime", "datetime64[ns]"),
+}
+
+
+def _columns_arrow_table(table: ColumnTable) -> Any:
+    """:func:`arrow_table` of a :class:`~pcapkit.columnar.column_table.ColumnTable` of
+    integers, booleans, times and dictionary columns (the packets table), without pandas:
+    the Arrow arrays and the ``pandas`` schema metadata ``Table.from_pandas`` gives the
+    DataFrame of the same columns (so ``pandas.read_parquet`` gives that DataFrame back)."""
+    import json
+
+    import pyarrow as pa
+
+    arrays: list[Any] = []
+    described: list[dict[str, Any]] = []
+    version = _pandas_version()  # (before the block: it fails a search for pandas)
+    with arrow_without_pandas():
+        for name, col in table.items():
+            array, (pandas_type, numpy_type), extra = _arrow_column(col)
+            arrays.append(array)
+            described.append({"name": name, "field_name": name, "pandas_type": pandas_type,
+                              "numpy_type": numpy_type, "metadata": extra})
+        metadata = {"index_columns": [], "column_indexes": [], "columns": described, "attributes": table.attrs,
+                    "creator": {"library": "pyarrow", "version": pa.__version__}, "pandas_version": version}
+        schema = pa.schema([pa.field(name, a.type) for name, a in zip(table.columns, arrays, strict=True)],
+                           metadata={b"pandas": json.dumps(metadata).encode("utf8")})
+        return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _arrow_column(col: Column) -> tuple[Any, tuple[str, str], dict[str, Any] | None]:
+    """One column's Arrow array, its (pandas_type, numpy_type) and its extra metadata."""
+    import pyarrow as pa
+
+    if col.kind == "category":
+        assert col.texts is not None
+        codes = np.asarray(col.values, dtype=np.int32)
+        missing = col.missing()
+        indices = pa.array(np.where(missing, 0, codes), type=pa.int32(), mask=missing if missing.any() else None)
+        dictionary = pa.array([str(t) for t in col.texts.tolist()], type=pa.string())
+        n = len(col.texts)
+        # (pandas keeps a categorical's codes in the narrowest integer that holds them)
+        width = "int8" if n < 127 else "int16" if n < 32767 else "int32" if n < 2**31 - 1 else "int64"
+        return (pa.DictionaryArray.from_arrays(indices, dictionary), ("categorical", width),
+                {"num_categories": n, "ordered": False})
+    if col.dtype not in _PANDAS_TYPES:
+        raise TypeError(f"no Arrow conversion for a {col.dtype} column without pandas")
+    values = np.asarray(col.values)
+    if col.kind == "ns":
+        values = values.astype(np.int64, copy=False).view("datetime64[ns]")
+    mask = col.mask if col.mask is not None and col.mask.any() else None
+    return pa.array(values, mask=mask), _PANDAS_TYPES[col.dtype], None
+
+
+@functools.cache
+def _pandas_version() -> str:
+    """The installed pandas' version (for the metadata), without importing pandas."""
+    import importlib.util
+    import re
+
+    spec = importlib.util.find_spec("pandas")
+    if spec is not None and spec.origin:
+        try:
+            with open(os.path.join(os.path.dirname(spec.origin), "_version_meson.py"), encoding="utf-8") as f:
+                m = re.search(r'__version__\s*=\s*"([^"]+)"', f.read())
+            if m:
+                return m.group(1)
+        except OSError:
+            pass
+    from importlib.metadata import version
+
+    return version("pandas")
+
+
+def _with_file(df: Table, name: str | None) -> Table:
     if name is None:
         return df
+    if isinstance(df, ColumnTable):
+        label = Column(np.zeros(len(df), dtype=np.int64), None, "category", texts=np.array([name], dtype=object))
+        return df.with_column(FILE_COLUMN, label, before=df.columns[0] if df.columns else None)
     import pandas as pd
 
     df = df.copy(deep=False)
@@ -65,7 +164,7 @@ def part_name(file_index: int, part: int) -> str:
     return f"part-{file_index:05d}-{part:05d}.parquet"
 
 
-def write_parts(frames: Iterable[pd.DataFrame], out_dir: str, file_index: int,
+def write_parts(frames: Iterable[Table], out_dir: str, file_index: int,
                 partition_rows: int | None, file_label: str | None,
                 single_path: str | None = None) -> ExportResult:
     """Write ``frames`` as part files of at most ``partition_rows`` rows (None: one part,
@@ -84,14 +183,14 @@ def write_parts(frames: Iterable[pd.DataFrame], out_dir: str, file_index: int,
             while start < len(df) or (writer is None and len(df) == 0):
                 if writer is None:
                     path = single_path or os.path.join(out_dir, part_name(file_index, part))
-                    table0 = arrow_table(df.iloc[0:0])
+                    table0 = arrow_table(_rows(df, 0, 0))
                     writer = pq.ParquetWriter(path, table0.schema)
                     res.files.append(path)
                     in_part = 0
                 room = len(df) - start if partition_rows is None else partition_rows - in_part
                 # a slice at a time: its Arrow copy, not the whole table's (1M rows of the tcp
                 # table: ~0.2 GB more at the peak in one piece)
-                chunk = df.iloc[start:start + min(room, WRITE_ROWS)]
+                chunk = _rows(df, start, start + min(room, WRITE_ROWS))
                 if len(chunk):
                     writer.write_table(arrow_table(chunk))
                 start += len(chunk)
@@ -109,11 +208,18 @@ def write_parts(frames: Iterable[pd.DataFrame], out_dir: str, file_index: int,
     return res
 
 
-def packets_frames(path: str, chunk_packets: int, progress: Progress | None = None) -> Iterator[pd.DataFrame]:
-    from pcapkit.columnar.api import iter_batches
+def _rows(df: Table, start: int, stop: int) -> Table:
+    """The rows ``start:stop`` of a DataFrame or a ColumnTable."""
+    return df.take(slice(start, stop)) if isinstance(df, ColumnTable) else df.iloc[start:stop]
+
+
+def packets_frames(path: str, chunk_packets: int, progress: Progress | None = None) -> Iterator[ColumnTable]:
+    """The packets table's batches (the values of :func:`pcapkit.columnar.api.iter_batches`'
+    DataFrames, as ColumnTables: no pandas)."""
+    from pcapkit.columnar.api import iter_batch_tables
 
     # strict: the damage is raised after the last batch, for export_one to report it
-    yield from iter_batches(path, chunk_packets, progress=progress, strict=True)
+    yield from iter_batch_tables(path, chunk_packets, progress=progress, strict=True)
 
 
 def export_one(path: str, out_dir: str, file_index: int, table: str, partition_rows: int | None,
@@ -125,7 +231,7 @@ def export_one(path: str, out_dir: str, file_index: int, table: str, partition_r
     name = Path(path).name if label else None
     errors: list[str] = []
 
-    def until_damage(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    def until_damage(batches: Iterator[Table]) -> Iterator[Table]:
         """The batches read before a file error (kept, as open_capture keeps the frames), which goes to ``errors``."""
         try:
             yield from batches
@@ -134,7 +240,7 @@ def export_one(path: str, out_dir: str, file_index: int, table: str, partition_r
 
     try:
         if table == "packets":
-            frames: Iterable[pd.DataFrame] = until_damage(packets_frames(path, chunk_packets, progress))
+            frames: Iterable[Table] = until_damage(packets_frames(path, chunk_packets, progress))
         else:
             from pcapkit.reports.conversations import report_frame
 

@@ -19,10 +19,12 @@ from __future__ import annotations
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
-from pcapkit.reports.dns_report import addressing, frames_passing, typed_frame
+from pcapkit.reports.dns_report import addressing, frames_passing
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from pcapkit.columnar.column_table import ColumnTable
 
 COLUMNS: dict[str, str] = {
     "frame.number": "uint32",
@@ -52,14 +54,23 @@ def _reversed(ends: tuple[Any, ...]) -> tuple[Any, ...]:
 def http_requests(path: str | PathLike[str], *, filter: str | None = None) -> pd.DataFrame:
     """One row per HTTP request of the capture at ``path`` (see the module docstring); standard
     input and a FIFO are read once (the filter needs a second pass over a copy)."""
+    from pcapkit.reports.typed_rows import to_frame
+
+    return to_frame(http_requests_table(path, filter=filter))
+
+
+def http_requests_table(path: str | PathLike[str], *, filter: str | None = None) -> ColumnTable:
+    """:func:`http_requests` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what
+    the CLI writes, without pandas)."""
     from pcapkit.reports.app_labels import filtered_report
 
-    df: pd.DataFrame = filtered_report(_http_requests, path, filter)
-    return df
+    table: ColumnTable = filtered_report(_http_requests, path, filter)
+    return table
 
 
-def _http_requests(path: str | PathLike[str], filter: str | None) -> pd.DataFrame:
+def _http_requests(path: str | PathLike[str], filter: str | None) -> ColumnTable:
     from pcapkit.dissect.driver import dissect_file
+    from pcapkit.reports.typed_rows import typed_table
 
     keep = frames_passing(path, filter)
     warnings: list[str] = []
@@ -86,7 +97,4 @@ def _http_requests(path: str | PathLike[str], filter: str | None) -> pd.DataFram
                     request.update({"http.response_in": number, "http.response.code": f.get("http.response.code"),
                                     "http.content_length": f.get("http.content_length"),
                                     "http.time": f.get("http.time")})
-    df = typed_frame(rows, COLUMNS)
-    if warnings:
-        df.attrs["pcapkit.error"] = warnings[0]
-    return df
+    return typed_table(rows, COLUMNS, {"pcapkit.error": warnings[0]} if warnings else None)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pcapkit.columnar.column_table import ColumnTable
 from pcapkit.errors import FilterError, LimitExceeded, PcapkitError
 
 if TYPE_CHECKING:
@@ -102,8 +103,13 @@ def iostat(path: str, interval: float | str = 0, filters: Sequence[str] = (), *,
     columns per tcpdump ``filters`` entry (see the module doc): ``start_s``/``end_s``
     (seconds from frame 1), then ``frames``/``bytes`` or ``frames[FILTER]``/``bytes[FILTER]``.
     Raises :class:`LimitExceeded` when the table would have more than ``max_rows`` rows."""
-    import pandas as pd
+    return iostat_table(path, interval, filters, max_rows=max_rows).to_pandas()
 
+
+def iostat_table(path: str, interval: float | str = 0, filters: Sequence[str] = (), *,
+                 max_rows: int = MAX_ROWS) -> ColumnTable:
+    """:func:`iostat` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what the
+    CLI formats, without pandas)."""
     filters = list(filters) or [""]
     step = interval_us(interval)
     ts, wirelen, accepted, error = _read(path, filters)
@@ -124,7 +130,7 @@ def iostat(path: str, interval: float | str = 0, filters: Sequence[str] = (), *,
     known = np.where(counted & (rel_us >= 0), np.arange(rel_us.shape[0]), -1)
     np.maximum.accumulate(known, out=known)
     effective = np.where(rel_us >= 0, rel_us, np.where(known >= 0, rel_us[np.maximum(known, 0)], 0))
-    data: dict[str, object] = {
+    data: dict[str, np.ndarray] = {
         "start_s": np.arange(rows, dtype=np.int64) * step / 1e6,
         "end_s": np.minimum((np.arange(rows, dtype=np.int64) + 1) * step, duration) / 1e6,
     }
@@ -134,10 +140,7 @@ def iostat(path: str, interval: float | str = 0, filters: Sequence[str] = (), *,
         shown = index < rows
         data[frames_name] = np.bincount(index[shown], minlength=rows).astype(np.int64)
         data[bytes_name] = np.bincount(index[shown], weights=wirelen[keep][shown], minlength=rows).astype(np.int64)
-    df = pd.DataFrame(data)
-    df.attrs["interval_us"] = step
-    df.attrs["duration_us"] = duration
-    df.attrs["filters"] = filters
+    attrs: dict[str, object] = {"interval_us": step, "duration_us": duration, "filters": filters}
     if error is not None:
-        df.attrs["pcapkit.error"] = error
-    return df
+        attrs["pcapkit.error"] = error
+    return ColumnTable.from_arrays(data, attrs)

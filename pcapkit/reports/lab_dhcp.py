@@ -16,13 +16,24 @@ from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 from pcapkit.reports.lab_common import Answers, LabError, Trace, get, layer, read_trace
+from pcapkit.reports.typed_rows import INFERRED, typed_table
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from pcapkit.columnar.column_table import ColumnTable
+
 DHCP_TYPES = {1: "Discover", 2: "Offer", 3: "Request", 4: "Decline", 5: "ACK", 6: "NAK",
               7: "Release", 8: "Inform"}
 _PAD_END = (0, 255)
+_TEXT = "string"
+# the columns of :func:`lab_dhcp` and their dtypes (``time``: since the first frame)
+MESSAGE_COLUMNS: dict[str, str] = {
+    "frame": "int64", "time": "timedelta64[ns]", "message": _TEXT, "transaction_id": _TEXT, "src": _TEXT,
+    "sport": INFERRED, "dst": _TEXT, "dport": INFERRED, "eth_src": _TEXT, "client_mac": _TEXT, "ciaddr": _TEXT,
+    "yiaddr": _TEXT, "relay_giaddr": _TEXT, "requested_ip": _TEXT, "server_id": _TEXT, "lease_time_s": "Int64",
+    "router": _TEXT, "subnet_mask": _TEXT, "dns_servers": _TEXT, "param_request_list": _TEXT, "options": _TEXT,
+}
 
 
 def _first(value: Any) -> Any:
@@ -47,9 +58,20 @@ def option_name(code: int) -> str:
 
 def lab_dhcp(path: str | PathLike[str], trace: Trace | None = None) -> pd.DataFrame:
     """One row per DHCP message of the capture at ``path`` (see the module docstring)."""
-    import pandas as pd
+    return lab_dhcp_table(path, trace).to_pandas()
 
+
+def lab_dhcp_table(path: str | PathLike[str], trace: Trace | None = None) -> ColumnTable:
+    """:func:`lab_dhcp` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what the CLI
+    writes, without pandas)."""
     trace = read_trace(path) if trace is None else trace
+    return typed_table(_messages(path, trace), MESSAGE_COLUMNS,
+                       {"pcapkit.error": trace.error} if trace.error else None)
+
+
+def _messages(path: str | PathLike[str], trace: Trace) -> list[dict[str, Any]]:
+    """The rows of :func:`lab_dhcp` as dicts: text columns as text (None: missing), ``time``
+    in nanoseconds."""
     rows: list[dict[str, Any]] = []
     for packet in trace:
         fr = packet.frame
@@ -82,16 +104,12 @@ def lab_dhcp(path: str | PathLike[str], trace: Trace | None = None) -> pd.DataFr
         })
     if not rows:
         raise LabError(trace.error or f"{path}: no DHCP messages")
-    df = pd.DataFrame(rows)
-    if trace.error:
-        df.attrs["pcapkit.error"] = trace.error
-    df["time"] = pd.to_timedelta(df["time"], unit="ns")
-    df["lease_time_s"] = df["lease_time_s"].astype("Int64")
-    for col in ("message", "transaction_id", "src", "dst", "eth_src", "client_mac", "ciaddr", "yiaddr",
-                "relay_giaddr", "requested_ip", "server_id", "router", "subnet_mask", "dns_servers",
-                "param_request_list", "options"):
-        df[col] = df[col].astype("string")
-    return df
+    texts = [name for name, dtype in MESSAGE_COLUMNS.items() if dtype == _TEXT]
+    for row in rows:
+        for name in texts:
+            if row[name] is not None:
+                row[name] = str(row[name])
+    return rows
 
 
 def _names(codes: str | None) -> str:
@@ -105,18 +123,20 @@ def _after(rows: list[dict[str, Any]], message: str, xid: str, frame: int) -> di
 
 def lab_dhcp_answers(path: str | PathLike[str]) -> pd.DataFrame:
     """The DHCP lab's questions and answers (question / answer / frames rows)."""
-    import pandas as pd
+    return lab_dhcp_answers_table(path).to_pandas()
 
+
+def lab_dhcp_answers_table(path: str | PathLike[str]) -> ColumnTable:
+    """:func:`lab_dhcp_answers` as a :class:`~pcapkit.columnar.column_table.ColumnTable`
+    (what the CLI writes, without pandas)."""
     trace = read_trace(path)
-    df = lab_dhcp(path, trace)
-    rows: list[dict[str, Any]] = [{str(k): (None if v is pd.NA or v is pd.NaT else v) for k, v in r.items()}
-            for r in df.to_dict("records")]
+    rows = _messages(path, trace)
     out = Answers()
     out.add("are DHCP messages sent over UDP or TCP", "UDP", ", ".join(str(r["frame"]) for r in rows))
     discover = next((r for r in rows if r["message"] == "Discover"), None)
     if discover is None:
         out.missing("the Discover / Offer / Request / ACK exchange", "the trace holds no DHCP Discover")
-        return out.frame(trace.error, trace.warnings)
+        return out.table(trace.error, trace.warnings)
     xid = discover["transaction_id"]
     offer = _after(rows, "Offer", xid, discover["frame"])
     request = _after(rows, "Request", xid, offer["frame"] if offer else discover["frame"])
@@ -196,17 +216,17 @@ def lab_dhcp_answers(path: str | PathLike[str]) -> pd.DataFrame:
     else:
         out.missing("Release: sent to, and does the server acknowledge it", "the trace holds no DHCP Release")
     _arp_rows(out, trace, discover, ack, offer)
-    return out.frame(trace.error, trace.warnings)
+    return out.table(trace.error, trace.warnings)
 
 
 def _arp_rows(out: Answers, trace: Trace, discover: dict[str, Any], ack: dict[str, Any] | None,
               offer: dict[str, Any] | None) -> None:
     """ARP frames from the Discover until one second after the ACK: who asks for what."""
-    end = (ack["time"].value if ack is not None else discover["time"].value) + 1_000_000_000
+    end = (ack["time"] if ack is not None else discover["time"]) + 1_000_000_000
     found = []
     for p in trace:
         arp = layer(p, "arp")
-        if arp is None or not discover["time"].value <= trace.rel(p) <= end:
+        if arp is None or not discover["time"] <= trace.rel(p) <= end:
             continue
         f = arp.fields
         sender, target = f.get("arp.src.proto_ipv4"), f.get("arp.dst.proto_ipv4")

@@ -26,17 +26,28 @@ from typing import TYPE_CHECKING, Any
 from pcapkit.reports.dns_records import record_texts, type_name
 from pcapkit.reports.lab_common import LabError
 from pcapkit.reports.lab_read import column, has, port_in, read_selected
+from pcapkit.reports.typed_rows import records as rows_of
+from pcapkit.reports.typed_rows import typed_table
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from pcapkit.columnar.column_table import ColumnTable
     from pcapkit.columnar.columns import Columns
 
 _PROTOCOLS = ("dns", "mdns", "llmnr")
 _UDP_PORTS = (53, 5353, 5355)   # the registry's DNS, mDNS and LLMNR ports
 _TCP_PORTS = (53,)
 _SYN, _ACK = 0x002, 0x010
+_TEXT, _INT = "string", "Int64"
+# the columns of :func:`lab_dns_messages` and their dtypes (``time``: since the first frame)
+MESSAGE_COLUMNS: dict[str, str] = {
+    "frame": "int64", "time": "timedelta64[ns]", "protocol": _TEXT, "transport": _TEXT, "src": _TEXT,
+    "sport": _INT, "dst": _TEXT, "dport": _INT, "id": _TEXT, "kind": _TEXT, "name": _TEXT, "type": _TEXT,
+    "answers": _INT, "authority": _INT, "additional": _INT, "answer_records": _TEXT, "authority_records": _TEXT,
+    "additional_records": _TEXT, "response_to": _INT, "response_time": "timedelta64[ns]",
+}
 
 
 def _wanted(cols: Columns) -> np.ndarray:
@@ -52,8 +63,13 @@ def _list(value: Any) -> list[Any]:
 
 def lab_dns_messages(path: str | PathLike[str]) -> pd.DataFrame:
     """One row per DNS message of the capture at ``path`` (see the module docstring)."""
-    import pandas as pd
+    return lab_dns_messages_table(path).to_pandas()
 
+
+def lab_dns_messages_table(path: str | PathLike[str]) -> ColumnTable:
+    """:func:`lab_dns_messages` as a :class:`~pcapkit.columnar.column_table.ColumnTable`
+    (what the CLI writes, without pandas); ``attrs["pcapkit.syns"]``: (frame, time,
+    destination) of each TCP SYN, for :func:`lab_dns_table`."""
     trace = read_selected(path, _wanted)
     t0 = trace.t0
     rows: list[dict[str, Any]] = []
@@ -90,27 +106,35 @@ def lab_dns_messages(path: str | PathLike[str]) -> pd.DataFrame:
             })
     if not rows:
         raise LabError(trace.error or f"{path}: no DNS messages")
-    df = pd.DataFrame(rows)
-    df.attrs["pcapkit.syns"] = syns  # (frame, time, destination) of each TCP SYN
+    attrs: dict[str, Any] = {"pcapkit.syns": syns}
     if trace.error:
-        df.attrs["pcapkit.error"] = trace.error
-    df["time"] = pd.to_timedelta(df["time"], unit="ns")
-    df["response_time"] = pd.to_timedelta(df["response_time"].astype("Int64"), unit="ns")
-    for col in ("sport", "dport", "answers", "authority", "additional", "response_to"):
-        df[col] = df[col].astype("Int64")
-    for col in ("protocol", "transport", "src", "dst", "id", "kind", "name", "type", "answer_records",
-                "authority_records", "additional_records"):
-        df[col] = df[col].astype("string")
-    return df
+        attrs["pcapkit.error"] = trace.error
+    return typed_table(rows, MESSAGE_COLUMNS, attrs)
 
 
 def lab_dns(path: str | PathLike[str], messages: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The DNS lab's questions and their answers (question / answer / frames rows)."""
+    """The DNS lab's questions and their answers (question / answer / frames rows), from
+    ``messages`` (:func:`lab_dns_messages`; default: those of ``path``)."""
+    if messages is None:
+        return lab_dns_table(path).to_pandas()
     import pandas as pd
 
-    df = lab_dns_messages(path) if messages is None else messages
-    records: list[dict[str, Any]] = [{str(k): (None if v is pd.NA or v is pd.NaT else v) for k, v in r.items()}
-                                     for r in df.to_dict("records")]
+    found = [{str(k): (None if v is pd.NA or v is pd.NaT else v) for k, v in r.items()}
+             for r in messages.to_dict("records")]
+    return _answers(found, messages.attrs.get("pcapkit.syns", [])).to_pandas()
+
+
+def lab_dns_table(path: str | PathLike[str], messages: ColumnTable | None = None) -> ColumnTable:
+    """:func:`lab_dns` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what the
+    CLI writes, without pandas), from ``messages`` (:func:`lab_dns_messages_table`)."""
+    table = lab_dns_messages_table(path) if messages is None else messages
+    return _answers(rows_of(table), table.attrs.get("pcapkit.syns", []))
+
+
+def _answers(records: list[dict[str, Any]], syns: list[tuple[int, int, str]]) -> ColumnTable:
+    """The lab's rows from the messages' rows (missing values None) and the TCP SYNs."""
+    from pcapkit.reports.lab_common import answer_table
+
     rows: list[tuple[str, str, str]] = []
     transports = sorted({str(r["transport"]) for r in records if r["transport"]})
     rows.append(("are the DNS messages sent over UDP or TCP", " and ".join(transports) or "no answer: no transport",
@@ -140,12 +164,12 @@ def lab_dns(path: str | PathLike[str], messages: pd.DataFrame | None = None) -> 
             rows.append((f"{label}: additional records (the name servers' addresses)",
                          str(resp["additional_records"]), rat))
         rows.append((f"{label}: response time (s)", _secs(resp["response_time"]), f"{at}, {rat}"))
-    rows += _syn_rows(records, df.attrs.get("pcapkit.syns", []))
+    rows += _syn_rows(records, syns)
     repeated = {n: c for n, c in Counter(str(q["name"]) for q in queries if q["name"]).items() if c > 1}
     rows.append(("names queried more than once (new queries before each object?)",
                  ", ".join(f"{n} ({c} times)" for n, c in repeated.items()) or "none: each name is queried once",
                  ""))
-    return pd.DataFrame(rows, columns=["question", "answer", "frames"]).astype("string")
+    return answer_table(rows)
 
 
 def _syn_rows(records: list[dict[str, Any]], syns: list[tuple[int, int, str]]) -> list[tuple[str, str, str]]:
@@ -164,8 +188,9 @@ def _syn_rows(records: list[dict[str, Any]], syns: list[tuple[int, int, str]]) -
 
 
 def _secs(value: Any) -> str:
+    """A time in nanoseconds (an int, or a pandas Timedelta) as exact seconds text."""
     if value is None:
         return ""
-    ns = int(value.value)
+    ns = int(getattr(value, "value", value))
     s, r = divmod(ns, 1_000_000_000)
     return f"{s}.{r:09d}"

@@ -29,6 +29,7 @@ from pcapkit.reports.lab_common import (
 if TYPE_CHECKING:
     import pandas as pd
 
+    from pcapkit.columnar.column_table import ColumnTable
     from pcapkit.dissect.driver import Packet
 
 ETHERTYPES = {0x0800: "IPv4", 0x0806: "ARP", 0x86DD: "IPv6", 0x8100: "802.1Q VLAN"}
@@ -48,6 +49,12 @@ def _payload_offset(p: Packet) -> int:
 
 def lab_ethernet_arp(path: str | PathLike[str]) -> pd.DataFrame:
     """The Ethernet and ARP lab's questions and answers (question / answer / frames rows)."""
+    return lab_ethernet_arp_table(path).to_pandas()
+
+
+def lab_ethernet_arp_table(path: str | PathLike[str]) -> ColumnTable:
+    """:func:`lab_ethernet_arp` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what the CLI writes,
+    without pandas)."""
     trace = read_trace(path)
     if not any(layer(p, "eth") is not None for p in trace):
         raise LabError(trace.error or f"{path}: no Ethernet frames")
@@ -94,7 +101,7 @@ def lab_ethernet_arp(path: str | PathLike[str]) -> pd.DataFrame:
                 f"{offset}: it is byte {offset + 1}" if phrase.startswith("OK")
                 else f"no answer: the status line is {f'{version} {code} {phrase}'!r}", [response])
     _arp(out, trace, None if request is None else get(request, "eth", "eth.src"))
-    return out.frame(trace.error, trace.warnings)
+    return out.table(trace.error, trace.warnings)
 
 
 def _arp(out: Answers, trace: Trace, host_mac: str | None) -> None:

@@ -29,6 +29,8 @@ from pcapkit.reports.lab_read import has, read_selected
 if TYPE_CHECKING:
     import pandas as pd
 
+    from pcapkit.columnar.column_table import ColumnTable
+
 PARTS = (1, 2, 3, 4, 5)
 
 
@@ -223,9 +225,15 @@ class _Lab:
 def lab_http(path: str | PathLike[str], part: int | None = None) -> pd.DataFrame:
     """The HTTP lab's questions and answers (question / answer / frames rows); each question
     starts with its part's number."""
+    return lab_http_table(path, part).to_pandas()
+
+
+def lab_http_table(path: str | PathLike[str], part: int | None = None) -> ColumnTable:
+    """:func:`lab_http` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what the CLI writes,
+    without pandas)."""
     # TCP frames only (tshark's HTTP heuristic may claim any port; undecoded frames are read too)
     lab = _Lab(read_selected(path, lambda cols: has(cols, "tcp.srcport")))
     for n in PARTS if part is None else (part,):
         if part is not None or lab.has(n):
             getattr(lab, f"part{n}")()
-    return lab.out.frame(lab.trace.error, lab.trace.warnings)
+    return lab.out.table(lab.trace.error, lab.trace.warnings)

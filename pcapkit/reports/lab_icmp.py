@@ -24,6 +24,7 @@ from pcapkit.reports.lab_common import Answers, LabError, Trace, get, layer, rea
 if TYPE_CHECKING:
     import pandas as pd
 
+    from pcapkit.columnar.column_table import ColumnTable
     from pcapkit.dissect.driver import Packet
 
 ECHO_REPLY, ECHO_REQUEST, TIME_EXCEEDED = 0, 8, 11
@@ -72,6 +73,12 @@ def _pairs(trace: Trace) -> list[tuple[Packet, Packet]]:
 
 def lab_icmp(path: str | PathLike[str]) -> pd.DataFrame:
     """The ICMP lab's questions and answers (question / answer / frames rows)."""
+    return lab_icmp_table(path).to_pandas()
+
+
+def lab_icmp_table(path: str | PathLike[str]) -> ColumnTable:
+    """:func:`lab_icmp` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what the CLI writes,
+    without pandas)."""
     trace = read_trace(path)
     if not any(layer(p, "icmp") is not None for p in trace):
         raise LabError(trace.error or f"{path}: no ICMP messages")
@@ -96,7 +103,7 @@ def lab_icmp(path: str | PathLike[str]) -> pd.DataFrame:
     else:
         out.missing("ping: Echo request and reply", "no Echo request in the trace is answered by an Echo reply")
     _traceroute(out, trace, pairs)
-    return out.frame(trace.error, trace.warnings)
+    return out.table(trace.error, trace.warnings)
 
 
 def _traceroute(out: Answers, trace: Trace, pairs: list[tuple[Packet, Packet]]) -> None:

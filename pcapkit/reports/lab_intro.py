@@ -25,11 +25,19 @@ from pcapkit.reports.lab_read import read_selected
 if TYPE_CHECKING:
     import pandas as pd
 
+    from pcapkit.columnar.column_table import ColumnTable
+
 _PSEUDO = ("data", "ethertype", "http")  # not protocols a student sees in the Protocol column; http is added last
 
 
 def lab_intro(path: str | PathLike[str]) -> pd.DataFrame:
     """The introductory lab's questions and answers (question / answer / frames rows)."""
+    return lab_intro_table(path).to_pandas()
+
+
+def lab_intro_table(path: str | PathLike[str]) -> ColumnTable:
+    """:func:`lab_intro` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what the CLI writes,
+    without pandas)."""
     trace = read_selected(path, None)  # every frame but the fragments that stay pending
     out = Answers()
     seen: dict[str, int] = dict.fromkeys(trace.skipped_protocols, 0)
@@ -44,7 +52,7 @@ def lab_intro(path: str | PathLike[str]) -> pd.DataFrame:
             (", ".join(protocols) or "none decoded") + (", http (from the TCP payloads)" if messages else ""), "")
     if request is None:
         out.missing("time from the HTTP GET to the HTTP OK", "no TCP segment starts with an HTTP GET")
-        return out.frame(trace.error, trace.warnings)
+        return out.table(trace.error, trace.warnings)
     question = "time from the HTTP GET to the HTTP OK (s)"
     if response is None:
         out.missing(question, "the trace holds no HTTP response to the GET", [request.packet])
@@ -62,4 +70,4 @@ def lab_intro(path: str | PathLike[str]) -> pd.DataFrame:
         out.add("the HTTP OK message's first line", " ".join(
             str(response.fields[f]) for f in ("http.response.version", "http.response.code", "http.response.phrase")
             if f in response.fields), [response.packet if start is None else start[0]])
-    return out.frame(trace.error, trace.warnings)
+    return out.table(trace.error, trace.warnings)

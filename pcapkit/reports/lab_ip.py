@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from pcapkit.columnar.column_table import ColumnTable
     from pcapkit.columnar.columns import Columns
     from pcapkit.dissect.driver import Packet
 
@@ -127,6 +128,12 @@ def _runs(probes: list[list[Packet]]) -> list[tuple[int, list[list[Packet]]]]:
 
 def lab_ip(path: str | PathLike[str]) -> pd.DataFrame:
     """The IP lab's questions and answers (question / answer / frames rows)."""
+    return lab_ip_table(path).to_pandas()
+
+
+def lab_ip_table(path: str | PathLike[str]) -> ColumnTable:
+    """:func:`lab_ip` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what the CLI writes,
+    without pandas)."""
     trace = read_selected(path, _wanted)
     host, target, errors = traceroute(trace)
     if trace.selective and trace.skipped_pair(host, target):
@@ -177,7 +184,7 @@ def lab_ip(path: str | PathLike[str]) -> pd.DataFrame:
         out.missing("IPv6 part (v8.1): the host's AAAA query over IPv6 and its response",
                     "this trace holds no DNS AAAA query over IPv6 (the v8.1 lab uses ip-wireshark-trace2-1 "
                     "for it)")
-    return out.frame(trace.error, trace.warnings)
+    return out.table(trace.error, trace.warnings)
 
 
 def _routers(out: Answers, trace: Trace, probes: list[list[Packet]], errors: list[Packet]) -> None:

@@ -34,6 +34,7 @@ from pcapkit.reports.lab_ip import HEADER_FIELDS, header
 if TYPE_CHECKING:
     import pandas as pd
 
+    from pcapkit.columnar.column_table import ColumnTable
     from pcapkit.dissect.driver import Packet
     from pcapkit.reports.lab_common import HttpMessage
 
@@ -93,6 +94,12 @@ def _page(messages: list[HttpMessage]) -> HttpMessage | None:
 def lab_nat(home: str | PathLike[str], isp: str | PathLike[str]) -> pd.DataFrame:
     """The NAT lab's questions and answers (question / answer / frames rows; the frames of the
     ISP-side answers are frame numbers of the ISP-side trace)."""
+    return lab_nat_table(home, isp).to_pandas()
+
+
+def lab_nat_table(home: str | PathLike[str], isp: str | PathLike[str]) -> ColumnTable:
+    """:func:`lab_nat` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what the CLI writes,
+    without pandas)."""
     inside, outside = read_trace(home), read_trace(isp)
     in_syns, out_syns = _syns(inside), _syns(outside)
     both = [k for k in in_syns if k in out_syns]
@@ -137,4 +144,4 @@ def lab_nat(home: str | PathLike[str], isp: str | PathLike[str]) -> pd.DataFrame
         rows.append(f"{wan}:{wport} <-> {lan}:{lport} (to {remote}:{rport})")
     out.add("NAT translation table (WAN side address:port <-> LAN side address:port, per connection)",
             "; ".join(rows), "; ".join(f"{in_syns[k].frame.number} / {out_syns[k].frame.number}" for k in both))
-    return out.frame(inside.error or outside.error, inside.warnings + outside.warnings)
+    return out.table(inside.error or outside.error, inside.warnings + outside.warnings)

@@ -22,6 +22,7 @@ from pcapkit.reports.tls_names import CIPHER_SPEC, CIPHER_SUITE, cipher_text
 if TYPE_CHECKING:
     import pandas as pd
 
+    from pcapkit.columnar.column_table import ColumnTable
     from pcapkit.dissect.driver import Packet
 
 FIRST_FRAMES = 8
@@ -98,12 +99,18 @@ def chain_names(certificates: list[bytes]) -> str:
 
 def lab_tls(path: str | PathLike[str]) -> pd.DataFrame:
     """The SSL lab's questions and answers (question / answer / frames rows)."""
+    return lab_tls_table(path).to_pandas()
+
+
+def lab_tls_table(path: str | PathLike[str]) -> ColumnTable:
+    """:func:`lab_tls` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what the CLI writes,
+    without pandas)."""
     trace = read_trace(path)
     out = Answers()
     hello = _find(trace.packets, _is(CLIENT_HELLO))
     if hello is None:
         out.missing("the TLS exchange", "no ClientHello in the trace")
-        return out.frame(trace.error, trace.warnings)
+        return out.table(trace.error, trace.warnings)
     client = get(hello[0], "ip", "ip.src")
     # the exchange: the ClientHello's TCP connection, from the ClientHello on
     ends = set(endpoints(hello[0]))
@@ -144,7 +151,7 @@ def lab_tls(path: str | PathLike[str]) -> pd.DataFrame:
     server = _find(exchange, _is(SERVER_HELLO))
     if server is None:
         out.missing("ServerHello: chosen cipher suite", "no ServerHello after the ClientHello")
-        return out.frame(trace.error, trace.warnings)
+        return out.table(trace.error, trace.warnings)
     packet, r = server
     chosen = r.get("tls.handshake.ciphersuite")
     if isinstance(chosen, int):
@@ -202,4 +209,4 @@ def lab_tls(path: str | PathLike[str]) -> pd.DataFrame:
         out.add("application data records: content type, count, first (frame, length)",
                 f"{APPLICATION_DATA}; {len(data)}; frame {data[0][0].frame.number}, {data[0][1]['tls.record.length']}",
                 [data[0][0]])
-    return out.frame(trace.error, trace.warnings)
+    return out.table(trace.error, trace.warnings)

@@ -17,6 +17,8 @@ from pcapkit.reports.lab_read import has, read_selected
 if TYPE_CHECKING:
     import pandas as pd
 
+    from pcapkit.columnar.column_table import ColumnTable
+
 UDP_FIELDS = ("Source Port", "Destination Port", "Length", "Checksum")
 UDP_HEADER = 8  # four 16-bit fields
 NO_HEADER = "not a whole 8-byte header"
@@ -30,6 +32,12 @@ def _carried(protocols: list[str]) -> str:
 
 def lab_udp(path: str | PathLike[str]) -> pd.DataFrame:
     """The UDP lab's questions and answers (question / answer / frames rows)."""
+    return lab_udp_table(path).to_pandas()
+
+
+def lab_udp_table(path: str | PathLike[str]) -> ColumnTable:
+    """:func:`lab_udp` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what the CLI writes,
+    without pandas)."""
     trace = read_selected(path, lambda cols: has(cols, "udp.srcport"))  # the UDP frames (and any undecoded)
     udp = [p for p in trace if layer(p, "udp") is not None and layer(p, "ip") is not None]
     if not udp:
@@ -76,5 +84,5 @@ def lab_udp(path: str | PathLike[str]) -> pd.DataFrame:
         out.add(question, f"frames {sent.frame.number} and {reply.frame.number}: the reply's source port "
                 f"({dp}) is the request's destination port and its destination port ({sp}) the request's "
                 f"source port", [sent, reply])
-    return out.frame(trace.error, trace.warnings)
+    return out.table(trace.error, trace.warnings)
 

@@ -29,6 +29,7 @@ from pcapkit.reports.lab_common import Answers, LabError, Trace, get, layer, rea
 if TYPE_CHECKING:
     import pandas as pd
 
+    from pcapkit.columnar.column_table import ColumnTable
     from pcapkit.dissect.driver import Packet
 
 ASSOC_REQUEST, ASSOC_RESPONSE, PROBE_REQUEST, PROBE_RESPONSE = 0, 1, 4, 5
@@ -64,8 +65,13 @@ def rates(p: Packet) -> str:
             + " [Mbit/s]")
 
 
-def _mgmt(trace: Trace, subtype: int) -> list[Packet]:
-    return [p for p in trace if _w(p, "fc.type") == 0 and _w(p, "fc.subtype") == subtype]
+def _management(trace: Trace) -> dict[object, list[Packet]]:
+    """The management frames by subtype, each list in frame order (one pass over the trace)."""
+    found: dict[object, list[Packet]] = {}
+    for p in trace:
+        if _w(p, "fc.type") == 0:
+            found.setdefault(_w(p, "fc.subtype"), []).append(p)
+    return found
 
 
 def _between(frames: list[Packet], src: object, dst: object) -> list[Packet]:
@@ -78,11 +84,18 @@ def _times(trace: Trace, frames: list[Packet]) -> str:
 
 def lab_wifi(path: str | PathLike[str]) -> pd.DataFrame:
     """The 802.11 lab's questions and answers (question / answer / frames rows)."""
+    return lab_wifi_table(path).to_pandas()
+
+
+def lab_wifi_table(path: str | PathLike[str]) -> ColumnTable:
+    """:func:`lab_wifi` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what the CLI writes,
+    without pandas)."""
     trace = read_trace(path)
     if not any(layer(p, "wlan") is not None for p in trace):
         raise LabError(trace.error or f"{path}: no 802.11 frames")
     out = Answers()
-    beacons = _mgmt(trace, BEACON)
+    mgmt = _management(trace)
+    beacons = mgmt.get(BEACON, [])
     counts = Counter(_w(p, "bssid") for p in beacons)
     top = [b for b, _ in counts.most_common(2)]
     out.add("the two access points sending the most beacons (BSSID: beacons)",
@@ -115,9 +128,9 @@ def lab_wifi(path: str | PathLike[str]) -> pd.DataFrame:
                 "rates)", rates(first_beacon), [first_beacon])
     host = _tcp(out, trace, syn)
     if host is None:
-        return out.frame(trace.error, trace.warnings)
-    _leaving(out, trace, host, first_ap)
-    probes, responses = _mgmt(trace, PROBE_REQUEST), _mgmt(trace, PROBE_RESPONSE)
+        return out.table(trace.error, trace.warnings)
+    _leaving(out, trace, mgmt, host, first_ap)
+    probes, responses = mgmt.get(PROBE_REQUEST, []), mgmt.get(PROBE_RESPONSE, [])
     for label, frames in (("probe request", probes), ("probe response", responses)):
         kinds = Counter((_w(p, "ta"), _w(p, "ra"), _w(p, "bssid")) for p in frames)
         out.add(f"{label}s: sender, receiver and BSS id addresses (frames)",
@@ -126,7 +139,7 @@ def lab_wifi(path: str | PathLike[str]) -> pd.DataFrame:
         out.add("purpose of probe requests and responses",
                 "a station asks which APs are in range (broadcast probe request); APs answer with a probe response",
                 "")
-    return out.frame(trace.error, trace.warnings)
+    return out.table(trace.error, trace.warnings)
 
 
 def _tcp(out: Answers, trace: Trace, syn: Packet | None) -> object:
@@ -156,10 +169,10 @@ def _tcp(out: Answers, trace: Trace, syn: Packet | None) -> object:
     return _w(syn, "ta")
 
 
-def _leaving(out: Answers, trace: Trace, host: object, first_ap: object) -> None:
+def _leaving(out: Answers, trace: Trace, mgmt: dict[object, list[Packet]], host: object, first_ap: object) -> None:
     """What the host sends when it leaves its first AP, and the authentication and association
-    that follow."""
-    deauth = [p for p in _mgmt(trace, DEAUTHENTICATION) if _w(p, "ta") == host and _w(p, "bssid") == first_ap]
+    that follow (``mgmt``: the management frames by subtype)."""
+    deauth = [p for p in mgmt.get(DEAUTHENTICATION, []) if _w(p, "ta") == host and _w(p, "bssid") == first_ap]
     if not deauth:
         out.missing("what the host sends to end its association", f"no deauthentication from {host} to {first_ap}")
         return
@@ -170,10 +183,10 @@ def _leaving(out: Answers, trace: Trace, host: object, first_ap: object) -> None
             (f"a DHCP Release (IP layer, frame {release[0].frame.number} at {secs(trace.rel(release[0]))}), then "
              if release else "") + f"a deauthentication (802.11, frame {leave.frame.number} at "
             f"{secs(trace.rel(leave))})", [*release[:1], leave])
-    disassoc = [p for p in _mgmt(trace, DISASSOCIATION) if _w(p, "ta") == host]
+    disassoc = [p for p in mgmt.get(DISASSOCIATION, []) if _w(p, "ta") == host]
     out.add("a frame you might expect but do not see", "no disassociation frame from the host" if not disassoc
             else f"none: the host also sends disassociation frames ({len(disassoc)})", disassoc)
-    auth = _mgmt(trace, AUTHENTICATION)
+    auth = mgmt.get(AUTHENTICATION, [])
     after = [p for p in auth if p.frame.number > leave.frame.number and _w(p, "ta") == host]
     other = next((_w(p, "ra") for p in after if _w(p, "ra") != first_ap), None)
     if other is not None:
@@ -196,8 +209,8 @@ def _leaving(out: Answers, trace: Trace, host: object, first_ap: object) -> None
                and _w(p, "ra") == host]
     out.add(f"authentication between the host and its first AP {first_ap} afterwards (host -> AP; AP -> host)",
             f"{_times(trace, back)}; {_times(trace, answers)}", back + answers)
-    requests = [p for p in _between(_mgmt(trace, ASSOC_REQUEST), host, first_ap) if p.frame.number > leave.frame.number]
-    responses = [p for p in _between(_mgmt(trace, ASSOC_RESPONSE), first_ap, host)
+    requests = [p for p in _between(mgmt.get(ASSOC_REQUEST, []), host, first_ap) if p.frame.number > leave.frame.number]
+    responses = [p for p in _between(mgmt.get(ASSOC_RESPONSE, []), first_ap, host)
                  if p.frame.number > leave.frame.number]
     out.add(f"association request from the host to {first_ap}, and the association response",
             f"request {_times(trace, requests)}; response {_times(trace, responses)}", requests + responses)

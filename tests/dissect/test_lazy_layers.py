@@ -30,7 +30,7 @@ from pcapkit.frame import Frame
 MAX_FRAMES = 1500
 FILES = [p for p in corpus_files("broken", "ip", "l2") if "INDEX" not in p.name] + [
     CORPUS / name for name in ("tcp/timestamp.pcap", "tcp/6syns.dmp.gz", "tcp/bigtransfer.pcap",
-                               "tcp/206_example_b.pcap", "labs/ip-ethereal-trace-1", "tcp/zwnd.dmp.gz",
+                               "tcp/206_example_b.pcap", "labs/ip-ethereal-trace-1", "tcp/zwnd.dmp.gz", "labs/Wireshark_802_11.pcap",
                                "formats/dlt_null.dmp.gz")]
 
 
