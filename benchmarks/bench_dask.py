@@ -13,7 +13,10 @@ round (the load of a shared machine changes). Every export of the first round is
 back and checked identical to the single-process one.
 
 The single-process export runs in this process, with glibc's heap set as the workers'
-(``dask_engine.WORKER_HEAP``; ``--default-heap``: as pcapkit sets it).
+(``dask_engine.WORKER_HEAP``; ``--default-heap``: as pcapkit sets it), but for the number
+of arenas: the workers' one arena gives their task thread the main thread's heap, which
+the single-process export has already; this process also runs the clusters' schedulers in
+threads, which would share it.
 
 Reported per export: wall seconds; CPU seconds (user + system) of this process (the
 driver: for Dask it holds the scheduler too) and of each worker; the wall speed-up over
@@ -101,9 +104,10 @@ def main() -> int:
     args = ap.parse_args()
     from pcapkit.reports.dask_engine import WORKER_HEAP
 
-    if not args.default_heap and any(os.environ.get(k) != v for k, v in WORKER_HEAP.items()):
+    heap = {k: v for k, v in WORKER_HEAP.items() if k != "MALLOC_ARENA_MAX"}
+    if not args.default_heap and any(os.environ.get(k) != v for k, v in heap.items()):
         # (glibc reads these when the process starts: the same heap for the one process as for the workers)
-        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **WORKER_HEAP})
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **heap})
     import logging
 
     import pandas as pd
@@ -167,7 +171,7 @@ def main() -> int:
     print("cores two processes of this session got (two spinning against one), before / after: "
           + " / ".join(f"{c:.2f}" for c in capacity))
     print("single-process heap: " + ("pcapkit's default" if args.default_heap else
-                                     " ".join(f"{k}={v}" for k, v in WORKER_HEAP.items())))
+                                     " ".join(f"{k}={v}" for k, v in heap.items())))
     print("cluster start-up and warm-up (s): " + ", ".join(f"{k} {v:.1f}" for k, v in starts.items()))
     print("| input | engine | wall s (median) | all rounds | driver CPU s | worker CPU s | wall speed-up | CPU speed-up |")
     print("|---|---|---:|---|---:|---|---:|---:|")
