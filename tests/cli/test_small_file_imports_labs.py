@@ -6,32 +6,18 @@ command on the report's DataFrame (``write_report(lab_x(...))``, the library pat
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from conftest import CORPUS
+from import_probe import run_probed
 
 from pcapkit.cli.main import cli
 
-REPO = Path(__file__).resolve().parent.parent.parent
 LABS = CORPUS / "labs"
 
-# run the CLI, then say which of the heavy modules were imported
-PROBE = """
-import runpy, sys
-def report():
-    sys.stderr.write("IMPORTED " + " ".join(m for m in ("pandas", "numba") if m in sys.modules) + "\\n")
-import atexit
-atexit.register(report)
-sys.argv = ["pcapkit", *sys.argv[1:]]
-runpy.run_module("pcapkit", run_name="__main__")
-"""
 
 
 def _library(name: str) -> Callable[..., Any]:
@@ -83,11 +69,8 @@ def _ids(case: tuple[Any, ...]) -> str:
 @pytest.mark.parametrize("case", CASES, ids=_ids)
 def test_a_lab_on_its_trace_imports_no_pandas(case: tuple[Any, ...]) -> None:
     argv, traces = case[0], _paths(case[1])
-    env = dict(os.environ, PYTHONPATH=str(REPO), COLUMNS="120")
     for fmt in FORMATS:
-        proc = subprocess.run([sys.executable, "-c", PROBE, *argv, *traces, "--format", fmt], capture_output=True,
-                              env=env, timeout=600, check=False)
-        imported = [line for line in proc.stderr.decode().splitlines() if line.startswith("IMPORTED")]
+        proc, imported = run_probed([*argv, *traces, "--format", fmt])
         assert imported == ["IMPORTED "], proc.stderr.decode()[-2000:]
         # the same bytes as the CLI run where pandas is imported (this test's process)
         result = CliRunner().invoke(cli, [*argv, *traces, "--format", fmt], env={"COLUMNS": "120"})

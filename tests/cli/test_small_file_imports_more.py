@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +17,10 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from conftest import CORPUS
+from import_probe import run_probed
 
 from pcapkit.cli.main import cli
 
-REPO = Path(__file__).resolve().parent.parent.parent
 SMALL = "labs/tcp-ethereal-trace-1"  # 213 frames
 TARGET = "{out}"  # (an output file in the test's directory)
 # "{}": the capture
@@ -35,16 +33,6 @@ COMMANDS = [["expert", "{}"], ["expert", "{}", "--items"], ["expert", "{}", "--f
             ["export", "--table", "packets", "-o", TARGET, "{}"], ["show", "{}"], ["stats", "{}", "--format", "json"],
             ["stats", "{}", "--format", "csv"]]
 
-# run the CLI, then say which of the heavy modules were imported
-PROBE = """
-import runpy, sys
-def report():
-    sys.stderr.write("IMPORTED " + " ".join(m for m in ("pandas", "numba") if m in sys.modules) + "\\n")
-import atexit
-atexit.register(report)
-sys.argv = ["pcapkit", *sys.argv[1:]]
-runpy.run_module("pcapkit", run_name="__main__")
-"""
 
 
 def _argv(argv: list[str], capture: Path, out: Path) -> list[str]:
@@ -56,10 +44,7 @@ def test_a_command_on_a_small_file_imports_no_pandas(argv: list[str], tmp_path: 
     small = CORPUS / SMALL
     if not small.is_file():
         pytest.skip(f"{SMALL} not in corpus")
-    env = dict(os.environ, PYTHONPATH=str(REPO), COLUMNS="120")
-    proc = subprocess.run([sys.executable, "-c", PROBE, *_argv(argv, small, tmp_path / "sub.parquet")],
-                          capture_output=True, env=env, timeout=600, check=False)
-    imported = [line for line in proc.stderr.decode().splitlines() if line.startswith("IMPORTED")]
+    proc, imported = run_probed(_argv(argv, small, tmp_path / "sub.parquet"))
     assert imported == ["IMPORTED "], proc.stderr.decode()[-2000:]
     # the same bytes as the CLI run where pandas is imported (this test's process)
     result = CliRunner().invoke(cli, _argv(argv, small, tmp_path / "in.parquet"), env={"COLUMNS": "120"})
