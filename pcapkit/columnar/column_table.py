@@ -354,6 +354,25 @@ class ColumnTable:
         return df
 
 
+def concat_tables(parts: Sequence[ColumnTable]) -> ColumnTable:
+    """The rows of ``parts`` one after the other (the first's columns, dtypes and attrs;
+    numpy values, not dictionary codes, which would need their texts merged)."""
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+
+    def joined(name: str, dtype: str) -> Column:
+        pieces = [p[name] for p in parts]
+        assert all(c.texts is None and not c.arrow for c in pieces), f"{name}: not plain numpy values"
+        mask = None
+        if any(c.mask is not None for c in pieces):
+            mask = np.concatenate([np.zeros(len(c), dtype=bool) if c.mask is None else c.mask for c in pieces])
+        return Column(np.concatenate([c.values for c in pieces]), mask, dtype)
+
+    return ColumnTable({name: joined(name, col.dtype) for name, col in first.items()}, first.attrs,
+                       sum(len(p) for p in parts))
+
+
 def as_column(col: Any) -> Column:
     """``col`` as a :class:`Column` (a pandas Series is converted)."""
     return col if isinstance(col, Column) else column_from_pandas(col)

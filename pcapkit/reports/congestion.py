@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pcapkit.columnar.column_table import Column, ColumnTable, column_from_list
+from pcapkit.columnar.column_table import Column, ColumnTable, concat_tables
+from pcapkit.reports.typed_rows import typed_columns
 from pcapkit.tcpflow.analysed import AnalysedSegments, analyse_table
 from pcapkit.tcpflow.ccmodel import (
     BBR_PHASES,
@@ -178,12 +179,6 @@ def iter_congestion_models(source: PathOrFrames | AnalysedSegments, stream: int 
             yield st, model_direction(analyse_direction(segs, sender, receiver)), (sender, receiver)
 
 
-def _table(columns: dict[str, str], values: dict[str, list[Any]]) -> ColumnTable:
-    """The report's columns of ``values`` (lists, None where missing), typed as ``columns``
-    says, as the CLI formats them without pandas."""
-    return ColumnTable({name: column_from_list(values[name], dtype) for name, dtype in columns.items()})
-
-
 def _sorted_by(table: ColumnTable, name: str) -> ColumnTable:
     """``table``'s rows in order of the column ``name`` (stable; never missing)."""
     key = table[name].values
@@ -213,24 +208,10 @@ def congestion_segment_table(source: PathOrFrames | AnalysedSegments, stream: in
             "ssthresh_bytes": [e.ssthresh for e in events], "phase": [e.phase for e in events],
             "limited_by": [e.limited_by for e in events]}
         del model, events
-        parts.append(_table(SEGMENT_COLUMNS, values))
-    return _sorted_by(_stacked(SEGMENT_COLUMNS, parts), "frame.number")
-
-
-def _stacked(columns: dict[str, str], parts: list[ColumnTable]) -> ColumnTable:
-    """The rows of ``parts`` one after the other (none: an empty table of ``columns``)."""
+        parts.append(typed_columns(values, SEGMENT_COLUMNS))
     if not parts:
-        return _table(columns, {name: [] for name in columns})
-    if len(parts) == 1:
-        return parts[0]
-    out: dict[str, Column] = {}
-    for name, dtype in columns.items():
-        pieces = [p[name] for p in parts]
-        masks = None
-        if any(c.mask is not None for c in pieces):
-            masks = np.concatenate([np.zeros(len(c), dtype=bool) if c.mask is None else c.mask for c in pieces])
-        out[name] = Column(np.concatenate([c.values for c in pieces]), masks, dtype)
-    return ColumnTable(out)
+        return typed_columns({name: [] for name in SEGMENT_COLUMNS}, SEGMENT_COLUMNS)
+    return _sorted_by(concat_tables(parts), "frame.number")
 
 
 def phase_shares(model: CongestionModel) -> dict[str, float]:
@@ -286,19 +267,6 @@ def _quiet_summary(ids: np.ndarray, sport: np.ndarray, dport: np.ndarray) -> Col
     return ColumnTable({name: columns[name] for name in SUMMARY_COLUMNS}, rows=n)
 
 
-def _joined(first: ColumnTable, second: ColumnTable) -> ColumnTable:
-    """The rows of ``first`` then those of ``second`` (the same columns and dtypes)."""
-    def both(a: Column, b: Column) -> Column:
-        mask = None
-        if a.mask is not None or b.mask is not None:
-            mask = np.concatenate([np.zeros(len(a), dtype=bool) if a.mask is None else a.mask,
-                                   np.zeros(len(b), dtype=bool) if b.mask is None else b.mask])
-        return Column(np.concatenate([a.values, b.values]), mask, a.dtype)
-
-    return ColumnTable({name: both(col, second[name]) for name, col in first.items()}, first.attrs,
-                       len(first) + len(second))
-
-
 def congestion_summary(source: PathOrFrames | AnalysedSegments, stream: int | None = None) -> pd.DataFrame:
     """One row per stream and sending direction (see the module doc)."""
     return congestion_summary_table(source, stream).to_pandas()
@@ -333,14 +301,14 @@ def congestion_summary_table(source: PathOrFrames | AnalysedSegments, stream: in
         del model  # (before the next is made: the loop variable would hold it meanwhile)
     quiet_streams = _quiet_streams(an, stream) if len(an) else None
     del an, source  # (what the tables are built from is all that is needed now: a SYN flood's is large)
-    busy = _table(SUMMARY_COLUMNS, values)
+    busy = typed_columns(values, SUMMARY_COLUMNS)
     if quiet_streams is None or not len(quiet_streams[0]):
         return busy
     quiet = _quiet_summary(*quiet_streams)
     if not len(busy):
         return quiet
     # (a stream either carries data or not: ordering by stream keeps each one's directions in order)
-    return _sorted_by(_joined(busy, quiet), "tcp.stream")
+    return _sorted_by(concat_tables([busy, quiet]), "tcp.stream")
 
 
 def bulk_algorithms(an: AnalysedSegments) -> dict[int, str]:

@@ -19,6 +19,7 @@ from pcapkit.columnar.column_table import (
     ColumnTable,
     as_table,
     column_from_list,
+    concat_tables,
     factorize,
     unique_in_order,
 )
@@ -69,6 +70,24 @@ def test_factorize_without_pandas_is_pandas_factorize(dtype: Any) -> None:
         assert codes.tolist() == want_codes.tolist()
         assert uniques.tolist() == np.asarray(want_uniques).tolist()
         assert unique_in_order(values).tolist() == pd.unique(values).tolist()
+
+
+def test_concat_tables_is_pandas_concat() -> None:
+    """The rows of several tables one after the other: the DataFrame pandas' concat makes of
+    their DataFrames (dtypes, missing values, the first table's attrs)."""
+    dtypes = {"n": "Int64", "t": "datetime64[ns]", "x": "float64", "s": "string", "b": "boolean"}
+    rows = [[1, None, 2], [None, 5], [7]]
+    parts = [ColumnTable({"n": column_from_list(r, "Int64"),
+                          "t": column_from_list([None if v is None else v * 10**9 for v in r], "datetime64[ns]"),
+                          "x": column_from_list([None if v is None else v / 3 for v in r], "float64"),
+                          "s": column_from_list([None if v is None else str(v) for v in r], "string"),
+                          "b": column_from_list([None if v is None else v > 2 for v in r], "boolean")},
+                         {"part": i}) for i, r in enumerate(rows)]
+    joined = concat_tables(parts).to_pandas()
+    want = pd.concat([p.to_pandas() for p in parts], ignore_index=True)
+    pd.testing.assert_frame_equal(joined, want)
+    assert list(joined.dtypes.astype(str)) == list(dtypes.values())
+    assert joined.attrs == {"part": 0}
 
 
 def _reference(table: ColumnTable, dtypes: dict[str, str]) -> pd.DataFrame:
