@@ -129,19 +129,8 @@ def _arrow_column(col: Column) -> tuple[Any, tuple[str, str], dict[str, Any] | N
 
 @functools.cache
 def _pandas_version() -> str:
-    """The installed pandas' version (for the metadata), without importing pandas."""
-    import importlib.util
-    import re
-
-    spec = importlib.util.find_spec("pandas")
-    if spec is not None and spec.origin:
-        try:
-            with open(os.path.join(os.path.dirname(spec.origin), "_version_meson.py"), encoding="utf-8") as f:
-                m = re.search(r'__version__\s*=\s*"([^"]+)"', f.read())
-            if m:
-                return m.group(1)
-        except OSError:
-            pass
+    """The installed pandas' version (for the metadata), from its package metadata: without
+    importing pandas."""
     from importlib.metadata import version
 
     return version("pandas")
