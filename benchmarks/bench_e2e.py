@@ -229,7 +229,7 @@ def memory_section(path: str) -> list[str]:
     lines = [f"Every report command on `{Path(path).name}`, one run each (peak RSS: the target is 1 GB):", "",
              "| command | s | CPU s | peak RSS MB | exit |", "|---|---:|---:|---:|---:|"]
     for words in EVERY_COMMAND:
-        run = measure([sys.executable, "-m", "pcapkit", *[path if w == "{}" else w for w in words], path])
+        run = measure([sys.executable, "-m", "pcapkit", *words, path])
         shown = " ".join("OUT.parquet" if w == EXPORT_TARGET else w for w in words)
         print(f"{Path(path).name} {shown}: {run.wall:.2f} s, {run.maxrss_mb:.0f} MB, rc {run.rc}", file=sys.stderr)
         lines.append(f"| `pcapkit {shown} FILE` | {run.wall:.2f} | {run.cpu:.2f} | {run.maxrss_mb:.0f} | {run.rc} |")
