@@ -13,6 +13,13 @@ depends only on the headers the fast path decoded:
   IPv4 header without options or an IPv6 header followed by TCP, options only of the
   kinds whose well-formed decoding has no finding (NOP, EOL, MSS, window scale,
   SACK-permitted, SACK, timestamps), on a link type whose dissector has no findings;
+- a TCP segment with payload under the same conditions (the IP length ending with the
+  payload, all of it captured), without SYN, FIN, RST or URG, between two ports of no
+  stream-level dissector (:data:`pcapkit.dissect.registry` ``tcp.port``) and without
+  b"/1." in its payload: the driver then calls it "data" without involving the session
+  (tshark's HTTP heuristic needs "HTTP/1." in the segment). Once the heuristic claims a
+  connection, every TCP payload goes to the session's dispatcher: the pass then stops
+  with :class:`NeedsPerFrame`;
 - an IPv4 fragment (no IP options) that leaves its datagram incomplete: it only goes
   to the session's reassembler (in bulk, :mod:`pcapkit.columnar.fragments`), as
   :func:`pcapkit.columnar.perpacket.fill` does;
@@ -30,8 +37,9 @@ When the fast path cannot promise the same answer, :class:`NeedsPerFrame` is rai
 the caller dissects the whole file frame by frame: a damaged or unreadable file (the
 per-frame reader reports where it stopped), a pcapng file (on damaged ones the batch reader
 of :mod:`pcapkit.capture.batch` reads records the frame reader refuses: fuzzed corpus files), a frame whose time is missing or out of
-range (its finding quotes the file's raw time), or a reassembly drop (timeout or memory
-limit) during a bulk add (the per-frame path leaves a finding on the frame that caused it).
+range (its finding quotes the file's raw time), a reassembly drop (timeout or memory
+limit) during a bulk add (the per-frame path leaves a finding on the frame that caused it),
+or a TCP connection the HTTP heuristic claims (see above).
 """
 
 from __future__ import annotations
@@ -60,7 +68,11 @@ SERVED_LINKTYPES = (0, 1, 12, 14, 101, 108, 113, 228, 229, 276)
 # walk marks the row otherwise): EOL, NOP, MSS, window scale, SACK-permitted, SACK, timestamps
 QUIET_OPTION_KINDS = (0, 1, 2, 3, 4, 5, 8)
 _TCP_FIN = 0x001
+# a payload with any of these goes through more than the TCP dissector (SYN: Fast Open data,
+# RST: its payload, URG: the urgent pointer cuts it, FIN: the session's stream end)
+_TCP_NOT_PLAIN_DATA = 0x001 | 0x002 | 0x004 | 0x020
 _TCP_PROTO = 6
+_HEURISTIC_MARK = b"/1."  # what tshark's HTTP heuristic looks for (the driver's test)
 _CHUNK_PACKETS = 1 << 16  # (a smaller batch: its decode is the pass's peak, ~150 MB at 256k frames)
 
 
@@ -140,6 +152,8 @@ class FrameStacks:
         cols = decode_batch(rb)
         codes = np.full(n, -1, dtype=I64)
         codes[rb.linktype < 0] = self.code("")  # pcapng records that are not packets
+        if session.stream_heuristic:
+            raise NeedsPerFrame("a TCP connection claimed by the HTTP heuristic")
         self._serve_segments(rb, cols, codes)
         rows = np.flatnonzero(codes < 0)
         frag_valid = cols.valid.get(FRAGMENT_IP_OFFSET)
@@ -192,6 +206,8 @@ class FrameStacks:
                 pending.extend(rows[positions[lo:hi]].tolist())
 
             fragments.walk_rows(len(row_list), positions, add_batch, per_row, on_bulk)
+        if session.stream_heuristic:  # (the data rows served after that frame should have gone to it)
+            raise NeedsPerFrame("a TCP connection claimed by the HTTP heuristic")
         if pending:
             self._serve_fragments(rb, cols, np.array(pending, dtype=I64), codes)
         frame = None
@@ -211,16 +227,28 @@ class FrameStacks:
         ip4 = cols.valid.get("ip.version")
         ip6 = cols.valid.get("ipv6.nxt")
         network = np.zeros(cols.n, dtype=bool)
-        # the IP header's own length ends with the TCP header (a total length beyond the frame
-        # is a finding the fast path leaves to the dissector: its tcp.len is the captured one)
+        # the IP header's own length ends with the TCP payload (a total length beyond the frame
+        # is a finding the fast path leaves to the dissector)
         if ip4 is not None:
             network |= (ip4 & (_column(cols, "ip.hdr_len", 0) == 20) & (_column(cols, "ip.proto", 0) == _TCP_PROTO)
-                        & (_column(cols, "ip.len", -1) == 20 + tcp_hdr))
+                        & (_column(cols, "ip.len", -1) == 20 + tcp_hdr + tcp_len))
         if ip6 is not None:
             network |= (ip6 & (_column(cols, "ipv6.nxt", 0) == _TCP_PROTO)
-                        & (_column(cols, "ipv6.plen", -1) == tcp_hdr))
-        ok = (~cols.fallback & (tcp_len == 0) & ((flags & _TCP_FIN) == 0) & network
-              & np.isin(rb.linktype, SERVED_LINKTYPES))
+                        & (_column(cols, "ipv6.plen", -1) == tcp_hdr + tcp_len))
+        # (the fast path's tcp.len is the IP header's account: a payload the capture cut has a finding)
+        captured = _column(cols, TCP_OFFSET, 0) + tcp_hdr + tcp_len <= rb.caplen
+        network &= captured
+        bare = (tcp_len == 0) & ((flags & _TCP_FIN) == 0)
+        data = (tcp_len > 0) & ((flags & _TCP_NOT_PLAIN_DATA) == 0)
+        if data.any():
+            from pcapkit.dissect.registry import table
+
+            stream_ports = np.array(sorted(int(k) for k in table("tcp.port")), dtype=I64)
+            data &= ~np.isin(_column(cols, "tcp.srcport", -1), stream_ports)
+            data &= ~np.isin(_column(cols, "tcp.dstport", -1), stream_ports)
+        ok = ~cols.fallback & (bare | data) & network & np.isin(rb.linktype, SERVED_LINKTYPES)
+        if data.any():
+            ok[_heuristic_candidates(rb, cols, np.flatnonzero(ok & data), tcp_hdr, tcp_len)] = False
         rows = np.flatnonzero(ok)
         if rows.size == 0:
             return
@@ -277,13 +305,40 @@ def _shape_keys(rb: RecordBatch, cols: Columns, rows: np.ndarray, fragment: bool
                                                                                                           dtype=I64)
     if "ipv6.nxt" in cols.valid:
         network = np.where(cols.valid["ipv6.nxt"][rows], 2 + _column(cols, "ipv6.nxt", 0)[rows], network)
-    payload = np.zeros(rows.size, dtype=I64)
     if fragment:
         payload = 1 + (_column(cols, "ip.len", 0)[rows] > _column(cols, "ip.hdr_len", 0)[rows])
+    else:  # a TCP segment with payload shows "data" after "tcp"
+        payload = (_column(cols, "tcp.len", 0)[rows] > 0).astype(I64)
     key = rb.linktype[rows].astype(I64) & 0xFFFF
     for part, width in ((eth, 17), (vlan, 17), (network, 9), (payload, 2)):
         key = (key << width) | part.astype(I64)
     return key
+
+
+def _heuristic_candidates(rb: RecordBatch, cols: Columns, rows: np.ndarray, tcp_hdr: np.ndarray,
+                          tcp_len: np.ndarray) -> np.ndarray:
+    """Of ``rows`` (TCP segments with payload), those whose payload holds
+    :data:`_HEURISTIC_MARK` (whole): the driver tries the HTTP heuristic on them. One
+    ``bytes.find`` scan of the batch's buffer (a few per MB in random payloads)."""
+    if rows.size == 0:
+        return rows
+    start = rb.data_off[rows].astype(I64) + cols.values[TCP_OFFSET][rows].astype(I64) + tcp_hdr[rows]
+    order = np.argsort(start, kind="stable")
+    rows, start = rows[order], start[order]
+    end = start + tcp_len[rows]
+    lo, hi = int(start[0]), int(end.max())
+    raw = rb.buf[lo:hi].tobytes()
+    hits: list[int] = []
+    at = raw.find(_HEURISTIC_MARK)
+    while at >= 0:
+        hits.append(at)
+        at = raw.find(_HEURISTIC_MARK, at + 1)
+    if not hits:
+        return rows[:0]
+    found = np.array(hits, dtype=I64) + lo
+    k = np.searchsorted(start, found, side="right") - 1
+    inside = (k >= 0) & (found + len(_HEURISTIC_MARK) <= end[np.maximum(k, 0)])
+    return np.unique(rows[k[inside]])
 
 
 def _quiet_options(rb: RecordBatch, cols: Columns, rows: np.ndarray) -> np.ndarray:

@@ -155,7 +155,8 @@ def test_served_frames_carry_tsharks_protocols(mixed: Path) -> None:
     wrong = {n: (names[n - 1], theirs[n - 1]) for n in sorted(served) if names[n - 1] != theirs[n - 1]}
     assert not wrong, dict(list(wrong.items())[:5])
     assert {names[n - 1] for n in served} >= {"eth:ethertype:ip:tcp", "eth:ethertype:ipv6:tcp",
-                                              "eth:ethertype:vlan:ethertype:ip:tcp", "eth:ethertype:ip:data"}
+                                              "eth:ethertype:vlan:ethertype:ip:tcp", "eth:ethertype:ip:data",
+                                              "eth:ethertype:ip:tcp:data"}
 
 
 @requires_tshark
@@ -260,3 +261,48 @@ def test_mutated_files_give_the_per_frame_answer(rel: str, tmp_path: Path) -> No
         mutant.write_bytes(bytes(data))
         assert _outcome(_fast, mutant) == _outcome(_per_frame, mutant), k
         assert _outcome(protocols.protocol_hierarchy, mutant) == _outcome(hierarchy.protocol_hierarchy, mutant), k
+
+
+def _heuristic_frames(claimed: bool) -> Iterator[bytes]:
+    """Data segments on ports without a dissector, one of them holding "/1.": a request line
+    that tshark's HTTP heuristic claims (its connection is HTTP from then on), or bytes that
+    only look like one to the driver's first test."""
+    seq = 1
+    for i in range(300):
+        if i == 150:
+            payload = b"GET /index.html HTTP/1.1\r\nHost: example\r\n\r\n" if claimed else b"ab/1.cd" * 3
+        else:
+            payload = bytes([65 + i % 26]) * (10 + i % 50)
+        yield ETH + b"\x08\x00" + _ipv4(1, _data(seq, payload))
+        seq += len(payload)
+
+
+@pytest.mark.parametrize("claimed", [True, False], ids=["request-line", "look-alike"])
+def test_http_heuristic_payloads_are_dissected(claimed: bool, tmp_path: Path) -> None:
+    """A payload with "/1." is dissected (the heuristic may claim it); once a connection is
+    claimed every TCP payload goes to the session, so the fast path hands the file over."""
+    path = _write(tmp_path / "heuristic.pcap", _heuristic_frames(claimed))
+    if claimed:
+        with pytest.raises(protocols.NeedsPerFrame):
+            protocols.stack_counts(path)
+    else:
+        _, served = _fast_stacks(path)
+        assert 151 not in served and len(served) == 299
+    assert _fast(path) == _per_frame(path)
+    assert protocols.protocol_hierarchy(path) == hierarchy.protocol_hierarchy(path)
+
+
+# TCP captures with payloads on ports of no dissector, on HTTP and TLS ports, cut by the
+# snap length, with urgent data, over IPv6 and VLANs
+DATA_CORPUS = ["tcp/tcp.dmp.gz", "tcp/urgent.dmp.gz", "labs/tcp-ethereal-trace-1", "labs/http-ethereal-trace-4",
+               "labs/ssl-ethereal-trace-1", "tcp/206_example_b.pcap", "tcp/fast_reuse.dmp.gz",
+               "tcp/tcp-fast-open.pcap", "labs/NAT_home_side.pcap"]
+
+
+@pytest.mark.parametrize("rel", DATA_CORPUS)
+def test_corpus_fast_path_is_the_per_frame_path(rel: str) -> None:
+    path = CORPUS / rel
+    if not path.is_file():
+        pytest.skip(f"{rel} not in the corpus")
+    assert _outcome(_fast, path) == _outcome(_per_frame, path)
+    assert _outcome(protocols.protocol_hierarchy, path) == _outcome(hierarchy.protocol_hierarchy, path)
