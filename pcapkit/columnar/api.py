@@ -39,10 +39,15 @@ Progress = Callable[[int, int], None]   # (packets done, bytes done) -> None
 DEFAULT_CHUNK_PACKETS = 1 << 18
 
 
-def _empty_frame(columns: Sequence[str] | None, application: bool = False) -> pd.DataFrame:
+def _empty_frame(columns: Sequence[str] | None, application: bool = False,
+                 dtype_backend: str = "numpy_nullable") -> pd.DataFrame:
     import pandas as pd
 
-    dts = _dt.dtypes(columns)
+    dts: dict[str, Any] = dict(_dt.dtypes(columns))
+    if dtype_backend == "pyarrow":  # the Arrow dtypes the table builder gives the integer and flag columns
+        from pcapkit.columnar.table import arrow_dtype
+
+        dts = {name: arrow_dtype(name, dt) for name, dt in dts.items()}
     wanted = _app.APPLICATION_COLUMNS if columns is None and application else columns or ()
     app = {name: dtype for name, dtype in _app.dtypes().items() if name in wanted}
     if columns is None:
@@ -247,7 +252,7 @@ def read_packets(path: str | Path, filter: str | None = None, columns: Sequence[
         if columns is not None:
             out = out[list(columns)]
     elif not parts:
-        out = _empty_frame(columns, application)
+        out = _empty_frame(columns, application, dtype_backend)
     elif len(parts) == 1:
         out = parts[0]
     else:

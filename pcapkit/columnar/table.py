@@ -335,6 +335,23 @@ def _arrow_type(name: str) -> Any:
     return pa.bool_() if dtype == np.dtype(bool) else pa.from_numpy_dtype(dtype)
 
 
+def arrow_dtype(name: str, dtype: Any) -> Any:
+    """The dtype column ``name`` has with ``dtype_backend="pyarrow"``, ``dtype`` its default
+    one: the header fields' nullable integers and flags, and ``pcapkit.fallback``, become
+    Arrow types; the rest (frame number, time, addresses) stays."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if name == _dt.FALLBACK:
+        return pd.ArrowDtype(pa.bool_())
+    if name in _dt.specs() and str(dtype) in _NULLABLE_NAMES:
+        return pd.ArrowDtype(_arrow_type(name))
+    return dtype
+
+
+_NULLABLE_NAMES = frozenset({"boolean", "UInt8", "UInt16", "UInt32", "UInt64", "Int8", "Int16", "Int32", "Int64"})
+
+
 def _concat(pieces: list[Any], total: int | None = None, dtype: Any = None) -> np.ndarray:
     """One array of the pieces (the piece itself when there is one), freeing each piece as
     it is copied."""

@@ -44,6 +44,21 @@ def test_pyarrow_backend_same_values() -> None:
     assert per_row_pa < per_row_np
 
 
+@pytest.mark.parametrize("application", [False, True])
+def test_pyarrow_backend_empty_capture_has_the_dtypes_of_a_full_one(application: bool, tmp_path: Path) -> None:
+    """A capture without packets gives the columns and dtypes a capture with packets gives,
+    in either backend (the empty table used to ignore ``dtype_backend``)."""
+    empty = tmp_path / "empty.pcap"
+    empty.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+    for backend in ("numpy_nullable", "pyarrow"):
+        full = read_packets(NAT, dtype_backend=backend, application=application)
+        none = read_packets(empty, dtype_backend=backend, application=application)
+        assert len(none) == 0 and list(none.columns) == list(full.columns)
+        differ = {c: (str(none[c].dtype), str(full[c].dtype)) for c in full.columns
+                  if str(none[c].dtype) != str(full[c].dtype) and not isinstance(full[c].dtype, pd.CategoricalDtype)}
+        assert not differ, (backend, differ)
+
+
 def test_columns_and_filter() -> None:
     full = read_packets(NAT)
     syn = read_packets(NAT, query="`tcp.flags` == 0x002", columns=["frame.number", "ip.src", "tcp.dstport"])
