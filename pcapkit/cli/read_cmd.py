@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from pcapkit.capture.files import GZIP_MAGIC
 from pcapkit.capture.pcap import MAGICS
 from pcapkit.capture.pcapng_blocks import SHB_TYPE_BYTES
 from pcapkit.cli.common import PcapkitCommand
@@ -94,14 +95,21 @@ FIRST_LINES = 1000  # lines printed one packet at a time before the batched path
 
 
 def is_plain_capture(path: str) -> bool:
-    """Whether ``path`` is a regular file holding uncompressed pcap or pcapng (by its magic
-    number; a FIFO or standard input is never peeked at: it is read once, by the reader)."""
+    """Whether ``path`` is a regular file holding pcap or pcapng, gzip-compressed or not (by
+    its magic number; a FIFO or standard input is never peeked at: it is read once, by the
+    reader)."""
     if not os.path.isfile(path):
         return False
     try:
         with open(path, "rb") as f:
             magic = f.read(4)
-    except OSError:
+            if magic[:2] == GZIP_MAGIC:
+                import gzip
+
+                f.seek(0)
+                with gzip.GzipFile(fileobj=f, mode="rb") as inner:
+                    magic = inner.read(4)
+    except (OSError, EOFError):
         return False
     return magic in MAGICS or magic == SHB_TYPE_BYTES
 

@@ -70,7 +70,19 @@ def write_lines(path: str, out: IO[str], number: bool, count: int | None,
         return written, False
     finally:
         collector.done()
-    return written, end == os.path.getsize(path)
+    return written, _read_to_the_end(path, end)
+
+
+def _read_to_the_end(path: str, end: int) -> bool:
+    """Whether the batches, ending at stream offset ``end`` without an error, read the whole
+    file: a plain file's size says so (bytes after the last record are the record reader's
+    to report); a compressed stream's reader raises on any such bytes itself."""
+    from pcapkit.capture.files import GZIP_MAGIC
+
+    with open(path, "rb") as f:
+        if f.read(len(GZIP_MAGIC)) == GZIP_MAGIC:
+            return True
+    return end == os.path.getsize(path)
 
 
 def _timed(rb: RecordBatch) -> RecordBatch:

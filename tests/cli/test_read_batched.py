@@ -5,6 +5,7 @@ options, damaged and truncated files. Output, error text and exit status must be
 
 from __future__ import annotations
 
+import gzip
 import os
 import random
 import socket
@@ -65,7 +66,7 @@ def test_count_and_numbering(name: str, args: list[str], monkeypatch: pytest.Mon
 
 @pytest.mark.parametrize("args", [[], ["-c", "3"], ["-c", "5"], ["-c", "40"], ["--no-number"]])
 @pytest.mark.parametrize("cut", [False, True], ids=["whole", "cut-mid-record"])
-@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng", "pcap.gz"])
 def test_first_lines_then_batches(fmt: str, cut: bool, args: list[str], monkeypatch: pytest.MonkeyPatch,
                                   tmp_path: Path) -> None:
     """The first lines one packet at a time, the rest from the columns: no line twice or
@@ -81,10 +82,29 @@ def test_first_lines_then_batches(fmt: str, cut: bool, args: list[str], monkeypa
     if cut:
         path = tmp_path / "cut.pcap"
         path.write_bytes(source.read_bytes()[:-100])
+    if fmt == "pcap.gz":
+        zipped = tmp_path / "trace.pcap.gz"
+        zipped.write_bytes(gzip.compress(path.read_bytes()))
+        path = zipped
     monkeypatch.setattr(read_cmd, "FIRST_LINES", 5)
     got = run([str(path), *args])
     assert got == per_packet(monkeypatch, [str(path), *args])
     assert got[0] == (1 if cut and args[:1] != ["-c"] else 0)
+
+
+def test_cut_compressed_stream(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A gzip stream cut short: the lines of every whole record before the cut, then the
+    reader's error, as the per-packet path gives them."""
+    source = CORPUS / "labs/tcp-ethereal-trace-1"
+    if not source.exists():
+        pytest.skip("corpus file missing")
+    path = tmp_path / "cut.pcap.gz"
+    path.write_bytes(gzip.compress(source.read_bytes())[:30_000])
+    assert read_cmd.batched(str(path))
+    monkeypatch.setattr(read_cmd, "FIRST_LINES", 5)
+    got = run([str(path)])
+    assert got == per_packet(monkeypatch, [str(path)])
+    assert got[0] == 1 and got[1].count("\n") > 5
 
 
 def test_small_files_take_the_per_packet_path(monkeypatch: pytest.MonkeyPatch) -> None:
