@@ -25,6 +25,10 @@ depends only on the headers the fast path decoded:
   :func:`pcapkit.columnar.perpacket.fill` does;
 - a pcapng record that is not a packet (no stack).
 
+A pcapng file's records come from the per-frame path's own reader, packed in batches (on
+damaged files the batch reader of :mod:`pcapkit.capture.batch` reads records that reader
+refuses: fuzzed corpus files), so both paths see the same frames.
+
 The stack of a served row is the dissector's own: one row of each distinct shape (link
 type, EtherType, VLAN EtherType, network layer, fragment or not) is dissected in a
 session of its own and its stack is used for every row of that shape, so a value never
@@ -34,9 +38,8 @@ not served. Every other row is dissected, in file order, through one
 :func:`~pcapkit.dissect.driver.dissect_file` does.
 
 When the fast path cannot promise the same answer, :class:`NeedsPerFrame` is raised and
-the caller dissects the whole file frame by frame: a damaged or unreadable file (the
-per-frame reader reports where it stopped), a pcapng file (on damaged ones the batch reader
-of :mod:`pcapkit.capture.batch` reads records the frame reader refuses: fuzzed corpus files), a frame whose time is missing or out of
+the caller dissects the whole file frame by frame: a damaged or unreadable pcap file (the
+per-frame reader reports where it stopped), a frame whose time is missing or out of
 range (its finding quotes the file's raw time), a reassembly drop (timeout or memory
 limit) during a bulk add (the per-frame path leaves a finding on the frame that caused it),
 or a TCP connection the HTTP heuristic claims (see above).
@@ -125,7 +128,7 @@ class FrameStacks:
         from pcapkit.columnar.perpacket import new_session
 
         session = new_session()
-        records = iter_records(str(path), max_packets=_CHUNK_PACKETS)
+        records = _record_batches(str(path))
         given = False
         while True:
             try:
@@ -143,8 +146,6 @@ class FrameStacks:
                on_packet: Callable[[int, Any], Any] | None) -> StackBatch:
         from pcapkit.columnar.perpacket import gc_paused
 
-        if rb.pcapng:
-            raise NeedsPerFrame("pcapng: on a damaged file the batch reader may read records the frame reader refuses")
         n = len(rb)
         ts = rb.ts_ns
         if bool(((ts == TS_NS_MAX) | (ts == TS_NS_MIN) | (ts == NO_TIME)).any()):
@@ -281,6 +282,33 @@ class FrameStacks:
 
         packet = dissect(frame_at(rb, row), new_session())
         return -1 if packet.findings else self.code(packet.protocols)
+
+
+def _record_batches(path: str) -> Iterator[RecordBatch]:
+    """The records of ``path`` in batches: a pcap file's from the batch reader, a pcapng
+    file's from the frame reader (:func:`pcapkit.capture.files.read_frames`, the per-frame
+    path's own: on a damaged pcapng file the batch reader may read records the frame
+    reader refuses), packed a batch at a time."""
+    from pcapkit.capture.batch import frames_batch
+    from pcapkit.capture.files import read_frames
+
+    batches = iter_records(path, max_packets=_CHUNK_PACKETS)
+    first = next(batches, None)
+    if first is None:
+        return
+    if not first.pcapng:
+        yield first
+        yield from batches
+        return
+    batches.close()
+    chunk: list[Any] = []
+    for frame in read_frames(path):
+        chunk.append(frame)
+        if len(chunk) == _CHUNK_PACKETS:
+            yield frames_batch(chunk, chunk[0].number, has_interface=True)
+            chunk = []
+    if chunk:
+        yield frames_batch(chunk, chunk[0].number, has_interface=True)
 
 
 def _check_drops(reassembler: Any, before: int) -> None:

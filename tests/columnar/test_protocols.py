@@ -177,7 +177,7 @@ def test_expert_is_tsharks(mixed: Path) -> None:
 
 
 SERVED_CORPUS = ["tcp/6syns.dmp.gz", "tcp/206_example_b.pcap", "labs/tcp-ethereal-trace-1", "tcp/fast_reuse.dmp.gz",
-                 "tcp/window-scale-range.pcap", "tcp/tcp-fast-open.pcap"]
+                 "tcp/window-scale-range.pcap", "tcp/tcp-fast-open.pcap", "tcp/http_google.pcapng"]
 
 
 @requires_tshark
@@ -230,7 +230,8 @@ def test_cut_file_falls_back_to_every_frame(mixed: Path, tmp_path: Path) -> None
     assert protocols.protocol_hierarchy(cut) == hierarchy.protocol_hierarchy(cut)
 
 
-MUTATED = ["tcp/6syns.dmp.gz", "tcp/206_example_b.pcap", "labs/tcp-ethereal-trace-1", "tcp/tcp-fast-open.pcap"]
+MUTATED = ["tcp/6syns.dmp.gz", "tcp/206_example_b.pcap", "labs/tcp-ethereal-trace-1", "tcp/tcp-fast-open.pcap",
+           "tcp/http_google.pcapng", "labs/dhcp-wireshark-trace1-1.pcapng", "tcp/tcp_teardown.pcapng"]
 
 
 def _outcome(fn: Any, path: Path) -> Any:
