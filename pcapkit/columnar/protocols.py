@@ -300,7 +300,7 @@ def _record_batches(path: str) -> Iterator[RecordBatch]:
         yield first
         yield from batches
         return
-    batches.close()
+    del batches  # (the batch reader's file is closed with it)
     chunk: list[Any] = []
     for frame in read_frames(path):
         chunk.append(frame)
