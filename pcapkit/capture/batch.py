@@ -314,10 +314,13 @@ def _pcapng_batches(st: ChunkStream, max_packets: int, use_numba: bool | None) -
             cap = np.empty(cap_n, np.int64)
             wlen = np.empty(cap_n, np.int64)
             n, pos, status = walk_epb(arr, 0, e == ">", cap_n, off, ifc, tsraw, cap, wlen)
-            if n:
-                yield _packet_batch(st, section, arr, off[:n], ifc[:n], tsraw[:n], cap[:n], wlen[:n],
-                                    number, st.base + pos)
-                number += n
+            good, damage = _checked_epbs(st, section, arr, off[:n], ifc[:n], cap[:n], pos)
+            if good:
+                yield _packet_batch(st, section, arr, off[:good], ifc[:good], tsraw[:good], cap[:good],
+                                    wlen[:good], number, st.base + (pos if good == n else int(off[good]) - 28))
+                number += good
+            if damage is not None:
+                raise damage
             if status == 1:
                 raise MalformedRecordError("enhanced packet block is inconsistent (captured length "
                                            "exceeds block)", path=st.path, offset=st.base + pos)
@@ -326,6 +329,9 @@ def _pcapng_batches(st: ChunkStream, max_packets: int, use_numba: bool | None) -
         if not st.ensure(blen):
             raise _with_stream_error(ng.block_cut(st.path, st.base, blen, btype), st)
         block = st.buf[:blen]
+        (trailer,) = struct.unpack_from(e + "I", block, blen - 4)
+        if trailer != blen:
+            raise _lengths_differ(st, blen, trailer, st.base)
         try:
             if btype == ng.SHB_TYPE:
                 section = _read_section(block, e, st)
@@ -357,11 +363,62 @@ def _pcapng_batches(st: ChunkStream, max_packets: int, use_numba: bool | None) -
                                   np.full(1, ng.LINKTYPE_SYSTEMD_JOURNAL, np.int32),
                                   np.full(1, -1, np.int32), number, st.base + blen, pcapng=True)
                 number += 1
-            # other blocks (NRB, ISB, DSB, ...) carry no packets
+            # other blocks (NRB, ISB, DSB, ...) carry no packets (the record reader reads on after a
+            # damaged ISB too: it only warns)
         except (struct.error, ValueError) as exc:
             raise MalformedRecordError(f"pcapng block type 0x{btype:x} is damaged ({exc})",
                                        path=st.path, offset=st.base) from None
         st.consume(blen)
+
+
+def _lengths_differ(st: ChunkStream, blen: int, trailer: int, offset: int) -> MalformedRecordError:
+    return MalformedRecordError(f"pcapng: total block lengths (first {blen} and second {trailer}) don't match",
+                                path=st.path, offset=offset)
+
+
+def _checked_epbs(st: ChunkStream, section: _Section, arr: np.ndarray, off: np.ndarray, ifc: np.ndarray,
+                  cap: np.ndarray, end: int) -> tuple[int, MalformedRecordError | None]:
+    """Of a run of EPBs the walk located (data at ``off``, the run ending at ``end``), how
+    many come before the first one the record reader (:mod:`pcapkit.capture.pcapng`) would
+    refuse, and its error: a trailing block length that differs, an interface the section
+    does not have, a captured length beyond the link type's limit, options it cannot parse.
+    Both readers then read the same records of a damaged file."""
+    n = off.shape[0]
+    if n == 0:
+        return 0, None
+    start = off - 28
+    blen = np.empty(n, np.int64)
+    blen[:-1] = start[1:] - start[:-1]
+    blen[-1] = end - start[-1]
+    at = (start + blen - 4)[:, None] + np.arange(4)
+    octets = arr[at].astype(np.int64)
+    weights = np.array([1 << 24, 1 << 16, 1 << 8, 1] if section.order == ">" else [1, 1 << 8, 1 << 16, 1 << 24],
+                       np.int64)
+    trailer = octets @ weights
+    nif = len(section.ifaces)
+    known = ifc < nif
+    limits = np.array([max_snaplen(i.linktype) for i in section.ifaces] or [0], np.int64)
+    too_long = known & (cap > limits[np.minimum(ifc, max(nif - 1, 0))])
+    with_options = blen > 32 + ((cap + 3) & ~3)
+    bad = (trailer != blen) | ~known | too_long | with_options
+    if not bool(bad.any()):
+        return n, None
+    for j in np.flatnonzero(bad).tolist():
+        offset = st.base + int(start[j])
+        if trailer[j] != blen[j]:
+            return j, _lengths_differ(st, int(blen[j]), int(trailer[j]), offset)
+        if not known[j]:
+            return j, MalformedRecordError(f"pcapng: interface index {int(ifc[j])} is not less than section "
+                                           f"interface count {nif}", path=st.path, offset=offset)
+        if too_long[j]:
+            return j, MalformedRecordError(f"pcapng: cap_len {int(cap[j])} is larger than "
+                                           f"{int(limits[ifc[j]])}", path=st.path, offset=offset)
+        body = arr[int(start[j]) + 8:int(start[j] + blen[j]) - 4].tobytes()
+        try:
+            ng.parse_options(body, 20 + ng.pad4(int(cap[j])), len(body), section.order)
+        except ValueError as exc:
+            return j, MalformedRecordError(str(exc), path=st.path, offset=offset)
+    return n, None
 
 
 def _with_stream_error(exc: TruncatedFileError, st: ChunkStream) -> TruncatedFileError:
@@ -388,19 +445,33 @@ def _one_packet(st: ChunkStream, section: _Section, btype: int, block: bytes | m
     e = section.order
     body = block[8:len(block) - 4]
     if btype == ng.SPB:
-        wire = struct.unpack_from(e + "I", body, 0)[0]
         if not section.ifaces:
-            raise MalformedRecordError("simple packet block without an interface",
+            raise MalformedRecordError("pcapng: SPB appeared before any IDBs in the section",
                                        path=st.path, offset=st.base)
-        snap = section.ifaces[0].snaplen or 0xFFFFFFFF
-        c = min(wire, snap, len(body) - 4)
+        if len(body) < 4:
+            raise MalformedRecordError("pcapng: SPB too small", path=st.path, offset=st.base)
+        wire = struct.unpack_from(e + "I", body, 0)[0]
+        iface = section.ifaces[0]
+        # the record reader's rule (Wireshark's): the interface's snap length cuts the packet
+        c = wire if iface.snaplen == 0 or wire <= iface.snaplen else iface.snaplen
+        if c > max_snaplen(iface.linktype) or 4 + c > len(body):
+            raise MalformedRecordError(f"pcapng: total block length {len(body) + 12} of SPB is too small for {c} "
+                                       "bytes of packet data", path=st.path, offset=st.base)
         doff, ifc0, raw_ts = 12, 0, 0
     else:
         ifc0, _drops, hi, lo, c, wire = struct.unpack_from(e + "HHIIII", body, 0)
         doff, raw_ts = 28, (hi << 32) | lo
-        if c > len(body) - 20:
+        if 20 + ng.pad4(c) > len(body):
             raise MalformedRecordError("packet block captured length exceeds block",
                                        path=st.path, offset=st.base)
+        if ifc0 < len(section.ifaces) and c > max_snaplen(section.ifaces[ifc0].linktype):
+            raise MalformedRecordError(f"pcapng: cap_len {c} is larger than "
+                                       f"{max_snaplen(section.ifaces[ifc0].linktype)}", path=st.path, offset=st.base)
+        if len(body) > 20 + ng.pad4(c):
+            try:
+                ng.parse_options(bytes(body), 20 + ng.pad4(c), len(body), e)
+            except ValueError as exc:
+                raise MalformedRecordError(str(exc), path=st.path, offset=st.base) from None
     batch = _packet_batch(st, section, np.frombuffer(block, dtype=np.uint8), np.array([doff], np.int64),
                           np.array([ifc0], np.int64), np.array([raw_ts], np.uint64).view(np.int64),
                           np.array([c], np.int64), np.array([wire], np.int64), number,
@@ -438,17 +509,21 @@ def _pcapng_times(raw: np.ndarray, iface: Interface) -> np.ndarray:
     arithmetic, seconds as a signed 64-bit time_t)."""
     units = iface.tsresol
     u = raw.astype(np.uint64)
-    if 1_000_000_000 % units == 0:  # µs, ns, 2^-k for k <= 9: exact multiples
+    room = TS_NS_MAX - abs(iface.tsoffset) * 1_000_000_000  # (a hostile offset leaves none: every time exactly)
+    if room < 0:
+        ns = np.zeros(u.shape[0], np.int64)
+        safe = np.zeros(u.shape[0], bool)
+    elif 1_000_000_000 % units == 0:  # µs, ns, 2^-k for k <= 9: exact multiples
         per = 1_000_000_000 // units
         ns = u.astype(np.int64) * per
-        safe = u <= np.uint64((TS_NS_MAX - abs(iface.tsoffset) * 1_000_000_000) // per)
+        safe = u <= np.uint64(room // per)
     else:
         perr = np.uint64(units)
         secs = (u // perr).astype(np.int64)
         nsecs = ((u % perr) * np.uint64(1_000_000_000)) // perr
         ns = secs * 1_000_000_000 + nsecs.astype(np.int64)
-        safe = (u // perr) <= np.uint64((TS_NS_MAX - abs(iface.tsoffset) * 1_000_000_000) // 1_000_000_000 - 1)
-    if iface.tsoffset:
+        safe = (u // perr) <= np.uint64(max(room // 1_000_000_000 - 1, 0))
+    if iface.tsoffset and room >= 0:
         ns = ns + iface.tsoffset * 1_000_000_000
     if not bool(safe.all()):  # times that overflow int64 ns: exactly, then saturated, as the reader does
         for i in np.nonzero(~safe)[0].tolist():
