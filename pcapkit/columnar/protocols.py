@@ -25,9 +25,9 @@ depends only on the headers the fast path decoded:
   :func:`pcapkit.columnar.perpacket.fill` does;
 - a pcapng record that is not a packet (no stack).
 
-A pcapng file's records come from the per-frame path's own reader, packed in batches (on
-damaged files the batch reader of :mod:`pcapkit.capture.batch` reads records that reader
-refuses: fuzzed corpus files), so both paths see the same frames.
+Both paths see the same frames: the batch reader of :mod:`pcapkit.capture.batch` reads
+exactly the records the per-frame reader reads, pcapng included, and stops with an error
+where that reader stops with a warning.
 
 The stack of a served row is the dissector's own: one row of each distinct shape (link
 type, EtherType, VLAN EtherType, network layer, fragment or not) is dissected in a
@@ -128,7 +128,7 @@ class FrameStacks:
         from pcapkit.columnar.perpacket import new_session
 
         session = new_session()
-        records = _record_batches(str(path))
+        records = iter_records(str(path), max_packets=_CHUNK_PACKETS)
         given = False
         while True:
             try:
@@ -282,33 +282,6 @@ class FrameStacks:
 
         packet = dissect(frame_at(rb, row), new_session())
         return -1 if packet.findings else self.code(packet.protocols)
-
-
-def _record_batches(path: str) -> Iterator[RecordBatch]:
-    """The records of ``path`` in batches: a pcap file's from the batch reader, a pcapng
-    file's from the frame reader (:func:`pcapkit.capture.files.read_frames`, the per-frame
-    path's own: on a damaged pcapng file the batch reader may read records the frame
-    reader refuses), packed a batch at a time."""
-    from pcapkit.capture.batch import frames_batch
-    from pcapkit.capture.files import read_frames
-
-    batches = iter_records(path, max_packets=_CHUNK_PACKETS)
-    first = next(batches, None)
-    if first is None:
-        return
-    if not first.pcapng:
-        yield first
-        yield from batches
-        return
-    del batches  # (the batch reader's file is closed with it)
-    chunk: list[Any] = []
-    for frame in read_frames(path):
-        chunk.append(frame)
-        if len(chunk) == _CHUNK_PACKETS:
-            yield frames_batch(chunk, chunk[0].number, has_interface=True)
-            chunk = []
-    if chunk:
-        yield frames_batch(chunk, chunk[0].number, has_interface=True)
 
 
 def _check_drops(reassembler: Any, before: int) -> None:
