@@ -217,22 +217,55 @@ def other_pairs() -> dict[str, Pair]:
     }
 
 
-# every report command on the big capture, for its peak RSS (issue 13: each <= 1 GB)
-EVERY_COMMAND = [["read"], ["stats"], ["flows"], ["tcp", "--format", "csv"], ["tcptrace"], ["handshakes"], ["rtt"],
-                 ["rtt", "--summary"], ["lab", "tcp"], ["expert"], ["iostat"], ["congestion"], ["congestion", "--summary"],
-                 ["dns"], ["http"], ["export", "--table", "packets", "-o", EXPORT_TARGET],
+# every report command on the big capture, for its peak RSS (issue 13: each <= 1 GB) and its
+# time against the tool that gives the same answer (issue 13's title: every command)
+EVERY_COMMAND = [["read"], ["stats"], ["stats", "--hierarchy"], ["flows"], ["tcp", "--format", "csv"], ["tcptrace"],
+                 ["handshakes"], ["rtt"], ["rtt", "--summary"], ["lab", "tcp"], ["expert"], ["iostat"], ["congestion"],
+                 ["congestion", "--summary"], ["dns"], ["http"], ["export", "--table", "packets", "-o", EXPORT_TARGET],
                  ["export", "--table", "tcp", "-o", EXPORT_TARGET], ["export", "--table", "flows", "-o", EXPORT_TARGET]]
+# the commands the first table times against their C tool already
+MAIN_TABLE = {"read", "stats", "flows", "tcp --format csv", "tcptrace"}
 
 
-def memory_section(path: str) -> list[str]:
-    """One run of every report command on ``path``: wall, CPU and peak RSS."""
-    lines = [f"Every report command on `{Path(path).name}`, one run each (peak RSS: the target is 1 GB):", "",
-             "| command | s | CPU s | peak RSS MB | exit |", "|---|---:|---:|---:|---:|"]
+def counterparts(tcp_fields: list[str]) -> dict[str, Pair]:
+    """The C tool's command for each of :data:`EVERY_COMMAND` outside :data:`MAIN_TABLE`, on
+    the big file (the pairs of the small-file tables, without their own traces)."""
+    small, other = small_pairs(tcp_fields), other_pairs()
+    big = pairs(tcp_fields)
+    chosen = {
+        "stats --hierarchy": small["stats"], "handshakes": small["handshakes"], "rtt": small["rtt"],
+        "rtt --summary": small["rtt"], "lab tcp": small["lab tcp"], "expert": other["expert"],
+        "iostat": other["iostat"], "congestion": other["congestion"], "congestion --summary": other["congestion"],
+        "dns": other["dns"], "http": other["http"], "export --table packets": other["export"],
+        "export --table tcp": big["tcp"], "export --table flows": big["flows"],
+    }
+    return {name: replace(pair, inputs=()) for name, pair in chosen.items()}
+
+
+def memory_section(path: str, tcp_fields: list[str]) -> list[str]:
+    """One run of every report command on ``path`` (wall, CPU and peak RSS), and one of the
+    C tool that gives the same answer (tshark's statistics or fields) where the first table
+    does not have it."""
+    theirs = counterparts(tcp_fields)
+    lines = [f"Every report command on `{Path(path).name}`, one run each (peak RSS: the target is 1 GB), "
+             "and one run of the tool that gives the same answer:", "",
+             "| command | s | CPU s | peak RSS MB | exit | C tool | s | CPU s | pcapkit / C (wall) | pcapkit / C (CPU) |",
+             "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
     for words in EVERY_COMMAND:
         run = measure([sys.executable, "-m", "pcapkit", *words, path])
         shown = " ".join("OUT.parquet" if w == EXPORT_TARGET else w for w in words)
+        key = " ".join(w for w in words if w not in ("-o", EXPORT_TARGET))
         print(f"{Path(path).name} {shown}: {run.wall:.2f} s, {run.maxrss_mb:.0f} MB, rc {run.rc}", file=sys.stderr)
-        lines.append(f"| `pcapkit {shown} FILE` | {run.wall:.2f} | {run.cpu:.2f} | {run.maxrss_mb:.0f} | {run.rc} |")
+        row = f"| `pcapkit {shown} FILE` | {run.wall:.2f} | {run.cpu:.2f} | {run.maxrss_mb:.0f} | {run.rc} |"
+        pair = theirs.get(key)
+        if pair is not None and shutil.which(pair.c_tool[0]) is not None:
+            c = measure(pair.argv("c", path))
+            print(f"{Path(path).name} {key} C tool: {c.wall:.2f} s", file=sys.stderr)
+            row += (f" `{pair.shown('c')}` | {c.wall:.2f} | {c.cpu:.2f} | {run.wall / c.wall:.2f} "
+                    f"| {run.cpu / max(c.cpu, 1e-3):.2f} |")
+        else:
+            row += (" (first table) |" if key in MAIN_TABLE else " (none) |") + " | | | |"
+        lines.append(row)
     return lines
 
 
@@ -331,7 +364,7 @@ def section(data: str, big: list[str], small: str, commands: list[str] | None, r
         chosen = {n: p for n, p in pairs(fields).items() if commands is None or n in commands}
         lines += [*table(f"`{name}` (whole processes, median of {repeat}):", bench(path, chosen, repeat)), ""]
         if every:
-            lines += [*memory_section(path), ""]
+            lines += [*memory_section(path, fields), ""]
     chosen = {n: p for n, p in small_pairs(fields).items() if (commands is None or n in commands) and not skip_small}
     if chosen:
         lines += [*table(f"`{Path(small_path).name}`, {_frames(small_path)} frames (median of {repeat}):", bench(small_path, chosen, repeat)), ""]
@@ -374,7 +407,8 @@ def main() -> int:
                     help="Also every other report command (expert, iostat, dns, http, the labs...), each on its "
                          "own lab trace, against tshark.")
     ap.add_argument("--every-command", action="store_true",
-                    help="Also one run of every report command on each big capture, for its peak RSS.")
+                    help="Also one run of every report command on each big capture, for its peak RSS, and of "
+                         "the tool that gives the same answer.")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--format", choices=["markdown"], default="markdown")
     ap.add_argument("-o", "--output", default=None, help="Write the table here (default: stdout).")
