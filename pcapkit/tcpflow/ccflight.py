@@ -54,7 +54,7 @@ from pcapkit.tcpflow.ccwindow import LIMITS, limit_index
 from pcapkit.tcpflow.congestion import CongestionReport, DirectionColumns
 
 __all__ = ["DUP_THRESH", "MAX_RANGES", "RTO_MIN_NS", "FlightColumns", "FlightTrace", "LossEvent", "burst_ends",
-           "flight_trace", "last_sends", "limit_of", "replay", "trace_flight"]
+           "flight_trace", "last_sends", "limit_of", "loss_events", "replay", "trace_flight"]
 OPEN, FAST_RECOVERY, RTO_RECOVERY, CWR = "open", "fast-recovery", "rto-recovery", "cwr"
 
 
@@ -184,18 +184,23 @@ def replay(dc: DirectionColumns, acks_before: list[int] | None = None, vantage: 
 def flight_trace(report: CongestionReport, fc: FlightColumns) -> FlightTrace:
     """The :class:`FlightTrace` (Python values per segment) of ``fc``, replayed over ``report``."""
     from pcapkit.tcpflow import cckernel as k
-    from pcapkit.tcpflow.ccidentpasses import EVENT_KINDS
 
     tr = FlightTrace(report, fc.mss, columns=fc)
     tr.interval, tr.pipe, tr.window, tr.wnd_edge, tr.nxt = (fc.flight[:, c].tolist() for c in range(5))
     names = k.STATE_NAMES
     tr.state = [names[c] for c in fc.flight[:, 5].tolist()]
     tr.acked, tr.delivered = fc.acked[:, 0].tolist(), fc.acked[:, 1].tolist()
-    tr.events = [LossEvent(f, t, EVENT_KINDS[kind], high, first, None if end < 0 else end,
-                           None if end < 0 else end_ns)
-                 for f, t, kind, high, first, end, end_ns in fc.events.tolist()]
+    tr.events = loss_events(fc)
     tr.tail_probes, tr.window_probes, tr.uncaptured = fc.tail_probes, fc.window_probes, fc.uncaptured
     return tr
+
+
+def loss_events(fc: FlightColumns) -> list[LossEvent]:
+    """The loss events of ``fc`` as :class:`LossEvent` values (a few per loss, not per segment)."""
+    from pcapkit.tcpflow.ccidentpasses import EVENT_KINDS
+
+    return [LossEvent(f, t, EVENT_KINDS[kind], high, first, None if end < 0 else end, None if end < 0 else end_ns)
+            for f, t, kind, high, first, end, end_ns in fc.events.tolist()]
 
 
 def burst_ends(tr: FlightTrace) -> dict[int, int]:
