@@ -226,17 +226,20 @@ def _direction_models(source: PathOrFrames | AnalysedSegments, stream: int | Non
     the scan reading the segment table's columns (rows of one connection) and the model
     kept as arrays (a million segments as Python values took three quarters of the time)."""
     from pcapkit.reports.memory import release_memory
+    from pcapkit.tcpflow import jit
 
     an = _streams_of(source)
     if not len(an):
         return
     table, text = an.segments, an.segments.addresses
+    compiled = jit.use_compiled(None)  # (once: asked per pass, it cost a tenth of a small connection's model)
     for st, rows in _data_stream_rows(an, stream):
         if rows.shape[0] >= _BATCH_ROWS:  # (the last big stream's arrays are gone: their pages go back)
             release_memory()
         for (s_code, s_port), (r_code, r_port) in _table_senders(table, rows):
-            dc = scan_table(table, (s_code, s_port), (r_code, r_port), rows)
-            yield st, model_columns(dc, (text[s_code], s_port), (text[r_code], r_port)), s_port, r_port
+            dc = scan_table(table, (s_code, s_port), (r_code, r_port), rows, compiled=compiled)
+            yield st, model_columns(dc, (text[s_code], s_port), (text[r_code], r_port), compiled=compiled), \
+                s_port, r_port
             del dc
 
 
@@ -277,10 +280,9 @@ def _phase_shares(ts_ns: np.ndarray, phase: np.ndarray) -> dict[str, float]:
     """:func:`phase_shares` of data segments sent at ``ts_ns`` in the phases ``phase``
     (indexes in PHASES): the time from each to the next one counted in the first one's
     phase (never negative); one segment, or no time: all in the first one's phase."""
-    spent = dict.fromkeys(PHASES, 0)
-    gaps = np.maximum(np.diff(ts_ns), 0)
-    for p in np.unique(phase[:-1]).tolist():
-        spent[PHASES[p]] = int(gaps[phase[:-1] == p].sum())
+    per_phase = np.zeros(len(PHASES), np.int64)
+    np.add.at(per_phase, phase[:-1], np.maximum(np.diff(ts_ns), 0))
+    spent = dict(zip(PHASES, per_phase.tolist(), strict=True))
     total = sum(spent.values())
     if total == 0:
         if phase.shape[0]:

@@ -117,11 +117,10 @@ def _effective_mss(lengths: np.ndarray, mss: int) -> int:
     carries, as Linux's mss_cache): the commonest data length up to the MSS (of the first
     2000 segments; the longer one of equally common lengths)."""
     first = lengths[:2000]
-    values, counts = np.unique(first[(first > 0) & (first <= mss)], return_counts=True)
-    if not values.size:
+    counts = np.bincount(first[(first > 0) & (first <= mss)])  # (per length: a few thousand at most)
+    if not counts.any():
         return mss
-    top = np.flatnonzero(counts == counts.max())[-1]
-    common = int(values[top])
+    common = int(np.flatnonzero(counts == counts.max())[-1])
     # small writes (a request, a control message) do not fill segments: then the MSS
     return common if common >= mss - 60 else mss
 
@@ -146,6 +145,7 @@ class FlightColumns:
     tail_probes: int = 0
     window_probes: int = 0
     uncaptured: int = 0
+    compiled: bool | None = None   # the backend of the passes over these columns (None: the default's)
 
 
 def replay(dc: DirectionColumns, acks_before: list[int] | None = None, vantage: str = "sender", *,
@@ -172,7 +172,8 @@ def replay(dc: DirectionColumns, acks_before: list[int] | None = None, vantage: 
                                       acks_before is None, mss, dc.min_rtt_ns or 0, flight, acked, events,
                                       *ranges, info)
     fc = FlightColumns(mss, dc.min_rtt_ns, vantage, sent, acks, np.ascontiguousarray(acks[:, 1]), dc.rtt, flight, acked,
-                       events[:info[k.F_EVENTS]].copy(), int(info[k.F_TAIL_PROBES]), int(info[k.F_WINDOW_PROBES]))
+                       events[:info[k.F_EVENTS]].copy(), int(info[k.F_TAIL_PROBES]), int(info[k.F_WINDOW_PROBES]),
+                       compiled=compiled)
     # the receiver acknowledged sequence space no captured segment carried: a capture gap
     top = max(int(acks[:, 2].max()), 0) if m else 0
     first_seq = int(sent[0, 2]) if n else 1

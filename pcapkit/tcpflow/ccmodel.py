@@ -174,7 +174,7 @@ def _window_pass(tr: FlightTrace, beta: float, *, delay_exit: bool = True) -> tu
     assert tr.columns is not None, "a FlightTrace from trace_flight or flight_trace"
     fc = tr.columns
     n, m = fc.flight.shape[0], fc.acked.shape[0]
-    compiled = jit.use_compiled(None)
+    compiled = jit.use_compiled(fc.compiled)
     columns = [np.ascontiguousarray(fc.flight[:, c]) for c in range(6)] + [np.ascontiguousarray(fc.acked[:, 0])]
     rows = np.zeros((n, 5), np.int64)
     scratch = [np.full(m + 1, -1, np.int64), np.full(m + 1, -1, np.int64), np.full(n + 1, -1, np.int64),
@@ -237,11 +237,13 @@ def model_direction(report: CongestionReport) -> CongestionModel:
     return model_values(report, _model_columns(tr, lambda: tr))
 
 
-def model_columns(dc: DirectionColumns, sender: tuple[str, int], receiver: tuple[str, int]) -> ModelColumns:
+def model_columns(dc: DirectionColumns, sender: tuple[str, int], receiver: tuple[str, int], *,
+                  compiled: bool | None = None) -> ModelColumns:
     """:func:`model_direction` of a direction scanned as columns
     (:func:`pcapkit.tcpflow.congestion.scan_table`), as :class:`ModelColumns`: arrays
     from the scan to the answer; Python values per segment are made only for a BBR sender
-    (its pass reads lists) or a capture taken at the receiver (:mod:`pcapkit.tcpflow.ccvantage`)."""
+    (its pass reads lists) or a capture taken at the receiver (:mod:`pcapkit.tcpflow.ccvantage`).
+    ``compiled``: the backend (None: the default)."""
     from pcapkit.tcpflow.ccvantage import SENDER, handshake_rtt_ns, sender_view
 
     head = dc.handshake(sender, receiver)
@@ -249,7 +251,7 @@ def model_columns(dc: DirectionColumns, sender: tuple[str, int], receiver: tuple
     if found is not None and found[0] != SENDER and dc.sent.shape[0]:
         tr = trace_flight(sender_view(report_of(dc, sender, receiver)))
         return _model_columns(tr, lambda: tr)
-    fc = replay(dc)
+    fc = replay(dc, compiled=compiled)
     tr = FlightTrace(head, fc.mss, uncaptured=fc.uncaptured, columns=fc)
     return _model_columns(tr, lambda: flight_trace(report_of(dc, sender, receiver), fc))
 
