@@ -165,8 +165,10 @@ def _streams_of(source: PathOrFrames | AnalysedSegments) -> AnalysedSegments:
 def iter_congestion_models(source: PathOrFrames | AnalysedSegments, stream: int | set[int] | None = None, *,
                            data_only: bool = False,
                            ) -> Iterator[tuple[int, CongestionModel | None, tuple[tuple[str, int], tuple[str, int]]]]:
-    """:func:`congestion_models` one at a time, so that a report keeps what it needs of a
-    stream's models and lets them go (the models of a million segments, all held: 0.9 GB)."""
+    """:func:`congestion_models` one at a time, so that a caller keeps what it needs of a
+    stream's models and lets them go (the models of a million segments, all held: 0.9 GB).
+    The models' Python values, made from :class:`Segment` values; the reports read each
+    model as arrays instead (:func:`_direction_models`), and tests compare the two."""
     from pcapkit.reports.memory import release_memory
 
     an = _streams_of(source)
