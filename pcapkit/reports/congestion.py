@@ -32,11 +32,16 @@ from pcapkit.columnar.column_table import Column, ColumnTable, concat_tables
 from pcapkit.reports.typed_rows import typed_columns
 from pcapkit.tcpflow.analysed import AnalysedSegments, analyse_table
 from pcapkit.tcpflow.ccmodel import (
-    BBR_PHASES,
+    CWND,
+    LIMITED_BY,
     LIMITS,
-    LOSS_PHASES,
+    PHASE,
+    PHASES,
+    SSTHRESH,
     CongestionModel,
+    ModelColumns,
     columns_identification,
+    model_columns,
     model_direction,
 )
 from pcapkit.tcpflow.congestion import analyse_direction, scan_table
@@ -50,7 +55,6 @@ if TYPE_CHECKING:
     from pcapkit.reports.tcp import PathOrFrames
     from pcapkit.tcpflow.segments import SegmentTable
 
-PHASES: tuple[str, ...] = tuple(dict.fromkeys(LOSS_PHASES + BBR_PHASES))
 __all__ = ["LIMITS", "PHASES", "SEGMENT_COLUMNS", "SUMMARY_COLUMNS", "congestion_models", "congestion_segment_table",
            "congestion_segments", "congestion_summary", "congestion_summary_table", "iter_congestion_models"]
 
@@ -161,8 +165,10 @@ def _streams_of(source: PathOrFrames | AnalysedSegments) -> AnalysedSegments:
 def iter_congestion_models(source: PathOrFrames | AnalysedSegments, stream: int | set[int] | None = None, *,
                            data_only: bool = False,
                            ) -> Iterator[tuple[int, CongestionModel | None, tuple[tuple[str, int], tuple[str, int]]]]:
-    """:func:`congestion_models` one at a time, so that a report keeps what it needs of a
-    stream's models and lets them go (the models of a million segments, all held: 0.9 GB)."""
+    """:func:`congestion_models` one at a time, so that a caller keeps what it needs of a
+    stream's models and lets them go (the models of a million segments, all held: 0.9 GB).
+    The models' Python values, made from :class:`Segment` values; the reports read each
+    model as arrays instead (:func:`_direction_models`), and tests compare the two."""
     from pcapkit.reports.memory import release_memory
 
     an = _streams_of(source)
@@ -194,36 +200,95 @@ def congestion_segments(source: PathOrFrames | AnalysedSegments, stream: int | N
 
 def congestion_segment_table(source: PathOrFrames | AnalysedSegments, stream: int | None = None) -> ColumnTable:
     """:func:`congestion_segments` as a :class:`~pcapkit.columnar.column_table.ColumnTable`
-    (what the CLI formats, without pandas)."""
-    parts: list[ColumnTable] = []
-    for st, model, (sender, receiver) in iter_congestion_models(source, stream, data_only=True):
-        if model is None:
-            continue
-        # (one sender's rows become typed columns before the next model is made)
-        events = model.segments
-        values: dict[str, list[Any]] = {
-            "frame.number": [e.frame for e in events], "frame.time_epoch": [e.ts_ns for e in events],
-            "tcp.stream": [st] * len(events), "tcp.srcport": [sender[1]] * len(events),
-            "tcp.dstport": [receiver[1]] * len(events), "cwnd_bytes": [e.cwnd for e in events],
-            "ssthresh_bytes": [e.ssthresh for e in events], "phase": [e.phase for e in events],
-            "limited_by": [e.limited_by for e in events]}
-        del model, events
-        parts.append(typed_columns(values, SEGMENT_COLUMNS))
+    (what the CLI formats, without pandas), from each sender's model as columns
+    (:func:`_direction_models`): per sender its rows' arrays, joined once and put in frame
+    order; ``phase`` and ``limited_by`` as codes into their names (formatted once each)."""
+    parts = [_segment_arrays(st, model, sport, dport) for st, model, sport, dport in _direction_models(source, stream)]
     if not parts:
         return typed_columns({name: [] for name in SEGMENT_COLUMNS}, SEGMENT_COLUMNS)
-    return _sorted_by(concat_tables(parts), "frame.number")
+    arrays = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    del parts
+    frames = arrays["frame.number"]
+    if frames.shape[0] > 1 and not bool((frames[1:] >= frames[:-1]).all()):
+        order = np.argsort(frames, kind="stable")
+        arrays = {name: values[order] for name, values in arrays.items()}
+    unset = arrays["ssthresh_bytes"] < 0
+    columns = {name: Column(values, None, SEGMENT_COLUMNS[name]) for name, values in arrays.items()}
+    columns["ssthresh_bytes"] = Column(np.where(unset, 0, arrays["ssthresh_bytes"]), unset, "Int64")
+    columns["phase"] = Column(arrays["phase"], None, "string", texts=_PHASE_NAMES)
+    columns["limited_by"] = Column(arrays["limited_by"], None, "string", texts=_LIMIT_NAMES)
+    return ColumnTable({name: columns[name] for name in SEGMENT_COLUMNS}, rows=frames.shape[0])
+
+
+def _direction_models(source: PathOrFrames | AnalysedSegments, stream: int | None,
+                      ) -> Iterator[tuple[int, ModelColumns, int, int]]:
+    """(tcp.stream, the model as columns, sender's port, receiver's port) of each sending
+    direction of the streams that carry data (or of ``stream``), in stream order, each
+    direction in order of its first data: :func:`iter_congestion_models` with data_only,
+    the scan reading the segment table's columns (rows of one connection) and the model
+    kept as arrays (a million segments as Python values took three quarters of the time)."""
+    from pcapkit.reports.memory import release_memory
+    from pcapkit.tcpflow import jit
+
+    an = _streams_of(source)
+    if not len(an):
+        return
+    table, text = an.segments, an.segments.addresses
+    compiled = jit.use_compiled(None)  # (once: asked per pass, it cost a tenth of a small connection's model)
+    for st, rows in _data_stream_rows(an, stream):
+        if rows.shape[0] >= _BATCH_ROWS:  # (the last big stream's arrays are gone: their pages go back)
+            release_memory()
+        for (s_code, s_port), (r_code, r_port) in _table_senders(table, rows):
+            dc = scan_table(table, (s_code, s_port), (r_code, r_port), rows, compiled=compiled)
+            yield st, model_columns(dc, (text[s_code], s_port), (text[r_code], r_port), compiled=compiled), \
+                s_port, r_port
+            del dc
+
+
+def _data_stream_rows(an: AnalysedSegments, stream: int | None) -> Iterator[tuple[int, np.ndarray]]:
+    """(tcp.stream, its rows of the segment table, in order) of each stream that carries
+    data (or of ``stream``), in stream order."""
+    rows = np.flatnonzero(_rows_of(an, stream, True))
+    order = rows[np.argsort(an.stream[rows], kind="stable")]
+    ids = an.stream[order]
+    bounds = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1], True]) if ids.shape[0] else np.zeros(1, np.int64)
+    for begin, end in itertools.pairwise(bounds.tolist()):
+        yield int(ids[begin]), order[begin:end]
+
+
+_PHASE_NAMES = np.array(PHASES, dtype=object)
+_LIMIT_NAMES = np.array(LIMITS, dtype=object)
+
+
+def _segment_arrays(st: int, model: ModelColumns, sport: int, dport: int) -> dict[str, np.ndarray]:
+    """The rows of :func:`congestion_segment_table` of one sender: int64 arrays (ssthresh
+    -1 where unset; phase and limited_by as indexes in PHASES and LIMITS)."""
+    n = model.frame.shape[0]
+    rows = model.rows
+    return {"frame.number": model.frame, "frame.time_epoch": model.ts_ns, "tcp.stream": np.full(n, st, np.int64),
+            "tcp.srcport": np.full(n, sport, np.int64), "tcp.dstport": np.full(n, dport, np.int64),
+            "cwnd_bytes": rows[:, CWND].copy(), "ssthresh_bytes": rows[:, SSTHRESH].copy(),
+            "phase": rows[:, PHASE].copy(), "limited_by": rows[:, LIMITED_BY].copy()}
 
 
 def phase_shares(model: CongestionModel) -> dict[str, float]:
     """The share of the sending time (first to last data segment) spent in each phase."""
-    segs = model.segments
-    spent = dict.fromkeys(PHASES, 0)
-    for a, b in itertools.pairwise(segs):
-        spent[a.phase] += max(b.ts_ns - a.ts_ns, 0)
+    index = {p: i for i, p in enumerate(PHASES)}
+    return _phase_shares(np.array([e.ts_ns for e in model.segments], dtype=np.int64),
+                         np.array([index[e.phase] for e in model.segments], dtype=np.int64))
+
+
+def _phase_shares(ts_ns: np.ndarray, phase: np.ndarray) -> dict[str, float]:
+    """:func:`phase_shares` of data segments sent at ``ts_ns`` in the phases ``phase``
+    (indexes in PHASES): the time from each to the next one counted in the first one's
+    phase (never negative); one segment, or no time: all in the first one's phase."""
+    per_phase = np.zeros(len(PHASES), np.int64)
+    np.add.at(per_phase, phase[:-1], np.maximum(np.diff(ts_ns), 0))
+    spent = dict(zip(PHASES, per_phase.tolist(), strict=True))
     total = sum(spent.values())
     if total == 0:
-        if segs:
-            spent[segs[0].phase] = 1
+        if phase.shape[0]:
+            spent[PHASES[int(phase[0])]] = 1
         total = max(sum(spent.values()), 1)
     return {p: spent[p] / total for p in PHASES}
 
@@ -277,25 +342,15 @@ def congestion_summary_table(source: PathOrFrames | AnalysedSegments, stream: in
     (what the CLI formats, without pandas)."""
     an = _streams_of(source)
     values: dict[str, list[Any]] = {name: [] for name in SUMMARY_COLUMNS}
-    for st, model, (sender, receiver) in iter_congestion_models(an, stream, data_only=True):
-        values["tcp.stream"].append(st)
-        values["tcp.srcport"].append(sender[1])
-        values["tcp.dstport"].append(receiver[1])
-        if model is None:
-            row: dict[str, Any] = {"cc_algorithm": "unknown", "confidence": 0.0, "loss_events": 0,
-                                   "fast_retransmits": 0, "rtos": 0, "mean_cwnd_bytes": None, "data_segments": 0,
-                                   "vantage": None, "reason": "no data segments"}
-            row.update({f"share_{p.replace('-', '_')}": None for p in PHASES})
-        else:
-            ident = model.identification
-            row = {"cc_algorithm": ident.algorithm, "confidence": ident.confidence,
-                   "loss_events": model.loss_events, "fast_retransmits": model.fast_retransmits,
-                   "rtos": model.rtos,
-                   "mean_cwnd_bytes": (sum(e.cwnd for e in model.segments) / len(model.segments)
-                                       if model.segments else None),
-                   "data_segments": len(model.segments), "vantage": model.report.vantage,
-                   "reason": ident.reason}
-            row.update({f"share_{p.replace('-', '_')}": v for p, v in phase_shares(model).items()})
+    for st, model, sport, dport in _direction_models(an, stream):
+        ident, n = model.identification, model.frame.shape[0]
+        row: dict[str, Any] = {
+            "tcp.stream": st, "tcp.srcport": sport, "tcp.dstport": dport, "cc_algorithm": ident.algorithm,
+            "confidence": ident.confidence, "loss_events": model.loss_events,
+            "fast_retransmits": model.fast_retransmits, "rtos": model.rtos,
+            "mean_cwnd_bytes": int(model.rows[:, CWND].sum()) / n if n else None, "data_segments": n,
+            "vantage": model.vantage, "reason": ident.reason}
+        row.update({f"share_{p.replace('-', '_')}": v for p, v in _phase_shares(model.ts_ns, model.rows[:, PHASE]).items()})
         for name, v in row.items():
             values[name].append(v)
         del model  # (before the next is made: the loop variable would hold it meanwhile)

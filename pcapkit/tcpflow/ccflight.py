@@ -54,7 +54,7 @@ from pcapkit.tcpflow.ccwindow import LIMITS, limit_index
 from pcapkit.tcpflow.congestion import CongestionReport, DirectionColumns
 
 __all__ = ["DUP_THRESH", "MAX_RANGES", "RTO_MIN_NS", "FlightColumns", "FlightTrace", "LossEvent", "burst_ends",
-           "flight_trace", "last_sends", "limit_of", "replay", "trace_flight"]
+           "flight_trace", "last_sends", "limit_of", "loss_events", "replay", "trace_flight"]
 OPEN, FAST_RECOVERY, RTO_RECOVERY, CWR = "open", "fast-recovery", "rto-recovery", "cwr"
 
 
@@ -117,11 +117,10 @@ def _effective_mss(lengths: np.ndarray, mss: int) -> int:
     carries, as Linux's mss_cache): the commonest data length up to the MSS (of the first
     2000 segments; the longer one of equally common lengths)."""
     first = lengths[:2000]
-    values, counts = np.unique(first[(first > 0) & (first <= mss)], return_counts=True)
-    if not values.size:
+    counts = np.bincount(first[(first > 0) & (first <= mss)])  # (per length: a few thousand at most)
+    if not counts.any():
         return mss
-    top = np.flatnonzero(counts == counts.max())[-1]
-    common = int(values[top])
+    common = int(np.flatnonzero(counts == counts.max())[-1])
     # small writes (a request, a control message) do not fill segments: then the MSS
     return common if common >= mss - 60 else mss
 
@@ -146,6 +145,7 @@ class FlightColumns:
     tail_probes: int = 0
     window_probes: int = 0
     uncaptured: int = 0
+    compiled: bool | None = None   # the backend of the passes over these columns (None: the default's)
 
 
 def replay(dc: DirectionColumns, acks_before: list[int] | None = None, vantage: str = "sender", *,
@@ -172,7 +172,8 @@ def replay(dc: DirectionColumns, acks_before: list[int] | None = None, vantage: 
                                       acks_before is None, mss, dc.min_rtt_ns or 0, flight, acked, events,
                                       *ranges, info)
     fc = FlightColumns(mss, dc.min_rtt_ns, vantage, sent, acks, np.ascontiguousarray(acks[:, 1]), dc.rtt, flight, acked,
-                       events[:info[k.F_EVENTS]].copy(), int(info[k.F_TAIL_PROBES]), int(info[k.F_WINDOW_PROBES]))
+                       events[:info[k.F_EVENTS]].copy(), int(info[k.F_TAIL_PROBES]), int(info[k.F_WINDOW_PROBES]),
+                       compiled=compiled)
     # the receiver acknowledged sequence space no captured segment carried: a capture gap
     top = max(int(acks[:, 2].max()), 0) if m else 0
     first_seq = int(sent[0, 2]) if n else 1
@@ -184,18 +185,23 @@ def replay(dc: DirectionColumns, acks_before: list[int] | None = None, vantage: 
 def flight_trace(report: CongestionReport, fc: FlightColumns) -> FlightTrace:
     """The :class:`FlightTrace` (Python values per segment) of ``fc``, replayed over ``report``."""
     from pcapkit.tcpflow import cckernel as k
-    from pcapkit.tcpflow.ccidentpasses import EVENT_KINDS
 
     tr = FlightTrace(report, fc.mss, columns=fc)
     tr.interval, tr.pipe, tr.window, tr.wnd_edge, tr.nxt = (fc.flight[:, c].tolist() for c in range(5))
     names = k.STATE_NAMES
     tr.state = [names[c] for c in fc.flight[:, 5].tolist()]
     tr.acked, tr.delivered = fc.acked[:, 0].tolist(), fc.acked[:, 1].tolist()
-    tr.events = [LossEvent(f, t, EVENT_KINDS[kind], high, first, None if end < 0 else end,
-                           None if end < 0 else end_ns)
-                 for f, t, kind, high, first, end, end_ns in fc.events.tolist()]
+    tr.events = loss_events(fc)
     tr.tail_probes, tr.window_probes, tr.uncaptured = fc.tail_probes, fc.window_probes, fc.uncaptured
     return tr
+
+
+def loss_events(fc: FlightColumns) -> list[LossEvent]:
+    """The loss events of ``fc`` as :class:`LossEvent` values (a few per loss, not per segment)."""
+    from pcapkit.tcpflow.ccidentpasses import EVENT_KINDS
+
+    return [LossEvent(f, t, EVENT_KINDS[kind], high, first, None if end < 0 else end, None if end < 0 else end_ns)
+            for f, t, kind, high, first, end, end_ns in fc.events.tolist()]
 
 
 def burst_ends(tr: FlightTrace) -> dict[int, int]:

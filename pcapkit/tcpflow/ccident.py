@@ -96,7 +96,7 @@ def _clocked(fc: FlightColumns, end: int) -> tuple[int, int]:
     from pcapkit.tcpflow import cckernel as k
     from pcapkit.tcpflow import jit
 
-    compiled = jit.use_compiled(None)
+    compiled = jit.use_compiled(fc.compiled)
     columns = [np.ascontiguousarray(fc.sent[:, 1]), np.ascontiguousarray(fc.sent[:, 5]), fc.ack_ts]
     out = np.array([0, 0, ACK_CLOCK_NS], np.int64)
     k.kernel(k.clocked_counts, compiled)(*(columns if compiled else [c.tolist() for c in columns]), end, out)
@@ -137,7 +137,7 @@ def measured_betas(tr: FlightTrace) -> list[float]:
     from pcapkit.tcpflow import jit
 
     fc = _flight_columns(tr)
-    compiled = jit.use_compiled(None)
+    compiled = jit.use_compiled(fc.compiled)
     columns = [np.ascontiguousarray(fc.sent[:, 1]), np.ascontiguousarray(fc.flight[:, 1])]
     samples = [np.ascontiguousarray(fc.rtt[:, 1]), np.ascontiguousarray(fc.rtt[:, 2])]
     if not compiled:
@@ -232,7 +232,7 @@ def growth_after_hystart(tr: FlightTrace, cwnd: np.ndarray, slow_start: np.ndarr
     columns = [np.ascontiguousarray(acks[:, 2]), np.ascontiguousarray(acks[:, 1]), sample, has_sample,
                first_after, np.ascontiguousarray(fc.flight[:, 4]), np.ascontiguousarray(fc.sent[:, 1]),
                np.ascontiguousarray(cwnd, np.int64), np.ascontiguousarray(slow_start, np.bool_)]
-    compiled = jit.use_compiled(None)
+    compiled = jit.use_compiled(fc.compiled)
     out = np.zeros(1, np.float64)
     lo, hi = HYSTART_DELAY_NS
     end = k.kernel(k.hystart_growth, compiled)(*(columns if compiled else [c.tolist() for c in columns]), fc.mss,

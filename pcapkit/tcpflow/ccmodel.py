@@ -46,6 +46,7 @@ send, or paced below its window).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -54,6 +55,8 @@ import numpy as np
 from pcapkit.tcpflow.ccflight import (
     FlightTrace,
     LossEvent,
+    flight_trace,
+    loss_events,
     replay,
     trace_flight,
 )
@@ -70,9 +73,13 @@ from pcapkit.tcpflow.congestion import CongestionReport, DirectionColumns, repor
 
 LOSS_PHASES = ("slow-start", "congestion-avoidance", "fast-recovery", "rto-recovery", "cwr")
 BBR_PHASES = ("startup", "drain", "probe-bw", "probe-rtt", "fast-recovery", "rto-recovery")
+#: every phase, the loss-based ones first (a window pass' phase index is its index here)
+PHASES: tuple[str, ...] = tuple(dict.fromkeys(LOSS_PHASES + BBR_PHASES))
 #: what makes the phase change (every change of a segment's phase names one of these)
 EVENTS = ("start", "fast-retransmit", "rto", "ecn", "recovery-end", "ssthresh-reached", "slow-start-exit",
           "full-bandwidth", "drained", "probe-rtt", "probe-rtt-end")
+# the columns of ModelColumns.rows
+CWND, SSTHRESH, PHASE, LIMITED_BY, EVENT = range(5)
 
 
 class SegmentEstimate(NamedTuple):
@@ -94,18 +101,11 @@ class PhaseChange:
     event: str
 
 
-@dataclass(slots=True)
-class CongestionModel:
-    report: CongestionReport
-    mss: int
-    identification: Identification
-    segments: list[SegmentEstimate] = field(default_factory=list)
-    changes: list[PhaseChange] = field(default_factory=list)
-    events: list[LossEvent] = field(default_factory=list)
+class _LossCounts:
+    """The loss counts of a model's ``events`` (:class:`CongestionModel`, :class:`ModelColumns`)."""
 
-    @property
-    def algorithm(self) -> str:
-        return self.identification.algorithm
+    __slots__ = ()
+    events: list[LossEvent]
 
     @property
     def fast_retransmits(self) -> int:
@@ -120,11 +120,37 @@ class CongestionModel:
         return self.fast_retransmits + self.rtos
 
 
-def _loss_based(tr: FlightTrace, beta: float, model: CongestionModel, *, delay_exit: bool = True) -> bool:
-    """Fill ``model`` for a loss-based sender; True when slow start ended without a loss."""
-    rows, hystart = _loss_rows(tr, beta, delay_exit=delay_exit)
-    _emit(model, tr, rows)
-    return hystart
+@dataclass(slots=True)
+class CongestionModel(_LossCounts):
+    report: CongestionReport
+    mss: int
+    identification: Identification
+    segments: list[SegmentEstimate] = field(default_factory=list)
+    changes: list[PhaseChange] = field(default_factory=list)
+    events: list[LossEvent] = field(default_factory=list)
+
+    @property
+    def algorithm(self) -> str:
+        return self.identification.algorithm
+
+
+@dataclass(slots=True)
+class ModelColumns(_LossCounts):
+    """:class:`CongestionModel` as arrays, one row per data segment: its ``frame``,
+    ``ts_ns``, the ``pipe`` after it and ``rows`` of [cwnd, ssthresh (-1: unset), phase
+    (index in PHASES), limited_by (index in LIMITS), event (index in EVENTS)] (the columns
+    CWND, SSTHRESH, PHASE, LIMITED_BY, EVENT); its loss ``events`` (not ECN) and the
+    ``vantage`` of the capture. A report of a million segments reads these, not a million
+    :class:`SegmentEstimate` values."""
+
+    identification: Identification
+    mss: int
+    vantage: str
+    frame: np.ndarray
+    ts_ns: np.ndarray
+    pipe: np.ndarray
+    rows: np.ndarray
+    events: list[LossEvent]
 
 
 def _slow_start_evidence(tr: FlightTrace, rows: np.ndarray, hystart: bool) -> SlowStartEvidence:
@@ -148,7 +174,7 @@ def _window_pass(tr: FlightTrace, beta: float, *, delay_exit: bool = True) -> tu
     assert tr.columns is not None, "a FlightTrace from trace_flight or flight_trace"
     fc = tr.columns
     n, m = fc.flight.shape[0], fc.acked.shape[0]
-    compiled = jit.use_compiled(None)
+    compiled = jit.use_compiled(fc.compiled)
     columns = [np.ascontiguousarray(fc.flight[:, c]) for c in range(6)] + [np.ascontiguousarray(fc.acked[:, 0])]
     rows = np.zeros((n, 5), np.int64)
     scratch = [np.full(m + 1, -1, np.int64), np.full(m + 1, -1, np.int64), np.full(n + 1, -1, np.int64),
@@ -157,27 +183,6 @@ def _window_pass(tr: FlightTrace, beta: float, *, delay_exit: bool = True) -> tu
                                                 fc.events, fc.events.shape[0], fc.mss, float(beta), delay_exit,
                                                 *scratch, rows)
     return rows, bool(hystart)
-
-
-def _loss_rows(tr: FlightTrace, beta: float, *, delay_exit: bool = True) -> tuple[list[list], bool]:
-    """:func:`_window_pass` as [cwnd, ssthresh (None: unset), phase, limited_by, event] (names)."""
-    rows, hystart = _window_pass(tr, beta, delay_exit=delay_exit)
-    return _loss_rows_of(rows), hystart
-
-
-def _loss_rows_of(rows: np.ndarray) -> list[list]:
-    return [[cwnd, None if ssthresh < 0 else ssthresh, LOSS_PHASES[phase], LIMITS[limit], EVENTS[event]]
-            for cwnd, ssthresh, phase, limit, event in rows.tolist()]
-
-
-def _emit(model: CongestionModel, tr: FlightTrace, rows: list[list]) -> None:
-    model.segments.clear()
-    model.changes.clear()
-    for i, (cwnd, ssthresh, phase, limited, event) in enumerate(rows):
-        s = tr.report.sent[i]
-        if not model.segments or model.segments[-1].phase != phase:
-            model.changes.append(PhaseChange(i, phase, event if model.segments else "start"))
-        model.segments.append(SegmentEstimate(s.frame, s.ts_ns, int(cwnd), ssthresh, phase, limited, tr.pipe[i]))
 
 
 def direction_identification(report: CongestionReport) -> Identification:
@@ -225,26 +230,76 @@ def columns_identification(dc: DirectionColumns, sender: tuple[str, int],
 
 def model_direction(report: CongestionReport) -> CongestionModel:
     """The congestion model of ``report``'s sender (see the module doc)."""
-    from pcapkit.tcpflow.ccbbr import bbr_rows
     from pcapkit.tcpflow.ccvantage import sender_view
 
     report = sender_view(report)
     tr = trace_flight(report)
-    if not report.sent:
-        return CongestionModel(report, tr.mss, identify(tr, False, 0.0))
-    probe = CongestionModel(report, tr.mss, identify(tr, False, 0.0))
+    return model_values(report, _model_columns(tr, lambda: tr))
+
+
+def model_columns(dc: DirectionColumns, sender: tuple[str, int], receiver: tuple[str, int], *,
+                  compiled: bool | None = None) -> ModelColumns:
+    """:func:`model_direction` of a direction scanned as columns
+    (:func:`pcapkit.tcpflow.congestion.scan_table`), as :class:`ModelColumns`: arrays
+    from the scan to the answer; Python values per segment are made only for a BBR sender
+    (its pass reads lists) or a capture taken at the receiver (:mod:`pcapkit.tcpflow.ccvantage`).
+    ``compiled``: the backend (None: the default)."""
+    from pcapkit.tcpflow.ccvantage import SENDER, handshake_rtt_ns, sender_view
+
+    head = dc.handshake(sender, receiver)
+    found = handshake_rtt_ns(head)
+    if found is not None and found[0] != SENDER and dc.sent.shape[0]:
+        tr = trace_flight(sender_view(report_of(dc, sender, receiver)))
+        return _model_columns(tr, lambda: tr)
+    fc = replay(dc, compiled=compiled)
+    tr = FlightTrace(head, fc.mss, uncaptured=fc.uncaptured, columns=fc)
+    return _model_columns(tr, lambda: flight_trace(report_of(dc, sender, receiver), fc))
+
+
+def _model_columns(tr: FlightTrace, full_trace: Callable[[], FlightTrace]) -> ModelColumns:
+    """The model of ``tr``'s sender; its passes read ``tr.columns``, and BBR's the lists of
+    ``full_trace()`` (``tr`` with its Python values per segment)."""
+    from pcapkit.tcpflow.ccbbr import bbr_rows
+
+    fc = tr.columns
+    assert fc is not None, "a FlightTrace from trace_flight or flight_trace"
+    frame, ts_ns, pipe = (np.ascontiguousarray(c) for c in (fc.sent[:, 0], fc.sent[:, 1], fc.flight[:, 1]))
+    if not fc.sent.shape[0]:
+        return ModelColumns(identify(tr, False, 0.0), tr.mss, fc.vantage, frame, ts_ns, pipe,
+                            np.zeros((0, 5), np.int64), [])
     window, hystart = _window_pass(tr, BETA_CUBIC)
-    rows = _loss_rows_of(window)
-    _emit(probe, tr, rows)
     ident = identify_with(tr, lambda: _slow_start_evidence(tr, window, hystart))
-    model = CongestionModel(report, tr.mss, ident, events=[e for e in tr.events if e.kind != "ecn"])
     if ident.algorithm == "bbr":
-        _emit(model, tr, bbr_rows(tr))
-    elif ident.algorithm == "unknown" and not hystart and not ident.betas:
-        model.segments, model.changes = probe.segments, probe.changes
+        rows = _named_rows(bbr_rows(full_trace()))
+    elif ident.algorithm == "reno" or ident.beta != BETA_CUBIC:
+        rows = _window_pass(tr, ident.beta, delay_exit=ident.algorithm != "reno")[0]
     else:
-        _loss_based(tr, ident.beta, model, delay_exit=ident.algorithm != "reno")
-    return model
+        rows = window  # (CUBIC's and an unknown sender's window pass is the one just run)
+    return ModelColumns(ident, tr.mss, fc.vantage, frame, ts_ns, pipe, rows,
+                        [e for e in loss_events(fc) if e.kind != "ecn"])
+
+
+def _named_rows(rows: list[list]) -> np.ndarray:
+    """[cwnd, ssthresh (None: unset), phase, limited_by, event] (names) as ModelColumns' rows."""
+    phase, limit, event = ({name: i for i, name in enumerate(names)} for names in (PHASES, LIMITS, EVENTS))
+    out = [(cwnd, -1 if ssthresh is None else ssthresh, phase[p], limit[lim], event[e])
+           for cwnd, ssthresh, p, lim, e in rows]
+    return np.array(out, dtype=np.int64).reshape(len(out), 5)
+
+
+def model_values(report: CongestionReport, mc: ModelColumns) -> CongestionModel:
+    """The :class:`CongestionModel` of ``mc`` (``report``: the direction as its sender met it):
+    a :class:`SegmentEstimate` per data segment and a :class:`PhaseChange` where the phase
+    changes (the first segment's event is ``start``)."""
+    rows = mc.rows
+    phases = np.array(PHASES, dtype=object)[rows[:, PHASE]].tolist()
+    limits = np.array(LIMITS, dtype=object)[rows[:, LIMITED_BY]].tolist()
+    ssthresh = [None if v < 0 else v for v in rows[:, SSTHRESH].tolist()]
+    segments = list(map(SegmentEstimate, mc.frame.tolist(), mc.ts_ns.tolist(), rows[:, CWND].tolist(), ssthresh,
+                        phases, limits, mc.pipe.tolist()))
+    changed = np.flatnonzero(np.r_[True, rows[1:, PHASE] != rows[:-1, PHASE]]) if len(rows) else np.zeros(0, int)
+    changes = [PhaseChange(i, phases[i], EVENTS[rows[i, EVENT]] if i else "start") for i in changed.tolist()]
+    return CongestionModel(report, mc.mss, mc.identification, segments, changes, mc.events)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The window pass of a loss-based sender (:func:`pcapkit.tcpflow.ccmodel._loss_rows`),
+"""The window pass of a loss-based sender (:func:`pcapkit.tcpflow.ccmodel._window_pass`),
 in the subset of Python numba compiles; run compiled or interpreted by
 :mod:`pcapkit.tcpflow.cckernel`. Per data segment it writes the window estimate, the
 ssthresh (-1 until set), and the indexes of its phase (``LOSS_PHASES``), of what limits
@@ -42,7 +42,7 @@ def window_rows(interval: Any, pipe: Any, window: Any, wnd_edge: Any, nxt: Any, 
                 events: Any, n_events: int, mss: int, beta: float, delay_exit: bool, burst: Any, last_of: Any,
                 start_of: Any, exit_of: Any, rows: Any) -> bool:
     """[cwnd, ssthresh, phase, limited_by, event] per data segment of a loss-based sender
-    into ``rows`` (see :func:`pcapkit.tcpflow.ccmodel._loss_rows`); True when slow start
+    into ``rows`` (see :func:`pcapkit.tcpflow.ccmodel._window_pass`); True when slow start
     ended without a loss. ``burst``, ``last_of`` (per ACK interval + 1), ``start_of``,
     ``exit_of`` (per segment + 1) are scratch arrays of -1."""
     n = len(pipe)
