@@ -320,6 +320,7 @@ def test_pcapng_time_offset_beyond_int64_is_no_traceback(tmp_path: Path) -> None
     """An if_tsoffset of 2^62 s (a hostile IDB): every time saturates, as in the reader."""
     path = _pcapng_file(tmp_path, 6, [0, 1_700_000_000_000_000], tsoffset=1 << 62)
     frames, warnings = _reader_rows(path)
+    assert not warnings
     rows, err = _batch_rows(path)
     assert err is None and len(rows) == len(frames) == 2
     assert [r[3] for r in rows] == [f[3] for f in frames]
