@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from pcapkit.columnar.column_table import Column, ColumnTable, as_column, as_table
+from pcapkit.reports.number_text import distinct_values, fixed_decimals, ns_decimal
 
 if TYPE_CHECKING:
     import numpy as np
@@ -65,72 +66,6 @@ def column_kind(col: Column | pd.Series) -> str:
     or ``text`` (everything else)."""
     kind = as_column(col).kind
     return "text" if kind in ("category", "object") else kind
-
-
-def ns_decimal(ns: np.ndarray, digits: int) -> np.ndarray:
-    """Integer nanoseconds as exact decimal seconds with ``digits`` decimals (truncated,
-    as :func:`pcapkit.frame.format_epoch_ns`), for a whole array at once."""
-    import numpy as np
-
-    if not ns.size:  # (numpy's zfill cannot size an empty array)
-        return np.array([], dtype=str)
-    neg = ns < 0
-    mag = np.abs(ns)
-    seconds, nanos = np.divmod(mag, 1_000_000_000)
-    text = np.char.add(np.where(neg, "-", ""), seconds.astype(str))
-    if digits > 0:
-        frac = nanos // 10 ** (9 - min(digits, 9))
-        frac_text = np.char.zfill(frac.astype(str), min(digits, 9))
-        if digits > 9:
-            frac_text = np.char.add(frac_text, "0" * (digits - 9))
-        text = np.char.add(np.char.add(text, "."), frac_text)
-    return text
-
-
-def fixed_decimals(values: np.ndarray, decimals: int) -> np.ndarray:
-    """Floats as text with ``decimals`` decimals (as ``%.Nf``, but rounded half to even on the
-    scaled value), by integer arithmetic over the whole array; ``%.Nf`` itself (one
-    Python call per value) only for magnitudes past 2**53 once scaled, and NaN/inf."""
-    import numpy as np
-
-    scale = 10 ** decimals
-    scaled = np.abs(values) * scale
-    exact = np.isfinite(scaled) & (scaled < 2.0**53)
-    units = np.round(np.where(exact, scaled, 0.0)).astype(np.int64)
-    whole, frac = np.divmod(units, scale)
-    text = whole.astype(str)
-    if decimals > 0:
-        text = np.char.add(np.char.add(text, "."), np.char.zfill(frac.astype(str), decimals))
-    text = np.char.add(np.where((values < 0) & (units != 0), "-", ""), text)
-    if not exact.all():
-        slow = np.flatnonzero(~exact)
-        text = text.astype(object)
-        text[slow] = [f"{v:.{decimals}f}" for v in values[slow]]
-        text = text.astype(str)
-    return text
-
-
-def distinct_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """(the distinct values, the index of each value among them) when a column repeats few
-    values (a counter that is mostly 0, a flag), so that each is formatted once; None when
-    formatting every value costs less: integers over a short range by their offset from
-    the least, other numbers through :func:`numpy.unique` when a first look finds repeats."""
-    import numpy as np
-
-    n = values.shape[0]
-    if n < 64 or values.dtype.kind not in "iuf":
-        return None
-    if values.dtype.kind in "iu":
-        low, high = int(values.min()), int(values.max())
-        if high - low >= n // 4:
-            return None
-        return np.arange(low, high + 1, dtype=values.dtype), (values - low).astype(np.intp)
-    if np.unique(values[:64]).shape[0] > 16 or (np.signbit(values) & (values == 0)).any():
-        return None  # (few repeats; or -0.0, which unique takes for 0.0)
-    distinct, index = np.unique(values, return_inverse=True)
-    if distinct.shape[0] > n // 4:
-        return None
-    return distinct, index.reshape(-1)
 
 
 def text_cells(col: Column) -> np.ndarray:
@@ -395,6 +330,10 @@ def row_lines(df: ColumnTable | pd.DataFrame, layout: TableLayout) -> Iterator[s
     width = int(starts[-1]) - len(GAP)
     for start in range(0, len(whole), CHUNK_ROWS):
         chunk = whole if start == 0 and len(whole) <= CHUNK_ROWS else whole.take(slice(start, start + CHUNK_ROWS))
+        fast = _ascii_lines(chunk, cols)
+        if fast is not None:
+            yield fast
+            continue
         cells = [_pad(format_cells(chunk[c.name], c.kind, c.decimals, c.width), c) for c in cols]
         if any(cell.dtype.itemsize != 4 * c.width for cell, c in zip(cells, cols, strict=True)):
             # (a cell wider than its column: joined as they are)
@@ -416,6 +355,23 @@ def row_lines(df: ColumnTable | pd.DataFrame, layout: TableLayout) -> Iterator[s
         lines[np.arange(n), length] = ord("\n")
         keep = np.arange(width + 1)[None, :] <= length[:, None]
         yield lines[keep].tobytes().decode("utf-32-le")
+
+
+def _ascii_lines(chunk: ColumnTable, cols: Sequence[_Column]) -> str | None:
+    """:func:`row_lines`' text of ``chunk`` from byte cells (:mod:`pcapkit.reports.ascii_cells`:
+    numbers digit by digit, a byte a character), or None for the general path."""
+    from pcapkit.reports import ascii_cells
+
+    cells = []
+    for c in cols:
+        col = as_column(chunk[c.name])
+        cell = ascii_cells.column_cells(col, c.kind, c.decimals, c.width)
+        if cell is None:
+            cell = ascii_cells.text_cells_latin1(_pad(format_cells(col, c.kind, c.decimals, c.width), c), c.width)
+            if cell is None:
+                return None
+        cells.append(cell)
+    return ascii_cells.lines_text(cells, [c.width for c in cols], len(GAP))
 
 
 @functools.cache
