@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,6 +41,10 @@ from pcapkit.capture.pcap import (
     record_cut,
     record_header_cut,
 )
+from pcapkit.capture.record_batch import (
+    NO_TIME as NO_TIME,  # (where the batches' readers look for it)
+)
+from pcapkit.capture.record_batch import RecordBatch
 from pcapkit.capture.record_walk import _walk_pcap_struct as walk_pcap_interpreted
 from pcapkit.capture.record_walk import kernels
 from pcapkit.errors import (
@@ -51,36 +54,8 @@ from pcapkit.errors import (
 )
 from pcapkit.frame import Frame
 
-NO_TIME = np.iinfo(np.int64).min  # becomes NaT: the record has no timestamp
 STOPPED_EARLY = 3  # a decoder's walk (iter_records' ``decoder``) stopped at its own limit before max_packets
 DEFAULT_CHUNK_BYTES = 32 << 20
-
-
-@dataclass(slots=True)
-class RecordBatch:
-    """Records located in one chunk. ``data_off`` indexes ``buf``."""
-
-    buf: np.ndarray            # uint8, the chunk
-    data_off: np.ndarray       # int64, start of each record's captured bytes in buf
-    caplen: np.ndarray         # int64
-    wirelen: np.ndarray        # int64
-    ts_ns: np.ndarray          # int64 ns since the epoch
-    linktype: np.ndarray       # int32 LINKTYPE_* per record
-    interface_id: np.ndarray   # int32 (pcapng interface index; 0 for pcap)
-    first_number: int          # frame.number of the first record (1-based)
-    end_offset: int = 0        # bytes of the (decompressed) file consumed after this batch
-    pcapng: bool = False       # records come from a pcapng file (frame.interface_id exists)
-    snaplen: int = 0           # the pcap file header's snapshot length (0: none, or pcapng)
-    decoded: Any = None        # what iter_records' ``decoder`` made of the records while walking them
-
-    def __len__(self) -> int:
-        return int(self.data_off.shape[0])
-
-    def select(self, rows: np.ndarray) -> RecordBatch:
-        """The records ``rows`` as a batch of their own (the same buffer; not ``decoded``)."""
-        return RecordBatch(self.buf, self.data_off[rows], self.caplen[rows], self.wirelen[rows], self.ts_ns[rows],
-                           self.linktype[rows], self.interface_id[rows], self.first_number, self.end_offset,
-                           self.pcapng, self.snaplen)
 
 
 def iter_records(path: str, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES, max_packets: int = 1 << 20,

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pcapkit.capture import pcapng_blocks as ng
-from pcapkit.capture.batch import NO_TIME, RecordBatch
 from pcapkit.capture.chunks import ChunkStream
 from pcapkit.capture.linktypes import max_snaplen
 from pcapkit.capture.reader import Interface
+from pcapkit.capture.record_batch import NO_TIME, RecordBatch
 from pcapkit.capture.record_walk import kernels
 from pcapkit.errors import (
     MalformedRecordError,
