@@ -24,6 +24,11 @@ whether a skipped frame belonged to its traceroute.
 A file that is not a regular file (standard input, a FIFO) or that the batch reader
 refuses (cut, damaged) is read the whole way instead (:func:`~pcapkit.reports.lab_common.read_trace`):
 its warnings are then the reader's own, and the input is opened once.
+
+:func:`iter_selected` is the same reading for a capture of any size (``pcapkit dns``,
+``pcapkit http``): no packet limit, the kept packets streamed batch by batch (memory: one
+batch's), nothing noted about the skipped frames; its mask sees the batch's bytes as well
+as its columns (a payload search), and the caller handles what the batch reader refuses.
 """
 
 from __future__ import annotations
@@ -41,12 +46,16 @@ from pcapkit.errors import PcapkitError
 from pcapkit.reports.lab_common import LAB_MAX_PACKETS, LabError, Trace, read_trace
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from pcapkit.capture.batch import BatchFrames, RecordBatch
     from pcapkit.columnar.columns import Columns
     from pcapkit.dissect.driver import DissectSession, Packet
 
 # which rows of a batch a lab dissects (besides the undecoded rows and the fragments)
 Keep = Callable[["Columns"], np.ndarray]
+# the same from the batch's records and columns (a mask that looks into the payloads)
+BatchKeep = Callable[["RecordBatch", "Columns"], np.ndarray]
 
 LINKTYPE_ETHERNET = 1
 # records per batch: the decoded columns of a batch are ~0.4 KB a row, and a lab that stops
@@ -109,6 +118,29 @@ def read_selected(path: str | PathLike[str], keep: Keep | None,
         return read_whole(name, max_packets)  # damaged: the per-packet reader says where and why
 
 
+def iter_selected(path: str, keep: BatchKeep, session: DissectSession | None = None) -> Iterator[Packet]:
+    """The rows ``keep`` selects of the regular file ``path`` (with the undecoded rows and
+    the fragments that may complete a datagram) dissected through ``session`` (a new one if
+    None) in file order, one batch at a time; see the module docstring. The batch reader's
+    :class:`~pcapkit.errors.PcapkitError` (a cut or damaged file) goes to the caller, which
+    may have seen the packets before it."""
+    from pcapkit.capture.batch import iter_records
+    from pcapkit.capture.compiled import compiled_kernels
+
+    decoder = None
+    compiled = compiled_kernels()   # (a big input: the compiled record walk and decoder)
+    if compiled:
+        from pcapkit.columnar.fastpath import RecordDecoder
+
+        decoder = RecordDecoder()
+    reader = _Reader(None, None, session, note_skipped=False, batch_keep=keep, compiled=compiled)
+    for rb in iter_records(path, chunk_bytes=BATCH_BYTES, max_packets=BATCH_PACKETS, use_numba=compiled,
+                           decoder=decoder):
+        reader.batch(rb)
+        packets, reader.packets = reader.packets, []
+        yield from packets
+
+
 def read_whole(path: str | PathLike[str], max_packets: int = LAB_MAX_PACKETS) -> Selected:
     """Every frame of ``path`` dissected and kept (:func:`~pcapkit.reports.lab_common.read_trace`)."""
     trace = read_trace(path, max_packets)
@@ -116,14 +148,18 @@ def read_whole(path: str | PathLike[str], max_packets: int = LAB_MAX_PACKETS) ->
 
 
 class _Reader:
-    """The per-batch work of :func:`read_selected`."""
+    """The per-batch work of :func:`read_selected` and :func:`iter_selected` (``max_packets``
+    None: no limit; ``note_skipped``: gather what the lab may need of the skipped frames;
+    ``compiled``: decode with numba's kernels)."""
 
-    def __init__(self, keep: Keep | None, max_packets: int) -> None:
-        from pcapkit.dissect.driver import DissectSession
-
+    def __init__(self, keep: Keep | None, max_packets: int | None, session: DissectSession | None = None, *,
+                 note_skipped: bool = True, batch_keep: BatchKeep | None = None, compiled: bool = False) -> None:
         self.keep = keep
+        self.compiled = compiled
+        self.batch_keep = batch_keep
         self.max_packets = max_packets
-        self.session: DissectSession = DissectSession()
+        self.note_skipped = note_skipped
+        self.session: DissectSession = _new_session() if session is None else session
         self.packets: list[Packet] = []
         self.skipped_protocols: set[str] = set()
         self.skipped_ipv4: set[int] = set()
@@ -139,11 +175,14 @@ class _Reader:
         from pcapkit.dissect.ipreassembly import ipv4_fragment
 
         n = len(rb)
-        cols = decode_batch(rb, use_kernel=False)
+        cols = decode_batch(rb, use_kernel=self.compiled)
         frag_off, frag = column(cols, FRAGMENT_IP_OFFSET)
-        wanted = np.ones(n, dtype=bool) if self.keep is None else self.keep(cols)
-        if self.keep is None:
-            wanted &= ~frag
+        if self.batch_keep is not None:
+            wanted = self.batch_keep(rb, cols)
+        elif self.keep is not None:
+            wanted = self.keep(cols)
+        else:
+            wanted = ~frag
         # the rows to dissect in full; the other fragments go to the reassembler first
         full = wanted | (cols.fallback & ~frag)
         quiet = frag & ~full
@@ -168,7 +207,7 @@ class _Reader:
                     return
             kept[i] = True
             self.packets.append(self._dissect(i))
-            if len(self.packets) > self.max_packets:
+            if self.max_packets is not None and len(self.packets) > self.max_packets:
                 raise _Full
 
         def on_bulk(lo: int, hi: int) -> None:
@@ -181,7 +220,8 @@ class _Reader:
                                     on_bulk)
             except _Full:
                 return False
-        self._skipped(rb, cols, kept, np.array(pending, dtype=np.int64), frag_off)
+        if self.note_skipped:
+            self._skipped(rb, cols, kept, np.array(pending, dtype=np.int64), frag_off)
         return True
 
     def _dissect(self, i: int) -> Packet:
