@@ -27,7 +27,10 @@ starting again is safe):
   plus one per undecoded row, per last IPv4 fragment and two per b"/1." payload) got there.
 
 A file that is not a regular file (standard input, a FIFO) is read the old way at once, and
-so is one the batch reader refuses (cut, damaged): its warning is then the frame reader's.
+so is a pcap file the batch reader refuses (cut, damaged): its warning is then the frame
+reader's. The records of other formats come from the frame reader itself, in batches (its
+checks and warnings: on a damaged pcapng file the batch reader reads blocks the frame
+reader refuses).
 """
 
 from __future__ import annotations
@@ -40,12 +43,14 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 
 from pcapkit.errors import PcapkitError
-from pcapkit.reports.lab_read import column, has, iter_selected, port_in
+from pcapkit.reports.lab_read import BATCH_PACKETS, column, has, iter_selected, port_in
 
 if TYPE_CHECKING:
     from pcapkit.capture.batch import RecordBatch
+    from pcapkit.capture.reader import CaptureReader
     from pcapkit.columnar.columns import Columns
     from pcapkit.dissect.driver import DissectSession, Packet
+    from pcapkit.frame import Frame
 
 T = TypeVar("T")
 # the report's table from its packets and the reader's warnings (filled once they are read)
@@ -71,13 +76,44 @@ def read_app(path: str | PathLike[str], protocol: str, collect: Collect[T], sele
     if selective and is_file(path):
         session = DissectSession()
         selection = Selection(protocol, session)
+        warnings: list[str] = []
         try:
-            return collect(_watched(iter_selected(fspath(path), selection, session), session,
-                                    restart_on_heuristic=protocol == "http"), [])
+            packets = iter_selected(fspath(path), selection, session, _frame_batches(fspath(path), warnings))
+            return collect(_watched(packets, session, restart_on_heuristic=protocol == "http"), warnings)
         except (NotExact, PcapkitError):
             pass
-    warnings: list[str] = []
+    warnings = []
     return collect(dissect_file(fspath(path), warnings=warnings), warnings)
+
+
+def _frame_batches(path: str, warnings: list[str]) -> Iterator[RecordBatch] | None:
+    """None for a pcap file (the batch reader reads its records as the frame reader does);
+    else (pcapng, snoop, ERF) the frame reader's frames in batches, with its warnings: on a
+    damaged pcapng file the batch reader reads blocks the frame reader refuses."""
+    from pcapkit.capture.files import open_capture
+    from pcapkit.capture.pcap import PcapReader
+
+    reader = open_capture(path)
+    if isinstance(reader, PcapReader):
+        reader.close()
+        return None
+    return _batched(reader, warnings)
+
+
+def _batched(reader: CaptureReader, warnings: list[str]) -> Iterator[RecordBatch]:
+    from pcapkit.capture.batch import frames_batch
+
+    pcapng = reader.format == "pcapng"
+    with reader:
+        chunk: list[Frame] = []
+        for frame in reader:
+            if chunk and (len(chunk) == BATCH_PACKETS or frame.number != chunk[-1].number + 1):
+                yield frames_batch(chunk, chunk[0].number, pcapng)
+                chunk = []
+            chunk.append(frame)
+        if chunk:
+            yield frames_batch(chunk, chunk[0].number, pcapng)
+        warnings.extend(reader.warnings)
 
 
 def _watched(packets: Iterator[Packet], session: DissectSession, restart_on_heuristic: bool) -> Iterator[Packet]:

@@ -46,7 +46,7 @@ from pcapkit.errors import PcapkitError
 from pcapkit.reports.lab_common import LAB_MAX_PACKETS, LabError, Trace, read_trace
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
     from pcapkit.capture.batch import BatchFrames, RecordBatch
     from pcapkit.columnar.columns import Columns
@@ -118,24 +118,28 @@ def read_selected(path: str | PathLike[str], keep: Keep | None,
         return read_whole(name, max_packets)  # damaged: the per-packet reader says where and why
 
 
-def iter_selected(path: str, keep: BatchKeep, session: DissectSession | None = None) -> Iterator[Packet]:
+def iter_selected(path: str, keep: BatchKeep, session: DissectSession | None = None,
+                  batches: Iterable[RecordBatch] | None = None) -> Iterator[Packet]:
     """The rows ``keep`` selects of the regular file ``path`` (with the undecoded rows and
     the fragments that may complete a datagram) dissected through ``session`` (a new one if
-    None) in file order, one batch at a time; see the module docstring. The batch reader's
+    None) in file order, one batch at a time; see the module docstring. ``batches``: the
+    file's records already in batches (else the batch reader's). The batch reader's
     :class:`~pcapkit.errors.PcapkitError` (a cut or damaged file) goes to the caller, which
     may have seen the packets before it."""
     from pcapkit.capture.batch import iter_records
     from pcapkit.capture.compiled import compiled_kernels
 
-    decoder = None
     compiled = compiled_kernels()   # (a big input: the compiled record walk and decoder)
-    if compiled:
-        from pcapkit.columnar.fastpath import RecordDecoder
+    if batches is None:
+        decoder = None
+        if compiled:
+            from pcapkit.columnar.fastpath import RecordDecoder
 
-        decoder = RecordDecoder()
+            decoder = RecordDecoder()
+        batches = iter_records(path, chunk_bytes=BATCH_BYTES, max_packets=BATCH_PACKETS, use_numba=compiled,
+                               decoder=decoder)
     reader = _Reader(None, None, session, note_skipped=False, batch_keep=keep, compiled=compiled)
-    for rb in iter_records(path, chunk_bytes=BATCH_BYTES, max_packets=BATCH_PACKETS, use_numba=compiled,
-                           decoder=decoder):
+    for rb in batches:
         reader.batch(rb)
         packets, reader.packets = reader.packets, []
         yield from packets
