@@ -36,7 +36,7 @@ reader refuses).
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from os import PathLike, fspath
 from typing import TYPE_CHECKING, TypeVar
 
@@ -77,11 +77,15 @@ def read_app(path: str | PathLike[str], protocol: str, collect: Collect[T], sele
         session = DissectSession()
         selection = Selection(protocol, session)
         warnings: list[str] = []
+        packets: Generator[Packet, None, None] | None = None
         try:
             packets = iter_selected(fspath(path), selection, session, _frame_batches(fspath(path), warnings))
             return collect(_watched(packets, session, restart_on_heuristic=protocol == "http"), warnings)
         except (NotExact, PcapkitError):
             pass
+        finally:
+            if packets is not None:
+                packets.close()  # (it holds the cyclic garbage collector off while a batch is walked)
     warnings = []
     return collect(dissect_file(fspath(path), warnings=warnings), warnings)
 
@@ -157,7 +161,8 @@ class Selection:
 
         frag = has(cols, FRAGMENT_IP_OFFSET)
         more, _ = column(cols, "ip.flags.mf")
-        self.unknown += (int(np.count_nonzero(cols.fallback)) + int(np.count_nonzero(frag & (more == 0)))
+        # (an IPv4 fragment is a fallback row too: only one with the last part completes a datagram)
+        self.unknown += (int(np.count_nonzero(cols.fallback & ~frag)) + int(np.count_nonzero(frag & (more == 0)))
                          + 2 * int(np.count_nonzero(marked)))
         length, _ = column(cols, "tcp.len")
         rows = np.flatnonzero(stream & ~cols.fallback & ~frag & ((length > 0) | ((flags & _FIN) != 0)))
