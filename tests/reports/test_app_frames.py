@@ -280,3 +280,35 @@ def test_damaged_pcapng_block_reads_as_the_frame_reader(report: str, tmp_path: P
     got, whole = _table(report, damaged), _table(report, damaged, selective=False)
     _same(got, whole)
     assert "pcapkit.error" in dict(got[1])
+
+
+@pytest.mark.parametrize("rel", ["labs/NAT_home_side.pcap", "labs/http-wireshark-trace1-1.pcapng",
+                                 "labs/dhcp-wireshark-trace1-1.pcapng"])
+@pytest.mark.parametrize("report", sorted(REPORTS))
+def test_command_output_in_every_format(report: str, rel: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command's bytes (table, CSV, JSON Lines, Parquet) and exit status, selective and
+    with every frame dissected (``benchmarks/compare_app_reports.py``: the whole corpus)."""
+    path = CORPUS / rel
+    if not path.is_file():
+        pytest.skip("corpus not found")
+
+    def outputs() -> list[bytes]:
+        out = []
+        for fmt in ("table", "csv", "json", "parquet"):
+            target = tmp_path / "out.parquet"
+            target.unlink(missing_ok=True)
+            args = [report, str(path), "--format", fmt] + (["-o", str(target)] if fmt == "parquet" else [])
+            result = CliRunner().invoke(cli, args)
+            assert result.exit_code == 0, (fmt, result.output, result.exception)
+            out.append(target.read_bytes() if fmt == "parquet" else result.stdout_bytes)
+        return out
+
+    selective = outputs()
+    read_app = app_frames.read_app
+
+    def every_frame(path: Any, protocol: str, collect: Any, selective: bool = True) -> Any:
+        return read_app(path, protocol, collect, False)
+
+    monkeypatch.setattr(app_frames, "read_app", every_frame)
+    assert selective == outputs()
+    assert len(selective[1].splitlines()) > 1  # (CSV: rows under the header)
