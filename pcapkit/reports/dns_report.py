@@ -16,6 +16,8 @@ over the whole capture, as tshark matches them before ``-Y``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import partial
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
@@ -72,31 +74,38 @@ def _first(value: Any) -> Any:
     return value[0] if isinstance(value, list) else value
 
 
-def dns_queries(path: str | PathLike[str], *, filter: str | None = None) -> pd.DataFrame:
+def dns_queries(path: str | PathLike[str], *, filter: str | None = None, selective: bool = True) -> pd.DataFrame:
     """One row per DNS query of the capture at ``path`` (see the module docstring); standard
-    input and a FIFO are read once (the filter needs a second pass over a copy)."""
+    input and a FIFO are read once (the filter needs a second pass over a copy).
+    ``selective`` False: dissect every frame (what the frame selection is checked against)."""
     from pcapkit.reports.typed_rows import to_frame
 
-    return to_frame(dns_queries_table(path, filter=filter))
+    return to_frame(dns_queries_table(path, filter=filter, selective=selective))
 
 
-def dns_queries_table(path: str | PathLike[str], *, filter: str | None = None) -> ColumnTable:
+def dns_queries_table(path: str | PathLike[str], *, filter: str | None = None,
+                      selective: bool = True) -> ColumnTable:
     """:func:`dns_queries` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what
     the CLI writes, without pandas)."""
     from pcapkit.reports.app_labels import filtered_report
 
-    table: ColumnTable = filtered_report(_dns_queries, path, filter)
+    table: ColumnTable = filtered_report(partial(_dns_queries, selective=selective), path, filter)
     return table
 
 
-def _dns_queries(path: str | PathLike[str], filter: str | None) -> ColumnTable:
-    from pcapkit.dissect.driver import dissect_file
-    from pcapkit.reports.typed_rows import typed_table
+def _dns_queries(path: str | PathLike[str], filter: str | None, selective: bool = True) -> ColumnTable:
+    from pcapkit.reports.app_frames import read_app
 
     keep = frames_passing(path, filter)
-    warnings: list[str] = []
+    return read_app(path, "dns", partial(_queries, keep=keep), selective)
+
+
+def _queries(packets: Iterable[Packet], warnings: list[str], keep: set[int] | None) -> ColumnTable:
+    """The report's table from the packets (those without DNS are passed over)."""
+    from pcapkit.reports.typed_rows import typed_table
+
     queries: dict[int, dict[str, Any]] = {}
-    for packet in dissect_file(str(path), warnings=warnings):
+    for packet in packets:
         for at, layer in enumerate(packet.layers):
             f = layer.fields
             if layer.protocol != "dns" or "dns.flags" not in f:

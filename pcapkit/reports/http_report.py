@@ -16,6 +16,8 @@ the whole capture).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import partial
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from pcapkit.columnar.column_table import ColumnTable
+    from pcapkit.dissect.driver import Packet
 
 COLUMNS: dict[str, str] = {
     "frame.number": "uint32",
@@ -51,32 +54,39 @@ def _reversed(ends: tuple[Any, ...]) -> tuple[Any, ...]:
     return ends[3:] + ends[:3]
 
 
-def http_requests(path: str | PathLike[str], *, filter: str | None = None) -> pd.DataFrame:
+def http_requests(path: str | PathLike[str], *, filter: str | None = None, selective: bool = True) -> pd.DataFrame:
     """One row per HTTP request of the capture at ``path`` (see the module docstring); standard
-    input and a FIFO are read once (the filter needs a second pass over a copy)."""
+    input and a FIFO are read once (the filter needs a second pass over a copy).
+    ``selective`` False: dissect every frame (what the frame selection is checked against)."""
     from pcapkit.reports.typed_rows import to_frame
 
-    return to_frame(http_requests_table(path, filter=filter))
+    return to_frame(http_requests_table(path, filter=filter, selective=selective))
 
 
-def http_requests_table(path: str | PathLike[str], *, filter: str | None = None) -> ColumnTable:
+def http_requests_table(path: str | PathLike[str], *, filter: str | None = None,
+                        selective: bool = True) -> ColumnTable:
     """:func:`http_requests` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what
     the CLI writes, without pandas)."""
     from pcapkit.reports.app_labels import filtered_report
 
-    table: ColumnTable = filtered_report(_http_requests, path, filter)
+    table: ColumnTable = filtered_report(partial(_http_requests, selective=selective), path, filter)
     return table
 
 
-def _http_requests(path: str | PathLike[str], filter: str | None) -> ColumnTable:
-    from pcapkit.dissect.driver import dissect_file
-    from pcapkit.reports.typed_rows import typed_table
+def _http_requests(path: str | PathLike[str], filter: str | None, selective: bool = True) -> ColumnTable:
+    from pcapkit.reports.app_frames import read_app
 
     keep = frames_passing(path, filter)
-    warnings: list[str] = []
+    return read_app(path, "http", partial(_requests, keep=keep), selective)
+
+
+def _requests(packets: Iterable[Packet], warnings: list[str], keep: set[int] | None) -> ColumnTable:
+    """The report's table from the packets (those without HTTP are passed over)."""
+    from pcapkit.reports.typed_rows import typed_table
+
     rows: list[dict[str, Any]] = []
     by_frame: dict[int, list[dict[str, Any]]] = {}
-    for packet in dissect_file(str(path), warnings=warnings):
+    for packet in packets:
         number = packet.frame.number
         for at, layer in enumerate(packet.layers):
             f = layer.fields

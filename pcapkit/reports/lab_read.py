@@ -24,13 +24,19 @@ whether a skipped frame belonged to its traceroute.
 A file that is not a regular file (standard input, a FIFO) or that the batch reader
 refuses (cut, damaged) is read the whole way instead (:func:`~pcapkit.reports.lab_common.read_trace`):
 its warnings are then the reader's own, and the input is opened once.
+
+:func:`iter_selected` is the same reading for a capture of any size (``pcapkit dns``,
+``pcapkit http``): no packet limit, each kept packet handed on as it is dissected (a batch
+with fragments to add in bulk: once the batch is walked), nothing noted about the skipped
+frames; its mask sees the batch's bytes as well as its columns (a payload search), and the
+caller handles what the batch reader refuses.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from os import PathLike
 from typing import TYPE_CHECKING
@@ -41,12 +47,16 @@ from pcapkit.errors import PcapkitError
 from pcapkit.reports.lab_common import LAB_MAX_PACKETS, LabError, Trace, read_trace
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from pcapkit.capture.batch import BatchFrames, RecordBatch
     from pcapkit.columnar.columns import Columns
     from pcapkit.dissect.driver import DissectSession, Packet
 
 # which rows of a batch a lab dissects (besides the undecoded rows and the fragments)
 Keep = Callable[["Columns"], np.ndarray]
+# the same from the batch's records and columns (a mask that looks into the payloads)
+BatchKeep = Callable[["RecordBatch", "Columns"], np.ndarray]
 
 LINKTYPE_ETHERNET = 1
 # records per batch: the decoded columns of a batch are ~0.4 KB a row, and a lab that stops
@@ -109,6 +119,31 @@ def read_selected(path: str | PathLike[str], keep: Keep | None,
         return read_whole(name, max_packets)  # damaged: the per-packet reader says where and why
 
 
+def iter_selected(path: str, keep: BatchKeep, session: DissectSession | None = None,
+                  batches: Iterable[RecordBatch] | None = None) -> Generator[Packet, None, None]:
+    """The rows ``keep`` selects of the regular file ``path`` (with the undecoded rows and
+    the fragments that may complete a datagram) dissected through ``session`` (a new one if
+    None) in file order, one batch at a time; see the module docstring. ``batches``: the
+    file's records already in batches (else the batch reader's). The batch reader's
+    :class:`~pcapkit.errors.PcapkitError` (a cut or damaged file) goes to the caller, which
+    may have seen the packets before it."""
+    from pcapkit.capture.batch import iter_records
+    from pcapkit.capture.compiled import compiled_kernels
+
+    compiled = compiled_kernels()   # (a big input: the compiled record walk and decoder)
+    if batches is None:
+        decoder = None
+        if compiled:
+            from pcapkit.columnar.fastpath import RecordDecoder
+
+            decoder = RecordDecoder()
+        batches = iter_records(path, chunk_bytes=BATCH_BYTES, max_packets=BATCH_PACKETS, use_numba=compiled,
+                               decoder=decoder)
+    reader = _Reader(keep, None, session, note_skipped=False, compiled=compiled)
+    for rb in batches:
+        yield from reader.walk(rb)
+
+
 def read_whole(path: str | PathLike[str], max_packets: int = LAB_MAX_PACKETS) -> Selected:
     """Every frame of ``path`` dissected and kept (:func:`~pcapkit.reports.lab_common.read_trace`)."""
     trace = read_trace(path, max_packets)
@@ -116,14 +151,20 @@ def read_whole(path: str | PathLike[str], max_packets: int = LAB_MAX_PACKETS) ->
 
 
 class _Reader:
-    """The per-batch work of :func:`read_selected`."""
+    """The per-batch work of :func:`read_selected` and :func:`iter_selected` (``max_packets``
+    None: no limit; ``note_skipped``: gather what the lab may need of the skipped frames;
+    ``compiled``: decode with numba's kernels)."""
 
-    def __init__(self, keep: Keep | None, max_packets: int) -> None:
-        from pcapkit.dissect.driver import DissectSession
-
+    def __init__(self, keep: BatchKeep | None, max_packets: int | None, session: DissectSession | None = None, *,
+                 note_skipped: bool = True, compiled: bool = False) -> None:
         self.keep = keep
+        self.compiled = compiled
         self.max_packets = max_packets
-        self.session: DissectSession = DissectSession()
+        self.note_skipped = note_skipped
+        from pcapkit.dissect.driver import dissect
+
+        self.session: DissectSession = _new_session() if session is None else session
+        self._dissect_frame = dissect
         self.packets: list[Packet] = []
         self.skipped_protocols: set[str] = set()
         self.skipped_ipv4: set[int] = set()
@@ -131,7 +172,21 @@ class _Reader:
         self._records: BatchFrames  # (the batch being read)
 
     def batch(self, rb: RecordBatch) -> bool:
-        """Read one batch; False when the kept packets went past the limit (stop there)."""
+        """Read one batch into ``packets``; False when they went past the limit (stop there)."""
+        from pcapkit.columnar.perpacket import gc_paused
+
+        packets, limit = self.packets, self.max_packets
+        with gc_paused():
+            for packet in self.walk(rb, None if limit is None else limit - len(packets)):
+                packets.append(packet)
+                if limit is not None and len(packets) > limit:
+                    return False
+        return True
+
+    def walk(self, rb: RecordBatch, room: int | None = None) -> Generator[Packet, None, None]:
+        """The kept packets of one batch, in file order; once they are all out, what the lab
+        may need of the others is noted (``note_skipped``). ``room``: the packets wanted at
+        most (one more comes out, and the walk stops there)."""
         from pcapkit.capture.batch import BatchFrames
         from pcapkit.columnar import fragments
         from pcapkit.columnar.decode import FRAGMENT_IP_OFFSET, decode_batch
@@ -139,16 +194,13 @@ class _Reader:
         from pcapkit.dissect.ipreassembly import ipv4_fragment
 
         n = len(rb)
-        cols = decode_batch(rb, use_kernel=False)
+        cols = decode_batch(rb, use_kernel=self.compiled)
         frag_off, frag = column(cols, FRAGMENT_IP_OFFSET)
-        wanted = np.ones(n, dtype=bool) if self.keep is None else self.keep(cols)
-        if self.keep is None:
-            wanted &= ~frag
+        wanted = ~frag if self.keep is None else self.keep(rb, cols)
         # the rows to dissect in full; the other fragments go to the reassembler first
         full = wanted | (cols.fallback & ~frag)
         quiet = frag & ~full
         rows = np.flatnonzero(full | quiet)
-        kept = np.zeros(n, dtype=bool)
         pending: list[int] = []
         reassembler = self.session.reassembler
         numbers = np.arange(rb.first_number, rb.first_number + n, dtype=np.int64)
@@ -158,37 +210,58 @@ class _Reader:
         off_list = frag_off.tolist()
         self._records = records = BatchFrames(rb)
         buf, data_off, ts_ns = rb.buf, records.data_off, records.ts_ns
+        kept_rows: list[int] = []
+        dissect_row = self._dissect
 
-        def per_row(p: int) -> None:
-            i = row_list[p]
+        def kept(i: int) -> Packet | None:
+            """Row ``i`` dissected, unless it is a fragment that leaves its datagram pending."""
             if quiet_list[i]:
                 info, payload = ipv4_fragment(buf, data_off[i] + off_list[i])
                 if reassembler.add_if_incomplete(info, payload, rb.first_number + i, ts_ns[i]):
                     pending.append(i)
+                    return None
+            kept_rows.append(i)
+            return dissect_row(i)
+
+        if positions.size == 0:
+            # no fragments to add in bulk: each packet goes out as it is dissected (a streaming
+            # caller then holds one at a time, as the per-packet reader does)
+            for i in row_list:
+                packet = kept(i)
+                if packet is not None:
+                    yield packet
+        else:
+            out: list[Packet] = []
+
+            def per_row(p: int) -> None:
+                packet = kept(row_list[p])
+                if packet is not None:
+                    out.append(packet)
+                    if room is not None and len(out) > room:
+                        raise _Full
+
+            def on_bulk(lo: int, hi: int) -> None:
+                pending.extend(rows[positions[lo:hi]].tolist())
+
+            # (a batch's packets stay live until the caller has them all: no cyclic
+            # collection scans them meanwhile; the loop makes no reference cycles)
+            with gc_paused():
+                try:
+                    fragments.walk_rows(len(row_list), positions,
+                                        lambda lo, hi: reassembler.add_pending_batch(frag_rows, lo, hi), per_row,
+                                        on_bulk)
+                except _Full:
+                    yield from out
                     return
-            kept[i] = True
-            self.packets.append(self._dissect(i))
-            if len(self.packets) > self.max_packets:
-                raise _Full
-
-        def on_bulk(lo: int, hi: int) -> None:
-            pending.extend(rows[positions[lo:hi]].tolist())
-
-        with gc_paused():
-            try:
-                fragments.walk_rows(len(row_list), positions,
-                                    lambda lo, hi: reassembler.add_pending_batch(frag_rows, lo, hi), per_row,
-                                    on_bulk)
-            except _Full:
-                return False
-        self._skipped(rb, cols, kept, np.array(pending, dtype=np.int64), frag_off)
-        return True
+                yield from out
+        if self.note_skipped:
+            kept_mask = np.zeros(n, dtype=bool)
+            kept_mask[kept_rows] = True
+            self._skipped(rb, cols, kept_mask, np.array(pending, dtype=np.int64), frag_off)
 
     def _dissect(self, i: int) -> Packet:
-        from pcapkit.dissect.driver import dissect
-
         frame = self._records.frame(i)
-        packet = dissect(frame, self.session)
+        packet = self._dissect_frame(frame, self.session)
         if self._records.pcapng and frame.linktype >= 0:
             packet.frame_info = {"frame.interface_id": frame.interface_id}
         return packet
@@ -244,7 +317,7 @@ def _new_session() -> DissectSession:
 def _selected(path: str, keep: Keep | None, max_packets: int) -> Selected:
     from pcapkit.capture.batch import iter_records
 
-    reader = _Reader(keep, max_packets)
+    reader = _Reader(None if keep is None else lambda _, cols: keep(cols), max_packets)
     t0: int | None = None
     limits: list[str] = []
     for rb in iter_records(path, chunk_bytes=BATCH_BYTES, max_packets=BATCH_PACKETS, use_numba=False):

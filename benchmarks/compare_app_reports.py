@@ -1,0 +1,118 @@
+"""``pcapkit dns`` and ``pcapkit http`` on every corpus capture, written down to compare two checkouts.
+
+    PYTHONPATH=CHECKOUT python benchmarks/compare_app_reports.py --corpus CORPUS --out reports.json
+    python benchmarks/compare_app_reports.py --compare before.json after.json
+
+The first form runs, in one process, the command line (click's runner: exit code, standard
+output, standard error, and the bytes of the file ``-o`` wrote) of ``dns`` and ``http`` on
+each capture listed in the corpus's INDEX.tsv, in every format (table, csv, json, parquet),
+then as a table from standard input and with a filter; and the library's DataFrames
+(``dns_queries``, ``http_requests``: CSV text, dtypes and attrs). The second prints every
+capture/run whose record differs and exits 1 if any does: reading only the frames that can
+hold DNS or HTTP must give what reading them all gave.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+FORMATS = ("table", "csv", "json", "parquet")
+FILTERS = {"dns": "udp or icmp", "http": "tcp"}
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def cli_record(command: str, args: list[str], stdin: bytes | None, target: Path | None) -> str:
+    from click.testing import CliRunner
+
+    from pcapkit.cli.main import cli
+
+    if target is not None:
+        target.unlink(missing_ok=True)
+    result = CliRunner().invoke(cli, [command, *args], input=stdin)
+    written = target.read_bytes() if target is not None and target.exists() else b""
+    error = "" if result.exception is None or isinstance(result.exception, SystemExit) else repr(result.exception)
+    return (f"exit {result.exit_code} {error}\nstdout {_digest(result.stdout_bytes)}\n"
+            f"stderr {result.stderr_bytes.decode(errors='replace')}\nfile {_digest(written)}")
+
+
+def library_record(command: str, path: str) -> str:
+    from pcapkit.reports.dns_report import dns_queries
+    from pcapkit.reports.http_report import http_requests
+
+    try:
+        df = (dns_queries if command == "dns" else http_requests)(path)
+    except Exception as exc:
+        return f"error {type(exc).__name__}: {exc}"
+    attrs = {k: v for k, v in sorted(df.attrs.items())}
+    return f"{df.to_csv(index=False)}\ndtypes {df.dtypes.astype(str).to_dict()}\nattrs {attrs!r}"
+
+
+def records(path: str, scratch: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for command in ("dns", "http"):
+        for fmt in FORMATS:
+            target = scratch / f"out.{fmt}" if fmt == "parquet" else None
+            args = [path, "--format", fmt] + (["-o", str(target)] if target is not None else [])
+            out[f"{command} {fmt}"] = cli_record(command, args, None, target)
+        out[f"{command} stdin"] = cli_record(command, ["-"], Path(path).read_bytes(), None)
+        out[f"{command} filter"] = cli_record(command, [path, FILTERS[command]], None, None)
+        out[f"{command} library"] = library_record(command, path)
+    return out
+
+
+def collect(corpus: Path, only: str, out: Path) -> None:
+    rows = [line.split("\t")[0] for line in (corpus / "INDEX.tsv").read_text().splitlines()[1:] if line]
+    answers: dict[str, dict[str, str]] = {}
+    # (the same -o path in both checkouts' runs: it appears in no output)
+    scratch = Path(tempfile.gettempdir()) / "pcapkit-compare-app-reports"
+    scratch.mkdir(exist_ok=True)
+    for rel in rows:
+        if not rel.startswith(only):
+            continue
+        start = time.perf_counter()
+        answers[rel] = records(str(corpus / rel), scratch)
+        print(f"{rel}: {time.perf_counter() - start:.2f} s", file=sys.stderr)
+    out.write_text(json.dumps(answers, indent=1, sort_keys=True))
+
+
+def compare(before: Path, after: Path) -> int:
+    a: dict[str, Any] = json.loads(before.read_text())
+    b: dict[str, Any] = json.loads(after.read_text())
+    differ = 0
+    for rel in sorted(set(a) | set(b)):
+        for run in sorted(set(a.get(rel, {})) | set(b.get(rel, {}))):
+            if a.get(rel, {}).get(run) != b.get(rel, {}).get(run):
+                differ += 1
+                print(f"DIFFERS {rel} {run}\n--- before\n{a.get(rel, {}).get(run)}\n--- after\n"
+                      f"{b.get(rel, {}).get(run)}\n")
+    total = sum(len(v) for v in b.values())
+    print(f"{len(b)} captures, {total} runs, {differ} differ")
+    return 1 if differ else 0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", type=Path)
+    ap.add_argument("--only", default="", help="keep the INDEX.tsv rows under this folder (e.g. labs/)")
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
+    args = ap.parse_args()
+    if args.compare:
+        sys.exit(compare(*args.compare))
+    if args.corpus is None or args.out is None:
+        ap.error("--corpus and --out, or --compare")
+    collect(args.corpus, args.only, args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""The frames that can give ``pcapkit dns`` or ``pcapkit http`` a row, and reading only those.
+
+Both reports used to dissect every frame of the capture. :func:`read_app` reads a regular
+file with :func:`~pcapkit.reports.lab_read.iter_selected` instead: the header columns of
+each batch say which frames can hold the protocol, and only those are dissected (with the
+rows the fast path could not decode and the IPv4 fragments, as the labs read). Which frames
+those are follows the dispatch of :mod:`pcapkit.dissect.registry` and the driver:
+
+* DNS: UDP on a port of a DNS dissector (53, mDNS 5353, LLMNR 5355); TCP with port 53 on
+  either side (every segment of such a connection has it: stream reassembly sees them all);
+* HTTP: TCP with a port of :data:`pcapkit.dissect.http.HTTP_PORTS` on either side, and
+  every TCP segment on other ports whose payload holds b"/1." (tshark's ``http_tcp``
+  heuristic, which the driver tries only on those). UDP 1900 is not needed: SSDP's layer is
+  ``ssdp``, not ``http``;
+* both: ICMP and ICMPv6 (an error quotes a datagram).
+
+Two things make the selection inexact, and the report is then read the old way (every frame
+dissected, :func:`~pcapkit.dissect.driver.dissect_file`; the rows are only collected, so
+starting again is safe):
+
+* the HTTP heuristic claimed a connection: from then on every TCP payload goes to the
+  session's stream dispatcher (``DissectSession.stream_heuristic``), as it does not on the
+  selected frames (the HTTP report only: the claimed connections give no DNS);
+* the stream dispatcher may have reached its limit of TCP directions
+  (``TcpStreamDispatcher.max_streams``, counted over every stream-level protocol): the
+  count of the directions that can reach it (stream-port segments with payload or FIN,
+  plus one per undecoded row, per last IPv4 fragment and two per b"/1." payload) got there.
+
+A file that is not a regular file (standard input, a FIFO) is read the old way at once, and
+so is a pcap file the batch reader refuses (cut, damaged): its warning is then the frame
+reader's. The records of other formats come from the frame reader itself, in batches (its
+checks and warnings: on a damaged pcapng file the batch reader reads blocks the frame
+reader refuses).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Generator, Iterable, Iterator
+from os import PathLike, fspath
+from typing import TYPE_CHECKING, TypeVar
+
+import numpy as np
+
+from pcapkit.errors import PcapkitError
+from pcapkit.reports.lab_read import column, has, iter_selected, port_in
+
+if TYPE_CHECKING:
+    from pcapkit.capture.batch import RecordBatch
+    from pcapkit.capture.reader import CaptureReader
+    from pcapkit.columnar.columns import Columns
+    from pcapkit.dissect.driver import DissectSession, Packet
+    from pcapkit.frame import Frame
+
+T = TypeVar("T")
+# the report's table from its packets and the reader's warnings (filled once they are read)
+Collect = Callable[[Iterable["Packet"], list[str]], T]
+
+DNS_UDP_PORTS = (53, 5353, 5355)   # the registry's udp.port entries of the DNS dissectors
+DNS_TCP_PORTS = (53,)
+HEURISTIC_MARK = b"/1."            # what the driver looks for before trying the HTTP heuristic
+_FIN = 0x001
+# frames of the frame reader per batch (a smaller batch than the batch reader's: the Frame
+# objects are held until the batch is packed; bench-1M as pcapng: 4.3 s and 170 MB, 65,536: 4.9 s and 322 MB)
+FRAME_BATCH = 1 << 13
+
+
+class NotExact(Exception):
+    """The selected frames may not give the answer of the whole reading: read it all."""
+
+
+def read_app(path: str | PathLike[str], protocol: str, collect: Collect[T], selective: bool = True) -> T:
+    """``collect`` over the packets of ``path`` that can hold ``protocol`` ("dns" or
+    "http"), or over every packet (``selective`` False, or when the selection is not exact;
+    see the module docstring)."""
+    from pcapkit.dissect.driver import DissectSession, dissect_file
+    from pcapkit.reports.app_labels import is_file
+
+    if selective and is_file(path):
+        session = DissectSession()
+        selection = Selection(protocol, session)
+        warnings: list[str] = []
+        packets: Generator[Packet, None, None] | None = None
+        try:
+            packets = iter_selected(fspath(path), selection, session, _frame_batches(fspath(path), warnings))
+            return collect(_watched(packets, session, restart_on_heuristic=protocol == "http"), warnings)
+        except (NotExact, PcapkitError):
+            pass
+        finally:
+            if packets is not None:
+                packets.close()  # (it holds the cyclic garbage collector off while a batch is walked)
+    warnings = []
+    return collect(dissect_file(fspath(path), warnings=warnings), warnings)
+
+
+def _frame_batches(path: str, warnings: list[str]) -> Iterator[RecordBatch] | None:
+    """None for a pcap file (the batch reader reads its records as the frame reader does);
+    else (pcapng, snoop, ERF) the frame reader's frames in batches, with its warnings: on a
+    damaged pcapng file the batch reader reads blocks the frame reader refuses."""
+    from pcapkit.capture.files import open_capture
+    from pcapkit.capture.pcap import PcapReader
+
+    reader = open_capture(path)
+    if isinstance(reader, PcapReader):
+        reader.close()
+        return None
+    return _batched(reader, warnings)
+
+
+def _batched(reader: CaptureReader, warnings: list[str]) -> Iterator[RecordBatch]:
+    from pcapkit.capture.batch import frames_batch
+
+    pcapng = reader.format == "pcapng"
+    with reader:
+        chunk: list[Frame] = []
+        for frame in reader:
+            if chunk and (len(chunk) == FRAME_BATCH or frame.number != chunk[-1].number + 1):
+                yield frames_batch(chunk, chunk[0].number, pcapng)
+                chunk = []
+            chunk.append(frame)
+        if chunk:
+            yield frames_batch(chunk, chunk[0].number, pcapng)
+        warnings.extend(reader.warnings)
+
+
+def _watched(packets: Iterator[Packet], session: DissectSession, restart_on_heuristic: bool) -> Iterator[Packet]:
+    for packet in packets:
+        if restart_on_heuristic and session.stream_heuristic:
+            raise NotExact("the HTTP heuristic claimed a TCP connection")
+        yield packet
+
+
+class Selection:
+    """The mask of :func:`~pcapkit.reports.lab_read.iter_selected` for ``protocol``, which
+    also counts the TCP directions that can reach the session's stream dispatcher (raises
+    :class:`NotExact` when they may reach its limit)."""
+
+    def __init__(self, protocol: str, session: DissectSession) -> None:
+        from pcapkit.dissect.http import HTTP_PORTS
+        from pcapkit.dissect.registry import table
+
+        if protocol not in ("dns", "http"):
+            raise ValueError(f"no frame selection for {protocol!r}")
+        self.protocol = protocol
+        self.http_ports = HTTP_PORTS
+        self.stream_ports = tuple(sorted(int(k) for k in table("tcp.port")))
+        dispatcher = session.tcp_dispatcher
+        self.max_streams: int = dispatcher.max_streams if dispatcher is not None else 0
+        self.directions: set[bytes] = set()
+        self.unknown = 0    # directions the columns cannot name (an upper bound)
+
+    def __call__(self, rb: RecordBatch, cols: Columns) -> np.ndarray:
+        flags, tcp = column(cols, "tcp.flags")
+        stream = port_in(cols, "tcp", self.stream_ports)
+        marked = heuristic_rows(rb, cols, tcp & ~stream & ~cols.fallback)
+        self._count(cols, tcp & stream, flags, marked)
+        wanted = has(cols, "icmp.type") | has(cols, "icmpv6.type")
+        if self.protocol == "dns":
+            return wanted | port_in(cols, "udp", DNS_UDP_PORTS) | port_in(cols, "tcp", DNS_TCP_PORTS)
+        return wanted | port_in(cols, "tcp", self.http_ports) | marked
+
+    def _count(self, cols: Columns, stream: np.ndarray, flags: np.ndarray, marked: np.ndarray) -> None:
+        from pcapkit.columnar.decode import FRAGMENT_IP_OFFSET
+
+        frag = has(cols, FRAGMENT_IP_OFFSET)
+        more, _ = column(cols, "ip.flags.mf")
+        # (an IPv4 fragment is a fallback row too: only one with the last part completes a datagram)
+        self.unknown += (int(np.count_nonzero(cols.fallback & ~frag)) + int(np.count_nonzero(frag & (more == 0)))
+                         + 2 * int(np.count_nonzero(marked)))
+        length, _ = column(cols, "tcp.len")
+        rows = np.flatnonzero(stream & ~cols.fallback & ~frag & ((length > 0) | ((flags & _FIN) != 0)))
+        if rows.size:
+            parts = [column(cols, name)[0][rows].astype(np.uint64)
+                     for name in ("ip.src", "ip.dst", "ipv6.src.hi", "ipv6.src.lo", "ipv6.dst.hi", "ipv6.dst.lo")]
+            ports = (column(cols, "tcp.srcport")[0][rows].astype(np.uint64) << np.uint64(16)
+                     | column(cols, "tcp.dstport")[0][rows].astype(np.uint64))
+            ipv6 = column(cols, "ipv6.src.hi")[1][rows].astype(np.uint64) << np.uint64(32)
+            keys = np.ascontiguousarray(np.stack([*parts, ports | ipv6], axis=1))
+            self.directions.update(np.unique(keys.view(np.dtype((np.void, keys.shape[1] * 8)))).tolist())
+        if len(self.directions) + self.unknown >= self.max_streams:
+            raise NotExact(f"up to {len(self.directions) + self.unknown:,} TCP directions may reach the stream "
+                           f"dispatcher (its limit: {self.max_streams:,})")
+
+
+def heuristic_rows(rb: RecordBatch, cols: Columns, candidates: np.ndarray) -> np.ndarray:
+    """Of the ``candidates`` rows (TCP decoded by the columns), those whose captured payload
+    holds :data:`HEURISTIC_MARK` whole (the driver's test before the HTTP heuristic). One
+    ``bytes.find`` scan from row to row: at most two searches per row, whatever the bytes."""
+    from pcapkit.columnar.columns import TCP_OFFSET
+
+    out = np.zeros(cols.n, dtype=bool)
+    length, _ = column(cols, "tcp.len")
+    rows = np.flatnonzero(candidates & (length > 0))
+    if rows.size == 0:
+        return out
+    frame = rb.data_off[rows].astype(np.int64)
+    start = frame + column(cols, TCP_OFFSET)[0][rows].astype(np.int64) + column(cols, "tcp.hdr_len")[0][rows]
+    end = np.minimum(frame + rb.caplen[rows], start + length[rows].astype(np.int64))
+    order = np.argsort(start, kind="stable")
+    rows, start, end = rows[order], start[order], end[order]
+    lo = int(start[0])
+    raw = rb.buf[lo:int(end.max())].tobytes()
+    if raw.find(HEURISTIC_MARK) < 0:
+        return out
+    starts, ends = (start - lo).tolist(), (end - lo).tolist()
+    at = 0
+    while at < len(starts):
+        hit = raw.find(HEURISTIC_MARK, starts[at])
+        if hit < 0:
+            break
+        k = bisect_right(starts, hit) - 1      # the last row starting at or before the hit
+        if hit + len(HEURISTIC_MARK) <= ends[k]:
+            out[rows[k]] = True
+        at = k + 1
+    return out
