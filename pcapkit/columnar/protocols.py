@@ -75,7 +75,6 @@ _TCP_FIN = 0x001
 # RST: its payload, URG: the urgent pointer cuts it, FIN: the session's stream end)
 _TCP_NOT_PLAIN_DATA = 0x001 | 0x002 | 0x004 | 0x020
 _TCP_PROTO = 6
-_HEURISTIC_MARK = b"/1."  # what tshark's HTTP heuristic looks for (the driver's test)
 _CHUNK_PACKETS = 1 << 16  # (a smaller batch: its decode is the pass's peak, ~150 MB at 256k frames)
 
 
@@ -249,7 +248,9 @@ class FrameStacks:
             data &= ~np.isin(_column(cols, "tcp.dstport", -1), stream_ports)
         ok = ~cols.fallback & (bare | data) & network & np.isin(rb.linktype, SERVED_LINKTYPES)
         if data.any():
-            ok[_heuristic_candidates(rb, cols, np.flatnonzero(ok & data), tcp_hdr, tcp_len)] = False
+            from pcapkit.columnar.payload_marks import heuristic_rows
+
+            ok &= ~heuristic_rows(rb, cols, ok & data)
         rows = np.flatnonzero(ok)
         if rows.size == 0:
             return
@@ -314,32 +315,6 @@ def _shape_keys(rb: RecordBatch, cols: Columns, rows: np.ndarray, fragment: bool
     for part, width in ((eth, 17), (vlan, 17), (network, 9), (payload, 2)):
         key = (key << width) | part.astype(I64)
     return key
-
-
-def _heuristic_candidates(rb: RecordBatch, cols: Columns, rows: np.ndarray, tcp_hdr: np.ndarray,
-                          tcp_len: np.ndarray) -> np.ndarray:
-    """Of ``rows`` (TCP segments with payload), those whose payload holds
-    :data:`_HEURISTIC_MARK` (whole): the driver tries the HTTP heuristic on them. One
-    ``bytes.find`` scan of the batch's buffer (a few per MB in random payloads)."""
-    if rows.size == 0:
-        return rows
-    start = rb.data_off[rows].astype(I64) + cols.values[TCP_OFFSET][rows].astype(I64) + tcp_hdr[rows]
-    order = np.argsort(start, kind="stable")
-    rows, start = rows[order], start[order]
-    end = start + tcp_len[rows]
-    lo, hi = int(start[0]), int(end.max())
-    raw = rb.buf[lo:hi].tobytes()
-    hits: list[int] = []
-    at = raw.find(_HEURISTIC_MARK)
-    while at >= 0:
-        hits.append(at)
-        at = raw.find(_HEURISTIC_MARK, at + 1)
-    if not hits:
-        return rows[:0]
-    found = np.array(hits, dtype=I64) + lo
-    k = np.searchsorted(start, found, side="right") - 1
-    inside = (k >= 0) & (found + len(_HEURISTIC_MARK) <= end[np.maximum(k, 0)])
-    return np.unique(rows[k[inside]])
 
 
 def _quiet_options(rb: RecordBatch, cols: Columns, rows: np.ndarray) -> np.ndarray:

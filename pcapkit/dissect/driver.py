@@ -17,6 +17,7 @@ from typing import Any
 from pcapkit.dissect import registry
 from pcapkit.dissect.base import Context, Dissector, Finding, FindingKind, Layer, Next, _Multi
 from pcapkit.dissect.frame_fields import frame_fields
+from pcapkit.dissect.http import HEURISTIC_MARK
 from pcapkit.frame import Frame, frame_epoch_text, time_invalid
 
 # tshark writes the pseudo-protocol "ethertype" between a link layer that dispatches on
@@ -217,7 +218,7 @@ def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
             # other ports: tshark's HTTP heuristic needs "HTTP/1." in the first line, so a payload
             # without "/1." is refused here at C speed (until a connection was claimed)
             if session is not None and (key in _STREAM_PORTS or session.stream_heuristic
-                                        or (data.find(b"/1.", n_offset, n_end) >= 0
+                                        or (data.find(HEURISTIC_MARK, n_offset, n_end) >= 0
                                             and _heuristic_wanted(session, data, n_offset, n_end))):
                 _tcp_payload(layers, protocols, layer, data, n_offset, n_end, ctx, session)
             elif (n_end if n_end < len(data) else len(data)) > n_offset:

@@ -93,6 +93,11 @@ def _line_end(buf: bytes | bytearray, pos: int) -> tuple[int, int]:
     return cr, cr + 2 if buf[cr + 1] == 0x0A else cr + 1
 
 
+# in every first line :func:`heuristic_start` accepts ("HTTP/1." in any case): a segment without
+# it is refused at C speed (the driver's test, and the fast paths' that skip what it refuses)
+HEURISTIC_MARK = b"/1."
+
+
 def heuristic_start(data: bytes, offset: int, end: int) -> bool:
     """tshark's HTTP heuristic for TCP (``http_tcp``, on by default), tried on a segment no
     port claims: its first line (ended by CR or LF within the segment) starts with

@@ -35,13 +35,13 @@ reader refuses).
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Callable, Generator, Iterable, Iterator
 from os import PathLike, fspath
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
+from pcapkit.columnar.payload_marks import heuristic_rows
 from pcapkit.errors import PcapkitError
 from pcapkit.reports.lab_read import column, has, iter_selected, port_in
 
@@ -58,7 +58,6 @@ Collect = Callable[[Iterable["Packet"], list[str]], T]
 
 DNS_UDP_PORTS = (53, 5353, 5355)   # the registry's udp.port entries of the DNS dissectors
 DNS_TCP_PORTS = (53,)
-HEURISTIC_MARK = b"/1."            # what the driver looks for before trying the HTTP heuristic
 _FIN = 0x001
 # frames of the frame reader per batch (a smaller batch than the batch reader's: the Frame
 # objects are held until the batch is packed; bench-1M as pcapng: 4.3 s and 170 MB, 65,536: 4.9 s and 322 MB)
@@ -180,36 +179,3 @@ class Selection:
         if len(self.directions) + self.unknown >= self.max_streams:
             raise NotExact(f"up to {len(self.directions) + self.unknown:,} TCP directions may reach the stream "
                            f"dispatcher (its limit: {self.max_streams:,})")
-
-
-def heuristic_rows(rb: RecordBatch, cols: Columns, candidates: np.ndarray) -> np.ndarray:
-    """Of the ``candidates`` rows (TCP decoded by the columns), those whose captured payload
-    holds :data:`HEURISTIC_MARK` whole (the driver's test before the HTTP heuristic). One
-    ``bytes.find`` scan from row to row: at most two searches per row, whatever the bytes."""
-    from pcapkit.columnar.columns import TCP_OFFSET
-
-    out = np.zeros(cols.n, dtype=bool)
-    length, _ = column(cols, "tcp.len")
-    rows = np.flatnonzero(candidates & (length > 0))
-    if rows.size == 0:
-        return out
-    frame = rb.data_off[rows].astype(np.int64)
-    start = frame + column(cols, TCP_OFFSET)[0][rows].astype(np.int64) + column(cols, "tcp.hdr_len")[0][rows]
-    end = np.minimum(frame + rb.caplen[rows], start + length[rows].astype(np.int64))
-    order = np.argsort(start, kind="stable")
-    rows, start, end = rows[order], start[order], end[order]
-    lo = int(start[0])
-    raw = rb.buf[lo:int(end.max())].tobytes()
-    if raw.find(HEURISTIC_MARK) < 0:
-        return out
-    starts, ends = (start - lo).tolist(), (end - lo).tolist()
-    at = 0
-    while at < len(starts):
-        hit = raw.find(HEURISTIC_MARK, starts[at])
-        if hit < 0:
-            break
-        k = bisect_right(starts, hit) - 1      # the last row starting at or before the hit
-        if hit + len(HEURISTIC_MARK) <= ends[k]:
-            out[rows[k]] = True
-        at = k + 1
-    return out

@@ -22,6 +22,7 @@ from conftest import CORPUS, corpus_id
 
 from pcapkit.capture.batch import iter_records
 from pcapkit.cli.main import cli
+from pcapkit.columnar import payload_marks
 from pcapkit.columnar.decode import decode_batch
 from pcapkit.dissect import driver, tcp_streams
 from pcapkit.errors import PcapkitError
@@ -236,7 +237,7 @@ def test_heuristic_rows_need_the_mark_inside_the_payload(tmp_path: Path) -> None
     path = _pcap(tmp_path / "marks.pcap", frames)
     rb = next(iter_records(str(path), use_numba=False))
     cols = decode_batch(rb, use_kernel=False)
-    rows = app_frames.heuristic_rows(rb, cols, np.ones(len(rb), dtype=bool))
+    rows = payload_marks.heuristic_rows(rb, cols, np.ones(len(rb), dtype=bool))
     assert rows.tolist() == [True, False, True, False, False]
 
 
