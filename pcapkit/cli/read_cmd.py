@@ -105,10 +105,14 @@ def is_plain_capture(path: str) -> bool:
             magic = f.read(4)
             if magic[:2] == GZIP_MAGIC:
                 import gzip
+                import zlib
 
                 f.seek(0)
-                with gzip.GzipFile(fileobj=f, mode="rb") as inner:
-                    magic = inner.read(4)
+                try:
+                    with gzip.GzipFile(fileobj=f, mode="rb") as inner:
+                        magic = inner.read(4)
+                except zlib.error:  # (a damaged stream: the reader reports it)
+                    return False
     except (OSError, EOFError):
         return False
     return magic in MAGICS or magic == SHB_TYPE_BYTES

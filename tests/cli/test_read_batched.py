@@ -107,6 +107,25 @@ def test_cut_compressed_stream(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     assert got[0] == 1 and got[1].count("\n") > 5
 
 
+def test_damaged_compressed_streams_are_no_plain_captures(tmp_path: Path) -> None:
+    """Bits flipped in the first deflate blocks (seeded): the check that chooses the batched
+    path answers (False when the stream cannot be read), it never raises."""
+    import random
+
+    source = CORPUS / "labs/tcp-ethereal-trace-1"
+    if not source.exists():
+        pytest.skip("corpus file missing")
+    raw = gzip.compress(source.read_bytes())
+    rng = random.Random(3)
+    path = tmp_path / "damaged.pcap.gz"
+    for _ in range(300):
+        data = bytearray(raw)
+        for _ in range(3):
+            data[rng.randrange(10, 60)] ^= 1 << rng.randrange(8)
+        path.write_bytes(bytes(data))
+        assert read_cmd.is_plain_capture(str(path)) in (True, False)
+
+
 def test_small_files_take_the_per_packet_path(monkeypatch: pytest.MonkeyPatch) -> None:
     path = str(CORPUS / "labs/tcp-ethereal-trace-1")
     assert read_cmd.is_plain_capture(path)
