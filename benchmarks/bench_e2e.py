@@ -64,7 +64,8 @@ class Pair:
             first = words.index("-e")
             what = "pcapkit tcp's CSV columns" if self.name == "tcp" else "listed in bench_e2e.py"
             words = [*words[:first], f"-e ... ({len(fields)} fields: {what})"]
-        names = {"{}": "FILE", **{f"{{{i + 1}}}": Path(n).name for i, n in enumerate(self.inputs)}}
+        names = {"{}": "FILE", EXPORT_TARGET: "OUT.parquet",
+                 **{f"{{{i + 1}}}": Path(n).name for i, n in enumerate(self.inputs)}}
         return " ".join((["pcapkit"] if side == "pcapkit" else []) + [names.get(w, w) for w in words])
 
 
