@@ -20,6 +20,7 @@ from pcapkit.capture.reader import Interface
 from pcapkit.capture.record_batch import NO_TIME, RecordBatch
 from pcapkit.capture.record_walk import kernels
 from pcapkit.errors import (
+    CaptureFileError,
     MalformedRecordError,
     TruncatedFileError,
     UnknownFormatError,
@@ -35,6 +36,22 @@ class _Section:
 
 
 def pcapng_batches(st: ChunkStream, max_packets: int, use_numba: bool | None) -> Iterator[RecordBatch]:
+    """The record batches of a pcapng stream. The record reader reads on past a damaged
+    statistics block (ISB) and keeps its warning, which it reports first: such a block's
+    error is raised once every record is delivered (or in place of a later error)."""
+    damaged: list[MalformedRecordError] = []
+    try:
+        yield from _batches(st, max_packets, use_numba, damaged)
+    except CaptureFileError:
+        if damaged:
+            raise damaged[0] from None
+        raise
+    if damaged:
+        raise damaged[0]
+
+
+def _batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
+             damaged: list[MalformedRecordError]) -> Iterator[RecordBatch]:
     _, walk_epb = kernels(use_numba)
     section: _Section | None = None
     number = 1
@@ -120,12 +137,29 @@ def pcapng_batches(st: ChunkStream, max_packets: int, use_numba: bool | None) ->
                                   np.full(1, ng.LINKTYPE_SYSTEMD_JOURNAL, np.int32),
                                   np.full(1, -1, np.int32), number, st.base + blen, pcapng=True)
                 number += 1
-            # other blocks (NRB, ISB, DSB, ...) carry no packets (the record reader reads on after a
-            # damaged ISB too: it only warns)
+            elif btype == ng.ISB:
+                bad_isb = _isb_damage(st, block, e)
+                if bad_isb is not None:
+                    damaged.append(bad_isb)
+            # other blocks (NRB, DSB, ...) carry no packets
         except (struct.error, ValueError) as exc:
             raise MalformedRecordError(f"pcapng block type 0x{btype:x} is damaged ({exc})",
                                        path=st.path, offset=st.base) from None
         st.consume(blen)
+
+
+def _isb_damage(st: ChunkStream, block: bytes | memoryview, e: str) -> MalformedRecordError | None:
+    """What the record reader says of a statistics block it cannot read (its two checks)."""
+    blen = len(block)
+    if blen < ng.MIN_ISB_SIZE:
+        return MalformedRecordError(f"pcapng: total block length {blen} of an ISB is too small (< {ng.MIN_ISB_SIZE})",
+                                    path=st.path, offset=st.base)
+    body = bytes(block[8:blen - 4])
+    try:
+        ng.parse_options(body, 12, len(body), e)
+    except ValueError as exc:
+        return MalformedRecordError(str(exc), path=st.path, offset=st.base)
+    return None
 
 
 def _lengths_differ(st: ChunkStream, blen: int, trailer: int, offset: int) -> MalformedRecordError:
