@@ -27,10 +27,8 @@ starting again is safe):
   plus one per undecoded row, per last IPv4 fragment and two per b"/1." payload) got there.
 
 A file that is not a regular file (standard input, a FIFO) is read the old way at once, and
-so is a pcap file the batch reader refuses (cut, damaged): its warning is then the frame
-reader's. The records of other formats come from the frame reader itself, in batches (its
-checks and warnings: on a damaged pcapng file the batch reader reads blocks the frame
-reader refuses).
+so is a file the batch reader refuses (cut, damaged: it stops with an error wherever the
+frame reader warns, pcapng included): its warning is then the frame reader's.
 """
 
 from __future__ import annotations
@@ -47,10 +45,8 @@ from pcapkit.reports.lab_read import column, has, iter_selected, port_in
 
 if TYPE_CHECKING:
     from pcapkit.capture.batch import RecordBatch
-    from pcapkit.capture.reader import CaptureReader
     from pcapkit.columnar.columns import Columns
     from pcapkit.dissect.driver import DissectSession, Packet
-    from pcapkit.frame import Frame
 
 T = TypeVar("T")
 # the report's table from its packets and the reader's warnings (filled once they are read)
@@ -59,9 +55,6 @@ Collect = Callable[[Iterable["Packet"], list[str]], T]
 DNS_UDP_PORTS = (53, 5353, 5355)   # the registry's udp.port entries of the DNS dissectors
 DNS_TCP_PORTS = (53,)
 _FIN = 0x001
-# frames of the frame reader per batch (a smaller batch than the batch reader's: the Frame
-# objects are held until the batch is packed; bench-1M as pcapng: 4.3 s and 170 MB, 65,536: 4.9 s and 322 MB)
-FRAME_BATCH = 1 << 13
 
 
 class NotExact(Exception):
@@ -81,7 +74,7 @@ def read_app(path: str | PathLike[str], protocol: str, collect: Collect[T], sele
         warnings: list[str] = []
         packets: Generator[Packet, None, None] | None = None
         try:
-            packets = iter_selected(fspath(path), selection, session, _frame_batches(fspath(path), warnings))
+            packets = iter_selected(fspath(path), selection, session)
             return collect(_watched(packets, session, restart_on_heuristic=protocol == "http"), warnings)
         except (NotExact, PcapkitError):
             pass
@@ -90,36 +83,6 @@ def read_app(path: str | PathLike[str], protocol: str, collect: Collect[T], sele
                 packets.close()  # (it holds the cyclic garbage collector off while a batch is walked)
     warnings = []
     return collect(dissect_file(fspath(path), warnings=warnings), warnings)
-
-
-def _frame_batches(path: str, warnings: list[str]) -> Iterator[RecordBatch] | None:
-    """None for a pcap file (the batch reader reads its records as the frame reader does);
-    else (pcapng, snoop, ERF) the frame reader's frames in batches, with its warnings: on a
-    damaged pcapng file the batch reader reads blocks the frame reader refuses."""
-    from pcapkit.capture.files import open_capture
-    from pcapkit.capture.pcap import PcapReader
-
-    reader = open_capture(path)
-    if isinstance(reader, PcapReader):
-        reader.close()
-        return None
-    return _batched(reader, warnings)
-
-
-def _batched(reader: CaptureReader, warnings: list[str]) -> Iterator[RecordBatch]:
-    from pcapkit.capture.batch import frames_batch
-
-    pcapng = reader.format == "pcapng"
-    with reader:
-        chunk: list[Frame] = []
-        for frame in reader:
-            if chunk and (len(chunk) == FRAME_BATCH or frame.number != chunk[-1].number + 1):
-                yield frames_batch(chunk, chunk[0].number, pcapng)
-                chunk = []
-            chunk.append(frame)
-        if chunk:
-            yield frames_batch(chunk, chunk[0].number, pcapng)
-        warnings.extend(reader.warnings)
 
 
 def _watched(packets: Iterator[Packet], session: DissectSession, restart_on_heuristic: bool) -> Iterator[Packet]:

@@ -47,7 +47,6 @@ from pcapkit.errors import PcapkitError
 from pcapkit.reports.lab_common import LAB_MAX_PACKETS, LabError, Trace, read_trace
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
 
     from pcapkit.capture.batch import BatchFrames, RecordBatch
     from pcapkit.columnar.columns import Columns
@@ -119,26 +118,23 @@ def read_selected(path: str | PathLike[str], keep: Keep | None,
         return read_whole(name, max_packets)  # damaged: the per-packet reader says where and why
 
 
-def iter_selected(path: str, keep: BatchKeep, session: DissectSession | None = None,
-                  batches: Iterable[RecordBatch] | None = None) -> Generator[Packet, None, None]:
+def iter_selected(path: str, keep: BatchKeep, session: DissectSession | None = None) -> Generator[Packet, None, None]:
     """The rows ``keep`` selects of the regular file ``path`` (with the undecoded rows and
     the fragments that may complete a datagram) dissected through ``session`` (a new one if
-    None) in file order, one batch at a time; see the module docstring. ``batches``: the
-    file's records already in batches (else the batch reader's). The batch reader's
+    None) in file order, one batch at a time; see the module docstring. The batch reader's
     :class:`~pcapkit.errors.PcapkitError` (a cut or damaged file) goes to the caller, which
     may have seen the packets before it."""
     from pcapkit.capture.batch import iter_records
     from pcapkit.capture.compiled import compiled_kernels
 
     compiled = compiled_kernels()   # (a big input: the compiled record walk and decoder)
-    if batches is None:
-        decoder = None
-        if compiled:
-            from pcapkit.columnar.fastpath import RecordDecoder
+    decoder = None
+    if compiled:
+        from pcapkit.columnar.fastpath import RecordDecoder
 
-            decoder = RecordDecoder()
-        batches = iter_records(path, chunk_bytes=BATCH_BYTES, max_packets=BATCH_PACKETS, use_numba=compiled,
-                               decoder=decoder)
+        decoder = RecordDecoder()
+    batches = iter_records(path, chunk_bytes=BATCH_BYTES, max_packets=BATCH_PACKETS, use_numba=compiled,
+                           decoder=decoder)
     reader = _Reader(keep, None, session, note_skipped=False, compiled=compiled)
     for rb in batches:
         yield from reader.walk(rb)
