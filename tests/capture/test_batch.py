@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CORPUS, corpus_files, corpus_id, requires_tshark
+from conftest import CORPUS, corpus_files, corpus_id, requires_tshark, seeded_mutants
 
 from pcapkit.capture.batch import NO_TIME, iter_records
 from pcapkit.capture.files import open_capture
@@ -289,22 +289,12 @@ def test_damaged_pcapng_reads_the_same_frames_in_both_readers(rel: str, tmp_path
     once read on by the batch reader), and stops with an error where the reader warns. The
     reader reads on after a damaged statistics block (ISB): the batch reader too, and raises
     the block's error once every record is delivered."""
-    import random
-
     source = CORPUS / rel
     if not source.exists():
         pytest.skip("corpus missing")
-    raw = source.read_bytes()
-    rng = random.Random(rel)
-    for k in range(40):
-        data = bytearray(raw)
-        if k % 3 == 2:
-            data = data[:rng.randrange(24, len(data))]
-        else:
-            for _ in range(rng.randint(1, 12)):
-                data[rng.randrange(24, len(data))] ^= 1 << rng.randrange(8)
+    for k, data in enumerate(seeded_mutants(source.read_bytes(), rel, 40)):
         path = tmp_path / f"m{k}.pcapng"
-        path.write_bytes(bytes(data))
+        path.write_bytes(data)
         try:
             theirs, warnings = _reader_frames(path)
         except CaptureFileError:

@@ -10,7 +10,6 @@ refuses it (cut files, reassembly timeouts).
 from __future__ import annotations
 
 import gzip
-import random
 import re
 import struct
 import subprocess
@@ -21,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import CORPUS, requires_tshark
+from conftest import CORPUS, requires_tshark, seeded_mutants
 
 from pcapkit.columnar import protocols
 from pcapkit.dissect import hierarchy
@@ -250,16 +249,9 @@ def test_mutated_files_give_the_per_frame_answer(rel: str, tmp_path: Path) -> No
     if not path.is_file():
         pytest.skip(f"{rel} not in the corpus")
     raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    rng = random.Random(rel)
-    for k in range(12):
-        data = bytearray(raw)
-        if k % 3 == 2:
-            data = data[:rng.randrange(24, len(data))]
-        else:
-            for _ in range(rng.randint(1, 12)):
-                data[rng.randrange(24, len(data))] ^= 1 << rng.randrange(8)
+    for k, data in enumerate(seeded_mutants(raw, rel, 12)):
         mutant = tmp_path / f"m{k}.pcap"
-        mutant.write_bytes(bytes(data))
+        mutant.write_bytes(data)
         assert _outcome(_fast, mutant) == _outcome(_per_frame, mutant), k
         assert _outcome(protocols.protocol_hierarchy, mutant) == _outcome(hierarchy.protocol_hierarchy, mutant), k
 
