@@ -16,18 +16,14 @@ whose INDEX.tsv lists tcp.
 
 from __future__ import annotations
 
-import argparse
-import csv
 import hashlib
-import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parents[2]
+from checkouts import both_sides
+
 PARQUET = "{parquet}"
 FIRST_STREAM, LAST_STREAM = "{first}", "{last}"
 VARIANTS = [[], ["--format", "csv"], ["--format", "json"], ["-o", PARQUET],
@@ -87,48 +83,11 @@ def dump(paths: list[str]) -> dict[str, Any]:
     return out
 
 
-def captures(args: argparse.Namespace) -> list[str]:
-    found = [str(Path(p)) for p in args.captures]
-    if args.corpus:
-        with open(Path(args.corpus) / "INDEX.tsv", newline="") as f:
-            for row in csv.DictReader(f, delimiter="\t"):
-                if "tcp" in row["protocols"].split(","):
-                    found.append(str(Path(args.corpus) / row["path"]))
-    return found
-
-
-def run_side(checkout: Path, paths: list[str]) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        listing, result = Path(tmp) / "paths.json", Path(tmp) / "out.json"
-        listing.write_text(json.dumps(paths))
-        env = dict(os.environ, PYTHONPATH=str(checkout))
-        subprocess.run([sys.executable, __file__, "--dump", str(listing), str(result)], env=env, check=True)
-        return json.loads(result.read_text())
-
-
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("captures", nargs="*")
-    ap.add_argument("--ref", help="the reference checkout (its directory holds the pcapkit package)")
-    ap.add_argument("--corpus", help="a corpus directory with INDEX.tsv")
-    ap.add_argument("--ref-cache", help="keep the reference's runs in this JSON file, and reuse them when it "
-                    "holds every capture (the reference does not change between runs)")
-    ap.add_argument("--dump", nargs=2, help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.dump:
-        paths = json.loads(Path(args.dump[0]).read_text())
-        Path(args.dump[1]).write_text(json.dumps(dump(paths)))
+    sides = both_sides(__doc__, __file__, dump)
+    if sides is None:
         return 0
-    if not args.ref:
-        ap.error("--ref is needed")
-    paths = captures(args)
-    cache = Path(args.ref_cache) if args.ref_cache else None
-    ref = json.loads(cache.read_text()) if cache is not None and cache.exists() else {}
-    if not set(paths) <= set(ref):
-        ref.update(run_side(Path(args.ref), [p for p in paths if p not in ref]))
-        if cache is not None:
-            cache.write_text(json.dumps(ref))
-    new = run_side(HERE, paths)
+    paths, ref, new = sides
     differences = runs = 0
     for path in paths:
         for variant, run in ref[path].items():
