@@ -14,14 +14,11 @@ hold DNS or HTTP must give what reading them all gave.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
-import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
+
+from corpus_answers import main
 
 FORMATS = ("table", "csv", "json", "parquet")
 FILTERS = {"dns": "udp or icmp", "http": "tcp"}
@@ -57,7 +54,10 @@ def library_record(command: str, path: str) -> str:
     return f"{df.to_csv(index=False)}\ndtypes {df.dtypes.astype(str).to_dict()}\nattrs {attrs!r}"
 
 
-def records(path: str, scratch: Path) -> dict[str, str]:
+def records(path: str) -> dict[str, str]:
+    # (the same -o path in both checkouts' runs: it appears in no output)
+    scratch = Path(tempfile.gettempdir()) / "pcapkit-compare-app-reports"
+    scratch.mkdir(exist_ok=True)
     out: dict[str, str] = {}
     for command in ("dns", "http"):
         for fmt in FORMATS:
@@ -70,49 +70,5 @@ def records(path: str, scratch: Path) -> dict[str, str]:
     return out
 
 
-def collect(corpus: Path, only: str, out: Path) -> None:
-    rows = [line.split("\t")[0] for line in (corpus / "INDEX.tsv").read_text().splitlines()[1:] if line]
-    answers: dict[str, dict[str, str]] = {}
-    # (the same -o path in both checkouts' runs: it appears in no output)
-    scratch = Path(tempfile.gettempdir()) / "pcapkit-compare-app-reports"
-    scratch.mkdir(exist_ok=True)
-    for rel in rows:
-        if not rel.startswith(only):
-            continue
-        start = time.perf_counter()
-        answers[rel] = records(str(corpus / rel), scratch)
-        print(f"{rel}: {time.perf_counter() - start:.2f} s", file=sys.stderr)
-    out.write_text(json.dumps(answers, indent=1, sort_keys=True))
-
-
-def compare(before: Path, after: Path) -> int:
-    a: dict[str, Any] = json.loads(before.read_text())
-    b: dict[str, Any] = json.loads(after.read_text())
-    differ = 0
-    for rel in sorted(set(a) | set(b)):
-        for run in sorted(set(a.get(rel, {})) | set(b.get(rel, {}))):
-            if a.get(rel, {}).get(run) != b.get(rel, {}).get(run):
-                differ += 1
-                print(f"DIFFERS {rel} {run}\n--- before\n{a.get(rel, {}).get(run)}\n--- after\n"
-                      f"{b.get(rel, {}).get(run)}\n")
-    total = sum(len(v) for v in b.values())
-    print(f"{len(b)} captures, {total} runs, {differ} differ")
-    return 1 if differ else 0
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", type=Path)
-    ap.add_argument("--only", default="", help="keep the INDEX.tsv rows under this folder (e.g. labs/)")
-    ap.add_argument("--out", type=Path)
-    ap.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
-    args = ap.parse_args()
-    if args.compare:
-        sys.exit(compare(*args.compare))
-    if args.corpus is None or args.out is None:
-        ap.error("--corpus and --out, or --compare")
-    collect(args.corpus, args.only, args.out)
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__, records, "runs")
