@@ -34,6 +34,7 @@ frame reader warns, pcapng included): its warning is then the frame reader's.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable, Iterator
+from functools import partial
 from os import PathLike, fspath
 from typing import TYPE_CHECKING, TypeVar
 
@@ -45,6 +46,7 @@ from pcapkit.reports.lab_read import column, has, iter_selected, port_in
 
 if TYPE_CHECKING:
     from pcapkit.capture.batch import RecordBatch
+    from pcapkit.columnar.column_table import ColumnTable
     from pcapkit.columnar.columns import Columns
     from pcapkit.dissect.driver import DissectSession, Packet
 
@@ -59,6 +61,32 @@ _FIN = 0x001
 
 class NotExact(Exception):
     """The selected frames may not give the answer of the whole reading: read it all."""
+
+
+def report_table(path: str | PathLike[str], filter: str | None, protocol: str,
+                 build: Callable[..., ColumnTable], selective: bool = True) -> ColumnTable:
+    """The table of the ``dns`` or ``http`` report: ``build(packets, warnings, keep=frames)``
+    over the packets :func:`read_app` gives, ``frames`` those ``filter`` (a tcpdump
+    expression) accepts, None without one; standard input and a FIFO are read once (the
+    filter needs a second pass over a copy: :func:`~pcapkit.reports.app_labels.filtered_report`)."""
+    from pcapkit.reports.app_labels import filtered_report
+
+    def read(source: str | PathLike[str], expr: str | None) -> ColumnTable:
+        return read_app(source, protocol, partial(build, keep=frames_passing(source, expr)), selective)
+
+    table: ColumnTable = filtered_report(read, path, filter)
+    return table
+
+
+def frames_passing(path: str | PathLike[str], expr: str | None) -> set[int] | None:
+    """The numbers of the frames the tcpdump expression ``expr`` accepts (None: no filter)."""
+    if not expr or not expr.strip():
+        return None
+    from pcapkit.capture.bpf import filter_frames
+    from pcapkit.dissect.driver import read_frames
+
+    return {frame.number for frame in filter_frames(read_frames(str(path)), expr)}
+
 
 
 def read_app(path: str | PathLike[str], protocol: str, collect: Collect[T], selective: bool = True) -> T:

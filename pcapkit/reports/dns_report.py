@@ -17,7 +17,6 @@ over the whole capture, as tshark matches them before ``-Y``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import partial
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
@@ -45,16 +44,6 @@ COLUMNS: dict[str, str] = {
     "dns.count.answers": "UInt16",
     "answers": "string",
 }
-
-
-def frames_passing(path: str | PathLike[str], expr: str | None) -> set[int] | None:
-    """The numbers of the frames the tcpdump expression ``expr`` accepts (None: no filter)."""
-    if not expr or not expr.strip():
-        return None
-    from pcapkit.capture.bpf import filter_frames
-    from pcapkit.dissect.driver import read_frames
-
-    return {frame.number for frame in filter_frames(read_frames(str(path)), expr)}
 
 
 def addressing(packet: Packet, upto: int) -> dict[str, Any]:
@@ -87,17 +76,9 @@ def dns_queries_table(path: str | PathLike[str], *, filter: str | None = None,
                       selective: bool = True) -> ColumnTable:
     """:func:`dns_queries` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what
     the CLI writes, without pandas)."""
-    from pcapkit.reports.app_labels import filtered_report
+    from pcapkit.reports.app_frames import report_table
 
-    table: ColumnTable = filtered_report(partial(_dns_queries, selective=selective), path, filter)
-    return table
-
-
-def _dns_queries(path: str | PathLike[str], filter: str | None, selective: bool = True) -> ColumnTable:
-    from pcapkit.reports.app_frames import read_app
-
-    keep = frames_passing(path, filter)
-    return read_app(path, "dns", partial(_queries, keep=keep), selective)
+    return report_table(path, filter, "dns", _queries, selective)
 
 
 def _queries(packets: Iterable[Packet], warnings: list[str], keep: set[int] | None) -> ColumnTable:

@@ -17,11 +17,10 @@ the whole capture).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import partial
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
-from pcapkit.reports.dns_report import addressing, frames_passing
+from pcapkit.reports.dns_report import addressing
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,17 +66,9 @@ def http_requests_table(path: str | PathLike[str], *, filter: str | None = None,
                         selective: bool = True) -> ColumnTable:
     """:func:`http_requests` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what
     the CLI writes, without pandas)."""
-    from pcapkit.reports.app_labels import filtered_report
+    from pcapkit.reports.app_frames import report_table
 
-    table: ColumnTable = filtered_report(partial(_http_requests, selective=selective), path, filter)
-    return table
-
-
-def _http_requests(path: str | PathLike[str], filter: str | None, selective: bool = True) -> ColumnTable:
-    from pcapkit.reports.app_frames import read_app
-
-    keep = frames_passing(path, filter)
-    return read_app(path, "http", partial(_requests, keep=keep), selective)
+    return report_table(path, filter, "http", _requests, selective)
 
 
 def _requests(packets: Iterable[Packet], warnings: list[str], keep: set[int] | None) -> ColumnTable:
