@@ -73,7 +73,10 @@ def _batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
         else:
             e = section.order
         btype, blen = struct.unpack_from(e + "II", st.buf, 0)
-        bad = ng.block_length_error(st.path, st.base, blen) if btype != ng.SHB_TYPE else None
+        if btype == ng.SHB_TYPE:
+            bad = ng.section_length_error(st.path, st.base, blen)
+        else:
+            bad = ng.block_length_error(st.path, st.base, blen)
         if bad is not None:
             raise bad
         if btype == ng.EPB and section is not None:

@@ -38,11 +38,9 @@ from pcapkit.capture.pcapng_blocks import (
     ISB_STARTTIME,
     LINKTYPE_CUSTOM_BLOCK,
     LINKTYPE_SYSTEMD_JOURNAL,
-    MAX_BLOCK_SIZE,
     MIN_EPB_SIZE,
     MIN_ISB_SIZE,
     MIN_PB_SIZE,
-    MIN_SHB_SIZE,
     NRB,
     OPT_COMMENT,
     PB,
@@ -61,6 +59,7 @@ from pcapkit.capture.pcapng_blocks import (
     parse_interface,
     parse_options,
     parse_section,
+    section_length_error,
     ts_to_ns,
 )
 from pcapkit.capture.reader import ByteSource, CaptureReader, Interface, InterfaceStatistics
@@ -160,10 +159,9 @@ class PcapngReader(CaptureReader):
                            path=self.path, offset=offset + 8), at_open or not self.sections)
             return False
         (tlen,) = struct.unpack_from(order + "I", data, pos + 4)
-        if tlen < MIN_SHB_SIZE:
-            self._fail(MalformedRecordError(
-                f"pcapng: total block length {tlen} of an SHB is less than the minimum SHB size {MIN_SHB_SIZE}",
-                path=self.path, offset=offset), at_open or not self.sections)
+        bad = section_length_error(self.path, offset, tlen)
+        if bad is not None:
+            self._fail(bad, at_open or not self.sections)
             return False
         if not src.fill(16):
             self._fail(TruncatedFileError("pcapng: file ends inside a section header",
@@ -175,10 +173,6 @@ class PcapngReader(CaptureReader):
             self._fail(UnsupportedVersionError(f"pcapng: unknown SHB version {major}.{minor}",
                                                path=self.path, offset=offset + 12),
                        at_open or not self.sections)
-            return False
-        if tlen % 4 or tlen > MAX_BLOCK_SIZE:
-            self._fail(MalformedRecordError(f"pcapng: bad total block length {tlen} of an SHB",
-                                            path=self.path, offset=offset), at_open or not self.sections)
             return False
         if not src.fill(tlen):
             self._fail(TruncatedFileError(f"pcapng: file ends inside a section header of {tlen} bytes",

@@ -240,6 +240,17 @@ def block_cut(path: str | None, offset: int, length: int, btype: int) -> Truncat
                               path=path, offset=offset)
 
 
+def section_length_error(path: str | None, offset: int, length: int) -> MalformedRecordError | None:
+    """The error for a length a section header block cannot have, or None."""
+    if length < MIN_SHB_SIZE:
+        reason = f"pcapng: total block length {length} of an SHB is less than the minimum SHB size {MIN_SHB_SIZE}"
+    elif length % 4 or length > MAX_BLOCK_SIZE:
+        reason = f"pcapng: bad total block length {length} of an SHB"
+    else:
+        return None
+    return MalformedRecordError(reason, path=path, offset=offset)
+
+
 def block_length_error(path: str | None, offset: int, length: int) -> MalformedRecordError | None:
     """The error for a block length a pcapng block cannot have, or None."""
     if length < MIN_BLOCK_SIZE:

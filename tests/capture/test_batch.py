@@ -312,3 +312,27 @@ def test_pcapng_time_offset_beyond_int64_is_no_traceback(tmp_path: Path) -> None
     rows, err = _batch_rows(path)
     assert err is None and len(rows) == len(frames) == 2
     assert [r[3] for r in rows] == [f[3] for f in frames]
+
+
+@pytest.mark.parametrize("length", [0, 12, 30, 0xFFFFFFF0])
+@pytest.mark.parametrize("second", [False, True], ids=["first", "second-section"])
+def test_section_header_of_impossible_length_is_an_error_in_both_readers(tmp_path: Path, length: int,
+                                                                         second: bool) -> None:
+    """A section header whose length field is below the minimum SHB, not a multiple of 4 or
+    beyond any block (a CI fuzz case: length 0 once raised struct.error in the batch reader).
+    First section: both readers refuse the file. A later section: both deliver the frames
+    before it, then stop with an error (the batch reader) or a warning (the reader)."""
+    good = _pcapng_file(tmp_path, 6, [0, 1_000_000]).read_bytes()
+    bad_shb = struct.pack("<II", 0x0A0D0D0A, length) + struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + bytes(4)
+    path = tmp_path / "bad-shb.pcapng"
+    path.write_bytes(good + bad_shb if second else bad_shb + good[28:])
+    if not second:
+        with pytest.raises(CaptureFileError):
+            _reader_frames(path)
+        with pytest.raises(CaptureFileError):
+            list(iter_records(str(path)))
+        return
+    theirs, warnings = _reader_frames(path)
+    ours, err = _batch_frames(path)
+    assert len(theirs) == 2 and ours == theirs
+    assert warnings and err is not None and "SHB" in err
