@@ -9,6 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI runs every property test with the same examples, so a red run is reproducible and a
+# new bug cannot turn a green main red at random; HYPOTHESIS_PROFILE=explore draws fresh
+# examples (how the fuzz campaigns in the README's Testing section are run)
+settings.register_profile("ci", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parent.parent
 CAPTURES = REPO / "captures"
