@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -54,13 +54,16 @@ from pcapkit.errors import (
 )
 from pcapkit.frame import Frame
 
+if TYPE_CHECKING:
+    from pcapkit.capture.batch_pcapng import PcapngLayout
+
 STOPPED_EARLY = 3  # a decoder's walk (iter_records' ``decoder``) stopped at its own limit before max_packets
 DEFAULT_CHUNK_BYTES = 32 << 20
 
 
 def iter_records(path: str, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES, max_packets: int = 1 << 20,
                  use_numba: bool | None = None, byte_range: tuple[int, int] | None = None,
-                 decoder: Any = None) -> Iterator[RecordBatch]:
+                 decoder: Any = None, layout: PcapngLayout | None = None) -> Iterator[RecordBatch]:
     """Batches of records of a capture file (pcap / pcapng, optionally gzip-compressed, in
     chunks; snoop and ERF through the record reader), in order. ``byte_range``: only the
     records in bytes [start, end) of a plain pcap file (``start`` on a record boundary, see
@@ -69,7 +72,8 @@ def iter_records(path: str, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES, max_packe
     ``decoder``: decodes each pcap record while the walk has its bytes in the cache (one
     pass over memory instead of two: :class:`pcapkit.columnar.fastpath.RecordDecoder`):
     ``decoder.walker(linktype)`` replaces the compiled walk, ``decoder.take(n)`` becomes
-    the batch's ``decoded``. Used when the compiled walk runs; other formats ignore it."""
+    the batch's ``decoded``. Used when the compiled walk runs; other formats ignore it.
+    ``layout``: filled with a pcapng file's sections, interfaces and statistics."""
     try:
         st = ChunkStream(path, chunk_bytes)
     except OSError as exc:
@@ -82,7 +86,7 @@ def iter_records(path: str, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES, max_packe
         if magic == ng.SHB_TYPE_BYTES:
             from pcapkit.capture.batch_pcapng import pcapng_batches
 
-            yield from pcapng_batches(st, max_packets, use_numba)
+            yield from pcapng_batches(st, max_packets, use_numba, layout)
         elif magic in MAGICS:
             yield from _pcap_batches(st, max_packets, use_numba, byte_range, decoder)
         elif byte_range is not None:

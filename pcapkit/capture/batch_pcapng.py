@@ -16,7 +16,7 @@ import numpy as np
 from pcapkit.capture import pcapng_blocks as ng
 from pcapkit.capture.chunks import ChunkStream
 from pcapkit.capture.linktypes import max_snaplen
-from pcapkit.capture.reader import Interface
+from pcapkit.capture.reader import Interface, InterfaceStatistics, Section
 from pcapkit.capture.record_batch import NO_TIME, RecordBatch
 from pcapkit.capture.record_walk import kernels
 from pcapkit.errors import (
@@ -30,18 +30,45 @@ from pcapkit.frame import TS_NS_MAX
 
 
 @dataclass(slots=True)
+class PcapngLayout:
+    """What a pcapng file holds besides its records, as the record reader has it once it
+    has read the file: ``sections``, ``interfaces`` (every section's, in order),
+    ``interface_stats``; and ``first_numbers``, the frame number of the first record
+    after each section header (a record's section, from its number)."""
+
+    sections: list[Section] = field(default_factory=list)
+    interfaces: list[Interface] = field(default_factory=list)
+    interface_stats: list[InterfaceStatistics] = field(default_factory=list)
+    first_numbers: list[int] = field(default_factory=list)
+
+    @property
+    def linktypes(self) -> list[int]:
+        """As :attr:`pcapkit.capture.reader.CaptureReader.linktypes`."""
+        return [i.linktype for i in self.interfaces]
+
+    @property
+    def comments(self) -> list[str]:
+        """As :attr:`pcapkit.capture.reader.CaptureReader.comments`."""
+        return [c for s in self.sections for c in s.comments]
+
+
+@dataclass(slots=True)
 class _Section:
     order: str
+    index: int  # (in the file)
+    first: int  # (the index of its first interface among every section's)
     ifaces: list[Interface] = field(default_factory=list)
 
 
-def pcapng_batches(st: ChunkStream, max_packets: int, use_numba: bool | None) -> Iterator[RecordBatch]:
-    """The record batches of a pcapng stream. The record reader reads on past a damaged
-    statistics block (ISB) and keeps its warning, which it reports first: such a block's
-    error is raised once every record is delivered (or in place of a later error)."""
+def pcapng_batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
+                   layout: PcapngLayout | None = None) -> Iterator[RecordBatch]:
+    """The record batches of a pcapng stream; ``layout``, when given, is filled as the
+    blocks go by. The record reader reads on past a damaged statistics block (ISB) and
+    keeps its warning, which it reports first: such a block's error is raised once every
+    record is delivered (or in place of a later error)."""
     damaged: list[MalformedRecordError] = []
     try:
-        yield from _batches(st, max_packets, use_numba, damaged)
+        yield from _batches(st, max_packets, use_numba, damaged, PcapngLayout() if layout is None else layout)
     except CaptureFileError:
         if damaged:
             raise damaged[0] from None
@@ -51,7 +78,7 @@ def pcapng_batches(st: ChunkStream, max_packets: int, use_numba: bool | None) ->
 
 
 def _batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
-             damaged: list[MalformedRecordError]) -> Iterator[RecordBatch]:
+             damaged: list[MalformedRecordError], layout: PcapngLayout) -> Iterator[RecordBatch]:
     _, walk_epb = kernels(use_numba)
     section: _Section | None = None
     number = 1
@@ -111,13 +138,16 @@ def _batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
             raise _lengths_differ(st, blen, trailer, st.base)
         try:
             if btype == ng.SHB_TYPE:
-                section = _read_section(block, e, st)
+                section = _read_section(block, e, st, layout)
+                layout.first_numbers.append(number)
                 st.header_done = True
             elif section is None:
                 raise UnknownFormatError("pcapng block before the section header", path=st.path,
                                          offset=st.base)
             elif btype == ng.IDB:
-                section.ifaces.append(ng.parse_interface(bytes(block[8:blen - 4]), e, 0))
+                iface = ng.parse_interface(bytes(block[8:blen - 4]), e, section.index)
+                section.ifaces.append(iface)
+                layout.interfaces.append(iface)
             elif btype in (ng.SPB, ng.PB):
                 yield _one_packet(st, section, btype, block, number)
                 number += 1
@@ -141,28 +171,16 @@ def _batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
                                   np.full(1, -1, np.int32), number, st.base + blen, pcapng=True)
                 number += 1
             elif btype == ng.ISB:
-                bad_isb = _isb_damage(st, block, e)
-                if bad_isb is not None:
-                    damaged.append(bad_isb)
+                try:
+                    layout.interface_stats.append(ng.parse_statistics(bytes(block[8:blen - 4]), e, layout.interfaces,
+                                                                      section.first, section.index))
+                except ValueError as exc:  # (the reader reads on: see pcapng_batches)
+                    damaged.append(MalformedRecordError(str(exc), path=st.path, offset=st.base))
             # other blocks (NRB, DSB, ...) carry no packets
         except (struct.error, ValueError) as exc:
             raise MalformedRecordError(f"pcapng block type 0x{btype:x} is damaged ({exc})",
                                        path=st.path, offset=st.base) from None
         st.consume(blen)
-
-
-def _isb_damage(st: ChunkStream, block: bytes | memoryview, e: str) -> MalformedRecordError | None:
-    """What the record reader says of a statistics block it cannot read (its two checks)."""
-    blen = len(block)
-    if blen < ng.MIN_ISB_SIZE:
-        return MalformedRecordError(f"pcapng: total block length {blen} of an ISB is too small (< {ng.MIN_ISB_SIZE})",
-                                    path=st.path, offset=st.base)
-    body = bytes(block[8:blen - 4])
-    try:
-        ng.parse_options(body, 12, len(body), e)
-    except ValueError as exc:
-        return MalformedRecordError(str(exc), path=st.path, offset=st.base)
-    return None
 
 
 def _lengths_differ(st: ChunkStream, blen: int, trailer: int, offset: int) -> MalformedRecordError:
@@ -222,15 +240,15 @@ def _with_stream_error(exc: TruncatedFileError, st: ChunkStream) -> TruncatedFil
     return TruncatedFileError(f"{exc.reason} ({st.error})", path=exc.path, offset=exc.offset)
 
 
-def _read_section(block: bytes | memoryview, e: str, st: ChunkStream) -> _Section:
+def _read_section(block: bytes | memoryview, e: str, st: ChunkStream, layout: PcapngLayout) -> _Section:
     """A new section: its version checked and its options parsed as the reader does."""
     body = bytes(block[8:len(block) - 4])
     version = struct.unpack_from(e + "HH", body, 4)
     if version not in ng.SUPPORTED_VERSIONS:
         raise UnsupportedVersionError(f"pcapng section version {version[0]}.{version[1]} is not supported",
                                       path=st.path, offset=st.base + 12)
-    ng.parse_section(body, e, version, st.base)
-    return _Section(e)
+    layout.sections.append(ng.parse_section(body, e, version, st.base))
+    return _Section(e, len(layout.sections) - 1, len(layout.interfaces))
 
 
 def _one_packet(st: ChunkStream, section: _Section, btype: int, block: bytes | memoryview,

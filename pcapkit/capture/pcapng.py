@@ -33,13 +33,9 @@ from pcapkit.capture.pcapng_blocks import (
     EPB,
     IDB,
     ISB,
-    ISB_COUNTERS,
-    ISB_ENDTIME,
-    ISB_STARTTIME,
     LINKTYPE_CUSTOM_BLOCK,
     LINKTYPE_SYSTEMD_JOURNAL,
     MIN_EPB_SIZE,
-    MIN_ISB_SIZE,
     MIN_PB_SIZE,
     NRB,
     OPT_COMMENT,
@@ -59,10 +55,10 @@ from pcapkit.capture.pcapng_blocks import (
     parse_interface,
     parse_options,
     parse_section,
+    parse_statistics,
     section_length_error,
-    ts_to_ns,
 )
-from pcapkit.capture.reader import ByteSource, CaptureReader, Interface, InterfaceStatistics
+from pcapkit.capture.reader import ByteSource, CaptureReader, Interface
 from pcapkit.errors import (
     CaptureFileError,
     MalformedRecordError,
@@ -216,34 +212,11 @@ class PcapngReader(CaptureReader):
         return True
 
     def _handle_isb(self, body: bytes, offset: int) -> None:
-        if len(body) + 12 < MIN_ISB_SIZE:
-            self._damage(MalformedRecordError(
-                f"pcapng: total block length {len(body) + 12} of an ISB is too small (< {MIN_ISB_SIZE})",
-                path=self.path, offset=offset))
+        try:
+            stats = parse_statistics(body, self._order, self.interfaces, self._first, len(self.sections) - 1)
+        except ValueError as exc:
+            self._damage(MalformedRecordError(str(exc), path=self.path, offset=offset))
             return
-        order = self._order
-        iid, hi, lo = struct.unpack_from(order + "III", body, 0)
-        gid = self._first + iid
-        units, tsoff = (self.interfaces[gid].tsresol, self.interfaces[gid].tsoffset) \
-            if gid < len(self.interfaces) else (1_000_000, 0)
-        stats = InterfaceStatistics(interface_id=gid, section=len(self.sections) - 1,
-                                    ts_ns=ts_to_ns((hi << 32) | lo, units, tsoff))
-        options = self._options(body, 12, offset)
-        if options is None:
-            return
-        for code, value in options:
-            if code == OPT_COMMENT:
-                stats.comments.append(option_text(value))
-            elif code in (ISB_STARTTIME, ISB_ENDTIME) and len(value) == 8:
-                h, lw = struct.unpack(order + "II", value)
-                t = ts_to_ns((h << 32) | lw, units, tsoff)
-                if code == ISB_STARTTIME:
-                    stats.starttime_ns = t
-                else:
-                    stats.endtime_ns = t
-            elif 4 <= code < 4 + len(ISB_COUNTERS) and len(value) == 8:
-                (v,) = struct.unpack(order + "Q", value)
-                setattr(stats, ISB_COUNTERS[code - 4], v)
         self.interface_stats.append(stats)
 
     # -- frames -----------------------------------------------------------------------

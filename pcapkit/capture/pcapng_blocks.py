@@ -16,7 +16,7 @@ from __future__ import annotations
 import struct
 from fractions import Fraction
 
-from pcapkit.capture.reader import Interface, Section
+from pcapkit.capture.reader import Interface, InterfaceStatistics, Section
 from pcapkit.errors import MalformedRecordError, TruncatedFileError
 from pcapkit.frame import TS_NS_MAX, TS_NS_MIN, saturate_ns
 
@@ -238,6 +238,33 @@ def block_header_cut(path: str | None, offset: int) -> TruncatedFileError:
 def block_cut(path: str | None, offset: int, length: int, btype: int) -> TruncatedFileError:
     return TruncatedFileError(f"pcapng: file ends inside a block of {length} bytes (type 0x{btype:x})",
                               path=path, offset=offset)
+
+
+def parse_statistics(body: bytes, order: str, interfaces: list[Interface], first: int,
+                     section: int) -> InterfaceStatistics:
+    """The statistics of an ISB body, for interface ``first`` + its interface id among
+    ``interfaces`` (every section's; ``first``: the section's first); raises
+    ValueError(reason) when the block is too small or its options are damaged."""
+    if len(body) + 12 < MIN_ISB_SIZE:
+        raise ValueError(f"pcapng: total block length {len(body) + 12} of an ISB is too small (< {MIN_ISB_SIZE})")
+    iid, hi, lo = struct.unpack_from(order + "III", body, 0)
+    gid = first + iid
+    units, tsoff = (interfaces[gid].tsresol, interfaces[gid].tsoffset) if gid < len(interfaces) else (1_000_000, 0)
+    stats = InterfaceStatistics(interface_id=gid, section=section, ts_ns=ts_to_ns((hi << 32) | lo, units, tsoff))
+    for code, value in parse_options(body, 12, len(body), order):
+        if code == OPT_COMMENT:
+            stats.comments.append(option_text(value))
+        elif code in (ISB_STARTTIME, ISB_ENDTIME) and len(value) == 8:
+            h, lw = struct.unpack(order + "II", value)
+            t = ts_to_ns((h << 32) | lw, units, tsoff)
+            if code == ISB_STARTTIME:
+                stats.starttime_ns = t
+            else:
+                stats.endtime_ns = t
+        elif 4 <= code < 4 + len(ISB_COUNTERS) and len(value) == 8:
+            (v,) = struct.unpack(order + "Q", value)
+            setattr(stats, ISB_COUNTERS[code - 4], v)
+    return stats
 
 
 def section_length_error(path: str | None, offset: int, length: int) -> MalformedRecordError | None:

@@ -28,11 +28,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pcapkit.frame import format_epoch_ns
-from pcapkit.reports.record_counts import pcap_counts, pcap_counts_by_runs
+from pcapkit.reports.record_counts import pcap_counts, pcap_counts_by_runs, pcapng_counts
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from pcapkit.capture.batch_pcapng import PcapngLayout
     from pcapkit.capture.reader import CaptureReader
     from pcapkit.columnar.column_table import ColumnTable
     from pcapkit.frame import Frame
@@ -197,6 +198,7 @@ def capture_info(path: str | os.PathLike[str], *, hashes: bool = True,
     from pcapkit.capture.files import open_capture
     from pcapkit.capture.linktypes import linktype_name, wtap_encap
     from pcapkit.capture.pcap import PcapReader
+    from pcapkit.capture.pcapng import PcapngReader
 
     name = os.fspath(path)
     with open_capture(name) as reader:
@@ -212,16 +214,26 @@ def capture_info(path: str | os.PathLike[str], *, hashes: bool = True,
         smin: int | None = None
         smax: int | None = None
         counted = None
+        by_batches = False  # (counted from record batches: the per-frame loop below then reads nothing)
+        meta: CaptureReader | PcapngLayout = reader  # (what holds the sections, interfaces and statistics)
         if on_frame is None and isinstance(reader, PcapReader) and os.path.isfile(name):
             counted = pcap_counts_by_runs(name) if not reader.gzip else None
             counted = counted or pcap_counts(name)
-        if counted is not None:  # (the per-frame loop below then reads nothing)
-            packets, wire, cap, tmin, tmax, order, smin, smax = counted
-            records = packets
-            if packets:
-                linktype = reader.interfaces[0].linktype
-                encaps[linktype], per_iface[(0, 0)] = packets, packets
-        for f in reader if counted is None else ():
+            if counted is not None:
+                by_batches = True
+                packets, wire, cap, tmin, tmax, order, smin, smax = counted
+                records = packets
+                if packets:
+                    linktype = reader.interfaces[0].linktype
+                    encaps[linktype], per_iface[(0, 0)] = packets, packets
+        elif on_frame is None and isinstance(reader, PcapngReader) and os.path.isfile(name):
+            ng_counted = pcapng_counts(name)
+            if ng_counted is not None:
+                by_batches = True
+                packets, wire, cap, tmin, tmax, order, smin, smax = ng_counted.counts
+                records, all_timed, meta = ng_counted.records, ng_counted.all_timed, ng_counted.layout
+                encaps, per_iface = ng_counted.encapsulations, ng_counted.per_interface
+        for f in reader if not by_batches else ():
             records += 1
             if on_frame is not None:
                 on_frame(f)
@@ -248,27 +260,27 @@ def capture_info(path: str | os.PathLike[str], *, hashes: bool = True,
             if f.caplen < f.wirelen:
                 smin = f.caplen if smin is None else min(smin, f.caplen)
                 smax = f.caplen if smax is None else max(smax, f.caplen)
-        precisions = {_precision(i.tsresol) for i in reader.interfaces}
+        precisions = {_precision(i.tsresol) for i in meta.interfaces}
         info = CaptureInfo(
             file=name, format=reader.format, gzip=reader.gzip, file_type=_file_type(reader),
-            linktypes=reader.linktypes, encapsulations=encaps, packets=packets, records=records,
+            linktypes=meta.linktypes, encapsulations=encaps, packets=packets, records=records,
             bytes=wire, captured_bytes=cap,
             file_size=os.path.getsize(name) if os.path.isfile(name) else None,
             first_time=tmin if all_timed else None, last_time=tmax if all_timed else None,
             snaplen=(reader.snaplen or None) if reader.format != "pcapng" else None,
             snaplen_inferred_min=smin, snaplen_inferred_max=smax, strict_time_order=order,
             time_precision=precisions.pop() if len(precisions) == 1 else None,
-            sections=len(reader.sections),
-            hardware=[s.hardware for s in reader.sections if s.hardware],
-            os=[s.os for s in reader.sections if s.os],
-            application=[s.user_appl for s in reader.sections if s.user_appl],
-            comments=reader.comments, warnings=list(reader.warnings),
+            sections=len(meta.sections),
+            hardware=[s.hardware for s in meta.sections if s.hardware],
+            os=[s.os for s in meta.sections if s.os],
+            application=[s.user_appl for s in meta.sections if s.user_appl],
+            comments=meta.comments, warnings=list(reader.warnings),
         )
         stats_count: dict[int, int] = {}
-        for st in reader.interface_stats:
+        for st in meta.interface_stats:
             stats_count[st.interface_id] = stats_count.get(st.interface_id, 0) + 1
         section_first: dict[int, int] = {}
-        for gi, iface in enumerate(reader.interfaces):
+        for gi, iface in enumerate(meta.interfaces):
             section_first.setdefault(iface.section, gi)
             local = gi - section_first[iface.section]
             info.interfaces.append(InterfaceInfo(

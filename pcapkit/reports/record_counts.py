@@ -37,17 +37,27 @@ class _Fold:
 
     def add(self, ts: Any, wirelen: Any, caplen: Any) -> None:
         """Count records with times ``ts`` (ns), wire and captured lengths (int arrays)."""
+        self.add_times(ts)
+        self.add_sizes(wirelen, caplen)
+
+    def add_times(self, ts: Any) -> None:
+        """The time stamps (ns, an int array) of the next records: first, last, order."""
         if not len(ts):
             return
-        self.packets += len(ts)
-        self.wire += int(wirelen.sum())
-        self.cap += int(caplen.sum())
         if (self.prev is not None and int(ts[0]) < self.prev) or bool((ts[1:] < ts[:-1]).any()):
             self.order = False
         self.prev = int(ts[-1])
         low, high = int(ts.min()), int(ts.max())
         self.tmin = low if self.tmin is None else min(self.tmin, low)
         self.tmax = high if self.tmax is None else max(self.tmax, high)
+
+    def add_sizes(self, wirelen: Any, caplen: Any) -> None:
+        """Count packets of wire and captured lengths ``wirelen``, ``caplen`` (int arrays)."""
+        if not len(wirelen):
+            return
+        self.packets += len(wirelen)
+        self.wire += int(wirelen.sum())
+        self.cap += int(caplen.sum())
         short = caplen[caplen < wirelen]
         if short.size:
             self.smin = int(short.min()) if self.smin is None else min(self.smin, int(short.min()))
@@ -221,3 +231,62 @@ def pcap_counts(name: str) -> _Counts | None:
     except CaptureFileError:
         return None
     return fold.counts()
+
+
+@dataclass
+class PcapngCounts:
+    """What :func:`pcapkit.reports.capinfo.capture_info` counts over a pcapng file's
+    records (:func:`pcapng_counts`). ``counts``: as :func:`pcap_counts`'s, over the packets
+    (sizes) and the records with a time stamp (times, order; ``order`` None when some
+    record has none and no two timed records are out of order); ``records`` includes
+    the records that are not packets (custom blocks, journal entries); ``per_interface``:
+    packets per (section, interface id in the section)."""
+
+    counts: tuple[int, int, int, int | None, int | None, bool | None, int | None, int | None]
+    records: int
+    all_timed: bool
+    encapsulations: dict[int, int]
+    per_interface: dict[tuple[int, int], int]
+    layout: Any  # pcapkit.capture.batch_pcapng.PcapngLayout: the sections, interfaces and statistics
+
+
+def pcapng_counts(name: str) -> PcapngCounts | None:
+    """The counts of a pcapng file's records from record batches (the same records and
+    times as the record reader's, with the sections, interfaces and statistics it would
+    have read); None when the file is damaged (the per-frame pass then reports the damage)."""
+    from pcapkit.capture.batch import NO_TIME, iter_records
+    from pcapkit.capture.batch_pcapng import PcapngLayout
+    from pcapkit.errors import CaptureFileError
+
+    layout = PcapngLayout()
+    times, sizes = _Fold(), _Fold()
+    records = 0
+    all_timed = True
+    encaps: dict[int, int] = {}
+    per_iface: dict[tuple[int, int], int] = {}
+    try:
+        for batch in iter_records(name, layout=layout):
+            records += len(batch)
+            timed = batch.ts_ns != NO_TIME
+            all_timed = all_timed and bool(timed.all())
+            times.add_times(batch.ts_ns[timed])
+            packet = batch.linktype >= 0  # (custom blocks and journal entries are records, not packets)
+            sizes.add_sizes(batch.wirelen[packet], batch.caplen[packet])
+            section = len(layout.sections) - 1  # (a batch never spans two sections)
+            for linktype, count in _tally(batch.linktype[packet]):
+                encaps[linktype] = encaps.get(linktype, 0) + count
+            for interface, count in _tally(batch.interface_id[packet]):
+                per_iface[(section, interface)] = per_iface.get((section, interface), 0) + count
+    except CaptureFileError:
+        return None
+    order = times.order if not times.order or all_timed else None
+    counts = (sizes.packets, sizes.wire, sizes.cap, times.tmin, times.tmax, order, sizes.smin, sizes.smax)
+    return PcapngCounts(counts, records, all_timed, encaps, per_iface, layout)
+
+
+def _tally(values: Any) -> list[tuple[int, int]]:
+    """(value, how many times) of each distinct value of an int array."""
+    import numpy as np
+
+    found, count = np.unique(values, return_counts=True)
+    return list(zip(found.tolist(), count.tolist(), strict=True))

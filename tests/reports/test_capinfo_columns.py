@@ -1,7 +1,8 @@
-"""``pcapkit stats`` counts a classic pcap file from record batches (no Frame per
-record); the per-frame pass (still used with ``--hierarchy``, for pcapng and other
-formats, and for damaged files) is the reference: both must give the same CaptureInfo
-on every corpus file."""
+"""``pcapkit stats`` counts classic pcap and pcapng files from record batches (no Frame
+per record; a pcapng file's sections, interfaces and statistics as the batches pass
+them); the per-frame pass (still used with ``--hierarchy``, for other formats, and for
+damaged files) is the reference: both must give the same CaptureInfo on every corpus
+file, and on damaged copies of the pcapng ones."""
 
 from __future__ import annotations
 
@@ -10,41 +11,75 @@ import struct
 from pathlib import Path
 
 import pytest
-from conftest import corpus_files, corpus_id
+from conftest import corpus_files, corpus_id, seeded_mutants
 
 from pcapkit.capture.files import open_capture
 from pcapkit.capture.pcap import PcapReader
+from pcapkit.capture.pcapng import PcapngReader
 from pcapkit.errors import PcapkitError
 from pcapkit.reports import record_counts
 from pcapkit.reports.capinfo import capture_info
-from pcapkit.reports.record_counts import pcap_counts
+from pcapkit.reports.record_counts import pcap_counts, pcapng_counts
 
 
-def _pcap_files() -> list[Path]:
+def _files(kind: type) -> list[Path]:
     out = []
     for path in corpus_files():
         try:
             with open_capture(str(path)) as reader:
-                if isinstance(reader, PcapReader):
+                if isinstance(reader, kind):
                     out.append(path)
         except PcapkitError:
             continue
     return out
 
 
-FILES = _pcap_files()
+FILES = _files(PcapReader)
+PCAPNG_FILES = _files(PcapngReader)
 
 
 def test_the_sample_has_cut_and_whole_files() -> None:
     counted = [pcap_counts(str(p)) is not None for p in FILES]
     assert sum(counted) >= 50 and not all(counted)  # (damaged ones take the per-frame path)
+    counted = [pcapng_counts(str(p)) is not None for p in PCAPNG_FILES]
+    assert sum(counted) >= 50 and not all(counted)
 
 
-@pytest.mark.parametrize("path", FILES, ids=corpus_id)
+@pytest.mark.parametrize("path", FILES + PCAPNG_FILES, ids=corpus_id)
 def test_batches_count_as_the_frames(path: Path) -> None:
     fast = capture_info(path, hashes=False)
     slow = capture_info(path, hashes=False, on_frame=lambda frame: None)  # (per frame)
     assert dataclasses.asdict(fast) == dataclasses.asdict(slow)
+
+
+def _info(path: Path, **kw: object) -> object:
+    try:
+        return dataclasses.asdict(capture_info(path, hashes=False, **kw))  # type: ignore[arg-type]
+    except PcapkitError as exc:
+        return exc.one_line() if hasattr(exc, "one_line") else str(exc)
+
+
+# three sections, interfaces, statistics, name resolution, custom and simple packet blocks; a lab trace
+MUTATED = ["formats/le_test202.pcapng", "formats/be_test202.pcapng", "formats/le_test102.pcapng",
+           "formats/be_test016.pcapng", "labs/dhcp-wireshark-trace1-1.pcapng"]
+
+
+@pytest.mark.parametrize("rel", MUTATED)
+def test_damaged_pcapng_counts_as_the_frames(rel: str, tmp_path: Path) -> None:
+    """Bits flipped and files cut (seeded): the same CaptureInfo (or error) either way,
+    whether the batches read the whole copy or stop at its damage."""
+    from conftest import CORPUS
+
+    source = CORPUS / rel
+    if not source.exists():
+        pytest.skip("corpus missing")
+    served = 0
+    for k, data in enumerate(seeded_mutants(source.read_bytes(), rel, 30)):
+        path = tmp_path / f"m{k}.pcapng"
+        path.write_bytes(data)
+        assert _info(path) == _info(path, on_frame=lambda frame: None), k
+        served += pcapng_counts(str(path)) is not None
+    assert served >= 3  # (some copies are read whole by the batches)
 
 
 # the run counting of files up to SMALL_FILE_BYTES (struct) and of bigger ones (numpy)
