@@ -88,8 +88,10 @@ def _queries(packets: Iterable[Packet], warnings: list[str], keep: set[int] | No
     queries: dict[int, dict[str, Any]] = {}
     for packet in packets:
         for at, layer in enumerate(packet.layers):
+            if layer.protocol != "dns":
+                continue  # (before .fields: the other layers' fields are decoded on first use)
             f = layer.fields
-            if layer.protocol != "dns" or "dns.flags" not in f:
+            if "dns.flags" not in f:
                 continue
             number = packet.frame.number
             if not f.get("dns.flags.response"):

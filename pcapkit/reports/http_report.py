@@ -80,9 +80,9 @@ def _requests(packets: Iterable[Packet], warnings: list[str], keep: set[int] | N
     for packet in packets:
         number = packet.frame.number
         for at, layer in enumerate(packet.layers):
-            f = layer.fields
             if layer.protocol != "http":
-                continue
+                continue  # (before .fields: the other layers' fields are decoded on first use)
+            f = layer.fields
             if f.get("http.request"):
                 row = {"frame.number": number, "frame.time_epoch": packet.frame.ts_ns, **addressing(packet, at),
                        "http.host": f.get("http.host"), "http.request.method": f.get("http.request.method"),
