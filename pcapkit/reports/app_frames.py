@@ -7,9 +7,10 @@ rows the fast path could not decode and the IPv4 fragments, as the labs read). W
 those are follows the dispatch of :mod:`pcapkit.dissect.registry` and the driver:
 
 * DNS: UDP on a port of a DNS dissector (53, mDNS 5353, LLMNR 5355); TCP with port 53 on
-  either side (every segment of such a connection has it: stream reassembly sees them all);
-* HTTP: TCP with a port of :data:`pcapkit.dissect.http.HTTP_PORTS` on either side, and
-  every TCP segment on other ports whose payload holds b"/1." (tshark's ``http_tcp``
+  either side, with payload or FIN (every such segment of a connection has it: stream
+  reassembly sees them all; the others never reach it);
+* HTTP: TCP with a port of :data:`pcapkit.dissect.http.HTTP_PORTS` on either side, with
+  payload or FIN, and every TCP segment on other ports whose payload holds b"/1." (tshark's ``http_tcp``
   heuristic, which the driver tries only on those). UDP 1900 is not needed: SSDP's layer is
   ``ssdp``, not ``http``;
 * both: ICMP and ICMPv6 (an error quotes a datagram).
@@ -145,9 +146,13 @@ class Selection:
         marked = heuristic_rows(rb, cols, tcp & ~stream & ~cols.fallback)
         self._count(cols, tcp & stream, flags, marked)
         wanted = has(cols, "icmp.type") | has(cols, "icmpv6.type")
+        # a segment with neither payload nor FIN never reaches the stream dispatcher (the
+        # driver's _tcp_payload / _tcp_fin), so it cannot change a DNS or HTTP layer
+        length, _ = column(cols, "tcp.len")
+        reaches = (length > 0) | ((flags & _FIN) != 0)
         if self.protocol == "dns":
-            return wanted | port_in(cols, "udp", DNS_UDP_PORTS) | port_in(cols, "tcp", DNS_TCP_PORTS)
-        return wanted | port_in(cols, "tcp", self.http_ports) | marked
+            return wanted | port_in(cols, "udp", DNS_UDP_PORTS) | (port_in(cols, "tcp", DNS_TCP_PORTS) & reaches)
+        return wanted | (port_in(cols, "tcp", self.http_ports) & reaches) | marked
 
     def _count(self, cols: Columns, stream: np.ndarray, flags: np.ndarray, marked: np.ndarray) -> None:
         from pcapkit.columnar.decode import FRAGMENT_IP_OFFSET
