@@ -51,6 +51,7 @@ from pcapkit.errors import (
     CaptureFileError,
     MalformedRecordError,
     TruncatedFileError,
+    UnknownFormatError,
 )
 from pcapkit.frame import Frame
 
@@ -80,8 +81,12 @@ def iter_records(path: str, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES, max_packe
         raise CaptureFileError(exc.strerror or str(exc), path=path) from None
     try:
         st.ensure(4)
-        if len(st.buf) < 4:
-            raise TruncatedFileError("file is too short to be a capture file", path=path, offset=0)
+        if len(st.buf) < 4:  # (the record reader's words: pcapkit.capture.files)
+            if st.error is not None:
+                raise UnknownFormatError(f"gzip: {st.error}", path=path, offset=0)
+            if not len(st.buf):
+                raise TruncatedFileError("empty file (no capture file header)", path=path, offset=0)
+            raise TruncatedFileError("file ends inside the capture file header", path=path, offset=0)
         magic = bytes(st.buf[:4])
         if magic == ng.SHB_TYPE_BYTES:
             from pcapkit.capture.batch_pcapng import pcapng_batches

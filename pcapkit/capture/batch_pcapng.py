@@ -24,7 +24,6 @@ from pcapkit.errors import (
     MalformedRecordError,
     TruncatedFileError,
     UnknownFormatError,
-    UnsupportedVersionError,
 )
 from pcapkit.frame import TS_NS_MAX
 
@@ -88,25 +87,18 @@ def _batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
                 raise _with_stream_error(ng.block_header_cut(st.path, st.base), st)
             return
         if bytes(st.buf[:4]) == ng.SHB_TYPE_BYTES:
-            if not st.ensure(12):
-                raise TruncatedFileError("file ends inside a section header", path=st.path, offset=st.base)
-            e = ng.byte_order(bytes(st.buf[8:12]))
-            if e is None:
-                raise UnknownFormatError("pcapng section header has a bad byte-order magic",
-                                         path=st.path, offset=st.base + 8)
-        elif section is None:
+            section = _read_section(st, layout, first=section is None)
+            layout.first_numbers.append(number)
+            continue
+        if section is None:
             raise UnknownFormatError("pcapng file does not start with a section header",
                                      path=st.path, offset=st.base)
-        else:
-            e = section.order
+        e = section.order
         btype, blen = struct.unpack_from(e + "II", st.buf, 0)
-        if btype == ng.SHB_TYPE:
-            bad = ng.section_length_error(st.path, st.base, blen)
-        else:
-            bad = ng.block_length_error(st.path, st.base, blen)
+        bad = ng.block_length_error(st.path, st.base, blen)
         if bad is not None:
             raise bad
-        if btype == ng.EPB and section is not None:
+        if btype == ng.EPB:
             # a run of EPBs: the kernel walks as many as the chunk holds
             if not st.ensure(blen):
                 raise _with_stream_error(ng.block_cut(st.path, st.base, blen, btype), st)
@@ -125,10 +117,9 @@ def _batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
                 number += good
             if damage is not None:
                 raise damage
-            if status == 1:
-                raise MalformedRecordError("enhanced packet block is inconsistent (captured length "
-                                           "exceeds block)", path=st.path, offset=st.base + pos)
-            st.consume(pos)
+            if status == 1 and pos == 0:
+                raise _bad_epb(st, section, st.buf[:blen])
+            st.consume(pos)  # (a bad EPB after the run: checked from the top as the first of the next)
             continue
         if not st.ensure(blen):
             raise _with_stream_error(ng.block_cut(st.path, st.base, blen, btype), st)
@@ -137,14 +128,7 @@ def _batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
         if trailer != blen:
             raise _lengths_differ(st, blen, trailer, st.base)
         try:
-            if btype == ng.SHB_TYPE:
-                section = _read_section(block, e, st, layout)
-                layout.first_numbers.append(number)
-                st.header_done = True
-            elif section is None:
-                raise UnknownFormatError("pcapng block before the section header", path=st.path,
-                                         offset=st.base)
-            elif btype == ng.IDB:
+            if btype == ng.IDB:
                 iface = ng.parse_interface(bytes(block[8:blen - 4]), e, section.index)
                 section.ifaces.append(iface)
                 layout.interfaces.append(iface)
@@ -177,10 +161,34 @@ def _batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
                 except ValueError as exc:  # (the reader reads on: see pcapng_batches)
                     damaged.append(MalformedRecordError(str(exc), path=st.path, offset=st.base))
             # other blocks (NRB, DSB, ...) carry no packets
-        except (struct.error, ValueError) as exc:
+        except ValueError as exc:  # (the reader's words: its parsers raise these)
+            raise MalformedRecordError(str(exc), path=st.path, offset=st.base) from None
+        except struct.error as exc:
             raise MalformedRecordError(f"pcapng block type 0x{btype:x} is damaged ({exc})",
                                        path=st.path, offset=st.base) from None
         st.consume(blen)
+
+
+def _bad_epb(st: ChunkStream, section: _Section, block: bytes | memoryview) -> MalformedRecordError:
+    """The record reader's error for an EPB the walk stopped at (its captured length runs
+    past the block, or the block is shorter than an EPB), from its checks in its order."""
+    e, blen = section.order, len(block)
+    (trailer,) = struct.unpack_from(e + "I", block, blen - 4)
+    if trailer != blen:
+        return _lengths_differ(st, blen, trailer, st.base)
+    if blen < ng.MIN_EPB_SIZE:
+        return MalformedRecordError(f"pcapng: total block length {blen} of an EPB is too small", path=st.path,
+                                    offset=st.base)
+    iid, _hi, _lo, caplen = struct.unpack_from(e + "IIII", block, 8)
+    nif = len(section.ifaces)
+    if iid >= nif:
+        return MalformedRecordError(f"pcapng: interface index {iid} is not less than section interface count {nif}",
+                                    path=st.path, offset=st.base)
+    limit = max_snaplen(section.ifaces[iid].linktype)
+    if caplen > limit:
+        return MalformedRecordError(f"pcapng: cap_len {caplen} is larger than {limit}", path=st.path, offset=st.base)
+    return MalformedRecordError(f"pcapng: total block length {blen} is too small for {caplen} bytes of packet data",
+                                path=st.path, offset=st.base)
 
 
 def _lengths_differ(st: ChunkStream, blen: int, trailer: int, offset: int) -> MalformedRecordError:
@@ -240,15 +248,23 @@ def _with_stream_error(exc: TruncatedFileError, st: ChunkStream) -> TruncatedFil
     return TruncatedFileError(f"{exc.reason} ({st.error})", path=exc.path, offset=exc.offset)
 
 
-def _read_section(block: bytes | memoryview, e: str, st: ChunkStream, layout: PcapngLayout) -> _Section:
-    """A new section: its version checked and its options parsed as the reader does."""
-    body = bytes(block[8:len(block) - 4])
-    version = struct.unpack_from(e + "HH", body, 4)
-    if version not in ng.SUPPORTED_VERSIONS:
-        raise UnsupportedVersionError(f"pcapng section version {version[0]}.{version[1]} is not supported",
-                                      path=st.path, offset=st.base + 12)
-    layout.sections.append(ng.parse_section(body, e, version, st.base))
-    return _Section(e, len(layout.sections) - 1, len(layout.interfaces))
+def _read_section(st: ChunkStream, layout: PcapngLayout, first: bool) -> _Section:
+    """The section header block at the stream's position, read and checked as the record
+    reader reads it (:func:`pcapkit.capture.pcapng_blocks.read_section_header`: the same
+    errors), added to ``layout`` and consumed."""
+    st.ensure(16)
+    tlen = ng.section_header_length(st.buf[:12])
+    if tlen is not None and ng.section_length_error(st.path, st.base, tlen) is None:
+        st.ensure(tlen)  # (as much of it as there is: a cut block is read_section_header's error)
+    try:
+        # (16 bytes at least: a length below that is read_section_header's error, not a cut)
+        header, order, tlen = ng.read_section_header(st.buf[:max(tlen or 0, 16)], st.path, st.base, first)
+    except TruncatedFileError as exc:
+        raise _with_stream_error(exc, st) from None
+    layout.sections.append(header)
+    st.header_done = True
+    st.consume(tlen)
+    return _Section(order, len(layout.sections) - 1, len(layout.interfaces))
 
 
 def _one_packet(st: ChunkStream, section: _Section, btype: int, block: bytes | memoryview,
@@ -271,14 +287,21 @@ def _one_packet(st: ChunkStream, section: _Section, btype: int, block: bytes | m
                                        "bytes of packet data", path=st.path, offset=st.base)
         doff, ifc0, raw_ts = 12, 0, 0
     else:
+        # the record reader's checks, in its order and words
+        if len(block) < ng.MIN_PB_SIZE:
+            raise MalformedRecordError(f"pcapng: total block length {len(block)} of an PB is too small",
+                                       path=st.path, offset=st.base)
         ifc0, _drops, hi, lo, c, wire = struct.unpack_from(e + "HHIIII", body, 0)
         doff, raw_ts = 28, (hi << 32) | lo
-        if 20 + ng.pad4(c) > len(body):
-            raise MalformedRecordError("packet block captured length exceeds block",
-                                       path=st.path, offset=st.base)
-        if ifc0 < len(section.ifaces) and c > max_snaplen(section.ifaces[ifc0].linktype):
+        if ifc0 >= len(section.ifaces):
+            raise MalformedRecordError(f"pcapng: interface index {ifc0} is not less than section interface count "
+                                       f"{len(section.ifaces)}", path=st.path, offset=st.base)
+        if c > max_snaplen(section.ifaces[ifc0].linktype):
             raise MalformedRecordError(f"pcapng: cap_len {c} is larger than "
                                        f"{max_snaplen(section.ifaces[ifc0].linktype)}", path=st.path, offset=st.base)
+        if 20 + ng.pad4(c) > len(body):
+            raise MalformedRecordError(f"pcapng: total block length {len(block)} is too small for {c} bytes of "
+                                       "packet data", path=st.path, offset=st.base)
         if len(body) > 20 + ng.pad4(c):
             try:
                 ng.parse_options(bytes(body), 20 + ng.pad4(c), len(body), e)

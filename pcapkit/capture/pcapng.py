@@ -43,28 +43,25 @@ from pcapkit.capture.pcapng_blocks import (
     SHB_TYPE_BYTES,
     SJE,
     SPB,
-    SUPPORTED_VERSIONS,
     block_cut,
     block_header_cut,
     block_length_error,
-    byte_order,
     frame_time,
     journal_entry,
     option_text,
     pad4,
     parse_interface,
     parse_options,
-    parse_section,
     parse_statistics,
+    read_section_header,
+    section_header_length,
     section_length_error,
 )
 from pcapkit.capture.reader import ByteSource, CaptureReader, Interface
 from pcapkit.errors import (
     CaptureFileError,
     MalformedRecordError,
-    TruncatedFileError,
     UnknownFormatError,
-    UnsupportedVersionError,
 )
 from pcapkit.frame import Frame
 
@@ -142,52 +139,20 @@ class PcapngReader(CaptureReader):
 
     def _read_shb(self, offset: int, at_open: bool) -> bool:
         src = self._src
-        if not src.fill(12):
-            self._fail(TruncatedFileError("pcapng: file ends inside a section header",
-                                          path=self.path, offset=offset), at_open)
-            return False
+        src.fill(16)
+        tlen = section_header_length(src.data[src.pos:src.pos + 12])
+        if tlen is not None and section_length_error(self.path, offset, tlen) is None:
+            src.fill(tlen)  # (as much of it as there is: a cut block is read_section_header's error)
         data, pos = src.data, src.pos
-        bom = data[pos + 8:pos + 12]
-        order = byte_order(bom)
-        if order is None:
-            cls = UnknownFormatError if not self.sections else MalformedRecordError
-            self._fail(cls(f"pcapng: unknown byte-order magic number 0x{bom.hex()}",
-                           path=self.path, offset=offset + 8), at_open or not self.sections)
-            return False
-        (tlen,) = struct.unpack_from(order + "I", data, pos + 4)
-        bad = section_length_error(self.path, offset, tlen)
-        if bad is not None:
-            self._fail(bad, at_open or not self.sections)
-            return False
-        if not src.fill(16):
-            self._fail(TruncatedFileError("pcapng: file ends inside a section header",
-                                          path=self.path, offset=offset), at_open or not self.sections)
-            return False
-        data, pos = src.data, src.pos
-        major, minor = struct.unpack_from(order + "HH", data, pos + 12)
-        if (major, minor) not in SUPPORTED_VERSIONS:
-            self._fail(UnsupportedVersionError(f"pcapng: unknown SHB version {major}.{minor}",
-                                               path=self.path, offset=offset + 12),
-                       at_open or not self.sections)
-            return False
-        if not src.fill(tlen):
-            self._fail(TruncatedFileError(f"pcapng: file ends inside a section header of {tlen} bytes",
-                                          path=self.path, offset=offset), at_open or not self.sections)
-            return False
-        data, pos = src.data, src.pos
-        (trailer,) = struct.unpack_from(order + "I", data, pos + tlen - 4)
-        body = data[pos + 8:pos + tlen - 4]
-        if trailer != tlen:
-            self._fail(MalformedRecordError(
-                f"pcapng: total block lengths (first {tlen} and second {trailer}) don't match",
-                path=self.path, offset=offset), at_open or not self.sections)
-            return False
+        # (16 bytes at least: a length below that is read_section_header's error, not a cut)
+        view = memoryview(data)[pos:pos + max(tlen or 0, 16)]
         try:
-            section = parse_section(body, order, (major, minor), offset)
-        except ValueError as exc:
-            self._fail(MalformedRecordError(str(exc), path=self.path, offset=offset),
-                       at_open or not self.sections)
+            section, order, tlen = read_section_header(view, self.path, offset, first=not self.sections)
+        except CaptureFileError as exc:
+            self._fail(exc, at_open or not self.sections)
             return False
+        finally:
+            view.release()
         src.pos = pos + tlen
         self._order = order
         self.sections.append(section)

@@ -17,7 +17,12 @@ import struct
 from fractions import Fraction
 
 from pcapkit.capture.reader import Interface, InterfaceStatistics, Section
-from pcapkit.errors import MalformedRecordError, TruncatedFileError
+from pcapkit.errors import (
+    MalformedRecordError,
+    TruncatedFileError,
+    UnknownFormatError,
+    UnsupportedVersionError,
+)
 from pcapkit.frame import TS_NS_MAX, TS_NS_MIN, saturate_ns
 
 SHB_TYPE = 0x0A0D0D0A
@@ -265,6 +270,52 @@ def parse_statistics(body: bytes, order: str, interfaces: list[Interface], first
             (v,) = struct.unpack(order + "Q", value)
             setattr(stats, ISB_COUNTERS[code - 4], v)
     return stats
+
+
+def section_header_length(data: bytes | memoryview) -> int | None:
+    """The total length an SHB at the start of ``data`` says it has (None until its byte-order
+    magic is there and known): how much of the file :func:`read_section_header` needs."""
+    if len(data) < 12:
+        return None
+    order = byte_order(bytes(data[8:12]))
+    return None if order is None else int(struct.unpack_from(order + "I", data, 4)[0])
+
+
+def read_section_header(data: bytes | memoryview, path: str | None, offset: int,
+                        first: bool) -> tuple[Section, str, int]:
+    """The section header block at the start of ``data`` (the file's bytes from the block on,
+    as many as there are up to its total length): its Section, byte order and total length.
+    Raises the error that says what is wrong, the same for every reader: a cut block, a
+    bad byte-order magic (:class:`UnknownFormatError` in the ``first`` section, where the
+    file may not be pcapng at all), a bad length, an unknown version, damaged options."""
+    if len(data) < 12:
+        raise TruncatedFileError("pcapng: file ends inside a section header", path=path, offset=offset)
+    bom = bytes(data[8:12])
+    order = byte_order(bom)
+    if order is None:
+        cls = UnknownFormatError if first else MalformedRecordError
+        raise cls(f"pcapng: unknown byte-order magic number 0x{bom.hex()}", path=path, offset=offset + 8)
+    (tlen,) = struct.unpack_from(order + "I", data, 4)
+    bad = section_length_error(path, offset, tlen)
+    if bad is not None:
+        raise bad
+    if len(data) < 16:
+        raise TruncatedFileError("pcapng: file ends inside a section header", path=path, offset=offset)
+    major, minor = struct.unpack_from(order + "HH", data, 12)
+    if (major, minor) not in SUPPORTED_VERSIONS:
+        raise UnsupportedVersionError(f"pcapng: unknown SHB version {major}.{minor}", path=path, offset=offset + 12)
+    if len(data) < tlen:
+        raise TruncatedFileError(f"pcapng: file ends inside a section header of {tlen} bytes", path=path,
+                                 offset=offset)
+    (trailer,) = struct.unpack_from(order + "I", data, tlen - 4)
+    if trailer != tlen:
+        raise MalformedRecordError(f"pcapng: total block lengths (first {tlen} and second {trailer}) don't match",
+                                   path=path, offset=offset)
+    try:
+        section = parse_section(bytes(data[8:tlen - 4]), order, (major, minor), offset)
+    except ValueError as exc:
+        raise MalformedRecordError(str(exc), path=path, offset=offset) from None
+    return section, order, tlen
 
 
 def section_length_error(path: str | None, offset: int, length: int) -> MalformedRecordError | None:
