@@ -4,13 +4,13 @@ regular file, read piece by piece when it is compressed, standard input or a pip
 from __future__ import annotations
 
 import contextlib
-import gzip
 import mmap
 import os
 import stat
 import sys
-import zlib
 from typing import IO, Any
+
+from pcapkit.capture.compressed import GzipPieces
 
 # consumed bytes of a mapped file given back at a time: 64 MiB kept up to ~60 MB more resident
 # (bench-1M flows: segment table stage) than 8 MiB, which costs ~45 madvise calls per 356 MB
@@ -46,7 +46,7 @@ class ChunkStream:
         self.f: IO[bytes] = raw
         self.buf: bytes | memoryview = b""
         if head == b"\x1f\x8b":
-            self.f = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+            self.f = GzipPieces(raw)  # type: ignore[assignment]
             self.raw: IO[bytes] | None = raw
             return
         self.raw = None
@@ -75,15 +75,11 @@ class ChunkStream:
         while got < want:
             try:
                 data = read1(min(want - got, 1 << 20))
-            except EOFError:
-                self.error = "compressed stream ends before its end marker"
-                data = b""
-            except (zlib.error, gzip.BadGzipFile) as exc:
-                self.error = f"corrupt compressed stream ({exc})"
-                data = b""
             except OSError as exc:
                 self.error = f"read error ({exc})"
                 data = b""
+            if not data:  # (a gzip stream, compressed.GzipPieces, says what ended it early)
+                self.error = self.error or getattr(self.f, "error", None)
             if not data:
                 self.eof = True
                 break

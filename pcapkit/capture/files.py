@@ -12,7 +12,6 @@ them to pick one; they import only :mod:`pcapkit.capture.reader`.
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import sys
@@ -20,6 +19,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from pcapkit.capture import erf, pcap, pcapng, snoop
+from pcapkit.capture.compressed import GzipPieces
 from pcapkit.capture.pcapng_blocks import SHB_TYPE_BYTES
 from pcapkit.capture.reader import CHUNK, ByteSource, CaptureReader
 from pcapkit.capture.writer import PcapWriter
@@ -65,7 +65,7 @@ def _open(raw: BinaryIO, path: str, closer: BinaryIO | None, strict: bool) -> Ca
     if src.data[:2] == GZIP_MAGIC:
         gzipped = True
         rest = io.BufferedReader(_Prefixed(src.data, raw), buffer_size=CHUNK)
-        stream: BinaryIO = gzip.GzipFile(fileobj=rest, mode="rb")  # type: ignore[assignment]
+        stream: BinaryIO = GzipPieces(rest)  # type: ignore[assignment]
         src = ByteSource(stream)
         src.fill(4)
         if src.error is not None and src.available < 4:

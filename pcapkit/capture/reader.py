@@ -14,8 +14,6 @@ The format modules import this one; :mod:`pcapkit.capture.files` picks among the
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -121,15 +119,15 @@ class ByteSource:
 
     def _read(self, n: int) -> bytes:
         try:
-            return self.reader(n)
-        except EOFError:
-            self.error = "compressed stream ends before its end marker"
-        except (zlib.error, gzip.BadGzipFile) as exc:
-            self.error = f"corrupt compressed stream ({exc})"
+            data = self.reader(n)
         except OSError as exc:
             self.error = f"read error ({exc})"
-        self.eof = True
-        return b""
+            data = b""
+        if not data:
+            # (a gzip stream, pcapkit.capture.compressed.GzipPieces, says what ended it early)
+            self.error = self.error or getattr(self.stream, "error", None)
+            self.eof = True
+        return data
 
     def fill(self, n: int) -> bool:
         """Make at least ``n`` unconsumed bytes available; False if the input ends first."""
