@@ -202,10 +202,13 @@ def congestion_segment_table(source: PathOrFrames | AnalysedSegments, stream: in
     """:func:`congestion_segments` as a :class:`~pcapkit.columnar.column_table.ColumnTable`
     (what the CLI formats, without pandas), from each sender's model as columns
     (:func:`_direction_models`): per sender its rows' arrays, joined once and put in frame
-    order; ``phase`` and ``limited_by`` as codes into their names (formatted once each)."""
-    parts = [_segment_arrays(st, model, sport, dport) for st, model, sport, dport in _direction_models(source, stream)]
+    order; ``phase`` and ``limited_by`` as codes into their names (formatted once each).
+    ``attrs``: the input's ``pcapkit.error`` (a cut or damaged file) and ``warnings``."""
+    an = _streams_of(source)
+    attrs = _input_attrs(an)
+    parts = [_segment_arrays(st, model, sport, dport) for st, model, sport, dport in _direction_models(an, stream)]
     if not parts:
-        return typed_columns({name: [] for name in SEGMENT_COLUMNS}, SEGMENT_COLUMNS)
+        return typed_columns({name: [] for name in SEGMENT_COLUMNS}, SEGMENT_COLUMNS, attrs)
     arrays = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
     del parts
     frames = arrays["frame.number"]
@@ -217,7 +220,16 @@ def congestion_segment_table(source: PathOrFrames | AnalysedSegments, stream: in
     columns["ssthresh_bytes"] = Column(np.where(unset, 0, arrays["ssthresh_bytes"]), unset, "Int64")
     columns["phase"] = Column(arrays["phase"], None, "string", texts=_PHASE_NAMES)
     columns["limited_by"] = Column(arrays["limited_by"], None, "string", texts=_LIMIT_NAMES)
-    return ColumnTable({name: columns[name] for name in SEGMENT_COLUMNS}, rows=frames.shape[0])
+    return ColumnTable({name: columns[name] for name in SEGMENT_COLUMNS}, attrs, rows=frames.shape[0])
+
+
+def _input_attrs(an: AnalysedSegments) -> dict[str, Any]:
+    """What a report says of its input, as the other TCP reports: the analysis' warnings and
+    the error that stopped the reading (a cut or damaged file: the rows are those before it)."""
+    attrs: dict[str, Any] = {"warnings": list(an.warnings)}
+    if an.segments.error is not None:
+        attrs["pcapkit.error"] = str(an.segments.error)
+    return attrs
 
 
 def _direction_models(source: PathOrFrames | AnalysedSegments, stream: int | None,
@@ -339,8 +351,9 @@ def congestion_summary(source: PathOrFrames | AnalysedSegments, stream: int | No
 
 def congestion_summary_table(source: PathOrFrames | AnalysedSegments, stream: int | None = None) -> ColumnTable:
     """:func:`congestion_summary` as a :class:`~pcapkit.columnar.column_table.ColumnTable`
-    (what the CLI formats, without pandas)."""
+    (what the CLI formats, without pandas); ``attrs`` as :func:`congestion_segment_table`'s."""
     an = _streams_of(source)
+    attrs = _input_attrs(an)
     values: dict[str, list[Any]] = {name: [] for name in SUMMARY_COLUMNS}
     for st, model, sport, dport in _direction_models(an, stream):
         ident, n = model.identification, model.frame.shape[0]
@@ -356,14 +369,13 @@ def congestion_summary_table(source: PathOrFrames | AnalysedSegments, stream: in
         del model  # (before the next is made: the loop variable would hold it meanwhile)
     quiet_streams = _quiet_streams(an, stream) if len(an) else None
     del an, source  # (what the tables are built from is all that is needed now: a SYN flood's is large)
-    busy = typed_columns(values, SUMMARY_COLUMNS)
-    if quiet_streams is None or not len(quiet_streams[0]):
-        return busy
-    quiet = _quiet_summary(*quiet_streams)
-    if not len(busy):
-        return quiet
-    # (a stream either carries data or not: ordering by stream keeps each one's directions in order)
-    return _sorted_by(concat_tables([busy, quiet]), "tcp.stream")
+    table = typed_columns(values, SUMMARY_COLUMNS)
+    if quiet_streams is not None and len(quiet_streams[0]):
+        quiet = _quiet_summary(*quiet_streams)
+        # (a stream either carries data or not: ordering by stream keeps each one's directions in order)
+        table = _sorted_by(concat_tables([table, quiet]), "tcp.stream") if len(table) else quiet
+    table.attrs = attrs
+    return table
 
 
 def bulk_algorithms(an: AnalysedSegments) -> dict[int, str]:
