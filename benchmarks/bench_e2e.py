@@ -102,7 +102,9 @@ def pairs(tcp_fields: list[str]) -> dict[str, Pair]:
         "tcp": Pair("tcp", ["tcp", "--format", "csv", "{}"],
                     ["tshark", "-n", *TSHARK_TCP_PREFS, "-r", "{}", "-Y", "tcp", "-T", "fields",
                      "-E", "separator=,", "-E", "header=y", *fields]),
-        "tcptrace": Pair("tcptrace", ["tcptrace", "{}"], ["tcptrace", "-lr", "{}"]),
+        # (-n as pcapkit's: without it tcptrace looks up a name per address, which dominates
+        # on many connections)
+        "tcptrace": Pair("tcptrace", ["tcptrace", "{}"], ["tcptrace", "-n", "-lr", "{}"]),
         "stats": Pair("stats", ["stats", "{}"], ["capinfos", "{}"]),
     }
 

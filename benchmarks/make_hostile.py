@@ -1,10 +1,15 @@
-"""Hostile inputs for the resource benchmarks (GitHub issue 11), written to benchmarks/data/.
+"""Hostile inputs for the resource benchmarks (GitHub issue 11), and a capture of many short
+connections, written to benchmarks/data/.
 
     .venv/bin/python benchmarks/make_hostile.py [--syns 1000000] [--fragments 200000] [--ooo 100000]
+        [--shorts 20000]
 
 syns.pcap: one SYN per flow from distinct source ports/addresses (a million one-packet
 flows); frags.pcap: first fragments that never complete; ooo.pcap: one TCP connection
-whose data segments arrive out of order with a hole after every other one.
+whose data segments arrive out of order with a hole after every other one; shorts.pcap:
+short HTTP connections (handshake, a GET, its 200 response, an ACK: six packets each),
+the shape of a web server's traffic, where every connection's payload is dissected (the
+million-packet benchmark capture is five long connections).
 """
 
 from __future__ import annotations
@@ -64,18 +69,35 @@ def out_of_order(n: int) -> Iterator[bytes]:
         yield ipv4(a, b, tcp(40000, 80, 1 + 100 * k, 1, 0x18, b"d" * 100))
 
 
+def short_connections(n: int) -> Iterator[bytes]:
+    server = bytes([10, 4, 0, 1])
+    request = b"GET /health HTTP/1.1\r\nHost: 10.4.0.1\r\nUser-Agent: probe\r\n\r\n"
+    response = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
+    for i in range(n):
+        client = bytes([10, 5, (i >> 8) & 0xFF, 1 + i % 250])
+        port, c, s = 1024 + i % 60000, 1000 * i, 5000 * i
+        yield ipv4(client, server, tcp(port, 80, c, 0, 0x02))
+        yield ipv4(server, client, tcp(80, port, s, c + 1, 0x12))
+        yield ipv4(client, server, tcp(port, 80, c + 1, s + 1, 0x10))
+        yield ipv4(client, server, tcp(port, 80, c + 1, s + 1, 0x18, request))
+        yield ipv4(server, client, tcp(80, port, s + 1, c + 1 + len(request), 0x18, response))
+        yield ipv4(client, server, tcp(port, 80, c + 1 + len(request), s + 1 + len(response), 0x10))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--syns", type=int, default=1_000_000)
     ap.add_argument("--fragments", type=int, default=200_000)
     ap.add_argument("--ooo", type=int, default=100_000)
+    ap.add_argument("--shorts", type=int, default=20_000)
     args = ap.parse_args()
     out = HERE / "data"
     out.mkdir(exist_ok=True)
     write(out / "syns.pcap", syns(args.syns))
     write(out / "frags.pcap", fragments(args.fragments))
     write(out / "ooo.pcap", out_of_order(args.ooo))
-    for name in ("syns.pcap", "frags.pcap", "ooo.pcap"):
+    write(out / "shorts.pcap", short_connections(args.shorts))
+    for name in ("syns.pcap", "frags.pcap", "ooo.pcap", "shorts.pcap"):
         print(out / name, (out / name).stat().st_size)
 
 
