@@ -112,6 +112,12 @@ def application_labels(source: Any, frame: np.ndarray, conv: np.ndarray, proto: 
 
     session = DissectSession()
     found: dict[int, str] = {}
+    # A conversation's ports name its one stream protocol (pcapkit.dissect.tcp_streams; UDP:
+    # DNS), so once it has a label that cannot change ("http", "dns", "tls:NAME") its other
+    # frames are not dissected. They would only have added directions to the stream
+    # dispatcher, which matters near its limit: then every chosen frame is dissected.
+    dispatcher = session.tcp_dispatcher
+    skip_settled = dispatcher is None or 2 * np.unique(conversations).shape[0] < dispatcher.max_streams
     at = 0
     with contextlib.nullcontext(source) if isinstance(source, list) else open_capture(fspath(source)) as reader:
         for raw in reader:
@@ -122,6 +128,8 @@ def application_labels(source: Any, frame: np.ndarray, conv: np.ndarray, proto: 
             if numbers[at] != raw.number:
                 continue
             cid = int(conversations[at])
+            if skip_settled and _settled(found.get(cid)):
+                continue
             for layer in dissect(raw, session).layers:
                 name = layer.protocol
                 if name not in _RANK:
@@ -137,3 +145,8 @@ def application_labels(source: Any, frame: np.ndarray, conv: np.ndarray, proto: 
     for cid, label in found.items():
         labels[cid] = label
     return labels
+
+
+def _settled(label: str | None) -> bool:
+    """Whether a conversation's label is final (see :func:`application_labels`)."""
+    return label is not None and (label in ("http", "dns") or label.startswith("tls:"))

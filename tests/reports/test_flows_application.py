@@ -71,3 +71,52 @@ def test_application_is_what_tshark_dissects(path: Path) -> None:
         assert got == expected.get(key, ""), (row["first_frame"], key)
         compared += bool(got)
     assert compared > 0
+
+
+def _http_connections(path: Path, n: int) -> Path:
+    """``n`` short HTTP connections on port 80 (handshake, a GET, its response): five frames each."""
+    import struct
+
+    def packet(src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int, flags: int,
+               payload: bytes = b"") -> bytes:
+        tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0) + payload
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0x4000, 64, 6, 0, src, dst)
+        return bytes(6) + bytes.fromhex("020000000001") + b"\x08\x00" + ip + tcp
+
+    get, ok = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    server, out = bytes([10, 0, 0, 1]), [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
+    for i in range(n):
+        client, port = bytes([10, 0, 1, i + 1]), 40000 + i
+        frames = [packet(client, server, port, 80, 100, 0, 0x02), packet(server, client, 80, port, 500, 101, 0x12),
+                  packet(client, server, port, 80, 101, 501, 0x10), packet(client, server, port, 80, 101, 501, 0x18, get),
+                  packet(server, client, 80, port, 501, 101 + len(get), 0x18, ok)]
+        out += [struct.pack("<IIII", 1_700_000_000, 10 * (6 * i + k), len(f), len(f)) + f for k, f in enumerate(frames)]
+    path.write_bytes(b"".join(out))
+    return path
+
+
+def test_a_settled_label_ends_the_dissection_of_its_conversation(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once a conversation is "http" (its ports allow nothing else), its response is not
+    dissected; the labels are those of dissecting every chosen frame (the stream
+    dispatcher's limit set so low that nothing is skipped)."""
+    import functools
+
+    from pcapkit.dissect import driver, tcp_streams
+
+    path = _http_connections(tmp_path / "http.pcap", 3)
+    calls: list[int] = []
+    real = driver.dissect
+
+    def counted(frame: object, session: object) -> object:
+        calls.append(frame.number)  # type: ignore[attr-defined]
+        return real(frame, session)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(driver, "dissect", counted)
+    settled = flows(path)["application"].tolist()
+    skipped_calls = list(calls)
+    calls.clear()
+    monkeypatch.setattr(tcp_streams, "TcpStreamDispatcher",
+                        functools.partial(tcp_streams.TcpStreamDispatcher, max_streams=4))
+    assert flows(path)["application"].tolist() == settled == ["http"] * 3
+    assert skipped_calls == [4, 9, 14] and calls == [4, 5, 9, 10, 14, 15]
