@@ -31,14 +31,12 @@ from pcapkit.frame import TS_NS_MAX
 @dataclass(slots=True)
 class PcapngLayout:
     """What a pcapng file holds besides its records, as the record reader has it once it
-    has read the file: ``sections``, ``interfaces`` (every section's, in order),
-    ``interface_stats``; and ``first_numbers``, the frame number of the first record
-    after each section header (a record's section, from its number)."""
+    has read the file: ``sections``, ``interfaces`` (every section's, in order) and
+    ``interface_stats``. A batch's records are all of the last section read when it comes."""
 
     sections: list[Section] = field(default_factory=list)
     interfaces: list[Interface] = field(default_factory=list)
     interface_stats: list[InterfaceStatistics] = field(default_factory=list)
-    first_numbers: list[int] = field(default_factory=list)
 
     @property
     def linktypes(self) -> list[int]:
@@ -88,7 +86,6 @@ def _batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
             return
         if bytes(st.buf[:4]) == ng.SHB_TYPE_BYTES:
             section = _read_section(st, layout, first=section is None)
-            layout.first_numbers.append(number)
             continue
         if section is None:
             raise UnknownFormatError("pcapng file does not start with a section header",
