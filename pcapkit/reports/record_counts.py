@@ -80,6 +80,23 @@ class _Fold:
             self.smin = caplen if self.smin is None else min(self.smin, caplen)
             self.smax = caplen if self.smax is None else max(self.smax, caplen)
 
+    def add_records(self, ts: list[int], wirelen: list[int], caplen: list[int]) -> None:
+        """:meth:`add` for records given as Python values."""
+        if not ts:
+            return
+        self.packets += len(ts)
+        self.wire += sum(wirelen)
+        self.cap += sum(caplen)
+        if (self.prev is not None and ts[0] < self.prev) or any(map(operator.gt, ts, ts[1:])):
+            self.order = False
+        self.prev = ts[-1]
+        self.tmin = min(ts) if self.tmin is None else min(self.tmin, min(ts))
+        self.tmax = max(ts) if self.tmax is None else max(self.tmax, max(ts))
+        short = [c for c, w in zip(caplen, wirelen, strict=True) if c < w]
+        if short:
+            self.smin = min(short) if self.smin is None else min(self.smin, min(short))
+            self.smax = max(short) if self.smax is None else max(self.smax, max(short))
+
     def counts(self) -> _Counts:
         return (self.packets, self.wire, self.cap, self.tmin, self.tmax, self.order, self.smin, self.smax)
 
@@ -90,9 +107,11 @@ def pcap_counts_by_runs(name: str) -> _Counts | None:
     a run of records of caplen ``c`` lies at a fixed stride ``16 + c``, so the caplen
     words at that stride are read as one strided array and the run ends at the first
     one that differs (each record found where the one before it ends, as the walk would
-    find it); the counted fields of each run are read the same way. None (the caller
-    walks the records) for anything else: damage, another record layout (modified pcap,
-    swapped lengths, padding), a caplen over the link type's maximum, short runs."""
+    find it); the counted fields of each run are read the same way. A file up to
+    SMALL_FILE_BYTES is read with ``struct``, run by run, or a record at a time when its
+    runs are short. None (the caller walks the records) for anything else: damage,
+    another record layout (modified pcap, swapped lengths, padding), a caplen over the
+    link type's maximum, short runs in a bigger file."""
     import mmap
 
     from pcapkit.capture.linktypes import max_snaplen
@@ -113,8 +132,9 @@ def pcap_counts_by_runs(name: str) -> _Counts | None:
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             if size <= SMALL_FILE_BYTES:
                 with memoryview(mm) as view:
-                    return _count_runs_unpacked(view, FILE_HEADER_LEN, size, h.byte_order,
-                                                max_snaplen(h.linktype), h.nanosecond)
+                    args = (view, FILE_HEADER_LEN, size, h.byte_order, max_snaplen(h.linktype), h.nanosecond)
+                    # (records of many sizes: one at a time, still without numpy or the compiled walk)
+                    return _count_runs_unpacked(*args) or _count_records_unpacked(*args)
             import numpy as np
 
             from pcapkit.capture.batch import _pcap_times
@@ -205,6 +225,38 @@ def _count_runs_unpacked(view: memoryview, pos: int, size: int, order: str, limi
         pos += n * stride
         if runs > 64 and records < MIN_RUN * runs:
             return None
+    return fold.counts()
+
+
+def _count_records_unpacked(view: memoryview, pos: int, size: int, order: str, limit: int,
+                            nanosecond: bool) -> _Counts | None:
+    """The counts of the records from ``pos`` to ``size``, one record header at a time with
+    ``struct`` (a file up to SMALL_FILE_BYTES whose records are not in runs); None at the
+    first record the walk refuses (cut, or a captured length over ``limit``)."""
+    head = struct.Struct(order + "IIII").unpack_from
+    secs: list[int] = []
+    fracs: list[int] = []
+    caps: list[int] = []
+    wires: list[int] = []
+    while pos < size:
+        if pos + 16 > size:
+            return None
+        sec, frac, cap, wire = head(view, pos)
+        if cap > limit or pos + 16 + cap > size:
+            return None
+        secs.append(sec)
+        fracs.append(frac)
+        caps.append(cap)
+        wires.append(wire)
+        pos += 16 + cap
+    scale, too_big = (1, 1_000_000_000) if nanosecond else (1000, 1_000_000)
+    fold = _Fold()
+    if secs:
+        if max(fracs) < too_big:
+            ts = [s * 1_000_000_000 + f * scale for s, f in zip(secs, fracs, strict=True)]
+        else:
+            ts = [_record_time(s, f * scale) for s, f in zip(secs, fracs, strict=True)]
+        fold.add_records(ts, wires, caps)
     return fold.counts()
 
 

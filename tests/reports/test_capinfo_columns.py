@@ -102,6 +102,30 @@ def test_runs_count_as_the_batches(path: Path, monkeypatch: pytest.MonkeyPatch, 
         assert runs == pcap_counts(str(path))
 
 
+@pytest.mark.parametrize("path", FILES, ids=corpus_id)
+def test_records_count_as_the_batches(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small file whose records are not in runs is counted a record header at a time
+    (struct, no numpy): the record walk's counts, or the file is left to it."""
+    monkeypatch.setattr(record_counts, "_count_runs_unpacked", lambda *args: None)
+    monkeypatch.setattr(record_counts, "SMALL_FILE_BYTES", 1 << 40)
+    counted = record_counts.pcap_counts_by_runs(str(path))
+    if counted is not None:
+        assert counted == pcap_counts(str(path))
+
+
+def test_records_of_many_sizes_are_counted_without_numpy(tmp_path: Path) -> None:
+    """Records of changing sizes (no runs), a fraction of a second or more and one cut
+    short: the counts of the record walk."""
+    path = tmp_path / "sizes.pcap"
+    _pcap(path, [(1_700_000_000 + k, (k * 7919) % 1_000_000, 60 + k % 7, 60 + k % 7 + (k % 5 == 0))
+                 for k in range(300)] + [(1_700_000_500, 1_500_000, 10, 10)])
+    monkeypatch = pytest.MonkeyPatch()
+    with monkeypatch.context() as m:
+        m.setattr(record_counts, "MIN_RUN", 1 << 30)  # (the run counter gives up: records of many sizes)
+        counted = record_counts.pcap_counts_by_runs(str(path))
+    assert counted is not None and counted == pcap_counts(str(path))
+
+
 def _pcap(path: Path, records: list[tuple[int, int, int, int]], nanosecond: bool = False) -> None:
     """A pcap file of (seconds, fraction, caplen, wirelen) records, zero bytes as data."""
     magic = 0xA1B23C4D if nanosecond else 0xA1B2C3D4
@@ -128,5 +152,7 @@ def test_runs_of_equal_records_are_counted_without_the_walk(tmp_path: Path, nano
     assert record_counts.pcap_counts_by_runs(str(cut)) is None
     short_runs = tmp_path / "short-runs.pcap"
     _pcap(short_runs, [(1, 0, 60 + i % 2, 60 + i % 2) for i in range(2000)])
-    assert record_counts.pcap_counts_by_runs(str(short_runs)) is None
+    # (a small file is then counted a record at a time; a big one is left to the walk)
+    expected = pcap_counts(str(short_runs)) if counter == "struct" else None
+    assert record_counts.pcap_counts_by_runs(str(short_runs)) == expected
     assert capture_info(short_runs, hashes=False).packets == 2000
