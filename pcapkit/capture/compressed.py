@@ -37,7 +37,17 @@ class GzipPieces:
         self._pos = end
         return out
 
-    read = read1
+    def read(self, n: int = -1) -> bytes:
+        """``n`` bytes (fewer at the end), or everything left when negative."""
+        parts: list[bytes] = []
+        got = 0
+        while n < 0 or got < n:
+            part = self.read1(-1 if n < 0 else n - got)
+            if not part:
+                break
+            parts.append(part)
+            got += len(part)
+        return b"".join(parts)
 
     def _next_piece(self) -> bytes:
         if self.error is not None:
