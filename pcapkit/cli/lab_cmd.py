@@ -2,12 +2,64 @@
 
 from __future__ import annotations
 
+import functools
 from importlib import import_module
+from typing import Any
 
 import click
 
 from pcapkit.cli.common import PcapkitCommand, output_options
 from pcapkit.cli.views import ColumnChoice, column_options
+
+
+class LabCommand(PcapkitCommand):
+    """A lab's command: when the capture holds nothing the lab can answer on and is also
+    cut or damaged, the one error line says both (the damage may be why)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        answer = self.callback
+        assert answer is not None
+
+        @functools.wraps(answer)
+        def answer_or_say_the_damage(**params: Any) -> Any:
+            from pcapkit.reports.lab_common import LabError
+
+            try:
+                return answer(**params)
+            except LabError as exc:
+                damage = [d for d in map(_first_damage, _input_files(params)) if d is not None]
+                if not damage:
+                    raise
+                raise LabError(f"{exc} (the capture is damaged: {'; '.join(damage)})") from None
+
+        self.callback = answer_or_say_the_damage
+
+
+def _input_files(params: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for name, value in params.items():
+        if name != "output":
+            out += [v for v in (value if isinstance(value, (tuple, list)) else (value,)) if isinstance(v, str)]
+    return out
+
+
+def _first_damage(path: str) -> str | None:
+    """The record reader's first warning about ``path`` (a regular file), or None."""
+    import os
+
+    from pcapkit.capture.files import open_capture
+    from pcapkit.errors import PcapkitError
+
+    if path == "-" or not os.path.isfile(path):
+        return None
+    try:
+        with open_capture(path) as reader:
+            for _ in reader:
+                pass
+            return reader.warnings[0] if reader.warnings else None
+    except PcapkitError:
+        return None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,7 +79,7 @@ def lab() -> None:
     """
 
 
-@lab.command("tcp", cls=PcapkitCommand)
+@lab.command("tcp", cls=LabCommand)
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--stream", type=int, default=None,
               help="tcp.stream (as tshark numbers it); default: the largest transfer.")
@@ -67,7 +119,7 @@ def tcp(file: str, stream: int | None, nsegments: int, part: str, choice: Column
         raise click.ClickException("; ".join(result.unanswered.values()))
 
 
-@lab.command("dhcp", cls=PcapkitCommand)
+@lab.command("dhcp", cls=LabCommand)
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--part", type=click.Choice(["answers", "messages"]), default="answers", show_default=True,
               help="The lab's questions with their answers, or one row per DHCP message.")
@@ -93,7 +145,7 @@ def dhcp(file: str, part: str, choice: ColumnChoice, fmt: str, output: str | Non
         write_report(lab_dhcp_table(file), fmt, output, choice=choice, view="lab dhcp")
 
 
-@lab.command("dns", cls=PcapkitCommand)
+@lab.command("dns", cls=LabCommand)
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--part", type=click.Choice(["answers", "messages"]), default="answers", show_default=True,
               help="The lab's questions with their answers, or one row per DNS message.")
@@ -119,7 +171,7 @@ def dns(file: str, part: str, choice: ColumnChoice, fmt: str, output: str | None
                  view=None if part == "answers" else "lab dns messages")
 
 
-@lab.command("http", cls=PcapkitCommand)
+@lab.command("http", cls=LabCommand)
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--part", type=click.IntRange(1, 5), default=None,
               help="Answer this part's questions only (default: every part the trace has data for).")
@@ -141,7 +193,7 @@ def http(file: str, part: int | None, fmt: str, output: str | None) -> None:
     write_report(lab_http_table(file, part), fmt, output, title="HTTP lab")
 
 
-@lab.command("nat", cls=PcapkitCommand)
+@lab.command("nat", cls=LabCommand)
 @click.argument("home", type=click.Path(dir_okay=False))
 @click.argument("isp", type=click.Path(dir_okay=False))
 @output_options()
@@ -194,7 +246,7 @@ _LABS: dict[str, tuple[str, str, str, str]] = {
 
 
 def _lab_command(name: str, module: str, function: str, example: str, help_text: str) -> None:
-    @lab.command(name, cls=PcapkitCommand,
+    @lab.command(name, cls=LabCommand,
                  help=f"{help_text}\n\n\b\nExamples:\n  pcapkit lab {name} {example}\n"
                       f"  pcapkit lab {name} {example} --format json -o answers.json")
     @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))

@@ -298,7 +298,8 @@ def summary_table(items: ColumnTable) -> ColumnTable:
     :class:`~pcapkit.columnar.column_table.ColumnTable`, without pandas)."""
     if not len(items):
         return ColumnTable({c: Column(np.zeros(0, dtype=np.int64 if c in ("count", "first_frame") else object), None,
-                                      "int64" if c in ("count", "first_frame") else "object") for c in COLUMNS})
+                                      "int64" if c in ("count", "first_frame") else "object") for c in COLUMNS},
+                           items.attrs)  # (no item, but the input's error all the same)
     severity = _severity_ranks(items["severity"])
     texts = {name: items[name].texts_at() for name in ("group", "protocol", "summary")}
     # one key per (severity, group, protocol, summary): the codes of each, combined
