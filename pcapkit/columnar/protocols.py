@@ -299,8 +299,9 @@ def _column(cols: Columns, name: str, missing: int) -> np.ndarray:
 
 
 def _shape_keys(rb: RecordBatch, cols: Columns, rows: np.ndarray, fragment: bool) -> np.ndarray:
-    """One integer per row naming what its stack depends on: link type, EtherType, VLAN
-    EtherType, network layer (IPv4, or IPv6 and its next header), fragment, payload."""
+    """One integer per row naming what its stack and findings depend on: link type,
+    EtherType, VLAN EtherType, network layer (IPv4, or IPv6 and its next header), fragment,
+    payload, and a captured length over the frame's (a finding of its own)."""
     eth = _column(cols, "eth.type", -1)[rows] + 1
     vlan = _column(cols, "vlan.etype", -1)[rows] + 1
     network = np.where(cols.valid["ip.version"][rows], 1, 0) if "ip.version" in cols.valid else np.zeros(rows.size,
@@ -312,7 +313,8 @@ def _shape_keys(rb: RecordBatch, cols: Columns, rows: np.ndarray, fragment: bool
     else:  # a TCP segment with payload shows "data" after "tcp"
         payload = (_column(cols, "tcp.len", 0)[rows] > 0).astype(I64)
     key = rb.linktype[rows].astype(I64) & 0xFFFF
-    for part, width in ((eth, 17), (vlan, 17), (network, 9), (payload, 2)):
+    over = (rb.caplen[rows] > rb.wirelen[rows]).astype(I64)
+    for part, width in ((eth, 17), (vlan, 17), (network, 9), (payload, 2), (over, 1)):
         key = (key << width) | part.astype(I64)
     return key
 

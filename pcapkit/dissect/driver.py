@@ -251,12 +251,17 @@ def dissect(frame: Frame, session: DissectSession | None = None) -> Packet:
     pdu_end = ctx.extra.get("pdu_end")
     if pdu_end is not None and pdu_end < frame.caplen:
         _trailer(layers, frame, pdu_end)
+    if layers and frame.caplen > frame.wirelen:  # (a damaged record: tshark's frame dissector says so)
+        layers[0].finding(FindingKind.MALFORMED, 0, f"{LENGTH_BELOW_CAPTURED}: frame length {frame.wirelen} is less "
+                          f"than captured length {frame.caplen}")
     if layers and time_invalid(frame.ts_ns):
         layers[0].finding(FindingKind.NOTE, 0, f"frame.time_invalid: capture time {frame_epoch_text(frame)} s is "
                           "outside what int64 nanoseconds hold; tables carry it saturated "
                           f"({'max' if frame.ts_ns > 0 else 'min'}imum datetime64[ns])")
     return Packet(frame, layers, None, protocols)
 
+
+LENGTH_BELOW_CAPTURED = "frame.len_lt_caplen"  # (the reason's prefix: the expert item is tshark's)
 
 # TCP ports with a stream-level dissector: their segments go to the session's dispatcher
 _STREAM_PORTS = registry.table("tcp.port")

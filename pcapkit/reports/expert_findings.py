@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pcapkit.columnar.column_table import Column, ColumnTable
+from pcapkit.dissect.driver import LENGTH_BELOW_CAPTURED
 from pcapkit.errors import CaptureFileError, PcapkitError
 
 if TYPE_CHECKING:
@@ -73,6 +74,8 @@ def _finding_item(layer: str, kind: str, reason: str) -> tuple[str, str, str, st
             return ("Note", "Sequence", protocol,
                     f"{name} (option length = {olen} byte{'' if olen == 1 else 's'} says option goes past "
                     "end of options)")
+    if kind == "malformed" and reason.startswith(LENGTH_BELOW_CAPTURED + ":"):
+        return "Error", "Malformed", "Frame", "Frame length is less than captured length"
     if kind == "note" and reason.startswith("frame.time_invalid:"):
         # one row for every such frame (the reason holds each frame's time)
         return "Note", "Sequence", "Frame", TIME_INVALID

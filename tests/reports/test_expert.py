@@ -176,3 +176,35 @@ def test_time_invalid_frames_are_one_row(tmp_path: Path) -> None:
     assert len(row) == 1 and int(row["count"].iloc[0]) == len(invalid)
     assert int(row["first_frame"].iloc[0]) == invalid[0] and row["severity"].iloc[0] == "Note"
     assert TIME_INVALID in build_report(capture, hashes=False)
+
+
+@requires_tshark
+@pytest.mark.tshark
+def test_frames_longer_than_the_wire_are_malformed_as_in_tshark(tmp_path: Path) -> None:
+    """Records whose captured length exceeds the frame's length (a damaged file): tshark's
+    Error/Malformed "Frame length is less than captured length", once per such frame, from
+    the fast path as from the dissection of every frame (its shape is its own: the frames of
+    the same headers served by shape have no such item)."""
+    import struct
+
+    from pcapkit.reports.expert_findings import finding_items, finding_items_per_frame
+
+    def segment(seq: int) -> bytes:
+        tcp = struct.pack("!HHIIBBHHH", 40000, 5201, seq, 1, 5 << 4, 0x10, 65535, 0, 0)
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 1, 0x4000, 64, 6, 0, bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+        return bytes(6) + bytes.fromhex("020000000001") + b"\x08\x00" + ip + tcp
+
+    records = []
+    for k in range(6):
+        data = segment(k) + bytes(20)  # (an Ethernet trailer of zeros after the datagram)
+        wire = len(data) - 10 if k in (2, 4) else len(data)  # (frames 3 and 5 say fewer bytes than they hold)
+        records.append(struct.pack("<IIII", 1_700_000_000, k, len(data), wire) + data)
+    path = tmp_path / "over.pcap"
+    path.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1) + b"".join(records))
+    key = ("Error", "Malformed", "Frame", "Frame length is less than captured length")
+    assert tshark_expert(path)[key] == 2
+    table = expert(path)
+    row = table[(table["protocol"] == "Frame") & (table["group"] == "Malformed")]
+    assert len(row) == 1 and int(row["count"].iloc[0]) == 2 and int(row["first_frame"].iloc[0]) == 3
+    assert tuple(row[["severity", "group", "protocol", "summary"]].astype(str).iloc[0]) == key
+    assert sorted(finding_items(path, None, [])) == sorted(finding_items_per_frame(path, None, []))
