@@ -173,19 +173,12 @@ def _bad_epb(st: ChunkStream, section: _Section, block: bytes | memoryview) -> M
     (trailer,) = struct.unpack_from(e + "I", block, blen - 4)
     if trailer != blen:
         return _lengths_differ(st, blen, trailer, st.base)
-    if blen < ng.MIN_EPB_SIZE:
-        return MalformedRecordError(f"pcapng: total block length {blen} of an EPB is too small", path=st.path,
-                                    offset=st.base)
-    iid, _hi, _lo, caplen = struct.unpack_from(e + "IIII", block, 8)
-    nif = len(section.ifaces)
-    if iid >= nif:
-        return MalformedRecordError(f"pcapng: interface index {iid} is not less than section interface count {nif}",
-                                    path=st.path, offset=st.base)
-    limit = max_snaplen(section.ifaces[iid].linktype)
-    if caplen > limit:
-        return MalformedRecordError(f"pcapng: cap_len {caplen} is larger than {limit}", path=st.path, offset=st.base)
-    return MalformedRecordError(f"pcapng: total block length {blen} is too small for {caplen} bytes of packet data",
-                                path=st.path, offset=st.base)
+    bad = ng.packet_block_too_small(st.path, st.base, ng.EPB, blen)
+    if bad is None:
+        iid, _hi, _lo, caplen = struct.unpack_from(e + "IIII", block, 8)
+        bad = ng.packet_block_error(st.path, st.base, blen, iid, caplen, section.ifaces)
+    assert bad is not None  # (the walk stops only at such a block)
+    return bad
 
 
 def _lengths_differ(st: ChunkStream, blen: int, trailer: int, offset: int) -> MalformedRecordError:
@@ -224,12 +217,9 @@ def _checked_epbs(st: ChunkStream, section: _Section, arr: np.ndarray, off: np.n
         offset = st.base + int(start[j])
         if trailer[j] != blen[j]:
             return j, _lengths_differ(st, int(blen[j]), int(trailer[j]), offset)
-        if not known[j]:
-            return j, MalformedRecordError(f"pcapng: interface index {int(ifc[j])} is not less than section "
-                                           f"interface count {nif}", path=st.path, offset=offset)
-        if too_long[j]:
-            return j, MalformedRecordError(f"pcapng: cap_len {int(cap[j])} is larger than "
-                                           f"{int(limits[ifc[j]])}", path=st.path, offset=offset)
+        error = ng.packet_block_error(st.path, offset, int(blen[j]), int(ifc[j]), int(cap[j]), section.ifaces)
+        if error is not None:
+            return j, error
         body = arr[int(start[j]) + 8:int(start[j] + blen[j]) - 4].tobytes()
         try:
             ng.parse_options(body, 20 + ng.pad4(int(cap[j])), len(body), section.order)
@@ -285,20 +275,14 @@ def _one_packet(st: ChunkStream, section: _Section, btype: int, block: bytes | m
         doff, ifc0, raw_ts = 12, 0, 0
     else:
         # the record reader's checks, in its order and words
-        if len(block) < ng.MIN_PB_SIZE:
-            raise MalformedRecordError(f"pcapng: total block length {len(block)} of an PB is too small",
-                                       path=st.path, offset=st.base)
+        bad = ng.packet_block_too_small(st.path, st.base, ng.PB, len(block))
+        if bad is not None:
+            raise bad
         ifc0, _drops, hi, lo, c, wire = struct.unpack_from(e + "HHIIII", body, 0)
         doff, raw_ts = 28, (hi << 32) | lo
-        if ifc0 >= len(section.ifaces):
-            raise MalformedRecordError(f"pcapng: interface index {ifc0} is not less than section interface count "
-                                       f"{len(section.ifaces)}", path=st.path, offset=st.base)
-        if c > max_snaplen(section.ifaces[ifc0].linktype):
-            raise MalformedRecordError(f"pcapng: cap_len {c} is larger than "
-                                       f"{max_snaplen(section.ifaces[ifc0].linktype)}", path=st.path, offset=st.base)
-        if 20 + ng.pad4(c) > len(body):
-            raise MalformedRecordError(f"pcapng: total block length {len(block)} is too small for {c} bytes of "
-                                       "packet data", path=st.path, offset=st.base)
+        bad = ng.packet_block_error(st.path, st.base, len(block), ifc0, c, section.ifaces)
+        if bad is not None:
+            raise bad
         if len(body) > 20 + ng.pad4(c):
             try:
                 ng.parse_options(bytes(body), 20 + ng.pad4(c), len(body), e)

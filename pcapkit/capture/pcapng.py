@@ -35,8 +35,6 @@ from pcapkit.capture.pcapng_blocks import (
     ISB,
     LINKTYPE_CUSTOM_BLOCK,
     LINKTYPE_SYSTEMD_JOURNAL,
-    MIN_EPB_SIZE,
-    MIN_PB_SIZE,
     NRB,
     OPT_COMMENT,
     PB,
@@ -49,6 +47,8 @@ from pcapkit.capture.pcapng_blocks import (
     frame_time,
     journal_entry,
     option_text,
+    packet_block_error,
+    packet_block_too_small,
     pad4,
     parse_interface,
     parse_options,
@@ -57,7 +57,7 @@ from pcapkit.capture.pcapng_blocks import (
     section_header_length,
     section_length_error,
 )
-from pcapkit.capture.reader import ByteSource, CaptureReader, Interface
+from pcapkit.capture.reader import ByteSource, CaptureReader
 from pcapkit.errors import (
     CaptureFileError,
     MalformedRecordError,
@@ -185,15 +185,6 @@ class PcapngReader(CaptureReader):
         self.interface_stats.append(stats)
 
     # -- frames -----------------------------------------------------------------------
-    def _iface(self, iid: int, offset: int) -> Interface | None:
-        gid = self._first + iid
-        if gid >= len(self.interfaces) or iid < 0:
-            self._damage(MalformedRecordError(
-                f"pcapng: interface index {iid} is not less than section interface count "
-                f"{len(self.interfaces) - self._first}", path=self.path, offset=offset))
-            return None
-        return self.interfaces[gid]
-
     def _frames(self) -> Iterator[Frame]:
         number = 0
         epb_head = struct.Struct(self._order + "IIIII")
@@ -235,10 +226,9 @@ class PcapngReader(CaptureReader):
             order = self._order
             if btype in (EPB, PB):
                 blen = len(body) + 12
-                if blen < (MIN_EPB_SIZE if btype == EPB else MIN_PB_SIZE):
-                    self._damage(MalformedRecordError(
-                        f"pcapng: total block length {blen} of an {'EPB' if btype == EPB else 'PB'} is too small",
-                        path=self.path, offset=offset))
+                bad = packet_block_too_small(self.path, offset, btype, blen)
+                if bad is not None:
+                    self._damage(bad)
                     return
                 if btype == EPB:
                     if epb_head.format[0] != order:
@@ -246,19 +236,12 @@ class PcapngReader(CaptureReader):
                     iid, hi, lo, caplen, wirelen = epb_head.unpack_from(body, 0)
                 else:
                     iid, _drops, hi, lo, caplen, wirelen = struct.unpack_from(order + "HHIIII", body, 0)
-                iface = self._iface(iid, offset)
-                if iface is None:
+                section_ifaces = self.interfaces[self._first:]
+                bad = packet_block_error(self.path, offset, blen, iid, caplen, section_ifaces)
+                if bad is not None:
+                    self._damage(bad)
                     return
-                limit = max_snaplen(iface.linktype)
-                if caplen > limit:
-                    self._damage(MalformedRecordError(
-                        f"pcapng: cap_len {caplen} is larger than {limit}", path=self.path, offset=offset))
-                    return
-                if 20 + pad4(caplen) > len(body):
-                    self._damage(MalformedRecordError(
-                        f"pcapng: total block length {blen} is too small for {caplen} bytes of packet data",
-                        path=self.path, offset=offset))
-                    return
+                iface = section_ifaces[iid]
                 comment = None
                 if len(body) > 20 + pad4(caplen):
                     options = self._options(body, 20 + pad4(caplen), offset)

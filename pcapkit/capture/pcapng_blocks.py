@@ -16,6 +16,7 @@ from __future__ import annotations
 import struct
 from fractions import Fraction
 
+from pcapkit.capture.linktypes import max_snaplen
 from pcapkit.capture.reader import Interface, InterfaceStatistics, Section
 from pcapkit.errors import (
     MalformedRecordError,
@@ -270,6 +271,30 @@ def parse_statistics(body: bytes, order: str, interfaces: list[Interface], first
             (v,) = struct.unpack(order + "Q", value)
             setattr(stats, ISB_COUNTERS[code - 4], v)
     return stats
+
+
+def packet_block_too_small(path: str | None, offset: int, btype: int, blen: int) -> MalformedRecordError | None:
+    """The error for an EPB or obsolete PB of total length ``blen`` too short for its header, or None."""
+    if blen >= (MIN_EPB_SIZE if btype == EPB else MIN_PB_SIZE):
+        return None
+    return MalformedRecordError(f"pcapng: total block length {blen} of an {'EPB' if btype == EPB else 'PB'} is too small",
+                                path=path, offset=offset)
+
+
+def packet_block_error(path: str | None, offset: int, blen: int, iid: int, caplen: int,
+                       ifaces: list[Interface]) -> MalformedRecordError | None:
+    """The error for an EPB or PB of total length ``blen`` (its header long enough) that names
+    interface ``iid`` of the section's ``ifaces`` and holds ``caplen`` bytes, or None: every
+    reader's checks in the record reader's order (the trailer and the options apart)."""
+    if iid < 0 or iid >= len(ifaces):
+        reason = f"pcapng: interface index {iid} is not less than section interface count {len(ifaces)}"
+    elif caplen > max_snaplen(ifaces[iid].linktype):
+        reason = f"pcapng: cap_len {caplen} is larger than {max_snaplen(ifaces[iid].linktype)}"
+    elif 32 + pad4(caplen) > blen:
+        reason = f"pcapng: total block length {blen} is too small for {caplen} bytes of packet data"
+    else:
+        return None
+    return MalformedRecordError(reason, path=path, offset=offset)
 
 
 def section_header_length(data: bytes | memoryview) -> int | None:
