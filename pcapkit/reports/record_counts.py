@@ -63,23 +63,6 @@ class _Fold:
             self.smin = int(short.min()) if self.smin is None else min(self.smin, int(short.min()))
             self.smax = int(short.max()) if self.smax is None else max(self.smax, int(short.max()))
 
-    def add_run(self, ts: list[int], wirelen: tuple[int, ...], caplen: int) -> None:
-        """:meth:`add` for one run of records of captured length ``caplen``, as Python values."""
-        if not ts:
-            return
-        self.packets += len(ts)
-        self.wire += sum(wirelen)
-        self.cap += caplen * len(ts)
-        if (self.prev is not None and ts[0] < self.prev) or any(map(operator.gt, ts, ts[1:])):
-            self.order = False
-        self.prev = ts[-1]
-        low, high = min(ts), max(ts)
-        self.tmin = low if self.tmin is None else min(self.tmin, low)
-        self.tmax = high if self.tmax is None else max(self.tmax, high)
-        if max(wirelen) > caplen:  # (every record of the run has this captured length)
-            self.smin = caplen if self.smin is None else min(self.smin, caplen)
-            self.smax = caplen if self.smax is None else max(self.smax, caplen)
-
     def add_records(self, ts: list[int], wirelen: list[int], caplen: list[int]) -> None:
         """:meth:`add` for records given as Python values."""
         if not ts:
@@ -215,7 +198,7 @@ def _count_runs_unpacked(view: memoryview, pos: int, size: int, order: str, limi
                 ts = [s * 1_000_000_000 + f * scale for s, f in zip(sec, frac, strict=True)]
             else:
                 ts = [_record_time(s, f * scale) for s, f in zip(sec, frac, strict=True)]
-            fold.add_run(ts, wire, c)
+            fold.add_records(ts, list(wire), [c] * len(ts))
             n += same
             if same < step:
                 break
