@@ -56,7 +56,7 @@ from pcapkit.errors import (
 from pcapkit.frame import Frame
 
 if TYPE_CHECKING:
-    from pcapkit.capture.batch_pcapng import PcapngLayout
+    from pcapkit.capture.reader import CaptureLayout
 
 STOPPED_EARLY = 3  # a decoder's walk (iter_records' ``decoder``) stopped at its own limit before max_packets
 DEFAULT_CHUNK_BYTES = 32 << 20
@@ -64,7 +64,7 @@ DEFAULT_CHUNK_BYTES = 32 << 20
 
 def iter_records(path: str, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES, max_packets: int = 1 << 20,
                  use_numba: bool | None = None, byte_range: tuple[int, int] | None = None,
-                 decoder: Any = None, layout: PcapngLayout | None = None) -> Iterator[RecordBatch]:
+                 decoder: Any = None, layout: CaptureLayout | None = None) -> Iterator[RecordBatch]:
     """Batches of records of a capture file (pcap / pcapng, optionally gzip-compressed, in
     chunks; snoop and ERF through the record reader), in order. ``byte_range``: only the
     records in bytes [start, end) of a plain pcap file (``start`` on a record boundary, see

@@ -16,7 +16,7 @@ import numpy as np
 from pcapkit.capture import pcapng_blocks as ng
 from pcapkit.capture.chunks import ChunkStream
 from pcapkit.capture.linktypes import max_snaplen
-from pcapkit.capture.reader import Interface, InterfaceStatistics, Section
+from pcapkit.capture.reader import CaptureLayout, Interface
 from pcapkit.capture.record_batch import NO_TIME, RecordBatch
 from pcapkit.capture.record_walk import kernels
 from pcapkit.errors import (
@@ -29,27 +29,6 @@ from pcapkit.frame import TS_NS_MAX
 
 
 @dataclass(slots=True)
-class PcapngLayout:
-    """What a pcapng file holds besides its records, as the record reader has it once it
-    has read the file: ``sections``, ``interfaces`` (every section's, in order) and
-    ``interface_stats``. A batch's records are all of the last section read when it comes."""
-
-    sections: list[Section] = field(default_factory=list)
-    interfaces: list[Interface] = field(default_factory=list)
-    interface_stats: list[InterfaceStatistics] = field(default_factory=list)
-
-    @property
-    def linktypes(self) -> list[int]:
-        """As :attr:`pcapkit.capture.reader.CaptureReader.linktypes`."""
-        return [i.linktype for i in self.interfaces]
-
-    @property
-    def comments(self) -> list[str]:
-        """As :attr:`pcapkit.capture.reader.CaptureReader.comments`."""
-        return [c for s in self.sections for c in s.comments]
-
-
-@dataclass(slots=True)
 class _Section:
     order: str
     index: int  # (in the file)
@@ -58,14 +37,14 @@ class _Section:
 
 
 def pcapng_batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
-                   layout: PcapngLayout | None = None) -> Iterator[RecordBatch]:
+                   layout: CaptureLayout | None = None) -> Iterator[RecordBatch]:
     """The record batches of a pcapng stream; ``layout``, when given, is filled as the
     blocks go by. The record reader reads on past a damaged statistics block (ISB) and
     keeps its warning, which it reports first: such a block's error is raised once every
     record is delivered (or in place of a later error)."""
     damaged: list[MalformedRecordError] = []
     try:
-        yield from _batches(st, max_packets, use_numba, damaged, PcapngLayout() if layout is None else layout)
+        yield from _batches(st, max_packets, use_numba, damaged, CaptureLayout() if layout is None else layout)
     except CaptureFileError:
         if damaged:
             raise damaged[0] from None
@@ -75,7 +54,7 @@ def pcapng_batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
 
 
 def _batches(st: ChunkStream, max_packets: int, use_numba: bool | None,
-             damaged: list[MalformedRecordError], layout: PcapngLayout) -> Iterator[RecordBatch]:
+             damaged: list[MalformedRecordError], layout: CaptureLayout) -> Iterator[RecordBatch]:
     _, walk_epb = kernels(use_numba)
     section: _Section | None = None
     number = 1
@@ -235,7 +214,7 @@ def _with_stream_error(exc: TruncatedFileError, st: ChunkStream) -> TruncatedFil
     return TruncatedFileError(f"{exc.reason} ({st.error})", path=exc.path, offset=exc.offset)
 
 
-def _read_section(st: ChunkStream, layout: PcapngLayout, first: bool) -> _Section:
+def _read_section(st: ChunkStream, layout: CaptureLayout, first: bool) -> _Section:
     """The section header block at the stream's position, read and checked as the record
     reader reads it (:func:`pcapkit.capture.pcapng_blocks.read_section_header`: the same
     errors), added to ``layout`` and consumed."""

@@ -168,33 +168,17 @@ class ByteSource:
         return True
 
 
-class CaptureReader:
-    """An open capture file: metadata attributes plus iteration over its frames.
+class CaptureLayout:
+    """What a capture file says besides its records: ``interfaces`` (one :class:`Interface`
+    per pcap file / pcapng IDB, in order), ``sections``, ``interface_stats``, and what
+    derives from them. A :class:`CaptureReader` has them once it has read the file; the
+    record batches of a pcapng file fill one as they pass its blocks."""
 
-    Attributes: ``path`` (name used in messages), ``format`` ("pcap", "pcap-ns",
-    "pcapng"), ``gzip`` (compressed input), ``interfaces`` (one :class:`Interface` per
-    pcap file / pcapng IDB, in order; pcapng IDBs that come later in the file are
-    added as they are read), ``sections``, ``interface_stats``, ``warnings``.
-    """
-
-    format: str = "?"
-
-    def __init__(self, source: ByteSource, *, path: str, gzipped: bool, strict: bool,
-                 closer: BinaryIO | None) -> None:
-        self.path = path
-        self.gzip = gzipped
-        self.strict = strict
+    def __init__(self) -> None:
         self.interfaces: list[Interface] = []
         self.sections: list[Section] = []
         self.interface_stats: list[InterfaceStatistics] = []
-        self.warnings: list[str] = []
-        self.damage: CaptureFileError | None = None  # the first damage after the header, as an error
-        self.frames_read = 0
-        self._src = source
-        self._closer = closer
-        self._iterating = False
 
-    # -- metadata ---------------------------------------------------------------------
     @property
     def linktypes(self) -> list[int]:
         """LINKTYPE of each interface, in interface order."""
@@ -217,6 +201,32 @@ class CaptureReader:
         """Section (file) comments, all sections."""
         return [c for s in self.sections for c in s.comments]
 
+
+class CaptureReader(CaptureLayout):
+    """An open capture file: metadata attributes plus iteration over its frames.
+
+    Attributes: ``path`` (name used in messages), ``format`` ("pcap", "pcap-ns",
+    "pcapng"), ``gzip`` (compressed input), ``interfaces`` (one :class:`Interface` per
+    pcap file / pcapng IDB, in order; pcapng IDBs that come later in the file are
+    added as they are read), ``sections``, ``interface_stats``, ``warnings``.
+    """
+
+    format: str = "?"
+
+    def __init__(self, source: ByteSource, *, path: str, gzipped: bool, strict: bool,
+                 closer: BinaryIO | None) -> None:
+        super().__init__()
+        self.path = path
+        self.gzip = gzipped
+        self.strict = strict
+        self.warnings: list[str] = []
+        self.damage: CaptureFileError | None = None  # the first damage after the header, as an error
+        self.frames_read = 0
+        self._src = source
+        self._closer = closer
+        self._iterating = False
+
+    # -- metadata ---------------------------------------------------------------------
     def interface(self, interface_id: int, section: int = 0) -> Interface:
         """The interface a frame came from (``frame.interface_id`` is per section, as tshark's)."""
         local = [i for i in self.interfaces if i.section == section]

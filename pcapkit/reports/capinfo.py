@@ -33,8 +33,7 @@ from pcapkit.reports.record_counts import pcap_counts, pcap_counts_by_runs, pcap
 if TYPE_CHECKING:
     import pandas as pd
 
-    from pcapkit.capture.batch_pcapng import PcapngLayout
-    from pcapkit.capture.reader import CaptureReader
+    from pcapkit.capture.reader import CaptureLayout, CaptureReader
     from pcapkit.columnar.column_table import ColumnTable
     from pcapkit.frame import Frame
 
@@ -215,7 +214,7 @@ def capture_info(path: str | os.PathLike[str], *, hashes: bool = True,
         smax: int | None = None
         counted = None
         by_batches = False  # (counted from record batches: the per-frame loop below then reads nothing)
-        meta: CaptureReader | PcapngLayout = reader  # (what holds the sections, interfaces and statistics)
+        meta: CaptureLayout = reader  # (what holds the sections, interfaces and statistics)
         if on_frame is None and isinstance(reader, PcapReader) and os.path.isfile(name):
             counted = pcap_counts_by_runs(name) if not reader.gzip else None
             counted = counted or pcap_counts(name)

@@ -282,7 +282,7 @@ class PcapngCounts:
     all_timed: bool
     encapsulations: dict[int, int]
     per_interface: dict[tuple[int, int], int]
-    layout: Any  # pcapkit.capture.batch_pcapng.PcapngLayout: the sections, interfaces and statistics
+    layout: Any  # pcapkit.capture.reader.CaptureLayout: the sections, interfaces and statistics
 
 
 def pcapng_counts(name: str) -> PcapngCounts | None:
@@ -290,10 +290,10 @@ def pcapng_counts(name: str) -> PcapngCounts | None:
     times as the record reader's, with the sections, interfaces and statistics it would
     have read); None when the file is damaged (the per-frame pass then reports the damage)."""
     from pcapkit.capture.batch import NO_TIME, iter_records
-    from pcapkit.capture.batch_pcapng import PcapngLayout
+    from pcapkit.capture.reader import CaptureLayout
     from pcapkit.errors import CaptureFileError
 
-    layout = PcapngLayout()
+    layout = CaptureLayout()
     times, sizes = _Fold(), _Fold()
     records = 0
     all_timed = True
