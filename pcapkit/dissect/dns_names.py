@@ -72,6 +72,14 @@ def format_text(raw: bytes) -> str:
     UTF-8 sequence as U+FFFD."""
     if not raw.translate(None, _PRINTABLE_ASCII):
         return raw.decode("ascii")
+    # an HTTP header line: printable ASCII and its line end (the common case, kept off the
+    # per-character loop)
+    if raw.endswith(b"\r\n") and not raw[:-2].translate(None, _PRINTABLE_ASCII):
+        return raw[:-2].decode("ascii") + "\\r\\n"
+    return _format_text_escaped(raw)
+
+
+def _format_text_escaped(raw: bytes) -> str:
     out: list[str] = []
     for ch in raw.decode("utf-8", "replace"):
         code = ord(ch)

@@ -245,3 +245,15 @@ def test_corpus_list_has_the_lab_traces() -> None:
     if not CORPUS.is_dir():
         pytest.skip("corpus not found")
     assert {f"labs/dns-ethereal-trace-{n}" for n in range(1, 5)} <= rels
+
+
+@given(st.binary(max_size=40), st.sampled_from([b"", b"\r\n", b"\n", b"\r"]))
+def test_format_text_short_paths_agree_with_the_character_rule(body: bytes, line_end: bytes) -> None:
+    # the printable and "printable + CRLF" short paths of format_text against the
+    # per-character escaping they skip
+    from pcapkit.dissect.dns_names import _format_text_escaped, format_text
+
+    raw = body + line_end
+    assert format_text(raw) == _format_text_escaped(raw)
+    printable = bytes(b for b in body if 32 <= b < 127)
+    assert format_text(printable + b"\r\n") == printable.decode("ascii") + "\\r\\n"

@@ -239,6 +239,25 @@ def test_estimated_rtt_is_the_labs_over_tsharks_data_samples(rel: str) -> None:
     assert summary["estimated_rtt"].dropna().sort_index().to_dict() == last.sort_index().to_dict()
 
 
+@pytest.mark.parametrize("rel", SAMPLE_FILES)
+def test_summary_is_pandas_groupby_of_the_samples(rel: str) -> None:
+    # count, min, mean, median, max and stdev of each direction's samples as pandas computes
+    # them from the samples table; p95 the nearest-rank percentile
+    df = rtt_samples(corpus_path(rel))
+    summary = summarize(df).set_index(["tcp.stream", "data_src", "data_dst"]).sort_index()
+    rtt = df.groupby(["tcp.stream", "data_src", "data_dst"])["tcp.analysis.ack_rtt"]
+    want = rtt.agg(["count", "min", "mean", "median", "max", "std"]).sort_index()
+    assert summary.index.tolist() == want.index.tolist()
+    assert summary["count"].tolist() == want["count"].tolist()
+    for name in ("min", "median", "max"):
+        assert summary[name].tolist() == want[name].tolist(), name
+    for name, other in (("mean", "mean"), ("stdev", "std")):
+        assert summary[name].astype(float).to_numpy() == pytest.approx(want[other].to_numpy(), rel=1e-12,
+                                                                         nan_ok=True), name
+    p95 = rtt.apply(lambda v: sorted(v)[max(1, -(-95 * len(v) // 100)) - 1]).sort_index()
+    assert summary["p95"].tolist() == p95.tolist()
+
+
 requires_tcptrace = pytest.mark.skipif(shutil.which("tcptrace") is None, reason="tcptrace not installed")
 
 def _tshark_refused(path: Path) -> dict[int, str | None]:
