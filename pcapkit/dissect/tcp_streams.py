@@ -31,7 +31,15 @@ from pathlib import Path
 from typing import Any
 
 from pcapkit.dissect.base import Context, Finding, FindingKind, Layer
-from pcapkit.dissect.http import HTTP_PORTS, heuristic_start
+from pcapkit.dissect.http import (
+    HTTP_PORTS,
+    HttpConversation,
+    cut_messages,
+    dissect_message,
+    heuristic_start,
+    pending_length,
+)
+from pcapkit.dissect.http_links import second_pass_frame
 from pcapkit.dissect.stream_reassembly import Data, Fin, Gap, LimitReached, StreamReassembler
 from pcapkit.proto.seq import seq_add, seq_lt, seq_max
 
@@ -224,9 +232,6 @@ class TcpStreamDispatcher:
         return out
 
     def _http_messages(self, key: DirKey, d: _Direction, fin_segment: bool, ctx: Context) -> list[Layer]:
-        from pcapkit.dissect.http import HttpConversation, cut_messages, dissect_message
-        from pcapkit.dissect.http_links import second_pass_frame
-
         conv = self._conversations.get(_pair(key))
         if conv is None:
             conv = self._conversations[_pair(key)] = _new_http_conversation(HttpConversation(), ctx)
@@ -239,8 +244,6 @@ class TcpStreamDispatcher:
         """Bytes are missing: a message whose length its header gave, cut by the gap, is lost,
         but where it ends is known. tshark's TCP reassembly keeps that PDU's sequence range,
         so the bytes after the gap up to its end are no new message; the next starts there."""
-        from pcapkit.dissect.http import HttpConversation, pending_length
-
         conv = self._conversations.get(_pair(key))
         length = pending_length(d.buf, conv if conv is not None else HttpConversation())
         if length is not None and length > len(d.buf):
@@ -257,8 +260,6 @@ class TcpStreamDispatcher:
     def _http_cut_segment(self, key: DirKey, payload: bytes, ctx: Context) -> list[Layer]:
         """A segment cut by the snaplen: tshark does not reassemble it but dissects what is
         there; the stream's later bytes start afresh (the reassembler sees a gap)."""
-        from pcapkit.dissect.http import HttpConversation, cut_messages, dissect_message
-
         conv = self._conversations.get(_pair(key))
         if conv is None:
             conv = self._conversations[_pair(key)] = _new_http_conversation(HttpConversation(), ctx)
