@@ -107,7 +107,6 @@ def application_labels(source: Any, frame: np.ndarray, conv: np.ndarray, proto: 
     # walked along with the reader instead of a dict per frame
     order = np.argsort(frame[rows], kind="stable")
     numbers, conversations = frame[rows][order].astype(np.int64), conv[rows][order].astype(np.int64)
-    from pcapkit.capture.files import open_capture
     from pcapkit.dissect.driver import DissectSession, dissect
 
     session = DissectSession()
@@ -118,33 +117,47 @@ def application_labels(source: Any, frame: np.ndarray, conv: np.ndarray, proto: 
     # dispatcher, which matters near its limit: then every chosen frame is dissected.
     dispatcher = session.tcp_dispatcher
     skip_settled = dispatcher is None or 2 * np.unique(conversations).shape[0] < dispatcher.max_streams
-    at = 0
-    with contextlib.nullcontext(source) if isinstance(source, list) else open_capture(fspath(source)) as reader:
-        for raw in reader:
-            while at < numbers.shape[0] and numbers[at] < raw.number:
-                at += 1
-            if at == numbers.shape[0]:
-                break
-            if numbers[at] != raw.number:
+    for at, raw in _chosen_frames(source, numbers):
+        cid = int(conversations[at])
+        if skip_settled and _settled(found.get(cid)):
+            continue
+        for layer in dissect(raw, session).layers:
+            name = layer.protocol
+            if name not in _RANK:
                 continue
-            cid = int(conversations[at])
-            if skip_settled and _settled(found.get(cid)):
-                continue
-            for layer in dissect(raw, session).layers:
-                name = layer.protocol
-                if name not in _RANK:
-                    continue
-                current = found.get(cid)
-                kind = None if current is None else current.split(":", 1)[0]
-                if kind is None or _RANK[name] > _RANK[kind]:
-                    found[cid] = current = name
-                if name == "tls" and current == "tls":
-                    sni = layer.fields.get("tls.handshake.extensions_server_name")
-                    if sni:
-                        found[cid] = f"tls:{sni[0] if isinstance(sni, list) else sni}"
+            current = found.get(cid)
+            kind = None if current is None else current.split(":", 1)[0]
+            if kind is None or _RANK[name] > _RANK[kind]:
+                found[cid] = current = name
+            if name == "tls" and current == "tls":
+                sni = layer.fields.get("tls.handshake.extensions_server_name")
+                if sni:
+                    found[cid] = f"tls:{sni[0] if isinstance(sni, list) else sni}"
     for cid, label in found.items():
         labels[cid] = label
     return labels
+
+
+def _chosen_frames(source: Any, numbers: np.ndarray) -> Iterator[tuple[int, Any]]:
+    """(index in ``numbers``, frame) of the frames of ``source`` (a file, or frames in a
+    list) numbered ``numbers`` (ascending), in order. A file's frames come from its record
+    batches (:func:`pcapkit.capture.batch.frames_numbered`); the damage that ends them was
+    reported by the first pass, so it ends the labelling quietly."""
+    if not isinstance(source, list):
+        from pcapkit.capture.batch import frames_numbered
+        from pcapkit.errors import CaptureFileError
+
+        with contextlib.suppress(CaptureFileError):
+            yield from enumerate(frames_numbered(fspath(source), numbers))
+        return
+    at = 0
+    for raw in source:
+        while at < numbers.shape[0] and numbers[at] < raw.number:
+            at += 1
+        if at == numbers.shape[0]:
+            return
+        if numbers[at] == raw.number:
+            yield at, raw
 
 
 def _settled(label: str | None) -> bool:

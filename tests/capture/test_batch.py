@@ -411,3 +411,25 @@ def test_corrupt_gzip_streams_give_the_same_frames_in_both_readers(tmp_path: Pat
         assert err == (warnings[0] if warnings else None), k
         failed += err is not None and "compressed stream" in err
     assert failed >= 10  # (most copies fail inside the stream)
+
+
+@pytest.mark.parametrize("path", SAMPLE[::4], ids=[corpus_id(p) for p in SAMPLE[::4]])
+def test_frames_numbered_are_the_readers_frames(path: Path) -> None:
+    # every third frame (and the last), from the batches, against the record reader's frames
+    # (of a damaged file: those before the damage, where both readers stop)
+    from pcapkit.capture.batch import frames_numbered
+
+    want = []
+    try:
+        with open_capture(str(path)) as reader:
+            want = [(f.number, f.ts_ns, f.caplen, f.wirelen, f.linktype, f.interface_id, f.data) for f in reader]
+    except PcapkitError:
+        pytest.skip("the reader refuses the file")
+    numbers = sorted({n for n, *_ in want[::3]} | ({want[-1][0]} if want else set()))
+    got = []
+    try:
+        for f in frames_numbered(str(path), np.array(numbers, dtype=np.int64)):
+            got.append((f.number, f.ts_ns, f.caplen, f.wirelen, f.linktype, f.interface_id, f.data))
+    except PcapkitError:
+        pass
+    assert got == [w for w in want if w[0] in set(numbers)]
