@@ -122,16 +122,18 @@ class BatchFrames:
         self.first_number, self.pcapng = rb.first_number, rb.pcapng
 
     def frame(self, row: int) -> Frame:
-        off, cap = self.data_off[row], self.caplen[row]
-        return Frame(self.first_number + row, self.ts_ns[row], cap, self.wirelen[row], self.linktype[row],
-                     max(0, self.interface_id[row]), self.buf[off:off + cap].tobytes())
+        off, cap, ts_ns = self.data_off[row], self.caplen[row], self.ts_ns[row]
+        return Frame(self.first_number + row, 0 if ts_ns == NO_TIME else ts_ns, cap, self.wirelen[row],
+                     self.linktype[row], self.interface_id[row], self.buf[off:off + cap].tobytes())
 
 
 def frame_at(rb: RecordBatch, row: int) -> Frame:
-    """Row ``row`` of ``rb`` as a Frame, without converting the rest of the batch."""
-    off, cap = int(rb.data_off[row]), int(rb.caplen[row])
-    return Frame(rb.first_number + row, int(rb.ts_ns[row]), cap, int(rb.wirelen[row]), int(rb.linktype[row]),
-                 max(0, int(rb.interface_id[row])), rb.buf[off:off + cap].tobytes())
+    """Row ``row`` of ``rb`` as a Frame, without converting the rest of the batch: the record
+    reader's Frame (a simple packet block's missing time is 0 there, a custom block's
+    interface -1)."""
+    off, cap, ts_ns = int(rb.data_off[row]), int(rb.caplen[row]), int(rb.ts_ns[row])
+    return Frame(rb.first_number + row, 0 if ts_ns == NO_TIME else ts_ns, cap, int(rb.wirelen[row]),
+                 int(rb.linktype[row]), int(rb.interface_id[row]), rb.buf[off:off + cap].tobytes())
 
 
 def frames_numbered(path: str, numbers: np.ndarray) -> Iterator[Frame]:
@@ -146,12 +148,7 @@ def frames_numbered(path: str, numbers: np.ndarray) -> Iterator[Frame]:
             return
         stop = int(np.searchsorted(numbers, rb.first_number + len(rb), side="left"))
         for number in numbers[at:stop].tolist():
-            row = number - rb.first_number
-            off, cap, ts_ns = int(rb.data_off[row]), int(rb.caplen[row]), int(rb.ts_ns[row])
-            # (a simple packet block has no time: 0, as the record reader has it; a custom
-            # block's interface is -1 there too)
-            yield Frame(number, 0 if ts_ns == NO_TIME else ts_ns, cap, int(rb.wirelen[row]), int(rb.linktype[row]),
-                        int(rb.interface_id[row]), rb.buf[off:off + cap].tobytes())
+            yield frame_at(rb, number - rb.first_number)
         at = stop
 
 

@@ -12,7 +12,10 @@ import os
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pcapkit.capture.reader import CaptureLayout
 
 _Counts = tuple[int, int, int, int | None, int | None, bool, int | None, int | None]
 MIN_RUN = 16  # records per run of equal-sized records below which the record walk is cheaper
@@ -282,7 +285,7 @@ class PcapngCounts:
     all_timed: bool
     encapsulations: dict[int, int]
     per_interface: dict[tuple[int, int], int]
-    layout: Any  # pcapkit.capture.reader.CaptureLayout: the sections, interfaces and statistics
+    layout: CaptureLayout  # the sections, interfaces and statistics
 
 
 def pcapng_counts(name: str) -> PcapngCounts | None:
