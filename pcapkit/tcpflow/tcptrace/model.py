@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from pcapkit.proto.seq import seq_add, seq_diff, seq_gt, seq_lt, seq_sub
-from pcapkit.tcpflow import jit
 from pcapkit.tcpflow.segment import ACK, FIN, PSH, RST, SYN, URG
 from pcapkit.tcpflow.tcptrace import rexmit as rx
 from pcapkit.tcpflow.tcptrace.layout import (
@@ -298,18 +297,23 @@ def finish(nconn: int, end_time: int, dirs: Any) -> None:
                     d.idle_max = itime
 
 
-def run(rows: Any, first: int, nconn: int, last: bool, end_time: int, conns: Any, dirs: Any, active: Any,
-        quads: Any, pool: Any, counts: Any, hw: Any, samples: Any, row_conn: Any, row_a2b: Any,
-        marks: Any) -> tuple[int, Any, Any]:
-    """The model over ``rows`` (in file order, the first one row ``first`` of all, after
-    ``nconn`` connections so far; ``last``: the last rows, the trace ends at ``end_time``):
-    (connections now, segment pool, RTT samples). The arenas grow here, before a segment
-    can need more room: a pool row per live segment plus two, one RTT sample."""
-    for i in range(len(rows)):
-        if counts[C_USED] + counts[C_LIVE] + 2 > pool.shape[0]:
-            pool = jit.grown(pool, counts[C_USED] + counts[C_LIVE] + 2)
-        if counts[C_SAMPLES] + 1 > samples.shape[0]:
-            samples = jit.grown(samples, counts[C_SAMPLES] + 1)
+def needs_room(pool: Any, samples: Any, counts: Any) -> bool:
+    """True when the next segment may not fit the arenas: it can need a pool row per
+    live segment plus two, and one RTT sample."""
+    return counts[C_USED] + counts[C_LIVE] + 2 > pool.shape[0] or counts[C_SAMPLES] + 1 > samples.shape[0]
+
+
+def run(rows: Any, start: int, first: int, nconn: int, last: bool, end_time: int, conns: Any, dirs: Any,
+        active: Any, quads: Any, pool: Any, counts: Any, hw: Any, samples: Any, row_conn: Any, row_a2b: Any,
+        marks: Any) -> tuple[int, int]:
+    """The model over ``rows[start:]`` (in file order; row 0 is row ``first`` of all), after
+    ``nconn`` connections so far; ``last``: the last rows, the trace ends at ``end_time``:
+    (connections now, rows done). It stops before a row when :func:`needs_room`: the
+    caller grows the arenas and calls again from there (compiled, the model allocates
+    nothing, so numba leaves out reference counting: see :mod:`pcapkit.tcpflow.jit`)."""
+    for i in range(start, len(rows)):
+        if needs_room(pool, samples, counts):
+            return nconn, i
         r = rows[i]
         c, a2b, nconn = find(r, r.ts, nconn, conns, dirs, active)
         row_conn[first + i] = c
@@ -317,11 +321,11 @@ def run(rows: Any, first: int, nconn: int, last: bool, end_time: int, conns: Any
         feed(first + i, r, c, a2b, conns, dirs, quads, pool, counts, hw, samples, marks)
     if last:
         finish(nconn, end_time, dirs)
-    return nconn, pool, samples
+    return nconn, len(rows)
 
 
-FUNCTIONS = (seq_add, seq_diff, seq_gt, seq_lt, seq_sub, jit.grown, rx.quadnum, rx.elapsed, rx._new_seg, rx._free_seg,
+FUNCTIONS = (seq_add, seq_diff, seq_gt, seq_lt, seq_sub, rx.quadnum, rx.elapsed, rx._new_seg, rx._free_seg,
              rx._new_quad, rx.whichquad, rx._rtt_retrans, rx._addseg, rx.rexmit, rx._collapse, rx._rtt_ackin,
-             rx.ack_in, find, _hardware_dup, _windows, _owin, feed, finish, run)
+             rx.ack_in, find, _hardware_dup, _windows, _owin, feed, finish, needs_room, run)
 
 

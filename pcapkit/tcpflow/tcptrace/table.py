@@ -255,8 +255,14 @@ def connection_table(source: Source | SegmentTable, *, compiled: bool | None = N
     nconn = 0
     end_time = table.last_ts_ns // 1000  # tcptrace's clock at the end: the last packet read, of any kind
     for first, rows in jit.row_blocks(lay.ROW, n, cols, compiled):
-        nconn, pool, samples = fn(rows, first, nconn, first + len(rows) == n, end_time, conns, dirs, active, quads,
-                                  pool, counts, hw, samples, row_conn, row_a2b, marks)
+        done = 0
+        while True:
+            nconn, done = fn(rows, done, first, nconn, first + len(rows) == n, end_time, conns, dirs, active, quads,
+                             pool, counts, hw, samples, row_conn, row_a2b, marks)
+            if done == len(rows):
+                break
+            pool = jit.grown(pool, counts[lay.C_USED] + counts[lay.C_LIVE] + 2)
+            samples = jit.grown(samples, counts[lay.C_SAMPLES] + 1)
     return ConnectionTable(jit.to_array(conns, lay.CONN)[:nconn], jit.to_array(dirs, lay.DIRECTION)[:2 * nconn],
                            view.frame, row_conn, row_a2b.astype(bool), marks,
                            samples[:int(counts[lay.C_SAMPLES])], table.addresses, table.error)

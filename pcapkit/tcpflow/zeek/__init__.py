@@ -48,6 +48,7 @@ from pcapkit.tcpflow.zeek.model import (
     CONN,
     ENDPOINT,
     ESTABLISHED,
+    HEAP_USED,
     HIST_USED,
     INACTIVE,
     LIKELY_SERVER_PORTS,
@@ -234,7 +235,13 @@ def zeek_model(columns: dict[str, np.ndarray], addresses: list[str], *,
         if compiled else model.run
     nconn = 0
     for first, rows in jit.row_blocks(ROW, n, columns, compiled):
-        nconn, heap, hist = fn(rows, first, nconn, conns, eps, active, model.LIKELY, heap, hist, counts, row_conn)
+        done = 0
+        while True:
+            nconn, done = fn(rows, done, first, nconn, conns, eps, active, model.LIKELY, heap, hist, counts, row_conn)
+            if done == len(rows):
+                break
+            hist = jit.grown(hist, counts[HIST_USED] + 8)
+            heap = jit.grown(heap, counts[HEAP_USED] + 1)
     conn_arr = jit.to_array(conns, CONN)[:nconn]
     ep_arr = jit.to_array(eps, ENDPOINT)[:2 * nconn]
     log = hist[:int(counts[HIST_USED])]

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from pcapkit.proto.seq import seq_diff
-from pcapkit.tcpflow import jit
 from pcapkit.tcpflow.segment import ACK, FIN, RST, SYN
 
 MASK = 0xFFFFFFFF
@@ -384,16 +383,22 @@ def _open(c: int, r: Any, conns: Any, eps: Any, likely: Any, hist: Any, counts: 
             _flip(c, conns, hist, counts)
 
 
-def run(rows: Any, first: int, nconn: int, conns: Any, eps: Any, active: Any, likely: Any, heap: Any, hist: Any,
-        counts: Any, row_conn: Any) -> tuple[int, Any, Any]:
-    """The model over ``rows`` (in file order, the first one row ``first`` of all, after
-    ``nconn`` connections so far): (connections now, heap, history log); the arenas grow
-    here, before a segment can need more room."""
-    for i in range(len(rows)):
-        if counts[HIST_USED] + 8 > hist.shape[0]:  # (a segment adds at most 6 letters)
-            hist = jit.grown(hist, counts[HIST_USED] + 8)
-        if counts[HEAP_FREE] < 0 and counts[HEAP_USED] + 1 > heap.shape[0]:  # (and one block)
-            heap = jit.grown(heap, counts[HEAP_USED] + 1)
+def needs_room(heap: Any, hist: Any, counts: Any) -> bool:
+    """True when the next segment may not fit the arenas: it adds at most 6 history
+    letters, and may need a heap block when none is free."""
+    return counts[HIST_USED] + 8 > hist.shape[0] or (counts[HEAP_FREE] < 0 and counts[HEAP_USED] + 1 > heap.shape[0])
+
+
+def run(rows: Any, start: int, first: int, nconn: int, conns: Any, eps: Any, active: Any, likely: Any, heap: Any,
+        hist: Any, counts: Any, row_conn: Any) -> tuple[int, int]:
+    """The model over ``rows[start:]`` (in file order; row 0 is row ``first`` of all), after
+    ``nconn`` connections so far: (connections now, rows done). It stops before a row
+    when :func:`needs_room`: the caller grows the arenas and calls again from there
+    (compiled, the model allocates nothing, so numba leaves out reference counting: see
+    :mod:`pcapkit.tcpflow.jit`)."""
+    for i in range(start, len(rows)):
+        if needs_room(heap, hist, counts):
+            return nconn, i
         r = rows[i]
         c = active[r.key]
         if c >= 0 and _is_reuse(c, r, conns, eps):
@@ -405,11 +410,11 @@ def run(rows: Any, first: int, nconn: int, conns: Any, eps: Any, active: Any, li
             active[r.key] = c
         row_conn[first + i] = c
         _process(c, r, conns, eps, heap, hist, counts)
-    return nconn, heap, hist
+    return nconn, len(rows)
 
 
-FUNCTIONS = (seq_diff, jit.grown, _letter, _check, _tick, _heap_merge, _heap_pop, _absorb, _add_block,
+FUNCTIONS = (seq_diff, _letter, _check, _tick, _heap_merge, _heap_pop, _absorb, _add_block,
               _ack_received, _set_state, _init_endpoint, _flip, _update_state, _history, _process, _is_reuse,
-              _start_endpoint, _open, run)
+              _start_endpoint, _open, needs_room, run)
 
 
