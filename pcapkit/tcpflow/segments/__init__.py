@@ -27,7 +27,9 @@ so right on snapped captures) or -1 when the TCP header does not fit in the IP p
 
 from __future__ import annotations
 
+import os
 import socket
+import stat
 from collections.abc import Iterable, Iterator
 from os import PathLike
 from typing import TYPE_CHECKING, Any
@@ -190,7 +192,7 @@ def segment_table(source: Source, *, keep_payload: bool | int = False, packets: 
     readable frame raises its error. ``byte_range``: only the records in those bytes of
     a plain pcap file (see :func:`pcapkit.capture.ranges.byte_ranges`), numbered from 1."""
     from pcapkit.capture.batch import DEFAULT_CHUNK_BYTES, iter_records
-    from pcapkit.columnar.decode import decode_batch
+    from pcapkit.capture.readahead import read_ahead
     from pcapkit.dissect.driver import DissectSession
     from pcapkit.tcpflow.segments.heap import fix_mmap_threshold
 
@@ -204,31 +206,65 @@ def segment_table(source: Source, *, keep_payload: bool | int = False, packets: 
     keep = _Matcher(filter) if filter and filter.strip() else None
     marker = _Matcher(mark) if mark and mark.strip() else None
     batches: Iterable[tuple[RecordBatch, np.ndarray]]
+    ahead = False
     if isinstance(source, (str, PathLike)):
         batches = ((rb, np.arange(rb.first_number, rb.first_number + len(rb), dtype=I64))
                    for rb in iter_records(str(source), chunk_bytes=DEFAULT_CHUNK_BYTES, max_packets=chunk_packets,
                                                  byte_range=byte_range))
+        ahead = _worth_reading_ahead(source)
     else:
         batches = _frame_batches(source, chunk_packets)
+    decoded = _decoded(batches, keep, marker)
     try:
-        for rb, numbers in batches:
-            if rb.snaplen and snaplen is None:
-                snaplen = rb.snaplen
-            if keep is not None:
-                rb, numbers = _subset(rb, numbers, keep(rb))
-            if len(rb) == 0:
+        for batch_snaplen, rb, numbers, cols, matched in (read_ahead(decoded) if ahead else decoded):
+            if batch_snaplen and snaplen is None:
+                snaplen = batch_snaplen
+            if cols is None:
                 continue
             if frames == 0:
                 first_ts = int(rb.ts_ns[0])
             frames += len(rb)
             last_ts = int(rb.ts_ns[-1])
-            matched = marker(rb) if marker is not None else None
-            _add_batch(parts, rb, numbers, decode_batch(rb), session, keep_payload, packets, matched)
+            _add_batch(parts, rb, numbers, cols, session, keep_payload, packets, matched)
     except PcapkitError as exc:
         if strict or frames == 0:
             raise  # nothing readable (or asked to): the error is the answer
         error = exc
     return _finish(parts, frames, first_ts, last_ts, snaplen, error, packets)
+
+
+# what _decoded makes of a record batch: (the file's snapshot length, the batch's records
+# the filter kept, their frame numbers, their decoded columns or None when it kept none,
+# the ``mark`` expression's answer per record or None)
+Decoded = tuple[int, "RecordBatch", np.ndarray, "Columns | None", "np.ndarray | None"]
+
+READ_AHEAD_BYTES = 16 << 20  # files from this size are read and decoded in a second thread
+
+
+def _worth_reading_ahead(source: str | PathLike[str]) -> bool:
+    """Whether a capture file is big enough for :func:`read_ahead` (at least
+    :data:`READ_AHEAD_BYTES`: a few batches), and a regular file (a pipe is read here)."""
+    try:
+        info = os.stat(source)
+    except OSError:
+        return False  # (iter_records reports it)
+    return stat.S_ISREG(info.st_mode) and info.st_size >= READ_AHEAD_BYTES
+
+
+def _decoded(batches: Iterable[tuple[RecordBatch, np.ndarray]], keep: _Matcher | None,
+             marker: _Matcher | None) -> Iterator[Decoded]:
+    """The batches filtered and decoded: everything done to a batch that needs no other
+    batch (so it can run ahead, in another thread: see :func:`segment_table`)."""
+    from pcapkit.columnar.decode import decode_batch
+
+    for rb, numbers in batches:
+        snaplen = rb.snaplen
+        if keep is not None:
+            rb, numbers = _subset(rb, numbers, keep(rb))
+        if len(rb) == 0:
+            yield snaplen, rb, numbers, None, None
+            continue
+        yield snaplen, rb, numbers, decode_batch(rb), marker(rb) if marker is not None else None
 
 
 class _Matcher:
