@@ -116,12 +116,13 @@ def merged_report(files: Sequence[str], table: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 # the tcp table from segment tables
 
-def file_segments(path: str, byte_range: tuple[int, int] | None = None) -> SegmentTable:
+def file_segments(path: str, byte_range: tuple[int, int] | None = None, *,
+                  read_ahead: bool | None = None) -> SegmentTable:
     """The segment table of one capture, or of the records in a byte range of it (the unit
     of work of the map step; frames numbered from 1)."""
     from pcapkit.tcpflow.segments import segment_table
 
-    return segment_table(path, byte_range=byte_range)
+    return segment_table(path, byte_range=byte_range, read_ahead=read_ahead)
 
 
 def concat_tables(tables: Sequence[SegmentTable]) -> SegmentTable:

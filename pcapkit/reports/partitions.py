@@ -81,7 +81,7 @@ def unit_rows(unit: Unit, buckets: int) -> tuple[dict[str, Any], SegmentTable, n
     stopped the reading (a cut file)."""
     from pcapkit.reports.conversations import file_segments
 
-    view = file_segments(*unit).tshark_view()
+    view = file_segments(*unit, read_ahead=False).tshark_view()  # (a worker per core: none to spare)
     which = conversation_buckets(view, buckets)
     summary = {"rows": np.bincount(which, minlength=buckets),
                "bins": np.bincount((view.frame - 1) * UNIT_BINS // max(view.frames, 1), minlength=UNIT_BINS),

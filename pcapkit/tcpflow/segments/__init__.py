@@ -177,7 +177,8 @@ class _Parts:
 
 def segment_table(source: Source, *, keep_payload: bool | int = False, packets: bool = False,
                   filter: str | None = None, mark: str | None = None, strict: bool = False,
-                  chunk_packets: int = 1 << 16, byte_range: tuple[int, int] | None = None) -> SegmentTable:
+                  chunk_packets: int = 1 << 16, byte_range: tuple[int, int] | None = None,
+                  read_ahead: bool | None = None) -> SegmentTable:
     """Every TCP segment of ``source`` (a capture file, ``"-"`` for standard input, or an
     iterable of frames), read once; with ``packets=True`` also the :class:`PacketTable`
     of its IP packets, from the same pass.
@@ -190,9 +191,12 @@ def segment_table(source: Source, *, keep_payload: bool | int = False, packets: 
     A damaged or cut file gives the segments read before the damage and the error in
     :attr:`SegmentTable.error` (``strict=True`` raises it instead); a file with no
     readable frame raises its error. ``byte_range``: only the records in those bytes of
-    a plain pcap file (see :func:`pcapkit.capture.ranges.byte_ranges`), numbered from 1."""
+    a plain pcap file (see :func:`pcapkit.capture.ranges.byte_ranges`), numbered from 1.
+    ``read_ahead``: read and decode the next batch in a second thread (None: for regular
+    files of :data:`READ_AHEAD_BYTES` and more; a process per core, as Dask's workers,
+    has no core to spare)."""
+    from pcapkit.capture import readahead
     from pcapkit.capture.batch import DEFAULT_CHUNK_BYTES, iter_records
-    from pcapkit.capture.readahead import read_ahead
     from pcapkit.dissect.driver import DissectSession
     from pcapkit.tcpflow.segments.heap import fix_mmap_threshold
 
@@ -211,12 +215,12 @@ def segment_table(source: Source, *, keep_payload: bool | int = False, packets: 
         batches = ((rb, np.arange(rb.first_number, rb.first_number + len(rb), dtype=I64))
                    for rb in iter_records(str(source), chunk_bytes=DEFAULT_CHUNK_BYTES, max_packets=chunk_packets,
                                                  byte_range=byte_range))
-        ahead = _worth_reading_ahead(source)
+        ahead = _worth_reading_ahead(source) if read_ahead is None else read_ahead
     else:
         batches = _frame_batches(source, chunk_packets)
     decoded = _decoded(batches, keep, marker)
     try:
-        for batch_snaplen, rb, numbers, cols, matched in (read_ahead(decoded) if ahead else decoded):
+        for batch_snaplen, rb, numbers, cols, matched in (readahead.read_ahead(decoded) if ahead else decoded):
             if batch_snaplen and snaplen is None:
                 snaplen = batch_snaplen
             if cols is None:
