@@ -158,8 +158,10 @@ def _walk_epb_struct(buf: np.ndarray, pos: int, big: bool, max_n: int, off: np.n
 
 
 def _compile() -> tuple[Any, Any, bool]:
+    from pcapkit.capture.compiled import numba_module
+
     try:
-        import numba
+        numba = numba_module()
     except ImportError:
         return _walk_pcap_struct, _walk_epb_struct, False
     jit = numba.njit(cache=True, nogil=True)

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba
 import numpy as np
+
+from pcapkit.capture.compiled import numba_module
+
+numba = numba_module()
 
 MAX_LINE = 512  # bytes a line can take (two IPv6 addresses and four SACK blocks: under 400)
 

@@ -170,7 +170,9 @@ def option_walk(compiled: bool = True) -> Callable[..., None]:
         return walk
     if _WALK is None:
         try:
-            import numba
+            from pcapkit.capture.compiled import numba_module
+
+            numba = numba_module()
         except ImportError:
             _WALK = walk
         else:

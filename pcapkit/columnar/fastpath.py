@@ -271,9 +271,10 @@ def _kernels() -> tuple[Any, Any]:
     new ones."""
     global _KERNELS
     if _KERNELS is None:
-        import numba
-
         from pcapkit.capture import record_walk
+        from pcapkit.capture.compiled import numba_module
+
+        numba = numba_module()
 
         called = (Path(record_walk.__file__).read_bytes(), Path(tcp_options.__file__).read_bytes())
         digest = hashlib.sha256(kernel_source("").encode() + b"".join(called)).hexdigest()[:16]

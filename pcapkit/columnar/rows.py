@@ -38,9 +38,9 @@ def gather_rows(buf: np.ndarray, start: np.ndarray, width: int) -> np.ndarray:
     global _GATHER
     if _GATHER is None:
         try:
-            import numba
+            from pcapkit.capture.compiled import numba_module
 
-            _GATHER = numba.njit(cache=True, nogil=True)(_gather_rows_np)
+            _GATHER = numba_module().njit(cache=True, nogil=True)(_gather_rows_np)
         except ImportError:
             _GATHER = False
     if _GATHER is False or start.shape[0] < 64:
@@ -58,9 +58,9 @@ def head_rows(buf: np.ndarray, start: np.ndarray, caplen: np.ndarray, width: int
     global _HEAD
     if _HEAD is None:
         try:
-            import numba
+            from pcapkit.capture.compiled import numba_module
 
-            _HEAD = numba.njit(cache=True, nogil=True)(_head_rows_np)
+            _HEAD = numba_module().njit(cache=True, nogil=True)(_head_rows_np)
         except ImportError:
             _HEAD = False
     if _HEAD is False:

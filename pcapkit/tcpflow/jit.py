@@ -53,8 +53,11 @@ def compile_entry(target: Callable[..., Any], functions: Iterable[Callable[..., 
     cache key hashes closure cells, so editing any of them recompiles."""
     key = f"{target.__module__}.{target.__qualname__}"
     if key not in _compiled:
-        import numba
         from numba.extending import register_jitable
+
+        from pcapkit.capture.compiled import numba_module
+
+        numba = numba_module()
 
         for fn in functions:
             if id(fn) not in _registered:

@@ -64,8 +64,9 @@ class Backend:
         self._namespace: dict[str, Any] = {**vars(state), **vars(unacked), **vars(step)}
         self._jit: Any = None
         if compiled:
-            import numba
+            from pcapkit.capture.compiled import numba_module
 
+            numba = numba_module()
             self._namespace["alloc"] = numba.njit(state._alloc_array)
             for helper in HELPERS:  # (any call left, e.g. with a call as argument)
                 self._namespace[helper.__name__] = numba.njit(helper)
