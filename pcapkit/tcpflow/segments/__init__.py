@@ -83,14 +83,20 @@ class _AddressBook:
         if keys.shape[0] == 0:
             return np.zeros(0, dtype=I64)
         hi, hi_uniq = factorize(keys[:, 1])
-        lo, lo_uniq = factorize(keys[:, 2])
-        width = len(lo_uniq)
-        combo = (hi.astype(I64) * width + lo) * 8 + keys[:, 0].astype(I64)
-        local, uniq = factorize(combo)
-        # each distinct key once, decoded back from its combination
-        uniq = np.asarray(uniq, dtype=I64)
-        version, pair = uniq % 8, uniq // 8
-        high, low = np.asarray(hi_uniq)[pair // width], np.asarray(lo_uniq)[pair % width]
+        if not keys[:, 2].any() and bool((keys[:, 0] == keys[0, 0]).all()):
+            # one version, no low half (a batch of IPv4 addresses): the high half is the key
+            local = hi
+            high = np.asarray(hi_uniq)
+            version, low = np.full(high.shape[0], keys[0, 0]), np.zeros(high.shape[0], dtype=np.uint64)
+        else:
+            lo, lo_uniq = factorize(keys[:, 2])
+            width = len(lo_uniq)
+            combo = (hi.astype(I64) * width + lo) * 8 + keys[:, 0].astype(I64)
+            local, uniq = factorize(combo)
+            # each distinct key once, decoded back from its combination
+            uniq = np.asarray(uniq, dtype=I64)
+            version, pair = uniq % 8, uniq // 8
+            high, low = np.asarray(hi_uniq)[pair // width], np.asarray(lo_uniq)[pair % width]
         ids = self.ids
         known = np.array([ids.setdefault(key, len(ids)) for key in zip(version.tolist(), high.tolist(), low.tolist(),
                                                                         strict=True)], dtype=I64)
