@@ -301,9 +301,9 @@ def test_records_and_regions_are_recycled() -> None:
         st[analysis.G_RECYCLE] = 1
         out = be.alloc(analysis.NOUT * n)
         if compiled:
-            st, arena = be.run_columns(st, arena, *cols, last, np.zeros(analysis.NOUT * n, np.int64))
+            st, arena = be.run_rows(st, arena, list(cols), last, np.zeros(analysis.NOUT * n, np.int64))
         else:
-            st, arena = be.run_columns(st, arena, *[c.tolist() for c in cols], last.tolist(), out)
+            st, arena = be.run_rows(st, arena, [c.tolist() for c in cols], last.tolist(), out)
         assert st[analysis.G_NCONV] == 3000 and st[analysis.state.G_CUSED] <= 4
         assert st[analysis.state.G_AUSED] <= 8 + 16 + 32 + 64
 

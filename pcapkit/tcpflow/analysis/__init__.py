@@ -63,6 +63,7 @@ class Backend:
         self.compiled = compiled
         self._namespace: dict[str, Any] = {**vars(state), **vars(unacked), **vars(step)}
         self._jit: Any = None
+        self._loop_jit: Any = None
         if compiled:
             from pcapkit.capture.compiled import numba_module
 
@@ -71,14 +72,17 @@ class Backend:
             for helper in HELPERS:  # (any call left, e.g. with a call as argument)
                 self._namespace[helper.__name__] = numba.njit(helper)
             self._jit = numba.njit(cache=True, nogil=True)
+            # (the loop allocates nothing: see step.run_columns; _nrt is not in numba's stubs)
+            options: dict[str, Any] = {"cache": True, "nogil": True, "_nrt": False}
+            self._loop_jit = numba.njit(**options)
         self._make(state.new_state, state.grow)
         self.alloc = self._namespace["alloc"]
         self.new_state = self._namespace["new_state"]
         self.grow = self._namespace["grow"]
 
-    def _make(self, *functions: Any) -> None:
+    def _make(self, *functions: Any, jit: Any = None) -> None:
         backends.build(self._namespace, backends.generated_code(functions, expressions=_EXPRESSIONS, inline=_INLINE),
-                       self._jit)
+                       jit or self._jit)
 
     @functools.cached_property
     def step(self) -> Any:
@@ -86,10 +90,23 @@ class Backend:
         self._make(step.step)
         return self._namespace["step"]
 
+    def run_rows(self, st: Any, arena: Any, columns: list[Any], last: Any, out: Any) -> tuple[Any, Any]:
+        """:func:`~pcapkit.tcpflow.analysis.step.run_columns` over every row of ``columns``
+        (then ``last`` and ``out``, as it takes them: this backend's buffers), growing the
+        state whenever it stops for room. Returns (st, arena)."""
+        n = len(columns[0])
+        done = srow = 0
+        while True:
+            done, srow, full = self.run_columns(st, arena, done, srow, *columns, last, out)
+            if full:
+                st, arena = self.grow(st, arena, 0)
+            elif done == n:
+                return st, arena
+
     @functools.cached_property
     def run_columns(self) -> Any:
         """:func:`pcapkit.tcpflow.analysis.step.run_columns`, with step written in."""
-        self._make(step.run_columns)
+        self._make(step.run_columns, jit=self._loop_jit)
         return self._namespace["run_columns"]
 
 
@@ -190,13 +207,15 @@ def run(frame: np.ndarray, ts_ns: np.ndarray, key: np.ndarray, dirb: np.ndarray,
         columns += [np.ascontiguousarray(sack_l[s0:s1], dtype=np.int64).reshape(-1),
                     np.ascontiguousarray(sack_r[s0:s1], dtype=np.int64).reshape(-1)]
         out = rows.reshape(-1) if rows is not None else np.zeros(NOUT * (b - a), dtype=np.int64)
+        args: list[Any]
         if be.compiled:
-            st, arena = be.run_columns(st, arena, *columns, last[a:b], out)
+            args, last_rows, out_rows = columns, last[a:b], out
         else:
-            out_list = alloc(NOUT * (b - a))
-            st, arena = be.run_columns(st, arena, *[c.tolist() for c in columns], last[a:b].tolist(), out_list)
-            out[:] = out_list
-            del out_list
+            args, last_rows, out_rows = [c.tolist() for c in columns], last[a:b].tolist(), alloc(NOUT * (b - a))
+        st, arena = be.run_rows(st, arena, args, last_rows, out_rows)
+        if not be.compiled:
+            out[:] = out_rows
+        del args, out_rows
         if rows is None:
             chunk = out.reshape(NOUT, b - a)
             for name in kept:

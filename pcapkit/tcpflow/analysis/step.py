@@ -88,7 +88,6 @@ from pcapkit.tcpflow.analysis.state import (
     _new_record,
     _open_conversation,
     _short_row,
-    grow,
 )
 from pcapkit.tcpflow.analysis.unacked import acknowledge, flight_span, make_room
 from pcapkit.tcpflow.flags import (
@@ -424,28 +423,31 @@ def step(st: Any, arena: Any, out: Any, orow: int, ostride: int, num: int, now: 
 # --------------------------------------------------------------------------------------
 # whole columns
 
-def run_columns(st: Any, arena: Any, frame: Any, ts: Any, key: Any, dirb: Any, seq: Any, ack: Any, flags: Any,
-                window: Any, seglen: Any, wscale: Any, sack_n: Any, sack_l: Any, sack_r: Any, last: Any,
-                out: Any) -> Any:
-    """:func:`step` over every row (``sack_l``/``sack_r``: three blocks per row that has
-    SACK blocks, flattened; ``last``: 1 on the last row of its key, after which the key's
-    conversation is freed); ``out`` holds ``NOUT`` columns of ``len(frame)``.
-    Returns (st, arena)."""
+def run_columns(st: Any, arena: Any, start: int, srow: int, frame: Any, ts: Any, key: Any, dirb: Any, seq: Any,
+                ack: Any, flags: Any, window: Any, seglen: Any, wscale: Any, sack_n: Any, sack_l: Any, sack_r: Any,
+                last: Any, out: Any) -> Any:
+    """:func:`step` over the rows from ``start`` (``sack_l``/``sack_r``: three blocks per
+    row that has SACK blocks, flattened, ``srow`` of them before ``start``; ``last``: 1 on
+    the last row of its key, after which the key's conversation is freed); ``out`` holds
+    ``NOUT`` columns of ``len(frame)``. Returns (the next row, its ``srow``, 1 if the state
+    needs room first): it stops after a step that leaves the state without room for the
+    next, for the caller to grow it (``grow``) and call again from there. So it allocates
+    nothing, and is compiled without numba's reference counting."""
     n = len(frame)
-    srow = 0
-    for i in range(n):
+    for i in range(start, n):
         sn = sack_n[i]
         if sn > 0:
             for j in range(3):
                 st[G_SACK + 2 * j] = sack_l[3 * srow + j]
                 st[G_SACK + 2 * j + 1] = sack_r[3 * srow + j]
             srow += 1
-        if step(st, arena, out, i, n, frame[i], ts[i], 2 * key[i] + dirb[i], flags[i], seq[i], ack[i], seglen[i],
-                window[i], wscale[i], sn):
-            st, arena = grow(st, arena, 0)
+        full = step(st, arena, out, i, n, frame[i], ts[i], 2 * key[i] + dirb[i], flags[i], seq[i], ack[i], seglen[i],
+                    window[i], wscale[i], sn)
         if last[i] != 0:
             k = st[G_KEYS] + key[i]
             if st[k] != 0:
                 _free_conversation(st, arena, st[k] - 1)
                 st[k] = 0
-    return st, arena
+        if full:
+            return i + 1, srow, 1
+    return n, srow, 0
