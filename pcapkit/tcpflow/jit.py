@@ -55,9 +55,7 @@ def compile_entry(target: Callable[..., Any], functions: Iterable[Callable[..., 
     if key not in _compiled:
         from numba.extending import register_jitable
 
-        from pcapkit.capture.compiled import numba_module
-
-        numba = numba_module()
+        from pcapkit.capture.compiled import allocation_free_jit
 
         for fn in functions:
             if id(fn) not in _registered:
@@ -69,12 +67,7 @@ def compile_entry(target: Callable[..., Any], functions: Iterable[Callable[..., 
             assert path is not None
             with open(path, "rb") as f:
                 digest.update(f.read())
-        # _nrt=False: no reference counting. The models allocate nothing (their callers
-        # grow the arenas) and return no arrays, so numba's atomic increments and
-        # decrements of every array handed to every helper would guard nothing: they
-        # took 3/4 of the tcptrace model's time
-        options: dict[str, Any] = {"cache": True, "nogil": True, "_nrt": False}  # (_nrt: not in numba's stubs)
-        _compiled[key] = numba.njit(**options)(_stamped_entry(target, digest.hexdigest()))
+        _compiled[key] = allocation_free_jit()(_stamped_entry(target, digest.hexdigest()))
     return _compiled[key]
 
 

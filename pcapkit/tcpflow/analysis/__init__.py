@@ -65,16 +65,14 @@ class Backend:
         self._jit: Any = None
         self._loop_jit: Any = None
         if compiled:
-            from pcapkit.capture.compiled import numba_module
+            from pcapkit.capture.compiled import allocation_free_jit, numba_module
 
             numba = numba_module()
             self._namespace["alloc"] = numba.njit(state._alloc_array)
             for helper in HELPERS:  # (any call left, e.g. with a call as argument)
                 self._namespace[helper.__name__] = numba.njit(helper)
             self._jit = numba.njit(cache=True, nogil=True)
-            # (the loop allocates nothing: see step.run_columns; _nrt is not in numba's stubs)
-            options: dict[str, Any] = {"cache": True, "nogil": True, "_nrt": False}
-            self._loop_jit = numba.njit(**options)
+            self._loop_jit = allocation_free_jit()  # (the loop allocates nothing: see step.run_columns)
         self._make(state.new_state, state.grow)
         self.alloc = self._namespace["alloc"]
         self.new_state = self._namespace["new_state"]

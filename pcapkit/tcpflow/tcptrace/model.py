@@ -297,10 +297,20 @@ def finish(nconn: int, end_time: int, dirs: Any) -> None:
                     d.idle_max = itime
 
 
+def pool_rows_needed(counts: Any) -> int:
+    """The pool rows the next segment may need: a row per live segment plus two."""
+    return counts[C_USED] + counts[C_LIVE] + 2
+
+
+def sample_rows_needed(counts: Any) -> int:
+    """The RTT sample rows the next segment may need: one more."""
+    return counts[C_SAMPLES] + 1
+
+
 def needs_room(pool: Any, samples: Any, counts: Any) -> bool:
-    """True when the next segment may not fit the arenas: it can need a pool row per
-    live segment plus two, and one RTT sample."""
-    return counts[C_USED] + counts[C_LIVE] + 2 > pool.shape[0] or counts[C_SAMPLES] + 1 > samples.shape[0]
+    """True when the next segment may not fit the arenas (the caller grows them to
+    :func:`pool_rows_needed` and :func:`sample_rows_needed` rows)."""
+    return pool_rows_needed(counts) > pool.shape[0] or sample_rows_needed(counts) > samples.shape[0]
 
 
 def run(rows: Any, start: int, first: int, nconn: int, last: bool, end_time: int, conns: Any, dirs: Any,
@@ -326,6 +336,7 @@ def run(rows: Any, start: int, first: int, nconn: int, last: bool, end_time: int
 
 FUNCTIONS = (seq_add, seq_diff, seq_gt, seq_lt, seq_sub, rx.quadnum, rx.elapsed, rx._new_seg, rx._free_seg,
              rx._new_quad, rx.whichquad, rx._rtt_retrans, rx._addseg, rx.rexmit, rx._collapse, rx._rtt_ackin,
-             rx.ack_in, find, _hardware_dup, _windows, _owin, feed, finish, needs_room, run)
+             rx.ack_in, find, _hardware_dup, _windows, _owin, feed, finish, pool_rows_needed, sample_rows_needed,
+             needs_room, run)
 
 

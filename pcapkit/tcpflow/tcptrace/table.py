@@ -261,8 +261,8 @@ def connection_table(source: Source | SegmentTable, *, compiled: bool | None = N
                              pool, counts, hw, samples, row_conn, row_a2b, marks)
             if done == len(rows):
                 break
-            pool = jit.grown(pool, counts[lay.C_USED] + counts[lay.C_LIVE] + 2)
-            samples = jit.grown(samples, counts[lay.C_SAMPLES] + 1)
+            pool = jit.grown(pool, model.pool_rows_needed(counts))
+            samples = jit.grown(samples, model.sample_rows_needed(counts))
     return ConnectionTable(jit.to_array(conns, lay.CONN)[:nconn], jit.to_array(dirs, lay.DIRECTION)[:2 * nconn],
                            view.frame, row_conn, row_a2b.astype(bool), marks,
                            samples[:int(counts[lay.C_SAMPLES])], table.addresses, table.error)

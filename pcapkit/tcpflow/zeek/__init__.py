@@ -48,7 +48,6 @@ from pcapkit.tcpflow.zeek.model import (
     CONN,
     ENDPOINT,
     ESTABLISHED,
-    HEAP_USED,
     HIST_USED,
     INACTIVE,
     LIKELY_SERVER_PORTS,
@@ -240,8 +239,8 @@ def zeek_model(columns: dict[str, np.ndarray], addresses: list[str], *,
             nconn, done = fn(rows, done, first, nconn, conns, eps, active, model.LIKELY, heap, hist, counts, row_conn)
             if done == len(rows):
                 break
-            hist = jit.grown(hist, counts[HIST_USED] + 8)
-            heap = jit.grown(heap, counts[HEAP_USED] + 1)
+            hist = jit.grown(hist, model.hist_rows_needed(counts))
+            heap = jit.grown(heap, model.heap_rows_needed(counts))
     conn_arr = jit.to_array(conns, CONN)[:nconn]
     ep_arr = jit.to_array(eps, ENDPOINT)[:2 * nconn]
     log = hist[:int(counts[HIST_USED])]

@@ -383,10 +383,20 @@ def _open(c: int, r: Any, conns: Any, eps: Any, likely: Any, hist: Any, counts: 
             _flip(c, conns, hist, counts)
 
 
+def hist_rows_needed(counts: Any) -> int:
+    """The history rows the next segment may need (it adds at most 6 letters)."""
+    return counts[HIST_USED] + 8
+
+
+def heap_rows_needed(counts: Any) -> int:
+    """The heap rows the next segment may need: one block more when none is free."""
+    return counts[HEAP_USED] + 1 if counts[HEAP_FREE] < 0 else 0
+
+
 def needs_room(heap: Any, hist: Any, counts: Any) -> bool:
-    """True when the next segment may not fit the arenas: it adds at most 6 history
-    letters, and may need a heap block when none is free."""
-    return counts[HIST_USED] + 8 > hist.shape[0] or (counts[HEAP_FREE] < 0 and counts[HEAP_USED] + 1 > heap.shape[0])
+    """True when the next segment may not fit the arenas (the caller grows them to
+    :func:`hist_rows_needed` and :func:`heap_rows_needed` rows)."""
+    return hist_rows_needed(counts) > hist.shape[0] or heap_rows_needed(counts) > heap.shape[0]
 
 
 def run(rows: Any, start: int, first: int, nconn: int, conns: Any, eps: Any, active: Any, likely: Any, heap: Any,
@@ -415,6 +425,6 @@ def run(rows: Any, start: int, first: int, nconn: int, conns: Any, eps: Any, act
 
 FUNCTIONS = (seq_diff, _letter, _check, _tick, _heap_merge, _heap_pop, _absorb, _add_block,
               _ack_received, _set_state, _init_endpoint, _flip, _update_state, _history, _process, _is_reuse,
-              _start_endpoint, _open, needs_room, run)
+              _start_endpoint, _open, hist_rows_needed, heap_rows_needed, needs_room, run)
 
 
