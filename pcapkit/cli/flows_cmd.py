@@ -59,11 +59,10 @@ def tcptrace(file: str, filter_expr: tuple[str, ...], conn: int | None, choice: 
       pcapkit tcptrace capture.pcap --conn 1 --format json
     """
     from pcapkit.cli.output import format_for, table_extents, write_report, write_report_frames
-    from pcapkit.tcpflow.segments import segment_table
     from pcapkit.tcpflow.tcptrace.chunks import StatsRuns
 
     # a run of address/port pairs at a time: a million connections never sit in memory at once
-    runs = StatsRuns(segment_table(file, filter=" ".join(filter_expr)))
+    runs = StatsRuns(file, filter=" ".join(filter_expr))
     if conn is not None:  # (one connection: its rows are few)
         import pandas as pd
 

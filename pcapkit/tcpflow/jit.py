@@ -170,3 +170,12 @@ def grown(arr: np.ndarray, rows: int) -> np.ndarray:
     out = np.zeros((size, arr.shape[1]), np.int64)
     out[:arr.shape[0]] = arr
     return out
+
+
+def grown_records(records: Any, dtype: np.dtype[Any], n: int, compiled: bool) -> Any:
+    """``records`` (of :func:`new_records`) followed by zeroed records up to ``n``."""
+    if compiled:
+        out = np.zeros(n, dtype)
+        out[:len(records)] = records
+        return out
+    return records + new_records(dtype, n - len(records), compiled)

@@ -66,7 +66,8 @@ if TYPE_CHECKING:
     from pcapkit.dissect.driver import DissectSession
 
 __all__ = ["KIND_FIRST_FRAGMENT", "KIND_REASSEMBLED", "KIND_TUNNELLED", "MAX_SACK_BLOCKS", "PacketTable",
-           "SegmentTable", "Source", "segment_table", "segments", "table_fields"]
+           "SegmentBatches", "SegmentTable", "Source", "segment_table", "segments", "table_fields",
+           "worth_reading_ahead"]
 
 
 class _AddressBook:
@@ -132,6 +133,10 @@ class _Column:
             return
         if self.data.dtype != I64 and not _fits(values, self.data.dtype):
             self.data = self.data.astype(I64)
+        if self.length == 0:  # (a copy in the column's dtype: growing from nothing would zero it first)
+            self.data = values.astype(self.data.dtype)
+            self.length = size
+            return
         end = self.length + size
         if end > self.data.shape[0]:
             self.data.resize(max(end, self.data.shape[0] + self.data.shape[0] // 4, 1024), refcheck=False)
@@ -201,18 +206,77 @@ def segment_table(source: Source, *, keep_payload: bool | int = False, packets: 
     ``read_ahead``: read and decode the next batch in a second thread (None: for regular
     files of :data:`READ_AHEAD_BYTES` and more; a process per core, as Dask's workers,
     has no core to spare)."""
-    from pcapkit.capture import readahead
-    from pcapkit.capture.batch import DEFAULT_CHUNK_BYTES, iter_records
     from pcapkit.dissect.driver import DissectSession
     from pcapkit.tcpflow.segments.heap import fix_mmap_threshold
 
     fix_mmap_threshold()  # (freed batch arrays go back to the system: see heap)
     parts = _Parts(keep_payload)
     session = DissectSession()
-    frames = 0
-    first_ts = last_ts = 0
-    snaplen: int | None = None
-    error: PcapkitError | None = None
+    facts = _ReadFacts()
+    for rb, numbers, cols, matched in _read(source, facts, filter, mark, strict, chunk_packets, byte_range,
+                                            read_ahead):
+        _add_batch(parts, rb, numbers, cols, session, keep_payload, packets, matched)
+    return _finish(parts, facts, packets)
+
+
+class SegmentBatches:
+    """The segments of a capture file one record batch at a time, each batch a
+    :class:`SegmentTable` of its rows (for a consumer that keeps no table: the tcptrace
+    model over a big capture), the rows and values :func:`segment_table` gives.
+
+    A batch's ``src``/``dst`` are ids of one numbering for the whole capture, in order of
+    meeting (not of first appearance as sources, then destinations); their texts are
+    :attr:`addresses` and the file facts (``frames``, ``first_ts_ns``, ``last_ts_ns``,
+    ``snaplen``, ``error``) are known once the batches are all read. A batch's table has
+    the facts known when it was read and no ``addresses``."""
+
+    def __init__(self, source: str | PathLike[str], *, filter: str | None = None, chunk_packets: int = 1 << 16,
+                 read_ahead: bool | None = None) -> None:
+        self._source, self._filter, self._read_ahead = source, filter, read_ahead
+        self._chunk_packets = chunk_packets
+        self.facts = _ReadFacts()
+        self._book = _AddressBook()
+
+    def __iter__(self) -> Iterator[SegmentTable]:
+        from pcapkit.dissect.driver import DissectSession
+        from pcapkit.tcpflow.segments.heap import fix_mmap_threshold
+
+        fix_mmap_threshold()
+        session = DissectSession()
+        facts = self.facts
+        for rb, numbers, cols, matched in _read(self._source, facts, self._filter, None, False, self._chunk_packets,
+                                                None, self._read_ahead):
+            parts = _Parts(False)
+            parts.book = self._book
+            _add_batch(parts, rb, numbers, cols, session, False, False, matched)
+            yield _batch_table(parts, facts)
+
+    @property
+    def addresses(self) -> list[str]:
+        """The text of each address id met so far."""
+        return self._book.texts(np.arange(len(self._book.ids)))
+
+
+class _ReadFacts:
+    """What reading a capture found besides its segments (see :class:`SegmentTable`)."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.first_ts = self.last_ts = 0
+        self.snaplen: int | None = None
+        self.error: PcapkitError | None = None
+
+
+def _read(source: Source, facts: _ReadFacts, filter: str | None, mark: str | None, strict: bool,
+          chunk_packets: int, byte_range: tuple[int, int] | None,
+          read_ahead: bool | None) -> Iterator[tuple[RecordBatch, np.ndarray, Columns, np.ndarray | None]]:
+    """The decoded record batches of ``source`` that hold a record the filter keeps:
+    (records, their frame numbers, their columns, the ``mark`` answers), ``facts``
+    updated before each; a read error ends them (raised when ``strict`` or nothing was
+    readable, else kept in ``facts``). See :func:`segment_table` for the arguments."""
+    from pcapkit.capture import readahead
+    from pcapkit.capture.batch import DEFAULT_CHUNK_BYTES, iter_records
+
     keep = _Matcher(filter) if filter and filter.strip() else None
     marker = _Matcher(mark) if mark and mark.strip() else None
     batches: Iterable[tuple[RecordBatch, np.ndarray]]
@@ -221,26 +285,25 @@ def segment_table(source: Source, *, keep_payload: bool | int = False, packets: 
         batches = ((rb, np.arange(rb.first_number, rb.first_number + len(rb), dtype=I64))
                    for rb in iter_records(str(source), chunk_bytes=DEFAULT_CHUNK_BYTES, max_packets=chunk_packets,
                                                  byte_range=byte_range))
-        ahead = _worth_reading_ahead(source) if read_ahead is None else read_ahead
+        ahead = worth_reading_ahead(source) if read_ahead is None else read_ahead
     else:
         batches = _frame_batches(source, chunk_packets)
     decoded = _decoded(batches, keep, marker)
     try:
         for batch_snaplen, rb, numbers, cols, matched in (readahead.read_ahead(decoded) if ahead else decoded):
-            if batch_snaplen and snaplen is None:
-                snaplen = batch_snaplen
+            if batch_snaplen and facts.snaplen is None:
+                facts.snaplen = batch_snaplen
             if cols is None:
                 continue
-            if frames == 0:
-                first_ts = int(rb.ts_ns[0])
-            frames += len(rb)
-            last_ts = int(rb.ts_ns[-1])
-            _add_batch(parts, rb, numbers, cols, session, keep_payload, packets, matched)
+            if facts.frames == 0:
+                facts.first_ts = int(rb.ts_ns[0])
+            facts.frames += len(rb)
+            facts.last_ts = int(rb.ts_ns[-1])
+            yield rb, numbers, cols, matched
     except PcapkitError as exc:
-        if strict or frames == 0:
+        if strict or facts.frames == 0:
             raise  # nothing readable (or asked to): the error is the answer
-        error = exc
-    return _finish(parts, frames, first_ts, last_ts, snaplen, error, packets)
+        facts.error = exc
 
 
 # what _decoded makes of a record batch: (the file's snapshot length, the batch's records
@@ -251,7 +314,7 @@ Decoded = tuple[int, "RecordBatch", np.ndarray, "Columns | None", "np.ndarray | 
 READ_AHEAD_BYTES = 16 << 20  # files from this size are read and decoded in a second thread
 
 
-def _worth_reading_ahead(source: str | PathLike[str]) -> bool:
+def worth_reading_ahead(source: str | PathLike[str]) -> bool:
     """Whether a capture file is big enough for :func:`read_ahead` (at least
     :data:`READ_AHEAD_BYTES`: a few batches), and a regular file (a pipe is read here)."""
     try:
@@ -390,8 +453,7 @@ def _merge_into(parts: _Parts, pieces: list[Rows]) -> None:
     parts.add(part, src, dst, sl_all[take], sr_all[take], payloads)
 
 
-def _finish(parts: _Parts, frames: int, first_ts: int, last_ts: int, snaplen: int | None,
-            error: PcapkitError | None, packets: bool) -> SegmentTable:
+def _finish(parts: _Parts, facts: _ReadFacts, packets: bool) -> SegmentTable:
     cols: dict[str, Any] = {name: column.finish() for name, column in parts.cols.items()}
     pcols: dict[str, Any] = {name: column.finish() for name, column in parts.packets.items()} if packets else {}
     # address codes numbered in order of first appearance in the segments' sources, their
@@ -403,8 +465,17 @@ def _finish(parts: _Parts, frames: int, first_ts: int, last_ts: int, snaplen: in
     sack_l = np.concatenate(parts.sack_l) if parts.sack_l else np.zeros((0, MAX_SACK_BLOCKS), dtype=I64)
     sack_r = np.concatenate(parts.sack_r) if parts.sack_r else np.zeros((0, MAX_SACK_BLOCKS), dtype=I64)
     return SegmentTable(**cols, sack_l=sack_l, sack_r=sack_r, addresses=texts, payloads=parts.payloads,
-                        frames=frames, first_ts_ns=first_ts, last_ts_ns=last_ts, snaplen=snaplen, error=error,
-                        packets=packet_table)
+                        frames=facts.frames, first_ts_ns=facts.first_ts, last_ts_ns=facts.last_ts,
+                        snaplen=facts.snaplen, error=facts.error, packets=packet_table)
+
+
+def _batch_table(parts: _Parts, facts: _ReadFacts) -> SegmentTable:
+    """One batch's rows (:class:`SegmentBatches`): address ids as the book numbers them."""
+    cols: dict[str, Any] = {name: column.finish() for name, column in parts.cols.items()}
+    sack_l = np.concatenate(parts.sack_l) if parts.sack_l else np.zeros((0, MAX_SACK_BLOCKS), dtype=I64)
+    sack_r = np.concatenate(parts.sack_r) if parts.sack_r else np.zeros((0, MAX_SACK_BLOCKS), dtype=I64)
+    return SegmentTable(**cols, sack_l=sack_l, sack_r=sack_r, addresses=[], frames=facts.frames,
+                        first_ts_ns=facts.first_ts, last_ts_ns=facts.last_ts, snaplen=facts.snaplen)
 
 
 def _first_appearance(columns: list[np.ndarray], known: int) -> np.ndarray:

@@ -32,7 +32,12 @@ import numpy as np
 from pcapkit.columnar.column_table import ColumnTable
 from pcapkit.tcpflow.segments import SegmentTable, Source, segment_table
 from pcapkit.tcpflow.tcptrace.stats import joined_state, nullable_states, stats_frame
-from pcapkit.tcpflow.tcptrace.table import ConnectionTable, connection_table
+from pcapkit.tcpflow.tcptrace.table import (
+    ConnectionTable,
+    connection_table,
+    regular_file,
+    streamed_connection_table,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,38 +63,57 @@ def run_bounds(pair_segments: np.ndarray, run_pairs: int = RUN_PAIRS,
     return bounds
 
 
+def _streamed(source: Source | SegmentTable, filter: str | None, max_pairs: int,
+              compiled: bool | None) -> ConnectionTable | None:
+    """The model fed a capture file's batches as they are read, when ``source`` is a
+    regular file of at most ``max_pairs`` pairs (else None)."""
+    path = regular_file(source)
+    return None if path is None else streamed_connection_table(path, filter=filter, max_pairs=max_pairs,
+                                                               compiled=compiled)
+
+
 class StatsRuns:
     """The rows of :func:`~pcapkit.tcpflow.tcptrace.tcptrace_stats` of a capture (a file,
     frames or a segment table), computed a run of pairs at a time (see the module doc)."""
 
     def __init__(self, source: Source | SegmentTable, *, run_pairs: int = RUN_PAIRS,
-                 run_segments: int = RUN_SEGMENTS, compiled: bool | None = None) -> None:
-        table = source if isinstance(source, SegmentTable) else segment_table(source)
-        self.error = table.error
+                 run_segments: int = RUN_SEGMENTS, compiled: bool | None = None, filter: str | None = None) -> None:
         self._compiled = compiled
+        self.states: dict[str, str] | None = None  # (known after the survey)
+        self._numbers: list[np.ndarray] = []
+        self._kept: ConnectionTable | None = None  # the one run's model, when there is one
+        self._kept_frame: ColumnTable | None = None
+        self.held_back = 0  # rows that :meth:`frames` held back for rows of later runs
+        # a capture file of at most run_pairs pairs is one run: the model is fed its batches
+        # as they are read, and no segment table is built
+        self._streamed = _streamed(source, filter, run_pairs, compiled)
+        if self._streamed is not None:
+            self.error = self._streamed.error
+            self._texts = np.asarray(self._streamed.addresses, dtype=object)
+            self._runs: list[np.ndarray | None] = [None]
+            return
+        table = source if isinstance(source, SegmentTable) else segment_table(source, filter=filter)
+        self.error = table.error
         self._view = view = table.tcptrace_view()
         self._texts = np.asarray(view.addresses, dtype=object)
         key = view.conversation_keys()[0]
         counts = np.bincount(key) if len(view) else np.zeros(0, np.int64)
         bounds = run_bounds(counts, run_pairs, run_segments)
         if len(bounds) <= 1:
-            self._runs: list[np.ndarray | None] = [None] * len(bounds)  # (None: every row)
+            self._runs = [None] * len(bounds)  # (None: every row)
         else:
             order = np.argsort(key, kind="stable")  # by pair, each pair's segments in file order
             starts = np.concatenate(([0], np.cumsum(counts)))
             self._runs = [np.sort(order[starts[first]:starts[end]]) for first, end in bounds]
             del order
-        self.states: dict[str, str] | None = None  # (known after the survey)
-        self._numbers: list[np.ndarray] = []
-        self._kept: ConnectionTable | None = None  # the one run's model, when there is one
-        self._kept_frame: ColumnTable | None = None
-        self.held_back = 0  # rows that :meth:`frames` held back for rows of later runs
 
     def __len__(self) -> int:
         """The number of runs."""
         return len(self._runs)
 
     def _model(self, rows: np.ndarray | None) -> ConnectionTable:
+        if self._streamed is not None:
+            return self._streamed
         return connection_table(self._view if rows is None else self._view.select(rows), compiled=self._compiled)
 
     def _frame(self, tt: ConnectionTable, numbers: np.ndarray | None, states: dict[str, str] | None,

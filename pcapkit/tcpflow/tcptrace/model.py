@@ -307,10 +307,12 @@ def sample_rows_needed(counts: Any) -> int:
     return counts[C_SAMPLES] + 1
 
 
-def needs_room(pool: Any, samples: Any, counts: Any) -> bool:
-    """True when the next segment may not fit the arenas (the caller grows them to
-    :func:`pool_rows_needed` and :func:`sample_rows_needed` rows)."""
-    return pool_rows_needed(counts) > pool.shape[0] or sample_rows_needed(counts) > samples.shape[0]
+def needs_room(pool: Any, samples: Any, counts: Any, nconn: int, conns: Any, active: Any, key: int) -> bool:
+    """True when the next segment (of address/port pair ``key``) may not fit the arenas
+    (the caller grows them to :func:`pool_rows_needed` and :func:`sample_rows_needed`
+    rows), or may open a connection beyond the records, or its pair is beyond ``active``."""
+    return (pool_rows_needed(counts) > pool.shape[0] or sample_rows_needed(counts) > samples.shape[0]
+            or nconn >= len(conns) or key >= active.shape[0])
 
 
 def run(rows: Any, start: int, first: int, nconn: int, last: bool, end_time: int, conns: Any, dirs: Any,
@@ -319,12 +321,12 @@ def run(rows: Any, start: int, first: int, nconn: int, last: bool, end_time: int
     """The model over ``rows[start:]`` (in file order; row 0 is row ``first`` of all), after
     ``nconn`` connections so far; ``last``: the last rows, the trace ends at ``end_time``:
     (connections now, rows done). It stops before a row when :func:`needs_room`: the
-    caller grows the arenas and calls again from there (compiled, the model allocates
+    caller grows the arenas (or the records) and calls again from there (compiled, the model allocates
     nothing, so numba leaves out reference counting: see :mod:`pcapkit.tcpflow.jit`)."""
     for i in range(start, len(rows)):
-        if needs_room(pool, samples, counts):
-            return nconn, i
         r = rows[i]
+        if needs_room(pool, samples, counts, nconn, conns, active, r.key):
+            return nconn, i
         c, a2b, nconn = find(r, r.ts, nconn, conns, dirs, active)
         row_conn[first + i] = c
         row_a2b[first + i] = a2b

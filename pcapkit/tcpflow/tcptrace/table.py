@@ -8,6 +8,9 @@ names of tcptrace's ``tcb`` (what :func:`pcapkit.tcpflow.tcptrace.analyse` retur
 
 from __future__ import annotations
 
+import os
+import stat
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +18,6 @@ import numpy as np
 
 from pcapkit.errors import PcapkitError
 from pcapkit.tcpflow import jit
-from pcapkit.tcpflow.segment import SYN
 from pcapkit.tcpflow.segments import SegmentTable, Source, segment_table
 from pcapkit.tcpflow.tcptrace import layout as lay
 from pcapkit.tcpflow.tcptrace import model, rexmit
@@ -179,17 +181,18 @@ def tcptrace_lengths(table: SegmentTable) -> tuple[np.ndarray, np.ndarray]:
     return dlen, captured
 
 
-def model_columns(view: SegmentTable) -> dict[str, np.ndarray]:
-    """The model's input columns (the fields of its rows) of the segments tcptrace sees."""
+def model_columns(view: SegmentTable, key: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The model's input columns (the fields of its rows) of the segments tcptrace sees
+    (``key``: each row's address/port pair; default: the view's own numbering)."""
     dlen, captured = tcptrace_lengths(view)
     sl, sr = view.sack_blocks()
     has = view.sack_n > 0
     cols: dict[str, np.ndarray] = {
         "frame": view.frame, "ts": view.ts_ns // 1000,  # tcptrace's clock: whole microseconds
-        "key": view.conversation_keys()[0], "src": view.src, "sport": view.sport, "dst": view.dst,
-        "dport": view.dport, "flags": view.flags, "seq": view.seq, "ack": view.ack, "window": view.window,
-        "dlen": dlen, "captured": captured, "mss": view.mss, "wscale": view.wscale, "tsval": view.tsval,
-        "sack_perm": view.sack_perm, "sack_n": np.minimum(view.sack_n, sl.shape[1]),
+        "key": view.conversation_keys()[0] if key is None else key, "src": view.src, "sport": view.sport,
+        "dst": view.dst, "dport": view.dport, "flags": view.flags, "seq": view.seq, "ack": view.ack,
+        "window": view.window, "dlen": dlen, "captured": captured, "mss": view.mss, "wscale": view.wscale,
+        "tsval": view.tsval, "sack_perm": view.sack_perm, "sack_n": np.minimum(view.sack_n, sl.shape[1]),
         "ip_version": view.ip_version, "ip_id": view.ip_id, "urp": view.urgent}
     rows = np.flatnonzero(has)
     for k in range(2):
@@ -215,54 +218,195 @@ class SparseColumn:
         return out
 
 
-def _connection_bound(cols: dict[str, np.ndarray], nkeys: int) -> int:
-    """At most how many connections the rows can open: one per key, plus one per later
-    SYN of a pair and per packet that follows its pair's previous packet after tcptrace's
-    idle limit."""
-    order = np.argsort(cols["key"], kind="stable")
-    key, ts, flags = cols["key"][order], cols["ts"][order], cols["flags"][order]
-    del order
-    same = key[1:] == key[:-1]  # (row i + 1 is not its pair's first)
-    idle = same & (ts[1:] - ts[:-1] >= (lay.NONREAL_LIVE_CONN_INTERVAL - 1) * 1000000)
-    return nkeys + int(np.count_nonzero(same & (flags[1:] & SYN != 0))) + int(np.count_nonzero(idle))
+class ModelRun:
+    """The tcptrace model fed rows a part at a time (:meth:`feed`: file order, across
+    parts), its records and arenas growing as it goes (the model stops when they are
+    full: see :func:`pcapkit.tcpflow.tcptrace.model.run`); :meth:`table` ends the trace."""
+
+    def __init__(self, compiled: bool | None = None, connections: int = 16) -> None:
+        self.compiled = compiled = jit.use_compiled(compiled)
+        self.fn = jit.compile_entry(model.run, model.FUNCTIONS, (model.__name__, rexmit.__name__, lay.__name__,
+                                                                 jit.__name__, "pcapkit.proto.seq")) \
+            if compiled else model.run
+        # (zeroed records: a record's starting values are written when its connection opens)
+        size = max(connections, 1)
+        self.conns = jit.new_records(lay.CONN, size, compiled)
+        self.dirs = jit.new_records(lay.DIRECTION, 2 * size, compiled)
+        self.quads = np.zeros((8 * size, 5), np.int64)
+        self.hw = np.zeros((2 * size * lay.SEGS_TO_REMEMBER, 2), np.int64)
+        self.active = np.full(size, -1, np.int64)
+        self.pool = np.zeros((64, 7), np.int64)
+        self.counts = np.array([0, -1, 0, 0], np.int64)
+        self.samples = np.zeros((64, 4), np.int64)
+        self.nconn = 0
+        self.rows = 0
+        self._frames: list[np.ndarray] = []
+        self._row_conn: list[np.ndarray] = []
+        self._row_a2b: list[np.ndarray] = []
+        self._marks: list[np.ndarray] = []
+
+    def feed(self, cols: dict[str, np.ndarray], n: int, end_time: int | None = None) -> None:
+        """The model over the next ``n`` rows (:func:`model_columns`); ``end_time``: these
+        are the last and the trace ends then (tcptrace's clock)."""
+        row_conn, row_a2b, marks = np.zeros(n, np.int64), np.zeros(n, np.int8), np.zeros(n, np.int8)
+        for first, rows in jit.row_blocks(lay.ROW, n, cols, self.compiled):
+            done = 0
+            while True:
+                self.nconn, done = self.fn(rows, done, first, self.nconn, False, 0, self.conns, self.dirs,
+                                           self.active, self.quads, self.pool, self.counts, self.hw, self.samples,
+                                           row_conn, row_a2b, marks)
+                if done == len(rows):
+                    break
+                self._grow(int(rows[done]["key"] if self.compiled else rows[done].key))
+        self._frames.append(np.asarray(cols["frame"]))
+        self._row_conn.append(row_conn)
+        self._row_a2b.append(row_a2b)
+        self._marks.append(marks)
+        self.rows += n
+        if end_time is not None:
+            self.end(end_time)
+
+    def end(self, end_time: int) -> None:
+        """The trace ends at ``end_time``: idle times of the connections still open."""
+        none = jit.as_records(np.zeros(0, lay.ROW), self.compiled)
+        empty = np.zeros(0, np.int64)
+        self.fn(none, 0, 0, self.nconn, True, end_time, self.conns, self.dirs, self.active, self.quads, self.pool,
+                self.counts, self.hw, self.samples, empty, empty.astype(np.int8), empty.astype(np.int8))
+
+    def _grow(self, key: int) -> None:
+        self.pool = jit.grown(self.pool, model.pool_rows_needed(self.counts))
+        self.samples = jit.grown(self.samples, model.sample_rows_needed(self.counts))
+        size = len(self.conns)
+        if self.nconn >= size:  # twice the connections (records copied, the rest zeroed)
+            self.conns = jit.grown_records(self.conns, lay.CONN, 2 * size, self.compiled)
+            self.dirs = jit.grown_records(self.dirs, lay.DIRECTION, 4 * size, self.compiled)
+            self.quads = jit.grown(self.quads, 16 * size)
+            self.hw = jit.grown(self.hw, 4 * size * lay.SEGS_TO_REMEMBER)
+        if key >= self.active.shape[0]:
+            active = np.full(max(key + 1, 2 * self.active.shape[0]), -1, np.int64)
+            active[:self.active.shape[0]] = self.active
+            self.active = active
+
+    def table(self, addresses: list[str], error: PcapkitError | None) -> ConnectionTable:
+        """The connections so far as a :class:`ConnectionTable` (after :meth:`end`)."""
+        def joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+            return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.zeros(0, dtype)
+
+        nconn = self.nconn
+        return ConnectionTable(jit.to_array(self.conns, lay.CONN)[:nconn],
+                               jit.to_array(self.dirs, lay.DIRECTION)[:2 * nconn], joined(self._frames, np.int64),
+                               joined(self._row_conn, np.int64), joined(self._row_a2b, np.int8).astype(bool),
+                               joined(self._marks, np.int8), self.samples[:int(self.counts[lay.C_SAMPLES])],
+                               addresses, error)
 
 
 def connection_table(source: Source | SegmentTable, *, compiled: bool | None = None) -> ConnectionTable:
     """Run the tcptrace model over every TCP segment tcptrace sees in a capture (a file,
-    frames, or a segment table already read): no IP reassembly, nothing inside IP-in-IP."""
-    compiled = jit.use_compiled(compiled)
+    frames, or a segment table already read): no IP reassembly, nothing inside IP-in-IP.
+    A capture file's batches are fed to the model as they are read
+    (:func:`streamed_connection_table`) unless its snapshot length is only known late."""
+    path = regular_file(source)
+    if path is not None:
+        streamed = streamed_connection_table(path, compiled=compiled)
+        if streamed is not None:
+            return streamed
     table = source if isinstance(source, SegmentTable) else segment_table(source)
     view = table.tcptrace_view()
     cols = model_columns(view)
     n = len(view)
-    nkeys = int(cols["key"].max()) + 1 if n else 0
-    bound = _connection_bound(cols, nkeys)
-    # room for every connection the rows could open, in zeroed arrays whose pages the
-    # system maps only when written: the memory used is that of the connections opened
-    # (a record's starting values are written when its connection opens: model.find)
-    conns = jit.new_records(lay.CONN, bound, compiled)
-    dirs = jit.new_records(lay.DIRECTION, 2 * bound, compiled)
-    active = np.full(nkeys, -1, np.int64)
-    quads = np.zeros((8 * bound, 5), np.int64)
-    pool = np.zeros((64, 7), np.int64)
-    counts = np.array([0, -1, 0, 0], np.int64)
-    hw = np.zeros((2 * bound * lay.SEGS_TO_REMEMBER, 2), np.int64)
-    samples = np.zeros((64, 4), np.int64)
-    row_conn, row_a2b, marks = np.zeros(n, np.int64), np.zeros(n, np.int8), np.zeros(n, np.int8)
-    fn = jit.compile_entry(model.run, model.FUNCTIONS,
-                           (model.__name__, rexmit.__name__, lay.__name__, jit.__name__, "pcapkit.proto.seq")) \
-        if compiled else model.run
-    nconn = 0
-    end_time = table.last_ts_ns // 1000  # tcptrace's clock at the end: the last packet read, of any kind
-    for first, rows in jit.row_blocks(lay.ROW, n, cols, compiled):
-        done = 0
-        while True:
-            nconn, done = fn(rows, done, first, nconn, first + len(rows) == n, end_time, conns, dirs, active, quads,
-                             pool, counts, hw, samples, row_conn, row_a2b, marks)
-            if done == len(rows):
-                break
-            pool = jit.grown(pool, model.pool_rows_needed(counts))
-            samples = jit.grown(samples, model.sample_rows_needed(counts))
-    return ConnectionTable(jit.to_array(conns, lay.CONN)[:nconn], jit.to_array(dirs, lay.DIRECTION)[:2 * nconn],
-                           view.frame, row_conn, row_a2b.astype(bool), marks,
-                           samples[:int(counts[lay.C_SAMPLES])], table.addresses, table.error)
+    run = ModelRun(compiled, int(cols["key"].max()) + 1 if n else 1)  # (a connection per pair, mostly)
+    run.feed(cols, n, table.last_ts_ns // 1000)  # (tcptrace's clock at the end: the last packet read, of any kind)
+    return run.table(table.addresses, table.error)
+
+
+def regular_file(source: object) -> str | None:
+    """``source``'s path when it names a regular file (one that can be read again)."""
+    if not isinstance(source, (str, os.PathLike)):
+        return None
+    try:
+        return os.fspath(source) if stat.S_ISREG(os.stat(source).st_mode) else None
+    except OSError:
+        return None  # (reading it reports why)
+
+
+class PairNumbers:
+    """Address/port pairs numbered in order of first appearance across batches of
+    segments (``src``/``dst`` address ids of one numbering), as
+    :meth:`~pcapkit.tcpflow.segments.SegmentTable.conversation_keys` numbers one table's."""
+
+    def __init__(self) -> None:
+        self.ids: dict[tuple[int, int], int] = {}
+
+    def __call__(self, src: np.ndarray, sport: np.ndarray, dst: np.ndarray, dport: np.ndarray) -> np.ndarray:
+        from pcapkit.columnar.column_table import factorize
+
+        a = src.astype(np.int64) * 65536 + sport
+        b = dst.astype(np.int64) * 65536 + dport
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        lo_code, lo_uniq = factorize(lo)
+        hi_code, hi_uniq = factorize(hi)
+        local, uniq = factorize(lo_code.astype(np.int64) * max(len(hi_uniq), 1) + hi_code)
+        pair = np.asarray(uniq, np.int64)
+        ends = zip(np.asarray(lo_uniq)[pair // max(len(hi_uniq), 1)].tolist(),
+                   np.asarray(hi_uniq)[pair % max(len(hi_uniq), 1)].tolist(), strict=True)
+        ids = self.ids
+        known = np.array([ids.setdefault(ends_, len(ids)) for ends_ in ends], np.int64)
+        return known[local]
+
+
+def streamed_connection_table(path: str, *, filter: str | None = None, max_pairs: int | None = None,
+                              compiled: bool | None = None, chunk_packets: int = 1 << 16,
+                              read_ahead: bool | None = None) -> ConnectionTable | None:
+    """:func:`connection_table` of a capture file, the model fed each record batch as it
+    is read (no segment table is built): the same connections, rows and samples, with
+    addresses numbered in order of meeting. None when the capture has more than
+    ``max_pairs`` address/port pairs, or the file's snapshot length is only known after
+    its first segments (the caller reads it as a table then).
+
+    A big file is three threads' work on two cores: walking and decoding records (see
+    :func:`pcapkit.tcpflow.segments.segment_table`), making the model's rows of the
+    batch before, and the model (compiled, it releases the GIL) on the batch before that
+    (``read_ahead``: None, for a file of ``READ_AHEAD_BYTES`` or more)."""
+    from pcapkit.capture import readahead
+    from pcapkit.tcpflow.segments import SegmentBatches, worth_reading_ahead
+
+    batches = SegmentBatches(path, filter=filter, chunk_packets=chunk_packets, read_ahead=read_ahead)
+    inputs = _model_inputs(batches, max_pairs)
+    ahead = worth_reading_ahead(path) if read_ahead is None else read_ahead
+    run: ModelRun | None = None
+    snaplen = None
+    try:
+        for cols, n, batch_snaplen in readahead.read_ahead(inputs) if ahead else inputs:
+            if run is None:
+                run = ModelRun(compiled)
+            elif batch_snaplen != snaplen:
+                return None  # (tcptrace_lengths cuts to the snapshot length: rows before it would differ)
+            snaplen = batch_snaplen
+            run.feed(cols, n)
+    except _TooManyPairs:
+        return None
+    if run is None:
+        run = ModelRun(compiled)
+    elif batches.facts.snaplen != snaplen:
+        return None
+    run.end(batches.facts.last_ts // 1000)
+    return run.table(batches.addresses, batches.facts.error)
+
+
+class _TooManyPairs(Exception):
+    """A capture has more address/port pairs than a streamed model run takes."""
+
+
+def _model_inputs(batches: Iterable[SegmentTable],
+                  max_pairs: int | None) -> Iterator[tuple[dict[str, np.ndarray], int, int | None]]:
+    """The model's rows of each batch that has some: (columns, rows, the snapshot length
+    their captured lengths were cut to)."""
+    pairs = PairNumbers()
+    for batch in batches:
+        view = batch.tcptrace_view()
+        if not len(view):
+            continue
+        key = pairs(view.src, view.sport, view.dst, view.dport)
+        if max_pairs is not None and len(pairs.ids) > max_pairs:
+            raise _TooManyPairs
+        yield model_columns(view, key), len(view), view.snaplen
