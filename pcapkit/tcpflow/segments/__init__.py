@@ -239,17 +239,17 @@ class SegmentBatches:
 
     def __iter__(self) -> Iterator[SegmentTable]:
         from pcapkit.dissect.driver import DissectSession
-        from pcapkit.tcpflow.segments.heap import fix_mmap_threshold
+        from pcapkit.tcpflow.segments.heap import batch_heap
 
-        fix_mmap_threshold()
         session = DissectSession()
         facts = self.facts
-        for rb, numbers, cols, matched in _read(self._source, facts, self._filter, None, False, self._chunk_packets,
-                                                None, self._read_ahead):
-            parts = _Parts(False)
-            parts.book = self._book
-            _add_batch(parts, rb, numbers, cols, session, False, False, matched)
-            yield _batch_table(parts, facts)
+        with batch_heap():  # (no table is kept: a batch's memory serves the next: see heap)
+            for rb, numbers, cols, matched in _read(self._source, facts, self._filter, None, False,
+                                                    self._chunk_packets, None, self._read_ahead):
+                parts = _Parts(False)
+                parts.book = self._book
+                _add_batch(parts, rb, numbers, cols, session, False, False, matched)
+                yield _batch_table(parts, facts)
 
     @property
     def addresses(self) -> list[str]:
