@@ -177,6 +177,6 @@ def grown_records(records: Any, dtype: np.dtype[Any], n: int, compiled: bool) ->
     """``records`` (of :func:`new_records`) followed by zeroed records up to ``n``."""
     if compiled:
         out = np.zeros(n, dtype)
-        out[:len(records)] = records
+        out.view(np.uint8)[:records.nbytes] = records.view(np.uint8)  # (bytes: a record copy goes field by field)
         return out
     return records + new_records(dtype, n - len(records), compiled)
