@@ -171,15 +171,21 @@ def write_report(df: ColumnTable | pd.DataFrame, fmt: str | None, output: str | 
 
         df = select(df, fmt, choice, view)[0]
     if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from pcapkit.columnar.column_table import parquet_options
+
         frame = df.to_pandas() if isinstance(df, ColumnTable) else df
         arrow_with_pandas()
+        table = pa.Table.from_pandas(frame, preserve_index=False)
         try:
             if output is None or output == "-":
-                sys.stdout.buffer.write(frame.to_parquet(index=False))
+                pq.write_table(table, sys.stdout.buffer, **parquet_options(table.schema))
                 sys.stdout.buffer.flush()
             else:
                 with atomic_path(output) as tmp:
-                    frame.to_parquet(tmp, index=False)
+                    pq.write_table(table, tmp, **parquet_options(table.schema))
         except BrokenPipeError:
             raise
         except OSError as exc:
@@ -278,7 +284,7 @@ def _write_parquet_parts(parts: Iterable[ColumnTable | pd.DataFrame], output: st
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pcapkit.columnar.column_table import ColumnTable, arrow_with_pandas
+    from pcapkit.columnar.column_table import ColumnTable, arrow_with_pandas, parquet_options
 
     arrow_with_pandas()
 
@@ -289,7 +295,7 @@ def _write_parquet_parts(parts: Iterable[ColumnTable | pd.DataFrame], output: st
                 frame = df.to_pandas() if isinstance(df, ColumnTable) else df
                 table = pa.Table.from_pandas(frame, preserve_index=False)
                 if writer is None:
-                    writer = pq.ParquetWriter(target, table.schema)
+                    writer = pq.ParquetWriter(target, table.schema, **parquet_options(table.schema))
                 writer.write_table(table)
         finally:
             if writer is not None:

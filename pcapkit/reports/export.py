@@ -160,6 +160,8 @@ def write_parts(frames: Iterable[Table], out_dir: str, file_index: int,
     written to ``single_path`` when given)."""
     import pyarrow.parquet as pq
 
+    from pcapkit.columnar.column_table import parquet_options
+
     res = ExportResult()
     part = 0
     writer: Any = None
@@ -173,7 +175,7 @@ def write_parts(frames: Iterable[Table], out_dir: str, file_index: int,
                 if writer is None:
                     path = single_path or os.path.join(out_dir, part_name(file_index, part))
                     table0 = arrow_table(_rows(df, 0, 0))
-                    writer = pq.ParquetWriter(path, table0.schema)
+                    writer = pq.ParquetWriter(path, table0.schema, **parquet_options(table0.schema))
                     res.files.append(path)
                     in_part = 0
                 room = len(df) - start if partition_rows is None else partition_rows - in_part
