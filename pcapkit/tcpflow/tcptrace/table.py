@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -268,9 +269,18 @@ class ModelRun:
 
     def end(self, end_time: int) -> None:
         """The trace ends at ``end_time``: idle times of the connections still open."""
+        self._no_rows(True, end_time)
+
+    def load(self) -> ModelRun:
+        """The model called once over no rows: compiled, its machine code is loaded from
+        numba's cache (or compiled) now rather than at the first rows."""
+        self._no_rows(False, 0)
+        return self
+
+    def _no_rows(self, last: bool, end_time: int) -> None:
         none = jit.as_records(np.zeros(0, lay.ROW), self.compiled)
         empty = np.zeros(0, np.int64)
-        self.fn(none, 0, 0, self.nconn, True, end_time, self.conns, self.dirs, self.active, self.quads, self.pool,
+        self.fn(none, 0, 0, self.nconn, last, end_time, self.conns, self.dirs, self.active, self.quads, self.pool,
                 self.counts, self.hw, self.samples, empty, empty.astype(np.int8), empty.astype(np.int8))
 
     def _grow(self, key: int) -> None:
@@ -373,12 +383,14 @@ def streamed_connection_table(path: str, *, filter: str | None = None, max_pairs
     batches = SegmentBatches(path, filter=filter, chunk_packets=chunk_packets, read_ahead=read_ahead)
     inputs = _model_inputs(batches, max_pairs)
     ahead = worth_reading_ahead(path) if read_ahead is None else read_ahead
+    # (a big file: the model is made and loaded while the first batch is read)
+    loading = _Loading(compiled) if ahead else None
     run: ModelRun | None = None
     snaplen = None
     try:
         for cols, n, batch_snaplen in readahead.read_ahead(inputs) if ahead else inputs:
             if run is None:
-                run = ModelRun(compiled)
+                run = loading.result() if loading is not None else ModelRun(compiled)
             elif batch_snaplen != snaplen:
                 return None  # (tcptrace_lengths cuts to the snapshot length: rows before it would differ)
             snaplen = batch_snaplen
@@ -391,6 +403,29 @@ def streamed_connection_table(path: str, *, filter: str | None = None, max_pairs
         return None
     run.end(batches.facts.last_ts // 1000)
     return run.table(batches.addresses, batches.facts.error)
+
+
+class _Loading:
+    """A :class:`ModelRun` made and :meth:`~ModelRun.load`-ed in a thread of its own."""
+
+    def __init__(self, compiled: bool | None) -> None:
+        self._run: ModelRun | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._make, args=(compiled,), name="pcapkit-model-load", daemon=True)
+        self._thread.start()
+
+    def _make(self, compiled: bool | None) -> None:
+        try:
+            self._run = ModelRun(compiled).load()
+        except BaseException as exc:  # (raised where the run is wanted)
+            self._error = exc
+
+    def result(self) -> ModelRun:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._run is not None
+        return self._run
 
 
 class _TooManyPairs(Exception):
