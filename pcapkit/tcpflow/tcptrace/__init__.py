@@ -42,7 +42,10 @@ Use :func:`tcptrace_stats` for a DataFrame (one row per connection direction),
 connection. The model (:mod:`.model`: trace.c; :mod:`.rexmit`: rexmit.c; records in
 :mod:`.layout`) runs compiled by numba or interpreted (:mod:`pcapkit.tcpflow.jit`);
 :mod:`.stats` derives the printed values; :class:`StatsRuns` (:mod:`.chunks`) gives
-:func:`tcptrace_stats`'s rows a run of address/port pairs at a time (bounded memory).
+:func:`tcptrace_stats`'s rows a run of address/port pairs at a time (bounded memory). A
+capture file is not made a segment table first: the model is fed each record batch as it
+is read (:func:`~pcapkit.tcpflow.tcptrace.table.streamed_connection_table`), unless it has
+more pairs than one run takes.
 """
 
 from __future__ import annotations

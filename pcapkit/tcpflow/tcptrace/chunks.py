@@ -19,7 +19,9 @@ goes over them twice:
   held back until its turn.
 
 The frames joined are :func:`~pcapkit.tcpflow.tcptrace.tcptrace_stats`'s DataFrame. One
-run (a capture with few pairs) is surveyed and written from one model run.
+run (a capture with few pairs) is surveyed and written from one model run; for a capture
+file of at most ``run_pairs`` pairs that run is fed the file's batches as they are read
+(:func:`~pcapkit.tcpflow.tcptrace.table.streamed_connection_table`: no segment table).
 """
 
 from __future__ import annotations
