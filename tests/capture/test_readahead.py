@@ -87,6 +87,7 @@ def _files() -> list[Path]:
 def test_segment_table_read_ahead_equals_one_thread(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import pcapkit.tcpflow.segments as segments
     from pcapkit.errors import PcapkitError
+    from pcapkit.tcpflow.segments import reading
 
     def table() -> segments.SegmentTable | str:
         try:
@@ -94,9 +95,9 @@ def test_segment_table_read_ahead_equals_one_thread(path: Path, monkeypatch: pyt
         except PcapkitError as exc:
             return str(exc)
 
-    monkeypatch.setattr(segments, "READ_AHEAD_BYTES", 1 << 62)
+    monkeypatch.setattr(reading, "READ_AHEAD_BYTES", 1 << 62)
     one = table()
-    monkeypatch.setattr(segments, "READ_AHEAD_BYTES", 0)
+    monkeypatch.setattr(reading, "READ_AHEAD_BYTES", 0)
     ahead = table()
     _wait_for_no_workers()
     if isinstance(one, str) or isinstance(ahead, str):

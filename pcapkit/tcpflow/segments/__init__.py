@@ -27,21 +27,18 @@ so right on snapped captures) or -1 when the TCP header does not fit in the IP p
 
 from __future__ import annotations
 
-import os
 import socket
-import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pcapkit.columnar.decode import FRAGMENT_IP_OFFSET
-from pcapkit.errors import PcapkitError
-from pcapkit.frame import Frame
 from pcapkit.tcpflow.segment import Segment
 from pcapkit.tcpflow.segments.columns import fast_packets, fast_rows, payloads
 from pcapkit.tcpflow.segments.dissected import dissected_rows
+from pcapkit.tcpflow.segments.reading import ReadFacts, read_batches, worth_reading_ahead
 from pcapkit.tcpflow.segments.table import (
     COLUMN_DTYPES,
     I64,
@@ -186,6 +183,35 @@ class _Parts:
             self.payloads.extend(payloads)
 
 
+class _BatchRows(_Parts):
+    """One batch's rows as :func:`_add_batch` makes them (int64, and views where it can:
+    a batch's table is read once and dropped, so its columns are not narrowed into the
+    table's dtypes, a copy each), for :class:`SegmentBatches`."""
+
+    def __init__(self, book: _AddressBook) -> None:
+        super().__init__(False)
+        self.book = book
+        self.rows: dict[str, np.ndarray] | None = None
+
+    def add(self, part: dict[str, np.ndarray], src: np.ndarray, dst: np.ndarray, sack_l: np.ndarray,
+            sack_r: np.ndarray, payloads: list[bytes] | None) -> None:
+        assert self.rows is None  # (_add_batch adds a batch's rows at once)
+        self.rows = {**part, "src": self.book(src), "dst": self.book(dst)}
+        self.sack_l.append(sack_l)
+        self.sack_r.append(sack_r)
+
+    def table(self, facts: ReadFacts) -> SegmentTable:
+        """The batch's table: address ids as the book numbers them, no address texts."""
+        rows = self.rows if self.rows is not None else {name: np.zeros(0, COLUMN_DTYPES[name])
+                                                         for name in INT_COLUMNS}
+        empty = np.zeros((0, MAX_SACK_BLOCKS), dtype=I64)
+        cols: dict[str, Any] = {name: rows[name] for name in INT_COLUMNS}
+        return SegmentTable(**cols,
+                            sack_l=self.sack_l[0] if self.sack_l else empty,
+                            sack_r=self.sack_r[0] if self.sack_r else empty, addresses=[], frames=facts.frames,
+                            first_ts_ns=facts.first_ts, last_ts_ns=facts.last_ts, snaplen=facts.snaplen)
+
+
 def segment_table(source: Source, *, keep_payload: bool | int = False, packets: bool = False,
                   filter: str | None = None, mark: str | None = None, strict: bool = False,
                   chunk_packets: int = 1 << 16, byte_range: tuple[int, int] | None = None,
@@ -204,7 +230,7 @@ def segment_table(source: Source, *, keep_payload: bool | int = False, packets: 
     readable frame raises its error. ``byte_range``: only the records in those bytes of
     a plain pcap file (see :func:`pcapkit.capture.ranges.byte_ranges`), numbered from 1.
     ``read_ahead``: read and decode the next batch in a second thread (None: for regular
-    files of :data:`READ_AHEAD_BYTES` and more; a process per core, as Dask's workers,
+    files of :data:`~.reading.READ_AHEAD_BYTES` and more; a process per core, as Dask's workers,
     has no core to spare)."""
     from pcapkit.dissect.driver import DissectSession
     from pcapkit.tcpflow.segments.heap import fix_mmap_threshold
@@ -212,8 +238,8 @@ def segment_table(source: Source, *, keep_payload: bool | int = False, packets: 
     fix_mmap_threshold()  # (freed batch arrays go back to the system: see heap)
     parts = _Parts(keep_payload)
     session = DissectSession()
-    facts = _ReadFacts()
-    for rb, numbers, cols, matched in _read(source, facts, filter, mark, strict, chunk_packets, byte_range,
+    facts = ReadFacts()
+    for rb, numbers, cols, matched in read_batches(source, facts, filter, mark, strict, chunk_packets, byte_range,
                                             read_ahead):
         _add_batch(parts, rb, numbers, cols, session, keep_payload, packets, matched)
     return _finish(parts, facts, packets)
@@ -234,7 +260,7 @@ class SegmentBatches:
                  read_ahead: bool | None = None) -> None:
         self._source, self._filter, self._read_ahead = source, filter, read_ahead
         self._chunk_packets = chunk_packets
-        self.facts = _ReadFacts()
+        self.facts = ReadFacts()
         self._book = _AddressBook()
 
     def __iter__(self) -> Iterator[SegmentTable]:
@@ -244,12 +270,11 @@ class SegmentBatches:
         session = DissectSession()
         facts = self.facts
         with batch_heap():  # (no table is kept: a batch's memory serves the next: see heap)
-            for rb, numbers, cols, matched in _read(self._source, facts, self._filter, None, False,
+            for rb, numbers, cols, matched in read_batches(self._source, facts, self._filter, None, False,
                                                     self._chunk_packets, None, self._read_ahead):
-                parts = _Parts(False)
-                parts.book = self._book
-                _add_batch(parts, rb, numbers, cols, session, False, False, matched)
-                yield _batch_table(parts, facts)
+                rows = _BatchRows(self._book)
+                _add_batch(rows, rb, numbers, cols, session, False, False, matched)
+                yield rows.table(facts)
 
     @property
     def addresses(self) -> list[str]:
@@ -257,130 +282,9 @@ class SegmentBatches:
         return self._book.texts(np.arange(len(self._book.ids)))
 
 
-class _ReadFacts:
-    """What reading a capture found besides its segments (see :class:`SegmentTable`)."""
-
-    def __init__(self) -> None:
-        self.frames = 0
-        self.first_ts = self.last_ts = 0
-        self.snaplen: int | None = None
-        self.error: PcapkitError | None = None
-
-
-def _read(source: Source, facts: _ReadFacts, filter: str | None, mark: str | None, strict: bool,
-          chunk_packets: int, byte_range: tuple[int, int] | None,
-          read_ahead: bool | None) -> Iterator[tuple[RecordBatch, np.ndarray, Columns, np.ndarray | None]]:
-    """The decoded record batches of ``source`` that hold a record the filter keeps:
-    (records, their frame numbers, their columns, the ``mark`` answers), ``facts``
-    updated before each; a read error ends them (raised when ``strict`` or nothing was
-    readable, else kept in ``facts``). See :func:`segment_table` for the arguments."""
-    from pcapkit.capture import readahead
-    from pcapkit.capture.batch import DEFAULT_CHUNK_BYTES, iter_records
-
-    keep = _Matcher(filter) if filter and filter.strip() else None
-    marker = _Matcher(mark) if mark and mark.strip() else None
-    batches: Iterable[tuple[RecordBatch, np.ndarray]]
-    ahead = False
-    if isinstance(source, (str, PathLike)):
-        batches = ((rb, np.arange(rb.first_number, rb.first_number + len(rb), dtype=I64))
-                   for rb in iter_records(str(source), chunk_bytes=DEFAULT_CHUNK_BYTES, max_packets=chunk_packets,
-                                                 byte_range=byte_range))
-        ahead = worth_reading_ahead(source) if read_ahead is None else read_ahead
-    else:
-        batches = _frame_batches(source, chunk_packets)
-    decoded = _decoded(batches, keep, marker)
-    try:
-        for batch_snaplen, rb, numbers, cols, matched in (readahead.read_ahead(decoded) if ahead else decoded):
-            if batch_snaplen and facts.snaplen is None:
-                facts.snaplen = batch_snaplen
-            if cols is None:
-                continue
-            if facts.frames == 0:
-                facts.first_ts = int(rb.ts_ns[0])
-            facts.frames += len(rb)
-            facts.last_ts = int(rb.ts_ns[-1])
-            yield rb, numbers, cols, matched
-    except PcapkitError as exc:
-        if strict or facts.frames == 0:
-            raise  # nothing readable (or asked to): the error is the answer
-        facts.error = exc
-
-
-# what _decoded makes of a record batch: (the file's snapshot length, the batch's records
-# the filter kept, their frame numbers, their decoded columns or None when it kept none,
-# the ``mark`` expression's answer per record or None)
-Decoded = tuple[int, "RecordBatch", np.ndarray, "Columns | None", "np.ndarray | None"]
-
-READ_AHEAD_BYTES = 16 << 20  # files from this size are read and decoded in a second thread
-
-
-def worth_reading_ahead(source: str | PathLike[str]) -> bool:
-    """Whether a capture file is big enough for :func:`read_ahead` (at least
-    :data:`READ_AHEAD_BYTES`: a few batches), and a regular file (a pipe is read here)."""
-    try:
-        info = os.stat(source)
-    except OSError:
-        return False  # (iter_records reports it)
-    return stat.S_ISREG(info.st_mode) and info.st_size >= READ_AHEAD_BYTES
-
-
-def _decoded(batches: Iterable[tuple[RecordBatch, np.ndarray]], keep: _Matcher | None,
-             marker: _Matcher | None) -> Iterator[Decoded]:
-    """The batches filtered and decoded: everything done to a batch that needs no other
-    batch (so it can run ahead, in another thread: see :func:`segment_table`)."""
-    from pcapkit.columnar.decode import decode_batch
-
-    for rb, numbers in batches:
-        snaplen = rb.snaplen
-        if keep is not None:
-            rb, numbers = _subset(rb, numbers, keep(rb))
-        if len(rb) == 0:
-            yield snaplen, rb, numbers, None, None
-            continue
-        yield snaplen, rb, numbers, decode_batch(rb), marker(rb) if marker is not None else None
-
-
-class _Matcher:
-    """A tcpdump expression run over record batches (compiled once per link type)."""
-
-    def __init__(self, expr: str) -> None:
-        from pcapkit.capture.bpf import FilterPrograms
-
-        self.programs = FilterPrograms(expr)
-
-    def __call__(self, rb: RecordBatch) -> np.ndarray:
-        from pcapkit.capture.bpf import match_records
-
-        return np.asarray(match_records(self.programs, rb.buf, rb.data_off, rb.caplen, rb.wirelen, rb.linktype))
-
-
-def _subset(rb: RecordBatch, numbers: np.ndarray, keep: np.ndarray) -> tuple[RecordBatch, np.ndarray]:
-    """The records of ``rb`` that ``keep`` marks (their frame numbers stay)."""
-    import dataclasses
-
-    if bool(keep.all()):
-        return rb, numbers
-    return dataclasses.replace(rb, data_off=rb.data_off[keep], caplen=rb.caplen[keep], wirelen=rb.wirelen[keep],
-                               ts_ns=rb.ts_ns[keep], linktype=rb.linktype[keep],
-                               interface_id=rb.interface_id[keep]), numbers[keep]
-
-
 def segments(source: Source) -> Iterator[Segment]:
     """The segments tshark's analysis sees in a capture, as :class:`Segment` objects."""
     return segment_table(source).tshark_view().segments()
-
-
-def _frame_batches(frames: Iterable[Frame], chunk_packets: int) -> Iterator[tuple[RecordBatch, np.ndarray]]:
-    from pcapkit.capture.batch import frames_batch
-
-    chunk: list[Frame] = []
-    for frame in frames:
-        chunk.append(frame)
-        if len(chunk) >= chunk_packets:
-            yield frames_batch(chunk, chunk[0].number), np.array([f.number for f in chunk], dtype=I64)
-            chunk = []
-    if chunk:
-        yield frames_batch(chunk, chunk[0].number), np.array([f.number for f in chunk], dtype=I64)
 
 
 def _add_batch(parts: _Parts, rb: RecordBatch, numbers: np.ndarray, cols: Columns, session: DissectSession,
@@ -453,7 +357,7 @@ def _merge_into(parts: _Parts, pieces: list[Rows]) -> None:
     parts.add(part, src, dst, sl_all[take], sr_all[take], payloads)
 
 
-def _finish(parts: _Parts, facts: _ReadFacts, packets: bool) -> SegmentTable:
+def _finish(parts: _Parts, facts: ReadFacts, packets: bool) -> SegmentTable:
     cols: dict[str, Any] = {name: column.finish() for name, column in parts.cols.items()}
     pcols: dict[str, Any] = {name: column.finish() for name, column in parts.packets.items()} if packets else {}
     # address codes numbered in order of first appearance in the segments' sources, their
@@ -467,15 +371,6 @@ def _finish(parts: _Parts, facts: _ReadFacts, packets: bool) -> SegmentTable:
     return SegmentTable(**cols, sack_l=sack_l, sack_r=sack_r, addresses=texts, payloads=parts.payloads,
                         frames=facts.frames, first_ts_ns=facts.first_ts, last_ts_ns=facts.last_ts,
                         snaplen=facts.snaplen, error=facts.error, packets=packet_table)
-
-
-def _batch_table(parts: _Parts, facts: _ReadFacts) -> SegmentTable:
-    """One batch's rows (:class:`SegmentBatches`): address ids as the book numbers them."""
-    cols: dict[str, Any] = {name: column.finish() for name, column in parts.cols.items()}
-    sack_l = np.concatenate(parts.sack_l) if parts.sack_l else np.zeros((0, MAX_SACK_BLOCKS), dtype=I64)
-    sack_r = np.concatenate(parts.sack_r) if parts.sack_r else np.zeros((0, MAX_SACK_BLOCKS), dtype=I64)
-    return SegmentTable(**cols, sack_l=sack_l, sack_r=sack_r, addresses=[], frames=facts.frames,
-                        first_ts_ns=facts.first_ts, last_ts_ns=facts.last_ts, snaplen=facts.snaplen)
 
 
 def _first_appearance(columns: list[np.ndarray], known: int) -> np.ndarray:
