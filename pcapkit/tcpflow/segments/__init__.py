@@ -62,27 +62,30 @@ if TYPE_CHECKING:
     from pcapkit.columnar.decode import Columns
     from pcapkit.dissect.driver import DissectSession
 
-__all__ = ["KIND_FIRST_FRAGMENT", "KIND_REASSEMBLED", "KIND_TUNNELLED", "MAX_SACK_BLOCKS", "PacketTable",
+__all__ = ["KIND_FIRST_FRAGMENT", "KIND_REASSEMBLED", "KIND_TUNNELLED", "MAX_SACK_BLOCKS", "KeyIds", "PacketTable",
            "SegmentBatches", "SegmentTable", "Source", "segment_table", "segments", "table_fields",
            "worth_reading_ahead"]
 
 
-class _AddressBook:
-    """Addresses met so far, each with an id (in order of meeting): the batches keep ids,
-    not (version, high, low) keys, and the text of an address is made once."""
+class KeyIds:
+    """Keys met so far across batches, each with an id in order of meeting. A key is a row
+    of three unsigned integers, the first below 8 (an address's (version, high, low); a
+    conversation's two endpoints: :func:`pcapkit.tcpflow.tcptrace.table.pair_keys`), with a
+    few distinct ones per batch as a rule: a batch's keys are numbered with array
+    operations and only its distinct ones are looked up."""
 
     def __init__(self) -> None:
         self.ids: dict[tuple[int, int, int], int] = {}
 
     def __call__(self, keys: np.ndarray) -> np.ndarray:
-        """The ids of (version, high, low) address keys (rows of ``keys``)."""
+        """The ids of the keys (the rows of ``keys``, uint64)."""
         from pcapkit.columnar.column_table import factorize
 
         if keys.shape[0] == 0:
             return np.zeros(0, dtype=I64)
         hi, hi_uniq = factorize(keys[:, 1])
         if not keys[:, 2].any() and bool((keys[:, 0] == keys[0, 0]).all()):
-            # one version, no low half (a batch of IPv4 addresses): the high half is the key
+            # one first value, no third (a batch of IPv4 addresses): the second is the key
             local = hi
             high = np.asarray(hi_uniq)
             version, low = np.full(high.shape[0], keys[0, 0]), np.zeros(high.shape[0], dtype=np.uint64)
@@ -99,6 +102,11 @@ class _AddressBook:
         known = np.array([ids.setdefault(key, len(ids)) for key in zip(version.tolist(), high.tolist(), low.tolist(),
                                                                         strict=True)], dtype=I64)
         return known[local]
+
+
+class _AddressBook(KeyIds):
+    """Addresses met so far, each with an id (in order of meeting): the batches keep ids,
+    not (version, high, low) keys, and the text of an address is made once."""
 
     def texts(self, order: np.ndarray) -> list[str]:
         """The text of the addresses with ids ``order``."""

@@ -240,15 +240,13 @@ class ModelRun:
         self.counts = np.array([0, -1, 0, 0], np.int64)
         self.samples = np.zeros((64, 4), np.int64)
         self.nconn = 0
-        self.rows = 0
         self._frames: list[np.ndarray] = []
         self._row_conn: list[np.ndarray] = []
         self._row_a2b: list[np.ndarray] = []
         self._marks: list[np.ndarray] = []
 
-    def feed(self, cols: dict[str, np.ndarray], n: int, end_time: int | None = None) -> None:
-        """The model over the next ``n`` rows (:func:`model_columns`); ``end_time``: these
-        are the last and the trace ends then (tcptrace's clock)."""
+    def feed(self, cols: dict[str, np.ndarray], n: int) -> None:
+        """The model over the next ``n`` rows (:func:`model_columns`)."""
         row_conn, row_a2b, marks = np.zeros(n, np.int64), np.zeros(n, np.int8), np.zeros(n, np.int8)
         for first, rows in jit.row_blocks(lay.ROW, n, cols, self.compiled):
             done = 0
@@ -263,9 +261,6 @@ class ModelRun:
         self._row_conn.append(row_conn)
         self._row_a2b.append(row_a2b)
         self._marks.append(marks)
-        self.rows += n
-        if end_time is not None:
-            self.end(end_time)
 
     def end(self, end_time: int) -> None:
         """The trace ends at ``end_time``: idle times of the connections still open."""
@@ -314,18 +309,19 @@ def connection_table(source: Source | SegmentTable, *, compiled: bool | None = N
     """Run the tcptrace model over every TCP segment tcptrace sees in a capture (a file,
     frames, or a segment table already read): no IP reassembly, nothing inside IP-in-IP.
     A capture file's batches are fed to the model as they are read
-    (:func:`streamed_connection_table`) unless its snapshot length is only known late."""
+    (:func:`streamed_connection_table`)."""
     path = regular_file(source)
     if path is not None:
         streamed = streamed_connection_table(path, compiled=compiled)
-        if streamed is not None:
-            return streamed
+        assert streamed is not None  # (no pair limit)
+        return streamed
     table = source if isinstance(source, SegmentTable) else segment_table(source)
     view = table.tcptrace_view()
     cols = model_columns(view)
     n = len(view)
     run = ModelRun(compiled, int(cols["key"].max()) + 1 if n else 1)  # (a connection per pair, mostly)
-    run.feed(cols, n, table.last_ts_ns // 1000)  # (tcptrace's clock at the end: the last packet read, of any kind)
+    run.feed(cols, n)
+    run.end(table.last_ts_ns // 1000)  # (tcptrace's clock at the end: the last packet read, of any kind)
     return run.table(table.addresses, table.error)
 
 
@@ -339,29 +335,15 @@ def regular_file(source: object) -> str | None:
         return None  # (reading it reports why)
 
 
-class PairNumbers:
-    """Address/port pairs numbered in order of first appearance across batches of
-    segments (``src``/``dst`` address ids of one numbering), as
-    :meth:`~pcapkit.tcpflow.segments.SegmentTable.conversation_keys` numbers one table's."""
-
-    def __init__(self) -> None:
-        self.ids: dict[tuple[int, int], int] = {}
-
-    def __call__(self, src: np.ndarray, sport: np.ndarray, dst: np.ndarray, dport: np.ndarray) -> np.ndarray:
-        from pcapkit.columnar.column_table import factorize
-
-        a = src.astype(np.int64) * 65536 + sport
-        b = dst.astype(np.int64) * 65536 + dport
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        lo_code, lo_uniq = factorize(lo)
-        hi_code, hi_uniq = factorize(hi)
-        local, uniq = factorize(lo_code.astype(np.int64) * max(len(hi_uniq), 1) + hi_code)
-        pair = np.asarray(uniq, np.int64)
-        ends = zip(np.asarray(lo_uniq)[pair // max(len(hi_uniq), 1)].tolist(),
-                   np.asarray(hi_uniq)[pair % max(len(hi_uniq), 1)].tolist(), strict=True)
-        ids = self.ids
-        known = np.array([ids.setdefault(ends_, len(ids)) for ends_ in ends], np.int64)
-        return known[local]
+def pair_keys(src: np.ndarray, sport: np.ndarray, dst: np.ndarray, dport: np.ndarray) -> np.ndarray:
+    """Each segment's unordered address/port pair as a :class:`~pcapkit.tcpflow.segments.KeyIds`
+    key: (0, lower endpoint, higher endpoint), an endpoint being address id * 65536 + port."""
+    a = src.astype(np.int64) * 65536 + sport
+    b = dst.astype(np.int64) * 65536 + dport
+    keys = np.zeros((a.shape[0], 3), np.uint64)
+    keys[:, 1] = np.minimum(a, b)
+    keys[:, 2] = np.maximum(a, b)
+    return keys
 
 
 def streamed_connection_table(path: str, *, filter: str | None = None, max_pairs: int | None = None,
@@ -370,8 +352,7 @@ def streamed_connection_table(path: str, *, filter: str | None = None, max_pairs
     """:func:`connection_table` of a capture file, the model fed each record batch as it
     is read (no segment table is built): the same connections, rows and samples, with
     addresses numbered in order of meeting. None when the capture has more than
-    ``max_pairs`` address/port pairs, or the file's snapshot length is only known after
-    its first segments (the caller reads it as a table then).
+    ``max_pairs`` address/port pairs (the caller reads it as a table then).
 
     A big file is three threads' work on two cores: walking and decoding records (see
     :func:`pcapkit.tcpflow.segments.segment_table`), making the model's rows of the
@@ -386,21 +367,15 @@ def streamed_connection_table(path: str, *, filter: str | None = None, max_pairs
     # (a big file: the model is made and loaded while the first batch is read)
     loading = _Loading(compiled) if ahead else None
     run: ModelRun | None = None
-    snaplen = None
     try:
-        for cols, n, batch_snaplen in readahead.read_ahead(inputs) if ahead else inputs:
+        for cols, n in readahead.read_ahead(inputs) if ahead else inputs:
             if run is None:
                 run = loading.result() if loading is not None else ModelRun(compiled)
-            elif batch_snaplen != snaplen:
-                return None  # (tcptrace_lengths cuts to the snapshot length: rows before it would differ)
-            snaplen = batch_snaplen
             run.feed(cols, n)
     except _TooManyPairs:
         return None
     if run is None:
         run = ModelRun(compiled)
-    elif batches.facts.snaplen != snaplen:
-        return None
     run.end(batches.facts.last_ts // 1000)
     return run.table(batches.addresses, batches.facts.error)
 
@@ -433,15 +408,18 @@ class _TooManyPairs(Exception):
 
 
 def _model_inputs(batches: Iterable[SegmentTable],
-                  max_pairs: int | None) -> Iterator[tuple[dict[str, np.ndarray], int, int | None]]:
-    """The model's rows of each batch that has some: (columns, rows, the snapshot length
-    their captured lengths were cut to)."""
-    pairs = PairNumbers()
+                  max_pairs: int | None) -> Iterator[tuple[dict[str, np.ndarray], int]]:
+    """The model's rows of each batch that has some: (columns, rows). (A batch's table has
+    the file's snapshot length already, which tcptrace_lengths cuts to: a pcap file's
+    header holds it; other formats have none.)"""
+    from pcapkit.tcpflow.segments import KeyIds
+
+    pairs = KeyIds()
     for batch in batches:
         view = batch.tcptrace_view()
         if not len(view):
             continue
-        key = pairs(view.src, view.sport, view.dst, view.dport)
+        key = pairs(pair_keys(view.src, view.sport, view.dst, view.dport))
         if max_pairs is not None and len(pairs.ids) > max_pairs:
             raise _TooManyPairs
-        yield model_columns(view, key), len(view), view.snaplen
+        yield model_columns(view, key), len(view)
