@@ -247,8 +247,8 @@ def segment_table(source: Source, *, keep_payload: bool | int = False, packets: 
     parts = _Parts(keep_payload)
     session = DissectSession()
     facts = ReadFacts()
-    for rb, numbers, cols, matched in read_batches(source, facts, filter, mark, strict, chunk_packets, byte_range,
-                                            read_ahead):
+    for rb, numbers, cols, matched in read_batches(source, facts, filter, mark, strict, chunk_packets,
+                                                   byte_range, read_ahead):
         _add_batch(parts, rb, numbers, cols, session, keep_payload, packets, matched)
     return _finish(parts, facts, packets)
 
