@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+    from pcapkit.columnar.column_table import ColumnTable
     from pcapkit.frame import Frame
     from pcapkit.tcpflow.segments import SegmentTable
 
@@ -86,24 +87,7 @@ def report_frame(source: str | list[Frame], table: str) -> pd.DataFrame:
 def merged_report(files: Sequence[str], table: str) -> pd.DataFrame:
     """The table of all files analysed as one capture, in one process."""
     if table == "tcp":
-        from pcapkit.reports.memory import release_memory
-        from pcapkit.reports.tcp import analysis_table
-        from pcapkit.tcpflow.analysed import analyse_table
-
-        # each stage's input let go (and its free pages handed back) before the next
-        # builds: the segment table, then the analysis (1M segments: ~0.2 GB each)
-        segments = concat_tables([file_segments(f) for f in files])
-        error = segments.error
-        release_memory()
-        an = analyse_table(segments)
-        del segments
-        release_memory()
-        df = analysis_table(an, release=True)
-        del an
-        release_memory()
-        if error is not None:
-            df.attrs["pcapkit.error"] = str(error)
-        return df
+        return merged_tcp_columns(files).to_pandas()
     if len(files) == 1:  # (from the file itself: the frames are never all held as objects)
         return report_frame(files[0], table)
     errors: list[str] = []
@@ -111,6 +95,29 @@ def merged_report(files: Sequence[str], table: str) -> pd.DataFrame:
     if errors:
         df.attrs["pcapkit.error"] = errors[0]
     return df
+
+
+def merged_tcp_columns(files: Sequence[str]) -> ColumnTable:
+    """The tcp table of all files analysed as one capture, as a ColumnTable (what export
+    writes to Parquet without building a DataFrame)."""
+    from pcapkit.reports.memory import release_memory
+    from pcapkit.reports.tcp import analysis_columns
+    from pcapkit.tcpflow.analysed import analyse_table
+
+    # each stage's input let go (and its free pages handed back) before the next
+    # builds: the segment table, then the analysis (1M segments: ~0.2 GB each)
+    segments = concat_tables([file_segments(f) for f in files])
+    error = segments.error
+    release_memory()
+    an = analyse_table(segments)
+    del segments
+    release_memory()
+    columns = analysis_columns(an, release=True)
+    del an
+    release_memory()
+    if error is not None:
+        columns.attrs["pcapkit.error"] = str(error)
+    return columns
 
 
 # --------------------------------------------------------------------------------------

@@ -22,14 +22,11 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from pcapkit.columnar.column_table import Column, ColumnTable, arrow_without_pandas
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 Table = ColumnTable | Any  # (a ColumnTable, or a pandas DataFrame)
 
@@ -118,6 +115,8 @@ def _arrow_column(col: Column) -> tuple[Any, tuple[str, str], dict[str, Any] | N
         width = "int8" if n < 127 else "int16" if n < 32767 else "int32" if n < 2**31 - 1 else "int64"
         return (pa.DictionaryArray.from_arrays(indices, dictionary), ("categorical", width),
                 {"num_categories": n, "ordered": False})
+    if col.dtype == "string":  # (pandas' "string" dtype: what Table.from_pandas makes of it)
+        return _arrow_text(col), ("object", "string"), None
     if col.dtype not in _PANDAS_TYPES:
         raise TypeError(f"no Arrow conversion for a {col.dtype} column without pandas")
     values = np.asarray(col.values)
@@ -125,6 +124,21 @@ def _arrow_column(col: Column) -> tuple[Any, tuple[str, str], dict[str, Any] | N
         values = values.astype(np.int64, copy=False).view("datetime64[ns]")
     mask = col.mask if col.mask is not None and col.mask.any() else None
     return pa.array(values, mask=mask), _PANDAS_TYPES[col.dtype], None
+
+
+def _arrow_text(col: Column) -> Any:
+    """A text column as Arrow large strings: its dictionary's texts taken by code (one
+    Python string per distinct text), or its values."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    missing = col.missing()
+    mask = missing if missing.any() else None
+    if col.texts is None:
+        return pa.array(np.asarray(col.values, dtype=object), type=pa.large_string(), mask=mask)
+    texts = pa.array([str(t) for t in col.texts.tolist()], type=pa.large_string())
+    codes = np.where(missing, 0, np.asarray(col.values, dtype=np.int64))
+    return pc.take(texts, pa.array(codes, mask=mask))
 
 
 @functools.cache
@@ -260,7 +274,7 @@ def _looks_like_capture(path: Path) -> bool:
     return head in MAGICS or head == SHB_TYPE_BYTES or head[:2] == GZIP_MAGIC
 
 
-def write_table(make: Callable[[], pd.DataFrame], output: str, partition_rows: int | None,
+def write_table(make: Callable[[], Table], output: str, partition_rows: int | None,
                 inputs: Sequence[str] = ()) -> ExportResult:
     """Write one whole table: a single file, or part files when ``partition_rows`` is set
     or ``output`` names a directory (it exists, or ends with a slash). With several
@@ -290,7 +304,7 @@ def is_directory(output: str) -> bool:
     return Path(output).is_dir() or output.endswith(os.sep)
 
 
-def label_inputs(df: pd.DataFrame, inputs: Sequence[str]) -> pd.DataFrame:
+def label_inputs(df: Table, inputs: Sequence[str]) -> Table:
     """``df`` (a tcp / flows / rtt table of ``inputs`` analysed as one capture, frames
     numbered on across the files) with ``pcapkit.file`` first: the input of each row's frame."""
     import numpy as np
@@ -312,18 +326,23 @@ def label_inputs(df: pd.DataFrame, inputs: Sequence[str]) -> pd.DataFrame:
     return label_frames(df, ends, [Path(p).name for p in inputs])
 
 
-def label_frames(df: pd.DataFrame, file_ends: Any, names: Sequence[str]) -> pd.DataFrame:
-    """``df`` with ``pcapkit.file`` first: the name of the input each row's frame came from
-    (``file_ends``: the last frame number of each input, frames numbered on across them)."""
-    import numpy as np
+def label_frames(df: Table, file_ends: Any, names: Sequence[str]) -> Table:
+    """``df`` (a DataFrame or a ColumnTable) with ``pcapkit.file`` first: the name of the
+    input each row's frame came from (``file_ends``: the last frame number of each input,
+    frames numbered on across them)."""
+    number_name = "first_frame" if "first_frame" in df.columns else "frame.number"
+    if isinstance(df, ColumnTable):
+        number = df[number_name].values
+    else:
+        number = df[number_name]
+    which = np.searchsorted(file_ends, np.asarray(number, dtype=np.int64), side="left")
+    label = Column(which.astype(np.int64), None, "category", texts=np.array(list(names), dtype=object))
+    if isinstance(df, ColumnTable):
+        return df.with_column(FILE_COLUMN, label, before=df.columns[0] if df.columns else None)
     import pandas as pd
 
-    number = df["first_frame"] if "first_frame" in df.columns else df["frame.number"]
-    which = np.searchsorted(file_ends, np.asarray(number, dtype=np.int64), side="left")
     out = df.copy(deep=False)
-    out.insert(0, FILE_COLUMN, pd.Series(pd.Categorical.from_codes(which, categories=pd.Index(list(names),
-                                                                                              dtype=object)),
-                                         index=out.index))
+    out.insert(0, FILE_COLUMN, pd.Series(label.to_pandas(), index=out.index))
     return out
 
 
@@ -346,6 +365,10 @@ def export_local(inputs: Sequence[str], output: str, table: str = "packets",
     Parquet file; otherwise ``output`` is a directory of part files."""
     files = expand_inputs(inputs)
     total = ExportResult()
+    if table == "tcp":
+        from pcapkit.reports.conversations import merged_tcp_columns
+
+        return write_table(lambda: merged_tcp_columns(files), output, partition_rows, files)
     if table != "packets":
         from pcapkit.reports.conversations import merged_report
 

@@ -193,3 +193,58 @@ def test_parquet_dictionary_encodes_only_repeating_columns(tmp_path: Path, words
             continue  # (a column of no value: an empty dictionary column is stored as nulls)
         dictionary = any("DICTIONARY" in e for e in column.encodings)
         assert dictionary == (column.path_in_schema in repeated), (column.path_in_schema, column.encodings)
+
+
+@pytest.mark.parametrize("capture", [CORPUS / "tcp" / "fast_reuse.dmp.gz", CORPUS / "labs" / "NAT_ISP_side.pcap"])
+def test_tcp_export_writes_the_tcp_table_without_pandas(capture: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tcp table is written from its columns (no DataFrame on the way): the file has
+    the schema pyarrow gives the DataFrame and reads back as ``tcp_frames``, dtype for
+    dtype, value for value."""
+    import pyarrow.parquet as pq
+
+    from pcapkit.columnar.column_table import ColumnTable
+    from pcapkit.reports.export import arrow_table
+    from pcapkit.reports.tcp import tcp_frames
+
+    def no_frame(self: ColumnTable) -> pd.DataFrame:
+        raise AssertionError("the export made a DataFrame")
+
+    out = tmp_path / "tcp.parquet"
+    with monkeypatch.context() as patched:
+        patched.setattr(ColumnTable, "to_pandas", no_frame)
+        res = export_local([str(capture)], str(out), table="tcp")
+    assert res.errors == []
+    ref = tcp_frames(capture)
+    back = pd.read_parquet(out)
+    assert res.rows == len(ref) > 0
+    # (a Parquet dictionary of text reads back as categories of pandas' str, whichever wrote it)
+    def kinds(df: pd.DataFrame) -> list[str]:
+        return ["category" if isinstance(t, pd.CategoricalDtype) else str(t) for t in df.dtypes]
+
+    assert kinds(back) == kinds(ref)
+    pd.testing.assert_frame_equal(_norm(back), _norm(ref), check_exact=True)
+    through_pandas = arrow_table(ref)
+    written = pq.read_schema(out)
+    assert [(f.name, f.type) for f in written] == [(f.name, f.type) for f in through_pandas.schema]
+
+
+def test_text_column_to_arrow_keeps_missing_values() -> None:
+    """A string column, from a dictionary or from values, with missing slots: the Arrow
+    array pyarrow makes of its pandas array."""
+    import numpy as np
+    import pyarrow as pa
+
+    from pcapkit.columnar.column_table import Column, ColumnTable
+    from pcapkit.reports.export import arrow_table
+
+    mask = np.array([False, True, False, False])
+    coded = Column(np.array([1, 0, 0, 2]), mask, "string", texts=np.array(["A", "B", "C"], dtype=object))
+    plain = Column(np.array(["x", "", "yz", "x"], dtype=object), mask, "string")
+    table = ColumnTable({"coded": coded, "plain": plain})
+    mine = arrow_table(table)
+    theirs = pa.Table.from_pandas(table.to_pandas(), preserve_index=False)
+    assert mine.column("coded").to_pylist() == ["B", None, "A", "C"]
+    assert mine.column("plain").to_pylist() == ["x", None, "yz", "x"]
+    assert mine.equals(theirs, check_metadata=False)
+    pd.testing.assert_frame_equal(mine.to_pandas(), table.to_pandas())
