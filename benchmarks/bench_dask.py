@@ -21,9 +21,13 @@ threads, which would share it.
 Reported per export: wall seconds; CPU seconds (user + system) of this process (the
 driver: for Dask it holds the scheduler too) and of each worker; the wall speed-up over
 one process; and the CPU speed-up: the single-process CPU time over the busiest
-process's CPU time in the Dask run (what the wall speed-up would be on idle cores). Before
-and after, two processes spin for 0.5 CPU s each against one: how many cores two
-processes of this session get at the moment (a wall speed-up cannot exceed it).
+process's CPU time in the Dask run (what the wall speed-up would be on idle cores); and the
+speed-up over the 1-worker cluster (the scaling the issue measured). Before and after, two
+processes spin for 0.5 CPU s each against one: how many cores two processes of this
+session get at the moment (a wall speed-up cannot exceed it); and two processes export
+the tcp table of one piece at once against one alone: how many cores two processes get for
+this work, which touches memory as spinning does not (two busy cores of a virtual machine
+slow each other down).
 """
 
 from __future__ import annotations
@@ -74,6 +78,45 @@ def parallel_capacity(seconds: float = 0.5) -> float:
     return 2 * run(1) / run(2)
 
 
+# one process exporting the tcp table of one piece, ``rounds`` times once the clock passes
+# ``start`` (so two of them start together), printing each export's wall seconds
+_WORKLOAD = """
+import sys, tempfile, time
+from pcapkit.reports.export import export_local
+piece, start, rounds = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+with tempfile.TemporaryDirectory() as out:
+    export_local([piece], out + "/", "tcp")
+    while time.time() < start:
+        time.sleep(0.001)
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        export_local([piece], out + "/", "tcp")
+        print(time.perf_counter() - t0)
+"""
+
+
+def workload_capacity(piece: str, rounds: int = 5, turns: int = 2) -> float:
+    """How many cores two processes get for this work: the tcp export of one piece, in one
+    process alone against two at once, each ``rounds`` times (medians). Unlike the spinning
+    of :func:`parallel_capacity` it touches memory as the export does; where two busy
+    cores slow each other down (shared caches, memory bandwidth, a host's hyperthreads),
+    this is the wall speed-up two workers could reach on work that splits perfectly. One
+    and two processes take ``turns`` turns each, alternately (a shared machine's load
+    changes)."""
+    def run(n: int) -> list[float]:
+        start = time.time() + 3.0  # (after the imports and the warm-up export)
+        procs = [subprocess.Popen([sys.executable, "-c", _WORKLOAD, piece, str(start), str(rounds)],
+                                  stdout=subprocess.PIPE, text=True) for _ in range(n)]
+        return [float(x) for p in procs for x in p.communicate(timeout=600)[0].split()]
+
+    alone: list[float] = []
+    paired: list[float] = []
+    for _ in range(turns):
+        alone += run(1)
+        paired += run(2)
+    return 2 * statistics.median(alone) / statistics.median(paired)
+
+
 def export(files: list[str], out: str, client: Any) -> tuple[float, float, list[float]]:
     """Wall s, this process's CPU s and each worker's CPU s of one tcp export into ``out``."""
     from pcapkit.reports.dask_engine import export_dask
@@ -118,6 +161,7 @@ def main() -> int:
     logging.getLogger("distributed").setLevel(logging.WARNING)
     load = os.getloadavg()
     capacity = [parallel_capacity()]
+    work_capacity: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in"
         src.mkdir()
@@ -129,6 +173,7 @@ def main() -> int:
                        capture_output=True, timeout=600)
         files = sorted(str(p) for p in src.iterdir())
         inputs = {f"(a) {len(files)} captures": files, "(b) one file, byte ranges": [args.capture]}
+        work_capacity.append(workload_capacity(files[0]))
         warm = os.path.join(tmp, "warm")
         export_local([str(WARM)], warm + "/", "tcp")
         export_local(files[:2], warm + "/", "tcp")
@@ -164,20 +209,25 @@ def main() -> int:
                     cluster = c.cluster
                     c.close()
                     cluster.close()
+        work_capacity.append(workload_capacity(files[0]))
     capacity.append(parallel_capacity())
     print(f"{len(files)} captures of about {per:,} packets ({total:,} in all), {args.rounds} rounds; load average "
           f"before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after: "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     print("cores two processes of this session got (two spinning against one), before / after: "
           + " / ".join(f"{c:.2f}" for c in capacity))
+    print("cores two processes got for the work (the tcp export of one piece, two at once against one), "
+          "before / after: " + " / ".join(f"{c:.2f}" for c in work_capacity))
     print("single-process heap: " + ("pcapkit's default" if args.default_heap else
                                      " ".join(f"{k}={v}" for k, v in heap.items())))
     print("cluster start-up and warm-up (s): " + ", ".join(f"{k} {v:.1f}" for k, v in starts.items()))
-    print("| input | engine | wall s (median) | all rounds | driver CPU s | worker CPU s | wall speed-up | CPU speed-up |")
-    print("|---|---|---:|---|---:|---|---:|---:|")
+    print("| input | engine | wall s (median) | all rounds | driver CPU s | worker CPU s | wall speed-up | CPU speed-up | over 1 worker |")
+    print("|---|---|---:|---|---:|---|---:|---:|---:|")
     for what in inputs:
         base_wall = statistics.median(r[0] for r in runs[(what, ONE)])
         base_cpu = statistics.median(r[1] for r in runs[(what, ONE)])
+        one_worker = [label for label in clients if "1 worker" in label]
+        worker_wall = statistics.median(r[0] for r in runs[(what, one_worker[0])]) if one_worker else None
         for label in clients:
             rs = runs[(what, label)]
             wall = statistics.median(r[0] for r in rs)
@@ -186,7 +236,8 @@ def main() -> int:
             busiest = max([driver, *workers])
             print(f"| {what} | {label} | {wall:.2f} | {', '.join(f'{r[0]:.2f}' for r in rs)} | {driver:.2f} | "
                   f"{', '.join(f'{w:.2f}' for w in workers) or '-'} | {base_wall / wall:.2f}x | "
-                  f"{base_cpu / busiest:.2f}x |")
+                  f"{base_cpu / busiest:.2f}x | "
+                  + (f"{worker_wall / wall:.2f}x |" if worker_wall is not None and label != ONE else "- |"))
     return 0
 
 
