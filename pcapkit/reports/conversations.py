@@ -23,6 +23,7 @@ file.
 from __future__ import annotations
 
 import dataclasses
+import os
 import zlib
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -97,16 +98,24 @@ def merged_report(files: Sequence[str], table: str) -> pd.DataFrame:
     return df
 
 
-def merged_tcp_columns(files: Sequence[str]) -> ColumnTable:
+def merged_tcp_columns(files: Sequence[str], *, label: bool = False) -> ColumnTable:
     """The tcp table of all files analysed as one capture, as a ColumnTable (what export
-    writes to Parquet without building a DataFrame)."""
+    writes to Parquet without building a DataFrame). ``label`` (and several files): with
+    ``pcapkit.file`` first, the input each row's frame came from (the files' frame counts
+    are their segment tables')."""
+    import numpy as np
+
+    from pcapkit.reports.export import label_frames
     from pcapkit.reports.memory import release_memory
     from pcapkit.reports.tcp import analysis_columns
     from pcapkit.tcpflow.analysed import analyse_table
 
     # each stage's input let go (and its free pages handed back) before the next
     # builds: the segment table, then the analysis (1M segments: ~0.2 GB each)
-    segments = concat_tables([file_segments(f) for f in files])
+    tables = [file_segments(f) for f in files]
+    file_ends = np.cumsum([t.frames for t in tables])
+    segments = concat_tables(tables)
+    del tables
     error = segments.error
     release_memory()
     an = analyse_table(segments)
@@ -117,6 +126,8 @@ def merged_tcp_columns(files: Sequence[str]) -> ColumnTable:
     release_memory()
     if error is not None:
         columns.attrs["pcapkit.error"] = str(error)
+    if label and len(files) > 1:
+        columns = label_frames(columns, file_ends, [os.path.basename(f) for f in files])
     return columns
 
 

@@ -368,7 +368,8 @@ def export_local(inputs: Sequence[str], output: str, table: str = "packets",
     if table == "tcp":
         from pcapkit.reports.conversations import merged_tcp_columns
 
-        return write_table(lambda: merged_tcp_columns(files), output, partition_rows, files)
+        # (labelled from the files' segment tables: write_table would read every file again to count its frames)
+        return write_table(lambda: merged_tcp_columns(files, label=True), output, partition_rows)
     if table != "packets":
         from pcapkit.reports.conversations import merged_report
 

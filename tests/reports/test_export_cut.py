@@ -55,3 +55,21 @@ def test_several_inputs_with_a_cut_one(cut_file: Path, tmp_path: Path) -> None:
     got = pd.read_parquet(tmp_path / "both.parquet")["pcapkit.file"].value_counts().to_dict()
     # (a conversation seen in both files is one row, named after the file it began in)
     assert got["cut.pcap"] == len(flows(str(cut_file))) and 0 < got[whole.name] <= len(flows(str(whole)))
+
+
+def test_tcp_table_of_several_inputs_with_a_cut_one(cut_file: Path, tmp_path: Path) -> None:
+    """The tcp table of a cut file and a whole one: each row named after its input (the
+    cut file's frames counted up to the damage), frames numbered on across the files."""
+    whole = CAPTURES / "tcp-download.pcapng"
+    proc = _export([cut_file, whole], "tcp", tmp_path / "both.parquet")
+    assert proc.returncode == 1 and f"{cut_file}: offset {CUT_AT}" in proc.stderr
+    got = pd.read_parquet(tmp_path / "both.parquet")
+    cut_rows, whole_rows = tcp_frames(str(cut_file)), tcp_frames(str(whole))
+    mine = got[got["pcapkit.file"] == "cut.pcap"]
+    theirs = got[got["pcapkit.file"] == whole.name]
+    assert len(mine) + len(theirs) == len(got)
+    assert mine["frame.number"].tolist() == cut_rows["frame.number"].tolist()
+    with pytest.warns(UserWarning, match="file ends inside a packet"):
+        frames_read = len(read_packets(str(cut_file)))
+    assert (theirs["frame.number"] - frames_read).tolist() == whole_rows["frame.number"].tolist()
+    assert theirs["tcp.seq_raw"].tolist() == whole_rows["tcp.seq_raw"].tolist()
