@@ -159,7 +159,7 @@ def write_report(df: ColumnTable | pd.DataFrame, fmt: str | None, output: str | 
     names columns. Then, when the input was cut short
     (``error``, or ``df.attrs["pcapkit.error"]``), raise that error for the CLI's one line.
     The limits that cut the work (``df.attrs["warnings"]``) go to standard error first."""
-    from pcapkit.columnar.column_table import ColumnTable, arrow_with_pandas, as_table
+    from pcapkit.columnar.column_table import as_table
 
     fmt = format_for(output, fmt)
     check_target(output, fmt)
@@ -171,14 +171,12 @@ def write_report(df: ColumnTable | pd.DataFrame, fmt: str | None, output: str | 
 
         df = select(df, fmt, choice, view)[0]
     if fmt == "parquet":
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
         from pcapkit.columnar.column_table import parquet_options
+        from pcapkit.reports.export import arrow_table
 
-        frame = df.to_pandas() if isinstance(df, ColumnTable) else df
-        arrow_with_pandas()
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        table = arrow_table(df)
         try:
             if output is None or output == "-":
                 pq.write_table(table, sys.stdout.buffer, **parquet_options(table.schema))
@@ -281,19 +279,16 @@ def table_extents(choice: ColumnChoice | None, view: str | None) -> TableExtents
 
 
 def _write_parquet_parts(parts: Iterable[ColumnTable | pd.DataFrame], output: str | None) -> None:
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pcapkit.columnar.column_table import ColumnTable, arrow_with_pandas, parquet_options
-
-    arrow_with_pandas()
+    from pcapkit.columnar.column_table import parquet_options
+    from pcapkit.reports.export import arrow_table
 
     def write(target: Any) -> None:
         writer: pq.ParquetWriter | None = None
         try:
             for df in parts:
-                frame = df.to_pandas() if isinstance(df, ColumnTable) else df
-                table = pa.Table.from_pandas(frame, preserve_index=False)
+                table = arrow_table(df)
                 if writer is None:
                     writer = pq.ParquetWriter(target, table.schema, **parquet_options(table.schema))
                 writer.write_table(table)

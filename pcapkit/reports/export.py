@@ -26,7 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from pcapkit.columnar.column_table import Column, ColumnTable, arrow_without_pandas
+from pcapkit.columnar.column_table import (
+    Column,
+    ColumnTable,
+    arrow_with_pandas,
+    arrow_without_pandas,
+)
 
 Table = ColumnTable | Any  # (a ColumnTable, or a pandas DataFrame)
 
@@ -45,12 +50,17 @@ class ExportResult:
 
 def arrow_table(df: Table) -> Any:
     """``df`` (a DataFrame or a :class:`~pcapkit.columnar.column_table.ColumnTable`) as a
-    pyarrow Table with a stable schema (categoricals as dictionary<int32,string>)."""
+    pyarrow Table with a stable schema (categoricals as dictionary<int32,string>, an empty
+    one too). A ColumnTable of integers, flags, times, categories and strings goes to Arrow
+    without pandas; others through their DataFrame."""
     if isinstance(df, ColumnTable):
-        return _columns_arrow_table(df)
+        if all(_arrow_ready(col) for _, col in df.items()):
+            return _columns_arrow_table(df)
+        df = df.to_pandas()
     import pandas as pd
     import pyarrow as pa
 
+    arrow_with_pandas()  # (pyarrow may have taken pandas for absent: see arrow_without_pandas)
     table = pa.Table.from_pandas(df, preserve_index=False)
     for i, name in enumerate(df.columns):
         col = df[name]
@@ -98,6 +108,13 @@ def _columns_arrow_table(table: ColumnTable) -> Any:
         schema = pa.schema([pa.field(name, a.type) for name, a in zip(table.columns, arrays, strict=True)],
                            metadata={b"pandas": json.dumps(metadata).encode("utf8")})
         return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _arrow_ready(col: Column) -> bool:
+    """Whether :func:`_arrow_column` converts ``col``."""
+    if col.kind == "category":
+        return col.texts is not None
+    return col.dtype == "string" or col.dtype in _PANDAS_TYPES
 
 
 def _arrow_column(col: Column) -> tuple[Any, tuple[str, str], dict[str, Any] | None]:
