@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -136,14 +137,55 @@ def frame_at(rb: RecordBatch, row: int) -> Frame:
                  int(rb.linktype[row]), int(rb.interface_id[row]), rb.buf[off:off + cap].tobytes())
 
 
-def frames_numbered(path: str, numbers: np.ndarray) -> Iterator[Frame]:
+@dataclass(frozen=True)
+class CaptureFiles:
+    """Capture files read as one capture (``export``'s inputs analysed together): their
+    records in order, frames numbered on across the files (:func:`records_across`). Not
+    iterable, unlike frames: code that does not know it fails rather than take it for
+    frames."""
+
+    paths: tuple[str, ...]
+
+
+@dataclass
+class FilesRead:
+    """What :func:`records_across` met besides records."""
+
+    damage: list[CaptureFileError] = field(default_factory=list)  # what ended a file after some of its records
+    unreadable: CaptureFileError | None = None  # what it raised: a file of which nothing was readable
+
+
+def records_across(files: CaptureFiles, read: FilesRead, **options: Any) -> Iterator[RecordBatch]:
+    """The record batches of ``files``, one file after the other, frames numbered on
+    across them (``options``: :func:`iter_records`'). A file's damage ends that file's
+    records only: the error goes to ``read.damage`` and the next file is read. A file of
+    which nothing is readable (missing, not a capture, cut inside its first record) raises
+    its error (also kept as ``read.unreadable``), as the file read alone does."""
+    offset = 0
+    for path in files.paths:
+        count = 0
+        try:
+            for rb in iter_records(path, **options):
+                count += len(rb)
+                yield replace(rb, first_number=rb.first_number + offset) if offset else rb
+        except CaptureFileError as exc:
+            if not count:
+                read.unreadable = exc
+                raise
+            read.damage.append(exc)
+        offset += count
+
+
+def frames_numbered(path: str | CaptureFiles, numbers: np.ndarray) -> Iterator[Frame]:
     """The frames of ``path`` numbered ``numbers`` (ascending), in order, from the record
     batches: the other records are located by the walk and never made Frames (a report
     that dissects one frame in six builds a sixth of them). The batch reader's
     :class:`~pcapkit.errors.CaptureFileError` (a damaged file) comes after the frames
-    before the damage."""
+    before the damage; of several files, the damage of one (reported by the first
+    reading) ends that file's frames only."""
     at = 0
-    for rb in iter_records(path):
+    batches = records_across(path, FilesRead()) if isinstance(path, CaptureFiles) else iter_records(path)
+    for rb in batches:
         if at == numbers.shape[0]:
             return
         stop = int(np.searchsorted(numbers, rb.first_number + len(rb), side="left"))

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from pcapkit.capture.batch import CaptureFiles
 from pcapkit.dissect.http import HTTP_PORTS
 
 _UDP_PORTS = (53,)
@@ -89,7 +90,7 @@ def application_labels(source: Any, frame: np.ndarray, conv: np.ndarray, proto: 
     request, the ClientHello or the query comes first, and the cost stays bounded per
     conversation (a million one-SYN flows on port 80 dissect nothing)."""
     labels = np.full(nconv, None, dtype=object)
-    if not is_file(source) and not isinstance(source, list):
+    if not is_file(source) and not isinstance(source, (list, CaptureFiles)):
         return labels  # (frames from an iterator were consumed by the first pass)
     on_port = (((proto == 17) & (np.isin(sport, _UDP_PORTS) | np.isin(dport, _UDP_PORTS)))
                | ((proto == 6) & (np.isin(sport, _TCP_PORTS) | np.isin(dport, _TCP_PORTS))))
@@ -148,7 +149,8 @@ def _chosen_frames(source: Any, numbers: np.ndarray) -> Iterator[tuple[int, Any]
         from pcapkit.errors import CaptureFileError
 
         with contextlib.suppress(CaptureFileError):
-            yield from enumerate(frames_numbered(fspath(source), numbers))
+            yield from enumerate(frames_numbered(source if isinstance(source, CaptureFiles) else fspath(source),
+                                                 numbers))
         return
     at = 0
     for raw in source:

@@ -23,14 +23,15 @@ file.
 from __future__ import annotations
 
 import dataclasses
-import os
 import zlib
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
+    from pcapkit.capture.batch import CaptureFiles
     from pcapkit.columnar.column_table import ColumnTable
     from pcapkit.frame import Frame
     from pcapkit.tcpflow.segments import SegmentTable
@@ -68,7 +69,7 @@ def bucket_of(frame: Frame, buckets: int) -> int:
     return 0
 
 
-def report_frame(source: str | list[Frame], table: str) -> pd.DataFrame:
+def report_frame(source: str | CaptureFiles | list[Frame], table: str) -> pd.DataFrame:
     """The tcp / flows / rtt table of one capture file, or of frames (from pcapkit.reports)."""
     if table == "tcp":
         from pcapkit.reports.tcp import tcp_frames
@@ -88,24 +89,19 @@ def report_frame(source: str | list[Frame], table: str) -> pd.DataFrame:
 def merged_report(files: Sequence[str], table: str) -> pd.DataFrame:
     """The table of all files analysed as one capture, in one process."""
     if table == "tcp":
-        return merged_tcp_columns(files).to_pandas()
-    if len(files) == 1:  # (from the file itself: the frames are never all held as objects)
-        return report_frame(files[0], table)
-    errors: list[str] = []
-    df = report_frame(list(frames_of(files, errors)), table)
-    if errors:
-        df.attrs["pcapkit.error"] = errors[0]
-    return df
+        return merged_tcp_columns(files)[0].to_pandas()
+    from pcapkit.capture.batch import CaptureFiles
+
+    # (from the files themselves, one after the other: their frames are never all held as objects)
+    return report_frame(files[0] if len(files) == 1 else CaptureFiles(tuple(files)), table)
 
 
-def merged_tcp_columns(files: Sequence[str], *, label: bool = False) -> ColumnTable:
+def merged_tcp_columns(files: Sequence[str]) -> tuple[ColumnTable, np.ndarray]:
     """The tcp table of all files analysed as one capture, as a ColumnTable (what export
-    writes to Parquet without building a DataFrame). ``label`` (and several files): with
-    ``pcapkit.file`` first, the input each row's frame came from (the files' frame counts
-    are their segment tables')."""
+    writes to Parquet without building a DataFrame), and the last frame number of each
+    file (from the files' segment tables: what names each row's input)."""
     import numpy as np
 
-    from pcapkit.reports.export import label_frames
     from pcapkit.reports.memory import release_memory
     from pcapkit.reports.tcp import analysis_columns
     from pcapkit.tcpflow.analysed import analyse_table
@@ -126,9 +122,7 @@ def merged_tcp_columns(files: Sequence[str], *, label: bool = False) -> ColumnTa
     release_memory()
     if error is not None:
         columns.attrs["pcapkit.error"] = str(error)
-    if label and len(files) > 1:
-        columns = label_frames(columns, file_ends, [os.path.basename(f) for f in files])
-    return columns
+    return columns, file_ends
 
 
 # --------------------------------------------------------------------------------------

@@ -385,8 +385,12 @@ def export_local(inputs: Sequence[str], output: str, table: str = "packets",
     if table == "tcp":
         from pcapkit.reports.conversations import merged_tcp_columns
 
-        # (labelled from the files' segment tables: write_table would read every file again to count its frames)
-        return write_table(lambda: merged_tcp_columns(files, label=True), output, partition_rows)
+        def tcp_table() -> ColumnTable:
+            table, file_ends = merged_tcp_columns(files)
+            # (labelled from the files' segment tables: write_table would read every file again to count its frames)
+            return label_frames(table, file_ends, [Path(p).name for p in files]) if len(files) > 1 else table
+
+        return write_table(tcp_table, output, partition_rows)
     if table != "packets":
         from pcapkit.reports.conversations import merged_report
 

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
+from pcapkit.capture.batch import CaptureFiles
 from pcapkit.columnar.column_table import Column, ColumnTable, factorize
 from pcapkit.dissect.tcp import flags_str
 from pcapkit.tcpflow.analysed import TCP_MAX_UNACKED_SEGMENTS, AnalysedSegments, analyse_table
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
     from pcapkit.frame import Frame
 
-PathOrFrames = str | PathLike[str] | Iterable["Frame"]
+PathOrFrames = str | PathLike[str] | CaptureFiles | Iterable["Frame"]  # (see pcapkit.tcpflow.segments.Source)
 
 # columns whose dtype is that of the header field in every table (see _header_dtypes)
 HEADER_COLUMNS = ("frame.number", "ip.src", "ipv6.src", "tcp.srcport", "ip.dst", "ipv6.dst", "tcp.dstport",

@@ -91,3 +91,37 @@ def test_cli_dask_tcp_table(tmp_path: Path) -> None:
     assert len(back) == len(ref)
     assert back["tcp.stream"].tolist() == ref["tcp.stream"].tolist()
     assert back["frame.number"].tolist() == ref["frame.number"].tolist()
+
+
+@pytest.mark.parametrize("table", ["flows", "rtt"])
+def test_several_files_with_a_cut_one_read_as_frames_are(tmp_path: Path, table: str) -> None:
+    """Several files read from their record batches (CaptureFiles) give the table the
+    same files give as frames one after the other, when one in the middle is cut: its
+    frames before the damage are kept, the next file's frames follow, and the damage is
+    the table's error."""
+    from pcapkit.capture.batch import CaptureFiles
+    from pcapkit.reports.conversations import frames_of, report_frame
+
+    pieces = _split(WHOLE, tmp_path, 70)
+    data = Path(pieces[1]).read_bytes()
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(data[:len(data) * 2 // 3])
+    files = [pieces[0], str(cut), pieces[2]]
+    errors: list[str] = []
+    ref = report_frame(list(frames_of(files, errors)), table)
+    assert len(errors) == 1 and str(cut) in errors[0]
+    got = report_frame(CaptureFiles(tuple(files)), table)
+    assert got.attrs.get("pcapkit.error") == errors[0]
+    pd.testing.assert_frame_equal(_plain(got), _plain(ref))
+    assert len(ref) > 0
+
+
+def test_several_files_with_an_unreadable_one_raise_its_error(tmp_path: Path) -> None:
+    """A file of which nothing can be read stops the reading with its own error, as it
+    does read alone."""
+    from pcapkit.errors import CaptureFileError
+
+    pieces = _split(WHOLE, tmp_path, 70)
+    missing = str(tmp_path / "missing.pcap")
+    with pytest.raises(CaptureFileError, match=r"missing\.pcap"):
+        merged_report([pieces[0], missing], "flows")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CORPUS, requires_tshark
+from conftest import CAPTURES, CORPUS, requires_tshark
 from oracle import tshark_fields
 
 from pcapkit.capture.writer import PcapWriter
@@ -151,3 +151,41 @@ def test_a_column_widens_rather_than_cut_a_value() -> None:
     out = col.finish()
     assert out.dtype == np.int64
     assert out.tolist() == [*range(3000), -1, 2**40]
+
+
+@pytest.mark.parametrize("read_ahead", [False, True])
+def test_several_files_read_as_one_capture(tmp_path: Path, read_ahead: bool) -> None:
+    """CaptureFiles: the segment table of files one after the other is the table of the
+    frames of each, frames numbered on across them (a pcap, a pcapng and a gzip file); a
+    cut file's frames before the damage are kept and its damage is the table's error; a
+    file of which nothing is readable raises its own error, also when read ahead in a
+    thread."""
+    import gzip
+
+    from pcapkit.capture.batch import CaptureFiles
+    from pcapkit.errors import CaptureFileError
+    from pcapkit.reports.conversations import frames_of
+
+    first, second = CORPUS / "labs" / "tcp-ethereal-trace-1", CORPUS / "tcp" / "dsack.dmp.gz"
+    if not first.exists() or not second.exists():
+        pytest.skip("corpus missing")
+    whole = (CAPTURES / "tcp-upload.pcap").read_bytes()
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(whole[:150_000])
+    pcapng = tmp_path / "plain.pcapng"
+    pcapng.write_bytes((CAPTURES / "tcp-download.pcapng").read_bytes())
+    files = [str(first), str(cut), str(second), str(pcapng)]
+    errors: list[str] = []
+    ref = segment_table(list(frames_of(files, errors)), packets=True)  # (the frames, one reader after the other)
+    got = segment_table(CaptureFiles(tuple(files)), packets=True, read_ahead=read_ahead)
+    assert errors and got.error is not None and str(got.error) == errors[0]
+    assert got.frames == ref.frames > 0
+    for name in ("frame", "ts_ns", "src", "dst", "sport", "dport", "seq", "ack", "flags", "seglen", "kind"):
+        assert np.array_equal(getattr(got, name), getattr(ref, name)), name
+    assert got.addresses == ref.addresses
+    assert got.packets is not None and ref.packets is not None
+    assert np.array_equal(got.packets.frame, ref.packets.frame)
+    not_a_capture = tmp_path / "notes.pcap"
+    not_a_capture.write_bytes(gzip.compress(b"not a capture at all"))
+    with pytest.raises(CaptureFileError, match=r"notes\.pcap"):
+        segment_table(CaptureFiles((str(first), str(not_a_capture), str(second))), read_ahead=read_ahead)

@@ -8,7 +8,7 @@ import os
 import stat
 from collections.abc import Iterable, Iterator
 from os import PathLike
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,17 +40,30 @@ def read_batches(source: Source, facts: ReadFacts, filter: str | None, mark: str
     readable, else kept in ``facts``). See :func:`pcapkit.tcpflow.segments.segment_table`
     for the arguments."""
     from pcapkit.capture import readahead
-    from pcapkit.capture.batch import DEFAULT_CHUNK_BYTES, iter_records
+    from pcapkit.capture.batch import (
+        DEFAULT_CHUNK_BYTES,
+        CaptureFiles,
+        FilesRead,
+        iter_records,
+        records_across,
+    )
 
     keep = _Matcher(filter) if filter and filter.strip() else None
     marker = _Matcher(mark) if mark and mark.strip() else None
     batches: Iterable[tuple[RecordBatch, np.ndarray]]
     ahead = False
-    if isinstance(source, (str, PathLike)):
-        batches = ((rb, np.arange(rb.first_number, rb.first_number + len(rb), dtype=I64))
-                   for rb in iter_records(str(source), chunk_bytes=DEFAULT_CHUNK_BYTES, max_packets=chunk_packets,
-                                                 byte_range=byte_range))
-        ahead = worth_reading_ahead(source) if read_ahead is None else read_ahead
+    files_read = FilesRead()  # (of several files: what ended one before the next)
+    if isinstance(source, (str, PathLike, CaptureFiles)):
+        options: dict[str, Any] = {"chunk_bytes": DEFAULT_CHUNK_BYTES, "max_packets": chunk_packets}
+        records = (records_across(source, files_read, **options) if isinstance(source, CaptureFiles)
+                   else iter_records(str(source), byte_range=byte_range, **options))
+        batches = ((rb, np.arange(rb.first_number, rb.first_number + len(rb), dtype=I64)) for rb in records)
+        if read_ahead is not None:
+            ahead = read_ahead
+        elif isinstance(source, CaptureFiles):
+            ahead = sum(_size(path) for path in source.paths) >= READ_AHEAD_BYTES
+        else:
+            ahead = worth_reading_ahead(source)
     else:
         batches = _frame_batches(source, chunk_packets)
     decoded = _decoded(batches, keep, marker)
@@ -66,9 +79,13 @@ def read_batches(source: Source, facts: ReadFacts, filter: str | None, mark: str
             facts.last_ts = int(rb.ts_ns[-1])
             yield rb, numbers, cols, matched
     except PcapkitError as exc:
-        if strict or facts.frames == 0:
+        if strict or facts.frames == 0 or exc is files_read.unreadable:
             raise  # nothing readable (or asked to): the error is the answer
         facts.error = exc
+    if files_read.damage and facts.error is None:
+        if strict:
+            raise files_read.damage[0]
+        facts.error = files_read.damage[0]  # (the first: what a reader of the files one after the other reports first)
 
 
 # what _decoded makes of a record batch: (the file's snapshot length, the batch's records
@@ -79,14 +96,19 @@ Decoded = tuple[int, "RecordBatch", np.ndarray, "Columns | None", "np.ndarray | 
 READ_AHEAD_BYTES = 16 << 20  # files from this size are read and decoded in a second thread
 
 
+def _size(path: str) -> int:
+    """The size of a regular file (0 for anything else, or a file that cannot be read)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return 0  # (the reader reports it)
+    return info.st_size if stat.S_ISREG(info.st_mode) else 0
+
+
 def worth_reading_ahead(source: str | PathLike[str]) -> bool:
     """Whether a capture file is big enough for :func:`read_ahead` (at least
     :data:`READ_AHEAD_BYTES`: a few batches), and a regular file (a pipe is read here)."""
-    try:
-        info = os.stat(source)
-    except OSError:
-        return False  # (iter_records reports it)
-    return stat.S_ISREG(info.st_mode) and info.st_size >= READ_AHEAD_BYTES
+    return _size(os.fspath(source)) >= READ_AHEAD_BYTES
 
 
 def _decoded(batches: Iterable[tuple[RecordBatch, np.ndarray]], keep: _Matcher | None,

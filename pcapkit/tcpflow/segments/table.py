@@ -12,6 +12,7 @@ from os import PathLike
 
 import numpy as np
 
+from pcapkit.capture.batch import CaptureFiles
 from pcapkit.errors import PcapkitError
 from pcapkit.frame import Frame
 from pcapkit.tcpflow.segment import Segment
@@ -22,7 +23,8 @@ KIND_FIRST_FRAGMENT = 2
 KIND_TUNNELLED = 4
 MAX_SACK_BLOCKS = 4  # 40 option bytes hold at most four
 
-Source = str | PathLike[str] | Iterable[Frame]
+# a capture file, several read as one, or frames
+Source = str | PathLike[str] | CaptureFiles | Iterable[Frame]
 
 # per-row integer columns, in the order the builders fill them
 INT_COLUMNS = ("frame", "ts_ns", "wirelen", "caplen", "kind", "ip_version", "src", "dst", "sport", "dport",
