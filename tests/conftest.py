@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import shutil
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+from pcapkit.frame import Frame
 
 # CI runs every property test with the same examples, so a red run is reproducible and a
 # new bug cannot turn a green main red at random; HYPOTHESIS_PROFILE=explore draws fresh
@@ -51,6 +54,22 @@ def seeded_mutants(raw: bytes, seed: str, count: int) -> Iterator[bytes]:
             for _ in range(rng.randint(1, 12)):
                 data[rng.randrange(24, len(data))] ^= 1 << rng.randrange(8)
         yield bytes(data)
+
+
+def frames_of(files: list[str], errors: list[str] | None = None) -> Iterator[Frame]:
+    """Frames of all files in order, renumbered 1..N, through the record readers (the
+    per-frame reference of several files read as one capture); what stopped a file early
+    (a cut file: every frame before the damage is delivered) goes to ``errors``."""
+    from pcapkit.capture.files import open_capture
+
+    number = 0
+    for path in files:
+        with open_capture(path) as reader:
+            for frame in reader:
+                number += 1
+                yield dataclasses.replace(frame, number=number)
+        if errors is not None:
+            errors.extend(reader.warnings)
 
 
 def corpus_id(path: Path) -> str:

@@ -1,30 +1,28 @@
 """tcp / flows / rtt tables over several files analysed as ONE capture, partitioned by
 conversation so the work can be spread over many workers.
 
-Single process (:func:`merged_report`): the frames of all inputs, in the order given,
-are renumbered 1..N and analysed together (a conversation split across files is
-analysed whole).
+Single process (:func:`merged_report`): the records of all inputs, in the order given,
+are numbered on across the files (:class:`pcapkit.capture.batch.CaptureFiles`) and
+analysed together (a conversation split across files is analysed whole).
 
-Partitioned (:func:`bucket_report` + :func:`combine`): every frame goes to a bucket by
-a hash of its unordered IP address pair, so every conversation (TCP, UDP, ICMP, other
-IP: all are keyed by that pair plus more) falls entirely into one bucket; each bucket
-is analysed on its own; the bucket tables are concatenated, their ``tcp.stream``
-numbers replaced by the global ones (streams in order of their first frame, as tshark
-numbers them) and the rows put in the single-process order. The result equals
-:func:`merged_report` exactly; a test proves it on real captures.
+Partitioned (:func:`bucket_report` + :func:`combine`): every record goes to a bucket by
+a hash of its unordered IP address pair (:mod:`pcapkit.tcpflow.segments.buckets`), so
+every conversation (TCP, UDP, ICMP, other IP: all are keyed by that pair plus more)
+falls entirely into one bucket; each bucket is decoded and analysed on its own; the
+bucket tables are concatenated, their ``tcp.stream`` numbers replaced by the global ones
+(streams in order of their first frame, as tshark numbers them) and the rows put in the
+single-process order. The result equals :func:`merged_report` exactly; a test proves it
+on real captures.
 
-The tcp table goes through segment tables instead of frames: each file's
-(:func:`file_segments`, the columnar decoder), joined with frames numbered on
-(:func:`concat_tables`) and analysed whole (:func:`merged_report`), or partitioned on
-workers (:mod:`pcapkit.reports.partitions`). IP fragments are reassembled within their
-file.
+The tcp table: each file's segment table (:func:`file_segments`, the columnar decoder),
+joined with frames numbered on (:func:`concat_tables`) and analysed whole
+(:func:`merged_tcp_columns`), or partitioned on workers
+(:mod:`pcapkit.reports.partitions`). IP fragments are reassembled within their file.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -37,36 +35,6 @@ if TYPE_CHECKING:
     from pcapkit.tcpflow.segments import SegmentTable
 
 TABLES = ("tcp", "flows", "rtt")
-
-
-def frames_of(files: Sequence[str], errors: list[str] | None = None) -> Iterator[Frame]:
-    """Frames of all files in order, renumbered 1..N; what stopped a file early (a cut
-    file: every frame before the damage is delivered) goes to ``errors``."""
-    from pcapkit.capture.files import open_capture
-
-    number = 0
-    for path in files:
-        with open_capture(path) as reader:
-            for frame in reader:
-                number += 1
-                yield dataclasses.replace(frame, number=number)
-        if errors is not None:
-            errors.extend(reader.warnings)
-
-
-def bucket_of(frame: Frame, buckets: int) -> int:
-    """The bucket of a frame: a stable hash of its unordered IP pair (0 for non-IP)."""
-    from pcapkit.dissect.driver import dissect
-
-    for layer in dissect(frame).layers:  # the outermost IP header, as the conversation tables key
-        if layer.protocol in ("ip", "ipv6"):
-            prefix = layer.protocol
-            src, dst = layer.get(f"{prefix}.src"), layer.get(f"{prefix}.dst")
-            if src is None or dst is None:
-                return 0
-            a, b = sorted((str(src), str(dst)))
-            return zlib.crc32(f"{a} {b}".encode()) % buckets
-    return 0
 
 
 def report_frame(source: str | CaptureFiles | list[Frame], table: str) -> pd.DataFrame:
@@ -175,28 +143,42 @@ def concat_tables(tables: Sequence[SegmentTable]) -> SegmentTable:
                         error=errors[0] if errors else None)
 
 
-def _stream_starts(frames: list[Frame], df: pd.DataFrame, table: str) -> dict[int, int]:
-    """Local tcp.stream -> its first frame number."""
-    if table == "tcp":
-        g = df.groupby("tcp.stream")["frame.number"].min()
-    elif table == "flows":
-        tcp = df[df["tcp.stream"].notna()]
-        g = tcp.groupby("tcp.stream")["first_frame"].min()
-    else:
-        from pcapkit.reports.tcp import tcp_frames
-
-        t = tcp_frames(frames)
-        if len(t) == 0:
-            return {}
-        g = t.groupby("tcp.stream")["frame.number"].min()
-    return {int(str(k)): int(v) for k, v in g.items()}
-
-
 def bucket_report(files: Sequence[str], table: str, bucket: int, buckets: int) -> tuple[Any, dict[int, int]]:
-    """One bucket's table and its streams' first frames (the unit of work)."""
-    frames = [f for f in frames_of(files) if bucket_of(f, buckets) == bucket]
-    df = report_frame(frames, table)
-    return df, _stream_starts(frames, df, table)
+    """One bucket's table and the first frame of each of its streams (the unit of work):
+    the files read as one capture, only the records of the bucket's conversations
+    (:func:`pcapkit.tcpflow.segments.buckets.conversation_select`) decoded and analysed."""
+    from pcapkit.capture.batch import CaptureFiles
+    from pcapkit.tcpflow.segments.buckets import conversation_select
+
+    source: str | CaptureFiles = files[0] if len(files) == 1 else CaptureFiles(tuple(files))
+    select = conversation_select(bucket, buckets)
+    if table == "flows":
+        from pcapkit.reports.flows import flows_table
+
+        df = flows_table(source, select=select).to_pandas()
+        tcp = df[df["tcp.stream"].notna()]
+        starts = tcp.groupby("tcp.stream")["first_frame"].min()
+        return df, {int(k): int(v) for k, v in starts.items()}
+    if table not in ("tcp", "rtt"):
+        raise ValueError(f"unknown table {table!r}; one of {', '.join(TABLES)}")
+    import numpy as np
+
+    from pcapkit.reports.rtt import analysed_samples
+    from pcapkit.reports.tcp import analysis_table
+    from pcapkit.tcpflow.analysed import analyse_table
+    from pcapkit.tcpflow.segments import segment_table
+
+    segments = segment_table(source, select=select)
+    an = analyse_table(segments)
+    first_of: dict[int, int] = {}
+    if len(an):
+        order = np.lexsort((an.segments.frame, an.stream))
+        stream, frame = an.stream[order], an.segments.frame[order]
+        head = np.r_[True, stream[1:] != stream[:-1]]
+        first_of = {int(k): int(v) for k, v in zip(stream[head].tolist(), frame[head].tolist(), strict=True)}
+    if table == "tcp":
+        return analysis_table(an), first_of
+    return analysed_samples(an, table=segments), first_of
 
 
 def combine(parts: list[tuple[Any, dict[int, int]]], table: str) -> pd.DataFrame:

@@ -40,6 +40,7 @@ from pcapkit.reports.congestion import modelled_algorithms
 from pcapkit.reports.flows_tcp import FLOAT_COLUMNS, RETRANS_COLUMNS, tcptrace_columns, zeek_streams
 from pcapkit.tcpflow.analysed import AnalysedSegments, analyse_table
 from pcapkit.tcpflow.segments import PacketTable, Source, segment_table
+from pcapkit.tcpflow.segments.reading import RecordSelect
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -90,21 +91,22 @@ def flows(source: Source, *, filter: str | None = None) -> pd.DataFrame:
     return flows_table(source, filter=filter).to_pandas()
 
 
-def flows_table(source: Source, *, filter: str | None = None) -> ColumnTable:
+def flows_table(source: Source, *, filter: str | None = None, select: RecordSelect | None = None) -> ColumnTable:
     """:func:`flows` as a :class:`~pcapkit.columnar.column_table.ColumnTable` (what the
-    CLI formats, without pandas)."""
+    CLI formats, without pandas). ``select``: only the conversations of the records it
+    keeps (one bucket of them: see :mod:`pcapkit.tcpflow.segments.buckets`)."""
     with rereadable(source) as (readable, named):
-        df = _flows(readable, filter)
+        df = _flows(readable, filter, select)
     df.attrs["warnings"] = [named(str(w)) for w in df.attrs["warnings"]]
     if "pcapkit.error" in df.attrs:
         df.attrs["pcapkit.error"] = named(df.attrs["pcapkit.error"])
     return df
 
 
-def _flows(source: Source, filter: str | None) -> ColumnTable:
+def _flows(source: Source, filter: str | None, select: RecordSelect | None) -> ColumnTable:
     from pcapkit.reports.memory import release_memory
 
-    table = segment_table(source, packets=True, filter=filter)
+    table = segment_table(source, packets=True, filter=filter, select=select)
     release_memory()  # (the reader's batches)
     an = analyse_table(table, outputs=("stream",))  # (the streams are all flows reads of the analysis)
     pk = table.packets

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import CORPUS
+from conftest import CORPUS, frames_of
 
 from pcapkit.reports.conversations import bucket_report, combine, merged_report
 from pcapkit.reports.flows import flows
@@ -100,7 +100,7 @@ def test_several_files_with_a_cut_one_read_as_frames_are(tmp_path: Path, table: 
     frames before the damage are kept, the next file's frames follow, and the damage is
     the table's error."""
     from pcapkit.capture.batch import CaptureFiles
-    from pcapkit.reports.conversations import frames_of, report_frame
+    from pcapkit.reports.conversations import report_frame
 
     pieces = _split(WHOLE, tmp_path, 70)
     data = Path(pieces[1]).read_bytes()

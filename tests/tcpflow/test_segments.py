@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CAPTURES, CORPUS, requires_tshark
+from conftest import CAPTURES, CORPUS, frames_of, requires_tshark
 from oracle import tshark_fields
 
 from pcapkit.capture.writer import PcapWriter
@@ -164,7 +164,6 @@ def test_several_files_read_as_one_capture(tmp_path: Path, read_ahead: bool) -> 
 
     from pcapkit.capture.batch import CaptureFiles
     from pcapkit.errors import CaptureFileError
-    from pcapkit.reports.conversations import frames_of
 
     first, second = CORPUS / "labs" / "tcp-ethereal-trace-1", CORPUS / "tcp" / "dsack.dmp.gz"
     if not first.exists() or not second.exists():

@@ -38,7 +38,12 @@ from pcapkit.columnar.decode import FRAGMENT_IP_OFFSET
 from pcapkit.tcpflow.segment import Segment
 from pcapkit.tcpflow.segments.columns import fast_packets, fast_rows, payloads
 from pcapkit.tcpflow.segments.dissected import dissected_rows
-from pcapkit.tcpflow.segments.reading import ReadFacts, read_batches, worth_reading_ahead
+from pcapkit.tcpflow.segments.reading import (
+    ReadFacts,
+    RecordSelect,
+    read_batches,
+    worth_reading_ahead,
+)
 from pcapkit.tcpflow.segments.table import (
     COLUMN_DTYPES,
     I64,
@@ -223,7 +228,7 @@ class _BatchRows(_Parts):
 def segment_table(source: Source, *, keep_payload: bool | int = False, packets: bool = False,
                   filter: str | None = None, mark: str | None = None, strict: bool = False,
                   chunk_packets: int = 1 << 16, byte_range: tuple[int, int] | None = None,
-                  read_ahead: bool | None = None) -> SegmentTable:
+                  read_ahead: bool | None = None, select: RecordSelect | None = None) -> SegmentTable:
     """Every TCP segment of ``source`` (a capture file, ``"-"`` for standard input, or an
     iterable of frames), read once; with ``packets=True`` also the :class:`PacketTable`
     of its IP packets, from the same pass.
@@ -239,7 +244,8 @@ def segment_table(source: Source, *, keep_payload: bool | int = False, packets: 
     a plain pcap file (see :func:`pcapkit.capture.ranges.byte_ranges`), numbered from 1.
     ``read_ahead``: read and decode the next batch in a second thread (None: for regular
     files of :data:`~.reading.READ_AHEAD_BYTES` and more; a process per core, as Dask's workers,
-    has no core to spare)."""
+    has no core to spare). ``select``: which records of each decoded batch to keep (one
+    bucket of conversations: :func:`pcapkit.tcpflow.segments.buckets.conversation_select`)."""
     from pcapkit.dissect.driver import DissectSession
     from pcapkit.tcpflow.segments.heap import fix_mmap_threshold
 
@@ -248,7 +254,7 @@ def segment_table(source: Source, *, keep_payload: bool | int = False, packets: 
     session = DissectSession()
     facts = ReadFacts()
     for rb, numbers, cols, matched in read_batches(source, facts, filter, mark, strict, chunk_packets,
-                                                   byte_range, read_ahead):
+                                                   byte_range, read_ahead, select):
         _add_batch(parts, rb, numbers, cols, session, keep_payload, packets, matched)
     return _finish(parts, facts, packets)
 

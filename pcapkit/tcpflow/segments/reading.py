@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +32,8 @@ class ReadFacts:
 
 
 def read_batches(source: Source, facts: ReadFacts, filter: str | None, mark: str | None, strict: bool,
-          chunk_packets: int, byte_range: tuple[int, int] | None,
-          read_ahead: bool | None) -> Iterator[tuple[RecordBatch, np.ndarray, Columns, np.ndarray | None]]:
+          chunk_packets: int, byte_range: tuple[int, int] | None, read_ahead: bool | None,
+          select: RecordSelect | None = None) -> Iterator[tuple[RecordBatch, np.ndarray, Columns, np.ndarray | None]]:
     """The decoded record batches of ``source`` that hold a record the filter keeps:
     (records, their frame numbers, their columns, the ``mark`` answers), ``facts``
     updated before each; a read error ends them (raised when ``strict`` or nothing was
@@ -66,7 +66,7 @@ def read_batches(source: Source, facts: ReadFacts, filter: str | None, mark: str
             ahead = worth_reading_ahead(source)
     else:
         batches = _frame_batches(source, chunk_packets)
-    decoded = _decoded(batches, keep, marker)
+    decoded = _decoded(batches, keep, marker, select)
     try:
         for batch_snaplen, rb, numbers, cols, matched in (readahead.read_ahead(decoded) if ahead else decoded):
             if batch_snaplen and facts.snaplen is None:
@@ -87,6 +87,10 @@ def read_batches(source: Source, facts: ReadFacts, filter: str | None, mark: str
             raise files_read.damage[0]
         facts.error = files_read.damage[0]  # (the first: what a reader of the files one after the other reports first)
 
+
+# which records of a decoded batch to keep (a conversation bucket's: see
+# pcapkit.tcpflow.segments.buckets), from the records and their columns
+RecordSelect = Callable[["RecordBatch", "Columns"], np.ndarray]
 
 # what _decoded makes of a record batch: (the file's snapshot length, the batch's records
 # the filter kept, their frame numbers, their decoded columns or None when it kept none,
@@ -112,7 +116,7 @@ def worth_reading_ahead(source: str | PathLike[str]) -> bool:
 
 
 def _decoded(batches: Iterable[tuple[RecordBatch, np.ndarray]], keep: _Matcher | None,
-             marker: _Matcher | None) -> Iterator[Decoded]:
+             marker: _Matcher | None, select: RecordSelect | None = None) -> Iterator[Decoded]:
     """The batches filtered and decoded: everything done to a batch that needs no other
     batch (so it can run ahead, in another thread: see :func:`segment_table`)."""
     from pcapkit.columnar.decode import decode_batch
@@ -121,10 +125,16 @@ def _decoded(batches: Iterable[tuple[RecordBatch, np.ndarray]], keep: _Matcher |
         snaplen = rb.snaplen
         if keep is not None:
             rb, numbers = _subset(rb, numbers, keep(rb))
-        if len(rb) == 0:
+        cols = decode_batch(rb) if len(rb) else None
+        if select is not None and cols is not None:
+            chosen = select(rb, cols)
+            if not chosen.all():  # (the chosen records decoded again: a batch's columns are of all its records)
+                rb, numbers = _subset(rb, numbers, chosen)
+                cols = decode_batch(rb) if len(rb) else None
+        if cols is None:
             yield snaplen, rb, numbers, None, None
             continue
-        yield snaplen, rb, numbers, decode_batch(rb), marker(rb) if marker is not None else None
+        yield snaplen, rb, numbers, cols, marker(rb) if marker is not None else None
 
 
 class _Matcher:
