@@ -125,3 +125,18 @@ def test_several_files_with_an_unreadable_one_raise_its_error(tmp_path: Path) ->
     missing = str(tmp_path / "missing.pcap")
     with pytest.raises(CaptureFileError, match=r"missing\.pcap"):
         merged_report([pieces[0], missing], "flows")
+
+
+@pytest.mark.parametrize("table", ["flows", "rtt"])
+def test_buckets_of_a_cut_file_combine_to_its_table(tmp_path: Path, table: str) -> None:
+    """A file cut early: every bucket reads up to the damage, even one that kept no record
+    before it (it has an empty table, not the file's error raised), and the buckets
+    combine to the table of the file read whole."""
+    data = WHOLE.read_bytes()
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(data[:len(data) // 5])
+    ref = WHOLE_REPORTS[table](str(cut))
+    assert "pcapkit.error" in ref.attrs
+    parts = [bucket_report([str(cut)], table, b, 16) for b in range(16)]
+    assert any(len(p[0]) == 0 for p in parts)
+    pd.testing.assert_frame_equal(combine(parts, table), _plain(ref))

@@ -67,8 +67,10 @@ def read_batches(source: Source, facts: ReadFacts, filter: str | None, mark: str
     else:
         batches = _frame_batches(source, chunk_packets)
     decoded = _decoded(batches, keep, marker, select)
+    readable = False  # (records were read: a filter or a bucket may have kept none of them)
     try:
         for batch_snaplen, rb, numbers, cols, matched in (readahead.read_ahead(decoded) if ahead else decoded):
+            readable = True
             if batch_snaplen and facts.snaplen is None:
                 facts.snaplen = batch_snaplen
             if cols is None:
@@ -79,7 +81,7 @@ def read_batches(source: Source, facts: ReadFacts, filter: str | None, mark: str
             facts.last_ts = int(rb.ts_ns[-1])
             yield rb, numbers, cols, matched
     except PcapkitError as exc:
-        if strict or facts.frames == 0 or exc is files_read.unreadable:
+        if strict or not readable or exc is files_read.unreadable:
             raise  # nothing readable (or asked to): the error is the answer
         facts.error = exc
     if files_read.damage and facts.error is None:
