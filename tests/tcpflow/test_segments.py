@@ -188,3 +188,40 @@ def test_several_files_read_as_one_capture(tmp_path: Path, read_ahead: bool) -> 
     not_a_capture.write_bytes(gzip.compress(b"not a capture at all"))
     with pytest.raises(CaptureFileError, match=r"notes\.pcap"):
         segment_table(CaptureFiles((str(first), str(not_a_capture), str(second))), read_ahead=read_ahead)
+
+
+@pytest.mark.parametrize("rel", ["ip/4in6.pcap", "ip/6in4.pcap", "ip/fragmented-1.pcap", "ip/http_ip4and6.pcapng",
+                                 "ip/icmp-destunreach-udp.pcap", "l2/mpls-in-vlan.pcap", "l2/q-in-q.pcap",
+                                 "l2/arp.pcap", "labs/NAT_ISP_side.pcap"])
+def test_record_buckets_hash_each_records_outermost_ip_pair(rel: str) -> None:
+    """A record's conversation bucket, from the decoded columns or (rows left to the
+    dissectors) dissected, is the CRC-32 of its outermost IP header's address pair as the
+    per-frame dissection reads it (0 without one), the pair in either order."""
+    import zlib
+
+    from pcapkit.capture.batch import iter_records
+    from pcapkit.columnar.decode import decode_batch
+    from pcapkit.dissect.driver import dissect
+    from pcapkit.tcpflow.segments.buckets import record_buckets
+    from pcapkit.tcpflow.segments.dissected import _address_key
+
+    path = CORPUS / rel
+    if not path.exists():
+        pytest.skip("corpus missing")
+    got: list[int] = []
+    for rb in iter_records(str(path)):
+        got += record_buckets(rb, decode_batch(rb), 7).tolist()
+    want = []
+    ip_frames = 0
+    for frame in frames_of([str(path)]):
+        bucket = 0
+        for layer in dissect(frame).layers:
+            if layer.protocol in ("ip", "ipv6"):
+                version = 6 if layer.protocol == "ipv6" else 4
+                keys = sorted(_address_key(version, str(layer.get(f"{layer.protocol}.{end}"))) for end in ("src", "dst"))
+                bucket = zlib.crc32(np.array([*keys[0], *keys[1]], dtype=np.uint64).tobytes()) % 7
+                ip_frames += 1
+                break
+        want.append(bucket)
+    assert got == want
+    assert ip_frames > 0 or rel == "l2/arp.pcap"

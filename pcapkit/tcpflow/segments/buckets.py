@@ -16,14 +16,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pcapkit.tcpflow.segments.columns import address_columns
-from pcapkit.tcpflow.segments.dissected import _address_key
+from pcapkit.tcpflow.segments.dissected import _packet_row
 
 if TYPE_CHECKING:
     from pcapkit.capture.batch import RecordBatch
     from pcapkit.columnar.decode import Columns
     from pcapkit.tcpflow.segments.reading import RecordSelect
-
-_NET = ("ip", "ipv6")
 
 
 def conversation_select(bucket: int, buckets: int) -> RecordSelect:
@@ -77,17 +75,12 @@ def _less_or_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def _dissected_pair(rb: RecordBatch, row: int) -> tuple[int, int, int, int, int, int] | None:
-    """The address keys of the outermost IP header of one record, dissected."""
+def _dissected_pair(rb: RecordBatch, row: int) -> tuple[int, ...] | None:
+    """The address keys of the outermost IP header of one record, dissected: the
+    addresses its packet facts have (:func:`~pcapkit.tcpflow.segments.dissected._packet_row`)."""
     from pcapkit.capture.batch import frame_at
     from pcapkit.dissect.driver import dissect
 
-    for layer in dissect(frame_at(rb, row)).layers:
-        if layer.protocol not in _NET:
-            continue
-        version = 6 if layer.protocol == "ipv6" else 4
-        src, dst = layer.get(f"{layer.protocol}.src"), layer.get(f"{layer.protocol}.dst")
-        if src is None or dst is None:
-            return None
-        return (*_address_key(version, str(src)), *_address_key(version, str(dst)))
-    return None
+    frame = frame_at(rb, row)
+    facts = _packet_row(frame, dissect(frame).layers)
+    return None if facts is None else (*facts[1], *facts[2])
