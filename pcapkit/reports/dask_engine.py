@@ -35,7 +35,18 @@ def local_client(n_workers: int = 2, processes: bool = True) -> Any:
     with dask.config.set({**QUIET, "distributed.nanny.pre-spawn-environ": environ}):
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
                                dashboard_address=":0")
-    return Client(cluster)
+    client = Client(cluster)
+    client.run(quiet_worker_log)
+    return client
+
+
+def quiet_worker_log() -> None:
+    """In a worker of the local cluster: a task's error (a damaged input) is raised again in
+    the driver, whose command says it in one line; the worker's own log of it, the task's
+    traceback, and of the tasks cancelled after it would reach the same terminal."""
+    import logging
+
+    logging.getLogger("distributed.worker").setLevel(logging.CRITICAL)
 
 
 # Dask's own bookkeeping, made rarer on the local cluster: the statistical profiler samples

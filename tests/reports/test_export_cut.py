@@ -73,3 +73,20 @@ def test_tcp_table_of_several_inputs_with_a_cut_one(cut_file: Path, tmp_path: Pa
         frames_read = len(read_packets(str(cut_file)))
     assert (theirs["frame.number"] - frames_read).tolist() == whole_rows["frame.number"].tolist()
     assert theirs["tcp.seq_raw"].tolist() == whole_rows["tcp.seq_raw"].tolist()
+
+
+@pytest.mark.parametrize("table", ["tcp", "flows"])
+def test_dask_export_of_an_unreadable_input_says_it_in_one_line(tmp_path: Path, table: str) -> None:
+    """An input with nothing readable, on the local Dask cluster: the command's one error
+    line and its summary, and none of the workers' own log of the failed task (its
+    traceback) on the same terminal."""
+    empty = tmp_path / "empty.pcap"
+    empty.write_bytes(b"")
+    proc = subprocess.run([sys.executable, "-m", "pcapkit", "export", str(CAPTURES / "tcp-upload.pcap"), str(empty),
+                           "--table", table, "--engine", "dask", "-o", str(tmp_path / "out") + "/"],
+                          capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+    assert proc.returncode == 1
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines[0] == f"pcapkit: error: {empty}: offset 0: empty file (no capture file header)", proc.stderr
+    assert len(lines) == 2 and lines[1].startswith("0 rows -> "), proc.stderr
+    assert "Traceback" not in proc.stderr
