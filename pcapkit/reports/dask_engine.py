@@ -21,7 +21,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from pcapkit.reports.export import ExportResult, expand_inputs, export_one
+from pcapkit.reports.export import ExportResult, expand_inputs, export_one, input_names
 
 
 def local_client(n_workers: int = 2, processes: bool = True) -> Any:
@@ -89,8 +89,9 @@ def export_dask(inputs: Sequence[str], output: str, table: str = "packets",
     try:
         if table != "packets":
             return _export_conversations(client, files, output, table, partition_rows)
+        names = input_names(files)
         futures = [client.submit(export_one, path, os.path.abspath(output), i, table, partition_rows,
-                                 chunk_packets, True, pure=False)
+                                 chunk_packets, names[i], pure=False)
                    for i, path in enumerate(files)]
         results: list[ExportResult] = client.gather(futures)
     finally:

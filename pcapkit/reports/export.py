@@ -245,12 +245,12 @@ def packets_frames(path: str, chunk_packets: int, progress: Progress | None = No
 
 
 def export_one(path: str, out_dir: str, file_index: int, table: str, partition_rows: int | None,
-               chunk_packets: int, label: bool, progress: Progress | None = None,
+               chunk_packets: int, name: str | None, progress: Progress | None = None,
                single_path: str | None = None) -> ExportResult:
-    """Export one input into part files of ``out_dir`` (the unit of work of both engines)."""
+    """Export one input into part files of ``out_dir`` (the unit of work of both engines);
+    ``name``: what its rows' ``pcapkit.file`` says (None: no such column)."""
     from pcapkit.errors import PcapkitError
 
-    name = Path(path).name if label else None
     errors: list[str] = []
 
     def until_damage(batches: Iterator[Table]) -> Iterator[Table]:
@@ -340,7 +340,7 @@ def label_inputs(df: Table, inputs: Sequence[str]) -> Table:
         return count
 
     ends = np.cumsum([records(path) for path in inputs])
-    return label_frames(df, ends, [Path(p).name for p in inputs])
+    return label_frames(df, ends, input_names(inputs))
 
 
 def label_frames(df: Table, file_ends: Any, names: Sequence[str]) -> Table:
@@ -360,6 +360,24 @@ def label_frames(df: Table, file_ends: Any, names: Sequence[str]) -> Table:
 
     out = df.copy(deep=False)
     out.insert(0, FILE_COLUMN, pd.Series(label.to_pandas(), index=out.index))
+    return out
+
+
+def input_names(paths: Sequence[str]) -> list[str]:
+    """What ``pcapkit.file`` calls each input: its file name; where two inputs have the
+    same name (a directory's subfolders), each one's path from the inputs' common folder;
+    an input given again, that path and its turn (``x.pcap [2]``)."""
+    names = [Path(p).name for p in paths]
+    if len(set(names)) == len(names):
+        return names
+    absolute = [os.path.abspath(p) for p in paths]
+    root = os.path.commonpath([os.path.dirname(a) for a in absolute])
+    names = [os.path.relpath(a, root) for a in absolute]
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} [{seen[name]}]")
     return out
 
 
@@ -388,7 +406,7 @@ def export_local(inputs: Sequence[str], output: str, table: str = "packets",
         def tcp_table() -> ColumnTable:
             table, file_ends = merged_tcp_columns(files)
             # (labelled from the files' segment tables: write_table would read every file again to count its frames)
-            return label_frames(table, file_ends, [Path(p).name for p in files]) if len(files) > 1 else table
+            return label_frames(table, file_ends, input_names(files)) if len(files) > 1 else table
 
         return write_table(tcp_table, output, partition_rows)
     if table != "packets":
@@ -396,14 +414,15 @@ def export_local(inputs: Sequence[str], output: str, table: str = "packets",
 
         return write_table(lambda: merged_report(files, table), output, partition_rows, files)
     if len(files) == 1 and partition_rows is None and not is_directory(output):
-        return export_one(files[0], "", 0, table, None, chunk_packets, False, progress, output)
+        return export_one(files[0], "", 0, table, None, chunk_packets, None, progress, output)
     os.makedirs(output, exist_ok=True)
+    names = input_names(files)
     done_packets = done_bytes = 0
     for i, path in enumerate(files):
         def prog(p: int, b: int, _np: int = done_packets, _nb: int = done_bytes) -> None:
             if progress is not None:
                 progress(_np + p, _nb + b)
-        res = export_one(path, output, i, table, partition_rows, chunk_packets, True, prog)
+        res = export_one(path, output, i, table, partition_rows, chunk_packets, names[i], prog)
         done_packets += res.rows
         done_bytes += os.path.getsize(path)
         total.rows += res.rows

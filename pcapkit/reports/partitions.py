@@ -423,9 +423,10 @@ def tcp_table(client: Any, files: Sequence[str], buckets: int = BUCKETS, label: 
     """The tcp table of ``files`` (as one capture; ``label``: with ``pcapkit.file`` when
     there are several) made on the workers of ``client``, as one DataFrame."""
     from pcapkit.columnar.api import concat_frames
+    from pcapkit.reports.export import input_names
 
     units, unit_input = tcp_units(files, len(client.scheduler_info()["workers"]))
-    names = [os.path.basename(f) for f in files] if label else []
+    names = input_names(files) if label else []
     made = tcp_export(client, units, unit_input, names, None, buckets)
     import pandas as pd
 
@@ -443,7 +444,7 @@ def export_tcp(client: Any, files: Sequence[str], output: str, partition_rows: i
     """``export --table tcp`` on the workers of ``client``: into the directory ``output``
     (it exists or ends with a slash) each worker writes its frame ranges' part files;
     to one file, or with ``partition_rows``, the driver writes the ranges' tables."""
-    from pcapkit.reports.export import ExportResult, is_directory, write_table
+    from pcapkit.reports.export import ExportResult, input_names, is_directory, write_table
 
     if partition_rows is not None or not is_directory(output):
         return write_table(lambda: tcp_table(client, files, label=True), output, partition_rows)
@@ -452,7 +453,7 @@ def export_tcp(client: Any, files: Sequence[str], output: str, partition_rows: i
     os.makedirs(output, exist_ok=True)
     try:
         units, unit_input = tcp_units(files, len(client.scheduler_info()["workers"]))
-        made = tcp_export(client, units, unit_input, [os.path.basename(f) for f in files], output)
+        made = tcp_export(client, units, unit_input, input_names(files), output)
     except PcapkitError as exc:  # (an input with no readable frame: as the local engine says it)
         return ExportResult(errors=[str(exc)])
     return ExportResult(made.rows, made.files, made.errors)

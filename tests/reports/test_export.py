@@ -269,3 +269,28 @@ def test_cli_parquet_keeps_the_dtypes_of_empty_address_columns(tmp_path: Path) -
     assert isinstance(by_cli["ipv6.src"].dtype, pd.CategoricalDtype)
     pd.testing.assert_frame_equal(by_cli, by_export, check_exact=True)
     pd.testing.assert_frame_equal(_norm(by_cli), _norm(ref), check_exact=True)
+
+
+@pytest.mark.parametrize("table", ["packets", "tcp", "flows", "rtt"])
+def test_inputs_of_the_same_name_are_told_apart(table: str, tmp_path: Path) -> None:
+    """A directory whose subfolders hold files of the same name, and one of them given
+    again: pcapkit.file names each input by its path from the common folder (the second
+    time with its turn), instead of failing on a repeated category."""
+    from pcapkit.reports.export import input_names
+
+    for sub in ("a", "b"):
+        (tmp_path / "in" / sub).mkdir(parents=True)
+        (tmp_path / "in" / sub / "x.pcap").write_bytes((CAPTURES / "tcp-upload.pcap").read_bytes())
+    again = str(tmp_path / "in" / "a" / "x.pcap")
+    names = input_names([str(tmp_path / "in" / "a" / "x.pcap"), str(tmp_path / "in" / "b" / "x.pcap"), again])
+    assert names == ["a/x.pcap", "b/x.pcap", "a/x.pcap [2]"]
+    assert input_names(["/one/x.pcap", "/two/y.pcap"]) == ["x.pcap", "y.pcap"]
+    res = export_local([str(tmp_path / "in"), again], str(tmp_path / "out") + "/", table=table)
+    assert res.errors == []
+    df = pd.read_parquet(tmp_path / "out")
+    assert list(df[FILE_COLUMN].cat.categories) == names
+    counts = df[FILE_COLUMN].value_counts()
+    if table == "flows":  # (one conversation, three times over: named after the file it began in)
+        assert counts["a/x.pcap"] == len(df)
+    else:
+        assert counts["a/x.pcap"] == counts["b/x.pcap"] == counts["a/x.pcap [2]"] == len(df) // 3 > 0
