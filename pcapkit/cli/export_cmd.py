@@ -34,7 +34,8 @@ def export(files: tuple[str, ...], output: str, table: str, partition_rows: int 
     tables of several inputs are one table, the inputs analysed as one capture (frames
     numbered on across the files, a conversation split between files analysed whole),
     with the column pcapkit.file naming each row's input; -o DIR/ (or an existing
-    directory) writes it as part files.
+    directory) writes it as part files. pcapkit.file is the input's file name, or its
+    path from the inputs' common folder where two inputs share a name.
 
     \b
     Examples:
