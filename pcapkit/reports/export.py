@@ -68,7 +68,7 @@ def arrow_table(df: Table) -> Any:
             cat = col.array
             codes = pa.array(cat.codes.astype("int32"), mask=cat.codes < 0)
             dictionary = pa.array([str(c) for c in cat.categories], type=pa.string())
-            arr = pa.DictionaryArray.from_arrays(codes, dictionary)
+            arr = pa.DictionaryArray.from_arrays(codes, dictionary, ordered=bool(cat.ordered))
             table = table.set_column(i, pa.field(str(name), arr.type), arr)
     return table
 

@@ -294,3 +294,25 @@ def test_inputs_of_the_same_name_are_told_apart(table: str, tmp_path: Path) -> N
         assert counts["a/x.pcap"] == len(df)
     else:
         assert counts["a/x.pcap"] == counts["b/x.pcap"] == counts["a/x.pcap [2]"] == len(df) // 3 > 0
+
+
+def test_cli_parquet_keeps_an_ordered_categorical() -> None:
+    """``expert --format parquet``: severity reads back as the API's ordered categorical
+    (Error > Warn > Note > Chat), the rows as the API's summary of ``expert_items``."""
+    import tempfile
+
+    from pcapkit.cli.main import cli
+    from pcapkit.reports.expert import expert_items, summarize
+
+    capture = CORPUS / "labs" / "tcp-ethereal-trace-1"
+    ref = summarize(expert_items(capture))
+    assert ref["severity"].cat.ordered and len(ref) > 0
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "expert.parquet"
+        result = CliRunner().invoke(cli, ["expert", "--format", "parquet", "-o", str(out), str(capture)],
+                                    catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        back = pd.read_parquet(out)
+    assert back["severity"].cat.ordered
+    assert list(back["severity"].cat.categories) == list(ref["severity"].cat.categories)
+    pd.testing.assert_frame_equal(_norm(back), _norm(ref), check_exact=True)
