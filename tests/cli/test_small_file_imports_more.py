@@ -157,7 +157,7 @@ def test_export_writes_the_parquet_of_the_dataframe_path(name: str, tmp_path: Pa
     batches of 50 frames (each with its own dictionaries), as one file and as labelled parts."""
     from pcapkit.columnar.api import iter_batches
     from pcapkit.errors import PcapkitError
-    from pcapkit.reports.export import write_parts
+    from pcapkit.reports.export import input_names, write_parts
 
     path = _capture(name, tmp_path)
 
@@ -175,7 +175,10 @@ def test_export_writes_the_parquet_of_the_dataframe_path(name: str, tmp_path: Pa
     result = CliRunner().invoke(cli, ["export", "--table", "packets", "--chunk-packets", "50", "--partition-rows",
                                       "70", "-o", str(parts), str(path), str(path)])
     os.makedirs(tmp_path / "ref", exist_ok=True)
-    write_parts(frames(), str(tmp_path / "ref"), 1, 70, path.name)
+    # (the input given a second time: pcapkit.file names it with its turn, "NAME [2]")
+    label = input_names([str(path), str(path)])[1]
+    assert label == f"{path.name} [2]"
+    write_parts(frames(), str(tmp_path / "ref"), 1, 70, label)
     written = sorted(p.name for p in parts.iterdir() if p.name.startswith("part-00001-"))
     assert written == sorted(p.name for p in (tmp_path / "ref").iterdir())
     for part in written:
