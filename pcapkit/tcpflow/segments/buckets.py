@@ -2,7 +2,7 @@
 report reads (the flows and rtt tables on Dask: :func:`pcapkit.reports.conversations.bucket_report`).
 
 A record's bucket is a hash of the unordered pair of its outermost IP header's addresses
-(records without one: bucket 0), so every record of a conversation -- TCP, UDP, ICMP or
+(each address's CRC-32, the lower first; records without one: bucket 0), so every record of a conversation -- TCP, UDP, ICMP or
 other IP, its fragments too -- falls in the same bucket, in every process. The addresses
 come from the decoded columns; the records the columnar decoder left to the dissectors
 are dissected here, as the packet facts of :mod:`pcapkit.tcpflow.segments.dissected` are.
@@ -28,15 +28,41 @@ def conversation_select(bucket: int, buckets: int) -> RecordSelect:
     """The records of bucket ``bucket`` of ``buckets`` (see the module doc)."""
     if not 0 <= bucket < buckets:
         raise ValueError(f"bucket {bucket} is not one of {buckets}")
+    hashes = AddressHashes()
 
     def select(rb: RecordBatch, cols: Columns) -> np.ndarray:
-        return record_buckets(rb, cols, buckets) == bucket
+        return record_buckets(rb, cols, buckets, hashes) == bucket
 
     return select
 
 
-def record_buckets(rb: RecordBatch, cols: Columns, buckets: int) -> np.ndarray:
-    """The bucket of each record of a decoded batch."""
+class AddressHashes:
+    """The CRC-32 of each address met, by the address's (version, high, low) key: the
+    addresses are numbered as the segment source numbers them (:class:`~pcapkit.tcpflow.segments.KeyIds`:
+    a batch's distinct addresses looked up, not each record's) and each one is hashed once."""
+
+    def __init__(self) -> None:
+        from pcapkit.tcpflow.segments import KeyIds
+
+        self.ids = KeyIds()
+        self.hashes = np.zeros(0, dtype=np.uint64)
+
+    def __call__(self, keys: np.ndarray) -> np.ndarray:
+        """The hash of each address key (the rows of ``keys``)."""
+        ids = self.ids(keys)
+        known = self.hashes.shape[0]
+        if len(self.ids.ids) > known:
+            new = list(self.ids.ids)[known:]
+            self.hashes = np.concatenate([self.hashes, np.array(
+                [zlib.crc32(np.array(key, dtype=np.uint64).tobytes()) for key in new], dtype=np.uint64)])
+        return self.hashes[ids]
+
+
+def record_buckets(rb: RecordBatch, cols: Columns, buckets: int, hashes: AddressHashes | None = None) -> np.ndarray:
+    """The bucket of each record of a decoded batch: its two addresses' hashes, the lower
+    one first, as one 64-bit number modulo ``buckets`` (``hashes``: the addresses hashed in
+    earlier batches)."""
+    hashes = AddressHashes() if hashes is None else hashes
     n = len(rb)
     keys = np.zeros((n, 6), dtype=np.uint64)  # (src version, high, low, dst version, high, low)
     v4 = cols.valid["ip.src"] if "ip.src" in cols.valid else np.zeros(n, bool)
@@ -51,27 +77,10 @@ def record_buckets(rb: RecordBatch, cols: Columns, buckets: int) -> np.ndarray:
             keys[row] = pair
     out = np.zeros(n, dtype=np.int64)
     rows = np.flatnonzero(ip)
-    if not rows.size:
-        return out
-    src, dst = keys[rows, :3], keys[rows, 3:]
-    # (the pair unordered: the lower address first, comparing version, high, then low)
-    src_first = _less_or_equal(src, dst)
-    pairs = np.where(src_first[:, None], np.hstack([src, dst]), np.hstack([dst, src]))
-    distinct, inverse = np.unique(pairs, axis=0, return_inverse=True)
-    hashes = np.array([zlib.crc32(p.tobytes()) % buckets for p in distinct], dtype=np.int64)
-    out[rows] = hashes[inverse.reshape(-1)]
-    return out
-
-
-def _less_or_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row by row, whether key ``a`` sorts before or equal to key ``b`` (columns compared
-    in order)."""
-    out = np.ones(a.shape[0], dtype=bool)
-    decided = np.zeros(a.shape[0], dtype=bool)
-    for k in range(a.shape[1]):
-        lower, higher = a[:, k] < b[:, k], a[:, k] > b[:, k]
-        out[~decided & higher] = False
-        decided |= lower | higher
+    if rows.size:
+        a, b = hashes(keys[rows, :3]), hashes(keys[rows, 3:])
+        pair = (np.minimum(a, b) << np.uint64(32)) | np.maximum(a, b)
+        out[rows] = (pair % np.uint64(buckets)).astype(np.int64)
     return out
 
 
