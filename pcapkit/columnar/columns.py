@@ -92,6 +92,27 @@ class Columns:
             valid = self.valid[name] = valid.copy()
         return valid
 
+    def take(self, keep: np.ndarray) -> Columns:
+        """The rows ``keep`` (a boolean mask) marks, as columns of their own: what decoding
+        those records alone gives, without decoding them again. A read-only mask that
+        columns share (see :meth:`own_valid`) stays one shared, read-only mask."""
+        if self.application:
+            raise ValueError("the application columns are not taken")  # (read_packets' own, never a segment source's)
+        out = Columns(int(np.count_nonzero(keep)))
+        out.values = {name: values[keep] for name, values in self.values.items()}
+        shared: dict[int, np.ndarray] = {}
+        for name, valid in self.valid.items():
+            if valid.flags.writeable:
+                out.valid[name] = valid[keep]
+                continue
+            taken = shared.get(id(valid))
+            if taken is None:
+                taken = shared[id(valid)] = valid[keep]
+                taken.flags.writeable = False
+            out.valid[name] = taken
+        out.fallback = self.fallback[keep]
+        return out
+
     def mark(self, idx: np.ndarray) -> None:
         self.fallback[idx] = True
 

@@ -228,3 +228,33 @@ def test_record_buckets_hash_each_records_outermost_ip_pair(rel: str) -> None:
         want.append(bucket)
     assert got == want
     assert ip_frames > 0 or rel == "l2/arp.pcap"
+
+
+@pytest.mark.parametrize("rel", ["labs/NAT_ISP_side.pcap", "ip/http_ip4and6.pcapng", "ip/fragmented-1.pcap",
+                                 "l2/q-in-q.pcap", "tcp/dsack.dmp.gz", "tcp/zwnd.dmp.gz"])
+def test_taken_columns_are_the_columns_of_the_records_taken(rel: str) -> None:
+    """Columns.take (a bucket's records of a decoded batch) gives what decoding those
+    records alone gives: the same fields present, values and fallback rows."""
+    from pcapkit.capture.batch import iter_records
+    from pcapkit.columnar.decode import decode_batch
+    from pcapkit.tcpflow.segments.reading import _subset
+
+    path = CORPUS / rel
+    if not path.exists():
+        pytest.skip("corpus missing")
+    for rb in iter_records(str(path)):
+        keep = np.arange(len(rb)) % 3 != 1
+        numbers = np.arange(len(rb))
+        decoded = decode_batch(rb)
+        taken = decoded.take(keep)
+        for name, valid in decoded.valid.items():
+            assert taken.valid[name].flags.writeable == valid.flags.writeable, name
+        alone = decode_batch(_subset(rb, numbers, keep)[0])
+        assert taken.n == alone.n == int(keep.sum())
+        assert np.array_equal(taken.fallback, alone.fallback)
+        for name in set(taken.valid) | set(alone.valid):
+            mine = taken.valid.get(name, np.zeros(taken.n, bool))
+            theirs = alone.valid.get(name, np.zeros(alone.n, bool))
+            assert np.array_equal(mine, theirs), name
+            if mine.any():
+                assert np.array_equal(taken.values[name][mine], alone.values[name][mine]), name

@@ -130,9 +130,9 @@ def _decoded(batches: Iterable[tuple[RecordBatch, np.ndarray]], keep: _Matcher |
         cols = decode_batch(rb) if len(rb) else None
         if select is not None and cols is not None:
             chosen = select(rb, cols)
-            if not chosen.all():  # (the chosen records decoded again: a batch's columns are of all its records)
+            if not chosen.all():
                 rb, numbers = _subset(rb, numbers, chosen)
-                cols = decode_batch(rb) if len(rb) else None
+                cols = cols.take(chosen) if len(rb) else None
         if cols is None:
             yield snaplen, rb, numbers, None, None
             continue
