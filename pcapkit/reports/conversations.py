@@ -58,10 +58,15 @@ def merged_report(files: Sequence[str], table: str) -> pd.DataFrame:
     """The table of all files analysed as one capture, in one process."""
     if table == "tcp":
         return merged_tcp_columns(files)[0].to_pandas()
+    # (from the files themselves, one after the other: their frames are never all held as objects)
+    return report_frame(one_capture(files), table)
+
+
+def one_capture(files: Sequence[str]) -> str | CaptureFiles:
+    """``files`` as one capture source: a file itself, several as :class:`CaptureFiles`."""
     from pcapkit.capture.batch import CaptureFiles
 
-    # (from the files themselves, one after the other: their frames are never all held as objects)
-    return report_frame(files[0] if len(files) == 1 else CaptureFiles(tuple(files)), table)
+    return files[0] if len(files) == 1 else CaptureFiles(tuple(files))
 
 
 def merged_tcp_columns(files: Sequence[str]) -> tuple[ColumnTable, np.ndarray]:
@@ -147,10 +152,9 @@ def bucket_report(files: Sequence[str], table: str, bucket: int, buckets: int) -
     """One bucket's table and the first frame of each of its streams (the unit of work):
     the files read as one capture, only the records of the bucket's conversations
     (:func:`pcapkit.tcpflow.segments.buckets.conversation_select`) decoded and analysed."""
-    from pcapkit.capture.batch import CaptureFiles
     from pcapkit.tcpflow.segments.buckets import conversation_select
 
-    source: str | CaptureFiles = files[0] if len(files) == 1 else CaptureFiles(tuple(files))
+    source = one_capture(files)
     select = conversation_select(bucket, buckets)
     if table == "flows":
         from pcapkit.reports.flows import flows_table
