@@ -38,6 +38,8 @@ ARP_OPCODE_OFFSET = 6  # hardware type (2), protocol type (2), sizes (1 + 1)
 
 def _type(p: Packet) -> str:
     value = get(p, "eth", "eth.type")
+    if value is None:  # (an IEEE 802.3 frame: its field is a length, the type is in the LLC/SNAP header)
+        return f"none: an IEEE 802.3 frame, whose field holds its length ({get(p, 'eth', 'eth.len')} bytes)"
     return f"0x{value:04x} ({ETHERTYPES.get(value, 'unknown')})"
 
 

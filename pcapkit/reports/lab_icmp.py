@@ -117,6 +117,11 @@ def _traceroute(out: Answers, trace: Trace, pairs: list[tuple[Packet, Packet]]) 
                            for p in errors).most_common(1)[0][0]
     probes = [p for p in trace if (get(p, "ip", "ip.src"), get(p, "ip", "ip.dst")) == (host, target)
               and layer(p, "ip", 1) is None]
+    if not probes:  # (captured where only the errors pass: they quote probes that are not in the trace)
+        out.missing("traceroute: hops, ICMP error contents and round-trip times",
+                    f"the ICMP time-exceeded messages quote probes from {host} to {target}, but none of those "
+                    "probes is in the trace", errors)
+        return
     first = probes[0]
     proto = get(first, "ip", "ip.proto")
     out.add("traceroute: IP address of the host and of the target", f"host {host}, target {target}", [first])

@@ -141,6 +141,9 @@ def lab_ip_table(path: str | PathLike[str]) -> ColumnTable:
         trace = read_whole(path)
         host, target, errors = traceroute(trace)
     probes = datagrams(trace, host, target)
+    if not probes:  # (captured where only the errors pass, e.g. at a router: they quote probes not in the trace)
+        raise LabError(trace.error or f"{trace.path}: the ICMP time-exceeded messages quote datagrams from {host} "
+                       f"to {target}, but none of those datagrams is in the trace")
     out = Answers()
     first = probes[0][0]
     h = header(first)
