@@ -2,7 +2,10 @@
 
 A field is any Wireshark field a pcapkit dissector declares (its
 :class:`~pcapkit.fields.FieldSpec` renders the value as tshark prints it), plus
-``frame.time_relative`` and ``frame.time_delta``, which only the reading loop knows.
+``frame.time_relative`` and ``frame.time_delta``, which only the reading loop knows, and
+the fields of TCP conversation analysis (``tcp.stream``, ``tcp.seq``, ``tcp.analysis.*``:
+:mod:`pcapkit.proto.tcp_analysis`), which a pass over the file's TCP segments before the
+listing fills, as tshark's own analysis does (:func:`analysis_values`).
 ``-E`` takes tshark's keys: ``separator=/t|/s|C``, ``occurrence=f|l|a``,
 ``aggregator=,|/s|C``, ``header=y|n``, ``quote=d|s|n``.
 """
@@ -74,8 +77,35 @@ def loop_specs() -> dict[str, FieldSpec]:
     return {name: FieldSpec(name, "reltime_ns") for name in LOOP_FIELDS}
 
 
+def analysis_names(names: Sequence[str], specs: Mapping[str, FieldSpec]) -> list[str]:
+    """The fields among ``names`` that only the TCP analysis knows (no dissector's)."""
+    from pcapkit.proto.tcp_analysis import FIELDS
+
+    known = {spec.name for spec in FIELDS}
+    return [n for n in dict.fromkeys(names) if n in known and n not in specs]
+
+
+def analysis_values(path: str, names: Sequence[str]) -> dict[int, dict[str, Any]]:
+    """Per frame number, the text tshark prints for the TCP analysis fields ``names``
+    (absent ones left out; the duplicate-ACK flag, which tshark prints twice, as two
+    occurrences). The same per-frame analysis as the ``tcp`` command's, interpreted: the
+    listing dissects frame by frame anyway."""
+    from pcapkit.tcpflow.engine import analyse, tshark_text
+    from pcapkit.tcpflow.segments import segments
+
+    wanted = set(names)
+    out: dict[int, dict[str, Any]] = {}
+    for rec in analyse(segments(path)):
+        text = tshark_text(rec)
+        values = {n: v.split(",") if "," in v else v for n, v in text.items() if n in wanted}
+        if values:
+            out[rec.segment.frame_number] = values
+    return out
+
+
 def check_names(names: Sequence[str], specs: Mapping[str, FieldSpec]) -> None:
-    unknown = [n for n in names if n not in specs and n not in LOOP_FIELDS]
+    analysed = set(analysis_names(names, specs))
+    unknown = [n for n in names if n not in specs and n not in LOOP_FIELDS and n not in analysed]
     if unknown:
         raise click.BadParameter(f"{', '.join(unknown)}: not a field pcapkit's dissectors know "
                                  f"(pcapkit show -V FILE lists a frame's fields)", param_hint="-e")

@@ -1,5 +1,6 @@
 """``pcapkit read -T fields -e ...`` prints byte for byte what ``tshark -T fields -e ...``
-prints, with the same -E options (GitHub issue 14, item 4); ``read`` lines start with
+prints, with the same -E options (GitHub issue 14, item 4), the TCP analysis fields
+(``tcp.stream``, ``tcp.seq``, ``tcp.analysis.*``) included; ``read`` lines start with
 tshark's frame number."""
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from click.testing import CliRunner
 from conftest import CORPUS, corpus_id, requires_tshark
 
 from pcapkit.cli.read_cmd import read
+from pcapkit.proto.tcp_analysis import FIELDS as TCP_ANALYSIS
 
 FILES = [CORPUS / n for n in ("labs/dhcp-ethereal-trace-1", "labs/dns-ethereal-trace-1", "labs/icmp-ethereal-trace-1",
                               "labs/tcp-ethereal-trace-1", "labs/ip-wireshark-trace1-1.pcapng",
-                              "ip/icmp6-nd-options.pcap", "labs/NAT_home_side.pcap")]
+                              "ip/icmp6-nd-options.pcap", "labs/NAT_home_side.pcap",
+                              # retransmissions, duplicate ACKs, SACK, RTOs
+                              "tcp/206_example_b.pcap", "tcp/dsack.dmp.gz", "tcp/fin_retransmission.pcap")]
 # Ethernet, ARP, IPv4, IPv6, ICMP, ICMPv6, TCP, UDP, DNS, DHCP fields, frame times from the reader loop
 FIELDS = ("frame.number", "frame.time_epoch", "frame.time_relative", "frame.time_delta", "frame.len",
           "frame.cap_len", "eth.src", "eth.dst", "eth.type", "arp.opcode", "arp.src.hw_mac", "arp.src.proto_ipv4",
@@ -25,7 +29,7 @@ FIELDS = ("frame.number", "frame.time_epoch", "frame.time_relative", "frame.time
           "tcp.len", "tcp.window_size_value", "tcp.options.mss_val", "udp.srcport", "udp.dstport", "udp.length",
           "udp.checksum", "dns.id", "dns.flags.response", "dns.qry.name", "dns.a", "dns.count.answers",
           "dns.resp.ttl", "dhcp.option.dhcp", "dhcp.ip.your", "dhcp.hw.mac_addr",
-          "dhcp.option.requested_ip_address")
+          "dhcp.option.requested_ip_address", *(spec.name for spec in TCP_ANALYSIS))
 OPTION_SETS = [(), ("-E", "header=y", "-E", "separator=,", "-E", "occurrence=f", "-E", "quote=d"),
                ("-E", "separator=/s", "-E", "occurrence=l"), ("-E", "aggregator=;", "-E", "quote=d")]
 # deliberate differences: (file, field, reason) -- none so far
