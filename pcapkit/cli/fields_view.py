@@ -22,8 +22,23 @@ if TYPE_CHECKING:
     from pcapkit.fields import FieldSpec
 
 # frame.* values the reader loop computes (not a dissector's): seconds since the first
-# frame and since the previous one, printed as tshark prints relative times
-LOOP_FIELDS = ("frame.time_relative", "frame.time_delta")
+# frame and since the previous one, printed as tshark prints relative times; and the
+# arrival time in local time, as tshark prints it (:func:`local_time`)
+RELATIVE_FIELDS = ("frame.time_relative", "frame.time_delta")
+LOOP_FIELDS = (*RELATIVE_FIELDS, "frame.time")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def local_time(ts_ns: int) -> str:
+    """``frame.time`` as tshark prints it: local time, whole nanoseconds and the zone
+    ("Sep  6, 2017 13:56:28.053206000 UTC"; the day padded with a space, in English
+    whatever the locale)."""
+    import time
+
+    seconds, nanos = divmod(ts_ns, 1_000_000_000)
+    t = time.localtime(seconds)
+    return (f"{MONTHS[t.tm_mon - 1]} {t.tm_mday:2d}, {t.tm_year} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+            f".{nanos:09d} {t.tm_zone}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +89,7 @@ def parse_options(options: Sequence[str]) -> FieldsFormat:
 def loop_specs() -> dict[str, FieldSpec]:
     from pcapkit.fields import FieldSpec
 
-    return {name: FieldSpec(name, "reltime_ns") for name in LOOP_FIELDS}
+    return {name: FieldSpec(name, "reltime_ns") for name in RELATIVE_FIELDS}
 
 
 def analysis_names(names: Sequence[str], specs: Mapping[str, FieldSpec]) -> list[str]:

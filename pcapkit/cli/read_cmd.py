@@ -180,6 +180,7 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
 
     specs: dict[str, Any] = {}
     analysed: dict[int, dict[str, Any]] = {}
+    local_time = "frame.time" in fields
     fields_format = fields_view.parse_options(field_options)
     if mode == "fields" and not fields:
         raise click.UsageError("-T fields needs at least one -e NAME")
@@ -290,6 +291,8 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
                 continue
             if fields:
                 values = _field_values(packet, frame, clock)
+                if local_time:
+                    values["frame.time"] = fields_view.local_time(frame.ts_ns)
                 if analysed:
                     values.update(analysed.get(frame.number, ()))
                 if fmt == "fields":

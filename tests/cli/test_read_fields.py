@@ -19,9 +19,10 @@ FILES = [CORPUS / n for n in ("labs/dhcp-ethereal-trace-1", "labs/dns-ethereal-t
                               "labs/tcp-ethereal-trace-1", "labs/ip-wireshark-trace1-1.pcapng",
                               "ip/icmp6-nd-options.pcap", "labs/NAT_home_side.pcap",
                               # retransmissions, duplicate ACKs, SACK, RTOs
-                              "tcp/206_example_b.pcap", "tcp/dsack.dmp.gz", "tcp/fin_retransmission.pcap")]
+                              "tcp/206_example_b.pcap", "tcp/dsack.dmp.gz", "tcp/fin_retransmission.pcap",
+                              "bgp/bgp-addpath.pcap")]  # (a day of one digit: frame.time pads it)
 # Ethernet, ARP, IPv4, IPv6, ICMP, ICMPv6, TCP, UDP, DNS, DHCP fields, frame times from the reader loop
-FIELDS = ("frame.number", "frame.time_epoch", "frame.time_relative", "frame.time_delta", "frame.len",
+FIELDS = ("frame.number", "frame.time", "frame.time_epoch", "frame.time_relative", "frame.time_delta", "frame.len",
           "frame.cap_len", "eth.src", "eth.dst", "eth.type", "arp.opcode", "arp.src.hw_mac", "arp.src.proto_ipv4",
           "arp.dst.proto_ipv4", "ip.src", "ip.dst", "ip.ttl", "ip.proto", "ip.len", "ip.id", "ip.flags.df",
           "ip.checksum", "ip.hdr_len", "ipv6.src", "ipv6.dst", "ipv6.nxt", "ipv6.hlim", "icmp.type", "icmp.code",
@@ -83,3 +84,21 @@ def test_lines_start_with_tsharks_frame_number() -> None:
     assert [line.split()[0] for line in result.stdout.splitlines()] == numbers and numbers[-1] != str(len(numbers))
     plain = CliRunner().invoke(read, [str(path), "udp", "--no-number"]).stdout.splitlines()
     assert [line.split(None, 1)[1] for line in result.stdout.splitlines()] == plain
+
+
+@requires_tshark
+@pytest.mark.tshark
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Kolkata"])
+def test_frame_time_is_local_time_as_tshark(zone: str) -> None:
+    """frame.time is the local time with the zone's name: the same as tshark's in another zone."""
+    import os
+    import sys
+
+    path = CORPUS / "labs" / "http-ethereal-trace-1"
+    env = {**os.environ, "TZ": zone}
+    args = ["-T", "fields", "-e", "frame.time", "-c", "5"]
+    theirs = subprocess.run(["tshark", "-n", "-r", str(path), *args], capture_output=True, text=True, check=True,
+                            env=env).stdout
+    ours = subprocess.run([sys.executable, "-m", "pcapkit", "read", str(path), *args], capture_output=True,
+                          text=True, check=True, env=env).stdout
+    assert ours == theirs and theirs.count("\n") == 5
