@@ -5,14 +5,14 @@ A field is any Wireshark field a pcapkit dissector declares (its
 ``frame.time_relative`` and ``frame.time_delta``, which only the reading loop knows, and
 the fields of TCP conversation analysis (``tcp.stream``, ``tcp.seq``, ``tcp.analysis.*``:
 :mod:`pcapkit.proto.tcp_analysis`), which a pass over the file's TCP segments before the
-listing fills, as tshark's own analysis does (:func:`analysis_values`).
+listing fills, as tshark's own analysis does (:class:`AnalysisValues`).
 ``-E`` takes tshark's keys: ``separator=/t|/s|C``, ``occurrence=f|l|a``,
 ``aggregator=,|/s|C``, ``header=y|n``, ``quote=d|s|n``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ import click
 
 if TYPE_CHECKING:
     from pcapkit.fields import FieldSpec
+    from pcapkit.tcpflow.segments import SegmentTable
 
 # frame.* values the reader loop computes (not a dissector's): seconds since the first
 # frame and since the previous one, printed as tshark prints relative times; and the
@@ -100,22 +101,63 @@ def analysis_names(names: Sequence[str], specs: Mapping[str, FieldSpec]) -> list
     return [n for n in dict.fromkeys(names) if n in known and n not in specs]
 
 
-def analysis_values(path: str, names: Sequence[str]) -> dict[int, dict[str, Any]]:
-    """Per frame number, the text tshark prints for the TCP analysis fields ``names``
-    (absent ones left out; the duplicate-ACK flag, which tshark prints twice, as two
-    occurrences). The same per-frame analysis as the ``tcp`` command's, interpreted: the
-    listing dissects frame by frame anyway."""
-    from pcapkit.tcpflow.engine import analyse, tshark_text
-    from pcapkit.tcpflow.segments import segments
+ANALYSIS_BATCH = 1 << 14  # packets read and analysed at a time, ahead of the listing
 
-    wanted = set(names)
-    out: dict[int, dict[str, Any]] = {}
-    for rec in analyse(segments(path)):
-        text = tshark_text(rec)
-        values = {n: v.split(",") if "," in v else v for n, v in text.items() if n in wanted}
-        if values:
-            out[rec.segment.frame_number] = values
-    return out
+
+class AnalysisValues:
+    """The TCP analysis fields ``names`` of each frame, as the text tshark prints them
+    (absent ones left out; the duplicate-ACK flag, which tshark prints twice, as two
+    occurrences): the same per-frame analysis as the ``tcp`` command's, run over the
+    file's segments one batch at a time, only as far as the listing has read (a frame's
+    analysis depends on the frames before it alone): ``read -c 10`` of a big capture
+    analyses its first batch, not the file."""
+
+    def __init__(self, path: str, names: Sequence[str], batch_packets: int = ANALYSIS_BATCH) -> None:
+        from pcapkit.tcpflow.engine import TcpEngine
+        from pcapkit.tcpflow.segments import SegmentBatches
+
+        self._wanted = set(names)
+        self._batches: Iterator[SegmentTable] | None = iter(SegmentBatches(path, chunk_packets=batch_packets))
+        self._feed = TcpEngine().feed
+        self._values: dict[int, dict[str, Any]] = {}
+        self._read = 0  # frames of the file the analysed batches covered
+        # (a batch's addresses are ids: their text stands in for the addresses, which the
+        # engine only compares and these fields never print)
+        self._ids: list[str] = []
+
+    def of(self, number: int) -> dict[str, Any]:
+        """The values of frame ``number`` (frames are asked for in increasing order; the
+        values of frames passed over, which a filter left out, are let go)."""
+        while self._batches is not None and self._read < number:
+            self._analyse_next()
+        values = self._values
+        while values and next(iter(values)) < number:
+            del values[next(iter(values))]
+        return values.pop(number, {})
+
+    def _analyse_next(self) -> None:
+        from pcapkit.errors import PcapkitError
+        from pcapkit.tcpflow.engine import tshark_text
+
+        assert self._batches is not None
+        try:
+            table = next(self._batches)
+        except (StopIteration, PcapkitError, OSError):  # (the end, or what the listing's reader reports)
+            self._batches = None
+            return
+        view = table.tshark_view()
+        top = int(max(view.src.max(initial=-1), view.dst.max(initial=-1))) + 1
+        self._ids.extend(str(i) for i in range(len(self._ids), top))
+        view.addresses = self._ids
+        wanted, feed = self._wanted, self._feed
+        for segment in view.segments():
+            rec = feed(segment)
+            if rec is None:
+                continue
+            values = {n: v.split(",") if "," in v else v for n, v in tshark_text(rec).items() if n in wanted}
+            if values:
+                self._values[segment.frame_number] = values
+        self._read = table.frames
 
 
 def check_names(names: Sequence[str], specs: Mapping[str, FieldSpec]) -> None:

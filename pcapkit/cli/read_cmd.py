@@ -179,7 +179,7 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
     from pcapkit.cli import fields_view
 
     specs: dict[str, Any] = {}
-    analysed: dict[int, dict[str, Any]] = {}
+    analysed: fields_view.AnalysisValues | None = None
     local_time = "frame.time" in fields
     fields_format = fields_view.parse_options(field_options)
     if mode == "fields" and not fields:
@@ -193,7 +193,7 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
         if tcp_fields:
             if file == "-":
                 raise click.UsageError(f"{tcp_fields[0]} (TCP analysis) needs a capture file, not standard input")
-            analysed = _analysis_values(file, tcp_fields)
+            analysed = fields_view.AnalysisValues(file, tcp_fields)
         specs.update(fields_view.loop_specs())
     if mode == "fields":
         fmt = "fields"
@@ -293,8 +293,8 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
                 values = _field_values(packet, frame, clock)
                 if local_time:
                     values["frame.time"] = fields_view.local_time(frame.ts_ns)
-                if analysed:
-                    values.update(analysed.get(frame.number, ()))
+                if analysed is not None:
+                    values.update(analysed.of(frame.number))
                 if fmt == "fields":
                     out.write(fields_format.line([fields_view.cell(values.get(n), specs.get(n), fields_format)
                                                   for n in fields]))
@@ -330,18 +330,6 @@ def _field_values(packet: Any, frame: Frame, clock: _Clock) -> dict[str, Any]:
     values: dict[str, Any] = packet.fields() if packet is not None else {}
     values.update(clock.times(frame))
     return values
-
-
-def _analysis_values(file: str, names: list[str]) -> dict[int, dict[str, Any]]:
-    """The TCP analysis fields of each frame; a file that cannot be read leaves them empty
-    (the listing then reports why, in its one error line)."""
-    from pcapkit.cli import fields_view
-    from pcapkit.errors import PcapkitError
-
-    try:
-        return fields_view.analysis_values(file, names)
-    except (PcapkitError, OSError):
-        return {}
 
 
 def _specs_for_tree(specs: dict[str, Any]) -> dict[str, Any]:

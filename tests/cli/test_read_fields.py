@@ -102,3 +102,40 @@ def test_frame_time_is_local_time_as_tshark(zone: str) -> None:
     ours = subprocess.run([sys.executable, "-m", "pcapkit", "read", str(path), *args], capture_output=True,
                           text=True, check=True, env=env).stdout
     assert ours == theirs and theirs.count("\n") == 5
+
+
+@pytest.mark.parametrize("batch", [1, 7, 1 << 14])
+def test_analysis_batch_by_batch_equals_the_whole_file(batch: int) -> None:
+    """The listing's TCP analysis, run a batch at a time as far as the listing has read,
+    gives each frame the values of the analysis of the whole file at once (whose text
+    test_tshark_tcp compares with tshark), frames asked for with gaps (a filter)."""
+    from pcapkit.cli.fields_view import AnalysisValues
+    from pcapkit.tcpflow.engine import analyse, tshark_text
+    from pcapkit.tcpflow.segments import segments
+
+    path = CORPUS / "tcp" / "206_example_b.pcap"
+    if not path.exists():
+        pytest.skip("corpus missing")
+    names = [spec.name for spec in TCP_ANALYSIS]
+    whole = {rec.segment.frame_number: tshark_text(rec) for rec in analyse(segments(path))}
+    lazy = AnalysisValues(str(path), names, batch_packets=batch)
+    asked = [n for n in range(1, max(whole) + 1) if n % 3 != 1]
+    assert len([n for n in asked if n in whole]) > 900
+    for number in asked:
+        mine = {k: ",".join(v) if isinstance(v, list) else v for k, v in lazy.of(number).items()}
+        assert mine == {k: v for k, v in whole.get(number, {}).items() if k in names}, number
+
+
+@requires_tshark
+@pytest.mark.tshark
+def test_filtered_listing_keeps_the_analysis_of_every_frame() -> None:
+    """With a filter, the analysis still sees every frame (tshark -Y: stream numbers and
+    relative sequence numbers as in the whole capture)."""
+    path = CORPUS / "labs" / "NAT_home_side.pcap"
+    args = ["-T", "fields", "-e", "frame.number", "-e", "tcp.stream", "-e", "tcp.seq", "-e", "tcp.analysis.ack_rtt"]
+    theirs = subprocess.run(["tshark", "-n", "-r", str(path), "-Y", "tcp.port == 80", *args], capture_output=True,
+                            text=True, check=True).stdout
+    result = CliRunner().invoke(read, [str(path), "tcp", "port", "80", *args])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == theirs and theirs.count("\n") > 50
+    assert any(line.split("\t")[1] not in ("", "0") for line in theirs.splitlines())
