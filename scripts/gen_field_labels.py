@@ -1,8 +1,9 @@
 """Write pcapkit/cli/field_labels.tsv: Wireshark's label of every field pcapkit dissects.
 
 The labels come from tshark's own field list (``tshark -G fields``: kind, label, name,
-type, protocol, ...), kept only for the names a pcapkit dissector declares, so that
-``pcapkit show`` prints "Source Address: 10.0.0.1" as ``tshark -V`` does. Run it again
+type, protocol, ...), kept only for the names a pcapkit dissector or the TCP analysis
+(:mod:`pcapkit.proto.tcp_analysis`) declares, so that ``pcapkit show`` prints "Source
+Address: 10.0.0.1" and "[Stream index: 0]" as ``tshark -V`` does. Run it again
 after adding a dissector:
 
     python scripts/gen_field_labels.py
@@ -18,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pcapkit.cli.show_cmd import field_specs  # noqa: E402
+from pcapkit.proto.tcp_analysis import FIELDS as TCP_ANALYSIS  # noqa: E402
 
 TARGET = ROOT / "pcapkit" / "cli" / "field_labels.tsv"
 
@@ -25,7 +27,7 @@ TARGET = ROOT / "pcapkit" / "cli" / "field_labels.tsv"
 def main() -> None:
     listing = subprocess.run(["tshark", "-G", "fields"], capture_output=True, text=True, check=True).stdout
     version = subprocess.run(["tshark", "--version"], capture_output=True, text=True, check=True).stdout
-    known = field_specs()
+    known = {**field_specs(), **{spec.name: spec for spec in TCP_ANALYSIS}}
     labels: dict[str, str] = {}
     for line in listing.splitlines():
         parts = line.split("\t")

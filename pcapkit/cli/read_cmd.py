@@ -232,6 +232,10 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
         elif fmt == "fields" and fields_format.header:
             out.write(fields_format.line(fields, header=True))
         tree = _optional("pcapkit.cli.show_cmd", "packet_tree") if fmt == "verbose" else None
+        if tree is not None and file != "-":  # (the TCP analysis under each TCP header, as show's)
+            from pcapkit.proto.tcp_analysis import FIELDS as TCP_ANALYSIS
+
+            analysed = fields_view.AnalysisValues(file, [spec.name for spec in TCP_ANALYSIS])
         tree_specs = _specs_for_tree(specs) if tree is not None else {}
         tree_lines: dict[str, Any] = {}  # (each field's line head and renderer, made once)
         shown = 0
@@ -283,7 +287,8 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
                 if shown > 1:
                     out.write("\n")
                 if tree is not None and packet is not None:
-                    out.write("\n".join(tree(packet, tree_specs, field_lines=tree_lines)) + "\n")
+                    analysis = analysed.of(frame.number) if analysed is not None else None
+                    out.write("\n".join(tree(packet, tree_specs, field_lines=tree_lines, analysis=analysis)) + "\n")
                 else:
                     out.write(fallback_summary(frame) + "\n")
                 if count is not None and shown >= count:

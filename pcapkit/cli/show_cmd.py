@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -71,27 +71,31 @@ def _render(spec: FieldSpec | None, value: Any) -> str:
     return str(value)
 
 
-def packet_json(packet: Packet, specs: dict[str, FieldSpec]) -> dict[str, Any]:
-    """One frame as a JSON object: field name -> tshark's text (repeated field -> list)."""
+def packet_json(packet: Packet, specs: dict[str, FieldSpec], analysis: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """One frame as a JSON object: field name -> tshark's text (repeated field -> list),
+    with the TCP ``analysis`` fields (``tcp.stream``, ``tcp.analysis.*``: already text)."""
     obj: dict[str, Any] = {}
     for name, value in packet.fields().items():
         if isinstance(value, list):
             obj[name] = [_render(specs.get(name), v) for v in value]
         else:
             obj[name] = _render(specs.get(name), value)
+    if analysis:
+        obj.update(analysis)
     if packet.findings:
         obj["_findings"] = [str(f) for f in packet.findings]
     return obj
 
 
 def packet_tree(packet: Packet, specs: dict[str, FieldSpec], *, labels: bool = True,
-                field_lines: FieldLines | None = None) -> list[str]:
+                field_lines: FieldLines | None = None, analysis: Mapping[str, Any] | None = None) -> list[str]:
     """The indented text tree: a title line per layer, where its bytes are, then its
     fields as ``tshark -V`` labels them ("Source Address: 10.0.0.1"; with
     ``labels=False`` by Wireshark field name, "ip.src: 10.0.0.1"). Values are printed as
     ``tshark -T fields`` prints them. ``field_lines``: a dict kept from one packet to the
     next (with the same ``specs`` and ``labels``), where each field's line head and value
-    renderer are made once."""
+    renderer are made once. ``analysis``: the frame's TCP analysis fields (text), shown
+    after its (last) TCP header as tshark -V shows them (:mod:`pcapkit.cli.analysis_tree`)."""
     from pcapkit.frame import frame_epoch_text
 
     f = packet.frame
@@ -105,7 +109,10 @@ def packet_tree(packet: Packet, specs: dict[str, FieldSpec], *, labels: bool = T
     append = lines.append
     if field_lines is None:
         field_lines = {}
-    for layer in packet.layers:
+    tcp_at = -1
+    if analysis:
+        tcp_at = max((i for i, layer in enumerate(packet.layers) if layer.protocol == "tcp"), default=-1)
+    for at, layer in enumerate(packet.layers):
         title = TITLES.get(layer.protocol, layer.protocol)
         append(f"{title}{', ' + layer.summary if layer.summary else ''}")
         if layer.length:
@@ -119,6 +126,10 @@ def packet_tree(packet: Packet, specs: dict[str, FieldSpec], *, labels: bool = T
         render_layer(fields.values(), lines)
         for finding in layer.findings:
             append(f"    [{finding.kind.value}: {finding.reason} (offset {finding.offset})]")
+        if at == tcp_at and analysis:
+            from pcapkit.cli.analysis_tree import analysis_lines
+
+            lines += analysis_lines(analysis, fields.get("tcp.flags"), field_labels() if labels else None)
     return lines
 
 
@@ -341,13 +352,21 @@ def show(file: str, filter_expr: tuple[str, ...], count: int | None, frame_no: i
         first = True
         warnings: list[str] = []
         field_lines: FieldLines = {}
+        analysed = None
+        if file != "-":  # (standard input is read once, by the listing: no analysis)
+            from pcapkit.cli.fields_view import AnalysisValues
+            from pcapkit.proto.tcp_analysis import FIELDS as TCP_ANALYSIS
+
+            analysed = AnalysisValues(file, [spec.name for spec in TCP_ANALYSIS])
         for packet in _packets(file, " ".join(filter_expr), count, frame_no, warnings):
+            analysis = analysed.of(packet.frame.number) if analysed is not None else None
             if fmt == "json":
-                out.write(json.dumps(packet_json(packet, specs)) + "\n")
+                out.write(json.dumps(packet_json(packet, specs, analysis)) + "\n")
             else:
                 if not first and not hexdump:
                     out.write("\n")
-                out.write("\n".join(packet_tree(packet, specs, labels=not names, field_lines=field_lines)) + "\n")
+                out.write("\n".join(packet_tree(packet, specs, labels=not names, field_lines=field_lines,
+                                                 analysis=analysis)) + "\n")
                 if hexdump:  # as tshark -V -x: a blank line, the bytes, a blank line
                     out.write("\n" + "\n".join(hex_dump(bytes(packet.frame.data))) + "\n\n")
             first = False
