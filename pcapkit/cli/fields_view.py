@@ -4,8 +4,8 @@ A field is any Wireshark field a pcapkit dissector declares (its
 :class:`~pcapkit.fields.FieldSpec` renders the value as tshark prints it), plus
 ``frame.time_relative`` and ``frame.time_delta``, which only the reading loop knows, and
 the fields of TCP conversation analysis (``tcp.stream``, ``tcp.seq``, ``tcp.analysis.*``:
-:mod:`pcapkit.proto.tcp_analysis`), which a pass over the file's TCP segments before the
-listing fills, as tshark's own analysis does (:class:`AnalysisValues`).
+:mod:`pcapkit.proto.tcp_analysis`), which the analysis of the file's TCP segments fills,
+a batch ahead of the listing (:class:`AnalysisValues`).
 ``-E`` takes tshark's keys: ``separator=/t|/s|C``, ``occurrence=f|l|a``,
 ``aggregator=,|/s|C``, ``header=y|n``, ``quote=d|s|n``.
 """
@@ -117,7 +117,10 @@ class AnalysisValues:
         from pcapkit.tcpflow.segments import SegmentBatches
 
         self._wanted = set(names)
-        self._batches: Iterator[SegmentTable] | None = iter(SegmentBatches(path, chunk_packets=batch_packets))
+        # (no read-ahead thread: the listing, which dissects frame by frame, is the slower
+        # reader, and the thread would take the interpreter from it)
+        self._batches: Iterator[SegmentTable] | None = iter(SegmentBatches(path, chunk_packets=batch_packets,
+                                                                           read_ahead=False))
         self._feed = TcpEngine().feed
         self._values: dict[int, dict[str, Any]] = {}
         self._read = 0  # frames of the file the analysed batches covered
