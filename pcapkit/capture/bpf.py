@@ -303,6 +303,8 @@ def filter_frames(frames: Iterable[Frame], expr: str, linktype: int | None = Non
         return [f for f, k in zip(pending, keep, strict=True) if k]
 
     for frame in frames:
+        if frame.linktype < 0:  # (a record that is no packet, a pcapng custom block: no filter matches it)
+            continue
         pending.append(frame)
         if len(pending) >= chunk:
             yield from flush()
