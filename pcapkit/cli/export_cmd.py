@@ -35,7 +35,9 @@ def export(files: tuple[str, ...], output: str, table: str, partition_rows: int 
     numbered on across the files, a conversation split between files analysed whole),
     with the column pcapkit.file naming each row's input; -o DIR/ (or an existing
     directory) writes it as part files. pcapkit.file is the input's file name, or its
-    path from the inputs' common folder where two inputs share a name.
+    path from the inputs' common folder where two inputs share a name. An input of
+    which nothing can be read (not a capture, empty) is said in one error line and the
+    others are exported; the exit status is then 1.
 
     \b
     Examples:

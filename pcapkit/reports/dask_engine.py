@@ -21,7 +21,13 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from pcapkit.reports.export import ExportResult, expand_inputs, export_one, input_names
+from pcapkit.reports.export import (
+    ExportResult,
+    expand_inputs,
+    export_one,
+    input_names,
+    readable_inputs,
+)
 
 
 def local_client(n_workers: int = 2, processes: bool = True) -> Any:
@@ -88,7 +94,14 @@ def export_dask(inputs: Sequence[str], output: str, table: str = "packets",
             own = client = local_client()
     try:
         if table != "packets":
-            return _export_conversations(client, files, output, table, partition_rows)
+            # (several inputs: labelled, though only one of them may be readable)
+            label = len(files) > 1
+            files, unreadable = readable_inputs(files) if label else (files, [])
+            if not files:
+                return ExportResult(errors=unreadable)
+            res = _export_conversations(client, files, output, table, partition_rows, label)
+            res.errors[:0] = unreadable
+            return res
         names = input_names(files)
         futures = [client.submit(export_one, path, os.path.abspath(output), i, table, partition_rows,
                                  chunk_packets, names[i], pure=False)
@@ -130,11 +143,11 @@ def conversations_dask(client: Any, files: Sequence[str], table: str, buckets: i
 
 
 def _export_conversations(client: Any, files: Sequence[str], output: str, table: str,
-                          partition_rows: int | None) -> ExportResult:
+                          partition_rows: int | None, label: bool) -> ExportResult:
     from pcapkit.reports.export import write_table
 
     if table == "tcp":
         from pcapkit.reports.partitions import export_tcp
 
-        return export_tcp(client, files, output, partition_rows)
-    return write_table(lambda: conversations_dask(client, files, table), output, partition_rows, files)
+        return export_tcp(client, files, output, partition_rows, label)
+    return write_table(lambda: conversations_dask(client, files, table), output, partition_rows, files, label)

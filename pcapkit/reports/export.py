@@ -292,7 +292,7 @@ def _looks_like_capture(path: Path) -> bool:
 
 
 def write_table(make: Callable[[], Table], output: str, partition_rows: int | None,
-                inputs: Sequence[str] = ()) -> ExportResult:
+                inputs: Sequence[str] = (), label: bool | None = None) -> ExportResult:
     """Write one whole table: a single file, or part files when ``partition_rows`` is set
     or ``output`` names a directory (it exists, or ends with a slash). With several
     ``inputs`` (analysed as one capture), the column ``pcapkit.file`` names the input each
@@ -301,7 +301,7 @@ def write_table(make: Callable[[], Table], output: str, partition_rows: int | No
 
     try:
         df = make()
-        if len(inputs) > 1:
+        if len(inputs) > 1 if label is None else label:
             df = label_inputs(df, inputs)
     except PcapkitError as exc:
         return ExportResult(errors=[str(exc)])
@@ -393,12 +393,51 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
     return out
 
 
+def readable_inputs(files: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The inputs of which something can be read, and the error of each other one
+    (missing, not a capture, cut inside its first record): analysed as one capture, the
+    readable inputs make the table (nothing readable is lost because one input is not)
+    and the others are said, one line each. Each input's first record is read, as the
+    table's reading reads it."""
+    from pcapkit.capture.batch import iter_records
+    from pcapkit.errors import PcapkitError
+
+    kept: list[str] = []
+    errors: list[str] = []
+    for path in files:
+        batches = iter_records(path, chunk_bytes=1 << 16, max_packets=1, use_numba=False)
+        try:
+            next(batches, None)
+        except (PcapkitError, OSError) as exc:
+            errors.append(str(exc))
+            continue
+        finally:
+            close = getattr(batches, "close", None)  # (a generator: its file closed now)
+            if close is not None:
+                close()
+        kept.append(path)
+    return kept, errors
+
+
 def export_local(inputs: Sequence[str], output: str, table: str = "packets",
                  partition_rows: int | None = None, chunk_packets: int = 1 << 18,
                  progress: Progress | None = None) -> ExportResult:
     """Single-process export. One input and no ``partition_rows``: ``output`` is one
     Parquet file; otherwise ``output`` is a directory of part files."""
     files = expand_inputs(inputs)
+    unreadable: list[str] = []
+    if table != "packets" and len(files) > 1:  # (the packets table says each input's error itself)
+        files, unreadable = readable_inputs(files)
+        if not files:
+            return ExportResult(errors=unreadable)
+    # (several inputs: labelled, though only one of them may be readable)
+    res = _export_files(files, output, table, partition_rows, chunk_packets, progress, len(files) + len(unreadable) > 1)
+    res.errors[:0] = unreadable
+    return res
+
+
+def _export_files(files: Sequence[str], output: str, table: str, partition_rows: int | None, chunk_packets: int,
+                  progress: Progress | None, label: bool) -> ExportResult:
     total = ExportResult()
     if table == "tcp":
         from pcapkit.reports.conversations import merged_tcp_columns
@@ -406,13 +445,13 @@ def export_local(inputs: Sequence[str], output: str, table: str = "packets",
         def tcp_table() -> ColumnTable:
             table, file_ends = merged_tcp_columns(files)
             # (labelled from the files' segment tables: write_table would read every file again to count its frames)
-            return label_frames(table, file_ends, input_names(files)) if len(files) > 1 else table
+            return label_frames(table, file_ends, input_names(files)) if label else table
 
         return write_table(tcp_table, output, partition_rows)
     if table != "packets":
         from pcapkit.reports.conversations import merged_report
 
-        return write_table(lambda: merged_report(files, table), output, partition_rows, files)
+        return write_table(lambda: merged_report(files, table), output, partition_rows, files, label)
     if len(files) == 1 and partition_rows is None and not is_directory(output):
         return export_one(files[0], "", 0, table, None, chunk_packets, None, progress, output)
     os.makedirs(output, exist_ok=True)

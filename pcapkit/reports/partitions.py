@@ -351,7 +351,7 @@ def tcp_export(client: Any, units: Sequence[Unit], unit_input: Sequence[int], na
     errors = [s["error"] for s in summaries if s["error"]]
 
     file_ends = None
-    if len(names) > 1:
+    if names:
         file_ends = np.cumsum(np.bincount(np.asarray(unit_input, dtype=np.int64), weights=frames,
                                           minlength=len(names)).astype(np.int64))
     bins = [s["bins"] for s in summaries]
@@ -420,8 +420,8 @@ def tcp_units(files: Sequence[str], workers: int) -> tuple[list[Unit], list[int]
 
 
 def tcp_table(client: Any, files: Sequence[str], buckets: int = BUCKETS, label: bool = False) -> pd.DataFrame:
-    """The tcp table of ``files`` (as one capture; ``label``: with ``pcapkit.file`` when
-    there are several) made on the workers of ``client``, as one DataFrame."""
+    """The tcp table of ``files`` (as one capture; ``label``: with ``pcapkit.file``) made
+    on the workers of ``client``, as one DataFrame."""
     from pcapkit.columnar.api import concat_frames
     from pcapkit.reports.export import input_names
 
@@ -440,20 +440,22 @@ def tcp_table(client: Any, files: Sequence[str], buckets: int = BUCKETS, label: 
     return out
 
 
-def export_tcp(client: Any, files: Sequence[str], output: str, partition_rows: int | None) -> ExportResult:
+def export_tcp(client: Any, files: Sequence[str], output: str, partition_rows: int | None,
+               label: bool) -> ExportResult:
     """``export --table tcp`` on the workers of ``client``: into the directory ``output``
     (it exists or ends with a slash) each worker writes its frame ranges' part files;
-    to one file, or with ``partition_rows``, the driver writes the ranges' tables."""
+    to one file, or with ``partition_rows``, the driver writes the ranges' tables.
+    ``label``: with ``pcapkit.file``."""
     from pcapkit.reports.export import ExportResult, input_names, is_directory, write_table
 
     if partition_rows is not None or not is_directory(output):
-        return write_table(lambda: tcp_table(client, files, label=True), output, partition_rows)
+        return write_table(lambda: tcp_table(client, files, label=label), output, partition_rows)
     from pcapkit.errors import PcapkitError
 
     os.makedirs(output, exist_ok=True)
     try:
         units, unit_input = tcp_units(files, len(client.scheduler_info()["workers"]))
-        made = tcp_export(client, units, unit_input, input_names(files), output)
+        made = tcp_export(client, units, unit_input, input_names(files) if label else [], output)
     except PcapkitError as exc:  # (an input with no readable frame: as the local engine says it)
         return ExportResult(errors=[str(exc)])
     return ExportResult(made.rows, made.files, made.errors)

@@ -75,11 +75,31 @@ def test_tcp_table_of_several_inputs_with_a_cut_one(cut_file: Path, tmp_path: Pa
     assert theirs["tcp.seq_raw"].tolist() == whole_rows["tcp.seq_raw"].tolist()
 
 
+@pytest.mark.parametrize("table", ["tcp", "flows", "rtt"])
+def test_unreadable_inputs_are_said_and_the_others_exported(tmp_path: Path, table: str) -> None:
+    """Inputs of which nothing can be read (empty, not a capture) among several: one error
+    line each, exit status 1, and the table of the readable ones, labelled (before, the
+    first such input failed the whole table: nothing readable was exported)."""
+    empty, garbage = tmp_path / "empty.pcap", tmp_path / "garbage.pcap"
+    empty.write_bytes(b"")
+    garbage.write_bytes(b"not a capture file at all" * 10)
+    good = CAPTURES / "tcp-upload.pcap"
+    proc = _export([empty, good, garbage], table, tmp_path / "out.parquet")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("pcapkit: error:")]
+    assert len(errors) == 2 and str(empty) in errors[0] and str(garbage) in errors[1], proc.stderr
+    got = pd.read_parquet(tmp_path / "out.parquet")
+    alone = {"tcp": tcp_frames, "flows": flows, "rtt": rtt_samples}[table](str(good))
+    assert len(got) == len(alone) > 0 and set(got["pcapkit.file"]) == {good.name}
+    key = "first_frame" if table == "flows" else "frame.number"
+    assert got[key].tolist() == alone[key].tolist()
+
+
 @pytest.mark.parametrize("table", ["tcp", "flows"])
 def test_dask_export_of_an_unreadable_input_says_it_in_one_line(tmp_path: Path, table: str) -> None:
     """An input with nothing readable, on the local Dask cluster: the command's one error
-    line and its summary, and none of the workers' own log of the failed task (its
-    traceback) on the same terminal."""
+    line, the other input's rows and the summary, and none of the workers' own log of a
+    failed task (its traceback) on the same terminal."""
     empty = tmp_path / "empty.pcap"
     empty.write_bytes(b"")
     proc = subprocess.run([sys.executable, "-m", "pcapkit", "export", str(CAPTURES / "tcp-upload.pcap"), str(empty),
@@ -88,5 +108,8 @@ def test_dask_export_of_an_unreadable_input_says_it_in_one_line(tmp_path: Path, 
     assert proc.returncode == 1
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert lines[0] == f"pcapkit: error: {empty}: offset 0: empty file (no capture file header)", proc.stderr
-    assert len(lines) == 2 and lines[1].startswith("0 rows -> "), proc.stderr
+    assert len(lines) == 2 and not lines[1].startswith("0 rows -> "), proc.stderr
+    got = pd.read_parquet(tmp_path / "out")
+    alone = {"tcp": tcp_frames, "flows": flows}[table](str(CAPTURES / "tcp-upload.pcap"))
+    assert len(got) == len(alone) > 0 and set(got["pcapkit.file"]) == {"tcp-upload.pcap"}
     assert "Traceback" not in proc.stderr
