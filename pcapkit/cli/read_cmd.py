@@ -191,8 +191,9 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
         fields_view.check_names(fields, specs)
         tcp_fields = fields_view.analysis_names(fields, specs)
         if tcp_fields:
-            if file == "-":
-                raise click.UsageError(f"{tcp_fields[0]} (TCP analysis) needs a capture file, not standard input")
+            if file == "-" or (os.path.exists(file) and not os.path.isfile(file)):
+                raise click.UsageError(f"{tcp_fields[0]} (TCP analysis) needs a capture file, not standard input "
+                                       "or a pipe")
             analysed = fields_view.AnalysisValues(file, tcp_fields)
         specs.update(fields_view.loop_specs())
     if mode == "fields":
@@ -232,7 +233,7 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
         elif fmt == "fields" and fields_format.header:
             out.write(fields_format.line(fields, header=True))
         tree = _optional("pcapkit.cli.show_cmd", "packet_tree") if fmt == "verbose" else None
-        if tree is not None and file != "-":  # (the TCP analysis under each TCP header, as show's)
+        if tree is not None and os.path.isfile(file):  # (the TCP analysis under each TCP header, as show's)
             from pcapkit.proto.tcp_analysis import FIELDS as TCP_ANALYSIS
 
             analysed = fields_view.AnalysisValues(file, [spec.name for spec in TCP_ANALYSIS])

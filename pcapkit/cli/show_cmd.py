@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -353,7 +354,7 @@ def show(file: str, filter_expr: tuple[str, ...], count: int | None, frame_no: i
         warnings: list[str] = []
         field_lines: FieldLines = {}
         analysed = None
-        if file != "-":  # (standard input is read once, by the listing: no analysis)
+        if os.path.isfile(file):  # (standard input or a pipe is read once, by the listing: no analysis)
             from pcapkit.cli.fields_view import AnalysisValues
             from pcapkit.proto.tcp_analysis import FIELDS as TCP_ANALYSIS
 
