@@ -12,7 +12,8 @@ a batch ahead of the listing (:class:`AnalysisValues`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ import click
 
 if TYPE_CHECKING:
     from pcapkit.fields import FieldSpec
+    from pcapkit.frame import Frame
     from pcapkit.tcpflow.segments import SegmentTable
 
 # frame.* values the reader loop computes (not a dissector's): seconds since the first
@@ -101,25 +103,59 @@ def analysis_names(names: Sequence[str], specs: Mapping[str, FieldSpec]) -> list
     return [n for n in dict.fromkeys(names) if n in known and n not in specs]
 
 
-ANALYSIS_BATCH = 1 << 14  # packets read and analysed at a time, ahead of the listing
+ANALYSIS_BATCH = 1 << 12  # packets read and analysed at a time, ahead of the listing
+
+
+class FramesOnce:
+    """A reader's frames, read once for two consumers (standard input and a pipe can be
+    read only once): the TCP analysis pulls them a batch ahead, keeping each one, and the
+    listing takes the kept ones in order (:meth:`for_listing`)."""
+
+    def __init__(self, frames: Iterable[Frame]) -> None:
+        self._frames = iter(frames)
+        self._kept: deque[Frame] = deque()
+        self._error: Exception | None = None  # (what the reader raised, for the listing to raise)
+
+    def for_analysis(self) -> Iterator[Frame]:
+        try:
+            for frame in self._frames:
+                self._kept.append(frame)
+                yield frame
+        except Exception as exc:
+            self._error = exc
+            raise
+
+    def for_listing(self, analysis: AnalysisValues) -> Iterator[Frame]:
+        """The frames in order, each once ``analysis`` has analysed it."""
+        kept = self._kept
+        while True:
+            if kept:
+                yield kept.popleft()
+            elif not analysis.advance():
+                if self._error is not None:
+                    raise self._error
+                yield from self._frames  # (the analysis stopped on an error of its own: the rest unanalysed)
+                return
 
 
 class AnalysisValues:
     """The TCP analysis fields ``names`` of each frame, as the text tshark prints them
     (absent ones left out; the duplicate-ACK flag, which tshark prints twice, as two
     occurrences): the same per-frame analysis as the ``tcp`` command's, run over the
-    file's segments one batch at a time, only as far as the listing has read (a frame's
-    analysis depends on the frames before it alone): ``read -c 10`` of a big capture
-    analyses its first batch, not the file."""
+    segments of ``source`` (a capture file, or frames: :class:`FramesOnce`) one batch at
+    a time, only as far as the listing has read (a frame's analysis depends on the frames
+    before it alone): ``read -c 10`` of a big capture analyses its first batch, not the
+    file."""
 
-    def __init__(self, path: str, names: Sequence[str], batch_packets: int = ANALYSIS_BATCH) -> None:
+    def __init__(self, source: str | Iterable[Frame], names: Sequence[str],
+                 batch_packets: int = ANALYSIS_BATCH) -> None:
         from pcapkit.tcpflow.engine import TcpEngine
         from pcapkit.tcpflow.segments import SegmentBatches
 
         self._wanted = set(names)
         # (no read-ahead thread: the listing, which dissects frame by frame, is the slower
         # reader, and the thread would take the interpreter from it)
-        self._batches: Iterator[SegmentTable] | None = iter(SegmentBatches(path, chunk_packets=batch_packets,
+        self._batches: Iterator[SegmentTable] | None = iter(SegmentBatches(source, chunk_packets=batch_packets,
                                                                            read_ahead=False))
         self._feed = TcpEngine().feed
         self._values: dict[int, dict[str, Any]] = {}
@@ -137,6 +173,12 @@ class AnalysisValues:
         while values and next(iter(values)) < number:
             del values[next(iter(values))]
         return values.pop(number, {})
+
+    def advance(self) -> bool:
+        """Analyse the next batch; False when there is none left."""
+        if self._batches is not None:
+            self._analyse_next()
+        return self._batches is not None
 
     def _analyse_next(self) -> None:
         from pcapkit.errors import PcapkitError

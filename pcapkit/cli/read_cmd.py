@@ -179,6 +179,7 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
     from pcapkit.cli import fields_view
 
     specs: dict[str, Any] = {}
+    analysis_names: list[str] = []  # (the TCP analysis fields to fill: -e names, or all under -V's tree)
     analysed: fields_view.AnalysisValues | None = None
     local_time = "frame.time" in fields
     fields_format = fields_view.parse_options(field_options)
@@ -189,17 +190,15 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
 
         specs = field_specs()
         fields_view.check_names(fields, specs)
-        tcp_fields = fields_view.analysis_names(fields, specs)
-        if tcp_fields:
-            if file == "-" or (os.path.exists(file) and not os.path.isfile(file)):
-                raise click.UsageError(f"{tcp_fields[0]} (TCP analysis) needs a capture file, not standard input "
-                                       "or a pipe")
-            analysed = fields_view.AnalysisValues(file, tcp_fields)
+        analysis_names = fields_view.analysis_names(fields, specs)
         specs.update(fields_view.loop_specs())
     if mode == "fields":
         fmt = "fields"
     elif verbose and fmt == "text":
         fmt = "verbose"
+        from pcapkit.proto.tcp_analysis import FIELDS as TCP_ANALYSIS
+
+        analysis_names = [spec.name for spec in TCP_ANALYSIS]  # (under each TCP header, as show's)
 
     expr = " ".join(filter_words).strip()
     filter_frames: Callable[..., Iterator[Frame]] | None = None
@@ -223,6 +222,10 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
 
     with open_output(output) as out, open_capture(file, strict=strict) as reader:
         frames: Iterator[Frame] = clock.tap(reader)
+        if analysis_names:  # (the analysis reads the frames the listing reads, a batch ahead: a pipe is read once)
+            once = fields_view.FramesOnce(frames)
+            analysed = fields_view.AnalysisValues(once.for_analysis(), analysis_names)
+            frames = once.for_listing(analysed)
         if filter_frames is not None:
             frames = filter_frames((f for f in frames if f.linktype >= 0), expr)
         writer: Any = None
@@ -233,10 +236,6 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
         elif fmt == "fields" and fields_format.header:
             out.write(fields_format.line(fields, header=True))
         tree = _optional("pcapkit.cli.show_cmd", "packet_tree") if fmt == "verbose" else None
-        if tree is not None and os.path.isfile(file):  # (the TCP analysis under each TCP header, as show's)
-            from pcapkit.proto.tcp_analysis import FIELDS as TCP_ANALYSIS
-
-            analysed = fields_view.AnalysisValues(file, [spec.name for spec in TCP_ANALYSIS])
         tree_specs = _specs_for_tree(specs) if tree is not None else {}
         tree_lines: dict[str, Any] = {}  # (each field's line head and renderer, made once)
         shown = 0

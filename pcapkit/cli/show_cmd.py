@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -32,22 +31,29 @@ TITLES = {
 
 
 def _packets(path: str, expr: str, count: int | None, frame_no: int | None,
-             warnings: list[str]) -> Iterator[Packet]:
+             warnings: list[str]) -> Iterator[tuple[Packet, dict[str, Any]]]:
+    """Each frame shown, dissected, with its TCP analysis fields (text): the analysis
+    reads the frames the listing reads, a batch ahead (:class:`~pcapkit.cli.fields_view.
+    FramesOnce`), so a pipe is read once and every frame before the one shown counts."""
     from importlib import import_module
 
     from pcapkit.capture.files import open_capture
+    from pcapkit.cli.fields_view import AnalysisValues, FramesOnce
     from pcapkit.dissect.driver import DissectSession, dissect
+    from pcapkit.proto.tcp_analysis import FIELDS as TCP_ANALYSIS
 
     session = DissectSession()
     shown = 0
     with open_capture(path) as reader:
-        frames: Any = reader
+        once = FramesOnce(reader)
+        analysed = AnalysisValues(once.for_analysis(), [spec.name for spec in TCP_ANALYSIS])
+        frames: Any = once.for_listing(analysed)
         if expr:
             try:
                 filter_frames = import_module("pcapkit.capture.bpf").filter_frames
             except (ImportError, AttributeError) as exc:
                 raise click.ClickException("filters need pcapkit.capture.bpf, which is not available") from exc
-            frames = filter_frames(reader, expr)
+            frames = filter_frames(frames, expr)
         for frame in frames:
             # dissect every frame in order so that reassembly sees all fragments
             packet = dissect(frame, session)
@@ -57,7 +63,7 @@ def _packets(path: str, expr: str, count: int | None, frame_no: int | None,
                 continue
             if reader.format == "pcapng" and frame.linktype >= 0:
                 packet.frame_info = {"frame.interface_id": frame.interface_id}
-            yield packet
+            yield packet, analysed.of(frame.number)
             shown += 1
             if count is not None and shown >= count:
                 return
@@ -353,14 +359,7 @@ def show(file: str, filter_expr: tuple[str, ...], count: int | None, frame_no: i
         first = True
         warnings: list[str] = []
         field_lines: FieldLines = {}
-        analysed = None
-        if os.path.isfile(file):  # (standard input or a pipe is read once, by the listing: no analysis)
-            from pcapkit.cli.fields_view import AnalysisValues
-            from pcapkit.proto.tcp_analysis import FIELDS as TCP_ANALYSIS
-
-            analysed = AnalysisValues(file, [spec.name for spec in TCP_ANALYSIS])
-        for packet in _packets(file, " ".join(filter_expr), count, frame_no, warnings):
-            analysis = analysed.of(packet.frame.number) if analysed is not None else None
+        for packet, analysis in _packets(file, " ".join(filter_expr), count, frame_no, warnings):
             if fmt == "json":
                 out.write(json.dumps(packet_json(packet, specs, analysis)) + "\n")
             else:

@@ -14,7 +14,8 @@ import pytest
 from conftest import CAPTURES, REPO
 
 CAPTURE = CAPTURES / "tcp-download.pcapng"
-COMMANDS = [["read"], ["show", "-c", "5"], ["stats", "--no-hash"], ["stats", "--hierarchy", "--no-hash"],
+COMMANDS = [["read"], ["show", "-c", "5"], ["show"], ["read", "-V"],
+            ["read", "-T", "fields", "-e", "frame.number", "-e", "tcp.stream", "-e", "tcp.analysis.ack_rtt"], ["stats", "--no-hash"], ["stats", "--hierarchy", "--no-hash"],
             ["tcp", "--format", "csv"], ["tcp", "--format", "csv", "tcp port 80"], ["handshakes", "--format", "csv"],
             ["rtt", "--format", "csv"], ["flows", "--format", "csv"], ["tcptrace", "--format", "csv"],
             ["lab", "tcp", "--format", "csv"], ["iostat", "--format", "csv", "-i", "0.1", "tcp", "udp"]]

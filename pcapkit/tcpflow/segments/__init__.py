@@ -28,7 +28,7 @@ so right on snapped captures) or -1 when the TCP header does not fit in the IP p
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from pcapkit.capture.batch import RecordBatch
     from pcapkit.columnar.decode import Columns
     from pcapkit.dissect.driver import DissectSession
+    from pcapkit.frame import Frame
 
 __all__ = ["KIND_FIRST_FRAGMENT", "KIND_REASSEMBLED", "KIND_TUNNELLED", "MAX_SACK_BLOCKS", "KeyIds", "PacketTable",
            "SegmentBatches", "SegmentTable", "Source", "segment_table", "segments", "table_fields",
@@ -270,8 +271,8 @@ class SegmentBatches:
     ``snaplen``, ``error``) are known once the batches are all read. A batch's table has
     the facts known when it was read and no ``addresses``."""
 
-    def __init__(self, source: str | PathLike[str], *, filter: str | None = None, chunk_packets: int = 1 << 16,
-                 read_ahead: bool | None = None) -> None:
+    def __init__(self, source: str | PathLike[str] | Iterable[Frame], *, filter: str | None = None,
+                 chunk_packets: int = 1 << 16, read_ahead: bool | None = None) -> None:
         self._source, self._filter, self._read_ahead = source, filter, read_ahead
         self._chunk_packets = chunk_packets
         self.facts = ReadFacts()
