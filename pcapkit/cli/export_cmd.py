@@ -46,25 +46,34 @@ def export(files: tuple[str, ...], output: str, table: str, partition_rows: int 
       pcapkit export traces/ -o tcp/ --table tcp --engine dask
       python -c "import pandas as pd; print(pd.read_parquet('packets/'))"
     """
-    from pcapkit.reports.export import expand_inputs, export_local
+    from pcapkit.reports.export import expand_inputs, export_local, is_directory
 
     inputs = expand_inputs(list(files))
     if not inputs:
         fail("no capture files found in the inputs")
-    if engine == "dask":
-        from pcapkit.reports.dask_engine import export_dask
+    if partition_rows is None and not is_directory(output) and (table != "packets" or len(inputs) == 1):
+        from pcapkit.cli.output import check_target
 
-        if table == "packets" and os.path.isfile(output):
-            fail(f"{output}: --engine dask writes a directory of part files; give a directory")
-        res = export_dask(inputs, output, table, partition_rows, chunk_packets, scheduler)
-    else:
-        from pcapkit.cli.progress import ProgressBar
+        check_target(output)  # (one Parquet file: its folder must exist, before anything is read)
+    try:
+        if engine == "dask":
+            from pcapkit.reports.dask_engine import export_dask
 
-        total = sum(os.path.getsize(f) for f in inputs)
-        gz = any(f.endswith(".gz") for f in inputs)
-        with ProgressBar(None if gz else total, label=f"export {table}") as bar:
-            res = export_local(inputs, output, table, partition_rows, chunk_packets,
-                               progress=bar.update if table == "packets" else None)
+            if table == "packets" and os.path.isfile(output):
+                fail(f"{output}: --engine dask writes a directory of part files; give a directory")
+            res = export_dask(inputs, output, table, partition_rows, chunk_packets, scheduler)
+        else:
+            from pcapkit.cli.progress import ProgressBar
+
+            total = sum(os.path.getsize(f) for f in inputs)
+            gz = any(f.endswith(".gz") for f in inputs)
+            with ProgressBar(None if gz else total, label=f"export {table}") as bar:
+                res = export_local(inputs, output, table, partition_rows, chunk_packets,
+                                   progress=bar.update if table == "packets" else None)
+    except OSError as exc:  # (the inputs' errors are PcapkitErrors: this is the output, e.g. a full disk)
+        from pcapkit.errors import OutputError
+
+        raise OutputError(f"{exc.filename or output}: cannot write: {exc.strerror or exc}") from exc
     for err in res.errors:
         click.echo(f"pcapkit: error: {err}", err=True)
     click.echo(f"{res.rows} rows -> {output} ({len(res.files)} file{'s' if len(res.files) != 1 else ''})",

@@ -133,3 +133,17 @@ def test_html_report_targets_are_one_line(tmp_path: Path) -> None:
     one_error_line(pcapkit("report", TCP, "-o", "/dev/full"))  # not an .html name: refused before writing
     one_error_line(pcapkit("report", TCP, "-o", str(tmp_path / "r.csv")))
     assert not (tmp_path / "r.csv").exists()
+
+
+@pytest.mark.parametrize("table", ["packets", "tcp"])
+def test_export_targets_are_one_line(table: str, tmp_path: Path) -> None:
+    """export to a Parquet file in a folder that does not exist, or where the file cannot
+    be made (procfs), or onto /dev/full: one error line (before: pyarrow's FileNotFoundError
+    as a traceback)."""
+    target = tmp_path / "no" / "such" / "out.parquet"
+    line = one_error_line(pcapkit("export", TCP, "--table", table, "-o", str(target)))
+    assert "does not exist" in line and not target.parent.exists()
+    line = one_error_line(pcapkit("export", TCP, "--table", table, "-o", "/proc/out.parquet"))
+    assert line.startswith("pcapkit: error: /proc/out.parquet: cannot write:")
+    line = one_error_line(pcapkit("export", TCP, "--table", table, "-o", "/dev/full"))
+    assert "No space left on device" in line and Path("/dev/full").is_char_device()
