@@ -164,6 +164,10 @@ def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snap
                                  interval_ns=int(interval * 1e9) if interval else None, max_flows=max_flows,
                                  max_flow_packets=max_flow_packets)
         writer = RowWriter(fmt, columns=_report_columns(report, fmt))
+    if write_to and write_to != "-":  # (a file that cannot be made: said before listening, not at the first packet)
+        from pcapkit.cli.output import check_target
+
+        check_target(write_to)
     cap = LiveCapture(interface, " ".join(expression), snaplen=snaplen, promisc=not no_promisc,
                       count=count, duration=duration, block_size=block_size,
                       block_count=block_count, block_timeout_ms=block_timeout, linktype=lt)
@@ -207,8 +211,10 @@ def capture(expression: tuple[str, ...], interface: str, list_ifaces: bool, snap
         if output is not None:
             try:
                 output.close(stats)
-            except (CaptureWriteError, OSError) as exc:
-                error = error or CaptureWriteError(f"{write_to}: {exc}")
+            except CaptureWriteError as exc:
+                error = error or exc
+            except OSError as exc:
+                error = error or CaptureWriteError(f"{exc.filename or write_to}: {exc.strerror or exc}")
     finally:
         cap.close()
         for sig, handler in old.items():

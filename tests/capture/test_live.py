@@ -374,6 +374,12 @@ def test_errors_are_one_line(pair: VethPair) -> None:
     r = subprocess.run(pair.exec_a(*_pcapkit("-i", pair.if_a, "tcp", "port")), capture_output=True,
                        env=_env(), cwd=REPO, timeout=30, check=False)
     assert "syntax error" in _one_error_line(r)
+    # a file that cannot be made: said before listening (it was said only once a packet
+    # came, or never on a quiet interface), its path once
+    r = subprocess.run(pair.exec_a(*_pcapkit("-i", pair.if_a, "-c", "1", "-w", "/nonexistent/dir/x.pcap")),
+                       capture_output=True, env=_env(), cwd=REPO, timeout=30, check=False)
+    assert _one_error_line(r).endswith("/nonexistent/dir/x.pcap: directory /nonexistent/dir does not exist")
+    assert b"listening on" not in r.stderr
 
 
 @pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
