@@ -89,7 +89,12 @@ def export_dask(inputs: Sequence[str], output: str, table: str = "packets",
         if scheduler:
             from dask.distributed import Client
 
-            own = client = Client(scheduler)
+            from pcapkit.errors import PcapkitError
+
+            try:
+                own = client = Client(scheduler)
+            except (OSError, ValueError) as exc:  # (unreachable, timed out, not an address)
+                raise PcapkitError(f"{scheduler}: cannot connect to the Dask scheduler: {exc}") from exc
         else:
             own = client = local_client()
     try:

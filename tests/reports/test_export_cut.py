@@ -113,3 +113,19 @@ def test_dask_export_of_an_unreadable_input_says_it_in_one_line(tmp_path: Path, 
     alone = {"tcp": tcp_frames, "flows": flows}[table](str(CAPTURES / "tcp-upload.pcap"))
     assert len(got) == len(alone) > 0 and set(got["pcapkit.file"]) == {"tcp-upload.pcap"}
     assert "Traceback" not in proc.stderr
+
+
+def test_a_dask_scheduler_that_cannot_be_reached_is_one_line(tmp_path: Path) -> None:
+    """--scheduler with no scheduler there, or not an address: one error line naming it
+    (before: "cannot write: Timed out ..." and a ValueError traceback)."""
+    import os
+
+    env = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"}
+    for address, reason in (("tcp://127.0.0.1:1", "Timed out"), ("notanaddress", "missing port number")):
+        proc = subprocess.run([sys.executable, "-m", "pcapkit", "export", str(CAPTURES / "tcp-upload.pcap"),
+                               "--engine", "dask", "--scheduler", address, "-o", str(tmp_path / "out") + "/"],
+                              capture_output=True, text=True, cwd=REPO, timeout=120, check=False, env=env)
+        lines = [line for line in proc.stderr.splitlines() if line.strip()]
+        assert proc.returncode == 1 and len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert lines[0].startswith(f"pcapkit: error: {address}: cannot connect to the Dask scheduler: ")
+        assert reason in lines[0], lines[0]
