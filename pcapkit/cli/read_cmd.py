@@ -227,7 +227,7 @@ def read(file: str, filter_words: tuple[str, ...], count: int | None, fmt: str, 
             analysed = fields_view.AnalysisValues(once.for_analysis(), analysis_names)
             frames = once.for_listing(analysed)
         if filter_frames is not None:
-            frames = filter_frames((f for f in frames if f.linktype >= 0), expr)
+            frames = filter_frames(frames, expr)
         writer: Any = None
         if fmt == "csv":
             writer = csv.DictWriter(out, fieldnames=list(fields or COLUMNS), extrasaction="ignore",

@@ -26,7 +26,7 @@ from pcapkit.reports.export import (
     expand_inputs,
     export_one,
     input_names,
-    readable_inputs,
+    merged_inputs,
 )
 
 
@@ -99,9 +99,7 @@ def export_dask(inputs: Sequence[str], output: str, table: str = "packets",
             own = client = local_client()
     try:
         if table != "packets":
-            # (several inputs: labelled, though only one of them may be readable)
-            label = len(files) > 1
-            files, unreadable = readable_inputs(files) if label else (files, [])
+            files, unreadable, label = merged_inputs(files, table)
             if not files:
                 return ExportResult(errors=unreadable)
             res = _export_conversations(client, files, output, table, partition_rows, label)
@@ -155,4 +153,5 @@ def _export_conversations(client: Any, files: Sequence[str], output: str, table:
         from pcapkit.reports.partitions import export_tcp
 
         return export_tcp(client, files, output, partition_rows, label)
-    return write_table(lambda: conversations_dask(client, files, table), output, partition_rows, files, label)
+    return write_table(lambda: conversations_dask(client, files, table), output, partition_rows,
+                       files if label else ())

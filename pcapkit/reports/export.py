@@ -292,17 +292,17 @@ def _looks_like_capture(path: Path) -> bool:
 
 
 def write_table(make: Callable[[], Table], output: str, partition_rows: int | None,
-                inputs: Sequence[str] = (), label: bool | None = None) -> ExportResult:
+                labels: Sequence[str] = ()) -> ExportResult:
     """Write one whole table: a single file, or part files when ``partition_rows`` is set
-    or ``output`` names a directory (it exists, or ends with a slash). With several
-    ``inputs`` (analysed as one capture), the column ``pcapkit.file`` names the input each
-    row's frame came from."""
+    or ``output`` names a directory (it exists, or ends with a slash). With ``labels``
+    (the inputs, analysed as one capture), the column ``pcapkit.file`` names the input
+    each row's frame came from."""
     from pcapkit.errors import PcapkitError
 
     try:
         df = make()
-        if len(inputs) > 1 if label is None else label:
-            df = label_inputs(df, inputs)
+        if labels:
+            df = label_inputs(df, labels)
     except PcapkitError as exc:
         return ExportResult(errors=[str(exc)])
     error = df.attrs.get("pcapkit.error")  # (a cut file: its rows are written, then it is said where it stopped)
@@ -393,15 +393,20 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
     return out
 
 
-def readable_inputs(files: Sequence[str]) -> tuple[list[str], list[str]]:
-    """The inputs of which something can be read, and the error of each other one
-    (missing, not a capture, cut inside its first record): analysed as one capture, the
-    readable inputs make the table (nothing readable is lost because one input is not)
-    and the others are said, one line each. Each input's first record is read, as the
-    table's reading reads it."""
+def merged_inputs(files: Sequence[str], table: str) -> tuple[list[str], list[str], bool]:
+    """The inputs of a table (``table``) and whether ``pcapkit.file`` labels its rows. The
+    tcp, flows and rtt tables of several inputs analyse them as one capture: of those,
+    the inputs of which something can be read, the error of each other one (missing, not
+    a capture, cut inside its first record; said in one line each, while the readable
+    ones make the table: nothing readable is lost because one input is not), and a label
+    (several inputs were given, though one alone may be readable). Each input's first
+    record is read, as the table's reading reads it. The packets table says each input's
+    error itself."""
     from pcapkit.capture.batch import iter_records
     from pcapkit.errors import PcapkitError
 
+    if table == "packets" or len(files) < 2:
+        return list(files), [], False
     kept: list[str] = []
     errors: list[str] = []
     for path in files:
@@ -416,7 +421,7 @@ def readable_inputs(files: Sequence[str]) -> tuple[list[str], list[str]]:
             if close is not None:
                 close()
         kept.append(path)
-    return kept, errors
+    return kept, errors, True
 
 
 def export_local(inputs: Sequence[str], output: str, table: str = "packets",
@@ -424,14 +429,10 @@ def export_local(inputs: Sequence[str], output: str, table: str = "packets",
                  progress: Progress | None = None) -> ExportResult:
     """Single-process export. One input and no ``partition_rows``: ``output`` is one
     Parquet file; otherwise ``output`` is a directory of part files."""
-    files = expand_inputs(inputs)
-    unreadable: list[str] = []
-    if table != "packets" and len(files) > 1:  # (the packets table says each input's error itself)
-        files, unreadable = readable_inputs(files)
-        if not files:
-            return ExportResult(errors=unreadable)
-    # (several inputs: labelled, though only one of them may be readable)
-    res = _export_files(files, output, table, partition_rows, chunk_packets, progress, len(files) + len(unreadable) > 1)
+    files, unreadable, label = merged_inputs(expand_inputs(inputs), table)
+    if not files:
+        return ExportResult(errors=unreadable)
+    res = _export_files(files, output, table, partition_rows, chunk_packets, progress, label)
     res.errors[:0] = unreadable
     return res
 
@@ -451,7 +452,7 @@ def _export_files(files: Sequence[str], output: str, table: str, partition_rows:
     if table != "packets":
         from pcapkit.reports.conversations import merged_report
 
-        return write_table(lambda: merged_report(files, table), output, partition_rows, files, label)
+        return write_table(lambda: merged_report(files, table), output, partition_rows, files if label else ())
     if len(files) == 1 and partition_rows is None and not is_directory(output):
         return export_one(files[0], "", 0, table, None, chunk_packets, None, progress, output)
     os.makedirs(output, exist_ok=True)
